@@ -1,0 +1,145 @@
+//! Workspace configuration: `.mlops/config.yaml` (committed) under `.mlops/config.local.yaml`
+//! (machine-local, git-ignored, the place for credentials and local overrides).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How a workspace copy of a tracked file relates to its cache object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMode {
+    /// Reflink where the filesystem supports it, else an ordinary copy: safe everywhere.
+    #[default]
+    Auto,
+    /// Copy-on-write clone; fails where the filesystem has none.
+    Reflink,
+    /// Hard link to the read-only object: instant, but the file must not be edited in place.
+    Hardlink,
+    /// Symbolic link to the read-only object.
+    Symlink,
+    /// A plain copy.
+    Copy,
+}
+
+impl LinkMode {
+    /// Whether workspace files in this mode share the cache object's inode or point at it, so
+    /// they are read-only and `mlops unprotect` is needed before editing them.
+    pub fn shares_object(self) -> bool {
+        matches!(self, Self::Hardlink | Self::Symlink)
+    }
+}
+
+/// One configuration file as written on disk; every field is optional so files can layer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default, skip_serializing_if = "CacheSection::is_empty")]
+    pub cache: CacheSection,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remotes: BTreeMap<String, RemoteConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_remote: Option<String>,
+}
+
+/// The `cache:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkMode>,
+}
+
+impl CacheSection {
+    fn is_empty(&self) -> bool {
+        self.link.is_none()
+    }
+}
+
+/// One entry of `remotes:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// A directory path (relative paths are relative to the workspace root) or a `file://` URL.
+    pub url: String,
+}
+
+impl ConfigFile {
+    /// Reads a config file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = match fs_err::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e.into()),
+        };
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the file atomically, with a header saying what it is.
+    pub fn save(&self, path: &Path, header: &str) -> Result<()> {
+        let body = serde_yaml::to_string(self).expect("config serialises to YAML");
+        let body = if body.trim() == "{}" {
+            String::new()
+        } else {
+            body
+        };
+        crate::atomic::write(path, format!("{header}{body}").as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The configuration in force: the local file layered over the shared one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    pub link: LinkMode,
+    pub remotes: BTreeMap<String, RemoteConfig>,
+    pub default_remote: Option<String>,
+}
+
+impl Config {
+    /// Layers `local` over `shared`: its scalar settings win, its remotes add to or replace
+    /// the shared ones of the same name.
+    pub fn layered(shared: ConfigFile, local: ConfigFile) -> Self {
+        let mut remotes = shared.remotes;
+        remotes.extend(local.remotes);
+        Self {
+            link: local.cache.link.or(shared.cache.link).unwrap_or_default(),
+            remotes,
+            default_remote: local.default_remote.or(shared.default_remote),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_overrides_shared() {
+        let shared: ConfigFile = serde_yaml::from_str(
+            "cache: {link: copy}\nremotes: {origin: {url: /a}}\ndefault_remote: origin\n",
+        )
+        .expect("parse");
+        let local: ConfigFile =
+            serde_yaml::from_str("cache: {link: hardlink}\nremotes: {origin: {url: /b}}\n")
+                .expect("parse");
+        let config = Config::layered(shared, local);
+        assert_eq!(config.link, LinkMode::Hardlink);
+        assert_eq!(config.remotes["origin"].url, "/b");
+        assert_eq!(config.default_remote.as_deref(), Some("origin"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(serde_yaml::from_str::<ConfigFile>("cache: {lnk: copy}\n").is_err());
+    }
+}

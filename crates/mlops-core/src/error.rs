@@ -1,0 +1,126 @@
+//! The one error type of `mlops-core`.
+//!
+//! Each variant carries the path, key or name the user needs to find the problem; messages start
+//! in lowercase, put literals in backticks and end without a period. The binary adds hints.
+
+use std::path::PathBuf;
+
+use crate::digest::Digest;
+
+/// Everything that can go wrong in the core library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O error; `fs-err` already names the path in its message.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+
+    #[error("not inside an mlops workspace (searched `{}` and its parents)", start.display())]
+    NotAWorkspace { start: PathBuf },
+
+    #[error("`{}` is not inside a git work tree", dir.display())]
+    NotInGit { dir: PathBuf },
+
+    #[error("git error in `{}`", repo.display())]
+    Git {
+        repo: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("invalid YAML in `{}`: {message}", path.display())]
+    Yaml { path: PathBuf, message: String },
+
+    #[error("invalid config in `{}`: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    #[error("`{}` uses pointer format {found}; this mlops reads format {supported}", path.display())]
+    PointerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+
+    #[error("invalid digest `{value}` in `{}`: expected 64 lowercase hex characters", path.display())]
+    BadDigest { path: PathBuf, value: String },
+
+    #[error("invalid manifest object `{digest}`: {problem}")]
+    BadManifest { digest: Digest, problem: String },
+
+    #[error("`{}` does not exist", path.display())]
+    TargetMissing { path: PathBuf },
+
+    #[error("`{}` is outside the workspace `{}`", path.display(), root.display())]
+    OutsideWorkspace { path: PathBuf, root: PathBuf },
+
+    #[error("`{}` is inside `.mlops/`, which mlops manages itself", path.display())]
+    InsideMlopsDir { path: PathBuf },
+
+    #[error("`{}` is a pointer file; add the data it stands for instead", path.display())]
+    IsPointer { path: PathBuf },
+
+    #[error("`{}` is inside `{}`, which is already tracked", path.display(), tracked.display())]
+    InsideTracked { path: PathBuf, tracked: PathBuf },
+
+    #[error("`{}` is tracked by git", path.display())]
+    TrackedByGit { path: PathBuf },
+
+    #[error("`{}` is neither a regular file nor a directory", path.display())]
+    UnsupportedFileType { path: PathBuf },
+
+    #[error("file name `{}` cannot be tracked: {problem}", path.display())]
+    BadFileName {
+        path: PathBuf,
+        problem: &'static str,
+    },
+
+    #[error("`{}` is not tracked (no `{}` pointer file)", path.display(), pointer.display())]
+    NotTracked { path: PathBuf, pointer: PathBuf },
+
+    #[error("cache object `{digest}` is missing; run `mlops pull` or `mlops fetch` to get it")]
+    ObjectMissing { digest: Digest },
+
+    #[error("cache object `{}` is corrupt: its content hashes to `{actual}`", path.display())]
+    ObjectCorrupt { path: PathBuf, actual: Digest },
+
+    #[error("remote `{name}` is not configured")]
+    RemoteNotFound { name: String },
+
+    #[error("remote `{name}` already exists")]
+    RemoteExists { name: String },
+
+    #[error("invalid remote name `{name}`: use letters, digits, `-`, `_` and `.`")]
+    BadRemoteName { name: String },
+
+    #[error("no remote given and no default remote is set")]
+    NoDefaultRemote,
+
+    #[error(
+        "unsupported remote URL `{url}`: only local directories and `file://` URLs are supported"
+    )]
+    UnsupportedRemote { url: String },
+
+    #[error("remote directory `{}` is not usable", path.display())]
+    RemoteUnusable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "object `{digest}` from remote `{remote}` is corrupt: its content hashes to `{actual}`"
+    )]
+    RemoteObjectCorrupt {
+        remote: String,
+        digest: Digest,
+        actual: Digest,
+    },
+
+    #[error("object `{digest}` is not on remote `{remote}`")]
+    RemoteObjectMissing { remote: String, digest: Digest },
+
+    #[error("the workspace is locked by process {pid} (`{}`)", path.display())]
+    Locked { path: PathBuf, pid: String },
+}
+
+/// Result with the core [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,190 @@
+//! The hash index: (path, size, mtime, inode) -> digest, so unchanged files are never re-hashed.
+//!
+//! It is only a cache: a missing or unreadable index costs time, never correctness. One text line
+//! per file (`digest size mtime_ns inode path`), about 100 bytes each. Entries whose mtime is too
+//! close to the moment the index is written are not saved ("racy" in git's terms): a file changed
+//! again within the filesystem's timestamp granularity would otherwise keep a stale digest.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::digest::Digest;
+use crate::error::Result;
+
+const HEADER: &str = "mlops-index 1";
+/// Entries modified less than this before the index is written are not trusted.
+const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The stat fields that decide whether a file may have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &Metadata) -> Self {
+        Self {
+            size: meta.len(),
+            mtime_ns: meta
+                .mtime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(meta.mtime_nsec()),
+            inode: meta.ino(),
+        }
+    }
+}
+
+/// The index in memory, keyed by workspace-relative path.
+#[derive(Debug, Default)]
+pub struct HashIndex {
+    entries: HashMap<PathBuf, (Stamp, Digest)>,
+    changed: bool,
+}
+
+impl HashIndex {
+    /// Loads the index; anything unreadable is treated as empty.
+    pub fn load(path: &Path) -> Self {
+        let Ok(text) = fs_err::read_to_string(path) else {
+            return Self::default();
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(HEADER) {
+            tracing::warn!(
+                "ignoring hash index `{}` with an unknown header",
+                path.display()
+            );
+            return Self::default();
+        }
+        let mut entries = HashMap::new();
+        for line in lines {
+            if let Some((rel, value)) = parse_line(line) {
+                entries.insert(rel, value);
+            }
+        }
+        Self {
+            entries,
+            changed: false,
+        }
+    }
+
+    /// The digest recorded for `rel`, if its stamp is unchanged.
+    pub fn get(&self, rel: &Path, stamp: &Stamp) -> Option<Digest> {
+        match self.entries.get(rel) {
+            Some((known, digest)) if known == stamp => Some(*digest),
+            _ => None,
+        }
+    }
+
+    pub fn insert(&mut self, rel: PathBuf, stamp: Stamp, digest: Digest) {
+        let value = (stamp, digest);
+        if self.entries.get(&rel) != Some(&value) {
+            self.entries.insert(rel, value);
+            self.changed = true;
+        }
+    }
+
+    /// Forgets every entry at or below `rel` (before re-recording a scanned directory).
+    pub fn remove_under(&mut self, rel: &Path) {
+        let before = self.entries.len();
+        self.entries.retain(|path, _| !path.starts_with(rel));
+        self.changed |= self.entries.len() != before;
+    }
+
+    /// Writes the index atomically if anything changed, dropping racy entries.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let cutoff = i64::try_from(now.saturating_sub(RACY_WINDOW).as_nanos()).unwrap_or(i64::MAX);
+        let mut out = String::with_capacity(self.entries.len() * 110 + 16);
+        out.push_str(HEADER);
+        out.push('\n');
+        let mut rows: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(_, (stamp, _))| stamp.mtime_ns < cutoff)
+            .collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (rel, (stamp, digest)) in rows {
+            let Some(rel) = rel.to_str() else { continue };
+            let _ = writeln!(
+                out,
+                "{digest} {} {} {} {rel}",
+                stamp.size, stamp.mtime_ns, stamp.inode
+            );
+        }
+        crate::atomic::write(path, out.as_bytes())?;
+        Ok(())
+    }
+}
+
+fn parse_line(line: &str) -> Option<(PathBuf, (Stamp, Digest))> {
+    let mut parts = line.splitn(5, ' ');
+    let digest = parts.next()?.parse().ok()?;
+    let size = parts.next()?.parse().ok()?;
+    let mtime_ns = parts.next()?.parse().ok()?;
+    let inode = parts.next()?.parse().ok()?;
+    let rel = PathBuf::from(parts.next()?);
+    Some((
+        rel,
+        (
+            Stamp {
+                size,
+                mtime_ns,
+                inode,
+            },
+            digest,
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_skips_racy_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("index");
+        let mut index = HashIndex::default();
+        let old = Stamp {
+            size: 3,
+            mtime_ns: 1_000_000_000,
+            inode: 7,
+        };
+        let fresh_ns = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("clock")
+                .as_nanos(),
+        )
+        .expect("fits");
+        let fresh = Stamp {
+            size: 3,
+            mtime_ns: fresh_ns,
+            inode: 8,
+        };
+        index.insert("a b/c".into(), old, Digest::of_bytes(b"a"));
+        index.insert("new".into(), fresh, Digest::of_bytes(b"n"));
+        index.save(&path).expect("save");
+        let back = HashIndex::load(&path);
+        assert_eq!(
+            back.get(Path::new("a b/c"), &old),
+            Some(Digest::of_bytes(b"a"))
+        );
+        assert_eq!(back.get(Path::new("new"), &fresh), None);
+        assert_eq!(
+            back.get(Path::new("a b/c"), &Stamp { size: 4, ..old }),
+            None
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! `mlops-core`: the workspace and everything the capabilities of `mlops` share.
+//!
+//! It owns the workspace layout and configuration ([`workspace`], [`config`]), the
+//! content-addressed object store ([`store`], [`digest`], [`manifest`]), pointer files
+//! ([`pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
+//! ([`remote`]), git ([`git`]), atomic writes and the workspace lock ([`atomic`], [`lock`]), and
+//! the versioning operations ([`ops`]).
+//!
+//! It never prints and never exits: operations return reports and [`Error`]s, and report progress
+//! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.
+
+pub mod atomic;
+pub mod config;
+pub mod digest;
+pub mod error;
+pub mod git;
+pub mod index;
+pub mod lock;
+pub mod manifest;
+pub mod ops;
+pub mod pointer;
+pub mod progress;
+pub mod remote;
+pub mod scan;
+pub mod store;
+pub mod tree;
+pub mod workspace;
+
+pub use digest::Digest;
+pub use error::{Error, Result};
+pub use workspace::Workspace;

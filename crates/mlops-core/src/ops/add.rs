@@ -1,0 +1,230 @@
+//! `add`: store files and directories in the cache and write their pointer files.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::LinkMode;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::index::{HashIndex, Stamp};
+use crate::manifest::EntryKind;
+use crate::pointer::{Pointer, pointer_path, target_of};
+use crate::progress::Progress;
+use crate::scan::{Built, Node, scan};
+use crate::store::{Reflink, Store};
+use crate::workspace::Workspace;
+
+/// Settings for `add`.
+#[derive(Debug, Clone)]
+pub struct AddOptions {
+    pub link: LinkMode,
+}
+
+/// What `add` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddReport {
+    pub added: Vec<Added>,
+}
+
+/// One tracked path after `add`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    pub digest: Digest,
+    pub size: u64,
+    pub files: u64,
+    /// Files read and hashed (the rest were known to the hash index).
+    pub hashed: u64,
+    /// Objects written to the cache (content the cache did not have).
+    pub new_objects: u64,
+    /// False when the pointer already said exactly this.
+    pub changed: bool,
+}
+
+/// Tracks `targets` (workspace-relative): caches their content, links the workspace copies as
+/// `options.link` says, writes pointer files and `.gitignore` entries.
+pub fn add(
+    ws: &Workspace,
+    targets: &[PathBuf],
+    options: &AddOptions,
+    progress: &dyn Progress,
+) -> Result<AddReport> {
+    let _lock = ws.lock()?;
+    for target in targets {
+        check_target(ws, target)?;
+    }
+    let store = ws.store();
+    let known = store.list()?;
+    let mut index = HashIndex::load(&ws.index_path());
+
+    // Everything enters the cache first; pointers are written only after one durability barrier,
+    // so a pointer never names content that a crash could lose.
+    let mut staged = Vec::with_capacity(targets.len());
+    for target in targets {
+        let mut node = scan(ws.root(), target)?;
+        let (hashed, new_objects) =
+            ingest(ws, &store, &known, &index, &mut node, options, progress)?;
+        let built = node.build(Some(&store))?;
+        staged.push((target, node, built, hashed, new_objects));
+    }
+    crate::atomic::sync_filesystem(store.root())?;
+
+    let mut added = Vec::with_capacity(staged.len());
+    for (target, mut node, built, hashed, new_objects) in staged {
+        if options.link.shares_object() {
+            link_workspace(ws, &store, &mut node, options.link)?;
+        }
+        let changed = write_pointer(ws, target, &node, built)?;
+        if let Some(parent) = ws.abs(target).parent() {
+            let name = target
+                .file_name()
+                .expect("targets have a name")
+                .to_string_lossy();
+            crate::git::ignore_in(parent, &name)?;
+        }
+        index.remove_under(target);
+        node.record(&mut index);
+        let kind = if matches!(node, Node::Dir(_)) {
+            EntryKind::Dir
+        } else {
+            EntryKind::File
+        };
+        added.push(Added {
+            path: target.clone(),
+            kind,
+            digest: built.digest,
+            size: built.size,
+            files: built.files,
+            hashed,
+            new_objects,
+            changed,
+        });
+    }
+    index.save(&ws.index_path())?;
+    Ok(AddReport { added })
+}
+
+/// Refuses targets that cannot be tracked, before any work is done.
+fn check_target(ws: &Workspace, target: &Path) -> Result<()> {
+    if target_of(target).is_some() {
+        return Err(Error::IsPointer {
+            path: target.to_owned(),
+        });
+    }
+    if fs_err::symlink_metadata(ws.abs(target)).is_err() {
+        return Err(Error::TargetMissing {
+            path: target.to_owned(),
+        });
+    }
+    for ancestor in target
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+    {
+        if ws.abs(&pointer_path(ancestor)).is_file() {
+            return Err(Error::InsideTracked {
+                path: target.to_owned(),
+                tracked: ancestor.to_owned(),
+            });
+        }
+    }
+    if let Some(git_root) = crate::git::work_tree_root(ws.root()) {
+        let git_root = fs_err::canonicalize(git_root)?;
+        if let Ok(in_git) = ws.abs(target).strip_prefix(&git_root)
+            && crate::git::is_tracked(&git_root, in_git)?
+        {
+            return Err(Error::TrackedByGit {
+                path: target.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Gives every file its digest, storing the content of each file the index did not know or the
+/// cache lacks. Returns (files hashed, objects written).
+fn ingest(
+    ws: &Workspace,
+    store: &Store,
+    known: &HashSet<Digest>,
+    index: &HashIndex,
+    node: &mut Node,
+    options: &AddOptions,
+    progress: &dyn Progress,
+) -> Result<(u64, u64)> {
+    let pending: Vec<_> = node
+        .files_mut()
+        .into_iter()
+        .filter_map(|file| {
+            file.digest = index
+                .get(&file.rel, &file.stamp)
+                .filter(|d| known.contains(d));
+            file.digest.is_none().then_some(file)
+        })
+        .collect();
+    let bytes = pending.iter().map(|f| f.stamp.size).sum();
+    progress.start("adding", pending.len() as u64, bytes);
+    let reflink = match options.link {
+        LinkMode::Reflink => Reflink::Require,
+        LinkMode::Auto => Reflink::Try,
+        _ => Reflink::Never,
+    };
+    let hashed = pending.len() as u64;
+    let new_objects: Result<u64> = pending
+        .into_par_iter()
+        .map(|file| {
+            let (digest, size, new) = store.ingest(&ws.abs(&file.rel), reflink)?;
+            file.digest = Some(digest);
+            progress.advance(size);
+            Ok(u64::from(new))
+        })
+        .sum();
+    progress.finish();
+    Ok((hashed, new_objects?))
+}
+
+/// Replaces workspace files by hard or symbolic links to their (read-only) objects.
+fn link_workspace(ws: &Workspace, store: &Store, node: &mut Node, link: LinkMode) -> Result<()> {
+    node.files_mut().into_par_iter().try_for_each(|file| {
+        let digest = file.digest.expect("ingested files have digests");
+        let abs = ws.abs(&file.rel);
+        if file.exec || store.is_linked(&abs, &digest) {
+            return Ok(());
+        }
+        store.materialize(&digest, &abs, false, link)?;
+        file.stamp = Stamp::of(&fs_err::metadata(&abs)?);
+        Ok(())
+    })
+}
+
+/// Writes the pointer for `target`; returns false when it already said the same.
+fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: Built) -> Result<bool> {
+    let pointer = match node {
+        Node::File(file) => Pointer {
+            kind: EntryKind::File,
+            digest: built.digest,
+            size: built.size,
+            files: None,
+            exec: file.exec,
+        },
+        Node::Dir(_) => Pointer {
+            kind: EntryKind::Dir,
+            digest: built.digest,
+            size: built.size,
+            files: Some(built.files),
+            exec: false,
+        },
+    };
+    let abs = ws.abs(target);
+    if let Ok(existing) = Pointer::load(&pointer_path(&abs))
+        && existing == pointer
+    {
+        return Ok(false);
+    }
+    pointer.save(&abs)?;
+    Ok(true)
+}

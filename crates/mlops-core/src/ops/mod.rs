@@ -1,0 +1,68 @@
+//! The versioning operations behind each command: `add`, `status`, `checkout`, `push`/`fetch`/
+//! `pull`, `gc`, `fsck` and `unprotect`. Each takes the workspace, workspace-relative targets and
+//! options, and returns a serialisable report; writers take the workspace lock themselves.
+
+pub mod add;
+pub mod checkout;
+pub mod fsck;
+pub mod gc;
+pub mod status;
+pub mod transfer;
+pub mod unprotect;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::pointer::{Pointer, pointer_path, target_of};
+use crate::scan::find_pointers;
+use crate::workspace::Workspace;
+
+/// A tracked path and its pointer.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    /// The tracked path, relative to the workspace root.
+    pub rel: PathBuf,
+    pub pointer: Pointer,
+}
+
+/// Resolves targets (workspace-relative: tracked paths, pointer files, or directories holding
+/// pointer files) to tracked paths; no targets means every pointer in the workspace.
+pub fn resolve(ws: &Workspace, targets: &[PathBuf]) -> Result<Vec<Tracked>> {
+    let mut pointers = Vec::new();
+    if targets.is_empty() {
+        pointers = find_pointers(ws.root(), Path::new(""))?;
+    }
+    for target in targets {
+        let abs = ws.abs(target);
+        let beside = pointer_path(target);
+        if target_of(target).is_some() && abs.is_file() {
+            pointers.push(target.clone());
+        } else if ws.abs(&beside).is_file() {
+            pointers.push(beside);
+        } else if abs.is_dir() {
+            let found = find_pointers(ws.root(), target)?;
+            if found.is_empty() {
+                return Err(Error::NotTracked {
+                    path: target.clone(),
+                    pointer: beside,
+                });
+            }
+            pointers.extend(found);
+        } else {
+            return Err(Error::NotTracked {
+                path: target.clone(),
+                pointer: beside,
+            });
+        }
+    }
+    pointers.sort();
+    pointers.dedup();
+    pointers
+        .into_iter()
+        .map(|p| {
+            let pointer = Pointer::load(&ws.abs(&p))?;
+            let rel = target_of(&p).expect("pointer paths end in .mlops");
+            Ok(Tracked { rel, pointer })
+        })
+        .collect()
+}

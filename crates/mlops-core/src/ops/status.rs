@@ -1,0 +1,171 @@
+//! `status`: how each tracked path differs from its pointer, the cache and the default remote.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::index::HashIndex;
+use crate::manifest::EntryKind;
+use crate::ops::{Tracked, resolve};
+use crate::scan::{Node, scan};
+use crate::tree::{objects_of, read_tree};
+use crate::workspace::Workspace;
+
+/// One way a tracked path can be out of step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// The workspace content differs from the pointer.
+    Modified,
+    /// The tracked path is not in the workspace.
+    MissingFromWorkspace,
+    /// Some of the pointer's objects are not in the local cache.
+    NotInCache,
+    /// Some of the pointer's objects are not on the default remote.
+    NotPushed,
+}
+
+impl State {
+    pub fn describe(self) -> &'static str {
+        match self {
+            State::Modified => "modified",
+            State::MissingFromWorkspace => "missing from workspace",
+            State::NotInCache => "not in cache",
+            State::NotPushed => "not pushed",
+        }
+    }
+}
+
+/// Files that differ inside a modified directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    pub added: Vec<PathBuf>,
+    pub modified: Vec<PathBuf>,
+    pub deleted: Vec<PathBuf>,
+}
+
+/// The status of one tracked path; clean when `states` is empty.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathStatus {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    pub states: Vec<State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+}
+
+/// The status of every requested tracked path.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// The remote compared against, if a default remote is set.
+    pub remote: Option<String>,
+    pub paths: Vec<PathStatus>,
+}
+
+impl StatusReport {
+    pub fn is_clean(&self) -> bool {
+        self.paths.iter().all(|p| p.states.is_empty())
+    }
+}
+
+/// Computes the status of `targets` (all tracked paths when empty).
+pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
+    let tracked = resolve(ws, targets)?;
+    let store = ws.store();
+    let cached = store.list()?;
+    let remote = match &ws.config().default_remote {
+        Some(name) => {
+            let remote = crate::remote::open(ws, Some(name))?;
+            Some((name.clone(), remote.list()?))
+        }
+        None => None,
+    };
+    let mut index = HashIndex::load(&ws.index_path());
+    let mut paths = Vec::with_capacity(tracked.len());
+    for item in &tracked {
+        let mut states = Vec::new();
+        let mut changes = None;
+        match workspace_digest(ws, item, &mut index)? {
+            None => states.push(State::MissingFromWorkspace),
+            Some((digest, _)) if digest == item.pointer.digest => {}
+            Some((_, node)) => {
+                states.push(State::Modified);
+                changes = dir_changes(ws, item, &node);
+            }
+        }
+        let objects = match objects_of(&store, &item.pointer, &item.rel) {
+            Ok(objects) => Some(objects),
+            Err(Error::ObjectMissing { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let all_in = |set: &HashSet<Digest>| match &objects {
+            Some(objects) => objects.iter().all(|(d, _)| set.contains(d)),
+            None => set.contains(&item.pointer.digest),
+        };
+        if objects.is_none() || !all_in(&cached) {
+            states.push(State::NotInCache);
+        }
+        if let Some((_, listed)) = &remote
+            && !all_in(listed)
+        {
+            states.push(State::NotPushed);
+        }
+        paths.push(PathStatus {
+            path: item.rel.clone(),
+            kind: item.pointer.kind,
+            states,
+            changes,
+        });
+    }
+    // Refresh the index so the next status is fast, unless a writer is busy.
+    if let Some(_lock) = ws.try_lock() {
+        index.save(&ws.index_path())?;
+    }
+    Ok(StatusReport {
+        remote: remote.map(|(name, _)| name),
+        paths,
+    })
+}
+
+/// The digest of the workspace copy of a tracked path (None if it is missing), and its scan.
+fn workspace_digest(
+    ws: &Workspace,
+    item: &Tracked,
+    index: &mut HashIndex,
+) -> Result<Option<(Digest, Node)>> {
+    let mut node = match scan(ws.root(), &item.rel) {
+        Ok(node) => node,
+        Err(Error::TargetMissing { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    node.hash_missing(ws.root(), index)?;
+    node.record(index);
+    let built = node.build(None)?;
+    Ok(Some((built.digest, node)))
+}
+
+/// Which files differ inside a modified directory, when its manifests are in the cache.
+fn dir_changes(ws: &Workspace, item: &Tracked, node: &Node) -> Option<Changes> {
+    if item.pointer.kind != EntryKind::Dir || !matches!(node, Node::Dir(_)) {
+        return None;
+    }
+    let tree = read_tree(&ws.store(), &item.pointer.digest, &item.rel).ok()?;
+    let mut expected: HashMap<&PathBuf, &Digest> =
+        tree.files.iter().map(|f| (&f.rel, &f.digest)).collect();
+    let mut changes = Changes::default();
+    for file in node.files() {
+        match expected.remove(&file.rel) {
+            None => changes.added.push(file.rel.clone()),
+            Some(digest) if Some(*digest) != file.digest => changes.modified.push(file.rel.clone()),
+            Some(_) => {}
+        }
+    }
+    changes.deleted = expected.into_keys().cloned().collect();
+    changes.added.sort();
+    changes.modified.sort();
+    changes.deleted.sort();
+    Some(changes)
+}

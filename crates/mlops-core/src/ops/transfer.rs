@@ -1,0 +1,217 @@
+//! `push`, `fetch` and `pull`: move only the objects the other side lacks, in parallel, checking
+//! every digest. An interrupted transfer leaves no partial object on either side (temp file and
+//! rename on both), and the next call resumes by transferring what is still missing.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::manifest::{EntryKind, Manifest};
+use crate::ops::checkout::{CheckoutOptions, CheckoutReport, checkout_locked};
+use crate::ops::{Tracked, resolve};
+use crate::progress::Progress;
+use crate::remote::{self, Remote};
+use crate::store::Store;
+use crate::tree::objects_of;
+use crate::workspace::Workspace;
+
+/// Settings for a transfer.
+#[derive(Debug, Clone, Default)]
+pub struct TransferOptions {
+    /// The remote's name; the default remote when absent.
+    pub remote: Option<String>,
+    /// Objects in flight at once.
+    pub jobs: usize,
+}
+
+/// What a transfer moved.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransferReport {
+    pub remote: String,
+    /// Objects copied.
+    pub transferred: u64,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Objects the other side already had.
+    pub up_to_date: u64,
+}
+
+/// Uploads the objects of `targets` (all tracked paths when empty) that the remote lacks.
+pub fn push(
+    ws: &Workspace,
+    targets: &[PathBuf],
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<TransferReport> {
+    let _lock = ws.lock()?;
+    let remote = remote::open(ws, options.remote.as_deref())?;
+    let store = ws.store();
+    let mut needed: Vec<(Digest, u64)> = Vec::new();
+    for item in resolve(ws, targets)? {
+        // Manifests come first in `objects_of`; send them last, so a remote that has a manifest
+        // has everything it lists.
+        let mut objects = objects_of(&store, &item.pointer, &item.rel)?;
+        objects.reverse();
+        needed.extend(objects);
+    }
+    dedup_keep_order(&mut needed);
+    let present = remote.list()?;
+    let (missing, up_to_date): (Vec<_>, Vec<_>) =
+        needed.into_iter().partition(|(d, _)| !present.contains(d));
+    run_parallel(options.jobs, &missing, progress, |digest| {
+        store.verify(digest)?;
+        remote.put(digest, &store.object_path(digest))
+    })?;
+    Ok(TransferReport {
+        remote: remote.name().to_owned(),
+        transferred: missing.len() as u64,
+        bytes: missing.iter().map(|(_, s)| s).sum(),
+        up_to_date: up_to_date.len() as u64,
+    })
+}
+
+/// Downloads the objects of `targets` that the cache lacks.
+pub fn fetch(
+    ws: &Workspace,
+    targets: &[PathBuf],
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<TransferReport> {
+    let _lock = ws.lock()?;
+    fetch_locked(ws, targets, options, progress)
+}
+
+/// Fetches, then checks out `targets`.
+pub fn pull(
+    ws: &Workspace,
+    targets: &[PathBuf],
+    options: &TransferOptions,
+    checkout: &CheckoutOptions,
+    progress: &dyn Progress,
+) -> Result<(TransferReport, CheckoutReport)> {
+    let _lock = ws.lock()?;
+    let fetched = fetch_locked(ws, targets, options, progress)?;
+    let checked_out = checkout_locked(ws, targets, checkout, progress)?;
+    Ok((fetched, checked_out))
+}
+
+fn fetch_locked(
+    ws: &Workspace,
+    targets: &[PathBuf],
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<TransferReport> {
+    let remote = remote::open(ws, options.remote.as_deref())?;
+    let store = ws.store();
+    let tracked = resolve(ws, targets)?;
+    let mut cached = store.list()?;
+    let mut fetched = (0u64, 0u64);
+    // Manifests first, one level at a time: they say which files to fetch.
+    let mut files: Vec<(Digest, u64)> = Vec::new();
+    let mut level: Vec<Digest> = Vec::new();
+    for Tracked { pointer, .. } in &tracked {
+        match pointer.kind {
+            EntryKind::File => files.push((pointer.digest, pointer.size)),
+            EntryKind::Dir => level.push(pointer.digest),
+        }
+    }
+    while !level.is_empty() {
+        level.sort_unstable();
+        level.dedup();
+        let missing: Vec<(Digest, u64)> = level
+            .iter()
+            .filter(|d| !cached.contains(d))
+            .map(|d| (*d, 0))
+            .collect();
+        let sizes = run_parallel(options.jobs, &missing, progress, |digest| {
+            get_verified(&store, &*remote, digest)
+        })?;
+        fetched.0 += missing.len() as u64;
+        fetched.1 += sizes;
+        cached.extend(missing.iter().map(|(d, _)| *d));
+        let mut next = Vec::new();
+        for digest in &level {
+            for entry in Manifest::parse(digest, &store.read(digest)?)?.entries {
+                match entry.kind {
+                    EntryKind::Dir => next.push(entry.digest),
+                    EntryKind::File => files.push((entry.digest, entry.size)),
+                }
+            }
+        }
+        level = next;
+    }
+    dedup_keep_order(&mut files);
+    let (missing, up_to_date): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|(d, _)| !cached.contains(d));
+    fetched.1 += run_parallel(options.jobs, &missing, progress, |digest| {
+        get_verified(&store, &*remote, digest)
+    })?;
+    fetched.0 += missing.len() as u64;
+    crate::atomic::sync_filesystem(store.root())?;
+    Ok(TransferReport {
+        remote: remote.name().to_owned(),
+        transferred: fetched.0,
+        bytes: fetched.1,
+        up_to_date: up_to_date.len() as u64,
+    })
+}
+
+/// Downloads one object into a temp file, checks its digest, then moves it into the cache.
+fn get_verified(store: &Store, remote: &dyn Remote, digest: &Digest) -> Result<()> {
+    let temp = store.temp_path();
+    let result = (|| {
+        remote.get(digest, &temp)?;
+        let (actual, _) = Digest::of_file(&temp)?;
+        if actual != *digest {
+            return Err(Error::RemoteObjectCorrupt {
+                remote: remote.name().to_owned(),
+                digest: *digest,
+                actual,
+            });
+        }
+        store.commit_temp(&temp, digest)
+    })();
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temp);
+    }
+    result
+}
+
+/// Runs `work` over objects on `jobs` threads with progress; returns the bytes of actual sizes.
+fn run_parallel(
+    jobs: usize,
+    objects: &[(Digest, u64)],
+    progress: &dyn Progress,
+    work: impl Fn(&Digest) -> Result<()> + Sync,
+) -> Result<u64> {
+    if objects.is_empty() {
+        return Ok(0);
+    }
+    progress.start(
+        "transferring",
+        objects.len() as u64,
+        objects.iter().map(|(_, s)| s).sum(),
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .expect("a thread pool can be built");
+    let result = pool.install(|| {
+        objects.par_iter().try_for_each(|(digest, size)| {
+            work(digest)?;
+            progress.advance(*size);
+            Ok(())
+        })
+    });
+    progress.finish();
+    result.map(|()| objects.iter().map(|(_, s)| s).sum())
+}
+
+fn dedup_keep_order(objects: &mut Vec<(Digest, u64)>) {
+    let mut seen = HashSet::with_capacity(objects.len());
+    objects.retain(|(d, _)| seen.insert(*d));
+}

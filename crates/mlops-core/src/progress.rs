@@ -1,0 +1,18 @@
+//! Progress reporting without printing: long operations call a [`Progress`] the binary provides
+//! (an indicatif bar there); libraries and tests pass [`NoProgress`].
+
+/// Receives progress from a long operation; called from many threads.
+pub trait Progress: Sync {
+    /// The work ahead: a number of items (files or objects) and of bytes.
+    fn start(&self, _what: &str, _items: u64, _bytes: u64) {}
+    /// One item of `bytes` bytes is done.
+    fn advance(&self, _bytes: u64) {}
+    /// The work is over (also on error).
+    fn finish(&self) {}
+}
+
+/// Ignores all progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}

@@ -1,0 +1,240 @@
+//! Remotes: where objects go with `push` and come from with `pull`.
+//!
+//! A remote is anything that can answer four questions about objects by digest (list, exists, put,
+//! get); this version ships the directory remote (a local or mounted path, or a `file://` URL),
+//! which lays objects out as the cache does. Callers verify digests on both sides: an object is
+//! checked before it is put, and after it is got and before it enters the cache.
+
+use std::collections::HashSet;
+use std::io::ErrorKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::atomic::temp_path;
+use crate::config::RemoteConfig;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+/// Object storage somewhere else.
+pub trait Remote: Sync {
+    /// The configured name.
+    fn name(&self) -> &str;
+    /// Every object the remote holds.
+    fn list(&self) -> Result<HashSet<Digest>>;
+    fn exists(&self, digest: &Digest) -> Result<bool>;
+    /// Uploads the local file `src` as object `digest`; a partial upload is never visible.
+    fn put(&self, digest: &Digest, src: &Path) -> Result<()>;
+    /// Downloads object `digest` into the new file `dest`.
+    fn get(&self, digest: &Digest, dest: &Path) -> Result<()>;
+}
+
+/// A remote in a directory.
+#[derive(Debug)]
+pub struct DirRemote {
+    name: String,
+    root: PathBuf,
+}
+
+impl DirRemote {
+    fn object_path(&self, digest: &Digest) -> PathBuf {
+        let (dir, rest) = digest.split_hex();
+        self.root.join(dir).join(rest)
+    }
+
+    fn unusable(&self, source: std::io::Error) -> Error {
+        Error::RemoteUnusable {
+            path: self.root.clone(),
+            source,
+        }
+    }
+}
+
+impl Remote for DirRemote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn list(&self) -> Result<HashSet<Digest>> {
+        if !self.root.exists() {
+            return Ok(HashSet::new());
+        }
+        crate::store::list_objects(&self.root)
+    }
+
+    fn exists(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.object_path(digest).exists())
+    }
+
+    fn put(&self, digest: &Digest, src: &Path) -> Result<()> {
+        let tmp_dir = self.root.join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(|e| self.unusable(e))?;
+        let temp = temp_path(&tmp_dir, "push");
+        let dest = self.object_path(digest);
+        let result = (|| {
+            fs_err::copy(src, &temp)?;
+            fs_err::set_permissions(&temp, std::fs::Permissions::from_mode(0o444))?;
+            match fs_err::rename(&temp, &dest) {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    fs_err::create_dir_all(dest.parent().expect("object paths have a parent"))?;
+                    fs_err::rename(&temp, &dest)
+                }
+                other => other,
+            }
+        })();
+        if result.is_err() {
+            let _ = fs_err::remove_file(&temp);
+        }
+        Ok(result?)
+    }
+
+    fn get(&self, digest: &Digest, dest: &Path) -> Result<()> {
+        match fs_err::copy(self.object_path(digest), dest) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound && !self.object_path(digest).exists() => {
+                Err(Error::RemoteObjectMissing {
+                    remote: self.name.clone(),
+                    digest: *digest,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Opens the remote called `name`, or the default remote.
+pub fn open(ws: &Workspace, name: Option<&str>) -> Result<Box<dyn Remote>> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => ws
+            .config()
+            .default_remote
+            .clone()
+            .ok_or(Error::NoDefaultRemote)?,
+    };
+    let config = ws
+        .config()
+        .remotes
+        .get(&name)
+        .ok_or_else(|| Error::RemoteNotFound { name: name.clone() })?;
+    let root = directory_of(ws.root(), &config.url)?;
+    Ok(Box::new(DirRemote { name, root }))
+}
+
+/// The directory a remote URL names: a `file://` URL, an absolute path, or a path relative to
+/// the workspace root.
+pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
+    let path = if let Some(rest) = url.strip_prefix("file://") {
+        PathBuf::from(rest)
+    } else if url.contains("://") || url.is_empty() {
+        return Err(Error::UnsupportedRemote {
+            url: url.to_owned(),
+        });
+    } else {
+        PathBuf::from(url)
+    };
+    Ok(workspace_root.join(path))
+}
+
+/// One configured remote, for `mlops remote list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteInfo {
+    pub name: String,
+    pub url: String,
+    pub default: bool,
+}
+
+/// The configured remotes, sorted by name.
+pub fn list(ws: &Workspace) -> Vec<RemoteInfo> {
+    let default = ws.config().default_remote.as_deref();
+    ws.config()
+        .remotes
+        .iter()
+        .map(|(name, config)| RemoteInfo {
+            name: name.clone(),
+            url: config.url.clone(),
+            default: default == Some(name.as_str()),
+        })
+        .collect()
+}
+
+/// Adds a remote to the shared config (or the local one with `local`).
+pub fn add(
+    ws: &mut Workspace,
+    name: &str,
+    url: &str,
+    make_default: bool,
+    local: bool,
+) -> Result<()> {
+    check_remote_name(name)?;
+    directory_of(ws.root(), url)?;
+    if ws.config().remotes.contains_key(name) {
+        return Err(Error::RemoteExists {
+            name: name.to_owned(),
+        });
+    }
+    let _lock = ws.lock()?;
+    ws.edit_config(local, |file| {
+        file.remotes.insert(
+            name.to_owned(),
+            RemoteConfig {
+                url: url.to_owned(),
+            },
+        );
+        if make_default {
+            file.default_remote = Some(name.to_owned());
+        }
+        Ok(())
+    })
+}
+
+/// Removes a remote from whichever config files name it, and unsets it as default.
+pub fn remove(ws: &mut Workspace, name: &str) -> Result<()> {
+    if !ws.config().remotes.contains_key(name) {
+        return Err(Error::RemoteNotFound {
+            name: name.to_owned(),
+        });
+    }
+    let _lock = ws.lock()?;
+    for local in [false, true] {
+        ws.edit_config(local, |file| {
+            file.remotes.remove(name);
+            if file.default_remote.as_deref() == Some(name) {
+                file.default_remote = None;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Makes `name` the default remote (in the shared config, or the local one with `local`).
+pub fn set_default(ws: &mut Workspace, name: &str, local: bool) -> Result<()> {
+    if !ws.config().remotes.contains_key(name) {
+        return Err(Error::RemoteNotFound {
+            name: name.to_owned(),
+        });
+    }
+    let _lock = ws.lock()?;
+    ws.edit_config(local, |file| {
+        file.default_remote = Some(name.to_owned());
+        Ok(())
+    })
+}
+
+fn check_remote_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRemoteName {
+            name: name.to_owned(),
+        })
+    }
+}

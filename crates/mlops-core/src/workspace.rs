@@ -1,0 +1,259 @@
+//! The workspace: the directory holding `.mlops/`, its layout, its configuration, and how user
+//! paths map onto workspace-relative ones.
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{Config, ConfigFile};
+use crate::error::{Error, Result};
+use crate::lock::WorkspaceLock;
+use crate::store::Store;
+
+/// How long a writer waits for another to release the lock before giving up.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// The directory name that marks a workspace root.
+pub const MLOPS_DIR: &str = ".mlops";
+
+const CONFIG_HEADER: &str = "# mlops workspace configuration, committed to git.\n\
+# Credentials and machine-specific settings belong in config.local.yaml.\n";
+const LOCAL_CONFIG_HEADER: &str =
+    "# Machine-local mlops settings, never committed; they override config.yaml.\n";
+const MLOPS_GITIGNORE: &str = "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock\n";
+
+/// An opened workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    config: Config,
+    lock_wait: Duration,
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InitReport {
+    pub root: PathBuf,
+    /// False when the workspace already existed and nothing was changed.
+    pub created: bool,
+    pub git: bool,
+}
+
+impl Workspace {
+    /// Creates a workspace at the git work-tree root containing `dir`, or at `dir` itself with
+    /// `no_git`. A second call is a no-op.
+    pub fn init(dir: &Path, no_git: bool) -> Result<InitReport> {
+        let dir = fs_err::canonicalize(dir)?;
+        let root = if no_git {
+            dir
+        } else {
+            crate::git::work_tree_root(&dir).ok_or(Error::NotInGit { dir: dir.clone() })?
+        };
+        let root = fs_err::canonicalize(root)?;
+        let mlops = root.join(MLOPS_DIR);
+        if mlops.join("config.yaml").is_file() {
+            return Ok(InitReport {
+                root,
+                created: false,
+                git: !no_git,
+            });
+        }
+        fs_err::create_dir_all(mlops.join("cache"))?;
+        fs_err::create_dir_all(mlops.join("tmp"))?;
+        crate::atomic::write(&mlops.join(".gitignore"), MLOPS_GITIGNORE.as_bytes())?;
+        ConfigFile::default().save(&mlops.join("config.local.yaml"), LOCAL_CONFIG_HEADER)?;
+        // config.yaml last: its presence is what marks a finished init.
+        ConfigFile::default().save(&mlops.join("config.yaml"), CONFIG_HEADER)?;
+        Ok(InitReport {
+            root,
+            created: true,
+            git: !no_git,
+        })
+    }
+
+    /// Opens the workspace containing `start` (or `start` itself).
+    pub fn discover(start: &Path) -> Result<Self> {
+        let start = fs_err::canonicalize(start)?;
+        let root = start
+            .ancestors()
+            .find(|dir| dir.join(MLOPS_DIR).join("config.yaml").is_file())
+            .ok_or_else(|| Error::NotAWorkspace {
+                start: start.clone(),
+            })?
+            .to_path_buf();
+        let mlops = root.join(MLOPS_DIR);
+        let config = Config::layered(
+            ConfigFile::load(&mlops.join("config.yaml"))?,
+            ConfigFile::load(&mlops.join("config.local.yaml"))?,
+        );
+        Ok(Self {
+            root,
+            config,
+            lock_wait: DEFAULT_LOCK_WAIT,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Overrides settings for this process only (for example from command-line flags).
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    pub fn mlops_dir(&self) -> PathBuf {
+        self.root.join(MLOPS_DIR)
+    }
+
+    /// The committed config file.
+    pub fn shared_config_path(&self) -> PathBuf {
+        self.mlops_dir().join("config.yaml")
+    }
+
+    /// The machine-local config file.
+    pub fn local_config_path(&self) -> PathBuf {
+        self.mlops_dir().join("config.local.yaml")
+    }
+
+    /// Rewrites one of the two config files through `edit`, then reloads the layered config.
+    pub fn edit_config(
+        &mut self,
+        local: bool,
+        edit: impl FnOnce(&mut ConfigFile) -> Result<()>,
+    ) -> Result<()> {
+        let (path, header) = if local {
+            (self.local_config_path(), LOCAL_CONFIG_HEADER)
+        } else {
+            (self.shared_config_path(), CONFIG_HEADER)
+        };
+        let mut file = ConfigFile::load(&path)?;
+        edit(&mut file)?;
+        file.save(&path, header)?;
+        self.config = Config::layered(
+            ConfigFile::load(&self.shared_config_path())?,
+            ConfigFile::load(&self.local_config_path())?,
+        );
+        Ok(())
+    }
+
+    /// The local object cache.
+    pub fn store(&self) -> Store {
+        Store::new(self.mlops_dir().join("cache"), self.mlops_dir().join("tmp"))
+    }
+
+    /// Where the hash index lives.
+    pub fn index_path(&self) -> PathBuf {
+        self.mlops_dir().join("index")
+    }
+
+    /// Sets how long [`Workspace::lock`] waits for another writer.
+    pub fn set_lock_wait(&mut self, wait: Duration) {
+        self.lock_wait = wait;
+    }
+
+    /// Takes the write lock, and clears temp files that a killed writer may have left (no other
+    /// writer can be using them while we hold the lock).
+    pub fn lock(&self) -> Result<WorkspaceLock> {
+        self.lock_within(self.lock_wait)
+    }
+
+    /// Takes the write lock if it is free right now (for opportunistic writes such as the index
+    /// refresh in `status`).
+    pub fn try_lock(&self) -> Option<WorkspaceLock> {
+        self.lock_within(Duration::ZERO).ok()
+    }
+
+    fn lock_within(&self, wait: Duration) -> Result<WorkspaceLock> {
+        let lock = WorkspaceLock::acquire(&self.mlops_dir().join("lock"), wait)?;
+        let tmp = self.mlops_dir().join("tmp");
+        match fs_err::read_dir(&tmp) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let _ = fs_err::remove_file(entry.path());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs_err::create_dir_all(&tmp)?,
+            Err(e) => return Err(e.into()),
+        }
+        Ok(lock)
+    }
+
+    /// Maps a user-given path (relative to `cwd`, or absolute) to a normalised path relative to
+    /// the workspace root, refusing paths outside it or inside `.mlops/`.
+    pub fn relative(&self, cwd: &Path, path: &Path) -> Result<PathBuf> {
+        let absolute = normalize(&cwd.join(path));
+        let rel = absolute
+            .strip_prefix(&self.root)
+            .map_err(|_| Error::OutsideWorkspace {
+                path: path.to_owned(),
+                root: self.root.clone(),
+            })?
+            .to_path_buf();
+        if rel.as_os_str().is_empty() {
+            return Err(Error::OutsideWorkspace {
+                path: path.to_owned(),
+                root: self.root.clone(),
+            });
+        }
+        if rel.components().next() == Some(Component::Normal(MLOPS_DIR.as_ref())) {
+            return Err(Error::InsideMlopsDir {
+                path: path.to_owned(),
+            });
+        }
+        Ok(rel)
+    }
+
+    /// The absolute path of a workspace-relative one.
+    pub fn abs(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+/// Resolves `.` and `..` lexically, without touching the filesystem (the path may not exist).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_resolves_dots() {
+        assert_eq!(normalize(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
+    }
+
+    #[test]
+    fn relative_refuses_outside_and_mlops_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Workspace::init(dir.path(), true).expect("init");
+        let ws = Workspace::discover(dir.path()).expect("discover");
+        let root = ws.root().to_path_buf();
+        assert_eq!(
+            ws.relative(&root, Path::new("data/")).expect("rel"),
+            PathBuf::from("data")
+        );
+        assert!(matches!(
+            ws.relative(&root, Path::new("../x")),
+            Err(Error::OutsideWorkspace { .. })
+        ));
+        assert!(matches!(
+            ws.relative(&root, Path::new(".mlops/cache")),
+            Err(Error::InsideMlopsDir { .. })
+        ));
+    }
+}

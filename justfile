@@ -1,0 +1,38 @@
+# Recipes for working on mlops; `just --list` shows them. Install just with `cargo install just`.
+
+# Build the debug binary
+build:
+    cargo build
+
+# Format all code
+fmt:
+    cargo fmt --all
+
+# Lint with warnings as errors, as CI does
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run every test (README's test command)
+test:
+    cargo test --workspace
+
+# Build the API docs with warnings as errors
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Check the dependency rules: mlops-core must not depend on clap, anyhow, indicatif or candle
+deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    bad=$(cargo tree -p mlops-core -e normal --prefix none | grep -E '^(clap|anyhow|indicatif|candle-[a-z]+) ' || true)
+    if [ -n "$bad" ]; then echo "mlops-core must not depend on:"; echo "$bad"; exit 1; fi
+    echo "dependency rules hold"
+
+# Benchmark versioning on generated data (release build); prints wall, CPU and peak memory
+bench *ARGS:
+    cargo build --release
+    bash benches/versioning.sh {{ARGS}}
+
+# Everything CI runs
+ci:
+    bash .ci/run

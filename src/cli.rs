@@ -1,0 +1,68 @@
+//! The command line: global flags and the subcommands, as clap derive types. Doc comments here
+//! are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+/// Version data and models, run pipelines, evaluate and watch models: one fast binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlops",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Run as if mlops was started in this directory
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub(crate) directory: Option<PathBuf>,
+    /// Print only data and errors: no progress, no notes
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Log more to stderr (-v debug, -vv trace; `RUST_LOG` also works)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Print one JSON document on stdout instead of text
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// When to colour output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// When stderr is a terminal and `NO_COLOR` is not set
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    Init(commands::init::InitArgs),
+    Add(commands::add::AddArgs),
+    Status(commands::status::StatusArgs),
+    Checkout(commands::checkout::CheckoutArgs),
+    Push(commands::transfer::PushArgs),
+    Pull(commands::transfer::PullArgs),
+    Fetch(commands::transfer::FetchArgs),
+    #[command(subcommand)]
+    Remote(commands::remote::RemoteCommand),
+    Gc(commands::gc::GcArgs),
+    Fsck(commands::fsck::FsckArgs),
+    Unprotect(commands::unprotect::UnprotectArgs),
+    Completions(commands::completions::CompletionsArgs),
+}

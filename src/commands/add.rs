@@ -1,0 +1,91 @@
+//! `mlops add`: track files and directories in the cache, with pointer files for git.
+
+use std::path::PathBuf;
+
+use mlops_core::config::LinkMode;
+use mlops_core::manifest::EntryKind;
+use mlops_core::ops::add::{self, AddOptions};
+use mlops_core::pointer::pointer_path;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::output::{count, size};
+
+/// Track files or directories: store their content in the cache and write `<path>.mlops`
+#[derive(Debug, clap::Args)]
+pub(crate) struct AddArgs {
+    /// Files or directories to track
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// How workspace files relate to the cache (default: `cache.link` from the config)
+    #[arg(long, value_enum)]
+    link: Option<LinkArg>,
+}
+
+/// `cache.link` values as a flag.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LinkArg {
+    Auto,
+    Reflink,
+    Hardlink,
+    Symlink,
+    Copy,
+}
+
+impl From<LinkArg> for LinkMode {
+    fn from(arg: LinkArg) -> Self {
+        match arg {
+            LinkArg::Auto => LinkMode::Auto,
+            LinkArg::Reflink => LinkMode::Reflink,
+            LinkArg::Hardlink => LinkMode::Hardlink,
+            LinkArg::Symlink => LinkMode::Symlink,
+            LinkArg::Copy => LinkMode::Copy,
+        }
+    }
+}
+
+pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let ws = ctx.workspace()?;
+    let targets = ctx.targets(&ws, &args.paths)?;
+    let options = AddOptions {
+        link: args.link.map_or(ws.config().link, LinkMode::from),
+    };
+    let progress = ctx.printer.progress();
+    let report = add::add(&ws, &targets, &options, &progress)?;
+    ctx.printer.report(&report, |r| {
+        r.added
+            .iter()
+            .map(|a| {
+                let what = match a.kind {
+                    EntryKind::Dir => {
+                        format!("{}, {}", count(a.files, "file", "files"), size(a.size))
+                    }
+                    EntryKind::File => size(a.size),
+                };
+                if a.changed {
+                    format!(
+                        "added {}: {what} ({} hashed, {})\n",
+                        a.path.display(),
+                        a.hashed,
+                        count(a.new_objects, "new object", "new objects")
+                    )
+                } else {
+                    format!("{} is unchanged: {what}\n", a.path.display())
+                }
+            })
+            .collect()
+    })?;
+    let changed: Vec<String> = report
+        .added
+        .iter()
+        .filter(|a| a.changed)
+        .map(|a| pointer_path(&a.path).display().to_string())
+        .collect();
+    if !changed.is_empty() && mlops_core::git::work_tree_root(ws.root()).is_some() {
+        ctx.printer.note(&format!(
+            "to record this in git: git add {} .gitignore",
+            changed.join(" ")
+        ));
+    }
+    Ok(ExitStatus::Success)
+}

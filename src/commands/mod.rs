@@ -1,0 +1,93 @@
+//! One module per subcommand; `run` is the single dispatch over [`Command`].
+//!
+//! Each command turns its arguments into library options, makes one library call, and renders
+//! the report: the work itself lives in the library crates.
+
+pub(crate) mod add;
+pub(crate) mod checkout;
+pub(crate) mod completions;
+pub(crate) mod fsck;
+pub(crate) mod gc;
+pub(crate) mod init;
+pub(crate) mod remote;
+pub(crate) mod status;
+pub(crate) mod transfer;
+pub(crate) mod unprotect;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use mlops_core::Workspace;
+
+use crate::cli::{Cli, Command};
+use crate::error::ExitStatus;
+use crate::output::Printer;
+
+/// What every command gets: the printer and the directory it runs in.
+pub(crate) struct Context<'a> {
+    pub(crate) printer: &'a Printer,
+    pub(crate) cwd: PathBuf,
+}
+
+impl Context<'_> {
+    /// The workspace around the current directory, with settings from the environment.
+    pub(crate) fn workspace(&self) -> anyhow::Result<Workspace> {
+        let mut ws = Workspace::discover(&self.cwd)?;
+        if let Some(secs) = std::env::var_os("MLOPS_LOCK_WAIT") {
+            let secs: f64 = secs
+                .to_str()
+                .and_then(|s| s.parse().ok())
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .context("`MLOPS_LOCK_WAIT` must be a number of seconds")?;
+            ws.set_lock_wait(Duration::from_secs_f64(secs));
+        }
+        Ok(ws)
+    }
+
+    /// User paths as workspace-relative paths.
+    pub(crate) fn targets(
+        &self,
+        ws: &Workspace,
+        paths: &[PathBuf],
+    ) -> anyhow::Result<Vec<PathBuf>> {
+        paths
+            .iter()
+            .map(|p| Ok(ws.relative(&self.cwd, p)?))
+            .collect()
+    }
+}
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let cwd = match &cli.global.directory {
+        Some(dir) => absolute(dir)?,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let ctx = Context { printer, cwd };
+    match &cli.command {
+        Command::Init(args) => init::run(args, &ctx),
+        Command::Add(args) => add::run(args, &ctx),
+        Command::Status(args) => status::run(args, &ctx),
+        Command::Checkout(args) => checkout::run(args, &ctx),
+        Command::Push(args) => transfer::push(args, &ctx),
+        Command::Pull(args) => transfer::pull(args, &ctx),
+        Command::Fetch(args) => transfer::fetch(args, &ctx),
+        Command::Remote(command) => remote::run(command, &ctx),
+        Command::Gc(args) => gc::run(args, &ctx),
+        Command::Fsck(args) => fsck::run(args, &ctx),
+        Command::Unprotect(args) => unprotect::run(args, &ctx),
+        Command::Completions(args) => Ok(completions::run(args)),
+    }
+}
+
+fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
+    let meta =
+        std::fs::metadata(dir).with_context(|| format!("cannot use `-C {}`", dir.display()))?;
+    anyhow::ensure!(
+        meta.is_dir(),
+        "cannot use `-C {}`: not a directory",
+        dir.display()
+    );
+    Ok(std::path::absolute(dir)?)
+}

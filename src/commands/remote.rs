@@ -1,0 +1,71 @@
+//! `mlops remote`: configure where `push` and `pull` send and fetch objects.
+
+use std::fmt::Write as _;
+
+use mlops_core::remote;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+
+/// Manage remotes (stored in `.mlops/config.yaml`, so clones know them)
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RemoteCommand {
+    /// Add a remote: a directory path or a `file://` URL
+    Add {
+        name: String,
+        url: String,
+        /// Also make it the default remote
+        #[arg(short, long)]
+        default: bool,
+        /// Write to `config.local.yaml` (this machine only) instead of `config.yaml`
+        #[arg(long)]
+        local: bool,
+    },
+    /// List the remotes
+    List,
+    /// Remove a remote
+    Remove { name: String },
+    /// Set the default remote
+    Default {
+        name: String,
+        /// Write to `config.local.yaml` (this machine only) instead of `config.yaml`
+        #[arg(long)]
+        local: bool,
+    },
+}
+
+pub(crate) fn run(command: &RemoteCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let mut ws = ctx.workspace()?;
+    match command {
+        RemoteCommand::Add {
+            name,
+            url,
+            default,
+            local,
+        } => {
+            remote::add(&mut ws, name, url, *default, *local)?;
+            ctx.printer.note(&format!("added remote `{name}` ({url})"));
+        }
+        RemoteCommand::Remove { name } => {
+            remote::remove(&mut ws, name)?;
+            ctx.printer.note(&format!("removed remote `{name}`"));
+        }
+        RemoteCommand::Default { name, local } => {
+            remote::set_default(&mut ws, name, *local)?;
+            ctx.printer
+                .note(&format!("`{name}` is now the default remote"));
+        }
+        RemoteCommand::List => {
+            let remotes = remote::list(&ws);
+            ctx.printer.report(&remotes, |list| {
+                let mut out = String::new();
+                for r in list {
+                    let default = if r.default { "\t(default)" } else { "" };
+                    let _ = writeln!(out, "{}\t{}{default}", r.name, r.url);
+                }
+                out
+            })?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,61 @@
+//! `mlops status`: how tracked paths differ from their pointers, the cache and the remote.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mlops_core::ops::status;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+
+/// Show tracked paths that are modified, missing, not in the cache or not pushed
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatusArgs {
+    /// Tracked paths, pointer files or directories holding them (default: all)
+    targets: Vec<PathBuf>,
+    /// Exit with status 1 when anything is not up to date
+    #[arg(long)]
+    check: bool,
+}
+
+pub(crate) fn run(args: &StatusArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let ws = ctx.workspace()?;
+    let targets = ctx.targets(&ws, &args.targets)?;
+    let report = status::status(&ws, &targets)?;
+    ctx.printer.report(&report, |r| {
+        if r.paths.is_empty() {
+            return "nothing is tracked yet; `mlops add <path>` tracks a file or directory".into();
+        }
+        if r.is_clean() {
+            let remote = r
+                .remote
+                .as_ref()
+                .map_or(String::new(), |name| format!(", and pushed to `{name}`"));
+            return format!(
+                "everything is up to date ({} tracked{remote})",
+                r.paths.len()
+            );
+        }
+        let mut out = String::new();
+        for path in r.paths.iter().filter(|p| !p.states.is_empty()) {
+            let states: Vec<&str> = path.states.iter().map(|s| s.describe()).collect();
+            let _ = write!(out, "{}: {}", path.path.display(), states.join(", "));
+            if let Some(c) = &path.changes {
+                let _ = write!(
+                    out,
+                    " ({} added, {} modified, {} deleted)",
+                    c.added.len(),
+                    c.modified.len(),
+                    c.deleted.len()
+                );
+            }
+            out.push('\n');
+        }
+        out
+    })?;
+    Ok(if args.check && !report.is_clean() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}

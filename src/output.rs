@@ -1,0 +1,192 @@
+//! Everything the binary writes: data on stdout (text or `--json`), notes, warnings, errors and
+//! progress bars on stderr, colour only where wanted.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, GlobalArgs};
+
+/// Writes output as the global flags ask.
+#[derive(Debug)]
+pub(crate) struct Printer {
+    quiet: bool,
+    json: bool,
+    color: bool,
+}
+
+impl Printer {
+    pub(crate) fn new(global: &GlobalArgs) -> Self {
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Self {
+            quiet: global.quiet,
+            json: global.json,
+            color,
+        }
+    }
+
+    pub(crate) fn stderr_color(&self) -> bool {
+        self.color
+    }
+
+    /// Prints `report` as JSON, or the text `human` makes of it.
+    pub(crate) fn report<T: Serialize>(
+        &self,
+        report: &T,
+        human: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        if self.json {
+            serde_json::to_writer_pretty(&mut stdout, report)?;
+            writeln!(stdout)?;
+        } else {
+            let text = human(report);
+            if !text.is_empty() {
+                writeln!(stdout, "{}", text.trim_end())?;
+            }
+        }
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// A note for the user on stderr (suppressed by `-q` and `--json`).
+    pub(crate) fn note(&self, text: &str) {
+        if !self.quiet && !self.json {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        }
+    }
+
+    /// A warning on stderr (suppressed by `-q`).
+    pub(crate) fn warn(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{} {text}", self.paint("warning:", "33"));
+        }
+    }
+
+    /// `error:` with the message, each cause, and the hint.
+    pub(crate) fn error(&self, err: &anyhow::Error, hint: Option<&str>) {
+        let mut out = format!("{} {err}\n", self.paint("error:", "31"));
+        for cause in err.chain().skip(1) {
+            let _ = writeln!(out, "  caused by: {cause}");
+        }
+        if let Some(hint) = hint {
+            let _ = write!(out, "\n{} {hint}\n", self.paint("hint:", "36"));
+        }
+        let _ = std::io::stderr().write_all(out.as_bytes());
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[1;{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A progress reporter: a bar on a terminal, nothing otherwise.
+    pub(crate) fn progress(&self) -> BarProgress {
+        BarProgress {
+            enabled: std::io::stderr().is_terminal() && !self.quiet,
+            bar: Mutex::new(None),
+            items: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Shows [`mlops_core::progress::Progress`] as an indicatif bar of bytes and items.
+pub(crate) struct BarProgress {
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
+    items: AtomicU64,
+    total: AtomicU64,
+}
+
+impl mlops_core::progress::Progress for BarProgress {
+    fn start(&self, what: &str, items: u64, bytes: u64) {
+        if !self.enabled || items == 0 {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg:>14} [{bar:30}] {bytes}/{total_bytes} {prefix} ({bytes_per_sec}, {eta})",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_message(what.to_owned());
+        self.items.store(0, Ordering::Relaxed);
+        self.total.store(items, Ordering::Relaxed);
+        bar.set_prefix(format!("0/{items}"));
+        *self.bar.lock().expect("no panics while holding the lock") = Some(bar);
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &*self.bar.lock().expect("no panics while holding the lock") {
+            let done = self.items.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.set_prefix(format!("{done}/{}", self.total.load(Ordering::Relaxed)));
+            bar.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self
+            .bar
+            .lock()
+            .expect("no panics while holding the lock")
+            .take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Logs from `tracing` go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
+pub(crate) fn init_tracing(verbose: u8, color: bool) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .without_time()
+        .init();
+}
+
+/// Bytes as a person reads them: `512 B`, `4.0 KiB`, `1.5 GiB`.
+pub(crate) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    #[expect(clippy::cast_precision_loss, reason = "a rounded figure for people")]
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// `1 file`, `2 files`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
