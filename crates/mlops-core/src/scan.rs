@@ -46,6 +46,8 @@ pub struct Built {
     pub digest: Digest,
     pub size: u64,
     pub files: u64,
+    /// Manifests this build wrote to the store (ones it did not have).
+    pub new_manifests: u64,
 }
 
 /// Walks the workspace path `rel` (a file or a directory), following symlinks to files.
@@ -181,6 +183,7 @@ impl Node {
                 digest: file.digest.expect("digests are filled in before building"),
                 size: file.stamp.size,
                 files: 1,
+                new_manifests: 0,
             }),
             Node::Dir(dir) => {
                 let built: Vec<Built> = dir
@@ -189,7 +192,7 @@ impl Node {
                     .map(|(_, child)| child.build(store))
                     .collect::<Result<_>>()?;
                 let mut entries = Vec::with_capacity(dir.children.len());
-                let (mut size, mut files) = (0, 0);
+                let (mut size, mut files, mut new_manifests) = (0, 0, 0);
                 for ((name, child), b) in dir.children.iter().zip(built) {
                     let (kind, exec) = match child {
                         Node::File(f) => (EntryKind::File, f.exec),
@@ -204,16 +207,18 @@ impl Node {
                     });
                     size += b.size;
                     files += b.files;
+                    new_manifests += b.new_manifests;
                 }
                 let bytes = Manifest { entries }.to_bytes();
                 let digest = Digest::of_bytes(&bytes);
                 if let Some(store) = store {
-                    store.put_bytes(&digest, &bytes)?;
+                    new_manifests += u64::from(store.put_bytes(&digest, &bytes)?);
                 }
                 Ok(Built {
                     digest,
                     size,
                     files,
+                    new_manifests,
                 })
             }
         }

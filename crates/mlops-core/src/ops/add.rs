@@ -100,7 +100,7 @@ pub fn add(
             size: built.size,
             files: built.files,
             hashed,
-            new_objects,
+            new_objects: new_objects + built.new_manifests,
             changed,
         });
     }

@@ -60,7 +60,8 @@ pub fn resolve(ws: &Workspace, targets: &[PathBuf]) -> Result<Vec<Tracked>> {
     pointers
         .into_iter()
         .map(|p| {
-            let pointer = Pointer::load(&ws.abs(&p))?;
+            // Errors name the pointer by its workspace path, as the user knows it.
+            let pointer = Pointer::parse(&p, &fs_err::read_to_string(ws.abs(&p))?)?;
             let rel = target_of(&p).expect("pointer paths end in .mlops");
             Ok(Tracked { rel, pointer })
         })

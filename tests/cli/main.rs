@@ -1,0 +1,33 @@
+//! Tests that run the real `mlops` binary on data they generate into temp directories.
+
+mod support;
+
+mod add;
+mod bad_input;
+mod checkout;
+mod crash;
+mod gc_fsck;
+mod init;
+mod lock;
+mod remote;
+mod status;
+
+/// Every `tests/cli/*.rs` file must be declared above, or its tests would silently never run.
+#[test]
+fn every_test_module_is_declared() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
+    let main = std::fs::read_to_string(dir.join("main.rs")).expect("read main.rs");
+    for entry in std::fs::read_dir(&dir).expect("list tests/cli") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .into_string()
+            .expect("utf-8");
+        if let Some(module) = name.strip_suffix(".rs").filter(|m| *m != "main") {
+            assert!(
+                main.contains(&format!("mod {module};")),
+                "tests/cli/{name} is not declared in main.rs"
+            );
+        }
+    }
+}
