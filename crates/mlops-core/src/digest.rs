@@ -46,6 +46,29 @@ impl Digest {
         Ok((Self::of_bytes(&buf), buf.len() as u64))
     }
 
+    /// The 64 lowercase hex digits, without allocating (this runs once per file in a scan).
+    pub fn to_hex(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        out
+    }
+
+    /// Parses 64 lowercase hex digits given as bytes.
+    pub fn from_hex(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            out[i] = (hex_value(pair[0]).ok()? << 4) | hex_value(pair[1]).ok()?;
+        }
+        Some(Self(out))
+    }
+
     /// The hex text split as the object store lays it out: (first two, remaining 62).
     pub fn split_hex(&self) -> (String, String) {
         let hex = self.to_string();
@@ -64,15 +87,7 @@ impl FromStr for Digest {
     type Err = ParseDigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bytes = s.as_bytes();
-        if bytes.len() != 64 {
-            return Err(ParseDigestError);
-        }
-        let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            out[i] = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
-        }
-        Ok(Self(out))
+        Self::from_hex(s.as_bytes()).ok_or(ParseDigestError)
     }
 }
 
@@ -86,10 +101,8 @@ fn hex_value(c: u8) -> Result<u8, ParseDigestError> {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        let hex = self.to_hex();
+        f.write_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"))
     }
 }
 
@@ -107,7 +120,7 @@ impl Serialize for Digest {
 
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         text.parse().map_err(|_| {
             serde::de::Error::custom(format!(
                 "`{text}` is not a digest (64 lowercase hex characters)"

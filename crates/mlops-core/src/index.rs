@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::digest::Digest;
@@ -43,7 +43,8 @@ impl Stamp {
 /// The index in memory, keyed by workspace-relative path.
 #[derive(Debug, Default)]
 pub struct HashIndex {
-    entries: HashMap<PathBuf, (Stamp, Digest)>,
+    /// Keyed by the path as text: hashing a `Path` walks its components, a `str` is one pass.
+    entries: HashMap<String, (Stamp, Digest)>,
     changed: bool,
 }
 
@@ -75,24 +76,33 @@ impl HashIndex {
 
     /// The digest recorded for `rel`, if its stamp is unchanged.
     pub fn get(&self, rel: &Path, stamp: &Stamp) -> Option<Digest> {
-        match self.entries.get(rel) {
+        match rel.to_str().and_then(|rel| self.entries.get(rel)) {
             Some((known, digest)) if known == stamp => Some(*digest),
             _ => None,
         }
     }
 
-    pub fn insert(&mut self, rel: PathBuf, stamp: Stamp, digest: Digest) {
+    pub fn insert(&mut self, rel: &Path, stamp: Stamp, digest: Digest) {
+        let Some(rel) = rel.to_str() else { return };
         let value = (stamp, digest);
-        if self.entries.get(&rel) != Some(&value) {
-            self.entries.insert(rel, value);
+        if self.entries.get(rel) != Some(&value) {
+            self.entries.insert(rel.to_owned(), value);
             self.changed = true;
         }
+    }
+
+    /// Whether anything was inserted or removed since loading.
+    pub fn is_changed(&self) -> bool {
+        self.changed
     }
 
     /// Forgets every entry at or below `rel` (before re-recording a scanned directory).
     pub fn remove_under(&mut self, rel: &Path) {
         let before = self.entries.len();
-        self.entries.retain(|path, _| !path.starts_with(rel));
+        let Some(rel) = rel.to_str() else { return };
+        self.entries.retain(|path, _| {
+            !(path.starts_with(rel) && matches!(path.as_bytes().get(rel.len()), None | Some(b'/')))
+        });
         self.changed |= self.entries.len() != before;
     }
 
@@ -115,7 +125,6 @@ impl HashIndex {
             .collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (rel, (stamp, digest)) in rows {
-            let Some(rel) = rel.to_str() else { continue };
             let _ = writeln!(
                 out,
                 "{digest} {} {} {} {rel}",
@@ -127,13 +136,13 @@ impl HashIndex {
     }
 }
 
-fn parse_line(line: &str) -> Option<(PathBuf, (Stamp, Digest))> {
+fn parse_line(line: &str) -> Option<(String, (Stamp, Digest))> {
     let mut parts = line.splitn(5, ' ');
     let digest = parts.next()?.parse().ok()?;
     let size = parts.next()?.parse().ok()?;
     let mtime_ns = parts.next()?.parse().ok()?;
     let inode = parts.next()?.parse().ok()?;
-    let rel = PathBuf::from(parts.next()?);
+    let rel = parts.next()?.to_owned();
     Some((
         rel,
         (
@@ -173,8 +182,8 @@ mod tests {
             mtime_ns: fresh_ns,
             inode: 8,
         };
-        index.insert("a b/c".into(), old, Digest::of_bytes(b"a"));
-        index.insert("new".into(), fresh, Digest::of_bytes(b"n"));
+        index.insert(Path::new("a b/c"), old, Digest::of_bytes(b"a"));
+        index.insert(Path::new("new"), fresh, Digest::of_bytes(b"n"));
         index.save(&path).expect("save");
         let back = HashIndex::load(&path);
         assert_eq!(

@@ -57,13 +57,14 @@ impl Manifest {
 
     /// The canonical bytes, and so the digest, of this manifest.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = String::from("{\"format\":1,\"entries\":[");
+        let mut out = Vec::with_capacity(32 + self.entries.len() * 140);
+        out.extend_from_slice(b"{\"format\":1,\"entries\":[");
         for (i, entry) in self.entries.iter().enumerate() {
-            out.push_str(if i == 0 { "\n" } else { ",\n" });
-            out.push_str(&serde_json::to_string(entry).expect("entries serialise"));
+            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            serde_json::to_writer(&mut out, entry).expect("entries serialise");
         }
-        out.push_str("\n]}\n");
-        out.into_bytes()
+        out.extend_from_slice(b"\n]}\n");
+        out
     }
 
     /// Parses and validates the manifest object `digest`.

@@ -41,13 +41,15 @@ pub enum Node {
 }
 
 /// The totals of a built tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Built {
     pub digest: Digest,
     pub size: u64,
     pub files: u64,
     /// Manifests this build wrote to the store (ones it did not have).
     pub new_manifests: u64,
+    /// Every manifest of the tree, the root first.
+    pub manifests: Vec<Digest>,
 }
 
 /// Walks the workspace path `rel` (a file or a directory), following symlinks to files.
@@ -84,17 +86,19 @@ fn scan_dir(root: &Path, rel: PathBuf) -> Result<DirNode> {
                 problem,
             });
         }
-        names.push((name, entry.file_type()?.is_dir()));
+        let is_dir = entry.file_type()?.is_dir();
+        names.push((name, is_dir, entry));
     }
     names.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let children = names
         .into_par_iter()
-        .map(|(name, is_dir)| {
+        .map(|(name, is_dir, entry)| {
             let child = rel.join(&name);
             let node = if is_dir {
                 Node::Dir(scan_dir(root, child)?)
             } else {
-                let meta = fs_err::symlink_metadata(root.join(&child))?;
+                // fstatat on the open directory: no walk of the path from the root per file.
+                let meta = entry.metadata()?;
                 Node::File(file_node(root, child, meta)?)
             };
             Ok((name, node))
@@ -170,7 +174,7 @@ impl Node {
     pub fn record(&self, index: &mut HashIndex) {
         for file in self.files() {
             if let Some(digest) = file.digest {
-                index.insert(file.rel.clone(), file.stamp, digest);
+                index.insert(&file.rel, file.stamp, digest);
             }
         }
     }
@@ -184,6 +188,7 @@ impl Node {
                 size: file.stamp.size,
                 files: 1,
                 new_manifests: 0,
+                manifests: Vec::new(),
             }),
             Node::Dir(dir) => {
                 let built: Vec<Built> = dir
@@ -193,6 +198,7 @@ impl Node {
                     .collect::<Result<_>>()?;
                 let mut entries = Vec::with_capacity(dir.children.len());
                 let (mut size, mut files, mut new_manifests) = (0, 0, 0);
+                let mut manifests = vec![Digest::from([0; 32])]; // the root's, once known
                 for ((name, child), b) in dir.children.iter().zip(built) {
                     let (kind, exec) = match child {
                         Node::File(f) => (EntryKind::File, f.exec),
@@ -208,17 +214,20 @@ impl Node {
                     size += b.size;
                     files += b.files;
                     new_manifests += b.new_manifests;
+                    manifests.extend(b.manifests);
                 }
                 let bytes = Manifest { entries }.to_bytes();
                 let digest = Digest::of_bytes(&bytes);
                 if let Some(store) = store {
                     new_manifests += u64::from(store.put_bytes(&digest, &bytes)?);
                 }
+                manifests[0] = digest;
                 Ok(Built {
                     digest,
                     size,
                     files,
                     new_manifests,
+                    manifests,
                 })
             }
         }

@@ -66,6 +66,17 @@ impl Store {
         self.object_path(digest).exists()
     }
 
+    /// The size of an object, or [`Error::ObjectMissing`].
+    pub fn size(&self, digest: &Digest) -> Result<u64> {
+        match fs_err::symlink_metadata(self.object_path(digest)) {
+            Ok(meta) => Ok(meta.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::ObjectMissing { digest: *digest })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A fresh temp path inside the store's own temp directory.
     pub fn temp_path(&self) -> PathBuf {
         temp_path(&self.tmp, "object")
@@ -80,8 +91,7 @@ impl Store {
     pub fn list_with_sizes(&self) -> Result<Vec<(Digest, u64)>> {
         let mut out = Vec::new();
         for digest in self.list()? {
-            let size = fs_err::symlink_metadata(self.object_path(&digest))?.len();
-            out.push((digest, size));
+            out.push((digest, self.size(&digest)?));
         }
         out.sort_unstable();
         Ok(out)
@@ -194,9 +204,6 @@ impl Store {
         link: LinkMode,
     ) -> Result<()> {
         let object = self.object_path(digest);
-        if !object.exists() {
-            return Err(Error::ObjectMissing { digest: *digest });
-        }
         let dir = dest.parent().expect("workspace paths have a parent");
         let hint = dest
             .file_name()
@@ -239,6 +246,9 @@ impl Store {
         })();
         if result.is_err() {
             let _ = fs_err::remove_file(&temp);
+            if !object.exists() {
+                return Err(Error::ObjectMissing { digest: *digest });
+            }
         }
         result
     }
@@ -355,12 +365,14 @@ pub fn list_objects(root: &Path) -> Result<HashSet<Digest>> {
         if !dir.file_type()?.is_dir() {
             continue;
         }
+        let mut hex = [0u8; 64];
+        hex[..2].copy_from_slice(prefix.as_bytes());
         for entry in fs_err::read_dir(dir.path())? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(rest) = name.to_str() else { continue };
-            if let Ok(digest) = format!("{prefix}{rest}").parse() {
-                out.insert(digest);
+            let name = entry?.file_name();
+            let rest = name.as_encoded_bytes();
+            if rest.len() == 62 {
+                hex[2..].copy_from_slice(rest);
+                out.extend(Digest::from_hex(&hex));
             }
         }
     }

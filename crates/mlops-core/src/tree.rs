@@ -55,18 +55,14 @@ pub fn read_tree(store: &Store, digest: &Digest, rel: &Path) -> Result<Tree> {
     Ok(tree)
 }
 
-/// Every object a pointer needs, with sizes, read through the manifests in `store`.
-pub fn objects_of(store: &Store, pointer: &Pointer, rel: &Path) -> Result<Vec<(Digest, u64)>> {
+/// Every object a pointer needs (manifests first), read through the manifests in `store`.
+pub fn objects_of(store: &Store, pointer: &Pointer, rel: &Path) -> Result<Vec<Digest>> {
     match pointer.kind {
-        EntryKind::File => Ok(vec![(pointer.digest, pointer.size)]),
+        EntryKind::File => Ok(vec![pointer.digest]),
         EntryKind::Dir => {
             let tree = read_tree(store, &pointer.digest, rel)?;
-            let mut out = Vec::with_capacity(tree.files.len() + tree.manifests.len());
-            for digest in &tree.manifests {
-                let size = fs_err::metadata(store.object_path(digest))?.len();
-                out.push((*digest, size));
-            }
-            out.extend(tree.files.iter().map(|f| (f.digest, f.size)));
+            let mut out = tree.manifests;
+            out.extend(tree.files.iter().map(|f| f.digest));
             Ok(out)
         }
     }

@@ -78,7 +78,7 @@ pub fn add(
         if options.link.shares_object() {
             link_workspace(ws, &store, &mut node, options.link)?;
         }
-        let changed = write_pointer(ws, target, &node, built)?;
+        let changed = write_pointer(ws, target, &node, &built)?;
         if let Some(parent) = ws.abs(target).parent() {
             let name = target
                 .file_name()
@@ -202,7 +202,7 @@ fn link_workspace(ws: &Workspace, store: &Store, node: &mut Node, link: LinkMode
 }
 
 /// Writes the pointer for `target`; returns false when it already said the same.
-fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: Built) -> Result<bool> {
+fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: &Built) -> Result<bool> {
     let pointer = match node {
         Node::File(file) => Pointer {
             kind: EntryKind::File,

@@ -101,7 +101,7 @@ pub(crate) fn checkout_locked(
             .collect();
         progress.finish();
         for (rel, stamp, digest) in written? {
-            index.insert(rel, stamp, digest);
+            index.insert(&rel, stamp, digest);
         }
         report.restored += writes.len() as u64;
     }
@@ -202,12 +202,9 @@ fn reconcile<'a>(
                 report.unchanged += 1;
             }
             Some(now) if !saved(now) => report.skipped.push(file.rel.clone()),
-            _ => {
-                if let Some(parent) = ws.abs(&file.rel).parent() {
-                    fs_err::create_dir_all(parent)?;
-                }
-                writes.push(file);
-            }
+            // Parents exist: the tree's directories were created above, and a tracked file's
+            // directory holds its pointer.
+            _ => writes.push(file),
         }
     }
     Ok(writes)

@@ -26,11 +26,7 @@ pub fn gc(ws: &Workspace, dry_run: bool) -> Result<GcReport> {
     let store = ws.store();
     let mut referenced = HashSet::new();
     for item in resolve(ws, &[])? {
-        referenced.extend(
-            objects_of(&store, &item.pointer, &item.rel)?
-                .into_iter()
-                .map(|(d, _)| d),
-        );
+        referenced.extend(objects_of(&store, &item.pointer, &item.rel)?);
     }
     let mut report = GcReport {
         dry_run,

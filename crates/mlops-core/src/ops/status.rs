@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::digest::Digest;
@@ -10,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::index::HashIndex;
 use crate::manifest::EntryKind;
 use crate::ops::{Tracked, resolve};
-use crate::scan::{Node, scan};
+use crate::scan::{Built, Node, scan};
 use crate::tree::{objects_of, read_tree};
 use crate::workspace::Workspace;
 
@@ -75,7 +76,17 @@ impl StatusReport {
 pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
     let tracked = resolve(ws, targets)?;
     let store = ws.store();
-    let cached = store.list()?;
+    // Walk the workspace while the cache listing and the index load: they are independent.
+    let (scans, (cached, mut index)) = rayon::join(
+        || {
+            tracked
+                .par_iter()
+                .map(|item| scan_or_missing(ws, item))
+                .collect::<Vec<_>>()
+        },
+        || (store.list(), HashIndex::load(&ws.index_path())),
+    );
+    let cached = cached?;
     let remote = match &ws.config().default_remote {
         Some(name) => {
             let remote = crate::remote::open(ws, Some(name))?;
@@ -83,26 +94,34 @@ pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
         }
         None => None,
     };
-    let mut index = HashIndex::load(&ws.index_path());
     let mut paths = Vec::with_capacity(tracked.len());
-    for item in &tracked {
+    for (item, scanned) in tracked.iter().zip(scans) {
         let mut states = Vec::new();
         let mut changes = None;
-        match workspace_digest(ws, item, &mut index)? {
+        let mut objects = None;
+        match build_workspace(ws, scanned?, &mut index)? {
             None => states.push(State::MissingFromWorkspace),
-            Some((digest, _)) if digest == item.pointer.digest => {}
+            Some((built, node)) if built.digest == item.pointer.digest => {
+                // The workspace matches, so the tree just built is the pointer's own: no need
+                // to read its manifests back from the cache.
+                let mut digests = built.manifests;
+                digests.extend(node.files().iter().filter_map(|f| f.digest));
+                objects = Some(digests);
+            }
             Some((_, node)) => {
                 states.push(State::Modified);
                 changes = dir_changes(ws, item, &node);
             }
         }
-        let objects = match objects_of(&store, &item.pointer, &item.rel) {
-            Ok(objects) => Some(objects),
-            Err(Error::ObjectMissing { .. }) => None,
-            Err(e) => return Err(e),
-        };
+        if objects.is_none() {
+            objects = match objects_of(&store, &item.pointer, &item.rel) {
+                Ok(objects) => Some(objects),
+                Err(Error::ObjectMissing { .. }) => None,
+                Err(e) => return Err(e),
+            };
+        }
         let all_in = |set: &HashSet<Digest>| match &objects {
-            Some(objects) => objects.iter().all(|(d, _)| set.contains(d)),
+            Some(objects) => objects.iter().all(|d| set.contains(d)),
             None => set.contains(&item.pointer.digest),
         };
         if objects.is_none() || !all_in(&cached) {
@@ -121,7 +140,9 @@ pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
         });
     }
     // Refresh the index so the next status is fast, unless a writer is busy.
-    if let Some(_lock) = ws.try_lock() {
+    if index.is_changed()
+        && let Some(_lock) = ws.try_lock()
+    {
         index.save(&ws.index_path())?;
     }
     Ok(StatusReport {
@@ -130,21 +151,28 @@ pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
     })
 }
 
-/// The digest of the workspace copy of a tracked path (None if it is missing), and its scan.
-fn workspace_digest(
+/// Scans the workspace copy of a tracked path; None if it is missing.
+fn scan_or_missing(ws: &Workspace, item: &Tracked) -> Result<Option<Node>> {
+    match scan(ws.root(), &item.rel) {
+        Ok(node) => Ok(Some(node)),
+        Err(Error::TargetMissing { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives a scanned tree its digests (from the index, or hashing) and builds its manifests.
+fn build_workspace(
     ws: &Workspace,
-    item: &Tracked,
+    node: Option<Node>,
     index: &mut HashIndex,
-) -> Result<Option<(Digest, Node)>> {
-    let mut node = match scan(ws.root(), &item.rel) {
-        Ok(node) => node,
-        Err(Error::TargetMissing { .. }) => return Ok(None),
-        Err(e) => return Err(e),
+) -> Result<Option<(Built, Node)>> {
+    let Some(mut node) = node else {
+        return Ok(None);
     };
     node.hash_missing(ws.root(), index)?;
     node.record(index);
     let built = node.build(None)?;
-    Ok(Some((built.digest, node)))
+    Ok(Some((built, node)))
 }
 
 /// Which files differ inside a modified directory, when its manifests are in the cache.

@@ -50,7 +50,7 @@ pub fn push(
     let _lock = ws.lock()?;
     let remote = remote::open(ws, options.remote.as_deref())?;
     let store = ws.store();
-    let mut needed: Vec<(Digest, u64)> = Vec::new();
+    let mut needed: Vec<Digest> = Vec::new();
     for item in resolve(ws, targets)? {
         // Manifests come first in `objects_of`; send them last, so a remote that has a manifest
         // has everything it lists.
@@ -58,10 +58,15 @@ pub fn push(
         objects.reverse();
         needed.extend(objects);
     }
-    dedup_keep_order(&mut needed);
+    let mut seen = HashSet::with_capacity(needed.len());
+    needed.retain(|d| seen.insert(*d));
     let present = remote.list()?;
     let (missing, up_to_date): (Vec<_>, Vec<_>) =
-        needed.into_iter().partition(|(d, _)| !present.contains(d));
+        needed.into_iter().partition(|d| !present.contains(d));
+    let missing = missing
+        .into_iter()
+        .map(|d| Ok((d, store.size(&d)?)))
+        .collect::<Result<Vec<_>>>()?;
     run_parallel(options.jobs, &missing, progress, |digest| {
         store.verify(digest)?;
         remote.put(digest, &store.object_path(digest))
