@@ -196,4 +196,21 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn remove_under_respects_path_components() {
+        let mut index = HashIndex::default();
+        let stamp = Stamp {
+            size: 1,
+            mtime_ns: 1,
+            inode: 1,
+        };
+        for path in ["data", "data/a", "data2/b"] {
+            index.insert(Path::new(path), stamp, Digest::of_bytes(b"x"));
+        }
+        index.remove_under(Path::new("data"));
+        assert!(index.get(Path::new("data2/b"), &stamp).is_some());
+        assert!(index.get(Path::new("data/a"), &stamp).is_none());
+        assert!(index.get(Path::new("data"), &stamp).is_none());
+    }
 }
