@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use mlops_core::config::LinkMode;
 use mlops_core::manifest::EntryKind;
 use mlops_core::ops::add::{self, AddOptions};
-use mlops_core::pointer::pointer_path;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -75,16 +74,19 @@ pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             })
             .collect()
     })?;
-    let changed: Vec<String> = report
-        .added
-        .iter()
-        .filter(|a| a.changed)
-        .map(|a| pointer_path(&a.path).display().to_string())
-        .collect();
-    if !changed.is_empty() && mlops_core::git::work_tree_root(ws.root()).is_some() {
+    let mut to_commit: Vec<String> = Vec::new();
+    for a in report.added.iter().filter(|a| a.changed) {
+        for path in [&a.pointer, &a.gitignore] {
+            let path = path.display().to_string();
+            if !to_commit.contains(&path) {
+                to_commit.push(path);
+            }
+        }
+    }
+    if !to_commit.is_empty() && mlops_core::git::work_tree_root(ws.root()).is_some() {
         ctx.printer.note(&format!(
-            "to record this in git: git add {} .gitignore",
-            changed.join(" ")
+            "to record this in git: git add {}",
+            to_commit.join(" ")
         ));
     }
     Ok(ExitStatus::Success)

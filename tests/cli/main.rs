@@ -6,6 +6,7 @@ mod add;
 mod bad_input;
 mod checkout;
 mod crash;
+mod examples;
 mod gc_fsck;
 mod init;
 mod lock;

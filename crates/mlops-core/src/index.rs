@@ -5,7 +5,7 @@
 //! close to the moment the index is written are not saved ("racy" in git's terms): a file changed
 //! again within the filesystem's timestamp granularity would otherwise keep a stale digest.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
@@ -96,12 +96,14 @@ impl HashIndex {
         self.changed
     }
 
-    /// Forgets every entry at or below `rel` (before re-recording a scanned directory).
-    pub fn remove_under(&mut self, rel: &Path) {
-        let before = self.entries.len();
+    /// Forgets the entries at or below `rel` that are not in `present` (files that are gone).
+    pub fn forget_missing_under(&mut self, rel: &Path, present: &HashSet<&str>) {
         let Some(rel) = rel.to_str() else { return };
+        let before = self.entries.len();
         self.entries.retain(|path, _| {
-            !(path.starts_with(rel) && matches!(path.as_bytes().get(rel.len()), None | Some(b'/')))
+            let under = path.starts_with(rel)
+                && matches!(path.as_bytes().get(rel.len()), None | Some(b'/'));
+            !under || present.contains(path.as_str())
         });
         self.changed |= self.entries.len() != before;
     }
@@ -198,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn remove_under_respects_path_components() {
+    fn forgetting_respects_path_components() {
         let mut index = HashIndex::default();
         let stamp = Stamp {
             size: 1,
@@ -208,9 +210,9 @@ mod tests {
         for path in ["data", "data/a", "data2/b"] {
             index.insert(Path::new(path), stamp, Digest::of_bytes(b"x"));
         }
-        index.remove_under(Path::new("data"));
+        index.forget_missing_under(Path::new("data"), &HashSet::from(["data"]));
         assert!(index.get(Path::new("data2/b"), &stamp).is_some());
         assert!(index.get(Path::new("data/a"), &stamp).is_none());
-        assert!(index.get(Path::new("data"), &stamp).is_none());
+        assert!(index.get(Path::new("data"), &stamp).is_some());
     }
 }

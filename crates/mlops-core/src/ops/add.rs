@@ -43,6 +43,10 @@ pub struct Added {
     pub new_objects: u64,
     /// False when the pointer already said exactly this.
     pub changed: bool,
+    /// The pointer file to commit.
+    pub pointer: PathBuf,
+    /// The `.gitignore` that keeps the data itself out of git.
+    pub gitignore: PathBuf,
 }
 
 /// Tracks `targets` (workspace-relative): caches their content, links the workspace copies as
@@ -71,7 +75,9 @@ pub fn add(
         let built = node.build(Some(&store))?;
         staged.push((target, node, built, hashed, new_objects));
     }
-    crate::atomic::sync_filesystem(store.root())?;
+    if staged.iter().any(|s| s.4 + s.2.new_manifests > 0) {
+        crate::atomic::sync_filesystem(store.root())?;
+    }
 
     let mut added = Vec::with_capacity(staged.len());
     for (target, mut node, built, hashed, new_objects) in staged {
@@ -79,14 +85,15 @@ pub fn add(
             link_workspace(ws, &store, &mut node, options.link)?;
         }
         let changed = write_pointer(ws, target, &node, &built)?;
-        if let Some(parent) = ws.abs(target).parent() {
-            let name = target
-                .file_name()
-                .expect("targets have a name")
-                .to_string_lossy();
-            crate::git::ignore_in(parent, &name)?;
-        }
-        index.remove_under(target);
+        let name = target
+            .file_name()
+            .expect("targets have a name")
+            .to_string_lossy();
+        let parent = target.parent().unwrap_or(Path::new(""));
+        crate::git::ignore_in(&ws.abs(parent), &name)?;
+        let files = node.files();
+        let present = files.iter().filter_map(|f| f.rel.to_str()).collect();
+        index.forget_missing_under(target, &present);
         node.record(&mut index);
         let kind = if matches!(node, Node::Dir(_)) {
             EntryKind::Dir
@@ -102,6 +109,8 @@ pub fn add(
             hashed,
             new_objects: new_objects + built.new_manifests,
             changed,
+            pointer: pointer_path(target),
+            gitignore: parent.join(".gitignore"),
         });
     }
     index.save(&ws.index_path())?;
