@@ -69,10 +69,14 @@ pub fn add(
     // so a pointer never names content that a crash could lose.
     let mut staged = Vec::with_capacity(targets.len());
     for target in targets {
+        let started = std::time::Instant::now();
         let mut node = scan(ws.root(), target)?;
+        tracing::debug!(path = %target.display(), elapsed = ?started.elapsed(), "scanned");
         let (hashed, new_objects) =
             ingest(ws, &store, &known, &index, &mut node, options, progress)?;
+        tracing::debug!(hashed, new_objects, elapsed = ?started.elapsed(), "ingested");
         let built = node.build(Some(&store))?;
+        tracing::debug!(new_manifests = built.new_manifests, elapsed = ?started.elapsed(), "built manifests");
         staged.push((target, node, built, hashed, new_objects));
     }
     if staged.iter().any(|s| s.4 + s.2.new_manifests > 0) {

@@ -84,6 +84,7 @@ pub(crate) fn checkout_locked(
     for (item, files, dirs) in plans {
         let current = current_files(ws, item, &index)?;
         let writes = reconcile(ws, &cached, options, &files, &dirs, current, &mut report)?;
+        tracing::debug!(path = %item.rel.display(), to_write = writes.len(), "reconciled");
         let bytes = writes.iter().map(|f| f.size).sum();
         progress.start("checking out", writes.len() as u64, bytes);
         let written: Result<Vec<(PathBuf, Stamp, Digest)>> = writes

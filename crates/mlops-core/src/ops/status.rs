@@ -87,6 +87,11 @@ pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
         || (store.list(), HashIndex::load(&ws.index_path())),
     );
     let cached = cached?;
+    tracing::debug!(
+        tracked = tracked.len(),
+        cached = cached.len(),
+        "scanned the workspace and listed the cache"
+    );
     let remote = match &ws.config().default_remote {
         Some(name) => {
             let remote = crate::remote::open(ws, Some(name))?;

@@ -63,6 +63,12 @@ pub fn push(
     let present = remote.list()?;
     let (missing, up_to_date): (Vec<_>, Vec<_>) =
         needed.into_iter().partition(|d| !present.contains(d));
+    tracing::debug!(
+        remote = remote.name(),
+        missing = missing.len(),
+        present = up_to_date.len(),
+        "compared with the remote"
+    );
     let missing = missing
         .into_iter()
         .map(|d| Ok((d, store.size(&d)?)))
@@ -150,6 +156,12 @@ fn fetch_locked(
         level = next;
     }
     dedup_keep_order(&mut files);
+    tracing::debug!(
+        remote = remote.name(),
+        manifests_fetched = fetched.0,
+        files = files.len(),
+        "read the manifests"
+    );
     let (missing, up_to_date): (Vec<_>, Vec<_>) =
         files.into_iter().partition(|(d, _)| !cached.contains(d));
     fetched.1 += run_parallel(options.jobs, &missing, progress, |digest| {
