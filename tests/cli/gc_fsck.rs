@@ -24,14 +24,7 @@ fn gc_removes_only_unreferenced_objects() {
 #[test]
 fn a_corrupt_object_is_reported_by_fsck_and_refused_by_checkout_and_push() {
     let env = TestEnv::new();
-    let remote = env.outside("remote");
-    env.run(&[
-        "remote",
-        "add",
-        "-d",
-        "origin",
-        remote.to_str().expect("utf-8"),
-    ]);
+    let remote = env.default_remote();
     env.write("model.bin", "good weights");
     env.run(&["add", "model.bin"]);
     let digest = pointer_digest(&env, "model.bin.mlops");
@@ -78,14 +71,7 @@ fn fsck_of_a_healthy_cache() {
 #[test]
 fn a_corrupt_object_on_the_remote_never_enters_the_cache() {
     let env = TestEnv::new();
-    let remote = env.outside("remote");
-    env.run(&[
-        "remote",
-        "add",
-        "-d",
-        "origin",
-        remote.to_str().expect("utf-8"),
-    ]);
+    let remote = env.default_remote();
     env.write("model.bin", "good weights");
     env.run(&["add", "model.bin"]);
     env.run(&["push"]);

@@ -26,14 +26,7 @@ fn remote_add_list_default_remove() {
 #[test]
 fn push_clone_pull_gives_identical_bytes_and_a_second_push_moves_nothing() {
     let env = TestEnv::new();
-    let remote = env.outside("remote");
-    env.run(&[
-        "remote",
-        "add",
-        "--default",
-        "origin",
-        remote.to_str().expect("utf-8"),
-    ]);
+    let remote = env.default_remote();
     make_tree(&env, "data", 200);
     env.write("models/model.bin", "weights");
     env.run(&["add", "data", "models/model.bin"]);
@@ -76,14 +69,7 @@ fn push_clone_pull_gives_identical_bytes_and_a_second_push_moves_nothing() {
 #[test]
 fn fetch_fills_the_cache_without_touching_the_workspace() {
     let env = TestEnv::new();
-    let remote = env.outside("remote");
-    env.run(&[
-        "remote",
-        "add",
-        "-d",
-        "origin",
-        remote.to_str().expect("utf-8"),
-    ]);
+    let remote = env.default_remote();
     env.write("data/a", "1").write("data/sub/b", "2");
     env.run(&["add", "data"]);
     env.run(&["push"]);
@@ -97,14 +83,7 @@ fn fetch_fills_the_cache_without_touching_the_workspace() {
 #[test]
 fn an_interrupted_push_leaves_no_partial_object_and_resumes() {
     let env = TestEnv::new();
-    let remote = env.outside("remote");
-    env.run(&[
-        "remote",
-        "add",
-        "-d",
-        "origin",
-        remote.to_str().expect("utf-8"),
-    ]);
+    let remote = env.default_remote();
     env.write("data/a", "1").write("data/b", "2");
     env.run(&["add", "data"]);
     env.run(&["push"]);

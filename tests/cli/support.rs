@@ -104,6 +104,19 @@ impl TestEnv {
         )
     }
 
+    /// Adds the directory `remote` beside the workspace as the default remote `origin`.
+    pub(crate) fn default_remote(&self) -> PathBuf {
+        let remote = self.outside("remote");
+        self.run(&[
+            "remote",
+            "add",
+            "--default",
+            "origin",
+            remote.to_str().expect("utf-8"),
+        ]);
+        remote
+    }
+
     pub(crate) fn git(&self, args: &[&str]) -> String {
         git_in(&self.root, args)
     }
