@@ -26,7 +26,7 @@ fn remote_add_list_default_remove() {
 #[test]
 fn push_clone_pull_gives_identical_bytes_and_a_second_push_moves_nothing() {
     let env = TestEnv::new();
-    let remote = env.default_remote();
+    env.default_remote();
     make_tree(&env, "data", 200);
     env.write("models/model.bin", "weights");
     env.run(&["add", "data", "models/model.bin"]);
@@ -69,7 +69,7 @@ fn push_clone_pull_gives_identical_bytes_and_a_second_push_moves_nothing() {
 #[test]
 fn fetch_fills_the_cache_without_touching_the_workspace() {
     let env = TestEnv::new();
-    let remote = env.default_remote();
+    env.default_remote();
     env.write("data/a", "1").write("data/sub/b", "2");
     env.run(&["add", "data"]);
     env.run(&["push"]);

@@ -53,7 +53,7 @@ fn missing_and_not_in_cache() {
 #[test]
 fn not_pushed_until_pushed() {
     let env = TestEnv::new();
-    let remote = env.default_remote();
+    env.default_remote();
     env.write("data/a", "1");
     env.run(&["add", "data"]);
     let (out, _) = env.fails(1, &["status", "--check"]);
