@@ -58,6 +58,11 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
             "stop tracking it in git first: `git rm -r --cached {}`, then `mlops add` it",
             path.display()
         ),
+        Error::ContainsTracked { pointer, .. } => format!(
+            "track the inner paths separately, or remove `{}` and its data's `.gitignore` entry first",
+            pointer.display()
+        ),
+        Error::WorkspaceRoot => "add the data directories inside it, e.g. `mlops add data`".into(),
         Error::InsideTracked { tracked, .. } => {
             format!("update the tracked directory as a whole: `mlops add {}`", tracked.display())
         }

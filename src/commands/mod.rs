@@ -45,16 +45,20 @@ impl Context<'_> {
         Ok(ws)
     }
 
-    /// User paths as workspace-relative paths.
+    /// User paths as workspace-relative paths, each once, in the order given.
     pub(crate) fn targets(
         &self,
         ws: &Workspace,
         paths: &[PathBuf],
     ) -> anyhow::Result<Vec<PathBuf>> {
-        paths
-            .iter()
-            .map(|p| Ok(ws.relative(&self.cwd, p)?))
-            .collect()
+        let mut targets: Vec<PathBuf> = Vec::with_capacity(paths.len());
+        for path in paths {
+            let target = ws.relative(&self.cwd, path)?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        Ok(targets)
     }
 }
 

@@ -239,3 +239,19 @@ fn a_missing_cache_object_on_checkout() {
         "{err}"
     );
 }
+
+#[test]
+fn nested_tracking_is_refused() {
+    let env = TestEnv::new();
+    env.write("data/raw/a", "1").write("data/b", "2");
+    env.run(&["add", "data/raw"]);
+    let (_, err) = env.fails(2, &["add", "data"]);
+    assert!(
+        err.starts_with(
+            "error: `data` holds `data/raw.mlops`: paths inside it are already tracked"
+        ),
+        "{err}"
+    );
+    let line = error_line(&env, &["add", "."]);
+    assert_eq!(line, "error: the workspace root itself cannot be tracked");
+}

@@ -88,3 +88,18 @@ fn a_fresh_workspace_says_nothing_is_tracked() {
     let env = TestEnv::new();
     assert!(env.run(&["status"]).contains("nothing is tracked yet"));
 }
+
+#[test]
+fn the_root_and_repeated_targets_mean_everything_once() {
+    let env = TestEnv::new();
+    env.write("a/x", "1").write("sub/b/y", "2");
+    env.run(&["add", "a", "sub/b", "a"]);
+    let report = env.json(&["status", "."]);
+    assert_eq!(report["paths"].as_array().expect("array").len(), 2);
+    let out = env
+        .cmd_in(&env.path("sub"), &["--json", "status", "."])
+        .output()
+        .expect("run");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["paths"][0]["path"], "sub/b");
+}

@@ -61,6 +61,12 @@ pub enum Error {
     #[error("`{}` is inside `{}`, which is already tracked", path.display(), tracked.display())]
     InsideTracked { path: PathBuf, tracked: PathBuf },
 
+    #[error("`{}` holds `{}`: paths inside it are already tracked", path.display(), pointer.display())]
+    ContainsTracked { path: PathBuf, pointer: PathBuf },
+
+    #[error("the workspace root itself cannot be tracked")]
+    WorkspaceRoot,
+
     #[error("`{}` is tracked by git", path.display())]
     TrackedByGit { path: PathBuf },
 

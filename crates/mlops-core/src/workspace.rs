@@ -183,7 +183,8 @@ impl Workspace {
     }
 
     /// Maps a user-given path (relative to `cwd`, or absolute) to a normalised path relative to
-    /// the workspace root, refusing paths outside it or inside `.mlops/`.
+    /// the workspace root (empty for the root itself), refusing paths outside it or inside
+    /// `.mlops/`.
     pub fn relative(&self, cwd: &Path, path: &Path) -> Result<PathBuf> {
         let absolute = normalize(&cwd.join(path));
         let rel = absolute
@@ -193,12 +194,6 @@ impl Workspace {
                 root: self.root.clone(),
             })?
             .to_path_buf();
-        if rel.as_os_str().is_empty() {
-            return Err(Error::OutsideWorkspace {
-                path: path.to_owned(),
-                root: self.root.clone(),
-            });
-        }
         if rel.components().next() == Some(Component::Normal(MLOPS_DIR.as_ref())) {
             return Err(Error::InsideMlopsDir {
                 path: path.to_owned(),

@@ -71,6 +71,12 @@ pub fn add(
     for target in targets {
         let started = std::time::Instant::now();
         let mut node = scan(ws.root(), target)?;
+        if let Some(nested) = node.files().iter().find(|f| target_of(&f.rel).is_some()) {
+            return Err(Error::ContainsTracked {
+                path: target.clone(),
+                pointer: nested.rel.clone(),
+            });
+        }
         tracing::debug!(path = %target.display(), elapsed = ?started.elapsed(), "scanned");
         let (hashed, new_objects) =
             ingest(ws, &store, &known, &index, &mut node, options, progress)?;
@@ -123,6 +129,9 @@ pub fn add(
 
 /// Refuses targets that cannot be tracked, before any work is done.
 fn check_target(ws: &Workspace, target: &Path) -> Result<()> {
+    if target.as_os_str().is_empty() {
+        return Err(Error::WorkspaceRoot);
+    }
     if target_of(target).is_some() {
         return Err(Error::IsPointer {
             path: target.to_owned(),
