@@ -3,12 +3,20 @@
 # installed) measured in the same run. Prints one Markdown table: wall time, CPU time (user+sys)
 # and peak resident memory per row. Not a test: nothing here asserts a time.
 #
-# Usage: benches/versioning.sh [--quick]     (--quick: 256 MiB and 5,000 files instead of 2 GiB / 50,000)
+# Usage: benches/versioning.sh [--quick] [--dvc]
+#   --quick: 256 MiB and 5,000 files instead of 2 GiB and 50,000
+#   --dvc:   also run the same operations with DVC (needs `dvc` on PATH: pip install dvc)
 # Env:   MLOPS (binary, default target/release/mlops), BENCH_DIR (scratch dir, default a new temp dir)
 set -euo pipefail
 
-big_mib=2048 small_files=50000
-if [ "${1:-}" = "--quick" ]; then big_mib=256 small_files=5000; fi
+big_mib=2048 small_files=50000 with_dvc=false
+for arg in "$@"; do
+    case $arg in
+        --quick) big_mib=256 small_files=5000 ;;
+        --dvc) with_dvc=true ;;
+        *) echo "unknown argument: $arg" >&2; exit 2 ;;
+    esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 mlops=${MLOPS:-$root/target/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
@@ -92,3 +100,25 @@ rm -rf "$work/copy"
 measure "floor: cp -r ${small_files} files right after deleting as many" cp -r "$work/small/data" "$work/copy"
 rm -rf "$work/small/data"
 measure "checkout ${small_files} files right after deleting as many" "$mlops" -q -C "$work/small" checkout
+
+if $with_dvc; then
+    # The same operations with DVC, on copies of the same data (DVC's default cache type on ext4
+    # is a copy, as mlops's `auto` is there).
+    mkdir -p "$work/dvc-big" "$work/dvc-small"
+    cp -r "$work/big/data" "$work/dvc-big/"
+    cp -r "$work/small/data" "$work/dvc-small/"
+    for ws in dvc-big dvc-small; do (cd "$work/$ws" && dvc init -q --no-scm); done
+    (cd "$work/dvc-small" && dvc remote add -q -d origin "$work/dvc-remote")
+    sleep 2
+    measure "DVC: startup (\`--version\`)" dvc --version
+    measure "DVC: add ${big_mib} MiB file" bash -c "cd '$work/dvc-big' && dvc add -q data/blob.bin"
+    measure "DVC: add ${small_files} small files" bash -c "cd '$work/dvc-small' && dvc add -q data"
+    measure "DVC: no-op status ${small_files} files" bash -c "cd '$work/dvc-small' && dvc status -q"
+    echo changed >>"$work/dvc-small/data/d42/e3/f000342.bin"
+    measure "DVC: re-add after 1 file changed" bash -c "cd '$work/dvc-small' && dvc add -q data"
+    measure "DVC: push ${small_files} objects" bash -c "cd '$work/dvc-small' && dvc push -q"
+    measure "DVC: no-op push ${small_files} objects" bash -c "cd '$work/dvc-small' && dvc push -q"
+    rm -rf "$work/dvc-small/data"
+    sleep 1
+    measure "DVC: checkout ${small_files} files right after deleting them" bash -c "cd '$work/dvc-small' && dvc checkout -q"
+fi

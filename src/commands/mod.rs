@@ -87,7 +87,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
 
 fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
     let meta =
-        std::fs::metadata(dir).with_context(|| format!("cannot use `-C {}`", dir.display()))?;
+        fs_err::metadata(dir).with_context(|| format!("cannot use `-C {}`", dir.display()))?;
     anyhow::ensure!(
         meta.is_dir(),
         "cannot use `-C {}`: not a directory",

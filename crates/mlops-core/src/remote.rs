@@ -70,7 +70,7 @@ impl Remote for DirRemote {
 
     fn put(&self, digest: &Digest, src: &Path) -> Result<()> {
         let tmp_dir = self.root.join("tmp");
-        std::fs::create_dir_all(&tmp_dir).map_err(|e| self.unusable(e))?;
+        fs_err::create_dir_all(&tmp_dir).map_err(|e| self.unusable(e))?;
         let temp = temp_path(&tmp_dir, "push");
         let dest = self.object_path(digest);
         let result = (|| {
