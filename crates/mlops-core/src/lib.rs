@@ -2,7 +2,7 @@
 //!
 //! It owns the workspace layout and configuration ([`workspace`], [`config`]), the
 //! content-addressed object store ([`store`], [`digest`], [`manifest`]), pointer files
-//! ([`pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
+//! ([`mod@pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
 //! ([`remote`]), git ([`git`]), atomic writes and the workspace lock ([`atomic`], [`lock`]), and
 //! the versioning operations ([`ops`]).
 //!
