@@ -121,7 +121,7 @@ impl mlops_core::progress::Progress for BarProgress {
         let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{msg:>14} [{bar:30}] {bytes}/{total_bytes} {prefix} ({bytes_per_sec}, {eta})",
+                "{msg} {wide_bar} {bytes}/{total_bytes} ({prefix}, {bytes_per_sec}, eta {eta})",
             )
             .expect("the template is valid")
             .progress_chars("=> "),

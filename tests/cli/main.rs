@@ -1,7 +1,10 @@
 //! Tests that run the real `mlops` binary on data they generate into temp directories.
 
 // Test fixtures may use std::fs directly: a failure there is the test's own.
-#![allow(clippy::disallowed_methods, reason = "test fixtures; a panic names the step")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "test fixtures; a panic names the step"
+)]
 
 mod support;
 
