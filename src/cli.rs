@@ -64,5 +64,14 @@ pub(crate) enum Command {
     Gc(commands::gc::GcArgs),
     Fsck(commands::fsck::FsckArgs),
     Unprotect(commands::unprotect::UnprotectArgs),
+    Run(commands::run::RunArgs),
+    Runs(commands::run::RunsArgs),
+    Dag(commands::stage::DagArgs),
+    #[command(subcommand)]
+    Stage(commands::stage::StageCommand),
+    #[command(subcommand)]
+    Metrics(commands::metrics::MetricsCommand),
+    #[command(subcommand)]
+    Params(commands::metrics::ParamsCommand),
     Completions(commands::completions::CompletionsArgs),
 }

@@ -32,11 +32,42 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
+/// Hints for pipeline errors; `None` for those that need none (or wrap a core error).
+fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
+    use mlops_pipeline::Error as P;
+    let hint = match err {
+        P::NoPipeline { .. } => "declare stages in `mlops.yaml` at the workspace root; see docs/pipelines.md".into(),
+        P::Syntax { .. } | P::Invalid { .. } | P::UnknownKey { .. } | P::BadValue { .. } => {
+            "docs/pipelines.md lists the keys a stage takes; docs/mlops.schema.json checks the file in an editor".into()
+        }
+        P::Interpolation { .. } => "`${...}` takes a dotted key of params.yaml, or `item`/`key` inside `foreach` and `matrix`".into(),
+        P::MissingParam { file, .. } => format!("add the key to `{}`, or remove it from the stage's `params`", file.display()),
+        P::DuplicateOut { .. } => "each path may be written by one stage only".into(),
+        P::Cycle { .. } => "a stage cannot depend, directly or not, on its own outputs; `mlops dag` shows the graph".into(),
+        P::MissingDep { .. } => "create the file, track it with `mlops add`, or add the stage that writes it".into(),
+        P::UnknownStage { .. } => "`mlops dag` lists the stages".into(),
+        P::BadLock { .. } => "restore `mlops.lock` from git, or delete it to rerun every stage".into(),
+        P::UnknownRevision { .. } => "give a commit, branch or tag that `git rev-parse` knows".into(),
+        P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
+    };
+    Some(hint)
+}
+
 /// A suggestion for what to do next, for errors where one helps.
 pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
-    let core = err
+    let pipeline = err
         .chain()
-        .find_map(|cause| cause.downcast_ref::<Error>())?;
+        .find_map(|cause| cause.downcast_ref::<mlops_pipeline::Error>());
+    if let Some(hint) = pipeline.and_then(pipeline_hint) {
+        return Some(hint);
+    }
+    // The pipeline crate wraps core errors transparently, so look inside it too.
+    let core = match pipeline {
+        Some(mlops_pipeline::Error::Core(core)) => core,
+        _ => err
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<Error>())?,
+    };
     let hint = match core {
         Error::NotAWorkspace { .. } => {
             "run `mlops init` in your git repository (or `mlops init --no-git` outside git) to create one".into()

@@ -9,7 +9,10 @@ pub(crate) mod completions;
 pub(crate) mod fsck;
 pub(crate) mod gc;
 pub(crate) mod init;
+pub(crate) mod metrics;
 pub(crate) mod remote;
+pub(crate) mod run;
+pub(crate) mod stage;
 pub(crate) mod status;
 pub(crate) mod transfer;
 pub(crate) mod unprotect;
@@ -81,6 +84,12 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Gc(args) => gc::run(args, &ctx),
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Unprotect(args) => unprotect::run(args, &ctx),
+        Command::Run(args) => run::run(args, &ctx),
+        Command::Runs(args) => run::runs(args, &ctx),
+        Command::Dag(args) => stage::dag(args, &ctx),
+        Command::Stage(command) => stage::stage(command, &ctx),
+        Command::Metrics(command) => metrics::metrics(command, &ctx),
+        Command::Params(command) => metrics::params(command, &ctx),
         Command::Completions(args) => Ok(completions::run(args)),
     }
 }

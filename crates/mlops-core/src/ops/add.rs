@@ -169,10 +169,10 @@ fn check_target(ws: &Workspace, target: &Path) -> Result<()> {
 
 /// Gives every file its digest, storing the content of each file the index did not know or the
 /// cache lacks. Returns (files hashed, objects written).
-fn ingest(
+fn ingest<S: std::hash::BuildHasher>(
     ws: &Workspace,
     store: &Store,
-    known: &HashSet<Digest>,
+    known: &HashSet<Digest, S>,
     index: &HashIndex,
     node: &mut Node,
     options: &AddOptions,
@@ -223,9 +223,46 @@ fn link_workspace(ws: &Workspace, store: &Store, node: &mut Node, link: LinkMode
     })
 }
 
-/// Writes the pointer for `target`; returns false when it already said the same.
-fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: &Built) -> Result<bool> {
-    let pointer = match node {
+/// Caches the workspace path `rel` (a file or a directory) and links it as `link` says, without
+/// writing a pointer file: for paths recorded elsewhere, such as pipeline outputs in `mlops.lock`.
+/// Returns the pointer that describes what was stored. The caller holds the workspace lock and
+/// saves `index`; `known` is the cache's content as listed earlier (it may be stale).
+pub fn cache_path<S: std::hash::BuildHasher>(
+    ws: &Workspace,
+    store: &Store,
+    known: &HashSet<Digest, S>,
+    index: &mut HashIndex,
+    rel: &Path,
+    link: LinkMode,
+) -> Result<Pointer> {
+    let mut node = scan(ws.root(), rel)?;
+    let options = AddOptions { link };
+    let (_, new_objects) = ingest(
+        ws,
+        store,
+        known,
+        index,
+        &mut node,
+        &options,
+        &crate::progress::NoProgress,
+    )?;
+    let built = node.build(Some(store))?;
+    if new_objects + built.new_manifests > 0 {
+        crate::atomic::sync_filesystem(store.root())?;
+    }
+    if link.shares_object() {
+        link_workspace(ws, store, &mut node, link)?;
+    }
+    let files = node.files();
+    let present = files.iter().filter_map(|f| f.rel.to_str()).collect();
+    index.forget_missing_under(rel, &present);
+    node.record(index);
+    Ok(pointer_for(&node, &built))
+}
+
+/// The pointer describing a built node.
+fn pointer_for(node: &Node, built: &Built) -> Pointer {
+    match node {
         Node::File(file) => Pointer {
             kind: EntryKind::File,
             digest: built.digest,
@@ -240,7 +277,12 @@ fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: &Built) -> R
             files: Some(built.files),
             exec: false,
         },
-    };
+    }
+}
+
+/// Writes the pointer for `target`; returns false when it already said the same.
+fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: &Built) -> Result<bool> {
+    let pointer = pointer_for(node, built);
     let abs = ws.abs(target);
     if let Ok(existing) = Pointer::load(&pointer_path(&abs))
         && existing == pointer

@@ -63,14 +63,23 @@ pub(crate) fn checkout_locked(
     options: &CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<CheckoutReport> {
-    let tracked = resolve(ws, targets)?;
+    restore(ws, &resolve(ws, targets)?, options, progress)
+}
+
+/// Makes the workspace match the given tracked paths; the caller holds the workspace lock.
+pub fn restore(
+    ws: &Workspace,
+    tracked: &[Tracked],
+    options: &CheckoutOptions,
+    progress: &dyn Progress,
+) -> Result<CheckoutReport> {
     let store = ws.store();
     let cached = store.list()?;
     let mut index = HashIndex::load(&ws.index_path());
 
     // Read every tree and check every object before changing anything.
     let mut plans = Vec::with_capacity(tracked.len());
-    for item in &tracked {
+    for item in tracked {
         let (files, dirs) = desired(&store, item)?;
         if let Some(missing) = files.iter().find(|f| !cached.contains(&f.digest)) {
             return Err(Error::ObjectMissing {

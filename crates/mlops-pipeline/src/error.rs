@@ -1,0 +1,162 @@
+//! The error type of `mlops-pipeline`: each variant names the file, stage, key or path involved.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong with a pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] mlops_core::Error),
+
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+
+    #[error("no `mlops.yaml` in `{}`", root.display())]
+    NoPipeline { root: PathBuf },
+
+    #[error("invalid YAML in `{}`: {message}", file.display())]
+    Syntax { file: PathBuf, message: String },
+
+    #[error("`{}`: {message}", file.display())]
+    Invalid { file: PathBuf, message: String },
+
+    #[error("unknown key `{key}` in {place} of `{}`{}", file.display(), suggest(.suggestion.as_deref()))]
+    UnknownKey {
+        file: PathBuf,
+        place: String,
+        key: String,
+        suggestion: Option<String>,
+    },
+
+    #[error("stage `{stage}` in `{}`: `{key}` {message}", file.display())]
+    BadValue {
+        file: PathBuf,
+        stage: String,
+        key: String,
+        message: String,
+    },
+
+    #[error("stage `{stage}` in `{}`: `${{{expr}}}` names nothing{}", file.display(), context(.params.as_ref()))]
+    Interpolation {
+        file: PathBuf,
+        stage: String,
+        expr: String,
+        params: Option<PathBuf>,
+    },
+
+    #[error("stage `{stage}`: param `{key}` is not in `{}`", file.display())]
+    MissingParam {
+        stage: String,
+        file: PathBuf,
+        key: String,
+    },
+
+    #[error("stage `{stage}`: {key} path `{}` {problem}", path.display())]
+    BadPath {
+        stage: String,
+        key: &'static str,
+        path: PathBuf,
+        problem: &'static str,
+    },
+
+    #[error("stages `{first}` and `{second}` both write `{}`", path.display())]
+    DuplicateOut {
+        path: PathBuf,
+        first: String,
+        second: String,
+    },
+
+    #[error("the stages form a cycle: {}", .stages.join(" -> "))]
+    Cycle { stages: Vec<String> },
+
+    #[error("stage `{stage}` depends on `{}`, which does not exist and no stage writes", path.display())]
+    MissingDep { stage: String, path: PathBuf },
+
+    #[error("no stage named `{name}`{}", suggest(.suggestion.as_deref()))]
+    UnknownStage {
+        name: String,
+        suggestion: Option<String>,
+    },
+
+    #[error("invalid lock file `{}`: {message}", file.display())]
+    BadLock { file: PathBuf, message: String },
+
+    #[error("git error in `{}`", repo.display())]
+    Git {
+        repo: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("revision `{rev}` not found")]
+    UnknownRevision { rev: String },
+
+    #[error("cannot start stage `{stage}`")]
+    Spawn {
+        stage: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn suggest(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+}
+
+fn context(params: Option<&PathBuf>) -> String {
+    params.map_or_else(String::new, |p| {
+        format!(
+            " (looked in `{}` and the stage's own variables)",
+            p.display()
+        )
+    })
+}
+
+/// Result with the pipeline [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The candidate closest to `word` (edit distance at most 2, or a third of its length).
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let limit = (word.len() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.to_owned())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(nearest("dep", ["cmd", "deps", "outs"]), Some("deps".into()));
+        assert_eq!(
+            nearest("always_change", ["always_changed", "outs"]),
+            Some("always_changed".into())
+        );
+        assert_eq!(nearest("zzzzzz", ["cmd", "deps"]), None);
+    }
+}

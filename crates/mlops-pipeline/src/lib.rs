@@ -1,0 +1,23 @@
+//! `mlops-pipeline`: pipelines of stages declared in `mlops.yaml`, run so that only what changed
+//! reruns, independent stages in parallel, every run recorded.
+//!
+//! Modules: [`spec`] parses and expands `mlops.yaml` (with [`params`] files); [`dag`] links the
+//! stages; [`lockfile`] is `mlops.lock`; [`state`] decides whether a stage is up to date;
+//! [`run`] schedules and runs stages; [`runcache`] restores outputs of inputs seen before;
+//! [`records`] keeps a record of every execution; [`metrics`] shows and compares metrics and
+//! params across git revisions.
+//!
+//! Built on `mlops-core` (the object store caches every output). It never prints and never exits.
+
+pub mod dag;
+pub mod error;
+pub mod lockfile;
+pub mod metrics;
+pub mod params;
+pub mod records;
+pub mod run;
+pub mod runcache;
+pub mod spec;
+pub mod state;
+
+pub use error::{Error, Result};

@@ -1,0 +1,125 @@
+//! `mlops.lock`: what produced each stage's outputs (cmd, dep and out digests, param values). A
+//! stage is up to date when all of these still match. Committed to git beside `mlops.yaml`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mlops_core::Digest;
+use mlops_core::manifest::EntryKind;
+use mlops_core::pointer::Pointer;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The lock file at the workspace root.
+pub const LOCK_FILE: &str = "mlops.lock";
+const LOCK_SCHEMA: u32 = 1;
+
+/// The whole lock file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub schema: u32,
+    #[serde(default)]
+    pub stages: BTreeMap<String, StageLock>,
+}
+
+/// What one stage was last run (or restored) with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageLock {
+    pub cmd: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<DepLock>,
+    /// Params file -> dotted key -> value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, BTreeMap<String, serde_yaml::Value>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outs: Vec<OutLock>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<OutLock>,
+}
+
+/// A dependency and the digest it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepLock {
+    pub path: PathBuf,
+    pub digest: Digest,
+}
+
+/// An output as stored in the cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutLock {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exec: bool,
+}
+
+impl OutLock {
+    pub fn new(path: PathBuf, pointer: &Pointer) -> Self {
+        Self {
+            path,
+            kind: pointer.kind,
+            digest: pointer.digest,
+            size: pointer.size,
+            files: pointer.files,
+            exec: pointer.exec,
+        }
+    }
+
+    /// The pointer that restores this output with `checkout`.
+    pub fn pointer(&self) -> Pointer {
+        Pointer {
+            kind: self.kind,
+            digest: self.digest,
+            size: self.size,
+            files: self.files,
+            exec: self.exec,
+        }
+    }
+}
+
+impl LockFile {
+    /// Reads `mlops.lock` at `root`; a missing file is an empty lock.
+    pub fn load(root: &Path) -> Result<Self> {
+        let text = match fs_err::read_to_string(root.join(LOCK_FILE)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self {
+                    schema: LOCK_SCHEMA,
+                    ..Self::default()
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let bad = |message: String| Error::BadLock {
+            file: PathBuf::from(LOCK_FILE),
+            message,
+        };
+        let lock: Self = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        if lock.schema != LOCK_SCHEMA {
+            return Err(bad(format!(
+                "schema {} is not supported (this mlops reads schema {LOCK_SCHEMA})",
+                lock.schema
+            )));
+        }
+        Ok(lock)
+    }
+
+    /// Writes `mlops.lock` atomically.
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let body = serde_yaml::to_string(self).expect("the lock serialises");
+        let text = format!(
+            "# Written by `mlops run`: what produced each stage's outputs. Commit it.\n{body}"
+        );
+        mlops_core::atomic::write(&root.join(LOCK_FILE), text.as_bytes())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,666 @@
+//! `mlops run`: bring the selected stages up to date, `jobs` independent stages at a time.
+//!
+//! Each stage, once its upstream stages are done, is skipped when its lock entry still matches,
+//! restored from the run cache when its inputs were seen before, or run: previous outputs removed,
+//! `sh -c cmd` started in its own process group (so an interrupt can be forwarded to all of it),
+//! output streamed to the observer and to `.mlops/logs/<stage>.log`, outputs cached, then the lock
+//! entry and a run record written. A failed stage leaves its lock entry as it was.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use mlops_core::Workspace;
+use mlops_core::config::LinkMode;
+use mlops_core::index::HashIndex;
+use mlops_core::ops::Tracked;
+use mlops_core::ops::add::cache_path;
+use mlops_core::ops::checkout::{CheckoutOptions, restore};
+use mlops_core::progress::NoProgress;
+use serde::Serialize;
+
+use crate::dag::Dag;
+use crate::error::{Error, Result};
+use crate::lockfile::{LockFile, OutLock, StageLock};
+use crate::params::{ParamsFiles, flatten};
+use crate::records::{RunRecord, rfc3339};
+use crate::runcache::{self, CacheEntry};
+use crate::spec::{Pipeline, Stage};
+use crate::state::{Digests, Reason, current_inputs, reasons};
+
+/// Settings for a run.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one `mlops run` flag"
+)]
+pub struct RunOptions {
+    /// Stage names (all when empty).
+    pub targets: Vec<String>,
+    /// Stages at once.
+    pub jobs: usize,
+    /// Only report what would run and why.
+    pub dry_run: bool,
+    /// Run the selected stages even when up to date (and not from the run cache).
+    pub force: bool,
+    /// Select the targets and what depends on them, instead of what they depend on.
+    pub downstream: bool,
+    /// After a failure, go on with stages that do not depend on it.
+    pub keep_going: bool,
+    pub link: LinkMode,
+}
+
+/// What happened to a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    Ran,
+    Skipped,
+    Restored,
+    Failed,
+    /// Dry run: would run.
+    WouldRun,
+    /// Not started: an upstream stage failed, or the run was stopped.
+    NotRun,
+}
+
+impl StageStatus {
+    fn succeeded(self) -> bool {
+        matches!(
+            self,
+            Self::Ran | Self::Skipped | Self::Restored | Self::WouldRun
+        )
+    }
+}
+
+/// One stage's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageOutcome {
+    pub stage: String,
+    pub status: StageStatus,
+    pub duration_s: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Every selected stage's outcome, in the order they finished.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub stages: Vec<StageOutcome>,
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> bool {
+        self.interrupted
+            || self
+                .stages
+                .iter()
+                .any(|s| matches!(s.status, StageStatus::Failed | StageStatus::NotRun))
+    }
+}
+
+/// Receives events while stages run; called from several threads.
+pub trait Observer: Sync {
+    fn started(&self, _stage: &str, _reasons: &[Reason]) {}
+    /// One line a stage's command printed (stdout or stderr), without its newline.
+    fn output(&self, _stage: &str, _line: &str) {}
+    fn finished(&self, _outcome: &StageOutcome) {}
+}
+
+/// Everything the workers share.
+struct Shared<'a> {
+    ws: &'a Workspace,
+    pipeline: &'a Pipeline,
+    dag: &'a Dag,
+    options: &'a RunOptions,
+    observer: &'a dyn Observer,
+    cancel: &'a AtomicBool,
+    digests: Digests,
+    params: Mutex<ParamsFiles>,
+    lock: Mutex<LockFile>,
+    known: std::collections::HashSet<mlops_core::Digest>,
+    git: (Option<String>, Option<bool>),
+    host: String,
+    schedule: Mutex<Schedule>,
+    wake: Condvar,
+    /// Process groups of running commands, to forward an interrupt to.
+    running: Mutex<Vec<u32>>,
+}
+
+struct Schedule {
+    /// Selected stages in run order, with their status once finished.
+    status: BTreeMap<usize, Option<StageStatus>>,
+    started: Vec<usize>,
+    stop: bool,
+    outcomes: Vec<StageOutcome>,
+}
+
+/// Runs the pipeline in the workspace. `cancel` is set (by a signal handler) to stop: running
+/// commands get SIGINT, nothing new starts.
+pub fn run(
+    ws: &Workspace,
+    options: &RunOptions,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<RunReport> {
+    let pipeline = Pipeline::load(ws.root())?;
+    let dag = Dag::build(&pipeline, ws.root())?;
+    let selected = dag.select(&pipeline, &options.targets, options.downstream)?;
+    let _lock = ws.lock()?;
+    let shared = Shared {
+        ws,
+        pipeline: &pipeline,
+        dag: &dag,
+        options,
+        observer,
+        cancel,
+        digests: Digests::new(ws.root(), HashIndex::load(&ws.index_path())),
+        params: Mutex::new(ParamsFiles::new(ws.root())),
+        lock: Mutex::new(LockFile::load(ws.root())?),
+        known: ws.store().list()?,
+        git: if options.dry_run {
+            (None, None)
+        } else {
+            git_state(ws.root())
+        },
+        host: rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned(),
+        schedule: Mutex::new(Schedule {
+            status: selected.iter().map(|i| (*i, None)).collect(),
+            started: Vec::new(),
+            stop: false,
+            outcomes: Vec::new(),
+        }),
+        wake: Condvar::new(),
+        running: Mutex::new(Vec::new()),
+    };
+    let order = selected;
+    let done = AtomicBool::new(false);
+    let result: Result<()> = std::thread::scope(|scope| {
+        scope.spawn(|| forward_interrupts(&shared, &done));
+        let workers: Vec<_> = (0..options.jobs.max(1))
+            .map(|_| scope.spawn(|| worker(&shared, &order)))
+            .collect();
+        let mut result = Ok(());
+        for worker in workers {
+            let outcome = worker.join().expect("workers do not panic");
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    shared
+        .digests
+        .with_index(|index| index.save(&ws.index_path()))?;
+    result?;
+    let schedule = shared
+        .schedule
+        .into_inner()
+        .expect("no panics while scheduling");
+    Ok(RunReport {
+        stages: schedule.outcomes,
+        interrupted: cancel.load(Ordering::Relaxed),
+    })
+}
+
+/// Takes ready stages until none are left.
+fn worker(shared: &Shared, order: &[usize]) -> Result<()> {
+    loop {
+        let Some((i, upstream_would_run)) = next_stage(shared, order) else {
+            return Ok(());
+        };
+        let stage = &shared.pipeline.stages[i];
+        let outcome = match execute(shared, stage, upstream_would_run) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // An error outside the command (I/O, a missing object): stop, then report it.
+                let mut schedule = shared.schedule.lock().expect("no panics while scheduling");
+                schedule.stop = true;
+                schedule.status.insert(i, Some(StageStatus::Failed));
+                shared.wake.notify_all();
+                return Err(e);
+            }
+        };
+        shared.observer.finished(&outcome);
+        let mut schedule = shared.schedule.lock().expect("no panics while scheduling");
+        if outcome.status == StageStatus::Failed && !shared.options.keep_going {
+            schedule.stop = true;
+        }
+        schedule.status.insert(i, Some(outcome.status));
+        schedule.outcomes.push(outcome);
+        shared.wake.notify_all();
+    }
+}
+
+/// The next stage whose upstream stages are done, waiting while others run; `None` when all are
+/// finished. Stages blocked by a failure are marked `NotRun` on the way.
+fn next_stage(shared: &Shared, order: &[usize]) -> Option<(usize, Option<String>)> {
+    let mut schedule = shared.schedule.lock().expect("no panics while scheduling");
+    loop {
+        if shared.cancel.load(Ordering::Relaxed) {
+            schedule.stop = true;
+        }
+        let mut waiting = false;
+        let mut pick = None;
+        for &i in order {
+            if schedule.started.contains(&i) {
+                continue;
+            }
+            let upstream: Vec<(usize, Option<StageStatus>)> = shared.dag.upstream[i]
+                .iter()
+                .filter_map(|u| schedule.status.get(u).map(|s| (*u, *s)))
+                .collect();
+            let blocked = schedule.stop
+                || upstream
+                    .iter()
+                    .any(|(_, s)| s.is_some_and(|s| !s.succeeded()));
+            if blocked {
+                schedule.started.push(i);
+                schedule.status.insert(i, Some(StageStatus::NotRun));
+                let outcome = StageOutcome {
+                    stage: shared.pipeline.stages[i].name.clone(),
+                    status: StageStatus::NotRun,
+                    duration_s: 0.0,
+                    reasons: Vec::new(),
+                    exit_code: None,
+                    error: None,
+                };
+                shared.observer.finished(&outcome);
+                schedule.outcomes.push(outcome);
+                continue;
+            }
+            if upstream.iter().all(|(_, s)| s.is_some()) {
+                let would_run = upstream
+                    .iter()
+                    .find(|(_, s)| *s == Some(StageStatus::WouldRun))
+                    .map(|(u, _)| shared.pipeline.stages[*u].name.clone());
+                pick = Some((i, would_run));
+                break;
+            }
+            waiting = true;
+        }
+        if let Some((i, would_run)) = pick {
+            schedule.started.push(i);
+            return Some((i, would_run));
+        }
+        if !waiting {
+            // Every stage has started; those still running belong to other workers.
+            return None;
+        }
+        schedule = shared
+            .wake
+            .wait(schedule)
+            .expect("no panics while scheduling");
+    }
+}
+
+/// Sends SIGINT to every running command's process group once `cancel` is set.
+fn forward_interrupts(shared: &Shared, done: &AtomicBool) {
+    let mut forwarded = false;
+    while !done.load(Ordering::Relaxed) {
+        if !forwarded && shared.cancel.load(Ordering::Relaxed) {
+            for pid in shared
+                .running
+                .lock()
+                .expect("no panics while holding pids")
+                .iter()
+            {
+                signal_group(*pid);
+            }
+            forwarded = true;
+            shared.wake.notify_all();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal_group(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::INT);
+    }
+}
+
+fn outcome(
+    stage: &Stage,
+    status: StageStatus,
+    started: Instant,
+    reasons: &[Reason],
+) -> StageOutcome {
+    StageOutcome {
+        stage: stage.name.clone(),
+        status,
+        duration_s: started.elapsed().as_secs_f64(),
+        reasons: reasons.iter().map(ToString::to_string).collect(),
+        exit_code: None,
+        error: None,
+    }
+}
+
+/// Decides what to do with one stage and does it.
+fn execute(
+    shared: &Shared,
+    stage: &Stage,
+    upstream_would_run: Option<String>,
+) -> Result<StageOutcome> {
+    let started = Instant::now();
+    let inputs = current_inputs(stage, &shared.digests, &shared.params)?;
+    let locked = shared
+        .lock
+        .lock()
+        .expect("no panics while holding the lock file")
+        .stages
+        .get(&stage.name)
+        .cloned();
+    let mut why = if shared.options.force {
+        vec![Reason::Forced]
+    } else {
+        reasons(stage, &inputs, locked.as_ref(), &shared.digests)?
+    };
+    if let Some(upstream) = upstream_would_run {
+        why.push(Reason::UpstreamWouldRun(upstream));
+    }
+    if why.is_empty() {
+        return Ok(outcome(stage, StageStatus::Skipped, started, &why));
+    }
+    if shared.options.dry_run {
+        return Ok(outcome(stage, StageStatus::WouldRun, started, &why));
+    }
+    shared.observer.started(&stage.name, &why);
+    let wall_start = SystemTime::now();
+    let mlops_dir = shared.ws.mlops_dir();
+    let key = runcache::key(&inputs);
+    if !shared.options.force
+        && let Some(entry) = runcache::lookup(&mlops_dir, &key)
+        && restore_outputs(shared, stage, &entry)?
+    {
+        let entry_lock = StageLock {
+            outs: entry.outs,
+            metrics: entry.metrics,
+            ..inputs
+        };
+        commit(shared, stage, &entry_lock)?;
+        let result = outcome(stage, StageStatus::Restored, started, &why);
+        record(shared, stage, &entry_lock, &result, wall_start)?;
+        return Ok(result);
+    }
+    remove_outputs(shared.ws.root(), stage)?;
+    let exit = run_command(shared, stage)?;
+    let mut result = outcome(stage, StageStatus::Ran, started, &why);
+    result.exit_code = exit;
+    if exit != Some(0) {
+        result.status = StageStatus::Failed;
+        result.error = Some(match exit {
+            Some(code) => format!("the command exited with status {code}"),
+            None => "the command was killed by a signal".into(),
+        });
+    } else if let Some(missing) = stage.all_outs().find(|o| !shared.ws.abs(o).exists()) {
+        result.status = StageStatus::Failed;
+        result.error = Some(format!(
+            "the command did not create `{}`",
+            missing.display()
+        ));
+    }
+    if result.status == StageStatus::Failed {
+        record(shared, stage, &inputs, &result, wall_start)?;
+        return Ok(result);
+    }
+    let mut entry_lock = inputs;
+    for (outs, link, into) in [
+        (&stage.outs, shared.options.link, 0),
+        (&stage.metrics, LinkMode::Copy, 1),
+    ] {
+        for out in outs {
+            let pointer = shared.digests.with_index(|index| {
+                cache_path(
+                    shared.ws,
+                    &shared.ws.store(),
+                    &shared.known,
+                    index,
+                    out,
+                    link,
+                )
+            })?;
+            let locked = OutLock::new(out.clone(), &pointer);
+            if into == 0 {
+                entry_lock.outs.push(locked)
+            } else {
+                entry_lock.metrics.push(locked)
+            }
+        }
+    }
+    runcache::record(
+        &mlops_dir,
+        &key,
+        &CacheEntry {
+            outs: entry_lock.outs.clone(),
+            metrics: entry_lock.metrics.clone(),
+        },
+    )?;
+    commit(shared, stage, &entry_lock)?;
+    result.duration_s = started.elapsed().as_secs_f64();
+    record(shared, stage, &entry_lock, &result, wall_start)?;
+    Ok(result)
+}
+
+/// Writes the stage's lock entry and keeps its cached outputs out of git.
+fn commit(shared: &Shared, stage: &Stage, entry: &StageLock) -> Result<()> {
+    for out in &stage.outs {
+        let name = out.file_name().expect("outs have a name").to_string_lossy();
+        let parent = out.parent().unwrap_or(Path::new(""));
+        mlops_core::git::ignore_in(&shared.ws.abs(parent), &name)?;
+    }
+    let mut lock = shared
+        .lock
+        .lock()
+        .expect("no panics while holding the lock file");
+    lock.stages.insert(stage.name.clone(), entry.clone());
+    lock.save(shared.ws.root())
+}
+
+/// Restores a stage's outputs from a run-cache entry; false when some object is gone.
+fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result<bool> {
+    let tracked: Vec<Tracked> = entry
+        .outs
+        .iter()
+        .chain(&entry.metrics)
+        .map(|o| Tracked {
+            rel: o.path.clone(),
+            pointer: o.pointer(),
+        })
+        .collect();
+    let covers = stage
+        .all_outs()
+        .all(|out| tracked.iter().any(|t| t.rel == *out));
+    if !covers {
+        return Ok(false);
+    }
+    remove_outputs(shared.ws.root(), stage)?;
+    let options = CheckoutOptions {
+        force: true,
+        link: shared.options.link,
+    };
+    match restore(shared.ws, &tracked, &options, &NoProgress) {
+        Ok(_) => Ok(true),
+        Err(mlops_core::Error::ObjectMissing { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes a stage's previous outputs and makes sure their parent directories exist.
+fn remove_outputs(root: &Path, stage: &Stage) -> Result<()> {
+    for out in stage.all_outs() {
+        let path = root.join(out);
+        match fs_err::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => fs_err::remove_dir_all(&path)?,
+            Ok(_) => fs_err::remove_file(&path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the stage's command, streaming its output; returns its exit code (`None`: killed).
+fn run_command(shared: &Shared, stage: &Stage) -> Result<Option<i32>> {
+    let logs = shared.ws.mlops_dir().join("logs");
+    fs_err::create_dir_all(&logs)?;
+    let log = Mutex::new(fs_err::File::create(
+        logs.join(format!("{}.log", stage.name)),
+    )?);
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(&stage.cmd)
+        .current_dir(shared.ws.abs(&stage.wdir))
+        .env("MLOPS_STAGE", &stage.name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|source| Error::Spawn {
+            stage: stage.name.clone(),
+            source,
+        })?;
+    shared
+        .running
+        .lock()
+        .expect("no panics while holding pids")
+        .push(child.id());
+    if shared.cancel.load(Ordering::Relaxed) {
+        signal_group(child.id());
+    }
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    std::thread::scope(|scope| {
+        scope.spawn(|| stream(shared, stage, stdout, &log));
+        scope.spawn(|| stream(shared, stage, stderr, &log));
+    });
+    let status = child.wait()?;
+    shared
+        .running
+        .lock()
+        .expect("no panics while holding pids")
+        .retain(|p| *p != child.id());
+    Ok(status.code())
+}
+
+fn stream(shared: &Shared, stage: &Stage, pipe: impl Read, log: &Mutex<fs_err::File>) {
+    let mut reader = BufReader::new(pipe);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+        let _ = log
+            .lock()
+            .expect("no panics while holding the log")
+            .write_all(&line);
+        let text = String::from_utf8_lossy(&line);
+        shared
+            .observer
+            .output(&stage.name, text.trim_end_matches(['\n', '\r']));
+        line.clear();
+    }
+}
+
+/// Appends the run record of an execution.
+fn record(
+    shared: &Shared,
+    stage: &Stage,
+    entry: &StageLock,
+    result: &StageOutcome,
+    started: SystemTime,
+) -> Result<()> {
+    let mut params = BTreeMap::new();
+    for (file, keys) in &entry.params {
+        for (key, value) in keys {
+            params.insert(
+                format!("{file}:{key}"),
+                serde_json::to_value(value).unwrap_or_default(),
+            );
+        }
+    }
+    let mut metrics = BTreeMap::new();
+    if result.status != StageStatus::Failed {
+        for path in &stage.metrics {
+            let Ok(text) = fs_err::read_to_string(shared.ws.abs(path)) else {
+                continue;
+            };
+            let Ok(doc) = crate::params::parse(path, &text) else {
+                continue;
+            };
+            for (key, value) in flatten(&doc) {
+                metrics.insert(
+                    format!("{}:{key}", path.display()),
+                    serde_json::to_value(value).unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let record = RunRecord {
+        stage: stage.name.clone(),
+        status: match result.status {
+            StageStatus::Restored => "restored",
+            StageStatus::Failed => "failed",
+            _ => "ran",
+        }
+        .into(),
+        started_at: rfc3339(started),
+        duration_s: result.duration_s,
+        exit_code: result.exit_code,
+        cmd: stage.cmd.clone(),
+        deps: entry
+            .deps
+            .iter()
+            .map(|d| (d.path.clone(), d.digest))
+            .collect(),
+        outs: entry
+            .outs
+            .iter()
+            .chain(&entry.metrics)
+            .map(|o| (o.path.clone(), o.digest))
+            .collect::<BTreeMap<PathBuf, _>>(),
+        params,
+        git_commit: shared.git.0.clone(),
+        git_dirty: shared.git.1,
+        host: shared.host.clone(),
+        metrics,
+    };
+    crate::records::append(&shared.ws.mlops_dir(), &record)
+}
+
+/// The commit checked out, and whether tracked files differ from it.
+fn git_state(root: &Path) -> (Option<String>, Option<bool>) {
+    let Ok(repo) = git2::Repository::discover(root) else {
+        return (None, None);
+    };
+    let commit = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map(|c| c.id().to_string());
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(false).include_ignored(false);
+    let dirty = repo
+        .statuses(Some(&mut options))
+        .ok()
+        .map(|s| !s.is_empty());
+    (commit, dirty)
+}

@@ -1,0 +1,55 @@
+//! The run cache: outputs of every (cmd, deps, params) combination ever run, so reverting a
+//! parameter restores the old outputs from the object store instead of running the command again.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::lockfile::{OutLock, StageLock};
+
+/// What one run produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheEntry {
+    pub outs: Vec<OutLock>,
+    pub metrics: Vec<OutLock>,
+}
+
+fn dir(mlops_dir: &Path) -> PathBuf {
+    mlops_dir.join("run-cache")
+}
+
+/// The key of a run: a digest of its cmd, dep digests and param values.
+pub fn key(inputs: &StageLock) -> String {
+    let canonical = serde_json::json!({
+        "cmd": inputs.cmd,
+        "deps": inputs.deps,
+        "params": inputs.params,
+    });
+    blake3::hash(canonical.to_string().as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+/// The outputs recorded for `key`, if any (an unreadable entry counts as none: it is a cache).
+pub fn lookup(mlops_dir: &Path, key: &str) -> Option<CacheEntry> {
+    let text = fs_err::read_to_string(dir(mlops_dir).join(format!("{key}.json"))).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Records the outputs of a run.
+pub fn record(mlops_dir: &Path, key: &str, entry: &CacheEntry) -> Result<()> {
+    let dir = dir(mlops_dir);
+    fs_err::create_dir_all(&dir)?;
+    let bytes = serde_json::to_vec(entry).expect("entries serialise");
+    let path = dir.join(format!("{key}.json"));
+    // No fsync: losing an entry to a crash only costs a rerun.
+    mlops_core::atomic::write_via(
+        &path,
+        &mlops_core::atomic::temp_path(&dir, "entry"),
+        &bytes,
+        false,
+    )?;
+    Ok(())
+}

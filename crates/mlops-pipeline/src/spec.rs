@@ -1,0 +1,620 @@
+//! `mlops.yaml`: the stages of a pipeline, parsed, expanded (`foreach`, `matrix`) and
+//! interpolated (`${...}` from params files and loop variables) into plain [`Stage`]s.
+//!
+//! ```yaml
+//! stages:
+//!   prepare:
+//!     cmd: python prepare.py --split ${prepare.split}
+//!     deps: [data/raw, prepare.py]
+//!     params: [prepare.split]          # keys of params.yaml, or `- other.yaml: [keys]`
+//!     outs: [data/prepared]
+//!   train:
+//!     foreach: [eu, us]                # one stage per item: train@eu, train@us
+//!     do:
+//!       cmd: python train.py --region ${item}
+//!       deps: [data/prepared]
+//!       outs: [models/${item}]
+//!       metrics: [reports/${item}.json]
+//! ```
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_yaml::{Mapping, Value};
+
+use crate::error::{Error, Result, nearest};
+use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
+
+/// The pipeline file at the workspace root.
+pub const PIPELINE_FILE: &str = "mlops.yaml";
+
+const STAGE_KEYS: [&str; 11] = [
+    "cmd",
+    "deps",
+    "params",
+    "outs",
+    "metrics",
+    "wdir",
+    "always_changed",
+    "desc",
+    "foreach",
+    "do",
+    "matrix",
+];
+const BODY_KEYS: [&str; 8] = [
+    "cmd",
+    "deps",
+    "params",
+    "outs",
+    "metrics",
+    "wdir",
+    "always_changed",
+    "desc",
+];
+
+/// A parameter a stage reads: a dotted key in a params file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ParamRef {
+    /// Workspace-relative.
+    pub file: PathBuf,
+    pub key: String,
+}
+
+/// One stage, fully expanded; every path is relative to the workspace root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub name: String,
+    pub cmd: String,
+    /// Where `cmd` runs.
+    pub wdir: PathBuf,
+    pub deps: Vec<PathBuf>,
+    pub params: Vec<ParamRef>,
+    /// Outputs stored in the cache.
+    pub outs: Vec<PathBuf>,
+    /// Small JSON or YAML outputs kept in git.
+    pub metrics: Vec<PathBuf>,
+    pub always_changed: bool,
+    pub desc: Option<String>,
+}
+
+impl Stage {
+    /// Every output path, cached or not.
+    pub fn all_outs(&self) -> impl Iterator<Item = &PathBuf> {
+        self.outs.iter().chain(&self.metrics)
+    }
+}
+
+/// The stages of `mlops.yaml`, in the order they are declared.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    pub stages: Vec<Stage>,
+}
+
+impl Pipeline {
+    /// Reads `mlops.yaml` at the workspace root.
+    pub fn load(root: &Path) -> Result<Self> {
+        let text = match fs_err::read_to_string(root.join(PIPELINE_FILE)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoPipeline {
+                    root: root.to_owned(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Self::parse(root, &text)
+    }
+
+    /// Parses pipeline text; params files are read relative to `root`.
+    pub fn parse(root: &Path, text: &str) -> Result<Self> {
+        let file = PathBuf::from(PIPELINE_FILE);
+        let doc: Value = serde_yaml::from_str(text).map_err(|e| Error::Syntax {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: &str| Error::Invalid {
+            file: file.clone(),
+            message: message.to_owned(),
+        };
+        let top = match &doc {
+            Value::Mapping(map) => map,
+            Value::Null => return Ok(Self::default()),
+            _ => {
+                return Err(invalid(
+                    "the top level must be a mapping with a `stages` key",
+                ));
+            }
+        };
+        for key in top.keys() {
+            let key = key_text(key);
+            if key != "stages" {
+                return Err(Error::UnknownKey {
+                    file,
+                    place: "the top level".into(),
+                    key: key.clone(),
+                    suggestion: nearest(&key, ["stages"]),
+                });
+            }
+        }
+        let stages = match top.get("stages") {
+            Some(Value::Mapping(stages)) => stages,
+            Some(Value::Null) | None => return Ok(Self::default()),
+            Some(_) => {
+                return Err(invalid(
+                    "`stages` must be a mapping of stage names to stages",
+                ));
+            }
+        };
+        let mut parser = Parser {
+            file,
+            params: ParamsFiles::new(root),
+            stages: Vec::new(),
+        };
+        for (name, body) in stages {
+            let name = key_text(name);
+            parser.stage(&name, body)?;
+        }
+        Ok(Self {
+            stages: parser.stages,
+        })
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+}
+
+struct Parser {
+    file: PathBuf,
+    params: ParamsFiles,
+    stages: Vec<Stage>,
+}
+
+/// Loop variables of one expanded stage: `${item}`, `${item.x}`, `${key}`.
+#[derive(Default)]
+struct Vars {
+    item: Option<Value>,
+    key: Option<String>,
+}
+
+impl Parser {
+    fn bad(&self, stage: &str, key: &str, message: impl Into<String>) -> Error {
+        Error::BadValue {
+            file: self.file.clone(),
+            stage: stage.to_owned(),
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn stage(&mut self, name: &str, body: &Value) -> Result<()> {
+        if name.is_empty() || name.contains(['@', '/', '\\', ' ', ':']) {
+            return Err(Error::Invalid {
+                file: self.file.clone(),
+                message: format!(
+                    "stage name `{name}` must be non-empty without `@`, `/`, `\\`, `:` or spaces"
+                ),
+            });
+        }
+        if self
+            .stages
+            .iter()
+            .any(|s| s.name == name || s.name.starts_with(&format!("{name}@")))
+        {
+            return Err(Error::Invalid {
+                file: self.file.clone(),
+                message: format!("stage `{name}` is declared twice"),
+            });
+        }
+        let Value::Mapping(map) = body else {
+            return Err(self.bad(
+                name,
+                "stage",
+                "must be a mapping of keys such as `cmd`, `deps` and `outs`",
+            ));
+        };
+        self.check_keys(name, map, &STAGE_KEYS)?;
+        if let Some(items) = map.get("foreach") {
+            let Some(Value::Mapping(template)) = map.get("do") else {
+                return Err(self.bad(
+                    name,
+                    "foreach",
+                    "needs a `do` mapping with the stage to repeat",
+                ));
+            };
+            if let Some(extra) = map
+                .keys()
+                .map(key_text)
+                .find(|k| k != "foreach" && k != "do" && k != "desc")
+            {
+                return Err(self.bad(
+                    name,
+                    &extra,
+                    "cannot stand beside `foreach`; put it under `do`",
+                ));
+            }
+            self.check_keys(name, template, &BODY_KEYS)?;
+            match items {
+                Value::Sequence(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let suffix = scalar_text(item).unwrap_or_else(|| i.to_string());
+                        self.instance(
+                            &format!("{name}@{suffix}"),
+                            template,
+                            &Vars {
+                                item: Some(item.clone()),
+                                key: None,
+                            },
+                        )?;
+                    }
+                }
+                Value::Mapping(items) => {
+                    for (key, item) in items {
+                        let key = key_text(key);
+                        self.instance(
+                            &format!("{name}@{key}"),
+                            template,
+                            &Vars {
+                                item: Some(item.clone()),
+                                key: Some(key.clone()),
+                            },
+                        )?;
+                    }
+                }
+                _ => return Err(self.bad(name, "foreach", "must be a list or a mapping")),
+            }
+        } else if let Some(matrix) = map.get("matrix") {
+            if map.contains_key("do") {
+                return Err(self.bad(
+                    name,
+                    "do",
+                    "goes with `foreach`; with `matrix` write the stage's keys beside it",
+                ));
+            }
+            let Value::Mapping(axes) = matrix else {
+                return Err(self.bad(name, "matrix", "must map names to lists of values"));
+            };
+            let mut combos: Vec<(Vec<String>, Mapping)> = vec![(Vec::new(), Mapping::new())];
+            for (axis, values) in axes {
+                let Value::Sequence(values) = values else {
+                    return Err(self.bad(
+                        name,
+                        "matrix",
+                        format!("`{}` must be a list", key_text(axis)),
+                    ));
+                };
+                let mut next = Vec::new();
+                for (labels, combo) in &combos {
+                    for (i, value) in values.iter().enumerate() {
+                        let mut labels = labels.clone();
+                        labels.push(scalar_text(value).unwrap_or_else(|| i.to_string()));
+                        let mut combo = combo.clone();
+                        combo.insert(axis.clone(), value.clone());
+                        next.push((labels, combo));
+                    }
+                }
+                combos = next;
+            }
+            for (labels, combo) in combos {
+                self.instance(
+                    &format!("{name}@{}", labels.join("-")),
+                    map,
+                    &Vars {
+                        item: Some(Value::Mapping(combo)),
+                        key: None,
+                    },
+                )?;
+            }
+        } else {
+            if map.contains_key("do") {
+                return Err(self.bad(name, "do", "goes with `foreach`"));
+            }
+            self.instance(name, map, &Vars::default())?;
+        }
+        Ok(())
+    }
+
+    fn check_keys(&self, stage: &str, map: &Mapping, allowed: &[&str]) -> Result<()> {
+        for key in map.keys().map(key_text) {
+            if !allowed.contains(&key.as_str()) {
+                return Err(Error::UnknownKey {
+                    file: self.file.clone(),
+                    place: format!("stage `{stage}`"),
+                    suggestion: nearest(&key, allowed.iter().copied()),
+                    key,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds one concrete stage from a body and its loop variables.
+    fn instance(&mut self, name: &str, body: &Mapping, vars: &Vars) -> Result<()> {
+        let wdir = match body.get("wdir") {
+            None => PathBuf::new(),
+            Some(value) => {
+                let text = self.text(name, "wdir", value, vars)?;
+                workspace_path(name, "wdir", Path::new(""), &text)?
+            }
+        };
+        let cmd = match body.get("cmd") {
+            Some(Value::Sequence(parts)) if !parts.is_empty() => {
+                let parts = parts
+                    .iter()
+                    .map(|p| self.text(name, "cmd", p, vars))
+                    .collect::<Result<Vec<_>>>()?;
+                parts.join(" && ")
+            }
+            Some(value @ Value::String(_)) => self.text(name, "cmd", value, vars)?,
+            Some(_) => {
+                return Err(self.bad(name, "cmd", "must be a command string or a list of them"));
+            }
+            None => return Err(self.bad(name, "cmd", "is missing: every stage needs a command")),
+        };
+        let deps = self.paths(name, "deps", body, &wdir, vars)?;
+        let outs = self.paths(name, "outs", body, &wdir, vars)?;
+        let metrics = self.paths(name, "metrics", body, &wdir, vars)?;
+        let params = self.params(name, body, &wdir, vars)?;
+        let always_changed = match body.get("always_changed") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(self.bad(name, "always_changed", "must be true or false")),
+        };
+        let desc = body.get("desc").and_then(scalar_text);
+        self.stages.push(Stage {
+            name: name.to_owned(),
+            cmd,
+            wdir,
+            deps,
+            params,
+            outs,
+            metrics,
+            always_changed,
+            desc,
+        });
+        Ok(())
+    }
+
+    fn paths(
+        &mut self,
+        stage: &str,
+        key: &'static str,
+        body: &Mapping,
+        wdir: &Path,
+        vars: &Vars,
+    ) -> Result<Vec<PathBuf>> {
+        let items = match body.get(key) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items.clone(),
+            Some(single @ Value::String(_)) => vec![single.clone()],
+            Some(_) => return Err(self.bad(stage, key, "must be a list of paths")),
+        };
+        items
+            .iter()
+            .map(|item| {
+                let text = self.text(stage, key, item, vars)?;
+                workspace_path(stage, key, wdir, &text)
+            })
+            .collect()
+    }
+
+    fn params(
+        &mut self,
+        stage: &str,
+        body: &Mapping,
+        wdir: &Path,
+        vars: &Vars,
+    ) -> Result<Vec<ParamRef>> {
+        let items = match body.get("params") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items.clone(),
+            Some(_) => {
+                return Err(self.bad(
+                    stage,
+                    "params",
+                    "must be a list of keys, or of `file: [keys]`",
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        for item in &items {
+            match item {
+                Value::Mapping(files) => {
+                    for (file, keys) in files {
+                        let file = workspace_path(stage, "params", wdir, &key_text(file))?;
+                        let keys = match keys {
+                            Value::Sequence(keys) => keys.clone(),
+                            single => vec![single.clone()],
+                        };
+                        for key in &keys {
+                            let key = self.text(stage, "params", key, vars)?;
+                            out.push(ParamRef {
+                                file: file.clone(),
+                                key,
+                            });
+                        }
+                    }
+                }
+                key => {
+                    let key = self.text(stage, "params", key, vars)?;
+                    out.push(ParamRef {
+                        file: wdir.join(DEFAULT_PARAMS),
+                        key,
+                    });
+                }
+            }
+        }
+        for param in &out {
+            let found = self
+                .params
+                .get(&param.file)?
+                .is_some_and(|doc| lookup(doc, &param.key).is_some());
+            if !found {
+                return Err(Error::MissingParam {
+                    stage: stage.to_owned(),
+                    file: param.file.clone(),
+                    key: param.key.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A scalar value as text, with `${...}` interpolated.
+    fn text(&mut self, stage: &str, key: &str, value: &Value, vars: &Vars) -> Result<String> {
+        let raw = scalar_text(value)
+            .ok_or_else(|| self.bad(stage, key, "must be text, not a list or mapping"))?;
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| self.bad(stage, key, format!("has an unclosed `${{` in `{raw}`")))?;
+            let expr = after[..end].trim();
+            out.push_str(&self.resolve(stage, expr, vars)?);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn resolve(&mut self, stage: &str, expr: &str, vars: &Vars) -> Result<String> {
+        let found = if expr == "key" {
+            vars.key.clone()
+        } else if let Some(item) = &vars.item
+            && (expr == "item" || expr.starts_with("item."))
+        {
+            let path = expr
+                .strip_prefix("item")
+                .unwrap_or_default()
+                .trim_start_matches('.');
+            let value = if path.is_empty() {
+                Some(item)
+            } else {
+                lookup(item, path)
+            };
+            value.and_then(scalar_text)
+        } else {
+            let params = Path::new(DEFAULT_PARAMS);
+            self.params
+                .get(params)?
+                .and_then(|doc| lookup(doc, expr))
+                .and_then(scalar_text)
+        };
+        found.ok_or_else(|| Error::Interpolation {
+            file: self.file.clone(),
+            stage: stage.to_owned(),
+            expr: expr.to_owned(),
+            params: Some(PathBuf::from(DEFAULT_PARAMS)),
+        })
+    }
+}
+
+fn key_text(key: &Value) -> String {
+    scalar_text(key).unwrap_or_default()
+}
+
+/// `text` (relative to `wdir`) as a normalised workspace-relative path, refusing paths that are
+/// absolute, leave the workspace, or enter `.mlops/`.
+fn workspace_path(stage: &str, key: &'static str, wdir: &Path, text: &str) -> Result<PathBuf> {
+    let bad = |problem| Error::BadPath {
+        stage: stage.to_owned(),
+        key,
+        path: PathBuf::from(text),
+        problem,
+    };
+    let path = Path::new(text);
+    if text.is_empty() {
+        return Err(bad("is empty"));
+    }
+    if path.is_absolute() {
+        return Err(bad("is absolute; use a path relative to the workspace"));
+    }
+    let mut out = PathBuf::new();
+    for component in wdir.join(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return Err(bad("leaves the workspace"));
+                }
+            }
+            Component::Normal(part) => out.push(part),
+            Component::RootDir | Component::Prefix(_) => return Err(bad("is absolute")),
+        }
+    }
+    if out.components().next() == Some(Component::Normal(".mlops".as_ref())) {
+        return Err(bad("is inside `.mlops/`, which mlops manages itself"));
+    }
+    if out.as_os_str().is_empty() && key != "wdir" {
+        return Err(bad("is the workspace root itself"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str, params: &str) -> Result<Pipeline> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs_err::write(dir.path().join("params.yaml"), params).expect("write");
+        Pipeline::parse(dir.path(), yaml)
+    }
+
+    #[test]
+    fn plain_foreach_and_matrix_stages() {
+        let yaml = "stages:\n  prep:\n    cmd: run ${prep.split}\n    deps: [raw]\n    params: [prep.split]\n    outs: [out]\n  train:\n    foreach: [eu, us]\n    do:\n      cmd: train ${item}\n      outs:\n      - models/${item}\n  grid:\n    matrix: {lr: [1, 2], depth: [3]}\n    cmd: fit ${item.lr} ${item.depth}\n    outs:\n    - grid/${item.lr}-${item.depth}\n  other:\n    cmd: y\n    wdir: sub\n    deps: [raw]\n";
+        let pipeline = parse(yaml, "prep:\n  split: 0.2\n").expect("parse");
+        let names: Vec<_> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "prep", "train@eu", "train@us", "grid@1-3", "grid@2-3", "other"
+            ]
+        );
+        let prep = &pipeline.stages[0];
+        assert_eq!(prep.cmd, "run 0.2");
+        assert_eq!(prep.params[0].file, PathBuf::from("params.yaml"));
+        let other = &pipeline.stages[5];
+        assert_eq!(
+            (other.wdir.as_path(), other.deps[0].as_path()),
+            (Path::new("sub"), Path::new("sub/raw"))
+        );
+        assert_eq!(pipeline.stages[2].outs, [PathBuf::from("models/us")]);
+        assert_eq!(pipeline.stages[4].cmd, "fit 2 3");
+    }
+
+    #[test]
+    fn errors_name_the_stage_and_key() {
+        let err = parse("stages:\n  a:\n    cmd: x\n    dep: [y]\n", "").expect_err("unknown key");
+        assert_eq!(
+            err.to_string(),
+            "unknown key `dep` in stage `a` of `mlops.yaml`; did you mean `deps`?"
+        );
+        let err = parse("stages:\n  a:\n    cmd: x ${nope.x}\n", "").expect_err("interp");
+        assert!(
+            err.to_string()
+                .starts_with("stage `a` in `mlops.yaml`: `${nope.x}` names nothing"),
+            "{err}"
+        );
+        let err =
+            parse("stages:\n  a:\n    cmd: x\n    outs: [../elsewhere]\n", "").expect_err("path");
+        assert_eq!(
+            err.to_string(),
+            "stage `a`: outs path `../elsewhere` leaves the workspace"
+        );
+        let err = parse(
+            "stages:\n  a:\n    cmd: x\n    params: [train.lr]\n",
+            "train: {}\n",
+        )
+        .expect_err("param");
+        assert_eq!(
+            err.to_string(),
+            "stage `a`: param `train.lr` is not in `params.yaml`"
+        );
+        let err = parse("stages:\n  a: [\n", "").expect_err("syntax");
+        assert!(err.to_string().contains("line"), "{err}");
+    }
+}

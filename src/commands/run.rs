@@ -1,0 +1,248 @@
+//! `mlops run`: bring pipeline stages up to date; `mlops runs`: list what ran.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mlops_core::config::LinkMode;
+use mlops_pipeline::records;
+use mlops_pipeline::run::{self, Observer, RunOptions, StageOutcome, StageStatus};
+use mlops_pipeline::state::Reason;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::output::{Printer, seconds, table};
+
+/// Run the pipeline in `mlops.yaml`: every stage whose inputs changed, in dependency order
+#[derive(Debug, clap::Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one command-line flag"
+)]
+pub(crate) struct RunArgs {
+    /// Stages to bring up to date, with the stages they depend on (default: all)
+    stages: Vec<String>,
+    /// Stages to run at once (default: the number of cores)
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Show what would run and why, without running anything
+    #[arg(long)]
+    dry_run: bool,
+    /// Run the selected stages even when up to date, without the run cache
+    #[arg(short, long)]
+    force: bool,
+    /// Select the given stages and those that depend on them, instead of those they depend on
+    #[arg(long)]
+    downstream: bool,
+    /// After a failure, go on with stages that do not depend on the failed one
+    #[arg(short = 'k', long)]
+    keep_going: bool,
+}
+
+/// Prints stage events as they happen: text, or JSON Lines with `--json`.
+struct Console<'a> {
+    printer: &'a Printer,
+    json: bool,
+    /// Prefix output lines with the stage name (several stages may run at once).
+    prefix: bool,
+}
+
+/// Writes one JSON Lines event on stdout.
+fn event(value: &serde_json::Value) {
+    let _ = writeln!(std::io::stdout().lock(), "{value}");
+}
+
+impl Observer for Console<'_> {
+    fn started(&self, stage: &str, reasons: &[Reason]) {
+        let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+        if self.json {
+            event(&serde_json::json!({"event": "start", "stage": stage, "reasons": reasons}));
+        } else {
+            self.printer
+                .note(&format!("running `{stage}` ({})", reasons.join(", ")));
+        }
+    }
+
+    fn output(&self, stage: &str, line: &str) {
+        let text = if self.prefix {
+            format!("[{stage}] {line}")
+        } else {
+            line.to_owned()
+        };
+        // With --json, stdout carries only events.
+        if self.json {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        } else {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+    }
+
+    fn finished(&self, outcome: &StageOutcome) {
+        if self.json {
+            let mut value = serde_json::to_value(outcome).unwrap_or_default();
+            value["event"] = "stage".into();
+            event(&value);
+            return;
+        }
+        let name = &outcome.stage;
+        let took = seconds(outcome.duration_s);
+        match outcome.status {
+            StageStatus::Ran => self.printer.note(&format!("ran `{name}` in {took}")),
+            StageStatus::Restored => self
+                .printer
+                .note(&format!("restored `{name}` from the run cache in {took}")),
+            StageStatus::Skipped => self.printer.note(&format!("`{name}` is up to date")),
+            StageStatus::WouldRun => {
+                let _ = writeln!(
+                    std::io::stdout().lock(),
+                    "would run `{name}`: {}",
+                    outcome.reasons.join(", ")
+                );
+            }
+            StageStatus::Failed => self.printer.warn(&format!(
+                "stage `{name}` failed after {took}: {} (log: .mlops/logs/{name}.log)",
+                outcome.error.as_deref().unwrap_or("unknown error")
+            )),
+            StageStatus::NotRun => self.printer.note(&format!("`{name}` was not run")),
+        }
+    }
+}
+
+pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let ws = ctx.workspace()?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let options = RunOptions {
+        targets: args.stages.clone(),
+        jobs,
+        dry_run: args.dry_run,
+        force: args.force,
+        downstream: args.downstream,
+        keep_going: args.keep_going,
+        link: ws.config().link,
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    // A second Ctrl-C is not special: the forwarded SIGINT already reached the stages.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let console = Console {
+        printer: ctx.printer,
+        json: ctx.printer.is_json(),
+        prefix: jobs > 1,
+    };
+    let started = std::time::Instant::now();
+    let report = run::run(&ws, &options, &cancel, &console)?;
+    let count = |status| report.stages.iter().filter(|s| s.status == status).count();
+    let summary = serde_json::json!({
+        "event": "summary",
+        "ran": count(StageStatus::Ran),
+        "restored": count(StageStatus::Restored),
+        "skipped": count(StageStatus::Skipped),
+        "failed": count(StageStatus::Failed),
+        "not_run": count(StageStatus::NotRun),
+        "would_run": count(StageStatus::WouldRun),
+        "interrupted": report.interrupted,
+        "duration_s": started.elapsed().as_secs_f64(),
+    });
+    if ctx.printer.is_json() {
+        event(&summary);
+    } else if args.dry_run {
+        if count(StageStatus::WouldRun) == 0 {
+            let _ = writeln!(std::io::stdout().lock(), "everything is up to date");
+        }
+    } else {
+        let mut text = format!(
+            "ran {}, restored {}, skipped {}, failed {}",
+            count(StageStatus::Ran),
+            count(StageStatus::Restored),
+            count(StageStatus::Skipped),
+            count(StageStatus::Failed)
+        );
+        if count(StageStatus::NotRun) > 0 {
+            let _ = write!(text, ", not run {}", count(StageStatus::NotRun));
+        }
+        if report.interrupted {
+            text.push_str(" (interrupted)");
+        }
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{text} in {}",
+            seconds(started.elapsed().as_secs_f64())
+        );
+    }
+    Ok(if report.failed() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// List the recorded stage executions, oldest first
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunsArgs {
+    /// Only this stage (or the stages a `foreach`/`matrix` made from it)
+    #[arg(long)]
+    stage: Option<String>,
+    /// Only the last N records
+    #[arg(short = 'n', long, value_name = "N")]
+    last: Option<usize>,
+}
+
+pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let ws = ctx.workspace()?;
+    let mut list = records::list(&ws.mlops_dir(), args.stage.as_deref())?;
+    if let Some(n) = args.last {
+        list.drain(..list.len().saturating_sub(n));
+    }
+    ctx.printer.report(&list, |list| {
+        if list.is_empty() {
+            return "no runs recorded yet; `mlops run` records one per stage it runs".into();
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|r| {
+                let commit = r.git_commit.as_deref().map_or("-".into(), |c| {
+                    format!(
+                        "{}{}",
+                        &c[..c.len().min(8)],
+                        if r.git_dirty == Some(true) { "+" } else { "" }
+                    )
+                });
+                vec![
+                    r.started_at.clone(),
+                    r.stage.clone(),
+                    r.status.clone(),
+                    seconds(r.duration_s),
+                    commit,
+                ]
+            })
+            .collect();
+        table(
+            &["started", "stage", "status", "duration", "commit"],
+            &rows,
+            false,
+        )
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// Runs `run` for `stage list`: a dry run of every stage.
+pub(crate) fn dry_run_all(ctx: &Context) -> anyhow::Result<Vec<StageOutcome>> {
+    let ws = ctx.workspace()?;
+    let options = RunOptions {
+        targets: Vec::new(),
+        jobs: 1,
+        dry_run: true,
+        force: false,
+        downstream: false,
+        keep_going: true,
+        link: LinkMode::Copy,
+    };
+    Ok(run::run(&ws, &options, &AtomicBool::new(false), &SilentObserver)?.stages)
+}
+
+struct SilentObserver;
+
+impl Observer for SilentObserver {}
