@@ -16,6 +16,7 @@ mod examples;
 mod gc_fsck;
 mod init;
 mod lock;
+mod pipeline;
 mod remote;
 mod status;
 
