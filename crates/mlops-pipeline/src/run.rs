@@ -422,29 +422,9 @@ fn execute(
         return Ok(result);
     }
     let mut entry_lock = inputs;
-    for (outs, link, into) in [
-        (&stage.outs, shared.options.link, 0),
-        (&stage.metrics, LinkMode::Copy, 1),
-    ] {
-        for out in outs {
-            let pointer = shared.digests.with_index(|index| {
-                cache_path(
-                    shared.ws,
-                    &shared.ws.store(),
-                    &shared.known,
-                    index,
-                    out,
-                    link,
-                )
-            })?;
-            let locked = OutLock::new(out.clone(), &pointer);
-            if into == 0 {
-                entry_lock.outs.push(locked)
-            } else {
-                entry_lock.metrics.push(locked)
-            }
-        }
-    }
+    // Metrics files stay plain files in the workspace (git tracks them), whatever the link mode.
+    entry_lock.outs = cache_outputs(shared, &stage.outs, shared.options.link)?;
+    entry_lock.metrics = cache_outputs(shared, &stage.metrics, LinkMode::Copy)?;
     runcache::record(
         &mlops_dir,
         &key,
@@ -457,6 +437,19 @@ fn execute(
     result.duration_s = started.elapsed().as_secs_f64();
     record(shared, stage, &entry_lock, &result, wall_start)?;
     Ok(result)
+}
+
+/// Stores outputs in the cache and describes them for the lock.
+fn cache_outputs(shared: &Shared, outs: &[PathBuf], link: LinkMode) -> Result<Vec<OutLock>> {
+    let store = shared.ws.store();
+    outs.iter()
+        .map(|out| {
+            let pointer = shared.digests.with_index(|index| {
+                cache_path(shared.ws, &store, &shared.known, index, out, link)
+            })?;
+            Ok(OutLock::new(out.clone(), &pointer))
+        })
+        .collect()
 }
 
 /// Writes the stage's lock entry and keeps its cached outputs out of git.

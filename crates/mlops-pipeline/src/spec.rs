@@ -214,101 +214,112 @@ impl Parser {
         };
         self.check_keys(name, map, &STAGE_KEYS)?;
         if let Some(items) = map.get("foreach") {
-            let Some(Value::Mapping(template)) = map.get("do") else {
-                return Err(self.bad(
-                    name,
-                    "foreach",
-                    "needs a `do` mapping with the stage to repeat",
-                ));
-            };
-            if let Some(extra) = map
-                .keys()
-                .map(key_text)
-                .find(|k| k != "foreach" && k != "do" && k != "desc")
-            {
-                return Err(self.bad(
-                    name,
-                    &extra,
-                    "cannot stand beside `foreach`; put it under `do`",
-                ));
-            }
-            self.check_keys(name, template, &BODY_KEYS)?;
-            match items {
-                Value::Sequence(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        let suffix = scalar_text(item).unwrap_or_else(|| i.to_string());
-                        self.instance(
-                            &format!("{name}@{suffix}"),
-                            template,
-                            &Vars {
-                                item: Some(item.clone()),
-                                key: None,
-                            },
-                        )?;
-                    }
-                }
-                Value::Mapping(items) => {
-                    for (key, item) in items {
-                        let key = key_text(key);
-                        self.instance(
-                            &format!("{name}@{key}"),
-                            template,
-                            &Vars {
-                                item: Some(item.clone()),
-                                key: Some(key.clone()),
-                            },
-                        )?;
-                    }
-                }
-                _ => return Err(self.bad(name, "foreach", "must be a list or a mapping")),
-            }
+            self.foreach(name, map, items)
         } else if let Some(matrix) = map.get("matrix") {
-            if map.contains_key("do") {
-                return Err(self.bad(
-                    name,
-                    "do",
-                    "goes with `foreach`; with `matrix` write the stage's keys beside it",
-                ));
-            }
-            let Value::Mapping(axes) = matrix else {
-                return Err(self.bad(name, "matrix", "must map names to lists of values"));
-            };
-            let mut combos: Vec<(Vec<String>, Mapping)> = vec![(Vec::new(), Mapping::new())];
-            for (axis, values) in axes {
-                let Value::Sequence(values) = values else {
-                    return Err(self.bad(
-                        name,
-                        "matrix",
-                        format!("`{}` must be a list", key_text(axis)),
-                    ));
-                };
-                let mut next = Vec::new();
-                for (labels, combo) in &combos {
-                    for (i, value) in values.iter().enumerate() {
-                        let mut labels = labels.clone();
-                        labels.push(scalar_text(value).unwrap_or_else(|| i.to_string()));
-                        let mut combo = combo.clone();
-                        combo.insert(axis.clone(), value.clone());
-                        next.push((labels, combo));
-                    }
-                }
-                combos = next;
-            }
-            for (labels, combo) in combos {
-                self.instance(
-                    &format!("{name}@{}", labels.join("-")),
-                    map,
-                    &Vars {
-                        item: Some(Value::Mapping(combo)),
-                        key: None,
-                    },
-                )?;
-            }
+            self.matrix(name, map, matrix)
         } else {
             if map.contains_key("do") {
                 return Err(self.bad(name, "do", "goes with `foreach`"));
             }
-            self.instance(name, map, &Vars::default())?;
+            self.instance(name, map, &Vars::default())
+        }
+    }
+
+    /// `foreach` + `do`: one stage per item of a list, or per entry of a mapping.
+    fn foreach(&mut self, name: &str, map: &Mapping, items: &Value) -> Result<()> {
+        let Some(Value::Mapping(template)) = map.get("do") else {
+            return Err(self.bad(
+                name,
+                "foreach",
+                "needs a `do` mapping with the stage to repeat",
+            ));
+        };
+        if let Some(extra) = map
+            .keys()
+            .map(key_text)
+            .find(|k| k != "foreach" && k != "do" && k != "desc")
+        {
+            return Err(self.bad(
+                name,
+                &extra,
+                "cannot stand beside `foreach`; put it under `do`",
+            ));
+        }
+        self.check_keys(name, template, &BODY_KEYS)?;
+        match items {
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let suffix = scalar_text(item).unwrap_or_else(|| i.to_string());
+                    self.instance(
+                        &format!("{name}@{suffix}"),
+                        template,
+                        &Vars {
+                            item: Some(item.clone()),
+                            key: None,
+                        },
+                    )?;
+                }
+            }
+            Value::Mapping(items) => {
+                for (key, item) in items {
+                    let key = key_text(key);
+                    self.instance(
+                        &format!("{name}@{key}"),
+                        template,
+                        &Vars {
+                            item: Some(item.clone()),
+                            key: Some(key.clone()),
+                        },
+                    )?;
+                }
+            }
+            _ => return Err(self.bad(name, "foreach", "must be a list or a mapping")),
+        }
+        Ok(())
+    }
+
+    /// `matrix`: one stage per combination of the listed values.
+    fn matrix(&mut self, name: &str, map: &Mapping, matrix: &Value) -> Result<()> {
+        if map.contains_key("do") {
+            return Err(self.bad(
+                name,
+                "do",
+                "goes with `foreach`; with `matrix` write the stage's keys beside it",
+            ));
+        }
+        let Value::Mapping(axes) = matrix else {
+            return Err(self.bad(name, "matrix", "must map names to lists of values"));
+        };
+        let mut combos: Vec<(Vec<String>, Mapping)> = vec![(Vec::new(), Mapping::new())];
+        for (axis, values) in axes {
+            let Value::Sequence(values) = values else {
+                return Err(self.bad(
+                    name,
+                    "matrix",
+                    format!("`{}` must be a list", key_text(axis)),
+                ));
+            };
+            let mut next = Vec::new();
+            for (labels, combo) in &combos {
+                for (i, value) in values.iter().enumerate() {
+                    let mut labels = labels.clone();
+                    labels.push(scalar_text(value).unwrap_or_else(|| i.to_string()));
+                    let mut combo = combo.clone();
+                    combo.insert(axis.clone(), value.clone());
+                    next.push((labels, combo));
+                }
+            }
+            combos = next;
+        }
+        for (labels, combo) in combos {
+            self.instance(
+                &format!("{name}@{}", labels.join("-")),
+                map,
+                &Vars {
+                    item: Some(Value::Mapping(combo)),
+                    key: None,
+                },
+            )?;
         }
         Ok(())
     }
