@@ -25,13 +25,13 @@ pub(crate) struct CheckoutArgs {
 
 pub(crate) fn run(args: &CheckoutArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    let targets = ctx.targets(&ws, &args.targets)?;
+    let tracked = ctx.tracked(&ws, &args.targets)?;
     let options = CheckoutOptions {
         force: args.force,
         link: args.link.map_or(ws.config().link, LinkMode::from),
     };
     let progress = ctx.printer.progress();
-    let report = checkout::checkout(&ws, &targets, &options, &progress)?;
+    let report = checkout::checkout(&ws, &tracked, &options, &progress)?;
     ctx.printer.report(&report, |r| {
         format!(
             "restored {}, removed {}, {} already up to date",

@@ -16,7 +16,9 @@ pub(crate) struct GcArgs {
 
 pub(crate) fn run(args: &GcArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    let report = gc::gc(&ws, args.dry_run)?;
+    // Pipeline outputs in mlops.lock are kept like data tracked with pointer files.
+    let outputs = mlops_pipeline::lockfile::LockFile::load(ws.root())?.tracked_outputs();
+    let report = gc::gc(&ws, args.dry_run, &outputs)?;
     ctx.printer.report(&report, |r| {
         format!(
             "{} {} ({}); kept {} ({})",

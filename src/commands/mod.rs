@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mlops_core::Workspace;
+use mlops_core::ops::{self, Tracked};
+use mlops_pipeline::lockfile::LockFile;
 
 use crate::cli::{Cli, Command};
 use crate::error::ExitStatus;
@@ -62,6 +64,45 @@ impl Context<'_> {
             }
         }
         Ok(targets)
+    }
+}
+
+impl Context<'_> {
+    /// The tracked paths that `paths` name (all of them when empty): data tracked with pointer
+    /// files, and pipeline outputs recorded in `mlops.lock`.
+    pub(crate) fn tracked(
+        &self,
+        ws: &Workspace,
+        paths: &[PathBuf],
+    ) -> anyhow::Result<Vec<Tracked>> {
+        let outputs = LockFile::load(ws.root())?.tracked_outputs();
+        let targets = self.targets(ws, paths)?;
+        let mut tracked = Vec::new();
+        if targets.is_empty() {
+            tracked = ops::resolve(ws, &[])?;
+            tracked.extend(outputs.iter().cloned());
+        }
+        for target in &targets {
+            let inside: Vec<Tracked> = outputs
+                .iter()
+                .filter(|o| o.rel.starts_with(target))
+                .cloned()
+                .collect();
+            if inside.is_empty() {
+                tracked.extend(ops::resolve(ws, std::slice::from_ref(target))?);
+                continue;
+            }
+            // A directory may hold both pipeline outputs and pointer files.
+            match ops::resolve(ws, std::slice::from_ref(target)) {
+                Ok(found) => tracked.extend(found),
+                Err(mlops_core::Error::NotTracked { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            tracked.extend(inside);
+        }
+        tracked.sort_by(|a, b| a.rel.cmp(&b.rel));
+        tracked.dedup_by(|a, b| a.rel == b.rel);
+        Ok(tracked)
     }
 }
 

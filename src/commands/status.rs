@@ -20,8 +20,8 @@ pub(crate) struct StatusArgs {
 
 pub(crate) fn run(args: &StatusArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    let targets = ctx.targets(&ws, &args.targets)?;
-    let report = status::status(&ws, &targets)?;
+    let tracked = ctx.tracked(&ws, &args.targets)?;
+    let report = status::status(&ws, &tracked)?;
     ctx.printer.report(&report, |r| {
         if r.paths.is_empty() {
             return "nothing is tracked yet; `mlops add <path>` tracks a file or directory".into();

@@ -58,10 +58,10 @@ pub(crate) struct PullArgs {
 
 pub(crate) fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    let targets = ctx.targets(&ws, &args.transfer.targets)?;
+    let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
     let report = transfer::push(
         &ws,
-        &targets,
+        &tracked,
         &args.transfer.options(),
         &ctx.printer.progress(),
     )?;
@@ -72,10 +72,10 @@ pub(crate) fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
 
 pub(crate) fn fetch(args: &FetchArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    let targets = ctx.targets(&ws, &args.transfer.targets)?;
+    let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
     let report = transfer::fetch(
         &ws,
-        &targets,
+        &tracked,
         &args.transfer.options(),
         &ctx.printer.progress(),
     )?;
@@ -94,14 +94,14 @@ struct PullReport {
 
 pub(crate) fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    let targets = ctx.targets(&ws, &args.transfer.targets)?;
+    let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
     let checkout = CheckoutOptions {
         force: args.force,
         link: ws.config().link,
     };
     let (fetch, checkout) = transfer::pull(
         &ws,
-        &targets,
+        &tracked,
         &args.transfer.options(),
         &checkout,
         &ctx.printer.progress(),

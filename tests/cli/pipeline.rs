@@ -386,3 +386,48 @@ fn unknown_stage_and_missing_pipeline() {
         "{err}"
     );
 }
+
+#[test]
+fn pipeline_outputs_are_kept_by_gc_and_travel_with_push_and_pull() {
+    let env = three_stages();
+    env.default_remote();
+    env.run(&["run"]);
+    let gc = env.json(&["gc"]);
+    assert_eq!(gc["removed_objects"], 0, "gc keeps what mlops.lock records");
+    let status = env.json(&["status"]);
+    let paths: Vec<&str> = status["paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .filter_map(|p| p["path"].as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["data/prepared", "metrics.json", "model.bin", "report.txt"]
+    );
+    env.run(&["push"]);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "pipeline"]);
+
+    let clone = env.outside("clone");
+    crate::support::git_in(
+        &env.outside(""),
+        &["clone", "-q", env.root().to_str().expect("utf-8"), "clone"],
+    );
+    assert!(!clone.join("model.bin").exists(), "outputs are not in git");
+    let out = env.cmd_in(&clone, &["pull"]).output().expect("pull");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(clone.join("model.bin")).expect("model"),
+        env.read("model.bin")
+    );
+    let out = env.cmd_in(&clone, &["run"]).output().expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("skipped 3"),
+        "the clone is up to date"
+    );
+}

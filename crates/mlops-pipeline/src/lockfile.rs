@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mlops_core::Digest;
 use mlops_core::manifest::EntryKind;
+use mlops_core::ops::Tracked;
 use mlops_core::pointer::Pointer;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +112,22 @@ impl LockFile {
             )));
         }
         Ok(lock)
+    }
+
+    /// Every output the lock records, as tracked paths: so `status`, `checkout`, `push`, `pull`
+    /// and `gc` treat pipeline outputs like data tracked with pointer files.
+    pub fn tracked_outputs(&self) -> Vec<Tracked> {
+        let mut out: Vec<Tracked> = self
+            .stages
+            .values()
+            .flat_map(|stage| stage.outs.iter().chain(&stage.metrics))
+            .map(|o| Tracked {
+                rel: o.path.clone(),
+                pointer: o.pointer(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        out
     }
 
     /// Writes `mlops.lock` atomically.

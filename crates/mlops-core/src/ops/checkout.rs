@@ -17,7 +17,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::{HashIndex, Stamp};
 use crate::manifest::EntryKind;
-use crate::ops::{Tracked, resolve};
+use crate::ops::Tracked;
 use crate::progress::Progress;
 use crate::scan::{FileNode, scan};
 use crate::store::Store;
@@ -45,25 +45,15 @@ pub struct CheckoutReport {
     pub skipped: Vec<PathBuf>,
 }
 
-/// Checks out `targets` (every tracked path when empty).
+/// Makes the workspace match the given tracked paths (see [`crate::ops::resolve`]).
 pub fn checkout(
     ws: &Workspace,
-    targets: &[PathBuf],
+    tracked: &[Tracked],
     options: &CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<CheckoutReport> {
     let _lock = ws.lock()?;
-    checkout_locked(ws, targets, options, progress)
-}
-
-/// [`checkout`] for a caller that already holds the workspace lock.
-pub(crate) fn checkout_locked(
-    ws: &Workspace,
-    targets: &[PathBuf],
-    options: &CheckoutOptions,
-    progress: &dyn Progress,
-) -> Result<CheckoutReport> {
-    restore(ws, &resolve(ws, targets)?, options, progress)
+    restore(ws, tracked, options, progress)
 }
 
 /// Makes the workspace match the given tracked paths; the caller holds the workspace lock.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::ops::resolve;
+use crate::ops::{Tracked, resolve};
 use crate::tree::objects_of;
 use crate::workspace::Workspace;
 
@@ -21,11 +21,12 @@ pub struct GcReport {
 
 /// Removes every object not reachable from a pointer file in the workspace. Refuses to run when a
 /// tracked directory's manifest is missing, since what it lists cannot be known.
-pub fn gc(ws: &Workspace, dry_run: bool) -> Result<GcReport> {
+/// `also_keep` names tracked paths recorded outside pointer files (pipeline outputs).
+pub fn gc(ws: &Workspace, dry_run: bool, also_keep: &[Tracked]) -> Result<GcReport> {
     let _lock = ws.lock()?;
     let store = ws.store();
     let mut referenced = HashSet::new();
-    for item in resolve(ws, &[])? {
+    for item in resolve(ws, &[])?.iter().chain(also_keep) {
         referenced.extend(objects_of(&store, &item.pointer, &item.rel)?);
     }
     let mut report = GcReport {

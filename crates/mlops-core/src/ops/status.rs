@@ -10,7 +10,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::HashIndex;
 use crate::manifest::EntryKind;
-use crate::ops::{Tracked, resolve};
+use crate::ops::Tracked;
 use crate::scan::{Built, Node, scan};
 use crate::tree::{objects_of, read_tree};
 use crate::workspace::Workspace;
@@ -72,9 +72,8 @@ impl StatusReport {
     }
 }
 
-/// Computes the status of `targets` (all tracked paths when empty).
-pub fn status(ws: &Workspace, targets: &[PathBuf]) -> Result<StatusReport> {
-    let tracked = resolve(ws, targets)?;
+/// Computes the status of the tracked paths (see [`crate::ops::resolve`]).
+pub fn status(ws: &Workspace, tracked: &[Tracked]) -> Result<StatusReport> {
     let store = ws.store();
     // Walk the workspace while the cache listing and the index load: they are independent.
     let (scans, (cached, mut index)) = rayon::join(

@@ -3,7 +3,6 @@
 //! rename on both), and the next call resumes by transferring what is still missing.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -11,8 +10,8 @@ use serde::Serialize;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::{EntryKind, Manifest};
-use crate::ops::checkout::{CheckoutOptions, CheckoutReport, checkout_locked};
-use crate::ops::{Tracked, resolve};
+use crate::ops::Tracked;
+use crate::ops::checkout::{CheckoutOptions, CheckoutReport, restore};
 use crate::progress::Progress;
 use crate::remote::{self, Remote};
 use crate::store::Store;
@@ -40,10 +39,10 @@ pub struct TransferReport {
     pub up_to_date: u64,
 }
 
-/// Uploads the objects of `targets` (all tracked paths when empty) that the remote lacks.
+/// Uploads the objects of the tracked paths that the remote lacks.
 pub fn push(
     ws: &Workspace,
-    targets: &[PathBuf],
+    tracked: &[Tracked],
     options: &TransferOptions,
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
@@ -51,7 +50,7 @@ pub fn push(
     let remote = remote::open(ws, options.remote.as_deref())?;
     let store = ws.store();
     let mut needed: Vec<Digest> = Vec::new();
-    for item in resolve(ws, targets)? {
+    for item in tracked {
         // Manifests come first in `objects_of`; send them last, so a remote that has a manifest
         // has everything it lists.
         let mut objects = objects_of(&store, &item.pointer, &item.rel)?;
@@ -85,46 +84,45 @@ pub fn push(
     })
 }
 
-/// Downloads the objects of `targets` that the cache lacks.
+/// Downloads the objects of the tracked paths that the cache lacks.
 pub fn fetch(
     ws: &Workspace,
-    targets: &[PathBuf],
+    tracked: &[Tracked],
     options: &TransferOptions,
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
     let _lock = ws.lock()?;
-    fetch_locked(ws, targets, options, progress)
+    fetch_locked(ws, tracked, options, progress)
 }
 
-/// Fetches, then checks out `targets`.
+/// Fetches, then checks out, the tracked paths.
 pub fn pull(
     ws: &Workspace,
-    targets: &[PathBuf],
+    tracked: &[Tracked],
     options: &TransferOptions,
     checkout: &CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<(TransferReport, CheckoutReport)> {
     let _lock = ws.lock()?;
-    let fetched = fetch_locked(ws, targets, options, progress)?;
-    let checked_out = checkout_locked(ws, targets, checkout, progress)?;
+    let fetched = fetch_locked(ws, tracked, options, progress)?;
+    let checked_out = restore(ws, tracked, checkout, progress)?;
     Ok((fetched, checked_out))
 }
 
 fn fetch_locked(
     ws: &Workspace,
-    targets: &[PathBuf],
+    tracked: &[Tracked],
     options: &TransferOptions,
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
     let remote = remote::open(ws, options.remote.as_deref())?;
     let store = ws.store();
-    let tracked = resolve(ws, targets)?;
     let mut cached = store.list()?;
     let mut fetched = (0u64, 0u64);
     // Manifests first, one level at a time: they say which files to fetch.
     let mut files: Vec<(Digest, u64)> = Vec::new();
     let mut level: Vec<Digest> = Vec::new();
-    for Tracked { pointer, .. } in &tracked {
+    for Tracked { pointer, .. } in tracked {
         match pointer.kind {
             EntryKind::File => files.push((pointer.digest, pointer.size)),
             EntryKind::Dir => level.push(pointer.digest),
