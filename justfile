@@ -28,10 +28,11 @@ deps:
     if [ -n "$bad" ]; then echo "mlops-core must not depend on:"; echo "$bad"; exit 1; fi
     echo "dependency rules hold"
 
-# Benchmark versioning on generated data (release build); prints wall, CPU and peak memory
+# Benchmark versioning and pipelines on generated data (release build): wall, CPU, peak memory
 bench *ARGS:
     cargo build --release
     bash benches/versioning.sh {{ARGS}}
+    bash benches/pipeline.sh
 
 # Everything CI runs
 ci:

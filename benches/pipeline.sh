@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmarks `mlops run` on a generated pipeline of 100 trivial stages (a chain of 50, and a fan-out
+# of 50 independent stages), next to the floor: the same commands run by one shell script. Prints a
+# Markdown table: wall time, CPU time (user+sys) and peak resident memory per row. Not a test.
+#
+# Usage: benches/pipeline.sh         Env: MLOPS (binary, default target/release/mlops)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mlops=${MLOPS:-$root/target/release/mlops}
+[ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+timing=$(mktemp)
+
+measure() {
+    local label=$1; shift
+    /usr/bin/time -f "%e %U %S %M" -o "$timing" "$@" >/dev/null 2>"$work/last.err" || {
+        echo "$label failed:"; cat "$work/last.err"; exit 1; } >&2
+    read -r wall user sys rss_kib <"$timing"
+    printf '| %s | %.3f s | %.3f s | %.0f MiB |\n' "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
+}
+
+cd "$work"
+git init -q -b main .
+"$mlops" -q init
+echo seed >input.txt
+printf 'fan:\n  factor: 1\n' >params.yaml
+{
+    echo "stages:"
+    echo "  chain0:"
+    echo "    cmd: cat input.txt > chain/0.txt"
+    echo "    deps: [input.txt]"
+    echo "    outs: [chain/0.txt]"
+    for i in $(seq 1 49); do
+        echo "  chain$i:"
+        echo "    cmd: cat chain/$((i - 1)).txt > chain/$i.txt"
+        echo "    deps: [chain/$((i - 1)).txt]"
+        echo "    outs: [chain/$i.txt]"
+    done
+    for i in $(seq 0 49); do
+        echo "  fan$i:"
+        echo "    cmd: echo \${fan.factor} | cat - input.txt > fan/$i.txt"
+        echo "    deps: [input.txt]"
+        echo "    params: [fan.factor]"
+        echo "    outs: [fan/$i.txt]"
+    done
+} >mlops.yaml
+mkdir -p chain fan
+# The floor: the same 100 commands, one after another, from one shell.
+{
+    echo "cat input.txt > chain/0.txt"
+    for i in $(seq 1 49); do echo "cat chain/$((i - 1)).txt > chain/$i.txt"; done
+    for i in $(seq 0 49); do echo "echo 1 | cat - input.txt > fan/$i.txt"; done
+} >floor.sh
+
+echo "| operation | wall | CPU | peak RSS |"
+echo "|---|---|---|---|"
+measure "floor: the 100 commands from one shell script" bash floor.sh
+rm -rf chain/* fan/*
+measure "first run, 100 stages, -j 1" "$mlops" -q run -j 1
+measure "no-op run, 100 stages" "$mlops" -q run
+measure "dry run, 100 stages" "$mlops" -q run --dry-run
+printf 'fan:\n  factor: 2\n' >params.yaml
+measure "50 stages rerun after a param change, -j 1" "$mlops" -q run -j 1
+printf 'fan:\n  factor: 1\n' >params.yaml
+measure "50 stages restored from the run cache (param reverted)" "$mlops" -q run -j 1
+"$mlops" -q run --force -j 2 >/dev/null
+measure "all 100 stages forced, -j 2" "$mlops" -q run --force -j 2
+
+# Parallelism: 4 independent stages that each sleep 1 s.
+mkdir -p sleepy && cd sleepy && git init -q -b main . && "$mlops" -q init
+{
+    echo "stages:"
+    for i in 1 2 3 4; do
+        echo "  nap$i:"
+        echo "    cmd: sleep 1 && echo $i > nap$i.txt"
+        echo "    outs: [nap$i.txt]"
+    done
+} >mlops.yaml
+measure "4 independent stages sleeping 1 s, -j 1" "$mlops" -q run -j 1 --force
+measure "4 independent stages sleeping 1 s, -j 2" "$mlops" -q run -j 2 --force
