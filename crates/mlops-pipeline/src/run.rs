@@ -156,7 +156,12 @@ pub fn run(
     let pipeline = Pipeline::load(ws.root())?;
     let dag = Dag::build(&pipeline, ws.root())?;
     let selected = dag.select(&pipeline, &options.targets, options.downstream)?;
-    let _lock = ws.lock()?;
+    // A dry run writes nothing, so it does not wait for (or block) a writer.
+    let lock = if options.dry_run {
+        None
+    } else {
+        Some(ws.lock()?)
+    };
     let shared = Shared {
         ws,
         pipeline: &pipeline,
@@ -203,9 +208,11 @@ pub fn run(
         done.store(true, Ordering::Relaxed);
         result
     });
-    shared
-        .digests
-        .with_index(|index| index.save(&ws.index_path()))?;
+    if lock.is_some() {
+        shared
+            .digests
+            .with_index(|index| index.save(&ws.index_path()))?;
+    }
     result?;
     let schedule = shared
         .schedule
