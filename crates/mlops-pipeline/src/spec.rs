@@ -27,19 +27,7 @@ use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
 /// The pipeline file at the workspace root.
 pub const PIPELINE_FILE: &str = "mlops.yaml";
 
-const STAGE_KEYS: [&str; 11] = [
-    "cmd",
-    "deps",
-    "params",
-    "outs",
-    "metrics",
-    "wdir",
-    "always_changed",
-    "desc",
-    "foreach",
-    "do",
-    "matrix",
-];
+/// The keys of a stage body (and of a `foreach` stage's `do`).
 const BODY_KEYS: [&str; 8] = [
     "cmd",
     "deps",
@@ -50,6 +38,8 @@ const BODY_KEYS: [&str; 8] = [
     "always_changed",
     "desc",
 ];
+/// The keys that repeat a stage.
+const LOOP_KEYS: [&str; 3] = ["foreach", "do", "matrix"];
 
 /// A parameter a stage reads: a dotted key in a params file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -212,7 +202,7 @@ impl Parser {
                 "must be a mapping of keys such as `cmd`, `deps` and `outs`",
             ));
         };
-        self.check_keys(name, map, &STAGE_KEYS)?;
+        self.check_keys(name, map, true)?;
         if let Some(items) = map.get("foreach") {
             self.foreach(name, map, items)
         } else if let Some(matrix) = map.get("matrix") {
@@ -245,7 +235,7 @@ impl Parser {
                 "cannot stand beside `foreach`; put it under `do`",
             ));
         }
-        self.check_keys(name, template, &BODY_KEYS)?;
+        self.check_keys(name, template, false)?;
         match items {
             Value::Sequence(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -324,13 +314,16 @@ impl Parser {
         Ok(())
     }
 
-    fn check_keys(&self, stage: &str, map: &Mapping, allowed: &[&str]) -> Result<()> {
+    /// Refuses keys a stage cannot have (`with_loops`: also allowing `foreach`, `do`, `matrix`).
+    fn check_keys(&self, stage: &str, map: &Mapping, with_loops: bool) -> Result<()> {
+        let loops: &[&str] = if with_loops { &LOOP_KEYS } else { &[] };
+        let allowed = || BODY_KEYS.iter().chain(loops).copied();
         for key in map.keys().map(key_text) {
-            if !allowed.contains(&key.as_str()) {
+            if !allowed().any(|k| k == key) {
                 return Err(Error::UnknownKey {
                     file: self.file.clone(),
                     place: format!("stage `{stage}`"),
-                    suggestion: nearest(&key, allowed.iter().copied()),
+                    suggestion: nearest(&key, allowed()),
                     key,
                 });
             }
