@@ -6,7 +6,7 @@
 //! output streamed to the observer and to `.mlops/logs/<stage>.log`, outputs cached, then the lock
 //! entry and a run record written. A failed stage leaves its lock entry as it was.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -128,7 +128,7 @@ struct Shared<'a> {
     digests: Digests,
     params: Mutex<ParamsFiles>,
     lock: Mutex<LockFile>,
-    known: std::collections::HashSet<mlops_core::Digest>,
+    known: HashSet<mlops_core::Digest>,
     git: (Option<String>, Option<bool>),
     host: String,
     schedule: Mutex<Schedule>,
@@ -140,7 +140,7 @@ struct Shared<'a> {
 struct Schedule {
     /// Selected stages in run order, with their status once finished.
     status: BTreeMap<usize, Option<StageStatus>>,
-    started: Vec<usize>,
+    started: HashSet<usize>,
     stop: bool,
     outcomes: Vec<StageOutcome>,
 }
@@ -184,7 +184,7 @@ pub fn run(
             .into_owned(),
         schedule: Mutex::new(Schedule {
             status: selected.iter().map(|i| (*i, None)).collect(),
-            started: Vec::new(),
+            started: HashSet::new(),
             stop: false,
             outcomes: Vec::new(),
         }),
@@ -276,7 +276,7 @@ fn next_stage(shared: &Shared, order: &[usize]) -> Option<(usize, Option<String>
                     .iter()
                     .any(|(_, s)| s.is_some_and(|s| !s.succeeded()));
             if blocked {
-                schedule.started.push(i);
+                schedule.started.insert(i);
                 schedule.status.insert(i, Some(StageStatus::NotRun));
                 let outcome = StageOutcome {
                     stage: shared.pipeline.stages[i].name.clone(),
@@ -301,7 +301,7 @@ fn next_stage(shared: &Shared, order: &[usize]) -> Option<(usize, Option<String>
             waiting = true;
         }
         if let Some((i, would_run)) = pick {
-            schedule.started.push(i);
+            schedule.started.insert(i);
             return Some((i, would_run));
         }
         if !waiting {
