@@ -1,0 +1,9 @@
+//! `mlops-eval`: offline model evaluation.
+//!
+//! [`metrics`] holds the metric definitions, each matching scikit-learn's to 1e-9 (checked against
+//! golden fixtures made by `scripts/golden/eval_metrics.py`); a metric the data cannot define is an
+//! [`metrics::Undefined`] with a reason, never 0.
+//!
+//! It never prints and never exits.
+
+pub mod metrics;
