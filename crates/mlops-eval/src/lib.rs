@@ -3,9 +3,11 @@
 //! [`metrics`] holds the metric definitions, each matching scikit-learn's to 1e-9 (checked against
 //! golden fixtures made by `scripts/golden/eval_metrics.py`); a metric the data cannot define is an
 //! [`metrics::Undefined`] with a reason, never 0. [`fairness`] holds per-group rates and fairlearn's
-//! aggregates (checked against fairlearn by `scripts/golden/eval_fairness.py`).
+//! aggregates (checked against fairlearn by `scripts/golden/eval_fairness.py`). [`stats`] holds
+//! Wilson intervals, the two-proportion test and Benjamini-Hochberg (checked against scipy).
 //!
 //! It never prints and never exits.
 
 pub mod fairness;
 pub mod metrics;
+pub mod stats;

@@ -1,0 +1,85 @@
+//! The statistics behind confidence intervals and error analysis: Wilson score intervals for
+//! proportions, the two-sided two-proportion z-test, and Benjamini-Hochberg adjustment.
+//!
+//! Each matches scipy (checked by `scripts/golden/eval_stats.py`): `binomtest(...).proportion_ci(
+//! method="wilson")`, `chi2_contingency(..., correction=False)` (whose p-value equals the pooled
+//! z-test's) and `false_discovery_control(method="bh")`.
+
+use statrs::distribution::{ContinuousCDF, Normal};
+
+fn standard_normal() -> Normal {
+    Normal::standard()
+}
+
+/// The Wilson score interval for `successes` out of `trials` at `confidence` (say 0.95); `None`
+/// without trials.
+pub fn wilson_interval(successes: f64, trials: f64, confidence: f64) -> Option<(f64, f64)> {
+    if trials <= 0.0 {
+        return None;
+    }
+    let z = standard_normal().inverse_cdf(1.0 - (1.0 - confidence) / 2.0);
+    let p = successes / trials;
+    let z2 = z * z;
+    let denominator = 1.0 + z2 / trials;
+    let center = (p + z2 / (2.0 * trials)) / denominator;
+    let half = z / denominator * (p * (1.0 - p) / trials + z2 / (4.0 * trials * trials)).sqrt();
+    Some(((center - half).max(0.0), (center + half).min(1.0)))
+}
+
+/// The two-sided p-value of the pooled z-test that two proportions are equal; `None` when a side
+/// is empty or the pooled proportion is 0 or 1 (no variance to test against).
+pub fn two_proportion_p_value(
+    successes_a: f64,
+    trials_a: f64,
+    successes_b: f64,
+    trials_b: f64,
+) -> Option<f64> {
+    if trials_a <= 0.0 || trials_b <= 0.0 {
+        return None;
+    }
+    let pooled = (successes_a + successes_b) / (trials_a + trials_b);
+    let variance = pooled * (1.0 - pooled) * (1.0 / trials_a + 1.0 / trials_b);
+    if variance <= 0.0 {
+        return None;
+    }
+    let z = (successes_a / trials_a - successes_b / trials_b) / variance.sqrt();
+    Some(2.0 * standard_normal().sf(z.abs()))
+}
+
+/// Benjamini-Hochberg adjusted p-values (q-values), in the order given.
+pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
+    let n = p_values.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![0.0; n];
+    let mut running_min = 1.0_f64;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        #[expect(clippy::cast_precision_loss, reason = "counts of tests are small")]
+        let scaled = p_values[i] * n as f64 / (rank + 1) as f64;
+        running_min = running_min.min(scaled);
+        adjusted[i] = running_min;
+    }
+    adjusted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        let (lo, hi) = wilson_interval(8.0, 10.0, 0.95).expect("an interval");
+        assert!(
+            (lo - 0.490_162_4).abs() < 1e-6 && (hi - 0.943_317_8).abs() < 1e-6,
+            "{lo} {hi}"
+        );
+        assert_eq!(
+            benjamini_hochberg(&[0.01, 0.04, 0.03]),
+            vec![0.03, 0.04, 0.04]
+        );
+        assert!(
+            two_proportion_p_value(5.0, 10.0, 5.0, 10.0).is_some_and(|p| (p - 1.0).abs() < 1e-12)
+        );
+        assert_eq!(two_proportion_p_value(0.0, 10.0, 0.0, 5.0), None);
+    }
+}
