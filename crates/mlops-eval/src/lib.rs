@@ -5,11 +5,13 @@
 //! [`metrics::Undefined`] with a reason, never 0. [`fairness`] holds per-group rates and fairlearn's
 //! aggregates (checked against fairlearn by `scripts/golden/eval_fairness.py`). [`stats`] holds
 //! Wilson intervals, the two-proportion test and Benjamini-Hochberg (checked against scipy).
-//! [`gates`] parses and evaluates CI gate expressions.
+//! [`gates`] parses and evaluates CI gate expressions. [`slices`] computes a metric per slice and
+//! flags the slices where the model is significantly worse than on the rest.
 //!
 //! It never prints and never exits.
 
 pub mod fairness;
 pub mod gates;
 pub mod metrics;
+pub mod slices;
 pub mod stats;

@@ -23,7 +23,18 @@ pub fn wilson_interval(successes: f64, trials: f64, confidence: f64) -> Option<(
     let denominator = 1.0 + z2 / trials;
     let center = (p + z2 / (2.0 * trials)) / denominator;
     let half = z / denominator * (p * (1.0 - p) / trials + z2 / (4.0 * trials * trials)).sqrt();
-    Some(((center - half).max(0.0), (center + half).min(1.0)))
+    // At 0 or all successes the bound is exactly 0 or 1; say so rather than leave rounding dust.
+    let low = if successes <= 0.0 {
+        0.0
+    } else {
+        (center - half).max(0.0)
+    };
+    let high = if successes >= trials {
+        1.0
+    } else {
+        (center + half).min(1.0)
+    };
+    Some((low, high))
 }
 
 /// The two-sided p-value of the pooled z-test that two proportions are equal; `None` when a side

@@ -1,0 +1,266 @@
+//! Slices and error analysis: a proportion metric per slice of the data, with a Wilson interval,
+//! and a flag on the slices where the model is significantly worse than on the rest.
+//!
+//! Slices come from categorical columns (one per value), numeric columns (quantile bins) and
+//! crossings of columns. Each slice with at least `min_rows` rows is tested against the rest of
+//! the data with the pooled two-proportion z-test; p-values are adjusted with Benjamini-Hochberg
+//! across the tested slices. A slice is `underperforming` when its adjusted p-value is below
+//! `alpha` and it is worse than the rest by more than `min_effect`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::stats::{benjamini_hochberg, two_proportion_p_value, wilson_interval};
+
+/// Missing values form their own slice, named so.
+pub const MISSING: &str = "(missing)";
+
+/// A metric that is a proportion of rows, so a slice can be tested against the rest exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProportionMetric {
+    Accuracy,
+    Recall,
+    Precision,
+    Fpr,
+    Tnr,
+    Fnr,
+    SelectionRate,
+}
+
+impl ProportionMetric {
+    /// Whether a row counts in the denominator, and whether it is a success.
+    fn row(self, label: bool, prediction: bool) -> (bool, bool) {
+        match self {
+            Self::Accuracy => (true, label == prediction),
+            Self::Recall => (label, prediction),
+            Self::Fnr => (label, !prediction),
+            Self::Precision => (prediction, label),
+            Self::Fpr => (!label, prediction),
+            Self::Tnr => (!label, !prediction),
+            Self::SelectionRate => (true, prediction),
+        }
+    }
+
+    /// Whether larger values are better (a weak slice is then one with a lower value).
+    pub fn higher_is_better(self) -> bool {
+        !matches!(self, Self::Fpr | Self::Fnr)
+    }
+}
+
+/// A column to slice by.
+#[derive(Debug, Clone, Copy)]
+pub enum SliceColumn<'a> {
+    Categorical {
+        name: &'a str,
+        values: &'a [Option<String>],
+    },
+    Numeric {
+        name: &'a str,
+        values: &'a [Option<f64>],
+    },
+}
+
+/// Settings for slicing and testing.
+#[derive(Debug, Clone)]
+pub struct SliceOptions {
+    /// Quantile bins for numeric columns.
+    pub bins: usize,
+    /// Sets of column indices to cross, besides each column alone.
+    pub crossings: Vec<Vec<usize>>,
+    pub alpha: f64,
+    pub min_effect: f64,
+    pub min_rows: usize,
+    /// For the Wilson intervals.
+    pub confidence: f64,
+}
+
+impl Default for SliceOptions {
+    fn default() -> Self {
+        Self {
+            bins: 4,
+            crossings: Vec::new(),
+            alpha: 0.05,
+            min_effect: 0.05,
+            min_rows: 30,
+            confidence: 0.95,
+        }
+    }
+}
+
+/// One slice's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliceResult {
+    pub columns: Vec<String>,
+    pub values: Vec<String>,
+    pub rows: usize,
+    /// The metric on the slice; `None` when the slice has no row in its denominator.
+    pub value: Option<f64>,
+    pub ci: Option<(f64, f64)>,
+    /// The metric on the rest of the data.
+    pub rest: Option<f64>,
+    /// How much worse the slice is than the rest (positive: worse).
+    pub effect_size: Option<f64>,
+    /// The Benjamini-Hochberg adjusted p-value; `None` for slices that were not tested.
+    pub p_value: Option<f64>,
+    pub underperforming: bool,
+}
+
+/// The value label of each row in one column: categories as they are, numbers as quantile bins.
+fn labels(column: &SliceColumn, bins: usize) -> (String, Vec<String>) {
+    match column {
+        SliceColumn::Categorical { name, values } => (
+            (*name).to_owned(),
+            values
+                .iter()
+                .map(|v| v.clone().unwrap_or_else(|| MISSING.to_owned()))
+                .collect(),
+        ),
+        SliceColumn::Numeric { name, values } => {
+            let mut sorted: Vec<f64> = values
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|v| !v.is_nan())
+                .collect();
+            sorted.sort_by(f64::total_cmp);
+            let mut edges: Vec<f64> = (1..bins.max(1))
+                .filter_map(|k| sorted.get(k * sorted.len() / bins.max(1)).copied())
+                .collect();
+            edges.dedup();
+            let label = |v: f64| {
+                let i = edges.partition_point(|&e| e <= v);
+                match (i.checked_sub(1).map(|j| edges[j]), edges.get(i)) {
+                    (None, Some(hi)) => format!("< {hi}"),
+                    (Some(lo), Some(hi)) => format!("[{lo}, {hi})"),
+                    (Some(lo), None) => format!(">= {lo}"),
+                    (None, None) => "all".to_owned(),
+                }
+            };
+            let labels = values
+                .iter()
+                .map(|v| {
+                    v.filter(|v| !v.is_nan())
+                        .map_or_else(|| MISSING.to_owned(), label)
+                })
+                .collect();
+            ((*name).to_owned(), labels)
+        }
+    }
+}
+
+/// Computes `metric` on every slice and flags the underperforming ones.
+pub fn analyze(
+    labels_true: &[bool],
+    predictions: &[bool],
+    metric: ProportionMetric,
+    columns: &[SliceColumn],
+    options: &SliceOptions,
+) -> Vec<SliceResult> {
+    let per_column: Vec<(String, Vec<String>)> =
+        columns.iter().map(|c| labels(c, options.bins)).collect();
+    let rows: Vec<(bool, bool)> = labels_true
+        .iter()
+        .zip(predictions)
+        .map(|(&y, &p)| metric.row(y, p))
+        .collect();
+    let (all_trials, all_successes) = rows.iter().fold((0usize, 0usize), |(t, s), &(i, ok)| {
+        (t + usize::from(i), s + usize::from(i && ok))
+    });
+
+    let mut sets: Vec<Vec<usize>> = (0..columns.len()).map(|i| vec![i]).collect();
+    sets.extend(options.crossings.iter().cloned());
+    let mut results = Vec::new();
+    for set in sets {
+        // (rows, trials, successes) per combination of values.
+        let mut counts: BTreeMap<Vec<&str>, (usize, usize, usize)> = BTreeMap::new();
+        for (r, &(in_trials, success)) in rows.iter().enumerate() {
+            let key: Vec<&str> = set.iter().map(|&c| per_column[c].1[r].as_str()).collect();
+            let entry = counts.entry(key).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(in_trials);
+            entry.2 += usize::from(in_trials && success);
+        }
+        for (key, (n, trials, successes)) in counts {
+            results.push(slice_result(
+                &set,
+                &per_column,
+                &key,
+                n,
+                trials,
+                successes,
+                all_trials,
+                all_successes,
+                metric,
+                options,
+            ));
+        }
+    }
+    // Benjamini-Hochberg over the tested slices.
+    let tested: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].p_value.is_some())
+        .collect();
+    let raw: Vec<f64> = tested
+        .iter()
+        .map(|&i| results[i].p_value.expect("tested"))
+        .collect();
+    for (&i, q) in tested.iter().zip(benjamini_hochberg(&raw)) {
+        let r = &mut results[i];
+        r.p_value = Some(q);
+        r.underperforming =
+            q < options.alpha && r.effect_size.is_some_and(|e| e > options.min_effect);
+    }
+    results
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one slice's counts and the totals they are tested against"
+)]
+#[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+fn slice_result(
+    set: &[usize],
+    per_column: &[(String, Vec<String>)],
+    key: &[&str],
+    rows: usize,
+    trials: usize,
+    successes: usize,
+    all_trials: usize,
+    all_successes: usize,
+    metric: ProportionMetric,
+    options: &SliceOptions,
+) -> SliceResult {
+    let (rest_trials, rest_successes) = (all_trials - trials, all_successes - successes);
+    let share = |s: usize, t: usize| (t > 0).then(|| s as f64 / t as f64);
+    let (value, rest) = (share(successes, trials), share(rest_successes, rest_trials));
+    let effect_size = match (value, rest) {
+        (Some(v), Some(r)) => Some(if metric.higher_is_better() {
+            r - v
+        } else {
+            v - r
+        }),
+        _ => None,
+    };
+    let p_value = if rows >= options.min_rows {
+        two_proportion_p_value(
+            successes as f64,
+            trials as f64,
+            rest_successes as f64,
+            rest_trials as f64,
+        )
+    } else {
+        None
+    };
+    SliceResult {
+        columns: set.iter().map(|&c| per_column[c].0.clone()).collect(),
+        values: key.iter().map(|v| (*v).to_owned()).collect(),
+        rows,
+        value,
+        ci: wilson_interval(successes as f64, trials as f64, options.confidence),
+        rest,
+        effect_size,
+        p_value,
+        underperforming: false,
+    }
+}
