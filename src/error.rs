@@ -106,6 +106,10 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::RemoteUnusable { .. } => "check that the remote directory can be created and written".into(),
         Error::RemoteObjectCorrupt { .. } => "the remote copy is damaged; push it again from a machine with a good cache".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push`".into(),
+        Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
+        Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
+        Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
+        Error::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),
         Error::IsPointer { .. }
         | Error::InsideMlopsDir { .. }

@@ -124,6 +124,32 @@ pub enum Error {
     #[error("object `{digest}` is not on remote `{remote}`")]
     RemoteObjectMissing { remote: String, digest: Digest },
 
+    #[error("cannot read `{}`: {message}", path.display())]
+    Table { path: PathBuf, message: String },
+
+    #[error("column `{column}` not found in `{}` (it has: {available})", path.display())]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+
+    #[error("column `{column}` in `{}` has type {found}, which mlops cannot read", path.display())]
+    UnsupportedColumnType {
+        path: PathBuf,
+        column: String,
+        found: String,
+    },
+
+    #[error("column `{column}` is {first} in `{}` but {second} in `{}`", first_path.display(), second_path.display())]
+    MismatchedColumn {
+        column: String,
+        first_path: PathBuf,
+        first: &'static str,
+        second_path: PathBuf,
+        second: &'static str,
+    },
+
     #[error("the workspace is locked by process {pid} (`{}`)", path.display())]
     Locked { path: PathBuf, pid: String },
 }

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod remote;
 pub mod scan;
 pub mod store;
+pub mod table;
 pub mod tree;
 pub mod workspace;
 

@@ -1,0 +1,422 @@
+//! Table input: Parquet and CSV files read into typed, nullable columns.
+//!
+//! Parquet goes through arrow-rs (streamed record batches, only the wanted columns); CSV through
+//! the `csv` crate with a type per column inferred from its values (bool, integer, float, else
+//! text; empty cells are missing). Several files are concatenated; their column types must agree.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+
+/// One column's values; `None` is a missing value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}
+
+impl Column {
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Bool(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::Float(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The type, in words, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Column::Bool(_) => "boolean",
+            Column::Int(_) => "integer",
+            Column::Float(_) => "float",
+            Column::Text(_) => "text",
+        }
+    }
+
+    /// Numbers as floats (booleans as 0 and 1); `None` for a text column.
+    pub fn to_floats(&self) -> Option<Vec<Option<f64>>> {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "labels and counts are far below 2^53"
+        )]
+        match self {
+            Column::Bool(v) => Some(
+                v.iter()
+                    .map(|b| b.map(|b| f64::from(u8::from(b))))
+                    .collect(),
+            ),
+            Column::Int(v) => Some(v.iter().map(|i| i.map(|i| i as f64)).collect()),
+            Column::Float(v) => Some(v.clone()),
+            Column::Text(_) => None,
+        }
+    }
+
+    /// Every value as text (numbers formatted), for grouping.
+    pub fn to_text(&self) -> Vec<Option<String>> {
+        match self {
+            Column::Bool(v) => v.iter().map(|b| b.map(|b| b.to_string())).collect(),
+            Column::Int(v) => v.iter().map(|i| i.map(|i| i.to_string())).collect(),
+            Column::Float(v) => v.iter().map(|f| f.map(|f| f.to_string())).collect(),
+            Column::Text(v) => v.clone(),
+        }
+    }
+
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "an integer column meeting a float one is read as floats"
+    )]
+    fn append(&mut self, other: Column) -> std::result::Result<(), (&'static str, &'static str)> {
+        match (self, other) {
+            (Column::Bool(a), Column::Bool(b)) => a.extend(b),
+            (Column::Int(a), Column::Int(b)) => a.extend(b),
+            (Column::Float(a), Column::Float(b)) => a.extend(b),
+            (Column::Float(a), Column::Int(b)) => {
+                a.extend(b.into_iter().map(|i| i.map(|i| i as f64)));
+            }
+            (Column::Text(a), Column::Text(b)) => a.extend(b),
+            (this, other) => return Err((this.type_name(), other.type_name())),
+        }
+        Ok(())
+    }
+}
+
+/// Named columns of equal length.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub names: Vec<String>,
+    pub columns: Vec<Column>,
+    pub rows: usize,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.columns[i])
+    }
+}
+
+/// Reads `columns` from every file in `paths` (Parquet, or CSV by the `.csv` extension) and
+/// concatenates them in order.
+pub fn read(paths: &[PathBuf], columns: &[&str]) -> Result<Table> {
+    let mut table: Option<(Table, PathBuf)> = None;
+    for path in paths {
+        let part = if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            read_csv(path, columns)?
+        } else {
+            read_parquet(path, columns)?
+        };
+        match &mut table {
+            None => table = Some((part, path.clone())),
+            Some((whole, first_path)) => {
+                for ((name, column), new) in
+                    whole.names.iter().zip(&mut whole.columns).zip(part.columns)
+                {
+                    column
+                        .append(new)
+                        .map_err(|(first, second)| Error::MismatchedColumn {
+                            column: name.clone(),
+                            first_path: first_path.clone(),
+                            first,
+                            second_path: path.clone(),
+                            second,
+                        })?;
+                }
+                whole.rows += part.rows;
+            }
+        }
+    }
+    Ok(table.map(|(t, _)| t).unwrap_or_default())
+}
+
+fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Table {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
+    let file = fs_err::File::open(path)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0)
+        .map_err(|e| table_error(path, e))?;
+    let schema = builder.schema().clone();
+    let available = || {
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut indices = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let index = schema.index_of(name).map_err(|_| Error::MissingColumn {
+            path: path.to_owned(),
+            column: (*name).to_owned(),
+            available: available(),
+        })?;
+        indices.push(index);
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| table_error(path, e))?;
+    let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| table_error(path, e))?;
+        rows += batch.num_rows();
+        for (slot, name) in columns.iter_mut().zip(wanted) {
+            let array = batch
+                .column_by_name(name)
+                .expect("projected columns are present");
+            let part = from_arrow(path, name, array)?;
+            match slot {
+                None => *slot = Some(part),
+                Some(column) => column
+                    .append(part)
+                    .expect("one file has one type per column"),
+            }
+        }
+    }
+    let columns = columns
+        .into_iter()
+        .zip(wanted)
+        .map(|(c, name)| {
+            c.unwrap_or_else(|| {
+                empty_of(
+                    schema
+                        .field_with_name(name)
+                        .ok()
+                        .map(arrow_schema::Field::data_type),
+                )
+            })
+        })
+        .collect();
+    Ok(Table {
+        names: wanted.iter().map(|n| (*n).to_owned()).collect(),
+        columns,
+        rows,
+    })
+}
+
+/// An empty column of the type a schema gives (a file with no rows).
+fn empty_of(data_type: Option<&DataType>) -> Column {
+    match data_type {
+        Some(DataType::Boolean) => Column::Bool(Vec::new()),
+        Some(t) if t.is_integer() => Column::Int(Vec::new()),
+        Some(t) if t.is_floating() => Column::Float(Vec::new()),
+        _ => Column::Text(Vec::new()),
+    }
+}
+
+fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
+    macro_rules! ints {
+        ($t:ty) => {
+            Column::Int(
+                array
+                    .as_primitive::<$t>()
+                    .iter()
+                    .map(|v| v.map(i64::from))
+                    .collect(),
+            )
+        };
+    }
+    let unsupported = || Error::UnsupportedColumnType {
+        path: path.to_owned(),
+        column: name.to_owned(),
+        found: array.data_type().to_string(),
+    };
+    Ok(match array.data_type() {
+        DataType::Boolean => Column::Bool(array.as_boolean().iter().collect()),
+        DataType::Int8 => ints!(Int8Type),
+        DataType::Int16 => ints!(Int16Type),
+        DataType::Int32 => ints!(Int32Type),
+        DataType::Int64 => Column::Int(array.as_primitive::<Int64Type>().iter().collect()),
+        DataType::UInt8 => ints!(UInt8Type),
+        DataType::UInt16 => ints!(UInt16Type),
+        DataType::UInt32 => ints!(UInt32Type),
+        DataType::UInt64 => Column::Int(
+            array
+                .as_primitive::<UInt64Type>()
+                .iter()
+                .map(|v| v.map(i64::try_from).transpose())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| unsupported())?,
+        ),
+        DataType::Float32 => Column::Float(
+            array
+                .as_primitive::<Float32Type>()
+                .iter()
+                .map(|v| v.map(f64::from))
+                .collect(),
+        ),
+        DataType::Float64 => Column::Float(array.as_primitive::<Float64Type>().iter().collect()),
+        DataType::Utf8 => Column::Text(
+            array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ),
+        DataType::LargeUtf8 => Column::Text(
+            array
+                .as_string::<i64>()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ),
+        DataType::Utf8View => Column::Text(
+            array
+                .as_string_view()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ),
+        DataType::Dictionary(_, value)
+            if matches!(**value, DataType::Utf8 | DataType::LargeUtf8) =>
+        {
+            let cast = arrow_array::cast::as_dictionary_array::<arrow_array::types::Int32Type>;
+            if let DataType::Dictionary(key, _) = array.data_type()
+                && **key == DataType::Int32
+            {
+                let dict = cast(array);
+                let values = dict.values().as_string::<i32>();
+                Column::Text(
+                    dict.keys()
+                        .iter()
+                        .map(|k| {
+                            k.map(|k| values.value(usize::try_from(k).unwrap_or(0)).to_owned())
+                        })
+                        .collect(),
+                )
+            } else {
+                return Err(unsupported());
+            }
+        }
+        _ => return Err(unsupported()),
+    })
+}
+
+fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
+    let file = fs_err::File::open(path)?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
+    let headers = reader.headers().map_err(|e| table_error(path, e))?.clone();
+    let mut indices = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let index =
+            headers
+                .iter()
+                .position(|h| h == *name)
+                .ok_or_else(|| Error::MissingColumn {
+                    path: path.to_owned(),
+                    column: (*name).to_owned(),
+                    available: headers.iter().collect::<Vec<_>>().join(", "),
+                })?;
+        indices.push(index);
+    }
+    let mut raw: Vec<Vec<Option<String>>> = vec![Vec::new(); wanted.len()];
+    for record in reader.records() {
+        let record = record.map_err(|e| table_error(path, e))?;
+        for (values, &i) in raw.iter_mut().zip(&indices) {
+            let cell = record.get(i).unwrap_or("").trim();
+            values.push((!cell.is_empty()).then(|| cell.to_owned()));
+        }
+    }
+    let rows = raw.first().map_or(0, Vec::len);
+    let columns = raw.into_iter().map(infer).collect();
+    Ok(Table {
+        names: wanted.iter().map(|n| (*n).to_owned()).collect(),
+        columns,
+        rows,
+    })
+}
+
+/// The narrowest type that reads every present value: bool, integer, float, or text.
+fn infer(values: Vec<Option<String>>) -> Column {
+    let present = || values.iter().flatten();
+    if present().all(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "false"))
+        && present().next().is_some()
+    {
+        return Column::Bool(
+            values
+                .iter()
+                .map(|v| v.as_ref().map(|v| v.eq_ignore_ascii_case("true")))
+                .collect(),
+        );
+    }
+    if present().all(|v| v.parse::<i64>().is_ok()) {
+        return Column::Int(
+            values
+                .iter()
+                .map(|v| v.as_ref().and_then(|v| v.parse().ok()))
+                .collect(),
+        );
+    }
+    if present().all(|v| v.parse::<f64>().is_ok()) {
+        return Column::Float(
+            values
+                .iter()
+                .map(|v| v.as_ref().and_then(|v| v.parse().ok()))
+                .collect(),
+        );
+    }
+    Column::Text(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_types_are_inferred_and_missing_cells_are_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        fs_err::write(&path, "flag,n,x,name\ntrue,1,0.5,a\nfalse,,2,\n").expect("write");
+        let table = read(std::slice::from_ref(&path), &["x", "flag", "n", "name"]).expect("read");
+        assert_eq!(table.rows, 2);
+        assert_eq!(
+            table.column("flag"),
+            Some(&Column::Bool(vec![Some(true), Some(false)]))
+        );
+        assert_eq!(table.column("n"), Some(&Column::Int(vec![Some(1), None])));
+        assert_eq!(
+            table.column("x"),
+            Some(&Column::Float(vec![Some(0.5), Some(2.0)]))
+        );
+        assert_eq!(
+            table.column("name"),
+            Some(&Column::Text(vec![Some("a".into()), None]))
+        );
+        let err = read(&[path], &["nope"]).expect_err("missing");
+        assert!(
+            err.to_string().starts_with("column `nope` not found in"),
+            "{err}"
+        );
+    }
+}
