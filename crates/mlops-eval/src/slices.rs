@@ -31,7 +31,7 @@ pub enum ProportionMetric {
 
 impl ProportionMetric {
     /// Whether a row counts in the denominator, and whether it is a success.
-    fn row(self, label: bool, prediction: bool) -> (bool, bool) {
+    pub fn row(self, label: bool, prediction: bool) -> (bool, bool) {
         match self {
             Self::Accuracy => (true, label == prediction),
             Self::Recall => (label, prediction),
@@ -150,53 +150,80 @@ fn labels(column: &SliceColumn, bins: usize) -> (String, Vec<String>) {
     }
 }
 
-/// Computes `metric` on every slice and flags the underperforming ones.
-pub fn analyze(
-    labels_true: &[bool],
-    predictions: &[bool],
-    metric: ProportionMetric,
-    columns: &[SliceColumn],
-    options: &SliceOptions,
-) -> Vec<SliceResult> {
+/// One slice: the columns and values that define it, and its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice {
+    pub columns: Vec<String>,
+    pub values: Vec<String>,
+    pub rows: Vec<usize>,
+}
+
+/// Splits the rows into slices: one set per column, plus each crossing in `options`.
+pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Slice> {
     let per_column: Vec<(String, Vec<String>)> =
         columns.iter().map(|c| labels(c, options.bins)).collect();
-    let rows: Vec<(bool, bool)> = labels_true
+    let rows = per_column.first().map_or(0, |c| c.1.len());
+    let mut sets: Vec<Vec<usize>> = (0..columns.len()).map(|i| vec![i]).collect();
+    sets.extend(options.crossings.iter().cloned());
+    let mut slices = Vec::new();
+    for set in sets {
+        let mut members: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
+        for r in 0..rows {
+            let key: Vec<&str> = set.iter().map(|&c| per_column[c].1[r].as_str()).collect();
+            members.entry(key).or_default().push(r);
+        }
+        for (key, rows) in members {
+            slices.push(Slice {
+                columns: set.iter().map(|&c| per_column[c].0.clone()).collect(),
+                values: key.iter().map(|v| (*v).to_owned()).collect(),
+                rows,
+            });
+        }
+    }
+    slices
+}
+
+/// Per-row outcomes of a proportion metric: (counts in the denominator, is a success).
+pub fn outcomes(
+    metric: ProportionMetric,
+    labels: &[bool],
+    predictions: &[bool],
+) -> Vec<(bool, bool)> {
+    labels
         .iter()
         .zip(predictions)
         .map(|(&y, &p)| metric.row(y, p))
-        .collect();
-    let (all_trials, all_successes) = rows.iter().fold((0usize, 0usize), |(t, s), &(i, ok)| {
+        .collect()
+}
+
+/// Tests each slice's proportion against the rest of the data and flags the underperforming
+/// ones (see the module comment); `higher_is_better` says which direction is worse.
+pub fn test(
+    slices: &[Slice],
+    outcomes: &[(bool, bool)],
+    higher_is_better: bool,
+    options: &SliceOptions,
+) -> Vec<SliceResult> {
+    let (all_trials, all_successes) = outcomes.iter().fold((0usize, 0usize), |(t, s), &(i, ok)| {
         (t + usize::from(i), s + usize::from(i && ok))
     });
-
-    let mut sets: Vec<Vec<usize>> = (0..columns.len()).map(|i| vec![i]).collect();
-    sets.extend(options.crossings.iter().cloned());
-    let mut results = Vec::new();
-    for set in sets {
-        // (rows, trials, successes) per combination of values.
-        let mut counts: BTreeMap<Vec<&str>, (usize, usize, usize)> = BTreeMap::new();
-        for (r, &(in_trials, success)) in rows.iter().enumerate() {
-            let key: Vec<&str> = set.iter().map(|&c| per_column[c].1[r].as_str()).collect();
-            let entry = counts.entry(key).or_default();
-            entry.0 += 1;
-            entry.1 += usize::from(in_trials);
-            entry.2 += usize::from(in_trials && success);
-        }
-        for (key, (n, trials, successes)) in counts {
-            results.push(slice_result(
-                &set,
-                &per_column,
-                &key,
-                n,
+    let mut results: Vec<SliceResult> = slices
+        .iter()
+        .map(|slice| {
+            let (trials, successes) = slice.rows.iter().fold((0usize, 0usize), |(t, s), &r| {
+                let (i, ok) = outcomes[r];
+                (t + usize::from(i), s + usize::from(i && ok))
+            });
+            let counts = Counts {
+                rows: slice.rows.len(),
                 trials,
                 successes,
                 all_trials,
                 all_successes,
-                metric,
-                options,
-            ));
-        }
-    }
+            };
+            slice_result(slice, counts, higher_is_better, options)
+        })
+        .collect();
     // Benjamini-Hochberg over the tested slices.
     let tested: Vec<usize> = (0..results.len())
         .filter(|&i| results[i].p_value.is_some())
@@ -214,38 +241,54 @@ pub fn analyze(
     results
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one slice's counts and the totals they are tested against"
-)]
-#[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
-fn slice_result(
-    set: &[usize],
-    per_column: &[(String, Vec<String>)],
-    key: &[&str],
+/// Computes `metric` on every slice and flags the underperforming ones.
+pub fn analyze(
+    labels_true: &[bool],
+    predictions: &[bool],
+    metric: ProportionMetric,
+    columns: &[SliceColumn],
+    options: &SliceOptions,
+) -> Vec<SliceResult> {
+    let slices = partition(columns, options);
+    test(
+        &slices,
+        &outcomes(metric, labels_true, predictions),
+        metric.higher_is_better(),
+        options,
+    )
+}
+
+/// One slice's counts and the totals it is tested against.
+#[derive(Clone, Copy)]
+struct Counts {
     rows: usize,
     trials: usize,
     successes: usize,
     all_trials: usize,
     all_successes: usize,
-    metric: ProportionMetric,
+}
+
+#[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+fn slice_result(
+    slice: &Slice,
+    c: Counts,
+    higher_is_better: bool,
     options: &SliceOptions,
 ) -> SliceResult {
-    let (rest_trials, rest_successes) = (all_trials - trials, all_successes - successes);
+    let (rest_trials, rest_successes) = (c.all_trials - c.trials, c.all_successes - c.successes);
     let share = |s: usize, t: usize| (t > 0).then(|| s as f64 / t as f64);
-    let (value, rest) = (share(successes, trials), share(rest_successes, rest_trials));
+    let (value, rest) = (
+        share(c.successes, c.trials),
+        share(rest_successes, rest_trials),
+    );
     let effect_size = match (value, rest) {
-        (Some(v), Some(r)) => Some(if metric.higher_is_better() {
-            r - v
-        } else {
-            v - r
-        }),
+        (Some(v), Some(r)) => Some(if higher_is_better { r - v } else { v - r }),
         _ => None,
     };
-    let p_value = if rows >= options.min_rows {
+    let p_value = if c.rows >= options.min_rows {
         two_proportion_p_value(
-            successes as f64,
-            trials as f64,
+            c.successes as f64,
+            c.trials as f64,
             rest_successes as f64,
             rest_trials as f64,
         )
@@ -253,11 +296,11 @@ fn slice_result(
         None
     };
     SliceResult {
-        columns: set.iter().map(|&c| per_column[c].0.clone()).collect(),
-        values: key.iter().map(|v| (*v).to_owned()).collect(),
-        rows,
+        columns: slice.columns.clone(),
+        values: slice.values.clone(),
+        rows: c.rows,
         value,
-        ci: wilson_interval(successes as f64, trials as f64, options.confidence),
+        ci: wilson_interval(c.successes as f64, c.trials as f64, options.confidence),
         rest,
         effect_size,
         p_value,
