@@ -64,6 +64,7 @@ pub(crate) enum Command {
     Gc(commands::gc::GcArgs),
     Fsck(commands::fsck::FsckArgs),
     Unprotect(commands::unprotect::UnprotectArgs),
+    Eval(Box<commands::eval::EvalArgs>),
     Run(commands::run::RunArgs),
     Runs(commands::run::RunsArgs),
     Dag(commands::stage::DagArgs),

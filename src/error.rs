@@ -53,6 +53,25 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
     Some(hint)
 }
 
+/// Hints for evaluation errors.
+fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
+    use mlops_eval::Error as E;
+    let hint = match err {
+        E::Empty { .. } => "the file has a header but no rows; check the export that wrote it".into(),
+        E::WrongType { .. } => "pass the column with numbers (--score takes probabilities, --label the true classes)".into(),
+        E::MissingValues { .. } => "rows without a value cannot be evaluated; drop or fill them first".into(),
+        E::ScoresOutOfRange { .. } => "--score takes probabilities in [0, 1]; pass raw model outputs through a sigmoid or softmax".into(),
+        E::NotInClasses { .. } => "use --task multiclass for more than two classes, or --pos-label to name the positive one".into(),
+        E::NeedsPosLabel { .. } => "for example `--pos-label yes`".into(),
+        E::Gate(_) => "a gate is `metric OP number`, e.g. 'accuracy >= 0.85' or 'slices.min(recall) >= 0.6'".into(),
+        E::BadBaseline { .. } => "the baseline is the JSON that `mlops eval --json` printed for the earlier model".into(),
+        E::BaselineTask { .. } => "compare reports of the same task".into(),
+        E::NeedsBinary { .. } => "fairness needs binary predictions; evaluate a binary task".into(),
+        E::Core(_) | E::Argument(_) => return None,
+    };
+    Some(hint)
+}
+
 /// A suggestion for what to do next, for errors where one helps.
 pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     let pipeline = err
@@ -61,9 +80,17 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     if let Some(hint) = pipeline.and_then(pipeline_hint) {
         return Some(hint);
     }
-    // The pipeline crate wraps core errors transparently, so look inside it too.
-    let core = match pipeline {
-        Some(mlops_pipeline::Error::Core(core)) => core,
+    let eval = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<mlops_eval::Error>());
+    if let Some(hint) = eval.and_then(eval_hint) {
+        return Some(hint);
+    }
+    // The capability crates wrap core errors transparently, so look inside them too.
+    let core = match (pipeline, eval) {
+        (Some(mlops_pipeline::Error::Core(core)), _) | (_, Some(mlops_eval::Error::Core(core))) => {
+            core
+        }
         _ => err
             .chain()
             .find_map(|cause| cause.downcast_ref::<Error>())?,

@@ -6,6 +6,7 @@
 pub(crate) mod add;
 pub(crate) mod checkout;
 pub(crate) mod completions;
+pub(crate) mod eval;
 pub(crate) mod fsck;
 pub(crate) mod gc;
 pub(crate) mod init;
@@ -125,6 +126,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Gc(args) => gc::run(args, &ctx),
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Unprotect(args) => unprotect::run(args, &ctx),
+        Command::Eval(args) => eval::run(args, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),
         Command::Dag(args) => stage::dag(args, &ctx),

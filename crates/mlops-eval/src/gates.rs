@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::metrics::{Metric, Undefined};
+use crate::metrics::Undefined;
 
 /// A gate expression that does not parse, with the column (1-based) of the offending token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,9 +20,9 @@ pub struct GateError {
 
 /// Where gate terms get their values.
 pub trait Values {
-    /// A metric by dotted path (`accuracy`, `fairness.equalized_odds_difference`); `None` when
-    /// the report has no such metric.
-    fn value(&self, path: &str) -> Option<Metric>;
+    /// A metric by dotted path (`accuracy`, `fairness.equalized_odds_difference`): its value, or
+    /// why it is undefined; `None` when the report has no such metric.
+    fn value(&self, path: &str) -> Option<Result<f64, String>>;
     /// A metric's values across slices, for `slices.min` and `slices.max`.
     fn slice_values(&self, metric: &str) -> Vec<f64>;
 }
@@ -294,12 +294,13 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::metrics::Metric;
 
     struct Report(HashMap<&'static str, Metric>, Vec<f64>);
 
     impl Values for Report {
-        fn value(&self, path: &str) -> Option<Metric> {
-            self.0.get(path).copied()
+        fn value(&self, path: &str) -> Option<Result<f64, String>> {
+            self.0.get(path).map(|m| m.map_err(|e| e.to_string()))
         }
         fn slice_values(&self, _metric: &str) -> Vec<f64> {
             self.1.clone()

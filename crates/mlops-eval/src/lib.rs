@@ -10,8 +10,14 @@
 //!
 //! It never prints and never exits.
 
+pub mod error;
+pub mod evaluate;
 pub mod fairness;
 pub mod gates;
+pub mod input;
 pub mod metrics;
+pub mod report;
 pub mod slices;
 pub mod stats;
+
+pub use error::{Error, Result};

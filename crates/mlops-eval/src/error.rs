@@ -1,0 +1,70 @@
+//! The error type of `mlops-eval`: each variant names the column and input involved.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in an evaluation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] mlops_core::Error),
+
+    #[error("{0}")]
+    Argument(String),
+
+    #[error("{input} has no rows")]
+    Empty { input: String },
+
+    #[error("column `{column}` in {input} holds {found} values, expected {expected}")]
+    WrongType {
+        column: String,
+        input: String,
+        found: &'static str,
+        expected: String,
+    },
+
+    #[error("column `{column}` in {input} has {count} missing values")]
+    MissingValues {
+        column: String,
+        input: String,
+        count: usize,
+    },
+
+    #[error("column `{column}` in {input} has {count} scores outside [0, 1] (from {min} to {max})")]
+    ScoresOutOfRange {
+        column: String,
+        input: String,
+        count: usize,
+        min: f64,
+        max: f64,
+    },
+
+    #[error("column `{column}` in {input} holds {}, expected {expected}", .found.join(", "))]
+    NotInClasses {
+        column: String,
+        input: String,
+        found: Vec<String>,
+        expected: String,
+    },
+
+    #[error("column `{column}` holds text labels ({}); say which is positive with --pos-label", .values.join(", "))]
+    NeedsPosLabel { column: String, values: Vec<String> },
+
+    #[error(transparent)]
+    Gate(#[from] crate::gates::GateError),
+
+    #[error("invalid baseline report `{}`: {message}", path.display())]
+    BadBaseline { path: PathBuf, message: String },
+
+    #[error("the baseline report `{}` is of a {found} task, this evaluation is {expected}", path.display())]
+    BaselineTask {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+
+    #[error("--{option} needs a binary task")]
+    NeedsBinary { option: &'static str },
+}
+
+/// Result with the evaluation [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,136 @@
+//! The evaluation report: what `mlops eval --json` prints, and what a later run reads back as its
+//! baseline. Undefined metrics are `null` in `overall`/`metrics` with the reason in `undefined`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::gates::Values;
+use crate::input::Task;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub task: Task,
+    pub rows: usize,
+    pub overall: BTreeMap<String, Option<f64>>,
+    /// Why each `null` metric in `overall` is undefined.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub undefined: BTreeMap<String, String>,
+    /// For classification: rows are true classes, columns predicted ones, in `classes` order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion_matrix: Option<ConfusionMatrix>,
+    #[serde(default)]
+    pub slices: Vec<SliceReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<FairnessReport>,
+    #[serde(default)]
+    pub gates: Vec<GateReport>,
+    pub passed: bool,
+}
+
+/// A (weighted) confusion matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfusionMatrix {
+    pub classes: Vec<String>,
+    pub counts: Vec<Vec<f64>>,
+}
+
+/// One slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceReport {
+    pub columns: Vec<String>,
+    pub values: Vec<String>,
+    pub rows: usize,
+    pub metrics: BTreeMap<String, Option<f64>>,
+    /// 95% Wilson intervals of the tested proportion metric.
+    pub ci: BTreeMap<String, [f64; 2]>,
+    pub underperforming: bool,
+    /// Benjamini-Hochberg adjusted; `null` when the slice was not tested (too small, or no
+    /// proportion metric for the task).
+    pub p_value: Option<f64>,
+    pub effect_size: Option<f64>,
+}
+
+/// Fairness across the groups of the sensitive columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FairnessReport {
+    pub sensitive: Vec<String>,
+    pub method: String,
+    pub groups: Vec<GroupReport>,
+    pub demographic_parity_difference: Option<f64>,
+    pub demographic_parity_ratio: Option<f64>,
+    pub equalized_odds_difference: Option<f64>,
+    pub equalized_odds_ratio: Option<f64>,
+    pub equal_opportunity_difference: Option<f64>,
+    pub disparate_impact: Option<f64>,
+    /// Groups whose rates are undefined and were left out of the aggregates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One group's rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupReport {
+    pub values: Vec<String>,
+    pub rows: f64,
+    pub selection_rate: Option<f64>,
+    pub tpr: Option<f64>,
+    pub fpr: Option<f64>,
+    pub precision: Option<f64>,
+}
+
+/// One gate's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    pub gate: String,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub passed: bool,
+    /// `value - threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+    /// Why the gate could not be decided, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Values for EvalReport {
+    fn value(&self, path: &str) -> Option<Result<f64, String>> {
+        if let Some(name) = path.strip_prefix("fairness.") {
+            let f = self.fairness.as_ref()?;
+            let value = match name {
+                "demographic_parity_difference" => f.demographic_parity_difference,
+                "demographic_parity_ratio" => f.demographic_parity_ratio,
+                "equalized_odds_difference" => f.equalized_odds_difference,
+                "equalized_odds_ratio" => f.equalized_odds_ratio,
+                "equal_opportunity_difference" => f.equal_opportunity_difference,
+                "disparate_impact" => f.disparate_impact,
+                _ => return None,
+            };
+            return Some(
+                value.ok_or_else(|| "undefined for these groups; see `fairness.notes`".to_owned()),
+            );
+        }
+        let name = path.strip_prefix("overall.").unwrap_or(path);
+        if name == "rows" {
+            #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+            return Some(Ok(self.rows as f64));
+        }
+        self.overall.get(name).map(|v| {
+            v.ok_or_else(|| {
+                self.undefined
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| "undefined".to_owned())
+            })
+        })
+    }
+
+    fn slice_values(&self, metric: &str) -> Vec<f64> {
+        self.slices
+            .iter()
+            .filter_map(|s| s.metrics.get(metric).copied().flatten())
+            .collect()
+    }
+}

@@ -1,0 +1,392 @@
+//! `mlops eval`: evaluate predictions from Parquet or CSV files, with slices, fairness and gates.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mlops_eval::evaluate::{self, Options, load_baseline, metric_key, task_name};
+use mlops_eval::fairness::Method;
+use mlops_eval::gates::Gate;
+use mlops_eval::input::Task;
+use mlops_eval::report::EvalReport;
+use mlops_eval::slices::{ProportionMetric, SliceOptions};
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::output::table;
+
+/// Evaluate predictions in Parquet or CSV files: metrics overall and per slice, error analysis,
+/// fairness across groups, and gates that fail CI (exit status 1)
+#[derive(Debug, clap::Args)]
+pub(crate) struct EvalArgs {
+    /// Parquet or CSV (`*.csv`) files, read as one table
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The true label (or target) column
+    #[arg(long, default_value = "label")]
+    label: String,
+    /// The predicted label (or value) column
+    #[arg(long)]
+    prediction: Option<String>,
+    /// The positive class's probability; for multiclass, one column per class in class order
+    #[arg(long)]
+    score: Vec<String>,
+    /// The task (inferred from the label column when left out)
+    #[arg(long, value_enum)]
+    task: Option<TaskArg>,
+    /// Predict positive when the score is at least this (when there is no --prediction)
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// The positive class (default: true, or 1)
+    #[arg(long)]
+    pos_label: Option<String>,
+    /// A column of sample weights
+    #[arg(long)]
+    weight: Option<String>,
+    /// Slice by a column (numbers into quantile bins); `a,b` crosses columns. Repeatable
+    #[arg(long, value_name = "COLUMN[,COLUMN]")]
+    slice: Vec<String>,
+    /// Quantile bins for numeric slice columns
+    #[arg(long, default_value_t = 4)]
+    bins: usize,
+    /// The metric tested on each slice (binary tasks; multiclass tests accuracy)
+    #[arg(long, value_enum, default_value_t = SliceMetric::Accuracy)]
+    slice_metric: SliceMetric,
+    /// Significance level of the slice tests, after Benjamini-Hochberg
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// How much worse than the rest a slice must be to be flagged
+    #[arg(long, default_value_t = 0.05)]
+    min_effect: f64,
+    /// Slices with fewer rows are reported but never flagged
+    #[arg(long, default_value_t = 30)]
+    min_rows: usize,
+    /// A sensitive column; several mean their intersection. Repeatable
+    #[arg(long)]
+    sensitive: Vec<String>,
+    /// Compare groups with each other, or each group with the whole data
+    #[arg(long, value_enum, default_value_t = FairnessMethod::BetweenGroups)]
+    fairness_method: FairnessMethod,
+    /// The privileged group, for disparate impact (the four-fifths rule)
+    #[arg(long, value_name = "COLUMN=VALUE")]
+    privileged: Option<String>,
+    /// Count a group's undefined TPR or FPR as 0, as fairlearn does
+    #[arg(long)]
+    fairlearn_compat: bool,
+    /// Leave out rows with a missing sensitive value (default: they form a `(missing)` group)
+    #[arg(long)]
+    drop_missing: bool,
+    /// A condition that must hold, e.g. `accuracy >= 0.85` or `roc_auc >= baseline - 0.01`. Repeatable
+    #[arg(long)]
+    gate: Vec<String>,
+    /// A report from an earlier `mlops eval --json`, for `baseline` in gates
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// How to print the report (`--json` prints it as JSON)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TaskArg {
+    Binary,
+    Multiclass,
+    Regression,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SliceMetric {
+    Accuracy,
+    Recall,
+    Precision,
+    Fpr,
+    Tnr,
+    Fnr,
+    SelectionRate,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum FairnessMethod {
+    BetweenGroups,
+    ToOverall,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Markdown,
+}
+
+impl EvalArgs {
+    fn options(&self) -> anyhow::Result<Options> {
+        let gates = self
+            .gate
+            .iter()
+            .map(|g| Gate::parse(g).map_err(mlops_eval::Error::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let privileged = match &self.privileged {
+            None => None,
+            Some(text) => {
+                let (column, value) = text.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("--privileged takes COLUMN=VALUE, got `{text}`")
+                })?;
+                Some((column.to_owned(), value.to_owned()))
+            }
+        };
+        Ok(Options {
+            label: self.label.clone(),
+            prediction: self.prediction.clone(),
+            scores: self.score.clone(),
+            task: self.task.map(|t| match t {
+                TaskArg::Binary => Task::Binary,
+                TaskArg::Multiclass => Task::Multiclass,
+                TaskArg::Regression => Task::Regression,
+            }),
+            threshold: self.threshold,
+            pos_label: self.pos_label.clone(),
+            weight: self.weight.clone(),
+            slices: self
+                .slice
+                .iter()
+                .map(|s| s.split(',').map(|c| c.trim().to_owned()).collect())
+                .collect(),
+            slice_options: SliceOptions {
+                bins: self.bins,
+                alpha: self.alpha,
+                min_effect: self.min_effect,
+                min_rows: self.min_rows,
+                ..SliceOptions::default()
+            },
+            slice_metric: match self.slice_metric {
+                SliceMetric::Accuracy => ProportionMetric::Accuracy,
+                SliceMetric::Recall => ProportionMetric::Recall,
+                SliceMetric::Precision => ProportionMetric::Precision,
+                SliceMetric::Fpr => ProportionMetric::Fpr,
+                SliceMetric::Tnr => ProportionMetric::Tnr,
+                SliceMetric::Fnr => ProportionMetric::Fnr,
+                SliceMetric::SelectionRate => ProportionMetric::SelectionRate,
+            },
+            sensitive: self.sensitive.clone(),
+            fairness_method: match self.fairness_method {
+                FairnessMethod::BetweenGroups => Method::BetweenGroups,
+                FairnessMethod::ToOverall => Method::ToOverall,
+            },
+            privileged,
+            fairlearn_compat: self.fairlearn_compat,
+            drop_missing: self.drop_missing,
+            gates,
+        })
+    }
+}
+
+pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let options = args.options()?;
+    let files: Vec<PathBuf> = args.files.iter().map(|f| ctx.cwd.join(f)).collect();
+    let baseline = args
+        .baseline
+        .as_ref()
+        .map(|b| load_baseline(&ctx.cwd.join(b)))
+        .transpose()?;
+    let report = evaluate::evaluate(&files, &options, baseline.as_ref())?;
+    let slice_metric = if report.task == Task::Multiclass {
+        "accuracy"
+    } else {
+        metric_key(options.slice_metric)
+    };
+    ctx.printer.report(&report, |r| {
+        render(r, slice_metric, args.format == Format::Markdown)
+    })?;
+    for gate in report.gates.iter().filter(|g| !g.passed) {
+        ctx.printer
+            .warn(&format!("gate failed: {}", describe_gate(gate)));
+    }
+    Ok(if report.passed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"))
+}
+
+fn describe_gate(g: &mlops_eval::report::GateReport) -> String {
+    match (&g.reason, g.value, g.margin) {
+        (Some(reason), _, _) => format!("{} ({reason})", g.gate),
+        (None, Some(value), Some(margin)) => {
+            format!("{} (value {value:.4}, margin {margin:+.4})", g.gate)
+        }
+        _ => g.gate.clone(),
+    }
+}
+
+/// The report as text or Markdown.
+fn render(r: &EvalReport, slice_metric: &str, md: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}{} task, {} rows",
+        if md { "## Evaluation: " } else { "" },
+        task_name(r.task),
+        r.rows
+    );
+    render_metrics(&mut out, r, md);
+    render_slices(&mut out, r, slice_metric, md);
+    render_fairness(&mut out, r, md);
+    render_gates(&mut out, r, md);
+    out
+}
+
+fn heading(out: &mut String, title: &str, md: bool) {
+    let _ = if md {
+        writeln!(out, "\n### {title}\n")
+    } else {
+        writeln!(out, "\n{title}")
+    };
+}
+
+fn render_metrics(out: &mut String, r: &EvalReport, md: bool) {
+    heading(out, "Metrics", md);
+    let rows: Vec<Vec<String>> = r
+        .overall
+        .iter()
+        .map(|(k, v)| {
+            let value = r
+                .undefined
+                .get(k)
+                .map_or_else(|| number(*v), |why| format!("undefined ({why})"));
+            vec![k.clone(), value]
+        })
+        .collect();
+    out.push_str(&table(&["metric", "value"], &rows, md));
+}
+
+fn render_slices(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool) {
+    if r.slices.is_empty() {
+        return;
+    }
+    let flagged = r.slices.iter().filter(|s| s.underperforming).count();
+    heading(
+        out,
+        &format!("Slices ({slice_metric}; {flagged} underperforming)"),
+        md,
+    );
+    let rows: Vec<Vec<String>> = r
+        .slices
+        .iter()
+        .map(|s| {
+            let name: Vec<String> = s
+                .columns
+                .iter()
+                .zip(&s.values)
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect();
+            let ci =
+                s.ci.get(slice_metric)
+                    .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]"));
+            vec![
+                name.join(" & "),
+                s.rows.to_string(),
+                number(s.metrics.get(slice_metric).copied().flatten()),
+                ci,
+                s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
+                s.effect_size
+                    .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
+                if s.underperforming {
+                    "UNDERPERFORMING".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "slice",
+            "rows",
+            slice_metric,
+            "95% CI",
+            "p (BH)",
+            "worse by",
+            "flag",
+        ],
+        &rows,
+        md,
+    ));
+}
+
+fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
+    let Some(f) = &r.fairness else { return };
+    heading(
+        out,
+        &format!("Fairness ({}; {})", f.sensitive.join(" & "), f.method),
+        md,
+    );
+    let rows: Vec<Vec<String>> = f
+        .groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.values.join(" & "),
+                format!("{}", g.rows),
+                number(g.selection_rate),
+                number(g.tpr),
+                number(g.fpr),
+                number(g.precision),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["group", "rows", "selection_rate", "tpr", "fpr", "precision"],
+        &rows,
+        md,
+    ));
+    let aggregates = [
+        (
+            "demographic_parity_difference",
+            f.demographic_parity_difference,
+        ),
+        ("demographic_parity_ratio", f.demographic_parity_ratio),
+        ("equalized_odds_difference", f.equalized_odds_difference),
+        ("equalized_odds_ratio", f.equalized_odds_ratio),
+        (
+            "equal_opportunity_difference",
+            f.equal_opportunity_difference,
+        ),
+        ("disparate_impact", f.disparate_impact),
+    ];
+    let rows: Vec<Vec<String>> = aggregates
+        .iter()
+        .map(|(k, v)| vec![(*k).to_owned(), number(*v)])
+        .collect();
+    out.push('\n');
+    out.push_str(&table(&["aggregate", "value"], &rows, md));
+    for note in &f.notes {
+        let _ = writeln!(out, "{}note: {note}", if md { "- " } else { "" });
+    }
+}
+
+fn render_gates(out: &mut String, r: &EvalReport, md: bool) {
+    if r.gates.is_empty() {
+        return;
+    }
+    heading(out, "Gates", md);
+    for g in &r.gates {
+        let _ = writeln!(
+            out,
+            "{}{}  {}",
+            if md { "- " } else { "" },
+            if g.passed { "PASS" } else { "FAIL" },
+            describe_gate(g)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if r.passed {
+            "all gates passed"
+        } else {
+            "some gates failed"
+        }
+    );
+}

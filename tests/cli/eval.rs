@@ -1,0 +1,411 @@
+//! `mlops eval` on generated Parquet and CSV files: metrics, a planted weak slice, fairness,
+//! gates with exit codes, Markdown, baselines, and every bad input.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+
+use crate::support::TestEnv;
+
+/// splitmix64, so the data is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "53 random bits fit an f64 exactly"
+        )]
+        let u = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
+        u
+    }
+}
+
+struct Rows {
+    label: Vec<i64>,
+    score: Vec<f64>,
+    region: Vec<String>,
+    sex: Vec<Option<String>>,
+}
+
+/// 4,000 rows; the model is right 90% of the time, but only 60% in region `r2`.
+fn rows() -> Rows {
+    let mut rng = Rng(42);
+    let mut rows = Rows {
+        label: Vec::new(),
+        score: Vec::new(),
+        region: Vec::new(),
+        sex: Vec::new(),
+    };
+    for i in 0..4000 {
+        let region = format!("r{}", i % 4);
+        let label = i64::from(rng.uniform() < 0.4);
+        let right = rng.uniform() < if region == "r2" { 0.6 } else { 0.9 };
+        let high = 0.5 + 0.5 * rng.uniform();
+        let score = if (label == 1) == right {
+            high
+        } else {
+            1.0 - high
+        };
+        let sex = if i % 50 == 0 {
+            None
+        } else {
+            Some(if rng.uniform() < 0.5 { "f" } else { "m" }.to_owned())
+        };
+        rows.label.push(label);
+        rows.score.push((score * 1e4).round() / 1e4);
+        rows.region.push(region);
+        rows.sex.push(sex);
+    }
+    rows
+}
+
+fn write_parquet(env: &TestEnv, name: &str, rows: &Rows) {
+    let batch = RecordBatch::try_from_iter([
+        (
+            "label",
+            Arc::new(Int64Array::from(rows.label.clone())) as ArrayRef,
+        ),
+        (
+            "score",
+            Arc::new(Float64Array::from(rows.score.clone())) as ArrayRef,
+        ),
+        (
+            "region",
+            Arc::new(StringArray::from(rows.region.clone())) as ArrayRef,
+        ),
+        (
+            "sex",
+            Arc::new(StringArray::from(rows.sex.clone())) as ArrayRef,
+        ),
+    ])
+    .expect("a batch");
+    let file = std::fs::File::create(env.path(name)).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+fn write_csv(env: &TestEnv, name: &str, rows: &Rows) {
+    let mut text = String::from("label,score,region,sex\n");
+    for i in 0..rows.label.len() {
+        let sex = rows.sex[i].as_deref().unwrap_or("");
+        let _ = writeln!(
+            text,
+            "{},{},{},{sex}",
+            rows.label[i], rows.score[i], rows.region[i]
+        );
+    }
+    env.write(name, text);
+}
+
+fn eval_env() -> TestEnv {
+    let env = TestEnv::bare();
+    let data = rows();
+    write_parquet(&env, "preds.parquet", &data);
+    write_csv(&env, "preds.csv", &data);
+    env
+}
+
+#[test]
+fn parquet_and_csv_give_the_same_report_and_the_weak_slice_is_flagged() {
+    let env = eval_env();
+    let args = [
+        "eval",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--sensitive",
+        "sex",
+    ];
+    let mut parquet = env.json(&[&args[..], &["preds.parquet"]].concat());
+    let mut csv = env.json(&[&args[..], &["preds.csv"]].concat());
+    assert_eq!(parquet["task"], "binary");
+    assert_eq!(parquet["rows"], 4000);
+    for key in [
+        "accuracy",
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+        "f1",
+    ] {
+        assert!(parquet["overall"][key].is_f64(), "{key}");
+    }
+    let flagged: Vec<&serde_json::Value> = parquet["slices"]
+        .as_array()
+        .expect("slices")
+        .iter()
+        .filter(|s| s["underperforming"] == true)
+        .collect();
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert_eq!(flagged[0]["values"], serde_json::json!(["r2"]));
+    assert!(
+        flagged[0]["ci"]["accuracy"][0].as_f64().expect("ci")
+            < flagged[0]["metrics"]["accuracy"].as_f64().expect("acc")
+    );
+    let groups = parquet["fairness"]["groups"].as_array().expect("groups");
+    assert!(
+        groups
+            .iter()
+            .any(|g| g["values"] == serde_json::json!(["(missing)"])),
+        "missing values form a group"
+    );
+    // The same data through CSV gives the same numbers.
+    parquet["fairness"]["groups"] = serde_json::Value::Null;
+    csv["fairness"]["groups"] = serde_json::Value::Null;
+    assert_eq!(parquet, csv);
+}
+
+#[test]
+fn gates_pass_and_fail_with_exit_codes() {
+    let env = eval_env();
+    let pass = env.run(&[
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--gate",
+        "accuracy >= 0.7",
+        "--gate",
+        "roc_auc > 0.5",
+    ]);
+    assert!(
+        pass.contains("PASS  accuracy >= 0.7") && pass.contains("all gates passed"),
+        "{pass}"
+    );
+    let (out, err) = env.fails(
+        1,
+        &[
+            "eval",
+            "preds.parquet",
+            "--score",
+            "score",
+            "--slice",
+            "region",
+            "--gate",
+            "slices.min(accuracy) >= 0.8",
+        ],
+    );
+    assert!(out.contains("FAIL  slices.min(accuracy) >= 0.8"), "{out}");
+    assert!(
+        err.contains("gate failed: slices.min(accuracy) >= 0.8 (value 0.")
+            && err.contains("margin -0."),
+        "{err}"
+    );
+    let report = {
+        let output = env
+            .cmd(&[
+                "--json",
+                "eval",
+                "preds.parquet",
+                "--score",
+                "score",
+                "--gate",
+                "accuracy >= 0.99",
+            ])
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(1));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json")
+    };
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["gates"][0]["passed"], false);
+}
+
+#[test]
+fn markdown_and_baselines() {
+    let env = eval_env();
+    let md = env.run(&[
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--format",
+        "markdown",
+    ]);
+    assert!(
+        md.starts_with("## Evaluation: binary task, 4000 rows"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| metric | value |") && md.contains("UNDERPERFORMING |"),
+        "{md}"
+    );
+    let json = env.run(&["--json", "eval", "preds.parquet", "--score", "score"]);
+    env.write("baseline.json", json);
+    env.run(&[
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--baseline",
+        "baseline.json",
+        "--gate",
+        "roc_auc >= baseline - 0.01",
+    ]);
+    env.write("other.csv", "label,prediction\n1.5,1.0\n2.5,2.0\n");
+    let (_, err) = env.fails(
+        2,
+        &[
+            "eval",
+            "other.csv",
+            "--prediction",
+            "prediction",
+            "--baseline",
+            "baseline.json",
+            "--gate",
+            "mae <= baseline",
+        ],
+    );
+    assert!(
+        err.contains("is of a binary task, this evaluation is regression"),
+        "{err}"
+    );
+}
+
+#[test]
+fn multiclass_and_regression() {
+    let env = TestEnv::bare();
+    env.write(
+        "mc.csv",
+        "label,pred\ncat,cat\ndog,dog\nbird,cat\ncat,cat\ndog,bird\nbird,bird\n",
+    );
+    let report = env.json(&["eval", "mc.csv", "--prediction", "pred"]);
+    assert_eq!(report["task"], "multiclass");
+    assert!((report["overall"]["accuracy"].as_f64().expect("acc") - 4.0 / 6.0).abs() < 1e-12);
+    assert_eq!(
+        report["confusion_matrix"]["classes"],
+        serde_json::json!(["bird", "cat", "dog"])
+    );
+    env.write("reg.csv", "y,yhat\n3.0,2.5\n-0.5,0.0\n2.0,2.0\n7.0,8.0\n");
+    let report = env.json(&["eval", "reg.csv", "--label", "y", "--prediction", "yhat"]);
+    assert_eq!(report["task"], "regression");
+    assert_eq!(report["overall"]["mae"], 0.5);
+    assert_eq!(report["overall"]["max_error"], 1.0);
+}
+
+#[test]
+fn undefined_metrics_are_null_with_a_reason() {
+    let env = TestEnv::bare();
+    env.write("neg.csv", "label,score\n0,0.2\n0,0.7\n0,0.1\n");
+    let report = env.json(&["eval", "neg.csv", "--score", "score"]);
+    assert_eq!(report["overall"]["recall"], serde_json::Value::Null);
+    assert_eq!(report["overall"]["roc_auc"], serde_json::Value::Null);
+    assert_eq!(report["undefined"]["recall"], "no positive labels");
+    let text = env.run(&["eval", "neg.csv", "--score", "score"]);
+    assert!(text.contains("undefined (no positive labels)"), "{text}");
+}
+
+/// A failing run: exit 2 and the first line of stderr contains `expected`.
+fn rejects(env: &TestEnv, args: &[&str], expected: &str) {
+    let (_, err) = env.fails(2, args);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.contains(expected), "expected `{expected}` in: {err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn bad_input_is_refused_naming_the_file_and_column() {
+    let env = eval_env();
+    rejects(
+        &env,
+        &["eval", "preds.parquet", "--score", "nope"],
+        "column `nope` not found in",
+    );
+    env.write("text-scores.csv", "label,score\n1,high\n0,low\n");
+    rejects(
+        &env,
+        &["eval", "text-scores.csv", "--score", "score"],
+        "column `score` in `",
+    );
+    rejects(
+        &env,
+        &["eval", "text-scores.csv", "--score", "score"],
+        "holds text values, expected probabilities",
+    );
+    env.write("big-scores.csv", "label,score\n1,1.7\n0,0.2\n");
+    rejects(
+        &env,
+        &["eval", "big-scores.csv", "--score", "score"],
+        "has 1 scores outside [0, 1] (from 0.2 to 1.7)",
+    );
+    env.write("three.csv", "label,prediction\n0,0\n1,1\n2,1\n");
+    rejects(
+        &env,
+        &[
+            "eval",
+            "three.csv",
+            "--prediction",
+            "prediction",
+            "--task",
+            "binary",
+        ],
+        "holds 0, 1, 2, expected two classes",
+    );
+    env.write("nan-labels.csv", "label,score\n1,0.5\n,0.2\n,0.9\n");
+    rejects(
+        &env,
+        &["eval", "nan-labels.csv", "--score", "score"],
+        "column `label` in `",
+    );
+    rejects(
+        &env,
+        &["eval", "nan-labels.csv", "--score", "score"],
+        "has 2 missing values",
+    );
+    env.write("empty.csv", "label,score\n");
+    rejects(
+        &env,
+        &["eval", "empty.csv", "--score", "score"],
+        "empty.csv` has no rows",
+    );
+    rejects(
+        &env,
+        &[
+            "eval",
+            "preds.parquet",
+            "--score",
+            "score",
+            "--gate",
+            "accuracy >= 0.8x",
+        ],
+        "`0.8x` is not a number at column 13",
+    );
+    env.write("not-a-report.json", "{}");
+    rejects(
+        &env,
+        &[
+            "eval",
+            "preds.parquet",
+            "--score",
+            "score",
+            "--baseline",
+            "not-a-report.json",
+        ],
+        "invalid baseline report",
+    );
+    env.write("text-labels.csv", "label,prediction\nyes,no\nno,no\n");
+    rejects(
+        &env,
+        &["eval", "text-labels.csv", "--prediction", "prediction"],
+        "say which is positive with --pos-label",
+    );
+    env.run(&[
+        "eval",
+        "text-labels.csv",
+        "--prediction",
+        "prediction",
+        "--pos-label",
+        "yes",
+    ]);
+}
