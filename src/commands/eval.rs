@@ -84,6 +84,9 @@ pub(crate) struct EvalArgs {
     /// How to print the report (`--json` prints it as JSON)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Write the report to this file instead of stdout
+    #[arg(short, long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -114,6 +117,8 @@ pub(crate) enum FairnessMethod {
 pub(crate) enum Format {
     Text,
     Markdown,
+    /// One self-contained page with charts (write it with -o)
+    Html,
 }
 
 impl EvalArgs {
@@ -192,9 +197,23 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     } else {
         metric_key(options.slice_metric)
     };
-    ctx.printer.report(&report, |r| {
-        render(r, slice_metric, args.format == Format::Markdown)
-    })?;
+    let rendered = |r: &EvalReport| match args.format {
+        Format::Html => crate::commands::eval_html::render(r, slice_metric),
+        Format::Text | Format::Markdown => render(r, slice_metric, args.format == Format::Markdown),
+    };
+    match &args.output {
+        Some(path) => {
+            let path = ctx.cwd.join(path);
+            let text = if ctx.printer.is_json() {
+                serde_json::to_string_pretty(&report)? + "\n"
+            } else {
+                rendered(&report)
+            };
+            mlops_core::atomic::write(&path, text.as_bytes())?;
+            ctx.printer.note(&format!("wrote {}", path.display()));
+        }
+        None => ctx.printer.report(&report, rendered)?,
+    }
     for gate in report.gates.iter().filter(|g| !g.passed) {
         ctx.printer
             .warn(&format!("gate failed: {}", describe_gate(gate)));

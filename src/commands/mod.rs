@@ -7,6 +7,7 @@ pub(crate) mod add;
 pub(crate) mod checkout;
 pub(crate) mod completions;
 pub(crate) mod eval;
+pub(crate) mod eval_html;
 pub(crate) mod fsck;
 pub(crate) mod gc;
 pub(crate) mod init;

@@ -409,3 +409,59 @@ fn bad_input_is_refused_naming_the_file_and_column() {
         "yes",
     ]);
 }
+
+#[test]
+fn the_html_report_is_one_self_contained_page_with_charts() {
+    let env = eval_env();
+    env.run(&[
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--sensitive",
+        "sex",
+        "--gate",
+        "accuracy >= 0.5",
+        "--format",
+        "html",
+        "-o",
+        "report.html",
+    ]);
+    let html = String::from_utf8(env.read("report.html")).expect("utf-8");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for part in [
+        "ROC curve",
+        "Precision-recall curve",
+        "Calibration",
+        "Confusion matrix",
+        "<svg",
+        "<polyline",
+        "Fairness (sex",
+        "PASS",
+    ] {
+        assert!(html.contains(part), "missing {part}");
+    }
+    assert!(
+        html.contains("<tr class=\"bad\"><td>region=r2</td>"),
+        "the weak slice is highlighted"
+    );
+    assert!(
+        !html.contains("http") && !html.contains("<script") && !html.contains("src="),
+        "nothing is fetched"
+    );
+    // JSON to a file too.
+    env.run(&[
+        "--json",
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "-o",
+        "report.json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&env.read("report.json")).expect("json");
+    assert_eq!(report["rows"], 4000);
+    assert!(report.get("curves").is_none(), "curves are for charts only");
+}

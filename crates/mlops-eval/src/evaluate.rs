@@ -13,7 +13,7 @@ use crate::input::{self, Columns, Prepared, Task, describe};
 use crate::metrics::multiclass::{Average, Score};
 use crate::metrics::{Metric, binary, multiclass, regression};
 use crate::report::{
-    ConfusionMatrix, EvalReport, FairnessReport, GateReport, GroupReport, SliceReport,
+    ConfusionMatrix, Curves, EvalReport, FairnessReport, GateReport, GroupReport, SliceReport,
 };
 use crate::slices::{self, MISSING, ProportionMetric, SliceColumn, SliceOptions};
 
@@ -103,6 +103,7 @@ pub fn evaluate(
         fairness: fairness_report(&table, &prepared, weights.as_deref(), options)?,
         gates: Vec::new(),
         passed: true,
+        curves: curves(&prepared, weights.as_deref()),
     };
     if let Some(baseline) = baseline
         && baseline.report.task != task
@@ -266,6 +267,37 @@ fn metrics_of(
             ]
         }
     }
+}
+
+/// Curves for charts, thinned to at most 400 points each (a million thresholds would make a chart
+/// of megabytes that looks the same).
+fn curves(prepared: &Prepared, weights: Option<&[f64]>) -> Option<Curves> {
+    let Prepared::Binary {
+        labels,
+        scores: Some(scores),
+        ..
+    } = prepared
+    else {
+        return None;
+    };
+    let thin = |points: Vec<(f64, f64)>| {
+        let step = points.len().div_ceil(400).max(1);
+        let last = points.last().copied();
+        let mut kept: Vec<(f64, f64)> = points.into_iter().step_by(step).collect();
+        if kept.last().copied() != last {
+            kept.extend(last);
+        }
+        kept
+    };
+    Some(Curves {
+        roc: binary::roc_curve(labels, scores, weights)
+            .map(thin)
+            .unwrap_or_default(),
+        pr: binary::pr_curve(labels, scores, weights)
+            .map(thin)
+            .unwrap_or_default(),
+        calibration: binary::calibration_bins(labels, scores, weights, 10),
+    })
 }
 
 fn confusion_matrix(prepared: &Prepared, weights: Option<&[f64]>) -> Option<ConfusionMatrix> {

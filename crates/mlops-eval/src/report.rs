@@ -27,6 +27,20 @@ pub struct EvalReport {
     #[serde(default)]
     pub gates: Vec<GateReport>,
     pub passed: bool,
+    /// Curves for charts (binary tasks with scores); not part of the JSON report.
+    #[serde(skip)]
+    pub curves: Option<Curves>,
+}
+
+/// Points for the ROC, precision-recall and calibration charts, thinned for drawing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Curves {
+    /// (FPR, TPR).
+    pub roc: Vec<(f64, f64)>,
+    /// (recall, precision).
+    pub pr: Vec<(f64, f64)>,
+    /// (mean score, positive rate, weight) per calibration bin.
+    pub calibration: Vec<(f64, f64, f64)>,
 }
 
 /// A (weighted) confusion matrix.

@@ -175,17 +175,65 @@ pub fn brier(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Metric
     ratio(sum, total, Undefined::Empty)
 }
 
-/// Expected calibration error over `bins` equal-width bins of `[0, 1]`: the weight-averaged gap
-/// between the positive rate and the mean score in each non-empty bin. A score on an inner edge
-/// falls in the lower bin, as in scikit-learn's `calibration_curve(strategy="uniform")`.
-pub fn expected_calibration_error(
+/// The ROC curve as (FPR, TPR) points, one per distinct threshold from the highest score down,
+/// starting at (0, 0); `None` with one class only.
+pub fn roc_curve(
+    labels: &[bool],
+    scores: &[f64],
+    weights: Option<&[f64]>,
+) -> Option<Vec<(f64, f64)>> {
+    let groups = score_groups(labels, scores, weights);
+    let (positives, negatives) = groups
+        .iter()
+        .fold((0.0, 0.0), |(p, n), g| (p + g.0, n + g.1));
+    if positives == 0.0 || negatives == 0.0 {
+        return None;
+    }
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (gtp, gfp) in groups {
+        tp += gtp;
+        fp += gfp;
+        points.push((fp / negatives, tp / positives));
+    }
+    Some(points)
+}
+
+/// The precision-recall curve as (recall, precision) points, one per distinct threshold from
+/// the highest score down; `None` without positives.
+pub fn pr_curve(
+    labels: &[bool],
+    scores: &[f64],
+    weights: Option<&[f64]>,
+) -> Option<Vec<(f64, f64)>> {
+    let groups = score_groups(labels, scores, weights);
+    let positives: f64 = groups.iter().map(|g| g.0).sum();
+    if positives == 0.0 {
+        return None;
+    }
+    let (mut tp, mut fp) = (0.0, 0.0);
+    Some(
+        groups
+            .into_iter()
+            .map(|(gtp, gfp)| {
+                tp += gtp;
+                fp += gfp;
+                (tp / positives, tp / (tp + fp))
+            })
+            .collect(),
+    )
+}
+
+/// Calibration bins as `expected_calibration_error` forms them: (mean score, positive rate,
+/// weight) of each non-empty bin.
+pub fn calibration_bins(
     labels: &[bool],
     scores: &[f64],
     weights: Option<&[f64]>,
     bins: usize,
-) -> Metric {
+) -> Vec<(f64, f64, f64)> {
     let bins = bins.max(1);
-    let mut sums = vec![(0.0_f64, 0.0_f64, 0.0_f64); bins]; // (weight, positives, score)
+    let mut sums = vec![(0.0_f64, 0.0_f64, 0.0_f64); bins];
     for (i, (&y, &p)) in labels.iter().zip(scores).enumerate() {
         let w = weight(weights, i);
         #[expect(clippy::cast_precision_loss, reason = "bin counts are small")]
@@ -195,14 +243,29 @@ pub fn expected_calibration_error(
         bin.1 += w * f64::from(u8::from(y));
         bin.2 += w * p;
     }
-    let total: f64 = sums.iter().map(|b| b.0).sum();
+    sums.into_iter()
+        .filter(|b| b.0 > 0.0)
+        .map(|b| (b.2 / b.0, b.1 / b.0, b.0))
+        .collect()
+}
+
+/// Expected calibration error over `bins` equal-width bins of `[0, 1]`: the weight-averaged gap
+/// between the positive rate and the mean score in each non-empty bin. A score on an inner edge
+/// falls in the lower bin, as in scikit-learn's `calibration_curve(strategy="uniform")`.
+pub fn expected_calibration_error(
+    labels: &[bool],
+    scores: &[f64],
+    weights: Option<&[f64]>,
+    bins: usize,
+) -> Metric {
+    let bins = calibration_bins(labels, scores, weights, bins);
+    let total: f64 = bins.iter().map(|b| b.2).sum();
     if total == 0.0 {
         return Err(Undefined::Empty);
     }
-    Ok(sums
+    Ok(bins
         .iter()
-        .filter(|b| b.0 > 0.0)
-        .map(|b| (b.0 / total) * (b.1 / b.0 - b.2 / b.0).abs())
+        .map(|(score, rate, w)| (w / total) * (rate - score).abs())
         .sum())
 }
 

@@ -1,0 +1,386 @@
+//! The HTML report of `mlops eval`: one self-contained page (inline CSS and SVG, no scripts, no
+//! network) with the metric, slice, fairness and gate tables, ROC and precision-recall curves, a
+//! calibration plot and the confusion matrix.
+
+use std::fmt::Write as _;
+
+use mlops_eval::evaluate::task_name;
+use mlops_eval::report::{ConfusionMatrix, EvalReport};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:72rem}\
+table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:0.25rem 0.6rem;text-align:left}\
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}.bad{background:#fde2e2}\
+.pass{color:#17662b;font-weight:600}.fail{color:#a11;font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:1.5rem}\
+figure{margin:0}figcaption{font-weight:600;margin-bottom:0.3rem}svg text{font-size:11px;fill:#444}";
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"))
+}
+
+/// A table; cells that parse as numbers are right-aligned; rows flagged true are highlighted.
+fn table(header: &[&str], rows: &[(Vec<String>, bool)]) -> String {
+    let mut out = String::from("<table><tr>");
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", escape(h));
+    }
+    out.push_str("</tr>");
+    for (cells, flagged) in rows {
+        out.push_str(if *flagged {
+            "<tr class=\"bad\">"
+        } else {
+            "<tr>"
+        });
+        for cell in cells {
+            let class = if cell.parse::<f64>().is_ok() {
+                " class=\"num\""
+            } else {
+                ""
+            };
+            let _ = write!(out, "<td{class}>{}</td>", escape(cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// A line chart on the unit square: `points` as a polyline, with an optional diagonal.
+fn chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+    diagonal: bool,
+    dots: bool,
+) -> String {
+    let (size, margin) = (260.0, 36.0);
+    let x = |v: f64| margin + v.clamp(0.0, 1.0) * size;
+    let y = |v: f64| margin + (1.0 - v.clamp(0.0, 1.0)) * size;
+    let mut svg = format!(
+        "<figure><figcaption>{}</figcaption><svg width=\"{w}\" height=\"{w}\" viewBox=\"0 0 {w} {w}\" role=\"img\">",
+        escape(title),
+        w = size + 2.0 * margin
+    );
+    let _ = write!(
+        svg,
+        "<rect x=\"{margin}\" y=\"{margin}\" width=\"{size}\" height=\"{size}\" fill=\"none\" stroke=\"#999\"/>"
+    );
+    for t in [0.0, 0.5, 1.0] {
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{t}</text>",
+            x(t),
+            margin + size + 14.0
+        );
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{t}</text>",
+            margin - 4.0,
+            y(t) + 4.0
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        margin + size / 2.0,
+        margin + size + 30.0,
+        escape(x_label)
+    );
+    let _ = write!(
+        svg,
+        "<text transform=\"translate(10 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        margin + size / 2.0,
+        escape(y_label)
+    );
+    if diagonal {
+        let _ = write!(
+            svg,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>",
+            x(0.0),
+            y(0.0),
+            x(1.0),
+            y(1.0)
+        );
+    }
+    let path: Vec<String> = points
+        .iter()
+        .map(|(a, b)| format!("{:.1},{:.1}", x(*a), y(*b)))
+        .collect();
+    let _ = write!(
+        svg,
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2\"/>",
+        path.join(" ")
+    );
+    if dots {
+        for (a, b) in points {
+            let _ = write!(
+                svg,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#2563eb\"/>",
+                x(*a),
+                y(*b)
+            );
+        }
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
+/// The confusion matrix as a shaded grid: each cell's shade is its share of the true class.
+fn confusion(matrix: &ConfusionMatrix) -> String {
+    let n = matrix.classes.len();
+    let (cell, margin) = (56.0, 70.0);
+    #[expect(clippy::cast_precision_loss, reason = "class counts are small")]
+    let side = margin + cell * n as f64 + 10.0;
+    let mut svg = format!(
+        "<figure><figcaption>Confusion matrix (rows: true, columns: predicted)</figcaption><svg width=\"{side}\" height=\"{side}\" viewBox=\"0 0 {side} {side}\" role=\"img\">"
+    );
+    for (i, row) in matrix.counts.iter().enumerate() {
+        let total: f64 = row.iter().sum();
+        for (j, count) in row.iter().enumerate() {
+            let share = if total > 0.0 { count / total } else { 0.0 };
+            #[expect(clippy::cast_precision_loss, reason = "class counts are small")]
+            let (cx, cy) = (margin + cell * j as f64, margin + cell * i as f64);
+            let _ = write!(
+                svg,
+                "<rect x=\"{cx}\" y=\"{cy}\" width=\"{cell}\" height=\"{cell}\" fill=\"rgba(37,99,235,{:.3})\" stroke=\"#fff\"/>\
+                 <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{count}</text>",
+                0.1 + 0.8 * share,
+                cx + cell / 2.0,
+                cy + cell / 2.0 + 4.0
+            );
+        }
+    }
+    for (k, class) in matrix.classes.iter().enumerate() {
+        #[expect(clippy::cast_precision_loss, reason = "class counts are small")]
+        let at = margin + cell * k as f64 + cell / 2.0;
+        let label = escape(class);
+        let _ = write!(
+            svg,
+            "<text x=\"{at}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+            margin - 8.0
+        );
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>",
+            margin - 6.0,
+            at + 4.0
+        );
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
+/// The whole page.
+pub(crate) fn render(r: &EvalReport, slice_metric: &str) -> String {
+    let mut body = format!(
+        "<h1>Evaluation</h1><p>{} task, {} rows</p>",
+        task_name(r.task),
+        r.rows
+    );
+    gates(&mut body, r);
+    metrics(&mut body, r);
+    charts(&mut body, r);
+    slices(&mut body, r, slice_metric);
+    fairness(&mut body, r);
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>mlops eval</title>\
+         <style>{STYLE}</style></head><body>{body}</body></html>\n"
+    )
+}
+
+fn gates(body: &mut String, r: &EvalReport) {
+    if r.gates.is_empty() {
+        return;
+    }
+    body.push_str("<h2>Gates</h2><ul>");
+    for g in &r.gates {
+        let (class, word) = if g.passed {
+            ("pass", "PASS")
+        } else {
+            ("fail", "FAIL")
+        };
+        let detail = g.reason.clone().unwrap_or_else(|| {
+            format!(
+                "value {}, threshold {}",
+                number(g.value),
+                number(g.threshold)
+            )
+        });
+        let _ = write!(
+            body,
+            "<li><span class=\"{class}\">{word}</span> <code>{}</code> ({})</li>",
+            escape(&g.gate),
+            escape(&detail)
+        );
+    }
+    body.push_str("</ul>");
+}
+
+fn metrics(body: &mut String, r: &EvalReport) {
+    body.push_str("<h2>Metrics</h2>");
+    let rows: Vec<(Vec<String>, bool)> = r
+        .overall
+        .iter()
+        .map(|(k, v)| {
+            (
+                vec![
+                    k.clone(),
+                    r.undefined
+                        .get(k)
+                        .map_or_else(|| number(*v), |why| format!("undefined ({why})")),
+                ],
+                false,
+            )
+        })
+        .collect();
+    body.push_str(&table(&["metric", "value"], &rows));
+}
+
+fn charts(body: &mut String, r: &EvalReport) {
+    body.push_str("<div class=\"charts\">");
+    if let Some(c) = &r.curves {
+        if !c.roc.is_empty() {
+            body.push_str(&chart(
+                "ROC curve",
+                "false positive rate",
+                "true positive rate",
+                &c.roc,
+                true,
+                false,
+            ));
+        }
+        if !c.pr.is_empty() {
+            body.push_str(&chart(
+                "Precision-recall curve",
+                "recall",
+                "precision",
+                &c.pr,
+                false,
+                false,
+            ));
+        }
+        let calibration: Vec<(f64, f64)> = c
+            .calibration
+            .iter()
+            .map(|(s, rate, _)| (*s, *rate))
+            .collect();
+        body.push_str(&chart(
+            "Calibration",
+            "mean score",
+            "positive rate",
+            &calibration,
+            true,
+            true,
+        ));
+    }
+    if let Some(matrix) = &r.confusion_matrix {
+        body.push_str(&confusion(matrix));
+    }
+    body.push_str("</div>");
+}
+
+fn slices(body: &mut String, r: &EvalReport, slice_metric: &str) {
+    if r.slices.is_empty() {
+        return;
+    }
+    let _ = write!(
+        body,
+        "<h2>Slices ({}), most severe first</h2>",
+        escape(slice_metric)
+    );
+    let rows: Vec<(Vec<String>, bool)> = r
+        .slices
+        .iter()
+        .map(|s| {
+            let name: Vec<String> = s
+                .columns
+                .iter()
+                .zip(&s.values)
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect();
+            let ci =
+                s.ci.get(slice_metric)
+                    .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]"));
+            let cells = vec![
+                name.join(" & "),
+                s.rows.to_string(),
+                number(s.metrics.get(slice_metric).copied().flatten()),
+                ci,
+                s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
+                s.effect_size
+                    .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
+            ];
+            (cells, s.underperforming)
+        })
+        .collect();
+    body.push_str(&table(
+        &[
+            "slice",
+            "rows",
+            slice_metric,
+            "95% CI",
+            "p (BH)",
+            "worse by",
+        ],
+        &rows,
+    ));
+}
+
+fn fairness(body: &mut String, r: &EvalReport) {
+    let Some(f) = &r.fairness else { return };
+    let _ = write!(
+        body,
+        "<h2>Fairness ({}; {})</h2>",
+        escape(&f.sensitive.join(" & ")),
+        escape(&f.method)
+    );
+    let rows: Vec<(Vec<String>, bool)> = f
+        .groups
+        .iter()
+        .map(|g| {
+            let cells = vec![
+                g.values.join(" & "),
+                format!("{}", g.rows),
+                number(g.selection_rate),
+                number(g.tpr),
+                number(g.fpr),
+                number(g.precision),
+            ];
+            (cells, false)
+        })
+        .collect();
+    body.push_str(&table(
+        &["group", "rows", "selection_rate", "tpr", "fpr", "precision"],
+        &rows,
+    ));
+    let aggregates = [
+        (
+            "demographic_parity_difference",
+            f.demographic_parity_difference,
+        ),
+        ("demographic_parity_ratio", f.demographic_parity_ratio),
+        ("equalized_odds_difference", f.equalized_odds_difference),
+        ("equalized_odds_ratio", f.equalized_odds_ratio),
+        (
+            "equal_opportunity_difference",
+            f.equal_opportunity_difference,
+        ),
+        ("disparate_impact", f.disparate_impact),
+    ];
+    let rows: Vec<(Vec<String>, bool)> = aggregates
+        .iter()
+        .map(|(k, v)| (vec![(*k).to_owned(), number(*v)], false))
+        .collect();
+    body.push_str(&table(&["aggregate", "value"], &rows));
+    for note in &f.notes {
+        let _ = write!(body, "<p>note: {}</p>", escape(note));
+    }
+}
