@@ -45,6 +45,9 @@ pub(crate) struct EvalArgs {
     /// Slice by a column (numbers into quantile bins); `a,b` crosses columns. Repeatable
     #[arg(long, value_name = "COLUMN[,COLUMN]")]
     slice: Vec<String>,
+    /// Search every slice of up to two of the --slice columns and report the N largest flagged ones
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
+    discover: Option<usize>,
     /// Quantile bins for numeric slice columns
     #[arg(long, default_value_t = 4)]
     bins: usize,
@@ -161,6 +164,7 @@ impl EvalArgs {
                 min_rows: self.min_rows,
                 ..SliceOptions::default()
             },
+            discover: self.discover,
             slice_metric: match self.slice_metric {
                 SliceMetric::Accuracy => ProportionMetric::Accuracy,
                 SliceMetric::Recall => ProportionMetric::Recall,
@@ -251,6 +255,7 @@ fn render(r: &EvalReport, slice_metric: &str, md: bool) -> String {
     );
     render_metrics(&mut out, r, md);
     render_slices(&mut out, r, slice_metric, md);
+    render_discovered(&mut out, r, slice_metric, md);
     render_fairness(&mut out, r, md);
     render_gates(&mut out, r, md);
     out
@@ -329,6 +334,42 @@ fn render_slices(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool)
             "worse by",
             "flag",
         ],
+        &rows,
+        md,
+    ));
+}
+
+fn render_discovered(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool) {
+    if r.discovered.is_empty() {
+        return;
+    }
+    heading(
+        out,
+        &format!("Discovered slices ({slice_metric}), largest first"),
+        md,
+    );
+    let rows: Vec<Vec<String>> = r
+        .discovered
+        .iter()
+        .map(|s| {
+            let name: Vec<String> = s
+                .columns
+                .iter()
+                .zip(&s.values)
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect();
+            vec![
+                name.join(" & "),
+                s.rows.to_string(),
+                number(s.metrics.get(slice_metric).copied().flatten()),
+                s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
+                s.effect_size
+                    .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["slice", "rows", slice_metric, "p (BH)", "worse by"],
         &rows,
         md,
     ));

@@ -465,3 +465,38 @@ fn the_html_report_is_one_self_contained_page_with_charts() {
     assert_eq!(report["rows"], 4000);
     assert!(report.get("curves").is_none(), "curves are for charts only");
 }
+
+#[test]
+fn discover_reports_the_weak_region_first() {
+    let env = eval_env();
+    let report = env.json(&[
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--slice",
+        "sex",
+        "--discover",
+        "5",
+    ]);
+    let found = report["discovered"].as_array().expect("discovered");
+    assert_eq!(found[0]["values"], serde_json::json!(["r2"]), "{found:?}");
+    assert!(found.len() <= 5);
+    let text = env.run(&[
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--slice",
+        "sex",
+        "--discover",
+    ]);
+    assert!(
+        text.contains("Discovered slices (accuracy), largest first"),
+        "{text}"
+    );
+}

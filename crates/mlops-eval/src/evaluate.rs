@@ -35,6 +35,8 @@ pub struct Options {
     pub slice_options: SliceOptions,
     /// The proportion metric tested per slice (binary tasks; multiclass tests accuracy).
     pub slice_metric: ProportionMetric,
+    /// Search all slices of up to two of the slice columns, reporting the `top` flagged ones.
+    pub discover: Option<usize>,
     pub sensitive: Vec<String>,
     pub fairness_method: Method,
     /// `(column, value)` of the privileged group, for disparate impact.
@@ -100,6 +102,7 @@ pub fn evaluate(
         undefined,
         confusion_matrix: confusion_matrix(&prepared, weights.as_deref()),
         slices: slice_reports(&table, &prepared, weights.as_deref(), options),
+        discovered: discovered(&table, &prepared, options),
         fairness: fairness_report(&table, &prepared, weights.as_deref(), options)?,
         gates: Vec::new(),
         passed: true,
@@ -406,34 +409,10 @@ fn slice_reports(
         .into_iter()
         .filter(|s| s.columns.len() > 1 || singles.contains(&index(&s.columns[0])))
         .collect();
-    let (outcomes, metric_name, higher_is_better) = match prepared {
-        Prepared::Binary {
-            labels,
-            predictions,
-            ..
-        } => (
-            Some(slices::outcomes(options.slice_metric, labels, predictions)),
-            metric_key(options.slice_metric),
-            options.slice_metric.higher_is_better(),
-        ),
-        Prepared::Multiclass {
-            labels,
-            predictions,
-            ..
-        } => (
-            Some(
-                labels
-                    .iter()
-                    .zip(predictions)
-                    .map(|(y, p)| (true, y == p))
-                    .collect(),
-            ),
-            "accuracy",
-            true,
-        ),
-        Prepared::Regression { .. } => (None, "", true),
-    };
-    let tests = outcomes.map(|o| slices::test(&slices, &o, higher_is_better, &slice_options));
+    let tested = slice_outcomes(prepared, options);
+    let metric_name = tested.as_ref().map_or("", |t| t.metric);
+    let tests =
+        tested.map(|t| slices::test(&slices, &t.outcomes, t.higher_is_better, &slice_options));
     let mut reports: Vec<SliceReport> = slices
         .iter()
         .enumerate()
@@ -457,6 +436,93 @@ fn slice_reports(
         .collect();
     sort_by_severity(&mut reports);
     reports
+}
+
+/// The proportion a task's slices are tested on.
+struct Tested {
+    /// Per row: (in the denominator, a success).
+    outcomes: Vec<(bool, bool)>,
+    metric: &'static str,
+    higher_is_better: bool,
+}
+
+/// The task's slice metric; `None` for regression, which has no proportion to test.
+fn slice_outcomes(prepared: &Prepared, options: &Options) -> Option<Tested> {
+    match prepared {
+        Prepared::Binary {
+            labels,
+            predictions,
+            ..
+        } => Some(Tested {
+            outcomes: slices::outcomes(options.slice_metric, labels, predictions),
+            metric: metric_key(options.slice_metric),
+            higher_is_better: options.slice_metric.higher_is_better(),
+        }),
+        Prepared::Multiclass {
+            labels,
+            predictions,
+            ..
+        } => Some(Tested {
+            outcomes: labels
+                .iter()
+                .zip(predictions)
+                .map(|(y, p)| (true, y == p))
+                .collect(),
+            metric: "accuracy",
+            higher_is_better: true,
+        }),
+        Prepared::Regression { .. } => None,
+    }
+}
+
+/// `--discover`: the flagged slices of up to two of the slice columns.
+fn discovered(table: &Table, prepared: &Prepared, options: &Options) -> Vec<SliceReport> {
+    let Some(top) = options.discover else {
+        return Vec::new();
+    };
+    let Some(Tested {
+        outcomes,
+        metric: name,
+        higher_is_better,
+    }) = slice_outcomes(prepared, options)
+    else {
+        return Vec::new();
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for column in options.slices.iter().flatten() {
+        if !names.contains(&column.as_str()) {
+            names.push(column);
+        }
+    }
+    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    let mut numbers: Vec<Vec<Option<f64>>> = vec![Vec::new(); names.len()];
+    let columns: Vec<SliceColumn> = names
+        .iter()
+        .zip(text.iter_mut().zip(numbers.iter_mut()))
+        .map(|(n, (t, v))| slice_column(n, table.column(n).expect("slice columns were read"), t, v))
+        .collect();
+    slices::discover(
+        &columns,
+        &outcomes,
+        higher_is_better,
+        &options.slice_options,
+        top,
+    )
+    .into_iter()
+    .map(|r| SliceReport {
+        columns: r.columns,
+        values: r.values,
+        rows: r.rows,
+        metrics: BTreeMap::from([(name.to_owned(), r.value)]),
+        ci: r
+            .ci
+            .map(|(lo, hi)| BTreeMap::from([(name.to_owned(), [lo, hi])]))
+            .unwrap_or_default(),
+        underperforming: r.underperforming,
+        p_value: r.p_value,
+        effect_size: r.effect_size,
+    })
+    .collect()
 }
 
 /// Most severe first: flagged slices by effect size, then the rest in slicing order.

@@ -22,6 +22,9 @@ pub struct EvalReport {
     pub confusion_matrix: Option<ConfusionMatrix>,
     #[serde(default)]
     pub slices: Vec<SliceReport>,
+    /// With `--discover`: the flagged slices of up to two columns, largest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discovered: Vec<SliceReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fairness: Option<FairnessReport>,
     #[serde(default)]

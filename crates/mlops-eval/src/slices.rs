@@ -307,3 +307,63 @@ fn slice_result(
         underperforming: false,
     }
 }
+
+/// SliceFinder-style search: every slice of one column, then every crossing of two columns
+/// except those inside a slice already flagged (they would repeat it). All tested slices are
+/// adjusted together with Benjamini-Hochberg. Returns the flagged slices, largest first (then
+/// the most severe), at most `top`.
+pub fn discover(
+    columns: &[SliceColumn],
+    outcomes: &[(bool, bool)],
+    higher_is_better: bool,
+    options: &SliceOptions,
+    top: usize,
+) -> Vec<SliceResult> {
+    let singles = partition(
+        columns,
+        &SliceOptions {
+            crossings: Vec::new(),
+            ..options.clone()
+        },
+    );
+    let first = test(&singles, outcomes, higher_is_better, options);
+    let flagged: Vec<(&str, &str)> = first
+        .iter()
+        .filter(|r| r.underperforming)
+        .map(|r| (r.columns[0].as_str(), r.values[0].as_str()))
+        .collect();
+    let pairs: Vec<Vec<usize>> = (0..columns.len())
+        .flat_map(|a| ((a + 1)..columns.len()).map(move |b| vec![a, b]))
+        .collect();
+    let crossed = partition(
+        columns,
+        &SliceOptions {
+            crossings: pairs,
+            ..options.clone()
+        },
+    );
+    let candidates: Vec<Slice> = crossed
+        .into_iter()
+        .filter(|s| s.columns.len() == 2)
+        .filter(|s| {
+            !s.columns
+                .iter()
+                .zip(&s.values)
+                .any(|(c, v)| flagged.contains(&(c.as_str(), v.as_str())))
+        })
+        .collect();
+    let all: Vec<Slice> = singles.into_iter().chain(candidates).collect();
+    let mut found: Vec<SliceResult> = test(&all, outcomes, higher_is_better, options)
+        .into_iter()
+        .filter(|r| r.underperforming)
+        .collect();
+    found.sort_by(|a, b| {
+        b.rows.cmp(&a.rows).then_with(|| {
+            b.effect_size
+                .unwrap_or(0.0)
+                .total_cmp(&a.effect_size.unwrap_or(0.0))
+        })
+    });
+    found.truncate(top);
+    found
+}

@@ -164,3 +164,49 @@ fn lower_is_better_metrics_flag_high_values() {
         "{r3:?}"
     );
 }
+
+#[test]
+fn discovery_finds_the_weak_region_and_does_not_repeat_its_sub_slices() {
+    let data = generate(9, 0.6);
+    let columns = [
+        SliceColumn::Categorical {
+            name: "region",
+            values: &data.region,
+        },
+        SliceColumn::Numeric {
+            name: "age",
+            values: &data.age,
+        },
+    ];
+    let outcomes =
+        mlops_eval::slices::outcomes(ProportionMetric::Accuracy, &data.labels, &data.predictions);
+    let found =
+        mlops_eval::slices::discover(&columns, &outcomes, true, &SliceOptions::default(), 10);
+    assert_eq!(found[0].values, ["r3"], "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|s| s.columns.len() == 1 || !s.values.contains(&"r3".to_owned())),
+        "{found:?}"
+    );
+    let clean = generate(10, 0.85);
+    let outcomes = mlops_eval::slices::outcomes(
+        ProportionMetric::Accuracy,
+        &clean.labels,
+        &clean.predictions,
+    );
+    let columns = [
+        SliceColumn::Categorical {
+            name: "region",
+            values: &clean.region,
+        },
+        SliceColumn::Numeric {
+            name: "age",
+            values: &clean.age,
+        },
+    ];
+    assert!(
+        mlops_eval::slices::discover(&columns, &outcomes, true, &SliceOptions::default(), 10)
+            .is_empty()
+    );
+}
