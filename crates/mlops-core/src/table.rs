@@ -69,6 +69,14 @@ impl Column {
         }
     }
 
+    /// The values of a text column, borrowed; `None` for other types.
+    pub fn as_text(&self) -> Option<&[Option<String>]> {
+        match self {
+            Column::Text(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Every value as text (numbers formatted), for grouping.
     pub fn to_text(&self) -> Vec<Option<String>> {
         match self {
@@ -341,8 +349,11 @@ fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
         indices.push(index);
     }
     let mut raw: Vec<Vec<Option<String>>> = vec![Vec::new(); wanted.len()];
-    for record in reader.records() {
-        let record = record.map_err(|e| table_error(path, e))?;
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| table_error(path, e))?
+    {
         for (values, &i) in raw.iter_mut().zip(&indices) {
             let cell = record.get(i).unwrap_or("").trim();
             values.push((!cell.is_empty()).then(|| cell.to_owned()));

@@ -205,9 +205,10 @@ fn metrics_of(
             ];
             if let Some(scores) = scores {
                 let s: Vec<f64> = rows.iter().map(|&r| scores[r]).collect();
+                let (auc, ap) = binary::ranking(&y, &s, w);
                 out.extend([
-                    ("roc_auc", binary::roc_auc(&y, &s, w)),
-                    ("average_precision", binary::average_precision(&y, &s, w)),
+                    ("roc_auc", auc),
+                    ("average_precision", ap),
                     ("log_loss", binary::log_loss(&y, &s, w)),
                     ("brier", binary::brier(&y, &s, w)),
                     (
@@ -339,7 +340,8 @@ fn confusion_matrix(prepared: &Prepared, weights: Option<&[f64]>) -> Option<Conf
     Some(ConfusionMatrix { classes, counts })
 }
 
-/// A column as a slicing column: numbers are binned, everything else is a category.
+/// A column as a slicing column: numbers are binned, everything else is a category. Text is
+/// borrowed; other columns are converted into the holders.
 fn slice_column<'a>(
     name: &'a str,
     column: &'a Column,
@@ -354,7 +356,8 @@ fn slice_column<'a>(
                 values: numbers,
             }
         }
-        Column::Bool(_) | Column::Text(_) => {
+        Column::Text(values) => SliceColumn::Categorical { name, values },
+        Column::Bool(_) => {
             *text = column.to_text();
             SliceColumn::Categorical { name, values: text }
         }
@@ -573,14 +576,24 @@ fn fairness_report(
             option: "sensitive",
         });
     };
-    let texts: Vec<Vec<Option<String>>> = options
+    // Text columns are borrowed; others are converted once.
+    let converted: Vec<Option<Vec<Option<String>>>> = options
         .sensitive
         .iter()
         .map(|s| {
-            table
-                .column(s)
-                .expect("sensitive columns were read")
-                .to_text()
+            let column = table.column(s).expect("sensitive columns were read");
+            column.as_text().is_none().then(|| column.to_text())
+        })
+        .collect();
+    let texts: Vec<&[Option<String>]> = options
+        .sensitive
+        .iter()
+        .zip(&converted)
+        .map(|(s, owned)| {
+            owned
+                .as_deref()
+                .or_else(|| table.column(s).and_then(Column::as_text))
+                .expect("a text column")
         })
         .collect();
     let (keys, kept, groups) = group_rows(&texts, table.rows, options.drop_missing);
@@ -654,28 +667,50 @@ fn fairness_report(
 
 /// Groups rows by their sensitive values (a missing value is the group `(missing)`, or the row
 /// is left out with `drop_missing`): the groups' keys in first-seen order, the rows kept, and
-/// each kept row's group.
+/// each kept row's group. Values are interned to ids per column, so no string is built per row.
 fn group_rows(
-    texts: &[Vec<Option<String>>],
+    texts: &[&[Option<String>]],
     rows: usize,
     drop_missing: bool,
 ) -> (Vec<Vec<String>>, Vec<usize>, Vec<usize>) {
+    // Per column: each row's id, and the labels; id 0 is MISSING.
+    let interned: Vec<(Vec<u32>, Vec<&str>)> = texts
+        .iter()
+        .map(|values| {
+            let mut labels: Vec<&str> = vec![MISSING];
+            let mut index: HashMap<&str, u32> = HashMap::new();
+            let ids = values
+                .iter()
+                .map(|v| match v {
+                    None => 0,
+                    Some(v) => *index.entry(v.as_str()).or_insert_with(|| {
+                        labels.push(v.as_str());
+                        u32::try_from(labels.len() - 1).expect("fewer than 2^32 groups")
+                    }),
+                })
+                .collect();
+            (ids, labels)
+        })
+        .collect();
     let mut keys: Vec<Vec<String>> = Vec::new();
-    let mut key_index: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut key_index: HashMap<u128, usize> = HashMap::new();
     let mut kept = Vec::new();
     let mut groups = Vec::new();
     for r in 0..rows {
-        let values: Vec<Option<&String>> = texts.iter().map(|t| t[r].as_ref()).collect();
-        if drop_missing && values.iter().any(Option::is_none) {
+        if drop_missing && interned.iter().any(|(ids, _)| ids[r] == 0) {
             continue;
         }
-        let key: Vec<String> = values
-            .iter()
-            .map(|v| v.map_or_else(|| MISSING.to_owned(), Clone::clone))
-            .collect();
+        let key = interned.iter().fold(0u128, |k, (ids, labels)| {
+            k * labels.len() as u128 + u128::from(ids[r])
+        });
         let next = keys.len();
-        let g = *key_index.entry(key.clone()).or_insert_with(|| {
-            keys.push(key);
+        let g = *key_index.entry(key).or_insert_with(|| {
+            keys.push(
+                interned
+                    .iter()
+                    .map(|(ids, labels)| labels[ids[r] as usize].to_owned())
+                    .collect(),
+            );
             next
         });
         kept.push(r);

@@ -7,8 +7,6 @@
 //! across the tested slices. A slice is `underperforming` when its adjusted p-value is below
 //! `alpha` and it is worse than the rest by more than `min_effect`.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::stats::{benjamini_hochberg, two_proportion_p_value, wilson_interval};
@@ -107,16 +105,40 @@ pub struct SliceResult {
     pub underperforming: bool,
 }
 
-/// The value label of each row in one column: categories as they are, numbers as quantile bins.
-fn labels(column: &SliceColumn, bins: usize) -> (String, Vec<String>) {
+/// One column's rows as small ids into its distinct labels (categories as they are, numbers as
+/// quantile bins), so slicing compares integers, not strings.
+struct Labelled {
+    name: String,
+    labels: Vec<String>,
+    ids: Vec<u32>,
+}
+
+fn intern<'a>(
+    labels: &mut Vec<String>,
+    index: &mut std::collections::HashMap<&'a str, u32>,
+    value: &'a str,
+) -> u32 {
+    *index.entry(value).or_insert_with(|| {
+        labels.push(value.to_owned());
+        u32::try_from(labels.len() - 1).expect("fewer than 2^32 distinct values")
+    })
+}
+
+fn labelled(column: &SliceColumn, bins: usize) -> Labelled {
     match column {
-        SliceColumn::Categorical { name, values } => (
-            (*name).to_owned(),
-            values
+        SliceColumn::Categorical { name, values } => {
+            let mut labels = Vec::new();
+            let mut index = std::collections::HashMap::new();
+            let ids = values
                 .iter()
-                .map(|v| v.clone().unwrap_or_else(|| MISSING.to_owned()))
-                .collect(),
-        ),
+                .map(|v| intern(&mut labels, &mut index, v.as_deref().unwrap_or(MISSING)))
+                .collect();
+            Labelled {
+                name: (*name).to_owned(),
+                labels,
+                ids,
+            }
+        }
         SliceColumn::Numeric { name, values } => {
             let mut sorted: Vec<f64> = values
                 .iter()
@@ -124,28 +146,37 @@ fn labels(column: &SliceColumn, bins: usize) -> (String, Vec<String>) {
                 .copied()
                 .filter(|v| !v.is_nan())
                 .collect();
-            sorted.sort_by(f64::total_cmp);
-            let mut edges: Vec<f64> = (1..bins.max(1))
-                .filter_map(|k| sorted.get(k * sorted.len() / bins.max(1)).copied())
+            sorted.sort_unstable_by(f64::total_cmp);
+            let bins = bins.max(1);
+            let mut edges: Vec<f64> = (1..bins)
+                .filter_map(|k| sorted.get(k * sorted.len() / bins).copied())
                 .collect();
             edges.dedup();
-            let label = |v: f64| {
-                let i = edges.partition_point(|&e| e <= v);
-                match (i.checked_sub(1).map(|j| edges[j]), edges.get(i)) {
-                    (None, Some(hi)) => format!("< {hi}"),
-                    (Some(lo), Some(hi)) => format!("[{lo}, {hi})"),
-                    (Some(lo), None) => format!(">= {lo}"),
-                    (None, None) => "all".to_owned(),
-                }
-            };
-            let labels = values
+            // Label k is the bin with k edges at or below its values; the last label is MISSING.
+            let mut labels: Vec<String> = (0..=edges.len())
+                .map(
+                    |k| match (k.checked_sub(1).map(|j| edges[j]), edges.get(k)) {
+                        (None, Some(hi)) => format!("< {hi}"),
+                        (Some(lo), Some(hi)) => format!("[{lo}, {hi})"),
+                        (Some(lo), None) => format!(">= {lo}"),
+                        (None, None) => "all".to_owned(),
+                    },
+                )
+                .collect();
+            labels.push(MISSING.to_owned());
+            let missing = u32::try_from(labels.len() - 1).expect("few bins");
+            let ids = values
                 .iter()
-                .map(|v| {
-                    v.filter(|v| !v.is_nan())
-                        .map_or_else(|| MISSING.to_owned(), label)
+                .map(|v| match v.filter(|v| !v.is_nan()) {
+                    Some(v) => u32::try_from(edges.partition_point(|&e| e <= v)).expect("few bins"),
+                    None => missing,
                 })
                 .collect();
-            ((*name).to_owned(), labels)
+            Labelled {
+                name: (*name).to_owned(),
+                labels,
+                ids,
+            }
         }
     }
 }
@@ -160,25 +191,44 @@ pub struct Slice {
 
 /// Splits the rows into slices: one set per column, plus each crossing in `options`.
 pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Slice> {
-    let per_column: Vec<(String, Vec<String>)> =
-        columns.iter().map(|c| labels(c, options.bins)).collect();
-    let rows = per_column.first().map_or(0, |c| c.1.len());
+    let per_column: Vec<Labelled> = columns.iter().map(|c| labelled(c, options.bins)).collect();
+    let rows = per_column.first().map_or(0, |c| c.ids.len());
     let mut sets: Vec<Vec<usize>> = (0..columns.len()).map(|i| vec![i]).collect();
     sets.extend(options.crossings.iter().cloned());
     let mut slices = Vec::new();
     for set in sets {
-        let mut members: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
+        // Each combination of ids as one number (mixed radix over the columns' label counts).
+        let radices: Vec<u128> = set
+            .iter()
+            .map(|&c| per_column[c].labels.len() as u128)
+            .collect();
+        let mut members: std::collections::HashMap<u128, Vec<usize>> =
+            std::collections::HashMap::new();
         for r in 0..rows {
-            let key: Vec<&str> = set.iter().map(|&c| per_column[c].1[r].as_str()).collect();
+            let key = set.iter().zip(&radices).fold(0u128, |k, (&c, &radix)| {
+                k * radix + u128::from(per_column[c].ids[r])
+            });
             members.entry(key).or_default().push(r);
         }
-        for (key, rows) in members {
-            slices.push(Slice {
-                columns: set.iter().map(|&c| per_column[c].0.clone()).collect(),
-                values: key.iter().map(|v| (*v).to_owned()).collect(),
-                rows,
-            });
-        }
+        let mut found: Vec<Slice> = members
+            .into_iter()
+            .map(|(mut key, rows)| {
+                let mut values = vec![String::new(); set.len()];
+                for (slot, (&c, &radix)) in values.iter_mut().zip(set.iter().zip(&radices)).rev() {
+                    slot.clone_from(
+                        &per_column[c].labels[usize::try_from(key % radix).expect("an id")],
+                    );
+                    key /= radix;
+                }
+                Slice {
+                    columns: set.iter().map(|&c| per_column[c].name.clone()).collect(),
+                    values,
+                    rows,
+                }
+            })
+            .collect();
+        found.sort_by(|a, b| a.values.cmp(&b.values));
+        slices.extend(found);
     }
     slices
 }

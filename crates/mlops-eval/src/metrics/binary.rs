@@ -86,19 +86,24 @@ impl Confusion {
 }
 
 /// Rows sorted by descending score, grouped by equal score: (weight of positives, of negatives).
+/// Sorts contiguous (score, label, weight) triples rather than indices: no indirection per compare.
 fn score_groups(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Vec<(f64, f64)> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut rows: Vec<(f64, bool, f64)> = scores
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .map(|(i, (&s, &y))| (s, y, weight(weights, i)))
+        .collect();
+    rows.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
     let mut groups: Vec<(f64, f64)> = Vec::new();
     let mut last = None;
-    for i in order {
-        let w = weight(weights, i);
-        if last != Some(scores[i].to_bits()) {
+    for (score, label, w) in rows {
+        if last != Some(score.to_bits()) {
             groups.push((0.0, 0.0));
-            last = Some(scores[i].to_bits());
+            last = Some(score.to_bits());
         }
         let group = groups.last_mut().expect("a group was just pushed");
-        if labels[i] {
+        if label {
             group.0 += w;
         } else {
             group.1 += w;
@@ -107,10 +112,19 @@ fn score_groups(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Vec
     groups
 }
 
+/// ROC AUC and average precision from one sort of the scores.
+pub fn ranking(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> (Metric, Metric) {
+    let groups = score_groups(labels, scores, weights);
+    (auc_of(&groups), average_precision_of(&groups))
+}
+
 /// Area under the ROC curve: tied scores count one half, as the trapezoids of scikit-learn's
 /// `roc_curve` do.
 pub fn roc_auc(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Metric {
-    let groups = score_groups(labels, scores, weights);
+    auc_of(&score_groups(labels, scores, weights))
+}
+
+fn auc_of(groups: &[(f64, f64)]) -> Metric {
     let (positives, negatives) = groups
         .iter()
         .fold((0.0, 0.0), |(p, n), g| (p + g.0, n + g.1));
@@ -122,7 +136,7 @@ pub fn roc_auc(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Metr
     }
     let mut area = 0.0;
     let mut tp_before = 0.0;
-    for (tp, fp) in groups {
+    for &(tp, fp) in groups {
         area += fp * (tp_before + tp / 2.0);
         tp_before += tp;
     }
@@ -132,13 +146,16 @@ pub fn roc_auc(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Metr
 /// Average precision: the step-wise sum of precision times the rise in recall over distinct
 /// thresholds (scikit-learn's definition; not the interpolated area).
 pub fn average_precision(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Metric {
-    let groups = score_groups(labels, scores, weights);
+    average_precision_of(&score_groups(labels, scores, weights))
+}
+
+fn average_precision_of(groups: &[(f64, f64)]) -> Metric {
     let positives: f64 = groups.iter().map(|g| g.0).sum();
     if positives == 0.0 {
         return Err(Undefined::NoPositives);
     }
     let (mut tp, mut fp, mut recall_before, mut ap) = (0.0, 0.0, 0.0, 0.0);
-    for (gtp, gfp) in groups {
+    for &(gtp, gfp) in groups {
         tp += gtp;
         fp += gfp;
         let recall = tp / positives;
