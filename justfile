@@ -33,6 +33,7 @@ bench *ARGS:
     cargo build --release
     bash benches/versioning.sh {{ARGS}}
     bash benches/pipeline.sh
+    bash benches/eval.sh
 
 # Everything CI runs
 ci:
