@@ -64,6 +64,7 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::NotInClasses { .. } => "use --task multiclass for more than two classes, or --pos-label to name the positive one".into(),
         E::NeedsPosLabel { .. } => "for example `--pos-label yes`".into(),
         E::Gate(_) => "a gate is `metric OP number`, e.g. 'accuracy >= 0.85' or 'slices.min(recall) >= 0.6'".into(),
+        E::BadConfig { .. } => "eval.yaml takes the flags' names with underscores; see docs/eval.md".into(),
         E::BadBaseline { .. } => "the baseline is the JSON that `mlops eval --json` printed for the earlier model".into(),
         E::BaselineTask { .. } => "compare reports of the same task".into(),
         E::NeedsBinary { .. } => "fairness needs binary predictions; evaluate a binary task".into(),

@@ -21,9 +21,12 @@ pub(crate) struct EvalArgs {
     /// Parquet or CSV (`*.csv`) files, read as one table
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The true label (or target) column
-    #[arg(long, default_value = "label")]
-    label: String,
+    /// Options from a YAML file (the same names; flags given here win)
+    #[arg(long, value_name = "EVAL.YAML")]
+    config: Option<PathBuf>,
+    /// The true label (or target) column [default: label]
+    #[arg(long)]
+    label: Option<String>,
     /// The predicted label (or value) column
     #[arg(long)]
     prediction: Option<String>,
@@ -33,9 +36,9 @@ pub(crate) struct EvalArgs {
     /// The task (inferred from the label column when left out)
     #[arg(long, value_enum)]
     task: Option<TaskArg>,
-    /// Predict positive when the score is at least this (when there is no --prediction)
-    #[arg(long, default_value_t = 0.5)]
-    threshold: f64,
+    /// Predict positive when the score is at least this (without --prediction) [default: 0.5]
+    #[arg(long)]
+    threshold: Option<f64>,
     /// The positive class (default: true, or 1)
     #[arg(long)]
     pos_label: Option<String>,
@@ -48,27 +51,27 @@ pub(crate) struct EvalArgs {
     /// Search every slice of up to two of the --slice columns and report the N largest flagged ones
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
     discover: Option<usize>,
-    /// Quantile bins for numeric slice columns
-    #[arg(long, default_value_t = 4)]
-    bins: usize,
-    /// The metric tested on each slice (binary tasks; multiclass tests accuracy)
-    #[arg(long, value_enum, default_value_t = SliceMetric::Accuracy)]
-    slice_metric: SliceMetric,
-    /// Significance level of the slice tests, after Benjamini-Hochberg
-    #[arg(long, default_value_t = 0.05)]
-    alpha: f64,
-    /// How much worse than the rest a slice must be to be flagged
-    #[arg(long, default_value_t = 0.05)]
-    min_effect: f64,
-    /// Slices with fewer rows are reported but never flagged
-    #[arg(long, default_value_t = 30)]
-    min_rows: usize,
+    /// Quantile bins for numeric slice columns [default: 4]
+    #[arg(long)]
+    bins: Option<usize>,
+    /// The metric tested on each slice (binary tasks; multiclass tests accuracy) [default: accuracy]
+    #[arg(long, value_enum)]
+    slice_metric: Option<SliceMetric>,
+    /// Significance level of the slice tests, after Benjamini-Hochberg [default: 0.05]
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// How much worse than the rest a slice must be to be flagged [default: 0.05]
+    #[arg(long)]
+    min_effect: Option<f64>,
+    /// Slices with fewer rows are reported but never flagged [default: 30]
+    #[arg(long)]
+    min_rows: Option<usize>,
     /// A sensitive column; several mean their intersection. Repeatable
     #[arg(long)]
     sensitive: Vec<String>,
-    /// Compare groups with each other, or each group with the whole data
-    #[arg(long, value_enum, default_value_t = FairnessMethod::BetweenGroups)]
-    fairness_method: FairnessMethod,
+    /// Compare groups with each other, or each group with the whole data [default: between-groups]
+    #[arg(long, value_enum)]
+    fairness_method: Option<FairnessMethod>,
     /// The privileged group, for disparate impact (the four-fifths rule)
     #[arg(long, value_name = "COLUMN=VALUE")]
     privileged: Option<String>,
@@ -124,77 +127,176 @@ pub(crate) enum Format {
     Html,
 }
 
+impl From<TaskArg> for Task {
+    fn from(task: TaskArg) -> Self {
+        match task {
+            TaskArg::Binary => Task::Binary,
+            TaskArg::Multiclass => Task::Multiclass,
+            TaskArg::Regression => Task::Regression,
+        }
+    }
+}
+
+impl From<SliceMetric> for ProportionMetric {
+    fn from(metric: SliceMetric) -> Self {
+        match metric {
+            SliceMetric::Accuracy => ProportionMetric::Accuracy,
+            SliceMetric::Recall => ProportionMetric::Recall,
+            SliceMetric::Precision => ProportionMetric::Precision,
+            SliceMetric::Fpr => ProportionMetric::Fpr,
+            SliceMetric::Tnr => ProportionMetric::Tnr,
+            SliceMetric::Fnr => ProportionMetric::Fnr,
+            SliceMetric::SelectionRate => ProportionMetric::SelectionRate,
+        }
+    }
+}
+
+impl From<FairnessMethod> for Method {
+    fn from(method: FairnessMethod) -> Self {
+        match method {
+            FairnessMethod::BetweenGroups => Method::BetweenGroups,
+            FairnessMethod::ToOverall => Method::ToOverall,
+        }
+    }
+}
+
+/// `COLUMN=VALUE` of `--privileged`.
+fn privileged_group(text: &str) -> anyhow::Result<(String, String)> {
+    let (column, value) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--privileged takes COLUMN=VALUE, got `{text}`"))?;
+    Ok((column.to_owned(), value.to_owned()))
+}
+
+/// The slicing sets: `--slice` flags (`a,b` crosses columns) or else the config's `slices`.
+fn slice_sets(
+    flags: &[String],
+    config: Option<Vec<mlops_eval::config::OneOrMany>>,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let sets: Vec<Vec<String>> = if flags.is_empty() {
+        config
+            .unwrap_or_default()
+            .into_iter()
+            .map(mlops_eval::config::OneOrMany::into_vec)
+            .collect()
+    } else {
+        flags
+            .iter()
+            .map(|s| s.split(',').map(|c| c.trim().to_owned()).collect())
+            .collect()
+    };
+    // Crossings are keyed by one 128-bit number; four columns always fit.
+    if let Some(long) = sets.iter().find(|s| s.len() > 4) {
+        anyhow::bail!(
+            "--slice crosses at most 4 columns, got `{}`",
+            long.join(",")
+        );
+    }
+    Ok(sets)
+}
+
+/// A value of a clap enum written in `eval.yaml` (`between_groups` or `between-groups`).
+fn parse_enum<T: clap::ValueEnum>(key: &str, value: &str) -> anyhow::Result<T> {
+    T::from_str(&value.replace('_', "-"), true)
+        .map_err(|_| anyhow::anyhow!("invalid value `{value}` for `{key}` in the eval config"))
+}
+
 impl EvalArgs {
-    fn options(&self) -> anyhow::Result<Options> {
-        let gates = self
-            .gate
+    /// The options: flags first, then the config file, then the defaults. Gates from both apply.
+    /// Also the baseline report's path (one named in the config is relative to the config).
+    fn options(&self, cwd: &std::path::Path) -> anyhow::Result<(Options, Option<PathBuf>)> {
+        let config = match &self.config {
+            Some(path) => mlops_eval::config::load(&cwd.join(path))?,
+            None => mlops_eval::config::EvalConfig::default(),
+        };
+        let config_dir = self
+            .config
+            .as_ref()
+            .and_then(|p| cwd.join(p).parent().map(std::path::Path::to_path_buf))
+            .unwrap_or_else(|| cwd.to_path_buf());
+        let gate_texts: Vec<String> = config
+            .gates
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .chain(self.gate.iter().cloned())
+            .collect();
+        let gates = gate_texts
             .iter()
             .map(|g| Gate::parse(g).map_err(mlops_eval::Error::from))
             .collect::<Result<Vec<_>, _>>()?;
-        let privileged = match &self.privileged {
-            None => None,
-            Some(text) => {
-                let (column, value) = text.split_once('=').ok_or_else(|| {
-                    anyhow::anyhow!("--privileged takes COLUMN=VALUE, got `{text}`")
-                })?;
-                Some((column.to_owned(), value.to_owned()))
-            }
+        let privileged = self
+            .privileged
+            .clone()
+            .or(config.privileged.clone())
+            .map(|t| privileged_group(&t))
+            .transpose()?;
+        let slices = slice_sets(&self.slice, config.slices.clone())?;
+        let slice_metric = match (self.slice_metric, &config.slice_metric) {
+            (Some(m), _) => m,
+            (None, Some(text)) => parse_enum("slice_metric", text)?,
+            (None, None) => SliceMetric::Accuracy,
         };
-        Ok(Options {
-            label: self.label.clone(),
-            prediction: self.prediction.clone(),
-            scores: self.score.clone(),
-            task: self.task.map(|t| match t {
-                TaskArg::Binary => Task::Binary,
-                TaskArg::Multiclass => Task::Multiclass,
-                TaskArg::Regression => Task::Regression,
-            }),
-            threshold: self.threshold,
-            pos_label: self.pos_label.clone(),
-            weight: self.weight.clone(),
-            slices: self
-                .slice
-                .iter()
-                .map(|s| s.split(',').map(|c| c.trim().to_owned()).collect())
-                .collect(),
+        let fairness_method = match (self.fairness_method, &config.fairness_method) {
+            (Some(m), _) => m,
+            (None, Some(text)) => parse_enum("fairness_method", text)?,
+            (None, None) => FairnessMethod::BetweenGroups,
+        };
+        let scores = if self.score.is_empty() {
+            config
+                .score
+                .map(mlops_eval::config::OneOrMany::into_vec)
+                .unwrap_or_default()
+        } else {
+            self.score.clone()
+        };
+        let task = self.task.map(Task::from);
+        let options = Options {
+            label: self
+                .label
+                .clone()
+                .or(config.label)
+                .unwrap_or_else(|| "label".to_owned()),
+            prediction: self.prediction.clone().or(config.prediction),
+            scores,
+            task: task.or(config.task),
+            threshold: self.threshold.or(config.threshold).unwrap_or(0.5),
+            pos_label: self.pos_label.clone().or(config.pos_label),
+            weight: self.weight.clone().or(config.weight),
+            slices,
             slice_options: SliceOptions {
-                bins: self.bins,
-                alpha: self.alpha,
-                min_effect: self.min_effect,
-                min_rows: self.min_rows,
+                bins: self.bins.or(config.bins).unwrap_or(4),
+                alpha: self.alpha.or(config.alpha).unwrap_or(0.05),
+                min_effect: self.min_effect.or(config.min_effect).unwrap_or(0.05),
+                min_rows: self.min_rows.or(config.min_rows).unwrap_or(30),
                 ..SliceOptions::default()
             },
-            discover: self.discover,
-            slice_metric: match self.slice_metric {
-                SliceMetric::Accuracy => ProportionMetric::Accuracy,
-                SliceMetric::Recall => ProportionMetric::Recall,
-                SliceMetric::Precision => ProportionMetric::Precision,
-                SliceMetric::Fpr => ProportionMetric::Fpr,
-                SliceMetric::Tnr => ProportionMetric::Tnr,
-                SliceMetric::Fnr => ProportionMetric::Fnr,
-                SliceMetric::SelectionRate => ProportionMetric::SelectionRate,
+            discover: self.discover.or(config.discover),
+            slice_metric: slice_metric.into(),
+            sensitive: if self.sensitive.is_empty() {
+                config.sensitive.unwrap_or_default()
+            } else {
+                self.sensitive.clone()
             },
-            sensitive: self.sensitive.clone(),
-            fairness_method: match self.fairness_method {
-                FairnessMethod::BetweenGroups => Method::BetweenGroups,
-                FairnessMethod::ToOverall => Method::ToOverall,
-            },
+            fairness_method: fairness_method.into(),
             privileged,
-            fairlearn_compat: self.fairlearn_compat,
-            drop_missing: self.drop_missing,
+            fairlearn_compat: self.fairlearn_compat || config.fairlearn_compat.unwrap_or(false),
+            drop_missing: self.drop_missing || config.drop_missing.unwrap_or(false),
             gates,
-        })
+        };
+        let baseline = self
+            .baseline
+            .as_ref()
+            .map(|b| cwd.join(b))
+            .or_else(|| config.baseline.map(|b| config_dir.join(b)));
+        Ok((options, baseline))
     }
 }
 
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let options = args.options()?;
+    let (options, baseline) = args.options(&ctx.cwd)?;
     let files: Vec<PathBuf> = args.files.iter().map(|f| ctx.cwd.join(f)).collect();
-    let baseline = args
-        .baseline
-        .as_ref()
-        .map(|b| load_baseline(&ctx.cwd.join(b)))
-        .transpose()?;
+    let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
     let report = evaluate::evaluate(&files, &options, baseline.as_ref())?;
     let slice_metric = if report.task == Task::Multiclass {
         "accuracy"

@@ -500,3 +500,49 @@ fn discover_reports_the_weak_region_first() {
         "{text}"
     );
 }
+
+#[test]
+fn options_and_gates_from_eval_yaml_with_flags_winning() {
+    let env = eval_env();
+    env.write(
+        "ci/eval.yaml",
+        "score: score\nslices: [region]\nsensitive: [sex]\nfairness_method: to_overall\ngates:\n  - accuracy >= 0.99\n",
+    );
+    let (out, _) = env.fails(1, &["eval", "preds.parquet", "--config", "ci/eval.yaml"]);
+    assert!(
+        out.contains("FAIL  accuracy >= 0.99") && out.contains("Fairness (sex; to_overall)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Slices (accuracy; 1 underperforming)"),
+        "{out}"
+    );
+    // A flag wins over the file; gates from both apply.
+    let report = {
+        let output = env
+            .cmd(&[
+                "--json",
+                "eval",
+                "preds.parquet",
+                "--config",
+                "ci/eval.yaml",
+                "--fairness-method",
+                "between-groups",
+                "--gate",
+                "rows > 0",
+            ])
+            .output()
+            .expect("run");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json")
+    };
+    assert_eq!(report["fairness"]["method"], "between_groups");
+    assert_eq!(report["gates"].as_array().expect("gates").len(), 2);
+    env.write("bad.yaml", "lable: y\n");
+    let (_, err) = env.fails(2, &["eval", "preds.parquet", "--config", "bad.yaml"]);
+    assert!(
+        err.starts_with("error: invalid config `")
+            && err.contains("bad.yaml")
+            && err.contains("unknown field `lable`"),
+        "{err}"
+    );
+}

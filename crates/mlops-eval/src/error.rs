@@ -52,6 +52,9 @@ pub enum Error {
     #[error(transparent)]
     Gate(#[from] crate::gates::GateError),
 
+    #[error("invalid config `{}`: {message}", path.display())]
+    BadConfig { path: PathBuf, message: String },
+
     #[error("invalid baseline report `{}`: {message}", path.display())]
     BadBaseline { path: PathBuf, message: String },
 

@@ -10,6 +10,7 @@
 //!
 //! It never prints and never exits.
 
+pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod fairness;
