@@ -356,7 +356,7 @@ fn slice_column<'a>(
                 values: numbers,
             }
         }
-        Column::Text(values) => SliceColumn::Categorical { name, values },
+        Column::Text { labels, ids } => SliceColumn::Coded { name, labels, ids },
         Column::Bool(_) => {
             *text = column.to_text();
             SliceColumn::Categorical { name, values: text }
@@ -576,27 +576,17 @@ fn fairness_report(
             option: "sensitive",
         });
     };
-    // Text columns are borrowed; others are converted once.
-    let converted: Vec<Option<Vec<Option<String>>>> = options
+    let coded: Vec<(Vec<String>, Vec<u32>)> = options
         .sensitive
         .iter()
         .map(|s| {
-            let column = table.column(s).expect("sensitive columns were read");
-            column.as_text().is_none().then(|| column.to_text())
+            table
+                .column(s)
+                .expect("sensitive columns were read")
+                .to_coded()
         })
         .collect();
-    let texts: Vec<&[Option<String>]> = options
-        .sensitive
-        .iter()
-        .zip(&converted)
-        .map(|(s, owned)| {
-            owned
-                .as_deref()
-                .or_else(|| table.column(s).and_then(Column::as_text))
-                .expect("a text column")
-        })
-        .collect();
-    let (keys, kept, groups) = group_rows(&texts, table.rows, options.drop_missing);
+    let (keys, kept, groups) = group_rows(&coded, table.rows, options.drop_missing);
     let y: Vec<bool> = kept.iter().map(|&r| labels[r]).collect();
     let p: Vec<bool> = kept.iter().map(|&r| predictions[r]).collect();
     let w: Option<Vec<f64>> = weights.map(|w| kept.iter().map(|&r| w[r]).collect());
@@ -611,14 +601,15 @@ fn fairness_report(
     );
     let disparate_impact = match &options.privileged {
         Some((column, value)) => {
-            let values = table
+            let (labels, ids) = table
                 .column(column)
                 .expect("the privileged column was read")
-                .to_text();
-            let privileged: Vec<bool> = kept
+                .to_coded();
+            let wanted = labels
                 .iter()
-                .map(|&r| values[r].as_deref() == Some(value.as_str()))
-                .collect();
+                .position(|l| l == value)
+                .and_then(|i| u32::try_from(i).ok());
+            let privileged: Vec<bool> = kept.iter().map(|&r| Some(ids[r]) == wanted).collect();
             fairness::disparate_impact(&p, &privileged, w.as_deref()).ok()
         }
         None => None,
@@ -667,48 +658,43 @@ fn fairness_report(
 
 /// Groups rows by their sensitive values (a missing value is the group `(missing)`, or the row
 /// is left out with `drop_missing`): the groups' keys in first-seen order, the rows kept, and
-/// each kept row's group. Values are interned to ids per column, so no string is built per row.
+/// each kept row's group. Columns come coded (labels and per-row ids), so no string is built
+/// per row.
 fn group_rows(
-    texts: &[&[Option<String>]],
+    coded: &[(Vec<String>, Vec<u32>)],
     rows: usize,
     drop_missing: bool,
 ) -> (Vec<Vec<String>>, Vec<usize>, Vec<usize>) {
-    // Per column: each row's id, and the labels; id 0 is MISSING.
-    let interned: Vec<(Vec<u32>, Vec<&str>)> = texts
-        .iter()
-        .map(|values| {
-            let mut labels: Vec<&str> = vec![MISSING];
-            let mut index: HashMap<&str, u32> = HashMap::new();
-            let ids = values
-                .iter()
-                .map(|v| match v {
-                    None => 0,
-                    Some(v) => *index.entry(v.as_str()).or_insert_with(|| {
-                        labels.push(v.as_str());
-                        u32::try_from(labels.len() - 1).expect("fewer than 2^32 groups")
-                    }),
-                })
-                .collect();
-            (ids, labels)
-        })
-        .collect();
+    let missing = |id: u32| id == Column::MISSING;
     let mut keys: Vec<Vec<String>> = Vec::new();
     let mut key_index: HashMap<u128, usize> = HashMap::new();
     let mut kept = Vec::new();
     let mut groups = Vec::new();
     for r in 0..rows {
-        if drop_missing && interned.iter().any(|(ids, _)| ids[r] == 0) {
+        if drop_missing && coded.iter().any(|(_, ids)| missing(ids[r])) {
             continue;
         }
-        let key = interned.iter().fold(0u128, |k, (ids, labels)| {
-            k * labels.len() as u128 + u128::from(ids[r])
+        // One more id than labels per column stands for a missing value.
+        let key = coded.iter().fold(0u128, |k, (labels, ids)| {
+            let id = if missing(ids[r]) {
+                labels.len()
+            } else {
+                ids[r] as usize
+            };
+            k * (labels.len() as u128 + 1) + id as u128
         });
         let next = keys.len();
         let g = *key_index.entry(key).or_insert_with(|| {
             keys.push(
-                interned
+                coded
                     .iter()
-                    .map(|(ids, labels)| labels[ids[r] as usize].to_owned())
+                    .map(|(labels, ids)| {
+                        if missing(ids[r]) {
+                            MISSING.to_owned()
+                        } else {
+                            labels[ids[r] as usize].clone()
+                        }
+                    })
                     .collect(),
             );
             next

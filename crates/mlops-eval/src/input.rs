@@ -128,7 +128,7 @@ pub(crate) fn binary(table: &Table, c: &Columns, input: &str) -> Result<Prepared
         (Some(p), _) => p.to_owned(),
         (None, Column::Bool(_)) => "true".into(),
         (None, Column::Int(_) | Column::Float(_)) => "1".into(),
-        (None, Column::Text(_)) => {
+        (None, Column::Text { .. }) => {
             return Err(Error::NeedsPosLabel {
                 column: c.label.to_owned(),
                 values: distinct.iter().map(|s| (*s).to_owned()).collect(),

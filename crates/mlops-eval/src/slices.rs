@@ -58,6 +58,12 @@ pub enum SliceColumn<'a> {
         name: &'a str,
         values: &'a [Option<f64>],
     },
+    /// Categories already coded: each row's id into `labels` (`u32::MAX` is missing).
+    Coded {
+        name: &'a str,
+        labels: &'a [String],
+        ids: &'a [u32],
+    },
 }
 
 /// Settings for slicing and testing.
@@ -132,6 +138,20 @@ fn labelled(column: &SliceColumn, bins: usize) -> Labelled {
             let ids = values
                 .iter()
                 .map(|v| intern(&mut labels, &mut index, v.as_deref().unwrap_or(MISSING)))
+                .collect();
+            Labelled {
+                name: (*name).to_owned(),
+                labels,
+                ids,
+            }
+        }
+        SliceColumn::Coded { name, labels, ids } => {
+            let missing = u32::try_from(labels.len()).expect("fewer than 2^32 labels");
+            let mut labels = labels.to_vec();
+            labels.push(MISSING.to_owned());
+            let ids = ids
+                .iter()
+                .map(|&i| if i == u32::MAX { missing } else { i })
                 .collect();
             Labelled {
                 name: (*name).to_owned(),
