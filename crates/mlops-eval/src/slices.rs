@@ -11,6 +11,9 @@ use serde::Serialize;
 
 use crate::stats::{benjamini_hochberg, two_proportion_p_value, wilson_interval};
 
+/// Key spaces up to this size are grouped through a dense array rather than a hash map.
+const DENSE_KEYS: u128 = 1 << 16;
+
 /// Missing values form their own slice, named so.
 pub const MISSING: &str = "(missing)";
 
@@ -217,19 +220,38 @@ pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Slice> 
     sets.extend(options.crossings.iter().cloned());
     let mut slices = Vec::new();
     for set in sets {
-        // Each combination of ids as one number (mixed radix over the columns' label counts).
+        // Each combination of ids as one number (mixed radix over the columns' label counts);
+        // small key spaces index a dense array, which is much cheaper than hashing every row.
         let radices: Vec<u128> = set
             .iter()
             .map(|&c| per_column[c].labels.len() as u128)
             .collect();
-        let mut members: std::collections::HashMap<u128, Vec<usize>> =
-            std::collections::HashMap::new();
-        for r in 0..rows {
-            let key = set.iter().zip(&radices).fold(0u128, |k, (&c, &radix)| {
+        let key_of = |r: usize| {
+            set.iter().zip(&radices).fold(0u128, |k, (&c, &radix)| {
                 k * radix + u128::from(per_column[c].ids[r])
-            });
-            members.entry(key).or_default().push(r);
-        }
+            })
+        };
+        let space: u128 = radices.iter().product();
+        let members: Vec<(u128, Vec<usize>)> = if space <= DENSE_KEYS {
+            let mut dense: Vec<Vec<usize>> =
+                vec![Vec::new(); usize::try_from(space).expect("small")];
+            for r in 0..rows {
+                dense[usize::try_from(key_of(r)).expect("small")].push(r);
+            }
+            dense
+                .into_iter()
+                .enumerate()
+                .filter(|(_, rows)| !rows.is_empty())
+                .map(|(k, rows)| (k as u128, rows))
+                .collect()
+        } else {
+            let mut sparse: std::collections::HashMap<u128, Vec<usize>> =
+                std::collections::HashMap::new();
+            for r in 0..rows {
+                sparse.entry(key_of(r)).or_default().push(r);
+            }
+            sparse.into_iter().collect()
+        };
         let mut found: Vec<Slice> = members
             .into_iter()
             .map(|(mut key, rows)| {
