@@ -361,20 +361,7 @@ fn fairness(body: &mut String, r: &EvalReport) {
         &["group", "rows", "selection_rate", "tpr", "fpr", "precision"],
         &rows,
     ));
-    let aggregates = [
-        (
-            "demographic_parity_difference",
-            f.demographic_parity_difference,
-        ),
-        ("demographic_parity_ratio", f.demographic_parity_ratio),
-        ("equalized_odds_difference", f.equalized_odds_difference),
-        ("equalized_odds_ratio", f.equalized_odds_ratio),
-        (
-            "equal_opportunity_difference",
-            f.equal_opportunity_difference,
-        ),
-        ("disparate_impact", f.disparate_impact),
-    ];
+    let aggregates = f.aggregates();
     let rows: Vec<(Vec<String>, bool)> = aggregates
         .iter()
         .map(|(k, v)| (vec![(*k).to_owned(), number(*v)], false))

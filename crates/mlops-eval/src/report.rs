@@ -86,6 +86,26 @@ pub struct FairnessReport {
     pub notes: Vec<String>,
 }
 
+impl FairnessReport {
+    /// The aggregates by name, in the order reports show them.
+    pub fn aggregates(&self) -> [(&'static str, Option<f64>); 6] {
+        [
+            (
+                "demographic_parity_difference",
+                self.demographic_parity_difference,
+            ),
+            ("demographic_parity_ratio", self.demographic_parity_ratio),
+            ("equalized_odds_difference", self.equalized_odds_difference),
+            ("equalized_odds_ratio", self.equalized_odds_ratio),
+            (
+                "equal_opportunity_difference",
+                self.equal_opportunity_difference,
+            ),
+            ("disparate_impact", self.disparate_impact),
+        ]
+    }
+}
+
 /// One group's rates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupReport {
@@ -116,15 +136,7 @@ impl Values for EvalReport {
     fn value(&self, path: &str) -> Option<Result<f64, String>> {
         if let Some(name) = path.strip_prefix("fairness.") {
             let f = self.fairness.as_ref()?;
-            let value = match name {
-                "demographic_parity_difference" => f.demographic_parity_difference,
-                "demographic_parity_ratio" => f.demographic_parity_ratio,
-                "equalized_odds_difference" => f.equalized_odds_difference,
-                "equalized_odds_ratio" => f.equalized_odds_ratio,
-                "equal_opportunity_difference" => f.equal_opportunity_difference,
-                "disparate_impact" => f.disparate_impact,
-                _ => return None,
-            };
+            let (_, value) = f.aggregates().into_iter().find(|(n, _)| *n == name)?;
             return Some(
                 value.ok_or_else(|| "undefined for these groups; see `fairness.notes`".to_owned()),
             );
