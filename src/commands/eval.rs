@@ -7,7 +7,7 @@ use mlops_eval::evaluate::{self, Options, load_baseline, metric_key, task_name};
 use mlops_eval::fairness::Method;
 use mlops_eval::gates::Gate;
 use mlops_eval::input::Task;
-use mlops_eval::report::EvalReport;
+use mlops_eval::report::{EvalReport, GroupReport, SliceReport};
 use mlops_eval::slices::{ProportionMetric, SliceOptions};
 
 use crate::commands::Context;
@@ -331,8 +331,50 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     })
 }
 
-fn number(v: Option<f64>) -> String {
+/// A metric value, or `undefined`.
+pub(crate) fn number(v: Option<f64>) -> String {
     v.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"))
+}
+
+/// The header of a slice table.
+pub(crate) fn slice_header(metric: &str) -> Vec<&str> {
+    vec!["slice", "rows", metric, "95% CI", "p (BH)", "worse by"]
+}
+
+/// One slice's cells under [`slice_header`]: the text, Markdown and HTML reports share them.
+pub(crate) fn slice_cells(s: &SliceReport, metric: &str) -> Vec<String> {
+    let name: Vec<String> = s
+        .columns
+        .iter()
+        .zip(&s.values)
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect();
+    vec![
+        name.join(" & "),
+        s.rows.to_string(),
+        number(s.metrics.get(metric).copied().flatten()),
+        s.ci.get(metric)
+            .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]")),
+        s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
+        s.effect_size
+            .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
+    ]
+}
+
+/// The header of a fairness group table.
+pub(crate) const GROUP_HEADER: [&str; 6] =
+    ["group", "rows", "selection_rate", "tpr", "fpr", "precision"];
+
+/// One group's cells under [`GROUP_HEADER`].
+pub(crate) fn group_cells(g: &GroupReport) -> Vec<String> {
+    vec![
+        g.values.join(" & "),
+        format!("{}", g.rows),
+        number(g.selection_rate),
+        number(g.tpr),
+        number(g.fpr),
+        number(g.precision),
+    ]
 }
 
 fn describe_gate(g: &mlops_eval::report::GateReport) -> String {
@@ -401,44 +443,18 @@ fn render_slices(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool)
         .slices
         .iter()
         .map(|s| {
-            let name: Vec<String> = s
-                .columns
-                .iter()
-                .zip(&s.values)
-                .map(|(c, v)| format!("{c}={v}"))
-                .collect();
-            let ci =
-                s.ci.get(slice_metric)
-                    .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]"));
-            vec![
-                name.join(" & "),
-                s.rows.to_string(),
-                number(s.metrics.get(slice_metric).copied().flatten()),
-                ci,
-                s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
-                s.effect_size
-                    .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
-                if s.underperforming {
-                    "UNDERPERFORMING".into()
-                } else {
-                    String::new()
-                },
-            ]
+            let mut cells = slice_cells(s, slice_metric);
+            cells.push(if s.underperforming {
+                "UNDERPERFORMING".into()
+            } else {
+                String::new()
+            });
+            cells
         })
         .collect();
-    out.push_str(&table(
-        &[
-            "slice",
-            "rows",
-            slice_metric,
-            "95% CI",
-            "p (BH)",
-            "worse by",
-            "flag",
-        ],
-        &rows,
-        md,
-    ));
+    let mut header = slice_header(slice_metric);
+    header.push("flag");
+    out.push_str(&table(&header, &rows, md));
 }
 
 fn render_discovered(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool) {
@@ -453,28 +469,9 @@ fn render_discovered(out: &mut String, r: &EvalReport, slice_metric: &str, md: b
     let rows: Vec<Vec<String>> = r
         .discovered
         .iter()
-        .map(|s| {
-            let name: Vec<String> = s
-                .columns
-                .iter()
-                .zip(&s.values)
-                .map(|(c, v)| format!("{c}={v}"))
-                .collect();
-            vec![
-                name.join(" & "),
-                s.rows.to_string(),
-                number(s.metrics.get(slice_metric).copied().flatten()),
-                s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
-                s.effect_size
-                    .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
-            ]
-        })
+        .map(|s| slice_cells(s, slice_metric))
         .collect();
-    out.push_str(&table(
-        &["slice", "rows", slice_metric, "p (BH)", "worse by"],
-        &rows,
-        md,
-    ));
+    out.push_str(&table(&slice_header(slice_metric), &rows, md));
 }
 
 fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
@@ -484,25 +481,8 @@ fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
         &format!("Fairness ({}; {})", f.sensitive.join(" & "), f.method),
         md,
     );
-    let rows: Vec<Vec<String>> = f
-        .groups
-        .iter()
-        .map(|g| {
-            vec![
-                g.values.join(" & "),
-                format!("{}", g.rows),
-                number(g.selection_rate),
-                number(g.tpr),
-                number(g.fpr),
-                number(g.precision),
-            ]
-        })
-        .collect();
-    out.push_str(&table(
-        &["group", "rows", "selection_rate", "tpr", "fpr", "precision"],
-        &rows,
-        md,
-    ));
+    let rows: Vec<Vec<String>> = f.groups.iter().map(group_cells).collect();
+    out.push_str(&table(&GROUP_HEADER, &rows, md));
     let aggregates = f.aggregates();
     let rows: Vec<Vec<String>> = aggregates
         .iter()

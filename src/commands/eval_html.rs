@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use mlops_eval::evaluate::task_name;
 use mlops_eval::report::{ConfusionMatrix, EvalReport};
 
+use crate::commands::eval::{GROUP_HEADER, group_cells, number, slice_cells, slice_header};
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:72rem}\
 table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:0.25rem 0.6rem;text-align:left}\
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}.bad{background:#fde2e2}\
@@ -19,10 +21,6 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn number(v: Option<f64>) -> String {
-    v.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"))
 }
 
 /// A table; cells that parse as numbers are right-aligned; rows flagged true are highlighted.
@@ -299,39 +297,9 @@ fn slices(body: &mut String, r: &EvalReport, slice_metric: &str) {
     let rows: Vec<(Vec<String>, bool)> = r
         .slices
         .iter()
-        .map(|s| {
-            let name: Vec<String> = s
-                .columns
-                .iter()
-                .zip(&s.values)
-                .map(|(c, v)| format!("{c}={v}"))
-                .collect();
-            let ci =
-                s.ci.get(slice_metric)
-                    .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]"));
-            let cells = vec![
-                name.join(" & "),
-                s.rows.to_string(),
-                number(s.metrics.get(slice_metric).copied().flatten()),
-                ci,
-                s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
-                s.effect_size
-                    .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
-            ];
-            (cells, s.underperforming)
-        })
+        .map(|s| (slice_cells(s, slice_metric), s.underperforming))
         .collect();
-    body.push_str(&table(
-        &[
-            "slice",
-            "rows",
-            slice_metric,
-            "95% CI",
-            "p (BH)",
-            "worse by",
-        ],
-        &rows,
-    ));
+    body.push_str(&table(&slice_header(slice_metric), &rows));
 }
 
 fn fairness(body: &mut String, r: &EvalReport) {
@@ -342,25 +310,8 @@ fn fairness(body: &mut String, r: &EvalReport) {
         escape(&f.sensitive.join(" & ")),
         escape(&f.method)
     );
-    let rows: Vec<(Vec<String>, bool)> = f
-        .groups
-        .iter()
-        .map(|g| {
-            let cells = vec![
-                g.values.join(" & "),
-                format!("{}", g.rows),
-                number(g.selection_rate),
-                number(g.tpr),
-                number(g.fpr),
-                number(g.precision),
-            ];
-            (cells, false)
-        })
-        .collect();
-    body.push_str(&table(
-        &["group", "rows", "selection_rate", "tpr", "fpr", "precision"],
-        &rows,
-    ));
+    let rows: Vec<(Vec<String>, bool)> = f.groups.iter().map(|g| (group_cells(g), false)).collect();
+    body.push_str(&table(&GROUP_HEADER, &rows));
     let aggregates = f.aggregates();
     let rows: Vec<(Vec<String>, bool)> = aggregates
         .iter()

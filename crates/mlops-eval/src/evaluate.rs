@@ -340,6 +340,45 @@ fn confusion_matrix(prepared: &Prepared, weights: Option<&[f64]>) -> Option<Conf
     Some(ConfusionMatrix { classes, counts })
 }
 
+/// The distinct slice columns, in the order the options name them, with buffers for the values
+/// that need converting (numbers to floats, booleans to text) so slicing can borrow them.
+struct SliceBuffers<'o> {
+    names: Vec<&'o str>,
+    text: Vec<Vec<Option<String>>>,
+    numbers: Vec<Vec<Option<f64>>>,
+}
+
+impl<'o> SliceBuffers<'o> {
+    fn new(options: &'o Options) -> Self {
+        let mut names: Vec<&str> = Vec::new();
+        for name in options.slices.iter().flatten() {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        Self {
+            text: vec![Vec::new(); names.len()],
+            numbers: vec![Vec::new(); names.len()],
+            names,
+        }
+    }
+
+    fn columns<'a>(&'a mut self, table: &'a Table) -> Vec<SliceColumn<'a>> {
+        self.names
+            .iter()
+            .zip(self.text.iter_mut().zip(self.numbers.iter_mut()))
+            .map(|(name, (t, n))| {
+                slice_column(
+                    name,
+                    table.column(name).expect("slice columns were read"),
+                    t,
+                    n,
+                )
+            })
+            .collect()
+    }
+}
+
 /// A column as a slicing column: numbers are binned, everything else is a category. Text is
 /// borrowed; other columns are converted into the holders.
 fn slice_column<'a>(
@@ -374,26 +413,9 @@ fn slice_reports(
         return Vec::new();
     }
     // Distinct columns in order; each slicing entry is a set of their indices.
-    let mut names: Vec<&str> = Vec::new();
-    for name in options.slices.iter().flatten() {
-        if !names.contains(&name.as_str()) {
-            names.push(name);
-        }
-    }
-    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    let mut numbers: Vec<Vec<Option<f64>>> = vec![Vec::new(); names.len()];
-    let columns: Vec<SliceColumn> = names
-        .iter()
-        .zip(text.iter_mut().zip(numbers.iter_mut()))
-        .map(|(name, (t, n))| {
-            slice_column(
-                name,
-                table.column(name).expect("slice columns were read"),
-                t,
-                n,
-            )
-        })
-        .collect();
+    let mut buffers = SliceBuffers::new(options);
+    let names = buffers.names.clone();
+    let columns = buffers.columns(table);
     let index = |n: &String| names.iter().position(|m| m == n).expect("listed above");
     let mut slice_options = options.slice_options.clone();
     slice_options.crossings = options
@@ -491,19 +513,8 @@ fn discovered(table: &Table, prepared: &Prepared, options: &Options) -> Vec<Slic
     else {
         return Vec::new();
     };
-    let mut names: Vec<&str> = Vec::new();
-    for column in options.slices.iter().flatten() {
-        if !names.contains(&column.as_str()) {
-            names.push(column);
-        }
-    }
-    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    let mut numbers: Vec<Vec<Option<f64>>> = vec![Vec::new(); names.len()];
-    let columns: Vec<SliceColumn> = names
-        .iter()
-        .zip(text.iter_mut().zip(numbers.iter_mut()))
-        .map(|(n, (t, v))| slice_column(n, table.column(n).expect("slice columns were read"), t, v))
-        .collect();
+    let mut buffers = SliceBuffers::new(options);
+    let columns = buffers.columns(table);
     slices::discover(
         &columns,
         &outcomes,

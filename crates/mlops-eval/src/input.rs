@@ -60,23 +60,24 @@ pub(crate) fn numbers(table: &Table, name: &str, input: &str, what: &str) -> Res
         found: column.type_name(),
         expected: what.to_owned(),
     })?;
-    let missing = values.iter().filter(|v| v.is_none_or(f64::is_nan)).count();
-    if missing > 0 {
-        return Err(Error::MissingValues {
-            column: name.to_owned(),
-            input: input.to_owned(),
-            count: missing,
-        });
-    }
-    Ok(values
-        .into_iter()
-        .map(|v| v.expect("checked above"))
-        .collect())
+    // NaN is as missing as an empty cell.
+    present(
+        values
+            .into_iter()
+            .map(|v| v.filter(|x| !x.is_nan()))
+            .collect(),
+        name,
+        input,
+    )
 }
 
 /// Class labels as text, refusing missing values.
 fn classes_of(table: &Table, name: &str, input: &str) -> Result<Vec<String>> {
-    let values = column(table, name).to_text();
+    present(column(table, name).to_text(), name, input)
+}
+
+/// A column's values, refusing missing ones (the error counts them).
+fn present<T>(values: Vec<Option<T>>, name: &str, input: &str) -> Result<Vec<T>> {
     let missing = values.iter().filter(|v| v.is_none()).count();
     if missing > 0 {
         return Err(Error::MissingValues {
@@ -85,11 +86,7 @@ fn classes_of(table: &Table, name: &str, input: &str) -> Result<Vec<String>> {
             count: missing,
         });
     }
-    // Floats that are whole numbers read as the integers they are ("1", not "1.0").
-    Ok(values
-        .into_iter()
-        .map(|v| v.expect("checked above"))
-        .collect())
+    Ok(values.into_iter().flatten().collect())
 }
 
 /// Chooses the task from the label column when none is given: booleans and two classes are
