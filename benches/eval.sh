@@ -13,18 +13,10 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bench eval_da
 generator=$(ls -t "$root"/target/release/deps/eval_data-* | grep -v '\.d$' | head -1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-timing=$(mktemp)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
 
-measure() {
-    local label=$1; shift
-    /usr/bin/time -f "%e %U %S %M" -o "$timing" "$@" >/dev/null 2>"$work/last.err" || {
-        local rc=$?; [ $rc -eq 1 ] || { echo "$label failed ($rc):"; cat "$work/last.err"; exit 1; } >&2
-    }
-    read -r wall user sys rss_kib <"$timing"
-    printf '| %s | %.2f s | %.2f s | %.0f MiB |\n' "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
-}
+source "$root/benches/lib.sh"
 
 echo "| operation | wall | CPU | peak RSS |"
 echo "|---|---|---|---|"

@@ -10,15 +10,9 @@ mlops=${MLOPS:-$root/target/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-timing=$(mktemp)
 
-measure() {
-    local label=$1; shift
-    /usr/bin/time -f "%e %U %S %M" -o "$timing" "$@" >/dev/null 2>"$work/last.err" || {
-        echo "$label failed:"; cat "$work/last.err"; exit 1; } >&2
-    read -r wall user sys rss_kib <"$timing"
-    printf '| %s | %.3f s | %.3f s | %.0f MiB |\n' "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
-}
+MEASURE_DECIMALS=3
+source "$root/benches/lib.sh"
 
 cd "$work"
 git init -q -b main .

@@ -23,17 +23,8 @@ mlops=${MLOPS:-$root/target/release/mlops}
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-timing=$(mktemp)
 
-# measure LABEL COMMAND...: one table row from GNU time's wall, user, sys and max RSS.
-measure() {
-    local label=$1; shift
-    /usr/bin/time -f "%e %U %S %M" -o "$timing" "$@" >/dev/null 2>"$work/last.err" || {
-        local rc=$?; [ $rc -eq 1 ] || { echo "$label failed ($rc):"; cat "$work/last.err"; exit 1; } >&2
-    }
-    read -r wall user sys rss_kib <"$timing"
-    printf '| %s | %.2f s | %.2f s | %.0f MiB |\n' "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
-}
+source "$root/benches/lib.sh"
 
 echo "generating ${big_mib} MiB in one file and ${small_files} files of 4 KiB under $work ..." >&2
 python3 - "$work" "$big_mib" "$small_files" <<'PY'
