@@ -12,9 +12,11 @@ use arrow_array::types::{
     UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::error::{Error, Result};
 
@@ -98,10 +100,18 @@ impl Column {
     pub fn to_coded(&self) -> (Vec<String>, Vec<u32>) {
         match self {
             Column::Text { labels, ids } => (labels.clone(), ids.clone()),
-            other => match Column::text(other.to_text().iter().map(Option::as_deref)) {
-                Column::Text { labels, ids } => (labels, ids),
-                _ => unreachable!("Column::text makes a text column"),
-            },
+            Column::Bool(v) => code(v.iter().map(|b| b.map(u64::from)), |k| (k == 1).to_string()),
+            #[expect(
+                clippy::cast_sign_loss,
+                clippy::cast_possible_wrap,
+                reason = "the bits round-trip unchanged"
+            )]
+            Column::Int(v) => code(v.iter().map(|i| i.map(|i| i as u64)), |k| {
+                (k as i64).to_string()
+            }),
+            Column::Float(v) => code(v.iter().map(|f| f.map(f64::to_bits)), |k| {
+                f64::from_bits(k).to_string()
+            }),
         }
     }
 
@@ -167,6 +177,26 @@ impl Column {
     }
 }
 
+/// Codes values by their 64 bits: ids in first-seen order, labels made by `name` once per
+/// distinct value rather than a string per row.
+fn code(
+    values: impl Iterator<Item = Option<u64>>,
+    name: impl Fn(u64) -> String,
+) -> (Vec<String>, Vec<u32>) {
+    let mut labels = Vec::new();
+    let mut index: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    let ids = values
+        .map(|v| match v {
+            None => Column::MISSING,
+            Some(v) => *index.entry(v).or_insert_with(|| {
+                labels.push(name(v));
+                u32::try_from(labels.len() - 1).expect("fewer than 2^32 distinct values")
+            }),
+        })
+        .collect();
+    (labels, ids)
+}
+
 /// Named columns of equal length.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
@@ -228,9 +258,28 @@ fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
-    let file = fs_err::File::open(path)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0)
+    let file = fs_err::File::open(path)?.into_parts().0;
+    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?;
+    // Text comes as dictionary arrays: each distinct value is interned once per batch rather
+    // than hashed on every row.
+    let hinted: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => f.as_ref().clone().with_data_type(
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            ),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let metadata = ArrowReaderMetadata::try_new(
+        plain.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(std::sync::Arc::new(Schema::new(hinted))),
+    )
+    .map_err(|e| table_error(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
     let schema = builder.schema().clone();
     let available = || {
         schema
@@ -361,11 +410,33 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
             {
                 let dict = cast(array);
                 let values = dict.values().as_string::<i32>();
-                Column::text(
-                    dict.keys()
-                        .iter()
-                        .map(|k| k.map(|k| values.value(usize::try_from(k).unwrap_or(0)))),
-                )
+                // Intern each dictionary value once, when a row first refers to it (so values
+                // no row uses do not become labels); every other row only maps its key.
+                let mut labels: Vec<String> = Vec::new();
+                let mut index: std::collections::HashMap<&str, u32> =
+                    std::collections::HashMap::new();
+                let mut remap: Vec<Option<u32>> = vec![None; values.len()];
+                let ids = dict
+                    .keys()
+                    .iter()
+                    .map(|k| {
+                        let Some(k) = k
+                            .and_then(|k| usize::try_from(k).ok())
+                            .filter(|&k| k < values.len() && !values.is_null(k))
+                        else {
+                            return Column::MISSING;
+                        };
+                        *remap[k].get_or_insert_with(|| {
+                            let value = values.value(k);
+                            *index.entry(value).or_insert_with(|| {
+                                labels.push(value.to_owned());
+                                u32::try_from(labels.len() - 1)
+                                    .expect("fewer than 2^32 distinct values")
+                            })
+                        })
+                    })
+                    .collect();
+                Column::Text { labels, ids }
             } else {
                 return Err(unsupported());
             }

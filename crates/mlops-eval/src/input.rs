@@ -71,9 +71,31 @@ pub(crate) fn numbers(table: &Table, name: &str, input: &str, what: &str) -> Res
     )
 }
 
-/// Class labels as text, refusing missing values.
-fn classes_of(table: &Table, name: &str, input: &str) -> Result<Vec<String>> {
-    present(column(table, name).to_text(), name, input)
+/// A column's class labels (its distinct values as text) and each row's index into them.
+struct Classes {
+    labels: Vec<String>,
+    ids: Vec<u32>,
+}
+
+impl Classes {
+    /// Each row's value mapped through `per_label` (one entry per label).
+    fn map<T: Copy>(&self, per_label: &[T]) -> Vec<T> {
+        self.ids.iter().map(|&i| per_label[i as usize]).collect()
+    }
+}
+
+/// A column's classes, refusing missing values. Coded, so no string is made per row.
+fn classes_of(table: &Table, name: &str, input: &str) -> Result<Classes> {
+    let (labels, ids) = column(table, name).to_coded();
+    let missing = ids.iter().filter(|&&i| i == Column::MISSING).count();
+    if missing > 0 {
+        return Err(Error::MissingValues {
+            column: name.to_owned(),
+            input: input.to_owned(),
+            count: missing,
+        });
+    }
+    Ok(Classes { labels, ids })
 }
 
 /// A column's values, refusing missing ones (the error counts them).
@@ -98,8 +120,7 @@ pub(crate) fn infer_task(table: &Table, label: &str) -> Task {
             Task::Regression
         }
         other => {
-            let distinct: BTreeSet<String> = other.to_text().into_iter().flatten().collect();
-            if distinct.len() <= 2 {
+            if other.to_coded().0.len() <= 2 {
                 Task::Binary
             } else {
                 Task::Multiclass
@@ -119,8 +140,8 @@ pub struct Columns<'a> {
 
 /// Prepares binary inputs: labels and predictions as positive/negative, scores checked.
 pub(crate) fn binary(table: &Table, c: &Columns, input: &str) -> Result<Prepared> {
-    let labels_text = classes_of(table, c.label, input)?;
-    let distinct: BTreeSet<&str> = labels_text.iter().map(String::as_str).collect();
+    let label_classes = classes_of(table, c.label, input)?;
+    let distinct: BTreeSet<&str> = label_classes.labels.iter().map(String::as_str).collect();
     let positive = match (c.pos_label, column(table, c.label)) {
         (Some(p), _) => p.to_owned(),
         (None, Column::Bool(_)) => "true".into(),
@@ -149,7 +170,11 @@ pub(crate) fn binary(table: &Table, c: &Columns, input: &str) -> Result<Prepared
             expected: "two classes (binary task)".into(),
         });
     }
-    let labels: Vec<bool> = labels_text.iter().map(|v| *v == positive).collect();
+    let is_positive = |classes: &Classes| {
+        let per_label: Vec<bool> = classes.labels.iter().map(|v| *v == positive).collect();
+        classes.map(&per_label)
+    };
+    let labels = is_positive(&label_classes);
     let scores = match c.scores {
         [] => None,
         [one] => Some(probabilities(table, one, input)?),
@@ -161,8 +186,12 @@ pub(crate) fn binary(table: &Table, c: &Columns, input: &str) -> Result<Prepared
     };
     let predictions = match (c.prediction, &scores) {
         (Some(name), _) => {
-            let text = classes_of(table, name, input)?;
-            if let Some(bad) = text.iter().find(|v| !allowed.contains(v.as_str())) {
+            let predicted = classes_of(table, name, input)?;
+            if let Some(bad) = predicted
+                .labels
+                .iter()
+                .find(|v| !allowed.contains(v.as_str()))
+            {
                 return Err(Error::NotInClasses {
                     column: name.to_owned(),
                     input: input.to_owned(),
@@ -173,7 +202,7 @@ pub(crate) fn binary(table: &Table, c: &Columns, input: &str) -> Result<Prepared
                     ),
                 });
             }
-            text.iter().map(|v| *v == positive).collect()
+            is_positive(&predicted)
         }
         (None, Some(scores)) => scores.iter().map(|&s| s >= c.threshold).collect(),
         (None, None) => {
@@ -212,18 +241,25 @@ fn probabilities(table: &Table, name: &str, input: &str) -> Result<Vec<f64>> {
 
 /// Prepares multiclass inputs: classes sorted by name, scores one column per class in that order.
 pub(crate) fn multiclass(table: &Table, c: &Columns, input: &str) -> Result<Prepared> {
-    let labels_text = classes_of(table, c.label, input)?;
-    let prediction_text = c
+    let label_classes = classes_of(table, c.label, input)?;
+    let predicted = c
         .prediction
         .map(|p| classes_of(table, p, input))
         .transpose()?;
-    let mut classes: BTreeSet<String> = labels_text.iter().cloned().collect();
-    if let Some(p) = &prediction_text {
-        classes.extend(p.iter().cloned());
+    let mut classes: BTreeSet<String> = label_classes.labels.iter().cloned().collect();
+    if let Some(p) = &predicted {
+        classes.extend(p.labels.iter().cloned());
     }
     let classes: Vec<String> = classes.into_iter().collect();
-    let index = |v: &String| classes.binary_search(v).expect("every value is a class");
-    let labels: Vec<usize> = labels_text.iter().map(index).collect();
+    let index = |coded: &Classes| {
+        let per_label: Vec<usize> = coded
+            .labels
+            .iter()
+            .map(|v| classes.binary_search(v).expect("every value is a class"))
+            .collect();
+        coded.map(&per_label)
+    };
+    let labels: Vec<usize> = index(&label_classes);
     let scores = if c.scores.is_empty() {
         None
     } else {
@@ -245,8 +281,8 @@ pub(crate) fn multiclass(table: &Table, c: &Columns, input: &str) -> Result<Prep
                 .collect::<Vec<f64>>(),
         )
     };
-    let predictions = match (prediction_text, &scores) {
-        (Some(text), _) => text.iter().map(index).collect(),
+    let predictions = match (predicted, &scores) {
+        (Some(predicted), _) => index(&predicted),
         (None, Some(scores)) => scores
             .chunks_exact(classes.len())
             .map(|row| {
