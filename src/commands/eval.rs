@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_eval::evaluate::{self, Options, load_baseline, metric_key, task_name};
+use mlops_eval::evaluate::{self, Bootstrap, Options, load_baseline, metric_key, task_name};
 use mlops_eval::fairness::Method;
 use mlops_eval::gates::Gate;
 use mlops_eval::input::Task;
-use mlops_eval::report::{EvalReport, GroupReport, SliceReport};
+use mlops_eval::report::{EvalReport, FairnessReport, GroupReport, Intervals, SliceReport};
 use mlops_eval::slices::{ProportionMetric, SliceOptions};
 
 use crate::commands::Context;
@@ -66,6 +66,13 @@ pub(crate) struct EvalArgs {
     /// Slices with fewer rows are reported but never flagged [default: 30]
     #[arg(long)]
     min_rows: Option<usize>,
+    /// Bootstrap replicates for the confidence intervals of every metric that is not a plain
+    /// proportion (0: none) [default: 200]
+    #[arg(long, value_name = "N")]
+    bootstrap: Option<usize>,
+    /// The bootstrap's seed: the same seed and data give the same intervals [default: 0]
+    #[arg(long)]
+    seed: Option<u64>,
     /// A sensitive column; several mean their intersection. Repeatable
     #[arg(long)]
     sensitive: Vec<String>,
@@ -283,6 +290,10 @@ impl EvalArgs {
             fairlearn_compat: self.fairlearn_compat || config.fairlearn_compat.unwrap_or(false),
             drop_missing: self.drop_missing || config.drop_missing.unwrap_or(false),
             gates,
+            bootstrap: Bootstrap {
+                replicates: self.bootstrap.or(config.bootstrap).unwrap_or(200),
+                seed: self.seed.or(config.seed).unwrap_or(0),
+            },
         };
         let baseline = self
             .baseline
@@ -353,12 +364,45 @@ pub(crate) fn slice_cells(s: &SliceReport, metric: &str) -> Vec<String> {
         name.join(" & "),
         s.rows.to_string(),
         number(s.metrics.get(metric).copied().flatten()),
-        s.ci.get(metric)
-            .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]")),
+        interval_cell(&s.ci, metric),
         s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
         s.effect_size
             .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
     ]
+}
+
+/// A metric's interval as a cell, or `-`.
+fn interval_cell(ci: &Intervals, metric: &str) -> String {
+    ci.get(metric)
+        .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]"))
+}
+
+/// The header of the overall metric table.
+pub(crate) const METRIC_HEADER: [&str; 3] = ["metric", "value", "95% CI"];
+
+/// The overall metric table's rows: the text, Markdown and HTML reports share them.
+pub(crate) fn metric_rows(r: &EvalReport) -> Vec<Vec<String>> {
+    r.overall
+        .iter()
+        .map(|(k, v)| {
+            let value = r
+                .undefined
+                .get(k)
+                .map_or_else(|| number(*v), |why| format!("undefined ({why})"));
+            vec![k.clone(), value, interval_cell(&r.overall_ci, k)]
+        })
+        .collect()
+}
+
+/// The header of the fairness aggregate table.
+pub(crate) const AGGREGATE_HEADER: [&str; 3] = ["aggregate", "value", "95% CI"];
+
+/// The fairness aggregate table's rows.
+pub(crate) fn aggregate_rows(f: &FairnessReport) -> Vec<Vec<String>> {
+    f.aggregates()
+        .iter()
+        .map(|(k, v)| vec![(*k).to_owned(), number(*v), interval_cell(&f.ci, k)])
+        .collect()
 }
 
 /// The header of a fairness group table.
@@ -415,18 +459,7 @@ fn heading(out: &mut String, title: &str, md: bool) {
 
 fn render_metrics(out: &mut String, r: &EvalReport, md: bool) {
     heading(out, "Metrics", md);
-    let rows: Vec<Vec<String>> = r
-        .overall
-        .iter()
-        .map(|(k, v)| {
-            let value = r
-                .undefined
-                .get(k)
-                .map_or_else(|| number(*v), |why| format!("undefined ({why})"));
-            vec![k.clone(), value]
-        })
-        .collect();
-    out.push_str(&table(&["metric", "value"], &rows, md));
+    out.push_str(&table(&METRIC_HEADER, &metric_rows(r), md));
 }
 
 fn render_slices(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool) {
@@ -483,13 +516,8 @@ fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
     );
     let rows: Vec<Vec<String>> = f.groups.iter().map(group_cells).collect();
     out.push_str(&table(&GROUP_HEADER, &rows, md));
-    let aggregates = f.aggregates();
-    let rows: Vec<Vec<String>> = aggregates
-        .iter()
-        .map(|(k, v)| vec![(*k).to_owned(), number(*v)])
-        .collect();
     out.push('\n');
-    out.push_str(&table(&["aggregate", "value"], &rows, md));
+    out.push_str(&table(&AGGREGATE_HEADER, &aggregate_rows(f), md));
     for note in &f.notes {
         let _ = writeln!(out, "{}note: {note}", if md { "- " } else { "" });
     }

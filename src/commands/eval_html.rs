@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use mlops_eval::evaluate::task_name;
 use mlops_eval::report::{ConfusionMatrix, EvalReport};
 
-use crate::commands::eval::{GROUP_HEADER, group_cells, number, slice_cells, slice_header};
+use crate::commands::eval::{
+    AGGREGATE_HEADER, GROUP_HEADER, METRIC_HEADER, aggregate_rows, group_cells, metric_rows,
+    number, slice_cells, slice_header,
+};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:72rem}\
 table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:0.25rem 0.6rem;text-align:left}\
@@ -224,22 +227,8 @@ fn gates(body: &mut String, r: &EvalReport) {
 
 fn metrics(body: &mut String, r: &EvalReport) {
     body.push_str("<h2>Metrics</h2>");
-    let rows: Vec<(Vec<String>, bool)> = r
-        .overall
-        .iter()
-        .map(|(k, v)| {
-            (
-                vec![
-                    k.clone(),
-                    r.undefined
-                        .get(k)
-                        .map_or_else(|| number(*v), |why| format!("undefined ({why})")),
-                ],
-                false,
-            )
-        })
-        .collect();
-    body.push_str(&table(&["metric", "value"], &rows));
+    let rows: Vec<(Vec<String>, bool)> = metric_rows(r).into_iter().map(|c| (c, false)).collect();
+    body.push_str(&table(&METRIC_HEADER, &rows));
 }
 
 fn charts(body: &mut String, r: &EvalReport) {
@@ -312,12 +301,9 @@ fn fairness(body: &mut String, r: &EvalReport) {
     );
     let rows: Vec<(Vec<String>, bool)> = f.groups.iter().map(|g| (group_cells(g), false)).collect();
     body.push_str(&table(&GROUP_HEADER, &rows));
-    let aggregates = f.aggregates();
-    let rows: Vec<(Vec<String>, bool)> = aggregates
-        .iter()
-        .map(|(k, v)| (vec![(*k).to_owned(), number(*v)], false))
-        .collect();
-    body.push_str(&table(&["aggregate", "value"], &rows));
+    let rows: Vec<(Vec<String>, bool)> =
+        aggregate_rows(f).into_iter().map(|c| (c, false)).collect();
+    body.push_str(&table(&AGGREGATE_HEADER, &rows));
     for note in &f.notes {
         let _ = write!(body, "<p>note: {}</p>", escape(note));
     }

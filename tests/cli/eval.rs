@@ -546,3 +546,98 @@ fn options_and_gates_from_eval_yaml_with_flags_winning() {
         "{err}"
     );
 }
+
+/// Asserts that `ci` holds an interval around `value` for `metric`.
+fn interval_around(ci: &serde_json::Value, value: &serde_json::Value, metric: &str) {
+    let (lo, hi) = (
+        ci[metric][0].as_f64().expect("a lower bound"),
+        ci[metric][1].as_f64().expect("an upper bound"),
+    );
+    let value = value[metric].as_f64().expect("a value");
+    assert!(
+        lo <= value && value <= hi,
+        "{metric}: {value} in [{lo}, {hi}]"
+    );
+}
+
+#[test]
+fn every_metric_has_an_interval_and_the_seed_fixes_them() {
+    let env = eval_env();
+    let args = [
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--sensitive",
+        "sex",
+        "--bootstrap",
+        "50",
+    ];
+    let report = env.json(&args);
+    assert_eq!(
+        report["bootstrap"],
+        serde_json::json!({"replicates": 50, "seed": 0, "confidence": 0.95})
+    );
+    for metric in ["accuracy", "f1", "roc_auc", "average_precision", "log_loss"] {
+        interval_around(&report["overall_ci"], &report["overall"], metric);
+        for slice in report["slices"].as_array().expect("slices") {
+            interval_around(&slice["ci"], &slice["metrics"], metric);
+        }
+    }
+    let fairness = &report["fairness"];
+    // A largest-minus-smallest over groups is biased upwards under resampling when a group is
+    // small, so its interval need not contain the value; it must still be an interval.
+    let dpd = &fairness["ci"]["demographic_parity_difference"];
+    let (lo, hi) = (dpd[0].as_f64().expect("lo"), dpd[1].as_f64().expect("hi"));
+    assert!((0.0..=hi).contains(&lo) && hi <= 1.0, "[{lo}, {hi}]");
+    interval_around(&fairness["groups"][0]["ci"], &fairness["groups"][0], "tpr");
+    assert_eq!(env.json(&args), report, "the same seed, the same report");
+    let reseeded = env.json(&[&args[..], &["--seed", "1"]].concat());
+    assert_ne!(
+        reseeded["overall_ci"]["roc_auc"],
+        report["overall_ci"]["roc_auc"]
+    );
+    assert_eq!(
+        reseeded["overall_ci"]["accuracy"], report["overall_ci"]["accuracy"],
+        "proportions have Wilson intervals, which no seed changes"
+    );
+    let wilson_only = env.json(&[&args[..8], &["--bootstrap", "0"]].concat());
+    assert!(wilson_only["overall_ci"]["accuracy"].is_array());
+    assert!(wilson_only["overall_ci"]["roc_auc"].is_null());
+    assert!(wilson_only["bootstrap"].is_null());
+}
+
+#[test]
+fn multiclass_and_regression_slices_have_intervals() {
+    let env = TestEnv::bare();
+    let mut text = String::from("y,yhat,part\n");
+    for i in 0..300 {
+        let y = f64::from(i % 17) / 2.0;
+        let error = f64::from((i * 7) % 5) / 4.0 - 0.5;
+        let _ = writeln!(
+            text,
+            "{y},{},{}",
+            y + error,
+            if i % 2 == 0 { "a" } else { "b" }
+        );
+    }
+    env.write("reg.csv", text);
+    let report = env.json(&[
+        "eval",
+        "reg.csv",
+        "--label",
+        "y",
+        "--prediction",
+        "yhat",
+        "--slice",
+        "part",
+        "--bootstrap",
+        "40",
+    ]);
+    interval_around(&report["overall_ci"], &report["overall"], "mae");
+    for slice in report["slices"].as_array().expect("slices") {
+        interval_around(&slice["ci"], &slice["metrics"], "rmse");
+    }
+}

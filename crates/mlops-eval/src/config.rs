@@ -54,6 +54,8 @@ pub struct EvalConfig {
     pub min_effect: Option<f64>,
     pub min_rows: Option<usize>,
     pub discover: Option<usize>,
+    pub bootstrap: Option<usize>,
+    pub seed: Option<u64>,
     pub sensitive: Option<Vec<String>>,
     pub fairness_method: Option<String>,
     pub privileged: Option<String>,

@@ -1,6 +1,7 @@
 //! `evaluate`: from Parquet or CSV files to an [`EvalReport`]: overall metrics, slices with error
 //! analysis, fairness across sensitive groups, and gates.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -9,13 +10,17 @@ use mlops_core::table::{self, Column, Table};
 use crate::error::{Error, Result};
 use crate::fairness::{self, Method};
 use crate::gates::Gate;
+use crate::grouped::{self, Grouping, Ranked, Sums};
 use crate::input::{self, Columns, Prepared, Task, describe};
 use crate::metrics::multiclass::{Average, Score};
-use crate::metrics::{Metric, binary, multiclass, regression};
+use crate::metrics::{Metric, Undefined, binary, multiclass, regression};
+use crate::parallel;
 use crate::report::{
-    ConfusionMatrix, Curves, EvalReport, FairnessReport, GateReport, GroupReport, SliceReport,
+    BootstrapInfo, ConfusionMatrix, Curves, EvalReport, FairnessReport, GateReport, GroupReport,
+    Intervals, SliceReport,
 };
-use crate::slices::{self, MISSING, ProportionMetric, SliceColumn, SliceOptions};
+use crate::slices::{self, Dimension, MISSING, ProportionMetric, SliceColumn, SliceOptions};
+use crate::stats::wilson_interval;
 
 /// Everything an evaluation needs to know.
 #[derive(Debug, Clone)]
@@ -44,6 +49,24 @@ pub struct Options {
     pub fairlearn_compat: bool,
     pub drop_missing: bool,
     pub gates: Vec<Gate>,
+    pub bootstrap: Bootstrap,
+}
+
+/// How bootstrap intervals are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// Replicates; 0 leaves only the Wilson intervals of proportions.
+    pub replicates: usize,
+    pub seed: u64,
+}
+
+impl Default for Bootstrap {
+    fn default() -> Self {
+        Self {
+            replicates: 200,
+            seed: 0,
+        }
+    }
 }
 
 /// An earlier report to compare with, and where it came from.
@@ -76,6 +99,15 @@ pub fn evaluate(
     let task = options
         .task
         .unwrap_or_else(|| input::infer_task(&table, &options.label));
+    if let Some(baseline) = baseline
+        && baseline.report.task != task
+    {
+        return Err(Error::BaselineTask {
+            path: baseline.path.clone(),
+            found: task_name(baseline.report.task).to_owned(),
+            expected: task_name(task).to_owned(),
+        });
+    }
     let columns = Columns {
         label: &options.label,
         prediction: options.prediction.as_deref(),
@@ -93,36 +125,73 @@ pub fn evaluate(
         .as_deref()
         .map(|w| input::numbers(&table, w, &source, "numbers"))
         .transpose()?;
-    let all: Vec<usize> = (0..table.rows).collect();
-    let (overall, undefined) = split(metrics_of(&prepared, &all, weights.as_deref()));
-    let mut report = EvalReport {
-        task,
-        rows: table.rows,
-        overall,
-        undefined,
-        confusion_matrix: confusion_matrix(&prepared, weights.as_deref()),
-        slices: slice_reports(&table, &prepared, weights.as_deref(), options),
-        discovered: discovered(&table, &prepared, options),
-        fairness: fairness_report(&table, &prepared, weights.as_deref(), options)?,
-        gates: Vec::new(),
-        passed: true,
-        curves: curves(&prepared, weights.as_deref()),
-    };
-    if let Some(baseline) = baseline
-        && baseline.report.task != task
-    {
-        return Err(Error::BaselineTask {
-            path: baseline.path.clone(),
-            found: task_name(baseline.report.task).to_owned(),
-            expected: task_name(task).to_owned(),
+    let sensitive = sensitive_groups(&table, options);
+    if sensitive.is_some() && !matches!(prepared, Prepared::Binary { .. }) {
+        return Err(Error::NeedsBinary {
+            option: "sensitive",
         });
     }
-    let gates: Vec<GateReport> = options
+    let dimensions = slice_dimensions(&table, options);
+    let discovered = discovered(&table, &prepared, options);
+    let rows = table.rows;
+    // Everything needed from the table is extracted; at 10M rows it is most of the memory.
+    drop(table);
+    let measured = match &prepared {
+        Prepared::Binary {
+            labels,
+            predictions,
+            scores,
+        } => measure_binary(
+            &BinaryInput {
+                labels,
+                predictions,
+                scores: scores.as_deref(),
+                weights: weights.as_deref(),
+            },
+            &dimensions,
+            sensitive.as_ref(),
+            options,
+        ),
+        _ => measure_rows(&prepared, weights.as_deref(), &dimensions, options),
+    };
+    let (overall, undefined) = split(measured.overall.metrics);
+    let mut report = EvalReport {
+        task,
+        rows,
+        overall,
+        overall_ci: measured.overall.ci,
+        bootstrap: (options.bootstrap.replicates > 0).then_some(BootstrapInfo {
+            replicates: options.bootstrap.replicates,
+            seed: options.bootstrap.seed,
+            confidence: options.slice_options.confidence,
+        }),
+        undefined,
+        confusion_matrix: measured.confusion_matrix,
+        slices: slice_reports(&dimensions, measured.slices, &prepared, options),
+        discovered,
+        fairness: measured.fairness,
+        gates: Vec::new(),
+        passed: true,
+        curves: measured.curves,
+    };
+    let gates = gate_reports(&report, options, baseline);
+    report.passed = gates.iter().all(|g| g.passed);
+    report.gates = gates;
+    Ok(report)
+}
+
+/// Each gate's outcome on `report`.
+fn gate_reports(
+    report: &EvalReport,
+    options: &Options,
+    baseline: Option<&Baseline>,
+) -> Vec<GateReport> {
+    options
         .gates
         .iter()
         .map(|gate| {
             let result = gate.evaluate(
-                &report,
+                report,
                 baseline.map(|b| &b.report as &dyn crate::gates::Values),
             );
             let reason = result
@@ -140,10 +209,7 @@ pub fn evaluate(
                 reason,
             }
         })
-        .collect();
-    report.passed = gates.iter().all(|g| g.passed);
-    report.gates = gates;
-    Ok(report)
+        .collect()
 }
 
 /// The task's name as the report writes it.
@@ -170,6 +236,442 @@ fn split(
     (values, reasons)
 }
 
+/// One unit's metrics (the whole data, or one slice) and their intervals.
+struct Measured {
+    rows: usize,
+    metrics: Vec<(&'static str, Metric)>,
+    ci: Intervals,
+}
+
+/// Everything measured on the rows, before the report is put together.
+struct Measures {
+    overall: Measured,
+    /// Per dimension, per slice.
+    slices: Vec<Vec<Measured>>,
+    fairness: Option<FairnessReport>,
+    confusion_matrix: Option<ConfusionMatrix>,
+    curves: Option<Curves>,
+}
+
+/// A binary task's columns.
+struct BinaryInput<'a> {
+    labels: &'a [bool],
+    predictions: &'a [bool],
+    scores: Option<&'a [f64]>,
+    weights: Option<&'a [f64]>,
+}
+
+/// Each replicate's metric values: `[replicate][unit][metric]`, units and metrics in the order
+/// of the point estimates.
+type Replicates = Vec<Vec<Vec<Option<f64>>>>;
+
+/// The group rates a fairness report lists, by name.
+fn group_rates(c: &binary::Confusion) -> Vec<(&'static str, Metric)> {
+    vec![
+        ("selection_rate", c.selection_rate()),
+        ("tpr", c.recall()),
+        ("fpr", c.fpr()),
+        ("precision", c.precision()),
+    ]
+}
+
+/// What one unit (the whole data, a slice, a sensitive group, or the fairness aggregates)
+/// measures: its metrics, and the confusion matrix behind them where there is one.
+struct Unit {
+    metrics: Vec<(&'static str, Metric)>,
+    confusion: Option<binary::Confusion>,
+}
+
+/// The partitions a binary pass groups the rows by, after the whole data: each slicing
+/// dimension, and with sensitive columns the groups (plus one group of the rows left out, which
+/// takes part in no aggregate) and the privileged sides. Fairness needs only confusion matrices.
+fn binary_groupings(
+    ranked: &Ranked,
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+) -> Vec<Grouping> {
+    let mut partitions: Vec<(&[u32], usize, bool)> = dimensions
+        .iter()
+        .map(|d| (d.ids.as_slice(), d.slices.len(), true))
+        .collect();
+    if let Some(s) = sensitive {
+        partitions.push((&s.ids, s.keys.len() + 1, false));
+        if let Some(sides) = &s.sides {
+            partitions.push((sides, 3, false));
+        }
+    }
+    std::iter::once(ranked.whole())
+        .chain(parallel::map(partitions.len(), |p| {
+            let (ids, groups, scored) = partitions[p];
+            ranked.grouping(ids, groups, scored)
+        }))
+        .collect()
+}
+
+/// The units of a binary pass's sums (laid out as [`binary_groupings`]), in order: the whole
+/// data, each slice, then each sensitive group and the fairness aggregates.
+fn binary_units(
+    sums: &[Vec<Sums>],
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+    scored: bool,
+    options: &Options,
+) -> Vec<Unit> {
+    let mut units: Vec<Unit> = sums[..=dimensions.len()]
+        .iter()
+        .flatten()
+        .map(|s| Unit {
+            metrics: s.metrics(scored),
+            confusion: Some(s.confusion()),
+        })
+        .collect();
+    if let Some(sensitive) = sensitive {
+        let groups: Vec<binary::Confusion> = sums[dimensions.len() + 1][..sensitive.keys.len()]
+            .iter()
+            .map(Sums::confusion)
+            .collect();
+        units.extend(groups.iter().map(|c| Unit {
+            metrics: group_rates(c),
+            confusion: Some(*c),
+        }));
+        let sides = sensitive
+            .sides
+            .as_ref()
+            .map(|_| &sums[dimensions.len() + 2]);
+        units.push(Unit {
+            metrics: fairness_aggregates(&groups, sides, options),
+            confusion: None,
+        });
+    }
+    units
+}
+
+/// Measures a binary task in one pass over the rows in score order (and one more per bootstrap
+/// replicate): the whole data, every slice and every sensitive group at once.
+fn measure_binary(
+    input: &BinaryInput,
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+    options: &Options,
+) -> Measures {
+    let ranked = Ranked::new(input.labels, input.predictions, input.scores, input.weights);
+    let groupings = binary_groupings(&ranked, dimensions, sensitive);
+    let groupings: Vec<&Grouping> = groupings.iter().collect();
+    let scored = input.scores.is_some();
+    let units = |sums: &[Vec<Sums>]| binary_units(sums, dimensions, sensitive, scored, options);
+    let point = grouped::pass(&ranked, &groupings, None);
+    let replicates: Replicates = grouped::bootstrap(
+        &ranked,
+        &groupings,
+        options.bootstrap.replicates,
+        options.bootstrap.seed,
+        |sums| {
+            units(&sums)
+                .into_iter()
+                .map(|u| u.metrics.into_iter().map(|(_, m)| m.ok()).collect())
+                .collect()
+        },
+    );
+    let confidence = options.slice_options.confidence;
+    let mut measured: Vec<(Measured, Option<binary::Confusion>)> = units(&point)
+        .into_iter()
+        .enumerate()
+        .map(|(u, Unit { metrics, confusion })| {
+            let mut ci = bootstrap_intervals(&metrics, &replicates, u, confidence);
+            if input.weights.is_none()
+                && let Some(c) = &confusion
+            {
+                let defined = |name: &str| metrics.iter().any(|(n, m)| *n == name && m.is_ok());
+                ci.extend(
+                    proportion_intervals(c, confidence)
+                        .into_iter()
+                        .filter(|(name, _)| defined(name)),
+                );
+            }
+            let rows = 0; // Set below for the whole data and the slices.
+            (Measured { rows, metrics, ci }, confusion)
+        })
+        .collect();
+    let fairness = sensitive.map(|sensitive| {
+        let aggregates = measured.pop().expect("the aggregates unit").0;
+        let groups = measured.split_off(measured.len() - sensitive.keys.len());
+        fairness_report(sensitive, groups, aggregates, options)
+    });
+    let (overall, slices) = by_dimension(
+        measured.into_iter().map(|(m, _)| m),
+        input.labels.len(),
+        dimensions,
+    );
+    let whole = &point[0][0];
+    Measures {
+        overall,
+        slices,
+        fairness,
+        confusion_matrix: Some(binary_matrix(&whole.confusion())),
+        curves: input
+            .scores
+            .map(|_| curves(&ranked.score_groups(400), whole.calibration_points())),
+    }
+}
+
+/// Splits the whole data's and the slices' measures (in that order) into the whole data's and
+/// each dimension's, setting their row counts.
+fn by_dimension(
+    mut measured: impl Iterator<Item = Measured>,
+    rows: usize,
+    dimensions: &[Dimension],
+) -> (Measured, Vec<Vec<Measured>>) {
+    let overall = Measured {
+        rows,
+        ..measured.next().expect("the whole data")
+    };
+    let slices = dimensions
+        .iter()
+        .map(|d| {
+            d.sizes()
+                .into_iter()
+                .zip(measured.by_ref())
+                .map(|(rows, m)| Measured { rows, ..m })
+                .collect()
+        })
+        .collect();
+    (overall, slices)
+}
+
+/// The fairness aggregates from the groups' confusion matrices (and the privileged and
+/// unprivileged sides', for disparate impact), in [`FairnessReport::aggregates`] order.
+fn fairness_aggregates(
+    groups: &[binary::Confusion],
+    sides: Option<&Vec<Sums>>,
+    options: &Options,
+) -> Vec<(&'static str, Metric)> {
+    let mut overall = binary::Confusion::default();
+    for c in groups {
+        overall.tp += c.tp;
+        overall.fp += c.fp;
+        overall.tn += c.tn;
+        overall.fn_ += c.fn_;
+    }
+    let f = fairness::from_confusions(
+        groups,
+        &overall,
+        options.fairness_method,
+        options.fairlearn_compat,
+    );
+    vec![
+        (
+            "demographic_parity_difference",
+            f.demographic_parity_difference,
+        ),
+        ("demographic_parity_ratio", f.demographic_parity_ratio),
+        ("equalized_odds_difference", f.equalized_odds_difference),
+        ("equalized_odds_ratio", f.equalized_odds_ratio),
+        (
+            "equal_opportunity_difference",
+            f.equal_opportunity_difference,
+        ),
+        (
+            "disparate_impact",
+            sides.map_or(Err(Undefined::MissingInput("--privileged")), |s| {
+                fairness::disparate_impact_of(&s[0].confusion(), &s[1].confusion())
+            }),
+        ),
+    ]
+}
+
+fn fairness_report(
+    sensitive: &Sensitive,
+    groups: Vec<(Measured, Option<binary::Confusion>)>,
+    aggregates: Measured,
+    options: &Options,
+) -> FairnessReport {
+    let value = |name: &str| {
+        aggregates
+            .metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, m)| m.ok())
+    };
+    let mut notes = Vec::new();
+    let groups: Vec<GroupReport> = sensitive
+        .keys
+        .iter()
+        .zip(groups)
+        .map(|(key, (measured, confusion))| {
+            let rate = |name: &str| {
+                measured
+                    .metrics
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(Err(Undefined::Empty), |(_, m)| *m)
+            };
+            if !options.fairlearn_compat {
+                let name = key.join(" * ");
+                if let Err(why) = rate("tpr") {
+                    notes.push(format!("group `{name}`: TPR undefined ({why}), left out of equalized odds and equal opportunity"));
+                }
+                if let Err(why) = rate("fpr") {
+                    notes.push(format!(
+                        "group `{name}`: FPR undefined ({why}), left out of equalized odds"
+                    ));
+                }
+            }
+            let c = confusion.unwrap_or_default();
+            GroupReport {
+                values: key.clone(),
+                rows: c.tp + c.fp + c.tn + c.fn_,
+                selection_rate: rate("selection_rate").ok(),
+                tpr: rate("tpr").ok(),
+                fpr: rate("fpr").ok(),
+                precision: rate("precision").ok(),
+                ci: measured.ci,
+            }
+        })
+        .collect();
+    FairnessReport {
+        sensitive: options.sensitive.clone(),
+        method: match options.fairness_method {
+            Method::BetweenGroups => "between_groups".into(),
+            Method::ToOverall => "to_overall".into(),
+        },
+        groups,
+        demographic_parity_difference: value("demographic_parity_difference"),
+        demographic_parity_ratio: value("demographic_parity_ratio"),
+        equalized_odds_difference: value("equalized_odds_difference"),
+        equalized_odds_ratio: value("equalized_odds_ratio"),
+        equal_opportunity_difference: value("equal_opportunity_difference"),
+        disparate_impact: value("disparate_impact"),
+        ci: aggregates.ci,
+        notes,
+    }
+}
+
+/// Measures a task from each unit's rows: the whole data and every slice, with bootstrap
+/// replicates that reweight the rows. For multiclass and regression tasks, whose metrics do not
+/// share one score order.
+fn measure_rows(
+    prepared: &Prepared,
+    weights: Option<&[f64]>,
+    dimensions: &[Dimension],
+    options: &Options,
+) -> Measures {
+    let rows = match prepared {
+        Prepared::Binary { labels, .. } => labels.len(),
+        Prepared::Multiclass { labels, .. } => labels.len(),
+        Prepared::Regression { truth, .. } => truth.len(),
+    };
+    let all: Vec<usize> = (0..rows).collect();
+    let slice_rows: Vec<Vec<Vec<usize>>> = dimensions.iter().map(Dimension::rows).collect();
+    let units: Vec<&[usize]> = std::iter::once(all.as_slice())
+        .chain(slice_rows.iter().flatten().map(Vec::as_slice))
+        .collect();
+    let replicates: Replicates = parallel::map(options.bootstrap.replicates, |b| {
+        let draws = grouped::Replicate::new(options.bootstrap.seed, b).counts(rows);
+        let reweighted: Vec<f64> = draws
+            .iter()
+            .enumerate()
+            .map(|(r, &k)| f64::from(k) * crate::metrics::weight(weights, r))
+            .collect();
+        units
+            .iter()
+            .map(|unit| {
+                let kept: Vec<usize> = unit.iter().copied().filter(|&r| draws[r] > 0).collect();
+                metrics_of(prepared, &kept, Some(&reweighted))
+                    .into_iter()
+                    .map(|(_, m)| m.ok())
+                    .collect()
+            })
+            .collect()
+    });
+    let confidence = options.slice_options.confidence;
+    let measured = units.iter().enumerate().map(|(u, unit)| {
+        let metrics = metrics_of(prepared, unit, weights);
+        let mut ci = bootstrap_intervals(&metrics, &replicates, u, confidence);
+        if let (
+            Prepared::Multiclass {
+                labels,
+                predictions,
+                ..
+            },
+            None,
+        ) = (prepared, weights)
+        {
+            let right = unit
+                .iter()
+                .filter(|&&r| labels[r] == predictions[r])
+                .count();
+            #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+            ci.extend(interval(
+                "accuracy",
+                wilson_interval(right as f64, unit.len() as f64, confidence),
+            ));
+        }
+        Measured {
+            rows: unit.len(),
+            metrics,
+            ci,
+        }
+    });
+    let (overall, slices) = by_dimension(measured, rows, dimensions);
+    Measures {
+        overall,
+        slices,
+        fairness: None,
+        confusion_matrix: confusion_matrix(prepared, weights),
+        curves: None,
+    }
+}
+
+/// Percentile intervals of the metrics of unit `unit` over the replicates; a metric undefined in
+/// the data or in any replicate has none.
+fn bootstrap_intervals(
+    metrics: &[(&'static str, Metric)],
+    replicates: &Replicates,
+    unit: usize,
+    confidence: f64,
+) -> Intervals {
+    if replicates.is_empty() {
+        return Intervals::new();
+    }
+    metrics
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, value))| value.is_ok())
+        .filter_map(|(m, (name, _))| {
+            let mut values: Vec<f64> = replicates
+                .iter()
+                .map(|r| r[unit][m])
+                .collect::<Option<Vec<f64>>>()?;
+            let (lo, hi) = grouped::percentile_interval(&mut values, confidence)?;
+            Some(((*name).to_owned(), [lo, hi]))
+        })
+        .collect()
+}
+
+/// Wilson intervals for the proportions of an unweighted confusion matrix.
+fn proportion_intervals(c: &binary::Confusion, confidence: f64) -> Intervals {
+    let total = c.tp + c.fp + c.tn + c.fn_;
+    [
+        ("accuracy", c.tp + c.tn, total),
+        ("precision", c.tp, c.tp + c.fp),
+        ("recall", c.tp, c.tp + c.fn_),
+        ("tpr", c.tp, c.tp + c.fn_),
+        ("fpr", c.fp, c.fp + c.tn),
+        ("tnr", c.tn, c.fp + c.tn),
+        ("fnr", c.fn_, c.tp + c.fn_),
+        ("selection_rate", c.tp + c.fp, total),
+    ]
+    .into_iter()
+    .filter_map(|(name, successes, trials)| {
+        interval(name, wilson_interval(successes, trials, confidence))
+    })
+    .collect()
+}
+
+fn interval(name: &str, bounds: Option<(f64, f64)>) -> Option<(String, [f64; 2])> {
+    bounds.map(|(lo, hi)| (name.to_owned(), [lo, hi]))
+}
+
 /// Every metric of the task on the rows `rows`.
 #[expect(
     clippy::many_single_char_names,
@@ -190,34 +692,12 @@ fn metrics_of(
         } => {
             let y: Vec<bool> = rows.iter().map(|&r| labels[r]).collect();
             let p: Vec<bool> = rows.iter().map(|&r| predictions[r]).collect();
-            let c = binary::Confusion::new(&y, &p, w);
-            let mut out = vec![
-                ("accuracy", c.accuracy()),
-                ("balanced_accuracy", c.balanced_accuracy()),
-                ("precision", c.precision()),
-                ("recall", c.recall()),
-                ("f1", c.f1()),
-                ("tpr", c.recall()),
-                ("fpr", c.fpr()),
-                ("tnr", c.tnr()),
-                ("fnr", c.fnr()),
-                ("selection_rate", c.selection_rate()),
-            ];
-            if let Some(scores) = scores {
-                let s: Vec<f64> = rows.iter().map(|&r| scores[r]).collect();
-                let (auc, ap) = binary::ranking(&y, &s, w);
-                out.extend([
-                    ("roc_auc", auc),
-                    ("average_precision", ap),
-                    ("log_loss", binary::log_loss(&y, &s, w)),
-                    ("brier", binary::brier(&y, &s, w)),
-                    (
-                        "expected_calibration_error",
-                        binary::expected_calibration_error(&y, &s, w, 10),
-                    ),
-                ]);
-            }
-            out
+            let s: Option<Vec<f64>> = scores
+                .as_ref()
+                .map(|s| rows.iter().map(|&r| s[r]).collect());
+            let ranked = Ranked::new(&y, &p, s.as_deref(), w);
+            let grouping = ranked.whole();
+            grouped::pass(&ranked, &[&grouping], None)[0][0].metrics(s.is_some())
         }
         Prepared::Multiclass {
             classes,
@@ -273,78 +753,58 @@ fn metrics_of(
     }
 }
 
-/// Curves for charts, thinned to at most 400 points each (a million thresholds would make a chart
-/// of megabytes that looks the same).
-fn curves(prepared: &Prepared, weights: Option<&[f64]>) -> Option<Curves> {
-    let Prepared::Binary {
-        labels,
-        scores: Some(scores),
-        ..
-    } = prepared
-    else {
-        return None;
-    };
-    let thin = |points: Vec<(f64, f64)>| {
-        let step = points.len().div_ceil(400).max(1);
-        let last = points.last().copied();
-        let mut kept: Vec<(f64, f64)> = points.into_iter().step_by(step).collect();
-        if kept.last().copied() != last {
-            kept.extend(last);
-        }
-        kept
-    };
-    Some(Curves {
-        roc: binary::roc_curve(labels, scores, weights)
-            .map(thin)
-            .unwrap_or_default(),
-        pr: binary::pr_curve(labels, scores, weights)
-            .map(thin)
-            .unwrap_or_default(),
-        calibration: binary::calibration_bins(labels, scores, weights, 10),
-    })
+/// Curves for charts from the whole data's positives and negatives per score threshold (already
+/// thinned: a million thresholds would make a chart of megabytes that looks the same).
+fn curves(groups: &[(f64, f64)], calibration: Vec<(f64, f64, f64)>) -> Curves {
+    Curves {
+        roc: binary::roc_points(groups).unwrap_or_default(),
+        pr: binary::pr_points(groups).unwrap_or_default(),
+        calibration,
+    }
 }
 
+/// The confusion matrix of a classification task (rows true classes, columns predictions).
 fn confusion_matrix(prepared: &Prepared, weights: Option<&[f64]>) -> Option<ConfusionMatrix> {
-    let (classes, pairs): (Vec<String>, Vec<(usize, usize)>) = match prepared {
+    match prepared {
         Prepared::Binary {
             labels,
             predictions,
             ..
-        } => (
-            vec!["negative".into(), "positive".into()],
-            labels
-                .iter()
-                .zip(predictions)
-                .map(|(&y, &p)| (usize::from(y), usize::from(p)))
-                .collect(),
-        ),
+        } => {
+            let c = binary::Confusion::new(labels, predictions, weights);
+            Some(binary_matrix(&c))
+        }
         Prepared::Multiclass {
             classes,
             labels,
             predictions,
             ..
-        } => (
-            classes.clone(),
-            labels
-                .iter()
-                .copied()
-                .zip(predictions.iter().copied())
-                .collect(),
-        ),
-        Prepared::Regression { .. } => return None,
-    };
-    let mut counts = vec![vec![0.0; classes.len()]; classes.len()];
-    for (i, (y, p)) in pairs.into_iter().enumerate() {
-        counts[y][p] += crate::metrics::weight(weights, i);
+        } => {
+            let mut counts = vec![vec![0.0; classes.len()]; classes.len()];
+            for (i, (&y, &p)) in labels.iter().zip(predictions).enumerate() {
+                counts[y][p] += crate::metrics::weight(weights, i);
+            }
+            Some(ConfusionMatrix {
+                classes: classes.clone(),
+                counts,
+            })
+        }
+        Prepared::Regression { .. } => None,
     }
-    Some(ConfusionMatrix { classes, counts })
+}
+
+fn binary_matrix(c: &binary::Confusion) -> ConfusionMatrix {
+    ConfusionMatrix {
+        classes: vec!["negative".into(), "positive".into()],
+        counts: vec![vec![c.tn, c.fp], vec![c.fn_, c.tp]],
+    }
 }
 
 /// The distinct slice columns, in the order the options name them, with buffers for the values
-/// that need converting (numbers to floats, booleans to text) so slicing can borrow them.
+/// that need converting (numbers to floats, booleans to coded labels) so slicing can borrow them.
 struct SliceBuffers<'o> {
     names: Vec<&'o str>,
-    text: Vec<Vec<Option<String>>>,
+    coded: Vec<(Vec<String>, Vec<u32>)>,
     numbers: Vec<Vec<Option<f64>>>,
 }
 
@@ -357,7 +817,7 @@ impl<'o> SliceBuffers<'o> {
             }
         }
         Self {
-            text: vec![Vec::new(); names.len()],
+            coded: vec![(Vec::new(), Vec::new()); names.len()],
             numbers: vec![Vec::new(); names.len()],
             names,
         }
@@ -366,7 +826,7 @@ impl<'o> SliceBuffers<'o> {
     fn columns<'a>(&'a mut self, table: &'a Table) -> Vec<SliceColumn<'a>> {
         self.names
             .iter()
-            .zip(self.text.iter_mut().zip(self.numbers.iter_mut()))
+            .zip(self.coded.iter_mut().zip(self.numbers.iter_mut()))
             .map(|(name, (t, n))| {
                 slice_column(
                     name,
@@ -384,7 +844,7 @@ impl<'o> SliceBuffers<'o> {
 fn slice_column<'a>(
     name: &'a str,
     column: &'a Column,
-    text: &'a mut Vec<Option<String>>,
+    coded: &'a mut (Vec<String>, Vec<u32>),
     numbers: &'a mut Vec<Option<f64>>,
 ) -> SliceColumn<'a> {
     match column {
@@ -397,22 +857,21 @@ fn slice_column<'a>(
         }
         Column::Text { labels, ids } => SliceColumn::Coded { name, labels, ids },
         Column::Bool(_) => {
-            *text = column.to_text();
-            SliceColumn::Categorical { name, values: text }
+            *coded = column.to_coded();
+            SliceColumn::Coded {
+                name,
+                labels: &coded.0,
+                ids: &coded.1,
+            }
         }
     }
 }
 
-fn slice_reports(
-    table: &Table,
-    prepared: &Prepared,
-    weights: Option<&[f64]>,
-    options: &Options,
-) -> Vec<SliceReport> {
+/// The dimensions the options ask for: each `--slice` column alone, and each crossing.
+fn slice_dimensions(table: &Table, options: &Options) -> Vec<Dimension> {
     if options.slices.is_empty() {
         return Vec::new();
     }
-    // Distinct columns in order; each slicing entry is a set of their indices.
     let mut buffers = SliceBuffers::new(options);
     let names = buffers.names.clone();
     let columns = buffers.columns(table);
@@ -430,29 +889,42 @@ fn slice_reports(
         .filter(|s| s.len() == 1)
         .map(|s| index(&s[0]))
         .collect();
-    let slices: Vec<slices::Slice> = slices::partition(&columns, &slice_options)
+    slices::partition(&columns, &slice_options)
         .into_iter()
-        .filter(|s| s.columns.len() > 1 || singles.contains(&index(&s.columns[0])))
-        .collect();
-    let tested = slice_outcomes(prepared, options);
-    let metric_name = tested.as_ref().map_or("", |t| t.metric);
-    let tests =
-        tested.map(|t| slices::test(&slices, &t.outcomes, t.higher_is_better, &slice_options));
-    let mut reports: Vec<SliceReport> = slices
+        .filter(|d| d.columns.len() > 1 || singles.contains(&index(&d.columns[0])))
+        .collect()
+}
+
+/// The slice reports, most severe first: each slice's metrics and intervals with its test.
+fn slice_reports(
+    dimensions: &[Dimension],
+    measured: Vec<Vec<Measured>>,
+    prepared: &Prepared,
+    options: &Options,
+) -> Vec<SliceReport> {
+    let tests = slice_outcomes(prepared, options).map(|t| {
+        slices::test(
+            dimensions,
+            &t.outcomes,
+            t.higher_is_better,
+            &options.slice_options,
+        )
+    });
+    let named = dimensions
         .iter()
+        .flat_map(|d| d.slices.iter().map(move |values| (&d.columns, values)));
+    let mut reports: Vec<SliceReport> = named
+        .zip(measured.into_iter().flatten())
         .enumerate()
-        .map(|(i, slice)| {
-            let (metrics, _) = split(metrics_of(prepared, &slice.rows, weights));
+        .map(|(i, ((columns, values), m))| {
             let outcome = tests.as_ref().map(|t| &t[i]);
+            let (metrics, _) = split(m.metrics);
             SliceReport {
-                columns: slice.columns.clone(),
-                values: slice.values.clone(),
-                rows: slice.rows.len(),
+                columns: columns.clone(),
+                values: values.clone(),
+                rows: m.rows,
                 metrics,
-                ci: outcome
-                    .and_then(|t| t.ci)
-                    .map(|(lo, hi)| BTreeMap::from([(metric_name.to_owned(), [lo, hi])]))
-                    .unwrap_or_default(),
+                ci: m.ci,
                 underperforming: outcome.is_some_and(|t| t.underperforming),
                 p_value: outcome.and_then(|t| t.p_value),
                 effect_size: outcome.and_then(|t| t.effect_size),
@@ -568,152 +1040,132 @@ pub fn metric_key(metric: ProportionMetric) -> &'static str {
     }
 }
 
-fn fairness_report(
-    table: &Table,
-    prepared: &Prepared,
-    weights: Option<&[f64]>,
-    options: &Options,
-) -> Result<Option<FairnessReport>> {
+/// Each row's sensitive group, and its side for disparate impact.
+struct Sensitive {
+    /// The groups' values, in first-seen order.
+    keys: Vec<Vec<String>>,
+    /// Each row's group; `keys.len()` for a row left out (`--drop-missing`).
+    ids: Vec<u32>,
+    /// With `--privileged`, each row's side: 0 unprivileged, 1 privileged, 2 left out.
+    sides: Option<Vec<u32>>,
+}
+
+/// The sensitive groups, when the options ask for fairness.
+fn sensitive_groups(table: &Table, options: &Options) -> Option<Sensitive> {
     if options.sensitive.is_empty() && options.privileged.is_none() {
-        return Ok(None);
+        return None;
     }
-    let Prepared::Binary {
-        labels,
-        predictions,
-        ..
-    } = prepared
-    else {
-        return Err(Error::NeedsBinary {
-            option: "sensitive",
-        });
-    };
-    let coded: Vec<(Vec<String>, Vec<u32>)> = options
+    let columns: Vec<Coded> = options
         .sensitive
         .iter()
-        .map(|s| {
+        .map(|s| coded(table.column(s).expect("sensitive columns were read")))
+        .collect();
+    let (keys, ids) = group_rows(&columns, table.rows, options.drop_missing);
+    let left_out = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
+    let sides = options.privileged.as_ref().map(|(column, value)| {
+        let (labels, privileged) = coded(
             table
-                .column(s)
-                .expect("sensitive columns were read")
-                .to_coded()
-        })
-        .collect();
-    let (keys, kept, groups) = group_rows(&coded, table.rows, options.drop_missing);
-    let y: Vec<bool> = kept.iter().map(|&r| labels[r]).collect();
-    let p: Vec<bool> = kept.iter().map(|&r| predictions[r]).collect();
-    let w: Option<Vec<f64>> = weights.map(|w| kept.iter().map(|&r| w[r]).collect());
-    let result = fairness::fairness(
-        &y,
-        &p,
-        &groups,
-        keys.len(),
-        w.as_deref(),
-        options.fairness_method,
-        options.fairlearn_compat,
-    );
-    let disparate_impact = match &options.privileged {
-        Some((column, value)) => {
-            let (labels, ids) = table
                 .column(column)
-                .expect("the privileged column was read")
-                .to_coded();
-            let wanted = labels
-                .iter()
-                .position(|l| l == value)
-                .and_then(|i| u32::try_from(i).ok());
-            let privileged: Vec<bool> = kept.iter().map(|&r| Some(ids[r]) == wanted).collect();
-            fairness::disparate_impact(&p, &privileged, w.as_deref()).ok()
+                .expect("the privileged column was read"),
+        );
+        let wanted = labels
+            .iter()
+            .position(|l| l == value)
+            .and_then(|i| u32::try_from(i).ok());
+        ids.iter()
+            .zip(privileged.iter())
+            .map(|(&g, &p)| {
+                if g == left_out {
+                    2
+                } else {
+                    u32::from(Some(p) == wanted)
+                }
+            })
+            .collect()
+    });
+    Some(Sensitive { keys, ids, sides })
+}
+
+/// A column's labels and each row's id into them (see [`Column::to_coded`]).
+type Coded<'t> = (Cow<'t, [String]>, Cow<'t, [u32]>);
+
+/// A column as labels and per-row ids, borrowed when it is text already.
+fn coded(column: &Column) -> Coded<'_> {
+    match column {
+        Column::Text { labels, ids } => (Cow::Borrowed(labels), Cow::Borrowed(ids)),
+        other => {
+            let (labels, ids) = other.to_coded();
+            (Cow::Owned(labels), Cow::Owned(ids))
         }
-        None => None,
-    };
-    // Keys in first-seen order match the groups `fairness` kept (it drops only empty ones).
-    let mut notes = Vec::new();
-    let reports: Vec<GroupReport> = keys
-        .iter()
-        .zip(&result.groups)
-        .map(|(key, g)| {
-            if !options.fairlearn_compat {
-                let name = key.join(" * ");
-                if let Err(why) = g.tpr {
-                    notes.push(format!("group `{name}`: TPR undefined ({why}), left out of equalized odds and equal opportunity"));
-                }
-                if let Err(why) = g.fpr {
-                    notes.push(format!("group `{name}`: FPR undefined ({why}), left out of equalized odds"));
-                }
-            }
-            GroupReport {
-                values: key.clone(),
-                rows: g.rows,
-                selection_rate: g.selection_rate.ok(),
-                tpr: g.tpr.ok(),
-                fpr: g.fpr.ok(),
-                precision: g.precision.ok(),
-            }
-        })
-        .collect();
-    Ok(Some(FairnessReport {
-        sensitive: options.sensitive.clone(),
-        method: match options.fairness_method {
-            Method::BetweenGroups => "between_groups".into(),
-            Method::ToOverall => "to_overall".into(),
-        },
-        groups: reports,
-        demographic_parity_difference: result.demographic_parity_difference.ok(),
-        demographic_parity_ratio: result.demographic_parity_ratio.ok(),
-        equalized_odds_difference: result.equalized_odds_difference.ok(),
-        equalized_odds_ratio: result.equalized_odds_ratio.ok(),
-        equal_opportunity_difference: result.equal_opportunity_difference.ok(),
-        disparate_impact,
-        notes,
-    }))
+    }
 }
 
 /// Groups rows by their sensitive values (a missing value is the group `(missing)`, or the row
-/// is left out with `drop_missing`): the groups' keys in first-seen order, the rows kept, and
-/// each kept row's group. Columns come coded (labels and per-row ids), so no string is built
-/// per row.
-fn group_rows(
-    coded: &[(Vec<String>, Vec<u32>)],
-    rows: usize,
-    drop_missing: bool,
-) -> (Vec<Vec<String>>, Vec<usize>, Vec<usize>) {
+/// is left out with `drop_missing`): the groups' keys in first-seen order and each row's group
+/// (`keys.len()` when left out). Columns come coded (labels and per-row ids), so no string is
+/// built per row.
+fn group_rows(coded: &[Coded], rows: usize, drop_missing: bool) -> (Vec<Vec<String>>, Vec<u32>) {
     let missing = |id: u32| id == Column::MISSING;
-    let mut keys: Vec<Vec<String>> = Vec::new();
-    let mut key_index: HashMap<u128, usize> = HashMap::new();
-    let mut kept = Vec::new();
-    let mut groups = Vec::new();
-    for r in 0..rows {
-        if drop_missing && coded.iter().any(|(_, ids)| missing(ids[r])) {
-            continue;
-        }
-        // One more id than labels per column stands for a missing value.
-        let key = coded.iter().fold(0u128, |k, (labels, ids)| {
+    // One more id than labels per column stands for a missing value.
+    let space: u128 = coded
+        .iter()
+        .map(|(labels, _)| labels.len() as u128 + 1)
+        .product();
+    let key_of = |r: usize| {
+        coded.iter().fold(0u128, |k, (labels, ids)| {
             let id = if missing(ids[r]) {
                 labels.len()
             } else {
                 ids[r] as usize
             };
             k * (labels.len() as u128 + 1) + id as u128
-        });
-        let next = keys.len();
-        let g = *key_index.entry(key).or_insert_with(|| {
-            keys.push(
-                coded
-                    .iter()
-                    .map(|(labels, ids)| {
-                        if missing(ids[r]) {
-                            MISSING.to_owned()
-                        } else {
-                            labels[ids[r] as usize].clone()
-                        }
-                    })
-                    .collect(),
-            );
-            next
-        });
-        kept.push(r);
-        groups.push(g);
+        })
+    };
+    let name_of = |r: usize| -> Vec<String> {
+        coded
+            .iter()
+            .map(|(labels, ids)| {
+                if missing(ids[r]) {
+                    MISSING.to_owned()
+                } else {
+                    labels[ids[r] as usize].clone()
+                }
+            })
+            .collect()
+    };
+    // Small key spaces look groups up in an array rather than a hash map.
+    let mut dense: Vec<u32> = if space <= 1 << 16 {
+        vec![u32::MAX; usize::try_from(space).expect("small")]
+    } else {
+        Vec::new()
+    };
+    let mut sparse: HashMap<u128, u32> = HashMap::new();
+    let mut keys: Vec<Vec<String>> = Vec::new();
+    let mut ids = Vec::with_capacity(rows);
+    let mut left_out = Vec::new();
+    for r in 0..rows {
+        if drop_missing && coded.iter().any(|(_, ids)| missing(ids[r])) {
+            left_out.push(ids.len());
+            ids.push(u32::MAX);
+            continue;
+        }
+        let key = key_of(r);
+        let slot = if dense.is_empty() {
+            sparse.entry(key).or_insert(u32::MAX)
+        } else {
+            &mut dense[usize::try_from(key).expect("small")]
+        };
+        if *slot == u32::MAX {
+            *slot = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
+            keys.push(name_of(r));
+        }
+        ids.push(*slot);
     }
-    (keys, kept, groups)
+    let left_out_id = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
+    for r in left_out {
+        ids[r] = left_out_id;
+    }
+    (keys, ids)
 }
 
 /// Reads a baseline report written by `mlops eval --json`.

@@ -78,12 +78,23 @@ pub fn fairness(
             (true, false) => c.fn_ += w,
         }
     }
+    let overall = Confusion::new(labels, predictions, weights);
+    from_confusions(&confusions, &overall, method, fairlearn_compat)
+}
+
+/// Fairness from each group's confusion matrix and the whole data's; empty groups are left out.
+pub fn from_confusions(
+    confusions: &[Confusion],
+    overall: &Confusion,
+    method: Method,
+    fairlearn_compat: bool,
+) -> Fairness {
     let groups: Vec<GroupRates> = confusions
         .iter()
         .filter(|c| c.tp + c.fp + c.tn + c.fn_ > 0.0)
         .map(GroupRates::of)
         .collect();
-    let overall = GroupRates::of(&Confusion::new(labels, predictions, weights));
+    let overall = GroupRates::of(overall);
     let rate = |r: Metric| {
         if fairlearn_compat {
             Ok(r.unwrap_or(0.0))
@@ -192,17 +203,24 @@ pub fn disparate_impact(
     privileged: &[bool],
     weights: Option<&[f64]>,
 ) -> Metric {
-    let mut sums = [(0.0, 0.0); 2]; // [unprivileged, privileged]: (selected, total)
+    let mut sides = [Confusion::default(); 2]; // [unprivileged, privileged]
     for (i, (&p, &privileged)) in predictions.iter().zip(privileged).enumerate() {
         let w = crate::metrics::weight(weights, i);
-        let side = &mut sums[usize::from(privileged)];
-        side.1 += w;
+        let side = &mut sides[usize::from(privileged)];
+        // Only the selection rate matters: count selected rows as true positives.
         if p {
-            side.0 += w;
+            side.tp += w;
+        } else {
+            side.tn += w;
         }
     }
-    let unprivileged = crate::metrics::ratio(sums[0].0, sums[0].1, Undefined::Empty)?;
-    let privileged = crate::metrics::ratio(sums[1].0, sums[1].1, Undefined::Empty)?;
+    disparate_impact_of(&sides[0], &sides[1])
+}
+
+/// Disparate impact from the confusion matrices of the unprivileged and privileged rows.
+pub fn disparate_impact_of(unprivileged: &Confusion, privileged: &Confusion) -> Metric {
+    let unprivileged = unprivileged.selection_rate()?;
+    let privileged = privileged.selection_rate()?;
     crate::metrics::ratio(unprivileged, privileged, Undefined::NoPredictedPositives)
 }
 

@@ -8,12 +8,21 @@ use serde::{Deserialize, Serialize};
 use crate::gates::Values;
 use crate::input::Task;
 
+/// Confidence intervals by metric name.
+pub type Intervals = BTreeMap<String, [f64; 2]>;
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
     pub task: Task,
     pub rows: usize,
     pub overall: BTreeMap<String, Option<f64>>,
+    /// 95% intervals of the overall metrics (see `slices[].ci`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overall_ci: Intervals,
+    /// How the bootstrap intervals were drawn; absent with `--bootstrap 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapInfo>,
     /// Why each `null` metric in `overall` is undefined.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub undefined: BTreeMap<String, String>,
@@ -33,6 +42,14 @@ pub struct EvalReport {
     /// Curves for charts (binary tasks with scores); not part of the JSON report.
     #[serde(skip)]
     pub curves: Option<Curves>,
+}
+
+/// The bootstrap behind the intervals, so that a run can be repeated exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapInfo {
+    pub replicates: usize,
+    pub seed: u64,
+    pub confidence: f64,
 }
 
 /// Points for the ROC, precision-recall and calibration charts, thinned for drawing.
@@ -60,8 +77,12 @@ pub struct SliceReport {
     pub values: Vec<String>,
     pub rows: usize,
     pub metrics: BTreeMap<String, Option<f64>>,
-    /// 95% Wilson intervals of the tested proportion metric.
-    pub ci: BTreeMap<String, [f64; 2]>,
+    /// 95% intervals: Wilson intervals for proportions of unweighted rows (`accuracy`,
+    /// `precision`, `recall`, `tpr`, `fpr`, `tnr`, `fnr`, `selection_rate`), bootstrap percentile
+    /// intervals for the rest
+    /// (and for every metric with sample weights). A metric undefined in some bootstrap
+    /// replicate has no interval.
+    pub ci: Intervals,
     pub underperforming: bool,
     /// Benjamini-Hochberg adjusted; `null` when the slice was not tested (too small, or no
     /// proportion metric for the task).
@@ -81,6 +102,9 @@ pub struct FairnessReport {
     pub equalized_odds_ratio: Option<f64>,
     pub equal_opportunity_difference: Option<f64>,
     pub disparate_impact: Option<f64>,
+    /// Bootstrap intervals of the aggregates (groups resampled together with the rest).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ci: Intervals,
     /// Groups whose rates are undefined and were left out of the aggregates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -115,6 +139,9 @@ pub struct GroupReport {
     pub tpr: Option<f64>,
     pub fpr: Option<f64>,
     pub precision: Option<f64>,
+    /// Intervals of the rates, as for slices.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ci: Intervals,
 }
 
 /// One gate's outcome.

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::parallel;
 use crate::stats::{benjamini_hochberg, two_proportion_p_value, wilson_interval};
 
 /// Key spaces up to this size are grouped through a dense array rather than a hash map.
@@ -163,17 +164,27 @@ fn labelled(column: &SliceColumn, bins: usize) -> Labelled {
             }
         }
         SliceColumn::Numeric { name, values } => {
-            let mut sorted: Vec<f64> = values
+            let mut finite: Vec<f64> = values
                 .iter()
                 .flatten()
                 .copied()
                 .filter(|v| !v.is_nan())
                 .collect();
-            sorted.sort_unstable_by(f64::total_cmp);
             let bins = bins.max(1);
-            let mut edges: Vec<f64> = (1..bins)
-                .filter_map(|k| sorted.get(k * sorted.len() / bins).copied())
-                .collect();
+            // The k/bins quantiles by successive selections, each in what the last one left
+            // above it: linear time, where a sort of millions of values takes most of a second.
+            let n = finite.len();
+            let mut edges: Vec<f64> = Vec::new();
+            let mut from = 0;
+            for k in 1..bins {
+                let at = k * n / bins;
+                if at >= n {
+                    break;
+                }
+                let (_, edge, _) = finite[from..].select_nth_unstable_by(at - from, f64::total_cmp);
+                edges.push(*edge);
+                from = at;
+            }
             edges.dedup();
             // Label k is the bin with k edges at or below its values; the last label is MISSING.
             let mut labels: Vec<String> = (0..=edges.len())
@@ -204,24 +215,59 @@ fn labelled(column: &SliceColumn, bins: usize) -> Labelled {
     }
 }
 
-/// One slice: the columns and values that define it, and its rows.
+/// One way of slicing the rows (one column, or a crossing of several): its slices, and the
+/// slice of each row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slice {
+pub struct Dimension {
     pub columns: Vec<String>,
-    pub values: Vec<String>,
-    pub rows: Vec<usize>,
+    /// Each slice's values (one per column), sorted.
+    pub slices: Vec<Vec<String>>,
+    /// Each row's slice: an index into `slices`.
+    pub ids: Vec<u32>,
 }
 
-/// Splits the rows into slices: one set per column, plus each crossing in `options`.
-pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Slice> {
-    let per_column: Vec<Labelled> = columns.iter().map(|c| labelled(c, options.bins)).collect();
+impl Dimension {
+    /// The rows of each slice.
+    pub fn rows(&self) -> Vec<Vec<usize>> {
+        let mut rows = vec![Vec::new(); self.slices.len()];
+        for (r, &id) in self.ids.iter().enumerate() {
+            rows[id as usize].push(r);
+        }
+        rows
+    }
+
+    /// The number of rows in each slice.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![0; self.slices.len()];
+        for &id in &self.ids {
+            sizes[id as usize] += 1;
+        }
+        sizes
+    }
+
+    /// Per slice: rows, rows in the denominator of `outcomes`, and successes among them.
+    fn counts(&self, outcomes: &[(bool, bool)]) -> Vec<(usize, usize, usize)> {
+        let mut counts = vec![(0, 0, 0); self.slices.len()];
+        for (&id, &(trial, success)) in self.ids.iter().zip(outcomes) {
+            let c = &mut counts[id as usize];
+            c.0 += 1;
+            c.1 += usize::from(trial);
+            c.2 += usize::from(trial && success);
+        }
+        counts
+    }
+}
+
+/// Splits the rows into slices: one dimension per column, plus one per crossing in `options`.
+pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Dimension> {
+    let per_column: Vec<Labelled> =
+        parallel::map(columns.len(), |c| labelled(&columns[c], options.bins));
     let rows = per_column.first().map_or(0, |c| c.ids.len());
     let mut sets: Vec<Vec<usize>> = (0..columns.len()).map(|i| vec![i]).collect();
     sets.extend(options.crossings.iter().cloned());
-    let mut slices = Vec::new();
-    for set in sets {
-        // Each combination of ids as one number (mixed radix over the columns' label counts);
-        // small key spaces index a dense array, which is much cheaper than hashing every row.
+    parallel::map(sets.len(), |s| {
+        let set = &sets[s];
+        // Each combination of ids as one number (mixed radix over the columns' label counts).
         let radices: Vec<u128> = set
             .iter()
             .map(|&c| per_column[c].labels.len() as u128)
@@ -231,48 +277,60 @@ pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Slice> 
                 k * radix + u128::from(per_column[c].ids[r])
             })
         };
-        let space: u128 = radices.iter().product();
-        let members: Vec<(u128, Vec<usize>)> = if space <= DENSE_KEYS {
-            let mut dense: Vec<Vec<usize>> =
-                vec![Vec::new(); usize::try_from(space).expect("small")];
-            for r in 0..rows {
-                dense[usize::try_from(key_of(r)).expect("small")].push(r);
+        let values_of = |mut key: u128| {
+            let mut values = vec![String::new(); set.len()];
+            for (slot, (&c, &radix)) in values.iter_mut().zip(set.iter().zip(&radices)).rev() {
+                slot.clone_from(
+                    &per_column[c].labels[usize::try_from(key % radix).expect("an id")],
+                );
+                key /= radix;
             }
-            dense
-                .into_iter()
-                .enumerate()
-                .filter(|(_, rows)| !rows.is_empty())
-                .map(|(k, rows)| (k as u128, rows))
-                .collect()
-        } else {
-            let mut sparse: std::collections::HashMap<u128, Vec<usize>> =
-                std::collections::HashMap::new();
-            for r in 0..rows {
-                sparse.entry(key_of(r)).or_default().push(r);
-            }
-            sparse.into_iter().collect()
+            values
         };
-        let mut found: Vec<Slice> = members
-            .into_iter()
-            .map(|(mut key, rows)| {
-                let mut values = vec![String::new(); set.len()];
-                for (slot, (&c, &radix)) in values.iter_mut().zip(set.iter().zip(&radices)).rev() {
-                    slot.clone_from(
-                        &per_column[c].labels[usize::try_from(key % radix).expect("an id")],
-                    );
-                    key /= radix;
-                }
-                Slice {
-                    columns: set.iter().map(|&c| per_column[c].name.clone()).collect(),
-                    values,
-                    rows,
-                }
-            })
-            .collect();
-        found.sort_by(|a, b| a.values.cmp(&b.values));
-        slices.extend(found);
-    }
-    slices
+        let slice_index = |keys: &mut Vec<u128>| {
+            // Slices in the order of their values.
+            let mut named: Vec<(Vec<String>, u128)> =
+                keys.drain(..).map(|k| (values_of(k), k)).collect();
+            named.sort();
+            named
+        };
+        let space: u128 = radices.iter().product();
+        // Small key spaces index a dense array, which is much cheaper than hashing every row.
+        let (slices, ids): (Vec<Vec<String>>, Vec<u32>) = if space <= DENSE_KEYS {
+            let mut seen = vec![false; usize::try_from(space).expect("small")];
+            for r in 0..rows {
+                seen[usize::try_from(key_of(r)).expect("small")] = true;
+            }
+            let mut keys: Vec<u128> = (0..space).filter(|&k| seen[k as usize]).collect();
+            let named = slice_index(&mut keys);
+            let mut index = vec![0u32; seen.len()];
+            for (i, (_, k)) in named.iter().enumerate() {
+                index[usize::try_from(*k).expect("small")] = u32::try_from(i).expect("small");
+            }
+            let ids = (0..rows)
+                .map(|r| index[usize::try_from(key_of(r)).expect("small")])
+                .collect();
+            (named.into_iter().map(|(v, _)| v).collect(), ids)
+        } else {
+            let mut index: std::collections::HashMap<u128, u32> = std::collections::HashMap::new();
+            let row_keys: Vec<u128> = (0..rows).map(key_of).collect();
+            for &k in &row_keys {
+                index.entry(k).or_insert(0);
+            }
+            let mut keys: Vec<u128> = index.keys().copied().collect();
+            let named = slice_index(&mut keys);
+            for (i, (_, k)) in named.iter().enumerate() {
+                index.insert(*k, u32::try_from(i).expect("fewer than 2^32 slices"));
+            }
+            let ids = row_keys.iter().map(|k| index[k]).collect();
+            (named.into_iter().map(|(v, _)| v).collect(), ids)
+        };
+        Dimension {
+            columns: set.iter().map(|&c| per_column[c].name.clone()).collect(),
+            slices,
+            ids,
+        }
+    })
 }
 
 /// Per-row outcomes of a proportion metric: (counts in the denominator, is a success).
@@ -288,33 +346,58 @@ pub fn outcomes(
         .collect()
 }
 
+/// One slice to test: its name and counts.
+struct Candidate<'d> {
+    columns: &'d [String],
+    values: &'d [String],
+    counts: Counts,
+}
+
+/// The slices of `dimensions` with their counts, in dimension then slice order.
+fn candidates<'d>(dimensions: &'d [Dimension], outcomes: &[(bool, bool)]) -> Vec<Candidate<'d>> {
+    let (all_trials, all_successes) = outcomes.iter().fold((0usize, 0usize), |(t, s), &(i, ok)| {
+        (t + usize::from(i), s + usize::from(i && ok))
+    });
+    dimensions
+        .iter()
+        .flat_map(|d| {
+            d.counts(outcomes).into_iter().zip(&d.slices).map(
+                move |((rows, trials, successes), values)| Candidate {
+                    columns: &d.columns,
+                    values,
+                    counts: Counts {
+                        rows,
+                        trials,
+                        successes,
+                        all_trials,
+                        all_successes,
+                    },
+                },
+            )
+        })
+        .collect()
+}
+
 /// Tests each slice's proportion against the rest of the data and flags the underperforming
-/// ones (see the module comment); `higher_is_better` says which direction is worse.
+/// ones (see the module comment); `higher_is_better` says which direction is worse. Results in
+/// dimension then slice order.
 pub fn test(
-    slices: &[Slice],
+    dimensions: &[Dimension],
     outcomes: &[(bool, bool)],
     higher_is_better: bool,
     options: &SliceOptions,
 ) -> Vec<SliceResult> {
-    let (all_trials, all_successes) = outcomes.iter().fold((0usize, 0usize), |(t, s), &(i, ok)| {
-        (t + usize::from(i), s + usize::from(i && ok))
-    });
-    let mut results: Vec<SliceResult> = slices
+    test_candidates(&candidates(dimensions, outcomes), higher_is_better, options)
+}
+
+fn test_candidates(
+    candidates: &[Candidate],
+    higher_is_better: bool,
+    options: &SliceOptions,
+) -> Vec<SliceResult> {
+    let mut results: Vec<SliceResult> = candidates
         .iter()
-        .map(|slice| {
-            let (trials, successes) = slice.rows.iter().fold((0usize, 0usize), |(t, s), &r| {
-                let (i, ok) = outcomes[r];
-                (t + usize::from(i), s + usize::from(i && ok))
-            });
-            let counts = Counts {
-                rows: slice.rows.len(),
-                trials,
-                successes,
-                all_trials,
-                all_successes,
-            };
-            slice_result(slice, counts, higher_is_better, options)
-        })
+        .map(|c| slice_result(c, higher_is_better, options))
         .collect();
     // Benjamini-Hochberg over the tested slices.
     let tested: Vec<usize> = (0..results.len())
@@ -341,9 +424,8 @@ pub fn analyze(
     columns: &[SliceColumn],
     options: &SliceOptions,
 ) -> Vec<SliceResult> {
-    let slices = partition(columns, options);
     test(
-        &slices,
+        &partition(columns, options),
         &outcomes(metric, labels_true, predictions),
         metric.higher_is_better(),
         options,
@@ -362,11 +444,11 @@ struct Counts {
 
 #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
 fn slice_result(
-    slice: &Slice,
-    c: Counts,
+    candidate: &Candidate,
     higher_is_better: bool,
     options: &SliceOptions,
 ) -> SliceResult {
+    let c = candidate.counts;
     let (rest_trials, rest_successes) = (c.all_trials - c.trials, c.all_successes - c.successes);
     let share = |s: usize, t: usize| (t > 0).then(|| s as f64 / t as f64);
     let (value, rest) = (
@@ -388,8 +470,8 @@ fn slice_result(
         None
     };
     SliceResult {
-        columns: slice.columns.clone(),
-        values: slice.values.clone(),
+        columns: candidate.columns.to_vec(),
+        values: candidate.values.to_vec(),
         rows: c.rows,
         value,
         ci: wilson_interval(c.successes as f64, c.trials as f64, options.confidence),
@@ -411,41 +493,33 @@ pub fn discover(
     options: &SliceOptions,
     top: usize,
 ) -> Vec<SliceResult> {
-    let singles = partition(
-        columns,
-        &SliceOptions {
-            crossings: Vec::new(),
-            ..options.clone()
-        },
-    );
-    let first = test(&singles, outcomes, higher_is_better, options);
-    let flagged: Vec<(&str, &str)> = first
-        .iter()
-        .filter(|r| r.underperforming)
-        .map(|r| (r.columns[0].as_str(), r.values[0].as_str()))
-        .collect();
     let pairs: Vec<Vec<usize>> = (0..columns.len())
         .flat_map(|a| ((a + 1)..columns.len()).map(move |b| vec![a, b]))
         .collect();
-    let crossed = partition(
+    let dimensions = partition(
         columns,
         &SliceOptions {
             crossings: pairs,
             ..options.clone()
         },
     );
-    let candidates: Vec<Slice> = crossed
-        .into_iter()
-        .filter(|s| s.columns.len() == 2)
-        .filter(|s| {
-            !s.columns
-                .iter()
-                .zip(&s.values)
-                .any(|(c, v)| flagged.contains(&(c.as_str(), v.as_str())))
-        })
+    let all = candidates(&dimensions, outcomes);
+    let (singles, crossed): (Vec<Candidate>, Vec<Candidate>) =
+        all.into_iter().partition(|c| c.columns.len() == 1);
+    let first = test_candidates(&singles, higher_is_better, options);
+    let flagged: Vec<(&str, &str)> = first
+        .iter()
+        .filter(|r| r.underperforming)
+        .map(|r| (r.columns[0].as_str(), r.values[0].as_str()))
         .collect();
-    let all: Vec<Slice> = singles.into_iter().chain(candidates).collect();
-    let mut found: Vec<SliceResult> = test(&all, outcomes, higher_is_better, options)
+    let kept = crossed.into_iter().filter(|c| {
+        !c.columns
+            .iter()
+            .zip(c.values)
+            .any(|(c, v)| flagged.contains(&(c.as_str(), v.as_str())))
+    });
+    let all: Vec<Candidate> = singles.into_iter().chain(kept).collect();
+    let mut found: Vec<SliceResult> = test_candidates(&all, higher_is_better, options)
         .into_iter()
         .filter(|r| r.underperforming)
         .collect();

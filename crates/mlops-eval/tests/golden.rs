@@ -1,6 +1,7 @@
 //! Every metric against scikit-learn's value for the same input, to 1e-9; `null` in the fixture
 //! means the metric must be undefined. The fixture is made by `scripts/golden/eval_metrics.py`.
 
+use mlops_eval::grouped::{Ranked, pass};
 use mlops_eval::metrics::multiclass::{Average, Score};
 use mlops_eval::metrics::{Metric, binary, multiclass, regression};
 use serde_json::Value;
@@ -89,6 +90,28 @@ fn binary_metrics_match_scikit_learn() {
             }
             other => panic!("no metric `{other}`"),
         }
+    });
+}
+
+/// The one-pass path that slices, groups and the bootstrap go through gives the same values.
+#[test]
+fn binary_metrics_in_one_pass_match_scikit_learn() {
+    run_all("binary", |case, metric| {
+        let labels: Vec<bool> = classes(&case["labels"]).iter().map(|&y| y == 1).collect();
+        let predictions: Vec<bool> = classes(&case["predictions"])
+            .iter()
+            .map(|&p| p == 1)
+            .collect();
+        let scores = floats(&case["scores"]);
+        let w = weights(case);
+        let ranked = Ranked::new(&labels, &predictions, Some(&scores), w.as_deref());
+        let whole = ranked.whole();
+        let sums = pass(&ranked, &[&whole], None);
+        sums[0][0]
+            .metrics(true)
+            .into_iter()
+            .find(|(name, _)| *name == metric)
+            .map_or_else(|| panic!("no metric `{metric}`"), |(_, value)| value)
     });
 }
 

@@ -1,28 +1,10 @@
 //! Error analysis on generated data: a planted weak slice is flagged; data with no weak slice
 //! flags nothing in at least 19 of 20 seeds; small slices are reported but never flagged.
 
+mod common;
+
+use common::Rng;
 use mlops_eval::slices::{MISSING, ProportionMetric, SliceColumn, SliceOptions, analyze};
-
-/// splitmix64: a small seeded generator, so the test needs no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "53 random bits fit an f64 exactly"
-    )]
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 struct Data {
     labels: Vec<bool>,

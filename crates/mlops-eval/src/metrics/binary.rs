@@ -199,7 +199,11 @@ pub fn roc_curve(
     scores: &[f64],
     weights: Option<&[f64]>,
 ) -> Option<Vec<(f64, f64)>> {
-    let groups = score_groups(labels, scores, weights);
+    roc_points(&score_groups(labels, scores, weights))
+}
+
+/// The ROC curve from (positives, negatives) per distinct score, highest first.
+pub fn roc_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
     let (positives, negatives) = groups
         .iter()
         .fold((0.0, 0.0), |(p, n), g| (p + g.0, n + g.1));
@@ -208,7 +212,7 @@ pub fn roc_curve(
     }
     let mut points = vec![(0.0, 0.0)];
     let (mut tp, mut fp) = (0.0, 0.0);
-    for (gtp, gfp) in groups {
+    for &(gtp, gfp) in groups {
         tp += gtp;
         fp += gfp;
         points.push((fp / negatives, tp / positives));
@@ -223,7 +227,11 @@ pub fn pr_curve(
     scores: &[f64],
     weights: Option<&[f64]>,
 ) -> Option<Vec<(f64, f64)>> {
-    let groups = score_groups(labels, scores, weights);
+    pr_points(&score_groups(labels, scores, weights))
+}
+
+/// The precision-recall curve from (positives, negatives) per distinct score, highest first.
+pub fn pr_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
     let positives: f64 = groups.iter().map(|g| g.0).sum();
     if positives == 0.0 {
         return None;
@@ -231,8 +239,8 @@ pub fn pr_curve(
     let (mut tp, mut fp) = (0.0, 0.0);
     Some(
         groups
-            .into_iter()
-            .map(|(gtp, gfp)| {
+            .iter()
+            .map(|&(gtp, gfp)| {
                 tp += gtp;
                 fp += gfp;
                 (tp / positives, tp / (tp + fp))
@@ -253,9 +261,7 @@ pub fn calibration_bins(
     let mut sums = vec![(0.0_f64, 0.0_f64, 0.0_f64); bins];
     for (i, (&y, &p)) in labels.iter().zip(scores).enumerate() {
         let w = weight(weights, i);
-        #[expect(clippy::cast_precision_loss, reason = "bin counts are small")]
-        let edges_below = (1..bins).filter(|&k| (k as f64 / bins as f64) < p).count();
-        let bin = &mut sums[edges_below];
+        let bin = &mut sums[calibration_bin(p, bins)];
         bin.0 += w;
         bin.1 += w * f64::from(u8::from(y));
         bin.2 += w * p;
@@ -264,6 +270,15 @@ pub fn calibration_bins(
         .filter(|b| b.0 > 0.0)
         .map(|b| (b.2 / b.0, b.1 / b.0, b.0))
         .collect()
+}
+
+/// The equal-width bin of `[0, 1]` a score falls in: a score on an inner edge falls in the
+/// lower bin, as in scikit-learn's `calibration_curve(strategy="uniform")`.
+pub fn calibration_bin(score: f64, bins: usize) -> usize {
+    #[expect(clippy::cast_precision_loss, reason = "bin counts are small")]
+    (1..bins)
+        .filter(|&k| (k as f64 / bins as f64) < score)
+        .count()
 }
 
 /// Expected calibration error over `bins` equal-width bins of `[0, 1]`: the weight-averaged gap
