@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks `mlops eval` on generated Parquet files (1M and 10M rows by default): a binary task
 # with a score, five slicing columns and three sensitive columns (their intersection), as the eval
-# issue specifies. Prints a Markdown table: wall time, CPU time (user+sys) and peak memory.
+# issue specifies; without and with bootstrap intervals. Prints a Markdown table: wall time, CPU time (user+sys) and peak memory.
 # Not a test: nothing here asserts a time.
 #
 # Usage: benches/eval.sh [ROWS...]     Env: MLOPS (binary, default target/release/mlops)
@@ -23,9 +23,12 @@ echo "|---|---|---|---|"
 for rows in "${sizes[@]}"; do
     file="$work/eval-$rows.parquet"
     "$generator" "$rows" "$file"
-    measure "overall metrics, $rows rows" "$mlops" -q eval "$file" --score score
-    measure "overall + 5 slice columns + fairness over 3 sensitive columns, $rows rows" "$mlops" -q eval "$file" --score score \
-        --slice region --slice segment --slice channel --slice age --slice income \
-        --sensitive sex --sensitive race --sensitive senior --privileged sex=m
+    full=(--slice region --slice segment --slice channel --slice age --slice income
+        --sensitive sex --sensitive race --sensitive senior --privileged sex=m)
+    measure "overall metrics, $rows rows" "$mlops" -q eval "$file" --score score --bootstrap 0
+    measure "overall + 5 slice columns + fairness over 3 sensitive columns, $rows rows" \
+        "$mlops" -q eval "$file" --score score "${full[@]}" --bootstrap 0
+    measure "the same with 200 bootstrap replicates (intervals for every metric), $rows rows" \
+        "$mlops" -q eval "$file" --score score "${full[@]}" --bootstrap 200
     rm -f "$file"
 done

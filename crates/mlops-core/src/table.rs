@@ -64,6 +64,16 @@ impl Column {
         }
     }
 
+    /// Makes room for `additional` more rows.
+    pub fn reserve(&mut self, additional: usize) {
+        match self {
+            Column::Bool(v) => v.reserve(additional),
+            Column::Int(v) => v.reserve(additional),
+            Column::Float(v) => v.reserve(additional),
+            Column::Text { ids, .. } => ids.reserve(additional),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -298,6 +308,7 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
         })?;
         indices.push(index);
     }
+    let reader_rows = builder.metadata().file_metadata().num_rows();
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
     let reader = builder
         .with_projection(mask)
@@ -306,6 +317,7 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
         .map_err(|e| table_error(path, e))?;
     let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
     let mut rows = 0;
+    let total_rows = usize::try_from(reader_rows).unwrap_or(0);
     for batch in reader {
         let batch = batch.map_err(|e| table_error(path, e))?;
         rows += batch.num_rows();
@@ -315,7 +327,13 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
                 .expect("projected columns are present");
             let part = from_arrow(path, name, array)?;
             match slot {
-                None => *slot = Some(part),
+                None => {
+                    // Room for every row up front: growing by doubling would copy each column
+                    // several times over, at 10M rows most of a second of page faults.
+                    let mut column = part;
+                    column.reserve(total_rows.saturating_sub(column.len()));
+                    *slot = Some(column);
+                }
                 Some(column) => column
                     .append(part)
                     .expect("one file has one type per column"),

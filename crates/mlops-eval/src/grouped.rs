@@ -69,10 +69,7 @@ impl Ranked {
                 let keyed: Vec<(u64, u32)> = (0..rows)
                     .map(|r| (!scores[r as usize].to_bits(), r))
                     .collect();
-                parallel::sorted(keyed)
-                    .into_iter()
-                    .map(|(_, r)| r)
-                    .collect()
+                parallel::sorted(keyed, |&(_, r)| r)
             }
             None => (0..rows).collect(),
         };
