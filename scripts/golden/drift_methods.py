@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Golden fixtures for mlops-drift's tests and distances, from Evidently's own implementations
+(and scipy beneath them), plus Evidently's choice of default test per column.
+
+Writes crates/mlops-drift/tests/fixtures/methods.json; the Rust tests compare to 1e-9.
+
+Evidently 0.7 needs pandas < 2.2, so run it in its own environment:
+
+    python3 -m venv /tmp/evenv && /tmp/evenv/bin/pip install "evidently==0.7.23" "pandas<2.2"
+    /tmp/evenv/bin/python scripts/golden/drift_methods.py
+"""
+
+import json
+import pathlib
+
+import evidently
+import numpy as np
+import pandas as pd
+import scipy
+from evidently.legacy.calculations.stattests.chisquare_stattest import _chi_stat_test
+from evidently.legacy.calculations.stattests.energy_distance import _energy_dist
+from evidently.legacy.calculations.stattests.hellinger_distance import _hellinger_distance
+from evidently.legacy.calculations.stattests.jensenshannon import _jensenshannon
+from evidently.legacy.calculations.stattests.kl_div import _kl_div
+from evidently.legacy.calculations.stattests.ks_stattest import _ks_stat_test
+from evidently.legacy.calculations.stattests.psi import _psi
+from evidently.legacy.calculations.stattests.registry import _get_default_stattest
+from evidently.legacy.calculations.stattests.wasserstein_distance_norm import _wasserstein_distance_norm
+from evidently.legacy.calculations.stattests.z_stattest import _z_stat_test, proportions_diff_z_stat_ind
+from evidently.legacy.core import ColumnType
+from scipy import stats
+
+OUT = pathlib.Path(__file__).resolve().parents[2] / "crates/mlops-drift/tests/fixtures/methods.json"
+
+NAMES = {
+    "ks": "ks", "chisquare": "chisquare", "z": "ztest", "jensenshannon": "jensenshannon",
+    "wasserstein": "wasserstein",
+}
+
+
+def cases():
+    rng = np.random.default_rng(5)
+    yield "normal, shifted", "num", rng.normal(0, 1, 200), rng.normal(0.4, 1.2, 150)
+    yield "small integers", "num", rng.integers(0, 5, 300), rng.integers(0, 4, 250)
+    yield "integers 0..40", "num", rng.integers(0, 41, 500), rng.integers(5, 41, 400)
+    yield "constant", "num", np.full(50, 5.0), np.full(40, 5.0)
+    yield "clustered with ties", "num", np.round(rng.exponential(1, 300), 1), np.round(rng.exponential(1.5, 280), 1)
+    yield "large normal", "num", rng.normal(10, 2, 1200), rng.normal(10.3, 2, 1000)
+    yield "large, three values", "num", rng.integers(0, 3, 1500), rng.integers(0, 3, 1300)
+    yield "categories on one side only", "cat", rng.choice(["a", "b", "c"], 300), rng.choice(["b", "c", "d"], 200)
+    yield "binary categories", "cat", rng.choice(["no", "yes"], 400, p=[0.7, 0.3]), rng.choice(["no", "yes"], 350, p=[0.6, 0.4])
+    yield "one category both sides", "cat", np.array(["x"] * 30), np.array(["x"] * 20)
+    yield "many categories, large", "cat", rng.choice(list("abcdefgh"), 2000), rng.choice(list("abcdefghi"), 1500)
+
+
+def number(x):
+    """JSON has no infinity or NaN: those go as strings."""
+    x = float(x)
+    if np.isnan(x):
+        return "nan"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def outcome(value, p=None):
+    return {"statistic": number(value), "p_value": None if p is None else number(p)}
+
+
+def main():
+    out = []
+    for name, kind, ref, cur in cases():
+        ref_s, cur_s = pd.Series(ref), pd.Series(cur)
+        ctype = ColumnType.Numerical if kind == "num" else ColumnType.Categorical
+        copy = lambda: (ref_s.copy(), cur_s.copy())  # noqa: E731 (Evidently mutates its inputs)
+        results = {}
+        keys = sorted(set(ref_s.unique()) | set(cur_s.unique()))
+        # chi-square: Evidently's p-value; its statistic from scipy on the same expected counts.
+        ref_counts = np.array([(ref_s == k).sum() for k in keys], dtype=float)
+        cur_counts = np.array([(cur_s == k).sum() for k in keys], dtype=float)
+        chi = stats.chisquare(cur_counts, ref_counts * len(cur_s) / len(ref_s))
+        p, _ = _chi_stat_test(*copy(), ctype, 0.05)
+        results["chisquare"] = outcome(chi.statistic, p)
+        table = np.array([ref_counts, cur_counts])
+        if len(keys) > 1:
+            c = stats.chi2_contingency(table)
+            results["chisquare_contingency"] = outcome(c.statistic, c.pvalue)
+        else:
+            results["chisquare_contingency"] = outcome(0.0, 1.0)
+        if len(keys) <= 2:
+            p, _ = _z_stat_test(*copy(), ctype, 0.05)
+            if len(keys) == 2:
+                z = proportions_diff_z_stat_ind(
+                    ref_s.apply(lambda x: 0 if x == keys[0] else 1),
+                    cur_s.apply(lambda x: 0 if x == keys[0] else 1),
+                )
+            else:
+                z = 0.0
+            results["ztest"] = outcome(z, p)
+        for method, fn in [("psi", _psi), ("kl", _kl_div), ("jensenshannon", _jensenshannon)]:
+            value, _ = fn(*copy(), ctype, 0.1)
+            results[method] = outcome(value)
+        value, _ = _hellinger_distance(*copy(), ctype, 0.1)
+        results["hellinger"] = outcome(value)
+        if kind == "num":
+            p, _ = _ks_stat_test(*copy(), ctype, 0.05)
+            results["ks"] = outcome(stats.ks_2samp(ref, cur).statistic, p)
+            value, _ = _wasserstein_distance_norm(*copy(), ctype, 0.1)
+            results["wasserstein"] = outcome(value)
+            value, _ = _energy_dist(*copy(), ctype, 0.1)
+            results["energy"] = outcome(value)
+        default = _get_default_stattest(ref_s, cur_s, ctype).name
+        out.append({
+            "name": name,
+            "kind": kind,
+            "reference": [x.item() if hasattr(x, "item") else x for x in ref],
+            "current": [x.item() if hasattr(x, "item") else x for x in cur],
+            "default": NAMES[default],
+            "results": results,
+        })
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({
+        "evidently": evidently.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
+        "cases": out,
+    }) + "\n")
+    print(f"wrote {OUT}: {len(out)} cases")
+
+
+if __name__ == "__main__":
+    main()
