@@ -65,6 +65,7 @@ pub(crate) enum Command {
     Fsck(commands::fsck::FsckArgs),
     Unprotect(commands::unprotect::UnprotectArgs),
     Eval(Box<commands::eval::EvalArgs>),
+    Drift(Box<commands::drift::DriftArgs>),
     Run(commands::run::RunArgs),
     Runs(commands::run::RunsArgs),
     Dag(commands::stage::DagArgs),

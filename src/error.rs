@@ -73,6 +73,23 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
     Some(hint)
 }
 
+/// Hints for drift errors.
+fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
+    use mlops_drift::Error as D;
+    use mlops_drift::methods::Method;
+    let hint = match err {
+        D::UnknownTest { .. } => format!(
+            "the tests are {}",
+            Method::ALL.map(Method::name).join(", ")
+        ),
+        D::UnfitTest { .. } => "give that column a test that takes categories (`--test COLUMN=chisquare`), or leave it out with --exclude".into(),
+        D::MissingColumn { .. } => "check the column's name; `--columns` and `--test COLUMN=...` name columns both sides must have".into(),
+        D::Empty { .. } => "the file has a header but no rows; check the export that wrote it".into(),
+        D::Core(_) | D::Argument(_) => return None,
+    };
+    Some(hint)
+}
+
 /// A suggestion for what to do next, for errors where one helps.
 pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     let pipeline = err
@@ -87,11 +104,17 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     if let Some(hint) = eval.and_then(eval_hint) {
         return Some(hint);
     }
+    let drift = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<mlops_drift::Error>());
+    if let Some(hint) = drift.and_then(drift_hint) {
+        return Some(hint);
+    }
     // The capability crates wrap core errors transparently, so look inside them too.
-    let core = match (pipeline, eval) {
-        (Some(mlops_pipeline::Error::Core(core)), _) | (_, Some(mlops_eval::Error::Core(core))) => {
-            core
-        }
+    let core = match (pipeline, eval, drift) {
+        (Some(mlops_pipeline::Error::Core(core)), _, _)
+        | (_, Some(mlops_eval::Error::Core(core)), _)
+        | (_, _, Some(mlops_drift::Error::Core(core))) => core,
         _ => err
             .chain()
             .find_map(|cause| cause.downcast_ref::<Error>())?,

@@ -6,6 +6,7 @@
 pub(crate) mod add;
 pub(crate) mod checkout;
 pub(crate) mod completions;
+pub(crate) mod drift;
 pub(crate) mod eval;
 pub(crate) mod eval_html;
 pub(crate) mod fsck;
@@ -128,6 +129,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Unprotect(args) => unprotect::run(args, &ctx),
         Command::Eval(args) => eval::run(args, &ctx),
+        Command::Drift(args) => drift::run(args, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),
         Command::Dag(args) => stage::dag(args, &ctx),

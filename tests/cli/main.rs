@@ -12,6 +12,7 @@ mod add;
 mod bad_input;
 mod checkout;
 mod crash;
+mod drift;
 mod eval;
 mod examples;
 mod gc_fsck;

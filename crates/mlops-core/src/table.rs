@@ -224,6 +224,70 @@ impl Table {
     }
 }
 
+/// A column a file holds, and whether mlops can read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaColumn {
+    pub name: String,
+    /// The file's type for the column when mlops cannot read it (a timestamp, a list...).
+    pub unsupported: Option<String>,
+}
+
+/// The columns of a Parquet or CSV file, in file order, without reading its rows.
+///
+/// # Errors
+/// When the file cannot be opened or is not Parquet (or CSV, by its extension).
+pub fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        let file = fs_err::File::open(path)?;
+        let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
+        let headers = reader.headers().map_err(|e| table_error(path, e))?;
+        return Ok(headers
+            .iter()
+            .map(|name| SchemaColumn {
+                name: name.to_owned(),
+                unsupported: None,
+            })
+            .collect());
+    }
+    let file = fs_err::File::open(path)?.into_parts().0;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| table_error(path, e))?;
+    Ok(metadata
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| SchemaColumn {
+            name: f.name().clone(),
+            unsupported: (!readable(f.data_type())).then(|| f.data_type().to_string()),
+        })
+        .collect())
+}
+
+/// Whether [`read`] can turn an Arrow type into a [`Column`].
+fn readable(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View => true,
+        DataType::Dictionary(_, value) => matches!(**value, DataType::Utf8 | DataType::LargeUtf8),
+        _ => false,
+    }
+}
+
 /// Reads `columns` from every file in `paths` (Parquet, or CSV by the `.csv` extension) and
 /// concatenates them in order.
 pub fn read(paths: &[PathBuf], columns: &[&str]) -> Result<Table> {

@@ -14,13 +14,13 @@ use crate::grouped::{self, Grouping, Ranked, Sums};
 use crate::input::{self, Columns, Prepared, Task, describe};
 use crate::metrics::multiclass::{Average, Score};
 use crate::metrics::{Metric, Undefined, binary, multiclass, regression};
-use crate::parallel;
 use crate::report::{
     BootstrapInfo, ConfusionMatrix, Curves, EvalReport, FairnessReport, GateReport, GroupReport,
     Intervals, SliceReport,
 };
 use crate::slices::{self, Dimension, MISSING, ProportionMetric, SliceColumn, SliceOptions};
 use crate::stats::wilson_interval;
+use rayon::prelude::*;
 
 /// Everything an evaluation needs to know.
 #[derive(Debug, Clone)]
@@ -301,10 +301,12 @@ fn binary_groupings(
         }
     }
     std::iter::once(ranked.whole())
-        .chain(parallel::map(partitions.len(), |p| {
-            let (ids, groups, scored) = partitions[p];
-            ranked.grouping(ids, groups, scored)
-        }))
+        .chain(
+            partitions
+                .par_iter()
+                .map(|&(ids, groups, scored)| ranked.grouping(ids, groups, scored))
+                .collect::<Vec<_>>(),
+        )
         .collect()
 }
 
@@ -565,24 +567,27 @@ fn measure_rows(
     let units: Vec<&[usize]> = std::iter::once(all.as_slice())
         .chain(slice_rows.iter().flatten().map(Vec::as_slice))
         .collect();
-    let replicates: Replicates = parallel::map(options.bootstrap.replicates, |b| {
-        let draws = grouped::Replicate::new(options.bootstrap.seed, b).counts(rows);
-        let reweighted: Vec<f64> = draws
-            .iter()
-            .enumerate()
-            .map(|(r, &k)| f64::from(k) * crate::metrics::weight(weights, r))
-            .collect();
-        units
-            .iter()
-            .map(|unit| {
-                let kept: Vec<usize> = unit.iter().copied().filter(|&r| draws[r] > 0).collect();
-                metrics_of(prepared, &kept, Some(&reweighted))
-                    .into_iter()
-                    .map(|(_, m)| m.ok())
-                    .collect()
-            })
-            .collect()
-    });
+    let replicates: Replicates = (0..options.bootstrap.replicates)
+        .into_par_iter()
+        .map(|b| {
+            let draws = grouped::Replicate::new(options.bootstrap.seed, b).counts(rows);
+            let reweighted: Vec<f64> = draws
+                .iter()
+                .enumerate()
+                .map(|(r, &k)| f64::from(k) * crate::metrics::weight(weights, r))
+                .collect();
+            units
+                .iter()
+                .map(|unit| {
+                    let kept: Vec<usize> = unit.iter().copied().filter(|&r| draws[r] > 0).collect();
+                    metrics_of(prepared, &kept, Some(&reweighted))
+                        .into_iter()
+                        .map(|(_, m)| m.ok())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
     let confidence = options.slice_options.confidence;
     let measured = units.iter().enumerate().map(|(u, unit)| {
         let metrics = metrics_of(prepared, unit, weights);

@@ -15,7 +15,7 @@
 
 use crate::metrics::binary::{self, Confusion};
 use crate::metrics::{Metric, Undefined, ratio};
-use crate::parallel;
+use rayon::prelude::*;
 
 /// Equal-width bins for the expected calibration error.
 pub const CALIBRATION_BINS: usize = 10;
@@ -66,10 +66,11 @@ impl Ranked {
             Some(scores) => {
                 // Sort keys: the score's bits, flipped so that ascending keys are descending
                 // scores (scores are not negative, so their bits order as the numbers do).
-                let keyed: Vec<(u64, u32)> = (0..rows)
+                let mut keyed: Vec<(u64, u32)> = (0..rows)
                     .map(|r| (!scores[r as usize].to_bits(), r))
                     .collect();
-                parallel::sorted(keyed, |&(_, r)| r)
+                keyed.par_sort_unstable();
+                keyed.into_iter().map(|(_, r)| r).collect()
             }
             None => (0..rows).collect(),
         };
@@ -444,9 +445,10 @@ pub fn bootstrap<T: Send>(
     seed: u64,
     summarize: impl Fn(Vec<Vec<Sums>>) -> T + Sync,
 ) -> Vec<T> {
-    parallel::map(replicates, |b| {
-        summarize(pass(ranked, groupings, Some(Replicate::new(seed, b))))
-    })
+    (0..replicates)
+        .into_par_iter()
+        .map(|b| summarize(pass(ranked, groupings, Some(Replicate::new(seed, b)))))
+        .collect()
 }
 
 /// The percentile interval of `values` at `confidence`, with numpy's linear interpolation;

@@ -18,7 +18,6 @@ pub mod gates;
 pub mod grouped;
 pub mod input;
 pub mod metrics;
-pub mod parallel;
 pub mod report;
 pub mod slices;
 pub mod stats;

@@ -1,0 +1,445 @@
+//! `drift`: from reference and current files to a [`DriftReport`]: each column of each batch
+//! tested against the reference, data quality beside it (missing shares, new categories, values
+//! out of the reference's range), and schema changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use mlops_core::table::{self, Column, SchemaColumn, Table};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::methods::{Method, Sides, Unfit, default_method};
+use crate::report::{
+    BatchReport, ColumnReport, DriftReport, Kind, Role, SchemaChanges, Skipped, Source,
+};
+
+/// Numeric columns with at most this many distinct reference values are tested as categories.
+const FEW_VALUES: usize = 5;
+
+/// What to test, and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The columns to test; empty: every column the reference has that mlops can read.
+    pub columns: Vec<String>,
+    pub exclude: Vec<String>,
+    /// The test for every column that `column_tests` does not name; `None`: Evidently's rule.
+    pub test: Option<Method>,
+    pub column_tests: Vec<(String, Method)>,
+    /// Overrides each test's default threshold.
+    pub threshold: Option<f64>,
+    /// Equal-width bins for the binned distances instead of Sturges' rule.
+    pub bins: Option<usize>,
+    /// The share of drifted feature columns at which a batch shows dataset drift.
+    pub drift_share: f64,
+    pub prediction: Option<String>,
+    pub target: Option<String>,
+}
+
+/// A side of the comparison: its name in the report and its files, read as one table.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub name: String,
+    pub paths: Vec<PathBuf>,
+}
+
+/// Tests every batch against the reference.
+///
+/// # Errors
+/// Unreadable files, an empty side, a column asked for by name that a side lacks, a test that
+/// does not fit its column.
+pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<DriftReport> {
+    let reference_schema = schema_of(reference)?;
+    let asked: Vec<&String> = options
+        .columns
+        .iter()
+        .chain(options.column_tests.iter().map(|(c, _)| c))
+        .chain(&options.prediction)
+        .chain(&options.target)
+        .collect();
+    for column in &asked {
+        if !reference_schema.iter().any(|c| &c.name == *column) {
+            return Err(Error::MissingColumn {
+                column: (*column).clone(),
+                side: format!("the reference {}", reference.name),
+            });
+        }
+    }
+    let mut wanted: Vec<&SchemaColumn> = reference_schema
+        .iter()
+        .filter(|c| options.columns.is_empty() || options.columns.contains(&c.name))
+        .filter(|c| !options.exclude.contains(&c.name))
+        .collect();
+    for role_column in options.prediction.iter().chain(&options.target) {
+        if !wanted.iter().any(|c| &c.name == role_column)
+            && let Some(c) = reference_schema.iter().find(|c| &c.name == role_column)
+        {
+            wanted.push(c);
+        }
+    }
+    let readable: Vec<&str> = wanted
+        .iter()
+        .filter(|c| c.unsupported.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    let reference_table = table::read(&reference.paths, &readable)?;
+    if reference_table.rows == 0 {
+        return Err(Error::Empty {
+            input: format!("the reference {}", reference.name),
+        });
+    }
+    let kinds: Vec<Kind> = readable
+        .iter()
+        .map(|name| kind_of(reference_table.column(name).expect("read above")))
+        .collect();
+    let mut reports = Vec::with_capacity(batches.len());
+    for batch in batches {
+        reports.push(batch_report(
+            batch,
+            &reference_schema,
+            &wanted,
+            &reference_table,
+            &kinds,
+            options,
+        )?);
+    }
+    let mut first_drifted = BTreeMap::new();
+    for batch in &reports {
+        for column in batch.columns.iter().filter(|c| c.drifted) {
+            first_drifted
+                .entry(column.column.clone())
+                .or_insert_with(|| batch.name.clone());
+        }
+    }
+    Ok(DriftReport {
+        reference: Source {
+            source: reference.name.clone(),
+            rows: reference_table.rows,
+        },
+        dataset_drift: reports.iter().any(|b| b.dataset_drift),
+        batches: reports,
+        first_drifted,
+    })
+}
+
+fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
+    let first = input
+        .paths
+        .first()
+        .ok_or_else(|| Error::Argument(format!("{} names no files", input.name)))?;
+    Ok(table::schema(first)?)
+}
+
+/// Numbers are numeric unless they take at most [`FEW_VALUES`] distinct values; booleans and
+/// text are categorical.
+fn kind_of(column: &Column) -> Kind {
+    let values = match column {
+        Column::Int(_) | Column::Float(_) => column.to_floats().unwrap_or_default(),
+        Column::Bool(_) | Column::Text { .. } => return Kind::Categorical,
+    };
+    // Count distinct values only until there are too many to be categories.
+    let mut seen: Vec<u64> = Vec::with_capacity(FEW_VALUES + 1);
+    for value in values.into_iter().flatten() {
+        // Adding 0.0 makes -0.0 the same value as 0.0.
+        let bits = (value + 0.0).to_bits();
+        if !seen.contains(&bits) {
+            seen.push(bits);
+            if seen.len() > FEW_VALUES {
+                return Kind::Numeric;
+            }
+        }
+    }
+    Kind::Categorical
+}
+
+fn batch_report(
+    batch: &Input,
+    reference_schema: &[SchemaColumn],
+    wanted: &[&SchemaColumn],
+    reference_table: &Table,
+    kinds: &[Kind],
+    options: &Options,
+) -> Result<BatchReport> {
+    let batch_schema = schema_of(batch)?;
+    let has = |schema: &[SchemaColumn], name: &str| schema.iter().any(|c| c.name == name);
+    let mut schema = SchemaChanges {
+        added: batch_schema
+            .iter()
+            .filter(|c| !has(reference_schema, &c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+        removed: reference_schema
+            .iter()
+            .filter(|c| !has(&batch_schema, &c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+        changed_type: Vec::new(),
+    };
+    let mut skipped = Vec::new();
+    let mut present: Vec<&str> = Vec::new();
+    for column in wanted {
+        if let Some(found) = &column.unsupported {
+            skipped.push(Skipped {
+                column: column.name.clone(),
+                reason: format!("its type ({found}) is not tested"),
+            });
+        } else if !has(&batch_schema, &column.name) {
+            if options.columns.contains(&column.name) {
+                return Err(Error::MissingColumn {
+                    column: column.name.clone(),
+                    side: format!("the batch {}", batch.name),
+                });
+            }
+            skipped.push(Skipped {
+                column: column.name.clone(),
+                reason: "not in this batch".into(),
+            });
+        } else {
+            present.push(&column.name);
+        }
+    }
+    let batch_table = table::read(&batch.paths, &present)?;
+    if batch_table.rows == 0 {
+        return Err(Error::Empty {
+            input: format!("the batch {}", batch.name),
+        });
+    }
+    // Columns are independent: test them on all cores, then gather in column order.
+    let tested: Vec<(&str, Result<Tested>)> = wanted
+        .iter()
+        .filter(|c| c.unsupported.is_none())
+        .map(|c| c.name.as_str())
+        .zip(kinds)
+        .filter(|(name, _)| present.contains(name))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(name, kind)| {
+            let reference = reference_table.column(name).expect("read above");
+            let current = batch_table.column(name).expect("read above");
+            (name, test_column(name, *kind, reference, current, options))
+        })
+        .collect();
+    let mut columns = Vec::new();
+    for (name, result) in tested {
+        match result? {
+            Tested::Report(report) => columns.push(report),
+            Tested::Skipped {
+                reason,
+                type_changed,
+            } => {
+                if type_changed {
+                    schema.changed_type.push(name.to_owned());
+                }
+                skipped.push(Skipped {
+                    column: name.to_owned(),
+                    reason,
+                });
+            }
+        }
+    }
+    let features = columns.iter().filter(|c| c.role == Role::Feature).count();
+    let drifted_columns = columns
+        .iter()
+        .filter(|c| c.role == Role::Feature && c.drifted)
+        .count();
+    #[expect(clippy::cast_precision_loss, reason = "column counts are small")]
+    let share_drifted = if features == 0 {
+        0.0
+    } else {
+        drifted_columns as f64 / features as f64
+    };
+    Ok(BatchReport {
+        name: batch.name.clone(),
+        rows: batch_table.rows,
+        columns,
+        skipped,
+        schema,
+        drifted_columns,
+        share_drifted,
+        dataset_drift: features > 0 && share_drifted >= options.drift_share,
+    })
+}
+
+fn is_text(column: &Column) -> bool {
+    matches!(column, Column::Text { .. })
+}
+
+/// What became of one column.
+enum Tested {
+    Report(ColumnReport),
+    Skipped { reason: String, type_changed: bool },
+}
+
+/// One column's test. The error is a test that does not fit the column, which the user chose.
+fn test_column(
+    name: &str,
+    kind: Kind,
+    reference: &Column,
+    current: &Column,
+    options: &Options,
+) -> Result<Tested> {
+    if is_text(reference) != is_text(current) {
+        return Ok(Tested::Skipped {
+            reason: format!(
+                "{} in the reference, {} in this batch",
+                reference.type_name(),
+                current.type_name()
+            ),
+            type_changed: true,
+        });
+    }
+    let skipped = |reason: String| {
+        Ok(Tested::Skipped {
+            reason,
+            type_changed: false,
+        })
+    };
+    let (sides, missing_ref, missing_cur, new_categories, out_of_range) = match kind {
+        Kind::Numeric => {
+            let (reference, missing_ref) = finite_sorted(reference);
+            let (current, missing_cur) = finite_sorted(current);
+            let out_of_range = match (reference.first(), reference.last()) {
+                (Some(&lo), Some(&hi)) => current.iter().filter(|&&v| v < lo || v > hi).count(),
+                _ => 0,
+            };
+            (
+                Sides::Numeric { reference, current },
+                missing_ref,
+                missing_cur,
+                Vec::new(),
+                out_of_range,
+            )
+        }
+        Kind::Categorical => {
+            let categories = CategoryCounts::of(reference, current);
+            (
+                Sides::Categorical {
+                    reference: categories.reference,
+                    current: categories.current,
+                },
+                categories.missing_ref,
+                categories.missing_cur,
+                categories.new,
+                0,
+            )
+        }
+    };
+    let (n_ref, n_cur) = sides.sizes();
+    if n_ref == 0 || n_cur == 0 {
+        let side = if n_ref == 0 { "reference" } else { "batch" };
+        return skipped(format!("every value is missing in the {side}"));
+    }
+    let method = options
+        .column_tests
+        .iter()
+        .find(|(c, _)| c == name)
+        .map(|(_, m)| *m)
+        .or(options.test)
+        .unwrap_or_else(|| default_method(&sides));
+    let outcome = match method.run(&sides, options.bins) {
+        Ok(outcome) => outcome,
+        Err(Unfit::Empty) => return skipped("a side has no values".into()),
+        Err(why @ Unfit::NeedsNumbers) => {
+            return Err(Error::UnfitTest {
+                test: method.name(),
+                column: name.to_owned(),
+                reason: why.to_string(),
+            });
+        }
+    };
+    let threshold = options
+        .threshold
+        .unwrap_or_else(|| method.default_threshold());
+    let role = if options.prediction.as_deref() == Some(name) {
+        Role::Prediction
+    } else if options.target.as_deref() == Some(name) {
+        Role::Target
+    } else {
+        Role::Feature
+    };
+    Ok(Tested::Report(ColumnReport {
+        column: name.to_owned(),
+        kind,
+        role,
+        test: method.name(),
+        statistic: outcome.statistic,
+        p_value: outcome.p_value,
+        threshold,
+        drifted: method.drifted(outcome, threshold),
+        missing_share_ref: missing_ref,
+        missing_share_cur: missing_cur,
+        new_categories,
+        out_of_range,
+    }))
+}
+
+/// The finite values of a numeric column, sorted, and the share of rows without one (missing,
+/// NaN or infinite: Evidently drops all three).
+#[expect(clippy::cast_precision_loss, reason = "row counts fit an f64")]
+fn finite_sorted(column: &Column) -> (Vec<f64>, f64) {
+    let values = column.to_floats().unwrap_or_default();
+    let rows = values.len();
+    let mut finite: Vec<f64> = Vec::with_capacity(rows);
+    finite.extend(values.into_iter().flatten().filter(|v| v.is_finite()));
+    finite.sort_unstable_by(f64::total_cmp);
+    let missing = if rows == 0 {
+        0.0
+    } else {
+        (rows - finite.len()) as f64 / rows as f64
+    };
+    (finite, missing)
+}
+
+/// Category counts on both sides over the union of their categories, sorted by label.
+struct CategoryCounts {
+    reference: Vec<u64>,
+    current: Vec<u64>,
+    missing_ref: f64,
+    missing_cur: f64,
+    /// Categories only the current side has.
+    new: Vec<String>,
+}
+
+impl CategoryCounts {
+    #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64")]
+    fn of(reference: &Column, current: &Column) -> Self {
+        let (ref_labels, ref_ids) = reference.to_coded();
+        let (cur_labels, cur_ids) = current.to_coded();
+        let labels: BTreeSet<&String> = ref_labels.iter().chain(&cur_labels).collect();
+        let labels: Vec<&String> = labels.into_iter().collect();
+        let position = |label: &String| labels.binary_search(&label).expect("in the union");
+        let count = |side_labels: &[String], ids: &[u32]| -> (Vec<u64>, f64) {
+            let slots: Vec<usize> = side_labels.iter().map(position).collect();
+            let mut counts = vec![0u64; labels.len()];
+            let mut missing = 0usize;
+            for &id in ids {
+                if id == Column::MISSING {
+                    missing += 1;
+                } else {
+                    counts[slots[id as usize]] += 1;
+                }
+            }
+            let share = if ids.is_empty() {
+                0.0
+            } else {
+                missing as f64 / ids.len() as f64
+            };
+            (counts, share)
+        };
+        let (reference_counts, missing_ref) = count(&ref_labels, &ref_ids);
+        let (current_counts, missing_cur) = count(&cur_labels, &cur_ids);
+        let new = labels
+            .iter()
+            .zip(reference_counts.iter().zip(&current_counts))
+            .filter(|(_, (r, c))| **r == 0 && **c > 0)
+            .map(|(l, _)| (*l).clone())
+            .collect();
+        Self {
+            reference: reference_counts,
+            current: current_counts,
+            missing_ref,
+            missing_cur,
+            new,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The error type of `mlops-drift`: each variant names the column, test or file involved.
+
+/// Everything that stops a drift report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] mlops_core::Error),
+
+    #[error("unknown test `{name}`")]
+    UnknownTest { name: String },
+
+    #[error("test `{test}` does not fit column `{column}`: it {reason}")]
+    UnfitTest {
+        test: &'static str,
+        column: String,
+        reason: String,
+    },
+
+    #[error("column `{column}` is not in {side}")]
+    MissingColumn { column: String, side: String },
+
+    #[error("{input} has no rows")]
+    Empty { input: String },
+
+    #[error("{0}")]
+    Argument(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

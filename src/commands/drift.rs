@@ -1,0 +1,255 @@
+//! `mlops drift`: test current data against a reference, column by column and batch by batch.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mlops_drift::drift::{self, Input, Options};
+use mlops_drift::methods::Method;
+use mlops_drift::report::{BatchReport, ColumnReport, DriftReport};
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::output::table;
+
+/// Test current data against a reference for drift, per column and per batch; exit status 1
+/// when a batch shows dataset drift
+#[derive(Debug, clap::Args)]
+pub(crate) struct DriftArgs {
+    /// The reference data: a Parquet or CSV (`*.csv`) file
+    #[arg(long, value_name = "FILE")]
+    reference: PathBuf,
+    /// Current data: each file is one batch
+    #[arg(required = true, value_name = "CURRENT")]
+    current: Vec<PathBuf>,
+    /// Test only these columns (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    /// Leave out these columns (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// The test for every column (`--test psi`), or for one (`--test age=ks`); repeatable.
+    /// Default: Evidently's rule by reference size and distinct values
+    #[arg(long, value_name = "[COLUMN=]TEST")]
+    test: Vec<String>,
+    /// Drift threshold for every test (a p-value for tests, a distance otherwise) [default: each
+    /// test's own]
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Equal-width bins for PSI, KL, Jensen-Shannon and Hellinger on numeric columns [default:
+    /// Sturges' rule]
+    #[arg(long)]
+    bins: Option<usize>,
+    /// The share of drifted columns at which a batch shows dataset drift
+    #[arg(long, default_value_t = 0.5)]
+    drift_share: f64,
+    /// The prediction column (reported as prediction drift, not counted in the share)
+    #[arg(long)]
+    prediction: Option<String>,
+    /// The label column (reported as target drift, not counted in the share)
+    #[arg(long)]
+    target: Option<String>,
+    /// How to print the report (`--json` prints it as JSON)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of stdout
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Exit 0 even when drift is detected
+    #[arg(long)]
+    no_fail: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Markdown,
+}
+
+impl DriftArgs {
+    fn options(&self) -> anyhow::Result<Options> {
+        let parse = |name: &str| {
+            Method::parse(name).ok_or_else(|| mlops_drift::Error::UnknownTest {
+                name: name.to_owned(),
+            })
+        };
+        let mut test = None;
+        let mut column_tests = Vec::new();
+        for spec in &self.test {
+            match spec.split_once('=') {
+                Some((column, name)) => column_tests.push((column.to_owned(), parse(name)?)),
+                None => test = Some(parse(spec)?),
+            }
+        }
+        if !(0.0..=1.0).contains(&self.drift_share) {
+            anyhow::bail!(
+                "--drift-share must be between 0 and 1, got {}",
+                self.drift_share
+            );
+        }
+        Ok(Options {
+            columns: self.columns.clone(),
+            exclude: self.exclude.clone(),
+            test,
+            column_tests,
+            threshold: self.threshold,
+            bins: self.bins,
+            drift_share: self.drift_share,
+            prediction: self.prediction.clone(),
+            target: self.target.clone(),
+        })
+    }
+}
+
+pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let options = args.options()?;
+    let input = |path: &PathBuf| Input {
+        name: format!("`{}`", path.display()),
+        paths: vec![ctx.cwd.join(path)],
+    };
+    let reference = input(&args.reference);
+    let batches: Vec<Input> = args.current.iter().map(input).collect();
+    let report = drift::drift(&reference, &batches, &options)?;
+    let markdown = args.format == Format::Markdown;
+    match &args.output {
+        Some(path) => {
+            let path = ctx.cwd.join(path);
+            let text = if ctx.printer.is_json() {
+                serde_json::to_string_pretty(&report)? + "\n"
+            } else {
+                render(&report, markdown)
+            };
+            mlops_core::atomic::write(&path, text.as_bytes())?;
+            ctx.printer.note(&format!("wrote {}", path.display()));
+        }
+        None => ctx.printer.report(&report, |r| render(r, markdown))?,
+    }
+    if report.dataset_drift {
+        ctx.printer.warn("dataset drift detected");
+    }
+    Ok(if report.dataset_drift && !args.no_fail {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The report as text or Markdown: per batch, its verdict, then its columns, drifted first.
+fn render(r: &DriftReport, md: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}reference {}, {} rows; {} batch{}{}",
+        if md { "## Drift: " } else { "" },
+        r.reference.source,
+        r.reference.rows,
+        r.batches.len(),
+        if r.batches.len() == 1 { "" } else { "es" },
+        if r.dataset_drift {
+            ", dataset drift detected"
+        } else {
+            ", no dataset drift"
+        }
+    );
+    for batch in &r.batches {
+        render_batch(&mut out, batch, md);
+    }
+    if r.batches.len() > 1 && !r.first_drifted.is_empty() {
+        let _ = writeln!(out, "\n{}First drift", if md { "### " } else { "" });
+        let rows: Vec<Vec<String>> = r
+            .first_drifted
+            .iter()
+            .map(|(column, batch)| vec![column.clone(), batch.clone()])
+            .collect();
+        out.push_str(&table(&["column", "first drifted in"], &rows, md));
+    }
+    out
+}
+
+fn render_batch(out: &mut String, b: &BatchReport, md: bool) {
+    let _ = writeln!(
+        out,
+        "\n{}{}: {} rows, {} of {} columns drifted ({:.0}%){}",
+        if md { "### " } else { "" },
+        b.name,
+        b.rows,
+        b.drifted_columns,
+        b.columns.len(),
+        b.share_drifted * 100.0,
+        if b.dataset_drift {
+            ", DATASET DRIFT"
+        } else {
+            ""
+        }
+    );
+    if md {
+        out.push('\n');
+    }
+    let mut columns: Vec<&ColumnReport> = b.columns.iter().collect();
+    columns.sort_by_key(|c| !c.drifted);
+    let rows: Vec<Vec<String>> = columns.iter().map(|c| column_cells(c)).collect();
+    out.push_str(&table(
+        &[
+            "column",
+            "kind",
+            "test",
+            "statistic",
+            "p-value",
+            "threshold",
+            "drift",
+            "missing",
+            "notes",
+        ],
+        &rows,
+        md,
+    ));
+    let mut notes = Vec::new();
+    for s in &b.skipped {
+        notes.push(format!("skipped `{}`: {}", s.column, s.reason));
+    }
+    for (what, columns) in [
+        ("added", &b.schema.added),
+        ("removed", &b.schema.removed),
+        ("changed type", &b.schema.changed_type),
+    ] {
+        if !columns.is_empty() {
+            notes.push(format!("columns {what}: {}", columns.join(", ")));
+        }
+    }
+    for note in notes {
+        let _ = writeln!(out, "{}{note}", if md { "- " } else { "note: " });
+    }
+}
+
+fn column_cells(c: &ColumnReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !c.new_categories.is_empty() {
+        notes.push(format!("new: {}", c.new_categories.join(", ")));
+    }
+    if c.out_of_range > 0 {
+        notes.push(format!("{} out of range", c.out_of_range));
+    }
+    let role = match c.role {
+        mlops_drift::report::Role::Feature => "",
+        mlops_drift::report::Role::Prediction => " (prediction)",
+        mlops_drift::report::Role::Target => " (target)",
+    };
+    vec![
+        format!("{}{role}", c.column),
+        format!("{:?}", c.kind).to_lowercase(),
+        c.test.to_owned(),
+        format!("{:.4}", c.statistic),
+        c.p_value.map_or_else(|| "-".into(), |p| format!("{p:.3e}")),
+        format!("{}", c.threshold),
+        if c.drifted {
+            "DRIFT".into()
+        } else {
+            "ok".into()
+        },
+        format!(
+            "{:.1}% -> {:.1}%",
+            c.missing_share_ref * 100.0,
+            c.missing_share_cur * 100.0
+        ),
+        notes.join("; "),
+    ]
+}

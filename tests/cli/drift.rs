@@ -1,0 +1,324 @@
+//! `mlops drift` on generated Parquet: planted drift is found and nothing else, the JSON shape,
+//! exit codes, reports over several batches, and bad input.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+
+use crate::support::TestEnv;
+
+/// splitmix64, with normal draws by Box-Muller.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "53 random bits fit an f64 exactly"
+    )]
+    fn uniform(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
+    }
+}
+
+const CATEGORIES: [&str; 4] = ["a", "b", "c", "d"];
+
+/// 20 numeric columns `n0..n19` and 5 categorical ones `c0..c4`; the columns in `drifted` are
+/// shifted (numbers by half a standard deviation, categories towards `d`).
+fn write_data(env: &TestEnv, name: &str, rows: usize, seed: u64, drifted: &[&str]) {
+    let mut rng = Rng(seed);
+    let mut fields: Vec<(String, ArrayRef)> = Vec::new();
+    for i in 0..20 {
+        let column = format!("n{i}");
+        let shift = if drifted.contains(&column.as_str()) {
+            0.5
+        } else {
+            0.0
+        };
+        let values: Vec<f64> = (0..rows).map(|_| 10.0 + rng.normal() + shift).collect();
+        fields.push((column, Arc::new(Float64Array::from(values))));
+    }
+    for i in 0..5 {
+        let column = format!("c{i}");
+        let weights = if drifted.contains(&column.as_str()) {
+            [0.1, 0.2, 0.2, 0.5]
+        } else {
+            [0.4, 0.3, 0.2, 0.1]
+        };
+        let values: Vec<&str> = (0..rows)
+            .map(|_| {
+                let u = rng.uniform();
+                let mut total = 0.0;
+                CATEGORIES
+                    .iter()
+                    .zip(weights)
+                    .find(|(_, w)| {
+                        total += w;
+                        u < total
+                    })
+                    .map_or("d", |(c, _)| c)
+            })
+            .collect();
+        fields.push((column, Arc::new(StringArray::from(values))));
+    }
+    let batch = RecordBatch::try_from_iter(fields).expect("a batch");
+    let file = std::fs::File::create(env.path(name)).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+fn drifted(report: &serde_json::Value, batch: usize) -> Vec<String> {
+    report["batches"][batch]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter(|c| c["drifted"] == true)
+        .map(|c| c["column"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[test]
+fn planted_drift_is_found_and_nothing_else() {
+    let env = TestEnv::bare();
+    write_data(&env, "ref.parquet", 2000, 1, &[]);
+    write_data(&env, "cur.parquet", 2000, 2, &["n3", "n11", "c2"]);
+    let report = env.json(&["drift", "--reference", "ref.parquet", "cur.parquet"]);
+    let mut found = drifted(&report, 0);
+    found.sort();
+    assert_eq!(found, ["c2", "n11", "n3"]);
+    let batch = &report["batches"][0];
+    assert_eq!(batch["drifted_columns"], 3);
+    assert_eq!(batch["dataset_drift"], false);
+    let tests: Vec<&str> = batch["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| c["test"].as_str().expect("test"))
+        .collect();
+    assert!(tests[..20].iter().all(|t| *t == "wasserstein"), "{tests:?}");
+    assert!(
+        tests[20..].iter().all(|t| *t == "jensenshannon"),
+        "{tests:?}"
+    );
+}
+
+#[test]
+fn no_drift_flags_at_most_one_column_over_twenty_seeds() {
+    let env = TestEnv::bare();
+    let mut false_columns = 0;
+    for seed in 0..20 {
+        write_data(&env, "ref.parquet", 2000, 100 + seed, &[]);
+        write_data(&env, "cur.parquet", 2000, 200 + seed, &[]);
+        let report = env.json(&["drift", "--reference", "ref.parquet", "cur.parquet"]);
+        false_columns += drifted(&report, 0).len();
+    }
+    assert!(
+        false_columns <= 1,
+        "{false_columns} columns drifted without drift"
+    );
+}
+
+#[test]
+fn the_json_shape_is_pinned() {
+    let env = TestEnv::bare();
+    write_data(&env, "ref.parquet", 300, 1, &[]);
+    write_data(&env, "cur.parquet", 300, 2, &["n0"]);
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref.parquet",
+        "cur.parquet",
+        "--columns",
+        "n0,c1",
+        "--no-fail",
+    ]);
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object().expect("an object").keys().cloned().collect()
+    };
+    assert_eq!(
+        keys(&report),
+        ["batches", "dataset_drift", "first_drifted", "reference"]
+    );
+    assert_eq!(keys(&report["reference"]), ["rows", "source"]);
+    assert_eq!(
+        keys(&report["batches"][0]),
+        [
+            "columns",
+            "dataset_drift",
+            "drifted_columns",
+            "name",
+            "rows",
+            "schema",
+            "share_drifted",
+            "skipped"
+        ]
+    );
+    assert_eq!(
+        keys(&report["batches"][0]["columns"][0]),
+        [
+            "column",
+            "drifted",
+            "kind",
+            "missing_share_cur",
+            "missing_share_ref",
+            "new_categories",
+            "out_of_range",
+            "p_value",
+            "role",
+            "statistic",
+            "test",
+            "threshold"
+        ]
+    );
+    // 300 reference rows: KS for numbers, chi-square for categories, as Evidently chooses.
+    let column = &report["batches"][0]["columns"][0];
+    assert_eq!(
+        (column["column"].as_str(), column["test"].as_str()),
+        (Some("n0"), Some("ks"))
+    );
+    assert!(column["p_value"].as_f64().expect("p") <= 0.05);
+    assert_eq!(report["batches"][0]["columns"][1]["test"], "chisquare");
+    assert_eq!(report["first_drifted"]["n0"], "`cur.parquet`");
+}
+
+#[test]
+fn dataset_drift_exits_1_unless_no_fail_and_batches_are_reported_in_order() {
+    let env = TestEnv::bare();
+    let many: Vec<String> = (0..13).map(|i| format!("n{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    write_data(&env, "ref.parquet", 1500, 1, &[]);
+    write_data(&env, "week1.parquet", 1500, 2, &[]);
+    write_data(&env, "week2.parquet", 1500, 3, &many);
+    let args = [
+        "drift",
+        "--reference",
+        "ref.parquet",
+        "week1.parquet",
+        "week2.parquet",
+    ];
+    let (stdout, stderr) = env.fails(1, &args);
+    assert!(stdout.contains("DATASET DRIFT"), "{stdout}");
+    assert!(stderr.contains("dataset drift detected"), "{stderr}");
+    let report = env.json(&[&args[..], &["--no-fail"]].concat());
+    assert_eq!(report["batches"][0]["dataset_drift"], false);
+    assert_eq!(report["batches"][1]["dataset_drift"], true);
+    assert_eq!(report["first_drifted"]["n5"], "`week2.parquet`");
+    let markdown = env.run(&[&args[..], &["--no-fail", "--format", "markdown"]].concat());
+    assert!(
+        markdown.contains("## Drift: ") && markdown.contains("| column |"),
+        "{markdown}"
+    );
+    // Half the columns must drift for dataset drift by default; a lower share catches less.
+    env.fails(
+        1,
+        &[&args[..3], &["week1.parquet", "--drift-share", "0.0"]].concat(),
+    );
+}
+
+#[test]
+fn tests_thresholds_and_quality_checks_are_chosen_and_reported() {
+    let env = TestEnv::bare();
+    env.write(
+        "ref.csv",
+        "x,kind,extra\n1.5,a,1\n2.5,b,1\n3.5,a,1\n4.5,b,1\n5.5,a,1\n6.5,b,1\n7.5,a,1\n",
+    );
+    env.write(
+        "cur.csv",
+        "x,kind,new\n1.5,a,1\n,b,1\n30.5,c,1\n4.5,b,1\n5.5,c,1\n6.5,b,1\n",
+    );
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref.csv",
+        "cur.csv",
+        "--test",
+        "psi",
+        "--test",
+        "x=ks",
+        "--threshold",
+        "0.2",
+        "--no-fail",
+    ]);
+    let batch = &report["batches"][0];
+    let x = &batch["columns"][0];
+    assert_eq!(
+        (x["test"].as_str(), x["threshold"].as_f64()),
+        (Some("ks"), Some(0.2))
+    );
+    assert_eq!(x["out_of_range"], 1);
+    assert!((x["missing_share_cur"].as_f64().expect("share") - 1.0 / 6.0).abs() < 1e-12);
+    let kind = &batch["columns"][1];
+    assert_eq!(kind["test"], "psi");
+    assert_eq!(kind["new_categories"], serde_json::json!(["c"]));
+    assert_eq!(batch["schema"]["added"], serde_json::json!(["new"]));
+    assert_eq!(batch["schema"]["removed"], serde_json::json!(["extra"]));
+    assert_eq!(batch["skipped"][0]["column"], "extra");
+}
+
+/// Runs `args`, expecting exit status 2 and one clear line containing `expected`.
+fn refused(env: &TestEnv, args: &[&str], expected: &str) {
+    let (_, stderr) = env.fails(2, args);
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_clear_line() {
+    let env = TestEnv::bare();
+    write_data(&env, "ref.parquet", 200, 1, &[]);
+    write_data(&env, "cur.parquet", 200, 2, &[]);
+    let base = ["drift", "--reference", "ref.parquet", "cur.parquet"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&base[..], extra].concat() };
+    refused(
+        &env,
+        &with(&["--test", "kolmogorov"]),
+        "unknown test `kolmogorov`",
+    );
+    refused(
+        &env,
+        &with(&["--test", "kolmogorov"]),
+        "the tests are ks, chisquare",
+    );
+    refused(
+        &env,
+        &with(&["--test", "c0=ks"]),
+        "test `ks` does not fit column `c0`",
+    );
+    refused(
+        &env,
+        &with(&["--columns", "nope"]),
+        "column `nope` is not in the reference",
+    );
+    refused(
+        &env,
+        &with(&["--drift-share", "2"]),
+        "--drift-share must be between 0 and 1",
+    );
+    env.write("empty.csv", "n0,c0\n");
+    env.write("ref.csv", "n0,c0\n1,a\n2,b\n");
+    refused(
+        &env,
+        &["drift", "--reference", "ref.csv", "empty.csv"],
+        "the batch `empty.csv` has no rows",
+    );
+    let whole = env.read("cur.parquet");
+    env.write("truncated.parquet", &whole[..whole.len() / 2]);
+    refused(
+        &env,
+        &["drift", "--reference", "ref.parquet", "truncated.parquet"],
+        "truncated.parquet",
+    );
+}
