@@ -34,6 +34,7 @@ bench *ARGS:
     bash benches/versioning.sh {{ARGS}}
     bash benches/pipeline.sh
     bash benches/eval.sh
+    bash benches/drift.sh
 
 # Everything CI runs
 ci:

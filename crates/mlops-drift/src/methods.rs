@@ -81,9 +81,24 @@ impl Sides {
         }
     }
 
-    /// Distinct values (or categories) over both sides together.
-    pub fn distinct(&self) -> usize {
-        self.value_counts().0.len()
+    /// Distinct values (or categories) over both sides together, counted up to `limit + 1`
+    /// (enough to tell whether there are more than `limit`).
+    pub fn distinct_up_to(&self, limit: usize) -> usize {
+        match self {
+            Sides::Categorical { .. } => self.value_counts().0.len(),
+            Sides::Numeric { reference, current } => {
+                let mut seen: Vec<f64> = Vec::with_capacity(limit + 1);
+                for &v in reference.iter().chain(current) {
+                    if !seen.contains(&v) {
+                        seen.push(v);
+                        if seen.len() > limit {
+                            break;
+                        }
+                    }
+                }
+                seen.len()
+            }
+        }
     }
 }
 
@@ -266,7 +281,7 @@ impl Method {
 /// otherwise Jensen-Shannon. Distinct values count over both sides together.
 pub fn default_method(sides: &Sides) -> Method {
     let numeric = matches!(sides, Sides::Numeric { .. });
-    let distinct = sides.distinct();
+    let distinct = sides.distinct_up_to(5);
     let (n_reference, _) = sides.sizes();
     if n_reference <= 1000 {
         if numeric && distinct > 5 {

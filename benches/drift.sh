@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Benchmarks `mlops drift` on generated Parquet: a reference and a current file of ROWS rows x (20
+# numeric + 5 categorical) columns, drift planted in 3 columns; the default report (Evidently's
+# choice of tests) and KS on every numeric column. Prints a Markdown table: wall time, CPU time
+# (user+sys) and peak memory. Not a test: nothing here asserts a time.
+#
+# Usage: benches/drift.sh [ROWS...]     Env: MLOPS (binary, default target/release/mlops)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mlops=${MLOPS:-$root/target/release/mlops}
+[ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bench drift_data
+generator=$(ls -t "$root"/target/release/deps/drift_data-* | grep -v '\.d$' | head -1)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000000)
+
+source "$root/benches/lib.sh"
+
+echo "| operation | wall | CPU | peak RSS |"
+echo "|---|---|---|---|"
+for rows in "${sizes[@]}"; do
+    "$generator" "$rows" 1 "$work/ref.parquet"
+    "$generator" "$rows" 2 "$work/cur.parquet" drifted
+    measure "startup (--version)" "$mlops" --version
+    measure "drift --json, defaults, $rows + $rows rows x 25 columns" \
+        "$mlops" -q drift --reference "$work/ref.parquet" "$work/cur.parquet" --json --no-fail
+    measure "drift --json --test ks (numeric columns), $rows + $rows rows" \
+        "$mlops" -q drift --reference "$work/ref.parquet" "$work/cur.parquet" --json --no-fail \
+        --columns "$(seq -s, -f 'n%g' 0 19)" --test ks
+    rm -f "$work"/*.parquet
+done
