@@ -103,7 +103,7 @@ impl DriftArgs {
 pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let options = args.options()?;
     let input = |path: &PathBuf| Input {
-        name: format!("`{}`", path.display()),
+        name: path.display().to_string(),
         paths: vec![ctx.cwd.join(path)],
     };
     let reference = input(&args.reference);

@@ -36,7 +36,8 @@ pub struct Options {
     pub target: Option<String>,
 }
 
-/// A side of the comparison: its name in the report and its files, read as one table.
+/// A side of the comparison: its name in the report (a path, say) and its files, read as one
+/// table.
 #[derive(Debug, Clone)]
 pub struct Input {
     pub name: String,
@@ -61,7 +62,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         if !reference_schema.iter().any(|c| &c.name == *column) {
             return Err(Error::MissingColumn {
                 column: (*column).clone(),
-                side: format!("the reference {}", reference.name),
+                side: format!("the reference `{}`", reference.name),
             });
         }
     }
@@ -85,7 +86,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
     let reference_table = table::read(&reference.paths, &readable)?;
     if reference_table.rows == 0 {
         return Err(Error::Empty {
-            input: format!("the reference {}", reference.name),
+            input: format!("the reference `{}`", reference.name),
         });
     }
     let kinds: Vec<Kind> = readable
@@ -126,7 +127,7 @@ fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
     let first = input
         .paths
         .first()
-        .ok_or_else(|| Error::Argument(format!("{} names no files", input.name)))?;
+        .ok_or_else(|| Error::Argument(format!("`{}` names no files", input.name)))?;
     Ok(table::schema(first)?)
 }
 
@@ -187,7 +188,7 @@ fn batch_report(
             if options.columns.contains(&column.name) {
                 return Err(Error::MissingColumn {
                     column: column.name.clone(),
-                    side: format!("the batch {}", batch.name),
+                    side: format!("the batch `{}`", batch.name),
                 });
             }
             skipped.push(Skipped {
@@ -201,7 +202,7 @@ fn batch_report(
     let batch_table = table::read(&batch.paths, &present)?;
     if batch_table.rows == 0 {
         return Err(Error::Empty {
-            input: format!("the batch {}", batch.name),
+            input: format!("the batch `{}`", batch.name),
         });
     }
     // Columns are independent: test them on all cores, then gather in column order.
