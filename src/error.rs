@@ -161,6 +161,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
         Error::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
+        Error::NoTableFiles { .. } => "a directory is read for its `*.parquet` files; a pattern such as 'data/day-*.parquet' matches file names in one directory".into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),
         Error::IsPointer { .. }
         | Error::InsideMlopsDir { .. }

@@ -15,10 +15,11 @@ use crate::output::table;
 /// when a batch shows dataset drift
 #[derive(Debug, clap::Args)]
 pub(crate) struct DriftArgs {
-    /// The reference data: a Parquet or CSV (`*.csv`) file
-    #[arg(long, value_name = "FILE")]
+    /// The reference data: a Parquet or CSV (`*.csv`) file, a directory of Parquet files, or a
+    /// quoted pattern such as 'train/*.parquet' (the files read as one table)
+    #[arg(long, value_name = "DATA")]
     reference: PathBuf,
-    /// Current data: each file is one batch
+    /// Current data, each one batch: a file, a directory or a quoted pattern, as --reference
     #[arg(required = true, value_name = "CURRENT")]
     current: Vec<PathBuf>,
     /// Test only these columns (comma-separated or repeated)
@@ -63,6 +64,9 @@ pub(crate) struct DriftArgs {
 pub(crate) enum Format {
     Text,
     Markdown,
+    /// Gauges in the Prometheus text format, for a node-exporter textfile collector or a
+    /// Pushgateway
+    Prometheus,
 }
 
 impl DriftArgs {
@@ -102,26 +106,36 @@ impl DriftArgs {
 
 pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let options = args.options()?;
-    let input = |path: &PathBuf| Input {
-        name: path.display().to_string(),
-        paths: vec![ctx.cwd.join(path)],
+    let input = |path: &PathBuf| -> anyhow::Result<Input> {
+        Ok(Input {
+            name: path.display().to_string(),
+            paths: mlops_core::table::expand(&ctx.cwd.join(path))?,
+        })
     };
-    let reference = input(&args.reference);
-    let batches: Vec<Input> = args.current.iter().map(input).collect();
+    let reference = input(&args.reference)?;
+    let batches: Vec<Input> = args
+        .current
+        .iter()
+        .map(input)
+        .collect::<anyhow::Result<_>>()?;
     let report = drift::drift(&reference, &batches, &options)?;
-    let markdown = args.format == Format::Markdown;
+    let rendered = |r: &DriftReport| match args.format {
+        Format::Text => render(r, false),
+        Format::Markdown => render(r, true),
+        Format::Prometheus => prometheus(r),
+    };
     match &args.output {
         Some(path) => {
             let path = ctx.cwd.join(path);
             let text = if ctx.printer.is_json() {
                 serde_json::to_string_pretty(&report)? + "\n"
             } else {
-                render(&report, markdown)
+                rendered(&report)
             };
             mlops_core::atomic::write(&path, text.as_bytes())?;
             ctx.printer.note(&format!("wrote {}", path.display()));
         }
-        None => ctx.printer.report(&report, |r| render(r, markdown))?,
+        None => ctx.printer.report(&report, rendered)?,
     }
     if report.dataset_drift {
         ctx.printer.warn("dataset drift detected");
@@ -252,4 +266,98 @@ fn column_cells(c: &ColumnReport) -> Vec<String> {
         ),
         notes.join("; "),
     ]
+}
+
+/// A gauge: its name, its help text, and its value for one item.
+type Gauge<T, V> = (&'static str, &'static str, fn(&T) -> V);
+
+/// The report as Prometheus gauges (text exposition format): per column and batch the statistic,
+/// the p-value (tests only) and whether it drifted; per batch the share drifted and the verdict.
+fn prometheus(r: &DriftReport) -> String {
+    let mut out = String::new();
+    let gauge = |out: &mut String, name: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    };
+    let labels = |b: &BatchReport, c: &ColumnReport| {
+        format!(
+            "column=\"{}\",test=\"{}\",batch=\"{}\"",
+            escape_label(&c.column),
+            c.test,
+            escape_label(&b.name)
+        )
+    };
+    let per_column: [Gauge<ColumnReport, Option<f64>>; 3] = [
+        (
+            "mlops_drift_statistic",
+            "The drift test's statistic (a distance, or the test statistic) per column and batch.",
+            |c| Some(c.statistic),
+        ),
+        (
+            "mlops_drift_p_value",
+            "The drift test's p-value per column and batch (tests only).",
+            |c| c.p_value,
+        ),
+        (
+            "mlops_drift_detected",
+            "1 when the column drifted in the batch, else 0.",
+            |c| Some(f64::from(u8::from(c.drifted))),
+        ),
+    ];
+    for (name, help, value) in per_column {
+        gauge(&mut out, name, help);
+        for b in &r.batches {
+            for c in &b.columns {
+                if let Some(v) = value(c) {
+                    let _ = writeln!(out, "{name}{{{}}} {}", labels(b, c), sample(v));
+                }
+            }
+        }
+    }
+    let per_batch: [Gauge<BatchReport, f64>; 2] = [
+        (
+            "mlops_drift_share_drifted",
+            "The share of drifted feature columns per batch.",
+            |b| b.share_drifted,
+        ),
+        (
+            "mlops_drift_dataset_drift",
+            "1 when the batch shows dataset drift, else 0.",
+            |b| f64::from(u8::from(b.dataset_drift)),
+        ),
+    ];
+    for (name, help, value) in per_batch {
+        gauge(&mut out, name, help);
+        for b in &r.batches {
+            let _ = writeln!(
+                out,
+                "{name}{{batch=\"{}\"}} {}",
+                escape_label(&b.name),
+                sample(value(b))
+            );
+        }
+    }
+    out
+}
+
+/// A label value with `\`, `"` and newlines escaped, as the exposition format requires.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A sample value: infinities and NaN spelled as Prometheus spells them.
+fn sample(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
 }

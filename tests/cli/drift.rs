@@ -322,3 +322,57 @@ fn bad_input_exits_2_with_one_clear_line() {
         "truncated.parquet",
     );
 }
+
+#[test]
+fn directories_patterns_and_prometheus_gauges() {
+    let env = TestEnv::bare();
+    for dir in ["ref", "cur", "none"] {
+        std::fs::create_dir_all(env.path(dir)).expect("a directory");
+    }
+    write_data(&env, "ref/part-0.parquet", 200, 1, &[]);
+    write_data(&env, "ref/part-1.parquet", 200, 2, &[]);
+    write_data(&env, "cur/day-01.parquet", 250, 3, &["n0"]);
+    write_data(&env, "cur/day-02.parquet", 250, 4, &["n0"]);
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref",
+        "cur/day-*.parquet",
+        "--columns",
+        "n0,n1",
+        "--no-fail",
+    ]);
+    assert_eq!(report["reference"]["rows"], 400);
+    assert_eq!(report["batches"][0]["rows"], 500);
+    assert_eq!(report["batches"][0]["columns"][0]["drifted"], true);
+    let gauges = env.run(&[
+        "drift",
+        "--reference",
+        "ref",
+        "cur/day-01.parquet",
+        "--columns",
+        "n0,n1",
+        "--format",
+        "prometheus",
+        "--no-fail",
+    ]);
+    assert!(
+        gauges.contains("# TYPE mlops_drift_statistic gauge"),
+        "{gauges}"
+    );
+    assert!(
+        gauges.contains(
+            "mlops_drift_detected{column=\"n0\",test=\"ks\",batch=\"cur/day-01.parquet\"} 1"
+        ),
+        "{gauges}"
+    );
+    assert!(
+        gauges.contains("mlops_drift_share_drifted{batch=\"cur/day-01.parquet\"} 0.5"),
+        "{gauges}"
+    );
+    refused(
+        &env,
+        &["drift", "--reference", "none", "cur/day-01.parquet"],
+        "no Parquet or CSV files match",
+    );
+}

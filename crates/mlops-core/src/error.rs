@@ -134,6 +134,9 @@ pub enum Error {
         available: String,
     },
 
+    #[error("no Parquet or CSV files match `{}`", pattern.display())]
+    NoTableFiles { pattern: PathBuf },
+
     #[error("column `{column}` in `{}` has type {found}, which mlops cannot read", path.display())]
     UnsupportedColumnType {
         path: PathBuf,
