@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlops_drift::drift::{self, Input, Options};
+use mlops_drift::gates::Gate;
 use mlops_drift::methods::Method;
 use mlops_drift::report::{BatchReport, ColumnReport, DriftReport};
 
@@ -49,6 +50,10 @@ pub(crate) struct DriftArgs {
     /// The label column (reported as target drift, not counted in the share)
     #[arg(long)]
     target: Option<String>,
+    /// A condition every batch must meet, e.g. `share_drifted < 0.3` or
+    /// `column(income).psi < 0.2`; repeatable
+    #[arg(long)]
+    gate: Vec<String>,
     /// How to print the report (`--json` prints it as JSON)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -100,6 +105,11 @@ impl DriftArgs {
             drift_share: self.drift_share,
             prediction: self.prediction.clone(),
             target: self.target.clone(),
+            gates: self
+                .gate
+                .iter()
+                .map(|g| Gate::parse(g).map_err(mlops_drift::Error::from))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -140,11 +150,24 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     if report.dataset_drift {
         ctx.printer.warn("dataset drift detected");
     }
-    Ok(if report.dataset_drift && !args.no_fail {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Success
-    })
+    for gate in report.gates.iter().filter(|g| !g.passed) {
+        let detail = match (&gate.reason, gate.value) {
+            (Some(reason), _) => reason.clone(),
+            (None, Some(value)) => format!("value {value:.4}"),
+            (None, None) => String::new(),
+        };
+        ctx.printer.warn(&format!(
+            "gate failed on {}: {} ({detail})",
+            gate.batch, gate.gate
+        ));
+    }
+    Ok(
+        if (report.dataset_drift || !report.passed) && !args.no_fail {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        },
+    )
 }
 
 /// The report as text or Markdown: per batch, its verdict, then its columns, drifted first.
@@ -166,6 +189,25 @@ fn render(r: &DriftReport, md: bool) -> String {
     );
     for batch in &r.batches {
         render_batch(&mut out, batch, md);
+    }
+    if !r.gates.is_empty() {
+        let _ = writeln!(out, "\n{}Gates", if md { "### " } else { "" });
+        for g in &r.gates {
+            let _ = writeln!(
+                out,
+                "{}{} {} on {}{}",
+                if md { "- " } else { "" },
+                if g.passed { "PASS" } else { "FAIL" },
+                g.gate,
+                g.batch,
+                g.value.map_or_else(
+                    || g.reason
+                        .clone()
+                        .map_or_else(String::new, |r| format!(" ({r})")),
+                    |v| format!(" (value {v:.4})")
+                )
+            );
+        }
     }
     if r.batches.len() > 1 && !r.first_drifted.is_empty() {
         let _ = writeln!(out, "\n{}First drift", if md { "### " } else { "" });

@@ -150,7 +150,13 @@ fn the_json_shape_is_pinned() {
     };
     assert_eq!(
         keys(&report),
-        ["batches", "dataset_drift", "first_drifted", "reference"]
+        [
+            "batches",
+            "dataset_drift",
+            "first_drifted",
+            "passed",
+            "reference"
+        ]
     );
     assert_eq!(keys(&report["reference"]), ["rows", "source"]);
     assert_eq!(
@@ -374,5 +380,38 @@ fn directories_patterns_and_prometheus_gauges() {
         &env,
         &["drift", "--reference", "none", "cur/day-01.parquet"],
         "no Parquet or CSV files match",
+    );
+}
+
+#[test]
+fn gates_pass_and_fail_with_exit_codes() {
+    let env = TestEnv::bare();
+    write_data(&env, "ref.parquet", 1500, 1, &[]);
+    write_data(&env, "cur.parquet", 1500, 2, &["n3"]);
+    let base = ["drift", "--reference", "ref.parquet", "cur.parquet"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&base[..], extra].concat() };
+    let report = env.json(&with(&[
+        "--gate",
+        "share_drifted < 0.3",
+        "--gate",
+        "column(c0).missing_share_cur <= 0.05",
+    ]));
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["gates"][0]["batch"], "cur.parquet");
+    let (stdout, stderr) = env.fails(1, &with(&["--gate", "column(n3).wasserstein < 0.2"]));
+    assert!(
+        stdout.contains("FAIL column(n3).wasserstein < 0.2 on cur.parquet"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("gate failed on cur.parquet"), "{stderr}");
+    let (_, stderr) = env.fails(1, &with(&["--gate", "column(n3).psi < 0.2"]));
+    assert!(
+        stderr.contains("was tested with `wasserstein`, not `psi`"),
+        "{stderr}"
+    );
+    refused(
+        &env,
+        &with(&["--gate", "share_drifted < 0.3x"]),
+        "invalid gate `share_drifted < 0.3x`: `0.3x` is not a number at column 17",
     );
 }

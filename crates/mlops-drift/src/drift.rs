@@ -9,6 +9,7 @@ use mlops_core::table::{self, Column, SchemaColumn, Table};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::gates::Gate;
 use crate::methods::{Method, Sides, Unfit, default_method};
 use crate::report::{
     BatchReport, ColumnReport, DriftReport, Kind, Role, SchemaChanges, Skipped, Source,
@@ -34,6 +35,8 @@ pub struct Options {
     pub drift_share: f64,
     pub prediction: Option<String>,
     pub target: Option<String>,
+    /// Conditions every batch must meet.
+    pub gates: Vec<Gate>,
 }
 
 /// A side of the comparison: its name in the report (a path, say) and its files, read as one
@@ -112,6 +115,11 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
                 .or_insert_with(|| batch.name.clone());
         }
     }
+    let gates: Vec<_> = options
+        .gates
+        .iter()
+        .flat_map(|gate| reports.iter().map(|batch| gate.check(batch)))
+        .collect();
     Ok(DriftReport {
         reference: Source {
             source: reference.name.clone(),
@@ -120,6 +128,8 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         dataset_drift: reports.iter().any(|b| b.dataset_drift),
         batches: reports,
         first_drifted,
+        passed: gates.iter().all(|g| g.passed),
+        gates,
     })
 }
 

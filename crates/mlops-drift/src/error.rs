@@ -6,6 +6,9 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] mlops_core::Error),
 
+    #[error(transparent)]
+    Gate(#[from] crate::gates::GateError),
+
     #[error("unknown test `{name}`")]
     UnknownTest { name: String },
 

@@ -1,7 +1,8 @@
 //! `mlops-drift`: drift between a reference and current data.
 //!
 //! [`drift`] reads the reference and each batch of current data and tests every column, beside
-//! data-quality checks and schema changes, into a [`report::DriftReport`].
+//! data-quality checks and schema changes, into a [`report::DriftReport`]; [`gates`] checks
+//! conditions on it.
 //! [`methods`] holds the drift tests and distances, each defined as Evidently (or scipy beneath
 //! it) defines it, and Evidently's rule for choosing one per column; [`ks`] the two-sample
 //! Kolmogorov-Smirnov test with scipy's p-values; [`binning`] numpy's histogram edges and
@@ -12,6 +13,7 @@
 pub mod binning;
 pub mod drift;
 pub mod error;
+pub mod gates;
 pub mod ks;
 pub mod methods;
 pub mod report;

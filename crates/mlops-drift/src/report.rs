@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::gates::GateResult;
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriftReport {
@@ -13,6 +15,11 @@ pub struct DriftReport {
     pub dataset_drift: bool,
     /// For each column that drifted, the first batch where it did.
     pub first_drifted: BTreeMap<String, String>,
+    /// Each gate on each batch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateResult>,
+    /// Whether every gate passed on every batch.
+    pub passed: bool,
 }
 
 /// Where the reference came from.
