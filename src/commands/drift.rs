@@ -72,6 +72,8 @@ pub(crate) enum Format {
     /// Gauges in the Prometheus text format, for a node-exporter textfile collector or a
     /// Pushgateway
     Prometheus,
+    /// One self-contained page with charts (write it with -o)
+    Html,
 }
 
 impl DriftArgs {
@@ -133,6 +135,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         Format::Text => render(r, false),
         Format::Markdown => render(r, true),
         Format::Prometheus => prometheus(r),
+        Format::Html => crate::commands::drift_html::render(r),
     };
     match &args.output {
         Some(path) => {
@@ -243,21 +246,7 @@ fn render_batch(out: &mut String, b: &BatchReport, md: bool) {
     let mut columns: Vec<&ColumnReport> = b.columns.iter().collect();
     columns.sort_by_key(|c| !c.drifted);
     let rows: Vec<Vec<String>> = columns.iter().map(|c| column_cells(c)).collect();
-    out.push_str(&table(
-        &[
-            "column",
-            "kind",
-            "test",
-            "statistic",
-            "p-value",
-            "threshold",
-            "drift",
-            "missing",
-            "notes",
-        ],
-        &rows,
-        md,
-    ));
+    out.push_str(&table(&COLUMN_HEADER, &rows, md));
     let mut notes = Vec::new();
     for s in &b.skipped {
         notes.push(format!("skipped `{}`: {}", s.column, s.reason));
@@ -276,7 +265,21 @@ fn render_batch(out: &mut String, b: &BatchReport, md: bool) {
     }
 }
 
-fn column_cells(c: &ColumnReport) -> Vec<String> {
+/// The header of a column table.
+pub(crate) const COLUMN_HEADER: [&str; 9] = [
+    "column",
+    "kind",
+    "test",
+    "statistic",
+    "p-value",
+    "threshold",
+    "drift",
+    "missing",
+    "notes",
+];
+
+/// One column's cells under [`COLUMN_HEADER`]: the text, Markdown and HTML reports share them.
+pub(crate) fn column_cells(c: &ColumnReport) -> Vec<String> {
     let mut notes = Vec::new();
     if !c.new_categories.is_empty() {
         notes.push(format!("new: {}", c.new_categories.join(", ")));

@@ -415,3 +415,36 @@ fn gates_pass_and_fail_with_exit_codes() {
         "invalid gate `share_drifted < 0.3x`: `0.3x` is not a number at column 17",
     );
 }
+
+#[test]
+fn the_html_report_is_one_small_self_contained_page_with_charts() {
+    let env = TestEnv::bare();
+    write_data(&env, "ref.parquet", 1500, 1, &[]);
+    write_data(&env, "week1.parquet", 800, 2, &[]);
+    write_data(&env, "week2.parquet", 800, 3, &["n3", "c2"]);
+    env.run(&[
+        "drift",
+        "--reference",
+        "ref.parquet",
+        "week1.parquet",
+        "week2.parquet",
+        "--format",
+        "html",
+        "-o",
+        "drift.html",
+        "--no-fail",
+    ]);
+    let page = String::from_utf8(env.read("drift.html")).expect("UTF-8");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    // A distribution chart and a line over batches for each of the 25 columns.
+    assert_eq!(page.matches("<svg").count(), 50);
+    assert!(
+        page.contains("n3 (drifted, wasserstein"),
+        "the drifted column is named"
+    );
+    assert!(
+        !page.contains("http") && !page.contains("<script"),
+        "no network, no scripts"
+    );
+    assert!(page.len() < 1 << 20, "{} bytes", page.len());
+}

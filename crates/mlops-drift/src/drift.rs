@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use mlops_core::table::{self, Column, SchemaColumn, Table};
 use rayon::prelude::*;
 
+use crate::binning;
 use crate::error::{Error, Result};
 use crate::gates::Gate;
 use crate::methods::{Method, Sides, Unfit, default_method};
 use crate::report::{
-    BatchReport, ColumnReport, DriftReport, Kind, Role, SchemaChanges, Skipped, Source,
+    BatchReport, ColumnReport, DriftReport, Histogram, Kind, Role, SchemaChanges, Skipped, Source,
 };
 
 /// Numeric columns with at most this many distinct reference values are tested as categories.
@@ -305,7 +306,7 @@ fn test_column(
             type_changed: false,
         })
     };
-    let (sides, missing_ref, missing_cur, new_categories, out_of_range) = match kind {
+    let (sides, missing_ref, missing_cur, new_categories, out_of_range, histogram) = match kind {
         Kind::Numeric => {
             let (reference, missing_ref) = finite_sorted(reference);
             let (current, missing_cur) = finite_sorted(current);
@@ -313,16 +314,19 @@ fn test_column(
                 (Some(&lo), Some(&hi)) => current.iter().filter(|&&v| v < lo || v > hi).count(),
                 _ => 0,
             };
+            let histogram = numeric_histogram(&reference, &current);
             (
                 Sides::Numeric { reference, current },
                 missing_ref,
                 missing_cur,
                 Vec::new(),
                 out_of_range,
+                histogram,
             )
         }
         Kind::Categorical => {
             let categories = CategoryCounts::of(reference, current);
+            let histogram = categories.histogram();
             (
                 Sides::Categorical {
                     reference: categories.reference,
@@ -332,6 +336,7 @@ fn test_column(
                 categories.missing_cur,
                 categories.new,
                 0,
+                histogram,
             )
         }
     };
@@ -381,6 +386,7 @@ fn test_column(
         missing_share_cur: missing_cur,
         new_categories,
         out_of_range,
+        histogram,
     }))
 }
 
@@ -406,8 +412,47 @@ fn finite_sorted(column: &Column) -> (Vec<f64>, f64) {
     (finite, missing)
 }
 
+/// Bins and categories drawn in charts, at most.
+const CHART_BARS: usize = 20;
+
+/// Equal-width bins over both sides' range, each side's share per bin.
+#[expect(clippy::cast_precision_loss, reason = "counts fit an f64")]
+fn numeric_histogram(reference: &[f64], current: &[f64]) -> Histogram {
+    let (Some(&lo), Some(&hi)) = (
+        reference
+            .first()
+            .into_iter()
+            .chain(current.first())
+            .min_by(|a, b| a.total_cmp(b)),
+        reference
+            .last()
+            .into_iter()
+            .chain(current.last())
+            .max_by(|a, b| a.total_cmp(b)),
+    ) else {
+        return Histogram::default();
+    };
+    let edges = binning::edges(&[lo, hi], Some(CHART_BARS));
+    let shares = |values: &[f64]| -> Vec<f64> {
+        let n = values.len().max(1) as f64;
+        binning::counts(values, &edges)
+            .iter()
+            .map(|&c| c as f64 / n)
+            .collect()
+    };
+    Histogram {
+        labels: edges[..edges.len() - 1]
+            .iter()
+            .map(|e| format!("{e:.4}"))
+            .collect(),
+        reference: shares(reference),
+        current: shares(current),
+    }
+}
+
 /// Category counts on both sides over the union of their categories, sorted by label.
 struct CategoryCounts {
+    labels: Vec<String>,
     reference: Vec<u64>,
     current: Vec<u64>,
     missing_ref: f64,
@@ -417,6 +462,30 @@ struct CategoryCounts {
 }
 
 impl CategoryCounts {
+    /// The most frequent categories (over both sides) and `(other)`, each side's share.
+    #[expect(clippy::cast_precision_loss, reason = "counts fit an f64")]
+    fn histogram(&self) -> Histogram {
+        let mut order: Vec<usize> = (0..self.labels.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.reference[i] + self.current[i]));
+        let (shown, rest) = order.split_at(order.len().min(CHART_BARS));
+        let share = |counts: &[u64], indices: &[usize]| {
+            let total = counts.iter().sum::<u64>().max(1) as f64;
+            indices.iter().map(|&i| counts[i]).sum::<u64>() as f64 / total
+        };
+        let mut histogram = Histogram::default();
+        for &i in shown {
+            histogram.labels.push(self.labels[i].clone());
+            histogram.reference.push(share(&self.reference, &[i]));
+            histogram.current.push(share(&self.current, &[i]));
+        }
+        if !rest.is_empty() {
+            histogram.labels.push("(other)".into());
+            histogram.reference.push(share(&self.reference, rest));
+            histogram.current.push(share(&self.current, rest));
+        }
+        histogram
+    }
+
     #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64")]
     fn of(reference: &Column, current: &Column) -> Self {
         let (ref_labels, ref_ids) = reference.to_coded();
@@ -451,6 +520,7 @@ impl CategoryCounts {
             .map(|(l, _)| (*l).clone())
             .collect();
         Self {
+            labels: labels.into_iter().cloned().collect(),
             reference: reference_counts,
             current: current_counts,
             missing_ref,

@@ -61,6 +61,19 @@ pub struct ColumnReport {
     pub new_categories: Vec<String>,
     /// Numbers in the batch outside the reference's range.
     pub out_of_range: usize,
+    /// Both distributions, for charts; not part of the JSON report.
+    #[serde(skip)]
+    pub histogram: Histogram,
+}
+
+/// Each side's share of rows per bin (numbers, equal-width bins over both sides' range) or per
+/// category (the most frequent, the rest as `(other)`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    /// A bin's lower edge, or a category.
+    pub labels: Vec<String>,
+    pub reference: Vec<f64>,
+    pub current: Vec<f64>,
 }
 
 /// How a column is tested.
