@@ -17,7 +17,9 @@ import evidently
 import numpy as np
 import pandas as pd
 import scipy
+from evidently.legacy.calculations.stattests.anderson_darling_stattest import _anderson_darling
 from evidently.legacy.calculations.stattests.chisquare_stattest import _chi_stat_test
+from evidently.legacy.calculations.stattests.cramer_von_mises_stattest import _cramer_von_mises, _cvm_2samp
 from evidently.legacy.calculations.stattests.energy_distance import _energy_dist
 from evidently.legacy.calculations.stattests.hellinger_distance import _hellinger_distance
 from evidently.legacy.calculations.stattests.jensenshannon import _jensenshannon
@@ -43,6 +45,8 @@ def cases():
     yield "normal, shifted", "num", rng.normal(0, 1, 200), rng.normal(0.4, 1.2, 150)
     yield "small integers", "num", rng.integers(0, 5, 300), rng.integers(0, 4, 250)
     yield "integers 0..40", "num", rng.integers(0, 41, 500), rng.integers(5, 41, 400)
+    yield "tiny samples with ties (exact Cramer-von Mises)", "num", np.round(rng.normal(0, 1, 12), 1), np.round(rng.normal(0.8, 1, 15), 1)
+    yield "twenty a side", "num", rng.normal(0, 1, 20), rng.normal(0.3, 1, 20)
     yield "constant", "num", np.full(50, 5.0), np.full(40, 5.0)
     yield "clustered with ties", "num", np.round(rng.exponential(1, 300), 1), np.round(rng.exponential(1.5, 280), 1)
     yield "large normal", "num", rng.normal(10, 2, 1200), rng.normal(10.3, 2, 1000)
@@ -109,6 +113,11 @@ def main():
             results["wasserstein"] = outcome(value)
             value, _ = _energy_dist(*copy(), ctype, 0.1)
             results["energy"] = outcome(value)
+            p, _ = _cramer_von_mises(*copy(), ctype, 0.1)
+            results["cramervonmises"] = outcome(_cvm_2samp(ref, cur).statistic, p)
+            if len(keys) > 1:
+                p, _ = _anderson_darling(*copy(), ctype, 0.1)
+                results["anderson"] = outcome(stats.anderson_ksamp([ref, cur]).statistic, p)
         default = _get_default_stattest(ref_s, cur_s, ctype).name
         out.append({
             "name": name,

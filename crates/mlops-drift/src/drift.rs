@@ -354,7 +354,7 @@ fn test_column(
         .unwrap_or_else(|| default_method(&sides));
     let outcome = match method.run(&sides, options.bins) {
         Ok(outcome) => outcome,
-        Err(Unfit::Empty) => return skipped("a side has no values".into()),
+        Err(why @ (Unfit::Empty | Unfit::TooFew(_))) => return skipped(why.to_string()),
         Err(why @ Unfit::NeedsNumbers) => {
             return Err(Error::UnfitTest {
                 test: method.name(),

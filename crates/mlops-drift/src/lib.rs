@@ -12,6 +12,7 @@
 
 pub mod binning;
 pub mod drift;
+pub mod edf;
 pub mod error;
 pub mod gates;
 pub mod ks;

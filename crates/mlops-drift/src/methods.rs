@@ -16,6 +16,7 @@ use std::fmt;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 use crate::binning;
+use crate::edf;
 use crate::ks;
 
 /// One column's values on both sides.
@@ -119,6 +120,8 @@ pub enum Method {
     Kl,
     Hellinger,
     Energy,
+    CramerVonMises,
+    Anderson,
 }
 
 /// What a test found.
@@ -137,6 +140,8 @@ pub enum Unfit {
     NeedsNumbers,
     /// A side has no values.
     Empty,
+    /// The test needs more values, or more distinct ones, than the column has.
+    TooFew(&'static str),
 }
 
 impl fmt::Display for Unfit {
@@ -144,12 +149,13 @@ impl fmt::Display for Unfit {
         match self {
             Unfit::NeedsNumbers => f.write_str("needs a numeric column"),
             Unfit::Empty => f.write_str("a side has no values"),
+            Unfit::TooFew(what) => f.write_str(what),
         }
     }
 }
 
 impl Method {
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 12] = [
         Method::Ks,
         Method::ChiSquare,
         Method::ChiSquareContingency,
@@ -160,6 +166,8 @@ impl Method {
         Method::Kl,
         Method::Hellinger,
         Method::Energy,
+        Method::CramerVonMises,
+        Method::Anderson,
     ];
 
     pub fn name(self) -> &'static str {
@@ -174,6 +182,8 @@ impl Method {
             Method::Kl => "kl",
             Method::Hellinger => "hellinger",
             Method::Energy => "energy",
+            Method::CramerVonMises => "cramervonmises",
+            Method::Anderson => "anderson",
         }
     }
 
@@ -181,29 +191,46 @@ impl Method {
         Method::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// Evidently's default threshold: a significance level for tests, a distance otherwise.
+    /// Evidently's default threshold: a significance level for tests (0.1 for Cramér-von Mises
+    /// and Anderson-Darling, 0.05 for the others), a distance otherwise.
     pub fn default_threshold(self) -> f64 {
-        if self.is_test() { 0.05 } else { 0.1 }
+        match self {
+            Method::Ks | Method::ChiSquare | Method::ChiSquareContingency | Method::ZTest => 0.05,
+            _ => 0.1,
+        }
     }
 
     /// Whether the method is a hypothesis test (with a p-value) rather than a distance.
     pub fn is_test(self) -> bool {
         matches!(
             self,
-            Method::Ks | Method::ChiSquare | Method::ChiSquareContingency | Method::ZTest
+            Method::Ks
+                | Method::ChiSquare
+                | Method::ChiSquareContingency
+                | Method::ZTest
+                | Method::CramerVonMises
+                | Method::Anderson
         )
     }
 
     /// Whether the method needs numbers (the rest also take categories).
     pub fn needs_numbers(self) -> bool {
-        matches!(self, Method::Ks | Method::Wasserstein | Method::Energy)
+        matches!(
+            self,
+            Method::Ks
+                | Method::Wasserstein
+                | Method::Energy
+                | Method::CramerVonMises
+                | Method::Anderson
+        )
     }
 
-    /// Whether `outcome` is drift at `threshold`, with Evidently's comparisons: `p <= t` for KS,
-    /// `p < t` for the other tests, `d > t` for energy, `d >= t` for the other distances.
+    /// Whether `outcome` is drift at `threshold`, with Evidently's comparisons: `p <= t` for KS
+    /// and Cramér-von Mises, `p < t` for the other tests, `d > t` for energy, `d >= t` for the
+    /// other distances.
     pub fn drifted(self, outcome: Outcome, threshold: f64) -> bool {
         match (self, outcome.p_value) {
-            (Method::Ks, Some(p)) => p <= threshold,
+            (Method::Ks | Method::CramerVonMises, Some(p)) => p <= threshold,
             (_, Some(p)) => p < threshold,
             (Method::Energy, None) => outcome.statistic > threshold,
             (_, None) => outcome.statistic >= threshold,
@@ -270,6 +297,26 @@ impl Method {
             Method::Energy => {
                 let (reference, current) = numbers.expect("checked above");
                 distance(std::f64::consts::SQRT_2 * cdf_distance(reference, current, 2))
+            }
+            Method::CramerVonMises => {
+                let (reference, current) = numbers.expect("checked above");
+                if reference.len() < 2 || current.len() < 2 {
+                    return Err(Unfit::TooFew("needs at least two values on each side"));
+                }
+                let result = edf::cramer_von_mises(reference, current);
+                Outcome {
+                    statistic: result.statistic,
+                    p_value: Some(result.p_value),
+                }
+            }
+            Method::Anderson => {
+                let (reference, current) = numbers.expect("checked above");
+                let result = edf::anderson_darling(reference, current)
+                    .ok_or(Unfit::TooFew("needs at least two distinct values"))?;
+                Outcome {
+                    statistic: result.statistic,
+                    p_value: Some(result.p_value),
+                }
             }
         })
     }
