@@ -85,6 +85,7 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         D::UnfitTest { .. } => "give that column a test that takes categories (`--test COLUMN=chisquare`), or leave it out with --exclude".into(),
         D::MissingColumn { .. } => "check the column's name; `--columns` and `--test COLUMN=...` name columns both sides must have".into(),
         D::Empty { .. } => "the file has a header but no rows; check the export that wrote it".into(),
+        D::NotNumeric { .. } => "leave the column's kind to mlops, or use --kind COLUMN=categorical".into(),
         D::Gate(_) => "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md".into(),
         D::Core(_) | D::Argument(_) => return None,
     };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use mlops_drift::drift::{self, Input, Options};
 use mlops_drift::gates::Gate;
 use mlops_drift::methods::Method;
-use mlops_drift::report::{BatchReport, ColumnReport, DriftReport};
+use mlops_drift::report::{BatchReport, ColumnReport, DriftReport, Kind};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -44,6 +44,9 @@ pub(crate) struct DriftArgs {
     /// The share of drifted columns at which a batch shows dataset drift
     #[arg(long, default_value_t = 0.5)]
     drift_share: f64,
+    /// A column's kind, overriding the inferred one: `--kind zip=categorical`; repeatable
+    #[arg(long, value_name = "COLUMN=numeric|categorical")]
+    kind: Vec<String>,
     /// The prediction column (reported as prediction drift, not counted in the share)
     #[arg(long)]
     prediction: Option<String>,
@@ -107,6 +110,17 @@ impl DriftArgs {
             drift_share: self.drift_share,
             prediction: self.prediction.clone(),
             target: self.target.clone(),
+            kinds: self
+                .kind
+                .iter()
+                .map(|spec| match spec.split_once('=') {
+                    Some((column, "numeric")) => Ok((column.to_owned(), Kind::Numeric)),
+                    Some((column, "categorical")) => Ok((column.to_owned(), Kind::Categorical)),
+                    _ => Err(anyhow::anyhow!(
+                        "--kind takes COLUMN=numeric or COLUMN=categorical, got `{spec}`"
+                    )),
+                })
+                .collect::<anyhow::Result<_>>()?,
             gates: self
                 .gate
                 .iter()

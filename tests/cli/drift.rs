@@ -448,3 +448,34 @@ fn the_html_report_is_one_small_self_contained_page_with_charts() {
     );
     assert!(page.len() < 1 << 20, "{} bytes", page.len());
 }
+
+#[test]
+fn kinds_can_be_overridden_per_column() {
+    let env = TestEnv::bare();
+    write_data(&env, "ref.parquet", 300, 1, &[]);
+    write_data(&env, "cur.parquet", 300, 2, &[]);
+    let base = ["drift", "--reference", "ref.parquet", "cur.parquet"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&base[..], extra].concat() };
+    let report = env.json(&with(&[
+        "--columns",
+        "n0",
+        "--kind",
+        "n0=categorical",
+        "--no-fail",
+    ]));
+    let column = &report["batches"][0]["columns"][0];
+    assert_eq!(
+        (column["kind"].as_str(), column["test"].as_str()),
+        (Some("categorical"), Some("chisquare"))
+    );
+    refused(
+        &env,
+        &with(&["--kind", "c0=numeric"]),
+        "column `c0` holds text values",
+    );
+    refused(
+        &env,
+        &with(&["--kind", "c0=text"]),
+        "--kind takes COLUMN=numeric or COLUMN=categorical",
+    );
+}

@@ -38,6 +38,8 @@ pub struct Options {
     pub target: Option<String>,
     /// Conditions every batch must meet.
     pub gates: Vec<Gate>,
+    /// Column kinds that override the inferred ones.
+    pub kinds: Vec<(String, Kind)>,
 }
 
 /// A side of the comparison: its name in the report (a path, say) and its files, read as one
@@ -59,6 +61,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         .columns
         .iter()
         .chain(options.column_tests.iter().map(|(c, _)| c))
+        .chain(options.kinds.iter().map(|(c, _)| c))
         .chain(&options.prediction)
         .chain(&options.target)
         .collect();
@@ -95,8 +98,22 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
     }
     let kinds: Vec<Kind> = readable
         .iter()
-        .map(|name| kind_of(reference_table.column(name).expect("read above")))
-        .collect();
+        .map(|name| {
+            let column = reference_table.column(name).expect("read above");
+            match options.kinds.iter().find(|(c, _)| c == name) {
+                Some((_, Kind::Numeric))
+                    if !matches!(column, Column::Int(_) | Column::Float(_)) =>
+                {
+                    Err(Error::NotNumeric {
+                        column: (*name).to_owned(),
+                        found: column.type_name(),
+                    })
+                }
+                Some((_, kind)) => Ok(*kind),
+                None => Ok(kind_of(column)),
+            }
+        })
+        .collect::<Result<_>>()?;
     let mut reports = Vec::with_capacity(batches.len());
     for batch in batches {
         reports.push(batch_report(

@@ -19,6 +19,9 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("column `{column}` holds {found} values, which cannot be tested as numbers")]
+    NotNumeric { column: String, found: &'static str },
+
     #[error("column `{column}` is not in {side}")]
     MissingColumn { column: String, side: String },
 
