@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_drift::drift::{self, Input, Options};
+use mlops_drift::drift::{self, BatchBy, Input, Options, Period};
 use mlops_drift::gates::Gate;
 use mlops_drift::methods::Method;
 use mlops_drift::report::{BatchReport, ColumnReport, DriftReport, Kind};
@@ -23,6 +23,13 @@ pub(crate) struct DriftArgs {
     /// Current data, each one batch: a file, a directory or a quoted pattern, as --reference
     #[arg(required = true, value_name = "CURRENT")]
     current: Vec<PathBuf>,
+    /// Split the current data into batches by this column's values (one batch per value), or
+    /// with --every by periods of its dates (Parquet dates or timestamps, or ISO date text)
+    #[arg(long, value_name = "COLUMN")]
+    batch_by: Option<String>,
+    /// The period of each batch with --batch-by: a day, a week (from Monday) or a month
+    #[arg(long, value_enum, requires = "batch_by")]
+    every: Option<Every>,
     /// Test only these columns (comma-separated or repeated)
     #[arg(long, value_delimiter = ',')]
     columns: Vec<String>,
@@ -66,6 +73,16 @@ pub(crate) struct DriftArgs {
     /// Exit 0 even when drift is detected
     #[arg(long)]
     no_fail: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Every {
+    #[value(name = "1d")]
+    Day,
+    #[value(name = "1w")]
+    Week,
+    #[value(name = "1mo")]
+    Month,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -121,6 +138,14 @@ impl DriftArgs {
                     )),
                 })
                 .collect::<anyhow::Result<_>>()?,
+            batch_by: self.batch_by.as_ref().map(|column| BatchBy {
+                column: column.clone(),
+                every: self.every.map(|every| match every {
+                    Every::Day => Period::Day,
+                    Every::Week => Period::Week,
+                    Every::Month => Period::Month,
+                }),
+            }),
             gates: self
                 .gate
                 .iter()

@@ -1,6 +1,7 @@
 //! `mlops drift` on generated Parquet: planted drift is found and nothing else, the JSON shape,
 //! exit codes, reports over several batches, and bad input.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
@@ -477,5 +478,107 @@ fn kinds_can_be_overridden_per_column() {
         &env,
         &with(&["--kind", "c0=text"]),
         "--kind takes COLUMN=numeric or COLUMN=categorical",
+    );
+}
+
+#[test]
+fn batches_by_a_column_or_by_periods_of_its_dates() {
+    let env = TestEnv::bare();
+    let mut reference = String::from("x,kind\n");
+    let mut current = String::from("x,kind,day\n");
+    let mut rng = Rng(9);
+    for _ in 0..300 {
+        let _ = writeln!(
+            reference,
+            "{:.4},{}",
+            rng.normal(),
+            if rng.uniform() < 0.5 { "a" } else { "b" }
+        );
+    }
+    // Three days in two weeks (2026-11-15 is a Sunday); the third day drifts.
+    for (day, shift) in [
+        ("2026-11-15", 0.0),
+        ("2026-11-16", 0.0),
+        ("2026-11-17", 3.0),
+    ] {
+        for _ in 0..100 {
+            let _ = writeln!(
+                current,
+                "{:.4},{},{day}T08:00:00",
+                rng.normal() + shift,
+                if rng.uniform() < 0.5 { "a" } else { "b" }
+            );
+        }
+    }
+    env.write("ref.csv", reference);
+    env.write("cur.csv", current);
+    let by_day = env.json(&[
+        "drift",
+        "--reference",
+        "ref.csv",
+        "cur.csv",
+        "--batch-by",
+        "day",
+        "--no-fail",
+    ]);
+    let names: Vec<&str> = by_day["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| b["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "2026-11-15T08:00:00",
+            "2026-11-16T08:00:00",
+            "2026-11-17T08:00:00"
+        ]
+    );
+    let by_week = env.json(&[
+        "drift",
+        "--reference",
+        "ref.csv",
+        "cur.csv",
+        "--batch-by",
+        "day",
+        "--every",
+        "1w",
+        "--no-fail",
+    ]);
+    let weeks: Vec<(&str, u64)> = by_week["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().expect("name"),
+                b["rows"].as_u64().expect("rows"),
+            )
+        })
+        .collect();
+    assert_eq!(weeks, [("2026-11-09", 100), ("2026-11-16", 200)]);
+    assert_eq!(by_week["first_drifted"]["x"], "2026-11-16");
+    assert!(
+        by_week["batches"][0]["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .all(|c| c["column"] != "day"),
+        "the batch column is not tested"
+    );
+    refused(
+        &env,
+        &[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "cur.csv",
+            "--batch-by",
+            "kind",
+            "--every",
+            "1d",
+        ],
+        "not an ISO date",
     );
 }

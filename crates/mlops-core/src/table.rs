@@ -222,6 +222,188 @@ impl Table {
             .position(|n| n == name)
             .map(|i| &self.columns[i])
     }
+
+    /// The rows `rows` (indices, in that order) as a new table.
+    #[must_use]
+    pub fn take(&self, rows: &[usize]) -> Table {
+        let pick = |column: &Column| match column {
+            Column::Bool(v) => Column::Bool(rows.iter().map(|&r| v[r]).collect()),
+            Column::Int(v) => Column::Int(rows.iter().map(|&r| v[r]).collect()),
+            Column::Float(v) => Column::Float(rows.iter().map(|&r| v[r]).collect()),
+            Column::Text { labels, ids } => Column::Text {
+                labels: labels.clone(),
+                ids: rows.iter().map(|&r| ids[r]).collect(),
+            },
+        };
+        Table {
+            names: self.names.clone(),
+            columns: self.columns.iter().map(pick).collect(),
+            rows: rows.len(),
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a calendar date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let m = i64::from(month);
+    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The calendar date (year, month, day) of days since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = u32::try_from(day_of_year - (153 * mp + 2) / 5 + 1).expect("1..=31");
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).expect("1..=12");
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// An ISO date at the start of `text` (`2026-11-22`, or a timestamp that starts with one), as
+/// days since 1970-01-01.
+fn parse_date(text: &str) -> Option<i64> {
+    let date = text.get(..10)?;
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    ((1..=12).contains(&month) && (1..=31).contains(&day))
+        .then(|| days_from_civil(year, month, day))
+}
+
+/// One column of every file as days since 1970-01-01: Parquet dates and timestamps (UTC), or
+/// text holding ISO dates. `None` for a missing value.
+///
+/// # Errors
+/// When the column is missing, or holds something else (a text value that is not a date names
+/// the first such value).
+pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
+    let mut days = Vec::new();
+    for path in paths {
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        if is_csv {
+            let table = read_csv(path, &[column])?;
+            extend_text_days(&mut days, path, column, &table.columns[0])?;
+            continue;
+        }
+        let file = fs_err::File::open(path)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0)
+            .map_err(|e| table_error(path, e))?;
+        let index = builder
+            .schema()
+            .index_of(column)
+            .map_err(|_| Error::MissingColumn {
+                path: path.to_owned(),
+                column: column.to_owned(),
+                available: builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+        let reader = builder
+            .with_projection(mask)
+            .build()
+            .map_err(|e| table_error(path, e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| table_error(path, e))?;
+            let array = batch.column(0);
+            let per_day = |unit: &arrow_schema::TimeUnit| match unit {
+                arrow_schema::TimeUnit::Second => 86_400,
+                arrow_schema::TimeUnit::Millisecond => 86_400_000,
+                arrow_schema::TimeUnit::Microsecond => 86_400_000_000,
+                arrow_schema::TimeUnit::Nanosecond => 86_400_000_000_000,
+            };
+            match array.data_type() {
+                DataType::Date32 => days.extend(
+                    array
+                        .as_primitive::<arrow_array::types::Date32Type>()
+                        .iter()
+                        .map(|d| d.map(i64::from)),
+                ),
+                DataType::Date64 => days.extend(
+                    array
+                        .as_primitive::<arrow_array::types::Date64Type>()
+                        .iter()
+                        .map(|d| d.map(|ms| ms.div_euclid(86_400_000))),
+                ),
+                DataType::Timestamp(unit, _) => {
+                    use arrow_array::types::{
+                        TimestampMicrosecondType, TimestampMillisecondType,
+                        TimestampNanosecondType, TimestampSecondType,
+                    };
+                    let per_day = per_day(unit);
+                    let ticks: Vec<Option<i64>> = match unit {
+                        arrow_schema::TimeUnit::Second => {
+                            array.as_primitive::<TimestampSecondType>().iter().collect()
+                        }
+                        arrow_schema::TimeUnit::Millisecond => array
+                            .as_primitive::<TimestampMillisecondType>()
+                            .iter()
+                            .collect(),
+                        arrow_schema::TimeUnit::Microsecond => array
+                            .as_primitive::<TimestampMicrosecondType>()
+                            .iter()
+                            .collect(),
+                        arrow_schema::TimeUnit::Nanosecond => array
+                            .as_primitive::<TimestampNanosecondType>()
+                            .iter()
+                            .collect(),
+                    };
+                    days.extend(ticks.into_iter().map(|t| t.map(|t| t.div_euclid(per_day))));
+                }
+                _ => {
+                    let column_values = from_arrow(path, column, array)?;
+                    extend_text_days(&mut days, path, column, &column_values)?;
+                }
+            }
+        }
+    }
+    Ok(days)
+}
+
+/// Days from a text column of ISO dates.
+fn extend_text_days(
+    days: &mut Vec<Option<i64>>,
+    path: &Path,
+    column: &str,
+    values: &Column,
+) -> Result<()> {
+    let Column::Text { labels, ids } = values else {
+        return Err(Error::UnsupportedColumnType {
+            path: path.to_owned(),
+            column: column.to_owned(),
+            found: format!("{} (dates are needed)", values.type_name()),
+        });
+    };
+    let parsed: Vec<Option<i64>> = labels.iter().map(|l| parse_date(l)).collect();
+    if let Some(bad) = labels.iter().zip(&parsed).find(|(_, d)| d.is_none()) {
+        return Err(Error::UnsupportedColumnType {
+            path: path.to_owned(),
+            column: column.to_owned(),
+            found: format!("text such as `{}`, not an ISO date", bad.0),
+        });
+    }
+    days.extend(
+        ids.iter()
+            .map(|&i| (i != Column::MISSING).then(|| parsed[i as usize]).flatten()),
+    );
+    Ok(())
 }
 
 /// The files an input names: a file as it is; a directory, its `*.parquet` files; a path whose

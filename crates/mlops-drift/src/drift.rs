@@ -40,6 +40,25 @@ pub struct Options {
     pub gates: Vec<Gate>,
     /// Column kinds that override the inferred ones.
     pub kinds: Vec<(String, Kind)>,
+    /// Split the current data into batches by a column, instead of one batch per input.
+    pub batch_by: Option<BatchBy>,
+}
+
+/// How the current data is split into batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchBy {
+    pub column: String,
+    /// Periods of a date or timestamp column; `None`: one batch per value.
+    pub every: Option<Period>,
+}
+
+/// A calendar period for [`BatchBy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    /// Weeks starting on Monday, named by their Monday.
+    Week,
+    Month,
 }
 
 /// A side of the comparison: its name in the report (a path, say) and its files, read as one
@@ -77,6 +96,12 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         .iter()
         .filter(|c| options.columns.is_empty() || options.columns.contains(&c.name))
         .filter(|c| !options.exclude.contains(&c.name))
+        .filter(|c| {
+            options
+                .batch_by
+                .as_ref()
+                .is_none_or(|by| by.column != c.name)
+        })
         .collect();
     for role_column in options.prediction.iter().chain(&options.target) {
         if !wanted.iter().any(|c| &c.name == role_column)
@@ -96,35 +121,15 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
             input: format!("the reference `{}`", reference.name),
         });
     }
-    let kinds: Vec<Kind> = readable
-        .iter()
-        .map(|name| {
-            let column = reference_table.column(name).expect("read above");
-            match options.kinds.iter().find(|(c, _)| c == name) {
-                Some((_, Kind::Numeric))
-                    if !matches!(column, Column::Int(_) | Column::Float(_)) =>
-                {
-                    Err(Error::NotNumeric {
-                        column: (*name).to_owned(),
-                        found: column.type_name(),
-                    })
-                }
-                Some((_, kind)) => Ok(*kind),
-                None => Ok(kind_of(column)),
-            }
-        })
-        .collect::<Result<_>>()?;
-    let mut reports = Vec::with_capacity(batches.len());
-    for batch in batches {
-        reports.push(batch_report(
-            batch,
-            &reference_schema,
-            &wanted,
-            &reference_table,
-            &kinds,
-            options,
-        )?);
-    }
+    let kinds = kinds(&readable, &reference_table, options)?;
+    let context = Context {
+        reference_schema: &reference_schema,
+        wanted: &wanted,
+        reference_table: &reference_table,
+        kinds: &kinds,
+        options,
+    };
+    let reports = batch_reports(batches, &context)?;
     let mut first_drifted = BTreeMap::new();
     for batch in &reports {
         for column in batch.columns.iter().filter(|c| c.drifted) {
@@ -181,29 +186,145 @@ fn kind_of(column: &Column) -> Kind {
     Kind::Categorical
 }
 
-fn batch_report(
-    batch: &Input,
-    reference_schema: &[SchemaColumn],
-    wanted: &[&SchemaColumn],
-    reference_table: &Table,
-    kinds: &[Kind],
-    options: &Options,
-) -> Result<BatchReport> {
-    let batch_schema = schema_of(batch)?;
-    let has = |schema: &[SchemaColumn], name: &str| schema.iter().any(|c| c.name == name);
-    let mut schema = SchemaChanges {
-        added: batch_schema
+/// Each column's kind: the override in `options`, or inferred from the reference.
+fn kinds(names: &[&str], reference: &Table, options: &Options) -> Result<Vec<Kind>> {
+    names
+        .iter()
+        .map(|name| {
+            let column = reference.column(name).expect("read above");
+            match options.kinds.iter().find(|(c, _)| c == name) {
+                Some((_, Kind::Numeric))
+                    if !matches!(column, Column::Int(_) | Column::Float(_)) =>
+                {
+                    Err(Error::NotNumeric {
+                        column: (*name).to_owned(),
+                        found: column.type_name(),
+                    })
+                }
+                Some((_, kind)) => Ok(*kind),
+                None => Ok(kind_of(column)),
+            }
+        })
+        .collect()
+}
+
+/// Every batch's report: one per input, or with `--batch-by` one per value or period of the
+/// current data together.
+fn batch_reports(batches: &[Input], context: &Context) -> Result<Vec<BatchReport>> {
+    let Some(by) = &context.options.batch_by else {
+        return batches
             .iter()
-            .filter(|c| !has(reference_schema, &c.name))
+            .map(|batch| {
+                let schema = schema_of(batch)?;
+                batch_report(&batch.name, &schema, context, |present| {
+                    Ok(table::read(&batch.paths, present)?)
+                })
+            })
+            .collect();
+    };
+    let paths: Vec<PathBuf> = batches.iter().flat_map(|b| b.paths.clone()).collect();
+    let schema = schema_of(&Input {
+        name: "the current data".into(),
+        paths: paths.clone(),
+    })?;
+    let present: Vec<&str> = context
+        .wanted
+        .iter()
+        .filter(|c| c.unsupported.is_none() && schema.iter().any(|s| s.name == c.name))
+        .map(|c| c.name.as_str())
+        .collect();
+    let current = table::read(&paths, &present)?;
+    split_rows(&paths, by)?
+        .into_iter()
+        .map(|(name, rows)| {
+            let part = current.take(&rows);
+            batch_report(&name, &schema, context, |_| Ok(part))
+        })
+        .collect()
+}
+
+/// What every batch is compared with.
+struct Context<'a> {
+    reference_schema: &'a [SchemaColumn],
+    wanted: &'a [&'a SchemaColumn],
+    reference_table: &'a Table,
+    kinds: &'a [Kind],
+    options: &'a Options,
+}
+
+/// The current rows of each batch by `by`, in order of the batch names (dates sort in time).
+fn split_rows(paths: &[PathBuf], by: &BatchBy) -> Result<Vec<(String, Vec<usize>)>> {
+    let keys: Vec<Option<String>> = if let Some(period) = by.every {
+        table::read_days(paths, &by.column)?
+            .into_iter()
+            .map(|days| days.map(|d| period_name(d, period)))
+            .collect()
+    } else {
+        let column = table::read(paths, &[by.column.as_str()])?;
+        let (labels, ids) = column.columns[0].to_coded();
+        ids.iter()
+            .map(|&i| (i != Column::MISSING).then(|| labels[i as usize].clone()))
+            .collect()
+    };
+    let mut batches: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (row, key) in keys.into_iter().enumerate() {
+        batches
+            .entry(key.unwrap_or_else(|| "(missing)".into()))
+            .or_default()
+            .push(row);
+    }
+    Ok(batches.into_iter().collect())
+}
+
+/// The name of the period holding a day: `2026-11-22`, the Monday `2026-11-16`, or `2026-11`.
+fn period_name(days: i64, period: Period) -> String {
+    let start = match period {
+        Period::Day | Period::Month => days,
+        // 1970-01-01 was a Thursday: Monday is 3 days before it.
+        Period::Week => days - (days + 3).rem_euclid(7),
+    };
+    let (year, month, day) = table::civil_from_days(start);
+    match period {
+        Period::Month => format!("{year:04}-{month:02}"),
+        Period::Day | Period::Week => format!("{year:04}-{month:02}-{day:02}"),
+    }
+}
+
+/// Columns added and removed between the reference and a batch (type changes come later, from
+/// the values).
+fn schema_changes(reference: &[SchemaColumn], batch: &[SchemaColumn]) -> SchemaChanges {
+    let missing_from = |schema: &[SchemaColumn], name: &str| !schema.iter().any(|c| c.name == name);
+    SchemaChanges {
+        added: batch
+            .iter()
+            .filter(|c| missing_from(reference, &c.name))
             .map(|c| c.name.clone())
             .collect(),
-        removed: reference_schema
+        removed: reference
             .iter()
-            .filter(|c| !has(&batch_schema, &c.name))
+            .filter(|c| missing_from(batch, &c.name))
             .map(|c| c.name.clone())
             .collect(),
         changed_type: Vec::new(),
-    };
+    }
+}
+
+/// One batch against the reference: `read` gives the batch's table for the columns it is asked.
+fn batch_report(
+    name: &str,
+    batch_schema: &[SchemaColumn],
+    context: &Context,
+    read: impl FnOnce(&[&str]) -> Result<Table>,
+) -> Result<BatchReport> {
+    let Context {
+        reference_schema,
+        wanted,
+        reference_table,
+        kinds,
+        options,
+    } = *context;
+    let has = |schema: &[SchemaColumn], name: &str| schema.iter().any(|c| c.name == name);
+    let mut schema = schema_changes(reference_schema, batch_schema);
     let mut skipped = Vec::new();
     let mut present: Vec<&str> = Vec::new();
     for column in wanted {
@@ -212,11 +333,11 @@ fn batch_report(
                 column: column.name.clone(),
                 reason: format!("its type ({found}) is not tested"),
             });
-        } else if !has(&batch_schema, &column.name) {
+        } else if !has(batch_schema, &column.name) {
             if options.columns.contains(&column.name) {
                 return Err(Error::MissingColumn {
                     column: column.name.clone(),
-                    side: format!("the batch `{}`", batch.name),
+                    side: format!("the batch `{name}`"),
                 });
             }
             skipped.push(Skipped {
@@ -227,10 +348,10 @@ fn batch_report(
             present.push(&column.name);
         }
     }
-    let batch_table = table::read(&batch.paths, &present)?;
+    let batch_table = read(&present)?;
     if batch_table.rows == 0 {
         return Err(Error::Empty {
-            input: format!("the batch `{}`", batch.name),
+            input: format!("the batch `{name}`"),
         });
     }
     // Columns are independent: test them on all cores, then gather in column order.
@@ -278,7 +399,7 @@ fn batch_report(
         drifted_columns as f64 / features as f64
     };
     Ok(BatchReport {
-        name: batch.name.clone(),
+        name: name.to_owned(),
         rows: batch_table.rows,
         columns,
         skipped,
