@@ -66,6 +66,7 @@ pub(crate) enum Command {
     Unprotect(commands::unprotect::UnprotectArgs),
     Eval(Box<commands::eval::EvalArgs>),
     Drift(Box<commands::drift::DriftArgs>),
+    Profile(commands::profile::ProfileArgs),
     Run(commands::run::RunArgs),
     Runs(commands::run::RunsArgs),
     Dag(commands::stage::DagArgs),

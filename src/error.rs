@@ -86,6 +86,8 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         D::MissingColumn { .. } => "check the column's name; `--columns` and `--test COLUMN=...` name columns both sides must have".into(),
         D::Empty { .. } => "the file has a header but no rows; check the export that wrote it".into(),
         D::NotNumeric { .. } => "leave the column's kind to mlops, or use --kind COLUMN=categorical".into(),
+        D::BadProfile { .. } => "write the profile again with this mlops: `mlops profile DATA -o FILE.profile`".into(),
+        D::NeedsRawData { .. } => "rank tests need the raw reference; pass the data to --reference, or choose ks, wasserstein, psi or jensenshannon".into(),
         D::Gate(_) => "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md".into(),
         D::Core(_) | D::Argument(_) => return None,
     };

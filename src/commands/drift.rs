@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use mlops_drift::drift::{self, BatchBy, Input, Options, Period};
 use mlops_drift::gates::Gate;
 use mlops_drift::methods::Method;
-use mlops_drift::report::{BatchReport, ColumnReport, DriftReport, Kind};
+use mlops_drift::report::{BatchReport, ColumnReport, DriftReport};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -127,17 +127,7 @@ impl DriftArgs {
             drift_share: self.drift_share,
             prediction: self.prediction.clone(),
             target: self.target.clone(),
-            kinds: self
-                .kind
-                .iter()
-                .map(|spec| match spec.split_once('=') {
-                    Some((column, "numeric")) => Ok((column.to_owned(), Kind::Numeric)),
-                    Some((column, "categorical")) => Ok((column.to_owned(), Kind::Categorical)),
-                    _ => Err(anyhow::anyhow!(
-                        "--kind takes COLUMN=numeric or COLUMN=categorical, got `{spec}`"
-                    )),
-                })
-                .collect::<anyhow::Result<_>>()?,
+            kinds: crate::commands::profile::parse_kinds(&self.kind)?,
             batch_by: self.batch_by.as_ref().map(|column| BatchBy {
                 column: column.clone(),
                 every: self.every.map(|every| match every {

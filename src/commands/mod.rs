@@ -15,6 +15,7 @@ pub(crate) mod gc;
 pub(crate) mod html;
 pub(crate) mod init;
 pub(crate) mod metrics;
+pub(crate) mod profile;
 pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod stage;
@@ -132,6 +133,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Unprotect(args) => unprotect::run(args, &ctx),
         Command::Eval(args) => eval::run(args, &ctx),
         Command::Drift(args) => drift::run(args, &ctx),
+        Command::Profile(args) => profile::run(args, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),
         Command::Dag(args) => stage::dag(args, &ctx),

@@ -582,3 +582,106 @@ fn batches_by_a_column_or_by_periods_of_its_dates() {
         "not an ISO date",
     );
 }
+
+#[test]
+fn merged_profiles_equal_the_whole_and_drift_against_them_agrees_with_raw_data() {
+    let env = TestEnv::bare();
+    let mut rng = Rng(21);
+    let header = "x,c\n";
+    let mut whole = String::from(header);
+    let mut parts = vec![String::from(header); 4];
+    for i in 0..2000 {
+        let row = format!(
+            "{:.5},{}\n",
+            50.0 + 8.0 * rng.normal(),
+            ["u", "v", "w"][usize::try_from(rng.next() % 3).expect("small")]
+        );
+        whole.push_str(&row);
+        parts[i % 4].push_str(&row);
+    }
+    env.write("whole.csv", whole);
+    for (k, part) in parts.iter().enumerate() {
+        env.write(&format!("part-{k}.csv"), part);
+        env.run(&[
+            "profile",
+            &format!("part-{k}.csv"),
+            "-o",
+            &format!("part-{k}.profile"),
+        ]);
+    }
+    let mut current = String::from(header);
+    for _ in 0..1500 {
+        let _ = writeln!(
+            current,
+            "{:.5},{}",
+            52.0 + 8.0 * rng.normal(),
+            ["u", "v", "w", "w"][usize::try_from(rng.next() % 4).expect("small")]
+        );
+    }
+    env.write("cur.csv", current);
+    env.run(&["profile", "whole.csv", "-o", "whole.profile"]);
+    env.run(&[
+        "profile",
+        "merge",
+        "part-0.profile",
+        "part-1.profile",
+        "part-2.profile",
+        "part-3.profile",
+        "-o",
+        "merged.profile",
+    ]);
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&env.read(name)).expect("a JSON profile")
+    };
+    assert_eq!(
+        read("merged.profile"),
+        read("whole.profile"),
+        "the parts merge into the whole"
+    );
+    let drift = |reference: &str| {
+        let mut report = env.json(&["drift", "--reference", reference, "cur.csv", "--no-fail"]);
+        report["reference"]["source"] = serde_json::Value::Null;
+        report
+    };
+    let (merged, profiled, raw) = (
+        drift("merged.profile"),
+        drift("whole.profile"),
+        drift("whole.csv"),
+    );
+    assert_eq!(merged, profiled);
+    let column = |report: &serde_json::Value, i: usize| report["batches"][0]["columns"][i].clone();
+    // Categories are counted exactly; numbers move by at most 0.05% through the sketch.
+    assert_eq!(column(&profiled, 1), column(&raw, 1));
+    let (p, r) = (column(&profiled, 0), column(&raw, 0));
+    assert_eq!(
+        (p["test"].clone(), p["drifted"].clone()),
+        (r["test"].clone(), r["drifted"].clone())
+    );
+    let gap = (p["statistic"].as_f64().expect("x") - r["statistic"].as_f64().expect("x")).abs();
+    // Each value moves at most 0.05% of about 50, against a spread of 8: the normed distance
+    // moves by at most about 0.003.
+    assert!(gap < 0.005, "wasserstein from the profile is off by {gap}");
+    refused(
+        &env,
+        &[
+            "drift",
+            "--reference",
+            "whole.profile",
+            "cur.csv",
+            "--test",
+            "x=anderson",
+        ],
+        "test `anderson` needs raw data",
+    );
+    env.write("old.profile", r#"{"format": 99, "rows": 1}"#);
+    refused(
+        &env,
+        &["drift", "--reference", "old.profile", "cur.csv"],
+        "profile format 99",
+    );
+    refused(
+        &env,
+        &["profile", "whole.csv", "-o", "whole.json"],
+        "must end in `.profile`",
+    );
+}

@@ -3,7 +3,7 @@
 //! out of the reference's range), and schema changes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mlops_core::table::{self, Column, SchemaColumn, Table};
 use rayon::prelude::*;
@@ -12,6 +12,7 @@ use crate::binning;
 use crate::error::{Error, Result};
 use crate::gates::Gate;
 use crate::methods::{Method, Sides, Unfit, default_method};
+use crate::profile::{self, ColumnProfile, Profile};
 use crate::report::{
     BatchReport, ColumnReport, DriftReport, Histogram, Kind, Role, SchemaChanges, Skipped, Source,
 };
@@ -75,7 +76,14 @@ pub struct Input {
 /// Unreadable files, an empty side, a column asked for by name that a side lacks, a test that
 /// does not fit its column.
 pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<DriftReport> {
-    let reference_schema = schema_of(reference)?;
+    let profile = match reference.paths.as_slice() {
+        [path] if is_profile(path) => Some(Profile::read(path)?),
+        _ => None,
+    };
+    let reference_schema = match &profile {
+        Some(profile) => profile_schema(profile),
+        None => schema_of(reference)?,
+    };
     let asked: Vec<&String> = options
         .columns
         .iter()
@@ -115,17 +123,25 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         .filter(|c| c.unsupported.is_none())
         .map(|c| c.name.as_str())
         .collect();
-    let reference_table = table::read(&reference.paths, &readable)?;
-    if reference_table.rows == 0 {
+    let reference_table = match &profile {
+        Some(_) => Table::default(),
+        None => table::read(&reference.paths, &readable)?,
+    };
+    let reference_rows = profile.as_ref().map_or(reference_table.rows, |p| p.rows);
+    if reference_rows == 0 {
         return Err(Error::Empty {
             input: format!("the reference `{}`", reference.name),
         });
     }
-    let kinds = kinds(&readable, &reference_table, options)?;
+    let reference_side = match &profile {
+        Some(profile) => ReferenceData::Profiled(profile),
+        None => ReferenceData::Raw(&reference_table),
+    };
+    let kinds = kinds(&readable, reference_side, options)?;
     let context = Context {
         reference_schema: &reference_schema,
         wanted: &wanted,
-        reference_table: &reference_table,
+        reference: reference_side,
         kinds: &kinds,
         options,
     };
@@ -146,7 +162,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
     Ok(DriftReport {
         reference: Source {
             source: reference.name.clone(),
-            rows: reference_table.rows,
+            rows: reference_rows,
         },
         dataset_drift: reports.iter().any(|b| b.dataset_drift),
         batches: reports,
@@ -166,7 +182,7 @@ fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
 
 /// Numbers are numeric unless they take at most [`FEW_VALUES`] distinct values; booleans and
 /// text are categorical.
-fn kind_of(column: &Column) -> Kind {
+pub(crate) fn kind_of(column: &Column) -> Kind {
     let values = match column {
         Column::Int(_) | Column::Float(_) => column.to_floats().unwrap_or_default(),
         Column::Bool(_) | Column::Text { .. } => return Kind::Categorical,
@@ -187,11 +203,15 @@ fn kind_of(column: &Column) -> Kind {
 }
 
 /// Each column's kind: the override in `options`, or inferred from the reference.
-fn kinds(names: &[&str], reference: &Table, options: &Options) -> Result<Vec<Kind>> {
+fn kinds(names: &[&str], reference: ReferenceData, options: &Options) -> Result<Vec<Kind>> {
     names
         .iter()
         .map(|name| {
-            let column = reference.column(name).expect("read above");
+            let column = match reference.column(name) {
+                ReferenceColumn::Raw(column) => column,
+                // A profile fixed its kinds when it was made.
+                ReferenceColumn::Profiled(profile) => return Ok(profile.kind),
+            };
             match options.kinds.iter().find(|(c, _)| c == name) {
                 Some((_, Kind::Numeric))
                     if !matches!(column, Column::Int(_) | Column::Float(_)) =>
@@ -243,11 +263,56 @@ fn batch_reports(batches: &[Input], context: &Context) -> Result<Vec<BatchReport
         .collect()
 }
 
+/// A profile's columns as a schema (all readable).
+fn profile_schema(profile: &Profile) -> Vec<SchemaColumn> {
+    profile
+        .columns
+        .iter()
+        .map(|c| SchemaColumn {
+            name: c.name.clone(),
+            unsupported: None,
+        })
+        .collect()
+}
+
+/// Whether a reference file is a saved profile rather than data.
+fn is_profile(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "profile")
+}
+
+/// The reference: data, or a profile of it.
+#[derive(Clone, Copy)]
+enum ReferenceData<'a> {
+    Raw(&'a Table),
+    Profiled(&'a Profile),
+}
+
+/// One column of the reference.
+#[derive(Clone, Copy)]
+enum ReferenceColumn<'a> {
+    Raw(&'a Column),
+    Profiled(&'a ColumnProfile),
+}
+
+impl<'a> ReferenceData<'a> {
+    /// A column the reference was read or profiled with.
+    fn column(self, name: &str) -> ReferenceColumn<'a> {
+        match self {
+            ReferenceData::Raw(table) => {
+                ReferenceColumn::Raw(table.column(name).expect("read above"))
+            }
+            ReferenceData::Profiled(profile) => {
+                ReferenceColumn::Profiled(profile.column(name).expect("listed above"))
+            }
+        }
+    }
+}
+
 /// What every batch is compared with.
 struct Context<'a> {
     reference_schema: &'a [SchemaColumn],
     wanted: &'a [&'a SchemaColumn],
-    reference_table: &'a Table,
+    reference: ReferenceData<'a>,
     kinds: &'a [Kind],
     options: &'a Options,
 }
@@ -319,7 +384,7 @@ fn batch_report(
     let Context {
         reference_schema,
         wanted,
-        reference_table,
+        reference,
         kinds,
         options,
     } = *context;
@@ -364,7 +429,7 @@ fn batch_report(
         .collect::<Vec<_>>()
         .into_par_iter()
         .map(|(name, kind)| {
-            let reference = reference_table.column(name).expect("read above");
+            let reference = reference.column(name);
             let current = batch_table.column(name).expect("read above");
             (name, test_column(name, *kind, reference, current, options))
         })
@@ -424,15 +489,23 @@ enum Tested {
 fn test_column(
     name: &str,
     kind: Kind,
-    reference: &Column,
+    reference: ReferenceColumn,
     current: &Column,
     options: &Options,
 ) -> Result<Tested> {
-    if is_text(reference) != is_text(current) {
+    let reference_type = match reference {
+        ReferenceColumn::Raw(column) => Some(column.type_name()),
+        ReferenceColumn::Profiled(_) => None,
+    };
+    let type_changed = match reference {
+        ReferenceColumn::Raw(column) => is_text(column) != is_text(current),
+        ReferenceColumn::Profiled(profile) => profile.kind == Kind::Numeric && is_text(current),
+    };
+    if type_changed {
         return Ok(Tested::Skipped {
             reason: format!(
                 "{} in the reference, {} in this batch",
-                reference.type_name(),
+                reference_type.unwrap_or("numbers"),
                 current.type_name()
             ),
             type_changed: true,
@@ -444,39 +517,16 @@ fn test_column(
             type_changed: false,
         })
     };
-    let (sides, missing_ref, missing_cur, new_categories, out_of_range, histogram) = match kind {
-        Kind::Numeric => {
-            let (reference, missing_ref) = finite_sorted(reference);
-            let (current, missing_cur) = finite_sorted(current);
-            let out_of_range = match (reference.first(), reference.last()) {
-                (Some(&lo), Some(&hi)) => current.iter().filter(|&&v| v < lo || v > hi).count(),
-                _ => 0,
-            };
-            let histogram = numeric_histogram(&reference, &current);
-            (
-                Sides::Numeric { reference, current },
-                missing_ref,
-                missing_cur,
-                Vec::new(),
-                out_of_range,
-                histogram,
-            )
-        }
-        Kind::Categorical => {
-            let categories = CategoryCounts::of(reference, current);
-            let histogram = categories.histogram();
-            (
-                Sides::Categorical {
-                    reference: categories.reference,
-                    current: categories.current,
-                },
-                categories.missing_ref,
-                categories.missing_cur,
-                categories.new,
-                0,
-                histogram,
-            )
-        }
+    let Prepared {
+        sides,
+        missing_ref,
+        missing_cur,
+        new_categories,
+        out_of_range,
+        histogram,
+    } = match kind {
+        Kind::Numeric => prepare_numbers(reference, current),
+        Kind::Categorical => prepare_categories(reference, current),
     };
     let (n_ref, n_cur) = sides.sizes();
     if n_ref == 0 || n_cur == 0 {
@@ -490,6 +540,14 @@ fn test_column(
         .map(|(_, m)| *m)
         .or(options.test)
         .unwrap_or_else(|| default_method(&sides));
+    if matches!(reference, ReferenceColumn::Profiled(_))
+        && matches!(method, Method::CramerVonMises | Method::Anderson)
+    {
+        return Err(Error::NeedsRawData {
+            test: method.name(),
+            column: name.to_owned(),
+        });
+    }
     let outcome = match method.run(&sides, options.bins) {
         Ok(outcome) => outcome,
         Err(why @ (Unfit::Empty | Unfit::TooFew(_))) => return skipped(why.to_string()),
@@ -526,6 +584,71 @@ fn test_column(
         out_of_range,
         histogram,
     }))
+}
+
+/// One column's two sides, ready for its test, and what the report says beside the test.
+struct Prepared {
+    sides: Sides,
+    missing_ref: f64,
+    missing_cur: f64,
+    new_categories: Vec<String>,
+    out_of_range: usize,
+    histogram: Histogram,
+}
+
+fn prepare_numbers(reference: ReferenceColumn, current: &Column) -> Prepared {
+    let (mut current, missing_cur) = finite_sorted(current);
+    let (reference_values, missing_ref, range) = match reference {
+        ReferenceColumn::Raw(column) => {
+            let (values, missing) = finite_sorted(column);
+            let range = values.first().zip(values.last()).map(|(&a, &b)| (a, b));
+            (values, missing, range)
+        }
+        ReferenceColumn::Profiled(profile) => {
+            let sketch = profile.numbers.clone().unwrap_or_default();
+            let values = sketch.values();
+            #[expect(clippy::cast_precision_loss, reason = "counts fit an f64")]
+            let missing =
+                profile.missing as f64 / (values.len() as u64 + profile.missing).max(1) as f64;
+            let range = (!values.is_empty()).then_some((sketch.min, sketch.max));
+            (values, missing, range)
+        }
+    };
+    let out_of_range = range.map_or(0, |(lo, hi)| {
+        current.iter().filter(|&&v| v < lo || v > hi).count()
+    });
+    if matches!(reference, ReferenceColumn::Profiled(_)) {
+        // Compare like with like: the current values through the same sketch.
+        for value in &mut current {
+            *value = profile::quantize(*value);
+        }
+    }
+    Prepared {
+        histogram: numeric_histogram(&reference_values, &current),
+        sides: Sides::Numeric {
+            reference: reference_values,
+            current,
+        },
+        missing_ref,
+        missing_cur,
+        new_categories: Vec::new(),
+        out_of_range,
+    }
+}
+
+fn prepare_categories(reference: ReferenceColumn, current: &Column) -> Prepared {
+    let categories = CategoryCounts::of(reference, current);
+    Prepared {
+        histogram: categories.histogram(),
+        sides: Sides::Categorical {
+            reference: categories.reference,
+            current: categories.current,
+        },
+        missing_ref: categories.missing_ref,
+        missing_cur: categories.missing_cur,
+        new_categories: categories.new,
+        out_of_range: 0,
+    }
 }
 
 /// The finite values of a numeric column, sorted, and the share of rows without one (missing,
@@ -625,8 +748,27 @@ impl CategoryCounts {
     }
 
     #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64")]
-    fn of(reference: &Column, current: &Column) -> Self {
-        let (ref_labels, ref_ids) = reference.to_coded();
+    fn of(reference: ReferenceColumn, current: &Column) -> Self {
+        let (ref_labels, ref_ids) = match reference {
+            ReferenceColumn::Raw(column) => column.to_coded(),
+            ReferenceColumn::Profiled(profile) => {
+                // The profile's counts as coded rows: labels, and each label's id repeated.
+                let labels: Vec<String> = profile.categories.keys().cloned().collect();
+                let mut ids: Vec<u32> = Vec::new();
+                for (id, &count) in profile.categories.values().enumerate() {
+                    let id = u32::try_from(id).expect("few categories");
+                    ids.extend(std::iter::repeat_n(
+                        id,
+                        usize::try_from(count).expect("fits"),
+                    ));
+                }
+                ids.extend(std::iter::repeat_n(
+                    Column::MISSING,
+                    usize::try_from(profile.missing).expect("fits"),
+                ));
+                (labels, ids)
+            }
+        };
         let (cur_labels, cur_ids) = current.to_coded();
         let labels: BTreeSet<&String> = ref_labels.iter().chain(&cur_labels).collect();
         let labels: Vec<&String> = labels.into_iter().collect();

@@ -25,6 +25,15 @@ pub enum Error {
     #[error("column `{column}` is not in {side}")]
     MissingColumn { column: String, side: String },
 
+    #[error("`{}` is not an mlops profile: {message}", path.display())]
+    BadProfile {
+        path: std::path::PathBuf,
+        message: String,
+    },
+
+    #[error("test `{test}` needs raw data, and the reference is a profile (column `{column}`)")]
+    NeedsRawData { test: &'static str, column: String },
+
     #[error("{input} has no rows")]
     Empty { input: String },
 

@@ -1,0 +1,419 @@
+//! Profiles: a compact summary of each column that parts of a dataset can be profiled into
+//! separately and merged, and that drift can be tested against instead of the raw reference.
+//!
+//! Numbers go into a relative-error quantile sketch with fixed logarithmic buckets (`DDSketch`,
+//! Masson et al. 2019): a value x > 0 falls in bucket `ceil(log_γ x)` with `γ = (1 + α) / (1 − α)`,
+//! negative values mirror it, zeros count apart. Every value a bucket holds is within a relative
+//! error α of the bucket's representative `2 γ^i / (γ + 1)`, and since buckets are fixed, merging
+//! profiles adds counts: the profile of the parts equals the profile of the whole, exactly.
+//! Categories are counted exactly up to [`MAX_CATEGORIES`]; beyond that the rarest fold into
+//! `(other)`.
+//!
+//! Against a profile, both sides of a numeric column are read through the sketch (each value
+//! replaced by its bucket's representative), so the tests compare like with like and differ from
+//! the raw-data results only by moving values at most α (relatively).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mlops_core::table::{self, Column, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::report::Kind;
+
+/// The sketch's relative accuracy α.
+pub const RELATIVE_ACCURACY: f64 = 0.0005;
+
+/// Categories kept exactly per column.
+pub const MAX_CATEGORIES: usize = 10_000;
+
+/// The profile file format this build writes and reads.
+const FORMAT: u32 = 1;
+
+/// Profiles of the columns of some data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub format: u32,
+    pub relative_accuracy: f64,
+    pub rows: usize,
+    /// In the data's column order.
+    pub columns: Vec<ColumnProfile>,
+}
+
+/// One column's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnProfile {
+    pub name: String,
+    pub kind: Kind,
+    /// Rows without a value (missing, NaN or infinite for numbers).
+    pub missing: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<Sketch>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<String, u64>,
+}
+
+/// Counts per logarithmic bucket: positive values, negative values (by their magnitude's
+/// bucket) and zeros; the exact minimum and maximum.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sketch {
+    pub positive: BTreeMap<i32, u64>,
+    pub negative: BTreeMap<i32, u64>,
+    pub zeros: u64,
+    pub min: f64,
+    pub max: f64,
+}
+
+fn gamma() -> f64 {
+    (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)
+}
+
+/// The bucket of a magnitude `x > 0`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "bucket indices of finite doubles fit i32"
+)]
+fn bucket(x: f64) -> i32 {
+    (x.ln() / gamma().ln()).ceil() as i32
+}
+
+/// The value a bucket stands for: within α of every magnitude in it.
+fn representative(index: i32) -> f64 {
+    let g = gamma();
+    2.0 * g.powi(index) / (g + 1.0)
+}
+
+/// A value as the sketch keeps it.
+pub fn quantize(x: f64) -> f64 {
+    if x == 0.0 {
+        0.0
+    } else if x > 0.0 {
+        representative(bucket(x))
+    } else {
+        -representative(bucket(-x))
+    }
+}
+
+impl Sketch {
+    fn add(&mut self, x: f64) {
+        if self.is_empty() {
+            (self.min, self.max) = (x, x);
+        } else {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        if x == 0.0 {
+            self.zeros += 1;
+        } else if x > 0.0 {
+            *self.positive.entry(bucket(x)).or_insert(0) += 1;
+        } else {
+            *self.negative.entry(bucket(-x)).or_insert(0) += 1;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.zeros + self.positive.values().sum::<u64>() + self.negative.values().sum::<u64>()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    fn merge(&mut self, other: &Sketch) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            (self.min, self.max) = (other.min, other.max);
+        } else {
+            self.min = self.min.min(other.min);
+            self.max = self.max.max(other.max);
+        }
+        self.zeros += other.zeros;
+        for (side, theirs) in [
+            (&mut self.positive, &other.positive),
+            (&mut self.negative, &other.negative),
+        ] {
+            for (&index, &count) in theirs {
+                *side.entry(index).or_insert(0) += count;
+            }
+        }
+    }
+
+    /// The sorted values the sketch stands for: each bucket's representative, as many times as
+    /// it counted.
+    pub fn values(&self) -> Vec<f64> {
+        let times = |count: u64| usize::try_from(count).expect("counts fit usize");
+        let mut values = Vec::new();
+        for (&index, &count) in self.negative.iter().rev() {
+            values.extend(std::iter::repeat_n(-representative(index), times(count)));
+        }
+        values.extend(std::iter::repeat_n(0.0, times(self.zeros)));
+        for (&index, &count) in &self.positive {
+            values.extend(std::iter::repeat_n(representative(index), times(count)));
+        }
+        values
+    }
+}
+
+impl Profile {
+    /// Profiles the columns of `table` with the given kinds.
+    pub fn of(table: &Table, kinds: &[(String, Kind)]) -> Profile {
+        let columns = kinds
+            .iter()
+            .filter_map(|(name, kind)| {
+                let column = table.column(name)?;
+                Some(ColumnProfile::of(name, column, *kind))
+            })
+            .collect();
+        Profile {
+            format: FORMAT,
+            relative_accuracy: RELATIVE_ACCURACY,
+            rows: table.rows,
+            columns,
+        }
+    }
+
+    /// Adds another profile of more rows of the same columns.
+    ///
+    /// # Errors
+    /// When the two profiles have different columns or kinds.
+    pub fn merge(&mut self, other: &Profile) -> Result<()> {
+        if self.columns.len() != other.columns.len() {
+            return Err(Error::Argument(
+                "the profiles have different columns; merge profiles of the same data".into(),
+            ));
+        }
+        for theirs in &other.columns {
+            let name = &theirs.name;
+            let ours = self
+                .columns
+                .iter_mut()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| {
+                    Error::Argument(format!("column `{name}` is in one profile only"))
+                })?;
+            if ours.kind != theirs.kind {
+                return Err(Error::Argument(format!(
+                    "column `{name}` is {:?} in one profile and {:?} in the other",
+                    ours.kind, theirs.kind
+                )));
+            }
+            ours.missing += theirs.missing;
+            if let (Some(a), Some(b)) = (&mut ours.numbers, &theirs.numbers) {
+                a.merge(b);
+            }
+            for (label, &count) in &theirs.categories {
+                *ours.categories.entry(label.clone()).or_insert(0) += count;
+            }
+            cap_categories(&mut ours.categories);
+        }
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// A column's profile.
+    pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Reads a profile written by [`Profile::write`].
+    ///
+    /// # Errors
+    /// When the file cannot be read, is not a profile, or was written by another format.
+    pub fn read(path: &Path) -> Result<Profile> {
+        let text = fs_err::read_to_string(path).map_err(mlops_core::Error::from)?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::BadProfile {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        let format = value.get("format").and_then(serde_json::Value::as_u64);
+        if format != Some(u64::from(FORMAT)) {
+            return Err(Error::BadProfile {
+                path: path.to_owned(),
+                message: format!(
+                    "written in profile format {}, and this mlops reads format {FORMAT}",
+                    format.map_or_else(|| "(none)".to_owned(), |f| f.to_string())
+                ),
+            });
+        }
+        serde_json::from_value(value).map_err(|e| Error::BadProfile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the profile as JSON, atomically.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string(self).expect("a profile serialises");
+        mlops_core::atomic::write(path, text.as_bytes()).map_err(mlops_core::Error::from)?;
+        Ok(())
+    }
+}
+
+impl ColumnProfile {
+    fn of(name: &str, column: &Column, kind: Kind) -> ColumnProfile {
+        match kind {
+            Kind::Numeric => {
+                let mut sketch = Sketch::default();
+                let mut missing = 0;
+                match column {
+                    Column::Float(values) => {
+                        for v in values {
+                            match v.filter(|v| v.is_finite()) {
+                                Some(v) => sketch.add(v),
+                                None => missing += 1,
+                            }
+                        }
+                    }
+                    #[expect(clippy::cast_precision_loss, reason = "integers read as numbers")]
+                    Column::Int(values) => {
+                        for v in values {
+                            match v {
+                                Some(v) => sketch.add(*v as f64),
+                                None => missing += 1,
+                            }
+                        }
+                    }
+                    Column::Bool(_) | Column::Text { .. } => missing = column.len() as u64,
+                }
+                ColumnProfile {
+                    name: name.to_owned(),
+                    kind,
+                    missing,
+                    numbers: Some(sketch),
+                    categories: BTreeMap::new(),
+                }
+            }
+            Kind::Categorical => {
+                let (labels, ids) = column.to_coded();
+                let mut counts = vec![0u64; labels.len()];
+                let mut missing = 0;
+                for &id in &ids {
+                    if id == Column::MISSING {
+                        missing += 1;
+                    } else {
+                        counts[id as usize] += 1;
+                    }
+                }
+                let mut categories: BTreeMap<String, u64> =
+                    labels.into_iter().zip(counts).collect();
+                cap_categories(&mut categories);
+                ColumnProfile {
+                    name: name.to_owned(),
+                    kind,
+                    missing,
+                    numbers: None,
+                    categories,
+                }
+            }
+        }
+    }
+}
+
+/// Profiles data file by file and merges the parts, so memory holds one file at a time. Columns:
+/// `columns` (all readable ones when empty) less `exclude`; kinds as `kinds` say, else inferred
+/// from the first file as drift infers them.
+///
+/// # Errors
+/// Unreadable files, a column asked for that the data lacks, text asked to be numeric.
+pub fn profile_files(
+    paths: &[PathBuf],
+    columns: &[String],
+    exclude: &[String],
+    kinds: &[(String, Kind)],
+) -> Result<Profile> {
+    let first = paths
+        .first()
+        .ok_or_else(|| Error::Argument("no data to profile".into()))?;
+    let schema = table::schema(first)?;
+    for column in columns.iter().chain(kinds.iter().map(|(c, _)| c)) {
+        if !schema.iter().any(|c| &c.name == column) {
+            return Err(Error::MissingColumn {
+                column: column.clone(),
+                side: format!("`{}`", first.display()),
+            });
+        }
+    }
+    let names: Vec<&str> = schema
+        .iter()
+        .filter(|c| c.unsupported.is_none())
+        .filter(|c| columns.is_empty() || columns.contains(&c.name))
+        .filter(|c| !exclude.contains(&c.name))
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut decided: Vec<(String, Kind)> = Vec::new();
+    let mut whole: Option<Profile> = None;
+    for path in paths {
+        let part = table::read(std::slice::from_ref(path), &names)?;
+        if decided.is_empty() {
+            for name in &names {
+                let column = part.column(name).expect("read above");
+                let kind = match kinds.iter().find(|(c, _)| c == name) {
+                    Some((_, Kind::Numeric))
+                        if !matches!(column, Column::Int(_) | Column::Float(_)) =>
+                    {
+                        return Err(Error::NotNumeric {
+                            column: (*name).to_owned(),
+                            found: column.type_name(),
+                        });
+                    }
+                    Some((_, kind)) => *kind,
+                    None => crate::drift::kind_of(column),
+                };
+                decided.push(((*name).to_owned(), kind));
+            }
+        }
+        let profile = Profile::of(&part, &decided);
+        match &mut whole {
+            None => whole = Some(profile),
+            Some(whole) => whole.merge(&profile)?,
+        }
+    }
+    Ok(whole.expect("at least one file"))
+}
+
+/// Keeps the [`MAX_CATEGORIES`] most frequent categories; the rest fold into `(other)`.
+fn cap_categories(categories: &mut BTreeMap<String, u64>) {
+    if categories.len() <= MAX_CATEGORIES {
+        return;
+    }
+    let mut by_count: Vec<(String, u64)> = std::mem::take(categories).into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let other: u64 = by_count[MAX_CATEGORIES - 1..].iter().map(|(_, c)| c).sum();
+    by_count.truncate(MAX_CATEGORIES - 1);
+    *categories = by_count.into_iter().collect();
+    *categories.entry("(other)".into()).or_insert(0) += other;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_hold_values_within_the_stated_error_and_merging_adds_counts() {
+        for x in [1e-6, 0.37, 1.0, 2.5, 1234.5, 9.99e8] {
+            for v in [x, -x] {
+                let q = quantize(v);
+                assert!(
+                    (q - v).abs() <= RELATIVE_ACCURACY * v.abs() * 1.000_001,
+                    "{v} -> {q}"
+                );
+            }
+        }
+        let values: Vec<f64> = (0..1000).map(|i| f64::from(i) / 7.0 - 40.0).collect();
+        let (mut whole, mut a, mut b) = (Sketch::default(), Sketch::default(), Sketch::default());
+        for (i, &v) in values.iter().enumerate() {
+            whole.add(v);
+            if i % 3 == 0 { a.add(v) } else { b.add(v) }
+        }
+        a.merge(&b);
+        assert_eq!(a, whole);
+        assert_eq!(whole.values().len(), 1000);
+    }
+}

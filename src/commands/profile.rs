@@ -1,0 +1,116 @@
+//! `mlops profile`: summarise data into a mergeable profile that `mlops drift --reference` takes
+//! in place of the data, and merge profiles of parts.
+
+use std::path::PathBuf;
+
+use mlops_drift::profile::{self, Profile};
+use mlops_drift::report::Kind;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+
+/// Summarise data into a profile (`*.profile`) that `mlops drift --reference` takes in place of
+/// the data; profiles of parts merge into the profile of the whole
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct ProfileArgs {
+    #[command(subcommand)]
+    command: Option<ProfileCommand>,
+    /// Data to profile: Parquet or CSV files, directories of Parquet files, or quoted patterns
+    #[arg(value_name = "DATA")]
+    data: Vec<PathBuf>,
+    /// Where to write the profile (a `*.profile` file)
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Profile only these columns (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    /// Leave out these columns (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// A column's kind, overriding the inferred one: `--kind zip=categorical`; repeatable
+    #[arg(long, value_name = "COLUMN=numeric|categorical")]
+    kind: Vec<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Merge profiles of parts of the same data into the profile of the whole
+    Merge {
+        #[arg(required = true, value_name = "PROFILE")]
+        profiles: Vec<PathBuf>,
+        /// Where to write the merged profile
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// `--kind COLUMN=numeric|categorical` values.
+pub(crate) fn parse_kinds(specs: &[String]) -> anyhow::Result<Vec<(String, Kind)>> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((column, "numeric")) => Ok((column.to_owned(), Kind::Numeric)),
+            Some((column, "categorical")) => Ok((column.to_owned(), Kind::Categorical)),
+            _ => Err(anyhow::anyhow!(
+                "--kind takes COLUMN=numeric or COLUMN=categorical, got `{spec}`"
+            )),
+        })
+        .collect()
+}
+
+/// Checks that a profile's path says what it is, so that `mlops drift` recognises it.
+fn profile_path(ctx: &Context, path: &PathBuf) -> anyhow::Result<PathBuf> {
+    if path.extension().is_none_or(|e| e != "profile") {
+        anyhow::bail!(
+            "the output `{}` must end in `.profile`, which is how `mlops drift --reference` knows a profile",
+            path.display()
+        );
+    }
+    Ok(ctx.cwd.join(path))
+}
+
+pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let (profile, output) = match &args.command {
+        Some(ProfileCommand::Merge { profiles, output }) => {
+            let mut merged: Option<Profile> = None;
+            for path in profiles {
+                let part = Profile::read(&ctx.cwd.join(path))?;
+                match &mut merged {
+                    None => merged = Some(part),
+                    Some(whole) => whole.merge(&part)?,
+                }
+            }
+            (merged.expect("clap requires a profile"), output)
+        }
+        None => {
+            let output = args
+                .output
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("give the profile's path with -o FILE.profile"))?;
+            if args.data.is_empty() {
+                anyhow::bail!("give the data to profile, or `mlops profile merge`");
+            }
+            let mut paths = Vec::new();
+            for input in &args.data {
+                paths.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
+            }
+            let profile = profile::profile_files(
+                &paths,
+                &args.columns,
+                &args.exclude,
+                &parse_kinds(&args.kind)?,
+            )?;
+            (profile, output)
+        }
+    };
+    let path = profile_path(ctx, output)?;
+    profile.write(&path)?;
+    ctx.printer.note(&format!(
+        "wrote {}: {} rows, {} columns",
+        path.display(),
+        profile.rows,
+        profile.columns.len()
+    ));
+    Ok(ExitStatus::Success)
+}
