@@ -685,3 +685,43 @@ fn merged_profiles_equal_the_whole_and_drift_against_them_agrees_with_raw_data()
         "must end in `.profile`",
     );
 }
+
+#[test]
+fn identifiers_are_not_tested_and_schema_changes_are_gateable() {
+    let env = TestEnv::bare();
+    let mut reference = String::from("id,x\n");
+    let mut current = String::from("id,x,extra\n");
+    for i in 0..3000 {
+        let _ = writeln!(reference, "r{i},{}", i % 7);
+        let _ = writeln!(current, "c{i},{},1", i % 7);
+    }
+    env.write("ref.csv", reference);
+    env.write("cur.csv", current);
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref.csv",
+        "cur.csv",
+        "--gate",
+        "columns_added == 1",
+    ]);
+    let skipped = &report["batches"][0]["skipped"][0];
+    assert_eq!(skipped["column"], "id");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("free text or identifiers")
+    );
+    env.fails(
+        1,
+        &[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "cur.csv",
+            "--gate",
+            "columns_added == 0",
+        ],
+    );
+}

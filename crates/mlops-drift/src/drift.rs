@@ -20,6 +20,9 @@ use crate::report::{
 /// Numeric columns with at most this many distinct reference values are tested as categories.
 const FEW_VALUES: usize = 5;
 
+/// Text columns with more distinct values than this, most of them distinct, are free text.
+const FREE_TEXT_VALUES: usize = 1000;
+
 /// What to test, and how.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -181,11 +184,20 @@ fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
 }
 
 /// Numbers are numeric unless they take at most [`FEW_VALUES`] distinct values; booleans and
-/// text are categorical.
+/// text are categorical, except text where most values are distinct (free text, identifiers),
+/// which is not tested.
 pub(crate) fn kind_of(column: &Column) -> Kind {
     let values = match column {
         Column::Int(_) | Column::Float(_) => column.to_floats().unwrap_or_default(),
-        Column::Bool(_) | Column::Text { .. } => return Kind::Categorical,
+        Column::Bool(_) => return Kind::Categorical,
+        Column::Text { labels, ids } => {
+            let present = ids.iter().filter(|&&id| id != Column::MISSING).count();
+            return if labels.len() > FREE_TEXT_VALUES && labels.len() * 2 > present {
+                Kind::Text
+            } else {
+                Kind::Categorical
+            };
+        }
     };
     // Count distinct values only until there are too many to be categories.
     let mut seen: Vec<u64> = Vec::with_capacity(FEW_VALUES + 1);
@@ -517,6 +529,13 @@ fn test_column(
             type_changed: false,
         })
     };
+    if kind == Kind::Text {
+        return skipped(
+            "free text or identifiers (most values distinct) are not tested; \
+             --kind COLUMN=categorical tests them as categories"
+                .into(),
+        );
+    }
     let Prepared {
         sides,
         missing_ref,
@@ -526,7 +545,7 @@ fn test_column(
         histogram,
     } = match kind {
         Kind::Numeric => prepare_numbers(reference, current),
-        Kind::Categorical => prepare_categories(reference, current),
+        Kind::Categorical | Kind::Text => prepare_categories(reference, current),
     };
     let (n_ref, n_cur) = sides.sizes();
     if n_ref == 0 || n_cur == 0 {

@@ -30,6 +30,9 @@ enum BatchField {
     DriftedColumns,
     DatasetDrift,
     Rows,
+    ColumnsAdded,
+    ColumnsRemoved,
+    ColumnsChanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,7 +78,7 @@ impl fmt::Display for GateError {
 
 impl std::error::Error for GateError {}
 
-const BATCH_FIELDS: &str = "share_drifted, drifted_columns, dataset_drift, rows";
+const BATCH_FIELDS: &str = "share_drifted, drifted_columns, dataset_drift, rows, columns_added, columns_removed, columns_changed";
 const COLUMN_FIELDS: &str = "statistic, p_value, drifted, missing_share_ref, missing_share_cur, new_categories, out_of_range, or a test's name";
 
 impl Gate {
@@ -180,6 +183,9 @@ fn parse_path(path: &str) -> Result<Target, String> {
         "drifted_columns" => BatchField::DriftedColumns,
         "dataset_drift" => BatchField::DatasetDrift,
         "rows" => BatchField::Rows,
+        "columns_added" => BatchField::ColumnsAdded,
+        "columns_removed" => BatchField::ColumnsRemoved,
+        "columns_changed" => BatchField::ColumnsChanged,
         other => {
             return Err(format!(
                 "`{other}` is not a batch value ({BATCH_FIELDS}) or `column(NAME).FIELD`"
@@ -195,6 +201,9 @@ fn batch_value(batch: &BatchReport, field: BatchField) -> f64 {
         BatchField::DriftedColumns => batch.drifted_columns as f64,
         BatchField::DatasetDrift => f64::from(u8::from(batch.dataset_drift)),
         BatchField::Rows => batch.rows as f64,
+        BatchField::ColumnsAdded => batch.schema.added.len() as f64,
+        BatchField::ColumnsRemoved => batch.schema.removed.len() as f64,
+        BatchField::ColumnsChanged => batch.schema.changed_type.len() as f64,
     }
 }
 

@@ -290,6 +290,13 @@ impl ColumnProfile {
                     categories: BTreeMap::new(),
                 }
             }
+            Kind::Text => ColumnProfile {
+                name: name.to_owned(),
+                kind,
+                missing: column.len() as u64,
+                numbers: None,
+                categories: BTreeMap::new(),
+            },
             Kind::Categorical => {
                 let (labels, ids) = column.to_coded();
                 let mut counts = vec![0u64; labels.len()];

@@ -82,6 +82,8 @@ pub struct Histogram {
 pub enum Kind {
     Numeric,
     Categorical,
+    /// Free text or identifiers: not tested.
+    Text,
 }
 
 /// What a column is to the model.
