@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks `mlops drift` on generated Parquet: a reference and a current file of ROWS rows x (20
 # numeric + 5 categorical) columns, drift planted in 3 columns; the default report (Evidently's
-# choice of tests) and KS on every numeric column. Prints a Markdown table: wall time, CPU time
+# choice of tests), KS on every numeric column, profiling the reference, and the report against
+# that profile. Prints a Markdown table: wall time, CPU time
 # (user+sys) and peak memory. Not a test: nothing here asserts a time.
 #
 # Usage: benches/drift.sh [ROWS...]     Env: MLOPS (binary, default target/release/mlops)
@@ -29,5 +30,9 @@ for rows in "${sizes[@]}"; do
     measure "drift --json --test ks (numeric columns), $rows + $rows rows" \
         "$mlops" -q drift --reference "$work/ref.parquet" "$work/cur.parquet" --json --no-fail \
         --columns "$(seq -s, -f 'n%g' 0 19)" --test ks
-    rm -f "$work"/*.parquet
+    measure "profile, $rows rows x 25 columns" \
+        "$mlops" -q profile "$work/ref.parquet" -o "$work/ref.profile"
+    measure "drift --json against the profile, $rows rows" \
+        "$mlops" -q drift --reference "$work/ref.profile" "$work/cur.parquet" --json --no-fail
+    rm -f "$work"/*.parquet "$work"/*.profile
 done

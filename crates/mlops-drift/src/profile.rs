@@ -117,7 +117,7 @@ impl Sketch {
     }
 
     fn is_empty(&self) -> bool {
-        self.count() == 0
+        self.zeros == 0 && self.positive.is_empty() && self.negative.is_empty()
     }
 
     fn merge(&mut self, other: &Sketch) {
