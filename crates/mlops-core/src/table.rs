@@ -580,7 +580,15 @@ fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
+/// A Parquet file opened for the `wanted` columns, batches of `batch_rows` rows.
+struct ParquetBatches {
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    schema: arrow_schema::SchemaRef,
+    /// The file's row count.
+    rows: usize,
+}
+
+fn open_parquet(path: &Path, wanted: &[&str], batch_rows: usize) -> Result<ParquetBatches> {
     let file = fs_err::File::open(path)?.into_parts().0;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?;
@@ -621,24 +629,82 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
         })?;
         indices.push(index);
     }
-    let reader_rows = builder.metadata().file_metadata().num_rows();
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
     let reader = builder
         .with_projection(mask)
-        .with_batch_size(64 * 1024)
+        .with_batch_size(batch_rows)
         .build()
         .map_err(|e| table_error(path, e))?;
-    let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
-    let mut rows = 0;
-    let total_rows = usize::try_from(reader_rows).unwrap_or(0);
-    for batch in reader {
-        let batch = batch.map_err(|e| table_error(path, e))?;
-        rows += batch.num_rows();
-        for (slot, name) in columns.iter_mut().zip(wanted) {
+    Ok(ParquetBatches {
+        reader,
+        schema,
+        rows,
+    })
+}
+
+/// The columns of one record batch.
+fn batch_columns(
+    path: &Path,
+    wanted: &[&str],
+    batch: &arrow_array::RecordBatch,
+) -> Result<Vec<Column>> {
+    wanted
+        .iter()
+        .map(|name| {
             let array = batch
                 .column_by_name(name)
                 .expect("projected columns are present");
-            let part = from_arrow(path, name, array)?;
+            from_arrow(path, name, array)
+        })
+        .collect()
+}
+
+/// Reads `columns` of every file in pieces of about `rows` rows (Parquet by record batches, CSV
+/// a file at a time), handing each piece to `each`: memory holds one piece, not the data.
+///
+/// # Errors
+/// What [`read`] refuses, and what `each` returns.
+pub fn for_each_piece<E: From<Error>>(
+    paths: &[PathBuf],
+    columns: &[&str],
+    rows: usize,
+    mut each: impl FnMut(Table) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    for path in paths {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            each(read_csv(path, columns)?)?;
+            continue;
+        }
+        let batches = open_parquet(path, columns, rows)?;
+        for batch in batches.reader {
+            let batch = batch.map_err(|e| table_error(path, e))?;
+            let values = batch_columns(path, columns, &batch)?;
+            each(Table {
+                names: columns.iter().map(|n| (*n).to_owned()).collect(),
+                columns: values,
+                rows: batch.num_rows(),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
+    let ParquetBatches {
+        reader,
+        schema,
+        rows: total_rows,
+    } = open_parquet(path, wanted, 64 * 1024)?;
+    let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| table_error(path, e))?;
+        rows += batch.num_rows();
+        for (slot, part) in columns.iter_mut().zip(batch_columns(path, wanted, &batch)?) {
             match slot {
                 None => {
                     // Room for every row up front: growing by doubling would copy each column

@@ -323,9 +323,13 @@ impl ColumnProfile {
     }
 }
 
-/// Profiles data file by file and merges the parts, so memory holds one file at a time. Columns:
-/// `columns` (all readable ones when empty) less `exclude`; kinds as `kinds` say, else inferred
-/// from the first file as drift infers them.
+/// Rows profiled at a time.
+const PIECE_ROWS: usize = 64 * 1024;
+
+/// Profiles data a piece at a time (Parquet by record batches of [`PIECE_ROWS`], CSV by file) and
+/// merges the pieces, so memory is bounded by a piece, not the data. Columns: `columns` (all
+/// readable ones when empty) less `exclude`; kinds as `kinds` say, else inferred from the first
+/// piece as drift infers them.
 ///
 /// # Errors
 /// Unreadable files, a column asked for that the data lacks, text asked to be numeric.
@@ -356,8 +360,7 @@ pub fn profile_files(
         .collect();
     let mut decided: Vec<(String, Kind)> = Vec::new();
     let mut whole: Option<Profile> = None;
-    for path in paths {
-        let part = table::read(std::slice::from_ref(path), &names)?;
+    table::for_each_piece(paths, &names, PIECE_ROWS, |part| {
         if decided.is_empty() {
             for name in &names {
                 let column = part.column(name).expect("read above");
@@ -381,8 +384,9 @@ pub fn profile_files(
             None => whole = Some(profile),
             Some(whole) => whole.merge(&profile)?,
         }
-    }
-    Ok(whole.expect("at least one file"))
+        Ok::<(), Error>(())
+    })?;
+    whole.ok_or_else(|| Error::Argument("the data to profile has no rows".into()))
 }
 
 /// Keeps the [`MAX_CATEGORIES`] most frequent categories; the rest fold into `(other)`.
