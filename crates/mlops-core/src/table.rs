@@ -223,6 +223,22 @@ impl Table {
             .map(|i| &self.columns[i])
     }
 
+    /// The named columns (in that order) as a new table.
+    ///
+    /// # Panics
+    /// When a name is not a column.
+    #[must_use]
+    pub fn select(&self, names: &[&str]) -> Table {
+        Table {
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            columns: names
+                .iter()
+                .map(|n| self.column(n).expect("a column of the table").clone())
+                .collect(),
+            rows: self.rows,
+        }
+    }
+
     /// The rows `rows` (indices, in that order) as a new table.
     #[must_use]
     pub fn take(&self, rows: &[usize]) -> Table {
@@ -861,16 +877,18 @@ fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
     }
     let mut raw: Vec<Vec<Option<String>>> = vec![Vec::new(); wanted.len()];
     let mut record = csv::StringRecord::new();
+    // Counted apart from the columns: a read of no columns still has rows.
+    let mut rows = 0;
     while reader
         .read_record(&mut record)
         .map_err(|e| table_error(path, e))?
     {
+        rows += 1;
         for (values, &i) in raw.iter_mut().zip(&indices) {
             let cell = record.get(i).unwrap_or("").trim();
             values.push((!cell.is_empty()).then(|| cell.to_owned()));
         }
     }
-    let rows = raw.first().map_or(0, Vec::len);
     let columns = raw.iter().map(|values| infer(values)).collect();
     Ok(Table {
         names: wanted.iter().map(|n| (*n).to_owned()).collect(),

@@ -126,26 +126,24 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         .filter(|c| c.unsupported.is_none())
         .map(|c| c.name.as_str())
         .collect();
-    let reference_table = match &profile {
-        Some(_) => Table::default(),
-        None => table::read(&reference.paths, &readable)?,
+    // Columns are read a few at a time later; the row count needs one.
+    let reference_rows = match &profile {
+        Some(profile) => profile.rows,
+        None => table::read(&reference.paths, &readable[..readable.len().min(1)])?.rows,
     };
-    let reference_rows = profile.as_ref().map_or(reference_table.rows, |p| p.rows);
     if reference_rows == 0 {
         return Err(Error::Empty {
             input: format!("the reference `{}`", reference.name),
         });
     }
-    let reference_side = match &profile {
-        Some(profile) => ReferenceData::Profiled(profile),
-        None => ReferenceData::Raw(&reference_table),
+    let reference_source = match &profile {
+        Some(profile) => ReferenceSource::Profile(profile),
+        None => ReferenceSource::Files(&reference.paths),
     };
-    let kinds = kinds(&readable, reference_side, options)?;
     let context = Context {
         reference_schema: &reference_schema,
         wanted: &wanted,
-        reference: reference_side,
-        kinds: &kinds,
+        reference: reference_source,
         options,
     };
     let reports = batch_reports(batches, &context)?;
@@ -270,7 +268,7 @@ fn batch_reports(batches: &[Input], context: &Context) -> Result<Vec<BatchReport
         .into_iter()
         .map(|(name, rows)| {
             let part = current.take(&rows);
-            batch_report(&name, &schema, context, |_| Ok(part))
+            batch_report(&name, &schema, context, |columns| Ok(part.select(columns)))
         })
         .collect()
 }
@@ -320,12 +318,22 @@ impl<'a> ReferenceData<'a> {
     }
 }
 
+/// Where the reference's columns come from.
+#[derive(Clone, Copy)]
+enum ReferenceSource<'a> {
+    Files(&'a [PathBuf]),
+    Profile(&'a Profile),
+}
+
+/// Columns read and tested together: enough to keep the cores busy, few enough that memory holds
+/// a handful of columns rather than the whole data.
+const COLUMN_GROUP: usize = 4;
+
 /// What every batch is compared with.
 struct Context<'a> {
     reference_schema: &'a [SchemaColumn],
     wanted: &'a [&'a SchemaColumn],
-    reference: ReferenceData<'a>,
-    kinds: &'a [Kind],
+    reference: ReferenceSource<'a>,
     options: &'a Options,
 }
 
@@ -367,6 +375,40 @@ fn period_name(days: i64, period: Period) -> String {
     }
 }
 
+/// The wanted columns a batch has and can be tested on, and the others with why they are skipped.
+/// A column named in `--columns` that the batch lacks is an error.
+fn present_columns<'w>(
+    batch: &str,
+    wanted: &[&'w SchemaColumn],
+    batch_schema: &[SchemaColumn],
+    options: &Options,
+) -> Result<(Vec<&'w str>, Vec<Skipped>)> {
+    let mut skipped = Vec::new();
+    let mut present = Vec::new();
+    for column in wanted {
+        if let Some(found) = &column.unsupported {
+            skipped.push(Skipped {
+                column: column.name.clone(),
+                reason: format!("its type ({found}) is not tested"),
+            });
+        } else if !batch_schema.iter().any(|c| c.name == column.name) {
+            if options.columns.contains(&column.name) {
+                return Err(Error::MissingColumn {
+                    column: column.name.clone(),
+                    side: format!("the batch `{batch}`"),
+                });
+            }
+            skipped.push(Skipped {
+                column: column.name.clone(),
+                reason: "not in this batch".into(),
+            });
+        } else {
+            present.push(column.name.as_str());
+        }
+    }
+    Ok((present, skipped))
+}
+
 /// Columns added and removed between the reference and a batch (type changes come later, from
 /// the values).
 fn schema_changes(reference: &[SchemaColumn], batch: &[SchemaColumn]) -> SchemaChanges {
@@ -386,66 +428,58 @@ fn schema_changes(reference: &[SchemaColumn], batch: &[SchemaColumn]) -> SchemaC
     }
 }
 
-/// One batch against the reference: `read` gives the batch's table for the columns it is asked.
+/// One batch against the reference, a few columns at a time: `read` gives the batch's table for
+/// the columns it is asked.
 fn batch_report(
     name: &str,
     batch_schema: &[SchemaColumn],
     context: &Context,
-    read: impl FnOnce(&[&str]) -> Result<Table>,
+    read: impl Fn(&[&str]) -> Result<Table>,
 ) -> Result<BatchReport> {
     let Context {
         reference_schema,
         wanted,
         reference,
-        kinds,
         options,
     } = *context;
-    let has = |schema: &[SchemaColumn], name: &str| schema.iter().any(|c| c.name == name);
     let mut schema = schema_changes(reference_schema, batch_schema);
-    let mut skipped = Vec::new();
-    let mut present: Vec<&str> = Vec::new();
-    for column in wanted {
-        if let Some(found) = &column.unsupported {
-            skipped.push(Skipped {
-                column: column.name.clone(),
-                reason: format!("its type ({found}) is not tested"),
-            });
-        } else if !has(batch_schema, &column.name) {
-            if options.columns.contains(&column.name) {
-                return Err(Error::MissingColumn {
-                    column: column.name.clone(),
-                    side: format!("the batch `{name}`"),
-                });
-            }
-            skipped.push(Skipped {
-                column: column.name.clone(),
-                reason: "not in this batch".into(),
-            });
-        } else {
-            present.push(&column.name);
-        }
-    }
-    let batch_table = read(&present)?;
-    if batch_table.rows == 0 {
+    let (present, mut skipped) = present_columns(name, wanted, batch_schema, options)?;
+    // The batch's rows, from one column (or none: a Parquet file still counts its rows).
+    let rows = read(&present[..present.len().min(1)])?.rows;
+    if rows == 0 {
         return Err(Error::Empty {
             input: format!("the batch `{name}`"),
         });
     }
-    // Columns are independent: test them on all cores, then gather in column order.
-    let tested: Vec<(&str, Result<Tested>)> = wanted
-        .iter()
-        .filter(|c| c.unsupported.is_none())
-        .map(|c| c.name.as_str())
-        .zip(kinds)
-        .filter(|(name, _)| present.contains(name))
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|(name, kind)| {
-            let reference = reference.column(name);
-            let current = batch_table.column(name).expect("read above");
-            (name, test_column(name, *kind, reference, current, options))
-        })
-        .collect();
+    let mut tested: Vec<(&str, Result<Tested>)> = Vec::with_capacity(present.len());
+    for group in present.chunks(COLUMN_GROUP) {
+        let reference_table = match reference {
+            ReferenceSource::Files(paths) => Some(table::read(paths, group)?),
+            ReferenceSource::Profile(_) => None,
+        };
+        let reference_data = match (&reference_table, reference) {
+            (Some(table), _) => ReferenceData::Raw(table),
+            (None, ReferenceSource::Profile(profile)) => ReferenceData::Profiled(profile),
+            (None, ReferenceSource::Files(_)) => unreachable!("files are read above"),
+        };
+        let kinds = kinds(group, reference_data, options)?;
+        let batch_table = read(group)?;
+        // Columns are independent: test them on all cores, then gather in column order.
+        tested.extend(
+            group
+                .par_iter()
+                .zip(kinds)
+                .map(|(&column, kind)| {
+                    let reference = reference_data.column(column);
+                    let current = batch_table.column(column).expect("read above");
+                    (
+                        column,
+                        test_column(column, kind, reference, current, options),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     let mut columns = Vec::new();
     for (name, result) in tested {
         match result? {
@@ -477,7 +511,7 @@ fn batch_report(
     };
     Ok(BatchReport {
         name: name.to_owned(),
-        rows: batch_table.rows,
+        rows,
         columns,
         skipped,
         schema,
