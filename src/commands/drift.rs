@@ -166,19 +166,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         Format::Prometheus => prometheus(r),
         Format::Html => crate::commands::drift_html::render(r),
     };
-    match &args.output {
-        Some(path) => {
-            let path = ctx.cwd.join(path);
-            let text = if ctx.printer.is_json() {
-                serde_json::to_string_pretty(&report)? + "\n"
-            } else {
-                rendered(&report)
-            };
-            mlops_core::atomic::write(&path, text.as_bytes())?;
-            ctx.printer.note(&format!("wrote {}", path.display()));
-        }
-        None => ctx.printer.report(&report, rendered)?,
-    }
+    ctx.emit(&report, args.output.as_ref(), rendered)?;
     if report.dataset_drift {
         ctx.printer.warn("dataset drift detected");
     }

@@ -318,19 +318,7 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
         Format::Html => crate::commands::eval_html::render(r, slice_metric),
         Format::Text | Format::Markdown => render(r, slice_metric, args.format == Format::Markdown),
     };
-    match &args.output {
-        Some(path) => {
-            let path = ctx.cwd.join(path);
-            let text = if ctx.printer.is_json() {
-                serde_json::to_string_pretty(&report)? + "\n"
-            } else {
-                rendered(&report)
-            };
-            mlops_core::atomic::write(&path, text.as_bytes())?;
-            ctx.printer.note(&format!("wrote {}", path.display()));
-        }
-        None => ctx.printer.report(&report, rendered)?,
-    }
+    ctx.emit(&report, args.output.as_ref(), rendered)?;
     for gate in report.gates.iter().filter(|g| !g.passed) {
         ctx.printer
             .warn(&format!("gate failed: {}", describe_gate(gate)));

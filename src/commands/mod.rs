@@ -42,6 +42,30 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Shows a report: on stdout (JSON with `--json`, else `human`), or written atomically to
+    /// `output` (relative to the current directory) with a note saying where.
+    pub(crate) fn emit<T: serde::Serialize>(
+        &self,
+        report: &T,
+        output: Option<&PathBuf>,
+        human: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
+        match output {
+            Some(path) => {
+                let path = self.cwd.join(path);
+                let text = if self.printer.is_json() {
+                    serde_json::to_string_pretty(report)? + "\n"
+                } else {
+                    human(report)
+                };
+                mlops_core::atomic::write(&path, text.as_bytes())?;
+                self.printer.note(&format!("wrote {}", path.display()));
+            }
+            None => self.printer.report(report, human)?,
+        }
+        Ok(())
+    }
+
     /// The workspace around the current directory, with settings from the environment.
     pub(crate) fn workspace(&self) -> anyhow::Result<Workspace> {
         let mut ws = Workspace::discover(&self.cwd)?;
