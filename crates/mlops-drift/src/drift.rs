@@ -434,7 +434,7 @@ fn batch_report(
     name: &str,
     batch_schema: &[SchemaColumn],
     context: &Context,
-    read: impl Fn(&[&str]) -> Result<Table>,
+    read: impl Fn(&[&str]) -> Result<Table> + Sync,
 ) -> Result<BatchReport> {
     let Context {
         reference_schema,
@@ -453,17 +453,21 @@ fn batch_report(
     }
     let mut tested: Vec<(&str, Result<Tested>)> = Vec::with_capacity(present.len());
     for group in present.chunks(COLUMN_GROUP) {
-        let reference_table = match reference {
-            ReferenceSource::Files(paths) => Some(table::read(paths, group)?),
-            ReferenceSource::Profile(_) => None,
-        };
+        // The two sides decode on two cores at once.
+        let (reference_table, batch_table) = rayon::join(
+            || match reference {
+                ReferenceSource::Files(paths) => table::read(paths, group).map(Some),
+                ReferenceSource::Profile(_) => Ok(None),
+            },
+            || read(group),
+        );
+        let (reference_table, batch_table) = (reference_table?, batch_table?);
         let reference_data = match (&reference_table, reference) {
             (Some(table), _) => ReferenceData::Raw(table),
             (None, ReferenceSource::Profile(profile)) => ReferenceData::Profiled(profile),
             (None, ReferenceSource::Files(_)) => unreachable!("files are read above"),
         };
         let kinds = kinds(group, reference_data, options)?;
-        let batch_table = read(group)?;
         // Columns are independent: test them on all cores, then gather in column order.
         tested.extend(
             group
