@@ -456,16 +456,15 @@ fn batch_report(
         // The two sides decode on two cores at once.
         let (reference_table, batch_table) = rayon::join(
             || match reference {
-                ReferenceSource::Files(paths) => table::read(paths, group).map(Some),
-                ReferenceSource::Profile(_) => Ok(None),
+                ReferenceSource::Files(paths) => table::read(paths, group),
+                ReferenceSource::Profile(_) => Ok(Table::default()),
             },
             || read(group),
         );
         let (reference_table, batch_table) = (reference_table?, batch_table?);
-        let reference_data = match (&reference_table, reference) {
-            (Some(table), _) => ReferenceData::Raw(table),
-            (None, ReferenceSource::Profile(profile)) => ReferenceData::Profiled(profile),
-            (None, ReferenceSource::Files(_)) => unreachable!("files are read above"),
+        let reference_data = match reference {
+            ReferenceSource::Files(_) => ReferenceData::Raw(&reference_table),
+            ReferenceSource::Profile(profile) => ReferenceData::Profiled(profile),
         };
         let kinds = kinds(group, reference_data, options)?;
         // Columns are independent: test them on all cores, then gather in column order.

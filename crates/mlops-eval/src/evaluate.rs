@@ -677,7 +677,9 @@ fn interval(name: &str, bounds: Option<(f64, f64)>) -> Option<(String, [f64; 2])
     bounds.map(|(lo, hi)| (name.to_owned(), [lo, hi]))
 }
 
-/// Every metric of the task on the rows `rows`.
+/// Every metric of the task on the rows `rows`, one unit at a time: how multiclass and regression
+/// tasks are measured (binary tasks go through [`measure_binary`]'s single pass, and this gives
+/// the same values for any rows).
 #[expect(
     clippy::many_single_char_names,
     reason = "y, p, s, w and k: labels, predictions, scores, weights, classes"
