@@ -725,3 +725,63 @@ fn identifiers_are_not_tested_and_schema_changes_are_gateable() {
         ],
     );
 }
+
+#[test]
+fn dates_are_skipped_unless_named_then_tested_as_days() {
+    use arrow_array::{Date32Array, TimestampMicrosecondArray};
+    let env = TestEnv::bare();
+    let write = |name: &str, start_day: i32| {
+        let days: Vec<i32> = (0..400).map(|i| start_day + i % 30).collect();
+        let micros: Vec<i64> = days
+            .iter()
+            .map(|&d| i64::from(d) * 86_400_000_000)
+            .collect();
+        let x: Vec<f64> = (0..400).map(f64::from).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("day", Arc::new(Date32Array::from(days)) as ArrayRef),
+            (
+                "at",
+                Arc::new(TimestampMicrosecondArray::from(micros)) as ArrayRef,
+            ),
+            ("x", Arc::new(Float64Array::from(x)) as ArrayRef),
+        ])
+        .expect("a batch");
+        let file = std::fs::File::create(env.path(name)).expect("create");
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+    };
+    write("ref.parquet", 20_000);
+    write("cur.parquet", 20_200);
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref.parquet",
+        "cur.parquet",
+        "--no-fail",
+    ]);
+    let skipped: Vec<&str> = report["batches"][0]["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| s["column"].as_str().expect("name"))
+        .collect();
+    assert_eq!(skipped, ["day", "at"]);
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref.parquet",
+        "cur.parquet",
+        "--columns",
+        "day,at",
+        "--no-fail",
+    ]);
+    let columns = report["batches"][0]["columns"].as_array().expect("columns");
+    assert!(
+        columns
+            .iter()
+            .all(|c| c["kind"] == "numeric" && c["drifted"] == true),
+        "{columns:?}"
+    );
+}

@@ -339,12 +339,6 @@ pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
         for batch in reader {
             let batch = batch.map_err(|e| table_error(path, e))?;
             let array = batch.column(0);
-            let per_day = |unit: &arrow_schema::TimeUnit| match unit {
-                arrow_schema::TimeUnit::Second => 86_400,
-                arrow_schema::TimeUnit::Millisecond => 86_400_000,
-                arrow_schema::TimeUnit::Microsecond => 86_400_000_000,
-                arrow_schema::TimeUnit::Nanosecond => 86_400_000_000_000,
-            };
             match array.data_type() {
                 DataType::Date32 => days.extend(
                     array
@@ -359,29 +353,12 @@ pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
                         .map(|d| d.map(|ms| ms.div_euclid(86_400_000))),
                 ),
                 DataType::Timestamp(unit, _) => {
-                    use arrow_array::types::{
-                        TimestampMicrosecondType, TimestampMillisecondType,
-                        TimestampNanosecondType, TimestampSecondType,
-                    };
-                    let per_day = per_day(unit);
-                    let ticks: Vec<Option<i64>> = match unit {
-                        arrow_schema::TimeUnit::Second => {
-                            array.as_primitive::<TimestampSecondType>().iter().collect()
-                        }
-                        arrow_schema::TimeUnit::Millisecond => array
-                            .as_primitive::<TimestampMillisecondType>()
-                            .iter()
-                            .collect(),
-                        arrow_schema::TimeUnit::Microsecond => array
-                            .as_primitive::<TimestampMicrosecondType>()
-                            .iter()
-                            .collect(),
-                        arrow_schema::TimeUnit::Nanosecond => array
-                            .as_primitive::<TimestampNanosecondType>()
-                            .iter()
-                            .collect(),
-                    };
-                    days.extend(ticks.into_iter().map(|t| t.map(|t| t.div_euclid(per_day))));
+                    let per_day = ticks_per_day(*unit);
+                    days.extend(
+                        timestamp_ticks(array, *unit)
+                            .into_iter()
+                            .map(|t| t.map(|t| t.div_euclid(per_day))),
+                    );
                 }
                 _ => {
                     let column_values = from_arrow(path, column, array)?;
@@ -391,6 +368,67 @@ pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
         }
     }
     Ok(days)
+}
+
+/// Dates and timestamps as days since 1970-01-01 (fractional for timestamps), so that they
+/// compare as numbers; `None` for other types.
+#[expect(clippy::cast_precision_loss, reason = "days fit an f64")]
+fn date_days(array: &ArrayRef) -> Option<Column> {
+    Some(Column::Float(match array.data_type() {
+        DataType::Date32 => array
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .iter()
+            .map(|d| d.map(f64::from))
+            .collect(),
+        DataType::Date64 => array
+            .as_primitive::<arrow_array::types::Date64Type>()
+            .iter()
+            .map(|ms| ms.map(|ms| ms as f64 / 86_400_000.0))
+            .collect(),
+        DataType::Timestamp(unit, _) => {
+            let per_day = ticks_per_day(*unit) as f64;
+            timestamp_ticks(array, *unit)
+                .into_iter()
+                .map(|t| t.map(|t| t as f64 / per_day))
+                .collect()
+        }
+        _ => return None,
+    }))
+}
+
+/// A timestamp array's raw ticks in its unit.
+fn timestamp_ticks(array: &ArrayRef, unit: arrow_schema::TimeUnit) -> Vec<Option<i64>> {
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    match unit {
+        arrow_schema::TimeUnit::Second => {
+            array.as_primitive::<TimestampSecondType>().iter().collect()
+        }
+        arrow_schema::TimeUnit::Millisecond => array
+            .as_primitive::<TimestampMillisecondType>()
+            .iter()
+            .collect(),
+        arrow_schema::TimeUnit::Microsecond => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .collect(),
+        arrow_schema::TimeUnit::Nanosecond => array
+            .as_primitive::<TimestampNanosecondType>()
+            .iter()
+            .collect(),
+    }
+}
+
+/// Ticks of a time unit in a day.
+fn ticks_per_day(unit: arrow_schema::TimeUnit) -> i64 {
+    match unit {
+        arrow_schema::TimeUnit::Second => 86_400,
+        arrow_schema::TimeUnit::Millisecond => 86_400_000,
+        arrow_schema::TimeUnit::Microsecond => 86_400_000_000,
+        arrow_schema::TimeUnit::Nanosecond => 86_400_000_000_000,
+    }
 }
 
 /// Days from a text column of ISO dates.
@@ -493,8 +531,11 @@ fn wildcard(pattern: &str, name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaColumn {
     pub name: String,
-    /// The file's type for the column when mlops cannot read it (a timestamp, a list...).
+    /// The file's type for the column when mlops cannot read it (a list, a struct...).
     pub unsupported: Option<String>,
+    /// Dates and timestamps, which [`read`] gives as days since 1970-01-01 (fractional for
+    /// timestamps).
+    pub date: bool,
 }
 
 /// The columns of a Parquet or CSV file, in file order, without reading its rows.
@@ -514,6 +555,7 @@ pub fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
             .map(|name| SchemaColumn {
                 name: name.to_owned(),
                 unsupported: None,
+                date: false,
             })
             .collect());
     }
@@ -527,6 +569,10 @@ pub fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
         .map(|f| SchemaColumn {
             name: f.name().clone(),
             unsupported: (!readable(f.data_type())).then(|| f.data_type().to_string()),
+            date: matches!(
+                f.data_type(),
+                DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+            ),
         })
         .collect())
 }
@@ -547,7 +593,10 @@ fn readable(data_type: &DataType) -> bool {
         | DataType::Float64
         | DataType::Utf8
         | DataType::LargeUtf8
-        | DataType::Utf8View => true,
+        | DataType::Utf8View
+        | DataType::Date32
+        | DataType::Date64
+        | DataType::Timestamp(..) => true,
         DataType::Dictionary(_, value) => matches!(**value, DataType::Utf8 | DataType::LargeUtf8),
         _ => false,
     }
@@ -811,6 +860,9 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
                 .collect(),
         ),
         DataType::Float64 => Column::Float(array.as_primitive::<Float64Type>().iter().collect()),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => {
+            date_days(array).ok_or_else(unsupported)?
+        }
         DataType::Utf8 => Column::text(array.as_string::<i32>().iter()),
         DataType::LargeUtf8 => Column::text(array.as_string::<i64>().iter()),
         DataType::Utf8View => Column::text(array.as_string_view().iter()),

@@ -281,6 +281,7 @@ fn profile_schema(profile: &Profile) -> Vec<SchemaColumn> {
         .map(|c| SchemaColumn {
             name: c.name.clone(),
             unsupported: None,
+            date: false,
         })
         .collect()
 }
@@ -390,6 +391,11 @@ fn present_columns<'w>(
             skipped.push(Skipped {
                 column: column.name.clone(),
                 reason: format!("its type ({found}) is not tested"),
+            });
+        } else if column.date && !options.columns.contains(&column.name) {
+            skipped.push(Skipped {
+                column: column.name.clone(),
+                reason: "dates are tested (as days) only when named in --columns".into(),
             });
         } else if !batch_schema.iter().any(|c| c.name == column.name) {
             if options.columns.contains(&column.name) {
