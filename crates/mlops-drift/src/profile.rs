@@ -326,7 +326,7 @@ impl ColumnProfile {
 /// Rows profiled at a time.
 const PIECE_ROWS: usize = 64 * 1024;
 
-/// Profiles data a piece at a time (Parquet by record batches of [`PIECE_ROWS`], CSV by file) and
+/// Profiles data a piece at a time (Parquet by record batches of 65,536 rows, CSV by file) and
 /// merges the pieces, so memory is bounded by a piece, not the data. Columns: `columns` (all
 /// readable ones when empty) less `exclude`; kinds as `kinds` say, else inferred from the first
 /// piece as drift infers them.
