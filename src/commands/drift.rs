@@ -13,11 +13,12 @@ use crate::error::ExitStatus;
 use crate::output::table;
 
 /// Test current data against a reference for drift, per column and per batch; exit status 1
-/// when a batch shows dataset drift
+/// when a batch shows dataset drift or a gate fails
 #[derive(Debug, clap::Args)]
 pub(crate) struct DriftArgs {
-    /// The reference data: a Parquet or CSV (`*.csv`) file, a directory of Parquet files, or a
-    /// quoted pattern such as 'train/*.parquet' (the files read as one table)
+    /// The reference data: a Parquet or CSV (`*.csv`) file, a directory of Parquet files, a
+    /// quoted pattern such as 'train/*.parquet' (the files read as one table), or a profile
+    /// written by `mlops profile` (`*.profile`)
     #[arg(long, value_name = "DATA")]
     reference: PathBuf,
     /// Current data, each one batch: a file, a directory or a quoted pattern, as --reference
@@ -70,7 +71,7 @@ pub(crate) struct DriftArgs {
     /// Write the report to this file instead of stdout
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Exit 0 even when drift is detected
+    /// Exit 0 even when drift is detected or a gate fails
     #[arg(long)]
     no_fail: bool,
 }
