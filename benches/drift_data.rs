@@ -7,29 +7,11 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 
-struct Rng(u64);
+// The generator the CLI tests use, so benchmark and test data come from one place.
+#[path = "../tests/cli/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "53 random bits fit an f64 exactly"
-    )]
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-    }
-}
+use rng::Rng;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -67,18 +49,7 @@ fn main() {
                 [0.4, 0.3, 0.2, 0.1]
             };
             let values: Vec<&str> = (0..n)
-                .map(|_| {
-                    let u = rng.uniform();
-                    let mut total = 0.0;
-                    ["a", "b", "c", "d"]
-                        .iter()
-                        .zip(weights)
-                        .find(|(_, w)| {
-                            total += w;
-                            u < total
-                        })
-                        .map_or("d", |(c, _)| c)
-                })
+                .map(|_| rng.weighted(&["a", "b", "c", "d"], &weights))
                 .collect();
             fields.push((format!("c{i}"), Arc::new(StringArray::from(values))));
         }

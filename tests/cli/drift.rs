@@ -6,32 +6,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 
+use crate::rng::Rng;
 use crate::support::TestEnv;
-
-/// splitmix64, with normal draws by Box-Muller.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "53 random bits fit an f64 exactly"
-    )]
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-    }
-}
 
 const CATEGORIES: [&str; 4] = ["a", "b", "c", "d"];
 
@@ -58,18 +34,7 @@ fn write_data(env: &TestEnv, name: &str, rows: usize, seed: u64, drifted: &[&str
             [0.4, 0.3, 0.2, 0.1]
         };
         let values: Vec<&str> = (0..rows)
-            .map(|_| {
-                let u = rng.uniform();
-                let mut total = 0.0;
-                CATEGORIES
-                    .iter()
-                    .zip(weights)
-                    .find(|(_, w)| {
-                        total += w;
-                        u < total
-                    })
-                    .map_or("d", |(c, _)| c)
-            })
+            .map(|_| rng.weighted(&CATEGORIES, &weights))
             .collect();
         fields.push((column, Arc::new(StringArray::from(values))));
     }
@@ -492,7 +457,7 @@ fn batches_by_a_column_or_by_periods_of_its_dates() {
             reference,
             "{:.4},{}",
             rng.normal(),
-            if rng.uniform() < 0.5 { "a" } else { "b" }
+            if rng.open_uniform() < 0.5 { "a" } else { "b" }
         );
     }
     // Three days in two weeks (2026-11-15 is a Sunday); the third day drifts.
@@ -506,7 +471,7 @@ fn batches_by_a_column_or_by_periods_of_its_dates() {
                 current,
                 "{:.4},{},{day}T08:00:00",
                 rng.normal() + shift,
-                if rng.uniform() < 0.5 { "a" } else { "b" }
+                if rng.open_uniform() < 0.5 { "a" } else { "b" }
             );
         }
     }

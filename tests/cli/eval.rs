@@ -6,25 +6,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 
+use crate::rng::Rng;
 use crate::support::TestEnv;
-
-/// splitmix64, so the data is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        #[expect(
-            clippy::cast_precision_loss,
-            reason = "53 random bits fit an f64 exactly"
-        )]
-        let u = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
-        u
-    }
-}
 
 struct Rows {
     label: Vec<i64>,

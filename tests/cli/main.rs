@@ -6,6 +6,7 @@
     reason = "test fixtures; a panic names the step"
 )]
 
+mod rng;
 mod support;
 
 mod add;
