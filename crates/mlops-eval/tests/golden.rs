@@ -59,16 +59,33 @@ fn run_all(section: &str, compute: impl Fn(&Value, &str) -> Metric) {
     );
 }
 
+/// A binary fixture case's columns.
+struct BinaryCase {
+    labels: Vec<bool>,
+    predictions: Vec<bool>,
+    scores: Vec<f64>,
+    weights: Option<Vec<f64>>,
+}
+
+fn binary_case(case: &Value) -> BinaryCase {
+    let positive = |v: &Value| classes(v).iter().map(|&c| c == 1).collect();
+    BinaryCase {
+        labels: positive(&case["labels"]),
+        predictions: positive(&case["predictions"]),
+        scores: floats(&case["scores"]),
+        weights: weights(case),
+    }
+}
+
 #[test]
 fn binary_metrics_match_scikit_learn() {
     run_all("binary", |case, metric| {
-        let labels: Vec<bool> = classes(&case["labels"]).iter().map(|&y| y == 1).collect();
-        let predictions: Vec<bool> = classes(&case["predictions"])
-            .iter()
-            .map(|&p| p == 1)
-            .collect();
-        let scores = floats(&case["scores"]);
-        let w = weights(case);
+        let BinaryCase {
+            labels,
+            predictions,
+            scores,
+            weights: w,
+        } = binary_case(case);
         let w = w.as_deref();
         let c = binary::Confusion::new(&labels, &predictions, w);
         match metric {
@@ -97,13 +114,12 @@ fn binary_metrics_match_scikit_learn() {
 #[test]
 fn binary_metrics_in_one_pass_match_scikit_learn() {
     run_all("binary", |case, metric| {
-        let labels: Vec<bool> = classes(&case["labels"]).iter().map(|&y| y == 1).collect();
-        let predictions: Vec<bool> = classes(&case["predictions"])
-            .iter()
-            .map(|&p| p == 1)
-            .collect();
-        let scores = floats(&case["scores"]);
-        let w = weights(case);
+        let BinaryCase {
+            labels,
+            predictions,
+            scores,
+            weights: w,
+        } = binary_case(case);
         let ranked = Ranked::new(&labels, &predictions, Some(&scores), w.as_deref());
         let whole = ranked.whole();
         let sums = pass(&ranked, &[&whole], None);
