@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use mlops_drift::report::{ColumnReport, DriftReport, Histogram};
 
 use crate::commands::drift::{COLUMN_HEADER, column_cells};
-use crate::commands::html::{escape, page, table};
+use crate::commands::html::{escape, gate_list, page, table};
 
 const REFERENCE_COLOUR: &str = "#9ca3af";
 const CURRENT_COLOUR: &str = "#2563eb";
@@ -24,28 +24,17 @@ pub(crate) fn render(r: &DriftReport) -> String {
             "<span class=\"pass\">no dataset drift</span>"
         }
     );
-    if !r.gates.is_empty() {
-        body.push_str("<h2>Gates</h2><ul>");
-        for g in &r.gates {
-            let (class, word) = if g.passed {
-                ("pass", "PASS")
-            } else {
-                ("fail", "FAIL")
-            };
-            let detail = g.value.map_or_else(
-                || g.reason.clone().unwrap_or_default(),
-                |v| format!("value {v:.4}"),
-            );
-            let _ = write!(
-                body,
-                "<li><span class=\"{class}\">{word}</span> <code>{}</code> on {} ({})</li>",
-                escape(&g.gate),
-                escape(&g.batch),
-                escape(&detail)
-            );
-        }
-        body.push_str("</ul>");
-    }
+    body.push_str(&gate_list(r.gates.iter().map(|g| {
+        let detail = g.value.map_or_else(
+            || g.reason.clone().unwrap_or_default(),
+            |v| format!("value {v:.4}"),
+        );
+        (
+            g.passed,
+            g.gate.as_str(),
+            format!("on {} ({detail})", g.batch),
+        )
+    })));
     body.push_str("<h2>Batches</h2>");
     let rows: Vec<(Vec<String>, bool)> = r
         .batches

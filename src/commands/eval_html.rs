@@ -11,7 +11,7 @@ use crate::commands::eval::{
     AGGREGATE_HEADER, GROUP_HEADER, METRIC_HEADER, aggregate_rows, group_cells, metric_rows,
     number, slice_cells, slice_header,
 };
-use crate::commands::html::{escape, page, table};
+use crate::commands::html::{escape, gate_list, page, table};
 
 /// A line chart on the unit square: `points` as a polyline, with an optional diagonal.
 fn chart(
@@ -155,16 +155,7 @@ pub(crate) fn render(r: &EvalReport, slice_metric: &str) -> String {
 }
 
 fn gates(body: &mut String, r: &EvalReport) {
-    if r.gates.is_empty() {
-        return;
-    }
-    body.push_str("<h2>Gates</h2><ul>");
-    for g in &r.gates {
-        let (class, word) = if g.passed {
-            ("pass", "PASS")
-        } else {
-            ("fail", "FAIL")
-        };
+    body.push_str(&gate_list(r.gates.iter().map(|g| {
         let detail = g.reason.clone().unwrap_or_else(|| {
             format!(
                 "value {}, threshold {}",
@@ -172,14 +163,8 @@ fn gates(body: &mut String, r: &EvalReport) {
                 number(g.threshold)
             )
         });
-        let _ = write!(
-            body,
-            "<li><span class=\"{class}\">{word}</span> <code>{}</code> ({})</li>",
-            escape(&g.gate),
-            escape(&detail)
-        );
-    }
-    body.push_str("</ul>");
+        (g.passed, g.gate.as_str(), format!("({detail})"))
+    })));
 }
 
 fn metrics(body: &mut String, r: &EvalReport) {

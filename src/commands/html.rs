@@ -52,3 +52,27 @@ pub(crate) fn page(title: &str, body: &str) -> String {
         escape(title)
     )
 }
+
+/// A gates section: one item per gate, PASS or FAIL, the gate's text and what it found; nothing
+/// without gates.
+pub(crate) fn gate_list<'a>(gates: impl IntoIterator<Item = (bool, &'a str, String)>) -> String {
+    let mut items = String::new();
+    for (passed, gate, detail) in gates {
+        let (class, word) = if passed {
+            ("pass", "PASS")
+        } else {
+            ("fail", "FAIL")
+        };
+        let _ = write!(
+            items,
+            "<li><span class=\"{class}\">{word}</span> <code>{}</code> {}</li>",
+            escape(gate),
+            escape(&detail)
+        );
+    }
+    if items.is_empty() {
+        items
+    } else {
+        format!("<h2>Gates</h2><ul>{items}</ul>")
+    }
+}
