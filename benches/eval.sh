@@ -9,14 +9,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mlops=${MLOPS:-$root/target/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bench eval_data
-generator=$(ls -t "$root"/target/release/deps/eval_data-* | grep -v '\.d$' | head -1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
 
 source "$root/benches/lib.sh"
+generator=$(generator eval_data)
 
 echo "| operation | wall | CPU | peak RSS |"
 echo "|---|---|---|---|"

@@ -1,4 +1,11 @@
-# Shared by the benchmark scripts (sourced, not run). Needs $work (a scratch directory).
+# Shared by the benchmark scripts (sourced, not run). Needs $root (the repository) and $work (a
+# scratch directory).
+
+# generator NAME: builds the benchmark data generator `benches/NAME.rs` and prints its path.
+generator() {
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bench "$1"
+    ls -t "$root"/target/release/deps/"$1"-* | grep -v '\.d$' | head -1
+}
 
 # measure LABEL COMMAND...: runs the command under GNU time and prints one Markdown table row of
 # wall time, CPU time (user+sys) and peak resident memory; stops the benchmark if it fails.
