@@ -67,6 +67,10 @@ pub(crate) enum Command {
     Eval(Box<commands::eval::EvalArgs>),
     Drift(Box<commands::drift::DriftArgs>),
     Profile(commands::profile::ProfileArgs),
+    Predict(Box<commands::predict::PredictArgs>),
+    Train(Box<commands::train::TrainArgs>),
+    #[command(subcommand)]
+    Model(commands::model::ModelCommand),
     Run(commands::run::RunArgs),
     Runs(commands::run::RunsArgs),
     Dag(commands::stage::DagArgs),

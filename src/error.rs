@@ -94,6 +94,24 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
     Some(hint)
 }
 
+/// Hints for model errors.
+fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
+    use mlops_infer::Error as I;
+    let hint = match err {
+        I::NoModel { .. } => "a model directory holds `model.yaml` and `model.safetensors`; `mlops train` writes one, docs/models.md shows how to export one from PyTorch".into(),
+        I::Spec { .. } => "docs/models.md lists the keys and layers of `model.yaml`".into(),
+        I::Weights { .. } => "write the file again (safetensors' `save_file`); a copy may have been cut short".into(),
+        I::MissingTensor { .. } => "the layer's prefix must match the names in the file: `{linear: \"0\"}` reads `0.weight` and `0.bias`".into(),
+        I::Shape { .. } => "check the order of `layers` and the `inputs` (a one-hot input adds one value per category)".into(),
+        I::MissingInput { .. } => "choose with --on-nan skip (leave those rows out) or --on-nan zero (read them as 0)".into(),
+        I::TrainingData { .. } => "check the column, or leave it out with --exclude".into(),
+        I::NoCuda { .. } => "build with CUDA: `cargo build --release --features cuda` (needs the CUDA toolkit; see docs/models.md)".into(),
+        I::CudaUnavailable { .. } => "check `nvidia-smi`, the driver and the GPU's ordinal, or use --device cpu".into(),
+        I::Core(_) | I::Argument(_) | I::Compute(_) | I::Io(_) => return None,
+    };
+    Some(hint)
+}
+
 /// A suggestion for what to do next, for errors where one helps.
 pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     let pipeline = err
@@ -114,11 +132,18 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     if let Some(hint) = drift.and_then(drift_hint) {
         return Some(hint);
     }
+    let infer = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<mlops_infer::Error>());
+    if let Some(hint) = infer.and_then(infer_hint) {
+        return Some(hint);
+    }
     // The capability crates wrap core errors transparently, so look inside them too.
-    let core = match (pipeline, eval, drift) {
-        (Some(mlops_pipeline::Error::Core(core)), _, _)
-        | (_, Some(mlops_eval::Error::Core(core)), _)
-        | (_, _, Some(mlops_drift::Error::Core(core))) => core,
+    let core = match (pipeline, eval, drift, infer) {
+        (Some(mlops_pipeline::Error::Core(core)), _, _, _)
+        | (_, Some(mlops_eval::Error::Core(core)), _, _)
+        | (_, _, Some(mlops_drift::Error::Core(core)), _)
+        | (_, _, _, Some(mlops_infer::Error::Core(core))) => core,
         _ => err
             .chain()
             .find_map(|cause| cause.downcast_ref::<Error>())?,
@@ -164,6 +189,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
         Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
+        Error::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
         Error::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
         Error::NoTableFiles { .. } => "a directory is read for its `*.parquet` files; a pattern such as 'data/day-*.parquet' matches file names in one directory".into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),

@@ -138,6 +138,28 @@ impl mlops_core::progress::Progress for BarProgress {
         *self.bar.lock().expect("no panics while holding the lock") = Some(bar);
     }
 
+    fn start_rows(&self, what: &str, rows: u64) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(rows), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {wide_bar} {human_pos}/{human_len} rows ({per_sec}, eta {eta})",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_message(what.to_owned());
+        *self.bar.lock().expect("no panics while holding the lock") = Some(bar);
+    }
+
+    fn advance_rows(&self, rows: u64) {
+        if let Some(bar) = &*self.bar.lock().expect("no panics while holding the lock") {
+            bar.inc(rows);
+        }
+    }
+
     fn advance(&self, bytes: u64) {
         if let Some(bar) = &*self.bar.lock().expect("no panics while holding the lock") {
             let done = self.items.fetch_add(1, Ordering::Relaxed) + 1;

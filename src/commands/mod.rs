@@ -15,11 +15,14 @@ pub(crate) mod gc;
 pub(crate) mod html;
 pub(crate) mod init;
 pub(crate) mod metrics;
+pub(crate) mod model;
+pub(crate) mod predict;
 pub(crate) mod profile;
 pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod stage;
 pub(crate) mod status;
+pub(crate) mod train;
 pub(crate) mod transfer;
 pub(crate) mod unprotect;
 
@@ -158,6 +161,9 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Eval(args) => eval::run(args, &ctx),
         Command::Drift(args) => drift::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),
+        Command::Predict(args) => predict::run(args, &ctx),
+        Command::Train(args) => train::run(args, &ctx),
+        Command::Model(command) => model::run(command, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),
         Command::Dag(args) => stage::dag(args, &ctx),

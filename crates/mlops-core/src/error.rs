@@ -144,6 +144,14 @@ pub enum Error {
         found: String,
     },
 
+    #[error("column `{column}` of `{}` is {found}; it must hold {expected}", path.display())]
+    WrongColumnType {
+        path: PathBuf,
+        column: String,
+        found: String,
+        expected: &'static str,
+    },
+
     #[error("column `{column}` is {first} in `{}` but {second} in `{}`", first_path.display(), second_path.display())]
     MismatchedColumn {
         column: String,

@@ -7,6 +7,10 @@ pub trait Progress: Sync {
     fn start(&self, _what: &str, _items: u64, _bytes: u64) {}
     /// One item of `bytes` bytes is done.
     fn advance(&self, _bytes: u64) {}
+    /// The work ahead is `rows` rows of a table (0 when unknown).
+    fn start_rows(&self, _what: &str, _rows: u64) {}
+    /// `rows` more rows are done.
+    fn advance_rows(&self, _rows: u64) {}
     /// The work is over (also on error).
     fn finish(&self) {}
 }

@@ -638,7 +638,7 @@ pub fn read(paths: &[PathBuf], columns: &[&str]) -> Result<Table> {
     Ok(table.map(|(t, _)| t).unwrap_or_default())
 }
 
-fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Table {
         path: path.to_owned(),
         message: e.to_string(),
@@ -646,14 +646,21 @@ fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// A Parquet file opened for the `wanted` columns, batches of `batch_rows` rows.
-struct ParquetBatches {
-    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
-    schema: arrow_schema::SchemaRef,
+pub(crate) struct ParquetBatches {
+    pub(crate) reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    pub(crate) schema: arrow_schema::SchemaRef,
     /// The file's row count.
-    rows: usize,
+    pub(crate) rows: usize,
 }
 
-fn open_parquet(path: &Path, wanted: &[&str], batch_rows: usize) -> Result<ParquetBatches> {
+/// Opens `path` for its `wanted` columns; with `dictionary_text`, text comes as dictionary
+/// arrays (fast to code into categories), else as the file stores it.
+pub(crate) fn open_parquet(
+    path: &Path,
+    wanted: &[&str],
+    batch_rows: usize,
+    dictionary_text: bool,
+) -> Result<ParquetBatches> {
     let file = fs_err::File::open(path)?.into_parts().0;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?;
@@ -664,9 +671,12 @@ fn open_parquet(path: &Path, wanted: &[&str], batch_rows: usize) -> Result<Parqu
         .fields()
         .iter()
         .map(|f| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 => f.as_ref().clone().with_data_type(
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-            ),
+            DataType::Utf8 | DataType::LargeUtf8 if dictionary_text => {
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            }
             _ => f.as_ref().clone(),
         })
         .collect();
@@ -744,7 +754,7 @@ pub fn for_each_piece<E: From<Error>>(
             each(read_csv(path, columns)?)?;
             continue;
         }
-        let batches = open_parquet(path, columns, rows)?;
+        let batches = open_parquet(path, columns, rows, true)?;
         for batch in batches.reader {
             let batch = batch.map_err(|e| table_error(path, e))?;
             let values = batch_columns(path, columns, &batch)?;
@@ -763,7 +773,7 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
         reader,
         schema,
         rows: total_rows,
-    } = open_parquet(path, wanted, 64 * 1024)?;
+    } = open_parquet(path, wanted, 64 * 1024, true)?;
     let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
     let mut rows = 0;
     for batch in reader {

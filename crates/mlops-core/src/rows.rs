@@ -1,0 +1,690 @@
+//! Row-wise Parquet I/O for scoring a model.
+//!
+//! [`RowReader`] reads Parquet a record batch at a time and decodes the model's input columns
+//! straight into one row-major `f32` buffer per batch (standardised numbers, one-hot blocks for
+//! categories), so memory holds a batch, never the input. [`RowWriter`] writes the results a
+//! batch at a time to a temp file renamed into place at the end, with chosen input columns
+//! passed through exactly as they were read.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+use crate::table::{open_parquet, table_error};
+
+/// How one input column becomes slots of a model's input row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feature {
+    /// A number (a boolean counts as 0 or 1) in one slot, as `(value - mean) / std`.
+    Numeric { column: String, mean: f64, std: f64 },
+    /// A category in a block of `categories.len()` slots: 1 at its category, 0 elsewhere. A
+    /// value outside `categories`, or a missing one, leaves the whole block 0.
+    OneHot {
+        column: String,
+        categories: Vec<String>,
+    },
+}
+
+impl Feature {
+    /// The input column it reads.
+    pub fn column(&self) -> &str {
+        match self {
+            Feature::Numeric { column, .. } | Feature::OneHot { column, .. } => column,
+        }
+    }
+
+    /// How many slots it fills.
+    pub fn width(&self) -> usize {
+        match self {
+            Feature::Numeric { .. } => 1,
+            Feature::OneHot { categories, .. } => categories.len(),
+        }
+    }
+}
+
+/// Columns carried from the input to the output unchanged.
+#[derive(Debug, Clone)]
+pub struct Passed(RecordBatch);
+
+impl Passed {
+    /// The rows whose `keep` is true.
+    pub fn filter(&self, keep: &[bool]) -> Result<Passed> {
+        let mask = arrow_array::BooleanArray::from(keep.to_vec());
+        arrow_select::filter::filter_record_batch(&self.0, &mask)
+            .map(Passed)
+            .map_err(|e| Error::Table {
+                path: PathBuf::new(),
+                message: e.to_string(),
+            })
+    }
+}
+
+/// One batch of input rows, decoded.
+#[derive(Debug)]
+pub struct RowBatch {
+    /// The file the rows come from.
+    pub path: Arc<Path>,
+    /// The index of the batch's first row in its file.
+    pub first_row: u64,
+    /// How many rows.
+    pub rows: usize,
+    /// `rows × width` values, one row after the other.
+    pub values: Vec<f32>,
+    /// Per row, whether a numeric input is missing or NaN; empty when none is.
+    pub missing: Vec<bool>,
+    /// The first missing numeric input: its row in the batch and its column.
+    pub first_missing: Option<(usize, String)>,
+    /// The columns to pass through.
+    pub passed: Passed,
+}
+
+/// Decodes the features of Parquet files into rows, a record batch at a time.
+pub struct RowReader {
+    files: Vec<PathBuf>,
+    /// The next file of `files` to open.
+    next_file: usize,
+    current: Option<(Arc<Path>, ParquetRecordBatchReader, u64)>,
+    features: Vec<FeatureDecoder>,
+    width: usize,
+    /// Every column read: the features' and then the passed ones, each once.
+    wanted: Vec<String>,
+    passed: Vec<String>,
+    passed_schema: SchemaRef,
+    batch_rows: usize,
+    total_rows: u64,
+}
+
+impl RowReader {
+    /// Opens `paths` (Parquet files) for `features`, passing the `passed` columns through.
+    ///
+    /// Every file's schema is checked first: a missing column, an input of the wrong type, or a
+    /// passed column whose type differs between files is an error before any row is read.
+    pub fn open(
+        paths: &[PathBuf],
+        features: Vec<Feature>,
+        passed: &[String],
+        batch_rows: usize,
+    ) -> Result<Self> {
+        let mut wanted: Vec<String> = Vec::new();
+        for name in features
+            .iter()
+            .map(Feature::column)
+            .chain(passed.iter().map(String::as_str))
+        {
+            if !wanted.iter().any(|w| w == name) {
+                wanted.push(name.to_owned());
+            }
+        }
+        let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let mut passed_schema: Option<(SchemaRef, PathBuf)> = None;
+        let mut total_rows = 0;
+        for path in paths {
+            check_csv(path)?;
+            let file = open_parquet(path, &names, 1, false)?;
+            total_rows += file.rows as u64;
+            for feature in &features {
+                let field = file
+                    .schema
+                    .field_with_name(feature.column())
+                    .expect("open_parquet checked the columns");
+                check_input_type(path, feature, field.data_type())?;
+            }
+            let schema = Arc::new(Schema::new(
+                passed
+                    .iter()
+                    .map(|name| {
+                        file.schema
+                            .field_with_name(name)
+                            .expect("open_parquet checked the columns")
+                            .clone()
+                    })
+                    .collect::<Vec<Field>>(),
+            ));
+            match &passed_schema {
+                None => passed_schema = Some((schema, path.clone())),
+                Some((first, first_path)) => {
+                    for (a, b) in first.fields().iter().zip(schema.fields()) {
+                        if a.data_type() != b.data_type() {
+                            return Err(table_error(
+                                path,
+                                format!(
+                                    "column `{}` is {} here but {} in `{}`",
+                                    a.name(),
+                                    b.data_type(),
+                                    a.data_type(),
+                                    first_path.display()
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let passed_schema =
+            passed_schema.map_or_else(|| Arc::new(Schema::empty()), |(schema, _)| schema);
+        let width = features.iter().map(Feature::width).sum();
+        let mut offset = 0;
+        let features = features
+            .into_iter()
+            .map(|feature| {
+                let decoder = FeatureDecoder::new(feature, offset);
+                offset += decoder.feature.width();
+                decoder
+            })
+            .collect();
+        Ok(RowReader {
+            files: paths.to_vec(),
+            next_file: 0,
+            current: None,
+            features,
+            width,
+            wanted,
+            passed: passed.to_vec(),
+            passed_schema,
+            batch_rows: batch_rows.max(1),
+            total_rows,
+        })
+    }
+
+    /// The values per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The rows of all the files, from their metadata.
+    pub fn total_rows(&self) -> u64 {
+        self.total_rows
+    }
+
+    /// The passed columns' names and types, for [`RowWriter::create`].
+    pub fn passed_schema(&self) -> SchemaRef {
+        self.passed_schema.clone()
+    }
+
+    fn decode(&self, path: &Arc<Path>, first_row: u64, batch: &RecordBatch) -> Result<RowBatch> {
+        let rows = batch.num_rows();
+        let mut values = vec![0.0f32; rows * self.width];
+        let mut missing = Vec::new();
+        let mut first_missing = None;
+        for decoder in &self.features {
+            let array = batch
+                .column_by_name(decoder.feature.column())
+                .expect("projected columns are present");
+            let found = decoder.fill(array, self.width, &mut values, &mut missing);
+            if let Some(row) = found
+                && first_missing.as_ref().is_none_or(|(first, _)| row < *first)
+            {
+                first_missing = Some((row, decoder.feature.column().to_owned()));
+            }
+        }
+        let columns = self
+            .passed
+            .iter()
+            .map(|name| {
+                batch
+                    .column_by_name(name)
+                    .expect("projected columns are present")
+                    .clone()
+            })
+            .collect::<Vec<ArrayRef>>();
+        let passed = RecordBatch::try_new_with_options(
+            self.passed_schema.clone(),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| table_error(path, e))?;
+        Ok(RowBatch {
+            path: path.clone(),
+            first_row,
+            rows,
+            values,
+            missing,
+            first_missing,
+            passed: Passed(passed),
+        })
+    }
+}
+
+impl Iterator for RowReader {
+    type Item = Result<RowBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((path, reader, next_row)) = &mut self.current {
+                match reader.next() {
+                    Some(Ok(batch)) => {
+                        let first_row = *next_row;
+                        *next_row += batch.num_rows() as u64;
+                        let path = path.clone();
+                        return Some(self.decode(&path, first_row, &batch));
+                    }
+                    Some(Err(e)) => return Some(Err(table_error(path, e))),
+                    None => self.current = None,
+                }
+            }
+            let path = self.files.get(self.next_file)?.clone();
+            self.next_file += 1;
+            let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
+            match open_parquet(&path, &names, self.batch_rows, false) {
+                Ok(file) => self.current = Some((Arc::from(path.as_path()), file.reader, 0)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Scoring streams Parquet only: a CSV file would have to be read whole to infer its types.
+fn check_csv(path: &Path) -> Result<()> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return Err(table_error(
+            path,
+            "scoring reads Parquet; convert the CSV file first (for example with pandas' `to_parquet`)",
+        ));
+    }
+    Ok(())
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, value) => is_text(value),
+        _ => false,
+    }
+}
+
+fn check_input_type(path: &Path, feature: &Feature, data_type: &DataType) -> Result<()> {
+    let (fits, expected) = match feature {
+        Feature::Numeric { .. } => (
+            data_type.is_integer() || data_type.is_floating() || *data_type == DataType::Boolean,
+            "numbers or booleans",
+        ),
+        Feature::OneHot { .. } => (
+            is_text(data_type) || data_type.is_integer() || *data_type == DataType::Boolean,
+            "text, integers or booleans (a category)",
+        ),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::WrongColumnType {
+            path: path.to_owned(),
+            column: feature.column().to_owned(),
+            found: data_type.to_string(),
+            expected,
+        })
+    }
+}
+
+/// A feature with what decoding it needs: its first slot and, for categories, a lookup.
+struct FeatureDecoder {
+    feature: Feature,
+    offset: usize,
+    /// Category name to its index in the block.
+    by_name: HashMap<String, usize>,
+}
+
+impl FeatureDecoder {
+    fn new(feature: Feature, offset: usize) -> Self {
+        let by_name = match &feature {
+            Feature::Numeric { .. } => HashMap::new(),
+            Feature::OneHot { categories, .. } => categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), i))
+                .collect(),
+        };
+        FeatureDecoder {
+            feature,
+            offset,
+            by_name,
+        }
+    }
+
+    /// Writes the feature's slots of every row of `array` into `values`; for a numeric input,
+    /// marks rows with a missing or NaN value in `missing` and returns the first such row.
+    fn fill(
+        &self,
+        array: &ArrayRef,
+        width: usize,
+        values: &mut [f32],
+        missing: &mut Vec<bool>,
+    ) -> Option<usize> {
+        match &self.feature {
+            Feature::Numeric { mean, std, .. } => {
+                let column = Strided {
+                    values,
+                    width,
+                    offset: self.offset,
+                };
+                fill_numeric(array, *mean, 1.0 / *std, column, missing)
+            }
+            Feature::OneHot { .. } => {
+                self.fill_onehot(array, width, values);
+                None
+            }
+        }
+    }
+
+    fn fill_onehot(&self, array: &ArrayRef, width: usize, values: &mut [f32]) {
+        let mut set = |row: usize, name: Option<&str>| {
+            if let Some(&slot) = name.and_then(|n| self.by_name.get(n)) {
+                values[row * width + self.offset + slot] = 1.0;
+            }
+        };
+        match array.data_type() {
+            DataType::Utf8 => {
+                array
+                    .as_string::<i32>()
+                    .iter()
+                    .enumerate()
+                    .for_each(|(r, v)| set(r, v));
+            }
+            DataType::LargeUtf8 => {
+                array
+                    .as_string::<i64>()
+                    .iter()
+                    .enumerate()
+                    .for_each(|(r, v)| set(r, v));
+            }
+            DataType::Utf8View => {
+                array
+                    .as_string_view()
+                    .iter()
+                    .enumerate()
+                    .for_each(|(r, v)| set(r, v));
+            }
+            DataType::Dictionary(..) => {
+                let dict = array.as_any_dictionary();
+                let names = arrow_cast_text(dict.values());
+                let keys = dict.normalized_keys();
+                for (row, key) in keys.into_iter().enumerate() {
+                    if dict.keys().is_valid(row) {
+                        set(row, names.get(key).and_then(Option::as_deref));
+                    }
+                }
+            }
+            _ => {
+                // Integers and booleans name their category by their decimal or `true`/`false`
+                // spelling, which is how a model file lists them.
+                let names = arrow_cast_text(array);
+                for (row, name) in names.iter().enumerate() {
+                    set(row, name.as_deref());
+                }
+            }
+        }
+    }
+}
+
+/// Each value of a text, integer or boolean array as text.
+fn arrow_cast_text(array: &ArrayRef) -> Vec<Option<String>> {
+    macro_rules! spelled {
+        ($t:ty) => {
+            array
+                .as_primitive::<$t>()
+                .iter()
+                .map(|v| v.map(|v| v.to_string()))
+                .collect()
+        };
+    }
+    match array.data_type() {
+        DataType::Utf8 => array
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect(),
+        DataType::LargeUtf8 => array
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect(),
+        DataType::Utf8View => array
+            .as_string_view()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect(),
+        DataType::Boolean => array
+            .as_boolean()
+            .iter()
+            .map(|v| v.map(|v| v.to_string()))
+            .collect(),
+        DataType::Int8 => spelled!(Int8Type),
+        DataType::Int16 => spelled!(Int16Type),
+        DataType::Int32 => spelled!(Int32Type),
+        DataType::Int64 => spelled!(Int64Type),
+        DataType::UInt8 => spelled!(UInt8Type),
+        DataType::UInt16 => spelled!(UInt16Type),
+        DataType::UInt32 => spelled!(UInt32Type),
+        DataType::UInt64 => spelled!(UInt64Type),
+        _ => vec![None; array.len()],
+    }
+}
+
+/// One slot of every row in a row-major buffer.
+struct Strided<'a> {
+    values: &'a mut [f32],
+    width: usize,
+    offset: usize,
+}
+
+/// Writes `(value - mean) * inv_std` of each row into its slot, and marks rows whose value is
+/// missing or NaN; returns the first such row.
+fn fill_numeric(
+    array: &ArrayRef,
+    mean: f64,
+    inv_std: f64,
+    column: Strided<'_>,
+    missing: &mut Vec<bool>,
+) -> Option<usize> {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "model inputs are f32; integers beyond 2^53 lose digits either way"
+    )]
+    fn write<T: Copy>(
+        values: &[T],
+        to_f64: impl Fn(T) -> f64,
+        mean: f64,
+        inv_std: f64,
+        column: &mut Strided<'_>,
+    ) -> bool {
+        let mut nan = false;
+        for (row, &v) in values.iter().enumerate() {
+            let x = (to_f64(v) - mean) * inv_std;
+            nan |= x.is_nan();
+            #[allow(clippy::cast_possible_truncation, reason = "the model computes in f32")]
+            let x = x as f32;
+            column.values[row * column.width + column.offset] = x;
+        }
+        nan
+    }
+    let mut column = column;
+    macro_rules! primitive {
+        ($t:ty, $conv:expr) => {
+            write(
+                array.as_primitive::<$t>().values(),
+                $conv,
+                mean,
+                inv_std,
+                &mut column,
+            )
+        };
+    }
+    #[allow(clippy::cast_precision_loss, reason = "as above: f32 inputs")]
+    let nan = match array.data_type() {
+        DataType::Float64 => primitive!(Float64Type, |v: f64| v),
+        DataType::Float32 => primitive!(Float32Type, f64::from),
+        DataType::Int8 => primitive!(Int8Type, f64::from),
+        DataType::Int16 => primitive!(Int16Type, f64::from),
+        DataType::Int32 => primitive!(Int32Type, f64::from),
+        DataType::Int64 => primitive!(Int64Type, |v: i64| v as f64),
+        DataType::UInt8 => primitive!(UInt8Type, f64::from),
+        DataType::UInt16 => primitive!(UInt16Type, f64::from),
+        DataType::UInt32 => primitive!(UInt32Type, f64::from),
+        DataType::UInt64 => primitive!(UInt64Type, |v: u64| v as f64),
+        DataType::Boolean => {
+            let bools: Vec<bool> = array.as_boolean().values().iter().collect();
+            write(
+                &bools,
+                |b| f64::from(u8::from(b)),
+                mean,
+                inv_std,
+                &mut column,
+            )
+        }
+        other => unreachable!("RowReader::open checked the type, found {other}"),
+    };
+    if !nan && array.null_count() == 0 {
+        return None;
+    }
+    let rows = array.len();
+    missing.resize(rows, false);
+    let mut first = None;
+    for (row, flag) in missing.iter_mut().enumerate() {
+        let slot = &mut column.values[row * column.width + column.offset];
+        if array.is_null(row) {
+            *slot = f32::NAN;
+        }
+        if slot.is_nan() {
+            *flag = true;
+            first.get_or_insert(row);
+        }
+    }
+    first
+}
+
+/// The type of an output column [`RowWriter`] adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Float32,
+    Int64,
+    Text,
+}
+
+/// The values of one added output column for one batch.
+#[derive(Debug, Clone)]
+pub enum Values {
+    Float32(Vec<f32>),
+    Int64(Vec<i64>),
+    /// Each row's label, as an index into `labels`.
+    Text {
+        labels: Arc<[String]>,
+        ids: Vec<u32>,
+    },
+}
+
+impl Values {
+    fn into_array(self) -> ArrayRef {
+        match self {
+            Values::Float32(v) => Arc::new(arrow_array::Float32Array::from(v)),
+            Values::Int64(v) => Arc::new(arrow_array::Int64Array::from(v)),
+            Values::Text { labels, ids } => Arc::new(arrow_array::StringArray::from_iter_values(
+                ids.iter().map(|&i| labels[i as usize].as_str()),
+            )),
+        }
+    }
+}
+
+/// Writes scored rows to a Parquet file: a temp file beside it until [`RowWriter::finish`]
+/// renames it into place, removed if the writer is dropped unfinished.
+pub struct RowWriter {
+    path: PathBuf,
+    temp: PathBuf,
+    writer: Option<ArrowWriter<std::fs::File>>,
+    schema: SchemaRef,
+    rows: u64,
+}
+
+impl RowWriter {
+    /// Creates the temp file for the passed columns followed by `added` ones.
+    pub fn create(path: &Path, passed: &SchemaRef, added: &[(String, ValueType)]) -> Result<Self> {
+        let mut fields: Vec<Field> = passed.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for (name, kind) in added {
+            let data_type = match kind {
+                ValueType::Float32 => DataType::Float32,
+                ValueType::Int64 => DataType::Int64,
+                ValueType::Text => DataType::Utf8,
+            };
+            fields.push(Field::new(name, data_type, false));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let hint = path
+            .file_name()
+            .map_or_else(|| "rows".into(), |n| n.to_string_lossy().into_owned());
+        let temp = crate::atomic::temp_path(dir, &hint);
+        let file = fs_err::File::create(&temp)?.into_parts().0;
+        // Row groups of 128k rows keep the buffered output small whatever the input's size.
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(128 * 1024))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
+            .map_err(|e| table_error(path, e))?;
+        Ok(RowWriter {
+            path: path.to_owned(),
+            temp,
+            writer: Some(writer),
+            schema,
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch: its passed columns, then the added columns' values in order.
+    pub fn write(&mut self, passed: &Passed, added: Vec<Values>) -> Result<()> {
+        let mut columns = passed.0.columns().to_vec();
+        columns.extend(added.into_iter().map(Values::into_array));
+        let rows = passed.0.num_rows();
+        let batch = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| table_error(&self.path, e))?;
+        self.writer
+            .as_mut()
+            .expect("present until finish")
+            .write(&batch)
+            .map_err(|e| table_error(&self.path, e))?;
+        self.rows += rows as u64;
+        Ok(())
+    }
+
+    /// Completes the file, syncs it and renames it into place; returns the rows written.
+    pub fn finish(mut self) -> Result<u64> {
+        let writer = self.writer.take().expect("present until finish");
+        // Writes the footer too.
+        let file = writer
+            .into_inner()
+            .map_err(|e| table_error(&self.path, e))?;
+        file.sync_all()?;
+        drop(file);
+        fs_err::rename(&self.temp, &self.path)?;
+        Ok(self.rows)
+    }
+}
+
+impl Drop for RowWriter {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = fs_err::remove_file(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Tabular neural models for mlops, on candle.
+//!
+//! A model is a directory: `model.yaml` ([`spec`]) says what the network is and which columns
+//! feed it; `model.safetensors` holds its weights in PyTorch's layout. [`model`] loads and checks
+//! the two together and runs the network; [`predict`] scores Parquet batches with it, streaming;
+//! [`train`] fits small tabular models (logistic, linear, MLP) and writes such a directory.
+//! This is the only crate that depends on candle.
+
+pub mod device;
+pub mod error;
+pub mod model;
+pub mod predict;
+pub mod spec;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use model::Model;

@@ -1,0 +1,453 @@
+//! A model directory loaded: its spec checked against its weights, ready to run.
+//!
+//! Every tensor a layer names must exist with the shape the layer needs given the width the
+//! previous layer leaves; errors name the tensor and both shapes. Weights of any float type are
+//! read as f32, the type the network computes in.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::safetensors::Load as _;
+use candle_core::{DType, Device, Tensor};
+use mlops_core::Digest;
+use mlops_core::rows::Feature;
+
+use crate::error::{Error, Result};
+use crate::spec::{Activation, Classes, LayerSpec, ModelSpec, Output, Task};
+
+/// The spec file of a model directory.
+pub const SPEC_FILE: &str = "model.yaml";
+/// The weights file of a model directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+
+/// A layer with its tensors on the model's device.
+#[derive(Debug)]
+enum Layer {
+    /// The weight transposed once to `[in, out]`, so each batch is one plain matrix product.
+    Linear {
+        weight_t: Tensor,
+        bias: Option<Tensor>,
+    },
+    Normalize {
+        weight: Tensor,
+        bias: Tensor,
+        eps: f64,
+    },
+    /// Batch normalisation at inference is `x * scale + shift`, folded at load.
+    Affine {
+        scale: Tensor,
+        shift: Tensor,
+    },
+    Activation(Activation),
+    Identity,
+}
+
+/// A loaded model.
+#[derive(Debug)]
+pub struct Model {
+    pub dir: PathBuf,
+    pub spec: ModelSpec,
+    /// The class labels, the spec's or the default `0..k`; `None` for regression.
+    pub classes: Option<Classes>,
+    /// How the input columns fill a row.
+    pub features: Vec<Feature>,
+    /// Values per input row.
+    pub width_in: usize,
+    /// Values per output row.
+    pub width_out: usize,
+    /// Weights and biases of the layers.
+    pub parameters: usize,
+    /// The blake3 digest of `model.safetensors`.
+    pub digest: Digest,
+    /// The layers as `model inspect` shows them: what each is and its tensors' shapes.
+    pub layer_notes: Vec<String>,
+    layers: Vec<Layer>,
+}
+
+/// The tensors of a safetensors file, read as needed.
+struct Weights<'a> {
+    path: &'a Path,
+    file: safetensors::SafeTensors<'a>,
+}
+
+impl Weights<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.file.names().contains(&name)
+    }
+
+    /// `name` as f32, the type the network computes in.
+    fn get(&self, name: &str, device: &Device) -> Result<Tensor> {
+        self.get_as(name, DType::F32, device)
+    }
+
+    fn get_as(&self, name: &str, dtype: DType, device: &Device) -> Result<Tensor> {
+        let view = self.file.tensor(name).map_err(|_| {
+            let mut names = self.file.names();
+            names.sort_unstable();
+            Error::MissingTensor {
+                path: self.path.to_owned(),
+                tensor: name.to_owned(),
+                available: names.join(", "),
+            }
+        })?;
+        let tensor = view.load(&Device::Cpu).map_err(|e| Error::Weights {
+            path: self.path.to_owned(),
+            message: format!("tensor `{name}`: {e}"),
+        })?;
+        Ok(tensor.to_dtype(dtype)?.to_device(device)?)
+    }
+
+    /// `name`, which must be a vector of `width` values.
+    fn vector(&self, name: &str, width: usize, why: &str, device: &Device) -> Result<Tensor> {
+        let tensor = self.get(name, device)?;
+        if tensor.dims() != [width] {
+            return Err(self.shape_error(name, &tensor, format!("{why} needs [{width}]")));
+        }
+        Ok(tensor)
+    }
+
+    fn shape_error(&self, name: &str, tensor: &Tensor, needed: String) -> Error {
+        Error::Shape {
+            path: self.path.to_owned(),
+            tensor: name.to_owned(),
+            found: tensor.dims().to_vec(),
+            needed,
+        }
+    }
+}
+
+impl Model {
+    /// Loads the model in `dir` onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Model> {
+        let spec_path = dir.join(SPEC_FILE);
+        if !spec_path.is_file() {
+            return Err(Error::NoModel {
+                dir: dir.to_owned(),
+            });
+        }
+        let spec = ModelSpec::read(&spec_path)?;
+        let weights_path = dir.join(WEIGHTS_FILE);
+        let bytes = fs_err::read(&weights_path)?;
+        let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights {
+            path: weights_path.clone(),
+            message: e.to_string(),
+        })?;
+        let weights = Weights {
+            path: &weights_path,
+            file,
+        };
+        let features = features(&spec, &weights)?;
+        let width_in: usize = features.iter().map(Feature::width).sum();
+        let mut width = width_in;
+        let mut parameters = 0;
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        let mut layer_notes = Vec::with_capacity(spec.layers.len());
+        for (index, layer) in spec.layers.iter().enumerate() {
+            let built = build_layer(layer, index, width, &weights, device)?;
+            width = built.width;
+            parameters += built.parameters;
+            layers.push(built.layer);
+            layer_notes.push(built.note);
+        }
+        let classes = check_output(&spec, width, &spec_path)?;
+        Ok(Model {
+            dir: dir.to_owned(),
+            spec,
+            classes,
+            features,
+            width_in,
+            width_out: width,
+            parameters,
+            digest: Digest::of_bytes(&bytes),
+            layer_notes,
+            layers,
+        })
+    }
+
+    /// Runs the network and its output function on `x`, `[rows, width_in]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut x = x.clone();
+        for layer in &self.layers {
+            x = match layer {
+                Layer::Linear { weight_t, bias } => {
+                    let y = x.matmul(weight_t)?;
+                    match bias {
+                        Some(bias) => y.broadcast_add(bias)?,
+                        None => y,
+                    }
+                }
+                Layer::Normalize { weight, bias, eps } => {
+                    #[allow(clippy::cast_possible_truncation, reason = "eps is small")]
+                    let eps = *eps as f32;
+                    candle_nn::ops::layer_norm(&x, weight, bias, eps)?
+                }
+                Layer::Affine { scale, shift } => x.broadcast_mul(scale)?.broadcast_add(shift)?,
+                Layer::Activation(a) => activate(&x, *a)?,
+                Layer::Identity => x,
+            };
+        }
+        Ok(match self.spec.output {
+            Output::Sigmoid => candle_nn::ops::sigmoid(&x)?,
+            Output::Softmax => candle_nn::ops::softmax_last_dim(&x)?,
+            Output::Identity => x,
+        })
+    }
+
+    /// Scores `rows` rows of `values` (row-major, `width_in` per row) on `device`; the result has
+    /// `width_out` values per row.
+    pub fn score(&self, values: Vec<f32>, rows: usize, device: &Device) -> Result<Vec<f32>> {
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        let x = Tensor::from_vec(values, (rows, self.width_in), device)?;
+        Ok(self.forward(&x)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+}
+
+/// A layer built from its spec and tensors.
+struct Built {
+    layer: Layer,
+    note: String,
+    /// The width it gives.
+    width: usize,
+    parameters: usize,
+}
+
+/// Builds layer `index` (0-based), which takes `width` values.
+fn build_layer(
+    layer: &LayerSpec,
+    index: usize,
+    width: usize,
+    weights: &Weights<'_>,
+    device: &Device,
+) -> Result<Built> {
+    let why = format!("layer {} ({})", index + 1, describe(layer));
+    let same = |layer: Layer, note: String, parameters: usize| Built {
+        layer,
+        note,
+        width,
+        parameters,
+    };
+    Ok(match layer {
+        LayerSpec::Linear { prefix } => {
+            let name = format!("{prefix}.weight");
+            let weight = weights.get(&name, device)?;
+            let needed =
+                format!("{why} needs [out, {width}]: the layer before it gives {width} values");
+            let &[out, inputs] = weight.dims() else {
+                return Err(weights.shape_error(&name, &weight, needed));
+            };
+            if inputs != width {
+                return Err(weights.shape_error(&name, &weight, needed));
+            }
+            let bias_name = format!("{prefix}.bias");
+            let bias = optional(weights, &bias_name, out, &why, device)?;
+            Built {
+                parameters: out * inputs + bias.as_ref().map_or(0, |_| out),
+                layer: Layer::Linear {
+                    weight_t: weight.t()?.contiguous()?,
+                    bias,
+                },
+                note: format!("linear {prefix}: {inputs} -> {out}"),
+                width: out,
+            }
+        }
+        LayerSpec::LayerNorm { prefix, eps } => {
+            let weight = optional(weights, &format!("{prefix}.weight"), width, &why, device)?;
+            let bias = optional(weights, &format!("{prefix}.bias"), width, &why, device)?;
+            let parameters = [&weight, &bias].iter().filter(|t| t.is_some()).count() * width;
+            same(
+                Layer::Normalize {
+                    weight: weight.map_or_else(|| Tensor::ones(width, DType::F32, device), Ok)?,
+                    bias: bias.map_or_else(|| Tensor::zeros(width, DType::F32, device), Ok)?,
+                    eps: *eps,
+                },
+                format!("layer_norm {prefix}: {width}"),
+                parameters,
+            )
+        }
+        LayerSpec::BatchNorm { prefix, eps } => {
+            let mean = weights.vector(&format!("{prefix}.running_mean"), width, &why, device)?;
+            let var = weights.vector(&format!("{prefix}.running_var"), width, &why, device)?;
+            let weight = optional(weights, &format!("{prefix}.weight"), width, &why, device)?;
+            let bias = optional(weights, &format!("{prefix}.bias"), width, &why, device)?;
+            let parameters = [&weight, &bias].iter().filter(|t| t.is_some()).count() * width;
+            let mut scale = (var + *eps)?.sqrt()?.recip()?;
+            if let Some(weight) = weight {
+                scale = (scale * weight)?;
+            }
+            let mut shift = (mean * &scale)?.neg()?;
+            if let Some(bias) = bias {
+                shift = (shift + bias)?;
+            }
+            same(
+                Layer::Affine { scale, shift },
+                format!("batch_norm {prefix}: {width}"),
+                parameters,
+            )
+        }
+        LayerSpec::Activation(a) => same(Layer::Activation(*a), describe(layer), 0),
+        LayerSpec::Dropout => same(Layer::Identity, "dropout (identity at inference)".into(), 0),
+    })
+}
+
+/// The index of the largest value; the first of ties wins, as numpy's `argmax` has it.
+pub(crate) fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Applies an activation.
+pub(crate) fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
+    match activation {
+        Activation::Relu => x.relu(),
+        Activation::Gelu => x.gelu_erf(),
+        Activation::Tanh => x.tanh(),
+        Activation::Sigmoid => candle_nn::ops::sigmoid(x),
+        Activation::Silu => x.silu(),
+        Activation::LeakyRelu(slope) => candle_nn::ops::leaky_relu(x, slope),
+    }
+}
+
+fn describe(layer: &LayerSpec) -> String {
+    match layer {
+        LayerSpec::Linear { prefix } => format!("linear {prefix}"),
+        LayerSpec::LayerNorm { prefix, .. } => format!("layer_norm {prefix}"),
+        LayerSpec::BatchNorm { prefix, .. } => format!("batch_norm {prefix}"),
+        LayerSpec::Dropout => "dropout".into(),
+        LayerSpec::Activation(Activation::LeakyRelu(slope)) => format!("leaky_relu {slope}"),
+        LayerSpec::Activation(a) => format!("{a:?}").to_lowercase(),
+    }
+}
+
+/// A `[width]` tensor that a layer may leave out (no affine part).
+fn optional(
+    weights: &Weights<'_>,
+    name: &str,
+    width: usize,
+    why: &str,
+    device: &Device,
+) -> Result<Option<Tensor>> {
+    if weights.has(name) {
+        weights.vector(name, width, why, device).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// How each input fills the row: the numeric inputs standardised by the spec's tensors, the
+/// categorical ones one-hot.
+fn features(spec: &ModelSpec, weights: &Weights<'_>) -> Result<Vec<Feature>> {
+    let numeric = spec.numeric_inputs().count();
+    let scaler = match &spec.standardize {
+        None => None,
+        Some((mean, std)) => {
+            let why = format!("`preprocess.standardize` of {numeric} numeric inputs");
+            let read = |name: &str| -> Result<Vec<f64>> {
+                // In f64: the scaler runs on the CPU before the network, at the file's precision.
+                let tensor = weights.get_as(name, DType::F64, &Device::Cpu)?;
+                if tensor.dims() != [numeric] {
+                    return Err(weights.shape_error(
+                        name,
+                        &tensor,
+                        format!("{why} needs [{numeric}]"),
+                    ));
+                }
+                Ok(tensor.to_vec1()?)
+            };
+            let (means, stds) = (read(mean)?, read(std)?);
+            if let Some(i) = stds.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+                return Err(Error::Weights {
+                    path: weights.path.to_owned(),
+                    message: format!(
+                        "tensor `{std}` holds {} for input `{}`; a standard deviation must be positive",
+                        stds[i],
+                        spec.numeric_inputs().nth(i).unwrap_or_default()
+                    ),
+                });
+            }
+            Some((means, stds))
+        }
+    };
+    let mut numeric_index = 0;
+    Ok(spec
+        .inputs
+        .iter()
+        .map(|column| {
+            if let Some(categories) = spec.onehot.get(column) {
+                return Feature::OneHot {
+                    column: column.clone(),
+                    categories: categories.clone(),
+                };
+            }
+            let (mean, std) = scaler
+                .as_ref()
+                .map_or((0.0, 1.0), |(m, s)| (m[numeric_index], s[numeric_index]));
+            numeric_index += 1;
+            Feature::Numeric {
+                column: column.clone(),
+                mean,
+                std,
+            }
+        })
+        .collect())
+}
+
+/// Checks the network's output against the task; returns the class labels.
+fn check_output(spec: &ModelSpec, width: usize, path: &Path) -> Result<Option<Classes>> {
+    let bad = |message: String| Error::Spec {
+        path: path.to_owned(),
+        message,
+    };
+    let output = spec.output.name();
+    match spec.task {
+        Task::Regression => {
+            if width != 1 || spec.output == Output::Softmax {
+                return Err(bad(format!(
+                    "a regression model ends in one value and `identity` (or `sigmoid`); this one gives {width} through `{output}`"
+                )));
+            }
+            Ok(None)
+        }
+        Task::Binary => {
+            let fits = matches!(
+                (spec.output, width),
+                (Output::Sigmoid, 1) | (Output::Softmax, 2)
+            );
+            if !fits {
+                return Err(bad(format!(
+                    "a binary model ends in 1 value through `sigmoid` or 2 through `softmax`; this one gives {width} through `{output}`"
+                )));
+            }
+            let classes = spec.classes.clone().unwrap_or(Classes::Int(vec![0, 1]));
+            if classes.len() != 2 {
+                return Err(bad(format!(
+                    "a binary model has 2 classes, `classes` lists {}",
+                    classes.len()
+                )));
+            }
+            Ok(Some(classes))
+        }
+        Task::Multiclass => {
+            if spec.output != Output::Softmax {
+                return Err(bad(format!(
+                    "a multiclass model ends in `softmax`, not `{output}`"
+                )));
+            }
+            let classes = spec.classes.clone().unwrap_or_else(|| {
+                Classes::Int((0..i64::try_from(width).unwrap_or(i64::MAX)).collect())
+            });
+            if classes.len() != width {
+                return Err(bad(format!(
+                    "`classes` lists {} labels but the last layer gives {width} values",
+                    classes.len()
+                )));
+            }
+            Ok(Some(classes))
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Batch scoring: Parquet in, Parquet out, a record batch at a time.
+//!
+//! With more than one thread, reading and decoding the next batch overlaps scoring and writing
+//! the current one (a bounded channel of two batches between them), so memory holds a few
+//! batches whatever the input's size.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use mlops_core::progress::Progress;
+use mlops_core::rows::{Feature, RowBatch, RowReader, RowWriter, ValueType, Values};
+
+use crate::error::{Error, Result};
+use crate::model::{Model, argmax};
+use crate::spec::{Classes, Task};
+
+/// What to do with a row whose numeric input is missing or NaN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnNan {
+    /// Stop with an error that counts such rows (nothing is written).
+    Error,
+    /// Leave the row out of the output.
+    Skip,
+    /// Read the missing value as 0 (before standardising).
+    Zero,
+}
+
+/// How to score.
+#[derive(Debug, Clone)]
+pub struct PredictOptions {
+    /// Input columns copied to the output unchanged, before the predictions.
+    pub keep: Vec<String>,
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// Threads in all: 1 runs everything in turn; more overlap reading with scoring.
+    pub threads: usize,
+    pub on_nan: OnNan,
+    /// A binary model predicts its second class when the score is at least this.
+    pub threshold: f64,
+}
+
+/// What a scoring run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PredictReport {
+    pub model: PathBuf,
+    pub digest: String,
+    pub output: PathBuf,
+    pub columns: Vec<String>,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    /// Rows left out by `--on-nan skip`.
+    pub rows_skipped: u64,
+    /// Rows with a missing input read as 0 by `--on-nan zero`.
+    pub rows_zeroed: u64,
+    pub device: String,
+    pub threads: usize,
+    pub batch_rows: usize,
+    pub seconds: f64,
+    /// Time in the network alone, summed over batches.
+    pub compute_seconds: f64,
+}
+
+/// The names of the columns scoring adds, after the kept ones.
+pub fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
+    let prediction = match &model.classes {
+        None => ValueType::Float32,
+        Some(Classes::Int(_)) => ValueType::Int64,
+        Some(Classes::Text(_)) => ValueType::Text,
+    };
+    let mut columns = vec![("prediction".to_owned(), prediction)];
+    match (model.spec.task, &model.classes) {
+        (Task::Binary, _) => columns.push(("score".to_owned(), ValueType::Float32)),
+        (Task::Multiclass, Some(classes)) => columns.extend(
+            classes
+                .names()
+                .into_iter()
+                .map(|c| (format!("score_{c}"), ValueType::Float32)),
+        ),
+        _ => {}
+    }
+    columns
+}
+
+/// Scores `inputs` with `model` on `device` into the Parquet file `output`, written atomically.
+pub fn predict(
+    model: &Model,
+    device: &Device,
+    inputs: &[PathBuf],
+    output: &Path,
+    options: &PredictOptions,
+    progress: &dyn Progress,
+) -> Result<PredictReport> {
+    let started = Instant::now();
+    let added = added_columns(model);
+    if let Some(name) = options
+        .keep
+        .iter()
+        .find(|k| added.iter().any(|(a, _)| a == *k))
+    {
+        return Err(Error::Argument(format!(
+            "--keep `{name}` would clash with the column of the same name that predict adds; rename it first"
+        )));
+    }
+    if !(0.0..=1.0).contains(&options.threshold) {
+        return Err(Error::Argument(format!(
+            "--threshold must lie in [0, 1], got {}",
+            options.threshold
+        )));
+    }
+    let reader = RowReader::open(
+        inputs,
+        model.features.clone(),
+        &options.keep,
+        options.batch_rows,
+    )?;
+    progress.start_rows("scoring", reader.total_rows());
+    let mut writer = RowWriter::create(output, &reader.passed_schema(), &added)?;
+    let mut scorer = Scorer::new(model, device, options);
+    let result = if options.threads <= 1 {
+        reader
+            .into_iter()
+            .try_for_each(|batch| scorer.take(batch?, &mut writer, progress))
+    } else {
+        std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::sync_channel(2);
+            scope.spawn(move || {
+                for batch in reader {
+                    if send.send(batch).is_err() {
+                        break;
+                    }
+                }
+            });
+            receive
+                .into_iter()
+                .try_for_each(|batch| scorer.take(batch?, &mut writer, progress))
+        })
+    };
+    progress.finish();
+    result?;
+    if let Some(missing) = scorer.missing {
+        return Err(Error::MissingInput {
+            path: missing.path.to_path_buf(),
+            rows: missing.rows,
+            row: missing.row,
+            column: missing.column,
+        });
+    }
+    let rows_written = writer.finish()?;
+    Ok(PredictReport {
+        model: model.dir.clone(),
+        digest: model.digest.to_string(),
+        output: output.to_owned(),
+        columns: options
+            .keep
+            .iter()
+            .cloned()
+            .chain(added.into_iter().map(|(name, _)| name))
+            .collect(),
+        rows_read: scorer.rows_read,
+        rows_written,
+        rows_skipped: scorer.rows_skipped,
+        rows_zeroed: scorer.rows_zeroed,
+        device: format!("{device:?}").to_lowercase(),
+        threads: options.threads,
+        batch_rows: options.batch_rows,
+        seconds: started.elapsed().as_secs_f64(),
+        compute_seconds: scorer.compute.as_secs_f64(),
+    })
+}
+
+/// The first missing input seen under `--on-nan error`, and how many rows have one.
+struct Missing {
+    path: Arc<Path>,
+    row: u64,
+    column: String,
+    rows: u64,
+}
+
+/// Scores batches in turn and writes them.
+struct Scorer<'a> {
+    model: &'a Model,
+    device: &'a Device,
+    options: &'a PredictOptions,
+    /// Per numeric input: its slot in a row and the value a raw 0 becomes.
+    zero_slots: Vec<(usize, f32)>,
+    labels: Option<Arc<[String]>>,
+    rows_read: u64,
+    rows_skipped: u64,
+    rows_zeroed: u64,
+    compute: Duration,
+    missing: Option<Missing>,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(model: &'a Model, device: &'a Device, options: &'a PredictOptions) -> Self {
+        let mut offset = 0;
+        let mut zero_slots = Vec::new();
+        for feature in &model.features {
+            if let Feature::Numeric { mean, std, .. } = feature {
+                #[allow(clippy::cast_possible_truncation, reason = "the model computes in f32")]
+                zero_slots.push((offset, (-mean / std) as f32));
+            }
+            offset += feature.width();
+        }
+        let labels = match &model.classes {
+            Some(Classes::Text(names)) => Some(Arc::from(names.clone())),
+            _ => None,
+        };
+        Scorer {
+            model,
+            device,
+            options,
+            zero_slots,
+            labels,
+            rows_read: 0,
+            rows_skipped: 0,
+            rows_zeroed: 0,
+            compute: Duration::ZERO,
+            missing: None,
+        }
+    }
+
+    fn take(
+        &mut self,
+        batch: RowBatch,
+        writer: &mut RowWriter,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        self.rows_read += batch.rows as u64;
+        progress.advance_rows(batch.rows as u64);
+        let RowBatch {
+            path,
+            first_row,
+            mut rows,
+            mut values,
+            missing,
+            first_missing,
+            mut passed,
+        } = batch;
+        if let Some((row, column)) = first_missing {
+            let count = missing.iter().filter(|m| **m).count();
+            let width = self.model.width_in;
+            match self.options.on_nan {
+                OnNan::Error => {
+                    // Count the rest of the input's missing rows, but score nothing more.
+                    let seen = self.missing.get_or_insert(Missing {
+                        path,
+                        row: first_row + row as u64,
+                        column,
+                        rows: 0,
+                    });
+                    seen.rows += count as u64;
+                    return Ok(());
+                }
+                OnNan::Skip => {
+                    let keep: Vec<bool> = missing.iter().map(|m| !m).collect();
+                    passed = passed.filter(&keep)?;
+                    let mut kept = Vec::with_capacity((rows - count) * width);
+                    for (row, values) in values.chunks_exact(width).enumerate() {
+                        if keep[row] {
+                            kept.extend_from_slice(values);
+                        }
+                    }
+                    values = kept;
+                    rows -= count;
+                    self.rows_skipped += count as u64;
+                }
+                OnNan::Zero => {
+                    for (row, values) in values.chunks_exact_mut(width).enumerate() {
+                        if missing[row] {
+                            for &(slot, zero) in &self.zero_slots {
+                                if values[slot].is_nan() {
+                                    values[slot] = zero;
+                                }
+                            }
+                        }
+                    }
+                    self.rows_zeroed += count as u64;
+                }
+            }
+        }
+        if self.missing.is_some() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let scores = self.model.score(values, rows, self.device)?;
+        self.compute += started.elapsed();
+        writer.write(&passed, self.columns(&scores, rows))?;
+        Ok(())
+    }
+
+    /// The added columns' values from the network's outputs.
+    fn columns(&self, scores: &[f32], rows: usize) -> Vec<Values> {
+        let Some(classes) = &self.model.classes else {
+            return vec![Values::Float32(scores.to_vec())];
+        };
+        let width = self.model.width_out;
+        let (picked, score_columns): (Vec<usize>, Vec<Values>) =
+            if self.model.spec.task == Task::Binary {
+                let positive: Vec<f32> = if width == 1 {
+                    scores.to_vec()
+                } else {
+                    scores.chunks_exact(2).map(|p| p[1]).collect()
+                };
+                let picked = positive
+                    .iter()
+                    .map(|&p| usize::from(f64::from(p) >= self.options.threshold))
+                    .collect();
+                (picked, vec![Values::Float32(positive)])
+            } else {
+                let picked = scores.chunks_exact(width).map(argmax).collect();
+                let columns = (0..width)
+                    .map(|c| Values::Float32((0..rows).map(|r| scores[r * width + c]).collect()))
+                    .collect();
+                (picked, columns)
+            };
+        let prediction = match classes {
+            Classes::Int(labels) => Values::Int64(picked.iter().map(|&i| labels[i]).collect()),
+            Classes::Text(_) => Values::Text {
+                labels: self.labels.clone().expect("text classes have labels"),
+                ids: picked
+                    .iter()
+                    .map(|&i| u32::try_from(i).expect("few classes"))
+                    .collect(),
+            },
+        };
+        let mut columns = vec![prediction];
+        columns.extend(score_columns);
+        columns
+    }
+}

@@ -1,0 +1,161 @@
+//! `mlops predict`: score Parquet batches with a model directory into a Parquet file.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mlops_infer::Model;
+use mlops_infer::device::{Device, DeviceChoice};
+use mlops_infer::predict::{self, OnNan, PredictOptions, PredictReport};
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::output;
+
+/// Score Parquet data with a model directory (`model.yaml` + `model.safetensors`), streaming
+/// batch by batch, into a Parquet file of predictions
+#[derive(Debug, clap::Args)]
+pub(crate) struct PredictArgs {
+    /// The model directory
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    /// Parquet files, directories of them, or quoted patterns
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Where to write the predictions (Parquet)
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Input columns to copy into the output first, such as ids and labels (comma-separated or
+    /// repeated)
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+    keep: Vec<String>,
+    /// Rows per batch
+    #[arg(long, default_value_t = 8192, value_name = "ROWS")]
+    batch_size: usize,
+    /// Threads in all [default: the machine's cores]
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Where the network runs: cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// What to do with a row whose numeric input is missing or NaN
+    #[arg(long, value_enum, default_value_t = OnNanArg::Error)]
+    on_nan: OnNanArg,
+    /// A binary model predicts its second class when its score is at least this
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OnNanArg {
+    /// Stop with an error that counts such rows
+    Error,
+    /// Leave such rows out of the output
+    Skip,
+    /// Read a missing value as 0
+    Zero,
+}
+
+/// Sizes the thread pools of candle and rayon for `threads` threads of compute before either
+/// starts: oversubscribed pools run many times slower than right-sized ones.
+pub(crate) fn set_compute_threads(threads: usize) {
+    let threads = threads.max(1).to_string();
+    // SAFETY: this runs on the main thread before any thread that reads the environment has
+    // started (candle and rayon read these variables when they first build their pools).
+    #[allow(
+        unsafe_code,
+        reason = "candle sizes its pools only from these variables"
+    )]
+    unsafe {
+        std::env::set_var("RAYON_NUM_THREADS", &threads);
+        std::env::set_var("CANDLE_NUM_THREADS", &threads);
+    }
+}
+
+/// The `--threads` value, or every core.
+pub(crate) fn threads_or_all(threads: Option<usize>) -> anyhow::Result<usize> {
+    match threads {
+        Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZero::get)),
+    }
+}
+
+/// The model directory `dir` loaded, with a hint when it is a tracked path not checked out.
+pub(crate) fn load_model(ctx: &Context, dir: &Path, device: &Device) -> anyhow::Result<Model> {
+    let dir = ctx.cwd.join(dir);
+    if !dir.exists() && mlops_core::pointer::pointer_path(&dir).is_file() {
+        anyhow::bail!(
+            "the model `{}` is tracked but not in the workspace; run `mlops checkout {}` first",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(Model::load(&dir, device)?)
+}
+
+pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let threads = threads_or_all(args.threads)?;
+    if args.batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+    // One thread reads and decodes while the rest score.
+    set_compute_threads(threads.saturating_sub(1));
+    let device = DeviceChoice::parse(&args.device)?.open()?;
+    let model = load_model(ctx, &args.model, &device)?;
+    let mut inputs = Vec::new();
+    for input in &args.inputs {
+        inputs.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
+    }
+    let options = PredictOptions {
+        keep: args.keep.clone(),
+        batch_rows: args.batch_size,
+        threads,
+        on_nan: match args.on_nan {
+            OnNanArg::Error => OnNan::Error,
+            OnNanArg::Skip => OnNan::Skip,
+            OnNanArg::Zero => OnNan::Zero,
+        },
+        threshold: args.threshold,
+    };
+    let progress = ctx.printer.progress();
+    let report = predict::predict(
+        &model,
+        &device,
+        &inputs,
+        &ctx.cwd.join(&args.output),
+        &options,
+        &progress,
+    )?;
+    ctx.printer.report(&report, human)?;
+    Ok(ExitStatus::Success)
+}
+
+fn human(report: &PredictReport) -> String {
+    #[allow(clippy::cast_precision_loss, reason = "a rate for people")]
+    let rate = report.rows_read as f64 / report.seconds.max(1e-9);
+    let mut text = format!(
+        "scored {} with {} ({}) into {} in {} ({:.2} M rows/s)\n",
+        output::count(report.rows_read, "row", "rows"),
+        report.model.display(),
+        &report.digest[..12],
+        report.output.display(),
+        output::seconds(report.seconds),
+        rate / 1e6,
+    );
+    if report.rows_skipped > 0 {
+        let _ = writeln!(
+            text,
+            "left out {} with a missing input (--on-nan skip)",
+            output::count(report.rows_skipped, "row", "rows")
+        );
+    }
+    if report.rows_zeroed > 0 {
+        let _ = writeln!(
+            text,
+            "read missing inputs as 0 in {} (--on-nan zero)",
+            output::count(report.rows_zeroed, "row", "rows")
+        );
+    }
+    let _ = writeln!(text, "columns: {}", report.columns.join(", "));
+    text
+}

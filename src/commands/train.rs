@@ -1,0 +1,199 @@
+//! `mlops train`: fit a tabular model (logistic, linear or MLP) and write a model directory.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mlops_infer::device::DeviceChoice;
+use mlops_infer::model::{SPEC_FILE, WEIGHTS_FILE};
+use mlops_infer::spec::Task;
+use mlops_infer::train::{self, Architecture, TrainConfig, TrainReport};
+
+use crate::commands::Context;
+use crate::commands::predict::{set_compute_threads, threads_or_all};
+use crate::error::ExitStatus;
+use crate::output;
+
+/// Fit a tabular model on Parquet or CSV data and write a model directory that `mlops predict`
+/// scores with: `model.yaml`, `model.safetensors` and `metrics.json`
+#[derive(Debug, clap::Args)]
+pub(crate) struct TrainArgs {
+    /// Settings from a YAML file with the flags' names as keys (underscores for dashes); flags
+    /// given here override it
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Training data: Parquet or CSV files, directories of Parquet files, or quoted patterns
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    data: Vec<PathBuf>,
+    /// The column to predict
+    #[arg(long, value_name = "COLUMN")]
+    label: Option<String>,
+    /// Input columns (comma-separated) [default: every column but the label]
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+    features: Vec<String>,
+    /// Columns to leave out of the inputs (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+    exclude: Vec<String>,
+    /// The network [default: mlp]
+    #[arg(long, value_enum)]
+    model: Option<ArchitectureArg>,
+    /// The task [default: regression for a float label or `--model linear`, else classification]
+    #[arg(long, value_enum)]
+    task: Option<TaskArg>,
+    /// Hidden layer widths of an MLP (comma-separated) [default: 64,64]
+    #[arg(long, value_delimiter = ',', value_name = "WIDTHS")]
+    hidden: Vec<usize>,
+    /// Passes over the training rows [default: 10]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Rows per optimisation step [default: 256]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// AdamW's learning rate [default: 0.001]
+    #[arg(long)]
+    lr: Option<f64>,
+    /// AdamW's weight decay [default: 0]
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Seed of the initial weights, the split and the shuffles [default: 0]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Share of rows held out for validation [default: 0.2]
+    #[arg(long)]
+    validation: Option<f64>,
+    /// The model directory to write
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Replace a model already in the output directory
+    #[arg(long)]
+    force: bool,
+    /// Threads [default: the machine's cores]
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Where to train: cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ArchitectureArg {
+    /// One linear layer through a sigmoid or softmax
+    Logistic,
+    /// One linear layer, for regression
+    Linear,
+    /// Linear layers with ReLU between them (--hidden)
+    Mlp,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TaskArg {
+    Binary,
+    Multiclass,
+    Regression,
+}
+
+impl TrainArgs {
+    /// The settings the flags give, relative paths resolved against `ctx`'s directory.
+    fn config(&self, ctx: &Context) -> TrainConfig {
+        let some = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        TrainConfig {
+            data: (!self.data.is_empty())
+                .then(|| self.data.iter().map(|p| ctx.cwd.join(p)).collect()),
+            label: self.label.clone(),
+            features: some(&self.features),
+            exclude: some(&self.exclude),
+            model: self.model.map(|m| match m {
+                ArchitectureArg::Logistic => Architecture::Logistic,
+                ArchitectureArg::Linear => Architecture::Linear,
+                ArchitectureArg::Mlp => Architecture::Mlp,
+            }),
+            task: self.task.map(|t| match t {
+                TaskArg::Binary => Task::Binary,
+                TaskArg::Multiclass => Task::Multiclass,
+                TaskArg::Regression => Task::Regression,
+            }),
+            hidden: (!self.hidden.is_empty()).then(|| self.hidden.clone()),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            seed: self.seed,
+            validation: self.validation,
+            output: self.output.as_ref().map(|p| ctx.cwd.join(p)),
+        }
+    }
+}
+
+pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let threads = threads_or_all(args.threads)?;
+    set_compute_threads(threads);
+    let flags = args.config(ctx);
+    let config = match &args.config {
+        Some(path) => TrainConfig::read(&ctx.cwd.join(path))?.overridden_by(flags),
+        None => flags,
+    };
+    let output = config.output.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "give the model directory to write with -o DIR (or `output:` in the config)"
+        )
+    })?;
+    if !args.force
+        && [SPEC_FILE, WEIGHTS_FILE]
+            .iter()
+            .any(|f| output.join(f).exists())
+    {
+        anyhow::bail!(
+            "`{}` already holds a model; pass --force to replace it, or choose another -o",
+            output.display()
+        );
+    }
+    let device = DeviceChoice::parse(&args.device)?.open()?;
+    let trained = train::train(&config, &device, &ctx.printer.progress())?;
+    trained.save(&output)?;
+    ctx.printer
+        .report(&trained.report, |report| human(report, &output))?;
+    Ok(ExitStatus::Success)
+}
+
+fn human(report: &TrainReport, output: &std::path::Path) -> String {
+    let rows: Vec<Vec<String>> = report
+        .epochs
+        .iter()
+        .map(|e| {
+            vec![
+                e.epoch.to_string(),
+                format!("{:.5}", e.train_loss),
+                e.validation_loss
+                    .map_or_else(|| "-".into(), |l| format!("{l:.5}")),
+            ]
+        })
+        .collect();
+    let mut text = output::table(&["epoch", "train loss", "validation loss"], &rows, false);
+    if !report.validation.is_empty() {
+        let metrics: Vec<String> = report
+            .validation
+            .iter()
+            .map(|(name, value)| match value {
+                Some(v) => format!("{name} {v:.4}"),
+                None => format!("{name} undefined"),
+            })
+            .collect();
+        let _ = writeln!(
+            text,
+            "validation ({}): {}",
+            output::count(report.rows_validation as u64, "row", "rows"),
+            metrics.join(", ")
+        );
+    }
+    let _ = writeln!(
+        text,
+        "wrote {}: {} model, {} inputs, {} parameters, weights {} ({} training rows in {})",
+        output.display(),
+        report.task.name(),
+        report.inputs.len(),
+        report.parameters,
+        &report.digest[..12],
+        report.rows_train,
+        output::seconds(report.seconds),
+    );
+    text
+}
