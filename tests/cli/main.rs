@@ -17,6 +17,7 @@ mod drift;
 mod eval;
 mod examples;
 mod gc_fsck;
+mod infer;
 mod init;
 mod lock;
 mod pipeline;
