@@ -35,6 +35,7 @@ bench *ARGS:
     bash benches/pipeline.sh
     bash benches/eval.sh
     bash benches/drift.sh
+    bash benches/infer.sh
 
 # Everything CI runs
 ci:

@@ -9,11 +9,12 @@ generator() {
 
 # measure LABEL COMMAND...: runs the command under GNU time and prints one Markdown table row of
 # wall time, CPU time (user+sys) and peak resident memory; stops the benchmark if it fails.
-# MEASURE_DECIMALS sets the precision of the times (default 2).
+# MEASURE_DECIMALS sets the precision of the times (default 2). The command's stdout is kept in
+# $work/.last.out.
 measure() {
     local label=$1; shift
     local timing="$work/.timing"
-    /usr/bin/time -f "%e %U %S %M" -o "$timing" "$@" >/dev/null 2>"$work/.last.err" || {
+    /usr/bin/time -f "%e %U %S %M" -o "$timing" "$@" >"$work/.last.out" 2>"$work/.last.err" || {
         echo "$label failed:"; cat "$work/.last.err"; exit 1; } >&2
     local wall user sys rss_kib
     read -r wall user sys rss_kib <"$timing"

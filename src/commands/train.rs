@@ -9,7 +9,7 @@ use mlops_infer::spec::Task;
 use mlops_infer::train::{self, Architecture, TrainConfig, TrainReport};
 
 use crate::commands::Context;
-use crate::commands::predict::{set_compute_threads, threads_or_all};
+use crate::commands::predict::{prepare_compute, threads_or_all};
 use crate::error::ExitStatus;
 use crate::output;
 
@@ -125,7 +125,7 @@ impl TrainArgs {
 
 pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let threads = threads_or_all(args.threads)?;
-    set_compute_threads(threads);
+    prepare_compute(threads);
     let flags = args.config(ctx);
     let config = match &args.config {
         Some(path) => TrainConfig::read(&ctx.cwd.join(path))?.overridden_by(flags),

@@ -632,10 +632,20 @@ impl RowWriter {
         let temp = crate::atomic::temp_path(dir, &hint);
         let file = fs_err::File::create(&temp)?.into_parts().0;
         // Row groups of 128k rows keep the buffered output small whatever the input's size.
-        let properties = WriterProperties::builder()
+        // Dictionaries only for text: trying one on every score and id costs more than it saves.
+        let mut properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(128 * 1024))
-            .build();
+            .set_dictionary_enabled(false);
+        for field in schema.fields() {
+            if is_text(field.data_type()) {
+                properties = properties.set_column_dictionary_enabled(
+                    parquet::schema::types::ColumnPath::from(field.name().as_str()),
+                    true,
+                );
+            }
+        }
+        let properties = properties.build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
             .map_err(|e| table_error(path, e))?;
         Ok(RowWriter {

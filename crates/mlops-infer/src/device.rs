@@ -49,6 +49,15 @@ impl std::fmt::Display for DeviceChoice {
     }
 }
 
+/// `cpu` or `cuda:N`, as `--device` takes it.
+pub fn name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".into(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
+}
+
 #[cfg(feature = "cuda")]
 fn open_cuda(ordinal: usize) -> Result<Device> {
     Device::new_cuda(ordinal).map_err(|e| Error::CudaUnavailable {
@@ -63,6 +72,3 @@ fn open_cuda(ordinal: usize) -> Result<Device> {
         device: DeviceChoice::Cuda(ordinal).to_string(),
     })
 }
-
-/// Whether this build can run on CUDA at all.
-pub const CUDA_BUILT: bool = cfg!(feature = "cuda");

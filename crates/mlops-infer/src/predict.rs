@@ -163,7 +163,7 @@ pub fn predict(
         rows_written,
         rows_skipped: scorer.rows_skipped,
         rows_zeroed: scorer.rows_zeroed,
-        device: format!("{device:?}").to_lowercase(),
+        device: crate::device::name(device),
         threads: options.threads,
         batch_rows: options.batch_rows,
         seconds: started.elapsed().as_secs_f64(),

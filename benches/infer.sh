@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Benchmarks `mlops predict` and `mlops train` on generated Parquet: ROWS rows x 32 float
+# columns. Scores with an MLP 32 -> 64 -> 64 -> 1 (relu, sigmoid; trained here on a small
+# sample) at the default batch of 8192 rows, on one thread and on all cores, and trains a
+# logistic model on all rows for 5 epochs. Prints a Markdown table of wall time, CPU time
+# (user+sys) and peak memory, then the scoring rates: end to end (Parquet to Parquet) and of the
+# network alone (the time predict spends in the network, from its --json report). Not a test:
+# nothing here asserts a time.
+#
+# Usage: benches/infer.sh [ROWS]     Env: MLOPS (binary, default target/release/mlops)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mlops=${MLOPS:-$root/target/release/mlops}
+[ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+rows=${1:-1000000}
+cores=$(nproc)
+
+source "$root/benches/lib.sh"
+generator=$(generator infer_data)
+"$generator" "$rows" 1 "$work/data.parquet"
+"$generator" 20000 2 "$work/sample.parquet"
+
+echo "| operation | wall | CPU | peak RSS |"
+echo "|---|---|---|---|"
+measure "train mlp 32-64-64-1, 20000 rows, 3 epochs" \
+    "$mlops" -q train --data "$work/sample.parquet" --label label --exclude id \
+    --model mlp --hidden 64,64 --epochs 3 -o "$work/mlp"
+measure "train logistic, $rows rows x 32 columns, 5 epochs" \
+    "$mlops" -q train --data "$work/data.parquet" --label label --exclude id \
+    --model logistic --epochs 5 -o "$work/logistic"
+rates=()
+for threads in 1 "$cores"; do
+    measure "predict mlp, $rows rows, --threads $threads" \
+        "$mlops" -q --json predict --model "$work/mlp" "$work/data.parquet" --keep id \
+        -o "$work/scores.parquet" --threads "$threads"
+    rates+=("$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("| %s | %.2f M rows/s | %.2f M rows/s |" % (sys.argv[2], r["rows_read"] / r["seconds"] / 1e6,
+      r["rows_read"] / r["compute_seconds"] / 1e6))' "$work/.last.out" "$threads")")
+done
+echo
+echo "| threads | end to end | network alone |"
+echo "|---|---|---|"
+printf '%s\n' "${rates[@]}"
