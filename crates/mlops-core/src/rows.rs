@@ -91,6 +91,9 @@ pub struct RowBatch {
     pub passed: Passed,
 }
 
+/// Rows decoded together across all features (32 float inputs: 32 KiB of output).
+const TILE_ROWS: usize = 256;
+
 /// Decodes the features of Parquet files into rows, a record batch at a time.
 pub struct RowReader {
     files: Vec<PathBuf>,
@@ -216,18 +219,40 @@ impl RowReader {
 
     fn decode(&self, path: &Arc<Path>, first_row: u64, batch: &RecordBatch) -> Result<RowBatch> {
         let rows = batch.num_rows();
-        let mut values = vec![0.0f32; rows * self.width];
+        let width = self.width;
+        let mut values = vec![0.0f32; rows * width];
         let mut missing = Vec::new();
+        let mut tile_missing = Vec::new();
         let mut first_missing = None;
-        for decoder in &self.features {
-            let array = batch
-                .column_by_name(decoder.feature.column())
-                .expect("projected columns are present");
-            let found = decoder.fill(array, self.width, &mut values, &mut missing);
-            if let Some(row) = found
-                && first_missing.as_ref().is_none_or(|(first, _)| row < *first)
-            {
-                first_missing = Some((row, decoder.feature.column().to_owned()));
+        let arrays: Vec<&ArrayRef> = self
+            .features
+            .iter()
+            .map(|d| {
+                batch
+                    .column_by_name(d.feature.column())
+                    .expect("projected columns are present")
+            })
+            .collect();
+        // Tile by tile of rows, every feature: a tile's rows stay in the L1 cache while each
+        // column writes its slot of them, where a whole column at a time would sweep the
+        // batch's buffer once per column.
+        for start in (0..rows).step_by(TILE_ROWS) {
+            let len = TILE_ROWS.min(rows - start);
+            let tile = &mut values[start * width..(start + len) * width];
+            for (decoder, array) in self.features.iter().zip(&arrays) {
+                let found = decoder.fill(&array.slice(start, len), width, tile, &mut tile_missing);
+                if let Some(row) = found.map(|r| start + r)
+                    && first_missing.as_ref().is_none_or(|(first, _)| row < *first)
+                {
+                    first_missing = Some((row, decoder.feature.column().to_owned()));
+                }
+                if !tile_missing.is_empty() {
+                    missing.resize(rows, false);
+                    for (flag, m) in missing[start..].iter_mut().zip(&tile_missing) {
+                        *flag |= m;
+                    }
+                    tile_missing.clear();
+                }
             }
         }
         let columns = self

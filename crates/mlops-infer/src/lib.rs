@@ -8,6 +8,7 @@
 
 pub mod device;
 pub mod error;
+mod fused;
 pub mod model;
 pub mod predict;
 pub mod spec;

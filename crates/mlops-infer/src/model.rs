@@ -12,20 +12,28 @@ use mlops_core::Digest;
 use mlops_core::rows::Feature;
 
 use crate::error::{Error, Result};
+use crate::fused::BiasThen;
 use crate::spec::{Activation, Classes, LayerSpec, ModelSpec, Output, Task};
 
 /// The spec file of a model directory.
 pub const SPEC_FILE: &str = "model.yaml";
+/// Rows the network runs at once: small enough that a block's intermediate values (64 wide:
+/// 512 KiB) stay in the L2 cache, large enough that per-operation overhead is small. Blocks of
+/// 2048 rows scored 30% faster than 8192 here, and 64k-row blocks several times slower.
+pub const BLOCK_ROWS: usize = 2048;
+
 /// The weights file of a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 
 /// A layer with its tensors on the model's device.
 #[derive(Debug)]
 enum Layer {
-    /// The weight transposed once to `[in, out]`, so each batch is one plain matrix product.
+    /// The weight transposed once to `[in, out]`, so each batch is one plain matrix product;
+    /// the bias (zeros when the file has none); on the CPU, the activation fused after it.
     Linear {
         weight_t: Tensor,
-        bias: Option<Tensor>,
+        bias: Tensor,
+        then: Option<Activation>,
     },
     Normalize {
         weight: Tensor,
@@ -61,6 +69,10 @@ pub struct Model {
     /// The layers as `model inspect` shows them: what each is and its tensors' shapes.
     pub layer_notes: Vec<String>,
     layers: Vec<Layer>,
+    /// Whether linear layers add their bias and activation in place ([`crate::fused`]).
+    fused: bool,
+    /// Whether the last linear layer applies the output's sigmoid itself.
+    output_fused: bool,
 }
 
 /// The tensors of a safetensors file, read as needed.
@@ -149,6 +161,12 @@ impl Model {
             layer_notes.push(built.note);
         }
         let classes = check_output(&spec, width, &spec_path)?;
+        let fused = device.is_cpu();
+        let (layers, output_fused) = if fused {
+            fuse(layers, spec.output)
+        } else {
+            (layers, false)
+        };
         Ok(Model {
             dir: dir.to_owned(),
             spec,
@@ -160,6 +178,8 @@ impl Model {
             digest: Digest::of_bytes(&bytes),
             layer_notes,
             layers,
+            fused,
+            output_fused,
         })
     }
 
@@ -168,11 +188,17 @@ impl Model {
         let mut x = x.clone();
         for layer in &self.layers {
             x = match layer {
-                Layer::Linear { weight_t, bias } => {
+                Layer::Linear {
+                    weight_t,
+                    bias,
+                    then,
+                } => {
                     let y = x.matmul(weight_t)?;
-                    match bias {
-                        Some(bias) => y.broadcast_add(bias)?,
-                        None => y,
+                    if self.fused {
+                        y.inplace_op2(bias, &BiasThen(*then))?;
+                        y
+                    } else {
+                        y.broadcast_add(bias)?
                     }
                 }
                 Layer::Normalize { weight, bias, eps } => {
@@ -186,6 +212,7 @@ impl Model {
             };
         }
         Ok(match self.spec.output {
+            Output::Sigmoid if self.output_fused => x,
             Output::Sigmoid => candle_nn::ops::sigmoid(&x)?,
             Output::Softmax => candle_nn::ops::softmax_last_dim(&x)?,
             Output::Identity => x,
@@ -194,12 +221,16 @@ impl Model {
 
     /// Scores `rows` rows of `values` (row-major, `width_in` per row) on `device`; the result has
     /// `width_out` values per row.
-    pub fn score(&self, values: Vec<f32>, rows: usize, device: &Device) -> Result<Vec<f32>> {
-        if rows == 0 {
-            return Ok(Vec::new());
+    ///
+    /// The network runs over blocks of at most [`BLOCK_ROWS`] rows, whatever the batch read.
+    pub fn score(&self, values: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
+        let mut scores = Vec::with_capacity(rows * self.width_out);
+        for block in values.chunks(BLOCK_ROWS * self.width_in) {
+            let x =
+                Tensor::from_slice(block, (block.len() / self.width_in, self.width_in), device)?;
+            scores.extend(self.forward(&x)?.flatten_all()?.to_vec1::<f32>()?);
         }
-        let x = Tensor::from_vec(values, (rows, self.width_in), device)?;
-        Ok(self.forward(&x)?.flatten_all()?.to_vec1::<f32>()?)
+        Ok(scores)
     }
 }
 
@@ -245,7 +276,8 @@ fn build_layer(
                 parameters: out * inputs + bias.as_ref().map_or(0, |_| out),
                 layer: Layer::Linear {
                     weight_t: weight.t()?.contiguous()?,
-                    bias,
+                    bias: bias.map_or_else(|| Tensor::zeros(out, DType::F32, device), Ok)?,
+                    then: None,
                 },
                 note: format!("linear {prefix}: {inputs} -> {out}"),
                 width: out,
@@ -288,6 +320,37 @@ fn build_layer(
         LayerSpec::Activation(a) => same(Layer::Activation(*a), describe(layer), 0),
         LayerSpec::Dropout => same(Layer::Identity, "dropout (identity at inference)".into(), 0),
     })
+}
+
+/// Moves each fusable activation that follows a linear layer into it, and the output's sigmoid
+/// into a last linear layer; returns the layers and whether the output was fused.
+fn fuse(layers: Vec<Layer>, output: Output) -> (Vec<Layer>, bool) {
+    let mut fused: Vec<Layer> = Vec::with_capacity(layers.len());
+    for layer in layers {
+        if let (
+            Layer::Activation(a),
+            Some(Layer::Linear {
+                then: then @ None, ..
+            }),
+        ) = (&layer, fused.last_mut())
+            && crate::fused::fusable(*a)
+        {
+            *then = Some(*a);
+            continue;
+        }
+        fused.push(layer);
+    }
+    let output_fused = output == Output::Sigmoid
+        && match fused.last_mut() {
+            Some(Layer::Linear {
+                then: then @ None, ..
+            }) => {
+                *then = Some(Activation::Sigmoid);
+                true
+            }
+            _ => false,
+        };
+    (fused, output_fused)
 }
 
 /// The index of the largest value; the first of ties wins, as numpy's `argmax` has it.

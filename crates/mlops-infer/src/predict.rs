@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use mlops_core::progress::Progress;
-use mlops_core::rows::{Feature, RowBatch, RowReader, RowWriter, ValueType, Values};
+use mlops_core::rows::{Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, argmax};
@@ -120,23 +120,15 @@ pub fn predict(
     let mut writer = RowWriter::create(output, &reader.passed_schema(), &added)?;
     let mut scorer = Scorer::new(model, device, options);
     let result = if options.threads <= 1 {
-        reader
-            .into_iter()
-            .try_for_each(|batch| scorer.take(batch?, &mut writer, progress))
-    } else {
-        std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::sync_channel(2);
-            scope.spawn(move || {
-                for batch in reader {
-                    if send.send(batch).is_err() {
-                        break;
-                    }
-                }
-            });
-            receive
-                .into_iter()
-                .try_for_each(|batch| scorer.take(batch?, &mut writer, progress))
+        reader.into_iter().try_for_each(|batch| {
+            scorer.take(batch?, progress, &mut |passed, added| {
+                Ok(writer.write(&passed, added)?)
+            })
         })
+    } else {
+        let (scoring, written) = pipelined(reader, writer, &mut scorer, progress);
+        writer = written?;
+        scoring
     };
     progress.finish();
     result?;
@@ -170,6 +162,47 @@ pub fn predict(
         compute_seconds: scorer.compute.as_secs_f64(),
     })
 }
+
+/// Reads and decodes on one thread, scores on this one, and writes on a third, with two batches
+/// in flight between each; returns the scoring's result and the writer (or its error).
+fn pipelined(
+    reader: RowReader,
+    mut writer: RowWriter,
+    scorer: &mut Scorer<'_>,
+    progress: &dyn Progress,
+) -> (Result<()>, Result<RowWriter>) {
+    std::thread::scope(|scope| {
+        let (send_batch, batches) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || {
+            for batch in reader {
+                if send_batch.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+        let (send_scored, to_write) = std::sync::mpsc::sync_channel::<(Passed, Vec<Values>)>(2);
+        let writing = scope.spawn(move || -> Result<RowWriter> {
+            for (passed, added) in to_write {
+                writer.write(&passed, added)?;
+            }
+            Ok(writer)
+        });
+        let scoring = batches.into_iter().try_for_each(|batch| {
+            scorer.take(batch?, progress, &mut |passed, added| {
+                // A closed channel means the writer stopped on an error, which it returns.
+                send_scored
+                    .send((passed, added))
+                    .map_err(|_| Error::Argument("the writer stopped".into()))
+            })
+        });
+        drop(send_scored);
+        let written = writing.join().expect("the writer does not panic");
+        (scoring, written)
+    })
+}
+
+/// Where scored batches go: their passed columns and the added columns' values.
+type Sink<'a> = dyn FnMut(Passed, Vec<Values>) -> Result<()> + 'a;
 
 /// The first missing input seen under `--on-nan error`, and how many rows have one.
 struct Missing {
@@ -226,8 +259,8 @@ impl<'a> Scorer<'a> {
     fn take(
         &mut self,
         batch: RowBatch,
-        writer: &mut RowWriter,
         progress: &dyn Progress,
+        sink: &mut Sink<'_>,
     ) -> Result<()> {
         self.rows_read += batch.rows as u64;
         progress.advance_rows(batch.rows as u64);
@@ -286,10 +319,9 @@ impl<'a> Scorer<'a> {
             return Ok(());
         }
         let started = Instant::now();
-        let scores = self.model.score(values, rows, self.device)?;
+        let scores = self.model.score(&values, rows, self.device)?;
         self.compute += started.elapsed();
-        writer.write(&passed, self.columns(&scores, rows))?;
-        Ok(())
+        sink(passed, self.columns(&scores, rows))
     }
 
     /// The added columns' values from the network's outputs.
