@@ -4,7 +4,8 @@
 # sample) at the default batch of 8192 rows, on one thread and on all cores, and trains a
 # logistic model on all rows for 5 epochs. Prints a Markdown table of wall time, CPU time
 # (user+sys) and peak memory, then the scoring rates: end to end (Parquet to Parquet) and of the
-# network alone (the time predict spends in the network, from its --json report). Not a test:
+# network alone (the time predict spends in the network, from its --json report), and plain
+# candle-nn layers running the same network on one thread, for reference. Not a test:
 # nothing here asserts a time.
 #
 # Usage: benches/infer.sh [ROWS]     Env: MLOPS (binary, default target/release/mlops)
@@ -45,3 +46,8 @@ echo
 echo "| threads | end to end | network alone |"
 echo "|---|---|---|"
 printf '%s\n' "${rates[@]}"
+echo
+# The same network with plain candle-nn layers, now, on this machine: the figures above read
+# against it (the machine's speed varies with its neighbours).
+RAYON_NUM_THREADS=1 CANDLE_NUM_THREADS=1 cargo bench --quiet --manifest-path "$root/Cargo.toml" \
+    -p mlops-infer --bench candle_nn 2>/dev/null

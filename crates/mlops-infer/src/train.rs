@@ -232,22 +232,8 @@ pub fn train(
 ) -> Result<TrainedModel> {
     let started = Instant::now();
     let settings = Settings::from(config)?;
-    let mut paths = Vec::new();
-    for input in &settings.data {
-        paths.extend(table::expand(input)?);
-    }
-    let first = paths.first().cloned().unwrap_or_default();
-    let inputs = choose_inputs(config, &settings.label, &first)?;
-    let mut names: Vec<&str> = vec![settings.label.as_str()];
-    names.extend(inputs.iter().map(String::as_str));
-    let data = table::read(&paths, &names)?;
+    let (first, inputs, data) = read_data(config, &settings)?;
     let rows = data.rows;
-    if rows < 2 {
-        return Err(Error::TrainingData {
-            path: first,
-            message: format!("{rows} rows; training needs at least 2"),
-        });
-    }
     let label_column = data.column(&settings.label).expect("read it");
     let target = Target::of(
         label_column,
@@ -262,20 +248,22 @@ pub fn train(
 
     let encoder = Encoder::fit(&data, &inputs, &train_rows, &first)?;
     let x = encoder.encode(&data);
+    // From here on the network reads only the encoded rows.
+    drop(data);
     let width = encoder.width;
     let widths = settings.widths(width, target.outputs());
     let layers = widths
         .windows(2)
         .map(|pair| DenseVars::init(pair[0], pair[1], &mut rng, device))
         .collect::<Result<Vec<_>>>()?;
-    let data = Data {
+    let training_set = Data {
         x: &x,
         width,
         target: &target,
         device,
     };
     let epochs = fit(
-        &data,
+        &training_set,
         &layers,
         &settings,
         &mut train_rows,
@@ -287,7 +275,10 @@ pub fn train(
     let validation = if validation_rows.is_empty() {
         BTreeMap::new()
     } else {
-        target.metrics(&data.logits(&layers, &validation_rows)?, &validation_rows)?
+        target.metrics(
+            &training_set.logits(&layers, &validation_rows)?,
+            &validation_rows,
+        )?
     };
     let standardize = encoder.scaler(device)?.map(|(mean, std)| {
         tensors.push(("scaler.mean".into(), mean));
@@ -447,6 +438,30 @@ fn export(layers: &[DenseVars], target: &Target) -> Result<Exported> {
         }
     }
     Ok((tensors, layer_specs))
+}
+
+/// The data's files expanded, the first of them (for messages), the input columns, and the
+/// label and input columns read.
+fn read_data(
+    config: &TrainConfig,
+    settings: &Settings,
+) -> Result<(PathBuf, Vec<String>, table::Table)> {
+    let mut paths = Vec::new();
+    for input in &settings.data {
+        paths.extend(table::expand(input)?);
+    }
+    let first = paths.first().cloned().unwrap_or_default();
+    let inputs = choose_inputs(config, &settings.label, &first)?;
+    let mut names: Vec<&str> = vec![settings.label.as_str()];
+    names.extend(inputs.iter().map(String::as_str));
+    let data = table::read(&paths, &names)?;
+    if data.rows < 2 {
+        return Err(Error::TrainingData {
+            path: first,
+            message: format!("{} rows; training needs at least 2", data.rows),
+        });
+    }
+    Ok((first, inputs, data))
 }
 
 /// Rows `0..rows` shuffled and cut into a held-out share `validation` and the training rest
@@ -779,16 +794,16 @@ struct Encoder {
 
 enum EncodedInput {
     Numeric {
-        values: Vec<f64>,
+        column: String,
         mean: f64,
         std: f64,
     },
-    /// The column's value ids mapped to a category slot, `None` for a value unseen in training.
+    /// Each of the column's value ids mapped to a category slot, `None` for a value unseen in
+    /// training.
     OneHot {
         column: String,
         categories: Vec<String>,
         slot_of: Vec<Option<usize>>,
-        ids: Vec<u32>,
     },
 }
 
@@ -827,17 +842,12 @@ impl Encoder {
                         column: name.clone(),
                         categories,
                         slot_of,
-                        ids: ids.clone(),
                     });
                 }
                 other => {
-                    let values: Vec<f64> = other
-                        .to_floats()
-                        .expect("non-text columns are numbers")
-                        .into_iter()
-                        .map(|v| v.unwrap_or(f64::NAN))
-                        .collect();
-                    let missing = values.iter().filter(|v| v.is_nan()).count();
+                    let missing = (0..data.rows)
+                        .filter(|&r| number_at(other, r).is_nan())
+                        .count();
                     if missing > 0 {
                         return Err(Error::TrainingData {
                             path: path.to_owned(),
@@ -846,9 +856,13 @@ impl Encoder {
                             ),
                         });
                     }
-                    let (mean, std) = mean_std(train_rows.iter().map(|&r| values[r]));
+                    let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(other, r)));
                     width += 1;
-                    encoded.push(EncodedInput::Numeric { values, mean, std });
+                    encoded.push(EncodedInput::Numeric {
+                        column: name.clone(),
+                        mean,
+                        std,
+                    });
                 }
             }
         }
@@ -864,10 +878,10 @@ impl Encoder {
         let mut offset = 0;
         for input in &self.inputs {
             match input {
-                EncodedInput::Numeric {
-                    values, mean, std, ..
-                } => {
-                    for (r, v) in values.iter().enumerate() {
+                EncodedInput::Numeric { column, mean, std } => {
+                    let column = data.column(column).expect("fitted on this table");
+                    for r in 0..data.rows {
+                        let v = number_at(column, r);
                         #[allow(
                             clippy::cast_possible_truncation,
                             reason = "the network computes in f32"
@@ -878,11 +892,13 @@ impl Encoder {
                     offset += 1;
                 }
                 EncodedInput::OneHot {
+                    column,
                     categories,
                     slot_of,
-                    ids,
-                    ..
                 } => {
+                    let Some(Column::Text { ids, .. }) = data.column(column) else {
+                        unreachable!("fitted on this table's text column");
+                    };
                     for (r, &id) in ids.iter().enumerate() {
                         if let Some(slot) = slot_of.get(id as usize).copied().flatten() {
                             x[r * self.width + offset + slot] = 1.0;
@@ -927,6 +943,18 @@ impl Encoder {
             })
             .collect()
     }
+}
+
+/// Row `row` of a number or boolean column as a number; NaN where missing.
+fn number_at(column: &Column, row: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss, reason = "inputs become f32 anyway")]
+    let value = match column {
+        Column::Float(v) => v[row],
+        Column::Int(v) => v[row].map(|i| i as f64),
+        Column::Bool(v) => v[row].map(|b| f64::from(u8::from(b))),
+        Column::Text { .. } => None,
+    };
+    value.unwrap_or(f64::NAN)
 }
 
 /// The rows `rows` of the row-major `x` as a `[rows, width]` tensor.
