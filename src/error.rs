@@ -107,7 +107,7 @@ fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
         I::TrainingData { .. } => "check the column, or leave it out with --exclude".into(),
         I::NoCuda { .. } => "build with CUDA: `cargo build --release --features cuda` (needs the CUDA toolkit; see docs/models.md)".into(),
         I::CudaUnavailable { .. } => "check `nvidia-smi`, the driver and the GPU's ordinal, or use --device cpu".into(),
-        I::Core(_) | I::Argument(_) | I::Compute(_) | I::Io(_) => return None,
+        I::Core(_) | I::Argument(_) | I::Compute(_) | I::Io(_) | I::Interrupted => return None,
     };
     Some(hint)
 }

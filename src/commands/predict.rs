@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlops_infer::Model;
 use mlops_infer::device::{Device, DeviceChoice};
@@ -136,12 +138,17 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
         threshold: args.threshold,
     };
     let progress = ctx.printer.progress();
+    // Ctrl-C stops at the next batch, so the output's temp file is removed, not left behind.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let report = predict::predict(
         &model,
         &device,
         &inputs,
         &ctx.cwd.join(&args.output),
         &options,
+        &cancel,
         &progress,
     )?;
     ctx.printer.report(&report, human)?;

@@ -600,3 +600,36 @@ fn cuda_without_the_feature_says_how_to_build_it() {
     );
     assert!(err.contains("unknown device `gpu`"), "{err}");
 }
+
+#[test]
+fn a_tracked_model_not_checked_out_says_so() {
+    let env = TestEnv::new();
+    let dir = copy_fixture(&env, "regression");
+    env.run(&["add", "regression"]);
+    std::fs::remove_dir_all(&dir).expect("remove the model");
+    let input = fixture("regression").join("input.parquet");
+    let (_, err) = env.fails(
+        2,
+        &[
+            "predict",
+            "--model",
+            "regression",
+            input.to_str().expect("utf-8"),
+            "-o",
+            "out.parquet",
+        ],
+    );
+    assert!(
+        err.contains("is tracked but not in the workspace; run `mlops checkout"),
+        "{err}"
+    );
+    env.run(&["checkout", "regression"]);
+    env.run(&[
+        "predict",
+        "--model",
+        "regression",
+        input.to_str().expect("utf-8"),
+        "-o",
+        "out.parquet",
+    ]);
+}

@@ -52,6 +52,9 @@ pub enum Error {
     #[error("CUDA device {ordinal} cannot be used: {message}")]
     CudaUnavailable { ordinal: usize, message: String },
 
+    #[error("interrupted; nothing was written")]
+    Interrupted,
+
     #[error("{0}")]
     Argument(String),
 

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
@@ -85,12 +86,16 @@ pub fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
 }
 
 /// Scores `inputs` with `model` on `device` into the Parquet file `output`, written atomically.
+///
+/// When `cancel` becomes true (Ctrl-C), scoring stops at the next batch with
+/// [`Error::Interrupted`] and the output's temp file is removed.
 pub fn predict(
     model: &Model,
     device: &Device,
     inputs: &[PathBuf],
     output: &Path,
     options: &PredictOptions,
+    cancel: &AtomicBool,
     progress: &dyn Progress,
 ) -> Result<PredictReport> {
     let started = Instant::now();
@@ -118,7 +123,7 @@ pub fn predict(
     )?;
     progress.start_rows("scoring", reader.total_rows());
     let mut writer = RowWriter::create(output, &reader.passed_schema(), &added)?;
-    let mut scorer = Scorer::new(model, device, options);
+    let mut scorer = Scorer::new(model, device, options, cancel);
     let result = if options.threads <= 1 {
         reader.into_iter().try_for_each(|batch| {
             scorer.take(batch?, progress, &mut |passed, added| {
@@ -215,6 +220,7 @@ struct Missing {
 /// Scores batches in turn and writes them.
 struct Scorer<'a> {
     model: &'a Model,
+    cancel: &'a AtomicBool,
     device: &'a Device,
     options: &'a PredictOptions,
     /// Per numeric input: its slot in a row and the value a raw 0 becomes.
@@ -228,7 +234,12 @@ struct Scorer<'a> {
 }
 
 impl<'a> Scorer<'a> {
-    fn new(model: &'a Model, device: &'a Device, options: &'a PredictOptions) -> Self {
+    fn new(
+        model: &'a Model,
+        device: &'a Device,
+        options: &'a PredictOptions,
+        cancel: &'a AtomicBool,
+    ) -> Self {
         let mut offset = 0;
         let mut zero_slots = Vec::new();
         for feature in &model.features {
@@ -244,6 +255,7 @@ impl<'a> Scorer<'a> {
         };
         Scorer {
             model,
+            cancel,
             device,
             options,
             zero_slots,
@@ -262,6 +274,9 @@ impl<'a> Scorer<'a> {
         progress: &dyn Progress,
         sink: &mut Sink<'_>,
     ) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
         self.rows_read += batch.rows as u64;
         progress.advance_rows(batch.rows as u64);
         let RowBatch {
