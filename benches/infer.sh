@@ -48,6 +48,13 @@ echo "|---|---|---|"
 printf '%s\n' "${rates[@]}"
 echo
 # The same network with plain candle-nn layers, now, on this machine: the figures above read
-# against it (the machine's speed varies with its neighbours).
-RAYON_NUM_THREADS=1 CANDLE_NUM_THREADS=1 cargo bench --quiet --manifest-path "$root/Cargo.toml" \
-    -p mlops-infer --bench candle_nn 2>/dev/null
+# against it (the machine's speed varies with its neighbours). Once as is, once with glibc told
+# to keep freed memory, as predict does.
+reference() {
+    RAYON_NUM_THREADS=1 CANDLE_NUM_THREADS=1 cargo bench --quiet --manifest-path "$root/Cargo.toml" \
+        -p mlops-infer --bench candle_nn 2>/dev/null
+}
+reference
+keep=268435456
+GLIBC_TUNABLES=glibc.malloc.trim_threshold=$keep:glibc.malloc.mmap_threshold=$keep reference |
+    sed 's/^candle-nn alone/candle-nn alone, glibc keeping freed memory/'

@@ -189,11 +189,10 @@ fn write_training_data(path: &Path, rows: usize, seed: u64) {
     let (mut strong, mut income, mut noise, mut plan, mut label) =
         (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..rows {
+        // `c` is noise that the model must learn to ignore.
         let (x, y, z) = (rng.normal(), 50.0 + 10.0 * rng.normal(), rng.normal());
         let p = rng.pick(&["basic", "plus", "pro"]);
         let logit = 2.5 * x - 0.2 * (y - 50.0) + if p == "pro" { 2.0 } else { -0.5 };
-        // `c` is noise the model must learn to ignore.
-        let _ = z;
         let positive = rng.uniform() < 1.0 / (1.0 + (-logit).exp());
         strong.push(x);
         income.push(y);

@@ -1,8 +1,8 @@
 //! Batch scoring: Parquet in, Parquet out, a record batch at a time.
 //!
-//! With more than one thread, reading and decoding the next batch overlaps scoring and writing
-//! the current one (a bounded channel of two batches between them), so memory holds a few
-//! batches whatever the input's size.
+//! With more than one thread, one thread reads and decodes batches, the caller's thread scores
+//! them and a third writes them, with bounded channels of two batches between the three, so
+//! the stages overlap and memory holds a few batches whatever the input's size.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub struct PredictOptions {
     pub keep: Vec<String>,
     /// Rows per batch.
     pub batch_rows: usize,
-    /// Threads in all: 1 runs everything in turn; more overlap reading with scoring.
+    /// Threads in all: 1 runs everything in turn; more overlap reading, scoring and writing.
     pub threads: usize,
     pub on_nan: OnNan,
     /// A binary model predicts its second class when the score is at least this.
