@@ -80,5 +80,16 @@ pub(crate) enum Command {
     Metrics(commands::metrics::MetricsCommand),
     #[command(subcommand)]
     Params(commands::metrics::ParamsCommand),
+    Diff(commands::diff::DiffArgs),
     Completions(commands::completions::CompletionsArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks the whole command tree (clashing flags, bad defaults) only when asked.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

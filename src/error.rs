@@ -112,6 +112,37 @@ fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
     Some(hint)
 }
 
+/// Hints for git metadata and registry errors.
+fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
+    use mlops_meta::Error as M;
+    let hint = match err {
+        M::NotInGit { .. } => "run `git init` (and commit your pointer files) first".into(),
+        M::UnknownRevision { .. } => {
+            "give a commit, branch or tag that `git rev-parse` knows".into()
+        }
+        M::BadVersion { .. } => {
+            "versions are semantic: v1.2.0; or leave --version out to bump the latest".into()
+        }
+        M::VersionExists { .. } => {
+            "choose a new version, or leave --version out to bump the latest (`mlops model list`)"
+                .into()
+        }
+        M::BadName { .. } => {
+            "names go into git tags: lowercase letters, digits, `-` and `_`".into()
+        }
+        M::UnknownModel { .. } | M::UnknownReference { .. } => {
+            "`mlops model list` shows the models, versions and stages".into()
+        }
+        M::NotTrackedAt { .. } => {
+            "track it with `mlops add` (or as a pipeline output) and commit the pointer first"
+                .into()
+        }
+        M::Git(_) => "check the repository with `git status`".into(),
+        M::Core(_) | M::Pipeline(_) | M::Argument(_) | M::Io(_) => return None,
+    };
+    Some(hint)
+}
+
 /// A suggestion for what to do next, for errors where one helps.
 pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     let pipeline = err
@@ -132,6 +163,12 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     if let Some(hint) = drift.and_then(drift_hint) {
         return Some(hint);
     }
+    let meta = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<mlops_meta::Error>());
+    if let Some(hint) = meta.and_then(meta_hint) {
+        return Some(hint);
+    }
     let infer = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<mlops_infer::Error>());
@@ -139,11 +176,12 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         return Some(hint);
     }
     // The capability crates wrap core errors transparently, so look inside them too.
-    let core = match (pipeline, eval, drift, infer) {
-        (Some(mlops_pipeline::Error::Core(core)), _, _, _)
-        | (_, Some(mlops_eval::Error::Core(core)), _, _)
-        | (_, _, Some(mlops_drift::Error::Core(core)), _)
-        | (_, _, _, Some(mlops_infer::Error::Core(core))) => core,
+    let core = match (pipeline, eval, drift, infer, meta) {
+        (Some(mlops_pipeline::Error::Core(core)), ..)
+        | (_, Some(mlops_eval::Error::Core(core)), ..)
+        | (_, _, Some(mlops_drift::Error::Core(core)), ..)
+        | (_, _, _, Some(mlops_infer::Error::Core(core)), _)
+        | (.., Some(mlops_meta::Error::Core(core))) => core,
         _ => err
             .chain()
             .find_map(|cause| cause.downcast_ref::<Error>())?,

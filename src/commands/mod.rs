@@ -6,6 +6,7 @@
 pub(crate) mod add;
 pub(crate) mod checkout;
 pub(crate) mod completions;
+pub(crate) mod diff;
 pub(crate) mod drift;
 pub(crate) mod drift_html;
 pub(crate) mod eval;
@@ -170,6 +171,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Stage(command) => stage::stage(command, &ctx),
         Command::Metrics(command) => metrics::metrics(command, &ctx),
         Command::Params(command) => metrics::params(command, &ctx),
+        Command::Diff(args) => diff::run(args, &ctx),
         Command::Completions(args) => Ok(completions::run(args)),
     }
 }

@@ -1,4 +1,4 @@
-//! `mlops model`: look inside model directories.
+//! `mlops model`: look inside model directories, and the model registry on git tags.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -7,13 +7,77 @@ use mlops_core::rows::Feature;
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
+use mlops_core::ops::Tracked;
+use mlops_core::ops::checkout::{self, CheckoutOptions};
+use mlops_meta::history::Repo;
+use mlops_meta::registry::{Action, Bump, Event, ModelState, Registry};
+
 use crate::commands::Context;
 use crate::commands::predict::load_model;
 use crate::error::ExitStatus;
 
-/// Look inside model directories
+/// Look inside model directories; register versions and assign stages in git tags (GTO's format)
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum ModelCommand {
+    /// Register a tracked model path at a commit as a new version: tag `NAME@vX.Y.Z`
+    #[command(disable_version_flag = true)]
+    Register {
+        /// The model's name in the registry
+        name: String,
+        /// The tracked model path (a pointer file or pipeline output at that commit)
+        #[arg(long)]
+        path: PathBuf,
+        /// The version, such as v1.2.0 [default: the latest bumped by --bump]
+        #[arg(long, conflicts_with = "bump")]
+        version: Option<String>,
+        /// Which part of the latest version to increment [default: patch]
+        #[arg(long, value_enum)]
+        bump: Option<BumpArg>,
+        /// The commit to register
+        #[arg(long, default_value = "HEAD")]
+        rev: String,
+    },
+    /// Put a version in a stage, such as prod: tag `NAME#STAGE#N`
+    #[command(disable_version_flag = true)]
+    Assign {
+        name: String,
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        stage: String,
+    },
+    /// Take a stage away from the version holding it: tag `NAME#STAGE!#N`
+    Unassign {
+        name: String,
+        #[arg(long)]
+        stage: String,
+    },
+    /// Deregister a version (`NAME@vX.Y.Z!`), or without --version deprecate the model
+    /// (`NAME@deprecated`)
+    #[command(disable_version_flag = true)]
+    Deprecate {
+        name: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Every model: its latest version and what each stage holds
+    List,
+    /// Every registration and stage change of a model, with who and when
+    History {
+        /// The model [default: all]
+        name: Option<String>,
+    },
+    /// Materialise a registered model from the cache (or the default remote) into DIR
+    Get {
+        /// `NAME@vX.Y.Z`, `NAME@latest` or `NAME#STAGE`
+        reference: String,
+        /// Where to put it, inside the workspace
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace files in DIR whose content is not in the cache
+        #[arg(long)]
+        force: bool,
+    },
     /// Show a model's task, inputs, layers, parameter count and weights digest
     Inspect {
         /// The model directory (`model.yaml` + `model.safetensors`)
@@ -93,14 +157,222 @@ impl ModelInfo {
     }
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum BumpArg {
+    Major,
+    Minor,
+    Patch,
+}
+
 pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    if let ModelCommand::Inspect { dir } = command {
+        let model = load_model(ctx, dir, &Device::Cpu)?;
+        ctx.printer.report(&ModelInfo::of(&model)?, human)?;
+        return Ok(ExitStatus::Success);
+    }
+    let ws = ctx.workspace()?;
+    let repo = Repo::open(&ws)?;
+    let registry = Registry::read(&repo)?;
+    let created = |tag: String| serde_json::json!({ "created": tag });
     match command {
-        ModelCommand::Inspect { dir } => {
-            let model = load_model(ctx, dir, &Device::Cpu)?;
-            ctx.printer.report(&ModelInfo::of(&model)?, human)?;
+        ModelCommand::Inspect { .. } => unreachable!("handled above"),
+        ModelCommand::Register {
+            name,
+            path,
+            version,
+            bump,
+            rev,
+        } => {
+            let path = ctx.targets(&ws, std::slice::from_ref(path))?.remove(0);
+            let bump = bump.map(|b| match b {
+                BumpArg::Major => Bump::Major,
+                BumpArg::Minor => Bump::Minor,
+                BumpArg::Patch => Bump::Patch,
+            });
+            let event = registry.register(&ws, name, &path, rev, version.as_deref(), bump)?;
+            ctx.printer.report(&event, |e| {
+                format!(
+                    "created tag `{}`: {} is version {}\n",
+                    e.tag,
+                    path.display(),
+                    e.version.as_deref().unwrap_or("?")
+                )
+            })?;
         }
+        ModelCommand::Assign {
+            name,
+            version,
+            stage,
+        } => {
+            let tag = registry.assign(name, version, stage)?;
+            ctx.printer.report(&created(tag), |t| {
+                format!(
+                    "created tag `{}`: {stage} holds {name} {version}\n",
+                    t["created"].as_str().unwrap_or_default()
+                )
+            })?;
+        }
+        ModelCommand::Unassign { name, stage } => {
+            let tag = registry.unassign(name, stage)?;
+            ctx.printer.report(&created(tag), |t| {
+                format!(
+                    "created tag `{}`: {stage} holds no version of {name}\n",
+                    t["created"].as_str().unwrap_or_default()
+                )
+            })?;
+        }
+        ModelCommand::Deprecate { name, version } => {
+            let tag = registry.deprecate(name, version.as_deref())?;
+            ctx.printer.report(&created(tag), |t| {
+                format!(
+                    "created tag `{}`\n",
+                    t["created"].as_str().unwrap_or_default()
+                )
+            })?;
+        }
+        ModelCommand::List => {
+            ctx.printer.report(&registry.models(), |m| list_text(m))?;
+        }
+        ModelCommand::History { name } => {
+            let events = registry.history(name.as_deref())?;
+            ctx.printer.report(&events, |e| history_text(e))?;
+        }
+        ModelCommand::Get {
+            reference,
+            output,
+            force,
+        } => return get(ctx, &ws, &registry, reference, output, *force),
     }
     Ok(ExitStatus::Success)
+}
+
+/// `model get`: the registered version's pointer, fetched if the cache lacks it, checked out
+/// at `output`.
+fn get(
+    ctx: &Context,
+    ws: &mlops_core::Workspace,
+    registry: &Registry<'_>,
+    reference: &str,
+    output: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<ExitStatus> {
+    let located = registry.locate(reference)?;
+    let rel = ctx.targets(ws, &[output.to_owned()])?.remove(0);
+    let tracked = vec![Tracked {
+        rel: rel.clone(),
+        pointer: located.pointer.clone(),
+    }];
+    let progress = ctx.printer.progress();
+    let objects = mlops_core::tree::objects_of(&ws.store(), &located.pointer, &rel);
+    let cached = ws.store().list()?;
+    if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
+        let options = mlops_core::ops::transfer::TransferOptions {
+            remote: None,
+            jobs: 4,
+        };
+        mlops_core::ops::transfer::fetch(ws, &tracked, &options, &progress)?;
+    }
+    let options = CheckoutOptions {
+        force,
+        link: ws.config().link,
+    };
+    let report = checkout::checkout(ws, &tracked, &options, &progress)?;
+    let summary = serde_json::json!({
+        "model": located.model,
+        "version": located.version,
+        "commit": located.commit,
+        "path": located.path,
+        "digest": located.pointer.digest.to_string(),
+        "output": rel,
+        "checkout": report,
+    });
+    ctx.printer.report(&summary, |_| {
+        format!(
+            "{} {} ({} at {}) is in {}\n",
+            located.model,
+            located.version,
+            located.path.display(),
+            &located.commit[..12.min(located.commit.len())],
+            rel.display()
+        )
+    })?;
+    Ok(if report.skipped.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn list_text(models: &[ModelState]) -> String {
+    if models.is_empty() {
+        return "no models are registered; `mlops model register NAME --path DIR` adds one\n"
+            .into();
+    }
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|m| {
+            let stages: Vec<String> = m.stages.iter().map(|(s, v)| format!("{s}: {v}")).collect();
+            vec![
+                m.model.clone(),
+                m.latest.clone().unwrap_or_else(|| "-".into()),
+                if stages.is_empty() {
+                    "-".into()
+                } else {
+                    stages.join(", ")
+                },
+                if m.deprecated {
+                    "deprecated".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    crate::output::table(&["model", "latest", "stages", ""], &rows, false)
+}
+
+fn history_text(events: &[Event]) -> String {
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let what = match e.action {
+                Action::Registered => format!("registered {}", e.version.as_deref().unwrap_or("?")),
+                Action::Deregistered => {
+                    format!("deregistered {}", e.version.as_deref().unwrap_or("?"))
+                }
+                Action::Deprecated => "deprecated".into(),
+                Action::Assigned => format!(
+                    "{} <- {}",
+                    e.stage.as_deref().unwrap_or("?"),
+                    e.version.as_deref().unwrap_or("?")
+                ),
+                Action::Unassigned => format!("{} unassigned", e.stage.as_deref().unwrap_or("?")),
+            };
+            vec![
+                time_text(e.time),
+                e.model.clone(),
+                what,
+                e.by.clone(),
+                e.tag.clone(),
+            ]
+        })
+        .collect();
+    crate::output::table(
+        &["when (UTC)", "model", "change", "by", "tag"],
+        &rows,
+        false,
+    )
+}
+
+/// `YYYY-MM-DD HH:MM` of seconds since 1970 (UTC).
+fn time_text(seconds: i64) -> String {
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (y, m, d) = mlops_core::table::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
 }
 
 fn human(info: &ModelInfo) -> String {

@@ -17,6 +17,7 @@ mod drift;
 mod eval;
 mod examples;
 mod gc_fsck;
+mod history;
 mod infer;
 mod init;
 mod lock;

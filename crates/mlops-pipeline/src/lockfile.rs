@@ -100,11 +100,16 @@ impl LockFile {
             }
             Err(e) => return Err(e.into()),
         };
+        Self::parse(&text)
+    }
+
+    /// Parses the text of a `mlops.lock` (from the workspace or a git revision).
+    pub fn parse(text: &str) -> Result<Self> {
         let bad = |message: String| Error::BadLock {
             file: PathBuf::from(LOCK_FILE),
             message,
         };
-        let lock: Self = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let lock: Self = serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
         if lock.schema != LOCK_SCHEMA {
             return Err(bad(format!(
                 "schema {} is not supported (this mlops reads schema {LOCK_SCHEMA})",

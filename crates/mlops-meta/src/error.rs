@@ -1,0 +1,52 @@
+//! Errors of reading git history and of the registry: each names the revision, tag or name.
+
+use std::path::PathBuf;
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Core(#[from] mlops_core::Error),
+
+    #[error(transparent)]
+    Pipeline(#[from] mlops_pipeline::Error),
+
+    #[error("`{}` is not inside a git repository", dir.display())]
+    NotInGit { dir: PathBuf },
+
+    #[error("unknown revision `{rev}`")]
+    UnknownRevision { rev: String },
+
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+
+    #[error("`{version}` is not a version of the form vMAJOR.MINOR.PATCH, e.g. v1.2.0")]
+    BadVersion { version: String },
+
+    #[error("`{name}@{version}` is already registered")]
+    VersionExists { name: String, version: String },
+
+    #[error("`{name}` is not a valid {what} name: {why}")]
+    BadName {
+        what: &'static str,
+        name: String,
+        why: &'static str,
+    },
+
+    #[error("no model `{name}` in the registry")]
+    UnknownModel { name: String },
+
+    #[error("`{reference}` names nothing in the registry")]
+    UnknownReference { reference: String },
+
+    #[error("`{}` is not tracked by mlops at {rev}", path.display())]
+    NotTrackedAt { path: PathBuf, rev: String },
+
+    #[error("{0}")]
+    Argument(String),
+
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

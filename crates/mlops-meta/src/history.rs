@@ -1,0 +1,160 @@
+//! The tracked paths at a git revision, read from git's objects (libgit2): the pointer files in
+//! the revision's tree and the outputs its `mlops.lock` records.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use mlops_core::Workspace;
+use mlops_core::ops::Tracked;
+use mlops_core::pointer::{POINTER_SUFFIX, Pointer};
+use mlops_core::workspace::MLOPS_DIR;
+use mlops_pipeline::lockfile::{LOCK_FILE, LockFile};
+
+use crate::error::{Error, Result};
+
+/// Which commits' data to consider, beside the workspace's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commits {
+    /// Every commit reachable from a branch, a tag or HEAD.
+    All,
+    /// The tip of every branch, and HEAD.
+    Branches,
+    /// Every commit a tag points at.
+    Tags,
+}
+
+/// A workspace's git repository.
+pub struct Repo {
+    git: Repository,
+    /// The workspace root inside the work tree (empty when they are the same).
+    prefix: PathBuf,
+}
+
+impl Repo {
+    /// The repository holding `ws`.
+    pub fn open(ws: &Workspace) -> Result<Self> {
+        let git = Repository::discover(ws.root()).map_err(|_| Error::NotInGit {
+            dir: ws.root().to_owned(),
+        })?;
+        let workdir = git
+            .workdir()
+            .ok_or_else(|| Error::NotInGit {
+                dir: ws.root().to_owned(),
+            })?
+            .canonicalize()?;
+        let root = ws.root().canonicalize()?;
+        let prefix = root
+            .strip_prefix(&workdir)
+            .unwrap_or(Path::new(""))
+            .to_owned();
+        Ok(Repo { git, prefix })
+    }
+
+    /// The libgit2 repository.
+    pub fn git(&self) -> &Repository {
+        &self.git
+    }
+
+    /// The commit `rev` names (a hash, branch, tag, `HEAD~2`...).
+    pub fn commit(&self, rev: &str) -> Result<git2::Commit<'_>> {
+        self.git
+            .revparse_single(rev)
+            .and_then(|object| object.peel_to_commit())
+            .map_err(|_| Error::UnknownRevision {
+                rev: rev.to_owned(),
+            })
+    }
+
+    /// The tracked paths at `commit`, by workspace-relative path.
+    pub fn tracked_at(&self, commit: &git2::Commit<'_>) -> Result<BTreeMap<PathBuf, Pointer>> {
+        let mut tree = commit.tree()?;
+        if !self.prefix.as_os_str().is_empty() {
+            match tree.get_path(&self.prefix) {
+                Ok(entry) => tree = entry.to_object(&self.git)?.peel_to_tree()?,
+                Err(_) => return Ok(BTreeMap::new()),
+            }
+        }
+        let mut blobs: Vec<(PathBuf, Oid)> = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            if dir.is_empty() && entry.name() == Some(MLOPS_DIR) {
+                return TreeWalkResult::Skip;
+            }
+            if entry.kind() == Some(ObjectType::Blob)
+                && let Some(name) = entry.name()
+                && (name.ends_with(POINTER_SUFFIX) || (dir.is_empty() && name == LOCK_FILE))
+            {
+                blobs.push((PathBuf::from(format!("{dir}{name}")), entry.id()));
+            }
+            TreeWalkResult::Ok
+        })?;
+        let mut tracked = BTreeMap::new();
+        for (path, id) in blobs {
+            let blob = self.git.find_blob(id)?;
+            let text = String::from_utf8_lossy(blob.content());
+            if path == Path::new(LOCK_FILE) {
+                for output in LockFile::parse(&text)?.tracked_outputs() {
+                    tracked.insert(output.rel, output.pointer);
+                }
+            } else {
+                let name = path.to_string_lossy();
+                let target = PathBuf::from(&name[..name.len() - POINTER_SUFFIX.len()]);
+                tracked.insert(target, Pointer::parse(&path, &text)?);
+            }
+        }
+        Ok(tracked)
+    }
+
+    /// The commits `which` names, each once.
+    pub fn commits(&self, which: Commits) -> Result<Vec<Oid>> {
+        let mut commits = BTreeSet::new();
+        if let Ok(head) = self.git.head().and_then(|h| h.peel_to_commit()) {
+            commits.insert(head.id());
+        }
+        match which {
+            Commits::All => {
+                let mut walk = self.git.revwalk()?;
+                walk.push_glob("refs/*")?;
+                if let Ok(head) = self.git.head()
+                    && let Some(id) = head.target()
+                {
+                    walk.push(id)?;
+                }
+                for id in walk {
+                    commits.insert(id?);
+                }
+            }
+            Commits::Branches => {
+                for branch in self.git.branches(Some(git2::BranchType::Local))? {
+                    if let Ok(commit) = branch?.0.get().peel_to_commit() {
+                        commits.insert(commit.id());
+                    }
+                }
+            }
+            Commits::Tags => {
+                for name in self.git.tag_names(None)?.iter().flatten() {
+                    let reference = self.git.find_reference(&format!("refs/tags/{name}"))?;
+                    if let Ok(commit) = reference.peel_to_commit() {
+                        commits.insert(commit.id());
+                    }
+                }
+            }
+        }
+        Ok(commits.into_iter().collect())
+    }
+
+    /// Every tracked path of every commit `which` names (duplicates removed), for `gc`.
+    pub fn tracked_in(&self, which: Commits) -> Result<Vec<Tracked>> {
+        let mut seen = BTreeSet::new();
+        let mut tracked = Vec::new();
+        for id in self.commits(which)? {
+            let commit = self.git.find_commit(id)?;
+            for (rel, pointer) in self.tracked_at(&commit)? {
+                if seen.insert((rel.clone(), pointer.digest)) {
+                    tracked.push(Tracked { rel, pointer });
+                }
+            }
+        }
+        Ok(tracked)
+    }
+}

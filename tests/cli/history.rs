@@ -1,0 +1,273 @@
+//! Git history in real temporary repositories: `mlops diff` across commits, `gc --all-commits`
+//! keeping what older commits need, and the model registry on git tags.
+
+use crate::support::TestEnv;
+
+/// A workspace in a git repository with an identity for commits and tags.
+fn repo() -> TestEnv {
+    let env = TestEnv::new();
+    env.git(&["config", "user.name", "Ada"]);
+    env.git(&["config", "user.email", "ada@example.com"]);
+    env
+}
+
+fn commit(env: &TestEnv, message: &str) {
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", message]);
+}
+
+/// Three commits: data with two files; data with one changed and one added file; a model.
+fn three_commits(env: &TestEnv) {
+    env.write("data/a.csv", "x\n1\n")
+        .write("data/b.csv", "x\n2\n");
+    env.run(&["add", "data"]);
+    commit(env, "data v1");
+    env.write("data/a.csv", "x\n1\n10\n")
+        .write("data/c.csv", "x\n3\n");
+    env.run(&["add", "data"]);
+    commit(env, "data v2");
+    env.write("model.bin", "weights");
+    env.run(&["add", "model.bin"]);
+    commit(env, "model");
+}
+
+#[test]
+fn diff_shows_what_changed_between_commits_and_in_the_workspace() {
+    let env = repo();
+    three_commits(&env);
+    let report = env.json(&["diff", "HEAD~2", "HEAD~1"]);
+    let changes = report["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{report}");
+    assert_eq!(changes[0]["path"], "data");
+    assert_eq!(changes[0]["change"], "modified");
+    assert_eq!(changes[0]["files"]["added"], serde_json::json!(["c.csv"]));
+    assert_eq!(
+        changes[0]["files"]["modified"],
+        serde_json::json!(["a.csv"])
+    );
+    assert_eq!(changes[0]["size_before"], 8);
+
+    let report = env.json(&["diff", "HEAD~1", "HEAD"]);
+    assert_eq!(report["changes"][0]["path"], "model.bin");
+    assert_eq!(report["changes"][0]["change"], "added");
+
+    let text = env.run(&["diff", "HEAD~2", "HEAD"]);
+    assert!(
+        text.contains("modified  data") && text.contains("  + c.csv"),
+        "{text}"
+    );
+    assert!(text.contains("added     model.bin"), "{text}");
+
+    // HEAD against the workspace: nothing, then a change that was added but not committed.
+    assert!(env.run(&["diff"]).starts_with("no tracked data differs"));
+    std::fs::remove_file(env.path("data/b.csv")).expect("remove");
+    env.run(&["add", "data"]);
+    let report = env.json(&["diff"]);
+    assert_eq!(report["to"], "workspace");
+    assert_eq!(
+        report["changes"][0]["files"]["removed"],
+        serde_json::json!(["b.csv"])
+    );
+
+    let (_, err) = env.fails(2, &["diff", "no-such-branch"]);
+    assert!(err.contains("unknown revision `no-such-branch`"), "{err}");
+}
+
+#[test]
+fn gc_all_commits_keeps_what_older_commits_need() {
+    let env = repo();
+    three_commits(&env);
+    let plain = env.json(&["gc", "--dry-run"]);
+    assert!(
+        plain["removed_objects"].as_u64().expect("count") > 0,
+        "{plain}"
+    );
+    let kept = env.json(&["gc", "--all-commits"]);
+    assert_eq!(kept["removed_objects"], 0, "{kept}");
+
+    // The first commit's data still checks out after gc.
+    env.git(&["checkout", "-q", "HEAD~2"]);
+    env.run(&["checkout"]);
+    assert_eq!(env.read("data/a.csv"), b"x\n1\n");
+    assert!(!env.path("data/c.csv").exists());
+}
+
+#[test]
+fn the_registry_registers_assigns_and_gets_versions() {
+    let env = repo();
+    env.write("models/churn/weights.bin", "v1").write(
+        "models/churn/metrics.json",
+        r#"{"validation": {"roc_auc": 0.81}}"#,
+    );
+    env.run(&["add", "models/churn"]);
+    commit(&env, "churn v1");
+    let first = env.json(&["model", "register", "churn", "--path", "models/churn"]);
+    assert_eq!(first["tag"], "churn@v0.0.1");
+    assert_eq!(first["model_info"]["metrics"]["roc_auc"], 0.81);
+
+    env.write("models/churn/weights.bin", "v2");
+    env.run(&["add", "models/churn"]);
+    commit(&env, "churn v2");
+    let second = env.json(&[
+        "model",
+        "register",
+        "churn",
+        "--path",
+        "models/churn",
+        "--bump",
+        "minor",
+    ]);
+    assert_eq!(second["tag"], "churn@v0.1.0");
+
+    env.run(&[
+        "model",
+        "assign",
+        "churn",
+        "--version",
+        "v0.0.1",
+        "--stage",
+        "prod",
+    ]);
+    env.run(&[
+        "model",
+        "assign",
+        "churn",
+        "--version",
+        "v0.1.0",
+        "--stage",
+        "staging",
+    ]);
+    env.run(&[
+        "model",
+        "assign",
+        "churn",
+        "--version",
+        "v0.1.0",
+        "--stage",
+        "prod",
+    ]);
+
+    let list = env.json(&["model", "list"]);
+    assert_eq!(list[0]["latest"], "v0.1.0");
+    assert_eq!(list[0]["stages"]["prod"], "v0.1.0");
+    assert_eq!(list[0]["stages"]["staging"], "v0.1.0");
+
+    let history = env.json(&["model", "history", "churn"]);
+    let changes: Vec<(String, String)> = history
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["tag"].as_str().expect("tag").to_owned(),
+                e["by"].as_str().expect("by").to_owned(),
+            )
+        })
+        .collect();
+    let tags: Vec<&str> = changes.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        tags,
+        [
+            "churn@v0.0.1",
+            "churn@v0.1.0",
+            "churn#prod#1",
+            "churn#staging#2",
+            "churn#prod#3"
+        ]
+    );
+    assert!(changes.iter().all(|(_, by)| by == "Ada <ada@example.com>"));
+    assert_eq!(history[2]["version"], "v0.0.1");
+    assert_eq!(history[4]["version"], "v0.1.0");
+
+    // What prod holds comes back from the cache, even after the workspace moved on.
+    env.write("models/churn/weights.bin", "v3");
+    env.run(&["model", "get", "churn#prod", "-o", "deployed/churn"]);
+    assert_eq!(env.read("deployed/churn/weights.bin"), b"v2");
+    env.run(&["model", "get", "churn@v0.0.1", "-o", "old/churn"]);
+    assert_eq!(env.read("old/churn/weights.bin"), b"v1");
+
+    // Plain git reads the tags and their messages.
+    let tags = env.git(&["tag", "-n"]);
+    assert!(
+        tags.contains("churn@v0.1.0") && tags.contains("Registering artifact churn version v0.1.0"),
+        "{tags}"
+    );
+
+    env.run(&["model", "unassign", "churn", "--stage", "staging"]);
+    env.run(&["model", "deprecate", "churn", "--version", "v0.0.1"]);
+    let list = env.json(&["model", "list"]);
+    assert_eq!(list[0]["versions"], serde_json::json!(["v0.1.0"]));
+    assert!(list[0]["stages"].get("staging").is_none(), "{list}");
+}
+
+#[test]
+fn the_registry_refuses_bad_versions_and_names() {
+    let env = repo();
+    env.write("m/weights.bin", "w");
+    env.run(&["add", "m"]);
+    commit(&env, "m");
+    env.run(&[
+        "model",
+        "register",
+        "m",
+        "--path",
+        "m",
+        "--version",
+        "v1.0.0",
+    ]);
+    let (_, err) = env.fails(
+        2,
+        &["model", "register", "m", "--path", "m", "--version", "1.0"],
+    );
+    assert!(
+        err.contains("`1.0` is not a version of the form vMAJOR.MINOR.PATCH"),
+        "{err}"
+    );
+    let (_, err) = env.fails(
+        2,
+        &[
+            "model",
+            "register",
+            "m",
+            "--path",
+            "m",
+            "--version",
+            "v1.0.0",
+        ],
+    );
+    assert!(err.contains("`m@v1.0.0` is already registered"), "{err}");
+    let (_, err) = env.fails(
+        2,
+        &[
+            "model",
+            "assign",
+            "m",
+            "--version",
+            "v1.0.0",
+            "--stage",
+            "Prod#1",
+        ],
+    );
+    assert!(err.contains("`Prod#1` is not a valid stage name"), "{err}");
+    let (_, err) = env.fails(2, &["model", "register", "m", "--path", "nothing"]);
+    assert!(
+        err.contains("`nothing` is not tracked by mlops at HEAD"),
+        "{err}"
+    );
+    let (_, err) = env.fails(2, &["model", "get", "m#prod", "-o", "out"]);
+    assert!(
+        err.contains("`m#prod` names nothing in the registry"),
+        "{err}"
+    );
+}
+
+#[test]
+fn history_commands_outside_git_say_so() {
+    let env = TestEnv::bare();
+    env.run(&["init", "--no-git"]);
+    let (_, err) = env.fails(2, &["diff"]);
+    assert!(
+        err.contains("is not inside a git repository") && err.contains("git init"),
+        "{err}"
+    );
+}
