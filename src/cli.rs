@@ -81,6 +81,13 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Params(commands::metrics::ParamsCommand),
     Diff(commands::diff::DiffArgs),
+    Log(commands::hooks::LogArgs),
+    #[command(subcommand)]
+    Hooks(commands::hooks::HooksCommand),
+    #[command(hide = true)]
+    Hook(commands::hooks::HookArgs),
+    #[command(subcommand)]
+    Notes(commands::hooks::NotesCommand),
     Completions(commands::completions::CompletionsArgs),
 }
 

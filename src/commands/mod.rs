@@ -13,6 +13,7 @@ pub(crate) mod eval;
 pub(crate) mod eval_html;
 pub(crate) mod fsck;
 pub(crate) mod gc;
+pub(crate) mod hooks;
 pub(crate) mod html;
 pub(crate) mod init;
 pub(crate) mod metrics;
@@ -172,6 +173,10 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Metrics(command) => metrics::metrics(command, &ctx),
         Command::Params(command) => metrics::params(command, &ctx),
         Command::Diff(args) => diff::run(args, &ctx),
+        Command::Log(args) => hooks::log(args, &ctx),
+        Command::Hooks(command) => hooks::hooks(command, &ctx),
+        Command::Hook(args) => hooks::hook(args, &ctx),
+        Command::Notes(command) => hooks::notes_command(command, &ctx),
         Command::Completions(args) => Ok(completions::run(args)),
     }
 }

@@ -271,3 +271,117 @@ fn history_commands_outside_git_say_so() {
         "{err}"
     );
 }
+
+#[test]
+fn hooks_chain_an_existing_hook_and_uninstall_restores_it() {
+    let env = repo();
+    let original = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/original-ran\"\n";
+    let hook = env.path(".git/hooks/pre-commit");
+    std::fs::write(&hook, original).expect("write hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+
+    let (_, err) = env.fails(2, &["hooks", "install"]);
+    assert!(
+        err.contains("is a hook mlops did not write") && err.contains("--force"),
+        "{err}"
+    );
+    let installed = env.json(&["hooks", "install", "--force"]);
+    assert_eq!(installed[0]["action"], "chained");
+
+    // Both hooks run on a commit: the original first, then mlops's check.
+    env.write("data/a.csv", "x\n1\n");
+    env.run(&["add", "data"]);
+    commit(&env, "data");
+    assert!(
+        env.path(".git/original-ran").exists(),
+        "the original hook ran"
+    );
+
+    // A tracked file changed without `mlops add` stops the commit, naming it.
+    env.write("data/a.csv", "x\n2\n");
+    env.write("notes.txt", "n");
+    env.git(&["add", "notes.txt"]);
+    let output = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", "refused"])
+        .current_dir(env.root())
+        .output()
+        .expect("git commit");
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("data changed but was not added: run `mlops add data`"),
+        "{err}"
+    );
+    env.run(&["add", "data"]);
+    commit(&env, "data v2");
+
+    let removed = env.json(&["hooks", "uninstall"]);
+    assert_eq!(removed[0]["action"], "restored");
+    assert_eq!(std::fs::read_to_string(&hook).expect("hook"), original);
+    assert!(!env.path(".git/hooks/post-commit").exists());
+}
+
+#[test]
+fn post_checkout_brings_the_branch_data_and_post_commit_records_notes() {
+    let env = repo();
+    env.run(&["hooks", "install"]);
+    env.write("data/a.csv", "main\n");
+    env.run(&["add", "data"]);
+    commit(&env, "main data");
+    env.git(&["checkout", "-q", "-b", "other"]);
+    env.write("data/a.csv", "other\n");
+    env.run(&["add", "data"]);
+    commit(&env, "other data");
+    env.write("data/a.csv", "other v2\n");
+    env.run(&["add", "data"]);
+    commit(&env, "other data v2");
+
+    env.git(&["checkout", "-q", "main"]);
+    assert_eq!(env.read("data/a.csv"), b"main\n");
+    env.git(&["checkout", "-q", "other"]);
+    assert_eq!(env.read("data/a.csv"), b"other v2\n");
+
+    // Every commit got a note, and `log` shows the data path's changes.
+    let log = env.json(&["log", "data"]);
+    let summaries: Vec<(&str, &str)> = log
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["summary"].as_str().expect("summary"),
+                e["change"].as_str().expect("change"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            ("other data v2", "modified"),
+            ("other data", "modified"),
+            ("main data", "added")
+        ]
+    );
+    assert!(
+        log.as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["noted"] == true),
+        "{log}"
+    );
+    let notes = env.git(&["notes", "--ref", "mlops", "show", "HEAD"]);
+    assert!(notes.contains("\"data\":{\"digest\""), "{notes}");
+
+    // Notes travel to a remote and merge back without losing either side.
+    let remote = env.outside("origin.git");
+    crate::support::git_in(
+        env.root(),
+        &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+    );
+    env.git(&["remote", "add", "origin", remote.to_str().expect("utf-8")]);
+    env.run(&["notes", "push"]);
+    env.run(&["notes", "fetch"]);
+    let remote_notes = crate::support::git_in(&remote, &["notes", "--ref", "mlops", "list"]);
+    assert_eq!(remote_notes.lines().count(), 3, "{remote_notes}");
+}

@@ -10,13 +10,11 @@ use std::path::PathBuf;
 
 use mlops_core::Workspace;
 use mlops_core::manifest::EntryKind;
-use mlops_core::ops;
 use mlops_core::pointer::Pointer;
 use mlops_core::tree::read_tree;
-use mlops_pipeline::lockfile::LockFile;
 
 use crate::error::Result;
-use crate::history::Repo;
+use crate::history::{Repo, workspace_tracked};
 
 /// How a tracked path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -67,7 +65,10 @@ pub fn diff(ws: &Workspace, repo: &Repo, from: &str, to: Option<&str>) -> Result
     let before = repo.tracked_at(&repo.commit(from)?)?;
     let after = match to {
         Some(rev) => repo.tracked_at(&repo.commit(rev)?)?,
-        None => workspace_tracked(ws)?,
+        None => workspace_tracked(ws)?
+            .into_iter()
+            .map(|t| (t.rel, t.pointer))
+            .collect(),
     };
     let paths: BTreeSet<&PathBuf> = before.keys().chain(after.keys()).collect();
     let mut changes = Vec::new();
@@ -100,18 +101,6 @@ pub fn diff(ws: &Workspace, repo: &Repo, from: &str, to: Option<&str>) -> Result
         to: to.unwrap_or("workspace").to_owned(),
         changes,
     })
-}
-
-/// The tracked paths the workspace's pointer files and `mlops.lock` record now.
-fn workspace_tracked(ws: &Workspace) -> Result<BTreeMap<PathBuf, Pointer>> {
-    let mut tracked: BTreeMap<PathBuf, Pointer> = ops::resolve(ws, &[])?
-        .into_iter()
-        .map(|t| (t.rel, t.pointer))
-        .collect();
-    for output in LockFile::load(ws.root())?.tracked_outputs() {
-        tracked.insert(output.rel, output.pointer);
-    }
-    Ok(tracked)
 }
 
 /// The files that differ between two versions of a directory, if both trees are cached.

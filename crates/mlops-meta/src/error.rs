@@ -42,6 +42,12 @@ pub enum Error {
     #[error("`{}` is not tracked by mlops at {rev}", path.display())]
     NotTrackedAt { path: PathBuf, rev: String },
 
+    #[error("`{}` is a hook mlops did not write", path.display())]
+    ForeignHook { path: PathBuf },
+
+    #[error("the mlops note of commit {commit} has format {format}, newer than this mlops reads")]
+    NoteFormat { commit: String, format: u64 },
+
     #[error("{0}")]
     Argument(String),
 

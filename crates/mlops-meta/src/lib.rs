@@ -1,12 +1,16 @@
 //! What git knows about mlops data and models.
 //!
 //! [`history`] reads the tracked paths (pointer files and `mlops.lock` outputs) at any revision
-//! with libgit2; [`diff`] compares them between revisions; [`registry`] keeps a model registry
-//! in annotated git tags, in GTO's tag format so GTO and plain `git tag` read it too.
+//! with libgit2; [`diff`] compares them between revisions; [`hooks`] installs git hooks beside
+//! existing ones and holds what they check; [`notes`] records each commit's data, params and
+//! metrics in git notes and walks them for `mlops log`; [`registry`] keeps a model registry in annotated git
+//! tags, in GTO's tag format so GTO and plain `git tag` read it too.
 
 pub mod diff;
 pub mod error;
 pub mod history;
+pub mod hooks;
+pub mod notes;
 pub mod registry;
 
 pub use error::{Error, Result};
