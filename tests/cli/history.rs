@@ -385,3 +385,122 @@ fn post_checkout_brings_the_branch_data_and_post_commit_records_notes() {
     let remote_notes = crate::support::git_in(&remote, &["notes", "--ref", "mlops", "list"]);
     assert_eq!(remote_notes.lines().count(), 3, "{remote_notes}");
 }
+
+#[test]
+fn log_shows_data_changes_with_the_metrics_of_each_commit() {
+    let env = repo();
+    env.run(&["hooks", "install"]);
+    env.write(
+        "mlops.yaml",
+        "stages:\n  score:\n    cmd: cp data/m.json metrics.json\n    deps: [data]\n    metrics: [metrics.json]\n",
+    );
+    for (i, acc) in ["0.7", "0.8", "0.9"].iter().enumerate() {
+        env.write("data/a.csv", format!("x\n{i}\n"));
+        env.write("data/m.json", format!("{{\"acc\": {acc}}}"));
+        env.run(&["add", "data"]);
+        env.run(&["run"]);
+        commit(&env, &format!("round {i}"));
+    }
+    let log = env.json(&["log", "data", "-n", "10"]);
+    let rows: Vec<(String, f64)> = log
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["change"].as_str().expect("change").to_owned(),
+                e["metrics"]["metrics.json:acc"].as_f64().expect("acc"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("modified".to_owned(), 0.9),
+            ("modified".to_owned(), 0.8),
+            ("added".to_owned(), 0.7)
+        ]
+    );
+    let diff = env.json(&["diff", "HEAD~2", "HEAD"]);
+    let paths: Vec<&str> = diff["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(paths, ["data", "metrics.json"]);
+
+    // A stage whose command changed since the lock stops the commit.
+    env.write(
+        "mlops.yaml",
+        "stages:\n  score:\n    cmd: cp data/m.json metrics.json && true\n    deps: [data]\n    metrics: [metrics.json]\n",
+    );
+    env.git(&["add", "mlops.yaml"]);
+    let output = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", "stale"])
+        .current_dir(env.root())
+        .output()
+        .expect("git commit");
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("stage `score` is out of date in mlops.lock (command changed)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pre_push_pushes_the_data_of_the_pushed_commits() {
+    let env = repo();
+    let storage = env.outside("storage");
+    env.run(&[
+        "remote",
+        "add",
+        "--default",
+        "storage",
+        storage.to_str().expect("utf-8"),
+    ]);
+    env.run(&["hooks", "install"]);
+    env.write("data/a.csv", "x\n1\n");
+    env.run(&["add", "data"]);
+    commit(&env, "data");
+    let origin = env.outside("origin.git");
+    crate::support::git_in(
+        env.root(),
+        &["init", "-q", "--bare", origin.to_str().expect("utf-8")],
+    );
+    env.git(&["remote", "add", "origin", origin.to_str().expect("utf-8")]);
+    let status = env.json(&["status"]);
+    assert!(status.to_string().contains("not_pushed"), "{status}");
+    env.git(&["push", "-q", "origin", "main"]);
+    let status = env.json(&["status"]);
+    assert!(!status.to_string().contains("not_pushed"), "{status}");
+}
+
+#[test]
+fn hooks_print_a_pre_commit_config_and_refuse_newer_notes() {
+    let env = repo();
+    let config = env.run(&["hooks", "install", "--pre-commit-config"]);
+    assert!(
+        config.contains("entry: mlops hook pre-push") && config.contains("stages: [post-checkout]"),
+        "{config}"
+    );
+    assert!(!env.path(".git/hooks/pre-commit").exists());
+
+    env.write("f.txt", "f");
+    commit(&env, "f");
+    env.git(&[
+        "notes",
+        "--ref",
+        "mlops",
+        "add",
+        "-m",
+        r#"{"format": 99}"#,
+        "HEAD",
+    ]);
+    let (_, err) = env.fails(2, &["log"]);
+    assert!(
+        err.contains("has format 99, newer than this mlops reads"),
+        "{err}"
+    );
+}

@@ -175,7 +175,7 @@ impl Observer for Quiet {}
 /// Checks that tracked data was added and the pipeline's lock is up to date.
 pub fn pre_commit(ws: &Workspace) -> Result<PreCommitReport> {
     let tracked = ops::resolve(ws, &[])?;
-    let status = ops::status::status(ws, &tracked)?;
+    let status = ops::status::local_status(ws, &tracked)?;
     let not_added = status
         .paths
         .into_iter()

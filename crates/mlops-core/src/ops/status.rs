@@ -72,8 +72,18 @@ impl StatusReport {
     }
 }
 
-/// Computes the status of the tracked paths (see [`crate::ops::resolve`]).
+/// Computes the status of the tracked paths (see [`crate::ops::resolve`]), against the default
+/// remote too when one is set.
 pub fn status(ws: &Workspace, tracked: &[Tracked]) -> Result<StatusReport> {
+    status_with(ws, tracked, true)
+}
+
+/// Like [`status`], but never reads a remote: for git hooks, which must stay quick and local.
+pub fn local_status(ws: &Workspace, tracked: &[Tracked]) -> Result<StatusReport> {
+    status_with(ws, tracked, false)
+}
+
+fn status_with(ws: &Workspace, tracked: &[Tracked], check_remote: bool) -> Result<StatusReport> {
     let store = ws.store();
     // Walk the workspace while the cache listing and the index load: they are independent.
     let (scans, (cached, mut index)) = rayon::join(
@@ -92,11 +102,11 @@ pub fn status(ws: &Workspace, tracked: &[Tracked]) -> Result<StatusReport> {
         "scanned the workspace and listed the cache"
     );
     let remote = match &ws.config().default_remote {
-        Some(name) => {
+        Some(name) if check_remote => {
             let remote = crate::remote::open(ws, Some(name))?;
             Some((name.clone(), remote.list()?))
         }
-        None => None,
+        _ => None,
     };
     let mut paths = Vec::with_capacity(tracked.len());
     for (item, scanned) in tracked.iter().zip(scans) {
