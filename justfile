@@ -36,6 +36,7 @@ bench *ARGS:
     bash benches/eval.sh
     bash benches/drift.sh
     bash benches/infer.sh
+    bash benches/history.sh
 
 # Everything CI runs
 ci:

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use anyhow::Context as _;
 use mlops_infer::Model;
 use mlops_infer::device::{Device, DeviceChoice};
 use mlops_infer::predict::{self, OnNan, PredictOptions, PredictReport};
@@ -17,8 +18,8 @@ use crate::output;
 /// batch by batch, into a Parquet file of predictions
 #[derive(Debug, clap::Args)]
 pub(crate) struct PredictArgs {
-    /// The model directory
-    #[arg(long, value_name = "DIR")]
+    /// The model directory, or a registered version: NAME@v1.2.0, NAME@latest, NAME#prod
+    #[arg(long, value_name = "DIR|REF")]
     model: PathBuf,
     /// Parquet files, directories of them, or quoted patterns
     #[arg(required = true, value_name = "INPUT")]
@@ -100,17 +101,60 @@ pub(crate) fn threads_or_all(threads: Option<usize>) -> anyhow::Result<usize> {
     }
 }
 
-/// The model directory `dir` loaded, with a hint when it is a tracked path not checked out.
+/// The model `dir` names: a model directory, or a registry reference (`NAME@v1.2.0`,
+/// `NAME@latest`, `NAME#prod`) read straight from the cache; with a hint when it is a tracked
+/// path not checked out.
 pub(crate) fn load_model(ctx: &Context, dir: &Path, device: &Device) -> anyhow::Result<Model> {
-    let dir = ctx.cwd.join(dir);
-    if !dir.exists() && mlops_core::pointer::pointer_path(&dir).is_file() {
-        anyhow::bail!(
-            "the model `{}` is tracked but not in the workspace; run `mlops checkout {}` first",
-            dir.display(),
-            dir.display()
-        );
+    let path = ctx.cwd.join(dir);
+    if !path.exists() {
+        if mlops_core::pointer::pointer_path(&path).is_file() {
+            anyhow::bail!(
+                "the model `{}` is tracked but not in the workspace; run `mlops checkout {}` first",
+                dir.display(),
+                dir.display()
+            );
+        }
+        let reference = dir.to_string_lossy();
+        if reference.contains('@') || reference.contains('#') {
+            return registered_model(ctx, &reference, device);
+        }
     }
-    Ok(Model::load(&dir, device)?)
+    Ok(Model::load(&path, device)?)
+}
+
+/// A registered model version, its two files read from the cache.
+fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::Result<Model> {
+    let ws = ctx.workspace()?;
+    let repo = mlops_meta::history::Repo::open(&ws)?;
+    let located = mlops_meta::registry::Registry::read(&repo)?.locate(reference)?;
+    let store = ws.store();
+    let tree = mlops_core::tree::read_tree(&store, &located.pointer.digest, &located.path)
+        .with_context(|| {
+            format!(
+                "`{reference}` is not in the cache; `mlops model get {reference} -o DIR` fetches it"
+            )
+        })?;
+    let file = |name: &str| -> anyhow::Result<std::path::PathBuf> {
+        let found = tree
+            .files
+            .iter()
+            .find(|f| f.rel == located.path.join(name))
+            .with_context(|| {
+                format!("`{reference}` ({}) has no `{name}`", located.path.display())
+            })?;
+        anyhow::ensure!(
+            store.contains(&found.digest),
+            "`{name}` of `{reference}` is not in the cache; `mlops model get {reference} -o DIR` fetches it"
+        );
+        Ok(store.object_path(&found.digest))
+    };
+    let label = std::path::PathBuf::from(reference);
+    Ok(Model::load_files(
+        &label,
+        &file(mlops_infer::model::SPEC_FILE)?,
+        &file(mlops_infer::model::WEIGHTS_FILE)?,
+        device,
+    )?)
 }
 
 pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {

@@ -632,3 +632,57 @@ fn a_tracked_model_not_checked_out_says_so() {
         "out.parquet",
     ]);
 }
+
+#[test]
+fn a_registered_model_scores_straight_from_the_cache() {
+    let env = TestEnv::new();
+    env.git(&["config", "user.name", "Ada"]);
+    env.git(&["config", "user.email", "ada@example.com"]);
+    copy_fixture(&env, "regression");
+    env.run(&["add", "regression"]);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "model"]);
+    env.run(&["model", "register", "reg", "--path", "regression"]);
+    env.run(&[
+        "model",
+        "assign",
+        "reg",
+        "--version",
+        "v0.0.1",
+        "--stage",
+        "prod",
+    ]);
+    std::fs::remove_dir_all(env.path("regression")).expect("remove the checkout");
+    let input = fixture("regression").join("input.parquet");
+    let report = env.json(&[
+        "predict",
+        "--model",
+        "reg#prod",
+        input.to_str().expect("utf-8"),
+        "-o",
+        "out.parquet",
+    ]);
+    assert_eq!(report["model"], "reg#prod");
+    let got = floats(&read_parquet(&env.path("out.parquet")), "prediction");
+    assert_close(
+        "registered",
+        "prediction",
+        &got,
+        &expected("regression")["prediction"],
+    );
+    let (_, err) = env.fails(
+        2,
+        &[
+            "predict",
+            "--model",
+            "reg#staging",
+            input.to_str().expect("utf-8"),
+            "-o",
+            "o.parquet",
+        ],
+    );
+    assert!(
+        err.contains("`reg#staging` names nothing in the registry"),
+        "{err}"
+    );
+}

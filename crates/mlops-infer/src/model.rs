@@ -136,8 +136,19 @@ impl Model {
                 dir: dir.to_owned(),
             });
         }
-        let spec = ModelSpec::read(&spec_path)?;
-        let weights_path = dir.join(WEIGHTS_FILE);
+        Self::load_files(dir, &spec_path, &dir.join(WEIGHTS_FILE), device)
+    }
+
+    /// Loads a model from its two files wherever they are (a registered model is read straight
+    /// from the cache, where files are named by digest); `dir` names the model in reports.
+    pub fn load_files(
+        dir: &Path,
+        spec_path: &Path,
+        weights_path: &Path,
+        device: &Device,
+    ) -> Result<Model> {
+        let spec = ModelSpec::read(spec_path)?;
+        let weights_path = weights_path.to_owned();
         let bytes = fs_err::read(&weights_path)?;
         let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights {
             path: weights_path.clone(),
@@ -160,7 +171,7 @@ impl Model {
             layers.push(built.layer);
             layer_notes.push(built.note);
         }
-        let classes = check_output(&spec, width, &spec_path)?;
+        let classes = check_output(&spec, width, spec_path)?;
         let fused = device.is_cpu();
         let (layers, output_fused) = if fused {
             fuse(layers, spec.output)
