@@ -504,3 +504,64 @@ fn hooks_print_a_pre_commit_config_and_refuse_newer_notes() {
         "{err}"
     );
 }
+
+#[test]
+fn divergent_notes_merge_and_keep_both_sides() {
+    let env = repo();
+    env.run(&["hooks", "install"]);
+    env.write("f.txt", "f");
+    commit(&env, "one");
+    let origin = env.outside("origin.git");
+    let origin_path = origin.to_str().expect("utf-8");
+    crate::support::git_in(
+        env.root(),
+        &["init", "-q", "--bare", "-b", "main", origin_path],
+    );
+    env.git(&["remote", "add", "origin", origin_path]);
+    env.git(&["push", "-q", "origin", "main"]);
+    env.run(&["notes", "push"]);
+
+    // A second clone records another line on the same commit and pushes it.
+    let other = env.outside("other");
+    crate::support::git_in(
+        env.root(),
+        &["clone", "-q", origin_path, other.to_str().expect("utf-8")],
+    );
+    let other_env = |args: &[&str]| crate::support::git_in(&other, args);
+    other_env(&["fetch", "-q", "origin", "refs/notes/mlops:refs/notes/mlops"]);
+    other_env(&[
+        "notes",
+        "--ref",
+        "mlops",
+        "append",
+        "-m",
+        r#"{"from":"other"}"#,
+        "HEAD",
+    ]);
+    other_env(&["push", "-q", "origin", "refs/notes/mlops"]);
+
+    // Meanwhile this clone adds its own line: the notes diverge.
+    env.git(&[
+        "notes",
+        "--ref",
+        "mlops",
+        "append",
+        "-m",
+        r#"{"from":"here"}"#,
+        "HEAD",
+    ]);
+    env.run(&["notes", "fetch"]);
+    let merged = env.git(&["notes", "--ref", "mlops", "show", "HEAD"]);
+    assert!(
+        merged.contains(r#"{"from":"here"}"#) && merged.contains(r#"{"from":"other"}"#),
+        "{merged}"
+    );
+    assert!(merged.contains("\"format\":1"), "{merged}");
+    // The merge descends from both sides, so pushing it fast-forwards.
+    env.run(&["notes", "push"]);
+    let remote = crate::support::git_in(&origin, &["notes", "--ref", "mlops", "show", "main"]);
+    assert!(
+        remote.contains(r#"{"from":"here"}"#) && remote.contains(r#"{"from":"other"}"#),
+        "{remote}"
+    );
+}
