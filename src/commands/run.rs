@@ -5,7 +5,6 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mlops_core::config::LinkMode;
 use mlops_pipeline::records;
 use mlops_pipeline::run::{self, Observer, RunOptions, StageOutcome, StageStatus};
 use mlops_pipeline::state::Reason;
@@ -230,19 +229,5 @@ pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
 
 /// Runs `run` for `stage list`: a dry run of every stage.
 pub(crate) fn dry_run_all(ctx: &Context) -> anyhow::Result<Vec<StageOutcome>> {
-    let ws = ctx.workspace()?;
-    let options = RunOptions {
-        targets: Vec::new(),
-        jobs: 1,
-        dry_run: true,
-        force: false,
-        downstream: false,
-        keep_going: true,
-        link: LinkMode::Copy,
-    };
-    Ok(run::run(&ws, &options, &AtomicBool::new(false), &SilentObserver)?.stages)
+    Ok(run::dry_run_all(&ctx.workspace()?)?)
 }
-
-struct SilentObserver;
-
-impl Observer for SilentObserver {}

@@ -16,6 +16,17 @@ fn commit(env: &TestEnv, message: &str) {
     env.git(&["commit", "-q", "-m", message]);
 }
 
+/// Runs `git commit`, expecting a hook to refuse it; returns git's standard error.
+fn commit_refused(env: &TestEnv, message: &str) -> String {
+    let output = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", message])
+        .current_dir(env.root())
+        .output()
+        .expect("git commit");
+    assert!(!output.status.success(), "the commit went through");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Three commits: data with two files; data with one changed and one added file; a model.
 fn three_commits(env: &TestEnv) {
     env.write("data/a.csv", "x\n1\n")
@@ -302,13 +313,7 @@ fn hooks_chain_an_existing_hook_and_uninstall_restores_it() {
     env.write("data/a.csv", "x\n2\n");
     env.write("notes.txt", "n");
     env.git(&["add", "notes.txt"]);
-    let output = std::process::Command::new("git")
-        .args(["commit", "-q", "-m", "refused"])
-        .current_dir(env.root())
-        .output()
-        .expect("git commit");
-    assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
+    let err = commit_refused(&env, "refused");
     assert!(
         err.contains("data changed but was not added: run `mlops add data`"),
         "{err}"
@@ -436,13 +441,7 @@ fn log_shows_data_changes_with_the_metrics_of_each_commit() {
         "stages:\n  score:\n    cmd: cp data/m.json metrics.json && true\n    deps: [data]\n    metrics: [metrics.json]\n",
     );
     env.git(&["add", "mlops.yaml"]);
-    let output = std::process::Command::new("git")
-        .args(["commit", "-q", "-m", "stale"])
-        .current_dir(env.root())
-        .output()
-        .expect("git commit");
-    assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
+    let err = commit_refused(&env, "stale");
     assert!(
         err.contains("stage `score` is out of date in mlops.lock (command changed)"),
         "{err}"

@@ -607,17 +607,7 @@ fn a_tracked_model_not_checked_out_says_so() {
     env.run(&["add", "regression"]);
     std::fs::remove_dir_all(&dir).expect("remove the model");
     let input = fixture("regression").join("input.parquet");
-    let (_, err) = env.fails(
-        2,
-        &[
-            "predict",
-            "--model",
-            "regression",
-            input.to_str().expect("utf-8"),
-            "-o",
-            "out.parquet",
-        ],
-    );
+    let err = predict_fails(&env, Path::new("regression"), &input, &[]);
     assert!(
         err.contains("is tracked but not in the workspace; run `mlops checkout"),
         "{err}"
@@ -670,17 +660,8 @@ fn a_registered_model_scores_straight_from_the_cache() {
         &got,
         &expected("regression")["prediction"],
     );
-    let (_, err) = env.fails(
-        2,
-        &[
-            "predict",
-            "--model",
-            "reg#staging",
-            input.to_str().expect("utf-8"),
-            "-o",
-            "o.parquet",
-        ],
-    );
+    std::fs::remove_file(env.path("out.parquet")).expect("remove the scores");
+    let err = predict_fails(&env, Path::new("reg#staging"), &input, &[]);
     assert!(
         err.contains("`reg#staging` names nothing in the registry"),
         "{err}"

@@ -9,12 +9,11 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use mlops_core::Workspace;
 use mlops_core::ops::status::State;
 use mlops_core::ops::{self, Tracked};
-use mlops_pipeline::run::{self, Observer, RunOptions, StageStatus};
+use mlops_pipeline::run::{self, StageStatus};
 
 use crate::error::{Error, Result};
 use crate::history::Repo;
@@ -169,9 +168,6 @@ impl PreCommitReport {
     }
 }
 
-struct Quiet;
-impl Observer for Quiet {}
-
 /// Checks that tracked data was added and the pipeline's lock is up to date.
 pub fn pre_commit(ws: &Workspace) -> Result<PreCommitReport> {
     let tracked = ops::resolve(ws, &[])?;
@@ -184,18 +180,7 @@ pub fn pre_commit(ws: &Workspace) -> Result<PreCommitReport> {
         .collect();
     let mut stale_stages = Vec::new();
     if ws.root().join(mlops_pipeline::spec::PIPELINE_FILE).exists() {
-        let options = RunOptions {
-            targets: Vec::new(),
-            jobs: 1,
-            dry_run: true,
-            force: false,
-            downstream: false,
-            keep_going: true,
-            link: ws.config().link,
-        };
-        let report = run::run(ws, &options, &AtomicBool::new(false), &Quiet)?;
-        stale_stages = report
-            .stages
+        stale_stages = run::dry_run_all(ws)?
             .into_iter()
             .filter(|s| s.status == StageStatus::WouldRun)
             .map(|s| (s.stage, s.reasons))

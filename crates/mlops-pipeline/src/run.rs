@@ -145,6 +145,23 @@ struct Schedule {
     outcomes: Vec<StageOutcome>,
 }
 
+struct Silent;
+impl Observer for Silent {}
+
+/// What a run of every stage would do, and why: a dry run that writes nothing.
+pub fn dry_run_all(ws: &Workspace) -> Result<Vec<StageOutcome>> {
+    let options = RunOptions {
+        targets: Vec::new(),
+        jobs: 1,
+        dry_run: true,
+        force: false,
+        downstream: false,
+        keep_going: true,
+        link: LinkMode::Copy,
+    };
+    Ok(run(ws, &options, &AtomicBool::new(false), &Silent)?.stages)
+}
+
 /// Runs the pipeline in the workspace. `cancel` is set (by a signal handler) to stop: running
 /// commands get SIGINT, nothing new starts.
 pub fn run(
