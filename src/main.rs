@@ -4,6 +4,8 @@ mod cli;
 mod commands;
 mod error;
 mod output;
+#[cfg(test)]
+mod reference;
 
 use std::process::ExitCode;
 

@@ -40,15 +40,20 @@ pub(crate) enum ModelCommand {
     /// Put a version in a stage, such as prod: tag `NAME#STAGE#N`
     #[command(disable_version_flag = true)]
     Assign {
+        /// The model's name in the registry
         name: String,
+        /// The registered version to put in the stage
         #[arg(long)]
         version: String,
+        /// The stage, such as prod or staging
         #[arg(long)]
         stage: String,
     },
     /// Take a stage away from the version holding it: tag `NAME#STAGE!#N`
     Unassign {
+        /// The model's name in the registry
         name: String,
+        /// The stage to empty
         #[arg(long)]
         stage: String,
     },
@@ -56,7 +61,9 @@ pub(crate) enum ModelCommand {
     /// (`NAME@deprecated`)
     #[command(disable_version_flag = true)]
     Deprecate {
+        /// The model's name in the registry
         name: String,
+        /// The version to deregister [default: deprecate the whole model]
         #[arg(long)]
         version: Option<String>,
     },
