@@ -52,6 +52,7 @@ pub(crate) enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    Quickstart(commands::quickstart::QuickstartArgs),
     Init(commands::init::InitArgs),
     Add(commands::add::AddArgs),
     Status(commands::status::StatusArgs),
@@ -67,6 +68,7 @@ pub(crate) enum Command {
     Eval(Box<commands::eval::EvalArgs>),
     Drift(Box<commands::drift::DriftArgs>),
     Profile(commands::profile::ProfileArgs),
+    Split(commands::split::SplitArgs),
     Predict(Box<commands::predict::PredictArgs>),
     Train(Box<commands::train::TrainArgs>),
     #[command(subcommand)]

@@ -20,8 +20,10 @@ pub(crate) mod metrics;
 pub(crate) mod model;
 pub(crate) mod predict;
 pub(crate) mod profile;
+pub(crate) mod quickstart;
 pub(crate) mod remote;
 pub(crate) mod run;
+pub(crate) mod split;
 pub(crate) mod stage;
 pub(crate) mod status;
 pub(crate) mod train;
@@ -149,6 +151,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     };
     let ctx = Context { printer, cwd };
     match &cli.command {
+        Command::Quickstart(args) => quickstart::run(args, &ctx),
         Command::Init(args) => init::run(args, &ctx),
         Command::Add(args) => add::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
@@ -163,6 +166,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Eval(args) => eval::run(args, &ctx),
         Command::Drift(args) => drift::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),
+        Command::Split(args) => split::run(args, &ctx),
         Command::Predict(args) => predict::run(args, &ctx),
         Command::Train(args) => train::run(args, &ctx),
         Command::Model(command) => model::run(command, &ctx),

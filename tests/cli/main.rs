@@ -22,6 +22,7 @@ mod infer;
 mod init;
 mod lock;
 mod pipeline;
+mod quickstart;
 mod remote;
 mod status;
 

@@ -21,6 +21,7 @@ pub mod ops;
 pub mod pointer;
 pub mod progress;
 pub mod remote;
+pub mod rng;
 pub mod rows;
 pub mod scan;
 pub mod store;

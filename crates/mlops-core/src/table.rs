@@ -959,6 +959,71 @@ fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
     })
 }
 
+/// The rows of `table` shuffled by `seed` and cut into a share `test` and the rest (which keeps
+/// at least one row): `(rest, test)`.
+pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
+    let mut order: Vec<usize> = (0..table.rows).collect();
+    crate::rng::SplitMix(seed).shuffle(&mut order);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "a share of a row count"
+    )]
+    let held = ((test * table.rows as f64).round() as usize).min(table.rows.saturating_sub(1));
+    let (test_rows, rest_rows) = order.split_at(held);
+    (table.take(rest_rows), table.take(test_rows))
+}
+
+/// Writes `table` to the Parquet file `path`, atomically (a temp file renamed into place):
+/// booleans, 64-bit integers and floats, and text, each nullable.
+pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
+    use std::sync::Arc;
+    let arrays: Vec<(String, ArrayRef)> = table
+        .names
+        .iter()
+        .zip(&table.columns)
+        .map(|(name, column)| {
+            let array: ArrayRef = match column {
+                Column::Bool(v) => Arc::new(arrow_array::BooleanArray::from(v.clone())),
+                Column::Int(v) => Arc::new(arrow_array::Int64Array::from(v.clone())),
+                Column::Float(v) => Arc::new(arrow_array::Float64Array::from(v.clone())),
+                Column::Text { labels, ids } => Arc::new(
+                    ids.iter()
+                        .map(|&i| labels.get(i as usize).map(String::as_str))
+                        .collect::<arrow_array::StringArray>(),
+                ),
+            };
+            (name.clone(), array)
+        })
+        .collect();
+    let batch =
+        arrow_array::RecordBatch::try_from_iter(arrays).map_err(|e| table_error(path, e))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = crate::atomic::temp_path(dir, "table");
+    let result = (|| {
+        let file = fs_err::File::create(&temp)?.into_parts().0;
+        let properties = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+                .map_err(|e| table_error(path, e))?;
+        writer.write(&batch).map_err(|e| table_error(path, e))?;
+        let file = writer.into_inner().map_err(|e| table_error(path, e))?;
+        file.sync_all()?;
+        fs_err::rename(&temp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temp);
+    }
+    result
+}
+
 /// The narrowest type that reads every present value: bool, integer, float, or text.
 fn infer(values: &[Option<String>]) -> Column {
     let present = || values.iter().flatten();

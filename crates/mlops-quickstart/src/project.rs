@@ -1,0 +1,146 @@
+//! The quickstart project's files: data, `mlops.yaml`, `params.yaml` and a README, and the git
+//! commits that record them.
+
+use std::path::{Path, PathBuf};
+
+use mlops_core::error::{Error, Result};
+use mlops_core::table::write_parquet;
+
+use crate::data::{Shift, customers};
+
+/// The training data, relative to the project.
+pub const CUSTOMERS: &str = "data/customers.parquet";
+/// The directory of monthly batches the monitor stage checks.
+pub const BATCHES: &str = "data/batches";
+/// The reports the pipeline writes.
+pub const EVAL_REPORT: &str = "reports/eval.json";
+pub const EVAL_PAGE: &str = "reports/eval.html";
+pub const DRIFT_REPORT: &str = "reports/drift.json";
+pub const DRIFT_PAGE: &str = "reports/drift.html";
+
+/// The pipeline, with `{mlops}` standing for the command that runs mlops.
+const PIPELINE: &str = r"# The quickstart pipeline: `mlops run` brings every stage up to date; `mlops dag` draws it.
+stages:
+  prepare:
+    cmd: >-
+      {mlops} -q split data/customers.parquet --test ${prepare.test_share}
+      --seed ${prepare.seed} -o data/prepared
+    deps: [data/customers.parquet]
+    params: [prepare.test_share, prepare.seed]
+    outs: [data/prepared]
+  train:
+    cmd: >-
+      {mlops} -q train --data data/prepared/train.parquet --label default
+      --exclude customer_id,gender,region --model mlp --hidden ${train.hidden}
+      --epochs ${train.epochs} --lr ${train.lr} --seed ${train.seed} --threads 1 -o models/credit --force
+    deps: [data/prepared]
+    params: [train.hidden, train.epochs, train.lr, train.seed]
+    outs: [models/credit]
+  predict:
+    cmd: >-
+      {mlops} -q predict --model models/credit data/prepared/test.parquet
+      --keep customer_id,region,age,gender,default -o scores/test.parquet
+    deps: [models/credit, data/prepared]
+    outs: [scores/test.parquet]
+  evaluate:
+    cmd: >-
+      mkdir -p reports &&
+      {mlops} -q eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --format html -o reports/eval.html &&
+      {mlops} -q --json eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender -o reports/eval.json
+    deps: [scores/test.parquet]
+    outs: [reports/eval.html, reports/eval.json]
+  monitor:
+    cmd: >-
+      mkdir -p reports &&
+      {mlops} -q drift --reference data/prepared/train.parquet data/batches/*.parquet --exclude customer_id,default --no-fail --format html -o reports/drift.html &&
+      {mlops} -q --json drift --reference data/prepared/train.parquet data/batches/*.parquet --exclude customer_id,default --no-fail -o reports/drift.json
+    deps: [data/prepared, data/batches]
+    outs: [reports/drift.html, reports/drift.json]
+";
+
+const PARAMS: &str = "prepare:\n  test_share: 0.25\n  seed: 7\ntrain:\n  hidden: \"32,16\"\n  epochs: 4\n  lr: 0.003\n  seed: 0\n";
+
+const README: &str = "# mlops quickstart: credit scoring\n\n\
+Made by `mlops quickstart`. The data is synthetic and seeded, with planted flaws: labels in region\n\
+`east` are noisy (a weak slice), women's incomes are drawn lower (a fairness gap in predictions,\n\
+although gender is not an input), and the last monthly batch in `data/batches/` drifts in income,\n\
+debt ratio and region.\n\n\
+- `mlops dag` draws the pipeline in `mlops.yaml`; `mlops run` brings it up to date (a second run does\n\
+  nothing); change `params.yaml` and run again to retrain.\n\
+- `reports/eval.html` and `reports/drift.html` are the reports; `mlops status` and `mlops diff` show\n\
+  the versioned data; `mlops model inspect models/credit` the model.\n";
+
+/// Writes the project's data (`rows` training customers, three monthly batches of a tenth as
+/// many, the last drifted) and files into `dir`, running mlops as `mlops` in the pipeline.
+pub fn write_files(dir: &Path, rows: usize, mlops: &str) -> Result<()> {
+    fs_err::create_dir_all(dir.join(BATCHES))?;
+    write_parquet(&dir.join(CUSTOMERS), &customers(rows, 1, 0, Shift::NONE))?;
+    let batch = (rows / 10).max(100);
+    for month in 1..=3u64 {
+        let shift = if month == 3 {
+            Shift::DRIFTED
+        } else {
+            Shift::NONE
+        };
+        let first = i64::try_from(rows + batch * usize::try_from(month).unwrap_or(0)).unwrap_or(0);
+        let path = dir.join(BATCHES).join(format!("2026-{month:02}.parquet"));
+        write_parquet(&path, &customers(batch, 100 + month, first, shift))?;
+    }
+    let pipeline = PIPELINE.replace("{mlops}", mlops);
+    mlops_core::atomic::write(&dir.join("mlops.yaml"), pipeline.as_bytes())?;
+    mlops_core::atomic::write(&dir.join("params.yaml"), PARAMS.as_bytes())?;
+    mlops_core::atomic::write(&dir.join("README.md"), README.as_bytes())?;
+    Ok(())
+}
+
+/// Commits everything git does not ignore in the repository at `dir`.
+pub fn commit_all(dir: &Path, message: &str) -> Result<()> {
+    let git_err = |source| Error::Git {
+        repo: dir.to_owned(),
+        source,
+    };
+    let repo = git2::Repository::open(dir).map_err(git_err)?;
+    let mut index = repo.index().map_err(git_err)?;
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .map_err(git_err)?;
+    index.write().map_err(git_err)?;
+    let tree = repo
+        .find_tree(index.write_tree().map_err(git_err)?)
+        .map_err(git_err)?;
+    let signature = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("mlops quickstart", "quickstart@mlops.invalid"))
+        .map_err(git_err)?;
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(
+        Some("HEAD"),
+        &signature,
+        &signature,
+        message,
+        &tree,
+        &parents,
+    )
+    .map_err(git_err)?;
+    Ok(())
+}
+
+/// Creates an empty git repository at `dir`, which must not exist or be empty.
+pub fn init_repo(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
+        return Err(Error::Table {
+            path: dir.to_owned(),
+            message: "the quickstart needs a new or empty directory".into(),
+        });
+    }
+    fs_err::create_dir_all(dir)?;
+    let git_err = |source| Error::Git {
+        repo: dir.to_owned(),
+        source,
+    };
+    let mut options = git2::RepositoryInitOptions::new();
+    options.initial_head("main");
+    git2::Repository::init_opts(dir, &options).map_err(git_err)?;
+    Ok(dir.canonicalize()?)
+}

@@ -1,0 +1,57 @@
+//! `mlops split`: cut a table into a training and a test file, by a seeded shuffle.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+
+/// Split Parquet or CSV data into `train.parquet` and `test.parquet` in a directory, by a seeded
+/// shuffle of the rows (a pipeline's prepare stage); dates are written as days since 1970
+#[derive(Debug, clap::Args)]
+pub(crate) struct SplitArgs {
+    /// Parquet or CSV files, directories of Parquet files, or quoted patterns (read as one table)
+    #[arg(required = true, value_name = "DATA")]
+    data: Vec<PathBuf>,
+    /// The share of rows in the test file
+    #[arg(long, default_value_t = 0.2)]
+    test: f64,
+    /// The seed of the shuffle: the same seed gives the same split
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The directory to write `train.parquet` and `test.parquet` into
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+}
+
+pub(crate) fn run(args: &SplitArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    anyhow::ensure!(
+        (0.0..1.0).contains(&args.test),
+        "--test is the share of rows in the test file, in [0, 1); got {}",
+        args.test
+    );
+    let mut paths = Vec::new();
+    for input in &args.data {
+        paths.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
+    }
+    let first = paths.first().context("no input files")?;
+    let schema = mlops_core::table::schema(first)?;
+    let names: Vec<&str> = schema.iter().map(|c| c.name.as_str()).collect();
+    let table = mlops_core::table::read(&paths, &names)?;
+    let (train, test) = mlops_core::table::split(&table, args.test, args.seed);
+    let dir = ctx.cwd.join(&args.output);
+    fs_err::create_dir_all(&dir)?;
+    mlops_core::table::write_parquet(&dir.join("train.parquet"), &train)?;
+    mlops_core::table::write_parquet(&dir.join("test.parquet"), &test)?;
+    let report = serde_json::json!({ "train": train.rows, "test": test.rows, "output": dir });
+    ctx.printer.report(&report, |_| {
+        format!(
+            "wrote {}: {} training rows, {} test rows\n",
+            dir.display(),
+            train.rows,
+            test.rows
+        )
+    })?;
+    Ok(ExitStatus::Success)
+}
