@@ -25,6 +25,9 @@ pub(crate) struct QuickstartArgs {
     /// Customers in the training data (each monthly batch has a tenth as many)
     #[arg(long, default_value_t = 200_000)]
     rows: usize,
+    /// Only write the data (`data/customers.parquet`, `data/batches/`) into DIR, which may exist
+    #[arg(long)]
+    data_only: bool,
 }
 
 /// How the pipeline calls mlops: `mlops` when that is this binary on the `PATH`, else this
@@ -45,6 +48,17 @@ fn mlops_command() -> anyhow::Result<String> {
 pub(crate) fn run(args: &QuickstartArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     anyhow::ensure!(args.rows >= 1000, "--rows must be at least 1000");
     let started = std::time::Instant::now();
+    if args.data_only {
+        let dir = ctx.cwd.join(&args.dir);
+        project::write_data(&dir, args.rows)?;
+        ctx.printer.note(&format!(
+            "wrote {} and {}/ in {}",
+            CUSTOMERS,
+            BATCHES,
+            dir.display()
+        ));
+        return Ok(ExitStatus::Success);
+    }
     let dir = project::init_repo(&ctx.cwd.join(&args.dir))?;
     Workspace::init(&dir, false)?;
     ctx.printer.note(&format!(

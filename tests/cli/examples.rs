@@ -30,6 +30,38 @@ fn versioning_tour_runs() {
     );
 }
 
+#[test]
+fn credit_scoring_runs() {
+    let env = TestEnv::bare();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/credit-scoring/run.sh");
+    let dir = env.path("credit");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&dir)
+        .arg("20000")
+        .env("MLOPS", assert_cmd::cargo::cargo_bin("mlops"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run the example");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("FAIL  fairness.demographic_parity_ratio >= 0.8"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(exit status 1: the last batch drifted)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ran 0, restored 0, skipped 5"), "{stdout}");
+    assert!(dir.join("reports/eval.html").is_file() && dir.join("reports/drift.html").is_file());
+}
+
 /// Every example directory has a test above (by its name).
 #[test]
 fn every_example_is_run() {
@@ -42,7 +74,7 @@ fn every_example_is_run() {
             .into_string()
             .expect("utf-8");
         assert!(
-            this.contains(&format!("fn {name}_")),
+            this.contains(&format!("fn {}_", name.replace('-', "_"))),
             "examples/{name} has no test in tests/cli/examples.rs"
         );
     }

@@ -70,9 +70,27 @@ debt ratio and region.\n\n\
 - `reports/eval.html` and `reports/drift.html` are the reports; `mlops status` and `mlops diff` show\n\
   the versioned data; `mlops model inspect models/credit` the model.\n";
 
-/// Writes the project's data (`rows` training customers, three monthly batches of a tenth as
-/// many, the last drifted) and files into `dir`, running mlops as `mlops` in the pipeline.
+/// The pipeline file, running mlops as `mlops`.
+pub fn pipeline_text(mlops: &str) -> String {
+    PIPELINE.replace("{mlops}", mlops)
+}
+
+/// The params file.
+pub const PARAMS_TEXT: &str = PARAMS;
+
+/// Writes the project's files into `dir`: its data, `mlops.yaml` (running mlops as `mlops`),
+/// `params.yaml` and a README.
 pub fn write_files(dir: &Path, rows: usize, mlops: &str) -> Result<()> {
+    write_data(dir, rows)?;
+    mlops_core::atomic::write(&dir.join("mlops.yaml"), pipeline_text(mlops).as_bytes())?;
+    mlops_core::atomic::write(&dir.join("params.yaml"), PARAMS.as_bytes())?;
+    mlops_core::atomic::write(&dir.join("README.md"), README.as_bytes())?;
+    Ok(())
+}
+
+/// Writes the data into `dir`: `rows` training customers in `data/customers.parquet` and three
+/// monthly batches of a tenth as many in `data/batches/`, the last drifted.
+pub fn write_data(dir: &Path, rows: usize) -> Result<()> {
     fs_err::create_dir_all(dir.join(BATCHES))?;
     write_parquet(&dir.join(CUSTOMERS), &customers(rows, 1, 0, Shift::NONE))?;
     let batch = (rows / 10).max(100);
@@ -86,10 +104,6 @@ pub fn write_files(dir: &Path, rows: usize, mlops: &str) -> Result<()> {
         let path = dir.join(BATCHES).join(format!("2026-{month:02}.parquet"));
         write_parquet(&path, &customers(batch, 100 + month, first, shift))?;
     }
-    let pipeline = PIPELINE.replace("{mlops}", mlops);
-    mlops_core::atomic::write(&dir.join("mlops.yaml"), pipeline.as_bytes())?;
-    mlops_core::atomic::write(&dir.join("params.yaml"), PARAMS.as_bytes())?;
-    mlops_core::atomic::write(&dir.join("README.md"), README.as_bytes())?;
     Ok(())
 }
 
@@ -143,4 +157,22 @@ pub fn init_repo(dir: &Path) -> Result<PathBuf> {
     options.initial_head("main");
     git2::Repository::init_opts(dir, &options).map_err(git_err)?;
     Ok(dir.canonicalize()?)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `examples/credit-scoring` is this project as files: they must not drift apart.
+    #[test]
+    fn the_example_has_the_quickstart_pipeline_and_params() {
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/credit-scoring");
+        let read =
+            |name: &str| fs_err::read_to_string(example.join(name)).expect("read the example");
+        assert_eq!(
+            read("mlops.yaml"),
+            super::pipeline_text("mlops"),
+            "regenerate examples/credit-scoring/mlops.yaml"
+        );
+        assert_eq!(read("params.yaml"), super::PARAMS_TEXT);
+    }
 }
