@@ -39,6 +39,27 @@ fn the_quickstart_runs_every_stage_and_finds_the_planted_flaws() {
     assert_eq!(drifted, ["debt_ratio", "income", "region"]);
 
     // Every stage ran once; a second run has nothing to do, and git has it all committed.
+    let records = env
+        .cmd_in(&dir, &["--json", "runs"])
+        .output()
+        .expect("runs");
+    let records: serde_json::Value = serde_json::from_slice(&records.stdout).expect("run records");
+    let mut ran: Vec<&str> = records
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["status"] == "ran")
+        .map(|r| r["stage"].as_str().expect("stage"))
+        .collect();
+    ran.sort_unstable();
+    assert_eq!(ran, ["evaluate", "monitor", "predict", "prepare", "train"]);
+    let eval: serde_json::Value =
+        serde_json::from_slice(&env.read("demo/reports/eval.json")).expect("eval report");
+    assert_eq!(
+        eval["passed"], true,
+        "the pipeline's own gate passes: {}",
+        eval["gates"]
+    );
     let runs = crate::support::git_in(&dir, &["log", "--oneline"]);
     assert_eq!(runs.lines().count(), 2, "{runs}");
     let again = env.cmd_in(&dir, &["--json", "run"]).output().expect("run");

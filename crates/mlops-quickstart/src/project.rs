@@ -45,8 +45,8 @@ stages:
   evaluate:
     cmd: >-
       mkdir -p reports &&
-      {mlops} -q eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --format html -o reports/eval.html &&
-      {mlops} -q --json eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender -o reports/eval.json
+      {mlops} -q eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --gate 'roc_auc >= 0.65' --format html -o reports/eval.html &&
+      {mlops} -q --json eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --gate 'roc_auc >= 0.65' -o reports/eval.json
     deps: [scores/test.parquet]
     outs: [reports/eval.html, reports/eval.json]
   monitor:
