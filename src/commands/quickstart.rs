@@ -48,8 +48,15 @@ fn mlops_command() -> anyhow::Result<String> {
 pub(crate) fn run(args: &QuickstartArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     anyhow::ensure!(args.rows >= 1000, "--rows must be at least 1000");
     let started = std::time::Instant::now();
+    let dir = ctx.cwd.join(&args.dir);
     if args.data_only {
-        let dir = ctx.cwd.join(&args.dir);
+        for existing in [CUSTOMERS, BATCHES].map(|p| dir.join(p)) {
+            anyhow::ensure!(
+                !existing.exists(),
+                "`{}` already exists; the quickstart writes new data only (remove it first)",
+                existing.display()
+            );
+        }
         project::write_data(&dir, args.rows)?;
         ctx.printer.note(&format!(
             "wrote {} and {}/ in {}",
@@ -59,7 +66,12 @@ pub(crate) fn run(args: &QuickstartArgs, ctx: &Context) -> anyhow::Result<ExitSt
         ));
         return Ok(ExitStatus::Success);
     }
-    let dir = project::init_repo(&ctx.cwd.join(&args.dir))?;
+    anyhow::ensure!(
+        !dir.exists() || fs_err::read_dir(&dir)?.next().is_none(),
+        "`{}` is not empty: the quickstart needs a new or empty directory",
+        dir.display()
+    );
+    let dir = project::init_repo(&dir)?;
     Workspace::init(&dir, false)?;
     ctx.printer.note(&format!(
         "writing the project and {} customers into {}",

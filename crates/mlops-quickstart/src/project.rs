@@ -140,14 +140,8 @@ pub fn commit_all(dir: &Path, message: &str) -> Result<()> {
     Ok(())
 }
 
-/// Creates an empty git repository at `dir`, which must not exist or be empty.
+/// Creates a git repository at `dir` (the caller checks that it is new or empty).
 pub fn init_repo(dir: &Path) -> Result<PathBuf> {
-    if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
-        return Err(Error::Table {
-            path: dir.to_owned(),
-            message: "the quickstart needs a new or empty directory".into(),
-        });
-    }
     fs_err::create_dir_all(dir)?;
     let git_err = |source| Error::Git {
         repo: dir.to_owned(),
