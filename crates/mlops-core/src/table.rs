@@ -125,6 +125,22 @@ impl Column {
         }
     }
 
+    /// Each distinct value (as [`Column::to_coded`] labels it) with its count, and the count of
+    /// missing values.
+    pub fn counts(&self) -> (Vec<String>, Vec<u64>, u64) {
+        let (labels, ids) = self.to_coded();
+        let mut counts = vec![0u64; labels.len()];
+        let mut missing = 0;
+        for &id in &ids {
+            if id == Column::MISSING {
+                missing += 1;
+            } else {
+                counts[id as usize] += 1;
+            }
+        }
+        (labels, counts, missing)
+    }
+
     /// Every value as text (numbers formatted), for grouping.
     pub fn to_text(&self) -> Vec<Option<String>> {
         match self {

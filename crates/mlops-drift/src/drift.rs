@@ -785,16 +785,7 @@ struct Tally {
 
 impl Tally {
     fn of_column(column: &Column) -> Tally {
-        let (labels, ids) = column.to_coded();
-        let mut counts = vec![0u64; labels.len()];
-        let mut missing = 0;
-        for &id in &ids {
-            if id == Column::MISSING {
-                missing += 1;
-            } else {
-                counts[id as usize] += 1;
-            }
-        }
+        let (labels, counts, missing) = column.counts();
         Tally {
             labels,
             counts,

@@ -298,16 +298,7 @@ impl ColumnProfile {
                 categories: BTreeMap::new(),
             },
             Kind::Categorical => {
-                let (labels, ids) = column.to_coded();
-                let mut counts = vec![0u64; labels.len()];
-                let mut missing = 0;
-                for &id in &ids {
-                    if id == Column::MISSING {
-                        missing += 1;
-                    } else {
-                        counts[id as usize] += 1;
-                    }
-                }
+                let (labels, counts, missing) = column.counts();
                 let mut categories: BTreeMap<String, u64> =
                     labels.into_iter().zip(counts).collect();
                 cap_categories(&mut categories);
