@@ -1,5 +1,5 @@
-//! A small seeded generator (splitmix64), so generated data is the same on every run. The CLI
-//! tests and the benchmark data generators (`benches/*_data.rs`) share this file.
+//! Core's seeded generator (splitmix64) with the draws generated data needs, the same on every
+//! run. The CLI tests and the benchmark data generators (`benches/*_data.rs`) share this file.
 
 #![allow(dead_code, reason = "each user takes the draws it needs")]
 
@@ -7,11 +7,10 @@ pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let mut generator = mlops_core::rng::SplitMix(self.0);
+        let value = generator.next_u64();
+        self.0 = generator.0;
+        value
     }
 
     /// Uniform on [0, 1).

@@ -975,10 +975,10 @@ fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
     })
 }
 
-/// The rows of `table` shuffled by `seed` and cut into a share `test` and the rest (which keeps
-/// at least one row): `(rest, test)`.
-pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
-    let mut order: Vec<usize> = (0..table.rows).collect();
+/// The row numbers `0..rows` shuffled by `seed` and cut into a share `held` and the rest (which
+/// keeps at least one row): `(rest, held)`.
+pub fn split_rows(rows: usize, held: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..rows).collect();
     crate::rng::SplitMix(seed).shuffle(&mut order);
     #[allow(
         clippy::cast_possible_truncation,
@@ -986,9 +986,16 @@ pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
         clippy::cast_precision_loss,
         reason = "a share of a row count"
     )]
-    let held = ((test * table.rows as f64).round() as usize).min(table.rows.saturating_sub(1));
-    let (test_rows, rest_rows) = order.split_at(held);
-    (table.take(rest_rows), table.take(test_rows))
+    let count = ((held * rows as f64).round() as usize).min(rows.saturating_sub(1));
+    let rest = order.split_off(count);
+    (rest, order)
+}
+
+/// The rows of `table` shuffled by `seed` and cut into a share `test` and the rest:
+/// `(rest, test)`, as [`split_rows`] cuts them.
+pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
+    let (rest, held) = split_rows(table.rows, test, seed);
+    (table.take(&rest), table.take(&held))
 }
 
 /// Writes `table` to the Parquet file `path`, atomically (a temp file renamed into place):

@@ -15,6 +15,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use mlops_core::progress::Progress;
+use mlops_core::rng::SplitMix;
 use mlops_core::table::{self, Column};
 use mlops_eval::metrics::{binary, multiclass, regression};
 
@@ -243,8 +244,11 @@ pub fn train(
         &first,
     )?;
 
+    // The same split `mlops split` makes with this seed; the generator then draws the weights
+    // and each epoch's order.
+    let (mut train_rows, validation_rows) =
+        table::split_rows(rows, settings.validation, settings.seed);
     let mut rng = SplitMix(settings.seed);
-    let (validation_rows, mut train_rows) = split(rows, settings.validation, &mut rng);
 
     let encoder = Encoder::fit(&data, &inputs, &train_rows, &first)?;
     let x = encoder.encode(&data);
@@ -462,22 +466,6 @@ fn read_data(
         });
     }
     Ok((first, inputs, data))
-}
-
-/// Rows `0..rows` shuffled and cut into a held-out share `validation` and the training rest
-/// (which keeps at least one row).
-fn split(rows: usize, validation: f64, rng: &mut SplitMix) -> (Vec<usize>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..rows).collect();
-    rng.shuffle(&mut order);
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss,
-        reason = "a share of a row count"
-    )]
-    let held_out = ((validation * rows as f64).round() as usize).min(rows - 1);
-    let train = order.split_off(held_out);
-    (order, train)
 }
 
 /// The input columns: those listed, or every column but the label and the excluded ones.
@@ -980,7 +968,7 @@ impl DenseVars {
         let mut draw = |n: usize| -> Vec<f32> {
             #[allow(clippy::cast_possible_truncation, reason = "weights are f32")]
             (0..n)
-                .map(|_| ((rng.unit() * 2.0 - 1.0) * bound) as f32)
+                .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
                 .collect()
         };
         let weight = Tensor::from_vec(draw(outputs * inputs), (outputs, inputs), device)?;
@@ -1004,36 +992,4 @@ fn forward(layers: &[DenseVars], x: &Tensor) -> Result<Tensor> {
         }
     }
     Ok(x)
-}
-
-/// A small seeded generator (SplitMix64): the same seed gives the same weights and order.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        #[allow(clippy::cast_precision_loss, reason = "53 bits")]
-        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        unit
-    }
-
-    /// Fisher–Yates.
-    fn shuffle(&mut self, items: &mut [usize]) {
-        for i in (1..items.len()).rev() {
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "an index below items.len()"
-            )]
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
 }

@@ -1,15 +1,14 @@
-//! What the integration tests share: a small seeded generator, so they need no dependency.
+//! What the integration tests share: core's seeded generator with the draws they use.
 
 /// splitmix64.
 pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let mut generator = mlops_core::rng::SplitMix(self.0);
+        let value = generator.next_u64();
+        self.0 = generator.0;
+        value
     }
 
     #[expect(
