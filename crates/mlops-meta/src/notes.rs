@@ -170,20 +170,27 @@ pub fn log(repo: &Repo, path: Option<&Path>, limit: usize) -> Result<Vec<LogEntr
     walk.push_head()?;
     walk.simplify_first_parent()?;
     let mut entries = Vec::new();
+    // The parent's digest, computed for one commit, is the next commit's own (first parents).
+    let mut parent_digest: Option<(Oid, Option<String>)> = None;
+    let digest_of = |c: &git2::Commit<'_>, path: &Path| -> Result<Option<String>> {
+        Ok(repo.tracked_at(c)?.get(path).map(|p| p.digest.to_string()))
+    };
     for id in walk {
         if entries.len() >= limit {
             break;
         }
         let commit = git.find_commit(id?)?;
-        let note = read(repo, commit.id())?;
-        let digest_of = |c: &git2::Commit<'_>| -> Result<Option<String>> {
-            let Some(path) = path else { return Ok(None) };
-            Ok(repo.tracked_at(c)?.get(path).map(|p| p.digest.to_string()))
-        };
-        let (change, digest) = if path.is_some() {
-            let now = digest_of(&commit)?;
+        let (change, digest) = if let Some(path) = path {
+            let now = match parent_digest.take() {
+                Some((known, digest)) if known == commit.id() => digest,
+                _ => digest_of(&commit, path)?,
+            };
             let before = match commit.parent(0) {
-                Ok(parent) => digest_of(&parent)?,
+                Ok(parent) => {
+                    let digest = digest_of(&parent, path)?;
+                    parent_digest = Some((parent.id(), digest.clone()));
+                    digest
+                }
                 Err(_) => None,
             };
             let change = match (&before, &now) {
@@ -197,6 +204,7 @@ pub fn log(repo: &Repo, path: Option<&Path>, limit: usize) -> Result<Vec<LogEntr
         } else {
             (None, None)
         };
+        let note = read(repo, commit.id())?;
         let author = commit.author();
         entries.push(LogEntry {
             commit: commit.id().to_string(),
