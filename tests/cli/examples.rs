@@ -2,24 +2,32 @@
 
 use crate::support::TestEnv;
 
-#[test]
-fn versioning_tour_runs() {
-    let env = TestEnv::bare();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/versioning/demo.sh");
+/// Runs the script `examples/<script>` with `args` and the binary under test; asserts it
+/// succeeded and returns its standard output.
+fn run_example(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(script);
     let output = std::process::Command::new("bash")
         .arg(&script)
-        .arg(env.root())
+        .args(args)
         .env("MLOPS", assert_cmd::cargo::cargo_bin("mlops"))
         .env("NO_COLOR", "1")
         .output()
-        .expect("run the demo");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+        .expect("run the example");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+#[test]
+fn versioning_tour_runs() {
+    let env = TestEnv::bare();
+    let stdout = run_example("versioning/demo.sh", &[env.root().as_os_str()]);
     assert!(
         stdout.contains("1001 data/raw/customers.csv"),
         "the old version came back: {stdout}"
@@ -33,22 +41,10 @@ fn versioning_tour_runs() {
 #[test]
 fn credit_scoring_runs() {
     let env = TestEnv::bare();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/credit-scoring/run.sh");
     let dir = env.path("credit");
-    let output = std::process::Command::new("bash")
-        .arg(&script)
-        .arg(&dir)
-        .arg("20000")
-        .env("MLOPS", assert_cmd::cargo::cargo_bin("mlops"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run the example");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = run_example(
+        "credit-scoring/run.sh",
+        &[dir.as_os_str(), "20000".as_ref()],
     );
     assert!(
         stdout.contains("FAIL  fairness.demographic_parity_ratio >= 0.8"),

@@ -16,6 +16,15 @@ fn commit(env: &TestEnv, message: &str) {
     env.git(&["commit", "-q", "-m", message]);
 }
 
+/// A bare repository beside the workspace, added as the git remote `origin`.
+fn bare_origin(env: &TestEnv) -> std::path::PathBuf {
+    let origin = env.outside("origin.git");
+    let path = origin.to_str().expect("utf-8");
+    crate::support::git_in(env.root(), &["init", "-q", "--bare", "-b", "main", path]);
+    env.git(&["remote", "add", "origin", path]);
+    origin
+}
+
 /// Runs `git commit`, expecting a hook to refuse it; returns git's standard error.
 fn commit_refused(env: &TestEnv, message: &str) -> String {
     let output = std::process::Command::new("git")
@@ -379,12 +388,7 @@ fn post_checkout_brings_the_branch_data_and_post_commit_records_notes() {
     assert!(notes.contains("\"data\":{\"digest\""), "{notes}");
 
     // Notes travel to a remote and merge back without losing either side.
-    let remote = env.outside("origin.git");
-    crate::support::git_in(
-        env.root(),
-        &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
-    );
-    env.git(&["remote", "add", "origin", remote.to_str().expect("utf-8")]);
+    let remote = bare_origin(&env);
     env.run(&["notes", "push"]);
     env.run(&["notes", "fetch"]);
     let remote_notes = crate::support::git_in(&remote, &["notes", "--ref", "mlops", "list"]);
@@ -463,12 +467,7 @@ fn pre_push_pushes_the_data_of_the_pushed_commits() {
     env.write("data/a.csv", "x\n1\n");
     env.run(&["add", "data"]);
     commit(&env, "data");
-    let origin = env.outside("origin.git");
-    crate::support::git_in(
-        env.root(),
-        &["init", "-q", "--bare", origin.to_str().expect("utf-8")],
-    );
-    env.git(&["remote", "add", "origin", origin.to_str().expect("utf-8")]);
+    bare_origin(&env);
     let status = env.json(&["status"]);
     assert!(status.to_string().contains("not_pushed"), "{status}");
     env.git(&["push", "-q", "origin", "main"]);
@@ -510,13 +509,8 @@ fn divergent_notes_merge_and_keep_both_sides() {
     env.run(&["hooks", "install"]);
     env.write("f.txt", "f");
     commit(&env, "one");
-    let origin = env.outside("origin.git");
+    let origin = bare_origin(&env);
     let origin_path = origin.to_str().expect("utf-8");
-    crate::support::git_in(
-        env.root(),
-        &["init", "-q", "--bare", "-b", "main", origin_path],
-    );
-    env.git(&["remote", "add", "origin", origin_path]);
     env.git(&["push", "-q", "origin", "main"]);
     env.run(&["notes", "push"]);
 
