@@ -336,19 +336,20 @@ impl<'a> Scorer<'a> {
         let started = Instant::now();
         let scores = self.model.score(&values, rows, self.device)?;
         self.compute += started.elapsed();
-        sink(passed, self.columns(&scores, rows))
+        sink(passed, self.columns(scores, rows))
     }
 
-    /// The added columns' values from the network's outputs.
-    fn columns(&self, scores: &[f32], rows: usize) -> Vec<Values> {
+    /// The added columns' values from the network's outputs (moved, not copied, where they are
+    /// the column as is).
+    fn columns(&self, scores: Vec<f32>, rows: usize) -> Vec<Values> {
         let Some(classes) = &self.model.classes else {
-            return vec![Values::Float32(scores.to_vec())];
+            return vec![Values::Float32(scores)];
         };
         let width = self.model.width_out;
         let (picked, score_columns): (Vec<usize>, Vec<Values>) =
             if self.model.spec.task == Task::Binary {
                 let positive: Vec<f32> = if width == 1 {
-                    scores.to_vec()
+                    scores
                 } else {
                     scores.chunks_exact(2).map(|p| p[1]).collect()
                 };
