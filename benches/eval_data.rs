@@ -13,22 +13,20 @@ mod rng;
 
 use rng::Rng;
 
+#[path = "support/data_out.rs"]
+mod data_out;
+
+use data_out::ParquetOut;
+
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = data_out::args();
     let rows: usize = args
         .first()
         .and_then(|r| r.parse().ok())
         .expect("usage: eval_data ROWS PATH");
     let path = args.get(1).expect("usage: eval_data ROWS PATH");
-    let file = fs_err::File::create(path)
-        .expect("create the output file")
-        .into_parts()
-        .0;
+    let mut out = ParquetOut::create(path);
     let mut rng = Rng(7);
-    let mut writer = None;
     let batch_rows = 1 << 20;
     let mut done = 0;
     while done < rows {
@@ -69,19 +67,8 @@ fn main() {
             ("senior", Arc::new(BooleanArray::from(senior)) as ArrayRef),
         ])
         .expect("a batch");
-        let writer = writer.get_or_insert_with(|| {
-            parquet::arrow::ArrowWriter::try_new(
-                file.try_clone().expect("a handle"),
-                batch.schema(),
-                None,
-            )
-            .expect("a writer")
-        });
-        writer.write(&batch).expect("write a batch");
+        out.write(&batch);
         done += n;
     }
-    writer
-        .expect("at least one row")
-        .close()
-        .expect("close the file");
+    out.close();
 }

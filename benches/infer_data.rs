@@ -14,21 +14,19 @@ mod rng;
 
 use rng::Rng;
 
+#[path = "support/data_out.rs"]
+mod data_out;
+
+use data_out::ParquetOut;
+
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = data_out::args();
     let usage = "usage: infer_data ROWS SEED PATH";
     let rows: usize = args.first().and_then(|r| r.parse().ok()).expect(usage);
     let seed: u64 = args.get(1).and_then(|s| s.parse().ok()).expect(usage);
     let path = args.get(2).expect(usage);
-    let file = fs_err::File::create(path)
-        .expect("create the output file")
-        .into_parts()
-        .0;
+    let mut out = ParquetOut::create(path);
     let mut rng = Rng(seed);
-    let mut writer = None;
     let mut done = 0;
     while done < rows {
         let n = (1 << 17).min(rows - done);
@@ -54,21 +52,8 @@ fn main() {
         }
         fields.push(("label".into(), Arc::new(Int64Array::from(labels))));
         let batch = RecordBatch::try_from_iter(fields).expect("a batch of equal columns");
-        writer
-            .get_or_insert_with(|| {
-                parquet::arrow::ArrowWriter::try_new(
-                    file.try_clone().expect("clone the file handle"),
-                    batch.schema(),
-                    None,
-                )
-                .expect("a Parquet writer")
-            })
-            .write(&batch)
-            .expect("write a batch");
+        out.write(&batch);
         done += n;
     }
-    writer
-        .expect("at least one row")
-        .close()
-        .expect("close the file");
+    out.close();
 }
