@@ -30,6 +30,7 @@ pub(crate) fn run(args: &CheckoutArgs, ctx: &Context) -> anyhow::Result<ExitStat
         force: args.force,
         link: args.link.map_or(ws.config().link, LinkMode::from),
     };
+    ctx.warn_if_unprotected(options.link);
     let progress = ctx.printer.progress();
     let report = checkout::checkout(&ws, &tracked, &options, &progress)?;
     ctx.printer.report(&report, |r| {

@@ -29,7 +29,8 @@ pub(crate) struct GcArgs {
 pub(crate) fn run(args: &GcArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     // Pipeline outputs in mlops.lock are kept like data tracked with pointer files.
-    let mut keep = mlops_pipeline::lockfile::LockFile::load(ws.root())?.tracked_outputs();
+    let mut keep =
+        mlops_pipeline::lockfile::LockFile::load(ws.root())?.tracked_outputs(ws.root())?;
     let history = [
         (args.all_commits, Commits::All),
         (args.all_branches, Commits::Branches),

@@ -265,10 +265,7 @@ fn get(
 ) -> anyhow::Result<ExitStatus> {
     let located = registry.locate(reference)?;
     let rel = ctx.targets(ws, &[output.to_owned()])?.remove(0);
-    let tracked = vec![Tracked {
-        rel: rel.clone(),
-        pointer: located.pointer.clone(),
-    }];
+    let tracked = vec![Tracked::new(ws.root(), &rel, located.pointer.clone())?];
     let progress = ctx.printer.progress();
     let objects = mlops_core::tree::objects_of(&ws.store(), &located.pointer, &rel);
     let cached = ws.store().list()?;
@@ -276,6 +273,7 @@ fn get(
         let options = mlops_core::ops::transfer::TransferOptions {
             remote: None,
             jobs: 4,
+            verify: false,
         };
         mlops_core::ops::transfer::fetch(ws, &tracked, &options, &progress)?;
     }

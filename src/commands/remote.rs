@@ -43,8 +43,14 @@ pub(crate) fn run(command: &RemoteCommand, ctx: &Context) -> anyhow::Result<Exit
             default,
             local,
         } => {
-            remote::add(&mut ws, name, url, *default, *local)?;
-            ctx.printer.note(&format!("added remote `{name}` ({url})"));
+            let stored = remote::add(&mut ws, name, url, *default, *local)?;
+            if stored == *url {
+                ctx.printer.note(&format!("added remote `{name}` ({url})"));
+            } else {
+                ctx.printer.note(&format!(
+                    "added remote `{name}` ({url}), stored as `{stored}`: relative to the workspace, so it works in every clone"
+                ));
+            }
         }
         RemoteCommand::Remove { name } => {
             remote::remove(&mut ws, name)?;

@@ -28,6 +28,7 @@ impl TransferArgs {
         TransferOptions {
             remote: self.remote.clone(),
             jobs: self.jobs,
+            verify: false,
         }
     }
 }
@@ -37,6 +38,10 @@ impl TransferArgs {
 pub(crate) struct PushArgs {
     #[command(flatten)]
     transfer: TransferArgs,
+    /// Also re-hash the objects the remote already has, and replace corrupt ones with the
+    /// cache's (verified) copy
+    #[arg(long)]
+    verify: bool,
 }
 
 /// Download the objects the cache lacks from a remote, without touching the workspace
@@ -59,14 +64,21 @@ pub(crate) struct PullArgs {
 pub(crate) fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
-    let report = transfer::push(
-        &ws,
-        &tracked,
-        &args.transfer.options(),
-        &ctx.printer.progress(),
-    )?;
-    ctx.printer
-        .report(&report, |r| describe(r, "pushed", "to", "already there"))?;
+    let options = TransferOptions {
+        verify: args.verify,
+        ..args.transfer.options()
+    };
+    let report = transfer::push(&ws, &tracked, &options, &ctx.printer.progress())?;
+    ctx.printer.report(&report, |r| {
+        let mut out = describe(r, "pushed", "to", "already there");
+        if r.repaired > 0 {
+            out.push_str(&format!(
+                "\nreplaced {} on the remote",
+                count(r.repaired, "corrupt object", "corrupt objects")
+            ));
+        }
+        out
+    })?;
     Ok(ExitStatus::Success)
 }
 

@@ -24,6 +24,7 @@ mod lock;
 mod pipeline;
 mod quickstart;
 mod remote;
+mod safety;
 mod status;
 
 /// Every `tests/cli/*.rs` file must be declared above, or its tests would silently never run.

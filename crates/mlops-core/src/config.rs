@@ -31,6 +31,14 @@ impl LinkMode {
     pub fn shares_object(self) -> bool {
         matches!(self, Self::Hardlink | Self::Symlink)
     }
+
+    /// Whether this mode's protection is void for this process: a hard link run as root, where
+    /// the read-only bit stops nothing and editing a workspace file in place changes the cache
+    /// object itself (mlops then detects it: `status` shows the file modified, and the object
+    /// is verified before it is linked or uploaded).
+    pub fn unprotected_here(self) -> bool {
+        self == Self::Hardlink && rustix::process::geteuid().is_root()
+    }
 }
 
 /// One configuration file as written on disk; every field is optional so files can layer.
@@ -45,17 +53,25 @@ pub struct ConfigFile {
     pub default_remote: Option<String>,
 }
 
+/// How many entries (files and directories) a tracked directory may hold, unless
+/// `cache.max_tree_entries` says otherwise: far above any real data set, far below what a few
+/// kilobytes of hostile manifests could make mlops expand.
+pub const DEFAULT_MAX_TREE_ENTRIES: u64 = 20_000_000;
+
 /// The `cache:` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkMode>,
+    /// The most entries one tracked directory may expand to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tree_entries: Option<u64>,
 }
 
 impl CacheSection {
     fn is_empty(&self) -> bool {
-        self.link.is_none()
+        self.link.is_none() && self.max_tree_entries.is_none()
     }
 }
 
@@ -84,23 +100,32 @@ impl ConfigFile {
         })
     }
 
-    /// Writes the file atomically, with a header saying what it is.
-    pub fn save(&self, path: &Path, header: &str) -> Result<()> {
+    /// Writes the file atomically, with a header saying what it is; a `private` file (the local
+    /// config, meant for credentials) is readable by its owner only.
+    pub fn save(&self, path: &Path, header: &str, private: bool) -> Result<()> {
         let body = serde_yaml::to_string(self).expect("config serialises to YAML");
         let body = if body.trim() == "{}" {
             String::new()
         } else {
             body
         };
-        crate::atomic::write(path, format!("{header}{body}").as_bytes())?;
+        let text = format!("{header}{body}");
+        // Config files live in `.mlops/`; their temp files go to `.mlops/tmp` beside them.
+        let temp_dir = path.with_file_name("tmp");
+        if private {
+            crate::atomic::write_private_in(&temp_dir, path, text.as_bytes())?;
+        } else {
+            crate::atomic::write_in(&temp_dir, path, text.as_bytes())?;
+        }
         Ok(())
     }
 }
 
 /// The configuration in force: the local file layered over the shared one.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub link: LinkMode,
+    pub max_tree_entries: u64,
     pub remotes: BTreeMap<String, RemoteConfig>,
     pub default_remote: Option<String>,
 }
@@ -113,6 +138,11 @@ impl Config {
         remotes.extend(local.remotes);
         Self {
             link: local.cache.link.or(shared.cache.link).unwrap_or_default(),
+            max_tree_entries: local
+                .cache
+                .max_tree_entries
+                .or(shared.cache.max_tree_entries)
+                .unwrap_or(DEFAULT_MAX_TREE_ENTRIES),
             remotes,
             default_remote: local.default_remote.or(shared.default_remote),
         }

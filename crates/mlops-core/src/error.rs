@@ -52,6 +52,12 @@ pub enum Error {
     #[error("`{}` is outside the workspace `{}`", path.display(), root.display())]
     OutsideWorkspace { path: PathBuf, root: PathBuf },
 
+    #[error("the tracked directory `{}` lists more than {limit} entries", path.display())]
+    TreeTooLarge { path: PathBuf, limit: u64 },
+
+    #[error("refusing the path `{}`: {problem}", path.display())]
+    UnsafePath { path: PathBuf, problem: String },
+
     #[error("`{}` is inside `.mlops/`, which mlops manages itself", path.display())]
     InsideMlopsDir { path: PathBuf },
 
@@ -104,6 +110,9 @@ pub enum Error {
         "unsupported remote URL `{url}`: only local directories and `file://` URLs are supported"
     )]
     UnsupportedRemote { url: String },
+
+    #[error("invalid remote URL `{url}`: {problem}")]
+    BadRemoteUrl { url: String, problem: String },
 
     #[error("remote directory `{}` is not usable", path.display())]
     RemoteUnusable {

@@ -28,7 +28,8 @@ pub fn is_tracked(git_root: &Path, rel: &Path) -> Result<bool> {
 }
 
 /// Makes sure the `.gitignore` in `dir` ignores the entry `name`; returns whether it changed.
-pub fn ignore_in(dir: &Path, name: &str) -> Result<bool> {
+/// The file is rewritten through a temp file in `temp_dir` (the workspace's `.mlops/tmp`).
+pub fn ignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
     let path = dir.join(".gitignore");
     let line = format!("/{}", escape_pattern(name));
     let existing = match fs_err::read_to_string(&path) {
@@ -45,7 +46,7 @@ pub fn ignore_in(dir: &Path, name: &str) -> Result<bool> {
     }
     text.push_str(&line);
     text.push('\n');
-    crate::atomic::write(&path, text.as_bytes())?;
+    crate::atomic::write_in(temp_dir, &path, text.as_bytes())?;
     Ok(true)
 }
 
@@ -69,8 +70,9 @@ mod tests {
     fn ignore_is_idempotent() {
         let dir = tempfile::tempdir().expect("tempdir");
         fs_err::write(dir.path().join(".gitignore"), "target").expect("write");
-        assert!(ignore_in(dir.path(), "data").expect("ignore"));
-        assert!(!ignore_in(dir.path(), "data").expect("ignore"));
+        let tmp = dir.path().join("tmp");
+        assert!(ignore_in(dir.path(), "data", &tmp).expect("ignore"));
+        assert!(!ignore_in(dir.path(), "data", &tmp).expect("ignore"));
         let text = fs_err::read_to_string(dir.path().join(".gitignore")).expect("read");
         assert_eq!(text, "target\n/data\n");
     }

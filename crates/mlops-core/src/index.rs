@@ -133,7 +133,8 @@ impl HashIndex {
                 stamp.size, stamp.mtime_ns, stamp.inode
             );
         }
-        crate::atomic::write(path, out.as_bytes())?;
+        // The temp file goes to `.mlops/tmp` beside the index, cleared under the lock.
+        crate::atomic::write_in(&path.with_file_name("tmp"), path, out.as_bytes())?;
         Ok(())
     }
 }

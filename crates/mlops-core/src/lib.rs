@@ -3,8 +3,9 @@
 //! It owns the workspace layout and configuration ([`workspace`], [`config`]), the
 //! content-addressed object store ([`store`], [`digest`], [`manifest`]), pointer files
 //! ([`mod@pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
-//! ([`remote`]), git ([`git`]), atomic writes and the workspace lock ([`atomic`], [`lock`]), and
-//! the versioning operations ([`ops`]).
+//! ([`remote`]), git ([`git`]), the check on every path read from a file ([`safepath`]), atomic
+//! writes and the workspace lock ([`atomic`], [`lock`]), the versioning operations ([`ops`]), and
+//! the kill points of the crash-safety tests ([`faults`]).
 //!
 //! It never prints and never exits: operations return reports and [`Error`]s, and report progress
 //! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.
@@ -13,6 +14,7 @@ pub mod atomic;
 pub mod config;
 pub mod digest;
 pub mod error;
+pub mod faults;
 pub mod git;
 pub mod index;
 pub mod lock;
@@ -23,6 +25,7 @@ pub mod progress;
 pub mod remote;
 pub mod rng;
 pub mod rows;
+pub mod safepath;
 pub mod scan;
 pub mod store;
 pub mod table;

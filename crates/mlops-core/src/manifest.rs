@@ -83,6 +83,12 @@ impl Manifest {
         for (i, entry) in doc.entries.iter().enumerate() {
             check_name(&entry.name)
                 .map_err(|problem| bad(format!("entry `{}`: {problem}", entry.name)))?;
+            if entry.size > crate::pointer::MAX_SIZE {
+                return Err(bad(format!(
+                    "entry `{}`: size {} is larger than any real data",
+                    entry.name, entry.size
+                )));
+            }
             if let Some(next) = doc.entries.get(i + 1) {
                 match entry.name.as_bytes().cmp(next.name.as_bytes()) {
                     std::cmp::Ordering::Less => {}

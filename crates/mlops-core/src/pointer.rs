@@ -9,6 +9,8 @@
 //! files: 1000          # directories only
 //! ```
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,9 @@ use crate::manifest::EntryKind;
 
 /// The pointer format this version writes and reads.
 pub const POINTER_FORMAT: u32 = 1;
+/// The largest size (and file count) a pointer or manifest may state: far beyond any real data,
+/// and small enough that sums of many of them never overflow.
+pub const MAX_SIZE: u64 = 1 << 60;
 /// The suffix that makes a file a pointer.
 pub const POINTER_SUFFIX: &str = ".mlops";
 
@@ -61,11 +66,11 @@ pub fn pointer_path(target: &Path) -> PathBuf {
 
 /// The tracked path a pointer file stands for, if `path` is a pointer file name.
 pub fn target_of(pointer: &Path) -> Option<PathBuf> {
-    let name = pointer.file_name()?.to_str()?;
+    let name = pointer.file_name()?.as_bytes();
     let stem = name
-        .strip_suffix(POINTER_SUFFIX)
+        .strip_suffix(POINTER_SUFFIX.as_bytes())
         .filter(|s| !s.is_empty())?;
-    Some(pointer.with_file_name(stem))
+    Some(pointer.with_file_name(OsStr::from_bytes(stem)))
 }
 
 impl Pointer {
@@ -102,6 +107,16 @@ impl Pointer {
             }
         }
         let file: PointerFile = serde_yaml::from_str(text).map_err(yaml_err)?;
+        for (key, value) in [("size", Some(file.size)), ("files", file.files)] {
+            if let Some(value) = value.filter(|v| *v > MAX_SIZE) {
+                return Err(Error::Yaml {
+                    path: path.to_owned(),
+                    message: format!(
+                        "`{key}: {value}` is larger than any real data (at most 2^60)"
+                    ),
+                });
+            }
+        }
         let digest = file.digest.parse().map_err(|_| Error::BadDigest {
             path: path.to_owned(),
             value: file.digest.clone(),
@@ -131,13 +146,17 @@ impl Pointer {
         )
     }
 
-    /// Writes the pointer for the tracked path `target` (absolute) atomically.
-    pub fn save(&self, target: &Path) -> Result<()> {
+    /// Writes the pointer for the tracked path `target` (absolute) atomically, through a temp
+    /// file in `temp_dir` (the workspace's `.mlops/tmp`).
+    pub fn save(&self, target: &Path, temp_dir: &Path) -> Result<()> {
         let name = target
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        crate::atomic::write(&pointer_path(target), self.to_text(&name).as_bytes())?;
-        Ok(())
+        crate::atomic::write_in(
+            temp_dir,
+            &pointer_path(target),
+            self.to_text(&name).as_bytes(),
+        )
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::atomic::temp_path;
 use crate::config::RemoteConfig;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{MLOPS_DIR, Workspace};
 
 /// Object storage somewhere else.
 pub trait Remote: Sync {
@@ -29,6 +29,10 @@ pub trait Remote: Sync {
     fn put(&self, digest: &Digest, src: &Path) -> Result<()>;
     /// Downloads object `digest` into the new file `dest`.
     fn get(&self, digest: &Digest, dest: &Path) -> Result<()>;
+    /// Hashes the remote's copy of object `digest`, to find copies corrupted there.
+    fn hash(&self, digest: &Digest) -> Result<Digest>;
+    /// Removes what killed uploads of ours left behind (before a push).
+    fn remove_stale_temps(&self) {}
 }
 
 /// A remote in a directory.
@@ -76,6 +80,7 @@ impl Remote for DirRemote {
         let result = (|| {
             fs_err::copy(src, &temp)?;
             fs_err::set_permissions(&temp, std::fs::Permissions::from_mode(0o444))?;
+            crate::faults::write_step();
             match fs_err::rename(&temp, &dest) {
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     fs_err::create_dir_all(dest.parent().expect("object paths have a parent"))?;
@@ -88,6 +93,21 @@ impl Remote for DirRemote {
             let _ = fs_err::remove_file(&temp);
         }
         Ok(result?)
+    }
+
+    fn hash(&self, digest: &Digest) -> Result<Digest> {
+        match Digest::of_file(&self.object_path(digest)) {
+            Ok((actual, _)) => Ok(actual),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::RemoteObjectMissing {
+                remote: self.name.clone(),
+                digest: *digest,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn remove_stale_temps(&self) {
+        crate::atomic::remove_stale_temps(&self.root.join("tmp"));
     }
 
     fn get(&self, digest: &Digest, dest: &Path) -> Result<()> {
@@ -124,18 +144,64 @@ pub fn open(ws: &Workspace, name: Option<&str>) -> Result<Box<dyn Remote>> {
 }
 
 /// The directory a remote URL names: a `file://` URL, an absolute path, or a path relative to
-/// the workspace root.
+/// the workspace root. The URL may come from a committed config, so an empty one, the workspace
+/// root itself, `.mlops/` and `.git/` are refused: a push must never write among the user's files.
 pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
     let path = if let Some(rest) = url.strip_prefix("file://") {
         PathBuf::from(rest)
-    } else if url.contains("://") || url.is_empty() {
+    } else if url.contains("://") {
         return Err(Error::UnsupportedRemote {
             url: url.to_owned(),
         });
     } else {
         PathBuf::from(url)
     };
-    Ok(workspace_root.join(path))
+    let refuse = |problem: &str| Error::BadRemoteUrl {
+        url: url.to_owned(),
+        problem: problem.to_owned(),
+    };
+    if path.as_os_str().is_empty() {
+        return Err(refuse("it names no directory"));
+    }
+    let dir = normalize(&workspace_root.join(path));
+    if let Ok(inner) = dir.strip_prefix(workspace_root) {
+        match inner.components().next() {
+            None => return Err(refuse("it is the workspace root")),
+            Some(Component::Normal(first)) if first == MLOPS_DIR || first == ".git" => {
+                return Err(refuse("it is inside `.mlops/` or `.git/`"));
+            }
+            _ => {}
+        }
+    }
+    Ok(dir)
+}
+
+/// How a URL given to `remote add` is stored: a directory inside the workspace as a path
+/// relative to it, so the committed config works in every clone; anything else as given.
+pub fn url_to_store(workspace_root: &Path, url: &str) -> Result<String> {
+    let dir = directory_of(workspace_root, url)?;
+    if url.contains("://") || Path::new(url).is_relative() {
+        return Ok(url.to_owned());
+    }
+    Ok(match dir.strip_prefix(workspace_root) {
+        Ok(inner) => inner.to_string_lossy().into_owned(),
+        Err(_) => url.to_owned(),
+    })
+}
+
+/// Resolves `.` and `..` lexically.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// One configured remote, for `mlops remote list`.
@@ -160,16 +226,17 @@ pub fn list(ws: &Workspace) -> Vec<RemoteInfo> {
         .collect()
 }
 
-/// Adds a remote to the shared config (or the local one with `local`).
+/// Adds a remote to the shared config (or the local one with `local`); returns the URL as
+/// stored (see [`url_to_store`]).
 pub fn add(
     ws: &mut Workspace,
     name: &str,
     url: &str,
     make_default: bool,
     local: bool,
-) -> Result<()> {
+) -> Result<String> {
     check_remote_name(name)?;
-    directory_of(ws.root(), url)?;
+    let stored = url_to_store(ws.root(), url)?;
     if ws.config().remotes.contains_key(name) {
         return Err(Error::RemoteExists {
             name: name.to_owned(),
@@ -180,14 +247,15 @@ pub fn add(
         file.remotes.insert(
             name.to_owned(),
             RemoteConfig {
-                url: url.to_owned(),
+                url: stored.clone(),
             },
         );
         if make_default {
             file.default_remote = Some(name.to_owned());
         }
         Ok(())
-    })
+    })?;
+    Ok(stored)
 }
 
 /// Removes a remote from whichever config files name it, and unsets it as default.

@@ -12,7 +12,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::{HashIndex, Stamp};
 use crate::manifest::{Entry, EntryKind, Manifest, check_name};
-use crate::pointer::POINTER_SUFFIX;
+use crate::pointer::target_of;
 use crate::store::Store;
 use crate::workspace::MLOPS_DIR;
 
@@ -76,6 +76,9 @@ fn scan_dir(root: &Path, rel: PathBuf) -> Result<DirNode> {
     for entry in fs_err::read_dir(root.join(&rel))? {
         let entry = entry?;
         let name = entry.file_name();
+        if crate::atomic::is_temp_name(&name).is_some() {
+            continue; // a write of ours in progress, or left by a killed one: never data
+        }
         let name = name.into_string().map_err(|raw| Error::BadFileName {
             path: rel.join(raw),
             problem: "it is not valid UTF-8",
@@ -254,18 +257,16 @@ pub fn find_pointers(root: &Path, under: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn find_in(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
+    // Names are kept as the OS gives them: a pointer or a directory whose name is not UTF-8
+    // must still be found, or `gc` would delete the objects it needs.
     let mut names = Vec::new();
     let mut pointer_targets = std::collections::HashSet::new();
     for entry in fs_err::read_dir(root.join(rel))? {
         let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
+        let name = entry.file_name();
         let is_dir = entry.file_type()?.is_dir();
-        if let Some(stem) = name.strip_suffix(POINTER_SUFFIX).filter(|s| !s.is_empty())
-            && !is_dir
-        {
-            pointer_targets.insert(stem.to_owned());
+        if !is_dir && let Some(target) = target_of(Path::new(&name)) {
+            pointer_targets.insert(target.into_os_string());
         }
         names.push((name, is_dir));
     }
@@ -279,7 +280,7 @@ fn find_in(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
                 } else {
                     find_in(root, &rel.join(&name))
                 }
-            } else if name.len() > POINTER_SUFFIX.len() && name.ends_with(POINTER_SUFFIX) {
+            } else if target_of(Path::new(&name)).is_some() {
                 Ok(vec![rel.join(&name)])
             } else {
                 Ok(Vec::new())

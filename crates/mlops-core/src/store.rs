@@ -40,6 +40,8 @@ pub struct Store {
     tmp: PathBuf,
     /// Set after the first failed clone, so `Reflink::Try` stops asking the filesystem.
     reflink_unsupported: AtomicBool,
+    /// The most entries a tracked directory's manifests may expand to.
+    max_tree_entries: u64,
 }
 
 impl Store {
@@ -48,7 +50,20 @@ impl Store {
             objects,
             tmp,
             reflink_unsupported: AtomicBool::new(false),
+            max_tree_entries: crate::config::DEFAULT_MAX_TREE_ENTRIES,
         }
+    }
+
+    /// Sets the most entries a tracked directory's manifests may expand to.
+    #[must_use]
+    pub fn with_max_tree_entries(mut self, limit: u64) -> Self {
+        self.max_tree_entries = limit;
+        self
+    }
+
+    /// The most entries a tracked directory's manifests may expand to.
+    pub fn max_tree_entries(&self) -> u64 {
+        self.max_tree_entries
     }
 
     /// The directory holding the objects.
@@ -144,6 +159,7 @@ impl Store {
 
     /// Moves a verified temp file into place as the object `digest`.
     pub fn commit_temp(&self, temp: &Path, digest: &Digest) -> Result<()> {
+        crate::faults::write_step();
         let dest = self.object_path(digest);
         match fs_err::rename(temp, &dest) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && temp.exists() => {
@@ -190,12 +206,14 @@ impl Store {
 
     /// Removes an object (for `gc`); its directory stays.
     pub fn remove(&self, digest: &Digest) -> Result<()> {
+        crate::faults::write_step();
         fs_err::remove_file(self.object_path(digest))?;
         Ok(())
     }
 
     /// Places the object `digest` at `dest` (absolute) as `link` asks, checking its content on
-    /// the way; `dest` is replaced atomically, never left half-written.
+    /// the way; `dest` is replaced atomically, never left half-written. The temp file is made in
+    /// the store's temp directory, so a killed checkout leaves nothing in the workspace.
     pub fn materialize(
         &self,
         digest: &Digest,
@@ -204,11 +222,6 @@ impl Store {
         link: LinkMode,
     ) -> Result<()> {
         let object = self.object_path(digest);
-        let dir = dest.parent().expect("workspace paths have a parent");
-        let hint = dest
-            .file_name()
-            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-        let temp = temp_path(dir, &hint);
         let mode = if executable { 0o777 } else { 0o666 };
         // A shared inode or link target cannot carry a per-file executable bit: copy those.
         let link = if executable && link.shares_object() {
@@ -216,23 +229,21 @@ impl Store {
         } else {
             link
         };
-        let result = (|| {
+        if link.shares_object() {
+            // Never link a corrupt object into the workspace: it would spread.
+            self.verify(digest)?;
+        }
+        let result = crate::atomic::replace_via(&self.tmp, dest, |temp| {
             match link {
-                LinkMode::Hardlink | LinkMode::Symlink => {
-                    self.verify(digest)?;
-                    if link == LinkMode::Hardlink {
-                        fs_err::hard_link(&object, &temp)?;
-                    } else {
-                        fs_err::os::unix::fs::symlink(&object, &temp)?;
-                    }
-                }
+                LinkMode::Hardlink => fs_err::hard_link(&object, temp)?,
+                LinkMode::Symlink => fs_err::os::unix::fs::symlink(&object, temp)?,
                 LinkMode::Auto | LinkMode::Reflink | LinkMode::Copy => {
                     let reflink = match link {
                         LinkMode::Auto => Reflink::Try,
                         LinkMode::Reflink => Reflink::Require,
                         _ => Reflink::Never,
                     };
-                    let (actual, _) = self.copy_hashing(&object, &temp, mode, reflink)?;
+                    let (actual, _) = self.copy_hashing(&object, temp, mode, reflink)?;
                     if actual != *digest {
                         return Err(Error::ObjectCorrupt {
                             path: object.clone(),
@@ -241,16 +252,17 @@ impl Store {
                     }
                 }
             }
-            fs_err::rename(&temp, dest)?;
             Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs_err::remove_file(&temp);
-            if !object.exists() {
-                return Err(Error::ObjectMissing { digest: *digest });
-            }
+        });
+        if result.is_err() && !object.exists() {
+            return Err(Error::ObjectMissing { digest: *digest });
         }
         result
+    }
+
+    /// The store's temp directory (inside `.mlops/`, cleared under the workspace lock).
+    pub fn temp_dir(&self) -> &Path {
+        &self.tmp
     }
 
     /// Copies `src` to a new file `dest` created with `mode`, returning the digest of the bytes

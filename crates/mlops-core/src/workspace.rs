@@ -60,10 +60,14 @@ impl Workspace {
         }
         fs_err::create_dir_all(mlops.join("cache"))?;
         fs_err::create_dir_all(mlops.join("tmp"))?;
-        crate::atomic::write(&mlops.join(".gitignore"), MLOPS_GITIGNORE.as_bytes())?;
-        ConfigFile::default().save(&mlops.join("config.local.yaml"), LOCAL_CONFIG_HEADER)?;
+        crate::atomic::write_in(
+            &mlops.join("tmp"),
+            &mlops.join(".gitignore"),
+            MLOPS_GITIGNORE.as_bytes(),
+        )?;
+        ConfigFile::default().save(&mlops.join("config.local.yaml"), LOCAL_CONFIG_HEADER, true)?;
         // config.yaml last: its presence is what marks a finished init.
-        ConfigFile::default().save(&mlops.join("config.yaml"), CONFIG_HEADER)?;
+        ConfigFile::default().save(&mlops.join("config.yaml"), CONFIG_HEADER, false)?;
         Ok(InitReport {
             root,
             created: true,
@@ -133,7 +137,7 @@ impl Workspace {
         };
         let mut file = ConfigFile::load(&path)?;
         edit(&mut file)?;
-        file.save(&path, header)?;
+        file.save(&path, header, local)?;
         self.config = Config::layered(
             ConfigFile::load(&self.shared_config_path())?,
             ConfigFile::load(&self.local_config_path())?,
@@ -144,6 +148,7 @@ impl Workspace {
     /// The local object cache.
     pub fn store(&self) -> Store {
         Store::new(self.mlops_dir().join("cache"), self.mlops_dir().join("tmp"))
+            .with_max_tree_entries(self.config.max_tree_entries)
     }
 
     /// Where the hash index lives.

@@ -29,6 +29,8 @@ pub struct Repo {
     git: Repository,
     /// The workspace root inside the work tree (empty when they are the same).
     prefix: PathBuf,
+    /// The workspace root, for checking paths read from commits.
+    root: PathBuf,
 }
 
 impl Repo {
@@ -48,7 +50,7 @@ impl Repo {
             .strip_prefix(&workdir)
             .unwrap_or(Path::new(""))
             .to_owned();
-        Ok(Repo { git, prefix })
+        Ok(Repo { git, prefix, root })
     }
 
     /// The libgit2 repository.
@@ -93,9 +95,7 @@ impl Repo {
             let blob = self.git.find_blob(id)?;
             let text = String::from_utf8_lossy(blob.content());
             if path == Path::new(LOCK_FILE) {
-                for output in LockFile::parse(&text)?.tracked_outputs() {
-                    tracked.insert(output.rel, output.pointer);
-                }
+                tracked.extend(LockFile::parse(&text)?.outputs());
             } else {
                 let name = path.to_string_lossy();
                 let target = PathBuf::from(&name[..name.len() - POINTER_SUFFIX.len()]);
@@ -143,6 +143,18 @@ impl Repo {
         Ok(commits.into_iter().collect())
     }
 
+    /// A tracked path read from a commit, if it passes the workspace's path check. Paths that do
+    /// not are skipped: mlops never writes there, so their objects hold nothing of the user's.
+    pub fn checked(&self, rel: &Path, pointer: Pointer) -> Option<Tracked> {
+        match Tracked::new(&self.root, rel, pointer) {
+            Ok(tracked) => Some(tracked),
+            Err(e) => {
+                tracing::warn!("skipping a path recorded in git history: {e}");
+                None
+            }
+        }
+    }
+
     /// Every tracked path of every commit `which` names (duplicates removed), for `gc`.
     pub fn tracked_in(&self, which: Commits) -> Result<Vec<Tracked>> {
         let mut seen = BTreeSet::new();
@@ -151,7 +163,7 @@ impl Repo {
             let commit = self.git.find_commit(id)?;
             for (rel, pointer) in self.tracked_at(&commit)? {
                 if seen.insert((rel.clone(), pointer.digest)) {
-                    tracked.push(Tracked { rel, pointer });
+                    tracked.extend(self.checked(&rel, pointer));
                 }
             }
         }
@@ -162,6 +174,6 @@ impl Repo {
 /// Every tracked path of the workspace now: its pointer files and `mlops.lock` outputs.
 pub fn workspace_tracked(ws: &Workspace) -> Result<Vec<Tracked>> {
     let mut tracked = mlops_core::ops::resolve(ws, &[])?;
-    tracked.extend(LockFile::load(ws.root())?.tracked_outputs());
+    tracked.extend(LockFile::load(ws.root())?.tracked_outputs(ws.root())?);
     Ok(tracked)
 }

@@ -11,11 +11,14 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::{HashIndex, Stamp};
 use crate::manifest::EntryKind;
-use crate::pointer::{Pointer, pointer_path, target_of};
+use crate::pointer::{POINTER_SUFFIX, Pointer, pointer_path, target_of};
 use crate::progress::Progress;
 use crate::scan::{Built, Node, scan};
 use crate::store::{Reflink, Store};
 use crate::workspace::Workspace;
+
+/// The longest file name Linux filesystems take, in bytes.
+const NAME_MAX: usize = 255;
 
 /// Settings for `add`.
 #[derive(Debug, Clone)]
@@ -91,16 +94,18 @@ pub fn add(
 
     let mut added = Vec::with_capacity(staged.len());
     for (target, mut node, built, hashed, new_objects) in staged {
+        // The pointer first, the links after: a link into the cache must never exist without a
+        // pointer naming its object, or a kill in between would leave `gc` free to delete it.
+        let changed = write_pointer(ws, target, &node, &built)?;
         if options.link.shares_object() {
             link_workspace(ws, &store, &mut node, options.link)?;
         }
-        let changed = write_pointer(ws, target, &node, &built)?;
         let name = target
             .file_name()
             .expect("targets have a name")
             .to_string_lossy();
         let parent = target.parent().unwrap_or(Path::new(""));
-        crate::git::ignore_in(&ws.abs(parent), &name)?;
+        crate::git::ignore_in(&ws.abs(parent), &name, ws.store().temp_dir())?;
         let files = node.files();
         let present = files.iter().filter_map(|f| f.rel.to_str()).collect();
         index.forget_missing_under(target, &present);
@@ -137,6 +142,25 @@ fn check_target(ws: &Workspace, target: &Path) -> Result<()> {
             path: target.to_owned(),
         });
     }
+    if target.to_str().is_none() {
+        // Pointer and manifest files are YAML and JSON: they hold UTF-8 names only.
+        return Err(Error::BadFileName {
+            path: target.to_owned(),
+            problem: "it is not valid UTF-8",
+        });
+    }
+    if target
+        .file_name()
+        .is_some_and(|n| n.len() + POINTER_SUFFIX.len() > NAME_MAX)
+    {
+        return Err(Error::BadFileName {
+            path: target.to_owned(),
+            problem: "its pointer file's name would pass the 255-byte limit of file names",
+        });
+    }
+    // A parent that is a symbolic link out of the workspace would make the pointer and the
+    // links land outside it.
+    crate::safepath::check(ws.root(), target)?;
     if fs_err::symlink_metadata(ws.abs(target)).is_err() {
         return Err(Error::TargetMissing {
             path: target.to_owned(),
@@ -289,6 +313,6 @@ fn write_pointer(ws: &Workspace, target: &Path, node: &Node, built: &Built) -> R
     {
         return Ok(false);
     }
-    pointer.save(&abs)?;
+    pointer.save(&abs, ws.store().temp_dir())?;
     Ok(true)
 }

@@ -82,7 +82,16 @@ pub fn restore(
     let mut report = CheckoutReport::default();
     for (item, files, dirs) in plans {
         let current = current_files(ws, item, &index)?;
-        let writes = reconcile(ws, &cached, options, &files, &dirs, current, &mut report)?;
+        let writes = reconcile(
+            ws,
+            &store,
+            &cached,
+            options,
+            &files,
+            &dirs,
+            current,
+            &mut report,
+        )?;
         tracing::debug!(path = %item.rel.display(), to_write = writes.len(), "reconciled");
         let bytes = writes.iter().map(|f| f.size).sum();
         progress.start("checking out", writes.len() as u64, bytes);
@@ -157,8 +166,13 @@ fn collect_dirs(node: &crate::scan::Node, out: &mut Vec<PathBuf>) {
 
 /// Removes what the pointer no longer lists, fixes modes, creates directories, and returns the
 /// files to write. Files with unsaved content are skipped (recorded in `report`) unless forced.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one step of `restore`, taking its state as it stands"
+)]
 fn reconcile<'a>(
     ws: &Workspace,
+    store: &Store,
     cached: &HashSet<Digest>,
     options: &CheckoutOptions,
     files: &'a [TreeFile],
@@ -167,7 +181,30 @@ fn reconcile<'a>(
     report: &mut CheckoutReport,
 ) -> Result<Vec<&'a TreeFile>> {
     let wanted: HashMap<&Path, &TreeFile> = files.iter().map(|f| (f.rel.as_path(), f)).collect();
-    let saved = |file: &FileNode| options.force || file.digest.is_some_and(|d| cached.contains(&d));
+    // A file about to be replaced or removed is saved only if an intact object holds its
+    // content: an object's name alone proves nothing once it may have been corrupted (for
+    // example through a hard link edited in place), and the workspace copy may be the last one.
+    let mut to_verify: Vec<Digest> = if options.force {
+        Vec::new()
+    } else {
+        current
+            .iter()
+            .filter_map(|file| {
+                let digest = file.digest?;
+                let stays = wanted
+                    .get(file.rel.as_path())
+                    .is_some_and(|w| w.digest == digest);
+                (!stays && cached.contains(&digest)).then_some(digest)
+            })
+            .collect()
+    };
+    to_verify.sort_unstable();
+    to_verify.dedup();
+    let intact: HashSet<Digest> = to_verify
+        .into_par_iter()
+        .filter(|digest| store.verify(digest).is_ok())
+        .collect();
+    let saved = |file: &FileNode| options.force || file.digest.is_some_and(|d| intact.contains(&d));
     let mut present: HashMap<PathBuf, FileNode> = HashMap::new();
     for file in current {
         if wanted.contains_key(file.rel.as_path()) {

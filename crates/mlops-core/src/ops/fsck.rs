@@ -63,3 +63,47 @@ pub fn fsck(ws: &Workspace, progress: &dyn Progress) -> Result<FsckReport> {
         corrupt,
     })
 }
+
+/// What `fsck --remote` found on a remote, and what it repaired.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteFsckReport {
+    pub remote: String,
+    pub checked: u64,
+    /// Corrupt objects replaced by the cache's intact copy.
+    pub repaired: Vec<Digest>,
+    /// Corrupt objects the cache has no intact copy of: still corrupt on the remote.
+    pub corrupt: Vec<Digest>,
+}
+
+/// Re-hashes every object on a remote (`name`, or the default remote) and replaces each corrupt
+/// one with the cache's copy when that copy is intact.
+pub fn fsck_remote(
+    ws: &Workspace,
+    name: Option<&str>,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<RemoteFsckReport> {
+    let _lock = ws.lock()?;
+    let remote = crate::remote::open(ws, name)?;
+    let store = ws.store();
+    let mut objects: Vec<Digest> = remote.list()?.into_iter().collect();
+    objects.sort_unstable();
+    let found = crate::ops::transfer::corrupt_on_remote(&*remote, &objects, jobs, progress)?;
+    let mut report = RemoteFsckReport {
+        remote: remote.name().to_owned(),
+        checked: objects.len() as u64,
+        repaired: Vec::new(),
+        corrupt: Vec::new(),
+    };
+    let mut found: Vec<Digest> = found.into_iter().collect();
+    found.sort_unstable();
+    for digest in found {
+        if store.verify(&digest).is_ok() {
+            remote.put(&digest, &store.object_path(&digest))?;
+            report.repaired.push(digest);
+        } else {
+            report.corrupt.push(digest);
+        }
+    }
+    Ok(report)
+}

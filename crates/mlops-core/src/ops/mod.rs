@@ -17,12 +17,26 @@ use crate::pointer::{Pointer, pointer_path, target_of};
 use crate::scan::find_pointers;
 use crate::workspace::Workspace;
 
-/// A tracked path and its pointer.
+/// A tracked path and its pointer. Built only by [`Tracked::new`], so every tracked path an
+/// operation writes to has passed [`crate::safepath::check`].
 #[derive(Debug, Clone)]
 pub struct Tracked {
     /// The tracked path, relative to the workspace root.
     pub rel: PathBuf,
     pub pointer: Pointer,
+    _checked: (),
+}
+
+impl Tracked {
+    /// A tracked path read from a file (a pointer's location, `mlops.lock`, a git revision, a
+    /// registry tag): refused unless it is a safe path inside the workspace rooted at `root`.
+    pub fn new(root: &Path, rel: &Path, pointer: Pointer) -> Result<Self> {
+        Ok(Self {
+            rel: crate::safepath::check(root, rel)?,
+            pointer,
+            _checked: (),
+        })
+    }
 }
 
 /// Resolves targets (workspace-relative: tracked paths, pointer files, or directories holding
@@ -63,7 +77,7 @@ pub fn resolve(ws: &Workspace, targets: &[PathBuf]) -> Result<Vec<Tracked>> {
             // Errors name the pointer by its workspace path, as the user knows it.
             let pointer = Pointer::parse(&p, &fs_err::read_to_string(ws.abs(&p))?)?;
             let rel = target_of(&p).expect("pointer paths end in .mlops");
-            Ok(Tracked { rel, pointer })
+            Tracked::new(ws.root(), &rel, pointer)
         })
         .collect()
 }

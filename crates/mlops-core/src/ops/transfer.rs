@@ -25,6 +25,9 @@ pub struct TransferOptions {
     pub remote: Option<String>,
     /// Objects in flight at once.
     pub jobs: usize,
+    /// For `push`: re-hash the remote's copies of the objects it already has, and upload a good
+    /// copy over each corrupt one.
+    pub verify: bool,
 }
 
 /// What a transfer moved.
@@ -37,6 +40,8 @@ pub struct TransferReport {
     pub bytes: u64,
     /// Objects the other side already had.
     pub up_to_date: u64,
+    /// Corrupt objects on the remote replaced by a good copy (`push --verify`).
+    pub repaired: u64,
 }
 
 /// Uploads the objects of the tracked paths that the remote lacks.
@@ -59,9 +64,19 @@ pub fn push(
     }
     let mut seen = HashSet::with_capacity(needed.len());
     needed.retain(|d| seen.insert(*d));
+    remote.remove_stale_temps();
     let present = remote.list()?;
-    let (missing, up_to_date): (Vec<_>, Vec<_>) =
+    let (mut missing, mut up_to_date): (Vec<_>, Vec<_>) =
         needed.into_iter().partition(|d| !present.contains(d));
+    let mut repaired = 0;
+    if options.verify {
+        // A name on the remote proves nothing about its bytes: re-hash, and send the corrupt
+        // ones again like missing ones (the upload replaces them atomically).
+        let corrupt = corrupt_on_remote(&*remote, &up_to_date, options.jobs, progress)?;
+        repaired = corrupt.len() as u64;
+        up_to_date.retain(|d| !corrupt.contains(d));
+        missing.extend(corrupt);
+    }
     tracing::debug!(
         remote = remote.name(),
         missing = missing.len(),
@@ -81,7 +96,38 @@ pub fn push(
         transferred: missing.len() as u64,
         bytes: missing.iter().map(|(_, s)| s).sum(),
         up_to_date: up_to_date.len() as u64,
+        repaired,
     })
+}
+
+/// The objects among `objects` whose copy on the remote does not hash to their name.
+pub fn corrupt_on_remote(
+    remote: &dyn Remote,
+    objects: &[Digest],
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<HashSet<Digest>> {
+    progress.start("verifying", objects.len() as u64, 0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .expect("a thread pool can be built");
+    let corrupt = pool.install(|| {
+        objects
+            .par_iter()
+            .filter_map(|digest| {
+                let result = match remote.hash(digest) {
+                    Ok(actual) if actual == *digest => None,
+                    Ok(_) => Some(Ok(*digest)),
+                    Err(e) => Some(Err(e)),
+                };
+                progress.advance(0);
+                result
+            })
+            .collect::<Result<HashSet<Digest>>>()
+    });
+    progress.finish();
+    corrupt
 }
 
 /// Downloads the objects of the tracked paths that the cache lacks.
@@ -172,6 +218,7 @@ fn fetch_locked(
         transferred: fetched.0,
         bytes: fetched.1,
         up_to_date: up_to_date.len() as u64,
+        repaired: 0,
     })
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::atomic::temp_path;
 use crate::error::Result;
 use crate::scan::scan;
 use crate::store::Reflink;
@@ -46,16 +45,11 @@ pub fn unprotect(ws: &Workspace, targets: &[PathBuf]) -> Result<UnprotectReport>
             if private {
                 return Ok(0);
             }
-            let dir = abs.parent().expect("workspace files have a parent");
-            let temp = temp_path(dir, "unprotect");
             let mode = if *exec { 0o777 } else { 0o666 };
-            let result = store
-                .copy_hashing(&abs, &temp, mode, Reflink::Try)
-                .and_then(|_| Ok(fs_err::rename(&temp, &abs)?));
-            if result.is_err() {
-                let _ = fs_err::remove_file(&temp);
-            }
-            result.map(|()| 1)
+            let result = crate::atomic::replace_via(store.temp_dir(), &abs, |temp| {
+                store.copy_hashing(&abs, temp, mode, Reflink::Try)
+            });
+            result.map(|_| 1)
         })
         .sum();
     let copied = copied?;
