@@ -4,20 +4,20 @@
 use crate::support::TestEnv;
 
 /// A workspace in a git repository with an identity for commits and tags.
-fn repo() -> TestEnv {
+pub(crate) fn repo() -> TestEnv {
     let env = TestEnv::new();
     env.git(&["config", "user.name", "Ada"]);
     env.git(&["config", "user.email", "ada@example.com"]);
     env
 }
 
-fn commit(env: &TestEnv, message: &str) {
+pub(crate) fn commit(env: &TestEnv, message: &str) {
     env.git(&["add", "-A"]);
     env.git(&["commit", "-q", "-m", message]);
 }
 
 /// A bare repository beside the workspace, added as the git remote `origin`.
-fn bare_origin(env: &TestEnv) -> std::path::PathBuf {
+pub(crate) fn bare_origin(env: &TestEnv) -> std::path::PathBuf {
     let origin = env.outside("origin.git");
     let path = origin.to_str().expect("utf-8");
     crate::support::git_in(env.root(), &["init", "-q", "--bare", "-b", "main", path]);
@@ -26,7 +26,7 @@ fn bare_origin(env: &TestEnv) -> std::path::PathBuf {
 }
 
 /// Runs `git commit`, expecting a hook to refuse it; returns git's standard error.
-fn commit_refused(env: &TestEnv, message: &str) -> String {
+pub(crate) fn commit_refused(env: &TestEnv, message: &str) -> String {
     let output = std::process::Command::new("git")
         .args(["commit", "-q", "-m", message])
         .current_dir(env.root())

@@ -23,6 +23,7 @@ mod init;
 mod lock;
 mod pipeline;
 mod quickstart;
+mod registry;
 mod remote;
 mod safety;
 mod status;

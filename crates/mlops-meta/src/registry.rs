@@ -150,6 +150,17 @@ fn parse_tag(tag: &str) -> Option<TagName> {
     })
 }
 
+/// The version a stage tag's message names: its first line ends in `version vX.Y.Z`, as both
+/// mlops and GTO write it (`Assigning stage prod to artifact churn version v1.2.0`).
+fn version_in_message(message: &str) -> Option<Version> {
+    let (_, version) = message
+        .lines()
+        .next()?
+        .trim_end()
+        .rsplit_once(" version ")?;
+    Version::parse(version).ok()
+}
+
 /// Checks a model or stage name: what GTO accepts and git allows in a tag.
 pub fn check_name(what: &'static str, name: &str) -> Result<()> {
     let bad = |why| Error::BadName {
@@ -229,10 +240,15 @@ impl<'a> Registry<'a> {
                 .lines()
                 .find_map(|l| l.strip_prefix("mlops: "))
                 .and_then(|json| serde_json::from_str(json).ok());
+            // A stage tag's name has no version (GTO's format); its message names it.
+            let version = match parsed.stage {
+                Some(_) => version_in_message(&message),
+                None => parsed.version,
+            };
             events.push(Event {
                 model: parsed.model,
                 action: parsed.action,
-                version: parsed.version.map(|v| v.to_string()),
+                version: version.map(|v| v.to_string()),
                 stage: parsed.stage,
                 tag: tag.to_owned(),
                 commit: commit.id().to_string(),
@@ -244,7 +260,6 @@ impl<'a> Registry<'a> {
         }
         events.sort_by(|a, b| (a.time, a.number, &a.tag).cmp(&(b.time, b.number, &b.tag)));
         let mut registry = Registry { repo, events };
-        // A stage change names a commit; the version is the one registered there.
         let versions: Vec<(String, String, String)> = registry
             .events
             .iter()
@@ -252,13 +267,22 @@ impl<'a> Registry<'a> {
             .filter_map(|e| Some((e.model.clone(), e.commit.clone(), e.version.clone()?)))
             .collect();
         for event in &mut registry.events {
-            if event.stage.is_some() {
-                event.version = versions
+            if event.stage.is_none() {
+                continue;
+            }
+            let at_commit = || {
+                versions
                     .iter()
                     .filter(|(m, c, _)| *m == event.model && *c == event.commit)
-                    .map(|(_, _, v)| v.clone())
-                    .max_by_key(|v| Version::parse(v).ok());
-            }
+                    .map(|(_, _, v)| v)
+            };
+            // The version the message names counts only if it is registered at the tagged
+            // commit. Without one (a tag made by hand or by GTO for a bare commit), the version
+            // registered there stands in; several versions can share a commit, so that is a
+            // guess, and the message is what disambiguates them.
+            let named = event.version.take().filter(|v| at_commit().any(|r| r == v));
+            event.version =
+                named.or_else(|| at_commit().max_by_key(|v| Version::parse(v).ok()).cloned());
         }
         Ok(registry)
     }
