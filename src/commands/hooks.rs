@@ -83,10 +83,28 @@ pub(crate) fn hooks(command: &HooksCommand, ctx: &Context) -> anyhow::Result<Exi
         }
         HooksCommand::Uninstall => hooks::uninstall(&repo)?,
     };
+    for change in &changes {
+        for path in &change.skipped {
+            ctx.printer.warn(&format!(
+                "{} is kept but not executable: git would not run it, so mlops's {} hook \
+                 skips it (`chmod +x` it to run it)",
+                path.display(),
+                change.hook
+            ));
+        }
+    }
     ctx.printer.report(&changes, |c: &Vec<HookChange>| {
         let mut text = String::new();
         for change in c {
-            let _ = writeln!(text, "{}: {}", change.hook, change.action);
+            let _ = match change.action {
+                "kept" => writeln!(
+                    text,
+                    "{}: kept {} (an older hook mlops ran first; not moved back)",
+                    change.hook,
+                    change.path.display()
+                ),
+                action => writeln!(text, "{}: {action}", change.hook),
+            };
         }
         text
     })?;
@@ -161,6 +179,7 @@ pub(crate) fn hook(args: &HookArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             let options = TransferOptions {
                 remote: None,
                 jobs: 4,
+                verify: false,
             };
             transfer::push(&ws, &tracked, &options, &ctx.printer.progress())?;
             Ok(ExitStatus::Success)

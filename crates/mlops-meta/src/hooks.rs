@@ -1,9 +1,12 @@
 //! Git hooks: installing thin scripts that call `mlops hook NAME`, beside any hook already there,
 //! and what the pre-commit and pre-push hooks check and push.
 //!
-//! A hook file mlops did not write is never overwritten: with `force`, it moves to
-//! `NAME.pre-mlops` and mlops's script runs it first (with the same arguments and standard
-//! input), stopping if it fails; uninstalling moves it back.
+//! A hook file mlops did not write is never overwritten or deleted: with `force`, it is kept as
+//! `NAME.pre-mlops` (the next ones another tool puts there as `NAME.pre-mlops.2`, `.3`, ...) and
+//! mlops's script runs every kept hook first, oldest first, with the same arguments and the same
+//! standard input byte for byte, stopping at the first that fails. A kept hook that is not
+//! executable is skipped, as git itself would skip it. Uninstalling moves the newest kept hook
+//! back and leaves the older ones where they are.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -21,6 +24,9 @@ use crate::history::Repo;
 /// The hooks mlops installs.
 pub const HOOKS: [&str; 4] = ["pre-commit", "post-checkout", "pre-push", "post-commit"];
 
+/// The hooks git feeds on standard input (the others get `/dev/null`).
+const READS_STDIN: [&str; 1] = ["pre-push"];
+
 /// The line that marks a hook file as mlops's.
 const MARK: &str = "# mlops hook:";
 /// The suffix an existing hook is kept under while mlops's runs in its place.
@@ -32,8 +38,24 @@ pub struct HookChange {
     pub hook: String,
     pub path: PathBuf,
     /// `installed`, `updated`, `chained` (an existing hook kept and run first), `removed`,
-    /// `restored` (the kept hook moved back), `not ours` (left alone).
+    /// `restored` (the newest kept hook moved back), `kept` (an older kept hook left where it
+    /// is), `not ours` (left alone).
     pub action: &'static str,
+    /// Kept hooks that are not executable: git would not run them, so mlops's script skips
+    /// them too (until they are made executable).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<PathBuf>,
+}
+
+impl HookChange {
+    fn new(hook: &str, path: PathBuf, action: &'static str) -> Self {
+        HookChange {
+            hook: hook.to_owned(),
+            path,
+            action,
+            skipped: Vec::new(),
+        }
+    }
 }
 
 /// The directory git runs hooks from (`core.hooksPath`, else `.git/hooks`).
@@ -51,24 +73,92 @@ fn is_ours(path: &Path) -> bool {
     fs_err::read_to_string(path).is_ok_and(|text| text.contains(MARK))
 }
 
-/// The script for `hook`, calling `mlops` (found on the `PATH`, else at `exe`).
-fn script(hook: &str, exe: &Path, chained: bool) -> String {
-    let exe = exe.display().to_string().replace('\'', r"'\''");
+/// Whether git would run the hook at `path`: a file (or a link to one) that is executable.
+fn is_runnable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The name of the `n`th kept hook of `hook` (from 1).
+fn kept_name(hook: &str, n: usize) -> String {
+    if n == 1 {
+        format!("{hook}{KEPT}")
+    } else {
+        format!("{hook}{KEPT}.{n}")
+    }
+}
+
+/// The hooks kept for `hook` in `dir`, oldest first. Numbers may have gaps (a kept hook the
+/// user deleted); every one present is listed.
+fn kept_hooks(dir: &Path, hook: &str) -> Result<Vec<(usize, PathBuf)>> {
+    let mut kept = Vec::new();
+    let first = format!("{hook}{KEPT}");
+    for entry in fs_err::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let number = if name == first {
+            Some(1)
+        } else {
+            name.strip_prefix(&first)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n >= 2)
+        };
+        if let Some(n) = number {
+            kept.push((n, dir.join(name)));
+        }
+    }
+    kept.sort();
+    Ok(kept)
+}
+
+/// Quotes `text` for a POSIX shell.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The script for `hook`, calling `mlops` (found on the `PATH`, else at `exe`) after the
+/// `kept` hooks (file names in the same directory, oldest first).
+fn script(hook: &str, exe: &Path, kept: &[String]) -> String {
+    let exe = quoted(&exe.display().to_string());
     let mut text = format!(
         "#!/bin/sh\n{MARK} written by `mlops hooks install`; `mlops hooks uninstall` removes it.\n\
-         mlops=$(command -v mlops || echo '{exe}')\n"
+         mlops=$(command -v mlops || echo {exe})\n"
     );
-    if chained {
-        // Standard input (the refs, for pre-push) goes to both hooks.
-        let _ = write!(
-            text,
-            "input=$(cat)\n\
-             printf '%s' \"$input\" | \"$(dirname \"$0\")/{hook}{KEPT}\" \"$@\" || exit $?\n\
-             printf '%s' \"$input\" | \"$mlops\" hook {hook} \"$@\"\n"
-        );
-    } else {
+    if kept.is_empty() {
         let _ = writeln!(text, "exec \"$mlops\" hook {hook} \"$@\"");
+        return text;
     }
+    let stdin = READS_STDIN.contains(&hook);
+    if stdin {
+        // Every hook gets the same input byte for byte: `$(...)` strips trailing newlines, so a
+        // `.` is read after the input and taken off again.
+        text.push_str("input=$(cat; echo .)\ninput=${input%.}\n");
+    }
+    let feed = if stdin {
+        "printf '%s' \"$input\" | "
+    } else {
+        ""
+    };
+    let names: Vec<String> = kept.iter().map(|k| quoted(k)).collect();
+    // Hooks that were here before mlops's, oldest first. One that is not executable is
+    // skipped, as git skips it; one that is gone was removed on purpose.
+    let _ = write!(
+        text,
+        "dir=$(dirname \"$0\")\n\
+         for kept in {names}; do\n\
+         \x20 hook=\"$dir/$kept\"\n\
+         \x20 [ -e \"$hook\" ] || continue\n\
+         \x20 if [ ! -f \"$hook\" ] || [ ! -x \"$hook\" ]; then\n\
+         \x20   echo \"mlops: skipping $hook: it is not executable, so git would not run it\" >&2\n\
+         \x20   continue\n\
+         \x20 fi\n\
+         \x20 {feed}\"$hook\" \"$@\" || exit $?\n\
+         done\n\
+         {feed}\"$mlops\" hook {hook} \"$@\"\n",
+        names = names.join(" ")
+    );
     text
 }
 
@@ -78,62 +168,89 @@ fn write_executable(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Installs every hook; a hook that is not mlops's is chained with `force`, else refused.
+/// Whether two hook files have the same content and executable bit.
+fn same_hook(a: &Path, b: &Path) -> bool {
+    let read = |p: &Path| Some((fs_err::read(p).ok()?, is_runnable(p)));
+    read(a).is_some_and(|a| Some(a) == read(b))
+}
+
+/// Installs every hook; a hook that is not mlops's is kept and chained with `force`, else
+/// refused.
 pub fn install(repo: &Repo, exe: &Path, force: bool) -> Result<Vec<HookChange>> {
     let dir = hooks_dir(repo)?;
     fs_err::create_dir_all(&dir)?;
     // Check every hook before changing any.
     for hook in HOOKS {
         let path = dir.join(hook);
-        if path.exists() && !is_ours(&path) && !force {
+        if path.symlink_metadata().is_ok() && !is_ours(&path) && !force {
             return Err(Error::ForeignHook { path });
         }
     }
     let mut changes = Vec::new();
     for hook in HOOKS {
         let path = dir.join(hook);
-        let kept = dir.join(format!("{hook}{KEPT}"));
-        let action = if !path.exists() {
+        let mut kept = kept_hooks(&dir, hook)?;
+        let action = if path.symlink_metadata().is_err() {
             "installed"
         } else if is_ours(&path) {
             "updated"
+        } else if kept.iter().any(|(_, k)| same_hook(k, &path)) {
+            // The same hook is kept already (installed again by the same tool): keeping a
+            // second copy would run it twice, and the kept copy loses nothing.
+            fs_err::remove_file(&path)?;
+            "chained"
         } else {
-            fs_err::rename(&path, &kept)?;
+            // Never over a kept hook: the next free number after the highest.
+            let n = kept.last().map_or(1, |(n, _)| n + 1);
+            let to = dir.join(kept_name(hook, n));
+            fs_err::rename(&path, &to)?;
+            kept.push((n, to));
             "chained"
         };
-        write_executable(&path, &script(hook, exe, kept.exists()))?;
-        changes.push(HookChange {
-            hook: hook.to_owned(),
-            path,
-            action,
-        });
+        let names: Vec<String> = kept
+            .iter()
+            .filter_map(|(_, k)| Some(k.file_name()?.to_str()?.to_owned()))
+            .collect();
+        write_executable(&path, &script(hook, exe, &names))?;
+        let mut change = HookChange::new(hook, path, action);
+        change.skipped = kept
+            .into_iter()
+            .map(|(_, k)| k)
+            .filter(|k| !is_runnable(k))
+            .collect();
+        changes.push(change);
     }
     Ok(changes)
 }
 
-/// Removes mlops's hooks, moving back any hook they ran first.
+/// Removes mlops's hooks, moving back the newest hook each ran first; older kept hooks stay
+/// where they are (and are listed), never deleted.
 pub fn uninstall(repo: &Repo) -> Result<Vec<HookChange>> {
     let dir = hooks_dir(repo)?;
     let mut changes = Vec::new();
     for hook in HOOKS {
         let path = dir.join(hook);
-        let kept = dir.join(format!("{hook}{KEPT}"));
-        let action = if !path.exists() {
+        if path.symlink_metadata().is_err() {
             continue;
-        } else if !is_ours(&path) {
-            "not ours"
-        } else if kept.exists() {
-            fs_err::rename(&kept, &path)?;
-            "restored"
-        } else {
-            fs_err::remove_file(&path)?;
-            "removed"
-        };
-        changes.push(HookChange {
-            hook: hook.to_owned(),
-            path,
-            action,
-        });
+        }
+        if !is_ours(&path) {
+            changes.push(HookChange::new(hook, path, "not ours"));
+            continue;
+        }
+        let mut kept = kept_hooks(&dir, hook)?;
+        match kept.pop() {
+            Some((_, newest)) => {
+                fs_err::rename(&newest, &path)?;
+                changes.push(HookChange::new(hook, path, "restored"));
+            }
+            None => {
+                fs_err::remove_file(&path)?;
+                changes.push(HookChange::new(hook, path, "removed"));
+            }
+        }
+        for (_, older) in kept {
+            changes.push(HookChange::new(hook, older, "kept"));
+        }
     }
     Ok(changes)
 }
@@ -207,7 +324,7 @@ pub fn pushed_data(repo: &Repo, refs: &str) -> Result<Vec<Tracked>> {
         let commit = repo.commit(sha)?;
         for (rel, pointer) in repo.tracked_at(&commit)? {
             if seen.insert((rel.clone(), pointer.digest)) {
-                tracked.push(Tracked { rel, pointer });
+                tracked.extend(repo.checked(&rel, pointer));
             }
         }
     }
