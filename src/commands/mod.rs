@@ -112,7 +112,7 @@ impl Context<'_> {
         ws: &Workspace,
         paths: &[PathBuf],
     ) -> anyhow::Result<Vec<Tracked>> {
-        let outputs = LockFile::load(ws.root())?.tracked_outputs();
+        let outputs = LockFile::load(ws.root())?.tracked_outputs(ws.root())?;
         let targets = self.targets(ws, paths)?;
         let mut tracked = Vec::new();
         if targets.is_empty() {

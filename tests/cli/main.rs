@@ -23,6 +23,7 @@ mod infer;
 mod init;
 mod lock;
 mod pipeline;
+mod pipeline_safety;
 mod quickstart;
 mod registry;
 mod remote;

@@ -56,7 +56,7 @@ pub enum Error {
         stage: String,
         key: &'static str,
         path: PathBuf,
-        problem: &'static str,
+        problem: String,
     },
 
     #[error("stages `{first}` and `{second}` both write `{}`", path.display())]

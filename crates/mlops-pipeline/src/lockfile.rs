@@ -119,20 +119,32 @@ impl LockFile {
         Ok(lock)
     }
 
-    /// Every output the lock records, as tracked paths: so `status`, `checkout`, `push`, `pull`
-    /// and `gc` treat pipeline outputs like data tracked with pointer files.
-    pub fn tracked_outputs(&self) -> Vec<Tracked> {
-        let mut out: Vec<Tracked> = self
+    /// Every output the lock records with the pointer that restores it, paths as written in the
+    /// file (unchecked: for reading and showing, never for writing).
+    pub fn outputs(&self) -> Vec<(PathBuf, Pointer)> {
+        let mut out: Vec<(PathBuf, Pointer)> = self
             .stages
             .values()
             .flat_map(|stage| stage.outs.iter().chain(&stage.metrics))
-            .map(|o| Tracked {
-                rel: o.path.clone(),
-                pointer: o.pointer(),
-            })
+            .map(|o| (o.path.clone(), o.pointer()))
             .collect();
-        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// Every output the lock records, as tracked paths: so `status`, `checkout`, `push`, `pull`
+    /// and `gc` treat pipeline outputs like data tracked with pointer files. The lock may come
+    /// from anyone who can commit, so each path must pass the workspace's path check.
+    pub fn tracked_outputs(&self, root: &Path) -> Result<Vec<Tracked>> {
+        self.outputs()
+            .into_iter()
+            .map(|(path, pointer)| {
+                Tracked::new(root, &path, pointer).map_err(|e| Error::BadLock {
+                    file: PathBuf::from(LOCK_FILE),
+                    message: e.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// Writes `mlops.lock` atomically.
@@ -141,7 +153,10 @@ impl LockFile {
         let text = format!(
             "# Written by `mlops run`: what produced each stage's outputs. Commit it.\n{body}"
         );
-        mlops_core::atomic::write(&root.join(LOCK_FILE), text.as_bytes())?;
+        // The temp file goes to `.mlops/tmp`, which the next writer clears: a killed save leaves
+        // nothing at the workspace root.
+        let temp_dir = root.join(mlops_core::workspace::MLOPS_DIR).join("tmp");
+        mlops_core::atomic::write_in(&temp_dir, &root.join(LOCK_FILE), text.as_bytes())?;
         Ok(())
     }
 }

@@ -179,6 +179,10 @@ pub fn run(
     } else {
         Some(ws.lock()?)
     };
+    let lock_file = LockFile::load(ws.root())?;
+    // The lock may come from anyone who can commit: refuse it whole if one of its outputs is not
+    // a safe workspace path, rather than keep (and save again) what names such a path.
+    lock_file.tracked_outputs(ws.root())?;
     let shared = Shared {
         ws,
         pipeline: &pipeline,
@@ -188,7 +192,7 @@ pub fn run(
         cancel,
         digests: Digests::new(ws.root(), HashIndex::load(&ws.index_path())),
         params: Mutex::new(ParamsFiles::new(ws.root())),
-        lock: Mutex::new(LockFile::load(ws.root())?),
+        lock: Mutex::new(lock_file),
         known: ws.store().list()?,
         git: if options.dry_run {
             (None, None)
@@ -497,11 +501,8 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
         .outs
         .iter()
         .chain(&entry.metrics)
-        .map(|o| Tracked {
-            rel: o.path.clone(),
-            pointer: o.pointer(),
-        })
-        .collect();
+        .map(|o| Tracked::new(shared.ws.root(), &o.path, o.pointer()))
+        .collect::<mlops_core::Result<_>>()?;
     let covers = stage
         .all_outs()
         .all(|out| tracked.iter().any(|t| t.rel == *out));
@@ -523,7 +524,8 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
 /// Removes a stage's previous outputs and makes sure their parent directories exist.
 fn remove_outputs(root: &Path, stage: &Stage) -> Result<()> {
     for out in stage.all_outs() {
-        let path = root.join(out);
+        // Checked again now: an earlier stage's command may have put a symlink on the way.
+        let path = root.join(mlops_core::safepath::check(root, out)?);
         match fs_err::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => fs_err::remove_dir_all(&path)?,
             Ok(_) => fs_err::remove_file(&path)?,

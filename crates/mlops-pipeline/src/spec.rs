@@ -136,6 +136,7 @@ impl Pipeline {
         };
         let mut parser = Parser {
             file,
+            root: root.to_owned(),
             params: ParamsFiles::new(root),
             stages: Vec::new(),
         };
@@ -155,6 +156,7 @@ impl Pipeline {
 
 struct Parser {
     file: PathBuf,
+    root: PathBuf,
     params: ParamsFiles,
     stages: Vec<Stage>,
 }
@@ -396,7 +398,26 @@ impl Parser {
             .iter()
             .map(|item| {
                 let text = self.text(stage, key, item, vars)?;
-                workspace_path(stage, key, wdir, &text)
+                let path = workspace_path(stage, key, wdir, &text)?;
+                if key != "deps" {
+                    // mlops deletes and writes outputs: they pass the workspace's one path check
+                    // (not into `.git`, no symlinked parent leading out). Deps are only read,
+                    // and may well live behind a symlink to a shared data directory.
+                    mlops_core::safepath::check(&self.root, &path).map_err(|e| {
+                        Error::BadPath {
+                            stage: stage.to_owned(),
+                            key,
+                            path: PathBuf::from(&text),
+                            problem: match e {
+                                mlops_core::Error::UnsafePath { problem, .. } => {
+                                    format!("is refused: {problem}")
+                                }
+                                other => format!("cannot be checked: {other}"),
+                            },
+                        }
+                    })?;
+                }
+                Ok(path)
             })
             .collect()
     }
@@ -522,11 +543,11 @@ fn key_text(key: &Value) -> String {
 /// `text` (relative to `wdir`) as a normalised workspace-relative path, refusing paths that are
 /// absolute, leave the workspace, or enter `.mlops/`.
 fn workspace_path(stage: &str, key: &'static str, wdir: &Path, text: &str) -> Result<PathBuf> {
-    let bad = |problem| Error::BadPath {
+    let bad = |problem: &str| Error::BadPath {
         stage: stage.to_owned(),
         key,
         path: PathBuf::from(text),
-        problem,
+        problem: problem.to_owned(),
     };
     let path = Path::new(text);
     if text.is_empty() {
@@ -608,6 +629,13 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "stage `a`: outs path `../elsewhere` leaves the workspace"
+        );
+        let err = parse("stages:\n  a:\n    cmd: x\n    outs: [.git/hooks/pre-commit]\n", "")
+            .expect_err("git");
+        assert_eq!(
+            err.to_string(),
+            "stage `a`: outs path `.git/hooks/pre-commit` is refused: it points into `.git`, which \
+             mlops never writes"
         );
         let err = parse(
             "stages:\n  a:\n    cmd: x\n    params: [train.lr]\n",
