@@ -1,12 +1,260 @@
-//! A process killed with SIGKILL in the middle of `add` leaves a workspace that a second `add`
-//! completes, with a clean cache.
+//! The crash-safety suite: each writing command is killed with SIGKILL before its 1st, 2nd, 3rd,
+//! 5th, 8th... write step (`MLOPS_KILL_AFTER_WRITES`, see `mlops_core::faults`) until it runs to
+//! the end, and after every kill the workspace must keep its promises:
+//! - the same command run again completes;
+//! - `mlops fsck` finds no corrupt object, and `mlops status --check` is clean;
+//! - no temp file is left anywhere but `.mlops/tmp` (and that is empty) or the remote's `tmp/`;
+//! - no workspace file is lost or half-written;
+//! - every link into the cache names an object that `mlops gc` keeps.
+//!
+//! One test also kills a real `add` from outside at an arbitrary moment.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, make_tree, snapshot};
+
+type Snapshot = std::collections::BTreeMap<String, (String, bool)>;
+
+/// Kill points tried: dense at the start, where ordering matters most, then sparser.
+const KILL_POINTS: [u64; 12] = [1, 2, 3, 4, 5, 8, 13, 21, 34, 55, 89, 144];
+
+/// Runs `mlops args` armed to die before write step `n`; true if it was killed.
+fn killed_at(env: &TestEnv, n: u64, args: &[&str]) -> bool {
+    let output = env
+        .cmd(args)
+        .env("MLOPS_KILL_AFTER_WRITES", n.to_string())
+        .output()
+        .expect("run mlops");
+    match output.status.code() {
+        None => true,
+        Some(0) => false,
+        Some(code) => panic!(
+            "mlops {args:?} armed at {n} exited {code}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// Temp files of ours (or of any writer: `*.tmp`) anywhere in `dir`, except `.mlops/tmp`'s
+/// own entries and `.git`.
+fn stray_temps(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == ".git" {
+                continue;
+            }
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(path);
+            } else if name.ends_with(".mlops-tmp") || name.ends_with(".tmp") {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Every symlink under `dir` (outside `.git`) with its target.
+fn symlinks(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let kind = entry.file_type().expect("type");
+            if kind.is_symlink() {
+                out.push((
+                    entry.path(),
+                    std::fs::read_link(entry.path()).expect("link"),
+                ));
+            } else if kind.is_dir() && entry.file_name() != ".git" {
+                stack.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+/// What must hold after a kill and a completed rerun.
+fn assert_consistent(env: &TestEnv, what: &str, expected: &[(&str, &Snapshot)]) {
+    let fsck = env.json(&["fsck"]);
+    assert_eq!(fsck["corrupt"], serde_json::json!([]), "{what}: {fsck}");
+    let status = env.cmd(&["status", "--check"]).output().expect("status");
+    assert!(
+        status.status.success(),
+        "{what}: status: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let strays = stray_temps(env.root());
+    assert!(strays.is_empty(), "{what}: temp files left: {strays:?}");
+    for (dir, files) in expected {
+        // Beside the data there may now be its pointer and `.gitignore`; nothing else.
+        let mut now = snapshot(&env.path(dir));
+        now.retain(|name, _| !name.ends_with(".mlops") && !name.ends_with(".gitignore"));
+        assert_eq!(&now, *files, "{what}: `{dir}` is not what was added");
+    }
+    // Every link into the cache survives a gc: it is named by a pointer or the lock.
+    env.run(&["gc"]);
+    for (link, target) in symlinks(env.root()) {
+        assert!(
+            target.exists(),
+            "{what}: `{}` links to a removed object",
+            link.display()
+        );
+    }
+}
+
+fn workspace_with_tree(link: &str) -> TestEnv {
+    let env = TestEnv::new();
+    env.write(
+        ".mlops/config.local.yaml",
+        format!("cache:\n  link: {link}\n"),
+    );
+    make_tree(&env, "data", 40);
+    env
+}
 
 #[test]
-fn add_killed_midway_then_add_again_succeeds_and_fsck_is_clean() {
+fn add_killed_at_every_point_in_every_link_mode() {
+    for link in ["copy", "hardlink", "symlink"] {
+        let reference = workspace_with_tree(link);
+        let expected = snapshot(&reference.path("data"));
+        for n in KILL_POINTS {
+            let env = workspace_with_tree(link);
+            let killed = killed_at(&env, n, &["add", "data"]);
+            env.run(&["add", "data"]);
+            let what = format!("add ({link}) killed at write {n}");
+            assert_consistent(&env, &what, &[("data", &expected)]);
+            if !killed {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn add_of_one_big_file_killed_at_every_point() {
+    let content: Vec<u8> = (0..(5u32 << 20)).map(|i| (i % 251) as u8).collect();
+    for n in KILL_POINTS {
+        let env = TestEnv::new();
+        env.write("big/model.bin", &content);
+        let expected = snapshot(&env.path("big"));
+        let killed = killed_at(&env, n, &["add", "big/model.bin"]);
+        env.run(&["add", "big/model.bin"]);
+        assert_consistent(
+            &env,
+            &format!("big add killed at {n}"),
+            &[("big", &expected)],
+        );
+        if !killed {
+            break;
+        }
+    }
+}
+
+#[test]
+fn checkout_push_fetch_and_gc_killed_at_every_point() {
+    // One workspace reused: each round starts from a known state.
+    let env = workspace_with_tree("copy");
+    let remote = env.default_remote();
+    env.run(&["add", "data"]);
+    env.write("old.csv", "an old version\n");
+    env.run(&["add", "old.csv"]);
+    env.run(&["push"]);
+    let expected = snapshot(&env.path("data"));
+
+    for n in KILL_POINTS {
+        std::fs::remove_dir_all(env.path("data")).expect("rm");
+        let killed = killed_at(&env, n, &["checkout", "data"]);
+        env.run(&["checkout", "data"]);
+        assert_consistent(
+            &env,
+            &format!("checkout killed at {n}"),
+            &[("data", &expected)],
+        );
+        if !killed {
+            break;
+        }
+    }
+    for n in KILL_POINTS {
+        std::fs::remove_dir_all(&remote).expect("rm remote");
+        let killed = killed_at(&env, n, &["push"]);
+        env.run(&["push"]);
+        assert_consistent(&env, &format!("push killed at {n}"), &[("data", &expected)]);
+        let remote_strays = stray_temps(&remote);
+        assert!(
+            remote_strays.is_empty(),
+            "push killed at {n}: {remote_strays:?}"
+        );
+        if !killed {
+            break;
+        }
+    }
+    for n in KILL_POINTS {
+        std::fs::remove_dir_all(env.path(".mlops/cache")).expect("rm cache");
+        let killed = killed_at(&env, n, &["fetch"]);
+        env.run(&["fetch"]);
+        assert_consistent(
+            &env,
+            &format!("fetch killed at {n}"),
+            &[("data", &expected)],
+        );
+        if !killed {
+            break;
+        }
+    }
+    for n in KILL_POINTS {
+        // Objects no pointer needs: the old version of a file, twice over.
+        env.write("old.csv", format!("garbage {n}\n"));
+        env.run(&["add", "old.csv"]);
+        env.write("old.csv", format!("more garbage {n}\n"));
+        env.run(&["add", "old.csv"]);
+        env.run(&["push"]);
+        let killed = killed_at(&env, n, &["gc"]);
+        env.run(&["gc"]);
+        assert_consistent(&env, &format!("gc killed at {n}"), &[("data", &expected)]);
+        if !killed {
+            break;
+        }
+    }
+}
+
+#[test]
+fn run_killed_at_every_point_records_only_finished_outputs() {
+    for link in ["copy", "symlink"] {
+        for n in KILL_POINTS {
+            let env = TestEnv::new();
+            env.write(
+                ".mlops/config.local.yaml",
+                format!("cache:\n  link: {link}\n"),
+            );
+            env.write("in.txt", "input\n");
+            env.write(
+                "mlops.yaml",
+                "stages:\n  copy:\n    cmd: mkdir -p out && cp in.txt out/a.txt && cp in.txt out/b.txt\n    deps: [in.txt]\n    outs: [out]\n",
+            );
+            let killed = killed_at(&env, n, &["run"]);
+            env.run(&["run"]);
+            let what = format!("run ({link}) killed at {n}");
+            let out = snapshot(&env.path("out"));
+            assert_eq!(out.len(), 2, "{what}: {out:?}");
+            assert!(
+                !env.run(&["status"]).contains("modified"),
+                "{what}: outputs recorded as they are"
+            );
+            assert_consistent(&env, &what, &[]);
+            if !killed {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn add_killed_from_outside_at_an_arbitrary_moment_then_add_again() {
     let env = TestEnv::new();
     let chunk: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 251) as u8).collect();
     for i in 0..3000 {
