@@ -124,7 +124,9 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
-    // A second Ctrl-C is not special: the forwarded SIGINT already reached the stages.
+    // SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) only set the flag: the run
+    // forwards the stop to each stage's process group and escalates on its own, so a second
+    // signal is not special.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let console = Console {
         printer: ctx.printer,

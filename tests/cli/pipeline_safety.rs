@@ -1,6 +1,124 @@
-//! `mlops run` under kills, hostile lock files and mistakes (issue 14).
+//! `mlops run` under kills, hostile lock files and mistakes (issue 14): a killed run leaves no
+//! orphan that a later run mixes into its outputs, pipeline outputs and `mlops add` never claim
+//! the same path, a lock file from someone else cannot point outside the workspace, links into
+//! the cache always have a record that `gc` honours, and bad input is refused.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::support::TestEnv;
+
+/// Polls `done` every 20 ms for up to 20 s; false when it never became true.
+fn wait_for(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Whether any process of the process group `pgid` is alive.
+fn group_alive(pgid: &str) -> bool {
+    Command::new("kill")
+        .args(["-0", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status()
+        .expect("kill -0")
+        .success()
+}
+
+/// `mlops run` in the background.
+fn spawn_run(env: &TestEnv) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("mlops"))
+        .args(["run"])
+        .current_dir(env.root())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+/// Waits (bounded) for a child to exit; kills it if it does not.
+fn reap(child: &mut Child) -> Option<i32> {
+    let mut status = None;
+    wait_for(|| {
+        status = child.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        panic!("mlops did not exit");
+    }
+    status.and_then(|s| s.code())
+}
+
+/// A stage that writes its process id to `stage.pid`, sleeps unless `fast` exists, then writes
+/// its output.
+const SLOW: &str = "stages:\n  slow:\n    cmd: echo $$ > stage.pid && if [ ! -f fast ]; then sleep 2; fi && echo done > out.txt\n    outs: [out.txt]\n";
+
+fn stage_pid(env: &TestEnv) -> String {
+    assert!(
+        wait_for(|| std::fs::read_to_string(env.path("stage.pid")).is_ok_and(|t| t.ends_with('\n'))),
+        "the stage started"
+    );
+    std::fs::read_to_string(env.path("stage.pid"))
+        .expect("pid")
+        .trim()
+        .to_owned()
+}
+
+fn lock_text(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.path("mlops.lock")).unwrap_or_default()
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_an_orphan_the_next_run_refuses_to_race() {
+    let env = TestEnv::new();
+    env.write("mlops.yaml", SLOW);
+    let mut child = spawn_run(&env);
+    let pid = stage_pid(&env);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert!(group_alive(&pid), "SIGKILL cannot stop the stage");
+
+    let (_, stderr) = env.fails(2, &["run"]);
+    assert!(
+        stderr.contains("`slow`") && stderr.contains(&pid),
+        "names the stage and its pid: {stderr}"
+    );
+    assert!(wait_for(|| !group_alive(&pid)), "the orphan finishes");
+    assert!(
+        !lock_text(&env).contains("slow"),
+        "nothing of the unfinished stage is recorded"
+    );
+
+    env.write("fast", "");
+    let out = env.run(&["run"]);
+    assert!(out.contains("ran 1"), "{out}");
+    assert!(lock_text(&env).contains("out.txt"));
+}
+
+#[test]
+fn sigterm_stops_the_stage_group_and_records_nothing() {
+    let env = TestEnv::new();
+    env.write("mlops.yaml", SLOW);
+    let mut child = spawn_run(&env);
+    let pid = stage_pid(&env);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert_eq!(reap(&mut child), Some(1), "an interrupted run exits 1");
+    assert!(!group_alive(&pid), "the stage's process group is gone");
+    assert!(!env.path("out.txt").exists());
+    assert!(!lock_text(&env).contains("slow"));
+    env.write("fast", "");
+    env.run(&["run"]);
+}
 
 #[test]
 fn a_hostile_lock_file_writes_nothing_outside_the_workspace() {

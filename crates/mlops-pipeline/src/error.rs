@@ -91,6 +91,12 @@ pub enum Error {
     #[error("revision `{rev}` not found")]
     UnknownRevision { rev: String },
 
+    #[error(
+        "stage `{stage}` of an earlier `mlops run` is still running (process group {pid}); wait \
+         for it to end, or stop it with `kill -TERM -{pid}`"
+    )]
+    StillRunning { stage: String, pid: u32 },
+
     #[error("cannot start stage `{stage}`")]
     Spawn {
         stage: String,

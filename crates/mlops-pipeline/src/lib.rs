@@ -4,7 +4,8 @@
 //! Modules: [`spec`] parses and expands `mlops.yaml` (with [`params`] files); [`dag`] links the
 //! stages; [`lockfile`] is `mlops.lock`; [`state`] decides whether a stage is up to date;
 //! [`run`] schedules and runs stages; [`runcache`] restores outputs of inputs seen before;
-//! [`records`] keeps a record of every execution; [`metrics`] shows and compares metrics and
+//! [`records`] keeps a record of every execution; `running` keeps the pid files that let a run
+//! see stages an earlier, killed run left behind; [`metrics`] shows and compares metrics and
 //! params across git revisions.
 //!
 //! Built on `mlops-core` (the object store caches every output). It never prints and never exits.
@@ -17,6 +18,7 @@ pub mod params;
 pub mod records;
 pub mod run;
 pub mod runcache;
+mod running;
 pub mod spec;
 pub mod state;
 

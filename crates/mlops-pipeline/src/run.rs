@@ -2,9 +2,11 @@
 //!
 //! Each stage, once its upstream stages are done, is skipped when its lock entry still matches,
 //! restored from the run cache when its inputs were seen before, or run: previous outputs removed,
-//! `sh -c cmd` started in its own process group (so an interrupt can be forwarded to all of it),
-//! output streamed to the observer and to `.mlops/logs/<stage>.log`, outputs cached, then the lock
-//! entry and a run record written. A failed stage leaves its lock entry as it was.
+//! `sh -c cmd` started in its own process group (so an interrupt can be forwarded to all of it)
+//! once its pid file is written (see `running`), output streamed to the observer and to
+//! `.mlops/logs/<stage>.log`, outputs cached, then the lock entry and a run record written. A
+//! failed or interrupted stage leaves its lock entry as it was: outputs are recorded only from
+//! commands that ended on their own, with status 0, while this run held the workspace lock.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,6 +24,7 @@ use mlops_core::ops::Tracked;
 use mlops_core::ops::add::cache_path;
 use mlops_core::ops::checkout::{CheckoutOptions, restore};
 use mlops_core::progress::NoProgress;
+use rustix::process::Signal;
 use serde::Serialize;
 
 use crate::dag::Dag;
@@ -177,7 +180,10 @@ pub fn run(
     let lock = if options.dry_run {
         None
     } else {
-        Some(ws.lock()?)
+        let lock = ws.lock()?;
+        // A stage of an earlier run killed with SIGKILL may still be writing its outputs.
+        crate::running::refuse_if_running(&ws.mlops_dir())?;
+        Some(lock)
     };
     let lock_file = LockFile::load(ws.root())?;
     // The lock may come from anyone who can commit: refuse it whole if one of its outputs is not
@@ -336,32 +342,49 @@ fn next_stage(shared: &Shared, order: &[usize]) -> Option<(usize, Option<String>
     }
 }
 
-/// Sends SIGINT to every running command's process group once `cancel` is set.
+/// How an interrupted run stops its commands: SIGINT at once (what Ctrl-C in a shell sends),
+/// then SIGTERM and SIGKILL to the groups of commands that outlive it, so that `mlops run`
+/// never ends, nor is interrupted for good, while a stage of it still writes.
+const STOP_SIGNALS: [(Duration, Signal); 3] = [
+    (Duration::ZERO, Signal::INT),
+    (Duration::from_secs(3), Signal::TERM),
+    (Duration::from_secs(6), Signal::KILL),
+];
+
+/// Forwards an interrupt (`cancel` set by a signal handler) to every running command's process
+/// group, escalating as [`STOP_SIGNALS`] says.
 fn forward_interrupts(shared: &Shared, done: &AtomicBool) {
-    let mut forwarded = false;
+    let mut cancelled_at = None;
+    let mut sent = 0;
     while !done.load(Ordering::Relaxed) {
-        if !forwarded && shared.cancel.load(Ordering::Relaxed) {
+        if cancelled_at.is_none() && shared.cancel.load(Ordering::Relaxed) {
+            cancelled_at = Some(Instant::now());
+            shared.wake.notify_all();
+        }
+        if let Some(at) = cancelled_at
+            && let Some((after, signal)) = STOP_SIGNALS.get(sent)
+            && at.elapsed() >= *after
+        {
             for pid in shared
                 .running
                 .lock()
                 .expect("no panics while holding pids")
                 .iter()
             {
-                signal_group(*pid);
+                signal_group(*pid, *signal);
             }
-            forwarded = true;
-            shared.wake.notify_all();
+            sent += 1;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-fn signal_group(pid: u32) {
+fn signal_group(pid: u32, signal: Signal) {
     if let Some(pid) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
     {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::INT);
+        let _ = rustix::process::kill_process_group(pid, signal);
     }
 }
 
@@ -429,10 +452,14 @@ fn execute(
         return Ok(result);
     }
     remove_outputs(shared.ws.root(), stage)?;
-    let exit = run_command(shared, stage)?;
+    let (exit, interrupted) = run_command(shared, stage)?;
     let mut result = outcome(stage, StageStatus::Ran, started, &why);
     result.exit_code = exit;
-    if exit != Some(0) {
+    if interrupted {
+        // Whatever its status, a command that was sent a signal may have stopped half-way.
+        result.status = StageStatus::Failed;
+        result.error = Some("the run was interrupted".into());
+    } else if exit != Some(0) {
         result.status = StageStatus::Failed;
         result.error = Some(match exit {
             Some(code) => format!("the command exited with status {code}"),
@@ -485,7 +512,7 @@ fn commit(shared: &Shared, stage: &Stage, entry: &StageLock) -> Result<()> {
     for out in &stage.outs {
         let name = out.file_name().expect("outs have a name").to_string_lossy();
         let parent = out.parent().unwrap_or(Path::new(""));
-        mlops_core::git::ignore_in(&shared.ws.abs(parent), &name)?;
+        mlops_core::git::ignore_in(&shared.ws.abs(parent), &name, shared.ws.store().temp_dir())?;
     }
     let mut lock = shared
         .lock
@@ -539,19 +566,28 @@ fn remove_outputs(root: &Path, stage: &Stage) -> Result<()> {
     Ok(())
 }
 
-/// Runs the stage's command, streaming its output; returns its exit code (`None`: killed).
-fn run_command(shared: &Shared, stage: &Stage) -> Result<Option<i32>> {
-    let logs = shared.ws.mlops_dir().join("logs");
+/// What `sh` runs first: it waits for mlops to say `go` on stdin (once the pid file is written),
+/// then replaces itself (same pid, same process group) with a shell running the stage's command,
+/// passed as `$0`. Should mlops die before that, stdin ends and the command never starts: no
+/// stage ever runs without a pid file naming it.
+const START_WHEN_TOLD: &str = r#"IFS= read -r go && [ "$go" = go ] || exit 125; exec sh -c "$0""#;
+
+/// Runs the stage's command, streaming its output; returns its exit code (`None`: killed by a
+/// signal) and whether the run was interrupted while it ran.
+fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool)> {
+    let mlops_dir = shared.ws.mlops_dir();
+    let logs = mlops_dir.join("logs");
     fs_err::create_dir_all(&logs)?;
     let log = Mutex::new(fs_err::File::create(
         logs.join(format!("{}.log", stage.name)),
     )?);
     let mut child = Command::new("sh")
         .arg("-c")
+        .arg(START_WHEN_TOLD)
         .arg(&stage.cmd)
         .current_dir(shared.ws.abs(&stage.wdir))
         .env("MLOPS_STAGE", &stage.name)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -560,13 +596,28 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<Option<i32>> {
             stage: stage.name.clone(),
             source,
         })?;
+    let pgid = child.id();
+    let mut go = child.stdin.take().expect("stdin is piped");
+    let pid_file = match crate::running::PidFile::write(&mlops_dir, &stage.name, pgid) {
+        Ok(file) => file,
+        Err(e) => {
+            // Closing stdin without `go` ends the waiting shell before the command starts.
+            drop(go);
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
+    // The command sees the end of its stdin, as with /dev/null; a shell that is already gone
+    // shows in its exit status.
+    let _ = go.write_all(b"go\n");
+    drop(go);
     shared
         .running
         .lock()
         .expect("no panics while holding pids")
-        .push(child.id());
+        .push(pgid);
     if shared.cancel.load(Ordering::Relaxed) {
-        signal_group(child.id());
+        signal_group(pgid, Signal::INT);
     }
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -575,12 +626,18 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<Option<i32>> {
         scope.spawn(|| stream(shared, stage, stderr, &log));
     });
     let status = child.wait()?;
+    let interrupted = shared.cancel.load(Ordering::Relaxed);
+    if interrupted && crate::running::group_alive(pgid) {
+        // Processes the command left in its group would go on writing after mlops has ended.
+        signal_group(pgid, Signal::KILL);
+    }
     shared
         .running
         .lock()
         .expect("no panics while holding pids")
-        .retain(|p| *p != child.id());
-    Ok(status.code())
+        .retain(|p| *p != pgid);
+    drop(pid_file);
+    Ok((status.code(), interrupted))
 }
 
 fn stream(shared: &Shared, stage: &Stage, pipe: impl Read, log: &Mutex<fs_err::File>) {
