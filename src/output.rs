@@ -46,18 +46,25 @@ impl Printer {
         report: &T,
         human: impl FnOnce(&T) -> String,
     ) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
-        if self.json {
-            serde_json::to_writer_pretty(&mut stdout, report)?;
-            writeln!(stdout)?;
+        let text = if self.json {
+            serde_json::to_string_pretty(report)? + "\n"
         } else {
             let text = human(report);
-            if !text.is_empty() {
-                writeln!(stdout, "{}", text.trim_end())?;
+            if text.is_empty() {
+                return Ok(());
             }
-        }
-        stdout.flush()?;
-        Ok(())
+            format!("{}\n", text.trim_end())
+        };
+        Ok(self.data(text.as_bytes())?)
+    }
+
+    /// Writes bytes of data to stdout: the one place the binary writes its data, so that a
+    /// reader that went away (`mlops status | head -1`) always surfaces as an
+    /// [`std::io::ErrorKind::BrokenPipe`] error, which `main` turns into a quiet exit 0.
+    pub(crate) fn data(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes)?;
+        stdout.flush()
     }
 
     /// Whether `--json` was given.

@@ -22,6 +22,7 @@ mod hooks;
 mod infer;
 mod init;
 mod lock;
+mod output;
 mod pipeline;
 mod pipeline_safety;
 mod quickstart;
