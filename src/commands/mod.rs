@@ -49,28 +49,49 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Shows a report: on stdout (JSON with `--json`, else `human`), or written atomically to
-    /// `output` (relative to the current directory) with a note saying where.
+    /// Shows a report: on stdout (JSON with `--json`, else `human`), or written to `output`
+    /// (relative to the current directory; atomically where it is a regular file, see
+    /// [`mlops_core::outfile`]) with a note saying where.
     pub(crate) fn emit<T: serde::Serialize>(
         &self,
         report: &T,
         output: Option<&PathBuf>,
         human: impl FnOnce(&T) -> String,
     ) -> anyhow::Result<()> {
-        match output {
+        match output.map(|path| self.output(path)) {
+            Some(path) if mlops_core::outfile::is_stdout(&path) => {
+                self.printer.report(report, human)?;
+            }
             Some(path) => {
-                let path = self.cwd.join(path);
                 let text = if self.printer.is_json() {
                     serde_json::to_string_pretty(report)? + "\n"
                 } else {
                     human(report)
                 };
-                mlops_core::atomic::write(&path, text.as_bytes())?;
+                mlops_core::outfile::write(&path, text.as_bytes())?;
                 self.printer.note(&format!("wrote {}", path.display()));
             }
             None => self.printer.report(report, human)?,
         }
         Ok(())
+    }
+
+    /// Warns that hard links do not protect the cache when running as root.
+    pub(crate) fn warn_if_unprotected(&self, link: mlops_core::config::LinkMode) {
+        if link.unprotected_here() {
+            self.printer.warn(
+                "hard links do not protect the cache from root: editing a linked file in place changes the cached copy (run `mlops unprotect PATH` before editing, or use `cache.link: auto`)",
+            );
+        }
+    }
+
+    /// A user-named output path, relative to the current directory; `-` (stdout) stays `-`.
+    pub(crate) fn output(&self, path: &Path) -> PathBuf {
+        if mlops_core::outfile::is_stdout(path) {
+            path.to_owned()
+        } else {
+            self.cwd.join(path)
+        }
     }
 
     /// The workspace around the current directory, with settings from the environment.

@@ -190,12 +190,17 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
         &model,
         &device,
         &inputs,
-        &ctx.cwd.join(&args.output),
+        &ctx.output(&args.output),
         &options,
         &cancel,
         &progress,
     )?;
-    ctx.printer.report(&report, human)?;
+    if mlops_core::outfile::is_stdout(&args.output) {
+        // Stdout carries the Parquet bytes; the summary goes to stderr.
+        ctx.printer.note(human(&report).trim_end());
+    } else {
+        ctx.printer.report(&report, human)?;
+    }
     Ok(ExitStatus::Success)
 }
 

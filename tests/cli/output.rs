@@ -51,3 +51,130 @@ fn closed_stdout_exits_0_quietly() {
         assert!(stderr.is_empty(), "mlops {args:?}: {stderr}");
     }
 }
+
+/// Labels and scores, as CSV: enough for eval, drift, profile, split and train.
+fn scores_csv() -> String {
+    let mut text = String::from("label,score,x\n");
+    for i in 0..40 {
+        let label = i % 2;
+        let score = if label == 1 { 0.6 } else { 0.3 } + f64::from(i % 5) / 20.0;
+        text.push_str(&format!("{label},{score},{}\n", f64::from(i) / 10.0));
+    }
+    text
+}
+
+fn model_fixture() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/models/binary")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A FIFO in the test's directory, opened read-write so that the writer never blocks and the
+/// test never hangs, whatever mlops does with the path.
+fn fifo(path: &std::path::Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success(), "mkfifo");
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .expect("open fifo")
+}
+
+/// What is waiting in a non-blocking FIFO.
+fn drain(file: &mut std::fs::File) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return out,
+            Err(e) => panic!("read fifo: {e}"),
+        }
+    }
+}
+
+#[test]
+fn outputs_that_are_not_regular_files_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let env = TestEnv::bare();
+    env.write("a.csv", scores_csv());
+    let eval =
+        |output: &str| env.run(&["--json", "eval", "a.csv", "--score", "score", "-o", output]);
+    let kind = |rel: &str| {
+        std::fs::symlink_metadata(env.path(rel))
+            .expect("stat")
+            .file_type()
+    };
+
+    // A FIFO stays a FIFO, and the report comes through it.
+    let mut pipe = fifo(&env.path("report.fifo"));
+    eval("report.fifo");
+    assert!(kind("report.fifo").is_fifo());
+    let report: serde_json::Value =
+        serde_json::from_slice(&drain(&mut pipe)).expect("the report through the FIFO");
+    assert!(report["overall"].is_object(), "{report}");
+
+    // A character device stays a device (mknod needs root, as in CI; skipped otherwise).
+    let made = std::process::Command::new("mknod")
+        .arg(env.path("null"))
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        eval("null");
+        assert!(kind("null").is_char_device());
+    }
+
+    // A symlink stays a link; its target gets the report, atomically.
+    std::fs::create_dir_all(env.path("reports")).expect("mkdir");
+    std::fs::write(env.path("reports/old.json"), "old").expect("write");
+    std::os::unix::fs::symlink("reports/old.json", env.path("latest.json")).expect("symlink");
+    eval("latest.json");
+    assert!(kind("latest.json").is_symlink());
+    let report: serde_json::Value =
+        serde_json::from_slice(&env.read("reports/old.json")).expect("the report via the link");
+    assert!(report["overall"].is_object(), "{report}");
+    // A dangling link: the file is created where it points.
+    std::os::unix::fs::symlink("reports/new.json", env.path("next.json")).expect("symlink");
+    eval("next.json");
+    assert!(kind("next.json").is_symlink());
+    assert!(env.path("reports/new.json").is_file());
+    let leftovers: Vec<_> = std::fs::read_dir(env.path("reports"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .filter(|n| n.to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // `-` and /dev/stdout are stdout.
+    for output in ["-", "/dev/stdout"] {
+        let text = eval(output);
+        let report: serde_json::Value = serde_json::from_str(&text).expect("JSON on stdout");
+        assert!(report["overall"].is_object(), "{report}");
+        assert!(!env.path(output.trim_start_matches('/')).exists());
+    }
+    // Parquet on stdout, the summary on stderr.
+    let model = model_fixture();
+    let input = format!("{model}/input.parquet");
+    let output = env
+        .cmd(&["predict", "--model", &model, &input, "-o", "-"])
+        .output()
+        .expect("run mlops");
+    crate::support::assert_success(&output, &["predict"]);
+    assert!(
+        output.stdout.starts_with(b"PAR1"),
+        "{:?}",
+        &output.stdout[..output.stdout.len().min(16)]
+    );
+    assert!(output.stdout.ends_with(b"PAR1"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("scored"));
+}

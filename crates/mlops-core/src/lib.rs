@@ -4,8 +4,9 @@
 //! content-addressed object store ([`store`], [`digest`], [`manifest`]), pointer files
 //! ([`mod@pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
 //! ([`remote`]), git ([`git`]), the check on every path read from a file ([`safepath`]), atomic
-//! writes and the workspace lock ([`atomic`], [`lock`]), the versioning operations ([`ops`]), and
-//! the kill points of the crash-safety tests ([`faults`]).
+//! writes and the workspace lock ([`atomic`], [`lock`]), outputs the user names ([`outfile`]),
+//! the versioning operations ([`ops`]), and the kill points of the crash-safety tests
+//! ([`faults`]).
 //!
 //! It never prints and never exits: operations return reports and [`Error`]s, and report progress
 //! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.
@@ -20,6 +21,7 @@ pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod ops;
+pub mod outfile;
 pub mod pointer;
 pub mod progress;
 pub mod remote;

@@ -23,6 +23,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
+use crate::outfile::OutFile;
 use crate::table::{open_parquet, table_error};
 
 /// How one input column becomes slots of a model's input row.
@@ -625,17 +626,17 @@ impl Values {
 }
 
 /// Writes scored rows to a Parquet file: a temp file beside it until [`RowWriter::finish`]
-/// renames it into place, removed if the writer is dropped unfinished.
+/// renames it into place, removed if the writer is dropped unfinished (or straight through to a
+/// device, a FIFO or stdout: see [`crate::outfile`]).
 pub struct RowWriter {
     path: PathBuf,
-    temp: PathBuf,
-    writer: Option<ArrowWriter<std::fs::File>>,
+    writer: ArrowWriter<OutFile>,
     schema: SchemaRef,
     rows: u64,
 }
 
 impl RowWriter {
-    /// Creates the temp file for the passed columns followed by `added` ones.
+    /// Opens the output for the passed columns followed by `added` ones.
     pub fn create(path: &Path, passed: &SchemaRef, added: &[(String, ValueType)]) -> Result<Self> {
         let mut fields: Vec<Field> = passed.fields().iter().map(|f| f.as_ref().clone()).collect();
         for (name, kind) in added {
@@ -647,15 +648,7 @@ impl RowWriter {
             fields.push(Field::new(name, data_type, false));
         }
         let schema = Arc::new(Schema::new(fields));
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let hint = path
-            .file_name()
-            .map_or_else(|| "rows".into(), |n| n.to_string_lossy().into_owned());
-        let temp = crate::atomic::temp_path(dir, &hint);
-        let file = fs_err::File::create(&temp)?.into_parts().0;
+        let file = OutFile::create(path)?;
         // Row groups of 128k rows keep the buffered output small whatever the input's size.
         // Dictionaries only for text: trying one on every score and id costs more than it saves.
         let mut properties = WriterProperties::builder()
@@ -675,8 +668,7 @@ impl RowWriter {
             .map_err(|e| table_error(path, e))?;
         Ok(RowWriter {
             path: path.to_owned(),
-            temp,
-            writer: Some(writer),
+            writer,
             schema,
             rows: 0,
         })
@@ -694,32 +686,20 @@ impl RowWriter {
         )
         .map_err(|e| table_error(&self.path, e))?;
         self.writer
-            .as_mut()
-            .expect("present until finish")
             .write(&batch)
             .map_err(|e| table_error(&self.path, e))?;
         self.rows += rows as u64;
         Ok(())
     }
 
-    /// Completes the file, syncs it and renames it into place; returns the rows written.
-    pub fn finish(mut self) -> Result<u64> {
-        let writer = self.writer.take().expect("present until finish");
-        // Writes the footer too.
-        let file = writer
+    /// Completes the file (its footer too), syncs it and renames it into place; returns the rows
+    /// written. Dropped without this, the temp file is removed.
+    pub fn finish(self) -> Result<u64> {
+        let file = self
+            .writer
             .into_inner()
             .map_err(|e| table_error(&self.path, e))?;
-        file.sync_all()?;
-        drop(file);
-        fs_err::rename(&self.temp, &self.path)?;
+        file.finish()?;
         Ok(self.rows)
-    }
-}
-
-impl Drop for RowWriter {
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = fs_err::remove_file(&self.temp);
-        }
     }
 }

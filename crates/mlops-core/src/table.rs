@@ -998,7 +998,8 @@ pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
     (table.take(&rest), table.take(&held))
 }
 
-/// Writes `table` to the Parquet file `path`, atomically (a temp file renamed into place):
+/// Writes `table` to the Parquet file `path`, atomically where it is a regular file (see
+/// [`crate::outfile`]):
 /// booleans, 64-bit integers and floats, and text, each nullable.
 pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
     use std::sync::Arc;
@@ -1022,29 +1023,17 @@ pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
         .collect();
     let batch =
         arrow_array::RecordBatch::try_from_iter(arrays).map_err(|e| table_error(path, e))?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let temp = crate::atomic::temp_path(dir, "table");
-    let result = (|| {
-        let file = fs_err::File::create(&temp)?.into_parts().0;
-        let properties = parquet::file::properties::WriterProperties::builder()
-            .set_compression(parquet::basic::Compression::SNAPPY)
-            .build();
-        let mut writer =
-            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
-                .map_err(|e| table_error(path, e))?;
-        writer.write(&batch).map_err(|e| table_error(path, e))?;
-        let file = writer.into_inner().map_err(|e| table_error(path, e))?;
-        file.sync_all()?;
-        fs_err::rename(&temp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs_err::remove_file(&temp);
-    }
-    result
+    // A temp file renamed into place, or straight through to a device or stdout.
+    let file = crate::outfile::OutFile::create(path)?;
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+        .map_err(|e| table_error(path, e))?;
+    writer.write(&batch).map_err(|e| table_error(path, e))?;
+    let file = writer.into_inner().map_err(|e| table_error(path, e))?;
+    file.finish()?;
+    Ok(())
 }
 
 /// The narrowest type that reads every present value: bool, integer, float, or text.

@@ -245,13 +245,14 @@ impl Profile {
         })
     }
 
-    /// Writes the profile as JSON, atomically.
+    /// Writes the profile as JSON, atomically where `path` is a regular file (see
+    /// [`mlops_core::outfile`]).
     ///
     /// # Errors
     /// When the file cannot be written.
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string(self).expect("a profile serialises");
-        mlops_core::atomic::write(path, text.as_bytes()).map_err(mlops_core::Error::from)?;
+        mlops_core::outfile::write(path, text.as_bytes()).map_err(mlops_core::Error::from)?;
         Ok(())
     }
 }

@@ -142,14 +142,15 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
-    /// Writes `model.yaml`, `model.safetensors` and `metrics.json` into `dir`, each atomically.
+    /// Writes `model.yaml`, `model.safetensors` and `metrics.json` into `dir`, each atomically
+    /// (a file there that is a symlink is written through; see [`mlops_core::outfile`]).
     pub fn save(&self, dir: &Path) -> Result<()> {
         fs_err::create_dir_all(dir)?;
-        mlops_core::atomic::write(&dir.join(WEIGHTS_FILE), &self.weights)?;
-        mlops_core::atomic::write(&dir.join(SPEC_FILE), self.spec.to_yaml().as_bytes())?;
+        mlops_core::outfile::write(&dir.join(WEIGHTS_FILE), &self.weights)?;
+        mlops_core::outfile::write(&dir.join(SPEC_FILE), self.spec.to_yaml().as_bytes())?;
         let metrics =
             serde_json::to_string_pretty(&self.report).expect("the report serialises") + "\n";
-        mlops_core::atomic::write(&dir.join(METRICS_FILE), metrics.as_bytes())?;
+        mlops_core::outfile::write(&dir.join(METRICS_FILE), metrics.as_bytes())?;
         Ok(())
     }
 }

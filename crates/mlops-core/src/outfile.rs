@@ -1,0 +1,241 @@
+//! Outputs the user names (`-o FILE`): how each is written.
+//!
+//! A new path or a regular file is written atomically: a temp file beside it, renamed over it, so
+//! that a reader or a killed process never sees half a report. Anything else is written straight
+//! through: renaming over `/dev/null` (as root), a FIFO or a terminal would replace the device
+//! with a regular file that every later write to it then fills. `-` and `/dev/stdout` are the
+//! process's standard output. A symlink is followed: its target is written (atomically when it is
+//! a regular file or does not exist yet) and the link stays a link.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Symlinks followed before giving up, as the kernel's own limit (`ELOOP` after 40).
+const MAX_LINKS: usize = 40;
+
+/// Where the bytes of an output go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A new path or a regular file (after following symlinks): a temp file beside it is renamed
+    /// over it.
+    Replace(PathBuf),
+    /// A character or block device, a FIFO or a socket: opened and written in place.
+    Direct(PathBuf),
+    /// The process's standard output (`-` or `/dev/stdout`).
+    Stdout,
+}
+
+/// Whether `path` names standard output: `-`, or `/dev/stdout` (whose link would lead to
+/// `/proc/self/fd/1` and from there to a pipe that has no path).
+#[must_use]
+pub fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-") || path == Path::new("/dev/stdout")
+}
+
+/// How `path` is to be written.
+///
+/// # Errors
+/// When `path` is a directory, or its metadata or links cannot be read.
+pub fn target(path: &Path) -> io::Result<Target> {
+    if is_stdout(path) {
+        return Ok(Target::Stdout);
+    }
+    match fs_err::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(Target::Replace(resolve_links(path)?)),
+        Ok(meta) if meta.is_dir() => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            format!("the output `{}` is a directory", path.display()),
+        )),
+        Ok(_) => Ok(Target::Direct(path.to_owned())),
+        // A new path, or a symlink to one: the file is created where the link leads.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Target::Replace(resolve_links(path)?)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `path` with symlinks in its last component followed, target by target, to the first path
+/// that is not a link (which may not exist yet). Links in the parents need no following: the
+/// temp file is created through the same parents, so it lands in the same directory.
+fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_owned();
+    for _ in 0..MAX_LINKS {
+        match fs_err::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = fs_err::read_link(&current)?;
+                current = match current.parent() {
+                    Some(parent) => parent.join(link),
+                    None => link,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "the output `{}` leads through more than {MAX_LINKS} symlinks",
+            path.display()
+        ),
+    ))
+}
+
+/// An output being written; it appears at its path when [`OutFile::finish`] returns, and a temp
+/// file is removed if it is dropped unfinished.
+#[derive(Debug)]
+pub struct OutFile {
+    file: fs_err::File,
+    /// The temp file renamed over `dest` at the end, for [`Target::Replace`].
+    temp: Option<PathBuf>,
+    dest: PathBuf,
+    finished: bool,
+}
+
+impl OutFile {
+    /// Opens the output `path` names (see [`target`]) for writing.
+    ///
+    /// # Errors
+    /// When `path` is a directory, or the file cannot be created or opened.
+    pub fn create(path: &Path) -> io::Result<Self> {
+        let (file, temp, dest) = match target(path)? {
+            Target::Replace(dest) => {
+                let dir = dest
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let hint = dest
+                    .file_name()
+                    .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+                // The temp file sits beside the output (a rename cannot cross filesystems), so
+                // those of killed runs are cleared here rather than in `.mlops/tmp`.
+                crate::atomic::remove_stale_temps(dir);
+                let temp = crate::atomic::temp_path(dir, &hint);
+                (fs_err::File::create(&temp)?, Some(temp), dest)
+            }
+            Target::Direct(dest) => (
+                fs_err::OpenOptions::new().write(true).open(&dest)?,
+                None,
+                dest,
+            ),
+            Target::Stdout => {
+                use std::os::fd::AsFd as _;
+                // A duplicate of descriptor 1, so that closing the file leaves stdout open.
+                let fd = io::stdout().as_fd().try_clone_to_owned()?;
+                let file = fs_err::File::from_parts(std::fs::File::from(fd), "-");
+                (file, None, PathBuf::from("-"))
+            }
+        };
+        Ok(Self {
+            file,
+            temp,
+            dest,
+            finished: false,
+        })
+    }
+
+    /// Where the output goes: the file after symlinks, the device, or `-` for stdout.
+    #[must_use]
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Completes the output: a replaced file is synced and renamed into place.
+    ///
+    /// # Errors
+    /// When the last bytes cannot be written, or the sync or the rename fails.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.file.flush()?;
+        if let Some(temp) = &self.temp {
+            self.file.sync_all()?;
+            fs_err::rename(temp, &self.dest)?;
+        }
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Write for OutFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Some(temp) = &self.temp
+        {
+            let _ = fs_err::remove_file(temp);
+        }
+    }
+}
+
+/// Writes `bytes` as the whole content of the output `path` names (see [`target`]).
+///
+/// # Errors
+/// As [`OutFile::create`], [`Write::write_all`] and [`OutFile::finish`].
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut out = OutFile::create(path)?;
+    out.write_all(bytes)?;
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_and_regular_files_are_replaced_links_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.json");
+        assert_eq!(
+            target(&file).expect("target"),
+            Target::Replace(file.clone())
+        );
+        std::fs::write(&file, "old").expect("write");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("a.json", &link).expect("symlink");
+        assert_eq!(
+            target(&link).expect("target"),
+            Target::Replace(file.clone())
+        );
+        write(&link, b"new").expect("write through the link");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("stat")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&file).expect("read"), b"new");
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink("new.json", &dangling).expect("symlink");
+        assert_eq!(
+            target(&dangling).expect("target"),
+            Target::Replace(dir.path().join("new.json"))
+        );
+    }
+
+    #[test]
+    fn devices_are_written_in_place_and_stdout_named() {
+        assert_eq!(
+            target(Path::new("/dev/null")).expect("target"),
+            Target::Direct(PathBuf::from("/dev/null"))
+        );
+        assert_eq!(target(Path::new("-")).expect("target"), Target::Stdout);
+        assert_eq!(
+            target(Path::new("/dev/stdout")).expect("target"),
+            Target::Stdout
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(target(dir.path()).is_err());
+    }
+}
