@@ -160,6 +160,13 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         .iter()
         .map(input)
         .collect::<anyhow::Result<_>>()?;
+    if let Some(output) = &args.output {
+        let inputs: Vec<&PathBuf> = std::iter::once(&reference)
+            .chain(&batches)
+            .flat_map(|input| &input.paths)
+            .collect();
+        mlops_core::outfile::ensure_not_input(&ctx.output(output), &inputs)?;
+    }
     let report = drift::drift(&reference, &batches, &options)?;
     let rendered = |r: &DriftReport| match args.format {
         Format::Text => render(r, false),

@@ -307,6 +307,12 @@ impl EvalArgs {
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let (options, baseline) = args.options(&ctx.cwd)?;
     let files: Vec<PathBuf> = args.files.iter().map(|f| ctx.cwd.join(f)).collect();
+    if let Some(output) = &args.output {
+        let mut inputs = files.clone();
+        inputs.extend(baseline.iter().cloned());
+        inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
+        mlops_core::outfile::ensure_not_input(&ctx.output(output), &inputs)?;
+    }
     let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
     let report = evaluate::evaluate(&files, &options, baseline.as_ref())?;
     let slice_metric = if report.task == Task::Multiclass {

@@ -170,6 +170,13 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     for input in &args.inputs {
         inputs.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
     }
+    let output = ctx.output(&args.output);
+    let model_files = [
+        mlops_infer::model::SPEC_FILE,
+        mlops_infer::model::WEIGHTS_FILE,
+    ]
+    .map(|name| ctx.cwd.join(&args.model).join(name));
+    mlops_core::outfile::ensure_not_input(&output, &[&inputs[..], &model_files[..]].concat())?;
     let options = PredictOptions {
         keep: args.keep.clone(),
         batch_rows: args.batch_size,
@@ -187,13 +194,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let flag = Arc::clone(&cancel);
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let report = predict::predict(
-        &model,
-        &device,
-        &inputs,
-        &ctx.output(&args.output),
-        &options,
-        &cancel,
-        &progress,
+        &model, &device, &inputs, &output, &options, &cancel, &progress,
     )?;
     if mlops_core::outfile::is_stdout(&args.output) {
         // Stdout carries the Parquet bytes; the summary goes to stderr.

@@ -73,6 +73,8 @@ fn profile_path(ctx: &Context, path: &PathBuf) -> anyhow::Result<PathBuf> {
 pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let (profile, output) = match &args.command {
         Some(ProfileCommand::Merge { profiles, output }) => {
+            let inputs: Vec<PathBuf> = profiles.iter().map(|p| ctx.cwd.join(p)).collect();
+            mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, &inputs)?;
             let mut merged: Option<Profile> = None;
             for path in profiles {
                 let part = Profile::read(&ctx.cwd.join(path))?;
@@ -95,6 +97,7 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             for input in &args.data {
                 paths.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
             }
+            mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, &paths)?;
             let profile = profile::profile_files(
                 &paths,
                 &args.columns,

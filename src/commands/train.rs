@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use mlops_infer::device::DeviceChoice;
 use mlops_infer::model::{SPEC_FILE, WEIGHTS_FILE};
 use mlops_infer::spec::Task;
-use mlops_infer::train::{self, Architecture, TrainConfig, TrainReport};
+use mlops_infer::train::{self, Architecture, METRICS_FILE, TrainConfig, TrainReport};
 
 use crate::commands::Context;
 use crate::commands::predict::{prepare_compute, threads_or_all};
@@ -145,6 +145,18 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             "`{}` already holds a model; pass --force to replace it, or choose another -o",
             output.display()
         );
+    }
+    // The data as the library will read it (directories and patterns expanded); an input that
+    // does not expand is reported by the library.
+    let mut inputs: Vec<PathBuf> = config
+        .data
+        .iter()
+        .flatten()
+        .flat_map(|p| mlops_core::table::expand(p).unwrap_or_else(|_| vec![p.clone()]))
+        .collect();
+    inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
+    for name in [SPEC_FILE, WEIGHTS_FILE, METRICS_FILE] {
+        mlops_core::outfile::ensure_not_input(&output.join(name), &inputs)?;
     }
     let device = DeviceChoice::parse(&args.device)?.open()?;
     let trained = train::train(&config, &device, &ctx.printer.progress())?;

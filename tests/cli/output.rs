@@ -70,6 +70,71 @@ fn model_fixture() -> String {
         .into_owned()
 }
 
+#[test]
+fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
+    let env = TestEnv::bare();
+    env.write("a.csv", scores_csv());
+    env.run(&["split", "a.csv", "-o", "parts"]);
+    env.run(&["profile", "a.csv", "-o", "a.profile"]);
+    std::fs::hard_link(env.path("a.csv"), env.path("hard.csv")).expect("hard link");
+    // Training writes `metrics.json` into its directory: here a link to the training data.
+    std::fs::create_dir_all(env.path("model")).expect("mkdir");
+    std::os::unix::fs::symlink("../a.csv", env.path("model/metrics.json")).expect("symlink");
+    let model = model_fixture();
+    let eval = ["eval", "a.csv", "--score", "score", "-o"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        ([&eval[..], &["a.csv"]].concat(), "a.csv"),
+        ([&eval[..], &["./a.csv"]].concat(), "a.csv"),
+        ([&eval[..], &["hard.csv"]].concat(), "a.csv"),
+        (
+            vec![
+                "drift",
+                "--reference",
+                "a.csv",
+                "parts/test.parquet",
+                "-o",
+                "parts/test.parquet",
+            ],
+            "parts/test.parquet",
+        ),
+        (
+            vec!["profile", "merge", "a.profile", "-o", "./a.profile"],
+            "a.profile",
+        ),
+        (
+            vec!["split", "parts/train.parquet", "-o", "parts"],
+            "parts/train.parquet",
+        ),
+        (
+            vec![
+                "predict",
+                "--model",
+                &model,
+                "parts/test.parquet",
+                "-o",
+                "parts/test.parquet",
+            ],
+            "parts/test.parquet",
+        ),
+        (
+            vec![
+                "train", "--data", "a.csv", "--label", "label", "--model", "logistic", "--epochs",
+                "1", "-o", "model",
+            ],
+            "a.csv",
+        ),
+    ];
+    for (args, input) in cases {
+        let before = env.read(input);
+        let (_, stderr) = env.fails(2, &args);
+        assert!(
+            stderr.starts_with("error: the output `") && stderr.contains("is the input"),
+            "mlops {args:?}: {stderr}"
+        );
+        assert_eq!(env.read(input), before, "mlops {args:?} changed {input}");
+    }
+}
+
 /// A FIFO in the test's directory, opened read-write so that the writer never blocks and the
 /// test never hangs, whatever mlops does with the path.
 fn fifo(path: &std::path::Path) -> std::fs::File {

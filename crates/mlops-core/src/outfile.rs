@@ -1,4 +1,4 @@
-//! Outputs the user names (`-o FILE`): how each is written.
+//! Outputs the user names (`-o FILE`): how each is written, and that none of them is an input.
 //!
 //! A new path or a regular file is written atomically: a temp file beside it, renamed over it, so
 //! that a reader or a killed process never sees half a report. Anything else is written straight
@@ -6,12 +6,27 @@
 //! with a regular file that every later write to it then fills. `-` and `/dev/stdout` are the
 //! process's standard output. A symlink is followed: its target is written (atomically when it is
 //! a regular file or does not exist yet) and the link stays a link.
+//!
+//! [`ensure_not_input`] is the one check that an output does not overwrite an input of the same
+//! command (`mlops predict x.parquet -o x.parquet`).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Symlinks followed before giving up, as the kernel's own limit (`ELOOP` after 40).
 const MAX_LINKS: usize = 40;
+
+/// Why an output cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The output is the same file as an input, so writing it would destroy the input.
+    #[error(
+        "the output `{}` is the input `{}`; writing it would destroy the input",
+        output.display(),
+        input.display()
+    )]
+    OutputIsInput { output: PathBuf, input: PathBuf },
+}
 
 /// Where the bytes of an output go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +204,39 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     out.finish()
 }
 
+/// Refuses an `output` that is one of `inputs`: the same file by device and inode, so `./x`,
+/// `x`, a hard link and a symlink to it all count. An output that does not exist yet, or stdout,
+/// is no input.
+///
+/// # Errors
+/// [`Error::OutputIsInput`] naming the output and the input as the user gave them.
+pub fn ensure_not_input<P: AsRef<Path>>(output: &Path, inputs: &[P]) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt as _;
+    if is_stdout(output) {
+        return Ok(());
+    }
+    let Ok(out) = fs_err::metadata(output) else {
+        return Ok(());
+    };
+    // Only a file can be overwritten; a device such as /dev/null may well be read and written.
+    if !out.is_file() {
+        return Ok(());
+    }
+    for input in inputs {
+        let input = input.as_ref();
+        if let Ok(meta) = fs_err::metadata(input)
+            && meta.dev() == out.dev()
+            && meta.ino() == out.ino()
+        {
+            return Err(Error::OutputIsInput {
+                output: output.to_owned(),
+                input: input.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +285,21 @@ mod tests {
         );
         let dir = tempfile::tempdir().expect("tempdir");
         assert!(target(dir.path()).is_err());
+    }
+
+    #[test]
+    fn an_input_is_no_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("x.parquet");
+        std::fs::write(&input, "x").expect("write");
+        let hard = dir.path().join("hard.parquet");
+        std::fs::hard_link(&input, &hard).expect("link");
+        let other = dir.path().join("other.parquet");
+        std::fs::write(&other, "y").expect("write");
+        assert!(ensure_not_input(&hard, &[&input]).is_err());
+        assert!(ensure_not_input(&dir.path().join("./x.parquet"), &[&input]).is_err());
+        assert!(ensure_not_input(&other, &[&input]).is_ok());
+        assert!(ensure_not_input(&dir.path().join("new"), &[&input]).is_ok());
+        assert!(ensure_not_input(Path::new("-"), &[&input]).is_ok());
     }
 }
