@@ -75,7 +75,7 @@ fn is_ours(path: &Path) -> bool {
 
 /// Whether git would run the hook at `path`: a file (or a link to one) that is executable.
 fn is_runnable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    fs_err::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The name of the `n`th kept hook of `hook` (from 1).
@@ -238,15 +238,12 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<HookChange>> {
             continue;
         }
         let mut kept = kept_hooks(&dir, hook)?;
-        match kept.pop() {
-            Some((_, newest)) => {
-                fs_err::rename(&newest, &path)?;
-                changes.push(HookChange::new(hook, path, "restored"));
-            }
-            None => {
-                fs_err::remove_file(&path)?;
-                changes.push(HookChange::new(hook, path, "removed"));
-            }
+        if let Some((_, newest)) = kept.pop() {
+            fs_err::rename(&newest, &path)?;
+            changes.push(HookChange::new(hook, path, "restored"));
+        } else {
+            fs_err::remove_file(&path)?;
+            changes.push(HookChange::new(hook, path, "removed"));
         }
         for (_, older) in kept {
             changes.push(HookChange::new(hook, older, "kept"));
