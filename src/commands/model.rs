@@ -7,10 +7,9 @@ use mlops_core::rows::Feature;
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
-use mlops_core::ops::Tracked;
 use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_meta::history::Repo;
-use mlops_meta::registry::{Action, Bump, Event, ModelState, Registry};
+use mlops_meta::registry::{self, Action, Bump, Event, ModelState, Registry};
 
 use crate::commands::Context;
 use crate::commands::predict::load_model;
@@ -78,10 +77,10 @@ pub(crate) enum ModelCommand {
     Get {
         /// `NAME@vX.Y.Z`, `NAME@latest` or `NAME#STAGE`
         reference: String,
-        /// Where to put it, inside the workspace
+        /// Where to put it: a new or empty directory inside the workspace, outside tracked data
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
-        /// Replace files in DIR whose content is not in the cache
+        /// Replace an earlier copy of this model in DIR (refused if DIR holds other files)
         #[arg(long)]
         force: bool,
     },
@@ -265,7 +264,9 @@ fn get(
 ) -> anyhow::Result<ExitStatus> {
     let located = registry.locate(reference)?;
     let rel = ctx.targets(ws, &[output.to_owned()])?.remove(0);
-    let tracked = vec![Tracked::new(ws.root(), &rel, located.pointer.clone())?];
+    let output = registry::check_output(ws, &located, &rel, force)?;
+    let rel = output.rel.clone();
+    let tracked = vec![output];
     let progress = ctx.printer.progress();
     let objects = mlops_core::tree::objects_of(&ws.store(), &located.pointer, &rel);
     let cached = ws.store().list()?;
@@ -277,6 +278,7 @@ fn get(
         };
         mlops_core::ops::transfer::fetch(ws, &tracked, &options, &progress)?;
     }
+    registry::check_replaceable(ws, &tracked[0])?;
     let options = CheckoutOptions {
         force,
         link: ws.config().link,

@@ -55,12 +55,111 @@ fn a_stage_holds_the_version_its_tag_names_when_versions_share_a_commit() {
     assert_eq!(list[0]["stages"]["prod"], "v0.1.0", "{list}");
     env.run(&["model", "unassign", "churn", "--stage", "prod"]);
     let history = env.json(&["model", "history", "churn"]);
-    let last = history.as_array().expect("events").last().expect("event");
-    assert_eq!(last["action"], "unassigned", "{history}");
-    assert_eq!(last["version"], "v0.1.0", "{history}");
+    let newest = history.as_array().expect("events").last().expect("event");
+    assert_eq!(newest["action"], "unassigned", "{history}");
+    assert_eq!(newest["version"], "v0.1.0", "{history}");
     assert!(
         env.json(&["model", "list"])[0]["stages"]
             .get("prod")
             .is_none()
     );
+}
+
+/// A workspace with tracked data and two registered models, `churn` and `fraud`.
+fn two_models() -> TestEnv {
+    let env = repo();
+    env.write("data/a.csv", "x\n1\n")
+        .write("models/churn/weights.bin", "churn")
+        .write("models/churn/sub/extra.txt", "extra")
+        .write("models/fraud/weights.bin", "fraud");
+    env.run(&["add", "data", "models/churn", "models/fraud"]);
+    commit(&env, "data and models");
+    for model in ["churn", "fraud"] {
+        let path = format!("models/{model}");
+        env.run(&["model", "register", model, "--path", &path]);
+    }
+    env
+}
+
+/// Every file of the workspace's data, models and cache.
+fn files(env: &TestEnv) -> std::collections::BTreeMap<String, (String, bool)> {
+    let mut all = std::collections::BTreeMap::new();
+    for dir in ["data", "models", ".mlops/cache"] {
+        for (path, entry) in crate::support::snapshot(&env.path(dir)) {
+            all.insert(format!("{dir}/{path}"), entry);
+        }
+    }
+    all
+}
+
+#[test]
+fn model_get_writes_only_into_a_new_or_empty_directory() {
+    let env = two_models();
+    env.write("notes/readme.txt", "mine");
+    let before = files(&env);
+    for (output, why, forced) in [
+        (".", "workspace root", "workspace root"),
+        ("models", "models/churn", "models/churn"),
+        (".mlops/x", ".mlops", ".mlops"),
+        (".git/x", ".git", ".git"),
+        ("data", "`data`", "`data`"),
+        ("models/fraud/inner", "models/fraud", "models/fraud"),
+        ("models/fraud.mlops", "models/fraud", "models/fraud"),
+        (
+            "notes",
+            "not empty",
+            "`notes/readme.txt` is not a file of this model",
+        ),
+    ] {
+        let (_, err) = env.fails(2, &["model", "get", "churn@v0.0.1", "-o", output]);
+        assert!(err.contains(why), "-o {output}: {err}");
+        let (_, err) = env.fails(
+            2,
+            &["model", "get", "churn@v0.0.1", "-o", output, "--force"],
+        );
+        assert!(err.contains(forced), "-o {output} --force: {err}");
+    }
+    assert_eq!(files(&env), before, "a refused get changed files");
+    assert_eq!(env.read("notes/readme.txt"), b"mine");
+    env.run(&["fsck"]);
+
+    // A new directory, then an empty one.
+    env.run(&["model", "get", "churn@v0.0.1", "-o", "fresh/churn"]);
+    assert_eq!(env.read("fresh/churn/weights.bin"), b"churn");
+    assert_eq!(env.read("fresh/churn/sub/extra.txt"), b"extra");
+    std::fs::create_dir(env.path("empty")).expect("mkdir");
+    env.run(&["model", "get", "fraud@v0.0.1", "-o", "empty"]);
+    assert_eq!(env.read("empty/weights.bin"), b"fraud");
+
+    // Again into a directory holding only that model's files: only with --force.
+    env.write("fresh/churn/weights.bin", "edited");
+    env.fails(2, &["model", "get", "churn@v0.0.1", "-o", "fresh/churn"]);
+    env.run(&[
+        "model",
+        "get",
+        "churn@v0.0.1",
+        "-o",
+        "fresh/churn",
+        "--force",
+    ]);
+    assert_eq!(env.read("fresh/churn/weights.bin"), b"churn");
+    // Not over a file that is not one of the model's.
+    env.write("fresh/churn/mine.txt", "mine");
+    let (_, err) = env.fails(
+        2,
+        &[
+            "model",
+            "get",
+            "churn@v0.0.1",
+            "-o",
+            "fresh/churn",
+            "--force",
+        ],
+    );
+    assert!(err.contains("fresh/churn/mine.txt"), "{err}");
+    assert_eq!(env.read("fresh/churn/mine.txt"), b"mine");
+
+    assert_eq!(env.read("data/a.csv"), b"x\n1\n");
+    assert_eq!(env.read("models/fraud/weights.bin"), b"fraud");
+    env.run(&["fsck"]);
 }

@@ -42,6 +42,9 @@ pub enum Error {
     #[error("`{}` is not tracked by mlops at {rev}", path.display())]
     NotTrackedAt { path: PathBuf, rev: String },
 
+    #[error("cannot put the model in `{}`: {why}", path.display())]
+    BadOutput { path: PathBuf, why: String },
+
     #[error("`{}` is a hook mlops did not write", path.display())]
     ForeignHook { path: PathBuf },
 

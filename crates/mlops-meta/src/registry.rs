@@ -19,10 +19,11 @@ use std::path::{Path, PathBuf};
 
 use mlops_core::Workspace;
 use mlops_core::manifest::EntryKind;
-use mlops_core::pointer::Pointer;
+use mlops_core::ops::Tracked;
+use mlops_core::pointer::{Pointer, pointer_path};
 
 use crate::error::{Error, Result};
-use crate::history::Repo;
+use crate::history::{Repo, workspace_tracked};
 
 /// A semantic version `vMAJOR.MINOR.PATCH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -551,6 +552,93 @@ impl<'a> Registry<'a> {
         git.tag(name, commit.as_object(), &signature, message, false)?;
         Ok(())
     }
+}
+
+/// Checks where `model get` may put `located`: `rel` (workspace-relative, as the user gave it)
+/// must pass the workspace's path check, overlap no tracked path or pointer file, and be new or
+/// an empty directory, or with `force` an existing one (or file) that [`check_replaceable`]
+/// then checks holds only the model's files. `get` deletes what the model does not list in its
+/// output, so anything else there would be lost.
+pub fn check_output(ws: &Workspace, located: &Located, rel: &Path, force: bool) -> Result<Tracked> {
+    let tracked = Tracked::new(ws.root(), rel, located.pointer.clone())?;
+    let refuse = |why: String| Error::BadOutput {
+        path: tracked.rel.clone(),
+        why,
+    };
+    let mut others = workspace_tracked(ws)?;
+    others.sort_by(|a, b| a.rel.cmp(&b.rel));
+    for other in &others {
+        let pointer = pointer_path(&other.rel);
+        let why = if tracked.rel.starts_with(&other.rel) {
+            format!("it is inside the tracked path `{}`", other.rel.display())
+        } else if other.rel.starts_with(&tracked.rel) {
+            format!("it holds the tracked path `{}`", other.rel.display())
+        } else if tracked.rel.starts_with(&pointer) || pointer.starts_with(&tracked.rel) {
+            format!("it overlaps the pointer file `{}`", pointer.display())
+        } else {
+            continue;
+        };
+        return Err(refuse(why));
+    }
+    let abs = ws.abs(&tracked.rel);
+    let Ok(meta) = abs.symlink_metadata() else {
+        return Ok(tracked);
+    };
+    let kind = located.pointer.kind;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link".into()));
+    }
+    if meta.is_dir() && kind == EntryKind::File {
+        return Err(refuse(
+            "it is a directory, and the model is one file".into(),
+        ));
+    }
+    if !meta.is_dir() && (kind == EntryKind::Dir || !meta.is_file()) {
+        return Err(refuse("it exists and is not a directory".into()));
+    }
+    let empty = meta.is_dir() && fs_err::read_dir(&abs)?.next().is_none();
+    if !empty && !force {
+        return Err(refuse(
+            "it is not empty: give a new or empty directory, or --force to replace an earlier \
+             copy of this model there"
+                .into(),
+        ));
+    }
+    Ok(tracked)
+}
+
+/// Checks that the existing output of `model get` (see [`check_output`]) holds only files and
+/// directories of the model it receives, by name: `--force` replaces those, and nothing else.
+/// The model's tree must be in the cache.
+pub fn check_replaceable(ws: &Workspace, output: &Tracked) -> Result<()> {
+    let abs = ws.abs(&output.rel);
+    if output.pointer.kind == EntryKind::File || abs.symlink_metadata().is_err() {
+        return Ok(());
+    }
+    let tree = mlops_core::tree::read_tree(&ws.store(), &output.pointer.digest, &output.rel)?;
+    let files: std::collections::HashSet<&Path> =
+        tree.files.iter().map(|f| f.rel.as_path()).collect();
+    let dirs: std::collections::HashSet<&Path> = tree.dirs.iter().map(PathBuf::as_path).collect();
+    let mut queue = vec![output.rel.clone()];
+    while let Some(dir) = queue.pop() {
+        for entry in fs_err::read_dir(ws.abs(&dir))? {
+            let entry = entry?;
+            let rel = dir.join(entry.file_name());
+            let kind = entry.file_type()?;
+            if kind.is_dir() && dirs.contains(rel.as_path()) {
+                queue.push(rel);
+            } else if !(kind.is_file() && files.contains(rel.as_path())) {
+                return Err(Error::BadOutput {
+                    path: output.rel.clone(),
+                    why: format!(
+                        "`{}` is not a file of this model, and --force replaces only those",
+                        rel.display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn signature_text(signature: &git2::Signature<'_>) -> String {
