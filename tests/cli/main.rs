@@ -18,6 +18,7 @@ mod eval;
 mod examples;
 mod gc_fsck;
 mod history;
+mod hostile;
 mod hooks;
 mod infer;
 mod init;
