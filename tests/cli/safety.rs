@@ -123,7 +123,11 @@ fn checkout_keeps_the_workspace_copy_when_its_cache_object_is_corrupt() {
 
     let (_, stderr) = env.fails(1, &["checkout"]);
     assert!(stderr.contains("skipped `model.bin`"), "{stderr}");
-    assert_eq!(env.read("model.bin"), b"version 1\n", "the only intact copy");
+    assert_eq!(
+        env.read("model.bin"),
+        b"version 1\n",
+        "the only intact copy"
+    );
     env.run(&["checkout", "--force"]);
     assert_eq!(env.read("model.bin"), b"version 2\n");
 }
@@ -184,16 +188,11 @@ fn an_edited_hard_link_is_detected_and_never_spread() {
     std::fs::write(&path, "edited in place\n").expect("edit");
 
     let status = env.json(&["status"]);
-    assert_eq!(
-        status["paths"][0]["states"][0], "modified",
-        "{status}"
-    );
+    assert_eq!(status["paths"][0]["states"][0], "modified", "{status}");
     let (_, stderr) = env.fails(2, &["push"]);
     assert!(stderr.contains("corrupt"), "{stderr}");
     assert!(
-        std::fs::read_dir(&remote).map_or(true, |d| d
-            .flatten()
-            .all(|e| e.file_name() == "tmp")),
+        std::fs::read_dir(&remote).map_or(true, |d| d.flatten().all(|e| e.file_name() == "tmp")),
         "nothing uploaded"
     );
     std::fs::remove_file(&path).expect("rm");
@@ -293,5 +292,8 @@ fn the_local_config_is_private_and_remotes_inside_are_stored_relative() {
     assert!(stderr.contains("stored as `storage/remote`"), "{stderr}");
     let config = std::fs::read_to_string(env.path(".mlops/config.yaml")).expect("read");
     assert!(config.contains("url: storage/remote"), "{config}");
-    assert!(!config.contains(env.root().to_str().expect("utf-8")), "{config}");
+    assert!(
+        !config.contains(env.root().to_str().expect("utf-8")),
+        "{config}"
+    );
 }

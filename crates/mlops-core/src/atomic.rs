@@ -118,12 +118,7 @@ pub fn write_private_in(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Re
     write_in_with_mode(temp_dir, path, bytes, 0o600)
 }
 
-fn write_in_with_mode(
-    temp_dir: &Path,
-    path: &Path,
-    bytes: &[u8],
-    mode: u32,
-) -> crate::Result<()> {
+fn write_in_with_mode(temp_dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> crate::Result<()> {
     replace_via(temp_dir, path, |temp| {
         let mut file = fs_err::OpenOptions::new()
             .write(true)
