@@ -3,6 +3,7 @@
 //! the same path, a lock file from someone else cannot point outside the workspace, links into
 //! the cache always have a record that `gc` honours, and bad input is refused.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -118,6 +119,57 @@ fn sigterm_stops_the_stage_group_and_records_nothing() {
     assert!(!lock_text(&env).contains("slow"));
     env.write("fast", "");
     env.run(&["run"]);
+}
+
+/// Every symbolic link under `dir` (outside `.git` and `.mlops`), with its target.
+fn symlinks(dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        let kind = entry.file_type().expect("type");
+        if kind.is_symlink() {
+            out.push((path.clone(), std::fs::read_link(&path).expect("link")));
+        } else if kind.is_dir() && entry.file_name() != ".git" && entry.file_name() != ".mlops" {
+            symlinks(&path, out);
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_at_any_write_leaves_no_link_that_gc_breaks() {
+    let env = TestEnv::new();
+    env.write(".mlops/config.yaml", "cache:\n  link: symlink\n").write(
+        "mlops.yaml",
+        "stages:\n  make:\n    cmd: mkdir -p out && echo one > out/a && echo two > out/b && echo m > model.bin\n    outs: [out, model.bin]\n",
+    );
+    let mut finished = false;
+    for n in 1..40 {
+        let status = env
+            .cmd(&["-q", "run"])
+            .env("MLOPS_KILL_AFTER_WRITES", n.to_string())
+            .output()
+            .expect("run");
+        env.run(&["gc"]);
+        let mut links = Vec::new();
+        symlinks(env.root(), &mut links);
+        for (link, target) in &links {
+            assert!(
+                target.exists(),
+                "killed at write {n}: `{}` points at `{}`, which gc removed",
+                link.display(),
+                target.display()
+            );
+        }
+        if status.status.success() {
+            assert_eq!(links.len(), 3, "every output is linked once recorded");
+            finished = true;
+            break;
+        }
+        // Start the next try from scratch, as if the stage never ran.
+        let _ = std::fs::remove_file(env.path("mlops.lock"));
+        let _ = std::fs::remove_dir_all(env.path(".mlops/run-cache"));
+    }
+    assert!(finished, "a run without a kill completes");
 }
 
 #[test]

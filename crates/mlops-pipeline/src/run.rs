@@ -17,13 +17,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use mlops_core::Workspace;
 use mlops_core::config::LinkMode;
-use mlops_core::index::HashIndex;
+use mlops_core::index::{HashIndex, Stamp};
+use mlops_core::manifest::EntryKind;
 use mlops_core::ops::Tracked;
 use mlops_core::ops::add::cache_path;
 use mlops_core::ops::checkout::{CheckoutOptions, restore};
 use mlops_core::progress::NoProgress;
+use mlops_core::scan::scan;
+use mlops_core::tree::read_tree;
+use mlops_core::{Digest, Workspace};
 use rustix::process::Signal;
 use serde::Serialize;
 
@@ -447,6 +450,7 @@ fn execute(
             ..inputs
         };
         commit(shared, stage, &entry_lock)?;
+        link_outputs(shared, &entry_lock.outs)?;
         let result = outcome(stage, StageStatus::Restored, started, &why);
         record(shared, stage, &entry_lock, &result, wall_start)?;
         return Ok(result);
@@ -477,8 +481,9 @@ fn execute(
         return Ok(result);
     }
     let mut entry_lock = inputs;
-    // Metrics files stay plain files in the workspace (git tracks them), whatever the link mode.
-    entry_lock.outs = cache_outputs(shared, &stage.outs, shared.options.link)?;
+    // Metrics files stay plain files in the workspace (git tracks them), whatever the link mode;
+    // outputs are linked into the cache only once recorded (see `link_outputs`).
+    entry_lock.outs = cache_outputs(shared, &stage.outs, unlinked(shared.options.link))?;
     entry_lock.metrics = cache_outputs(shared, &stage.metrics, LinkMode::Copy)?;
     runcache::record(
         &mlops_dir,
@@ -489,6 +494,7 @@ fn execute(
         },
     )?;
     commit(shared, stage, &entry_lock)?;
+    link_outputs(shared, &entry_lock.outs)?;
     result.duration_s = started.elapsed().as_secs_f64();
     record(shared, stage, &entry_lock, &result, wall_start)?;
     Ok(result)
@@ -505,6 +511,65 @@ fn cache_outputs(shared: &Shared, outs: &[PathBuf], link: LinkMode) -> Result<Ve
             Ok(OutLock::new(out.clone(), &pointer))
         })
         .collect()
+}
+
+/// The link mode to place outputs with before `mlops.lock` records them: copies where `link`
+/// would share the cache's objects.
+fn unlinked(link: LinkMode) -> LinkMode {
+    if link.shares_object() {
+        LinkMode::Copy
+    } else {
+        link
+    }
+}
+
+/// Replaces recorded outputs by hard or symbolic links into the cache, as the link mode says.
+/// Done only after `mlops.lock` names their objects: a link made before could outlive a killed
+/// run with no record naming its object, and `gc` would remove the object it points at (issue
+/// 14, defect 3). Files that no longer hold a recorded object stay as they are.
+fn link_outputs(shared: &Shared, outs: &[OutLock]) -> Result<()> {
+    let link = shared.options.link;
+    if !link.shares_object() {
+        return Ok(());
+    }
+    let store = shared.ws.store();
+    let root = shared.ws.root();
+    for out in outs {
+        let recorded: HashSet<Digest> = match out.kind {
+            EntryKind::File => HashSet::from([out.digest]),
+            EntryKind::Dir => read_tree(&store, &out.digest, &out.path)?
+                .files
+                .iter()
+                .map(|f| f.digest)
+                .collect(),
+        };
+        let mut node = scan(root, &out.path)?;
+        shared
+            .digests
+            .with_index(|index| node.hash_missing(root, index))?;
+        let mut linked = Vec::new();
+        for file in node.files() {
+            let Some(digest) = file.digest.filter(|d| recorded.contains(d)) else {
+                continue;
+            };
+            let abs = shared.ws.abs(&file.rel);
+            if file.exec || store.is_linked(&abs, &digest) {
+                continue;
+            }
+            store.materialize(&digest, &abs, false, link)?;
+            linked.push((
+                file.rel.clone(),
+                Stamp::of(&fs_err::metadata(&abs)?),
+                digest,
+            ));
+        }
+        shared.digests.with_index(|index| {
+            for (rel, stamp, digest) in linked {
+                index.insert(&rel, stamp, digest);
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Writes the stage's lock entry and keeps its cached outputs out of git.
@@ -539,7 +604,7 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
     remove_outputs(shared.ws.root(), stage)?;
     let options = CheckoutOptions {
         force: true,
-        link: shared.options.link,
+        link: unlinked(shared.options.link),
     };
     match restore(shared.ws, &tracked, &options, &NoProgress) {
         Ok(_) => Ok(true),
