@@ -48,6 +48,8 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::UnknownStage { .. } => "`mlops dag` lists the stages".into(),
         P::BadLock { .. } => "restore `mlops.lock` from git, or delete it to rerun every stage".into(),
         P::UnknownRevision { .. } => "give a commit, branch or tag that `git rev-parse` knows".into(),
+        P::OutputTracked { pointer, .. } => format!("give each path one owner: remove the output from `mlops.yaml`, or stop tracking it with `git rm --cached {0}` and delete `{0}`", pointer.display()),
+        P::AddsOutput { .. } => "`mlops run` caches a stage's outputs itself (`mlops status`, `checkout`, `push` and `pull` see them); add other paths".into(),
         P::StillRunning { .. } => "a `mlops run` killed with SIGKILL cannot stop its stages; a new run starts once they end, so that no output mixes two runs".into(),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };

@@ -46,6 +46,8 @@ impl From<LinkArg> for LinkMode {
 pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let targets = ctx.targets(&ws, &args.paths)?;
+    // A stage's output is tracked by `mlops.lock`; a pointer beside it would give it two owners.
+    mlops_pipeline::spec::refuse_outputs(ws.root(), &targets)?;
     let options = AddOptions {
         link: args.link.map_or(ws.config().link, LinkMode::from),
     };

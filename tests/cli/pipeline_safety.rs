@@ -121,6 +121,48 @@ fn sigterm_stops_the_stage_group_and_records_nothing() {
     env.run(&["run"]);
 }
 
+#[test]
+fn pipeline_outputs_overlapping_tracked_data_are_refused() {
+    let env = TestEnv::new();
+    env.write("data/raw.csv", "a\n1\n")
+        .write("models/old.bin", "old");
+    env.run(&["add", "data", "models/old.bin"]);
+    for (out, tracked) in [
+        ("data", "data.mlops"),
+        ("data/out.csv", "data.mlops"),
+        ("models", "models/old.bin.mlops"),
+    ] {
+        env.write(
+            "mlops.yaml",
+            format!("stages:\n  make:\n    cmd: 'true'\n    outs: [{out}]\n"),
+        );
+        let (_, stderr) = env.fails(2, &["run"]);
+        assert!(
+            stderr.contains("`make`") && stderr.contains(out) && stderr.contains(tracked),
+            "{out}: names both owners: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn mlops_add_refuses_paths_a_stage_writes() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  train:\n    cmd: mkdir -p models && echo m > models/m.bin\n    outs: [models, reports/r.txt]\n",
+    );
+    env.write("models/m.bin", "m").write("reports/r.txt", "r");
+    for target in ["models", "models/m.bin", "reports"] {
+        let (_, stderr) = env.fails(2, &["add", target]);
+        assert!(
+            stderr.contains("`train`") && stderr.contains(target),
+            "{target}: names both owners: {stderr}"
+        );
+    }
+    assert!(!env.path("models.mlops").exists());
+    assert!(!env.path("reports.mlops").exists());
+}
+
 /// Every symbolic link under `dir` (outside `.git` and `.mlops`), with its target.
 fn symlinks(dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
     for entry in std::fs::read_dir(dir).expect("read_dir") {

@@ -66,6 +66,28 @@ pub enum Error {
         second: String,
     },
 
+    #[error(
+        "stage `{stage}` writes `{}`, which overlaps data tracked with `mlops add` by `{}`",
+        out.display(),
+        pointer.display()
+    )]
+    OutputTracked {
+        stage: String,
+        out: PathBuf,
+        pointer: PathBuf,
+    },
+
+    #[error(
+        "`{}` overlaps `{}`, an output of stage `{stage}` in `mlops.yaml` (`mlops.lock` tracks it)",
+        path.display(),
+        out.display()
+    )]
+    AddsOutput {
+        path: PathBuf,
+        stage: String,
+        out: PathBuf,
+    },
+
     #[error("the stages form a cycle: {}", .stages.join(" -> "))]
     Cycle { stages: Vec<String> },
 

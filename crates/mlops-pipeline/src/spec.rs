@@ -21,6 +21,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
+use mlops_core::pointer::pointer_path;
+use mlops_core::scan::find_pointers;
+
 use crate::error::{Error, Result, nearest};
 use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
 
@@ -80,7 +83,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Reads `mlops.yaml` at the workspace root.
+    /// Reads `mlops.yaml` at the workspace root, refusing outputs that overlap data tracked
+    /// with `mlops add`.
     pub fn load(root: &Path) -> Result<Self> {
         let text = match fs_err::read_to_string(root.join(PIPELINE_FILE)) {
             Ok(text) => text,
@@ -91,7 +95,47 @@ impl Pipeline {
             }
             Err(e) => return Err(e.into()),
         };
-        Self::parse(root, &text)
+        let pipeline = Self::parse(root, &text)?;
+        pipeline.refuse_tracked_outputs(root)?;
+        Ok(pipeline)
+    }
+
+    /// Refuses an output equal to, inside or containing a path tracked with a pointer file: its
+    /// two owners would fight over it (`run` rewrites it, `checkout` restores the pointer's
+    /// version) and the run's `.gitignore` entry would not cover what the pointer tracks.
+    fn refuse_tracked_outputs(&self, root: &Path) -> Result<()> {
+        for stage in &self.stages {
+            for out in stage.all_outs() {
+                let beside = out
+                    .ancestors()
+                    .filter(|a| !a.as_os_str().is_empty())
+                    .map(pointer_path)
+                    .find(|pointer| root.join(pointer).is_file());
+                let below = || -> Result<Option<PathBuf>> {
+                    if root.join(out).is_dir() {
+                        Ok(find_pointers(root, out)?.into_iter().next())
+                    } else {
+                        Ok(None)
+                    }
+                };
+                if let Some(pointer) = beside.map_or_else(below, |p| Ok(Some(p)))? {
+                    return Err(Error::OutputTracked {
+                        stage: stage.name.clone(),
+                        out: out.clone(),
+                        pointer,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stage and output that the workspace path `path` equals, lies inside or contains.
+    pub fn output_overlapping(&self, path: &Path) -> Option<(&Stage, &PathBuf)> {
+        self.stages
+            .iter()
+            .flat_map(|stage| stage.all_outs().map(move |out| (stage, out)))
+            .find(|(_, out)| out.starts_with(path) || path.starts_with(out))
     }
 
     /// Parses pipeline text; params files are read relative to `root`.
@@ -403,18 +447,16 @@ impl Parser {
                     // mlops deletes and writes outputs: they pass the workspace's one path check
                     // (not into `.git`, no symlinked parent leading out). Deps are only read,
                     // and may well live behind a symlink to a shared data directory.
-                    mlops_core::safepath::check(&self.root, &path).map_err(|e| {
-                        Error::BadPath {
-                            stage: stage.to_owned(),
-                            key,
-                            path: PathBuf::from(&text),
-                            problem: match e {
-                                mlops_core::Error::UnsafePath { problem, .. } => {
-                                    format!("is refused: {problem}")
-                                }
-                                other => format!("cannot be checked: {other}"),
-                            },
-                        }
+                    mlops_core::safepath::check(&self.root, &path).map_err(|e| Error::BadPath {
+                        stage: stage.to_owned(),
+                        key,
+                        path: PathBuf::from(&text),
+                        problem: match e {
+                            mlops_core::Error::UnsafePath { problem, .. } => {
+                                format!("is refused: {problem}")
+                            }
+                            other => format!("cannot be checked: {other}"),
+                        },
                     })?;
                 }
                 Ok(path)
@@ -578,6 +620,26 @@ fn workspace_path(stage: &str, key: &'static str, wdir: &Path, text: &str) -> Re
     Ok(out)
 }
 
+/// Refuses to track with `mlops add` any of `targets` (workspace-relative) that overlaps an
+/// output of a stage in `mlops.yaml`, if there is one: `mlops.lock` tracks those.
+pub fn refuse_outputs(root: &Path, targets: &[PathBuf]) -> Result<()> {
+    let pipeline = match Pipeline::load(root) {
+        Ok(pipeline) => pipeline,
+        Err(Error::NoPipeline { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for target in targets {
+        if let Some((stage, out)) = pipeline.output_overlapping(target) {
+            return Err(Error::AddsOutput {
+                path: target.clone(),
+                stage: stage.name.clone(),
+                out: out.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,8 +692,11 @@ mod tests {
             err.to_string(),
             "stage `a`: outs path `../elsewhere` leaves the workspace"
         );
-        let err = parse("stages:\n  a:\n    cmd: x\n    outs: [.git/hooks/pre-commit]\n", "")
-            .expect_err("git");
+        let err = parse(
+            "stages:\n  a:\n    cmd: x\n    outs: [.git/hooks/pre-commit]\n",
+            "",
+        )
+        .expect_err("git");
         assert_eq!(
             err.to_string(),
             "stage `a`: outs path `.git/hooks/pre-commit` is refused: it points into `.git`, which \
