@@ -50,6 +50,7 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::UnknownRevision { .. } => "give a commit, branch or tag that `git rev-parse` knows".into(),
         P::OutputTracked { pointer, .. } => format!("give each path one owner: remove the output from `mlops.yaml`, or stop tracking it with `git rm --cached {0}` and delete `{0}`", pointer.display()),
         P::AddsOutput { .. } => "`mlops run` caches a stage's outputs itself (`mlops status`, `checkout`, `push` and `pull` see them); add other paths".into(),
+        P::BadRecord { .. } => "`mlops run` appends one JSON record per line to `.mlops/runs/records.jsonl`; delete or repair the damaged line".into(),
         P::StillRunning { .. } => "a `mlops run` killed with SIGKILL cannot stop its stages; a new run starts once they end, so that no output mixes two runs".into(),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };

@@ -163,6 +163,37 @@ fn mlops_add_refuses_paths_a_stage_writes() {
     assert!(!env.path("reports.mlops").exists());
 }
 
+#[test]
+fn foreach_values_that_name_one_stage_twice_are_refused() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  train:\n    foreach: [1, \"1\"]\n    do:\n      cmd: echo ${item}\n",
+    );
+    let (_, stderr) = env.fails(2, &["run"]);
+    assert!(stderr.contains("train@1"), "{stderr}");
+}
+
+#[test]
+fn corrupt_run_records_are_reported() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n",
+    );
+    env.run(&["run"]);
+    assert!(env.run(&["runs"]).contains('a'));
+    let records = env.path(".mlops/runs/records.jsonl");
+    let mut text = std::fs::read_to_string(&records).expect("records");
+    text.push_str("{\"stage\": \"b\", trunc\n");
+    std::fs::write(&records, text).expect("write");
+    let (_, stderr) = env.fails(2, &["runs"]);
+    assert!(
+        stderr.contains("records.jsonl") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+}
+
 /// Every symbolic link under `dir` (outside `.git` and `.mlops`), with its target.
 fn symlinks(dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
     for entry in std::fs::read_dir(dir).expect("read_dir") {

@@ -119,6 +119,13 @@ pub enum Error {
     )]
     StillRunning { stage: String, pid: u32 },
 
+    #[error("line {line} of `{}` is not a run record: {message}", file.display())]
+    BadRecord {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+
     #[error("cannot start stage `{stage}`")]
     Spawn {
         stage: String,

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use mlops_core::Digest;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One execution of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,16 +58,29 @@ pub fn append(mlops_dir: &Path, record: &RunRecord) -> Result<()> {
     Ok(())
 }
 
-/// Every record, oldest first, optionally of one stage; unreadable lines are skipped.
+/// Every record, oldest first, optionally of one stage. A line that is not a record is an
+/// error naming the file and line: hiding it would make a run look as if it never happened.
 pub fn list(mlops_dir: &Path, stage: Option<&str>) -> Result<Vec<RunRecord>> {
-    let text = match fs_err::read_to_string(records_path(mlops_dir)) {
+    let path = records_path(mlops_dir);
+    let text = match fs_err::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<RunRecord>(line).ok())
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = serde_json::from_str::<RunRecord>(line).map_err(|e| Error::BadRecord {
+            file: path.clone(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        records.push(record);
+    }
+    Ok(records
+        .into_iter()
         .filter(|r| {
             stage.is_none_or(|s| {
                 r.stage == s

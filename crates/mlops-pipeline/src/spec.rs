@@ -379,6 +379,24 @@ impl Parser {
 
     /// Builds one concrete stage from a body and its loop variables.
     fn instance(&mut self, name: &str, body: &Mapping, vars: &Vars) -> Result<()> {
+        // `foreach: [1, "1"]` (or a matrix axis, or mapping keys, like it) would make two stages
+        // of one name, one silently shadowing the other in the lock and the run cache.
+        if let Some((base, suffix)) = name.split_once('@')
+            && self.stages.iter().any(|s| s.name == name)
+        {
+            return Err(self.bad(
+                base,
+                // A matrix stage's body holds its `matrix`; a `foreach` stage's is its `do`.
+                if body.contains_key("matrix") {
+                    "matrix"
+                } else {
+                    "foreach"
+                },
+                format!(
+                    "makes the stage `{name}` twice: two values read `{suffix}`; make them differ"
+                ),
+            ));
+        }
         let wdir = match body.get("wdir") {
             None => PathBuf::new(),
             Some(value) => {
@@ -710,6 +728,26 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "stage `a`: param `train.lr` is not in `params.yaml`"
+        );
+        let err = parse(
+            "stages:\n  t:\n    foreach: [1, \"1\"]\n    do:\n      cmd: x ${item}\n",
+            "",
+        )
+        .expect_err("twice");
+        assert_eq!(
+            err.to_string(),
+            "stage `t` in `mlops.yaml`: `foreach` makes the stage `t@1` twice: two values read \
+             `1`; make them differ"
+        );
+        let err = parse(
+            "stages:\n  g:\n    matrix: {a: [1, \"1\"]}\n    cmd: x\n",
+            "",
+        )
+        .expect_err("twice");
+        assert!(
+            err.to_string()
+                .contains("`matrix` makes the stage `g@1` twice"),
+            "{err}"
         );
         let err = parse("stages:\n  a: [\n", "").expect_err("syntax");
         assert!(err.to_string().contains("line"), "{err}");
