@@ -55,13 +55,13 @@ impl Printer {
             }
             format!("{}\n", text.trim_end())
         };
-        Ok(self.data(text.as_bytes())?)
+        Ok(Self::data(text.as_bytes())?)
     }
 
     /// Writes bytes of data to stdout: the one place the binary writes its data, so that a
     /// reader that went away (`mlops status | head -1`) always surfaces as an
     /// [`std::io::ErrorKind::BrokenPipe`] error, which `main` turns into a quiet exit 0.
-    pub(crate) fn data(&self, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn data(bytes: &[u8]) -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(bytes)?;
         stdout.flush()

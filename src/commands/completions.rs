@@ -12,11 +12,11 @@ pub(crate) struct CompletionsArgs {
     shell: clap_complete::Shell,
 }
 
-pub(crate) fn run(args: &CompletionsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &CompletionsArgs) -> anyhow::Result<ExitStatus> {
     // clap_complete panics when its writer fails (a closed pipe), so the script is built in
     // memory and written through the printer, which reports a closed stdout as an error.
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "mlops", &mut script);
-    printer.data(&script)?;
+    Printer::data(&script)?;
     Ok(ExitStatus::Success)
 }

@@ -202,7 +202,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Hooks(command) => hooks::hooks(command, &ctx),
         Command::Hook(args) => hooks::hook(args, &ctx),
         Command::Notes(command) => hooks::notes_command(command, &ctx),
-        Command::Completions(args) => completions::run(args, printer),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Where command output goes: a closed stdout, `-o` onto an input, and `-o` onto files that are
 //! not regular files (devices, FIFOs, symlinks, `-`).
 
+use std::fmt::Write as _;
 use std::process::Stdio;
 
 use crate::support::TestEnv;
@@ -58,7 +59,7 @@ fn scores_csv() -> String {
     for i in 0..40 {
         let label = i % 2;
         let score = if label == 1 { 0.6 } else { 0.3 } + f64::from(i % 5) / 20.0;
-        text.push_str(&format!("{label},{score},{}\n", f64::from(i) / 10.0));
+        let _ = writeln!(text, "{label},{score},{}", f64::from(i) / 10.0);
     }
     text
 }

@@ -249,7 +249,7 @@ mod tests {
             target(&file).expect("target"),
             Target::Replace(file.clone())
         );
-        std::fs::write(&file, "old").expect("write");
+        fs_err::write(&file, "old").expect("write");
         let link = dir.path().join("link.json");
         std::os::unix::fs::symlink("a.json", &link).expect("symlink");
         assert_eq!(
@@ -258,12 +258,12 @@ mod tests {
         );
         write(&link, b"new").expect("write through the link");
         assert!(
-            std::fs::symlink_metadata(&link)
+            fs_err::symlink_metadata(&link)
                 .expect("stat")
                 .file_type()
                 .is_symlink()
         );
-        assert_eq!(std::fs::read(&file).expect("read"), b"new");
+        assert_eq!(fs_err::read(&file).expect("read"), b"new");
         let dangling = dir.path().join("dangling");
         std::os::unix::fs::symlink("new.json", &dangling).expect("symlink");
         assert_eq!(
@@ -291,11 +291,11 @@ mod tests {
     fn an_input_is_no_output() {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = dir.path().join("x.parquet");
-        std::fs::write(&input, "x").expect("write");
+        fs_err::write(&input, "x").expect("write");
         let hard = dir.path().join("hard.parquet");
-        std::fs::hard_link(&input, &hard).expect("link");
+        fs_err::hard_link(&input, &hard).expect("link");
         let other = dir.path().join("other.parquet");
-        std::fs::write(&other, "y").expect("write");
+        fs_err::write(&other, "y").expect("write");
         assert!(ensure_not_input(&hard, &[&input]).is_err());
         assert!(ensure_not_input(&dir.path().join("./x.parquet"), &[&input]).is_err());
         assert!(ensure_not_input(&other, &[&input]).is_ok());
