@@ -72,7 +72,8 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::BadBaseline { .. } => "the baseline is the JSON that `mlops eval --json` printed for the earlier model".into(),
         E::BaselineTask { .. } => "compare reports of the same task".into(),
         E::NeedsBinary { .. } => "fairness needs binary predictions; evaluate a binary task".into(),
-        E::Core(_) | E::Argument(_) => return None,
+        E::BadWeight { .. } => "a sample weight counts its row that many times; fix or drop the rows with invalid weights".into(),
+        E::Core(_) | E::Argument(_) | E::BadOption { .. } => return None,
     };
     Some(hint)
 }
@@ -93,7 +94,7 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         D::BadProfile { .. } => "write the profile again with this mlops: `mlops profile DATA -o FILE.profile`".into(),
         D::NeedsRawData { .. } => "rank tests need the raw reference; pass the data to --reference, or choose ks, wasserstein, psi or jensenshannon".into(),
         D::Gate(_) => "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md".into(),
-        D::Core(_) | D::Argument(_) => return None,
+        D::Core(_) | D::Argument(_) | D::BadOption { .. } => return None,
     };
     Some(hint)
 }
@@ -109,6 +110,8 @@ fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
         I::Shape { .. } => "check the order of `layers` and the `inputs` (a one-hot input adds one value per category)".into(),
         I::MissingInput { .. } => "choose with --on-nan skip (leave those rows out) or --on-nan zero (read them as 0)".into(),
         I::TrainingData { .. } => "check the column, or leave it out with --exclude".into(),
+        I::Diverged { .. } => "lower --lr (the default is 0.001), or standardise extreme inputs".into(),
+        I::NonFinite { .. } => "the model's training diverged; train it again with a lower learning rate".into(),
         I::NoCuda { .. } => "build with CUDA: `cargo build --release --features cuda` (needs the CUDA toolkit; see docs/models.md)".into(),
         I::CudaUnavailable { .. } => "check `nvidia-smi`, the driver and the GPU's ordinal, or use --device cpu".into(),
         I::Core(_) | I::Argument(_) | I::Compute(_) | I::Io(_) | I::Interrupted => return None,

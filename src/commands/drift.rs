@@ -112,12 +112,6 @@ impl DriftArgs {
                 None => test = Some(parse(spec)?),
             }
         }
-        if !(0.0..=1.0).contains(&self.drift_share) {
-            anyhow::bail!(
-                "--drift-share must be between 0 and 1, got {}",
-                self.drift_share
-            );
-        }
         Ok(Options {
             columns: self.columns.clone(),
             exclude: self.exclude.clone(),

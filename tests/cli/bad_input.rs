@@ -255,3 +255,203 @@ fn nested_tracking_is_refused() {
     let line = error_line(&env, &["add", "."]);
     assert_eq!(line, "error: the workspace root itself cannot be tracked");
 }
+
+/// One tensor of a safetensors file.
+struct RawTensor {
+    offset: usize,
+    name: String,
+    dtype: String,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+/// Rewrites the tensors of a safetensors file: `change` gets each tensor's name, shape and
+/// little-endian bytes, in the file's order.
+fn rewrite_safetensors(
+    path: &std::path::Path,
+    change: impl Fn(&str, &mut Vec<usize>, &mut Vec<u8>),
+) {
+    let bytes = std::fs::read(path).expect("read weights");
+    let len = usize::try_from(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")))
+        .expect("header length");
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + len]).expect("header");
+    let data = &bytes[8 + len..];
+    let mut tensors: Vec<RawTensor> = header
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .map(|(name, info)| {
+            let offsets: Vec<usize> =
+                serde_json::from_value(info["data_offsets"].clone()).expect("offsets");
+            RawTensor {
+                offset: offsets[0],
+                name: name.clone(),
+                dtype: info["dtype"].as_str().expect("dtype").to_owned(),
+                shape: serde_json::from_value(info["shape"].clone()).expect("shape"),
+                bytes: data[offsets[0]..offsets[1]].to_vec(),
+            }
+        })
+        .collect();
+    tensors.sort_by_key(|t| t.offset);
+    let mut header = serde_json::Map::new();
+    let mut body = Vec::new();
+    for t in &mut tensors {
+        change(&t.name, &mut t.shape, &mut t.bytes);
+        let start = body.len();
+        body.extend_from_slice(&t.bytes);
+        header.insert(
+            t.name.clone(),
+            serde_json::json!({"dtype": t.dtype, "shape": t.shape, "data_offsets": [start, body.len()]}),
+        );
+    }
+    let mut text = serde_json::to_vec(&header).expect("header");
+    while !text.len().is_multiple_of(8) {
+        text.push(b' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend(text);
+    out.extend(body);
+    std::fs::write(path, out).expect("write weights");
+}
+
+/// A copy of the binary fixture model in the workspace, its weights changed by `change`.
+fn damaged_model(env: &TestEnv, name: &str, change: impl Fn(&str, &mut Vec<usize>, &mut Vec<u8>)) {
+    let from =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
+    std::fs::create_dir_all(env.path(name)).expect("mkdir");
+    for file in ["model.yaml", "model.safetensors", "input.parquet"] {
+        std::fs::copy(from.join(file), env.path(name).join(file)).expect("copy");
+    }
+    rewrite_safetensors(&env.path(name).join("model.safetensors"), change);
+}
+
+/// Scores with a negative weight in row 3, training data with an infinite value in row 5, a
+/// model with a NaN weight and one with a layer of width 0.
+fn meaningless_numbers_env() -> TestEnv {
+    use std::fmt::Write as _;
+    let env = TestEnv::bare();
+    let mut scores = String::from("label,score,w,x\n");
+    let mut infinite = String::from("label,x\n");
+    for i in 0..40 {
+        let weight = if i == 2 { -1.0 } else { 1.0 };
+        let score = if i % 2 == 1 { 0.7 } else { 0.2 } + f64::from(i % 5) / 20.0;
+        let _ = writeln!(scores, "{},{score},{weight},{}", i % 2, f64::from(i) / 10.0);
+        let x = if i == 4 {
+            "inf".to_owned()
+        } else {
+            i.to_string()
+        };
+        let _ = writeln!(infinite, "{},{x}", i % 2);
+    }
+    env.write("scores.csv", &scores);
+    env.write("infinite.csv", &infinite);
+    damaged_model(&env, "nan_model", |name, _, bytes| {
+        if name == "0.weight" {
+            bytes[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+        }
+    });
+    // Layer `4` gives no values: its weight is [0, 16] and the next layer's [1, 0].
+    damaged_model(&env, "empty_layer", |name, shape, bytes| match name {
+        "4.weight" => {
+            *shape = vec![0, 16];
+            bytes.clear();
+        }
+        "4.bias" => {
+            *shape = vec![0];
+            bytes.clear();
+        }
+        "6.weight" => {
+            *shape = vec![1, 0];
+            bytes.clear();
+        }
+        _ => {}
+    });
+    env
+}
+
+/// Values that make a number meaningless are refused, naming the option or the column and row:
+/// each of these once exited 0 with a report that looked fine (issue 14, defect 15).
+#[test]
+fn meaningless_numbers_exit_2_naming_the_value() {
+    let env = meaningless_numbers_env();
+    let eval = ["eval", "scores.csv", "--score", "score"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&eval[..], &["--weight", "w"]].concat(),
+            "scores.csv` has the weight -1 in row 3",
+        ),
+        (
+            [&eval[..], &["--threshold", "NaN"]].concat(),
+            "error: --threshold must be a finite number, got NaN",
+        ),
+        (
+            [&eval[..], &["--alpha", "5"]].concat(),
+            "error: --alpha must be between 0 and 1 (exclusive), got 5",
+        ),
+        (
+            [&eval[..], &["--alpha", "0"]].concat(),
+            "error: --alpha must be between 0 and 1 (exclusive), got 0",
+        ),
+        (
+            vec![
+                "drift",
+                "--reference",
+                "scores.csv",
+                "scores.csv",
+                "--threshold",
+                "NaN",
+            ],
+            "error: --threshold must be a number above 0, got NaN",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "infinite.csv",
+                "--label",
+                "label",
+                "-o",
+                "m1",
+            ],
+            "infinite.csv`: column `x` holds inf in row 5; inputs must be finite numbers",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "scores.csv",
+                "--label",
+                "label",
+                "--features",
+                "x",
+                "--lr",
+                "1e30",
+                "-o",
+                "m2",
+            ],
+            "error: training diverged in epoch 1",
+        ),
+        (
+            vec![
+                "predict",
+                "--model",
+                "nan_model",
+                "nan_model/input.parquet",
+                "-o",
+                "p.parquet",
+            ],
+            "nan_model/model.safetensors` holds NaN (value 1)",
+        ),
+        (
+            vec!["model", "inspect", "empty_layer"],
+            "but layer 5 (linear 4) must give at least one value",
+        ),
+    ];
+    for (args, expected) in cases {
+        let line = error_line(&env, &args);
+        assert!(line.contains(expected), "mlops {args:?}: {line}");
+    }
+    for written in ["m1", "m2", "p.parquet"] {
+        assert!(!env.path(written).exists(), "{written} was written");
+    }
+}

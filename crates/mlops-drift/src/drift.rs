@@ -48,6 +48,40 @@ pub struct Options {
     pub batch_by: Option<BatchBy>,
 }
 
+impl Options {
+    /// Checks the numeric options: a NaN threshold compares false with every p-value and
+    /// distance, so nothing would ever drift.
+    ///
+    /// # Errors
+    /// [`Error::BadOption`] naming the option and its value.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(threshold) = self.threshold
+            && !(threshold.is_finite() && threshold > 0.0)
+        {
+            return Err(Error::BadOption {
+                option: "threshold",
+                value: threshold,
+                expected: "a number above 0",
+            });
+        }
+        if !(0.0..=1.0).contains(&self.drift_share) {
+            return Err(Error::BadOption {
+                option: "drift-share",
+                value: self.drift_share,
+                expected: "between 0 and 1",
+            });
+        }
+        if self.bins == Some(0) {
+            return Err(Error::BadOption {
+                option: "bins",
+                value: 0.0,
+                expected: "at least 1",
+            });
+        }
+        Ok(())
+    }
+}
+
 /// How the current data is split into batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchBy {
@@ -79,6 +113,7 @@ pub struct Input {
 /// Unreadable files, an empty side, a column asked for by name that a side lacks, a test that
 /// does not fit its column.
 pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<DriftReport> {
+    options.validate()?;
     let profile = match reference.paths.as_slice() {
         [path] if is_profile(path) => Some(Profile::read(path)?),
         _ => None,

@@ -39,6 +39,13 @@ pub enum Error {
 
     #[error("{0}")]
     Argument(String),
+
+    #[error("--{option} must be {expected}, got {value}")]
+    BadOption {
+        option: &'static str,
+        value: f64,
+        expected: &'static str,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

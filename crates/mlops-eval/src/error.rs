@@ -65,6 +65,24 @@ pub enum Error {
         expected: String,
     },
 
+    #[error("--{option} must be {expected}, got {value}")]
+    BadOption {
+        option: &'static str,
+        value: f64,
+        expected: &'static str,
+    },
+
+    #[error(
+        "column `{column}` in {input} has the weight {value} in row {row}; weights must be finite and not negative"
+    )]
+    BadWeight {
+        column: String,
+        input: String,
+        /// 1-based, counting data rows across the inputs read as one table.
+        row: usize,
+        value: f64,
+    },
+
     #[error("--{option} needs a binary task")]
     NeedsBinary { option: &'static str },
 }

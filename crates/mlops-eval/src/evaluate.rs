@@ -76,12 +76,42 @@ pub struct Baseline {
     pub report: EvalReport,
 }
 
+impl Options {
+    /// Checks the numeric options: a NaN threshold would predict every row negative and an
+    /// alpha outside (0, 1) would flag every slice or none, each with a report that looks fine.
+    ///
+    /// # Errors
+    /// [`Error::BadOption`] naming the option and its value.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |option, value, expected| Error::BadOption {
+            option,
+            value,
+            expected,
+        };
+        if !self.threshold.is_finite() {
+            return Err(bad("threshold", self.threshold, "a finite number"));
+        }
+        let slices = &self.slice_options;
+        if !(slices.alpha > 0.0 && slices.alpha < 1.0) {
+            return Err(bad("alpha", slices.alpha, "between 0 and 1 (exclusive)"));
+        }
+        if !slices.min_effect.is_finite() {
+            return Err(bad("min-effect", slices.min_effect, "a finite number"));
+        }
+        Ok(())
+    }
+}
+
 /// Reads the files and evaluates; `baseline` is an earlier report for `baseline` gates.
+///
+/// # Errors
+/// Invalid options ([`Options::validate`]), unreadable inputs, and bad values in them.
 pub fn evaluate(
     paths: &[PathBuf],
     options: &Options,
     baseline: Option<&Baseline>,
 ) -> Result<EvalReport> {
+    options.validate()?;
     let mut wanted: Vec<&str> = vec![options.label.as_str()];
     wanted.extend(options.prediction.as_deref());
     wanted.extend(options.scores.iter().map(String::as_str));
@@ -123,7 +153,7 @@ pub fn evaluate(
     let weights = options
         .weight
         .as_deref()
-        .map(|w| input::numbers(&table, w, &source, "numbers"))
+        .map(|w| input::weights(&table, w, &source))
         .transpose()?;
     let sensitive = sensitive_groups(&table, options);
     if sensitive.is_some() && !matches!(prepared, Prepared::Binary { .. }) {

@@ -71,6 +71,25 @@ pub(crate) fn numbers(table: &Table, name: &str, input: &str, what: &str) -> Res
     )
 }
 
+/// Sample weights: numbers, each finite and not negative (a negative weight gave a balanced
+/// accuracy above 1).
+pub(crate) fn weights(table: &Table, name: &str, input: &str) -> Result<Vec<f64>> {
+    let weights = numbers(table, name, input, "numbers")?;
+    if let Some((row, &value)) = weights
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !w.is_finite() || **w < 0.0)
+    {
+        return Err(Error::BadWeight {
+            column: name.to_owned(),
+            input: input.to_owned(),
+            row: row + 1,
+            value,
+        });
+    }
+    Ok(weights)
+}
+
 /// A column's class labels (its distinct values as text) and each row's index into them.
 struct Classes {
     labels: Vec<String>,

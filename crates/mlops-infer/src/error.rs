@@ -46,6 +46,23 @@ pub enum Error {
     #[error("`{}`: {message}", path.display())]
     TrainingData { path: PathBuf, message: String },
 
+    #[error(
+        "training diverged in epoch {epoch}: the loss became {loss} (learning rate {lr:e}); nothing was written"
+    )]
+    Diverged { epoch: usize, loss: f64, lr: f64 },
+
+    #[error(
+        "tensor `{tensor}` in `{}` holds {value} (value {index}); a model's weights must be finite",
+        path.display()
+    )]
+    NonFinite {
+        path: PathBuf,
+        tensor: String,
+        /// 0-based, in the tensor's row-major order.
+        index: usize,
+        value: f64,
+    },
+
     #[error("this mlops was built without CUDA, so `--device {device}` cannot run")]
     NoCuda { device: String },
 

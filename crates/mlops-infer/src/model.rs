@@ -105,6 +105,21 @@ impl Weights<'_> {
             path: self.path.to_owned(),
             message: format!("tensor `{name}`: {e}"),
         })?;
+        // A NaN or infinite weight (a diverged training) would score every row NaN.
+        if tensor.dtype().is_float() {
+            let values = tensor
+                .flatten_all()?
+                .to_dtype(DType::F64)?
+                .to_vec1::<f64>()?;
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinite {
+                    path: self.path.to_owned(),
+                    tensor: name.to_owned(),
+                    index,
+                    value: values[index],
+                });
+            }
+        }
         Ok(tensor.to_dtype(dtype)?.to_device(device)?)
     }
 
@@ -280,6 +295,14 @@ fn build_layer(
             };
             if inputs != width {
                 return Err(weights.shape_error(&name, &weight, needed));
+            }
+            // A layer of width 0 leaves nothing to score; refuse it at load, not at predict.
+            if out == 0 {
+                return Err(weights.shape_error(
+                    &name,
+                    &weight,
+                    format!("{why} must give at least one value"),
+                ));
             }
             let bias_name = format!("{prefix}.bias");
             let bias = optional(weights, &bias_name, out, &why, device)?;

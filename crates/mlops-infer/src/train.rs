@@ -390,10 +390,19 @@ fn fit(
             let loss = data
                 .target
                 .loss(&data.logits(layers, batch)?, batch, data.device)?;
+            let value = f64::from(loss.to_scalar::<f32>()?);
+            // A step on a non-finite loss makes every weight NaN: stop instead of writing them.
+            if !value.is_finite() {
+                return Err(Error::Diverged {
+                    epoch,
+                    loss: value,
+                    lr: settings.lr,
+                });
+            }
             optimizer.backward_step(&loss)?;
             #[allow(clippy::cast_precision_loss, reason = "a batch size")]
             let weight = batch.len() as f64;
-            loss_sum += f64::from(loss.to_scalar::<f32>()?) * weight;
+            loss_sum += value * weight;
             progress.advance_rows(batch.len() as u64);
         }
         #[allow(clippy::cast_precision_loss, reason = "a row count")]
@@ -403,6 +412,32 @@ fn fit(
         } else {
             Some(data.mean_loss(layers, validation_rows)?)
         };
+        // The last step may have overflowed the weights even though its loss was finite.
+        if let Some(loss) = validation_loss.filter(|l| !l.is_finite()) {
+            return Err(Error::Diverged {
+                epoch,
+                loss,
+                lr: settings.lr,
+            });
+        }
+        for layer in layers {
+            for var in [&layer.weight, &layer.bias] {
+                let finite = var
+                    .as_tensor()
+                    .flatten_all()?
+                    .to_dtype(candle_core::DType::F64)?
+                    .to_vec1::<f64>()?
+                    .iter()
+                    .all(|v| v.is_finite());
+                if !finite {
+                    return Err(Error::Diverged {
+                        epoch,
+                        loss: f64::NAN,
+                        lr: settings.lr,
+                    });
+                }
+            }
+        }
         epochs.push(Epoch {
             epoch,
             train_loss,
@@ -460,6 +495,15 @@ fn read_data(
     let mut names: Vec<&str> = vec![settings.label.as_str()];
     names.extend(inputs.iter().map(String::as_str));
     let data = table::read(&paths, &names)?;
+    // An infinite label makes the target's mean, and with it the loss, NaN.
+    let labels = data.column(&settings.label).and_then(Column::to_floats);
+    if let Some((row, Some(value))) = labels
+        .iter()
+        .flat_map(|values| values.iter().enumerate())
+        .find(|(_, v)| v.is_some_and(f64::is_infinite))
+    {
+        return Err(infinite(&first, &settings.label, row, *value));
+    }
     if data.rows < 2 {
         return Err(Error::TrainingData {
             path: first,
@@ -845,6 +889,10 @@ impl Encoder {
                             ),
                         });
                     }
+                    // One infinite value makes the mean, every weight and the loss NaN.
+                    if let Some(row) = (0..data.rows).find(|&r| number_at(other, r).is_infinite()) {
+                        return Err(infinite(path, name, row, number_at(other, row)));
+                    }
                     let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(other, r)));
                     width += 1;
                     encoded.push(EncodedInput::Numeric {
@@ -935,6 +983,17 @@ impl Encoder {
 }
 
 /// Row `row` of a number or boolean column as a number; NaN where missing.
+/// The error for an infinite value in column `name` at (0-based) `row`.
+fn infinite(path: &Path, name: &str, row: usize, value: f64) -> Error {
+    Error::TrainingData {
+        path: path.to_owned(),
+        message: format!(
+            "column `{name}` holds {value} in row {}; inputs must be finite numbers",
+            row + 1
+        ),
+    }
+}
+
 fn number_at(column: &Column, row: usize) -> f64 {
     #[allow(clippy::cast_precision_loss, reason = "inputs become f32 anyway")]
     let value = match column {
