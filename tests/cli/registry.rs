@@ -163,3 +163,45 @@ fn model_get_writes_only_into_a_new_or_empty_directory() {
     assert_eq!(env.read("models/fraud/weights.bin"), b"fraud");
     env.run(&["fsck"]);
 }
+
+#[test]
+fn a_crafted_tag_cannot_point_model_get_outside_the_workspace() {
+    let env = repo();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  train:\n    cmd: mkdir -p model && echo w > model/weights.bin\n    outs: [model]\n",
+    );
+    env.run(&["run"]);
+    commit(&env, "pipeline");
+    let lock = String::from_utf8(env.read("mlops.lock")).expect("utf-8");
+    assert!(lock.contains("path: model\n"), "{lock}");
+    let outside = env.outside("abs");
+    for (i, path) in [
+        "../x",
+        outside.to_str().expect("utf-8"),
+        ".git/hooks/post-commit",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Someone commits a lock whose output is `path`, and a registration tag naming it.
+        env.git(&["checkout", "-q", "-b", &format!("evil{i}"), "main"]);
+        env.write(
+            "mlops.lock",
+            lock.replace("path: model\n", &format!("path: {path}\n")),
+        );
+        commit(&env, "evil");
+        let info = serde_json::json!({ "path": path, "digest": "0" });
+        let message = format!("Registering artifact evil version v1.0.{i}\n\nmlops: {info}\n");
+        let tag = format!("evil@v1.0.{i}");
+        env.git(&["tag", "-a", &tag, "-m", &message]);
+        env.git(&["checkout", "-q", "main"]);
+
+        let (_, err) = env.fails(2, &["model", "get", &tag, "-o", "out"]);
+        assert!(err.contains(&format!("tag `{tag}`")), "{path}: {err}");
+        assert!(!env.path("out").exists(), "{path}");
+    }
+    assert!(!env.path("../x").exists());
+    assert!(!outside.exists());
+    assert!(!env.path(".git/hooks/post-commit").exists());
+}

@@ -42,6 +42,13 @@ pub enum Error {
     #[error("`{}` is not tracked by mlops at {rev}", path.display())]
     NotTrackedAt { path: PathBuf, rev: String },
 
+    #[error("tag `{tag}` names a model path mlops refuses")]
+    UnsafeTagPath {
+        tag: String,
+        #[source]
+        source: Box<mlops_core::Error>,
+    },
+
     #[error("cannot put the model in `{}`: {why}", path.display())]
     BadOutput { path: PathBuf, why: String },
 

@@ -53,6 +53,11 @@ impl Repo {
         Ok(Repo { git, prefix, root })
     }
 
+    /// The workspace root (canonical), which paths read from git are checked against.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The libgit2 repository.
     pub fn git(&self) -> &Repository {
         &self.git

@@ -520,6 +520,13 @@ impl<'a> Registry<'a> {
                     registered.tag
                 ))
             })?;
+        // Anyone who can push a tag writes its message: the path must be one mlops would track.
+        let path = mlops_core::safepath::check(self.repo.root(), &path).map_err(|source| {
+            Error::UnsafeTagPath {
+                tag: registered.tag.clone(),
+                source: Box::new(source),
+            }
+        })?;
         let commit = self.repo.commit(&registered.commit)?;
         let pointer = self
             .repo
