@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     output::init_tracing(cli.global.verbose, printer.stderr_color());
     let status = match commands::run(&cli, &printer) {
         Ok(status) => status,
-        Err(err) if error::is_broken_pipe(&err) => ExitStatus::Success,
+        // A closed stdout (`mlops status | head -1`) is no failure: exit 0 quietly.
+        Err(err) if error::is_broken_pipe(&err) || output::stdout_went_away(&err) => {
+            ExitStatus::Success
+        }
         Err(err) => {
             printer.error(&err, error::hint_for(&err).as_deref());
             ExitStatus::Error

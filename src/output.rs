@@ -117,6 +117,24 @@ impl Printer {
     }
 }
 
+/// Whether `err` comes from writing to a stdout whose reader went away, where the error no longer
+/// carries its [`std::io::ErrorKind`]: Parquet's writer keeps only the text of an I/O error
+/// (`predict -o - | head -c 100`). So the OS's text for `EPIPE` is looked for in the messages,
+/// and only while stdout is a pipe or a socket, so that a failure elsewhere is never hidden.
+pub(crate) fn stdout_went_away(err: &anyhow::Error) -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    // EPIPE is 32 on Linux and macOS alike.
+    const EPIPE: i32 = 32;
+    let epipe = std::io::Error::from_raw_os_error(EPIPE).to_string();
+    let is_pipe = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(|fd| std::fs::File::from(fd).metadata())
+        .is_ok_and(|meta| meta.file_type().is_fifo() || meta.file_type().is_socket());
+    is_pipe && err.chain().any(|cause| cause.to_string().contains(&epipe))
+}
+
 /// Shows [`mlops_core::progress::Progress`] as an indicatif bar of bytes and items.
 pub(crate) struct BarProgress {
     enabled: bool,

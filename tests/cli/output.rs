@@ -41,11 +41,17 @@ fn closed_stdout_exits_0_quietly() {
     let env = TestEnv::new();
     env.write("data/a", "1");
     env.run(&["add", "data"]);
+    // Parquet written to stdout by the library, whose writer keeps only the error's text.
+    let model = model_fixture();
+    let input = format!("{model}/input.parquet");
+    let predict = ["predict", "--model", &model, &input, "-o"];
     for args in [
         &["--json", "status"][..],
         &["status"],
         &["completions", "zsh"],
         &["completions", "bash"],
+        &[&predict[..], &["-"]].concat(),
+        &[&predict[..], &["/dev/stdout"]].concat(),
     ] {
         let (code, stderr) = with_closed_stdout(&env, args);
         assert_eq!(code, Some(0), "mlops {args:?}: {stderr}");
