@@ -675,3 +675,30 @@ fn metrics_of(ws: &Workspace, path: &Path, pointer: &Pointer) -> serde_json::Val
             m.get("validation").cloned().unwrap_or(m)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_tag_message_names_its_version() {
+        for (message, version) in [
+            (
+                "Assigning stage prod to artifact churn version v0.0.1\n",
+                Some(Version(0, 0, 1)),
+            ),
+            (
+                "Unassigning stage prod from artifact churn version v1.2.3\n\nmore\n",
+                Some(Version(1, 2, 3)),
+            ),
+            (
+                "Assigning stage prod to artifact churn commit 1a2b3c\n",
+                None,
+            ),
+            ("Assigning stage prod to artifact churn version 1.0\n", None),
+            ("", None),
+        ] {
+            assert_eq!(version_in_message(message), version, "{message}");
+        }
+    }
+}
