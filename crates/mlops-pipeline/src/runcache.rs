@@ -44,12 +44,8 @@ pub fn record(mlops_dir: &Path, key: &str, entry: &CacheEntry) -> Result<()> {
     fs_err::create_dir_all(&dir)?;
     let bytes = serde_json::to_vec(entry).expect("entries serialise");
     let path = dir.join(format!("{key}.json"));
-    // No fsync: losing an entry to a crash only costs a rerun.
-    mlops_core::atomic::write_via(
-        &path,
-        &mlops_core::atomic::temp_path(&dir, "entry"),
-        &bytes,
-        false,
-    )?;
+    // Through `.mlops/tmp`, which the next writer clears: a killed write leaves no temp file
+    // among the entries.
+    mlops_core::atomic::write_in(&mlops_dir.join("tmp"), &path, &bytes)?;
     Ok(())
 }

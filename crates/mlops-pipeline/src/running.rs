@@ -48,13 +48,8 @@ impl PidFile {
             start: start_time(pid),
         };
         let bytes = serde_json::to_vec(&marker).expect("markers serialise");
-        // No fsync: a machine crash ends the stage along with the pid file's purpose.
-        mlops_core::atomic::write_via(
-            &path,
-            &mlops_core::atomic::temp_path(&dir, "pid"),
-            &bytes,
-            false,
-        )?;
+        // Through `.mlops/tmp`, which the next writer clears: a killed write leaves nothing here.
+        mlops_core::atomic::write_in(&mlops_dir.join("tmp"), &path, &bytes)?;
         Ok(Self { path })
     }
 }
