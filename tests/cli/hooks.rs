@@ -74,10 +74,13 @@ fn a_chained_pre_push_policy_sees_every_ref_line_and_can_refuse() {
 fn installing_again_after_another_tool_keeps_every_hook() {
     let env = repo();
     let hook = env.path(".git/hooks/pre-commit");
+    let pre_push = env.path(".git/hooks/pre-push");
     write_hook(&hook, &logging_hook("first"), 0o755);
+    write_hook(&pre_push, &logging_hook("push-first"), 0o755);
     env.run(&["hooks", "install", "--force"]);
     // Another tool puts its own hook in place of mlops's; installing again keeps both.
     write_hook(&hook, &logging_hook("second"), 0o755);
+    write_hook(&pre_push, &logging_hook("push-second"), 0o755);
     let installed = env.json(&["hooks", "install", "--force"]);
     assert_eq!(installed[0]["action"], "chained", "{installed}");
     // The same tool installing the same hook again is not run twice.
@@ -93,6 +96,12 @@ fn installing_again_after_another_tool_keeps_every_hook() {
     env.write("data/a.csv", "x\n2\n");
     let err = commit_refused(&env, "refused");
     assert!(err.contains("data changed but was not added"), "{err}");
+    std::fs::remove_file(env.path(".git/ran")).expect("remove");
+    bare_origin(&env);
+    let (pushed, err) = push(&env, &["-q", "origin", "main"]);
+    assert!(pushed, "{err}");
+    let ran = std::fs::read_to_string(env.path(".git/ran")).expect("hooks ran");
+    assert_eq!(ran, "push-first\npush-second\n");
 
     // Uninstalling puts back the newest and leaves the older one, named, where it is.
     let removed = env.json(&["hooks", "uninstall"]);
@@ -119,6 +128,11 @@ fn a_hook_git_would_not_run_is_kept_but_skipped() {
     let env = repo();
     let hook = env.path(".git/hooks/pre-commit");
     write_hook(&hook, "#!/bin/sh\nexit 1\n", 0o644);
+    write_hook(
+        &env.path(".git/hooks/pre-push"),
+        "#!/bin/sh\nexit 1\n",
+        0o644,
+    );
     let output = env
         .cmd(&["hooks", "install", "--force"])
         .output()
@@ -135,6 +149,14 @@ fn a_hook_git_would_not_run_is_kept_but_skipped() {
     commit(&env, "f");
     let notes = env.git(&["notes", "--ref", "mlops", "list"]);
     assert_eq!(notes.lines().count(), 1, "{notes}");
+    // And pushes.
+    bare_origin(&env);
+    let (pushed, err) = push(&env, &["-q", "origin", "main"]);
+    assert!(pushed, "{err}");
+    assert!(
+        err.contains("pre-push.pre-mlops: it is not executable"),
+        "{err}"
+    );
     let kept = env.path(".git/hooks/pre-commit.pre-mlops");
     assert_eq!(
         std::fs::read_to_string(&kept).expect("kept"),
