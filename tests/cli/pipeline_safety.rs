@@ -57,9 +57,9 @@ fn reap(child: &mut Child) -> Option<i32> {
     status.and_then(|s| s.code())
 }
 
-/// A stage that writes its process id to `stage.pid`, sleeps unless `fast` exists, then writes
-/// its output.
-const SLOW: &str = "stages:\n  slow:\n    cmd: echo $$ > stage.pid && if [ ! -f fast ]; then sleep 2; fi && echo done > out.txt\n    outs: [out.txt]\n";
+/// A stage that writes its process id to `stage.pid`, waits (10 s at most) until the test
+/// creates `release`, then writes its output: no timing decides what a test sees.
+const SLOW: &str = "stages:\n  slow:\n    cmd: echo $$ > stage.pid && i=0 && while [ ! -f release ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done && echo done > out.txt\n    outs: [out.txt]\n";
 
 fn stage_pid(env: &TestEnv) -> String {
     assert!(
@@ -91,13 +91,13 @@ fn a_run_killed_with_sigkill_leaves_an_orphan_the_next_run_refuses_to_race() {
         stderr.contains("`slow`") && stderr.contains(&pid),
         "names the stage and its pid: {stderr}"
     );
+    env.write("release", "");
     assert!(wait_for(|| !group_alive(&pid)), "the orphan finishes");
     assert!(
         !lock_text(&env).contains("slow"),
         "nothing of the unfinished stage is recorded"
     );
 
-    env.write("fast", "");
     let out = env.run(&["run"]);
     assert!(out.contains("ran 1"), "{out}");
     assert!(lock_text(&env).contains("out.txt"));
@@ -117,7 +117,7 @@ fn sigterm_stops_the_stage_group_and_records_nothing() {
     assert!(!group_alive(&pid), "the stage's process group is gone");
     assert!(!env.path("out.txt").exists());
     assert!(!lock_text(&env).contains("slow"));
-    env.write("fast", "");
+    env.write("release", "");
     env.run(&["run"]);
 }
 
