@@ -1,5 +1,6 @@
 //! `mlops push`, `pull` and `fetch`: move objects between the cache and a remote.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlops_core::ops::checkout::CheckoutOptions;
@@ -72,10 +73,11 @@ pub(crate) fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     ctx.printer.report(&report, |r| {
         let mut out = describe(r, "pushed", "to", "already there");
         if r.repaired > 0 {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "\nreplaced {} on the remote",
                 count(r.repaired, "corrupt object", "corrupt objects")
-            ));
+            );
         }
         out
     })?;

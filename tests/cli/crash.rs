@@ -50,7 +50,10 @@ fn stray_temps(dir: &Path) -> Vec<PathBuf> {
             }
             if entry.file_type().expect("type").is_dir() {
                 stack.push(path);
-            } else if name.ends_with(".mlops-tmp") || name.ends_with(".tmp") {
+            } else if matches!(
+                Path::new(&name).extension().and_then(|e| e.to_str()),
+                Some("tmp" | "mlops-tmp")
+            ) {
                 out.push(path);
             }
         }
@@ -93,7 +96,11 @@ fn assert_consistent(env: &TestEnv, what: &str, expected: &[(&str, &Snapshot)]) 
     for (dir, files) in expected {
         // Beside the data there may now be its pointer and `.gitignore`; nothing else.
         let mut now = snapshot(&env.path(dir));
-        now.retain(|name, _| !name.ends_with(".mlops") && !name.ends_with(".gitignore"));
+        now.retain(|name, _| {
+            let name = Path::new(name);
+            name.extension().is_none_or(|e| e != "mlops")
+                && name.file_name().is_none_or(|n| n != ".gitignore")
+        });
         assert_eq!(&now, *files, "{what}: `{dir}` is not what was added");
     }
     // Every link into the cache survives a gc: it is named by a pointer or the lock.

@@ -4,7 +4,7 @@
 //! destination, so a reader or a killed process never sees half a file.
 //!
 //! Every temp file mlops creates is named `.<hint>.<pid>.<n>.mlops-tmp`, with the hint cut so the
-//! name stays within NAME_MAX. Temp files for the workspace live in `.mlops/tmp`, which the next
+//! name stays within `NAME_MAX`. Temp files for the workspace live in `.mlops/tmp`, which the next
 //! writer clears whole under the workspace lock. Where a temp file must sit beside its destination
 //! (another filesystem, a user's output file, a remote), the writer first removes the temp files
 //! of this scheme that belong to processes no longer running ([`remove_stale_temps`]), and scans of

@@ -86,13 +86,12 @@ fn count_entries(
         if counted.contains_key(&digest) {
             continue;
         }
-        let manifest = match parsed.get(&digest) {
-            Some(manifest) => Rc::clone(manifest),
-            None => {
-                let manifest = Rc::new(Manifest::parse(&digest, &store.read(&digest)?)?);
-                parsed.insert(digest, Rc::clone(&manifest));
-                manifest
-            }
+        let manifest = if let Some(manifest) = parsed.get(&digest) {
+            Rc::clone(manifest)
+        } else {
+            let manifest = Rc::new(Manifest::parse(&digest, &store.read(&digest)?)?);
+            parsed.insert(digest, Rc::clone(&manifest));
+            manifest
         };
         let subdirs = manifest.entries.iter().filter(|e| e.kind == EntryKind::Dir);
         if children_done {

@@ -20,11 +20,11 @@ use crate::workspace::Workspace;
 /// A tracked path and its pointer. Built only by [`Tracked::new`], so every tracked path an
 /// operation writes to has passed [`crate::safepath::check`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Tracked {
     /// The tracked path, relative to the workspace root.
     pub rel: PathBuf,
     pub pointer: Pointer,
-    _checked: (),
 }
 
 impl Tracked {
@@ -34,7 +34,6 @@ impl Tracked {
         Ok(Self {
             rel: crate::safepath::check(root, rel)?,
             pointer,
-            _checked: (),
         })
     }
 }
