@@ -206,7 +206,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
             "fix the file by hand, or restore it from git: `git checkout -- {}`",
             path.display()
         ),
-        Error::Config { .. } => "the keys are `cache.link`, `remotes.<name>.url` and `default_remote`; see docs/versioning.md".into(),
+        Error::Config { .. } => "the keys are `cache.link`, `cache.max_tree_entries`, `remotes.<name>.url` and `default_remote`; see docs/versioning.md".into(),
         Error::PointerFormat { .. } => "this pointer was written by a newer mlops; upgrade mlops to read it".into(),
         Error::BadManifest { .. } | Error::ObjectCorrupt { .. } => {
             "run `mlops fsck` to list corrupt objects, delete them, then `mlops pull` or `mlops add` the data again".into()
@@ -228,12 +228,15 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         }
         Error::NotTracked { path, .. } => format!("track it with `mlops add {}`", path.display()),
         Error::UnsupportedFileType { .. } => "mlops tracks regular files and directories, following symlinks to files".into(),
-        Error::BadFileName { .. } => "rename the file; names must be UTF-8 without newlines".into(),
+        Error::BadFileName { .. } => "rename the file; names must be UTF-8 without newlines, at most 249 bytes for a tracked path itself".into(),
         Error::RemoteNotFound { .. } => "`mlops remote list` shows the remotes; `mlops remote add <name> <url>` adds one".into(),
         Error::NoDefaultRemote => "pass `-r <name>`, or set a default with `mlops remote default <name>`".into(),
         Error::UnsupportedRemote { .. } => "give a directory path or a `file://` URL".into(),
         Error::RemoteUnusable { .. } => "check that the remote directory can be created and written".into(),
-        Error::RemoteObjectCorrupt { .. } => "the remote copy is damaged; push it again from a machine with a good cache".into(),
+        Error::RemoteObjectCorrupt { .. } => "the remote copy is damaged; from a machine whose cache holds a good copy, `mlops push --verify` replaces it (`mlops fsck --remote` lists every damaged object)".into(),
+        Error::UnsafePath { .. } => "mlops writes only inside the workspace, outside `.git` and `.mlops`; a pointer, `mlops.lock` or registry tag naming such a path was edited by hand or crafted: fix or remove it".into(),
+        Error::TreeTooLarge { .. } => "if the directory really is that large, raise `cache.max_tree_entries` in `.mlops/config.yaml`; otherwise its manifests are crafted or corrupt".into(),
+        Error::BadRemoteUrl { .. } => "give a directory outside the workspace (or a subdirectory of it), as a path or a `file://` URL".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push`".into(),
         Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
         Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),

@@ -51,6 +51,7 @@ pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let options = AddOptions {
         link: args.link.map_or(ws.config().link, LinkMode::from),
     };
+    ctx.warn_if_unprotected(options.link);
     let progress = ctx.printer.progress();
     let report = add::add(&ws, &targets, &options, &progress)?;
     ctx.printer.report(&report, |r| {
