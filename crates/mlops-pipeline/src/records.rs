@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -52,8 +53,16 @@ pub fn append(mlops_dir: &Path, record: &RunRecord) -> Result<()> {
     line.push(b'\n');
     let mut file = fs_err::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(&path)?;
+    // A run killed mid-write (or a full disk) may have left half a line: start a line of our own,
+    // so that only that line is damaged, not this record too.
+    let len = file.metadata()?.len();
+    let mut last = [0_u8];
+    if len > 0 && file.file().read_at(&mut last, len - 1).is_ok() && last[0] != b'\n' {
+        line.insert(0, b'\n');
+    }
     file.write_all(&line)?;
     Ok(())
 }
@@ -120,6 +129,40 @@ pub fn rfc3339(time: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_damaged_line_is_reported_and_damages_nothing_after_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let record = RunRecord {
+            stage: "a".into(),
+            status: "ran".into(),
+            started_at: rfc3339(UNIX_EPOCH),
+            duration_s: 1.0,
+            exit_code: Some(0),
+            cmd: "true".into(),
+            deps: BTreeMap::new(),
+            outs: BTreeMap::new(),
+            params: BTreeMap::new(),
+            git_commit: None,
+            git_dirty: None,
+            host: "h".into(),
+            metrics: BTreeMap::new(),
+        };
+        append(dir.path(), &record).expect("append");
+        let path = records_path(dir.path());
+        let mut text = fs_err::read_to_string(&path).expect("read");
+        text.push_str("{\"stage\": \"half");
+        fs_err::write(&path, text).expect("write");
+        append(dir.path(), &record).expect("append");
+        let err = list(dir.path(), None).expect_err("damaged");
+        assert!(err.to_string().starts_with("line 2 of `"), "{err}");
+        let text = fs_err::read_to_string(&path).expect("read");
+        let last = text.lines().last().expect("a line");
+        assert_eq!(
+            serde_json::from_str::<RunRecord>(last).expect("whole"),
+            record
+        );
+    }
 
     #[test]
     fn dates() {
