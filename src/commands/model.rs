@@ -268,7 +268,7 @@ fn get(
     let rel = output.rel.clone();
     let tracked = vec![output];
     let progress = ctx.printer.progress();
-    let objects = mlops_core::tree::objects_of(&ws.store(), &located.pointer, &rel);
+    let objects = mlops_core::tree::objects_of(&ws.store(), &located.pointer);
     let cached = ws.store().list()?;
     if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
         let options = mlops_core::ops::transfer::TransferOptions {

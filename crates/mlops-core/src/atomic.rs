@@ -86,16 +86,7 @@ fn write_file(
     mode: u32,
 ) -> std::io::Result<()> {
     let result = (|| {
-        let mut file = fs_err::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(temp)?;
-        file.write_all(bytes)?;
-        if fsync {
-            file.sync_all()?;
-        }
-        drop(file);
+        create_with(temp, bytes, fsync, mode)?;
         crate::faults::write_step();
         fs_err::rename(temp, path)
     })();
@@ -120,15 +111,22 @@ pub fn write_private_in(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Re
 
 fn write_in_with_mode(temp_dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> crate::Result<()> {
     replace_via(temp_dir, path, |temp| {
-        let mut file = fs_err::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        Ok(())
+        Ok(create_with(temp, bytes, true, mode)?)
     })
+}
+
+/// Creates the new file `temp` with `mode` (before the umask) holding `bytes`.
+fn create_with(temp: &Path, bytes: &[u8], fsync: bool, mode: u32) -> std::io::Result<()> {
+    let mut file = fs_err::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(temp)?;
+    file.write_all(bytes)?;
+    if fsync {
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Fills a temp file through `fill`, then renames it to `dest`. The temp file is made in

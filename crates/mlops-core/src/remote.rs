@@ -163,7 +163,7 @@ pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(refuse("it names no directory"));
     }
-    let dir = normalize(&workspace_root.join(path));
+    let dir = crate::workspace::normalize(&workspace_root.join(path));
     if let Ok(inner) = dir.strip_prefix(workspace_root) {
         match inner.components().next() {
             None => return Err(refuse("it is the workspace root")),
@@ -187,21 +187,6 @@ pub fn url_to_store(workspace_root: &Path, url: &str) -> Result<String> {
         Ok(inner) => inner.to_string_lossy().into_owned(),
         Err(_) => url.to_owned(),
     })
-}
-
-/// Resolves `.` and `..` lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// One configured remote, for `mlops remote list`.

@@ -215,7 +215,7 @@ impl Workspace {
 }
 
 /// Resolves `.` and `..` lexically, without touching the filesystem (the path may not exist).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

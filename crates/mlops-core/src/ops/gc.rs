@@ -27,7 +27,7 @@ pub fn gc(ws: &Workspace, dry_run: bool, also_keep: &[Tracked]) -> Result<GcRepo
     let store = ws.store();
     let mut referenced = HashSet::new();
     for item in resolve(ws, &[])?.iter().chain(also_keep) {
-        referenced.extend(objects_of(&store, &item.pointer, &item.rel)?);
+        referenced.extend(objects_of(&store, &item.pointer)?);
     }
     let mut report = GcReport {
         dry_run,

@@ -58,7 +58,7 @@ pub fn push(
     for item in tracked {
         // Manifests come first in `objects_of`; send them last, so a remote that has a manifest
         // has everything it lists.
-        let mut objects = objects_of(&store, &item.pointer, &item.rel)?;
+        let mut objects = objects_of(&store, &item.pointer)?;
         objects.reverse();
         needed.extend(objects);
     }
