@@ -17,6 +17,7 @@
 //!       metrics: [reports/${item}.json]
 //! ```
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
@@ -183,6 +184,8 @@ impl Pipeline {
             root: root.to_owned(),
             params: ParamsFiles::new(root),
             stages: Vec::new(),
+            declared: HashSet::new(),
+            names: HashSet::new(),
         };
         for (name, body) in stages {
             let name = key_text(name);
@@ -203,6 +206,10 @@ struct Parser {
     root: PathBuf,
     params: ParamsFiles,
     stages: Vec<Stage>,
+    /// The names under `stages:` seen so far (a `foreach`'s base name, not its `name@item`s).
+    declared: HashSet<String>,
+    /// The names of `stages` (expanded): sets, so that many stages do not cost O(n²) checks.
+    names: HashSet<String>,
 }
 
 /// Loop variables of one expanded stage: `${item}`, `${item.x}`, `${key}`.
@@ -231,11 +238,9 @@ impl Parser {
                 ),
             });
         }
-        if self
-            .stages
-            .iter()
-            .any(|s| s.name == name || s.name.starts_with(&format!("{name}@")))
-        {
+        // Declared names hold no `@`, so a second declaration of one is the only way to repeat
+        // it, or to repeat the `name@...` stages a loop made from it.
+        if !self.declared.insert(name.to_owned()) {
             return Err(Error::Invalid {
                 file: self.file.clone(),
                 message: format!("stage `{name}` is declared twice"),
@@ -382,7 +387,7 @@ impl Parser {
         // `foreach: [1, "1"]` (or a matrix axis, or mapping keys, like it) would make two stages
         // of one name, one silently shadowing the other in the lock and the run cache.
         if let Some((base, suffix)) = name.split_once('@')
-            && self.stages.iter().any(|s| s.name == name)
+            && self.names.contains(name)
         {
             return Err(self.bad(
                 base,
@@ -428,6 +433,7 @@ impl Parser {
             Some(_) => return Err(self.bad(name, "always_changed", "must be true or false")),
         };
         let desc = body.get("desc").and_then(scalar_text);
+        self.names.insert(name.to_owned());
         self.stages.push(Stage {
             name: name.to_owned(),
             cmd,
