@@ -285,3 +285,46 @@ fn a_hostile_lock_file_writes_nothing_outside_the_workspace() {
         assert!(!env.path("ok.txt").exists(), "run refused before running");
     }
 }
+
+#[test]
+fn committed_pid_files_that_name_no_stage_of_ours_block_no_run() {
+    let env = TestEnv::new();
+    // A workspace made before `.mlops/.gitignore` ignored `running/`.
+    let ignore = env.path(".mlops/.gitignore");
+    let old = std::fs::read_to_string(&ignore)
+        .expect("gitignore")
+        .replace("/running/\n", "");
+    std::fs::write(&ignore, old).expect("write");
+    env.write(
+        "mlops.yaml",
+        "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n",
+    );
+    let me = std::process::id();
+    for (name, pid, start) in [
+        ("init", 1, "null".to_owned()),
+        ("zero", 0, "null".to_owned()),
+        ("no-start", me, "null".to_owned()),
+        ("wrong-start", me, "1".to_owned()),
+    ] {
+        env.write(
+            &format!(".mlops/running/{name}.json"),
+            format!("{{\"stage\":\"{name}\",\"pid\":{pid},\"start\":{start}}}"),
+        );
+    }
+    env.git(&["add", "-f", ".mlops/running"]);
+    env.git(&["commit", "-q", "-m", "pid files"]);
+    let output = env.cmd(&["run"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("kill"), "{stderr}");
+    assert!(env.path("a.txt").exists());
+    let ignore = std::fs::read_to_string(&ignore).expect("gitignore");
+    assert_eq!(
+        ignore.lines().filter(|l| *l == "/running/").count(),
+        1,
+        "the next run ignores pid files in git: {ignore}"
+    );
+    env.run(&["run", "--force"]);
+    let again = std::fs::read_to_string(env.path(".mlops/.gitignore")).expect("gitignore");
+    assert_eq!(again, ignore, "added once");
+}

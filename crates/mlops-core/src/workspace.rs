@@ -20,7 +20,7 @@ const CONFIG_HEADER: &str = "# mlops workspace configuration, committed to git.\
 const LOCAL_CONFIG_HEADER: &str =
     "# Machine-local mlops settings, never committed; they override config.yaml.\n";
 const MLOPS_GITIGNORE: &str =
-    "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock\n/logs/\n/runs/\n/run-cache/\n";
+    "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock\n/logs/\n/runs/\n/run-cache/\n/running/\n";
 
 /// An opened workspace.
 #[derive(Debug, Clone)]

@@ -115,7 +115,8 @@ pub enum Error {
 
     #[error(
         "stage `{stage}` of an earlier `mlops run` is still running (process group {pid}); wait \
-         for it to end, or stop it with `kill -TERM -{pid}`"
+         for it to end{}",
+        stop_with(*.pid)
     )]
     StillRunning { stage: String, pid: u32 },
 
@@ -136,6 +137,16 @@ pub enum Error {
 
 fn suggest(suggestion: Option<&str>) -> String {
     suggestion.map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+}
+
+/// How to stop a process group: never for 0 or 1, where `kill -TERM -1` would signal every
+/// process of the user (and 0 the shell's own group).
+fn stop_with(pgid: u32) -> String {
+    if pgid > 1 {
+        format!(", or stop it with `kill -TERM -{pgid}`")
+    } else {
+        String::new()
+    }
 }
 
 fn context(params: Option<&PathBuf>) -> String {

@@ -184,6 +184,7 @@ pub fn run(
         None
     } else {
         let lock = ws.lock()?;
+        crate::running::ignore_pid_files(&ws.mlops_dir())?;
         // A stage of an earlier run killed with SIGKILL may still be writing its outputs.
         crate::running::refuse_if_running(&ws.mlops_dir())?;
         Some(lock)

@@ -6,7 +6,13 @@
 //! in their own process groups and no longer hold the workspace lock. The pid file lets the next
 //! `mlops run` see that a stage of an earlier run is still writing its outputs and refuse to race
 //! it (issue 14, defect 8). The start time tells a live stage from a process that reused its pid.
+//!
+//! A pid file is only believed when it names a process of ours that started when it says (or,
+//! its leader gone, a group of ours, written since this boot): `.mlops/running/` is ignored by
+//! git, but a pid file committed before it was (or crafted) must not name init, pid 0 or a
+//! stranger's process, or every `mlops run` would refuse and suggest signalling it.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +28,10 @@ struct Marker {
     pid: u32,
     /// Field 22 of `/proc/<pid>/stat` (clock ticks after boot), where the system has it.
     start: Option<u64>,
+    /// `/proc/sys/kernel/random/boot_id` when the file was written: the start time counts from
+    /// that boot. Absent from pid files of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot: Option<String>,
 }
 
 fn dir(mlops_dir: &Path) -> PathBuf {
@@ -46,6 +56,7 @@ impl PidFile {
             stage: stage.to_owned(),
             pid,
             start: start_time(pid),
+            boot: boot_id(),
         };
         let bytes = serde_json::to_vec(&marker).expect("markers serialise");
         // Through `.mlops/tmp`, which the next writer clears: a killed write leaves nothing here.
@@ -60,8 +71,35 @@ impl Drop for PidFile {
     }
 }
 
+/// Adds `/running/` to `.mlops/.gitignore` where a workspace made by an older version lacks it,
+/// so that pid files are never committed. A missing `.gitignore` is left missing.
+pub(crate) fn ignore_pid_files(mlops_dir: &Path) -> Result<()> {
+    let path = mlops_dir.join(".gitignore");
+    let mut text = match fs_err::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let ignored = text.lines().any(|line| {
+        matches!(
+            line.trim(),
+            "/running/" | "/running" | "running/" | "running"
+        )
+    });
+    if ignored {
+        return Ok(());
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("/running/\n");
+    mlops_core::atomic::write_in(&mlops_dir.join("tmp"), &path, text.as_bytes())?;
+    Ok(())
+}
+
 /// Refuses when a stage of an earlier run is still running; removes the pid files of stages
-/// that have ended. The caller holds the workspace lock, so no live run of its own is listed.
+/// that have ended (and those that name no stage of ours). The caller holds the workspace lock,
+/// so no live run of its own is listed. Pid files of other users are left alone.
 pub(crate) fn refuse_if_running(mlops_dir: &Path) -> Result<()> {
     let entries = match fs_err::read_dir(dir(mlops_dir)) {
         Ok(entries) => entries,
@@ -71,6 +109,10 @@ pub(crate) fn refuse_if_running(mlops_dir: &Path) -> Result<()> {
     for entry in entries {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        // Another user's stage would not be ours to wait for, nor its file ours to remove.
+        if fs_err::symlink_metadata(&path)?.uid() != rustix::process::geteuid().as_raw() {
             continue;
         }
         // Pid files are written whole (temp file + rename); one that does not parse names no
@@ -93,35 +135,78 @@ pub(crate) fn refuse_if_running(mlops_dir: &Path) -> Result<()> {
 
 /// Whether the command of `marker`, or a process it started in its group, still runs.
 fn alive(marker: &Marker) -> bool {
-    match (start_time(marker.pid), marker.start) {
-        // The leader runs: it is the stage's only if it started when the stage did.
-        (Some(now), Some(then)) => now == then,
-        // The leader is gone, but its group lives on while any process in it does (and Linux
-        // never hands out a pid that is still some group's id).
-        _ => group_alive(marker.pid),
+    // Pid 0 and 1 are never a stage's: `kill -1` would signal every process of the user, and
+    // init (or a container's first process) always runs. Without a start time, a live pid
+    // could be anyone's.
+    let Some(then) = marker.start.filter(|_| marker.pid > 1) else {
+        return false;
+    };
+    if start_time(marker.pid).is_some() {
+        // The leader runs: it is the stage's only if it started when the stage did, as us.
+        return start_time(marker.pid) == Some(then) && owned_by_us(marker.pid);
     }
+    // The leader is gone, but its group lives on while any process in it does (and Linux never
+    // hands out a pid that is still some group's id). Only a pid file of this boot can name
+    // such a group: the group's start time cannot be checked.
+    marker.boot.is_some() && marker.boot == boot_id() && group_alive(marker.pid)
 }
 
-/// Whether any process is in the process group `pgid`.
+/// Whether a process of ours (one we may signal) that is not a zombie is in the group `pgid`.
 pub(crate) fn group_alive(pgid: u32) -> bool {
     let Some(group) = i32::try_from(pgid)
         .ok()
+        .filter(|pgid| *pgid > 1)
         .and_then(rustix::process::Pid::from_raw)
     else {
         return false;
     };
-    match rustix::process::test_kill_process_group(group) {
-        Ok(()) => true,
-        Err(e) => e == rustix::io::Errno::PERM,
+    // EPERM: the group's processes are someone else's, so not a stage of ours.
+    if rustix::process::test_kill_process_group(group).is_err() {
+        return false;
     }
+    // Zombies count for `kill` until their parent reaps them, which a container's first process
+    // may never do: look for a member that still runs, where /proc tells.
+    let Ok(entries) = fs_err::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return false;
+        };
+        stat_fields(pid).is_some_and(|fields| {
+            fields.first().is_some_and(|state| state != "Z")
+                && fields.get(2).and_then(|g| g.parse().ok()) == Some(pgid)
+        })
+    })
+}
+
+/// Whether process `pid` runs as our effective user.
+fn owned_by_us(pid: u32) -> bool {
+    fs_err::metadata(format!("/proc/{pid}"))
+        .is_ok_and(|meta| meta.uid() == rustix::process::geteuid().as_raw())
+}
+
+/// This boot's id, where the system has one.
+fn boot_id() -> Option<String> {
+    let id = fs_err::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_owned())
 }
 
 /// The start time of process `pid` (field 22 of `/proc/<pid>/stat`), if it exists.
 fn start_time(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(22 - 3)?.parse().ok()
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name, from field 3 (the state) on.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Field 2 is the command name in parentheses and may hold spaces: count from its end.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(22 - 3)?.parse().ok()
+    let after_name = stat.get(stat.rfind(')')? + 1..)?;
+    Some(after_name.split_whitespace().map(str::to_owned).collect())
 }
 
 #[cfg(test)]
@@ -148,9 +233,36 @@ mod tests {
             stage: "gone".into(),
             pid: me,
             start: start_time(me).map(|s| s + 1),
+            boot: boot_id(),
         };
         fs_err::write(&ended.path, serde_json::to_vec(&stale).expect("json")).expect("write");
         refuse_if_running(dir.path()).expect("a reused pid is not the stage");
         assert!(!ended.path.exists(), "the stale pid file is removed");
+    }
+
+    #[test]
+    fn pid_files_naming_init_or_no_start_are_not_believed() {
+        for pid in [0, 1] {
+            let marker = Marker {
+                stage: "x".into(),
+                pid,
+                start: start_time(pid),
+                boot: boot_id(),
+            };
+            assert!(!alive(&marker), "pid {pid}");
+            let err = Error::StillRunning {
+                stage: "x".into(),
+                pid,
+            };
+            assert!(!err.to_string().contains("kill"), "{err}");
+        }
+        let me = Marker {
+            stage: "x".into(),
+            pid: std::process::id(),
+            start: None,
+            boot: boot_id(),
+        };
+        assert!(!alive(&me), "no start time, no proof");
+        assert!(!group_alive(1) && !group_alive(0));
     }
 }
