@@ -235,7 +235,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::RemoteUnusable { .. } => "check that the remote directory can be created and written".into(),
         Error::RemoteObjectCorrupt { .. } => "the remote copy is damaged; from a machine whose cache holds a good copy, `mlops push --verify` replaces it (`mlops fsck --remote` lists every damaged object)".into(),
         Error::UnsafePath { .. } => "mlops writes only inside the workspace, outside `.git` and `.mlops`; a pointer, `mlops.lock` or registry tag naming such a path was edited by hand or crafted: fix or remove it".into(),
-        Error::TreeTooLarge { .. } => "if the directory really is that large, raise `cache.max_tree_entries` in `.mlops/config.yaml`; otherwise its manifests are crafted or corrupt".into(),
+        Error::TreeTooLarge { .. } => "if the directory really is that large, raise `cache.max_tree_entries` in `.mlops/config.local.yaml`; otherwise its manifests are crafted or corrupt".into(),
         Error::BadRemoteUrl { .. } => "give a directory outside the workspace (or a subdirectory of it), as a path or a `file://` URL".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push`".into(),
         Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),

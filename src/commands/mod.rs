@@ -80,7 +80,7 @@ impl Context<'_> {
     pub(crate) fn warn_if_unprotected(&self, link: mlops_core::config::LinkMode) {
         if link.unprotected_here() {
             self.printer.warn(
-                "hard links do not protect the cache from root: editing a linked file in place changes the cached copy (run `mlops unprotect PATH` before editing, or use `cache.link: auto`)",
+                "links into the cache do not protect it from root: editing a linked file in place changes the cached copy (run `mlops unprotect PATH` before editing, or use `cache.link: auto`)",
             );
         }
     }

@@ -113,6 +113,7 @@ pub(crate) fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         force: args.force,
         link: ws.config().link,
     };
+    ctx.warn_if_unprotected(checkout.link);
     let (fetch, checkout) = transfer::pull(
         &ws,
         &tracked,

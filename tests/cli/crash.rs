@@ -1,6 +1,9 @@
-//! The crash-safety suite: each writing command is killed with SIGKILL before its 1st, 2nd, 3rd,
-//! 5th, 8th... write step (`MLOPS_KILL_AFTER_WRITES`, see `mlops_core::faults`) until it runs to
-//! the end, and after every kill the workspace must keep its promises:
+//! The crash-safety suite: `add` (copy, hard and symbolic links; many files and one big file),
+//! `checkout`, `push`, `fetch`, `gc` and `run` (copies and symbolic links) are each killed with
+//! SIGKILL just before write step 1, 2, 3, 4, 5, 8, 13, ... 144 (`MLOPS_KILL_AFTER_WRITES`, see
+//! `mlops_core::faults`; a write step is an object stored or removed, a file renamed into place,
+//! an upload), until one run goes to the end. After every kill the workspace must keep its
+//! promises:
 //! - the same command run again completes;
 //! - `mlops fsck` finds no corrupt object, and `mlops status --check` is clean;
 //! - no temp file is left anywhere but `.mlops/tmp` (and that is empty) or the remote's `tmp/`;

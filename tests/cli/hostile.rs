@@ -64,6 +64,13 @@ const CASES: &[Case] = &[
         refusal: "`.git`",
     },
     Case {
+        name: "lock out into a git hook, spelled for a case-insensitive filesystem",
+        files: &[("mlops.lock", "LOCK:.GIT/hooks/post-commit:file:{payload}:")],
+        tag: None,
+        aimed_at: &["checkout", "--force"],
+        refusal: "which mlops never writes",
+    },
+    Case {
         name: "lock out into the cache",
         files: &[("mlops.lock", "LOCK:.mlops/cache/x:file:{payload}:")],
         tag: None,
@@ -121,6 +128,20 @@ const CASES: &[Case] = &[
         )],
         tag: None,
         aimed_at: &["fetch"],
+        refusal: "invalid remote URL",
+    },
+    Case {
+        name: "remote through a committed symlink into .git",
+        files: &[
+            ("r", "SYMLINK:.git"),
+            (
+                ".mlops/config.yaml",
+                "remotes:\n  r:\n    url: r/hooks\ndefault_remote: r\n",
+            ),
+            ("data.mlops", "format: 1\nkind: file\ndigest: {payload}\nsize: 1\n"),
+        ],
+        tag: None,
+        aimed_at: &["push"],
         refusal: "invalid remote URL",
     },
     Case {

@@ -102,11 +102,18 @@ fn a_push_removes_what_a_killed_push_left_on_the_remote() {
     let remote = env.default_remote();
     env.write("data.csv", "a\n");
     env.run(&["add", "data.csv"]);
-    let stale = remote.join("tmp/.object.4194305.7.mlops-tmp");
-    std::fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&stale, "partial").expect("write");
+    std::fs::create_dir_all(remote.join("tmp")).expect("mkdir");
+    // Another machine's upload, written to a minute ago: it may still be going on.
+    let recent = remote.join("tmp/.push@elsewhere.4194305.7.mlops-tmp");
+    std::fs::write(&recent, "partial").expect("write");
+    // Another machine's upload, untouched for two hours: abandoned.
+    let abandoned = remote.join("tmp/.push@elsewhere.4194305.8.mlops-tmp");
+    let file = std::fs::File::create(&abandoned).expect("create");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    file.set_modified(two_hours_ago).expect("set mtime");
     env.run(&["push"]);
-    assert!(!stale.exists(), "the dead process's temp file is gone");
+    assert!(recent.exists(), "another machine's live upload is kept");
+    assert!(!abandoned.exists(), "an abandoned upload is removed");
 }
 
 #[test]
@@ -178,7 +185,7 @@ fn an_edited_hard_link_is_detected_and_never_spread() {
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
-        stderr.contains("hard links do not protect the cache from root"),
+        stderr.contains("links into the cache do not protect it from root"),
         running_as_root(),
         "{stderr}"
     );
@@ -233,6 +240,11 @@ fn a_tiny_manifest_dag_cannot_make_mlops_walk_billions_of_paths() {
         "data.mlops",
         format!("format: 1\nkind: dir\ndigest: {digest}\nsize: 1\nfiles: 1\n"),
     );
+    // The crafted repository's committed config cannot lift the limit.
+    env.write(
+        ".mlops/config.yaml",
+        "cache:\n  max_tree_entries: 18446744073709551615\n",
+    );
     let (_, stderr) = env.fails(2, &["checkout", "data"]);
     assert!(stderr.contains("lists more than"), "{stderr}");
     assert!(stderr.contains("cache.max_tree_entries"), "{stderr}");
@@ -278,6 +290,10 @@ fn the_local_config_is_private_and_remotes_inside_are_stored_relative() {
     let env = TestEnv::new();
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
     let local = env.path(".mlops/config.local.yaml");
+    assert_eq!(mode(&local), 0o600);
+    // One an older mlops made readable by all is made private by the next command.
+    std::fs::set_permissions(&local, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    env.run(&["status"]);
     assert_eq!(mode(&local), 0o600);
     env.run(&["remote", "add", "--local", "secret", "/srv/remote"]);
     assert_eq!(mode(&local), 0o600, "still private after an edit");

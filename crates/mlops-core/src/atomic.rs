@@ -7,8 +7,9 @@
 //! name stays within `NAME_MAX`. Temp files for the workspace live in `.mlops/tmp`, which the next
 //! writer clears whole under the workspace lock. Where a temp file must sit beside its destination
 //! (another filesystem, a user's output file, a remote), the writer first removes the temp files
-//! of this scheme that belong to processes no longer running ([`remove_stale_temps`]), and scans of
-//! the workspace never record a file of this scheme ([`is_temp_name`]).
+//! of this scheme that belong to processes no longer running ([`remove_stale_temps`]; on a remote
+//! that several machines share, [`remove_stale_shared_temps`]), and scans of the workspace never
+//! record a file of this scheme ([`parse_temp_name`]).
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -37,33 +38,87 @@ pub fn temp_path(dir: &Path, hint: &str) -> PathBuf {
     ))
 }
 
-/// The process id in a temp file name of ours, or None if `name` is not one.
-pub fn is_temp_name(name: &OsStr) -> Option<u32> {
+/// The parts of a temp file name of ours: the hint and the process id that made it; None if
+/// `name` is not one.
+pub fn parse_temp_name(name: &OsStr) -> Option<(&str, u32)> {
     let name = name.to_str()?.strip_suffix(TEMP_SUFFIX)?;
     let mut parts = name.rsplitn(3, '.');
     let _n: u64 = parts.next()?.parse().ok()?;
     let pid = parts.next()?.parse().ok()?;
-    parts.next()?.starts_with('.').then_some(pid)
+    let hint = parts.next()?.strip_prefix('.')?;
+    Some((hint, pid))
 }
 
-/// Whether the process `pid` is still running (a temp file of a running process is in use).
+/// Whether the process `pid` of this machine is still running (a temp file of a running
+/// process is in use).
 fn is_running(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+    if pid == std::process::id() {
+        return true;
+    }
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    // Signal 0 only asks whether the process exists; EPERM means it does, under another user.
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
 }
 
 /// Removes the temp files of ours in `dir` whose process has died (killed mid-write). Best
 /// effort: a directory that cannot be read is left alone.
 pub fn remove_stale_temps(dir: &Path) {
+    remove_temps_where(dir, |_, pid, _| !is_running(pid));
+}
+
+/// A temp-file hint that names this machine, for directories several machines write to (a
+/// remote on a network mount): there a process id means nothing to the other machines.
+pub fn shared_hint(hint: &str) -> String {
+    format!("{hint}@{}", host_name())
+}
+
+/// How long a temp file in a shared directory must have gone unwritten before any machine
+/// may take it for abandoned.
+const SHARED_TEMP_MAX_IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Like [`remove_stale_temps`], for a directory several machines write to: removes this
+/// machine's temp files of dead processes, and any temp file unwritten for an hour.
+pub fn remove_stale_shared_temps(dir: &Path) {
+    let own = format!("@{}", host_name());
+    remove_temps_where(dir, |hint, pid, idle| {
+        (hint.ends_with(&own) && !is_running(pid)) || idle >= SHARED_TEMP_MAX_IDLE
+    });
+}
+
+fn remove_temps_where(dir: &Path, stale: impl Fn(&str, u32, std::time::Duration) -> bool) {
     let Ok(entries) = fs_err::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        if let Some(pid) = is_temp_name(&entry.file_name())
-            && !is_running(pid)
-        {
+        let name = entry.file_name();
+        let Some((hint, pid)) = parse_temp_name(&name) else {
+            continue;
+        };
+        let idle = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default();
+        if stale(hint, pid, idle) {
             let _ = fs_err::remove_file(entry.path());
         }
     }
+}
+
+fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .replace(['.', '/'], "_")
 }
 
 /// Writes `bytes` to `path` through a temp file beside it, fsynced before the rename.
@@ -74,10 +129,6 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes `bytes` to `temp`, optionally fsyncs it, and renames it to `path`.
-pub fn write_via(path: &Path, temp: &Path, bytes: &[u8], fsync: bool) -> std::io::Result<()> {
-    write_file(path, temp, bytes, fsync, 0o666)
-}
-
 fn write_file(
     path: &Path,
     temp: &Path,
@@ -188,9 +239,12 @@ mod tests {
         let temp = temp_path(Path::new("/d"), &long);
         let name = temp.file_name().expect("name");
         assert!(name.len() <= 255 - 8, "{}", name.len());
-        assert_eq!(is_temp_name(name), Some(std::process::id()));
+        assert_eq!(
+            parse_temp_name(name).map(|(_, pid)| pid),
+            Some(std::process::id())
+        );
         for not_ours in ["data.csv", ".a.1.2.tmp", "x.mlops-tmp", ".a.b.2.mlops-tmp"] {
-            assert_eq!(is_temp_name(OsStr::new(not_ours)), None, "{not_ours}");
+            assert_eq!(parse_temp_name(OsStr::new(not_ours)), None, "{not_ours}");
         }
     }
 

@@ -32,12 +32,12 @@ impl LinkMode {
         matches!(self, Self::Hardlink | Self::Symlink)
     }
 
-    /// Whether this mode's protection is void for this process: a hard link run as root, where
-    /// the read-only bit stops nothing and editing a workspace file in place changes the cache
-    /// object itself (mlops then detects it: `status` shows the file modified, and the object
-    /// is verified before it is linked or uploaded).
+    /// Whether this mode's protection is void for this process: a hard or symbolic link run as
+    /// root, where the read-only bit stops nothing and editing a workspace file in place changes
+    /// the cache object itself (mlops then detects it: `status` shows the file modified, and the
+    /// object is verified before it is linked or uploaded).
     pub fn unprotected_here(self) -> bool {
-        self == Self::Hardlink && rustix::process::geteuid().is_root()
+        self.shares_object() && rustix::process::geteuid().is_root()
     }
 }
 
@@ -54,9 +54,10 @@ pub struct ConfigFile {
 }
 
 /// How many entries (files and directories) a tracked directory may hold, unless
-/// `cache.max_tree_entries` says otherwise: far above any real data set, far below what a few
-/// kilobytes of hostile manifests could make mlops expand.
-pub const DEFAULT_MAX_TREE_ENTRIES: u64 = 20_000_000;
+/// `cache.max_tree_entries` in `config.local.yaml` says otherwise: above real data sets
+/// (ImageNet's training set is 1.3 million files), far below what a few kilobytes of hostile
+/// manifests could make mlops expand; expanding this many takes about 1.5 GB.
+pub const DEFAULT_MAX_TREE_ENTRIES: u64 = 10_000_000;
 
 /// The `cache:` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -64,7 +65,7 @@ pub const DEFAULT_MAX_TREE_ENTRIES: u64 = 20_000_000;
 pub struct CacheSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkMode>,
-    /// The most entries one tracked directory may expand to.
+    /// The most entries one tracked directory may expand to; read from `config.local.yaml` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tree_entries: Option<u64>,
 }
@@ -138,10 +139,11 @@ impl Config {
         remotes.extend(local.remotes);
         Self {
             link: local.cache.link.or(shared.cache.link).unwrap_or_default(),
+            // Only the machine-local file may raise the limit: it guards against crafted trees,
+            // so a committed config (anyone's) must not lift it.
             max_tree_entries: local
                 .cache
                 .max_tree_entries
-                .or(shared.cache.max_tree_entries)
                 .unwrap_or(DEFAULT_MAX_TREE_ENTRIES),
             remotes,
             default_remote: local.default_remote.or(shared.default_remote),

@@ -3,8 +3,8 @@
 //! With `MLOPS_KILL_AFTER_WRITES=N` in the environment, the process sends itself SIGKILL just
 //! before its N-th write step (an object stored, a file placed in the workspace, a pointer or
 //! lock file written, an upload, an object removed). SIGKILL runs no destructor and no handler,
-//! so the test sees exactly what a `kill -9` at that point would leave. Unset, each step costs
-//! one relaxed atomic add.
+//! so the test sees exactly what a `kill -9` at that point would leave. Unset, a step costs one
+//! read of an initialised `OnceLock`.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

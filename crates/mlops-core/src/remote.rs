@@ -16,6 +16,7 @@ use crate::atomic::temp_path;
 use crate::config::RemoteConfig;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::safepath::is_named;
 use crate::workspace::{MLOPS_DIR, Workspace};
 
 /// Object storage somewhere else.
@@ -75,7 +76,8 @@ impl Remote for DirRemote {
     fn put(&self, digest: &Digest, src: &Path) -> Result<()> {
         let tmp_dir = self.root.join("tmp");
         fs_err::create_dir_all(&tmp_dir).map_err(|e| self.unusable(e))?;
-        let temp = temp_path(&tmp_dir, "push");
+        // Several machines may push to one remote: the name says which one made it.
+        let temp = temp_path(&tmp_dir, &crate::atomic::shared_hint("push"));
         let dest = self.object_path(digest);
         let result = (|| {
             fs_err::copy(src, &temp)?;
@@ -107,7 +109,7 @@ impl Remote for DirRemote {
     }
 
     fn remove_stale_temps(&self) {
-        crate::atomic::remove_stale_temps(&self.root.join("tmp"));
+        crate::atomic::remove_stale_shared_temps(&self.root.join("tmp"));
     }
 
     fn get(&self, digest: &Digest, dest: &Path) -> Result<()> {
@@ -164,16 +166,34 @@ pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
         return Err(refuse("it names no directory"));
     }
     let dir = crate::workspace::normalize(&workspace_root.join(path));
-    if let Ok(inner) = dir.strip_prefix(workspace_root) {
-        match inner.components().next() {
-            None => return Err(refuse("it is the workspace root")),
-            Some(Component::Normal(first)) if first == MLOPS_DIR || first == ".git" => {
-                return Err(refuse("it is inside `.mlops/` or `.git/`"));
+    // Check the path as written and as resolved: a committed symlink `r -> .git` is `.git`.
+    for candidate in [dir.clone(), resolve_existing(&dir)] {
+        if let Ok(inner) = candidate.strip_prefix(workspace_root) {
+            match inner.components().next() {
+                None => return Err(refuse("it is the workspace root")),
+                Some(Component::Normal(first))
+                    if is_named(first, MLOPS_DIR) || is_named(first, ".git") =>
+                {
+                    return Err(refuse("it is inside `.mlops/` or `.git/`"));
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     Ok(dir)
+}
+
+/// `path` with its longest existing prefix resolved through symbolic links.
+fn resolve_existing(path: &Path) -> PathBuf {
+    for ancestor in path.ancestors() {
+        if let Ok(real) = fs_err::canonicalize(ancestor) {
+            let rest = path
+                .strip_prefix(ancestor)
+                .expect("an ancestor is a prefix");
+            return real.join(rest);
+        }
+    }
+    path.to_owned()
 }
 
 /// How a URL given to `remote add` is stored: a directory inside the workspace as a path

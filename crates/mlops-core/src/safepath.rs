@@ -25,7 +25,9 @@ pub fn check(root: &Path, rel: &Path) -> Result<PathBuf> {
     for component in rel.components() {
         match component {
             Component::Normal(name) => {
-                if name == ".git" || (out.as_os_str().is_empty() && name == MLOPS_DIR) {
+                if is_named(name, ".git")
+                    || (out.as_os_str().is_empty() && is_named(name, MLOPS_DIR))
+                {
                     return Err(unsafe_path(format!(
                         "it points into `{}`, which mlops never writes",
                         name.to_string_lossy()
@@ -47,6 +49,13 @@ pub fn check(root: &Path, rel: &Path) -> Result<PathBuf> {
     }
     check_parents(root, &out).map_err(unsafe_path)?;
     Ok(out)
+}
+
+/// Whether the path component `name` is `reserved`, ignoring ASCII case: on a case-insensitive
+/// filesystem `.GIT` is `.git`.
+pub(crate) fn is_named(name: &std::ffi::OsStr, reserved: &str) -> bool {
+    name.as_encoded_bytes()
+        .eq_ignore_ascii_case(reserved.as_bytes())
 }
 
 /// Refuses a path whose existing parents leave the workspace through a symbolic link.
@@ -76,7 +85,7 @@ fn check_parents(root: &Path, rel: &Path) -> std::result::Result<(), String> {
             .ok()
             .filter(|inner| !inner.as_os_str().is_empty());
         let leads_out = match inside.and_then(|inner| inner.components().next()) {
-            Some(Component::Normal(first)) => first == MLOPS_DIR || first == ".git",
+            Some(Component::Normal(first)) => is_named(first, MLOPS_DIR) || is_named(first, ".git"),
             _ => true,
         };
         if leads_out {
@@ -109,6 +118,8 @@ mod tests {
             "a/../../b",
             "a/../b",
             ".git/hooks/post-commit",
+            ".GIT/hooks/post-commit",
+            ".Mlops/cache/ab",
             "sub/.git/config",
             ".mlops/cache/ab",
             "",

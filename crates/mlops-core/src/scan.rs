@@ -76,7 +76,7 @@ fn scan_dir(root: &Path, rel: PathBuf) -> Result<DirNode> {
     for entry in fs_err::read_dir(root.join(&rel))? {
         let entry = entry?;
         let name = entry.file_name();
-        if crate::atomic::is_temp_name(&name).is_some() {
+        if crate::atomic::parse_temp_name(&name).is_some() {
             continue; // a write of ours in progress, or left by a killed one: never data
         }
         let name = name.into_string().map_err(|raw| Error::BadFileName {

@@ -86,6 +86,7 @@ impl Workspace {
             })?
             .to_path_buf();
         let mlops = root.join(MLOPS_DIR);
+        make_private(&mlops.join("config.local.yaml"));
         let config = Config::layered(
             ConfigFile::load(&mlops.join("config.yaml"))?,
             ConfigFile::load(&mlops.join("config.local.yaml"))?,
@@ -211,6 +212,17 @@ impl Workspace {
     /// The absolute path of a workspace-relative one.
     pub fn abs(&self, rel: &Path) -> PathBuf {
         self.root.join(rel)
+    }
+}
+
+/// Makes a local config that an older mlops created readable by others (0644) its owner's only
+/// (0600): it is the place for credentials. Best effort: a file mlops cannot change stays.
+fn make_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs_err::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
 }
 

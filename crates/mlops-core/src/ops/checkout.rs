@@ -87,8 +87,7 @@ pub fn restore(
             &store,
             &cached,
             options,
-            &files,
-            &dirs,
+            (&files, &dirs),
             current,
             &mut report,
         )?;
@@ -166,17 +165,12 @@ fn collect_dirs(node: &crate::scan::Node, out: &mut Vec<PathBuf>) {
 
 /// Removes what the pointer no longer lists, fixes modes, creates directories, and returns the
 /// files to write. Files with unsaved content are skipped (recorded in `report`) unless forced.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one step of `restore`, taking its state as it stands"
-)]
 fn reconcile<'a>(
     ws: &Workspace,
     store: &Store,
     cached: &HashSet<Digest>,
     options: &CheckoutOptions,
-    files: &'a [TreeFile],
-    dirs: &[PathBuf],
+    (files, dirs): (&'a [TreeFile], &[PathBuf]),
     (current, current_dirs): (Vec<FileNode>, Vec<PathBuf>),
     report: &mut CheckoutReport,
 ) -> Result<Vec<&'a TreeFile>> {

@@ -83,12 +83,13 @@ pub fn fsck_remote(
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<RemoteFsckReport> {
-    let _lock = ws.lock()?;
     let remote = crate::remote::open(ws, name)?;
     let store = ws.store();
     let mut objects: Vec<Digest> = remote.list()?.into_iter().collect();
     objects.sort_unstable();
+    // Hashing a remote can take hours: writers wait only for the repairs.
     let found = crate::ops::transfer::corrupt_on_remote(&*remote, &objects, jobs, progress)?;
+    let _lock = ws.lock()?;
     let mut report = RemoteFsckReport {
         remote: remote.name().to_owned(),
         checked: objects.len() as u64,
