@@ -83,9 +83,14 @@ fn installing_again_after_another_tool_keeps_every_hook() {
     write_hook(&pre_push, &logging_hook("push-second"), 0o755);
     let installed = env.json(&["hooks", "install", "--force"]);
     assert_eq!(installed[0]["action"], "chained", "{installed}");
-    // The same tool installing the same hook again is not run twice.
+    // The same tool installing the same hook again: kept like any other (never deleted), but
+    // not run twice.
     write_hook(&hook, &logging_hook("second"), 0o755);
     env.run(&["hooks", "install", "--force"]);
+    assert_eq!(
+        std::fs::read_to_string(env.path(".git/hooks/pre-commit.pre-mlops.3")).expect("kept"),
+        logging_hook("second")
+    );
 
     env.write("data/a.csv", "x\n1\n");
     env.run(&["add", "data"]);

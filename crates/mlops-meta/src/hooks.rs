@@ -5,7 +5,8 @@
 //! `NAME.pre-mlops` (the next ones another tool puts there as `NAME.pre-mlops.2`, `.3`, ...) and
 //! mlops's script runs every kept hook first, oldest first, with the same arguments and the same
 //! standard input byte for byte, stopping at the first that fails. A kept hook that is not
-//! executable is skipped, as git itself would skip it. Uninstalling moves the newest kept hook
+//! executable is skipped, as git itself would skip it, and so is one identical to a kept hook
+//! already run (the same tool installed twice), so it does not run twice. Uninstalling moves the newest kept hook
 //! back and leaves the older ones where they are.
 
 use std::collections::BTreeSet;
@@ -143,10 +144,12 @@ fn script(hook: &str, exe: &Path, kept: &[String]) -> String {
     };
     let names: Vec<String> = kept.iter().map(|k| quoted(k)).collect();
     // Hooks that were here before mlops's, oldest first. One that is not executable is
-    // skipped, as git skips it; one that is gone was removed on purpose.
+    // skipped, as git skips it; one that is gone was removed on purpose; one identical to a
+    // hook already run (the same tool installing itself again) is skipped, not run twice.
     let _ = write!(
         text,
         "dir=$(dirname \"$0\")\n\
+         ran=\n\
          for kept in {names}; do\n\
          \x20 hook=\"$dir/$kept\"\n\
          \x20 [ -e \"$hook\" ] || continue\n\
@@ -154,7 +157,11 @@ fn script(hook: &str, exe: &Path, kept: &[String]) -> String {
          \x20   echo \"mlops: skipping $hook: it is not executable, so git would not run it\" >&2\n\
          \x20   continue\n\
          \x20 fi\n\
+         \x20 same=\n\
+         \x20 for done in $ran; do cmp -s \"$dir/$done\" \"$hook\" && same=1; done\n\
+         \x20 [ -z \"$same\" ] || continue\n\
          \x20 {feed}\"$hook\" \"$@\" || exit $?\n\
+         \x20 ran=\"$ran $kept\"\n\
          done\n\
          {feed}\"$mlops\" hook {hook} \"$@\"\n",
         names = names.join(" ")
@@ -166,12 +173,6 @@ fn write_executable(path: &Path, text: &str) -> Result<()> {
     mlops_core::atomic::write(path, text.as_bytes())?;
     fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
-}
-
-/// Whether two hook files have the same content and executable bit.
-fn same_hook(a: &Path, b: &Path) -> bool {
-    let read = |p: &Path| Some((fs_err::read(p).ok()?, is_runnable(p)));
-    read(a).is_some_and(|a| Some(a) == read(b))
 }
 
 /// Installs every hook; a hook that is not mlops's is kept and chained with `force`, else
@@ -194,13 +195,10 @@ pub fn install(repo: &Repo, exe: &Path, force: bool) -> Result<Vec<HookChange>> 
             "installed"
         } else if is_ours(&path) {
             "updated"
-        } else if kept.iter().any(|(_, k)| same_hook(k, &path)) {
-            // The same hook is kept already (installed again by the same tool): keeping a
-            // second copy would run it twice, and the kept copy loses nothing.
-            fs_err::remove_file(&path)?;
-            "chained"
         } else {
-            // Never over a kept hook: the next free number after the highest.
+            // Never over a kept hook: the next free number after the highest. The same hook
+            // kept already (installed again by the same tool) is kept too, never deleted; the
+            // script skips a copy identical to one it ran.
             let n = kept.last().map_or(1, |(n, _)| n + 1);
             let to = dir.join(kept_name(hook, n));
             fs_err::rename(&path, &to)?;
