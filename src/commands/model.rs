@@ -7,9 +7,8 @@ use mlops_core::rows::Feature;
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
-use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_meta::history::Repo;
-use mlops_meta::registry::{self, Action, Bump, Event, ModelState, Registry};
+use mlops_meta::registry::{Action, Bump, Event, GetOptions, ModelState, Registry};
 
 use crate::commands::Context;
 use crate::commands::predict::load_model;
@@ -252,8 +251,7 @@ pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitS
     Ok(ExitStatus::Success)
 }
 
-/// `model get`: the registered version's pointer, fetched if the cache lacks it, checked out
-/// at `output`.
+/// `model get`: the registered version, fetched if the cache lacks it, copied out at `output`.
 fn get(
     ctx: &Context,
     ws: &mlops_core::Workspace,
@@ -262,48 +260,23 @@ fn get(
     output: &std::path::Path,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
-    let located = registry.locate(reference)?;
-    let rel = ctx.targets(ws, &[output.to_owned()])?.remove(0);
-    let output = registry::check_output(ws, &located, &rel, force)?;
-    let rel = output.rel.clone();
-    let tracked = vec![output];
-    let progress = ctx.printer.progress();
-    let objects = mlops_core::tree::objects_of(&ws.store(), &located.pointer);
-    let cached = ws.store().list()?;
-    if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
-        let options = mlops_core::ops::transfer::TransferOptions {
-            remote: None,
-            jobs: 4,
-            verify: false,
-        };
-        mlops_core::ops::transfer::fetch(ws, &tracked, &options, &progress)?;
-    }
-    registry::check_replaceable(ws, &tracked[0])?;
-    let options = CheckoutOptions {
+    let options = GetOptions {
+        output: ctx.targets(ws, &[output.to_owned()])?.remove(0),
         force,
-        link: ws.config().link,
+        jobs: 4,
     };
-    let report = checkout::checkout(ws, &tracked, &options, &progress)?;
-    let summary = serde_json::json!({
-        "model": located.model,
-        "version": located.version,
-        "commit": located.commit,
-        "path": located.path,
-        "digest": located.pointer.digest.to_string(),
-        "output": rel,
-        "checkout": report,
-    });
-    ctx.printer.report(&summary, |_| {
+    let report = registry.get(ws, reference, &options, &ctx.printer.progress())?;
+    ctx.printer.report(&report, |r| {
         format!(
             "{} {} ({} at {}) is in {}\n",
-            located.model,
-            located.version,
-            located.path.display(),
-            &located.commit[..12.min(located.commit.len())],
-            rel.display()
+            r.model,
+            r.version,
+            r.path.display(),
+            &r.commit[..12.min(r.commit.len())],
+            r.output.display()
         )
     })?;
-    Ok(if report.skipped.is_empty() {
+    Ok(if report.checkout.skipped.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Failure

@@ -205,3 +205,70 @@ fn a_crafted_tag_cannot_point_model_get_outside_the_workspace() {
     assert!(!outside.exists());
     assert!(!env.path(".git/hooks/post-commit").exists());
 }
+
+#[test]
+fn model_get_places_copies_whatever_cache_link_says_so_gc_cannot_break_them() {
+    let env = repo();
+    env.write("models/churn/weights.bin", "v1");
+    env.run(&["add", "models/churn"]);
+    commit(&env, "v1");
+    env.run(&["model", "register", "churn", "--path", "models/churn"]);
+    // The workspace moves on: v1's objects are named by no pointer and no lock any more.
+    env.write("models/churn/weights.bin", "v2");
+    env.run(&["add", "models/churn"]);
+    commit(&env, "v2");
+    for link in ["symlink", "hardlink"] {
+        env.write(".mlops/config.yaml", format!("cache:\n  link: {link}\n"));
+        let out = format!("deployed-{link}");
+        env.run(&["model", "get", "churn@v0.0.1", "-o", &out]);
+        let meta = std::fs::symlink_metadata(env.path(&format!("{out}/weights.bin")));
+        let meta = meta.expect("placed");
+        assert!(meta.file_type().is_file(), "{link}: not a plain file");
+        // A hard link shares the cache object's inode, which gc would then free under it.
+        assert_eq!(std::os::unix::fs::MetadataExt::nlink(&meta), 1, "{link}");
+    }
+    env.run(&["gc"]);
+    for link in ["symlink", "hardlink"] {
+        assert_eq!(
+            env.read(&format!("deployed-{link}/weights.bin")),
+            b"v1",
+            "{link}"
+        );
+    }
+}
+
+#[test]
+fn model_get_force_replaces_a_one_file_model_only_over_a_registered_version() {
+    let env = repo();
+    env.write("models/m.bin", "v1");
+    env.run(&["add", "models/m.bin"]);
+    commit(&env, "v1");
+    env.run(&["model", "register", "m", "--path", "models/m.bin"]);
+    env.write("models/m.bin", "v2");
+    env.run(&["add", "models/m.bin"]);
+    commit(&env, "v2");
+    env.run(&["model", "register", "m", "--path", "models/m.bin"]);
+
+    // A file of the user's is never replaced, --force or not.
+    env.write("out/m.bin", "mine");
+    for force in [false, true] {
+        let mut args = vec!["model", "get", "m@v0.0.1", "-o", "out/m.bin"];
+        if force {
+            args.push("--force");
+        }
+        let (_, err) = env.fails(2, &args);
+        assert!(err.contains("out/m.bin"), "{err}");
+        assert_eq!(env.read("out/m.bin"), b"mine", "--force {force}");
+    }
+    // Another registered version of the model is replaced with --force.
+    std::fs::remove_file(env.path("out/m.bin")).expect("rm");
+    env.run(&["model", "get", "m@v0.0.2", "-o", "out/m.bin"]);
+    env.run(&["model", "get", "m@v0.0.1", "-o", "out/m.bin", "--force"]);
+    assert_eq!(env.read("out/m.bin"), b"v1");
+    // So is content that is safe in the cache: it can be restored.
+    env.write("data/a.csv", "x\n1\n");
+    env.run(&["add", "data/a.csv"]);
+    env.write("out/m.bin", "x\n1\n");
+    env.run(&["model", "get", "m@v0.0.2", "-o", "out/m.bin", "--force"]);
+    assert_eq!(env.read("out/m.bin"), b"v2");
+}

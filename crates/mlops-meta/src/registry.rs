@@ -18,9 +18,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mlops_core::Workspace;
+use mlops_core::config::LinkMode;
+use mlops_core::digest::Digest;
 use mlops_core::manifest::EntryKind;
 use mlops_core::ops::Tracked;
+use mlops_core::ops::checkout::{self, CheckoutOptions, CheckoutReport};
+use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_core::pointer::{Pointer, pointer_path};
+use mlops_core::progress::Progress;
 
 use crate::error::{Error, Result};
 use crate::history::{Repo, workspace_tracked};
@@ -561,6 +566,89 @@ impl<'a> Registry<'a> {
     }
 }
 
+/// Settings for [`Registry::get`].
+#[derive(Debug, Clone)]
+pub struct GetOptions {
+    /// Where to put the model, relative to the workspace root.
+    pub output: PathBuf,
+    /// Replace an earlier copy of this model at `output` (see [`Registry::get`]).
+    pub force: bool,
+    /// Objects fetched at once when the cache lacks some.
+    pub jobs: usize,
+}
+
+/// What `model get` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GetReport {
+    pub model: String,
+    pub version: String,
+    pub commit: String,
+    /// The model's path at the registered commit.
+    pub path: PathBuf,
+    pub digest: String,
+    pub output: PathBuf,
+    pub checkout: CheckoutReport,
+}
+
+impl Registry<'_> {
+    /// Materialises the version `reference` names at `options.output`: checks the output (see
+    /// [`check_output`] and [`check_replaceable`]), fetches from the default remote what the
+    /// cache lacks, and checks the model out, all under one hold of the workspace lock.
+    ///
+    /// The files are always copies (a reflink where the filesystem has them), whatever
+    /// `cache.link` says: no pointer file or `mlops.lock` names the output, so `gc` would free
+    /// the objects a link there points at.
+    pub fn get(
+        &self,
+        ws: &Workspace,
+        reference: &str,
+        options: &GetOptions,
+        progress: &dyn Progress,
+    ) -> Result<GetReport> {
+        let located = self.locate(reference)?;
+        let _lock = ws.lock()?;
+        let output = check_output(ws, &located, &options.output, options.force)?;
+        let tracked = std::slice::from_ref(&output);
+        let store = ws.store();
+        let cached = store.list()?;
+        let objects = mlops_core::tree::objects_of(&store, &located.pointer);
+        if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
+            let transfer = TransferOptions {
+                remote: None,
+                jobs: options.jobs,
+                verify: false,
+            };
+            transfer::fetch_locked(ws, tracked, &transfer, progress)?;
+        }
+        check_replaceable(ws, &output, &self.registered_digests(&located.model))?;
+        let checkout = CheckoutOptions {
+            force: options.force,
+            link: LinkMode::Auto,
+        };
+        let report = checkout::restore(ws, tracked, &checkout, progress)?;
+        Ok(GetReport {
+            digest: located.pointer.digest.to_string(),
+            model: located.model,
+            version: located.version,
+            commit: located.commit,
+            path: located.path,
+            output: output.rel,
+            checkout: report,
+        })
+    }
+
+    /// The digests every registration of `model` records (its `mlops:` line), deregistered
+    /// versions included.
+    fn registered_digests(&self, model: &str) -> Vec<String> {
+        self.events
+            .iter()
+            .filter(|e| e.model == model && e.action == Action::Registered)
+            .filter_map(|e| e.model_info.as_ref()?.get("digest")?.as_str())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
 /// Checks where `model get` may put `located`: `rel` (workspace-relative, as the user gave it)
 /// must pass the workspace's path check, overlap no tracked path or pointer file, and be new or
 /// an empty directory, or with `force` an existing one (or file) that [`check_replaceable`]
@@ -614,13 +702,28 @@ pub fn check_output(ws: &Workspace, located: &Located, rel: &Path, force: bool) 
     Ok(tracked)
 }
 
-/// Checks that the existing output of `model get` (see [`check_output`]) holds only files and
-/// directories of the model it receives, by name: `--force` replaces those, and nothing else.
-/// The model's tree must be in the cache.
-pub fn check_replaceable(ws: &Workspace, output: &Tracked) -> Result<()> {
+/// Checks that the existing output of `model get` (see [`check_output`]) is an earlier copy of
+/// the model, which `--force` may replace: a directory holding only files and directories the
+/// model it receives lists, by name (the model's tree must be in the cache), or, for a one-file
+/// model, a file whose content is a registered version of the model (`registered` holds their
+/// digests) or is safe in the cache. Anything else would be lost, so it is refused.
+pub fn check_replaceable(ws: &Workspace, output: &Tracked, registered: &[String]) -> Result<()> {
     let abs = ws.abs(&output.rel);
-    if output.pointer.kind == EntryKind::File || abs.symlink_metadata().is_err() {
+    if abs.symlink_metadata().is_err() {
         return Ok(());
+    }
+    if output.pointer.kind == EntryKind::File {
+        let (digest, _) = Digest::of_file(&abs)?;
+        let hex = digest.to_string();
+        if registered.contains(&hex) || ws.store().contains(&digest) {
+            return Ok(());
+        }
+        return Err(Error::BadOutput {
+            path: output.rel.clone(),
+            why: "it is not a version of this model nor safe in the cache, and --force replaces \
+                  only an earlier copy of the model"
+                .into(),
+        });
     }
     let tree = mlops_core::tree::read_tree(&ws.store(), &output.pointer.digest, &output.rel)?;
     let files: std::collections::HashSet<&Path> =

@@ -155,7 +155,9 @@ pub fn pull(
     Ok((fetched, checked_out))
 }
 
-fn fetch_locked(
+/// Downloads the objects of the tracked paths that the cache lacks; the caller holds the
+/// workspace lock (for [`fetch`] within a larger locked operation).
+pub fn fetch_locked(
     ws: &Workspace,
     tracked: &[Tracked],
     options: &TransferOptions,
