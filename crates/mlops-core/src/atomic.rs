@@ -211,13 +211,15 @@ pub fn replace_via<T>(
     }
 }
 
-fn parent_of(path: &Path) -> &Path {
+/// The directory a temp file for `path` goes in: its parent, or `.` for a bare name.
+pub(crate) fn parent_of(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
 }
 
-fn hint_of(path: &Path) -> String {
+/// The temp-file hint for `path`: its file name.
+pub(crate) fn hint_of(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| "write".into(), |n| n.to_string_lossy().into_owned())
 }

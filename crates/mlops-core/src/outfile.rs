@@ -11,7 +11,10 @@
 //! command (`mlops predict x.parquet -o x.parquet`).
 
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+
+use fs_err::os::unix::fs::OpenOptionsExt as _;
 
 /// Symlinks followed before giving up, as the kernel's own limit (`ELOOP` after 40).
 const MAX_LINKS: usize = 40;
@@ -115,18 +118,28 @@ impl OutFile {
     pub fn create(path: &Path) -> io::Result<Self> {
         let (file, temp, dest) = match target(path)? {
             Target::Replace(dest) => {
-                let dir = dest
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let hint = dest
-                    .file_name()
-                    .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+                let dir = crate::atomic::parent_of(&dest);
                 // The temp file sits beside the output (a rename cannot cross filesystems), so
                 // those of killed runs are cleared here rather than in `.mlops/tmp`.
                 crate::atomic::remove_stale_temps(dir);
-                let temp = crate::atomic::temp_path(dir, &hint);
-                (fs_err::File::create(&temp)?, Some(temp), dest)
+                let temp = crate::atomic::temp_path(dir, &crate::atomic::hint_of(&dest));
+                // The rename gives the output the temp file's mode: an existing output keeps
+                // its own (a 0600 report stays private), a new one gets the umask's default.
+                let mode = fs_err::metadata(&dest)
+                    .ok()
+                    .map(|m| m.permissions().mode() & 0o777);
+                // A new file only, never one already at that path, and never more open than
+                // the output it replaces, not even before its mode is set.
+                let file = fs_err::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode.unwrap_or(0o666))
+                    .open(&temp)?;
+                if let Some(mode) = mode {
+                    // Exactly the output's bits, whatever the umask took off at creation.
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                }
+                (file, Some(temp), dest)
             }
             Target::Direct(dest) => (
                 fs_err::OpenOptions::new().write(true).open(&dest)?,
@@ -270,6 +283,20 @@ mod tests {
             target(&dangling).expect("target"),
             Target::Replace(dir.path().join("new.json"))
         );
+    }
+
+    #[test]
+    fn a_replaced_output_keeps_its_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("report.json");
+        fs_err::write(&file, "old").expect("write");
+        for mode in [0o600, 0o640, 0o666] {
+            fs_err::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            write(&file, b"new").expect("write");
+            let meta = fs_err::metadata(&file).expect("stat");
+            assert_eq!(meta.permissions().mode() & 0o777, mode, "{mode:o}");
+        }
+        assert_eq!(fs_err::read(&file).expect("read"), b"new");
     }
 
     #[test]
