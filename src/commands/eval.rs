@@ -18,7 +18,8 @@ use crate::output::table;
 /// fairness across groups, and gates that fail CI (exit status 1)
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvalArgs {
-    /// Parquet or CSV (`*.csv`) files, read as one table
+    /// Parquet or CSV (`*.csv`) files, read as one table: a directory means its `*.parquet`
+    /// files, a glob such as `preds/*.csv` the files it matches
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Options from a YAML file (the same names; flags given here win)
@@ -306,7 +307,12 @@ impl EvalArgs {
 
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let (options, baseline) = args.options(&ctx.cwd)?;
-    let files: Vec<PathBuf> = args.files.iter().map(|f| ctx.cwd.join(f)).collect();
+    // A directory or glob names its files, as for every command reading tables; expanded
+    // before the same-file check, so that an output among them is found.
+    let mut files: Vec<PathBuf> = Vec::new();
+    for file in &args.files {
+        files.extend(mlops_core::table::expand(&ctx.cwd.join(file))?);
+    }
     if let Some(output) = &args.output {
         let mut inputs = files.clone();
         inputs.extend(baseline.iter().cloned());

@@ -164,8 +164,6 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     }
     // One thread reads and decodes while the rest score.
     prepare_compute(threads.saturating_sub(1));
-    let device = DeviceChoice::parse(&args.device)?.open()?;
-    let model = load_model(ctx, &args.model, &device)?;
     let mut inputs = Vec::new();
     for input in &args.inputs {
         inputs.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
@@ -176,7 +174,10 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
         mlops_infer::model::WEIGHTS_FILE,
     ]
     .map(|name| ctx.cwd.join(&args.model).join(name));
+    // Before the model is read: an output onto an input is refused whatever else is wrong.
     mlops_core::outfile::ensure_not_input(&output, &[&inputs[..], &model_files[..]].concat())?;
+    let device = DeviceChoice::parse(&args.device)?.open()?;
+    let model = load_model(ctx, &args.model, &device)?;
     let options = PredictOptions {
         keep: args.keep.clone(),
         batch_rows: args.batch_size,

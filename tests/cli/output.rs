@@ -142,6 +142,44 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     }
 }
 
+#[test]
+fn the_same_file_check_comes_before_anything_is_read() {
+    let env = TestEnv::bare();
+    env.write("parts/a.csv", scores_csv())
+        .write("parts/b.csv", scores_csv());
+    // A glob or a directory of inputs is expanded before the check, as every command does.
+    let before = env.read("parts/a.csv");
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "eval",
+            "parts/*.csv",
+            "--score",
+            "score",
+            "-o",
+            "parts/a.csv",
+        ],
+    );
+    assert!(stderr.contains("is the input `"), "{stderr}");
+    assert_eq!(env.read("parts/a.csv"), before);
+    // predict refuses before it loads the model: a broken one is never read.
+    env.write("broken/model.yaml", "not a model")
+        .write("x.parquet", "not parquet either");
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "predict",
+            "--model",
+            "broken",
+            "x.parquet",
+            "-o",
+            "x.parquet",
+        ],
+    );
+    assert!(stderr.contains("is the input `"), "{stderr}");
+    assert_eq!(env.read("x.parquet"), b"not parquet either");
+}
+
 /// A FIFO in the test's directory, opened read-write so that the writer never blocks and the
 /// test never hangs, whatever mlops does with the path.
 fn fifo(path: &std::path::Path) -> std::fs::File {
