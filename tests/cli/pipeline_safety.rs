@@ -328,3 +328,32 @@ fn committed_pid_files_that_name_no_stage_of_ours_block_no_run() {
     let again = std::fs::read_to_string(env.path(".mlops/.gitignore")).expect("gitignore");
     assert_eq!(again, ignore, "added once");
 }
+
+#[test]
+fn processes_a_stage_leaves_behind_are_stopped_and_fail_it() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  bg:\n    cmd: mkdir -p out; (sleep 1; echo late > out/late.txt) & echo done > out/a.txt\n    outs: [out]\n",
+    );
+    let (_, stderr) = env.fails(1, &["run"]);
+    assert!(
+        stderr.contains("`bg`") && stderr.contains("background"),
+        "says why the stage failed: {stderr}"
+    );
+    assert!(!lock_text(&env).contains("bg"), "nothing is recorded");
+    assert!(
+        std::fs::read_dir(env.path(".mlops/running")).map_or(true, |mut d| d.next().is_none()),
+        "the pid file goes once the group is empty"
+    );
+    // Had the background process survived, it would write within a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!env.path("out/late.txt").exists(), "it was stopped");
+
+    env.write(
+        "mlops.yaml",
+        "stages:\n  bg:\n    cmd: mkdir -p out; (echo late > out/late.txt) & echo done > out/a.txt; wait\n    outs: [out]\n",
+    );
+    env.run(&["run"]);
+    assert!(lock_text(&env).contains("out"));
+}

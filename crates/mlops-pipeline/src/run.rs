@@ -457,7 +457,7 @@ fn execute(
         return Ok(result);
     }
     remove_outputs(shared.ws.root(), stage)?;
-    let (exit, interrupted) = run_command(shared, stage)?;
+    let (exit, interrupted, leftovers) = run_command(shared, stage)?;
     let mut result = outcome(stage, StageStatus::Ran, started, &why);
     result.exit_code = exit;
     if interrupted {
@@ -469,6 +469,17 @@ fn execute(
         result.error = Some(match exit {
             Some(code) => format!("the command exited with status {code}"),
             None => "the command was killed by a signal".into(),
+        });
+    } else if leftovers != Leftovers::None {
+        // What a process stopped half-way had written is no output to record or reuse.
+        result.status = StageStatus::Failed;
+        result.error = Some(match leftovers {
+            Leftovers::Running => "the command left processes running that SIGKILL did not stop; \
+                the next `mlops run` waits for them"
+                .into(),
+            _ => "the command left processes running in the background; they were stopped \
+                (SIGTERM, then SIGKILL) and no output is recorded: end the command with `wait`"
+                .into(),
         });
     } else if let Some(missing) = stage.all_outs().find(|o| !shared.ws.abs(o).exists()) {
         result.status = StageStatus::Failed;
@@ -639,8 +650,8 @@ fn remove_outputs(root: &Path, stage: &Stage) -> Result<()> {
 const START_WHEN_TOLD: &str = r#"IFS= read -r go && [ "$go" = go ] || exit 125; exec sh -c "$0""#;
 
 /// Runs the stage's command, streaming its output; returns its exit code (`None`: killed by a
-/// signal) and whether the run was interrupted while it ran.
-fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool)> {
+/// signal), whether the run was interrupted while it ran, and what it left running.
+fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool, Leftovers)> {
     let mlops_dir = shared.ws.mlops_dir();
     let logs = mlops_dir.join("logs");
     fs_err::create_dir_all(&logs)?;
@@ -687,23 +698,75 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool)> {
     }
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    std::thread::scope(|scope| {
+    let (status, interrupted, leftovers) = std::thread::scope(|scope| {
         scope.spawn(|| stream(shared, stage, stdout, &log));
         scope.spawn(|| stream(shared, stage, stderr, &log));
+        // The leader first: background processes it left may hold the pipes open for ever.
+        let status = child.wait();
+        let interrupted = shared.cancel.load(Ordering::Relaxed);
+        let leftovers = if crate::running::group_alive(pgid) {
+            // Processes the command left in its group would go on writing after its outputs
+            // are recorded, or after mlops has ended.
+            if stop_group(pgid, interrupted) {
+                Leftovers::Stopped
+            } else {
+                Leftovers::Running
+            }
+        } else {
+            Leftovers::None
+        };
+        (status, interrupted, leftovers)
     });
-    let status = child.wait()?;
-    let interrupted = shared.cancel.load(Ordering::Relaxed);
-    if interrupted && crate::running::group_alive(pgid) {
-        // Processes the command left in its group would go on writing after mlops has ended.
-        signal_group(pgid, Signal::KILL);
-    }
     shared
         .running
         .lock()
         .expect("no panics while holding pids")
         .retain(|p| *p != pgid);
-    drop(pid_file);
-    Ok((status.code(), interrupted))
+    if leftovers == Leftovers::Running {
+        // The next `mlops run` must see that the group still writes.
+        pid_file.keep();
+    }
+    Ok((status?.code(), interrupted, leftovers))
+}
+
+/// Processes a command left in its process group once it had ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leftovers {
+    None,
+    /// Stopped by mlops.
+    Stopped,
+    /// Still running even after SIGKILL (a process stuck in the kernel).
+    Running,
+}
+
+/// How long processes a command left behind get to end on SIGTERM before SIGKILL, and how long
+/// mlops then waits for them to be gone.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Stops the process group `pgid` (SIGTERM, a grace period, then SIGKILL; SIGKILL at once when
+/// `now`); true once the group is empty.
+fn stop_group(pgid: u32, now: bool) -> bool {
+    let gone_within = |limit: Duration| {
+        let deadline = Instant::now() + limit;
+        loop {
+            if !crate::running::group_alive(pgid) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    if !now {
+        signal_group(pgid, Signal::TERM);
+        if gone_within(LEFTOVER_GRACE) {
+            return true;
+        }
+    }
+    signal_group(pgid, Signal::KILL);
+    gone_within(KILL_WAIT)
 }
 
 fn stream(shared: &Shared, stage: &Stage, pipe: impl Read, log: &Mutex<fs_err::File>) {

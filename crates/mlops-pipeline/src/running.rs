@@ -65,8 +65,18 @@ impl PidFile {
     }
 }
 
+impl PidFile {
+    /// Leaves the pid file in place: the group still runs, and the next run must wait for it.
+    pub(crate) fn keep(mut self) {
+        self.path = PathBuf::new();
+    }
+}
+
 impl Drop for PidFile {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return;
+        }
         let _ = fs_err::remove_file(&self.path);
     }
 }
@@ -170,14 +180,14 @@ pub(crate) fn group_alive(pgid: u32) -> bool {
         return true;
     };
     entries.flatten().any(|entry| {
-        let Some(pid) = entry
+        let Some(process) = entry
             .file_name()
             .to_str()
             .and_then(|n| n.parse::<u32>().ok())
         else {
             return false;
         };
-        stat_fields(pid).is_some_and(|fields| {
+        stat_fields(process).is_some_and(|fields| {
             fields.first().is_some_and(|state| state != "Z")
                 && fields.get(2).and_then(|g| g.parse().ok()) == Some(pgid)
         })
