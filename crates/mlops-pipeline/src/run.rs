@@ -437,6 +437,8 @@ fn execute(
     if shared.options.dry_run {
         return Ok(outcome(stage, StageStatus::WouldRun, started, &why));
     }
+    // Only now, for this stage's outputs: the check walks output directories.
+    stage.refuse_tracked_outputs(shared.ws.root())?;
     shared.observer.started(&stage.name, &why);
     let wall_start = SystemTime::now();
     let mlops_dir = shared.ws.mlops_dir();

@@ -75,6 +75,37 @@ impl Stage {
     pub fn all_outs(&self) -> impl Iterator<Item = &PathBuf> {
         self.outs.iter().chain(&self.metrics)
     }
+
+    /// Refuses an output equal to, inside or containing a path tracked with a pointer file: its
+    /// two owners would fight over it (`run` rewrites it, `checkout` restores the pointer's
+    /// version) and the run's `.gitignore` entry would not cover what the pointer tracks.
+    ///
+    /// It walks output directories for pointer files, so `mlops run` calls it only for a stage
+    /// it is about to run or restore, never when loading the pipeline.
+    pub fn refuse_tracked_outputs(&self, root: &Path) -> Result<()> {
+        for out in self.all_outs() {
+            let beside = out
+                .ancestors()
+                .filter(|a| !a.as_os_str().is_empty())
+                .map(pointer_path)
+                .find(|pointer| root.join(pointer).is_file());
+            let below = || -> Result<Option<PathBuf>> {
+                if root.join(out).is_dir() {
+                    Ok(find_pointers(root, out)?.into_iter().next())
+                } else {
+                    Ok(None)
+                }
+            };
+            if let Some(pointer) = beside.map_or_else(below, |p| Ok(Some(p)))? {
+                return Err(Error::OutputTracked {
+                    stage: self.name.clone(),
+                    out: out.clone(),
+                    pointer,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The stages of `mlops.yaml`, in the order they are declared.
@@ -84,8 +115,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Reads `mlops.yaml` at the workspace root, refusing outputs that overlap data tracked
-    /// with `mlops add`.
+    /// Reads `mlops.yaml` at the workspace root. Outputs that overlap data tracked with
+    /// `mlops add` are refused when a stage runs ([`Stage::refuse_tracked_outputs`]).
     pub fn load(root: &Path) -> Result<Self> {
         let text = match fs_err::read_to_string(root.join(PIPELINE_FILE)) {
             Ok(text) => text,
@@ -96,39 +127,7 @@ impl Pipeline {
             }
             Err(e) => return Err(e.into()),
         };
-        let pipeline = Self::parse(root, &text)?;
-        pipeline.refuse_tracked_outputs(root)?;
-        Ok(pipeline)
-    }
-
-    /// Refuses an output equal to, inside or containing a path tracked with a pointer file: its
-    /// two owners would fight over it (`run` rewrites it, `checkout` restores the pointer's
-    /// version) and the run's `.gitignore` entry would not cover what the pointer tracks.
-    fn refuse_tracked_outputs(&self, root: &Path) -> Result<()> {
-        for stage in &self.stages {
-            for out in stage.all_outs() {
-                let beside = out
-                    .ancestors()
-                    .filter(|a| !a.as_os_str().is_empty())
-                    .map(pointer_path)
-                    .find(|pointer| root.join(pointer).is_file());
-                let below = || -> Result<Option<PathBuf>> {
-                    if root.join(out).is_dir() {
-                        Ok(find_pointers(root, out)?.into_iter().next())
-                    } else {
-                        Ok(None)
-                    }
-                };
-                if let Some(pointer) = beside.map_or_else(below, |p| Ok(Some(p)))? {
-                    return Err(Error::OutputTracked {
-                        stage: stage.name.clone(),
-                        out: out.clone(),
-                        pointer,
-                    });
-                }
-            }
-        }
-        Ok(())
+        Self::parse(root, &text)
     }
 
     /// The stage and output that the workspace path `path` equals, lies inside or contains.
