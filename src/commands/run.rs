@@ -49,7 +49,14 @@ struct Console<'a> {
 
 /// Writes one JSON Lines event on stdout.
 fn event(value: &serde_json::Value) {
-    let _ = writeln!(std::io::stdout().lock(), "{value}");
+    data_line(&value.to_string());
+}
+
+/// Writes one line of data on stdout, through the printer. A reader that went away
+/// (`mlops run | head -1`) stops neither the stages nor the run: what they write to disk and
+/// the exit status matter more than the lines nobody reads, so a failed write is dropped here.
+fn data_line(text: &str) {
+    let _ = Printer::data(format!("{text}\n").as_bytes());
 }
 
 impl Observer for Console<'_> {
@@ -73,7 +80,7 @@ impl Observer for Console<'_> {
         if self.json {
             let _ = writeln!(std::io::stderr(), "{text}");
         } else {
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            data_line(&text);
         }
     }
 
@@ -93,11 +100,10 @@ impl Observer for Console<'_> {
                 .note(&format!("restored `{name}` from the run cache in {took}")),
             StageStatus::Skipped => self.printer.note(&format!("`{name}` is up to date")),
             StageStatus::WouldRun => {
-                let _ = writeln!(
-                    std::io::stdout().lock(),
+                data_line(&format!(
                     "would run `{name}`: {}",
                     outcome.reasons.join(", ")
-                );
+                ));
             }
             StageStatus::Failed => self.printer.warn(&format!(
                 "stage `{name}` failed after {took}: {} (log: .mlops/logs/{name}.log)",
@@ -151,7 +157,7 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         event(&summary);
     } else if args.dry_run {
         if count(StageStatus::WouldRun) == 0 {
-            let _ = writeln!(std::io::stdout().lock(), "everything is up to date");
+            data_line("everything is up to date");
         }
     } else {
         let mut text = format!(
@@ -167,11 +173,10 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         if report.interrupted {
             text.push_str(" (interrupted)");
         }
-        let _ = writeln!(
-            std::io::stdout().lock(),
+        data_line(&format!(
             "{text} in {}",
             seconds(started.elapsed().as_secs_f64())
-        );
+        ));
     }
     Ok(if report.failed() {
         ExitStatus::Failure

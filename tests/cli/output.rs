@@ -59,6 +59,22 @@ fn closed_stdout_exits_0_quietly() {
     }
 }
 
+#[test]
+fn a_closed_stdout_neither_stops_a_run_nor_hides_its_exit_status() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  talk:\n    cmd: echo one && echo two > out.txt\n    outs: [out.txt]\n  \
+         fail:\n    cmd: 'false'\n    deps: [out.txt]\n",
+    );
+    for args in [&["run"][..], &["--json", "run"]] {
+        let _ = std::fs::remove_file(env.path("out.txt"));
+        let (code, stderr) = with_closed_stdout(&env, args);
+        assert_eq!(code, Some(1), "mlops {args:?}: {stderr}");
+        assert_eq!(env.read("out.txt"), b"two\n", "mlops {args:?}");
+    }
+}
+
 /// Labels and scores, as CSV: enough for eval, drift, profile, split and train.
 fn scores_csv() -> String {
     let mut text = String::from("label,score,x\n");
