@@ -345,6 +345,10 @@ fn meaningless_numbers_env() -> TestEnv {
     }
     env.write("scores.csv", &scores);
     env.write("infinite.csv", &infinite);
+    // The same infinite value in the second of two files read as one table.
+    let finite: String = infinite.replace("inf", "4.5");
+    env.write("parts/a.csv", &finite);
+    env.write("parts/b.csv", &infinite);
     damaged_model(&env, "nan_model", |name, _, bytes| {
         if name == "0.weight" {
             bytes[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
@@ -419,6 +423,18 @@ fn meaningless_numbers_exit_2_naming_the_value() {
             vec![
                 "train",
                 "--data",
+                "parts/*.csv",
+                "--label",
+                "label",
+                "-o",
+                "m3",
+            ],
+            "parts/b.csv`: column `x` holds inf in row 5; inputs must be finite numbers",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
                 "scores.csv",
                 "--label",
                 "label",
@@ -451,7 +467,7 @@ fn meaningless_numbers_exit_2_naming_the_value() {
         let line = error_line(&env, &args);
         assert!(line.contains(expected), "mlops {args:?}: {line}");
     }
-    for written in ["m1", "m2", "p.parquet"] {
+    for written in ["m1", "m2", "m3", "p.parquet"] {
         assert!(!env.path(written).exists(), "{written} was written");
     }
 }

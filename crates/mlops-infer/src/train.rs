@@ -234,7 +234,8 @@ pub fn train(
 ) -> Result<TrainedModel> {
     let started = Instant::now();
     let settings = Settings::from(config)?;
-    let (first, inputs, data) = read_data(config, &settings)?;
+    let (paths, inputs, data) = read_data(config, &settings)?;
+    let first = paths.first().cloned().unwrap_or_default();
     let rows = data.rows;
     let label_column = data.column(&settings.label).expect("read it");
     let target = Target::of(
@@ -251,7 +252,7 @@ pub fn train(
         table::split_rows(rows, settings.validation, settings.seed);
     let mut rng = SplitMix(settings.seed);
 
-    let encoder = Encoder::fit(&data, &inputs, &train_rows, &first)?;
+    let encoder = Encoder::fit(&data, &inputs, &train_rows, &paths)?;
     let x = encoder.encode(&data);
     // From here on the network reads only the encoded rows.
     drop(data);
@@ -480,12 +481,11 @@ fn export(layers: &[DenseVars], target: &Target) -> Result<Exported> {
     Ok((tensors, layer_specs))
 }
 
-/// The data's files expanded, the first of them (for messages), the input columns, and the
-/// label and input columns read.
+/// The data's files expanded, the input columns, and the label and input columns read.
 fn read_data(
     config: &TrainConfig,
     settings: &Settings,
-) -> Result<(PathBuf, Vec<String>, table::Table)> {
+) -> Result<(Vec<PathBuf>, Vec<String>, table::Table)> {
     let mut paths = Vec::new();
     for input in &settings.data {
         paths.extend(table::expand(input)?);
@@ -502,7 +502,7 @@ fn read_data(
         .flat_map(|values| values.iter().enumerate())
         .find(|(_, v)| v.is_some_and(f64::is_infinite))
     {
-        return Err(infinite(&first, &settings.label, row, *value));
+        return Err(infinite(&paths, &settings.label, row, *value));
     }
     if data.rows < 2 {
         return Err(Error::TrainingData {
@@ -510,7 +510,7 @@ fn read_data(
             message: format!("{} rows; training needs at least 2", data.rows),
         });
     }
-    Ok((first, inputs, data))
+    Ok((paths, inputs, data))
 }
 
 /// The input columns: those listed, or every column but the label and the excluded ones.
@@ -845,7 +845,7 @@ impl Encoder {
         data: &table::Table,
         inputs: &[String],
         train_rows: &[usize],
-        path: &Path,
+        paths: &[PathBuf],
     ) -> Result<Self> {
         let mut encoded = Vec::with_capacity(inputs.len());
         let mut width = 0;
@@ -878,20 +878,22 @@ impl Encoder {
                     });
                 }
                 other => {
-                    let missing = (0..data.rows)
+                    let missing: Vec<usize> = (0..data.rows)
                         .filter(|&r| number_at(other, r).is_nan())
-                        .count();
-                    if missing > 0 {
+                        .collect();
+                    if let Some(&row) = missing.first() {
+                        let (path, row) = locate_row(paths, name, row);
                         return Err(Error::TrainingData {
-                            path: path.to_owned(),
+                            path,
                             message: format!(
-                                "column `{name}` is missing or NaN in {missing} rows; drop or fill them first"
+                                "column `{name}` is missing or NaN in {} rows of the data, the first in {row}; drop or fill them first",
+                                missing.len()
                             ),
                         });
                     }
                     // One infinite value makes the mean, every weight and the loss NaN.
                     if let Some(row) = (0..data.rows).find(|&r| number_at(other, r).is_infinite()) {
-                        return Err(infinite(path, name, row, number_at(other, row)));
+                        return Err(infinite(paths, name, row, number_at(other, row)));
                     }
                     let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(other, r)));
                     width += 1;
@@ -982,18 +984,44 @@ impl Encoder {
     }
 }
 
-/// Row `row` of a number or boolean column as a number; NaN where missing.
-/// The error for an infinite value in column `name` at (0-based) `row`.
-fn infinite(path: &Path, name: &str, row: usize, value: f64) -> Error {
+/// The error for an infinite value in column `name` at (0-based) `row` of the data.
+fn infinite(paths: &[PathBuf], name: &str, row: usize, value: f64) -> Error {
+    let (path, row) = locate_row(paths, name, row);
     Error::TrainingData {
-        path: path.to_owned(),
-        message: format!(
-            "column `{name}` holds {value} in row {}; inputs must be finite numbers",
-            row + 1
-        ),
+        path,
+        message: format!("column `{name}` holds {value} in {row}; inputs must be finite numbers"),
     }
 }
 
+/// The file of `paths` (read as one table) that holds the table's (0-based) `row`, and that
+/// row named for a message: `row N` of that file (from 1, not counting a header). Only for
+/// errors: it reads `column` of the files again, up to the one holding the row. A file that
+/// cannot be read now leaves the first file and the row counted across every input.
+fn locate_row(paths: &[PathBuf], column: &str, row: usize) -> (PathBuf, String) {
+    if let [only] = paths {
+        return (only.clone(), format!("row {}", row + 1));
+    }
+    let mut start = 0;
+    for path in paths {
+        let Ok(part) = table::read(std::slice::from_ref(path), &[column]) else {
+            break;
+        };
+        if row < start + part.rows {
+            return (path.clone(), format!("row {}", row - start + 1));
+        }
+        start += part.rows;
+    }
+    (
+        paths.first().cloned().unwrap_or_default(),
+        format!(
+            "row {} counted across the {} input files",
+            row + 1,
+            paths.len()
+        ),
+    )
+}
+
+/// Row `row` of a number or boolean column as a number; NaN where missing.
 fn number_at(column: &Column, row: usize) -> f64 {
     #[allow(clippy::cast_precision_loss, reason = "inputs become f32 anyway")]
     let value = match column {
