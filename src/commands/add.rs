@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use mlops_core::config::LinkMode;
 use mlops_core::manifest::EntryKind;
 use mlops_core::ops::add::{self, AddOptions};
+use mlops_pipeline::spec::OutputsCheck;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -47,7 +48,11 @@ pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let targets = ctx.targets(&ws, &args.paths)?;
     // A stage's output is tracked by `mlops.lock`; a pointer beside it would give it two owners.
-    mlops_pipeline::spec::refuse_outputs(ws.root(), &targets)?;
+    if let OutputsCheck::Skipped(e) = mlops_pipeline::spec::refuse_outputs(ws.root(), &targets)? {
+        ctx.printer.warn(&format!(
+            "not checked whether the paths are outputs of a pipeline stage: {e}"
+        ));
+    }
     let options = AddOptions {
         link: args.link.map_or(ws.config().link, LinkMode::from),
     };

@@ -362,3 +362,36 @@ fn processes_a_stage_leaves_behind_are_stopped_and_fail_it() {
     env.run(&["run"]);
     assert!(lock_text(&env).contains("out"));
 }
+
+#[test]
+fn mlops_add_reads_only_the_outputs_of_the_pipeline() {
+    let env = TestEnv::new();
+    env.write("data/raw.csv", "a\n1\n")
+        .write("other.csv", "b\n2\n")
+        .write("models/m.bin", "m");
+    env.run(&["add", "data"]);
+    // A missing params file, a command naming an unknown param, and a stage whose output
+    // overlaps tracked data are problems for `mlops run`, not for `mlops add`.
+    env.write(
+        "mlops.yaml",
+        "stages:\n  train:\n    cmd: fit ${nope.x}\n    params: [lr]\n    outs: [models]\n  clash:\n    cmd: 'true'\n    outs: [data/x]\n",
+    );
+    env.run(&["add", "other.csv"]);
+    assert!(env.path("other.csv.mlops").exists());
+    let (_, stderr) = env.fails(2, &["add", "models/m.bin"]);
+    assert!(
+        stderr.contains("`train`"),
+        "still refuses an output: {stderr}"
+    );
+
+    // A mlops.yaml that does not parse does not stop `add`; it says what it could not check.
+    env.write("mlops.yaml", "stages:\n  train: [\n");
+    let output = env.cmd(&["add", "models/m.bin"]).output().expect("add");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("mlops.yaml"),
+        "{stderr}"
+    );
+    assert!(env.path("models/m.bin.mlops").exists());
+}

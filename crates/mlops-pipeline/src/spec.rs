@@ -140,6 +140,17 @@ impl Pipeline {
 
     /// Parses pipeline text; params files are read relative to `root`.
     pub fn parse(root: &Path, text: &str) -> Result<Self> {
+        Self::parse_with(root, text, false)
+    }
+
+    /// Parses pipeline text for the stages' outputs only: commands, deps and `params` lists
+    /// are not read (nor checked), and params files are read only where an output path names a
+    /// value from one. Stages come back with an empty `cmd`, `deps` and `params`.
+    fn parse_outputs(root: &Path, text: &str) -> Result<Self> {
+        Self::parse_with(root, text, true)
+    }
+
+    fn parse_with(root: &Path, text: &str, outs_only: bool) -> Result<Self> {
         let file = PathBuf::from(PIPELINE_FILE);
         let doc: Value = serde_yaml::from_str(text).map_err(|e| Error::Syntax {
             file: file.clone(),
@@ -185,6 +196,7 @@ impl Pipeline {
             stages: Vec::new(),
             declared: HashSet::new(),
             names: HashSet::new(),
+            outs_only,
         };
         for (name, body) in stages {
             let name = key_text(name);
@@ -209,6 +221,8 @@ struct Parser {
     declared: HashSet<String>,
     /// The names of `stages` (expanded): sets, so that many stages do not cost O(n²) checks.
     names: HashSet<String>,
+    /// Read only the outputs (see [`Pipeline::parse_outputs`]).
+    outs_only: bool,
 }
 
 /// Loop variables of one expanded stage: `${item}`, `${item.x}`, `${key}`.
@@ -409,6 +423,7 @@ impl Parser {
             }
         };
         let cmd = match body.get("cmd") {
+            _ if self.outs_only => String::new(),
             Some(Value::Sequence(parts)) if !parts.is_empty() => {
                 let parts = parts
                     .iter()
@@ -422,10 +437,16 @@ impl Parser {
             }
             None => return Err(self.bad(name, "cmd", "is missing: every stage needs a command")),
         };
-        let deps = self.paths(name, "deps", body, &wdir, vars)?;
         let outs = self.paths(name, "outs", body, &wdir, vars)?;
         let metrics = self.paths(name, "metrics", body, &wdir, vars)?;
-        let params = self.params(name, body, &wdir, vars)?;
+        let (deps, params) = if self.outs_only {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                self.paths(name, "deps", body, &wdir, vars)?,
+                self.params(name, body, &wdir, vars)?,
+            )
+        };
         let always_changed = match body.get("always_changed") {
             None => false,
             Some(Value::Bool(b)) => *b,
@@ -466,7 +487,7 @@ impl Parser {
             .map(|item| {
                 let text = self.text(stage, key, item, vars)?;
                 let path = workspace_path(stage, key, wdir, &text)?;
-                if key != "deps" {
+                if key != "deps" && !self.outs_only {
                     // mlops deletes and writes outputs: they pass the workspace's one path check
                     // (not into `.git`, no symlinked parent leading out). Deps are only read,
                     // and may well live behind a symlink to a shared data directory.
@@ -643,13 +664,30 @@ fn workspace_path(stage: &str, key: &'static str, wdir: &Path, text: &str) -> Re
     Ok(out)
 }
 
+/// What [`refuse_outputs`] could check.
+#[derive(Debug)]
+pub enum OutputsCheck {
+    /// No target overlaps a stage's output (or there is no `mlops.yaml`).
+    Clear,
+    /// `mlops.yaml` could not be read or parsed, so nothing was checked.
+    Skipped(Error),
+}
+
 /// Refuses to track with `mlops add` any of `targets` (workspace-relative) that overlaps an
 /// output of a stage in `mlops.yaml`, if there is one: `mlops.lock` tracks those.
-pub fn refuse_outputs(root: &Path, targets: &[PathBuf]) -> Result<()> {
-    let pipeline = match Pipeline::load(root) {
+///
+/// Only the stages' outputs are read: a pipeline problem elsewhere (a command, a missing params
+/// file, another stage's overlap) is for `mlops run` to report, and a `mlops.yaml` that cannot
+/// be parsed at all does not stop `add` ([`OutputsCheck::Skipped`]).
+pub fn refuse_outputs(root: &Path, targets: &[PathBuf]) -> Result<OutputsCheck> {
+    let text = match fs_err::read_to_string(root.join(PIPELINE_FILE)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OutputsCheck::Clear),
+        Err(e) => return Ok(OutputsCheck::Skipped(e.into())),
+    };
+    let pipeline = match Pipeline::parse_outputs(root, &text) {
         Ok(pipeline) => pipeline,
-        Err(Error::NoPipeline { .. }) => return Ok(()),
-        Err(e) => return Err(e),
+        Err(e) => return Ok(OutputsCheck::Skipped(e)),
     };
     for target in targets {
         if let Some((stage, out)) = pipeline.output_overlapping(target) {
@@ -660,7 +698,7 @@ pub fn refuse_outputs(root: &Path, targets: &[PathBuf]) -> Result<()> {
             });
         }
     }
-    Ok(())
+    Ok(OutputsCheck::Clear)
 }
 
 #[cfg(test)]
