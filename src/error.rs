@@ -25,13 +25,6 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// Whether the error is only stdout going away (`mlops status | head`): not worth a message.
-pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
-        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-}
-
 /// Hints for pipeline errors; `None` for those that need none (or wrap a core error).
 fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
     use mlops_pipeline::Error as P;

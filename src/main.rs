@@ -20,9 +20,7 @@ fn main() -> ExitCode {
     let status = match commands::run(&cli, &printer) {
         Ok(status) => status,
         // A closed stdout (`mlops status | head -1`) is no failure: exit 0 quietly.
-        Err(err) if error::is_broken_pipe(&err) || output::stdout_went_away(&err) => {
-            ExitStatus::Success
-        }
+        Err(err) if output::closed_stdout(&err) => ExitStatus::Success,
         Err(err) => {
             printer.error(&err, error::hint_for(&err).as_deref());
             ExitStatus::Error

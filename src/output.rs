@@ -59,12 +59,14 @@ impl Printer {
     }
 
     /// Writes bytes of data to stdout: the one place the binary writes its data, so that a
-    /// reader that went away (`mlops status | head -1`) always surfaces as an
-    /// [`std::io::ErrorKind::BrokenPipe`] error, which `main` turns into a quiet exit 0.
+    /// reader that went away (`mlops status | head -1`) always surfaces as an error marked as
+    /// stdout's ([`mlops_core::outfile::stdout_error`]), which `main` turns into a quiet exit 0.
     pub(crate) fn data(bytes: &[u8]) -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(bytes)?;
-        stdout.flush()
+        stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(mlops_core::outfile::stdout_error)
     }
 
     /// Whether `--json` was given.
@@ -117,22 +119,31 @@ impl Printer {
     }
 }
 
-/// Whether `err` comes from writing to a stdout whose reader went away, where the error no longer
-/// carries its [`std::io::ErrorKind`]: Parquet's writer keeps only the text of an I/O error
-/// (`predict -o - | head -c 100`). So the OS's text for `EPIPE` is looked for in the messages,
-/// and only while stdout is a pipe or a socket, so that a failure elsewhere is never hidden.
-pub(crate) fn stdout_went_away(err: &anyhow::Error) -> bool {
-    use std::os::fd::AsFd as _;
-    use std::os::unix::fs::FileTypeExt as _;
+/// Whether `err` is only stdout's reader going away (`mlops status | head -1`): a write to
+/// stdout that failed with a broken pipe, marked so where it was written
+/// ([`mlops_core::outfile::stdout_error`], or [`from_stdout`]). A broken pipe anywhere else, such
+/// as a remote's connection, is an error like any other, whatever stdout is.
+pub(crate) fn closed_stdout(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(mlops_core::outfile::is_closed_stdout)
+    })
+}
+
+/// `err`, from a command whose only stdout-bound output is the one that failed, as a closed
+/// stdout when it is one. For writers that keep only the text of an I/O error (Parquet's, as in
+/// `predict -o - | head -c 100`): the OS's text for `EPIPE` in a message then means stdout,
+/// since the caller knows the output is stdout and writes nothing else there.
+pub(crate) fn from_stdout(err: anyhow::Error) -> anyhow::Error {
     // EPIPE is 32 on Linux and macOS alike.
     const EPIPE: i32 = 32;
-    let epipe = std::io::Error::from_raw_os_error(EPIPE).to_string();
-    let is_pipe = std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .and_then(|fd| std::fs::File::from(fd).metadata())
-        .is_ok_and(|meta| meta.file_type().is_fifo() || meta.file_type().is_socket());
-    is_pipe && err.chain().any(|cause| cause.to_string().contains(&epipe))
+    let epipe = std::io::Error::from_raw_os_error(EPIPE);
+    let text = epipe.to_string();
+    if err.chain().any(|cause| cause.to_string().contains(&text)) {
+        return mlops_core::outfile::stdout_error(epipe).into();
+    }
+    err
 }
 
 /// Shows [`mlops_core::progress::Progress`] as an indicatif bar of bytes and items.
@@ -292,5 +303,28 @@ pub(crate) fn seconds(s: f64) -> String {
         format!("{:.0} ms", s * 1000.0)
     } else {
         format!("{s:.2} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_write_to_stdout_is_a_closed_stdout() {
+        let epipe = || std::io::Error::from_raw_os_error(32);
+        // A broken pipe elsewhere (a remote's connection) is an error, even as the cause.
+        let remote = anyhow::Error::from(epipe()).context("failed to upload to remote `origin`");
+        assert!(!closed_stdout(&remote));
+        assert!(!closed_stdout(&from_stdout(anyhow::anyhow!(
+            "no pipe here"
+        ))));
+        // Marked where stdout was written, or by a caller whose output is stdout.
+        let marked = anyhow::Error::from(mlops_core::outfile::stdout_error(epipe()));
+        assert!(closed_stdout(&marked));
+        assert!(closed_stdout(&marked.context("failed to write the report")));
+        let text_only = anyhow::anyhow!("parquet: External: {}", epipe());
+        assert!(!closed_stdout(&text_only));
+        assert!(closed_stdout(&from_stdout(text_only)));
     }
 }

@@ -196,7 +196,15 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let report = predict::predict(
         &model, &device, &inputs, &output, &options, &cancel, &progress,
-    )?;
+    )
+    .map_err(|e| {
+        let e = anyhow::Error::from(e);
+        if mlops_core::outfile::is_stdout(&output) {
+            crate::output::from_stdout(e)
+        } else {
+            e
+        }
+    })?;
     if mlops_core::outfile::is_stdout(&args.output) {
         // Stdout carries the Parquet bytes; the summary goes to stderr.
         ctx.printer.note(human(&report).trim_end());

@@ -31,6 +31,38 @@ pub enum Error {
     OutputIsInput { output: PathBuf, input: PathBuf },
 }
 
+/// A write to standard output that failed. Every such error is wrapped in this one (inside an
+/// [`io::Error`] of the same kind), so that the binary can tell a reader of stdout that went
+/// away (`mlops status | head -1`, a quiet exit 0) from a broken pipe anywhere else, such as a
+/// remote's connection, which is an error.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to write to stdout: {error}")]
+pub struct StdoutError {
+    error: io::Error,
+}
+
+/// `error`, from a write to standard output, marked as such (see [`StdoutError`]).
+#[must_use]
+pub fn stdout_error(error: io::Error) -> io::Error {
+    if error
+        .get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<StdoutError>)
+    {
+        return error;
+    }
+    io::Error::new(error.kind(), StdoutError { error })
+}
+
+/// Whether `error` is a write to standard output whose reader went away (marked by
+/// [`stdout_error`]; a broken pipe anywhere else is not).
+#[must_use]
+pub fn is_closed_stdout(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::BrokenPipe
+        && error
+            .get_ref()
+            .is_some_and(<dyn std::error::Error + Send + Sync>::is::<StdoutError>)
+}
+
 /// Where the bytes of an output go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -107,6 +139,8 @@ pub struct OutFile {
     /// The temp file renamed over `dest` at the end, for [`Target::Replace`].
     temp: Option<PathBuf>,
     dest: PathBuf,
+    /// Whether this is standard output, whose write errors are marked (see [`StdoutError`]).
+    stdout: bool,
     finished: bool,
 }
 
@@ -157,6 +191,7 @@ impl OutFile {
         Ok(Self {
             file,
             temp,
+            stdout: is_stdout(path),
             dest,
             finished: false,
         })
@@ -173,7 +208,7 @@ impl OutFile {
     /// # Errors
     /// When the last bytes cannot be written, or the sync or the rename fails.
     pub fn finish(mut self) -> io::Result<()> {
-        self.file.flush()?;
+        self.flush()?;
         if let Some(temp) = &self.temp {
             self.file.sync_all()?;
             fs_err::rename(temp, &self.dest)?;
@@ -183,17 +218,30 @@ impl OutFile {
     }
 }
 
+impl OutFile {
+    fn marked<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if self.stdout {
+            result.map_err(stdout_error)
+        } else {
+            result
+        }
+    }
+}
+
 impl Write for OutFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.write(buf)
+        let result = self.file.write(buf);
+        self.marked(result)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.file.write_all(buf)
+        let result = self.file.write_all(buf);
+        self.marked(result)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        let result = self.file.flush();
+        self.marked(result)
     }
 }
 
@@ -283,6 +331,17 @@ mod tests {
             target(&dangling).expect("target"),
             Target::Replace(dir.path().join("new.json"))
         );
+    }
+
+    #[test]
+    fn only_stdout_errors_are_marked() {
+        let pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(!is_closed_stdout(&pipe), "a broken pipe elsewhere");
+        let marked = stdout_error(pipe);
+        assert!(is_closed_stdout(&marked));
+        assert!(is_closed_stdout(&stdout_error(marked)), "marked twice");
+        let full = stdout_error(io::Error::from(io::ErrorKind::StorageFull));
+        assert!(!is_closed_stdout(&full), "another error writing stdout");
     }
 
     #[test]
