@@ -1,0 +1,46 @@
+//! Fuzzes the drift gate parser (`gates::Gate::parse`, `path OP number`): arbitrary text and
+//! mutations of the seeds in `fuzz/corpus/drift_gate/` must give a gate or a `GateError` with a
+//! column inside the text, never a panic.
+//!
+//! 256 cases per property by default; run longer with
+//! `PROPTEST_CASES=100000 cargo test -p mlops-drift --test fuzz_parsers`, or with cargo-fuzz
+//! (`just fuzz`).
+
+#[path = "../../mlops-core/tests/fuzz_support/mod.rs"]
+mod fuzz_support;
+
+use fuzz_support::{arbitrary_text, check, mutated_text};
+use mlops_drift::gates::Gate;
+
+const GATE_SEEDS: &[&str] = &[
+    include_str!("../../../fuzz/corpus/drift_gate/seed-batch"),
+    include_str!("../../../fuzz/corpus/drift_gate/seed-test"),
+    include_str!("../../../fuzz/corpus/drift_gate/seed-field"),
+];
+
+fn gate(text: &str) {
+    match Gate::parse(text) {
+        Ok(gate) => assert_eq!(gate.text, text),
+        Err(e) => {
+            assert!(e.column >= 1 && e.column <= text.len() + 1, "{e}");
+            let _ = e.to_string();
+        }
+    }
+}
+
+#[test]
+fn seeds_parse() {
+    for seed in GATE_SEEDS {
+        Gate::parse(seed).expect("gate seed");
+    }
+}
+
+#[test]
+fn gate_arbitrary_text() {
+    check(arbitrary_text(), |text| gate(&text));
+}
+
+#[test]
+fn gate_mutations() {
+    check(mutated_text(GATE_SEEDS), |text| gate(&text));
+}
