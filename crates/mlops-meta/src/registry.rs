@@ -44,9 +44,12 @@ impl Version {
             .ok_or_else(bad)?
             .split('.')
             .map(|p| {
-                (!p.is_empty() && (p == "0" || !p.starts_with('0')))
-                    .then(|| p.parse().ok())
-                    .flatten()
+                // Digits without leading zeros, so each version has one spelling (and one tag):
+                // `u64::from_str` alone would also take `+0` for `0`.
+                let canonical = !p.is_empty()
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && (p == "0" || !p.starts_with('0'));
+                canonical.then(|| p.parse().ok()).flatten()
             })
             .collect::<Option<_>>()
             .ok_or_else(bad)?;
