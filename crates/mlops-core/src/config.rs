@@ -55,7 +55,7 @@ pub struct ConfigFile {
 
 /// How many entries (files and directories) a tracked directory may hold, unless
 /// `cache.max_tree_entries` in `config.local.yaml` says otherwise: above real data sets
-/// (ImageNet's training set is 1.3 million files), far below what a few kilobytes of hostile
+/// (the `ImageNet` training set is 1.3 million files), far below what a few kilobytes of hostile
 /// manifests could make mlops expand; expanding this many takes about 1.5 GB.
 pub const DEFAULT_MAX_TREE_ENTRIES: u64 = 10_000_000;
 
