@@ -138,7 +138,10 @@ const CASES: &[Case] = &[
                 ".mlops/config.yaml",
                 "remotes:\n  r:\n    url: r/hooks\ndefault_remote: r\n",
             ),
-            ("data.mlops", "format: 1\nkind: file\ndigest: {payload}\nsize: 1\n"),
+            (
+                "data.mlops",
+                "format: 1\nkind: file\ndigest: {payload}\nsize: 1\n",
+            ),
         ],
         tag: None,
         aimed_at: &["push"],

@@ -151,18 +151,30 @@ fn write_file(
 /// fsynced before the rename: for files in the workspace, where a killed write must leave
 /// nothing behind.
 pub fn write_in(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Result<()> {
-    write_in_with_mode(temp_dir, path, bytes, 0o666)
+    write_in_with_mode(temp_dir, path, bytes, true, 0o666)
+}
+
+/// Like [`write_in`] without the fsync: for bookkeeping that a crash may lose but must never
+/// see half-written (a run-cache entry, a running stage's marker).
+pub fn write_in_unsynced(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Result<()> {
+    write_in_with_mode(temp_dir, path, bytes, false, 0o666)
 }
 
 /// Like [`write_in`], for a file only its owner may read (credentials): mode 0600 from the
 /// start, so the content is never readable by others, not even for a moment.
 pub fn write_private_in(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Result<()> {
-    write_in_with_mode(temp_dir, path, bytes, 0o600)
+    write_in_with_mode(temp_dir, path, bytes, true, 0o600)
 }
 
-fn write_in_with_mode(temp_dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> crate::Result<()> {
+fn write_in_with_mode(
+    temp_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    fsync: bool,
+    mode: u32,
+) -> crate::Result<()> {
     replace_via(temp_dir, path, |temp| {
-        Ok(create_with(temp, bytes, true, mode)?)
+        Ok(create_with(temp, bytes, fsync, mode)?)
     })
 }
 

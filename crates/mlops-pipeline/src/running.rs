@@ -60,7 +60,7 @@ impl PidFile {
         };
         let bytes = serde_json::to_vec(&marker).expect("markers serialise");
         // Through `.mlops/tmp`, which the next writer clears: a killed write leaves nothing here.
-        mlops_core::atomic::write_in(&mlops_dir.join("tmp"), &path, &bytes)?;
+        mlops_core::atomic::write_in_unsynced(&mlops_dir.join("tmp"), &path, &bytes)?;
         Ok(Self { path })
     }
 }
