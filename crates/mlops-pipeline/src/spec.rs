@@ -44,6 +44,9 @@ const BODY_KEYS: [&str; 8] = [
 ];
 /// The keys that repeat a stage.
 const LOOP_KEYS: [&str; 3] = ["foreach", "do", "matrix"];
+/// The most stages one `matrix` may make: far above any real sweep, far below what a few hundred
+/// bytes of hostile `mlops.yaml` could make mlops build (8 axes of 10 values are 10^8 stages).
+const MAX_MATRIX_STAGES: usize = 10_000;
 
 /// A parameter a stage reads: a dotted key in a params file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -344,6 +347,22 @@ impl Parser {
         let Value::Mapping(axes) = matrix else {
             return Err(self.bad(name, "matrix", "must map names to lists of values"));
         };
+        // Counted before anything is built: the combinations grow as the product of the axes.
+        let stages = axes
+            .values()
+            .filter_map(Value::as_sequence)
+            .try_fold(1usize, |n, values| n.checked_mul(values.len()));
+        if stages.is_none_or(|n| n > MAX_MATRIX_STAGES) {
+            let count = stages.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string());
+            return Err(self.bad(
+                name,
+                "matrix",
+                format!(
+                    "makes {count} stages, more than the {MAX_MATRIX_STAGES} one matrix may make; \
+                     split it into several stages"
+                ),
+            ));
+        }
         let mut combos: Vec<(Vec<String>, Mapping)> = vec![(Vec::new(), Mapping::new())];
         for (axis, values) in axes {
             let Value::Sequence(values) = values else {
