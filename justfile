@@ -38,6 +38,18 @@ bench *ARGS:
     bash benches/infer.sh
     bash benches/history.sh
 
+# Fuzz every parser with cargo-fuzz, SECS seconds each (nightly and `cargo install cargo-fuzz`)
+fuzz SECS="60":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    # Longer than CI, which runs the proptest suites (crates/*/tests/fuzz_parsers.rs) for seconds.
+    # The fuzz package is outside the workspace; the root lock pins it to the same versions.
+    cp Cargo.lock fuzz/Cargo.lock
+    for target in $(cargo +nightly fuzz list); do
+        echo "== fuzz $target ({{SECS}} s)"
+        cargo +nightly fuzz run "$target" -- -max_total_time={{SECS}}
+    done
+
 # Everything CI runs
 ci:
     bash .ci/run

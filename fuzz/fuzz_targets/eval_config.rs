@@ -1,0 +1,4 @@
+//! Fuzzes `eval.yaml` (`EvalConfig` and its gates); seeds in `fuzz/corpus/eval_config/`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mlops_fuzz::eval_config(data));

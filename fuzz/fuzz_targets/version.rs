@@ -1,0 +1,4 @@
+//! Fuzzes registry versions (`Version::parse`, canonical spelling); seeds in `fuzz/corpus/version/`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mlops_fuzz::version(data));
