@@ -13,8 +13,8 @@
 //!     do:
 //!       cmd: python train.py --region ${item}
 //!       deps: [data/prepared]
-//!       outs: [models/${item}]
-//!       metrics: [reports/${item}.json]
+//!       outs: ["models/${item}"]        # quoted: `{` inside `[...]` is YAML syntax
+//!       metrics: ["reports/${item}.json"]
 //! ```
 
 use std::collections::HashSet;
