@@ -424,8 +424,9 @@ fn parse_layer(value: &Value) -> std::result::Result<LayerSpec, String> {
         None => 1e-5,
         Some(v) => v
             .as_f64()
-            .filter(|e| *e > 0.0)
-            .ok_or("`eps` must be a positive number")?,
+            // An infinite `eps` would flatten every value to 0 without a word.
+            .filter(|e| e.is_finite() && *e > 0.0)
+            .ok_or("`eps` must be a positive finite number")?,
     };
     let prefix = || {
         argument
@@ -447,7 +448,9 @@ fn parse_layer(value: &Value) -> std::result::Result<LayerSpec, String> {
             None => 0.01,
             Some(v) => v
                 .as_f64()
-                .ok_or("`leaky_relu` takes its negative slope, e.g. {leaky_relu: 0.01}")?,
+                // A NaN or infinite slope turns every negative value into NaN or infinity.
+                .filter(|slope| slope.is_finite())
+                .ok_or("`leaky_relu` takes its negative slope, a finite number, e.g. {leaky_relu: 0.01}")?,
         })),
         "relu" | "gelu" | "tanh" | "sigmoid" | "silu" => {
             if argument.is_some_and(|a| !a.is_null()) {

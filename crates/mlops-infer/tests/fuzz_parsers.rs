@@ -52,3 +52,23 @@ fn model_arbitrary_text() {
 fn model_mutations() {
     check(mutated_text(MODEL_SEEDS), |text| model(&text));
 }
+
+/// Found by the round trip: `{leaky_relu: .nan}` parsed (NaN is never equal to itself, so the
+/// saved spec did not read back equal), and so did an infinite slope or `eps`: each made
+/// predictions NaN or constant without a word. They are refused, naming the layer.
+#[test]
+fn model_regressions() {
+    let seed = MODEL_SEEDS[1];
+    for (from, to) in [
+        ("{leaky_relu: 0.2}", "{leaky_relu: .nan}"),
+        ("{leaky_relu: 0.2}", "{leaky_relu: .inf}"),
+        ("{leaky_relu: 0.2}", "{leaky_relu: -.inf}"),
+        ("eps: 0.001", "eps: .inf"),
+        ("eps: 0.001", "eps: .nan"),
+    ] {
+        let text = seed.replace(from, to);
+        assert_ne!(text, seed);
+        let err = ModelSpec::parse(Path::new("model.yaml"), &text).expect_err(to);
+        assert!(err.to_string().contains("layer "), "{to}: {err}");
+    }
+}
