@@ -313,3 +313,17 @@ fn the_local_config_is_private_and_remotes_inside_are_stored_relative() {
         "{config}"
     );
 }
+
+#[test]
+fn deeply_nested_yaml_from_others_is_refused_before_parsing() {
+    let env = TestEnv::new();
+    // A megabyte of brackets: the YAML scanner would spend minutes on it.
+    let brackets = "[".repeat(1 << 20);
+    env.write("data.mlops", format!("format: 1\nkind: {brackets}\n"));
+    let (_, stderr) = env.fails(2, &["status"]);
+    assert!(stderr.contains("nest deeper than 256 levels"), "{stderr}");
+    std::fs::remove_file(env.path("data.mlops")).expect("rm");
+    env.write("mlops.yaml", format!("stages:\n  a:\n    cmd: {brackets}\n"));
+    let (_, stderr) = env.fails(2, &["run"]);
+    assert!(stderr.contains("nest deeper than 256 levels"), "{stderr}");
+}

@@ -95,9 +95,9 @@ impl ConfigFile {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        serde_yaml::from_str(&text).map_err(|e| Error::Config {
+        crate::yaml::from_str(&text).map_err(|message| Error::Config {
             path: path.to_owned(),
-            message: e.to_string(),
+            message,
         })
     }
 

@@ -5,8 +5,8 @@
 //! ([`mod@pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
 //! ([`remote`]), git ([`git`]), the check on every path read from a file ([`safepath`]), atomic
 //! writes and the workspace lock ([`atomic`], [`lock`]), outputs the user names ([`outfile`]),
-//! the versioning operations ([`ops`]), and the kill points of the crash-safety tests
-//! ([`faults`]).
+//! the versioning operations ([`ops`]), the guarded YAML reader for files from others ([`yaml`]),
+//! and the kill points of the crash-safety tests ([`faults`]).
 //!
 //! It never prints and never exits: operations return reports and [`Error`]s, and report progress
 //! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.
@@ -33,6 +33,7 @@ pub mod store;
 pub mod table;
 pub mod tree;
 pub mod workspace;
+pub mod yaml;
 
 pub use digest::Digest;
 pub use error::{Error, Result};

@@ -82,12 +82,12 @@ impl Pointer {
 
     /// Parses pointer text; `path` names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
-        let yaml_err = |e: serde_yaml::Error| Error::Yaml {
+        let yaml_err = |message: String| Error::Yaml {
             path: path.to_owned(),
-            message: e.to_string(),
+            message,
         };
         // Check the format first, so a newer file gets "upgrade mlops", not "unknown field".
-        let format = serde_yaml::from_str::<FormatOnly>(text)
+        let format = crate::yaml::from_str::<FormatOnly>(text)
             .map_err(yaml_err)?
             .format;
         match format {
@@ -106,7 +106,7 @@ impl Pointer {
                 });
             }
         }
-        let file: PointerFile = serde_yaml::from_str(text).map_err(yaml_err)?;
+        let file: PointerFile = crate::yaml::from_str(text).map_err(yaml_err)?;
         for (key, value) in [("size", Some(file.size)), ("files", file.files)] {
             if let Some(value) = value.filter(|v| *v > MAX_SIZE) {
                 return Err(Error::Yaml {

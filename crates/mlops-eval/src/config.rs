@@ -68,9 +68,9 @@ pub struct EvalConfig {
 /// Reads `eval.yaml`; errors name the file and the key.
 pub fn load(path: &Path) -> Result<EvalConfig> {
     let text = fs_err::read_to_string(path).map_err(mlops_core::Error::from)?;
-    serde_yaml::from_str(&text).map_err(|e| Error::BadConfig {
+    mlops_core::yaml::from_str(&text).map_err(|message| Error::BadConfig {
         path: path.to_owned(),
-        message: e.to_string(),
+        message,
     })
 }
 

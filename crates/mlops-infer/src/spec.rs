@@ -158,7 +158,7 @@ impl ModelSpec {
             path: path.to_owned(),
             message,
         };
-        let value: Value = serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let value: Value = mlops_core::yaml::from_str(text).map_err(bad)?;
         let Value::Mapping(map) = value else {
             return Err(bad(
                 "expected a mapping of keys such as `task` and `layers`".into(),

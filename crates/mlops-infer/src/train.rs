@@ -62,10 +62,11 @@ impl TrainConfig {
     /// Reads a `train.yaml`; its relative paths are relative to the file's directory.
     pub fn read(path: &Path) -> Result<Self> {
         let text = fs_err::read_to_string(path)?;
-        let mut config: TrainConfig = serde_yaml::from_str(&text).map_err(|e| Error::Spec {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let mut config: TrainConfig =
+            mlops_core::yaml::from_str(&text).map_err(|message| Error::Spec {
+                path: path.to_owned(),
+                message,
+            })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         if let Some(data) = &mut config.data {
             for p in data {

@@ -109,7 +109,7 @@ impl LockFile {
             file: PathBuf::from(LOCK_FILE),
             message,
         };
-        let lock: Self = serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let lock: Self = mlops_core::yaml::from_str(text).map_err(bad)?;
         if lock.schema != LOCK_SCHEMA {
             return Err(bad(format!(
                 "schema {} is not supported (this mlops reads schema {LOCK_SCHEMA})",

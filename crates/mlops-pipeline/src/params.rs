@@ -41,9 +41,9 @@ impl ParamsFiles {
 
 /// Parses a params file's text (YAML, which includes JSON).
 pub fn parse(rel: &Path, text: &str) -> Result<Value> {
-    serde_yaml::from_str(text).map_err(|e| Error::Syntax {
+    mlops_core::yaml::from_str(text).map_err(|message| Error::Syntax {
         file: rel.to_owned(),
-        message: e.to_string(),
+        message,
     })
 }
 

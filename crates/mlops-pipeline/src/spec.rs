@@ -155,9 +155,9 @@ impl Pipeline {
 
     fn parse_with(root: &Path, text: &str, outs_only: bool) -> Result<Self> {
         let file = PathBuf::from(PIPELINE_FILE);
-        let doc: Value = serde_yaml::from_str(text).map_err(|e| Error::Syntax {
+        let doc: Value = mlops_core::yaml::from_str(text).map_err(|message| Error::Syntax {
             file: file.clone(),
-            message: e.to_string(),
+            message,
         })?;
         let invalid = |message: &str| Error::Invalid {
             file: file.clone(),
