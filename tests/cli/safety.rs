@@ -323,7 +323,10 @@ fn deeply_nested_yaml_from_others_is_refused_before_parsing() {
     let (_, stderr) = env.fails(2, &["status"]);
     assert!(stderr.contains("nest deeper than 256 levels"), "{stderr}");
     std::fs::remove_file(env.path("data.mlops")).expect("rm");
-    env.write("mlops.yaml", format!("stages:\n  a:\n    cmd: {brackets}\n"));
+    env.write(
+        "mlops.yaml",
+        format!("stages:\n  a:\n    cmd: {brackets}\n"),
+    );
     let (_, stderr) = env.fails(2, &["run"]);
     assert!(stderr.contains("nest deeper than 256 levels"), "{stderr}");
 }
