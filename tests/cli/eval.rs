@@ -277,6 +277,36 @@ fn multiclass_and_regression() {
     assert_eq!(report["overall"]["max_error"], 1.0);
 }
 
+/// Issue 15 a: a row whose largest score is tied between classes is predicted as the first of
+/// them in column order, as numpy's `argmax` (and so scikit-learn) has it.
+#[test]
+fn multiclass_scores_tied_at_the_maximum_predict_the_first_class() {
+    let env = TestEnv::bare();
+    // Columns in sorted class order: a, b, c. Argmax-first predicts a, b, a, c, a, a; the
+    // last of the tied classes would have given b, c, a, c, c, b.
+    env.write(
+        "tied.csv",
+        "label,pa,pb,pc\n\
+         a,0.4,0.4,0.2\n\
+         b,0.1,0.45,0.45\n\
+         c,0.5,0.25,0.25\n\
+         c,0.2,0.2,0.6\n\
+         a,0.35,0.3,0.35\n\
+         b,0.4,0.4,0.2\n",
+    );
+    let report = env.json(&[
+        "eval", "tied.csv", "--score", "pa", "--score", "pb", "--score", "pc",
+    ]);
+    assert_eq!(report["task"], "multiclass");
+    // Right on rows 1, 2, 4 and 5.
+    assert!((report["overall"]["accuracy"].as_f64().expect("accuracy") - 4.0 / 6.0).abs() < 1e-12);
+    // Rows are true classes, columns predicted ones.
+    assert_eq!(
+        report["confusion_matrix"]["counts"],
+        serde_json::json!([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
+    );
+}
+
 #[test]
 fn undefined_metrics_are_null_with_a_reason() {
     let env = TestEnv::bare();

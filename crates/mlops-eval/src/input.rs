@@ -258,6 +258,18 @@ fn probabilities(table: &Table, name: &str, input: &str) -> Result<Vec<f64>> {
     Ok(values)
 }
 
+/// The index of the largest score; of tied maxima the first column wins, as numpy's `argmax`
+/// (and so scikit-learn) has it. `Iterator::max_by` would return the last of them.
+fn argmax(row: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// Prepares multiclass inputs: classes sorted by name, scores one column per class in that order.
 pub(crate) fn multiclass(table: &Table, c: &Columns, input: &str) -> Result<Prepared> {
     let label_classes = classes_of(table, c.label, input)?;
@@ -302,15 +314,7 @@ pub(crate) fn multiclass(table: &Table, c: &Columns, input: &str) -> Result<Prep
     };
     let predictions = match (predicted, &scores) {
         (Some(predicted), _) => index(&predicted),
-        (None, Some(scores)) => scores
-            .chunks_exact(classes.len())
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0, |(i, _)| i)
-            })
-            .collect(),
+        (None, Some(scores)) => scores.chunks_exact(classes.len()).map(argmax).collect(),
         (None, None) => {
             return Err(Error::Argument(
                 "give --prediction, or one --score column per class".into(),
