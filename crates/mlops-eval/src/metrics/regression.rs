@@ -38,8 +38,9 @@ pub fn mape(truth: &[f64], predictions: &[f64], weights: Option<&[f64]>) -> Metr
     })
 }
 
-/// R² = 1 - `SS_res` / `SS_tot` around the weighted mean. A constant target is [`Undefined`] where
-/// scikit-learn's default `force_finite=True` reports 1.0 or 0.0 (documented in docs/eval.md).
+/// R² = 1 - `SS_res` / `SS_tot` around the weighted mean. A constant target is [`Undefined`], with
+/// perfect predictions or not: scikit-learn's default `force_finite=True` reports 1.0 or 0.0 there,
+/// and `force_finite=False` NaN or -inf (documented in docs/eval.md).
 pub fn r2(truth: &[f64], predictions: &[f64], weights: Option<&[f64]>) -> Metric {
     let mean = mean_of(truth, predictions, weights, |y, _| y)?;
     let residual = mean_of(truth, predictions, weights, |y, p| (y - p) * (y - p))?;
@@ -107,6 +108,10 @@ mod tests {
         assert_eq!(max_error(&y, &p), Ok(1.0));
         assert_eq!(
             r2(&[1.0, 1.0], &[1.0, 2.0], None),
+            Err(Undefined::ConstantTarget)
+        );
+        assert_eq!(
+            r2(&[1.0, 1.0], &[1.0, 1.0], None),
             Err(Undefined::ConstantTarget)
         );
     }
