@@ -654,3 +654,81 @@ fn multiclass_and_regression_slices_have_intervals() {
         interval_around(&slice["ci"], &slice["metrics"], "rmse");
     }
 }
+
+/// Issue 15 e: with `--fairlearn-compat`, a group's rates that it cannot define are what
+/// fairlearn's `MetricFrame.by_group` reports (through scikit-learn's defaults): 0.0 for the TPR
+/// of a group with no positive labels, the FPR of one with no negatives and the precision of one
+/// with no predicted positives. Without it they stay null, with a note.
+#[test]
+fn fairlearn_compat_reports_undefined_group_rates_as_fairlearn_does() {
+    let env = TestEnv::bare();
+    // Group a is mixed; b has no positive labels; c no negatives; d no predicted positives.
+    env.write(
+        "groups.csv",
+        "label,prediction,group\n\
+         1,1,a\n0,0,a\n1,0,a\n0,1,a\n\
+         0,1,b\n0,0,b\n0,0,b\n\
+         1,1,c\n1,0,c\n1,1,c\n\
+         1,0,d\n0,0,d\n0,0,d\n",
+    );
+    let args = [
+        "eval",
+        "groups.csv",
+        "--prediction",
+        "prediction",
+        "--sensitive",
+        "group",
+    ];
+    let rate = |report: &serde_json::Value, group: usize, name: &str| {
+        report["fairness"]["groups"][group][name].clone()
+    };
+    let ours = env.json(&args);
+    assert!(rate(&ours, 1, "tpr").is_null());
+    assert!(rate(&ours, 2, "fpr").is_null());
+    assert!(rate(&ours, 3, "precision").is_null());
+    assert!(
+        !ours["fairness"]["notes"]
+            .as_array()
+            .expect("notes")
+            .is_empty()
+    );
+    let compat = env.json(&[&args[..], &["--fairlearn-compat"]].concat());
+    // fairlearn 0.15 with scikit-learn 1.9 on these rows (scripts/golden/eval_fairness.py).
+    assert_eq!(rate(&compat, 1, "tpr"), 0.0);
+    assert_eq!(rate(&compat, 2, "fpr"), 0.0);
+    assert_eq!(rate(&compat, 3, "tpr"), 0.0);
+    assert_eq!(rate(&compat, 3, "precision"), 0.0);
+    assert_eq!(rate(&compat, 1, "precision"), 0.0);
+    let f = &compat["fairness"];
+    let close = |v: &serde_json::Value, e: f64| (v.as_f64().expect("a number") - e).abs() < 1e-12;
+    assert!(close(&f["equal_opportunity_difference"], 2.0 / 3.0), "{f}");
+    assert!(close(&f["equalized_odds_difference"], 2.0 / 3.0), "{f}");
+    assert!(close(&f["equalized_odds_ratio"], 0.0), "{f}");
+}
+
+/// Issue 15 e: when no group has a positive label, fairlearn's TPR ratio is 0 / 0 = nan, and its
+/// equalized-odds ratio (Python's `min` over [TPR ratio, FPR ratio]) is nan too.
+#[test]
+fn fairlearn_compat_equalized_odds_ratio_is_null_when_the_tpr_ratio_is() {
+    let env = TestEnv::bare();
+    env.write(
+        "negatives.csv",
+        "label,prediction,group\n0,1,a\n0,0,a\n0,1,a\n0,1,b\n0,0,b\n0,0,b\n",
+    );
+    let args = [
+        "eval",
+        "negatives.csv",
+        "--prediction",
+        "prediction",
+        "--sensitive",
+        "group",
+        "--pos-label",
+        "1",
+        "--fairlearn-compat",
+    ];
+    let report = env.json(&args);
+    let f = &report["fairness"];
+    assert!(f["equalized_odds_ratio"].is_null(), "{f}");
+    assert_eq!(f["equal_opportunity_difference"], 0.0);
+    assert!((f["equalized_odds_difference"].as_f64().expect("a number") - 1.0 / 3.0).abs() < 1e-12);
+}

@@ -537,6 +537,15 @@ fn fairness_report(
                     .find(|(n, _)| *n == name)
                     .map_or(Err(Undefined::Empty), |(_, m)| *m)
             };
+            // fairlearn reports 0 where a group cannot define a rate; only the reported value
+            // changes, not its interval (there is none for a rate with no trials).
+            let shown = |name: &str| {
+                if options.fairlearn_compat {
+                    fairness::as_fairlearn(rate(name)).ok()
+                } else {
+                    rate(name).ok()
+                }
+            };
             if !options.fairlearn_compat {
                 let name = key.join(" * ");
                 if let Err(why) = rate("tpr") {
@@ -553,9 +562,9 @@ fn fairness_report(
                 values: key.clone(),
                 rows: c.tp + c.fp + c.tn + c.fn_,
                 selection_rate: rate("selection_rate").ok(),
-                tpr: rate("tpr").ok(),
-                fpr: rate("fpr").ok(),
-                precision: rate("precision").ok(),
+                tpr: shown("tpr"),
+                fpr: shown("fpr"),
+                precision: shown("precision"),
                 ci: measured.ci,
             }
         })

@@ -4,8 +4,9 @@
 //! Aggregates follow fairlearn's `MetricFrame.difference` and `.ratio`: `between_groups` compares
 //! the largest and smallest group values; `to_overall` compares each group with the whole data.
 //! A rate a group cannot define (TPR with no positives, FPR with no negatives) is left out of the
-//! aggregate by default and reported as undefined; `fairlearn_compat` counts it as 0 instead,
-//! which is what fairlearn does (through scikit-learn's `confusion_matrix(normalize="true")`).
+//! aggregate by default and reported as undefined; `fairlearn_compat` reports it as 0 instead,
+//! in the group's rates as in the aggregates, which is what fairlearn does (through
+//! scikit-learn's `confusion_matrix(normalize="true")`, and `precision_score`'s `zero_division`).
 
 use serde::Serialize;
 
@@ -34,14 +35,30 @@ pub struct GroupRates {
 }
 
 impl GroupRates {
-    fn of(c: &Confusion) -> Self {
+    fn of(c: &Confusion, fairlearn_compat: bool) -> Self {
+        let rate = |r: Metric| {
+            if fairlearn_compat { as_fairlearn(r) } else { r }
+        };
         Self {
             rows: c.tp + c.fp + c.tn + c.fn_,
             selection_rate: c.selection_rate(),
-            tpr: c.recall(),
-            fpr: c.fpr(),
-            precision: c.precision(),
+            tpr: rate(c.recall()),
+            fpr: rate(c.fpr()),
+            precision: rate(c.precision()),
         }
+    }
+}
+
+/// A group rate as fairlearn's `MetricFrame.by_group` reports it: scikit-learn counts a TPR with
+/// no positive labels, an FPR with no negatives and a precision with nothing predicted positive
+/// as 0 (with a warning). A group with no rows (all weights zero) stays undefined: fairlearn
+/// refuses such weights.
+pub fn as_fairlearn(rate: Metric) -> Metric {
+    match rate {
+        Err(Undefined::NoPositives | Undefined::NoNegatives | Undefined::NoPredictedPositives) => {
+            Ok(0.0)
+        }
+        other => other,
     }
 }
 
@@ -92,27 +109,22 @@ pub fn from_confusions(
     let groups: Vec<GroupRates> = confusions
         .iter()
         .filter(|c| c.tp + c.fp + c.tn + c.fn_ > 0.0)
-        .map(GroupRates::of)
+        .map(|c| GroupRates::of(c, fairlearn_compat))
         .collect();
-    let overall = GroupRates::of(overall);
-    let rate = |r: Metric| {
-        if fairlearn_compat {
-            Ok(r.unwrap_or(0.0))
-        } else {
-            r
-        }
-    };
+    let overall = GroupRates::of(overall, fairlearn_compat);
     let column = |f: fn(&GroupRates) -> Metric| -> (Vec<Metric>, Metric) {
-        (
-            groups.iter().map(|g| rate(f(g))).collect(),
-            rate(f(&overall)),
-        )
+        (groups.iter().map(f).collect(), f(&overall))
     };
     let (selection, selection_all) = column(|g| g.selection_rate);
     let (tpr, tpr_all) = column(|g| g.tpr);
     let (fpr, fpr_all) = column(|g| g.fpr);
+    // Equalized odds takes the worse of the TPR and FPR aggregates. fairlearn does it with
+    // Python's `max`/`min` over [TPR, FPR], which return the first value when the TPR one is
+    // nan (0 / 0: no group selects any positive) and skip a nan FPR one; by default mlops takes
+    // whichever is defined.
     let worst = |a: Metric, b: Metric, pick: fn(f64, f64) -> f64| match (a, b) {
         (Ok(a), Ok(b)) => Ok(pick(a, b)),
+        (Err(e), _) if fairlearn_compat => Err(e),
         (Ok(v), Err(_)) | (Err(_), Ok(v)) => Ok(v),
         (Err(e), Err(_)) => Err(e),
     };
@@ -238,6 +250,7 @@ mod tests {
         assert_eq!(ours.groups[1].tpr, Err(Undefined::NoPositives));
         assert_eq!(ours.equal_opportunity_difference, Ok(0.0));
         let compat = fairness(&y, &p, &g, 2, None, Method::BetweenGroups, true);
+        assert_eq!(compat.groups[1].tpr, Ok(0.0));
         assert_eq!(compat.equal_opportunity_difference, Ok(0.5));
     }
 

@@ -1,8 +1,9 @@
-//! Fairness aggregates against fairlearn, to 1e-9: fairlearn as it is (`fairlearn_compat`) and
-//! mlops's default (undefined group rates left out). The fixture is made by
+//! Fairness aggregates and per-group rates against fairlearn, to 1e-9: fairlearn as it is
+//! (`fairlearn_compat`: a rate a group cannot define is 0, as in `MetricFrame.by_group`) and
+//! mlops's default (such a rate is undefined and left out). The fixture is made by
 //! `scripts/golden/eval_fairness.py`.
 
-use mlops_eval::fairness::{Fairness, Method, disparate_impact, fairness};
+use mlops_eval::fairness::{Fairness, GroupRates, Method, disparate_impact, fairness};
 use mlops_eval::metrics::Metric;
 use serde_json::Value;
 
@@ -43,6 +44,15 @@ fn aggregates(f: &Fairness) -> [(&'static str, Metric); 5] {
     ]
 }
 
+fn rates(g: &GroupRates) -> [(&'static str, Metric); 4] {
+    [
+        ("selection_rate", g.selection_rate),
+        ("tpr", g.tpr),
+        ("fpr", g.fpr),
+        ("precision", g.precision),
+    ]
+}
+
 #[test]
 fn aggregates_match_fairlearn() {
     let doc: Value = serde_json::from_str(FIXTURE).expect("JSON");
@@ -75,6 +85,23 @@ fn aggregates_match_fairlearn() {
                     method,
                     compat,
                 );
+                if method == Method::BetweenGroups {
+                    let expected = case["expected"]["by_group"][mode]
+                        .as_array()
+                        .expect("by_group");
+                    assert_eq!(result.groups.len(), expected.len(), "{name} {mode}");
+                    for (i, (group, expected)) in result.groups.iter().zip(expected).enumerate() {
+                        for (metric, actual) in rates(group) {
+                            checked += 1;
+                            if !close(actual, &expected[metric]) {
+                                failures.push(format!(
+                                    "{name} {mode} group {i}: {metric} = {actual:?}, expected {}",
+                                    expected[metric]
+                                ));
+                            }
+                        }
+                    }
+                }
                 for (metric, actual) in aggregates(&result) {
                     checked += 1;
                     let expected = &case["expected"][key][mode][metric];
