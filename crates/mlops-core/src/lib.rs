@@ -6,7 +6,8 @@
 //! ([`remote`]), git ([`git`]), the check on every path read from a file ([`safepath`]), atomic
 //! writes and the workspace lock ([`atomic`], [`lock`]), outputs the user names ([`outfile`]),
 //! the versioning operations ([`ops`]), the guarded YAML reader for files from others ([`yaml`]),
-//! and the kill points of the crash-safety tests ([`faults`]).
+//! "did you mean" suggestions ([`suggest`]), and the kill points of the crash-safety tests
+//! ([`faults`]).
 //!
 //! It never prints and never exits: operations return reports and [`Error`]s, and report progress
 //! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.
@@ -30,6 +31,7 @@ pub mod rows;
 pub mod safepath;
 pub mod scan;
 pub mod store;
+pub mod suggest;
 pub mod table;
 pub mod tree;
 pub mod workspace;
