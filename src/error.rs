@@ -61,6 +61,10 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::NotInClasses { .. } => "use --task multiclass for more than two classes, or --pos-label to name the positive one".into(),
         E::NeedsPosLabel { .. } => "for example `--pos-label yes`".into(),
         E::Gate(_) => "a gate is `metric OP number`, e.g. 'accuracy >= 0.85' or 'slices.min(recall) >= 0.6'".into(),
+        E::UnknownMetric(unknown) => match &unknown.suggestion {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => "a gate names a key of `overall` (or `fairness`) in `mlops eval --json`; score metrics such as roc_auc need --score, `fairness.*` needs --sensitive".into(),
+        },
         E::BadConfig { .. } => "eval.yaml takes the flags' names with underscores; see docs/eval.md".into(),
         E::BadBaseline { .. } => "the baseline is the JSON that `mlops eval --json` printed for the earlier model".into(),
         E::BaselineTask { .. } => "compare reports of the same task".into(),
@@ -86,7 +90,14 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         D::NotNumeric { .. } => "leave the column's kind to mlops, or use --kind COLUMN=categorical".into(),
         D::BadProfile { .. } => "write the profile again with this mlops: `mlops profile DATA -o FILE.profile`".into(),
         D::NeedsRawData { .. } => "rank tests need the raw reference; pass the data to --reference, or choose ks, wasserstein, psi or jensenshannon".into(),
-        D::Gate(_) => "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md".into(),
+        D::Gate(gate) => match &gate.suggestion {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md".into(),
+        },
+        D::UnknownColumn(unknown) => match &unknown.suggestion {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => "check the column's name; `mlops drift --json` lists each batch's columns".into(),
+        },
         D::Core(_) | D::Argument(_) | D::BadOption { .. } => return None,
     };
     Some(hint)

@@ -119,6 +119,10 @@ impl mlops_eval::gates::Values for Report {
         }
     }
 
+    fn names(&self) -> Vec<String> {
+        vec!["accuracy".into(), "recall".into()]
+    }
+
     fn slice_values(&self, metric: &str) -> Vec<f64> {
         if metric.contains('x') {
             Vec::new()

@@ -750,3 +750,62 @@ fn dates_are_skipped_unless_named_then_tested_as_days() {
         "{columns:?}"
     );
 }
+
+/// Issue 15 item 3: a gate naming a column or field that does not exist is a usage error (exit 2,
+/// naming the gate and the name, suggesting the closest one), never a failed check (exit 1).
+#[test]
+fn a_gate_on_an_unknown_column_exits_2_with_a_suggestion_and_a_failing_gate_exits_1() {
+    let env = TestEnv::bare();
+    let mut reference = String::from("income,age\n");
+    let mut current = String::from("income,age\n");
+    for i in 0..400 {
+        let _ = writeln!(reference, "{},{}", 1000 + (i * 37) % 500, 20 + i % 50);
+        let _ = writeln!(current, "{},{}", 1000 + (i * 41) % 500, 20 + (i * 3) % 50);
+    }
+    env.write("ref.csv", reference);
+    env.write("cur.csv", current);
+    let base = ["drift", "--reference", "ref.csv", "cur.csv"];
+    // (gate, exit status, what stderr must say)
+    let cases: [(&str, i32, &[&str]); 5] = [
+        (
+            "column(incom).psi < 0.2",
+            2,
+            &[
+                "`column(incom).psi < 0.2`",
+                "`incom`",
+                "did you mean `income`?",
+            ],
+        ),
+        (
+            "column(income).p_valeu > 0.05",
+            2,
+            &["`p_valeu`", "did you mean `p_value`?"],
+        ),
+        (
+            "share_drifed < 0.3",
+            2,
+            &["`share_drifed`", "did you mean `share_drifted`?"],
+        ),
+        (
+            "column(income).out_of_range > 1000",
+            1,
+            &["gate failed on cur.csv: column(income).out_of_range > 1000"],
+        ),
+        (
+            "rows > 100000",
+            1,
+            &["gate failed on cur.csv: rows > 100000"],
+        ),
+    ];
+    for (gate, code, expected) in cases {
+        let args = [&base[..], &["--gate", gate]].concat();
+        let (_, stderr) = env.fails(code, &args);
+        for text in expected {
+            assert!(stderr.contains(text), "{gate}: {text} not in {stderr}");
+        }
+        if code == 1 {
+            assert!(!stderr.contains("did you mean"), "{gate}: {stderr}");
+            assert!(!stderr.contains("dataset drift"), "{gate}: {stderr}");
+        }
+    }
+}

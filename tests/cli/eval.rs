@@ -732,3 +732,71 @@ fn fairlearn_compat_equalized_odds_ratio_is_null_when_the_tpr_ratio_is() {
     assert_eq!(f["equal_opportunity_difference"], 0.0);
     assert!((f["equalized_odds_difference"].as_f64().expect("a number") - 1.0 / 3.0).abs() < 1e-12);
 }
+
+/// Issue 15 item 3: a gate naming a metric the report does not have is a usage error (exit 2,
+/// naming the gate and the name, suggesting the closest one), never a failed check (exit 1).
+#[test]
+fn a_gate_on_an_unknown_metric_exits_2_with_a_suggestion_and_a_failing_gate_exits_1() {
+    let env = eval_env();
+    let json = env.run(&["--json", "eval", "preds.parquet", "--score", "score"]);
+    env.write("baseline.json", json);
+    let base = [
+        "eval",
+        "preds.parquet",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--sensitive",
+        "sex",
+        "--baseline",
+        "baseline.json",
+    ];
+    // (gate, exit status, what stderr must say)
+    let cases: [(&str, i32, &[&str]); 7] = [
+        (
+            "roc_acu < 0.9",
+            2,
+            &["`roc_acu < 0.9`", "`roc_acu`", "did you mean `roc_auc`?"],
+        ),
+        (
+            "overall.acuracy >= 0.5",
+            2,
+            &["`overall.acuracy`", "did you mean `overall.accuracy`?"],
+        ),
+        (
+            "slices.min(recal) >= 0.5",
+            2,
+            &["`recal`", "did you mean `recall`?"],
+        ),
+        (
+            "fairness.demographic_parity_ratoi >= 0.8",
+            2,
+            &[
+                "`fairness.demographic_parity_ratoi`",
+                "did you mean `fairness.demographic_parity_ratio`?",
+            ],
+        ),
+        (
+            "accuracy >= baseline.acuracy",
+            2,
+            &["`acuracy`", "baseline", "did you mean `accuracy`?"],
+        ),
+        ("accuracy >= 0.99", 1, &["gate failed: accuracy >= 0.99"]),
+        (
+            "slices.min(accuracy) >= 0.8",
+            1,
+            &["gate failed: slices.min(accuracy) >= 0.8"],
+        ),
+    ];
+    for (gate, code, expected) in cases {
+        let args = [&base[..], &["--gate", gate]].concat();
+        let (_, stderr) = env.fails(code, &args);
+        for text in expected {
+            assert!(stderr.contains(text), "{gate}: {text} not in {stderr}");
+        }
+        if code == 1 {
+            assert!(!stderr.contains("did you mean"), "{gate}: {stderr}");
+        }
+    }
+}

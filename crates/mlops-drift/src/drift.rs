@@ -190,6 +190,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
                 .or_insert_with(|| batch.name.clone());
         }
     }
+    check_gate_columns(&options.gates, &reference_schema, &reports)?;
     let gates: Vec<_> = options
         .gates
         .iter()
@@ -206,6 +207,29 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         passed: gates.iter().all(|g| g.passed),
         gates,
     })
+}
+
+/// A gate on a column in neither the reference nor any batch is a mistake in the gate, and an
+/// error; one on a column that exists but was not tested fails on that batch, with the reason.
+fn check_gate_columns(
+    gates: &[Gate],
+    reference_schema: &[SchemaColumn],
+    reports: &[BatchReport],
+) -> Result<()> {
+    let known: Vec<&str> = reference_schema
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(
+            reports
+                .iter()
+                .flat_map(|b| &b.schema.added)
+                .map(String::as_str),
+        )
+        .collect();
+    for gate in gates {
+        gate.check_column(&known)?;
+    }
+    Ok(())
 }
 
 fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {

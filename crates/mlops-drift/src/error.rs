@@ -9,6 +9,9 @@ pub enum Error {
     #[error(transparent)]
     Gate(#[from] crate::gates::GateError),
 
+    #[error(transparent)]
+    UnknownColumn(#[from] crate::gates::UnknownColumn),
+
     #[error("unknown test `{name}`")]
     UnknownTest { name: String },
 

@@ -64,6 +64,8 @@ pub struct GateError {
     pub gate: String,
     pub message: String,
     pub column: usize,
+    /// For an unknown field, the known one closest to it, when one is close enough.
+    pub suggestion: Option<String>,
 }
 
 impl fmt::Display for GateError {
@@ -78,8 +80,39 @@ impl fmt::Display for GateError {
 
 impl std::error::Error for GateError {}
 
+/// A gate on a column that is neither in the reference nor in any batch: a mistake in the gate,
+/// not a check that failed. A column that exists but was not tested in a batch (skipped, or
+/// missing from that batch) is no such mistake: the gate fails there, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("gate `{gate}`: no column `{column}` in the reference or any batch")]
+pub struct UnknownColumn {
+    pub gate: String,
+    pub column: String,
+    /// The known column closest to `column`, when one is close enough to be the one meant.
+    pub suggestion: Option<String>,
+}
+
 const BATCH_FIELDS: &str = "share_drifted, drifted_columns, dataset_drift, rows, columns_added, columns_removed, columns_changed";
 const COLUMN_FIELDS: &str = "statistic, p_value, drifted, missing_share_ref, missing_share_cur, new_categories, out_of_range, or a test's name";
+/// The same names, for suggestions.
+const BATCH_NAMES: [&str; 7] = [
+    "share_drifted",
+    "drifted_columns",
+    "dataset_drift",
+    "rows",
+    "columns_added",
+    "columns_removed",
+    "columns_changed",
+];
+const COLUMN_NAMES: [&str; 7] = [
+    "statistic",
+    "p_value",
+    "drifted",
+    "missing_share_ref",
+    "missing_share_cur",
+    "new_categories",
+    "out_of_range",
+];
 
 impl Gate {
     /// Parses `path OP number`.
@@ -91,6 +124,7 @@ impl Gate {
             gate: text.to_owned(),
             message,
             column: at + 1,
+            suggestion: None,
         };
         let ops = [
             (">=", Op::Ge),
@@ -114,13 +148,32 @@ impl Gate {
         let threshold: f64 = number
             .parse()
             .map_err(|_| error(format!("`{number}` is not a number"), number_at))?;
-        let target = parse_path(path).map_err(|message| error(message, path_at))?;
+        let target = parse_path(path).map_err(|(message, suggestion)| GateError {
+            suggestion,
+            ..error(message, path_at)
+        })?;
         Ok(Gate {
             text: text.to_owned(),
             target,
             op,
             threshold,
         })
+    }
+
+    /// Checks that the column the gate names, if any, is one of `known` (the reference's and the
+    /// batches' columns).
+    ///
+    /// # Errors
+    /// [`UnknownColumn`], with the closest known column.
+    pub fn check_column(&self, known: &[&str]) -> Result<(), UnknownColumn> {
+        match &self.target {
+            Target::Column(name, _) if !known.contains(&name.as_str()) => Err(UnknownColumn {
+                gate: self.text.clone(),
+                column: name.clone(),
+                suggestion: mlops_core::suggest::closest(name, known.iter().copied()),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The gate on one batch: its value, and whether it passed (a missing value fails).
@@ -158,11 +211,12 @@ impl Gate {
     }
 }
 
-fn parse_path(path: &str) -> Result<Target, String> {
+/// The path's target, or what is wrong with it and the closest known field.
+fn parse_path(path: &str) -> Result<Target, (String, Option<String>)> {
     if let Some(rest) = path.strip_prefix("column(") {
         let (name, field) = rest
             .split_once(").")
-            .ok_or_else(|| format!("`{path}` should be `column(NAME).FIELD`"))?;
+            .ok_or_else(|| (format!("`{path}` should be `column(NAME).FIELD`"), None))?;
         let field = match field {
             "statistic" => ColumnField::Statistic,
             "p_value" => ColumnField::PValue,
@@ -171,10 +225,14 @@ fn parse_path(path: &str) -> Result<Target, String> {
             "missing_share_cur" => ColumnField::MissingShareCur,
             "new_categories" => ColumnField::NewCategories,
             "out_of_range" => ColumnField::OutOfRange,
-            other => ColumnField::Test(
-                Method::parse(other)
-                    .ok_or_else(|| format!("`{other}` is not a column field ({COLUMN_FIELDS})"))?,
-            ),
+            other => ColumnField::Test(Method::parse(other).ok_or_else(|| {
+                let tests = Method::ALL.map(Method::name);
+                let fields = COLUMN_NAMES.iter().chain(&tests).copied();
+                (
+                    format!("`{other}` is not a column field ({COLUMN_FIELDS})"),
+                    mlops_core::suggest::closest(other, fields),
+                )
+            })?),
         };
         return Ok(Target::Column(name.to_owned(), field));
     }
@@ -187,8 +245,9 @@ fn parse_path(path: &str) -> Result<Target, String> {
         "columns_removed" => BatchField::ColumnsRemoved,
         "columns_changed" => BatchField::ColumnsChanged,
         other => {
-            return Err(format!(
-                "`{other}` is not a batch value ({BATCH_FIELDS}) or `column(NAME).FIELD`"
+            return Err((
+                format!("`{other}` is not a batch value ({BATCH_FIELDS}) or `column(NAME).FIELD`"),
+                mlops_core::suggest::closest(other, BATCH_NAMES),
             ));
         }
     }))
@@ -264,5 +323,39 @@ mod tests {
             "{err}"
         );
         assert!(Gate::parse("share_drifted 0.3").is_err());
+        let err = Gate::parse("share_drifed < 0.3").expect_err("typo");
+        assert_eq!(err.suggestion.as_deref(), Some("share_drifted"));
+        let err = Gate::parse("column(age).wassertein < 0.3").expect_err("typo");
+        assert_eq!(err.suggestion.as_deref(), Some("wasserstein"));
+    }
+
+    #[test]
+    fn unknown_columns_are_errors_with_the_closest_name() {
+        let known = ["income", "age"];
+        let gate = Gate::parse("column(incom).psi < 0.2").expect("parse");
+        let err = gate.check_column(&known).expect_err("unknown");
+        assert_eq!(err.column, "incom");
+        assert_eq!(err.suggestion.as_deref(), Some("income"));
+        assert_eq!(
+            err.to_string(),
+            "gate `column(incom).psi < 0.2`: no column `incom` in the reference or any batch"
+        );
+        let far = Gate::parse("column(zzzzzz).psi < 0.2").expect("parse");
+        assert_eq!(
+            far.check_column(&known).expect_err("unknown").suggestion,
+            None
+        );
+        assert!(
+            Gate::parse("column(age).psi < 0.2")
+                .expect("parse")
+                .check_column(&known)
+                .is_ok()
+        );
+        assert!(
+            Gate::parse("rows > 1")
+                .expect("parse")
+                .check_column(&known)
+                .is_ok()
+        );
     }
 }

@@ -52,6 +52,9 @@ pub enum Error {
     #[error(transparent)]
     Gate(#[from] crate::gates::GateError),
 
+    #[error(transparent)]
+    UnknownMetric(#[from] crate::gates::UnknownMetric),
+
     #[error("invalid config `{}`: {message}", path.display())]
     BadConfig { path: PathBuf, message: String },
 

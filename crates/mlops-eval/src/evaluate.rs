@@ -204,18 +204,18 @@ pub fn evaluate(
         passed: true,
         curves: measured.curves,
     };
-    let gates = gate_reports(&report, options, baseline);
+    let gates = gate_reports(&report, options, baseline)?;
     report.passed = gates.iter().all(|g| g.passed);
     report.gates = gates;
     Ok(report)
 }
 
-/// Each gate's outcome on `report`.
+/// Each gate's outcome on `report`; a gate naming a metric the report lacks is an error.
 fn gate_reports(
     report: &EvalReport,
     options: &Options,
     baseline: Option<&Baseline>,
-) -> Vec<GateReport> {
+) -> Result<Vec<GateReport>> {
     options
         .gates
         .iter()
@@ -223,21 +223,21 @@ fn gate_reports(
             let result = gate.evaluate(
                 report,
                 baseline.map(|b| &b.report as &dyn crate::gates::Values),
-            );
+            )?;
             let reason = result
                 .value
                 .as_ref()
                 .err()
                 .or(result.threshold.as_ref().err())
                 .cloned();
-            GateReport {
+            Ok(GateReport {
                 gate: gate.text.clone(),
                 value: result.value.ok(),
                 threshold: result.threshold.ok(),
                 passed: result.passed,
                 margin: result.margin,
                 reason,
-            }
+            })
         })
         .collect()
 }

@@ -18,11 +18,28 @@ pub struct GateError {
     pub message: String,
 }
 
+/// A gate naming a metric that the report (or the baseline report) does not have: a mistake in
+/// the gate, not a check that failed, so it stops the evaluation instead of failing the gate. A
+/// metric the report has but cannot define for this data (`null`, with a reason) is no such
+/// mistake: the gate fails with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("gate `{gate}`: the {} has no metric `{name}`", if *.in_baseline { "baseline report" } else { "report" })]
+pub struct UnknownMetric {
+    pub gate: String,
+    pub name: String,
+    /// Whether the name was looked up in the baseline report.
+    pub in_baseline: bool,
+    /// The report's metric closest to `name`, when one is close enough to be the one meant.
+    pub suggestion: Option<String>,
+}
+
 /// Where gate terms get their values.
 pub trait Values {
     /// A metric by dotted path (`accuracy`, `fairness.equalized_odds_difference`): its value, or
     /// why it is undefined; `None` when the report has no such metric.
     fn value(&self, path: &str) -> Option<Result<f64, String>>;
+    /// Every path [`Values::value`] answers, for suggestions when a gate names another.
+    fn names(&self) -> Vec<String>;
     /// A metric's values across slices, for `slices.min` and `slices.max`.
     fn slice_values(&self, metric: &str) -> Vec<f64>;
 }
@@ -233,12 +250,21 @@ impl Gate {
             .any(|(_, t)| matches!(t, Term::Baseline(_)))
     }
 
-    /// Evaluates the gate; an undefined or missing value fails it, with the reason.
-    pub fn evaluate(&self, report: &dyn Values, baseline: Option<&dyn Values>) -> GateResult {
+    /// Evaluates the gate; an undefined value, or a missing baseline report, fails it with the
+    /// reason.
+    ///
+    /// # Errors
+    /// A metric, slice metric or baseline metric that the report in question does not have.
+    pub fn evaluate(
+        &self,
+        report: &dyn Values,
+        baseline: Option<&dyn Values>,
+    ) -> Result<GateResult, UnknownMetric> {
         let left_metric = match self.left.as_slice() {
             [(_, Term::Metric(m))] => Some(m.as_str()),
             _ => None,
         };
+        self.check_names(report, baseline, left_metric)?;
         let side = |terms: &[(f64, Term)]| -> Result<f64, String> {
             let mut sum = 0.0;
             for (sign, term) in terms {
@@ -265,12 +291,49 @@ impl Gate {
             (Ok(v), Ok(t)) => (self.comparison.holds(*v, *t), Some(v - t)),
             _ => (false, None),
         };
-        GateResult {
+        Ok(GateResult {
             value,
             threshold,
             passed,
             margin,
+        })
+    }
+
+    /// Every name in the gate that its report does not have, before any value is read: an
+    /// unknown name is an error even where the other side alone would fail the gate.
+    fn check_names(
+        &self,
+        report: &dyn Values,
+        baseline: Option<&dyn Values>,
+        left_metric: Option<&str>,
+    ) -> Result<(), UnknownMetric> {
+        let unknown = |values: &dyn Values, name: &str, in_baseline: bool| UnknownMetric {
+            gate: self.text.clone(),
+            name: name.to_owned(),
+            in_baseline,
+            suggestion: mlops_core::suggest::closest(
+                name,
+                values.names().iter().map(String::as_str),
+            ),
+        };
+        for (_, term) in self.left.iter().chain(&self.right) {
+            let (values, name, in_baseline) = match term {
+                Term::Number(_) => continue,
+                // Slices are measured with the overall metrics, so their names are the same.
+                Term::Metric(name) | Term::SliceMin(name) | Term::SliceMax(name) => {
+                    (report, name.as_str(), false)
+                }
+                // Without a baseline report the gate fails, saying that it needs one.
+                Term::Baseline(path) => match (baseline, path.as_deref().or(left_metric)) {
+                    (Some(baseline), Some(name)) => (baseline, name, true),
+                    _ => continue,
+                },
+            };
+            if values.value(name).is_none() {
+                return Err(unknown(values, name, in_baseline));
+            }
         }
+        Ok(())
     }
 }
 
@@ -302,6 +365,9 @@ mod tests {
         fn value(&self, path: &str) -> Option<Result<f64, String>> {
             self.0.get(path).map(|m| m.map_err(|e| e.to_string()))
         }
+        fn names(&self) -> Vec<String> {
+            self.0.keys().map(|&k| k.to_owned()).collect()
+        }
         fn slice_values(&self, _metric: &str) -> Vec<f64> {
             self.1.clone()
         }
@@ -321,21 +387,26 @@ mod tests {
     #[test]
     fn pass_fail_and_margins() {
         let gate = Gate::parse("accuracy >= 0.85").expect("parse");
-        let result = gate.evaluate(&report(0.9), None);
+        let result = gate.evaluate(&report(0.9), None).expect("known");
         assert!(result.passed);
         assert!((result.margin.expect("margin") - 0.05).abs() < 1e-12);
-        assert!(!gate.evaluate(&report(0.8), None).passed);
+        assert!(!gate.evaluate(&report(0.8), None).expect("known").passed);
         let slices = Gate::parse("slices.min(recall) >= 0.6").expect("parse");
-        assert!(!slices.evaluate(&report(0.9), None).passed);
+        assert!(!slices.evaluate(&report(0.9), None).expect("known").passed);
     }
 
     #[test]
     fn baselines() {
         let gate = Gate::parse("accuracy >= baseline - 0.01").expect("parse");
         assert!(gate.needs_baseline());
-        assert!(gate.evaluate(&report(0.895), Some(&report(0.9))).passed);
-        assert!(!gate.evaluate(&report(0.88), Some(&report(0.9))).passed);
-        let missing = gate.evaluate(&report(0.9), None);
+        let known = |now: f64| {
+            gate.evaluate(&report(now), Some(&report(0.9)))
+                .expect("known")
+                .passed
+        };
+        assert!(known(0.895));
+        assert!(!known(0.88));
+        let missing = gate.evaluate(&report(0.9), None).expect("known");
         assert_eq!(
             missing.threshold,
             Err("the gate needs a baseline report (--baseline)".into())
@@ -346,11 +417,53 @@ mod tests {
     fn undefined_metrics_fail_with_the_reason() {
         let result = Gate::parse("recall > 0.5")
             .expect("parse")
-            .evaluate(&report(0.9), None);
+            .evaluate(&report(0.9), None)
+            .expect("known");
         assert!(!result.passed);
         assert_eq!(
             result.value,
             Err("`recall` is undefined: no positive labels".into())
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_errors_with_the_closest_name() {
+        let cases = [
+            ("roc_acu < 0.9", "roc_acu", false, Some("roc_auc")),
+            ("slices.min(recal) >= 0.6", "recal", false, Some("recall")),
+            (
+                "accuracy >= baseline.acuracy",
+                "acuracy",
+                true,
+                Some("accuracy"),
+            ),
+            ("wobble > 1", "wobble", false, None),
+            // The unknown name is reported even where the other side is known.
+            ("accuracy >= roc_acu", "roc_acu", false, Some("roc_auc")),
+        ];
+        for (text, name, in_baseline, suggestion) in cases {
+            let err = Gate::parse(text)
+                .expect("parse")
+                .evaluate(&report(0.9), Some(&report(0.9)))
+                .expect_err(text);
+            assert_eq!(
+                (
+                    err.name.as_str(),
+                    err.in_baseline,
+                    err.suggestion.as_deref()
+                ),
+                (name, in_baseline, suggestion),
+                "{text}"
+            );
+            assert_eq!(err.gate, text);
+        }
+        let err = Gate::parse("roc_acu < 0.9")
+            .expect("parse")
+            .evaluate(&report(0.9), None)
+            .expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "gate `roc_acu < 0.9`: the report has no metric `roc_acu`"
         );
     }
 

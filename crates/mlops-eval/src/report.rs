@@ -183,6 +183,21 @@ impl Values for EvalReport {
         })
     }
 
+    fn names(&self) -> Vec<String> {
+        let overall = self
+            .overall
+            .keys()
+            .map(String::as_str)
+            .chain(["rows"])
+            .flat_map(|name| [name.to_owned(), format!("overall.{name}")]);
+        let fairness = self
+            .fairness
+            .iter()
+            .flat_map(FairnessReport::aggregates)
+            .map(|(name, _)| format!("fairness.{name}"));
+        overall.chain(fairness).collect()
+    }
+
     fn slice_values(&self, metric: &str) -> Vec<f64> {
         self.slices
             .iter()
