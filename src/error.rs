@@ -210,7 +210,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
             "fix the file by hand, or restore it from git: `git checkout -- {}`",
             path.display()
         ),
-        Error::Config { .. } => "the keys are `cache.link`, `cache.max_tree_entries`, `remotes.<name>.url` and `default_remote`; see docs/versioning.md".into(),
+        Error::Config { .. } => "the keys are `cache.link`, `cache.max_tree_entries`, `remotes.<name>.url`, `default_remote` and `hooks.pre_commit`; see docs/versioning.md".into(),
         Error::PointerFormat { .. } => "this pointer was written by a newer mlops; upgrade mlops to read it".into(),
         Error::BadManifest { .. } | Error::ObjectCorrupt { .. } => {
             "run `mlops fsck` to list corrupt objects, delete them, then `mlops pull` or `mlops add` the data again".into()

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::PathBuf;
 
+use mlops_core::config::PreCommitMode;
 use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_meta::history::{Repo, workspace_tracked};
@@ -121,7 +122,26 @@ pub(crate) fn hook(args: &HookArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     match args.name.as_str() {
         "pre-commit" => {
             let report = hooks::pre_commit(&ws)?;
-            if report.is_clean() {
+            let strict = ws.config().pre_commit == PreCommitMode::Strict;
+            let mut stale = String::new();
+            for (stage, reasons) in &report.stale_stages {
+                let _ = writeln!(
+                    stale,
+                    "  stage `{stage}` is out of date in mlops.lock ({}): run `mlops run`",
+                    reasons.join(", ")
+                );
+            }
+            // Data is often committed before the pipeline reruns, so stale stages only warn
+            // unless the workspace asks for more; data changed without `mlops add` always
+            // refuses, since the commit would record pointers that do not match the files.
+            let refuses_stale = strict && !stale.is_empty();
+            if report.not_added.is_empty() && !refuses_stale {
+                if !stale.is_empty() {
+                    ctx.printer.warn(&format!(
+                        "mlops: warning: committing with stages out of date:\n{stale}  \
+                         (`hooks.pre_commit: strict` in .mlops/config.yaml refuses such commits)"
+                    ));
+                }
                 return Ok(ExitStatus::Success);
             }
             let mut text = String::from("mlops: commit refused:\n");
@@ -133,14 +153,17 @@ pub(crate) fn hook(args: &HookArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
                     path.display()
                 );
             }
-            for (stage, reasons) in &report.stale_stages {
-                let _ = writeln!(
-                    text,
-                    "  stage `{stage}` is out of date in mlops.lock ({}): run `mlops run`",
-                    reasons.join(", ")
-                );
+            if strict {
+                text.push_str(&stale);
             }
-            ctx.printer.warn(text.trim_end());
+            text.push_str("  (`git commit --no-verify` skips this check)");
+            ctx.printer.warn(&text);
+            if !strict && !stale.is_empty() {
+                ctx.printer.warn(&format!(
+                    "mlops: warning: stages out of date:\n{}",
+                    stale.trim_end()
+                ));
+            }
             Ok(ExitStatus::Failure)
         }
         "post-checkout" => {

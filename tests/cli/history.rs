@@ -324,7 +324,8 @@ fn hooks_chain_an_existing_hook_and_uninstall_restores_it() {
     env.git(&["add", "notes.txt"]);
     let err = commit_refused(&env, "refused");
     assert!(
-        err.contains("data changed but was not added: run `mlops add data`"),
+        err.contains("data changed but was not added: run `mlops add data`")
+            && err.contains("`git commit --no-verify` skips this check"),
         "{err}"
     );
     env.run(&["add", "data"]);
@@ -438,18 +439,6 @@ fn log_shows_data_changes_with_the_metrics_of_each_commit() {
         .map(|c| c["path"].as_str().expect("path"))
         .collect();
     assert_eq!(paths, ["data", "metrics.json"]);
-
-    // A stage whose command changed since the lock stops the commit.
-    env.write(
-        "mlops.yaml",
-        "stages:\n  score:\n    cmd: cp data/m.json metrics.json && true\n    deps: [data]\n    metrics: [metrics.json]\n",
-    );
-    env.git(&["add", "mlops.yaml"]);
-    let err = commit_refused(&env, "stale");
-    assert!(
-        err.contains("stage `score` is out of date in mlops.lock (command changed)"),
-        "{err}"
-    );
 }
 
 #[test]

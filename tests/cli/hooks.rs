@@ -174,3 +174,53 @@ fn a_hook_git_would_not_run_is_kept_but_skipped() {
     env.git(&["add", "g.txt"]);
     commit_refused(&env, "g");
 }
+
+/// Runs `git commit`, expecting it to go through; returns git's standard error.
+fn commit_with_stderr(env: &TestEnv, message: &str) -> String {
+    let output = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", message])
+        .current_dir(env.root())
+        .output()
+        .expect("git commit");
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "the commit was refused: {err}");
+    err
+}
+
+#[test]
+fn pre_commit_warns_about_stale_stages_and_refuses_them_only_when_strict() {
+    let env = repo();
+    env.run(&["hooks", "install"]);
+    env.write(
+        "mlops.yaml",
+        "stages:\n  score:\n    cmd: cp data/m.json metrics.json\n    deps: [data]\n    metrics: [metrics.json]\n",
+    );
+    env.write("data/m.json", "{\"acc\": 0.5}");
+    env.run(&["add", "data"]);
+    env.run(&["run"]);
+    commit(&env, "first");
+
+    // New data, committed before the pipeline reruns: a warning, not a refusal.
+    env.write("data/m.json", "{\"acc\": 0.6}");
+    env.run(&["add", "data"]);
+    env.git(&["add", "-A"]);
+    let err = commit_with_stderr(&env, "new data");
+    assert!(
+        err.contains("warning") && err.contains("stage `score` is out of date in mlops.lock"),
+        "{err}"
+    );
+
+    // With `hooks.pre_commit: strict` the same commit is refused, and says how to skip it.
+    env.write(".mlops/config.yaml", "hooks:\n  pre_commit: strict\n");
+    env.write("data/m.json", "{\"acc\": 0.7}");
+    env.run(&["add", "data"]);
+    env.git(&["add", "-A"]);
+    let err = commit_refused(&env, "strict");
+    assert!(
+        err.contains("commit refused")
+            && err.contains("stage `score` is out of date in mlops.lock")
+            && err.contains("`git commit --no-verify` skips this check"),
+        "{err}"
+    );
+    env.git(&["commit", "-q", "--no-verify", "-m", "skipped"]);
+}

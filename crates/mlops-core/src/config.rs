@@ -51,6 +51,34 @@ pub struct ConfigFile {
     pub remotes: BTreeMap<String, RemoteConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_remote: Option<String>,
+    #[serde(default, skip_serializing_if = "HooksSection::is_empty")]
+    pub hooks: HooksSection,
+}
+
+/// The `hooks:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_commit: Option<PreCommitMode>,
+}
+
+impl HooksSection {
+    fn is_empty(&self) -> bool {
+        self.pre_commit.is_none()
+    }
+}
+
+/// What the pre-commit hook does about pipeline stages that are out of date in `mlops.lock`.
+/// Data changed without `mlops add` is refused either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreCommitMode {
+    /// Warn and let the commit go ahead: data is often committed before the pipeline reruns.
+    #[default]
+    Warn,
+    /// Refuse the commit.
+    Strict,
 }
 
 /// How many entries (files and directories) a tracked directory may hold, unless
@@ -129,6 +157,7 @@ pub struct Config {
     pub max_tree_entries: u64,
     pub remotes: BTreeMap<String, RemoteConfig>,
     pub default_remote: Option<String>,
+    pub pre_commit: PreCommitMode,
 }
 
 impl Config {
@@ -147,6 +176,11 @@ impl Config {
                 .unwrap_or(DEFAULT_MAX_TREE_ENTRIES),
             remotes,
             default_remote: local.default_remote.or(shared.default_remote),
+            pre_commit: local
+                .hooks
+                .pre_commit
+                .or(shared.hooks.pre_commit)
+                .unwrap_or_default(),
         }
     }
 }
@@ -173,5 +207,17 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected() {
         assert!(serde_yaml::from_str::<ConfigFile>("cache: {lnk: copy}\n").is_err());
+        assert!(serde_yaml::from_str::<ConfigFile>("hooks: {pre_comit: strict}\n").is_err());
+        assert!(serde_yaml::from_str::<ConfigFile>("hooks: {pre_commit: never}\n").is_err());
+    }
+
+    #[test]
+    fn pre_commit_mode_defaults_to_warn() {
+        let config = Config::layered(ConfigFile::default(), ConfigFile::default());
+        assert_eq!(config.pre_commit, PreCommitMode::Warn);
+        let shared: ConfigFile =
+            serde_yaml::from_str("hooks: {pre_commit: strict}\n").expect("parse");
+        let config = Config::layered(shared, ConfigFile::default());
+        assert_eq!(config.pre_commit, PreCommitMode::Strict);
     }
 }
