@@ -431,3 +431,36 @@ fn pipeline_outputs_are_kept_by_gc_and_travel_with_push_and_pull() {
         "the clone is up to date"
     );
 }
+
+#[test]
+fn metrics_diff_rounds_to_a_precision_and_json_keeps_full_values() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  score:\n    cmd: echo\n    metrics: [metrics.json]\n",
+    );
+    env.write("metrics.json", r#"{"acc": 0.123456789, "n": 1000000}"#);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    env.write("metrics.json", r#"{"acc": 0.987654321, "n": 1234567}"#);
+
+    // Five significant digits by default, as `dvc metrics diff`; integers stay whole.
+    let text = env.run(&["metrics", "diff", "--md"]);
+    assert!(
+        text.contains("| metrics.json | acc | 0.12346 | 0.98765 | +0.8642 |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| metrics.json | n | 1000000 | 1234567 | +234567 |"),
+        "{text}"
+    );
+    let text = env.run(&["metrics", "diff", "--md", "--precision", "2"]);
+    assert!(
+        text.contains("| metrics.json | acc | 0.12 | 0.99 | +0.86 |"),
+        "{text}"
+    );
+    let report = env.json(&["metrics", "diff", "--precision", "2"]);
+    assert_eq!(report["rows"][0]["old"], 0.123_456_789);
+    assert_eq!(report["rows"][0]["new"], 0.987_654_321);
+    env.fails(2, &["metrics", "diff", "--precision", "0"]);
+}
