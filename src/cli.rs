@@ -65,6 +65,7 @@ pub(crate) enum Command {
     Gc(commands::gc::GcArgs),
     Fsck(commands::fsck::FsckArgs),
     Unprotect(commands::unprotect::UnprotectArgs),
+    Remove(commands::remove::RemoveArgs),
     Eval(Box<commands::eval::EvalArgs>),
     Drift(Box<commands::drift::DriftArgs>),
     Profile(commands::profile::ProfileArgs),

@@ -22,6 +22,7 @@ pub(crate) mod predict;
 pub(crate) mod profile;
 pub(crate) mod quickstart;
 pub(crate) mod remote;
+pub(crate) mod remove;
 pub(crate) mod run;
 pub(crate) mod split;
 pub(crate) mod stage;
@@ -184,6 +185,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Gc(args) => gc::run(args, &ctx),
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Unprotect(args) => unprotect::run(args, &ctx),
+        Command::Remove(args) => remove::run(args, &ctx),
         Command::Eval(args) => eval::run(args, &ctx),
         Command::Drift(args) => drift::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),

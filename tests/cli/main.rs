@@ -29,6 +29,7 @@ mod pipeline_safety;
 mod quickstart;
 mod registry;
 mod remote;
+mod remove;
 mod safety;
 mod status;
 

@@ -50,6 +50,30 @@ pub fn ignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Drops the line that [`ignore_in`] writes for `name` from the `.gitignore` in `dir`, keeping
+/// every other line; deletes the file when nothing else is left in it. Returns whether it changed.
+pub fn unignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
+    let path = dir.join(".gitignore");
+    let line = format!("/{}", escape_pattern(name));
+    let existing = match fs_err::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let kept: Vec<&str> = existing.lines().filter(|l| l.trim_end() != line).collect();
+    if kept.len() == existing.lines().count() {
+        return Ok(false);
+    }
+    if kept.iter().all(|l| l.trim().is_empty()) {
+        fs_err::remove_file(&path)?;
+        return Ok(true);
+    }
+    let mut text = kept.join("\n");
+    text.push('\n');
+    crate::atomic::write_in(temp_dir, &path, text.as_bytes())?;
+    Ok(true)
+}
+
 /// Escapes the characters gitignore treats as pattern syntax, so the line matches `name` only.
 fn escape_pattern(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -75,6 +99,21 @@ mod tests {
         assert!(!ignore_in(dir.path(), "data", &tmp).expect("ignore"));
         let text = fs_err::read_to_string(dir.path().join(".gitignore")).expect("read");
         assert_eq!(text, "target\n/data\n");
+    }
+
+    #[test]
+    fn unignore_drops_only_its_line_and_an_emptied_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".gitignore");
+        fs_err::write(&path, "/a\\*\ntarget\n/b\n").expect("write");
+        let tmp = dir.path().join("tmp");
+        assert!(unignore_in(dir.path(), "a*", &tmp).expect("unignore"));
+        assert!(!unignore_in(dir.path(), "a*", &tmp).expect("unignore"));
+        assert_eq!(fs_err::read_to_string(&path).expect("read"), "target\n/b\n");
+        fs_err::write(&path, "/b\n\n").expect("write");
+        assert!(unignore_in(dir.path(), "b", &tmp).expect("unignore"));
+        assert!(!path.exists());
+        assert!(!unignore_in(dir.path(), "b", &tmp).expect("no file"));
     }
 
     #[test]

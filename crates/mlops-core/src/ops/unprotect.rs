@@ -24,6 +24,11 @@ pub struct UnprotectReport {
 /// Gives each file at or below `targets` a private writable copy of its content.
 pub fn unprotect(ws: &Workspace, targets: &[PathBuf]) -> Result<UnprotectReport> {
     let _lock = ws.lock()?;
+    privatize(ws, targets)
+}
+
+/// [`unprotect`]'s work, for callers that already hold the workspace lock.
+pub(crate) fn privatize(ws: &Workspace, targets: &[PathBuf]) -> Result<UnprotectReport> {
     let store = ws.store();
     let mut files = Vec::new();
     for target in targets {
