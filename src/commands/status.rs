@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_core::ops::status;
+use mlops_core::ops::status::{self, Changes};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -16,7 +16,13 @@ pub(crate) struct StatusArgs {
     /// Exit with status 1 when anything is not up to date
     #[arg(long)]
     check: bool,
+    /// Name every changed file inside a modified directory [default: the first 10 in each]
+    #[arg(long)]
+    all: bool,
 }
+
+/// How many changed files inside one modified directory the text output names without `--all`.
+const LISTED: usize = 10;
 
 pub(crate) fn run(args: &StatusArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
@@ -48,6 +54,7 @@ pub(crate) fn run(args: &StatusArgs, ctx: &Context) -> anyhow::Result<ExitStatus
                     c.modified.len(),
                     c.deleted.len()
                 );
+                list_changes(&mut out, c, args.all);
             }
             out.push('\n');
         }
@@ -58,4 +65,28 @@ pub(crate) fn run(args: &StatusArgs, ctx: &Context) -> anyhow::Result<ExitStatus
     } else {
         ExitStatus::Success
     })
+}
+
+/// Appends one line per changed file (added, then modified, then deleted), the first
+/// [`LISTED`] unless `all`, and a line counting the rest.
+fn list_changes(out: &mut String, changes: &Changes, all: bool) {
+    let files = [
+        ("added:   ", &changes.added),
+        ("modified:", &changes.modified),
+        ("deleted: ", &changes.deleted),
+    ]
+    .into_iter()
+    .flat_map(|(label, files)| files.iter().map(move |file| (label, file)));
+    let total = changes.added.len() + changes.modified.len() + changes.deleted.len();
+    let shown = if all { total } else { total.min(LISTED) };
+    for (label, file) in files.take(shown) {
+        let _ = write!(out, "\n  {label} {}", file.display());
+    }
+    if shown < total {
+        let _ = write!(
+            out,
+            "\n  ... and {} more (`mlops status --all` lists every one)",
+            total - shown
+        );
+    }
 }

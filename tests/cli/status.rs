@@ -23,7 +23,10 @@ fn modified_directory_lists_what_changed() {
     let (out, _) = env.fails(1, &["status", "--check"]);
     assert_eq!(
         out.trim(),
-        "data: modified (1 added, 1 modified, 1 deleted)"
+        "data: modified (1 added, 1 modified, 1 deleted)\n  \
+         added:    data/new\n  \
+         modified: data/a\n  \
+         deleted:  data/c"
     );
     let report = env.json(&["status"]);
     let path = &report["paths"][0];
@@ -31,6 +34,29 @@ fn modified_directory_lists_what_changed() {
     assert_eq!(path["changes"]["added"], serde_json::json!(["data/new"]));
     assert_eq!(path["changes"]["modified"], serde_json::json!(["data/a"]));
     assert_eq!(path["changes"]["deleted"], serde_json::json!(["data/c"]));
+}
+
+#[test]
+fn modified_directory_names_ten_files_unless_all() {
+    let env = TestEnv::new();
+    env.write("data/a", "1");
+    env.run(&["add", "data"]);
+    for i in 0..12 {
+        env.write(&format!("data/new{i:02}"), "n");
+    }
+    let out = env.run(&["status"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "data: modified (12 added, 0 modified, 0 deleted)");
+    assert_eq!(lines[1], "  added:    data/new00");
+    assert_eq!(lines[10], "  added:    data/new09");
+    assert_eq!(
+        lines[11],
+        "  ... and 2 more (`mlops status --all` lists every one)"
+    );
+    assert_eq!(lines.len(), 12, "{out}");
+    let out = env.run(&["status", "--all"]);
+    assert_eq!(out.lines().count(), 13, "{out}");
+    assert!(out.contains("  added:    data/new11\n"), "{out}");
 }
 
 #[test]
