@@ -34,6 +34,10 @@ pub(crate) struct RunArgs {
     /// Select the given stages and those that depend on them, instead of those they depend on
     #[arg(long)]
     downstream: bool,
+    /// Run only the given stages, even when up to date, without the stages they depend on (as
+    /// `dvc repro -s`)
+    #[arg(short, long, requires = "stages", conflicts_with = "downstream")]
+    single_item: bool,
     /// After a failure, go on with stages that do not depend on the failed one
     #[arg(short = 'k', long)]
     keep_going: bool,
@@ -123,8 +127,9 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         targets: args.stages.clone(),
         jobs,
         dry_run: args.dry_run,
-        force: args.force,
+        force: args.force || args.single_item,
         downstream: args.downstream,
+        single_item: args.single_item,
         keep_going: args.keep_going,
         link: ws.config().link,
     };

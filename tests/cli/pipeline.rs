@@ -142,6 +142,28 @@ fn targets_downstream_and_force() {
 }
 
 #[test]
+fn single_item_forces_the_named_stages_without_their_upstream() {
+    let env = three_stages();
+    env.run(&["run"]);
+    calls(&env);
+    env.run(&["run", "-s", "train"]);
+    assert_eq!(calls(&env), ["train"], "up to date, yet forced");
+    env.write("data/raw.csv", "a,b\n5,6\n");
+    env.run(&["run", "--single-item", "train", "evaluate"]);
+    assert_eq!(
+        calls(&env),
+        ["train", "evaluate"],
+        "the changed upstream stage stays out"
+    );
+    assert_eq!(
+        statuses(&env, &["prepare"]),
+        [("prepare".into(), "ran".into())]
+    );
+    let (_, err) = env.fails(2, &["run", "-s"]);
+    assert!(err.contains("<STAGES>"), "{err}");
+}
+
+#[test]
 fn parallel_stages_overlap() {
     let env = TestEnv::new();
     let stage = |name: &str| {

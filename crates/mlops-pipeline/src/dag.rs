@@ -96,6 +96,38 @@ impl Dag {
             return Ok(self.order.clone());
         }
         let mut chosen = HashSet::new();
+        let mut stack = Self::matching(pipeline, targets)?;
+        let edges = if downstream {
+            &self.downstream
+        } else {
+            &self.upstream
+        };
+        while let Some(i) = stack.pop() {
+            if chosen.insert(i) {
+                stack.extend(&edges[i]);
+            }
+        }
+        Ok(self.in_order(&chosen))
+    }
+
+    /// The stages `targets` name and no others (`mlops run --single-item`), in run order.
+    pub fn select_only(&self, pipeline: &Pipeline, targets: &[String]) -> Result<Vec<usize>> {
+        let chosen: HashSet<usize> = Self::matching(pipeline, targets)?.into_iter().collect();
+        Ok(self.in_order(&chosen))
+    }
+
+    /// The stages in `chosen`, in run order.
+    fn in_order(&self, chosen: &HashSet<usize>) -> Vec<usize> {
+        self.order
+            .iter()
+            .copied()
+            .filter(|i| chosen.contains(i))
+            .collect()
+    }
+
+    /// The indexes of the stages each target names: a stage, or every `name@...` stage that a
+    /// `foreach` or `matrix` stage `name` expands to.
+    fn matching(pipeline: &Pipeline, targets: &[String]) -> Result<Vec<usize>> {
         let mut stack = Vec::new();
         for target in targets {
             let matches: Vec<usize> = pipeline
@@ -118,22 +150,7 @@ impl Dag {
             }
             stack.extend(matches);
         }
-        let edges = if downstream {
-            &self.downstream
-        } else {
-            &self.upstream
-        };
-        while let Some(i) = stack.pop() {
-            if chosen.insert(i) {
-                stack.extend(&edges[i]);
-            }
-        }
-        Ok(self
-            .order
-            .iter()
-            .copied()
-            .filter(|i| chosen.contains(i))
-            .collect())
+        Ok(stack)
     }
 }
 
@@ -218,6 +235,14 @@ mod tests {
         assert_eq!(
             names(dag.select(&p, &["b".into()], true).expect("down")),
             ["b", "c"]
+        );
+        assert_eq!(
+            names(
+                dag.select_only(&p, &["c".into(), "a".into()])
+                    .expect("only")
+            ),
+            ["a", "c"],
+            "in run order, without b"
         );
     }
 

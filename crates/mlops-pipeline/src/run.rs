@@ -56,6 +56,9 @@ pub struct RunOptions {
     pub force: bool,
     /// Select the targets and what depends on them, instead of what they depend on.
     pub downstream: bool,
+    /// Select the targets only, not the stages they depend on (`mlops run --single-item`, with
+    /// `force`, as `dvc repro -s`).
+    pub single_item: bool,
     /// After a failure, go on with stages that do not depend on it.
     pub keep_going: bool,
     pub link: LinkMode,
@@ -162,6 +165,7 @@ pub fn dry_run_all(ws: &Workspace) -> Result<Vec<StageOutcome>> {
         dry_run: true,
         force: false,
         downstream: false,
+        single_item: false,
         keep_going: true,
         link: LinkMode::Copy,
     };
@@ -178,7 +182,11 @@ pub fn run(
 ) -> Result<RunReport> {
     let pipeline = Pipeline::load(ws.root())?;
     let dag = Dag::build(&pipeline, ws.root())?;
-    let selected = dag.select(&pipeline, &options.targets, options.downstream)?;
+    let selected = if options.single_item {
+        dag.select_only(&pipeline, &options.targets)?
+    } else {
+        dag.select(&pipeline, &options.targets, options.downstream)?
+    };
     // A dry run writes nothing, so it does not wait for (or block) a writer.
     let lock = if options.dry_run {
         None
