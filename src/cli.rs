@@ -66,6 +66,7 @@ pub(crate) enum Command {
     Fsck(commands::fsck::FsckArgs),
     Unprotect(commands::unprotect::UnprotectArgs),
     Remove(commands::remove::RemoveArgs),
+    Move(commands::move_path::MoveArgs),
     Eval(Box<commands::eval::EvalArgs>),
     Drift(Box<commands::drift::DriftArgs>),
     Profile(commands::profile::ProfileArgs),

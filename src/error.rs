@@ -231,6 +231,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
             format!("update the tracked directory as a whole: `mlops add {}`", tracked.display())
         }
         Error::NotTracked { path, .. } => format!("track it with `mlops add {}`", path.display()),
+        Error::Exists { .. } => "give a path that does not exist yet, or an existing directory to move it into".into(),
         Error::PipelineOutput { .. } => "`mlops run` caches a stage's outputs; to stop that, remove the path from the stage's `outs` in `mlops.yaml`".into(),
         Error::UnsupportedFileType { .. } => "mlops tracks regular files and directories, following symlinks to files".into(),
         Error::BadFileName { .. } => "rename the file; names must be UTF-8 without newlines, at most 249 bytes for a tracked path itself".into(),

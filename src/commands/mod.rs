@@ -18,6 +18,7 @@ pub(crate) mod html;
 pub(crate) mod init;
 pub(crate) mod metrics;
 pub(crate) mod model;
+pub(crate) mod move_path;
 pub(crate) mod predict;
 pub(crate) mod profile;
 pub(crate) mod quickstart;
@@ -186,6 +187,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Unprotect(args) => unprotect::run(args, &ctx),
         Command::Remove(args) => remove::run(args, &ctx),
+        Command::Move(args) => move_path::run(args, &ctx),
         Command::Eval(args) => eval::run(args, &ctx),
         Command::Drift(args) => drift::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),

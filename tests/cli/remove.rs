@@ -1,5 +1,5 @@
-//! `mlops remove`: untracking a path keeps its data, as real files, and drops its pointer and
-//! `.gitignore` line.
+//! `mlops remove` and `mlops move`: untracking a path keeps its data, as real files, and drops
+//! its pointer and `.gitignore` line; moving one takes both along.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
@@ -80,4 +80,71 @@ fn remove_refuses_untracked_paths_and_pipeline_outputs() {
     );
     assert!(err.contains("mlops.yaml"), "{err}");
     assert!(env.path("out.txt").exists());
+}
+
+#[test]
+fn move_renames_the_data_its_pointer_and_gitignore_lines() {
+    let env = TestEnv::new();
+    env.write("data/a.csv", "1").write("data/sub/b.csv", "2");
+    env.write(".gitignore", "*.log\n");
+    env.run(&["add", "--link", "symlink", "data"]);
+    let digest = pointer_digest(&env, "data.mlops");
+    let out = env.run(&["move", "data", "inputs/raw"]);
+    assert!(out.contains("moved data to inputs/raw"), "{out}");
+    assert!(!env.path("data").exists() && !env.path("data.mlops").exists());
+    assert_eq!(env.read("inputs/raw/sub/b.csv"), b"2");
+    assert_eq!(pointer_digest(&env, "inputs/raw.mlops"), digest);
+    assert_eq!(
+        String::from_utf8(env.read(".gitignore")).expect("utf-8"),
+        "*.log\n"
+    );
+    assert_eq!(
+        String::from_utf8(env.read("inputs/.gitignore")).expect("utf-8"),
+        "/raw\n"
+    );
+    assert!(env.run(&["status", "--check"]).contains("up to date"));
+
+    // Into an existing directory, by the pointer's name.
+    env.write("model.bin", "w");
+    env.run(&["add", "model.bin"]);
+    env.run(&["move", "model.bin.mlops", "inputs"]);
+    assert_eq!(env.read("inputs/model.bin"), b"w");
+    assert!(env.path("inputs/model.bin.mlops").is_file());
+    assert!(env.run(&["status", "--check"]).contains("up to date"));
+}
+
+#[test]
+fn move_refuses_overlaps_existing_targets_and_paths_outside() {
+    let env = TestEnv::new();
+    env.write("data/a.csv", "1")
+        .write("taken", "t")
+        .write("loose", "l");
+    env.run(&["add", "data"]);
+    let before = env.read("data.mlops");
+    let (_, err) = env.fails(2, &["move", "data", "data/inner"]);
+    assert!(err.contains("inside"), "{err}");
+    let (_, err) = env.fails(2, &["move", "data", "taken"]);
+    assert!(err.contains("`taken` already exists"), "{err}");
+    let (_, err) = env.fails(2, &["move", "data", "../elsewhere"]);
+    assert!(err.contains("outside the workspace"), "{err}");
+    let (_, err) = env.fails(2, &["move", "data", ".mlops/x"]);
+    assert!(err.contains(".mlops"), "{err}");
+    let (_, err) = env.fails(2, &["move", "loose", "other"]);
+    assert!(err.contains("`loose` is not tracked"), "{err}");
+    assert_eq!(env.read("data.mlops"), before, "nothing changed");
+    assert_eq!(env.read("data/a.csv"), b"1");
+}
+
+#[test]
+fn move_refuses_a_directory_link_leading_out_of_the_workspace() {
+    let env = TestEnv::new();
+    env.write("model.bin", "w");
+    env.run(&["add", "model.bin"]);
+    let outside = env.outside("elsewhere");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::os::unix::fs::symlink(&outside, env.path("out")).expect("symlink");
+    let (_, err) = env.fails(2, &["move", "model.bin", "out"]);
+    assert!(err.contains("refusing the path"), "{err}");
+    assert!(env.path("model.bin.mlops").is_file());
+    assert_eq!(std::fs::read_dir(&outside).expect("list").count(), 0);
 }

@@ -88,6 +88,9 @@ pub enum Error {
     #[error("`{}` is not tracked (no `{}` pointer file)", path.display(), pointer.display())]
     NotTracked { path: PathBuf, pointer: PathBuf },
 
+    #[error("`{}` already exists", path.display())]
+    Exists { path: PathBuf },
+
     #[error("`{}` is an output of the pipeline, recorded in `mlops.lock`", path.display())]
     PipelineOutput { path: PathBuf },
 

@@ -1,12 +1,13 @@
 //! The versioning operations behind each command: `add`, `status`, `checkout`, `push`/`fetch`/
-//! `pull`, `gc`, `fsck`, `unprotect` and `remove`. Each takes the workspace, workspace-relative
-//! targets and options, and returns a serialisable report; writers take the workspace lock
-//! themselves.
+//! `pull`, `gc`, `fsck`, `unprotect`, `remove` and `move`. Each takes the workspace,
+//! workspace-relative targets and options, and returns a serialisable report; writers take the
+//! workspace lock themselves.
 
 pub mod add;
 pub mod checkout;
 pub mod fsck;
 pub mod gc;
+pub mod move_path;
 pub mod remove;
 pub mod status;
 pub mod transfer;

@@ -48,7 +48,7 @@ pub fn remove(
     let _lock = ws.lock()?;
     let mut paths = Vec::with_capacity(targets.len());
     for target in targets {
-        let rel = tracked_path(ws, target, options)?;
+        let rel = tracked_path(ws, target, &options.pipeline_outputs)?;
         if !paths.contains(&rel) {
             paths.push(rel);
         }
@@ -84,13 +84,18 @@ pub fn remove(
     Ok(RemoveReport { removed })
 }
 
-/// The tracked path that `target` names, checked to be a safe workspace path with a pointer.
-fn tracked_path(ws: &Workspace, target: &Path, options: &RemoveOptions) -> Result<PathBuf> {
+/// The tracked path that `target` (the path or its pointer file) names, checked to be a safe
+/// workspace path with a pointer, and not one of `pipeline_outputs` or inside one.
+pub(crate) fn tracked_path(
+    ws: &Workspace,
+    target: &Path,
+    pipeline_outputs: &[PathBuf],
+) -> Result<PathBuf> {
     let rel = match target_of(target) {
         Some(rel) if ws.abs(target).is_file() => rel,
         _ => target.to_owned(),
     };
-    if options.pipeline_outputs.iter().any(|o| rel.starts_with(o)) {
+    if pipeline_outputs.iter().any(|o| rel.starts_with(o)) {
         return Err(Error::PipelineOutput { path: rel });
     }
     let rel = crate::safepath::check(ws.root(), &rel)?;
