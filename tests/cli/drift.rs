@@ -809,3 +809,86 @@ fn a_gate_on_an_unknown_column_exits_2_with_a_suggestion_and_a_failing_gate_exit
         }
     }
 }
+
+/// One Float64 column `x` in a Parquet file.
+fn write_x(env: &TestEnv, name: &str, values: Vec<f64>) {
+    let batch =
+        RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(values)) as ArrayRef)])
+            .expect("a batch");
+    let file = std::fs::File::create(env.path(name)).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+/// ±inf are dropped on each side before testing, whether or not that side has NaN, and count in
+/// its missing share (docs/drift.md, "Deliberate differences from Evidently": Evidently's
+/// dataset-level count keeps them on a side without NaN, its Wasserstein distance is then NaN and
+/// the column does not count as drifted).
+#[test]
+fn infinities_are_dropped_on_either_side_without_nan() {
+    let env = TestEnv::bare();
+    let mut rng = Rng(15);
+    let reference: Vec<f64> = (0..200).map(|_| rng.normal()).collect();
+    let shifted: Vec<f64> = (0..200).map(|_| 1.0 + rng.normal()).collect();
+    let infinities = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    let with_infinities =
+        |values: &[f64]| -> Vec<f64> { infinities.iter().chain(&values[5..]).copied().collect() };
+    write_x(&env, "ref.parquet", reference.clone());
+    write_x(&env, "ref_inf.parquet", with_infinities(&reference));
+    write_x(&env, "ref_finite.parquet", reference[5..].to_vec());
+    write_x(&env, "cur_inf.parquet", with_infinities(&shifted));
+    write_x(&env, "cur_finite.parquet", shifted[5..].to_vec());
+    let column = |reference: &str, current: &str| -> serde_json::Value {
+        let report = env.json(&[
+            "drift",
+            "--reference",
+            reference,
+            current,
+            "--test",
+            "x=wasserstein",
+            "--no-fail",
+        ]);
+        report["batches"][0]["columns"][0].clone()
+    };
+    for (reference, current, finite_reference, finite_current, missing_ref, missing_cur) in [
+        (
+            "ref.parquet",
+            "cur_inf.parquet",
+            "ref.parquet",
+            "cur_finite.parquet",
+            0.0,
+            0.025,
+        ),
+        (
+            "ref_inf.parquet",
+            "cur_finite.parquet",
+            "ref_finite.parquet",
+            "cur_finite.parquet",
+            0.025,
+            0.0,
+        ),
+    ] {
+        let with = column(reference, current);
+        let without = column(finite_reference, finite_current);
+        let statistic = with["statistic"]
+            .as_f64()
+            .expect("a finite statistic, not NaN");
+        // The same values tested, so the same bits.
+        assert_eq!(
+            statistic.to_bits(),
+            without["statistic"].as_f64().expect("statistic").to_bits(),
+            "{reference} {current}"
+        );
+        assert_eq!(with["drifted"], true, "{reference} {current}: {with}");
+        assert_eq!(with["missing_share_ref"].as_f64(), Some(missing_ref));
+        assert_eq!(with["missing_share_cur"].as_f64(), Some(missing_cur));
+    }
+}

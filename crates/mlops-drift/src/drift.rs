@@ -776,7 +776,8 @@ fn prepare_categories(reference: ReferenceColumn, current: &Column) -> Prepared 
 }
 
 /// The finite values of a numeric column, sorted, and the share of rows without one (missing,
-/// NaN or infinite: Evidently drops all three).
+/// NaN or infinite: Evidently's per-column drift drops all three; its dataset-level count keeps
+/// infinities on a side without NaN, a difference docs/drift.md lists).
 #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64")]
 fn finite_sorted(column: &Column) -> (Vec<f64>, f64) {
     let rows = column.len();
