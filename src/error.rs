@@ -243,7 +243,12 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::UnsafePath { .. } => "mlops writes only inside the workspace, outside `.git` and `.mlops`; a pointer, `mlops.lock` or registry tag naming such a path was edited by hand or crafted: fix or remove it".into(),
         Error::TreeTooLarge { .. } => "if the directory really is that large, raise `cache.max_tree_entries` in `.mlops/config.local.yaml`; otherwise its manifests are crafted or corrupt".into(),
         Error::BadRemoteUrl { .. } => "give a directory outside the workspace (or a subdirectory of it), as a path or a `file://` URL".into(),
-        Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push`".into(),
+        Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push` (`mlops push --all-commits` for every committed version)".into(),
+        Error::NeededBy { missing, commit, .. } => match (&**missing, commit) {
+            (Error::RemoteObjectMissing { .. }, _) => "on the machine that added or has this version of the data, run `mlops push --all-commits` (every committed version goes to the remote), then try again".into(),
+            (_, Some(_)) => "fetch the committed versions with `mlops fetch --all-commits`; if the remote lacks them, run `mlops push --all-commits` on the machine that has them".into(),
+            _ => "get it with `mlops pull`; if the remote lacks it, run `mlops push --all-commits` on the machine that has it (or track the data again with `mlops add`)".into(),
+        },
         Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
         Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),

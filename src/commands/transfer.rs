@@ -1,10 +1,15 @@
 //! `mlops push`, `pull` and `fetch`: move objects between the cache and a remote.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use mlops_core::digest::Digest;
+use mlops_core::ops::Tracked;
 use mlops_core::ops::checkout::CheckoutOptions;
 use mlops_core::ops::transfer::{self, TransferOptions, TransferReport};
+use mlops_core::{Error, Workspace};
+use mlops_meta::history::{Commits, Repo};
 use serde::Serialize;
 
 use crate::commands::Context;
@@ -13,6 +18,7 @@ use crate::output::{count, size};
 
 /// Which objects to move, and where.
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools, reason = "independent clap flags")]
 pub(crate) struct TransferArgs {
     /// Tracked paths, pointer files or directories holding them (default: all)
     targets: Vec<PathBuf>,
@@ -22,6 +28,16 @@ pub(crate) struct TransferArgs {
     /// Objects to transfer at once
     #[arg(short, long, value_name = "N", default_value_t = 8)]
     jobs: usize,
+    /// Also transfer the data every commit of the repository needs, so that any of them can be
+    /// checked out (`pull` still checks out only the workspace's pointers)
+    #[arg(long)]
+    all_commits: bool,
+    /// Also transfer the data the tip of every branch needs
+    #[arg(long)]
+    all_branches: bool,
+    /// Also transfer the data every tagged commit needs
+    #[arg(long)]
+    all_tags: bool,
 }
 
 impl TransferArgs {
@@ -31,6 +47,76 @@ impl TransferArgs {
             jobs: self.jobs,
             verify: false,
         }
+    }
+
+    /// The tracked paths of the commits the history flags name, beside `workspace` (within the
+    /// targets, when given), each with the commit that records it.
+    fn history(
+        &self,
+        ctx: &Context,
+        ws: &Workspace,
+        workspace: &[Tracked],
+    ) -> anyhow::Result<History> {
+        let asked = [
+            (self.all_commits, Commits::All),
+            (self.all_branches, Commits::Branches),
+            (self.all_tags, Commits::Tags),
+        ];
+        let mut history = History::default();
+        if !asked.iter().any(|(on, _)| *on) {
+            return Ok(history);
+        }
+        let targets = ctx.targets(ws, &self.targets)?;
+        let repo = Repo::open(ws)?;
+        for (_, which) in asked.iter().filter(|(on, _)| *on) {
+            for (item, commit) in repo.tracked_by_commit(*which)? {
+                let key = (item.rel.clone(), item.pointer.digest);
+                let wanted = targets.is_empty() || targets.iter().any(|t| item.rel.starts_with(t));
+                let known = history.commits.contains_key(&key)
+                    || workspace
+                        .iter()
+                        .any(|w| w.rel == item.rel && w.pointer.digest == item.pointer.digest);
+                if wanted && !known {
+                    let id = commit.to_string();
+                    history.commits.insert(key, id[..7].to_owned());
+                    history.tracked.push(item);
+                }
+            }
+        }
+        Ok(history)
+    }
+}
+
+/// Versions of tracked paths read from git history, beside the workspace's.
+#[derive(Default)]
+struct History {
+    tracked: Vec<Tracked>,
+    /// A commit recording each (path, pointer digest), by short id.
+    commits: HashMap<(PathBuf, Digest), String>,
+}
+
+impl History {
+    /// `err` naming the commit whose pointer needs the missing object, when it came from one.
+    fn name_commit(&self, err: Error) -> Error {
+        match err {
+            Error::NeededBy {
+                path,
+                pointer,
+                commit: None,
+                missing,
+            } => Error::NeededBy {
+                commit: self.commits.get(&(path.clone(), pointer)).cloned(),
+                path,
+                pointer,
+                missing,
+            },
+            other => other,
+        }
+    }
+
+    /// The workspace's tracked paths followed by these.
+    fn with(&self, workspace: &[Tracked]) -> Vec<Tracked> {
+        workspace.iter().chain(&self.tracked).cloned().collect()
     }
 }
 
@@ -65,11 +151,18 @@ pub(crate) struct PullArgs {
 pub(crate) fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
+    let history = args.transfer.history(ctx, &ws, &tracked)?;
     let options = TransferOptions {
         verify: args.verify,
         ..args.transfer.options()
     };
-    let report = transfer::push(&ws, &tracked, &options, &ctx.printer.progress())?;
+    let report = transfer::push(
+        &ws,
+        &history.with(&tracked),
+        &options,
+        &ctx.printer.progress(),
+    )
+    .map_err(|e| history.name_commit(e))?;
     ctx.printer.report(&report, |r| {
         let mut out = describe(r, "pushed", "to", "already there");
         if r.repaired > 0 {
@@ -87,12 +180,14 @@ pub(crate) fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
 pub(crate) fn fetch(args: &FetchArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
+    let history = args.transfer.history(ctx, &ws, &tracked)?;
     let report = transfer::fetch(
         &ws,
-        &tracked,
+        &history.with(&tracked),
         &args.transfer.options(),
         &ctx.printer.progress(),
-    )?;
+    )
+    .map_err(|e| history.name_commit(e))?;
     ctx.printer.report(&report, |r| {
         describe(r, "fetched", "from", "already in the cache")
     })?;
@@ -109,6 +204,7 @@ struct PullReport {
 pub(crate) fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let tracked = ctx.tracked(&ws, &args.transfer.targets)?;
+    let history = args.transfer.history(ctx, &ws, &tracked)?;
     let checkout = CheckoutOptions {
         force: args.force,
         link: ws.config().link,
@@ -117,10 +213,12 @@ pub(crate) fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let (fetch, checkout) = transfer::pull(
         &ws,
         &tracked,
+        &history.tracked,
         &args.transfer.options(),
         &checkout,
         &ctx.printer.progress(),
-    )?;
+    )
+    .map_err(|e| history.name_commit(e))?;
     let report = PullReport { fetch, checkout };
     ctx.printer.report(&report, |r| {
         format!(

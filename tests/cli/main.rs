@@ -23,6 +23,7 @@ mod hostile;
 mod infer;
 mod init;
 mod lock;
+mod old_versions;
 mod output;
 mod pipeline;
 mod pipeline_safety;

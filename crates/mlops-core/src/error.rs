@@ -139,6 +139,19 @@ pub enum Error {
     #[error("object `{digest}` is not on remote `{remote}`")]
     RemoteObjectMissing { remote: String, digest: Digest },
 
+    /// An object missing from the cache or a remote, with the tracked path that needs it (and
+    /// the commit whose pointer names it, when the path was read from git history).
+    #[error("{missing}; `{}` needs it{}", path.display(), commit.as_ref().map(|c| format!(" (its pointer in commit `{c}`)")).unwrap_or_default())]
+    NeededBy {
+        path: PathBuf,
+        /// The digest the tracked path's pointer records, which the caller can map to a commit.
+        pointer: Digest,
+        commit: Option<String>,
+        /// [`Error::ObjectMissing`] or [`Error::RemoteObjectMissing`]; not a `source`, as its
+        /// message is already part of this one.
+        missing: Box<Error>,
+    },
+
     #[error("cannot read `{}`: {message}", path.display())]
     Table { path: PathBuf, message: String },
 

@@ -162,13 +162,23 @@ impl Repo {
 
     /// Every tracked path of every commit `which` names (duplicates removed), for `gc`.
     pub fn tracked_in(&self, which: Commits) -> Result<Vec<Tracked>> {
+        Ok(self
+            .tracked_by_commit(which)?
+            .into_iter()
+            .map(|(tracked, _)| tracked)
+            .collect())
+    }
+
+    /// Every tracked path of every commit `which` names, each with one commit whose pointer (or
+    /// `mlops.lock`) records it (duplicates removed), for `push`/`fetch --all-commits`.
+    pub fn tracked_by_commit(&self, which: Commits) -> Result<Vec<(Tracked, Oid)>> {
         let mut seen = BTreeSet::new();
         let mut tracked = Vec::new();
         for id in self.commits(which)? {
             let commit = self.git.find_commit(id)?;
             for (rel, pointer) in self.tracked_at(&commit)? {
                 if seen.insert((rel.clone(), pointer.digest)) {
-                    tracked.extend(self.checked(&rel, pointer));
+                    tracked.extend(self.checked(&rel, pointer).map(|t| (t, id)));
                 }
             }
         }

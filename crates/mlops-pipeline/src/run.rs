@@ -630,7 +630,9 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
     };
     match restore(shared.ws, &tracked, &options, &NoProgress) {
         Ok(_) => Ok(true),
-        Err(mlops_core::Error::ObjectMissing { .. }) => Ok(false),
+        Err(mlops_core::Error::ObjectMissing { .. } | mlops_core::Error::NeededBy { .. }) => {
+            Ok(false)
+        }
         Err(e) => Err(e.into()),
     }
 }

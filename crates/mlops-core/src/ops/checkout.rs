@@ -70,11 +70,11 @@ pub fn restore(
     // Read every tree and check every object before changing anything.
     let mut plans = Vec::with_capacity(tracked.len());
     for item in tracked {
-        let (files, dirs) = desired(&store, item)?;
+        let (files, dirs) = desired(&store, item).map_err(|e| item.needs(e))?;
         if let Some(missing) = files.iter().find(|f| !cached.contains(&f.digest)) {
-            return Err(Error::ObjectMissing {
+            return Err(item.needs(Error::ObjectMissing {
                 digest: missing.digest,
-            });
+            }));
         }
         plans.push((item, files, dirs));
     }

@@ -39,6 +39,20 @@ impl Tracked {
             pointer,
         })
     }
+
+    /// `err` naming this path as the one that needs the object, when it says an object is
+    /// missing from the cache or a remote; any other error unchanged.
+    pub fn needs(&self, err: Error) -> Error {
+        match err {
+            Error::ObjectMissing { .. } | Error::RemoteObjectMissing { .. } => Error::NeededBy {
+                path: self.rel.clone(),
+                pointer: self.pointer.digest,
+                commit: None,
+                missing: Box::new(err),
+            },
+            other => other,
+        }
+    }
 }
 
 /// Resolves targets (workspace-relative: tracked paths, pointer files, or directories holding

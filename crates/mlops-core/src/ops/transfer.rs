@@ -2,7 +2,7 @@
 //! every digest. An interrupted transfer leaves no partial object on either side (temp file and
 //! rename on both), and the next call resumes by transferring what is still missing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -55,11 +55,15 @@ pub fn push(
     let remote = remote::open(ws, options.remote.as_deref())?;
     let store = ws.store();
     let mut needed: Vec<Digest> = Vec::new();
+    let mut owner = HashMap::new();
     for item in tracked {
         // Manifests come first in `objects_of`; send them last, so a remote that has a manifest
         // has everything it lists.
-        let mut objects = objects_of(&store, &item.pointer)?;
+        let mut objects = objects_of(&store, &item.pointer).map_err(|e| item.needs(e))?;
         objects.reverse();
+        for digest in &objects {
+            owner.entry(*digest).or_insert(item);
+        }
         needed.extend(objects);
     }
     let mut seen = HashSet::with_capacity(needed.len());
@@ -85,10 +89,12 @@ pub fn push(
     );
     let missing = missing
         .into_iter()
-        .map(|d| Ok((d, store.size(&d)?)))
+        .map(|d| Ok((d, store.size(&d).map_err(|e| needed_by(&owner, &d, e))?)))
         .collect::<Result<Vec<_>>>()?;
     run_parallel(options.jobs, &missing, progress, |digest| {
-        store.verify(digest)?;
+        store
+            .verify(digest)
+            .map_err(|e| needed_by(&owner, digest, e))?;
         remote.put(digest, &store.object_path(digest))
     })?;
     Ok(TransferReport {
@@ -141,16 +147,19 @@ pub fn fetch(
     fetch_locked(ws, tracked, options, progress)
 }
 
-/// Fetches, then checks out, the tracked paths.
+/// Fetches the tracked paths and `also_fetch` (other versions, e.g. from git history), then
+/// checks out the tracked paths only.
 pub fn pull(
     ws: &Workspace,
     tracked: &[Tracked],
+    also_fetch: &[Tracked],
     options: &TransferOptions,
     checkout: &CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<(TransferReport, CheckoutReport)> {
     let _lock = ws.lock()?;
-    let fetched = fetch_locked(ws, tracked, options, progress)?;
+    let all: Vec<Tracked> = tracked.iter().chain(also_fetch).cloned().collect();
+    let fetched = fetch_locked(ws, &all, options, progress)?;
     let checked_out = restore(ws, tracked, checkout, progress)?;
     Ok((fetched, checked_out))
 }
@@ -170,7 +179,11 @@ pub fn fetch_locked(
     // Manifests first, one level at a time: they say which files to fetch.
     let mut files: Vec<(Digest, u64)> = Vec::new();
     let mut level: Vec<Digest> = Vec::new();
-    for Tracked { pointer, .. } in tracked {
+    // The first tracked path that needs each object, to name in an error.
+    let mut owner = HashMap::new();
+    for item in tracked {
+        let pointer = &item.pointer;
+        owner.entry(pointer.digest).or_insert(item);
         match pointer.kind {
             EntryKind::File => files.push((pointer.digest, pointer.size)),
             EntryKind::Dir => level.push(pointer.digest),
@@ -185,14 +198,21 @@ pub fn fetch_locked(
             .map(|d| (*d, 0))
             .collect();
         let sizes = run_parallel(options.jobs, &missing, progress, |digest| {
-            get_verified(&store, &*remote, digest)
+            get_verified(&store, &*remote, digest).map_err(|e| needed_by(&owner, digest, e))
         })?;
         fetched.0 += missing.len() as u64;
         fetched.1 += sizes;
         cached.extend(missing.iter().map(|(d, _)| *d));
         let mut next = Vec::new();
         for digest in &level {
-            for entry in Manifest::parse(digest, &store.read(digest)?)?.entries {
+            let bytes = store
+                .read(digest)
+                .map_err(|e| needed_by(&owner, digest, e))?;
+            let item = owner.get(digest).copied();
+            for entry in Manifest::parse(digest, &bytes)?.entries {
+                if let Some(item) = item {
+                    owner.entry(entry.digest).or_insert(item);
+                }
                 match entry.kind {
                     EntryKind::Dir => next.push(entry.digest),
                     EntryKind::File => files.push((entry.digest, entry.size)),
@@ -211,7 +231,7 @@ pub fn fetch_locked(
     let (missing, up_to_date): (Vec<_>, Vec<_>) =
         files.into_iter().partition(|(d, _)| !cached.contains(d));
     fetched.1 += run_parallel(options.jobs, &missing, progress, |digest| {
-        get_verified(&store, &*remote, digest)
+        get_verified(&store, &*remote, digest).map_err(|e| needed_by(&owner, digest, e))
     })?;
     fetched.0 += missing.len() as u64;
     crate::atomic::sync_filesystem(store.root())?;
@@ -222,6 +242,14 @@ pub fn fetch_locked(
         up_to_date: up_to_date.len() as u64,
         repaired: 0,
     })
+}
+
+/// `err` naming the tracked path that needs `digest`, when it says an object is missing.
+fn needed_by(owner: &HashMap<Digest, &Tracked>, digest: &Digest, err: Error) -> Error {
+    match owner.get(digest) {
+        Some(item) => item.needs(err),
+        None => err,
+    }
 }
 
 /// Downloads one object into a temp file, checks its digest, then moves it into the cache.
