@@ -15,6 +15,7 @@ mod checkout;
 mod crash;
 mod drift;
 mod eval;
+mod eval_groups;
 mod examples;
 mod gc_fsck;
 mod history;

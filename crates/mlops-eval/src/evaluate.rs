@@ -2,7 +2,7 @@
 //! analysis, fairness across sensitive groups, and gates.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use mlops_core::table::{self, Column, Table};
@@ -10,6 +10,7 @@ use mlops_core::table::{self, Column, Table};
 use crate::error::{Error, Result};
 use crate::fairness::{self, Method};
 use crate::gates::Gate;
+use crate::groupby::{self, Codes};
 use crate::grouped::{self, Grouping, Ranked, Sums};
 use crate::input::{self, Columns, Prepared, Task, describe};
 use crate::metrics::multiclass::{Average, Score};
@@ -1151,65 +1152,45 @@ fn coded(column: &Column) -> Coded<'_> {
 /// (`keys.len()` when left out). Columns come coded (labels and per-row ids), so no string is
 /// built per row.
 fn group_rows(coded: &[Coded], rows: usize, drop_missing: bool) -> (Vec<Vec<String>>, Vec<u32>) {
-    let missing = |id: u32| id == Column::MISSING;
     // One more id than labels per column stands for a missing value.
-    let space: u128 = coded
+    let columns: Vec<Codes> = coded
         .iter()
-        .map(|(labels, _)| labels.len() as u128 + 1)
-        .product();
-    let key_of = |r: usize| {
-        coded.iter().fold(0u128, |k, (labels, ids)| {
-            let id = if missing(ids[r]) {
-                labels.len()
-            } else {
-                ids[r] as usize
-            };
-            k * (labels.len() as u128 + 1) + id as u128
+        .map(|(labels, ids)| Codes {
+            ids,
+            radix: u32::try_from(labels.len() + 1).expect("fewer than 2^32 labels"),
         })
-    };
-    let name_of = |r: usize| -> Vec<String> {
+        .collect();
+    let groups = groupby::group_by(&columns, rows);
+    let name = |g: usize| -> Option<Vec<String>> {
+        let r = groups.first_rows[g];
         coded
             .iter()
             .map(|(labels, ids)| {
-                if missing(ids[r]) {
-                    MISSING.to_owned()
+                if ids[r] == Column::MISSING {
+                    (!drop_missing).then(|| MISSING.to_owned())
                 } else {
-                    labels[ids[r] as usize].clone()
+                    Some(labels[ids[r] as usize].clone())
                 }
             })
             .collect()
     };
-    // Small key spaces look groups up in an array rather than a hash map.
-    let mut dense: Vec<u32> = if space <= 1 << 16 {
-        vec![u32::MAX; usize::try_from(space).expect("small")]
-    } else {
-        Vec::new()
-    };
-    let mut sparse: HashMap<u128, u32> = HashMap::new();
-    let mut keys: Vec<Vec<String>> = Vec::new();
-    let mut ids = Vec::with_capacity(rows);
-    let mut left_out = Vec::new();
-    for r in 0..rows {
-        if drop_missing && coded.iter().any(|(_, ids)| missing(ids[r])) {
-            left_out.push(ids.len());
-            ids.push(u32::MAX);
-            continue;
+    // With `drop_missing` a group with a missing value holds only rows to leave out: its rows
+    // go to the group after the kept ones, and the kept ones keep their first-row order.
+    let mut keys = Vec::with_capacity(groups.first_rows.len());
+    let renumbered: Vec<Option<u32>> = (0..groups.first_rows.len())
+        .map(|g| {
+            name(g).map(|key| {
+                keys.push(key);
+                u32::try_from(keys.len() - 1).expect("fewer than 2^32 groups")
+            })
+        })
+        .collect();
+    let mut ids = groups.ids;
+    if renumbered.len() != keys.len() {
+        let left_out = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
+        for id in &mut ids {
+            *id = renumbered[*id as usize].unwrap_or(left_out);
         }
-        let key = key_of(r);
-        let slot = if dense.is_empty() {
-            sparse.entry(key).or_insert(u32::MAX)
-        } else {
-            &mut dense[usize::try_from(key).expect("small")]
-        };
-        if *slot == u32::MAX {
-            *slot = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
-            keys.push(name_of(r));
-        }
-        ids.push(*slot);
-    }
-    let left_out_id = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
-    for r in left_out {
-        ids[r] = left_out_id;
     }
     (keys, ids)
 }

@@ -6,7 +6,8 @@
 //! aggregates (checked against fairlearn by `scripts/golden/eval_fairness.py`). [`stats`] holds
 //! Wilson intervals, the two-proportion test and Benjamini-Hochberg (checked against scipy).
 //! [`gates`] parses and evaluates CI gate expressions. [`slices`] computes a metric per slice and
-//! flags the slices where the model is significantly worse than on the rest.
+//! flags the slices where the model is significantly worse than on the rest; slices and sensitive
+//! groups share [`groupby`].
 //!
 //! It never prints and never exits.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod evaluate;
 pub mod fairness;
 pub mod gates;
+pub mod groupby;
 pub mod grouped;
 pub mod input;
 pub mod metrics;

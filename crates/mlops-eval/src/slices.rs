@@ -9,11 +9,9 @@
 
 use serde::Serialize;
 
+use crate::groupby::{self, Codes};
 use crate::stats::{benjamini_hochberg, two_proportion_p_value, wilson_interval};
 use rayon::prelude::*;
-
-/// Key spaces up to this size are grouped through a dense array rather than a hash map.
-const DENSE_KEYS: u128 = 1 << 16;
 
 /// Missing values form their own slice, named so.
 pub const MISSING: &str = "(missing)";
@@ -269,65 +267,33 @@ pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Dimensi
     sets.extend(options.crossings.iter().cloned());
     sets.par_iter()
         .map(|set| {
-            // Each combination of ids as one number (mixed radix over the columns' label counts).
-            let radices: Vec<u128> = set
+            let columns: Vec<Codes> = set
                 .iter()
-                .map(|&c| per_column[c].labels.len() as u128)
-                .collect();
-            let key_of = |r: usize| {
-                set.iter().zip(&radices).fold(0u128, |k, (&c, &radix)| {
-                    k * radix + u128::from(per_column[c].ids[r])
+                .map(|&c| Codes {
+                    ids: &per_column[c].ids,
+                    radix: u32::try_from(per_column[c].labels.len())
+                        .expect("fewer than 2^32 labels"),
                 })
-            };
-            let values_of = |mut key: u128| {
-                let mut values = vec![String::new(); set.len()];
-                for (slot, (&c, &radix)) in values.iter_mut().zip(set.iter().zip(&radices)).rev() {
-                    slot.clone_from(
-                        &per_column[c].labels[usize::try_from(key % radix).expect("an id")],
-                    );
-                    key /= radix;
-                }
-                values
-            };
-            let slice_index = |keys: &mut Vec<u128>| {
-                // Slices in the order of their values.
-                let mut named: Vec<(Vec<String>, u128)> =
-                    keys.drain(..).map(|k| (values_of(k), k)).collect();
-                named.sort();
-                named
-            };
-            let space: u128 = radices.iter().product();
-            // Small key spaces index a dense array, which is much cheaper than hashing every row.
-            let (slices, ids): (Vec<Vec<String>>, Vec<u32>) = if space <= DENSE_KEYS {
-                let mut seen = vec![false; usize::try_from(space).expect("small")];
-                for r in 0..rows {
-                    seen[usize::try_from(key_of(r)).expect("small")] = true;
-                }
-                let mut keys: Vec<u128> = (0..space).filter(|&k| seen[k as usize]).collect();
-                let named = slice_index(&mut keys);
-                let mut index = vec![0u32; seen.len()];
-                for (i, (_, k)) in named.iter().enumerate() {
-                    index[usize::try_from(*k).expect("small")] = u32::try_from(i).expect("small");
-                }
-                let ids = (0..rows)
-                    .map(|r| index[usize::try_from(key_of(r)).expect("small")])
-                    .collect();
-                (named.into_iter().map(|(v, _)| v).collect(), ids)
-            } else {
-                let mut index: std::collections::HashMap<u128, u32> =
-                    std::collections::HashMap::new();
-                let row_keys: Vec<u128> = (0..rows).map(key_of).collect();
-                for &k in &row_keys {
-                    index.entry(k).or_insert(0);
-                }
-                let mut keys: Vec<u128> = index.keys().copied().collect();
-                let named = slice_index(&mut keys);
-                for (i, (_, k)) in named.iter().enumerate() {
-                    index.insert(*k, u32::try_from(i).expect("fewer than 2^32 slices"));
-                }
-                let ids = row_keys.iter().map(|k| index[k]).collect();
-                (named.into_iter().map(|(v, _)| v).collect(), ids)
-            };
+                .collect();
+            let groups = groupby::group_by(&columns, rows);
+            // Slices in the order of their values.
+            let mut named: Vec<(Vec<String>, usize)> = (0..groups.first_rows.len())
+                .map(|g| {
+                    let r = groups.first_rows[g];
+                    let values = set
+                        .iter()
+                        .map(|&c| per_column[c].labels[per_column[c].ids[r] as usize].clone())
+                        .collect();
+                    (values, g)
+                })
+                .collect();
+            named.sort_unstable();
+            let mut order = vec![0u32; named.len()];
+            for (i, (_, g)) in named.iter().enumerate() {
+                order[*g] = u32::try_from(i).expect("fewer than 2^32 slices");
+            }
+            let ids = groups.ids.iter().map(|&g| order[g as usize]).collect();
+            let slices: Vec<Vec<String>> = named.into_iter().map(|(v, _)| v).collect();
             Dimension {
                 columns: set.iter().map(|&c| per_column[c].name.clone()).collect(),
                 slices,
