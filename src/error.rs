@@ -25,6 +25,22 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// The hint for an object a tracked path needs that is missing from the cache or a remote
+/// (`from_history`: the path's version was read from a commit).
+fn needed_by_hint(missing: &Error, from_history: bool) -> &'static str {
+    match (missing, from_history) {
+        (Error::RemoteObjectMissing { .. }, _) => {
+            "on the machine that added or has this version of the data, run `mlops push --all-commits` (every committed version goes to the remote), then try again"
+        }
+        (_, true) => {
+            "fetch the committed versions with `mlops fetch --all-commits`; if the remote lacks them, run `mlops push --all-commits` on the machine that has them"
+        }
+        _ => {
+            "get it with `mlops pull`; if the remote lacks it, run `mlops push --all-commits` on the machine that has it (or track the data again with `mlops add`)"
+        }
+    }
+}
+
 /// Hints for pipeline errors; `None` for those that need none (or wrap a core error).
 fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
     use mlops_pipeline::Error as P;
@@ -244,11 +260,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::TreeTooLarge { .. } => "if the directory really is that large, raise `cache.max_tree_entries` in `.mlops/config.local.yaml`; otherwise its manifests are crafted or corrupt".into(),
         Error::BadRemoteUrl { .. } => "give a directory outside the workspace (or a subdirectory of it), as a path or a `file://` URL".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push` (`mlops push --all-commits` for every committed version)".into(),
-        Error::NeededBy { missing, commit, .. } => match (&**missing, commit) {
-            (Error::RemoteObjectMissing { .. }, _) => "on the machine that added or has this version of the data, run `mlops push --all-commits` (every committed version goes to the remote), then try again".into(),
-            (_, Some(_)) => "fetch the committed versions with `mlops fetch --all-commits`; if the remote lacks them, run `mlops push --all-commits` on the machine that has them".into(),
-            _ => "get it with `mlops pull`; if the remote lacks it, run `mlops push --all-commits` on the machine that has it (or track the data again with `mlops add`)".into(),
-        },
+        Error::NeededBy { missing, commit, .. } => needed_by_hint(missing, commit.is_some()).into(),
         Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
         Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),

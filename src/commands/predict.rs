@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
+use mlops_core::ops::Tracked;
+use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_infer::Model;
 use mlops_infer::device::{Device, DeviceChoice};
 use mlops_infer::predict::{self, OnNan, PredictOptions, PredictReport};
@@ -128,6 +130,23 @@ fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::
     let repo = mlops_meta::history::Repo::open(&ws)?;
     let located = mlops_meta::registry::Registry::read(&repo)?.locate(reference)?;
     let store = ws.store();
+    // A fresh clone has the registry's tags but not the data: fetch what the cache lacks from
+    // the default remote, as `model get` does.
+    let complete = mlops_core::tree::objects_of(&store, &located.pointer)
+        .is_ok_and(|objects| objects.iter().all(|d| store.contains(d)));
+    if !complete {
+        let tracked = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
+        let options = TransferOptions {
+            remote: None,
+            jobs: 8,
+            verify: false,
+        };
+        transfer::fetch(&ws, &[tracked], &options, &ctx.printer.progress()).with_context(|| {
+            format!(
+                "`{reference}` is not in the cache, and fetching it from the default remote failed"
+            )
+        })?;
+    }
     let tree = mlops_core::tree::read_tree(&store, &located.pointer.digest, &located.path)
         .with_context(|| {
             format!(

@@ -120,3 +120,60 @@ fn a_missing_cache_object_names_the_tracked_path() {
     assert!(stderr.contains("`data` needs it"), "{stderr}");
     assert!(stderr.contains("mlops push --all-commits"), "{stderr}");
 }
+
+/// A fresh clone gets a registered model's files from the default remote when `predict` or
+/// `model get` needs them.
+#[test]
+fn a_registered_model_on_a_fresh_clone_is_fetched_from_the_default_remote() {
+    let env = repo();
+    env.default_remote();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/regression");
+    std::fs::create_dir_all(env.path("regression")).expect("mkdir");
+    for entry in std::fs::read_dir(&fixture).expect("list fixture") {
+        let entry = entry.expect("entry");
+        let to = env.path("regression").join(entry.file_name());
+        std::fs::copy(entry.path(), to).expect("copy");
+    }
+    env.run(&["add", "regression"]);
+    commit(&env, "model");
+    env.run(&["model", "register", "reg", "--path", "regression"]);
+    env.run(&[
+        "model",
+        "assign",
+        "reg",
+        "--version",
+        "v0.0.1",
+        "--stage",
+        "prod",
+    ]);
+    env.run(&["push"]);
+    bare_origin(&env);
+    env.git(&["push", "-q", "--tags", "origin", "main"]);
+
+    let input = fixture.join("input.parquet");
+    let first = clone(&env, "first");
+    run_in(
+        &env,
+        &first,
+        &[
+            "predict",
+            "--model",
+            "reg#prod",
+            input.to_str().expect("utf-8"),
+            "-o",
+            "out.parquet",
+        ],
+    );
+    assert!(first.join("out.parquet").is_file());
+
+    let second = clone(&env, "second");
+    run_in(
+        &env,
+        &second,
+        &["model", "get", "reg#prod", "-o", "deployed"],
+    );
+    assert_eq!(
+        std::fs::read(second.join("deployed/model.safetensors")).expect("weights"),
+        std::fs::read(fixture.join("model.safetensors")).expect("fixture weights")
+    );
+}
