@@ -892,3 +892,120 @@ fn infinities_are_dropped_on_either_side_without_nan() {
         assert_eq!(with["missing_share_cur"].as_f64(), Some(missing_cur));
     }
 }
+
+/// One column `x` of JSON numbers in a Parquet file: Int64 or Float64.
+fn write_json_column(env: &TestEnv, name: &str, values: &[serde_json::Value], integer: bool) {
+    let column: ArrayRef = if integer {
+        let values: Vec<i64> = values
+            .iter()
+            .map(|v| v.as_i64().expect("an integer"))
+            .collect();
+        Arc::new(arrow_array::Int64Array::from(values))
+    } else {
+        let values: Vec<f64> = values
+            .iter()
+            .map(|v| v.as_f64().expect("a number"))
+            .collect();
+        Arc::new(Float64Array::from(values))
+    };
+    let batch = RecordBatch::try_from_iter([("x", column)]).expect("a batch");
+    let file = std::fs::File::create(env.path(name)).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+/// Numeric columns with few distinct values, end to end against Evidently 0.7.23's Report
+/// (`scripts/golden/drift_few_values.py`): the column stays numeric, its default test is chosen
+/// from the distinct values of both sides (a float column with values 1-4 whose batch adds a 5
+/// and a 6 gets KS, not chi-square), integers that Evidently calls categories get its categorical
+/// default, and explicit numeric tests (`ks`, `wasserstein`, ...) run on the numbers instead of
+/// being refused (issue 15, items 1 and b). Values agree to 1e-9.
+#[test]
+fn few_valued_numeric_columns_are_tested_as_evidently_tests_them() {
+    const FIXTURE: &str = include_str!("../../crates/mlops-drift/tests/fixtures/few_values.json");
+    let doc: serde_json::Value = serde_json::from_str(FIXTURE).expect("JSON");
+    let env = TestEnv::bare();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (i, case) in doc["cases"].as_array().expect("cases").iter().enumerate() {
+        let name = case["name"].as_str().expect("name");
+        let (reference, current) = (format!("ref{i}.parquet"), format!("cur{i}.parquet"));
+        for (file, side) in [(&reference, "reference"), (&current, "current")] {
+            let values = case[side].as_array().expect("values");
+            write_json_column(&env, file, values, case["integer"] == true);
+        }
+        let explicit = case["explicit"].as_array().expect("explicit");
+        for (expected, test) in std::iter::once((&case["default"], None))
+            .chain(explicit.iter().map(|e| (e, e["test"].as_str())))
+        {
+            let selector = test.map(|t| format!("x={t}"));
+            let mut args = vec!["drift", "--reference", &reference, &current, "--no-fail"];
+            if let Some(selector) = &selector {
+                args.extend(["--test", selector]);
+            }
+            let output = env
+                .cmd(&[&["--json"], &args[..]].concat())
+                .output()
+                .expect("run");
+            if !output.status.success() {
+                failures.push(format!(
+                    "{name} {test:?}: exit {:?}: {}",
+                    output.status.code(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+                continue;
+            }
+            let report: serde_json::Value =
+                serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+            let column = &report["batches"][0]["columns"][0];
+            let value = if column["p_value"].is_null() {
+                &column["statistic"]
+            } else {
+                &column["p_value"]
+            };
+            let (ours, theirs) = (
+                value.as_f64().unwrap_or(f64::NAN),
+                expected["value"].as_f64().expect("a value"),
+            );
+            checked += 1;
+            if column["kind"] != "numeric"
+                || column["test"] != expected["test"]
+                || (ours - theirs).abs() > 1e-9 * theirs.abs().max(1.0)
+            {
+                failures.push(format!(
+                    "{name} {test:?}: mlops {} {} = {ours}, Evidently {} = {theirs}",
+                    column["kind"], column["test"], expected["test"]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 30, "the fixture has cases");
+    // `--kind x=numeric` gives the integer column (case 1, the values of case 0) the numeric
+    // rule: KS over its six values, as Evidently tests the same values as floats.
+    let cases = doc["cases"].as_array().expect("cases");
+    let numbers = |case: &serde_json::Value| -> Vec<f64> {
+        let values = case["current"].as_array().expect("values");
+        values
+            .iter()
+            .map(|v| v.as_f64().expect("a number"))
+            .collect()
+    };
+    assert_eq!(numbers(&cases[0]), numbers(&cases[1]));
+    let report = env.json(&[
+        "drift",
+        "--reference",
+        "ref1.parquet",
+        "cur1.parquet",
+        "--kind",
+        "x=numeric",
+        "--no-fail",
+    ]);
+    let column = &report["batches"][0]["columns"][0];
+    assert_eq!(column["test"], "ks", "{column}");
+    let p_value = column["p_value"].as_f64().expect("a p-value");
+    let theirs = cases[0]["default"]["value"].as_f64().expect("a value");
+    assert!((p_value - theirs).abs() <= 1e-9, "{p_value} vs {theirs}");
+}

@@ -17,8 +17,9 @@ use crate::report::{
     BatchReport, ColumnReport, DriftReport, Histogram, Kind, Role, SchemaChanges, Skipped, Source,
 };
 
-/// Numeric columns with at most this many distinct reference values are tested as categories.
-const FEW_VALUES: usize = 5;
+/// Integer columns with at most this many distinct values in the batch are categories to
+/// Evidently's Report (`INTEGER_CARDINALITY_LIMIT` in `evidently/core/datasets.py`).
+const EVIDENTLY_INTEGER_CATEGORIES: usize = 10;
 
 /// Text columns with more distinct values than this, most of them distinct, are free text.
 const FREE_TEXT_VALUES: usize = 1000;
@@ -240,38 +241,46 @@ fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
     Ok(table::schema(first)?)
 }
 
-/// Numbers are numeric unless they take at most [`FEW_VALUES`] distinct values; booleans and
-/// text are categorical, except text where most values are distinct (free text, identifiers),
-/// which is not tested.
+/// Numbers are numeric, however few their distinct values (Evidently's Report keeps a float
+/// column numerical and chooses its default test from the values of both sides: see
+/// [`evidently_categorical_integers`] for integers); booleans and text are categorical, except
+/// text where most values are distinct (free text, identifiers), which is not tested.
 pub(crate) fn kind_of(column: &Column) -> Kind {
-    #[expect(clippy::cast_precision_loss, reason = "integers read as numbers")]
-    let values: Box<dyn Iterator<Item = f64>> = match column {
-        Column::Float(values) => Box::new(values.iter().flatten().copied()),
-        Column::Int(values) => Box::new(values.iter().flatten().map(|&v| v as f64)),
-        Column::Bool(_) => return Kind::Categorical,
+    match column {
+        Column::Float(_) | Column::Int(_) => Kind::Numeric,
+        Column::Bool(_) => Kind::Categorical,
         Column::Text { labels, ids } => {
             let present = ids.iter().filter(|&&id| id != Column::MISSING).count();
-            return if labels.len() > FREE_TEXT_VALUES && labels.len() * 2 > present {
+            if labels.len() > FREE_TEXT_VALUES && labels.len() * 2 > present {
                 Kind::Text
             } else {
                 Kind::Categorical
-            };
-        }
-    };
-    // Count distinct values only until there are too many to be categories.
-    let mut seen: Vec<u64> = Vec::with_capacity(FEW_VALUES + 1);
-    // Straight from the column: a converted copy would cost 16 bytes a row.
-    for value in values {
-        // Adding 0.0 makes -0.0 the same value as 0.0.
-        let bits = (value + 0.0).to_bits();
-        if !seen.contains(&bits) {
-            seen.push(bits);
-            if seen.len() > FEW_VALUES {
-                return Kind::Numeric;
             }
         }
     }
-    Kind::Categorical
+}
+
+/// Whether Evidently 0.7's Report would call this batch's integer column categorical: pandas
+/// keeps it an integer dtype (no missing value, which would make it floats) and it holds at most
+/// [`EVIDENTLY_INTEGER_CATEGORIES`] distinct values. Evidently decides from the current data, so
+/// this does too.
+fn evidently_categorical_integers(current: &Column) -> bool {
+    let Column::Int(values) = current else {
+        return false;
+    };
+    let mut seen: Vec<i64> = Vec::with_capacity(EVIDENTLY_INTEGER_CATEGORIES + 1);
+    for value in values {
+        let Some(value) = *value else {
+            return false;
+        };
+        if !seen.contains(&value) {
+            seen.push(value);
+            if seen.len() > EVIDENTLY_INTEGER_CATEGORIES {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Each column's kind: the override in `options`, or inferred from the reference.
@@ -657,13 +666,7 @@ fn test_column(
         let side = if n_ref == 0 { "reference" } else { "batch" };
         return skipped(format!("every value is missing in the {side}"));
     }
-    let method = options
-        .column_tests
-        .iter()
-        .find(|(c, _)| c == name)
-        .map(|(_, m)| *m)
-        .or(options.test)
-        .unwrap_or_else(|| default_method(&sides));
+    let (method, sides) = choose_test(name, kind, sides, current, options);
     if matches!(reference, ReferenceColumn::Profiled(_))
         && matches!(method, Method::CramerVonMises | Method::Anderson)
     {
@@ -708,6 +711,37 @@ fn test_column(
         out_of_range,
         histogram,
     }))
+}
+
+/// The column's test (named by `--test`, or Evidently's default) and the sides it runs on.
+/// Integers that Evidently calls categories (unless `--kind` says numeric): its default test, and
+/// every test that takes categories, see their counts per value; tests that need numbers get the
+/// numbers.
+fn choose_test(
+    name: &str,
+    kind: Kind,
+    sides: Sides,
+    current: &Column,
+    options: &Options,
+) -> (Method, Sides) {
+    // `--kind COLUMN=numeric` asks for the numeric rule.
+    let inferred = !options.kinds.iter().any(|(c, _)| c == name);
+    let categories = (kind == Kind::Numeric && inferred && evidently_categorical_integers(current))
+        .then(|| {
+            let (reference, current) = sides.value_counts();
+            Sides::Categorical { reference, current }
+        });
+    let method = options
+        .column_tests
+        .iter()
+        .find(|(c, _)| c == name)
+        .map(|(_, m)| *m)
+        .or(options.test)
+        .unwrap_or_else(|| default_method(categories.as_ref().unwrap_or(&sides)));
+    match categories {
+        Some(categories) if !method.needs_numbers() => (method, categories),
+        _ => (method, sides),
+    }
 }
 
 /// One column's two sides, ready for its test, and what the report says beside the test.
