@@ -165,6 +165,8 @@ fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
                 .into()
         }
         M::Git(_) => "check the repository with `git status`".into(),
+        M::GitNetwork { .. } => "mlops runs `git` for remotes, with your git config, credentials and ssh agent: check that `git fetch` works with that remote (`git remote -v` lists them)".into(),
+        M::GitMissing { .. } => "install git and put it on the PATH".into(),
         M::NoteFormat { .. } => "upgrade mlops to read notes written by a newer version".into(),
         M::UnsafeTagPath { tag, .. } => format!("the tag was not written by `mlops model register`; if you do not trust it, delete it with `git tag -d {tag}`"),
         M::BadOutput { .. } => "give -o a new or empty directory outside tracked data, e.g. `-o deploy/NAME`; --force replaces only an earlier copy of the same model".into(),

@@ -18,6 +18,7 @@ mod eval;
 mod eval_groups;
 mod examples;
 mod gc_fsck;
+mod git_network;
 mod history;
 mod hooks;
 mod hostile;

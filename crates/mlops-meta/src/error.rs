@@ -58,6 +58,19 @@ pub enum Error {
     #[error("the mlops note of commit {commit} has format {format}, newer than this mlops reads")]
     NoteFormat { commit: String, format: u64 },
 
+    #[error("`{command}` failed for the git remote `{remote}`: {message}")]
+    GitNetwork {
+        remote: String,
+        command: String,
+        message: String,
+    },
+
+    #[error("cannot run `git`, which mlops uses to reach git remotes")]
+    GitMissing {
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("{0}")]
     Argument(String),
 

@@ -4,12 +4,14 @@
 //! with libgit2; [`diff`] compares them between revisions; [`hooks`] installs git hooks beside
 //! existing ones and holds what they check; [`notes`] records each commit's data, params and
 //! metrics in git notes and walks them for `mlops log`; [`registry`] keeps a model registry in annotated git
-//! tags, in GTO's tag format so GTO and plain `git tag` read it too.
+//! tags, in GTO's tag format so GTO and plain `git tag` read it too. [`net`] runs fetches and
+//! pushes through the `git` executable, so the user's credentials, ssh agent and proxies apply.
 
 pub mod diff;
 pub mod error;
 pub mod history;
 pub mod hooks;
+pub mod net;
 pub mod notes;
 pub mod registry;
 

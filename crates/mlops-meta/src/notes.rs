@@ -222,9 +222,13 @@ pub fn log(repo: &Repo, path: Option<&Path>, limit: usize) -> Result<Vec<LogEntr
 
 /// Pushes `refs/notes/mlops` to the git remote `remote`.
 pub fn push(repo: &Repo, remote: &str) -> Result<()> {
-    let mut remote = repo.git().find_remote(remote)?;
-    remote.push(&[format!("{NOTES_REF}:{NOTES_REF}")], None)?;
-    Ok(())
+    crate::net::push(&git_dir(repo), remote, &format!("{NOTES_REF}:{NOTES_REF}"))
+}
+
+/// Where `git` runs: the work tree, or the git directory of a bare repository.
+fn git_dir(repo: &Repo) -> PathBuf {
+    let git = repo.git();
+    git.workdir().unwrap_or_else(|| git.path()).to_path_buf()
 }
 
 /// Fetches the remote's notes and merges them into ours: notes only the remote has are added,
@@ -232,9 +236,21 @@ pub fn push(repo: &Repo, remote: &str) -> Result<()> {
 /// from both sides, so a later push fast-forwards. Returns how many commits' notes changed.
 pub fn fetch(repo: &Repo, remote_name: &str) -> Result<usize> {
     let git = repo.git();
-    let fetched = format!("refs/notes/mlops-fetched/{remote_name}");
-    let mut remote = git.find_remote(remote_name)?;
-    remote.fetch(&[format!("+{NOTES_REF}:{fetched}")], None, None)?;
+    // The remote may be a URL: keep only characters a ref name always allows.
+    let safe: String = remote_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let fetched = format!("refs/notes/mlops-fetched/{safe}");
+    if !crate::net::fetch(&git_dir(repo), remote_name, NOTES_REF, &fetched)? {
+        return Ok(0);
+    }
     let Ok(theirs) = git
         .find_reference(&fetched)
         .and_then(|r| r.peel_to_commit())
