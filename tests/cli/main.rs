@@ -24,6 +24,7 @@ mod hooks;
 mod hostile;
 mod infer;
 mod init;
+mod input_types;
 mod lock;
 mod old_versions;
 mod output;

@@ -334,14 +334,45 @@ fn is_text(data_type: &DataType) -> bool {
     }
 }
 
+/// Numbers [`fill_numeric`] reads as they are.
+fn is_plain_number(data_type: &DataType) -> bool {
+    data_type.is_integer()
+        || matches!(
+            data_type,
+            DataType::Float32 | DataType::Float64 | DataType::Boolean
+        )
+}
+
+/// Numbers read through [`crate::table`]'s conversion first: half floats, decimals, and
+/// dictionaries of numbers (pandas' `category` of integers or floats).
+fn is_converted_number(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Float16
+        | DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => true,
+        DataType::Dictionary(_, value) => is_plain_number(value) || is_converted_number(value),
+        _ => false,
+    }
+}
+
+/// Integers or booleans, plain or dictionary-encoded, which name a category by their spelling.
+fn is_category_number(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(_, value) => is_category_number(value),
+        t => t.is_integer() || *t == DataType::Boolean,
+    }
+}
+
 fn check_input_type(path: &Path, feature: &Feature, data_type: &DataType) -> Result<()> {
     let (fits, expected) = match feature {
         Feature::Numeric { .. } => (
-            data_type.is_integer() || data_type.is_floating() || *data_type == DataType::Boolean,
+            is_plain_number(data_type) || is_converted_number(data_type),
             "numbers or booleans",
         ),
         Feature::OneHot { .. } => (
-            is_text(data_type) || data_type.is_integer() || *data_type == DataType::Boolean,
+            is_text(data_type) || is_category_number(data_type),
             "text, integers or booleans (a category)",
         ),
     };
@@ -398,7 +429,14 @@ impl FeatureDecoder {
                     width,
                     offset: self.offset,
                 };
-                fill_numeric(array, *mean, 1.0 / *std, column, missing)
+                if is_converted_number(array.data_type()) {
+                    let floats: ArrayRef = Arc::new(arrow_array::Float64Array::from(
+                        crate::table::floats_of(array),
+                    ));
+                    fill_numeric(&floats, *mean, 1.0 / *std, column, missing)
+                } else {
+                    fill_numeric(array, *mean, 1.0 / *std, column, missing)
+                }
             }
             Feature::OneHot { .. } => {
                 self.fill_onehot(array, width, values);

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
-    UInt32Type, UInt64Type,
+    Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, Schema};
@@ -612,8 +612,17 @@ fn readable(data_type: &DataType) -> bool {
         | DataType::Utf8View
         | DataType::Date32
         | DataType::Date64
-        | DataType::Timestamp(..) => true,
-        DataType::Dictionary(_, value) => matches!(**value, DataType::Utf8 | DataType::LargeUtf8),
+        | DataType::Timestamp(..)
+        | DataType::Float16
+        | DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..)
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView => true,
+        // Any key type: pandas, polars and pyarrow each pick a different one.
+        DataType::Dictionary(_, value) => readable(value),
         _ => false,
     }
 }
@@ -836,7 +845,19 @@ fn empty_of(data_type: Option<&DataType>) -> Column {
     match data_type {
         Some(DataType::Boolean) => Column::Bool(Vec::new()),
         Some(t) if t.is_integer() => Column::Int(Vec::new()),
-        Some(t) if t.is_floating() => Column::Float(Vec::new()),
+        Some(
+            DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..)
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(..),
+        ) => Column::Float(Vec::new()),
+        Some(DataType::Dictionary(_, value)) => empty_of(Some(value)),
         _ => Column::Text {
             labels: Vec::new(),
             ids: Vec::new(),
@@ -886,54 +907,199 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
                 .collect(),
         ),
         DataType::Float64 => Column::Float(array.as_primitive::<Float64Type>().iter().collect()),
+        DataType::Float16 => Column::Float(
+            array
+                .as_primitive::<Float16Type>()
+                .iter()
+                .map(|v| v.map(f64::from))
+                .collect(),
+        ),
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Column::Float(decimal_floats(array)),
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => {
             date_days(array).ok_or_else(unsupported)?
         }
         DataType::Utf8 => Column::text(array.as_string::<i32>().iter()),
         DataType::LargeUtf8 => Column::text(array.as_string::<i64>().iter()),
         DataType::Utf8View => Column::text(array.as_string_view().iter()),
-        DataType::Dictionary(_, value)
-            if matches!(**value, DataType::Utf8 | DataType::LargeUtf8) =>
-        {
-            let cast = arrow_array::cast::as_dictionary_array::<arrow_array::types::Int32Type>;
-            if let DataType::Dictionary(key, _) = array.data_type()
-                && **key == DataType::Int32
-            {
-                let dict = cast(array);
-                let values = dict.values().as_string::<i32>();
-                // Intern each dictionary value once, when a row first refers to it (so values
-                // no row uses do not become labels); every other row only maps its key.
-                let mut labels: Vec<String> = Vec::new();
-                let mut index: std::collections::HashMap<&str, u32> =
-                    std::collections::HashMap::new();
-                let mut remap: Vec<Option<u32>> = vec![None; values.len()];
-                let ids = dict
-                    .keys()
-                    .iter()
-                    .map(|k| {
-                        let Some(k) = k
-                            .and_then(|k| usize::try_from(k).ok())
-                            .filter(|&k| k < values.len() && !values.is_null(k))
-                        else {
-                            return Column::MISSING;
-                        };
-                        *remap[k].get_or_insert_with(|| {
-                            let value = values.value(k);
-                            *index.entry(value).or_insert_with(|| {
-                                labels.push(value.to_owned());
-                                u32::try_from(labels.len() - 1)
-                                    .expect("fewer than 2^32 distinct values")
-                            })
-                        })
-                    })
-                    .collect();
-                Column::Text { labels, ids }
-            } else {
-                return Err(unsupported());
-            }
-        }
+        DataType::Binary => utf8_text(path, name, array.as_binary::<i32>().iter())?,
+        DataType::LargeBinary => utf8_text(path, name, array.as_binary::<i64>().iter())?,
+        DataType::BinaryView => utf8_text(path, name, array.as_binary_view().iter())?,
+        DataType::Dictionary(..) => from_dictionary(path, name, array)?,
         _ => return Err(unsupported()),
     })
+}
+
+/// The values of a numeric array of any type (decimals, half floats, dictionaries of numbers)
+/// as floats; a value that cannot be read (a `u64` past `i64::MAX` in a dictionary) is missing.
+pub(crate) fn floats_of(array: &ArrayRef) -> Vec<Option<f64>> {
+    from_arrow(Path::new(""), "", array)
+        .ok()
+        .and_then(|c| c.to_floats())
+        .unwrap_or_else(|| vec![None; array.len()])
+}
+
+/// A dictionary column of any key type (pandas writes `category` as int8 keys, polars
+/// Categorical and Enum as uint32 and uint8) as the column its values make.
+fn from_dictionary(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
+    let dict = array.as_any_dictionary();
+    let values = dict.values();
+    // Keys as indices into the values; a null key's index is arbitrary, so it is checked apart.
+    let keys = dict.normalized_keys();
+    let present = |row: usize| dict.keys().is_valid(row);
+    if let Some(text) = text_values(values) {
+        // Intern each dictionary value once, when a row first refers to it (so values no row
+        // uses, such as pandas' unused categories, do not become labels, and a batch's
+        // dictionary costs nothing for the entries it does not use); every other row only maps
+        // its key.
+        let mut labels: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let mut remap: Vec<Option<u32>> = vec![None; values.len()];
+        let ids = keys
+            .iter()
+            .enumerate()
+            .map(|(row, &k)| {
+                let Some(value) = present(row).then(|| text(k)).flatten() else {
+                    return Column::MISSING;
+                };
+                *remap[k].get_or_insert_with(|| {
+                    *index.entry(value).or_insert_with(|| {
+                        labels.push(value.to_owned());
+                        u32::try_from(labels.len() - 1).expect("fewer than 2^32 distinct values")
+                    })
+                })
+            })
+            .collect();
+        return Ok(Column::Text { labels, ids });
+    }
+    // Any other values (pandas' category of integers or floats, binary): the values' column,
+    // one entry per row by its key.
+    let values = from_arrow(path, name, values)?;
+    let pick = |row: usize, k: usize| present(row).then_some(k);
+    Ok(match values {
+        Column::Bool(v) => Column::Bool(pick_values(&keys, pick, &v)),
+        Column::Int(v) => Column::Int(pick_values(&keys, pick, &v)),
+        Column::Float(v) => Column::Float(pick_values(&keys, pick, &v)),
+        Column::Text { labels, ids } => {
+            let ids: Vec<u32> = keys
+                .iter()
+                .enumerate()
+                .map(|(row, &k)| pick(row, k).map_or(Column::MISSING, |k| ids[k]))
+                .collect();
+            // Re-interned so that only the values rows use are labels, in first-use order.
+            Column::text(
+                ids.iter()
+                    .map(|&i| (i != Column::MISSING).then(|| labels[i as usize].as_str())),
+            )
+        }
+    })
+}
+
+/// A lookup of a text array's values by index (`None` for a null), or `None` when the array is
+/// not text.
+type TextLookup<'a> = Box<dyn Fn(usize) -> Option<&'a str> + 'a>;
+
+fn text_values(values: &ArrayRef) -> Option<TextLookup<'_>> {
+    match values.data_type() {
+        DataType::Utf8 => {
+            let v = values.as_string::<i32>();
+            Some(Box::new(move |k| v.is_valid(k).then(|| v.value(k))))
+        }
+        DataType::LargeUtf8 => {
+            let v = values.as_string::<i64>();
+            Some(Box::new(move |k| v.is_valid(k).then(|| v.value(k))))
+        }
+        DataType::Utf8View => {
+            let v = values.as_string_view();
+            Some(Box::new(move |k| v.is_valid(k).then(|| v.value(k))))
+        }
+        _ => None,
+    }
+}
+
+/// Each row's value by its dictionary key (`None` where `pick` gives no key).
+fn pick_values<T: Copy>(
+    keys: &[usize],
+    pick: impl Fn(usize, usize) -> Option<usize>,
+    values: &[Option<T>],
+) -> Vec<Option<T>> {
+    keys.iter()
+        .enumerate()
+        .map(|(row, &k)| pick(row, k).and_then(|k| values[k]))
+        .collect()
+}
+
+/// Binary values as text when every one is UTF-8 (pyarrow writes Python `bytes` and some
+/// tools write strings as binary); else an error naming the column and the first value that
+/// is not (its first bytes in hex: it may not be printable).
+fn utf8_text<'a>(
+    path: &Path,
+    name: &str,
+    values: impl Iterator<Item = Option<&'a [u8]>>,
+) -> Result<Column> {
+    let text: Vec<Option<&str>> = values
+        .map(|v| {
+            v.map(|bytes| {
+                std::str::from_utf8(bytes).map_err(|_| {
+                    let hex: Vec<String> =
+                        bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+                    Error::UnsupportedColumnType {
+                        path: path.to_owned(),
+                        column: name.to_owned(),
+                        found: format!(
+                            "binary holding a value that is not UTF-8 text (bytes `{}`{})",
+                            hex.join(" "),
+                            if bytes.len() > 8 { " ..." } else { "" }
+                        ),
+                    }
+                })
+            })
+            .transpose()
+        })
+        .collect::<Result<_>>()?;
+    Ok(Column::text(text))
+}
+
+/// Decimals as floats: the unscaled integer over 10^scale, as arrow's cast to Float64 does.
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a decimal read as a float keeps 15-17 significant digits"
+)]
+fn decimal_floats(array: &ArrayRef) -> Vec<Option<f64>> {
+    use arrow_array::types::{Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type};
+    let scale = match array.data_type() {
+        DataType::Decimal32(_, s)
+        | DataType::Decimal64(_, s)
+        | DataType::Decimal128(_, s)
+        | DataType::Decimal256(_, s) => *s,
+        _ => 0,
+    };
+    let divisor = 10f64.powi(i32::from(scale));
+    match array.data_type() {
+        DataType::Decimal32(..) => array
+            .as_primitive::<Decimal32Type>()
+            .iter()
+            .map(|v| v.map(|v| f64::from(v) / divisor))
+            .collect(),
+        DataType::Decimal64(..) => array
+            .as_primitive::<Decimal64Type>()
+            .iter()
+            .map(|v| v.map(|v| v as f64 / divisor))
+            .collect(),
+        DataType::Decimal128(..) => array
+            .as_primitive::<Decimal128Type>()
+            .iter()
+            .map(|v| v.map(|v| v as f64 / divisor))
+            .collect(),
+        // No float conversion of i256 without num-traits: its decimal digits parse exactly.
+        _ => array
+            .as_primitive::<Decimal256Type>()
+            .iter()
+            .map(|v| v.map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / divisor))
+            .collect(),
+    }
 }
 
 fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
