@@ -5,10 +5,10 @@
 # that profile. Prints a Markdown table: wall time, CPU time
 # (user+sys) and peak memory. Not a test: nothing here asserts a time.
 #
-# Usage: benches/drift.sh [ROWS...]     Env: MLOPS (binary, default target/release/mlops)
+# Usage: benches/drift.sh [ROWS...]     Env: MLOPS (binary, default $CARGO_TARGET_DIR or target/, then release/mlops)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-mlops=${MLOPS:-$root/target/release/mlops}
+mlops=${MLOPS:-${CARGO_TARGET_DIR:-$root/target}/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -8,10 +8,10 @@
 # candle-nn layers running the same network on one thread, for reference. Not a test:
 # nothing here asserts a time.
 #
-# Usage: benches/infer.sh [ROWS]     Env: MLOPS (binary, default target/release/mlops)
+# Usage: benches/infer.sh [ROWS]     Env: MLOPS (binary, default $CARGO_TARGET_DIR or target/, then release/mlops)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-mlops=${MLOPS:-$root/target/release/mlops}
+mlops=${MLOPS:-${CARGO_TARGET_DIR:-$root/target}/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -4,7 +4,7 @@
 # generator NAME: builds the benchmark data generator `benches/NAME.rs` and prints its path.
 generator() {
     cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bench "$1"
-    ls -t "$root"/target/release/deps/"$1"-* | grep -v '\.d$' | head -1
+    ls -t "${CARGO_TARGET_DIR:-$root/target}"/release/deps/"$1"-* | grep -v '\.d$' | head -1
 }
 
 # measure LABEL COMMAND...: runs the command under GNU time and prints one Markdown table row of

@@ -3,10 +3,10 @@
 # of 50 independent stages), next to the floor: the same commands run by one shell script. Prints a
 # Markdown table: wall time, CPU time (user+sys) and peak resident memory per row. Not a test.
 #
-# Usage: benches/pipeline.sh         Env: MLOPS (binary, default target/release/mlops)
+# Usage: benches/pipeline.sh         Env: MLOPS (binary, default $CARGO_TARGET_DIR or target/, then release/mlops)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-mlops=${MLOPS:-$root/target/release/mlops}
+mlops=${MLOPS:-${CARGO_TARGET_DIR:-$root/target}/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -6,7 +6,7 @@
 # Usage: benches/versioning.sh [--quick] [--dvc]
 #   --quick: 256 MiB and 5,000 files instead of 2 GiB and 50,000
 #   --dvc:   also run the same operations with DVC (needs `dvc` on PATH: pip install dvc)
-# Env:   MLOPS (binary, default target/release/mlops), BENCH_DIR (scratch dir, default a new temp dir)
+# Env:   MLOPS (binary, default $CARGO_TARGET_DIR or target/, then release/mlops), BENCH_DIR (scratch dir, default a new temp dir)
 set -euo pipefail
 
 big_mib=2048 small_files=50000 with_dvc=false
@@ -18,7 +18,7 @@ for arg in "$@"; do
     esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
-mlops=${MLOPS:-$root/target/release/mlops}
+mlops=${MLOPS:-${CARGO_TARGET_DIR:-$root/target}/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"

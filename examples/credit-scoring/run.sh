@@ -4,15 +4,17 @@
 # it, run the pipeline, then the checks a CI job would make. Each step prints what it runs.
 #
 # Usage: bash examples/credit-scoring/run.sh [DIR] [ROWS]
-#   MLOPS=/path/to/mlops picks the binary (default: build this checkout's release binary).
+#   MLOPS=/path/to/mlops picks the binary (default: build this checkout's release binary, under
+#   $CARGO_TARGET_DIR if set, else target/).
 set -euo pipefail
 example=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$example/../.." && pwd)
 if [ -z "${MLOPS:-}" ]; then
     cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-    MLOPS=$root/target/release/mlops
+    # Where cargo put it: $CARGO_TARGET_DIR (relative to here, as cargo reads it) or target/.
+    MLOPS=${CARGO_TARGET_DIR:-$root/target}/release/mlops
 fi
-MLOPS=$(cd "$(dirname "$MLOPS")" && pwd)/$(basename "$MLOPS")
+case $MLOPS in */*) MLOPS=$(cd "$(dirname "$MLOPS")" && pwd)/$(basename "$MLOPS") ;; esac
 dir=${1:-$(mktemp -d)}
 rows=${2:-200000}
 mkdir -p "$dir"

@@ -4,13 +4,15 @@
 # to the old version, and pull everything into a fresh clone.
 #
 # Usage: examples/versioning/demo.sh [WORK_DIR]
-# Uses $MLOPS if set, else builds target/release/mlops first.
+# Uses $MLOPS if set, else builds the release binary first (under $CARGO_TARGET_DIR if set, else
+# target/).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 if [ -z "${MLOPS:-}" ]; then
     cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-    MLOPS=$root/target/release/mlops
+    # Where cargo put it: $CARGO_TARGET_DIR (relative to here, as cargo reads it) or target/.
+    MLOPS=${CARGO_TARGET_DIR:-$root/target}/release/mlops
 fi
 case $MLOPS in */*) MLOPS=$(cd "$(dirname "$MLOPS")" && pwd)/$(basename "$MLOPS") ;; esac
 work=${1:-$(mktemp -d)}
