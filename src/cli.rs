@@ -93,6 +93,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Notes(commands::hooks::NotesCommand),
     Completions(commands::completions::CompletionsArgs),
+    Man(commands::man::ManArgs),
 }
 
 #[cfg(test)]

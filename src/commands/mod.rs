@@ -16,6 +16,7 @@ pub(crate) mod gc;
 pub(crate) mod hooks;
 pub(crate) mod html;
 pub(crate) mod init;
+pub(crate) mod man;
 pub(crate) mod metrics;
 pub(crate) mod model;
 pub(crate) mod move_path;
@@ -207,6 +208,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hooks::hook(args, &ctx),
         Command::Notes(command) => hooks::notes_command(command, &ctx),
         Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 

@@ -111,6 +111,30 @@ fn version_and_completions() {
 }
 
 #[test]
+fn man_pages() {
+    let env = TestEnv::bare();
+    let page = env.run(&["man"]);
+    assert!(page.contains(".TH mlops 1"), "{page}");
+    for command in [
+        "quickstart",
+        "split",
+        "remove",
+        "move",
+        "completions",
+        "man",
+    ] {
+        assert!(page.contains(command), "the page lists {command}: {page}");
+    }
+    let register = env.run(&["man", "model", "register"]);
+    assert!(
+        register.contains(".TH mlops-model-register 1") && register.contains("\\-\\-version"),
+        "{register}"
+    );
+    let (_, err) = env.fails(2, &["man", "model", "nope"]);
+    assert!(err.contains("`mlops model` has no command `nope`"), "{err}");
+}
+
+#[test]
 fn quiet_silences_notes() {
     let env = TestEnv::new();
     env.write("a.bin", "x");

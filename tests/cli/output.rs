@@ -50,6 +50,7 @@ fn closed_stdout_exits_0_quietly() {
         &["status"],
         &["completions", "zsh"],
         &["completions", "bash"],
+        &["man"],
         &[&predict[..], &["-"]].concat(),
         &[&predict[..], &["/dev/stdout"]].concat(),
     ] {
