@@ -30,6 +30,7 @@ mod old_versions;
 mod output;
 mod pipeline;
 mod pipeline_safety;
+mod progress;
 mod quickstart;
 mod registry;
 mod remote;
