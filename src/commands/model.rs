@@ -76,7 +76,7 @@ pub(crate) enum ModelCommand {
     Get {
         /// `NAME@vX.Y.Z`, `NAME@latest` or `NAME#STAGE`
         reference: String,
-        /// Where to put it: a new or empty directory inside the workspace, outside tracked data
+        /// Where to put it: a new or empty directory (inside the workspace, outside tracked data)
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
         /// Replace an earlier copy of this model in DIR (refused if DIR holds other files)
@@ -260,8 +260,13 @@ fn get(
     output: &std::path::Path,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
+    // Outside the workspace the path stays absolute: the library copies the model there.
+    let output = match ws.relative(&ctx.cwd, output) {
+        Err(mlops_core::Error::OutsideWorkspace { .. }) => lexical(&ctx.cwd.join(output)),
+        target => target?,
+    };
     let options = GetOptions {
-        output: ctx.targets(ws, &[output.to_owned()])?.remove(0),
+        output,
         force,
         jobs: 4,
     };
@@ -281,6 +286,23 @@ fn get(
     } else {
         ExitStatus::Failure
     })
+}
+
+/// `path` with `.` and `..` resolved without touching the filesystem, so the copy beside it
+/// is made in the directory the user meant.
+fn lexical(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn list_text(models: &[ModelState]) -> String {

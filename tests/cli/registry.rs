@@ -165,6 +165,79 @@ fn model_get_writes_only_into_a_new_or_empty_directory() {
 }
 
 #[test]
+fn model_get_copies_into_a_new_or_empty_directory_outside_the_workspace() {
+    let env = two_models();
+    let out = env.outside("deploy/churn");
+    let out_arg = out.to_str().expect("utf-8");
+    env.run(&["model", "get", "churn@v0.0.1", "-o", out_arg]);
+    let got = crate::support::snapshot(&out);
+    let want = crate::support::snapshot(&env.path("models/churn"));
+    assert_eq!(got, want, "the outside copy differs from the model");
+    // Copies, not links into the cache.
+    let meta = std::fs::symlink_metadata(out.join("weights.bin")).expect("stat");
+    assert!(meta.file_type().is_file(), "{meta:?}");
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(meta.nlink(), 1, "a hard link into the cache");
+    }
+
+    // An empty directory takes the model; a non-empty one is refused, --force or not.
+    let empty = env.outside("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    env.run(&[
+        "model",
+        "get",
+        "fraud@v0.0.1",
+        "-o",
+        empty.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        std::fs::read(empty.join("weights.bin")).expect("read"),
+        b"fraud"
+    );
+    let busy = env.outside("busy");
+    std::fs::create_dir(&busy).expect("mkdir");
+    std::fs::write(busy.join("mine.txt"), "mine").expect("write");
+    let busy_arg = busy.to_str().expect("utf-8");
+    let (_, err) = env.fails(2, &["model", "get", "churn@v0.0.1", "-o", busy_arg]);
+    assert!(err.contains("not empty"), "{err}");
+    let (_, err) = env.fails(
+        2,
+        &["model", "get", "churn@v0.0.1", "-o", busy_arg, "--force"],
+    );
+    assert!(err.contains("mine.txt"), "{err}");
+    assert_eq!(std::fs::read(busy.join("mine.txt")).expect("read"), b"mine");
+
+    // Again over the earlier copy: only with --force, which restores it.
+    std::fs::write(out.join("weights.bin"), "edited").expect("write");
+    env.fails(2, &["model", "get", "churn@v0.0.1", "-o", out_arg]);
+    env.run(&["model", "get", "churn@v0.0.1", "-o", out_arg, "--force"]);
+    assert_eq!(crate::support::snapshot(&out), want);
+    let leftovers: Vec<_> = std::fs::read_dir(env.outside("deploy"))
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("churn")]);
+
+    // A link outside that leads back into the workspace gets the workspace's checks.
+    let link = env.outside("into-ws");
+    std::os::unix::fs::symlink(env.root(), &link).expect("symlink");
+    let (_, err) = env.fails(
+        2,
+        &[
+            "model",
+            "get",
+            "churn@v0.0.1",
+            "-o",
+            link.join("data/x").to_str().expect("utf-8"),
+        ],
+    );
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(!env.path("data/x").exists());
+    env.run(&["fsck"]);
+}
+
+#[test]
 fn a_crafted_tag_cannot_point_model_get_outside_the_workspace() {
     let env = repo();
     env.write(

@@ -26,6 +26,7 @@ use mlops_core::ops::checkout::{self, CheckoutOptions, CheckoutReport};
 use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_core::pointer::{Pointer, pointer_path};
 use mlops_core::progress::Progress;
+use mlops_core::store::{Reflink, Store};
 
 use crate::error::{Error, Result};
 use crate::history::{Repo, workspace_tracked};
@@ -572,7 +573,8 @@ impl<'a> Registry<'a> {
 /// Settings for [`Registry::get`].
 #[derive(Debug, Clone)]
 pub struct GetOptions {
-    /// Where to put the model, relative to the workspace root.
+    /// Where to put the model: relative to the workspace root, or an absolute path outside
+    /// the workspace (see [`Registry::get`]).
     pub output: PathBuf,
     /// Replace an earlier copy of this model at `output` (see [`Registry::get`]).
     pub force: bool,
@@ -601,6 +603,10 @@ impl Registry<'_> {
     /// The files are always copies (a reflink where the filesystem has them), whatever
     /// `cache.link` says: no pointer file or `mlops.lock` names the output, so `gc` would free
     /// the objects a link there points at.
+    ///
+    /// An absolute `options.output` outside the workspace must be new or an empty directory, or
+    /// with `force` hold only this model's files (as inside); the model's files are copied from
+    /// the cache into a temp directory beside it, which then takes its place.
     pub fn get(
         &self,
         ws: &Workspace,
@@ -610,6 +616,9 @@ impl Registry<'_> {
     ) -> Result<GetReport> {
         let located = self.locate(reference)?;
         let _lock = ws.lock()?;
+        if options.output.is_absolute() {
+            return self.get_outside(ws, located, options, progress);
+        }
         let output = check_output(ws, &located, &options.output, options.force)?;
         let tracked = std::slice::from_ref(&output);
         let store = ws.store();
@@ -637,6 +646,54 @@ impl Registry<'_> {
             path: located.path,
             output: output.rel,
             checkout: report,
+        })
+    }
+
+    /// [`Registry::get`] into `options.output`, an absolute path outside the workspace; the
+    /// caller holds the workspace lock.
+    fn get_outside(
+        &self,
+        ws: &Workspace,
+        located: Located,
+        options: &GetOptions,
+        progress: &dyn Progress,
+    ) -> Result<GetReport> {
+        let dest = &options.output;
+        check_outside(ws, dest, located.pointer.kind, options.force)?;
+        // The cache is filled as for the model's own path; the workspace is not touched.
+        let source = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
+        let store = ws.store();
+        let cached = store.list()?;
+        let objects = mlops_core::tree::objects_of(&store, &located.pointer);
+        if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
+            let transfer = TransferOptions {
+                remote: None,
+                jobs: options.jobs,
+                verify: false,
+            };
+            transfer::fetch_locked(ws, std::slice::from_ref(&source), &transfer, progress)?;
+        }
+        if dest.symlink_metadata().is_ok() {
+            replaceable_at(
+                ws,
+                dest,
+                dest,
+                &located.pointer,
+                &self.registered_digests(&located.model),
+            )?;
+        }
+        let restored = copy_out(&store, &located.pointer, dest)?;
+        Ok(GetReport {
+            digest: located.pointer.digest.to_string(),
+            model: located.model,
+            version: located.version,
+            commit: located.commit,
+            path: located.path,
+            output: dest.clone(),
+            checkout: CheckoutReport {
+                restored,
+                ..CheckoutReport::default()
+            },
         })
     }
 
@@ -715,43 +772,171 @@ pub fn check_replaceable(ws: &Workspace, output: &Tracked, registered: &[String]
     if abs.symlink_metadata().is_err() {
         return Ok(());
     }
-    if output.pointer.kind == EntryKind::File {
-        let (digest, _) = Digest::of_file(&abs)?;
+    replaceable_at(ws, &abs, &output.rel, &output.pointer, registered)
+}
+
+/// [`check_replaceable`] for the existing output at `abs`, named `shown` in errors.
+fn replaceable_at(
+    ws: &Workspace,
+    abs: &Path,
+    shown: &Path,
+    pointer: &Pointer,
+    registered: &[String],
+) -> Result<()> {
+    let refuse = |why: String| Error::BadOutput {
+        path: shown.to_owned(),
+        why,
+    };
+    if pointer.kind == EntryKind::File {
+        let (digest, _) = Digest::of_file(abs)?;
         let hex = digest.to_string();
         if registered.contains(&hex) || ws.store().contains(&digest) {
             return Ok(());
         }
-        return Err(Error::BadOutput {
-            path: output.rel.clone(),
-            why: "it is not a version of this model nor safe in the cache, and --force replaces \
-                  only an earlier copy of the model"
+        return Err(refuse(
+            "it is not a version of this model nor safe in the cache, and --force replaces \
+             only an earlier copy of the model"
                 .into(),
-        });
+        ));
     }
-    let tree = mlops_core::tree::read_tree(&ws.store(), &output.pointer.digest, &output.rel)?;
+    // Paths relative to `abs`: the tree is read as if rooted there.
+    let tree = mlops_core::tree::read_tree(&ws.store(), &pointer.digest, Path::new(""))?;
     let files: std::collections::HashSet<&Path> =
         tree.files.iter().map(|f| f.rel.as_path()).collect();
     let dirs: std::collections::HashSet<&Path> = tree.dirs.iter().map(PathBuf::as_path).collect();
-    let mut queue = vec![output.rel.clone()];
+    let mut queue = vec![PathBuf::new()];
     while let Some(dir) = queue.pop() {
-        for entry in fs_err::read_dir(ws.abs(&dir))? {
+        for entry in fs_err::read_dir(abs.join(&dir))? {
             let entry = entry?;
             let rel = dir.join(entry.file_name());
             let kind = entry.file_type()?;
             if kind.is_dir() && dirs.contains(rel.as_path()) {
                 queue.push(rel);
             } else if !(kind.is_file() && files.contains(rel.as_path())) {
-                return Err(Error::BadOutput {
-                    path: output.rel.clone(),
-                    why: format!(
-                        "`{}` is not a file of this model, and --force replaces only those",
-                        rel.display()
-                    ),
-                });
+                return Err(refuse(format!(
+                    "`{}` is not a file of this model, and --force replaces only those",
+                    shown.join(&rel).display()
+                )));
             }
         }
     }
     Ok(())
+}
+
+/// Checks where `model get` may put the model outside the workspace: `dest` (absolute) must not
+/// lead into the workspace through a symbolic link, must not be a link itself, and must be new
+/// or an empty directory, or with `force` an existing one (or file) that [`replaceable_at`] then
+/// checks holds only the model's files.
+fn check_outside(ws: &Workspace, dest: &Path, kind: EntryKind, force: bool) -> Result<()> {
+    let refuse = |why: String| Error::BadOutput {
+        path: dest.to_owned(),
+        why,
+    };
+    if dest.file_name().is_none() {
+        return Err(refuse("it names no directory to create or fill".into()));
+    }
+    // The nearest existing ancestor, resolved: a link there may point into the workspace,
+    // where the workspace's own checks (tracked paths, .git, .mlops) must apply.
+    let root = fs_err::canonicalize(ws.root())?;
+    let mut existing = dest.parent();
+    while let Some(dir) = existing {
+        if let Ok(real) = dir.canonicalize() {
+            if real.starts_with(&root) {
+                return Err(refuse(
+                    "it leads into the workspace through a symbolic link: name it by its path \
+                     inside the workspace"
+                        .into(),
+                ));
+            }
+            break;
+        }
+        existing = dir.parent();
+    }
+    let Ok(meta) = dest.symlink_metadata() else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link".into()));
+    }
+    if meta.is_dir() && kind == EntryKind::File {
+        return Err(refuse(
+            "it is a directory, and the model is one file".into(),
+        ));
+    }
+    if !meta.is_dir() && (kind == EntryKind::Dir || !meta.is_file()) {
+        return Err(refuse("it exists and is not a directory".into()));
+    }
+    let empty = meta.is_dir() && fs_err::read_dir(dest)?.next().is_none();
+    if !empty && !force {
+        return Err(refuse(
+            "it is not empty: give a new or empty directory, or --force to replace an earlier \
+             copy of this model there"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the model `pointer` describes from the cache to `dest` (absolute, outside the
+/// workspace), checking each file's content: into a temp file or directory beside `dest`,
+/// which then takes its place, so `dest` never holds half a model. Returns the files written.
+fn copy_out(store: &Store, pointer: &Pointer, dest: &Path) -> Result<u64> {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parent = dest.parent().unwrap_or(dest);
+    fs_err::create_dir_all(parent)?;
+    let temp = mlops_core::atomic::temp_path(parent, &name);
+    let written = fill(store, pointer, &temp).and_then(|written| {
+        if pointer.kind == EntryKind::Dir && dest.exists() {
+            // A directory cannot be renamed over a non-empty one: move the old copy aside.
+            let old = mlops_core::atomic::temp_path(parent, &name);
+            fs_err::rename(dest, &old)?;
+            fs_err::rename(&temp, dest)?;
+            fs_err::remove_dir_all(&old)?;
+        } else {
+            fs_err::rename(&temp, dest)?;
+        }
+        Ok(written)
+    });
+    if written.is_err() && temp.symlink_metadata().is_ok() {
+        // Best effort: the error that stopped the copy is the one to report.
+        let _ = fs_err::remove_dir_all(&temp).or_else(|_| fs_err::remove_file(&temp));
+    }
+    written
+}
+
+/// Writes the model `pointer` describes at `target` (new), from the cache.
+fn fill(store: &Store, pointer: &Pointer, target: &Path) -> Result<u64> {
+    let copy = |digest: &Digest, dest: &Path, exec: bool| -> Result<()> {
+        if !store.contains(digest) {
+            return Err(mlops_core::Error::ObjectMissing { digest: *digest }.into());
+        }
+        let object = store.object_path(digest);
+        let mode = if exec { 0o777 } else { 0o666 };
+        let (actual, _) = store.copy_hashing(&object, dest, mode, Reflink::Try)?;
+        if actual != *digest {
+            return Err(mlops_core::Error::ObjectCorrupt {
+                path: object,
+                actual,
+            }
+            .into());
+        }
+        Ok(())
+    };
+    if pointer.kind == EntryKind::File {
+        copy(&pointer.digest, target, pointer.exec)?;
+        return Ok(1);
+    }
+    let tree = mlops_core::tree::read_tree(store, &pointer.digest, Path::new(""))?;
+    for dir in &tree.dirs {
+        fs_err::create_dir_all(target.join(dir))?;
+    }
+    for file in &tree.files {
+        copy(&file.digest, &target.join(&file.rel), file.exec)?;
+    }
+    Ok(tree.files.len() as u64)
 }
 
 fn signature_text(signature: &git2::Signature<'_>) -> String {
