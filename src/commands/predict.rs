@@ -224,11 +224,12 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             e
         }
     })?;
-    if mlops_core::outfile::is_stdout(&args.output) {
-        // Stdout carries the Parquet bytes; the summary goes to stderr.
-        ctx.printer.note(human(&report).trim_end());
-    } else {
+    if ctx.printer.is_json() && !mlops_core::outfile::is_stdout(&args.output) {
         ctx.printer.report(&report, human)?;
+    } else {
+        // The scores are the data (in the output file, or the Parquet bytes on stdout); the
+        // summary is information for people, on stderr, which `-q` silences.
+        ctx.printer.note(human(&report).trim_end());
     }
     Ok(ExitStatus::Success)
 }

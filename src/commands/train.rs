@@ -161,12 +161,17 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let device = DeviceChoice::parse(&args.device)?.open()?;
     let trained = train::train(&config, &device, &ctx.printer.progress())?;
     trained.save(&output)?;
+    // The epoch table is progress for people: on stderr, silenced by `-q` (and `--json`, whose
+    // report holds the epochs).
+    if !trained.report.epochs.is_empty() {
+        ctx.printer.note(epoch_table(&trained.report).trim_end());
+    }
     ctx.printer
         .report(&trained.report, |report| human(report, &output))?;
     Ok(ExitStatus::Success)
 }
 
-fn human(report: &TrainReport, output: &std::path::Path) -> String {
+fn epoch_table(report: &TrainReport) -> String {
     let rows: Vec<Vec<String>> = report
         .epochs
         .iter()
@@ -179,7 +184,11 @@ fn human(report: &TrainReport, output: &std::path::Path) -> String {
             ]
         })
         .collect();
-    let mut text = output::table(&["epoch", "train loss", "validation loss"], &rows, false);
+    output::table(&["epoch", "train loss", "validation loss"], &rows, false)
+}
+
+fn human(report: &TrainReport, output: &std::path::Path) -> String {
+    let mut text = String::new();
     if !report.validation.is_empty() {
         let metrics: Vec<String> = report
             .validation

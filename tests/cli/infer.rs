@@ -667,3 +667,88 @@ fn a_registered_model_scores_straight_from_the_cache() {
         "{err}"
     );
 }
+
+#[test]
+fn quiet_train_and_predict_print_only_their_data() {
+    let env = TestEnv::bare();
+    write_training_data(&env.path("train.parquet"), 300, 5);
+    let run = |args: &[&str]| {
+        let output = env.cmd(args).output().expect("run mlops");
+        crate::support::assert_success(&output, args);
+        output
+    };
+    let train = [
+        "train",
+        "--data",
+        "train.parquet",
+        "--label",
+        "churned",
+        "--exclude",
+        "id",
+        "--model",
+        "logistic",
+        "--epochs",
+        "3",
+        "--threads",
+        "1",
+        "-o",
+    ];
+    // Without -q the epoch table is shown on stderr, the result on stdout.
+    let loud = run(&[&train[..], &["loud"]].concat());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&loud.stdout),
+        String::from_utf8_lossy(&loud.stderr),
+    );
+    assert!(stderr.contains("train loss"), "{stderr}");
+    assert!(stdout.contains("loud: binary model"), "{stdout}");
+    assert!(!stdout.contains("train loss"), "{stdout}");
+
+    let quiet = run(&[&["-q"][..], &train[..], &["model"]].concat());
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&quiet.stdout);
+    assert!(!stdout.contains("train loss"), "{stdout}");
+
+    let predict = ["predict", "--model", "model", "train.parquet", "-o"];
+    let loud = run(&[&predict[..], &["loud.parquet"]].concat());
+    assert!(
+        loud.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&loud.stdout)
+    );
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("scored 300 rows"));
+    let quiet = run(&[&["-q"][..], &predict[..], &["scored.parquet"]].concat());
+    assert!(
+        quiet.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    assert_eq!(read_parquet(&env.path("scored.parquet")).num_rows(), 300);
+    // To stdout: the Parquet bytes only.
+    let piped = run(&[&["-q"][..], &predict[..], &["-"]].concat());
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    assert!(piped.stdout.starts_with(b"PAR1"));
+    // --json still reports on stdout.
+    let json = env.json(&[
+        "-q",
+        "predict",
+        "--model",
+        "model",
+        "train.parquet",
+        "-o",
+        "j.parquet",
+    ]);
+    assert_eq!(json["rows_written"], 300);
+}
