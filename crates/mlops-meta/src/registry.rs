@@ -26,7 +26,7 @@ use mlops_core::ops::checkout::{self, CheckoutOptions, CheckoutReport};
 use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_core::pointer::{Pointer, pointer_path};
 use mlops_core::progress::Progress;
-use mlops_core::store::{Reflink, Store};
+use mlops_core::store::Store;
 
 use crate::error::{Error, Result};
 use crate::history::{Repo, workspace_tracked};
@@ -735,31 +735,36 @@ pub fn check_output(ws: &Workspace, located: &Located, rel: &Path, force: bool) 
         };
         return Err(refuse(why));
     }
-    let abs = ws.abs(&tracked.rel);
+    check_existing(&ws.abs(&tracked.rel), located.pointer.kind, force)
+        .map_err(|why| refuse(why.into()))?;
+    Ok(tracked)
+}
+
+/// Why `model get` may not put a model of `kind` at `abs`, if it may not: a link, a directory
+/// for a one-file model, something that is neither file nor directory, or (without `force`)
+/// anything but a new path or an empty directory. With `force`, the caller then checks that
+/// what is there is an earlier copy of the model ([`check_replaceable`]).
+fn check_existing(abs: &Path, kind: EntryKind, force: bool) -> Result<(), &'static str> {
     let Ok(meta) = abs.symlink_metadata() else {
-        return Ok(tracked);
+        return Ok(());
     };
-    let kind = located.pointer.kind;
     if meta.file_type().is_symlink() {
-        return Err(refuse("it is a symbolic link".into()));
+        return Err("it is a symbolic link");
     }
     if meta.is_dir() && kind == EntryKind::File {
-        return Err(refuse(
-            "it is a directory, and the model is one file".into(),
-        ));
+        return Err("it is a directory, and the model is one file");
     }
     if !meta.is_dir() && (kind == EntryKind::Dir || !meta.is_file()) {
-        return Err(refuse("it exists and is not a directory".into()));
+        return Err("it exists and is not a directory");
     }
-    let empty = meta.is_dir() && fs_err::read_dir(&abs)?.next().is_none();
+    let empty = meta.is_dir() && fs_err::read_dir(abs).is_ok_and(|mut d| d.next().is_none());
     if !empty && !force {
-        return Err(refuse(
+        return Err(
             "it is not empty: give a new or empty directory, or --force to replace an earlier \
-             copy of this model there"
-                .into(),
-        ));
+             copy of this model there",
+        );
     }
-    Ok(tracked)
+    Ok(())
 }
 
 /// Checks that the existing output of `model get` (see [`check_output`]) is an earlier copy of
@@ -852,29 +857,7 @@ fn check_outside(ws: &Workspace, dest: &Path, kind: EntryKind, force: bool) -> R
         }
         existing = dir.parent();
     }
-    let Ok(meta) = dest.symlink_metadata() else {
-        return Ok(());
-    };
-    if meta.file_type().is_symlink() {
-        return Err(refuse("it is a symbolic link".into()));
-    }
-    if meta.is_dir() && kind == EntryKind::File {
-        return Err(refuse(
-            "it is a directory, and the model is one file".into(),
-        ));
-    }
-    if !meta.is_dir() && (kind == EntryKind::Dir || !meta.is_file()) {
-        return Err(refuse("it exists and is not a directory".into()));
-    }
-    let empty = meta.is_dir() && fs_err::read_dir(dest)?.next().is_none();
-    if !empty && !force {
-        return Err(refuse(
-            "it is not empty: give a new or empty directory, or --force to replace an earlier \
-             copy of this model there"
-                .into(),
-        ));
-    }
-    Ok(())
+    check_existing(dest, kind, force).map_err(|why| refuse(why.into()))
 }
 
 /// Copies the model `pointer` describes from the cache to `dest` (absolute, outside the
@@ -907,26 +890,11 @@ fn copy_out(store: &Store, pointer: &Pointer, dest: &Path) -> Result<u64> {
     written
 }
 
-/// Writes the model `pointer` describes at `target` (new), from the cache.
+/// Writes the model `pointer` describes at `target` (new), from the cache, each file verified
+/// against its digest on the way out.
 fn fill(store: &Store, pointer: &Pointer, target: &Path) -> Result<u64> {
-    let copy = |digest: &Digest, dest: &Path, exec: bool| -> Result<()> {
-        if !store.contains(digest) {
-            return Err(mlops_core::Error::ObjectMissing { digest: *digest }.into());
-        }
-        let object = store.object_path(digest);
-        let mode = if exec { 0o777 } else { 0o666 };
-        let (actual, _) = store.copy_hashing(&object, dest, mode, Reflink::Try)?;
-        if actual != *digest {
-            return Err(mlops_core::Error::ObjectCorrupt {
-                path: object,
-                actual,
-            }
-            .into());
-        }
-        Ok(())
-    };
     if pointer.kind == EntryKind::File {
-        copy(&pointer.digest, target, pointer.exec)?;
+        store.materialize(&pointer.digest, target, pointer.exec, LinkMode::Auto)?;
         return Ok(1);
     }
     let tree = mlops_core::tree::read_tree(store, &pointer.digest, Path::new(""))?;
@@ -934,7 +902,12 @@ fn fill(store: &Store, pointer: &Pointer, target: &Path) -> Result<u64> {
         fs_err::create_dir_all(target.join(dir))?;
     }
     for file in &tree.files {
-        copy(&file.digest, &target.join(&file.rel), file.exec)?;
+        store.materialize(
+            &file.digest,
+            &target.join(&file.rel),
+            file.exec,
+            LinkMode::Auto,
+        )?;
     }
     Ok(tree.files.len() as u64)
 }
