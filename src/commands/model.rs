@@ -262,7 +262,10 @@ fn get(
 ) -> anyhow::Result<ExitStatus> {
     // Outside the workspace the path stays absolute: the library copies the model there.
     let output = match ws.relative(&ctx.cwd, output) {
-        Err(mlops_core::Error::OutsideWorkspace { .. }) => lexical(&ctx.cwd.join(output)),
+        Err(mlops_core::Error::OutsideWorkspace { .. }) => {
+            // Lexically, so the copy beside it is made in the directory the user meant.
+            mlops_core::workspace::normalize(&ctx.cwd.join(output))
+        }
         target => target?,
     };
     let options = GetOptions {
@@ -286,23 +289,6 @@ fn get(
     } else {
         ExitStatus::Failure
     })
-}
-
-/// `path` with `.` and `..` resolved without touching the filesystem, so the copy beside it
-/// is made in the directory the user meant.
-fn lexical(path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn list_text(models: &[ModelState]) -> String {

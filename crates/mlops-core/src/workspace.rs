@@ -227,7 +227,7 @@ fn make_private(path: &Path) {
 }
 
 /// Resolves `.` and `..` lexically, without touching the filesystem (the path may not exist).
-pub(crate) fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
