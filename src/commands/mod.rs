@@ -25,6 +25,7 @@ pub(crate) mod profile;
 pub(crate) mod quickstart;
 pub(crate) mod remote;
 pub(crate) mod remove;
+pub(crate) mod revisions;
 pub(crate) mod run;
 pub(crate) mod split;
 pub(crate) mod stage;

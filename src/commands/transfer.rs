@@ -9,16 +9,16 @@ use mlops_core::ops::Tracked;
 use mlops_core::ops::checkout::CheckoutOptions;
 use mlops_core::ops::transfer::{self, TransferOptions, TransferReport};
 use mlops_core::{Error, Workspace};
-use mlops_meta::history::{Commits, Repo};
+use mlops_meta::history::Repo;
 use serde::Serialize;
 
 use crate::commands::Context;
+use crate::commands::revisions::RevisionArgs;
 use crate::error::ExitStatus;
 use crate::output::{count, size};
 
 /// Which objects to move, and where.
 #[derive(Debug, clap::Args)]
-#[allow(clippy::struct_excessive_bools, reason = "independent clap flags")]
 pub(crate) struct TransferArgs {
     /// Tracked paths, pointer files or directories holding them (default: all)
     targets: Vec<PathBuf>,
@@ -28,16 +28,10 @@ pub(crate) struct TransferArgs {
     /// Objects to transfer at once
     #[arg(short, long, value_name = "N", default_value_t = 8)]
     jobs: usize,
-    /// Also transfer the data every commit of the repository needs, so that any of them can be
-    /// checked out (`pull` still checks out only the workspace's pointers)
-    #[arg(long)]
-    all_commits: bool,
-    /// Also transfer the data the tip of every branch needs
-    #[arg(long)]
-    all_branches: bool,
-    /// Also transfer the data every tagged commit needs
-    #[arg(long)]
-    all_tags: bool,
+    // Older versions too, so that those commits can be checked out (`pull` still checks out
+    // only the workspace's pointers).
+    #[command(flatten)]
+    revisions: RevisionArgs,
 }
 
 impl TransferArgs {
@@ -57,19 +51,15 @@ impl TransferArgs {
         ws: &Workspace,
         workspace: &[Tracked],
     ) -> anyhow::Result<History> {
-        let asked = [
-            (self.all_commits, Commits::All),
-            (self.all_branches, Commits::Branches),
-            (self.all_tags, Commits::Tags),
-        ];
+        let asked = self.revisions.asked();
         let mut history = History::default();
-        if !asked.iter().any(|(on, _)| *on) {
+        if asked.is_empty() {
             return Ok(history);
         }
         let targets = ctx.targets(ws, &self.targets)?;
         let repo = Repo::open(ws)?;
-        for (_, which) in asked.iter().filter(|(on, _)| *on) {
-            for (item, commit) in repo.tracked_by_commit(*which)? {
+        for which in asked {
+            for (item, commit) in repo.tracked_by_commit(which)? {
                 let key = (item.rel.clone(), item.pointer.digest);
                 let wanted = targets.is_empty() || targets.iter().any(|t| item.rel.starts_with(t));
                 let known = history.commits.contains_key(&key)
