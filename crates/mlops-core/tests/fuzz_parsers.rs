@@ -8,16 +8,17 @@
 //! `PROPTEST_CASES=100000 cargo test -p mlops-core --test fuzz_parsers`, or with cargo-fuzz
 //! (`just fuzz`).
 
+mod fuzz_checks;
 #[path = "fuzz_support/mod.rs"]
 mod fuzz_support;
 
 use std::path::Path;
 
-use fuzz_support::{arbitrary_bytes, arbitrary_text, check, mutated, mutated_text};
+use fuzz_support::{arbitrary_bytes, arbitrary_text, check, mutated, text_properties};
+use mlops_core::Digest;
 use mlops_core::config::ConfigFile;
 use mlops_core::manifest::{Entry, EntryKind, Manifest, check_name};
 use mlops_core::pointer::{MAX_SIZE, Pointer};
-use mlops_core::{Digest, Error};
 use proptest::prelude::*;
 
 const POINTER_SEEDS: &[&str] = &[
@@ -29,49 +30,6 @@ const MANIFEST_SEEDS: &[&str] = &[
     include_str!("../../../fuzz/corpus/manifest/seed-empty.json"),
 ];
 const CONFIG_SEEDS: &[&str] = &[include_str!("../../../fuzz/corpus/config/seed-full.yaml")];
-
-/// Parses pointer text; what parses must survive `to_text` and parse back equal.
-fn pointer(text: &str) {
-    let path = Path::new("data.mlops");
-    match Pointer::parse(path, text) {
-        Ok(pointer) => {
-            let again = Pointer::parse(path, &pointer.to_text("data"))
-                .unwrap_or_else(|e| panic!("a saved pointer does not parse: {e}"));
-            assert_eq!(again, pointer);
-        }
-        Err(e @ (Error::Yaml { .. } | Error::PointerFormat { .. } | Error::BadDigest { .. })) => {
-            let _ = e.to_string();
-        }
-        Err(e) => panic!("unexpected error kind: {e:?}"),
-    }
-}
-
-/// Parses manifest bytes; what parses must re-serialise to bytes that parse back equal.
-fn manifest(bytes: &[u8]) {
-    let digest = Digest::of_bytes(bytes);
-    match Manifest::parse(&digest, bytes) {
-        Ok(manifest) => {
-            let canonical = manifest.to_bytes();
-            let again = Manifest::parse(&Digest::of_bytes(&canonical), &canonical)
-                .unwrap_or_else(|e| panic!("a written manifest does not parse: {e}"));
-            assert_eq!(again, manifest);
-        }
-        Err(e @ Error::BadManifest { .. }) => {
-            let _ = e.to_string();
-        }
-        Err(e) => panic!("unexpected error kind: {e:?}"),
-    }
-}
-
-/// Parses config text as `ConfigFile::load` does; what parses must save and load back equal.
-fn config(text: &str) {
-    if let Ok(file) = serde_yaml::from_str::<ConfigFile>(text) {
-        let saved = serde_yaml::to_string(&file).expect("a config serialises");
-        let again: ConfigFile = serde_yaml::from_str(&saved)
-            .unwrap_or_else(|e| panic!("a saved config does not parse: {e}\n{saved}"));
-        assert_eq!(again, file);
-    }
-}
 
 #[test]
 fn seeds_parse() {
@@ -86,14 +44,9 @@ fn seeds_parse() {
     }
 }
 
-#[test]
-fn pointer_arbitrary_text() {
-    check(arbitrary_text(), |text| pointer(&text));
-}
-
-#[test]
-fn pointer_mutations() {
-    check(mutated_text(POINTER_SEEDS), |text| pointer(&text));
+text_properties! {
+    pointer_arbitrary_text, pointer_mutations: fuzz_checks::pointer, POINTER_SEEDS;
+    config_arbitrary_text, config_mutations: fuzz_checks::config, CONFIG_SEEDS;
 }
 
 #[test]
@@ -123,13 +76,17 @@ fn pointer_round_trip() {
 
 #[test]
 fn manifest_arbitrary_bytes() {
-    check(arbitrary_bytes(), |bytes| manifest(&bytes));
-    check(arbitrary_text(), |text| manifest(text.as_bytes()));
+    check(arbitrary_bytes(), |bytes| fuzz_checks::manifest(&bytes));
+    check(arbitrary_text(), |text| {
+        fuzz_checks::manifest(text.as_bytes());
+    });
 }
 
 #[test]
 fn manifest_mutations() {
-    check(mutated(MANIFEST_SEEDS), |bytes| manifest(&bytes));
+    check(mutated(MANIFEST_SEEDS), |bytes| {
+        fuzz_checks::manifest(&bytes);
+    });
 }
 
 #[test]
@@ -162,14 +119,4 @@ fn manifest_round_trip() {
         assert_eq!(back.to_bytes(), bytes, "the bytes are canonical");
         assert_eq!(back, manifest);
     });
-}
-
-#[test]
-fn config_arbitrary_text() {
-    check(arbitrary_text(), |text| config(&text));
-}
-
-#[test]
-fn config_mutations() {
-    check(mutated_text(CONFIG_SEEDS), |text| config(&text));
 }

@@ -6,10 +6,11 @@
 //! `PROPTEST_CASES=100000 cargo test -p mlops-drift --test fuzz_parsers`, or with cargo-fuzz
 //! (`just fuzz`).
 
+mod fuzz_checks;
 #[path = "../../mlops-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
-use fuzz_support::{arbitrary_text, check, mutated_text};
+use fuzz_support::text_properties;
 use mlops_drift::gates::Gate;
 
 const GATE_SEEDS: &[&str] = &[
@@ -18,16 +19,6 @@ const GATE_SEEDS: &[&str] = &[
     include_str!("../../../fuzz/corpus/drift_gate/seed-field"),
 ];
 
-fn gate(text: &str) {
-    match Gate::parse(text) {
-        Ok(gate) => assert_eq!(gate.text, text),
-        Err(e) => {
-            assert!(e.column >= 1 && e.column <= text.len() + 1, "{e}");
-            let _ = e.to_string();
-        }
-    }
-}
-
 #[test]
 fn seeds_parse() {
     for seed in GATE_SEEDS {
@@ -35,12 +26,6 @@ fn seeds_parse() {
     }
 }
 
-#[test]
-fn gate_arbitrary_text() {
-    check(arbitrary_text(), |text| gate(&text));
-}
-
-#[test]
-fn gate_mutations() {
-    check(mutated_text(GATE_SEEDS), |text| gate(&text));
+text_properties! {
+    gate_arbitrary_text, gate_mutations: fuzz_checks::gate, GATE_SEEDS;
 }

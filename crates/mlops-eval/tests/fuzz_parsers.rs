@@ -7,12 +7,13 @@
 //! `PROPTEST_CASES=100000 cargo test -p mlops-eval --test fuzz_parsers`, or with cargo-fuzz
 //! (`just fuzz`).
 
+mod fuzz_checks;
 #[path = "../../mlops-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
-use fuzz_support::{arbitrary_text, check, mutated_text};
+use fuzz_support::text_properties;
 use mlops_eval::config::EvalConfig;
-use mlops_eval::gates::{Gate, Values};
+use mlops_eval::gates::Gate;
 
 const GATE_SEEDS: &[&str] = &[
     include_str!("../../../fuzz/corpus/eval_gate/seed-plain"),
@@ -24,63 +25,6 @@ const CONFIG_SEEDS: &[&str] = &[include_str!(
     "../../../fuzz/corpus/eval_config/seed-full.yaml"
 )];
 
-/// A report where every metric is defined except those whose name holds `u` (undefined) or
-/// `x` (missing), and slices hold a few values.
-struct Report;
-
-impl Values for Report {
-    #[expect(clippy::cast_precision_loss, reason = "a name's length, small")]
-    fn value(&self, path: &str) -> Option<Result<f64, String>> {
-        if path.contains('x') {
-            None
-        } else if path.contains('u') {
-            Some(Err("no positives".into()))
-        } else {
-            Some(Ok(path.len() as f64 / 10.0))
-        }
-    }
-
-    fn names(&self) -> Vec<String> {
-        vec!["accuracy".into(), "recall".into()]
-    }
-
-    fn slice_values(&self, metric: &str) -> Vec<f64> {
-        if metric.contains('x') {
-            Vec::new()
-        } else {
-            vec![0.5, f64::NAN, 0.75]
-        }
-    }
-}
-
-fn gate(text: &str) {
-    match Gate::parse(text) {
-        Ok(gate) => {
-            // A missing name is an error naming it; anything else decides the gate.
-            match gate.evaluate(&Report, Some(&Report)) {
-                Ok(result) => {
-                    assert!(!result.passed || (result.value.is_ok() && result.threshold.is_ok()));
-                }
-                Err(e) => assert!(e.name.contains('x') && e.gate == text, "{e}"),
-            }
-            let _ = gate.evaluate(&Report, None);
-            let _ = gate.needs_baseline();
-        }
-        Err(e) => {
-            assert!(e.column >= 1 && e.column <= text.len() + 1, "{e}");
-            let _ = e.to_string();
-        }
-    }
-}
-
-fn config(text: &str) {
-    if let Ok(config) = serde_yaml::from_str::<EvalConfig>(text) {
-        for text in config.gates.iter().flatten() {
-            gate(text);
-        }
-    }
-}
-
 #[test]
 fn seeds_parse() {
     for seed in GATE_SEEDS {
@@ -91,22 +35,7 @@ fn seeds_parse() {
     }
 }
 
-#[test]
-fn gate_arbitrary_text() {
-    check(arbitrary_text(), |text| gate(&text));
-}
-
-#[test]
-fn gate_mutations() {
-    check(mutated_text(GATE_SEEDS), |text| gate(&text));
-}
-
-#[test]
-fn config_arbitrary_text() {
-    check(arbitrary_text(), |text| config(&text));
-}
-
-#[test]
-fn config_mutations() {
-    check(mutated_text(CONFIG_SEEDS), |text| config(&text));
+text_properties! {
+    gate_arbitrary_text, gate_mutations: fuzz_checks::gate, GATE_SEEDS;
+    config_arbitrary_text, config_mutations: fuzz_checks::config, CONFIG_SEEDS;
 }

@@ -6,35 +6,19 @@
 //! `PROPTEST_CASES=100000 cargo test -p mlops-infer --test fuzz_parsers`, or with cargo-fuzz
 //! (`just fuzz`).
 
+mod fuzz_checks;
 #[path = "../../mlops-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
 use std::path::Path;
 
-use fuzz_support::{arbitrary_text, check, mutated_text};
-use mlops_infer::error::Error;
+use fuzz_support::text_properties;
 use mlops_infer::spec::ModelSpec;
 
 const MODEL_SEEDS: &[&str] = &[
     include_str!("../../../fuzz/corpus/model/seed-binary.yaml"),
     include_str!("../../../fuzz/corpus/model/seed-multiclass.yaml"),
 ];
-
-fn model(text: &str) {
-    let path = Path::new("model/model.yaml");
-    match ModelSpec::parse(path, text) {
-        Ok(spec) => {
-            let saved = spec.to_yaml();
-            let again = ModelSpec::parse(path, &saved)
-                .unwrap_or_else(|e| panic!("a saved model.yaml does not parse: {e}\n{saved}"));
-            assert_eq!(again, spec, "{saved}");
-        }
-        Err(e @ Error::Spec { .. }) => {
-            let _ = e.to_string();
-        }
-        Err(e) => panic!("unexpected error kind: {e:?}"),
-    }
-}
 
 #[test]
 fn seeds_parse() {
@@ -43,14 +27,8 @@ fn seeds_parse() {
     }
 }
 
-#[test]
-fn model_arbitrary_text() {
-    check(arbitrary_text(), |text| model(&text));
-}
-
-#[test]
-fn model_mutations() {
-    check(mutated_text(MODEL_SEEDS), |text| model(&text));
+text_properties! {
+    model_arbitrary_text, model_mutations: fuzz_checks::model, MODEL_SEEDS;
 }
 
 /// Found by the round trip: `{leaky_relu: .nan}` parsed (NaN is never equal to itself, so the

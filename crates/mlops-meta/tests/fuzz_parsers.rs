@@ -7,11 +7,11 @@
 //! `PROPTEST_CASES=100000 cargo test -p mlops-meta --test fuzz_parsers`, or with cargo-fuzz
 //! (`just fuzz`).
 
+mod fuzz_checks;
 #[path = "../../mlops-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
-use fuzz_support::{arbitrary_text, check, mutated_text};
-use mlops_meta::error::Error;
+use fuzz_support::{check, text_properties};
 use mlops_meta::registry::Version;
 use proptest::prelude::*;
 
@@ -20,16 +20,6 @@ const VERSION_SEEDS: &[&str] = &[
     include_str!("../../../fuzz/corpus/version/seed-large"),
 ];
 
-fn version(text: &str) {
-    match Version::parse(text) {
-        Ok(version) => assert_eq!(version.to_string(), text, "versions are canonical"),
-        Err(e @ Error::BadVersion { .. }) => {
-            let _ = e.to_string();
-        }
-        Err(e) => panic!("unexpected error kind: {e:?}"),
-    }
-}
-
 #[test]
 fn seeds_parse() {
     for seed in VERSION_SEEDS {
@@ -37,14 +27,8 @@ fn seeds_parse() {
     }
 }
 
-#[test]
-fn version_arbitrary_text() {
-    check(arbitrary_text(), |text| version(&text));
-}
-
-#[test]
-fn version_mutations() {
-    check(mutated_text(VERSION_SEEDS), |text| version(&text));
+text_properties! {
+    version_arbitrary_text, version_mutations: fuzz_checks::version, VERSION_SEEDS;
 }
 
 #[test]

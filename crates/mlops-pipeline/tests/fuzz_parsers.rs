@@ -8,14 +8,14 @@
 //! `PROPTEST_CASES=100000 cargo test -p mlops-pipeline --test fuzz_parsers`, or with cargo-fuzz
 //! (`just fuzz`).
 
+mod fuzz_checks;
 #[path = "../../mlops-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
 use std::path::Path;
 
-use fuzz_support::{arbitrary_text, check, mutated_text};
+use fuzz_support::{arbitrary_text, check, mutated_text, text_properties};
 use mlops_pipeline::dag::Dag;
-use mlops_pipeline::error::Error;
 use mlops_pipeline::lockfile::LockFile;
 use mlops_pipeline::params;
 use mlops_pipeline::spec::Pipeline;
@@ -27,70 +27,12 @@ const PIPELINE_SEEDS: &[&str] = &[
 ];
 const PARAMS_SEEDS: &[&str] = &[include_str!("../../../fuzz/corpus/params/seed-params.yaml")];
 
-/// A workspace with the params files and deps the pipeline seeds name, so their `${...}` and
-/// `params:` resolve and the DAG is built.
+/// A workspace with the params files and deps the pipeline seeds name
+/// ([`fuzz_checks::write_workspace`]).
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
-    for (path, text) in [
-        ("params.yaml", PARAMS_SEEDS[0]),
-        ("experiments/params.yaml", "seed: 7\n"),
-        ("experiments/other.yaml", "model: {depth: 3}\n"),
-        ("prepare.py", ""),
-        ("data/raw/a.csv", "x\n1\n"),
-    ] {
-        let path = root.join(path);
-        fs_err::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        fs_err::write(path, text).expect("write");
-    }
+    fuzz_checks::write_workspace(dir.path());
     dir
-}
-
-/// Parses lock text; what parses must survive `save`'s serialisation and parse back equal.
-fn lock(text: &str) {
-    match LockFile::parse(text) {
-        Ok(lock) => {
-            let saved = serde_yaml::to_string(&lock).expect("a lock serialises");
-            let again = LockFile::parse(&saved)
-                .unwrap_or_else(|e| panic!("a saved lock does not parse: {e}\n{saved}"));
-            assert_eq!(again, lock);
-        }
-        Err(e @ Error::BadLock { .. }) => {
-            let _ = e.to_string();
-        }
-        Err(e) => panic!("unexpected error kind: {e:?}"),
-    }
-}
-
-/// Parses `mlops.yaml` text in the workspace at `root` and links its stages.
-fn pipeline(root: &Path, text: &str) {
-    match Pipeline::parse(root, text) {
-        Ok(pipeline) => {
-            if let Err(e) = Dag::build(&pipeline, root) {
-                let _ = e.to_string();
-            }
-        }
-        Err(e) => {
-            let _ = e.to_string();
-        }
-    }
-}
-
-/// Parses params text and walks it as stages do.
-fn params_file(text: &str) {
-    match params::parse(Path::new("params.yaml"), text) {
-        Ok(value) => {
-            // Not every flattened key looks up again (a key holding `.`, a number key), so
-            // this only walks; it must not panic.
-            for key in params::flatten(&value).keys() {
-                let _ = params::lookup(&value, key).and_then(params::scalar_text);
-            }
-        }
-        Err(e @ Error::Syntax { .. }) => {
-            let _ = e.to_string();
-        }
-        Err(e) => panic!("unexpected error kind: {e:?}"),
-    }
 }
 
 #[test]
@@ -108,38 +50,25 @@ fn seeds_parse() {
     }
 }
 
-#[test]
-fn lock_arbitrary_text() {
-    check(arbitrary_text(), |text| lock(&text));
-}
-
-#[test]
-fn lock_mutations() {
-    check(mutated_text(LOCK_SEEDS), |text| lock(&text));
+text_properties! {
+    lock_arbitrary_text, lock_mutations: fuzz_checks::lock, LOCK_SEEDS;
+    params_arbitrary_text, params_mutations: fuzz_checks::params, PARAMS_SEEDS;
 }
 
 #[test]
 fn pipeline_arbitrary_text() {
     let root = workspace();
-    check(arbitrary_text(), |text| pipeline(root.path(), &text));
+    check(arbitrary_text(), |text| {
+        fuzz_checks::pipeline(root.path(), &text);
+    });
 }
 
 #[test]
 fn pipeline_mutations() {
     let root = workspace();
     check(mutated_text(PIPELINE_SEEDS), |text| {
-        pipeline(root.path(), &text);
+        fuzz_checks::pipeline(root.path(), &text);
     });
-}
-
-#[test]
-fn params_arbitrary_text() {
-    check(arbitrary_text(), |text| params_file(&text));
-}
-
-#[test]
-fn params_mutations() {
-    check(mutated_text(PARAMS_SEEDS), |text| params_file(&text));
 }
 
 /// A `matrix` of 8 axes of 10 values (under 300 bytes of `mlops.yaml`) made 10^8 stages: mlops

@@ -1,5 +1,6 @@
 //! What every crate's `tests/fuzz_parsers.rs` shares: the runner settings, random text built from
-//! the tokens that break parsers, and mutations of valid seed documents.
+//! the tokens that break parsers, mutations of valid seed documents, and the properties that run
+//! a check on both ([`text_properties`]).
 //!
 //! The seeds are the files in `fuzz/corpus/<target>/`, so the proptest suites (run by CI) and the
 //! cargo-fuzz targets (run by `just fuzz`) start from the same documents. Other crates include
@@ -138,6 +139,27 @@ pub(crate) fn arbitrary_text() -> impl Strategy<Value = String> {
         prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat()),
     ]
 }
+
+/// Defines the two properties of each text parser's check: `$arbitrary` runs `$check` on
+/// [`arbitrary_text`], `$mutations` on [`mutated_text`] of `$seeds`.
+macro_rules! text_properties {
+    ($($arbitrary:ident, $mutations:ident: $check:expr, $seeds:expr;)+) => {$(
+        #[test]
+        fn $arbitrary() {
+            $crate::fuzz_support::check($crate::fuzz_support::arbitrary_text(), |text| {
+                $check(&text);
+            });
+        }
+
+        #[test]
+        fn $mutations() {
+            $crate::fuzz_support::check($crate::fuzz_support::mutated_text($seeds), |text| {
+                $check(&text);
+            });
+        }
+    )+};
+}
+pub(crate) use text_properties;
 
 /// Arbitrary bytes, most of them short.
 pub(crate) fn arbitrary_bytes() -> impl Strategy<Value = Vec<u8>> {
