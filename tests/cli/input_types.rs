@@ -556,3 +556,176 @@ fn predict_one_hot_reads_dictionary_and_large_text_columns() {
         "age as a pandas category of integers: dictionary<int8, int64>"
     );
 }
+
+/// A run's exit status, stdout and stderr, asserting it did not panic (exit 101).
+fn outcome(env: &TestEnv, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = env.cmd(args).output().expect("run mlops");
+    let out = (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert!(
+        out.0 != Some(101) && !out.2.contains("panicked"),
+        "mlops {args:?} panicked: {}",
+        out.2
+    );
+    out
+}
+
+/// A dictionary with no values and every key null: pandas' `category` with no categories (an
+/// all-missing categorical column), which pyarrow writes as `dictionary<int8, string>`.
+fn empty_category() -> ArrayRef {
+    Arc::new(DictionaryArray::new(
+        Int8Array::from(vec![None::<i8>; 3]),
+        Arc::new(StringArray::from(Vec::<Option<&str>>::new())),
+    ))
+}
+
+#[test]
+fn all_null_text_column_is_all_missing_in_eval_and_drift() {
+    let env = TestEnv::bare();
+    let (label, score, _) = predictions(300);
+    let nulls = vec![None::<&str>; label.len()];
+    let eval = |region: ArrayRef| {
+        write(
+            &env.path("preds.parquet"),
+            vec![
+                (
+                    "label",
+                    Arc::new(Int64Array::from(label.clone())) as ArrayRef,
+                ),
+                ("score", Arc::new(Float64Array::from(score.clone()))),
+                ("region", region),
+            ],
+        );
+        outcome(
+            &env,
+            &[
+                "--json",
+                "eval",
+                "--score",
+                "score",
+                "--slice",
+                "region",
+                "preds.parquet",
+            ],
+        )
+    };
+    // Plain text that is all null is read with the dictionary hint: a dictionary of no values.
+    let expected = eval(Arc::new(StringArray::from(nulls.clone())));
+    for (who, array) in text_variants(&nulls) {
+        assert_eq!(eval(array), expected, "all-null region as {who}");
+    }
+    let drift = |t: ArrayRef| {
+        let f: ArrayRef = Arc::new(Float64Array::from(score.clone()));
+        write(
+            &env.path("ref.parquet"),
+            vec![("t", t.clone()), ("f", f.clone())],
+        );
+        write(&env.path("cur.parquet"), vec![("t", t), ("f", f)]);
+        outcome(
+            &env,
+            &[
+                "--json",
+                "drift",
+                "--reference",
+                "ref.parquet",
+                "--columns",
+                "t,f",
+                "cur.parquet",
+            ],
+        )
+    };
+    let expected = drift(Arc::new(StringArray::from(nulls.clone())));
+    for (who, array) in text_variants(&nulls) {
+        assert_eq!(drift(array), expected, "all-null column as {who}");
+    }
+}
+
+#[test]
+fn empty_category_dictionary_is_all_missing_in_eval_and_predict_one_hot() {
+    let env = TestEnv::bare();
+    write(
+        &env.path("preds.parquet"),
+        vec![
+            (
+                "label",
+                Arc::new(Int64Array::from(vec![0, 1, 1])) as ArrayRef,
+            ),
+            ("score", Arc::new(Float64Array::from(vec![0.1, 0.8, 0.6]))),
+            ("region", empty_category()),
+        ],
+    );
+    let args = [
+        "--json",
+        "eval",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "preds.parquet",
+    ];
+    let got = outcome(&env, &args);
+    write(
+        &env.path("preds.parquet"),
+        vec![
+            (
+                "label",
+                Arc::new(Int64Array::from(vec![0, 1, 1])) as ArrayRef,
+            ),
+            ("score", Arc::new(Float64Array::from(vec![0.1, 0.8, 0.6]))),
+            ("region", Arc::new(StringArray::from(vec![None::<&str>; 3]))),
+        ],
+    );
+    assert_eq!(got, outcome(&env, &args), "region as an empty category");
+
+    // predict: the model's one-hot input `plan` as an empty category, then as plain nulls.
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
+    let model = model.to_str().expect("utf-8");
+    let file = std::fs::File::open(Path::new(model).join("input.parquet")).expect("open");
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("parquet")
+        .with_batch_size(3)
+        .build()
+        .expect("reader")
+        .next()
+        .expect("a batch")
+        .expect("batch");
+    let predict = |plan: ArrayRef| {
+        let named: Vec<(&str, ArrayRef)> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| {
+                let c = if f.name() == "plan" {
+                    plan.clone()
+                } else {
+                    c.clone()
+                };
+                (f.name().as_str(), c)
+            })
+            .collect();
+        write(&env.path("in.parquet"), named);
+        let run = outcome(
+            &env,
+            &[
+                "predict",
+                "--model",
+                model,
+                "in.parquet",
+                "-o",
+                "out.parquet",
+                "--keep",
+                "id",
+            ],
+        );
+        // Not stderr: its summary says how long scoring took.
+        ((run.0, run.1), std::fs::read(env.path("out.parquet")).ok())
+    };
+    let got = predict(empty_category());
+    let expected = predict(Arc::new(StringArray::from(vec![None::<&str>; 3])));
+    assert_eq!(expected.0.0, Some(0));
+    assert!(got == expected, "plan as an empty category: {:?}", got.0);
+}

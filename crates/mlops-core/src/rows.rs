@@ -475,6 +475,10 @@ impl FeatureDecoder {
             }
             DataType::Dictionary(..) => {
                 let dict = array.as_any_dictionary();
+                if dict.values().is_empty() {
+                    // No values, so every key is null (and `normalized_keys` would panic).
+                    return;
+                }
                 let names = arrow_cast_text(dict.values());
                 let keys = dict.normalized_keys();
                 for (row, key) in keys.into_iter().enumerate() {
@@ -739,5 +743,31 @@ impl RowWriter {
             .map_err(|e| table_error(&self.path, e))?;
         file.finish()?;
         Ok(self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-hot input that is a dictionary of no values (pandas' `category` with no
+    /// categories, every key null) sets no slot.
+    #[test]
+    fn one_hot_of_an_empty_dictionary_sets_nothing() {
+        let decoder = FeatureDecoder::new(
+            Feature::OneHot {
+                column: "plan".to_owned(),
+                categories: vec!["a".to_owned(), "b".to_owned()],
+            },
+            0,
+        );
+        let array: ArrayRef = Arc::new(arrow_array::DictionaryArray::new(
+            arrow_array::Int8Array::from(vec![None::<i8>; 3]),
+            Arc::new(arrow_array::StringArray::from(Vec::<Option<&str>>::new())),
+        ));
+        let mut values = vec![0.0f32; 6];
+        let mut missing = Vec::new();
+        assert_eq!(decoder.fill(&array, 2, &mut values, &mut missing), None);
+        assert_eq!(values, vec![0.0; 6]);
     }
 }

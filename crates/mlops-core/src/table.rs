@@ -946,6 +946,11 @@ pub(crate) fn floats_of(array: &ArrayRef) -> Vec<Option<f64>> {
 fn from_dictionary(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
     let dict = array.as_any_dictionary();
     let values = dict.values();
+    if values.is_empty() {
+        // No values (pandas' `category` with no categories), so no key can be valid: every row
+        // is missing. arrow's `normalized_keys` asserts that the values are not empty.
+        return Ok(all_missing(values.data_type(), array.len()));
+    }
     // Keys as indices into the values; a null key's index is arbitrary, so it is checked apart.
     let keys = dict.normalized_keys();
     let present = |row: usize| dict.keys().is_valid(row);
@@ -995,6 +1000,19 @@ fn from_dictionary(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> 
             )
         }
     })
+}
+
+/// `rows` missing values in the column a `data_type` array makes.
+fn all_missing(data_type: &DataType, rows: usize) -> Column {
+    match empty_of(Some(data_type)) {
+        Column::Bool(_) => Column::Bool(vec![None; rows]),
+        Column::Int(_) => Column::Int(vec![None; rows]),
+        Column::Float(_) => Column::Float(vec![None; rows]),
+        Column::Text { .. } => Column::Text {
+            labels: Vec::new(),
+            ids: vec![Column::MISSING; rows],
+        },
+    }
 }
 
 /// A lookup of a text array's values by index (`None` for a null), or `None` when the array is
@@ -1272,5 +1290,25 @@ mod tests {
             err.to_string().starts_with("column `nope` not found in"),
             "{err}"
         );
+    }
+
+    /// A dictionary of no values (pandas' `category` with no categories) whose keys are all
+    /// null: every row is missing (arrow's `normalized_keys` asserts the values are not empty).
+    #[test]
+    fn empty_dictionary_is_all_missing() {
+        use arrow_array::{DictionaryArray, Int8Array, StringArray};
+        let text: ArrayRef = std::sync::Arc::new(DictionaryArray::new(
+            Int8Array::from(vec![None::<i8>; 3]),
+            std::sync::Arc::new(StringArray::from(Vec::<Option<&str>>::new())),
+        ));
+        let got = from_arrow(Path::new("t.parquet"), "t", &text).expect("read");
+        assert_eq!(got.to_text(), vec![None; 3]);
+        let numbers: ArrayRef = std::sync::Arc::new(DictionaryArray::new(
+            Int8Array::from(vec![None::<i8>; 2]),
+            std::sync::Arc::new(arrow_array::Int64Array::from(Vec::<i64>::new())),
+        ));
+        let got = from_arrow(Path::new("t.parquet"), "t", &numbers).expect("read");
+        assert_eq!(got, Column::Int(vec![None; 2]));
+        assert_eq!(floats_of(&numbers), vec![None; 2]);
     }
 }
