@@ -810,6 +810,51 @@ fn a_gate_on_an_unknown_column_exits_2_with_a_suggestion_and_a_failing_gate_exit
     }
 }
 
+/// Review of issue 15 item 3: a gate's column is checked against the schemas before any column
+/// is read, so a typo is the error even when the comparison itself would fail later (here on an
+/// empty batch); a column only the batch has is a known column.
+#[test]
+fn a_gate_on_an_unknown_column_is_refused_before_the_data_is_read() {
+    let env = TestEnv::bare();
+    let mut reference = String::from("income,age\n");
+    let mut current = String::from("income,age,region\n");
+    for i in 0..100 {
+        let _ = writeln!(reference, "{},{}", 1000 + i, 20 + i % 50);
+        let _ = writeln!(current, "{},{},r{}", 1000 + i, 20 + i % 50, i % 3);
+    }
+    env.write("ref.csv", reference);
+    env.write("cur.csv", current);
+    env.write("empty.csv", "income,age\n");
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "cur.csv",
+            "empty.csv",
+            "--gate",
+            "column(incom).psi < 0.2",
+        ],
+    );
+    assert!(stderr.contains("no column `incom`"), "{stderr}");
+    assert!(stderr.contains("did you mean `income`?"), "{stderr}");
+    assert!(!stderr.contains("no rows"), "{stderr}");
+    // `region` is only in the batch: known, not tested, so the gate fails there (exit 1).
+    let (_, stderr) = env.fails(
+        1,
+        &[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "cur.csv",
+            "--gate",
+            "column(region).psi < 0.2",
+        ],
+    );
+    assert!(stderr.contains("gate failed on cur.csv"), "{stderr}");
+}
+
 /// One Float64 column `x` in a Parquet file.
 fn write_x(env: &TestEnv, name: &str, values: Vec<f64>) {
     let batch =

@@ -139,6 +139,9 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
             });
         }
     }
+    // Metadata only: a gate's typo is an error before any column is read.
+    let batch_schemas = batch_schemas(batches, options)?;
+    check_gate_columns(&options.gates, &reference_schema, &batch_schemas)?;
     let mut wanted: Vec<&SchemaColumn> = reference_schema
         .iter()
         .filter(|c| options.columns.is_empty() || options.columns.contains(&c.name))
@@ -182,7 +185,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         reference: reference_source,
         options,
     };
-    let reports = batch_reports(batches, &context)?;
+    let reports = batch_reports(batches, &batch_schemas, &context)?;
     let mut first_drifted = BTreeMap::new();
     for batch in &reports {
         for column in batch.columns.iter().filter(|c| c.drifted) {
@@ -191,7 +194,6 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
                 .or_insert_with(|| batch.name.clone());
         }
     }
-    check_gate_columns(&options.gates, &reference_schema, &reports)?;
     let gates: Vec<_> = options
         .gates
         .iter()
@@ -215,22 +217,30 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
 fn check_gate_columns(
     gates: &[Gate],
     reference_schema: &[SchemaColumn],
-    reports: &[BatchReport],
+    batch_schemas: &[Vec<SchemaColumn>],
 ) -> Result<()> {
     let known: Vec<&str> = reference_schema
         .iter()
+        .chain(batch_schemas.iter().flatten())
         .map(|c| c.name.as_str())
-        .chain(
-            reports
-                .iter()
-                .flat_map(|b| &b.schema.added)
-                .map(String::as_str),
-        )
         .collect();
     for gate in gates {
         gate.check_column(&known)?;
     }
     Ok(())
+}
+
+/// The batches' schemas, read from their files' metadata: one per input, or with `--batch-by`
+/// one for the current data together.
+fn batch_schemas(batches: &[Input], options: &Options) -> Result<Vec<Vec<SchemaColumn>>> {
+    if options.batch_by.is_some() {
+        let paths: Vec<PathBuf> = batches.iter().flat_map(|b| b.paths.clone()).collect();
+        return Ok(vec![schema_of(&Input {
+            name: "the current data".into(),
+            paths,
+        })?]);
+    }
+    batches.iter().map(schema_of).collect()
 }
 
 fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
@@ -311,23 +321,24 @@ fn kinds(names: &[&str], reference: ReferenceData, options: &Options) -> Result<
 
 /// Every batch's report: one per input, or with `--batch-by` one per value or period of the
 /// current data together.
-fn batch_reports(batches: &[Input], context: &Context) -> Result<Vec<BatchReport>> {
+fn batch_reports(
+    batches: &[Input],
+    schemas: &[Vec<SchemaColumn>],
+    context: &Context,
+) -> Result<Vec<BatchReport>> {
     let Some(by) = &context.options.batch_by else {
         return batches
             .iter()
-            .map(|batch| {
-                let schema = schema_of(batch)?;
-                batch_report(&batch.name, &schema, context, |present| {
+            .zip(schemas)
+            .map(|(batch, schema)| {
+                batch_report(&batch.name, schema, context, |present| {
                     Ok(table::read(&batch.paths, present)?)
                 })
             })
             .collect();
     };
     let paths: Vec<PathBuf> = batches.iter().flat_map(|b| b.paths.clone()).collect();
-    let schema = schema_of(&Input {
-        name: "the current data".into(),
-        paths: paths.clone(),
-    })?;
+    let schema = &schemas[0];
     let present: Vec<&str> = context
         .wanted
         .iter()
@@ -339,7 +350,7 @@ fn batch_reports(batches: &[Input], context: &Context) -> Result<Vec<BatchReport
         .into_iter()
         .map(|(name, rows)| {
             let part = current.take(&rows);
-            batch_report(&name, &schema, context, |columns| Ok(part.select(columns)))
+            batch_report(&name, schema, context, |columns| Ok(part.select(columns)))
         })
         .collect()
 }
