@@ -7,11 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
+use arrow_array::types::ArrowDictionaryKeyType;
 use arrow_array::types::{
     Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type,
     UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -944,55 +945,79 @@ pub(crate) fn floats_of(array: &ArrayRef) -> Vec<Option<f64>> {
 /// A dictionary column of any key type (pandas writes `category` as int8 keys, polars
 /// Categorical and Enum as uint32 and uint8) as the column its values make.
 fn from_dictionary(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
-    let dict = array.as_any_dictionary();
+    // The key type is matched once per batch; each arm walks its typed keys.
+    macro_rules! keyed {
+        ($k:ty) => {
+            dictionary_column(path, name, array.as_dictionary::<$k>())
+        };
+    }
+    let unsupported = || Error::UnsupportedColumnType {
+        path: path.to_owned(),
+        column: name.to_owned(),
+        found: array.data_type().to_string(),
+    };
+    let DataType::Dictionary(key, _) = array.data_type() else {
+        return Err(unsupported());
+    };
+    match **key {
+        DataType::Int8 => keyed!(Int8Type),
+        DataType::Int16 => keyed!(Int16Type),
+        DataType::Int32 => keyed!(Int32Type),
+        DataType::Int64 => keyed!(Int64Type),
+        DataType::UInt8 => keyed!(UInt8Type),
+        DataType::UInt16 => keyed!(UInt16Type),
+        DataType::UInt32 => keyed!(UInt32Type),
+        DataType::UInt64 => keyed!(UInt64Type),
+        _ => Err(unsupported()),
+    }
+}
+
+fn dictionary_column<K: ArrowDictionaryKeyType>(
+    path: &Path,
+    name: &str,
+    dict: &DictionaryArray<K>,
+) -> Result<Column>
+where
+    K::Native: TryInto<usize>,
+{
     let values = dict.values();
+    let keys = dict.keys();
     if values.is_empty() {
         // No values (pandas' `category` with no categories), so no key can be valid: every row
-        // is missing. arrow's `normalized_keys` asserts that the values are not empty.
-        return Ok(all_missing(values.data_type(), array.len()));
+        // is missing.
+        return Ok(all_missing(values.data_type(), keys.len()));
     }
-    // Keys as indices into the values; a null key's index is arbitrary, so it is checked apart.
-    let keys = dict.normalized_keys();
-    let present = |row: usize| dict.keys().is_valid(row);
-    if let Some(text) = text_values(values) {
-        // Intern each dictionary value once, when a row first refers to it (so values no row
-        // uses, such as pandas' unused categories, do not become labels, and a batch's
-        // dictionary costs nothing for the entries it does not use); every other row only maps
-        // its key.
-        let mut labels: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-        let mut remap: Vec<Option<u32>> = vec![None; values.len()];
-        let ids = keys
-            .iter()
-            .enumerate()
-            .map(|(row, &k)| {
-                let Some(value) = present(row).then(|| text(k)).flatten() else {
-                    return Column::MISSING;
-                };
-                *remap[k].get_or_insert_with(|| {
-                    *index.entry(value).or_insert_with(|| {
-                        labels.push(value.to_owned());
-                        u32::try_from(labels.len() - 1).expect("fewer than 2^32 distinct values")
-                    })
-                })
-            })
-            .collect();
-        return Ok(Column::Text { labels, ids });
+    match values.data_type() {
+        DataType::Utf8 => {
+            let v = values.as_string::<i32>();
+            return Ok(text_by_key(keys, v.len(), |k| {
+                v.is_valid(k).then(|| v.value(k))
+            }));
+        }
+        DataType::LargeUtf8 => {
+            let v = values.as_string::<i64>();
+            return Ok(text_by_key(keys, v.len(), |k| {
+                v.is_valid(k).then(|| v.value(k))
+            }));
+        }
+        DataType::Utf8View => {
+            let v = values.as_string_view();
+            return Ok(text_by_key(keys, v.len(), |k| {
+                v.is_valid(k).then(|| v.value(k))
+            }));
+        }
+        _ => {}
     }
     // Any other values (pandas' category of integers or floats, binary): the values' column,
     // one entry per row by its key.
-    let values = from_arrow(path, name, values)?;
-    let pick = |row: usize, k: usize| present(row).then_some(k);
-    Ok(match values {
-        Column::Bool(v) => Column::Bool(pick_values(&keys, pick, &v)),
-        Column::Int(v) => Column::Int(pick_values(&keys, pick, &v)),
-        Column::Float(v) => Column::Float(pick_values(&keys, pick, &v)),
+    Ok(match from_arrow(path, name, values)? {
+        Column::Bool(v) => Column::Bool(map_keys(keys, None, |k| v.get(k).copied().flatten())),
+        Column::Int(v) => Column::Int(map_keys(keys, None, |k| v.get(k).copied().flatten())),
+        Column::Float(v) => Column::Float(map_keys(keys, None, |k| v.get(k).copied().flatten())),
         Column::Text { labels, ids } => {
-            let ids: Vec<u32> = keys
-                .iter()
-                .enumerate()
-                .map(|(row, &k)| pick(row, k).map_or(Column::MISSING, |k| ids[k]))
-                .collect();
+            let ids = map_keys(keys, Column::MISSING, |k| {
+                ids.get(k).copied().unwrap_or(Column::MISSING)
+            });
             // Re-interned so that only the values rows use are labels, in first-use order.
             Column::text(
                 ids.iter()
@@ -1000,6 +1025,58 @@ fn from_dictionary(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> 
             )
         }
     })
+}
+
+/// `f` of each row's key as an index into the dictionary's values, or `missing` for a null key
+/// (whose index is arbitrary); the null buffer is looked at once, not per row.
+pub(crate) fn map_keys<K: ArrowDictionaryKeyType, T: Copy>(
+    keys: &PrimitiveArray<K>,
+    missing: T,
+    mut f: impl FnMut(usize) -> T,
+) -> Vec<T>
+where
+    K::Native: TryInto<usize>,
+{
+    // A negative key cannot be valid: past every value, so missing.
+    let index = |k: K::Native| k.try_into().unwrap_or(usize::MAX);
+    let raw = keys.values();
+    match keys.nulls().filter(|n| n.null_count() > 0) {
+        None => raw.iter().map(|&k| f(index(k))).collect(),
+        Some(nulls) => raw
+            .iter()
+            .zip(nulls.iter())
+            .map(|(&k, valid)| if valid { f(index(k)) } else { missing })
+            .collect(),
+    }
+}
+
+/// A dictionary of `len` text values as a text column. Each value is interned once, when a row
+/// first refers to it (so values no row uses, such as pandas' unused categories, do not become
+/// labels, and a batch's dictionary costs nothing for the entries it does not use); every other
+/// row only maps its key (a null value maps to [`Column::MISSING`]).
+fn text_by_key<'a, K: ArrowDictionaryKeyType>(
+    keys: &PrimitiveArray<K>,
+    len: usize,
+    text: impl Fn(usize) -> Option<&'a str>,
+) -> Column
+where
+    K::Native: TryInto<usize>,
+{
+    let mut labels: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut remap: Vec<Option<u32>> = vec![None; len];
+    let ids = map_keys(keys, Column::MISSING, |k| match remap.get_mut(k) {
+        Some(Some(id)) => *id,
+        Some(slot) => *slot.insert(text(k).map_or(Column::MISSING, |value| {
+            *index.entry(value).or_insert_with(|| {
+                labels.push(value.to_owned());
+                u32::try_from(labels.len() - 1).expect("fewer than 2^32 distinct values")
+            })
+        })),
+        // A key past the values cannot be valid (arrow checks them); missing all the same.
+        None => Column::MISSING,
+    });
+    Column::Text { labels, ids }
 }
 
 /// `rows` missing values in the column a `data_type` array makes.
@@ -1013,40 +1090,6 @@ fn all_missing(data_type: &DataType, rows: usize) -> Column {
             ids: vec![Column::MISSING; rows],
         },
     }
-}
-
-/// A lookup of a text array's values by index (`None` for a null), or `None` when the array is
-/// not text.
-type TextLookup<'a> = Box<dyn Fn(usize) -> Option<&'a str> + 'a>;
-
-fn text_values(values: &ArrayRef) -> Option<TextLookup<'_>> {
-    match values.data_type() {
-        DataType::Utf8 => {
-            let v = values.as_string::<i32>();
-            Some(Box::new(move |k| v.is_valid(k).then(|| v.value(k))))
-        }
-        DataType::LargeUtf8 => {
-            let v = values.as_string::<i64>();
-            Some(Box::new(move |k| v.is_valid(k).then(|| v.value(k))))
-        }
-        DataType::Utf8View => {
-            let v = values.as_string_view();
-            Some(Box::new(move |k| v.is_valid(k).then(|| v.value(k))))
-        }
-        _ => None,
-    }
-}
-
-/// Each row's value by its dictionary key (`None` where `pick` gives no key).
-fn pick_values<T: Copy>(
-    keys: &[usize],
-    pick: impl Fn(usize, usize) -> Option<usize>,
-    values: &[Option<T>],
-) -> Vec<Option<T>> {
-    keys.iter()
-        .enumerate()
-        .map(|(row, &k)| pick(row, k).and_then(|k| values[k]))
-        .collect()
 }
 
 /// Binary values as text when every one is UTF-8 (pyarrow writes Python `bytes` and some
