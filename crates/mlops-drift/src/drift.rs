@@ -273,47 +273,56 @@ pub(crate) fn kind_of(column: &Column) -> Kind {
 /// Whether Evidently 0.7's Report would call this batch's integer column categorical: pandas
 /// keeps it an integer dtype (no missing value, which would make it floats) and it holds at most
 /// [`EVIDENTLY_INTEGER_CATEGORIES`] distinct values. Evidently decides from the current data, so
-/// this does too.
-fn evidently_categorical_integers(current: &Column) -> bool {
-    let Column::Int(values) = current else {
-        return false;
-    };
-    let mut seen: Vec<i64> = Vec::with_capacity(EVIDENTLY_INTEGER_CATEGORIES + 1);
-    for value in values {
-        let Some(value) = *value else {
-            return false;
-        };
-        if !seen.contains(&value) {
-            seen.push(value);
-            if seen.len() > EVIDENTLY_INTEGER_CATEGORIES {
-                return false;
-            }
-        }
-    }
-    true
+/// this does too, from its `sorted` finite values (integers are all finite, so a value short of
+/// the column's rows is a missing one).
+fn evidently_categorical_integers(current: &Column, sorted: &[f64]) -> bool {
+    matches!(current, Column::Int(_))
+        && sorted.len() == current.len()
+        && distinct_sorted_up_to(sorted, EVIDENTLY_INTEGER_CATEGORIES)
+            <= EVIDENTLY_INTEGER_CATEGORIES
 }
 
-/// Each column's kind: the override in `options`, or inferred from the reference.
-fn kinds(names: &[&str], reference: ReferenceData, options: &Options) -> Result<Vec<Kind>> {
+/// Distinct values in sorted `values`, counted up to `limit + 1`: one binary search per run of
+/// equal values rather than a pass over a million.
+fn distinct_sorted_up_to(values: &[f64], limit: usize) -> usize {
+    let mut rest = values;
+    let mut distinct = 0;
+    while let Some(&first) = rest.first() {
+        distinct += 1;
+        if distinct > limit {
+            break;
+        }
+        rest = &rest[rest.partition_point(|&v| v <= first)..];
+    }
+    distinct
+}
+
+/// Each column's kind (the override in `options`, or inferred from the reference) and whether
+/// it was inferred: `--kind COLUMN=numeric` asks for the numeric rule, which Evidently's
+/// categorical integers do not get.
+fn kinds(names: &[&str], reference: ReferenceData, options: &Options) -> Result<Vec<(Kind, bool)>> {
     names
         .iter()
         .map(|name| {
+            let chosen = options
+                .kinds
+                .iter()
+                .find(|(c, _)| c == name)
+                .map(|&(_, kind)| kind);
             let column = match reference.column(name) {
                 ReferenceColumn::Raw(column) => column,
                 // A profile fixed its kinds when it was made.
-                ReferenceColumn::Profiled(profile) => return Ok(profile.kind),
+                ReferenceColumn::Profiled(profile) => return Ok((profile.kind, chosen.is_none())),
             };
-            match options.kinds.iter().find(|(c, _)| c == name) {
-                Some((_, Kind::Numeric))
-                    if !matches!(column, Column::Int(_) | Column::Float(_)) =>
-                {
+            match chosen {
+                Some(Kind::Numeric) if !matches!(column, Column::Int(_) | Column::Float(_)) => {
                     Err(Error::NotNumeric {
                         column: (*name).to_owned(),
                         found: column.type_name(),
                     })
                 }
-                Some((_, kind)) => Ok(*kind),
-                None => Ok(kind_of(column)),
+                Some(kind) => Ok((kind, false)),
+                None => Ok((kind_of(column), true)),
             }
         })
         .collect()
@@ -560,12 +569,12 @@ fn batch_report(
             group
                 .par_iter()
                 .zip(kinds)
-                .map(|(&column, kind)| {
+                .map(|(&column, (kind, inferred))| {
                     let reference = reference_data.column(column);
                     let current = batch_table.column(column).expect("read above");
                     (
                         column,
-                        test_column(column, kind, reference, current, options),
+                        test_column(column, kind, inferred, reference, current, options),
                     )
                 })
                 .collect::<Vec<_>>(),
@@ -622,10 +631,12 @@ enum Tested {
     Skipped { reason: String, type_changed: bool },
 }
 
-/// One column's test. The error is a test that does not fit the column, which the user chose.
+/// One column's test (`inferred`: no `--kind` set `kind`). The error is a test that does not
+/// fit the column, which the user chose.
 fn test_column(
     name: &str,
     kind: Kind,
+    inferred: bool,
     reference: ReferenceColumn,
     current: &Column,
     options: &Options,
@@ -668,6 +679,7 @@ fn test_column(
         new_categories,
         out_of_range,
         histogram,
+        integer_categories,
     } = match kind {
         Kind::Numeric => prepare_numbers(reference, current),
         Kind::Categorical | Kind::Text => prepare_categories(reference, current),
@@ -677,7 +689,8 @@ fn test_column(
         let side = if n_ref == 0 { "reference" } else { "batch" };
         return skipped(format!("every value is missing in the {side}"));
     }
-    let (method, sides) = choose_test(name, kind, sides, current, options);
+    let as_categories = kind == Kind::Numeric && inferred && integer_categories;
+    let (method, sides) = choose_test(name, sides, as_categories, options);
     if matches!(reference, ReferenceColumn::Profiled(_))
         && matches!(method, Method::CramerVonMises | Method::Anderson)
     {
@@ -725,33 +738,31 @@ fn test_column(
 }
 
 /// The column's test (named by `--test`, or Evidently's default) and the sides it runs on.
-/// Integers that Evidently calls categories (unless `--kind` says numeric): its default test, and
-/// every test that takes categories, see their counts per value; tests that need numbers get the
-/// numbers.
+/// Integers that Evidently calls categories (`as_categories`): its default test, and every test
+/// that takes categories, see their counts per value; tests that need numbers get the numbers,
+/// and the counts are not built for them.
 fn choose_test(
     name: &str,
-    kind: Kind,
     sides: Sides,
-    current: &Column,
+    as_categories: bool,
     options: &Options,
 ) -> (Method, Sides) {
-    // `--kind COLUMN=numeric` asks for the numeric rule.
-    let inferred = !options.kinds.iter().any(|(c, _)| c == name);
-    let categories = (kind == Kind::Numeric && inferred && evidently_categorical_integers(current))
-        .then(|| {
-            let (reference, current) = sides.value_counts();
-            Sides::Categorical { reference, current }
-        });
-    let method = options
+    let named = options
         .column_tests
         .iter()
         .find(|(c, _)| c == name)
         .map(|(_, m)| *m)
-        .or(options.test)
-        .unwrap_or_else(|| default_method(categories.as_ref().unwrap_or(&sides)));
-    match categories {
-        Some(categories) if !method.needs_numbers() => (method, categories),
-        _ => (method, sides),
+        .or(options.test);
+    if !as_categories || named.is_some_and(Method::needs_numbers) {
+        return (named.unwrap_or_else(|| default_method(&sides)), sides);
+    }
+    let (reference, current) = sides.value_counts();
+    let categories = Sides::Categorical { reference, current };
+    let method = named.unwrap_or_else(|| default_method(&categories));
+    if method.needs_numbers() {
+        (method, sides)
+    } else {
+        (method, categories)
     }
 }
 
@@ -763,10 +774,14 @@ struct Prepared {
     new_categories: Vec<String>,
     out_of_range: usize,
     histogram: Histogram,
+    /// Integers that Evidently would call categorical ([`evidently_categorical_integers`]).
+    integer_categories: bool,
 }
 
-fn prepare_numbers(reference: ReferenceColumn, current: &Column) -> Prepared {
-    let (mut current, missing_cur) = finite_sorted(current);
+fn prepare_numbers(reference: ReferenceColumn, current_column: &Column) -> Prepared {
+    let (mut current, missing_cur) = finite_sorted(current_column);
+    // Before a profile's quantizing below, which can merge distinct integers.
+    let integer_categories = evidently_categorical_integers(current_column, &current);
     let (reference_values, missing_ref, range) = match reference {
         ReferenceColumn::Raw(column) => {
             let (values, missing) = finite_sorted(column);
@@ -802,6 +817,7 @@ fn prepare_numbers(reference: ReferenceColumn, current: &Column) -> Prepared {
         missing_cur,
         new_categories: Vec::new(),
         out_of_range,
+        integer_categories,
     }
 }
 
@@ -817,6 +833,7 @@ fn prepare_categories(reference: ReferenceColumn, current: &Column) -> Prepared 
         missing_cur: categories.missing_cur,
         new_categories: categories.new,
         out_of_range: 0,
+        integer_categories: false,
     }
 }
 
@@ -981,5 +998,44 @@ impl CategoryCounts {
             missing_cur,
             new,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_values_of_sorted_numbers_are_counted_up_to_one_past_the_limit() {
+        assert_eq!(distinct_sorted_up_to(&[], 3), 0);
+        assert_eq!(
+            distinct_sorted_up_to(&[1.0, 1.0, 2.0, 5.0, 5.0, 5.0], 10),
+            3
+        );
+        assert_eq!(distinct_sorted_up_to(&[1.0, 2.0, 3.0, 4.0, 5.0], 3), 4);
+        assert_eq!(distinct_sorted_up_to(&[-1.0, -1.0, 0.0, 7.5], 3), 3);
+    }
+
+    #[test]
+    fn integers_are_evidently_categories_with_few_values_and_none_missing() {
+        #[expect(clippy::cast_precision_loss, reason = "small integers")]
+        let sorted = |values: &[Option<i64>]| -> Vec<f64> {
+            let mut v: Vec<f64> = values.iter().flatten().map(|&x| x as f64).collect();
+            v.sort_unstable_by(f64::total_cmp);
+            v
+        };
+        let few: Vec<Option<i64>> = (0..100).map(|i| Some(i % 10)).collect();
+        let column = Column::Int(few.clone());
+        assert!(evidently_categorical_integers(&column, &sorted(&few)));
+        let many: Vec<Option<i64>> = (0..100).map(|i| Some(i % 11)).collect();
+        let column = Column::Int(many.clone());
+        assert!(!evidently_categorical_integers(&column, &sorted(&many)));
+        let mut missing = few.clone();
+        missing[3] = None;
+        let column = Column::Int(missing.clone());
+        assert!(!evidently_categorical_integers(&column, &sorted(&missing)));
+        #[expect(clippy::cast_precision_loss, reason = "small integers")]
+        let floats = Column::Float(few.iter().map(|v| v.map(|x| x as f64)).collect());
+        assert!(!evidently_categorical_integers(&floats, &sorted(&few)));
     }
 }
