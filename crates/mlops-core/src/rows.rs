@@ -234,14 +234,20 @@ impl RowReader {
                     .expect("projected columns are present")
             })
             .collect();
+        let inputs: Vec<Input<'_>> = self
+            .features
+            .iter()
+            .zip(&arrays)
+            .map(|(decoder, array)| decoder.prepare(array))
+            .collect();
         // Tile by tile of rows, every feature: a tile's rows stay in the L1 cache while each
         // column writes its slot of them, where a whole column at a time would sweep the
         // batch's buffer once per column.
         for start in (0..rows).step_by(TILE_ROWS) {
             let len = TILE_ROWS.min(rows - start);
             let tile = &mut values[start * width..(start + len) * width];
-            for (decoder, array) in self.features.iter().zip(&arrays) {
-                let found = decoder.fill(&array.slice(start, len), width, tile, &mut tile_missing);
+            for (decoder, input) in self.features.iter().zip(&inputs) {
+                let found = decoder.fill(input, start, len, width, tile, &mut tile_missing);
                 if let Some(row) = found.map(|r| start + r)
                     && first_missing.as_ref().is_none_or(|(first, _)| row < *first)
                 {
@@ -388,6 +394,20 @@ fn check_input_type(path: &Path, feature: &Feature, data_type: &DataType) -> Res
     }
 }
 
+/// A feature's input column for one batch, converted where it must be once, before the tile
+/// loop (a tile's slice of a dictionary still holds all of its values).
+enum Input<'a> {
+    /// Read as stored, a tile at a time.
+    Stored(&'a ArrayRef),
+    /// Numbers not read as stored (half floats, decimals, dictionaries of numbers) as floats.
+    Floats(ArrayRef),
+    /// A dictionary-encoded category: each row's slot in the block, or [`NO_SLOT`].
+    Slots(Vec<u32>),
+}
+
+/// A row of [`Input::Slots`] whose value is missing or not one of the categories.
+const NO_SLOT: u32 = u32::MAX;
+
 /// A feature with what decoding it needs: its first slot and, for categories, a lookup.
 struct FeatureDecoder {
     feature: Feature,
@@ -413,15 +433,70 @@ impl FeatureDecoder {
         }
     }
 
-    /// Writes the feature's slots of every row of `array` into `values`; for a numeric input,
-    /// marks rows with a missing or NaN value in `missing` and returns the first such row.
+    /// The feature's column of a batch as [`FeatureDecoder::fill`] reads it.
+    fn prepare<'a>(&self, array: &'a ArrayRef) -> Input<'a> {
+        match &self.feature {
+            Feature::Numeric { .. } if is_converted_number(array.data_type()) => {
+                Input::Floats(Arc::new(arrow_array::Float64Array::from(
+                    crate::table::floats_of(array),
+                )))
+            }
+            Feature::OneHot { .. } if matches!(array.data_type(), DataType::Dictionary(..)) => {
+                // Each dictionary value's slot is looked up once; each row takes its key's.
+                let table = self.slots_of(array.as_any_dictionary().values());
+                Input::Slots(
+                    crate::table::dictionary_map(array, NO_SLOT, |k| {
+                        table.get(k).copied().unwrap_or(NO_SLOT)
+                    })
+                    .unwrap_or_default(),
+                )
+            }
+            _ => Input::Stored(array),
+        }
+    }
+
+    /// Each value's slot in the block, or [`NO_SLOT`].
+    fn slots_of(&self, values: &ArrayRef) -> Vec<u32> {
+        let slot = |name: Option<&str>| {
+            name.and_then(|n| self.by_name.get(n))
+                .and_then(|&s| u32::try_from(s).ok())
+                .unwrap_or(NO_SLOT)
+        };
+        match values.data_type() {
+            DataType::Utf8 => values.as_string::<i32>().iter().map(slot).collect(),
+            DataType::LargeUtf8 => values.as_string::<i64>().iter().map(slot).collect(),
+            DataType::Utf8View => values.as_string_view().iter().map(slot).collect(),
+            _ => arrow_cast_text(values)
+                .iter()
+                .map(|n| slot(n.as_deref()))
+                .collect(),
+        }
+    }
+
+    /// Writes the feature's slots of rows `start..start + len` of `input` into `values` (those
+    /// rows' part of the batch's buffer); for a numeric input, marks rows with a missing or NaN
+    /// value in `missing` and returns the first such row.
     fn fill(
         &self,
-        array: &ArrayRef,
+        input: &Input<'_>,
+        start: usize,
+        len: usize,
         width: usize,
         values: &mut [f32],
         missing: &mut Vec<bool>,
     ) -> Option<usize> {
+        let array = match input {
+            Input::Stored(array) => array.slice(start, len),
+            Input::Floats(array) => array.slice(start, len),
+            Input::Slots(slots) => {
+                for (row, &slot) in slots[start..start + len].iter().enumerate() {
+                    if slot != NO_SLOT {
+                        values[row * width + self.offset + slot as usize] = 1.0;
+                    }
+                }
+                return None;
+            }
+        };
         match &self.feature {
             Feature::Numeric { mean, std, .. } => {
                 let column = Strided {
@@ -429,17 +504,10 @@ impl FeatureDecoder {
                     width,
                     offset: self.offset,
                 };
-                if is_converted_number(array.data_type()) {
-                    let floats: ArrayRef = Arc::new(arrow_array::Float64Array::from(
-                        crate::table::floats_of(array),
-                    ));
-                    fill_numeric(&floats, *mean, 1.0 / *std, column, missing)
-                } else {
-                    fill_numeric(array, *mean, 1.0 / *std, column, missing)
-                }
+                fill_numeric(&array, *mean, 1.0 / *std, column, missing)
             }
             Feature::OneHot { .. } => {
-                self.fill_onehot(array, width, values);
+                self.fill_onehot(&array, width, values);
                 None
             }
         }
@@ -472,20 +540,6 @@ impl FeatureDecoder {
                     .iter()
                     .enumerate()
                     .for_each(|(r, v)| set(r, v));
-            }
-            DataType::Dictionary(..) => {
-                let dict = array.as_any_dictionary();
-                if dict.values().is_empty() {
-                    // No values, so every key is null (and `normalized_keys` would panic).
-                    return;
-                }
-                let names = arrow_cast_text(dict.values());
-                let keys = dict.normalized_keys();
-                for (row, key) in keys.into_iter().enumerate() {
-                    if dict.keys().is_valid(row) {
-                        set(row, names.get(key).and_then(Option::as_deref));
-                    }
-                }
             }
             _ => {
                 // Integers and booleans name their category by their decimal or `true`/`false`
@@ -767,7 +821,11 @@ mod tests {
         ));
         let mut values = vec![0.0f32; 6];
         let mut missing = Vec::new();
-        assert_eq!(decoder.fill(&array, 2, &mut values, &mut missing), None);
+        let input = decoder.prepare(&array);
+        assert_eq!(
+            decoder.fill(&input, 0, 3, 2, &mut values, &mut missing),
+            None
+        );
         assert_eq!(values, vec![0.0; 6]);
     }
 }

@@ -107,6 +107,15 @@ impl Column {
         }
     }
 
+    /// [`Column::to_floats`] of a column no longer needed: a float column's values are moved,
+    /// not copied.
+    pub fn into_floats(self) -> Option<Vec<Option<f64>>> {
+        match self {
+            Column::Float(v) => Some(v),
+            other => other.to_floats(),
+        }
+    }
+
     /// Any column as labels and per-row ids (text as stored; other types by their values as text).
     pub fn to_coded(&self) -> (Vec<String>, Vec<u32>) {
         match self {
@@ -934,12 +943,58 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
 }
 
 /// The values of a numeric array of any type (decimals, half floats, dictionaries of numbers)
-/// as floats; a value that cannot be read (a `u64` past `i64::MAX` in a dictionary) is missing.
+/// as floats; a value that cannot be read (a `u64` past `i64::MAX`) is missing, and only it.
 pub(crate) fn floats_of(array: &ArrayRef) -> Vec<Option<f64>> {
-    from_arrow(Path::new(""), "", array)
-        .ok()
-        .and_then(|c| c.to_floats())
-        .unwrap_or_else(|| vec![None; array.len()])
+    match array.data_type() {
+        // A dictionary's values are converted once, then each row takes its key's.
+        DataType::Dictionary(..) => {
+            let table = floats_of(array.as_any_dictionary().values());
+            dictionary_map(array, None, |k| table.get(k).copied().flatten())
+                .unwrap_or_else(|| vec![None; array.len()])
+        }
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "model inputs are f32; integers beyond 2^53 lose digits either way"
+        )]
+        DataType::UInt64 => array
+            .as_primitive::<UInt64Type>()
+            .iter()
+            .map(|v| v.and_then(|v| i64::try_from(v).ok()).map(|v| v as f64))
+            .collect(),
+        _ => from_arrow(Path::new(""), "", array)
+            .ok()
+            .and_then(Column::into_floats)
+            .unwrap_or_else(|| vec![None; array.len()]),
+    }
+}
+
+/// `f` of each row's key of a dictionary array (an index into its values; one past them is
+/// possible and must read as missing), or `missing` for a null key; the key type is matched
+/// once. `None` when `array` is not a dictionary.
+pub(crate) fn dictionary_map<T: Copy>(
+    array: &ArrayRef,
+    missing: T,
+    f: impl FnMut(usize) -> T,
+) -> Option<Vec<T>> {
+    macro_rules! keyed {
+        ($k:ty) => {
+            map_keys(array.as_dictionary::<$k>().keys(), missing, f)
+        };
+    }
+    let DataType::Dictionary(key, _) = array.data_type() else {
+        return None;
+    };
+    Some(match **key {
+        DataType::Int8 => keyed!(Int8Type),
+        DataType::Int16 => keyed!(Int16Type),
+        DataType::Int32 => keyed!(Int32Type),
+        DataType::Int64 => keyed!(Int64Type),
+        DataType::UInt8 => keyed!(UInt8Type),
+        DataType::UInt16 => keyed!(UInt16Type),
+        DataType::UInt32 => keyed!(UInt32Type),
+        DataType::UInt64 => keyed!(UInt64Type),
+        _ => return None,
+    })
 }
 
 /// A dictionary column of any key type (pandas writes `category` as int8 keys, polars
@@ -1029,7 +1084,7 @@ where
 
 /// `f` of each row's key as an index into the dictionary's values, or `missing` for a null key
 /// (whose index is arbitrary); the null buffer is looked at once, not per row.
-pub(crate) fn map_keys<K: ArrowDictionaryKeyType, T: Copy>(
+fn map_keys<K: ArrowDictionaryKeyType, T: Copy>(
     keys: &PrimitiveArray<K>,
     missing: T,
     mut f: impl FnMut(usize) -> T,
@@ -1353,5 +1408,16 @@ mod tests {
         let got = from_arrow(Path::new("t.parquet"), "t", &numbers).expect("read");
         assert_eq!(got, Column::Int(vec![None; 2]));
         assert_eq!(floats_of(&numbers), vec![None; 2]);
+    }
+
+    /// A `u64` past `i64::MAX` in a dictionary of numbers is missing, and only that value.
+    #[test]
+    fn floats_of_a_dictionary_misses_only_the_values_it_cannot_read() {
+        use arrow_array::{DictionaryArray, Int8Array, UInt64Array};
+        let numbers: ArrayRef = std::sync::Arc::new(DictionaryArray::new(
+            Int8Array::from(vec![Some(0), Some(1), None, Some(0)]),
+            std::sync::Arc::new(UInt64Array::from(vec![7, u64::MAX])),
+        ));
+        assert_eq!(floats_of(&numbers), vec![Some(7.0), None, None, Some(7.0)]);
     }
 }
