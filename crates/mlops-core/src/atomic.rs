@@ -109,9 +109,20 @@ fn remove_temps_where(dir: &Path, stale: impl Fn(&str, u32, std::time::Duration)
             .and_then(|t| t.elapsed().ok())
             .unwrap_or_default();
         if stale(hint, pid, idle) {
-            let _ = fs_err::remove_file(entry.path());
+            remove_entry(&entry.path());
         }
     }
+}
+
+/// Removes a file, or a directory with everything in it (a temp directory a killed writer was
+/// filling). Best effort: what cannot be removed now is tried again by the next writer.
+pub(crate) fn remove_entry(path: &Path) {
+    let is_dir = fs_err::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    let _ = if is_dir {
+        fs_err::remove_dir_all(path)
+    } else {
+        fs_err::remove_file(path)
+    };
 }
 
 fn host_name() -> String {
@@ -194,33 +205,54 @@ fn create_with(temp: &Path, bytes: &[u8], fsync: bool, mode: u32) -> std::io::Re
 
 /// Fills a temp file through `fill`, then renames it to `dest`. The temp file is made in
 /// `temp_dir` (the workspace's `.mlops/tmp`) so that a killed process leaves nothing in the
-/// workspace; where `temp_dir` is on another filesystem the rename fails and the temp file is
-/// made beside `dest` instead. On error, no temp file is left.
+/// workspace; where `dest` is on another filesystem, where a rename cannot reach, it is made
+/// beside `dest` instead. On error, no temp file is left.
 pub fn replace_via<T>(
     temp_dir: &Path,
     dest: &Path,
     fill: impl Fn(&Path) -> crate::Result<T>,
 ) -> crate::Result<T> {
-    let attempt = |temp: PathBuf| -> crate::Result<T> {
-        let result = fill(&temp).and_then(|value| {
-            crate::faults::write_step();
-            fs_err::rename(&temp, dest)?;
-            Ok(value)
-        });
-        if result.is_err() {
-            let _ = fs_err::remove_file(&temp);
-        }
-        result
-    };
-    fs_err::create_dir_all(temp_dir)?;
-    match attempt(temp_path(temp_dir, &hint_of(dest))) {
-        Err(crate::Error::Io(e)) if e.kind() == std::io::ErrorKind::CrossesDevices => {
-            let dir = parent_of(dest);
-            remove_stale_temps(dir);
-            attempt(temp_path(dir, &hint_of(dest)))
-        }
-        other => other,
+    let temp = temp_path(&temp_dir_for(temp_dir, parent_of(dest))?, &hint_of(dest));
+    let result = fill(&temp).and_then(|value| {
+        crate::faults::write_step();
+        fs_err::rename(&temp, dest)?;
+        Ok(value)
+    });
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temp);
     }
+    result
+}
+
+/// Where temp files for `dest_dir` go: `temp_dir` when both are on one filesystem, else
+/// `dest_dir` itself (cleared of stale temps first). Decided once per directory and thread, so a
+/// checkout of many files in few directories costs a few `stat`s, not one per file.
+fn temp_dir_for(temp_dir: &Path, dest_dir: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    thread_local! {
+        static DECIDED: std::cell::RefCell<std::collections::HashMap<(PathBuf, PathBuf), PathBuf>> =
+            std::cell::RefCell::default();
+    }
+    let key = (temp_dir.to_owned(), dest_dir.to_owned());
+    if let Some(known) = DECIDED.with(|d| d.borrow().get(&key).cloned()) {
+        return Ok(known);
+    }
+    let temp_dev = match fs_err::metadata(temp_dir) {
+        Ok(meta) => meta.dev(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs_err::create_dir_all(temp_dir)?;
+            fs_err::metadata(temp_dir)?.dev()
+        }
+        Err(e) => return Err(e),
+    };
+    let chosen = if fs_err::metadata(dest_dir)?.dev() == temp_dev {
+        temp_dir.to_owned()
+    } else {
+        remove_stale_temps(dest_dir);
+        dest_dir.to_owned()
+    };
+    DECIDED.with(|d| d.borrow_mut().insert(key, chosen.clone()));
+    Ok(chosen)
 }
 
 /// The directory a temp file for `path` goes in: its parent, or `.` for a bare name.

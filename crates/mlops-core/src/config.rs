@@ -140,7 +140,7 @@ impl ConfigFile {
         };
         let text = format!("{header}{body}");
         // Config files live in `.mlops/`; their temp files go to `.mlops/tmp` beside them.
-        let temp_dir = path.with_file_name("tmp");
+        let temp_dir = crate::workspace::temp_dir_in(crate::atomic::parent_of(path));
         if private {
             crate::atomic::write_private_in(&temp_dir, path, text.as_bytes())?;
         } else {

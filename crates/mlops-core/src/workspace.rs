@@ -15,6 +15,12 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// The directory name that marks a workspace root.
 pub const MLOPS_DIR: &str = ".mlops";
 
+/// Where every temp file for the workspace is made, given its `.mlops/` directory: the next
+/// writer to take the lock empties it, so nothing a killed process was writing outlives it.
+pub fn temp_dir_in(mlops_dir: &Path) -> PathBuf {
+    mlops_dir.join("tmp")
+}
+
 const CONFIG_HEADER: &str = "# mlops workspace configuration, committed to git.\n\
 # Credentials and machine-specific settings belong in config.local.yaml.\n";
 const LOCAL_CONFIG_HEADER: &str =
@@ -59,9 +65,9 @@ impl Workspace {
             });
         }
         fs_err::create_dir_all(mlops.join("cache"))?;
-        fs_err::create_dir_all(mlops.join("tmp"))?;
+        fs_err::create_dir_all(temp_dir_in(&mlops))?;
         crate::atomic::write_in(
-            &mlops.join("tmp"),
+            &temp_dir_in(&mlops),
             &mlops.join(".gitignore"),
             MLOPS_GITIGNORE.as_bytes(),
         )?;
@@ -148,8 +154,11 @@ impl Workspace {
 
     /// The local object cache.
     pub fn store(&self) -> Store {
-        Store::new(self.mlops_dir().join("cache"), self.mlops_dir().join("tmp"))
-            .with_max_tree_entries(self.config.max_tree_entries)
+        Store::new(
+            self.mlops_dir().join("cache"),
+            temp_dir_in(&self.mlops_dir()),
+        )
+        .with_max_tree_entries(self.config.max_tree_entries)
     }
 
     /// Where the hash index lives.
@@ -176,11 +185,11 @@ impl Workspace {
 
     fn lock_within(&self, wait: Duration) -> Result<WorkspaceLock> {
         let lock = WorkspaceLock::acquire(&self.mlops_dir().join("lock"), wait)?;
-        let tmp = self.mlops_dir().join("tmp");
+        let tmp = temp_dir_in(&self.mlops_dir());
         match fs_err::read_dir(&tmp) {
             Ok(entries) => {
                 for entry in entries.flatten() {
-                    let _ = fs_err::remove_file(entry.path());
+                    crate::atomic::remove_entry(&entry.path());
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs_err::create_dir_all(&tmp)?,

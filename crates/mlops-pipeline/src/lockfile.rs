@@ -155,7 +155,8 @@ impl LockFile {
         );
         // The temp file goes to `.mlops/tmp`, which the next writer clears: a killed save leaves
         // nothing at the workspace root.
-        let temp_dir = root.join(mlops_core::workspace::MLOPS_DIR).join("tmp");
+        let temp_dir =
+            mlops_core::workspace::temp_dir_in(&root.join(mlops_core::workspace::MLOPS_DIR));
         mlops_core::atomic::write_in(&temp_dir, &root.join(LOCK_FILE), text.as_bytes())?;
         Ok(())
     }

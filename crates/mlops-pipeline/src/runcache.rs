@@ -46,6 +46,10 @@ pub fn record(mlops_dir: &Path, key: &str, entry: &CacheEntry) -> Result<()> {
     let path = dir.join(format!("{key}.json"));
     // Through `.mlops/tmp`, which the next writer clears: a killed write leaves no temp file
     // among the entries.
-    mlops_core::atomic::write_in_unsynced(&mlops_dir.join("tmp"), &path, &bytes)?;
+    mlops_core::atomic::write_in_unsynced(
+        &mlops_core::workspace::temp_dir_in(mlops_dir),
+        &path,
+        &bytes,
+    )?;
     Ok(())
 }

@@ -60,7 +60,11 @@ impl PidFile {
         };
         let bytes = serde_json::to_vec(&marker).expect("markers serialise");
         // Through `.mlops/tmp`, which the next writer clears: a killed write leaves nothing here.
-        mlops_core::atomic::write_in_unsynced(&mlops_dir.join("tmp"), &path, &bytes)?;
+        mlops_core::atomic::write_in_unsynced(
+            &mlops_core::workspace::temp_dir_in(mlops_dir),
+            &path,
+            &bytes,
+        )?;
         Ok(Self { path })
     }
 }
@@ -103,7 +107,11 @@ pub(crate) fn ignore_pid_files(mlops_dir: &Path) -> Result<()> {
         text.push('\n');
     }
     text.push_str("/running/\n");
-    mlops_core::atomic::write_in(&mlops_dir.join("tmp"), &path, text.as_bytes())?;
+    mlops_core::atomic::write_in(
+        &mlops_core::workspace::temp_dir_in(mlops_dir),
+        &path,
+        text.as_bytes(),
+    )?;
     Ok(())
 }
 
