@@ -134,7 +134,12 @@ impl HashIndex {
             );
         }
         // The temp file goes to `.mlops/tmp` beside the index, cleared under the lock.
-        crate::atomic::write_in(&path.with_file_name("tmp"), path, out.as_bytes())?;
+        let mlops_dir = crate::atomic::parent_of(path);
+        crate::atomic::write_in(
+            &crate::workspace::temp_dir_in(mlops_dir),
+            path,
+            out.as_bytes(),
+        )?;
         Ok(())
     }
 }
