@@ -92,27 +92,37 @@ pub struct UnknownColumn {
     pub suggestion: Option<String>,
 }
 
-const BATCH_FIELDS: &str = "share_drifted, drifted_columns, dataset_drift, rows, columns_added, columns_removed, columns_changed";
-const COLUMN_FIELDS: &str = "statistic, p_value, drifted, missing_share_ref, missing_share_cur, new_categories, out_of_range, or a test's name";
-/// The same names, for suggestions.
-const BATCH_NAMES: [&str; 7] = [
-    "share_drifted",
-    "drifted_columns",
-    "dataset_drift",
-    "rows",
-    "columns_added",
-    "columns_removed",
-    "columns_changed",
+/// The batch values a gate can name: what parsing reads, what the error lists, what suggestions
+/// come from.
+const BATCH_FIELDS: [(&str, BatchField); 7] = [
+    ("share_drifted", BatchField::ShareDrifted),
+    ("drifted_columns", BatchField::DriftedColumns),
+    ("dataset_drift", BatchField::DatasetDrift),
+    ("rows", BatchField::Rows),
+    ("columns_added", BatchField::ColumnsAdded),
+    ("columns_removed", BatchField::ColumnsRemoved),
+    ("columns_changed", BatchField::ColumnsChanged),
 ];
-const COLUMN_NAMES: [&str; 7] = [
-    "statistic",
-    "p_value",
-    "drifted",
-    "missing_share_ref",
-    "missing_share_cur",
-    "new_categories",
-    "out_of_range",
+/// The same for `column(NAME).FIELD`, besides a test's name.
+const COLUMN_FIELDS: [(&str, ColumnField); 7] = [
+    ("statistic", ColumnField::Statistic),
+    ("p_value", ColumnField::PValue),
+    ("drifted", ColumnField::Drifted),
+    ("missing_share_ref", ColumnField::MissingShareRef),
+    ("missing_share_cur", ColumnField::MissingShareCur),
+    ("new_categories", ColumnField::NewCategories),
+    ("out_of_range", ColumnField::OutOfRange),
 ];
+
+/// The field `name` stands for in `table`.
+fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}
+
+/// The names in `table`.
+fn names<'t, T>(table: &'t [(&'static str, T)]) -> impl Iterator<Item = &'static str> + 't {
+    table.iter().map(|&(n, _)| n)
+}
 
 impl Gate {
     /// Parses `path OP number`.
@@ -214,43 +224,30 @@ impl Gate {
 /// The path's target, or what is wrong with it and the closest known field.
 fn parse_path(path: &str) -> Result<Target, (String, Option<String>)> {
     if let Some(rest) = path.strip_prefix("column(") {
-        let (name, field) = rest
+        let (name, name_of_field) = rest
             .split_once(").")
             .ok_or_else(|| (format!("`{path}` should be `column(NAME).FIELD`"), None))?;
-        let field = match field {
-            "statistic" => ColumnField::Statistic,
-            "p_value" => ColumnField::PValue,
-            "drifted" => ColumnField::Drifted,
-            "missing_share_ref" => ColumnField::MissingShareRef,
-            "missing_share_cur" => ColumnField::MissingShareCur,
-            "new_categories" => ColumnField::NewCategories,
-            "out_of_range" => ColumnField::OutOfRange,
-            other => ColumnField::Test(Method::parse(other).ok_or_else(|| {
+        let field = lookup(&COLUMN_FIELDS, name_of_field)
+            .or_else(|| Method::parse(name_of_field).map(ColumnField::Test))
+            .ok_or_else(|| {
                 let tests = Method::ALL.map(Method::name);
-                let fields = COLUMN_NAMES.iter().chain(&tests).copied();
+                let list = names(&COLUMN_FIELDS).collect::<Vec<_>>().join(", ");
                 (
-                    format!("`{other}` is not a column field ({COLUMN_FIELDS})"),
-                    mlops_core::suggest::closest(other, fields),
+                    format!("`{name_of_field}` is not a column field ({list}, or a test's name)"),
+                    mlops_core::suggest::closest(name_of_field, names(&COLUMN_FIELDS).chain(tests)),
                 )
-            })?),
-        };
+            })?;
         return Ok(Target::Column(name.to_owned(), field));
     }
-    Ok(Target::Batch(match path {
-        "share_drifted" => BatchField::ShareDrifted,
-        "drifted_columns" => BatchField::DriftedColumns,
-        "dataset_drift" => BatchField::DatasetDrift,
-        "rows" => BatchField::Rows,
-        "columns_added" => BatchField::ColumnsAdded,
-        "columns_removed" => BatchField::ColumnsRemoved,
-        "columns_changed" => BatchField::ColumnsChanged,
-        other => {
-            return Err((
-                format!("`{other}` is not a batch value ({BATCH_FIELDS}) or `column(NAME).FIELD`"),
-                mlops_core::suggest::closest(other, BATCH_NAMES),
-            ));
-        }
-    }))
+    lookup(&BATCH_FIELDS, path)
+        .map(Target::Batch)
+        .ok_or_else(|| {
+            let list = names(&BATCH_FIELDS).collect::<Vec<_>>().join(", ");
+            (
+                format!("`{path}` is not a batch value ({list}) or `column(NAME).FIELD`"),
+                mlops_core::suggest::closest(path, names(&BATCH_FIELDS)),
+            )
+        })
 }
 
 #[expect(clippy::cast_precision_loss, reason = "counts fit an f64")]
@@ -327,6 +324,31 @@ mod tests {
         assert_eq!(err.suggestion.as_deref(), Some("share_drifted"));
         let err = Gate::parse("column(age).wassertein < 0.3").expect_err("typo");
         assert_eq!(err.suggestion.as_deref(), Some("wasserstein"));
+    }
+
+    #[test]
+    fn every_listed_field_parses_and_an_unknown_one_lists_them() {
+        for (name, field) in BATCH_FIELDS {
+            let gate = Gate::parse(&format!("{name} < 1")).expect("a batch field");
+            assert_eq!(gate.target, Target::Batch(field));
+        }
+        for (name, field) in COLUMN_FIELDS {
+            let gate = Gate::parse(&format!("column(a).{name} < 1")).expect("a column field");
+            assert_eq!(gate.target, Target::Column("a".into(), field));
+        }
+        let err = Gate::parse("wobble < 1").expect_err("unknown");
+        assert_eq!(
+            err.message,
+            "`wobble` is not a batch value (share_drifted, drifted_columns, dataset_drift, rows, \
+             columns_added, columns_removed, columns_changed) or `column(NAME).FIELD`"
+        );
+        let err = Gate::parse("column(a).p_valeu < 1").expect_err("unknown");
+        assert_eq!(
+            err.message,
+            "`p_valeu` is not a column field (statistic, p_value, drifted, missing_share_ref, \
+             missing_share_cur, new_categories, out_of_range, or a test's name)"
+        );
+        assert_eq!(err.suggestion.as_deref(), Some("p_value"));
     }
 
     #[test]
