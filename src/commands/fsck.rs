@@ -17,7 +17,7 @@ pub(crate) struct FsckArgs {
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     remote: Option<String>,
     /// Objects checked at once on the remote
-    #[arg(short, long, value_name = "N", default_value_t = 8)]
+    #[arg(short, long, value_name = "N", default_value_t = mlops_core::ops::transfer::DEFAULT_JOBS)]
     jobs: usize,
 }
 

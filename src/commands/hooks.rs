@@ -199,11 +199,7 @@ pub(crate) fn hook(args: &HookArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             }
             let repo = Repo::open(&ws)?;
             let tracked = hooks::pushed_data(&repo, &refs)?;
-            let options = TransferOptions {
-                remote: None,
-                jobs: 4,
-                verify: false,
-            };
+            let options = TransferOptions::default();
             transfer::push(&ws, &tracked, &options, &ctx.printer.progress())?;
             Ok(ExitStatus::Success)
         }

@@ -271,7 +271,7 @@ fn get(
     let options = GetOptions {
         output,
         force,
-        jobs: 4,
+        jobs: mlops_core::ops::transfer::DEFAULT_JOBS,
     };
     let report = registry.get(ws, reference, &options, &ctx.printer.progress())?;
     ctx.printer.report(&report, |r| {

@@ -136,11 +136,7 @@ fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::
         .is_ok_and(|objects| objects.iter().all(|d| store.contains(d)));
     if !complete {
         let tracked = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
-        let options = TransferOptions {
-            remote: None,
-            jobs: 8,
-            verify: false,
-        };
+        let options = TransferOptions::default();
         transfer::fetch(&ws, &[tracked], &options, &ctx.printer.progress()).with_context(|| {
             format!(
                 "`{reference}` is not in the cache, and fetching it from the default remote failed"

@@ -26,7 +26,7 @@ pub(crate) struct TransferArgs {
     #[arg(short, long, value_name = "NAME")]
     remote: Option<String>,
     /// Objects to transfer at once
-    #[arg(short, long, value_name = "N", default_value_t = 8)]
+    #[arg(short, long, value_name = "N", default_value_t = mlops_core::ops::transfer::DEFAULT_JOBS)]
     jobs: usize,
     // Older versions too, so that those commits can be checked out (`pull` still checks out
     // only the workspace's pointers).

@@ -18,8 +18,12 @@ use crate::store::Store;
 use crate::tree::objects_of;
 use crate::workspace::Workspace;
 
+/// Objects in flight at once unless the user says otherwise: enough to hide a network
+/// round trip, few enough for a local disk.
+pub const DEFAULT_JOBS: usize = 8;
+
 /// Settings for a transfer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TransferOptions {
     /// The remote's name; the default remote when absent.
     pub remote: Option<String>,
@@ -28,6 +32,17 @@ pub struct TransferOptions {
     /// For `push`: re-hash the remote's copies of the objects it already has, and upload a good
     /// copy over each corrupt one.
     pub verify: bool,
+}
+
+impl Default for TransferOptions {
+    /// The default remote, [`DEFAULT_JOBS`] at once, no verification.
+    fn default() -> Self {
+        Self {
+            remote: None,
+            jobs: DEFAULT_JOBS,
+            verify: false,
+        }
+    }
 }
 
 /// What a transfer moved.
