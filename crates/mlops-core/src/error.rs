@@ -193,5 +193,18 @@ pub enum Error {
     Locked { path: PathBuf, pid: String },
 }
 
+impl Error {
+    /// Whether a cache or remote object is missing, bare or wrapped in [`Error::NeededBy`] with
+    /// the tracked path that needs it: callers that fall back on a missing object (the run
+    /// cache, `status`) match this, not one variant.
+    pub fn is_missing_object(&self) -> bool {
+        match self {
+            Error::ObjectMissing { .. } | Error::RemoteObjectMissing { .. } => true,
+            Error::NeededBy { missing, .. } => missing.is_missing_object(),
+            _ => false,
+        }
+    }
+}
+
 /// Result with the core [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -630,9 +630,7 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
     };
     match restore(shared.ws, &tracked, &options, &NoProgress) {
         Ok(_) => Ok(true),
-        Err(mlops_core::Error::ObjectMissing { .. } | mlops_core::Error::NeededBy { .. }) => {
-            Ok(false)
-        }
+        Err(e) if e.is_missing_object() => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

@@ -130,7 +130,7 @@ fn status_with(ws: &Workspace, tracked: &[Tracked], check_remote: bool) -> Resul
         if objects.is_none() {
             objects = match objects_of(&store, &item.pointer) {
                 Ok(objects) => Some(objects),
-                Err(Error::ObjectMissing { .. }) => None,
+                Err(e) if e.is_missing_object() => None,
                 Err(e) => return Err(e),
             };
         }
