@@ -65,6 +65,7 @@ pub fn unignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
         return Ok(false);
     }
     if kept.iter().all(|l| l.trim().is_empty()) {
+        crate::faults::write_step();
         fs_err::remove_file(&path)?;
         return Ok(true);
     }

@@ -201,6 +201,7 @@ pub fn install(repo: &Repo, exe: &Path, force: bool) -> Result<Vec<HookChange>> 
             // script skips a copy identical to one it ran.
             let n = kept.last().map_or(1, |(n, _)| n + 1);
             let to = dir.join(kept_name(hook, n));
+            mlops_core::faults::write_step();
             fs_err::rename(&path, &to)?;
             kept.push((n, to));
             "chained"
@@ -237,9 +238,11 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<HookChange>> {
         }
         let mut kept = kept_hooks(&dir, hook)?;
         if let Some((_, newest)) = kept.pop() {
+            mlops_core::faults::write_step();
             fs_err::rename(&newest, &path)?;
             changes.push(HookChange::new(hook, path, "restored"));
         } else {
+            mlops_core::faults::write_step();
             fs_err::remove_file(&path)?;
             changes.push(HookChange::new(hook, path, "removed"));
         }

@@ -53,8 +53,10 @@ pub fn move_path(
     pointer.save(&ws.abs(&to), &temp_dir)?;
     let data_moved = fs_err::symlink_metadata(ws.abs(&from)).is_ok();
     if data_moved {
+        crate::faults::write_step();
         fs_err::rename(ws.abs(&from), ws.abs(&to))?;
     }
+    crate::faults::write_step();
     fs_err::remove_file(ws.abs(&pointer_path(&from)))?;
     let from_parent = from.parent().unwrap_or(Path::new(""));
     crate::git::unignore_in(&ws.abs(from_parent), &name_of(&from), &temp_dir)?;

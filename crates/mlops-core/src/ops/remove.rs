@@ -72,6 +72,7 @@ pub fn remove(
             ws.store().temp_dir(),
         )?;
         let pointer = pointer_path(&rel);
+        crate::faults::write_step();
         fs_err::remove_file(ws.abs(&pointer))?;
         removed.push(Removed {
             path: rel,
