@@ -1,9 +1,10 @@
 //! The crash-safety suite: `add` (copy, hard and symbolic links; many files and one big file),
-//! `checkout`, `push`, `fetch`, `gc` and `run` (copies and symbolic links) are each killed with
-//! SIGKILL just before write step 1, 2, 3, 4, 5, 8, 13, ... 144 (`MLOPS_KILL_AFTER_WRITES`, see
-//! `mlops_core::faults`; a write step is an object stored or removed, a file renamed into place,
-//! an upload), until one run goes to the end. After every kill the workspace must keep its
-//! promises:
+//! `checkout`, `push`, `fetch`, `gc`, `run` (copies and symbolic links; run and restored from the
+//! run cache), `remove`, `move` and `hooks install --force` are each killed with SIGKILL just
+//! before write step 1, 2, 3, 4, 5, 8, 13, ... 144 (`MLOPS_KILL_AFTER_WRITES`, see
+//! `mlops_core::faults`; a write step is an object stored or removed, a file renamed into place
+//! or deleted, an upload), until one run goes to the end. After every kill the workspace must
+//! keep its promises:
 //! - the same command run again completes;
 //! - `mlops fsck` finds no corrupt object, and `mlops status --check` is clean;
 //! - no temp file is left anywhere but `.mlops/tmp` (and that is empty) or the remote's `tmp/`;
@@ -302,4 +303,157 @@ fn add_killed_from_outside_at_an_arbitrary_moment_then_add_again() {
         .expect("tmp")
         .count();
     assert_eq!(tmp, 0, "temp files from the killed add are cleared");
+}
+
+/// Whether `path` is a private, writable file (no link into the cache, no shared inode).
+fn is_private(path: &Path) -> bool {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(path).expect("stat");
+    meta.file_type().is_file() && meta.nlink() == 1 && meta.permissions().mode() & 0o200 != 0
+}
+
+/// Every file under `dir`, as paths.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let kind = entry.file_type().expect("type");
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn remove_killed_at_every_point_leaves_the_data_private_and_unchanged() {
+    for link in ["hardlink", "symlink"] {
+        for n in KILL_POINTS {
+            let env = workspace_with_tree(link);
+            env.run(&["add", "data"]);
+            let expected = snapshot(&env.path("data"));
+            let killed = killed_at(&env, n, &["remove", "data"]);
+            let what = format!("remove ({link}) killed at {n}");
+            // Until the pointer goes, its objects stay: a gc in between loses nothing.
+            env.run(&["gc"]);
+            assert_eq!(snapshot(&env.path("data")), expected, "{what}: after gc");
+            if env.path("data.mlops").exists() {
+                env.run(&["remove", "data"]);
+            }
+            assert!(!env.path("data.mlops").exists(), "{what}: pointer left");
+            for file in files_under(&env.path("data")) {
+                assert!(
+                    is_private(&file),
+                    "{what}: `{}` not private",
+                    file.display()
+                );
+            }
+            assert_consistent(&env, &what, &[("data", &expected)]);
+            assert_eq!(snapshot(&env.path("data")), expected, "{what}: after gc");
+            if !killed {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn move_killed_at_every_point_keeps_the_data_reachable() {
+    for link in ["copy", "symlink"] {
+        for n in KILL_POINTS {
+            let env = workspace_with_tree(link);
+            env.run(&["add", "data"]);
+            let expected = snapshot(&env.path("data"));
+            let killed = killed_at(&env, n, &["move", "data", "moved"]);
+            let what = format!("move ({link}) killed at {n}");
+            let pointers: Vec<&str> = ["data", "moved"]
+                .into_iter()
+                .filter(|p| env.path(&format!("{p}.mlops")).exists())
+                .collect();
+            assert!(!pointers.is_empty(), "{what}: no pointer left");
+            // The objects survive a gc, and checkout puts the data back at every pointer.
+            env.run(&["gc"]);
+            env.run(&["checkout"]);
+            let expected_at: Vec<(&str, &Snapshot)> =
+                pointers.iter().map(|p| (*p, &expected)).collect();
+            assert_consistent(&env, &what, &expected_at);
+            if !killed {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn hooks_install_killed_at_every_point_keeps_the_foreign_hook_chained() {
+    use std::os::unix::fs::PermissionsExt;
+    let foreign = "#!/bin/sh\necho foreign >> \"$(git rev-parse --git-dir)/ran\"\n";
+    for n in KILL_POINTS {
+        let env = crate::history::repo();
+        let hooks = env.path(".git/hooks");
+        std::fs::create_dir_all(&hooks).expect("mkdir");
+        let hook = hooks.join("pre-commit");
+        std::fs::write(&hook, foreign).expect("write hook");
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let killed = killed_at(&env, n, &["hooks", "install", "--force"]);
+        env.run(&["hooks", "install", "--force"]);
+        let what = format!("hooks install --force killed at {n}");
+        // The user's hook is kept somewhere in the hooks directory, and still runs, once.
+        let kept = std::fs::read_dir(&hooks)
+            .expect("read_dir")
+            .filter_map(|e| std::fs::read_to_string(e.expect("entry").path()).ok())
+            .filter(|text| text == foreign)
+            .count();
+        assert!(kept >= 1, "{what}: the foreign hook is lost");
+        env.write("f.txt", "f");
+        crate::history::commit(&env, "f");
+        let ran = std::fs::read_to_string(env.path(".git/ran")).unwrap_or_default();
+        assert_eq!(
+            ran, "foreign\n",
+            "{what}: the foreign hook did not run once"
+        );
+        if !killed {
+            break;
+        }
+    }
+}
+
+#[test]
+fn run_restored_from_the_run_cache_killed_at_every_point_links_only_recorded_outputs() {
+    for n in KILL_POINTS {
+        let env = TestEnv::new();
+        env.write(".mlops/config.local.yaml", "cache:\n  link: symlink\n");
+        env.write(
+            "mlops.yaml",
+            "stages:\n  copy:\n    cmd: mkdir -p out && cp in.txt out/a.txt && cp in.txt out/b.txt\n    deps: [in.txt]\n    outs: [out]\n",
+        );
+        env.write("in.txt", "first\n");
+        env.run(&["run"]);
+        env.write("in.txt", "second\n");
+        env.run(&["run"]);
+        env.write("in.txt", "first\n");
+        let killed = killed_at(&env, n, &["run"]);
+        let what = format!("run restored from the run cache killed at {n}");
+        // Every link into the cache is named by mlops.lock: gc keeps what it links to.
+        env.run(&["gc"]);
+        for (link, target) in symlinks(env.root()) {
+            assert!(
+                target.exists(),
+                "{what}: `{}` links to a removed object",
+                link.display()
+            );
+        }
+        env.run(&["run"]);
+        let out = snapshot(&env.path("out"));
+        assert_eq!(out.len(), 2, "{what}: {out:?}");
+        assert_eq!(env.read("out/a.txt"), b"first\n", "{what}");
+        assert_consistent(&env, &what, &[]);
+        if !killed {
+            break;
+        }
+    }
 }
