@@ -1,10 +1,10 @@
 //! The crash-safety suite: `add` (copy, hard and symbolic links; many files and one big file),
 //! `checkout`, `push`, `fetch`, `gc`, `run` (copies and symbolic links; run and restored from the
-//! run cache), `remove`, `move` and `hooks install --force` are each killed with SIGKILL just
-//! before write step 1, 2, 3, 4, 5, 8, 13, ... 144 (`MLOPS_KILL_AFTER_WRITES`, see
-//! `mlops_core::faults`; a write step is an object stored or removed, a file renamed into place
-//! or deleted, an upload), until one run goes to the end. After every kill the workspace must
-//! keep its promises:
+//! run cache), `remove`, `move`, `model get -o` outside the workspace and `hooks install --force`
+//! are each killed with SIGKILL just before write step 1, 2, 3, 4, 5, 8, 13, ... 144
+//! (`MLOPS_KILL_AFTER_WRITES`, see `mlops_core::faults`; a write step is an object stored or
+//! removed, a file renamed into place or deleted, an upload), until one run goes to the end. After every kill the workspace must keep its
+//! promises:
 //! - the same command run again completes;
 //! - `mlops fsck` finds no corrupt object, and `mlops status --check` is clean;
 //! - no temp file is left anywhere but `.mlops/tmp` (and that is empty) or the remote's `tmp/`;
@@ -384,6 +384,72 @@ fn move_killed_at_every_point_keeps_the_data_reachable() {
             if !killed {
                 break;
             }
+        }
+    }
+}
+
+#[test]
+fn model_get_outside_killed_at_every_point_leaves_an_old_or_new_copy() {
+    let env = crate::history::repo();
+    // `--force` replaces only files of the model it writes: the new version has every file
+    // of the old one, and more.
+    env.write("models/churn/weights.bin", "old weights")
+        .write("models/churn/sub/extra.txt", "old extra");
+    env.run(&["add", "models/churn"]);
+    crate::history::commit(&env, "v1");
+    env.run(&[
+        "model",
+        "register",
+        "churn",
+        "--path",
+        "models/churn",
+        "--version",
+        "v0.0.1",
+    ]);
+    let old = snapshot(&env.path("models/churn"));
+    env.write("models/churn/weights.bin", "new weights")
+        .write("models/churn/new.txt", "only in the new version");
+    env.run(&["add", "models/churn"]);
+    crate::history::commit(&env, "v2");
+    env.run(&[
+        "model",
+        "register",
+        "churn",
+        "--path",
+        "models/churn",
+        "--version",
+        "v0.0.2",
+    ]);
+    let new = snapshot(&env.path("models/churn"));
+    let out = env.outside("deploy/churn");
+    let out_arg = out.to_str().expect("utf-8");
+    for n in KILL_POINTS {
+        let what = format!("model get -o outside killed at {n}");
+        if out.exists() {
+            std::fs::remove_dir_all(&out).expect("rm");
+        }
+        env.run(&["model", "get", "churn@v0.0.1", "-o", out_arg]);
+        assert_eq!(snapshot(&out), old, "{what}: the earlier copy");
+        let killed = killed_at(
+            &env,
+            n,
+            &["model", "get", "churn@v0.0.2", "-o", out_arg, "--force"],
+        );
+        let now = snapshot(&out);
+        assert!(now == old || now == new, "{what}: half a model: {now:?}");
+        env.run(&["model", "get", "churn@v0.0.2", "-o", out_arg, "--force"]);
+        assert_eq!(snapshot(&out), new, "{what}: after a rerun");
+        let leftovers: Vec<_> = std::fs::read_dir(env.outside("deploy"))
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("churn")], "{what}");
+        // Not `assert_consistent`: its gc would drop the old version's objects, which the next
+        // round copies out again.
+        let fsck = env.json(&["fsck"]);
+        assert_eq!(fsck["corrupt"], serde_json::json!([]), "{what}: {fsck}");
+        if !killed {
+            break;
         }
     }
 }

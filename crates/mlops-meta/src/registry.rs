@@ -870,15 +870,15 @@ fn copy_out(store: &Store, pointer: &Pointer, dest: &Path) -> Result<u64> {
         .unwrap_or_default();
     let parent = dest.parent().unwrap_or(dest);
     fs_err::create_dir_all(parent)?;
+    // What an earlier, killed copy left beside `dest`: its temp copy, or the old copy it had
+    // swapped out and not yet removed.
+    mlops_core::atomic::remove_stale_temps(parent);
     let temp = mlops_core::atomic::temp_path(parent, &name);
     let written = fill(store, pointer, &temp).and_then(|written| {
         if pointer.kind == EntryKind::Dir && dest.exists() {
-            // A directory cannot be renamed over a non-empty one: move the old copy aside.
-            let old = mlops_core::atomic::temp_path(parent, &name);
-            fs_err::rename(dest, &old)?;
-            fs_err::rename(&temp, dest)?;
-            fs_err::remove_dir_all(&old)?;
+            swap_in(&temp, dest)?;
         } else {
+            mlops_core::faults::write_step();
             fs_err::rename(&temp, dest)?;
         }
         Ok(written)
@@ -888,6 +888,54 @@ fn copy_out(store: &Store, pointer: &Pointer, dest: &Path) -> Result<u64> {
         let _ = fs_err::remove_dir_all(&temp).or_else(|_| fs_err::remove_file(&temp));
     }
     written
+}
+
+/// Puts the new copy `temp` at `dest`, which holds an earlier copy, then removes the earlier
+/// copy (left at `temp`'s name). A directory cannot be renamed over a non-empty one, so the two
+/// are exchanged in one step (`RENAME_EXCHANGE`): at every moment `dest` holds a whole copy, old
+/// or new. Only where the filesystem refuses the exchange is the old copy moved aside first,
+/// leaving a moment with no copy at `dest`.
+fn swap_in(temp: &Path, dest: &Path) -> Result<()> {
+    mlops_core::faults::write_step();
+    let exchanged = rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        temp,
+        rustix::fs::CWD,
+        dest,
+        rustix::fs::RenameFlags::EXCHANGE,
+    );
+    match exchanged {
+        Ok(()) => {}
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            let parent = dest.parent().unwrap_or(dest);
+            let name = dest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let old = mlops_core::atomic::temp_path(parent, &name);
+            fs_err::rename(dest, &old)?;
+            mlops_core::faults::write_step();
+            fs_err::rename(temp, dest)?;
+            mlops_core::faults::write_step();
+            fs_err::remove_dir_all(&old)?;
+            return Ok(());
+        }
+        Err(e) => {
+            let kind = std::io::Error::from(e).kind();
+            return Err(std::io::Error::new(
+                kind,
+                format!(
+                    "failed to exchange `{}` with `{}`: {e}",
+                    temp.display(),
+                    dest.display()
+                ),
+            )
+            .into());
+        }
+    }
+    mlops_core::faults::write_step();
+    fs_err::remove_dir_all(temp)?;
+    Ok(())
 }
 
 /// Writes the model `pointer` describes at `target` (new), from the cache, each file verified
