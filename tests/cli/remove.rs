@@ -148,3 +148,29 @@ fn move_refuses_a_directory_link_leading_out_of_the_workspace() {
     assert!(env.path("model.bin.mlops").is_file());
     assert_eq!(std::fs::read_dir(&outside).expect("list").count(), 0);
 }
+
+#[test]
+fn remove_and_unprotect_keep_the_users_own_symlink_inside_a_tracked_dir() {
+    let env = TestEnv::new();
+    env.write("elsewhere/real.csv", "mine\n");
+    env.write("data/a.csv", "1\n");
+    std::os::unix::fs::symlink("../elsewhere/real.csv", env.path("data/link.csv"))
+        .expect("symlink");
+    env.run(&["add", "data"]);
+    let is_link = |env: &TestEnv| {
+        std::fs::symlink_metadata(env.path("data/link.csv"))
+            .expect("stat")
+            .file_type()
+            .is_symlink()
+    };
+    env.run(&["unprotect", "data"]);
+    assert!(is_link(&env), "unprotect replaced the user's own symlink");
+    env.run(&["remove", "data"]);
+    assert!(is_link(&env), "remove replaced the user's own symlink");
+    assert_eq!(
+        std::fs::read_link(env.path("data/link.csv")).expect("link"),
+        std::path::Path::new("../elsewhere/real.csv")
+    );
+    assert_eq!(env.read("data/link.csv"), b"mine\n");
+    assert!(private(&env, "data/a.csv"));
+}
