@@ -174,3 +174,26 @@ fn remove_and_unprotect_keep_the_users_own_symlink_inside_a_tracked_dir() {
     assert_eq!(env.read("data/link.csv"), b"mine\n");
     assert!(private(&env, "data/a.csv"));
 }
+
+#[test]
+fn move_keeps_the_hash_index_so_nothing_is_hashed_again() {
+    let env = TestEnv::new();
+    env.write("data/a.csv", "1\n")
+        .write("data/sub/b.csv", "2\n");
+    // Old enough that the hash index keeps their digests (recent ones are "racy").
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for rel in ["data/a.csv", "data/sub/b.csv"] {
+        std::fs::File::options()
+            .write(true)
+            .open(env.path(rel))
+            .expect("open")
+            .set_modified(two_hours_ago)
+            .expect("set mtime");
+    }
+    env.run(&["add", "data"]);
+    let again = env.json(&["add", "data"]);
+    assert_eq!(again["added"][0]["hashed"], 0, "{again}");
+    env.run(&["move", "data", "moved"]);
+    let report = env.json(&["add", "moved"]);
+    assert_eq!(report["added"][0]["hashed"], 0, "{report}");
+}

@@ -108,6 +108,30 @@ impl HashIndex {
         self.changed |= self.entries.len() != before;
     }
 
+    /// Re-keys the entries at or below `from` to the same paths under `to` (a rename: the
+    /// files keep their inode, size and mtime, so their stamps still hold).
+    pub fn rename_under(&mut self, from: &Path, to: &Path) {
+        let (Some(from), Some(to)) = (from.to_str(), to.to_str()) else {
+            return;
+        };
+        let moved: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|path| {
+                path.starts_with(from)
+                    && matches!(path.as_bytes().get(from.len()), None | Some(b'/'))
+            })
+            .cloned()
+            .collect();
+        for old in moved {
+            if let Some(value) = self.entries.remove(&old) {
+                self.entries
+                    .insert(format!("{to}{}", &old[from.len()..]), value);
+                self.changed = true;
+            }
+        }
+    }
+
     /// Writes the index atomically if anything changed, dropping racy entries.
     pub fn save(&self, path: &Path) -> Result<()> {
         if !self.changed {
@@ -167,6 +191,33 @@ fn parse_line(line: &str) -> Option<(String, (Stamp, Digest))> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rename_under_moves_only_the_paths_below() {
+        let stamp = Stamp {
+            size: 1,
+            mtime_ns: 1,
+            inode: 1,
+        };
+        let digest = Digest::from([7; 32]);
+        let mut index = HashIndex::default();
+        for rel in ["data", "data/a", "data/sub/b", "database/c", "other"] {
+            index.insert(Path::new(rel), stamp, digest);
+        }
+        index.rename_under(Path::new("data"), Path::new("moved/data2"));
+        let mut keys: Vec<&str> = index.entries.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "database/c",
+                "moved/data2",
+                "moved/data2/a",
+                "moved/data2/sub/b",
+                "other"
+            ]
+        );
+    }
 
     #[test]
     fn round_trip_skips_racy_entries() {

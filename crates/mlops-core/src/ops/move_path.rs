@@ -55,6 +55,10 @@ pub fn move_path(
     if data_moved {
         crate::faults::write_step();
         fs_err::rename(ws.abs(&from), ws.abs(&to))?;
+        // A rename keeps each file's stamp: the digests known for the old paths still hold.
+        let mut index = crate::index::HashIndex::load(&ws.index_path());
+        index.rename_under(&from, &to);
+        index.save(&ws.index_path())?;
     }
     crate::faults::write_step();
     fs_err::remove_file(ws.abs(&pointer_path(&from)))?;
