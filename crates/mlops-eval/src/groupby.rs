@@ -25,11 +25,11 @@ pub struct Codes<'a> {
 }
 
 impl Codes<'_> {
-    /// Row `r`'s id, [`MISSING`] read as the last one.
+    /// Row `r`'s id, [`MISSING`] read as the last one: every other id is below `radix`, and
+    /// [`MISSING`] is `u32::MAX`, so a `min` does it without a branch.
     #[inline]
     fn id(&self, r: usize) -> u32 {
-        let id = self.ids[r];
-        if id == MISSING { self.radix - 1 } else { id }
+        self.ids[r].min(self.radix - 1)
     }
 }
 

@@ -7,6 +7,8 @@
 //! across the tested slices. A slice is `underperforming` when its adjusted p-value is below
 //! `alpha` and it is worse than the rest by more than `min_effect`.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::groupby::{self, Codes};
@@ -114,11 +116,13 @@ pub struct SliceResult {
 }
 
 /// One column's rows as small ids into its distinct labels (categories as they are, numbers as
-/// quantile bins), so slicing compares integers, not strings.
-struct Labelled {
+/// quantile bins), so slicing compares integers, not strings. The last label may stand for a
+/// missing value, with [`groupby::MISSING`] as its id (a coded column's ids, borrowed as they
+/// are: the group-by reads that id as the last label).
+struct Labelled<'a> {
     name: String,
     labels: Vec<String>,
-    ids: Vec<u32>,
+    ids: Cow<'a, [u32]>,
 }
 
 fn intern<'a>(
@@ -132,7 +136,7 @@ fn intern<'a>(
     })
 }
 
-fn labelled(column: &SliceColumn, bins: usize) -> Labelled {
+fn labelled<'a>(column: &SliceColumn<'a>, bins: usize) -> Labelled<'a> {
     match column {
         SliceColumn::Categorical { name, values } => {
             let mut labels = Vec::new();
@@ -148,17 +152,12 @@ fn labelled(column: &SliceColumn, bins: usize) -> Labelled {
             }
         }
         SliceColumn::Coded { name, labels, ids } => {
-            let missing = u32::try_from(labels.len()).expect("fewer than 2^32 labels");
             let mut labels = labels.to_vec();
             labels.push(MISSING.to_owned());
-            let ids = ids
-                .iter()
-                .map(|&i| if i == u32::MAX { missing } else { i })
-                .collect();
             Labelled {
                 name: (*name).to_owned(),
                 labels,
-                ids,
+                ids: Cow::Borrowed(ids),
             }
         }
         SliceColumn::Numeric { name, values } => {
@@ -279,10 +278,11 @@ pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Dimensi
             // Slices in the order of their values.
             let mut named: Vec<(Vec<String>, usize)> = (0..groups.first_rows.len())
                 .map(|g| {
-                    let r = groups.first_rows[g];
+                    // Through the group-by's ids, which read a missing id as the last label.
                     let values = set
                         .iter()
-                        .map(|&c| per_column[c].labels[per_column[c].ids[r] as usize].clone())
+                        .zip(groups.tuple(&columns, g))
+                        .map(|(&c, id)| per_column[c].labels[id as usize].clone())
                         .collect();
                     (values, g)
                 })
@@ -506,4 +506,55 @@ pub fn discover(
     });
     found.truncate(top);
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_coded_column_slices_as_its_values_do_missing_ones_included() {
+        let labels = ["b".to_owned(), "a".to_owned()];
+        let ids = [0, groupby::MISSING, 1, 0, groupby::MISSING, 1, 1];
+        let values: Vec<Option<String>> = ids
+            .iter()
+            .map(|&i| labels.get(i as usize).cloned())
+            .collect();
+        let numbers: Vec<Option<f64>> = (0u8..7).map(|i| Some(f64::from(i))).collect();
+        let options = SliceOptions {
+            crossings: vec![vec![0, 1]],
+            ..SliceOptions::default()
+        };
+        let with = |first: SliceColumn| {
+            partition(
+                &[
+                    first,
+                    SliceColumn::Numeric {
+                        name: "n",
+                        values: &numbers,
+                    },
+                ],
+                &options,
+            )
+        };
+        let coded = with(SliceColumn::Coded {
+            name: "c",
+            labels: &labels,
+            ids: &ids,
+        });
+        let plain = with(SliceColumn::Categorical {
+            name: "c",
+            values: &values,
+        });
+        assert_eq!(coded, plain);
+        assert_eq!(
+            coded[0].slices,
+            [
+                vec!["(missing)".to_owned()],
+                vec!["a".into()],
+                vec!["b".into()]
+            ]
+        );
+        assert_eq!(coded[0].ids, [2, 0, 1, 2, 0, 1, 1]);
+    }
 }
