@@ -1160,39 +1160,11 @@ fn group_rows(coded: &[Coded], rows: usize, drop_missing: bool) -> (Vec<Vec<Stri
             radix: u32::try_from(labels.len() + 1).expect("fewer than 2^32 labels"),
         })
         .collect();
-    let groups = groupby::group_by(&columns, rows);
-    let name = |g: usize| -> Option<Vec<String>> {
-        let r = groups.first_rows[g];
-        coded
-            .iter()
-            .map(|(labels, ids)| {
-                if ids[r] == Column::MISSING {
-                    (!drop_missing).then(|| MISSING.to_owned())
-                } else {
-                    Some(labels[ids[r] as usize].clone())
-                }
-            })
-            .collect()
+    let label = |c: usize, id: u32| match coded[c].0.get(id as usize) {
+        Some(label) => Some(label.clone()),
+        None => (!drop_missing).then(|| MISSING.to_owned()),
     };
-    // With `drop_missing` a group with a missing value holds only rows to leave out: its rows
-    // go to the group after the kept ones, and the kept ones keep their first-row order.
-    let mut keys = Vec::with_capacity(groups.first_rows.len());
-    let renumbered: Vec<Option<u32>> = (0..groups.first_rows.len())
-        .map(|g| {
-            name(g).map(|key| {
-                keys.push(key);
-                u32::try_from(keys.len() - 1).expect("fewer than 2^32 groups")
-            })
-        })
-        .collect();
-    let mut ids = groups.ids;
-    if renumbered.len() != keys.len() {
-        let left_out = u32::try_from(keys.len()).expect("fewer than 2^32 groups");
-        for id in &mut ids {
-            *id = renumbered[*id as usize].unwrap_or(left_out);
-        }
-    }
-    (keys, ids)
+    groupby::named_groups(&columns, rows, label, groupby::Order::FirstRow)
 }
 
 /// Reads a baseline report written by `mlops eval --json`.

@@ -50,6 +50,60 @@ impl Groups {
     }
 }
 
+/// How [`named_groups`] numbers the groups it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// By their first row.
+    FirstRow,
+    /// By their names.
+    Name,
+}
+
+/// Groups `rows` rows by their ids in `columns` and names each group from its first row:
+/// `label(c, id)` is column `c`'s label for `id` ([`MISSING`] read as the column's last id), or
+/// `None` to leave the group's rows out. Returns the kept groups' names, numbered in `order`, and
+/// each row's group (the number of names for a row left out).
+pub fn named_groups(
+    columns: &[Codes],
+    rows: usize,
+    label: impl Fn(usize, u32) -> Option<String>,
+    order: Order,
+) -> (Vec<Vec<String>>, Vec<u32>) {
+    let groups = group_by(columns, rows);
+    let mut named: Vec<(Vec<String>, usize)> = (0..groups.first_rows.len())
+        .filter_map(|g| {
+            let r = groups.first_rows[g];
+            let name: Option<Vec<String>> = columns
+                .iter()
+                .enumerate()
+                .map(|(c, codes)| label(c, codes.id(r)))
+                .collect();
+            name.map(|name| (name, g))
+        })
+        .collect();
+    if order == Order::Name {
+        named.sort_unstable();
+    }
+    let left_out = next_id(named.len());
+    let mut renumbered = vec![left_out; groups.first_rows.len()];
+    for (i, &(_, g)) in named.iter().enumerate() {
+        renumbered[g] = next_id(i);
+    }
+    // Renumbered in place (a second vector of row ids would cost 4 bytes a row), and not at all
+    // when every group kept its number.
+    let mut ids = groups.ids;
+    if renumbered
+        .iter()
+        .enumerate()
+        .any(|(g, &id)| id as usize != g)
+    {
+        for id in &mut ids {
+            *id = renumbered[*id as usize];
+        }
+    }
+    (named.into_iter().map(|(name, _)| name).collect(), ids)
+}
+
 /// The number of mixed-radix keys of `radices`, or `None` when it does not fit a `u128`.
 pub fn key_space(radices: impl IntoIterator<Item = u32>) -> Option<u128> {
     radices
@@ -189,6 +243,45 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn named_groups_are_numbered_by_first_row_or_name_and_unnamed_ones_left_out() {
+        // Column 0: labels a, b and a missing id (read as id 2); column 1: x, y.
+        let first = [1, MISSING, 0, 1, 0, MISSING];
+        let second = [0, 1, 0, 1, 0, 1];
+        let codes = [
+            Codes {
+                ids: &first,
+                radix: 3,
+            },
+            Codes {
+                ids: &second,
+                radix: 2,
+            },
+        ];
+        let label = |c: usize, id: u32| -> Option<String> {
+            let labels: [&[&str]; 2] = [&["a", "b"], &["x", "y"]];
+            labels[c].get(id as usize).map(|&l| l.to_owned())
+        };
+        let name = |parts: &[&str]| parts.iter().map(|&p| p.to_owned()).collect::<Vec<_>>();
+        let (names, ids) = named_groups(&codes, 6, label, Order::FirstRow);
+        assert_eq!(
+            names,
+            [name(&["b", "x"]), name(&["a", "x"]), name(&["b", "y"])]
+        );
+        assert_eq!(ids, [0, 3, 1, 2, 1, 3]);
+        let (names, ids) = named_groups(&codes, 6, label, Order::Name);
+        assert_eq!(
+            names,
+            [name(&["a", "x"]), name(&["b", "x"]), name(&["b", "y"])]
+        );
+        assert_eq!(ids, [1, 3, 0, 2, 0, 3]);
+        let everything = |c: usize, id: u32| label(c, id).or_else(|| Some("(missing)".into()));
+        let (names, ids) = named_groups(&codes, 6, everything, Order::FirstRow);
+        assert_eq!(names.len(), 4);
+        assert_eq!(names[1], name(&["(missing)", "y"]));
+        assert_eq!(ids, [0, 1, 2, 3, 2, 1]);
     }
 
     #[test]

@@ -274,30 +274,13 @@ pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Dimensi
                         .expect("fewer than 2^32 labels"),
                 })
                 .collect();
-            let groups = groupby::group_by(&columns, rows);
             // Slices in the order of their values.
-            let mut named: Vec<(Vec<String>, usize)> = (0..groups.first_rows.len())
-                .map(|g| {
-                    // Through the group-by's ids, which read a missing id as the last label.
-                    let values = set
-                        .iter()
-                        .zip(groups.tuple(&columns, g))
-                        .map(|(&c, id)| per_column[c].labels[id as usize].clone())
-                        .collect();
-                    (values, g)
-                })
-                .collect();
-            named.sort_unstable();
-            let mut order = vec![0u32; named.len()];
-            for (i, (_, g)) in named.iter().enumerate() {
-                order[*g] = u32::try_from(i).expect("fewer than 2^32 slices");
-            }
-            // Renumbered in place: a second vector of row ids would cost 4 bytes a row.
-            let mut ids = groups.ids;
-            for id in &mut ids {
-                *id = order[*id as usize];
-            }
-            let slices: Vec<Vec<String>> = named.into_iter().map(|(v, _)| v).collect();
+            let (slices, ids) = groupby::named_groups(
+                &columns,
+                rows,
+                |c, id| Some(per_column[set[c]].labels[id as usize].clone()),
+                groupby::Order::Name,
+            );
             Dimension {
                 columns: set.iter().map(|&c| per_column[c].name.clone()).collect(),
                 slices,
