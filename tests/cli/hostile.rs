@@ -1,8 +1,10 @@
 //! The hostile-repository suite: repositories whose committed `mlops.lock`, pointers, manifests,
 //! config, `mlops.yaml` or registry tags name an escape. For each, a fresh clone, then `pull`,
 //! `checkout` (with and without `--force`), `fetch`, `status`, `gc`, `run`, `push`,
-//! `model get` and the git hooks (on commit and on checkout) in it must write nothing outside the
-//! clone and nothing into its `.git`; the command the file is aimed at refuses with exit 2.
+//! `push`/`fetch`/`pull --all-commits`, `notes fetch`, `model get`, `move` and `remove` of every
+//! committed pointer's path, and the git hooks (on commit and on checkout) in it must write
+//! nothing outside the clone and nothing into its `.git`; the command the file is aimed at
+//! refuses with exit 2.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -292,8 +294,33 @@ fn a_fresh_clone_of_a_hostile_repository_writes_nothing_outside_it() {
             &["push"],
             &["model", "get", "evil@v1.0.0", "-o", "got"],
             &["hooks", "install"],
+            &["push", "--all-commits"],
+            &["fetch", "--all-commits"],
+            &["pull", "--all-commits"],
         ] {
             run(args);
+        }
+        if git_in(&clone, &["remote"]).lines().any(|r| r == "origin") {
+            run(&["notes", "fetch"]);
+        }
+        // Every committed pointer's path, and the committed symlinks, moved then untracked.
+        let mut paths: Vec<String> = git_in(&clone, &["ls-files", "*.mlops"])
+            .lines()
+            .filter_map(|l| l.strip_suffix(".mlops"))
+            .map(str::to_owned)
+            .collect();
+        paths.extend(
+            ["link", "r"]
+                .into_iter()
+                .filter(|p| clone.join(p).symlink_metadata().is_ok())
+                .map(str::to_owned),
+        );
+        for path in &paths {
+            let moved = format!("{path}-moved");
+            run(&["move", path, "link/planted"]);
+            run(&["move", path, &moved]);
+            run(&["remove", &moved]);
+            run(&["remove", path]);
         }
         git_as_user(&clone, &["commit", "-q", "--allow-empty", "-m", "x"]);
         git_as_user(&clone, &["checkout", "-q", "-b", "other"]);
