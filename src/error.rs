@@ -57,7 +57,10 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::UnknownStage { .. } => "`mlops dag` lists the stages".into(),
         P::BadLock { .. } => "restore `mlops.lock` from git, or delete it to rerun every stage".into(),
         P::UnknownRevision { .. } => "give a commit, branch or tag that `git rev-parse` knows".into(),
-        P::OutputTracked { pointer, .. } => format!("give each path one owner: remove the output from `mlops.yaml`, or stop tracking it with `git rm --cached {0}` and delete `{0}`", pointer.display()),
+        P::OutputTracked { pointer, .. } => format!(
+            "give each path one owner: remove the output from `mlops.yaml`, or stop tracking the data with `mlops remove {}` (which keeps its files)",
+            mlops_core::pointer::target_of(pointer).unwrap_or_else(|| pointer.clone()).display()
+        ),
         P::AddsOutput { .. } => "`mlops run` caches a stage's outputs itself (`mlops status`, `checkout`, `push` and `pull` see them); add other paths".into(),
         P::BadRecord { .. } => "`mlops run` appends one JSON record per line to `.mlops/runs/records.jsonl`; delete or repair the damaged line".into(),
         P::StillRunning { .. } => "a `mlops run` killed with SIGKILL cannot stop its stages; a new run starts once they end, so that no output mixes two runs".into(),
@@ -77,10 +80,10 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::NotInClasses { .. } => "use --task multiclass for more than two classes, or --pos-label to name the positive one".into(),
         E::NeedsPosLabel { .. } => "for example `--pos-label yes`".into(),
         E::Gate(_) => "a gate is `metric OP number`, e.g. 'accuracy >= 0.85' or 'slices.min(recall) >= 0.6'".into(),
-        E::UnknownMetric(unknown) => match &unknown.suggestion {
-            Some(name) => format!("did you mean `{name}`?"),
-            None => "a gate names a key of `overall` (or `fairness`) in `mlops eval --json`; score metrics such as roc_auc need --score, `fairness.*` needs --sensitive".into(),
-        },
+        E::UnknownMetric(unknown) => did_you_mean(
+            unknown.suggestion.as_deref(),
+            "a gate names a key of `overall` (or `fairness`) in `mlops eval --json`; score metrics such as roc_auc need --score, `fairness.*` needs --sensitive",
+        ),
         E::BadConfig { .. } => "eval.yaml takes the flags' names with underscores; see docs/eval.md".into(),
         E::BadBaseline { .. } => "the baseline is the JSON that `mlops eval --json` printed for the earlier model".into(),
         E::BaselineTask { .. } => "compare reports of the same task".into(),
@@ -89,6 +92,14 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::Core(_) | E::Argument(_) | E::BadOption { .. } => return None,
     };
     Some(hint)
+}
+
+/// "did you mean `NAME`?" when there is a name close to the one given, else `otherwise`.
+fn did_you_mean(suggestion: Option<&str>, otherwise: &str) -> String {
+    match suggestion {
+        Some(name) => format!("did you mean `{name}`?"),
+        None => otherwise.to_owned(),
+    }
 }
 
 /// Hints for drift errors.
@@ -106,14 +117,14 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         D::NotNumeric { .. } => "leave the column's kind to mlops, or use --kind COLUMN=categorical".into(),
         D::BadProfile { .. } => "write the profile again with this mlops: `mlops profile DATA -o FILE.profile`".into(),
         D::NeedsRawData { .. } => "rank tests need the raw reference; pass the data to --reference, or choose ks, wasserstein, psi or jensenshannon".into(),
-        D::Gate(gate) => match &gate.suggestion {
-            Some(name) => format!("did you mean `{name}`?"),
-            None => "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md".into(),
-        },
-        D::UnknownColumn(unknown) => match &unknown.suggestion {
-            Some(name) => format!("did you mean `{name}`?"),
-            None => "check the column's name; `mlops drift --json` lists each batch's columns".into(),
-        },
+        D::Gate(gate) => did_you_mean(
+            gate.suggestion.as_deref(),
+            "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md",
+        ),
+        D::UnknownColumn(unknown) => did_you_mean(
+            unknown.suggestion.as_deref(),
+            "check the column's name; `mlops drift --json` lists each batch's columns",
+        ),
         D::Core(_) | D::Argument(_) | D::BadOption { .. } => return None,
     };
     Some(hint)

@@ -145,6 +145,11 @@ fn pipeline_outputs_overlapping_tracked_data_are_refused() {
             stderr.contains("`make`") && stderr.contains(out) && stderr.contains(tracked),
             "{out}: names both owners: {stderr}"
         );
+        let untrack = format!("`mlops remove {}`", tracked.trim_end_matches(".mlops"));
+        assert!(
+            stderr.contains(&untrack) && !stderr.contains("git rm"),
+            "{out}: the hint names {untrack}: {stderr}"
+        );
     }
     assert!(!lock_text(&env).contains("make"));
 }
