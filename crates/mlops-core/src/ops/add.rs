@@ -11,14 +11,11 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::{HashIndex, Stamp};
 use crate::manifest::EntryKind;
-use crate::pointer::{POINTER_SUFFIX, Pointer, pointer_path, target_of};
+use crate::pointer::{Pointer, pointer_path, target_of};
 use crate::progress::Progress;
 use crate::scan::{Built, Node, scan};
 use crate::store::{Reflink, Store};
 use crate::workspace::Workspace;
-
-/// The longest file name Linux filesystems take, in bytes.
-const NAME_MAX: usize = 255;
 
 /// Settings for `add`.
 #[derive(Debug, Clone)]
@@ -134,49 +131,11 @@ pub fn add(
 
 /// Refuses targets that cannot be tracked, before any work is done.
 fn check_target(ws: &Workspace, target: &Path) -> Result<()> {
-    if target.as_os_str().is_empty() {
-        return Err(Error::WorkspaceRoot);
-    }
-    if target_of(target).is_some() {
-        return Err(Error::IsPointer {
-            path: target.to_owned(),
-        });
-    }
-    if target.to_str().is_none() {
-        // Pointer and manifest files are YAML and JSON: they hold UTF-8 names only.
-        return Err(Error::BadFileName {
-            path: target.to_owned(),
-            problem: "it is not valid UTF-8",
-        });
-    }
-    if target
-        .file_name()
-        .is_some_and(|n| n.len() + POINTER_SUFFIX.len() > NAME_MAX)
-    {
-        return Err(Error::BadFileName {
-            path: target.to_owned(),
-            problem: "its pointer file's name would pass the 255-byte limit of file names",
-        });
-    }
-    // A parent that is a symbolic link out of the workspace would make the pointer and the
-    // links land outside it.
-    crate::safepath::check(ws.root(), target)?;
+    super::check_trackable(ws, target)?;
     if fs_err::symlink_metadata(ws.abs(target)).is_err() {
         return Err(Error::TargetMissing {
             path: target.to_owned(),
         });
-    }
-    for ancestor in target
-        .ancestors()
-        .skip(1)
-        .filter(|a| !a.as_os_str().is_empty())
-    {
-        if ws.abs(&pointer_path(ancestor)).is_file() {
-            return Err(Error::InsideTracked {
-                path: target.to_owned(),
-                tracked: ancestor.to_owned(),
-            });
-        }
     }
     if let Some(git_root) = crate::git::work_tree_root(ws.root()) {
         let git_root = fs_err::canonicalize(git_root)?;

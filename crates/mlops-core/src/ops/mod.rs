@@ -97,3 +97,50 @@ pub fn resolve(ws: &Workspace, targets: &[PathBuf]) -> Result<Vec<Tracked>> {
         })
         .collect()
 }
+
+/// The longest file name Linux filesystems take, in bytes.
+const NAME_MAX: usize = 255;
+
+/// Refuses `rel` (workspace-relative) as a path to track, for `add` and as `move`'s
+/// destination: the root, a pointer file's name, a name that is not UTF-8 (pointers and
+/// manifests are YAML and JSON) or too long to leave room for its pointer's suffix, a path that
+/// fails the workspace's path check (a parent symlinked out of it), and a path inside an already
+/// tracked directory.
+pub(crate) fn check_trackable(ws: &Workspace, rel: &Path) -> Result<()> {
+    if rel.as_os_str().is_empty() {
+        return Err(Error::WorkspaceRoot);
+    }
+    if target_of(rel).is_some() {
+        return Err(Error::IsPointer {
+            path: rel.to_owned(),
+        });
+    }
+    if rel.to_str().is_none() {
+        return Err(Error::BadFileName {
+            path: rel.to_owned(),
+            problem: "it is not valid UTF-8",
+        });
+    }
+    if rel
+        .file_name()
+        .is_some_and(|n| n.len() + crate::pointer::POINTER_SUFFIX.len() > NAME_MAX)
+    {
+        return Err(Error::BadFileName {
+            path: rel.to_owned(),
+            problem: "its pointer file's name would pass the 255-byte limit of file names",
+        });
+    }
+    crate::safepath::check(ws.root(), rel)?;
+    if let Some(tracked) = rel
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| ws.abs(&pointer_path(a)).is_file())
+    {
+        return Err(Error::InsideTracked {
+            path: rel.to_owned(),
+            tracked: tracked.to_owned(),
+        });
+    }
+    Ok(())
+}

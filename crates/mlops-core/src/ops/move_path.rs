@@ -6,11 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::pointer::{POINTER_SUFFIX, Pointer, pointer_path, target_of};
+use crate::pointer::{Pointer, pointer_path};
 use crate::workspace::Workspace;
-
-/// The longest file name Linux filesystems take, in bytes.
-const NAME_MAX: usize = 255;
 
 /// What `move` did.
 #[derive(Debug, Clone, Serialize)]
@@ -79,8 +76,8 @@ fn name_of(rel: &Path) -> String {
         .into_owned()
 }
 
-/// Refuses a destination that overlaps the source, exists, lies inside a tracked path or a
-/// pipeline output, or whose name a pointer file cannot hold.
+/// Refuses a destination that overlaps the source, cannot be tracked (see
+/// [`super::check_trackable`]), exists, or lies inside a pipeline output.
 fn check_dest(ws: &Workspace, from: &Path, to: &Path, pipeline_outputs: &[PathBuf]) -> Result<()> {
     if to.starts_with(from) {
         return Err(Error::InsideTracked {
@@ -88,40 +85,10 @@ fn check_dest(ws: &Workspace, from: &Path, to: &Path, pipeline_outputs: &[PathBu
             tracked: from.to_owned(),
         });
     }
-    if target_of(to).is_some() {
-        return Err(Error::IsPointer {
-            path: to.to_owned(),
-        });
-    }
-    if to.to_str().is_none() {
-        return Err(Error::BadFileName {
-            path: to.to_owned(),
-            problem: "it is not valid UTF-8",
-        });
-    }
-    if to
-        .file_name()
-        .is_some_and(|n| n.len() + POINTER_SUFFIX.len() > NAME_MAX)
-    {
-        return Err(Error::BadFileName {
-            path: to.to_owned(),
-            problem: "its pointer file's name would pass the 255-byte limit of file names",
-        });
-    }
+    super::check_trackable(ws, to)?;
     if fs_err::symlink_metadata(ws.abs(to)).is_ok() || ws.abs(&pointer_path(to)).is_file() {
         return Err(Error::Exists {
             path: to.to_owned(),
-        });
-    }
-    if let Some(tracked) = to
-        .ancestors()
-        .skip(1)
-        .filter(|a| !a.as_os_str().is_empty())
-        .find(|a| ws.abs(&pointer_path(a)).is_file())
-    {
-        return Err(Error::InsideTracked {
-            path: to.to_owned(),
-            tracked: tracked.to_owned(),
         });
     }
     if pipeline_outputs.iter().any(|o| to.starts_with(o)) {
