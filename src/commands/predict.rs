@@ -132,17 +132,16 @@ fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::
     let store = ws.store();
     // A fresh clone has the registry's tags but not the data: fetch what the cache lacks from
     // the default remote, as `model get` does.
-    let complete = mlops_core::tree::objects_of(&store, &located.pointer)
-        .is_ok_and(|objects| objects.iter().all(|d| store.contains(d)));
-    if !complete {
-        let tracked = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
-        let options = TransferOptions::default();
-        transfer::fetch(&ws, &[tracked], &options, &ctx.printer.progress()).with_context(|| {
-            format!(
-                "`{reference}` is not in the cache, and fetching it from the default remote failed"
-            )
-        })?;
-    }
+    let tracked = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
+    transfer::fetch_missing(
+        &ws,
+        &[tracked],
+        &TransferOptions::default(),
+        &ctx.printer.progress(),
+    )
+    .with_context(|| {
+        format!("`{reference}` is not in the cache, and fetching it from the default remote failed")
+    })?;
     let tree = mlops_core::tree::read_tree(&store, &located.pointer.digest, &located.path)
         .with_context(|| {
             format!(

@@ -582,6 +582,16 @@ pub struct GetOptions {
     pub jobs: usize,
 }
 
+impl GetOptions {
+    /// How the model's objects are fetched when the cache lacks them: from the default remote.
+    fn transfer(&self) -> TransferOptions {
+        TransferOptions {
+            jobs: self.jobs,
+            ..TransferOptions::default()
+        }
+    }
+}
+
 /// What `model get` did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GetReport {
@@ -621,17 +631,7 @@ impl Registry<'_> {
         }
         let output = check_output(ws, &located, &options.output, options.force)?;
         let tracked = std::slice::from_ref(&output);
-        let store = ws.store();
-        let cached = store.list()?;
-        let objects = mlops_core::tree::objects_of(&store, &located.pointer);
-        if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
-            let transfer = TransferOptions {
-                remote: None,
-                jobs: options.jobs,
-                verify: false,
-            };
-            transfer::fetch_locked(ws, tracked, &transfer, progress)?;
-        }
+        transfer::fetch_missing_locked(ws, tracked, &options.transfer(), progress)?;
         check_replaceable(ws, &output, &self.registered_digests(&located.model))?;
         let checkout = CheckoutOptions {
             force: options.force,
@@ -663,16 +663,12 @@ impl Registry<'_> {
         // The cache is filled as for the model's own path; the workspace is not touched.
         let source = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
         let store = ws.store();
-        let cached = store.list()?;
-        let objects = mlops_core::tree::objects_of(&store, &located.pointer);
-        if objects.map_or(true, |o| o.iter().any(|d| !cached.contains(d))) {
-            let transfer = TransferOptions {
-                remote: None,
-                jobs: options.jobs,
-                verify: false,
-            };
-            transfer::fetch_locked(ws, std::slice::from_ref(&source), &transfer, progress)?;
-        }
+        transfer::fetch_missing_locked(
+            ws,
+            std::slice::from_ref(&source),
+            &options.transfer(),
+            progress,
+        )?;
         if dest.symlink_metadata().is_ok() {
             replaceable_at(
                 ws,

@@ -162,6 +162,46 @@ pub fn fetch(
     fetch_locked(ws, tracked, options, progress)
 }
 
+/// Fetches the tracked paths only if the cache lacks some of their objects (a fresh clone), so
+/// that a complete cache never opens the remote; the caller holds the workspace lock. Returns
+/// what was fetched, if anything was.
+pub fn fetch_missing_locked(
+    ws: &Workspace,
+    tracked: &[Tracked],
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<Option<TransferReport>> {
+    if is_cached(ws, tracked) {
+        return Ok(None);
+    }
+    fetch_locked(ws, tracked, options, progress).map(Some)
+}
+
+/// [`fetch_missing_locked`] for a reader that does not hold the lock: it takes it only when
+/// something must be fetched.
+pub fn fetch_missing(
+    ws: &Workspace,
+    tracked: &[Tracked],
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<Option<TransferReport>> {
+    if is_cached(ws, tracked) {
+        return Ok(None);
+    }
+    let _lock = ws.lock()?;
+    fetch_missing_locked(ws, tracked, options, progress)
+}
+
+/// Whether the cache holds every object of the tracked paths (a missing manifest hides the
+/// objects it lists: that counts as missing).
+fn is_cached(ws: &Workspace, tracked: &[Tracked]) -> bool {
+    let store = ws.store();
+    tracked.iter().all(|item| {
+        objects_of(&store, &item.pointer)
+            .is_ok_and(|objects| objects.iter().all(|d| store.contains(d)))
+    })
+}
+
 /// Fetches the tracked paths and `also_fetch` (other versions, e.g. from git history), then
 /// checks out the tracked paths only.
 pub fn pull(
