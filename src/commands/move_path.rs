@@ -21,11 +21,7 @@ pub(crate) fn run(args: &MoveArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     let ws = ctx.workspace()?;
     let source = ws.relative(&ctx.cwd, &args.source)?;
     let dest = ws.relative(&ctx.cwd, &args.dest)?;
-    let outputs: Vec<PathBuf> = LockFile::load(ws.root())?
-        .tracked_outputs(ws.root())?
-        .into_iter()
-        .map(|t| t.rel)
-        .collect();
+    let outputs = LockFile::output_paths(ws.root())?;
     let report = move_path::move_path(&ws, &source, &dest, &outputs)?;
     ctx.printer.report(&report, |r| {
         format!(

@@ -20,11 +20,7 @@ pub(crate) fn run(args: &RemoveArgs, ctx: &Context) -> anyhow::Result<ExitStatus
     let ws = ctx.workspace()?;
     let targets = ctx.targets(&ws, &args.paths)?;
     let options = RemoveOptions {
-        pipeline_outputs: LockFile::load(ws.root())?
-            .tracked_outputs(ws.root())?
-            .into_iter()
-            .map(|t| t.rel)
-            .collect(),
+        pipeline_outputs: LockFile::output_paths(ws.root())?,
     };
     let report = remove::remove(&ws, &targets, &options)?;
     ctx.printer.report(&report, |r| {

@@ -147,6 +147,17 @@ impl LockFile {
             .collect()
     }
 
+    /// The paths of the outputs recorded in the workspace's `mlops.lock`, checked like
+    /// [`LockFile::tracked_outputs`]: the paths `mlops remove` and `mlops move` leave to the
+    /// pipeline.
+    pub fn output_paths(root: &Path) -> Result<Vec<PathBuf>> {
+        Ok(Self::load(root)?
+            .tracked_outputs(root)?
+            .into_iter()
+            .map(|t| t.rel)
+            .collect())
+    }
+
     /// Writes `mlops.lock` atomically.
     pub fn save(&self, root: &Path) -> Result<()> {
         let body = serde_yaml::to_string(self).expect("the lock serialises");
