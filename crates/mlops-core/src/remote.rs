@@ -167,7 +167,7 @@ pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
     }
     let dir = crate::workspace::normalize(&workspace_root.join(path));
     // Check the path as written and as resolved: a committed symlink `r -> .git` is `.git`.
-    for candidate in [dir.clone(), resolve_existing(&dir)] {
+    for candidate in [dir.clone(), crate::safepath::resolve_existing(&dir)] {
         if let Ok(inner) = candidate.strip_prefix(workspace_root) {
             match inner.components().next() {
                 None => return Err(refuse("it is the workspace root")),
@@ -181,19 +181,6 @@ pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
         }
     }
     Ok(dir)
-}
-
-/// `path` with its longest existing prefix resolved through symbolic links.
-fn resolve_existing(path: &Path) -> PathBuf {
-    for ancestor in path.ancestors() {
-        if let Ok(real) = fs_err::canonicalize(ancestor) {
-            let rest = path
-                .strip_prefix(ancestor)
-                .expect("an ancestor is a prefix");
-            return real.join(rest);
-        }
-    }
-    path.to_owned()
 }
 
 /// How a URL given to `remote add` is stored: a directory inside the workspace as a path

@@ -51,6 +51,20 @@ pub fn check(root: &Path, rel: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// `path` (absolute) with its longest existing prefix resolved through symbolic links: where a
+/// write there would really land, though the rest does not exist yet.
+pub fn resolve_existing(path: &Path) -> PathBuf {
+    for ancestor in path.ancestors() {
+        if let Ok(real) = fs_err::canonicalize(ancestor) {
+            let rest = path
+                .strip_prefix(ancestor)
+                .expect("an ancestor is a prefix");
+            return real.join(rest);
+        }
+    }
+    path.to_owned()
+}
+
 /// Whether the path component `name` is `reserved`, ignoring ASCII case: on a case-insensitive
 /// filesystem `.GIT` is `.git`.
 pub(crate) fn is_named(name: &std::ffi::OsStr, reserved: &str) -> bool {

@@ -836,22 +836,15 @@ fn check_outside(ws: &Workspace, dest: &Path, kind: EntryKind, force: bool) -> R
     if dest.file_name().is_none() {
         return Err(refuse("it names no directory to create or fill".into()));
     }
-    // The nearest existing ancestor, resolved: a link there may point into the workspace,
-    // where the workspace's own checks (tracked paths, .git, .mlops) must apply.
+    // Resolved, a link on the way may point into the workspace, where the workspace's own
+    // checks (tracked paths, .git, .mlops) must apply.
     let root = fs_err::canonicalize(ws.root())?;
-    let mut existing = dest.parent();
-    while let Some(dir) = existing {
-        if let Ok(real) = dir.canonicalize() {
-            if real.starts_with(&root) {
-                return Err(refuse(
-                    "it leads into the workspace through a symbolic link: name it by its path \
-                     inside the workspace"
-                        .into(),
-                ));
-            }
-            break;
-        }
-        existing = dir.parent();
+    if mlops_core::safepath::resolve_existing(dest).starts_with(&root) {
+        return Err(refuse(
+            "it leads into the workspace through a symbolic link: name it by its path inside \
+             the workspace"
+                .into(),
+        ));
     }
     check_existing(dest, kind, force).map_err(|why| refuse(why.into()))
 }
