@@ -230,12 +230,18 @@ pub fn replace_via<T>(
 fn temp_dir_for(temp_dir: &Path, dest_dir: &Path) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     thread_local! {
-        static DECIDED: std::cell::RefCell<std::collections::HashMap<(PathBuf, PathBuf), PathBuf>> =
+        /// Destination directory -> (temp directory asked for, temp directory chosen).
+        static DECIDED: std::cell::RefCell<std::collections::HashMap<PathBuf, (PathBuf, PathBuf)>> =
             std::cell::RefCell::default();
     }
-    let key = (temp_dir.to_owned(), dest_dir.to_owned());
-    if let Some(known) = DECIDED.with(|d| d.borrow().get(&key).cloned()) {
-        return Ok(known);
+    let known = DECIDED.with(|d| {
+        d.borrow()
+            .get(dest_dir)
+            .filter(|(asked, _)| asked == temp_dir)
+            .map(|(_, chosen)| chosen.clone())
+    });
+    if let Some(chosen) = known {
+        return Ok(chosen);
     }
     let temp_dev = match fs_err::metadata(temp_dir) {
         Ok(meta) => meta.dev(),
@@ -251,7 +257,10 @@ fn temp_dir_for(temp_dir: &Path, dest_dir: &Path) -> std::io::Result<PathBuf> {
         remove_stale_temps(dest_dir);
         dest_dir.to_owned()
     };
-    DECIDED.with(|d| d.borrow_mut().insert(key, chosen.clone()));
+    DECIDED.with(|d| {
+        d.borrow_mut()
+            .insert(dest_dir.to_owned(), (temp_dir.to_owned(), chosen.clone()))
+    });
     Ok(chosen)
 }
 
