@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The suffix of every temp file mlops creates.
-pub const TEMP_SUFFIX: &str = ".mlops-tmp";
+pub(crate) const TEMP_SUFFIX: &str = ".mlops-tmp";
 /// The most bytes of a destination's name kept in its temp file's name.
 const HINT_MAX: usize = 48;
 
@@ -40,7 +40,7 @@ pub fn temp_path(dir: &Path, hint: &str) -> PathBuf {
 
 /// The parts of a temp file name of ours: the hint and the process id that made it; None if
 /// `name` is not one.
-pub fn parse_temp_name(name: &OsStr) -> Option<(&str, u32)> {
+pub(crate) fn parse_temp_name(name: &OsStr) -> Option<(&str, u32)> {
     let name = name.to_str()?.strip_suffix(TEMP_SUFFIX)?;
     let mut parts = name.rsplitn(3, '.');
     let _n: u64 = parts.next()?.parse().ok()?;
@@ -76,7 +76,7 @@ pub fn remove_stale_temps(dir: &Path) {
 
 /// A temp-file hint that names this machine, for directories several machines write to (a
 /// remote on a network mount): there a process id means nothing to the other machines.
-pub fn shared_hint(hint: &str) -> String {
+pub(crate) fn shared_hint(hint: &str) -> String {
     format!("{hint}@{}", host_name())
 }
 
@@ -86,7 +86,7 @@ const SHARED_TEMP_MAX_IDLE: std::time::Duration = std::time::Duration::from_secs
 
 /// Like [`remove_stale_temps`], for a directory several machines write to: removes this
 /// machine's temp files of dead processes, and any temp file unwritten for an hour.
-pub fn remove_stale_shared_temps(dir: &Path) {
+pub(crate) fn remove_stale_shared_temps(dir: &Path) {
     let own = format!("@{}", host_name());
     remove_temps_where(dir, |hint, pid, idle| {
         (hint.ends_with(&own) && !is_running(pid)) || idle >= SHARED_TEMP_MAX_IDLE
@@ -173,7 +173,7 @@ pub fn write_in_unsynced(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::R
 
 /// Like [`write_in`], for a file only its owner may read (credentials): mode 0600 from the
 /// start, so the content is never readable by others, not even for a moment.
-pub fn write_private_in(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Result<()> {
+pub(crate) fn write_private_in(temp_dir: &Path, path: &Path, bytes: &[u8]) -> crate::Result<()> {
     write_in_with_mode(temp_dir, path, bytes, true, 0o600)
 }
 
@@ -207,7 +207,7 @@ fn create_with(temp: &Path, bytes: &[u8], fsync: bool, mode: u32) -> std::io::Re
 /// `temp_dir` (the workspace's `.mlops/tmp`) so that a killed process leaves nothing in the
 /// workspace; where `dest` is on another filesystem, where a rename cannot reach, it is made
 /// beside `dest` instead. On error, no temp file is left.
-pub fn replace_via<T>(
+pub(crate) fn replace_via<T>(
     temp_dir: &Path,
     dest: &Path,
     fill: impl Fn(&Path) -> crate::Result<T>,
@@ -279,7 +279,7 @@ pub(crate) fn hint_of(path: &Path) -> String {
 
 /// Flushes every write to the filesystem holding `dir` to disk: one barrier for many small
 /// files, far cheaper than an fsync each.
-pub fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
     let handle = fs_err::File::open(dir)?;
     rustix::fs::syncfs(handle.file()).map_err(std::io::Error::from)
 }

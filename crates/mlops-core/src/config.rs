@@ -85,7 +85,7 @@ pub enum PreCommitMode {
 /// `cache.max_tree_entries` in `config.local.yaml` says otherwise: above real data sets
 /// (the `ImageNet` training set is 1.3 million files), far below what a few kilobytes of hostile
 /// manifests could make mlops expand; expanding this many takes about 1.5 GB.
-pub const DEFAULT_MAX_TREE_ENTRIES: u64 = 10_000_000;
+pub(crate) const DEFAULT_MAX_TREE_ENTRIES: u64 = 10_000_000;
 
 /// The `cache:` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -163,7 +163,7 @@ pub struct Config {
 impl Config {
     /// Layers `local` over `shared`: its scalar settings win, its remotes add to or replace
     /// the shared ones of the same name.
-    pub fn layered(shared: ConfigFile, local: ConfigFile) -> Self {
+    pub(crate) fn layered(shared: ConfigFile, local: ConfigFile) -> Self {
         let mut remotes = shared.remotes;
         remotes.extend(local.remotes);
         Self {

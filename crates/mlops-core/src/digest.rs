@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Files at least this large are hashed through mmap on all cores; below it one read is cheaper.
-pub const LARGE_FILE: u64 = 4 << 20;
+pub(crate) const LARGE_FILE: u64 = 4 << 20;
 
 /// A blake3 digest, shown as 64 lowercase hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,7 +58,7 @@ impl Digest {
     }
 
     /// Parses 64 lowercase hex digits given as bytes.
-    pub fn from_hex(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn from_hex(bytes: &[u8]) -> Option<Self> {
         if bytes.len() != 64 {
             return None;
         }
@@ -70,7 +70,7 @@ impl Digest {
     }
 
     /// The hex text split as the object store lays it out: (first two, remaining 62).
-    pub fn split_hex(&self) -> (String, String) {
+    pub(crate) fn split_hex(&self) -> (String, String) {
         let hex = self.to_string();
         let rest = hex[2..].to_owned();
         (hex[..2].to_owned(), rest)

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The environment variable that arms the kill point.
-pub const KILL_AFTER_WRITES: &str = "MLOPS_KILL_AFTER_WRITES";
+pub(crate) const KILL_AFTER_WRITES: &str = "MLOPS_KILL_AFTER_WRITES";
 
 /// Marks one write step; kills the process when it is the one the environment names.
 pub fn write_step() {

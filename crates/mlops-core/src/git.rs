@@ -12,7 +12,7 @@ pub fn work_tree_root(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Whether git's index holds `rel` (a path relative to `git_root`), or anything under it.
-pub fn is_tracked(git_root: &Path, rel: &Path) -> Result<bool> {
+pub(crate) fn is_tracked(git_root: &Path, rel: &Path) -> Result<bool> {
     let git_err = |source| Error::Git {
         repo: git_root.to_owned(),
         source,
@@ -52,7 +52,7 @@ pub fn ignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
 
 /// Drops the line that [`ignore_in`] writes for `name` from the `.gitignore` in `dir`, keeping
 /// every other line; deletes the file when nothing else is left in it. Returns whether it changed.
-pub fn unignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
+pub(crate) fn unignore_in(dir: &Path, name: &str, temp_dir: &Path) -> Result<bool> {
     let path = dir.join(".gitignore");
     let line = format!("/{}", escape_pattern(name));
     let existing = match fs_err::read_to_string(&path) {

@@ -92,12 +92,12 @@ impl HashIndex {
     }
 
     /// Whether anything was inserted or removed since loading.
-    pub fn is_changed(&self) -> bool {
+    pub(crate) fn is_changed(&self) -> bool {
         self.changed
     }
 
     /// Forgets the entries at or below `rel` that are not in `present` (files that are gone).
-    pub fn forget_missing_under(&mut self, rel: &Path, present: &HashSet<&str>) {
+    pub(crate) fn forget_missing_under(&mut self, rel: &Path, present: &HashSet<&str>) {
         let Some(rel) = rel.to_str() else { return };
         let before = self.entries.len();
         self.entries.retain(|path, _| {
@@ -110,7 +110,7 @@ impl HashIndex {
 
     /// Re-keys the entries at or below `from` to the same paths under `to` (a rename: the
     /// files keep their inode, size and mtime, so their stamps still hold).
-    pub fn rename_under(&mut self, from: &Path, to: &Path) {
+    pub(crate) fn rename_under(&mut self, from: &Path, to: &Path) {
         let (Some(from), Some(to)) = (from.to_str(), to.to_str()) else {
             return;
         };

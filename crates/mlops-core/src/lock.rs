@@ -18,7 +18,7 @@ pub struct WorkspaceLock {
 
 impl WorkspaceLock {
     /// Takes the lock at `path`, polling for up to `wait` while another process holds it.
-    pub fn acquire(path: &Path, wait: Duration) -> Result<Self> {
+    pub(crate) fn acquire(path: &Path, wait: Duration) -> Result<Self> {
         let mut file = fs_err::OpenOptions::new()
             .read(true)
             .write(true)

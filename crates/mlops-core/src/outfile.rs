@@ -37,7 +37,7 @@ pub enum Error {
 /// remote's connection, which is an error.
 #[derive(Debug, thiserror::Error)]
 #[error("failed to write to stdout: {error}")]
-pub struct StdoutError {
+pub(crate) struct StdoutError {
     error: io::Error,
 }
 
@@ -134,7 +134,7 @@ fn resolve_links(path: &Path) -> io::Result<PathBuf> {
 /// An output being written; it appears at its path when [`OutFile::finish`] returns, and a temp
 /// file is removed if it is dropped unfinished.
 #[derive(Debug)]
-pub struct OutFile {
+pub(crate) struct OutFile {
     file: fs_err::File,
     /// The temp file renamed over `dest` at the end, for [`Target::Replace`].
     temp: Option<PathBuf>,
@@ -149,7 +149,7 @@ impl OutFile {
     ///
     /// # Errors
     /// When `path` is a directory, or the file cannot be created or opened.
-    pub fn create(path: &Path) -> io::Result<Self> {
+    pub(crate) fn create(path: &Path) -> io::Result<Self> {
         let (file, temp, dest) = match target(path)? {
             Target::Replace(dest) => {
                 let dir = crate::atomic::parent_of(&dest);
@@ -197,17 +197,11 @@ impl OutFile {
         })
     }
 
-    /// Where the output goes: the file after symlinks, the device, or `-` for stdout.
-    #[must_use]
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Completes the output: a replaced file is synced and renamed into place.
     ///
     /// # Errors
     /// When the last bytes cannot be written, or the sync or the rename fails.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         self.flush()?;
         if let Some(temp) = &self.temp {
             self.file.sync_all()?;

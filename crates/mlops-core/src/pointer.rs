@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::manifest::EntryKind;
 
 /// The pointer format this version writes and reads.
-pub const POINTER_FORMAT: u32 = 1;
+pub(crate) const POINTER_FORMAT: u32 = 1;
 /// The largest size (and file count) a pointer or manifest may state: far beyond any real data,
 /// and small enough that sums of many of them never overflow.
 pub const MAX_SIZE: u64 = 1 << 60;

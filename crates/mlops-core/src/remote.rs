@@ -38,7 +38,7 @@ pub trait Remote: Sync {
 
 /// A remote in a directory.
 #[derive(Debug)]
-pub struct DirRemote {
+pub(crate) struct DirRemote {
     name: String,
     root: PathBuf,
 }
@@ -148,7 +148,7 @@ pub fn open(ws: &Workspace, name: Option<&str>) -> Result<Box<dyn Remote>> {
 /// The directory a remote URL names: a `file://` URL, an absolute path, or a path relative to
 /// the workspace root. The URL may come from a committed config, so an empty one, the workspace
 /// root itself, `.mlops/` and `.git/` are refused: a push must never write among the user's files.
-pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
+pub(crate) fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
     let path = if let Some(rest) = url.strip_prefix("file://") {
         PathBuf::from(rest)
     } else if url.contains("://") {
@@ -185,7 +185,7 @@ pub fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> {
 
 /// How a URL given to `remote add` is stored: a directory inside the workspace as a path
 /// relative to it, so the committed config works in every clone; anything else as given.
-pub fn url_to_store(workspace_root: &Path, url: &str) -> Result<String> {
+pub(crate) fn url_to_store(workspace_root: &Path, url: &str) -> Result<String> {
     let dir = directory_of(workspace_root, url)?;
     if url.contains("://") || Path::new(url).is_relative() {
         return Ok(url.to_owned());

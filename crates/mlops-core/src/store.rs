@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 
 use fs_err::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -56,7 +56,7 @@ impl Store {
 
     /// Sets the most entries a tracked directory's manifests may expand to.
     #[must_use]
-    pub fn with_max_tree_entries(mut self, limit: u64) -> Self {
+    pub(crate) fn with_max_tree_entries(mut self, limit: u64) -> Self {
         self.max_tree_entries = limit;
         self
     }
@@ -103,7 +103,7 @@ impl Store {
     }
 
     /// Every object with its size in bytes.
-    pub fn list_with_sizes(&self) -> Result<Vec<(Digest, u64)>> {
+    pub(crate) fn list_with_sizes(&self) -> Result<Vec<(Digest, u64)>> {
         let mut out = Vec::new();
         for digest in self.list()? {
             out.push((digest, self.size(&digest)?));
@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// Stores `bytes` (already known to hash to `digest`) unless present; true if written.
-    pub fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> Result<bool> {
+    pub(crate) fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> Result<bool> {
         if self.contains(digest) {
             return Ok(false);
         }
@@ -132,7 +132,7 @@ impl Store {
 
     /// Copies the file at `src` into the store, hashing as it reads; returns its digest, its
     /// size and whether a new object was written.
-    pub fn ingest(&self, src: &Path, reflink: Reflink) -> Result<(Digest, u64, bool)> {
+    pub(crate) fn ingest(&self, src: &Path, reflink: Reflink) -> Result<(Digest, u64, bool)> {
         let len = fs_err::metadata(src)?.len();
         if len < LARGE_FILE && reflink != Reflink::Require {
             // Small files: one read, then write only if the store lacks the content.
@@ -158,7 +158,7 @@ impl Store {
     }
 
     /// Moves a verified temp file into place as the object `digest`.
-    pub fn commit_temp(&self, temp: &Path, digest: &Digest) -> Result<()> {
+    pub(crate) fn commit_temp(&self, temp: &Path, digest: &Digest) -> Result<()> {
         crate::faults::write_step();
         let dest = self.object_path(digest);
         match fs_err::rename(temp, &dest) {
@@ -267,7 +267,7 @@ impl Store {
 
     /// Copies `src` to a new file `dest` created with `mode`, returning the digest of the bytes
     /// written. With a clone, the clone itself is hashed: it is exactly what was stored.
-    pub fn copy_hashing(
+    pub(crate) fn copy_hashing(
         &self,
         src: &Path,
         dest: &Path,
@@ -361,7 +361,7 @@ fn create_file(path: &Path, mode: u32) -> std::io::Result<fs_err::File> {
 }
 
 /// Lists the objects under a `<2 hex>/<62 hex>` tree, skipping anything else.
-pub fn list_objects(root: &Path) -> Result<HashSet<Digest>> {
+pub(crate) fn list_objects(root: &Path) -> Result<HashSet<Digest>> {
     let mut out = HashSet::new();
     let top = match fs_err::read_dir(root) {
         Ok(top) => top,
@@ -391,18 +391,10 @@ pub fn list_objects(root: &Path) -> Result<HashSet<Digest>> {
     Ok(out)
 }
 
-/// Makes a workspace file writable by its owner again (after a private copy replaced a link).
-pub fn make_writable(path: &Path) -> Result<()> {
-    let meta = fs_err::metadata(path)?;
-    let mut perms = meta.permissions();
-    perms.set_mode(perms.mode() | 0o200);
-    fs_err::set_permissions(path, perms)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -17,7 +17,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 /// Levenshtein distance: the fewest insertions, deletions and substitutions of characters that
 /// turn `a` into `b`.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     // One row of the dynamic-programming table at a time: row[j] is the distance between the
     // prefix of `a` read so far and the first j characters of `b`.

@@ -66,7 +66,7 @@ impl Column {
     }
 
     /// Makes room for `additional` more rows.
-    pub fn reserve(&mut self, additional: usize) {
+    pub(crate) fn reserve(&mut self, additional: usize) {
         match self {
             Column::Bool(v) => v.reserve(additional),
             Column::Int(v) => v.reserve(additional),
@@ -109,7 +109,7 @@ impl Column {
 
     /// [`Column::to_floats`] of a column no longer needed: a float column's values are moved,
     /// not copied.
-    pub fn into_floats(self) -> Option<Vec<Option<f64>>> {
+    pub(crate) fn into_floats(self) -> Option<Vec<Option<f64>>> {
         match self {
             Column::Float(v) => Some(v),
             other => other.to_floats(),
@@ -286,7 +286,7 @@ impl Table {
 }
 
 /// Days since 1970-01-01 of a calendar date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let year_of_era = y - era * 400;

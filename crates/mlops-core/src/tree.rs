@@ -112,7 +112,7 @@ fn count_entries(
 /// Every object a pointer needs (manifests first), read through the manifests in `store`. Each
 /// distinct object is listed once, and a repeated subtree is walked once, however often the
 /// manifests name it.
-pub fn objects_of(store: &Store, pointer: &Pointer) -> Result<Vec<Digest>> {
+pub(crate) fn objects_of(store: &Store, pointer: &Pointer) -> Result<Vec<Digest>> {
     match pointer.kind {
         EntryKind::File => Ok(vec![pointer.digest]),
         EntryKind::Dir => {

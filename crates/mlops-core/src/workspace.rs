@@ -10,7 +10,7 @@ use crate::lock::WorkspaceLock;
 use crate::store::Store;
 
 /// How long a writer waits for another to release the lock before giving up.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// The directory name that marks a workspace root.
 pub const MLOPS_DIR: &str = ".mlops";
@@ -112,27 +112,22 @@ impl Workspace {
         &self.config
     }
 
-    /// Overrides settings for this process only (for example from command-line flags).
-    pub fn config_mut(&mut self) -> &mut Config {
-        &mut self.config
-    }
-
     pub fn mlops_dir(&self) -> PathBuf {
         self.root.join(MLOPS_DIR)
     }
 
     /// The committed config file.
-    pub fn shared_config_path(&self) -> PathBuf {
+    pub(crate) fn shared_config_path(&self) -> PathBuf {
         self.mlops_dir().join("config.yaml")
     }
 
     /// The machine-local config file.
-    pub fn local_config_path(&self) -> PathBuf {
+    pub(crate) fn local_config_path(&self) -> PathBuf {
         self.mlops_dir().join("config.local.yaml")
     }
 
     /// Rewrites one of the two config files through `edit`, then reloads the layered config.
-    pub fn edit_config(
+    pub(crate) fn edit_config(
         &mut self,
         local: bool,
         edit: impl FnOnce(&mut ConfigFile) -> Result<()>,
@@ -179,7 +174,7 @@ impl Workspace {
 
     /// Takes the write lock if it is free right now (for opportunistic writes such as the index
     /// refresh in `status`).
-    pub fn try_lock(&self) -> Option<WorkspaceLock> {
+    pub(crate) fn try_lock(&self) -> Option<WorkspaceLock> {
         self.lock_within(Duration::ZERO).ok()
     }
 

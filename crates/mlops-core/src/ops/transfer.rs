@@ -122,7 +122,7 @@ pub fn push(
 }
 
 /// The objects among `objects` whose copy on the remote does not hash to their name.
-pub fn corrupt_on_remote(
+pub(crate) fn corrupt_on_remote(
     remote: &dyn Remote,
     objects: &[Digest],
     jobs: usize,
@@ -221,7 +221,7 @@ pub fn pull(
 
 /// Downloads the objects of the tracked paths that the cache lacks; the caller holds the
 /// workspace lock (for [`fetch`] within a larger locked operation).
-pub fn fetch_locked(
+pub(crate) fn fetch_locked(
     ws: &Workspace,
     tracked: &[Tracked],
     options: &TransferOptions,
