@@ -19,7 +19,7 @@ pub mod error;
 pub mod faults;
 pub mod git;
 pub mod index;
-pub mod lock;
+mod lock;
 pub mod manifest;
 pub mod ops;
 pub mod outfile;

@@ -13,28 +13,26 @@ use mlops_core::rng::SplitMix;
 use mlops_core::table::{Column, Table};
 
 /// The regions, `east` being the noisy one.
-pub const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
-/// The columns that drift in the last batch.
-pub const DRIFTED: [&str; 3] = ["income", "debt_ratio", "region"];
+pub(crate) const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
 
 /// How a batch differs from the training population.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shift {
+pub(crate) struct Shift {
     /// Incomes are multiplied by this.
-    pub income: f64,
+    pub(crate) income: f64,
     /// Added to the debt ratio (kept within 0..1).
-    pub debt: f64,
+    pub(crate) debt: f64,
     /// The share of customers in `east` (a quarter without drift).
-    pub east_share: f64,
+    pub(crate) east_share: f64,
 }
 
 impl Shift {
-    pub const NONE: Shift = Shift {
+    pub(crate) const NONE: Shift = Shift {
         income: 1.0,
         debt: 0.0,
         east_share: 0.25,
     };
-    pub const DRIFTED: Shift = Shift {
+    pub(crate) const DRIFTED: Shift = Shift {
         income: 0.75,
         debt: 0.12,
         east_share: 0.45,
@@ -42,7 +40,7 @@ impl Shift {
 }
 
 /// `rows` customers from `seed`, ids from `first_id`.
-pub fn customers(rows: usize, seed: u64, first_id: i64, shift: Shift) -> Table {
+pub(crate) fn customers(rows: usize, seed: u64, first_id: i64, shift: Shift) -> Table {
     let mut rng = SplitMix(seed);
     let mut ids = Vec::with_capacity(rows);
     let (mut age, mut income, mut debt, mut lines) = (

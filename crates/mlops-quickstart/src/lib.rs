@@ -2,5 +2,5 @@
 //! a project that versions it, trains, scores, evaluates and monitors a model with mlops
 //! ([`project`]). Everything is generated offline, with no Python.
 
-pub mod data;
+mod data;
 pub mod project;

@@ -71,12 +71,9 @@ debt ratio and region.\n\n\
   the versioned data; `mlops model inspect models/credit` the model.\n";
 
 /// The pipeline file, running mlops as `mlops`.
-pub fn pipeline_text(mlops: &str) -> String {
+pub(crate) fn pipeline_text(mlops: &str) -> String {
     PIPELINE.replace("{mlops}", mlops)
 }
-
-/// The params file.
-pub const PARAMS_TEXT: &str = PARAMS;
 
 /// Writes the project's files into `dir`: its data, `mlops.yaml` (running mlops as `mlops`),
 /// `params.yaml` and a README.
@@ -167,6 +164,6 @@ mod tests {
             super::pipeline_text("mlops"),
             "regenerate examples/credit-scoring/mlops.yaml"
         );
-        assert_eq!(read("params.yaml"), super::PARAMS_TEXT);
+        assert_eq!(read("params.yaml"), super::PARAMS);
     }
 }
