@@ -127,7 +127,7 @@ impl Workspace {
     }
 
     /// Rewrites one of the two config files through `edit`, then reloads the layered config.
-    pub(crate) fn edit_config(
+    pub fn edit_config(
         &mut self,
         local: bool,
         edit: impl FnOnce(&mut ConfigFile) -> Result<()>,
