@@ -230,23 +230,7 @@ pub fn run(
         wake: Condvar::new(),
         running: Mutex::new(Vec::new()),
     };
-    let order = selected;
-    let done = AtomicBool::new(false);
-    let result: Result<()> = std::thread::scope(|scope| {
-        scope.spawn(|| forward_interrupts(&shared, &done));
-        let workers: Vec<_> = (0..options.jobs.max(1))
-            .map(|_| scope.spawn(|| worker(&shared, &order)))
-            .collect();
-        let mut result = Ok(());
-        for worker in workers {
-            let outcome = worker.join().expect("workers do not panic");
-            if result.is_ok() {
-                result = outcome;
-            }
-        }
-        done.store(true, Ordering::Relaxed);
-        result
-    });
+    let result = run_workers(&shared, &selected, options.jobs);
     if lock.is_some() {
         shared
             .digests
@@ -260,6 +244,27 @@ pub fn run(
     Ok(RunReport {
         stages: schedule.outcomes,
         interrupted: cancel.load(Ordering::Relaxed),
+    })
+}
+
+/// Runs the selected stages on `jobs` worker threads, forwarding interrupts to running commands;
+/// the first error a worker met, if any.
+fn run_workers(shared: &Shared, order: &[usize], jobs: usize) -> Result<()> {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| forward_interrupts(shared, &done));
+        let workers: Vec<_> = (0..jobs.max(1))
+            .map(|_| scope.spawn(|| worker(shared, order)))
+            .collect();
+        let mut result = Ok(());
+        for worker in workers {
+            let outcome = worker.join().expect("workers do not panic");
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        result
     })
 }
 
@@ -470,33 +475,9 @@ fn execute(
     let (exit, interrupted, leftovers) = run_command(shared, stage)?;
     let mut result = outcome(stage, StageStatus::Ran, started, &why);
     result.exit_code = exit;
-    if interrupted {
-        // Whatever its status, a command that was sent a signal may have stopped half-way.
+    if let Some(error) = failure(shared, stage, exit, interrupted, leftovers) {
         result.status = StageStatus::Failed;
-        result.error = Some("the run was interrupted".into());
-    } else if exit != Some(0) {
-        result.status = StageStatus::Failed;
-        result.error = Some(match exit {
-            Some(code) => format!("the command exited with status {code}"),
-            None => "the command was killed by a signal".into(),
-        });
-    } else if leftovers != Leftovers::None {
-        // What a process stopped half-way had written is no output to record or reuse.
-        result.status = StageStatus::Failed;
-        result.error = Some(match leftovers {
-            Leftovers::Running => "the command left processes running that SIGKILL did not stop; \
-                the next `mlops run` waits for them"
-                .into(),
-            _ => "the command left processes running in the background; they were stopped \
-                (SIGTERM, then SIGKILL) and no output is recorded: end the command with `wait`"
-                .into(),
-        });
-    } else if let Some(missing) = stage.all_outs().find(|o| !shared.ws.abs(o).exists()) {
-        result.status = StageStatus::Failed;
-        result.error = Some(format!(
-            "the command did not create `{}`",
-            missing.display()
-        ));
+        result.error = Some(error);
     }
     if result.status == StageStatus::Failed {
         record(shared, stage, &inputs, &result, wall_start)?;
@@ -520,6 +501,48 @@ fn execute(
     result.duration_s = started.elapsed().as_secs_f64();
     record(shared, stage, &entry_lock, &result, wall_start)?;
     Ok(result)
+}
+
+/// Why a command that ran did not produce a result to record, if it did not.
+fn failure(
+    shared: &Shared,
+    stage: &Stage,
+    exit: Option<i32>,
+    interrupted: bool,
+    leftovers: Leftovers,
+) -> Option<String> {
+    if interrupted {
+        // Whatever its status, a command that was sent a signal may have stopped half-way.
+        return Some("the run was interrupted".into());
+    }
+    if exit != Some(0) {
+        return Some(match exit {
+            Some(code) => format!("the command exited with status {code}"),
+            None => "the command was killed by a signal".into(),
+        });
+    }
+    // What a process stopped half-way had written is no output to record or reuse.
+    match leftovers {
+        Leftovers::None => {}
+        Leftovers::Running => {
+            return Some(
+                "the command left processes running that SIGKILL did not stop; \
+                the next `mlops run` waits for them"
+                    .into(),
+            );
+        }
+        Leftovers::Stopped => {
+            return Some(
+                "the command left processes running in the background; they were stopped \
+                (SIGTERM, then SIGKILL) and no output is recorded: end the command with `wait`"
+                    .into(),
+            );
+        }
+    }
+    stage
+        .all_outs()
+        .find(|o| !shared.ws.abs(o).exists())
+        .map(|missing| format!("the command did not create `{}`", missing.display()))
 }
 
 /// Stores outputs in the cache and describes them for the lock.
