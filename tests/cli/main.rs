@@ -37,6 +37,7 @@ mod remote;
 mod remove;
 mod safety;
 mod status;
+mod yaml_golden;
 
 /// Every `tests/cli/*.rs` file must be declared above, or its tests would silently never run.
 #[test]
