@@ -1,6 +1,5 @@
 //! `mlops gc`: free cache space held by objects no pointer needs.
 
-use mlops_core::ops::gc;
 use mlops_meta::history::Repo;
 
 use crate::commands::Context;
@@ -21,9 +20,8 @@ pub(crate) struct GcArgs {
 
 pub(crate) fn run(args: &GcArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
-    // Pipeline outputs in mlops.lock are kept like data tracked with pointer files.
-    let mut keep =
-        mlops_pipeline::lockfile::LockFile::load(ws.root())?.tracked_outputs(ws.root())?;
+    // The workspace's own tracked paths are read by the library, under the workspace lock.
+    let mut keep = Vec::new();
     let asked = args.revisions.asked();
     if !asked.is_empty() {
         let repo = Repo::open(&ws)?;
@@ -31,7 +29,7 @@ pub(crate) fn run(args: &GcArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             keep.extend(repo.tracked_in(which)?);
         }
     }
-    let report = gc::gc(&ws, args.dry_run, &keep)?;
+    let report = mlops_pipeline::tracked::gc(&ws, args.dry_run, &keep)?;
     ctx.printer.report(&report, |r| {
         format!(
             "{} {} ({}); kept {} ({})",

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use mlops_core::config::PreCommitMode;
 use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_core::ops::transfer::{self, TransferOptions};
-use mlops_meta::history::{Repo, workspace_tracked};
+use mlops_meta::history::Repo;
 use mlops_meta::hooks::{self, HookChange};
 use mlops_meta::notes::{self, LogEntry};
 
@@ -177,7 +177,7 @@ pub(crate) fn hook(args: &HookArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             };
             let report = checkout::checkout(
                 &ws,
-                &workspace_tracked(&ws)?,
+                &mlops_pipeline::tracked::all(&ws)?,
                 &options,
                 &ctx.printer.progress(),
             )?;

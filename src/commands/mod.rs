@@ -39,8 +39,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mlops_core::Workspace;
-use mlops_core::ops::{self, Tracked};
-use mlops_pipeline::lockfile::LockFile;
+use mlops_core::ops::Tracked;
 
 use crate::cli::{Cli, Command};
 use crate::error::ExitStatus;
@@ -137,34 +136,8 @@ impl Context<'_> {
         ws: &Workspace,
         paths: &[PathBuf],
     ) -> anyhow::Result<Vec<Tracked>> {
-        let outputs = LockFile::load(ws.root())?.tracked_outputs(ws.root())?;
         let targets = self.targets(ws, paths)?;
-        let mut tracked = Vec::new();
-        if targets.is_empty() {
-            tracked = ops::resolve(ws, &[])?;
-            tracked.extend(outputs.iter().cloned());
-        }
-        for target in &targets {
-            let inside: Vec<Tracked> = outputs
-                .iter()
-                .filter(|o| o.rel.starts_with(target))
-                .cloned()
-                .collect();
-            if inside.is_empty() {
-                tracked.extend(ops::resolve(ws, std::slice::from_ref(target))?);
-                continue;
-            }
-            // A directory may hold both pipeline outputs and pointer files.
-            match ops::resolve(ws, std::slice::from_ref(target)) {
-                Ok(found) => tracked.extend(found),
-                Err(mlops_core::Error::NotTracked { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-            tracked.extend(inside);
-        }
-        tracked.sort_by(|a, b| a.rel.cmp(&b.rel));
-        tracked.dedup_by(|a, b| a.rel == b.rel);
-        Ok(tracked)
+        Ok(mlops_pipeline::tracked::resolve(ws, &targets)?)
     }
 }
 

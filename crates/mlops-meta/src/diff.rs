@@ -14,7 +14,7 @@ use mlops_core::pointer::Pointer;
 use mlops_core::tree::read_tree;
 
 use crate::error::Result;
-use crate::history::{Repo, workspace_tracked};
+use crate::history::Repo;
 
 /// How a tracked path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -65,7 +65,7 @@ pub fn diff(ws: &Workspace, repo: &Repo, from: &str, to: Option<&str>) -> Result
     let before = repo.tracked_at(&repo.commit(from)?)?;
     let after = match to {
         Some(rev) => repo.tracked_at(&repo.commit(rev)?)?,
-        None => workspace_tracked(ws)?
+        None => mlops_pipeline::tracked::all(ws)?
             .into_iter()
             .map(|t| (t.rel, t.pointer))
             .collect(),

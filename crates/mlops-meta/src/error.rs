@@ -8,8 +8,9 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] mlops_core::Error),
 
+    /// A pipeline error other than a core one (see the `From` impl below).
     #[error(transparent)]
-    Pipeline(#[from] mlops_pipeline::Error),
+    Pipeline(mlops_pipeline::Error),
 
     #[error("`{}` is not inside a git repository", dir.display())]
     NotInGit { dir: PathBuf },
@@ -76,6 +77,17 @@ pub enum Error {
 
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl From<mlops_pipeline::Error> for Error {
+    /// A core error that reached us through the pipeline crate (reading the tracked paths, the
+    /// lock) stays a core error: wrapped twice, the binary's hints would no longer find it.
+    fn from(err: mlops_pipeline::Error) -> Self {
+        match err {
+            mlops_pipeline::Error::Core(core) => Error::Core(core),
+            other => Error::Pipeline(other),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -185,10 +185,3 @@ impl Repo {
         Ok(tracked)
     }
 }
-
-/// Every tracked path of the workspace now: its pointer files and `mlops.lock` outputs.
-pub fn workspace_tracked(ws: &Workspace) -> Result<Vec<Tracked>> {
-    let mut tracked = mlops_core::ops::resolve(ws, &[])?;
-    tracked.extend(LockFile::load(ws.root())?.tracked_outputs(ws.root())?);
-    Ok(tracked)
-}

@@ -15,7 +15,7 @@ use mlops_pipeline::lockfile::LockFile;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::history::{Repo, workspace_tracked};
+use crate::history::Repo;
 
 /// The notes ref mlops writes.
 pub const NOTES_REF: &str = "refs/notes/mlops";
@@ -45,7 +45,7 @@ pub struct CommitNote {
 
 /// Builds the note of the workspace as it is (right after a commit: the commit's).
 pub fn snapshot(ws: &Workspace, mlops_version: &str) -> Result<CommitNote> {
-    let data = workspace_tracked(ws)?
+    let data = mlops_pipeline::tracked::all(ws)?
         .into_iter()
         .map(|t| {
             (

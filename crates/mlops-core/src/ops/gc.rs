@@ -1,11 +1,11 @@
-//! `gc`: remove cache objects that no pointer file in the workspace needs.
+//! `gc`: remove cache objects that no tracked path needs.
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::ops::{Tracked, resolve};
+use crate::ops::Tracked;
 use crate::tree::objects_of;
 use crate::workspace::Workspace;
 
@@ -19,14 +19,16 @@ pub struct GcReport {
     pub kept_bytes: u64,
 }
 
-/// Removes every object not reachable from a pointer file in the workspace. Refuses to run when a
-/// tracked directory's manifest is missing, since what it lists cannot be known.
-/// `also_keep` names tracked paths recorded outside pointer files (pipeline outputs).
-pub fn gc(ws: &Workspace, dry_run: bool, also_keep: &[Tracked]) -> Result<GcReport> {
-    let _lock = ws.lock()?;
+/// Removes every object that no tracked path in `keep` needs. Refuses to run when a tracked
+/// directory's manifest is missing, since what it lists cannot be known.
+///
+/// The caller holds the workspace lock and read `keep` under it (every tracked path: pointer
+/// files and pipeline outputs, as `mlops_pipeline::tracked::gc` reads them), so an `add` or a
+/// run that finished while `gc` waited for the lock keeps its objects.
+pub fn gc_locked(ws: &Workspace, dry_run: bool, keep: &[Tracked]) -> Result<GcReport> {
     let store = ws.store();
     let mut referenced = HashSet::new();
-    for item in resolve(ws, &[])?.iter().chain(also_keep) {
+    for item in keep {
         referenced.extend(objects_of(&store, &item.pointer)?);
     }
     let mut report = GcReport {

@@ -17,7 +17,6 @@ use mlops_core::store::Store;
 
 use super::{Action, Located, Registry};
 use crate::error::{Error, Result};
-use crate::history::workspace_tracked;
 
 /// Settings for [`Registry::get`].
 #[derive(Debug, Clone)]
@@ -165,8 +164,7 @@ pub fn check_output(ws: &Workspace, located: &Located, rel: &Path, force: bool) 
         path: tracked.rel.clone(),
         why,
     };
-    let mut others = workspace_tracked(ws)?;
-    others.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let others = mlops_pipeline::tracked::all(ws)?;
     for other in &others {
         let pointer = pointer_path(&other.rel);
         let why = if tracked.rel.starts_with(&other.rel) {
