@@ -180,9 +180,17 @@ fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
         M::GitMissing { .. } => "install git and put it on the PATH".into(),
         M::NoteFormat { .. } => "upgrade mlops to read notes written by a newer version".into(),
         M::UnsafeTagPath { tag, .. } => format!("the tag was not written by `mlops model register`; if you do not trust it, delete it with `git tag -d {tag}`"),
+        M::NotInCache { reference, .. } | M::FileNotInCache { reference, .. } => {
+            format!("`mlops model get {reference} -o DIR` fetches it")
+        }
         M::BadOutput { .. } => "give -o a new or empty directory outside tracked data, e.g. `-o deploy/NAME`; --force replaces only an earlier copy of the same model".into(),
         M::ForeignHook { .. } => "pass --force to keep it and run it before mlops's hook (it moves to NAME.pre-mlops, or NAME.pre-mlops.N beside earlier ones), or `--pre-commit-config` to use the pre-commit framework".into(),
-        M::Core(_) | M::Pipeline(_) | M::Argument(_) | M::Io(_) => return None,
+        M::Core(_)
+        | M::Pipeline(_)
+        | M::Argument(_)
+        | M::Io(_)
+        | M::FetchFailed { .. }
+        | M::NoFileInVersion { .. } => return None,
     };
     Some(hint)
 }

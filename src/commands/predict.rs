@@ -5,9 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
-use mlops_core::ops::Tracked;
-use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_infer::Model;
 use mlops_infer::device::{Device, DeviceChoice};
 use mlops_infer::predict::{self, OnNan, PredictOptions, PredictReport};
@@ -116,57 +113,27 @@ pub(crate) fn load_model(ctx: &Context, dir: &Path, device: &Device) -> anyhow::
                 dir.display()
             );
         }
-        let reference = dir.to_string_lossy();
-        if reference.contains('@') || reference.contains('#') {
-            return registered_model(ctx, &reference, device);
+        if mlops_meta::registry::is_reference(dir) {
+            return registered_model(ctx, &dir.to_string_lossy(), device);
         }
     }
     Ok(Model::load(&path, device)?)
 }
 
-/// A registered model version, its two files read from the cache.
+/// A registered model version, its two files read from the cache (the registry fetches them
+/// from the default remote when the cache lacks them).
 fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::Result<Model> {
     let ws = ctx.workspace()?;
-    let repo = mlops_meta::history::Repo::open(&ws)?;
-    let located = mlops_meta::registry::Registry::read(&repo)?.locate(reference)?;
-    let store = ws.store();
-    // A fresh clone has the registry's tags but not the data: fetch what the cache lacks from
-    // the default remote, as `model get` does.
-    let tracked = Tracked::new(ws.root(), &located.path, located.pointer.clone())?;
-    transfer::fetch_missing(
-        &ws,
-        &[tracked],
-        &TransferOptions::default(),
-        &ctx.printer.progress(),
-    )
-    .with_context(|| {
-        format!("`{reference}` is not in the cache, and fetching it from the default remote failed")
-    })?;
-    let tree = mlops_core::tree::read_tree(&store, &located.pointer.digest, &located.path)
-        .with_context(|| {
-            format!(
-                "`{reference}` is not in the cache; `mlops model get {reference} -o DIR` fetches it"
-            )
-        })?;
-    let file = |name: &str| -> anyhow::Result<std::path::PathBuf> {
-        let found = tree
-            .files
-            .iter()
-            .find(|f| f.rel == located.path.join(name))
-            .with_context(|| {
-                format!("`{reference}` ({}) has no `{name}`", located.path.display())
-            })?;
-        anyhow::ensure!(
-            store.contains(&found.digest),
-            "`{name}` of `{reference}` is not in the cache; `mlops model get {reference} -o DIR` fetches it"
-        );
-        Ok(store.object_path(&found.digest))
-    };
-    let label = std::path::PathBuf::from(reference);
+    let names = [
+        mlops_infer::model::SPEC_FILE,
+        mlops_infer::model::WEIGHTS_FILE,
+    ];
+    let found =
+        mlops_meta::registry::version_files(&ws, reference, &names, &ctx.printer.progress())?;
     Ok(Model::load_files(
-        &label,
-        &file(mlops_infer::model::SPEC_FILE)?,
-        &file(mlops_infer::model::WEIGHTS_FILE)?,
+        Path::new(reference),
+        &found.files[0],
+        &found.files[1],
         device,
     )?)
 }

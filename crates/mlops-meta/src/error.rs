@@ -50,6 +50,30 @@ pub enum Error {
         source: Box<mlops_core::Error>,
     },
 
+    #[error("`{reference}` is not in the cache, and fetching it from the default remote failed")]
+    FetchFailed {
+        reference: String,
+        #[source]
+        source: Box<mlops_core::Error>,
+    },
+
+    #[error("`{reference}` is not in the cache")]
+    NotInCache {
+        reference: String,
+        #[source]
+        source: Box<mlops_core::Error>,
+    },
+
+    #[error("`{name}` of `{reference}` is not in the cache")]
+    FileNotInCache { reference: String, name: String },
+
+    #[error("`{reference}` ({}) has no `{name}`", path.display())]
+    NoFileInVersion {
+        reference: String,
+        path: PathBuf,
+        name: String,
+    },
+
     #[error("cannot put the model in `{}`: {why}", path.display())]
     BadOutput { path: PathBuf, why: String },
 

@@ -25,7 +25,9 @@ use crate::error::{Error, Result};
 use crate::history::Repo;
 
 mod get;
+mod load;
 pub use get::{GetOptions, GetReport, check_output, check_replaceable};
+pub use load::{VersionFiles, is_reference, version_files};
 
 /// A semantic version `vMAJOR.MINOR.PATCH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
