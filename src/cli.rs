@@ -34,7 +34,8 @@ pub(crate) struct GlobalArgs {
     /// Log more to stderr (-v debug, -vv trace; `RUST_LOG` also works)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
-    /// Print one JSON document on stdout instead of text
+    /// Print JSON on stdout instead of text: one document per run, the same as `--format json`
+    /// where a command has --format (`mlops run` streams JSON Lines: one event per line)
     #[arg(long, global = true)]
     pub(crate) json: bool,
     /// When to colour output

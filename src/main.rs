@@ -6,6 +6,7 @@ mod error;
 mod output;
 #[cfg(test)]
 mod reference;
+mod render;
 
 use std::process::ExitCode;
 

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, GlobalArgs};
+use crate::render::text::size;
 
 /// Writes output as the global flags ask.
 #[derive(Debug)]
@@ -47,16 +48,11 @@ impl Printer {
         report: &T,
         human: impl FnOnce(&T) -> String,
     ) -> anyhow::Result<()> {
-        let text = if self.json {
-            serde_json::to_string_pretty(report)? + "\n"
+        if self.json {
+            crate::render::print(&crate::render::json::pretty(report)?)
         } else {
-            let text = human(report);
-            if text.is_empty() {
-                return Ok(());
-            }
-            format!("{}\n", text.trim_end())
-        };
-        Ok(Self::data(text.as_bytes())?)
+            crate::render::print(&human(report))
+        }
     }
 
     /// Writes bytes of data to stdout: the one place the binary writes its data, so that a
@@ -367,76 +363,13 @@ pub(crate) fn init_tracing(verbose: u8, color: bool) {
         .init();
 }
 
-/// Bytes as a person reads them: `512 B`, `4.0 KiB`, `1.5 GiB`.
-pub(crate) fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    #[expect(clippy::cast_precision_loss, reason = "a rounded figure for people")]
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// `1 file`, `2 files`.
-pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Rows under a header, as aligned text columns or, with `markdown`, a Markdown table.
+/// Rows under a header, as text or, with `markdown`, a Markdown table: for `eval`, until its
+/// rendering moves to [`crate::render`] (another change to `eval.rs` is in flight).
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
-    let mut out = String::new();
     if markdown {
-        let _ = writeln!(out, "| {} |", header.join(" | "));
-        let _ = writeln!(
-            out,
-            "|{}|",
-            header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-        );
-        for row in rows {
-            let _ = writeln!(
-                out,
-                "| {} |",
-                row.iter()
-                    .map(|c| c.replace('|', "\\|"))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            );
-        }
-        return out;
-    }
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let _ = writeln!(out, "{}", line(header.to_vec()));
-    for row in rows {
-        let _ = writeln!(out, "{}", line(row.iter().map(String::as_str).collect()));
-    }
-    out
-}
-
-/// Seconds as a person reads them: `0.42 s`, `12 ms`.
-pub(crate) fn seconds(s: f64) -> String {
-    if s < 1.0 {
-        format!("{:.0} ms", s * 1000.0)
+        crate::render::markdown::table(header, rows)
     } else {
-        format!("{s:.2} s")
+        crate::render::text::table(header, rows)
     }
 }
 

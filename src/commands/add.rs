@@ -9,7 +9,7 @@ use mlops_pipeline::spec::OutputsCheck;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::{count, size};
+use crate::render::text::{count, size};
 
 /// Track files or directories: store their content in the cache and write `<path>.mlops`
 #[derive(Debug, clap::Args)]

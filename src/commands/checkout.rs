@@ -8,7 +8,7 @@ use mlops_core::ops::checkout::{self, CheckoutOptions};
 use crate::commands::Context;
 use crate::commands::add::LinkArg;
 use crate::error::ExitStatus;
-use crate::output::count;
+use crate::render::text::count;
 
 /// Restore tracked files and directories from the cache, as their pointer files say
 #[derive(Debug, clap::Args)]

@@ -1,13 +1,11 @@
 //! `mlops fsck`: check that every cache object (or every object on a remote) still matches its
 //! digest.
 
-use std::fmt::Write as _;
-
 use mlops_core::ops::fsck;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::{count, size};
+use crate::render::{self, OutputArgs, Target};
 
 /// Re-hash every cache object and list corrupt ones (exit status 1 if any)
 #[derive(Debug, clap::Args)]
@@ -19,36 +17,19 @@ pub(crate) struct FsckArgs {
     /// Objects checked at once on the remote
     #[arg(short, long, value_name = "N", default_value_t = mlops_core::ops::transfer::DEFAULT_JOBS)]
     jobs: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub(crate) fn run(args: &FsckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let targets = render::targets(&args.output, ctx, "fsck", &render::data::FORMATS)?;
     let ws = ctx.workspace()?;
     if let Some(name) = &args.remote {
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
-        return remote(ctx, &ws, name, args.jobs);
+        return remote(ctx, &ws, name, args.jobs, &targets);
     }
     let report = fsck::fsck(&ws, &ctx.printer.progress())?;
-    ctx.printer.report(&report, |r| {
-        let mut out = format!(
-            "checked {} ({})",
-            count(r.checked, "object", "objects"),
-            size(r.bytes)
-        );
-        if r.corrupt.is_empty() {
-            out.push_str(": all intact");
-        } else {
-            let _ = write!(out, ": {} corrupt", r.corrupt.len());
-            for c in &r.corrupt {
-                let _ = write!(
-                    out,
-                    "\ncorrupt: {} hashes to {}",
-                    c.path.display(),
-                    c.actual
-                );
-            }
-        }
-        out
-    })?;
+    render::emit(ctx.printer, &report, &targets, render::data::fsck)?;
     if report.corrupt.is_empty() {
         Ok(ExitStatus::Success)
     } else {
@@ -64,28 +45,10 @@ fn remote(
     ws: &mlops_core::Workspace,
     name: Option<&str>,
     jobs: usize,
+    targets: &[Target],
 ) -> anyhow::Result<ExitStatus> {
     let report = fsck::fsck_remote(ws, name, jobs, &ctx.printer.progress())?;
-    ctx.printer.report(&report, |r| {
-        let mut out = format!(
-            "checked {} on `{}`",
-            count(r.checked, "object", "objects"),
-            r.remote
-        );
-        if r.repaired.is_empty() && r.corrupt.is_empty() {
-            out.push_str(": all intact");
-        }
-        for digest in &r.repaired {
-            let _ = write!(
-                out,
-                "\nreplaced corrupt object {digest} with the cache's copy"
-            );
-        }
-        for digest in &r.corrupt {
-            let _ = write!(out, "\ncorrupt: {digest} (no intact copy in this cache)");
-        }
-        out
-    })?;
+    render::emit(ctx.printer, &report, targets, render::data::fsck_remote)?;
     if report.corrupt.is_empty() {
         Ok(ExitStatus::Success)
     } else {

@@ -5,7 +5,7 @@ use mlops_meta::history::Repo;
 use crate::commands::Context;
 use crate::commands::revisions::RevisionArgs;
 use crate::error::ExitStatus;
-use crate::output::{count, size};
+use crate::render::text::{count, size};
 
 /// Remove cache objects that no pointer file in the workspace refers to (nor, with the flags
 /// below, any pointer file or `mlops.lock` in those git commits)

@@ -1,21 +1,23 @@
 //! `mlops metrics show|diff` and `mlops params diff`: compare results across commits.
 
-use mlops_pipeline::metrics::{self, DiffReport};
+use mlops_pipeline::metrics;
 use mlops_pipeline::spec::Pipeline;
-use serde_json::Value;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::table;
+use crate::render::metrics::{DIFF_FORMATS, SHOW_FORMATS};
+use crate::render::{self, Format, OutputArgs};
 
 /// Show and compare the metrics files the stages write
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum MetricsCommand {
     /// Show the metrics in the workspace
     Show {
-        /// Print a Markdown table (to paste into a pull request)
+        /// Print a Markdown table (to paste into a pull request): `--format markdown`
         #[arg(long)]
         md: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Compare metrics between two revisions (default: HEAD and the workspace)
     Diff {
@@ -35,9 +37,11 @@ pub(crate) struct DiffArgs {
     old: Option<String>,
     /// The new revision (default: the workspace)
     new: Option<String>,
-    /// Print a Markdown table (to paste into a pull request)
+    /// Print a Markdown table (to paste into a pull request): `--format markdown`
     #[arg(long)]
     md: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Compare params
@@ -53,142 +57,63 @@ pub(crate) enum ParamsCommand {
     },
 }
 
-fn text(value: Option<&Value>) -> String {
-    rounded(value, None)
-}
-
-/// `value` as text, a decimal number to `precision` significant digits when given (integers
-/// are shown whole, as DVC shows them).
-fn rounded(value: Option<&Value>, precision: Option<u8>) -> String {
-    match (value, precision) {
-        (None, _) => "-".into(),
-        (Some(Value::String(s)), _) => s.clone(),
-        (Some(Value::Number(n)), Some(digits)) if n.is_f64() => n
-            .as_f64()
-            .map_or_else(|| n.to_string(), |x| general(x, digits)),
-        (Some(v), _) => v.to_string(),
-    }
-}
-
-/// `x` to `digits` significant digits, written as Python's `format(x, ".{digits}g")` writes it
-/// (which DVC uses): trailing zeros dropped, exponent form below 1e-4 and from 10^digits up.
-fn general(x: f64, digits: u8) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return x.to_string();
-    }
-    let digits = usize::from(digits.max(1));
-    let scientific = format!("{:.*e}", digits - 1, x);
-    let Some((mantissa, exponent)) = scientific.split_once('e') else {
-        return scientific;
-    };
-    let Ok(exponent) = exponent.parse::<i32>() else {
-        return scientific;
-    };
-    let limit = i32::try_from(digits).unwrap_or(i32::MAX);
-    if exponent < -4 || exponent >= limit {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!(
-            "{}e{sign}{:02}",
-            without_trailing_zeros(mantissa),
-            exponent.abs()
-        )
-    } else {
-        let decimals = usize::try_from(limit - 1 - exponent).unwrap_or(0);
-        without_trailing_zeros(&format!("{x:.decimals$}")).to_owned()
-    }
-}
-
-fn without_trailing_zeros(number: &str) -> &str {
-    if number.contains('.') {
-        number.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        number
-    }
-}
-
-fn print_diff(
-    ctx: &Context,
-    report: &DiffReport,
-    md: bool,
-    what: &str,
-    precision: Option<u8>,
-) -> anyhow::Result<()> {
-    ctx.printer.report(report, |r| {
-        if r.rows.is_empty() {
-            return format!("no {what} changed between {} and {}", r.old, r.new);
+/// `--md`, the older spelling of `--format markdown`, folded into the output flags; any other
+/// format with it is a conflict.
+fn with_md(output: &OutputArgs, md: bool, json: bool) -> anyhow::Result<OutputArgs> {
+    let mut output = output.clone();
+    if md {
+        match output.format.format {
+            Some(Format::Markdown) | None if !json => output.format.format = Some(Format::Markdown),
+            Some(other) => anyhow::bail!(
+                "`--md` and `--format {other}` ask for different formats: give one of them"
+            ),
+            None => {
+                anyhow::bail!("`--md` and `--json` ask for different formats: give one of them")
+            }
         }
-        let rows: Vec<Vec<String>> = r
-            .rows
-            .iter()
-            .map(|row| {
-                // The difference of two integers is shown whole, as the integers are.
-                let integers = [&row.old, &row.new]
-                    .iter()
-                    .all(|v| matches!(v, Some(Value::Number(n)) if !n.is_f64()));
-                let change = row.change.map_or_else(
-                    || "-".into(),
-                    |c| match precision {
-                        Some(digits) if !integers && c >= 0.0 => {
-                            format!("+{}", general(c, digits))
-                        }
-                        Some(digits) if !integers => general(c, digits),
-                        _ => format!("{c:+}"),
-                    },
-                );
-                vec![
-                    row.path.display().to_string(),
-                    row.key.clone(),
-                    rounded(row.old.as_ref(), precision),
-                    rounded(row.new.as_ref(), precision),
-                    change,
-                ]
-            })
-            .collect();
-        let old = r.old.as_str();
-        let new = r.new.as_str();
-        table(&["path", "key", old, new, "change"], &rows, md)
-    })
+    }
+    Ok(output)
 }
 
 pub(crate) fn metrics(command: &MetricsCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let ws = ctx.workspace()?;
-    let pipeline = Pipeline::load(ws.root())?;
     match command {
-        MetricsCommand::Show { md } => {
+        MetricsCommand::Show { md, output } => {
+            let output = with_md(output, *md, ctx.printer.is_json())?;
+            let targets = render::targets(&output, ctx, "metrics show", &SHOW_FORMATS)?;
+            let ws = ctx.workspace()?;
+            let pipeline = Pipeline::load(ws.root())?;
             let report = metrics::show(ws.root(), &pipeline)?;
-            ctx.printer.report(&report, |r| {
-                if r.files.is_empty() {
-                    return "no metrics files yet: declare them under `metrics:` in mlops.yaml and run the pipeline".into();
-                }
-                let rows: Vec<Vec<String>> = r
-                    .files
-                    .iter()
-                    .flat_map(|f| f.values.iter().map(|(k, v)| vec![f.path.display().to_string(), k.clone(), text(Some(v))]))
-                    .collect();
-                table(&["path", "key", "value"], &rows, *md)
-            })?;
+            render::emit(ctx.printer, &report, &targets, render::metrics::show)?;
         }
         MetricsCommand::Diff {
             diff: args,
             precision,
         } => {
+            let output = with_md(&args.output, args.md, ctx.printer.is_json())?;
+            let targets = render::targets(&output, ctx, "metrics diff", &DIFF_FORMATS)?;
+            let ws = ctx.workspace()?;
+            let pipeline = Pipeline::load(ws.root())?;
             let report = metrics::diff_metrics(
                 ws.root(),
                 &pipeline,
                 args.old.as_deref(),
                 args.new.as_deref(),
             )?;
-            print_diff(ctx, &report, args.md, "metrics", Some(*precision))?;
+            render::emit(ctx.printer, &report, &targets, |r, format| {
+                render::metrics::diff(r, format, "metrics", Some(*precision))
+            })?;
         }
     }
     Ok(ExitStatus::Success)
 }
 
 pub(crate) fn params(command: &ParamsCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let ws = ctx.workspace()?;
-    let pipeline = Pipeline::load(ws.root())?;
     match command {
         ParamsCommand::Diff { diff, all } => {
+            let output = with_md(&diff.output, diff.md, ctx.printer.is_json())?;
+            let targets = render::targets(&output, ctx, "params diff", &DIFF_FORMATS)?;
+            let ws = ctx.workspace()?;
+            let pipeline = Pipeline::load(ws.root())?;
             let report = metrics::diff_params(
                 ws.root(),
                 &pipeline,
@@ -196,26 +121,10 @@ pub(crate) fn params(command: &ParamsCommand, ctx: &Context) -> anyhow::Result<E
                 diff.new.as_deref(),
                 *all,
             )?;
-            print_diff(ctx, &report, diff.md, "params", None)?;
+            render::emit(ctx.printer, &report, &targets, |r, format| {
+                render::metrics::diff(r, format, "params", None)
+            })?;
         }
     }
     Ok(ExitStatus::Success)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::general;
-
-    #[test]
-    fn general_matches_python_g_format() {
-        // Expected values are Python's `format(x, ".5g")` (and ".3g").
-        assert_eq!(general(0.123_456_789, 5), "0.12346");
-        assert_eq!(general(1.0, 5), "1");
-        assert_eq!(general(123_456.7, 5), "1.2346e+05");
-        assert_eq!(general(0.000_012_345_67, 5), "1.2346e-05");
-        assert_eq!(general(0.000_123_456_7, 5), "0.00012346");
-        assert_eq!(general(-2.5, 3), "-2.5");
-        assert_eq!(general(99_999.5, 5), "1e+05");
-        assert_eq!(general(0.0, 5), "0");
-    }
 }

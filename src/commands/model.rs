@@ -316,7 +316,7 @@ fn list_text(models: &[ModelState]) -> String {
             ]
         })
         .collect();
-    crate::output::table(&["model", "latest", "stages", ""], &rows, false)
+    crate::render::text::table(&["model", "latest", "stages", ""], &rows)
 }
 
 fn history_text(events: &[Event]) -> String {
@@ -345,11 +345,7 @@ fn history_text(events: &[Event]) -> String {
             ]
         })
         .collect();
-    crate::output::table(
-        &["when (UTC)", "model", "change", "by", "tag"],
-        &rows,
-        false,
-    )
+    crate::render::text::table(&["when (UTC)", "model", "change", "by", "tag"], &rows)
 }
 
 /// `YYYY-MM-DD HH:MM` of seconds since 1970 (UTC).
@@ -405,7 +401,7 @@ fn human(info: &ModelInfo) -> String {
         "parameters: {}\nweights: {} ({})\n",
         info.parameters,
         info.digest,
-        crate::output::size(info.weights_bytes)
+        crate::render::text::size(info.weights_bytes)
     );
     text
 }

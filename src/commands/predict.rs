@@ -11,7 +11,7 @@ use mlops_infer::predict::{self, OnNan, PredictOptions, PredictReport};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output;
+use crate::render::text;
 
 /// Score Parquet data with a model directory (`model.yaml` + `model.safetensors`), streaming
 /// batch by batch, into a Parquet file of predictions
@@ -201,25 +201,25 @@ fn human(report: &PredictReport) -> String {
     let rate = report.rows_read as f64 / report.seconds.max(1e-9);
     let mut text = format!(
         "scored {} with {} ({}) into {} in {} ({:.2} M rows/s)\n",
-        output::count(report.rows_read, "row", "rows"),
+        text::count(report.rows_read, "row", "rows"),
         report.model.display(),
         &report.digest[..12],
         report.output.display(),
-        output::seconds(report.seconds),
+        text::seconds(report.seconds),
         rate / 1e6,
     );
     if report.rows_skipped > 0 {
         let _ = writeln!(
             text,
             "left out {} with a missing input (--on-nan skip)",
-            output::count(report.rows_skipped, "row", "rows")
+            text::count(report.rows_skipped, "row", "rows")
         );
     }
     if report.rows_zeroed > 0 {
         let _ = writeln!(
             text,
             "read missing inputs as 0 in {} (--on-nan zero)",
-            output::count(report.rows_zeroed, "row", "rows")
+            text::count(report.rows_zeroed, "row", "rows")
         );
     }
     let _ = writeln!(text, "columns: {}", report.columns.join(", "));

@@ -8,6 +8,7 @@ use mlops_drift::report::Kind;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
+use crate::render::{self, FormatArgs};
 
 /// Summarise data into a profile (`*.profile`) that `mlops drift --reference` takes in place of
 /// the data; profiles of parts merge into the profile of the whole
@@ -31,6 +32,8 @@ pub(crate) struct ProfileArgs {
     /// A column's kind, overriding the inferred one: `--kind zip=categorical`; repeatable
     #[arg(long, value_name = "COLUMN=numeric|categorical")]
     kind: Vec<String>,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -71,6 +74,7 @@ fn profile_path(ctx: &Context, path: &PathBuf) -> anyhow::Result<PathBuf> {
 }
 
 pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let format = render::format(&args.format, ctx, "profile", &render::profile::FORMATS)?;
     let (profile, output) = match &args.command {
         Some(ProfileCommand::Merge { profiles, output }) => {
             let inputs: Vec<PathBuf> = profiles.iter().map(|p| ctx.cwd.join(p)).collect();
@@ -109,11 +113,9 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     };
     let path = profile_path(ctx, output)?;
     profile.write(&path)?;
-    ctx.printer.note(&format!(
-        "wrote {}: {} rows, {} columns",
-        path.display(),
-        profile.rows,
-        profile.columns.len()
-    ));
+    // The path as the user gave it: the summary is read beside the command line.
+    let summary = render::profile::Summary::of(&profile, output.clone());
+    let target = render::Target { path: None, format };
+    render::emit(ctx.printer, &summary, &[target], render::profile::render)?;
     Ok(ExitStatus::Success)
 }

@@ -11,9 +11,14 @@ use mlops_pipeline::state::Reason;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::{Printer, seconds, table};
+use crate::output::Printer;
+use crate::render::text::{seconds, table};
 
 /// Run the pipeline in `mlops.yaml`: every stage whose inputs changed, in dependency order
+///
+/// With --json, stdout carries JSON Lines, not one document: one compact JSON object per line
+/// as the run goes (`{"event":"start",...}` when a stage starts, `{"event":"stage",...}` when it
+/// ends, `{"event":"summary",...}` last), and the stages' own output goes to stderr.
 #[derive(Debug, clap::Args)]
 #[expect(
     clippy::struct_excessive_bools,
@@ -230,11 +235,7 @@ pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
                 ]
             })
             .collect();
-        table(
-            &["started", "stage", "status", "duration", "commit"],
-            &rows,
-            false,
-        )
+        table(&["started", "stage", "status", "duration", "commit"], &rows)
     })?;
     Ok(ExitStatus::Success)
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::table;
+use crate::render::text::table;
 
 /// Print the stage graph
 #[derive(Debug, clap::Args)]
@@ -61,7 +61,7 @@ pub(crate) fn dag(args: &DagArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
                     .iter()
                     .map(|s| vec![s.name.clone(), s.after.join(", ")])
                     .collect();
-                out = table(&["stage", "after"], &rows, false);
+                out = table(&["stage", "after"], &rows);
             }
             DagFormat::Dot => {
                 out.push_str("digraph pipeline {\n  rankdir=LR;\n");
@@ -130,7 +130,7 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
                         vec![s.stage.clone(), state]
                     })
                     .collect();
-                table(&["stage", "status"], &rows, false)
+                table(&["stage", "status"], &rows)
             })?;
         }
     }

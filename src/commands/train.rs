@@ -11,7 +11,7 @@ use mlops_infer::train::{self, Architecture, METRICS_FILE, TrainConfig, TrainRep
 use crate::commands::Context;
 use crate::commands::predict::{prepare_compute, threads_or_all};
 use crate::error::ExitStatus;
-use crate::output;
+use crate::render::text;
 
 /// Fit a tabular model on Parquet or CSV data and write a model directory that `mlops predict`
 /// scores with: `model.yaml`, `model.safetensors` and `metrics.json`
@@ -184,7 +184,7 @@ fn epoch_table(report: &TrainReport) -> String {
             ]
         })
         .collect();
-    output::table(&["epoch", "train loss", "validation loss"], &rows, false)
+    text::table(&["epoch", "train loss", "validation loss"], &rows)
 }
 
 fn human(report: &TrainReport, output: &std::path::Path) -> String {
@@ -201,7 +201,7 @@ fn human(report: &TrainReport, output: &std::path::Path) -> String {
         let _ = writeln!(
             text,
             "validation ({}): {}",
-            output::count(report.rows_validation as u64, "row", "rows"),
+            text::count(report.rows_validation as u64, "row", "rows"),
             metrics.join(", ")
         );
     }
@@ -214,7 +214,7 @@ fn human(report: &TrainReport, output: &std::path::Path) -> String {
         report.parameters,
         &report.digest[..12],
         report.rows_train,
-        output::seconds(report.seconds),
+        text::seconds(report.seconds),
     );
     text
 }

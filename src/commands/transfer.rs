@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::commands::Context;
 use crate::commands::revisions::RevisionArgs;
 use crate::error::ExitStatus;
-use crate::output::{count, size};
+use crate::render::text::{count, size};
 
 /// Which objects to move, and where.
 #[derive(Debug, clap::Args)]

@@ -6,7 +6,7 @@ use mlops_core::ops::unprotect;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::count;
+use crate::render::text::count;
 
 /// Replace hard- or symlinked workspace files with private, writable copies
 #[derive(Debug, clap::Args)]

@@ -35,6 +35,7 @@ mod quickstart;
 mod registry;
 mod remote;
 mod remove;
+mod render;
 mod safety;
 mod status;
 mod yaml_golden;

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use mlops_drift::report::{ColumnReport, DriftReport, Histogram};
 
-use crate::commands::drift::{COLUMN_HEADER, column_cells};
-use crate::commands::html::{escape, gate_list, page, table};
+use crate::render::drift::{COLUMN_HEADER, column_cells};
+use crate::render::html::{escape, gate_list, page, table};
 
 const REFERENCE_COLOUR: &str = "#9ca3af";
 const CURRENT_COLOUR: &str = "#2563eb";

@@ -1,0 +1,262 @@
+//! The human output of every reporting command, pinned by insta snapshots
+//! (`tests/cli/snapshots/`), and the output flags they share: `--format`, `--json`, repeatable
+//! `-o FILE` with the format named by the extension, and the conflicts between them.
+//!
+//! Snapshots redact what changes from run to run: the temp directory, hashes and timings. After a
+//! deliberate change to a report, review the new snapshots with `cargo insta review` (or run with
+//! `INSTA_UPDATE=always` and read the diff) and commit them; CI (`CI=true`) fails on a missing one.
+
+use std::fmt::Write as _;
+
+use crate::support::TestEnv;
+
+/// Asserts `text` matches the snapshot `name`, with the run-to-run parts redacted: the test's
+/// temp directory as `[TMP]`, digests and commits as `[HASH]`, durations as `[TIME]`.
+fn snapshot(env: &TestEnv, name: &str, text: &str) {
+    let tmp = env
+        .root()
+        .parent()
+        .expect("the workspace is inside the temp directory")
+        .display()
+        .to_string();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&tmp), "[TMP]");
+    // blake3 digests (64 hex digits) and git commits (40); not long decimals.
+    settings.add_filter(r"\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b", "[HASH]");
+    settings.add_filter(r"\b\d+(\.\d+)? (ms|s)\b", "[TIME]");
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// `text` with the regex metacharacters escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A reference and a current batch in CSV: `x` shifted, `y` the same, `city` with a new value.
+fn drift_env() -> TestEnv {
+    let env = TestEnv::bare();
+    let mut reference = String::from("x,y,city\n");
+    let mut current = String::from("x,y,city\n");
+    for i in 0..60 {
+        let city = ["paris", "rome", "oslo"][i % 3];
+        let _ = writeln!(reference, "{},{},{city}", i % 20, i % 7);
+        let city = ["paris", "rome", "lima"][i % 3];
+        let _ = writeln!(current, "{},{},{city}", i % 20 + 8, i % 7);
+    }
+    env.write("ref.csv", reference).write("cur.csv", current);
+    env
+}
+
+const DRIFT: [&str; 5] = ["drift", "--reference", "ref.csv", "cur.csv", "--no-fail"];
+
+#[test]
+fn drift_text_markdown_and_prometheus() {
+    let env = drift_env();
+    let gated = [&DRIFT[..], &["--gate", "share_drifted < 0.5"]].concat();
+    for (name, format) in [
+        ("drift_text", "text"),
+        ("drift_markdown", "markdown"),
+        ("drift_prometheus", "prometheus"),
+    ] {
+        let out = env.run(&[&gated[..], &["--format", format]].concat());
+        snapshot(&env, name, &out);
+    }
+}
+
+#[test]
+fn one_run_writes_every_format_each_named_by_its_extension() {
+    let env = drift_env();
+    let outputs = [
+        "-o", "r.html", "-o", "r.md", "-o", "r.json", "-o", "r.prom", "-o", "r.txt", "-o", "r.out",
+    ];
+    let stdout = env.run(&[&DRIFT[..], &outputs[..]].concat());
+    assert_eq!(stdout, "", "every rendering went to a file");
+    let read = |name: &str| String::from_utf8(env.read(name)).expect("utf-8");
+    let same = |name: &str, flags: &[&str]| {
+        let printed = env.run(&[&DRIFT[..], flags].concat());
+        assert_eq!(
+            read(name).trim_end(),
+            printed.trim_end(),
+            "{name} vs {flags:?}"
+        );
+    };
+    same("r.md", &["--format", "markdown"]);
+    same("r.json", &["--json"]);
+    same("r.json", &["--format", "json"]);
+    same("r.prom", &["--format", "prometheus"]);
+    same("r.txt", &[]);
+    // An extension that names no format takes --format's (text by default).
+    same("r.out", &[]);
+    assert!(read("r.html").starts_with("<!DOCTYPE html>"));
+    // `-` is stdout, beside files.
+    let stdout = env.run(&[&DRIFT[..], &["-o", "-", "-o", "again.md"]].concat());
+    assert_eq!(stdout.trim_end(), read("r.txt").trim_end());
+    assert_eq!(read("again.md"), read("r.md"));
+    // The other reporting commands take the same flags.
+    env.run(&[
+        "profile",
+        "ref.csv",
+        "-o",
+        "ref.profile",
+        "--format",
+        "markdown",
+    ]);
+    let json = env.json(&["profile", "ref.csv", "-o", "ref.profile"]);
+    assert_eq!(json["rows"], 60);
+    assert_eq!(json["columns"][2]["categories"], 3);
+}
+
+/// Conflicting or unsupported output flags: exit 2 with one line naming both sides, before
+/// any data is read (the inputs here do not exist).
+#[test]
+fn conflicting_output_flags_are_one_line_usage_errors() {
+    let env = TestEnv::new();
+    let drift = ["drift", "--reference", "no.csv", "no2.csv"];
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["--json", "--format", "markdown"],
+            "`--json` and `--format markdown` ask for different formats",
+        ),
+        (
+            &["--format", "markdown", "-o", "r.html"],
+            "`r.html` names a html file, but `--format markdown` asks for markdown",
+        ),
+        (
+            &["--json", "-o", "r.md"],
+            "`r.md` names a markdown file, but `--json` asks for json",
+        ),
+        (&["-o", "r.md", "-o", "./r.md"], "is given twice"),
+        (&["-o", "-", "-o", "-"], "`-o -` is given twice"),
+        (
+            &["status", "--format", "html"],
+            "`mlops status` has no html output: it prints text, markdown, json",
+        ),
+        (
+            &["diff", "-o", "d.prom"],
+            "`mlops diff` has no prometheus output",
+        ),
+        (
+            &["metrics", "diff", "--md", "--format", "text"],
+            "`--md` and `--format text` ask for different formats",
+        ),
+        (
+            &["metrics", "show", "--md", "--json"],
+            "`--md` and `--json` ask for different formats",
+        ),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = if matches!(args[0], "status" | "diff" | "metrics") {
+            args.to_vec()
+        } else {
+            // Global flags may come first or after the subcommand alike.
+            [&drift[..], args].concat()
+        };
+        let (stdout, stderr) = env.fails(2, &args);
+        assert_eq!(stdout, "", "mlops {args:?}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "mlops {args:?}: {stderr}"
+        );
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "mlops {args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn status_and_diff_text_and_markdown() {
+    let env = TestEnv::new();
+    env.write("data/a", "1")
+        .write("data/b", "2")
+        .write("data/c", "3")
+        .write("model.bin", "weights");
+    env.run(&["add", "data", "model.bin"]);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data"]);
+    env.write("data/a", "changed").write("data/new", "4");
+    std::fs::remove_file(env.path("data/c")).expect("rm");
+    std::fs::remove_file(env.path("model.bin")).expect("rm");
+    for (name, format) in [("status_text", "text"), ("status_markdown", "markdown")] {
+        let (out, _) = env.fails(1, &["status", "--check", "--format", format]);
+        snapshot(&env, name, &out);
+    }
+    env.run(&["add", "data"]);
+    for (name, format) in [("diff_text", "text"), ("diff_markdown", "markdown")] {
+        snapshot(&env, name, &env.run(&["diff", "--format", format]));
+    }
+    for (name, format) in [("fsck_text", "text"), ("fsck_markdown", "markdown")] {
+        snapshot(&env, name, &env.run(&["fsck", "--format", format]));
+    }
+}
+
+#[test]
+fn metrics_and_params_text_markdown_and_prometheus() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  score:\n    cmd: echo\n    params: [train.lr]\n    metrics: [metrics.json]\n",
+    );
+    env.write("params.yaml", "train:\n  lr: 0.1\n");
+    env.write(
+        "metrics.json",
+        r#"{"acc": 0.123456789, "n": 1000, "ok": true, "model": "mlp"}"#,
+    );
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    env.write("params.yaml", "train:\n  lr: 0.3\n");
+    env.write(
+        "metrics.json",
+        r#"{"acc": 0.987654321, "n": 1200, "ok": true, "model": "mlp"}"#,
+    );
+    for (name, args) in [
+        ("metrics_show_text", &["metrics", "show"][..]),
+        ("metrics_show_markdown", &["metrics", "show", "--md"]),
+        (
+            "metrics_show_prometheus",
+            &["metrics", "show", "--format", "prometheus"],
+        ),
+        ("metrics_diff_text", &["metrics", "diff"]),
+        (
+            "metrics_diff_markdown",
+            &["metrics", "diff", "--format", "markdown"],
+        ),
+        ("params_diff_text", &["params", "diff"]),
+        ("params_diff_markdown", &["params", "diff", "--md"]),
+    ] {
+        snapshot(&env, name, &env.run(args));
+    }
+}
+
+#[test]
+fn profile_summary_text_markdown_and_json() {
+    let env = drift_env();
+    for (name, format) in [("profile_text", "text"), ("profile_markdown", "markdown")] {
+        let out = env.run(&[
+            "profile",
+            "ref.csv",
+            "-o",
+            "ref.profile",
+            "--format",
+            format,
+        ]);
+        snapshot(&env, name, &out);
+    }
+    let summary = env.json(&["profile", "ref.csv", "-o", "ref.profile"]);
+    assert_eq!(summary["columns"][0]["min"], 0.0);
+    assert_eq!(summary["columns"][0]["max"], 19.0);
+    assert!(
+        summary["output"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("ref.profile")),
+        "{summary}"
+    );
+}
