@@ -393,33 +393,21 @@ fn model_get_outside_killed_at_every_point_leaves_an_old_or_new_copy() {
     let env = crate::history::repo();
     // `--force` replaces only files of the model it writes: the new version has every file
     // of the old one, and more.
+    let register = |version: &str| {
+        let args = ["model", "register", "churn", "--path", "models/churn"];
+        env.run(&[&args[..], &["--version", version]].concat());
+    };
     env.write("models/churn/weights.bin", "old weights")
         .write("models/churn/sub/extra.txt", "old extra");
     env.run(&["add", "models/churn"]);
     crate::history::commit(&env, "v1");
-    env.run(&[
-        "model",
-        "register",
-        "churn",
-        "--path",
-        "models/churn",
-        "--version",
-        "v0.0.1",
-    ]);
+    register("v0.0.1");
     let old = snapshot(&env.path("models/churn"));
     env.write("models/churn/weights.bin", "new weights")
         .write("models/churn/new.txt", "only in the new version");
     env.run(&["add", "models/churn"]);
     crate::history::commit(&env, "v2");
-    env.run(&[
-        "model",
-        "register",
-        "churn",
-        "--path",
-        "models/churn",
-        "--version",
-        "v0.0.2",
-    ]);
+    register("v0.0.2");
     let new = snapshot(&env.path("models/churn"));
     let out = env.outside("deploy/churn");
     let out_arg = out.to_str().expect("utf-8");

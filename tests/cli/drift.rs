@@ -253,32 +253,22 @@ fn bad_input_exits_2_with_one_clear_line() {
     write_data(&env, "ref.parquet", 200, 1, &[]);
     write_data(&env, "cur.parquet", 200, 2, &[]);
     let base = ["drift", "--reference", "ref.parquet", "cur.parquet"];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&base[..], extra].concat() };
-    refused(
-        &env,
-        &with(&["--test", "kolmogorov"]),
-        "unknown test `kolmogorov`",
-    );
-    refused(
-        &env,
-        &with(&["--test", "kolmogorov"]),
-        "the tests are ks, chisquare",
-    );
-    refused(
-        &env,
-        &with(&["--test", "c0=ks"]),
-        "test `ks` does not fit column `c0`",
-    );
-    refused(
-        &env,
-        &with(&["--columns", "nope"]),
-        "column `nope` is not in the reference",
-    );
-    refused(
-        &env,
-        &with(&["--drift-share", "2"]),
-        "--drift-share must be between 0 and 1",
-    );
+    let cases: [(&[&str], &str); 5] = [
+        (&["--test", "kolmogorov"], "unknown test `kolmogorov`"),
+        (&["--test", "kolmogorov"], "the tests are ks, chisquare"),
+        (&["--test", "c0=ks"], "test `ks` does not fit column `c0`"),
+        (
+            &["--columns", "nope"],
+            "column `nope` is not in the reference",
+        ),
+        (
+            &["--drift-share", "2"],
+            "--drift-share must be between 0 and 1",
+        ),
+    ];
+    for (extra, expected) in cases {
+        refused(&env, &[&base[..], extra].concat(), expected);
+    }
     env.write("empty.csv", "n0,c0\n");
     env.write("ref.csv", "n0,c0\n1,a\n2,b\n");
     refused(

@@ -139,33 +139,14 @@ fn the_registry_registers_assigns_and_gets_versions() {
     ]);
     assert_eq!(second["tag"], "churn@v0.1.0");
 
-    env.run(&[
-        "model",
-        "assign",
-        "churn",
-        "--version",
-        "v0.0.1",
-        "--stage",
-        "prod",
-    ]);
-    env.run(&[
-        "model",
-        "assign",
-        "churn",
-        "--version",
-        "v0.1.0",
-        "--stage",
-        "staging",
-    ]);
-    env.run(&[
-        "model",
-        "assign",
-        "churn",
-        "--version",
-        "v0.1.0",
-        "--stage",
-        "prod",
-    ]);
+    for (version, stage) in [
+        ("v0.0.1", "prod"),
+        ("v0.1.0", "staging"),
+        ("v0.1.0", "prod"),
+    ] {
+        let assign = ["model", "assign", "churn", "--version", version];
+        env.run(&[&assign[..], &["--stage", stage]].concat());
+    }
 
     let list = env.json(&["model", "list"]);
     assert_eq!(list[0]["latest"], "v0.1.0");

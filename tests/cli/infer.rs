@@ -510,53 +510,42 @@ fn a_spec_that_does_not_fit_its_tensors_is_refused() {
 
     let dir = copy_fixture(&env, "binary");
     let yaml = std::fs::read_to_string(dir.join("model.yaml")).expect("yaml");
-    std::fs::write(
-        dir.join("model.yaml"),
-        yaml.replace("{linear: \"4\"}", "{linear: \"6\"}"),
-    )
-    .expect("write");
-    let err = predict_fails(&env, &dir, &input, &[]);
-    assert!(
-        err.contains("tensor `6.weight` in")
-            && err.contains("has shape [1, 8], but layer 5 (linear 6) needs [out, 16]"),
-        "{err}"
-    );
-
-    std::fs::write(
-        dir.join("model.yaml"),
-        yaml.replace("{linear: \"4\"}", "{linear: \"5\"}"),
-    )
-    .expect("write");
-    let err = predict_fails(&env, &dir, &input, &[]);
-    assert!(
-        err.contains("tensor `5.weight` is not in") && err.contains("(it has: 0.bias, 0.weight"),
-        "{err}"
-    );
-
-    std::fs::write(
-        dir.join("model.yaml"),
-        yaml.replace("  - gelu\n", "  - swish\n"),
-    )
-    .expect("write");
-    let err = predict_fails(&env, &dir, &input, &[]);
-    assert!(
-        err.contains("layer 3: unknown layer `swish` (the layers are linear, layer_norm, batch_norm, dropout, relu, gelu"),
-        "{err}"
-    );
-
-    std::fs::write(
-        dir.join("model.yaml"),
-        yaml.replace(
+    // (in model.yaml, replaced by, what the error says)
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            "{linear: \"4\"}",
+            "{linear: \"6\"}",
+            &[
+                "tensor `6.weight` in",
+                "has shape [1, 8], but layer 5 (linear 6) needs [out, 16]",
+            ],
+        ),
+        (
+            "{linear: \"4\"}",
+            "{linear: \"5\"}",
+            &["tensor `5.weight` is not in", "(it has: 0.bias, 0.weight"],
+        ),
+        (
+            "  - gelu\n",
+            "  - swish\n",
+            &[
+                "layer 3: unknown layer `swish` (the layers are linear, layer_norm, batch_norm, dropout, relu, gelu",
+            ],
+        ),
+        (
             "onehot: {plan: [basic, plus, pro]}",
             "onehot: {plan: [basic, plus]}",
+            &["has shape [16, 6], but layer 1 (linear 0) needs [out, 5]"],
         ),
-    )
-    .expect("write");
-    let err = predict_fails(&env, &dir, &input, &[]);
-    assert!(
-        err.contains("has shape [16, 6], but layer 1 (linear 0) needs [out, 5]"),
-        "{err}"
-    );
+    ];
+    for (from, to, expected) in cases {
+        assert!(yaml.contains(from), "the fixture has `{from}`");
+        std::fs::write(dir.join("model.yaml"), yaml.replace(from, to)).expect("write");
+        let err = predict_fails(&env, &dir, &input, &[]);
+        for part in expected {
+            assert!(err.contains(part), "{from} -> {to}: {err}");
+        }
+    }
 
     std::fs::write(dir.join("model.yaml"), &yaml).expect("write");
     let weights = std::fs::read(dir.join("model.safetensors")).expect("read");
