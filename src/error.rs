@@ -87,7 +87,9 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::BadConfig { .. } => "eval.yaml takes the flags' names with underscores; see docs/eval.md".into(),
         E::BadBaseline { .. } => "the baseline is the JSON that `mlops eval --json` printed for the earlier model".into(),
         E::BaselineTask { .. } => "compare reports of the same task".into(),
-        E::NeedsBinary { .. } => "fairness needs binary predictions; evaluate a binary task".into(),
+        E::NeedsBinary { .. } => "disparate impact compares selection rates of a binary task; leave out --privileged".into(),
+        E::SliceMetric { .. } => "leave out --slice-metric to test the task's default (accuracy; mae for regression)".into(),
+        E::TooManyCrossed { .. } => "cross fewer columns; slices of many columns are too small to test".into(),
         E::BadWeight { .. } => "a sample weight counts its row that many times; fix or drop the rows with invalid weights".into(),
         E::Core(_) | E::Argument(_) | E::BadOption { .. } => return None,
     };

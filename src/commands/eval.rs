@@ -3,12 +3,14 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_eval::evaluate::{self, Bootstrap, Options, load_baseline, metric_key, task_name};
+use mlops_eval::evaluate::{self, Bootstrap, Options, load_baseline, task_name};
 use mlops_eval::fairness::Method;
 use mlops_eval::gates::Gate;
 use mlops_eval::input::Task;
-use mlops_eval::report::{EvalReport, FairnessReport, GroupReport, Intervals, SliceReport};
-use mlops_eval::slices::{ProportionMetric, SliceOptions};
+use mlops_eval::report::{
+    EvalReport, FairnessReport, GroupReport, Intervals, SliceReport, SliceTest, ordered,
+};
+use mlops_eval::slices::{SliceMetric, SliceOptions};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -55,8 +57,9 @@ pub(crate) struct EvalArgs {
     /// Quantile bins for numeric slice columns [default: 4]
     #[arg(long)]
     bins: Option<usize>,
-    /// The metric tested on each slice (binary tasks; multiclass tests accuracy) [default: accuracy]
-    #[arg(long, value_enum)]
+    /// The metric tested on each slice: a proportion for binary tasks (multiclass tests
+    /// accuracy), a mean error for regression [default: accuracy, or mae for regression]
+    #[arg(long, value_parser = SliceMetricParser)]
     slice_metric: Option<SliceMetric>,
     /// Significance level of the slice tests, after Benjamini-Hochberg [default: 0.05]
     #[arg(long)]
@@ -111,17 +114,6 @@ pub(crate) enum TaskArg {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum SliceMetric {
-    Accuracy,
-    Recall,
-    Precision,
-    Fpr,
-    Tnr,
-    Fnr,
-    SelectionRate,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum FairnessMethod {
     BetweenGroups,
     ToOverall,
@@ -145,17 +137,35 @@ impl From<TaskArg> for Task {
     }
 }
 
-impl From<SliceMetric> for ProportionMetric {
-    fn from(metric: SliceMetric) -> Self {
-        match metric {
-            SliceMetric::Accuracy => ProportionMetric::Accuracy,
-            SliceMetric::Recall => ProportionMetric::Recall,
-            SliceMetric::Precision => ProportionMetric::Precision,
-            SliceMetric::Fpr => ProportionMetric::Fpr,
-            SliceMetric::Tnr => ProportionMetric::Tnr,
-            SliceMetric::Fnr => ProportionMetric::Fnr,
-            SliceMetric::SelectionRate => ProportionMetric::SelectionRate,
-        }
+/// `--slice-metric`'s values: the library's metrics by their report names, with `-` for `_`
+/// accepted too (`selection-rate`, as clap spells enum values).
+#[derive(Debug, Clone, Copy)]
+struct SliceMetricParser;
+
+impl clap::builder::TypedValueParser for SliceMetricParser {
+    type Value = SliceMetric;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SliceMetric, clap::Error> {
+        let names =
+            clap::builder::PossibleValuesParser::new(SliceMetric::ALL.map(SliceMetric::name));
+        let text = value.to_string_lossy().replace('-', "_");
+        let name = names.parse_ref(cmd, arg, std::ffi::OsStr::new(&text))?;
+        Ok(SliceMetric::from_name(&name).expect("one of the possible values"))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            SliceMetric::ALL
+                .into_iter()
+                .map(|m| clap::builder::PossibleValue::new(m.name())),
+        ))
     }
 }
 
@@ -180,8 +190,8 @@ fn privileged_group(text: &str) -> anyhow::Result<(String, String)> {
 fn slice_sets(
     flags: &[String],
     config: Option<Vec<mlops_eval::config::OneOrMany>>,
-) -> anyhow::Result<Vec<Vec<String>>> {
-    let sets: Vec<Vec<String>> = if flags.is_empty() {
+) -> Vec<Vec<String>> {
+    if flags.is_empty() {
         config
             .unwrap_or_default()
             .into_iter()
@@ -192,15 +202,7 @@ fn slice_sets(
             .iter()
             .map(|s| s.split(',').map(|c| c.trim().to_owned()).collect())
             .collect()
-    };
-    // Crossings are keyed by one 128-bit number; four columns always fit.
-    if let Some(long) = sets.iter().find(|s| s.len() > 4) {
-        anyhow::bail!(
-            "--slice crosses at most 4 columns, got `{}`",
-            long.join(",")
-        );
     }
-    Ok(sets)
 }
 
 /// A value of a clap enum written in `eval.yaml` (`between_groups` or `between-groups`).
@@ -239,16 +241,20 @@ impl EvalArgs {
             .or(config.privileged.clone())
             .map(|t| privileged_group(&t))
             .transpose()?;
-        let slices = slice_sets(&self.slice, config.slices.clone())?;
+        let slices = slice_sets(&self.slice, config.slices.clone());
         let slice_metric = match (self.slice_metric, &config.slice_metric) {
-            (Some(m), _) => m,
-            (None, Some(text)) => parse_enum("slice_metric", text)?,
-            (None, None) => SliceMetric::Accuracy,
+            (Some(m), _) => Some(m),
+            (None, Some(text)) => Some(
+                SliceMetric::from_name(&text.replace('-', "_")).ok_or_else(|| {
+                    anyhow::anyhow!("invalid value `{text}` for `slice_metric` in the eval config")
+                })?,
+            ),
+            (None, None) => None,
         };
         let fairness_method = match (self.fairness_method, &config.fairness_method) {
-            (Some(m), _) => m,
-            (None, Some(text)) => parse_enum("fairness_method", text)?,
-            (None, None) => FairnessMethod::BetweenGroups,
+            (Some(m), _) => Some(m),
+            (None, Some(text)) => Some(parse_enum("fairness_method", text)?),
+            (None, None) => None,
         };
         let scores = if self.score.is_empty() {
             config
@@ -258,42 +264,49 @@ impl EvalArgs {
         } else {
             self.score.clone()
         };
-        let task = self.task.map(Task::from);
+        // Every default is the library's.
+        let defaults = Options::default();
+        let slice_defaults = defaults.slice_options.clone();
         let options = Options {
             label: self
                 .label
                 .clone()
                 .or(config.label)
-                .unwrap_or_else(|| "label".to_owned()),
+                .unwrap_or(defaults.label),
             prediction: self.prediction.clone().or(config.prediction),
             scores,
-            task: task.or(config.task),
-            threshold: self.threshold.or(config.threshold).unwrap_or(0.5),
+            task: self.task.map(Task::from).or(config.task),
+            threshold: self
+                .threshold
+                .or(config.threshold)
+                .unwrap_or(defaults.threshold),
             pos_label: self.pos_label.clone().or(config.pos_label),
             weight: self.weight.clone().or(config.weight),
             slices,
             slice_options: SliceOptions {
-                bins: self.bins.or(config.bins).unwrap_or(4),
-                alpha: self.alpha.or(config.alpha).unwrap_or(0.05),
-                min_effect: self.min_effect.or(config.min_effect).unwrap_or(0.05),
-                min_rows: self.min_rows.or(config.min_rows).unwrap_or(30),
-                ..SliceOptions::default()
+                bins: self.bins.or(config.bins).unwrap_or(slice_defaults.bins),
+                alpha: self.alpha.or(config.alpha).unwrap_or(slice_defaults.alpha),
+                min_effect: (self.min_effect.or(config.min_effect))
+                    .unwrap_or(slice_defaults.min_effect),
+                min_rows: (self.min_rows.or(config.min_rows)).unwrap_or(slice_defaults.min_rows),
+                ..slice_defaults
             },
             discover: self.discover.or(config.discover),
-            slice_metric: slice_metric.into(),
+            slice_metric,
             sensitive: if self.sensitive.is_empty() {
                 config.sensitive.unwrap_or_default()
             } else {
                 self.sensitive.clone()
             },
-            fairness_method: fairness_method.into(),
+            fairness_method: fairness_method.map_or(defaults.fairness_method, Method::from),
             privileged,
             fairlearn_compat: self.fairlearn_compat || config.fairlearn_compat.unwrap_or(false),
             drop_missing: self.drop_missing || config.drop_missing.unwrap_or(false),
             gates,
             bootstrap: Bootstrap {
-                replicates: self.bootstrap.or(config.bootstrap).unwrap_or(200),
-                seed: self.seed.or(config.seed).unwrap_or(0),
+                replicates: (self.bootstrap.or(config.bootstrap))
+                    .unwrap_or(defaults.bootstrap.replicates),
+                seed: self.seed.or(config.seed).unwrap_or(defaults.bootstrap.seed),
             },
         };
         let baseline = self
@@ -321,14 +334,9 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     }
     let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
     let report = evaluate::evaluate(&files, &options, baseline.as_ref())?;
-    let slice_metric = if report.task == Task::Multiclass {
-        "accuracy"
-    } else {
-        metric_key(options.slice_metric)
-    };
     let rendered = |r: &EvalReport| match args.format {
-        Format::Html => crate::commands::eval_html::render(r, slice_metric),
-        Format::Text | Format::Markdown => render(r, slice_metric, args.format == Format::Markdown),
+        Format::Html => crate::commands::eval_html::render(r),
+        Format::Text | Format::Markdown => render(r, args.format == Format::Markdown),
     };
     ctx.emit(&report, args.output.as_ref(), rendered)?;
     for gate in report.gates.iter().filter(|g| !g.passed) {
@@ -347,27 +355,39 @@ pub(crate) fn number(v: Option<f64>) -> String {
     v.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"))
 }
 
-/// The header of a slice table.
-pub(crate) fn slice_header(metric: &str) -> Vec<&str> {
-    vec!["slice", "rows", metric, "95% CI", "p (BH)", "worse by"]
+/// The header of a slice table for the tested metric.
+pub(crate) fn slice_header(test: &SliceTest) -> Vec<&str> {
+    let effect = if test.effect == "relative" {
+        "worse by (relative)"
+    } else {
+        "worse by"
+    };
+    vec!["slice", "rows", &test.metric, "95% CI", "p (BH)", effect]
 }
 
 /// One slice's cells under [`slice_header`]: the text, Markdown and HTML reports share them.
-pub(crate) fn slice_cells(s: &SliceReport, metric: &str) -> Vec<String> {
+pub(crate) fn slice_cells(s: &SliceReport, test: &SliceTest) -> Vec<String> {
     let name: Vec<String> = s
         .columns
         .iter()
         .zip(&s.values)
         .map(|(c, v)| format!("{c}={v}"))
         .collect();
+    let metric = test.metric.as_str();
+    let effect = |e: f64| {
+        if test.effect == "relative" {
+            format!("{:+.1}%", e * 100.0)
+        } else {
+            format!("{e:+.3}")
+        }
+    };
     vec![
         name.join(" & "),
         s.rows.to_string(),
         number(s.metrics.get(metric).copied().flatten()),
         interval_cell(&s.ci, metric),
         s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
-        s.effect_size
-            .map_or_else(|| "-".into(), |e| format!("{e:+.3}")),
+        s.effect_size.map_or_else(|| "-".into(), effect),
     ]
 }
 
@@ -397,28 +417,74 @@ pub(crate) fn metric_rows(r: &EvalReport) -> Vec<Vec<String>> {
 /// The header of the fairness aggregate table.
 pub(crate) const AGGREGATE_HEADER: [&str; 3] = ["aggregate", "value", "95% CI"];
 
-/// The fairness aggregate table's rows.
-pub(crate) fn aggregate_rows(f: &FairnessReport) -> Vec<Vec<String>> {
-    f.aggregates()
+/// A fairness aggregate table's rows (`aggregates` with their intervals).
+pub(crate) fn aggregate_rows(
+    aggregates: &std::collections::BTreeMap<String, Option<f64>>,
+    ci: &Intervals,
+) -> Vec<Vec<String>> {
+    ordered(aggregates)
         .iter()
-        .map(|(k, v)| vec![(*k).to_owned(), number(*v), interval_cell(&f.ci, k)])
+        .map(|(k, v)| vec![(*k).to_owned(), number(*v), interval_cell(ci, k)])
         .collect()
 }
 
-/// The header of a fairness group table.
-pub(crate) const GROUP_HEADER: [&str; 6] =
-    ["group", "rows", "selection_rate", "tpr", "fpr", "precision"];
+/// A fairness group table: its header (the groups' metrics, binary rates or regression errors)
+/// and one row per group.
+pub(crate) fn group_table(groups: &[GroupReport]) -> (Vec<String>, Vec<Vec<String>>) {
+    let names: Vec<&str> = groups
+        .first()
+        .map(|g| ordered(&g.metrics).into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default();
+    let header = ["group", "rows"]
+        .into_iter()
+        .chain(names.iter().copied())
+        .map(str::to_owned)
+        .collect();
+    let rows = groups
+        .iter()
+        .map(|g| {
+            let mut cells = vec![g.values.join(" & "), format!("{}", g.rows)];
+            cells.extend(
+                names
+                    .iter()
+                    .map(|n| number(g.metrics.get(*n).copied().flatten())),
+            );
+            cells
+        })
+        .collect();
+    (header, rows)
+}
 
-/// One group's cells under [`GROUP_HEADER`].
-pub(crate) fn group_cells(g: &GroupReport) -> Vec<String> {
-    vec![
-        g.values.join(" & "),
-        format!("{}", g.rows),
-        number(g.selection_rate),
-        number(g.tpr),
-        number(g.fpr),
-        number(g.precision),
-    ]
+/// A table with an optional caption: caption, header, rows.
+pub(crate) type Captioned = (Option<String>, Vec<String>, Vec<Vec<String>>);
+
+/// The fairness section's tables in order, each with its caption (none for the first two): the
+/// groups, the aggregates, and for multiclass each class's one-vs-rest groups and aggregates.
+pub(crate) fn fairness_tables(f: &FairnessReport) -> Vec<Captioned> {
+    let aggregate_header: Vec<String> = AGGREGATE_HEADER.iter().map(|h| (*h).to_owned()).collect();
+    let (header, rows) = group_table(&f.groups);
+    let mut tables = vec![
+        (None, header, rows),
+        (
+            None,
+            aggregate_header.clone(),
+            aggregate_rows(&f.aggregates, &f.ci),
+        ),
+    ];
+    for class in &f.classes {
+        let (header, rows) = group_table(&class.groups);
+        tables.push((
+            Some(format!("class `{}` against the rest", class.class)),
+            header,
+            rows,
+        ));
+        tables.push((
+            None,
+            aggregate_header.clone(),
+            aggregate_rows(&class.aggregates, &class.ci),
+        ));
+    }
+    tables
 }
 
 fn describe_gate(g: &mlops_eval::report::GateReport) -> String {
@@ -432,7 +498,7 @@ fn describe_gate(g: &mlops_eval::report::GateReport) -> String {
 }
 
 /// The report as text or Markdown.
-fn render(r: &EvalReport, slice_metric: &str, md: bool) -> String {
+fn render(r: &EvalReport, md: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -442,8 +508,10 @@ fn render(r: &EvalReport, slice_metric: &str, md: bool) -> String {
         r.rows
     );
     render_metrics(&mut out, r, md);
-    render_slices(&mut out, r, slice_metric, md);
-    render_discovered(&mut out, r, slice_metric, md);
+    if let Some(test) = &r.slice_test {
+        render_slices(&mut out, r, test, md);
+        render_discovered(&mut out, r, test, md);
+    }
     render_fairness(&mut out, r, md);
     render_gates(&mut out, r, md);
     out
@@ -462,21 +530,24 @@ fn render_metrics(out: &mut String, r: &EvalReport, md: bool) {
     out.push_str(&table(&METRIC_HEADER, &metric_rows(r), md));
 }
 
-fn render_slices(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool) {
+fn render_slices(out: &mut String, r: &EvalReport, test: &SliceTest, md: bool) {
     if r.slices.is_empty() {
         return;
     }
     let flagged = r.slices.iter().filter(|s| s.underperforming).count();
     heading(
         out,
-        &format!("Slices ({slice_metric}; {flagged} underperforming)"),
+        &format!(
+            "Slices ({}, {}; {flagged} underperforming)",
+            test.metric, test.test
+        ),
         md,
     );
     let rows: Vec<Vec<String>> = r
         .slices
         .iter()
         .map(|s| {
-            let mut cells = slice_cells(s, slice_metric);
+            let mut cells = slice_cells(s, test);
             cells.push(if s.underperforming {
                 "UNDERPERFORMING".into()
             } else {
@@ -485,26 +556,22 @@ fn render_slices(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool)
             cells
         })
         .collect();
-    let mut header = slice_header(slice_metric);
+    let mut header = slice_header(test);
     header.push("flag");
     out.push_str(&table(&header, &rows, md));
 }
 
-fn render_discovered(out: &mut String, r: &EvalReport, slice_metric: &str, md: bool) {
+fn render_discovered(out: &mut String, r: &EvalReport, test: &SliceTest, md: bool) {
     if r.discovered.is_empty() {
         return;
     }
     heading(
         out,
-        &format!("Discovered slices ({slice_metric}), largest first"),
+        &format!("Discovered slices ({}), largest first", test.metric),
         md,
     );
-    let rows: Vec<Vec<String>> = r
-        .discovered
-        .iter()
-        .map(|s| slice_cells(s, slice_metric))
-        .collect();
-    out.push_str(&table(&slice_header(slice_metric), &rows, md));
+    let rows: Vec<Vec<String>> = r.discovered.iter().map(|s| slice_cells(s, test)).collect();
+    out.push_str(&table(&slice_header(test), &rows, md));
 }
 
 fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
@@ -514,10 +581,24 @@ fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
         &format!("Fairness ({}; {})", f.sensitive.join(" & "), f.method),
         md,
     );
-    let rows: Vec<Vec<String>> = f.groups.iter().map(group_cells).collect();
-    out.push_str(&table(&GROUP_HEADER, &rows, md));
-    out.push('\n');
-    out.push_str(&table(&AGGREGATE_HEADER, &aggregate_rows(f), md));
+    for (i, (caption, header, rows)) in fairness_tables(f).into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if let Some(caption) = caption {
+            let _ = writeln!(
+                out,
+                "{}",
+                if md {
+                    format!("**{caption}**\n")
+                } else {
+                    format!("{caption}:")
+                }
+            );
+        }
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        out.push_str(&table(&header, &rows, md));
+    }
     for note in &f.notes {
         let _ = writeln!(out, "{}note: {note}", if md { "- " } else { "" });
     }

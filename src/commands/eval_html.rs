@@ -8,8 +8,7 @@ use mlops_eval::evaluate::task_name;
 use mlops_eval::report::{ConfusionMatrix, EvalReport};
 
 use crate::commands::eval::{
-    AGGREGATE_HEADER, GROUP_HEADER, METRIC_HEADER, aggregate_rows, group_cells, metric_rows,
-    number, slice_cells, slice_header,
+    METRIC_HEADER, fairness_tables, metric_rows, number, slice_cells, slice_header,
 };
 use crate::commands::html::{escape, gate_list, page, table};
 
@@ -140,7 +139,7 @@ fn confusion(matrix: &ConfusionMatrix) -> String {
 }
 
 /// The whole page.
-pub(crate) fn render(r: &EvalReport, slice_metric: &str) -> String {
+pub(crate) fn render(r: &EvalReport) -> String {
     let mut body = format!(
         "<h1>Evaluation</h1><p>{} task, {} rows</p>",
         task_name(r.task),
@@ -149,7 +148,7 @@ pub(crate) fn render(r: &EvalReport, slice_metric: &str) -> String {
     gates(&mut body, r);
     metrics(&mut body, r);
     charts(&mut body, r);
-    slices(&mut body, r, slice_metric);
+    slices(&mut body, r);
     fairness(&mut body, r);
     page("mlops eval", &body)
 }
@@ -216,21 +215,23 @@ fn charts(body: &mut String, r: &EvalReport) {
     body.push_str("</div>");
 }
 
-fn slices(body: &mut String, r: &EvalReport, slice_metric: &str) {
+fn slices(body: &mut String, r: &EvalReport) {
+    let Some(test) = &r.slice_test else { return };
     if r.slices.is_empty() {
         return;
     }
     let _ = write!(
         body,
-        "<h2>Slices ({}), most severe first</h2>",
-        escape(slice_metric)
+        "<h2>Slices ({}, {}), most severe first</h2>",
+        escape(&test.metric),
+        escape(&test.test)
     );
     let rows: Vec<(Vec<String>, bool)> = r
         .slices
         .iter()
-        .map(|s| (slice_cells(s, slice_metric), s.underperforming))
+        .map(|s| (slice_cells(s, test), s.underperforming))
         .collect();
-    body.push_str(&table(&slice_header(slice_metric), &rows));
+    body.push_str(&table(&slice_header(test), &rows));
 }
 
 fn fairness(body: &mut String, r: &EvalReport) {
@@ -241,11 +242,14 @@ fn fairness(body: &mut String, r: &EvalReport) {
         escape(&f.sensitive.join(" & ")),
         escape(&f.method)
     );
-    let rows: Vec<(Vec<String>, bool)> = f.groups.iter().map(|g| (group_cells(g), false)).collect();
-    body.push_str(&table(&GROUP_HEADER, &rows));
-    let rows: Vec<(Vec<String>, bool)> =
-        aggregate_rows(f).into_iter().map(|c| (c, false)).collect();
-    body.push_str(&table(&AGGREGATE_HEADER, &rows));
+    for (caption, header, rows) in fairness_tables(f) {
+        if let Some(caption) = caption {
+            let _ = write!(body, "<h3>{}</h3>", escape(&caption));
+        }
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let rows: Vec<(Vec<String>, bool)> = rows.into_iter().map(|c| (c, false)).collect();
+        body.push_str(&table(&header, &rows));
+    }
     for note in &f.notes {
         let _ = write!(body, "<p>note: {}</p>", escape(note));
     }

@@ -527,7 +527,7 @@ fn options_and_gates_from_eval_yaml_with_flags_winning() {
         "{out}"
     );
     assert!(
-        out.contains("Slices (accuracy; 1 underperforming)"),
+        out.contains("Slices (accuracy, two_proportion_z; 1 underperforming)"),
         "{out}"
     );
     // A flag wins over the file; gates from both apply.

@@ -16,6 +16,7 @@ mod crash;
 mod drift;
 mod eval;
 mod eval_groups;
+mod eval_tasks;
 mod examples;
 mod gc_fsck;
 mod git_network;

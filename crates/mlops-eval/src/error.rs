@@ -88,6 +88,16 @@ pub enum Error {
 
     #[error("--{option} needs a binary task")]
     NeedsBinary { option: &'static str },
+
+    #[error("--slice-metric {metric} does not fit a {task} task (expected {expected})")]
+    SliceMetric {
+        metric: &'static str,
+        task: &'static str,
+        expected: &'static str,
+    },
+
+    #[error("--slice `{columns}` crosses more than {max} columns")]
+    TooManyCrossed { columns: String, max: usize },
 }
 
 /// Result with the evaluation [`Error`].

@@ -7,6 +7,11 @@
 //! aggregate by default and reported as undefined; `fairlearn_compat` reports it as 0 instead,
 //! in the group's rates as in the aggregates, which is what fairlearn does (through
 //! scikit-learn's `confusion_matrix(normalize="true")`, and `precision_score`'s `zero_division`).
+//!
+//! Regression and multiclass tasks get what fairlearn's `MetricFrame` gives for them
+//! (`by_group`, `difference()`, `ratio()`): per group the mean absolute error and the mean
+//! prediction, with their differences and ratios ([`regression`]); per class, one-vs-rest, the
+//! binary rates and aggregates above ([`multiclass`]).
 
 use serde::Serialize;
 
@@ -35,7 +40,7 @@ pub struct GroupRates {
 }
 
 impl GroupRates {
-    fn of(c: &Confusion, fairlearn_compat: bool) -> Self {
+    pub(crate) fn of(c: &Confusion, fairlearn_compat: bool) -> Self {
         let rate = |r: Metric| {
             if fairlearn_compat { as_fairlearn(r) } else { r }
         };
@@ -234,6 +239,267 @@ pub fn disparate_impact_of(unprivileged: &Confusion, privileged: &Confusion) -> 
     let unprivileged = unprivileged.selection_rate()?;
     let privileged = privileged.selection_rate()?;
     crate::metrics::ratio(unprivileged, privileged, Undefined::NoPredictedPositives)
+}
+
+/// A rate's name and value, in the order reports list a group's rates.
+pub(crate) fn rates(g: &GroupRates) -> Vec<(&'static str, Metric)> {
+    vec![
+        ("selection_rate", g.selection_rate),
+        ("tpr", g.tpr),
+        ("fpr", g.fpr),
+        ("precision", g.precision),
+    ]
+}
+
+/// The binary aggregates by name, in the order reports list them (disparate impact aside).
+pub(crate) fn aggregates(f: &Fairness) -> Vec<(&'static str, Metric)> {
+    vec![
+        (
+            "demographic_parity_difference",
+            f.demographic_parity_difference,
+        ),
+        ("demographic_parity_ratio", f.demographic_parity_ratio),
+        ("equalized_odds_difference", f.equalized_odds_difference),
+        ("equalized_odds_ratio", f.equalized_odds_ratio),
+        (
+            "equal_opportunity_difference",
+            f.equal_opportunity_difference,
+        ),
+    ]
+}
+
+/// The rows of `groups` (ids below `group_count`; a larger id is a row left out) summed into
+/// `T` per group by `add`; the weights default to 1.
+fn per_group<T: Default + Clone>(
+    rows: usize,
+    groups: &[u32],
+    group_count: usize,
+    weights: Option<&[f64]>,
+    mut add: impl FnMut(&mut T, usize, f64),
+) -> Vec<T> {
+    let mut sums = vec![T::default(); group_count];
+    for (i, &g) in groups.iter().enumerate().take(rows) {
+        if let Some(sum) = sums.get_mut(g as usize) {
+            add(sum, i, crate::metrics::weight(weights, i));
+        }
+    }
+    sums
+}
+
+/// One group's regression metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegressionGroup {
+    /// Sum of the group's weights (its row count without weights).
+    pub rows: f64,
+    /// Mean absolute error (scikit-learn's `mean_absolute_error`).
+    pub mae: Metric,
+    /// Mean prediction (fairlearn's `mean_prediction`).
+    pub mean_prediction: Metric,
+}
+
+/// Weighted sums of one group's rows: weight, absolute error, prediction.
+#[derive(Debug, Clone, Copy, Default)]
+struct RegressionSums {
+    weight: f64,
+    abs_error: f64,
+    prediction: f64,
+}
+
+impl RegressionSums {
+    fn group(&self) -> RegressionGroup {
+        let mean = |sum: f64| crate::metrics::ratio(sum, self.weight, Undefined::Empty);
+        RegressionGroup {
+            rows: self.weight,
+            mae: mean(self.abs_error),
+            mean_prediction: mean(self.prediction),
+        }
+    }
+}
+
+/// Regression fairness: each group's metrics, the whole data's, and their differences and ratios.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegressionFairness {
+    pub groups: Vec<RegressionGroup>,
+    pub overall: RegressionGroup,
+    pub mae_difference: Metric,
+    pub mae_ratio: Metric,
+    pub mean_prediction_difference: Metric,
+    pub mean_prediction_ratio: Metric,
+}
+
+impl RegressionFairness {
+    /// The aggregates by name, in the order reports list them.
+    pub fn aggregates(&self) -> Vec<(&'static str, Metric)> {
+        vec![
+            ("mae_difference", self.mae_difference),
+            ("mae_ratio", self.mae_ratio),
+            (
+                "mean_prediction_difference",
+                self.mean_prediction_difference,
+            ),
+            ("mean_prediction_ratio", self.mean_prediction_ratio),
+        ]
+    }
+}
+
+/// Regression fairness over `groups` (a group per row, `0..group_count`; a larger id leaves the
+/// row out of every group and of the overall values), as fairlearn's `MetricFrame` with
+/// `mean_absolute_error` and `mean_prediction` gives it. Groups without weight are left out of the
+/// aggregates.
+pub fn regression(
+    truth: &[f64],
+    predictions: &[f64],
+    groups: &[u32],
+    group_count: usize,
+    weights: Option<&[f64]>,
+    method: Method,
+) -> RegressionFairness {
+    let sums = per_group(
+        truth.len(),
+        groups,
+        group_count,
+        weights,
+        |s: &mut RegressionSums, i, w| {
+            s.weight += w;
+            s.abs_error += w * (truth[i] - predictions[i]).abs();
+            s.prediction += w * predictions[i];
+        },
+    );
+    let mut all = RegressionSums::default();
+    for s in &sums {
+        all.weight += s.weight;
+        all.abs_error += s.abs_error;
+        all.prediction += s.prediction;
+    }
+    let groups: Vec<RegressionGroup> = sums.iter().map(RegressionSums::group).collect();
+    let overall = all.group();
+    let present: Vec<&RegressionGroup> = groups.iter().filter(|g| g.rows > 0.0).collect();
+    let column = |f: fn(&RegressionGroup) -> Metric| -> (Vec<Metric>, Metric) {
+        (present.iter().map(|g| f(g)).collect(), f(&overall))
+    };
+    let (mae, mae_all) = column(|g| g.mae);
+    let (mean, mean_all) = column(|g| g.mean_prediction);
+    RegressionFairness {
+        mae_difference: difference(&mae, mae_all, method),
+        mae_ratio: ratio(&mae, mae_all, method),
+        mean_prediction_difference: difference(&mean, mean_all, method),
+        mean_prediction_ratio: ratio(&mean, mean_all, method),
+        groups,
+        overall,
+    }
+}
+
+/// Multiclass fairness: each group's accuracy, and per class the one-vs-rest binary fairness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MulticlassFairness {
+    /// Per group: sum of weights and accuracy.
+    pub groups: Vec<(f64, Metric)>,
+    /// Per class: each group's one-vs-rest rates (`Fairness::groups` keeps every group here,
+    /// empty ones included, in group order) and the aggregates.
+    pub classes: Vec<Fairness>,
+}
+
+impl MulticlassFairness {
+    /// The worst class's aggregates by name (largest difference, smallest ratio, over the
+    /// classes that define them), in the order reports list them.
+    pub fn worst(&self) -> Vec<(&'static str, Metric)> {
+        let per_class: Vec<Vec<(&'static str, Metric)>> =
+            self.classes.iter().map(aggregates).collect();
+        let Some(first) = per_class.first() else {
+            return Vec::new();
+        };
+        first
+            .iter()
+            .enumerate()
+            .map(|(k, (name, _))| {
+                let pick: fn(f64, f64) -> f64 = if name.ends_with("_ratio") {
+                    f64::min
+                } else {
+                    f64::max
+                };
+                let value = per_class
+                    .iter()
+                    .filter_map(|c| c[k].1.ok())
+                    .reduce(pick)
+                    .ok_or(Undefined::Empty);
+                (*name, value)
+            })
+            .collect()
+    }
+}
+
+/// Multiclass fairness over `groups` (as in [`regression`]): for each class `k`, the rows as a
+/// binary task "class k or not", labels and predictions alike (one-vs-rest), with the binary
+/// rates and aggregates, which is what fairlearn's `MetricFrame` and aggregate functions give
+/// for `y_true == k`, `y_pred == k`.
+#[expect(clippy::too_many_arguments, reason = "the columns and the two options")]
+pub fn multiclass(
+    labels: &[usize],
+    predictions: &[usize],
+    classes: usize,
+    groups: &[u32],
+    group_count: usize,
+    weights: Option<&[f64]>,
+    method: Method,
+    fairlearn_compat: bool,
+) -> MulticlassFairness {
+    // One k x k confusion matrix per group: every class's one-vs-rest cells follow from it.
+    let matrices = per_group(
+        labels.len(),
+        groups,
+        group_count,
+        weights,
+        |m: &mut Vec<f64>, i, w| {
+            if m.is_empty() {
+                m.resize(classes * classes, 0.0);
+            }
+            m[labels[i] * classes + predictions[i]] += w;
+        },
+    );
+    let cell = |m: &Vec<f64>, y: usize, p: usize| m.get(y * classes + p).copied().unwrap_or(0.0);
+    let one_vs_rest = |m: &Vec<f64>, k: usize| {
+        let total: f64 = m.iter().sum();
+        let tp = cell(m, k, k);
+        let predicted: f64 = (0..classes).map(|y| cell(m, y, k)).sum();
+        let actual: f64 = (0..classes).map(|p| cell(m, k, p)).sum();
+        Confusion {
+            tp,
+            fp: predicted - tp,
+            fn_: actual - tp,
+            tn: total - predicted - actual + tp,
+        }
+    };
+    let group_accuracy = matrices
+        .iter()
+        .map(|m| {
+            let total: f64 = m.iter().sum();
+            let right: f64 = (0..classes).map(|k| cell(m, k, k)).sum();
+            (total, crate::metrics::ratio(right, total, Undefined::Empty))
+        })
+        .collect();
+    let classes = (0..classes)
+        .map(|k| {
+            let confusions: Vec<Confusion> = matrices.iter().map(|m| one_vs_rest(m, k)).collect();
+            let mut overall = Confusion::default();
+            for c in &confusions {
+                overall.tp += c.tp;
+                overall.fp += c.fp;
+                overall.tn += c.tn;
+                overall.fn_ += c.fn_;
+            }
+            Fairness {
+                groups: confusions
+                    .iter()
+                    .map(|c| GroupRates::of(c, fairlearn_compat))
+                    .collect(),
+                ..from_confusions(&confusions, &overall, method, fairlearn_compat)
+            }
+        })
+        .collect();
+    MulticlassFairness {
+        groups: group_accuracy,
+        classes,
+    }
 }
 
 #[cfg(test)]

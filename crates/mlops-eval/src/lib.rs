@@ -4,10 +4,12 @@
 //! golden fixtures made by `scripts/golden/eval_metrics.py`); a metric the data cannot define is an
 //! [`metrics::Undefined`] with a reason, never 0. [`fairness`] holds per-group rates and fairlearn's
 //! aggregates (checked against fairlearn by `scripts/golden/eval_fairness.py`). [`stats`] holds
-//! Wilson intervals, the two-proportion test and Benjamini-Hochberg (checked against scipy).
-//! [`gates`] parses and evaluates CI gate expressions. [`slices`] computes a metric per slice and
-//! flags the slices where the model is significantly worse than on the rest; slices and sensitive
-//! groups share [`groupby`].
+//! Wilson intervals, the two-proportion test, Welch's t-test and Benjamini-Hochberg (checked
+//! against scipy). [`gates`] parses and evaluates CI gate expressions. [`slices`] splits the rows
+//! into slices and tests a metric per slice (the tests live in the private `significance`),
+//! flagging the slices where the model is significantly worse than on the rest; slices and
+//! sensitive groups share [`groupby`]. [`evaluate`] puts a report together: the private
+//! `measure` measures every unit of rows with intervals, `sensitive` builds the fairness report.
 //!
 //! It never prints and never exits.
 
@@ -19,8 +21,11 @@ pub mod gates;
 pub mod groupby;
 pub mod grouped;
 pub mod input;
+mod measure;
 pub mod metrics;
 pub mod report;
+mod sensitive;
+mod significance;
 pub mod slices;
 pub mod stats;
 

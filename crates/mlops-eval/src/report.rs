@@ -29,6 +29,9 @@ pub struct EvalReport {
     /// For classification: rows are true classes, columns predicted ones, in `classes` order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confusion_matrix: Option<ConfusionMatrix>,
+    /// How the slices were tested; absent without slices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice_test: Option<SliceTest>,
     #[serde(default)]
     pub slices: Vec<SliceReport>,
     /// With `--discover`: the flagged slices of up to two columns, largest first.
@@ -90,55 +93,104 @@ pub struct SliceReport {
     pub effect_size: Option<f64>,
 }
 
+/// The metric tested on each slice and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceTest {
+    /// The tested metric (`accuracy`, `recall`, ... for classification; `mae`, `mse`, `rmse`,
+    /// `mape` for regression): the key of `slices[].metrics` the p-values and effects are about.
+    pub metric: String,
+    /// `two_proportion_z` (proportions) or `welch_t` (mean errors).
+    pub test: String,
+    /// `difference` (rest minus slice, in the metric's units) or `relative` (slice over rest,
+    /// minus 1).
+    pub effect: String,
+    pub alpha: f64,
+    pub min_effect: f64,
+    pub min_rows: usize,
+}
+
 /// Fairness across the groups of the sensitive columns.
+///
+/// The aggregates are keys of this object beside `groups`: binary tasks have
+/// `demographic_parity_difference`, `demographic_parity_ratio`, `equalized_odds_difference`,
+/// `equalized_odds_ratio`, `equal_opportunity_difference` and `disparate_impact`; regression
+/// `mae_difference`, `mae_ratio`, `mean_prediction_difference` and `mean_prediction_ratio`;
+/// multiclass the binary five for the worst class, with each class's one-vs-rest groups and
+/// aggregates under `classes`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FairnessReport {
     pub sensitive: Vec<String>,
     pub method: String,
     pub groups: Vec<GroupReport>,
-    pub demographic_parity_difference: Option<f64>,
-    pub demographic_parity_ratio: Option<f64>,
-    pub equalized_odds_difference: Option<f64>,
-    pub equalized_odds_ratio: Option<f64>,
-    pub equal_opportunity_difference: Option<f64>,
-    pub disparate_impact: Option<f64>,
+    #[serde(flatten)]
+    pub aggregates: BTreeMap<String, Option<f64>>,
     /// Bootstrap intervals of the aggregates (groups resampled together with the rest).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ci: Intervals,
     /// Groups whose rates are undefined and were left out of the aggregates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Multiclass tasks: each class against the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassFairness>,
+}
+
+/// The order reports list aggregates and group metrics in; other names follow, sorted.
+const ORDER: &[&str] = &[
+    "accuracy",
+    "selection_rate",
+    "tpr",
+    "fpr",
+    "precision",
+    "mae",
+    "mean_prediction",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "equal_opportunity_difference",
+    "disparate_impact",
+    "mae_difference",
+    "mae_ratio",
+    "mean_prediction_difference",
+    "mean_prediction_ratio",
+];
+
+/// The entries of `map` in [`ORDER`].
+pub fn ordered(map: &BTreeMap<String, Option<f64>>) -> Vec<(&str, Option<f64>)> {
+    let rank = |name: &str| ORDER.iter().position(|o| *o == name).unwrap_or(ORDER.len());
+    let mut entries: Vec<(&str, Option<f64>)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    entries.sort_by_key(|(name, _)| rank(name));
+    entries
 }
 
 impl FairnessReport {
     /// The aggregates by name, in the order reports show them.
-    pub fn aggregates(&self) -> [(&'static str, Option<f64>); 6] {
-        [
-            (
-                "demographic_parity_difference",
-                self.demographic_parity_difference,
-            ),
-            ("demographic_parity_ratio", self.demographic_parity_ratio),
-            ("equalized_odds_difference", self.equalized_odds_difference),
-            ("equalized_odds_ratio", self.equalized_odds_ratio),
-            (
-                "equal_opportunity_difference",
-                self.equal_opportunity_difference,
-            ),
-            ("disparate_impact", self.disparate_impact),
-        ]
+    pub fn aggregates(&self) -> Vec<(&str, Option<f64>)> {
+        ordered(&self.aggregates)
     }
 }
 
-/// One group's rates.
+/// One class against the rest, in a multiclass task's fairness.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassFairness {
+    pub class: String,
+    /// Each group's one-vs-rest rates.
+    pub groups: Vec<GroupReport>,
+    #[serde(flatten)]
+    pub aggregates: BTreeMap<String, Option<f64>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ci: Intervals,
+}
+
+/// One group's metrics: binary tasks `selection_rate`, `tpr`, `fpr`, `precision`; regression
+/// `mae` and `mean_prediction`; multiclass `accuracy` (and per class the binary rates).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupReport {
     pub values: Vec<String>,
     pub rows: f64,
-    pub selection_rate: Option<f64>,
-    pub tpr: Option<f64>,
-    pub fpr: Option<f64>,
-    pub precision: Option<f64>,
+    #[serde(flatten)]
+    pub metrics: BTreeMap<String, Option<f64>>,
     /// Intervals of the rates, as for slices.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ci: Intervals,
@@ -163,7 +215,7 @@ impl Values for EvalReport {
     fn value(&self, path: &str) -> Option<Result<f64, String>> {
         if let Some(name) = path.strip_prefix("fairness.") {
             let f = self.fairness.as_ref()?;
-            let (_, value) = f.aggregates().into_iter().find(|(n, _)| *n == name)?;
+            let value = *f.aggregates.get(name)?;
             return Some(
                 value.ok_or_else(|| "undefined for these groups; see `fairness.notes`".to_owned()),
             );
@@ -193,8 +245,8 @@ impl Values for EvalReport {
         let fairness = self
             .fairness
             .iter()
-            .flat_map(FairnessReport::aggregates)
-            .map(|(name, _)| format!("fairness.{name}"));
+            .flat_map(|f| f.aggregates.keys())
+            .map(|name| format!("fairness.{name}"));
         overall.chain(fairness).collect()
     }
 

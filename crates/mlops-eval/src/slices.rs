@@ -1,18 +1,24 @@
-//! Slices and error analysis: a proportion metric per slice of the data, with a Wilson interval,
-//! and a flag on the slices where the model is significantly worse than on the rest.
+//! Slices: splitting the rows by the values of columns (categories, quantile bins of numbers,
+//! crossings of columns), the metric tested per slice, and the slice reports of an evaluation.
 //!
 //! Slices come from categorical columns (one per value), numeric columns (quantile bins) and
-//! crossings of columns. Each slice with at least `min_rows` rows is tested against the rest of
-//! the data with the pooled two-proportion z-test; p-values are adjusted with Benjamini-Hochberg
-//! across the tested slices. A slice is `underperforming` when its adjusted p-value is below
-//! `alpha` and it is worse than the rest by more than `min_effect`.
+//! crossings of columns. Each slice gets every metric of the task (see [`crate::measure`]); the
+//! tested metric ([`SliceMetric`]: a proportion for classification, a mean error for regression)
+//! is tested against the rest of the data as [`crate::significance`] describes, and the slices
+//! where the model is significantly worse are flagged.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
-use serde::Serialize;
+use mlops_core::table::{Column, Table};
+use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::groupby::{self, Codes};
-use crate::stats::{benjamini_hochberg, two_proportion_p_value, wilson_interval};
+use crate::input::{Prepared, Task};
+use crate::measure::{Measured, split};
+use crate::report::{SliceReport, SliceTest};
+pub use crate::significance::{Outcomes, SliceResult, discover, test};
 use rayon::prelude::*;
 
 /// Missing values form their own slice, named so.
@@ -48,6 +54,112 @@ impl ProportionMetric {
     /// Whether larger values are better (a weak slice is then one with a lower value).
     pub fn higher_is_better(self) -> bool {
         !matches!(self, Self::Fpr | Self::Fnr)
+    }
+}
+
+/// The metric tested on each slice: a proportion for classification tasks (multiclass: accuracy
+/// only), a mean error for regression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SliceMetric {
+    Accuracy,
+    Recall,
+    Precision,
+    Fpr,
+    Tnr,
+    Fnr,
+    SelectionRate,
+    Mae,
+    Mse,
+    Rmse,
+    Mape,
+}
+
+impl SliceMetric {
+    /// Every slice metric, proportions first.
+    pub const ALL: [SliceMetric; 11] = [
+        Self::Accuracy,
+        Self::Recall,
+        Self::Precision,
+        Self::Fpr,
+        Self::Tnr,
+        Self::Fnr,
+        Self::SelectionRate,
+        Self::Mae,
+        Self::Mse,
+        Self::Rmse,
+        Self::Mape,
+    ];
+
+    /// The metric of a report name (`selection_rate`).
+    pub fn from_name(name: &str) -> Option<SliceMetric> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The metric's name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::Recall => "recall",
+            Self::Precision => "precision",
+            Self::Fpr => "fpr",
+            Self::Tnr => "tnr",
+            Self::Fnr => "fnr",
+            Self::SelectionRate => "selection_rate",
+            Self::Mae => "mae",
+            Self::Mse => "mse",
+            Self::Rmse => "rmse",
+            Self::Mape => "mape",
+        }
+    }
+
+    /// The proportion behind a classification metric; `None` for a regression one.
+    pub fn proportion(self) -> Option<ProportionMetric> {
+        Some(match self {
+            Self::Accuracy => ProportionMetric::Accuracy,
+            Self::Recall => ProportionMetric::Recall,
+            Self::Precision => ProportionMetric::Precision,
+            Self::Fpr => ProportionMetric::Fpr,
+            Self::Tnr => ProportionMetric::Tnr,
+            Self::Fnr => ProportionMetric::Fnr,
+            Self::SelectionRate => ProportionMetric::SelectionRate,
+            Self::Mae | Self::Mse | Self::Rmse | Self::Mape => return None,
+        })
+    }
+
+    /// The metric tested for `task`: `chosen`, or the task's default (accuracy; MAE for
+    /// regression).
+    ///
+    /// # Errors
+    /// [`Error::SliceMetric`] when `chosen` does not fit the task: a regression metric on a
+    /// classification task, a proportion on regression, or anything but accuracy on multiclass.
+    pub fn resolve(chosen: Option<SliceMetric>, task: Task) -> Result<SliceMetric> {
+        let default = if task == Task::Regression {
+            Self::Mae
+        } else {
+            Self::Accuracy
+        };
+        let Some(metric) = chosen else {
+            return Ok(default);
+        };
+        let fits = match task {
+            Task::Binary => metric.proportion().is_some(),
+            Task::Multiclass => metric == Self::Accuracy,
+            Task::Regression => metric.proportion().is_none(),
+        };
+        if fits {
+            Ok(metric)
+        } else {
+            Err(Error::SliceMetric {
+                metric: metric.name(),
+                task: crate::evaluate::task_name(task),
+                expected: match task {
+                    Task::Binary => "accuracy, recall, precision, fpr, tnr, fnr or selection_rate",
+                    Task::Multiclass => "accuracy",
+                    Task::Regression => "mae, mse, rmse or mape",
+                },
+            })
+        }
     }
 }
 
@@ -95,24 +207,6 @@ impl Default for SliceOptions {
             confidence: 0.95,
         }
     }
-}
-
-/// One slice's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SliceResult {
-    pub columns: Vec<String>,
-    pub values: Vec<String>,
-    pub rows: usize,
-    /// The metric on the slice; `None` when the slice has no row in its denominator.
-    pub value: Option<f64>,
-    pub ci: Option<(f64, f64)>,
-    /// The metric on the rest of the data.
-    pub rest: Option<f64>,
-    /// How much worse the slice is than the rest (positive: worse).
-    pub effect_size: Option<f64>,
-    /// The Benjamini-Hochberg adjusted p-value; `None` for slices that were not tested.
-    pub p_value: Option<f64>,
-    pub underperforming: bool,
 }
 
 /// One column's rows as small ids into its distinct labels (categories as they are, numbers as
@@ -241,18 +335,6 @@ impl Dimension {
         }
         sizes
     }
-
-    /// Per slice: rows, rows in the denominator of `outcomes`, and successes among them.
-    fn counts(&self, outcomes: &[(bool, bool)]) -> Vec<(usize, usize, usize)> {
-        let mut counts = vec![(0, 0, 0); self.slices.len()];
-        for (&id, &(trial, success)) in self.ids.iter().zip(outcomes) {
-            let c = &mut counts[id as usize];
-            c.0 += 1;
-            c.1 += usize::from(trial);
-            c.2 += usize::from(trial && success);
-        }
-        counts
-    }
 }
 
 /// Splits the rows into slices: one dimension per column, plus one per crossing in `options`.
@@ -291,89 +373,18 @@ pub fn partition(columns: &[SliceColumn], options: &SliceOptions) -> Vec<Dimensi
 }
 
 /// Per-row outcomes of a proportion metric: (counts in the denominator, is a success).
-pub fn outcomes(
-    metric: ProportionMetric,
-    labels: &[bool],
-    predictions: &[bool],
-) -> Vec<(bool, bool)> {
-    labels
-        .iter()
-        .zip(predictions)
-        .map(|(&y, &p)| metric.row(y, p))
-        .collect()
-}
-
-/// One slice to test: its name and counts.
-struct Candidate<'d> {
-    columns: &'d [String],
-    values: &'d [String],
-    counts: Counts,
-}
-
-/// The slices of `dimensions` with their counts, in dimension then slice order.
-fn candidates<'d>(dimensions: &'d [Dimension], outcomes: &[(bool, bool)]) -> Vec<Candidate<'d>> {
-    let (all_trials, all_successes) = outcomes.iter().fold((0usize, 0usize), |(t, s), &(i, ok)| {
-        (t + usize::from(i), s + usize::from(i && ok))
-    });
-    dimensions
-        .iter()
-        .flat_map(|d| {
-            d.counts(outcomes).into_iter().zip(&d.slices).map(
-                move |((rows, trials, successes), values)| Candidate {
-                    columns: &d.columns,
-                    values,
-                    counts: Counts {
-                        rows,
-                        trials,
-                        successes,
-                        all_trials,
-                        all_successes,
-                    },
-                },
-            )
-        })
-        .collect()
-}
-
-/// Tests each slice's proportion against the rest of the data and flags the underperforming
-/// ones (see the module comment); `higher_is_better` says which direction is worse. Results in
-/// dimension then slice order.
-pub fn test(
-    dimensions: &[Dimension],
-    outcomes: &[(bool, bool)],
-    higher_is_better: bool,
-    options: &SliceOptions,
-) -> Vec<SliceResult> {
-    test_candidates(&candidates(dimensions, outcomes), higher_is_better, options)
-}
-
-fn test_candidates(
-    candidates: &[Candidate],
-    higher_is_better: bool,
-    options: &SliceOptions,
-) -> Vec<SliceResult> {
-    let mut results: Vec<SliceResult> = candidates
-        .iter()
-        .map(|c| slice_result(c, higher_is_better, options))
-        .collect();
-    // Benjamini-Hochberg over the tested slices.
-    let tested: Vec<usize> = (0..results.len())
-        .filter(|&i| results[i].p_value.is_some())
-        .collect();
-    let raw: Vec<f64> = tested
-        .iter()
-        .map(|&i| results[i].p_value.expect("tested"))
-        .collect();
-    for (&i, q) in tested.iter().zip(benjamini_hochberg(&raw)) {
-        let r = &mut results[i];
-        r.p_value = Some(q);
-        r.underperforming =
-            q < options.alpha && r.effect_size.is_some_and(|e| e > options.min_effect);
+pub fn outcomes(metric: ProportionMetric, labels: &[bool], predictions: &[bool]) -> Outcomes {
+    Outcomes::Proportion {
+        rows: labels
+            .iter()
+            .zip(predictions)
+            .map(|(&y, &p)| metric.row(y, p))
+            .collect(),
+        higher_is_better: metric.higher_is_better(),
     }
-    results
 }
 
-/// Computes `metric` on every slice and flags the underperforming ones.
+/// Computes `metric` on every slice of a binary task and flags the underperforming ones.
 pub fn analyze(
     labels_true: &[bool],
     predictions: &[bool],
@@ -384,111 +395,247 @@ pub fn analyze(
     test(
         &partition(columns, options),
         &outcomes(metric, labels_true, predictions),
-        metric.higher_is_better(),
         options,
     )
 }
 
-/// One slice's counts and the totals it is tested against.
-#[derive(Clone, Copy)]
-struct Counts {
-    rows: usize,
-    trials: usize,
-    successes: usize,
-    all_trials: usize,
-    all_successes: usize,
+/// The tested metric of an evaluation and each row's outcome for it.
+pub(crate) struct Tested {
+    pub(crate) metric: SliceMetric,
+    pub(crate) outcomes: Outcomes,
 }
 
-#[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
-fn slice_result(
-    candidate: &Candidate,
-    higher_is_better: bool,
-    options: &SliceOptions,
-) -> SliceResult {
-    let c = candidate.counts;
-    let (rest_trials, rest_successes) = (c.all_trials - c.trials, c.all_successes - c.successes);
-    let share = |s: usize, t: usize| (t > 0).then(|| s as f64 / t as f64);
-    let (value, rest) = (
-        share(c.successes, c.trials),
-        share(rest_successes, rest_trials),
-    );
-    let effect_size = match (value, rest) {
-        (Some(v), Some(r)) => Some(if higher_is_better { r - v } else { v - r }),
-        _ => None,
-    };
-    let p_value = if c.rows >= options.min_rows {
-        two_proportion_p_value(
-            c.successes as f64,
-            c.trials as f64,
-            rest_successes as f64,
-            rest_trials as f64,
-        )
-    } else {
-        None
-    };
-    SliceResult {
-        columns: candidate.columns.to_vec(),
-        values: candidate.values.to_vec(),
-        rows: c.rows,
-        value,
-        ci: wilson_interval(c.successes as f64, c.trials as f64, options.confidence),
-        rest,
-        effect_size,
-        p_value,
-        underperforming: false,
+impl Tested {
+    /// How the slices are tested, as the report records it.
+    pub(crate) fn describe(&self, options: &SliceOptions) -> SliceTest {
+        SliceTest {
+            metric: self.metric.name().to_owned(),
+            test: self.outcomes.test_name().to_owned(),
+            effect: self.outcomes.effect_kind().to_owned(),
+            alpha: options.alpha,
+            min_effect: options.min_effect,
+            min_rows: options.min_rows,
+        }
     }
 }
 
-/// SliceFinder-style search: every slice of one column, then every crossing of two columns
-/// except those inside a slice already flagged (they would repeat it). All tested slices are
-/// adjusted together with Benjamini-Hochberg. Returns the flagged slices, largest first (then
-/// the most severe), at most `top`.
-pub fn discover(
-    columns: &[SliceColumn],
-    outcomes: &[(bool, bool)],
-    higher_is_better: bool,
+/// Each row's outcome for `metric`, which [`SliceMetric::resolve`] has checked fits the task.
+pub(crate) fn tested(prepared: &Prepared, metric: SliceMetric) -> Tested {
+    let outcomes = match prepared {
+        Prepared::Binary {
+            labels,
+            predictions,
+            ..
+        } => outcomes(
+            metric.proportion().expect("resolved for the task"),
+            labels,
+            predictions,
+        ),
+        Prepared::Multiclass {
+            labels,
+            predictions,
+            ..
+        } => Outcomes::Proportion {
+            rows: labels
+                .iter()
+                .zip(predictions)
+                .map(|(y, p)| (true, y == p))
+                .collect(),
+            higher_is_better: true,
+        },
+        Prepared::Regression { truth, predictions } => {
+            let loss: fn(f64, f64) -> f64 = match metric {
+                SliceMetric::Mae => |y, p| (y - p).abs(),
+                SliceMetric::Mape => |y, p| (y - p).abs() / y.abs().max(f64::EPSILON),
+                _ => |y, p| (y - p) * (y - p),
+            };
+            Outcomes::Mean {
+                losses: truth
+                    .iter()
+                    .zip(predictions)
+                    .map(|(&y, &p)| loss(y, p))
+                    .collect(),
+                root: metric == SliceMetric::Rmse,
+            }
+        }
+    };
+    Tested { metric, outcomes }
+}
+
+/// The distinct slice columns, in the order the options name them, with buffers for the values
+/// that need converting (numbers to floats, booleans to coded labels) so slicing can borrow them.
+struct SliceBuffers<'o> {
+    names: Vec<&'o str>,
+    coded: Vec<(Vec<String>, Vec<u32>)>,
+    numbers: Vec<Vec<Option<f64>>>,
+}
+
+impl<'o> SliceBuffers<'o> {
+    fn new(sets: &'o [Vec<String>]) -> Self {
+        let mut names: Vec<&str> = Vec::new();
+        for name in sets.iter().flatten() {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        Self {
+            coded: vec![(Vec::new(), Vec::new()); names.len()],
+            numbers: vec![Vec::new(); names.len()],
+            names,
+        }
+    }
+
+    fn columns<'a>(&'a mut self, table: &'a Table) -> Vec<SliceColumn<'a>> {
+        self.names
+            .iter()
+            .zip(self.coded.iter_mut().zip(self.numbers.iter_mut()))
+            .map(|(name, (t, n))| {
+                slice_column(
+                    name,
+                    table.column(name).expect("slice columns were read"),
+                    t,
+                    n,
+                )
+            })
+            .collect()
+    }
+}
+
+/// A column as a slicing column: numbers are binned, everything else is a category. Text is
+/// borrowed; other columns are converted into the holders.
+fn slice_column<'a>(
+    name: &'a str,
+    column: &'a Column,
+    coded: &'a mut (Vec<String>, Vec<u32>),
+    numbers: &'a mut Vec<Option<f64>>,
+) -> SliceColumn<'a> {
+    match column {
+        Column::Int(_) | Column::Float(_) => {
+            *numbers = column.to_floats().expect("numeric columns convert");
+            SliceColumn::Numeric {
+                name,
+                values: numbers,
+            }
+        }
+        Column::Text { labels, ids } => SliceColumn::Coded { name, labels, ids },
+        Column::Bool(_) => {
+            *coded = column.to_coded();
+            SliceColumn::Coded {
+                name,
+                labels: &coded.0,
+                ids: &coded.1,
+            }
+        }
+    }
+}
+
+/// The dimensions `sets` asks for (each entry one column alone, or a crossing of several), in
+/// that order.
+pub(crate) fn dimensions(
+    table: &Table,
+    sets: &[Vec<String>],
+    options: &SliceOptions,
+) -> Vec<Dimension> {
+    if sets.is_empty() {
+        return Vec::new();
+    }
+    let mut buffers = SliceBuffers::new(sets);
+    let names = buffers.names.clone();
+    let columns = buffers.columns(table);
+    let index = |n: &String| names.iter().position(|m| m == n).expect("listed above");
+    let mut slice_options = options.clone();
+    slice_options.crossings = sets
+        .iter()
+        .filter(|s| s.len() > 1)
+        .map(|s| s.iter().map(index).collect())
+        .collect();
+    let singles: Vec<usize> = sets
+        .iter()
+        .filter(|s| s.len() == 1)
+        .map(|s| index(&s[0]))
+        .collect();
+    partition(&columns, &slice_options)
+        .into_iter()
+        .filter(|d| d.columns.len() > 1 || singles.contains(&index(&d.columns[0])))
+        .collect()
+}
+
+/// The slice reports, most severe first: each slice's metrics and intervals with its test.
+pub(crate) fn reports(
+    dimensions: &[Dimension],
+    measured: Vec<Vec<Measured>>,
+    tested: Option<&Tested>,
+    options: &SliceOptions,
+) -> Vec<SliceReport> {
+    let tests = tested.map(|t| test(dimensions, &t.outcomes, options));
+    let named = dimensions
+        .iter()
+        .flat_map(|d| d.slices.iter().map(move |values| (&d.columns, values)));
+    let mut reports: Vec<SliceReport> = named
+        .zip(measured.into_iter().flatten())
+        .enumerate()
+        .map(|(i, ((columns, values), m))| {
+            let outcome = tests.as_ref().map(|t| &t[i]);
+            let (metrics, _) = split(m.metrics);
+            SliceReport {
+                columns: columns.clone(),
+                values: values.clone(),
+                rows: m.rows,
+                metrics,
+                ci: m.ci,
+                underperforming: outcome.is_some_and(|t| t.underperforming),
+                p_value: outcome.and_then(|t| t.p_value),
+                effect_size: outcome.and_then(|t| t.effect_size),
+            }
+        })
+        .collect();
+    sort_by_severity(&mut reports);
+    reports
+}
+
+/// `--discover`: the `top` flagged slices of up to two of the slice columns.
+pub(crate) fn discovered(
+    table: &Table,
+    sets: &[Vec<String>],
+    tested: &Tested,
     options: &SliceOptions,
     top: usize,
-) -> Vec<SliceResult> {
-    let pairs: Vec<Vec<usize>> = (0..columns.len())
-        .flat_map(|a| ((a + 1)..columns.len()).map(move |b| vec![a, b]))
-        .collect();
-    let dimensions = partition(
-        columns,
-        &SliceOptions {
-            crossings: pairs,
-            ..options.clone()
-        },
-    );
-    let all = candidates(&dimensions, outcomes);
-    let (singles, crossed): (Vec<Candidate>, Vec<Candidate>) =
-        all.into_iter().partition(|c| c.columns.len() == 1);
-    let first = test_candidates(&singles, higher_is_better, options);
-    let flagged: Vec<(&str, &str)> = first
-        .iter()
-        .filter(|r| r.underperforming)
-        .map(|r| (r.columns[0].as_str(), r.values[0].as_str()))
-        .collect();
-    let kept = crossed.into_iter().filter(|c| {
-        !c.columns
-            .iter()
-            .zip(c.values)
-            .any(|(c, v)| flagged.contains(&(c.as_str(), v.as_str())))
-    });
-    let all: Vec<Candidate> = singles.into_iter().chain(kept).collect();
-    let mut found: Vec<SliceResult> = test_candidates(&all, higher_is_better, options)
+) -> Vec<SliceReport> {
+    let name = tested.metric.name();
+    let mut buffers = SliceBuffers::new(sets);
+    let columns = buffers.columns(table);
+    discover(&columns, &tested.outcomes, options, top)
         .into_iter()
-        .filter(|r| r.underperforming)
-        .collect();
-    found.sort_by(|a, b| {
-        b.rows.cmp(&a.rows).then_with(|| {
-            b.effect_size
-                .unwrap_or(0.0)
-                .total_cmp(&a.effect_size.unwrap_or(0.0))
+        .map(|r| SliceReport {
+            columns: r.columns,
+            values: r.values,
+            rows: r.rows,
+            metrics: BTreeMap::from([(name.to_owned(), r.value)]),
+            ci: r
+                .ci
+                .map(|(lo, hi)| BTreeMap::from([(name.to_owned(), [lo, hi])]))
+                .unwrap_or_default(),
+            underperforming: r.underperforming,
+            p_value: r.p_value,
+            effect_size: r.effect_size,
         })
+        .collect()
+}
+
+/// Most severe first: flagged slices by effect size, then the rest in slicing order.
+fn sort_by_severity(reports: &mut [SliceReport]) {
+    let effect = |r: &SliceReport| {
+        if r.underperforming {
+            r.effect_size.unwrap_or(0.0)
+        } else {
+            0.0
+        }
+    };
+    reports.sort_by(|a, b| {
+        b.underperforming
+            .cmp(&a.underperforming)
+            .then_with(|| effect(b).total_cmp(&effect(a)))
     });
-    found.truncate(top);
-    found
 }
 
 #[cfg(test)]

@@ -162,8 +162,7 @@ fn discovery_finds_the_weak_region_and_does_not_repeat_its_sub_slices() {
     ];
     let outcomes =
         mlops_eval::slices::outcomes(ProportionMetric::Accuracy, &data.labels, &data.predictions);
-    let found =
-        mlops_eval::slices::discover(&columns, &outcomes, true, &SliceOptions::default(), 10);
+    let found = mlops_eval::slices::discover(&columns, &outcomes, &SliceOptions::default(), 10);
     assert_eq!(found[0].values, ["r3"], "{found:?}");
     assert!(
         found
@@ -188,7 +187,6 @@ fn discovery_finds_the_weak_region_and_does_not_repeat_its_sub_slices() {
         },
     ];
     assert!(
-        mlops_eval::slices::discover(&columns, &outcomes, true, &SliceOptions::default(), 10)
-            .is_empty()
+        mlops_eval::slices::discover(&columns, &outcomes, &SliceOptions::default(), 10).is_empty()
     );
 }
