@@ -301,13 +301,19 @@ fn gate_reports(
                 report,
                 baseline.map(|b| &b.report as &dyn crate::gates::Values),
             )?;
+            let reason = result
+                .value
+                .as_ref()
+                .err()
+                .or(result.threshold.as_ref().err())
+                .cloned();
             Ok(GateReport {
                 gate: gate.text.clone(),
-                value: result.value,
-                threshold: result.threshold,
+                value: result.value.ok(),
+                threshold: result.threshold.ok(),
                 passed: result.passed,
                 margin: result.margin,
-                reason: result.reason,
+                reason,
             })
         })
         .collect()
