@@ -288,6 +288,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
         Error::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
+        Error::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a kept column's type comes from the file's first 1000 rows".into(),
         Error::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
         Error::NoTableFiles { .. } => "a directory is read for its `*.parquet` files; a pattern such as 'data/day-*.parquet' matches file names in one directory".into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),

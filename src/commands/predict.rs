@@ -1,4 +1,4 @@
-//! `mlops predict`: score Parquet batches with a model directory into a Parquet file.
+//! `mlops predict`: score Parquet or CSV batches with a model directory into a Parquet or CSV file.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,17 +13,18 @@ use crate::commands::Context;
 use crate::error::ExitStatus;
 use crate::render::text;
 
-/// Score Parquet data with a model directory (`model.yaml` + `model.safetensors`), streaming
-/// batch by batch, into a Parquet file of predictions
+/// Score Parquet or CSV data with a model directory (`model.yaml` + `model.safetensors`),
+/// streaming batch by batch, into a Parquet or CSV file of predictions
 #[derive(Debug, clap::Args)]
 pub(crate) struct PredictArgs {
     /// The model directory, or a registered version: NAME@v1.2.0, NAME@latest, NAME#prod
     #[arg(long, value_name = "DIR|REF")]
     model: PathBuf,
-    /// Parquet files, directories of them, or quoted patterns
+    /// Parquet files, CSV files (`*.csv`, with a header row), directories of Parquet files, or
+    /// quoted patterns
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Where to write the predictions (Parquet)
+    /// Where to write the predictions: Parquet, or CSV when the name ends in `.csv`
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
     /// Input columns to copy into the output first, such as ids and labels (comma-separated or

@@ -31,6 +31,7 @@ mod old_versions;
 mod output;
 mod pipeline;
 mod pipeline_safety;
+mod predict_csv;
 mod progress;
 mod quickstart;
 mod registry;

@@ -180,6 +180,17 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A CSV cell that does not read as its column's type.
+    #[error("`{}` line {line}, column `{column}`: `{value}` is not {expected}", path.display())]
+    BadValue {
+        path: PathBuf,
+        /// The line the record starts on, counting the header as line 1.
+        line: u64,
+        column: String,
+        value: String,
+        expected: &'static str,
+    },
+
     #[error("column `{column}` is {first} in `{}` but {second} in `{}`", first_path.display(), second_path.display())]
     MismatchedColumn {
         column: String,

@@ -1,10 +1,13 @@
-//! Row-wise Parquet I/O for scoring a model.
+//! Row-wise Parquet and CSV I/O for scoring a model.
 //!
-//! [`RowReader`] reads Parquet a record batch at a time and decodes the model's input columns
-//! straight into one row-major `f32` buffer per batch (standardised numbers, one-hot blocks for
-//! categories), so memory holds a batch, never the input. [`RowWriter`] writes the results a
-//! batch at a time to a temp file renamed into place at the end, with chosen input columns
-//! passed through exactly as they were read.
+//! [`RowReader`] reads Parquet or CSV (`*.csv`, see [`csv_file`]) a record batch at a time and
+//! decodes the model's input columns straight into one row-major `f32` buffer per batch
+//! (standardised numbers, one-hot blocks for categories), so memory holds a batch, never the
+//! input. [`RowWriter`] writes the results a batch at a time, as Parquet or (for a `*.csv`
+//! output) CSV, to a temp file renamed into place at the end, with chosen input columns passed
+//! through exactly as they were read.
+
+mod csv_file;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -100,7 +103,9 @@ pub struct RowReader {
     files: Vec<PathBuf>,
     /// The next file of `files` to open.
     next_file: usize,
-    current: Option<(Arc<Path>, ParquetRecordBatchReader, u64)>,
+    current: Option<(Arc<Path>, Batches, u64)>,
+    /// Per file, how to read it when it is CSV.
+    layouts: Vec<Option<csv_file::Layout>>,
     features: Vec<FeatureDecoder>,
     width: usize,
     /// Every column read: the features' and then the passed ones, each once.
@@ -112,10 +117,12 @@ pub struct RowReader {
 }
 
 impl RowReader {
-    /// Opens `paths` (Parquet files) for `features`, passing the `passed` columns through.
+    /// Opens `paths` (Parquet files, and CSV files named `*.csv`) for `features`, passing the
+    /// `passed` columns through.
     ///
-    /// Every file's schema is checked first: a missing column, an input of the wrong type, or a
-    /// passed column whose type differs between files is an error before any row is read.
+    /// Every file's schema is checked first (a CSV file's from its header and first rows): a
+    /// missing column, an input of the wrong type, or a passed column whose type differs between
+    /// files is an error before any row is read.
     pub fn open(
         paths: &[PathBuf],
         features: Vec<Feature>,
@@ -133,26 +140,48 @@ impl RowReader {
             }
         }
         let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        // The model says how a CSV file's inputs are read; only passed columns are inferred.
+        let wants: Vec<(&str, csv_file::Want)> = names
+            .iter()
+            .map(|&name| {
+                let want = match features.iter().find(|f| f.column() == name) {
+                    Some(Feature::Numeric { .. }) => csv_file::Want::Number,
+                    Some(Feature::OneHot { .. }) => csv_file::Want::Category,
+                    None => csv_file::Want::Passed,
+                };
+                (name, want)
+            })
+            .collect();
         let mut passed_schema: Option<(SchemaRef, PathBuf)> = None;
-        let mut total_rows = 0;
+        let mut total_rows = Some(0);
+        let mut layouts = Vec::with_capacity(paths.len());
         for path in paths {
-            check_csv(path)?;
-            let file = open_parquet(path, &names, 1, false)?;
-            total_rows += file.rows as u64;
+            let file_schema = if is_csv(path) {
+                let layout = csv_file::Layout::infer(path, &wants)?;
+                let schema = layout.schema().clone();
+                layouts.push(Some(layout));
+                // Counting a CSV file's rows would read it twice.
+                total_rows = None;
+                schema
+            } else {
+                let file = open_parquet(path, &names, 1, false)?;
+                layouts.push(None);
+                total_rows = total_rows.map(|t| t + file.rows as u64);
+                file.schema
+            };
             for feature in &features {
-                let field = file
-                    .schema
+                let field = file_schema
                     .field_with_name(feature.column())
-                    .expect("open_parquet checked the columns");
+                    .expect("open_parquet and Layout::infer checked the columns");
                 check_input_type(path, feature, field.data_type())?;
             }
             let schema = Arc::new(Schema::new(
                 passed
                     .iter()
                     .map(|name| {
-                        file.schema
+                        file_schema
                             .field_with_name(name)
-                            .expect("open_parquet checked the columns")
+                            .expect("open_parquet and Layout::infer checked the columns")
                             .clone()
                     })
                     .collect::<Vec<Field>>(),
@@ -193,13 +222,14 @@ impl RowReader {
             files: paths.to_vec(),
             next_file: 0,
             current: None,
+            layouts,
             features,
             width,
             wanted,
             passed: passed.to_vec(),
             passed_schema,
             batch_rows: batch_rows.max(1),
-            total_rows,
+            total_rows: total_rows.unwrap_or(0),
         })
     }
 
@@ -208,7 +238,7 @@ impl RowReader {
         self.width
     }
 
-    /// The rows of all the files, from their metadata.
+    /// The rows of all the files, from their metadata; 0 (unknown) when one is CSV.
     pub fn total_rows(&self) -> u64 {
         self.total_rows
     }
@@ -295,41 +325,53 @@ impl Iterator for RowReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some((path, reader, next_row)) = &mut self.current {
-                match reader.next() {
+            if let Some((path, batches, next_row)) = &mut self.current {
+                let next = match batches {
+                    Batches::Parquet(reader) => {
+                        reader.next().map(|b| b.map_err(|e| table_error(path, e)))
+                    }
+                    Batches::Csv(reader) => reader.next(),
+                };
+                match next {
                     Some(Ok(batch)) => {
                         let first_row = *next_row;
                         *next_row += batch.num_rows() as u64;
                         let path = path.clone();
                         return Some(self.decode(&path, first_row, &batch));
                     }
-                    Some(Err(e)) => return Some(Err(table_error(path, e))),
+                    Some(Err(e)) => return Some(Err(e)),
                     None => self.current = None,
                 }
             }
             let path = self.files.get(self.next_file)?.clone();
+            let layout = self.layouts.get(self.next_file).cloned().flatten();
             self.next_file += 1;
-            let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
-            match open_parquet(&path, &names, self.batch_rows, false) {
-                Ok(file) => self.current = Some((Arc::from(path.as_path()), file.reader, 0)),
+            let opened = if let Some(layout) = layout {
+                csv_file::CsvBatches::open(&path, layout, self.batch_rows)
+                    .map(|csv| Batches::Csv(Box::new(csv)))
+            } else {
+                let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
+                open_parquet(&path, &names, self.batch_rows, false)
+                    .map(|file| Batches::Parquet(file.reader))
+            };
+            match opened {
+                Ok(batches) => self.current = Some((Arc::from(path.as_path()), batches, 0)),
                 Err(e) => return Some(Err(e)),
             }
         }
     }
 }
 
-/// Scoring streams Parquet only: a CSV file would have to be read whole to infer its types.
-fn check_csv(path: &Path) -> Result<()> {
-    if path
-        .extension()
+/// The record batches of one input file.
+enum Batches {
+    Parquet(ParquetRecordBatchReader),
+    Csv(Box<csv_file::CsvBatches>),
+}
+
+/// Whether a file is read (or written) as CSV: by its `.csv` extension, as everywhere in mlops.
+fn is_csv(path: &Path) -> bool {
+    path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
-        return Err(table_error(
-            path,
-            "scoring reads Parquet; convert the CSV file first (for example with pandas' `to_parquet`)",
-        ));
-    }
-    Ok(())
 }
 
 fn is_text(data_type: &DataType) -> bool {
@@ -721,14 +763,20 @@ impl Values {
     }
 }
 
-/// Writes scored rows to a Parquet file: a temp file beside it until [`RowWriter::finish`]
-/// renames it into place, removed if the writer is dropped unfinished (or straight through to a
-/// device, a FIFO or stdout: see [`crate::outfile`]).
+/// Writes scored rows to a Parquet file, or a CSV file when its name ends in `.csv`: a temp file
+/// beside it until [`RowWriter::finish`] renames it into place, removed if the writer is dropped
+/// unfinished (or straight through to a device, a FIFO or stdout: see [`crate::outfile`]).
 pub struct RowWriter {
     path: PathBuf,
-    writer: ArrowWriter<OutFile>,
+    writer: Output,
     schema: SchemaRef,
     rows: u64,
+}
+
+/// The format [`RowWriter`] writes.
+enum Output {
+    Parquet(ArrowWriter<OutFile>),
+    Csv(::csv::Writer<OutFile>),
 }
 
 impl RowWriter {
@@ -744,6 +792,14 @@ impl RowWriter {
             fields.push(Field::new(name, data_type, false));
         }
         let schema = Arc::new(Schema::new(fields));
+        if is_csv(path) {
+            return Ok(RowWriter {
+                path: path.to_owned(),
+                writer: Output::Csv(csv_file::create(path, &schema)?),
+                schema,
+                rows: 0,
+            });
+        }
         let file = OutFile::create(path)?;
         // Row groups of 128k rows keep the buffered output small whatever the input's size.
         // Dictionaries only for text: trying one on every score and id costs more than it saves.
@@ -764,7 +820,7 @@ impl RowWriter {
             .map_err(|e| table_error(path, e))?;
         Ok(RowWriter {
             path: path.to_owned(),
-            writer,
+            writer: Output::Parquet(writer),
             schema,
             rows: 0,
         })
@@ -781,9 +837,12 @@ impl RowWriter {
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
         )
         .map_err(|e| table_error(&self.path, e))?;
-        self.writer
-            .write(&batch)
-            .map_err(|e| table_error(&self.path, e))?;
+        match &mut self.writer {
+            Output::Parquet(writer) => writer
+                .write(&batch)
+                .map_err(|e| table_error(&self.path, e))?,
+            Output::Csv(writer) => csv_file::write_batch(&self.path, writer, &batch)?,
+        }
         self.rows += rows as u64;
         Ok(())
     }
@@ -791,11 +850,15 @@ impl RowWriter {
     /// Completes the file (its footer too), syncs it and renames it into place; returns the rows
     /// written. Dropped without this, the temp file is removed.
     pub fn finish(self) -> Result<u64> {
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|e| table_error(&self.path, e))?;
-        file.finish()?;
+        match self.writer {
+            Output::Parquet(writer) => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| table_error(&self.path, e))?;
+                file.finish()?;
+            }
+            Output::Csv(writer) => csv_file::finish(&self.path, writer)?,
+        }
         Ok(self.rows)
     }
 }

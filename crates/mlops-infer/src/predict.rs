@@ -1,4 +1,4 @@
-//! Batch scoring: Parquet in, Parquet out, a record batch at a time.
+//! Batch scoring: Parquet or CSV in, Parquet or CSV out, a record batch at a time.
 //!
 //! With more than one thread, one thread reads and decodes batches, the caller's thread scores
 //! them and a third writes them, with bounded channels of two batches between the three, so
@@ -85,7 +85,8 @@ pub fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
     columns
 }
 
-/// Scores `inputs` with `model` on `device` into the Parquet file `output`, written atomically.
+/// Scores `inputs` (Parquet, or CSV named `*.csv`) with `model` on `device` into `output`,
+/// written atomically: a Parquet file, or CSV when its name ends in `.csv`.
 ///
 /// When `cancel` becomes true (Ctrl-C), scoring stops at the next batch with
 /// [`Error::Interrupted`] and the output's temp file is removed.
