@@ -79,7 +79,7 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::ScoresOutOfRange { .. } => "--score takes probabilities in [0, 1]; pass raw model outputs through a sigmoid or softmax".into(),
         E::NotInClasses { .. } => "use --task multiclass for more than two classes, or --pos-label to name the positive one".into(),
         E::NeedsPosLabel { .. } => "for example `--pos-label yes`".into(),
-        E::Gate(_) => "a gate is `metric OP number`, e.g. 'accuracy >= 0.85' or 'slices.min(recall) >= 0.6'".into(),
+        E::Gate(_) => "a gate is a condition, e.g. 'accuracy >= 0.85' or 'slices.min(recall) >= 0.6 and roc_auc >= baseline - 0.01'; see docs/eval.md".into(),
         E::UnknownMetric(unknown) => did_you_mean(
             unknown.suggestion.as_deref(),
             "a gate names a key of `overall` (or `fairness`) in `mlops eval --json`; score metrics such as roc_auc need --score, `fairness.*` needs --sensitive",
@@ -109,9 +109,9 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
     use mlops_drift::Error as D;
     use mlops_drift::methods::Method;
     let hint = match err {
-        D::UnknownTest { .. } => format!(
-            "the tests are {}",
-            Method::ALL.map(Method::name).join(", ")
+        D::UnknownTest { suggestion, .. } => did_you_mean(
+            suggestion.as_deref(),
+            &format!("the tests are {}", Method::ALL.map(Method::name).join(", ")),
         ),
         D::UnfitTest { .. } => "give that column a test that takes categories (`--test COLUMN=chisquare`), or leave it out with --exclude".into(),
         D::MissingColumn { .. } => "check the column's name; `--columns` and `--test COLUMN=...` name columns both sides must have".into(),
@@ -121,7 +121,7 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         D::NeedsRawData { .. } => "rank tests need the raw reference; pass the data to --reference, or choose ks, wasserstein, psi or jensenshannon".into(),
         D::Gate(gate) => did_you_mean(
             gate.suggestion.as_deref(),
-            "a gate is `PATH OP NUMBER`, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2'; see docs/drift.md",
+            "a gate is a condition, e.g. 'share_drifted < 0.3' or 'column(income).psi < 0.2 and rows >= 1000'; see docs/drift.md",
         ),
         D::UnknownColumn(unknown) => did_you_mean(
             unknown.suggestion.as_deref(),

@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 
 use mlops_drift::drift::{self, BatchBy, Input, Options, Period};
-use mlops_drift::gates::Gate;
-use mlops_drift::methods::Method;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -41,14 +39,14 @@ pub(crate) struct DriftArgs {
     test: Vec<String>,
     /// Drift threshold for every test (a p-value for tests, a distance otherwise) [default: each
     /// test's own]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     threshold: Option<f64>,
     /// Equal-width bins for PSI, KL, Jensen-Shannon and Hellinger on numeric columns [default:
     /// Sturges' rule]
     #[arg(long)]
     bins: Option<usize>,
     /// The share of drifted columns at which a batch shows dataset drift
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = drift::DEFAULT_DRIFT_SHARE, allow_negative_numbers = true)]
     drift_share: f64,
     /// A column's kind, overriding the inferred one: `--kind zip=categorical`; repeatable
     #[arg(long, value_name = "COLUMN=numeric|categorical")]
@@ -81,25 +79,12 @@ pub(crate) enum Every {
 }
 
 impl DriftArgs {
+    /// The flags as the library's options, which parses test names and gates and checks the
+    /// numbers.
     fn options(&self) -> anyhow::Result<Options> {
-        let parse = |name: &str| {
-            Method::parse(name).ok_or_else(|| mlops_drift::Error::UnknownTest {
-                name: name.to_owned(),
-            })
-        };
-        let mut test = None;
-        let mut column_tests = Vec::new();
-        for spec in &self.test {
-            match spec.split_once('=') {
-                Some((column, name)) => column_tests.push((column.to_owned(), parse(name)?)),
-                None => test = Some(parse(spec)?),
-            }
-        }
-        Ok(Options {
+        let mut options = Options {
             columns: self.columns.clone(),
             exclude: self.exclude.clone(),
-            test,
-            column_tests,
             threshold: self.threshold,
             bins: self.bins,
             drift_share: self.drift_share,
@@ -114,12 +99,12 @@ impl DriftArgs {
                     Every::Month => Period::Month,
                 }),
             }),
-            gates: self
-                .gate
-                .iter()
-                .map(|g| Gate::parse(g).map_err(mlops_drift::Error::from))
-                .collect::<Result<_, _>>()?,
-        })
+            ..Options::default()
+        };
+        options.set_tests(&self.test)?;
+        options.add_gates(&self.gate)?;
+        options.validate()?;
+        Ok(options)
     }
 }
 

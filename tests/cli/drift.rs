@@ -1044,3 +1044,55 @@ fn few_valued_numeric_columns_are_tested_as_evidently_tests_them() {
     let theirs = cases[0]["default"]["value"].as_f64().expect("a value");
     assert!((p_value - theirs).abs() <= 1e-9, "{p_value} vs {theirs}");
 }
+
+/// Issue 15 item 12: drift's options are checked by the library, whatever the flag's text. A
+/// negative threshold or drift share once stopped in clap (`unexpected argument '-0' found`, a
+/// usage screen), and a NaN threshold in a gate parsed and failed every gate (exit 1); each is
+/// now one line naming the value, exit 2, before any data is read.
+#[test]
+fn meaningless_thresholds_exit_2_with_one_line_naming_the_value() {
+    let env = TestEnv::bare();
+    env.write("ref.csv", "x\n1\n2\n3\n");
+    let base = ["drift", "--reference", "ref.csv", "missing.csv"];
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--threshold", "-0.1"],
+            "error: --threshold must be a number above 0, got -0.1",
+        ),
+        (
+            &["--threshold", "NaN"],
+            "error: --threshold must be a number above 0, got NaN",
+        ),
+        (
+            &["--threshold", "0"],
+            "error: --threshold must be a number above 0, got 0",
+        ),
+        (
+            &["--drift-share", "-0.5"],
+            "error: --drift-share must be between 0 and 1, got -0.5",
+        ),
+        (
+            &["--test", "kolmogorov"],
+            "error: unknown test `kolmogorov`",
+        ),
+        (
+            &["--test", "=ks"],
+            "error: --test takes TEST or COLUMN=TEST, got `=ks`",
+        ),
+        (
+            &["--gate", "share_drifted < NaN"],
+            "error: invalid gate `share_drifted < NaN`: `NaN` is not a batch value",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let args = [&base[..], extra].concat();
+        let (_, stderr) = env.fails(2, &args);
+        let mut lines = stderr.lines().filter(|l| !l.trim().is_empty());
+        let first = lines.next().unwrap_or_default();
+        assert!(first.starts_with(expected), "{args:?}: {stderr}");
+        // One error line, at most a hint after it; never clap's usage screen.
+        assert!(lines.all(|l| l.starts_with("hint: ")), "{args:?}: {stderr}");
+    }
+    let (_, stderr) = env.fails(2, &[&base[..], &["--test", "wasserstien"]].concat());
+    assert!(stderr.contains("did you mean `wasserstein`?"), "{stderr}");
+}

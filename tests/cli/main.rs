@@ -18,6 +18,7 @@ mod eval;
 mod eval_groups;
 mod eval_tasks;
 mod examples;
+mod gates;
 mod gc_fsck;
 mod git_network;
 mod history;

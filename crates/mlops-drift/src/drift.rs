@@ -24,7 +24,13 @@ const EVIDENTLY_INTEGER_CATEGORIES: usize = 10;
 /// Text columns with more distinct values than this, most of them distinct, are free text.
 const FREE_TEXT_VALUES: usize = 1000;
 
-/// What to test, and how.
+/// The share of drifted feature columns at which a batch shows dataset drift, Evidently's
+/// default (`drift_share` of `DataDriftPreset`).
+pub const DEFAULT_DRIFT_SHARE: f64 = 0.5;
+
+/// What to test, and how. [`Options::default`] tests every column with Evidently's choice of
+/// test and threshold; [`Options::set_tests`] and [`Options::add_gates`] read the text a user
+/// writes, and [`Options::validate`] checks the numbers, so a caller only copies its settings in.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The columns to test; empty: every column the reference has that mlops can read.
@@ -49,7 +55,70 @@ pub struct Options {
     pub batch_by: Option<BatchBy>,
 }
 
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            columns: Vec::new(),
+            exclude: Vec::new(),
+            test: None,
+            column_tests: Vec::new(),
+            threshold: None,
+            bins: None,
+            drift_share: DEFAULT_DRIFT_SHARE,
+            prediction: None,
+            target: None,
+            gates: Vec::new(),
+            kinds: Vec::new(),
+            batch_by: None,
+        }
+    }
+}
+
 impl Options {
+    /// Reads test choices: `TEST` for every column (`psi`), `COLUMN=TEST` for one (`age=ks`);
+    /// a later choice for the same columns wins.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTest`] with the closest test's name, or [`Error::Argument`] for a
+    /// choice with no column before `=`.
+    pub fn set_tests(&mut self, specs: &[impl AsRef<str>]) -> Result<()> {
+        for spec in specs {
+            let spec = spec.as_ref();
+            let (column, name) = match spec.split_once('=') {
+                Some((column, name)) => (Some(column.trim()), name.trim()),
+                None => (None, spec.trim()),
+            };
+            let method = Method::parse(name).ok_or_else(|| Error::UnknownTest {
+                name: name.to_owned(),
+                suggestion: mlops_core::suggest::closest(name, Method::ALL.map(Method::name)),
+            })?;
+            match column {
+                Some("") => {
+                    return Err(Error::Argument(format!(
+                        "--test takes TEST or COLUMN=TEST, got `{spec}`"
+                    )));
+                }
+                Some(column) => {
+                    self.column_tests.retain(|(c, _)| c != column);
+                    self.column_tests.push((column.to_owned(), method));
+                }
+                None => self.test = Some(method),
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses each gate and adds it.
+    ///
+    /// # Errors
+    /// The first gate that does not parse, with the column of the problem.
+    pub fn add_gates(&mut self, texts: &[impl AsRef<str>]) -> Result<()> {
+        for text in texts {
+            self.gates.push(Gate::parse(text.as_ref())?);
+        }
+        Ok(())
+    }
+
     /// Checks the numeric options: a NaN threshold compares false with every p-value and
     /// distance, so nothing would ever drift.
     ///

@@ -13,7 +13,11 @@ pub enum Error {
     UnknownColumn(#[from] crate::gates::UnknownColumn),
 
     #[error("unknown test `{name}`")]
-    UnknownTest { name: String },
+    UnknownTest {
+        name: String,
+        /// The test's name closest to `name`, when one is close enough.
+        suggestion: Option<String>,
+    },
 
     #[error("test `{test}` does not fit column `{column}`: it {reason}")]
     UnfitTest {

@@ -1,9 +1,10 @@
 //! Gates on a drift report: `share_drifted < 0.3`, `column(income).psi < 0.2`,
-//! `column(age).missing_share_cur <= 0.05`. A gate is `path OP number`, checked on every batch;
-//! it fails when it fails on any.
+//! `column(age).missing_share_cur <= 0.05 and rows >= 1000`. A gate is a condition of the
+//! expression language (`mlops-expr`: arithmetic, comparisons with an optional `+-` tolerance on
+//! `==`/`!=`, `and`, `or`, `not`) whose names are a batch's values and `column(NAME).FIELD`;
+//! it is checked on every batch and fails when it fails on any.
 
-use std::fmt;
-
+use mlops_expr::{Evaluation, Expr, Path, Resolved, Resolver, Value};
 use serde::Serialize;
 
 use crate::methods::Method;
@@ -13,9 +14,9 @@ use crate::report::{BatchReport, ColumnReport};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
     pub text: String,
-    target: Target,
-    op: Op,
-    threshold: f64,
+    expr: Expr,
+    /// What each name stands for, by the name's column (unique in the gate).
+    targets: Vec<(usize, Target)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,37 +49,10 @@ enum ColumnField {
     Test(Method),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
-    Ge,
-    Le,
-    Gt,
-    Lt,
-    Eq,
-    Ne,
-}
-
-/// A gate that does not parse, with the character position of the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateError {
-    pub gate: String,
-    pub message: String,
-    pub column: usize,
-    /// For an unknown field, the known one closest to it, when one is close enough.
-    pub suggestion: Option<String>,
-}
-
-impl fmt::Display for GateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid gate `{}`: {} at column {}",
-            self.gate, self.message, self.column
-        )
-    }
-}
-
-impl std::error::Error for GateError {}
+/// A gate that does not parse, or names a field that does not exist, with the column of the
+/// problem and, for an unknown field, the closest known one: the expression language's one error
+/// type.
+pub type GateError = mlops_expr::ParseError;
 
 /// A gate on a column that is neither in the reference nor in any batch: a mistake in the gate,
 /// not a check that failed. A column that exists but was not tested in a batch (skipped, or
@@ -125,127 +99,153 @@ fn names<'t, T>(table: &'t [(&'static str, T)]) -> impl Iterator<Item = &'static
 }
 
 impl Gate {
-    /// Parses `path OP number`.
+    /// Parses a condition on a batch's values and columns.
     ///
     /// # Errors
-    /// A missing or unknown operator, path or number, with where it is.
+    /// Bad syntax, or a name that is no batch value or column field, with where it is.
     pub fn parse(text: &str) -> Result<Gate, GateError> {
-        let error = |message: String, at: usize| GateError {
-            gate: text.to_owned(),
-            message,
-            column: at + 1,
-            suggestion: None,
-        };
-        let ops = [
-            (">=", Op::Ge),
-            ("<=", Op::Le),
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            (">", Op::Gt),
-            ("<", Op::Lt),
-        ];
-        let (at, symbol, op) = ops
-            .iter()
-            .filter_map(|&(symbol, op)| text.find(symbol).map(|at| (at, symbol, op)))
-            .min_by_key(|&(at, symbol, _)| (at, std::cmp::Reverse(symbol.len())))
-            .ok_or_else(|| error("no comparison (>=, <=, >, <, ==, !=)".into(), 0))?;
-        let left = &text[..at];
-        let right = &text[at + symbol.len()..];
-        let path = left.trim();
-        let path_at = left.len() - left.trim_start().len();
-        let number = right.trim();
-        let number_at = at + symbol.len() + (right.len() - right.trim_start().len());
-        let threshold: f64 = number
-            .parse()
-            .map_err(|_| error(format!("`{number}` is not a number"), number_at))?;
-        let target = parse_path(path).map_err(|(message, suggestion)| GateError {
-            suggestion,
-            ..error(message, path_at)
-        })?;
+        let expr = Expr::condition(text).map_err(|e| e.named("gate"))?;
+        expr.names_are_numbers().map_err(|e| e.named("gate"))?;
+        let targets = expr
+            .paths()
+            .into_iter()
+            .map(|path| {
+                parse_path(path)
+                    .map(|target| (path.column, target))
+                    .map_err(|(message, suggestion)| {
+                        expr.error_at(path.column, message)
+                            .named("gate")
+                            .with_suggestion(suggestion)
+                    })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Gate {
             text: text.to_owned(),
-            target,
-            op,
-            threshold,
+            expr,
+            targets,
         })
     }
 
-    /// Checks that the column the gate names, if any, is one of `known` (the reference's and the
-    /// batches' columns).
+    /// Checks that the columns the gate names, if any, are among `known` (the reference's and
+    /// the batches' columns).
     ///
     /// # Errors
     /// [`UnknownColumn`], with the closest known column.
     pub fn check_column(&self, known: &[&str]) -> Result<(), UnknownColumn> {
-        match &self.target {
-            Target::Column(name, _) if !known.contains(&name.as_str()) => Err(UnknownColumn {
-                gate: self.text.clone(),
-                column: name.clone(),
-                suggestion: mlops_core::suggest::closest(name, known.iter().copied()),
-            }),
-            _ => Ok(()),
+        for (_, target) in &self.targets {
+            if let Target::Column(name, _) = target
+                && !known.contains(&name.as_str())
+            {
+                return Err(UnknownColumn {
+                    gate: self.text.clone(),
+                    column: name.clone(),
+                    suggestion: mlops_core::suggest::closest(name, known.iter().copied()),
+                });
+            }
         }
+        Ok(())
     }
 
-    /// The gate on one batch: its value, and whether it passed (a missing value fails).
+    /// The gate on one batch: its left side's value when it is one comparison, and whether it
+    /// passed (an undefined value fails it, with the reason).
     pub fn check(&self, batch: &BatchReport) -> GateResult {
-        let value = match &self.target {
-            Target::Batch(field) => Ok(batch_value(batch, *field)),
-            Target::Column(name, field) => batch
+        let names = Names {
+            targets: &self.targets,
+            batch,
+        };
+        let (value, passed, reason) = match self.expr.evaluate(&names) {
+            Ok(evaluation) => (
+                evaluation
+                    .sides
+                    .as_ref()
+                    .and_then(|(left, _)| Evaluation::number(left).ok()),
+                evaluation.holds(),
+                evaluation.value.err(),
+            ),
+            // Not reached: `parse` resolved every name and checked that each stands where a
+            // number does; should it be, the gate fails saying why.
+            Err(e) => (None, false, Some(e.to_string())),
+        };
+        GateResult {
+            gate: self.text.clone(),
+            batch: batch.name.clone(),
+            value,
+            passed,
+            reason,
+        }
+    }
+}
+
+/// A gate's names resolved against one batch.
+struct Names<'a> {
+    targets: &'a [(usize, Target)],
+    batch: &'a BatchReport,
+}
+
+impl Resolver for Names<'_> {
+    fn resolve(&self, path: &Path) -> Resolved {
+        let Some((_, target)) = self.targets.iter().find(|(c, _)| *c == path.column) else {
+            return Resolved::Unknown;
+        };
+        let value = match target {
+            Target::Batch(field) => Ok(batch_value(self.batch, *field)),
+            Target::Column(name, field) => self
+                .batch
                 .columns
                 .iter()
                 .find(|c| &c.column == name)
                 .ok_or_else(|| format!("column `{name}` was not tested in this batch"))
                 .and_then(|c| column_value(c, *field)),
         };
-        let passed = value.as_ref().is_ok_and(|&v| self.holds(v));
-        GateResult {
-            gate: self.text.clone(),
-            batch: batch.name.clone(),
-            value: value.as_ref().ok().copied(),
-            passed,
-            reason: value.err(),
-        }
-    }
-
-    #[expect(clippy::float_cmp, reason = "== and != compare as written")]
-    fn holds(&self, value: f64) -> bool {
-        let t = self.threshold;
-        match self.op {
-            Op::Ge => value >= t,
-            Op::Le => value <= t,
-            Op::Gt => value > t,
-            Op::Lt => value < t,
-            Op::Eq => value == t,
-            Op::Ne => value != t,
+        match value {
+            Ok(v) => Resolved::Value(Value::Number(v)),
+            Err(why) => Resolved::Undefined(why),
         }
     }
 }
 
-/// The path's target, or what is wrong with it and the closest known field.
-fn parse_path(path: &str) -> Result<Target, (String, Option<String>)> {
-    if let Some(rest) = path.strip_prefix("column(") {
-        let (name, name_of_field) = rest
-            .split_once(").")
-            .ok_or_else(|| (format!("`{path}` should be `column(NAME).FIELD`"), None))?;
-        let field = lookup(&COLUMN_FIELDS, name_of_field)
-            .or_else(|| Method::parse(name_of_field).map(ColumnField::Test))
-            .ok_or_else(|| {
-                let tests = Method::ALL.map(Method::name);
-                let list = names(&COLUMN_FIELDS).collect::<Vec<_>>().join(", ");
-                (
-                    format!("`{name_of_field}` is not a column field ({list}, or a test's name)"),
-                    mlops_core::suggest::closest(name_of_field, names(&COLUMN_FIELDS).chain(tests)),
-                )
-            })?;
-        return Ok(Target::Column(name.to_owned(), field));
+/// The target of a name, or what is wrong with it and the closest known field.
+fn parse_path(path: &Path) -> Result<Target, (String, Option<String>)> {
+    if let [column, field] = path.segments.as_slice()
+        && column.name == "column"
+        && let Some(args) = &column.args
+    {
+        let [name] = args.as_slice() else {
+            return Err((format!("`{path}` should be `column(NAME).FIELD`"), None));
+        };
+        let name_of_field = field.name.as_str();
+        let known = field
+            .args
+            .is_none()
+            .then(|| {
+                lookup(&COLUMN_FIELDS, name_of_field)
+                    .or_else(|| Method::parse(name_of_field).map(ColumnField::Test))
+            })
+            .flatten();
+        let field = known.ok_or_else(|| {
+            let tests = Method::ALL.map(Method::name);
+            let list = names(&COLUMN_FIELDS).collect::<Vec<_>>().join(", ");
+            (
+                format!("`{name_of_field}` is not a column field ({list}, or a test's name)"),
+                mlops_core::suggest::closest(name_of_field, names(&COLUMN_FIELDS).chain(tests)),
+            )
+        })?;
+        return Ok(Target::Column(name.clone(), field));
     }
-    lookup(&BATCH_FIELDS, path)
+    if path
+        .segments
+        .first()
+        .is_some_and(|s| s.name == "column" && s.args.is_some())
+    {
+        return Err((format!("`{path}` should be `column(NAME).FIELD`"), None));
+    }
+    lookup(&BATCH_FIELDS, &path.text)
         .map(Target::Batch)
         .ok_or_else(|| {
             let list = names(&BATCH_FIELDS).collect::<Vec<_>>().join(", ");
             (
                 format!("`{path}` is not a batch value ({list}) or `column(NAME).FIELD`"),
-                mlops_core::suggest::closest(path, names(&BATCH_FIELDS)),
+                mlops_core::suggest::closest(&path.text, names(&BATCH_FIELDS)),
             )
         })
 }
@@ -330,11 +330,11 @@ mod tests {
     fn every_listed_field_parses_and_an_unknown_one_lists_them() {
         for (name, field) in BATCH_FIELDS {
             let gate = Gate::parse(&format!("{name} < 1")).expect("a batch field");
-            assert_eq!(gate.target, Target::Batch(field));
+            assert_eq!(gate.targets, [(1, Target::Batch(field))]);
         }
         for (name, field) in COLUMN_FIELDS {
             let gate = Gate::parse(&format!("column(a).{name} < 1")).expect("a column field");
-            assert_eq!(gate.target, Target::Column("a".into(), field));
+            assert_eq!(gate.targets, [(1, Target::Column("a".into(), field))]);
         }
         let err = Gate::parse("wobble < 1").expect_err("unknown");
         assert_eq!(
@@ -379,5 +379,65 @@ mod tests {
                 .check_column(&known)
                 .is_ok()
         );
+    }
+
+    fn batch() -> BatchReport {
+        BatchReport {
+            name: "b1".into(),
+            rows: 1000,
+            columns: Vec::new(),
+            skipped: Vec::new(),
+            schema: crate::report::SchemaChanges::default(),
+            drifted_columns: 1,
+            share_drifted: 0.25,
+            dataset_drift: false,
+        }
+    }
+
+    #[test]
+    fn conditions_join_and_equality_is_exact_unless_a_tolerance_is_stated() {
+        let cases = [
+            ("share_drifted < 0.3 and rows >= 1000", true, None),
+            ("share_drifted > 0.3 or drifted_columns == 1", true, None),
+            ("not dataset_drift == 1", true, None),
+            ("share_drifted == 0.25", true, Some(0.25)),
+            ("share_drifted * 3 == 0.75", true, Some(0.75)),
+            ("share_drifted - 0.2 == 0.05", false, Some(0.05)),
+            ("share_drifted - 0.2 == 0.05 +- 1e-9", true, Some(0.05)),
+            ("rows / drifted_columns >= 1000", true, Some(1000.0)),
+            // A column that was not tested is undefined: `or` with a true side still passes.
+            ("column(x).psi < 0.2 or rows > 1", true, None),
+            ("column(x).psi < 0.2 and rows > 1", false, None),
+        ];
+        for (text, passed, value) in cases {
+            let result = Gate::parse(text).expect(text).check(&batch());
+            assert_eq!(result.passed, passed, "{text}: {result:?}");
+            let rounded = result.value.map(|v| (v * 1e9).round() / 1e9);
+            assert_eq!(rounded, value, "{text}");
+        }
+        let result = Gate::parse("column(x).psi < 0.2 and rows > 1")
+            .expect("parse")
+            .check(&batch());
+        assert_eq!(
+            result.reason.as_deref(),
+            Some("column `x` was not tested in this batch")
+        );
+    }
+
+    #[test]
+    fn numbers_that_are_not_numbers_are_refused() {
+        // `NaN` and `inf` parsed as thresholds before; a NaN threshold fails every gate.
+        for (text, column) in [("share_drifted < NaN", 17), ("rows < inf", 8)] {
+            let err = Gate::parse(text).expect_err(text);
+            assert_eq!(err.column, column, "{text}");
+            assert!(err.message.contains("is not a batch value"), "{err}");
+        }
+        let err = Gate::parse("column(a, b).psi < 1").expect_err("two names");
+        assert_eq!(
+            err.message,
+            "`column(a, b).psi` should be `column(NAME).FIELD`"
+        );
+        let err = Gate::parse("column(a) < 1").expect_err("no field");
+        assert_eq!(err.message, "`column(a)` should be `column(NAME).FIELD`");
     }
 }

@@ -301,19 +301,13 @@ fn gate_reports(
                 report,
                 baseline.map(|b| &b.report as &dyn crate::gates::Values),
             )?;
-            let reason = result
-                .value
-                .as_ref()
-                .err()
-                .or(result.threshold.as_ref().err())
-                .cloned();
             Ok(GateReport {
                 gate: gate.text.clone(),
-                value: result.value.ok(),
-                threshold: result.threshold.ok(),
+                value: result.value,
+                threshold: result.threshold,
                 passed: result.passed,
                 margin: result.margin,
-                reason,
+                reason: result.reason,
             })
         })
         .collect()

@@ -1,22 +1,19 @@
 //! Gates: conditions such as `accuracy >= 0.85`, `fairness.demographic_parity_ratio >= 0.8`,
 //! `slices.min(recall) >= 0.6` or `roc_auc >= baseline - 0.01` that decide whether CI passes.
 //!
-//! Grammar: `side OP side`, OP one of `>= <= > < == !=`; a side is terms joined by `+` and `-`; a
-//! term is a number, a dotted metric path, `slices.min(metric)` / `slices.max(metric)`, or
-//! `baseline` (the left side's metric in the baseline report) / `baseline.<path>`.
+//! A gate is a condition of the expression language (`mlops-expr`: arithmetic, comparisons with
+//! an optional `+-` tolerance on `==`/`!=`, `and`, `or`, `not`). Its names are a report's metrics
+//! by dotted path, `slices.min(METRIC)` / `slices.max(METRIC)`, and `baseline.<path>` (the
+//! metric in the baseline report) or `baseline` alone (the comparison's left-hand metric in the
+//! baseline report). This module checks the names against the report and resolves them.
 
-use std::fmt;
+use mlops_expr::{Evaluation, Expr, Path, Resolved, Resolver, Value};
 
 use crate::metrics::Undefined;
 
-/// A gate expression that does not parse, with the column (1-based) of the offending token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid gate `{gate}`: {message} at column {column}")]
-pub struct GateError {
-    pub gate: String,
-    pub column: usize,
-    pub message: String,
-}
+/// A gate that does not parse, or names something that is no metric, with the column (1-based)
+/// of the offending token: the expression language's one error type.
+pub type GateError = mlops_expr::ParseError;
 
 /// A gate naming a metric that the report (or the baseline report) does not have: a mistake in
 /// the gate, not a check that failed, so it stops the evaluation instead of failing the gate. A
@@ -44,210 +41,123 @@ pub trait Values {
     fn slice_values(&self, metric: &str) -> Vec<f64>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
-    Ge,
-    Le,
-    Gt,
-    Lt,
-    Eq,
-    Ne,
-}
-
-impl Comparison {
-    fn holds(self, left: f64, right: f64) -> bool {
-        match self {
-            Comparison::Ge => left >= right,
-            Comparison::Le => left <= right,
-            Comparison::Gt => left > right,
-            Comparison::Lt => left < right,
-            Comparison::Eq => (left - right).abs() <= 1e-12,
-            Comparison::Ne => (left - right).abs() > 1e-12,
-        }
-    }
-}
-
+/// What a name in a gate stands for.
 #[derive(Debug, Clone, PartialEq)]
-enum Term {
-    Number(f64),
+enum Term<'a> {
     Metric(String),
-    SliceMin(String),
-    SliceMax(String),
-    /// `baseline` alone (the left metric) or `baseline.<path>`.
+    SliceMin(&'a str),
+    SliceMax(&'a str),
+    /// `baseline` alone (the comparison's left metric) or `baseline.<path>`.
     Baseline(Option<String>),
+}
+
+/// The term `path` names, or why it names none.
+fn term(path: &Path) -> Result<Term<'_>, String> {
+    let segments = path.segments.as_slice();
+    if let [slices, pick] = segments
+        && slices.name == "slices"
+        && slices.args.is_none()
+        && let Some(args) = &pick.args
+    {
+        let [metric] = args.as_slice() else {
+            return Err(format!("`slices.{}` takes one metric", pick.name));
+        };
+        return match pick.name.as_str() {
+            "min" => Ok(Term::SliceMin(metric)),
+            "max" => Ok(Term::SliceMax(metric)),
+            _ => Err(format!(
+                "`{path}` is not a metric; slices take `slices.min(METRIC)` or `slices.max(METRIC)`"
+            )),
+        };
+    }
+    let Some(names) = path.plain_segments() else {
+        return Err(format!(
+            "`{path}` is not a metric, `slices.min(METRIC)` or `slices.max(METRIC)`"
+        ));
+    };
+    Ok(match names.split_first() {
+        Some((&"baseline", [])) => Term::Baseline(None),
+        Some((&"baseline", rest)) => Term::Baseline(Some(rest.join("."))),
+        _ => Term::Metric(names.join(".")),
+    })
 }
 
 /// A parsed gate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
     pub text: String,
-    left: Vec<(f64, Term)>,
-    comparison: Comparison,
-    right: Vec<(f64, Term)>,
+    expr: Expr,
+    /// Each `baseline` alone, by its column, and the left-hand metric it stands for.
+    bound: Vec<(usize, String)>,
 }
 
 /// A gate's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateResult {
-    /// The left side's value.
-    pub value: Result<f64, String>,
-    /// The right side's value.
-    pub threshold: Result<f64, String>,
+    /// The left side's value, when the gate is one comparison and the side is defined.
+    pub value: Option<f64>,
+    /// The right side's value, likewise.
+    pub threshold: Option<f64>,
     pub passed: bool,
     /// `value - threshold`: how far past (positive) or short of the threshold.
     pub margin: Option<f64>,
+    /// Why the gate could not be decided, if it could not.
+    pub reason: Option<String>,
 }
 
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
-    }
-}
-
-struct Lexer<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl Lexer<'_> {
-    fn skip_space(&mut self) {
-        while self.text[self.at..].starts_with(' ') {
-            self.at += 1;
-        }
-    }
-
-    fn error(&self, message: impl Into<String>) -> GateError {
-        GateError {
-            gate: self.text.to_owned(),
-            column: self.at + 1,
-            message: message.into(),
-        }
-    }
-
-    fn eat(&mut self, token: &str) -> bool {
-        self.skip_space();
-        if self.text[self.at..].starts_with(token) {
-            self.at += token.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn word(&mut self) -> Option<String> {
-        self.skip_space();
-        let rest = &self.text[self.at..];
-        let len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '@'))
-            .unwrap_or(rest.len());
-        if len == 0 {
-            return None;
-        }
-        self.at += len;
-        Some(rest[..len].trim_end_matches('.').to_owned())
-    }
-
-    fn term(&mut self) -> Result<Term, GateError> {
-        self.skip_space();
-        let start = self.at;
-        let Some(word) = self.word() else {
-            return Err(self.error("expected a number, a metric, `slices.min(...)` or `baseline`"));
-        };
-        if word.starts_with(|c: char| c.is_ascii_digit()) {
-            return word.parse().map(Term::Number).map_err(|_| GateError {
-                gate: self.text.to_owned(),
-                column: start + 1,
-                message: format!("`{word}` is not a number"),
-            });
-        }
-        if word == "slices.min" || word == "slices.max" {
-            if !self.eat("(") {
-                return Err(self.error(format!("expected `(` after `{word}`")));
-            }
-            let metric = self
-                .word()
-                .ok_or_else(|| self.error("expected a metric name"))?;
-            if !self.eat(")") {
-                return Err(self.error("expected `)`"));
-            }
-            return Ok(if word == "slices.min" {
-                Term::SliceMin(metric)
-            } else {
-                Term::SliceMax(metric)
-            });
-        }
-        if word == "baseline" {
-            return Ok(Term::Baseline(None));
-        }
-        if let Some(path) = word.strip_prefix("baseline.") {
-            return Ok(Term::Baseline(Some(path.to_owned())));
-        }
-        Ok(Term::Metric(word))
-    }
-
-    /// `term (('+' | '-') term)*`, as (sign, term) pairs.
-    fn side(&mut self) -> Result<Vec<(f64, Term)>, GateError> {
-        let mut terms = vec![(1.0, self.term()?)];
-        loop {
-            if self.eat("+") {
-                terms.push((1.0, self.term()?));
-            } else if self.eat("-") {
-                terms.push((-1.0, self.term()?));
-            } else {
-                return Ok(terms);
-            }
-        }
     }
 }
 
 impl Gate {
     /// Parses `text`.
+    ///
+    /// # Errors
+    /// A [`GateError`] at the offending token: bad syntax, or a name that is no metric.
     pub fn parse(text: &str) -> Result<Self, GateError> {
-        let mut lexer = Lexer { text, at: 0 };
-        let left = lexer.side()?;
-        let comparison = [
-            (">=", Comparison::Ge),
-            ("<=", Comparison::Le),
-            ("==", Comparison::Eq),
-            ("!=", Comparison::Ne),
-            (">", Comparison::Gt),
-            ("<", Comparison::Lt),
-        ]
-        .into_iter()
-        .find(|(token, _)| lexer.eat(token))
-        .map(|(_, c)| c)
-        .ok_or_else(|| lexer.error("expected a comparison (`>=`, `<=`, `>`, `<`, `==` or `!=`)"))?;
-        let right = lexer.side()?;
-        lexer.skip_space();
-        if lexer.at < text.len() {
-            return Err(lexer.error(format!("unexpected `{}`", &text[lexer.at..])));
+        let expr = Expr::condition(text).map_err(|e| e.named("gate"))?;
+        let refuse =
+            |path: &Path, message: String| expr.error_at(path.column, message).named("gate");
+        expr.names_are_numbers().map_err(|e| e.named("gate"))?;
+        for path in expr.paths() {
+            term(path).map_err(|message| refuse(path, message))?;
         }
-        if left
-            .iter()
-            .chain(&right)
-            .any(|(_, t)| matches!(t, Term::Baseline(None)))
-            && !matches!(left.as_slice(), [(_, Term::Metric(_))])
-        {
-            return Err(GateError {
-                gate: text.to_owned(),
-                column: 1,
-                message: "`baseline` alone needs a single metric on the left".into(),
-            });
+        // Every name stands in a comparison: a gate is a condition and its names are numbers.
+        let mut bound = Vec::new();
+        for comparison in expr.comparisons() {
+            let left = comparison.left.as_path().map(term);
+            let paths = comparison
+                .left
+                .paths()
+                .into_iter()
+                .chain(comparison.right.paths());
+            for path in paths.filter(|p| term(p) == Ok(Term::Baseline(None))) {
+                match &left {
+                    Some(Ok(Term::Metric(metric))) => bound.push((path.column, metric.clone())),
+                    _ => {
+                        return Err(refuse(
+                            path,
+                            "`baseline` alone needs a single metric on the left".into(),
+                        ));
+                    }
+                }
+            }
         }
         Ok(Self {
             text: text.to_owned(),
-            left,
-            comparison,
-            right,
+            expr,
+            bound,
         })
     }
 
     /// Whether the gate compares against a baseline report.
     pub fn needs_baseline(&self) -> bool {
-        self.left
-            .iter()
-            .chain(&self.right)
-            .any(|(_, t)| matches!(t, Term::Baseline(_)))
+        self.expr
+            .paths()
+            .into_iter()
+            .any(|p| matches!(term(p), Ok(Term::Baseline(_))))
     }
 
     /// Evaluates the gate; an undefined value, or a missing baseline report, fails it with the
@@ -260,42 +170,38 @@ impl Gate {
         report: &dyn Values,
         baseline: Option<&dyn Values>,
     ) -> Result<GateResult, UnknownMetric> {
-        let left_metric = match self.left.as_slice() {
-            [(_, Term::Metric(m))] => Some(m.as_str()),
-            _ => None,
+        self.check_names(report, baseline)?;
+        let names = Names {
+            report,
+            baseline,
+            bound: &self.bound,
         };
-        self.check_names(report, baseline, left_metric)?;
-        let side = |terms: &[(f64, Term)]| -> Result<f64, String> {
-            let mut sum = 0.0;
-            for (sign, term) in terms {
-                let value = match term {
-                    Term::Number(n) => *n,
-                    Term::Metric(path) => lookup(report, path)?,
-                    Term::SliceMin(m) => extreme(report.slice_values(m), f64::min, m)?,
-                    Term::SliceMax(m) => extreme(report.slice_values(m), f64::max, m)?,
-                    Term::Baseline(path) => {
-                        let baseline =
-                            baseline.ok_or("the gate needs a baseline report (--baseline)")?;
-                        lookup(
-                            baseline,
-                            path.as_deref().or(left_metric).unwrap_or_default(),
-                        )?
-                    }
+        Ok(match self.expr.evaluate(&names) {
+            Ok(evaluation) => {
+                let side = |pick: fn(&(_, _)) -> &_| {
+                    evaluation
+                        .sides
+                        .as_ref()
+                        .and_then(|sides| Evaluation::number(pick(sides)).ok())
                 };
-                sum += sign * value;
+                let (value, threshold) = (side(|s| &s.0), side(|s| &s.1));
+                GateResult {
+                    value,
+                    threshold,
+                    passed: evaluation.holds(),
+                    margin: value.zip(threshold).map(|(v, t)| v - t),
+                    reason: evaluation.value.err(),
+                }
             }
-            Ok(sum)
-        };
-        let (value, threshold) = (side(&self.left), side(&self.right));
-        let (passed, margin) = match (&value, &threshold) {
-            (Ok(v), Ok(t)) => (self.comparison.holds(*v, *t), Some(v - t)),
-            _ => (false, None),
-        };
-        Ok(GateResult {
-            value,
-            threshold,
-            passed,
-            margin,
+            // Not reached: the names were checked above, and `parse` checked that they stand
+            // where numbers do; should it be, the gate fails saying why.
+            Err(e) => GateResult {
+                value: None,
+                threshold: None,
+                passed: false,
+                margin: None,
+                reason: Some(e.to_string()),
+            },
         })
     }
 
@@ -305,7 +211,6 @@ impl Gate {
         &self,
         report: &dyn Values,
         baseline: Option<&dyn Values>,
-        left_metric: Option<&str>,
     ) -> Result<(), UnknownMetric> {
         let unknown = |values: &dyn Values, name: &str, in_baseline: bool| UnknownMetric {
             gate: self.text.clone(),
@@ -316,15 +221,14 @@ impl Gate {
                 values.names().iter().map(String::as_str),
             ),
         };
-        for (_, term) in self.left.iter().chain(&self.right) {
-            let (values, name, in_baseline) = match term {
-                Term::Number(_) => continue,
+        for path in self.expr.paths() {
+            let Ok(term) = term(path) else { continue };
+            let (values, name, in_baseline) = match &term {
                 // Slices are measured with the overall metrics, so their names are the same.
-                Term::Metric(name) | Term::SliceMin(name) | Term::SliceMax(name) => {
-                    (report, name.as_str(), false)
-                }
+                Term::Metric(name) => (report, name.as_str(), false),
+                Term::SliceMin(name) | Term::SliceMax(name) => (report, *name, false),
                 // Without a baseline report the gate fails, saying that it needs one.
-                Term::Baseline(path) => match (baseline, path.as_deref().or(left_metric)) {
+                Term::Baseline(name) => match (baseline, name.as_deref().or(self.bound_to(path))) {
                     (Some(baseline), Some(name)) => (baseline, name, true),
                     _ => continue,
                 },
@@ -334,6 +238,47 @@ impl Gate {
             }
         }
         Ok(())
+    }
+
+    /// The metric a `baseline` alone at `path` stands for.
+    fn bound_to(&self, path: &Path) -> Option<&str> {
+        bound_to(&self.bound, path)
+    }
+}
+
+fn bound_to<'a>(bound: &'a [(usize, String)], path: &Path) -> Option<&'a str> {
+    bound
+        .iter()
+        .find(|(column, _)| *column == path.column)
+        .map(|(_, metric)| metric.as_str())
+}
+
+/// A gate's names resolved against a report and its baseline.
+struct Names<'a> {
+    report: &'a dyn Values,
+    baseline: Option<&'a dyn Values>,
+    bound: &'a [(usize, String)],
+}
+
+impl Resolver for Names<'_> {
+    fn resolve(&self, path: &Path) -> Resolved {
+        let value = match term(path) {
+            Err(_) => return Resolved::Unknown,
+            Ok(Term::Metric(name)) => lookup(self.report, &name),
+            Ok(Term::SliceMin(m)) => extreme(self.report.slice_values(m), f64::min, m),
+            Ok(Term::SliceMax(m)) => extreme(self.report.slice_values(m), f64::max, m),
+            Ok(Term::Baseline(name)) => match self.baseline {
+                None => Err("the gate needs a baseline report (--baseline)".to_owned()),
+                Some(baseline) => match name.as_deref().or(bound_to(self.bound, path)) {
+                    Some(name) => lookup(baseline, name),
+                    None => return Resolved::Unknown,
+                },
+            },
+        };
+        match value {
+            Ok(v) => Resolved::Value(Value::Number(v)),
+            Err(why) => Resolved::Undefined(why),
+        }
     }
 }
 
@@ -407,9 +352,11 @@ mod tests {
         assert!(known(0.895));
         assert!(!known(0.88));
         let missing = gate.evaluate(&report(0.9), None).expect("known");
+        assert!(!missing.passed);
+        assert_eq!(missing.threshold, None);
         assert_eq!(
-            missing.threshold,
-            Err("the gate needs a baseline report (--baseline)".into())
+            missing.reason.as_deref(),
+            Some("the gate needs a baseline report (--baseline)")
         );
     }
 
@@ -421,8 +368,8 @@ mod tests {
             .expect("known");
         assert!(!result.passed);
         assert_eq!(
-            result.value,
-            Err("`recall` is undefined: no positive labels".into())
+            result.reason.as_deref(),
+            Some("`recall` is undefined: no positive labels")
         );
     }
 
@@ -478,5 +425,95 @@ mod tests {
         assert_eq!(err.column, 10);
         let err = Gate::parse("slices.min(recall >= 1").expect_err("paren");
         assert!(err.message.contains("expected `)`"), "{err}");
+    }
+
+    #[test]
+    fn conditions_join_and_equality_is_exact_unless_a_tolerance_is_stated() {
+        let passes = |text: &str, accuracy: f64| {
+            Gate::parse(text)
+                .expect(text)
+                .evaluate(&report(accuracy), Some(&report(0.9)))
+                .expect(text)
+                .passed
+        };
+        let cases = [
+            ("accuracy >= 0.85 and roc_auc > 0.8", 0.9, true),
+            ("accuracy >= 0.95 or slices.max(recall) >= 0.9", 0.9, true),
+            ("not accuracy < 0.5", 0.9, true),
+            ("accuracy == 0.3", 0.1 + 0.2, false),
+            ("accuracy == 0.3 +- 1e-9", 0.1 + 0.2, true),
+            ("accuracy - baseline.accuracy == -0.1", 0.8, false),
+            ("accuracy - baseline.accuracy == -0.1 +- 1e-9", 0.8, true),
+            (
+                "accuracy >= baseline - 0.1 and roc_auc >= baseline",
+                0.8,
+                true,
+            ),
+            ("accuracy * 2 >= roc_auc / 0.5", 0.9, true),
+            // Undefined in `or` with a passing side passes; alone it fails.
+            ("recall > 0.5 or accuracy > 0.5", 0.9, true),
+            ("recall > 0.5 and accuracy > 0.5", 0.9, false),
+        ];
+        for (text, accuracy, expected) in cases {
+            assert_eq!(passes(text, accuracy), expected, "{text}");
+        }
+        let joined = Gate::parse("accuracy > 0.5 and roc_auc > 0.5")
+            .expect("parse")
+            .evaluate(&report(0.9), None)
+            .expect("known");
+        assert_eq!(
+            (joined.value, joined.threshold, joined.margin),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn names_that_are_no_metric_are_refused_when_parsed() {
+        let cases = [
+            (
+                "slices.mean(recall) > 0.5",
+                1,
+                "`slices.mean(recall)` is not a metric; slices take `slices.min(METRIC)` or `slices.max(METRIC)`",
+            ),
+            (
+                "slices.min(recall, accuracy) > 0.5",
+                1,
+                "`slices.min` takes one metric",
+            ),
+            (
+                "column(age).psi > 0.5",
+                1,
+                "`column(age).psi` is not a metric, `slices.min(METRIC)` or `slices.max(METRIC)`",
+            ),
+            (
+                "roc_auc - accuracy >= baseline",
+                23,
+                "`baseline` alone needs a single metric on the left",
+            ),
+            (
+                "accuracy > 0.5 and baseline < 1",
+                20,
+                "`baseline` alone needs a single metric on the left",
+            ),
+            (
+                "accuracy > \"high\"",
+                12,
+                "text has no place here: every name is a number",
+            ),
+            (
+                "accuracy and roc_auc > 0.5",
+                1,
+                "`accuracy` is a number, not a condition; compare it, as in `accuracy > 0`",
+            ),
+        ];
+        for (text, column, message) in cases {
+            let err = Gate::parse(text).expect_err(text);
+            assert_eq!(
+                (err.column, err.message.as_str()),
+                (column, message),
+                "{text}"
+            );
+            assert!(err.to_string().starts_with("invalid gate `"), "{err}");
+        }
     }
 }
