@@ -2,11 +2,11 @@
 # Benchmarks `mlops predict` and `mlops train` on generated Parquet: ROWS rows x 32 float
 # columns. Scores with an MLP 32 -> 64 -> 64 -> 1 (relu, sigmoid; trained here on a small
 # sample) at the default batch of 8192 rows, on one thread and on all cores, and trains a
-# logistic model on all rows for 5 epochs. Prints a Markdown table of wall time, CPU time
-# (user+sys) and peak memory, then the scoring rates: end to end (Parquet to Parquet) and of the
-# network alone (the time predict spends in the network, from its --json report), and plain
-# candle-nn layers running the same network on one thread, for reference. Not a test:
-# nothing here asserts a time.
+# logistic model on all rows, with the default newton solver and with AdamW for 5 epochs.
+# Prints a Markdown table of wall time, CPU time (user+sys) and peak memory, then the scoring
+# rates: end to end (Parquet to Parquet) and of the network alone (the time predict spends in
+# the network, from its --json report), and plain candle-nn layers running the same network on
+# one thread, for reference. Not a test: nothing here asserts a time.
 #
 # Usage: benches/infer.sh [ROWS]     Env: MLOPS (binary, default $CARGO_TARGET_DIR or target/, then release/mlops)
 set -euo pipefail
@@ -28,9 +28,12 @@ echo "|---|---|---|---|"
 measure "train mlp 32-64-64-1, 20000 rows, 3 epochs" \
     "$mlops" -q train --data "$work/sample.parquet" --label label --exclude id \
     --model mlp --hidden 64,64 --epochs 3 -o "$work/mlp"
-measure "train logistic, $rows rows x 32 columns, 5 epochs" \
+measure "train logistic (newton, the default), $rows rows x 32 columns" \
     "$mlops" -q train --data "$work/data.parquet" --label label --exclude id \
-    --model logistic --epochs 5 -o "$work/logistic"
+    --model logistic -o "$work/logistic"
+measure "train logistic (--solver adamw), $rows rows x 32 columns, 5 epochs" \
+    "$mlops" -q train --data "$work/data.parquet" --label label --exclude id \
+    --model logistic --solver adamw --epochs 5 -o "$work/logistic-adamw"
 rates=()
 for threads in 1 "$cores"; do
     measure "predict mlp, $rows rows, --threads $threads" \

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use mlops_infer::device::DeviceChoice;
 use mlops_infer::model::{SPEC_FILE, WEIGHTS_FILE};
 use mlops_infer::spec::Task;
-use mlops_infer::train::{self, Architecture, METRICS_FILE, TrainConfig, TrainReport};
+use mlops_infer::train::{self, Architecture, METRICS_FILE, Solver, TrainConfig, TrainReport};
 
 use crate::commands::Context;
 use crate::commands::predict::{prepare_compute, threads_or_all};
@@ -42,10 +42,37 @@ pub(crate) struct TrainArgs {
     /// Hidden layer widths of an MLP (comma-separated) [default: 64,64]
     #[arg(long, value_delimiter = ',', value_name = "WIDTHS")]
     hidden: Vec<usize>,
-    /// Passes over the training rows [default: 10]
+    /// How the weights are found: newton (logistic and linear models, to the optimum, as
+    /// scikit-learn) or adamw (mini-batches; the only one for an MLP) [default: newton for
+    /// logistic and linear, adamw for mlp]
+    #[arg(long, value_enum)]
+    solver: Option<SolverArg>,
+    /// Newton, logistic: inverse strength of the L2 penalty, scikit-learn's `C`; `inf` for none
+    /// [default: 1]
+    #[arg(long, value_name = "C")]
+    c: Option<f64>,
+    /// Newton, linear: strength of the L2 penalty, scikit-learn's `Ridge(alpha)` [default: 0,
+    /// ordinary least squares]
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// Newton: fit without an intercept (scikit-learn's `fit_intercept=False`)
+    #[arg(long)]
+    no_intercept: bool,
+    /// Newton: stop when the largest gradient entry of the mean loss (and half the Newton
+    /// decrement) is under this [default: 1e-8]
+    #[arg(long)]
+    tol: Option<f64>,
+    /// Newton: the most iterations [default: 100]
+    #[arg(long, value_name = "N")]
+    max_iter: Option<usize>,
+    /// AdamW: the most passes over the training rows [default: 100]
     #[arg(long)]
     epochs: Option<usize>,
-    /// Rows per optimisation step [default: 256]
+    /// AdamW: stop after this many epochs without a lower validation loss, keeping the best
+    /// epoch's weights [default: 5]
+    #[arg(long, value_name = "EPOCHS")]
+    patience: Option<usize>,
+    /// AdamW: rows per optimisation step [default: 256]
     #[arg(long)]
     batch_size: Option<usize>,
     /// AdamW's learning rate [default: 0.001]
@@ -85,6 +112,14 @@ enum ArchitectureArg {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SolverArg {
+    /// Full batch, to the optimum (logistic and linear models)
+    Newton,
+    /// AdamW on shuffled mini-batches
+    Adamw,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum TaskArg {
     Binary,
     Multiclass,
@@ -112,7 +147,17 @@ impl TrainArgs {
                 TaskArg::Regression => Task::Regression,
             }),
             hidden: (!self.hidden.is_empty()).then(|| self.hidden.clone()),
+            solver: self.solver.map(|s| match s {
+                SolverArg::Newton => Solver::Newton,
+                SolverArg::Adamw => Solver::Adamw,
+            }),
+            c: self.c,
+            alpha: self.alpha,
+            fit_intercept: self.no_intercept.then_some(false),
+            tol: self.tol,
+            max_iter: self.max_iter,
             epochs: self.epochs,
+            patience: self.patience,
             batch_size: self.batch_size,
             lr: self.lr,
             weight_decay: self.weight_decay,
@@ -166,6 +211,11 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     if !trained.report.epochs.is_empty() {
         ctx.printer.note(epoch_table(&trained.report).trim_end());
     }
+    if trained.report.converged == Some(false) {
+        ctx.printer.warn(
+            "the newton solver stopped before the gradient reached --tol; raise --max-iter, or lower --c if the classes are separable",
+        );
+    }
     ctx.printer
         .report(&trained.report, |report| human(report, &output))?;
     Ok(ExitStatus::Success)
@@ -184,7 +234,11 @@ fn epoch_table(report: &TrainReport) -> String {
             ]
         })
         .collect();
-    text::table(&["epoch", "train loss", "validation loss"], &rows)
+    let step = match report.solver {
+        Solver::Newton => "iteration",
+        Solver::Adamw => "epoch",
+    };
+    text::table(&[step, "train loss", "validation loss"], &rows)
 }
 
 fn human(report: &TrainReport, output: &std::path::Path) -> String {

@@ -41,6 +41,7 @@ mod remove;
 mod render;
 mod safety;
 mod status;
+mod train;
 mod yaml_golden;
 
 /// Every `tests/cli/*.rs` file must be declared above, or its tests would silently never run.

@@ -1,0 +1,372 @@
+//! Reading the training data: choosing the input columns, and encoding them as the model will
+//! (numeric inputs standardised with the training rows' mean and population deviation, text
+//! inputs one-hot over the training rows' sorted categories).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use mlops_core::table::{self, Column};
+
+use super::TrainConfig;
+use super::settings::Settings;
+use crate::error::{Error, Result};
+
+/// The data's files expanded, the input columns, and the label and input columns read.
+pub(super) fn read_data(
+    config: &TrainConfig,
+    settings: &Settings,
+) -> Result<(Vec<PathBuf>, Vec<String>, table::Table)> {
+    let mut paths = Vec::new();
+    for input in &settings.data {
+        paths.extend(table::expand(input)?);
+    }
+    let first = paths.first().cloned().unwrap_or_default();
+    let inputs = choose_inputs(config, &settings.label, &first)?;
+    let mut names: Vec<&str> = vec![settings.label.as_str()];
+    names.extend(inputs.iter().map(String::as_str));
+    let data = table::read(&paths, &names)?;
+    // An infinite label makes the target's mean, and with it the loss, NaN.
+    let labels = data.column(&settings.label).and_then(Column::to_floats);
+    if let Some((row, Some(value))) = labels
+        .iter()
+        .flat_map(|values| values.iter().enumerate())
+        .find(|(_, v)| v.is_some_and(f64::is_infinite))
+    {
+        return Err(infinite(&paths, &settings.label, row, *value));
+    }
+    if data.rows < 2 {
+        return Err(Error::TrainingData {
+            path: first,
+            message: format!("{} rows; training needs at least 2", data.rows),
+        });
+    }
+    Ok((paths, inputs, data))
+}
+
+/// The input columns: those listed, or every column but the label and the excluded ones.
+fn choose_inputs(config: &TrainConfig, label: &str, first: &Path) -> Result<Vec<String>> {
+    let exclude = config.exclude.clone().unwrap_or_default();
+    let schema = table::schema(first)?;
+    for name in &exclude {
+        if !schema.iter().any(|c| &c.name == name) {
+            return Err(mlops_core::Error::MissingColumn {
+                path: first.to_owned(),
+                column: name.clone(),
+                available: schema
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+            .into());
+        }
+    }
+    let inputs: Vec<String> = match &config.features {
+        Some(listed) if !listed.is_empty() => listed
+            .iter()
+            .filter(|f| !exclude.contains(f))
+            .cloned()
+            .collect(),
+        // Dates and unreadable types are left out of an inferred list; listed, they are errors.
+        _ => schema
+            .iter()
+            .filter(|c| {
+                c.unsupported.is_none() && !c.date && c.name != label && !exclude.contains(&c.name)
+            })
+            .map(|c| c.name.clone())
+            .collect(),
+    };
+    if let Some(bad) = inputs.iter().find(|i| *i == label) {
+        return Err(Error::Argument(format!(
+            "`{bad}` is the label; it cannot also be an input"
+        )));
+    }
+    if inputs.is_empty() {
+        return Err(Error::Argument(
+            "no input columns are left; check --features and --exclude".into(),
+        ));
+    }
+    Ok(inputs)
+}
+
+/// The mean and population standard deviation (1 where it is 0, as scikit-learn's scaler has it).
+pub(super) fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
+    for v in values {
+        n += 1.0;
+        let delta = v - mean;
+        mean += delta / n;
+        m2 += delta * (v - mean);
+    }
+    let std = if n > 0.0 { (m2 / n).sqrt() } else { 0.0 };
+    (mean, if std > 0.0 { std } else { 1.0 })
+}
+
+/// How each input column becomes slots of a row, fitted on the training rows.
+pub(super) struct Encoder {
+    inputs: Vec<EncodedInput>,
+    pub(super) width: usize,
+}
+
+enum EncodedInput {
+    Numeric {
+        column: String,
+        mean: f64,
+        std: f64,
+    },
+    /// Each of the column's value ids mapped to a category slot, `None` for a value unseen in
+    /// training.
+    OneHot {
+        column: String,
+        categories: Vec<String>,
+        slot_of: Vec<Option<usize>>,
+    },
+}
+
+impl Encoder {
+    pub(super) fn fit(
+        data: &table::Table,
+        inputs: &[String],
+        train_rows: &[usize],
+        paths: &[PathBuf],
+    ) -> Result<Self> {
+        let mut encoded = Vec::with_capacity(inputs.len());
+        let mut width = 0;
+        for name in inputs {
+            let column = data.column(name).expect("read it");
+            match column {
+                Column::Text { labels, ids } => {
+                    let mut seen = vec![false; labels.len()];
+                    for &r in train_rows {
+                        if ids[r] != Column::MISSING {
+                            seen[ids[r] as usize] = true;
+                        }
+                    }
+                    let mut categories: Vec<String> = labels
+                        .iter()
+                        .zip(&seen)
+                        .filter(|(_, s)| **s)
+                        .map(|(l, _)| l.clone())
+                        .collect();
+                    categories.sort();
+                    let slot_of = labels
+                        .iter()
+                        .map(|l| categories.binary_search(l).ok())
+                        .collect();
+                    width += categories.len();
+                    encoded.push(EncodedInput::OneHot {
+                        column: name.clone(),
+                        categories,
+                        slot_of,
+                    });
+                }
+                other => {
+                    let missing: Vec<usize> = (0..data.rows)
+                        .filter(|&r| number_at(other, r).is_nan())
+                        .collect();
+                    if let Some(&row) = missing.first() {
+                        let (path, row) = locate_row(paths, name, row);
+                        return Err(Error::TrainingData {
+                            path,
+                            message: format!(
+                                "column `{name}` is missing or NaN in {} rows of the data, the first in {row}; drop or fill them first",
+                                missing.len()
+                            ),
+                        });
+                    }
+                    // One infinite value makes the mean, every weight and the loss NaN.
+                    if let Some(row) = (0..data.rows).find(|&r| number_at(other, r).is_infinite()) {
+                        return Err(infinite(paths, name, row, number_at(other, row)));
+                    }
+                    let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(other, r)));
+                    width += 1;
+                    encoded.push(EncodedInput::Numeric {
+                        column: name.clone(),
+                        mean,
+                        std,
+                    });
+                }
+            }
+        }
+        Ok(Encoder {
+            inputs: encoded,
+            width,
+        })
+    }
+
+    /// Every row of `data`, row-major.
+    pub(super) fn encode(&self, data: &table::Table) -> Vec<f32> {
+        let mut x = vec![0.0f32; data.rows * self.width];
+        let mut offset = 0;
+        for input in &self.inputs {
+            match input {
+                EncodedInput::Numeric { column, mean, std } => {
+                    let column = data.column(column).expect("fitted on this table");
+                    for r in 0..data.rows {
+                        let v = number_at(column, r);
+                        #[allow(
+                            clippy::cast_possible_truncation,
+                            reason = "the network computes in f32"
+                        )]
+                        let value = ((v - mean) / std) as f32;
+                        x[r * self.width + offset] = value;
+                    }
+                    offset += 1;
+                }
+                EncodedInput::OneHot {
+                    column,
+                    categories,
+                    slot_of,
+                } => {
+                    let Some(Column::Text { ids, .. }) = data.column(column) else {
+                        unreachable!("fitted on this table's text column");
+                    };
+                    for (r, &id) in ids.iter().enumerate() {
+                        if let Some(slot) = slot_of.get(id as usize).copied().flatten() {
+                            x[r * self.width + offset + slot] = 1.0;
+                        }
+                    }
+                    offset += categories.len();
+                }
+            }
+        }
+        x
+    }
+
+    /// Each input's column of `data`, in the order of the inputs, for [`Encoder::fill`].
+    pub(super) fn columns<'a>(&self, data: &'a table::Table) -> Vec<&'a Column> {
+        self.inputs
+            .iter()
+            .map(|input| match input {
+                EncodedInput::Numeric { column, .. } | EncodedInput::OneHot { column, .. } => {
+                    data.column(column).expect("fitted on this table")
+                }
+            })
+            .collect()
+    }
+
+    /// The rows `rows` encoded in f64, column-major: slot `j` of the `t`-th row goes to
+    /// `out[j * rows.len() + t]`, so the solvers' sums over rows run along contiguous memory.
+    /// `columns` are [`Encoder::columns`] of the table.
+    pub(super) fn fill(&self, columns: &[&Column], rows: &[usize], out: &mut [f64]) {
+        let m = rows.len();
+        let mut offset = 0;
+        for (input, column) in self.inputs.iter().zip(columns) {
+            match input {
+                EncodedInput::Numeric { mean, std, .. } => {
+                    let slot = &mut out[offset * m..(offset + 1) * m];
+                    if let Column::Float(values) = column {
+                        for (x, &r) in slot.iter_mut().zip(rows) {
+                            *x = (values[r].unwrap_or(f64::NAN) - mean) / std;
+                        }
+                    } else {
+                        for (x, &r) in slot.iter_mut().zip(rows) {
+                            *x = (number_at(column, r) - mean) / std;
+                        }
+                    }
+                    offset += 1;
+                }
+                EncodedInput::OneHot {
+                    categories,
+                    slot_of,
+                    ..
+                } => {
+                    let block = &mut out[offset * m..(offset + categories.len()) * m];
+                    block.fill(0.0);
+                    let Column::Text { ids, .. } = column else {
+                        unreachable!("fitted on this table's text column");
+                    };
+                    for (t, &r) in rows.iter().enumerate() {
+                        if let Some(slot) = slot_of.get(ids[r] as usize).copied().flatten() {
+                            block[slot * m + t] = 1.0;
+                        }
+                    }
+                    offset += categories.len();
+                }
+            }
+        }
+    }
+
+    /// The numeric inputs' means and deviations as tensors, if there are numeric inputs.
+    pub(super) fn scaler(&self, device: &Device) -> Result<Option<(Tensor, Tensor)>> {
+        let (means, stds): (Vec<f64>, Vec<f64>) = self
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                EncodedInput::Numeric { mean, std, .. } => Some((*mean, *std)),
+                EncodedInput::OneHot { .. } => None,
+            })
+            .unzip();
+        if means.is_empty() {
+            return Ok(None);
+        }
+        let n = means.len();
+        // Kept in f64: predict standardises in f64 before rounding to f32.
+        Ok(Some((
+            Tensor::from_vec(means, n, device)?,
+            Tensor::from_vec(stds, n, device)?,
+        )))
+    }
+
+    pub(super) fn onehot(&self) -> BTreeMap<String, Vec<String>> {
+        self.inputs
+            .iter()
+            .filter_map(|i| match i {
+                EncodedInput::OneHot {
+                    column, categories, ..
+                } => Some((column.clone(), categories.clone())),
+                EncodedInput::Numeric { .. } => None,
+            })
+            .collect()
+    }
+}
+
+/// The error for an infinite value in column `name` at (0-based) `row` of the data.
+fn infinite(paths: &[PathBuf], name: &str, row: usize, value: f64) -> Error {
+    let (path, row) = locate_row(paths, name, row);
+    Error::TrainingData {
+        path,
+        message: format!("column `{name}` holds {value} in {row}; inputs must be finite numbers"),
+    }
+}
+
+/// The file of `paths` (read as one table) that holds the table's (0-based) `row`, and that
+/// row named for a message: `row N` of that file (from 1, not counting a header). Only for
+/// errors: it reads `column` of the files again, up to the one holding the row. A file that
+/// cannot be read now leaves the first file and the row counted across every input.
+fn locate_row(paths: &[PathBuf], column: &str, row: usize) -> (PathBuf, String) {
+    if let [only] = paths {
+        return (only.clone(), format!("row {}", row + 1));
+    }
+    let mut start = 0;
+    for path in paths {
+        let Ok(part) = table::read(std::slice::from_ref(path), &[column]) else {
+            break;
+        };
+        if row < start + part.rows {
+            return (path.clone(), format!("row {}", row - start + 1));
+        }
+        start += part.rows;
+    }
+    (
+        paths.first().cloned().unwrap_or_default(),
+        format!(
+            "row {} counted across the {} input files",
+            row + 1,
+            paths.len()
+        ),
+    )
+}
+
+/// Row `row` of a number or boolean column as a number; NaN where missing.
+fn number_at(column: &Column, row: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss, reason = "inputs become f32 anyway")]
+    let value = match column {
+        Column::Float(v) => v[row],
+        Column::Int(v) => v[row].map(|i| i as f64),
+        Column::Bool(v) => v[row].map(|b| f64::from(u8::from(b))),
+        Column::Text { .. } => None,
+    };
+    value.unwrap_or(f64::NAN)
+}
