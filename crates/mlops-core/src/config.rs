@@ -132,7 +132,7 @@ impl ConfigFile {
     /// Writes the file atomically, with a header saying what it is; a `private` file (the local
     /// config, meant for credentials) is readable by its owner only.
     pub fn save(&self, path: &Path, header: &str, private: bool) -> Result<()> {
-        let body = serde_yaml::to_string(self).expect("config serialises to YAML");
+        let body = crate::yaml::to_string(self).expect("config serialises to YAML");
         let body = if body.trim() == "{}" {
             String::new()
         } else {
@@ -191,12 +191,12 @@ mod tests {
 
     #[test]
     fn local_overrides_shared() {
-        let shared: ConfigFile = serde_yaml::from_str(
+        let shared: ConfigFile = crate::yaml::from_str(
             "cache: {link: copy}\nremotes: {origin: {url: /a}}\ndefault_remote: origin\n",
         )
         .expect("parse");
         let local: ConfigFile =
-            serde_yaml::from_str("cache: {link: hardlink}\nremotes: {origin: {url: /b}}\n")
+            crate::yaml::from_str("cache: {link: hardlink}\nremotes: {origin: {url: /b}}\n")
                 .expect("parse");
         let config = Config::layered(shared, local);
         assert_eq!(config.link, LinkMode::Hardlink);
@@ -206,9 +206,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected() {
-        assert!(serde_yaml::from_str::<ConfigFile>("cache: {lnk: copy}\n").is_err());
-        assert!(serde_yaml::from_str::<ConfigFile>("hooks: {pre_comit: strict}\n").is_err());
-        assert!(serde_yaml::from_str::<ConfigFile>("hooks: {pre_commit: never}\n").is_err());
+        assert!(crate::yaml::from_str::<ConfigFile>("cache: {lnk: copy}\n").is_err());
+        assert!(crate::yaml::from_str::<ConfigFile>("hooks: {pre_comit: strict}\n").is_err());
+        assert!(crate::yaml::from_str::<ConfigFile>("hooks: {pre_commit: never}\n").is_err());
     }
 
     #[test]
@@ -216,7 +216,7 @@ mod tests {
         let config = Config::layered(ConfigFile::default(), ConfigFile::default());
         assert_eq!(config.pre_commit, PreCommitMode::Warn);
         let shared: ConfigFile =
-            serde_yaml::from_str("hooks: {pre_commit: strict}\n").expect("parse");
+            crate::yaml::from_str("hooks: {pre_commit: strict}\n").expect("parse");
         let config = Config::layered(shared, ConfigFile::default());
         assert_eq!(config.pre_commit, PreCommitMode::Strict);
     }

@@ -140,7 +140,7 @@ impl Pointer {
             files: self.files,
             exec: self.exec,
         };
-        let body = serde_yaml::to_string(&file).expect("pointers serialise");
+        let body = crate::yaml::to_string(&file).expect("pointers serialise");
         format!(
             "# mlops pointer: commit this file; `mlops checkout` restores `{name}` from the cache.\n{body}"
         )

@@ -40,7 +40,7 @@ fn seeds_parse() {
         Manifest::parse(&Digest::of_bytes(seed.as_bytes()), seed.as_bytes()).expect("manifest");
     }
     for seed in CONFIG_SEEDS {
-        serde_yaml::from_str::<ConfigFile>(seed).expect("config seed");
+        mlops_core::yaml::from_str::<ConfigFile>(seed).expect("config seed");
     }
 }
 

@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn parses_and_refuses_unknown_keys() {
-        let config: EvalConfig = serde_yaml::from_str(
+        let config: EvalConfig = mlops_core::yaml::from_str(
             "label: y\nscore: p\nslices: [a, [a, b]]\ngates: ['accuracy >= 0.8']\ntask: binary\n",
         )
         .expect("parse");
@@ -90,7 +90,7 @@ mod tests {
             OneOrMany::Many(vec!["a".into(), "b".into()])
         );
         assert_eq!(config.task, Some(Task::Binary));
-        let err = serde_yaml::from_str::<EvalConfig>("lable: y\n").expect_err("unknown");
+        let err = mlops_core::yaml::from_str::<EvalConfig>("lable: y\n").expect_err("unknown");
         assert!(err.to_string().contains("unknown field `lable`"), "{err}");
     }
 }

@@ -31,7 +31,7 @@ fn seeds_parse() {
         Gate::parse(seed).expect("gate seed");
     }
     for seed in CONFIG_SEEDS {
-        serde_yaml::from_str::<EvalConfig>(seed).expect("eval.yaml seed");
+        mlops_core::yaml::from_str::<EvalConfig>(seed).expect("eval.yaml seed");
     }
 }
 

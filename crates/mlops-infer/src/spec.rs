@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_yaml::{Mapping, Value};
+use mlops_core::yaml::{Mapping, Value};
 
 use crate::error::{Error, Result};
 
@@ -277,7 +277,7 @@ impl ModelSpec {
         if let Some(classes) = &self.classes {
             map.insert(
                 s("classes"),
-                serde_yaml::to_value(classes).expect("labels serialise"),
+                mlops_core::yaml::to_value(classes).expect("labels serialise"),
             );
         }
         let mut preprocess = Mapping::new();
@@ -306,7 +306,7 @@ impl ModelSpec {
         let layers = self.layers.iter().map(layer_value).collect();
         map.insert(s("layers"), Value::Sequence(layers));
         map.insert(s("output"), s(self.output.name()));
-        serde_yaml::to_string(&Value::Mapping(map)).expect("a mapping serialises")
+        mlops_core::yaml::to_string(&Value::Mapping(map)).expect("a mapping serialises")
     }
 }
 

@@ -34,7 +34,7 @@ pub struct StageLock {
     pub deps: Vec<DepLock>,
     /// Params file -> dotted key -> value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub params: BTreeMap<String, BTreeMap<String, serde_yaml::Value>>,
+    pub params: BTreeMap<String, BTreeMap<String, mlops_core::yaml::Value>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outs: Vec<OutLock>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -160,7 +160,7 @@ impl LockFile {
 
     /// Writes `mlops.lock` atomically.
     pub fn save(&self, root: &Path) -> Result<()> {
-        let body = serde_yaml::to_string(self).expect("the lock serialises");
+        let body = mlops_core::yaml::to_string(self).expect("the lock serialises");
         let text = format!(
             "# Written by `mlops run`: what produced each stage's outputs. Commit it.\n{body}"
         );

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
+use mlops_core::yaml::Value;
 
 use crate::error::{Error, Result};
 

@@ -20,7 +20,7 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use mlops_core::yaml::{Mapping, Value};
 
 use mlops_core::pointer::pointer_path;
 use mlops_core::scan::find_pointers;

@@ -125,7 +125,7 @@ pub fn current_inputs(
             });
         }
     }
-    let mut values: BTreeMap<String, BTreeMap<String, serde_yaml::Value>> = BTreeMap::new();
+    let mut values: BTreeMap<String, BTreeMap<String, mlops_core::yaml::Value>> = BTreeMap::new();
     let mut params = params.lock().expect("no panics while holding the params");
     for param in &stage.params {
         let value = params

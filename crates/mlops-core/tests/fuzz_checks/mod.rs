@@ -47,9 +47,9 @@ pub fn manifest(bytes: &[u8]) {
 
 /// Parses config text as `ConfigFile::load` does; what parses must save and load back equal.
 pub fn config(text: &str) {
-    if let Ok(file) = serde_yaml::from_str::<ConfigFile>(text) {
-        let saved = serde_yaml::to_string(&file).expect("a config serialises");
-        let again: ConfigFile = serde_yaml::from_str(&saved)
+    if let Ok(file) = mlops_core::yaml::from_str::<ConfigFile>(text) {
+        let saved = mlops_core::yaml::to_string(&file).expect("a config serialises");
+        let again: ConfigFile = mlops_core::yaml::from_str(&saved)
             .unwrap_or_else(|e| panic!("a saved config does not parse: {e}\n{saved}"));
         assert_eq!(again, file);
     }

@@ -62,7 +62,7 @@ pub fn gate(text: &str) {
 
 /// Parses `eval.yaml` text and checks each of its gates with [`gate`].
 pub fn config(text: &str) {
-    if let Ok(config) = serde_yaml::from_str::<EvalConfig>(text) {
+    if let Ok(config) = mlops_core::yaml::from_str::<EvalConfig>(text) {
         for text in config.gates.iter().flatten() {
             gate(text);
         }

@@ -37,7 +37,7 @@ pub fn write_workspace(root: &Path) {
 pub fn lock(text: &str) {
     match LockFile::parse(text) {
         Ok(lock) => {
-            let saved = serde_yaml::to_string(&lock).expect("a lock serialises");
+            let saved = mlops_core::yaml::to_string(&lock).expect("a lock serialises");
             let again = LockFile::parse(&saved)
                 .unwrap_or_else(|e| panic!("a saved lock does not parse: {e}\n{saved}"));
             assert_eq!(again, lock);
