@@ -8,11 +8,12 @@ use mlops_infer::Model;
 use mlops_infer::device::Device;
 
 use mlops_meta::history::Repo;
-use mlops_meta::registry::{Action, Bump, Event, GetOptions, ModelState, Registry};
+use mlops_meta::registry::{Bump, GetOptions, Registry};
 
 use crate::commands::Context;
 use crate::commands::predict::load_model;
 use crate::error::ExitStatus;
+use crate::render::{self, OutputArgs};
 
 /// Look inside model directories; register versions and assign stages in git tags (GTO's format)
 #[derive(Debug, clap::Subcommand)]
@@ -66,11 +67,16 @@ pub(crate) enum ModelCommand {
         version: Option<String>,
     },
     /// Every model: its latest version and what each stage holds
-    List,
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Every registration and stage change of a model, with who and when
     History {
         /// The model [default: all]
         name: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Materialise a registered model from the cache (or the default remote) into DIR
     Get {
@@ -235,12 +241,19 @@ pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitS
                 )
             })?;
         }
-        ModelCommand::List => {
-            ctx.printer.report(&registry.models(), |m| list_text(m))?;
+        ModelCommand::List { output } => {
+            let targets = render::targets(output, ctx, "model list", &render::registry::FORMATS)?;
+            render::emit(ctx.printer, &registry.models(), &targets, |m, f| {
+                render::registry::models(m, f)
+            })?;
         }
-        ModelCommand::History { name } => {
+        ModelCommand::History { name, output } => {
+            let targets =
+                render::targets(output, ctx, "model history", &render::registry::FORMATS)?;
             let events = registry.history(name.as_deref())?;
-            ctx.printer.report(&events, |e| history_text(e))?;
+            render::emit(ctx.printer, &events, &targets, |e, f| {
+                render::registry::history(e, f)
+            })?;
         }
         ModelCommand::Get {
             reference,
@@ -289,74 +302,6 @@ fn get(
     } else {
         ExitStatus::Failure
     })
-}
-
-fn list_text(models: &[ModelState]) -> String {
-    if models.is_empty() {
-        return "no models are registered; `mlops model register NAME --path DIR` adds one\n"
-            .into();
-    }
-    let rows: Vec<Vec<String>> = models
-        .iter()
-        .map(|m| {
-            let stages: Vec<String> = m.stages.iter().map(|(s, v)| format!("{s}: {v}")).collect();
-            vec![
-                m.model.clone(),
-                m.latest.clone().unwrap_or_else(|| "-".into()),
-                if stages.is_empty() {
-                    "-".into()
-                } else {
-                    stages.join(", ")
-                },
-                if m.deprecated {
-                    "deprecated".into()
-                } else {
-                    String::new()
-                },
-            ]
-        })
-        .collect();
-    crate::render::text::table(&["model", "latest", "stages", ""], &rows)
-}
-
-fn history_text(events: &[Event]) -> String {
-    let rows: Vec<Vec<String>> = events
-        .iter()
-        .map(|e| {
-            let what = match e.action {
-                Action::Registered => format!("registered {}", e.version.as_deref().unwrap_or("?")),
-                Action::Deregistered => {
-                    format!("deregistered {}", e.version.as_deref().unwrap_or("?"))
-                }
-                Action::Deprecated => "deprecated".into(),
-                Action::Assigned => format!(
-                    "{} <- {}",
-                    e.stage.as_deref().unwrap_or("?"),
-                    e.version.as_deref().unwrap_or("?")
-                ),
-                Action::Unassigned => format!("{} unassigned", e.stage.as_deref().unwrap_or("?")),
-            };
-            vec![
-                time_text(e.time),
-                e.model.clone(),
-                what,
-                e.by.clone(),
-                e.tag.clone(),
-            ]
-        })
-        .collect();
-    crate::render::text::table(&["when (UTC)", "model", "change", "by", "tag"], &rows)
-}
-
-/// `YYYY-MM-DD HH:MM` of seconds since 1970 (UTC).
-fn time_text(seconds: i64) -> String {
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (y, m, d) = mlops_core::table::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60
-    )
 }
 
 fn human(info: &ModelInfo) -> String {

@@ -12,7 +12,8 @@ use mlops_pipeline::state::Reason;
 use crate::commands::Context;
 use crate::error::ExitStatus;
 use crate::output::Printer;
-use crate::render::text::{seconds, table};
+use crate::render::text::seconds;
+use crate::render::{self, OutputArgs};
 
 /// Run the pipeline in `mlops.yaml`: every stage whose inputs changed, in dependency order
 ///
@@ -204,38 +205,19 @@ pub(crate) struct RunsArgs {
     /// Only the last N records
     #[arg(short = 'n', long, value_name = "N")]
     last: Option<usize>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let targets = render::targets(&args.output, ctx, "runs", &render::pipeline::FORMATS)?;
     let ws = ctx.workspace()?;
     let mut list = records::list(&ws.mlops_dir(), args.stage.as_deref())?;
     if let Some(n) = args.last {
         list.drain(..list.len().saturating_sub(n));
     }
-    ctx.printer.report(&list, |list| {
-        if list.is_empty() {
-            return "no runs recorded yet; `mlops run` records one per stage it runs".into();
-        }
-        let rows: Vec<Vec<String>> = list
-            .iter()
-            .map(|r| {
-                let commit = r.git_commit.as_deref().map_or("-".into(), |c| {
-                    format!(
-                        "{}{}",
-                        &c[..c.len().min(8)],
-                        if r.git_dirty == Some(true) { "+" } else { "" }
-                    )
-                });
-                vec![
-                    r.started_at.clone(),
-                    r.stage.clone(),
-                    r.status.clone(),
-                    seconds(r.duration_s),
-                    commit,
-                ]
-            })
-            .collect();
-        table(&["started", "stage", "status", "duration", "commit"], &rows)
+    render::emit(ctx.printer, &list, &targets, |l, f| {
+        render::pipeline::runs(l, f)
     })?;
     Ok(ExitStatus::Success)
 }

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
+use crate::render::pipeline::StageState;
 use crate::render::text::table;
+use crate::render::{self, OutputArgs};
 
 /// Print the stage graph
 #[derive(Debug, clap::Args)]
@@ -96,19 +98,16 @@ pub(crate) fn dag(args: &DagArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum StageCommand {
     /// List the stages and whether each is up to date, and if not, why
-    List,
-}
-
-#[derive(Serialize)]
-struct StageState {
-    stage: String,
-    up_to_date: bool,
-    reasons: Vec<String>,
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match command {
-        StageCommand::List => {
+        StageCommand::List { output } => {
+            let targets = render::targets(output, ctx, "stage list", &render::pipeline::FORMATS)?;
             let outcomes = crate::commands::run::dry_run_all(ctx)?;
             let states: Vec<StageState> = outcomes
                 .into_iter()
@@ -118,19 +117,8 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
                     reasons: o.reasons,
                 })
                 .collect();
-            ctx.printer.report(&states, |list| {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|s| {
-                        let state = if s.up_to_date {
-                            "up to date".to_owned()
-                        } else {
-                            format!("changed: {}", s.reasons.join(", "))
-                        };
-                        vec![s.stage.clone(), state]
-                    })
-                    .collect();
-                table(&["stage", "status"], &rows)
+            render::emit(ctx.printer, &states, &targets, |l, f| {
+                render::pipeline::stages(l, f)
             })?;
         }
     }

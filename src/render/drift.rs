@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use mlops_drift::report::{BatchReport, ColumnReport, DriftReport};
 
-use crate::render::{Format, markdown, prometheus, text};
+use crate::render::{self, Format, prometheus};
 
 /// The human formats of the drift report.
 pub(crate) const FORMATS: [Format; 4] = [
@@ -28,11 +28,8 @@ pub(crate) fn render(r: &DriftReport, format: Format) -> String {
 
 /// A table as text, or as Markdown with `md`.
 fn table(header: &[&str], rows: &[Vec<String>], md: bool) -> String {
-    if md {
-        markdown::table(header, rows)
-    } else {
-        text::table(header, rows)
-    }
+    let format = if md { Format::Markdown } else { Format::Text };
+    render::table(header, rows, format)
 }
 
 /// The report as text or Markdown: per batch, its verdict, then its columns, drifted first.

@@ -4,22 +4,13 @@
 use mlops_pipeline::metrics::{DiffReport, MetricsReport};
 use serde_json::Value;
 
-use crate::render::{Format, markdown, prometheus, text};
+use crate::render::{Format, prometheus, table};
 
 /// The human formats of `metrics show`.
 pub(crate) const SHOW_FORMATS: [Format; 3] = [Format::Text, Format::Markdown, Format::Prometheus];
 
 /// The human formats of `metrics diff` and `params diff`.
 pub(crate) const DIFF_FORMATS: [Format; 2] = [Format::Text, Format::Markdown];
-
-/// A table as text, or as Markdown in that format.
-fn table(header: &[&str], rows: &[Vec<String>], format: Format) -> String {
-    if format == Format::Markdown {
-        markdown::table(header, rows)
-    } else {
-        text::table(header, rows)
-    }
-}
 
 /// `metrics show`: one row per key of every metrics file, or gauges for Prometheus.
 pub(crate) fn show(r: &MetricsReport, format: Format) -> String {

@@ -8,8 +8,9 @@
 //! One module per format holds what every report of that format shares: [`text`] (aligned tables
 //! and human figures), [`markdown`], [`html`] (the self-contained page), [`prometheus`] (the text
 //! exposition format) and [`json`]. One module per report kind holds that report's renderings:
-//! [`drift`] and [`drift_html`], [`eval`] and [`eval_html`], [`data`] (status, diff, fsck),
-//! [`metrics`] (metrics show and diff, params diff) and [`profile`].
+//! [`drift`] and [`drift_html`], [`data`] (status, diff, fsck), [`metrics`] (metrics show and
+//! diff, params diff), [`pipeline`] (runs, stage list), [`registry`] (model list and history) and
+//! [`profile`].
 
 pub(crate) mod data;
 pub(crate) mod drift;
@@ -18,8 +19,10 @@ pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod markdown;
 pub(crate) mod metrics;
+pub(crate) mod pipeline;
 pub(crate) mod profile;
 pub(crate) mod prometheus;
+pub(crate) mod registry;
 pub(crate) mod text;
 
 use std::fmt;
@@ -92,6 +95,15 @@ pub(crate) struct OutputArgs {
     /// `.prom`; any other takes --format's)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Vec<PathBuf>,
+}
+
+/// Rows under a header: a Markdown table in Markdown, aligned text otherwise.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>], format: Format) -> String {
+    if format == Format::Markdown {
+        markdown::table(header, rows)
+    } else {
+        text::table(header, rows)
+    }
 }
 
 /// Where one rendering of a report goes: stdout (`path` is `None`) or a file, and in which format.

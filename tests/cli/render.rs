@@ -13,6 +13,11 @@ use crate::support::TestEnv;
 /// Asserts `text` matches the snapshot `name`, with the run-to-run parts redacted: the test's
 /// temp directory as `[TMP]`, digests and commits as `[HASH]`, durations as `[TIME]`.
 fn snapshot(env: &TestEnv, name: &str, text: &str) {
+    snapshot_redacting(env, name, text, &[]);
+}
+
+/// [`snapshot`], with more `(regex, replacement)` redactions.
+fn snapshot_redacting(env: &TestEnv, name: &str, text: &str, more: &[(&str, &str)]) {
     let tmp = env
         .root()
         .parent()
@@ -23,7 +28,16 @@ fn snapshot(env: &TestEnv, name: &str, text: &str) {
     settings.add_filter(&regex_escape(&tmp), "[TMP]");
     // blake3 digests (64 hex digits) and git commits (40); not long decimals.
     settings.add_filter(r"\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b", "[HASH]");
-    settings.add_filter(r"\b\d+(\.\d+)? (ms|s)\b", "[TIME]");
+    // With the padding after it, which depends on the figure's width.
+    settings.add_filter(r"\b\d+(\.\d+)? (ms|s)\b *", "[TIME] ");
+    // Dates and times: RFC 3339 (run records) and `YYYY-MM-DD HH:MM` (model history).
+    settings.add_filter(
+        r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?",
+        "[DATE]",
+    );
+    for (regex, replacement) in more {
+        settings.add_filter(regex, *replacement);
+    }
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
@@ -259,4 +273,60 @@ fn profile_summary_text_markdown_and_json() {
             .is_some_and(|p| p.ends_with("ref.profile")),
         "{summary}"
     );
+}
+
+#[test]
+fn runs_stages_and_the_registry_text_and_markdown() {
+    let env = crate::history::repo();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  prepare:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n  \
+         train:\n    cmd: cat a.txt > b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n",
+    );
+    crate::history::commit(&env, "pipeline");
+    env.run(&["run", "-j", "1"]);
+    env.write(
+        "mlops.yaml",
+        String::from_utf8(env.read("mlops.yaml"))
+            .expect("utf-8")
+            .replace("echo a", "echo b"),
+    );
+    // The short commit beside each run.
+    let commit = [(r"(?m)\b[0-9a-f]{8}\+?( |$)", "[COMMIT]$1")];
+    for (name, format) in [("runs_text", "text"), ("runs_markdown", "markdown")] {
+        snapshot_redacting(&env, name, &env.run(&["runs", "--format", format]), &commit);
+    }
+    for (name, format) in [
+        ("stage_list_text", "text"),
+        ("stage_list_markdown", "markdown"),
+    ] {
+        snapshot(&env, name, &env.run(&["stage", "list", "--format", format]));
+    }
+    env.write("models/churn/weights.bin", "v1");
+    env.run(&["add", "models/churn"]);
+    crate::history::commit(&env, "model");
+    env.run(&["model", "register", "churn", "--path", "models/churn"]);
+    env.run(&[
+        "model",
+        "assign",
+        "churn",
+        "--version",
+        "v0.0.1",
+        "--stage",
+        "prod",
+    ]);
+    for (name, args) in [
+        ("model_list_text", &["model", "list"][..]),
+        (
+            "model_list_markdown",
+            &["model", "list", "--format", "markdown"],
+        ),
+        ("model_history_text", &["model", "history"]),
+        (
+            "model_history_markdown",
+            &["model", "history", "--format", "markdown"],
+        ),
+    ] {
+        snapshot(&env, name, &env.run(args));
+    }
 }

@@ -1,0 +1,83 @@
+//! The model registry's reports: `mlops model list` and `mlops model history`, as text or
+//! Markdown tables.
+
+use mlops_meta::registry::{Action, Event, ModelState};
+
+use crate::render::{Format, table};
+
+/// The human formats of `model list` and `model history`.
+pub(crate) const FORMATS: [Format; 2] = [Format::Text, Format::Markdown];
+
+/// `mlops model list`: one row per model: its latest version, its stages, whether deprecated.
+pub(crate) fn models(models: &[ModelState], format: Format) -> String {
+    if models.is_empty() {
+        return "no models are registered; `mlops model register NAME --path DIR` adds one\n"
+            .into();
+    }
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|m| {
+            let stages: Vec<String> = m.stages.iter().map(|(s, v)| format!("{s}: {v}")).collect();
+            vec![
+                m.model.clone(),
+                m.latest.clone().unwrap_or_else(|| "-".into()),
+                if stages.is_empty() {
+                    "-".into()
+                } else {
+                    stages.join(", ")
+                },
+                if m.deprecated {
+                    "deprecated".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    table(&["model", "latest", "stages", ""], &rows, format)
+}
+
+/// `mlops model history`: one row per registration or stage change, with who and when.
+pub(crate) fn history(events: &[Event], format: Format) -> String {
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let what = match e.action {
+                Action::Registered => format!("registered {}", e.version.as_deref().unwrap_or("?")),
+                Action::Deregistered => {
+                    format!("deregistered {}", e.version.as_deref().unwrap_or("?"))
+                }
+                Action::Deprecated => "deprecated".into(),
+                Action::Assigned => format!(
+                    "{} <- {}",
+                    e.stage.as_deref().unwrap_or("?"),
+                    e.version.as_deref().unwrap_or("?")
+                ),
+                Action::Unassigned => format!("{} unassigned", e.stage.as_deref().unwrap_or("?")),
+            };
+            vec![
+                time_text(e.time),
+                e.model.clone(),
+                what,
+                e.by.clone(),
+                e.tag.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["when (UTC)", "model", "change", "by", "tag"],
+        &rows,
+        format,
+    )
+}
+
+/// `YYYY-MM-DD HH:MM` of seconds since 1970 (UTC).
+fn time_text(seconds: i64) -> String {
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (y, m, d) = mlops_core::table::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
