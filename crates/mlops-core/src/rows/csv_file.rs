@@ -7,7 +7,8 @@
 //! through takes the narrowest type that reads its first [`INFER_ROWS`] rows: booleans,
 //! integers written as such (no leading zeros or `+`, so an id `007` stays text), floats, else
 //! text kept exactly as written. Numbers and categories are read with surrounding spaces
-//! trimmed, as `mlops train` reads them; an empty cell is a missing value.
+//! trimmed, as `mlops train` reads them; an empty cell is a missing value. The file must be UTF-8
+//! (as `mlops eval` reads CSV too), checked once a record rather than once a cell.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,7 @@ impl Kind {
             Kind::Float => "a number",
             Kind::Int => "an integer",
             Kind::Bool => "`true` or `false`",
-            Kind::Category | Kind::Text => "UTF-8 text",
+            Kind::Category | Kind::Text => "text",
         }
     }
 }
@@ -84,10 +85,10 @@ impl Layout {
         let indices = indices(path, &mut reader, wanted.iter().map(|(name, _)| *name))?;
         let mut could = vec![[true; 3]; wanted.len()];
         let mut seen = vec![false; wanted.len()];
-        let mut record = csv::ByteRecord::new();
+        let mut record = csv::StringRecord::new();
         for _ in 0..INFER_ROWS {
             if !reader
-                .read_byte_record(&mut record)
+                .read_record(&mut record)
                 .map_err(|e| table_error(path, e))?
             {
                 break;
@@ -162,10 +163,10 @@ fn indices<'a>(
         .collect()
 }
 
-fn parse_bool(cell: &[u8]) -> Option<bool> {
-    if cell.eq_ignore_ascii_case(b"true") {
+fn parse_bool(cell: &str) -> Option<bool> {
+    if cell.eq_ignore_ascii_case("true") {
         Some(true)
-    } else if cell.eq_ignore_ascii_case(b"false") {
+    } else if cell.eq_ignore_ascii_case("false") {
         Some(false)
     } else {
         None
@@ -173,23 +174,21 @@ fn parse_bool(cell: &[u8]) -> Option<bool> {
 }
 
 /// An integer written as Rust writes it back, so that reading it keeps its text.
-fn parse_int(cell: &[u8]) -> Option<i64> {
-    let value: i64 = std::str::from_utf8(cell).ok()?.parse().ok()?;
-    let canonical = !matches!(cell, [b'-', b'0', ..] | [b'+', ..]) && !leading_zero(cell);
+fn parse_int(cell: &str) -> Option<i64> {
+    let value: i64 = cell.parse().ok()?;
+    let canonical =
+        !matches!(cell.as_bytes(), [b'-', b'0', ..] | [b'+', ..]) && !leading_zero(cell);
     canonical.then_some(value)
 }
 
 /// Whether a number is written with a zero before another digit (`007`, `-01.5`).
-fn leading_zero(cell: &[u8]) -> bool {
-    let digits = cell
-        .strip_prefix(b"-")
-        .or_else(|| cell.strip_prefix(b"+"))
-        .unwrap_or(cell);
-    matches!(digits, [b'0', d, ..] if d.is_ascii_digit())
+fn leading_zero(cell: &str) -> bool {
+    let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    matches!(digits.as_bytes(), [b'0', d, ..] if d.is_ascii_digit())
 }
 
-fn parse_float(cell: &[u8]) -> Option<f64> {
-    std::str::from_utf8(cell).ok()?.parse().ok()
+fn parse_float(cell: &str) -> Option<f64> {
+    cell.parse().ok()
 }
 
 /// One column's values for one batch.
@@ -213,7 +212,7 @@ impl Builder {
     }
 
     /// Appends `cell` read as `kind`; `false` when it is not one.
-    fn push(&mut self, kind: Kind, cell: &[u8]) -> bool {
+    fn push(&mut self, kind: Kind, cell: &str) -> bool {
         let cell = if kind == Kind::Text {
             cell
         } else {
@@ -242,12 +241,7 @@ impl Builder {
                 b.append_value(v);
             }
             Builder::Text(b) if cell.is_empty() => b.append_null(),
-            Builder::Text(b) => {
-                let Ok(v) = std::str::from_utf8(cell) else {
-                    return false;
-                };
-                b.append_value(v);
-            }
+            Builder::Text(b) => b.append_value(cell),
         }
         true
     }
@@ -269,7 +263,8 @@ pub(super) struct CsvBatches {
     indices: Vec<usize>,
     layout: Layout,
     batch_rows: usize,
-    record: csv::ByteRecord,
+    /// Checked as UTF-8 once a record, not once a cell.
+    record: csv::StringRecord,
     done: bool,
 }
 
@@ -290,7 +285,7 @@ impl CsvBatches {
             indices,
             layout,
             batch_rows,
-            record: csv::ByteRecord::new(),
+            record: csv::StringRecord::new(),
             done: false,
         })
     }
@@ -305,7 +300,7 @@ impl CsvBatches {
         while rows < self.batch_rows {
             if !self
                 .reader
-                .read_byte_record(&mut self.record)
+                .read_record(&mut self.record)
                 .map_err(|e| table_error(&self.path, e))?
             {
                 self.done = true;
@@ -322,7 +317,7 @@ impl CsvBatches {
                         path: self.path.clone(),
                         line: self.record.position().map_or(0, csv::Position::line),
                         column: self.layout.schema.field(column).name().clone(),
-                        value: String::from_utf8_lossy(cell).into_owned(),
+                        value: cell.to_owned(),
                         expected: kind.expected(),
                     });
                 }
@@ -511,10 +506,10 @@ mod tests {
     #[test]
     fn integers_are_canonical_spellings() {
         for (cell, value) in [("0", Some(0)), ("-3", Some(-3)), ("12", Some(12))] {
-            assert_eq!(parse_int(cell.as_bytes()), value, "{cell}");
+            assert_eq!(parse_int(cell), value, "{cell}");
         }
         for cell in ["007", "+3", "-0", "1.0", "x"] {
-            assert_eq!(parse_int(cell.as_bytes()), None, "{cell}");
+            assert_eq!(parse_int(cell), None, "{cell}");
         }
     }
 
