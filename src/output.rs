@@ -363,16 +363,6 @@ pub(crate) fn init_tracing(verbose: u8, color: bool) {
         .init();
 }
 
-/// Rows under a header, as text or, with `markdown`, a Markdown table: for `eval`, until its
-/// rendering moves to [`crate::render`] (another change to `eval.rs` is in flight).
-pub(crate) fn table(header: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
-    if markdown {
-        crate::render::markdown::table(header, rows)
-    } else {
-        crate::render::text::table(header, rows)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

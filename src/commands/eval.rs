@@ -1,20 +1,16 @@
 //! `mlops eval`: evaluate predictions from Parquet or CSV files, with slices, fairness and gates.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_eval::evaluate::{self, Bootstrap, Options, load_baseline, task_name};
+use mlops_eval::evaluate::{self, Bootstrap, Options, load_baseline};
 use mlops_eval::fairness::Method;
 use mlops_eval::gates::Gate;
 use mlops_eval::input::Task;
-use mlops_eval::report::{
-    EvalReport, FairnessReport, GroupReport, Intervals, SliceReport, SliceTest, ordered,
-};
 use mlops_eval::slices::{SliceMetric, SliceOptions};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::output::table;
+use crate::render::{self, OutputArgs};
 
 /// Evaluate predictions in Parquet or CSV files: metrics overall and per slice, error analysis,
 /// fairness across groups, and gates that fail CI (exit status 1)
@@ -98,12 +94,8 @@ pub(crate) struct EvalArgs {
     /// A report from an earlier `mlops eval --json`, for `baseline` in gates
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// How to print the report (`--json` prints it as JSON)
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Write the report to this file instead of stdout
-    #[arg(short, long)]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -117,14 +109,6 @@ pub(crate) enum TaskArg {
 pub(crate) enum FairnessMethod {
     BetweenGroups,
     ToOverall,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    Text,
-    Markdown,
-    /// One self-contained page with charts (write it with -o)
-    Html,
 }
 
 impl From<TaskArg> for Task {
@@ -320,311 +304,29 @@ impl EvalArgs {
 
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let (options, baseline) = args.options(&ctx.cwd)?;
+    let targets = render::targets(&args.output, ctx, "eval", &render::eval::FORMATS)?;
     // A directory or glob names its files, as for every command reading tables; expanded
     // before the same-file check, so that an output among them is found.
     let mut files: Vec<PathBuf> = Vec::new();
     for file in &args.files {
         files.extend(mlops_core::table::expand(&ctx.cwd.join(file))?);
     }
-    if let Some(output) = &args.output {
-        let mut inputs = files.clone();
-        inputs.extend(baseline.iter().cloned());
-        inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
-        mlops_core::outfile::ensure_not_input(&ctx.output(output), &inputs)?;
+    let mut inputs = files.clone();
+    inputs.extend(baseline.iter().cloned());
+    inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
+    for output in render::files(&targets) {
+        mlops_core::outfile::ensure_not_input(output, &inputs)?;
     }
     let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
     let report = evaluate::evaluate(&files, &options, baseline.as_ref())?;
-    let rendered = |r: &EvalReport| match args.format {
-        Format::Html => crate::commands::eval_html::render(r),
-        Format::Text | Format::Markdown => render(r, args.format == Format::Markdown),
-    };
-    ctx.emit(&report, args.output.as_ref(), rendered)?;
+    render::emit(ctx.printer, &report, &targets, render::eval::render)?;
     for gate in report.gates.iter().filter(|g| !g.passed) {
-        ctx.printer
-            .warn(&format!("gate failed: {}", describe_gate(gate)));
+        let gate = render::eval::describe_gate(gate);
+        ctx.printer.warn(&format!("gate failed: {gate}"));
     }
     Ok(if report.passed {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
-}
-
-/// A metric value, or `undefined`.
-pub(crate) fn number(v: Option<f64>) -> String {
-    v.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"))
-}
-
-/// The header of a slice table for the tested metric.
-pub(crate) fn slice_header(test: &SliceTest) -> Vec<&str> {
-    let effect = if test.effect == "relative" {
-        "worse by (relative)"
-    } else {
-        "worse by"
-    };
-    vec!["slice", "rows", &test.metric, "95% CI", "p (BH)", effect]
-}
-
-/// One slice's cells under [`slice_header`]: the text, Markdown and HTML reports share them.
-pub(crate) fn slice_cells(s: &SliceReport, test: &SliceTest) -> Vec<String> {
-    let name: Vec<String> = s
-        .columns
-        .iter()
-        .zip(&s.values)
-        .map(|(c, v)| format!("{c}={v}"))
-        .collect();
-    let metric = test.metric.as_str();
-    let effect = |e: f64| {
-        if test.effect == "relative" {
-            format!("{:+.1}%", e * 100.0)
-        } else {
-            format!("{e:+.3}")
-        }
-    };
-    vec![
-        name.join(" & "),
-        s.rows.to_string(),
-        number(s.metrics.get(metric).copied().flatten()),
-        interval_cell(&s.ci, metric),
-        s.p_value.map_or_else(|| "-".into(), |p| format!("{p:.2e}")),
-        s.effect_size.map_or_else(|| "-".into(), effect),
-    ]
-}
-
-/// A metric's interval as a cell, or `-`.
-fn interval_cell(ci: &Intervals, metric: &str) -> String {
-    ci.get(metric)
-        .map_or_else(|| "-".into(), |[lo, hi]| format!("[{lo:.3}, {hi:.3}]"))
-}
-
-/// The header of the overall metric table.
-pub(crate) const METRIC_HEADER: [&str; 3] = ["metric", "value", "95% CI"];
-
-/// The overall metric table's rows: the text, Markdown and HTML reports share them.
-pub(crate) fn metric_rows(r: &EvalReport) -> Vec<Vec<String>> {
-    r.overall
-        .iter()
-        .map(|(k, v)| {
-            let value = r
-                .undefined
-                .get(k)
-                .map_or_else(|| number(*v), |why| format!("undefined ({why})"));
-            vec![k.clone(), value, interval_cell(&r.overall_ci, k)]
-        })
-        .collect()
-}
-
-/// The header of the fairness aggregate table.
-pub(crate) const AGGREGATE_HEADER: [&str; 3] = ["aggregate", "value", "95% CI"];
-
-/// A fairness aggregate table's rows (`aggregates` with their intervals).
-pub(crate) fn aggregate_rows(
-    aggregates: &std::collections::BTreeMap<String, Option<f64>>,
-    ci: &Intervals,
-) -> Vec<Vec<String>> {
-    ordered(aggregates)
-        .iter()
-        .map(|(k, v)| vec![(*k).to_owned(), number(*v), interval_cell(ci, k)])
-        .collect()
-}
-
-/// A fairness group table: its header (the groups' metrics, binary rates or regression errors)
-/// and one row per group.
-pub(crate) fn group_table(groups: &[GroupReport]) -> (Vec<String>, Vec<Vec<String>>) {
-    let names: Vec<&str> = groups
-        .first()
-        .map(|g| ordered(&g.metrics).into_iter().map(|(k, _)| k).collect())
-        .unwrap_or_default();
-    let header = ["group", "rows"]
-        .into_iter()
-        .chain(names.iter().copied())
-        .map(str::to_owned)
-        .collect();
-    let rows = groups
-        .iter()
-        .map(|g| {
-            let mut cells = vec![g.values.join(" & "), format!("{}", g.rows)];
-            cells.extend(
-                names
-                    .iter()
-                    .map(|n| number(g.metrics.get(*n).copied().flatten())),
-            );
-            cells
-        })
-        .collect();
-    (header, rows)
-}
-
-/// A table with an optional caption: caption, header, rows.
-pub(crate) type Captioned = (Option<String>, Vec<String>, Vec<Vec<String>>);
-
-/// The fairness section's tables in order, each with its caption (none for the first two): the
-/// groups, the aggregates, and for multiclass each class's one-vs-rest groups and aggregates.
-pub(crate) fn fairness_tables(f: &FairnessReport) -> Vec<Captioned> {
-    let aggregate_header: Vec<String> = AGGREGATE_HEADER.iter().map(|h| (*h).to_owned()).collect();
-    let (header, rows) = group_table(&f.groups);
-    let mut tables = vec![
-        (None, header, rows),
-        (
-            None,
-            aggregate_header.clone(),
-            aggregate_rows(&f.aggregates, &f.ci),
-        ),
-    ];
-    for class in &f.classes {
-        let (header, rows) = group_table(&class.groups);
-        tables.push((
-            Some(format!("class `{}` against the rest", class.class)),
-            header,
-            rows,
-        ));
-        tables.push((
-            None,
-            aggregate_header.clone(),
-            aggregate_rows(&class.aggregates, &class.ci),
-        ));
-    }
-    tables
-}
-
-fn describe_gate(g: &mlops_eval::report::GateReport) -> String {
-    match (&g.reason, g.value, g.margin) {
-        (Some(reason), _, _) => format!("{} ({reason})", g.gate),
-        (None, Some(value), Some(margin)) => {
-            format!("{} (value {value:.4}, margin {margin:+.4})", g.gate)
-        }
-        _ => g.gate.clone(),
-    }
-}
-
-/// The report as text or Markdown.
-fn render(r: &EvalReport, md: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}{} task, {} rows",
-        if md { "## Evaluation: " } else { "" },
-        task_name(r.task),
-        r.rows
-    );
-    render_metrics(&mut out, r, md);
-    if let Some(test) = &r.slice_test {
-        render_slices(&mut out, r, test, md);
-        render_discovered(&mut out, r, test, md);
-    }
-    render_fairness(&mut out, r, md);
-    render_gates(&mut out, r, md);
-    out
-}
-
-fn heading(out: &mut String, title: &str, md: bool) {
-    let _ = if md {
-        writeln!(out, "\n### {title}\n")
-    } else {
-        writeln!(out, "\n{title}")
-    };
-}
-
-fn render_metrics(out: &mut String, r: &EvalReport, md: bool) {
-    heading(out, "Metrics", md);
-    out.push_str(&table(&METRIC_HEADER, &metric_rows(r), md));
-}
-
-fn render_slices(out: &mut String, r: &EvalReport, test: &SliceTest, md: bool) {
-    if r.slices.is_empty() {
-        return;
-    }
-    let flagged = r.slices.iter().filter(|s| s.underperforming).count();
-    heading(
-        out,
-        &format!(
-            "Slices ({}, {}; {flagged} underperforming)",
-            test.metric, test.test
-        ),
-        md,
-    );
-    let rows: Vec<Vec<String>> = r
-        .slices
-        .iter()
-        .map(|s| {
-            let mut cells = slice_cells(s, test);
-            cells.push(if s.underperforming {
-                "UNDERPERFORMING".into()
-            } else {
-                String::new()
-            });
-            cells
-        })
-        .collect();
-    let mut header = slice_header(test);
-    header.push("flag");
-    out.push_str(&table(&header, &rows, md));
-}
-
-fn render_discovered(out: &mut String, r: &EvalReport, test: &SliceTest, md: bool) {
-    if r.discovered.is_empty() {
-        return;
-    }
-    heading(
-        out,
-        &format!("Discovered slices ({}), largest first", test.metric),
-        md,
-    );
-    let rows: Vec<Vec<String>> = r.discovered.iter().map(|s| slice_cells(s, test)).collect();
-    out.push_str(&table(&slice_header(test), &rows, md));
-}
-
-fn render_fairness(out: &mut String, r: &EvalReport, md: bool) {
-    let Some(f) = &r.fairness else { return };
-    heading(
-        out,
-        &format!("Fairness ({}; {})", f.sensitive.join(" & "), f.method),
-        md,
-    );
-    for (i, (caption, header, rows)) in fairness_tables(f).into_iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        if let Some(caption) = caption {
-            let _ = writeln!(
-                out,
-                "{}",
-                if md {
-                    format!("**{caption}**\n")
-                } else {
-                    format!("{caption}:")
-                }
-            );
-        }
-        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        out.push_str(&table(&header, &rows, md));
-    }
-    for note in &f.notes {
-        let _ = writeln!(out, "{}note: {note}", if md { "- " } else { "" });
-    }
-}
-
-fn render_gates(out: &mut String, r: &EvalReport, md: bool) {
-    if r.gates.is_empty() {
-        return;
-    }
-    heading(out, "Gates", md);
-    for g in &r.gates {
-        let _ = writeln!(
-            out,
-            "{}{}  {}",
-            if md { "- " } else { "" },
-            if g.passed { "PASS" } else { "FAIL" },
-            describe_gate(g)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n{}",
-        if r.passed {
-            "all gates passed"
-        } else {
-            "some gates failed"
-        }
-    );
 }

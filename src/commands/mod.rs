@@ -9,12 +9,9 @@ pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod drift;
 pub(crate) mod eval;
-pub(crate) mod eval_html;
 pub(crate) mod fsck;
 pub(crate) mod gc;
 pub(crate) mod hooks;
-// `eval_html` still names the HTML helpers by their old path until eval's rendering moves.
-pub(crate) use crate::render::html;
 pub(crate) mod init;
 pub(crate) mod man;
 pub(crate) mod metrics;
@@ -52,33 +49,6 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Shows a report: on stdout (JSON with `--json`, else `human`), or written to `output`
-    /// (relative to the current directory; atomically where it is a regular file, see
-    /// [`mlops_core::outfile`]) with a note saying where.
-    pub(crate) fn emit<T: serde::Serialize>(
-        &self,
-        report: &T,
-        output: Option<&PathBuf>,
-        human: impl FnOnce(&T) -> String,
-    ) -> anyhow::Result<()> {
-        match output.map(|path| self.output(path)) {
-            Some(path) if mlops_core::outfile::is_stdout(&path) => {
-                self.printer.report(report, human)?;
-            }
-            Some(path) => {
-                let text = if self.printer.is_json() {
-                    serde_json::to_string_pretty(report)? + "\n"
-                } else {
-                    human(report)
-                };
-                mlops_core::outfile::write(&path, text.as_bytes())?;
-                self.printer.note(&format!("wrote {}", path.display()));
-            }
-            None => self.printer.report(report, human)?,
-        }
-        Ok(())
-    }
-
     /// Warns that hard links do not protect the cache when running as root.
     pub(crate) fn warn_if_unprotected(&self, link: mlops_core::config::LinkMode) {
         if link.unprotected_here() {

@@ -8,13 +8,15 @@
 //! One module per format holds what every report of that format shares: [`text`] (aligned tables
 //! and human figures), [`markdown`], [`html`] (the self-contained page), [`prometheus`] (the text
 //! exposition format) and [`json`]. One module per report kind holds that report's renderings:
-//! [`drift`] and [`drift_html`], [`data`] (status, diff, fsck), [`metrics`] (metrics show and
-//! diff, params diff), [`pipeline`] (runs, stage list), [`registry`] (model list and history) and
-//! [`profile`].
+//! [`drift`] and [`drift_html`], [`eval`] and [`eval_html`], [`data`] (status, diff, fsck),
+//! [`metrics`] (metrics show and diff, params diff), [`pipeline`] (runs, stage list),
+//! [`registry`] (model list and history) and [`profile`].
 
 pub(crate) mod data;
 pub(crate) mod drift;
 pub(crate) mod drift_html;
+pub(crate) mod eval;
+pub(crate) mod eval_html;
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod markdown;

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use crate::support::TestEnv;
 
 /// Asserts `text` matches the snapshot `name`, with the run-to-run parts redacted: the test's
-/// temp directory as `[TMP]`, digests and commits as `[HASH]`, durations as `[TIME]`.
+/// temp directory as `[TMP]`, digests and commits as `[HASH]`, durations as `[TIME]`, dates as
+/// `[DATE]`; decimals are cut to six places.
 fn snapshot(env: &TestEnv, name: &str, text: &str) {
     snapshot_redacting(env, name, text, &[]);
 }
@@ -35,6 +36,8 @@ fn snapshot_redacting(env: &TestEnv, name: &str, text: &str, more: &[(&str, &str
         r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?",
         "[DATE]",
     );
+    // Six decimals at most: the last digits of a sum may differ between platforms.
+    settings.add_filter(r"(\.\d{6})\d+", "$1");
     for (regex, replacement) in more {
         settings.add_filter(regex, *replacement);
     }
@@ -329,4 +332,102 @@ fn runs_stages_and_the_registry_text_and_markdown() {
     ] {
         snapshot(&env, name, &env.run(args));
     }
+}
+
+/// Binary scores with a region that is worse than the rest, a sensitive column, and a
+/// regression target beside them.
+fn eval_env() -> TestEnv {
+    let env = TestEnv::bare();
+    let mut csv = String::from("label,score,region,sex,target,estimate\n");
+    for i in 0..240_u32 {
+        let label = u32::from(i % 3 == 0);
+        let region = ["north", "south", "east"][(i % 7 % 3) as usize];
+        let sex = if i % 2 == 0 { "f" } else { "m" };
+        // North's scores are noise; elsewhere they follow the label.
+        let score = if region == "north" {
+            f64::from(i % 10) / 10.0
+        } else {
+            0.2 + 0.6 * f64::from(label) + f64::from(i % 5) / 50.0
+        };
+        let target = f64::from(i % 13 + 1);
+        let estimate = target + if region == "south" { 2.5 } else { 0.5 };
+        let _ = writeln!(csv, "{label},{score},{region},{sex},{target},{estimate}");
+    }
+    env.write("preds.csv", csv);
+    env
+}
+
+#[test]
+fn eval_text_and_markdown_binary_and_regression() {
+    let env = eval_env();
+    let binary = [
+        "eval",
+        "preds.csv",
+        "--score",
+        "score",
+        "--slice",
+        "region",
+        "--sensitive",
+        "sex",
+        "--bootstrap",
+        "20",
+        "--gate",
+        "accuracy >= 0.6",
+        "--gate",
+        "roc_auc >= 0.99",
+    ];
+    let regression = [
+        "eval",
+        "preds.csv",
+        "--label",
+        "target",
+        "--prediction",
+        "estimate",
+        "--task",
+        "regression",
+        "--slice",
+        "region",
+        "--sensitive",
+        "sex",
+        "--bootstrap",
+        "20",
+    ];
+    for (name, args, code) in [
+        ("eval_binary", &binary[..], 1),
+        ("eval_regression", &regression[..], 0),
+    ] {
+        for format in ["text", "markdown"] {
+            let args = [args, &["--format", format]].concat();
+            let output = env.cmd(&args).output().expect("run mlops");
+            assert_eq!(output.status.code(), Some(code), "mlops {args:?}");
+            let stdout = String::from_utf8(output.stdout).expect("utf-8");
+            snapshot(&env, &format!("{name}_{format}"), &stdout);
+        }
+    }
+}
+
+#[test]
+fn eval_prometheus_gauges_and_every_format_from_one_run() {
+    let env = eval_env();
+    let args = [
+        "eval",
+        "preds.csv",
+        "--score",
+        "score",
+        "--bootstrap",
+        "0",
+        "--gate",
+        "accuracy >= 0.6",
+    ];
+    let gauges = env.run(&[&args[..], &["--format", "prometheus"]].concat());
+    snapshot(&env, "eval_prometheus", &gauges);
+    let files = ["-o", "e.html", "-o", "e.md", "-o", "e.json", "-o", "e.prom"];
+    assert_eq!(env.run(&[&args[..], &files[..]].concat()), "");
+    let read = |name: &str| String::from_utf8(env.read(name)).expect("utf-8");
+    assert!(read("e.html").starts_with("<!DOCTYPE html>"));
+    assert_eq!(read("e.prom"), gauges);
+    let markdown = env.run(&[&args[..], &["--format", "markdown"]].concat());
+    assert_eq!(read("e.md").trim_end(), markdown.trim_end());
+    let json: serde_json::Value = serde_json::from_str(&read("e.json")).expect("json");
+    assert_eq!(json, env.json(&args));
 }

@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 use mlops_eval::evaluate::task_name;
 use mlops_eval::report::{ConfusionMatrix, EvalReport};
 
-use crate::commands::eval::{
+use crate::render::eval::{
     METRIC_HEADER, fairness_tables, metric_rows, number, slice_cells, slice_header,
 };
-use crate::commands::html::{escape, gate_list, page, table};
+use crate::render::html::{escape, gate_list, page, table};
 
 /// A line chart on the unit square: `points` as a polyline, with an optional diagonal.
 fn chart(
