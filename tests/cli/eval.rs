@@ -330,89 +330,63 @@ fn rejects(env: &TestEnv, args: &[&str], expected: &str) {
 #[test]
 fn bad_input_is_refused_naming_the_file_and_column() {
     let env = eval_env();
-    rejects(
-        &env,
-        &["eval", "preds.parquet", "--score", "nope"],
-        "column `nope` not found in",
-    );
-    env.write("text-scores.csv", "label,score\n1,high\n0,low\n");
-    rejects(
-        &env,
-        &["eval", "text-scores.csv", "--score", "score"],
-        "column `score` in `",
-    );
-    rejects(
-        &env,
-        &["eval", "text-scores.csv", "--score", "score"],
-        "holds text values, expected probabilities",
-    );
-    env.write("big-scores.csv", "label,score\n1,1.7\n0,0.2\n");
-    rejects(
-        &env,
-        &["eval", "big-scores.csv", "--score", "score"],
-        "has 1 scores outside [0, 1] (from 0.2 to 1.7)",
-    );
-    env.write("three.csv", "label,prediction\n0,0\n1,1\n2,1\n");
-    rejects(
-        &env,
-        &[
-            "eval",
-            "three.csv",
-            "--prediction",
-            "prediction",
-            "--task",
-            "binary",
-        ],
-        "holds 0, 1, 2, expected two classes",
-    );
-    env.write("nan-labels.csv", "label,score\n1,0.5\n,0.2\n,0.9\n");
-    rejects(
-        &env,
-        &["eval", "nan-labels.csv", "--score", "score"],
-        "column `label` in `",
-    );
-    rejects(
-        &env,
-        &["eval", "nan-labels.csv", "--score", "score"],
-        "has 2 missing values",
-    );
-    env.write("empty.csv", "label,score\n");
-    rejects(
-        &env,
-        &["eval", "empty.csv", "--score", "score"],
-        "empty.csv` has no rows",
-    );
-    rejects(
-        &env,
-        &[
-            "eval",
-            "preds.parquet",
-            "--score",
-            "score",
-            "--gate",
-            "accuracy >= 0.8x",
-        ],
-        "`0.8x` is not a number at column 13",
-    );
-    env.write("not-a-report.json", "{}");
-    rejects(
-        &env,
-        &[
-            "eval",
-            "preds.parquet",
-            "--score",
-            "score",
-            "--baseline",
-            "not-a-report.json",
-        ],
-        "invalid baseline report",
-    );
-    env.write("text-labels.csv", "label,prediction\nyes,no\nno,no\n");
-    rejects(
-        &env,
-        &["eval", "text-labels.csv", "--prediction", "prediction"],
-        "say which is positive with --pos-label",
-    );
+    env.write("text-scores.csv", "label,score\n1,high\n0,low\n")
+        .write("big-scores.csv", "label,score\n1,1.7\n0,0.2\n")
+        .write("three.csv", "label,prediction\n0,0\n1,1\n2,1\n")
+        .write("nan-labels.csv", "label,score\n1,0.5\n,0.2\n,0.9\n")
+        .write("empty.csv", "label,score\n")
+        .write("not-a-report.json", "{}")
+        .write("text-labels.csv", "label,prediction\nyes,no\nno,no\n");
+    let score = |file: &'static str| vec!["eval", file, "--score", "score"];
+    let with = |mut args: Vec<&'static str>, extra: &[&'static str]| {
+        args.extend_from_slice(extra);
+        args
+    };
+    // (arguments, what the first line of the error says)
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["eval", "preds.parquet", "--score", "nope"],
+            "column `nope` not found in",
+        ),
+        (score("text-scores.csv"), "column `score` in `"),
+        (
+            score("text-scores.csv"),
+            "holds text values, expected probabilities",
+        ),
+        (
+            score("big-scores.csv"),
+            "has 1 scores outside [0, 1] (from 0.2 to 1.7)",
+        ),
+        (
+            vec![
+                "eval",
+                "three.csv",
+                "--prediction",
+                "prediction",
+                "--task",
+                "binary",
+            ],
+            "holds 0, 1, 2, expected two classes",
+        ),
+        (score("nan-labels.csv"), "column `label` in `"),
+        (score("nan-labels.csv"), "has 2 missing values"),
+        (score("empty.csv"), "empty.csv` has no rows"),
+        (
+            with(score("preds.parquet"), &["--gate", "accuracy >= 0.8x"]),
+            "`0.8x` is not a number at column 13",
+        ),
+        (
+            with(score("preds.parquet"), &["--baseline", "not-a-report.json"]),
+            "invalid baseline report",
+        ),
+        (
+            vec!["eval", "text-labels.csv", "--prediction", "prediction"],
+            "say which is positive with --pos-label",
+        ),
+    ];
+    for (args, expected) in &cases {
+        rejects(&env, args, expected);
+    }
     env.run(&[
         "eval",
         "text-labels.csv",

@@ -45,15 +45,13 @@ stages:
   evaluate:
     cmd: >-
       mkdir -p reports &&
-      {mlops} -q eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --gate 'roc_auc >= 0.65' --format html -o reports/eval.html &&
-      {mlops} -q --json eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --gate 'roc_auc >= 0.65' -o reports/eval.json
+      {mlops} -q eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --gate 'roc_auc >= 0.65' -o reports/eval.html -o reports/eval.json
     deps: [scores/test.parquet]
     outs: [reports/eval.html, reports/eval.json]
   monitor:
     cmd: >-
       mkdir -p reports &&
-      {mlops} -q drift --reference data/prepared/train.parquet data/batches/*.parquet --exclude customer_id,default --no-fail --format html -o reports/drift.html &&
-      {mlops} -q --json drift --reference data/prepared/train.parquet data/batches/*.parquet --exclude customer_id,default --no-fail -o reports/drift.json
+      {mlops} -q drift --reference data/prepared/train.parquet data/batches/*.parquet --exclude customer_id,default --no-fail -o reports/drift.html -o reports/drift.json
     deps: [data/prepared, data/batches]
     outs: [reports/drift.html, reports/drift.json]
 ";
