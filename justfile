@@ -26,6 +26,10 @@ deps:
     set -euo pipefail
     bad=$(cargo tree -p mlops-core -e normal --prefix none | grep -E '^(clap|anyhow|indicatif|candle-[a-z]+) ' || true)
     if [ -n "$bad" ]; then echo "mlops-core must not depend on:"; echo "$bad"; exit 1; fi
+    # No unused dependency in any manifest (the fuzz crate's included). Not in .ci/run: CI must
+    # work offline on a fresh machine, and cargo-machete is installed from crates.io
+    # (`cargo install cargo-machete`).
+    cargo machete
     echo "dependency rules hold"
 
 # Benchmark versioning and pipelines on generated data (release build): wall, CPU, peak memory
