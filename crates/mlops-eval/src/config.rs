@@ -91,6 +91,6 @@ mod tests {
         );
         assert_eq!(config.task, Some(Task::Binary));
         let err = mlops_core::yaml::from_str::<EvalConfig>("lable: y\n").expect_err("unknown");
-        assert!(err.to_string().contains("unknown field `lable`"), "{err}");
+        assert!(err.contains("unknown field `lable`"), "{err}");
     }
 }
