@@ -10,10 +10,11 @@ use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_core::ops::transfer::{self, TransferOptions};
 use mlops_meta::history::Repo;
 use mlops_meta::hooks::{self, HookChange};
-use mlops_meta::notes::{self, LogEntry};
+use mlops_meta::notes;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
+use crate::render::{self, OutputArgs};
 
 /// Install or remove the git hooks that keep data, pointers and notes in step with commits
 #[derive(Debug, clap::Subcommand)]
@@ -64,6 +65,8 @@ pub(crate) struct LogArgs {
     /// How many commits
     #[arg(short = 'n', long, default_value_t = 20)]
     max_count: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub(crate) fn hooks(command: &HooksCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
@@ -237,6 +240,7 @@ pub(crate) fn notes_command(command: &NotesCommand, ctx: &Context) -> anyhow::Re
 }
 
 pub(crate) fn log(args: &LogArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let targets = render::targets(&args.output, ctx, "log", &render::data::FORMATS)?;
     let ws = ctx.workspace()?;
     let repo = Repo::open(&ws)?;
     let path = match &args.path {
@@ -244,19 +248,8 @@ pub(crate) fn log(args: &LogArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         None => None,
     };
     let entries = notes::log(&repo, path.as_deref(), args.max_count)?;
-    ctx.printer.report(&entries, |e: &Vec<LogEntry>| {
-        let mut text = String::new();
-        for entry in e {
-            let _ = write!(text, "{}  {}", &entry.commit[..10], entry.summary);
-            if let Some(change) = entry.change {
-                let _ = write!(text, "  [{change}]");
-            }
-            text.push('\n');
-            for (key, value) in &entry.metrics {
-                let _ = writeln!(text, "    {key} = {value}");
-            }
-        }
-        text
+    render::emit(ctx.printer, &entries, &targets, |e, f| {
+        render::data::log(e, f)
     })?;
     Ok(ExitStatus::Success)
 }

@@ -1,5 +1,5 @@
-//! The reports about tracked data: `mlops status`, `mlops diff` and `mlops fsck`, as text and
-//! Markdown.
+//! The reports about tracked data: `mlops status`, `mlops diff`, `mlops fsck` and `mlops log`,
+//! as text and Markdown.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -7,12 +7,13 @@ use std::path::Path;
 use mlops_core::ops::fsck::{FsckReport, RemoteFsckReport};
 use mlops_core::ops::status::{Changes, StatusReport};
 use mlops_meta::diff::{DiffReport, Kind};
+use mlops_meta::notes::LogEntry;
 
 use crate::render::Format;
 use crate::render::markdown::{self, code};
 use crate::render::text::{count, size};
 
-/// The human formats of `status`, `diff` and `fsck`.
+/// The human formats of `status`, `diff`, `fsck` and `log`.
 pub(crate) const FORMATS: [Format; 2] = [Format::Text, Format::Markdown];
 
 /// How many changed files inside one modified directory `status` names without `--all`.
@@ -239,6 +240,43 @@ pub(crate) fn fsck_remote(r: &RemoteFsckReport, format: Format) -> String {
             out,
             "{item}corrupt: {digest} (no intact copy in this cache)"
         );
+    }
+    out
+}
+
+/// `mlops log`: one line per commit (its short id, summary and the path's change), with the
+/// metrics its note recorded under it; a table in Markdown.
+pub(crate) fn log(entries: &[LogEntry], format: Format) -> String {
+    let short = |commit: &str| commit[..10.min(commit.len())].to_owned();
+    if format == Format::Markdown {
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                let metrics: Vec<String> = e
+                    .metrics
+                    .iter()
+                    .map(|(k, v)| format!("{k} = {v}"))
+                    .collect();
+                vec![
+                    code(&short(&e.commit)),
+                    e.summary.clone(),
+                    e.change.unwrap_or("").to_owned(),
+                    metrics.join("<br>"),
+                ]
+            })
+            .collect();
+        return markdown::table(&["commit", "summary", "change", "metrics"], &rows);
+    }
+    let mut out = String::new();
+    for entry in entries {
+        let _ = write!(out, "{}  {}", short(&entry.commit), entry.summary);
+        if let Some(change) = entry.change {
+            let _ = write!(out, "  [{change}]");
+        }
+        out.push('\n');
+        for (key, value) in &entry.metrics {
+            let _ = writeln!(out, "    {key} = {value}");
+        }
     }
     out
 }

@@ -431,3 +431,65 @@ fn eval_prometheus_gauges_and_every_format_from_one_run() {
     let json: serde_json::Value = serde_json::from_str(&read("e.json")).expect("json");
     assert_eq!(json, env.json(&args));
 }
+
+#[test]
+fn log_dag_and_the_everyday_commands_text() {
+    let env = crate::history::repo();
+    env.default_remote();
+    env.write("data/a", "1").write("data/b", "2");
+    let mut out = String::new();
+    let mut step = |args: &[&str]| {
+        let _ = writeln!(out, "$ mlops {}\n{}", args.join(" "), env.run(args));
+    };
+    step(&["add", "data"]);
+    step(&["status"]);
+    step(&["push"]);
+    step(&["fsck", "--remote"]);
+    step(&["remote", "list"]);
+    crate::history::commit(&env, "data");
+    step(&["gc"]);
+    std::fs::remove_dir_all(env.path("data")).expect("rm");
+    step(&["checkout"]);
+    step(&["pull"]);
+    snapshot(&env, "everyday_text", &out);
+
+    env.write(
+        "mlops.yaml",
+        "stages:\n  prepare:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n    \
+         metrics: [m.json]\n  train:\n    cmd: cat a.txt > b.txt\n    deps: [a.txt]\n    \
+         outs: [b.txt]\n",
+    );
+    env.write("m.json", r#"{"acc": 0.5}"#);
+    crate::history::commit(&env, "pipeline");
+    for format in ["text", "dot", "mermaid"] {
+        snapshot(
+            &env,
+            &format!("dag_{format}"),
+            &env.run(&["dag", "--format", format]),
+        );
+    }
+    for format in ["text", "markdown"] {
+        let log = env.run(&["log", "--format", format]);
+        snapshot_redacting(
+            &env,
+            &format!("log_{format}"),
+            &log,
+            &[(r"\b[0-9a-f]{10}\b", "[COMMIT]")],
+        );
+    }
+}
+
+#[test]
+fn model_inspect_text() {
+    let env = TestEnv::bare();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
+    let model = fixtures.join("binary");
+    let out = env.run(&["model", "inspect", model.to_str().expect("utf-8")]);
+    let fixtures = fixtures.display().to_string();
+    snapshot_redacting(
+        &env,
+        "model_inspect_text",
+        &out,
+        &[(&regex_escape(&fixtures), "[FIXTURES]")],
+    );
+}
