@@ -181,4 +181,47 @@ mod tests {
         lock.save(ws.root()).expect("save");
         assert!(matches!(all(&ws), Err(crate::Error::BadLock { .. })));
     }
+
+    #[test]
+    fn gc_keeps_the_objects_of_pointers_and_lock_outputs_only() {
+        use mlops_core::config::LinkMode;
+        use mlops_core::ops::add::{AddOptions, add};
+        use mlops_core::progress::NoProgress;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        Workspace::init(dir.path(), true).expect("init");
+        let ws = Workspace::discover(dir.path()).expect("workspace");
+        for (name, text) in [("raw.csv", "raw"), ("model.bin", "model"), ("old.txt", "old")] {
+            fs_err::write(ws.root().join(name), text).expect("write");
+        }
+        let options = AddOptions {
+            link: LinkMode::Copy,
+        };
+        let names = ["raw.csv", "model.bin", "old.txt"].map(PathBuf::from);
+        add(&ws, &names, &options, &NoProgress).expect("add");
+        // `model.bin` becomes a pipeline output (its pointer moves into the lock); `old.txt`'s
+        // pointer goes, so nothing needs its object any more.
+        let model = Pointer::load(&ws.root().join("model.bin.mlops")).expect("pointer");
+        fs_err::remove_file(ws.root().join("model.bin.mlops")).expect("rm");
+        fs_err::remove_file(ws.root().join("old.txt.mlops")).expect("rm");
+        let mut lock = LockFile::load(ws.root()).expect("empty lock");
+        lock.stages.insert(
+            "train".into(),
+            StageLock {
+                cmd: "true".into(),
+                deps: Vec::new(),
+                params: std::collections::BTreeMap::new(),
+                outs: vec![OutLock::new(PathBuf::from("model.bin"), &model)],
+                metrics: Vec::new(),
+            },
+        );
+        lock.save(ws.root()).expect("save the lock");
+
+        let report = gc(&ws, false, &[]).expect("gc");
+        assert_eq!((report.removed_objects, report.kept_objects), (1, 2));
+        let store = ws.store();
+        assert!(store.contains(&model.digest));
+        let raw = Pointer::load(&ws.root().join("raw.csv.mlops")).expect("pointer");
+        assert!(store.contains(&raw.digest));
+    }
 }
