@@ -191,7 +191,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         Workspace::init(dir.path(), true).expect("init");
         let ws = Workspace::discover(dir.path()).expect("workspace");
-        for (name, text) in [("raw.csv", "raw"), ("model.bin", "model"), ("old.txt", "old")] {
+        for (name, text) in [
+            ("raw.csv", "raw"),
+            ("model.bin", "model"),
+            ("old.txt", "old"),
+        ] {
             fs_err::write(ws.root().join(name), text).expect("write");
         }
         let options = AddOptions {
