@@ -246,3 +246,35 @@ pub(crate) fn print(text: &str) -> anyhow::Result<()> {
     }
     Ok(Printer::data(format!("{text}\n").as_bytes())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_name_formats_and_json_flags_must_agree() {
+        let of = |name: &str| Format::of_path(Path::new(name));
+        assert_eq!(of("r.HTML"), Some(Format::Html));
+        assert_eq!(of("r.htm"), Some(Format::Html));
+        assert_eq!(of("dir/r.md"), Some(Format::Markdown));
+        assert_eq!(of("r.markdown"), Some(Format::Markdown));
+        assert_eq!(of("r.json"), Some(Format::Json));
+        assert_eq!(of("drift.prom"), Some(Format::Prometheus));
+        assert_eq!(of("r.txt"), Some(Format::Text));
+        assert_eq!(of("r.csv"), None);
+        assert_eq!(of("report"), None);
+        assert_eq!(asked(None, false).ok(), Some(None));
+        assert_eq!(asked(None, true).ok(), Some(Some(Format::Json)));
+        assert_eq!(
+            asked(Some(Format::Json), true).ok(),
+            Some(Some(Format::Json))
+        );
+        assert!(asked(Some(Format::Markdown), true).is_err());
+        assert!(supported("status", Format::Json, &[Format::Text]).is_ok());
+        let err = supported("status", Format::Html, &[Format::Text, Format::Markdown]);
+        assert_eq!(
+            err.map_err(|e| e.to_string()).err().as_deref(),
+            Some("`mlops status` has no html output: it prints text, markdown, json")
+        );
+    }
+}
