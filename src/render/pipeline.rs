@@ -1,10 +1,13 @@
 //! The pipeline's reports: `mlops runs` (the recorded stage executions) and `mlops stage list`
-//! (whether each stage is up to date, and why not), as text or Markdown tables.
+//! (whether each stage is up to date, and why not), as text or Markdown tables, and `mlops dag`
+//! (the stage graph) as a table, Graphviz dot or a Mermaid flowchart.
+
+use std::fmt::Write as _;
 
 use mlops_pipeline::records::RunRecord;
 use serde::Serialize;
 
-use crate::render::text::seconds;
+use crate::render::text::{self, seconds};
 use crate::render::{Format, table};
 
 /// The human formats of `runs` and `stage list`.
@@ -63,4 +66,64 @@ pub(crate) fn stages(list: &[StageState], format: Format) -> String {
         })
         .collect();
     table(&["stage", "status"], &rows, format)
+}
+
+/// How `mlops dag` draws the graph.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DagFormat {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+/// The stage graph: the stages in run order, each with those it runs after.
+#[derive(Serialize)]
+pub(crate) struct DagReport {
+    pub(crate) stages: Vec<DagStage>,
+}
+
+/// One stage of [`DagReport`].
+#[derive(Serialize)]
+pub(crate) struct DagStage {
+    pub(crate) name: String,
+    pub(crate) after: Vec<String>,
+}
+
+/// `mlops dag`: a table of stages and what they run after, Graphviz dot, or Mermaid.
+pub(crate) fn dag(r: &DagReport, format: DagFormat) -> String {
+    let mut out = String::new();
+    match format {
+        DagFormat::Text => {
+            let rows: Vec<Vec<String>> = r
+                .stages
+                .iter()
+                .map(|s| vec![s.name.clone(), s.after.join(", ")])
+                .collect();
+            out = text::table(&["stage", "after"], &rows);
+        }
+        DagFormat::Dot => {
+            out.push_str("digraph pipeline {\n  rankdir=LR;\n");
+            for s in &r.stages {
+                let _ = writeln!(out, "  \"{}\";", s.name);
+                for a in &s.after {
+                    let _ = writeln!(out, "  \"{a}\" -> \"{}\";", s.name);
+                }
+            }
+            out.push_str("}\n");
+        }
+        DagFormat::Mermaid => {
+            // Mermaid ids cannot hold `@`: number the nodes and label them.
+            out.push_str("flowchart LR\n");
+            let id = |n: &str| r.stages.iter().position(|s| s.name == n).unwrap_or(0);
+            for (i, s) in r.stages.iter().enumerate() {
+                let _ = writeln!(out, "  s{i}[\"{}\"]", s.name);
+            }
+            for s in &r.stages {
+                for a in &s.after {
+                    let _ = writeln!(out, "  s{} --> s{}", id(a), id(&s.name));
+                }
+            }
+        }
+    }
+    out
 }

@@ -136,7 +136,7 @@ fn one_run_writes_every_format_each_named_by_its_extension() {
 fn conflicting_output_flags_are_one_line_usage_errors() {
     let env = TestEnv::new();
     let drift = ["drift", "--reference", "no.csv", "no2.csv"];
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["--json", "--format", "markdown"],
             "`--json` and `--format markdown` ask for different formats",
@@ -167,9 +167,13 @@ fn conflicting_output_flags_are_one_line_usage_errors() {
             &["metrics", "show", "--md", "--json"],
             "`--md` and `--json` ask for different formats",
         ),
+        (
+            &["dag", "--format", "dot", "--json"],
+            "`--json` and `--format dot` ask for different formats",
+        ),
     ];
     for (args, expected) in cases {
-        let args: Vec<&str> = if matches!(args[0], "status" | "diff" | "metrics") {
+        let args: Vec<&str> = if matches!(args[0], "status" | "diff" | "metrics" | "dag") {
             args.to_vec()
         } else {
             // Global flags may come first or after the subcommand alike.
