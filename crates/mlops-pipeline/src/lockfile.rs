@@ -132,10 +132,10 @@ impl LockFile {
         out
     }
 
-    /// Every output the lock records, as tracked paths: so `status`, `checkout`, `push`, `pull`
-    /// and `gc` treat pipeline outputs like data tracked with pointer files. The lock may come
-    /// from anyone who can commit, so each path must pass the workspace's path check.
-    pub fn tracked_outputs(&self, root: &Path) -> Result<Vec<Tracked>> {
+    /// Every output the lock records, as tracked paths (with the pointer files, the workspace's
+    /// tracked paths: [`crate::tracked::resolve`], which every command asks instead). The lock
+    /// may come from anyone who can commit, so each path must pass the workspace's path check.
+    pub(crate) fn tracked_outputs(&self, root: &Path) -> Result<Vec<Tracked>> {
         self.outputs()
             .into_iter()
             .map(|(path, pointer)| {
