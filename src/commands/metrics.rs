@@ -57,6 +57,24 @@ pub(crate) enum ParamsCommand {
     },
 }
 
+/// Refuses an `-o` file that is one of the files these reports read (`mlops.yaml`, the metrics
+/// and params files), before anything is written.
+fn ensure_not_read(
+    targets: &[render::Target],
+    root: &std::path::Path,
+    pipeline: &Pipeline,
+) -> anyhow::Result<()> {
+    let mut read = vec![root.join(mlops_pipeline::spec::PIPELINE_FILE)];
+    for stage in &pipeline.stages {
+        read.extend(stage.metrics.iter().map(|m| root.join(m)));
+        read.extend(stage.params.iter().map(|p| root.join(&p.file)));
+    }
+    for output in render::files(targets) {
+        mlops_core::outfile::ensure_not_input(output, &read)?;
+    }
+    Ok(())
+}
+
 /// `--md`, the older spelling of `--format markdown`, folded into the output flags; any other
 /// format with it is a conflict.
 fn with_md(output: &OutputArgs, md: bool, json: bool) -> anyhow::Result<OutputArgs> {
@@ -82,6 +100,7 @@ pub(crate) fn metrics(command: &MetricsCommand, ctx: &Context) -> anyhow::Result
             let targets = render::targets(&output, ctx, "metrics show", &SHOW_FORMATS)?;
             let ws = ctx.workspace()?;
             let pipeline = Pipeline::load(ws.root())?;
+            ensure_not_read(&targets, ws.root(), &pipeline)?;
             let report = metrics::show(ws.root(), &pipeline)?;
             render::emit(ctx.printer, &report, &targets, render::metrics::show)?;
         }
@@ -93,6 +112,7 @@ pub(crate) fn metrics(command: &MetricsCommand, ctx: &Context) -> anyhow::Result
             let targets = render::targets(&output, ctx, "metrics diff", &DIFF_FORMATS)?;
             let ws = ctx.workspace()?;
             let pipeline = Pipeline::load(ws.root())?;
+            ensure_not_read(&targets, ws.root(), &pipeline)?;
             let report = metrics::diff_metrics(
                 ws.root(),
                 &pipeline,
@@ -114,6 +134,7 @@ pub(crate) fn params(command: &ParamsCommand, ctx: &Context) -> anyhow::Result<E
             let targets = render::targets(&output, ctx, "params diff", &DIFF_FORMATS)?;
             let ws = ctx.workspace()?;
             let pipeline = Pipeline::load(ws.root())?;
+            ensure_not_read(&targets, ws.root(), &pipeline)?;
             let report = metrics::diff_params(
                 ws.root(),
                 &pipeline,

@@ -255,6 +255,24 @@ fn metrics_and_params_text_markdown_and_prometheus() {
     ] {
         snapshot(&env, name, &env.run(args));
     }
+    // An output onto a file the report reads is refused, and the file kept.
+    for (args, file) in [
+        (
+            &["metrics", "show", "-o", "metrics.json"][..],
+            "metrics.json",
+        ),
+        (&["metrics", "diff", "-o", "./mlops.yaml"], "mlops.yaml"),
+        (
+            &["params", "diff", "-o", "params.yaml", "-o", "d.md"],
+            "params.yaml",
+        ),
+    ] {
+        let before = env.read(file);
+        let (_, stderr) = env.fails(2, args);
+        assert!(stderr.contains("is the input"), "mlops {args:?}: {stderr}");
+        assert_eq!(env.read(file), before, "mlops {args:?}");
+        assert!(!env.path("d.md").exists(), "nothing is written");
+    }
 }
 
 #[test]
