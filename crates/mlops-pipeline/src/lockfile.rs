@@ -147,9 +147,8 @@ impl LockFile {
             .collect()
     }
 
-    /// The paths of the outputs recorded in the workspace's `mlops.lock`, checked like
-    /// [`LockFile::tracked_outputs`]: the paths `mlops remove` and `mlops move` leave to the
-    /// pipeline.
+    /// The paths of the outputs recorded in the workspace's `mlops.lock`, each checked by the
+    /// workspace's path check: the paths `mlops remove` and `mlops move` leave to the pipeline.
     pub fn output_paths(root: &Path) -> Result<Vec<PathBuf>> {
         Ok(Self::load(root)?
             .tracked_outputs(root)?
