@@ -1,6 +1,5 @@
 //! `mlops model`: look inside model directories, and the model registry on git tags.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlops_core::rows::Feature;
@@ -13,6 +12,7 @@ use mlops_meta::registry::{Bump, GetOptions, Registry};
 use crate::commands::Context;
 use crate::commands::predict::load_model;
 use crate::error::ExitStatus;
+use crate::render::registry::{InputInfo, ModelInfo};
 use crate::render::{self, OutputArgs};
 
 /// Look inside model directories; register versions and assign stages in git tags (GTO's format)
@@ -97,35 +97,6 @@ pub(crate) enum ModelCommand {
     },
 }
 
-/// What `model inspect` shows.
-#[derive(Debug, serde::Serialize)]
-struct ModelInfo {
-    dir: PathBuf,
-    task: &'static str,
-    inputs: Vec<InputInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    classes: Option<Vec<String>>,
-    layers: Vec<String>,
-    output: &'static str,
-    width_in: usize,
-    width_out: usize,
-    parameters: usize,
-    digest: String,
-    weights_bytes: u64,
-}
-
-#[derive(Debug, serde::Serialize)]
-struct InputInfo {
-    column: String,
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mean: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    std: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    categories: Option<Vec<String>>,
-}
-
 impl ModelInfo {
     fn of(model: &Model) -> anyhow::Result<Self> {
         let inputs = model
@@ -178,7 +149,8 @@ pub(crate) enum BumpArg {
 pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
     if let ModelCommand::Inspect { dir } = command {
         let model = load_model(ctx, dir, &Device::Cpu)?;
-        ctx.printer.report(&ModelInfo::of(&model)?, human)?;
+        ctx.printer
+            .report(&ModelInfo::of(&model)?, render::registry::inspect)?;
         return Ok(ExitStatus::Success);
     }
     let ws = ctx.workspace()?;
@@ -302,51 +274,4 @@ fn get(
     } else {
         ExitStatus::Failure
     })
-}
-
-fn human(info: &ModelInfo) -> String {
-    let mut text = format!(
-        "model {}: {} task, {} inputs -> {} values through {}\n",
-        info.dir.display(),
-        info.task,
-        info.width_in,
-        info.width_out,
-        info.output
-    );
-    text += "inputs:\n";
-    for input in &info.inputs {
-        let _ = match (&input.categories, input.mean, input.std) {
-            (Some(categories), _, _) => {
-                writeln!(
-                    text,
-                    "  {} (one-hot: {})",
-                    input.column,
-                    categories.join(", ")
-                )
-            }
-            (None, Some(mean), Some(std)) if (mean, std) != (0.0, 1.0) => {
-                writeln!(
-                    text,
-                    "  {} (standardised: mean {mean}, std {std})",
-                    input.column
-                )
-            }
-            _ => writeln!(text, "  {}", input.column),
-        };
-    }
-    if let Some(classes) = &info.classes {
-        let _ = writeln!(text, "classes: {}", classes.join(", "));
-    }
-    text += "layers:\n";
-    for layer in &info.layers {
-        let _ = writeln!(text, "  {layer}");
-    }
-    let _ = write!(
-        text,
-        "parameters: {}\nweights: {} ({})\n",
-        info.parameters,
-        info.digest,
-        crate::render::text::size(info.weights_bytes)
-    );
-    text
 }

@@ -1,9 +1,12 @@
-//! The model registry's reports: `mlops model list` and `mlops model history`, as text or
-//! Markdown tables.
+//! The model commands' reports: `mlops model list` and `mlops model history` as text or Markdown
+//! tables, and `mlops model inspect`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use mlops_meta::registry::{Action, Event, ModelState};
 
-use crate::render::{Format, table};
+use crate::render::{Format, table, text};
 
 /// The human formats of `model list` and `model history`.
 pub(crate) const FORMATS: [Format; 2] = [Format::Text, Format::Markdown];
@@ -80,4 +83,82 @@ fn time_text(seconds: i64) -> String {
         rest / 3600,
         rest % 3600 / 60
     )
+}
+
+/// What `model inspect` shows.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ModelInfo {
+    pub(crate) dir: PathBuf,
+    pub(crate) task: &'static str,
+    pub(crate) inputs: Vec<InputInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) classes: Option<Vec<String>>,
+    pub(crate) layers: Vec<String>,
+    pub(crate) output: &'static str,
+    pub(crate) width_in: usize,
+    pub(crate) width_out: usize,
+    pub(crate) parameters: usize,
+    pub(crate) digest: String,
+    pub(crate) weights_bytes: u64,
+}
+
+/// One input column of [`ModelInfo`]: numeric (with its standardisation) or one-hot.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct InputInfo {
+    pub(crate) column: String,
+    pub(crate) kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) std: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) categories: Option<Vec<String>>,
+}
+
+/// `mlops model inspect`: the task, the inputs, the layers, the parameter count and the weights.
+pub(crate) fn inspect(info: &ModelInfo) -> String {
+    let mut out = format!(
+        "model {}: {} task, {} inputs -> {} values through {}\n",
+        info.dir.display(),
+        info.task,
+        info.width_in,
+        info.width_out,
+        info.output
+    );
+    out += "inputs:\n";
+    for input in &info.inputs {
+        let _ = match (&input.categories, input.mean, input.std) {
+            (Some(categories), _, _) => {
+                writeln!(
+                    out,
+                    "  {} (one-hot: {})",
+                    input.column,
+                    categories.join(", ")
+                )
+            }
+            (None, Some(mean), Some(std)) if (mean, std) != (0.0, 1.0) => {
+                writeln!(
+                    out,
+                    "  {} (standardised: mean {mean}, std {std})",
+                    input.column
+                )
+            }
+            _ => writeln!(out, "  {}", input.column),
+        };
+    }
+    if let Some(classes) = &info.classes {
+        let _ = writeln!(out, "classes: {}", classes.join(", "));
+    }
+    out += "layers:\n";
+    for layer in &info.layers {
+        let _ = writeln!(out, "  {layer}");
+    }
+    let _ = write!(
+        out,
+        "parameters: {}\nweights: {} ({})\n",
+        info.parameters,
+        info.digest,
+        text::size(info.weights_bytes)
+    );
+    out
 }
