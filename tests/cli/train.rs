@@ -172,6 +172,33 @@ fn a_setting_the_solver_would_ignore_is_refused() {
         let (_, err) = env.fails(2, &[&train[..], extra].concat());
         assert!(err.contains(message), "{extra:?}: {err}");
     }
+    // Too many weights for the Hessian: the error names the count and the way out.
+    let mut csv = String::from("city,y\n");
+    for i in 0..1100 {
+        csv.push_str(&format!("c{i},{}\n", i % 2));
+    }
+    env.write("cities.csv", csv);
+    let (_, err) = env.fails(
+        2,
+        &[
+            "train",
+            "--data",
+            "cities.csv",
+            "--label",
+            "y",
+            "--validation",
+            "0",
+            "--model",
+            "logistic",
+            "-o",
+            "c",
+        ],
+    );
+    assert!(
+        err.contains("at most 1024 weights, and this model has 1101")
+            && err.contains("--solver adamw"),
+        "{err}"
+    );
     // AdamW stays available for a logistic model.
     let report = env.json(
         &[

@@ -9,6 +9,7 @@ use candle_core::{Device, Tensor};
 use mlops_core::table::{self, Column};
 
 use super::TrainConfig;
+use super::design::{Encoded, NO_SLOT};
 use super::settings::Settings;
 use crate::error::{Error, Result};
 
@@ -90,16 +91,19 @@ fn choose_inputs(config: &TrainConfig, label: &str, first: &Path) -> Result<Vec<
     Ok(inputs)
 }
 
-/// The mean and population standard deviation (1 where it is 0, as scikit-learn's scaler has it).
+/// The mean and population standard deviation (1 where it is 0, as scikit-learn's scaler has it),
+/// in two passes as numpy computes them (no division per value, and no loss of precision when
+/// the values sit far from zero).
 pub(super) fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
-    let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
-    for v in values {
-        n += 1.0;
-        let delta = v - mean;
-        mean += delta / n;
-        m2 += delta * (v - mean);
+    let (n, sum) = values
+        .clone()
+        .fold((0.0, 0.0), |(n, s), v| (n + 1.0, s + v));
+    if n == 0.0 {
+        return (0.0, 1.0);
     }
-    let std = if n > 0.0 { (m2 / n).sqrt() } else { 0.0 };
+    let mean = sum / n;
+    let m2: f64 = values.map(|v| (v - mean) * (v - mean)).sum();
+    let std = (m2 / n).sqrt();
     (mean, if std > 0.0 { std } else { 1.0 })
 }
 
@@ -124,6 +128,50 @@ enum EncodedInput {
     },
 }
 
+impl EncodedInput {
+    /// This input's slots of `rows`, encoded for the solvers.
+    fn encode_rows(&self, column: &Column, rows: &[usize]) -> Encoded {
+        match self {
+            EncodedInput::Numeric { mean, std, .. } => {
+                Encoded::Dense(if let Column::Float(values) = column {
+                    rows.iter()
+                        .map(|&r| (values[r].unwrap_or(f64::NAN) - mean) / std)
+                        .collect()
+                } else {
+                    rows.iter()
+                        .map(|&r| (number_at(column, r) - mean) / std)
+                        .collect()
+                })
+            }
+            EncodedInput::OneHot {
+                slot_of,
+                categories,
+                ..
+            } => {
+                let Column::Text { ids, .. } = column else {
+                    unreachable!("fitted on this table's text column");
+                };
+                let slots = rows
+                    .iter()
+                    .map(|&r| {
+                        slot_of
+                            .get(ids[r] as usize)
+                            .copied()
+                            .flatten()
+                            .map_or(NO_SLOT, |s| {
+                                u32::try_from(s).expect("fewer categories than rows")
+                            })
+                    })
+                    .collect();
+                Encoded::OneHot {
+                    slots,
+                    width: categories.len(),
+                }
+            }
+        }
+    }
+}
+
 impl Encoder {
     pub(super) fn fit(
         data: &table::Table,
@@ -133,12 +181,15 @@ impl Encoder {
     ) -> Result<Self> {
         let mut encoded = Vec::with_capacity(inputs.len());
         let mut width = 0;
+        // In file order: the sums read each column front to back (the split shuffles the rows).
+        let mut train_rows = train_rows.to_vec();
+        train_rows.sort_unstable();
         for name in inputs {
             let column = data.column(name).expect("read it");
             match column {
                 Column::Text { labels, ids } => {
                     let mut seen = vec![false; labels.len()];
-                    for &r in train_rows {
+                    for &r in &train_rows {
                         if ids[r] != Column::MISSING {
                             seen[ids[r] as usize] = true;
                         }
@@ -162,21 +213,28 @@ impl Encoder {
                     });
                 }
                 other => {
-                    let missing: Vec<usize> = (0..data.rows)
-                        .filter(|&r| number_at(other, r).is_nan())
-                        .collect();
-                    if let Some(&row) = missing.first() {
+                    // One pass for both checks; a column with neither is the common case.
+                    let (mut missing, mut first_missing, mut first_infinite) = (0, None, None);
+                    for r in 0..data.rows {
+                        let v = number_at(other, r);
+                        if v.is_nan() {
+                            missing += 1;
+                            first_missing.get_or_insert(r);
+                        } else if v.is_infinite() {
+                            first_infinite.get_or_insert(r);
+                        }
+                    }
+                    if let Some(row) = first_missing {
                         let (path, row) = locate_row(paths, name, row);
                         return Err(Error::TrainingData {
                             path,
                             message: format!(
-                                "column `{name}` is missing or NaN in {} rows of the data, the first in {row}; drop or fill them first",
-                                missing.len()
+                                "column `{name}` is missing or NaN in {missing} rows of the data, the first in {row}; drop or fill them first"
                             ),
                         });
                     }
                     // One infinite value makes the mean, every weight and the loss NaN.
-                    if let Some(row) = (0..data.rows).find(|&r| number_at(other, r).is_infinite()) {
+                    if let Some(row) = first_infinite {
                         return Err(infinite(paths, name, row, number_at(other, row)));
                     }
                     let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(other, r)));
@@ -234,58 +292,35 @@ impl Encoder {
         x
     }
 
-    /// Each input's column of `data`, in the order of the inputs, for [`Encoder::fill`].
-    pub(super) fn columns<'a>(&self, data: &'a table::Table) -> Vec<&'a Column> {
-        self.inputs
+    /// The rows of each of `sets` encoded for the full-batch solvers, input by input (see
+    /// [`Encoded`]). Takes each input column out of `data` once it is encoded, so memory holds
+    /// little more than the table at any time.
+    pub(super) fn encode_columns(
+        &self,
+        data: &mut table::Table,
+        sets: &[&[usize]],
+    ) -> Vec<Vec<Encoded>> {
+        let mut out: Vec<Vec<Encoded>> = sets
             .iter()
-            .map(|input| match input {
+            .map(|_| Vec::with_capacity(self.inputs.len()))
+            .collect();
+        for input in &self.inputs {
+            let name = match input {
                 EncodedInput::Numeric { column, .. } | EncodedInput::OneHot { column, .. } => {
-                    data.column(column).expect("fitted on this table")
+                    column
                 }
-            })
-            .collect()
-    }
-
-    /// The rows `rows` encoded in f64, column-major: slot `j` of the `t`-th row goes to
-    /// `out[j * rows.len() + t]`, so the solvers' sums over rows run along contiguous memory.
-    /// `columns` are [`Encoder::columns`] of the table.
-    pub(super) fn fill(&self, columns: &[&Column], rows: &[usize], out: &mut [f64]) {
-        let m = rows.len();
-        let mut offset = 0;
-        for (input, column) in self.inputs.iter().zip(columns) {
-            match input {
-                EncodedInput::Numeric { mean, std, .. } => {
-                    let slot = &mut out[offset * m..(offset + 1) * m];
-                    if let Column::Float(values) = column {
-                        for (x, &r) in slot.iter_mut().zip(rows) {
-                            *x = (values[r].unwrap_or(f64::NAN) - mean) / std;
-                        }
-                    } else {
-                        for (x, &r) in slot.iter_mut().zip(rows) {
-                            *x = (number_at(column, r) - mean) / std;
-                        }
-                    }
-                    offset += 1;
-                }
-                EncodedInput::OneHot {
-                    categories,
-                    slot_of,
-                    ..
-                } => {
-                    let block = &mut out[offset * m..(offset + categories.len()) * m];
-                    block.fill(0.0);
-                    let Column::Text { ids, .. } = column else {
-                        unreachable!("fitted on this table's text column");
-                    };
-                    for (t, &r) in rows.iter().enumerate() {
-                        if let Some(slot) = slot_of.get(ids[r] as usize).copied().flatten() {
-                            block[slot * m + t] = 1.0;
-                        }
-                    }
-                    offset += categories.len();
-                }
+            };
+            let index = data
+                .names
+                .iter()
+                .position(|n| n == name)
+                .expect("fitted on this table");
+            let column = std::mem::replace(&mut data.columns[index], Column::Float(Vec::new()));
+            for (rows, encoded) in sets.iter().zip(&mut out) {
+                encoded.push(input.encode_rows(&column, rows));
             }
         }
+        out
     }
 
     /// The numeric inputs' means and deviations as tensors, if there are numeric inputs.

@@ -10,13 +10,15 @@
 //! data and threads give the same weights, bit for bit.
 //!
 //! Modules: [`data`] reads and encodes the inputs, [`target`] the label, its loss and metrics,
-//! [`exact`] the full-batch solvers on [`linalg`]'s small dense systems, [`adamw`] the
-//! mini-batch path.
+//! [`exact`] the full-batch solvers ([`newton`] for logistic models) over [`design`]'s encoded
+//! rows, with [`linalg`]'s small dense systems, [`adamw`] the mini-batch path.
 
 mod adamw;
 mod data;
+mod design;
 mod exact;
 mod linalg;
+mod newton;
 mod settings;
 mod target;
 
@@ -250,7 +252,7 @@ pub fn train(
     };
     let encoder = Encoder::fit(&data, &inputs, &rows.train, &paths)?;
     let fitted = match settings.solver {
-        Solver::Newton => exact::fit(&data, &encoder, &target, &rows, &settings, progress)?,
+        Solver::Newton => exact::fit(data, &encoder, &target, &rows, &settings, progress)?,
         // Consumes the table: the network reads only the encoded rows.
         Solver::Adamw => adamw::fit(
             data, &encoder, &target, &mut rows, &settings, device, progress,
