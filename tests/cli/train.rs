@@ -173,10 +173,9 @@ fn a_setting_the_solver_would_ignore_is_refused() {
         assert!(err.contains(message), "{extra:?}: {err}");
     }
     // Too many weights for the Hessian: the error names the count and the way out.
-    let mut csv = String::from("city,y\n");
-    for i in 0..1100 {
-        csv.push_str(&format!("c{i},{}\n", i % 2));
-    }
+    let csv: String = std::iter::once("city,y\n".to_owned())
+        .chain((0..1100).map(|i| format!("c{i},{}\n", i % 2)))
+        .collect();
     env.write("cities.csv", csv);
     let (_, err) = env.fails(
         2,
