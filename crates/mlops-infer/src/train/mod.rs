@@ -2,16 +2,16 @@
 //!
 //! Numeric columns are standardised with the training rows' mean and (population) standard
 //! deviation, categorical ones one-hot encoded with the training rows' categories, sorted; both
-//! are stored in the model so `mlops predict` applies them ([`data`]). Logistic and linear models
-//! are fitted to the optimum by default, deterministically, in f64 ([`exact`]: Newton's method on
+//! are stored in the model so `mlops predict` applies them (`data`). Logistic and linear models
+//! are fitted to the optimum by default, deterministically, in f64 (`exact`: Newton's method on
 //! scikit-learn's penalised log loss, least squares for linear); an MLP (or `--solver adamw`)
 //! starts from PyTorch's default initialisation drawn from the seed and AdamW minimises the loss
-//! over shuffled mini-batches, stopping early on the validation loss ([`adamw`]). Same seed,
+//! over shuffled mini-batches, stopping early on the validation loss (`adamw`). Same seed,
 //! data and threads give the same weights, bit for bit.
 //!
-//! Modules: [`data`] reads and encodes the inputs, [`target`] the label, its loss and metrics,
-//! [`exact`] the full-batch solvers ([`newton`] for logistic models) over [`design`]'s encoded
-//! rows, with [`linalg`]'s small dense systems, [`adamw`] the mini-batch path.
+//! Modules: `data` reads and encodes the inputs, `target` the label, its loss and metrics,
+//! `exact` the full-batch solvers (`newton` for logistic models) over `design`'s encoded
+//! rows, with `linalg`'s small dense systems, `adamw` the mini-batch path.
 
 mod adamw;
 mod data;
