@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::types::{Float32Type, Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
@@ -379,35 +379,65 @@ pub(super) fn create(path: &Path, schema: &Schema) -> Result<csv::Writer<OutFile
     Ok(writer)
 }
 
-/// Each value of a column [`writable`] accepts as text: floats in their shortest spelling that
-/// reads back to the same value, missing values as `None`.
-fn cells(array: &ArrayRef) -> Vec<Option<String>> {
-    match array.data_type() {
-        DataType::Float32 => array
-            .as_primitive::<Float32Type>()
-            .iter()
-            .map(|v| v.map(|v| v.to_string()))
-            .collect(),
-        DataType::Float64 => array
-            .as_primitive::<Float64Type>()
-            .iter()
-            .map(|v| v.map(|v| v.to_string()))
-            .collect(),
-        DataType::Dictionary(..) => {
-            let dictionary = array.as_any_dictionary();
-            arrow_select::take::take(dictionary.values().as_ref(), dictionary.keys(), None)
-                .map_or_else(|_| vec![None; array.len()], |values| cells(&values))
+/// A column of a batch ready to be written: the common types read in place, a cell at a time
+/// into one buffer (a string per cell cost more than the writing), the rest spelled out first.
+enum Cells<'a> {
+    Text(&'a StringArray),
+    /// Floats in their shortest spelling that reads back to the same value.
+    Float32(&'a arrow_array::Float32Array),
+    Float64(&'a arrow_array::Float64Array),
+    Int64(&'a arrow_array::Int64Array),
+    Spelled(Vec<Option<String>>),
+}
+
+impl<'a> Cells<'a> {
+    fn of(array: &'a ArrayRef) -> Self {
+        match array.data_type() {
+            DataType::Utf8 => Cells::Text(array.as_string::<i32>()),
+            DataType::Float32 => Cells::Float32(array.as_primitive::<Float32Type>()),
+            DataType::Float64 => Cells::Float64(array.as_primitive::<Float64Type>()),
+            DataType::Int64 => Cells::Int64(array.as_primitive::<Int64Type>()),
+            _ => Cells::Spelled(spelled(array)),
         }
-        _ => super::arrow_cast_text(array),
+    }
+
+    /// Row `row`'s value, written into `buffer` where it needs spelling; `None` when missing.
+    fn get<'b>(&'b self, row: usize, buffer: &'b mut String) -> Option<&'b str> {
+        use std::fmt::Write as _;
+        buffer.clear();
+        match self {
+            Cells::Text(a) => return a.is_valid(row).then(|| a.value(row)),
+            Cells::Spelled(cells) => return cells[row].as_deref(),
+            Cells::Float32(a) if a.is_valid(row) => write!(buffer, "{}", a.value(row)),
+            Cells::Float64(a) if a.is_valid(row) => write!(buffer, "{}", a.value(row)),
+            Cells::Int64(a) if a.is_valid(row) => write!(buffer, "{}", a.value(row)),
+            Cells::Float32(_) | Cells::Float64(_) | Cells::Int64(_) => return None,
+        }
+        .expect("writing to a String cannot fail");
+        Some(buffer.as_str())
     }
 }
 
-/// A column of a batch ready to be written.
-enum Spelled<'a> {
-    /// Text, written as it is.
-    Text(&'a StringArray),
-    /// Anything else, spelled out.
-    Cells(Vec<Option<String>>),
+/// Each value of a column [`writable`] accepts, other than those [`Cells`] reads in place, as
+/// text; missing values as `None`.
+fn spelled(array: &ArrayRef) -> Vec<Option<String>> {
+    match array.data_type() {
+        DataType::Dictionary(..) => {
+            let dictionary = array.as_any_dictionary();
+            arrow_select::take::take(dictionary.values().as_ref(), dictionary.keys(), None)
+                .map_or_else(
+                    |_| vec![None; array.len()],
+                    |values| {
+                        let cells = Cells::of(&values);
+                        let mut buffer = String::new();
+                        (0..values.len())
+                            .map(|row| cells.get(row, &mut buffer).map(str::to_owned))
+                            .collect()
+                    },
+                )
+        }
+        _ => super::arrow_cast_text(array),
+    }
 }
 
 /// Appends `batch`'s rows to a CSV output; a missing value is an empty field.
@@ -416,24 +446,12 @@ pub(super) fn write_batch(
     writer: &mut csv::Writer<OutFile>,
     batch: &RecordBatch,
 ) -> Result<()> {
-    // Text columns are written from the batch; the rest are spelled out first.
-    let columns: Vec<Spelled<'_>> = batch
-        .columns()
-        .iter()
-        .map(|c| match c.data_type() {
-            DataType::Utf8 => Spelled::Text(c.as_string::<i32>()),
-            _ => Spelled::Cells(cells(c)),
-        })
-        .collect();
+    let columns: Vec<Cells<'_>> = batch.columns().iter().map(Cells::of).collect();
+    let mut buffer = String::new();
     for row in 0..batch.num_rows() {
         for column in &columns {
-            let cell = match column {
-                Spelled::Text(text) => text.is_valid(row).then(|| text.value(row)),
-                Spelled::Cells(cells) => cells[row].as_deref(),
-            };
-            writer
-                .write_field(cell.unwrap_or_default())
-                .map_err(|e| table_error(path, e))?;
+            let cell = column.get(row, &mut buffer).unwrap_or_default();
+            writer.write_field(cell).map_err(|e| table_error(path, e))?;
         }
         writer
             .write_record(None::<&[u8]>)
