@@ -227,47 +227,47 @@ fn a_csv_output_holds_the_same_predictions() {
     assert_eq!(rows, 300);
 }
 
-/// A value that is not a number in a numeric input names the file, its line and the column,
-/// and exits 2 with nothing written; so does a missing column.
-#[test]
-fn a_bad_number_names_its_line_and_column() {
-    let env = TestEnv::bare();
+/// `mlops predict` of the regression model on `csv` (written as `in.csv`), expected to exit 2
+/// with nothing written; returns stderr.
+fn predict_fails(env: &TestEnv, csv: &str) -> String {
+    env.write("in.csv", csv);
     let model = model("regression");
-    env.write("bad.csv", "x1,x2\n1,2\n\"3\n\",4\n5,seven\n");
     let args = [
         "predict",
         "--model",
         model.to_str().expect("utf-8"),
-        "bad.csv",
+        "in.csv",
         "-o",
         "out.parquet",
     ];
     let (_, err) = env.fails(2, &args);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!env.path("out.parquet").exists(), "nothing is written");
+    err
+}
+
+/// A value that is not a number in a numeric input names the file, its line and the column,
+/// and exits 2 with nothing written; so do a record of the wrong width and a missing column.
+#[test]
+fn a_bad_number_names_its_line_and_column() {
+    let env = TestEnv::bare();
+    // The record on line 3 spans two lines: the bad one starts on line 5.
+    let err = predict_fails(&env, "x1,x2\n1,2\n\"3\n\",4\n5,seven\n");
     assert!(
-        err.contains("bad.csv")
+        err.contains("in.csv")
             && err.contains("line 5")
             && err.contains("column `x2`")
             && err.contains("`seven`"),
         "{err}"
     );
     assert!(err.contains("hint:"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(!env.path("out.parquet").exists());
 
-    env.write("no_x2.csv", "x1,x3\n1,2\n");
-    let (_, err) = env.fails(
-        2,
-        &[
-            "predict",
-            "--model",
-            model.to_str().expect("utf-8"),
-            "no_x2.csv",
-            "-o",
-            "out.parquet",
-        ],
-    );
+    let err = predict_fails(&env, "x1,x2\n1,2\n3\n");
+    assert!(err.contains("in.csv") && err.contains("line: 3"), "{err}");
+
+    let err = predict_fails(&env, "x1,x3\n1,2\n");
     assert!(
-        err.contains("column `x2` not found in") && err.contains("no_x2.csv"),
+        err.contains("column `x2` not found in") && err.contains("in.csv"),
         "{err}"
     );
 }
