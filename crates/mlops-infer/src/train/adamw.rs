@@ -1,5 +1,5 @@
 //! The AdamW path: a candle network (logistic, linear or MLP) trained on shuffled mini-batches,
-//! with early stopping on the validation loss.
+//! with early stopping on the validation loss (on the training loss without validation rows).
 
 use candle_core::{Device, Tensor, Var};
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
@@ -98,7 +98,8 @@ impl Data<'_> {
 
 /// Runs AdamW over shuffled mini-batches for up to the epochs `settings` asks, leaving `layers`
 /// with the weights of the epoch of lowest validation loss; returns the loss curve and that
-/// epoch (`None` without validation rows: then every epoch runs and the last weights stay).
+/// epoch (`None` without validation rows: then it stops on the training loss and the last
+/// weights stay, as scikit-learn's MLPs without `early_stopping`).
 fn descend(
     data: &Data<'_>,
     layers: &[DenseVars],
@@ -152,52 +153,29 @@ fn descend(
         } else {
             Some(data.mean_loss(layers, validation_rows)?)
         };
-        // The last step may have overflowed the weights even though its loss was finite.
-        if let Some(loss) = validation_loss.filter(|l| !l.is_finite()) {
-            return Err(Error::Diverged {
-                epoch,
-                loss,
-                lr: settings.lr,
-            });
-        }
-        for layer in layers {
-            for var in [&layer.weight, &layer.bias] {
-                let finite = var
-                    .as_tensor()
-                    .flatten_all()?
-                    .to_dtype(candle_core::DType::F64)?
-                    .to_vec1::<f64>()?
-                    .iter()
-                    .all(|v| v.is_finite());
-                if !finite {
-                    return Err(Error::Diverged {
-                        epoch,
-                        loss: f64::NAN,
-                        lr: settings.lr,
-                    });
-                }
-            }
-        }
+        check_finite(layers, validation_loss, epoch, settings.lr)?;
         epochs.push(Epoch {
             epoch,
             train_loss,
             validation_loss,
         });
-        if let Some(loss) = validation_loss {
-            if best.as_ref().is_none_or(|b| loss < b.loss) {
-                best = Some(Best {
-                    epoch,
-                    loss,
-                    weights: snapshot(layers)?,
-                });
-            }
-            // As scikit-learn's `n_iter_no_change`: only a drop of more than MIN_DELTA counts as
-            // progress, so a long tail of negligible gains does not run every epoch.
-            if loss < reference - MIN_DELTA {
-                (reference, improved) = (loss, epoch);
-            } else if epoch - improved >= settings.patience {
-                break;
-            }
+        if let Some(loss) = validation_loss
+            && best.as_ref().is_none_or(|b| loss < b.loss)
+        {
+            best = Some(Best {
+                epoch,
+                loss,
+                weights: snapshot(layers)?,
+            });
+        }
+        // As scikit-learn's MLPs: stop when the validation loss (the training loss without
+        // validation rows) has not dropped by more than MIN_DELTA for `patience` epochs, so a
+        // long tail of negligible gains does not run every epoch.
+        let monitored = validation_loss.unwrap_or(train_loss);
+        if monitored < reference - MIN_DELTA {
+            (reference, improved) = (monitored, epoch);
+        } else if epoch - improved >= settings.patience {
+            break;
         }
     }
     progress.finish();
@@ -212,6 +190,38 @@ fn descend(
         None => None,
     };
     Ok((epochs, best_epoch))
+}
+
+/// Stops with [`Error::Diverged`] where the validation loss or a weight is not finite: the last
+/// step may have overflowed the weights even though its loss was finite.
+fn check_finite(
+    layers: &[DenseVars],
+    validation_loss: Option<f64>,
+    epoch: usize,
+    lr: f64,
+) -> Result<()> {
+    if let Some(loss) = validation_loss.filter(|l| !l.is_finite()) {
+        return Err(Error::Diverged { epoch, loss, lr });
+    }
+    for layer in layers {
+        for var in [&layer.weight, &layer.bias] {
+            let finite = var
+                .as_tensor()
+                .flatten_all()?
+                .to_dtype(candle_core::DType::F64)?
+                .to_vec1::<f64>()?
+                .iter()
+                .all(|v| v.is_finite());
+            if !finite {
+                return Err(Error::Diverged {
+                    epoch,
+                    loss: f64::NAN,
+                    lr,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The least drop in the validation loss that counts as progress for `--patience`
