@@ -253,3 +253,44 @@ fn an_mlp_stops_early_and_keeps_its_best_epoch() {
     let written = report["validation"]["log_loss"].as_f64().expect("log loss");
     assert!((written - lowest).abs() < 1e-4, "{written} vs {lowest}");
 }
+
+#[test]
+fn an_mlp_without_validation_rows_stops_on_its_training_loss() {
+    let env = TestEnv::bare();
+    std::fs::copy(
+        golden("binary").join("data.parquet"),
+        env.path("data.parquet"),
+    )
+    .expect("copy the data");
+    let report = env.json(&[
+        "train",
+        "--data",
+        "data.parquet",
+        "--label",
+        "y",
+        "--validation",
+        "0",
+        "--hidden",
+        "8",
+        "--epochs",
+        "2000",
+        "--patience",
+        "3",
+        "--threads",
+        "1",
+        "-o",
+        "m",
+    ]);
+    let losses: Vec<f64> = report["epochs"]
+        .as_array()
+        .expect("epochs")
+        .iter()
+        .map(|e| e["train_loss"].as_f64().expect("loss"))
+        .collect();
+    assert!(losses.len() < 2000, "stopped early: {}", losses.len());
+    // No drop of more than 1e-4 below the best loss before the last 3 epochs.
+    let (before, last) = losses.split_at(losses.len() - 3);
+    let reference = before.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(last.iter().all(|l| *l >= reference - 1e-4), "{losses:?}");
+    assert!(report.get("best_epoch").is_none(), "{report}");
+}
