@@ -554,4 +554,50 @@ mod tests {
             "{err}"
         );
     }
+
+    /// Every type a CSV output takes, missing values (and empty text, which reads back as missing)
+    /// as empty fields, a dictionary as its values.
+    #[test]
+    fn a_batch_is_written_as_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.csv");
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "plan",
+                Arc::new(arrow_array::DictionaryArray::new(
+                    arrow_array::Int8Array::from(vec![Some(1), None, Some(0)]),
+                    Arc::new(StringArray::from(vec!["basic", "pro"])),
+                )),
+            ),
+            (
+                "x",
+                Arc::new(arrow_array::Float64Array::from(vec![
+                    Some(0.1),
+                    None,
+                    Some(1e21),
+                ])),
+            ),
+            (
+                "ok",
+                Arc::new(arrow_array::BooleanArray::from(vec![
+                    Some(true),
+                    Some(false),
+                    None,
+                ])),
+            ),
+            ("n", Arc::new(arrow_array::Int32Array::from(vec![-1, 0, 7]))),
+            (
+                "note",
+                Arc::new(StringArray::from(vec![Some("a, \"b\""), None, Some("")])),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).expect("batch");
+        let mut writer = create(&path, &batch.schema()).expect("create");
+        write_batch(&path, &mut writer, &batch).expect("write");
+        finish(&path, writer).expect("finish");
+        assert_eq!(
+            fs_err::read_to_string(&path).expect("read"),
+            "plan,x,ok,n,note\npro,0.1,true,-1,\"a, \"\"b\"\"\"\n,,false,0,\nbasic,1000000000000000000000,,7,\n"
+        );
+    }
 }
