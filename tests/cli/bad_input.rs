@@ -386,7 +386,7 @@ fn meaningless_numbers_exit_2_naming_the_value() {
         ),
         (
             [&eval[..], &["--threshold", "NaN"]].concat(),
-            "error: --threshold must be a finite number, got NaN",
+            "error: --threshold must be a finite number, not negative, got NaN",
         ),
         (
             [&eval[..], &["--alpha", "5"]].concat(),
