@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 pub use yaml_serde::{Mapping, Value};
 
 /// Flow collections nested deeper than this are refused unparsed (the parser stops at 128).
-pub const MAX_FLOW_DEPTH: usize = 256;
+pub(crate) const MAX_FLOW_DEPTH: usize = 256;
 
 /// Parses `text`; the error is the message to show after the file's name.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {

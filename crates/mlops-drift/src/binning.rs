@@ -17,7 +17,7 @@
     clippy::cast_sign_loss,
     reason = "bin counts are small"
 )]
-pub fn edges(values: &[f64], bins: Option<usize>) -> Vec<f64> {
+pub(crate) fn edges(values: &[f64], bins: Option<usize>) -> Vec<f64> {
     let (lo, hi) = (values[0], values[values.len() - 1]);
     let range = hi - lo;
     let (first, last) = if range == 0.0 {
@@ -53,7 +53,7 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 
 /// Counts of sorted `values` per bin of `edges`, as `numpy.histogram(values, edges)`: values
 /// outside the edges are not counted.
-pub fn counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
+pub(crate) fn counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
     let below = |edge: f64| values.partition_point(|&v| v < edge);
     let mut cumulative: Vec<usize> = edges[..edges.len() - 1].iter().map(|&e| below(e)).collect();
     cumulative.push(values.partition_point(|&v| v <= edges[edges.len() - 1]));
@@ -65,7 +65,7 @@ pub fn counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
 
 /// Evidently's zero fill for shares that take logarithms (PSI, KL): an empty bin gets 0.0001,
 /// or the smallest non-zero share over a million when that share is at most 0.0001.
-pub fn fill_zeros(shares: &mut [f64]) {
+pub(crate) fn fill_zeros(shares: &mut [f64]) {
     let smallest = shares
         .iter()
         .copied()

@@ -18,7 +18,7 @@ use statrs::function::gamma::ln_gamma;
 
 /// A statistic and its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TestResult {
+pub(crate) struct TestResult {
     pub statistic: f64,
     pub p_value: f64,
 }
@@ -28,7 +28,7 @@ const CVM_EXACT: usize = 20;
 
 /// The two-sample Cramér-von Mises test on sorted samples of at least two values each.
 #[expect(clippy::cast_precision_loss, reason = "sample sizes fit an f64")]
-pub fn cramer_von_mises(x: &[f64], y: &[f64]) -> TestResult {
+pub(crate) fn cramer_von_mises(x: &[f64], y: &[f64]) -> TestResult {
     let (nx, ny) = (x.len(), y.len());
     let ranks = average_ranks(x, y);
     let (rx, ry) = ranks.split_at(nx);
@@ -288,7 +288,7 @@ fn bessel_k(nu: f64, z: f64) -> f64 {
 /// The k-sample Anderson-Darling test of two samples (scipy's `anderson_ksamp`, midrank).
 /// `None` when the pooled sample has fewer than two distinct values.
 #[expect(clippy::cast_precision_loss, reason = "sample sizes fit an f64")]
-pub fn anderson_darling(x: &[f64], y: &[f64]) -> Option<TestResult> {
+pub(crate) fn anderson_darling(x: &[f64], y: &[f64]) -> Option<TestResult> {
     let mut pooled: Vec<f64> = x.iter().chain(y).copied().collect();
     pooled.sort_by(f64::total_cmp);
     let mut distinct = pooled.clone();

@@ -131,7 +131,7 @@ impl Gate {
     ///
     /// # Errors
     /// [`UnknownColumn`], with the closest known column.
-    pub fn check_column(&self, known: &[&str]) -> Result<(), UnknownColumn> {
+    pub(crate) fn check_column(&self, known: &[&str]) -> Result<(), UnknownColumn> {
         for (_, target) in &self.targets {
             if let Target::Column(name, _) = target
                 && !known.contains(&name.as_str())

@@ -542,7 +542,7 @@ fn pelz_good_cdf(n: f64, x: f64) -> f64 {
     clippy::float_cmp,
     reason = "term counts are integers below n, compared exactly as floats"
 )]
-pub fn smirnov_sf(n: u64, x: f64) -> f64 {
+pub(crate) fn smirnov_sf(n: u64, x: f64) -> f64 {
     let nf = n as f64;
     if n == 1 {
         return 1.0 - x;

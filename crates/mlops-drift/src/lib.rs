@@ -10,10 +10,10 @@
 //!
 //! It never prints and never exits.
 
-pub mod binning;
+mod binning;
 pub mod drift;
-pub mod edf;
-pub mod error;
+mod edf;
+mod error;
 pub mod gates;
 pub mod ks;
 pub mod methods;

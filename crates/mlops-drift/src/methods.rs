@@ -37,7 +37,7 @@ pub enum Sides {
 
 impl Sides {
     /// Rows on each side.
-    pub fn sizes(&self) -> (usize, usize) {
+    pub(crate) fn sizes(&self) -> (usize, usize) {
         match self {
             Sides::Numeric {
                 reference, current, ..
@@ -48,7 +48,7 @@ impl Sides {
 
     /// Counts per distinct value (numbers) or category, aligned over both sides.
     #[expect(clippy::float_cmp, reason = "equal values are the same value")]
-    pub fn value_counts(&self) -> (Vec<u64>, Vec<u64>) {
+    pub(crate) fn value_counts(&self) -> (Vec<u64>, Vec<u64>) {
         match self {
             Sides::Categorical { reference, current } => reference
                 .iter()
@@ -84,7 +84,7 @@ impl Sides {
 
     /// Distinct values (or categories) over both sides together, counted up to `limit + 1`
     /// (enough to tell whether there are more than `limit`).
-    pub fn distinct_up_to(&self, limit: usize) -> usize {
+    pub(crate) fn distinct_up_to(&self, limit: usize) -> usize {
         match self {
             Sides::Categorical { .. } => self.value_counts().0.len(),
             Sides::Numeric { reference, current } => {
@@ -193,7 +193,7 @@ impl Method {
 
     /// Evidently's default threshold: a significance level for tests (0.1 for Cramér-von Mises
     /// and Anderson-Darling, 0.05 for the others), a distance otherwise.
-    pub fn default_threshold(self) -> f64 {
+    pub(crate) fn default_threshold(self) -> f64 {
         match self {
             Method::Ks | Method::ChiSquare | Method::ChiSquareContingency | Method::ZTest => 0.05,
             _ => 0.1,
@@ -214,7 +214,7 @@ impl Method {
     }
 
     /// Whether the method needs numbers (the rest also take categories).
-    pub fn needs_numbers(self) -> bool {
+    pub(crate) fn needs_numbers(self) -> bool {
         matches!(
             self,
             Method::Ks

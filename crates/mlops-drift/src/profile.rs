@@ -23,10 +23,10 @@ use crate::error::{Error, Result};
 use crate::report::Kind;
 
 /// The sketch's relative accuracy α.
-pub const RELATIVE_ACCURACY: f64 = 0.0005;
+pub(crate) const RELATIVE_ACCURACY: f64 = 0.0005;
 
 /// Categories kept exactly per column.
-pub const MAX_CATEGORIES: usize = 10_000;
+pub(crate) const MAX_CATEGORIES: usize = 10_000;
 
 /// The profile file format this build writes and reads.
 const FORMAT: u32 = 1;
@@ -85,7 +85,7 @@ fn representative(index: i32) -> f64 {
 }
 
 /// A value as the sketch keeps it.
-pub fn quantize(x: f64) -> f64 {
+pub(crate) fn quantize(x: f64) -> f64 {
     if x == 0.0 {
         0.0
     } else if x > 0.0 {
@@ -143,7 +143,7 @@ impl Sketch {
 
     /// The sorted values the sketch stands for: each bucket's representative, as many times as
     /// it counted.
-    pub fn values(&self) -> Vec<f64> {
+    pub(crate) fn values(&self) -> Vec<f64> {
         let times = |count: u64| usize::try_from(count).expect("counts fit usize");
         let mut values = Vec::new();
         for (&index, &count) in self.negative.iter().rev() {

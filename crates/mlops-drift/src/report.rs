@@ -112,9 +112,3 @@ pub struct SchemaChanges {
     /// Numbers on one side, text on the other.
     pub changed_type: Vec<String>,
 }
-
-impl SchemaChanges {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed_type.is_empty()
-    }
-}

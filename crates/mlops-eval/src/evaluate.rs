@@ -15,7 +15,7 @@ use crate::sensitive::sensitive_groups;
 use crate::slices::{self, SliceMetric, SliceOptions};
 
 /// The most columns one slice may cross: a crossing of more makes slices too small to test.
-pub const MAX_CROSSED: usize = 4;
+pub(crate) const MAX_CROSSED: usize = 4;
 
 /// Everything an evaluation needs to know.
 #[derive(Debug, Clone)]

@@ -58,7 +58,7 @@ impl GroupRates {
 /// no positive labels, an FPR with no negatives and a precision with nothing predicted positive
 /// as 0 (with a warning). A group with no rows (all weights zero) stays undefined: fairlearn
 /// refuses such weights.
-pub fn as_fairlearn(rate: Metric) -> Metric {
+pub(crate) fn as_fairlearn(rate: Metric) -> Metric {
     match rate {
         Err(Undefined::NoPositives | Undefined::NoNegatives | Undefined::NoPredictedPositives) => {
             Ok(0.0)
@@ -105,7 +105,7 @@ pub fn fairness(
 }
 
 /// Fairness from each group's confusion matrix and the whole data's; empty groups are left out.
-pub fn from_confusions(
+pub(crate) fn from_confusions(
     confusions: &[Confusion],
     overall: &Confusion,
     method: Method,
@@ -235,7 +235,7 @@ pub fn disparate_impact(
 }
 
 /// Disparate impact from the confusion matrices of the unprivileged and privileged rows.
-pub fn disparate_impact_of(unprivileged: &Confusion, privileged: &Confusion) -> Metric {
+pub(crate) fn disparate_impact_of(unprivileged: &Confusion, privileged: &Confusion) -> Metric {
     let unprivileged = unprivileged.selection_rate()?;
     let privileged = privileged.selection_rate()?;
     crate::metrics::ratio(unprivileged, privileged, Undefined::NoPredictedPositives)
@@ -252,7 +252,7 @@ pub(crate) fn rates(g: &GroupRates) -> Vec<(&'static str, Metric)> {
 }
 
 /// The binary aggregates by name, in the order reports list them (disparate impact aside).
-pub(crate) fn aggregates(f: &Fairness) -> Vec<(&'static str, Metric)> {
+pub fn aggregates(f: &Fairness) -> Vec<(&'static str, Metric)> {
     vec![
         (
             "demographic_parity_difference",
@@ -402,7 +402,7 @@ pub struct MulticlassFairness {
 impl MulticlassFairness {
     /// The worst class's aggregates by name (largest difference, smallest ratio, over the
     /// classes that define them), in the order reports list them.
-    pub fn worst(&self) -> Vec<(&'static str, Metric)> {
+    pub(crate) fn worst(&self) -> Vec<(&'static str, Metric)> {
         let per_class: Vec<Vec<(&'static str, Metric)>> =
             self.classes.iter().map(aggregates).collect();
         let Some(first) = per_class.first() else {

@@ -15,18 +15,19 @@ const DENSE_KEYS: u128 = 1 << 16;
 
 /// An id that stands for a missing value (a coded table column's own missing id): read as the
 /// column's last id, `radix - 1`, which the caller reserves for it.
-pub const MISSING: u32 = mlops_core::table::Column::MISSING;
+#[cfg(test)]
+pub(crate) const MISSING: u32 = mlops_core::table::Column::MISSING;
 
-/// A coded column: each row's id, every id below `radix` (or [`MISSING`]).
+/// A coded column: each row's id, every id below `radix` (or `Column::MISSING`).
 #[derive(Debug, Clone, Copy)]
-pub struct Codes<'a> {
+pub(crate) struct Codes<'a> {
     pub ids: &'a [u32],
     pub radix: u32,
 }
 
 impl Codes<'_> {
-    /// Row `r`'s id, [`MISSING`] read as the last one: every other id is below `radix`, and
-    /// [`MISSING`] is `u32::MAX`, so a `min` does it without a branch.
+    /// Row `r`'s id, `Column::MISSING` read as the last one: every other id is below `radix`, and
+    /// `Column::MISSING` is `u32::MAX`, so a `min` does it without a branch.
     #[inline]
     fn id(&self, r: usize) -> u32 {
         self.ids[r].min(self.radix - 1)
@@ -35,7 +36,7 @@ impl Codes<'_> {
 
 /// Rows grouped by their tuple of ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Groups {
+pub(crate) struct Groups {
     /// Each row's group, groups numbered in the order of their first row.
     pub ids: Vec<u32>,
     /// Each group's first row, from which its values can be read.
@@ -43,8 +44,9 @@ pub struct Groups {
 }
 
 impl Groups {
-    /// Group `g`'s id in each column ([`MISSING`] read as the last id).
-    pub fn tuple(&self, columns: &[Codes], g: usize) -> Vec<u32> {
+    /// Group `g`'s id in each column (`Column::MISSING` read as the last id).
+    #[cfg(test)]
+    pub(crate) fn tuple(&self, columns: &[Codes], g: usize) -> Vec<u32> {
         let r = self.first_rows[g];
         columns.iter().map(|c| c.id(r)).collect()
     }
@@ -52,7 +54,7 @@ impl Groups {
 
 /// How [`named_groups`] numbers the groups it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
+pub(crate) enum Order {
     /// By their first row.
     FirstRow,
     /// By their names.
@@ -60,10 +62,10 @@ pub enum Order {
 }
 
 /// Groups `rows` rows by their ids in `columns` and names each group from its first row:
-/// `label(c, id)` is column `c`'s label for `id` ([`MISSING`] read as the column's last id), or
+/// `label(c, id)` is column `c`'s label for `id` (`Column::MISSING` read as the column's last id), or
 /// `None` to leave the group's rows out. Returns the kept groups' names, numbered in `order`, and
 /// each row's group (the number of names for a row left out).
-pub fn named_groups(
+pub(crate) fn named_groups(
     columns: &[Codes],
     rows: usize,
     label: impl Fn(usize, u32) -> Option<String>,
@@ -105,7 +107,7 @@ pub fn named_groups(
 }
 
 /// The number of mixed-radix keys of `radices`, or `None` when it does not fit a `u128`.
-pub fn key_space(radices: impl IntoIterator<Item = u32>) -> Option<u128> {
+pub(crate) fn key_space(radices: impl IntoIterator<Item = u32>) -> Option<u128> {
     radices
         .into_iter()
         .try_fold(1u128, |space, radix| space.checked_mul(u128::from(radix)))
@@ -116,7 +118,7 @@ fn next_id(count: usize) -> u32 {
 }
 
 /// Groups `rows` rows by their ids in `columns` (no column: one group of every row).
-pub fn group_by(columns: &[Codes], rows: usize) -> Groups {
+pub(crate) fn group_by(columns: &[Codes], rows: usize) -> Groups {
     match key_space(columns.iter().map(|c| c.radix)) {
         Some(space) => mixed_radix(columns, rows, space),
         None => folded(columns, rows),

@@ -18,7 +18,7 @@ use crate::metrics::{Metric, Undefined, ratio};
 use rayon::prelude::*;
 
 /// Equal-width bins for the expected calibration error.
-pub const CALIBRATION_BINS: usize = 10;
+pub(crate) const CALIBRATION_BINS: usize = 10;
 
 /// Per-position flags in [`Ranked::flags`].
 const LABEL: u8 = 1;
@@ -126,14 +126,14 @@ impl Ranked {
         }
     }
 
-    pub fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.order.len()
     }
 
     /// A partition of the rows into `groups` groups (`ids[row]` in input order), laid out by
     /// position for [`pass`]. `scored`: whether its groups need the score metrics; a grouping
     /// that needs only confusion matrices (fairness rates) costs a pass a fraction as much.
-    pub fn grouping(&self, ids: &[u32], groups: usize, scored: bool) -> Grouping {
+    pub(crate) fn grouping(&self, ids: &[u32], groups: usize, scored: bool) -> Grouping {
         Grouping {
             ids: self.order.iter().map(|&r| ids[r as usize]).collect(),
             groups,
@@ -154,7 +154,7 @@ impl Ranked {
     /// from the highest score down: what the ROC and precision-recall curves are drawn from.
     /// Neighbouring distinct scores are merged into one step when there are more of them, which
     /// keeps every drawn point exact. Empty without scores.
-    pub fn score_groups(&self, points: usize) -> Vec<(f64, f64)> {
+    pub(crate) fn score_groups(&self, points: usize) -> Vec<(f64, f64)> {
         if self.scored.is_none() {
             return Vec::new();
         }
@@ -303,7 +303,7 @@ impl Sums {
     }
 
     /// (mean score, positive rate, weight) of each non-empty calibration bin.
-    pub fn calibration_points(&self) -> Vec<(f64, f64, f64)> {
+    pub(crate) fn calibration_points(&self) -> Vec<(f64, f64, f64)> {
         self.calibration
             .iter()
             .filter(|[w, _, _]| *w > 0.0)
@@ -370,7 +370,7 @@ impl Replicate {
     }
 
     /// Each row's draw count, in input order, for bootstraps that do not go through a [`pass`].
-    pub fn counts(self, rows: usize) -> Vec<u32> {
+    pub(crate) fn counts(self, rows: usize) -> Vec<u32> {
         let thresholds = poisson_thresholds();
         (0..rows).map(|r| self.draws(r, &thresholds)).collect()
     }

@@ -14,11 +14,11 @@
 //! It never prints and never exits.
 
 pub mod config;
-pub mod error;
+mod error;
 pub mod evaluate;
 pub mod fairness;
 pub mod gates;
-pub mod groupby;
+mod groupby;
 pub mod grouped;
 pub mod input;
 mod measure;

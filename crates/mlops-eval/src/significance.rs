@@ -38,7 +38,7 @@ pub enum Outcomes {
 
 impl Outcomes {
     /// The name of the test behind the p-values, as the report records it.
-    pub fn test_name(&self) -> &'static str {
+    pub(crate) fn test_name(&self) -> &'static str {
         match self {
             Outcomes::Proportion { .. } => "two_proportion_z",
             Outcomes::Mean { .. } => "welch_t",
@@ -46,7 +46,7 @@ impl Outcomes {
     }
 
     /// How the effect size is measured, as the report records it.
-    pub fn effect_kind(&self) -> &'static str {
+    pub(crate) fn effect_kind(&self) -> &'static str {
         match self {
             Outcomes::Proportion { .. } => "difference",
             Outcomes::Mean { .. } => "relative",

@@ -39,7 +39,7 @@ pub enum ProportionMetric {
 
 impl ProportionMetric {
     /// Whether a row counts in the denominator, and whether it is a success.
-    pub fn row(self, label: bool, prediction: bool) -> (bool, bool) {
+    pub(crate) fn row(self, label: bool, prediction: bool) -> (bool, bool) {
         match self {
             Self::Accuracy => (true, label == prediction),
             Self::Recall => (label, prediction),
@@ -52,7 +52,7 @@ impl ProportionMetric {
     }
 
     /// Whether larger values are better (a weak slice is then one with a lower value).
-    pub fn higher_is_better(self) -> bool {
+    pub(crate) fn higher_is_better(self) -> bool {
         !matches!(self, Self::Fpr | Self::Fnr)
     }
 }
@@ -319,7 +319,7 @@ pub struct Dimension {
 
 impl Dimension {
     /// The rows of each slice.
-    pub fn rows(&self) -> Vec<Vec<usize>> {
+    pub(crate) fn rows(&self) -> Vec<Vec<usize>> {
         let mut rows = vec![Vec::new(); self.slices.len()];
         for (r, &id) in self.ids.iter().enumerate() {
             rows[id as usize].push(r);
@@ -328,7 +328,7 @@ impl Dimension {
     }
 
     /// The number of rows in each slice.
-    pub fn sizes(&self) -> Vec<usize> {
+    pub(crate) fn sizes(&self) -> Vec<usize> {
         let mut sizes = vec![0; self.slices.len()];
         for &id in &self.ids {
             sizes[id as usize] += 1;

@@ -58,7 +58,7 @@
 //! assert_eq!(err.column, 13);
 //! ```
 
-pub mod ast;
+mod ast;
 mod error;
 mod evaluate;
 mod lexer;

@@ -7,7 +7,7 @@
 //! This is the only crate that depends on candle.
 
 pub mod device;
-pub mod error;
+mod error;
 mod fused;
 pub mod model;
 pub mod predict;

@@ -20,7 +20,7 @@ pub const SPEC_FILE: &str = "model.yaml";
 /// Rows the network runs at once: small enough that a block's intermediate values (64 wide:
 /// 512 KiB) stay in the L2 cache, large enough that per-operation overhead is small. Blocks of
 /// 2048 rows scored 30% faster than 8192 here, and 64k-row blocks several times slower.
-pub const BLOCK_ROWS: usize = 2048;
+pub(crate) const BLOCK_ROWS: usize = 2048;
 
 /// The weights file of a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";

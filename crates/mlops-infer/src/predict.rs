@@ -65,7 +65,7 @@ pub struct PredictReport {
 }
 
 /// The names of the columns scoring adds, after the kept ones.
-pub fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
+pub(crate) fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
     let prediction = match &model.classes {
         None => ValueType::Float32,
         Some(Classes::Int(_)) => ValueType::Int64,

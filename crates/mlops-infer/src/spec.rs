@@ -257,7 +257,7 @@ impl ModelSpec {
     }
 
     /// The inputs that are numbers (every input without categories), in order.
-    pub fn numeric_inputs(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn numeric_inputs(&self) -> impl Iterator<Item = &str> {
         self.inputs
             .iter()
             .map(String::as_str)

@@ -74,7 +74,10 @@ impl Repo {
     }
 
     /// The tracked paths at `commit`, by workspace-relative path.
-    pub fn tracked_at(&self, commit: &git2::Commit<'_>) -> Result<BTreeMap<PathBuf, Pointer>> {
+    pub(crate) fn tracked_at(
+        &self,
+        commit: &git2::Commit<'_>,
+    ) -> Result<BTreeMap<PathBuf, Pointer>> {
         let mut tree = commit.tree()?;
         if !self.prefix.as_os_str().is_empty() {
             match tree.get_path(&self.prefix) {

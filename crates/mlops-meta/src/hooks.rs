@@ -60,14 +60,14 @@ impl HookChange {
 }
 
 /// The directory git runs hooks from (`core.hooksPath`, else `.git/hooks`).
-pub fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
+fn hooks_dir(repo: &Repo) -> PathBuf {
     let git = repo.git();
     let configured = git.config().and_then(|c| c.get_path("core.hooksPath")).ok();
-    Ok(match configured {
+    match configured {
         Some(path) if path.is_absolute() => path,
         Some(path) => git.workdir().unwrap_or(git.path()).join(path),
         None => git.path().join("hooks"),
-    })
+    }
 }
 
 fn is_ours(path: &Path) -> bool {
@@ -178,7 +178,7 @@ fn write_executable(path: &Path, text: &str) -> Result<()> {
 /// Installs every hook; a hook that is not mlops's is kept and chained with `force`, else
 /// refused.
 pub fn install(repo: &Repo, exe: &Path, force: bool) -> Result<Vec<HookChange>> {
-    let dir = hooks_dir(repo)?;
+    let dir = hooks_dir(repo);
     fs_err::create_dir_all(&dir)?;
     // Check every hook before changing any.
     for hook in HOOKS {
@@ -225,7 +225,7 @@ pub fn install(repo: &Repo, exe: &Path, force: bool) -> Result<Vec<HookChange>> 
 /// Removes mlops's hooks, moving back the newest hook each ran first; older kept hooks stay
 /// where they are (and are listed), never deleted.
 pub fn uninstall(repo: &Repo) -> Result<Vec<HookChange>> {
-    let dir = hooks_dir(repo)?;
+    let dir = hooks_dir(repo);
     let mut changes = Vec::new();
     for hook in HOOKS {
         let path = dir.join(hook);
@@ -275,12 +275,6 @@ pub struct PreCommitReport {
     /// Pipeline stages whose `mlops.lock` entry does not match `mlops.yaml` and their inputs,
     /// with why.
     pub stale_stages: Vec<(String, Vec<String>)>,
-}
-
-impl PreCommitReport {
-    pub fn is_clean(&self) -> bool {
-        self.not_added.is_empty() && self.stale_stages.is_empty()
-    }
 }
 
 /// Checks that tracked data was added and the pipeline's lock is up to date.

@@ -8,10 +8,10 @@
 //! pushes through the `git` executable, so the user's credentials, ssh agent and proxies apply.
 
 pub mod diff;
-pub mod error;
+mod error;
 pub mod history;
 pub mod hooks;
-pub mod net;
+mod net;
 pub mod notes;
 pub mod registry;
 

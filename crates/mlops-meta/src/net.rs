@@ -50,7 +50,7 @@ fn check_remote(remote: &str) -> Result<()> {
 
 /// Pushes `refspec` to `remote` (a remote name or URL). The hooks do not run: mlops's pre-push
 /// hook moves data for the commits a branch push sends, and a ref mlops pushes carries none.
-pub fn push(dir: &Path, remote: &str, refspec: &str) -> Result<()> {
+pub(crate) fn push(dir: &Path, remote: &str, refspec: &str) -> Result<()> {
     check_remote(remote)?;
     run(
         dir,
@@ -62,7 +62,7 @@ pub fn push(dir: &Path, remote: &str, refspec: &str) -> Result<()> {
 
 /// Fetches the remote's `refname` into the local ref `into` (forced), and returns whether the
 /// remote has it; a remote without it is not an error and leaves `into` absent.
-pub fn fetch(dir: &Path, remote: &str, refname: &str, into: &str) -> Result<bool> {
+pub(crate) fn fetch(dir: &Path, remote: &str, refname: &str, into: &str) -> Result<bool> {
     check_remote(remote)?;
     // `git fetch` fails on a ref the remote lacks; ask first, so that case is told from a
     // failure by exit code rather than by git's (translated) message.

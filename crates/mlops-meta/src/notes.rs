@@ -20,7 +20,7 @@ use crate::history::Repo;
 /// The notes ref mlops writes.
 pub const NOTES_REF: &str = "refs/notes/mlops";
 /// The note format this version writes; newer ones are refused, not misread.
-pub const NOTE_FORMAT: u32 = 1;
+pub(crate) const NOTE_FORMAT: u32 = 1;
 
 /// A tracked path's content at a commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

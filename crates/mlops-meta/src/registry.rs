@@ -491,7 +491,7 @@ impl<'a> Registry<'a> {
     }
 
     /// Resolves `NAME@vX.Y.Z`, `NAME@latest` or `NAME#STAGE` to the version's commit and model.
-    pub fn locate(&self, reference: &str) -> Result<Located> {
+    pub(crate) fn locate(&self, reference: &str) -> Result<Located> {
         let unknown = || Error::UnknownReference {
             reference: reference.to_owned(),
         };

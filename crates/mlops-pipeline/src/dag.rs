@@ -111,7 +111,11 @@ impl Dag {
     }
 
     /// The stages `targets` name and no others (`mlops run --single-item`), in run order.
-    pub fn select_only(&self, pipeline: &Pipeline, targets: &[String]) -> Result<Vec<usize>> {
+    pub(crate) fn select_only(
+        &self,
+        pipeline: &Pipeline,
+        targets: &[String],
+    ) -> Result<Vec<usize>> {
         let chosen: HashSet<usize> = Self::matching(pipeline, targets)?.into_iter().collect();
         Ok(self.in_order(&chosen))
     }

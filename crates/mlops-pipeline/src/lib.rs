@@ -12,13 +12,13 @@
 //! Built on `mlops-core` (the object store caches every output). It never prints and never exits.
 
 pub mod dag;
-pub mod error;
+mod error;
 pub mod lockfile;
 pub mod metrics;
 pub mod params;
 pub mod records;
 pub mod run;
-pub mod runcache;
+mod runcache;
 mod running;
 pub mod spec;
 pub mod state;

@@ -64,7 +64,7 @@ pub struct OutLock {
 }
 
 impl OutLock {
-    pub fn new(path: PathBuf, pointer: &Pointer) -> Self {
+    pub(crate) fn new(path: PathBuf, pointer: &Pointer) -> Self {
         Self {
             path,
             kind: pointer.kind,
@@ -76,7 +76,7 @@ impl OutLock {
     }
 
     /// The pointer that restores this output with `checkout`.
-    pub fn pointer(&self) -> Pointer {
+    pub(crate) fn pointer(&self) -> Pointer {
         Pointer {
             kind: self.kind,
             digest: self.digest,

@@ -8,17 +8,17 @@ use mlops_core::yaml::Value;
 use crate::error::{Error, Result};
 
 /// The params file used when a stage names a key without a file.
-pub const DEFAULT_PARAMS: &str = "params.yaml";
+pub(crate) const DEFAULT_PARAMS: &str = "params.yaml";
 
 /// Params files read so far, by workspace-relative path (`None` when the file does not exist).
 #[derive(Debug)]
-pub struct ParamsFiles {
+pub(crate) struct ParamsFiles {
     root: PathBuf,
     files: HashMap<PathBuf, Option<Value>>,
 }
 
 impl ParamsFiles {
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Self {
             root: root.to_owned(),
             files: HashMap::new(),
@@ -26,7 +26,7 @@ impl ParamsFiles {
     }
 
     /// The parsed content of a params file, or `None` if it does not exist.
-    pub fn get(&mut self, rel: &Path) -> Result<Option<&Value>> {
+    pub(crate) fn get(&mut self, rel: &Path) -> Result<Option<&Value>> {
         if !self.files.contains_key(rel) {
             let value = match fs_err::read_to_string(self.root.join(rel)) {
                 Ok(text) => Some(parse(rel, &text)?),

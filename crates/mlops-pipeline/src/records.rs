@@ -102,7 +102,7 @@ pub fn list(mlops_dir: &Path, stage: Option<&str>) -> Result<Vec<RunRecord>> {
 }
 
 /// `time` as RFC 3339 in UTC, to the millisecond.
-pub fn rfc3339(time: SystemTime) -> String {
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);

@@ -11,7 +11,7 @@ use crate::lockfile::{OutLock, StageLock};
 /// What one run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CacheEntry {
+pub(crate) struct CacheEntry {
     pub outs: Vec<OutLock>,
     pub metrics: Vec<OutLock>,
 }
@@ -21,7 +21,7 @@ fn dir(mlops_dir: &Path) -> PathBuf {
 }
 
 /// The key of a run: a digest of its cmd, dep digests and param values.
-pub fn key(inputs: &StageLock) -> String {
+pub(crate) fn key(inputs: &StageLock) -> String {
     let canonical = serde_json::json!({
         "cmd": inputs.cmd,
         "deps": inputs.deps,
@@ -33,13 +33,13 @@ pub fn key(inputs: &StageLock) -> String {
 }
 
 /// The outputs recorded for `key`, if any (an unreadable entry counts as none: it is a cache).
-pub fn lookup(mlops_dir: &Path, key: &str) -> Option<CacheEntry> {
+pub(crate) fn lookup(mlops_dir: &Path, key: &str) -> Option<CacheEntry> {
     let text = fs_err::read_to_string(dir(mlops_dir).join(format!("{key}.json"))).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// Records the outputs of a run.
-pub fn record(mlops_dir: &Path, key: &str, entry: &CacheEntry) -> Result<()> {
+pub(crate) fn record(mlops_dir: &Path, key: &str, entry: &CacheEntry) -> Result<()> {
     let dir = dir(mlops_dir);
     fs_err::create_dir_all(&dir)?;
     let bytes = serde_json::to_vec(entry).expect("entries serialise");

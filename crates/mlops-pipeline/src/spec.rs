@@ -75,7 +75,7 @@ pub struct Stage {
 
 impl Stage {
     /// Every output path, cached or not.
-    pub fn all_outs(&self) -> impl Iterator<Item = &PathBuf> {
+    pub(crate) fn all_outs(&self) -> impl Iterator<Item = &PathBuf> {
         self.outs.iter().chain(&self.metrics)
     }
 
@@ -85,7 +85,7 @@ impl Stage {
     ///
     /// It walks output directories for pointer files, so `mlops run` calls it only for a stage
     /// it is about to run or restore, never when loading the pipeline.
-    pub fn refuse_tracked_outputs(&self, root: &Path) -> Result<()> {
+    pub(crate) fn refuse_tracked_outputs(&self, root: &Path) -> Result<()> {
         for out in self.all_outs() {
             let beside = out
                 .ancestors()
@@ -134,7 +134,7 @@ impl Pipeline {
     }
 
     /// The stage and output that the workspace path `path` equals, lies inside or contains.
-    pub fn output_overlapping(&self, path: &Path) -> Option<(&Stage, &PathBuf)> {
+    pub(crate) fn output_overlapping(&self, path: &Path) -> Option<(&Stage, &PathBuf)> {
         self.stages
             .iter()
             .flat_map(|stage| stage.all_outs().map(move |out| (stage, out)))

@@ -54,7 +54,7 @@ pub struct Digests {
 }
 
 impl Digests {
-    pub fn new(root: &Path, index: HashIndex) -> Self {
+    pub(crate) fn new(root: &Path, index: HashIndex) -> Self {
         Self {
             root: root.to_owned(),
             index: Mutex::new(index),
@@ -62,7 +62,7 @@ impl Digests {
     }
 
     /// The digest of a file or directory (its root manifest), or `None` if it does not exist.
-    pub fn of(&self, rel: &Path) -> Result<Option<Digest>> {
+    pub(crate) fn of(&self, rel: &Path) -> Result<Option<Digest>> {
         let mut node = match scan(&self.root, rel) {
             Ok(node) => node,
             Err(mlops_core::Error::TargetMissing { .. }) => return Ok(None),
@@ -101,7 +101,7 @@ impl Digests {
     }
 
     /// Runs `f` on the index (to cache outputs through it, or to save it).
-    pub fn with_index<T>(&self, f: impl FnOnce(&mut HashIndex) -> T) -> T {
+    pub(crate) fn with_index<T>(&self, f: impl FnOnce(&mut HashIndex) -> T) -> T {
         f(&mut self
             .index
             .lock()
@@ -110,7 +110,7 @@ impl Digests {
 }
 
 /// The inputs a stage would run with now: its cmd, dep digests and param values.
-pub fn current_inputs(
+pub(crate) fn current_inputs(
     stage: &Stage,
     digests: &Digests,
     params: &Mutex<ParamsFiles>,

@@ -113,7 +113,12 @@ fn score_groups(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Vec
 }
 
 /// ROC AUC and average precision from one sort of the scores.
-pub fn ranking(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> (Metric, Metric) {
+#[cfg(test)]
+pub(crate) fn ranking(
+    labels: &[bool],
+    scores: &[f64],
+    weights: Option<&[f64]>,
+) -> (Metric, Metric) {
     let groups = score_groups(labels, scores, weights);
     (auc_of(&groups), average_precision_of(&groups))
 }
@@ -192,18 +197,8 @@ pub fn brier(labels: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Metric
     ratio(sum, total, Undefined::Empty)
 }
 
-/// The ROC curve as (FPR, TPR) points, one per distinct threshold from the highest score down,
-/// starting at (0, 0); `None` with one class only.
-pub fn roc_curve(
-    labels: &[bool],
-    scores: &[f64],
-    weights: Option<&[f64]>,
-) -> Option<Vec<(f64, f64)>> {
-    roc_points(&score_groups(labels, scores, weights))
-}
-
 /// The ROC curve from (positives, negatives) per distinct score, highest first.
-pub fn roc_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+pub(crate) fn roc_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
     let (positives, negatives) = groups
         .iter()
         .fold((0.0, 0.0), |(p, n), g| (p + g.0, n + g.1));
@@ -220,18 +215,8 @@ pub fn roc_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
     Some(points)
 }
 
-/// The precision-recall curve as (recall, precision) points, one per distinct threshold from
-/// the highest score down; `None` without positives.
-pub fn pr_curve(
-    labels: &[bool],
-    scores: &[f64],
-    weights: Option<&[f64]>,
-) -> Option<Vec<(f64, f64)>> {
-    pr_points(&score_groups(labels, scores, weights))
-}
-
 /// The precision-recall curve from (positives, negatives) per distinct score, highest first.
-pub fn pr_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+pub(crate) fn pr_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
     let positives: f64 = groups.iter().map(|g| g.0).sum();
     if positives == 0.0 {
         return None;
@@ -251,7 +236,7 @@ pub fn pr_points(groups: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
 
 /// Calibration bins as `expected_calibration_error` forms them: (mean score, positive rate,
 /// weight) of each non-empty bin.
-pub fn calibration_bins(
+pub(crate) fn calibration_bins(
     labels: &[bool],
     scores: &[f64],
     weights: Option<&[f64]>,
@@ -274,7 +259,7 @@ pub fn calibration_bins(
 
 /// The equal-width bin of `[0, 1]` a score falls in: a score on an inner edge falls in the
 /// lower bin, as in scikit-learn's `calibration_curve(strategy="uniform")`.
-pub fn calibration_bin(score: f64, bins: usize) -> usize {
+pub(crate) fn calibration_bin(score: f64, bins: usize) -> usize {
     #[expect(clippy::cast_precision_loss, reason = "bin counts are small")]
     (1..bins)
         .filter(|&k| (k as f64 / bins as f64) < score)

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use mlops_infer::error::Error;
+use mlops_infer::Error;
 use mlops_infer::spec::ModelSpec;
 
 /// Parses `model.yaml` text; what parses must save and parse back equal.

@@ -5,7 +5,7 @@
 
 #![allow(unreachable_pub, reason = "the fuzz crate's targets call these")]
 
-use mlops_meta::error::Error;
+use mlops_meta::Error;
 use mlops_meta::registry::Version;
 
 /// Parses a version; one that parses is canonical.

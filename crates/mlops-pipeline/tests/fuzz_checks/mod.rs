@@ -8,8 +8,8 @@
 
 use std::path::Path;
 
+use mlops_pipeline::Error;
 use mlops_pipeline::dag::Dag;
-use mlops_pipeline::error::Error;
 use mlops_pipeline::lockfile::LockFile;
 use mlops_pipeline::params;
 use mlops_pipeline::spec::Pipeline;
