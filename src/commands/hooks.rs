@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::PathBuf;
 
+use mlops_core::Workspace;
 use mlops_core::config::PreCommitMode;
 use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_core::ops::transfer::{self, TransferOptions};
@@ -123,101 +124,116 @@ fn print_text(ctx: &Context, text: &str) -> anyhow::Result<()> {
 pub(crate) fn hook(args: &HookArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     match args.name.as_str() {
-        "pre-commit" => {
-            let report = hooks::pre_commit(&ws)?;
-            let strict = ws.config().pre_commit == PreCommitMode::Strict;
-            let mut stale = String::new();
-            for (stage, reasons) in &report.stale_stages {
-                let _ = writeln!(
-                    stale,
-                    "  stage `{stage}` is out of date in mlops.lock ({}): run `mlops run`",
-                    reasons.join(", ")
-                );
-            }
-            // Data is often committed before the pipeline reruns, so stale stages only warn
-            // unless the workspace asks for more; data changed without `mlops add` always
-            // refuses, since the commit would record pointers that do not match the files.
-            let refuses_stale = strict && !stale.is_empty();
-            if report.not_added.is_empty() && !refuses_stale {
-                if !stale.is_empty() {
-                    ctx.printer.warn(&format!(
-                        "mlops: warning: committing with stages out of date:\n{stale}  \
-                         (`hooks.pre_commit: strict` in .mlops/config.yaml refuses such commits)"
-                    ));
-                }
-                return Ok(ExitStatus::Success);
-            }
-            let mut text = String::from("mlops: commit refused:\n");
-            for path in &report.not_added {
-                let _ = writeln!(
-                    text,
-                    "  {} changed but was not added: run `mlops add {}`",
-                    path.display(),
-                    path.display()
-                );
-            }
-            if strict {
-                text.push_str(&stale);
-            }
-            text.push_str("  (`git commit --no-verify` skips this check)");
-            ctx.printer.warn(&text);
-            if !strict && !stale.is_empty() {
-                ctx.printer.warn(&format!(
-                    "mlops: warning: stages out of date:\n{}",
-                    stale.trim_end()
-                ));
-            }
-            Ok(ExitStatus::Failure)
+        "pre-commit" => pre_commit(&ws, ctx),
+        // The third argument is 1 for a branch checkout, 0 for a file checkout.
+        "post-checkout" if args.args.get(2).map(String::as_str) == Some("1") => {
+            post_checkout(&ws, ctx)
         }
-        "post-checkout" => {
-            // The third argument is 1 for a branch checkout, 0 for a file checkout.
-            if args.args.get(2).map(String::as_str) != Some("1") {
-                return Ok(ExitStatus::Success);
-            }
-            let options = CheckoutOptions {
-                force: false,
-                link: ws.config().link,
-            };
-            let report = checkout::checkout(
-                &ws,
-                &mlops_pipeline::tracked::all(&ws)?,
-                &options,
-                &ctx.printer.progress(),
-            )?;
-            for path in &report.skipped {
-                ctx.printer.warn(&format!(
-                    "mlops: kept {} (its content is not in the cache); `mlops checkout --force` replaces it",
-                    path.display()
-                ));
-            }
-            Ok(ExitStatus::Success)
-        }
-        "pre-push" => {
-            let mut refs = String::new();
-            std::io::stdin().read_to_string(&mut refs)?;
-            if ws.config().default_remote.is_none() {
-                ctx.printer
-                    .note("mlops: no default remote; data was not pushed");
-                return Ok(ExitStatus::Success);
-            }
-            let repo = Repo::open(&ws)?;
-            let tracked = hooks::pushed_data(&repo, &refs)?;
-            let options = TransferOptions::default();
-            transfer::push(&ws, &tracked, &options, &ctx.printer.progress())?;
-            Ok(ExitStatus::Success)
-        }
-        "post-commit" => {
-            let repo = Repo::open(&ws)?;
-            let head = repo.commit("HEAD")?.id();
-            let note = notes::snapshot(&ws, env!("CARGO_PKG_VERSION"))?;
-            notes::record(&repo, head, &note)?;
-            Ok(ExitStatus::Success)
-        }
+        "post-checkout" => Ok(ExitStatus::Success),
+        "pre-push" => pre_push(&ws, ctx),
+        "post-commit" => post_commit(&ws),
         other => anyhow::bail!(
             "unknown hook `{other}`: mlops runs {}",
             hooks::HOOKS.join(", ")
         ),
     }
+}
+
+/// Refuses a commit whose data changed without `mlops add`; stale stages warn, or refuse with
+/// `hooks.pre_commit: strict`.
+fn pre_commit(ws: &Workspace, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let report = hooks::pre_commit(ws)?;
+    let strict = ws.config().pre_commit == PreCommitMode::Strict;
+    let mut stale = String::new();
+    for (stage, reasons) in &report.stale_stages {
+        let _ = writeln!(
+            stale,
+            "  stage `{stage}` is out of date in mlops.lock ({}): run `mlops run`",
+            reasons.join(", ")
+        );
+    }
+    // Data is often committed before the pipeline reruns, so stale stages only warn
+    // unless the workspace asks for more; data changed without `mlops add` always
+    // refuses, since the commit would record pointers that do not match the files.
+    let refuses_stale = strict && !stale.is_empty();
+    if report.not_added.is_empty() && !refuses_stale {
+        if !stale.is_empty() {
+            ctx.printer.warn(&format!(
+                "mlops: warning: committing with stages out of date:\n{stale}  \
+                 (`hooks.pre_commit: strict` in .mlops/config.yaml refuses such commits)"
+            ));
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let mut text = String::from("mlops: commit refused:\n");
+    for path in &report.not_added {
+        let _ = writeln!(
+            text,
+            "  {} changed but was not added: run `mlops add {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    if strict {
+        text.push_str(&stale);
+    }
+    text.push_str("  (`git commit --no-verify` skips this check)");
+    ctx.printer.warn(&text);
+    if !strict && !stale.is_empty() {
+        ctx.printer.warn(&format!(
+            "mlops: warning: stages out of date:\n{}",
+            stale.trim_end()
+        ));
+    }
+    Ok(ExitStatus::Failure)
+}
+
+/// After a branch checkout, puts the tracked data in step with the pointers checked out,
+/// keeping (and naming) files whose content the cache lacks.
+fn post_checkout(ws: &Workspace, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let options = CheckoutOptions {
+        force: false,
+        link: ws.config().link,
+    };
+    let report = checkout::checkout(
+        ws,
+        &mlops_pipeline::tracked::all(ws)?,
+        &options,
+        &ctx.printer.progress(),
+    )?;
+    for path in &report.skipped {
+        ctx.printer.warn(&format!(
+            "mlops: kept {} (its content is not in the cache); `mlops checkout --force` replaces it",
+            path.display()
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Pushes the data the pushed commits point to, read from the refs git gives on stdin, to the
+/// default remote (none set: a note, and the git push goes on).
+fn pre_push(ws: &Workspace, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let mut refs = String::new();
+    std::io::stdin().read_to_string(&mut refs)?;
+    if ws.config().default_remote.is_none() {
+        ctx.printer
+            .note("mlops: no default remote; data was not pushed");
+        return Ok(ExitStatus::Success);
+    }
+    let repo = Repo::open(ws)?;
+    let tracked = hooks::pushed_data(&repo, &refs)?;
+    let options = TransferOptions::default();
+    transfer::push(ws, &tracked, &options, &ctx.printer.progress())?;
+    Ok(ExitStatus::Success)
+}
+
+/// Records the new commit's metadata note (data hashes, params, metrics).
+fn post_commit(ws: &Workspace) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::open(ws)?;
+    let head = repo.commit("HEAD")?.id();
+    let note = notes::snapshot(ws, env!("CARGO_PKG_VERSION"))?;
+    notes::record(&repo, head, &note)?;
+    Ok(ExitStatus::Success)
 }
 
 pub(crate) fn notes_command(command: &NotesCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {

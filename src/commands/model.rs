@@ -1,7 +1,8 @@
 //! `mlops model`: look inside model directories, and the model registry on git tags.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use mlops_core::Workspace;
 use mlops_core::rows::Feature;
 use mlops_infer::Model;
 use mlops_infer::device::Device;
@@ -147,102 +148,139 @@ pub(crate) enum BumpArg {
 }
 
 pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    if let ModelCommand::Inspect { dir } = command {
-        let model = load_model(ctx, dir, &Device::Cpu)?;
-        ctx.printer
-            .report(&ModelInfo::of(&model)?, render::registry::inspect)?;
-        return Ok(ExitStatus::Success);
-    }
-    let ws = ctx.workspace()?;
-    let repo = Repo::open(&ws)?;
-    let registry = Registry::read(&repo)?;
-    let created = |tag: String| serde_json::json!({ "created": tag });
     match command {
-        ModelCommand::Inspect { .. } => unreachable!("handled above"),
+        ModelCommand::Inspect { dir } => inspect(ctx, dir),
         ModelCommand::Register {
             name,
             path,
             version,
             bump,
             rev,
-        } => {
-            let path = ctx.targets(&ws, std::slice::from_ref(path))?.remove(0);
-            let bump = bump.map(|b| match b {
-                BumpArg::Major => Bump::Major,
-                BumpArg::Minor => Bump::Minor,
-                BumpArg::Patch => Bump::Patch,
-            });
-            let event = registry.register(&ws, name, &path, rev, version.as_deref(), bump)?;
-            ctx.printer.report(&event, |e| {
-                format!(
-                    "created tag `{}`: {} is version {}\n",
-                    e.tag,
-                    path.display(),
-                    e.version.as_deref().unwrap_or("?")
-                )
-            })?;
-        }
+        } => with_registry(ctx, |ws, registry| {
+            register(
+                ctx,
+                ws,
+                registry,
+                name,
+                path,
+                version.as_deref(),
+                *bump,
+                rev,
+            )
+        }),
         ModelCommand::Assign {
             name,
             version,
             stage,
-        } => {
+        } => with_registry(ctx, |_, registry| {
             let tag = registry.assign(name, version, stage)?;
-            ctx.printer.report(&created(tag), |t| {
-                format!(
-                    "created tag `{}`: {stage} holds {name} {version}\n",
-                    t["created"].as_str().unwrap_or_default()
-                )
-            })?;
-        }
-        ModelCommand::Unassign { name, stage } => {
+            report_created(ctx, &tag, &format!(": {stage} holds {name} {version}"))
+        }),
+        ModelCommand::Unassign { name, stage } => with_registry(ctx, |_, registry| {
             let tag = registry.unassign(name, stage)?;
-            ctx.printer.report(&created(tag), |t| {
-                format!(
-                    "created tag `{}`: {stage} holds no version of {name}\n",
-                    t["created"].as_str().unwrap_or_default()
-                )
-            })?;
-        }
-        ModelCommand::Deprecate { name, version } => {
+            report_created(ctx, &tag, &format!(": {stage} holds no version of {name}"))
+        }),
+        ModelCommand::Deprecate { name, version } => with_registry(ctx, |_, registry| {
             let tag = registry.deprecate(name, version.as_deref())?;
-            ctx.printer.report(&created(tag), |t| {
-                format!(
-                    "created tag `{}`\n",
-                    t["created"].as_str().unwrap_or_default()
-                )
-            })?;
-        }
-        ModelCommand::List { output } => {
+            report_created(ctx, &tag, "")
+        }),
+        ModelCommand::List { output } => with_registry(ctx, |_, registry| {
             let targets = render::targets(output, ctx, "model list", &render::registry::FORMATS)?;
             render::emit(ctx.printer, &registry.models(), &targets, |m, f| {
                 render::registry::models(m, f)
             })?;
-        }
-        ModelCommand::History { name, output } => {
+            Ok(ExitStatus::Success)
+        }),
+        ModelCommand::History { name, output } => with_registry(ctx, |_, registry| {
             let targets =
                 render::targets(output, ctx, "model history", &render::registry::FORMATS)?;
             let events = registry.history(name.as_deref())?;
             render::emit(ctx.printer, &events, &targets, |e, f| {
                 render::registry::history(e, f)
             })?;
-        }
+            Ok(ExitStatus::Success)
+        }),
         ModelCommand::Get {
             reference,
             output,
             force,
-        } => return get(ctx, &ws, &registry, reference, output, *force),
+        } => with_registry(ctx, |ws, registry| {
+            get(ctx, ws, registry, reference, output, *force)
+        }),
     }
+}
+
+/// Runs `command` on the registry read from the workspace's git tags.
+fn with_registry(
+    ctx: &Context,
+    command: impl FnOnce(&Workspace, &Registry<'_>) -> anyhow::Result<ExitStatus>,
+) -> anyhow::Result<ExitStatus> {
+    let ws = ctx.workspace()?;
+    let repo = Repo::open(&ws)?;
+    let registry = Registry::read(&repo)?;
+    command(&ws, &registry)
+}
+
+/// `model inspect`: needs no workspace, only the model directory.
+fn inspect(ctx: &Context, dir: &Path) -> anyhow::Result<ExitStatus> {
+    let model = load_model(ctx, dir, &Device::Cpu)?;
+    ctx.printer
+        .report(&ModelInfo::of(&model)?, render::registry::inspect)?;
+    Ok(ExitStatus::Success)
+}
+
+/// `model register`: tags the tracked path at `rev` as a new version.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the register subcommand's fields, passed as they are"
+)]
+fn register(
+    ctx: &Context,
+    ws: &Workspace,
+    registry: &Registry<'_>,
+    name: &str,
+    path: &Path,
+    version: Option<&str>,
+    bump: Option<BumpArg>,
+    rev: &str,
+) -> anyhow::Result<ExitStatus> {
+    let path = ctx.targets(ws, &[path.to_path_buf()])?.remove(0);
+    let bump = bump.map(|b| match b {
+        BumpArg::Major => Bump::Major,
+        BumpArg::Minor => Bump::Minor,
+        BumpArg::Patch => Bump::Patch,
+    });
+    let event = registry.register(ws, name, &path, rev, version, bump)?;
+    ctx.printer.report(&event, |e| {
+        format!(
+            "created tag `{}`: {} is version {}\n",
+            e.tag,
+            path.display(),
+            e.version.as_deref().unwrap_or("?")
+        )
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// Reports a stage or deprecation tag: `{"created": TAG}`, or its text with what it means.
+fn report_created(ctx: &Context, tag: &str, meaning: &str) -> anyhow::Result<ExitStatus> {
+    ctx.printer
+        .report(&serde_json::json!({ "created": tag }), |t| {
+            format!(
+                "created tag `{}`{meaning}\n",
+                t["created"].as_str().unwrap_or_default()
+            )
+        })?;
     Ok(ExitStatus::Success)
 }
 
 /// `model get`: the registered version, fetched if the cache lacks it, copied out at `output`.
 fn get(
     ctx: &Context,
-    ws: &mlops_core::Workspace,
+    ws: &Workspace,
     registry: &Registry<'_>,
     reference: &str,
-    output: &std::path::Path,
+    output: &Path,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
     // Outside the workspace the path stays absolute: the library copies the model there.

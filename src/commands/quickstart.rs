@@ -50,20 +50,7 @@ pub(crate) fn run(args: &QuickstartArgs, ctx: &Context) -> anyhow::Result<ExitSt
     let started = std::time::Instant::now();
     let dir = ctx.cwd.join(&args.dir);
     if args.data_only {
-        for existing in [CUSTOMERS, BATCHES].map(|p| dir.join(p)) {
-            anyhow::ensure!(
-                !existing.exists(),
-                "`{}` already exists; the quickstart writes new data only (remove it first)",
-                existing.display()
-            );
-        }
-        project::write_data(&dir, args.rows)?;
-        ctx.printer.note(&format!(
-            "wrote {} and {}/ in {}",
-            CUSTOMERS,
-            BATCHES,
-            dir.display()
-        ));
+        write_data_only(&dir, args.rows, ctx)?;
         return Ok(ExitStatus::Success);
     }
     anyhow::ensure!(
@@ -90,11 +77,43 @@ pub(crate) fn run(args: &QuickstartArgs, ctx: &Context) -> anyhow::Result<ExitSt
         "Quickstart: data tracked with mlops, pipeline and params",
     )?;
 
+    run_pipeline(&dir, ctx)?;
+    project::commit_all(&dir, "Quickstart: run the pipeline")?;
+
+    let summary = summarise(&dir, started.elapsed().as_secs_f64())?;
+    ctx.printer.report(&summary, |s| {
+        s["text"].as_str().unwrap_or_default().to_owned()
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// `--data-only`: the data files alone, into a directory that may exist but must not hold them.
+fn write_data_only(dir: &Path, rows: usize, ctx: &Context) -> anyhow::Result<()> {
+    for existing in [CUSTOMERS, BATCHES].map(|p| dir.join(p)) {
+        anyhow::ensure!(
+            !existing.exists(),
+            "`{}` already exists; the quickstart writes new data only (remove it first)",
+            existing.display()
+        );
+    }
+    project::write_data(dir, rows)?;
+    ctx.printer.note(&format!(
+        "wrote {} and {}/ in {}",
+        CUSTOMERS,
+        BATCHES,
+        dir.display()
+    ));
+    Ok(())
+}
+
+/// Runs the new project's pipeline with this binary, as a user would (`mlops -C DIR run`); with
+/// `--json` its stage output is dropped so stdout holds the summary alone.
+fn run_pipeline(dir: &Path, ctx: &Context) -> anyhow::Result<()> {
     ctx.printer
         .note("running the pipeline: prepare, train, predict, evaluate, monitor");
     let exe = std::env::current_exe()?;
     let mut run = std::process::Command::new(&exe);
-    run.arg("-C").arg(&dir).args(["run", "-j", "2"]);
+    run.arg("-C").arg(dir).args(["run", "-j", "2"]);
     if ctx.printer.is_json() {
         run.stdout(std::process::Stdio::null());
     }
@@ -103,13 +122,7 @@ pub(crate) fn run(args: &QuickstartArgs, ctx: &Context) -> anyhow::Result<ExitSt
         status.success(),
         "the quickstart pipeline failed; see the stage output above"
     );
-    project::commit_all(&dir, "Quickstart: run the pipeline")?;
-
-    let summary = summarise(&dir, started.elapsed().as_secs_f64())?;
-    ctx.printer.report(&summary, |s| {
-        s["text"].as_str().unwrap_or_default().to_owned()
-    })?;
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
 fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
@@ -129,7 +142,38 @@ fn summarise(dir: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
     );
     let auc = eval["overall"]["roc_auc"].as_f64().unwrap_or(f64::NAN);
     let _ = writeln!(text, "model: ROC AUC {auc:.3} on the test split");
-    let weak: Vec<String> = eval["slices"]
+    let weak = weak_slices(&eval);
+    let _ = writeln!(
+        text,
+        "weak slices (significantly worse than the rest): {}",
+        list_or_none(&weak)
+    );
+    let parity = eval["fairness"]["demographic_parity_ratio"].as_f64();
+    if let Some(parity) = parity {
+        let verdict = if parity < 0.8 { "fails" } else { "passes" };
+        let _ = writeln!(
+            text,
+            "fairness by gender: demographic parity ratio {parity:.3}; the four-fifths gate \
+             `fairness.demographic_parity_ratio >= 0.8` {verdict}"
+        );
+    }
+    let drifted_batches = write_drift_by_batch(&drift, &mut text);
+    write_next_steps(dir, &mut text);
+    Ok(serde_json::json!({
+        "dir": dir,
+        "seconds": seconds,
+        "roc_auc": auc,
+        "weak_slices": weak,
+        "demographic_parity_ratio": parity,
+        "drifted_batches": drifted_batches,
+        "reports": [dir.join(EVAL_PAGE), dir.join(DRIFT_PAGE)],
+        "text": text,
+    }))
+}
+
+/// The eval report's underperforming slices, each as `column=value & column=value`.
+fn weak_slices(eval: &serde_json::Value) -> Vec<String> {
+    eval["slices"]
         .as_array()
         .into_iter()
         .flatten()
@@ -149,25 +193,24 @@ fn summarise(dir: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
                 .collect::<Vec<_>>()
                 .join(" & ")
         })
-        .collect();
-    let _ = writeln!(
-        text,
-        "weak slices (significantly worse than the rest): {}",
-        if weak.is_empty() {
-            "none".into()
-        } else {
-            weak.join(", ")
-        }
-    );
-    let parity = eval["fairness"]["demographic_parity_ratio"].as_f64();
-    if let Some(parity) = parity {
-        let verdict = if parity < 0.8 { "fails" } else { "passes" };
-        let _ = writeln!(
-            text,
-            "fairness by gender: demographic parity ratio {parity:.3}; the four-fifths gate \
-             `fairness.demographic_parity_ratio >= 0.8` {verdict}"
-        );
+        .collect()
+}
+
+/// `a, b, c`, or `none` for an empty list.
+fn list_or_none<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
+}
+
+/// One line a batch naming its drifted columns; returns the names of the batches that drifted.
+fn write_drift_by_batch(drift: &serde_json::Value, text: &mut String) -> Vec<String> {
     let mut drifted_batches = Vec::new();
     for batch in drift["batches"].as_array().into_iter().flatten() {
         let columns: Vec<&str> = batch["columns"]
@@ -178,19 +221,16 @@ fn summarise(dir: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
             .filter_map(|c| c["column"].as_str())
             .collect();
         let name = batch["name"].as_str().unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "drift in {name}: {}",
-            if columns.is_empty() {
-                "none".into()
-            } else {
-                columns.join(", ")
-            }
-        );
+        let _ = writeln!(text, "drift in {name}: {}", list_or_none(&columns));
         if !columns.is_empty() {
             drifted_batches.push(name.to_owned());
         }
     }
+    drifted_batches
+}
+
+/// Why the demo exits 0 though CI would fail, where the reports are, and what to try next.
+fn write_next_steps(dir: &Path, text: &mut String) {
     let _ = writeln!(
         text,
         "\nThe demo exits 0, but in CI these findings fail: `mlops eval ... --gate \
@@ -208,14 +248,4 @@ fn summarise(dir: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
         "next: cd {} && mlops dag && mlops run   (nothing to do: everything is up to date)",
         dir.display()
     );
-    Ok(serde_json::json!({
-        "dir": dir,
-        "seconds": seconds,
-        "roc_auc": auc,
-        "weak_slices": weak,
-        "demographic_parity_ratio": parity,
-        "drifted_batches": drifted_batches,
-        "reports": [dir.join(EVAL_PAGE), dir.join(DRIFT_PAGE)],
-        "text": text,
-    }))
 }
