@@ -128,29 +128,9 @@ impl RowReader {
         passed: &[String],
         batch_rows: usize,
     ) -> Result<Self> {
-        let mut wanted: Vec<String> = Vec::new();
-        for name in features
-            .iter()
-            .map(Feature::column)
-            .chain(passed.iter().map(String::as_str))
-        {
-            if !wanted.iter().any(|w| w == name) {
-                wanted.push(name.to_owned());
-            }
-        }
+        let wanted = wanted_columns(&features, passed);
         let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        // The model says how a CSV file's inputs are read; only passed columns are inferred.
-        let wants: Vec<(&str, csv_file::Want)> = names
-            .iter()
-            .map(|&name| {
-                let want = match features.iter().find(|f| f.column() == name) {
-                    Some(Feature::Numeric { .. }) => csv_file::Want::Number,
-                    Some(Feature::OneHot { .. }) => csv_file::Want::Category,
-                    None => csv_file::Want::Passed,
-                };
-                (name, want)
-            })
-            .collect();
+        let wants = csv_wants(&names, &features);
         let mut passed_schema: Option<(SchemaRef, PathBuf)> = None;
         let mut total_rows = Some(0);
         let mut layouts = Vec::with_capacity(paths.len());
@@ -174,55 +154,21 @@ impl RowReader {
                     .expect("open_parquet and Layout::infer checked the columns");
                 check_input_type(path, feature, field.data_type())?;
             }
-            let schema = Arc::new(Schema::new(
-                passed
-                    .iter()
-                    .map(|name| {
-                        file_schema
-                            .field_with_name(name)
-                            .expect("open_parquet and Layout::infer checked the columns")
-                            .clone()
-                    })
-                    .collect::<Vec<Field>>(),
-            ));
+            let schema = passed_fields(&file_schema, passed);
             match &passed_schema {
                 None => passed_schema = Some((schema, path.clone())),
-                Some((first, first_path)) => {
-                    for (a, b) in first.fields().iter().zip(schema.fields()) {
-                        if a.data_type() != b.data_type() {
-                            return Err(table_error(
-                                path,
-                                format!(
-                                    "column `{}` is {} here but {} in `{}`",
-                                    a.name(),
-                                    b.data_type(),
-                                    a.data_type(),
-                                    first_path.display()
-                                ),
-                            ));
-                        }
-                    }
-                }
+                Some((first, first_path)) => check_same_types(first, first_path, &schema, path)?,
             }
         }
         let passed_schema =
             passed_schema.map_or_else(|| Arc::new(Schema::empty()), |(schema, _)| schema);
         let width = features.iter().map(Feature::width).sum();
-        let mut offset = 0;
-        let features = features
-            .into_iter()
-            .map(|feature| {
-                let decoder = FeatureDecoder::new(feature, offset);
-                offset += decoder.feature.width();
-                decoder
-            })
-            .collect();
         Ok(RowReader {
             files: paths.to_vec(),
             next_file: 0,
             current: None,
             layouts,
-            features,
+            features: decoders(features),
             width,
             wanted,
             passed: passed.to_vec(),
@@ -638,6 +584,84 @@ fn arrow_cast_text(array: &ArrayRef) -> Vec<Option<String>> {
     }
 }
 
+/// Every column to read: the features' and then the passed ones, each once, in that order.
+fn wanted_columns(features: &[Feature], passed: &[String]) -> Vec<String> {
+    let mut wanted: Vec<String> = Vec::new();
+    for name in features
+        .iter()
+        .map(Feature::column)
+        .chain(passed.iter().map(String::as_str))
+    {
+        if !wanted.iter().any(|w| w == name) {
+            wanted.push(name.to_owned());
+        }
+    }
+    wanted
+}
+
+/// How a CSV file's columns are read: the model says how its inputs are; only passed columns
+/// are inferred.
+fn csv_wants<'a>(names: &[&'a str], features: &[Feature]) -> Vec<(&'a str, csv_file::Want)> {
+    names
+        .iter()
+        .map(|&name| {
+            let want = match features.iter().find(|f| f.column() == name) {
+                Some(Feature::Numeric { .. }) => csv_file::Want::Number,
+                Some(Feature::OneHot { .. }) => csv_file::Want::Category,
+                None => csv_file::Want::Passed,
+            };
+            (name, want)
+        })
+        .collect()
+}
+
+/// The passed columns' fields of a file's schema, in `passed` order.
+fn passed_fields(file_schema: &Schema, passed: &[String]) -> SchemaRef {
+    Arc::new(Schema::new(
+        passed
+            .iter()
+            .map(|name| {
+                file_schema
+                    .field_with_name(name)
+                    .expect("open_parquet and Layout::infer checked the columns")
+                    .clone()
+            })
+            .collect::<Vec<Field>>(),
+    ))
+}
+
+/// A passed column must have one type in every file, since the output has one schema.
+fn check_same_types(first: &Schema, first_path: &Path, schema: &Schema, path: &Path) -> Result<()> {
+    for (a, b) in first.fields().iter().zip(schema.fields()) {
+        if a.data_type() != b.data_type() {
+            return Err(table_error(
+                path,
+                format!(
+                    "column `{}` is {} here but {} in `{}`",
+                    a.name(),
+                    b.data_type(),
+                    a.data_type(),
+                    first_path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One decoder a feature, each writing from the slot where the one before it ends.
+fn decoders(features: Vec<Feature>) -> Vec<FeatureDecoder> {
+    let mut offset = 0;
+    features
+        .into_iter()
+        .map(|feature| {
+            let decoder = FeatureDecoder::new(feature, offset);
+            offset += decoder.feature.width();
+            decoder
+        })
+        .collect()
+}
+
 /// One slot of every row in a row-major buffer.
 struct Strided<'a> {
     values: &'a mut [f32],
@@ -651,44 +675,32 @@ fn fill_numeric(
     array: &ArrayRef,
     mean: f64,
     inv_std: f64,
-    column: Strided<'_>,
+    mut column: Strided<'_>,
     missing: &mut Vec<bool>,
 ) -> Option<usize> {
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "model inputs are f32; integers beyond 2^53 lose digits either way"
-    )]
-    fn write<T: Copy>(
-        values: &[T],
-        to_f64: impl Fn(T) -> f64,
-        mean: f64,
-        inv_std: f64,
-        column: &mut Strided<'_>,
-    ) -> bool {
-        let mut nan = false;
-        for (row, &v) in values.iter().enumerate() {
-            let x = (to_f64(v) - mean) * inv_std;
-            nan |= x.is_nan();
-            #[allow(clippy::cast_possible_truncation, reason = "the model computes in f32")]
-            let x = x as f32;
-            column.values[row * column.width + column.offset] = x;
-        }
-        nan
+    let nan = scale_into(array, mean, inv_std, &mut column);
+    if !nan && array.null_count() == 0 {
+        return None;
     }
-    let mut column = column;
+    mark_missing(array, &mut column, missing)
+}
+
+/// Writes every row's scaled value into its slot, whatever the numeric type (nulls write
+/// whatever value lies under them); returns whether any result is NaN.
+fn scale_into(array: &ArrayRef, mean: f64, inv_std: f64, column: &mut Strided<'_>) -> bool {
     macro_rules! primitive {
         ($t:ty, $conv:expr) => {
-            write(
+            write_scaled(
                 array.as_primitive::<$t>().values(),
                 $conv,
                 mean,
                 inv_std,
-                &mut column,
+                column,
             )
         };
     }
-    #[allow(clippy::cast_precision_loss, reason = "as above: f32 inputs")]
-    let nan = match array.data_type() {
+    #[allow(clippy::cast_precision_loss, reason = "as in write_scaled: f32 inputs")]
+    match array.data_type() {
         DataType::Float64 => primitive!(Float64Type, |v: f64| v),
         DataType::Float32 => primitive!(Float32Type, f64::from),
         DataType::Int8 => primitive!(Int8Type, f64::from),
@@ -701,19 +713,42 @@ fn fill_numeric(
         DataType::UInt64 => primitive!(UInt64Type, |v: u64| v as f64),
         DataType::Boolean => {
             let bools: Vec<bool> = array.as_boolean().values().iter().collect();
-            write(
-                &bools,
-                |b| f64::from(u8::from(b)),
-                mean,
-                inv_std,
-                &mut column,
-            )
+            write_scaled(&bools, |b| f64::from(u8::from(b)), mean, inv_std, column)
         }
         other => unreachable!("RowReader::open checked the type, found {other}"),
-    };
-    if !nan && array.null_count() == 0 {
-        return None;
     }
+}
+
+/// The loop of [`scale_into`] for one value type; returns whether any result is NaN.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "model inputs are f32; integers beyond 2^53 lose digits either way"
+)]
+fn write_scaled<T: Copy>(
+    values: &[T],
+    to_f64: impl Fn(T) -> f64,
+    mean: f64,
+    inv_std: f64,
+    column: &mut Strided<'_>,
+) -> bool {
+    let mut nan = false;
+    for (row, &v) in values.iter().enumerate() {
+        let x = (to_f64(v) - mean) * inv_std;
+        nan |= x.is_nan();
+        #[allow(clippy::cast_possible_truncation, reason = "the model computes in f32")]
+        let x = x as f32;
+        column.values[row * column.width + column.offset] = x;
+    }
+    nan
+}
+
+/// Sets null rows' slots to NaN and flags every row whose slot is NaN in `missing`; returns the
+/// first such row.
+fn mark_missing(
+    array: &ArrayRef,
+    column: &mut Strided<'_>,
+    missing: &mut Vec<bool>,
+) -> Option<usize> {
     let rows = array.len();
     missing.resize(rows, false);
     let mut first = None;

@@ -236,18 +236,7 @@ fn git_dir(repo: &Repo) -> PathBuf {
 /// from both sides, so a later push fast-forwards. Returns how many commits' notes changed.
 pub fn fetch(repo: &Repo, remote_name: &str) -> Result<usize> {
     let git = repo.git();
-    // The remote may be a URL: keep only characters a ref name always allows.
-    let safe: String = remote_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let fetched = format!("refs/notes/mlops-fetched/{safe}");
+    let fetched = fetched_ref(remote_name);
     if !crate::net::fetch(&git_dir(repo), remote_name, NOTES_REF, &fetched)? {
         return Ok(0);
     }
@@ -257,64 +246,22 @@ pub fn fetch(repo: &Repo, remote_name: &str) -> Result<usize> {
     else {
         return Ok(0);
     };
-    let ours = git
+    let Ok(ours) = git
         .find_reference(NOTES_REF)
         .and_then(|r| r.peel_to_commit())
-        .ok();
-    if ours.is_none() {
+    else {
+        // No notes of ours yet: theirs become ours as they are.
         git.reference(NOTES_REF, theirs.id(), true, "mlops notes fetch")?;
         return Ok(git.notes(Some(NOTES_REF))?.count());
-    }
-    if ours.as_ref().is_some_and(|o| {
-        git.graph_descendant_of(o.id(), theirs.id())
-            .unwrap_or(false)
-            || o.id() == theirs.id()
-    }) {
+    };
+    if contains(git, &ours, &theirs) {
         return Ok(0);
     }
-    let mut changed = 0;
     let signature = signature(repo)?;
-    for item in git.notes(Some(&fetched))? {
-        let (_, annotated) = item?;
-        let their_text = git
-            .find_note(Some(&fetched), annotated)?
-            .message()
-            .unwrap_or_default()
-            .to_owned();
-        let our_text = git
-            .find_note(Some(NOTES_REF), annotated)
-            .ok()
-            .and_then(|n| n.message().map(str::to_owned))
-            .unwrap_or_default();
-        let mut merged = our_text.clone();
-        for line in their_text.lines().filter(|l| !l.trim().is_empty()) {
-            if !our_text.lines().any(|l| l == line) {
-                if !merged.is_empty() && !merged.ends_with('\n') {
-                    merged.push('\n');
-                }
-                merged.push_str(line);
-                merged.push('\n');
-            }
-        }
-        if merged != our_text {
-            git.note(
-                &signature,
-                &signature,
-                Some(NOTES_REF),
-                annotated,
-                &merged,
-                true,
-            )?;
-            changed += 1;
-        }
-    }
+    let changed = merge_notes(git, &fetched, &signature)?;
     // Record the merge: a notes commit with our history and theirs as parents.
     let tip = git.find_reference(NOTES_REF)?.peel_to_commit()?;
-    if !git
-        .graph_descendant_of(tip.id(), theirs.id())
-        .unwrap_or(false)
-        && tip.id() != theirs.id()
-    {
+    if !contains(git, &tip, &theirs) {
         let tree = tip.tree()?;
         let message = format!("Merge notes from {remote_name}");
         git.commit(
@@ -327,4 +274,79 @@ pub fn fetch(repo: &Repo, remote_name: &str) -> Result<usize> {
         )?;
     }
     Ok(changed)
+}
+
+/// Where a remote's notes are fetched to. The remote may be a URL: keep only characters a ref
+/// name always allows.
+fn fetched_ref(remote_name: &str) -> String {
+    let safe: String = remote_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("refs/notes/mlops-fetched/{safe}")
+}
+
+/// Whether `commit`'s history already holds `other` (it is `other` or descends from it).
+fn contains(git: &git2::Repository, commit: &git2::Commit<'_>, other: &git2::Commit<'_>) -> bool {
+    commit.id() == other.id()
+        || git
+            .graph_descendant_of(commit.id(), other.id())
+            .unwrap_or(false)
+}
+
+/// Appends to our note of each commit the lines only the note under `fetched` has; returns how
+/// many commits' notes changed.
+fn merge_notes(
+    git: &git2::Repository,
+    fetched: &str,
+    signature: &git2::Signature<'_>,
+) -> Result<usize> {
+    let mut changed = 0;
+    for item in git.notes(Some(fetched))? {
+        let (_, annotated) = item?;
+        let their_text = git
+            .find_note(Some(fetched), annotated)?
+            .message()
+            .unwrap_or_default()
+            .to_owned();
+        let our_text = git
+            .find_note(Some(NOTES_REF), annotated)
+            .ok()
+            .and_then(|n| n.message().map(str::to_owned))
+            .unwrap_or_default();
+        let merged = merge_lines(&our_text, &their_text);
+        if merged != our_text {
+            git.note(
+                signature,
+                signature,
+                Some(NOTES_REF),
+                annotated,
+                &merged,
+                true,
+            )?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Our note with each non-blank line of theirs that ours lacks appended, in their order.
+fn merge_lines(ours: &str, theirs: &str) -> String {
+    let mut merged = ours.to_owned();
+    for line in theirs.lines().filter(|l| !l.trim().is_empty()) {
+        if !ours.lines().any(|l| l == line) {
+            if !merged.is_empty() && !merged.ends_with('\n') {
+                merged.push('\n');
+            }
+            merged.push_str(line);
+            merged.push('\n');
+        }
+    }
+    merged
 }

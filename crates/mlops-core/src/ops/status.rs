@@ -12,6 +12,7 @@ use crate::index::HashIndex;
 use crate::manifest::EntryKind;
 use crate::ops::Tracked;
 use crate::scan::{Built, Node, scan};
+use crate::store::Store;
 use crate::tree::{objects_of, read_tree};
 use crate::workspace::Workspace;
 
@@ -110,30 +111,11 @@ fn status_with(ws: &Workspace, tracked: &[Tracked], check_remote: bool) -> Resul
     };
     let mut paths = Vec::with_capacity(tracked.len());
     for (item, scanned) in tracked.iter().zip(scans) {
-        let mut states = Vec::new();
-        let mut changes = None;
-        let mut objects = None;
-        match build_workspace(ws, scanned?, &mut index)? {
-            None => states.push(State::MissingFromWorkspace),
-            Some((built, node)) if built.digest == item.pointer.digest => {
-                // The workspace matches, so the tree just built is the pointer's own: no need
-                // to read its manifests back from the cache.
-                let mut digests = built.manifests;
-                digests.extend(node.files().iter().filter_map(|f| f.digest));
-                objects = Some(digests);
-            }
-            Some((_, node)) => {
-                states.push(State::Modified);
-                changes = dir_changes(ws, item, &node);
-            }
-        }
-        if objects.is_none() {
-            objects = match objects_of(&store, &item.pointer) {
-                Ok(objects) => Some(objects),
-                Err(e) if e.is_missing_object() => None,
-                Err(e) => return Err(e),
-            };
-        }
+        let Compared {
+            mut states,
+            changes,
+            objects,
+        } = compare_workspace(ws, &store, item, scanned?, &mut index)?;
         let all_in = |set: &HashSet<Digest>| match &objects {
             Some(objects) => objects.iter().all(|d| set.contains(d)),
             None => set.contains(&item.pointer.digest),
@@ -162,6 +144,57 @@ fn status_with(ws: &Workspace, tracked: &[Tracked], check_remote: bool) -> Resul
     Ok(StatusReport {
         remote: remote.map(|(name, _)| name),
         paths,
+    })
+}
+
+/// A tracked path's workspace copy against its pointer.
+struct Compared {
+    /// Modified or missing, or nothing yet.
+    states: Vec<State>,
+    /// The files a modified directory changed.
+    changes: Option<Changes>,
+    /// The objects the pointer needs; None when the cache lacks the manifests that list them.
+    objects: Option<Vec<Digest>>,
+}
+
+/// Builds the workspace copy of `item` (through the hash index) and compares it with the
+/// pointer.
+fn compare_workspace(
+    ws: &Workspace,
+    store: &Store,
+    item: &Tracked,
+    scanned: Option<Node>,
+    index: &mut HashIndex,
+) -> Result<Compared> {
+    let mut states = Vec::new();
+    let mut changes = None;
+    match build_workspace(ws, scanned, index)? {
+        None => states.push(State::MissingFromWorkspace),
+        Some((built, node)) if built.digest == item.pointer.digest => {
+            // The workspace matches, so the tree just built is the pointer's own: no need
+            // to read its manifests back from the cache.
+            let mut digests = built.manifests;
+            digests.extend(node.files().iter().filter_map(|f| f.digest));
+            return Ok(Compared {
+                states,
+                changes,
+                objects: Some(digests),
+            });
+        }
+        Some((_, node)) => {
+            states.push(State::Modified);
+            changes = dir_changes(ws, item, &node);
+        }
+    }
+    let objects = match objects_of(store, &item.pointer) {
+        Ok(objects) => Some(objects),
+        Err(e) if e.is_missing_object() => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Compared {
+        states,
+        changes,
+        objects,
     })
 }
 
