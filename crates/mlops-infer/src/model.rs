@@ -285,42 +285,9 @@ fn build_layer(
         parameters,
     };
     Ok(match layer {
-        LayerSpec::Linear { prefix } => {
-            let name = format!("{prefix}.weight");
-            let weight = weights.get(&name, device)?;
-            let needed =
-                format!("{why} needs [out, {width}]: the layer before it gives {width} values");
-            let &[out, inputs] = weight.dims() else {
-                return Err(weights.shape_error(&name, &weight, needed));
-            };
-            if inputs != width {
-                return Err(weights.shape_error(&name, &weight, needed));
-            }
-            // A layer of width 0 leaves nothing to score; refuse it at load, not at predict.
-            if out == 0 {
-                return Err(weights.shape_error(
-                    &name,
-                    &weight,
-                    format!("{why} must give at least one value"),
-                ));
-            }
-            let bias_name = format!("{prefix}.bias");
-            let bias = optional(weights, &bias_name, out, &why, device)?;
-            Built {
-                parameters: out * inputs + bias.as_ref().map_or(0, |_| out),
-                layer: Layer::Linear {
-                    weight_t: weight.t()?.contiguous()?,
-                    bias: bias.map_or_else(|| Tensor::zeros(out, DType::F32, device), Ok)?,
-                    then: None,
-                },
-                note: format!("linear {prefix}: {inputs} -> {out}"),
-                width: out,
-            }
-        }
+        LayerSpec::Linear { prefix } => build_linear(prefix, &why, width, weights, device)?,
         LayerSpec::LayerNorm { prefix, eps } => {
-            let weight = optional(weights, &format!("{prefix}.weight"), width, &why, device)?;
-            let bias = optional(weights, &format!("{prefix}.bias"), width, &why, device)?;
-            let parameters = [&weight, &bias].iter().filter(|t| t.is_some()).count() * width;
+            let (weight, bias, parameters) = affine_parts(prefix, &why, width, weights, device)?;
             same(
                 Layer::Normalize {
                     weight: weight.map_or_else(|| Tensor::ones(width, DType::F32, device), Ok)?,
@@ -332,19 +299,8 @@ fn build_layer(
             )
         }
         LayerSpec::BatchNorm { prefix, eps } => {
-            let mean = weights.vector(&format!("{prefix}.running_mean"), width, &why, device)?;
-            let var = weights.vector(&format!("{prefix}.running_var"), width, &why, device)?;
-            let weight = optional(weights, &format!("{prefix}.weight"), width, &why, device)?;
-            let bias = optional(weights, &format!("{prefix}.bias"), width, &why, device)?;
-            let parameters = [&weight, &bias].iter().filter(|t| t.is_some()).count() * width;
-            let mut scale = (var + *eps)?.sqrt()?.recip()?;
-            if let Some(weight) = weight {
-                scale = (scale * weight)?;
-            }
-            let mut shift = (mean * &scale)?.neg()?;
-            if let Some(bias) = bias {
-                shift = (shift + bias)?;
-            }
+            let (scale, shift, parameters) =
+                fold_batch_norm(prefix, *eps, &why, width, weights, device)?;
             same(
                 Layer::Affine { scale, shift },
                 format!("batch_norm {prefix}: {width}"),
@@ -354,6 +310,85 @@ fn build_layer(
         LayerSpec::Activation(a) => same(Layer::Activation(*a), describe(layer), 0),
         LayerSpec::Dropout => same(Layer::Identity, "dropout (identity at inference)".into(), 0),
     })
+}
+
+/// A linear layer `prefix` taking `width` values: its weight `[out, width]` transposed once,
+/// and its bias (zeros where the file has none).
+fn build_linear(
+    prefix: &str,
+    why: &str,
+    width: usize,
+    weights: &Weights<'_>,
+    device: &Device,
+) -> Result<Built> {
+    let name = format!("{prefix}.weight");
+    let weight = weights.get(&name, device)?;
+    let needed = format!("{why} needs [out, {width}]: the layer before it gives {width} values");
+    let &[out, inputs] = weight.dims() else {
+        return Err(weights.shape_error(&name, &weight, needed));
+    };
+    if inputs != width {
+        return Err(weights.shape_error(&name, &weight, needed));
+    }
+    // A layer of width 0 leaves nothing to score; refuse it at load, not at predict.
+    if out == 0 {
+        return Err(weights.shape_error(
+            &name,
+            &weight,
+            format!("{why} must give at least one value"),
+        ));
+    }
+    let bias_name = format!("{prefix}.bias");
+    let bias = optional(weights, &bias_name, out, why, device)?;
+    Ok(Built {
+        parameters: out * inputs + bias.as_ref().map_or(0, |_| out),
+        layer: Layer::Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias: bias.map_or_else(|| Tensor::zeros(out, DType::F32, device), Ok)?,
+            then: None,
+        },
+        note: format!("linear {prefix}: {inputs} -> {out}"),
+        width: out,
+    })
+}
+
+/// A normalisation layer's optional `PREFIX.weight` and `PREFIX.bias`, `[width]` each, and
+/// the parameters they hold.
+fn affine_parts(
+    prefix: &str,
+    why: &str,
+    width: usize,
+    weights: &Weights<'_>,
+    device: &Device,
+) -> Result<(Option<Tensor>, Option<Tensor>, usize)> {
+    let weight = optional(weights, &format!("{prefix}.weight"), width, why, device)?;
+    let bias = optional(weights, &format!("{prefix}.bias"), width, why, device)?;
+    let parameters = [&weight, &bias].iter().filter(|t| t.is_some()).count() * width;
+    Ok((weight, bias, parameters))
+}
+
+/// Batch normalisation `prefix` folded into `x * scale + shift` from its running statistics
+/// and optional affine part; with the parameters it holds.
+fn fold_batch_norm(
+    prefix: &str,
+    eps: f64,
+    why: &str,
+    width: usize,
+    weights: &Weights<'_>,
+    device: &Device,
+) -> Result<(Tensor, Tensor, usize)> {
+    let mean = weights.vector(&format!("{prefix}.running_mean"), width, why, device)?;
+    let var = weights.vector(&format!("{prefix}.running_var"), width, why, device)?;
+    let (weight, bias, parameters) = affine_parts(prefix, why, width, weights, device)?;
+    let mut scale = (var + eps)?.sqrt()?.recip()?;
+    if let Some(weight) = weight {
+        scale = (scale * weight)?;
+    }
+    let mut shift = (mean * &scale)?.neg()?;
+    if let Some(bias) = bias {
+        shift = (shift + bias)?;
+    }
+    Ok((scale, shift, parameters))
 }
 
 /// Moves each fusable activation that follows a linear layer into it, and the output's sigmoid
@@ -417,7 +452,7 @@ fn describe(layer: &LayerSpec) -> String {
         LayerSpec::BatchNorm { prefix, .. } => format!("batch_norm {prefix}"),
         LayerSpec::Dropout => "dropout".into(),
         LayerSpec::Activation(Activation::LeakyRelu(slope)) => format!("leaky_relu {slope}"),
-        LayerSpec::Activation(a) => format!("{a:?}").to_lowercase(),
+        LayerSpec::Activation(a) => a.name().into(),
     }
 }
 

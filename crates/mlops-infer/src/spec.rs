@@ -86,6 +86,20 @@ pub enum Activation {
     LeakyRelu(f64),
 }
 
+impl Activation {
+    /// Its name in `model.yaml`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Gelu => "gelu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Silu => "silu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+        }
+    }
+}
+
 /// One step of the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LayerSpec {
@@ -164,85 +178,51 @@ impl ModelSpec {
                 "expected a mapping of keys such as `task` and `layers`".into(),
             ));
         };
-        let known = [
-            "format",
-            "task",
-            "inputs",
-            "classes",
-            "preprocess",
-            "layers",
-            "output",
-        ];
-        for key in map.keys() {
-            let key = key.as_str().unwrap_or_default();
-            if !known.contains(&key) {
-                return Err(bad(format!(
-                    "unknown key `{key}` (the keys are {})",
-                    known.join(", ")
-                )));
-            }
-        }
+        Self::from_mapping(&map).map_err(bad)
+    }
+
+    /// The spec a `model.yaml`'s top-level mapping gives, or what is wrong with it.
+    fn from_mapping(map: &Mapping) -> std::result::Result<Self, String> {
+        check_keys(map)?;
         let get = |key: &str| map.get(key);
         let format = get("format").and_then(Value::as_str).unwrap_or_default();
         if format != FORMAT {
-            return Err(bad(format!(
+            return Err(format!(
                 "`format` must be `{FORMAT}`, found `{}`",
                 if format.is_empty() { "nothing" } else { format }
-            )));
+            ));
         }
         let task = match get("task").and_then(Value::as_str) {
             Some("binary") => Task::Binary,
             Some("multiclass") => Task::Multiclass,
             Some("regression") => Task::Regression,
             other => {
-                return Err(bad(format!(
+                return Err(format!(
                     "`task` must be binary, multiclass or regression, found {}",
-                    other.map_or_else(|| "nothing".into(), |t| format!("`{t}`"))
-                )));
-            }
-        };
-        let inputs = strings(get("inputs"))
-            .filter(|i| !i.is_empty())
-            .ok_or_else(
-                || bad("`inputs` must list the input columns, e.g. [age, income]".into()),
-            )?;
-        for (i, name) in inputs.iter().enumerate() {
-            if inputs[..i].contains(name) {
-                return Err(bad(format!("input `{name}` is listed twice")));
-            }
-        }
-        let classes = match get("classes") {
-            None | Some(Value::Null) => None,
-            Some(Value::Sequence(items)) => Some(parse_classes(items).map_err(bad)?),
-            Some(_) => return Err(bad("`classes` must be a list of labels".into())),
-        };
-        if task == Task::Regression && classes.is_some() {
-            return Err(bad("a regression model has no `classes`".into()));
-        }
-        let (standardize, onehot) = parse_preprocess(get("preprocess"), &inputs).map_err(bad)?;
-        let layers = match get("layers") {
-            Some(Value::Sequence(items)) if !items.is_empty() => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    parse_layer(item).map_err(|m| bad(format!("layer {}: {m}", i + 1)))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            _ => {
-                return Err(bad(
-                    "`layers` must list the network's layers, e.g. [{linear: \"0\"}]".into(),
+                    quoted_or_nothing(other)
                 ));
             }
         };
+        let inputs = parse_inputs(get("inputs"))?;
+        let classes = match get("classes") {
+            None | Some(Value::Null) => None,
+            Some(Value::Sequence(items)) => Some(parse_classes(items)?),
+            Some(_) => return Err("`classes` must be a list of labels".into()),
+        };
+        if task == Task::Regression && classes.is_some() {
+            return Err("a regression model has no `classes`".into());
+        }
+        let (standardize, onehot) = parse_preprocess(get("preprocess"), &inputs)?;
+        let layers = parse_layers(get("layers"))?;
         let output = match get("output").and_then(Value::as_str) {
             Some("sigmoid") => Output::Sigmoid,
             Some("softmax") => Output::Softmax,
             Some("identity") => Output::Identity,
             other => {
-                return Err(bad(format!(
+                return Err(format!(
                     "`output` must be sigmoid, softmax or identity, found {}",
-                    other.map_or_else(|| "nothing".into(), |t| format!("`{t}`"))
-                )));
+                    quoted_or_nothing(other)
+                ));
             }
         };
         Ok(ModelSpec {
@@ -307,6 +287,59 @@ impl ModelSpec {
         map.insert(s("layers"), Value::Sequence(layers));
         map.insert(s("output"), s(self.output.name()));
         mlops_core::yaml::to_string(&Value::Mapping(map)).expect("a mapping serialises")
+    }
+}
+
+/// Refuses a top-level key the format does not have, listing those it has.
+fn check_keys(map: &Mapping) -> std::result::Result<(), String> {
+    let known = [
+        "format",
+        "task",
+        "inputs",
+        "classes",
+        "preprocess",
+        "layers",
+        "output",
+    ];
+    for key in map.keys() {
+        let key = key.as_str().unwrap_or_default();
+        if !known.contains(&key) {
+            return Err(format!(
+                "unknown key `{key}` (the keys are {})",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `` `value` `` as an error message quotes a value found, or `nothing`.
+fn quoted_or_nothing(value: Option<&str>) -> String {
+    value.map_or_else(|| "nothing".into(), |v| format!("`{v}`"))
+}
+
+/// The `inputs` list: at least one column, none twice.
+fn parse_inputs(value: Option<&Value>) -> std::result::Result<Vec<String>, String> {
+    let inputs = strings(value)
+        .filter(|i| !i.is_empty())
+        .ok_or("`inputs` must list the input columns, e.g. [age, income]")?;
+    for (i, name) in inputs.iter().enumerate() {
+        if inputs[..i].contains(name) {
+            return Err(format!("input `{name}` is listed twice"));
+        }
+    }
+    Ok(inputs)
+}
+
+/// The `layers` list, not empty; an error names the layer by its place, from 1.
+fn parse_layers(value: Option<&Value>) -> std::result::Result<Vec<LayerSpec>, String> {
+    match value {
+        Some(Value::Sequence(items)) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| parse_layer(item).map_err(|m| format!("layer {}: {m}", i + 1)))
+            .collect(),
+        _ => Err("`layers` must list the network's layers, e.g. [{linear: \"0\"}]".into()),
     }
 }
 
@@ -491,13 +524,7 @@ fn layer_value(layer: &LayerSpec) -> Value {
         LayerSpec::Activation(Activation::LeakyRelu(slope)) => {
             keyed("leaky_relu", Value::from(*slope))
         }
-        LayerSpec::Activation(a) => s(match a {
-            Activation::Relu => "relu",
-            Activation::Gelu => "gelu",
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Silu | Activation::LeakyRelu(_) => "silu",
-        }),
+        LayerSpec::Activation(a) => s(a.name()),
     }
 }
 

@@ -80,6 +80,41 @@ impl Data<'_> {
         forward(layers, &gather(self.x, self.width, rows, self.device)?)
     }
 
+    /// One step of `optimizer` per mini-batch of `train_rows` (already shuffled), in order;
+    /// returns the epoch's mean training loss.
+    fn train_epoch(
+        &self,
+        layers: &[DenseVars],
+        optimizer: &mut AdamW,
+        train_rows: &[usize],
+        epoch: usize,
+        settings: &Settings,
+        progress: &dyn Progress,
+    ) -> Result<f64> {
+        let mut loss_sum = 0.0;
+        for batch in train_rows.chunks(settings.batch_size) {
+            let loss = self
+                .target
+                .loss(&self.logits(layers, batch)?, batch, self.device)?;
+            let value = f64::from(loss.to_scalar::<f32>()?);
+            // A step on a non-finite loss makes every weight NaN: stop instead of writing them.
+            if !value.is_finite() {
+                return Err(Error::Diverged {
+                    epoch,
+                    loss: value,
+                    lr: settings.lr,
+                });
+            }
+            optimizer.backward_step(&loss)?;
+            #[allow(clippy::cast_precision_loss, reason = "a batch size")]
+            let weight = batch.len() as f64;
+            loss_sum += value * weight;
+            progress.advance_rows(batch.len() as u64);
+        }
+        #[allow(clippy::cast_precision_loss, reason = "a row count")]
+        Ok(loss_sum / train_rows.len() as f64)
+    }
+
     /// The mean loss over `rows`, in chunks that bound memory.
     fn mean_loss(&self, layers: &[DenseVars], rows: &[usize]) -> Result<f64> {
         let mut sum = 0.0;
@@ -126,28 +161,14 @@ fn descend(
     let (mut reference, mut improved) = (f64::INFINITY, 0);
     for epoch in 1..=settings.epochs {
         rng.shuffle(train_rows);
-        let mut loss_sum = 0.0;
-        for batch in train_rows.chunks(settings.batch_size) {
-            let loss = data
-                .target
-                .loss(&data.logits(layers, batch)?, batch, data.device)?;
-            let value = f64::from(loss.to_scalar::<f32>()?);
-            // A step on a non-finite loss makes every weight NaN: stop instead of writing them.
-            if !value.is_finite() {
-                return Err(Error::Diverged {
-                    epoch,
-                    loss: value,
-                    lr: settings.lr,
-                });
-            }
-            optimizer.backward_step(&loss)?;
-            #[allow(clippy::cast_precision_loss, reason = "a batch size")]
-            let weight = batch.len() as f64;
-            loss_sum += value * weight;
-            progress.advance_rows(batch.len() as u64);
-        }
-        #[allow(clippy::cast_precision_loss, reason = "a row count")]
-        let train_loss = loss_sum / train_rows.len() as f64;
+        let train_loss = data.train_epoch(
+            layers,
+            &mut optimizer,
+            train_rows,
+            epoch,
+            settings,
+            progress,
+        )?;
         let validation_loss = if validation_rows.is_empty() {
             None
         } else {
@@ -179,16 +200,7 @@ fn descend(
         }
     }
     progress.finish();
-    let best_epoch = match best {
-        Some(best) => {
-            for (layer, (weight, bias)) in layers.iter().zip(best.weights) {
-                layer.weight.set(&weight)?;
-                layer.bias.set(&bias)?;
-            }
-            Some(best.epoch)
-        }
-        None => None,
-    };
+    let best_epoch = best.map(|best| best.restore(layers)).transpose()?;
     Ok((epochs, best_epoch))
 }
 
@@ -233,6 +245,17 @@ struct Best {
     epoch: usize,
     loss: f64,
     weights: Vec<(Tensor, Tensor)>,
+}
+
+impl Best {
+    /// Puts this epoch's weights back into `layers`; returns the epoch.
+    fn restore(self, layers: &[DenseVars]) -> Result<usize> {
+        for (layer, (weight, bias)) in layers.iter().zip(self.weights) {
+            layer.weight.set(&weight)?;
+            layer.bias.set(&bias)?;
+        }
+        Ok(self.epoch)
+    }
 }
 
 /// Copies of the layers' weights and biases (a `Var`'s tensor is updated in place).

@@ -89,6 +89,7 @@ pub(super) fn fit(
     }
 }
 
+/// The number of `rows`, as the means divide by it.
 #[allow(clippy::cast_precision_loss, reason = "a row count")]
 pub(super) fn count(rows: &[usize]) -> f64 {
     rows.len() as f64
@@ -106,54 +107,9 @@ fn least_squares(
 ) -> Fitted {
     let (alpha, intercept) = (settings.alpha, settings.fit_intercept);
     let d = inputs.width;
-    let n = count(inputs.rows);
-    let y_mean = if intercept {
-        inputs.rows.iter().map(|&r| values[r]).sum::<f64>() / n
-    } else {
-        0.0
-    };
-    // One pass: the Gram matrix's upper triangle (d rows of `stride`), then X^T (y - mean) and
-    // the slots' sums in the last two places of each row.
-    let stride = d + 2;
-    let sums = inputs.fold(
-        8 * d * stride,
-        || vec![0.0; d * stride],
-        |acc, rows, chunk| {
-            chunk.add_gram(None, acc, stride);
-            let y: Vec<f64> = rows.iter().map(|&r| values[r] - y_mean).collect();
-            let mut products = vec![0.0; d];
-            chunk.add_products(Some(&y), &mut products);
-            let mut totals = vec![0.0; d];
-            chunk.add_products(None, &mut totals);
-            for j in 0..d {
-                acc[j * stride + d] += products[j];
-                acc[j * stride + d + 1] += totals[j];
-            }
-        },
-        |total, part| total.iter_mut().zip(part).for_each(|(t, p)| *t += p),
-    );
-    // Centred: X_c^T X_c = X^T X - n mu mu^T, and X_c^T y_c = X^T y_c (y_c sums to 0).
-    let mu: Vec<f64> = (0..d)
-        .map(|j| {
-            if intercept {
-                sums[j * stride + d + 1] / n
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let mut gram = vec![0.0; d * d];
-    for i in 0..d {
-        for j in i..d {
-            let v = sums[i * stride + j] - n * mu[i] * mu[j];
-            gram[i * d + j] = v;
-            gram[j * d + i] = v;
-        }
-        gram[i * d + i] += alpha;
-    }
-    let rhs: Vec<f64> = (0..d).map(|j| sums[j * stride + d]).collect();
-    let w = solve_symmetric(&gram, &rhs);
-    let bias = y_mean - mu.iter().zip(&w).map(|(m, w)| m * w).sum::<f64>();
+    let normal = NormalEquations::sum(inputs, values, intercept, alpha);
+    let w = solve_symmetric(&normal.gram, &normal.rhs);
+    let bias = normal.y_mean - normal.mu.iter().zip(&w).map(|(m, w)| m * w).sum::<f64>();
     let (mean, std) = scale;
     // Squared error in the standardised target's units, as AdamW's loss curve has it.
     let mse = |design: &Design<'_>| -> (f64, Vec<f64>) {
@@ -188,6 +144,78 @@ fn least_squares(
         validation_logits.map(|v| (v, validation.rows.len())),
         true,
     )
+}
+
+/// The normal equations of least squares on the centred design: `gram w = rhs`, with `alpha`
+/// on the diagonal; the intercept is then `y_mean - mu . w`. Without an intercept nothing is
+/// centred (`mu` and `y_mean` are 0).
+struct NormalEquations {
+    /// `X_c^T X_c + alpha I`, `d x d` row-major.
+    gram: Vec<f64>,
+    /// `X_c^T y_c`.
+    rhs: Vec<f64>,
+    /// The slots' means.
+    mu: Vec<f64>,
+    y_mean: f64,
+}
+
+impl NormalEquations {
+    /// Sums the equations in one pass over the design's rows.
+    fn sum(inputs: &Design<'_>, values: &[f64], intercept: bool, alpha: f64) -> Self {
+        let d = inputs.width;
+        let n = count(inputs.rows);
+        let y_mean = if intercept {
+            inputs.rows.iter().map(|&r| values[r]).sum::<f64>() / n
+        } else {
+            0.0
+        };
+        // One pass: the Gram matrix's upper triangle (d rows of `stride`), then X^T (y - mean)
+        // and the slots' sums in the last two places of each row.
+        let stride = d + 2;
+        let sums = inputs.fold(
+            8 * d * stride,
+            || vec![0.0; d * stride],
+            |acc, rows, chunk| {
+                chunk.add_gram(None, acc, stride);
+                let y: Vec<f64> = rows.iter().map(|&r| values[r] - y_mean).collect();
+                let mut products = vec![0.0; d];
+                chunk.add_products(Some(&y), &mut products);
+                let mut totals = vec![0.0; d];
+                chunk.add_products(None, &mut totals);
+                for j in 0..d {
+                    acc[j * stride + d] += products[j];
+                    acc[j * stride + d + 1] += totals[j];
+                }
+            },
+            |total, part| total.iter_mut().zip(part).for_each(|(t, p)| *t += p),
+        );
+        // Centred: X_c^T X_c = X^T X - n mu mu^T, and X_c^T y_c = X^T y_c (y_c sums to 0).
+        let mu: Vec<f64> = (0..d)
+            .map(|j| {
+                if intercept {
+                    sums[j * stride + d + 1] / n
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut gram = vec![0.0; d * d];
+        for i in 0..d {
+            for j in i..d {
+                let v = sums[i * stride + j] - n * mu[i] * mu[j];
+                gram[i * d + j] = v;
+                gram[j * d + i] = v;
+            }
+            gram[i * d + i] += alpha;
+        }
+        let rhs = (0..d).map(|j| sums[j * stride + d]).collect();
+        NormalEquations {
+            gram,
+            rhs,
+            mu,
+            y_mean,
+        }
+    }
 }
 
 /// `outputs` linear functions of the design's rows: `weights[k * p + j]`, `p` the design's

@@ -9,9 +9,10 @@
 //! over shuffled mini-batches, stopping early on the validation loss (`adamw`). Same seed,
 //! data and threads give the same weights, bit for bit.
 //!
-//! Modules: `data` reads and encodes the inputs, `target` the label, its loss and metrics,
-//! `exact` the full-batch solvers (`newton` for logistic models) over `design`'s encoded
-//! rows, with `linalg`'s small dense systems, `adamw` the mini-batch path.
+//! Modules: `settings` resolves and checks the settings per solver, `data` reads and encodes
+//! the inputs, `target` the label, its loss and metrics, `exact` the full-batch solvers
+//! (`newton` for logistic models) over `design`'s encoded rows, with `linalg`'s small dense
+//! systems, `adamw` the mini-batch path.
 
 mod adamw;
 mod data;
@@ -223,6 +224,44 @@ struct Rows {
     validation: Vec<usize>,
 }
 
+impl Rows {
+    /// The same split `mlops split` makes with this seed; the AdamW path's generator then draws
+    /// the weights and each epoch's order.
+    fn split(rows: usize, settings: &Settings) -> Rows {
+        let (train, validation) = table::split_rows(rows, settings.validation, settings.seed);
+        Rows { train, validation }
+    }
+}
+
+/// The names of the scaler's mean and deviation tensors, as [`ModelSpec::standardize`] holds them.
+type ScalerNames = (String, String);
+
+/// The bytes of `model.safetensors`: the layers' `tensors` and, where there are numeric inputs,
+/// the scaler's means and deviations, whose names the spec's `standardize` gives.
+fn serialise_weights(
+    mut tensors: Vec<(String, Tensor)>,
+    encoder: &Encoder,
+    device: &Device,
+) -> Result<(Vec<u8>, Option<ScalerNames>)> {
+    let standardize = encoder.scaler(device)?.map(|(mean, std)| {
+        tensors.push(("scaler.mean".into(), mean));
+        tensors.push(("scaler.std".into(), std));
+        ("scaler.mean".to_owned(), "scaler.std".to_owned())
+    });
+    let weights = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)
+        .map_err(|e| Error::Argument(format!("cannot serialise the weights: {e}")))?;
+    Ok((weights, standardize))
+}
+
+/// The function on the last layer's values that gives `task`'s predictions.
+fn output_of(task: Task) -> Output {
+    match task {
+        Task::Binary => Output::Sigmoid,
+        Task::Multiclass => Output::Softmax,
+        Task::Regression => Output::Identity,
+    }
+}
+
 /// Fits a model as `config` says, on `device`.
 pub fn train(
     config: &TrainConfig,
@@ -242,24 +281,17 @@ pub fn train(
         &first,
     )?;
 
-    // The same split `mlops split` makes with this seed; the AdamW path's generator then draws
-    // the weights and each epoch's order.
-    let (train_rows, validation_rows) =
-        table::split_rows(data.rows, settings.validation, settings.seed);
-    let mut rows = Rows {
-        train: train_rows,
-        validation: validation_rows,
-    };
+    let mut rows = Rows::split(data.rows, &settings);
     let encoder = Encoder::fit(&data, &inputs, &rows.train, &paths)?;
+    // Either solver consumes the table: it reads only the encoded rows from then on.
     let fitted = match settings.solver {
         Solver::Newton => exact::fit(data, &encoder, &target, &rows, &settings, progress)?,
-        // Consumes the table: the network reads only the encoded rows.
         Solver::Adamw => adamw::fit(
             data, &encoder, &target, &mut rows, &settings, device, progress,
         )?,
     };
     let Fitted {
-        mut tensors,
+        tensors,
         layers,
         epochs,
         validation_logits,
@@ -271,13 +303,7 @@ pub fn train(
         None => BTreeMap::new(),
     };
     let parameters = tensors.iter().map(|(_, t)| t.elem_count()).sum();
-    let standardize = encoder.scaler(device)?.map(|(mean, std)| {
-        tensors.push(("scaler.mean".into(), mean));
-        tensors.push(("scaler.std".into(), std));
-        ("scaler.mean".to_owned(), "scaler.std".to_owned())
-    });
-    let weights = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)
-        .map_err(|e| Error::Argument(format!("cannot serialise the weights: {e}")))?;
+    let (weights, standardize) = serialise_weights(tensors, &encoder, device)?;
     let spec = ModelSpec {
         task: target.task(),
         inputs: inputs.clone(),
@@ -285,11 +311,7 @@ pub fn train(
         standardize,
         onehot: encoder.onehot(),
         layers,
-        output: match target.task() {
-            Task::Binary => Output::Sigmoid,
-            Task::Multiclass => Output::Softmax,
-            Task::Regression => Output::Identity,
-        },
+        output: output_of(target.task()),
     };
     let report = TrainReport {
         task: target.task(),

@@ -188,46 +188,7 @@ impl Logistic<'_> {
         progress: &dyn Progress,
     ) -> Result<Fitted> {
         let width = train.width;
-        let rows = count(train.rows);
-        // scikit-learn's `l2_reg_strength`: 1 / (C n); C = inf is no penalty.
-        let lambda = if settings.c.is_finite() {
-            1.0 / (settings.c * rows)
-        } else {
-            0.0
-        };
-        let mut weights = vec![0.0; self.classes * width];
-        let mut sums = self.sums(train, &weights, true);
-        let mut epochs = Vec::new();
-        let mut converged = false;
-        progress.start_rows("fitting", (train.rows.len() * settings.max_iter) as u64);
-        for iteration in 1..=settings.max_iter {
-            let (value, gradient, hessian) = self.objective(&sums, &weights, rows, lambda);
-            let minus: Vec<f64> = gradient.iter().map(|g| -g).collect();
-            let step = solve_symmetric(&hessian, &minus);
-            let slope = dot(&gradient, &step);
-            let largest = gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-            // Half the Newton decrement is -slope / 2.
-            if largest <= settings.tol && -0.5 * slope <= settings.tol {
-                converged = true;
-                break;
-            }
-            let Some((next, next_sums)) =
-                self.line_search(train, &weights, &step, (value, slope), lambda)
-            else {
-                break;
-            };
-            progress.advance_rows(train.rows.len() as u64);
-            weights = next;
-            sums = next_sums;
-            let validation_loss = (!validation.rows.is_empty())
-                .then(|| self.sums(validation, &weights, false).loss / count(validation.rows));
-            epochs.push(Epoch {
-                epoch: iteration,
-                train_loss: sums.loss / rows,
-                validation_loss,
-            });
-        }
-        progress.finish();
+        let (mut weights, epochs, converged) = self.iterate(train, validation, settings, progress);
         if weights.iter().any(|w| !w.is_finite()) {
             return Err(Error::Argument(
                 "the newton solver's weights became infinite: the classes are separable without a penalty; give a finite --c".into(),
@@ -260,6 +221,59 @@ impl Logistic<'_> {
             validation_logits,
             converged,
         ))
+    }
+
+    /// Newton's iterations from zero weights until the gradient and half the Newton decrement
+    /// are under `tol`, the line search finds no step, or `max_iter` runs out; returns the
+    /// weights, the loss curve and whether it converged.
+    fn iterate(
+        &self,
+        train: &Design<'_>,
+        validation: &Design<'_>,
+        settings: &Settings,
+        progress: &dyn Progress,
+    ) -> (Vec<f64>, Vec<Epoch>, bool) {
+        let rows = count(train.rows);
+        // scikit-learn's `l2_reg_strength`: 1 / (C n); C = inf is no penalty.
+        let lambda = if settings.c.is_finite() {
+            1.0 / (settings.c * rows)
+        } else {
+            0.0
+        };
+        let mut weights = vec![0.0; self.classes * train.width];
+        let mut sums = self.sums(train, &weights, true);
+        let mut epochs = Vec::new();
+        let mut converged = false;
+        progress.start_rows("fitting", (train.rows.len() * settings.max_iter) as u64);
+        for iteration in 1..=settings.max_iter {
+            let (value, gradient, hessian) = self.objective(&sums, &weights, rows, lambda);
+            let minus: Vec<f64> = gradient.iter().map(|g| -g).collect();
+            let step = solve_symmetric(&hessian, &minus);
+            let slope = dot(&gradient, &step);
+            let largest = gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+            // Half the Newton decrement is -slope / 2.
+            if largest <= settings.tol && -0.5 * slope <= settings.tol {
+                converged = true;
+                break;
+            }
+            let Some((next, next_sums)) =
+                self.line_search(train, &weights, &step, (value, slope), lambda)
+            else {
+                break;
+            };
+            progress.advance_rows(train.rows.len() as u64);
+            weights = next;
+            sums = next_sums;
+            let validation_loss = (!validation.rows.is_empty())
+                .then(|| self.sums(validation, &weights, false).loss / count(validation.rows));
+            epochs.push(Epoch {
+                epoch: iteration,
+                train_loss: sums.loss / rows,
+                validation_loss,
+            });
+        }
+        progress.finish();
+        (weights, epochs, converged)
     }
 
     /// The first of the steps `step`, `step / 2`, ... that lowers the objective enough (Armijo,

@@ -23,7 +23,8 @@ pub(super) struct Settings {
     pub(super) tol: f64,
     pub(super) max_iter: usize,
     pub(super) epochs: usize,
-    /// AdamW: epochs without a lower validation loss before it stops.
+    /// AdamW: epochs without a drop of more than 1e-4 (`adamw::MIN_DELTA`) in the validation
+    /// loss (the training loss without validation rows) before it stops.
     pub(super) patience: usize,
     pub(super) batch_size: usize,
     pub(super) lr: f64,

@@ -31,6 +31,8 @@ pub(super) enum Target {
 }
 
 impl Target {
+    /// The label `name` (read from `path`) as `model` learns it: `task` as given, else
+    /// regression for a linear model or a float label under an MLP, else classification.
     pub(super) fn of(
         column: &Column,
         task: Option<Task>,
@@ -42,12 +44,7 @@ impl Target {
             path: path.to_owned(),
             message,
         };
-        let missing = match column {
-            Column::Text { ids, .. } => ids.iter().filter(|i| **i == Column::MISSING).count(),
-            other => other.to_floats().map_or(0, |v| {
-                v.iter().filter(|x| x.is_none_or(f64::is_nan)).count()
-            }),
-        };
+        let missing = count_missing(column);
         if missing > 0 {
             return Err(bad(format!(
                 "the label `{name}` is missing in {missing} rows; drop or fill them first"
@@ -63,18 +60,11 @@ impl Target {
                     "a logistic model classifies; use --model linear or mlp for regression".into(),
                 ));
             }
-            let values: Vec<f64> = column
-                .to_floats()
-                .ok_or_else(|| {
-                    bad(format!(
-                        "the label `{name}` is text; regression needs numbers"
-                    ))
-                })?
-                .into_iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect();
-            let (mean, std) = mean_std(values.iter().copied());
-            return Ok(Target::Regression { values, mean, std });
+            return regression_target(column).ok_or_else(|| {
+                bad(format!(
+                    "the label `{name}` is text; regression needs numbers"
+                ))
+            });
         }
         if model == Architecture::Linear {
             return Err(Error::Argument(
@@ -82,16 +72,7 @@ impl Target {
             ));
         }
         let (classes, ids) = match column {
-            Column::Text { labels, ids } => {
-                let mut sorted: Vec<(usize, &String)> = labels.iter().enumerate().collect();
-                sorted.sort_by(|a, b| a.1.cmp(b.1));
-                let mut rank = vec![0u32; labels.len()];
-                for (r, (i, _)) in sorted.iter().enumerate() {
-                    rank[*i] = u32::try_from(r).expect("few classes");
-                }
-                let classes = Classes::Text(sorted.into_iter().map(|(_, l)| l.clone()).collect());
-                (classes, ids.iter().map(|&i| rank[i as usize]).collect())
-            }
+            Column::Text { labels, ids } => text_class_ids(labels, ids),
             Column::Bool(values) => (
                 Classes::Int(vec![0, 1]),
                 values
@@ -99,29 +80,11 @@ impl Target {
                     .map(|v| u32::from(v.unwrap_or(false)))
                     .collect(),
             ),
-            other => {
-                let values = other.to_floats().expect("numbers");
-                let ints: Vec<i64> = values
-                    .iter()
-                    .map(|v| {
-                        let v = v.unwrap_or(f64::NAN);
-                        #[allow(clippy::cast_possible_truncation, reason = "checked integral")]
-                        (v.fract() == 0.0).then_some(v as i64)
-                    })
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| bad(format!("the label `{name}` has fractions; classes are integers or text (use --task regression)")))?;
-                let mut distinct = ints.clone();
-                distinct.sort_unstable();
-                distinct.dedup();
-                let ids = ints
-                    .iter()
-                    .map(|v| {
-                        u32::try_from(distinct.binary_search(v).expect("present"))
-                            .expect("few classes")
-                    })
-                    .collect();
-                (Classes::Int(distinct), ids)
-            }
+            other => integer_class_ids(other).ok_or_else(|| {
+                bad(format!(
+                    "the label `{name}` has fractions; classes are integers or text (use --task regression)"
+                ))
+            })?,
         };
         let task = match classes.len() {
             0 | 1 => {
@@ -262,4 +225,59 @@ impl Target {
         }
         Ok(metrics)
     }
+}
+
+/// Rows whose label is missing (or NaN).
+fn count_missing(column: &Column) -> usize {
+    match column {
+        Column::Text { ids, .. } => ids.iter().filter(|i| **i == Column::MISSING).count(),
+        other => other.to_floats().map_or(0, |v| {
+            v.iter().filter(|x| x.is_none_or(f64::is_nan)).count()
+        }),
+    }
+}
+
+/// A numeric label's values with their mean and deviation; `None` for a text label.
+fn regression_target(column: &Column) -> Option<Target> {
+    let values: Vec<f64> = column
+        .to_floats()?
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect();
+    let (mean, std) = mean_std(values.iter().copied());
+    Some(Target::Regression { values, mean, std })
+}
+
+/// A text label's classes, its labels sorted, and each row's index among them.
+fn text_class_ids(labels: &[String], ids: &[u32]) -> (Classes, Vec<u32>) {
+    let mut sorted: Vec<(usize, &String)> = labels.iter().enumerate().collect();
+    sorted.sort_by(|a, b| a.1.cmp(b.1));
+    let mut rank = vec![0u32; labels.len()];
+    for (r, (i, _)) in sorted.iter().enumerate() {
+        rank[*i] = u32::try_from(r).expect("few classes");
+    }
+    let classes = Classes::Text(sorted.into_iter().map(|(_, l)| l.clone()).collect());
+    (classes, ids.iter().map(|&i| rank[i as usize]).collect())
+}
+
+/// A numeric label's classes, its distinct values sorted, and each row's index among them;
+/// `None` where a value is not an integer.
+fn integer_class_ids(column: &Column) -> Option<(Classes, Vec<u32>)> {
+    let values = column.to_floats().expect("numbers");
+    let ints: Vec<i64> = values
+        .iter()
+        .map(|v| {
+            let v = v.unwrap_or(f64::NAN);
+            #[allow(clippy::cast_possible_truncation, reason = "checked integral")]
+            (v.fract() == 0.0).then_some(v as i64)
+        })
+        .collect::<Option<_>>()?;
+    let mut distinct = ints.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let ids = ints
+        .iter()
+        .map(|v| u32::try_from(distinct.binary_search(v).expect("present")).expect("few classes"))
+        .collect();
+    Some((Classes::Int(distinct), ids))
 }
