@@ -2,7 +2,8 @@
 //!
 //! A model is a directory: `model.yaml` ([`spec`]) says what the network is and which columns
 //! feed it; `model.safetensors` holds its weights in PyTorch's layout. [`model`] loads and checks
-//! the two together and runs the network; [`predict`] scores Parquet batches with it, streaming;
+//! the two together and runs the network; [`predict`] scores Parquet or CSV batches with it,
+//! streaming;
 //! [`train`] fits small tabular models (logistic, linear, MLP) and writes such a directory.
 //! This is the only crate that depends on candle.
 

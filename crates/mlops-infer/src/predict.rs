@@ -64,7 +64,7 @@ pub struct PredictReport {
     pub compute_seconds: f64,
 }
 
-/// The names of the columns scoring adds, after the kept ones.
+/// The columns scoring adds after the kept ones, with their types.
 pub(crate) fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
     let prediction = match &model.classes {
         None => ValueType::Float32,
@@ -218,7 +218,8 @@ struct Missing {
     rows: u64,
 }
 
-/// Scores batches in turn and writes them.
+/// Scores batches in turn and hands each to a [`Sink`], counting what it read, skipped and
+/// zeroed.
 struct Scorer<'a> {
     model: &'a Model,
     cancel: &'a AtomicBool,
