@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::binning;
 use crate::error::{Error, Result};
 use crate::gates::Gate;
-use crate::methods::{Method, Sides, Unfit, default_method};
+use crate::methods::{Method, Outcome, Sides, Unfit, default_method};
 use crate::profile::{self, ColumnProfile, Profile};
 use crate::report::{
     BatchReport, ColumnReport, DriftReport, Histogram, Kind, Role, SchemaChanges, Skipped, Source,
@@ -192,43 +192,11 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         Some(profile) => profile_schema(profile),
         None => schema_of(reference)?,
     };
-    let asked: Vec<&String> = options
-        .columns
-        .iter()
-        .chain(options.column_tests.iter().map(|(c, _)| c))
-        .chain(options.kinds.iter().map(|(c, _)| c))
-        .chain(&options.prediction)
-        .chain(&options.target)
-        .collect();
-    for column in &asked {
-        if !reference_schema.iter().any(|c| &c.name == *column) {
-            return Err(Error::MissingColumn {
-                column: (*column).clone(),
-                side: format!("the reference `{}`", reference.name),
-            });
-        }
-    }
+    check_named_columns(&reference.name, &reference_schema, options)?;
     // Metadata only: a gate's typo is an error before any column is read.
     let batch_schemas = batch_schemas(batches, options)?;
     check_gate_columns(&options.gates, &reference_schema, &batch_schemas)?;
-    let mut wanted: Vec<&SchemaColumn> = reference_schema
-        .iter()
-        .filter(|c| options.columns.is_empty() || options.columns.contains(&c.name))
-        .filter(|c| !options.exclude.contains(&c.name))
-        .filter(|c| {
-            options
-                .batch_by
-                .as_ref()
-                .is_none_or(|by| by.column != c.name)
-        })
-        .collect();
-    for role_column in options.prediction.iter().chain(&options.target) {
-        if !wanted.iter().any(|c| &c.name == role_column)
-            && let Some(c) = reference_schema.iter().find(|c| &c.name == role_column)
-        {
-            wanted.push(c);
-        }
-    }
+    let wanted = wanted_columns(&reference_schema, options);
     let readable: Vec<&str> = wanted
         .iter()
         .filter(|c| c.unsupported.is_none())
@@ -255,14 +223,6 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         options,
     };
     let reports = batch_reports(batches, &batch_schemas, &context)?;
-    let mut first_drifted = BTreeMap::new();
-    for batch in &reports {
-        for column in batch.columns.iter().filter(|c| c.drifted) {
-            first_drifted
-                .entry(column.column.clone())
-                .or_insert_with(|| batch.name.clone());
-        }
-    }
     let gates: Vec<_> = options
         .gates
         .iter()
@@ -274,11 +234,76 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
             rows: reference_rows,
         },
         dataset_drift: reports.iter().any(|b| b.dataset_drift),
+        first_drifted: first_drifted(&reports),
         batches: reports,
-        first_drifted,
         passed: gates.iter().all(|g| g.passed),
         gates,
     })
+}
+
+/// Every column the options name (to test, or with a test, kind or role) must be in the
+/// reference.
+fn check_named_columns(
+    reference: &str,
+    reference_schema: &[SchemaColumn],
+    options: &Options,
+) -> Result<()> {
+    let named = options
+        .columns
+        .iter()
+        .chain(options.column_tests.iter().map(|(c, _)| c))
+        .chain(options.kinds.iter().map(|(c, _)| c))
+        .chain(&options.prediction)
+        .chain(&options.target);
+    for column in named {
+        if !reference_schema.iter().any(|c| &c.name == column) {
+            return Err(Error::MissingColumn {
+                column: column.clone(),
+                side: format!("the reference `{reference}`"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The reference's columns to test: those `--columns` names (or all), less the excluded ones
+/// and the `--batch-by` column, plus the prediction and target columns whatever the filters.
+fn wanted_columns<'s>(
+    reference_schema: &'s [SchemaColumn],
+    options: &Options,
+) -> Vec<&'s SchemaColumn> {
+    let mut wanted: Vec<&SchemaColumn> = reference_schema
+        .iter()
+        .filter(|c| options.columns.is_empty() || options.columns.contains(&c.name))
+        .filter(|c| !options.exclude.contains(&c.name))
+        .filter(|c| {
+            options
+                .batch_by
+                .as_ref()
+                .is_none_or(|by| by.column != c.name)
+        })
+        .collect();
+    for role_column in options.prediction.iter().chain(&options.target) {
+        if !wanted.iter().any(|c| &c.name == role_column)
+            && let Some(c) = reference_schema.iter().find(|c| &c.name == role_column)
+        {
+            wanted.push(c);
+        }
+    }
+    wanted
+}
+
+/// Each drifted column and the first batch, in input order, where it drifted.
+fn first_drifted(reports: &[BatchReport]) -> BTreeMap<String, String> {
+    let mut first = BTreeMap::new();
+    for batch in reports {
+        for column in batch.columns.iter().filter(|c| c.drifted) {
+            first
+                .entry(column.column.clone())
+                .or_insert_with(|| batch.name.clone());
+        }
+    }
+    first
 }
 
 /// A gate on a column in neither the reference nor any batch is a mistake in the gate, and an
@@ -617,7 +642,46 @@ fn batch_report(
             input: format!("the batch `{name}`"),
         });
     }
-    let mut tested: Vec<(&str, Result<Tested>)> = Vec::with_capacity(present.len());
+    let mut columns = Vec::new();
+    for (name, result) in test_columns(&present, reference, options, &read)? {
+        match result? {
+            Tested::Report(report) => columns.push(report),
+            Tested::Skipped {
+                reason,
+                type_changed,
+            } => {
+                if type_changed {
+                    schema.changed_type.push(name.to_owned());
+                }
+                skipped.push(Skipped {
+                    column: name.to_owned(),
+                    reason,
+                });
+            }
+        }
+    }
+    let (features, drifted_columns, share_drifted) = drifted_features(&columns);
+    Ok(BatchReport {
+        name: name.to_owned(),
+        rows,
+        columns,
+        skipped,
+        schema,
+        drifted_columns,
+        share_drifted,
+        dataset_drift: features > 0 && share_drifted >= options.drift_share,
+    })
+}
+
+/// Tests the `present` columns, a group of [`COLUMN_GROUP`] at a time: each group read from both
+/// sides, then its columns tested on all cores. In column order, each column's outcome.
+fn test_columns<'p>(
+    present: &[&'p str],
+    reference: ReferenceSource,
+    options: &Options,
+    read: &(impl Fn(&[&str]) -> Result<Table> + Sync),
+) -> Result<Vec<(&'p str, Result<Tested>)>> {
+    let mut tested = Vec::with_capacity(present.len());
     for group in present.chunks(COLUMN_GROUP) {
         // The two sides decode on two cores at once.
         let (reference_table, batch_table) = rayon::join(
@@ -649,45 +713,24 @@ fn batch_report(
                 .collect::<Vec<_>>(),
         );
     }
-    let mut columns = Vec::new();
-    for (name, result) in tested {
-        match result? {
-            Tested::Report(report) => columns.push(report),
-            Tested::Skipped {
-                reason,
-                type_changed,
-            } => {
-                if type_changed {
-                    schema.changed_type.push(name.to_owned());
-                }
-                skipped.push(Skipped {
-                    column: name.to_owned(),
-                    reason,
-                });
-            }
-        }
-    }
+    Ok(tested)
+}
+
+/// The feature columns (prediction and target are not), how many of them drifted, and their
+/// share: what dataset drift is decided on.
+fn drifted_features(columns: &[ColumnReport]) -> (usize, usize, f64) {
     let features = columns.iter().filter(|c| c.role == Role::Feature).count();
-    let drifted_columns = columns
+    let drifted = columns
         .iter()
         .filter(|c| c.role == Role::Feature && c.drifted)
         .count();
     #[expect(clippy::cast_precision_loss, reason = "column counts are small")]
-    let share_drifted = if features == 0 {
+    let share = if features == 0 {
         0.0
     } else {
-        drifted_columns as f64 / features as f64
+        drifted as f64 / features as f64
     };
-    Ok(BatchReport {
-        name: name.to_owned(),
-        rows,
-        columns,
-        skipped,
-        schema,
-        drifted_columns,
-        share_drifted,
-        dataset_drift: features > 0 && share_drifted >= options.drift_share,
-    })
+    (features, drifted, share)
 }
 
 fn is_text(column: &Column) -> bool {
@@ -710,21 +753,9 @@ fn test_column(
     current: &Column,
     options: &Options,
 ) -> Result<Tested> {
-    let reference_type = match reference {
-        ReferenceColumn::Raw(column) => Some(column.type_name()),
-        ReferenceColumn::Profiled(_) => None,
-    };
-    let type_changed = match reference {
-        ReferenceColumn::Raw(column) => is_text(column) != is_text(current),
-        ReferenceColumn::Profiled(profile) => profile.kind == Kind::Numeric && is_text(current),
-    };
-    if type_changed {
+    if let Some(reason) = type_change(reference, current) {
         return Ok(Tested::Skipped {
-            reason: format!(
-                "{} in the reference, {} in this batch",
-                reference_type.unwrap_or("numbers"),
-                current.type_name()
-            ),
+            reason,
             type_changed: true,
         });
     }
@@ -760,39 +791,18 @@ fn test_column(
     }
     let as_categories = kind == Kind::Numeric && inferred && integer_categories;
     let (method, sides) = choose_test(name, sides, as_categories, options);
-    if matches!(reference, ReferenceColumn::Profiled(_))
-        && matches!(method, Method::CramerVonMises | Method::Anderson)
-    {
-        return Err(Error::NeedsRawData {
-            test: method.name(),
-            column: name.to_owned(),
-        });
-    }
-    let outcome = match method.run(&sides, options.bins) {
+    let profiled = matches!(reference, ReferenceColumn::Profiled(_));
+    let outcome = match run_test(name, method, &sides, profiled, options)? {
         Ok(outcome) => outcome,
-        Err(why @ (Unfit::Empty | Unfit::TooFew(_))) => return skipped(why.to_string()),
-        Err(why @ Unfit::NeedsNumbers) => {
-            return Err(Error::UnfitTest {
-                test: method.name(),
-                column: name.to_owned(),
-                reason: why.to_string(),
-            });
-        }
+        Err(why) => return skipped(why.to_string()),
     };
     let threshold = options
         .threshold
         .unwrap_or_else(|| method.default_threshold());
-    let role = if options.prediction.as_deref() == Some(name) {
-        Role::Prediction
-    } else if options.target.as_deref() == Some(name) {
-        Role::Target
-    } else {
-        Role::Feature
-    };
     Ok(Tested::Report(ColumnReport {
         column: name.to_owned(),
         kind,
-        role,
+        role: role_of(name, options),
         test: method.name(),
         statistic: outcome.statistic,
         p_value: outcome.p_value,
@@ -804,6 +814,62 @@ fn test_column(
         out_of_range,
         histogram,
     }))
+}
+
+/// Why a column cannot be compared because its type changed between the reference and the
+/// batch (numbers on one side, text on the other), or `None`.
+fn type_change(reference: ReferenceColumn, current: &Column) -> Option<String> {
+    let (changed, reference_type) = match reference {
+        ReferenceColumn::Raw(column) => (is_text(column) != is_text(current), column.type_name()),
+        // A profile keeps no type name: its numeric columns held numbers.
+        ReferenceColumn::Profiled(profile) => {
+            (profile.kind == Kind::Numeric && is_text(current), "numbers")
+        }
+    };
+    changed.then(|| {
+        format!(
+            "{reference_type} in the reference, {} in this batch",
+            current.type_name()
+        )
+    })
+}
+
+/// Runs the column's test. Inside `Ok`, the outcome, or why the data cannot be tested (too few
+/// values), which skips the column; the error is a test the user chose that cannot run: one
+/// needing raw data against a profile (`profiled`), or numbers on categories.
+fn run_test(
+    name: &str,
+    method: Method,
+    sides: &Sides,
+    profiled: bool,
+    options: &Options,
+) -> Result<std::result::Result<Outcome, Unfit>> {
+    if profiled && matches!(method, Method::CramerVonMises | Method::Anderson) {
+        return Err(Error::NeedsRawData {
+            test: method.name(),
+            column: name.to_owned(),
+        });
+    }
+    match method.run(sides, options.bins) {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(why @ (Unfit::Empty | Unfit::TooFew(_))) => Ok(Err(why)),
+        Err(why @ Unfit::NeedsNumbers) => Err(Error::UnfitTest {
+            test: method.name(),
+            column: name.to_owned(),
+            reason: why.to_string(),
+        }),
+    }
+}
+
+/// The column's role: the prediction, the target, or a feature.
+fn role_of(name: &str, options: &Options) -> Role {
+    if options.prediction.as_deref() == Some(name) {
+        Role::Prediction
+    } else if options.target.as_deref() == Some(name) {
+        Role::Target
+    } else {
+        Role::Feature
+    }
 }
 
 /// The column's test (named by `--test`, or Evidently's default) and the sides it runs on.
