@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::fairness::Method;
 use crate::gates::Gate;
 use crate::input::{self, Columns, Prepared, Task, describe};
-use crate::measure::{BinaryInput, measure_binary, measure_rows, split};
+use crate::measure::{measure, split};
 use crate::report::{BootstrapInfo, EvalReport, GateReport};
 use crate::sensitive::sensitive_groups;
 use crate::slices::{self, SliceMetric, SliceOptions};
@@ -192,30 +192,13 @@ pub fn evaluate(
     let rows = table.rows;
     // Everything needed from the table is extracted; at 10M rows it is most of the memory.
     drop(table);
-    let measured = match &prepared {
-        Prepared::Binary {
-            labels,
-            predictions,
-            scores,
-        } => measure_binary(
-            &BinaryInput {
-                labels,
-                predictions,
-                scores: scores.as_deref(),
-                weights: weights.as_deref(),
-            },
-            &dimensions,
-            sensitive.as_ref(),
-            options,
-        ),
-        _ => measure_rows(
-            &prepared,
-            weights.as_deref(),
-            &dimensions,
-            sensitive.as_ref(),
-            options,
-        ),
-    };
+    let measured = measure(
+        &prepared,
+        weights.as_deref(),
+        &dimensions,
+        sensitive.as_ref(),
+        options,
+    );
     let (overall, undefined) = split(measured.overall.metrics);
     let mut report = EvalReport {
         task,

@@ -16,6 +16,10 @@ use crate::slices::Dimension;
 use crate::stats::wilson_interval;
 use rayon::prelude::*;
 
+/// Why [`measure_rows`] and its helpers never see a binary task: [`measure`] sends it to
+/// [`measure_binary`].
+const BINARY_IN_ONE_PASS: &str = "binary tasks are measured in one pass, by measure_binary";
+
 /// Values and the reasons of the undefined ones.
 pub(crate) fn split(
     metrics: Vec<(&'static str, Metric)>,
@@ -49,11 +53,11 @@ pub(crate) struct Measures {
 }
 
 /// A binary task's columns.
-pub(crate) struct BinaryInput<'a> {
-    pub(crate) labels: &'a [bool],
-    pub(crate) predictions: &'a [bool],
-    pub(crate) scores: Option<&'a [f64]>,
-    pub(crate) weights: Option<&'a [f64]>,
+struct BinaryInput<'a> {
+    labels: &'a [bool],
+    predictions: &'a [bool],
+    scores: Option<&'a [f64]>,
+    weights: Option<&'a [f64]>,
 }
 
 /// Each replicate's metric values: `[replicate][unit][metric]`, units and metrics in the order
@@ -143,9 +147,40 @@ fn binary_units(
     units
 }
 
+/// Measures the task: a binary task in one pass over the rows in score order, the others unit
+/// by unit.
+pub(crate) fn measure(
+    prepared: &Prepared,
+    weights: Option<&[f64]>,
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+    options: &Options,
+) -> Measures {
+    match prepared {
+        Prepared::Binary {
+            labels,
+            predictions,
+            scores,
+        } => measure_binary(
+            &BinaryInput {
+                labels,
+                predictions,
+                scores: scores.as_deref(),
+                weights,
+            },
+            dimensions,
+            sensitive,
+            options,
+        ),
+        Prepared::Multiclass { .. } | Prepared::Regression { .. } => {
+            measure_rows(prepared, weights, dimensions, sensitive, options)
+        }
+    }
+}
+
 /// Measures a binary task in one pass over the rows in score order (and one more per bootstrap
 /// replicate): the whole data, every slice and every sensitive group at once.
-pub(crate) fn measure_binary(
+fn measure_binary(
     input: &BinaryInput,
     dimensions: &[Dimension],
     sensitive: Option<&Sensitive>,
@@ -238,17 +273,15 @@ fn by_dimension(
 /// Measures a task from each unit's rows: the whole data, every slice and, with sensitive
 /// columns, the fairness groups and aggregates, with bootstrap replicates that reweight the
 /// rows. For multiclass and regression tasks, whose metrics do not share one score order.
-pub(crate) fn measure_rows(
+fn measure_rows(
     prepared: &Prepared,
     weights: Option<&[f64]>,
     dimensions: &[Dimension],
     sensitive: Option<&Sensitive>,
     options: &Options,
 ) -> Measures {
-    let fairness_units =
-        |w: Option<&[f64]>| sensitive.map(|s| sensitive::rows_units(prepared, s, w, options));
     let rows = match prepared {
-        Prepared::Binary { labels, .. } => labels.len(),
+        Prepared::Binary { .. } => unreachable!("{BINARY_IN_ONE_PASS}"),
         Prepared::Multiclass { labels, .. } => labels.len(),
         Prepared::Regression { truth, .. } => truth.len(),
     };
@@ -257,7 +290,53 @@ pub(crate) fn measure_rows(
     let units: Vec<&[usize]> = std::iter::once(all.as_slice())
         .chain(slice_rows.iter().flatten().map(Vec::as_slice))
         .collect();
-    let replicates: Replicates = (0..options.bootstrap.replicates)
+    let replicates = rows_replicates(prepared, weights, &units, sensitive, options);
+    let confidence = options.slice_options.confidence;
+    let measured = units.iter().enumerate().map(|(u, unit)| {
+        let metrics = metrics_of(prepared, unit, weights);
+        let mut ci = bootstrap_intervals(&metrics, &replicates, u, confidence);
+        ci.extend(accuracy_interval(prepared, weights, unit, confidence));
+        Measured {
+            rows: unit.len(),
+            metrics,
+            ci,
+        }
+    });
+    let (overall, slices) = by_dimension(measured, rows, dimensions);
+    let fairness = sensitive.map(|s| {
+        let (metrics, rows) = sensitive::rows_units(prepared, s, weights, options);
+        let measured = metrics
+            .into_iter()
+            .enumerate()
+            .map(|(i, metrics)| Measured {
+                rows: 0,
+                ci: bootstrap_intervals(&metrics, &replicates, units.len() + i, confidence),
+                metrics,
+            })
+            .collect();
+        sensitive::rows_report(prepared, s, measured, &rows, options)
+    });
+    Measures {
+        overall,
+        slices,
+        fairness,
+        confusion_matrix: confusion_matrix(prepared, weights),
+        curves: None,
+    }
+}
+
+/// [`measure_rows`]'s bootstrap replicates: each draws the rows with replacement (a count per
+/// row, folded into its weight) and measures every unit, then the fairness units, on the rows
+/// drawn.
+fn rows_replicates(
+    prepared: &Prepared,
+    weights: Option<&[f64]>,
+    units: &[&[usize]],
+    sensitive: Option<&Sensitive>,
+    options: &Options,
+) -> Replicates {
+    let rows = units.first().map_or(0, |all| all.len());
+    (0..options.bootstrap.replicates)
         .into_par_iter()
         .map(|b| {
             let draws = grouped::Replicate::new(options.bootstrap.seed, b).counts(rows);
@@ -276,63 +355,43 @@ pub(crate) fn measure_rows(
                     values(metrics_of(prepared, &kept, Some(&reweighted)))
                 })
                 .collect();
-            if let Some((fairness, _)) = fairness_units(Some(&reweighted)) {
+            if let Some(s) = sensitive {
+                let (fairness, _) = sensitive::rows_units(prepared, s, Some(&reweighted), options);
                 measured.extend(fairness.into_iter().map(values));
             }
             measured
         })
-        .collect();
-    let confidence = options.slice_options.confidence;
-    let measured = units.iter().enumerate().map(|(u, unit)| {
-        let metrics = metrics_of(prepared, unit, weights);
-        let mut ci = bootstrap_intervals(&metrics, &replicates, u, confidence);
-        if let (
-            Prepared::Multiclass {
-                labels,
-                predictions,
-                ..
-            },
-            None,
-        ) = (prepared, weights)
-        {
-            let right = unit
-                .iter()
-                .filter(|&&r| labels[r] == predictions[r])
-                .count();
-            #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
-            ci.extend(interval(
-                "accuracy",
-                wilson_interval(right as f64, unit.len() as f64, confidence),
-            ));
-        }
-        Measured {
-            rows: unit.len(),
-            metrics,
-            ci,
-        }
-    });
-    let (overall, slices) = by_dimension(measured, rows, dimensions);
-    let fairness = sensitive
-        .zip(fairness_units(weights))
-        .map(|(s, (metrics, rows))| {
-            let measured = metrics
-                .into_iter()
-                .enumerate()
-                .map(|(i, metrics)| Measured {
-                    rows: 0,
-                    ci: bootstrap_intervals(&metrics, &replicates, units.len() + i, confidence),
-                    metrics,
-                })
-                .collect();
-            sensitive::rows_report(prepared, s, measured, &rows, options)
-        });
-    Measures {
-        overall,
-        slices,
-        fairness,
-        confusion_matrix: confusion_matrix(prepared, weights),
-        curves: None,
-    }
+        .collect()
+}
+
+/// The Wilson interval of an unweighted multiclass accuracy (a plain proportion) on `unit`'s
+/// rows; other tasks and weighted rows have only bootstrap intervals.
+fn accuracy_interval(
+    prepared: &Prepared,
+    weights: Option<&[f64]>,
+    unit: &[usize],
+    confidence: f64,
+) -> Option<(String, [f64; 2])> {
+    let (
+        Prepared::Multiclass {
+            labels,
+            predictions,
+            ..
+        },
+        None,
+    ) = (prepared, weights)
+    else {
+        return None;
+    };
+    let right = unit
+        .iter()
+        .filter(|&&r| labels[r] == predictions[r])
+        .count();
+    #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+    interval(
+        "accuracy",
+        wilson_interval(right as f64, unit.len() as f64, confidence),
+    )
 }
 
 /// Percentile intervals of the metrics of unit `unit` over the replicates; a metric undefined in
@@ -385,9 +444,8 @@ fn interval(name: &str, bounds: Option<(f64, f64)>) -> Option<(String, [f64; 2])
     bounds.map(|(lo, hi)| (name.to_owned(), [lo, hi]))
 }
 
-/// Every metric of the task on the rows `rows`, one unit at a time: how multiclass and regression
-/// tasks are measured (binary tasks go through [`measure_binary`]'s single pass, and this gives
-/// the same values for any rows).
+/// Every metric of a multiclass or regression task on the rows `rows`, one unit at a time
+/// (binary tasks go through [`measure_binary`]'s single pass).
 #[expect(
     clippy::many_single_char_names,
     reason = "y, p, s, w and k: labels, predictions, scores, weights, classes"
@@ -400,20 +458,7 @@ fn metrics_of(
     let w: Option<Vec<f64>> = weights.map(|w| rows.iter().map(|&r| w[r]).collect());
     let w = w.as_deref();
     match prepared {
-        Prepared::Binary {
-            labels,
-            predictions,
-            scores,
-        } => {
-            let y: Vec<bool> = rows.iter().map(|&r| labels[r]).collect();
-            let p: Vec<bool> = rows.iter().map(|&r| predictions[r]).collect();
-            let s: Option<Vec<f64>> = scores
-                .as_ref()
-                .map(|s| rows.iter().map(|&r| s[r]).collect());
-            let ranked = Ranked::new(&y, &p, s.as_deref(), w);
-            let grouping = ranked.whole();
-            grouped::pass(&ranked, &[&grouping], None)[0][0].metrics(s.is_some())
-        }
+        Prepared::Binary { .. } => unreachable!("{BINARY_IN_ONE_PASS}"),
         Prepared::Multiclass {
             classes,
             labels,
@@ -478,17 +523,11 @@ fn curves(groups: &[(f64, f64)], calibration: Vec<(f64, f64, f64)>) -> Curves {
     }
 }
 
-/// The confusion matrix of a classification task (rows true classes, columns predictions).
+/// The confusion matrix of a multiclass task (rows true classes, columns predictions); none for
+/// regression.
 fn confusion_matrix(prepared: &Prepared, weights: Option<&[f64]>) -> Option<ConfusionMatrix> {
     match prepared {
-        Prepared::Binary {
-            labels,
-            predictions,
-            ..
-        } => {
-            let c = binary::Confusion::new(labels, predictions, weights);
-            Some(binary_matrix(&c))
-        }
+        Prepared::Binary { .. } => unreachable!("{BINARY_IN_ONE_PASS}"),
         Prepared::Multiclass {
             classes,
             labels,
