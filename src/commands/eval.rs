@@ -1,12 +1,12 @@
 //! `mlops eval`: evaluate predictions from Parquet or CSV files, with slices, fairness and gates.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use mlops_eval::evaluate::{self, Bootstrap, Options, load_baseline};
+use mlops_eval::config::{EvalConfig, OneOrMany};
+use mlops_eval::evaluate::{self, Options, load_baseline};
 use mlops_eval::fairness::Method;
-use mlops_eval::gates::Gate;
 use mlops_eval::input::Task;
-use mlops_eval::slices::{SliceMetric, SliceOptions};
+use mlops_eval::slices::SliceMetric;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -162,143 +162,62 @@ impl From<FairnessMethod> for Method {
     }
 }
 
-/// `COLUMN=VALUE` of `--privileged`.
-fn privileged_group(text: &str) -> anyhow::Result<(String, String)> {
-    let (column, value) = text
-        .split_once('=')
-        .ok_or_else(|| anyhow::anyhow!("--privileged takes COLUMN=VALUE, got `{text}`"))?;
-    Ok((column.to_owned(), value.to_owned()))
-}
-
-/// The slicing sets: `--slice` flags (`a,b` crosses columns) or else the config's `slices`.
-fn slice_sets(
-    flags: &[String],
-    config: Option<Vec<mlops_eval::config::OneOrMany>>,
-) -> Vec<Vec<String>> {
-    if flags.is_empty() {
-        config
-            .unwrap_or_default()
-            .into_iter()
-            .map(mlops_eval::config::OneOrMany::into_vec)
-            .collect()
-    } else {
-        flags
-            .iter()
-            .map(|s| s.split(',').map(|c| c.trim().to_owned()).collect())
-            .collect()
-    }
-}
-
-/// A value of a clap enum written in `eval.yaml` (`between_groups` or `between-groups`).
-fn parse_enum<T: clap::ValueEnum>(key: &str, value: &str) -> anyhow::Result<T> {
-    T::from_str(&value.replace('_', "-"), true)
-        .map_err(|_| anyhow::anyhow!("invalid value `{value}` for `{key}` in the eval config"))
-}
-
 impl EvalArgs {
-    /// The options: flags first, then the config file, then the defaults. Gates from both apply.
-    /// Also the baseline report's path (one named in the config is relative to the config).
-    fn options(&self, cwd: &std::path::Path) -> anyhow::Result<(Options, Option<PathBuf>)> {
-        let config = match &self.config {
-            Some(path) => mlops_eval::config::load(&cwd.join(path))?,
-            None => mlops_eval::config::EvalConfig::default(),
+    /// The flags as settings of `eval.yaml`'s shape, for [`EvalConfig::over`]: a flag not given
+    /// is a key not set (`--slice a,b` crosses columns, as a list in the file does).
+    fn as_config(&self, cwd: &Path) -> EvalConfig {
+        let list = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
+        EvalConfig {
+            label: self.label.clone(),
+            prediction: self.prediction.clone(),
+            score: list(&self.score).map(OneOrMany::Many),
+            task: self.task.map(Task::from),
+            threshold: self.threshold,
+            pos_label: self.pos_label.clone(),
+            weight: self.weight.clone(),
+            slices: (!self.slice.is_empty()).then(|| {
+                self.slice
+                    .iter()
+                    .map(|s| OneOrMany::Many(s.split(',').map(|c| c.trim().to_owned()).collect()))
+                    .collect()
+            }),
+            bins: self.bins,
+            slice_metric: self.slice_metric.map(|m| m.name().to_owned()),
+            alpha: self.alpha,
+            min_effect: self.min_effect,
+            min_rows: self.min_rows,
+            discover: self.discover,
+            bootstrap: self.bootstrap,
+            seed: self.seed,
+            sensitive: list(&self.sensitive),
+            fairness_method: self
+                .fairness_method
+                .map(|m| Method::from(m).name().to_owned()),
+            privileged: self.privileged.clone(),
+            fairlearn_compat: self.fairlearn_compat.then_some(true),
+            drop_missing: self.drop_missing.then_some(true),
+            gates: list(&self.gate),
+            baseline: self.baseline.as_ref().map(|b| cwd.join(b)),
+        }
+    }
+
+    /// The options (flags over the config file over the library's defaults; gates from both)
+    /// and the baseline report's path: a flag's is relative to the working directory, the
+    /// config's to the config file.
+    fn options(&self, cwd: &Path) -> anyhow::Result<(Options, Option<PathBuf>)> {
+        let file = match &self.config {
+            Some(path) => {
+                let path = cwd.join(path);
+                let mut file = mlops_eval::config::load(&path)?;
+                let dir = path.parent().unwrap_or(cwd);
+                file.baseline = file.baseline.map(|b| dir.join(b));
+                file
+            }
+            None => EvalConfig::default(),
         };
-        let config_dir = self
-            .config
-            .as_ref()
-            .and_then(|p| cwd.join(p).parent().map(std::path::Path::to_path_buf))
-            .unwrap_or_else(|| cwd.to_path_buf());
-        let gate_texts: Vec<String> = config
-            .gates
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .chain(self.gate.iter().cloned())
-            .collect();
-        let gates = gate_texts
-            .iter()
-            .map(|g| Gate::parse(g).map_err(mlops_eval::Error::from))
-            .collect::<Result<Vec<_>, _>>()?;
-        let privileged = self
-            .privileged
-            .clone()
-            .or(config.privileged.clone())
-            .map(|t| privileged_group(&t))
-            .transpose()?;
-        let slices = slice_sets(&self.slice, config.slices.clone());
-        let slice_metric = match (self.slice_metric, &config.slice_metric) {
-            (Some(m), _) => Some(m),
-            (None, Some(text)) => Some(
-                SliceMetric::from_name(&text.replace('-', "_")).ok_or_else(|| {
-                    anyhow::anyhow!("invalid value `{text}` for `slice_metric` in the eval config")
-                })?,
-            ),
-            (None, None) => None,
-        };
-        let fairness_method = match (self.fairness_method, &config.fairness_method) {
-            (Some(m), _) => Some(m),
-            (None, Some(text)) => Some(parse_enum("fairness_method", text)?),
-            (None, None) => None,
-        };
-        let scores = if self.score.is_empty() {
-            config
-                .score
-                .map(mlops_eval::config::OneOrMany::into_vec)
-                .unwrap_or_default()
-        } else {
-            self.score.clone()
-        };
-        // Every default is the library's.
-        let defaults = Options::default();
-        let slice_defaults = defaults.slice_options.clone();
-        let options = Options {
-            label: self
-                .label
-                .clone()
-                .or(config.label)
-                .unwrap_or(defaults.label),
-            prediction: self.prediction.clone().or(config.prediction),
-            scores,
-            task: self.task.map(Task::from).or(config.task),
-            threshold: self
-                .threshold
-                .or(config.threshold)
-                .unwrap_or(defaults.threshold),
-            pos_label: self.pos_label.clone().or(config.pos_label),
-            weight: self.weight.clone().or(config.weight),
-            slices,
-            slice_options: SliceOptions {
-                bins: self.bins.or(config.bins).unwrap_or(slice_defaults.bins),
-                alpha: self.alpha.or(config.alpha).unwrap_or(slice_defaults.alpha),
-                min_effect: (self.min_effect.or(config.min_effect))
-                    .unwrap_or(slice_defaults.min_effect),
-                min_rows: (self.min_rows.or(config.min_rows)).unwrap_or(slice_defaults.min_rows),
-                ..slice_defaults
-            },
-            discover: self.discover.or(config.discover),
-            slice_metric,
-            sensitive: if self.sensitive.is_empty() {
-                config.sensitive.unwrap_or_default()
-            } else {
-                self.sensitive.clone()
-            },
-            fairness_method: fairness_method.map_or(defaults.fairness_method, Method::from),
-            privileged,
-            fairlearn_compat: self.fairlearn_compat || config.fairlearn_compat.unwrap_or(false),
-            drop_missing: self.drop_missing || config.drop_missing.unwrap_or(false),
-            gates,
-            bootstrap: Bootstrap {
-                replicates: (self.bootstrap.or(config.bootstrap))
-                    .unwrap_or(defaults.bootstrap.replicates),
-                seed: self.seed.or(config.seed).unwrap_or(defaults.bootstrap.seed),
-            },
-        };
-        let baseline = self
-            .baseline
-            .as_ref()
-            .map(|b| cwd.join(b))
-            .or_else(|| config.baseline.map(|b| config_dir.join(b)));
-        Ok((options, baseline))
+        let mut settings = self.as_config(cwd).over(file);
+        let baseline = settings.baseline.take();
+        Ok((settings.into_options()?, baseline))
     }
 }
 

@@ -28,6 +28,24 @@ pub enum Method {
     ToOverall,
 }
 
+impl Method {
+    /// The method's name, as the report and `eval.yaml` write it (`between_groups`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BetweenGroups => "between_groups",
+            Self::ToOverall => "to_overall",
+        }
+    }
+
+    /// The method of a name, in any case, with `-` or `_` between its words.
+    pub fn from_name(name: &str) -> Option<Method> {
+        let name = name.replace('-', "_");
+        [Self::BetweenGroups, Self::ToOverall]
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(&name))
+    }
+}
+
 /// One group's rates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRates {
