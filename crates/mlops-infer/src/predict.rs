@@ -101,21 +101,7 @@ pub fn predict(
 ) -> Result<PredictReport> {
     let started = Instant::now();
     let added = added_columns(model);
-    if let Some(name) = options
-        .keep
-        .iter()
-        .find(|k| added.iter().any(|(a, _)| a == *k))
-    {
-        return Err(Error::Argument(format!(
-            "--keep `{name}` would clash with the column of the same name that predict adds; rename it first"
-        )));
-    }
-    if !(0.0..=1.0).contains(&options.threshold) {
-        return Err(Error::Argument(format!(
-            "--threshold must lie in [0, 1], got {}",
-            options.threshold
-        )));
-    }
+    check_options(options, &added)?;
     let reader = RowReader::open(
         inputs,
         model.features.clone(),
@@ -167,6 +153,26 @@ pub fn predict(
         seconds: started.elapsed().as_secs_f64(),
         compute_seconds: scorer.compute.as_secs_f64(),
     })
+}
+
+/// Refuses a kept column named as one that scoring adds, and a threshold outside [0, 1].
+fn check_options(options: &PredictOptions, added: &[(String, ValueType)]) -> Result<()> {
+    if let Some(name) = options
+        .keep
+        .iter()
+        .find(|k| added.iter().any(|(a, _)| a == *k))
+    {
+        return Err(Error::Argument(format!(
+            "--keep `{name}` would clash with the column of the same name that predict adds; rename it first"
+        )));
+    }
+    if !(0.0..=1.0).contains(&options.threshold) {
+        return Err(Error::Argument(format!(
+            "--threshold must lie in [0, 1], got {}",
+            options.threshold
+        )));
+    }
+    Ok(())
 }
 
 /// Reads and decodes on one thread, scores on this one, and writes on a third, with two batches

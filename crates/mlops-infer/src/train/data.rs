@@ -129,6 +129,81 @@ enum EncodedInput {
 }
 
 impl EncodedInput {
+    /// A text column one-hot over the categories of `train_rows` (in file order), sorted.
+    fn fit_onehot(name: &str, labels: &[String], ids: &[u32], train_rows: &[usize]) -> Self {
+        let mut seen = vec![false; labels.len()];
+        for &r in train_rows {
+            if ids[r] != Column::MISSING {
+                seen[ids[r] as usize] = true;
+            }
+        }
+        let mut categories: Vec<String> = labels
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| **s)
+            .map(|(l, _)| l.clone())
+            .collect();
+        categories.sort();
+        let slot_of = labels
+            .iter()
+            .map(|l| categories.binary_search(l).ok())
+            .collect();
+        EncodedInput::OneHot {
+            column: name.to_owned(),
+            categories,
+            slot_of,
+        }
+    }
+
+    /// A number or boolean column standardised with the mean and deviation of `train_rows`;
+    /// an error names the first missing or infinite value among all `rows` of the data.
+    fn fit_numeric(
+        name: &str,
+        column: &Column,
+        rows: usize,
+        train_rows: &[usize],
+        paths: &[PathBuf],
+    ) -> Result<Self> {
+        // One pass for both checks; a column with neither is the common case.
+        let (mut missing, mut first_missing, mut first_infinite) = (0, None, None);
+        for r in 0..rows {
+            let v = number_at(column, r);
+            if v.is_nan() {
+                missing += 1;
+                first_missing.get_or_insert(r);
+            } else if v.is_infinite() {
+                first_infinite.get_or_insert(r);
+            }
+        }
+        if let Some(row) = first_missing {
+            let (path, row) = locate_row(paths, name, row);
+            return Err(Error::TrainingData {
+                path,
+                message: format!(
+                    "column `{name}` is missing or NaN in {missing} rows of the data, the first in {row}; drop or fill them first"
+                ),
+            });
+        }
+        // One infinite value makes the mean, every weight and the loss NaN.
+        if let Some(row) = first_infinite {
+            return Err(infinite(paths, name, row, number_at(column, row)));
+        }
+        let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(column, r)));
+        Ok(EncodedInput::Numeric {
+            column: name.to_owned(),
+            mean,
+            std,
+        })
+    }
+
+    /// The slots this input fills in a row.
+    fn width(&self) -> usize {
+        match self {
+            EncodedInput::Numeric { .. } => 1,
+            EncodedInput::OneHot { categories, .. } => categories.len(),
+        }
+    }
+
     /// This input's slots of `rows`, encoded for the solvers.
     fn encode_rows(&self, column: &Column, rows: &[usize]) -> Encoded {
         match self {
@@ -185,67 +260,14 @@ impl Encoder {
         let mut train_rows = train_rows.to_vec();
         train_rows.sort_unstable();
         for name in inputs {
-            let column = data.column(name).expect("read it");
-            match column {
+            let input = match data.column(name).expect("read it") {
                 Column::Text { labels, ids } => {
-                    let mut seen = vec![false; labels.len()];
-                    for &r in &train_rows {
-                        if ids[r] != Column::MISSING {
-                            seen[ids[r] as usize] = true;
-                        }
-                    }
-                    let mut categories: Vec<String> = labels
-                        .iter()
-                        .zip(&seen)
-                        .filter(|(_, s)| **s)
-                        .map(|(l, _)| l.clone())
-                        .collect();
-                    categories.sort();
-                    let slot_of = labels
-                        .iter()
-                        .map(|l| categories.binary_search(l).ok())
-                        .collect();
-                    width += categories.len();
-                    encoded.push(EncodedInput::OneHot {
-                        column: name.clone(),
-                        categories,
-                        slot_of,
-                    });
+                    EncodedInput::fit_onehot(name, labels, ids, &train_rows)
                 }
-                other => {
-                    // One pass for both checks; a column with neither is the common case.
-                    let (mut missing, mut first_missing, mut first_infinite) = (0, None, None);
-                    for r in 0..data.rows {
-                        let v = number_at(other, r);
-                        if v.is_nan() {
-                            missing += 1;
-                            first_missing.get_or_insert(r);
-                        } else if v.is_infinite() {
-                            first_infinite.get_or_insert(r);
-                        }
-                    }
-                    if let Some(row) = first_missing {
-                        let (path, row) = locate_row(paths, name, row);
-                        return Err(Error::TrainingData {
-                            path,
-                            message: format!(
-                                "column `{name}` is missing or NaN in {missing} rows of the data, the first in {row}; drop or fill them first"
-                            ),
-                        });
-                    }
-                    // One infinite value makes the mean, every weight and the loss NaN.
-                    if let Some(row) = first_infinite {
-                        return Err(infinite(paths, name, row, number_at(other, row)));
-                    }
-                    let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(other, r)));
-                    width += 1;
-                    encoded.push(EncodedInput::Numeric {
-                        column: name.clone(),
-                        mean,
-                        std,
-                    });
-                }
-            }
+                other => EncodedInput::fit_numeric(name, other, data.rows, &train_rows, paths)?,
+            };
+            width += input.width();
+            encoded.push(input);
         }
         Ok(Encoder {
             inputs: encoded,
