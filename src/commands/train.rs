@@ -1,7 +1,7 @@
 //! `mlops train`: fit a tabular model (logistic, linear or MLP) and write a model directory.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mlops_infer::device::DeviceChoice;
 use mlops_infer::model::{SPEC_FILE, WEIGHTS_FILE};
@@ -36,7 +36,8 @@ pub(crate) struct TrainArgs {
     /// The network [default: mlp]
     #[arg(long, value_enum)]
     model: Option<ArchitectureArg>,
-    /// The task [default: regression for a float label or `--model linear`, else classification]
+    /// The task [default: regression for `--model linear` or an MLP with a float label, else
+    /// classification]
     #[arg(long, value_enum)]
     task: Option<TaskArg>,
     /// Hidden layer widths of an MLP (comma-separated) [default: 64,64]
@@ -68,8 +69,9 @@ pub(crate) struct TrainArgs {
     /// AdamW: the most passes over the training rows [default: 100]
     #[arg(long)]
     epochs: Option<usize>,
-    /// AdamW: stop after this many epochs without a lower validation loss, keeping the best
-    /// epoch's weights [default: 5]
+    /// AdamW: stop after this many epochs without the validation loss (the training loss with
+    /// --validation 0) dropping by more than 1e-4; with validation rows, the best epoch's weights
+    /// are kept [default: 5]
     #[arg(long, value_name = "EPOCHS")]
     patience: Option<usize>,
     /// AdamW: rows per optimisation step [default: 256]
@@ -181,6 +183,33 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             "give the model directory to write with -o DIR (or `output:` in the config)"
         )
     })?;
+    check_output(args, &config, ctx, &output)?;
+    let device = DeviceChoice::parse(&args.device)?.open()?;
+    let trained = train::train(&config, &device, &ctx.printer.progress())?;
+    trained.save(&output)?;
+    // The epoch table is progress for people: on stderr, silenced by `-q` (and `--json`, whose
+    // report holds the epochs).
+    if !trained.report.epochs.is_empty() {
+        ctx.printer.note(epoch_table(&trained.report).trim_end());
+    }
+    if trained.report.converged == Some(false) {
+        ctx.printer.warn(
+            "the newton solver stopped before the gradient reached --tol; raise --max-iter, or lower --c if the classes are separable",
+        );
+    }
+    ctx.printer
+        .report(&trained.report, |report| human(report, &output))?;
+    Ok(ExitStatus::Success)
+}
+
+/// Refuses an output directory that holds a model (without `--force`), or whose files would
+/// overwrite the training data or the config file.
+fn check_output(
+    args: &TrainArgs,
+    config: &TrainConfig,
+    ctx: &Context,
+    output: &Path,
+) -> anyhow::Result<()> {
     if !args.force
         && [SPEC_FILE, WEIGHTS_FILE]
             .iter()
@@ -203,22 +232,7 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     for name in [SPEC_FILE, WEIGHTS_FILE, METRICS_FILE] {
         mlops_core::outfile::ensure_not_input(&output.join(name), &inputs)?;
     }
-    let device = DeviceChoice::parse(&args.device)?.open()?;
-    let trained = train::train(&config, &device, &ctx.printer.progress())?;
-    trained.save(&output)?;
-    // The epoch table is progress for people: on stderr, silenced by `-q` (and `--json`, whose
-    // report holds the epochs).
-    if !trained.report.epochs.is_empty() {
-        ctx.printer.note(epoch_table(&trained.report).trim_end());
-    }
-    if trained.report.converged == Some(false) {
-        ctx.printer.warn(
-            "the newton solver stopped before the gradient reached --tol; raise --max-iter, or lower --c if the classes are separable",
-        );
-    }
-    ctx.printer
-        .report(&trained.report, |report| human(report, &output))?;
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
 fn epoch_table(report: &TrainReport) -> String {
@@ -241,7 +255,7 @@ fn epoch_table(report: &TrainReport) -> String {
     text::table(&[step, "train loss", "validation loss"], &rows)
 }
 
-fn human(report: &TrainReport, output: &std::path::Path) -> String {
+fn human(report: &TrainReport, output: &Path) -> String {
     let mut text = String::new();
     if !report.validation.is_empty() {
         let metrics: Vec<String> = report
