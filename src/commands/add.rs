@@ -3,13 +3,12 @@
 use std::path::PathBuf;
 
 use mlops_core::config::LinkMode;
-use mlops_core::manifest::EntryKind;
-use mlops_core::ops::add::{self, AddOptions};
+use mlops_core::ops::add::{self, AddOptions, AddReport};
 use mlops_pipeline::spec::OutputsCheck;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
-use crate::render::text::{count, size};
+use crate::render;
 
 /// Track files or directories: store their content in the cache and write `<path>.mlops`
 #[derive(Debug, clap::Args)]
@@ -59,29 +58,19 @@ pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     ctx.warn_if_unprotected(options.link);
     let progress = ctx.printer.progress();
     let report = add::add(&ws, &targets, &options, &progress)?;
-    ctx.printer.report(&report, |r| {
-        r.added
-            .iter()
-            .map(|a| {
-                let what = match a.kind {
-                    EntryKind::Dir => {
-                        format!("{}, {}", count(a.files, "file", "files"), size(a.size))
-                    }
-                    EntryKind::File => size(a.size),
-                };
-                if a.changed {
-                    format!(
-                        "added {}: {what} ({} hashed, {})\n",
-                        a.path.display(),
-                        a.hashed,
-                        count(a.new_objects, "new object", "new objects")
-                    )
-                } else {
-                    format!("{} is unchanged: {what}\n", a.path.display())
-                }
-            })
-            .collect()
-    })?;
+    ctx.printer.report(&report, render::data::added)?;
+    let to_commit = files_to_commit(&report);
+    if !to_commit.is_empty() && mlops_core::git::work_tree_root(ws.root()).is_some() {
+        ctx.printer.note(&format!(
+            "to record this in git: git add {}",
+            to_commit.join(" ")
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The pointer files and `.gitignore` files the changed paths wrote, each once: what to `git add`.
+fn files_to_commit(report: &AddReport) -> Vec<String> {
     let mut to_commit: Vec<String> = Vec::new();
     for a in report.added.iter().filter(|a| a.changed) {
         for path in [&a.pointer, &a.gitignore] {
@@ -91,11 +80,5 @@ pub(crate) fn run(args: &AddArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    if !to_commit.is_empty() && mlops_core::git::work_tree_root(ws.root()).is_some() {
-        ctx.printer.note(&format!(
-            "to record this in git: git add {}",
-            to_commit.join(" ")
-        ));
-    }
-    Ok(ExitStatus::Success)
+    to_commit
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlops_pipeline::records;
-use mlops_pipeline::run::{self, Observer, RunOptions, StageOutcome, StageStatus};
+use mlops_pipeline::run::{self, Observer, RunOptions, RunReport, StageOutcome, StageStatus};
 use mlops_pipeline::state::Reason;
 
 use crate::commands::Context;
@@ -152,21 +152,31 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     };
     let started = std::time::Instant::now();
     let report = run::run(&ws, &options, &cancel, &console)?;
+    print_summary(&report, args.dry_run, started, ctx);
+    Ok(if report.failed() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The run's last line: the `summary` event with `--json`; after a dry run, a word when nothing
+/// would run; otherwise how many stages ran, were restored, skipped or failed, and how long it took.
+fn print_summary(report: &RunReport, dry_run: bool, started: std::time::Instant, ctx: &Context) {
     let count = |status| report.stages.iter().filter(|s| s.status == status).count();
-    let summary = serde_json::json!({
-        "event": "summary",
-        "ran": count(StageStatus::Ran),
-        "restored": count(StageStatus::Restored),
-        "skipped": count(StageStatus::Skipped),
-        "failed": count(StageStatus::Failed),
-        "not_run": count(StageStatus::NotRun),
-        "would_run": count(StageStatus::WouldRun),
-        "interrupted": report.interrupted,
-        "duration_s": started.elapsed().as_secs_f64(),
-    });
     if ctx.printer.is_json() {
-        event(&summary);
-    } else if args.dry_run {
+        event(&serde_json::json!({
+            "event": "summary",
+            "ran": count(StageStatus::Ran),
+            "restored": count(StageStatus::Restored),
+            "skipped": count(StageStatus::Skipped),
+            "failed": count(StageStatus::Failed),
+            "not_run": count(StageStatus::NotRun),
+            "would_run": count(StageStatus::WouldRun),
+            "interrupted": report.interrupted,
+            "duration_s": started.elapsed().as_secs_f64(),
+        }));
+    } else if dry_run {
         if count(StageStatus::WouldRun) == 0 {
             data_line("everything is up to date");
         }
@@ -189,11 +199,6 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             seconds(started.elapsed().as_secs_f64())
         ));
     }
-    Ok(if report.failed() {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Success
-    })
 }
 
 /// List the recorded stage executions, oldest first

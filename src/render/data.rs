@@ -1,9 +1,11 @@
 //! The reports about tracked data: `mlops status`, `mlops diff`, `mlops fsck` and `mlops log`,
-//! as text and Markdown.
+//! as text and Markdown, and what `mlops add` says it added.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use mlops_core::manifest::EntryKind;
+use mlops_core::ops::add::AddReport;
 use mlops_core::ops::fsck::{FsckReport, RemoteFsckReport};
 use mlops_core::ops::status::{Changes, StatusReport};
 use mlops_meta::diff::{DiffReport, Kind};
@@ -15,6 +17,30 @@ use crate::render::text::{count, size};
 
 /// The human formats of `status`, `diff`, `fsck` and `log`.
 pub(crate) const FORMATS: [Format; 2] = [Format::Text, Format::Markdown];
+
+/// `mlops add`: a line per path, what it holds and how much was hashed and stored, or that it
+/// is unchanged.
+pub(crate) fn added(r: &AddReport) -> String {
+    r.added
+        .iter()
+        .map(|a| {
+            let what = match a.kind {
+                EntryKind::Dir => format!("{}, {}", count(a.files, "file", "files"), size(a.size)),
+                EntryKind::File => size(a.size),
+            };
+            if a.changed {
+                format!(
+                    "added {}: {what} ({} hashed, {})\n",
+                    a.path.display(),
+                    a.hashed,
+                    count(a.new_objects, "new object", "new objects")
+                )
+            } else {
+                format!("{} is unchanged: {what}\n", a.path.display())
+            }
+        })
+        .collect()
+}
 
 /// How many changed files inside one modified directory `status` names without `--all`.
 pub(crate) const LISTED: usize = 10;

@@ -8,9 +8,9 @@
 //! One module per format holds what every report of that format shares: [`text`] (aligned tables
 //! and human figures), [`markdown`], [`html`] (the self-contained page), [`prometheus`] (the text
 //! exposition format) and [`json`]. One module per report kind holds that report's renderings:
-//! [`drift`] and [`drift_html`], [`eval`] and [`eval_html`], [`data`] (status, diff, fsck),
-//! [`metrics`] (metrics show and diff, params diff), [`pipeline`] (runs, stage list),
-//! [`registry`] (model list and history) and [`profile`].
+//! [`drift`] and [`drift_html`], [`eval`] and [`eval_html`], [`data`] (status, diff, fsck, log),
+//! [`metrics`] (metrics show and diff, params diff), [`pipeline`] (runs, stage list, dag),
+//! [`registry`] (model list, history and inspect) and [`profile`].
 
 pub(crate) mod data;
 pub(crate) mod drift;

@@ -12,6 +12,10 @@
 //! is the one with the highest number. Each tag is annotated: the tagger and time say who changed
 //! what when (the stage history is never lost), and mlops adds one `mlops: {...}` line to a
 //! registration's message with the model's path, digest and metrics.
+//!
+//! This module reads the tags and writes new ones; `get` (private) places a registered version
+//! at a path for `mlops model get`, and `load` (private) finds a version's files in the cache
+//! for readers such as `predict --model NAME#stage`.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -26,7 +30,7 @@ use crate::history::Repo;
 
 mod get;
 mod load;
-pub use get::{GetOptions, GetReport, check_output, check_replaceable};
+pub use get::{GetOptions, GetReport};
 pub use load::{VersionFiles, is_reference, version_files};
 
 /// A semantic version `vMAJOR.MINOR.PATCH`.

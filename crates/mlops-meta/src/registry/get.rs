@@ -54,8 +54,9 @@ pub struct GetReport {
 }
 
 impl Registry<'_> {
-    /// Materialises the version `reference` names at `options.output`: checks the output (see
-    /// [`check_output`] and [`check_replaceable`]), fetches from the default remote what the
+    /// Materialises the version `reference` names at `options.output`: checks the output (a
+    /// safe path overlapping no tracked path or pointer file, new or an empty directory, or
+    /// with `force` an earlier copy of this model), fetches from the default remote what the
     /// cache lacks, and checks the model out, all under one hold of the workspace lock.
     ///
     /// The files are always copies (a reflink where the filesystem has them), whatever
@@ -158,7 +159,12 @@ impl Registry<'_> {
 /// an empty directory, or with `force` an existing one (or file) that [`check_replaceable`]
 /// then checks holds only the model's files. `get` deletes what the model does not list in its
 /// output, so anything else there would be lost.
-pub fn check_output(ws: &Workspace, located: &Located, rel: &Path, force: bool) -> Result<Tracked> {
+pub(crate) fn check_output(
+    ws: &Workspace,
+    located: &Located,
+    rel: &Path,
+    force: bool,
+) -> Result<Tracked> {
     let tracked = Tracked::new(ws.root(), rel, located.pointer.clone())?;
     let refuse = |why: String| Error::BadOutput {
         path: tracked.rel.clone(),
@@ -215,7 +221,11 @@ fn check_existing(abs: &Path, kind: EntryKind, force: bool) -> Result<(), &'stat
 /// model it receives lists, by name (the model's tree must be in the cache), or, for a one-file
 /// model, a file whose content is a registered version of the model (`registered` holds their
 /// digests) or is safe in the cache. Anything else would be lost, so it is refused.
-pub fn check_replaceable(ws: &Workspace, output: &Tracked, registered: &[String]) -> Result<()> {
+pub(crate) fn check_replaceable(
+    ws: &Workspace,
+    output: &Tracked,
+    registered: &[String],
+) -> Result<()> {
     let abs = ws.abs(&output.rel);
     if abs.symlink_metadata().is_err() {
         return Ok(());
