@@ -79,8 +79,8 @@ pub(crate) enum Every {
 }
 
 impl DriftArgs {
-    /// The flags as the library's options, which parses test names and gates and checks the
-    /// numbers.
+    /// The flags as the library's options, which parses kinds, test names and gates and checks
+    /// the numbers.
     fn options(&self) -> anyhow::Result<Options> {
         let mut options = Options {
             columns: self.columns.clone(),
@@ -90,7 +90,6 @@ impl DriftArgs {
             drift_share: self.drift_share,
             prediction: self.prediction.clone(),
             target: self.target.clone(),
-            kinds: crate::commands::profile::parse_kinds(&self.kind)?,
             batch_by: self.batch_by.as_ref().map(|column| BatchBy {
                 column: column.clone(),
                 every: self.every.map(|every| match every {
@@ -101,6 +100,7 @@ impl DriftArgs {
             }),
             ..Options::default()
         };
+        options.set_kinds(&self.kind)?;
         options.set_tests(&self.test)?;
         options.add_gates(&self.gate)?;
         options.validate()?;

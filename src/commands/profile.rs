@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use mlops_drift::profile::{self, Profile};
-use mlops_drift::report::Kind;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -46,20 +45,6 @@ pub(crate) enum ProfileCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
-}
-
-/// `--kind COLUMN=numeric|categorical` values.
-pub(crate) fn parse_kinds(specs: &[String]) -> anyhow::Result<Vec<(String, Kind)>> {
-    specs
-        .iter()
-        .map(|spec| match spec.split_once('=') {
-            Some((column, "numeric")) => Ok((column.to_owned(), Kind::Numeric)),
-            Some((column, "categorical")) => Ok((column.to_owned(), Kind::Categorical)),
-            _ => Err(anyhow::anyhow!(
-                "--kind takes COLUMN=numeric or COLUMN=categorical, got `{spec}`"
-            )),
-        })
-        .collect()
 }
 
 /// Checks that a profile's path says what it is, so that `mlops drift` recognises it.
@@ -106,7 +91,7 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
                 &paths,
                 &args.columns,
                 &args.exclude,
-                &parse_kinds(&args.kind)?,
+                &mlops_drift::drift::parse_kinds(&args.kind)?,
             )?;
             (profile, output)
         }

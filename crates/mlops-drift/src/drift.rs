@@ -29,8 +29,9 @@ const FREE_TEXT_VALUES: usize = 1000;
 pub const DEFAULT_DRIFT_SHARE: f64 = 0.5;
 
 /// What to test, and how. [`Options::default`] tests every column with Evidently's choice of
-/// test and threshold; [`Options::set_tests`] and [`Options::add_gates`] read the text a user
-/// writes, and [`Options::validate`] checks the numbers, so a caller only copies its settings in.
+/// test and threshold; [`Options::set_tests`], [`Options::set_kinds`] and [`Options::add_gates`]
+/// read the text a user writes, and [`Options::validate`] checks the numbers, so a caller only
+/// copies its settings in.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The columns to test; empty: every column the reference has that mlops can read.
@@ -108,6 +109,15 @@ impl Options {
         Ok(())
     }
 
+    /// Reads kind overrides, `COLUMN=numeric` or `COLUMN=categorical` (see [`parse_kinds`]).
+    ///
+    /// # Errors
+    /// [`Error::Argument`] quoting the first override that is neither.
+    pub fn set_kinds(&mut self, specs: &[impl AsRef<str>]) -> Result<()> {
+        self.kinds = parse_kinds(specs)?;
+        Ok(())
+    }
+
     /// Parses each gate and adds it.
     ///
     /// # Errors
@@ -150,6 +160,27 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// Column kinds that override the inferred ones, as `--kind` gives them to `mlops drift` and
+/// `mlops profile`: `COLUMN=numeric` or `COLUMN=categorical`.
+///
+/// # Errors
+/// [`Error::Argument`] quoting the first override that is neither.
+pub fn parse_kinds(specs: &[impl AsRef<str>]) -> Result<Vec<(String, Kind)>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let spec = spec.as_ref();
+            match spec.split_once('=') {
+                Some((column, "numeric")) => Ok((column.to_owned(), Kind::Numeric)),
+                Some((column, "categorical")) => Ok((column.to_owned(), Kind::Categorical)),
+                _ => Err(Error::Argument(format!(
+                    "--kind takes COLUMN=numeric or COLUMN=categorical, got `{spec}`"
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// How the current data is split into batches.
