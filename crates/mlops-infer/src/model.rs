@@ -248,7 +248,7 @@ impl Model {
     /// Scores `rows` rows of `values` (row-major, `width_in` per row) on `device`; the result has
     /// `width_out` values per row.
     ///
-    /// The network runs over blocks of at most [`BLOCK_ROWS`] rows, whatever the batch read.
+    /// The network runs over blocks of at most 2048 rows (`BLOCK_ROWS`), whatever the batch read.
     pub fn score(&self, values: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
         let mut scores = Vec::with_capacity(rows * self.width_out);
         for block in values.chunks(BLOCK_ROWS * self.width_in) {

@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::spec::{Activation, LayerSpec};
 
 /// Trains a network on the rows' encoding in f32, on `device`: weights drawn from the seed,
-/// AdamW on shuffled mini-batches, stopping when the validation loss has not improved for
-/// `patience` epochs and keeping the weights of its best epoch.
+/// AdamW on shuffled mini-batches, stopping when the validation loss (the training loss
+/// without validation rows) has not dropped by more than [`MIN_DELTA`] for `patience` epochs;
+/// with validation rows, the weights of its best epoch are kept.
 pub(super) fn fit(
     data: mlops_core::table::Table,
     encoder: &Encoder,

@@ -292,12 +292,9 @@ impl Encoder {
                         let value = ((v - mean) / std) as f32;
                         x[r * self.width + offset] = value;
                     }
-                    offset += 1;
                 }
                 EncodedInput::OneHot {
-                    column,
-                    categories,
-                    slot_of,
+                    column, slot_of, ..
                 } => {
                     let Some(Column::Text { ids, .. }) = data.column(column) else {
                         unreachable!("fitted on this table's text column");
@@ -307,9 +304,9 @@ impl Encoder {
                             x[r * self.width + offset + slot] = 1.0;
                         }
                     }
-                    offset += categories.len();
                 }
             }
+            offset += input.width();
         }
         x
     }

@@ -22,7 +22,8 @@ pub(super) enum Target {
         classes: Classes,
         ids: Vec<u32>,
     },
-    /// The target's values, with the mean and deviation AdamW standardises them by.
+    /// The target's values, with the mean and deviation AdamW standardises them by (and both
+    /// solvers' loss curves are expressed in).
     Regression {
         values: Vec<f64>,
         mean: f64,
