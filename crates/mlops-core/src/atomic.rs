@@ -8,8 +8,8 @@
 //! writer clears whole under the workspace lock. Where a temp file must sit beside its destination
 //! (another filesystem, a user's output file, a remote), the writer first removes the temp files
 //! of this scheme that belong to processes no longer running ([`remove_stale_temps`]; on a remote
-//! that several machines share, [`remove_stale_shared_temps`]), and scans of the workspace never
-//! record a file of this scheme ([`parse_temp_name`]).
+//! that several machines share, `remove_stale_shared_temps`), and scans of the workspace never
+//! record a file of this scheme (`parse_temp_name`).
 
 use std::ffi::OsStr;
 use std::io::Write;

@@ -4,10 +4,12 @@
 //! content-addressed object store ([`store`], [`digest`], [`manifest`]), pointer files
 //! ([`mod@pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
 //! ([`remote`]), git ([`git`]), the check on every path read from a file ([`safepath`]), atomic
-//! writes and the workspace lock ([`atomic`], [`lock`]), outputs the user names ([`outfile`]),
-//! the versioning operations ([`ops`]), the guarded YAML reader for files from others ([`yaml`]),
-//! "did you mean" suggestions ([`suggest`]), and the kill points of the crash-safety tests
-//! ([`faults`]).
+//! writes and the workspace lock ([`atomic`], `lock`), outputs the user names ([`outfile`]),
+//! the versioning operations ([`ops`]), tables read from Parquet and CSV ([`table`]) and model
+//! inputs and outputs a batch of rows at a time ([`rows`]), seeded randomness ([`rng`]), the one
+//! way every crate reads and writes YAML, guarded against files built to stall the parser
+//! ([`yaml`]), "did you mean" suggestions ([`suggest`]), and the kill points of the crash-safety
+//! tests ([`faults`]).
 //!
 //! It never prints and never exits: operations return reports and [`Error`]s, and report progress
 //! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.

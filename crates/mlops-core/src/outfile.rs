@@ -41,7 +41,7 @@ pub(crate) struct StdoutError {
     error: io::Error,
 }
 
-/// `error`, from a write to standard output, marked as such (see [`StdoutError`]).
+/// `error`, from a write to standard output, marked as such (see `StdoutError`).
 #[must_use]
 pub fn stdout_error(error: io::Error) -> io::Error {
     if error
@@ -139,7 +139,7 @@ pub(crate) struct OutFile {
     /// The temp file renamed over `dest` at the end, for [`Target::Replace`].
     temp: Option<PathBuf>,
     dest: PathBuf,
-    /// Whether this is standard output, whose write errors are marked (see [`StdoutError`]).
+    /// Whether this is standard output, whose write errors are marked (see `StdoutError`).
     stdout: bool,
     finished: bool,
 }
@@ -252,7 +252,7 @@ impl Drop for OutFile {
 /// Writes `bytes` as the whole content of the output `path` names (see [`target`]).
 ///
 /// # Errors
-/// As [`OutFile::create`], [`Write::write_all`] and [`OutFile::finish`].
+/// As `OutFile::create`, [`Write::write_all`] and `OutFile::finish`.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut out = OutFile::create(path)?;
     out.write_all(bytes)?;

@@ -219,7 +219,7 @@ pub fn list(ws: &Workspace) -> Vec<RemoteInfo> {
 }
 
 /// Adds a remote to the shared config (or the local one with `local`); returns the URL as
-/// stored (see [`url_to_store`]).
+/// stored (see `url_to_store`).
 pub fn add(
     ws: &mut Workspace,
     name: &str,

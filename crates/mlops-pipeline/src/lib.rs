@@ -3,7 +3,7 @@
 //!
 //! Modules: [`spec`] parses and expands `mlops.yaml` (with [`params`] files); [`dag`] links the
 //! stages; [`lockfile`] is `mlops.lock`; [`state`] decides whether a stage is up to date;
-//! [`run`] schedules and runs stages; [`runcache`] restores outputs of inputs seen before;
+//! [`run`] schedules and runs stages; `runcache` restores outputs of inputs seen before;
 //! [`records`] keeps a record of every execution; [`tracked`] lists the workspace's tracked paths
 //! (pointer files and the lock's outputs); `running` keeps the pid files that let a run
 //! see stages an earlier, killed run left behind; [`metrics`] shows and compares metrics and

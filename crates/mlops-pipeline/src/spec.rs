@@ -119,7 +119,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Reads `mlops.yaml` at the workspace root. Outputs that overlap data tracked with
-    /// `mlops add` are refused when a stage runs ([`Stage::refuse_tracked_outputs`]).
+    /// `mlops add` are refused when a stage runs (`Stage::refuse_tracked_outputs`).
     pub fn load(root: &Path) -> Result<Self> {
         let text = match fs_err::read_to_string(root.join(PIPELINE_FILE)) {
             Ok(text) => text,
