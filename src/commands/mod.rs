@@ -96,9 +96,7 @@ impl Context<'_> {
         }
         Ok(targets)
     }
-}
 
-impl Context<'_> {
     /// The tracked paths that `paths` name (all of them when empty): data tracked with pointer
     /// files, and pipeline outputs recorded in `mlops.lock`.
     pub(crate) fn tracked(

@@ -97,11 +97,12 @@ pub struct RowBatch {
 /// Rows decoded together across all features (32 float inputs: 32 KiB of output).
 const TILE_ROWS: usize = 256;
 
-/// Decodes the features of Parquet files into rows, a record batch at a time.
+/// Decodes the features of Parquet and CSV files into rows, a record batch at a time.
 pub struct RowReader {
     files: Vec<PathBuf>,
     /// The next file of `files` to open.
     next_file: usize,
+    /// The file being read: its path, its batches and the index in it of the next batch's row.
     current: Option<(Arc<Path>, Batches, u64)>,
     /// Per file, how to read it when it is CSV.
     layouts: Vec<Option<csv_file::Layout>>,
