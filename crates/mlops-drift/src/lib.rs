@@ -5,8 +5,8 @@
 //! conditions on it; [`profile`] summarises data into mergeable profiles a reference can be.
 //! [`methods`] holds the drift tests and distances, each defined as Evidently (or scipy beneath
 //! it) defines it, and Evidently's rule for choosing one per column; [`ks`] the two-sample
-//! Kolmogorov-Smirnov test with scipy's p-values; [`binning`] numpy's histogram edges and
-//! counts.
+//! Kolmogorov-Smirnov test with scipy's p-values; the private `edf` the Cramér-von Mises and
+//! Anderson-Darling tests; the private `binning` numpy's histogram edges and counts.
 //!
 //! It never prints and never exits.
 
