@@ -6,7 +6,7 @@
 //! negative values mirror it, zeros count apart. Every value a bucket holds is within a relative
 //! error α of the bucket's representative `2 γ^i / (γ + 1)`, and since buckets are fixed, merging
 //! profiles adds counts: the profile of the parts equals the profile of the whole, exactly.
-//! Categories are counted exactly up to [`MAX_CATEGORIES`]; beyond that the rarest fold into
+//! Categories are counted exactly up to `MAX_CATEGORIES` (10,000); beyond that the rarest fold into
 //! `(other)`.
 //!
 //! Against a profile, both sides of a numeric column are read through the sketch (each value

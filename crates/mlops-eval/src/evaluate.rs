@@ -118,7 +118,7 @@ impl Options {
     /// Checks the options before any data is read: a NaN threshold would predict every row
     /// negative and a negative one every row positive, an alpha outside (0, 1) would flag every
     /// slice or none, each with a report that looks fine; a crossing of more than
-    /// [`MAX_CROSSED`] columns makes slices too small to test.
+    /// `MAX_CROSSED` (4) columns makes slices too small to test.
     ///
     /// # Errors
     /// [`Error::BadOption`] naming the option and its value, [`Error::TooManyCrossed`].

@@ -8,8 +8,11 @@
 //! against scipy). [`gates`] parses and evaluates CI gate expressions. [`slices`] splits the rows
 //! into slices and tests a metric per slice (the tests live in the private `significance`),
 //! flagging the slices where the model is significantly worse than on the rest; slices and
-//! sensitive groups share [`groupby`]. [`evaluate`] puts a report together: the private
-//! `measure` measures every unit of rows with intervals, `sensitive` builds the fairness report.
+//! sensitive groups share the private `groupby`. [`evaluate`] puts a report ([`report`]) together
+//! from the columns [`input`] checks: the private `measure` measures every unit of rows with
+//! intervals (binary tasks in one pass, [`grouped`]), `sensitive` builds the fairness report.
+//! [`config`] reads `eval.yaml` and merges a command line's settings over it into
+//! [`evaluate::Options`].
 //!
 //! It never prints and never exits.
 

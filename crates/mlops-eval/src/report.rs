@@ -156,7 +156,7 @@ const ORDER: &[&str] = &[
     "mean_prediction_ratio",
 ];
 
-/// The entries of `map` in [`ORDER`].
+/// The entries of `map` in `ORDER`.
 pub fn ordered(map: &BTreeMap<String, Option<f64>>) -> Vec<(&str, Option<f64>)> {
     let rank = |name: &str| ORDER.iter().position(|o| *o == name).unwrap_or(ORDER.len());
     let mut entries: Vec<(&str, Option<f64>)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();

@@ -2,9 +2,9 @@
 //! crossings of columns), the metric tested per slice, and the slice reports of an evaluation.
 //!
 //! Slices come from categorical columns (one per value), numeric columns (quantile bins) and
-//! crossings of columns. Each slice gets every metric of the task (see [`crate::measure`]); the
+//! crossings of columns. Each slice gets every metric of the task (see the private `measure`); the
 //! tested metric ([`SliceMetric`]: a proportion for classification, a mean error for regression)
-//! is tested against the rest of the data as [`crate::significance`] describes, and the slices
+//! is tested against the rest of the data as the private `significance` describes, and the slices
 //! where the model is significantly worse are flagged.
 
 use std::borrow::Cow;

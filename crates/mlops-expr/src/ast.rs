@@ -161,7 +161,7 @@ impl Node {
     }
 }
 
-/// A comparison in an expression, as [`Node::comparisons`] finds it.
+/// A comparison in an expression, as `Node::comparisons` finds it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Comparison<'a> {
     pub left: &'a Node,

@@ -1,12 +1,12 @@
 //! `mlops-expr`: the one expression language of mlops, for `--gate` conditions in `mlops eval`
 //! and `mlops drift`, and for the `--where` filters and alert rules to come.
 //!
-//! An expression is parsed once into an [`Expr`] (a tree of [`ast::Node`]s), checked by its
+//! An expression is parsed once into an [`Expr`] (a tree of the private `ast::Node`s), checked by its
 //! caller against the names it knows ([`Expr::paths`]), and evaluated through the caller's
 //! [`Resolver`], which maps each name to a value, to "undefined, because ...", or to unknown.
 //! The crate knows nothing of metrics, columns or reports, and depends on no other mlops crate.
 //!
-//! Modules: [`ast`] the tree; `lexer` and `parser` the grammar; `evaluate` the meaning; `error`
+//! Modules: `ast` the tree; `lexer` and `parser` the grammar; `evaluate` the meaning; `error`
 //! the one error type, [`ParseError`], which names the column (1-based, in characters) of the
 //! offending token.
 //!
