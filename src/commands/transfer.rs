@@ -1,15 +1,13 @@
 //! `mlops push`, `pull` and `fetch`: move objects between the cache and a remote.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_core::digest::Digest;
+use mlops_core::Workspace;
 use mlops_core::ops::Tracked;
 use mlops_core::ops::checkout::CheckoutOptions;
 use mlops_core::ops::transfer::{self, TransferOptions, TransferReport};
-use mlops_core::{Error, Workspace};
-use mlops_meta::history::Repo;
+use mlops_meta::history::{OlderVersions, Repo};
 use serde::Serialize;
 
 use crate::commands::Context;
@@ -50,63 +48,13 @@ impl TransferArgs {
         ctx: &Context,
         ws: &Workspace,
         workspace: &[Tracked],
-    ) -> anyhow::Result<History> {
+    ) -> anyhow::Result<OlderVersions> {
         let asked = self.revisions.asked();
-        let mut history = History::default();
         if asked.is_empty() {
-            return Ok(history);
+            return Ok(OlderVersions::default());
         }
         let targets = ctx.targets(ws, &self.targets)?;
-        let repo = Repo::open(ws)?;
-        for which in asked {
-            for (item, commit) in repo.tracked_by_commit(which)? {
-                let key = (item.rel.clone(), item.pointer.digest);
-                let wanted = targets.is_empty() || targets.iter().any(|t| item.rel.starts_with(t));
-                let known = history.commits.contains_key(&key)
-                    || workspace
-                        .iter()
-                        .any(|w| w.rel == item.rel && w.pointer.digest == item.pointer.digest);
-                if wanted && !known {
-                    let id = commit.to_string();
-                    history.commits.insert(key, id[..7].to_owned());
-                    history.tracked.push(item);
-                }
-            }
-        }
-        Ok(history)
-    }
-}
-
-/// Versions of tracked paths read from git history, beside the workspace's.
-#[derive(Default)]
-struct History {
-    tracked: Vec<Tracked>,
-    /// A commit recording each (path, pointer digest), by short id.
-    commits: HashMap<(PathBuf, Digest), String>,
-}
-
-impl History {
-    /// `err` naming the commit whose pointer needs the missing object, when it came from one.
-    fn name_commit(&self, err: Error) -> Error {
-        match err {
-            Error::NeededBy {
-                path,
-                pointer,
-                commit: None,
-                missing,
-            } => Error::NeededBy {
-                commit: self.commits.get(&(path.clone(), pointer)).cloned(),
-                path,
-                pointer,
-                missing,
-            },
-            other => other,
-        }
-    }
-
-    /// The workspace's tracked paths followed by these.
-    fn with(&self, workspace: &[Tracked]) -> Vec<Tracked> {
-        workspace.iter().chain(&self.tracked).cloned().collect()
+        Ok(Repo::open(ws)?.older_versions(&asked, &targets, workspace)?)
     }
 }
 

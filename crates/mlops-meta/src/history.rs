@@ -1,11 +1,13 @@
 //! The tracked paths at a git revision, read from git's objects (libgit2): the pointer files in
-//! the revision's tree and the outputs its `mlops.lock` records.
+//! the revision's tree and the outputs its `mlops.lock` records; over many revisions, what `gc`
+//! keeps and the older versions `push`/`fetch`/`pull --all-*` transfer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use mlops_core::Workspace;
+use mlops_core::digest::Digest;
 use mlops_core::ops::Tracked;
 use mlops_core::pointer::{POINTER_SUFFIX, Pointer};
 use mlops_core::workspace::MLOPS_DIR;
@@ -173,8 +175,8 @@ impl Repo {
     }
 
     /// Every tracked path of every commit `which` names, each with one commit whose pointer (or
-    /// `mlops.lock`) records it (duplicates removed), for `push`/`fetch --all-commits`.
-    pub fn tracked_by_commit(&self, which: Commits) -> Result<Vec<(Tracked, Oid)>> {
+    /// `mlops.lock`) records it (duplicates removed), for [`Repo::older_versions`].
+    fn tracked_by_commit(&self, which: Commits) -> Result<Vec<(Tracked, Oid)>> {
         let mut seen = BTreeSet::new();
         let mut tracked = Vec::new();
         for id in self.commits(which)? {
@@ -186,5 +188,69 @@ impl Repo {
             }
         }
         Ok(tracked)
+    }
+
+    /// The versions of tracked paths that the commits of each of `which` record and `workspace`
+    /// (the workspace's own tracked paths) lacks, within `targets` (workspace-relative; none:
+    /// all), each with a commit that records it: what `push`/`fetch`/`pull --all-*` transfer.
+    pub fn older_versions(
+        &self,
+        which: &[Commits],
+        targets: &[PathBuf],
+        workspace: &[Tracked],
+    ) -> Result<OlderVersions> {
+        let mut versions = OlderVersions::default();
+        for &which in which {
+            for (item, commit) in self.tracked_by_commit(which)? {
+                let key = (item.rel.clone(), item.pointer.digest);
+                let wanted = targets.is_empty() || targets.iter().any(|t| item.rel.starts_with(t));
+                let known = versions.commits.contains_key(&key)
+                    || workspace
+                        .iter()
+                        .any(|w| w.rel == item.rel && w.pointer.digest == item.pointer.digest);
+                if wanted && !known {
+                    let id = commit.to_string();
+                    versions.commits.insert(key, id[..7].to_owned());
+                    versions.tracked.push(item);
+                }
+            }
+        }
+        Ok(versions)
+    }
+}
+
+/// Versions of tracked paths read from git history, beside the workspace's
+/// ([`Repo::older_versions`]).
+#[derive(Debug, Default)]
+pub struct OlderVersions {
+    /// The versions, each once.
+    pub tracked: Vec<Tracked>,
+    /// A commit recording each (path, pointer digest), by short id.
+    commits: HashMap<(PathBuf, Digest), String>,
+}
+
+impl OlderVersions {
+    /// `err` naming the commit whose pointer needs the missing object, when it came from one of
+    /// these versions.
+    pub fn name_commit(&self, err: mlops_core::Error) -> mlops_core::Error {
+        match err {
+            mlops_core::Error::NeededBy {
+                path,
+                pointer,
+                commit: None,
+                missing,
+            } => mlops_core::Error::NeededBy {
+                commit: self.commits.get(&(path.clone(), pointer)).cloned(),
+                path,
+                pointer,
+                missing,
+            },
+            other => other,
+        }
+    }
+
+    /// The workspace's tracked paths followed by these.
+    pub fn with(&self, workspace: &[Tracked]) -> Vec<Tracked> {
+        workspace.iter().chain(&self.tracked).cloned().collect()
     }
 }
