@@ -230,6 +230,7 @@ fn intern<'a>(
     })
 }
 
+/// A slicing column's rows as ids into its labels.
 fn labelled<'a>(column: &SliceColumn<'a>, bins: usize) -> Labelled<'a> {
     match column {
         SliceColumn::Categorical { name, values } => {
@@ -254,55 +255,59 @@ fn labelled<'a>(column: &SliceColumn<'a>, bins: usize) -> Labelled<'a> {
                 ids: Cow::Borrowed(ids),
             }
         }
-        SliceColumn::Numeric { name, values } => {
-            let mut finite: Vec<f64> = values
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|v| !v.is_nan())
-                .collect();
-            let bins = bins.max(1);
-            // The k/bins quantiles by successive selections, each in what the last one left
-            // above it: linear time, where a sort of millions of values takes most of a second.
-            let n = finite.len();
-            let mut edges: Vec<f64> = Vec::new();
-            let mut from = 0;
-            for k in 1..bins {
-                let at = k * n / bins;
-                if at >= n {
-                    break;
-                }
-                let (_, edge, _) = finite[from..].select_nth_unstable_by(at - from, f64::total_cmp);
-                edges.push(*edge);
-                from = at;
-            }
-            edges.dedup();
-            // Label k is the bin with k edges at or below its values; the last label is MISSING.
-            let mut labels: Vec<String> = (0..=edges.len())
-                .map(
-                    |k| match (k.checked_sub(1).map(|j| edges[j]), edges.get(k)) {
-                        (None, Some(hi)) => format!("< {hi}"),
-                        (Some(lo), Some(hi)) => format!("[{lo}, {hi})"),
-                        (Some(lo), None) => format!(">= {lo}"),
-                        (None, None) => "all".to_owned(),
-                    },
-                )
-                .collect();
-            labels.push(MISSING.to_owned());
-            let missing = u32::try_from(labels.len() - 1).expect("few bins");
-            let ids = values
-                .iter()
-                .map(|v| match v.filter(|v| !v.is_nan()) {
-                    Some(v) => u32::try_from(edges.partition_point(|&e| e <= v)).expect("few bins"),
-                    None => missing,
-                })
-                .collect();
-            Labelled {
-                name: (*name).to_owned(),
-                labels,
-                ids,
-            }
+        SliceColumn::Numeric { name, values } => quantile_bins(name, values, bins),
+    }
+}
+
+/// A numeric column in `bins` quantile bins (fewer where quantiles tie), labelled by their
+/// bounds, and a last label for missing and NaN values.
+fn quantile_bins<'a>(name: &str, values: &[Option<f64>], bins: usize) -> Labelled<'a> {
+    let mut finite: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .collect();
+    let bins = bins.max(1);
+    // The k/bins quantiles by successive selections, each in what the last one left
+    // above it: linear time, where a sort of millions of values takes most of a second.
+    let n = finite.len();
+    let mut edges: Vec<f64> = Vec::new();
+    let mut from = 0;
+    for k in 1..bins {
+        let at = k * n / bins;
+        if at >= n {
+            break;
         }
+        let (_, edge, _) = finite[from..].select_nth_unstable_by(at - from, f64::total_cmp);
+        edges.push(*edge);
+        from = at;
+    }
+    edges.dedup();
+    // Label k is the bin with k edges at or below its values; the last label is MISSING.
+    let mut labels: Vec<String> = (0..=edges.len())
+        .map(
+            |k| match (k.checked_sub(1).map(|j| edges[j]), edges.get(k)) {
+                (None, Some(hi)) => format!("< {hi}"),
+                (Some(lo), Some(hi)) => format!("[{lo}, {hi})"),
+                (Some(lo), None) => format!(">= {lo}"),
+                (None, None) => "all".to_owned(),
+            },
+        )
+        .collect();
+    labels.push(MISSING.to_owned());
+    let missing = u32::try_from(labels.len() - 1).expect("few bins");
+    let ids = values
+        .iter()
+        .map(|v| match v.filter(|v| !v.is_nan()) {
+            Some(v) => u32::try_from(edges.partition_point(|&e| e <= v)).expect("few bins"),
+            None => missing,
+        })
+        .collect();
+    Labelled {
+        name: name.to_owned(),
+        labels,
+        ids,
     }
 }
 
