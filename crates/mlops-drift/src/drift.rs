@@ -360,15 +360,20 @@ fn check_gate_columns(
 /// one for the current data together.
 fn batch_schemas(batches: &[Input], options: &Options) -> Result<Vec<Vec<SchemaColumn>>> {
     if options.batch_by.is_some() {
-        let paths: Vec<PathBuf> = batches.iter().flat_map(|b| b.paths.clone()).collect();
         return Ok(vec![schema_of(&Input {
             name: "the current data".into(),
-            paths,
+            paths: all_paths(batches),
         })?]);
     }
     batches.iter().map(schema_of).collect()
 }
 
+/// Every batch's files, in order: with `--batch-by`, the current data read as one table.
+fn all_paths(batches: &[Input]) -> Vec<PathBuf> {
+    batches.iter().flat_map(|b| b.paths.clone()).collect()
+}
+
+/// An input's schema, from its first file's metadata.
 fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
     let first = input
         .paths
@@ -445,7 +450,7 @@ fn batch_reports(
             })
             .collect();
     };
-    let paths: Vec<PathBuf> = batches.iter().flat_map(|b| b.paths.clone()).collect();
+    let paths = all_paths(batches);
     let schema = &schemas[0];
     let present: Vec<&str> = context
         .wanted
