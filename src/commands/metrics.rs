@@ -57,6 +57,18 @@ pub(crate) enum ParamsCommand {
     },
 }
 
+/// The workspace and its pipeline, once the `-o` files are known not to be among the files the
+/// report reads.
+fn load_pipeline(
+    ctx: &Context,
+    targets: &[render::Target],
+) -> anyhow::Result<(mlops_core::Workspace, Pipeline)> {
+    let ws = ctx.workspace()?;
+    let pipeline = Pipeline::load(ws.root())?;
+    ensure_not_read(targets, ws.root(), &pipeline)?;
+    Ok((ws, pipeline))
+}
+
 /// Refuses an `-o` file that is one of the files these reports read (`mlops.yaml`, the metrics
 /// and params files), before anything is written.
 fn ensure_not_read(
@@ -80,14 +92,14 @@ fn ensure_not_read(
 fn with_md(output: &OutputArgs, md: bool, json: bool) -> anyhow::Result<OutputArgs> {
     let mut output = output.clone();
     if md {
-        match output.format.format {
-            Some(Format::Markdown) | None if !json => output.format.format = Some(Format::Markdown),
-            Some(other) => anyhow::bail!(
-                "`--md` and `--format {other}` ask for different formats: give one of them"
-            ),
-            None => {
+        match (output.format.format, json) {
+            (Some(Format::Markdown) | None, false) => output.format.format = Some(Format::Markdown),
+            (Some(Format::Markdown) | None, true) => {
                 anyhow::bail!("`--md` and `--json` ask for different formats: give one of them")
             }
+            (Some(other), _) => anyhow::bail!(
+                "`--md` and `--format {other}` ask for different formats: give one of them"
+            ),
         }
     }
     Ok(output)
@@ -98,9 +110,7 @@ pub(crate) fn metrics(command: &MetricsCommand, ctx: &Context) -> anyhow::Result
         MetricsCommand::Show { md, output } => {
             let output = with_md(output, *md, ctx.printer.is_json())?;
             let targets = render::targets(&output, ctx, "metrics show", &SHOW_FORMATS)?;
-            let ws = ctx.workspace()?;
-            let pipeline = Pipeline::load(ws.root())?;
-            ensure_not_read(&targets, ws.root(), &pipeline)?;
+            let (ws, pipeline) = load_pipeline(ctx, &targets)?;
             let report = metrics::show(ws.root(), &pipeline)?;
             render::emit(ctx.printer, &report, &targets, render::metrics::show)?;
         }
@@ -110,9 +120,7 @@ pub(crate) fn metrics(command: &MetricsCommand, ctx: &Context) -> anyhow::Result
         } => {
             let output = with_md(&args.output, args.md, ctx.printer.is_json())?;
             let targets = render::targets(&output, ctx, "metrics diff", &DIFF_FORMATS)?;
-            let ws = ctx.workspace()?;
-            let pipeline = Pipeline::load(ws.root())?;
-            ensure_not_read(&targets, ws.root(), &pipeline)?;
+            let (ws, pipeline) = load_pipeline(ctx, &targets)?;
             let report = metrics::diff_metrics(
                 ws.root(),
                 &pipeline,
@@ -132,9 +140,7 @@ pub(crate) fn params(command: &ParamsCommand, ctx: &Context) -> anyhow::Result<E
         ParamsCommand::Diff { diff, all } => {
             let output = with_md(&diff.output, diff.md, ctx.printer.is_json())?;
             let targets = render::targets(&output, ctx, "params diff", &DIFF_FORMATS)?;
-            let ws = ctx.workspace()?;
-            let pipeline = Pipeline::load(ws.root())?;
-            ensure_not_read(&targets, ws.root(), &pipeline)?;
+            let (ws, pipeline) = load_pipeline(ctx, &targets)?;
             let report = metrics::diff_params(
                 ws.root(),
                 &pipeline,
@@ -148,4 +154,31 @@ pub(crate) fn params(command: &ParamsCommand, ctx: &Context) -> anyhow::Result<E
         }
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::FormatArgs;
+
+    #[test]
+    fn md_names_the_flag_it_conflicts_with() {
+        let output = |format| OutputArgs {
+            format: FormatArgs { format },
+            output: Vec::new(),
+        };
+        let folded = with_md(&output(None), true, false).expect("--md alone");
+        assert_eq!(folded.format.format, Some(Format::Markdown));
+        for (format, json, flag) in [
+            (None, true, "`--json`"),
+            (Some(Format::Markdown), true, "`--json`"),
+            (Some(Format::Html), false, "`--format html`"),
+        ] {
+            let err = with_md(&output(format), true, json).expect_err("a conflict");
+            assert!(
+                err.to_string().starts_with(&format!("`--md` and {flag}")),
+                "{err}"
+            );
+        }
+    }
 }
