@@ -226,8 +226,3 @@ pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     })?;
     Ok(ExitStatus::Success)
 }
-
-/// Runs `run` for `stage list`: a dry run of every stage.
-pub(crate) fn dry_run_all(ctx: &Context) -> anyhow::Result<Vec<StageOutcome>> {
-    Ok(run::dry_run_all(&ctx.workspace()?)?)
-}

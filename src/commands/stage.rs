@@ -61,7 +61,7 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
     match command {
         StageCommand::List { output } => {
             let targets = render::targets(output, ctx, "stage list", &render::pipeline::FORMATS)?;
-            let outcomes = crate::commands::run::dry_run_all(ctx)?;
+            let outcomes = mlops_pipeline::run::dry_run_all(&ctx.workspace()?)?;
             let states: Vec<StageState> = outcomes
                 .into_iter()
                 .map(|o| StageState {
