@@ -128,11 +128,6 @@ impl Expr {
         &self.text
     }
 
-    /// The tree.
-    pub fn root(&self) -> &Node {
-        &self.root
-    }
-
     /// Every name, in the order written: what a caller checks against the names it knows.
     pub fn paths(&self) -> Vec<&Path> {
         self.root.paths()
