@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use mlops_core::config::LinkMode;
-use mlops_core::ops::checkout::{self, CheckoutOptions};
+use mlops_core::ops::checkout::{self, CheckoutOptions, CheckoutReport};
 
 use crate::commands::Context;
 use crate::commands::add::LinkArg;
@@ -41,15 +41,21 @@ pub(crate) fn run(args: &CheckoutArgs, ctx: &Context) -> anyhow::Result<ExitStat
             r.unchanged
         )
     })?;
+    Ok(warn_skipped(ctx, &report))
+}
+
+/// Warns of each file a checkout (or `pull`) kept because the cache lacks its content; such a
+/// checkout did not finish, so it exits 1.
+pub(crate) fn warn_skipped(ctx: &Context, report: &CheckoutReport) -> ExitStatus {
     for path in &report.skipped {
         ctx.printer.warn(&format!(
             "skipped `{}`: its content is not saved in the cache (use --force to overwrite it)",
             path.display()
         ));
     }
-    Ok(if report.skipped.is_empty() {
+    if report.skipped.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
-    })
+    }
 }

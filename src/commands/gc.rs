@@ -1,4 +1,5 @@
-//! `mlops gc`: free cache space held by objects no pointer needs.
+//! `mlops gc`: free cache space held by objects no tracked path needs (pointer files and
+//! `mlops.lock` outputs, and with `--all-*` those of other commits).
 
 use mlops_meta::history::Repo;
 

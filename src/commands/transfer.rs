@@ -167,17 +167,10 @@ pub(crate) fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             r.checkout.unchanged
         )
     })?;
-    for path in &report.checkout.skipped {
-        ctx.printer.warn(&format!(
-            "skipped `{}`: its content is not saved in the cache (use --force to overwrite it)",
-            path.display()
-        ));
-    }
-    Ok(if report.checkout.skipped.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
+    Ok(crate::commands::checkout::warn_skipped(
+        ctx,
+        &report.checkout,
+    ))
 }
 
 fn describe(r: &TransferReport, verb: &str, preposition: &str, present: &str) -> String {
