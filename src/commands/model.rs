@@ -3,17 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use mlops_core::Workspace;
-use mlops_core::rows::Feature;
-use mlops_infer::Model;
 use mlops_infer::device::Device;
-
 use mlops_meta::history::Repo;
 use mlops_meta::registry::{Bump, GetOptions, Registry};
 
 use crate::commands::Context;
 use crate::commands::predict::load_model;
 use crate::error::ExitStatus;
-use crate::render::registry::{InputInfo, ModelInfo};
+use crate::render::registry::ModelInfo;
 use crate::render::{self, OutputArgs};
 
 /// Look inside model directories; register versions and assign stages in git tags (GTO's format)
@@ -96,48 +93,6 @@ pub(crate) enum ModelCommand {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
-}
-
-impl ModelInfo {
-    fn of(model: &Model) -> anyhow::Result<Self> {
-        let inputs = model
-            .features
-            .iter()
-            .map(|f| match f {
-                Feature::Numeric { column, mean, std } => InputInfo {
-                    column: column.clone(),
-                    kind: "numeric",
-                    mean: Some(*mean),
-                    std: Some(*std),
-                    categories: None,
-                },
-                Feature::OneHot { column, categories } => InputInfo {
-                    column: column.clone(),
-                    kind: "onehot",
-                    mean: None,
-                    std: None,
-                    categories: Some(categories.clone()),
-                },
-            })
-            .collect();
-        Ok(ModelInfo {
-            dir: model.dir.clone(),
-            task: model.spec.task.name(),
-            inputs,
-            classes: model
-                .classes
-                .as_ref()
-                .map(mlops_infer::spec::Classes::names),
-            layers: model.layer_notes.clone(),
-            output: model.spec.output.name(),
-            width_in: model.width_in,
-            width_out: model.width_out,
-            parameters: model.parameters,
-            digest: model.digest.to_string(),
-            weights_bytes: fs_err::metadata(model.dir.join(mlops_infer::model::WEIGHTS_FILE))?
-                .len(),
-        })
-    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use mlops_core::rows::Feature;
+use mlops_infer::Model;
 use mlops_meta::registry::{Action, Event, ModelState};
 
 use crate::render::{Format, table, text};
@@ -100,6 +102,49 @@ pub(crate) struct ModelInfo {
     pub(crate) parameters: usize,
     pub(crate) digest: String,
     pub(crate) weights_bytes: u64,
+}
+
+impl ModelInfo {
+    /// What `model inspect` shows of a loaded model.
+    pub(crate) fn of(model: &Model) -> anyhow::Result<Self> {
+        let inputs = model
+            .features
+            .iter()
+            .map(|f| match f {
+                Feature::Numeric { column, mean, std } => InputInfo {
+                    column: column.clone(),
+                    kind: "numeric",
+                    mean: Some(*mean),
+                    std: Some(*std),
+                    categories: None,
+                },
+                Feature::OneHot { column, categories } => InputInfo {
+                    column: column.clone(),
+                    kind: "onehot",
+                    mean: None,
+                    std: None,
+                    categories: Some(categories.clone()),
+                },
+            })
+            .collect();
+        Ok(ModelInfo {
+            dir: model.dir.clone(),
+            task: model.spec.task.name(),
+            inputs,
+            classes: model
+                .classes
+                .as_ref()
+                .map(mlops_infer::spec::Classes::names),
+            layers: model.layer_notes.clone(),
+            output: model.spec.output.name(),
+            width_in: model.width_in,
+            width_out: model.width_out,
+            parameters: model.parameters,
+            digest: model.digest.to_string(),
+            weights_bytes: fs_err::metadata(model.dir.join(mlops_infer::model::WEIGHTS_FILE))?
+                .len(),
+        })
+    }
 }
 
 /// One input column of [`ModelInfo`]: numeric (with its standardisation) or one-hot.
