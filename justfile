@@ -20,12 +20,18 @@ test:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
-# Check the dependency rules: mlops-core must not depend on clap, anyhow, indicatif or candle
+# Check the dependency rules: mlops-core must not depend on clap, anyhow, indicatif or candle,
+# nor core, pipeline and meta on arrow or parquet
 deps:
     #!/usr/bin/env bash
     set -euo pipefail
     bad=$(cargo tree -p mlops-core -e normal --prefix none | grep -E '^(clap|anyhow|indicatif|candle-[a-z]+) ' || true)
     if [ -n "$bad" ]; then echo "mlops-core must not depend on:"; echo "$bad"; exit 1; fi
+    # File formats live in mlops-data: versioning, pipelines and git metadata compile no Arrow.
+    for crate in mlops-core mlops-pipeline mlops-meta; do
+        bad=$(cargo tree -p "$crate" -e normal --prefix none | grep -E '^(arrow-[a-z]+|parquet) ' || true)
+        if [ -n "$bad" ]; then echo "$crate must not depend on:"; echo "$bad"; exit 1; fi
+    done
     # No unused dependency in any manifest (the fuzz crate's included). Not in .ci/run: CI must
     # work offline on a fresh machine, and cargo-machete is installed from crates.io
     # (`cargo install cargo-machete`).

@@ -91,7 +91,7 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::SliceMetric { .. } => "leave out --slice-metric to test the task's default (accuracy; mae for regression)".into(),
         E::TooManyCrossed { .. } => "cross fewer columns; slices of many columns are too small to test".into(),
         E::BadWeight { .. } => "a sample weight counts its row that many times; fix or drop the rows with invalid weights".into(),
-        E::Core(_) | E::Argument(_) | E::BadOption { .. } => return None,
+        E::Core(_) | E::Data(_) | E::Argument(_) | E::BadOption { .. } => return None,
     };
     Some(hint)
 }
@@ -127,7 +127,7 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
             unknown.suggestion.as_deref(),
             "check the column's name; `mlops drift --json` lists each batch's columns",
         ),
-        D::Core(_) | D::Argument(_) | D::BadOption { .. } => return None,
+        D::Core(_) | D::Data(_) | D::Argument(_) | D::BadOption { .. } => return None,
     };
     Some(hint)
 }
@@ -147,7 +147,9 @@ fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
         I::NonFinite { .. } => "the model's training diverged; train it again with a lower learning rate".into(),
         I::NoCuda { .. } => "build with CUDA: `cargo build --release --features cuda` (needs the CUDA toolkit; see docs/models.md)".into(),
         I::CudaUnavailable { .. } => "check `nvidia-smi`, the driver and the GPU's ordinal, or use --device cpu".into(),
-        I::Core(_) | I::Argument(_) | I::Compute(_) | I::Io(_) | I::Interrupted => return None,
+        I::Core(_) | I::Data(_) | I::Argument(_) | I::Compute(_) | I::Io(_) | I::Interrupted => {
+            return None;
+        }
     };
     Some(hint)
 }
@@ -197,6 +199,40 @@ fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
     Some(hint)
 }
 
+/// Hints for table errors: a file that cannot be read, a column missing or of the wrong type.
+fn data_hint(err: &mlops_data::Error) -> Option<String> {
+    use mlops_data::Error as T;
+    let hint = match err {
+        T::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
+        T::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
+        T::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
+        T::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
+        T::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a kept column's type comes from the file's first 1000 rows".into(),
+        T::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
+        T::NoTableFiles { .. } => "a directory is read for its `*.parquet` files; a pattern such as 'data/day-*.parquet' matches file names in one directory".into(),
+        T::Io(_) => return None,
+    };
+    Some(hint)
+}
+
+/// The table error in `err`'s chain, bare or wrapped (transparently, so not in the chain itself)
+/// by a capability crate's error.
+fn data_error<'a>(
+    err: &'a anyhow::Error,
+    eval: Option<&'a mlops_eval::Error>,
+    drift: Option<&'a mlops_drift::Error>,
+    infer: Option<&'a mlops_infer::Error>,
+) -> Option<&'a mlops_data::Error> {
+    match (eval, drift, infer) {
+        (Some(mlops_eval::Error::Data(data)), ..)
+        | (_, Some(mlops_drift::Error::Data(data)), _)
+        | (.., Some(mlops_infer::Error::Data(data))) => Some(data),
+        _ => err
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<mlops_data::Error>()),
+    }
+}
+
 /// A suggestion for what to do next, for errors where one helps.
 pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     let pipeline = err
@@ -229,7 +265,10 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     if let Some(hint) = infer.and_then(infer_hint) {
         return Some(hint);
     }
-    // The capability crates wrap core errors transparently, so look inside them too.
+    // The capability crates wrap data and core errors transparently, so look inside them too.
+    if let Some(hint) = data_error(err, eval, drift, infer).and_then(data_hint) {
+        return Some(hint);
+    }
     let core = match (pipeline, eval, drift, infer, meta) {
         (Some(mlops_pipeline::Error::Core(core)), ..)
         | (_, Some(mlops_eval::Error::Core(core)), ..)
@@ -284,13 +323,6 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::BadRemoteUrl { .. } => "give a directory outside the workspace (or a subdirectory of it), as a path or a `file://` URL".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push` (`mlops push --all-commits` for every committed version)".into(),
         Error::NeededBy { missing, commit, .. } => needed_by_hint(missing, commit.is_some()).into(),
-        Error::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
-        Error::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
-        Error::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
-        Error::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
-        Error::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a kept column's type comes from the file's first 1000 rows".into(),
-        Error::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
-        Error::NoTableFiles { .. } => "a directory is read for its `*.parquet` files; a pattern such as 'data/day-*.parquet' matches file names in one directory".into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),
         Error::IsPointer { .. }
         | Error::InsideMlopsDir { .. }

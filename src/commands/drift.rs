@@ -114,7 +114,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let input = |path: &PathBuf| -> anyhow::Result<Input> {
         Ok(Input {
             name: path.display().to_string(),
-            paths: mlops_core::table::expand(&ctx.cwd.join(path))?,
+            paths: mlops_data::table::expand(&ctx.cwd.join(path))?,
         })
     };
     let reference = input(&args.reference)?;

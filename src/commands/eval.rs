@@ -228,7 +228,7 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     // before the same-file check, so that an output among them is found.
     let mut files: Vec<PathBuf> = Vec::new();
     for file in &args.files {
-        files.extend(mlops_core::table::expand(&ctx.cwd.join(file))?);
+        files.extend(mlops_data::table::expand(&ctx.cwd.join(file))?);
     }
     let mut inputs = files.clone();
     inputs.extend(baseline.iter().cloned());

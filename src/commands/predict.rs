@@ -148,7 +148,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     prepare_compute(threads.saturating_sub(1));
     let mut inputs = Vec::new();
     for input in &args.inputs {
-        inputs.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
+        inputs.extend(mlops_data::table::expand(&ctx.cwd.join(input))?);
     }
     let output = ctx.output(&args.output);
     let model_files = [

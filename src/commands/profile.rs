@@ -84,7 +84,7 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             }
             let mut paths = Vec::new();
             for input in &args.data {
-                paths.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
+                paths.extend(mlops_data::table::expand(&ctx.cwd.join(input))?);
             }
             mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, &paths)?;
             let profile = profile::profile_files(

@@ -33,20 +33,20 @@ pub(crate) fn run(args: &SplitArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     );
     let mut paths = Vec::new();
     for input in &args.data {
-        paths.extend(mlops_core::table::expand(&ctx.cwd.join(input))?);
+        paths.extend(mlops_data::table::expand(&ctx.cwd.join(input))?);
     }
     let dir = ctx.cwd.join(&args.output);
     for name in ["train.parquet", "test.parquet"] {
         mlops_core::outfile::ensure_not_input(&dir.join(name), &paths)?;
     }
     let first = paths.first().context("no input files")?;
-    let schema = mlops_core::table::schema(first)?;
+    let schema = mlops_data::table::schema(first)?;
     let names: Vec<&str> = schema.iter().map(|c| c.name.as_str()).collect();
-    let table = mlops_core::table::read(&paths, &names)?;
-    let (train, test) = mlops_core::table::split(&table, args.test, args.seed);
+    let table = mlops_data::table::read(&paths, &names)?;
+    let (train, test) = mlops_data::table::split(&table, args.test, args.seed);
     fs_err::create_dir_all(&dir)?;
-    mlops_core::table::write_parquet(&dir.join("train.parquet"), &train)?;
-    mlops_core::table::write_parquet(&dir.join("test.parquet"), &test)?;
+    mlops_data::table::write_parquet(&dir.join("train.parquet"), &train)?;
+    mlops_data::table::write_parquet(&dir.join("test.parquet"), &test)?;
     let report = serde_json::json!({ "train": train.rows, "test": test.rows, "output": dir });
     ctx.printer.report(&report, |_| {
         format!(

@@ -226,7 +226,7 @@ fn check_output(
         .data
         .iter()
         .flatten()
-        .flat_map(|p| mlops_core::table::expand(p).unwrap_or_else(|_| vec![p.clone()]))
+        .flat_map(|p| mlops_data::table::expand(p).unwrap_or_else(|_| vec![p.clone()]))
         .collect();
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
     for name in [SPEC_FILE, WEIGHTS_FILE, METRICS_FILE] {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlops_core::rows::Feature;
+use mlops_data::rows::Feature;
 use mlops_infer::Model;
 use mlops_meta::registry::{Action, Event, ModelState};
 
@@ -79,7 +79,7 @@ pub(crate) fn history(events: &[Event], format: Format) -> String {
 /// `YYYY-MM-DD HH:MM` of seconds since 1970 (UTC).
 fn time_text(seconds: i64) -> String {
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (y, m, d) = mlops_core::table::civil_from_days(days);
+    let (y, m, d) = mlops_data::table::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}",
         rest / 3600,

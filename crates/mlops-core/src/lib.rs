@@ -5,11 +5,13 @@
 //! ([`mod@pointer`]), the hash index ([`index`]), workspace scanning ([`scan`], [`tree`]), remotes
 //! ([`remote`]), git ([`git`]), the check on every path read from a file ([`safepath`]), atomic
 //! writes and the workspace lock ([`atomic`], `lock`), outputs the user names ([`outfile`]),
-//! the versioning operations ([`ops`]), tables read from Parquet and CSV ([`table`]) and model
-//! inputs and outputs a batch of rows at a time ([`rows`]), seeded randomness ([`rng`]), the one
+//! the versioning operations ([`ops`]), seeded randomness ([`rng`]), the one
 //! way every crate reads and writes YAML, guarded against files built to stall the parser
 //! ([`yaml`]), "did you mean" suggestions ([`suggest`]), and the kill points of the crash-safety
 //! tests ([`faults`]).
+//!
+//! File formats are not its business: tables (Parquet, CSV) are read and written by
+//! `mlops-data`, which builds on this crate.
 //!
 //! It never prints and never exits: operations return reports and [`Error`]s, and report progress
 //! through [`progress::Progress`]. It must not depend on clap, anyhow, indicatif or candle.
@@ -29,12 +31,10 @@ pub mod pointer;
 pub mod progress;
 pub mod remote;
 pub mod rng;
-pub mod rows;
 pub mod safepath;
 pub mod scan;
 pub mod store;
 pub mod suggest;
-pub mod table;
 pub mod tree;
 pub mod workspace;
 pub mod yaml;

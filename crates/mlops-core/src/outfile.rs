@@ -134,7 +134,7 @@ fn resolve_links(path: &Path) -> io::Result<PathBuf> {
 /// An output being written; it appears at its path when [`OutFile::finish`] returns, and a temp
 /// file is removed if it is dropped unfinished.
 #[derive(Debug)]
-pub(crate) struct OutFile {
+pub struct OutFile {
     file: fs_err::File,
     /// The temp file renamed over `dest` at the end, for [`Target::Replace`].
     temp: Option<PathBuf>,
@@ -149,7 +149,7 @@ impl OutFile {
     ///
     /// # Errors
     /// When `path` is a directory, or the file cannot be created or opened.
-    pub(crate) fn create(path: &Path) -> io::Result<Self> {
+    pub fn create(path: &Path) -> io::Result<Self> {
         let (file, temp, dest) = match target(path)? {
             Target::Replace(dest) => {
                 let dir = crate::atomic::parent_of(&dest);
@@ -201,7 +201,7 @@ impl OutFile {
     ///
     /// # Errors
     /// When the last bytes cannot be written, or the sync or the rename fails.
-    pub(crate) fn finish(mut self) -> io::Result<()> {
+    pub fn finish(mut self) -> io::Result<()> {
         self.flush()?;
         if let Some(temp) = &self.temp {
             self.file.sync_all()?;

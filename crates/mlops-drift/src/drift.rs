@@ -10,7 +10,7 @@ mod column;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mlops_core::table::{self, Column, SchemaColumn, Table};
+use mlops_data::table::{self, Column, SchemaColumn, Table};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};

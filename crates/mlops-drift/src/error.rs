@@ -7,6 +7,9 @@ pub enum Error {
     Core(#[from] mlops_core::Error),
 
     #[error(transparent)]
+    Data(#[from] mlops_data::Error),
+
+    #[error(transparent)]
     Gate(#[from] crate::gates::GateError),
 
     #[error(transparent)]

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mlops_core::table::{self, Column, Table};
+use mlops_data::table::{self, Column, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};

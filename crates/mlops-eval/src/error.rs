@@ -8,6 +8,9 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] mlops_core::Error),
 
+    #[error(transparent)]
+    Data(#[from] mlops_data::Error),
+
     #[error("{0}")]
     Argument(String),
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mlops_core::table;
+use mlops_data::table;
 
 use crate::error::{Error, Result};
 use crate::fairness::Method;

@@ -16,7 +16,7 @@ const DENSE_KEYS: u128 = 1 << 16;
 /// An id that stands for a missing value (a coded table column's own missing id): read as the
 /// column's last id, `radix - 1`, which the caller reserves for it.
 #[cfg(test)]
-pub(crate) const MISSING: u32 = mlops_core::table::Column::MISSING;
+pub(crate) const MISSING: u32 = mlops_data::table::Column::MISSING;
 
 /// A coded column: each row's id, every id below `radix` (or `Column::MISSING`).
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use mlops_core::table::{Column, Table};
+use mlops_data::table::{Column, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use mlops_core::table::{Column, Table};
+use mlops_data::table::{Column, Table};
 
 use crate::evaluate::Options;
 use crate::fairness::{self, Method};

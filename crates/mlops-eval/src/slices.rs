@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use mlops_core::table::{Column, Table};
+use mlops_data::table::{Column, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};

@@ -8,6 +8,9 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] mlops_core::Error),
 
+    #[error(transparent)]
+    Data(#[from] mlops_data::Error),
+
     #[error("no model in `{}`: it has no `model.yaml`", dir.display())]
     NoModel { dir: PathBuf },
 

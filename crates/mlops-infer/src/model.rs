@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use candle_core::safetensors::Load as _;
 use candle_core::{DType, Device, Tensor};
 use mlops_core::Digest;
-use mlops_core::rows::Feature;
+use mlops_data::rows::Feature;
 
 use crate::error::{Error, Result};
 use crate::fused::BiasThen;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use mlops_core::progress::Progress;
-use mlops_core::rows::{Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values};
+use mlops_data::rows::{Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, argmax};

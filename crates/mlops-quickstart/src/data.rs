@@ -10,7 +10,7 @@
 //!   drift in those columns.
 
 use mlops_core::rng::SplitMix;
-use mlops_core::table::{Column, Table};
+use mlops_data::table::{Column, Table};
 
 /// The regions, `east` being the noisy one.
 pub(crate) const REGIONS: [&str; 4] = ["north", "south", "east", "west"];

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use mlops_core::error::{Error, Result};
-use mlops_core::table::write_parquet;
+use mlops_data::table::write_parquet;
 
 use crate::data::{Shift, customers};
 
@@ -75,7 +75,7 @@ pub(crate) fn pipeline_text(mlops: &str) -> String {
 
 /// Writes the project's files into `dir`: its data, `mlops.yaml` (running mlops as `mlops`),
 /// `params.yaml` and a README.
-pub fn write_files(dir: &Path, rows: usize, mlops: &str) -> Result<()> {
+pub fn write_files(dir: &Path, rows: usize, mlops: &str) -> mlops_data::Result<()> {
     write_data(dir, rows)?;
     mlops_core::atomic::write(&dir.join("mlops.yaml"), pipeline_text(mlops).as_bytes())?;
     mlops_core::atomic::write(&dir.join("params.yaml"), PARAMS.as_bytes())?;
@@ -85,7 +85,7 @@ pub fn write_files(dir: &Path, rows: usize, mlops: &str) -> Result<()> {
 
 /// Writes the data into `dir`: `rows` training customers in `data/customers.parquet` and three
 /// monthly batches of a tenth as many in `data/batches/`, the last drifted.
-pub fn write_data(dir: &Path, rows: usize) -> Result<()> {
+pub fn write_data(dir: &Path, rows: usize) -> mlops_data::Result<()> {
     fs_err::create_dir_all(dir.join(BATCHES))?;
     write_parquet(&dir.join(CUSTOMERS), &customers(rows, 1, 0, Shift::NONE))?;
     let batch = (rows / 10).max(100);

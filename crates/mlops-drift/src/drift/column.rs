@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use mlops_core::table::Column;
+use mlops_data::table::Column;
 
 use super::{Options, ReferenceColumn};
 use crate::binning;

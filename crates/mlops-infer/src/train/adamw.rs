@@ -18,7 +18,7 @@ use crate::spec::{Activation, LayerSpec};
 /// without validation rows) has not dropped by more than [`MIN_DELTA`] for `patience` epochs;
 /// with validation rows, the weights of its best epoch are kept.
 pub(super) fn fit(
-    data: mlops_core::table::Table,
+    data: mlops_data::table::Table,
     encoder: &Encoder,
     target: &Target,
     rows: &mut Rows,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use mlops_core::table::{self, Column};
+use mlops_data::table::{self, Column};
 
 use super::TrainConfig;
 use super::design::{Encoded, NO_SLOT};
@@ -51,7 +51,7 @@ fn choose_inputs(config: &TrainConfig, label: &str, first: &Path) -> Result<Vec<
     let schema = table::schema(first)?;
     for name in &exclude {
         if !schema.iter().any(|c| &c.name == name) {
-            return Err(mlops_core::Error::MissingColumn {
+            return Err(mlops_data::Error::MissingColumn {
                 path: first.to_owned(),
                 column: name.clone(),
                 available: schema

@@ -11,7 +11,7 @@
 
 use candle_core::{Device, Tensor};
 use mlops_core::progress::Progress;
-use mlops_core::table::Table;
+use mlops_data::table::Table;
 
 use super::data::Encoder;
 use super::design::{Design, Encoded};

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use mlops_core::progress::Progress;
-use mlops_core::table;
+use mlops_data::table;
 
 use crate::error::{Error, Result};
 use crate::model::{SPEC_FILE, WEIGHTS_FILE};

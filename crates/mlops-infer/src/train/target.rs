@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use mlops_core::table::Column;
+use mlops_data::table::Column;
 use mlops_eval::metrics::{binary, multiclass, regression};
 
 use super::Architecture;

@@ -1261,7 +1261,7 @@ fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
 /// keeps at least one row): `(rest, held)`.
 pub fn split_rows(rows: usize, held: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut order: Vec<usize> = (0..rows).collect();
-    crate::rng::SplitMix(seed).shuffle(&mut order);
+    mlops_core::rng::SplitMix(seed).shuffle(&mut order);
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
@@ -1281,7 +1281,7 @@ pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
 }
 
 /// Writes `table` to the Parquet file `path`, atomically where it is a regular file (see
-/// [`crate::outfile`]):
+/// [`mlops_core::outfile`]):
 /// booleans, 64-bit integers and floats, and text, each nullable.
 pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
     use std::sync::Arc;
@@ -1306,7 +1306,7 @@ pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
     let batch =
         arrow_array::RecordBatch::try_from_iter(arrays).map_err(|e| table_error(path, e))?;
     // A temp file renamed into place, or straight through to a device or stdout.
-    let file = crate::outfile::OutFile::create(path)?;
+    let file = mlops_core::outfile::OutFile::create(path)?;
     let properties = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
         .build();

@@ -13,8 +13,8 @@ use parquet::file::properties::WriterProperties;
 
 use super::{Passed, csv_file, is_csv, is_text};
 use crate::error::Result;
-use crate::outfile::OutFile;
 use crate::table::table_error;
+use mlops_core::outfile::OutFile;
 
 /// The type of an output column [`RowWriter`] adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl Values {
 
 /// Writes scored rows to a Parquet file, or a CSV file when its name ends in `.csv`: a temp file
 /// beside it until [`RowWriter::finish`] renames it into place, removed if the writer is dropped
-/// unfinished (or straight through to a device, a FIFO or stdout: see [`crate::outfile`]).
+/// unfinished (or straight through to a device, a FIFO or stdout: see [`mlops_core::outfile`]).
 pub struct RowWriter {
     path: PathBuf,
     writer: Output,

@@ -21,8 +21,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray}
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
-use crate::outfile::OutFile;
 use crate::table::table_error;
+use mlops_core::outfile::OutFile;
 
 /// The rows that decide the type of a passed-through column.
 pub(super) const INFER_ROWS: usize = 1000;

@@ -1,0 +1,66 @@
+//! The one error type of `mlops-data`: a table that cannot be read, or a column that is missing
+//! or of the wrong type.
+//!
+//! Each variant names the file and column; messages start in lowercase, put literals in backticks
+//! and end without a period. The binary adds hints.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading or writing a table.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O error; `fs-err` already names the path in its message.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+
+    #[error("cannot read `{}`: {message}", path.display())]
+    Table { path: PathBuf, message: String },
+
+    #[error("column `{column}` not found in `{}` (it has: {available})", path.display())]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+
+    #[error("no Parquet or CSV files match `{}`", pattern.display())]
+    NoTableFiles { pattern: PathBuf },
+
+    #[error("column `{column}` in `{}` has type {found}, which mlops cannot read", path.display())]
+    UnsupportedColumnType {
+        path: PathBuf,
+        column: String,
+        found: String,
+    },
+
+    #[error("column `{column}` of `{}` is {found}; it must hold {expected}", path.display())]
+    WrongColumnType {
+        path: PathBuf,
+        column: String,
+        found: String,
+        expected: &'static str,
+    },
+
+    /// A CSV cell that does not read as its column's type.
+    #[error("`{}` line {line}, column `{column}`: `{value}` is not {expected}", path.display())]
+    BadValue {
+        path: PathBuf,
+        /// The line the record starts on, counting the header as line 1.
+        line: u64,
+        column: String,
+        value: String,
+        expected: &'static str,
+    },
+
+    #[error("column `{column}` is {first} in `{}` but {second} in `{}`", first_path.display(), second_path.display())]
+    MismatchedColumn {
+        column: String,
+        first_path: PathBuf,
+        first: &'static str,
+        second_path: PathBuf,
+        second: &'static str,
+    },
+}
+
+/// Result with the data [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+//! `mlops-data`: the only crate of `mlops` that knows file formats.
+//!
+//! It reads tables from Parquet and CSV into typed, nullable columns ([`table`]) and streams a
+//! model's inputs and outputs a batch of rows at a time ([`rows`]). Every command that reads
+//! rows (eval, drift, profile, predict, train, split) goes through it; `mlops-core` keeps the
+//! versioning and does not compile Arrow or Parquet.
+//!
+//! Like every library of `mlops` it never prints and never exits: it returns [`Error`]s, and
+//! writes its outputs through `mlops_core::outfile` (a temp file renamed into place).
+
+mod error;
+pub mod rows;
+pub mod table;
+
+pub use error::{Error, Result};
