@@ -10,10 +10,19 @@ use crate::error::ExitStatus;
 /// Manage remotes (stored in `.mlops/config.yaml`, so clones know them)
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum RemoteCommand {
-    /// Add a remote: a directory path or a `file://` URL
+    /// Add a remote: a directory path, a `file://` URL or `s3://bucket/prefix`
     Add {
         name: String,
         url: String,
+        /// An S3-compatible store's endpoint, e.g. `http://minio:9000` (stored in the config)
+        #[arg(long, value_name = "URL")]
+        endpoint_url: Option<String>,
+        /// The bucket's region (default: `AWS_REGION`, the profile's, or `us-east-1`)
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// The AWS profile whose credentials to use (from `~/.aws/credentials`)
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
         /// Also make it the default remote
         #[arg(short, long)]
         default: bool,
@@ -21,7 +30,7 @@ pub(crate) enum RemoteCommand {
         #[arg(long)]
         local: bool,
     },
-    /// List the remotes
+    /// List the remotes, and where an object store's credentials come from
     List,
     /// Remove a remote
     Remove { name: String },
@@ -40,10 +49,18 @@ pub(crate) fn run(command: &RemoteCommand, ctx: &Context) -> anyhow::Result<Exit
         RemoteCommand::Add {
             name,
             url,
+            endpoint_url,
+            region,
+            profile,
             default,
             local,
         } => {
-            let stored = remote::add(&mut ws, name, url, *default, *local)?;
+            let settings = remote::RemoteSettings {
+                endpoint_url: endpoint_url.clone(),
+                region: region.clone(),
+                profile: profile.clone(),
+            };
+            let stored = remote::add(&mut ws, name, url, settings, *default, *local)?;
             if stored == *url {
                 ctx.printer.note(&format!("added remote `{name}` ({url})"));
             } else {
@@ -67,7 +84,14 @@ pub(crate) fn run(command: &RemoteCommand, ctx: &Context) -> anyhow::Result<Exit
                 let mut out = String::new();
                 for r in list {
                     let default = if r.default { "\t(default)" } else { "" };
-                    let _ = writeln!(out, "{}\t{}{default}", r.name, r.url);
+                    let _ = write!(out, "{}\t{}{default}", r.name, r.url);
+                    if let Some(endpoint) = &r.endpoint_url {
+                        let _ = write!(out, "\tendpoint {endpoint}");
+                    }
+                    if let Some(credentials) = &r.credentials {
+                        let _ = write!(out, "\tcredentials: {credentials}");
+                    }
+                    out.push('\n');
                 }
                 out
             })?;

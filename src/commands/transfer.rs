@@ -23,9 +23,10 @@ pub(crate) struct TransferArgs {
     /// The remote to use (default: the default remote)
     #[arg(short, long, value_name = "NAME")]
     remote: Option<String>,
-    /// Objects to transfer at once
-    #[arg(short, long, value_name = "N", default_value_t = mlops_core::ops::transfer::DEFAULT_JOBS)]
-    jobs: usize,
+    /// Objects to transfer at once (default: 8 for a directory remote, 4 per CPU core for an
+    /// object store)
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
     // Older versions too, so that those commits can be checked out (`pull` still checks out
     // only the workspace's pointers).
     #[command(flatten)]

@@ -160,9 +160,9 @@ fn remote_that_does_not_exist() {
         "{err}"
     );
     assert!(err.contains("hint: pass `-r <name>`"), "{err}");
-    let line = error_line(&env, &["remote", "add", "s3", "s3://bucket/path"]);
+    let line = error_line(&env, &["remote", "add", "gcs", "gs://bucket/path"]);
     assert!(
-        line.contains("unsupported remote URL `s3://bucket/path`"),
+        line.contains("unsupported remote URL `gs://bucket/path`"),
         "{line}"
     );
 }

@@ -39,6 +39,7 @@ mod registry;
 mod remote;
 mod remove;
 mod render;
+mod s3;
 mod safety;
 mod status;
 mod train;

@@ -69,8 +69,16 @@ fn config_files_are_written_back_byte_for_byte() {
     assert_eq!(config.default_remote.as_deref(), Some("backup"));
     assert_eq!(
         config.remotes.keys().collect::<Vec<_>>(),
-        ["backup", "origin", "s3-mirror"]
+        ["backup", "origin", "s3-mirror", "store"]
     );
+    let store = &config.remotes["store"];
+    assert_eq!(
+        store.endpoint_url.as_deref(),
+        Some("http://minio.internal:9000")
+    );
+    assert_eq!(store.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(store.profile.as_deref(), Some("ml"));
+    assert_eq!(config.credentials["store"].access_key_id, "AKIDEXAMPLE");
     assert_eq!(config.pre_commit, mlops_core::config::PreCommitMode::Strict);
 }
 

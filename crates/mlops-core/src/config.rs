@@ -53,6 +53,28 @@ pub struct ConfigFile {
     pub default_remote: Option<String>,
     #[serde(default, skip_serializing_if = "HooksSection::is_empty")]
     pub hooks: HooksSection,
+    /// Object-store credentials by remote name; read from `config.local.yaml` only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<String, RemoteCredentials>,
+}
+
+/// One entry of `credentials:` in `config.local.yaml`: an access key for an object-store remote.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for RemoteCredentials {
+    // Never the secret: errors and logs may print a config.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The `hooks:` section.
@@ -108,8 +130,17 @@ impl CacheSection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteConfig {
-    /// A directory path (relative paths are relative to the workspace root) or a `file://` URL.
+    /// A directory path (relative paths are relative to the workspace root), a `file://` URL,
+    /// or an object-store URL (`s3://bucket/prefix`).
     pub url: String,
+    /// An S3-compatible store's endpoint (`MinIO`, Ceph); not a secret, so it is committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The AWS profile (in `~/.aws/credentials` and `~/.aws/config`) whose credentials to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 impl ConfigFile {
@@ -127,6 +158,18 @@ impl ConfigFile {
             path: path.to_owned(),
             message,
         })
+    }
+
+    /// Reads the committed config file, which must hold no credentials.
+    pub(crate) fn load_shared(path: &Path) -> Result<Self> {
+        let file = Self::load(path)?;
+        if !file.credentials.is_empty() {
+            return Err(Error::Config {
+                path: path.to_owned(),
+                message: "`credentials` belong in `config.local.yaml` (git-ignored), never in the committed config".to_owned(),
+            });
+        }
+        Ok(file)
     }
 
     /// Writes the file atomically, with a header saying what it is; a `private` file (the local
@@ -158,6 +201,8 @@ pub struct Config {
     pub remotes: BTreeMap<String, RemoteConfig>,
     pub default_remote: Option<String>,
     pub pre_commit: PreCommitMode,
+    /// Object-store credentials by remote name (from `config.local.yaml` only).
+    pub credentials: BTreeMap<String, RemoteCredentials>,
 }
 
 impl Config {
@@ -181,6 +226,7 @@ impl Config {
                 .pre_commit
                 .or(shared.hooks.pre_commit)
                 .unwrap_or_default(),
+            credentials: local.credentials,
         }
     }
 }
@@ -202,6 +248,19 @@ mod tests {
         assert_eq!(config.link, LinkMode::Hardlink);
         assert_eq!(config.remotes["origin"].url, "/b");
         assert_eq!(config.default_remote.as_deref(), Some("origin"));
+    }
+
+    #[test]
+    fn credentials_are_refused_in_the_committed_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        let text = "credentials:\n  origin:\n    access_key_id: a\n    secret_access_key: s3cr3t\n";
+        fs_err::write(&path, text).expect("write");
+        let err = ConfigFile::load_shared(&path).expect_err("refused");
+        assert!(err.to_string().contains("config.local.yaml"), "{err}");
+        assert!(!err.to_string().contains("s3cr3t"));
+        let creds = ConfigFile::load(&path).expect("parses").credentials;
+        assert!(!format!("{creds:?}").contains("s3cr3t"));
     }
 
     #[test]

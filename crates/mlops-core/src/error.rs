@@ -113,7 +113,7 @@ pub enum Error {
     NoDefaultRemote,
 
     #[error(
-        "unsupported remote URL `{url}`: only local directories and `file://` URLs are supported"
+        "unsupported remote URL `{url}`: only local directories, `file://` and `s3://` URLs are supported"
     )]
     UnsupportedRemote { url: String },
 
@@ -134,6 +134,27 @@ pub enum Error {
         remote: String,
         digest: Digest,
         actual: Digest,
+    },
+
+    #[error("remote `{remote}`: access denied to `{url}`: {message}")]
+    RemoteDenied {
+        remote: String,
+        url: String,
+        message: String,
+    },
+
+    #[error("remote `{remote}`: `{url}` does not exist: {message}")]
+    RemoteLocationMissing {
+        remote: String,
+        url: String,
+        message: String,
+    },
+
+    #[error("remote `{remote}`: request for `{url}` failed: {message}")]
+    RemoteRequest {
+        remote: String,
+        url: String,
+        message: String,
     },
 
     #[error("object `{digest}` is not on remote `{remote}`")]

@@ -1,8 +1,8 @@
 //! Remotes: where objects go with `push` and come from with `pull`.
 //!
 //! A remote is anything that can answer four questions about objects by digest (list, exists, put,
-//! get); this version ships the directory remote (a local or mounted path, or a `file://` URL),
-//! which lays objects out as the cache does. Callers verify digests on both sides: an object is
+//! get): the directory remote (a local or mounted path, or a `file://` URL) and the S3 remote
+//! (`s3://bucket/prefix`, module `object`), both laying objects out as the cache does. Callers verify digests on both sides: an object is
 //! checked before it is put, and after it is got and before it enters the cache.
 
 use std::collections::HashSet;
@@ -16,8 +16,11 @@ use crate::atomic::temp_path;
 use crate::config::RemoteConfig;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::ops::transfer::DEFAULT_JOBS;
 use crate::safepath::is_named;
 use crate::workspace::{MLOPS_DIR, Workspace};
+
+mod object;
 
 /// Object storage somewhere else.
 pub trait Remote: Sync {
@@ -27,13 +30,22 @@ pub trait Remote: Sync {
     fn list(&self) -> Result<HashSet<Digest>>;
     fn exists(&self, digest: &Digest) -> Result<bool>;
     /// Uploads the local file `src` as object `digest`; a partial upload is never visible.
+    /// An object already there may be left as it is (its name is its content's digest).
     fn put(&self, digest: &Digest, src: &Path) -> Result<()>;
+    /// Uploads `src` over the remote's corrupt copy of object `digest` (`push --verify`).
+    fn replace(&self, digest: &Digest, src: &Path) -> Result<()> {
+        self.put(digest, src)
+    }
     /// Downloads object `digest` into the new file `dest`.
     fn get(&self, digest: &Digest, dest: &Path) -> Result<()>;
     /// Hashes the remote's copy of object `digest`, to find copies corrupted there.
     fn hash(&self, digest: &Digest) -> Result<Digest>;
     /// Removes what killed uploads of ours left behind (before a push).
     fn remove_stale_temps(&self) {}
+    /// Objects in flight at once when the user does not say.
+    fn default_jobs(&self) -> usize {
+        DEFAULT_JOBS
+    }
 }
 
 /// A remote in a directory.
@@ -141,6 +153,15 @@ pub fn open(ws: &Workspace, name: Option<&str>) -> Result<Box<dyn Remote>> {
         .remotes
         .get(&name)
         .ok_or_else(|| Error::RemoteNotFound { name: name.clone() })?;
+    if object::parse_url(&config.url).is_some() {
+        let credentials = ws.config().credentials.get(&name);
+        return Ok(Box::new(object::S3Remote::open(
+            &name,
+            &config.url,
+            config,
+            credentials,
+        )?));
+    }
     let root = directory_of(ws.root(), &config.url)?;
     Ok(Box::new(DirRemote { name, root }))
 }
@@ -186,6 +207,10 @@ pub(crate) fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> 
 /// How a URL given to `remote add` is stored: a directory inside the workspace as a path
 /// relative to it, so the committed config works in every clone; anything else as given.
 pub(crate) fn url_to_store(workspace_root: &Path, url: &str) -> Result<String> {
+    if let Some(parsed) = object::parse_url(url) {
+        parsed?;
+        return Ok(url.trim_end_matches('/').to_owned());
+    }
     let dir = directory_of(workspace_root, url)?;
     if url.contains("://") || Path::new(url).is_relative() {
         return Ok(url.to_owned());
@@ -202,6 +227,21 @@ pub struct RemoteInfo {
     pub name: String,
     pub url: String,
     pub default: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Where an object-store remote's credentials come from (never the secret itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
+}
+
+/// An object-store remote's settings beside its URL (`remote add --endpoint-url ...`).
+#[derive(Debug, Clone, Default)]
+pub struct RemoteSettings {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
 }
 
 /// The configured remotes, sorted by name.
@@ -214,6 +254,10 @@ pub fn list(ws: &Workspace) -> Vec<RemoteInfo> {
             name: name.clone(),
             url: config.url.clone(),
             default: default == Some(name.as_str()),
+            endpoint_url: config.endpoint_url.clone(),
+            region: config.region.clone(),
+            credentials: object::parse_url(&config.url)
+                .map(|_| object::credentials_source(config, ws.config().credentials.get(name))),
         })
         .collect()
 }
@@ -224,11 +268,21 @@ pub fn add(
     ws: &mut Workspace,
     name: &str,
     url: &str,
+    settings: RemoteSettings,
     make_default: bool,
     local: bool,
 ) -> Result<String> {
     check_remote_name(name)?;
     let stored = url_to_store(ws.root(), url)?;
+    let has_settings =
+        settings.endpoint_url.is_some() || settings.region.is_some() || settings.profile.is_some();
+    if has_settings && object::parse_url(url).is_none() {
+        return Err(Error::BadRemoteUrl {
+            url: url.to_owned(),
+            problem: "`--endpoint-url`, `--region` and `--profile` apply to `s3://` remotes only"
+                .to_owned(),
+        });
+    }
     if ws.config().remotes.contains_key(name) {
         return Err(Error::RemoteExists {
             name: name.to_owned(),
@@ -240,6 +294,9 @@ pub fn add(
             name.to_owned(),
             RemoteConfig {
                 url: stored.clone(),
+                endpoint_url: settings.endpoint_url,
+                region: settings.region,
+                profile: settings.profile,
             },
         );
         if make_default {

@@ -94,7 +94,7 @@ impl Workspace {
         let mlops = root.join(MLOPS_DIR);
         make_private(&mlops.join("config.local.yaml"));
         let config = Config::layered(
-            ConfigFile::load(&mlops.join("config.yaml"))?,
+            ConfigFile::load_shared(&mlops.join("config.yaml"))?,
             ConfigFile::load(&mlops.join("config.local.yaml"))?,
         );
         Ok(Self {
@@ -141,7 +141,7 @@ impl Workspace {
         edit(&mut file)?;
         file.save(&path, header, local)?;
         self.config = Config::layered(
-            ConfigFile::load(&self.shared_config_path())?,
+            ConfigFile::load_shared(&self.shared_config_path())?,
             ConfigFile::load(&self.local_config_path())?,
         );
         Ok(())

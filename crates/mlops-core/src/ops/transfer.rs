@@ -18,8 +18,9 @@ use crate::store::Store;
 use crate::tree::objects_of;
 use crate::workspace::Workspace;
 
-/// Objects in flight at once unless the user says otherwise: enough to hide a network
-/// round trip, few enough for a local disk.
+/// Objects in flight at once for a directory remote unless the user says otherwise: enough to
+/// hide a network filesystem's round trip, few enough for a local disk (an object-store remote
+/// picks its own default: `Remote::default_jobs`).
 pub const DEFAULT_JOBS: usize = 8;
 
 /// Settings for a transfer.
@@ -27,19 +28,19 @@ pub const DEFAULT_JOBS: usize = 8;
 pub struct TransferOptions {
     /// The remote's name; the default remote when absent.
     pub remote: Option<String>,
-    /// Objects in flight at once.
-    pub jobs: usize,
+    /// Objects in flight at once; the remote's default when absent.
+    pub jobs: Option<usize>,
     /// For `push`: re-hash the remote's copies of the objects it already has, and upload a good
     /// copy over each corrupt one.
     pub verify: bool,
 }
 
 impl Default for TransferOptions {
-    /// The default remote, [`DEFAULT_JOBS`] at once, no verification.
+    /// The default remote, its default number of jobs, no verification.
     fn default() -> Self {
         Self {
             remote: None,
-            jobs: DEFAULT_JOBS,
+            jobs: None,
             verify: false,
         }
     }
@@ -68,6 +69,7 @@ pub fn push(
 ) -> Result<TransferReport> {
     let _lock = ws.lock()?;
     let remote = remote::open(ws, options.remote.as_deref())?;
+    let jobs = options.jobs.unwrap_or_else(|| remote.default_jobs());
     let store = ws.store();
     let mut needed: Vec<Digest> = Vec::new();
     let mut owner = HashMap::new();
@@ -87,14 +89,13 @@ pub fn push(
     let present = remote.list()?;
     let (mut missing, mut up_to_date): (Vec<_>, Vec<_>) =
         needed.into_iter().partition(|d| !present.contains(d));
-    let mut repaired = 0;
+    let mut corrupt = HashSet::new();
     if options.verify {
         // A name on the remote proves nothing about its bytes: re-hash, and send the corrupt
         // ones again like missing ones (the upload replaces them atomically).
-        let corrupt = corrupt_on_remote(&*remote, &up_to_date, options.jobs, progress)?;
-        repaired = corrupt.len() as u64;
+        corrupt = corrupt_on_remote(&*remote, &up_to_date, jobs, progress)?;
         up_to_date.retain(|d| !corrupt.contains(d));
-        missing.extend(corrupt);
+        missing.extend(corrupt.iter().copied());
     }
     tracing::debug!(
         remote = remote.name(),
@@ -106,18 +107,22 @@ pub fn push(
         .into_iter()
         .map(|d| Ok((d, store.size(&d).map_err(|e| needed_by(&owner, &d, e))?)))
         .collect::<Result<Vec<_>>>()?;
-    run_parallel(options.jobs, &missing, progress, |digest| {
+    run_parallel(jobs, &missing, progress, |digest| {
         store
             .verify(digest)
             .map_err(|e| needed_by(&owner, digest, e))?;
-        remote.put(digest, &store.object_path(digest))
+        if corrupt.contains(digest) {
+            remote.replace(digest, &store.object_path(digest))
+        } else {
+            remote.put(digest, &store.object_path(digest))
+        }
     })?;
     Ok(TransferReport {
         remote: remote.name().to_owned(),
         transferred: missing.len() as u64,
         bytes: missing.iter().map(|(_, s)| s).sum(),
         up_to_date: up_to_date.len() as u64,
-        repaired,
+        repaired: corrupt.len() as u64,
     })
 }
 
@@ -228,6 +233,7 @@ pub(crate) fn fetch_locked(
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
     let remote = remote::open(ws, options.remote.as_deref())?;
+    let jobs = options.jobs.unwrap_or_else(|| remote.default_jobs());
     let store = ws.store();
     let mut cached = store.list()?;
     let mut fetched = (0u64, 0u64);
@@ -252,7 +258,7 @@ pub(crate) fn fetch_locked(
             .filter(|d| !cached.contains(d))
             .map(|d| (*d, 0))
             .collect();
-        let sizes = run_parallel(options.jobs, &missing, progress, |digest| {
+        let sizes = run_parallel(jobs, &missing, progress, |digest| {
             get_verified(&store, &*remote, digest).map_err(|e| needed_by(&owner, digest, e))
         })?;
         fetched.0 += missing.len() as u64;
@@ -285,7 +291,7 @@ pub(crate) fn fetch_locked(
     );
     let (missing, up_to_date): (Vec<_>, Vec<_>) =
         files.into_iter().partition(|(d, _)| !cached.contains(d));
-    fetched.1 += run_parallel(options.jobs, &missing, progress, |digest| {
+    fetched.1 += run_parallel(jobs, &missing, progress, |digest| {
         get_verified(&store, &*remote, digest).map_err(|e| needed_by(&owner, digest, e))
     })?;
     fetched.0 += missing.len() as u64;

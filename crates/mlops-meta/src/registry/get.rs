@@ -34,7 +34,7 @@ impl GetOptions {
     /// How the model's objects are fetched when the cache lacks them: from the default remote.
     fn transfer(&self) -> TransferOptions {
         TransferOptions {
-            jobs: self.jobs,
+            jobs: Some(self.jobs),
             ..TransferOptions::default()
         }
     }
