@@ -209,7 +209,8 @@ fn data_hint(err: &mlops_data::Error) -> Option<String> {
         T::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
         T::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a kept column's type comes from the file's first 1000 rows".into(),
         T::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
-        T::NoTableFiles { .. } => "a directory is read for its `*.parquet` files; a pattern such as 'data/day-*.parquet' matches file names in one directory".into(),
+        T::NoTableFiles { .. } => "a directory is read for the `*.parquet` and `*.csv` files under it; a pattern such as 'data/day-*.parquet' matches file names in one directory, and `**` any number of directories ('data/**/*.parquet')".into(),
+        T::BadPattern { .. } => "patterns take `*` and `?` within a name, `**` for any number of directories, `[a-z]` and `{a,b}`; quote the pattern so the shell leaves it to mlops".into(),
         T::Io(_) => return None,
     };
     Some(hint)

@@ -12,8 +12,8 @@ use crate::render::{self, OutputArgs};
 /// when a batch shows dataset drift or a gate fails
 #[derive(Debug, clap::Args)]
 pub(crate) struct DriftArgs {
-    /// The reference data: a Parquet or CSV (`*.csv`) file, a directory of Parquet files, a
-    /// quoted pattern such as 'train/*.parquet' (the files read as one table), or a profile
+    /// The reference data: a Parquet or CSV (`*.csv`) file, a directory (the tables under it), a
+    /// quoted pattern such as 'train/**/*.parquet' (the files read as one table), or a profile
     /// written by `mlops profile` (`*.profile`)
     #[arg(long, value_name = "DATA")]
     reference: PathBuf,
@@ -114,7 +114,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let input = |path: &PathBuf| -> anyhow::Result<Input> {
         Ok(Input {
             name: path.display().to_string(),
-            paths: mlops_data::table::expand(&ctx.cwd.join(path))?,
+            paths: mlops_data::input::expand(&ctx.cwd.join(path))?,
         })
     };
     let reference = input(&args.reference)?;

@@ -16,8 +16,9 @@ use crate::render::{self, OutputArgs};
 /// fairness across groups, and gates that fail CI (exit status 1)
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvalArgs {
-    /// Parquet or CSV (`*.csv`) files, read as one table: a directory means its `*.parquet`
-    /// files, a glob such as `preds/*.csv` the files it matches
+    /// Parquet or CSV (`*.csv`) files, read as one table: a directory means the `*.parquet` and
+    /// `*.csv` files under it, a quoted glob such as 'preds/*.csv' or 'preds/**/*.parquet' the
+    /// files it matches
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Options from a YAML file (the same names; flags given here win)
@@ -228,7 +229,7 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     // before the same-file check, so that an output among them is found.
     let mut files: Vec<PathBuf> = Vec::new();
     for file in &args.files {
-        files.extend(mlops_data::table::expand(&ctx.cwd.join(file))?);
+        files.extend(mlops_data::input::expand(&ctx.cwd.join(file))?);
     }
     let mut inputs = files.clone();
     inputs.extend(baseline.iter().cloned());

@@ -20,8 +20,8 @@ pub(crate) struct PredictArgs {
     /// The model directory, or a registered version: NAME@v1.2.0, NAME@latest, NAME#prod
     #[arg(long, value_name = "DIR|REF")]
     model: PathBuf,
-    /// Parquet files, CSV files (`*.csv`, with a header row), directories of Parquet files, or
-    /// quoted patterns
+    /// Parquet files, CSV files (`*.csv`, with a header row), directories (the tables under
+    /// them), or quoted patterns (`**` crosses directories)
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// Where to write the predictions: Parquet, or CSV when the name ends in `.csv`
@@ -148,7 +148,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     prepare_compute(threads.saturating_sub(1));
     let mut inputs = Vec::new();
     for input in &args.inputs {
-        inputs.extend(mlops_data::table::expand(&ctx.cwd.join(input))?);
+        inputs.extend(mlops_data::input::expand(&ctx.cwd.join(input))?);
     }
     let output = ctx.output(&args.output);
     let model_files = [

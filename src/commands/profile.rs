@@ -16,7 +16,8 @@ use crate::render::{self, FormatArgs};
 pub(crate) struct ProfileArgs {
     #[command(subcommand)]
     command: Option<ProfileCommand>,
-    /// Data to profile: Parquet or CSV files, directories of Parquet files, or quoted patterns
+    /// Data to profile: Parquet or CSV files, directories (the tables under them), or quoted
+    /// patterns (`**` crosses directories)
     #[arg(value_name = "DATA")]
     data: Vec<PathBuf>,
     /// Where to write the profile (a `*.profile` file)
@@ -84,7 +85,7 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             }
             let mut paths = Vec::new();
             for input in &args.data {
-                paths.extend(mlops_data::table::expand(&ctx.cwd.join(input))?);
+                paths.extend(mlops_data::input::expand(&ctx.cwd.join(input))?);
             }
             mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, &paths)?;
             let profile = profile::profile_files(

@@ -11,7 +11,8 @@ use crate::error::ExitStatus;
 /// shuffle of the rows (a pipeline's prepare stage); dates are written as days since 1970
 #[derive(Debug, clap::Args)]
 pub(crate) struct SplitArgs {
-    /// Parquet or CSV files, directories of Parquet files, or quoted patterns (read as one table)
+    /// Parquet or CSV files, directories (the tables under them), or quoted patterns (`**`
+    /// crosses directories), read as one table
     #[arg(required = true, value_name = "DATA")]
     data: Vec<PathBuf>,
     /// The share of rows in the test file
@@ -33,7 +34,7 @@ pub(crate) fn run(args: &SplitArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     );
     let mut paths = Vec::new();
     for input in &args.data {
-        paths.extend(mlops_data::table::expand(&ctx.cwd.join(input))?);
+        paths.extend(mlops_data::input::expand(&ctx.cwd.join(input))?);
     }
     let dir = ctx.cwd.join(&args.output);
     for name in ["train.parquet", "test.parquet"] {

@@ -21,7 +21,8 @@ pub(crate) struct TrainArgs {
     /// given here override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Training data: Parquet or CSV files, directories of Parquet files, or quoted patterns
+    /// Training data: Parquet or CSV files, directories (the tables under them), or quoted
+    /// patterns (`**` crosses directories)
     #[arg(long, value_name = "FILE", num_args = 1..)]
     data: Vec<PathBuf>,
     /// The column to predict
@@ -226,7 +227,7 @@ fn check_output(
         .data
         .iter()
         .flatten()
-        .flat_map(|p| mlops_data::table::expand(p).unwrap_or_else(|_| vec![p.clone()]))
+        .flat_map(|p| mlops_data::input::expand(p).unwrap_or_else(|_| vec![p.clone()]))
         .collect();
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
     for name in [SPEC_FILE, WEIGHTS_FILE, METRICS_FILE] {

@@ -27,6 +27,7 @@ mod hostile;
 mod infer;
 mod init;
 mod input_types;
+mod inputs;
 mod lock;
 mod old_versions;
 mod output;

@@ -26,6 +26,9 @@ pub enum Error {
     #[error("no Parquet or CSV files match `{}`", pattern.display())]
     NoTableFiles { pattern: PathBuf },
 
+    #[error("invalid pattern `{}`: {message}", pattern.display())]
+    BadPattern { pattern: PathBuf, message: String },
+
     #[error("column `{column}` in `{}` has type {found}, which mlops cannot read", path.display())]
     UnsupportedColumnType {
         path: PathBuf,

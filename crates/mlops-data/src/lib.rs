@@ -1,7 +1,9 @@
 //! `mlops-data`: the only crate of `mlops` that knows file formats.
 //!
-//! It reads tables from Parquet and CSV into typed, nullable columns ([`table`]) and streams a
-//! model's inputs and outputs a batch of rows at a time ([`rows`]). Every command that reads
+//! It turns every input a command is given into its files ([`input`]: files, directories read
+//! whole, globs with `**`), reads tables from Parquet and CSV into typed, nullable columns
+//! ([`table`]) and streams a model's inputs and outputs a batch of rows at a time ([`rows`]).
+//! Every command that reads
 //! rows (eval, drift, profile, predict, train, split) goes through it; `mlops-core` keeps the
 //! versioning and does not compile Arrow or Parquet.
 //!
@@ -9,6 +11,7 @@
 //! writes its outputs through `mlops_core::outfile` (a temp file renamed into place).
 
 mod error;
+pub mod input;
 pub mod rows;
 pub mod table;
 

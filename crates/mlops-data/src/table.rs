@@ -486,73 +486,6 @@ fn extend_text_days(
     Ok(())
 }
 
-/// The files an input names: a file as it is; a directory, its `*.parquet` files; a path whose
-/// last component has `*` or `?`, the files of its directory that match. Sorted by name, so a
-/// directory of daily files reads in date order.
-///
-/// # Errors
-/// When a directory cannot be listed, or a directory or pattern matches no file.
-pub fn expand(input: &Path) -> Result<Vec<PathBuf>> {
-    let name = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let pattern = name.contains(['*', '?']).then_some(name);
-    let dir = match &pattern {
-        Some(_) => input.parent().map_or_else(PathBuf::new, Path::to_path_buf),
-        None if input.is_dir() => input.to_path_buf(),
-        None => return Ok(vec![input.to_path_buf()]),
-    };
-    let matches = |file: &str| match &pattern {
-        Some(pattern) => wildcard(pattern, file),
-        None => Path::new(file)
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet")),
-    };
-    let listed = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        &dir
-    };
-    let mut files: Vec<PathBuf> = fs_err::read_dir(listed)?
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| matches(&e.file_name().to_string_lossy()))
-        .map(|e| dir.join(e.file_name()))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(Error::NoTableFiles {
-            pattern: input.to_path_buf(),
-        });
-    }
-    Ok(files)
-}
-
-/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` any one.
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    // The classic two-pointer match, backtracking to the last star.
-    let (mut i, mut j) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while j < n.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some((i, j));
-            i += 1;
-        } else if let Some((si, sj)) = star {
-            i = si + 1;
-            j = sj + 1;
-            star = Some((si, sj + 1));
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|&c| c == '*')
-}
-
 /// A column a file holds, and whether mlops can read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaColumn {
@@ -1352,15 +1285,6 @@ fn infer(values: &[Option<String>]) -> Column {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn wildcards_match_as_shells_do() {
-        assert!(super::wildcard("day-*.parquet", "day-2026-11-01.parquet"));
-        assert!(super::wildcard("day-??.csv", "day-01.csv"));
-        assert!(!super::wildcard("day-*.parquet", "day-1.csv"));
-        assert!(super::wildcard("*", ""));
-        assert!(!super::wildcard("a*b", "acbd"));
-    }
-
     use super::*;
 
     #[test]

@@ -20,7 +20,7 @@ pub(super) fn read_data(
 ) -> Result<(Vec<PathBuf>, Vec<String>, table::Table)> {
     let mut paths = Vec::new();
     for input in &settings.data {
-        paths.extend(table::expand(input)?);
+        paths.extend(mlops_data::input::expand(input)?);
     }
     let first = paths.first().cloned().unwrap_or_default();
     let inputs = choose_inputs(config, &settings.label, &first)?;

@@ -1,0 +1,178 @@
+//! Every reading command takes every input form (issue 16): a file, a directory read whole
+//! (subdirectories too, so a hive-partitioned tree such as `date=2026-12-01/part-0.csv`), a glob
+//! within one directory and a `**` glob across directories, in CSV and Parquet. Each form names
+//! the same 200 rows, so each command must give what it gives for the one file.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+
+use crate::rng::Rng;
+use crate::support::TestEnv;
+
+const PARTS: usize = 4;
+const ROWS: usize = 50;
+const HEADER: &str = "age,income,plan,tenure,label,score\n";
+
+/// One row: (age, income, plan, tenure, label, score), the inputs of the `binary` fixture model
+/// and a label and score for `eval`.
+type Row = (i64, i64, &'static str, i64, i64, f64);
+
+fn rows() -> Vec<Row> {
+    let mut rng = Rng(16);
+    (0..PARTS * ROWS)
+        .map(|_| {
+            let label = i64::from(rng.uniform() < 0.5);
+            #[allow(clippy::cast_possible_truncation, reason = "small whole numbers")]
+            let whole = |rng: &mut Rng, low: f64, span: f64| (low + span * rng.uniform()) as i64;
+            let noise = rng.uniform() * 0.6 - 0.3;
+            #[allow(clippy::cast_precision_loss, reason = "0 or 1")]
+            let score = (0.3 + 0.4 * label as f64 + noise).clamp(0.01, 0.99);
+            (
+                whole(&mut rng, 18.0, 62.0),
+                whole(&mut rng, 20_000.0, 80_000.0),
+                rng.pick(&["basic", "plus", "pro"]),
+                whole(&mut rng, 0.0, 48.0),
+                label,
+                score,
+            )
+        })
+        .collect()
+}
+
+fn csv(rows: &[Row]) -> String {
+    let mut text = String::from(HEADER);
+    for (age, income, plan, tenure, label, score) in rows {
+        writeln!(text, "{age},{income},{plan},{tenure},{label},{score}").expect("write");
+    }
+    text
+}
+
+fn write_parquet(path: &Path, rows: &[Row]) {
+    let int =
+        |f: fn(&Row) -> i64| -> ArrayRef { Arc::new(rows.iter().map(f).collect::<Int64Array>()) };
+    let batch = RecordBatch::try_from_iter([
+        ("age", int(|r| r.0)),
+        ("income", int(|r| r.1)),
+        (
+            "plan",
+            Arc::new(rows.iter().map(|r| Some(r.2)).collect::<StringArray>()) as ArrayRef,
+        ),
+        ("tenure", int(|r| r.3)),
+        ("label", int(|r| r.4)),
+        (
+            "score",
+            Arc::new(rows.iter().map(|r| r.5).collect::<Float64Array>()) as ArrayRef,
+        ),
+    ])
+    .expect("batch");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let file = std::fs::File::create(path).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+/// The same rows as one CSV file and in every layout: flat parts, date partitions, in CSV and
+/// Parquet, with the files a writer leaves beside its data (`_SUCCESS`, a hidden `.crc`, a
+/// README) that a directory read must skip.
+fn layouts() -> TestEnv {
+    let env = TestEnv::bare();
+    let rows = rows();
+    env.write("all.csv", csv(&rows));
+    for (part, chunk) in rows.chunks(ROWS).enumerate() {
+        env.write(&format!("flat/part-{part}.csv"), csv(chunk));
+        let date = format!("date=2026-12-{:02}", part + 1);
+        env.write(&format!("csv/{date}/part-0.csv"), csv(chunk));
+        write_parquet(&env.path(&format!("parquet/{date}/part-0.parquet")), chunk);
+    }
+    env.write("csv/_SUCCESS", "");
+    env.write("parquet/_SUCCESS", "");
+    env.write("parquet/date=2026-12-01/.part-0.parquet.crc", "not parquet");
+    env.write("flat/README.md", "parts of all.csv");
+    env
+}
+
+/// Each input form, named as a user types it (patterns quoted, so mlops expands them).
+const FORMS: [&str; 7] = [
+    "all.csv",
+    "flat",
+    "flat/part-*.csv",
+    "csv",
+    "parquet",
+    "csv/**/*.csv",
+    "parquet/date=2026-12-0[1-4]/*.parquet",
+];
+
+/// What each command reports for `input`, reduced to figures that depend only on the rows read.
+fn figures(env: &TestEnv, command: &str, input: &str) -> String {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
+    let model = model.to_str().expect("utf-8");
+    let v = match command {
+        "eval" => env.json(&["eval", input, "--label", "label", "--score", "score"]),
+        "drift" => env.json(&["drift", "--reference", input, input]),
+        "profile" => env.json(&["profile", input, "-o", "out.profile"]),
+        "predict" => env.json(&["predict", "--model", model, input, "-o", "out.parquet"]),
+        "split" => env.json(&["split", input, "--output", "split", "--seed", "3"]),
+        "train" => env.json(&[
+            "train",
+            "--data",
+            input,
+            "--label",
+            "label",
+            "--exclude",
+            "score",
+            "--model",
+            "logistic",
+            "-o",
+            "model",
+            "--force",
+        ]),
+        _ => unreachable!("{command}"),
+    };
+    match command {
+        "eval" => format!("{} {}", v["rows"], v["overall"]["roc_auc"]),
+        "drift" => format!(
+            "{} {} {}",
+            v["reference"]["rows"], v["batches"][0]["rows"], v["dataset_drift"]
+        ),
+        "profile" => format!("{} {}", v["rows"], v["columns"]),
+        "predict" => format!("{} {}", v["rows_read"], v["rows_written"]),
+        "split" => format!("{} {}", v["train"], v["test"]),
+        "train" => format!("{} {}", v["rows_train"], v["rows_validation"]),
+        _ => unreachable!("{command}"),
+    }
+}
+
+#[test]
+fn every_reading_command_takes_every_input_form() {
+    let env = layouts();
+    for command in ["eval", "drift", "profile", "predict", "split", "train"] {
+        let expected = figures(&env, command, FORMS[0]);
+        assert!(!expected.contains("null"), "{command}: {expected}");
+        for form in &FORMS[1..] {
+            assert_eq!(
+                figures(&env, command, form),
+                expected,
+                "`mlops {command}` on `{form}` differs from the same rows in one file"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pattern_that_matches_nothing_or_does_not_parse_is_an_input_error() {
+    let env = layouts();
+    let (_, stderr) = env.fails(2, &["eval", "csv/**/*.parquet", "--label", "label"]);
+    assert!(stderr.contains("no Parquet or CSV files match"), "{stderr}");
+    assert!(
+        stderr.contains("hint:") && stderr.contains("`**`"),
+        "{stderr}"
+    );
+    let (_, stderr) = env.fails(2, &["drift", "--reference", "flat/part-[.csv", "all.csv"]);
+    assert!(stderr.contains("invalid pattern `"), "{stderr}");
+    assert!(stderr.contains("hint: patterns take"), "{stderr}");
+}
