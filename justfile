@@ -47,6 +47,7 @@ bench *ARGS:
     bash benches/drift.sh
     bash benches/infer.sh
     bash benches/history.sh
+    bash benches/s3.sh
 
 # Fuzz every parser with cargo-fuzz, SECS seconds each (nightly and `cargo install cargo-fuzz`)
 fuzz SECS="60":
