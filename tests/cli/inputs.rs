@@ -176,3 +176,99 @@ fn a_pattern_that_matches_nothing_or_does_not_parse_is_an_input_error() {
     assert!(stderr.contains("invalid pattern `"), "{stderr}");
     assert!(stderr.contains("hint: patterns take"), "{stderr}");
 }
+
+/// The rows of `all.csv` in a tree partitioned by region, an integer and a date, as Spark and
+/// polars write one: `hive/region=eu/n=0/date=2026-12-01/part-0.csv`, ...
+fn hive(env: &TestEnv) {
+    let rows = rows();
+    for (part, chunk) in rows.chunks(ROWS).enumerate() {
+        let region = if part < 2 { "eu" } else { "us" };
+        let date = format!("2026-12-{:02}", part + 1);
+        env.write(
+            &format!("hive/region={region}/n={part}/date={date}/part-0.csv"),
+            csv(chunk),
+        );
+    }
+}
+
+#[test]
+fn hive_partition_directories_become_typed_columns() {
+    let env = layouts();
+    hive(&env);
+    // Text and integer keys, as profile sees them.
+    let profile = env.json(&["profile", "hive", "-o", "hive.profile"]);
+    let column = |name: &str| {
+        profile["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no column `{name}` in {profile}"))
+            .clone()
+    };
+    assert_eq!(column("region")["kind"], "categorical");
+    assert_eq!(column("region")["categories"], 2);
+    assert_eq!(column("n")["kind"], "numeric");
+    assert_eq!(
+        (column("n")["min"].clone(), column("n")["max"].clone()),
+        (0.0.into(), 3.0.into())
+    );
+    // A text key slices an evaluation.
+    let eval = env.json(&[
+        "eval", "hive", "--label", "label", "--score", "score", "--slice", "region",
+    ]);
+    let slices: Vec<(String, u64)> = eval["slices"]
+        .as_array()
+        .expect("slices")
+        .iter()
+        .map(|s| {
+            (
+                s["values"][0].as_str().expect("value").to_owned(),
+                s["rows"].as_u64().expect("rows"),
+            )
+        })
+        .collect();
+    assert!(
+        slices.contains(&("eu".to_owned(), 100)) && slices.contains(&("us".to_owned(), 100)),
+        "{slices:?}"
+    );
+    // A date key batches drift by day; the integer key one batch a value.
+    let days = env.json(&[
+        "drift",
+        "--reference",
+        "flat",
+        "hive",
+        "--batch-by",
+        "date",
+        "--every",
+        "1d",
+        "--no-fail",
+    ]);
+    let batches = |report: &serde_json::Value| -> Vec<String> {
+        report["batches"]
+            .as_array()
+            .expect("batches")
+            .iter()
+            .map(|b| format!("{} {}", b["name"].as_str().expect("name"), b["rows"]))
+            .collect()
+    };
+    assert_eq!(
+        batches(&days),
+        [
+            "2026-12-01 50",
+            "2026-12-02 50",
+            "2026-12-03 50",
+            "2026-12-04 50"
+        ]
+    );
+    let by_n = env.json(&[
+        "drift",
+        "--reference",
+        "flat",
+        "hive",
+        "--batch-by",
+        "n",
+        "--no-fail",
+    ]);
+    assert_eq!(batches(&by_n), ["0 50", "1 50", "2 50", "3 50"]);
+}

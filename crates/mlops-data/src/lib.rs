@@ -11,6 +11,7 @@
 //! writes its outputs through `mlops_core::outfile` (a temp file renamed into place).
 
 mod error;
+mod hive;
 pub mod input;
 pub mod rows;
 pub mod table;

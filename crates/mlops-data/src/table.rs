@@ -20,6 +20,7 @@ use parquet::arrow::arrow_reader::{
 };
 
 use crate::error::{Error, Result};
+use crate::hive::Keys;
 
 /// One column's values; `None` (or [`Column::MISSING`] for text) is a missing value.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,6 +333,13 @@ fn parse_date(text: &str) -> Option<i64> {
 pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
     let mut days = Vec::new();
     for path in paths {
+        if let Some(value) = crate::hive::value(path, column) {
+            // A partition column: the directory's value for every row of the file.
+            let rows = read(std::slice::from_ref(path), &[])?.rows;
+            let values = Column::text(std::iter::repeat_n(crate::hive::present(&value), rows));
+            extend_text_days(&mut days, path, column, &values)?;
+            continue;
+        }
         let is_csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -497,11 +505,21 @@ pub struct SchemaColumn {
     pub date: bool,
 }
 
-/// The columns of a Parquet or CSV file, in file order, without reading its rows.
+/// The columns of a Parquet or CSV file, in file order, without reading its rows, then the
+/// partition columns its `key=value` directories give (see `hive`).
 ///
 /// # Errors
 /// When the file cannot be opened or is not Parquet (or CSV, by its extension).
 pub fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
+    let mut columns = file_schema(path)?;
+    let partitions = crate::hive::schema(path);
+    columns.retain(|c| !partitions.iter().any(|p| p.name == c.name));
+    columns.extend(partitions);
+    Ok(columns)
+}
+
+/// The columns the file itself holds.
+fn file_schema(path: &Path) -> Result<Vec<SchemaColumn>> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
@@ -573,15 +591,23 @@ fn readable(data_type: &DataType) -> bool {
 /// Reads `columns` from every file in `paths` (Parquet, or CSV by the `.csv` extension) and
 /// concatenates them in order.
 pub fn read(paths: &[PathBuf], columns: &[&str]) -> Result<Table> {
+    let hive = Keys::of(paths);
     let mut table: Option<(Table, PathBuf)> = None;
     for path in paths {
-        let part = if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            read_csv(path, columns)?
+        let read_file = |columns: &[&str]| {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            {
+                read_csv(path, columns)
+            } else {
+                read_parquet(path, columns)
+            }
+        };
+        let part = if hive.is_empty() {
+            read_file(columns)?
         } else {
-            read_parquet(path, columns)?
+            hive.fill(path, columns, read_file(&hive.split(path, columns))?)
         };
         match &mut table {
             None => table = Some((part, path.clone())),
@@ -714,20 +740,29 @@ pub fn for_each_piece<E: From<Error>>(
     rows: usize,
     mut each: impl FnMut(Table) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
+    let hive = Keys::of(paths);
     for path in paths {
+        let in_file = hive.split(path, columns);
+        let mut each = |piece: Table| {
+            each(if hive.is_empty() {
+                piece
+            } else {
+                hive.fill(path, columns, piece)
+            })
+        };
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
         {
-            each(read_csv(path, columns)?)?;
+            each(read_csv(path, &in_file)?)?;
             continue;
         }
-        let batches = open_parquet(path, columns, rows, true)?;
+        let batches = open_parquet(path, &in_file, rows, true)?;
         for batch in batches.reader {
             let batch = batch.map_err(|e| table_error(path, e))?;
-            let values = batch_columns(path, columns, &batch)?;
+            let values = batch_columns(path, &in_file, &batch)?;
             each(Table {
-                names: columns.iter().map(|n| (*n).to_owned()).collect(),
+                names: in_file.iter().map(|n| (*n).to_owned()).collect(),
                 columns: values,
                 rows: batch.num_rows(),
             })?;

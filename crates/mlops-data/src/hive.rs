@@ -1,0 +1,235 @@
+//! Hive partition columns: the `key=value` directories in a file's path (`date=2026-12-01/`,
+//! `region=eu/`) become columns of every row the file holds, as Spark writes them and polars
+//! reads them.
+//!
+//! A key's type is decided over every file read, as polars does: integers when every
+//! value is one, dates when every value is an ISO date (`2026-12-01`, as days since 1970 like
+//! every date column), else text. `__HIVE_DEFAULT_PARTITION__`, Hive's and Spark's name for a
+//! missing value, is missing. A key names the path's value even when the file has a column of
+//! that name: the directory is what the writer partitioned by.
+
+use std::path::{Path, PathBuf};
+
+use crate::table::{Column, SchemaColumn, Table, civil_from_days, days_from_civil};
+
+/// The value Hive and Spark write for a missing partition value.
+const MISSING: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A partition key's type over every file read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Int,
+    Date,
+    Text,
+}
+
+/// The `key=value` directories of `path`, outermost first; a key given twice keeps its innermost
+/// value.
+pub(crate) fn segments(path: &Path) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for dir in path.parent().into_iter().flat_map(Path::components) {
+        let dir = dir.as_os_str().to_string_lossy();
+        let Some((key, value)) = dir.split_once('=') else {
+            continue;
+        };
+        if key.is_empty() {
+            continue;
+        }
+        found.retain(|(k, _)| k != key);
+        found.push((key.to_owned(), value.to_owned()));
+    }
+    found
+}
+
+/// The value `path`'s directories give `key`, as written (see [`present`]).
+pub(crate) fn value(path: &Path, key: &str) -> Option<String> {
+    segments(path)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// A partition value, `None` for Hive's missing value.
+pub(crate) fn present(value: &str) -> Option<&str> {
+    (value != MISSING).then_some(value)
+}
+
+/// An ISO date (`2026-12-01`, a real calendar day) as days since 1970-01-01.
+fn date(value: &str) -> Option<i64> {
+    let mut parts = value.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (year, month, day) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
+    let days = days_from_civil(year, month, day);
+    // `2026-02-31` is not a day: it must come back as itself.
+    (civil_from_days(days) == (year, month, day)).then_some(days)
+}
+
+/// The partition columns of one file, as [`crate::table::schema`] lists them (a date when its
+/// value is one).
+pub(crate) fn schema(path: &Path) -> Vec<SchemaColumn> {
+    segments(path)
+        .into_iter()
+        .map(|(name, value)| SchemaColumn {
+            date: kind(std::iter::once(value.as_str())) == Kind::Date,
+            name,
+            unsupported: None,
+        })
+        .collect()
+}
+
+/// The type of a key from its values (missing ones left out).
+fn kind<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Kind {
+    let mut present = values.filter(|v| *v != MISSING);
+    if present.clone().all(|v| v.parse::<i64>().is_ok()) {
+        Kind::Int
+    } else if present.all(|v| date(v).is_some()) {
+        Kind::Date
+    } else {
+        Kind::Text
+    }
+}
+
+/// The partition keys of a set of files and each key's type; empty when no path has one, which
+/// costs nothing more than a look at each path.
+#[derive(Debug, Default)]
+pub(crate) struct Keys(Vec<(String, Kind)>);
+
+impl Keys {
+    pub(crate) fn of(paths: &[PathBuf]) -> Self {
+        let all: Vec<Vec<(String, String)>> = paths.iter().map(|p| segments(p)).collect();
+        let mut keys: Vec<String> = Vec::new();
+        for (key, _) in all.iter().flatten() {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        Keys(
+            keys.into_iter()
+                .map(|key| {
+                    let values = all
+                        .iter()
+                        .flatten()
+                        .filter(|(k, _)| *k == key)
+                        .map(|(_, v)| v.as_str());
+                    let kind = kind(values);
+                    (key, kind)
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The columns of `wanted` that `path`'s directories give, and the rest, read from the file.
+    pub(crate) fn split<'a>(&self, path: &Path, wanted: &[&'a str]) -> Vec<&'a str> {
+        if self.is_empty() {
+            return wanted.to_vec();
+        }
+        let given = segments(path);
+        wanted
+            .iter()
+            .copied()
+            .filter(|name| !given.iter().any(|(k, _)| k == name))
+            .collect()
+    }
+
+    /// `wanted`'s columns for `path`: those its directories give, each one value repeated over
+    /// the rows, and the rest from `read`, the file's table of the other columns.
+    pub(crate) fn fill(&self, path: &Path, wanted: &[&str], read: Table) -> Table {
+        let given = segments(path);
+        let rows = read.rows;
+        let mut from_file = read.names.into_iter().zip(read.columns);
+        let columns = wanted
+            .iter()
+            .map(|name| match given.iter().find(|(k, _)| k == name) {
+                Some((key, value)) => self.column(key, value, rows),
+                None => from_file
+                    .next()
+                    .map(|(_, c)| c)
+                    .expect("read gives every other column"),
+            })
+            .collect();
+        Table {
+            names: wanted.iter().map(|n| (*n).to_owned()).collect(),
+            columns,
+            rows,
+        }
+    }
+
+    /// The key's value repeated over `rows` rows, in the key's type.
+    fn column(&self, key: &str, value: &str, rows: usize) -> Column {
+        let kind = self
+            .0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(Kind::Text, |(_, kind)| *kind);
+        let value = present(value);
+        match kind {
+            Kind::Int => Column::Int(vec![value.and_then(|v| v.parse().ok()); rows]),
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "days since 1970 are far below 2^53"
+            )]
+            Kind::Date => Column::Float(vec![value.and_then(date).map(|d| d as f64); rows]),
+            Kind::Text => Column::text(std::iter::repeat_n(value, rows)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_from_directories_innermost_last() {
+        let path = Path::new("logs/date=2026-12-01/region=eu/date=2026-12-02/part=0.parquet");
+        assert_eq!(
+            segments(path),
+            [
+                ("region".to_owned(), "eu".to_owned()),
+                ("date".to_owned(), "2026-12-02".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn types_are_integers_then_dates_then_text_over_every_file() {
+        assert_eq!(kind(["1", "-20", MISSING].into_iter()), Kind::Int);
+        assert_eq!(kind(["2026-12-01", "2024-02-29"].into_iter()), Kind::Date);
+        assert_eq!(kind(["2026-12-01", "2026-02-31"].into_iter()), Kind::Text);
+        assert_eq!(kind(["1", "eu"].into_iter()), Kind::Text);
+        assert_eq!(date("1970-01-02"), Some(1));
+    }
+
+    #[test]
+    fn a_partition_column_repeats_its_value_over_the_file_rows() {
+        let paths = [
+            PathBuf::from("d/n=1/date=2026-12-01/a.csv"),
+            PathBuf::from("d/n=__HIVE_DEFAULT_PARTITION__/date=2026-12-02/a.csv"),
+        ];
+        let keys = Keys::of(&paths);
+        let wanted = ["x", "n", "date"];
+        assert_eq!(keys.split(&paths[1], &wanted), ["x"]);
+        let read = Table {
+            names: vec!["x".to_owned()],
+            columns: vec![Column::Int(vec![Some(7), Some(8)])],
+            rows: 2,
+        };
+        let table = keys.fill(&paths[1], &wanted, read);
+        assert_eq!(table.column("n"), Some(&Column::Int(vec![None, None])));
+        assert_eq!(
+            table.column("x"),
+            Some(&Column::Int(vec![Some(7), Some(8)]))
+        );
+        let day = 20_789.0;
+        assert_eq!(
+            table.column("date"),
+            Some(&Column::Float(vec![Some(day), Some(day)]))
+        );
+    }
+}
