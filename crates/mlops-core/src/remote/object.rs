@@ -454,9 +454,8 @@ impl Remote for S3Remote {
     fn get(&self, digest: &Digest, dest: &Path) -> Result<()> {
         let mut file = std::io::BufWriter::with_capacity(1 << 20, fs_err::File::create(dest)?);
         self.download(digest, |chunk| Ok(file.write_all(chunk)?))?;
-        file.into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?
-            .sync_all()?;
+        // No fsync per object: the fetch syncs the cache's filesystem once at the end.
+        file.flush()?;
         Ok(())
     }
 
