@@ -203,7 +203,7 @@ fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
 fn data_hint(err: &mlops_data::Error) -> Option<String> {
     use mlops_data::Error as T;
     let hint = match err {
-        T::Table { .. } => "mlops reads Parquet files, and CSV files named `*.csv` with a header row".into(),
+        T::Table { .. } => "mlops reads Parquet files, CSV files named `*.csv` with a header row, and Arrow IPC files (`*.arrow`, `*.feather`) and streams (`*.arrows`)".into(),
         T::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         T::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
         T::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),

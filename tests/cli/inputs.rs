@@ -1,7 +1,8 @@
 //! Every reading command takes every input form (issue 16): a file, a directory read whole
 //! (subdirectories too, so a hive-partitioned tree such as `date=2026-12-01/part-0.csv`), a glob
-//! within one directory and a `**` glob across directories, in CSV and Parquet. Each form names
-//! the same 200 rows, so each command must give what it gives for the one file.
+//! within one directory and a `**` glob across directories, in CSV, Parquet and Arrow IPC (files
+//! and streams). Each form names the same 200 rows, so each command must give what it gives for
+//! the one file.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -50,10 +51,10 @@ fn csv(rows: &[Row]) -> String {
     text
 }
 
-fn write_parquet(path: &Path, rows: &[Row]) {
+fn batch(rows: &[Row]) -> RecordBatch {
     let int =
         |f: fn(&Row) -> i64| -> ArrayRef { Arc::new(rows.iter().map(f).collect::<Int64Array>()) };
-    let batch = RecordBatch::try_from_iter([
+    RecordBatch::try_from_iter([
         ("age", int(|r| r.0)),
         ("income", int(|r| r.1)),
         (
@@ -67,13 +68,37 @@ fn write_parquet(path: &Path, rows: &[Row]) {
             Arc::new(rows.iter().map(|r| r.5).collect::<Float64Array>()) as ArrayRef,
         ),
     ])
-    .expect("batch");
+    .expect("batch")
+}
+
+fn create(path: &Path) -> std::fs::File {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let file = std::fs::File::create(path).expect("create");
+    std::fs::File::create(path).expect("create")
+}
+
+fn write_parquet(path: &Path, rows: &[Row]) {
+    let batch = batch(rows);
     let mut writer =
-        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+        parquet::arrow::ArrowWriter::try_new(create(path), batch.schema(), None).expect("writer");
     writer.write(&batch).expect("write");
     writer.close().expect("close");
+}
+
+/// An Arrow IPC file (`.arrow`, `.feather`: Feather v2 is the IPC file format) or, for
+/// `.arrows`, an IPC stream.
+fn write_ipc(path: &Path, rows: &[Row]) {
+    let batch = batch(rows);
+    if path.extension().is_some_and(|e| e == "arrows") {
+        let mut writer = arrow_ipc::writer::StreamWriter::try_new(create(path), &batch.schema())
+            .expect("writer");
+        writer.write(&batch).expect("write");
+        writer.finish().expect("finish");
+    } else {
+        let mut writer =
+            arrow_ipc::writer::FileWriter::try_new(create(path), &batch.schema()).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.finish().expect("finish");
+    }
 }
 
 /// The same rows as one CSV file and in every layout: flat parts, date partitions, in CSV and
@@ -88,6 +113,8 @@ fn layouts() -> TestEnv {
         let date = format!("date=2026-12-{:02}", part + 1);
         env.write(&format!("csv/{date}/part-0.csv"), csv(chunk));
         write_parquet(&env.path(&format!("parquet/{date}/part-0.parquet")), chunk);
+        let ipc = ["arrow", "arrows", "feather", "arrow"][part];
+        write_ipc(&env.path(&format!("ipc/part-{part}.{ipc}")), chunk);
     }
     env.write("csv/_SUCCESS", "");
     env.write("parquet/_SUCCESS", "");
@@ -97,7 +124,7 @@ fn layouts() -> TestEnv {
 }
 
 /// Each input form, named as a user types it (patterns quoted, so mlops expands them).
-const FORMS: [&str; 7] = [
+const FORMS: [&str; 9] = [
     "all.csv",
     "flat",
     "flat/part-*.csv",
@@ -105,6 +132,8 @@ const FORMS: [&str; 7] = [
     "parquet",
     "csv/**/*.csv",
     "parquet/date=2026-12-0[1-4]/*.parquet",
+    "ipc",
+    "ipc/part-*",
 ];
 
 /// What each command reports for `input`, reduced to figures that depend only on the rows read.

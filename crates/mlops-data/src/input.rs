@@ -87,10 +87,12 @@ fn glob(input: &Path, pattern: &str) -> Result<GlobMatcher> {
         })
 }
 
-/// Whether a file has a table's extension (`.parquet`, `.csv`, any case).
+/// Whether a file has a table's extension (`.parquet`, `.csv`, Arrow IPC's; any case).
 fn is_table_file(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("csv"))
+    crate::table::is_ipc(path)
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("csv"))
 }
 
 /// Whether a name is hidden from a directory read: `.name`, and `_name` as Spark writes beside

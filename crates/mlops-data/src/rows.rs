@@ -23,10 +23,9 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 
 use crate::error::{Error, Result};
-use crate::table::{open_parquet, table_error};
+use crate::table::{BatchReader, open_parquet, table_error};
 
 /// How one input column becomes slots of a model's input row.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +145,7 @@ impl RowReader {
             } else {
                 let file = open_parquet(path, &names, 1, false)?;
                 layouts.push(None);
-                total_rows = total_rows.map(|t| t + file.rows as u64);
+                total_rows = total_rows.zip(file.rows).map(|(t, rows)| t + rows as u64);
                 file.schema
             };
             for feature in &features {
@@ -310,7 +309,7 @@ impl Iterator for RowReader {
 
 /// The record batches of one input file.
 enum Batches {
-    Parquet(ParquetRecordBatchReader),
+    Parquet(BatchReader),
     Csv(Box<csv_file::CsvBatches>),
 }
 

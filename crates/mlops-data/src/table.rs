@@ -348,28 +348,7 @@ pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
             extend_text_days(&mut days, path, column, &table.columns[0])?;
             continue;
         }
-        let file = fs_err::File::open(path)?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0)
-            .map_err(|e| table_error(path, e))?;
-        let index = builder
-            .schema()
-            .index_of(column)
-            .map_err(|_| Error::MissingColumn {
-                path: path.to_owned(),
-                column: column.to_owned(),
-                available: builder
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
-        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
-        let reader = builder
-            .with_projection(mask)
-            .build()
-            .map_err(|e| table_error(path, e))?;
+        let reader = open_parquet(path, &[column], 64 * 1024, false)?.reader;
         for batch in reader {
             let batch = batch.map_err(|e| table_error(path, e))?;
             let array = batch.column(0);
@@ -536,11 +515,16 @@ fn file_schema(path: &Path) -> Result<Vec<SchemaColumn>> {
             })
             .collect());
     }
-    let file = fs_err::File::open(path)?.into_parts().0;
-    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| table_error(path, e))?;
-    Ok(metadata
-        .schema()
+    let schema = if is_ipc(path) {
+        open_ipc(path, &[])?.schema
+    } else {
+        let file = fs_err::File::open(path)?.into_parts().0;
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| table_error(path, e))?
+            .schema()
+            .clone()
+    };
+    Ok(schema
         .fields()
         .iter()
         .map(|f| SchemaColumn {
@@ -641,10 +625,71 @@ pub(crate) fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// A Parquet file opened for the `wanted` columns, batches of `batch_rows` rows.
 pub(crate) struct ParquetBatches {
-    pub(crate) reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    pub(crate) reader: BatchReader,
     pub(crate) schema: arrow_schema::SchemaRef,
-    /// The file's row count.
-    pub(crate) rows: usize,
+    /// The file's row count, when its metadata says it (Parquet's does, Arrow IPC's does not).
+    pub(crate) rows: Option<usize>,
+}
+
+/// A file's record batches, of the wanted columns in their order.
+pub(crate) type BatchReader = Box<
+    dyn Iterator<Item = std::result::Result<arrow_array::RecordBatch, arrow_schema::ArrowError>>
+        + Send,
+>;
+
+/// Whether a file is Arrow IPC, by its extension: a file (`.arrow`, `.feather`, `.ipc`) or a
+/// stream (`.arrows`); which of the two is told by the file's first bytes.
+pub(crate) fn is_ipc(path: &Path) -> bool {
+    path.extension().is_some_and(|e| {
+        ["arrow", "arrows", "feather", "ipc"]
+            .iter()
+            .any(|ipc| e.eq_ignore_ascii_case(ipc))
+    })
+}
+
+/// The record batches of an Arrow IPC file or stream, of the `wanted` columns.
+fn open_ipc(path: &Path, wanted: &[&str]) -> Result<ParquetBatches> {
+    use std::io::{Read, Seek};
+    let mut file = fs_err::File::open(path)?;
+    let mut magic = [0u8; 6];
+    // An IPC file starts with `ARROW1`; a stream starts with its schema message.
+    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
+    file.rewind()?;
+    let file = std::io::BufReader::new(file.into_parts().0);
+    let (schema, reader): (arrow_schema::SchemaRef, BatchReader) = if is_file {
+        let reader =
+            arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| table_error(path, e))?;
+        (reader.schema(), Box::new(reader))
+    } else {
+        let reader = arrow_ipc::reader::StreamReader::try_new(file, None)
+            .map_err(|e| table_error(path, e))?;
+        (reader.schema(), Box::new(reader))
+    };
+    let indices = column_indices(path, &schema, wanted)?;
+    Ok(ParquetBatches {
+        reader: Box::new(reader.map(move |batch| batch.and_then(|b| b.project(&indices)))),
+        schema,
+        rows: None,
+    })
+}
+
+/// The index in `schema` of each `wanted` column.
+fn column_indices(path: &Path, schema: &Schema, wanted: &[&str]) -> Result<Vec<usize>> {
+    wanted
+        .iter()
+        .map(|name| {
+            schema.index_of(name).map_err(|_| Error::MissingColumn {
+                path: path.to_owned(),
+                column: (*name).to_owned(),
+                available: schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        })
+        .collect()
 }
 
 /// Opens `path` for its `wanted` columns; with `dictionary_text`, text comes as dictionary
@@ -655,6 +700,9 @@ pub(crate) fn open_parquet(
     batch_rows: usize,
     dictionary_text: bool,
 ) -> Result<ParquetBatches> {
+    if is_ipc(path) {
+        return open_ipc(path, wanted);
+    }
     let file = fs_err::File::open(path)?.into_parts().0;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?;
@@ -681,24 +729,8 @@ pub(crate) fn open_parquet(
     .map_err(|e| table_error(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
     let schema = builder.schema().clone();
-    let available = || {
-        schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut indices = Vec::with_capacity(wanted.len());
-    for name in wanted {
-        let index = schema.index_of(name).map_err(|_| Error::MissingColumn {
-            path: path.to_owned(),
-            column: (*name).to_owned(),
-            available: available(),
-        })?;
-        indices.push(index);
-    }
-    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let indices = column_indices(path, &schema, wanted)?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
     let reader = builder
         .with_projection(mask)
@@ -706,7 +738,7 @@ pub(crate) fn open_parquet(
         .build()
         .map_err(|e| table_error(path, e))?;
     Ok(ParquetBatches {
-        reader,
+        reader: Box::new(reader),
         schema,
         rows,
     })
@@ -788,7 +820,7 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
                     // Room for every row up front: growing by doubling would copy each column
                     // several times over, at 10M rows most of a second of page faults.
                     let mut column = part;
-                    column.reserve(total_rows.saturating_sub(column.len()));
+                    column.reserve(total_rows.unwrap_or(0).saturating_sub(column.len()));
                     *slot = Some(column);
                 }
                 Some(column) => column
