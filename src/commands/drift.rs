@@ -12,7 +12,8 @@ use crate::render::{self, OutputArgs};
 /// when a batch shows dataset drift or a gate fails
 #[derive(Debug, clap::Args)]
 pub(crate) struct DriftArgs {
-    /// The reference data: a Parquet or CSV (`*.csv`) file, a directory (the tables under it), a
+    /// The reference data: a Parquet, CSV (`*.csv`) or Arrow IPC (`*.arrow`, `*.feather`,
+    /// `*.arrows`) file, a directory (the tables under it), a
     /// quoted pattern such as 'train/**/*.parquet' (the files read as one table), or a profile
     /// written by `mlops profile` (`*.profile`)
     #[arg(long, value_name = "DATA")]

@@ -16,9 +16,9 @@ use crate::render::{self, OutputArgs};
 /// fairness across groups, and gates that fail CI (exit status 1)
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvalArgs {
-    /// Parquet or CSV (`*.csv`) files, read as one table: a directory means the `*.parquet` and
-    /// `*.csv` files under it, a quoted glob such as 'preds/*.csv' or 'preds/**/*.parquet' the
-    /// files it matches
+    /// Parquet, CSV (`*.csv`) or Arrow IPC (`*.arrow`, `*.feather`, `*.arrows`) files, read as one
+    /// table: a directory means the tables under it, a quoted glob such as 'preds/*.csv' or
+    /// 'preds/**/*.parquet' the files it matches
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Options from a YAML file (the same names; flags given here win)

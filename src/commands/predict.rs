@@ -20,7 +20,8 @@ pub(crate) struct PredictArgs {
     /// The model directory, or a registered version: NAME@v1.2.0, NAME@latest, NAME#prod
     #[arg(long, value_name = "DIR|REF")]
     model: PathBuf,
-    /// Parquet files, CSV files (`*.csv`, with a header row), directories (the tables under
+    /// Parquet files, CSV files (`*.csv`, with a header row), Arrow IPC files and streams,
+    /// directories (the tables under
     /// them), or quoted patterns (`**` crosses directories)
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,

@@ -16,8 +16,8 @@ use crate::render::{self, FormatArgs};
 pub(crate) struct ProfileArgs {
     #[command(subcommand)]
     command: Option<ProfileCommand>,
-    /// Data to profile: Parquet or CSV files, directories (the tables under them), or quoted
-    /// patterns (`**` crosses directories)
+    /// Data to profile: Parquet, CSV or Arrow IPC files, directories (the tables under them), or
+    /// quoted patterns (`**` crosses directories)
     #[arg(value_name = "DATA")]
     data: Vec<PathBuf>,
     /// Where to write the profile (a `*.profile` file)

@@ -11,8 +11,8 @@ use crate::error::ExitStatus;
 /// shuffle of the rows (a pipeline's prepare stage); dates are written as days since 1970
 #[derive(Debug, clap::Args)]
 pub(crate) struct SplitArgs {
-    /// Parquet or CSV files, directories (the tables under them), or quoted patterns (`**`
-    /// crosses directories), read as one table
+    /// Parquet, CSV or Arrow IPC files, directories (the tables under them), or quoted patterns
+    /// (`**` crosses directories), read as one table
     #[arg(required = true, value_name = "DATA")]
     data: Vec<PathBuf>,
     /// The share of rows in the test file

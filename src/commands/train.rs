@@ -21,8 +21,8 @@ pub(crate) struct TrainArgs {
     /// given here override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Training data: Parquet or CSV files, directories (the tables under them), or quoted
-    /// patterns (`**` crosses directories)
+    /// Training data: Parquet, CSV or Arrow IPC files, directories (the tables under them), or
+    /// quoted patterns (`**` crosses directories)
     #[arg(long, value_name = "FILE", num_args = 1..)]
     data: Vec<PathBuf>,
     /// The column to predict
