@@ -1,6 +1,6 @@
 //! What an input names: the one function every reading command turns its inputs into files with.
 //!
-//! A file is itself; a directory is every Parquet and CSV file under it, subdirectories included
+//! A file is itself; a directory is every Parquet, CSV and Arrow IPC file under it, subdirectories included
 //! (so a hive-partitioned tree such as `date=2026-12-01/part-0.parquet` reads whole); a glob is
 //! the files it matches, `**` crossing directories. Files come sorted by path, so daily files and
 //! date partitions read in date order.
@@ -11,8 +11,8 @@ use globset::{GlobBuilder, GlobMatcher};
 
 use crate::error::{Error, Result};
 
-/// The files `input` names: a file as it is; a directory, the `*.parquet` and `*.csv` files under
-/// it at any depth; a path with a glob (`*`, `?`, `[...]`, `{a,b}`; `**` for any number of
+/// The files `input` names: a file as it is; a directory, the `*.parquet`, `*.csv` and Arrow IPC
+/// (`*.arrow`, `*.feather`, `*.ipc`, `*.arrows`) files under it at any depth; a path with a glob (`*`, `?`, `[...]`, `{a,b}`; `**` for any number of
 /// directories), the files that match, sorted by path.
 ///
 /// Names starting with `.` or `_` (`_SUCCESS`, `.part-0.crc`, `_delta_log/`) are skipped in a
