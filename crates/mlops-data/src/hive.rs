@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::table::{Column, SchemaColumn, Table, civil_from_days, days_from_civil};
+use crate::table::{Column, SchemaColumn, Table};
 
 /// The value Hive and Spark write for a missing partition value.
 const MISSING: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -54,17 +54,10 @@ pub(crate) fn present(value: &str) -> Option<&str> {
     (value != MISSING).then_some(value)
 }
 
-/// An ISO date (`2026-12-01`, a real calendar day) as days since 1970-01-01.
+/// An ISO date (`2026-12-01`, a real calendar day) as days since 1970-01-01; a longer value is
+/// text, not a date.
 fn date(value: &str) -> Option<i64> {
-    let mut parts = value.splitn(3, '-');
-    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
-        return None;
-    }
-    let (year, month, day) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
-    let days = days_from_civil(year, month, day);
-    // `2026-02-31` is not a day: it must come back as itself.
-    (civil_from_days(days) == (year, month, day)).then_some(days)
+    (value.len() == 10).then(|| crate::table::parse_date(value))?
 }
 
 /// The partition columns of one file, as [`crate::table::schema`] lists them (a date when its

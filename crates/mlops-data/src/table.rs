@@ -286,17 +286,6 @@ impl Table {
     }
 }
 
-/// Days since 1970-01-01 of a calendar date (Howard Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let m = i64::from(month);
-    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// The calendar date (year, month, day) of days since 1970-01-01.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -313,15 +302,16 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// An ISO date at the start of `text` (`2026-11-22`, or a timestamp that starts with one), as
-/// days since 1970-01-01.
-fn parse_date(text: &str) -> Option<i64> {
+/// days since 1970-01-01; `None` unless it is a real calendar day (`2026-02-31` is not).
+pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let date = text.get(..10)?;
-    let mut parts = date.split('-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    ((1..=12).contains(&month) && (1..=31).contains(&day))
-        .then(|| days_from_civil(year, month, day))
+    let bytes = date.as_bytes();
+    if bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a real day");
+    Some((day - epoch).num_days())
 }
 
 /// One column of every file as days since 1970-01-01: Parquet dates and timestamps (UTC), or
@@ -1352,6 +1342,23 @@ fn infer(values: &[Option<String>]) -> Column {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_real_calendar_days_parse_as_dates() {
+        assert_eq!(super::parse_date("1970-01-02"), Some(1));
+        assert_eq!(super::parse_date("2024-02-29"), Some(19_782));
+        assert_eq!(super::parse_date("2026-12-01T08:00:00Z"), Some(20_788));
+        for text in [
+            "2026-02-31",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-1-011",
+            "20261201xx",
+            "2026-12",
+        ] {
+            assert_eq!(super::parse_date(text), None, "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]
