@@ -53,6 +53,21 @@ pub struct GetReport {
     pub checkout: CheckoutReport,
 }
 
+impl GetReport {
+    /// What a get of the `located` version into `output` did.
+    fn new(located: Located, output: PathBuf, checkout: CheckoutReport) -> Self {
+        Self {
+            digest: located.pointer.digest.to_string(),
+            model: located.model,
+            version: located.version,
+            commit: located.commit,
+            path: located.path,
+            output,
+            checkout,
+        }
+    }
+}
+
 impl Registry<'_> {
     /// Materialises the version `reference` names at `options.output`: checks the output (a
     /// safe path overlapping no tracked path or pointer file, new or an empty directory, or
@@ -87,15 +102,7 @@ impl Registry<'_> {
             link: LinkMode::Auto,
         };
         let report = checkout::restore(ws, tracked, &checkout, progress)?;
-        Ok(GetReport {
-            digest: located.pointer.digest.to_string(),
-            model: located.model,
-            version: located.version,
-            commit: located.commit,
-            path: located.path,
-            output: output.rel,
-            checkout: report,
-        })
+        Ok(GetReport::new(located, output.rel, report))
     }
 
     /// [`Registry::get`] into `options.output`, an absolute path outside the workspace; the
@@ -128,18 +135,11 @@ impl Registry<'_> {
             )?;
         }
         let restored = copy_out(&store, &located.pointer, dest)?;
-        Ok(GetReport {
-            digest: located.pointer.digest.to_string(),
-            model: located.model,
-            version: located.version,
-            commit: located.commit,
-            path: located.path,
-            output: dest.clone(),
-            checkout: CheckoutReport {
-                restored,
-                ..CheckoutReport::default()
-            },
-        })
+        let checkout = CheckoutReport {
+            restored,
+            ..CheckoutReport::default()
+        };
+        Ok(GetReport::new(located, dest.clone(), checkout))
     }
 
     /// The digests every registration of `model` records (its `mlops:` line), deregistered
