@@ -14,6 +14,7 @@ mod error;
 mod hive;
 pub mod input;
 pub mod rows;
+mod source;
 pub mod table;
 
 pub use error::{Error, Result};

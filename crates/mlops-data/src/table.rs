@@ -1209,8 +1209,7 @@ fn decimal_floats(array: &ArrayRef) -> Vec<Option<f64>> {
 }
 
 fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
-    let file = fs_err::File::open(path)?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
+    let mut reader = csv::ReaderBuilder::new().from_reader(crate::source::open(path)?);
     let headers = reader.headers().map_err(|e| table_error(path, e))?.clone();
     let mut indices = Vec::with_capacity(wanted.len());
     for name in wanted {
