@@ -72,11 +72,17 @@ pub struct Node {
     pub kind: Kind,
 }
 
+/// What a [`Node`] is. Operands are checked by the parser where the text alone decides their
+/// type (`"a" + 1` does not parse); a name's type is the caller's to check.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
+    /// A number as written (`0.8`, `1e-9`).
     Number(f64),
+    /// Quoted text.
     Text(String),
+    /// `true` or `false`.
     Bool(bool),
+    /// A name the caller resolves.
     Path(Path),
     /// `-x`.
     Negate(Box<Node>),
@@ -89,8 +95,11 @@ pub enum Kind {
         right: Box<Node>,
         tolerance: Option<f64>,
     },
+    /// `not x`.
     Not(Box<Node>),
+    /// `a and b and ...`, each operand a condition.
     And(Vec<Node>),
+    /// `a or b or ...`, each operand a condition.
     Or(Vec<Node>),
 }
 

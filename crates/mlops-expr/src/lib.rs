@@ -1,9 +1,10 @@
 //! `mlops-expr`: the one expression language of mlops, for `--gate` conditions in `mlops eval`
 //! and `mlops drift`, and for the `--where` filters and alert rules to come.
 //!
-//! An expression is parsed once into an [`Expr`] (a tree of the private `ast::Node`s), checked by its
+//! An expression is parsed once into an [`Expr`] (a tree of [`Node`]s), checked by its
 //! caller against the names it knows ([`Expr::paths`]), and evaluated through the caller's
-//! [`Resolver`], which maps each name to a value, to "undefined, because ...", or to unknown.
+//! [`Resolver`], which maps each name to a value, to "undefined, because ...", or to unknown;
+//! a caller that evaluates many rows at once walks the tree itself ([`Expr::root`]).
 //! The crate knows nothing of metrics, columns or reports, and depends on no other mlops crate.
 //!
 //! Modules: `ast` the tree; `lexer` and `parser` the grammar; `evaluate` the meaning; `error`
@@ -66,11 +67,10 @@ mod parser;
 
 use std::fmt;
 
-pub use ast::{Comparison, Path, Segment};
+pub use ast::{ArithOp, CompareOp, Comparison, Kind, Node, Path, Segment};
 pub use error::ParseError;
 pub use evaluate::{Evaluation, Outcome, Resolved, Resolver, Value};
 
-use crate::ast::Node;
 use crate::evaluate::Evaluator;
 use crate::parser::{Parser, Sort};
 
@@ -121,6 +121,13 @@ impl Expr {
             ));
         }
         Ok(expr)
+    }
+
+    /// The parsed tree, for a caller that evaluates the expression its own way (`mlops-data`
+    /// evaluates a filter a column at a time over a batch of rows, not a row at a time through a
+    /// [`Resolver`]).
+    pub fn root(&self) -> &Node {
+        &self.root
     }
 
     /// The expression as written.
