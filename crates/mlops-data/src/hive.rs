@@ -163,12 +163,12 @@ impl Keys {
             .map_or(Kind::Text, |(_, kind)| *kind);
         let value = present(value);
         match kind {
-            Kind::Int => Column::Int(vec![value.and_then(|v| v.parse().ok()); rows]),
+            Kind::Int => Column::Int(vec![value.and_then(|v| v.parse().ok()); rows].into()),
             #[allow(
                 clippy::cast_precision_loss,
                 reason = "days since 1970 are far below 2^53"
             )]
-            Kind::Date => Column::Float(vec![value.and_then(date).map(|d| d as f64); rows]),
+            Kind::Date => Column::Float(vec![value.and_then(date).map(|d| d as f64); rows].into()),
             Kind::Text => Column::text(std::iter::repeat_n(value, rows)),
         }
     }
@@ -210,19 +210,22 @@ mod tests {
         assert_eq!(keys.split(&paths[1], &wanted), ["x"]);
         let read = Table {
             names: vec!["x".to_owned()],
-            columns: vec![Column::Int(vec![Some(7), Some(8)])],
+            columns: vec![Column::Int(vec![Some(7), Some(8)].into())],
             rows: 2,
         };
         let table = keys.fill(&paths[1], &wanted, read);
-        assert_eq!(table.column("n"), Some(&Column::Int(vec![None, None])));
+        assert_eq!(
+            table.column("n"),
+            Some(&Column::Int(vec![None, None].into()))
+        );
         assert_eq!(
             table.column("x"),
-            Some(&Column::Int(vec![Some(7), Some(8)]))
+            Some(&Column::Int(vec![Some(7), Some(8)].into()))
         );
         let day = 20_789.0;
         assert_eq!(
             table.column("date"),
-            Some(&Column::Float(vec![Some(day), Some(day)]))
+            Some(&Column::Float(vec![Some(day), Some(day)].into()))
         );
     }
 }

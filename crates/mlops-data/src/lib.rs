@@ -13,8 +13,10 @@
 mod error;
 mod hive;
 pub mod input;
+mod nullable;
 pub mod rows;
 mod source;
 pub mod table;
 
 pub use error::{Error, Result};
+pub use nullable::Nullable;

@@ -21,13 +21,15 @@ use parquet::arrow::arrow_reader::{
 
 use crate::error::{Error, Result};
 use crate::hive::Keys;
+use crate::nullable::Nullable;
 
-/// One column's values; `None` (or [`Column::MISSING`] for text) is a missing value.
+/// One column's values: numbers with a bitmap of the missing ones, booleans as options, text
+/// with [`Column::MISSING`] for a missing value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
     Bool(Vec<Option<bool>>),
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
+    Int(Nullable<i64>),
+    Float(Nullable<f64>),
     /// Text, dictionary-encoded: each row's id into `labels`. Four bytes a row instead of a
     /// string each: at 10M rows that is 40 MB a column rather than gigabytes.
     Text {
@@ -103,7 +105,7 @@ impl Column {
                     .collect(),
             ),
             Column::Int(v) => Some(v.iter().map(|i| i.map(|i| i as f64)).collect()),
-            Column::Float(v) => Some(v.clone()),
+            Column::Float(v) => Some(v.iter().collect()),
             Column::Text { .. } => None,
         }
     }
@@ -111,10 +113,7 @@ impl Column {
     /// [`Column::to_floats`] of a column no longer needed: a float column's values are moved,
     /// not copied.
     pub(crate) fn into_floats(self) -> Option<Vec<Option<f64>>> {
-        match self {
-            Column::Float(v) => Some(v),
-            other => other.to_floats(),
-        }
+        self.to_floats()
     }
 
     /// Any column as labels and per-row ids (text as stored; other types by their values as text).
@@ -172,11 +171,9 @@ impl Column {
     fn append(&mut self, other: Column) -> std::result::Result<(), (&'static str, &'static str)> {
         match (self, other) {
             (Column::Bool(a), Column::Bool(b)) => a.extend(b),
-            (Column::Int(a), Column::Int(b)) => a.extend(b),
-            (Column::Float(a), Column::Float(b)) => a.extend(b),
-            (Column::Float(a), Column::Int(b)) => {
-                a.extend(b.into_iter().map(|i| i.map(|i| i as f64)));
-            }
+            (Column::Int(a), Column::Int(b)) => a.append(&b),
+            (Column::Float(a), Column::Float(b)) => a.append(&b),
+            (Column::Float(a), Column::Int(b)) => a.append(&b.map(|i| i as f64)),
             (
                 Column::Text { labels, ids },
                 Column::Text {
@@ -271,8 +268,8 @@ impl Table {
     pub fn take(&self, rows: &[usize]) -> Table {
         let pick = |column: &Column| match column {
             Column::Bool(v) => Column::Bool(rows.iter().map(|&r| v[r]).collect()),
-            Column::Int(v) => Column::Int(rows.iter().map(|&r| v[r]).collect()),
-            Column::Float(v) => Column::Float(rows.iter().map(|&r| v[r]).collect()),
+            Column::Int(v) => Column::Int(v.take(rows)),
+            Column::Float(v) => Column::Float(v.take(rows)),
             Column::Text { labels, ids } => Column::Text {
                 labels: labels.clone(),
                 ids: rows.iter().map(|&r| ids[r]).collect(),
@@ -844,7 +841,7 @@ fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
 fn empty_of(data_type: Option<&DataType>) -> Column {
     match data_type {
         Some(DataType::Boolean) => Column::Bool(Vec::new()),
-        Some(t) if t.is_integer() => Column::Int(Vec::new()),
+        Some(t) if t.is_integer() => Column::Int(Nullable::new()),
         Some(
             DataType::Float16
             | DataType::Float32
@@ -856,7 +853,7 @@ fn empty_of(data_type: Option<&DataType>) -> Column {
             | DataType::Date32
             | DataType::Date64
             | DataType::Timestamp(..),
-        ) => Column::Float(Vec::new()),
+        ) => Column::Float(Nullable::new()),
         Some(DataType::Dictionary(_, value)) => empty_of(Some(value)),
         _ => Column::Text {
             labels: Vec::new(),
@@ -887,7 +884,7 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
         DataType::Int8 => ints!(Int8Type),
         DataType::Int16 => ints!(Int16Type),
         DataType::Int32 => ints!(Int32Type),
-        DataType::Int64 => Column::Int(array.as_primitive::<Int64Type>().iter().collect()),
+        DataType::Int64 => Column::Int(nullable(array.as_primitive::<Int64Type>())),
         DataType::UInt8 => ints!(UInt8Type),
         DataType::UInt16 => ints!(UInt16Type),
         DataType::UInt32 => ints!(UInt32Type),
@@ -906,7 +903,7 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
                 .map(|v| v.map(f64::from))
                 .collect(),
         ),
-        DataType::Float64 => Column::Float(array.as_primitive::<Float64Type>().iter().collect()),
+        DataType::Float64 => Column::Float(nullable(array.as_primitive::<Float64Type>())),
         DataType::Float16 => Column::Float(
             array
                 .as_primitive::<Float16Type>()
@@ -917,7 +914,7 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
         DataType::Decimal32(..)
         | DataType::Decimal64(..)
         | DataType::Decimal128(..)
-        | DataType::Decimal256(..) => Column::Float(decimal_floats(array)),
+        | DataType::Decimal256(..) => Column::Float(decimal_floats(array).into()),
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => {
             date_days(array).ok_or_else(unsupported)?
         }
@@ -930,6 +927,19 @@ fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
         DataType::Dictionary(..) => from_dictionary(path, name, array)?,
         _ => return Err(unsupported()),
     })
+}
+
+/// A primitive array's values and nulls, copied as they are.
+fn nullable<T: arrow_array::ArrowPrimitiveType>(array: &PrimitiveArray<T>) -> Nullable<T::Native>
+where
+    T::Native: Default,
+{
+    let mut column = Nullable::new();
+    match array.nulls() {
+        None => column.extend_from_slice(array.values(), None),
+        Some(nulls) => column.extend_from_slice(array.values(), Some(&|row| nulls.is_valid(row))),
+    }
+    column
 }
 
 /// The values of a numeric array of any type (decimals, half floats, dictionaries of numbers)
@@ -1057,8 +1067,8 @@ where
     // one entry per row by its key.
     Ok(match from_arrow(path, name, values)? {
         Column::Bool(v) => Column::Bool(map_keys(keys, None, |k| v.get(k).copied().flatten())),
-        Column::Int(v) => Column::Int(map_keys(keys, None, |k| v.get(k).copied().flatten())),
-        Column::Float(v) => Column::Float(map_keys(keys, None, |k| v.get(k).copied().flatten())),
+        Column::Int(v) => Column::Int(map_keys(keys, None, |k| v.try_get(k)).into()),
+        Column::Float(v) => Column::Float(map_keys(keys, None, |k| v.try_get(k)).into()),
         Column::Text { labels, ids } => {
             let ids = map_keys(keys, Column::MISSING, |k| {
                 ids.get(k).copied().unwrap_or(Column::MISSING)
@@ -1128,8 +1138,8 @@ where
 fn all_missing(data_type: &DataType, rows: usize) -> Column {
     match empty_of(Some(data_type)) {
         Column::Bool(_) => Column::Bool(vec![None; rows]),
-        Column::Int(_) => Column::Int(vec![None; rows]),
-        Column::Float(_) => Column::Float(vec![None; rows]),
+        Column::Int(_) => Column::Int(Nullable::missing(rows)),
+        Column::Float(_) => Column::Float(Nullable::missing(rows)),
         Column::Text { .. } => Column::Text {
             labels: Vec::new(),
             ids: vec![Column::MISSING; rows],
@@ -1281,8 +1291,8 @@ pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
         .map(|(name, column)| {
             let array: ArrayRef = match column {
                 Column::Bool(v) => Arc::new(arrow_array::BooleanArray::from(v.clone())),
-                Column::Int(v) => Arc::new(arrow_array::Int64Array::from(v.clone())),
-                Column::Float(v) => Arc::new(arrow_array::Float64Array::from(v.clone())),
+                Column::Int(v) => Arc::new(v.iter().collect::<arrow_array::Int64Array>()),
+                Column::Float(v) => Arc::new(v.iter().collect::<arrow_array::Float64Array>()),
                 Column::Text { labels, ids } => Arc::new(
                     ids.iter()
                         .map(|&i| labels.get(i as usize).map(String::as_str))
@@ -1371,10 +1381,13 @@ mod tests {
             table.column("flag"),
             Some(&Column::Bool(vec![Some(true), Some(false)]))
         );
-        assert_eq!(table.column("n"), Some(&Column::Int(vec![Some(1), None])));
+        assert_eq!(
+            table.column("n"),
+            Some(&Column::Int(vec![Some(1), None].into()))
+        );
         assert_eq!(
             table.column("x"),
-            Some(&Column::Float(vec![Some(0.5), Some(2.0)]))
+            Some(&Column::Float(vec![Some(0.5), Some(2.0)].into()))
         );
         assert_eq!(
             table.column("name").map(Column::to_text),
@@ -1403,7 +1416,7 @@ mod tests {
             std::sync::Arc::new(arrow_array::Int64Array::from(Vec::<i64>::new())),
         ));
         let got = from_arrow(Path::new("t.parquet"), "t", &numbers).expect("read");
-        assert_eq!(got, Column::Int(vec![None; 2]));
+        assert_eq!(got, Column::Int(vec![None; 2].into()));
         assert_eq!(floats_of(&numbers), vec![None; 2]);
     }
 

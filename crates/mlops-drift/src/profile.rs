@@ -265,7 +265,7 @@ impl ColumnProfile {
                 let mut missing = 0;
                 match column {
                     Column::Float(values) => {
-                        for v in values {
+                        for v in values.iter() {
                             match v.filter(|v| v.is_finite()) {
                                 Some(v) => sketch.add(v),
                                 None => missing += 1,
@@ -274,9 +274,9 @@ impl ColumnProfile {
                     }
                     #[expect(clippy::cast_precision_loss, reason = "integers read as numbers")]
                     Column::Int(values) => {
-                        for v in values {
+                        for v in values.iter() {
                             match v {
-                                Some(v) => sketch.add(*v as f64),
+                                Some(v) => sketch.add(v as f64),
                                 None => missing += 1,
                             }
                         }

@@ -96,14 +96,14 @@ pub(crate) fn customers(rows: usize, seed: u64, first_id: i64, shift: Shift) -> 
         .map(str::to_owned)
         .to_vec(),
         columns: vec![
-            Column::Int(ids),
-            Column::Float(age),
-            Column::Float(income),
-            Column::Float(debt),
-            Column::Int(lines),
+            Column::Int(ids.into()),
+            Column::Float(age.into()),
+            Column::Float(income.into()),
+            Column::Float(debt.into()),
+            Column::Int(lines.into()),
             Column::text(region),
             Column::text(gender),
-            Column::Int(label),
+            Column::Int(label.into()),
         ],
         rows,
     }

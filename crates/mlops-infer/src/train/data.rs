@@ -210,7 +210,7 @@ impl EncodedInput {
             EncodedInput::Numeric { mean, std, .. } => {
                 Encoded::Dense(if let Column::Float(values) = column {
                     rows.iter()
-                        .map(|&r| (values[r].unwrap_or(f64::NAN) - mean) / std)
+                        .map(|&r| (values.get(r).unwrap_or(f64::NAN) - mean) / std)
                         .collect()
                 } else {
                     rows.iter()
@@ -334,7 +334,10 @@ impl Encoder {
                 .iter()
                 .position(|n| n == name)
                 .expect("fitted on this table");
-            let column = std::mem::replace(&mut data.columns[index], Column::Float(Vec::new()));
+            let column = std::mem::replace(
+                &mut data.columns[index],
+                Column::Float(mlops_data::Nullable::new()),
+            );
             for (rows, encoded) in sets.iter().zip(&mut out) {
                 encoded.push(input.encode_rows(&column, rows));
             }
@@ -417,8 +420,8 @@ fn locate_row(paths: &[PathBuf], column: &str, row: usize) -> (PathBuf, String) 
 fn number_at(column: &Column, row: usize) -> f64 {
     #[allow(clippy::cast_precision_loss, reason = "inputs become f32 anyway")]
     let value = match column {
-        Column::Float(v) => v[row],
-        Column::Int(v) => v[row].map(|i| i as f64),
+        Column::Float(v) => v.get(row),
+        Column::Int(v) => v.get(row).map(|i| i as f64),
         Column::Bool(v) => v[row].map(|b| f64::from(u8::from(b))),
         Column::Text { .. } => None,
     };
