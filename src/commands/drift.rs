@@ -21,6 +21,8 @@ pub(crate) struct DriftArgs {
     /// Current data, each one batch: a file, a directory or a quoted pattern, as --reference
     #[arg(required = true, value_name = "CURRENT")]
     current: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
     /// Split the current data into batches by this column's values (one batch per value), or
     /// with --every by periods of its dates (Parquet dates or timestamps, or ISO date text)
     #[arg(long, value_name = "COLUMN")]
@@ -115,7 +117,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let input = |path: &PathBuf| -> anyhow::Result<Input> {
         Ok(Input {
             name: path.display().to_string(),
-            paths: mlops_data::input::expand(&ctx.cwd.join(path))?,
+            data: args.read.dataset(ctx, std::slice::from_ref(path))?,
         })
     };
     let reference = input(&args.reference)?;
@@ -126,7 +128,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         .collect::<anyhow::Result<_>>()?;
     let inputs: Vec<&PathBuf> = std::iter::once(&reference)
         .chain(&batches)
-        .flat_map(|input| &input.paths)
+        .flat_map(|input| input.data.files())
         .collect();
     for output in render::files(&targets) {
         mlops_core::outfile::ensure_not_input(output, &inputs)?;

@@ -21,6 +21,8 @@ pub(crate) struct EvalArgs {
     /// 'preds/**/*.parquet' the files it matches
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
     /// Options from a YAML file (the same names; flags given here win)
     #[arg(long, value_name = "EVAL.YAML")]
     config: Option<PathBuf>,
@@ -227,18 +229,15 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     let targets = render::targets(&args.output, ctx, "eval", &render::eval::FORMATS)?;
     // A directory or glob names its files, as for every command reading tables; expanded
     // before the same-file check, so that an output among them is found.
-    let mut files: Vec<PathBuf> = Vec::new();
-    for file in &args.files {
-        files.extend(mlops_data::input::expand(&ctx.cwd.join(file))?);
-    }
-    let mut inputs = files.clone();
+    let data = args.read.dataset(ctx, &args.files)?;
+    let mut inputs = data.files().to_vec();
     inputs.extend(baseline.iter().cloned());
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
     for output in render::files(&targets) {
         mlops_core::outfile::ensure_not_input(output, &inputs)?;
     }
     let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
-    let report = evaluate::evaluate(&files, &options, baseline.as_ref())?;
+    let report = evaluate::evaluate(&data, &options, baseline.as_ref())?;
     render::emit(ctx.printer, &report, &targets, render::eval::render)?;
     for gate in report.gates.iter().filter(|g| !g.passed) {
         let gate = render::eval::describe_gate(gate);

@@ -20,6 +20,7 @@ pub(crate) mod move_path;
 pub(crate) mod predict;
 pub(crate) mod profile;
 pub(crate) mod quickstart;
+pub(crate) mod read;
 pub(crate) mod remote;
 pub(crate) mod remove;
 pub(crate) mod revisions;

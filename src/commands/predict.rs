@@ -25,6 +25,8 @@ pub(crate) struct PredictArgs {
     /// them), or quoted patterns (`**` crosses directories)
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
     /// Where to write the predictions: Parquet, or CSV when the name ends in `.csv`
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -147,10 +149,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     }
     // One thread reads and decodes while the rest score.
     prepare_compute(threads.saturating_sub(1));
-    let mut inputs = Vec::new();
-    for input in &args.inputs {
-        inputs.extend(mlops_data::input::expand(&ctx.cwd.join(input))?);
-    }
+    let data = args.read.dataset(ctx, &args.inputs)?;
     let output = ctx.output(&args.output);
     let model_files = [
         mlops_infer::model::SPEC_FILE,
@@ -158,7 +157,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     ]
     .map(|name| ctx.cwd.join(&args.model).join(name));
     // Before the model is read: an output onto an input is refused whatever else is wrong.
-    mlops_core::outfile::ensure_not_input(&output, &[&inputs[..], &model_files[..]].concat())?;
+    mlops_core::outfile::ensure_not_input(&output, &[data.files(), &model_files[..]].concat())?;
     let device = DeviceChoice::parse(&args.device)?.open()?;
     let model = load_model(ctx, &args.model, &device)?;
     let options = PredictOptions {
@@ -178,7 +177,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let flag = Arc::clone(&cancel);
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let report = predict::predict(
-        &model, &device, &inputs, &output, &options, &cancel, &progress,
+        &model, &device, &data, &output, &options, &cancel, &progress,
     )
     .map_err(|e| {
         let e = anyhow::Error::from(e);

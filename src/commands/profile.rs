@@ -20,6 +20,8 @@ pub(crate) struct ProfileArgs {
     /// quoted patterns (`**` crosses directories)
     #[arg(value_name = "DATA")]
     data: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
     /// Where to write the profile (a `*.profile` file)
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -83,13 +85,10 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             if args.data.is_empty() {
                 anyhow::bail!("give the data to profile, or `mlops profile merge`");
             }
-            let mut paths = Vec::new();
-            for input in &args.data {
-                paths.extend(mlops_data::input::expand(&ctx.cwd.join(input))?);
-            }
-            mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, &paths)?;
+            let data = args.read.dataset(ctx, &args.data)?;
+            mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, data.files())?;
             let profile = profile::profile_files(
-                &paths,
+                &data,
                 &args.columns,
                 &args.exclude,
                 &mlops_drift::drift::parse_kinds(&args.kind)?,

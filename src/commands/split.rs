@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use crate::commands::Context;
 use crate::error::ExitStatus;
 
@@ -15,6 +13,8 @@ pub(crate) struct SplitArgs {
     /// (`**` crosses directories), read as one table
     #[arg(required = true, value_name = "DATA")]
     data: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
     /// The share of rows in the test file
     #[arg(long, default_value_t = 0.2)]
     test: f64,
@@ -32,18 +32,15 @@ pub(crate) fn run(args: &SplitArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         "--test is the share of rows in the test file, in [0, 1); got {}",
         args.test
     );
-    let mut paths = Vec::new();
-    for input in &args.data {
-        paths.extend(mlops_data::input::expand(&ctx.cwd.join(input))?);
-    }
+    let data = args.read.dataset(ctx, &args.data)?;
     let dir = ctx.cwd.join(&args.output);
     for name in ["train.parquet", "test.parquet"] {
-        mlops_core::outfile::ensure_not_input(&dir.join(name), &paths)?;
+        mlops_core::outfile::ensure_not_input(&dir.join(name), data.files())?;
     }
-    let first = paths.first().context("no input files")?;
-    let schema = mlops_data::table::schema(first)?;
+    anyhow::ensure!(!data.files().is_empty(), "no input files");
+    let schema = data.schema()?;
     let names: Vec<&str> = schema.iter().map(|c| c.name.as_str()).collect();
-    let table = mlops_data::table::read(&paths, &names)?;
+    let table = data.read(&names)?;
     let (train, test) = mlops_data::table::split(&table, args.test, args.seed);
     fs_err::create_dir_all(&dir)?;
     mlops_data::table::write_parquet(&dir.join("train.parquet"), &train)?;

@@ -25,6 +25,8 @@ pub(crate) struct TrainArgs {
     /// quoted patterns (`**` crosses directories)
     #[arg(long, value_name = "FILE", num_args = 1..)]
     data: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
     /// The column to predict
     #[arg(long, value_name = "COLUMN")]
     label: Option<String>,
@@ -186,7 +188,12 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     })?;
     check_output(args, &config, ctx, &output)?;
     let device = DeviceChoice::parse(&args.device)?.open()?;
-    let trained = train::train(&config, &device, &ctx.printer.progress())?;
+    let trained = train::train(
+        &config,
+        &args.read.options()?,
+        &device,
+        &ctx.printer.progress(),
+    )?;
     trained.save(&output)?;
     // The epoch table is progress for people: on stderr, silenced by `-q` (and `--json`, whose
     // report holds the epochs).

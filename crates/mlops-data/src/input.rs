@@ -89,7 +89,7 @@ fn glob(input: &Path, pattern: &str) -> Result<GlobMatcher> {
 
 /// Whether a file has a table's extension (`.parquet`, `.csv`, Arrow IPC's; any case).
 fn is_table_file(path: &Path) -> bool {
-    crate::table::is_ipc(path)
+    crate::batches::is_ipc(path)
         || path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("csv"))

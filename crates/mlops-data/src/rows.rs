@@ -24,8 +24,10 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use crate::batches::BatchReader;
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::table::{BatchReader, open_parquet, table_error};
+use crate::table::{is_csv, table_error};
 
 /// How one input column becomes slots of a model's input row.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +100,7 @@ const TILE_ROWS: usize = 256;
 
 /// Decodes the features of Parquet and CSV files into rows, a record batch at a time.
 pub struct RowReader {
-    files: Vec<PathBuf>,
+    data: Dataset,
     /// The next file of `files` to open.
     next_file: usize,
     /// The file being read: its path, its batches and the index in it of the next batch's row.
@@ -116,14 +118,13 @@ pub struct RowReader {
 }
 
 impl RowReader {
-    /// Opens `paths` (Parquet files, and CSV files named `*.csv`) for `features`, passing the
-    /// `passed` columns through.
+    /// Opens the files of `data` for `features`, passing the `passed` columns through.
     ///
     /// Every file's schema is checked first (a CSV file's from its header and first rows): a
     /// missing column, an input of the wrong type, or a passed column whose type differs between
     /// files is an error before any row is read.
-    pub fn open(
-        paths: &[PathBuf],
+    pub(crate) fn open(
+        data: &Dataset,
         features: Vec<Feature>,
         passed: &[String],
         batch_rows: usize,
@@ -133,8 +134,8 @@ impl RowReader {
         let wants = csv_wants(&names, &features);
         let mut passed_schema: Option<(SchemaRef, PathBuf)> = None;
         let mut total_rows = Some(0);
-        let mut layouts = Vec::with_capacity(paths.len());
-        for path in paths {
+        let mut layouts = Vec::with_capacity(data.files().len());
+        for path in data.files() {
             let file_schema = if is_csv(path) {
                 let layout = csv_file::Layout::infer(path, &wants)?;
                 let schema = layout.schema().clone();
@@ -143,7 +144,7 @@ impl RowReader {
                 total_rows = None;
                 schema
             } else {
-                let file = open_parquet(path, &names, 1, false)?;
+                let file = data.batches(path, &names, 1, false)?;
                 layouts.push(None);
                 total_rows = total_rows.zip(file.rows).map(|(t, rows)| t + rows as u64);
                 file.schema
@@ -151,7 +152,7 @@ impl RowReader {
             for feature in &features {
                 let field = file_schema
                     .field_with_name(feature.column())
-                    .expect("open_parquet and Layout::infer checked the columns");
+                    .expect("the opener and Layout::infer checked the columns");
                 check_input_type(path, feature, field.data_type())?;
             }
             let schema = passed_fields(&file_schema, passed);
@@ -164,7 +165,7 @@ impl RowReader {
             passed_schema.map_or_else(|| Arc::new(Schema::empty()), |(schema, _)| schema);
         let width = features.iter().map(Feature::width).sum();
         Ok(RowReader {
-            files: paths.to_vec(),
+            data: data.clone(),
             next_file: 0,
             current: None,
             layouts,
@@ -288,7 +289,7 @@ impl Iterator for RowReader {
                     None => self.current = None,
                 }
             }
-            let path = self.files.get(self.next_file)?.clone();
+            let path = self.data.files().get(self.next_file)?.clone();
             let layout = self.layouts.get(self.next_file).cloned().flatten();
             self.next_file += 1;
             let opened = if let Some(layout) = layout {
@@ -296,7 +297,8 @@ impl Iterator for RowReader {
                     .map(|csv| Batches::Csv(Box::new(csv)))
             } else {
                 let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
-                open_parquet(&path, &names, self.batch_rows, false)
+                self.data
+                    .batches(&path, &names, self.batch_rows, false)
                     .map(|file| Batches::Parquet(file.reader))
             };
             match opened {
@@ -311,12 +313,6 @@ impl Iterator for RowReader {
 enum Batches {
     Parquet(BatchReader),
     Csv(Box<csv_file::CsvBatches>),
-}
-
-/// Whether a file is read (or written) as CSV: by its `.csv` extension, as everywhere in mlops.
-fn is_csv(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 fn is_text(data_type: &DataType) -> bool {
@@ -623,7 +619,7 @@ fn passed_fields(file_schema: &Schema, passed: &[String]) -> SchemaRef {
             .map(|name| {
                 file_schema
                     .field_with_name(name)
-                    .expect("open_parquet and Layout::infer checked the columns")
+                    .expect("the opener and Layout::infer checked the columns")
                     .clone()
             })
             .collect::<Vec<Field>>(),

@@ -8,8 +8,9 @@
 mod column;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use mlops_data::Dataset;
 use mlops_data::table::{self, Column, SchemaColumn, Table};
 use rayon::prelude::*;
 
@@ -206,7 +207,7 @@ pub enum Period {
 #[derive(Debug, Clone)]
 pub struct Input {
     pub name: String,
-    pub paths: Vec<PathBuf>,
+    pub data: Dataset,
 }
 
 /// Tests every batch against the reference.
@@ -216,7 +217,7 @@ pub struct Input {
 /// does not fit its column.
 pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<DriftReport> {
     options.validate()?;
-    let profile = match reference.paths.as_slice() {
+    let profile = match reference.data.files() {
         [path] if is_profile(path) => Some(Profile::read(path)?),
         _ => None,
     };
@@ -237,7 +238,12 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
     // Columns are read a few at a time later; the row count needs one.
     let reference_rows = match &profile {
         Some(profile) => profile.rows,
-        None => table::read(&reference.paths, &readable[..readable.len().min(1)])?.rows,
+        None => {
+            reference
+                .data
+                .read(&readable[..readable.len().min(1)])?
+                .rows
+        }
     };
     if reference_rows == 0 {
         return Err(Error::Empty {
@@ -246,7 +252,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
     }
     let reference_source = match &profile {
         Some(profile) => ReferenceSource::Profile(profile),
-        None => ReferenceSource::Files(&reference.paths),
+        None => ReferenceSource::Files(&reference.data),
     };
     let context = Context {
         reference_schema: &reference_schema,
@@ -362,24 +368,31 @@ fn batch_schemas(batches: &[Input], options: &Options) -> Result<Vec<Vec<SchemaC
     if options.batch_by.is_some() {
         return Ok(vec![schema_of(&Input {
             name: "the current data".into(),
-            paths: all_paths(batches),
+            data: all_data(batches),
         })?]);
     }
     batches.iter().map(schema_of).collect()
 }
 
 /// Every batch's files, in order: with `--batch-by`, the current data read as one table.
-fn all_paths(batches: &[Input]) -> Vec<PathBuf> {
-    batches.iter().flat_map(|b| b.paths.clone()).collect()
+fn all_data(batches: &[Input]) -> Dataset {
+    let files = batches
+        .iter()
+        .flat_map(|b| b.data.files().to_vec())
+        .collect();
+    let options = batches
+        .first()
+        .map(|b| b.data.options().clone())
+        .unwrap_or_default();
+    Dataset::of_files(files, options)
 }
 
 /// An input's schema, from its first file's metadata.
 fn schema_of(input: &Input) -> Result<Vec<SchemaColumn>> {
-    let first = input
-        .paths
-        .first()
-        .ok_or_else(|| Error::Argument(format!("`{}` names no files", input.name)))?;
-    Ok(table::schema(first)?)
+    if input.data.files().is_empty() {
+        return Err(Error::Argument(format!("`{}` names no files", input.name)));
+    }
+    Ok(input.data.schema()?)
 }
 
 /// Numbers are numeric, however few their distinct values (Evidently's Report keeps a float
@@ -445,12 +458,12 @@ fn batch_reports(
             .zip(schemas)
             .map(|(batch, schema)| {
                 batch_report(&batch.name, schema, context, |present| {
-                    Ok(table::read(&batch.paths, present)?)
+                    Ok(batch.data.read(present)?)
                 })
             })
             .collect();
     };
-    let paths = all_paths(batches);
+    let data = all_data(batches);
     let schema = &schemas[0];
     let present: Vec<&str> = context
         .wanted
@@ -458,8 +471,8 @@ fn batch_reports(
         .filter(|c| c.unsupported.is_none() && schema.iter().any(|s| s.name == c.name))
         .map(|c| c.name.as_str())
         .collect();
-    let current = table::read(&paths, &present)?;
-    split_rows(&paths, by)?
+    let current = data.read(&present)?;
+    split_rows(&data, by)?
         .into_iter()
         .map(|(name, rows)| {
             let part = current.take(&rows);
@@ -517,7 +530,7 @@ impl<'a> ReferenceData<'a> {
 /// Where the reference's columns come from.
 #[derive(Clone, Copy)]
 enum ReferenceSource<'a> {
-    Files(&'a [PathBuf]),
+    Files(&'a Dataset),
     Profile(&'a Profile),
 }
 
@@ -534,14 +547,14 @@ struct Context<'a> {
 }
 
 /// The current rows of each batch by `by`, in order of the batch names (dates sort in time).
-fn split_rows(paths: &[PathBuf], by: &BatchBy) -> Result<Vec<(String, Vec<usize>)>> {
+fn split_rows(data: &Dataset, by: &BatchBy) -> Result<Vec<(String, Vec<usize>)>> {
     let keys: Vec<Option<String>> = if let Some(period) = by.every {
-        table::read_days(paths, &by.column)?
+        data.read_days(&by.column)?
             .into_iter()
             .map(|days| days.map(|d| period_name(d, period)))
             .collect()
     } else {
-        let column = table::read(paths, &[by.column.as_str()])?;
+        let column = data.read(&[by.column.as_str()])?;
         let (labels, ids) = column.columns[0].to_coded();
         ids.iter()
             .map(|&i| (i != Column::MISSING).then(|| labels[i as usize].clone()))
@@ -696,7 +709,7 @@ fn test_columns<'p>(
         // The two sides decode on two cores at once.
         let (reference_table, batch_table) = rayon::join(
             || match reference {
-                ReferenceSource::Files(paths) => table::read(paths, group),
+                ReferenceSource::Files(data) => data.read(group),
                 ReferenceSource::Profile(_) => Ok(Table::default()),
             },
             || read(group),

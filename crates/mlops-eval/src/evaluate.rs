@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use mlops_data::Dataset;
 use mlops_data::table;
 
 use crate::error::{Error, Result};
@@ -160,13 +161,13 @@ impl Options {
 /// # Errors
 /// Invalid options ([`Options::validate`]), unreadable inputs, and bad values in them.
 pub fn evaluate(
-    paths: &[PathBuf],
+    data: &Dataset,
     options: &Options,
     baseline: Option<&Baseline>,
 ) -> Result<EvalReport> {
     options.validate()?;
-    let table = table::read(paths, &options.columns())?;
-    let source = describe(paths);
+    let table = data.read(&options.columns())?;
+    let source = describe(data.files());
     if table.rows == 0 {
         return Err(Error::Empty { input: source });
     }

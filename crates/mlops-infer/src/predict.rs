@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use mlops_core::progress::Progress;
+use mlops_data::Dataset;
 use mlops_data::rows::{Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values};
 
 use crate::error::{Error, Result};
@@ -85,7 +86,7 @@ pub(crate) fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
     columns
 }
 
-/// Scores `inputs` (Parquet, or CSV named `*.csv`) with `model` on `device` into `output`,
+/// Scores the rows of `data` with `model` on `device` into `output`,
 /// written atomically: a Parquet file, or CSV when its name ends in `.csv`.
 ///
 /// When `cancel` becomes true (Ctrl-C), scoring stops at the next batch with
@@ -93,7 +94,7 @@ pub(crate) fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
 pub fn predict(
     model: &Model,
     device: &Device,
-    inputs: &[PathBuf],
+    data: &Dataset,
     output: &Path,
     options: &PredictOptions,
     cancel: &AtomicBool,
@@ -102,12 +103,7 @@ pub fn predict(
     let started = Instant::now();
     let added = added_columns(model);
     check_options(options, &added)?;
-    let reader = RowReader::open(
-        inputs,
-        model.features.clone(),
-        &options.keep,
-        options.batch_rows,
-    )?;
+    let reader = data.rows(model.features.clone(), &options.keep, options.batch_rows)?;
     progress.start_rows("scoring", reader.total_rows());
     let mut writer = RowWriter::create(output, &reader.passed_schema(), &added)?;
     let mut scorer = Scorer::new(model, device, options, cancel);

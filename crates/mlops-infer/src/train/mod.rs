@@ -262,16 +262,17 @@ fn output_of(task: Task) -> Output {
     }
 }
 
-/// Fits a model as `config` says, on `device`.
+/// Fits a model as `config` says, on `device`, reading its data as `read` says.
 pub fn train(
     config: &TrainConfig,
+    read: &mlops_data::ReadOptions,
     device: &Device,
     progress: &dyn Progress,
 ) -> Result<TrainedModel> {
     let started = Instant::now();
     let settings = Settings::from(config)?;
-    let (paths, inputs, data) = read_data(config, &settings)?;
-    let first = paths.first().cloned().unwrap_or_default();
+    let (dataset, inputs, data) = read_data(config, &settings, read)?;
+    let first = dataset.files().first().cloned().unwrap_or_default();
     let label_column = data.column(&settings.label).expect("read it");
     let target = Target::of(
         label_column,
@@ -282,7 +283,7 @@ pub fn train(
     )?;
 
     let mut rows = Rows::split(data.rows, &settings);
-    let encoder = Encoder::fit(&data, &inputs, &rows.train, &paths)?;
+    let encoder = Encoder::fit(&data, &inputs, &rows.train, &dataset)?;
     // Either solver consumes the table: it reads only the encoded rows from then on.
     let fitted = match settings.solver {
         Solver::Newton => exact::fit(data, &encoder, &target, &rows, &settings, progress)?,

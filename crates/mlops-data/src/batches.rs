@@ -1,0 +1,255 @@
+//! The one opener of record batches: every format a command reads (Parquet, Arrow IPC files and
+//! streams) becomes a file's batches of the wanted columns, with the file's hive partition
+//! columns appended, so that every reader above it (tables, pieces, days, predict's rows) sees
+//! the same columns whatever the file's format or directory.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+
+use crate::error::{Error, Result};
+use crate::hive::Keys;
+use crate::table::table_error;
+
+/// A file opened for its wanted columns.
+pub(crate) struct Batches {
+    /// The batches: the wanted columns the file holds (by name; in the file's order for
+    /// Parquet), then the partition columns its directories give.
+    pub(crate) reader: BatchReader,
+    /// Every column of the file, then its partition columns (replacing a file column of the
+    /// same name).
+    pub(crate) schema: SchemaRef,
+    /// The file's row count, when its metadata says it (Parquet's does, Arrow IPC's does not).
+    pub(crate) rows: Option<usize>,
+}
+
+/// A file's record batches.
+pub(crate) type BatchReader =
+    Box<dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>> + Send>;
+
+/// How to open a file: its batches' size, how text comes, and the partition keys of every
+/// file read together (a key's type is decided over all of them).
+pub(crate) struct Opening<'a> {
+    pub(crate) batch_rows: usize,
+    /// Text as dictionary arrays (fast to code into categories) rather than as stored.
+    pub(crate) dictionary_text: bool,
+    pub(crate) hive: &'a Keys,
+}
+
+/// Opens `path` for its `wanted` columns, as `opening` says.
+///
+/// # Errors
+/// When the file cannot be opened or read, or lacks a wanted column that its directories do
+/// not give.
+pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Result<Batches> {
+    let given = opening.hive.given(path);
+    let in_file: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|name| !given.iter().any(|(key, _)| key == name))
+        .collect();
+    let file = if is_ipc(path) {
+        open_ipc(path, &in_file)?
+    } else {
+        open_parquet(path, &in_file, opening.batch_rows, opening.dictionary_text)?
+    };
+    if given.is_empty() {
+        return Ok(file);
+    }
+    // Only the partition columns asked for are appended to the batches; the schema lists them
+    // all, as `table::schema` does.
+    let appended: Vec<(Field, Partition)> = given
+        .iter()
+        .filter(|(key, _)| wanted.contains(&key.as_str()))
+        .map(|(key, value)| opening.hive.partition(key, value))
+        .collect();
+    let mut fields: Vec<Arc<Field>> = file
+        .schema
+        .fields()
+        .iter()
+        .filter(|f| !given.iter().any(|(key, _)| key == f.name()))
+        .cloned()
+        .collect();
+    fields.extend(
+        given
+            .iter()
+            .map(|(key, value)| Arc::new(opening.hive.partition(key, value).0)),
+    );
+    let schema = Arc::new(Schema::new(fields));
+    let reader = file.reader.map(move |batch| {
+        let batch = batch?;
+        let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (field, value) in &appended {
+            fields.push(Arc::new(field.clone()));
+            columns.push(value.repeat(batch.num_rows()));
+        }
+        RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )
+    });
+    Ok(Batches {
+        reader: Box::new(reader),
+        schema,
+        rows: file.rows,
+    })
+}
+
+/// One partition value, to be repeated over a batch's rows.
+#[derive(Debug, Clone)]
+pub(crate) enum Partition {
+    Int(Option<i64>),
+    /// Days since 1970-01-01.
+    Date(Option<i32>),
+    Text(Option<String>),
+}
+
+impl Partition {
+    /// The value over `rows` rows; text as a dictionary of its one value.
+    fn repeat(&self, rows: usize) -> ArrayRef {
+        match self {
+            Partition::Int(v) => Arc::new(arrow_array::Int64Array::from(vec![*v; rows])),
+            Partition::Date(v) => Arc::new(arrow_array::Date32Array::from(vec![*v; rows])),
+            Partition::Text(v) => {
+                let keys = arrow_array::Int32Array::from(vec![v.as_ref().map(|_| 0); rows]);
+                let values = arrow_array::StringArray::from(vec![v.clone().unwrap_or_default()]);
+                Arc::new(arrow_array::DictionaryArray::new(keys, Arc::new(values)))
+            }
+        }
+    }
+
+    /// The Arrow type of its column.
+    pub(crate) fn data_type(&self) -> DataType {
+        match self {
+            Partition::Int(_) => DataType::Int64,
+            Partition::Date(_) => DataType::Date32,
+            Partition::Text(_) => {
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+            }
+        }
+    }
+}
+
+/// Whether a file is Arrow IPC, by its extension: a file (`.arrow`, `.feather`, `.ipc`) or a
+/// stream (`.arrows`); which of the two is told by the file's first bytes.
+pub(crate) fn is_ipc(path: &Path) -> bool {
+    path.extension().is_some_and(|e| {
+        ["arrow", "arrows", "feather", "ipc"]
+            .iter()
+            .any(|ipc| e.eq_ignore_ascii_case(ipc))
+    })
+}
+
+/// The schema of a Parquet or Arrow IPC file, from its metadata.
+pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef> {
+    if is_ipc(path) {
+        return Ok(open_ipc(path, &[])?.schema);
+    }
+    let file = fs_err::File::open(path)?.into_parts().0;
+    Ok(ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| table_error(path, e))?
+        .schema()
+        .clone())
+}
+
+/// The record batches of an Arrow IPC file or stream, of the `wanted` columns.
+fn open_ipc(path: &Path, wanted: &[&str]) -> Result<Batches> {
+    use std::io::{Read, Seek};
+    let mut file = fs_err::File::open(path)?;
+    let mut magic = [0u8; 6];
+    // An IPC file starts with `ARROW1`; a stream starts with its schema message.
+    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
+    file.rewind()?;
+    let file = std::io::BufReader::new(file.into_parts().0);
+    let (schema, reader): (SchemaRef, BatchReader) = if is_file {
+        let reader =
+            arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| table_error(path, e))?;
+        (reader.schema(), Box::new(reader))
+    } else {
+        let reader = arrow_ipc::reader::StreamReader::try_new(file, None)
+            .map_err(|e| table_error(path, e))?;
+        (reader.schema(), Box::new(reader))
+    };
+    let indices = column_indices(path, &schema, wanted)?;
+    Ok(Batches {
+        reader: Box::new(reader.map(move |batch| batch.and_then(|b| b.project(&indices)))),
+        schema,
+        rows: None,
+    })
+}
+
+/// The index in `schema` of each `wanted` column.
+pub(crate) fn column_indices(path: &Path, schema: &Schema, wanted: &[&str]) -> Result<Vec<usize>> {
+    wanted
+        .iter()
+        .map(|name| {
+            schema.index_of(name).map_err(|_| Error::MissingColumn {
+                path: path.to_owned(),
+                column: (*name).to_owned(),
+                available: schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        })
+        .collect()
+}
+
+/// Opens a Parquet file for its `wanted` columns; with `dictionary_text`, text comes as
+/// dictionary arrays (fast to code into categories), else as the file stores it.
+fn open_parquet(
+    path: &Path,
+    wanted: &[&str],
+    batch_rows: usize,
+    dictionary_text: bool,
+) -> Result<Batches> {
+    let file = fs_err::File::open(path)?.into_parts().0;
+    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| table_error(path, e))?;
+    // Text comes as dictionary arrays: each distinct value is interned once per batch rather
+    // than hashed on every row.
+    let hinted: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 if dictionary_text => {
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let metadata = ArrowReaderMetadata::try_new(
+        plain.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(hinted))),
+    )
+    .map_err(|e| table_error(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
+    let schema = builder.schema().clone();
+    let indices = column_indices(path, &schema, wanted)?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(batch_rows)
+        .build()
+        .map_err(|e| table_error(path, e))?;
+    Ok(Batches {
+        reader: Box::new(reader),
+        schema,
+        rows,
+    })
+}
