@@ -10,6 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
+use arrow_schema::Field;
+
+use crate::batches::Partition;
 use crate::table::{Column, SchemaColumn, Table};
 
 /// The value Hive and Spark write for a missing partition value.
@@ -87,7 +90,7 @@ fn kind<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Kind {
 
 /// The partition keys of a set of files and each key's type; empty when no path has one, which
 /// costs nothing more than a look at each path.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Keys(Vec<(String, Kind)>);
 
 impl Keys {
@@ -116,6 +119,38 @@ impl Keys {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The `key=value` directories of `path` ([`segments`]); nothing to look at when no file
+    /// read has one.
+    pub(crate) fn given(&self, path: &Path) -> Vec<(String, String)> {
+        if self.is_empty() {
+            Vec::new()
+        } else {
+            segments(path)
+        }
+    }
+
+    /// A partition column's field and its value in `path`'s directory, in the key's type.
+    pub(crate) fn partition(&self, key: &str, value: &str) -> (Field, Partition) {
+        let value = present(value);
+        let partition = match self.kind(key) {
+            Kind::Int => Partition::Int(value.and_then(|v| v.parse().ok())),
+            Kind::Date => Partition::Date(
+                value
+                    .and_then(date)
+                    .and_then(|days| i32::try_from(days).ok()),
+            ),
+            Kind::Text => Partition::Text(value.map(str::to_owned)),
+        };
+        (Field::new(key, partition.data_type(), true), partition)
+    }
+
+    fn kind(&self, key: &str) -> Kind {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(Kind::Text, |(_, kind)| *kind)
     }
 
     /// The columns of `wanted` that `path`'s directories give, and the rest, read from the file.
@@ -156,13 +191,8 @@ impl Keys {
 
     /// The key's value repeated over `rows` rows, in the key's type.
     fn column(&self, key: &str, value: &str, rows: usize) -> Column {
-        let kind = self
-            .0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or(Kind::Text, |(_, kind)| *kind);
         let value = present(value);
-        match kind {
+        match self.kind(key) {
             Kind::Int => Column::Int(vec![value.and_then(|v| v.parse().ok()); rows].into()),
             #[allow(
                 clippy::cast_precision_loss,

@@ -10,6 +10,8 @@
 //! Like every library of `mlops` it never prints and never exits: it returns [`Error`]s, and
 //! writes its outputs through `mlops_core::outfile` (a temp file renamed into place).
 
+mod batches;
+mod dataset;
 mod error;
 mod hive;
 pub mod input;
@@ -18,5 +20,6 @@ pub mod rows;
 mod source;
 pub mod table;
 
+pub use dataset::{Dataset, ReadOptions};
 pub use error::{Error, Result};
 pub use nullable::Nullable;

@@ -13,14 +13,11 @@ use arrow_array::types::{
     UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray};
-use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use arrow_schema::DataType;
 
+use crate::batches::Batches;
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::hive::Keys;
 use crate::nullable::Nullable;
 
 /// One column's values: numbers with a bitmap of the missing ones, booleans as options, text
@@ -311,31 +308,23 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
     Some((day - epoch).num_days())
 }
 
-/// One column of every file as days since 1970-01-01: Parquet dates and timestamps (UTC), or
-/// text holding ISO dates. `None` for a missing value.
-///
-/// # Errors
-/// When the column is missing, or holds something else (a text value that is not a date names
-/// the first such value).
-pub fn read_days(paths: &[PathBuf], column: &str) -> Result<Vec<Option<i64>>> {
+/// One column of every file of `data` as days since 1970-01-01 (see [`Dataset::read_days`]).
+pub(crate) fn read_days(data: &Dataset, column: &str) -> Result<Vec<Option<i64>>> {
     let mut days = Vec::new();
-    for path in paths {
-        if let Some(value) = crate::hive::value(path, column) {
-            // A partition column: the directory's value for every row of the file.
-            let rows = read(std::slice::from_ref(path), &[])?.rows;
-            let values = Column::text(std::iter::repeat_n(crate::hive::present(&value), rows));
+    for path in data.files() {
+        if is_csv(path) {
+            let values = match crate::hive::value(path, column) {
+                // A partition column: the directory's value for every row of the file.
+                Some(value) => {
+                    let rows = read_csv(path, &[])?.rows;
+                    Column::text(std::iter::repeat_n(crate::hive::present(&value), rows))
+                }
+                None => read_csv(path, &[column])?.columns.remove(0),
+            };
             extend_text_days(&mut days, path, column, &values)?;
             continue;
         }
-        let is_csv = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        if is_csv {
-            let table = read_csv(path, &[column])?;
-            extend_text_days(&mut days, path, column, &table.columns[0])?;
-            continue;
-        }
-        let reader = open_parquet(path, &[column], 64 * 1024, false)?.reader;
+        let reader = data.batches(path, &[column], 64 * 1024, false)?.reader;
         for batch in reader {
             let batch = batch.map_err(|e| table_error(path, e))?;
             let array = batch.column(0);
@@ -471,12 +460,12 @@ pub struct SchemaColumn {
     pub date: bool,
 }
 
-/// The columns of a Parquet or CSV file, in file order, without reading its rows, then the
-/// partition columns its `key=value` directories give (see `hive`).
+/// The columns of a file, in file order, without reading its rows, then the partition columns
+/// its `key=value` directories give (see `hive`).
 ///
 /// # Errors
 /// When the file cannot be opened or is not Parquet (or CSV, by its extension).
-pub fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
+pub(crate) fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
     let mut columns = file_schema(path)?;
     let partitions = crate::hive::schema(path);
     columns.retain(|c| !partitions.iter().any(|p| p.name == c.name));
@@ -486,10 +475,7 @@ pub fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
 
 /// The columns the file itself holds.
 fn file_schema(path: &Path) -> Result<Vec<SchemaColumn>> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
+    if is_csv(path) {
         let file = fs_err::File::open(path)?;
         let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
         let headers = reader.headers().map_err(|e| table_error(path, e))?;
@@ -502,16 +488,7 @@ fn file_schema(path: &Path) -> Result<Vec<SchemaColumn>> {
             })
             .collect());
     }
-    let schema = if is_ipc(path) {
-        open_ipc(path, &[])?.schema
-    } else {
-        let file = fs_err::File::open(path)?.into_parts().0;
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| table_error(path, e))?
-            .schema()
-            .clone()
-    };
-    Ok(schema
+    Ok(crate::batches::file_schema(path)?
         .fields()
         .iter()
         .map(|f| SchemaColumn {
@@ -559,26 +536,18 @@ fn readable(data_type: &DataType) -> bool {
     }
 }
 
-/// Reads `columns` from every file in `paths` (Parquet, or CSV by the `.csv` extension) and
-/// concatenates them in order.
-pub fn read(paths: &[PathBuf], columns: &[&str]) -> Result<Table> {
-    let hive = Keys::of(paths);
+/// Reads `columns` from every file of `data` and concatenates them in order (see
+/// [`Dataset::read`]).
+pub(crate) fn read(data: &Dataset, columns: &[&str]) -> Result<Table> {
+    let hive = data.hive();
     let mut table: Option<(Table, PathBuf)> = None;
-    for path in paths {
-        let read_file = |columns: &[&str]| {
-            if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-            {
-                read_csv(path, columns)
-            } else {
-                read_parquet(path, columns)
-            }
-        };
-        let part = if hive.is_empty() {
-            read_file(columns)?
+    for path in data.files() {
+        let part = if !is_csv(path) {
+            read_batches(data, path, columns)?
+        } else if hive.is_empty() {
+            read_csv(path, columns)?
         } else {
-            hive.fill(path, columns, read_file(&hive.split(path, columns))?)
+            hive.fill(path, columns, read_csv(path, &hive.split(path, columns))?)
         };
         match &mut table {
             None => table = Some((part, path.clone())),
@@ -610,127 +579,6 @@ pub(crate) fn table_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// A Parquet file opened for the `wanted` columns, batches of `batch_rows` rows.
-pub(crate) struct ParquetBatches {
-    pub(crate) reader: BatchReader,
-    pub(crate) schema: arrow_schema::SchemaRef,
-    /// The file's row count, when its metadata says it (Parquet's does, Arrow IPC's does not).
-    pub(crate) rows: Option<usize>,
-}
-
-/// A file's record batches, of the wanted columns in their order.
-pub(crate) type BatchReader = Box<
-    dyn Iterator<Item = std::result::Result<arrow_array::RecordBatch, arrow_schema::ArrowError>>
-        + Send,
->;
-
-/// Whether a file is Arrow IPC, by its extension: a file (`.arrow`, `.feather`, `.ipc`) or a
-/// stream (`.arrows`); which of the two is told by the file's first bytes.
-pub(crate) fn is_ipc(path: &Path) -> bool {
-    path.extension().is_some_and(|e| {
-        ["arrow", "arrows", "feather", "ipc"]
-            .iter()
-            .any(|ipc| e.eq_ignore_ascii_case(ipc))
-    })
-}
-
-/// The record batches of an Arrow IPC file or stream, of the `wanted` columns.
-fn open_ipc(path: &Path, wanted: &[&str]) -> Result<ParquetBatches> {
-    use std::io::{Read, Seek};
-    let mut file = fs_err::File::open(path)?;
-    let mut magic = [0u8; 6];
-    // An IPC file starts with `ARROW1`; a stream starts with its schema message.
-    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
-    file.rewind()?;
-    let file = std::io::BufReader::new(file.into_parts().0);
-    let (schema, reader): (arrow_schema::SchemaRef, BatchReader) = if is_file {
-        let reader =
-            arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| table_error(path, e))?;
-        (reader.schema(), Box::new(reader))
-    } else {
-        let reader = arrow_ipc::reader::StreamReader::try_new(file, None)
-            .map_err(|e| table_error(path, e))?;
-        (reader.schema(), Box::new(reader))
-    };
-    let indices = column_indices(path, &schema, wanted)?;
-    Ok(ParquetBatches {
-        reader: Box::new(reader.map(move |batch| batch.and_then(|b| b.project(&indices)))),
-        schema,
-        rows: None,
-    })
-}
-
-/// The index in `schema` of each `wanted` column.
-fn column_indices(path: &Path, schema: &Schema, wanted: &[&str]) -> Result<Vec<usize>> {
-    wanted
-        .iter()
-        .map(|name| {
-            schema.index_of(name).map_err(|_| Error::MissingColumn {
-                path: path.to_owned(),
-                column: (*name).to_owned(),
-                available: schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        })
-        .collect()
-}
-
-/// Opens `path` for its `wanted` columns; with `dictionary_text`, text comes as dictionary
-/// arrays (fast to code into categories), else as the file stores it.
-pub(crate) fn open_parquet(
-    path: &Path,
-    wanted: &[&str],
-    batch_rows: usize,
-    dictionary_text: bool,
-) -> Result<ParquetBatches> {
-    if is_ipc(path) {
-        return open_ipc(path, wanted);
-    }
-    let file = fs_err::File::open(path)?.into_parts().0;
-    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| table_error(path, e))?;
-    // Text comes as dictionary arrays: each distinct value is interned once per batch rather
-    // than hashed on every row.
-    let hinted: Vec<Field> = plain
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 if dictionary_text => {
-                f.as_ref().clone().with_data_type(DataType::Dictionary(
-                    Box::new(DataType::Int32),
-                    Box::new(DataType::Utf8),
-                ))
-            }
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    let metadata = ArrowReaderMetadata::try_new(
-        plain.metadata().clone(),
-        ArrowReaderOptions::new().with_schema(std::sync::Arc::new(Schema::new(hinted))),
-    )
-    .map_err(|e| table_error(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
-    let schema = builder.schema().clone();
-    let indices = column_indices(path, &schema, wanted)?;
-    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(batch_rows)
-        .build()
-        .map_err(|e| table_error(path, e))?;
-    Ok(ParquetBatches {
-        reader: Box::new(reader),
-        schema,
-        rows,
-    })
-}
-
 /// The columns of one record batch.
 fn batch_columns(
     path: &Path,
@@ -748,40 +596,32 @@ fn batch_columns(
         .collect()
 }
 
-/// Reads `columns` of every file in pieces of about `rows` rows (Parquet by record batches, CSV
-/// a file at a time), handing each piece to `each`: memory holds one piece, not the data.
-///
-/// # Errors
-/// What [`read`] refuses, and what `each` returns.
-pub fn for_each_piece<E: From<Error>>(
-    paths: &[PathBuf],
+/// Reads `columns` of every file of `data` in pieces of about `rows` rows (by record batches;
+/// CSV a file at a time), handing each piece to `each` (see [`Dataset::for_each_piece`]).
+pub(crate) fn for_each_piece<E: From<Error>>(
+    data: &Dataset,
     columns: &[&str],
     rows: usize,
     mut each: impl FnMut(Table) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    let hive = Keys::of(paths);
-    for path in paths {
-        let in_file = hive.split(path, columns);
-        let mut each = |piece: Table| {
+    let hive = data.hive();
+    for path in data.files() {
+        if is_csv(path) {
+            let in_file = hive.split(path, columns);
+            let piece = read_csv(path, &in_file)?;
             each(if hive.is_empty() {
                 piece
             } else {
                 hive.fill(path, columns, piece)
-            })
-        };
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            each(read_csv(path, &in_file)?)?;
+            })?;
             continue;
         }
-        let batches = open_parquet(path, &in_file, rows, true)?;
+        let batches = data.batches(path, columns, rows, true)?;
         for batch in batches.reader {
             let batch = batch.map_err(|e| table_error(path, e))?;
-            let values = batch_columns(path, &in_file, &batch)?;
+            let values = batch_columns(path, columns, &batch)?;
             each(Table {
-                names: in_file.iter().map(|n| (*n).to_owned()).collect(),
+                names: columns.iter().map(|n| (*n).to_owned()).collect(),
                 columns: values,
                 rows: batch.num_rows(),
             })?;
@@ -790,12 +630,19 @@ pub fn for_each_piece<E: From<Error>>(
     Ok(())
 }
 
-fn read_parquet(path: &Path, wanted: &[&str]) -> Result<Table> {
-    let ParquetBatches {
+/// Whether a file is read as CSV: by its `.csv` extension.
+pub(crate) fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// `wanted` of one file, read by record batches.
+fn read_batches(data: &Dataset, path: &Path, wanted: &[&str]) -> Result<Table> {
+    let Batches {
         reader,
         schema,
         rows: total_rows,
-    } = open_parquet(path, wanted, 64 * 1024, true)?;
+    } = data.batches(path, wanted, 64 * 1024, true)?;
     let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
     let mut rows = 0;
     for batch in reader {
@@ -1375,7 +1222,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.csv");
         fs_err::write(&path, "flag,n,x,name\ntrue,1,0.5,a\nfalse,,2,\n").expect("write");
-        let table = read(std::slice::from_ref(&path), &["x", "flag", "n", "name"]).expect("read");
+        let data = Dataset::of_files(vec![path], crate::ReadOptions::default());
+        let table = data.read(&["x", "flag", "n", "name"]).expect("read");
         assert_eq!(table.rows, 2);
         assert_eq!(
             table.column("flag"),
@@ -1393,7 +1241,7 @@ mod tests {
             table.column("name").map(Column::to_text),
             Some(vec![Some("a".to_owned()), None])
         );
-        let err = read(&[path], &["nope"]).expect_err("missing");
+        let err = data.read(&["nope"]).expect_err("missing");
         assert!(
             err.to_string().starts_with("column `nope` not found in"),
             "{err}"

@@ -14,9 +14,10 @@
 //! the raw-data results only by moving values at most α (relatively).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use mlops_data::table::{self, Column, Table};
+use mlops_data::Dataset;
+use mlops_data::table::{Column, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -326,15 +327,16 @@ const PIECE_ROWS: usize = 64 * 1024;
 /// # Errors
 /// Unreadable files, a column asked for that the data lacks, text asked to be numeric.
 pub fn profile_files(
-    paths: &[PathBuf],
+    data: &Dataset,
     columns: &[String],
     exclude: &[String],
     kinds: &[(String, Kind)],
 ) -> Result<Profile> {
-    let first = paths
+    let first = data
+        .files()
         .first()
         .ok_or_else(|| Error::Argument("no data to profile".into()))?;
-    let schema = table::schema(first)?;
+    let schema = data.schema()?;
     for column in columns.iter().chain(kinds.iter().map(|(c, _)| c)) {
         if !schema.iter().any(|c| &c.name == column) {
             return Err(Error::MissingColumn {
@@ -354,7 +356,7 @@ pub fn profile_files(
         .collect();
     let mut decided: Vec<(String, Kind)> = Vec::new();
     let mut whole: Option<Profile> = None;
-    table::for_each_piece(paths, &names, PIECE_ROWS, |part| {
+    data.for_each_piece(&names, PIECE_ROWS, |part| {
         if decided.is_empty() {
             for name in &names {
                 let column = part.column(name).expect("read above");

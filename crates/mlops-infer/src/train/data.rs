@@ -3,10 +3,11 @@
 //! inputs one-hot over the training rows' sorted categories).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
 use mlops_data::table::{self, Column};
+use mlops_data::{Dataset, ReadOptions};
 
 use super::TrainConfig;
 use super::design::{Encoded, NO_SLOT};
@@ -17,16 +18,14 @@ use crate::error::{Error, Result};
 pub(super) fn read_data(
     config: &TrainConfig,
     settings: &Settings,
-) -> Result<(Vec<PathBuf>, Vec<String>, table::Table)> {
-    let mut paths = Vec::new();
-    for input in &settings.data {
-        paths.extend(mlops_data::input::expand(input)?);
-    }
-    let first = paths.first().cloned().unwrap_or_default();
-    let inputs = choose_inputs(config, &settings.label, &first)?;
+    read: &ReadOptions,
+) -> Result<(Dataset, Vec<String>, table::Table)> {
+    let dataset = Dataset::open(&settings.data, read.clone())?;
+    let first = dataset.files().first().cloned().unwrap_or_default();
+    let inputs = choose_inputs(config, &settings.label, &dataset)?;
     let mut names: Vec<&str> = vec![settings.label.as_str()];
     names.extend(inputs.iter().map(String::as_str));
-    let data = table::read(&paths, &names)?;
+    let data = dataset.read(&names)?;
     // An infinite label makes the target's mean, and with it the loss, NaN.
     let labels = data.column(&settings.label).and_then(Column::to_floats);
     if let Some((row, Some(value))) = labels
@@ -34,7 +33,7 @@ pub(super) fn read_data(
         .flat_map(|values| values.iter().enumerate())
         .find(|(_, v)| v.is_some_and(f64::is_infinite))
     {
-        return Err(infinite(&paths, &settings.label, row, *value));
+        return Err(infinite(&dataset, &settings.label, row, *value));
     }
     if data.rows < 2 {
         return Err(Error::TrainingData {
@@ -42,17 +41,18 @@ pub(super) fn read_data(
             message: format!("{} rows; training needs at least 2", data.rows),
         });
     }
-    Ok((paths, inputs, data))
+    Ok((dataset, inputs, data))
 }
 
 /// The input columns: those listed, or every column but the label and the excluded ones.
-fn choose_inputs(config: &TrainConfig, label: &str, first: &Path) -> Result<Vec<String>> {
+fn choose_inputs(config: &TrainConfig, label: &str, data: &Dataset) -> Result<Vec<String>> {
     let exclude = config.exclude.clone().unwrap_or_default();
-    let schema = table::schema(first)?;
+    let first = data.files().first().cloned().unwrap_or_default();
+    let schema = data.schema()?;
     for name in &exclude {
         if !schema.iter().any(|c| &c.name == name) {
             return Err(mlops_data::Error::MissingColumn {
-                path: first.to_owned(),
+                path: first.clone(),
                 column: name.clone(),
                 available: schema
                     .iter()
@@ -162,7 +162,7 @@ impl EncodedInput {
         column: &Column,
         rows: usize,
         train_rows: &[usize],
-        paths: &[PathBuf],
+        dataset: &Dataset,
     ) -> Result<Self> {
         // One pass for both checks; a column with neither is the common case.
         let (mut missing, mut first_missing, mut first_infinite) = (0, None, None);
@@ -176,7 +176,7 @@ impl EncodedInput {
             }
         }
         if let Some(row) = first_missing {
-            let (path, row) = locate_row(paths, name, row);
+            let (path, row) = locate_row(dataset, name, row);
             return Err(Error::TrainingData {
                 path,
                 message: format!(
@@ -186,7 +186,7 @@ impl EncodedInput {
         }
         // One infinite value makes the mean, every weight and the loss NaN.
         if let Some(row) = first_infinite {
-            return Err(infinite(paths, name, row, number_at(column, row)));
+            return Err(infinite(dataset, name, row, number_at(column, row)));
         }
         let (mean, std) = mean_std(train_rows.iter().map(|&r| number_at(column, r)));
         Ok(EncodedInput::Numeric {
@@ -252,7 +252,7 @@ impl Encoder {
         data: &table::Table,
         inputs: &[String],
         train_rows: &[usize],
-        paths: &[PathBuf],
+        dataset: &Dataset,
     ) -> Result<Self> {
         let mut encoded = Vec::with_capacity(inputs.len());
         let mut width = 0;
@@ -264,7 +264,7 @@ impl Encoder {
                 Column::Text { labels, ids } => {
                     EncodedInput::fit_onehot(name, labels, ids, &train_rows)
                 }
-                other => EncodedInput::fit_numeric(name, other, data.rows, &train_rows, paths)?,
+                other => EncodedInput::fit_numeric(name, other, data.rows, &train_rows, dataset)?,
             };
             width += input.width();
             encoded.push(input);
@@ -380,25 +380,26 @@ impl Encoder {
 }
 
 /// The error for an infinite value in column `name` at (0-based) `row` of the data.
-fn infinite(paths: &[PathBuf], name: &str, row: usize, value: f64) -> Error {
-    let (path, row) = locate_row(paths, name, row);
+fn infinite(dataset: &Dataset, name: &str, row: usize, value: f64) -> Error {
+    let (path, row) = locate_row(dataset, name, row);
     Error::TrainingData {
         path,
         message: format!("column `{name}` holds {value} in {row}; inputs must be finite numbers"),
     }
 }
 
-/// The file of `paths` (read as one table) that holds the table's (0-based) `row`, and that
+/// The file of `data` (read as one table) that holds the table's (0-based) `row`, and that
 /// row named for a message: `row N` of that file (from 1, not counting a header). Only for
 /// errors: it reads `column` of the files again, up to the one holding the row. A file that
 /// cannot be read now leaves the first file and the row counted across every input.
-fn locate_row(paths: &[PathBuf], column: &str, row: usize) -> (PathBuf, String) {
+fn locate_row(data: &Dataset, column: &str, row: usize) -> (PathBuf, String) {
+    let paths = data.files();
     if let [only] = paths {
         return (only.clone(), format!("row {}", row + 1));
     }
     let mut start = 0;
     for path in paths {
-        let Ok(part) = table::read(std::slice::from_ref(path), &[column]) else {
+        let Ok(part) = data.file(path).read(&[column]) else {
             break;
         };
         if row < start + part.rows {
