@@ -48,6 +48,7 @@ bench *ARGS:
     bash benches/infer.sh
     bash benches/history.sh
     bash benches/s3.sh
+    bash benches/s3_read.sh
 
 # Fuzz every parser with cargo-fuzz, SECS seconds each (nightly and `cargo install cargo-fuzz`)
 fuzz SECS="60":

@@ -21,3 +21,20 @@ measure() {
     local d=${MEASURE_DECIMALS:-2}
     printf "| %s | %.${d}f s | %.${d}f s | %.0f MiB |\n" "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
 }
+
+# start_moto: starts moto's S3 server (installed by .ci/moto.sh) on a free port of 127.0.0.1 and
+# waits for it; sets $python (moto's venv, with boto3), $endpoint and $moto_pid (the caller's EXIT
+# trap kills it). Its log goes to $work/moto.log.
+start_moto() {
+    local server port
+    server=$("$root/.ci/moto.sh")
+    python="$(dirname "$server")/python"
+    port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+    moto_pid=$!
+    endpoint="http://127.0.0.1:$port"
+    for _ in $(seq 100); do
+        "$python" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+        sleep 0.2
+    done
+}

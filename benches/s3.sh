@@ -24,16 +24,7 @@ cleanup() {
 trap cleanup EXIT
 source "$root/benches/lib.sh"
 
-server=$("$root/.ci/moto.sh")
-python="$(dirname "$server")/python"
-port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-endpoint="http://127.0.0.1:$port"
-for _ in $(seq 100); do
-    "$python" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-    sleep 0.2
-done
+start_moto
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 "$python" -c "
 import boto3

@@ -211,7 +211,7 @@ fn data_hint(err: &mlops_data::Error) -> Option<String> {
         T::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
         T::NoTableFiles { .. } => "a directory is read for the `*.parquet` and `*.csv` files under it; a pattern such as 'data/day-*.parquet' matches file names in one directory, and `**` any number of directories ('data/**/*.parquet')".into(),
         T::BadPattern { .. } => "patterns take `*` and `?` within a name, `**` for any number of directories, `[a-z]` and `{a,b}`; quote the pattern so the shell leaves it to mlops".into(),
-        T::Io(_) => return None,
+        T::Io(_) | T::Url(_) => return None,
     };
     Some(hint)
 }
@@ -267,19 +267,26 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         return Some(hint);
     }
     // The capability crates wrap data and core errors transparently, so look inside them too.
-    if let Some(hint) = data_error(err, eval, drift, infer).and_then(data_hint) {
+    let data = data_error(err, eval, drift, infer);
+    if let Some(hint) = data.and_then(data_hint) {
         return Some(hint);
     }
-    let core = match (pipeline, eval, drift, infer, meta) {
+    let core = match (pipeline, eval, drift, infer, meta, data) {
         (Some(mlops_pipeline::Error::Core(core)), ..)
         | (_, Some(mlops_eval::Error::Core(core)), ..)
         | (_, _, Some(mlops_drift::Error::Core(core)), ..)
-        | (_, _, _, Some(mlops_infer::Error::Core(core)), _)
-        | (.., Some(mlops_meta::Error::Core(core))) => core,
+        | (_, _, _, Some(mlops_infer::Error::Core(core)), ..)
+        | (.., Some(mlops_meta::Error::Core(core)), _)
+        | (.., Some(mlops_data::Error::Url(core))) => core,
         _ => err
             .chain()
             .find_map(|cause| cause.downcast_ref::<Error>())?,
     };
+    core_hint(core)
+}
+
+/// Hints for core errors; `None` for those that need none.
+fn core_hint(core: &Error) -> Option<String> {
     let hint = match core {
         Error::NotAWorkspace { .. } => {
             "run `mlops init` in your git repository (or `mlops init --no-git` outside git) to create one".into()
@@ -316,7 +323,7 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::BadFileName { .. } => "rename the file; names must be UTF-8 without newlines, at most 249 bytes for a tracked path itself".into(),
         Error::RemoteNotFound { .. } => "`mlops remote list` shows the remotes; `mlops remote add <name> <url>` adds one".into(),
         Error::NoDefaultRemote => "pass `-r <name>`, or set a default with `mlops remote default <name>`".into(),
-        Error::UnsupportedRemote { .. } => "give a directory path, a `file://` URL or an `s3://bucket/prefix` URL".into(),
+        Error::UnsupportedRemote { .. } => "give a directory path, a `file://` URL, or an `s3://bucket/prefix`, `gs://bucket/prefix` or `az://container/prefix` URL".into(),
         Error::RemoteDenied { .. } => "check the credentials: `mlops remote list` says where they come from (environment, AWS profile, `credentials:` in `.mlops/config.local.yaml`); docs/versioning.md lists the permissions a remote needs".into(),
         Error::RemoteLocationMissing { .. } => "check the bucket in the remote's URL (`mlops remote list`), and `--endpoint-url` for an S3-compatible store".into(),
         Error::RemoteRequest { .. } => "check the endpoint and the network, then rerun: a push or pull resumes, and what completed is not sent again".into(),
@@ -324,7 +331,12 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         Error::RemoteObjectCorrupt { .. } => "the remote copy is damaged; from a machine whose cache holds a good copy, `mlops push --verify` replaces it (`mlops fsck --remote` lists every damaged object)".into(),
         Error::UnsafePath { .. } => "mlops writes only inside the workspace, outside `.git` and `.mlops`; a pointer, `mlops.lock` or registry tag naming such a path was edited by hand or crafted: fix or remove it".into(),
         Error::TreeTooLarge { .. } => "if the directory really is that large, raise `cache.max_tree_entries` in `.mlops/config.local.yaml`; otherwise its manifests are crafted or corrupt".into(),
+        Error::BadRemoteUrl { url, .. } if url.contains("://") && !url.starts_with("file://") => "object-store remotes are `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` (account from AZURE_STORAGE_ACCOUNT_NAME) or `abfs://container@account.dfs.core.windows.net/prefix`; see docs/versioning.md".into(),
         Error::BadRemoteUrl { .. } => "give a directory outside the workspace (or a subdirectory of it), as a path or a `file://` URL".into(),
+        Error::BadInputUrl { .. } => "URLs are `s3://bucket/key`, `gs://bucket/key`, `az://container/key` (account from AZURE_STORAGE_ACCOUNT_NAME), `abfs://container@account.dfs.core.windows.net/key` or `http(s)://host/path`; see docs/data.md".into(),
+        Error::InputDenied { .. } => "check the credentials: the environment (AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT_KEY, ...), the AWS profiles, or `credentials:` in `.mlops/config.local.yaml` of a remote on the same bucket; reading needs s3:ListBucket and s3:GetObject (docs/data.md)".into(),
+        Error::InputNotFound { .. } => "check the bucket and key; for an S3-compatible store set AWS_ENDPOINT_URL (with AWS_ALLOW_HTTP=true for plain http)".into(),
+        Error::InputRequest { .. } => "check the endpoint (AWS_ENDPOINT_URL for an S3-compatible store) and the network".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push` (`mlops push --all-commits` for every committed version)".into(),
         Error::NeededBy { missing, commit, .. } => needed_by_hint(missing, commit.is_some()).into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),

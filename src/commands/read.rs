@@ -1,7 +1,7 @@
 //! How every reading command (eval, drift, profile, predict, train, split) reads its data: the
 //! flags they share, turned into a [`Dataset`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mlops_data::{Dataset, ReadOptions};
 
@@ -24,7 +24,21 @@ impl ReadArgs {
 
     /// The files `inputs` name (relative to the current directory), read as the flags say.
     pub(crate) fn dataset(&self, ctx: &Context, inputs: &[PathBuf]) -> anyhow::Result<Dataset> {
-        let inputs: Vec<PathBuf> = inputs.iter().map(|input| ctx.cwd.join(input)).collect();
+        let inputs: Vec<PathBuf> = inputs.iter().map(|input| resolve(ctx, input)).collect();
         Ok(Dataset::open(&inputs, self.options()?)?)
     }
+}
+
+/// An input as the user gave it, made usable from any directory: a URL (`s3://...`) as it is, a
+/// `file://` URL as its path, a relative path joined to the current directory. The one function
+/// commands resolve data inputs with, so no URL is ever joined to a directory.
+pub(crate) fn resolve(ctx: &Context, input: &Path) -> PathBuf {
+    if mlops_data::input::is_url(input)
+        && let Ok(ws) = ctx.workspace()
+    {
+        // Inputs in the bucket of one of the workspace's remotes read with its endpoint and
+        // credentials.
+        mlops_core::remote::url::use_remote_settings(&ws);
+    }
+    mlops_data::input::resolve(&ctx.cwd, input)
 }

@@ -10,11 +10,13 @@ use crate::error::ExitStatus;
 /// Manage remotes (stored in `.mlops/config.yaml`, so clones know them)
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum RemoteCommand {
-    /// Add a remote: a directory path, a `file://` URL or `s3://bucket/prefix`
+    /// Add a remote: a directory path, a `file://` URL, `s3://bucket/prefix`, `gs://bucket/prefix`
+    /// or `az://container/prefix` (account from `AZURE_STORAGE_ACCOUNT_NAME`)
     Add {
         name: String,
         url: String,
-        /// An S3-compatible store's endpoint, e.g. `http://minio:9000` (stored in the config)
+        /// An S3-compatible store's endpoint, e.g. `http://minio:9000`, or a GCS or Azure
+        /// endpoint (stored in the config)
         #[arg(long, value_name = "URL")]
         endpoint_url: Option<String>,
         /// The bucket's region (default: `AWS_REGION`, the profile's, or `us-east-1`)

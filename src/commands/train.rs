@@ -136,8 +136,12 @@ impl TrainArgs {
     fn config(&self, ctx: &Context) -> TrainConfig {
         let some = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         TrainConfig {
-            data: (!self.data.is_empty())
-                .then(|| self.data.iter().map(|p| ctx.cwd.join(p)).collect()),
+            data: (!self.data.is_empty()).then(|| {
+                self.data
+                    .iter()
+                    .map(|p| super::read::resolve(ctx, p))
+                    .collect()
+            }),
             label: self.label.clone(),
             features: some(&self.features),
             exclude: some(&self.exclude),

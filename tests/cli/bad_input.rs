@@ -160,9 +160,9 @@ fn remote_that_does_not_exist() {
         "{err}"
     );
     assert!(err.contains("hint: pass `-r <name>`"), "{err}");
-    let line = error_line(&env, &["remote", "add", "gcs", "gs://bucket/path"]);
+    let line = error_line(&env, &["remote", "add", "ftp", "ftp://host/path"]);
     assert!(
-        line.contains("unsupported remote URL `gs://bucket/path`"),
+        line.contains("unsupported remote URL `ftp://host/path`"),
         "{line}"
     );
 }

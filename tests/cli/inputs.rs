@@ -104,7 +104,7 @@ fn write_ipc(path: &Path, rows: &[Row]) {
 /// The same rows as one CSV file and in every layout: flat parts, date partitions, in CSV and
 /// Parquet, with the files a writer leaves beside its data (`_SUCCESS`, a hidden `.crc`, a
 /// README) that a directory read must skip.
-fn layouts() -> TestEnv {
+pub(crate) fn layouts() -> TestEnv {
     let env = TestEnv::bare();
     let rows = rows();
     env.write("all.csv", csv(&rows));
@@ -138,15 +138,36 @@ const FORMS: [&str; 9] = [
 
 /// What each command reports for `input`, reduced to figures that depend only on the rows read.
 fn figures(env: &TestEnv, command: &str, input: &str) -> String {
+    figures_with(env, command, input, &[])
+}
+
+/// [`figures`] with environment variables `vars` set (object-store credentials).
+pub(crate) fn figures_with(
+    env: &TestEnv,
+    command: &str,
+    input: &str,
+    vars: &[(String, String)],
+) -> String {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
     let model = model.to_str().expect("utf-8");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let output = env
+            .cmd(&all)
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run mlops");
+        crate::support::assert_success(&output, &all);
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+    };
     let v = match command {
-        "eval" => env.json(&["eval", input, "--label", "label", "--score", "score"]),
-        "drift" => env.json(&["drift", "--reference", input, input]),
-        "profile" => env.json(&["profile", input, "-o", "out.profile"]),
-        "predict" => env.json(&["predict", "--model", model, input, "-o", "out.parquet"]),
-        "split" => env.json(&["split", input, "--output", "split", "--seed", "3"]),
-        "train" => env.json(&[
+        "eval" => json(&["eval", input, "--label", "label", "--score", "score"]),
+        "drift" => json(&["drift", "--reference", input, input]),
+        "profile" => json(&["profile", input, "-o", "out.profile"]),
+        "predict" => json(&["predict", "--model", model, input, "-o", "out.parquet"]),
+        "split" => json(&["split", input, "--output", "split", "--seed", "3"]),
+        "train" => json(&[
             "train",
             "--data",
             input,
@@ -179,7 +200,7 @@ fn figures(env: &TestEnv, command: &str, input: &str) -> String {
 #[test]
 fn every_reading_command_takes_every_input_form() {
     let env = layouts();
-    for command in ["eval", "drift", "profile", "predict", "split", "train"] {
+    for command in COMMANDS {
         let expected = figures(&env, command, FORMS[0]);
         assert!(!expected.contains("null"), "{command}: {expected}");
         for form in &FORMS[1..] {
@@ -187,6 +208,50 @@ fn every_reading_command_takes_every_input_form() {
                 figures(&env, command, form),
                 expected,
                 "`mlops {command}` on `{form}` differs from the same rows in one file"
+            );
+        }
+    }
+}
+
+/// The reading commands, each run over every form.
+const COMMANDS: [&str; 6] = ["eval", "drift", "profile", "predict", "split", "train"];
+
+/// URL forms (issue 16, item 3): the layouts uploaded to a local S3 server (moto) and read as an
+/// object (CSV and Parquet), a prefix with and without its trailing slash (hive partitions
+/// included), globs on keys, and `file://` URLs; each gives what the same local form gives.
+#[test]
+fn every_reading_command_takes_url_forms() {
+    let env = layouts();
+    let moto = crate::s3::Moto::start(false);
+    moto.create_bucket();
+    moto.upload_tree(env.root(), "data");
+    let vars = moto.client_env();
+    let s3 = |key: &str| format!("s3://{}/data/{key}", crate::s3::BUCKET);
+    let root = env.root().to_str().expect("utf-8");
+    let forms: Vec<(&str, String)> = vec![
+        ("all.csv", s3("all.csv")),
+        (
+            "parquet/date=2026-12-01/part-0.parquet",
+            s3("parquet/date=2026-12-01/part-0.parquet"),
+        ),
+        ("parquet", s3("parquet/")),
+        ("csv", s3("csv")),
+        ("flat", s3("flat")),
+        ("csv/**/*.csv", s3("csv/**/*.csv")),
+        (
+            "parquet/date=2026-12-0[1-4]/*.parquet",
+            s3("parquet/date=2026-12-0[1-4]/*.parquet"),
+        ),
+        ("ipc", s3("ipc/")),
+        ("all.csv", format!("file://{root}/all.csv")),
+        ("parquet", format!("file://{root}/parquet")),
+    ];
+    for command in COMMANDS {
+        for (local, url) in &forms {
+            assert_eq!(
+                figures_with(&env, command, url, &vars),
+                figures(&env, command, local),
+                "`mlops {command}` on `{url}` differs from `{local}`"
             );
         }
     }

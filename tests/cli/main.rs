@@ -10,6 +10,7 @@ mod rng;
 mod support;
 
 mod add;
+mod azure;
 mod bad_input;
 mod checkout;
 mod crash;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{TestEnv, git_in, make_tree, pointer_digest, snapshot};
 
-const BUCKET: &str = "mlops-test";
+pub(crate) const BUCKET: &str = "mlops-test";
 
 /// The venv's `moto_server`, installing it on first use.
 fn moto_server() -> &'static Path {
@@ -33,13 +33,13 @@ fn moto_server() -> &'static Path {
 }
 
 /// A moto server on a free port; killed when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
-    fn start(auth: bool) -> Self {
+    pub(crate) fn start(auth: bool) -> Self {
         let server = moto_server();
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -88,8 +88,32 @@ impl Moto {
         String::from_utf8(output.stdout).expect("utf-8")
     }
 
-    fn create_bucket(&self) {
+    pub(crate) fn create_bucket(&self) {
         self.boto(&format!("s3.create_bucket(Bucket='{BUCKET}')"));
+    }
+
+    /// Uploads every file under `dir` to the bucket, under key prefix `prefix/`.
+    pub(crate) fn upload_tree(&self, dir: &Path, prefix: &str) {
+        self.boto(&format!(
+            "import os\nfor d, _, files in os.walk('{}'):\n    for f in files:\n        p = os.path.join(d, f)\n        s3.upload_file(p, '{BUCKET}', '{prefix}/' + os.path.relpath(p, '{}'))",
+            dir.display(),
+            dir.display()
+        ));
+    }
+
+    /// The environment a URL input on this server reads with: moto's credentials, and the
+    /// endpoint as the AWS SDKs take it.
+    pub(crate) fn client_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
     }
 
     /// The keys in the bucket, sorted.
@@ -318,4 +342,340 @@ fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
         .expect("run mlops");
     crate::support::assert_success(&output, &["pull"]);
     assert!(std::fs::read(clone.join("big.bin")).expect("read") == big);
+}
+
+/// moto's credentials in the workspace's `config.local.yaml`, for remote `origin` (what git
+/// hooks and a fresh clone use, with no environment).
+fn local_credentials(dir: &Path) {
+    std::fs::write(
+        dir.join(".mlops/config.local.yaml"),
+        "credentials:\n  origin:\n    access_key_id: testing\n    secret_access_key: testing\n",
+    )
+    .expect("write local config");
+}
+
+#[test]
+fn model_get_in_a_fresh_clone_fetches_the_version_from_s3() {
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    let env = workspace_with_data(&moto);
+    env.git(&["config", "user.name", "Ada"]);
+    env.git(&["config", "user.email", "ada@example.com"]);
+    env.write("models/churn/weights.bin", "v1");
+    env.run(&["add", "models/churn"]);
+    crate::history::commit(&env, "churn v1");
+    env.run(&["model", "register", "churn", "--path", "models/churn"]);
+    s3_run(&env, env.root(), &["push"]);
+    let clone = env.outside("clone");
+    git_in(
+        env.root(),
+        &["clone", "-q", ".", clone.to_str().expect("utf-8")],
+    );
+    local_credentials(&clone);
+    let output = env
+        .cmd_in(&clone, &["model", "get", "churn@v0.0.1", "-o", "deployed"])
+        .output()
+        .expect("run mlops");
+    crate::support::assert_success(&output, &["model", "get"]);
+    assert_eq!(
+        std::fs::read(clone.join("deployed/weights.bin")).expect("read"),
+        b"v1"
+    );
+}
+
+#[test]
+fn the_pre_push_hook_pushes_the_data_to_an_s3_remote() {
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    let env = workspace_with_data(&moto);
+    env.git(&["config", "user.name", "Ada"]);
+    env.git(&["config", "user.email", "ada@example.com"]);
+    local_credentials(env.root());
+    env.run(&["hooks", "install"]);
+    crate::history::commit(&env, "data");
+    crate::history::bare_origin(&env);
+    assert!(moto.keys().is_empty());
+    env.git(&["push", "-q", "origin", "main"]);
+    let digest = pointer_digest(&env, "data/train.csv.mlops");
+    let key = format!("store/{}/{}", &digest[..2], &digest[2..]);
+    assert!(moto.keys().contains(&key), "{:?}", moto.keys());
+}
+
+/// A drift report's batches as `name rows`.
+fn batches(report: &serde_json::Value) -> Vec<String> {
+    report["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| format!("{} {}", b["name"].as_str().expect("name"), b["rows"]))
+        .collect()
+}
+
+/// Runs `mlops --json` with moto's client environment; returns the report.
+fn url_json(env: &TestEnv, moto: &Moto, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let output = env
+        .cmd(&all)
+        .envs(moto.client_env())
+        .output()
+        .expect("run mlops");
+    crate::support::assert_success(&output, &all);
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[test]
+fn drift_and_eval_read_an_s3_hive_partitioned_parquet_prefix() {
+    let env = crate::inputs::layouts();
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    moto.upload_tree(env.root(), "data");
+    let prefix = format!("s3://{BUCKET}/data/parquet/");
+    // The partition column `date` comes from the keys, as from local directories.
+    let report = url_json(
+        &env,
+        &moto,
+        &[
+            "drift",
+            "--reference",
+            &format!("s3://{BUCKET}/data/all.csv"),
+            &prefix,
+            "--batch-by",
+            "date",
+            "--every",
+            "1d",
+            "--no-fail",
+        ],
+    );
+    assert_eq!(
+        batches(&report),
+        [
+            "2026-12-01 50",
+            "2026-12-02 50",
+            "2026-12-03 50",
+            "2026-12-04 50"
+        ]
+    );
+    let eval = url_json(
+        &env,
+        &moto,
+        &["eval", &prefix, "--label", "label", "--score", "score"],
+    );
+    let local = env.json(&["eval", "parquet", "--label", "label", "--score", "score"]);
+    assert_eq!(eval["rows"], 200);
+    assert_eq!(eval["overall"], local["overall"]);
+}
+
+#[test]
+fn a_url_input_with_wrong_credentials_exits_2_naming_bucket_and_key_with_a_hint() {
+    let moto = Moto::start(true);
+    let env = TestEnv::bare();
+    let url = format!("s3://{BUCKET}/data/scores.parquet");
+    let output = env
+        .cmd(&["eval", &url, "--label", "label"])
+        .envs(moto.client_env())
+        .env("AWS_ACCESS_KEY_ID", "wrong")
+        .env("AWS_SECRET_ACCESS_KEY", "very-secret-value")
+        .output()
+        .expect("run mlops");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("access denied to `{url}`")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: check the credentials"), "{stderr}");
+    assert!(!stderr.contains("very-secret-value"), "{stderr}");
+}
+
+#[test]
+fn a_missing_url_input_is_one_line_naming_it() {
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    let env = TestEnv::bare();
+    for (url, message) in [
+        (
+            format!("s3://{BUCKET}/nothing/"),
+            format!("no Parquet or CSV files match `s3://{BUCKET}/nothing/`"),
+        ),
+        (
+            "s3://no-such-bucket/a.parquet".to_owned(),
+            "`s3://no-such-bucket/a.parquet` does not exist".to_owned(),
+        ),
+    ] {
+        let output = env
+            .cmd(&["profile", &url, "-o", "out.profile"])
+            .envs(moto.client_env())
+            .output()
+            .expect("run mlops");
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&message), "{stderr}");
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
+}
+
+/// A web server on 127.0.0.1 serving the files of `dir` (GET, HEAD and byte ranges) for
+/// `requests` requests, counting the body bytes it sends.
+struct WebServer {
+    port: u16,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl WebServer {
+    fn start(dir: &Path, requests: usize) -> Self {
+        use std::fmt::Write as _;
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = std::sync::Arc::clone(&sent);
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                // One request per connection: the response closes it.
+                let mut head = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push(line.trim_end().to_owned());
+                }
+                let mut parts = head.first().map_or("", String::as_str).split(' ');
+                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+                let range = head.iter().find_map(|h| {
+                    let (name, value) = h.split_once(':')?;
+                    let spec = value.trim().strip_prefix("bytes=")?;
+                    let (a, b) = spec.split_once('-')?;
+                    name.eq_ignore_ascii_case("range")
+                        .then(|| (a.parse::<usize>().ok(), b.parse::<usize>().ok()))
+                });
+                let Ok(body) = std::fs::read(dir.join(path.trim_start_matches('/'))) else {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                };
+                let len = body.len();
+                let (status, start, end) = match range {
+                    Some((Some(a), b)) => ("206 Partial Content", a, b.map_or(len, |b| b + 1)),
+                    Some((None, Some(n))) => ("206 Partial Content", len - n.min(len), len),
+                    _ => ("200 OK", 0, len),
+                };
+                let mut response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    end - start
+                );
+                if status.starts_with("206") {
+                    write!(
+                        response,
+                        "Content-Range: bytes {start}-{}/{len}\r\n",
+                        end - 1
+                    )
+                    .expect("write");
+                }
+                response += "\r\n";
+                let _ = stream.write_all(response.as_bytes());
+                if method != "HEAD" {
+                    let _ = stream.write_all(&body[start..end]);
+                    counter.fetch_add((end - start) as u64, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
+        Self { port, sent }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn http_inputs_are_read_and_parquet_only_for_the_columns_needed() {
+    let env = crate::inputs::layouts();
+    // A wide file: the two columns eval reads and ten columns of text it does not.
+    let wide = env.path("wide.parquet");
+    {
+        use std::sync::Arc;
+        let rows = 2000;
+        let mut columns: Vec<(String, arrow_array::ArrayRef)> = vec![
+            (
+                "label".into(),
+                Arc::new(arrow_array::Int64Array::from_iter_values(
+                    (0..rows).map(|i| i % 2),
+                )),
+            ),
+            (
+                "score".into(),
+                Arc::new(arrow_array::Float64Array::from_iter_values(
+                    (0..rows).map(|i| f64::from(u32::try_from(i % 7).expect("small")) / 7.0),
+                )),
+            ),
+        ];
+        for c in 0..10 {
+            columns.push((
+                format!("text_{c}"),
+                Arc::new(arrow_array::StringArray::from_iter_values(
+                    (0..rows).map(|i| format!("{c}-{i}-{}", "x".repeat(64))),
+                )),
+            ));
+        }
+        let batch = arrow_array::RecordBatch::try_from_iter(columns).expect("batch");
+        let file = std::fs::File::create(&wide).expect("create");
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+    }
+    let server = WebServer::start(env.root(), 64);
+    let csv = env.json(&[
+        "eval",
+        &server.url("all.csv"),
+        "--label",
+        "label",
+        "--score",
+        "score",
+    ]);
+    let local = env.json(&["eval", "all.csv", "--label", "label", "--score", "score"]);
+    assert_eq!(csv["overall"], local["overall"]);
+    let before = server.sent();
+    let report = env.json(&[
+        "eval",
+        &server.url("wide.parquet"),
+        "--label",
+        "label",
+        "--score",
+        "score",
+    ]);
+    assert_eq!(report["rows"], 2000);
+    let size = std::fs::metadata(&wide).expect("metadata").len();
+    let read = server.sent() - before;
+    assert!(
+        read < size / 4,
+        "{read} bytes read of a {size}-byte file for 2 of its 12 columns"
+    );
+}
+
+#[test]
+fn a_url_input_in_a_remote_s_bucket_reads_with_its_endpoint_and_credentials() {
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    let env = workspace_with_data(&moto);
+    local_credentials(env.root());
+    moto.upload_tree(&env.path("data"), "inputs");
+    // No environment at all: the endpoint from config.yaml, the keys from config.local.yaml.
+    let report = env.json(&[
+        "profile",
+        &format!("s3://{BUCKET}/inputs/train.csv"),
+        "-o",
+        "p.profile",
+    ]);
+    assert_eq!(report["rows"], 2);
 }

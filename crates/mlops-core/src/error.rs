@@ -113,7 +113,7 @@ pub enum Error {
     NoDefaultRemote,
 
     #[error(
-        "unsupported remote URL `{url}`: only local directories, `file://` and `s3://` URLs are supported"
+        "unsupported remote URL `{url}`: only local directories, `file://`, `s3://`, `gs://` and `az://` URLs are supported"
     )]
     UnsupportedRemote { url: String },
 
@@ -156,6 +156,18 @@ pub enum Error {
         url: String,
         message: String,
     },
+
+    #[error("invalid URL `{url}`: {problem}")]
+    BadInputUrl { url: String, problem: String },
+
+    #[error("access denied to `{url}`: {message}")]
+    InputDenied { url: String, message: String },
+
+    #[error("`{url}` does not exist: {message}")]
+    InputNotFound { url: String, message: String },
+
+    #[error("request for `{url}` failed: {message}")]
+    InputRequest { url: String, message: String },
 
     #[error("object `{digest}` is not on remote `{remote}`")]
     RemoteObjectMissing { remote: String, digest: Digest },

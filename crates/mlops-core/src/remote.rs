@@ -1,8 +1,10 @@
 //! Remotes: where objects go with `push` and come from with `pull`.
 //!
 //! A remote is anything that can answer four questions about objects by digest (list, exists, put,
-//! get): the directory remote (a local or mounted path, or a `file://` URL) and the S3 remote
-//! (`s3://bucket/prefix`, module `object`), both laying objects out as the cache does. Callers verify digests on both sides: an object is
+//! get): the directory remote (a local or mounted path, or a `file://` URL) and the
+//! object-store remote (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
+//! module `object`), both laying objects out as the cache does. Module `store` builds every
+//! object-store client from a URL; [`url`] reads data inputs given as URLs through it. Callers verify digests on both sides: an object is
 //! checked before it is put, and after it is got and before it enters the cache.
 
 use std::collections::HashSet;
@@ -21,6 +23,10 @@ use crate::safepath::is_named;
 use crate::workspace::{MLOPS_DIR, Workspace};
 
 mod object;
+mod store;
+pub mod url;
+
+use store::{ObjectUrl, Scheme};
 
 /// Object storage somewhere else.
 pub trait Remote: Sync {
@@ -153,17 +159,33 @@ pub fn open(ws: &Workspace, name: Option<&str>) -> Result<Box<dyn Remote>> {
         .remotes
         .get(&name)
         .ok_or_else(|| Error::RemoteNotFound { name: name.clone() })?;
-    if object::parse_url(&config.url).is_some() {
+    if let Some(url) = object_url(&config.url)? {
         let credentials = ws.config().credentials.get(&name);
-        return Ok(Box::new(object::S3Remote::open(
+        return Ok(Box::new(object::ObjectRemote::open(
             &name,
-            &config.url,
+            &url,
             config,
             credentials,
         )?));
     }
     let root = directory_of(ws.root(), &config.url)?;
     Ok(Box::new(DirRemote { name, root }))
+}
+
+/// The object store a remote URL names (`s3://`, `gs://`, `az://`, `abfs://`), `None` for a
+/// directory; a plain web server cannot be a remote (it cannot be listed or written).
+fn object_url(url: &str) -> Result<Option<ObjectUrl>> {
+    match ObjectUrl::parse(url) {
+        None => Ok(None),
+        Some(Err(problem)) => Err(Error::BadRemoteUrl {
+            url: url.to_owned(),
+            problem,
+        }),
+        Some(Ok(parsed)) if parsed.scheme == Scheme::Http => Err(Error::UnsupportedRemote {
+            url: url.to_owned(),
+        }),
+        Some(Ok(parsed)) => Ok(Some(parsed)),
+    }
 }
 
 /// The directory a remote URL names: a `file://` URL, an absolute path, or a path relative to
@@ -207,8 +229,7 @@ pub(crate) fn directory_of(workspace_root: &Path, url: &str) -> Result<PathBuf> 
 /// How a URL given to `remote add` is stored: a directory inside the workspace as a path
 /// relative to it, so the committed config works in every clone; anything else as given.
 pub(crate) fn url_to_store(workspace_root: &Path, url: &str) -> Result<String> {
-    if let Some(parsed) = object::parse_url(url) {
-        parsed?;
+    if object_url(url)?.is_some() {
         return Ok(url.trim_end_matches('/').to_owned());
     }
     let dir = directory_of(workspace_root, url)?;
@@ -256,8 +277,11 @@ pub fn list(ws: &Workspace) -> Vec<RemoteInfo> {
             default: default == Some(name.as_str()),
             endpoint_url: config.endpoint_url.clone(),
             region: config.region.clone(),
-            credentials: object::parse_url(&config.url)
-                .map(|_| object::credentials_source(config, ws.config().credentials.get(name))),
+            credentials: ObjectUrl::parse(&config.url)
+                .and_then(Result::ok)
+                .map(|url| {
+                    store::credentials_source(&url, config, ws.config().credentials.get(name))
+                }),
         })
         .collect()
 }
@@ -276,10 +300,10 @@ pub fn add(
     let stored = url_to_store(ws.root(), url)?;
     let has_settings =
         settings.endpoint_url.is_some() || settings.region.is_some() || settings.profile.is_some();
-    if has_settings && object::parse_url(url).is_none() {
+    if has_settings && object_url(url)?.is_none() {
         return Err(Error::BadRemoteUrl {
             url: url.to_owned(),
-            problem: "`--endpoint-url`, `--region` and `--profile` apply to `s3://` remotes only"
+            problem: "`--endpoint-url`, `--region` and `--profile` apply to object-store remotes only (`s3://`, `gs://`, `az://`)"
                 .to_owned(),
         });
     }

@@ -153,7 +153,7 @@ pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef> {
     if is_ipc(path) {
         return Ok(open_ipc(path, &[])?.schema);
     }
-    let file = fs_err::File::open(path)?.into_parts().0;
+    let file = crate::source::parquet(path)?;
     Ok(ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?
         .schema()
@@ -163,12 +163,12 @@ pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef> {
 /// The record batches of an Arrow IPC file or stream, of the `wanted` columns.
 fn open_ipc(path: &Path, wanted: &[&str]) -> Result<Batches> {
     use std::io::{Read, Seek};
-    let mut file = fs_err::File::open(path)?;
+    let mut file = crate::source::open_seekable(path)?;
     let mut magic = [0u8; 6];
     // An IPC file starts with `ARROW1`; a stream starts with its schema message.
     let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
     file.rewind()?;
-    let file = std::io::BufReader::new(file.into_parts().0);
+    let file = std::io::BufReader::new(file);
     let (schema, reader): (SchemaRef, BatchReader) = if is_file {
         let reader =
             arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| table_error(path, e))?;
@@ -213,7 +213,7 @@ fn open_parquet(
     batch_rows: usize,
     dictionary_text: bool,
 ) -> Result<Batches> {
-    let file = fs_err::File::open(path)?.into_parts().0;
+    let file = crate::source::parquet(path)?;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?;
     // Text comes as dictionary arrays: each distinct value is interned once per batch rather

@@ -13,6 +13,10 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
 
+    /// An input URL that cannot be listed or read (the message names the URL).
+    #[error(transparent)]
+    Url(#[from] mlops_core::Error),
+
     #[error("cannot read `{}`: {message}", path.display())]
     Table { path: PathBuf, message: String },
 

@@ -4,10 +4,21 @@
 //! (so a hive-partitioned tree such as `date=2026-12-01/part-0.parquet` reads whole); a glob is
 //! the files it matches, `**` crossing directories. Files come sorted by path, so daily files and
 //! date partitions read in date order.
+//!
+//! An input may also be a URL (`s3://bucket/key`, `gs://`, `az://`, `abfs://`, `http(s)://`).
+//! It travels through the same `Path`-based APIs unchanged (a `PathBuf` keeps its bytes as
+//! given, so `s3://bucket/date=2026-12-01/part-0.parquet` still has its extension, its file name
+//! and its hive segments); [`resolve`] is the one function a command turns what it was given into
+//! an input with, so no URL is ever joined to the current directory, and [`crate::source`] is
+//! the one place its bytes are read. A URL is expanded as a path is: a key is itself, a prefix
+//! (a URL ending in `/`, or a key under which objects exist) the table files under it at any
+//! depth, a glob the keys it matches (from one listing of the prefix before its first glob
+//! character).
 
 use std::path::{Component, Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
+use mlops_core::remote::url;
 
 use crate::error::{Error, Result};
 
@@ -23,6 +34,9 @@ use crate::error::{Error, Result};
 /// When a directory cannot be listed, a glob does not parse, or a directory or glob matches no
 /// file.
 pub fn expand(input: &Path) -> Result<Vec<PathBuf>> {
+    if let Some(url) = url_of(input) {
+        return expand_url(input, url);
+    }
     let mut files = Vec::new();
     if let Some((base, pattern)) = split_glob(input) {
         let matcher = glob(input, &pattern)?;
@@ -48,6 +62,80 @@ pub fn expand(input: &Path) -> Result<Vec<PathBuf>> {
     } else {
         return Ok(vec![input.to_path_buf()]);
     }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::NoTableFiles {
+            pattern: input.to_path_buf(),
+        });
+    }
+    Ok(files)
+}
+
+/// Whether `input` is a URL read from an object store or a web server (`s3://`, `gs://`,
+/// `az://`, `abfs://`, `http(s)://`) rather than a local path.
+pub fn is_url(input: &Path) -> bool {
+    url_of(input).is_some()
+}
+
+/// The URL `path` holds, when it is one.
+pub(crate) fn url_of(path: &Path) -> Option<&str> {
+    path.to_str().filter(|text| url::is_url(text))
+}
+
+/// An input as a command was given it, made usable from any directory: a URL as it is, a
+/// `file://` URL as its path, a relative path joined to `cwd`.
+pub fn resolve(cwd: &Path, input: &Path) -> PathBuf {
+    if is_url(input) {
+        return input.to_path_buf();
+    }
+    match input.to_str().and_then(|text| text.strip_prefix("file://")) {
+        Some(path) => cwd.join(path),
+        None => cwd.join(input),
+    }
+}
+
+/// The objects a URL input names: a key is itself; a prefix (ending in `/`, or a key under
+/// which objects exist) the table files under it at any depth, skipping hidden names as a
+/// directory read does; a glob the keys it matches.
+fn expand_url(input: &Path, text: &str) -> Result<Vec<PathBuf>> {
+    let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+    let (store, key) = rest.split_once('/').unwrap_or((rest, ""));
+    let root = format!("{scheme}://{store}/");
+    let segments: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
+    let first_glob = segments
+        .iter()
+        .position(|s| s.contains(['*', '?', '[', '{']));
+    let web = scheme.starts_with("http");
+    let mut files: Vec<PathBuf> = if let Some(first) = first_glob {
+        let base = format!("{root}{}", segments[..first].join("/"));
+        let matcher = glob(input, &segments[first..].join("/"))?;
+        let prefix = format!("{}/", base.trim_end_matches('/'));
+        url::list(&base)?
+            .into_iter()
+            .filter(|found| {
+                let rel = found.strip_prefix(&prefix).unwrap_or(found);
+                let dirs = rel.rsplit_once('/').map_or("", |(dirs, _)| dirs);
+                matcher.is_match(rel) && !dirs.split('/').any(|d| hidden(d.as_ref()))
+            })
+            .map(PathBuf::from)
+            .collect()
+    } else if web
+        || (!key.ends_with('/')
+            && !segments.is_empty()
+            && url::Object::new(text)?.size()?.is_some())
+    {
+        return Ok(vec![input.to_path_buf()]);
+    } else {
+        let prefix = format!("{}/", text.trim_end_matches('/'));
+        url::list(text)?
+            .into_iter()
+            .filter(|found| {
+                let rel = found.strip_prefix(&prefix).unwrap_or(found);
+                is_table_file(Path::new(rel)) && !rel.split('/').any(|s| hidden(s.as_ref()))
+            })
+            .map(PathBuf::from)
+            .collect()
+    };
     files.sort();
     if files.is_empty() {
         return Err(Error::NoTableFiles {
@@ -200,6 +288,36 @@ mod tests {
             ["date=2026-12-02/part-0.parquet"]
         );
         assert_eq!(names(dir.path(), "day-{01,03}.parquet"), ["day-01.parquet"]);
+    }
+
+    #[test]
+    fn urls_are_kept_as_given_and_file_urls_become_paths() {
+        let cwd = Path::new("/work/project");
+        for url in [
+            "s3://bucket/date=2026-12-01/part-0.parquet",
+            "gs://bucket/data/",
+            "az://container/x.csv",
+            "abfss://c@acct.dfs.core.windows.net/x.csv",
+            "https://example.com/a.csv",
+        ] {
+            assert!(is_url(Path::new(url)), "{url}");
+            assert_eq!(resolve(cwd, Path::new(url)), Path::new(url));
+        }
+        let url = Path::new("s3://bucket/date=2026-12-01/part-0.parquet");
+        assert_eq!(url.extension().and_then(|e| e.to_str()), Some("parquet"));
+        assert_eq!(
+            crate::hive::segments(url),
+            [("date".to_owned(), "2026-12-01".to_owned())]
+        );
+        assert_eq!(
+            resolve(cwd, Path::new("file:///data/a.csv")),
+            Path::new("/data/a.csv")
+        );
+        assert_eq!(
+            resolve(cwd, Path::new("data/a.csv")),
+            Path::new("/work/project/data/a.csv")
+        );
+        assert!(!is_url(Path::new("data/s3:/x.csv")));
     }
 
     #[test]

@@ -476,8 +476,7 @@ pub(crate) fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
 /// The columns the file itself holds.
 fn file_schema(path: &Path) -> Result<Vec<SchemaColumn>> {
     if is_csv(path) {
-        let file = fs_err::File::open(path)?;
-        let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
+        let mut reader = csv::ReaderBuilder::new().from_reader(crate::source::open(path)?);
         let headers = reader.headers().map_err(|e| table_error(path, e))?;
         return Ok(headers
             .iter()

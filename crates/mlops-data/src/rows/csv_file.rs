@@ -10,7 +10,6 @@
 //! trimmed, as `mlops train` reads them; an empty cell is a missing value. The file must be UTF-8
 //! (as `mlops eval` reads CSV too), checked once a record rather than once a cell.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -137,15 +136,17 @@ impl Layout {
     }
 }
 
-fn open(path: &Path) -> Result<csv::Reader<BufReader<fs_err::File>>> {
-    let file = fs_err::File::open(path)?;
-    Ok(csv::ReaderBuilder::new().from_reader(BufReader::with_capacity(1 << 20, file)))
+fn open(path: &Path) -> Result<csv::Reader<Source>> {
+    Ok(csv::ReaderBuilder::new().from_reader(crate::source::open(path)?))
 }
+
+/// A CSV file's bytes, from `crate::source` (a local file or an object-store URL).
+type Source = Box<dyn std::io::Read + Send>;
 
 /// Where each of `names` is in the header.
 fn indices<'a>(
     path: &Path,
-    reader: &mut csv::Reader<BufReader<fs_err::File>>,
+    reader: &mut csv::Reader<Source>,
     names: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<usize>> {
     let headers = reader.headers().map_err(|e| table_error(path, e))?;
@@ -259,7 +260,7 @@ impl Builder {
 /// The record batches of one CSV file, read as its [`Layout`] says.
 pub(super) struct CsvBatches {
     path: PathBuf,
-    reader: csv::Reader<BufReader<fs_err::File>>,
+    reader: csv::Reader<Source>,
     indices: Vec<usize>,
     layout: Layout,
     batch_rows: usize,
