@@ -568,20 +568,30 @@ fn population_std(values: &[f64]) -> f64 {
 /// samples; p = 1 is the Wasserstein distance, `sqrt(2)` times p = 2 the energy distance.
 #[expect(clippy::cast_precision_loss, reason = "sizes fit an f64")]
 fn cdf_distance(u: &[f64], v: &[f64], p: i32) -> f64 {
-    let all = merged(u, v);
     let (nu, nv) = (u.len() as f64, v.len() as f64);
+    // The two samples are merged as they are walked, not into a third vector: at each next value
+    // every value up to the previous one has been taken, so `i` and `j` count them (the CDFs just
+    // after it); equal neighbours add nothing, as in scipy.
     let (mut i, mut j) = (0, 0);
+    let mut previous: Option<f64> = None;
     let mut sum = 0.0;
-    for w in all.windows(2) {
-        // CDFs just after w[0].
-        while i < u.len() && u[i] <= w[0] {
-            i += 1;
+    loop {
+        let next = match (u.get(i), v.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        if let Some(previous) = previous {
+            let gap = (i as f64 / nu - j as f64 / nv).abs();
+            sum += gap.powi(p) * (next - previous);
         }
-        while j < v.len() && v[j] <= w[0] {
+        if u.get(i) == Some(&next) {
+            i += 1;
+        } else {
             j += 1;
         }
-        let gap = (i as f64 / nu - j as f64 / nv).abs();
-        sum += gap.powi(p) * (w[1] - w[0]);
+        previous = Some(next);
     }
     if p == 1 { sum } else { sum.sqrt() }
 }
