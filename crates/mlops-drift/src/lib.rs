@@ -19,6 +19,5 @@ pub mod ks;
 pub mod methods;
 pub mod profile;
 pub mod report;
-mod sort;
 
 pub use error::{Error, Result};

@@ -298,7 +298,7 @@ fn finite_sorted(column: &Column) -> (Vec<f64>, f64) {
         Column::Int(values) => finite.extend(values.present_values().map(|v| v as f64)),
         Column::Bool(_) | Column::Text { .. } => {}
     }
-    crate::sort::sort_floats(&mut finite);
+    finite.sort_unstable_by(f64::total_cmp);
     let missing = if rows == 0 {
         0.0
     } else {
