@@ -203,13 +203,14 @@ fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
 fn data_hint(err: &mlops_data::Error) -> Option<String> {
     use mlops_data::Error as T;
     let hint = match err {
-        T::Table { .. } => "mlops reads Parquet files, CSV files named `*.csv` with a header row, and Arrow IPC files (`*.arrow`, `*.feather`) and streams (`*.arrows`)".into(),
+        T::Table { .. } => "mlops reads Parquet files, CSV files named `*.csv` with a header row, NDJSON files (`*.ndjson`, `*.jsonl`), both also gzip or zstd compressed (`*.csv.gz`, `*.jsonl.zst`), and Arrow IPC files (`*.arrow`, `*.feather`) and streams (`*.arrows`)".into(),
         T::MissingColumn { .. } => "column names are case-sensitive; the message lists the file's columns".into(),
         T::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
         T::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
-        T::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a kept column's type comes from the file's first 1000 rows".into(),
+        T::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a column's type is inferred from the file's first 100,000 rows: give it with --schema COLUMN=TYPE (int, float, bool, text, date)".into(),
+        T::UnknownTypedColumn { .. } => "--schema names columns of the files; column names are case-sensitive".into(),
         T::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
-        T::NoTableFiles { .. } => "a directory is read for the `*.parquet` and `*.csv` files under it; a pattern such as 'data/day-*.parquet' matches file names in one directory, and `**` any number of directories ('data/**/*.parquet')".into(),
+        T::NoTableFiles { .. } => "a directory is read for the table files under it (Parquet, CSV, NDJSON, Arrow IPC); a pattern such as 'data/day-*.parquet' matches file names in one directory, and `**` any number of directories ('data/**/*.parquet')".into(),
         T::BadPattern { .. } => "patterns take `*` and `?` within a name, `**` for any number of directories, `[a-z]` and `{a,b}`; quote the pattern so the shell leaves it to mlops".into(),
         T::Io(_) | T::Url(_) => return None,
     };

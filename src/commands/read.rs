@@ -3,23 +3,26 @@
 
 use std::path::{Path, PathBuf};
 
-use mlops_data::{Dataset, ReadOptions};
+use mlops_data::{ColumnType, Dataset, ReadOptions};
 
 use super::Context;
 
 /// The flags about reading data, the same on every reading command.
 #[derive(clap::Args, Debug, Clone, Default)]
-pub(crate) struct ReadArgs {}
+pub(crate) struct ReadArgs {
+    /// Read these columns as these types rather than the inferred ones: int, float, bool, text
+    /// (or str) or date (ISO dates), e.g. 'zip=text,day=date'; repeatable. A CSV or NDJSON
+    /// column is parsed as its type, a Parquet or Arrow IPC one converted to it
+    #[arg(long, value_name = "COL=TYPE[,COL=TYPE...]")]
+    schema: Vec<String>,
+}
 
 impl ReadArgs {
     /// The options these flags give.
-    #[allow(
-        clippy::unused_self,
-        clippy::unnecessary_wraps,
-        reason = "no flag yet: `--schema` and `--where` come next, and may be refused"
-    )]
     pub(crate) fn options(&self) -> anyhow::Result<ReadOptions> {
-        Ok(ReadOptions::default())
+        let mut options = ReadOptions::default();
+        options.schema = column_types(&self.schema)?;
+        Ok(options)
     }
 
     /// The files `inputs` name (relative to the current directory), read as the flags say.
@@ -27,6 +30,27 @@ impl ReadArgs {
         let inputs: Vec<PathBuf> = inputs.iter().map(|input| resolve(ctx, input)).collect();
         Ok(Dataset::open(&inputs, self.options()?)?)
     }
+}
+
+/// The `COL=TYPE` pairs of every `--schema`, in order (a column given twice takes the last).
+fn column_types(specs: &[String]) -> anyhow::Result<Vec<(String, ColumnType)>> {
+    let mut types = Vec::new();
+    for pair in specs.iter().flat_map(|spec| spec.split(',')) {
+        let Some((column, name)) = pair.split_once('=').filter(|(c, _)| !c.trim().is_empty())
+        else {
+            anyhow::bail!("--schema takes COL=TYPE pairs separated by commas; got `{pair}`");
+        };
+        let column = column.trim();
+        let Some(kind) = ColumnType::from_name(name.trim()) else {
+            anyhow::bail!(
+                "--schema gives column `{column}` the type `{}`; the types are {}",
+                name.trim(),
+                ColumnType::NAMES.join(", ")
+            );
+        };
+        types.push((column.to_owned(), kind));
+    }
+    Ok(types)
 }
 
 /// An input as the user gave it, made usable from any directory: a URL (`s3://...`) as it is, a

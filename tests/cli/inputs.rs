@@ -1,8 +1,8 @@
 //! Every reading command takes every input form (issue 16): a file, a directory read whole
 //! (subdirectories too, so a hive-partitioned tree such as `date=2026-12-01/part-0.csv`), a glob
-//! within one directory and a `**` glob across directories, in CSV, Parquet and Arrow IPC (files
-//! and streams). Each form names the same 200 rows, so each command must give what it gives for
-//! the one file.
+//! within one directory and a `**` glob across directories, in CSV, Parquet, Arrow IPC (files
+//! and streams) and NDJSON, CSV and NDJSON also gzip and zstd compressed. Each form names the
+//! same 200 rows, so each command must give what it gives for the one file.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,6 +49,33 @@ fn csv(rows: &[Row]) -> String {
         writeln!(text, "{age},{income},{plan},{tenure},{label},{score}").expect("write");
     }
     text
+}
+
+/// The rows as NDJSON: one JSON object a line, its keys in the CSV header's order.
+fn ndjson(rows: &[Row]) -> String {
+    let mut text = String::new();
+    for (age, income, plan, tenure, label, score) in rows {
+        writeln!(
+            text,
+            r#"{{"age":{age},"income":{income},"plan":"{plan}","tenure":{tenure},"label":{label},"score":{score}}}"#
+        )
+        .expect("write");
+    }
+    text
+}
+
+/// `text` compressed as `path`'s extension says (`.gz` or `.zst`).
+fn write_compressed(path: &Path, text: &str) {
+    use std::io::Write as _;
+    let mut file = create(path);
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).expect("write");
+        encoder.finish().expect("finish");
+    } else {
+        file.write_all(&zstd::encode_all(text.as_bytes(), 3).expect("zstd"))
+            .expect("write");
+    }
 }
 
 fn batch(rows: &[Row]) -> RecordBatch {
@@ -116,6 +143,25 @@ pub(crate) fn layouts() -> TestEnv {
         let ipc = ["arrow", "arrows", "feather", "arrow"][part];
         write_ipc(&env.path(&format!("ipc/part-{part}.{ipc}")), chunk);
     }
+    write_compressed(&env.path("packed/all.csv.gz"), &csv(&rows));
+    write_compressed(&env.path("packed/all.csv.zst"), &csv(&rows));
+    env.write("json/all.ndjson", ndjson(&rows));
+    write_compressed(&env.path("json/all.ndjson.gz"), &ndjson(&rows));
+    for (part, chunk) in rows.chunks(ROWS).enumerate() {
+        // Text formats mixed in one partitioned tree.
+        let name = ["jsonl", "jsonl.zst", "ndjson.gz", "csv.gz"][part];
+        let path = format!("text/date=2026-12-{:02}/part-0.{name}", part + 1);
+        let text = if name.starts_with("csv") {
+            csv(chunk)
+        } else {
+            ndjson(chunk)
+        };
+        if name == "jsonl" {
+            env.write(&path, text);
+        } else {
+            write_compressed(&env.path(&path), &text);
+        }
+    }
     env.write("csv/_SUCCESS", "");
     env.write("parquet/_SUCCESS", "");
     env.write("parquet/date=2026-12-01/.part-0.parquet.crc", "not parquet");
@@ -124,7 +170,7 @@ pub(crate) fn layouts() -> TestEnv {
 }
 
 /// Each input form, named as a user types it (patterns quoted, so mlops expands them).
-const FORMS: [&str; 9] = [
+const FORMS: [&str; 14] = [
     "all.csv",
     "flat",
     "flat/part-*.csv",
@@ -134,6 +180,11 @@ const FORMS: [&str; 9] = [
     "parquet/date=2026-12-0[1-4]/*.parquet",
     "ipc",
     "ipc/part-*",
+    "packed/all.csv.gz",
+    "packed/all.csv.zst",
+    "json/all.ndjson",
+    "json/all.ndjson.gz",
+    "text",
 ];
 
 /// What each command reports for `input`, reduced to figures that depend only on the rows read.
@@ -365,4 +416,182 @@ fn hive_partition_directories_become_typed_columns() {
         "--no-fail",
     ]);
     assert_eq!(batches(&by_n), ["0 50", "1 50", "2 50", "3 50"]);
+}
+
+/// The `binary` fixture model (inputs age, income, plan, tenure).
+fn binary_model() -> String {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
+    model.to_str().expect("utf-8").to_owned()
+}
+
+/// `--schema COL=TYPE` on every reading command: a value that is not its column's given type
+/// names its file, line and column, a column no file has is named, and both exit 2; a type every
+/// value reads as is accepted.
+#[test]
+fn every_reading_command_takes_column_types() {
+    let env = layouts();
+    let model = binary_model();
+    let commands: [&[&str]; 6] = [
+        &["eval", "all.csv", "--label", "label", "--score", "score"],
+        &["drift", "--reference", "all.csv", "all.csv"],
+        &["profile", "all.csv", "-o", "out.profile"],
+        &["predict", "--model", &model, "all.csv", "-o", "out.parquet"],
+        &["split", "all.csv", "--output", "split"],
+        &[
+            "train",
+            "--data",
+            "all.csv",
+            "--label",
+            "label",
+            "--exclude",
+            "score",
+            "--model",
+            "logistic",
+            "-o",
+            "model",
+            "--force",
+        ],
+    ];
+    for args in commands {
+        let with = |schema: &'static str| -> Vec<&str> {
+            let mut all = args.to_vec();
+            all.extend(["--schema", "label=float,tenure=float", "--schema", schema]);
+            all
+        };
+        env.json(&with("age=float"));
+        let (_, stderr) = env.fails(2, &with("label=bool,tenure=bool"));
+        assert!(
+            stderr.contains("all.csv` line 2, column `")
+                && stderr.contains("is not `true` or `false`"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("hint:") && stderr.contains("--schema"),
+            "{stderr}"
+        );
+        let (_, stderr) = env.fails(2, &with("nope=int"));
+        assert!(
+            stderr.contains("column `nope` is given a type but is not in"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "profile",
+            "all.csv",
+            "-o",
+            "x.profile",
+            "--schema",
+            "age=integer",
+        ],
+    );
+    assert!(
+        stderr.contains("column `age` the type `integer`")
+            && stderr.contains("int, float, bool, text, str, date"),
+        "{stderr}"
+    );
+}
+
+/// A type given to a column changes how it is read: `tenure` as text is a category, read from
+/// CSV and converted from Parquet alike.
+#[test]
+fn a_given_type_is_the_type_a_column_is_read_as() {
+    let env = layouts();
+    for input in ["all.csv", "parquet", "packed/all.csv.gz", "json/all.ndjson"] {
+        let profile = env.json(&[
+            "profile",
+            input,
+            "-o",
+            "t.profile",
+            "--schema",
+            "tenure=text",
+        ]);
+        let tenure = profile["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["name"] == "tenure")
+            .cloned()
+            .expect("tenure");
+        assert_eq!(tenure["kind"], "categorical", "{input}: {tenure}");
+    }
+}
+
+/// A hive partition column is a model input like any other: `plan` given by `plan=basic/`
+/// directories (the files have no such column) scores as the column in one file does, and is
+/// passed through with --keep.
+#[test]
+fn predict_reads_a_hive_partition_column_as_a_model_input() {
+    let env = TestEnv::bare();
+    let rows = rows();
+    env.write("all.csv", csv(&rows));
+    for plan in ["basic", "plus", "pro"] {
+        let text: String = csv(&rows)
+            .lines()
+            .enumerate()
+            .filter(|(i, line)| *i == 0 || line.split(',').nth(2) == Some(plan))
+            .map(|(_, line)| {
+                let mut cells: Vec<&str> = line.split(',').collect();
+                cells.remove(2);
+                cells.join(",") + "\n"
+            })
+            .collect();
+        env.write(&format!("byplan/plan={plan}/part-0.csv"), text);
+    }
+    let model = binary_model();
+    let scores = |input: &str| -> Vec<(String, f32)> {
+        env.json(&[
+            "predict",
+            "--model",
+            &model,
+            input,
+            "-o",
+            "out.parquet",
+            "--keep",
+            "plan",
+        ]);
+        let file = std::fs::File::open(env.path("out.parquet")).expect("output");
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("parquet")
+            .build()
+            .expect("reader");
+        let mut scored = Vec::new();
+        for batch in reader {
+            let batch = batch.expect("batch");
+            let plan = text_values(&batch["plan"]);
+            let score = batch["score"]
+                .as_any()
+                .downcast_ref::<arrow_array::Float32Array>()
+                .expect("f32 scores");
+            scored.extend(plan.into_iter().zip(score.values().iter().copied()));
+        }
+        scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        scored
+    };
+    let whole = scores("all.csv");
+    let partitioned = scores("byplan");
+    assert_eq!(whole.len(), rows.len());
+    assert_eq!(partitioned.len(), whole.len());
+    for (a, b) in whole.iter().zip(&partitioned) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
+    }
+}
+
+/// Each value of a text column, plain or dictionary-encoded.
+fn text_values(array: &ArrayRef) -> Vec<String> {
+    use arrow_array::cast::AsArray;
+    let plain = match array.data_type() {
+        arrow_schema::DataType::Dictionary(..) => {
+            let dictionary = array.as_any_dictionary();
+            arrow_select::take::take(dictionary.values(), dictionary.keys(), None).expect("take")
+        }
+        _ => array.clone(),
+    };
+    plain
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_owned())
+        .collect()
 }

@@ -263,7 +263,7 @@ fn a_bad_number_names_its_line_and_column() {
     assert!(err.contains("hint:"), "{err}");
 
     let err = predict_fails(&env, "x1,x2\n1,2\n3\n");
-    assert!(err.contains("in.csv") && err.contains("line: 3"), "{err}");
+    assert!(err.contains("in.csv") && err.contains("line 3"), "{err}");
 
     let err = predict_fails(&env, "x1,x3\n1,2\n");
     assert!(

@@ -13,9 +13,11 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 
+use crate::dataset::ColumnType;
 use crate::error::{Error, Result};
 use crate::hive::Keys;
 use crate::table::table_error;
+use crate::text::Format;
 
 /// A file opened for its wanted columns.
 pub(crate) struct Batches {
@@ -40,6 +42,12 @@ pub(crate) struct Opening<'a> {
     /// Text as dictionary arrays (fast to code into categories) rather than as stored.
     pub(crate) dictionary_text: bool,
     pub(crate) hive: &'a Keys,
+    /// Column types given by the dataset's options: a CSV or NDJSON column is parsed as its
+    /// type, a Parquet or Arrow IPC column converted to it.
+    pub(crate) schema: &'a [(String, ColumnType)],
+    /// Types the caller reads some columns as, which a CSV or NDJSON file's inference yields to
+    /// (the options' types win); a typed file keeps its own.
+    pub(crate) wants: &'a [(String, ColumnType)],
 }
 
 /// Opens `path` for its `wanted` columns, as `opening` says.
@@ -54,11 +62,15 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
         .copied()
         .filter(|name| !given.iter().any(|(key, _)| key == name))
         .collect();
-    let file = if is_ipc(path) {
-        open_ipc(path, &in_file)?
-    } else {
-        open_parquet(path, &in_file, opening.batch_rows, opening.dictionary_text)?
+    let file = match crate::text::format(path) {
+        Format::Csv => crate::text::open_csv(path, &in_file, opening)?,
+        Format::Ndjson => crate::text::open_ndjson(path, &in_file, opening)?,
+        Format::Ipc => open_ipc(path, &in_file)?,
+        Format::Parquet => {
+            open_parquet(path, &in_file, opening.batch_rows, opening.dictionary_text)?
+        }
     };
+    let file = given_types(path, file, &given, opening.schema)?;
     if given.is_empty() {
         return Ok(file);
     }
@@ -99,6 +111,92 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
     Ok(Batches {
         reader: Box::new(reader),
         schema,
+        rows: file.rows,
+    })
+}
+
+/// An error reading a file's batches: the data error a reader raised inside (a CSV value
+/// that is not its column's type), or the reader's own, naming the file.
+pub(crate) fn batch_error(path: &Path, e: arrow_schema::ArrowError) -> Error {
+    match e {
+        arrow_schema::ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
+            Ok(error) => *error,
+            Err(other) => table_error(path, other),
+        },
+        other => table_error(path, other),
+    }
+}
+
+/// A file's batches with the types `schema` gives its columns: each must be a column of the
+/// file (or of its directories); a Parquet or Arrow IPC column of another type is converted, a
+/// value that does not convert being an error (CSV and NDJSON were read as the type).
+fn given_types(
+    path: &Path,
+    file: Batches,
+    given: &[(String, String)],
+    schema: &[(String, ColumnType)],
+) -> Result<Batches> {
+    if schema.is_empty() {
+        return Ok(file);
+    }
+    for (column, _) in schema {
+        if file.schema.index_of(column).is_err() && !given.iter().any(|(key, _)| key == column) {
+            return Err(Error::UnknownTypedColumn {
+                path: path.to_owned(),
+                column: column.clone(),
+                available: file
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    let schema = schema.to_vec();
+    let target = move |name: &str| {
+        schema
+            .iter()
+            .rev()
+            .find(|(column, _)| column == name)
+            .map(|(_, t)| t.data_type())
+    };
+    let fields: Vec<Field> = file
+        .schema
+        .fields()
+        .iter()
+        .map(|f| match target(f.name()) {
+            Some(t) => Field::new(f.name(), t, true),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let options = arrow_cast::CastOptions {
+        safe: false,
+        ..arrow_cast::CastOptions::default()
+    };
+    let reader = file.reader.map(move |batch| {
+        let batch = batch?;
+        let mut fields: Vec<Field> = Vec::with_capacity(batch.num_columns());
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+            if let Some(t) = target(field.name()).filter(|t| t != array.data_type()) {
+                columns.push(arrow_cast::cast_with_options(array, &t, &options)?);
+                fields.push(Field::new(field.name(), t, true));
+            } else {
+                columns.push(array.clone());
+                fields.push(field.as_ref().clone());
+            }
+        }
+        RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )
+    });
+    Ok(Batches {
+        reader: Box::new(reader),
+        schema: Arc::new(Schema::new(fields)),
         rows: file.rows,
     })
 }

@@ -13,7 +13,62 @@ use crate::table::{SchemaColumn, Table};
 /// How to read a dataset's files, the same for every file.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
-pub struct ReadOptions {}
+pub struct ReadOptions {
+    /// Column types given rather than inferred: a CSV or NDJSON column is parsed as its type,
+    /// a Parquet or Arrow IPC column converted to it.
+    pub schema: Vec<(String, ColumnType)>,
+}
+
+/// A column's type, as it can be given for a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Int,
+    Float,
+    Bool,
+    Text,
+    /// Days since 1970-01-01, from ISO dates (`2026-12-01`, or a timestamp starting with one).
+    Date,
+}
+
+impl ColumnType {
+    /// The names a type is given by: `int`, `float`, `bool`, `text` (or `str`), `date`.
+    pub const NAMES: [&'static str; 6] = ["int", "float", "bool", "text", "str", "date"];
+
+    /// The type named `name` (one of [`ColumnType::NAMES`], any case).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "int" => ColumnType::Int,
+            "float" => ColumnType::Float,
+            "bool" => ColumnType::Bool,
+            "text" | "str" => ColumnType::Text,
+            "date" => ColumnType::Date,
+            _ => return None,
+        })
+    }
+
+    /// The Arrow type its column has.
+    pub(crate) fn data_type(self) -> arrow_schema::DataType {
+        use arrow_schema::DataType;
+        match self {
+            ColumnType::Int => DataType::Int64,
+            ColumnType::Float => DataType::Float64,
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Text => DataType::Utf8,
+            ColumnType::Date => DataType::Date32,
+        }
+    }
+
+    /// What a value of it is, for messages.
+    pub(crate) fn expected(self) -> &'static str {
+        match self {
+            ColumnType::Int => "an integer",
+            ColumnType::Float => "a number",
+            ColumnType::Bool => "`true` or `false`",
+            ColumnType::Text => "text",
+            ColumnType::Date => "an ISO date",
+        }
+    }
+}
 
 /// The files a command's inputs name (see [`crate::input::expand`]) and how to read them.
 #[derive(Debug, Clone, Default)]
@@ -73,9 +128,9 @@ impl Dataset {
     /// # Errors
     /// When the first file cannot be opened or read.
     pub fn schema(&self) -> Result<Vec<SchemaColumn>> {
-        self.files
-            .first()
-            .map_or(Ok(Vec::new()), |first| crate::table::schema(first))
+        self.files.first().map_or(Ok(Vec::new()), |first| {
+            crate::table::schema(first, &self.options)
+        })
     }
 
     /// `columns` of every file, concatenated in order; their types must agree.
@@ -126,13 +181,15 @@ impl Dataset {
     }
 
     /// `path`'s record batches of the `wanted` columns, its partition columns appended: the one
-    /// place a dataset's options reach the opener.
+    /// place a dataset's options reach the opener. `wants` are the types the caller reads some
+    /// columns as, which a CSV or NDJSON file's inference yields to (the options' types win).
     pub(crate) fn batches(
         &self,
         path: &Path,
         wanted: &[&str],
         batch_rows: usize,
         dictionary_text: bool,
+        wants: &[(String, ColumnType)],
     ) -> Result<Batches> {
         batches::open(
             path,
@@ -141,12 +198,58 @@ impl Dataset {
                 batch_rows,
                 dictionary_text,
                 hive: &self.hive,
+                schema: &self.options.schema,
+                wants,
             },
         )
     }
+}
 
-    /// The partition keys of the files.
-    pub(crate) fn hive(&self) -> &Keys {
-        &self.hive
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::DataType;
+
+    /// A column's type: inferred from its values, or what the caller reads it as, or (over
+    /// both) what the options give.
+    #[test]
+    fn given_types_win_over_wanted_ones_and_both_over_inference() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        fs_err::write(&path, "id,n,x,flag\n007,1,2,true\n010,3,4,FALSE\n").expect("write");
+        let options = ReadOptions {
+            schema: vec![("id".to_owned(), ColumnType::Text)],
+            ..ReadOptions::default()
+        };
+        let data = Dataset::of_files(vec![path.clone()], options);
+        let wants = [
+            ("n".to_owned(), ColumnType::Float),
+            ("id".to_owned(), ColumnType::Int),
+        ];
+        let batches = data
+            .batches(&path, &["id", "n", "x", "flag"], 1, false, &wants)
+            .expect("open");
+        let types: Vec<(String, DataType)> = batches
+            .schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("id".to_owned(), DataType::Utf8),
+                ("n".to_owned(), DataType::Float64),
+                ("x".to_owned(), DataType::Int64),
+                ("flag".to_owned(), DataType::Boolean),
+            ]
+        );
+        let rows: usize = batches.reader.map(|b| b.expect("batch").num_rows()).sum();
+        assert_eq!(rows, 2);
+        let table = data.read(&["id"]).expect("read");
+        assert_eq!(
+            table.column("id").map(crate::table::Column::to_text),
+            Some(vec![Some("007".to_owned()), Some("010".to_owned())])
+        );
     }
 }

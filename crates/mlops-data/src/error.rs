@@ -59,6 +59,14 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A column given a type (`ReadOptions::schema`) that a file does not have.
+    #[error("column `{column}` is given a type but is not in `{}` (it has: {available})", path.display())]
+    UnknownTypedColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+
     #[error("column `{column}` is {first} in `{}` but {second} in `{}`", first_path.display(), second_path.display())]
     MismatchedColumn {
         column: String,

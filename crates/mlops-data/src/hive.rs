@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use arrow_schema::Field;
 
 use crate::batches::Partition;
-use crate::table::{Column, SchemaColumn, Table};
+use crate::table::SchemaColumn;
 
 /// The value Hive and Spark write for a missing partition value.
 const MISSING: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -42,14 +42,6 @@ pub(crate) fn segments(path: &Path) -> Vec<(String, String)> {
         found.push((key.to_owned(), value.to_owned()));
     }
     found
-}
-
-/// The value `path`'s directories give `key`, as written (see [`present`]).
-pub(crate) fn value(path: &Path, key: &str) -> Option<String> {
-    segments(path)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
 }
 
 /// A partition value, `None` for Hive's missing value.
@@ -152,56 +144,6 @@ impl Keys {
             .find(|(k, _)| k == key)
             .map_or(Kind::Text, |(_, kind)| *kind)
     }
-
-    /// The columns of `wanted` that `path`'s directories give, and the rest, read from the file.
-    pub(crate) fn split<'a>(&self, path: &Path, wanted: &[&'a str]) -> Vec<&'a str> {
-        if self.is_empty() {
-            return wanted.to_vec();
-        }
-        let given = segments(path);
-        wanted
-            .iter()
-            .copied()
-            .filter(|name| !given.iter().any(|(k, _)| k == name))
-            .collect()
-    }
-
-    /// `wanted`'s columns for `path`: those its directories give, each one value repeated over
-    /// the rows, and the rest from `read`, the file's table of the other columns.
-    pub(crate) fn fill(&self, path: &Path, wanted: &[&str], read: Table) -> Table {
-        let given = segments(path);
-        let rows = read.rows;
-        let mut from_file = read.names.into_iter().zip(read.columns);
-        let columns = wanted
-            .iter()
-            .map(|name| match given.iter().find(|(k, _)| k == name) {
-                Some((key, value)) => self.column(key, value, rows),
-                None => from_file
-                    .next()
-                    .map(|(_, c)| c)
-                    .expect("read gives every other column"),
-            })
-            .collect();
-        Table {
-            names: wanted.iter().map(|n| (*n).to_owned()).collect(),
-            columns,
-            rows,
-        }
-    }
-
-    /// The key's value repeated over `rows` rows, in the key's type.
-    fn column(&self, key: &str, value: &str, rows: usize) -> Column {
-        let value = present(value);
-        match self.kind(key) {
-            Kind::Int => Column::Int(vec![value.and_then(|v| v.parse().ok()); rows].into()),
-            #[allow(
-                clippy::cast_precision_loss,
-                reason = "days since 1970 are far below 2^53"
-            )]
-            Kind::Date => Column::Float(vec![value.and_then(date).map(|d| d as f64); rows].into()),
-            Kind::Text => Column::text(std::iter::repeat_n(value, rows)),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -230,32 +172,24 @@ mod tests {
     }
 
     #[test]
-    fn a_partition_column_repeats_its_value_over_the_file_rows() {
+    fn a_partition_column_takes_its_type_over_every_file() {
         let paths = [
             PathBuf::from("d/n=1/date=2026-12-01/a.csv"),
             PathBuf::from("d/n=__HIVE_DEFAULT_PARTITION__/date=2026-12-02/a.csv"),
         ];
         let keys = Keys::of(&paths);
-        let wanted = ["x", "n", "date"];
-        assert_eq!(keys.split(&paths[1], &wanted), ["x"]);
-        let read = Table {
-            names: vec!["x".to_owned()],
-            columns: vec![Column::Int(vec![Some(7), Some(8)].into())],
-            rows: 2,
-        };
-        let table = keys.fill(&paths[1], &wanted, read);
-        assert_eq!(
-            table.column("n"),
-            Some(&Column::Int(vec![None, None].into()))
-        );
-        assert_eq!(
-            table.column("x"),
-            Some(&Column::Int(vec![Some(7), Some(8)].into()))
-        );
-        let day = 20_789.0;
-        assert_eq!(
-            table.column("date"),
-            Some(&Column::Float(vec![Some(day), Some(day)].into()))
+        let given = keys.given(&paths[1]);
+        assert_eq!(given.len(), 2);
+        let (field, n) = keys.partition(&given[0].0, &given[0].1);
+        assert_eq!(field.data_type(), &arrow_schema::DataType::Int64);
+        assert!(matches!(n, Partition::Int(None)), "{n:?}");
+        let (field, date) = keys.partition(&given[1].0, &given[1].1);
+        assert_eq!(field.data_type(), &arrow_schema::DataType::Date32);
+        assert!(matches!(date, Partition::Date(Some(20_789))), "{date:?}");
+        assert!(
+            Keys::of(&[PathBuf::from("d/a.csv")])
+                .given(&paths[0])
+                .is_empty()
         );
     }
 }

@@ -175,12 +175,14 @@ fn glob(input: &Path, pattern: &str) -> Result<GlobMatcher> {
         })
 }
 
-/// Whether a file has a table's extension (`.parquet`, `.csv`, Arrow IPC's; any case).
+/// Whether a file has a table's extension (`.parquet`, Arrow IPC's, `.csv`, `.ndjson` and `.jsonl`,
+/// the last three also compressed, `.gz` or `.zst`; any case).
 fn is_table_file(path: &Path) -> bool {
     crate::batches::is_ipc(path)
+        || crate::text::is_text_table(path)
         || path
             .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("csv"))
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// Whether a name is hidden from a directory read: `.name`, and `_name` as Spark writes beside

@@ -19,7 +19,8 @@ mod nullable;
 pub mod rows;
 mod source;
 pub mod table;
+mod text;
 
-pub use dataset::{Dataset, ReadOptions};
+pub use dataset::{ColumnType, Dataset, ReadOptions};
 pub use error::{Error, Result};
 pub use nullable::Nullable;

@@ -1,13 +1,14 @@
-//! Row-wise Parquet and CSV I/O for scoring a model.
+//! Row-wise I/O for scoring a model.
 //!
-//! [`RowReader`] reads Parquet or CSV (`*.csv`) a record batch at a time and decodes the model's
+//! [`RowReader`] reads any input a record batch at a time (through the dataset's one opener, hive
+//! partition columns included) and decodes the model's
 //! input columns straight into one row-major `f32` buffer per batch (standardised numbers,
 //! one-hot blocks for categories), so memory holds a batch, never the input. [`RowWriter`]
 //! writes the results a batch at a time, as Parquet or (for a `*.csv` output) CSV, to a temp file
 //! renamed into place at the end, with chosen input columns passed through exactly as they were
 //! read.
 
-mod csv_file;
+mod csv_output;
 mod writer;
 
 pub use writer::{RowWriter, ValueType, Values};
@@ -24,10 +25,11 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::batches::BatchReader;
+use crate::batches::{BatchReader, batch_error};
+use crate::dataset::ColumnType;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::table::{is_csv, table_error};
+use crate::table::table_error;
 
 /// How one input column becomes slots of a model's input row.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,15 +100,16 @@ pub struct RowBatch {
 /// Rows decoded together across all features (32 float inputs: 32 KiB of output).
 const TILE_ROWS: usize = 256;
 
-/// Decodes the features of Parquet and CSV files into rows, a record batch at a time.
+/// Decodes the features of a dataset's files into rows, a record batch at a time.
 pub struct RowReader {
     data: Dataset,
     /// The next file of `files` to open.
     next_file: usize,
     /// The file being read: its path, its batches and the index in it of the next batch's row.
-    current: Option<(Arc<Path>, Batches, u64)>,
-    /// Per file, how to read it when it is CSV.
-    layouts: Vec<Option<csv_file::Layout>>,
+    current: Option<(Arc<Path>, BatchReader, u64)>,
+    /// The types the features read their columns as, which a CSV or NDJSON file's inference
+    /// yields to.
+    wants: Vec<(String, ColumnType)>,
     features: Vec<FeatureDecoder>,
     width: usize,
     /// Every column read: the features' and then the passed ones, each once.
@@ -120,7 +123,7 @@ pub struct RowReader {
 impl RowReader {
     /// Opens the files of `data` for `features`, passing the `passed` columns through.
     ///
-    /// Every file's schema is checked first (a CSV file's from its header and first rows): a
+    /// Every file's schema is checked first (a CSV file's from its first rows): a
     /// missing column, an input of the wrong type, or a passed column whose type differs between
     /// files is an error before any row is read.
     pub(crate) fn open(
@@ -131,28 +134,20 @@ impl RowReader {
     ) -> Result<Self> {
         let wanted = wanted_columns(&features, passed);
         let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        let wants = csv_wants(&names, &features);
+        let wants = wants(&features);
+        let batch_rows = batch_rows.max(1);
         let mut passed_schema: Option<(SchemaRef, PathBuf)> = None;
         let mut total_rows = Some(0);
-        let mut layouts = Vec::with_capacity(data.files().len());
         for path in data.files() {
-            let file_schema = if is_csv(path) {
-                let layout = csv_file::Layout::infer(path, &wants)?;
-                let schema = layout.schema().clone();
-                layouts.push(Some(layout));
-                // Counting a CSV file's rows would read it twice.
-                total_rows = None;
-                schema
-            } else {
-                let file = data.batches(path, &names, 1, false)?;
-                layouts.push(None);
-                total_rows = total_rows.zip(file.rows).map(|(t, rows)| t + rows as u64);
-                file.schema
-            };
+            // Opening a file reads its metadata (or a text file's first rows), not its data.
+            let file = data.batches(path, &names, batch_rows, false, &wants)?;
+            // A CSV file's row count would take reading it twice: unknown.
+            total_rows = total_rows.zip(file.rows).map(|(t, rows)| t + rows as u64);
+            let file_schema = file.schema;
             for feature in &features {
                 let field = file_schema
                     .field_with_name(feature.column())
-                    .expect("the opener and Layout::infer checked the columns");
+                    .expect("the opener checked the columns");
                 check_input_type(path, feature, field.data_type())?;
             }
             let schema = passed_fields(&file_schema, passed);
@@ -168,13 +163,13 @@ impl RowReader {
             data: data.clone(),
             next_file: 0,
             current: None,
-            layouts,
+            wants,
             features: decoders(features),
             width,
             wanted,
             passed: passed.to_vec(),
             passed_schema,
-            batch_rows: batch_rows.max(1),
+            batch_rows,
             total_rows: total_rows.unwrap_or(0),
         })
     }
@@ -272,13 +267,7 @@ impl Iterator for RowReader {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some((path, batches, next_row)) = &mut self.current {
-                let next = match batches {
-                    Batches::Parquet(reader) => {
-                        reader.next().map(|b| b.map_err(|e| table_error(path, e)))
-                    }
-                    Batches::Csv(reader) => reader.next(),
-                };
-                match next {
+                match batches.next().map(|b| b.map_err(|e| batch_error(path, e))) {
                     Some(Ok(batch)) => {
                         let first_row = *next_row;
                         *next_row += batch.num_rows() as u64;
@@ -290,29 +279,18 @@ impl Iterator for RowReader {
                 }
             }
             let path = self.data.files().get(self.next_file)?.clone();
-            let layout = self.layouts.get(self.next_file).cloned().flatten();
             self.next_file += 1;
-            let opened = if let Some(layout) = layout {
-                csv_file::CsvBatches::open(&path, layout, self.batch_rows)
-                    .map(|csv| Batches::Csv(Box::new(csv)))
-            } else {
-                let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
-                self.data
-                    .batches(&path, &names, self.batch_rows, false)
-                    .map(|file| Batches::Parquet(file.reader))
-            };
+            let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
+            let opened = self
+                .data
+                .batches(&path, &names, self.batch_rows, false, &self.wants)
+                .map(|file| file.reader);
             match opened {
                 Ok(batches) => self.current = Some((Arc::from(path.as_path()), batches, 0)),
                 Err(e) => return Some(Err(e)),
             }
         }
     }
-}
-
-/// The record batches of one input file.
-enum Batches {
-    Parquet(BatchReader),
-    Csv(Box<csv_file::CsvBatches>),
 }
 
 fn is_text(data_type: &DataType) -> bool {
@@ -595,18 +573,17 @@ fn wanted_columns(features: &[Feature], passed: &[String]) -> Vec<String> {
     wanted
 }
 
-/// How a CSV file's columns are read: the model says how its inputs are; only passed columns
-/// are inferred.
-fn csv_wants<'a>(names: &[&'a str], features: &[Feature]) -> Vec<(&'a str, csv_file::Want)> {
-    names
+/// The types a text file's columns are read as: a numeric input's as numbers, a category's as
+/// text (so that `007` stays `007`); passed columns are inferred.
+fn wants(features: &[Feature]) -> Vec<(String, ColumnType)> {
+    features
         .iter()
-        .map(|&name| {
-            let want = match features.iter().find(|f| f.column() == name) {
-                Some(Feature::Numeric { .. }) => csv_file::Want::Number,
-                Some(Feature::OneHot { .. }) => csv_file::Want::Category,
-                None => csv_file::Want::Passed,
+        .map(|feature| {
+            let kind = match feature {
+                Feature::Numeric { .. } => ColumnType::Float,
+                Feature::OneHot { .. } => ColumnType::Text,
             };
-            (name, want)
+            (feature.column().to_owned(), kind)
         })
         .collect()
 }
@@ -619,7 +596,7 @@ fn passed_fields(file_schema: &Schema, passed: &[String]) -> SchemaRef {
             .map(|name| {
                 file_schema
                     .field_with_name(name)
-                    .expect("the opener and Layout::infer checked the columns")
+                    .expect("the opener checked the columns")
                     .clone()
             })
             .collect::<Vec<Field>>(),

@@ -1,8 +1,8 @@
 //! Table input: Parquet and CSV files read into typed, nullable columns.
 //!
-//! Parquet goes through arrow-rs (streamed record batches, only the wanted columns); CSV through
-//! the `csv` crate with a type per column inferred from its values (bool, integer, float, else
-//! text; empty cells are missing). Several files are concatenated; their column types must agree.
+//! Every format comes as record batches from one opener (see `batches`), Parquet and Arrow IPC
+//! with their own types, CSV and NDJSON with types inferred (see `text`). Several files are
+//! concatenated; their column types must agree.
 
 use std::path::{Path, PathBuf};
 
@@ -15,10 +15,11 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray};
 use arrow_schema::DataType;
 
-use crate::batches::Batches;
-use crate::dataset::Dataset;
+use crate::batches::{Batches, batch_error};
+use crate::dataset::{ColumnType, Dataset, ReadOptions};
 use crate::error::{Error, Result};
 use crate::nullable::Nullable;
+use crate::text::Format;
 
 /// One column's values: numbers with a bitmap of the missing ones, booleans as options, text
 /// with [`Column::MISSING`] for a missing value.
@@ -312,21 +313,9 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
 pub(crate) fn read_days(data: &Dataset, column: &str) -> Result<Vec<Option<i64>>> {
     let mut days = Vec::new();
     for path in data.files() {
-        if is_csv(path) {
-            let values = match crate::hive::value(path, column) {
-                // A partition column: the directory's value for every row of the file.
-                Some(value) => {
-                    let rows = read_csv(path, &[])?.rows;
-                    Column::text(std::iter::repeat_n(crate::hive::present(&value), rows))
-                }
-                None => read_csv(path, &[column])?.columns.remove(0),
-            };
-            extend_text_days(&mut days, path, column, &values)?;
-            continue;
-        }
-        let reader = data.batches(path, &[column], 64 * 1024, false)?.reader;
+        let reader = data.batches(path, &[column], 64 * 1024, false, &[])?.reader;
         for batch in reader {
-            let batch = batch.map_err(|e| table_error(path, e))?;
+            let batch = batch.map_err(|e| batch_error(path, e))?;
             let array = batch.column(0);
             match array.data_type() {
                 DataType::Date32 => days.extend(
@@ -464,9 +453,16 @@ pub struct SchemaColumn {
 /// its `key=value` directories give (see `hive`).
 ///
 /// # Errors
-/// When the file cannot be opened or is not Parquet (or CSV, by its extension).
-pub(crate) fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
+/// When the file cannot be opened or read as its format.
+pub(crate) fn schema(path: &Path, options: &ReadOptions) -> Result<Vec<SchemaColumn>> {
     let mut columns = file_schema(path)?;
+    for column in &mut columns {
+        // A type given to a column is the type it is read as.
+        if let Some((_, given)) = options.schema.iter().rev().find(|(c, _)| *c == column.name) {
+            column.unsupported = None;
+            column.date = *given == ColumnType::Date;
+        }
+    }
     let partitions = crate::hive::schema(path);
     columns.retain(|c| !partitions.iter().any(|p| p.name == c.name));
     columns.extend(partitions);
@@ -475,19 +471,22 @@ pub(crate) fn schema(path: &Path) -> Result<Vec<SchemaColumn>> {
 
 /// The columns the file itself holds.
 fn file_schema(path: &Path) -> Result<Vec<SchemaColumn>> {
-    if is_csv(path) {
-        let mut reader = csv::ReaderBuilder::new().from_reader(crate::source::open(path)?);
-        let headers = reader.headers().map_err(|e| table_error(path, e))?;
-        return Ok(headers
-            .iter()
-            .map(|name| SchemaColumn {
-                name: name.to_owned(),
-                unsupported: None,
-                date: false,
-            })
-            .collect());
-    }
-    Ok(crate::batches::file_schema(path)?
+    let schema = match crate::text::format(path) {
+        // Text: the types are inferred when the columns are read; none is a date.
+        Format::Csv => {
+            return Ok(crate::text::csv_header(path)?
+                .into_iter()
+                .map(|name| SchemaColumn {
+                    name,
+                    unsupported: None,
+                    date: false,
+                })
+                .collect());
+        }
+        Format::Ndjson => crate::text::ndjson_schema(path)?,
+        Format::Parquet | Format::Ipc => crate::batches::file_schema(path)?,
+    };
+    Ok(schema
         .fields()
         .iter()
         .map(|f| SchemaColumn {
@@ -538,16 +537,9 @@ fn readable(data_type: &DataType) -> bool {
 /// Reads `columns` from every file of `data` and concatenates them in order (see
 /// [`Dataset::read`]).
 pub(crate) fn read(data: &Dataset, columns: &[&str]) -> Result<Table> {
-    let hive = data.hive();
     let mut table: Option<(Table, PathBuf)> = None;
     for path in data.files() {
-        let part = if !is_csv(path) {
-            read_batches(data, path, columns)?
-        } else if hive.is_empty() {
-            read_csv(path, columns)?
-        } else {
-            hive.fill(path, columns, read_csv(path, &hive.split(path, columns))?)
-        };
+        let part = read_batches(data, path, columns)?;
         match &mut table {
             None => table = Some((part, path.clone())),
             Some((whole, first_path)) => {
@@ -595,29 +587,18 @@ fn batch_columns(
         .collect()
 }
 
-/// Reads `columns` of every file of `data` in pieces of about `rows` rows (by record batches;
-/// CSV a file at a time), handing each piece to `each` (see [`Dataset::for_each_piece`]).
+/// Reads `columns` of every file of `data` in pieces of about `rows` rows (by record batches),
+/// handing each piece to `each` (see [`Dataset::for_each_piece`]).
 pub(crate) fn for_each_piece<E: From<Error>>(
     data: &Dataset,
     columns: &[&str],
     rows: usize,
     mut each: impl FnMut(Table) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    let hive = data.hive();
     for path in data.files() {
-        if is_csv(path) {
-            let in_file = hive.split(path, columns);
-            let piece = read_csv(path, &in_file)?;
-            each(if hive.is_empty() {
-                piece
-            } else {
-                hive.fill(path, columns, piece)
-            })?;
-            continue;
-        }
-        let batches = data.batches(path, columns, rows, true)?;
+        let batches = data.batches(path, columns, rows, true, &[])?;
         for batch in batches.reader {
-            let batch = batch.map_err(|e| table_error(path, e))?;
+            let batch = batch.map_err(|e| batch_error(path, e))?;
             let values = batch_columns(path, columns, &batch)?;
             each(Table {
                 names: columns.iter().map(|n| (*n).to_owned()).collect(),
@@ -629,23 +610,17 @@ pub(crate) fn for_each_piece<E: From<Error>>(
     Ok(())
 }
 
-/// Whether a file is read as CSV: by its `.csv` extension.
-pub(crate) fn is_csv(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-}
-
 /// `wanted` of one file, read by record batches.
 fn read_batches(data: &Dataset, path: &Path, wanted: &[&str]) -> Result<Table> {
     let Batches {
         reader,
         schema,
         rows: total_rows,
-    } = data.batches(path, wanted, 64 * 1024, true)?;
+    } = data.batches(path, wanted, 64 * 1024, true, &[])?;
     let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
     let mut rows = 0;
     for batch in reader {
-        let batch = batch.map_err(|e| table_error(path, e))?;
+        let batch = batch.map_err(|e| batch_error(path, e))?;
         rows += batch.num_rows();
         for (slot, part) in columns.iter_mut().zip(batch_columns(path, wanted, &batch)?) {
             match slot {
@@ -1064,44 +1039,6 @@ fn decimal_floats(array: &ArrayRef) -> Vec<Option<f64>> {
     }
 }
 
-fn read_csv(path: &Path, wanted: &[&str]) -> Result<Table> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(crate::source::open(path)?);
-    let headers = reader.headers().map_err(|e| table_error(path, e))?.clone();
-    let mut indices = Vec::with_capacity(wanted.len());
-    for name in wanted {
-        let index =
-            headers
-                .iter()
-                .position(|h| h == *name)
-                .ok_or_else(|| Error::MissingColumn {
-                    path: path.to_owned(),
-                    column: (*name).to_owned(),
-                    available: headers.iter().collect::<Vec<_>>().join(", "),
-                })?;
-        indices.push(index);
-    }
-    let mut raw: Vec<Vec<Option<String>>> = vec![Vec::new(); wanted.len()];
-    let mut record = csv::StringRecord::new();
-    // Counted apart from the columns: a read of no columns still has rows.
-    let mut rows = 0;
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| table_error(path, e))?
-    {
-        rows += 1;
-        for (values, &i) in raw.iter_mut().zip(&indices) {
-            let cell = record.get(i).unwrap_or("").trim();
-            values.push((!cell.is_empty()).then(|| cell.to_owned()));
-        }
-    }
-    let columns = raw.iter().map(|values| infer(values)).collect();
-    Ok(Table {
-        names: wanted.iter().map(|n| (*n).to_owned()).collect(),
-        columns,
-        rows,
-    })
-}
-
 /// The row numbers `0..rows` shuffled by `seed` and cut into a share `held` and the rest (which
 /// keeps at least one row): `(rest, held)`.
 pub fn split_rows(rows: usize, held: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
@@ -1161,38 +1098,6 @@ pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
     let file = writer.into_inner().map_err(|e| table_error(path, e))?;
     file.finish()?;
     Ok(())
-}
-
-/// The narrowest type that reads every present value: bool, integer, float, or text.
-fn infer(values: &[Option<String>]) -> Column {
-    let present = || values.iter().flatten();
-    if present().all(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "false"))
-        && present().next().is_some()
-    {
-        return Column::Bool(
-            values
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.eq_ignore_ascii_case("true")))
-                .collect(),
-        );
-    }
-    if present().all(|v| v.parse::<i64>().is_ok()) {
-        return Column::Int(
-            values
-                .iter()
-                .map(|v| v.as_ref().and_then(|v| v.parse().ok()))
-                .collect(),
-        );
-    }
-    if present().all(|v| v.parse::<f64>().is_ok()) {
-        return Column::Float(
-            values
-                .iter()
-                .map(|v| v.as_ref().and_then(|v| v.parse().ok()))
-                .collect(),
-        );
-    }
-    Column::text(values.iter().map(Option::as_deref))
 }
 
 #[cfg(test)]

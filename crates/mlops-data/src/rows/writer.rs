@@ -11,7 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::{Passed, csv_file, is_csv, is_text};
+use super::{Passed, csv_output, is_text};
 use crate::error::Result;
 use crate::table::table_error;
 use mlops_core::outfile::OutFile;
@@ -77,10 +77,10 @@ impl RowWriter {
             fields.push(Field::new(name, data_type, false));
         }
         let schema = Arc::new(Schema::new(fields));
-        if is_csv(path) {
+        if csv_output::is_csv(path) {
             return Ok(RowWriter {
                 path: path.to_owned(),
-                writer: Output::Csv(csv_file::create(path, &schema)?),
+                writer: Output::Csv(csv_output::create(path, &schema)?),
                 schema,
                 rows: 0,
             });
@@ -126,7 +126,7 @@ impl RowWriter {
             Output::Parquet(writer) => writer
                 .write(&batch)
                 .map_err(|e| table_error(&self.path, e))?,
-            Output::Csv(writer) => csv_file::write_batch(&self.path, writer, &batch)?,
+            Output::Csv(writer) => csv_output::write_batch(&self.path, writer, &batch)?,
         }
         self.rows += rows as u64;
         Ok(())
@@ -142,7 +142,7 @@ impl RowWriter {
                     .map_err(|e| table_error(&self.path, e))?;
                 file.finish()?;
             }
-            Output::Csv(writer) => csv_file::finish(&self.path, writer)?,
+            Output::Csv(writer) => csv_output::finish(&self.path, writer)?,
         }
         Ok(self.rows)
     }
