@@ -1,11 +1,11 @@
 //! `mlops-data`: the only crate of `mlops` that knows file formats.
 //!
 //! It turns every input a command is given into its files ([`input`]: files, directories read
-//! whole, globs with `**`), reads tables from Parquet and CSV into typed, nullable columns
-//! ([`table`]) and streams a model's inputs and outputs a batch of rows at a time ([`rows`]).
-//! Every command that reads
-//! rows (eval, drift, profile, predict, train, split) goes through it; `mlops-core` keeps the
-//! versioning and does not compile Arrow or Parquet.
+//! whole, globs with `**`) and reads them as a [`Dataset`]: Parquet, Arrow IPC, CSV and NDJSON
+//! (those two also gzip or zstd compressed) through one record-batch opener, into typed,
+//! nullable columns ([`table`]) or a model's inputs a batch of rows at a time ([`rows`]). Every
+//! command that reads rows (eval, drift, profile, predict, train, split) goes through it;
+//! `mlops-core` keeps the versioning and does not compile Arrow or Parquet.
 //!
 //! Like every library of `mlops` it never prints and never exits: it returns [`Error`]s, and
 //! writes its outputs through `mlops_core::outfile` (a temp file renamed into place).
