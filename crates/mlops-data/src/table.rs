@@ -444,8 +444,8 @@ pub struct SchemaColumn {
     pub name: String,
     /// The file's type for the column when mlops cannot read it (a list, a struct...).
     pub unsupported: Option<String>,
-    /// Dates and timestamps, which [`read`] gives as days since 1970-01-01 (fractional for
-    /// timestamps).
+    /// Dates and timestamps, which [`crate::Dataset::read`] gives as days since 1970-01-01
+    /// (fractional for timestamps).
     pub date: bool,
 }
 
