@@ -494,27 +494,28 @@ fn every_reading_command_takes_column_types() {
 }
 
 /// A type given to a column changes how it is read: `tenure` as text is a category, read from
-/// CSV and converted from Parquet alike.
+/// CSV and converted from Parquet alike, and so is a hive partition's integer key.
 #[test]
 fn a_given_type_is_the_type_a_column_is_read_as() {
     let env = layouts();
-    for input in ["all.csv", "parquet", "packed/all.csv.gz", "json/all.ndjson"] {
-        let profile = env.json(&[
-            "profile",
-            input,
-            "-o",
-            "t.profile",
-            "--schema",
-            "tenure=text",
-        ]);
-        let tenure = profile["columns"]
+    hive(&env);
+    for (input, column) in [
+        ("all.csv", "tenure"),
+        ("parquet", "tenure"),
+        ("packed/all.csv.gz", "tenure"),
+        ("json/all.ndjson", "tenure"),
+        ("hive", "n"),
+    ] {
+        let schema = format!("{column}=text");
+        let profile = env.json(&["profile", input, "-o", "t.profile", "--schema", &schema]);
+        let found = profile["columns"]
             .as_array()
             .expect("columns")
             .iter()
-            .find(|c| c["name"] == "tenure")
+            .find(|c| c["name"] == column)
             .cloned()
-            .expect("tenure");
-        assert_eq!(tenure["kind"], "categorical", "{input}: {tenure}");
+            .expect("the column");
+        assert_eq!(found["kind"], "categorical", "{input}: {found}");
     }
 }
 

@@ -70,9 +70,8 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
             open_parquet(path, &in_file, opening.batch_rows, opening.dictionary_text)?
         }
     };
-    let file = given_types(path, file, &given, opening.schema)?;
     if given.is_empty() {
-        return Ok(file);
+        return given_types(path, file, &given, opening.schema);
     }
     // Only the partition columns asked for are appended to the batches; the schema lists them
     // all, as `table::schema` does.
@@ -108,11 +107,13 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
         )
     });
-    Ok(Batches {
+    // Types given to partition columns convert them too.
+    let batches = Batches {
         reader: Box::new(reader),
         schema,
         rows: file.rows,
-    })
+    };
+    given_types(path, batches, &given, opening.schema)
 }
 
 /// An error reading a file's batches: the data error a reader raised inside (a CSV value
@@ -128,8 +129,9 @@ pub(crate) fn batch_error(path: &Path, e: arrow_schema::ArrowError) -> Error {
 }
 
 /// A file's batches with the types `schema` gives its columns: each must be a column of the
-/// file (or of its directories); a Parquet or Arrow IPC column of another type is converted, a
-/// value that does not convert being an error (CSV and NDJSON were read as the type).
+/// file (or of its directories); a Parquet or Arrow IPC column, or a partition column, of another
+/// type is converted, a value that does not convert being an error (CSV and NDJSON were read as
+/// the type).
 fn given_types(
     path: &Path,
     file: Batches,
