@@ -210,6 +210,11 @@ fn data_hint(err: &mlops_data::Error) -> Option<String> {
         T::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a column's type is inferred from the file's first 100,000 rows: give it with --schema COLUMN=TYPE (int, float, bool, text, date)".into(),
         T::UnknownTypedColumn { .. } => "--schema names columns of the files; column names are case-sensitive".into(),
         T::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
+        T::Filter(_) => "--where takes a condition on columns, e.g. 'region == \"eu\" and age >= 18' or 'date >= \"2026-12-01\"'; see docs/data.md".into(),
+        T::UnknownFilterColumn { suggestion, .. } => did_you_mean(
+            suggestion.as_deref(),
+            "--where names columns of every input file; the message lists this file's columns",
+        ),
         T::NoTableFiles { .. } => "a directory is read for the table files under it (Parquet, CSV, NDJSON, Arrow IPC); a pattern such as 'data/day-*.parquet' matches file names in one directory, and `**` any number of directories ('data/**/*.parquet')".into(),
         T::BadPattern { .. } => "patterns take `*` and `?` within a name, `**` for any number of directories, `[a-z]` and `{a,b}`; quote the pattern so the shell leaves it to mlops".into(),
         T::Io(_) | T::Url(_) => return None,

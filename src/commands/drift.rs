@@ -23,6 +23,13 @@ pub(crate) struct DriftArgs {
     current: Vec<PathBuf>,
     #[command(flatten)]
     read: super::read::ReadArgs,
+    /// The reference's condition, in place of --where: with --where-current, one dataset can
+    /// be both sides, e.g. --where-reference 'date < "2026-12-01"'
+    #[arg(long, value_name = "EXPR")]
+    where_reference: Option<String>,
+    /// The current data's condition, in place of --where, e.g. 'date >= "2026-12-01"'
+    #[arg(long, value_name = "EXPR")]
+    where_current: Option<String>,
     /// Split the current data into batches by this column's values (one batch per value), or
     /// with --every by periods of its dates (Parquet dates or timestamps, or ISO date text)
     #[arg(long, value_name = "COLUMN")]
@@ -114,17 +121,18 @@ impl DriftArgs {
 pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let options = args.options()?;
     let targets = render::targets(&args.output, ctx, "drift", &render::drift::FORMATS)?;
-    let input = |path: &PathBuf| -> anyhow::Result<Input> {
+    let input = |path: &PathBuf, filter: Option<&String>| -> anyhow::Result<Input> {
+        let (paths, filter) = (std::slice::from_ref(path), filter.map(String::as_str));
         Ok(Input {
             name: path.display().to_string(),
-            data: args.read.dataset(ctx, std::slice::from_ref(path))?,
+            data: args.read.dataset_where(ctx, paths, filter)?,
         })
     };
-    let reference = input(&args.reference)?;
+    let reference = input(&args.reference, args.where_reference.as_ref())?;
     let batches: Vec<Input> = args
         .current
         .iter()
-        .map(input)
+        .map(|path| input(path, args.where_current.as_ref()))
         .collect::<anyhow::Result<_>>()?;
     let inputs: Vec<&PathBuf> = std::iter::once(&reference)
         .chain(&batches)

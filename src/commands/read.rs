@@ -10,6 +10,11 @@ use super::Context;
 /// The flags about reading data, the same on every reading command.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub(crate) struct ReadArgs {
+    /// Read only the rows where this condition holds: comparisons of columns with values, joined
+    /// with and, or, not, e.g. 'region == "eu" and date >= "2026-12-01"' (see docs/data.md). A
+    /// row where a compared value is missing is left out
+    #[arg(long = "where", value_name = "EXPR")]
+    filter: Option<String>,
     /// Read these columns as these types rather than the inferred ones: int, float, bool, text
     /// (or str) or date (ISO dates), e.g. 'zip=text,day=date'; repeatable. A CSV or NDJSON
     /// column is parsed as its type, a Parquet or Arrow IPC one converted to it
@@ -21,14 +26,34 @@ impl ReadArgs {
     /// The options these flags give.
     pub(crate) fn options(&self) -> anyhow::Result<ReadOptions> {
         let mut options = ReadOptions::default();
+        options.filter = self
+            .filter
+            .as_deref()
+            .map(mlops_data::Filter::parse)
+            .transpose()?;
         options.schema = column_types(&self.schema)?;
         Ok(options)
     }
 
     /// The files `inputs` name (relative to the current directory), read as the flags say.
     pub(crate) fn dataset(&self, ctx: &Context, inputs: &[PathBuf]) -> anyhow::Result<Dataset> {
+        self.dataset_where(ctx, inputs, None)
+    }
+
+    /// [`ReadArgs::dataset`] with `filter`, when given, in place of --where (drift's
+    /// --where-reference and --where-current).
+    pub(crate) fn dataset_where(
+        &self,
+        ctx: &Context,
+        inputs: &[PathBuf],
+        filter: Option<&str>,
+    ) -> anyhow::Result<Dataset> {
+        let mut options = self.options()?;
+        if let Some(filter) = filter {
+            options.filter = Some(mlops_data::Filter::parse(filter)?);
+        }
         let inputs: Vec<PathBuf> = inputs.iter().map(|input| resolve(ctx, input)).collect();
-        Ok(Dataset::open(&inputs, self.options()?)?)
+        Ok(Dataset::open(&inputs, options)?)
     }
 }
 

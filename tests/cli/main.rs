@@ -45,6 +45,7 @@ mod s3;
 mod safety;
 mod status;
 mod train;
+mod where_filter;
 mod yaml_golden;
 
 /// Every `tests/cli/*.rs` file must be declared above, or its tests would silently never run.

@@ -15,6 +15,7 @@ use parquet::arrow::arrow_reader::{
 
 use crate::dataset::ColumnType;
 use crate::error::{Error, Result};
+use crate::filter::{Filter, Filtering};
 use crate::hive::Keys;
 use crate::table::table_error;
 use crate::text::Format;
@@ -48,6 +49,8 @@ pub(crate) struct Opening<'a> {
     /// Types the caller reads some columns as, which a CSV or NDJSON file's inference yields to
     /// (the options' types win); a typed file keeps its own.
     pub(crate) wants: &'a [(String, ColumnType)],
+    /// Only the rows where this holds (see `filter`).
+    pub(crate) filter: Option<&'a Filter>,
 }
 
 /// Opens `path` for its `wanted` columns, as `opening` says.
@@ -57,6 +60,43 @@ pub(crate) struct Opening<'a> {
 /// not give.
 pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Result<Batches> {
     let given = opening.hive.given(path);
+    let Some(filter) = opening.filter else {
+        return open_file(path, wanted, &given, opening, None);
+    };
+    // A filter reads its own columns too, and drops them once it has chosen the rows.
+    let filtering = Filtering::new(
+        filter,
+        given
+            .iter()
+            .map(|(key, value)| opening.hive.partition(key, value)),
+    );
+    let read = filtering.columns(wanted);
+    let file = open_file(path, &read, &given, opening, Some(&filtering))
+        .map_err(|e| filtering.unknown_column(e, wanted))?;
+    // Before any row is read: the file's columns and types are known once it is open.
+    filtering.check(path, &file.schema)?;
+    let reader = if filtering.rules_out_file() {
+        Box::new(std::iter::empty())
+    } else {
+        filtering.apply(file.reader, wanted)
+    };
+    Ok(Batches {
+        schema: file.schema,
+        // Unknown until the rows are filtered.
+        rows: None,
+        reader,
+    })
+}
+
+/// Opens `path` for its `wanted` columns, those its directories give appended; `filtering`
+/// skips the Parquet row groups that cannot match.
+fn open_file(
+    path: &Path,
+    wanted: &[&str],
+    given: &[(String, String)],
+    opening: &Opening<'_>,
+    filtering: Option<&Filtering>,
+) -> Result<Batches> {
     let in_file: Vec<&str> = wanted
         .iter()
         .copied()
@@ -66,12 +106,16 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
         Format::Csv => crate::text::open_csv(path, &in_file, opening)?,
         Format::Ndjson => crate::text::open_ndjson(path, &in_file, opening)?,
         Format::Ipc => open_ipc(path, &in_file)?,
-        Format::Parquet => {
-            open_parquet(path, &in_file, opening.batch_rows, opening.dictionary_text)?
-        }
+        Format::Parquet => open_parquet(
+            path,
+            &in_file,
+            opening.batch_rows,
+            opening.dictionary_text,
+            filtering,
+        )?,
     };
     if given.is_empty() {
-        return given_types(path, file, &given, opening.schema);
+        return given_types(path, file, given, opening.schema);
     }
     // Only the partition columns asked for are appended to the batches; the schema lists them
     // all, as `table::schema` does.
@@ -113,7 +157,7 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
         schema,
         rows: file.rows,
     };
-    given_types(path, batches, &given, opening.schema)
+    given_types(path, batches, given, opening.schema)
 }
 
 /// An error reading a file's batches: the data error a reader raised inside (a CSV value
@@ -306,12 +350,14 @@ pub(crate) fn column_indices(path: &Path, schema: &Schema, wanted: &[&str]) -> R
 }
 
 /// Opens a Parquet file for its `wanted` columns; with `dictionary_text`, text comes as
-/// dictionary arrays (fast to code into categories), else as the file stores it.
+/// dictionary arrays (fast to code into categories), else as the file stores it. `filtering`
+/// reads only the row groups whose statistics and partition values allow a match.
 fn open_parquet(
     path: &Path,
     wanted: &[&str],
     batch_rows: usize,
     dictionary_text: bool,
+    filtering: Option<&Filtering>,
 ) -> Result<Batches> {
     let file = crate::source::parquet(path)?;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
@@ -337,7 +383,11 @@ fn open_parquet(
         ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(hinted))),
     )
     .map_err(|e| table_error(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
+    if let Some(filtering) = filtering {
+        let groups = filtering.row_groups(builder.metadata(), plain.schema());
+        builder = builder.with_row_groups(groups);
+    }
     let schema = builder.schema().clone();
     let indices = column_indices(path, &schema, wanted)?;
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();

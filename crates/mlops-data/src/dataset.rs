@@ -17,6 +17,9 @@ pub struct ReadOptions {
     /// Column types given rather than inferred: a CSV or NDJSON column is parsed as its type,
     /// a Parquet or Arrow IPC column converted to it.
     pub schema: Vec<(String, ColumnType)>,
+    /// Only the rows where this condition holds (`--where`); the rest are never handed on, and
+    /// Parquet row groups and partitions that cannot hold one are not read.
+    pub filter: Option<crate::Filter>,
 }
 
 /// A column's type, as it can be given for a column.
@@ -198,6 +201,7 @@ impl Dataset {
                 batch_rows,
                 dictionary_text,
                 hive: &self.hive,
+                filter: self.options.filter.as_ref(),
                 schema: &self.options.schema,
                 wants,
             },

@@ -59,6 +59,21 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A `--where` condition that does not parse, or compares values of types that do not go
+    /// together; the message names the column (in characters) of the offending part.
+    #[error(transparent)]
+    Filter(mlops_expr::ParseError),
+
+    #[error("filter `{filter}` names column `{column}`, which `{}` does not have (it has: {available})", path.display())]
+    UnknownFilterColumn {
+        filter: String,
+        column: String,
+        path: PathBuf,
+        available: String,
+        /// The file's column closest to the name, when one is close enough.
+        suggestion: Option<String>,
+    },
+
     /// A column given a type (`ReadOptions::schema`) that a file does not have.
     #[error("column `{column}` is given a type but is not in `{}` (it has: {available})", path.display())]
     UnknownTypedColumn {

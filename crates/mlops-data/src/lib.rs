@@ -13,6 +13,7 @@
 mod batches;
 mod dataset;
 mod error;
+mod filter;
 mod hive;
 pub mod input;
 mod nullable;
@@ -23,4 +24,5 @@ mod text;
 
 pub use dataset::{ColumnType, Dataset, ReadOptions};
 pub use error::{Error, Result};
+pub use filter::Filter;
 pub use nullable::Nullable;
