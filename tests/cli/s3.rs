@@ -679,3 +679,27 @@ fn a_url_input_in_a_remote_s_bucket_reads_with_its_endpoint_and_credentials() {
     ]);
     assert_eq!(report["rows"], 2);
 }
+
+#[test]
+fn where_filters_s3_data_as_local_data() {
+    let env = crate::inputs::layouts();
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    moto.upload_tree(env.root(), "data");
+    // On a hive partition (files ruled out by their keys) and on a column of the rows.
+    for condition in ["date >= \"2026-12-03\"", "age < 40 and plan == \"pro\""] {
+        let eval = |input: &str| {
+            url_json(
+                &env,
+                &moto,
+                &[
+                    "eval", input, "--label", "label", "--score", "score", "--where", condition,
+                ],
+            )
+        };
+        let remote = eval(&format!("s3://{BUCKET}/data/parquet/"));
+        let local = eval("parquet");
+        assert_eq!(remote["rows"], local["rows"], "{condition}");
+        assert_eq!(remote["overall"], local["overall"], "{condition}");
+    }
+}

@@ -360,6 +360,7 @@ fn open_parquet(
     filtering: Option<&Filtering>,
 ) -> Result<Batches> {
     let file = crate::source::parquet(path)?;
+    let planner = file.planner();
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| table_error(path, e))?;
     // Text comes as dictionary arrays: each distinct value is interned once per batch rather
@@ -392,6 +393,8 @@ fn open_parquet(
     let indices = column_indices(path, &schema, wanted)?;
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
+    // An object store's source fetches each row group's chunks of these columns together.
+    planner.plan(builder.metadata(), &mask);
     let reader = builder
         .with_projection(mask)
         .with_batch_size(batch_rows)

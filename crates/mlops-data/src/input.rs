@@ -119,11 +119,7 @@ fn expand_url(input: &Path, text: &str) -> Result<Vec<PathBuf>> {
             })
             .map(PathBuf::from)
             .collect()
-    } else if web
-        || (!key.ends_with('/')
-            && !segments.is_empty()
-            && url::Object::new(text)?.size()?.is_some())
-    {
+    } else if web || (!key.ends_with('/') && !segments.is_empty() && crate::source::exists(text)?) {
         return Ok(vec![input.to_path_buf()]);
     } else {
         let prefix = format!("{}/", text.trim_end_matches('/'));

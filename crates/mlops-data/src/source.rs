@@ -9,11 +9,15 @@
 //!   64 KiB, one request), then, for each row group, only the column chunks the reader asks for,
 //!   each in one request. Parquet's synchronous reader asks for a column chunk page by page (a
 //!   header read, then the page's bytes), so a page-by-page client would pay two round trips a
-//!   page; [`RemoteParquet`] instead fetches the whole column chunk the first request falls in
-//!   (its byte range comes from the footer) and serves the chunk's pages from memory, holding
-//!   one row group's chunks at a time, as arrow-rs's async reader does. A projection therefore
-//!   saves the bytes of the columns not read.
+//!   page; [`RemoteParquet`] instead fetches whole column chunks (their byte ranges come from the
+//!   footer) and serves their pages from memory, holding one row group's chunks at a time, as
+//!   arrow-rs's async reader does. Told which columns the reader will read ([`Planner`]), it
+//!   fetches all of a row group's chunks of those columns when the reader first reaches the row
+//!   group, adjacent ones in one request and the rest in parallel; untold, the chunk a request
+//!   falls in. A projection therefore saves the bytes of the columns not read, and a row group
+//!   the reader skips (`--where`) is not fetched at all.
 
+use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Seek};
 use std::ops::Range;
 use std::path::Path;
@@ -21,8 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use mlops_core::remote::url::Object;
+use parquet::arrow::ProjectionMask;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::ParquetMetaDataReader;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
@@ -71,8 +76,9 @@ pub(crate) fn parquet(path: &Path) -> Result<ParquetSource> {
         ));
     };
     let object = Object::new(url)?;
-    // The footer first, with the object's size, in one request.
-    let (len, tail) = object.tail(TAIL)?;
+    // The footer first, with the object's size, in one request; once a run, as a command may
+    // open a file several times for different columns (drift reads a few at a time).
+    let (len, tail) = footer(&object)?;
     let state = State {
         tail: Some((len.saturating_sub(tail.len() as u64), tail)),
         ..State::default()
@@ -84,10 +90,92 @@ pub(crate) fn parquet(path: &Path) -> Result<ParquetSource> {
     }))))
 }
 
+/// Footers fetched this run, by URL.
+type Footers = BTreeMap<String, (u64, Bytes)>;
+
+/// Footers kept at most: their bytes are at most [`TAIL`] each.
+const FOOTERS: usize = 256;
+
+/// An object's size and last [`TAIL`] bytes, fetched once a run.
+fn footer(object: &Object) -> Result<(u64, Bytes)> {
+    static SEEN: Mutex<Footers> = Mutex::new(BTreeMap::new());
+    if let Some(found) = SEEN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(object.url())
+    {
+        return Ok(found.clone());
+    }
+    let fetched = object.tail(TAIL)?;
+    let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    if seen.len() >= FOOTERS {
+        seen.clear();
+    }
+    seen.insert(object.url().to_owned(), fetched.clone());
+    Ok(fetched)
+}
+
+/// Whether an object exists at `url`: its footer is fetched (and kept, for the reader that
+/// opens it next) rather than asking for its size alone, which would cost the same request.
+///
+/// # Errors
+/// When the request fails for another reason than a missing key.
+pub(crate) fn exists(url: &str) -> Result<bool> {
+    match footer(&Object::new(url)?) {
+        Ok(_) => Ok(true),
+        Err(Error::Url(mlops_core::Error::InputNotFound { .. })) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Tells a remote Parquet source which column chunks its reader will ask for.
+pub(crate) struct Planner(Option<Arc<Remote>>);
+
+impl Planner {
+    /// The reader reads the columns of `mask`, in the row groups it reaches.
+    pub(crate) fn plan(&self, metadata: &ParquetMetaData, mask: &ProjectionMask) {
+        let Some(remote) = &self.0 else {
+            return;
+        };
+        let groups = metadata
+            .row_groups()
+            .iter()
+            .map(|group| {
+                group
+                    .columns()
+                    .iter()
+                    .enumerate()
+                    .filter(|(leaf, _)| mask.leaf_included(*leaf))
+                    .map(|(_, column)| {
+                        let (start, length) = column.byte_range();
+                        start..start + length
+                    })
+                    .collect()
+            })
+            .collect();
+        remote
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .plan = Some(groups);
+    }
+}
+
 /// A Parquet file on disk or in an object store.
 pub(crate) enum ParquetSource {
     File(std::fs::File),
     Remote(RemoteParquet),
+}
+
+impl ParquetSource {
+    /// What tells this source, once the reader's projection is known, which column chunks to
+    /// fetch (nothing for a local file).
+    pub(crate) fn planner(&self) -> Planner {
+        Planner(match self {
+            Self::File(_) => None,
+            Self::Remote(remote) => Some(Arc::clone(&remote.0)),
+        })
+    }
 }
 
 impl Length for ParquetSource {
@@ -146,6 +234,8 @@ struct State {
     chunks: Option<Vec<(Range<u64>, usize)>>,
     /// The column chunks fetched, of the row group being read.
     cached: Vec<(Range<u64>, usize, Bytes)>,
+    /// The column chunks the reader will read, by row group (see [`Planner`]).
+    plan: Option<Vec<Vec<Range<u64>>>>,
 }
 
 fn io_error(err: Error) -> ParquetError {
@@ -200,11 +290,32 @@ impl Remote {
         let Some((range, row_group)) = chunk else {
             return self.fetch(start..(start + BLOCK).min(self.len));
         };
-        let bytes = self.fetch(range.clone())?;
         // The reader moves on row group by row group: the chunks of earlier ones are done.
         state.cached.retain(|(_, group, _)| *group == row_group);
-        state.cached.push((range.clone(), row_group, bytes.clone()));
-        Ok(from(range.start, &bytes))
+        let planned = state
+            .plan
+            .as_ref()
+            .and_then(|plan| plan.get(row_group))
+            .filter(|ranges| ranges.contains(&range))
+            .cloned();
+        let fetched = match planned {
+            Some(ranges) => {
+                let bytes = self
+                    .object
+                    .read_ranges(&ranges)
+                    .map_err(|e| io_error(Error::Url(e)))?;
+                ranges.into_iter().zip(bytes).collect()
+            }
+            None => vec![(range.clone(), self.fetch(range.clone())?)],
+        };
+        let mut found = Bytes::new();
+        for (chunk, bytes) in fetched {
+            if chunk == range {
+                found = from(chunk.start, &bytes);
+            }
+            state.cached.push((chunk, row_group, bytes));
+        }
+        Ok(found)
     }
 
     /// Every column chunk's byte range, from the footer (in the tail, or fetched).

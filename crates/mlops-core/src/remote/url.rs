@@ -129,19 +129,6 @@ impl Object {
         &self.url
     }
 
-    /// The object's size in bytes, or `None` when there is no object at this key.
-    ///
-    /// # Errors
-    /// When the request fails (credentials, permissions, the network).
-    pub fn size(&self) -> Result<Option<u64>> {
-        let runtime = store::runtime()?;
-        match runtime.block_on(self.store.head(&self.key)) {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(request_error(&self.url, &e)),
-        }
-    }
-
     /// The object's bytes.
     ///
     /// # Errors
@@ -193,6 +180,18 @@ impl Object {
             let bytes = result.bytes().await.map_err(|e| fail(&e))?;
             Ok((size, bytes))
         })
+    }
+
+    /// Bytes `ranges` of the object: ranges less than 1 MiB apart are fetched in one request,
+    /// and up to 10 requests run at once (`object_store`'s `get_ranges`).
+    ///
+    /// # Errors
+    /// When it does not exist or a request fails; the error names the URL.
+    pub fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let runtime = store::runtime()?;
+        runtime
+            .block_on(self.store.get_ranges(&self.key, ranges))
+            .map_err(|e| request_error(&self.url, &e))
     }
 
     /// Bytes `range` of the object (one ranged request).
