@@ -703,3 +703,45 @@ fn where_filters_s3_data_as_local_data() {
         assert_eq!(remote["overall"], local["overall"], "{condition}");
     }
 }
+
+#[test]
+fn a_train_config_names_its_data_by_url() {
+    let env = crate::inputs::layouts();
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    moto.upload_tree(env.root(), "data");
+    env.write(
+        "conf/train.yaml",
+        format!(
+            "data: [s3://{BUCKET}/data/parquet/]\nlabel: label\nexclude: [score]\nmodel: logistic\n"
+        ),
+    );
+    let remote = url_json(
+        &env,
+        &moto,
+        &[
+            "train",
+            "--config",
+            "conf/train.yaml",
+            "-o",
+            "model",
+            "--force",
+        ],
+    );
+    let local = env.json(&[
+        "train",
+        "--data",
+        "parquet",
+        "--label",
+        "label",
+        "--exclude",
+        "score",
+        "--model",
+        "logistic",
+        "-o",
+        "local",
+        "--force",
+    ]);
+    assert_eq!(remote["rows_train"], local["rows_train"]);
+    assert_eq!(remote["rows_validation"], local["rows_validation"]);
+}

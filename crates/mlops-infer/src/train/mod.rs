@@ -92,7 +92,8 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Reads a `train.yaml`; its relative paths are relative to the file's directory.
+    /// Reads a `train.yaml`; its relative paths are relative to the file's directory, its data
+    /// URLs (`s3://...`) kept as given.
     pub fn read(path: &Path) -> Result<Self> {
         let text = fs_err::read_to_string(path)?;
         let mut config: TrainConfig =
@@ -103,7 +104,8 @@ impl TrainConfig {
         let dir = path.parent().unwrap_or(Path::new(""));
         if let Some(data) = &mut config.data {
             for p in data {
-                *p = dir.join(&*p);
+                // A URL (`s3://...`) as it is, `file://` as its path.
+                *p = mlops_data::input::resolve(dir, p);
             }
         }
         if let Some(output) = &mut config.output {
