@@ -165,7 +165,10 @@ pub(crate) fn build(
             // without them the application-default credentials file, then instance metadata.
             let mut builder = GoogleCloudStorageBuilder::from_env().with_bucket_name(&url.bucket);
             if let Some(endpoint) = &config.endpoint_url {
-                builder = builder.with_base_url(endpoint);
+                builder = builder.with_base_url(endpoint).with_config(
+                    GoogleConfigKey::Client(ClientConfigKey::AllowHttp),
+                    endpoint.starts_with("http://").to_string(),
+                );
             }
             for (key, value) in client {
                 builder = builder.with_config(GoogleConfigKey::Client(key), value);
