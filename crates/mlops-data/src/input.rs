@@ -9,11 +9,11 @@
 //! It travels through the same `Path`-based APIs unchanged (a `PathBuf` keeps its bytes as
 //! given, so `s3://bucket/date=2026-12-01/part-0.parquet` still has its extension, its file name
 //! and its hive segments); [`resolve`] is the one function a command turns what it was given into
-//! an input with, so no URL is ever joined to the current directory, and [`crate::source`] is
-//! the one place its bytes are read. A URL is expanded as a path is: a key is itself, a prefix
-//! (a URL ending in `/`, or a key under which objects exist) the table files under it at any
-//! depth, a glob the keys it matches (from one listing of the prefix before its first glob
-//! character).
+//! an input with, so no URL is ever joined to the current directory, and the private `source`
+//! module is the one place its bytes are read. A URL is expanded as a path is: a key is itself,
+//! a prefix (a URL ending in `/`, or a key under which objects exist) the table files under it
+//! at any depth, a glob the keys it matches (from one listing of the prefix before its first
+//! glob character).
 
 use std::path::{Component, Path, PathBuf};
 

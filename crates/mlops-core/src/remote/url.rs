@@ -1,6 +1,7 @@
 //! Data inputs given as URLs (`s3://bucket/key`, `gs://`, `az://`, `abfs://`, `http(s)://`): a
-//! synchronous face on the same object-store clients the remotes use ([`super::store`]), for
-//! mlops-data, which lists prefixes and reads objects whole or by byte ranges through it.
+//! synchronous face on the same object-store clients the remotes use (the private
+//! `remote::store`), for mlops-data, which lists prefixes and reads objects whole or by byte
+//! ranges through it.
 //!
 //! One client per store (bucket, container, web server) serves the whole process, so its
 //! credentials are resolved once. Its settings are the environment's, or, after
