@@ -4,7 +4,8 @@
 //! an input on another medium is one change here, not one per format. An input is a local path
 //! or, carried through the same `Path`-based APIs unchanged, an object-store or HTTP URL
 //! (`s3://bucket/key`, see [`crate::input::is_url`]), read through `mlops_core::remote::url`:
-//! - CSV, NDJSON and Arrow IPC objects are fetched whole ([`open`], [`open_seekable`]);
+//! - CSV and NDJSON objects are streamed from one request ([`open`]), Arrow IPC objects fetched
+//!   whole ([`open_seekable`]: an IPC file's footer is at its end);
 //! - Parquet objects are read by ranged requests ([`parquet`]): the footer first (the last
 //!   64 KiB, one request), then, for each row group, only the column chunks the reader asks for,
 //!   each in one request. Parquet's synchronous reader asks for a column chunk page by page (a
@@ -33,13 +34,17 @@ use parquet::file::reader::{ChunkReader, Length};
 use crate::error::{Error, Result};
 use crate::input::url_of;
 
-/// The bytes of `path`, from its start, buffered; an object's whole bytes for a URL.
+/// The bytes of `path`, from its start, buffered; an object's bytes as they arrive for a URL.
 ///
 /// # Errors
 /// When the file cannot be opened or the object read; the error names it.
 pub(crate) fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
     if let Some(url) = url_of(path) {
-        return Ok(Box::new(Cursor::new(Object::new(url)?.read()?)));
+        // Streamed: a CSV or NDJSON object larger than memory reads as a local file does.
+        return Ok(Box::new(std::io::BufReader::with_capacity(
+            256 * 1024,
+            Object::new(url)?.reader()?,
+        )));
     }
     let file = fs_err::File::open(path)?;
     Ok(Box::new(std::io::BufReader::with_capacity(

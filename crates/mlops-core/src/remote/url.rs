@@ -130,22 +130,33 @@ impl Object {
         &self.url
     }
 
-    /// The object's bytes.
+    /// The object's bytes, whole.
     ///
     /// # Errors
     /// When it does not exist or the request fails; the error names the URL.
     pub fn read(&self) -> Result<Bytes> {
+        let mut reader = self.reader()?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut bytes)?;
+        Ok(Bytes::from(bytes))
+    }
+
+    /// The object's bytes from its start, as they arrive: one request, read chunk by chunk, so
+    /// an object larger than memory streams.
+    ///
+    /// # Errors
+    /// When it does not exist or the request fails; the error names the URL (reading later
+    /// fails with an I/O error holding the same error).
+    pub fn reader(&self) -> Result<ObjectReader> {
         let runtime = store::runtime()?;
-        runtime.block_on(async {
-            let result = self
-                .store
-                .get(&self.key)
-                .await
-                .map_err(|e| request_error(&self.url, &e))?;
-            result
-                .bytes()
-                .await
-                .map_err(|e| request_error(&self.url, &e))
+        let result = runtime
+            .block_on(self.store.get(&self.key))
+            .map_err(|e| request_error(&self.url, &e))?;
+        Ok(ObjectReader {
+            url: self.url.clone(),
+            stream: result.into_stream(),
+            chunk: Bytes::new(),
+            runtime,
         })
     }
 
@@ -204,6 +215,31 @@ impl Object {
         runtime
             .block_on(self.store.get_range(&self.key, range))
             .map_err(|e| request_error(&self.url, &e))
+    }
+}
+
+/// An object's bytes as [`std::io::Read`], a chunk of the response at a time.
+pub struct ObjectReader {
+    url: String,
+    stream: futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    /// What is left of the chunk read last.
+    chunk: Bytes,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+impl std::io::Read for ObjectReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.runtime.block_on(self.stream.next()) {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(request_error(&self.url, &e))),
+            }
+        }
+        let n = out.len().min(self.chunk.len());
+        out[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
     }
 }
 
