@@ -284,21 +284,50 @@ fn prepare_categories(reference: ReferenceColumn, current: &Column) -> Prepared 
     }
 }
 
+/// An unsigned key that orders as `f64::total_cmp` orders the floats: a negative float has
+/// every bit flipped (a larger magnitude, a smaller key), any other only its sign bit.
+fn order_key(value: f64) -> u64 {
+    let bits = value.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The float of an [`order_key`].
+fn from_order_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
+}
+
 /// The finite values of a numeric column, sorted, and the share of rows without one (missing,
 /// NaN or infinite: Evidently's per-column drift drops all three; its dataset-level count keeps
 /// infinities on a side without NaN, a difference docs/drift.md lists).
 #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64")]
 fn finite_sorted(column: &Column) -> (Vec<f64>, f64) {
     let rows = column.len();
-    let mut finite: Vec<f64> = Vec::with_capacity(rows);
-    // Straight from the column: a converted copy would cost a pass and its page faults.
+    // Sorted as integer keys that order as `f64::total_cmp` does: the same order, bit for bit,
+    // a third faster than comparing floats at 10M rows. Straight from the column: a converted
+    // copy would cost a pass and its page faults.
+    let mut keys: Vec<u64> = Vec::with_capacity(rows);
     match column {
-        Column::Float(values) => finite.extend(values.present_values().filter(|v| v.is_finite())),
+        Column::Float(values) => keys.extend(
+            values
+                .present_values()
+                .filter(|v| v.is_finite())
+                .map(order_key),
+        ),
         #[expect(clippy::cast_precision_loss, reason = "integers read as numbers")]
-        Column::Int(values) => finite.extend(values.present_values().map(|v| v as f64)),
+        Column::Int(values) => keys.extend(values.present_values().map(|v| order_key(v as f64))),
         Column::Bool(_) | Column::Text { .. } => {}
     }
-    finite.sort_unstable_by(f64::total_cmp);
+    keys.sort_unstable();
+    // Collected in place: the keys' allocation becomes the floats'.
+    let finite: Vec<f64> = keys.into_iter().map(from_order_key).collect();
     let missing = if rows == 0 {
         0.0
     } else {
@@ -484,5 +513,28 @@ mod tests {
         #[expect(clippy::cast_precision_loss, reason = "small integers")]
         let floats = Column::Float(few.iter().map(|v| v.map(|x| x as f64)).collect());
         assert!(!evidently_categorical_integers(&floats, &sorted(&few)));
+    }
+    #[test]
+    fn order_keys_sort_as_total_cmp_does() {
+        let mut values = vec![
+            3.5,
+            -0.0,
+            0.0,
+            -2.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            1e300,
+            -1e300,
+            2.0,
+            -3.5,
+        ];
+        let mut keys: Vec<u64> = values.iter().map(|&v| order_key(v)).collect();
+        keys.sort_unstable();
+        values.sort_unstable_by(f64::total_cmp);
+        let back: Vec<u64> = keys
+            .into_iter()
+            .map(|k| from_order_key(k).to_bits())
+            .collect();
+        assert_eq!(back, values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
     }
 }
