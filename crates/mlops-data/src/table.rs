@@ -108,12 +108,6 @@ impl Column {
         }
     }
 
-    /// [`Column::to_floats`] of a column no longer needed: a float column's values are moved,
-    /// not copied.
-    pub(crate) fn into_floats(self) -> Option<Vec<Option<f64>>> {
-        self.to_floats()
-    }
-
     /// Any column as labels and per-row ids (text as stored; other types by their values as text).
     pub fn to_coded(&self) -> (Vec<String>, Vec<u32>) {
         match self {
@@ -784,7 +778,7 @@ pub(crate) fn floats_of(array: &ArrayRef) -> Vec<Option<f64>> {
             .collect(),
         _ => from_arrow(Path::new(""), "", array)
             .ok()
-            .and_then(Column::into_floats)
+            .and_then(|column| column.to_floats())
             .unwrap_or_else(|| vec![None; array.len()]),
     }
 }
