@@ -208,6 +208,7 @@ fn data_hint(err: &mlops_data::Error) -> Option<String> {
         T::UnsupportedColumnType { .. } => "store the column as numbers, booleans or text".into(),
         T::WrongColumnType { .. } => "check that the model's inputs name the right columns; `mlops model inspect` lists them".into(),
         T::BadValue { .. } => "fix the value, or leave the cell empty for a missing value; a column's type is inferred from the file's first 100,000 rows: give it with --schema COLUMN=TYPE (int, float, bool, text, date)".into(),
+        T::BadStoredValue { .. } => "fix the value, or give the column another type with --schema COLUMN=TYPE (int, float, bool, text, date; a date is ISO, `2026-12-01`)".into(),
         T::UnknownTypedColumn { .. } => "--schema names columns of the files; column names are case-sensitive".into(),
         T::MismatchedColumn { .. } => "every input file must give a column the same type".into(),
         T::Filter(_) => "--where takes a condition on columns, e.g. 'region == \"eu\" and age >= 18' or 'date >= \"2026-12-01\"'; see docs/data.md".into(),

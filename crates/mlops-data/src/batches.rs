@@ -68,7 +68,8 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
         filter,
         given
             .iter()
-            .map(|(key, value)| opening.hive.partition(key, value)),
+            .map(|(key, value)| partition(opening, key, value)),
+        opening.schema.iter().map(|(column, _)| column.clone()),
     );
     let read = filtering.columns(wanted);
     let file = open_file(path, &read, &given, opening, Some(&filtering))
@@ -86,6 +87,18 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
         rows: None,
         reader,
     })
+}
+
+/// A partition column's field and its value in a file's directory: in the key's type, or as its
+/// text when `--schema` gives the key a type, which `given_types` then converts it to as it
+/// converts a text column (`k=07` given the type text is `07`, not `7`).
+fn partition(opening: &Opening<'_>, key: &str, value: &str) -> (Field, Partition) {
+    if opening.schema.iter().any(|(column, _)| column == key) {
+        let partition = Partition::Text(crate::hive::present(value).map(str::to_owned));
+        (Field::new(key, partition.data_type(), true), partition)
+    } else {
+        opening.hive.partition(key, value)
+    }
 }
 
 /// Opens `path` for its `wanted` columns, those its directories give appended; `filtering`
@@ -122,7 +135,7 @@ fn open_file(
     let appended: Vec<(Field, Partition)> = given
         .iter()
         .filter(|(key, _)| wanted.contains(&key.as_str()))
-        .map(|(key, value)| opening.hive.partition(key, value))
+        .map(|(key, value)| partition(opening, key, value))
         .collect();
     let mut fields: Vec<Arc<Field>> = file
         .schema
@@ -134,7 +147,7 @@ fn open_file(
     fields.extend(
         given
             .iter()
-            .map(|(key, value)| Arc::new(opening.hive.partition(key, value).0)),
+            .map(|(key, value)| Arc::new(partition(opening, key, value).0)),
     );
     let schema = Arc::new(Schema::new(fields));
     let reader = file.reader.map(move |batch| {
@@ -221,19 +234,27 @@ fn given_types(
         safe: false,
         ..arrow_cast::CastOptions::default()
     };
+    let path = path.to_owned();
+    let mut rows_before = 0u64;
     let reader = file.reader.map(move |batch| {
         let batch = batch?;
         let mut fields: Vec<Field> = Vec::with_capacity(batch.num_columns());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
         for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
             if let Some(t) = target(field.name()).filter(|t| t != array.data_type()) {
-                columns.push(arrow_cast::cast_with_options(array, &t, &options)?);
+                let column = if t == DataType::Date32 && is_text(array.data_type()) {
+                    dates(&path, field.name(), array, rows_before)?
+                } else {
+                    arrow_cast::cast_with_options(array, &t, &options)?
+                };
+                columns.push(column);
                 fields.push(Field::new(field.name(), t, true));
             } else {
                 columns.push(array.clone());
                 fields.push(field.as_ref().clone());
             }
         }
+        rows_before += batch.num_rows() as u64;
         RecordBatch::try_new_with_options(
             Arc::new(Schema::new(fields)),
             columns,
@@ -245,6 +266,51 @@ fn given_types(
         schema: Arc::new(Schema::new(fields)),
         rows: file.rows,
     })
+}
+
+/// Whether a column of `data_type` holds text (plain, large, a view, or a dictionary of it).
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
+}
+
+/// A text column as dates, read as a CSV column given the type is (`table::parse_date`: an ISO
+/// date, or a timestamp starting with one; surrounding spaces trimmed, empty text missing), so
+/// that `--schema d=date` means the same whatever the format; arrow's cast would also take
+/// `20261201` and other forms. `rows_before`: the file's rows in earlier batches.
+fn dates(
+    path: &Path,
+    column: &str,
+    array: &ArrayRef,
+    rows_before: u64,
+) -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
+    use arrow_array::cast::AsArray;
+    let text = arrow_cast::cast(array, &DataType::Utf8)?;
+    let mut days = arrow_array::builder::Date32Builder::with_capacity(text.len());
+    for (row, value) in text.as_string::<i32>().iter().enumerate() {
+        let Some(value) = value.map(str::trim_ascii).filter(|v| !v.is_empty()) else {
+            days.append_null();
+            continue;
+        };
+        match crate::table::parse_date(value).and_then(|d| i32::try_from(d).ok()) {
+            Some(day) => days.append_value(day),
+            None => {
+                return Err(arrow_schema::ArrowError::ExternalError(Box::new(
+                    Error::BadStoredValue {
+                        path: path.to_owned(),
+                        row: rows_before + row as u64 + 1,
+                        column: column.to_owned(),
+                        value: value.to_owned(),
+                        expected: ColumnType::Date.expected(),
+                    },
+                )));
+            }
+        }
+    }
+    Ok(Arc::new(days.finish()))
 }
 
 /// One partition value, to be repeated over a batch's rows.
@@ -338,12 +404,7 @@ pub(crate) fn column_indices(path: &Path, schema: &Schema, wanted: &[&str]) -> R
             schema.index_of(name).map_err(|_| Error::MissingColumn {
                 path: path.to_owned(),
                 column: (*name).to_owned(),
-                available: schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: schema.fields().iter().map(|f| f.name().clone()).collect(),
             })
         })
         .collect()

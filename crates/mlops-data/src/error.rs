@@ -20,11 +20,12 @@ pub enum Error {
     #[error("cannot read `{}`: {message}", path.display())]
     Table { path: PathBuf, message: String },
 
-    #[error("column `{column}` not found in `{}` (it has: {available})", path.display())]
+    #[error("column `{column}` not found in `{}` (it has: {})", path.display(), available.join(", "))]
     MissingColumn {
         path: PathBuf,
         column: String,
-        available: String,
+        /// The file's columns, in its order.
+        available: Vec<String>,
     },
 
     #[error("no Parquet or CSV files match `{}`", pattern.display())]
@@ -54,6 +55,18 @@ pub enum Error {
         path: PathBuf,
         /// The line the record starts on, counting the header as line 1.
         line: u64,
+        column: String,
+        value: String,
+        expected: &'static str,
+    },
+
+    /// A Parquet or Arrow IPC value that does not convert to the type `--schema` gives its
+    /// column.
+    #[error("`{}` row {row}, column `{column}`: `{value}` is not {expected}", path.display())]
+    BadStoredValue {
+        path: PathBuf,
+        /// The row of the file, from 1.
+        row: u64,
         column: String,
         value: String,
         expected: &'static str,

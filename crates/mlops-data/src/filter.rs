@@ -77,12 +77,12 @@ impl Filter {
     }
 
     /// The condition as written.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         self.expr.text()
     }
 
     /// The columns the condition reads, each once.
-    pub fn columns(&self) -> &[String] {
+    pub(crate) fn columns(&self) -> &[String] {
         &self.columns
     }
 
@@ -141,20 +141,34 @@ impl Filter {
 pub(crate) struct Filtering {
     filter: Filter,
     partitions: Vec<(Field, Bound)>,
+    /// The columns `--schema` gives a type: the filter sees them converted, so what is known of
+    /// them as stored (statistics, a partition key's own type) proves nothing.
+    retyped: Vec<String>,
 }
 
 impl Filtering {
-    /// `filter` for a file whose directories give `partitions`.
+    /// `filter` for a file whose directories give `partitions`, the `retyped` columns converted
+    /// before the filter sees them.
     pub(crate) fn new(
         filter: &Filter,
         partitions: impl IntoIterator<Item = (Field, Partition)>,
+        retyped: impl IntoIterator<Item = String>,
     ) -> Self {
+        let retyped: Vec<String> = retyped.into_iter().collect();
         Filtering {
             filter: filter.clone(),
             partitions: partitions
                 .into_iter()
-                .map(|(field, value)| (field, prune::bound(&value)))
+                .map(|(field, value)| {
+                    let bound = if retyped.contains(field.name()) {
+                        Bound::Unknown
+                    } else {
+                        prune::bound(&value)
+                    };
+                    (field, bound)
+                })
                 .collect(),
+            retyped,
         }
     }
 
@@ -187,7 +201,7 @@ impl Filtering {
                 column,
                 available,
             } if !wanted.contains(&column.as_str()) => {
-                let mut names: Vec<&str> = available.split(", ").collect();
+                let mut names: Vec<&str> = available.iter().map(String::as_str).collect();
                 names.extend(self.partitions.iter().map(|(f, _)| f.name().as_str()));
                 Error::UnknownFilterColumn {
                     filter: self.filter.text().to_owned(),
@@ -203,10 +217,16 @@ impl Filtering {
 
     /// The row groups of a Parquet file (`file`: its own Arrow schema) that may hold a match.
     pub(crate) fn row_groups(&self, metadata: &ParquetMetaData, file: &Schema) -> Vec<usize> {
+        // A retyped column is looked up first, as unknown, so its statistics are never used.
         let partitions: Vec<(String, Bound)> = self
-            .partitions
+            .retyped
             .iter()
-            .map(|(f, bound)| (f.name().clone(), bound.clone()))
+            .map(|name| (name.clone(), Bound::Unknown))
+            .chain(
+                self.partitions
+                    .iter()
+                    .map(|(f, bound)| (f.name().clone(), bound.clone())),
+            )
             .collect();
         prune::row_groups(&self.filter, metadata, file, &partitions)
     }

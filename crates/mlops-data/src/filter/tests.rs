@@ -411,3 +411,124 @@ fn a_dataset_hands_on_only_the_matching_rows_of_the_wanted_columns() {
         "{err}"
     );
 }
+
+/// A dataset of `files` read for `columns` where `text` holds, `schema` giving types.
+fn read_typed(
+    files: &[std::path::PathBuf],
+    schema: &[(&str, crate::ColumnType)],
+    text: &str,
+    columns: &[&str],
+) -> crate::Result<crate::table::Table> {
+    let options = crate::ReadOptions {
+        schema: schema.iter().map(|(c, t)| ((*c).to_owned(), *t)).collect(),
+        filter: Some(Filter::parse(text).expect("parses")),
+    };
+    crate::Dataset::of_files(files.to_vec(), options).read(columns)
+}
+
+/// The statistics describe the stored values; a column `--schema` converts is filtered as
+/// converted, so neither its statistics nor a retyped partition key may rule rows out.
+#[test]
+fn a_column_the_schema_retypes_is_not_pruned_by_its_stored_values() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("day=2026-12-01/k=07/part-0.parquet");
+    write_groups(
+        &path,
+        &[batch(vec![
+            ("x", Arc::new(Float64Array::from(vec![2.7, 2.2]))),
+            (
+                "d",
+                Arc::new(StringArray::from(vec![
+                    "2026-12-01T10:00:00",
+                    "2026-12-01 23:00",
+                ])),
+            ),
+        ])],
+    );
+    let files = [path];
+    // x as stored lies within [2.2, 2.7]; as int it is 2 both times.
+    let table =
+        read_typed(&files, &[("x", crate::ColumnType::Int)], "x == 2", &["x"]).expect("reads");
+    assert_eq!(table.rows, 2);
+    // d as stored is text greater than "2026-12-01"; as a date it equals it.
+    let table = read_typed(
+        &files,
+        &[("d", crate::ColumnType::Date)],
+        "d <= \"2026-12-01\"",
+        &["x"],
+    )
+    .expect("reads");
+    assert_eq!(table.rows, 2);
+    // The key `07` is an integer key; as text it is "07", not 7.
+    let table = read_typed(
+        &files,
+        &[("k", crate::ColumnType::Text)],
+        "k == \"07\"",
+        &["x"],
+    )
+    .expect("reads");
+    assert_eq!(table.rows, 2);
+    // The key as a date is not before midnight; as text it sorts before the time.
+    let table = read_typed(
+        &files,
+        &[("day", crate::ColumnType::Text)],
+        "day < \"2026-12-01T00:00\"",
+        &["day"],
+    )
+    .expect("reads");
+    assert_eq!(table.rows, 2);
+}
+
+/// A Parquet text column given the type date reads by the same rules as a CSV column does.
+#[test]
+fn a_parquet_text_column_converts_to_a_date_as_csv_text_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.parquet");
+    write_groups(
+        &path,
+        &[batch(vec![(
+            "d",
+            Arc::new(StringArray::from(vec!["2026-12-01", "20261202"])) as ArrayRef,
+        )])],
+    );
+    let options = crate::ReadOptions {
+        schema: vec![("d".to_owned(), crate::ColumnType::Date)],
+        filter: None,
+    };
+    let err = crate::Dataset::of_files(vec![path], options)
+        .read(&["d"])
+        .expect_err("20261202 is not an ISO date");
+    assert!(
+        matches!(&err, Error::BadStoredValue { column, value, row: 2, .. } if column == "d" && value == "20261202"),
+        "{err}"
+    );
+}
+
+/// The columns an unknown filter column is matched against are the file's names whole, a
+/// name with a comma in it too.
+#[test]
+fn an_unknown_filter_column_is_matched_against_whole_column_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.parquet");
+    write_groups(
+        &path,
+        &[batch(vec![
+            (
+                "net, gross",
+                Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,
+            ),
+            ("y", Arc::new(Float64Array::from(vec![2.0]))),
+        ])],
+    );
+    let err = read_typed(&[path], &[], "gros > 1", &["y"]).expect_err("no column gros");
+    let Error::UnknownFilterColumn {
+        suggestion,
+        available,
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_ne!(suggestion.as_deref(), Some("gross"), "{err}");
+    assert_eq!(available, "net, gross, y");
+}

@@ -54,11 +54,7 @@ fn choose_inputs(config: &TrainConfig, label: &str, data: &Dataset) -> Result<Ve
             return Err(mlops_data::Error::MissingColumn {
                 path: first.clone(),
                 column: name.clone(),
-                available: schema
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: schema.iter().map(|c| c.name.clone()).collect(),
             }
             .into());
         }
