@@ -41,6 +41,16 @@ pub(crate) fn run(args: &SplitArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let schema = data.schema()?;
     let names: Vec<&str> = schema.iter().map(|c| c.name.as_str()).collect();
     let table = data.read(&names)?;
+    // Nothing to split (every row left out by --where, or files with no rows): an input error,
+    // as eval, profile and drift give, rather than two empty files.
+    if table.rows == 0 {
+        let input = match data.files() {
+            [one] => format!("`{}`", one.display()),
+            [first, rest @ ..] => format!("`{}` and {} more", first.display(), rest.len()),
+            [] => "the input".to_owned(),
+        };
+        anyhow::bail!("{input} has no rows");
+    }
     let (train, test) = mlops_data::table::split(&table, args.test, args.seed);
     fs_err::create_dir_all(&dir)?;
     mlops_data::table::write_parquet(&dir.join("train.parquet"), &train)?;

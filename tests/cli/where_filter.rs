@@ -259,3 +259,16 @@ fn drift_takes_a_condition_for_each_side_so_one_dataset_can_be_both() {
         ])
     );
 }
+
+/// A condition no row meets leaves nothing to split: an input error, as eval, profile and drift
+/// give, and no file written.
+#[test]
+fn split_where_no_row_matches_is_an_input_error() {
+    let env = data();
+    let (_, stderr) = env.fails(
+        2,
+        &["split", "all.csv", "--output", "s", "--where", "age > 1000"],
+    );
+    assert!(stderr.contains("all.csv` has no rows"), "{stderr}");
+    assert!(!env.path("s/train.parquet").exists(), "{stderr}");
+}
