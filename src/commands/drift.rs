@@ -24,7 +24,9 @@ pub(crate) struct DriftArgs {
     #[command(flatten)]
     read: super::read::ReadArgs,
     /// The reference's condition, in place of --where: with --where-current, one dataset can
-    /// be both sides, e.g. --where-reference 'date < "2026-12-01"'
+    /// be both sides, e.g. --where-reference 'date < "2026-12-01"'. Refused with a profile
+    /// reference, whose rows were chosen when it was written (--where and --schema then apply
+    /// to the current data alone)
     #[arg(long, value_name = "EXPR")]
     where_reference: Option<String>,
     /// The current data's condition, in place of --where, e.g. 'date >= "2026-12-01"'
@@ -129,6 +131,15 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         })
     };
     let reference = input(&args.reference, args.where_reference.as_ref())?;
+    // A profile's rows were chosen when it was written; --where and --schema, which apply to
+    // both sides, then apply to the current data alone, but the reference's own condition
+    // would silently do nothing.
+    if reference.is_profile() && args.where_reference.is_some() {
+        anyhow::bail!(
+            "--where-reference does not apply to a profile reference (`{}`): its rows were chosen when it was written (`mlops profile --where ...`)",
+            reference.name
+        );
+    }
     let batches: Vec<Input> = args
         .current
         .iter()

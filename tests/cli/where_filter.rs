@@ -272,3 +272,35 @@ fn split_where_no_row_matches_is_an_input_error() {
     assert!(stderr.contains("all.csv` has no rows"), "{stderr}");
     assert!(!env.path("s/train.parquet").exists(), "{stderr}");
 }
+
+/// A profile reference's rows were chosen when it was written: --where-reference cannot apply
+/// to it and is refused, naming the flag; --where applies to the current data alone.
+#[test]
+fn drift_refuses_a_reference_condition_for_a_profile_and_filters_the_current_side() {
+    let env = data();
+    env.run(&["profile", "all.csv", "-o", "all.profile"]);
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "drift",
+            "--reference",
+            "all.profile",
+            "all.csv",
+            "--where-reference",
+            "age > 30",
+        ],
+    );
+    assert!(
+        stderr.contains("--where-reference does not apply to a profile reference"),
+        "{stderr}"
+    );
+    let current_rows = |args: &[&str]| {
+        let mut all = vec!["drift", "--no-fail", "--reference", "all.profile"];
+        all.extend_from_slice(args);
+        env.json(&all)["batches"][0]["rows"].clone()
+    };
+    assert_eq!(
+        current_rows(&["all.csv", "--where", CONDITION]),
+        serde_json::json!(rows().iter().filter(|r| holds(r)).count())
+    );
+}

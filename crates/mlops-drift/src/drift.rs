@@ -210,6 +210,14 @@ pub struct Input {
     pub data: Dataset,
 }
 
+impl Input {
+    /// Whether the input is one profile written by `mlops profile` (`*.profile`), which a
+    /// reference may be: its columns' summaries as written, read options not applying to it.
+    pub fn is_profile(&self) -> bool {
+        matches!(self.data.files(), [path] if is_profile(path))
+    }
+}
+
 /// Tests every batch against the reference.
 ///
 /// # Errors
@@ -218,7 +226,7 @@ pub struct Input {
 pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<DriftReport> {
     options.validate()?;
     let profile = match reference.data.files() {
-        [path] if is_profile(path) => Some(Profile::read(path)?),
+        [path] if reference.is_profile() => Some(Profile::read(path)?),
         _ => None,
     };
     let reference_schema = match &profile {
