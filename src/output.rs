@@ -94,6 +94,8 @@ impl Printer {
         if let Some(hint) = hint {
             let _ = write!(out, "\n{} {hint}\n", self.paint("hint:", "36"));
         }
+        // A web URL's credentials (`https://user:pass@host/...`) are never printed.
+        let out = mlops_core::remote::url::redact(&out);
         let _ = std::io::stderr().write_all(out.as_bytes());
     }
 

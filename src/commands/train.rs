@@ -181,10 +181,14 @@ pub(crate) fn run(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let threads = threads_or_all(args.threads)?;
     prepare_compute(threads);
     let flags = args.config(ctx);
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => TrainConfig::read(&ctx.cwd.join(path))?.overridden_by(flags),
         None => flags,
     };
+    // A train.yaml's URLs read with a workspace remote's endpoint and credentials, as --data's.
+    for input in config.data.iter_mut().flatten() {
+        *input = super::read::resolve(ctx, input);
+    }
     let output = config.output.clone().ok_or_else(|| {
         anyhow::anyhow!(
             "give the model directory to write with -o DIR (or `output:` in the config)"
@@ -233,11 +237,13 @@ fn check_output(
         );
     }
     // The data as the library will read it (directories and patterns expanded); an input that
-    // does not expand is reported by the library.
+    // does not expand is reported by the library. A URL is never a local output (and listing
+    // it would cost a request).
     let mut inputs: Vec<PathBuf> = config
         .data
         .iter()
         .flatten()
+        .filter(|p| !mlops_data::input::is_url(p))
         .flat_map(|p| mlops_data::input::expand(p).unwrap_or_else(|_| vec![p.clone()]))
         .collect();
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));

@@ -335,7 +335,7 @@ fn directories_patterns_and_prometheus_gauges() {
     refused(
         &env,
         &["drift", "--reference", "none", "cur/day-01.parquet"],
-        "no Parquet or CSV files match",
+        "no table files (Parquet, CSV, NDJSON, Arrow IPC) match",
     );
 }
 

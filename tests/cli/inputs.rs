@@ -312,7 +312,10 @@ fn every_reading_command_takes_url_forms() {
 fn a_pattern_that_matches_nothing_or_does_not_parse_is_an_input_error() {
     let env = layouts();
     let (_, stderr) = env.fails(2, &["eval", "csv/**/*.parquet", "--label", "label"]);
-    assert!(stderr.contains("no Parquet or CSV files match"), "{stderr}");
+    assert!(
+        stderr.contains("no table files (Parquet, CSV, NDJSON, Arrow IPC) match"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("hint:") && stderr.contains("`**`"),
         "{stderr}"

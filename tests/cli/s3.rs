@@ -496,7 +496,16 @@ fn a_missing_url_input_is_one_line_naming_it() {
     for (url, message) in [
         (
             format!("s3://{BUCKET}/nothing/"),
-            format!("no Parquet or CSV files match `s3://{BUCKET}/nothing/`"),
+            format!(
+                "no table files (Parquet, CSV, NDJSON, Arrow IPC) match `s3://{BUCKET}/nothing/`"
+            ),
+        ),
+        // A table file's name is a key, not a prefix, even when nothing is under it.
+        (
+            format!("s3://{BUCKET}/data/missing.parquet"),
+            format!(
+                "`s3://{BUCKET}/data/missing.parquet` does not exist: bucket `{BUCKET}` has no object with key `data/missing.parquet`"
+            ),
         ),
         (
             "s3://no-such-bucket/a.parquet".to_owned(),
@@ -524,6 +533,12 @@ struct WebServer {
 
 impl WebServer {
     fn start(dir: &Path, requests: usize) -> Self {
+        Self::failing(dir, requests, usize::MAX, false)
+    }
+
+    /// A server that answers its first `healthy` requests (with half their bodies when
+    /// `truncate`: the connection drops mid-response) and every later one `403 Forbidden`.
+    fn failing(dir: &Path, requests: usize, healthy: usize, truncate: bool) -> Self {
         use std::fmt::Write as _;
         use std::io::{BufRead, BufReader, Write};
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -532,7 +547,7 @@ impl WebServer {
         let counter = std::sync::Arc::clone(&sent);
         let dir = dir.to_path_buf();
         std::thread::spawn(move || {
-            for stream in listener.incoming().take(requests) {
+            for (n, stream) in listener.incoming().take(requests).enumerate() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().expect("clone"));
                 // One request per connection: the response closes it.
@@ -553,7 +568,14 @@ impl WebServer {
                     name.eq_ignore_ascii_case("range")
                         .then(|| (a.parse::<usize>().ok(), b.parse::<usize>().ok()))
                 });
-                let Ok(body) = std::fs::read(dir.join(path.trim_start_matches('/'))) else {
+                if n >= healthy {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
+                let file = path.split('?').next().unwrap_or(path);
+                let Ok(body) = std::fs::read(dir.join(file.trim_start_matches('/'))) else {
                     let _ = stream.write_all(
                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                     );
@@ -580,6 +602,11 @@ impl WebServer {
                 response += "\r\n";
                 let _ = stream.write_all(response.as_bytes());
                 if method != "HEAD" {
+                    let end = if truncate {
+                        start + (end - start) / 2
+                    } else {
+                        end
+                    };
                     let _ = stream.write_all(&body[start..end]);
                     counter.fetch_add((end - start) as u64, std::sync::atomic::Ordering::SeqCst);
                 }
@@ -597,43 +624,46 @@ impl WebServer {
     }
 }
 
+/// A Parquet file of 2,000 rows: `label`, `score` and ten columns of long text (about 1.5 MB).
+fn write_wide(wide: &Path) {
+    use std::sync::Arc;
+    let rows = 2000;
+    let mut columns: Vec<(String, arrow_array::ArrayRef)> = vec![
+        (
+            "label".into(),
+            Arc::new(arrow_array::Int64Array::from_iter_values(
+                (0..rows).map(|i| i % 2),
+            )),
+        ),
+        (
+            "score".into(),
+            Arc::new(arrow_array::Float64Array::from_iter_values(
+                (0..rows).map(|i| f64::from(u32::try_from(i % 7).expect("small")) / 7.0),
+            )),
+        ),
+    ];
+    for c in 0..10 {
+        columns.push((
+            format!("text_{c}"),
+            Arc::new(arrow_array::StringArray::from_iter_values(
+                (0..rows).map(|i| format!("{c}-{i}-{}", "x".repeat(64))),
+            )),
+        ));
+    }
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).expect("batch");
+    let file = std::fs::File::create(wide).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
 #[test]
 fn http_inputs_are_read_and_parquet_only_for_the_columns_needed() {
     let env = crate::inputs::layouts();
     // A wide file: the two columns eval reads and ten columns of text it does not.
     let wide = env.path("wide.parquet");
-    {
-        use std::sync::Arc;
-        let rows = 2000;
-        let mut columns: Vec<(String, arrow_array::ArrayRef)> = vec![
-            (
-                "label".into(),
-                Arc::new(arrow_array::Int64Array::from_iter_values(
-                    (0..rows).map(|i| i % 2),
-                )),
-            ),
-            (
-                "score".into(),
-                Arc::new(arrow_array::Float64Array::from_iter_values(
-                    (0..rows).map(|i| f64::from(u32::try_from(i % 7).expect("small")) / 7.0),
-                )),
-            ),
-        ];
-        for c in 0..10 {
-            columns.push((
-                format!("text_{c}"),
-                Arc::new(arrow_array::StringArray::from_iter_values(
-                    (0..rows).map(|i| format!("{c}-{i}-{}", "x".repeat(64))),
-                )),
-            ));
-        }
-        let batch = arrow_array::RecordBatch::try_from_iter(columns).expect("batch");
-        let file = std::fs::File::create(&wide).expect("create");
-        let mut writer =
-            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
-        writer.write(&batch).expect("write");
-        writer.close().expect("close");
-    }
+    write_wide(&wide);
     let server = WebServer::start(env.root(), 64);
     let csv = env.json(&[
         "eval",
@@ -744,4 +774,77 @@ fn a_train_config_names_its_data_by_url() {
     ]);
     assert_eq!(remote["rows_train"], local["rows_train"]);
     assert_eq!(remote["rows_validation"], local["rows_validation"]);
+}
+
+#[test]
+fn a_request_failing_mid_read_is_the_request_s_error_with_its_hint() {
+    let env = crate::inputs::layouts();
+    // Parquet: the footer is answered, the column chunks refused.
+    let parquet = "wide.parquet";
+    write_wide(&env.path(parquet));
+    // CSV: the one response drops halfway, and a retry is refused.
+    for (path, truncate) in [(parquet, false), ("all.csv", true)] {
+        let server = WebServer::failing(env.root(), 16, 1, truncate);
+        let url = server.url(path);
+        let output = env
+            .cmd(&["eval", &url, "--label", "label", "--score", "score"])
+            .output()
+            .expect("run mlops");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("`{url}`")), "{stderr}");
+        assert!(!stderr.contains("cannot read"), "{stderr}");
+        assert!(!stderr.contains("Parquet, CSV"), "{stderr}");
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_web_url_s_query_is_no_glob_and_its_credentials_are_never_shown() {
+    let env = crate::inputs::layouts();
+    write_wide(&env.path("wide.parquet"));
+    let server = WebServer::start(env.root(), 16);
+    // A signed URL's query: sent with each request, not taken for a glob's `?`.
+    let query = server.url("wide.parquet?version=2");
+    let report = env.json(&["eval", &query, "--label", "label", "--score", "score"]);
+    assert_eq!(report["rows"], 2000);
+    let secret = server
+        .url("missing.csv")
+        .replacen("127.0.0.1", "reader:s3cret-pass@127.0.0.1", 1);
+    let (_, stderr) = env.fails(2, &["eval", &secret, "--label", "label"]);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pass"), "{stderr}");
+}
+
+#[test]
+fn a_train_config_s_urls_read_with_the_workspace_remote_s_endpoint() {
+    let env = crate::inputs::layouts();
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    moto.upload_tree(env.root(), "data");
+    env.git(&["init", "-q", "-b", "main", "."]);
+    env.run(&["init"]);
+    env.run(&[
+        "remote",
+        "add",
+        "origin",
+        &format!("s3://{BUCKET}/store"),
+        "--endpoint-url",
+        &moto.endpoint(),
+        "--region",
+        "us-east-1",
+    ]);
+    local_credentials(env.root());
+    env.write(
+        "conf/train.yaml",
+        format!(
+            "data: [s3://{BUCKET}/data/all.csv]\nlabel: label\nexclude: [score]\nmodel: logistic\n"
+        ),
+    );
+    // No environment: moto's endpoint is only in the remote's settings.
+    let report = env.json(&["train", "--config", "conf/train.yaml", "-o", "model"]);
+    assert!(
+        report["rows_train"].as_u64().is_some_and(|n| n > 0),
+        "{report}"
+    );
 }

@@ -174,14 +174,26 @@ fn open_file(
 }
 
 /// An error reading a file's batches: the data error a reader raised inside (a CSV value
-/// that is not its column's type), or the reader's own, naming the file.
+/// that is not its column's type), a failed request for an object (a denied or failed read
+/// mid-file, naming its bucket and key), or the reader's own, naming the file.
 pub(crate) fn batch_error(path: &Path, e: arrow_schema::ArrowError) -> Error {
+    use arrow_schema::ArrowError;
+    // A streamed object's reader fails with the request's error inside an `io::Error`.
+    let request = |io: std::io::Error| match io.downcast::<mlops_core::Error>() {
+        Ok(error) => Error::Url(error),
+        Err(io) => table_error(path, io),
+    };
     match e {
-        arrow_schema::ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
+        ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
             Ok(error) => *error,
-            Err(other) => table_error(path, other),
+            Err(other) => match other.downcast::<std::io::Error>() {
+                Ok(io) => request(*io),
+                Err(other) => table_error(path, other),
+            },
         },
-        other => table_error(path, other),
+        ArrowError::IoError(_, io) => request(io),
+        // Parquet's errors arrive as text: the request that failed was kept.
+        other => crate::source::take_failure(path).unwrap_or_else(|| table_error(path, other)),
     }
 }
 

@@ -28,7 +28,7 @@ pub enum Error {
         available: Vec<String>,
     },
 
-    #[error("no Parquet or CSV files match `{}`", pattern.display())]
+    #[error("no table files (Parquet, CSV, NDJSON, Arrow IPC) match `{}`", pattern.display())]
     NoTableFiles { pattern: PathBuf },
 
     #[error("invalid pattern `{}`: {message}", pattern.display())]

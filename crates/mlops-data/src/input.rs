@@ -102,10 +102,12 @@ fn expand_url(input: &Path, text: &str) -> Result<Vec<PathBuf>> {
     let (store, key) = rest.split_once('/').unwrap_or((rest, ""));
     let root = format!("{scheme}://{store}/");
     let segments: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
+    let web = scheme.starts_with("http");
+    // A web URL names one file, and may carry a query (`?token=...`): never a glob.
     let first_glob = segments
         .iter()
-        .position(|s| s.contains(['*', '?', '[', '{']));
-    let web = scheme.starts_with("http");
+        .position(|s| s.contains(['*', '?', '[', '{']))
+        .filter(|_| !web);
     let mut files: Vec<PathBuf> = if let Some(first) = first_glob {
         let base = format!("{root}{}", segments[..first].join("/"));
         let matcher = glob(input, &segments[first..].join("/"))?;
@@ -133,6 +135,13 @@ fn expand_url(input: &Path, text: &str) -> Result<Vec<PathBuf>> {
             .collect()
     };
     files.sort();
+    if files.is_empty() && first_glob.is_none() && is_table_file(Path::new(key)) {
+        // `data/missing.parquet` was listed as a prefix only because no such object exists.
+        return Err(Error::Url(mlops_core::Error::InputNotFound {
+            url: text.to_owned(),
+            message: format!("bucket `{store}` has no object with key `{key}`"),
+        }));
+    }
     if files.is_empty() {
         return Err(Error::NoTableFiles {
             pattern: input.to_path_buf(),

@@ -243,8 +243,31 @@ struct State {
     plan: Option<Vec<Vec<Range<u64>>>>,
 }
 
-fn io_error(err: Error) -> ParquetError {
-    ParquetError::External(Box::new(err))
+/// A failed request of a Parquet reader, kept (by URL) for [`take_failure`]: Parquet hands its
+/// readers' errors to the caller as text only, which would lose which bucket and key failed
+/// and how (denied, missing, unreachable), and with that the hint.
+fn io_error(url: &str, err: mlops_core::Error) -> ParquetError {
+    let message = err.to_string();
+    failures()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(url.to_owned(), err);
+    ParquetError::General(message)
+}
+
+fn failures() -> &'static Mutex<BTreeMap<String, mlops_core::Error>> {
+    static FAILURES: Mutex<BTreeMap<String, mlops_core::Error>> = Mutex::new(BTreeMap::new());
+    &FAILURES
+}
+
+/// The request failure that made reading the object at `path` fail, if one did.
+pub(crate) fn take_failure(path: &Path) -> Option<Error> {
+    let url = url_of(path)?;
+    failures()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(url)
+        .map(Error::Url)
 }
 
 impl Remote {
@@ -262,7 +285,7 @@ impl Remote {
     fn fetch(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
         self.object
             .read_range(range)
-            .map_err(|e| io_error(Error::Url(e)))
+            .map_err(|e| io_error(self.object.url(), e))
     }
 
     /// The bytes from `start` to the end of the cached segment (the tail or a column chunk)
@@ -308,7 +331,7 @@ impl Remote {
                 let bytes = self
                     .object
                     .read_ranges(&ranges)
-                    .map_err(|e| io_error(Error::Url(e)))?;
+                    .map_err(|e| io_error(self.object.url(), e))?;
                 ranges.into_iter().zip(bytes).collect()
             }
             None => vec![(range.clone(), self.fetch(range.clone())?)],

@@ -57,11 +57,17 @@ impl ObjectUrl {
             "http" | "https" => Scheme::Http,
             _ => return None,
         };
+        // A web URL's query (`?token=...`) goes with every request, as the root's: the client
+        // adds a key's segments to the root's path and keeps its query.
+        let (rest, query) = match rest.split_once('?') {
+            Some((rest, query)) if scheme == Scheme::Http => (rest, format!("/?{query}")),
+            _ => (rest, String::new()),
+        };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         Some(
             Self::check(scheme, scheme_name, bucket, prefix).map(|()| Self {
                 scheme,
-                root: format!("{scheme_name}://{bucket}"),
+                root: format!("{scheme_name}://{bucket}{query}"),
                 bucket: bucket.to_owned(),
                 prefix: prefix.trim_matches('/').to_owned(),
             }),
@@ -494,6 +500,14 @@ mod tests {
                 Scheme::Azure,
                 "abfss://models@acct.dfs.core.windows.net".into(),
                 "v1".into()
+            )
+        );
+        assert_eq!(
+            ok("https://host/d/a.csv?v=2&t=x"),
+            (
+                Scheme::Http,
+                "https://host/?v=2&t=x".into(),
+                "d/a.csv".into()
             )
         );
         assert_eq!(

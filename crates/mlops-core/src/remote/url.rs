@@ -28,6 +28,27 @@ pub fn is_url(text: &str) -> bool {
     ObjectUrl::parse(text).is_some()
 }
 
+/// `text` with the credentials of every URL in it removed (`https://user:pass@host/a` shows as
+/// `https://host/a`), for messages: a web URL may carry them, and they must not be printed.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends at the first `/`, `?`, `#`, quote or space; userinfo before its `@`.
+        let end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '`' | '\'' | '"') || c.is_whitespace())
+            .unwrap_or(after.len());
+        rest = match after[..end].rfind('@') {
+            Some(userinfo) => &after[userinfo + 1..],
+            None => after,
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Settings of the stores that workspace remotes name, by store URL (`s3://bucket`).
 type Settings = BTreeMap<String, (RemoteConfig, Option<RemoteCredentials>)>;
 
@@ -101,8 +122,9 @@ fn open(url: &str) -> Result<(ObjectUrl, Arc<dyn ObjectStore>)> {
 
 /// A failed request on `url`, in one line naming it.
 fn request_error(url: &str, err: &object_store::Error) -> Error {
-    let url = url.to_owned();
+    let url = redact(url);
     let (failure, message) = store::classify(err);
+    let message = redact(&message);
     match failure {
         Failure::Denied => Error::InputDenied { url, message },
         Failure::NotFound => Error::InputNotFound { url, message },
@@ -269,4 +291,18 @@ pub fn list(url: &str) -> Result<Vec<String>> {
     })?;
     found.sort();
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_drops_the_credentials_of_every_url() {
+        assert_eq!(
+            redact("`https://user:pass@host:8080/a?b=c` and http://u@h/x, s3://bucket/key"),
+            "`https://host:8080/a?b=c` and http://h/x, s3://bucket/key"
+        );
+        assert_eq!(redact("no url"), "no url");
+    }
 }
