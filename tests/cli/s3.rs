@@ -848,3 +848,24 @@ fn a_train_config_s_urls_read_with_the_workspace_remote_s_endpoint() {
         "{report}"
     );
 }
+
+#[test]
+fn predict_fetches_a_web_ndjson_file_once() {
+    let env = crate::inputs::layouts();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
+    let server = WebServer::start(env.root(), 16);
+    let url = server.url("json/all.ndjson");
+    env.json(&[
+        "predict",
+        "--model",
+        model.to_str().expect("utf-8"),
+        &url,
+        "-o",
+        "out.parquet",
+    ]);
+    // Its schema checked and its rows read from the same response.
+    let size = std::fs::metadata(env.path("json/all.ndjson"))
+        .expect("metadata")
+        .len();
+    assert_eq!(server.sent(), size);
+}

@@ -138,7 +138,10 @@ impl RowReader {
         let batch_rows = batch_rows.max(1);
         let mut passed_schema: Option<(SchemaRef, PathBuf)> = None;
         let mut total_rows = Some(0);
-        for path in data.files() {
+        // The first file's reader is kept for reading: opening it again would read a text
+        // file's sample twice, and for a URL request it twice.
+        let mut kept: Option<(Arc<Path>, BatchReader, u64)> = None;
+        for (index, path) in data.files().iter().enumerate() {
             // Opening a file reads its metadata (or a text file's first rows), not its data.
             let file = data.batches(path, &names, batch_rows, false, &wants)?;
             // A CSV file's row count would take reading it twice: unknown.
@@ -155,14 +158,17 @@ impl RowReader {
                 None => passed_schema = Some((schema, path.clone())),
                 Some((first, first_path)) => check_same_types(first, first_path, &schema, path)?,
             }
+            if index == 0 {
+                kept = Some((Arc::from(path.as_path()), file.reader, 0));
+            }
         }
         let passed_schema =
             passed_schema.map_or_else(|| Arc::new(Schema::empty()), |(schema, _)| schema);
         let width = features.iter().map(Feature::width).sum();
         Ok(RowReader {
             data: data.clone(),
-            next_file: 0,
-            current: None,
+            next_file: usize::from(kept.is_some()),
+            current: kept,
             wants,
             features: decoders(features),
             width,
