@@ -782,9 +782,9 @@ fn a_request_failing_mid_read_is_the_request_s_error_with_its_hint() {
     // Parquet: the footer is answered, the column chunks refused.
     let parquet = "wide.parquet";
     write_wide(&env.path(parquet));
-    // CSV: the one response drops halfway, and a retry is refused.
-    for (path, truncate) in [(parquet, false), ("all.csv", true)] {
-        let server = WebServer::failing(env.root(), 16, 1, truncate);
+    // CSV: the header's response and the rows' drop halfway, and a retry is refused.
+    for (path, healthy, truncate) in [(parquet, 1, false), ("all.csv", 2, true)] {
+        let server = WebServer::failing(env.root(), 16, healthy, truncate);
         let url = server.url(path);
         let output = env
             .cmd(&["eval", &url, "--label", "label", "--score", "score"])
