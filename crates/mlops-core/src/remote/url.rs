@@ -28,14 +28,23 @@ pub fn is_url(text: &str) -> bool {
     ObjectUrl::parse(text).is_some()
 }
 
-/// `text` with the credentials of every URL in it removed (`https://user:pass@host/a` shows as
-/// `https://host/a`), for messages: a web URL may carry them, and they must not be printed.
+/// `text` with the credentials of every web URL in it removed (`https://user:pass@host/a` shows
+/// as `https://host/a`), for messages: a web URL may carry them, and they must not be printed.
+/// (An `abfss://container@account...` URL's `container@` is no secret, and stays.)
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
+        let scheme = before[..at]
+            .rsplit(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("");
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            rest = after;
+            continue;
+        }
         // The authority ends at the first `/`, `?`, `#`, quote or space; userinfo before its `@`.
         let end = after
             .find(|c: char| matches!(c, '/' | '?' | '#' | '`' | '\'' | '"') || c.is_whitespace())
@@ -303,6 +312,8 @@ mod tests {
             redact("`https://user:pass@host:8080/a?b=c` and http://u@h/x, s3://bucket/key"),
             "`https://host:8080/a?b=c` and http://h/x, s3://bucket/key"
         );
+        let azure = "`abfss://models@acct.dfs.core.windows.net/v1`";
+        assert_eq!(redact(azure), azure);
         assert_eq!(redact("no url"), "no url");
     }
 }
