@@ -93,12 +93,43 @@ pub(crate) fn open(path: &Path, wanted: &[&str], opening: &Opening<'_>) -> Resul
 /// text when `--schema` gives the key a type, which `given_types` then converts it to as it
 /// converts a text column (`k=07` given the type text is `07`, not `7`).
 fn partition(opening: &Opening<'_>, key: &str, value: &str) -> (Field, Partition) {
-    if opening.schema.iter().any(|(column, _)| column == key) {
+    typed_partition(opening.hive, opening.schema, key, value)
+}
+
+/// [`partition`], of the keys `hive` and the types `schema` gives.
+fn typed_partition(
+    hive: &Keys,
+    schema: &[(String, ColumnType)],
+    key: &str,
+    value: &str,
+) -> (Field, Partition) {
+    if schema.iter().any(|(column, _)| column == key) {
         let partition = Partition::Text(crate::hive::present(value).map(str::to_owned));
         (Field::new(key, partition.data_type(), true), partition)
     } else {
-        opening.hive.partition(key, value)
+        hive.partition(key, value)
     }
+}
+
+/// Whether the partition values of `path`'s directories alone prove that `filter` holds on no
+/// row of it (the columns `schema` gives a type proving nothing): such a file need not be
+/// opened at all, so that a CSV file's sample is not read nor an Arrow IPC object fetched.
+pub(crate) fn ruled_out(
+    path: &Path,
+    hive: &Keys,
+    schema: &[(String, ColumnType)],
+    filter: &Filter,
+) -> bool {
+    let given = hive.given(path);
+    !given.is_empty()
+        && Filtering::new(
+            filter,
+            given
+                .iter()
+                .map(|(key, value)| typed_partition(hive, schema, key, value)),
+            schema.iter().map(|(column, _)| column.clone()),
+        )
+        .rules_out_file()
 }
 
 /// Opens `path` for its `wanted` columns, those its directories give appended; `filtering`

@@ -125,6 +125,27 @@ impl Dataset {
         }
     }
 
+    /// The files whose rows are read, in order: every file but those whose partition values
+    /// prove that the filter holds on none of their rows, which are not opened at all. When
+    /// that leaves none, the first file still is (its rows are then ruled out once it is
+    /// open), so that an empty result has its columns' types.
+    pub(crate) fn files_to_read(&self) -> Vec<&Path> {
+        let Some(filter) = &self.options.filter else {
+            return self.files.iter().map(PathBuf::as_path).collect();
+        };
+        let kept: Vec<&Path> = self
+            .files
+            .iter()
+            .map(PathBuf::as_path)
+            .filter(|path| !batches::ruled_out(path, &self.hive, &self.options.schema, filter))
+            .collect();
+        if kept.is_empty() {
+            self.files.iter().map(PathBuf::as_path).take(1).collect()
+        } else {
+            kept
+        }
+    }
+
     /// The columns of the first file, in file order, then its partition columns; empty when
     /// there is no file. Reads metadata (a CSV file's header), not rows.
     ///

@@ -306,7 +306,7 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
 /// One column of every file of `data` as days since 1970-01-01 (see [`Dataset::read_days`]).
 pub(crate) fn read_days(data: &Dataset, column: &str) -> Result<Vec<Option<i64>>> {
     let mut days = Vec::new();
-    for path in data.files() {
+    for path in data.files_to_read() {
         let reader = data.batches(path, &[column], 64 * 1024, false, &[])?.reader;
         for batch in reader {
             let batch = batch.map_err(|e| batch_error(path, e))?;
@@ -532,10 +532,10 @@ fn readable(data_type: &DataType) -> bool {
 /// [`Dataset::read`]).
 pub(crate) fn read(data: &Dataset, columns: &[&str]) -> Result<Table> {
     let mut table: Option<(Table, PathBuf)> = None;
-    for path in data.files() {
+    for path in data.files_to_read() {
         let part = read_batches(data, path, columns)?;
         match &mut table {
-            None => table = Some((part, path.clone())),
+            None => table = Some((part, path.to_owned())),
             Some((whole, first_path)) => {
                 for ((name, column), new) in
                     whole.names.iter().zip(&mut whole.columns).zip(part.columns)
@@ -546,7 +546,7 @@ pub(crate) fn read(data: &Dataset, columns: &[&str]) -> Result<Table> {
                             column: name.clone(),
                             first_path: first_path.clone(),
                             first,
-                            second_path: path.clone(),
+                            second_path: path.to_owned(),
                             second,
                         })?;
                 }
@@ -589,7 +589,7 @@ pub(crate) fn for_each_piece<E: From<Error>>(
     rows: usize,
     mut each: impl FnMut(Table) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    for path in data.files() {
+    for path in data.files_to_read() {
         let batches = data.batches(path, columns, rows, true, &[])?;
         for batch in batches.reader {
             let batch = batch.map_err(|e| batch_error(path, e))?;

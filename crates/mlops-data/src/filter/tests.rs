@@ -532,3 +532,39 @@ fn an_unknown_filter_column_is_matched_against_whole_column_names() {
     assert_ne!(suggestion.as_deref(), Some("gross"), "{err}");
     assert_eq!(available, "net, gross, y");
 }
+
+/// A file its partition values rule out is not opened at all: neither a CSV file's sample nor
+/// an Arrow IPC file is read (garbage here, which opening would refuse).
+#[test]
+fn a_file_its_partition_values_rule_out_is_not_opened() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let eu = dir.path().join("region=eu/part-0.csv");
+    fs_err::create_dir_all(eu.parent().expect("a parent")).expect("mkdir");
+    fs_err::write(&eu, "x\n1\n2\n").expect("write");
+    let mut files = vec![eu];
+    for name in ["part-0.csv", "part-1.arrow"] {
+        let path = dir.path().join("region=us").join(name);
+        fs_err::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        fs_err::write(&path, "x\n1,2,3\n\u{0}garbage").expect("write");
+        files.push(path);
+    }
+    let table = read_typed(&files, &[], "region == \"eu\"", &["x"]).expect("reads");
+    assert_eq!(table.rows, 2);
+    let mut rows = 0;
+    crate::Dataset::of_files(
+        files.clone(),
+        crate::ReadOptions {
+            filter: Some(Filter::parse("region == \"eu\"").expect("parses")),
+            ..crate::ReadOptions::default()
+        },
+    )
+    .for_each_piece::<Error>(&["x"], 10, |piece| {
+        rows += piece.rows;
+        Ok(())
+    })
+    .expect("reads");
+    assert_eq!(rows, 2);
+    // Every file ruled out: the first is still opened, for its columns' types.
+    let table = read_typed(&files, &[], "region == \"fr\"", &["x"]).expect("reads");
+    assert_eq!(table.rows, 0);
+}
