@@ -394,7 +394,7 @@ impl Partition {
 /// Whether a file is Arrow IPC, by its extension: a file (`.arrow`, `.feather`, `.ipc`) or a
 /// stream (`.arrows`); which of the two is told by the file's first bytes.
 pub(crate) fn is_ipc(path: &Path) -> bool {
-    path.extension().is_some_and(|e| {
+    crate::input::named(path).extension().is_some_and(|e| {
         ["arrow", "arrows", "feather", "ipc"]
             .iter()
             .any(|ipc| e.eq_ignore_ascii_case(ipc))

@@ -82,6 +82,18 @@ pub(crate) fn url_of(path: &Path) -> Option<&str> {
     path.to_str().filter(|text| url::is_url(text))
 }
 
+/// The part of `path` that names the file, for telling its format by its extension: a web
+/// URL without its `?query` (a signed link's `?X-Amz-Signature=...`), anything else as it is.
+pub(crate) fn named(path: &Path) -> std::borrow::Cow<'_, Path> {
+    match url_of(path)
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+        .and_then(|url| url.split_once(['?', '#']))
+    {
+        Some((name, _)) => std::borrow::Cow::Owned(PathBuf::from(name)),
+        None => std::borrow::Cow::Borrowed(path),
+    }
+}
+
 /// An input as a command was given it, made usable from any directory: a URL as it is, a
 /// `file://` URL as its path, a relative path joined to `cwd`.
 pub fn resolve(cwd: &Path, input: &Path) -> PathBuf {
@@ -185,7 +197,7 @@ fn glob(input: &Path, pattern: &str) -> Result<GlobMatcher> {
 fn is_table_file(path: &Path) -> bool {
     crate::batches::is_ipc(path)
         || crate::text::is_text_table(path)
-        || path
+        || named(path)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }

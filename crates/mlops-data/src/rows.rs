@@ -103,6 +103,9 @@ const TILE_ROWS: usize = 256;
 /// Decodes the features of a dataset's files into rows, a record batch at a time.
 pub struct RowReader {
     data: Dataset,
+    /// The files whose rows are read: those of `data` that its `--where` does not rule out by
+    /// their partition values.
+    files: Vec<PathBuf>,
     /// The next file of `files` to open.
     next_file: usize,
     /// The file being read: its path, its batches and the index in it of the next batch's row.
@@ -141,7 +144,12 @@ impl RowReader {
         // The first file's reader is kept for reading: opening it again would read a text
         // file's sample twice, and for a URL request it twice.
         let mut kept: Option<(Arc<Path>, BatchReader, u64)> = None;
-        for (index, path) in data.files().iter().enumerate() {
+        let files: Vec<PathBuf> = data
+            .files_to_read()
+            .into_iter()
+            .map(Path::to_path_buf)
+            .collect();
+        for (index, path) in files.iter().enumerate() {
             // Opening a file reads its metadata (or a text file's first rows), not its data.
             let file = data.batches(path, &names, batch_rows, false, &wants)?;
             // A CSV file's row count would take reading it twice: unknown.
@@ -167,6 +175,7 @@ impl RowReader {
         let width = features.iter().map(Feature::width).sum();
         Ok(RowReader {
             data: data.clone(),
+            files,
             next_file: usize::from(kept.is_some()),
             current: kept,
             wants,
@@ -284,7 +293,7 @@ impl Iterator for RowReader {
                     None => self.current = None,
                 }
             }
-            let path = self.data.files().get(self.next_file)?.clone();
+            let path = self.files.get(self.next_file)?.clone();
             self.next_file += 1;
             let names: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
             let opened = self

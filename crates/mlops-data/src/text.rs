@@ -53,7 +53,8 @@ fn compression(path: &Path) -> Compression {
 }
 
 fn extension(path: &Path) -> Option<String> {
-    path.extension()
+    crate::input::named(path)
+        .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
@@ -62,7 +63,9 @@ fn extension(path: &Path) -> Option<String> {
 pub(crate) fn format(path: &Path) -> Format {
     let inner = match compression(path) {
         Compression::None => extension(path),
-        _ => path.file_stem().and_then(|stem| extension(Path::new(stem))),
+        _ => crate::input::named(path)
+            .file_stem()
+            .and_then(|stem| extension(Path::new(stem))),
     };
     match inner.as_deref() {
         Some("csv") => Format::Csv,
@@ -537,6 +540,14 @@ mod tests {
             ("a.ndjson.gz", Format::Ndjson),
             ("a.arrows", Format::Ipc),
             ("a.parquet", Format::Parquet),
+            // A web URL's query is not part of its name.
+            (
+                "https://example.com/a.csv?X-Amz-Signature=ab.c",
+                Format::Csv,
+            ),
+            ("https://example.com/a.csv.gz?v=1#top", Format::Csv),
+            ("https://example.com/a.arrows?v=1", Format::Ipc),
+            ("https://example.com/a.parquet?v=1.csv", Format::Parquet),
         ] {
             assert_eq!(super::format(Path::new(name)), format, "{name}");
         }

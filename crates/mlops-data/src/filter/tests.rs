@@ -564,6 +564,24 @@ fn a_file_its_partition_values_rule_out_is_not_opened() {
     })
     .expect("reads");
     assert_eq!(rows, 2);
+    // predict's row reader skips them too.
+    let data = crate::Dataset::of_files(
+        files.clone(),
+        crate::ReadOptions {
+            filter: Some(Filter::parse("region == \"eu\"").expect("parses")),
+            ..crate::ReadOptions::default()
+        },
+    );
+    let feature = crate::rows::Feature::Numeric {
+        column: "x".into(),
+        mean: 0.0,
+        std: 1.0,
+    };
+    let rows: usize = crate::rows::RowReader::open(&data, vec![feature], &[], 10)
+        .expect("opens")
+        .map(|batch| batch.expect("reads").rows)
+        .sum();
+    assert_eq!(rows, 2);
     // Every file ruled out: the first is still opened, for its columns' types.
     let table = read_typed(&files, &[], "region == \"fr\"", &["x"]).expect("reads");
     assert_eq!(table.rows, 0);
