@@ -69,11 +69,14 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
     Some(hint)
 }
 
+/// The hint for an input that gave no row.
+const NO_ROWS: &str = "no row was read: the input has a header but no rows (check the export that wrote it), or `--where` keeps none";
+
 /// Hints for evaluation errors.
 fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
     use mlops_eval::Error as E;
     let hint = match err {
-        E::Empty { .. } => "the file has a header but no rows; check the export that wrote it".into(),
+        E::Empty { .. } => NO_ROWS.into(),
         E::WrongType { .. } => "pass the column with numbers (--score takes probabilities, --label the true classes)".into(),
         E::MissingValues { .. } => "rows without a value cannot be evaluated; drop or fill them first".into(),
         E::ScoresOutOfRange { .. } => "--score takes probabilities in [0, 1]; pass raw model outputs through a sigmoid or softmax".into(),
@@ -115,7 +118,7 @@ fn drift_hint(err: &mlops_drift::Error) -> Option<String> {
         ),
         D::UnfitTest { .. } => "give that column a test that takes categories (`--test COLUMN=chisquare`), or leave it out with --exclude".into(),
         D::MissingColumn { .. } => "check the column's name; `--columns` and `--test COLUMN=...` name columns both sides must have".into(),
-        D::Empty { .. } => "the file has a header but no rows; check the export that wrote it".into(),
+        D::Empty { .. } => NO_ROWS.into(),
         D::NotNumeric { .. } => "leave the column's kind to mlops, or use --kind COLUMN=categorical".into(),
         D::BadProfile { .. } => "write the profile again with this mlops: `mlops profile DATA -o FILE.profile`".into(),
         D::NeedsRawData { .. } => "rank tests need the raw reference; pass the data to --reference, or choose ks, wasserstein, psi or jensenshannon".into(),

@@ -273,6 +273,25 @@ fn split_where_no_row_matches_is_an_input_error() {
     assert!(!env.path("s/train.parquet").exists(), "{stderr}");
 }
 
+/// Where a condition leaves no row, the hint names `--where` beside an empty export.
+#[test]
+fn a_condition_no_row_meets_is_named_in_the_hint() {
+    let env = data();
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "drift",
+            "--reference",
+            "all.csv",
+            "all.csv",
+            "--where",
+            "age > 1000",
+        ],
+    );
+    assert!(stderr.contains("has no rows"), "{stderr}");
+    assert!(stderr.contains("`--where` keeps none"), "{stderr}");
+}
+
 /// A profile reference's rows were chosen when it was written: --where-reference cannot apply
 /// to it and is refused, naming the flag; --where applies to the current data alone.
 #[test]
