@@ -100,6 +100,115 @@ pub struct RowBatch {
 /// Rows decoded together across all features (32 float inputs: 32 KiB of output).
 const TILE_ROWS: usize = 256;
 
+/// Decodes record batches into rows of a model's inputs: what [`RowReader`] does to each batch
+/// of a file, and what a server does to the columns of a request, so both score alike.
+pub struct RowEncoder {
+    features: Vec<FeatureDecoder>,
+    width: usize,
+}
+
+/// A batch's rows, decoded by [`RowEncoder::encode`].
+#[derive(Debug)]
+pub struct EncodedRows {
+    pub rows: usize,
+    /// `rows × width` values, one row after the other.
+    pub values: Vec<f32>,
+    /// Per row, whether a numeric input is missing or NaN; empty when none is.
+    pub missing: Vec<bool>,
+    /// The first missing numeric input: its row and its column.
+    pub first_missing: Option<(usize, String)>,
+}
+
+impl RowEncoder {
+    pub fn new(features: Vec<Feature>) -> Self {
+        let width = features.iter().map(Feature::width).sum();
+        RowEncoder {
+            features: decoders(features),
+            width,
+        }
+    }
+
+    /// The values per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Decodes `batch`, which must hold every feature's column, by name, in a type it reads
+    /// (a missing column or a wrong type is an error naming it).
+    pub fn encode(&self, batch: &RecordBatch) -> Result<EncodedRows> {
+        for decoder in &self.features {
+            let column = decoder.feature.column();
+            let Some(array) = batch.column_by_name(column) else {
+                return Err(Error::MissingColumn {
+                    path: PathBuf::new(),
+                    column: column.to_owned(),
+                    available: batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect(),
+                });
+            };
+            check_input_type(Path::new(""), &decoder.feature, array.data_type())?;
+        }
+        Ok(self.decode(batch))
+    }
+
+    /// Decodes `batch`, whose feature columns are present and of types they read.
+    fn decode(&self, batch: &RecordBatch) -> EncodedRows {
+        let rows = batch.num_rows();
+        let width = self.width;
+        let mut values = vec![0.0f32; rows * width];
+        let mut missing = Vec::new();
+        let mut tile_missing = Vec::new();
+        let mut first_missing = None;
+        let arrays: Vec<&ArrayRef> = self
+            .features
+            .iter()
+            .map(|d| {
+                batch
+                    .column_by_name(d.feature.column())
+                    .expect("projected columns are present")
+            })
+            .collect();
+        let inputs: Vec<Input<'_>> = self
+            .features
+            .iter()
+            .zip(&arrays)
+            .map(|(decoder, array)| decoder.prepare(array))
+            .collect();
+        // Tile by tile of rows, every feature: a tile's rows stay in the L1 cache while each
+        // column writes its slot of them, where a whole column at a time would sweep the
+        // batch's buffer once per column.
+        for start in (0..rows).step_by(TILE_ROWS) {
+            let len = TILE_ROWS.min(rows - start);
+            let tile = &mut values[start * width..(start + len) * width];
+            for (decoder, input) in self.features.iter().zip(&inputs) {
+                let found = decoder.fill(input, start, len, width, tile, &mut tile_missing);
+                if let Some(row) = found.map(|r| start + r)
+                    && first_missing.as_ref().is_none_or(|(first, _)| row < *first)
+                {
+                    first_missing = Some((row, decoder.feature.column().to_owned()));
+                }
+                if !tile_missing.is_empty() {
+                    missing.resize(rows, false);
+                    for (flag, m) in missing[start..].iter_mut().zip(&tile_missing) {
+                        *flag |= m;
+                    }
+                    tile_missing.clear();
+                }
+            }
+        }
+        EncodedRows {
+            rows,
+            values,
+            missing,
+            first_missing,
+        }
+    }
+}
+
 /// Decodes the features of a dataset's files into rows, a record batch at a time.
 pub struct RowReader {
     data: Dataset,
@@ -113,8 +222,7 @@ pub struct RowReader {
     /// The types the features read their columns as, which a CSV or NDJSON file's inference
     /// yields to.
     wants: Vec<(String, ColumnType)>,
-    features: Vec<FeatureDecoder>,
-    width: usize,
+    encoder: RowEncoder,
     /// Every column read: the features' and then the passed ones, each once.
     wanted: Vec<String>,
     passed: Vec<String>,
@@ -172,15 +280,13 @@ impl RowReader {
         }
         let passed_schema =
             passed_schema.map_or_else(|| Arc::new(Schema::empty()), |(schema, _)| schema);
-        let width = features.iter().map(Feature::width).sum();
         Ok(RowReader {
             data: data.clone(),
             files,
             next_file: usize::from(kept.is_some()),
             current: kept,
             wants,
-            features: decoders(features),
-            width,
+            encoder: RowEncoder::new(features),
             wanted,
             passed: passed.to_vec(),
             passed_schema,
@@ -191,7 +297,7 @@ impl RowReader {
 
     /// The values per row.
     pub fn width(&self) -> usize {
-        self.width
+        self.encoder.width
     }
 
     /// The rows of all the files, from their metadata; 0 (unknown) when one is CSV.
@@ -205,49 +311,12 @@ impl RowReader {
     }
 
     fn decode(&self, path: &Arc<Path>, first_row: u64, batch: &RecordBatch) -> Result<RowBatch> {
-        let rows = batch.num_rows();
-        let width = self.width;
-        let mut values = vec![0.0f32; rows * width];
-        let mut missing = Vec::new();
-        let mut tile_missing = Vec::new();
-        let mut first_missing = None;
-        let arrays: Vec<&ArrayRef> = self
-            .features
-            .iter()
-            .map(|d| {
-                batch
-                    .column_by_name(d.feature.column())
-                    .expect("projected columns are present")
-            })
-            .collect();
-        let inputs: Vec<Input<'_>> = self
-            .features
-            .iter()
-            .zip(&arrays)
-            .map(|(decoder, array)| decoder.prepare(array))
-            .collect();
-        // Tile by tile of rows, every feature: a tile's rows stay in the L1 cache while each
-        // column writes its slot of them, where a whole column at a time would sweep the
-        // batch's buffer once per column.
-        for start in (0..rows).step_by(TILE_ROWS) {
-            let len = TILE_ROWS.min(rows - start);
-            let tile = &mut values[start * width..(start + len) * width];
-            for (decoder, input) in self.features.iter().zip(&inputs) {
-                let found = decoder.fill(input, start, len, width, tile, &mut tile_missing);
-                if let Some(row) = found.map(|r| start + r)
-                    && first_missing.as_ref().is_none_or(|(first, _)| row < *first)
-                {
-                    first_missing = Some((row, decoder.feature.column().to_owned()));
-                }
-                if !tile_missing.is_empty() {
-                    missing.resize(rows, false);
-                    for (flag, m) in missing[start..].iter_mut().zip(&tile_missing) {
-                        *flag |= m;
-                    }
-                    tile_missing.clear();
-                }
-            }
-        }
+        let EncodedRows {
+            rows,
+            values,
+            missing,
+            first_missing,
+        } = self.encoder.decode(batch);
         let columns = self
             .passed
             .iter()

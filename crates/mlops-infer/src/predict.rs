@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use candle_core::Device;
 use mlops_core::progress::Progress;
 use mlops_data::Dataset;
-use mlops_data::rows::{Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values};
+use mlops_data::rows::{
+    EncodedRows, Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values,
+};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, argmax};
@@ -343,44 +345,91 @@ impl<'a> Scorer<'a> {
         sink(passed, self.columns(scores, rows))
     }
 
-    /// The added columns' values from the network's outputs (moved, not copied, where they are
-    /// the column as is).
+    /// The added columns' values from the network's outputs.
     fn columns(&self, scores: Vec<f32>, rows: usize) -> Vec<Values> {
-        let Some(classes) = &self.model.classes else {
-            return vec![Values::Float32(scores)];
-        };
-        let width = self.model.width_out;
-        let (picked, score_columns): (Vec<usize>, Vec<Values>) =
-            if self.model.spec.task == Task::Binary {
-                let positive: Vec<f32> = if width == 1 {
-                    scores
-                } else {
-                    scores.chunks_exact(2).map(|p| p[1]).collect()
-                };
-                let picked = positive
-                    .iter()
-                    .map(|&p| usize::from(f64::from(p) >= self.options.threshold))
-                    .collect();
-                (picked, vec![Values::Float32(positive)])
-            } else {
-                let picked = scores.chunks_exact(width).map(argmax).collect();
-                let columns = (0..width)
-                    .map(|c| Values::Float32((0..rows).map(|r| scores[r * width + c]).collect()))
-                    .collect();
-                (picked, columns)
-            };
-        let prediction = match classes {
-            Classes::Int(labels) => Values::Int64(picked.iter().map(|&i| labels[i]).collect()),
-            Classes::Text(_) => Values::Text {
-                labels: self.labels.clone().expect("text classes have labels"),
-                ids: picked
-                    .iter()
-                    .map(|&i| u32::try_from(i).expect("few classes"))
-                    .collect(),
-            },
-        };
-        let mut columns = vec![prediction];
-        columns.extend(score_columns);
-        columns
+        added_values(
+            self.model,
+            self.options.threshold,
+            self.labels.as_ref(),
+            scores,
+            rows,
+        )
     }
+}
+
+/// Scores rows decoded in memory (a server's request) exactly as [`predict`] scores a batch of
+/// a file: the added columns, named and ordered as `predict` writes them (`prediction`, then
+/// `score` or `score_CLASS` for classifiers). A row with a missing numeric input is an error
+/// naming its row and column, as `--on-nan error` makes it.
+pub fn score_rows(
+    model: &Model,
+    device: &Device,
+    rows: &EncodedRows,
+    threshold: f64,
+) -> Result<Vec<(String, Values)>> {
+    if let Some((row, column)) = &rows.first_missing {
+        return Err(Error::MissingInput {
+            path: PathBuf::new(),
+            rows: rows.missing.iter().filter(|m| **m).count() as u64,
+            row: *row as u64,
+            column: column.clone(),
+        });
+    }
+    let scores = model.score(&rows.values, rows.rows, device)?;
+    let labels = match &model.classes {
+        Some(Classes::Text(names)) => Some(Arc::from(names.clone())),
+        _ => None,
+    };
+    let values = added_values(model, threshold, labels.as_ref(), scores, rows.rows);
+    Ok(added_columns(model)
+        .into_iter()
+        .map(|(name, _)| name)
+        .zip(values)
+        .collect())
+}
+
+/// The added columns' values from the network's outputs (moved, not copied, where they are
+/// the column as is); `text_labels` are a text-labelled classifier's class names.
+fn added_values(
+    model: &Model,
+    threshold: f64,
+    text_labels: Option<&Arc<[String]>>,
+    scores: Vec<f32>,
+    rows: usize,
+) -> Vec<Values> {
+    let Some(classes) = &model.classes else {
+        return vec![Values::Float32(scores)];
+    };
+    let width = model.width_out;
+    let (picked, score_columns): (Vec<usize>, Vec<Values>) = if model.spec.task == Task::Binary {
+        let positive: Vec<f32> = if width == 1 {
+            scores
+        } else {
+            scores.chunks_exact(2).map(|p| p[1]).collect()
+        };
+        let picked = positive
+            .iter()
+            .map(|&p| usize::from(f64::from(p) >= threshold))
+            .collect();
+        (picked, vec![Values::Float32(positive)])
+    } else {
+        let picked = scores.chunks_exact(width).map(argmax).collect();
+        let columns = (0..width)
+            .map(|c| Values::Float32((0..rows).map(|r| scores[r * width + c]).collect()))
+            .collect();
+        (picked, columns)
+    };
+    let prediction = match classes {
+        Classes::Int(labels) => Values::Int64(picked.iter().map(|&i| labels[i]).collect()),
+        Classes::Text(_) => Values::Text {
+            labels: text_labels.cloned().expect("text classes have labels"),
+            ids: picked
+                .iter()
+                .map(|&i| u32::try_from(i).expect("few classes"))
+                .collect(),
+        },
+    };
+    let mut columns = vec![prediction];
+    columns.extend(score_columns);
+    columns
 }
