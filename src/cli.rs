@@ -74,6 +74,7 @@ pub(crate) enum Command {
     Split(commands::split::SplitArgs),
     Predict(Box<commands::predict::PredictArgs>),
     Train(Box<commands::train::TrainArgs>),
+    Serve(Box<commands::serve::ServeArgs>),
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
     Run(commands::run::RunArgs),

@@ -25,6 +25,7 @@ pub(crate) mod remote;
 pub(crate) mod remove;
 pub(crate) mod revisions;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod stage;
 pub(crate) mod status;
@@ -138,6 +139,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Split(args) => split::run(args, &ctx),
         Command::Predict(args) => predict::run(args, &ctx),
         Command::Train(args) => train::run(args, &ctx),
+        Command::Serve(args) => serve::run(args, &ctx),
         Command::Model(command) => model::run(command, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),

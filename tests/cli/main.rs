@@ -43,6 +43,7 @@ mod remove;
 mod render;
 mod s3;
 mod safety;
+mod serve;
 mod status;
 mod train;
 mod where_filter;

@@ -1,0 +1,132 @@
+//! Online inference: one model directory served over HTTP.
+//!
+//! Speaks the Open Inference Protocol (KServe V2 REST, as MLServer and Triton do) and MLflow's
+//! scoring protocol. Every request is turned into the Arrow columns `mlops predict` reads from a
+//! file and scored through the same row encoder and network ([`mlops_infer::predict::score_rows`]),
+//! so a row scores the same online as in batch. Scoring runs on tokio's bounded blocking pool,
+//! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
+//! ([`reply::ApiError`]); the server never panics on one.
+//!
+//! This is the only crate with an async runtime besides mlops-core's object-store client.
+
+mod cells;
+mod error;
+mod mlflow;
+mod reply;
+mod routes;
+mod v2;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mlops_data::rows::RowEncoder;
+use mlops_infer::Model;
+use mlops_infer::device::Device;
+
+pub use error::{Error, Result};
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The address to bind, `127.0.0.1` unless told otherwise.
+    pub host: String,
+    /// The port; 0 picks a free one.
+    pub port: u16,
+    /// The largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// Threads that score (the blocking pool's bound).
+    pub threads: usize,
+    /// A binary model predicts its second class when its score is at least this.
+    pub threshold: f64,
+}
+
+/// A loaded model and what scoring a request with it needs.
+pub(crate) struct Served {
+    /// The name requests address it by.
+    name: String,
+    model: Model,
+    device: Device,
+    encoder: RowEncoder,
+    threshold: f64,
+}
+
+impl Served {
+    /// The version reported in metadata and responses: the weights' digest, shortened.
+    fn version(&self) -> String {
+        self.model.digest.to_string()[..12].to_owned()
+    }
+}
+
+/// A server bound to its address, not yet answering.
+pub struct Server {
+    runtime: tokio::runtime::Runtime,
+    listener: std::net::TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
+    shutdown: routes::Shutdown,
+}
+
+/// Binds `options.host:options.port` for `model`, addressed as `name`, and prepares the
+/// runtime and the signal handlers, so that once this returns, the address is live and
+/// SIGTERM or Ctrl-C stop the server cleanly.
+pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Result<Server> {
+    let address = format!("{}:{}", options.host, options.port);
+    let listener = std::net::TcpListener::bind(&address).map_err(|source| Error::Bind {
+        address: address.clone(),
+        source,
+    })?;
+    listener.set_nonblocking(true).map_err(Error::Io)?;
+    let address = listener.local_addr().map_err(Error::Io)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        // Workers only parse, route and write; scoring runs on the blocking pool.
+        .worker_threads(2)
+        .max_blocking_threads(options.threads.max(1))
+        .enable_io()
+        .build()
+        .map_err(Error::Io)?;
+    let shutdown = {
+        let _entered = runtime.enter();
+        routes::Shutdown::install().map_err(Error::Io)?
+    };
+    let served = Served {
+        name,
+        encoder: RowEncoder::new(model.features.clone()),
+        model,
+        device,
+        threshold: options.threshold,
+    };
+    let router = routes::router(Arc::new(served), options.max_body);
+    Ok(Server {
+        runtime,
+        listener,
+        address,
+        router,
+        shutdown,
+    })
+}
+
+impl Server {
+    /// The address bound, with the port picked when 0 was asked for.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Answers requests until SIGTERM or Ctrl-C, then finishes the requests in flight and
+    /// returns.
+    pub fn run(self) -> Result<()> {
+        let Server {
+            runtime,
+            listener,
+            router,
+            shutdown,
+            ..
+        } = self;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Io)?;
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.wait())
+                .await
+                .map_err(Error::Io)
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! Responses: JSON bodies, and the 4xx a client's mistake gets, naming the field at fault.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use mlops_data::rows::Values;
+use serde_json::{Value, json};
+
+/// A request the server refuses: its status, the field at fault (`inputs[0].shape`,
+/// `dataframe_split.columns`, `body`, ...) and what was expected.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    field: String,
+    message: String,
+}
+
+impl ApiError {
+    /// A 400 Bad Request about `field`.
+    pub(crate) fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, field, message)
+    }
+
+    pub(crate) fn new(
+        status: StatusCode,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // `error` is the key KServe V2 and MLflow clients read; `field` says where.
+        let body = json!({ "error": self.message, "field": self.field });
+        (self.status, json_body(&body)).into_response()
+    }
+}
+
+/// A 200 with `value` as its JSON body.
+pub(crate) fn ok(value: &Value) -> Response {
+    (StatusCode::OK, json_body(value)).into_response()
+}
+
+fn json_body(value: &Value) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+}
+
+/// Parses a request body as JSON, refusing malformed JSON with the place it goes wrong.
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad("body", format!("malformed JSON: {e}")))
+}
+
+/// Row `row`'s value of a column as JSON; f32 scores keep their exact value.
+pub(crate) fn cell(values: &Values, row: usize, as_f64: bool) -> Value {
+    match values {
+        Values::Float32(v) if as_f64 => json!(f64::from(v[row])),
+        Values::Float32(v) => json!(v[row]),
+        Values::Int64(v) => json!(v[row]),
+        Values::Text { labels, ids } => json!(labels[ids[row] as usize]),
+    }
+}
+
+/// How many rows a column holds.
+pub(crate) fn len(values: &Values) -> usize {
+    match values {
+        Values::Float32(v) => v.len(),
+        Values::Int64(v) => v.len(),
+        Values::Text { ids, .. } => ids.len(),
+    }
+}
+
+/// The KServe V2 datatype of a column.
+pub(crate) fn datatype(values: &Values, float: &'static str) -> &'static str {
+    match values {
+        Values::Float32(_) => float,
+        Values::Int64(_) => "INT64",
+        Values::Text { .. } => "BYTES",
+    }
+}

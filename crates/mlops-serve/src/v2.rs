@@ -1,0 +1,350 @@
+//! The Open Inference Protocol (KServe V2 REST): model metadata and `infer` requests.
+//!
+//! Inputs come either as one tensor `[N, k]` holding the model's inputs in its order (its name
+//! is free), or as one tensor `[N]` (or `[N, 1]`) per input column, named like the column, BYTES
+//! for a categorical one, the way pandas-codec clients send a data frame.
+
+use mlops_data::rows::{Feature, Values};
+use serde_json::{Value, json};
+
+use crate::Served;
+use crate::cells::{self, Cells, DATATYPES, Datatype};
+use crate::reply::{self, ApiError};
+
+/// `GET /v2/models/{name}`.
+pub(crate) fn metadata(served: &Served) -> Value {
+    let inputs: Vec<Value> = served
+        .model
+        .features
+        .iter()
+        .map(|f| {
+            let datatype = match f {
+                Feature::Numeric { .. } => "FP64",
+                Feature::OneHot { .. } => "BYTES",
+            };
+            json!({ "name": f.column(), "datatype": datatype, "shape": [-1] })
+        })
+        .collect();
+    let outputs: Vec<Value> = output_names(served)
+        .into_iter()
+        .map(
+            |(name, datatype, shape)| json!({ "name": name, "datatype": datatype, "shape": shape }),
+        )
+        .collect();
+    json!({
+        "name": served.name,
+        "versions": [served.version()],
+        "platform": "mlops",
+        "inputs": inputs,
+        "outputs": outputs,
+    })
+}
+
+/// The outputs an `infer` response holds: name, datatype and shape.
+fn output_names(served: &Served) -> Vec<(&'static str, &'static str, Value)> {
+    let model = &served.model;
+    let prediction = match &model.classes {
+        None => "FP32",
+        Some(mlops_infer::spec::Classes::Int(_)) => "INT64",
+        Some(mlops_infer::spec::Classes::Text(_)) => "BYTES",
+    };
+    let mut outputs = vec![("prediction", prediction, json!([-1]))];
+    match model.spec.task {
+        mlops_infer::spec::Task::Binary => outputs.push(("score", "FP32", json!([-1]))),
+        mlops_infer::spec::Task::Multiclass => {
+            outputs.push(("scores", "FP32", json!([-1, model.width_out])));
+        }
+        mlops_infer::spec::Task::Regression => {}
+    }
+    outputs
+}
+
+/// One input tensor of a request.
+struct Tensor<'a> {
+    index: usize,
+    name: &'a str,
+    shape: Vec<usize>,
+    datatype: Datatype,
+    /// Its values, flattened in row-major order.
+    data: Vec<&'a Value>,
+}
+
+/// A parsed `infer` request: its id and the record batch of the model's columns.
+pub(crate) struct Request {
+    pub(crate) id: Option<String>,
+    pub(crate) batch: arrow_array::RecordBatch,
+    /// Whether any input came as FP64, which makes the outputs FP64.
+    pub(crate) fp64: bool,
+}
+
+/// Reads an `infer` request body into the model's columns.
+pub(crate) fn request(served: &Served, body: &Value) -> Result<Request, ApiError> {
+    let Value::Object(body) = body else {
+        return Err(ApiError::bad(
+            "body",
+            "expected a JSON object with `inputs`",
+        ));
+    };
+    let id = match body.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(ApiError::bad(
+                "id",
+                format!("expected a string, got {other}"),
+            ));
+        }
+    };
+    let Some(Value::Array(inputs)) = body.get("inputs") else {
+        return Err(ApiError::bad(
+            "inputs",
+            "expected an array of input tensors",
+        ));
+    };
+    if inputs.is_empty() {
+        return Err(ApiError::bad(
+            "inputs",
+            "expected at least one input tensor",
+        ));
+    }
+    let tensors = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| tensor(i, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fp64 = tensors.iter().any(|t| t.datatype == Datatype::Fp64);
+    let features = &served.model.features;
+    let is_input = |name: &str| features.iter().any(|f| f.column() == name);
+    let (rows, columns) = match tensors.as_slice() {
+        [one] if one.shape.len() == 2 && (one.shape[1] != 1 || !is_input(one.name)) => {
+            matrix(features, one)?
+        }
+        _ => by_column(features, &tensors)?,
+    };
+    Ok(Request {
+        id,
+        batch: cells::batch(features, columns, rows),
+        fp64,
+    })
+}
+
+fn tensor(index: usize, value: &Value) -> Result<Tensor<'_>, ApiError> {
+    let field = |key: &str| format!("inputs[{index}].{key}");
+    let Value::Object(t) = value else {
+        return Err(ApiError::bad(
+            format!("inputs[{index}]"),
+            "expected an object with name, shape, datatype and data",
+        ));
+    };
+    let Some(Value::String(name)) = t.get("name") else {
+        return Err(ApiError::bad(field("name"), "expected a string"));
+    };
+    let shape = match t.get("shape") {
+        Some(Value::Array(dims)) => dims
+            .iter()
+            .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+            .collect::<Option<Vec<usize>>>(),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::bad(field("shape"), "expected an array of non-negative integers"))?;
+    let datatype = match t.get("datatype") {
+        Some(Value::String(d)) => Datatype::parse(d),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::bad(field("datatype"), format!("expected one of {DATATYPES}")))?;
+    let Some(data) = t.get("data") else {
+        return Err(ApiError::bad(field("data"), "expected an array of values"));
+    };
+    let mut flat = Vec::new();
+    flatten(data, &mut flat);
+    let expected = shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+    if expected != Some(flat.len()) {
+        return Err(ApiError::bad(
+            field("data"),
+            format!(
+                "shape {shape:?} needs {} values, got {}",
+                expected.map_or_else(|| "too many".to_owned(), |n| n.to_string()),
+                flat.len()
+            ),
+        ));
+    }
+    Ok(Tensor {
+        index,
+        name,
+        shape,
+        datatype,
+        data: flat,
+    })
+}
+
+/// `data` flattened: KServe clients send it flat or nested by the shape.
+fn flatten<'a>(data: &'a Value, out: &mut Vec<&'a Value>) {
+    match data {
+        Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
+        other => out.push(other),
+    }
+}
+
+/// One tensor `[N, k]` holding the model's `k` inputs in its order.
+fn matrix(
+    features: &[Feature],
+    tensor: &Tensor<'_>,
+) -> Result<(usize, Vec<arrow_array::ArrayRef>), ApiError> {
+    let (rows, width) = (tensor.shape[0], tensor.shape[1]);
+    if width != features.len() {
+        let names: Vec<&str> = features.iter().map(Feature::column).collect();
+        return Err(ApiError::bad(
+            format!("inputs[{}].shape", tensor.index),
+            format!(
+                "expected [N, {}] (the model's inputs in order: {}), got {:?}",
+                features.len(),
+                names.join(", "),
+                tensor.shape
+            ),
+        ));
+    }
+    let columns = features
+        .iter()
+        .enumerate()
+        .map(|(j, feature)| {
+            let index = tensor.index;
+            let cells = Cells {
+                values: (0..rows).map(|r| tensor.data[r * width + j]).collect(),
+                datatype: Some(tensor.datatype),
+                field: Box::new(move |r| format!("inputs[{index}].data[{}]", r * width + j)),
+                datatype_field: format!("inputs[{index}].datatype"),
+            };
+            cells::column(feature, &cells)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((rows, columns))
+}
+
+/// One tensor `[N]` or `[N, 1]` per input column, named like the column.
+fn by_column(
+    features: &[Feature],
+    tensors: &[Tensor<'_>],
+) -> Result<(usize, Vec<arrow_array::ArrayRef>), ApiError> {
+    let names: Vec<&str> = features.iter().map(Feature::column).collect();
+    let mut rows = None;
+    for t in tensors {
+        if !names.contains(&t.name) {
+            return Err(ApiError::bad(
+                format!("inputs[{}].name", t.index),
+                format!(
+                    "unknown input `{}`; the model's inputs are: {}",
+                    t.name,
+                    names.join(", ")
+                ),
+            ));
+        }
+        if tensors.iter().filter(|o| o.name == t.name).count() > 1 {
+            return Err(ApiError::bad(
+                format!("inputs[{}].name", t.index),
+                format!("input `{}` is sent twice", t.name),
+            ));
+        }
+        let n = match t.shape.as_slice() {
+            [n] | [n, 1] => *n,
+            _ => {
+                return Err(ApiError::bad(
+                    format!("inputs[{}].shape", t.index),
+                    format!(
+                        "expected [N] or [N, 1] for input `{}` (or one tensor [N, {}] of all inputs), got {:?}",
+                        t.name,
+                        names.len(),
+                        t.shape
+                    ),
+                ));
+            }
+        };
+        match rows {
+            Some(r) if r != n => {
+                return Err(ApiError::bad(
+                    format!("inputs[{}].shape", t.index),
+                    format!(
+                        "input `{}` has {n} rows where the first input has {r}",
+                        t.name
+                    ),
+                ));
+            }
+            _ => rows = Some(n),
+        }
+    }
+    let columns = features
+        .iter()
+        .map(|feature| {
+            let Some(t) = tensors.iter().find(|t| t.name == feature.column()) else {
+                return Err(ApiError::bad(
+                    "inputs",
+                    format!(
+                        "missing input `{}`; the model's inputs are: {}",
+                        feature.column(),
+                        names.join(", ")
+                    ),
+                ));
+            };
+            let index = t.index;
+            let cells = Cells {
+                values: t.data.clone(),
+                datatype: Some(t.datatype),
+                field: Box::new(move |r| format!("inputs[{index}].data[{r}]")),
+                datatype_field: format!("inputs[{index}].datatype"),
+            };
+            cells::column(feature, &cells)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((rows.unwrap_or(0), columns))
+}
+
+/// The `infer` response: `prediction` `[N]`, and `score` `[N]` (binary) or `scores` `[N, k]`.
+pub(crate) fn response(
+    served: &Served,
+    id: &str,
+    fp64: bool,
+    scored: &[(String, Values)],
+) -> Value {
+    let float = if fp64 { "FP64" } else { "FP32" };
+    let mut outputs = Vec::new();
+    let Some((_, prediction)) = scored.first() else {
+        return json!({});
+    };
+    let rows = reply::len(prediction);
+    outputs.push(tensor_json(
+        "prediction",
+        &[rows],
+        reply::datatype(prediction, float),
+        prediction,
+        fp64,
+    ));
+    match &scored[1..] {
+        [] => {}
+        [(_, score)] if served.model.spec.task == mlops_infer::spec::Task::Binary => {
+            outputs.push(tensor_json("score", &[rows], float, score, fp64));
+        }
+        columns => {
+            let data: Vec<Value> = (0..rows)
+                .flat_map(|r| columns.iter().map(move |(_, c)| reply::cell(c, r, fp64)))
+                .collect();
+            outputs.push(json!({
+                "name": "scores",
+                "shape": [rows, columns.len()],
+                "datatype": float,
+                "data": data,
+            }));
+        }
+    }
+    json!({
+        "model_name": served.name,
+        "model_version": served.version(),
+        "id": id,
+        "outputs": outputs,
+    })
+}
+
+fn tensor_json(name: &str, shape: &[usize], datatype: &str, values: &Values, fp64: bool) -> Value {
+    let data: Vec<Value> = (0..reply::len(values))
+        .map(|r| reply::cell(values, r, fp64))
+        .collect();
+    json!({ "name": name, "shape": shape, "datatype": datatype, "data": data })
+}

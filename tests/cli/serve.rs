@@ -1,0 +1,511 @@
+//! `mlops serve`: the real binary on an ephemeral 127.0.0.1 port, spoken to over HTTP/1.1
+//! written by hand on a `TcpStream`; its scores against `mlops predict`'s on the same rows.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::rng::Rng;
+use crate::support::TestEnv;
+
+/// A running `mlops serve`, killed when dropped so that no test leaves a process behind.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `mlops serve` with `args` in `env` and waits for its ready line.
+    fn start(env: &TestEnv, args: &[&str]) -> Server {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("mlops"))
+            .env_clear()
+            .env("HOME", env.outside("home"))
+            .env("NO_COLOR", "1")
+            .current_dir(env.root())
+            .arg("serve")
+            .args(args)
+            .args(["--port", "0", "--threads", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mlops serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the ready line");
+        let mut server = Server { child, port: 0 };
+        let address = line
+            .trim()
+            .rsplit_once("at http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("ready line: {line:?}"))
+            .1;
+        assert!(line.starts_with("serving "), "{line}");
+        server.port = address.parse().expect("port");
+        server
+    }
+
+    /// Sends one request; returns the status and the body parsed as JSON (`null` when empty).
+    fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .expect("read the response");
+        let response = String::from_utf8(response).expect("utf-8 response");
+        let (head, body) = response.split_once("\r\n\r\n").expect("a head");
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("status line: {head}"));
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+        };
+        (status, body)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let (status, answer) = self.send("POST", path, &body.to_string());
+        assert_eq!(status, 200, "{path} {body}: {answer}");
+        answer
+    }
+
+    /// Sends SIGTERM and returns whether the server exited with status 0 within 20 seconds.
+    fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Rows of two numeric inputs and a category, with a label that follows them.
+fn training_csv(rows: usize) -> String {
+    let mut rng = Rng(17);
+    let mut csv = String::from("a,b,plan,churned\n");
+    for _ in 0..rows {
+        let (a, b) = (rng.normal(), 50.0 + 10.0 * rng.normal());
+        let plan = rng.pick(&["basic", "plus", "pro"]);
+        let logit = 2.0 * a - 0.1 * (b - 50.0) + if plan == "pro" { 1.5 } else { -0.5 };
+        let churned = u8::from(rng.uniform() < 1.0 / (1.0 + (-logit).exp()));
+        let _ = writeln!(csv, "{a:.4},{b:.3},{plan},{churned}");
+    }
+    csv
+}
+
+/// Query rows whose numbers f32 holds exactly, so FP32 requests score them as FP64 ones do.
+const QUERY: [(f64, f64, &str); 4] = [
+    (0.5, 50.0, "pro"),
+    (-1.25, 40.0, "basic"),
+    (2.0, 62.5, "plus"),
+    (-0.75, 55.25, "pro"),
+];
+
+/// Trains `models/churn` (with the category) and `models/numeric` (without it).
+fn trained_env() -> TestEnv {
+    let env = TestEnv::bare();
+    env.write("train.csv", training_csv(600));
+    let mut query = String::from("a,b,plan\n");
+    for (a, b, plan) in QUERY {
+        let _ = writeln!(query, "{a},{b},{plan}");
+    }
+    env.write("query.csv", query);
+    for (out, exclude) in [("models/churn", None), ("models/numeric", Some("plan"))] {
+        let mut args = vec![
+            "train",
+            "--data",
+            "train.csv",
+            "--label",
+            "churned",
+            "--hidden",
+            "4",
+            "--epochs",
+            "3",
+            "--seed",
+            "3",
+            "--threads",
+            "1",
+            "-o",
+            out,
+        ];
+        if let Some(column) = exclude {
+            args.extend(["--exclude", column]);
+        }
+        env.run(&args);
+    }
+    env
+}
+
+/// `mlops predict`'s scores of the query rows with `model`.
+fn predicted(env: &TestEnv, model: &str) -> Vec<f64> {
+    env.run(&[
+        "predict",
+        "--model",
+        model,
+        "query.csv",
+        "-o",
+        "scored.csv",
+        "-q",
+    ]);
+    let text = String::from_utf8(env.read("scored.csv")).expect("utf-8");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let column = header.iter().position(|c| *c == "score").expect("score");
+    lines
+        .map(|l| {
+            l.split(',')
+                .nth(column)
+                .expect("score")
+                .parse()
+                .expect("a number")
+        })
+        .collect()
+}
+
+fn assert_close(got: &[f64], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: {got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-6, "{what}: {got:?} vs {want:?}");
+    }
+}
+
+fn floats(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {value}"))
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect()
+}
+
+/// The V2 output named `name`.
+fn output<'a>(answer: &'a Value, name: &str) -> &'a Value {
+    answer["outputs"]
+        .as_array()
+        .and_then(|outputs| outputs.iter().find(|o| o["name"] == name))
+        .unwrap_or_else(|| panic!("no output `{name}`: {answer}"))
+}
+
+fn column_tensors(datatype: &str) -> Value {
+    let a: Vec<f64> = QUERY.iter().map(|q| q.0).collect();
+    let b: Vec<f64> = QUERY.iter().map(|q| q.1).collect();
+    let plan: Vec<&str> = QUERY.iter().map(|q| q.2).collect();
+    json!([
+        { "name": "a", "shape": [4], "datatype": datatype, "data": a },
+        { "name": "b", "shape": [4, 1], "datatype": datatype, "data": b },
+        { "name": "plan", "shape": [4], "datatype": "BYTES", "data": plan },
+    ])
+}
+
+#[test]
+fn serve_scores_over_v2_and_mlflow_as_predict_does_and_stops_on_sigterm() {
+    let env = trained_env();
+    let want = predicted(&env, "models/churn");
+    let server = Server::start(&env, &["models/churn"]);
+
+    for path in [
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v2/models/churn/ready",
+    ] {
+        assert_eq!(server.send("GET", path, "").0, 200, "{path}");
+    }
+    assert_eq!(server.send("GET", "/ping", "").0, 200);
+    let (status, meta) = server.send("GET", "/v2/models/churn", "");
+    assert_eq!(status, 200, "{meta}");
+    assert_eq!(meta["name"], "churn");
+    let inputs: Vec<(&str, &str)> = meta["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().expect("name"),
+                i["datatype"].as_str().expect("type"),
+            )
+        })
+        .collect();
+    assert_eq!(inputs, [("a", "FP64"), ("b", "FP64"), ("plan", "BYTES")]);
+
+    // One tensor per column, the category as BYTES; the id comes back, FP64 in gives FP64 out.
+    let answer = server.post(
+        "/v2/models/churn/infer",
+        &json!({ "id": "request-7", "inputs": column_tensors("FP64") }),
+    );
+    assert_eq!(answer["id"], "request-7");
+    assert_eq!(output(&answer, "score")["datatype"], "FP64");
+    assert_eq!(output(&answer, "score")["shape"], json!([4]));
+    assert_close(&floats(&output(&answer, "score")["data"]), &want, "V2 FP64");
+    let predictions = floats(&output(&answer, "prediction")["data"]);
+    let thresholded: Vec<f64> = want
+        .iter()
+        .map(|s| f64::from(u8::from(*s >= 0.5)))
+        .collect();
+    assert_eq!(predictions, thresholded);
+    // FP32 in gives FP32 out, and a generated id.
+    let answer = server.post(
+        "/v2/models/churn/infer",
+        &json!({ "inputs": column_tensors("FP32") }),
+    );
+    assert_eq!(output(&answer, "score")["datatype"], "FP32");
+    assert!(
+        answer["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{answer}"
+    );
+    assert_close(&floats(&output(&answer, "score")["data"]), &want, "V2 FP32");
+
+    // MLflow: every input form gives the same scores.
+    let rows: Vec<Value> = QUERY.iter().map(|(a, b, p)| json!([a, b, p])).collect();
+    let records: Vec<Value> = QUERY
+        .iter()
+        .map(|(a, b, p)| json!({ "a": a, "b": b, "plan": p }))
+        .collect();
+    let columns = json!({
+        "a": QUERY.iter().map(|q| q.0).collect::<Vec<_>>(),
+        "b": QUERY.iter().map(|q| q.1).collect::<Vec<_>>(),
+        "plan": QUERY.iter().map(|q| q.2).collect::<Vec<_>>(),
+    });
+    let bodies = [
+        json!({ "dataframe_split": { "columns": ["plan", "b", "a"], "data":
+            QUERY.iter().map(|(a, b, p)| json!([p, b, a])).collect::<Vec<_>>() } }),
+        json!({ "dataframe_records": records }),
+        json!({ "instances": records }),
+        json!({ "instances": rows }),
+        json!({ "inputs": columns }),
+    ];
+    for body in &bodies {
+        let answer = server.post("/invocations", body);
+        let scores: Vec<f64> = answer["predictions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .iter()
+            .map(|p| p["score"].as_f64().expect("score"))
+            .collect();
+        assert_close(&scores, &want, &body.to_string());
+    }
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+}
+
+#[test]
+fn serve_takes_one_tensor_of_all_inputs() {
+    let env = trained_env();
+    let want = predicted(&env, "models/numeric");
+    let server = Server::start(&env, &["models/numeric"]);
+    let data: Vec<[f64; 2]> = QUERY.iter().map(|q| [q.0, q.1]).collect();
+    for datatype in ["FP32", "FP64"] {
+        let answer = server.post(
+            "/v2/models/numeric/infer",
+            &json!({ "inputs": [{ "name": "x", "shape": [4, 2], "datatype": datatype, "data": data }] }),
+        );
+        assert_close(&floats(&output(&answer, "score")["data"]), &want, datatype);
+    }
+}
+
+/// A bad request: what it is, its path and body (empty: a GET), the status and field named.
+type Case = (&'static str, &'static str, String, u16, &'static str);
+
+const INFER: &str = "/v2/models/churn/infer";
+
+fn tensor(name: &str, shape: &Value, datatype: &str, data: &Value) -> Value {
+    json!({ "name": name, "shape": shape, "datatype": datatype, "data": data })
+}
+
+/// Valid tensors `a`, `b` and `plan` of two rows.
+fn good_tensors() -> [Value; 3] {
+    [
+        tensor("a", &json!([2]), "FP64", &json!([0.5, 1.0])),
+        tensor("b", &json!([2]), "FP64", &json!([50.0, 40.0])),
+        tensor("plan", &json!([2]), "BYTES", &json!(["pro", "basic"])),
+    ]
+}
+
+fn v2_cases() -> Vec<Case> {
+    let infer = INFER;
+    let [a, b, plan] = good_tensors();
+    vec![
+        ("malformed JSON", infer, "{\"inputs\": [".into(), 400, "body"),
+        ("not an object", infer, "[1, 2]".into(), 400, "body"),
+        ("unknown model", "/v2/models/nope/infer", json!({ "inputs": [a, b, plan] }).to_string(), 404, "model"),
+        ("unknown model metadata", "/v2/models/nope", String::new(), 404, "model"),
+        ("no inputs", infer, json!({ "id": "x" }).to_string(), 400, "inputs"),
+        (
+            "shape and data disagree",
+            infer,
+            json!({ "inputs": [tensor("a", &json!([3]), "FP64", &json!([1.0, 2.0])), b, plan] }).to_string(),
+            400,
+            "inputs[0].data",
+        ),
+        (
+            "wrong shape",
+            infer,
+            json!({ "inputs": [tensor("a", &json!([1, 2]), "FP64", &json!([1.0, 2.0])), b, plan] }).to_string(),
+            400,
+            "inputs[0].shape",
+        ),
+        (
+            "a matrix of the wrong width",
+            infer,
+            json!({ "inputs": [tensor("x", &json!([1, 2]), "FP64", &json!([1.0, 2.0]))] }).to_string(),
+            400,
+            "inputs[0].shape",
+        ),
+        (
+            "rows that differ",
+            infer,
+            json!({ "inputs": [a, tensor("b", &json!([1]), "FP64", &json!([1.0])), plan] }).to_string(),
+            400,
+            "inputs[1].shape",
+        ),
+        (
+            "an unknown datatype",
+            infer,
+            json!({ "inputs": [tensor("a", &json!([2]), "FP8", &json!([1.0, 2.0])), b, plan] }).to_string(),
+            400,
+            "inputs[0].datatype",
+        ),
+        (
+            "a numeric input as BYTES",
+            infer,
+            json!({ "inputs": [tensor("a", &json!([2]), "BYTES", &json!(["1", "2"])), b, plan] }).to_string(),
+            400,
+            "inputs[0].datatype",
+        ),
+        (
+            "text in an FP64 tensor",
+            infer,
+            json!({ "inputs": [tensor("a", &json!([2]), "FP64", &json!([1.0, "x"])), b, plan] }).to_string(),
+            400,
+            "inputs[0].data[1]",
+        ),
+        (
+            "a category as FP32",
+            infer,
+            json!({ "inputs": [a, b, tensor("plan", &json!([2]), "FP32", &json!([1.0, 2.0]))] }).to_string(),
+            400,
+            "inputs[2].datatype",
+        ),
+        ("a missing column", infer, json!({ "inputs": [a, b] }).to_string(), 400, "inputs"),
+        (
+            "an unknown column",
+            infer,
+            json!({ "inputs": [a, b, plan, tensor("extra", &json!([2]), "FP64", &json!([1.0, 2.0]))] }).to_string(),
+            400,
+            "inputs[3].name",
+        ),
+    ]
+}
+
+fn mlflow_and_http_cases() -> Vec<Case> {
+    vec![
+        (
+            "a null number",
+            "/invocations",
+            json!({ "dataframe_records": [{ "a": 1.0, "b": null, "plan": "pro" }] }).to_string(),
+            400,
+            "b",
+        ),
+        (
+            "MLflow: a missing column",
+            "/invocations",
+            json!({ "dataframe_split": { "columns": ["a", "b"], "data": [[1.0, 2.0]] } })
+                .to_string(),
+            400,
+            "dataframe_split.columns",
+        ),
+        (
+            "MLflow: an unknown column",
+            "/invocations",
+            json!({ "dataframe_records": [{ "a": 1.0, "b": 2.0, "plan": "pro", "id": 3 }] })
+                .to_string(),
+            400,
+            "dataframe_records[0]",
+        ),
+        (
+            "MLflow: a short row",
+            "/invocations",
+            json!({ "dataframe_split": { "columns": ["a", "b", "plan"], "data": [[1.0, 2.0]] } })
+                .to_string(),
+            400,
+            "dataframe_split.data[0]",
+        ),
+        (
+            "MLflow: text for a number",
+            "/invocations",
+            json!({ "dataframe_records": [{ "a": "high", "b": 2.0, "plan": "pro" }] }).to_string(),
+            400,
+            "dataframe_records[0].a",
+        ),
+        (
+            "MLflow: no known key",
+            "/invocations",
+            json!({ "rows": [] }).to_string(),
+            400,
+            "body",
+        ),
+        (
+            "a body over --max-body",
+            "/invocations",
+            format!("{{\"x\": \"{}\"}}", "y".repeat(2048)),
+            413,
+            "body",
+        ),
+        (
+            "an unknown route",
+            "/v1/models/churn:predict",
+            "{}".into(),
+            404,
+            "path",
+        ),
+    ]
+}
+
+#[test]
+fn serve_refuses_bad_requests_naming_the_field() {
+    let env = trained_env();
+    let server = Server::start(&env, &["models/churn", "--max-body", "1KiB"]);
+    let mut cases = v2_cases();
+    cases.extend(mlflow_and_http_cases());
+    for (what, path, body, status, field) in cases {
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        let (got, answer) = server.send(method, path, &body);
+        assert_eq!(got, status, "{what}: {answer}");
+        assert_eq!(answer["field"], field, "{what}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {answer}"
+        );
+    }
+    // Still answering, and correctly.
+    assert_eq!(server.send("GET", "/v2/health/ready", "").0, 200);
+    let answer = server.post(INFER, &json!({ "inputs": good_tensors() }));
+    assert_eq!(output(&answer, "score")["shape"], json!([2]));
+}
