@@ -139,34 +139,38 @@ fn trained_env() -> TestEnv {
         let _ = writeln!(query, "{a},{b},{plan}");
     }
     env.write("query.csv", query);
-    for (out, exclude) in [("models/churn", None), ("models/numeric", Some("plan"))] {
-        let mut args = vec![
-            "train",
-            "--data",
-            "train.csv",
-            "--label",
-            "churned",
-            "--hidden",
-            "4",
-            "--epochs",
-            "3",
-            "--seed",
-            "3",
-            "--threads",
-            "1",
-            "-o",
-            out,
-        ];
-        if let Some(column) = exclude {
-            args.extend(["--exclude", column]);
-        }
-        env.run(&args);
-    }
+    train(&env, "models/churn", "churned", None);
+    train(&env, "models/numeric", "churned", Some("plan"));
     env
 }
 
-/// `mlops predict`'s scores of the query rows with `model`.
-fn predicted(env: &TestEnv, model: &str) -> Vec<f64> {
+/// Trains `out` on `train.csv` to predict `label`, leaving out `exclude`.
+fn train(env: &TestEnv, out: &str, label: &str, exclude: Option<&str>) {
+    let mut args = vec![
+        "train",
+        "--data",
+        "train.csv",
+        "--label",
+        label,
+        "--hidden",
+        "4",
+        "--epochs",
+        "3",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
+        "-o",
+        out,
+    ];
+    if let Some(column) = exclude {
+        args.extend(["--exclude", column]);
+    }
+    env.run(&args);
+}
+
+/// `mlops predict`'s output for the query rows with `model`: each row's cells, by column name.
+fn predict_csv(env: &TestEnv, model: &str) -> Vec<Vec<(String, String)>> {
     env.run(&[
         "predict",
         "--model",
@@ -179,16 +183,33 @@ fn predicted(env: &TestEnv, model: &str) -> Vec<f64> {
     let text = String::from_utf8(env.read("scored.csv")).expect("utf-8");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let column = header.iter().position(|c| *c == "score").expect("score");
     lines
         .map(|l| {
-            l.split(',')
-                .nth(column)
-                .expect("score")
-                .parse()
-                .expect("a number")
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, v)| ((*h).to_owned(), v.to_owned()))
+                .collect()
         })
         .collect()
+}
+
+/// The values of predict's columns whose names start with `prefix`, row by row.
+fn predicted_columns(env: &TestEnv, model: &str, prefix: &str) -> Vec<f64> {
+    predict_csv(env, model)
+        .iter()
+        .flat_map(|row| {
+            row.iter()
+                .filter(|(name, _)| name.starts_with(prefix))
+                .map(|(_, v)| v.parse::<f64>().expect("a number"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `mlops predict`'s scores of the query rows with `model`.
+fn predicted(env: &TestEnv, model: &str) -> Vec<f64> {
+    predicted_columns(env, model, "score")
 }
 
 fn assert_close(got: &[f64], want: &[f64], what: &str) {
@@ -508,4 +529,87 @@ fn serve_refuses_bad_requests_naming_the_field() {
     assert_eq!(server.send("GET", "/v2/health/ready", "").0, 200);
     let answer = server.post(INFER, &json!({ "inputs": good_tensors() }));
     assert_eq!(output(&answer, "score")["shape"], json!([2]));
+}
+
+/// A workspace with `models/kinds` (multiclass) and `models/level` (regression) trained, and
+/// three query rows.
+fn multiclass_and_regression_env() -> TestEnv {
+    let env = TestEnv::bare();
+    let mut rng = Rng(23);
+    let mut csv = String::from("a,b,kind,y\n");
+    for _ in 0..300 {
+        let (a, b) = (rng.normal(), rng.normal());
+        let kind = match a {
+            a if a < -0.5 => "low",
+            a if a < 0.5 => "mid",
+            _ => "high",
+        };
+        let _ = writeln!(csv, "{a:.4},{b:.4},{kind},{:.4}", 3.0 * a + b);
+    }
+    env.write("train.csv", csv);
+    env.write("query.csv", "a,b\n0.5,1.0\n-1.25,0.0\n2.0,-0.5\n");
+    train(&env, "models/kinds", "kind", Some("y"));
+    train(&env, "models/level", "y", Some("kind"));
+    env
+}
+
+/// An `infer` body of the query rows as one `[3, 2]` tensor.
+fn query_matrix() -> Value {
+    let data = json!([[0.5, 1.0], [-1.25, 0.0], [2.0, -0.5]]);
+    json!({ "inputs": [{ "name": "x", "shape": [3, 2], "datatype": "FP64", "data": data }] })
+}
+
+#[test]
+fn serve_scores_a_multiclass_model_as_predict_does() {
+    let env = multiclass_and_regression_env();
+    // `scores` [N, k] in the class order of predict's score_CLASS columns.
+    let want = predicted_columns(&env, "models/kinds", "score_");
+    let labels: Vec<String> = predict_csv(&env, "models/kinds")
+        .into_iter()
+        .map(|row| row[0].1.clone())
+        .collect();
+    let server = Server::start(&env, &["models/kinds"]);
+    let answer = server.post("/v2/models/kinds/infer", &query_matrix());
+    assert_eq!(output(&answer, "scores")["shape"], json!([3, 3]));
+    assert_close(
+        &floats(&output(&answer, "scores")["data"]),
+        &want,
+        "multiclass V2",
+    );
+    assert_eq!(output(&answer, "prediction")["data"], json!(labels));
+    let answer = server.post(
+        "/invocations",
+        &json!({ "instances": query_matrix()["inputs"][0]["data"] }),
+    );
+    assert_eq!(answer["predictions"][2]["prediction"], json!(labels[2]));
+}
+
+#[test]
+fn serve_scores_a_regression_model_as_predict_does() {
+    let env = multiclass_and_regression_env();
+    let want = predicted_columns(&env, "models/level", "prediction");
+    let server = Server::start(&env, &["models/level"]);
+    let answer = server.post("/v2/models/level/infer", &query_matrix());
+    assert_eq!(
+        answer["outputs"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
+    assert_close(
+        &floats(&output(&answer, "prediction")["data"]),
+        &want,
+        "regression V2",
+    );
+    let answer = server.post(
+        "/invocations",
+        &json!({ "instances": query_matrix()["inputs"][0]["data"] }),
+    );
+    let got: Vec<f64> = (0..3)
+        .map(|r| {
+            answer["predictions"][r]["prediction"]
+                .as_f64()
+                .expect("a number")
+        })
+        .collect();
+    assert_close(&got, &want, "regression MLflow");
 }
