@@ -1,4 +1,4 @@
-//! Errors of starting and running a server (a client's mistakes are [`crate::reply::ApiError`]s,
+//! Errors of starting and running a server (a client's mistakes are `reply::ApiError`s,
 //! answered, never returned).
 
 /// What can stop a server from starting or running.

@@ -5,7 +5,7 @@
 //! file and scored through the same row encoder and network ([`mlops_infer::predict::score_rows`]),
 //! so a row scores the same online as in batch. Scoring runs on tokio's bounded blocking pool,
 //! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
-//! ([`reply::ApiError`]); the server never panics on one.
+//! (`reply::ApiError`); the server never panics on one.
 //!
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
