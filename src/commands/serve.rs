@@ -76,7 +76,9 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let threads = threads_or_all(args.threads)?;
     prepare_compute(threads);
     let device = DeviceChoice::parse("cpu")?.open()?;
+    let loading = std::time::Instant::now();
     let model = load_model(ctx, &args.model, &device)?;
+    let load_time = loading.elapsed();
     let name = model_name(&args.model, ctx.cwd.join(&args.model).exists());
     let options = mlops_serve::Options {
         host: args.host.clone(),
@@ -84,6 +86,7 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         max_body: args.max_body,
         threads,
         threshold: args.threshold,
+        load_time,
     };
     let server = mlops_serve::bind(name.clone(), model, device, &options)?;
     // The ready line is data (scripts read the port from it): stdout, whatever -q says.

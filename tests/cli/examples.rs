@@ -58,6 +58,38 @@ fn credit_scoring_runs() {
     assert!(dir.join("reports/eval.html").is_file() && dir.join("reports/drift.html").is_file());
 }
 
+/// The Grafana dashboard of `examples/serving/` is dashboard JSON with the panels docs/serving.md
+/// promises, each querying Prometheus (that its metrics exist is checked against a live server by
+/// `serve_metrics_count_the_requests_sent`).
+#[test]
+fn serving_dashboard_has_its_panels() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/serving/grafana-dashboard.json");
+    let text = std::fs::read_to_string(path).expect("read the dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let titles: Vec<&str> = panels.iter().filter_map(|p| p["title"].as_str()).collect();
+    for wanted in [
+        "Request rate",
+        "Error rate",
+        "p50 / p99",
+        "Score distribution",
+    ] {
+        assert!(
+            titles.iter().any(|t| t.contains(wanted)),
+            "{wanted}: {titles:?}"
+        );
+    }
+    for panel in panels {
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(
+            !targets.is_empty() && targets.iter().all(|t| t["expr"].is_string()),
+            "{panel}"
+        );
+    }
+    assert!(text.contains("histogram_quantile(0.99,") && text.contains("histogram_quantile(0.5,"));
+}
+
 /// Every example directory has a test above (by its name).
 #[test]
 fn every_example_is_run() {

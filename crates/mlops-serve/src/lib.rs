@@ -11,6 +11,7 @@
 
 mod cells;
 mod error;
+mod metrics;
 mod mlflow;
 mod reply;
 mod routes;
@@ -18,6 +19,7 @@ mod v2;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mlops_data::rows::RowEncoder;
 use mlops_infer::Model;
@@ -38,6 +40,8 @@ pub struct Options {
     pub threads: usize,
     /// A binary model predicts its second class when its score is at least this.
     pub threshold: f64,
+    /// How long loading the model took, reported at `/metrics`.
+    pub load_time: Duration,
 }
 
 /// A loaded model and what scoring a request with it needs.
@@ -48,6 +52,7 @@ pub(crate) struct Served {
     device: Device,
     encoder: RowEncoder,
     threshold: f64,
+    metrics: metrics::Metrics,
 }
 
 impl Served {
@@ -88,8 +93,16 @@ pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Re
         let _entered = runtime.enter();
         routes::Shutdown::install().map_err(Error::Io)?
     };
+    let version = model.digest.to_string()[..12].to_owned();
+    let metrics = metrics::Metrics::new(
+        &name,
+        &version,
+        &model.digest.to_string(),
+        options.load_time,
+    );
     let served = Served {
         name,
+        metrics,
         encoder: RowEncoder::new(model.features.clone()),
         model,
         device,

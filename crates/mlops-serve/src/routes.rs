@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,6 +15,7 @@ use mlops_data::rows::Values;
 use serde_json::json;
 
 use crate::Served;
+use crate::metrics::Route;
 use crate::reply::{self, ApiError};
 use crate::{mlflow, v2};
 
@@ -35,6 +37,7 @@ pub(crate) fn router(served: Shared, max_body: usize) -> Router {
         .route("/v2/models/{name}/infer", post(infer))
         .route("/ping", get(|| async { StatusCode::OK }))
         .route("/invocations", post(invocations))
+        .route("/metrics", get(metrics))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(served)
@@ -80,6 +83,9 @@ async fn infer(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let started = Instant::now();
+    let _in_flight = served.metrics.begin();
+    let known = name == served.name;
     let answer = async {
         model(&served, &name)?;
         let body = reply::parse_json(&read(body)?)?;
@@ -88,25 +94,56 @@ async fn infer(
         let id = request.id.unwrap_or_else(generated_id);
         Ok::<_, ApiError>(v2::response(&served, &id, request.fp64, &scored))
     };
-    match answer.await {
-        Ok(value) => reply::ok(&value),
-        Err(e) => e.into_response(),
-    }
+    let response = answered(answer.await);
+    served
+        .metrics
+        .answered(Route::V2Infer, known, response.status(), started.elapsed());
+    response
 }
 
 async fn invocations(
     State(served): State<Shared>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let started = Instant::now();
+    let _in_flight = served.metrics.begin();
     let answer = async {
         let body = reply::parse_json(&read(body)?)?;
         let batch = mlflow::request(&served.model.features, &body)?;
         let scored = score(Arc::clone(&served), batch).await?;
         Ok::<_, ApiError>(mlflow::response(&scored))
     };
-    match answer.await {
+    let response = answered(answer.await);
+    served.metrics.answered(
+        Route::MlflowInvocations,
+        true,
+        response.status(),
+        started.elapsed(),
+    );
+    response
+}
+
+fn answered(answer: Result<serde_json::Value, ApiError>) -> Response {
+    match answer {
         Ok(value) => reply::ok(&value),
         Err(e) => e.into_response(),
+    }
+}
+
+/// The metrics in Prometheus' text format (`OpenMetrics` 1.0, which Prometheus scrapes natively).
+async fn metrics(State(served): State<Shared>) -> Response {
+    match served.metrics.encode() {
+        Ok(text) => (
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "metrics", e.to_string())
+            .into_response(),
     }
 }
 
@@ -138,9 +175,17 @@ async fn score(
     served: Shared,
     batch: arrow_array::RecordBatch,
 ) -> Result<Vec<(String, Values)>, ApiError> {
-    tokio::task::spawn_blocking(move || score_now(&served, &batch))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let scored = score_now(&served, &batch)?;
+        let binary = served.model.spec.task == mlops_infer::spec::Task::Binary;
+        served
+            .metrics
+            .scored(&scored, binary, served.threshold, started.elapsed());
+        Ok(scored)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?
 }
 
 fn score_now(

@@ -1,0 +1,301 @@
+//! `GET /metrics`: the server's counters, gauges and histograms in Prometheus' text format
+//! (`OpenMetrics`), through the `prometheus-client` crate.
+//!
+//! Every label set is bounded: the served model's name and version, the scoring route and the
+//! status class. A request that names a model not served here is counted under
+//! [`UNKNOWN_MODEL`], never under the name it sent, so a client cannot grow the label set.
+
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use mlops_data::rows::Values;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// The `model` label of a request whose model is not served here.
+pub(crate) const UNKNOWN_MODEL: &str = "_unknown";
+
+/// The scoring routes, as the `route` label names them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Route {
+    V2Infer,
+    MlflowInvocations,
+}
+
+impl Route {
+    fn label(self) -> &'static str {
+        match self {
+            Route::V2Infer => "v2_infer",
+            Route::MlflowInvocations => "mlflow_invocations",
+        }
+    }
+}
+
+type ModelLabels = [(&'static str, String); 2];
+type RequestLabels = [(&'static str, String); 4];
+type RouteLabels = [(&'static str, String); 3];
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Seconds from 50 µs to about 3.3 s, doubling: a small request scores in well under a
+/// millisecond, a large body can take seconds.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 17))
+}
+
+/// Scores lie in [0, 1]: twenty buckets of 0.05.
+fn score_histogram() -> Histogram {
+    Histogram::new((1..=20).map(|i| f64::from(i) * 0.05))
+}
+
+/// The server's metrics and the registry that encodes them.
+pub(crate) struct Metrics {
+    registry: Registry,
+    model: String,
+    version: String,
+    requests: Family<RequestLabels, Counter>,
+    latency: Histograms<RouteLabels>,
+    compute: Histograms<ModelLabels>,
+    rows: Family<ModelLabels, Counter>,
+    positives: Family<ModelLabels, Counter>,
+    scores: Histograms<ModelLabels>,
+    in_flight: Gauge<i64, AtomicI64>,
+}
+
+impl Metrics {
+    /// The metrics of a server for `model` at `version` (digest `digest`), loaded in
+    /// `load_time`.
+    pub(crate) fn new(model: &str, version: &str, digest: &str, load_time: Duration) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "mlops_serve_requests",
+            "Scoring requests answered, by model, version, route and status class",
+            requests.clone(),
+        );
+        let latency: Histograms<RouteLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "mlops_serve_request_duration_seconds",
+            "Time from a scoring request's arrival to its answer (parsing, queueing for a \
+             scoring thread, scoring, encoding the reply)",
+            latency.clone(),
+        );
+        let compute: Histograms<ModelLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "mlops_serve_compute_duration_seconds",
+            "Time a scoring thread spends encoding and scoring one request's rows",
+            compute.clone(),
+        );
+        let rows = Family::<ModelLabels, Counter>::default();
+        registry.register("mlops_serve_rows", "Rows scored successfully", rows.clone());
+        let positives = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "mlops_serve_positive_predictions",
+            "Rows a binary model predicted as its second (positive) class; positive rate = \
+             this / mlops_serve_rows_total",
+            positives.clone(),
+        );
+        let scores: Histograms<ModelLabels> = Family::new_with_constructor(score_histogram);
+        registry.register(
+            "mlops_serve_scores",
+            "Scores of the rows scored: a binary model's positive score, a multiclass \
+             model's top score",
+            scores.clone(),
+        );
+        let in_flight = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "mlops_serve_requests_in_flight",
+            "Scoring requests being answered now",
+            in_flight.clone(),
+        );
+        let load = Gauge::<f64, AtomicU64>::default();
+        load.set(load_time.as_secs_f64());
+        registry.register(
+            "mlops_serve_model_load_seconds",
+            "Seconds it took to load the served model",
+            load,
+        );
+        registry.register(
+            "mlops_serve_model",
+            "The served model: its name, version and weights' digest",
+            Info::new([
+                ("name", model.to_owned()),
+                ("version", version.to_owned()),
+                ("digest", digest.to_owned()),
+            ]),
+        );
+        registry.register_collector(Box::new(Process));
+        Metrics {
+            registry,
+            model: model.to_owned(),
+            version: version.to_owned(),
+            requests,
+            latency,
+            compute,
+            rows,
+            positives,
+            scores,
+            in_flight,
+        }
+    }
+
+    fn model_labels(&self) -> ModelLabels {
+        [
+            ("model", self.model.clone()),
+            ("version", self.version.clone()),
+        ]
+    }
+
+    /// Counts a scoring request as begun; the returned guard counts it as answered when
+    /// dropped, so a request whose client goes away still leaves the gauge.
+    pub(crate) fn begin(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
+    /// Records an answered scoring request on `route`: `known` is false when it named a model
+    /// not served here.
+    pub(crate) fn answered(&self, route: Route, known: bool, status: StatusCode, took: Duration) {
+        let (model, version) = if known {
+            (self.model.clone(), self.version.clone())
+        } else {
+            (UNKNOWN_MODEL.to_owned(), String::new())
+        };
+        let class = format!("{}xx", status.as_u16() / 100);
+        self.requests
+            .get_or_create(&[
+                ("model", model.clone()),
+                ("version", version.clone()),
+                ("route", route.label().to_owned()),
+                ("status", class),
+            ])
+            .inc();
+        self.latency
+            .get_or_create(&[
+                ("model", model),
+                ("version", version),
+                ("route", route.label().to_owned()),
+            ])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records one request's scoring: its compute time, rows, scores and positives.
+    /// `scored` is predict's columns: the prediction, then the score column(s).
+    pub(crate) fn scored(
+        &self,
+        scored: &[(String, Values)],
+        binary: bool,
+        threshold: f64,
+        took: Duration,
+    ) {
+        let labels = self.model_labels();
+        self.compute
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        let Some((_, prediction)) = scored.first() else {
+            return;
+        };
+        let rows = crate::reply::len(prediction);
+        self.rows.get_or_create(&labels).inc_by(rows as u64);
+        let columns: Vec<&[f32]> = scored[1..]
+            .iter()
+            .filter_map(|(_, values)| match values {
+                Values::Float32(v) => Some(v.as_slice()),
+                _ => None,
+            })
+            .collect();
+        if columns.is_empty() {
+            // A regression model has no score.
+            return;
+        }
+        let histogram = self.scores.get_or_create(&labels);
+        let mut positives = 0u64;
+        for row in 0..rows {
+            let top = columns
+                .iter()
+                .map(|c| c[row])
+                .fold(f32::NEG_INFINITY, f32::max);
+            histogram.observe(f64::from(top));
+            if binary && f64::from(top) >= threshold {
+                positives += 1;
+            }
+        }
+        if binary {
+            self.positives.get_or_create(&labels).inc_by(positives);
+        }
+    }
+
+    /// The exposition text.
+    pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// A scoring request in flight; dropping it counts it out.
+pub(crate) struct InFlight<'a>(&'a Gauge<i64, AtomicI64>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The process' resident memory and CPU seconds, read at each scrape from /proc (Linux only;
+/// elsewhere nothing is reported rather than a made-up value).
+#[derive(Debug)]
+struct Process;
+
+impl prometheus_client::collector::Collector for Process {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        if let Some(bytes) = resident_bytes() {
+            let gauge = prometheus_client::metrics::gauge::ConstGauge::new(bytes);
+            let metric = encoder.encode_descriptor(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes",
+                None,
+                gauge.metric_type(),
+            )?;
+            gauge.encode(metric)?;
+        }
+        if let Some(seconds) = cpu_seconds() {
+            let counter = prometheus_client::metrics::counter::ConstCounter::new(seconds);
+            let metric = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "User and system CPU time spent, in seconds",
+                None,
+                counter.metric_type(),
+            )?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// `VmRSS` of /proc/self/status, in bytes.
+fn resident_bytes() -> Option<i64> {
+    let status = fs_err::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: i64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// utime + stime of /proc/self/stat, in seconds.
+fn cpu_seconds() -> Option<f64> {
+    // Linux reports these in USER_HZ ticks, which the kernel's ABI fixes at 100 per second.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = fs_err::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after its `)` are plain.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After `)`, field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    #[allow(clippy::cast_precision_loss)]
+    Some(ticks as f64 / TICKS_PER_SECOND)
+}
