@@ -6,6 +6,7 @@
 //! so a row scores the same online as in batch. Scoring runs on tokio's bounded blocking pool,
 //! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
 //! (`reply::ApiError`); the server never panics on one.
+//! `GET /metrics` answers Prometheus' text format (`metrics`), with bounded label sets only.
 //!
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
