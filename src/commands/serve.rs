@@ -31,6 +31,19 @@ pub(crate) struct ServeArgs {
     /// A binary model predicts its second class when its score is at least this
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
+    /// Log every row answered (inputs, outputs, model, request id, time, latency) as Parquet
+    /// under DIR/date=YYYY-MM-DD/ [default: .mlops/predictions/ in a workspace, else no log]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_log")]
+    log_dir: Option<PathBuf>,
+    /// Rows per prediction log file before the next one starts
+    #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    log_rows: u64,
+    /// Minutes a prediction log file stays open before the next one starts
+    #[arg(long, default_value_t = 60, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    log_minutes: u64,
+    /// Keep no prediction log, even in a workspace
+    #[arg(long)]
+    no_log: bool,
 }
 
 /// `64MiB`, `512KiB`, `1GiB` or a number of bytes.
@@ -69,6 +82,25 @@ fn model_name(model: &Path, exists: bool) -> String {
     )
 }
 
+/// Where the prediction log goes: `--log-dir`, else the workspace's `.mlops/predictions/`.
+fn log_options(args: &ServeArgs, ctx: &Context) -> Option<mlops_serve::LogOptions> {
+    if args.no_log {
+        return None;
+    }
+    let dir = match &args.log_dir {
+        Some(dir) => ctx.cwd.join(dir),
+        None => mlops_core::workspace::Workspace::discover(&ctx.cwd)
+            .ok()?
+            .mlops_dir()
+            .join("predictions"),
+    };
+    Some(mlops_serve::LogOptions {
+        dir,
+        rows: usize::try_from(args.log_rows).unwrap_or(usize::MAX),
+        age: std::time::Duration::from_secs(args.log_minutes.saturating_mul(60)),
+    })
+}
+
 pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     if !(0.0..=1.0).contains(&args.threshold) {
         anyhow::bail!("--threshold must lie in [0, 1], got {}", args.threshold);
@@ -87,6 +119,7 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         threads,
         threshold: args.threshold,
         load_time,
+        log: log_options(args, ctx),
     };
     let server = mlops_serve::bind(name.clone(), model, device, &options)?;
     // The ready line is data (scripts read the port from it): stdout, whatever -q says.

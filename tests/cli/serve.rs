@@ -825,3 +825,93 @@ fn dashboard_queries_only(samples: &[Sample]) {
         }
     }
 }
+
+/// The rows of the Parquet files under `dir`, read with the arrow reader (not through mlops).
+fn logged_rows(dir: &std::path::Path) -> (usize, Vec<String>) {
+    let mut rows = 0;
+    let mut files = Vec::new();
+    for day in std::fs::read_dir(dir).expect("log dir") {
+        let day = day.expect("entry").path();
+        for file in std::fs::read_dir(&day).expect("partition") {
+            let file = file.expect("entry").path();
+            let relative = file.strip_prefix(dir).expect("under").display().to_string();
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(&file).expect("open"),
+            )
+            .expect("parquet")
+            .build()
+            .expect("reader");
+            rows += reader.map(|b| b.expect("batch").num_rows()).sum::<usize>();
+            files.push(relative);
+        }
+    }
+    (rows, files)
+}
+
+#[test]
+fn serve_logs_every_row_answered_and_drift_and_profile_read_the_log() {
+    let env = trained_env();
+    env.run(&["init", "--no-git"]);
+    let server = Server::start(&env, &["models/churn", "--log-rows", "6"]);
+    let mut answered = 0;
+    // FP32 inputs are logged as FP32: the file holding them has its own schema.
+    for (id, datatype) in ["FP64", "FP64", "FP32"].into_iter().enumerate() {
+        let answer = server.post(
+            "/v2/models/churn/infer",
+            &json!({ "id": format!("r{id}"), "inputs": column_tensors(datatype) }),
+        );
+        assert_eq!(answer["id"], format!("r{id}"));
+        answered += QUERY.len();
+    }
+    let records: Vec<Value> = QUERY
+        .iter()
+        .map(|(a, b, p)| json!({ "a": a, "b": b, "plan": p }))
+        .collect();
+    for _ in 0..2 {
+        server.post("/invocations", &json!({ "dataframe_records": records }));
+        answered += QUERY.len();
+    }
+    // A refused request logs nothing.
+    let (status, _) = server.send("POST", "/invocations", "{\"instances\": [[1.0]]}");
+    assert_eq!(status, 400);
+    let (_, metrics) = server.send_text("GET", "/metrics", "");
+    assert!(
+        metrics.contains("mlops_serve_log_dropped_rows_total 0"),
+        "{metrics}"
+    );
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+
+    let log = env.path(".mlops/predictions");
+    let (rows, files) = logged_rows(&log);
+    assert_eq!(rows, answered, "{files:?}");
+    assert!(files.len() >= 2, "rotated by --log-rows 6: {files:?}");
+    for file in &files {
+        assert!(
+            file.starts_with("date=") && file.contains("/part-") && file.ends_with(".parquet"),
+            "{file}"
+        );
+    }
+    // The log is read as is: a hive date partition, by drift against the training data and
+    // by profile.
+    let drift = env
+        .cmd(&["drift", "--reference", "train.csv", ".mlops/predictions/"])
+        .output()
+        .expect("drift");
+    assert!(
+        matches!(drift.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&drift.stderr)
+    );
+    env.run(&["profile", ".mlops/predictions/", "-o", "log.profile"]);
+    let profile: Value = serde_json::from_slice(&env.read("log.profile")).expect("json");
+    assert_eq!(profile["rows"], answered, "{profile}");
+    let columns: Vec<&str> = profile["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for column in ["a", "plan", "score", "model", "model_version", "request_id"] {
+        assert!(columns.contains(&column), "{column}: {columns:?}");
+    }
+}

@@ -10,6 +10,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("the prediction log: {0}")]
+    Log(String),
+
     #[error(transparent)]
     Io(std::io::Error),
 }

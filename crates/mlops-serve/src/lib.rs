@@ -7,11 +7,13 @@
 //! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
 //! (`reply::ApiError`); the server never panics on one.
 //! `GET /metrics` answers Prometheus' text format (`metrics`), with bounded label sets only.
+//! Every row answered with success goes to the prediction log (`log`), off the request path.
 //!
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
 mod cells;
 mod error;
+mod log;
 mod metrics;
 mod mlflow;
 mod reply;
@@ -27,6 +29,7 @@ use mlops_infer::Model;
 use mlops_infer::device::Device;
 
 pub use error::{Error, Result};
+pub use log::LogOptions;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -43,6 +46,8 @@ pub struct Options {
     pub threshold: f64,
     /// How long loading the model took, reported at `/metrics`.
     pub load_time: Duration,
+    /// Where the prediction log goes; `None` keeps none.
+    pub log: Option<LogOptions>,
 }
 
 /// A loaded model and what scoring a request with it needs.
@@ -54,6 +59,7 @@ pub(crate) struct Served {
     encoder: RowEncoder,
     threshold: f64,
     metrics: metrics::Metrics,
+    log: Option<Arc<log::Log>>,
 }
 
 impl Served {
@@ -70,6 +76,7 @@ pub struct Server {
     address: SocketAddr,
     router: axum::Router,
     shutdown: routes::Shutdown,
+    log: Option<(Arc<log::Log>, log::Writer)>,
 }
 
 /// Binds `options.host:options.port` for `model`, addressed as `name`, and prepares the
@@ -101,7 +108,9 @@ pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Re
         &model.digest.to_string(),
         options.load_time,
     );
+    let log = options.log.as_ref().map(log::start).transpose()?;
     let served = Served {
+        log: log.as_ref().map(|(log, _)| Arc::clone(log)),
         name,
         metrics,
         encoder: RowEncoder::new(model.features.clone()),
@@ -116,6 +125,7 @@ pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Re
         address,
         router,
         shutdown,
+        log,
     })
 }
 
@@ -125,22 +135,29 @@ impl Server {
         self.address
     }
 
-    /// Answers requests until SIGTERM or Ctrl-C, then finishes the requests in flight and
-    /// returns.
+    /// Answers requests until SIGTERM or Ctrl-C, then finishes the requests in flight, completes
+    /// the prediction log and returns.
     pub fn run(self) -> Result<()> {
         let Server {
             runtime,
             listener,
             router,
             shutdown,
+            log,
             ..
         } = self;
-        runtime.block_on(async move {
+        let answered = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Io)?;
             axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown.wait())
                 .await
                 .map_err(Error::Io)
-        })
+        });
+        // Every request has been answered: what the log holds is exactly what succeeded.
+        if let Some((log, writer)) = log {
+            log.close();
+            writer.finish()?;
+        }
+        answered
     }
 }

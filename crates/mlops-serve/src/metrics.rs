@@ -65,6 +65,7 @@ pub(crate) struct Metrics {
     positives: Family<ModelLabels, Counter>,
     scores: Histograms<ModelLabels>,
     in_flight: Gauge<i64, AtomicI64>,
+    log_dropped: Counter,
 }
 
 impl Metrics {
@@ -129,6 +130,13 @@ impl Metrics {
                 ("digest", digest.to_owned()),
             ]),
         );
+        let log_dropped = Counter::default();
+        registry.register(
+            "mlops_serve_log_dropped_rows",
+            "Rows answered but left out of the prediction log (its queue was full or its writer \
+             had stopped)",
+            log_dropped.clone(),
+        );
         registry.register_collector(Box::new(Process));
         Metrics {
             registry,
@@ -141,6 +149,14 @@ impl Metrics {
             positives,
             scores,
             in_flight,
+            log_dropped,
+        }
+    }
+
+    /// Counts rows the prediction log dropped.
+    pub(crate) fn log_dropped(&self, rows: u64) {
+        if rows > 0 {
+            self.log_dropped.inc_by(rows);
         }
     }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use arrow_array::RecordBatch;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -15,6 +16,7 @@ use mlops_data::rows::Values;
 use serde_json::json;
 
 use crate::Served;
+use crate::log::Answered;
 use crate::metrics::Route;
 use crate::reply::{self, ApiError};
 use crate::{mlflow, v2};
@@ -90,9 +92,11 @@ async fn infer(
         model(&served, &name)?;
         let body = reply::parse_json(&read(body)?)?;
         let request = v2::request(&served, &body)?;
-        let scored = score(Arc::clone(&served), request.batch).await?;
+        let (batch, scored) = score(Arc::clone(&served), request.batch).await?;
         let id = request.id.unwrap_or_else(generated_id);
-        Ok::<_, ApiError>(v2::response(&served, &id, request.fp64, &scored))
+        let response = v2::response(&served, &id, request.fp64, &scored);
+        logged(&served, &batch, &scored, &id, started);
+        Ok::<_, ApiError>(response)
     };
     let response = answered(answer.await);
     served
@@ -110,8 +114,10 @@ async fn invocations(
     let answer = async {
         let body = reply::parse_json(&read(body)?)?;
         let batch = mlflow::request(&served.model.features, &body)?;
-        let scored = score(Arc::clone(&served), batch).await?;
-        Ok::<_, ApiError>(mlflow::response(&scored))
+        let (batch, scored) = score(Arc::clone(&served), batch).await?;
+        let response = mlflow::response(&scored);
+        logged(&served, &batch, &scored, &generated_id(), started);
+        Ok::<_, ApiError>(response)
     };
     let response = answered(answer.await);
     served.metrics.answered(
@@ -170,11 +176,33 @@ fn generated_id() -> String {
     )
 }
 
-/// Encodes and scores `batch` on the blocking pool, exactly as `mlops predict` scores a batch.
+/// Hands a successful answer's rows to the prediction log, counting those it drops.
+fn logged(
+    served: &Served,
+    batch: &RecordBatch,
+    scored: &[(String, Values)],
+    id: &str,
+    started: Instant,
+) {
+    let Some(log) = &served.log else { return };
+    let version = served.version();
+    let dropped = log.record(&Answered {
+        inputs: batch,
+        scored,
+        model: &served.name,
+        version: &version,
+        id,
+        latency: started.elapsed(),
+    });
+    served.metrics.log_dropped(dropped);
+}
+
+/// Encodes and scores `batch` on the blocking pool, exactly as `mlops predict` scores a batch;
+/// the batch comes back with its scores, for the prediction log.
 async fn score(
     served: Shared,
-    batch: arrow_array::RecordBatch,
-) -> Result<Vec<(String, Values)>, ApiError> {
+    batch: RecordBatch,
+) -> Result<(RecordBatch, Vec<(String, Values)>), ApiError> {
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let scored = score_now(&served, &batch)?;
@@ -182,16 +210,13 @@ async fn score(
         served
             .metrics
             .scored(&scored, binary, served.threshold, started.elapsed());
-        Ok(scored)
+        Ok((batch, scored))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?
 }
 
-fn score_now(
-    served: &Served,
-    batch: &arrow_array::RecordBatch,
-) -> Result<Vec<(String, Values)>, ApiError> {
+fn score_now(served: &Served, batch: &RecordBatch) -> Result<Vec<(String, Values)>, ApiError> {
     let rows = served
         .encoder
         .encode(batch)

@@ -37,7 +37,9 @@ pub enum Values {
 }
 
 impl Values {
-    fn into_array(self) -> ArrayRef {
+    /// The column as an Arrow array (a text column as its labels).
+    #[must_use]
+    pub fn into_array(self) -> ArrayRef {
         match self {
             Values::Float32(v) => Arc::new(arrow_array::Float32Array::from(v)),
             Values::Int64(v) => Arc::new(arrow_array::Int64Array::from(v)),
