@@ -915,3 +915,102 @@ fn serve_logs_every_row_answered_and_drift_and_profile_read_the_log() {
         assert!(columns.contains(&column), "{column}: {columns:?}");
     }
 }
+
+/// Every row of the Parquet files under `dir`'s `date=` partitions, as one batch per file.
+fn logged_batches(dir: &std::path::Path) -> Vec<arrow_array::RecordBatch> {
+    let mut batches = Vec::new();
+    for day in std::fs::read_dir(dir).expect("log dir") {
+        for file in std::fs::read_dir(day.expect("entry").path()).expect("partition") {
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(file.expect("entry").path()).expect("open"),
+            )
+            .expect("parquet")
+            .build()
+            .expect("reader");
+            batches.extend(reader.map(|b| b.expect("batch")));
+        }
+    }
+    batches
+}
+
+/// A batch's (`request_id`, `row`) keys, each with the column `value` if given (integers).
+fn keyed(batch: &arrow_array::RecordBatch, value: Option<&str>) -> Vec<((String, i64), i64)> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    let ids = batch.column_by_name("request_id").expect("request_id");
+    let rows = batch.column_by_name("row").expect("row");
+    let values = value.map(|v| batch.column_by_name(v).expect("value"));
+    let ids = ids.as_string::<i32>();
+    let rows = rows.as_primitive::<Int64Type>();
+    (0..batch.num_rows())
+        .map(|i| {
+            let label = values.map_or(0, |v| v.as_primitive::<Int64Type>().value(i));
+            ((ids.value(i).to_owned(), rows.value(i)), label)
+        })
+        .collect()
+}
+
+#[test]
+fn serve_records_labels_that_join_the_prediction_log_by_request_and_row() {
+    let env = trained_env();
+    env.run(&["init", "--no-git"]);
+    let server = Server::start(&env, &["models/churn"]);
+    for id in ["f1", "f2"] {
+        server.post(
+            "/v2/models/churn/infer",
+            &json!({ "id": id, "inputs": column_tensors("FP64") }),
+        );
+    }
+    let answer = server.post(
+        "/v2/feedback",
+        &json!({ "id": "f1", "labels": [1, 0, 1, 0] }),
+    );
+    assert_eq!(answer["rows"], 4, "{answer}");
+    server.post("/v2/feedback", &json!({ "id": "f2", "row": 2, "label": 1 }));
+    for (body, field) in [
+        (json!({ "labels": [1] }), "id"),
+        (json!({ "id": "f1", "labels": [1, "yes"] }), "labels[1]"),
+        (json!({ "id": "f1", "row": -1, "label": 1 }), "row"),
+        (json!({ "id": "f1" }), "labels"),
+    ] {
+        let (status, error) = server.send("POST", "/v2/feedback", &body.to_string());
+        assert_eq!(status, 400, "{body}: {error}");
+        assert_eq!(error["field"], field, "{body}: {error}");
+    }
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+
+    let predictions: std::collections::HashMap<(String, i64), i64> =
+        logged_batches(&env.path(".mlops/predictions"))
+            .iter()
+            .flat_map(|b| keyed(b, None))
+            .collect();
+    assert_eq!(predictions.len(), 2 * QUERY.len(), "{predictions:?}");
+    let labels: Vec<((String, i64), i64)> = logged_batches(&env.path(".mlops/labels"))
+        .iter()
+        .flat_map(|b| keyed(b, Some("label")))
+        .collect();
+    let mut got: Vec<(String, i64, i64)> = labels
+        .iter()
+        .map(|((id, row), label)| (id.clone(), *row, *label))
+        .collect();
+    got.sort();
+    let want: Vec<(String, i64, i64)> = [("f1", 0, 1), ("f1", 1, 0), ("f1", 2, 1)]
+        .into_iter()
+        .chain([("f1", 3, 0), ("f2", 2, 1)])
+        .map(|(id, row, label)| (id.to_owned(), row, label))
+        .collect();
+    assert_eq!(got, want);
+    // Every label pairs with the prediction of its request's row.
+    for (key, _) in &labels {
+        assert!(predictions.contains_key(key), "{key:?} has no prediction");
+    }
+
+    // Without a prediction log there is no labels log either.
+    let server = Server::start(&env, &["models/churn", "--no-log"]);
+    let (status, error) = server.send("POST", "/v2/feedback", "{\"id\": \"f1\", \"labels\": [1]}");
+    assert_eq!(
+        (status, &error["field"]),
+        (404, &json!("labels")),
+        "{error}"
+    );
+}

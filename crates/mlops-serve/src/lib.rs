@@ -7,12 +7,14 @@
 //! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
 //! (`reply::ApiError`); the server never panics on one.
 //! `GET /metrics` answers Prometheus' text format (`metrics`), with bounded label sets only.
-//! Every row answered with success goes to the prediction log (`log`), off the request path.
+//! Every row answered with success goes to the prediction log (`log`), off the request path;
+//! labels that arrive later (`POST /v2/feedback`, `feedback`) go to a labels log beside it.
 //!
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
 mod cells;
 mod error;
+mod feedback;
 mod log;
 mod metrics;
 mod mlflow;
@@ -60,6 +62,7 @@ pub(crate) struct Served {
     threshold: f64,
     metrics: metrics::Metrics,
     log: Option<Arc<log::Log>>,
+    labels: Option<Arc<log::Log>>,
 }
 
 impl Served {
@@ -77,6 +80,7 @@ pub struct Server {
     router: axum::Router,
     shutdown: routes::Shutdown,
     log: Option<(Arc<log::Log>, log::Writer)>,
+    labels: Option<(Arc<log::Log>, log::Writer)>,
 }
 
 /// Binds `options.host:options.port` for `model`, addressed as `name`, and prepares the
@@ -108,9 +112,28 @@ pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Re
         &model.digest.to_string(),
         options.load_time,
     );
+    if let Some(o) = &options.log
+        && o.labels_dir() == o.dir
+    {
+        return Err(Error::Log(format!(
+            "{} is named like the labels log that goes beside it; pick another --log-dir",
+            o.dir.display()
+        )));
+    }
     let log = options.log.as_ref().map(log::start).transpose()?;
+    let labels = options
+        .log
+        .as_ref()
+        .map(|o| {
+            log::start(&LogOptions {
+                dir: o.labels_dir(),
+                ..o.clone()
+            })
+        })
+        .transpose()?;
     let served = Served {
         log: log.as_ref().map(|(log, _)| Arc::clone(log)),
+        labels: labels.as_ref().map(|(labels, _)| Arc::clone(labels)),
         name,
         metrics,
         encoder: RowEncoder::new(model.features.clone()),
@@ -126,6 +149,7 @@ pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Re
         router,
         shutdown,
         log,
+        labels,
     })
 }
 
@@ -144,6 +168,7 @@ impl Server {
             router,
             shutdown,
             log,
+            labels,
             ..
         } = self;
         let answered = runtime.block_on(async move {
@@ -154,7 +179,7 @@ impl Server {
                 .map_err(Error::Io)
         });
         // Every request has been answered: what the log holds is exactly what succeeded.
-        if let Some((log, writer)) = log {
+        for (log, writer) in [log, labels].into_iter().flatten() {
             log.close();
             writer.finish()?;
         }

@@ -8,13 +8,18 @@
 //! (`mlops_serve_log_dropped_rows_total`), so a slow disk neither stalls scoring nor grows
 //! memory. A file is written under a temporary name and renamed when complete, so a reader
 //! never sees half a file.
+//!
+//! The labels log (`feedback`) is written by the same writer: one more instance of it, under
+//! the sibling `labels/` directory, fed with batches of request id, row, label and timestamp.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use mlops_core::outfile::OutFile;
 use mlops_data::rows::Values;
@@ -37,6 +42,15 @@ pub struct LogOptions {
     pub rows: usize,
     /// A file is completed this long after it was opened, rows or not.
     pub age: Duration,
+}
+
+impl LogOptions {
+    /// Where labels sent to `POST /v2/feedback` go: the sibling `labels` of the prediction
+    /// log's directory (`.mlops/labels/` beside `.mlops/predictions/`), so that reading the
+    /// prediction log never reads labels too.
+    pub fn labels_dir(&self) -> PathBuf {
+        self.dir.with_file_name("labels")
+    }
 }
 
 /// One answered request's rows, as the requests hand them to the writer.
@@ -85,21 +99,28 @@ impl Log {
     /// the channel was full, the writer had stopped, or the rows could not be assembled.
     pub(crate) fn record(&self, answered: &Answered<'_>) -> u64 {
         let rows = answered.inputs.num_rows() as u64;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let Ok(batch) = assemble(answered, now) else {
-            return rows;
-        };
+        let now = now();
+        match assemble(answered, now) {
+            Ok(batch) => {
+                if self.send(batch, now) {
+                    0
+                } else {
+                    rows
+                }
+            }
+            Err(_) => rows,
+        }
+    }
+
+    /// Hands `batch`, written at `now`, to the writer; false when it was dropped because the
+    /// channel was full or the writer had stopped.
+    pub(crate) fn send(&self, batch: RecordBatch, now: Duration) -> bool {
         let entry = Entry {
             batch,
             date: civil_date(now.as_secs()),
         };
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        match sender.as_ref().map(|s| s.try_send(entry)) {
-            Some(Ok(())) => 0,
-            Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => rows,
-        }
+        sender.as_ref().is_some_and(|s| s.try_send(entry).is_ok())
     }
 
     /// Closes the channel: the writer completes its file once it has written what it holds.
@@ -118,6 +139,28 @@ impl Writer {
             .join()
             .unwrap_or_else(|_| Err(Error::Log("the log writer panicked".to_owned())))
     }
+}
+
+/// The time since the Unix epoch, which dates a batch and fills its `timestamp` column.
+pub(crate) fn now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The `timestamp` column: `now` on each of `rows` rows, in microseconds, UTC.
+pub(crate) fn timestamps(now: Duration, rows: usize) -> (Field, ArrayRef) {
+    let micros = i64::try_from(now.as_micros()).unwrap_or(i64::MAX);
+    let data_type = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let array = TimestampMicrosecondArray::from(vec![micros; rows]).with_timezone("UTC");
+    (Field::new("timestamp", data_type, false), Arc::new(array))
+}
+
+/// The `row` column: each row's index within its request, which labels join on.
+pub(crate) fn row_indices(rows: impl Iterator<Item = u64>) -> ArrayRef {
+    Arc::new(Int64Array::from_iter_values(
+        rows.map(|r| i64::try_from(r).unwrap_or(i64::MAX)),
+    ))
 }
 
 /// The log's columns for one request: the inputs, the outputs, then what identifies the answer.
@@ -141,16 +184,13 @@ fn assemble(answered: &Answered<'_>, now: Duration) -> std::result::Result<Recor
             value, rows,
         )))
     };
-    let micros = i64::try_from(now.as_micros()).unwrap_or(i64::MAX);
-    let extra: [(&str, DataType, ArrayRef); 5] = [
+    let (timestamp, stamps) = timestamps(now, rows);
+    let extra: [(&str, DataType, ArrayRef); 6] = [
         ("model", DataType::Utf8, text(answered.model)),
         ("model_version", DataType::Utf8, text(answered.version)),
         ("request_id", DataType::Utf8, text(answered.id)),
-        (
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            Arc::new(TimestampMicrosecondArray::from(vec![micros; rows]).with_timezone("UTC")),
-        ),
+        ("row", DataType::Int64, row_indices(0..rows as u64)),
+        ("timestamp", timestamp.data_type().clone(), stamps),
         (
             "latency_ms",
             DataType::Float64,

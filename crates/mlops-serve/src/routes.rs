@@ -16,7 +16,8 @@ use mlops_data::rows::Values;
 use serde_json::json;
 
 use crate::Served;
-use crate::log::Answered;
+use crate::feedback;
+use crate::log::{self, Answered};
 use crate::metrics::Route;
 use crate::reply::{self, ApiError};
 use crate::{mlflow, v2};
@@ -37,6 +38,7 @@ pub(crate) fn router(served: Shared, max_body: usize) -> Router {
         .route("/v2/models/{name}", get(metadata))
         .route("/v2/models/{name}/ready", get(model_ready))
         .route("/v2/models/{name}/infer", post(infer))
+        .route("/v2/feedback", post(feedback))
         .route("/ping", get(|| async { StatusCode::OK }))
         .route("/invocations", post(invocations))
         .route("/metrics", get(metrics))
@@ -127,6 +129,33 @@ async fn invocations(
         started.elapsed(),
     );
     response
+}
+
+/// Labels for rows answered earlier, into the labels log; 503 when its queue is full, so the
+/// client sends them again rather than losing them.
+async fn feedback(State(served): State<Shared>, body: Result<Bytes, BytesRejection>) -> Response {
+    let answer = (|| {
+        let Some(labels) = &served.labels else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "labels",
+                "this server keeps no prediction log (--no-log), so no labels log either",
+            ));
+        };
+        let body = reply::parse_json(&read(body)?)?;
+        let now = log::now();
+        let batch = feedback::labels(&body, now)?;
+        let rows = batch.num_rows();
+        if !labels.send(batch, now) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "labels",
+                "the labels log's queue is full or closed; send the labels again",
+            ));
+        }
+        Ok(json!({ "id": body["id"], "rows": rows }))
+    })();
+    answered(answer)
 }
 
 fn answered(answer: Result<serde_json::Value, ApiError>) -> Response {
