@@ -1013,4 +1013,21 @@ fn serve_records_labels_that_join_the_prediction_log_by_request_and_row() {
         (404, &json!("labels")),
         "{error}"
     );
+    drop(server);
+
+    // A log directory named like the labels log beside it would mix the two: refused at start.
+    let refused = env
+        .cmd(&[
+            "serve",
+            "models/churn",
+            "--log-dir",
+            "logs/labels",
+            "--port",
+            "0",
+        ])
+        .output()
+        .expect("serve");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("named like the labels log"), "{stderr}");
 }
