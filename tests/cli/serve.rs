@@ -1031,3 +1031,172 @@ fn serve_records_labels_that_join_the_prediction_log_by_request_and_row() {
     assert!(!refused.status.success(), "{stderr}");
     assert!(stderr.contains("named like the labels log"), "{stderr}");
 }
+
+#[test]
+fn serve_answers_predict_proba_with_the_class_probabilities_predict_scores() {
+    let env = trained_env();
+    let want = predicted(&env, "models/churn");
+    let server = Server::start(&env, &["models/churn"]);
+    // Binary: `[1 - score, score]` a row, FP32 in gives FP32 out.
+    let answer = server.post(
+        "/v2/models/churn/infer",
+        &json!({ "inputs": column_tensors("FP32"), "outputs": [{ "name": "predict_proba" }] }),
+    );
+    assert_eq!(
+        answer["outputs"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
+    let proba = output(&answer, "predict_proba");
+    assert_eq!(proba["shape"], json!([4, 2]));
+    assert_eq!(proba["datatype"], "FP32");
+    let pairs: Vec<f64> = want.iter().flat_map(|s| [1.0 - s, *s]).collect();
+    assert_close(&floats(&proba["data"]), &pairs, "predict_proba binary");
+    drop(server);
+
+    let env = multiclass_and_regression_env();
+    let want = predicted_columns(&env, "models/kinds", "score_");
+    let server = Server::start(&env, &["models/kinds"]);
+    let mut body = query_matrix();
+    body["outputs"] = json!([{ "name": "predict_proba" }]);
+    let answer = server.post("/v2/models/kinds/infer", &body);
+    let proba = output(&answer, "predict_proba");
+    assert_eq!(proba["shape"], json!([3, 3]));
+    assert_eq!(proba["datatype"], "FP64");
+    assert_close(&floats(&proba["data"]), &want, "predict_proba multiclass");
+    drop(server);
+
+    // A regression has no probabilities: a 400 naming `outputs`.
+    let server = Server::start(&env, &["models/level"]);
+    let (status, answer) = server.send("POST", "/v2/models/level/infer", &body.to_string());
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["field"], "outputs", "{answer}");
+}
+
+/// Sends `body` as an Arrow IPC stream; returns the status, the content type and the body.
+fn send_arrow(server: &Server, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/vnd.apache.arrow.stream\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    stream.write_all(body).expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, response[split + 4..].to_vec())
+}
+
+/// The query rows as an Arrow IPC stream of two batches, with a column the model ignores.
+fn query_stream() -> Vec<u8> {
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let batch = |rows: &[(f64, f64, &str)]| {
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "plan",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            ),
+            (
+                "a",
+                Arc::new(rows.iter().map(|r| r.0).collect::<Float64Array>()),
+            ),
+            (
+                "note",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "x"))),
+            ),
+            (
+                "b",
+                Arc::new(rows.iter().map(|r| r.1).collect::<Float64Array>()),
+            ),
+        ];
+        RecordBatch::try_from_iter(columns).expect("batch")
+    };
+    let (first, second) = (batch(&QUERY[..1]), batch(&QUERY[1..]));
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &first.schema()).expect("writer");
+    writer.write(&first).expect("write");
+    writer.write(&second).expect("write");
+    writer.into_inner().expect("finish")
+}
+
+#[test]
+fn serve_scores_arrow_ipc_streams_as_predict_does() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Int64Type};
+    let env = trained_env();
+    let rows = predict_csv(&env, "models/churn");
+    let server = Server::start(&env, &["models/churn"]);
+    for path in ["/v2/models/churn/infer", "/invocations"] {
+        let (status, content_type, body) = send_arrow(&server, path, &query_stream());
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            content_type, "application/vnd.apache.arrow.stream",
+            "{path}"
+        );
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None)
+            .expect("an IPC stream");
+        let batches: Vec<_> = reader.collect::<Result<_, _>>().expect("batches");
+        let batch = arrow_select::concat::concat_batches(&batches[0].schema(), &batches)
+            .expect("one batch");
+        let names: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let want_names: Vec<String> = rows[0].iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(names, want_names, "{path}");
+        let scores: Vec<f64> = batch
+            .column_by_name("score")
+            .expect("score")
+            .as_primitive::<Float32Type>()
+            .values()
+            .iter()
+            .map(|s| f64::from(*s))
+            .collect();
+        let want: Vec<f64> = rows
+            .iter()
+            .map(|r| r[1].1.parse().expect("a score"))
+            .collect();
+        assert_close(&scores, &want, path);
+        let predictions: Vec<String> = batch
+            .column_by_name("prediction")
+            .expect("prediction")
+            .as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let want: Vec<String> = rows.iter().map(|r| r[0].1.clone()).collect();
+        assert_eq!(predictions, want, "{path}");
+    }
+    // Bytes that are no IPC stream: a 400 naming `body`.
+    let (status, _, body) = send_arrow(&server, "/invocations", b"not an arrow stream");
+    assert_eq!(status, 400);
+    let body: Value = serde_json::from_slice(&body).expect("a JSON error");
+    assert_eq!(body["field"], "body", "{body}");
+}

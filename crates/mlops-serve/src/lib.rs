@@ -5,7 +5,8 @@
 //! file and scored through the same row encoder and network ([`mlops_infer::predict::score_rows`]),
 //! so a row scores the same online as in batch. Scoring runs on tokio's bounded blocking pool,
 //! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
-//! (`reply::ApiError`); the server never panics on one.
+//! (`reply::ApiError`); the server never panics on one. Both scoring routes also take and answer
+//! Arrow IPC streams (`ipc`).
 //! `GET /metrics` answers Prometheus' text format (`metrics`), with bounded label sets only.
 //! Every row answered with success goes to the prediction log (`log`), off the request path;
 //! labels that arrive later (`POST /v2/feedback`, `feedback`) go to a labels log beside it.
@@ -15,6 +16,7 @@
 mod cells;
 mod error;
 mod feedback;
+mod ipc;
 mod log;
 mod metrics;
 mod mlflow;

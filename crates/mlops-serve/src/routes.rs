@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use mlops_data::rows::Values;
@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::Served;
 use crate::feedback;
+use crate::ipc;
 use crate::log::{self, Answered};
 use crate::metrics::Route;
 use crate::reply::{self, ApiError};
@@ -85,6 +86,7 @@ async fn model_ready(State(served): State<Shared>, Path(name): Path<String>) -> 
 async fn infer(
     State(served): State<Shared>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
@@ -92,15 +94,18 @@ async fn infer(
     let known = name == served.name;
     let answer = async {
         model(&served, &name)?;
+        if ipc::is_ipc(&headers) {
+            return arrow_stream(&served, &read(body)?, started).await;
+        }
         let body = reply::parse_json(&read(body)?)?;
         let request = v2::request(&served, &body)?;
         let (batch, scored) = score(Arc::clone(&served), request.batch).await?;
         let id = request.id.unwrap_or_else(generated_id);
-        let response = v2::response(&served, &id, request.fp64, &scored);
+        let response = v2::response(&served, &id, (request.fp64, request.proba), &scored);
         logged(&served, &batch, &scored, &id, started);
-        Ok::<_, ApiError>(response)
+        Ok::<_, ApiError>(reply::ok(&response))
     };
-    let response = answered(answer.await);
+    let response = responded(answer.await);
     served
         .metrics
         .answered(Route::V2Infer, known, response.status(), started.elapsed());
@@ -109,19 +114,23 @@ async fn infer(
 
 async fn invocations(
     State(served): State<Shared>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = served.metrics.begin();
     let answer = async {
+        if ipc::is_ipc(&headers) {
+            return arrow_stream(&served, &read(body)?, started).await;
+        }
         let body = reply::parse_json(&read(body)?)?;
         let batch = mlflow::request(&served.model.features, &body)?;
         let (batch, scored) = score(Arc::clone(&served), batch).await?;
         let response = mlflow::response(&scored);
         logged(&served, &batch, &scored, &generated_id(), started);
-        Ok::<_, ApiError>(response)
+        Ok::<_, ApiError>(reply::ok(&response))
     };
-    let response = answered(answer.await);
+    let response = responded(answer.await);
     served.metrics.answered(
         Route::MlflowInvocations,
         true,
@@ -156,6 +165,23 @@ async fn feedback(State(served): State<Shared>, body: Result<Bytes, BytesRejecti
         Ok(json!({ "id": body["id"], "rows": rows }))
     })();
     answered(answer)
+}
+
+/// An Arrow IPC stream body scored, answered with a stream of the output columns, and logged.
+async fn arrow_stream(
+    served: &Shared,
+    body: &[u8],
+    started: Instant,
+) -> Result<Response, ApiError> {
+    let batch = ipc::request(&served.model.features, body)?;
+    let (batch, scored) = score(Arc::clone(served), batch).await?;
+    let response = ipc::response(&scored)?;
+    logged(served, &batch, &scored, &generated_id(), started);
+    Ok(response)
+}
+
+fn responded(answer: Result<Response, ApiError>) -> Response {
+    answer.unwrap_or_else(IntoResponse::into_response)
 }
 
 fn answered(answer: Result<serde_json::Value, ApiError>) -> Response {

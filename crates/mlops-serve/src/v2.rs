@@ -75,6 +75,9 @@ pub(crate) struct Request {
     pub(crate) batch: arrow_array::RecordBatch,
     /// Whether any input came as FP64, which makes the outputs FP64.
     pub(crate) fp64: bool,
+    /// Whether `outputs` names `predict_proba`: the answer is then MLServer's scikit-learn
+    /// shape, one `[N, k]` tensor of class probabilities.
+    pub(crate) proba: bool,
 }
 
 /// Reads an `infer` request body into the model's columns.
@@ -107,6 +110,7 @@ pub(crate) fn request(served: &Served, body: &Value) -> Result<Request, ApiError
             "expected at least one input tensor",
         ));
     }
+    let proba = wants_proba(served, body.get("outputs"))?;
     let tensors = inputs
         .iter()
         .enumerate()
@@ -125,8 +129,44 @@ pub(crate) fn request(served: &Served, body: &Value) -> Result<Request, ApiError
         id,
         batch: cells::batch(features, columns, rows),
         fp64,
+        proba,
     })
 }
+
+/// Whether the request's `outputs` names `predict_proba`; a regression model has no
+/// probabilities to give, so naming it there is refused.
+fn wants_proba(served: &Served, outputs: Option<&Value>) -> Result<bool, ApiError> {
+    let outputs = match outputs {
+        None | Some(Value::Null) => return Ok(false),
+        Some(Value::Array(outputs)) => outputs,
+        Some(other) => {
+            return Err(ApiError::bad(
+                "outputs",
+                format!("expected an array of {{\"name\": ...}} objects, got {other}"),
+            ));
+        }
+    };
+    let mut proba = false;
+    for (i, output) in outputs.iter().enumerate() {
+        let Some(name) = output.get("name").and_then(Value::as_str) else {
+            return Err(ApiError::bad(
+                format!("outputs[{i}].name"),
+                "expected a string",
+            ));
+        };
+        proba |= name == PREDICT_PROBA;
+    }
+    if proba && served.model.spec.task == mlops_infer::spec::Task::Regression {
+        return Err(ApiError::bad(
+            "outputs",
+            "`predict_proba` needs a classifier; this model is a regression",
+        ));
+    }
+    Ok(proba)
+}
+
+/// MLServer's scikit-learn output name for class probabilities.
+const PREDICT_PROBA: &str = "predict_proba";
 
 fn tensor(index: usize, value: &Value) -> Result<Tensor<'_>, ApiError> {
     let field = |key: &str| format!("inputs[{index}].{key}");
@@ -298,18 +338,29 @@ fn by_column(
 }
 
 /// The `infer` response: `prediction` `[N]`, and `score` `[N]` (binary) or `scores` `[N, k]`.
+/// With `proba`, only `predict_proba` `[N, k]` (binary: `[1 - score, score]`).
 pub(crate) fn response(
     served: &Served,
     id: &str,
-    fp64: bool,
+    request: (bool, bool),
     scored: &[(String, Values)],
 ) -> Value {
+    let (fp64, proba) = request;
     let float = if fp64 { "FP64" } else { "FP32" };
     let mut outputs = Vec::new();
     let Some((_, prediction)) = scored.first() else {
         return json!({});
     };
     let rows = reply::len(prediction);
+    if proba {
+        outputs.push(probabilities(rows, &scored[1..], float, fp64));
+        return json!({
+            "model_name": served.name,
+            "model_version": served.version(),
+            "id": id,
+            "outputs": outputs,
+        });
+    }
     outputs.push(tensor_json(
         "prediction",
         &[rows],
@@ -340,6 +391,29 @@ pub(crate) fn response(
         "id": id,
         "outputs": outputs,
     })
+}
+
+/// `predict_proba` `[N, k]`: one probability per class, row-major; a binary model's one score
+/// becomes `[1 - score, score]`.
+fn probabilities(rows: usize, columns: &[(String, Values)], float: &str, fp64: bool) -> Value {
+    let data: Vec<Value> = match columns {
+        [(_, Values::Float32(score))] => score
+            .iter()
+            .flat_map(|&s| {
+                if fp64 {
+                    [json!(1.0 - f64::from(s)), json!(f64::from(s))]
+                } else {
+                    [json!(1.0 - s), json!(s)]
+                }
+            })
+            .collect(),
+        columns => (0..rows)
+            .flat_map(|r| columns.iter().map(move |(_, c)| reply::cell(c, r, fp64)))
+            .collect(),
+    };
+    // A binary model's one score column gives two probabilities a row.
+    let width = columns.len().max(2);
+    json!({ "name": PREDICT_PROBA, "shape": [rows, width], "datatype": float, "data": data })
 }
 
 fn tensor_json(name: &str, shape: &[usize], datatype: &str, values: &Values, fp64: bool) -> Value {
