@@ -187,38 +187,17 @@ const FORMS: [&str; 14] = [
     "text",
 ];
 
-/// What each command reports for `input`, reduced to figures that depend only on the rows read.
-fn figures(env: &TestEnv, command: &str, input: &str) -> String {
-    figures_with(env, command, input, &[])
-}
-
-/// [`figures`] with environment variables `vars` set (object-store credentials).
-pub(crate) fn figures_with(
-    env: &TestEnv,
-    command: &str,
-    input: &str,
-    vars: &[(String, String)],
-) -> String {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
-    let model = model.to_str().expect("utf-8");
-    let json = |args: &[&str]| -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let output = env
-            .cmd(&all)
-            .envs(vars.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run mlops");
-        crate::support::assert_success(&output, &all);
-        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
-    };
-    let v = match command {
-        "eval" => json(&["eval", input, "--label", "label", "--score", "score"]),
-        "drift" => json(&["drift", "--reference", input, input]),
-        "profile" => json(&["profile", input, "-o", "out.profile"]),
-        "predict" => json(&["predict", "--model", model, input, "-o", "out.parquet"]),
-        "split" => json(&["split", input, "--output", "split", "--seed", "3"]),
-        "train" => json(&[
+/// The arguments that run the reading `command` on `input`, each with the flags its report needs
+/// (predict scores with the binary fixture model).
+pub(crate) fn reading_args<'a>(command: &str, input: &'a str) -> Vec<&'a str> {
+    const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/binary");
+    match command {
+        "eval" => vec!["eval", input, "--label", "label", "--score", "score"],
+        "drift" => vec!["drift", "--reference", input, input],
+        "profile" => vec!["profile", input, "-o", "out.profile"],
+        "predict" => vec!["predict", "--model", MODEL, input, "-o", "out.parquet"],
+        "split" => vec!["split", input, "--output", "split", "--seed", "3"],
+        "train" => vec![
             "train",
             "--data",
             input,
@@ -231,9 +210,35 @@ pub(crate) fn figures_with(
             "-o",
             "model",
             "--force",
-        ]),
+        ],
         _ => unreachable!("{command}"),
+    }
+}
+
+/// What each command reports for `input`, reduced to figures that depend only on the rows read.
+fn figures(env: &TestEnv, command: &str, input: &str) -> String {
+    figures_with(env, command, input, &[])
+}
+
+/// [`figures`] with environment variables `vars` set (object-store credentials).
+pub(crate) fn figures_with(
+    env: &TestEnv,
+    command: &str,
+    input: &str,
+    vars: &[(String, String)],
+) -> String {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let output = env
+            .cmd(&all)
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run mlops");
+        crate::support::assert_success(&output, &all);
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
     };
+    let v = json(&reading_args(command, input));
     match command {
         "eval" => format!("{} {}", v["rows"], v["overall"]["roc_auc"]),
         "drift" => format!(

@@ -124,30 +124,7 @@ const CASES: [(&str, &str, &str); 4] = [
 /// What `command` reports for `input` (and `filter`), reduced to figures that depend only on the
 /// rows read.
 fn report(env: &TestEnv, command: &str, input: &str, filter: Option<&str>) -> String {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/binary");
-    let model = model.to_str().expect("utf-8");
-    let mut args = match command {
-        "eval" => vec!["eval", input, "--label", "label", "--score", "score"],
-        "drift" => vec!["drift", "--reference", input, input],
-        "profile" => vec!["profile", input, "-o", "out.profile"],
-        "predict" => vec!["predict", "--model", model, input, "-o", "out.parquet"],
-        "split" => vec!["split", input, "--output", "split", "--seed", "3"],
-        "train" => vec![
-            "train",
-            "--data",
-            input,
-            "--label",
-            "label",
-            "--exclude",
-            "score",
-            "--model",
-            "logistic",
-            "-o",
-            "model",
-            "--force",
-        ],
-        _ => unreachable!("{command}"),
-    };
+    let mut args = crate::inputs::reading_args(command, input);
     args.extend(filter.iter().flat_map(|f| ["--where", f]));
     let v = env.json(&args);
     let figures = match command {
