@@ -77,6 +77,7 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
     use mlops_eval::Error as E;
     let hint = match err {
         E::Empty { .. } => NO_ROWS.into(),
+        E::NoneLabelled { .. } => "--join names the columns that pair a label with its prediction (default request_id,row, as `mlops serve` logs them); check that the labels are for these predictions".into(),
         E::WrongType { .. } => "pass the column with numbers (--score takes probabilities, --label the true classes)".into(),
         E::MissingValues { .. } => "rows without a value cannot be evaluated; drop or fill them first".into(),
         E::ScoresOutOfRange { .. } => "--score takes probabilities in [0, 1]; pass raw model outputs through a sigmoid or softmax".into(),

@@ -23,6 +23,22 @@ pub(crate) struct EvalArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     read: super::read::ReadArgs,
+    /// Labels kept apart from the predictions (the labels log `mlops serve` and `mlops feedback`
+    /// write, e.g. .mlops/labels/, or any table with the --join columns and the --label column),
+    /// joined to the prediction rows by key; rows without a label are left out and counted, and
+    /// of a key labelled twice the latest `timestamp` (else the last row) wins. Repeatable;
+    /// --where and --schema apply to the predictions only
+    #[arg(long, value_name = "LABELS")]
+    labels: Vec<PathBuf>,
+    /// The columns that pair a label with its prediction row, with --labels
+    #[arg(
+        long,
+        value_name = "COLUMN[,COLUMN...]",
+        value_delimiter = ',',
+        default_value = "request_id,row",
+        requires = "labels"
+    )]
+    join: Vec<String>,
     /// Options from a YAML file (the same names; flags given here win)
     #[arg(long, value_name = "EVAL.YAML")]
     config: Option<PathBuf>,
@@ -225,12 +241,20 @@ impl EvalArgs {
 }
 
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let (options, baseline) = args.options(&ctx.cwd)?;
+    let (mut options, baseline) = args.options(&ctx.cwd)?;
     let targets = render::targets(&args.output, ctx, "eval", &render::eval::FORMATS)?;
     // A directory or glob names its files, as for every command reading tables; expanded
     // before the same-file check, so that an output among them is found.
     let data = args.read.dataset(ctx, &args.files)?;
     let mut inputs = data.files().to_vec();
+    if !args.labels.is_empty() {
+        let labels = super::read::ReadArgs::default().dataset(ctx, &args.labels)?;
+        inputs.extend(labels.files().iter().cloned());
+        options.join = Some(mlops_eval::join::Join {
+            labels,
+            keys: args.join.iter().map(|k| k.trim().to_owned()).collect(),
+        });
+    }
     inputs.extend(baseline.iter().cloned());
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
     for output in render::files(&targets) {

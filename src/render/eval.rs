@@ -193,6 +193,17 @@ fn text(r: &EvalReport, md: bool) -> String {
         task_name(r.task),
         r.rows
     );
+    if let Some(join) = &r.join {
+        let _ = writeln!(
+            out,
+            "labels joined on {}: {} rows labelled, {} without a label left out ({} labels matched no row, {} replaced by a later one)",
+            join.keys.join(", "),
+            join.labelled,
+            join.unlabelled,
+            join.unmatched_labels,
+            join.superseded_labels
+        );
+    }
     render_metrics(&mut out, r, md);
     if let Some(test) = &r.slice_test {
         render_slices(&mut out, r, test, md);

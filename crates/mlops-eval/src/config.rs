@@ -178,6 +178,7 @@ impl EvalConfig {
                 replicates: self.bootstrap.unwrap_or(defaults.bootstrap.replicates),
                 seed: self.seed.unwrap_or(defaults.bootstrap.seed),
             },
+            join: None,
         })
     }
 }

@@ -17,6 +17,13 @@ pub enum Error {
     #[error("{input} has no rows")]
     Empty { input: String },
 
+    #[error("no row of {predictions} has a label in {labels} (joined on {keys})")]
+    NoneLabelled {
+        predictions: String,
+        labels: String,
+        keys: String,
+    },
+
     #[error("column `{column}` in {input} holds {found} values, expected {expected}")]
     WrongType {
         column: String,

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::fairness::Method;
 use crate::gates::Gate;
 use crate::input::{self, Columns, Prepared, Task, describe};
+use crate::join::Join;
 use crate::measure::{measure, split};
 use crate::report::{BootstrapInfo, EvalReport, GateReport};
 use crate::sensitive::sensitive_groups;
@@ -47,6 +48,9 @@ pub struct Options {
     pub drop_missing: bool,
     pub gates: Vec<Gate>,
     pub bootstrap: Bootstrap,
+    /// Labels read from other files and joined to the predictions by key; `None` reads the
+    /// label column from the predictions.
+    pub join: Option<Join>,
 }
 
 /// How bootstrap intervals are drawn.
@@ -97,6 +101,7 @@ impl Default for Options {
             drop_missing: false,
             gates: Vec::new(),
             bootstrap: Bootstrap::default(),
+            join: None,
         }
     }
 }
@@ -166,7 +171,14 @@ pub fn evaluate(
     baseline: Option<&Baseline>,
 ) -> Result<EvalReport> {
     options.validate()?;
-    let table = data.read(&options.columns())?;
+    let (table, joined) = match &options.join {
+        Some(join) => {
+            let (table, report) =
+                crate::join::read(data, join, &options.columns(), &options.label)?;
+            (table, Some(report))
+        }
+        None => (data.read(&options.columns())?, None),
+    };
     let source = describe(data.files());
     if table.rows == 0 {
         return Err(Error::Empty { input: source });
@@ -204,6 +216,7 @@ pub fn evaluate(
     let mut report = EvalReport {
         task,
         rows,
+        join: joined,
         overall,
         overall_ci: measured.overall.ci,
         bootstrap: (options.bootstrap.replicates > 0).then_some(BootstrapInfo {

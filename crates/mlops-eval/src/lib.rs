@@ -12,7 +12,8 @@
 //! from the columns [`input`] checks: the private `measure` measures every unit of rows with
 //! intervals (binary tasks in one pass, [`grouped`]), `sensitive` builds the fairness report.
 //! [`config`] reads `eval.yaml` and merges a command line's settings over it into
-//! [`evaluate::Options`].
+//! [`evaluate::Options`]. [`join`] pairs predictions with labels kept apart from them (the
+//! prediction and labels logs of `mlops serve`).
 //!
 //! It never prints and never exits.
 
@@ -24,6 +25,7 @@ pub mod gates;
 mod groupby;
 pub mod grouped;
 pub mod input;
+pub mod join;
 mod measure;
 pub mod metrics;
 pub mod report;

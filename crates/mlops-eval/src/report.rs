@@ -16,6 +16,9 @@ pub type Intervals = BTreeMap<String, [f64; 2]>;
 pub struct EvalReport {
     pub task: Task,
     pub rows: usize,
+    /// With labels joined from other files (`--labels`): how the rows paired up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<crate::join::JoinReport>,
     pub overall: BTreeMap<String, Option<f64>>,
     /// 95% intervals of the overall metrics (see `slices[].ci`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
