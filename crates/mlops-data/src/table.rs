@@ -76,6 +76,22 @@ impl Column {
         }
     }
 
+    /// The column as an Arrow array: booleans, 64-bit integers and floats, or text, each
+    /// nullable.
+    pub fn to_arrow(&self) -> ArrayRef {
+        use std::sync::Arc;
+        match self {
+            Column::Bool(v) => Arc::new(arrow_array::BooleanArray::from(v.clone())),
+            Column::Int(v) => Arc::new(v.iter().collect::<arrow_array::Int64Array>()),
+            Column::Float(v) => Arc::new(v.iter().collect::<arrow_array::Float64Array>()),
+            Column::Text { labels, ids } => Arc::new(
+                ids.iter()
+                    .map(|&i| labels.get(i as usize).map(String::as_str))
+                    .collect::<arrow_array::StringArray>(),
+            ),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -161,6 +177,11 @@ impl Column {
         reason = "an integer column meeting a float one is read as floats"
     )]
     fn append(&mut self, other: Column) -> std::result::Result<(), (&'static str, &'static str)> {
+        // Whichever comes first: the labels log holds integer labels in one file and fractional
+        // ones in the next when requests sent them so.
+        if let (Column::Int(a), Column::Float(_)) = (&*self, &other) {
+            *self = Column::Float(a.map(|i| i as f64));
+        }
         match (self, other) {
             (Column::Bool(a), Column::Bool(b)) => a.extend(b),
             (Column::Int(a), Column::Int(b)) => a.append(&b),
@@ -589,24 +610,11 @@ pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
 /// [`mlops_core::outfile`]):
 /// booleans, 64-bit integers and floats, and text, each nullable.
 pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
-    use std::sync::Arc;
     let arrays: Vec<(String, ArrayRef)> = table
         .names
         .iter()
         .zip(&table.columns)
-        .map(|(name, column)| {
-            let array: ArrayRef = match column {
-                Column::Bool(v) => Arc::new(arrow_array::BooleanArray::from(v.clone())),
-                Column::Int(v) => Arc::new(v.iter().collect::<arrow_array::Int64Array>()),
-                Column::Float(v) => Arc::new(v.iter().collect::<arrow_array::Float64Array>()),
-                Column::Text { labels, ids } => Arc::new(
-                    ids.iter()
-                        .map(|&i| labels.get(i as usize).map(String::as_str))
-                        .collect::<arrow_array::StringArray>(),
-                ),
-            };
-            (name.clone(), array)
-        })
+        .map(|(name, column)| (name.clone(), column.to_arrow()))
         .collect();
     let batch =
         arrow_array::RecordBatch::try_from_iter(arrays).map_err(|e| table_error(path, e))?;
@@ -625,6 +633,22 @@ pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::Column;
+    use crate::Nullable;
+
+    #[test]
+    fn integers_and_floats_append_as_floats_in_either_order() {
+        let floats = || Column::Float(Nullable::from_values(vec![0.5]));
+        let ints = || Column::Int(Nullable::from_values(vec![2]));
+        for (mut first, second) in [(ints(), floats()), (floats(), ints())] {
+            first.append(second).expect("numbers meet");
+            let Column::Float(values) = first else {
+                panic!("floats: {first:?}")
+            };
+            assert_eq!(values.len(), 2);
+        }
+    }
+
     #[test]
     fn only_real_calendar_days_parse_as_dates() {
         assert_eq!(super::parse_date("1970-01-02"), Some(1));
