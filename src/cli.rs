@@ -75,6 +75,7 @@ pub(crate) enum Command {
     Predict(Box<commands::predict::PredictArgs>),
     Train(Box<commands::train::TrainArgs>),
     Serve(Box<commands::serve::ServeArgs>),
+    Feedback(commands::feedback::FeedbackArgs),
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
     Run(commands::run::RunArgs),

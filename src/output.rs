@@ -14,7 +14,7 @@ use crate::cli::{ColorChoice, GlobalArgs};
 use crate::render::text::size;
 
 /// Writes output as the global flags ask.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Printer {
     quiet: bool,
     json: bool,

@@ -9,6 +9,7 @@ pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod drift;
 pub(crate) mod eval;
+pub(crate) mod feedback;
 pub(crate) mod fsck;
 pub(crate) mod gc;
 pub(crate) mod hooks;
@@ -140,6 +141,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Predict(args) => predict::run(args, &ctx),
         Command::Train(args) => train::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
+        Command::Feedback(args) => feedback::run(args, &ctx),
         Command::Model(command) => model::run(command, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),

@@ -108,6 +108,15 @@ pub(crate) fn threads_or_all(threads: Option<usize>) -> anyhow::Result<usize> {
 /// `NAME@latest`, `NAME#prod`) read straight from the cache; with a hint when it is a tracked
 /// path not checked out.
 pub(crate) fn load_model(ctx: &Context, dir: &Path, device: &Device) -> anyhow::Result<Model> {
+    Ok(load_model_versioned(ctx, dir, device)?.0)
+}
+
+/// [`load_model`], and the registered version when `dir` is a registry reference.
+pub(crate) fn load_model_versioned(
+    ctx: &Context,
+    dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(Model, Option<String>)> {
     let path = ctx.cwd.join(dir);
     if !path.exists() {
         if mlops_core::pointer::pointer_path(&path).is_file() {
@@ -118,15 +127,20 @@ pub(crate) fn load_model(ctx: &Context, dir: &Path, device: &Device) -> anyhow::
             );
         }
         if mlops_meta::registry::is_reference(dir) {
-            return registered_model(ctx, &dir.to_string_lossy(), device);
+            let (model, version) = registered_model(ctx, &dir.to_string_lossy(), device)?;
+            return Ok((model, Some(version)));
         }
     }
-    Ok(Model::load(&path, device)?)
+    Ok((Model::load(&path, device)?, None))
 }
 
-/// A registered model version, its two files read from the cache (the registry fetches them
-/// from the default remote when the cache lacks them).
-fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::Result<Model> {
+/// A registered model version and its version (`v1.2.0`), its two files read from the cache
+/// (the registry fetches them from the default remote when the cache lacks them).
+fn registered_model(
+    ctx: &Context,
+    reference: &str,
+    device: &Device,
+) -> anyhow::Result<(Model, String)> {
     let ws = ctx.workspace()?;
     let names = [
         mlops_infer::model::SPEC_FILE,
@@ -134,12 +148,13 @@ fn registered_model(ctx: &Context, reference: &str, device: &Device) -> anyhow::
     ];
     let found =
         mlops_meta::registry::version_files(&ws, reference, &names, &ctx.printer.progress())?;
-    Ok(Model::load_files(
+    let model = Model::load_files(
         Path::new(reference),
         &found.files[0],
         &found.files[1],
         device,
-    )?)
+    )?;
+    Ok((model, found.located.version))
 }
 
 pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {

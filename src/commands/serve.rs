@@ -1,21 +1,29 @@
-//! `mlops serve`: answer scoring requests for a model directory over HTTP (KServe V2 and MLflow).
+//! `mlops serve`: answer scoring requests for model directories and registered versions over
+//! HTTP (KServe V2 and MLflow), and reload them on SIGHUP or `POST /admin/reload`.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use mlops_infer::device::DeviceChoice;
+use mlops_infer::device::{Device, DeviceChoice};
 
 use crate::commands::Context;
-use crate::commands::predict::{load_model, prepare_compute, threads_or_all};
+use crate::commands::predict::{load_model_versioned, prepare_compute, threads_or_all};
 use crate::error::ExitStatus;
+use crate::output::Printer;
 
-/// Serve a model directory over HTTP: the Open Inference Protocol (KServe V2) at
-/// `/v2/models/NAME/infer` and MLflow's `/invocations`, until SIGTERM or Ctrl-C
+/// Serve models over HTTP: the Open Inference Protocol (KServe V2) at `/v2/models/NAME/infer`
+/// and MLflow's `/invocations`, until SIGTERM or Ctrl-C; SIGHUP reloads them
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// The model directory (served under its base name), or a registered version:
+    /// Model directories (each served under its base name), or registered versions:
     /// NAME@v1.2.0, NAME@latest, NAME#prod (served as NAME)
-    #[arg(value_name = "MODEL")]
-    model: PathBuf,
+    #[arg(value_name = "MODEL", required_unless_present = "config")]
+    models: Vec<PathBuf>,
+    /// A serve.yaml listing models to serve (`models: [{model, name, threshold}]`), beside
+    /// those given as MODEL; reread at every reload
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The address to listen on
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -38,12 +46,20 @@ pub(crate) struct ServeArgs {
     /// Rows per prediction log file before the next one starts
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     log_rows: u64,
-    /// Minutes a prediction log file stays open before the next one starts
-    #[arg(long, default_value_t = 60, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    log_minutes: u64,
+    /// How long a prediction log file stays open before the next one starts (rows or not):
+    /// a number with s, m or h, e.g. 30s, 10m, 1h
+    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    log_every: std::time::Duration,
     /// Keep no prediction log, even in a workspace
     #[arg(long)]
     no_log: bool,
+    /// Score concurrent requests to a model together: gather those that arrive within this
+    /// many microseconds of the first, then score them at once (0: each request alone)
+    #[arg(long, default_value_t = 0, value_name = "MICROSECONDS")]
+    batch_wait: u64,
+    /// A micro-batch stops gathering once it holds this many rows
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    batch_rows: u64,
 }
 
 /// `64MiB`, `512KiB`, `1GiB` or a number of bytes.
@@ -66,6 +82,34 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("expected a positive size such as 64MiB, got `{text}`"))
 }
 
+/// `30s`, `10m`, `1h`: a whole number of seconds, minutes or hours, not 0.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let scale: u64 = match &text[digits.len()..] {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "" => {
+            return Err(format!(
+                "`{text}` needs a unit: s, m or h (e.g. 30s, 10m, 1h)"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`: use s, m or h (e.g. 30s, 10m, 1h)"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("expected a positive duration such as 30s, 10m or 1h, got `{text}`"))
+}
+
 /// The name a model is addressed by: a reference's registry name, else the directory's base
 /// name (`load_model` reads `model` as a reference only when no such path exists).
 fn model_name(model: &Path, exists: bool) -> String {
@@ -80,6 +124,96 @@ fn model_name(model: &Path, exists: bool) -> String {
         || text.trim_end_matches('/').to_owned(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// Loads the models to serve, at start and at every reload: those given on the command line,
+/// then the config's, read again each time, registry references resolved again each time.
+struct ModelLoader {
+    printer: Printer,
+    cwd: PathBuf,
+    models: Vec<PathBuf>,
+    config: Option<PathBuf>,
+    threshold: f64,
+    device: Device,
+}
+
+impl ModelLoader {
+    fn entries(&self) -> anyhow::Result<Vec<mlops_serve::config::ModelEntry>> {
+        let mut entries: Vec<_> = self
+            .models
+            .iter()
+            .map(|model| mlops_serve::config::ModelEntry {
+                model: model.clone(),
+                name: None,
+                threshold: None,
+            })
+            .collect();
+        if let Some(path) = &self.config {
+            entries.extend(mlops_serve::config::Config::read(&self.cwd.join(path))?.models);
+        }
+        Ok(entries)
+    }
+
+    fn load_all(&self) -> anyhow::Result<Vec<mlops_serve::Loaded>> {
+        let ctx = Context {
+            printer: &self.printer,
+            cwd: self.cwd.clone(),
+        };
+        let mut loaded = Vec::new();
+        for entry in self.entries()? {
+            let started = Instant::now();
+            let (model, registered) = load_model_versioned(&ctx, &entry.model, &self.device)?;
+            let name = entry
+                .name
+                .unwrap_or_else(|| model_name(&entry.model, self.cwd.join(&entry.model).exists()));
+            loaded.push(mlops_serve::Loaded {
+                name,
+                // A directory has no version of its own: its weights' digest stands in.
+                version: registered.unwrap_or_else(|| model.digest.to_string()[..12].to_owned()),
+                model,
+                threshold: entry.threshold.unwrap_or(self.threshold),
+                load_time: started.elapsed(),
+            });
+        }
+        Ok(loaded)
+    }
+}
+
+impl mlops_serve::Loader for ModelLoader {
+    fn load(&self) -> Result<Vec<mlops_serve::Loaded>, String> {
+        self.load_all().map_err(|e| format!("{e:#}"))
+    }
+
+    fn reloaded(&self, outcome: &mlops_serve::Reloaded) {
+        match outcome {
+            mlops_serve::Reloaded::Swapped { models, removed } => {
+                let mut line = String::from("reloaded:");
+                for (name, version, fresh) in models {
+                    let state = if *fresh { "loaded" } else { "unchanged" };
+                    let _ = write!(line, " {name} {version} ({state}),");
+                }
+                for name in removed {
+                    let _ = write!(line, " {name} (removed),");
+                }
+                self.printer.note(line.trim_end_matches(','));
+            }
+            mlops_serve::Reloaded::Failed(message) => self.printer.warn(&format!(
+                "reload failed, still serving the models loaded before: {message}"
+            )),
+        }
+    }
+}
+
+/// The token `POST /admin/reload` requires, from `MLOPS_SERVE_TOKEN` when set and not empty.
+fn admin_token() -> anyhow::Result<Option<String>> {
+    match std::env::var("MLOPS_SERVE_TOKEN") {
+        Ok(token) if token.trim().is_empty() => Ok(None),
+        Ok(token) => Ok(Some(token)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("`MLOPS_SERVE_TOKEN` must be UTF-8 text")
+        }
+    }
 }
 
 /// Where the prediction log goes: `--log-dir`, else the workspace's `.mlops/predictions/`.
@@ -97,8 +231,15 @@ fn log_options(args: &ServeArgs, ctx: &Context) -> Option<mlops_serve::LogOption
     Some(mlops_serve::LogOptions {
         dir,
         rows: usize::try_from(args.log_rows).unwrap_or(usize::MAX),
-        age: std::time::Duration::from_secs(args.log_minutes.saturating_mul(60)),
+        age: args.log_every,
+        warn: Some(warning(ctx)),
     })
+}
+
+/// Warnings from the server (rows the log dropped) as the printer's warnings, on stderr.
+fn warning(ctx: &Context) -> mlops_serve::Warn {
+    let printer = ctx.printer.clone();
+    mlops_serve::Warn(std::sync::Arc::new(move |line: &str| printer.warn(line)))
 }
 
 pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
@@ -108,23 +249,38 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let threads = threads_or_all(args.threads)?;
     prepare_compute(threads);
     let device = DeviceChoice::parse("cpu")?.open()?;
-    let loading = std::time::Instant::now();
-    let model = load_model(ctx, &args.model, &device)?;
-    let load_time = loading.elapsed();
-    let name = model_name(&args.model, ctx.cwd.join(&args.model).exists());
+    let loader = ModelLoader {
+        printer: ctx.printer.clone(),
+        cwd: ctx.cwd.clone(),
+        models: args.models.clone(),
+        config: args.config.clone(),
+        threshold: args.threshold,
+        device: device.clone(),
+    };
+    let models = loader.load_all()?;
     let options = mlops_serve::Options {
         host: args.host.clone(),
         port: args.port,
         max_body: args.max_body,
         threads,
-        threshold: args.threshold,
-        load_time,
         log: log_options(args, ctx),
+        admin_token: admin_token()?,
+        batch_wait: std::time::Duration::from_micros(args.batch_wait),
+        batch_rows: usize::try_from(args.batch_rows).unwrap_or(usize::MAX),
     };
-    let server = mlops_serve::bind(name.clone(), model, device, &options)?;
+    let server = mlops_serve::bind(models, Box::new(loader), device, &options)?;
     // The ready line is data (scripts read the port from it): stdout, whatever -q says.
-    let address = server.address();
-    crate::output::Printer::data(format!("serving {name} at http://{address}\n").as_bytes())?;
+    let models: Vec<String> = server
+        .models()
+        .iter()
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    let ready = format!(
+        "serving {} at http://{}\n",
+        models.join(", "),
+        server.address()
+    );
+    crate::output::Printer::data(ready.as_bytes())?;
     server.run()?;
     Ok(ExitStatus::Success)
 }

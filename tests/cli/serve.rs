@@ -13,18 +13,28 @@ use crate::rng::Rng;
 use crate::support::TestEnv;
 
 /// A running `mlops serve`, killed when dropped so that no test leaves a process behind.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
     /// Starts `mlops serve` with `args` in `env` and waits for its ready line.
-    fn start(env: &TestEnv, args: &[&str]) -> Server {
+    pub(crate) fn start(env: &TestEnv, args: &[&str]) -> Server {
+        Server::start_with(env, args, &[]).0
+    }
+
+    /// [`Server::start`] with environment variables `vars`; also returns the ready line.
+    pub(crate) fn start_with(
+        env: &TestEnv,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> (Server, String) {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("mlops"))
             .env_clear()
             .env("HOME", env.outside("home"))
             .env("NO_COLOR", "1")
+            .envs(vars.iter().copied())
             .current_dir(env.root())
             .arg("serve")
             .args(args)
@@ -45,54 +55,47 @@ impl Server {
             .1;
         assert!(line.starts_with("serving "), "{line}");
         server.port = address.parse().expect("port");
-        server
+        (server, line)
+    }
+
+    /// Sends the signal `name` (`HUP`, `TERM`, ...) to the server.
+    pub(crate) fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{name} {pid}");
     }
 
     /// Sends one request; returns the status and the body parsed as JSON (`null` when empty).
-    fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        let (status, body) = self.send_text(method, path, body);
-        let body = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-        };
-        (status, body)
+    pub(crate) fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        send_to(self.port, method, path, body, &[])
+    }
+
+    /// [`Server::send`] with more header lines.
+    pub(crate) fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        send_to(self.port, method, path, body, headers)
     }
 
     /// Sends one request; returns the status and the body as text.
-    fn send_text(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .expect("read the response");
-        let response = String::from_utf8(response).expect("utf-8 response");
-        let (head, body) = response.split_once("\r\n\r\n").expect("a head");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("status line: {head}"));
-        (status, body.to_owned())
+    pub(crate) fn send_text(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        send_text_to(self.port, method, path, body, &[])
     }
 
-    fn post(&self, path: &str, body: &Value) -> Value {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Value {
         let (status, answer) = self.send("POST", path, &body.to_string());
         assert_eq!(status, 200, "{path} {body}: {answer}");
         answer
     }
 
     /// Sends SIGTERM and returns whether the server exited with status 0 within 20 seconds.
-    fn terminate(mut self) -> bool {
+    pub(crate) fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status();
         assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
@@ -114,6 +117,61 @@ impl Drop for Server {
     }
 }
 
+/// Sends one request to the server on `port`, with `headers` besides the usual; returns the
+/// status and the body parsed as JSON (`null` when empty).
+pub(crate) fn send_to(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let (status, body) = send_text_to(port, method, path, body, headers);
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    (status, body)
+}
+
+/// [`send_to`], the body as text.
+fn send_text_to(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        let _ = write!(request, "{name}: {value}\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .expect("read the response");
+    let response = String::from_utf8(response).expect("utf-8 response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("status line: {head}"));
+    (status, body.to_owned())
+}
+
 /// Rows of two numeric inputs and a category, with a label that follows them.
 fn training_csv(rows: usize) -> String {
     let mut rng = Rng(17);
@@ -129,7 +187,7 @@ fn training_csv(rows: usize) -> String {
 }
 
 /// Query rows whose numbers f32 holds exactly, so FP32 requests score them as FP64 ones do.
-const QUERY: [(f64, f64, &str); 4] = [
+pub(crate) const QUERY: [(f64, f64, &str); 4] = [
     (0.5, 50.0, "pro"),
     (-1.25, 40.0, "basic"),
     (2.0, 62.5, "plus"),
@@ -137,7 +195,7 @@ const QUERY: [(f64, f64, &str); 4] = [
 ];
 
 /// Trains `models/churn` (with the category) and `models/numeric` (without it).
-fn trained_env() -> TestEnv {
+pub(crate) fn trained_env() -> TestEnv {
     let env = TestEnv::bare();
     env.write("train.csv", training_csv(600));
     let mut query = String::from("a,b,plan\n");
@@ -214,18 +272,18 @@ fn predicted_columns(env: &TestEnv, model: &str, prefix: &str) -> Vec<f64> {
 }
 
 /// `mlops predict`'s scores of the query rows with `model`.
-fn predicted(env: &TestEnv, model: &str) -> Vec<f64> {
+pub(crate) fn predicted(env: &TestEnv, model: &str) -> Vec<f64> {
     predicted_columns(env, model, "score")
 }
 
-fn assert_close(got: &[f64], want: &[f64], what: &str) {
+pub(crate) fn assert_close(got: &[f64], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: {got:?} vs {want:?}");
     for (g, w) in got.iter().zip(want) {
         assert!((g - w).abs() <= 1e-6, "{what}: {got:?} vs {want:?}");
     }
 }
 
-fn floats(value: &Value) -> Vec<f64> {
+pub(crate) fn floats(value: &Value) -> Vec<f64> {
     value
         .as_array()
         .unwrap_or_else(|| panic!("an array: {value}"))
@@ -235,14 +293,14 @@ fn floats(value: &Value) -> Vec<f64> {
 }
 
 /// The V2 output named `name`.
-fn output<'a>(answer: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn output<'a>(answer: &'a Value, name: &str) -> &'a Value {
     answer["outputs"]
         .as_array()
         .and_then(|outputs| outputs.iter().find(|o| o["name"] == name))
         .unwrap_or_else(|| panic!("no output `{name}`: {answer}"))
 }
 
-fn column_tensors(datatype: &str) -> Value {
+pub(crate) fn column_tensors(datatype: &str) -> Value {
     let a: Vec<f64> = QUERY.iter().map(|q| q.0).collect();
     let b: Vec<f64> = QUERY.iter().map(|q| q.1).collect();
     let plan: Vec<&str> = QUERY.iter().map(|q| q.2).collect();
@@ -440,6 +498,13 @@ fn v2_cases() -> Vec<Case> {
             400,
             "inputs[2].datatype",
         ),
+        (
+            "a number beyond FP32's range",
+            infer,
+            json!({ "inputs": [tensor("a", &json!([2]), "FP32", &json!([1e39, 1.0])), b, plan] }).to_string(),
+            400,
+            "a",
+        ),
         ("a missing column", infer, json!({ "inputs": [a, b] }).to_string(), 400, "inputs"),
         (
             "an unknown column",
@@ -459,6 +524,20 @@ fn mlflow_and_http_cases() -> Vec<Case> {
             json!({ "dataframe_records": [{ "a": 1.0, "b": null, "plan": "pro" }] }).to_string(),
             400,
             "b",
+        ),
+        (
+            "a number the model's f32 inputs cannot hold",
+            "/invocations",
+            json!({ "dataframe_records": [{ "a": 1.0, "b": 1e308, "plan": "pro" }] }).to_string(),
+            400,
+            "b",
+        ),
+        (
+            "a bare NaN token (not JSON)",
+            "/invocations",
+            r#"{"dataframe_records": [{"a": NaN, "b": 1.0, "plan": "pro"}]}"#.into(),
+            400,
+            "body",
         ),
         (
             "MLflow: a missing column",
@@ -504,6 +583,20 @@ fn mlflow_and_http_cases() -> Vec<Case> {
             format!("{{\"x\": \"{}\"}}", "y".repeat(2048)),
             413,
             "body",
+        ),
+        (
+            "a method the route does not take",
+            "/invocations",
+            String::new(),
+            405,
+            "method",
+        ),
+        (
+            "a model name that is not UTF-8",
+            "/v2/models/%FF",
+            String::new(),
+            400,
+            "path",
         ),
         (
             "an unknown route",
@@ -826,212 +919,6 @@ fn dashboard_queries_only(samples: &[Sample]) {
     }
 }
 
-/// The rows of the Parquet files under `dir`, read with the arrow reader (not through mlops).
-fn logged_rows(dir: &std::path::Path) -> (usize, Vec<String>) {
-    let mut rows = 0;
-    let mut files = Vec::new();
-    for day in std::fs::read_dir(dir).expect("log dir") {
-        let day = day.expect("entry").path();
-        for file in std::fs::read_dir(&day).expect("partition") {
-            let file = file.expect("entry").path();
-            let relative = file.strip_prefix(dir).expect("under").display().to_string();
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                std::fs::File::open(&file).expect("open"),
-            )
-            .expect("parquet")
-            .build()
-            .expect("reader");
-            rows += reader.map(|b| b.expect("batch").num_rows()).sum::<usize>();
-            files.push(relative);
-        }
-    }
-    (rows, files)
-}
-
-#[test]
-fn serve_logs_every_row_answered_and_drift_and_profile_read_the_log() {
-    let env = trained_env();
-    env.run(&["init", "--no-git"]);
-    let server = Server::start(&env, &["models/churn", "--log-rows", "6"]);
-    let mut answered = 0;
-    // FP32 inputs are logged as FP32: the file holding them has its own schema.
-    for (id, datatype) in ["FP64", "FP64", "FP32"].into_iter().enumerate() {
-        let answer = server.post(
-            "/v2/models/churn/infer",
-            &json!({ "id": format!("r{id}"), "inputs": column_tensors(datatype) }),
-        );
-        assert_eq!(answer["id"], format!("r{id}"));
-        answered += QUERY.len();
-    }
-    let records: Vec<Value> = QUERY
-        .iter()
-        .map(|(a, b, p)| json!({ "a": a, "b": b, "plan": p }))
-        .collect();
-    for _ in 0..2 {
-        server.post("/invocations", &json!({ "dataframe_records": records }));
-        answered += QUERY.len();
-    }
-    // A refused request logs nothing.
-    let (status, _) = server.send("POST", "/invocations", "{\"instances\": [[1.0]]}");
-    assert_eq!(status, 400);
-    let (_, metrics) = server.send_text("GET", "/metrics", "");
-    assert!(
-        metrics.contains("mlops_serve_log_dropped_rows_total 0"),
-        "{metrics}"
-    );
-    assert!(server.terminate(), "exits with status 0 on SIGTERM");
-
-    let log = env.path(".mlops/predictions");
-    let (rows, files) = logged_rows(&log);
-    assert_eq!(rows, answered, "{files:?}");
-    assert!(files.len() >= 2, "rotated by --log-rows 6: {files:?}");
-    for file in &files {
-        assert!(
-            file.starts_with("date=") && file.contains("/part-") && file.ends_with(".parquet"),
-            "{file}"
-        );
-    }
-    // The log is read as is: a hive date partition, by drift against the training data and
-    // by profile.
-    let drift = env
-        .cmd(&["drift", "--reference", "train.csv", ".mlops/predictions/"])
-        .output()
-        .expect("drift");
-    assert!(
-        matches!(drift.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&drift.stderr)
-    );
-    env.run(&["profile", ".mlops/predictions/", "-o", "log.profile"]);
-    let profile: Value = serde_json::from_slice(&env.read("log.profile")).expect("json");
-    assert_eq!(profile["rows"], answered, "{profile}");
-    let columns: Vec<&str> = profile["columns"]
-        .as_array()
-        .expect("columns")
-        .iter()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    for column in ["a", "plan", "score", "model", "model_version", "request_id"] {
-        assert!(columns.contains(&column), "{column}: {columns:?}");
-    }
-}
-
-/// Every row of the Parquet files under `dir`'s `date=` partitions, as one batch per file.
-fn logged_batches(dir: &std::path::Path) -> Vec<arrow_array::RecordBatch> {
-    let mut batches = Vec::new();
-    for day in std::fs::read_dir(dir).expect("log dir") {
-        for file in std::fs::read_dir(day.expect("entry").path()).expect("partition") {
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                std::fs::File::open(file.expect("entry").path()).expect("open"),
-            )
-            .expect("parquet")
-            .build()
-            .expect("reader");
-            batches.extend(reader.map(|b| b.expect("batch")));
-        }
-    }
-    batches
-}
-
-/// A batch's (`request_id`, `row`) keys, each with the column `value` if given (integers).
-fn keyed(batch: &arrow_array::RecordBatch, value: Option<&str>) -> Vec<((String, i64), i64)> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Int64Type;
-    let ids = batch.column_by_name("request_id").expect("request_id");
-    let rows = batch.column_by_name("row").expect("row");
-    let values = value.map(|v| batch.column_by_name(v).expect("value"));
-    let ids = ids.as_string::<i32>();
-    let rows = rows.as_primitive::<Int64Type>();
-    (0..batch.num_rows())
-        .map(|i| {
-            let label = values.map_or(0, |v| v.as_primitive::<Int64Type>().value(i));
-            ((ids.value(i).to_owned(), rows.value(i)), label)
-        })
-        .collect()
-}
-
-#[test]
-fn serve_records_labels_that_join_the_prediction_log_by_request_and_row() {
-    let env = trained_env();
-    env.run(&["init", "--no-git"]);
-    let server = Server::start(&env, &["models/churn"]);
-    for id in ["f1", "f2"] {
-        server.post(
-            "/v2/models/churn/infer",
-            &json!({ "id": id, "inputs": column_tensors("FP64") }),
-        );
-    }
-    let answer = server.post(
-        "/v2/feedback",
-        &json!({ "id": "f1", "labels": [1, 0, 1, 0] }),
-    );
-    assert_eq!(answer["rows"], 4, "{answer}");
-    server.post("/v2/feedback", &json!({ "id": "f2", "row": 2, "label": 1 }));
-    for (body, field) in [
-        (json!({ "labels": [1] }), "id"),
-        (json!({ "id": "f1", "labels": [1, "yes"] }), "labels[1]"),
-        (json!({ "id": "f1", "row": -1, "label": 1 }), "row"),
-        (json!({ "id": "f1" }), "labels"),
-    ] {
-        let (status, error) = server.send("POST", "/v2/feedback", &body.to_string());
-        assert_eq!(status, 400, "{body}: {error}");
-        assert_eq!(error["field"], field, "{body}: {error}");
-    }
-    assert!(server.terminate(), "exits with status 0 on SIGTERM");
-
-    let predictions: std::collections::HashMap<(String, i64), i64> =
-        logged_batches(&env.path(".mlops/predictions"))
-            .iter()
-            .flat_map(|b| keyed(b, None))
-            .collect();
-    assert_eq!(predictions.len(), 2 * QUERY.len(), "{predictions:?}");
-    let labels: Vec<((String, i64), i64)> = logged_batches(&env.path(".mlops/labels"))
-        .iter()
-        .flat_map(|b| keyed(b, Some("label")))
-        .collect();
-    let mut got: Vec<(String, i64, i64)> = labels
-        .iter()
-        .map(|((id, row), label)| (id.clone(), *row, *label))
-        .collect();
-    got.sort();
-    let want: Vec<(String, i64, i64)> = [("f1", 0, 1), ("f1", 1, 0), ("f1", 2, 1)]
-        .into_iter()
-        .chain([("f1", 3, 0), ("f2", 2, 1)])
-        .map(|(id, row, label)| (id.to_owned(), row, label))
-        .collect();
-    assert_eq!(got, want);
-    // Every label pairs with the prediction of its request's row.
-    for (key, _) in &labels {
-        assert!(predictions.contains_key(key), "{key:?} has no prediction");
-    }
-
-    // Without a prediction log there is no labels log either.
-    let server = Server::start(&env, &["models/churn", "--no-log"]);
-    let (status, error) = server.send("POST", "/v2/feedback", "{\"id\": \"f1\", \"labels\": [1]}");
-    assert_eq!(
-        (status, &error["field"]),
-        (404, &json!("labels")),
-        "{error}"
-    );
-    drop(server);
-
-    // A log directory named like the labels log beside it would mix the two: refused at start.
-    let refused = env
-        .cmd(&[
-            "serve",
-            "models/churn",
-            "--log-dir",
-            "logs/labels",
-            "--port",
-            "0",
-        ])
-        .output()
-        .expect("serve");
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "{stderr}");
-    assert!(stderr.contains("named like the labels log"), "{stderr}");
-}
-
 #[test]
 fn serve_answers_predict_proba_with_the_class_probabilities_predict_scores() {
     let env = trained_env();
@@ -1111,7 +998,7 @@ fn send_arrow(server: &Server, path: &str, body: &[u8]) -> (u16, String, Vec<u8>
 }
 
 /// The query rows as an Arrow IPC stream of two batches, with a column the model ignores.
-fn query_stream() -> Vec<u8> {
+pub(crate) fn query_stream() -> Vec<u8> {
     use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
     use std::sync::Arc;
     let batch = |rows: &[(f64, f64, &str)]| {

@@ -68,7 +68,7 @@ pub struct PredictReport {
 }
 
 /// The columns scoring adds after the kept ones, with their types.
-pub(crate) fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
+pub fn added_columns(model: &Model) -> Vec<(String, ValueType)> {
     let prediction = match &model.classes {
         None => ValueType::Float32,
         Some(Classes::Int(_)) => ValueType::Int64,

@@ -137,6 +137,54 @@ fn category(column: &str, categories: &[String], cells: &Cells<'_>) -> Result<Ar
     Ok(Arc::new(StringArray::from(names)))
 }
 
+/// Refuses a numeric input beyond f32's range (infinite, or finite but too large for the
+/// network's f32 inputs), as a NaN is refused: either gives a NaN or a saturated score that
+/// looks like an answer.
+pub(crate) fn check_finite(features: &[Feature], batch: &RecordBatch) -> Result<(), ApiError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float16Type, Float32Type, Float64Type};
+    use arrow_schema::DataType;
+    let limit = f64::from(f32::MAX);
+    for feature in features {
+        let Feature::Numeric { column, .. } = feature else {
+            continue;
+        };
+        let Some(array) = batch.column_by_name(column) else {
+            continue;
+        };
+        let values: Box<dyn Iterator<Item = Option<f64>>> = match array.data_type() {
+            DataType::Float64 => Box::new(array.as_primitive::<Float64Type>().iter()),
+            DataType::Float32 => Box::new(
+                array
+                    .as_primitive::<Float32Type>()
+                    .iter()
+                    .map(|v| v.map(f64::from)),
+            ),
+            DataType::Float16 => Box::new(
+                array
+                    .as_primitive::<Float16Type>()
+                    .iter()
+                    .map(|v| v.map(f64::from)),
+            ),
+            _ => continue,
+        };
+        // NaN is the row encoder's to refuse, with the rows it counts.
+        if let Some((row, value)) = values
+            .enumerate()
+            .find_map(|(row, v)| v.filter(|v| v.abs() > limit).map(|v| (row, v)))
+        {
+            return Err(ApiError::bad(
+                column.as_str(),
+                format!(
+                    "row {row}: input `{column}` is {value:e}; the model needs a finite number \
+                     within f32's range (±{limit:e})"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The record batch of `features`' columns, in their order, `rows` long.
 pub(crate) fn batch(features: &[Feature], columns: Vec<ArrayRef>, rows: usize) -> RecordBatch {
     let fields: Vec<arrow_schema::Field> = features

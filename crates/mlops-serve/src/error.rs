@@ -10,11 +10,39 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{0}")]
+    Models(String),
+
+    #[error("{}: {message}", path.display())]
+    Config {
+        path: std::path::PathBuf,
+        message: String,
+    },
+
     #[error("the prediction log: {0}")]
     Log(String),
 
     #[error(transparent)]
     Io(std::io::Error),
+
+    #[error(transparent)]
+    Data(#[from] mlops_data::Error),
+
+    #[error(
+        "model `{model}`'s input `{column}` is named like {clashes}: the prediction log could not tell them apart; serve it with --no-log, or rename the column and train again"
+    )]
+    LogColumnClash {
+        model: String,
+        column: String,
+        clashes: &'static str,
+    },
+
+    #[error("column `{column}` of `{}` holds {found}, expected row indices (0, 1, ...)", input.display())]
+    BadLabels {
+        column: String,
+        input: std::path::PathBuf,
+        found: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

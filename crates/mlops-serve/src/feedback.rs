@@ -5,16 +5,174 @@
 //! the labels log (request id, row, label, timestamp), which joins the prediction log on
 //! (request id, row). The server does not check the id against what it answered: labels may
 //! arrive after a restart, for requests another replica answered.
+//!
+//! [`record`] is the same for labels in a table (`mlops feedback FILE`): the rows go through
+//! the log's writer into the same layout, with the same columns.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{Field, Schema};
+use arrow_schema::{ArrowError, Field, Schema};
+use mlops_data::Dataset;
+use mlops_data::table::{Column, Table};
 use serde_json::Value;
 
-use crate::log::{row_indices, timestamps};
+use crate::error::{Error, Result};
+use crate::log::{LogOptions, Parts, now, row_indices, timestamps};
 use crate::reply::ApiError;
+
+/// Rows read from a table of labels at a time.
+const PIECE_ROWS: usize = 65_536;
+
+/// The columns of a table of labels.
+#[derive(Debug, Clone)]
+pub struct LabelColumns {
+    /// The request id each label is for (any type; the log keeps it as text).
+    pub id: String,
+    /// The row within that request; `None` when every request had one row (row 0).
+    pub row: Option<String>,
+    /// The label: integers, numbers, text or booleans.
+    pub label: String,
+}
+
+/// What [`record`] recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// Labels written to the log.
+    pub labels: u64,
+    /// Rows left out because their id or label was missing.
+    pub skipped: u64,
+}
+
+/// Records the labels of `data` into the labels log under `dir`, as `POST /v2/feedback` does:
+/// the same `date=` partitions and part files, the same columns (request id, row, label,
+/// timestamp), every label stamped with this moment, so that a later recording of the same
+/// key wins when eval joins them. Read a piece at a time; one part file per run.
+///
+/// # Errors
+/// An unreadable table or a missing column (naming both), a row index that is not a whole
+/// number from 0, and what writing the log meets.
+pub fn record(data: &Dataset, columns: &LabelColumns, dir: &Path) -> Result<Recorded> {
+    let options = LogOptions {
+        dir: dir.to_owned(),
+        rows: usize::MAX,
+        age: Duration::MAX,
+        warn: None,
+    };
+    crate::log::sweep(dir);
+    let mut parts = Parts::new(&options);
+    let stamp = now();
+    let mut wanted = vec![columns.id.as_str(), columns.label.as_str()];
+    wanted.extend(columns.row.as_deref());
+    let mut recorded = Recorded {
+        labels: 0,
+        skipped: 0,
+    };
+    let input = data.files().first().cloned().unwrap_or_default();
+    data.for_each_piece(&wanted, PIECE_ROWS, |piece: Table| -> Result<()> {
+        let Some(batch) = piece_labels(&piece, columns, &input, stamp, &mut recorded)? else {
+            return Ok(());
+        };
+        parts.write_batch(batch, stamp)
+    })?;
+    parts.complete()?;
+    Ok(recorded)
+}
+
+/// One piece of a labels table as the labels log's columns; `None` when no row of it has an
+/// id and a label.
+fn piece_labels(
+    piece: &Table,
+    columns: &LabelColumns,
+    input: &Path,
+    stamp: Duration,
+    recorded: &mut Recorded,
+) -> Result<Option<RecordBatch>> {
+    let column = |name: &str| piece.column(name).expect("every column asked for was read");
+    let ids = column(&columns.id).to_text();
+    let labels = column(&columns.label);
+    let rows = match &columns.row {
+        Some(name) => row_numbers(column(name), name, input)?,
+        None => vec![Some(0); piece.rows],
+    };
+    let kept: Vec<usize> = (0..piece.rows)
+        .filter(|&r| ids[r].is_some() && rows[r].is_some() && present(labels, r))
+        .collect();
+    recorded.skipped += (piece.rows - kept.len()) as u64;
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    recorded.labels += kept.len() as u64;
+    let id_array: ArrayRef = Arc::new(
+        kept.iter()
+            .map(|&r| ids[r].as_deref())
+            .collect::<StringArray>(),
+    );
+    let row_array = row_indices(kept.iter().filter_map(|&r| rows[r]));
+    let label_array = piece.select(&[&columns.label]).take(&kept).columns[0].to_arrow();
+    batch(id_array, row_array, label_array, stamp)
+        .map(Some)
+        .map_err(|e| Error::Log(e.to_string()))
+}
+
+/// Whether row `row` of `column` holds a value.
+fn present(column: &Column, row: usize) -> bool {
+    match column {
+        Column::Bool(values) => values[row].is_some(),
+        Column::Int(values) => values.is_present(row),
+        Column::Float(values) => {
+            values.is_present(row) && !values.get(row).is_some_and(f64::is_nan)
+        }
+        Column::Text { ids, .. } => ids[row] != Column::MISSING,
+    }
+}
+
+/// A row column's indices: whole numbers from 0 (`None` where missing).
+fn row_numbers(column: &Column, name: &str, input: &Path) -> Result<Vec<Option<u64>>> {
+    let bad = |found: String| Error::BadLabels {
+        column: name.to_owned(),
+        input: input.to_owned(),
+        found,
+    };
+    let values = column
+        .to_floats()
+        .ok_or_else(|| bad(format!("{} values", column.type_name())))?;
+    values
+        .into_iter()
+        .map(|v| match v {
+            None => Ok(None),
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "checked whole and in range"
+            )]
+            Some(v) if v.fract() == 0.0 && (0.0..9.0e15).contains(&v) => Ok(Some(v as u64)),
+            Some(v) => Err(bad(format!("the value {v}"))),
+        })
+        .collect()
+}
+
+/// The labels log's columns: request id, row, label and the time recorded.
+fn batch(
+    ids: ArrayRef,
+    rows: ArrayRef,
+    label: ArrayRef,
+    now: Duration,
+) -> std::result::Result<RecordBatch, ArrowError> {
+    let (timestamp, stamps) = timestamps(now, ids.len());
+    let fields = vec![
+        Field::new("request_id", arrow_schema::DataType::Utf8, false),
+        Field::new("row", arrow_schema::DataType::Int64, false),
+        Field::new("label", label.data_type().clone(), false),
+        timestamp,
+    ];
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        vec![ids, rows, label, stamps],
+    )
+}
 
 /// The labels a feedback body gives, as the labels log's columns, stamped `now`.
 pub(crate) fn labels(body: &Value, now: Duration) -> Result<RecordBatch, ApiError> {
@@ -81,23 +239,11 @@ pub(crate) fn labels(body: &Value, now: Duration) -> Result<RecordBatch, ApiErro
             }
         };
     let label = column(&labels)?;
-    let count = rows.len();
-    let (timestamp, stamps) = timestamps(now, count);
-    let fields = vec![
-        Field::new("request_id", arrow_schema::DataType::Utf8, false),
-        Field::new("row", arrow_schema::DataType::Int64, false),
-        Field::new("label", label.data_type().clone(), false),
-        timestamp,
-    ];
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            id, count,
-        ))),
-        row_indices(rows.into_iter()),
-        label,
-        stamps,
-    ];
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    let ids = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        id,
+        rows.len(),
+    )));
+    batch(ids, row_indices(rows.into_iter()), label, now)
         .map_err(|e| ApiError::bad("labels", e.to_string()))
 }
 

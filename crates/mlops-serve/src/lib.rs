@@ -1,4 +1,4 @@
-//! Online inference: one model directory served over HTTP.
+//! Online inference: model directories and registered versions served over HTTP.
 //!
 //! Speaks the Open Inference Protocol (KServe V2 REST, as MLServer and Triton do) and MLflow's
 //! scoring protocol. Every request is turned into the Arrow columns `mlops predict` reads from a
@@ -8,12 +8,17 @@
 //! (`reply::ApiError`); the server never panics on one. Both scoring routes also take and answer
 //! Arrow IPC streams (`ipc`).
 //! `GET /metrics` answers Prometheus' text format (`metrics`), with bounded label sets only.
-//! Every row answered with success goes to the prediction log (`log`), off the request path;
-//! labels that arrive later (`POST /v2/feedback`, `feedback`) go to a labels log beside it.
+//! Every row answered with success goes to its model's prediction log (`log`), off the request
+//! path; labels that arrive later (`POST /v2/feedback`, `feedback`) go to a labels log beside it.
+//! The models served are a `catalog::Catalog` swapped whole on reload (SIGHUP or
+//! `POST /admin/reload`), so a request is scored by the model set it started with.
 //!
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
+mod batch;
+mod catalog;
 mod cells;
+pub mod config;
 mod error;
 mod feedback;
 mod ipc;
@@ -32,8 +37,10 @@ use mlops_data::rows::RowEncoder;
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
+pub use catalog::{Loaded, Loader, Reloaded};
 pub use error::{Error, Result};
-pub use log::LogOptions;
+pub use feedback::{LabelColumns, Recorded, record as record_labels};
+pub use log::{LogOptions, Warn};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -46,31 +53,41 @@ pub struct Options {
     pub max_body: usize,
     /// Threads that score (the blocking pool's bound).
     pub threads: usize,
-    /// A binary model predicts its second class when its score is at least this.
-    pub threshold: f64,
-    /// How long loading the model took, reported at `/metrics`.
-    pub load_time: Duration,
-    /// Where the prediction log goes; `None` keeps none.
+    /// Where the prediction logs go (each model's under its name); `None` keeps none.
     pub log: Option<LogOptions>,
+    /// The bearer token `POST /admin/reload` requires; without one, only loopback clients may
+    /// call it.
+    pub admin_token: Option<String>,
+    /// How long a model's batcher gathers concurrent requests to score them together; zero
+    /// scores each request alone (`batch`).
+    pub batch_wait: Duration,
+    /// A batch stops gathering once it holds this many rows.
+    pub batch_rows: usize,
 }
 
 /// A loaded model and what scoring a request with it needs.
 pub(crate) struct Served {
     /// The name requests address it by.
     name: String,
+    version: String,
     model: Model,
     device: Device,
     encoder: RowEncoder,
     threshold: f64,
-    metrics: metrics::Metrics,
+    load_time: Duration,
+    /// The server's metrics, and this model's `model` and `version` labels in them.
+    metrics: Arc<metrics::Metrics>,
+    metric_labels: metrics::ModelLabels,
+    /// This model's prediction log.
     log: Option<Arc<log::Log>>,
-    labels: Option<Arc<log::Log>>,
+    /// Gathers concurrent requests into one score when `--batch-wait` is on.
+    batcher: batch::Batcher,
 }
 
 impl Served {
-    /// The version reported in metadata and responses: the weights' digest, shortened.
-    fn version(&self) -> String {
-        self.model.digest.to_string()[..12].to_owned()
+    /// The version reported in metadata, responses, metrics and the log.
+    fn version(&self) -> &str {
+        &self.version
     }
 }
 
@@ -79,16 +96,20 @@ pub struct Server {
     runtime: tokio::runtime::Runtime,
     listener: std::net::TcpListener,
     address: SocketAddr,
+    app: Arc<catalog::App>,
     router: axum::Router,
-    shutdown: routes::Shutdown,
-    log: Option<(Arc<log::Log>, log::Writer)>,
-    labels: Option<(Arc<log::Log>, log::Writer)>,
+    signals: routes::Signals,
 }
 
-/// Binds `options.host:options.port` for `model`, addressed as `name`, and prepares the
-/// runtime and the signal handlers, so that once this returns, the address is live and
-/// SIGTERM or Ctrl-C stop the server cleanly.
-pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Result<Server> {
+/// Binds `options.host:options.port` for the `models` the `loader` loaded, and prepares the
+/// runtime and the signal handlers, so that once this returns, the address is live, SIGTERM or
+/// Ctrl-C stop the server cleanly and SIGHUP reloads through `loader`.
+pub fn bind(
+    models: Vec<Loaded>,
+    loader: Box<dyn Loader>,
+    device: Device,
+    options: &Options,
+) -> Result<Server> {
     let address = format!("{}:{}", options.host, options.port);
     let listener = std::net::TcpListener::bind(&address).map_err(|source| Error::Bind {
         address: address.clone(),
@@ -101,57 +122,23 @@ pub fn bind(name: String, model: Model, device: Device, options: &Options) -> Re
         .worker_threads(2)
         .max_blocking_threads(options.threads.max(1))
         .enable_io()
+        // The micro-batcher's window (`batch`).
+        .enable_time()
         .build()
         .map_err(Error::Io)?;
-    let shutdown = {
+    let signals = {
         let _entered = runtime.enter();
-        routes::Shutdown::install().map_err(Error::Io)?
+        routes::Signals::install().map_err(Error::Io)?
     };
-    let version = model.digest.to_string()[..12].to_owned();
-    let metrics = metrics::Metrics::new(
-        &name,
-        &version,
-        &model.digest.to_string(),
-        options.load_time,
-    );
-    if let Some(o) = &options.log
-        && o.labels_dir() == o.dir
-    {
-        return Err(Error::Log(format!(
-            "{} is named like the labels log that goes beside it; pick another --log-dir",
-            o.dir.display()
-        )));
-    }
-    let log = options.log.as_ref().map(log::start).transpose()?;
-    let labels = options
-        .log
-        .as_ref()
-        .map(|o| {
-            log::start(&LogOptions {
-                dir: o.labels_dir(),
-                ..o.clone()
-            })
-        })
-        .transpose()?;
-    let served = Served {
-        log: log.as_ref().map(|(log, _)| Arc::clone(log)),
-        labels: labels.as_ref().map(|(labels, _)| Arc::clone(labels)),
-        name,
-        metrics,
-        encoder: RowEncoder::new(model.features.clone()),
-        model,
-        device,
-        threshold: options.threshold,
-    };
-    let router = routes::router(Arc::new(served), options.max_body);
+    let app = Arc::new(catalog::App::new(models, loader, device, options)?);
+    let router = routes::router(Arc::clone(&app), options.max_body);
     Ok(Server {
         runtime,
         listener,
         address,
+        app,
         router,
-        shutdown,
-        log,
-        labels,
+        signals,
     })
 }
 
@@ -161,30 +148,37 @@ impl Server {
         self.address
     }
 
+    /// What is served: each model's name and version, in the order loaded.
+    pub fn models(&self) -> Vec<(String, String)> {
+        self.app.served()
+    }
+
     /// Answers requests until SIGTERM or Ctrl-C, then finishes the requests in flight, completes
-    /// the prediction log and returns.
+    /// the prediction logs and returns. SIGHUP and `POST /admin/reload` reload the models
+    /// meanwhile.
     pub fn run(self) -> Result<()> {
         let Server {
             runtime,
             listener,
+            app,
             router,
-            shutdown,
-            log,
-            labels,
+            signals,
             ..
         } = self;
-        let answered = runtime.block_on(async move {
+        let (hangup, shutdown) = signals.split();
+        let answered = runtime.block_on(async {
+            tokio::spawn(routes::reload_on(hangup, Arc::clone(&app)));
             let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Io)?;
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.wait())
-                .await
-                .map_err(Error::Io)
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.wait())
+            .await
+            .map_err(Error::Io)
         });
-        // Every request has been answered: what the log holds is exactly what succeeded.
-        for (log, writer) in [log, labels].into_iter().flatten() {
-            log.close();
-            writer.finish()?;
-        }
+        // Every request has been answered: what the logs hold is exactly what succeeded.
+        app.finish_logs()?;
         answered
     }
 }

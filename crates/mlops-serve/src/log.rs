@@ -32,6 +32,21 @@ use crate::error::{Error, Result};
 /// Requests' batches the channel holds before rows are dropped.
 const CAPACITY: usize = 1024;
 
+/// The least time between two warnings about dropped rows: each says how many were dropped
+/// since the one before, so a full queue gives a line every so often, not one per request.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Where warnings go: the library does not print, the binary does (to stderr). Called from
+/// request tasks, so it must be quick.
+#[derive(Clone)]
+pub struct Warn(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for Warn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Warn(..)")
+    }
+}
+
 /// Where and how the log is written.
 #[derive(Debug, Clone)]
 pub struct LogOptions {
@@ -42,6 +57,9 @@ pub struct LogOptions {
     pub rows: usize,
     /// A file is completed this long after it was opened, rows or not.
     pub age: Duration,
+    /// Told when rows are dropped because the queue was full, at most once every ten seconds
+    /// with the count since the last time, and once more at shutdown if some went untold.
+    pub warn: Option<Warn>,
 }
 
 impl LogOptions {
@@ -67,6 +85,46 @@ pub(crate) struct Answered<'a> {
 pub(crate) struct Log {
     /// Taken at shutdown, which closes the channel and lets the writer finish.
     sender: Mutex<Option<SyncSender<Entry>>>,
+    dropped: Dropped,
+}
+
+/// Rows dropped and not yet warned about, and when the last warning went out.
+struct Dropped {
+    warn: Option<Warn>,
+    state: Mutex<(u64, Option<Instant>)>,
+}
+
+impl Dropped {
+    fn new(warn: Option<Warn>) -> Self {
+        Dropped {
+            warn,
+            state: Mutex::new((0, None)),
+        }
+    }
+
+    /// Counts `rows` dropped, and warns if the last warning is old enough (or at `last`, if
+    /// any went untold).
+    fn count(&self, rows: u64, last: bool) {
+        let Some(warn) = &self.warn else {
+            return;
+        };
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 += rows;
+        let due = state.1.is_none_or(|at| at.elapsed() >= WARN_EVERY) || last;
+        if state.0 > 0 && due {
+            let since = if state.1.is_some() {
+                " since the last warning"
+            } else {
+                ""
+            };
+            (warn.0)(&format!(
+                "the prediction log dropped {} rows{since}: its queue was full (is the disk slow?); \
+                 mlops_serve_log_dropped_rows_total counts them all",
+                state.0
+            ));
+            *state = (0, Some(Instant::now()));
+        }
+    }
 }
 
 /// A batch of rows and the day they were answered on.
@@ -80,9 +138,12 @@ pub(crate) struct Writer {
     thread: std::thread::JoinHandle<Result<()>>,
 }
 
-/// Starts the writer thread for `options`.
+/// Starts the writer thread for `options`, once the temporary files a killed writer left in
+/// its directory are gone.
 pub(crate) fn start(options: &LogOptions) -> Result<(Arc<Log>, Writer)> {
+    sweep(&options.dir);
     let (sender, receiver) = std::sync::mpsc::sync_channel(CAPACITY);
+    let dropped = Dropped::new(options.warn.clone());
     let options = options.clone();
     let thread = std::thread::Builder::new()
         .name("mlops-serve-log".to_owned())
@@ -90,6 +151,7 @@ pub(crate) fn start(options: &LogOptions) -> Result<(Arc<Log>, Writer)> {
         .map_err(Error::Io)?;
     let log = Log {
         sender: Mutex::new(Some(sender)),
+        dropped,
     };
     Ok((Arc::new(log), Writer { thread }))
 }
@@ -100,16 +162,12 @@ impl Log {
     pub(crate) fn record(&self, answered: &Answered<'_>) -> u64 {
         let rows = answered.inputs.num_rows() as u64;
         let now = now();
-        match assemble(answered, now) {
-            Ok(batch) => {
-                if self.send(batch, now) {
-                    0
-                } else {
-                    rows
-                }
-            }
-            Err(_) => rows,
+        let sent = assemble(answered, now).is_ok_and(|batch| self.send(batch, now));
+        let dropped = if sent { 0 } else { rows };
+        if dropped > 0 {
+            self.dropped.count(dropped, false);
         }
+        dropped
     }
 
     /// Hands `batch`, written at `now`, to the writer; false when it was dropped because the
@@ -129,6 +187,7 @@ impl Log {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        self.dropped.count(0, true);
     }
 }
 
@@ -163,6 +222,43 @@ pub(crate) fn row_indices(rows: impl Iterator<Item = u64>) -> ArrayRef {
     ))
 }
 
+/// The columns the log adds after a request's inputs and outputs, which identify the answer.
+const OWN_COLUMNS: [&str; 6] = [
+    "model",
+    "model_version",
+    "request_id",
+    "row",
+    "timestamp",
+    "latency_ms",
+];
+
+/// Refuses a model whose input is named like one of the log's own columns or like an output
+/// (`score`, `prediction`, ...): its log would hold two columns of one name, which no reader
+/// tells apart. Renaming either silently would move a column users join or compare on, so
+/// the server refuses to start and says why, as `mlops predict` refuses a clashing `--keep`.
+pub(crate) fn check_columns(name: &str, model: &mlops_infer::Model) -> Result<()> {
+    let outputs: Vec<String> = mlops_infer::predict::added_columns(model)
+        .into_iter()
+        .map(|(output, _)| output)
+        .collect();
+    for feature in &model.features {
+        let column = feature.column();
+        let clashes = if OWN_COLUMNS.contains(&column) {
+            "the prediction log's own column"
+        } else if outputs.iter().any(|o| o == column) {
+            "one of its outputs"
+        } else {
+            continue;
+        };
+        return Err(Error::LogColumnClash {
+            model: name.to_owned(),
+            column: column.to_owned(),
+            clashes,
+        });
+    }
+    Ok(())
+}
+
 /// The log's columns for one request: the inputs, the outputs, then what identifies the answer.
 fn assemble(answered: &Answered<'_>, now: Duration) -> std::result::Result<RecordBatch, String> {
     let rows = answered.inputs.num_rows();
@@ -185,14 +281,22 @@ fn assemble(answered: &Answered<'_>, now: Duration) -> std::result::Result<Recor
         )))
     };
     let (timestamp, stamps) = timestamps(now, rows);
+    let [
+        model,
+        model_version,
+        request_id,
+        row,
+        timestamp_name,
+        latency_ms,
+    ] = OWN_COLUMNS;
     let extra: [(&str, DataType, ArrayRef); 6] = [
-        ("model", DataType::Utf8, text(answered.model)),
-        ("model_version", DataType::Utf8, text(answered.version)),
-        ("request_id", DataType::Utf8, text(answered.id)),
-        ("row", DataType::Int64, row_indices(0..rows as u64)),
-        ("timestamp", timestamp.data_type().clone(), stamps),
+        (model, DataType::Utf8, text(answered.model)),
+        (model_version, DataType::Utf8, text(answered.version)),
+        (request_id, DataType::Utf8, text(answered.id)),
+        (row, DataType::Int64, row_indices(0..rows as u64)),
+        (timestamp_name, timestamp.data_type().clone(), stamps),
         (
-            "latency_ms",
+            latency_ms,
             DataType::Float64,
             Arc::new(Float64Array::from(vec![
                 answered.latency.as_secs_f64()
@@ -219,48 +323,105 @@ struct Open {
 
 /// The writer thread: writes every entry until the channel closes, then completes the file.
 fn write_all(options: &LogOptions, queue: &Receiver<Entry>) -> Result<()> {
-    let mut open: Option<Open> = None;
-    let mut parts = 0_u64;
+    let mut parts = Parts::new(options);
     loop {
         // With a file open, wait no longer than its age allows, so a quiet server still
         // completes it on time.
-        let received = match &open {
+        let received = match &parts.open {
             Some(o) => queue.recv_timeout(options.age.saturating_sub(o.opened.elapsed())),
             None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
-        let entry = match received {
-            Ok(entry) => entry,
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(current) = open.take() {
-                    complete(current)?;
-                }
-                continue;
-            }
+        match received {
+            Ok(entry) => parts.write(&entry)?,
+            Err(RecvTimeoutError::Timeout) => parts.complete()?,
             Err(RecvTimeoutError::Disconnected) => break,
-        };
+        }
+    }
+    parts.complete()
+}
+
+/// The part files of one log directory, written one at a time.
+pub(crate) struct Parts<'a> {
+    options: &'a LogOptions,
+    open: Option<Open>,
+    /// Files opened so far, which numbers the next.
+    count: u64,
+}
+
+impl<'a> Parts<'a> {
+    pub(crate) fn new(options: &'a LogOptions) -> Self {
+        Parts {
+            options,
+            open: None,
+            count: 0,
+        }
+    }
+
+    /// Writes `entry` to the open file, or to a new one when it cannot go there.
+    fn write(&mut self, entry: &Entry) -> Result<()> {
         // A new day, different columns (a request that sent other types), a full or old file
         // completes the file: one Parquet file holds one schema.
-        if let Some(current) = open.take_if(|o| {
+        if self.open.as_ref().is_some_and(|o| {
             o.date != entry.date
                 || o.schema != entry.batch.schema()
-                || o.rows >= options.rows
-                || o.opened.elapsed() >= options.age
+                || o.rows >= self.options.rows
+                || o.opened.elapsed() >= self.options.age
         }) {
-            complete(current)?;
+            self.complete()?;
         }
-        let current = if let Some(current) = &mut open {
+        let current = if let Some(current) = &mut self.open {
             current
         } else {
-            parts += 1;
-            open.insert(create(&options.dir, &entry, parts)?)
+            self.count += 1;
+            self.open
+                .insert(create(&self.options.dir, entry, self.count)?)
         };
         current
             .writer
             .write(&entry.batch)
             .map_err(|e| Error::Log(e.to_string()))?;
         current.rows += entry.batch.num_rows();
+        Ok(())
     }
-    open.map_or(Ok(()), complete)
+
+    /// Writes `batch`, stamped `now`, into its day's partition.
+    pub(crate) fn write_batch(&mut self, batch: RecordBatch, now: Duration) -> Result<()> {
+        self.write(&Entry {
+            batch,
+            date: civil_date(now.as_secs()),
+        })
+    }
+
+    /// Completes the open file, if any: its footer written, renamed into place.
+    pub(crate) fn complete(&mut self) -> Result<()> {
+        self.open.take().map_or(Ok(()), complete)
+    }
+}
+
+/// Removes the temporary part files that writers killed mid-file (SIGKILL, a crash) left
+/// under `dir`, in its partitions and one level of subdirectories (a model's own log) below.
+/// Only names of our temporary files whose process is gone are touched (see
+/// [`mlops_core::atomic::remove_stale_temps`]); nothing else, and not a live server's file.
+pub(crate) fn sweep(dir: &Path) {
+    fn subdirectories(dir: &Path) -> Vec<PathBuf> {
+        fs_err::read_dir(dir).map_or_else(
+            |_| Vec::new(),
+            |entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect()
+            },
+        )
+    }
+    let mut level = vec![dir.to_owned()];
+    for _ in 0..3 {
+        for dir in &level {
+            mlops_core::atomic::remove_stale_temps(dir);
+        }
+        level = level.iter().flat_map(|d| subdirectories(d)).collect();
+    }
 }
 
 /// Opens a new part file for `entry`'s day and columns.
@@ -321,13 +482,19 @@ mod tests {
     use arrow_array::{Float64Array, RecordBatch};
     use mlops_data::rows::Values;
 
-    use super::{Answered, Log, civil_date};
+    use super::{Answered, Dropped, Log, Warn, civil_date};
 
     #[test]
-    fn a_full_queue_drops_rows_without_waiting() {
+    fn a_full_queue_drops_rows_without_waiting_and_warns_now_and_then() {
         let (sender, _queue) = std::sync::mpsc::sync_channel(1);
+        let told = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&told);
+        let warn = Warn(Arc::new(move |line: &str| {
+            sink.lock().expect("lock").push(line.to_owned());
+        }));
         let log = Log {
             sender: Mutex::new(Some(sender)),
+            dropped: Dropped::new(Some(warn)),
         };
         let inputs =
             RecordBatch::try_from_iter([("a", Arc::new(Float64Array::from(vec![1.0, 2.0])) as _)])
@@ -343,8 +510,18 @@ mod tests {
         };
         assert_eq!(log.record(&answered), 0, "queued");
         assert_eq!(log.record(&answered), 2, "full: dropped, not waited for");
+        assert_eq!(log.record(&answered), 2, "still full");
         log.close();
         assert_eq!(log.record(&answered), 2, "closed");
+        let told = told.lock().expect("lock");
+        // The first drop is told at once; the next within ten seconds waits for the one at
+        // shutdown, which counts it.
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert!(told[0].contains("dropped 2 rows:"), "{told:?}");
+        assert!(
+            told[1].contains("dropped 2 rows since the last warning"),
+            "{told:?}"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `GET /metrics`: the server's counters, gauges and histograms in Prometheus' text format
 //! (`OpenMetrics`), through the `prometheus-client` crate.
 //!
-//! Every label set is bounded: the served model's name and version, the scoring route and the
-//! status class. A request that names a model not served here is counted under
+//! Every label set is bounded: the served models' names and versions, the scoring route and the
+//! status class. A model's info and load-time series leave when a reload stops serving it. A request that names a model not served here is counted under
 //! [`UNKNOWN_MODEL`], never under the name it sent, so a client cannot grow the label set.
 
 use std::sync::atomic::{AtomicI64, AtomicU64};
@@ -15,8 +15,9 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
+
+use crate::Served;
 
 /// The `model` label of a request whose model is not served here.
 pub(crate) const UNKNOWN_MODEL: &str = "_unknown";
@@ -37,7 +38,9 @@ impl Route {
     }
 }
 
-type ModelLabels = [(&'static str, String); 2];
+/// A served model's `model` and `version` labels.
+pub(crate) type ModelLabels = [(&'static str, String); 2];
+type InfoLabels = [(&'static str, String); 3];
 type RequestLabels = [(&'static str, String); 4];
 type RouteLabels = [(&'static str, String); 3];
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -48,6 +51,11 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 17))
 }
 
+/// Rows per micro-batch: 1 to 2,048, doubling.
+fn batch_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 12))
+}
+
 /// Scores lie in [0, 1]: twenty buckets of 0.05.
 fn score_histogram() -> Histogram {
     Histogram::new((1..=20).map(|i| f64::from(i) * 0.05))
@@ -56,8 +64,6 @@ fn score_histogram() -> Histogram {
 /// The server's metrics and the registry that encodes them.
 pub(crate) struct Metrics {
     registry: Registry,
-    model: String,
-    version: String,
     requests: Family<RequestLabels, Counter>,
     latency: Histograms<RouteLabels>,
     compute: Histograms<ModelLabels>,
@@ -66,12 +72,15 @@ pub(crate) struct Metrics {
     scores: Histograms<ModelLabels>,
     in_flight: Gauge<i64, AtomicI64>,
     log_dropped: Counter,
+    info: Family<InfoLabels, Gauge>,
+    load_seconds: Family<ModelLabels, Gauge<f64, AtomicU64>>,
+    reloads: Family<[(&'static str, String); 1], Counter>,
+    batch_rows: Histograms<ModelLabels>,
 }
 
 impl Metrics {
-    /// The metrics of a server for `model` at `version` (digest `digest`), loaded in
-    /// `load_time`.
-    pub(crate) fn new(model: &str, version: &str, digest: &str, load_time: Duration) -> Self {
+    /// The metrics of a server, before any model is loaded.
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -114,21 +123,23 @@ impl Metrics {
             "Scoring requests being answered now",
             in_flight.clone(),
         );
-        let load = Gauge::<f64, AtomicU64>::default();
-        load.set(load_time.as_secs_f64());
+        let load_seconds = Family::<ModelLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
             "mlops_serve_model_load_seconds",
-            "Seconds it took to load the served model",
-            load,
+            "Seconds it took to load each served model",
+            load_seconds.clone(),
         );
+        let info = Family::<InfoLabels, Gauge>::default();
         registry.register(
-            "mlops_serve_model",
-            "The served model: its name, version and weights' digest",
-            Info::new([
-                ("name", model.to_owned()),
-                ("version", version.to_owned()),
-                ("digest", digest.to_owned()),
-            ]),
+            "mlops_serve_model_info",
+            "The served models: name, version and weights' digest (value 1)",
+            info.clone(),
+        );
+        let reloads = Family::<[(&'static str, String); 1], Counter>::default();
+        registry.register(
+            "mlops_serve_reloads",
+            "Reloads (SIGHUP or POST /admin/reload), by result: swapped or failed",
+            reloads.clone(),
         );
         let log_dropped = Counter::default();
         registry.register(
@@ -137,11 +148,15 @@ impl Metrics {
              had stopped)",
             log_dropped.clone(),
         );
+        let batch_rows: Histograms<ModelLabels> = Family::new_with_constructor(batch_histogram);
+        registry.register(
+            "mlops_serve_batch_rows",
+            "Rows per micro-batch scored at once (--batch-wait): sum / count is the mean batch",
+            batch_rows.clone(),
+        );
         registry.register_collector(Box::new(Process));
         Metrics {
             registry,
-            model: model.to_owned(),
-            version: version.to_owned(),
             requests,
             latency,
             compute,
@@ -150,7 +165,42 @@ impl Metrics {
             scores,
             in_flight,
             log_dropped,
+            info,
+            load_seconds,
+            reloads,
+            batch_rows,
         }
+    }
+
+    /// Records a micro-batch of `rows` rows gathered for `served`.
+    pub(crate) fn batched(&self, served: &Served, rows: usize) {
+        #[allow(clippy::cast_precision_loss, reason = "a batch's rows")]
+        self.batch_rows
+            .get_or_create(&served.metric_labels)
+            .observe(rows as f64);
+    }
+
+    /// Adds the series of a model now served.
+    pub(crate) fn loaded(&self, served: &Served) {
+        self.info.get_or_create(&info_labels(served)).set(1);
+        self.load_seconds
+            .get_or_create(&served.metric_labels)
+            .set(served.load_time.as_secs_f64());
+    }
+
+    /// Removes the info and load-time series of a model no longer served (its counters stay:
+    /// they only ever grow, as Prometheus expects).
+    pub(crate) fn unloaded(&self, served: &Served) {
+        self.info.remove(&info_labels(served));
+        self.load_seconds.remove(&served.metric_labels);
+    }
+
+    /// Counts a reload.
+    pub(crate) fn reloaded(&self, swapped: bool) {
+        let result = if swapped { "swapped" } else { "failed" };
+        self.reloads
+            .get_or_create(&[("result", result.to_owned())])
+            .inc();
     }
 
     /// Counts rows the prediction log dropped.
@@ -160,13 +210,6 @@ impl Metrics {
         }
     }
 
-    fn model_labels(&self) -> ModelLabels {
-        [
-            ("model", self.model.clone()),
-            ("version", self.version.clone()),
-        ]
-    }
-
     /// Counts a scoring request as begun; the returned guard counts it as answered when
     /// dropped, so a request whose client goes away still leaves the gauge.
     pub(crate) fn begin(&self) -> InFlight<'_> {
@@ -174,13 +217,18 @@ impl Metrics {
         InFlight(&self.in_flight)
     }
 
-    /// Records an answered scoring request on `route`: `known` is false when it named a model
-    /// not served here.
-    pub(crate) fn answered(&self, route: Route, known: bool, status: StatusCode, took: Duration) {
-        let (model, version) = if known {
-            (self.model.clone(), self.version.clone())
-        } else {
-            (UNKNOWN_MODEL.to_owned(), String::new())
+    /// Records an answered scoring request on `route` for `model`'s labels; `None` when it named
+    /// a model not served here.
+    pub(crate) fn answered(
+        &self,
+        route: Route,
+        model: Option<&ModelLabels>,
+        status: StatusCode,
+        took: Duration,
+    ) {
+        let (model, version) = match model {
+            Some([(_, model), (_, version)]) => (model.clone(), version.clone()),
+            None => (UNKNOWN_MODEL.to_owned(), String::new()),
         };
         let class = format!("{}xx", status.as_u16() / 100);
         self.requests
@@ -202,22 +250,18 @@ impl Metrics {
 
     /// Records one request's scoring: its compute time, rows, scores and positives.
     /// `scored` is predict's columns: the prediction, then the score column(s).
-    pub(crate) fn scored(
-        &self,
-        scored: &[(String, Values)],
-        binary: bool,
-        threshold: f64,
-        took: Duration,
-    ) {
-        let labels = self.model_labels();
+    pub(crate) fn scored(&self, served: &Served, scored: &[(String, Values)], took: Duration) {
+        let labels = &served.metric_labels;
+        let binary = served.model.spec.task == mlops_infer::spec::Task::Binary;
+        let threshold = served.threshold;
         self.compute
-            .get_or_create(&labels)
+            .get_or_create(labels)
             .observe(took.as_secs_f64());
         let Some((_, prediction)) = scored.first() else {
             return;
         };
         let rows = crate::reply::len(prediction);
-        self.rows.get_or_create(&labels).inc_by(rows as u64);
+        self.rows.get_or_create(labels).inc_by(rows as u64);
         let columns: Vec<&[f32]> = scored[1..]
             .iter()
             .filter_map(|(_, values)| match values {
@@ -229,7 +273,7 @@ impl Metrics {
             // A regression model has no score.
             return;
         }
-        let histogram = self.scores.get_or_create(&labels);
+        let histogram = self.scores.get_or_create(labels);
         let mut positives = 0u64;
         for row in 0..rows {
             let top = columns
@@ -242,7 +286,7 @@ impl Metrics {
             }
         }
         if binary {
-            self.positives.get_or_create(&labels).inc_by(positives);
+            self.positives.get_or_create(labels).inc_by(positives);
         }
     }
 
@@ -252,6 +296,14 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
     }
+}
+
+fn info_labels(served: &Served) -> InfoLabels {
+    [
+        ("name", served.name.clone()),
+        ("version", served.version.clone()),
+        ("digest", served.model.digest.to_string()),
+    ]
 }
 
 /// A scoring request in flight; dropping it counts it out.

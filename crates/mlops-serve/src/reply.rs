@@ -1,13 +1,13 @@
 //! Responses: JSON bodies, and the 4xx a client's mistake gets, naming the field at fault.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use mlops_data::rows::Values;
 use serde_json::{Value, json};
 
 /// A request the server refuses: its status, the field at fault (`inputs[0].shape`,
 /// `dataframe_split.columns`, `body`, ...) and what was expected.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     status: StatusCode,
     field: String,
@@ -39,6 +39,40 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": self.message, "field": self.field });
         (self.status, json_body(&body)).into_response()
     }
+}
+
+/// A 4xx the framework answers itself (405 for a method a route does not take, a plain-text
+/// 400 for a path parameter that is not UTF-8) as the JSON error every other refusal is, so
+/// that a client reads `error` and `field` from every 4xx.
+pub(crate) async fn json_errors(method: Method, uri: Uri, response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json");
+    if !status.is_client_error() || json {
+        return response;
+    }
+    let path = uri.path();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let allowed = allow
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let message = format!("{path} does not take {method}; it takes {allowed}");
+        let mut response = ApiError::new(status, "method", message).into_response();
+        if let Some(allow) = allow {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        return response;
+    }
+    // The framework's own messages are a line of text.
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    ApiError::new(status, "path", format!("{path}: {text}")).into_response()
 }
 
 /// A 200 with `value` as its JSON body.

@@ -1,5 +1,6 @@
-//! The routes, request bodies and shutdown signals.
+//! The routes, request bodies, and the signals that stop and reload the server.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -8,7 +9,7 @@ use arrow_array::RecordBatch;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +17,7 @@ use mlops_data::rows::Values;
 use serde_json::json;
 
 use crate::Served;
+use crate::catalog::{App, Reloaded};
 use crate::feedback;
 use crate::ipc;
 use crate::log::{self, Answered};
@@ -26,7 +28,7 @@ use crate::{mlflow, v2};
 type Shared = Arc<Served>;
 
 /// Every route, with bodies limited to `max_body` bytes.
-pub(crate) fn router(served: Shared, max_body: usize) -> Router {
+pub(crate) fn router(app: Arc<App>, max_body: usize) -> Router {
     Router::new()
         .route(
             "/v2/health/live",
@@ -43,9 +45,11 @@ pub(crate) fn router(served: Shared, max_body: usize) -> Router {
         .route("/ping", get(|| async { StatusCode::OK }))
         .route("/invocations", post(invocations))
         .route("/metrics", get(metrics))
+        .route("/admin/reload", post(reload))
         .fallback(no_route)
+        .layer(axum::middleware::map_response(reply::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(served)
+        .with_state(app)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
@@ -56,95 +60,165 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-/// The served model when `name` is its name.
-fn model<'a>(served: &'a Shared, name: &str) -> Result<&'a Served, ApiError> {
-    if name == served.name {
-        Ok(served)
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "model",
-            format!("no model `{name}` is served here (served: {})", served.name),
-        ))
-    }
-}
-
-async fn metadata(State(served): State<Shared>, Path(name): Path<String>) -> Response {
-    match model(&served, &name) {
-        Ok(served) => reply::ok(&v2::metadata(served)),
+async fn metadata(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    match app.model(&name) {
+        Ok(served) => reply::ok(&v2::metadata(&served)),
         Err(e) => e.into_response(),
     }
 }
 
-async fn model_ready(State(served): State<Shared>, Path(name): Path<String>) -> Response {
-    match model(&served, &name) {
+async fn model_ready(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    match app.model(&name) {
         Ok(served) => reply::ok(&json!({ "name": served.name, "ready": true })),
         Err(e) => e.into_response(),
     }
 }
 
 async fn infer(
-    State(served): State<Shared>,
+    State(app): State<Arc<App>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let _in_flight = served.metrics.begin();
-    let known = name == served.name;
+    let _in_flight = app.metrics.begin();
+    let found = app.model(&name);
     let answer = async {
-        model(&served, &name)?;
+        let served = found.as_ref().map_err(Clone::clone)?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(&served, &read(body)?, started).await;
+            return arrow_stream(served, &read(body)?, started).await;
         }
-        let body = reply::parse_json(&read(body)?)?;
-        let request = v2::request(&served, &body)?;
-        let (batch, scored) = score(Arc::clone(&served), request.batch).await?;
+        let request = v2::parse(served, &read(body)?)?;
+        let (batch, scored) = score(Arc::clone(served), request.batch).await?;
         let id = request.id.unwrap_or_else(generated_id);
-        let response = v2::response(&served, &id, (request.fp64, request.proba), &scored);
-        logged(&served, &batch, &scored, &id, started);
+        let response = v2::response(served, &id, (request.fp64, request.proba), &scored);
+        logged(served, &batch, &scored, &id, started);
         Ok::<_, ApiError>(reply::ok(&response))
     };
     let response = responded(answer.await);
-    served
-        .metrics
-        .answered(Route::V2Infer, known, response.status(), started.elapsed());
+    let labels = found.as_ref().ok().map(|s| &s.metric_labels);
+    app.metrics
+        .answered(Route::V2Infer, labels, response.status(), started.elapsed());
     response
 }
 
+/// MLflow's scoring route. MLflow serves one model per server: this scores the first model
+/// served, or the one `?model=NAME` names.
 async fn invocations(
-    State(served): State<Shared>,
+    State(app): State<Arc<App>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let _in_flight = served.metrics.begin();
+    let _in_flight = app.metrics.begin();
+    let found = app.invocations_model(query_model(&uri));
     let answer = async {
+        let served = found.as_ref().map_err(Clone::clone)?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(&served, &read(body)?, started).await;
+            return arrow_stream(served, &read(body)?, started).await;
         }
         let body = reply::parse_json(&read(body)?)?;
         let batch = mlflow::request(&served.model.features, &body)?;
-        let (batch, scored) = score(Arc::clone(&served), batch).await?;
+        let (batch, scored) = score(Arc::clone(served), batch).await?;
         let response = mlflow::response(&scored);
-        logged(&served, &batch, &scored, &generated_id(), started);
+        logged(served, &batch, &scored, &generated_id(), started);
         Ok::<_, ApiError>(reply::ok(&response))
     };
     let response = responded(answer.await);
-    served.metrics.answered(
+    let labels = found.as_ref().ok().map(|s| &s.metric_labels);
+    app.metrics.answered(
         Route::MlflowInvocations,
-        true,
+        labels,
         response.status(),
         started.elapsed(),
     );
     response
 }
 
+/// The `model` query parameter of `/invocations`, when given.
+fn query_model(uri: &Uri) -> Option<&str> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // Model names are plain (letters, digits, `-_.`): nothing to percent-decode.
+        (key == "model").then_some(value)
+    })
+}
+
+/// Reloads the models: the config reread, registry references resolved again, the new models
+/// swapped in once all are loaded. With a token configured the request must carry it as a
+/// bearer token; without one, only loopback clients may reload.
+async fn reload(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = admitted(&app, peer, &headers) {
+        return e.into_response();
+    }
+    match app.reload().await {
+        Reloaded::Swapped { models, removed } => reply::ok(&json!({
+            "models": models
+                .iter()
+                .map(|(name, version, loaded)| json!({
+                    "name": name, "version": version, "loaded": loaded
+                }))
+                .collect::<Vec<_>>(),
+            "removed": removed,
+        })),
+        Reloaded::Failed(message) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reload",
+            format!("{message}; the models served before are still served"),
+        )
+        .into_response(),
+    }
+}
+
+/// Whether an admin request may go on: the bearer token when one is configured, else a
+/// loopback client.
+fn admitted(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &app.admin_token else {
+        return if peer.ip().is_loopback() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "authorization",
+                "admin routes answer only loopback clients unless MLOPS_SERVE_TOKEN is set",
+            ))
+        };
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "authorization",
+            "the bearer token is not the server's",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authorization",
+            "expected `Authorization: Bearer TOKEN` (the server's MLOPS_SERVE_TOKEN)",
+        )),
+    }
+}
+
+/// Compares without stopping at the first difference, so the time taken does not tell how much
+/// of a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Labels for rows answered earlier, into the labels log; 503 when its queue is full, so the
 /// client sends them again rather than losing them.
-async fn feedback(State(served): State<Shared>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Response {
     let answer = (|| {
-        let Some(labels) = &served.labels else {
+        let Some(labels) = &app.labels else {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "labels",
@@ -192,8 +266,8 @@ fn answered(answer: Result<serde_json::Value, ApiError>) -> Response {
 }
 
 /// The metrics in Prometheus' text format (`OpenMetrics` 1.0, which Prometheus scrapes natively).
-async fn metrics(State(served): State<Shared>) -> Response {
-    match served.metrics.encode() {
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    match app.metrics.encode() {
         Ok(text) => (
             StatusCode::OK,
             [(
@@ -240,12 +314,11 @@ fn logged(
     started: Instant,
 ) {
     let Some(log) = &served.log else { return };
-    let version = served.version();
     let dropped = log.record(&Answered {
         inputs: batch,
         scored,
         model: &served.name,
-        version: &version,
+        version: served.version(),
         id,
         latency: started.elapsed(),
     });
@@ -258,20 +331,24 @@ async fn score(
     served: Shared,
     batch: RecordBatch,
 ) -> Result<(RecordBatch, Vec<(String, Values)>), ApiError> {
+    if served.batcher.is_on() {
+        return crate::batch::score(&served, batch).await;
+    }
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let scored = score_now(&served, &batch)?;
-        let binary = served.model.spec.task == mlops_infer::spec::Task::Binary;
-        served
-            .metrics
-            .scored(&scored, binary, served.threshold, started.elapsed());
+        served.metrics.scored(&served, &scored, started.elapsed());
         Ok((batch, scored))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?
 }
 
-fn score_now(served: &Served, batch: &RecordBatch) -> Result<Vec<(String, Values)>, ApiError> {
+pub(crate) fn score_now(
+    served: &Served,
+    batch: &RecordBatch,
+) -> Result<Vec<(String, Values)>, ApiError> {
+    crate::cells::check_finite(&served.model.features, batch)?;
     let rows = served
         .encoder
         .encode(batch)
@@ -289,7 +366,18 @@ fn score_now(served: &Served, batch: &RecordBatch) -> Result<Vec<(String, Values
     })
 }
 
-/// SIGTERM and Ctrl-C, listened for from the moment the server binds.
+/// SIGTERM and Ctrl-C, which stop the server, and SIGHUP, which reloads it: listened for from
+/// the moment the server binds.
+pub(crate) struct Signals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+/// SIGTERM and Ctrl-C.
 pub(crate) struct Shutdown {
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
@@ -297,21 +385,50 @@ pub(crate) struct Shutdown {
     interrupt: tokio::signal::unix::Signal,
 }
 
-impl Shutdown {
+/// SIGHUP (never, where there is none).
+pub(crate) struct Hangup {
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
     /// Registers the handlers; runs inside the runtime.
     pub(crate) fn install() -> std::io::Result<Self> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            Ok(Shutdown {
+            Ok(Signals {
                 terminate: signal(SignalKind::terminate())?,
                 interrupt: signal(SignalKind::interrupt())?,
+                hangup: signal(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
-        Ok(Shutdown {})
+        Ok(Signals {})
     }
 
+    pub(crate) fn split(self) -> (Hangup, Shutdown) {
+        #[cfg(unix)]
+        {
+            let Signals {
+                terminate,
+                interrupt,
+                hangup,
+            } = self;
+            (
+                Hangup { hangup },
+                Shutdown {
+                    terminate,
+                    interrupt,
+                },
+            )
+        }
+        #[cfg(not(unix))]
+        (Hangup {}, Shutdown {})
+    }
+}
+
+impl Shutdown {
     /// Returns when either signal arrives.
     pub(crate) async fn wait(self) {
         #[cfg(unix)]
@@ -329,5 +446,20 @@ impl Shutdown {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+/// Reloads `app` at every SIGHUP, for as long as the server runs.
+pub(crate) async fn reload_on(hangup: Hangup, app: Arc<App>) {
+    #[cfg(unix)]
+    {
+        let Hangup { mut hangup } = hangup;
+        while hangup.recv().await.is_some() {
+            app.reload().await;
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (hangup, app);
     }
 }

@@ -80,7 +80,90 @@ pub(crate) struct Request {
     pub(crate) proba: bool,
 }
 
-/// Reads an `infer` request body into the model's columns.
+/// Reads an `infer` body into the model's columns: the common form (one FP32 or FP64 tensor
+/// `[N, k]` of numeric inputs, flat data) straight into numbers, any other through the JSON
+/// tree, which names the field at fault when the body is wrong.
+pub(crate) fn parse(served: &Served, body: &[u8]) -> Result<Request, ApiError> {
+    match plain(served, body) {
+        Some(request) => Ok(request),
+        None => request(served, &reply::parse_json(body)?),
+    }
+}
+
+/// The common body, typed: reading it builds no JSON tree, whose nodes would cost an
+/// allocation or two per value. Anything else fails to read and goes the general way.
+#[derive(serde::Deserialize)]
+struct PlainBody<'a> {
+    id: Option<String>,
+    #[serde(borrow)]
+    inputs: Vec<PlainTensor<'a>>,
+    outputs: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainTensor<'a> {
+    name: &'a str,
+    shape: Vec<usize>,
+    datatype: &'a str,
+    data: Vec<f64>,
+}
+
+/// The request when `body` is one FP32 or FP64 tensor `[N, k]` of the model's `k` inputs, all
+/// numeric, with flat data and no `outputs`: the same columns [`request`] makes of it.
+fn plain(served: &Served, body: &[u8]) -> Option<Request> {
+    let body: PlainBody<'_> = serde_json::from_slice(body).ok()?;
+    let features = &served.model.features;
+    let [tensor] = body.inputs.as_slice() else {
+        return None;
+    };
+    let fp32 = match tensor.datatype {
+        "FP32" => true,
+        "FP64" => false,
+        _ => return None,
+    };
+    let (rows, width) = match tensor.shape.as_slice() {
+        [rows, width] => (*rows, *width),
+        _ => return None,
+    };
+    let numeric = features
+        .iter()
+        .all(|f| matches!(f, Feature::Numeric { .. }));
+    // A tensor [N, 1] named like an input is that input's column, as `request` reads it.
+    let column = width == 1 && features.iter().any(|f| f.column() == tensor.name);
+    if body.outputs.is_some()
+        || !numeric
+        || column
+        || width != features.len()
+        || rows.checked_mul(width) != Some(tensor.data.len())
+    {
+        return None;
+    }
+    let data = &tensor.data;
+    let columns = (0..width)
+        .map(|j| -> arrow_array::ArrayRef {
+            let values = (0..rows).map(|r| data[r * width + j]);
+            if fp32 {
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "FP32 values were sent as f32"
+                )]
+                let narrowed =
+                    arrow_array::Float32Array::from_iter_values(values.map(|v| v as f32));
+                std::sync::Arc::new(narrowed)
+            } else {
+                std::sync::Arc::new(arrow_array::Float64Array::from_iter_values(values))
+            }
+        })
+        .collect();
+    Some(Request {
+        id: body.id,
+        batch: cells::batch(features, columns, rows),
+        fp64: !fp32,
+        proba: false,
+    })
+}
+
+/// Reads an `infer` request body, parsed as JSON, into the model's columns.
 pub(crate) fn request(served: &Served, body: &Value) -> Result<Request, ApiError> {
     let Value::Object(body) = body else {
         return Err(ApiError::bad(

@@ -1,0 +1,378 @@
+//! The models served, and reloading them without downtime.
+//!
+//! The server holds its models as one catalog behind a lock that is only ever held to clone or
+//! replace an `Arc`: a request takes the catalog as it is when the request starts and keeps its
+//! model alive until it is answered. A reload loads every model again through the caller's
+//! [`Loader`] (which rereads the config and re-resolves registry references) on the blocking
+//! pool, beside the models serving, and swaps the catalog whole once all of them are ready; a
+//! model whose name, version, weights and threshold are unchanged is kept as it is, with its
+//! metrics series. A reload that fails changes nothing.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use mlops_data::rows::RowEncoder;
+use mlops_infer::Model;
+use mlops_infer::device::Device;
+
+use crate::Served;
+use crate::error::{Error, Result};
+use crate::log::{self, Log, LogOptions, Writer};
+use crate::metrics::Metrics;
+use crate::reply::ApiError;
+
+/// A model loaded to be served.
+pub struct Loaded {
+    /// The name requests address it by.
+    pub name: String,
+    /// The version reported in metadata, responses, metrics and the log: the registered
+    /// version, or the weights' digest shortened.
+    pub version: String,
+    pub model: Model,
+    /// A binary model predicts its second class when its score is at least this.
+    pub threshold: f64,
+    /// How long loading took, reported at `/metrics`.
+    pub load_time: Duration,
+}
+
+/// Loads the models to serve: at start, and again at every reload.
+pub trait Loader: Send + Sync {
+    /// Every model to serve now, with unique names: rereads the config and re-resolves registry
+    /// references. The error is the message to report; the models serving stay as they are.
+    fn load(&self) -> std::result::Result<Vec<Loaded>, String>;
+
+    /// Hears how a reload went, to report it.
+    fn reloaded(&self, outcome: &Reloaded);
+}
+
+/// How a reload went.
+#[derive(Debug, Clone)]
+pub enum Reloaded {
+    /// The catalog was swapped.
+    Swapped {
+        /// Each model served now, its version, and whether it was loaded anew (a new model, or a
+        /// new version, weights or threshold of one served before).
+        models: Vec<(String, String, bool)>,
+        /// Models no longer served.
+        removed: Vec<String>,
+    },
+    /// Loading failed; the models serving stay as they were.
+    Failed(String),
+}
+
+/// The models served now, in the order loaded.
+pub(crate) struct Catalog {
+    models: Vec<Arc<Served>>,
+}
+
+/// The server's state: the catalog, and what outlives a reload (metrics, logs, the loader).
+pub(crate) struct App {
+    catalog: RwLock<Arc<Catalog>>,
+    pub(crate) metrics: Arc<Metrics>,
+    loader: Box<dyn Loader>,
+    device: Device,
+    log: Option<LogOptions>,
+    /// Each model's prediction log by name, kept across reloads (a model's new version goes on
+    /// in the same log) and completed at shutdown.
+    logs: Mutex<Vec<ModelLog>>,
+    /// The labels log (`POST /v2/feedback`), one for the server.
+    pub(crate) labels: Option<Arc<Log>>,
+    labels_writer: Mutex<Option<Writer>>,
+    /// One reload at a time: a second waits for the first, then loads again.
+    reloading: tokio::sync::Mutex<()>,
+    pub(crate) admin_token: Option<String>,
+    /// Each model's micro-batching window, batch size and scoring threads (`Options::batch_wait`,
+    /// `batch_rows`, `threads`).
+    batch: (Duration, usize, usize),
+}
+
+struct ModelLog {
+    name: String,
+    log: Arc<Log>,
+    writer: Writer,
+}
+
+impl App {
+    pub(crate) fn new(
+        models: Vec<Loaded>,
+        loader: Box<dyn Loader>,
+        device: Device,
+        options: &crate::Options,
+    ) -> Result<App> {
+        if let Some(o) = &options.log
+            && o.labels_dir() == o.dir
+        {
+            return Err(Error::Log(format!(
+                "{} is named like the labels log that goes beside it; pick another --log-dir",
+                o.dir.display()
+            )));
+        }
+        let (labels, labels_writer) = match &options.log {
+            Some(o) => {
+                let (log, writer) = log::start(&LogOptions {
+                    dir: o.labels_dir(),
+                    ..o.clone()
+                })?;
+                (Some(log), Some(writer))
+            }
+            None => (None, None),
+        };
+        let app = App {
+            catalog: RwLock::new(Arc::new(Catalog { models: Vec::new() })),
+            metrics: Arc::new(Metrics::new()),
+            loader,
+            device,
+            log: options.log.clone(),
+            logs: Mutex::new(Vec::new()),
+            labels,
+            labels_writer: Mutex::new(labels_writer),
+            reloading: tokio::sync::Mutex::new(()),
+            admin_token: options.admin_token.clone(),
+            batch: (options.batch_wait, options.batch_rows, options.threads),
+        };
+        let (catalog, _) = app.assemble(models)?;
+        app.swap(catalog);
+        Ok(app)
+    }
+
+    fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The model named `name`, as served now.
+    pub(crate) fn model(&self, name: &str) -> std::result::Result<Arc<Served>, ApiError> {
+        let catalog = self.catalog();
+        catalog
+            .models
+            .iter()
+            .find(|s| s.name == name)
+            .map(Arc::clone)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "model",
+                    format!(
+                        "no model `{name}` is served here (served: {})",
+                        catalog.names().join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The model `/invocations` scores: the one named by its `model` query parameter, else the
+    /// first one served (MLflow serves one model per server).
+    pub(crate) fn invocations_model(
+        &self,
+        name: Option<&str>,
+    ) -> std::result::Result<Arc<Served>, ApiError> {
+        match name {
+            Some(name) => self.model(name),
+            None => self
+                .catalog()
+                .models
+                .first()
+                .map(Arc::clone)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "model",
+                        "no model is served",
+                    )
+                }),
+        }
+    }
+
+    /// Each model served and its version.
+    pub(crate) fn served(&self) -> Vec<(String, String)> {
+        self.catalog()
+            .models
+            .iter()
+            .map(|s| (s.name.clone(), s.version().to_owned()))
+            .collect()
+    }
+
+    /// Loads every model again and swaps the catalog once all are ready; tells the loader how
+    /// it went.
+    pub(crate) async fn reload(self: &Arc<Self>) -> Reloaded {
+        let _one_at_a_time = self.reloading.lock().await;
+        let app = Arc::clone(self);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let loaded = app.loader.load()?;
+            let before = app.catalog();
+            let (catalog, fresh) = app.assemble(loaded).map_err(|e| e.to_string())?;
+            let models = catalog
+                .models
+                .iter()
+                .zip(&fresh)
+                .map(|(s, &fresh)| (s.name.clone(), s.version().to_owned(), fresh))
+                .collect();
+            let removed = before
+                .names()
+                .into_iter()
+                .filter(|name| !catalog.names().contains(name))
+                .collect();
+            app.swap(catalog);
+            Ok(Reloaded::Swapped { models, removed })
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the reload stopped: {e}")))
+        .unwrap_or_else(Reloaded::Failed);
+        self.metrics
+            .reloaded(matches!(outcome, Reloaded::Swapped { .. }));
+        self.loader.reloaded(&outcome);
+        outcome
+    }
+
+    /// A catalog of `loaded`, keeping the models served now that did not change; and for each
+    /// model, whether it is new.
+    fn assemble(&self, loaded: Vec<Loaded>) -> Result<(Catalog, Vec<bool>)> {
+        let before = self.catalog();
+        let mut models: Vec<Arc<Served>> = Vec::with_capacity(loaded.len());
+        let mut fresh = Vec::with_capacity(loaded.len());
+        for loaded in loaded {
+            check_name(&loaded.name)?;
+            if models.iter().any(|s| s.name == loaded.name) {
+                return Err(Error::Models(format!(
+                    "two models are named `{}`; name one otherwise (`name:` in --config)",
+                    loaded.name
+                )));
+            }
+            let same = before.models.iter().find(|s| {
+                s.name == loaded.name
+                    && s.version() == loaded.version
+                    && s.model.digest == loaded.model.digest
+                    && s.threshold.to_bits() == loaded.threshold.to_bits()
+            });
+            if let Some(same) = same {
+                models.push(Arc::clone(same));
+                fresh.push(false);
+            } else {
+                models.push(Arc::new(self.prepare(loaded)?));
+                fresh.push(true);
+            }
+        }
+        Ok((Catalog { models }, fresh))
+    }
+
+    fn prepare(&self, loaded: Loaded) -> Result<Served> {
+        let Loaded {
+            name,
+            version,
+            model,
+            threshold,
+            load_time,
+        } = loaded;
+        if self.log.is_some() {
+            log::check_columns(&name, &model)?;
+        }
+        let log = self.log_of(&name)?;
+        let metric_labels = [("model", name.clone()), ("version", version.clone())];
+        Ok(Served {
+            encoder: RowEncoder::new(model.features.clone()),
+            device: self.device.clone(),
+            metrics: Arc::clone(&self.metrics),
+            metric_labels,
+            log,
+            load_time,
+            name,
+            version,
+            model,
+            threshold,
+            batcher: crate::batch::Batcher::new(self.batch.0, self.batch.1, self.batch.2),
+        })
+    }
+
+    /// Makes `catalog` the one served, and the metrics' model series follow.
+    fn swap(&self, catalog: Catalog) {
+        let catalog = Arc::new(catalog);
+        let before = std::mem::replace(
+            &mut *self.catalog.write().unwrap_or_else(PoisonError::into_inner),
+            Arc::clone(&catalog),
+        );
+        for gone in &before.models {
+            if !catalog.models.iter().any(|s| Arc::ptr_eq(s, gone)) {
+                self.metrics.unloaded(gone);
+            }
+        }
+        for now in &catalog.models {
+            if !before.models.iter().any(|s| Arc::ptr_eq(s, now)) {
+                self.metrics.loaded(now);
+            }
+        }
+    }
+
+    /// Model `name`'s prediction log, started on first use: `<log dir>/<name>/`.
+    fn log_of(&self, name: &str) -> Result<Option<Arc<Log>>> {
+        let Some(options) = &self.log else {
+            return Ok(None);
+        };
+        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = logs.iter().find(|l| l.name == name) {
+            return Ok(Some(Arc::clone(&open.log)));
+        }
+        let (log, writer) = log::start(&LogOptions {
+            dir: options.dir.join(name),
+            ..options.clone()
+        })?;
+        logs.push(ModelLog {
+            name: name.to_owned(),
+            log: Arc::clone(&log),
+            writer,
+        });
+        Ok(Some(log))
+    }
+
+    /// Closes every log and waits for its writer to complete its file: after the last request
+    /// was answered, so the logs hold exactly the rows answered with success.
+    pub(crate) fn finish_logs(&self) -> Result<()> {
+        let logs = std::mem::take(&mut *self.logs.lock().unwrap_or_else(PoisonError::into_inner));
+        let labels = self
+            .labels_writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(log) = &self.labels {
+            log.close();
+        }
+        let mut first_error = None;
+        for ModelLog { log, writer, .. } in logs {
+            log.close();
+            if let Err(e) = writer.finish() {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(writer) = labels
+            && let Err(e) = writer.finish()
+        {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Catalog {
+    fn names(&self) -> Vec<String> {
+        self.models.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+/// A model's name is a URL path segment, a metrics label and its log's directory name: letters,
+/// digits, `-`, `_` and `.`, not starting with `.` or `_` (names a reader of the log directory
+/// skips).
+fn check_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with(['.', '_'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::Models(format!(
+            "cannot serve a model named `{name}`: use letters, digits, `-`, `_` and `.`, not \
+             first `.` or `_` (give it a `name:` in --config)"
+        )))
+    }
+}

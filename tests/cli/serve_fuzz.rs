@@ -1,0 +1,916 @@
+//! `mlops serve` under a storm of generated bad requests (issue 17, item 3): a few thousand
+//! mutated, truncated and garbled bodies, JSON and Arrow IPC, on every scoring route, the
+//! feedback route and odd paths, from a seeded generator so that a failure reproduces. Each
+//! answer must be a 2xx, or a 4xx whose JSON body names the field at fault; never a 5xx, a
+//! dropped connection or a hang. Afterwards the same valid request scores exactly as before and
+//! `/metrics` still encodes.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use serde_json::{Value, json};
+
+use crate::rng::Rng;
+use crate::serve::{QUERY, Server, column_tensors, floats, output, query_stream, trained_env};
+
+/// How many generated requests the storm sends.
+const REQUESTS: usize = 3_000;
+
+const INFER: &str = "/v2/models/churn/infer";
+const IPC: &str = "application/vnd.apache.arrow.stream";
+const JSON: &str = "application/json";
+
+/// An answer: its status, content type and body.
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// One keep-alive HTTP/1.1 connection, opened again when the server closes it.
+struct Client {
+    port: u16,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl Client {
+    /// Sends one request and reads its answer, within 10 seconds, on a fresh connection if
+    /// need be.
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> std::io::Result<Answer> {
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(content_type) = content_type {
+            let _ = write!(request, "Content-Type: {content_type}\r\n");
+        }
+        request.push_str("\r\n");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body);
+        // The server may close a kept-alive connection after an answer (a 413 leaves the body
+        // unread): the request is sent again once, on a fresh one.
+        if self.stream.is_some()
+            && let Ok(answer) = self.exchange(&bytes)
+        {
+            return Ok(answer);
+        }
+        self.exchange(&bytes)
+    }
+
+    /// Posts `body` as JSON; the answer must be a 200, whose JSON it returns.
+    fn post(&mut self, path: &str, body: &Value) -> Value {
+        let answer = self.answer("POST", path, body.to_string().as_bytes());
+        let text = String::from_utf8_lossy(&answer.body);
+        assert_eq!(answer.status, 200, "{path}: {text}");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// [`Client::send`], which must answer.
+    fn answer(&mut self, method: &str, path: &str, body: &[u8]) -> Answer {
+        self.send(method, path, Some(JSON), body)
+            .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"))
+    }
+
+    /// Writes `request` on the open connection (opening one if none is) and reads the answer.
+    fn exchange(&mut self, request: &[u8]) -> std::io::Result<Answer> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(("127.0.0.1", self.port))?;
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(BufReader::new(stream));
+        }
+        let reader = self.stream.as_mut().expect("connected above");
+        let answer = reader
+            .get_mut()
+            .write_all(request)
+            .and_then(|()| read_answer(reader));
+        // A connection that failed or that the server closes is not used again.
+        if !matches!(answer, Ok((_, true))) {
+            self.stream = None;
+        }
+        answer.map(|(answer, _)| answer)
+    }
+}
+
+/// Reads one answer; returns it and whether the connection stays open.
+fn read_answer(reader: &mut BufReader<TcpStream>) -> std::io::Result<(Answer, bool)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "closed"));
+    }
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("status line: {line:?}"));
+    let (mut length, mut chunked, mut open, mut content_type) = (0, false, true, String::new());
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').expect("a header");
+        let value = value.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.parse().expect("a length"),
+            "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
+            "connection" => open = !value.eq_ignore_ascii_case("close"),
+            "content-type" => value.clone_into(&mut content_type),
+            _ => {}
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim(), 16).expect("a chunk size");
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    }
+    let answer = Answer {
+        status,
+        content_type,
+        body,
+    };
+    Ok((answer, open))
+}
+
+impl Rng {
+    fn byte(&mut self) -> u8 {
+        self.next().to_le_bytes()[0]
+    }
+
+    /// Uniform on `0..n`.
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).expect("below n")
+    }
+}
+
+/// Keys that requests hold, or nearly do.
+const KEYS: &[&str] = &[
+    "id",
+    "inputs",
+    "outputs",
+    "name",
+    "shape",
+    "datatype",
+    "data",
+    "parameters",
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "columns",
+    "index",
+    "labels",
+    "row",
+    "label",
+    "a",
+    "b",
+    "plan",
+    "",
+    "Inputs",
+    "inputs ",
+    "\u{1f980}",
+    "\u{0}",
+];
+
+/// A value of the wrong kind, size or spelling for wherever it lands.
+fn odd(rng: &mut Rng) -> Value {
+    let deep = |depth: usize, leaf: Value| (0..depth).fold(leaf, |v, _| json!([v]));
+    match rng.below(40) {
+        0 => Value::Null,
+        1 => json!(true),
+        2 => json!(0),
+        3 => json!(-1),
+        4 => json!(3.5),
+        5 => json!(-0.0),
+        6 => json!(1e308),
+        7 => json!(-1e308),
+        8 => json!(f64::MIN_POSITIVE),
+        // Finite as f64, infinite as FP32.
+        9 => json!(1e39),
+        10 => json!(u64::MAX),
+        11 => json!(i64::MIN),
+        12 => json!("NaN"),
+        13 => json!("Infinity"),
+        14 => json!("-inf"),
+        15 => json!(""),
+        16 => json!(" "),
+        17 => json!("\u{1f980}\u{202e}\u{feff}"),
+        18 => json!("\u{0}"),
+        19 => json!("a".repeat(2_000)),
+        20 => json!([]),
+        21 => json!({}),
+        22 => json!([[]]),
+        23 => json!([null]),
+        24 => json!([1, 2, 3]),
+        25 => json!({ "name": "a" }),
+        26 => deep(rng.below(60), json!(1)),
+        // Over serde_json's nesting limit.
+        27 => deep(130 + rng.below(40), json!(1)),
+        28 => json!([-1]),
+        29 => json!([0]),
+        30 => json!([u64::MAX]),
+        31 => json!([u64::MAX, u64::MAX]),
+        32 => json!([4, 0]),
+        33 => json!([0, 3]),
+        34 => json!([1e20]),
+        35 => json!([2, 2, 3]),
+        36 => json!([4, 3]),
+        37 => json!(
+            [
+                "FP32", "FP64", "BYTES", "INT8", "UINT64", "BOOL", "FP16", "fp32"
+            ][rng.below(8)]
+        ),
+        38 => json!({ "name": "a", "shape": [4], "datatype": "FP64", "data": [1, 2, 3, 4] }),
+        _ => json!(KEYS[rng.below(KEYS.len())]),
+    }
+}
+
+/// Walks to a random node of `value` (mostly a deep one, where the checks behind the syntax
+/// are) and edits it.
+fn mutate(rng: &mut Rng, value: &mut Value) {
+    match value {
+        Value::Object(map) if !map.is_empty() && rng.below(4) != 0 => {
+            let key = map.keys().nth(rng.below(map.len())).cloned();
+            if let Some(child) = key.and_then(|k| map.get_mut(&k)) {
+                mutate(rng, child);
+            }
+        }
+        Value::Array(items) if !items.is_empty() && rng.below(4) != 0 => {
+            let i = rng.below(items.len());
+            mutate(rng, &mut items[i]);
+        }
+        _ => edit(rng, value),
+    }
+}
+
+/// Drops, renames, adds or duplicates a part of `value`, wraps it in an array, or replaces it.
+fn edit(rng: &mut Rng, value: &mut Value) {
+    match (rng.below(6), &mut *value) {
+        (0, Value::Object(map)) if !map.is_empty() => {
+            let key = map.keys().nth(rng.below(map.len())).cloned();
+            key.map(|k| map.remove(&k));
+        }
+        (1, Value::Object(map)) if !map.is_empty() => {
+            let key = map.keys().nth(rng.below(map.len())).cloned();
+            if let Some(child) = key.and_then(|k| map.remove(&k)) {
+                map.insert(KEYS[rng.below(KEYS.len())].to_owned(), child);
+            }
+        }
+        (2, Value::Object(map)) => {
+            let odd = odd(rng);
+            map.insert(KEYS[rng.below(KEYS.len())].to_owned(), odd);
+        }
+        (0, Value::Array(items)) if !items.is_empty() => {
+            items.remove(rng.below(items.len()));
+        }
+        (1, Value::Array(items)) if !items.is_empty() => {
+            let i = rng.below(items.len());
+            items.insert(i, items[i].clone());
+        }
+        (2, Value::Array(items)) => items.push(odd(rng)),
+        (3, _) => *value = json!([value.take()]),
+        _ => *value = odd(rng),
+    }
+}
+
+/// Tokens that JSON does not allow where a number goes, or that break a number.
+const NUMBER_TOKENS: &[&str] = &[
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "nan",
+    "inf",
+    "1e400",
+    "-1e400",
+    "0x1F",
+    "01",
+    "+1",
+    ".5",
+    "1.",
+    "1e",
+    "--1",
+    "18446744073709551616",
+];
+
+/// Edits `body` as text: truncates it, puts a bad token where a number was, inserts or
+/// overwrites bytes, duplicates a key, or adds a byte order mark or trailing text.
+fn garble(rng: &mut Rng, body: &mut Vec<u8>) {
+    let at = rng.below(body.len() + 1);
+    match rng.below(8) {
+        0 => body.truncate(at),
+        1 => {
+            let numbers: Vec<usize> = (0..body.len())
+                .filter(|&i| body[i].is_ascii_digit() && (i == 0 || !body[i - 1].is_ascii_digit()))
+                .collect();
+            if !numbers.is_empty() {
+                let start = numbers[rng.below(numbers.len())];
+                let end = (start..body.len())
+                    .find(|&i| !b"0123456789.eE+-".contains(&body[i]))
+                    .unwrap_or(body.len());
+                let token = NUMBER_TOKENS[rng.below(NUMBER_TOKENS.len())];
+                body.splice(start..end, token.bytes());
+            }
+        }
+        2 => {
+            let bytes: Vec<u8> = (0..=rng.below(8)).map(|_| rng.byte()).collect();
+            body.splice(at..at, bytes);
+        }
+        3 => {
+            for _ in 0..=rng.below(4) {
+                if !body.is_empty() {
+                    let i = rng.below(body.len());
+                    body[i] = rng.byte();
+                }
+            }
+        }
+        4 => {
+            // serde_json keeps the last of a duplicated key; the first must not confuse it.
+            if let Some(open) = body.iter().position(|b| *b == b'{') {
+                let key = KEYS[rng.below(KEYS.len())];
+                let dup = format!("\"{key}\": [], ");
+                body.splice(open + 1..=open, dup.bytes());
+            }
+        }
+        5 => {
+            body.splice(0..0, "\u{feff}".bytes());
+        }
+        6 => body.extend_from_slice(b" {}"),
+        _ => body.extend_from_slice(b"\0garbage"),
+    }
+}
+
+/// A valid V2 `infer` body: tensors by column, FP32 or FP64, or one INT64 matrix of all
+/// inputs, some asking for `predict_proba`.
+fn v2_seed(rng: &mut Rng) -> Value {
+    match rng.below(4) {
+        0 => json!({ "id": "r-1", "inputs": column_tensors("FP64") }),
+        1 => json!({ "inputs": column_tensors("FP32") }),
+        2 => json!({ "inputs": column_tensors("FP64"), "outputs": [{ "name": "predict_proba" }] }),
+        _ => json!({ "inputs": [{
+            "name": "x", "shape": [2, 3], "datatype": "INT64", "data": [[1, 50, 2], [0, 40, 3]],
+        }] }),
+    }
+}
+
+/// The query rows as MLflow records.
+fn records() -> Vec<Value> {
+    QUERY
+        .iter()
+        .map(|(a, b, p)| json!({ "a": a, "b": b, "plan": p }))
+        .collect()
+}
+
+/// A valid MLflow body, in each of its forms.
+fn mlflow_seed(rng: &mut Rng) -> Value {
+    let records = records();
+    let rows: Vec<Value> = QUERY.iter().map(|(a, b, p)| json!([a, b, p])).collect();
+    match rng.below(5) {
+        0 => json!({ "dataframe_split": { "columns": ["a", "b", "plan"], "data": rows } }),
+        1 => json!({ "dataframe_records": records }),
+        2 => json!({ "instances": records }),
+        3 => json!({ "instances": rows }),
+        _ => json!({ "inputs": {
+            "a": QUERY.iter().map(|q| q.0).collect::<Vec<_>>(),
+            "b": QUERY.iter().map(|q| q.1).collect::<Vec<_>>(),
+            "plan": QUERY.iter().map(|q| q.2).collect::<Vec<_>>(),
+        } }),
+    }
+}
+
+fn feedback_seed(rng: &mut Rng) -> Value {
+    match rng.below(3) {
+        0 => json!({ "id": "r-1", "labels": [1, 0, 1, 1] }),
+        1 => json!({ "id": "r-1", "labels": ["yes", "no"] }),
+        _ => json!({ "id": "r-1", "row": 2, "label": 0.5 }),
+    }
+}
+
+/// `seed` with one to three edits, as text, sometimes garbled.
+fn mutated_json(rng: &mut Rng, mut seed: Value) -> Vec<u8> {
+    for _ in 0..=rng.below(3) {
+        mutate(rng, &mut seed);
+    }
+    let mut body = seed.to_string().into_bytes();
+    if rng.below(3) == 0 {
+        garble(rng, &mut body);
+    }
+    body
+}
+
+/// A content type for a JSON body: mostly JSON's, sometimes none or a wrong one.
+fn json_type(rng: &mut Rng) -> Option<&'static str> {
+    match rng.below(10) {
+        0 => None,
+        1 => Some("text/plain"),
+        2 => Some("application/json; charset=utf-8"),
+        3 => Some("application/x-www-form-urlencoded"),
+        4 => Some("APPLICATION/VND.APACHE.ARROW.STREAM"),
+        _ => Some(JSON),
+    }
+}
+
+/// An Arrow IPC stream of `columns` in `batches` equal batches, compressed or not.
+fn stream(columns: Vec<(&str, ArrayRef)>, batches: usize, compressed: bool) -> Vec<u8> {
+    use arrow_ipc::CompressionType;
+    use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+    let batch = RecordBatch::try_from_iter(columns).expect("a batch");
+    let options = IpcWriteOptions::default()
+        .try_with_compression(compressed.then_some(CompressionType::LZ4_FRAME))
+        .expect("lz4 is built in");
+    let mut writer =
+        StreamWriter::try_new_with_options(Vec::new(), &batch.schema(), options).expect("writer");
+    for _ in 0..batches {
+        writer.write(&batch).expect("write");
+    }
+    writer.into_inner().expect("finish")
+}
+
+/// A column of `rows` values of an odd type or with odd values, for a numeric or a category
+/// input.
+fn odd_column(rng: &mut Rng, rows: usize) -> ArrayRef {
+    use arrow_array::types::{Int8Type, Int32Type};
+    use arrow_array::{
+        BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float32Array,
+        Float64Array, Int32Array, Int64Array, LargeStringArray, ListArray, NullArray, StringArray,
+        StringViewArray, StructArray, UInt64Array,
+    };
+    let specials = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MAX,
+        -0.0,
+        1e39,
+    ];
+    let floats = |rng: &mut Rng| -> Vec<Option<f64>> {
+        (0..rows)
+            .map(|_| match rng.below(4) {
+                0 => None,
+                1 => Some(specials[rng.below(specials.len())]),
+                _ => Some(0.5),
+            })
+            .collect()
+    };
+    let words = |rng: &mut Rng| -> Vec<Option<&str>> {
+        (0..rows)
+            .map(|_| match rng.below(4) {
+                0 => None,
+                1 => Some(["", "\u{1f980}", "pro ", "PRO", "\u{0}"][rng.below(5)]),
+                _ => Some("pro"),
+            })
+            .collect()
+    };
+    match rng.below(17) {
+        0 => Arc::new(Float64Array::from(floats(rng))),
+        1 => {
+            #[expect(clippy::cast_possible_truncation, reason = "odd values on purpose")]
+            let narrowed: Float32Array = floats(rng).iter().map(|v| v.map(|v| v as f32)).collect();
+            Arc::new(narrowed)
+        }
+        2 => Arc::new(StringArray::from(words(rng))),
+        3 => Arc::new(LargeStringArray::from(words(rng))),
+        4 => Arc::new(StringViewArray::from(words(rng))),
+        5 => Arc::new(
+            words(rng)
+                .into_iter()
+                .collect::<DictionaryArray<Int8Type>>(),
+        ),
+        6 => Arc::new(
+            (0..rows)
+                .map(|i| Some(["basic", "plus", "pro"][i % 3]))
+                .collect::<DictionaryArray<Int32Type>>(),
+        ),
+        7 => Arc::new(
+            (0..rows)
+                .map(|i| {
+                    i32::try_from(i)
+                        .ok()
+                        .map(|i| if i % 2 == 0 { i32::MIN } else { i })
+                })
+                .collect::<Int32Array>(),
+        ),
+        8 => Arc::new(Int64Array::from(vec![i64::MAX; rows])),
+        9 => Arc::new(UInt64Array::from(vec![u64::MAX; rows])),
+        10 => Arc::new(BooleanArray::from(vec![Some(true); rows])),
+        11 => Arc::new(NullArray::new(rows)),
+        12 => Arc::new(Date32Array::from(vec![19_000; rows])),
+        13 => Arc::new(
+            Decimal128Array::from(vec![i128::MAX; rows])
+                .with_precision_and_scale(38, 10)
+                .expect("a decimal type"),
+        ),
+        14 => Arc::new(BinaryArray::from_iter_values(
+            (0..rows).map(|_| b"\xff\xfe"),
+        )),
+        15 => Arc::new(ListArray::from_iter_primitive::<
+            arrow_array::types::Float64Type,
+            _,
+            _,
+        >((0..rows).map(|_| Some(vec![Some(1.0), None])))),
+        _ => Arc::new(StructArray::from(vec![(
+            Arc::new(arrow_schema::Field::new(
+                "x",
+                arrow_schema::DataType::Float64,
+                true,
+            )),
+            Arc::new(Float64Array::from(vec![1.0; rows])) as ArrayRef,
+        )])),
+    }
+}
+
+/// An Arrow IPC body: the query stream truncated or with bytes overwritten, random bytes, or
+/// a well-formed stream with odd columns, odd values, no rows or no batch at all.
+fn ipc_body(rng: &mut Rng) -> Vec<u8> {
+    use arrow_array::{Float64Array, StringArray};
+    let mut body = if rng.below(3) == 0 {
+        let rows: Vec<_> = QUERY.iter().cycle().take(40).collect();
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "a",
+                Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.0))),
+            ),
+            (
+                "b",
+                Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.1))),
+            ),
+            (
+                "plan",
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            ),
+        ];
+        stream(columns, 2, true)
+    } else {
+        query_stream()
+    };
+    match rng.below(6) {
+        0 => body.truncate(rng.below(body.len())),
+        1 => {
+            for _ in 0..=rng.below(8) {
+                let i = rng.below(body.len());
+                body[i] = rng.byte();
+            }
+        }
+        2 => body = (0..rng.below(600)).map(|_| rng.byte()).collect(),
+        _ => {
+            let rows = [0, 1, 3, 70][rng.below(4)];
+            let a: ArrayRef = Arc::new(Float64Array::from(vec![0.5; rows]));
+            let b: ArrayRef = Arc::new(Float64Array::from(vec![50.0; rows]));
+            let plan: ArrayRef = Arc::new(StringArray::from(vec!["pro"; rows]));
+            let mut columns = vec![("a", a), ("b", b), ("plan", plan)];
+            let i = rng.below(3);
+            match rng.below(4) {
+                0 => {
+                    columns.remove(i);
+                }
+                1 => columns.push((["a", "b", "plan", ""][rng.below(4)], odd_column(rng, rows))),
+                _ => columns[i].1 = odd_column(rng, rows),
+            }
+            body = stream(columns, rng.below(3), rng.below(2) == 0);
+        }
+    }
+    body
+}
+
+/// Paths and methods that no route takes, or that name no model, oddly.
+const ODD_REQUESTS: &[(&str, &str)] = &[
+    ("GET", "/v2/models/%FF"),
+    ("GET", "/v2/models/%FF/ready"),
+    ("POST", "/v2/models/%C0%AF/infer"),
+    ("GET", "/v2/models/%ZZ"),
+    ("GET", "/v2/models/churn%2Fready"),
+    ("GET", "/v2/models/%E2%9C%93"),
+    ("GET", "/v2/models/churn/ready/"),
+    ("GET", "/v2/models//ready"),
+    ("GET", "/v2/models/churn?x=%00&y"),
+    ("GET", "/v2/health/live?%"),
+    ("GET", "/metrics/"),
+    ("GET", "/../../etc/passwd"),
+    ("GET", "/v2/models/churn/infer"),
+    ("GET", "/invocations"),
+    ("POST", "/ping"),
+    ("POST", "/v2/models/churn"),
+    ("PUT", "/v2/models/churn/infer"),
+    ("DELETE", "/v2/feedback"),
+    ("OPTIONS", "/metrics"),
+    ("GET", "/v2/models/churn/infer?x=1"),
+];
+
+/// One generated request: method, path, content type and body.
+fn generated(rng: &mut Rng) -> Request {
+    let post =
+        |path: &str, content_type, body| ("POST".to_owned(), path.to_owned(), content_type, body);
+    match rng.below(20) {
+        0..=5 => {
+            let seed = v2_seed(rng);
+            let path = if rng.below(10) == 0 {
+                "/v2/models/\u{1f980}/infer".replace('\u{1f980}', "%F0%9F%A6%80")
+            } else {
+                INFER.to_owned()
+            };
+            let body = mutated_json(rng, seed);
+            post(&path, json_type(rng), body)
+        }
+        6..=11 => {
+            let seed = mlflow_seed(rng);
+            let body = mutated_json(rng, seed);
+            post("/invocations", json_type(rng), body)
+        }
+        12..=13 => {
+            let seed = feedback_seed(rng);
+            let body = mutated_json(rng, seed);
+            post("/v2/feedback", json_type(rng), body)
+        }
+        14..=16 => {
+            let path = if rng.below(2) == 0 {
+                INFER
+            } else {
+                "/invocations"
+            };
+            let content_type = [
+                IPC,
+                IPC,
+                "application/vnd.apache.arrow.stream; charset=x",
+                JSON,
+            ][rng.below(4)];
+            post(path, Some(content_type), ipc_body(rng))
+        }
+        17..=18 => {
+            let path = [INFER, "/invocations", "/v2/feedback"][rng.below(3)];
+            let body = match rng.below(6) {
+                0 => Vec::new(),
+                1 => b" \n\t".to_vec(),
+                2 => b"null".to_vec(),
+                // Over the server's --max-body.
+                3 => vec![b'['; 70_000],
+                4 => "[".repeat(200 + rng.below(5_000)).into_bytes(),
+                _ => (0..rng.below(300)).map(|_| rng.byte()).collect(),
+            };
+            let content_type = [Some(JSON), Some(IPC), None][rng.below(3)];
+            post(path, content_type, body)
+        }
+        _ => {
+            let (method, path) = ODD_REQUESTS[rng.below(ODD_REQUESTS.len())];
+            let body = if method == "GET" {
+                Vec::new()
+            } else {
+                b"{}".to_vec()
+            };
+            (method.to_owned(), path.to_owned(), Some(JSON), body)
+        }
+    }
+}
+
+/// What is wrong with `answer`, if anything: a status other than 2xx or 4xx, a 4xx without a
+/// JSON `error` and `field`, or a 2xx whose body is not what its content type says.
+fn fault(answer: &Answer) -> Option<String> {
+    match answer.status {
+        200..=299 if answer.content_type == IPC => {
+            let reader =
+                arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(&answer.body), None);
+            match reader.and_then(Iterator::collect::<Result<Vec<_>, _>>) {
+                Err(e) => Some(format!("a 2xx IPC stream that does not read: {e}")),
+                Ok(batches) => batches
+                    .iter()
+                    .any(|b| b.columns().iter().any(has_nan))
+                    .then(|| "a NaN output".to_owned()),
+            }
+        }
+        200..=299 if answer.body.is_empty() => None,
+        200..=299 => match serde_json::from_slice::<Value>(&answer.body) {
+            Err(e) => Some(format!("a 2xx whose body is no JSON: {e}")),
+            // A NaN score is written as null.
+            Ok(body) => has_null(&body).then(|| "a null output".to_owned()),
+        },
+        400..=499 => {
+            let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            let named = body["error"].as_str().is_some_and(|e| !e.is_empty())
+                && body["field"].as_str().is_some();
+            (!named || answer.content_type != JSON).then(|| {
+                format!(
+                    "a {} without a JSON error and field ({})",
+                    answer.status, answer.content_type
+                )
+            })
+        }
+        status => Some(format!("status {status}")),
+    }
+}
+
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(map) => map.values().any(has_null),
+        _ => false,
+    }
+}
+
+fn has_nan(column: &ArrayRef) -> bool {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float32Type;
+    column
+        .as_primitive_opt::<Float32Type>()
+        .is_some_and(|c| c.values().iter().any(|v| v.is_nan()))
+}
+
+/// Arrow IPC carries what JSON cannot: NaN and infinities. Each is refused, naming the column,
+/// as the model's NaN policy refuses a missing number.
+fn non_finite_arrow_inputs_are_refused(client: &mut Client) {
+    use arrow_array::{Float32Array, Float64Array, StringArray};
+    for (column, value) in [
+        ("a", f64::NAN),
+        ("b", f64::INFINITY),
+        ("a", f64::NEG_INFINITY),
+    ] {
+        for narrow in [false, true] {
+            let values = [0.5, value, 1.0];
+            #[expect(clippy::cast_possible_truncation, reason = "FP32 on purpose")]
+            let array: ArrayRef = if narrow {
+                Arc::new(Float32Array::from_iter_values(
+                    values.iter().map(|v| *v as f32),
+                ))
+            } else {
+                Arc::new(Float64Array::from_iter_values(values))
+            };
+            let other: ArrayRef = Arc::new(Float64Array::from(vec![1.0; 3]));
+            let plan: ArrayRef = Arc::new(StringArray::from(vec!["pro"; 3]));
+            let (a, b) = if column == "a" {
+                (array, other)
+            } else {
+                (other, array)
+            };
+            let body = stream(vec![("a", a), ("b", b), ("plan", plan)], 1, false);
+            for path in [INFER, "/invocations"] {
+                let answer = client
+                    .send("POST", path, Some(IPC), &body)
+                    .expect("an answer");
+                let error: Value = serde_json::from_slice(&answer.body).expect("JSON");
+                assert_eq!(answer.status, 400, "{path} {column}={value}: {error}");
+                assert_eq!(error["field"], column, "{path} {column}={value}: {error}");
+            }
+        }
+    }
+}
+
+/// The scores of the query rows, over V2 and MLflow, with a valid request.
+fn scores(client: &mut Client) -> (Vec<f64>, Vec<f64>) {
+    let answer = client.post(
+        INFER,
+        &json!({ "id": "check", "inputs": column_tensors("FP64") }),
+    );
+    let v2 = floats(&output(&answer, "score")["data"]);
+    let answer = client.post("/invocations", &json!({ "dataframe_records": records() }));
+    let mlflow = answer["predictions"]
+        .as_array()
+        .expect("predictions")
+        .iter()
+        .map(|p| p["score"].as_f64().expect("a score"))
+        .collect();
+    (v2, mlflow)
+}
+
+/// A generated request: method, path, content type and body.
+type Request = (String, String, Option<&'static str>, Vec<u8>);
+
+/// Sends `count` requests from `generate`, checks every answer ([`fault`]) and returns the
+/// fields the 4xx answers named and how many requests succeeded.
+fn storm(
+    client: &mut Client,
+    count: usize,
+    mut generate: impl FnMut() -> Request,
+) -> (std::collections::BTreeSet<String>, usize) {
+    let mut faults = Vec::new();
+    let mut fields = std::collections::BTreeSet::new();
+    let mut succeeded = 0;
+    for n in 0..count {
+        let (method, path, content_type, body) = generate();
+        let answer = client.send(&method, &path, content_type, &body);
+        let fault = match &answer {
+            Ok(answer) => {
+                fault(answer).map(|f| format!("{f}: {}", String::from_utf8_lossy(&answer.body)))
+            }
+            Err(e) => Some(format!("no answer: {e}")),
+        };
+        if let Some(fault) = fault {
+            let shown: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+            faults.push(format!(
+                "request {n}: {method} {path} ({content_type:?}) {shown:?}: {fault}"
+            ));
+        }
+        let Ok(answer) = answer else { continue };
+        if answer.status < 300 {
+            succeeded += 1;
+        } else if let Ok(body) = serde_json::from_slice::<Value>(&answer.body) {
+            fields.insert(body["field"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert!(
+        faults.is_empty(),
+        "{} of {count} answers are wrong:\n{}",
+        faults.len(),
+        faults.join("\n")
+    );
+    (fields, succeeded)
+}
+
+const NUMERIC_INFER: &str = "/v2/models/numeric/infer";
+
+/// A valid body for `models/numeric` (inputs `a` and `b`): one FP32 or FP64 matrix, flat or
+/// nested, or one tensor per column.
+fn matrix_seed(rng: &mut Rng) -> Value {
+    let flat: Vec<f64> = QUERY.iter().flat_map(|q| [q.0, q.1]).collect();
+    let nested: Vec<[f64; 2]> = QUERY.iter().map(|q| [q.0, q.1]).collect();
+    let datatype = ["FP32", "FP64"][rng.below(2)];
+    match rng.below(3) {
+        0 => {
+            json!({ "inputs": [{ "name": "x", "shape": [4, 2], "datatype": datatype, "data": flat }] })
+        }
+        1 => {
+            json!({ "id": "m", "inputs": [{ "name": "x", "shape": [4, 2], "datatype": datatype, "data": nested }] })
+        }
+        _ => json!({ "inputs": [
+            { "name": "a", "shape": [4], "datatype": datatype, "data": QUERY.iter().map(|q| q.0).collect::<Vec<_>>() },
+            { "name": "b", "shape": [4, 1], "datatype": datatype, "data": QUERY.iter().map(|q| q.1).collect::<Vec<_>>() },
+        ] }),
+    }
+}
+
+#[test]
+fn serve_answers_thousands_of_generated_bad_requests_and_still_scores() {
+    let env = trained_env();
+    let server = Server::start(
+        &env,
+        &[
+            "models/churn",
+            "--max-body",
+            "64KiB",
+            "--log-dir",
+            "predictions",
+        ],
+    );
+    let mut client = Client {
+        port: server.port,
+        stream: None,
+    };
+    let before = scores(&mut client);
+    non_finite_arrow_inputs_are_refused(&mut client);
+
+    let mut rng = Rng(2026);
+    let (fields, succeeded) = storm(&mut client, REQUESTS, || generated(&mut rng));
+    // The mutations reach past the syntax: many different fields are named, and some
+    // mutants are still valid requests.
+    assert!(fields.len() >= 30, "fields named: {fields:?}");
+    assert!(succeeded >= 50, "{succeeded} requests succeeded");
+
+    // A model of numbers only, whose common body (one FP32 or FP64 matrix) is read apart.
+    let numeric = Server::start(&env, &["models/numeric", "--no-log"]);
+    let mut numeric_client = Client {
+        port: numeric.port,
+        stream: None,
+    };
+    storm(&mut numeric_client, REQUESTS / 3, || {
+        let seed = matrix_seed(&mut rng);
+        let body = mutated_json(&mut rng, seed);
+        let content_type = json_type(&mut rng);
+        (
+            "POST".to_owned(),
+            NUMERIC_INFER.to_owned(),
+            content_type,
+            body,
+        )
+    });
+
+    assert_eq!(
+        scores(&mut client),
+        before,
+        "the same scores after the storm"
+    );
+    let metrics = client.answer("GET", "/metrics", b"");
+    let text = String::from_utf8(metrics.body).expect("utf-8");
+    assert_eq!(metrics.status, 200, "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("mlops_serve_requests_total"), "{text}");
+}
