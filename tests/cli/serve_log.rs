@@ -74,7 +74,7 @@ fn logged_batches(dir: &Path) -> Vec<arrow_array::RecordBatch> {
 }
 
 /// The rows under `dir`, and its files relative to it.
-fn logged_rows(dir: &Path) -> (usize, Vec<String>) {
+pub(crate) fn logged_rows(dir: &Path) -> (usize, Vec<String>) {
     let rows = logged_batches(dir)
         .iter()
         .map(arrow_array::RecordBatch::num_rows)
@@ -507,8 +507,22 @@ fn a_restarted_server_removes_the_temporary_log_file_a_killed_one_left() {
     for name in others {
         std::fs::write(partition.join(name), "x").expect("write");
     }
+    // The same stray in the log of a model this server does not serve, and in the labels log.
+    let elsewhere = [
+        log.join("gone/date=2026-01-01"),
+        env.path(".mlops/labels/date=2026-01-01"),
+    ]
+    .map(|dir| {
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let copy = dir.join(stray.file_name().expect("name"));
+        std::fs::copy(&stray, &copy).expect("copy");
+        copy
+    });
     let server = Server::start(&env, &["models/churn"]);
     assert!(!stray.exists(), "the stray is removed at start: {stray:?}");
+    for copy in &elsewhere {
+        assert!(!copy.exists(), "{copy:?} is removed too");
+    }
     for name in others {
         assert!(partition.join(name).exists(), "{name} is left alone");
     }

@@ -110,6 +110,9 @@ impl App {
         }
         let (labels, labels_writer) = match &options.log {
             Some(o) => {
+                // Every model's directory, those no longer served too; each log's own start
+                // sweeps only its own.
+                log::sweep(&o.dir);
                 let (log, writer) = log::start(&LogOptions {
                     dir: o.labels_dir(),
                     ..o.clone()
