@@ -324,7 +324,9 @@ fn eval_joins_the_prediction_log_with_its_labels_as_it_evaluates_them_assembled_
     let joined = eval(&env, &[".mlops/predictions/", "--labels", ".mlops/labels/"]);
     let by_hand = eval(&env, &["assembled.csv"]);
     assert_eq!(joined["rows"], 7, "{joined}");
-    assert_eq!(joined["overall"], by_hand["overall"]);
+    for key in ["overall", "overall_ci", "confusion_matrix", "task"] {
+        assert_eq!(joined[key], by_hand[key], "{key}");
+    }
     assert_eq!(
         joined["join"],
         json!({
