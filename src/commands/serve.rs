@@ -217,23 +217,27 @@ fn admin_token() -> anyhow::Result<Option<String>> {
 }
 
 /// Where the prediction log goes: `--log-dir`, else the workspace's `.mlops/predictions/`.
-fn log_options(args: &ServeArgs, ctx: &Context) -> Option<mlops_serve::LogOptions> {
+/// In a workspace, git ignores the default logs (workspaces made before serving existed are
+/// brought up to date), so `git add -A` never commits them.
+fn log_options(args: &ServeArgs, ctx: &Context) -> anyhow::Result<Option<mlops_serve::LogOptions>> {
     if args.no_log {
-        return None;
+        return Ok(None);
     }
-    let dir = match &args.log_dir {
-        Some(dir) => ctx.cwd.join(dir),
-        None => mlops_core::workspace::Workspace::discover(&ctx.cwd)
-            .ok()?
-            .mlops_dir()
-            .join("predictions"),
+    let dir = if let Some(dir) = &args.log_dir {
+        ctx.cwd.join(dir)
+    } else {
+        let Ok(ws) = mlops_core::workspace::Workspace::discover(&ctx.cwd) else {
+            return Ok(None);
+        };
+        ws.ensure_ignored(&["/predictions/", "/labels/"])?;
+        ws.mlops_dir().join("predictions")
     };
-    Some(mlops_serve::LogOptions {
+    Ok(Some(mlops_serve::LogOptions {
         dir,
         rows: usize::try_from(args.log_rows).unwrap_or(usize::MAX),
         age: args.log_every,
         warn: Some(warning(ctx)),
-    })
+    }))
 }
 
 /// Warnings from the server (rows the log dropped) as the printer's warnings, on stderr.
@@ -263,7 +267,7 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         port: args.port,
         max_body: args.max_body,
         threads,
-        log: log_options(args, ctx),
+        log: log_options(args, ctx)?,
         admin_token: admin_token()?,
         batch_wait: std::time::Duration::from_micros(args.batch_wait),
         batch_rows: usize::try_from(args.batch_rows).unwrap_or(usize::MAX),

@@ -143,10 +143,30 @@ fn send_text_to(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
+    exchange(port, method, path, body, headers).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// [`send_to`], or `None` when the connection fails (the server is gone or going).
+pub(crate) fn try_send_to(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
+    let (status, body) = exchange(port, method, path, body, &[]).ok()?;
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).ok()?
+    };
+    Some((status, body))
+}
+
+/// One request on a new connection; the status and the body as text.
+fn exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
@@ -157,19 +177,21 @@ fn send_text_to(
     }
     request.push_str("\r\n");
     request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("send");
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .expect("read the response");
-    let response = String::from_utf8(response).expect("utf-8 response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head");
+    stream.read_to_end(&mut response)?;
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let response = String::from_utf8(response).map_err(|_| invalid("a response not UTF-8"))?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| invalid("a response without a head"))?;
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("status line: {head}"));
-    (status, body.to_owned())
+        .ok_or_else(|| invalid("a bad status line"))?;
+    Ok((status, body.to_owned()))
 }
 
 /// Rows of two numeric inputs and a category, with a label that follows them.

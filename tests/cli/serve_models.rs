@@ -1,6 +1,6 @@
-//! `mlops serve` with several models, a `--config` file and registry references, and reloads
-//! (SIGHUP, `POST /admin/reload`) while requests keep arriving: a real server on an ephemeral
-//! 127.0.0.1 port, a real git repository for the registry.
+//! `mlops serve` with several models, a `--config` file and registry references; reloads
+//! (SIGHUP, `POST /admin/reload`) and SIGTERM while requests keep arriving: a real server on an
+//! ephemeral 127.0.0.1 port, a real git repository for the registry.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::serve::{
-    QUERY, Server, assert_close, column_tensors, floats, output, predicted, send_to, trained_env,
+    QUERY, Server, assert_close, column_tensors, floats, output, predicted, trained_env,
+    try_send_to,
 };
 use crate::support::TestEnv;
 
@@ -223,7 +224,8 @@ fn wait_for_version(server: &Server, version: &str) -> Vec<f64> {
     }
 }
 
-/// Requests sent from `threads` threads until `stop`, each checked; counts answers and failures.
+/// Requests sent from `threads` threads until `stop` (or until the server is gone), each
+/// checked; counts the requests answered with success and the rest.
 struct Load {
     stop: Arc<AtomicBool>,
     answered: Arc<AtomicUsize>,
@@ -245,19 +247,31 @@ impl Load {
                 );
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let ok = if i % 2 == 0 {
+                        let answer = if i % 2 == 0 {
                             let body = json!({ "inputs": column_tensors("FP32") }).to_string();
-                            let (status, answer) =
-                                send_to(port, "POST", "/v2/models/churn/infer", &body, &[]);
-                            status == 200 && floats(&output(&answer, "score")["data"]).len() == 4
+                            try_send_to(port, "POST", "/v2/models/churn/infer", &body).map(
+                                |(status, answer)| {
+                                    status == 200
+                                        && floats(&output(&answer, "score")["data"]).len() == 4
+                                },
+                            )
                         } else {
                             let body = records(&["a", "b", "plan"]).to_string();
-                            let (status, answer) =
-                                send_to(port, "POST", "/invocations", &body, &[]);
-                            status == 200 && mlflow_scores(&answer).len() == 4
+                            try_send_to(port, "POST", "/invocations", &body).map(
+                                |(status, answer)| {
+                                    status == 200 && mlflow_scores(&answer).len() == 4
+                                },
+                            )
                         };
-                        let counter = if ok { &answered } else { &failed };
+                        let counter = if answer == Some(true) {
+                            &answered
+                        } else {
+                            &failed
+                        };
                         counter.fetch_add(1, Ordering::Relaxed);
+                        if answer.is_none() && gone(port) {
+                            return;
+                        }
                     }
                 })
             })
@@ -273,6 +287,12 @@ impl Load {
     /// Stops the threads; the answers and the failures.
     fn stop(self) -> (usize, usize) {
         self.stop.store(true, Ordering::Relaxed);
+        self.join()
+    }
+
+    /// Waits for the threads to end on their own (the server went away); the answers and the
+    /// failures.
+    fn join(self) -> (usize, usize) {
         for thread in self.threads {
             thread.join().expect("a load thread");
         }
@@ -294,6 +314,8 @@ fn serve_follows_the_registry_on_reload_without_failing_a_request() {
     let (version, scores) = scored(&server);
     assert_eq!(version, "v0.0.1");
     assert_close(&scores, &first, "v0.0.1");
+    // The prediction log is git-ignored, so committing the next version leaves it out.
+    env.git(&["check-ignore", "-q", ".mlops/predictions/churn/x.parquet"]);
 
     let load = Load::start(server.port, 4);
     // A new version assigned to prod: SIGHUP loads it beside the old one, then swaps.
@@ -378,4 +400,35 @@ fn serve_follows_the_registry_on_reload_without_failing_a_request() {
     assert_eq!(info.len(), 1, "{info:?}");
     assert!(info[0].contains("version=\"v0.0.1\""), "{info:?}");
     assert!(server.terminate(), "a clean exit after reloads");
+}
+
+/// Whether nothing listens on `port` any more.
+fn gone(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+}
+
+#[test]
+fn sigterm_under_load_leaves_exactly_the_rows_answered_in_the_log() {
+    let env = trained_env();
+    env.run(&["init", "--no-git"]);
+    let server = Server::start(&env, &["models/churn", "--log-rows", "50"]);
+    let load = Load::start(server.port, 4);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && load.answered.load(Ordering::Relaxed) < 100 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SIGTERM while requests are in flight: those accepted are answered, then the log is
+    // completed; the clients see the server go away.
+    assert!(
+        server.terminate(),
+        "exits with status 0 on SIGTERM under load"
+    );
+    let (answered, _) = load.join();
+    assert!(answered >= 100, "only {answered} requests were answered");
+    let logged = crate::serve_log::logged_rows(&env.path(".mlops/predictions/churn")).0;
+    assert_eq!(
+        logged,
+        answered * QUERY.len(),
+        "rows logged vs rows answered"
+    );
 }

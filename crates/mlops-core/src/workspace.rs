@@ -25,8 +25,8 @@ const CONFIG_HEADER: &str = "# mlops workspace configuration, committed to git.\
 # Credentials and machine-specific settings belong in config.local.yaml.\n";
 const LOCAL_CONFIG_HEADER: &str =
     "# Machine-local mlops settings, never committed; they override config.yaml.\n";
-const MLOPS_GITIGNORE: &str =
-    "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock\n/logs/\n/runs/\n/run-cache/\n/running/\n";
+const MLOPS_GITIGNORE: &str = "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock\n/logs/\n/runs/\n\
+     /run-cache/\n/running/\n/predictions/\n/labels/\n";
 
 /// An opened workspace.
 #[derive(Debug, Clone)]
@@ -114,6 +114,35 @@ impl Workspace {
 
     pub fn mlops_dir(&self) -> PathBuf {
         self.root.join(MLOPS_DIR)
+    }
+
+    /// Adds each of `entries` (lines such as `/predictions/`) that `.mlops/.gitignore` lacks,
+    /// for workspaces made before mlops ignored what it now writes there.
+    pub fn ensure_ignored(&self, entries: &[&str]) -> Result<()> {
+        let mlops = self.mlops_dir();
+        let path = mlops.join(".gitignore");
+        let text = match fs_err::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let missing: Vec<&str> = entries
+            .iter()
+            .copied()
+            .filter(|entry| !text.lines().any(|line| line.trim() == *entry))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut updated = text;
+        if !updated.is_empty() && !updated.ends_with('\n') {
+            updated.push('\n');
+        }
+        for entry in missing {
+            updated.push_str(entry);
+            updated.push('\n');
+        }
+        crate::atomic::write_in(&temp_dir_in(&mlops), &path, updated.as_bytes())
     }
 
     /// The committed config file.
@@ -272,5 +301,22 @@ mod tests {
             ws.relative(&root, Path::new(".mlops/cache")),
             Err(Error::InsideMlopsDir { .. })
         ));
+    }
+
+    #[test]
+    fn ensure_ignored_adds_only_what_is_missing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Workspace::init(dir.path(), true).expect("init");
+        let ws = Workspace::discover(dir.path()).expect("discover");
+        let path = ws.mlops_dir().join(".gitignore");
+        // A workspace made before serving: neither log is ignored, the file lacks a last newline.
+        fs_err::write(&path, "/cache/\n/tmp/").expect("write");
+        ws.ensure_ignored(&["/predictions/", "/labels/", "/cache/"])
+            .expect("ensure");
+        let text = fs_err::read_to_string(&path).expect("read");
+        assert_eq!(text, "/cache/\n/tmp/\n/predictions/\n/labels/\n");
+        ws.ensure_ignored(&["/predictions/", "/labels/"])
+            .expect("again");
+        assert_eq!(fs_err::read_to_string(&path).expect("read"), text);
     }
 }
