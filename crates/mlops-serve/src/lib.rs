@@ -21,6 +21,8 @@ mod cells;
 pub mod config;
 mod error;
 mod feedback;
+#[cfg(test)]
+mod fuzz_parsers;
 mod ipc;
 mod log;
 mod metrics;
