@@ -35,12 +35,14 @@ pub(crate) struct FeedbackArgs {
 }
 
 pub(crate) fn run(args: &FeedbackArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let dir = match &args.labels_dir {
-        Some(dir) => ctx.cwd.join(dir),
-        None => mlops_core::workspace::Workspace::discover(&ctx.cwd)
-            .context("without --labels-dir, labels go to .mlops/labels/ in the workspace")?
-            .mlops_dir()
-            .join("labels"),
+    let dir = if let Some(dir) = &args.labels_dir {
+        ctx.cwd.join(dir)
+    } else {
+        let ws = mlops_core::workspace::Workspace::discover(&ctx.cwd)
+            .context("without --labels-dir, labels go to .mlops/labels/ in the workspace")?;
+        // Git ignores the labels log, as it does the prediction log (`mlops serve`).
+        ws.ensure_ignored(&["/predictions/", "/labels/"])?;
+        ws.mlops_dir().join("labels")
     };
     let data = args.read.dataset(ctx, &args.files)?;
     let row = match &args.row_column {
