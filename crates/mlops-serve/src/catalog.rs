@@ -283,6 +283,7 @@ impl App {
             model,
             threshold,
             batcher: crate::batch::Batcher::new(self.batch.0, self.batch.1, self.batch.2),
+            plain_schemas: crate::v2::PlainSchemas::default(),
         })
     }
 

@@ -145,34 +145,31 @@ pub(crate) fn check_finite(features: &[Feature], batch: &RecordBatch) -> Result<
     use arrow_array::types::{Float16Type, Float32Type, Float64Type};
     use arrow_schema::DataType;
     let limit = f64::from(f32::MAX);
-    for feature in features {
+    let fields = batch.schema_ref().fields();
+    for (i, feature) in features.iter().enumerate() {
         let Feature::Numeric { column, .. } = feature else {
             continue;
         };
-        let Some(array) = batch.column_by_name(column) else {
-            continue;
+        // The batches built here hold the features in order: no name search for those.
+        let array = match fields.get(i) {
+            Some(field) if field.name() == column => batch.column(i),
+            _ => match batch.column_by_name(column) {
+                Some(array) => array,
+                None => continue,
+            },
         };
-        let values: Box<dyn Iterator<Item = Option<f64>>> = match array.data_type() {
-            DataType::Float64 => Box::new(array.as_primitive::<Float64Type>().iter()),
-            DataType::Float32 => Box::new(
-                array
-                    .as_primitive::<Float32Type>()
-                    .iter()
-                    .map(|v| v.map(f64::from)),
-            ),
-            DataType::Float16 => Box::new(
-                array
-                    .as_primitive::<Float16Type>()
-                    .iter()
-                    .map(|v| v.map(f64::from)),
-            ),
+        let beyond = match array.data_type() {
+            DataType::Float64 => first_beyond(array.as_primitive::<Float64Type>(), limit, |v| v),
+            DataType::Float32 => {
+                first_beyond(array.as_primitive::<Float32Type>(), limit, f64::from)
+            }
+            DataType::Float16 => {
+                first_beyond(array.as_primitive::<Float16Type>(), limit, f64::from)
+            }
             _ => continue,
         };
         // NaN is the row encoder's to refuse, with the rows it counts.
-        if let Some((row, value)) = values
-            .enumerate()
-            .find_map(|(row, v)| v.filter(|v| v.abs() > limit).map(|v| (row, v)))
-        {
+        if let Some((row, value)) = beyond {
             return Err(ApiError::bad(
                 column.as_str(),
                 format!(
@@ -183,6 +180,18 @@ pub(crate) fn check_finite(features: &[Feature], batch: &RecordBatch) -> Result<
         }
     }
     Ok(())
+}
+
+/// The first row of `array` whose value is beyond ±`limit`, and that value.
+fn first_beyond<T: arrow_array::ArrowPrimitiveType>(
+    array: &arrow_array::PrimitiveArray<T>,
+    limit: f64,
+    to_f64: impl Fn(T::Native) -> f64,
+) -> Option<(usize, f64)> {
+    array
+        .iter()
+        .enumerate()
+        .find_map(|(row, v)| v.map(&to_f64).filter(|v| v.abs() > limit).map(|v| (row, v)))
 }
 
 /// The record batch of `features`' columns, in their order, `rows` long.

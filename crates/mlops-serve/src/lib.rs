@@ -84,6 +84,8 @@ pub(crate) struct Served {
     log: Option<Arc<log::Log>>,
     /// Gathers concurrent requests into one score when `--batch-wait` is on.
     batcher: batch::Batcher,
+    /// The schemas of the common V2 request's batches, made on first use.
+    plain_schemas: v2::PlainSchemas,
 }
 
 impl Served {

@@ -4,6 +4,12 @@
 //! is free), or as one tensor `[N]` (or `[N, 1]`) per input column, named like the column, BYTES
 //! for a categorical one, the way pandas-codec clients send a data frame.
 
+use std::sync::{Arc, OnceLock};
+
+use arrow_array::{
+    Array as _, ArrayRef, Float32Array, Float64Array, RecordBatch, RecordBatchOptions,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use mlops_data::rows::{Feature, Values};
 use serde_json::{Value, json};
 
@@ -138,29 +144,52 @@ fn plain(served: &Served, body: &[u8]) -> Option<Request> {
     {
         return None;
     }
+    // Column-major in one buffer, which each column's array slices: one allocation, not one
+    // a column.
     let data = &tensor.data;
-    let columns = (0..width)
-        .map(|j| -> arrow_array::ArrayRef {
-            let values = (0..rows).map(|r| data[r * width + j]);
-            if fp32 {
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    reason = "FP32 values were sent as f32"
-                )]
-                let narrowed =
-                    arrow_array::Float32Array::from_iter_values(values.map(|v| v as f32));
-                std::sync::Arc::new(narrowed)
-            } else {
-                std::sync::Arc::new(arrow_array::Float64Array::from_iter_values(values))
-            }
-        })
-        .collect();
+    let column_major = (0..width).flat_map(|j| (0..rows).map(move |r| data[r * width + j]));
+    let all: ArrayRef = if fp32 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "FP32 values were sent as f32"
+        )]
+        let narrowed = Float32Array::from_iter_values(column_major.map(|v| v as f32));
+        Arc::new(narrowed)
+    } else {
+        Arc::new(Float64Array::from_iter_values(column_major))
+    };
+    let columns = (0..width).map(|j| all.slice(j * rows, rows)).collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    let schema = served.plain_schemas.get(fp32, features);
     Some(Request {
         id: body.id,
-        batch: cells::batch(features, columns, rows),
+        batch: RecordBatch::try_new_with_options(schema, columns, &options).ok()?,
         fp64: !fp32,
         proba: false,
     })
+}
+
+/// The schemas of the batches [`plain`] makes (all inputs FP32, or all FP64), made once per
+/// model: a request of a few rows would otherwise spend more on its schema than on its rows.
+#[derive(Default)]
+pub(crate) struct PlainSchemas([OnceLock<SchemaRef>; 2]);
+
+impl PlainSchemas {
+    fn get(&self, fp32: bool, features: &[Feature]) -> SchemaRef {
+        let schema = self.0[usize::from(fp32)].get_or_init(|| {
+            let datatype = if fp32 {
+                DataType::Float32
+            } else {
+                DataType::Float64
+            };
+            let fields: Vec<Field> = features
+                .iter()
+                .map(|f| Field::new(f.column(), datatype.clone(), true))
+                .collect();
+            Arc::new(Schema::new(fields))
+        });
+        Arc::clone(schema)
+    }
 }
 
 /// Reads an `infer` request body, parsed as JSON, into the model's columns.
