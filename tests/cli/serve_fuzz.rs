@@ -209,7 +209,7 @@ fn odd(rng: &mut Rng) -> Value {
         7 => json!(-1e308),
         8 => json!(f64::MIN_POSITIVE),
         // Finite as f64, infinite as FP32.
-        9 => json!(1e39),
+        9 => json!([1e39, f64::from(f32::MAX), -3.4e38][rng.below(3)]),
         10 => json!(u64::MAX),
         11 => json!(i64::MIN),
         12 => json!("NaN"),
@@ -913,4 +913,49 @@ fn serve_answers_thousands_of_generated_bad_requests_and_still_scores() {
     assert_eq!(metrics.status, 200, "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("mlops_serve_requests_total"), "{text}");
+}
+
+/// A number within f32's range can still scale past it: an input trained with a spread of 0.001
+/// makes 1e36 about 1e39. The network would answer that row with a NaN; it is refused instead.
+#[test]
+fn serve_refuses_an_input_that_scales_past_f32() {
+    let env = crate::support::TestEnv::bare();
+    let mut rng = Rng(5);
+    let mut csv = String::from("c,y\n");
+    for _ in 0..200 {
+        let c = 0.001 * rng.normal();
+        let _ = writeln!(csv, "{c:.6},{}", u8::from(c > 0.0));
+    }
+    env.write("small.csv", csv);
+    env.run(&[
+        "train",
+        "--data",
+        "small.csv",
+        "--label",
+        "y",
+        "--hidden",
+        "2",
+        "--epochs",
+        "1",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+        "-o",
+        "models/small",
+    ]);
+    let server = Server::start(&env, &["models/small", "--no-log"]);
+    let (status, answer) = server.send(
+        "POST",
+        "/invocations",
+        &json!({ "instances": [[0.001], [1e36]] }).to_string(),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["field"], "inputs", "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("row 1:")),
+        "{answer}"
+    );
 }

@@ -353,6 +353,17 @@ pub(crate) fn score_now(
         .encoder
         .encode(batch)
         .map_err(|e| ApiError::bad("inputs", e.to_string()))?;
+    // An input within f32's range can still scale past it (a large value of an input trained
+    // with a small spread), and the network would answer that row with a NaN.
+    if rows.first_missing.is_none()
+        && let Some(at) = rows.values.iter().position(|v| v.is_infinite())
+    {
+        let row = at / (rows.values.len() / rows.rows.max(1)).max(1);
+        return Err(ApiError::bad(
+            "inputs",
+            format!("row {row}: an input, scaled as the model was trained, is beyond f32's range"),
+        ));
+    }
     let scored =
         mlops_infer::predict::score_rows(&served.model, &served.device, &rows, served.threshold);
     scored.map_err(|e| match e {
