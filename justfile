@@ -46,6 +46,7 @@ bench *ARGS:
     bash benches/eval.sh
     bash benches/drift.sh
     bash benches/infer.sh
+    bash benches/serve.sh
     bash benches/history.sh
     bash benches/s3.sh
     bash benches/s3_read.sh
