@@ -80,6 +80,21 @@ pub(crate) fn ok(value: &Value) -> Response {
     (StatusCode::OK, json_body(value)).into_response()
 }
 
+/// A 200 with `value` serialized as its JSON body, with no JSON tree in between.
+pub(crate) fn ok_serialized(value: &impl serde::Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "body", e.to_string()).into_response()
+        }
+    }
+}
+
 fn json_body(value: &Value) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],

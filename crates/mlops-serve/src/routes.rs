@@ -93,7 +93,7 @@ async fn infer(
         let id = request.id.unwrap_or_else(generated_id);
         let response = v2::response(served, &id, (request.fp64, request.proba), &scored);
         logged(served, &batch, &scored, &id, started);
-        Ok::<_, ApiError>(reply::ok(&response))
+        Ok::<_, ApiError>(response)
     };
     let response = responded(answer.await);
     let labels = found.as_ref().ok().map(|s| &s.metric_labels);

@@ -10,6 +10,7 @@ use arrow_array::{
     Array as _, ArrayRef, Float32Array, Float64Array, RecordBatch, RecordBatchOptions,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use axum::response::Response;
 use mlops_data::rows::{Feature, Values};
 use serde_json::{Value, json};
 
@@ -450,87 +451,140 @@ fn by_column(
 }
 
 /// The `infer` response: `prediction` `[N]`, and `score` `[N]` (binary) or `scores` `[N, k]`.
-/// With `proba`, only `predict_proba` `[N, k]` (binary: `[1 - score, score]`).
+/// With `proba`, only `predict_proba` `[N, k]` (binary: `[1 - score, score]`). Serialized
+/// straight from the scores, with no JSON tree in between (a node per value would cost more than
+/// scoring a small request), as that tree printed it: keys in order, an f32 as the f64 it is.
 pub(crate) fn response(
     served: &Served,
     id: &str,
     request: (bool, bool),
     scored: &[(String, Values)],
-) -> Value {
+) -> Response {
     let (fp64, proba) = request;
     let float = if fp64 { "FP64" } else { "FP32" };
-    let mut outputs = Vec::new();
     let Some((_, prediction)) = scored.first() else {
-        return json!({});
+        return reply::ok(&json!({}));
     };
     let rows = reply::len(prediction);
+    let output = |name, shape: Vec<usize>, datatype, layout| Output {
+        data: Data { layout, rows, fp64 },
+        datatype,
+        name,
+        shape,
+    };
+    let mut outputs = Vec::with_capacity(2);
     if proba {
-        outputs.push(probabilities(rows, &scored[1..], float, fp64));
-        return json!({
-            "model_name": served.name,
-            "model_version": served.version(),
-            "id": id,
-            "outputs": outputs,
-        });
-    }
-    outputs.push(tensor_json(
-        "prediction",
-        &[rows],
-        reply::datatype(prediction, float),
-        prediction,
-        fp64,
-    ));
-    match &scored[1..] {
-        [] => {}
-        [(_, score)] if served.model.spec.task == mlops_infer::spec::Task::Binary => {
-            outputs.push(tensor_json("score", &[rows], float, score, fp64));
-        }
-        columns => {
-            let data: Vec<Value> = (0..rows)
-                .flat_map(|r| columns.iter().map(move |(_, c)| reply::cell(c, r, fp64)))
-                .collect();
-            outputs.push(json!({
-                "name": "scores",
-                "shape": [rows, columns.len()],
-                "datatype": float,
-                "data": data,
-            }));
+        // A binary model's one score column gives two probabilities a row.
+        let data = match &scored[1..] {
+            [(_, Values::Float32(score))] => Layout::Pairs(score),
+            columns => Layout::Rows(columns),
+        };
+        let width = (scored.len() - 1).max(2);
+        outputs.push(output(PREDICT_PROBA, vec![rows, width], float, data));
+    } else {
+        let datatype = reply::datatype(prediction, float);
+        outputs.push(output(
+            "prediction",
+            vec![rows],
+            datatype,
+            Layout::Column(prediction),
+        ));
+        match &scored[1..] {
+            [] => {}
+            [(_, score)] if served.model.spec.task == mlops_infer::spec::Task::Binary => {
+                outputs.push(output("score", vec![rows], float, Layout::Column(score)));
+            }
+            columns => {
+                let shape = vec![rows, columns.len()];
+                outputs.push(output("scores", shape, float, Layout::Rows(columns)));
+            }
         }
     }
-    json!({
-        "model_name": served.name,
-        "model_version": served.version(),
-        "id": id,
-        "outputs": outputs,
+    reply::ok_serialized(&Answer {
+        id,
+        model_name: &served.name,
+        model_version: served.version(),
+        outputs,
     })
 }
 
-/// `predict_proba` `[N, k]`: one probability per class, row-major; a binary model's one score
-/// becomes `[1 - score, score]`.
-fn probabilities(rows: usize, columns: &[(String, Values)], float: &str, fp64: bool) -> Value {
-    let data: Vec<Value> = match columns {
-        [(_, Values::Float32(score))] => score
-            .iter()
-            .flat_map(|&s| {
-                if fp64 {
-                    [json!(1.0 - f64::from(s)), json!(f64::from(s))]
-                } else {
-                    [json!(1.0 - s), json!(s)]
-                }
-            })
-            .collect(),
-        columns => (0..rows)
-            .flat_map(|r| columns.iter().map(move |(_, c)| reply::cell(c, r, fp64)))
-            .collect(),
-    };
-    // A binary model's one score column gives two probabilities a row.
-    let width = columns.len().max(2);
-    json!({ "name": PREDICT_PROBA, "shape": [rows, width], "datatype": float, "data": data })
+/// An `infer` answer; fields in the order the JSON tree printed its keys.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    id: &'a str,
+    model_name: &'a str,
+    model_version: &'a str,
+    outputs: Vec<Output<'a>>,
 }
 
-fn tensor_json(name: &str, shape: &[usize], datatype: &str, values: &Values, fp64: bool) -> Value {
-    let data: Vec<Value> = (0..reply::len(values))
-        .map(|r| reply::cell(values, r, fp64))
-        .collect();
-    json!({ "name": name, "shape": shape, "datatype": datatype, "data": data })
+#[derive(serde::Serialize)]
+struct Output<'a> {
+    data: Data<'a>,
+    datatype: &'a str,
+    name: &'a str,
+    shape: Vec<usize>,
+}
+
+/// An output's values, row-major.
+struct Data<'a> {
+    layout: Layout<'a>,
+    rows: usize,
+    fp64: bool,
+}
+
+enum Layout<'a> {
+    /// One column.
+    Column(&'a Values),
+    /// Several columns, a row at a time.
+    Rows(&'a [(String, Values)]),
+    /// A binary model's scores, as `[1 - score, score]` a row.
+    Pairs(&'a [f32]),
+}
+
+impl serde::Serialize for Data<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = serializer.serialize_seq(None)?;
+        match self.layout {
+            Layout::Column(values) => {
+                for row in 0..self.rows {
+                    seq.serialize_element(&Cell(values, row))?;
+                }
+            }
+            Layout::Rows(columns) => {
+                for row in 0..self.rows {
+                    for (_, values) in columns {
+                        seq.serialize_element(&Cell(values, row))?;
+                    }
+                }
+            }
+            Layout::Pairs(scores) => {
+                for &score in scores {
+                    // FP32 answers subtract in f32, as the network would.
+                    let other = if self.fp64 {
+                        1.0 - f64::from(score)
+                    } else {
+                        f64::from(1.0 - score)
+                    };
+                    seq.serialize_element(&other)?;
+                    seq.serialize_element(&f64::from(score))?;
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Row `row` of a column: an f32 as the f64 it is (the exact value), a text label by name.
+struct Cell<'a>(&'a Values, usize);
+
+impl serde::Serialize for Cell<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Cell(values, row) = *self;
+        match values {
+            Values::Float32(v) => serializer.serialize_f64(f64::from(v[row])),
+            Values::Int64(v) => serializer.serialize_i64(v[row]),
+            Values::Text { labels, ids } => serializer.serialize_str(&labels[ids[row] as usize]),
+        }
+    }
 }
