@@ -176,7 +176,11 @@ impl Column {
         clippy::cast_precision_loss,
         reason = "an integer column meeting a float one is read as floats"
     )]
-    fn append(&mut self, other: Column) -> std::result::Result<(), (&'static str, &'static str)> {
+    fn append(
+        &mut self,
+        other: Column,
+        index: &mut TextIndex,
+    ) -> std::result::Result<(), (&'static str, &'static str)> {
         // Whichever comes first: the labels log holds integer labels in one file and fractional
         // ones in the next when requests sent them so.
         if let (Column::Int(a), Column::Float(_)) = (&*self, &other) {
@@ -194,12 +198,17 @@ impl Column {
                     ids: new_ids,
                 },
             ) => {
-                // Re-number the appended part's ids into this column's labels.
-                let mut index: std::collections::HashMap<String, u32> = labels
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (l.clone(), u32::try_from(i).expect("fewer than 2^32 labels")))
-                    .collect();
+                // Re-number the appended part's ids into this column's labels, through an index
+                // of them built once and kept up to date by every append after.
+                let index = index.get_or_insert_with(|| {
+                    labels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            (l.clone(), u32::try_from(i).expect("fewer than 2^32 labels"))
+                        })
+                        .collect()
+                });
                 let remap: Vec<u32> = new_labels
                     .into_iter()
                     .map(|l| {
@@ -223,6 +232,11 @@ impl Column {
         Ok(())
     }
 }
+
+/// A text column's labels by id, kept between the appends that build the column, so that each
+/// append costs what it appends: rebuilt each time, a column of a label per row (a request id)
+/// cost its labels so far at every batch and every file.
+type TextIndex = Option<std::collections::HashMap<String, u32>>;
 
 /// Codes values by their 64 bits: ids in first-seen order, labels made by `name` once per
 /// distinct value rather than a string per row.
@@ -463,23 +477,28 @@ fn readable(data_type: &DataType) -> bool {
 /// [`Dataset::read`]).
 pub(crate) fn read(data: &Dataset, columns: &[&str]) -> Result<Table> {
     let mut table: Option<(Table, PathBuf)> = None;
+    let mut indexes: Vec<TextIndex> = vec![None; columns.len()];
     for path in data.files_to_read() {
         let part = read_batches(data, path, columns)?;
         match &mut table {
             None => table = Some((part, path.to_owned())),
             Some((whole, first_path)) => {
-                for ((name, column), new) in
-                    whole.names.iter().zip(&mut whole.columns).zip(part.columns)
+                for (((name, column), new), index) in whole
+                    .names
+                    .iter()
+                    .zip(&mut whole.columns)
+                    .zip(part.columns)
+                    .zip(&mut indexes)
                 {
-                    column
-                        .append(new)
-                        .map_err(|(first, second)| Error::MismatchedColumn {
+                    column.append(new, index).map_err(|(first, second)| {
+                        Error::MismatchedColumn {
                             column: name.clone(),
                             first_path: first_path.clone(),
                             first,
                             second_path: path.to_owned(),
                             second,
-                        })?;
+                        }
+                    })?;
                 }
                 whole.rows += part.rows;
             }
@@ -543,11 +562,16 @@ fn read_batches(data: &Dataset, path: &Path, wanted: &[&str]) -> Result<Table> {
         rows: total_rows,
     } = data.batches(path, wanted, 64 * 1024, true, &[])?;
     let mut columns: Vec<Option<Column>> = vec![None; wanted.len()];
+    let mut indexes: Vec<TextIndex> = vec![None; wanted.len()];
     let mut rows = 0;
     for batch in reader {
         let batch = batch.map_err(|e| batch_error(path, e))?;
         rows += batch.num_rows();
-        for (slot, part) in columns.iter_mut().zip(batch_columns(path, wanted, &batch)?) {
+        for ((slot, part), index) in columns
+            .iter_mut()
+            .zip(batch_columns(path, wanted, &batch)?)
+            .zip(&mut indexes)
+        {
             match slot {
                 None => {
                     // Room for every row up front: growing by doubling would copy each column
@@ -557,7 +581,7 @@ fn read_batches(data: &Dataset, path: &Path, wanted: &[&str]) -> Result<Table> {
                     *slot = Some(column);
                 }
                 Some(column) => column
-                    .append(part)
+                    .append(part, index)
                     .expect("one file has one type per column"),
             }
         }
@@ -637,11 +661,33 @@ mod tests {
     use crate::Nullable;
 
     #[test]
+    fn text_appends_keep_one_index_of_labels() {
+        let mut column = Column::text([Some("a"), Some("b")]);
+        let mut index = None;
+        for part in [
+            [Some("b"), Some("c")],
+            [None, Some("a")],
+            [Some("c"), Some("d")],
+        ] {
+            column.append(Column::text(part), &mut index).expect("text");
+        }
+        assert_eq!(
+            column.to_text(),
+            ["a", "b", "b", "c", "", "a", "c", "d"].map(|v| (!v.is_empty()).then(|| v.to_owned()))
+        );
+        let Column::Text { labels, .. } = &column else {
+            panic!("text")
+        };
+        assert_eq!(labels, &["a", "b", "c", "d"]);
+        assert_eq!(index.map(|i| i.len()), Some(4), "kept up to date");
+    }
+
+    #[test]
     fn integers_and_floats_append_as_floats_in_either_order() {
         let floats = || Column::Float(Nullable::from_values(vec![0.5]));
         let ints = || Column::Int(Nullable::from_values(vec![2]));
         for (mut first, second) in [(ints(), floats()), (floats(), ints())] {
-            first.append(second).expect("numbers meet");
+            first.append(second, &mut None).expect("numbers meet");
             let Column::Float(values) = first else {
                 panic!("floats: {first:?}")
             };
