@@ -31,13 +31,8 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "LABELS")]
     labels: Vec<PathBuf>,
     /// The columns that pair a label with its prediction row, with --labels
-    #[arg(
-        long,
-        value_name = "COLUMN[,COLUMN...]",
-        value_delimiter = ',',
-        default_value = "request_id,row",
-        requires = "labels"
-    )]
+    /// [default: `request_id,row`]
+    #[arg(long, value_name = "COLUMN[,COLUMN...]", value_delimiter = ',')]
     join: Vec<String>,
     /// Options from a YAML file (the same names; flags given here win)
     #[arg(long, value_name = "EVAL.YAML")]
@@ -217,44 +212,92 @@ impl EvalArgs {
             drop_missing: self.drop_missing.then_some(true),
             gates: list(&self.gate),
             baseline: self.baseline.as_ref().map(|b| cwd.join(b)),
+            labels: (!self.labels.is_empty()).then(|| {
+                OneOrMany::Many(
+                    self.labels
+                        .iter()
+                        .map(|l| l.to_string_lossy().into_owned())
+                        .collect(),
+                )
+            }),
+            join: list(&self.join).map(OneOrMany::Many),
         }
     }
 
-    /// The options (flags over the config file over the library's defaults; gates from both)
-    /// and the baseline report's path: a flag's is relative to the working directory, the
-    /// config's to the config file.
-    fn options(&self, cwd: &Path) -> anyhow::Result<(Options, Option<PathBuf>)> {
+    /// The options (flags over the config file over the library's defaults; gates from both),
+    /// the baseline report's path and the labels' (a flag's are relative to the working
+    /// directory, the config's to the config file), and the join's keys.
+    fn options(&self, cwd: &Path) -> anyhow::Result<(Options, Option<PathBuf>, Labels)> {
         let file = match &self.config {
             Some(path) => {
                 let path = cwd.join(path);
                 let mut file = mlops_eval::config::load(&path)?;
                 let dir = path.parent().unwrap_or(cwd);
                 file.baseline = file.baseline.map(|b| dir.join(b));
+                file.labels = file.labels.map(|labels| {
+                    OneOrMany::Many(
+                        labels
+                            .into_vec()
+                            .iter()
+                            .map(|l| {
+                                let path = mlops_data::input::resolve(dir, Path::new(l));
+                                path.to_string_lossy().into_owned()
+                            })
+                            .collect(),
+                    )
+                });
                 file
             }
             None => EvalConfig::default(),
         };
         let mut settings = self.as_config(cwd).over(file);
         let baseline = settings.baseline.take();
-        Ok((settings.into_options()?, baseline))
+        let labels = Labels {
+            paths: settings
+                .labels
+                .take()
+                .map(|l| l.into_vec().into_iter().map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            keys: settings.join.take().map(OneOrMany::into_names),
+        };
+        Ok((settings.into_options()?, baseline, labels))
+    }
+}
+
+/// Where the labels are and the columns they join on, from the flags or the config file.
+struct Labels {
+    paths: Vec<PathBuf>,
+    keys: Option<Vec<String>>,
+}
+
+impl Labels {
+    /// The join, if labels are given; keys without labels are refused.
+    fn join(self, ctx: &Context) -> anyhow::Result<Option<mlops_eval::join::Join>> {
+        if self.paths.is_empty() {
+            anyhow::ensure!(
+                self.keys.is_none(),
+                "--join (`join` in the config) names the columns labels join on; give --labels too"
+            );
+            return Ok(None);
+        }
+        Ok(Some(mlops_eval::join::Join {
+            labels: super::read::ReadArgs::default().dataset(ctx, &self.paths)?,
+            keys: self
+                .keys
+                .unwrap_or_else(|| vec!["request_id".to_owned(), "row".to_owned()]),
+        }))
     }
 }
 
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let (mut options, baseline) = args.options(&ctx.cwd)?;
+    let (mut options, baseline, labels) = args.options(&ctx.cwd)?;
     let targets = render::targets(&args.output, ctx, "eval", &render::eval::FORMATS)?;
     // A directory or glob names its files, as for every command reading tables; expanded
     // before the same-file check, so that an output among them is found.
     let data = args.read.dataset(ctx, &args.files)?;
     let mut inputs = data.files().to_vec();
-    if !args.labels.is_empty() {
-        let labels = super::read::ReadArgs::default().dataset(ctx, &args.labels)?;
-        inputs.extend(labels.files().iter().cloned());
-        options.join = Some(mlops_eval::join::Join {
-            labels,
-            keys: args.join.iter().map(|k| k.trim().to_owned()).collect(),
-        });
-    }
+    options.join = labels.join(ctx)?;
+    inputs.extend(options.join.iter().flat_map(|j| j.labels.files().iter().cloned()));
     inputs.extend(baseline.iter().cloned());
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
     for output in render::files(&targets) {

@@ -357,16 +357,22 @@ fn eval_joins_the_prediction_log_with_its_labels_as_it_evaluates_them_assembled_
     assert!(matches!(drift.status.code(), Some(0 | 1)), "{drift:?}");
 }
 
-#[test]
-fn feedback_records_any_table_of_labels_and_eval_names_a_missing_key() {
+/// A workspace with `predictions.csv` (`request_id`, `row`, `score`) and `truth.csv`, labels under
+/// other column names, without a row column (every label is for row 0), one of them missing.
+fn predictions_and_truth() -> TestEnv {
     let env = TestEnv::bare();
     env.run(&["init", "--no-git"]);
     env.write(
         "predictions.csv",
         "request_id,row,score\na,0,0.9\nb,0,0.2\nc,0,0.7\nd,0,0.4\n",
     );
-    // Other column names, no row column (every label is for row 0), a row without a label.
     env.write("truth.csv", "id,truth\na,1\nb,\nc,0\nd,0\n");
+    env
+}
+
+#[test]
+fn feedback_records_any_table_of_labels_that_eval_joins_from_flags_or_eval_yaml() {
+    let env = predictions_and_truth();
     let recorded = env.json(&[
         "feedback",
         "truth.csv",
@@ -393,7 +399,30 @@ fn feedback_records_any_table_of_labels_and_eval_names_a_missing_key() {
     let fixed = eval(&env, &["predictions.csv", "--labels", ".mlops/labels/"]);
     assert_eq!(fixed["join"]["superseded_labels"], 1, "{fixed}");
     assert_eq!(fixed["overall"]["accuracy"], 1.0, "{fixed}");
+    // The same from eval.yaml, its paths relative to it.
+    env.write(
+        "conf/eval.yaml",
+        "labels: ../.mlops/labels/\njoin: request_id, row\nscore: score\nbootstrap: 0\n",
+    );
+    let configured = env.json(&["eval", "predictions.csv", "--config", "conf/eval.yaml"]);
+    assert_eq!(configured, fixed);
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "eval",
+            "predictions.csv",
+            "--join",
+            "request_id",
+            "--score",
+            "score",
+        ],
+    );
+    assert!(stderr.contains("give --labels too"), "{stderr}");
+}
 
+#[test]
+fn eval_names_a_missing_key_and_feedback_a_bad_row_or_no_labels_log() {
+    let env = predictions_and_truth();
     // A key column missing on either side is named with its file.
     let (_, stderr) = env.fails(
         2,

@@ -9,6 +9,8 @@
 //! gates:
 //!   - roc_auc >= 0.8
 //!   - slices.min(accuracy) >= 0.7
+//! labels: .mlops/labels/    # labels kept apart, joined by key
+//! join: [request_id, row]
 //! ```
 //!
 //! The command line's flags are read into an [`EvalConfig`] too, so that one merge
@@ -41,6 +43,16 @@ impl OneOrMany {
             OneOrMany::Many(many) => many,
         }
     }
+
+    /// The names, a single string split at its commas (`request_id,row`), each trimmed.
+    #[must_use]
+    pub fn into_names(self) -> Vec<String> {
+        self.into_vec()
+            .iter()
+            .flat_map(|names| names.split(','))
+            .map(|name| name.trim().to_owned())
+            .collect()
+    }
 }
 
 /// The file's options; every key is optional.
@@ -71,6 +83,11 @@ pub struct EvalConfig {
     pub drop_missing: Option<bool>,
     pub gates: Option<Vec<String>>,
     pub baseline: Option<PathBuf>,
+    /// Labels kept apart from the predictions: files, directories or globs (see
+    /// [`crate::join`]); not an option either: the caller reads them.
+    pub labels: Option<OneOrMany>,
+    /// The key columns of the join: a list, or one string of names apart by commas.
+    pub join: Option<OneOrMany>,
 }
 
 impl EvalConfig {
@@ -109,11 +126,13 @@ impl EvalConfig {
             drop_missing: self.drop_missing.or(lower.drop_missing),
             gates,
             baseline: self.baseline.or(lower.baseline),
+            labels: self.labels.or(lower.labels),
+            join: self.join.or(lower.join),
         }
     }
 
     /// The evaluation's options: every key left unset takes [`Options::default`]'s value (the
-    /// baseline is not an option: the caller reads it).
+    /// baseline and the labels are not options: the caller reads them).
     ///
     /// # Errors
     /// A gate that does not parse, a `privileged` that is not `COLUMN=VALUE`, an unknown
