@@ -16,6 +16,8 @@ use crate::support::TestEnv;
 pub(crate) struct Server {
     child: Child,
     pub(crate) port: u16,
+    /// Where its stderr goes, for [`Server::stderr`].
+    stderr: std::path::PathBuf,
 }
 
 impl Server {
@@ -30,6 +32,9 @@ impl Server {
         args: &[&str],
         vars: &[(&str, &str)],
     ) -> (Server, String) {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr = env.outside(&format!("serve-{n}.stderr"));
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("mlops"))
             .env_clear()
             .env("HOME", env.outside("home"))
@@ -40,14 +45,18 @@ impl Server {
             .args(args)
             .args(["--port", "0", "--threads", "1"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
             .spawn()
             .expect("start mlops serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("read the ready line");
-        let mut server = Server { child, port: 0 };
+        let mut server = Server {
+            child,
+            port: 0,
+            stderr,
+        };
         let address = line
             .trim()
             .rsplit_once("at http://127.0.0.1:")
@@ -56,6 +65,11 @@ impl Server {
         assert!(line.starts_with("serving "), "{line}");
         server.port = address.parse().expect("port");
         (server, line)
+    }
+
+    /// What the server wrote to stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Sends the signal `name` (`HUP`, `TERM`, ...) to the server.

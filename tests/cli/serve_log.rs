@@ -601,3 +601,37 @@ fn serve_refuses_to_log_a_model_whose_input_is_named_like_a_log_column_or_an_out
         assert!(server.terminate(), "exits with status 0 on SIGTERM");
     }
 }
+
+#[test]
+fn rows_the_log_drops_are_counted_and_told_on_stderr() {
+    let env = trained_env();
+    env.run(&["init", "--no-git"]);
+    // A file where the model's log directory goes: the writer stops at its first file, and
+    // every row after is dropped.
+    env.write(".mlops/predictions/churn", "not a directory");
+    let server = Server::start(&env, &["models/churn"]);
+    let dropped = wait_for("rows to be dropped", || {
+        server.post(
+            "/v2/models/churn/infer",
+            &json!({ "inputs": column_tensors("FP64") }),
+        );
+        let (_, metrics) = server.send_text("GET", "/metrics", "");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("mlops_serve_log_dropped_rows_total"))?
+            .to_owned();
+        (!line.ends_with(" 0")).then_some(line)
+    });
+    let stderr = wait_for("the warning", || {
+        let stderr = server.stderr();
+        stderr
+            .contains("warning: the prediction log dropped")
+            .then_some(stderr)
+    });
+    assert!(
+        stderr.contains("its writer stopped on an error"),
+        "{stderr}\n{dropped}"
+    );
+    // The writer's error ends the server with an error at shutdown.
+    assert!(!server.terminate(), "a log that failed is an error at exit");
+}

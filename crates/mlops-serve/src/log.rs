@@ -13,7 +13,7 @@
 //! the sibling `labels/` directory, fed with batches of request id, row, label and timestamp.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -91,25 +91,29 @@ pub(crate) struct Log {
 /// Rows dropped and not yet warned about, and when the last warning went out.
 struct Dropped {
     warn: Option<Warn>,
-    state: Mutex<(u64, Option<Instant>)>,
+    /// Rows untold, when the last warning went out, and why the last rows were dropped.
+    state: Mutex<(u64, Option<Instant>, &'static str)>,
 }
 
 impl Dropped {
     fn new(warn: Option<Warn>) -> Self {
         Dropped {
             warn,
-            state: Mutex::new((0, None)),
+            state: Mutex::new((0, None, "")),
         }
     }
 
-    /// Counts `rows` dropped, and warns if the last warning is old enough (or at `last`, if
-    /// any went untold).
-    fn count(&self, rows: u64, last: bool) {
+    /// Counts `rows` dropped because of `why`, and warns if the last warning is old enough
+    /// (or at `last`, if any went untold).
+    fn count(&self, rows: u64, why: Option<&'static str>, last: bool) {
         let Some(warn) = &self.warn else {
             return;
         };
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.0 += rows;
+        if let Some(why) = why {
+            state.2 = why;
+        }
         let due = state.1.is_none_or(|at| at.elapsed() >= WARN_EVERY) || last;
         if state.0 > 0 && due {
             let since = if state.1.is_some() {
@@ -118,11 +122,12 @@ impl Dropped {
                 ""
             };
             (warn.0)(&format!(
-                "the prediction log dropped {} rows{since}: its queue was full (is the disk slow?); \
+                "the prediction log dropped {} rows{since}: {}; \
                  mlops_serve_log_dropped_rows_total counts them all",
-                state.0
+                state.0, state.2
             ));
-            *state = (0, Some(Instant::now()));
+            state.0 = 0;
+            state.1 = Some(Instant::now());
         }
     }
 }
@@ -162,23 +167,38 @@ impl Log {
     pub(crate) fn record(&self, answered: &Answered<'_>) -> u64 {
         let rows = answered.inputs.num_rows() as u64;
         let now = now();
-        let sent = assemble(answered, now).is_ok_and(|batch| self.send(batch, now));
-        let dropped = if sent { 0 } else { rows };
-        if dropped > 0 {
-            self.dropped.count(dropped, false);
-        }
-        dropped
+        let refused = match assemble(answered, now) {
+            Ok(batch) => self.offer(batch, now).err(),
+            Err(_) => Some("their columns could not be put together"),
+        };
+        let Some(why) = refused else {
+            return 0;
+        };
+        self.dropped.count(rows, Some(why), false);
+        rows
     }
 
     /// Hands `batch`, written at `now`, to the writer; false when it was dropped because the
     /// channel was full or the writer had stopped.
     pub(crate) fn send(&self, batch: RecordBatch, now: Duration) -> bool {
+        self.offer(batch, now).is_ok()
+    }
+
+    /// [`Log::send`], saying why a batch was dropped.
+    fn offer(&self, batch: RecordBatch, now: Duration) -> Result<(), &'static str> {
         let entry = Entry {
             batch,
             date: civil_date(now.as_secs()),
         };
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        sender.as_ref().is_some_and(|s| s.try_send(entry).is_ok())
+        match sender.as_ref().map(|s| s.try_send(entry)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(TrySendError::Full(_))) => Err("its queue was full (is the disk slow?)"),
+            Some(Err(TrySendError::Disconnected(_))) => {
+                Err("its writer stopped on an error, which the server reports as it exits")
+            }
+            None => Err("the log was closed"),
+        }
     }
 
     /// Closes the channel: the writer completes its file once it has written what it holds.
@@ -187,7 +207,7 @@ impl Log {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        self.dropped.count(0, true);
+        self.dropped.count(0, None, true);
     }
 }
 
@@ -517,7 +537,10 @@ mod tests {
         // The first drop is told at once; the next within ten seconds waits for the one at
         // shutdown, which counts it.
         assert_eq!(told.len(), 2, "{told:?}");
-        assert!(told[0].contains("dropped 2 rows:"), "{told:?}");
+        assert!(
+            told[0].contains("dropped 2 rows: its queue was full"),
+            "{told:?}"
+        );
         assert!(
             told[1].contains("dropped 2 rows since the last warning"),
             "{told:?}"
