@@ -297,7 +297,12 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     let data = args.read.dataset(ctx, &args.files)?;
     let mut inputs = data.files().to_vec();
     options.join = labels.join(ctx)?;
-    inputs.extend(options.join.iter().flat_map(|j| j.labels.files().iter().cloned()));
+    inputs.extend(
+        options
+            .join
+            .iter()
+            .flat_map(|j| j.labels.files().iter().cloned()),
+    );
     inputs.extend(baseline.iter().cloned());
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
     for output in render::files(&targets) {
