@@ -699,10 +699,8 @@ fn serve_scores_a_multiclass_model_as_predict_does() {
     let env = multiclass_and_regression_env();
     // `scores` [N, k] in the class order of predict's score_CLASS columns.
     let want = predicted_columns(&env, "models/kinds", "score_");
-    let labels: Vec<String> = predict_csv(&env, "models/kinds")
-        .into_iter()
-        .map(|row| row[0].1.clone())
-        .collect();
+    let rows = predict_csv(&env, "models/kinds");
+    let labels: Vec<String> = rows.iter().map(|row| row[0].1.clone()).collect();
     let server = Server::start(&env, &["models/kinds"]);
     let answer = server.post("/v2/models/kinds/infer", &query_matrix());
     assert_eq!(output(&answer, "scores")["shape"], json!([3, 3]));
@@ -712,11 +710,24 @@ fn serve_scores_a_multiclass_model_as_predict_does() {
         "multiclass V2",
     );
     assert_eq!(output(&answer, "prediction")["data"], json!(labels));
+    // MLflow: each record holds predict's columns by name, the scores to 1e-6 as well.
     let answer = server.post(
         "/invocations",
         &json!({ "instances": query_matrix()["inputs"][0]["data"] }),
     );
-    assert_eq!(answer["predictions"][2]["prediction"], json!(labels[2]));
+    let mut got = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let record = &answer["predictions"][r];
+        assert_eq!(record["prediction"], json!(labels[r]), "{answer}");
+        for (name, _) in row.iter().filter(|(name, _)| name.starts_with("score_")) {
+            got.push(
+                record[name]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{name}: {answer}")),
+            );
+        }
+    }
+    assert_close(&got, &want, "multiclass MLflow");
 }
 
 #[test]
