@@ -1,14 +1,13 @@
 //! Micro-batching (`--batch-wait`): concurrent requests to one model scored together.
 //!
 //! A request's rows go to a bounded queue instead of straight to the blocking pool. One task
-//! per model takes the first request waiting and hands it to the blocking pool as soon as the
-//! model's previous batch is scored; while that one scores, it gathers the requests that
-//! arrive, for at most the window (`--batch-wait`, from the first request) and up to
-//! `--batch-rows` rows. The
+//! per model takes the first request waiting and hands it to the blocking pool as soon as a
+//! scoring thread is free; while every one is busy, it gathers the requests that arrive, for at
+//! most the window (`--batch-wait`, from the first request) and up to `--batch-rows` rows. The
 //! blocking thread concatenates the record batches that share a schema, scores them once and
 //! gives each request its slice of the outputs. The fixed costs of a score (a tensor per layer,
 //! a thread hand-off) are then paid once a batch rather than once a request, so throughput grows
-//! with load, and a request never waits for a window while nothing scores: a lone request is
+//! with load, and a request never waits for a window while a thread is idle: a lone request is
 //! scored at once.
 //!
 //! A request never fails because of another: when a batch's scoring fails (a row with a
@@ -38,6 +37,8 @@ const QUEUE: usize = 4096;
 pub(crate) struct Batcher {
     wait: Duration,
     rows: usize,
+    /// Batches scored at once: the scoring threads.
+    scorers: usize,
     queue: OnceLock<mpsc::Sender<Job>>,
 }
 
@@ -48,11 +49,13 @@ struct Job {
 }
 
 impl Batcher {
-    /// A batcher gathering requests for at most `wait`, and stopping once it holds `rows` rows.
-    pub(crate) fn new(wait: Duration, rows: usize) -> Self {
+    /// A batcher gathering requests for at most `wait`, and stopping once it holds `rows` rows,
+    /// for `scorers` scoring threads.
+    pub(crate) fn new(wait: Duration, rows: usize, scorers: usize) -> Self {
         Batcher {
             wait,
             rows: rows.max(1),
+            scorers: scorers.max(1),
             queue: OnceLock::new(),
         }
     }
@@ -76,9 +79,7 @@ pub(crate) async fn score(
             receiver,
             batcher.wait,
             batcher.rows,
-            // One batch of a model scores at a time: the next gathers meanwhile, and the network
-            // spreads a large batch over the cores itself.
-            Arc::new(Semaphore::new(1)),
+            Arc::new(Semaphore::new(batcher.scorers)),
         ));
         sender
     });
@@ -100,14 +101,14 @@ pub(crate) async fn score(
 }
 
 /// The gathering task: batch after batch until the model is dropped. A batch goes to the
-/// blocking pool as soon as `scoring`'s permit is free (the batch before it is scored); until
-/// then it gathers the requests arriving, until its window closes or it is full.
+/// blocking pool as soon as a scoring thread is free; while none is, it gathers the requests
+/// arriving, until its window closes or it is full, then waits for a thread.
 async fn gather(
     served: Weak<Served>,
     mut queue: mpsc::Receiver<Job>,
     wait: Duration,
     cap: usize,
-    scoring: Arc<Semaphore>,
+    scorers: Arc<Semaphore>,
 ) {
     while let Some(first) = queue.recv().await {
         let deadline = tokio::time::Instant::now() + wait;
@@ -120,11 +121,11 @@ async fn gather(
                 rows += job.batch.num_rows();
                 jobs.push(job);
             }
-            if let Ok(permit) = Arc::clone(&scoring).try_acquire_owned() {
+            if let Ok(permit) = Arc::clone(&scorers).try_acquire_owned() {
                 break permit;
             }
             if !gathering || rows >= cap {
-                match Arc::clone(&scoring).acquire_owned().await {
+                match Arc::clone(&scorers).acquire_owned().await {
                     Ok(permit) => break permit,
                     Err(_) => return,
                 }
@@ -137,7 +138,7 @@ async fn gather(
                     }
                     None => gathering = false,
                 },
-                permit = Arc::clone(&scoring).acquire_owned() => match permit {
+                permit = Arc::clone(&scorers).acquire_owned() => match permit {
                     Ok(permit) => break permit,
                     Err(_) => return,
                 },

@@ -82,8 +82,9 @@ pub(crate) struct App {
     /// One reload at a time: a second waits for the first, then loads again.
     reloading: tokio::sync::Mutex<()>,
     pub(crate) admin_token: Option<String>,
-    /// Each model's micro-batching window and batch size (`Options::batch_wait`, `batch_rows`).
-    batch: (Duration, usize),
+    /// Each model's micro-batching window, batch size and scoring threads (`Options::batch_wait`,
+    /// `batch_rows`, `threads`).
+    batch: (Duration, usize, usize),
 }
 
 struct ModelLog {
@@ -131,7 +132,7 @@ impl App {
             labels_writer: Mutex::new(labels_writer),
             reloading: tokio::sync::Mutex::new(()),
             admin_token: options.admin_token.clone(),
-            batch: (options.batch_wait, options.batch_rows),
+            batch: (options.batch_wait, options.batch_rows, options.threads),
         };
         let (catalog, _) = app.assemble(models)?;
         app.swap(catalog);
@@ -281,7 +282,7 @@ impl App {
             version,
             model,
             threshold,
-            batcher: crate::batch::Batcher::new(self.batch.0, self.batch.1),
+            batcher: crate::batch::Batcher::new(self.batch.0, self.batch.1, self.batch.2),
             plain_schemas: crate::v2::PlainSchemas::default(),
         })
     }
