@@ -53,8 +53,9 @@ pub(crate) struct ServeArgs {
     /// Keep no prediction log, even in a workspace
     #[arg(long)]
     no_log: bool,
-    /// Score concurrent requests to a model together: gather those that arrive within this
-    /// many microseconds of the first, then score them at once (0: each request alone)
+    /// Score concurrent requests to a model together: while it scores a batch, gather the
+    /// requests that arrive, for at most this many microseconds from the first, and score them
+    /// at once next (0: each request alone; a lone request never waits)
     #[arg(long, default_value_t = 0, value_name = "MICROSECONDS")]
     batch_wait: u64,
     /// A micro-batch stops gathering once it holds this many rows
