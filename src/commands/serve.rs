@@ -53,9 +53,9 @@ pub(crate) struct ServeArgs {
     /// Keep no prediction log, even in a workspace
     #[arg(long)]
     no_log: bool,
-    /// Score concurrent requests to a model together: while it scores a batch, gather the
-    /// requests that arrive, for at most this many microseconds from the first, and score them
-    /// at once next (0: each request alone; a lone request never waits)
+    /// Score concurrent requests to a model together: while every scoring thread is busy,
+    /// gather the requests that arrive, for at most this many microseconds from the first, and
+    /// score them at once next (0: each request alone; a lone request never waits)
     #[arg(long, default_value_t = 0, value_name = "MICROSECONDS")]
     batch_wait: u64,
     /// A micro-batch stops gathering once it holds this many rows
