@@ -148,16 +148,15 @@ fn plain(served: &Served, body: &[u8]) -> Option<Request> {
     // Column-major in one buffer, which each column's array slices: one allocation, not one
     // a column.
     let data = &tensor.data;
-    let column_major = (0..width).flat_map(|j| (0..rows).map(move |r| data[r * width + j]));
     let all: ArrayRef = if fp32 {
         #[allow(
             clippy::cast_possible_truncation,
             reason = "FP32 values were sent as f32"
         )]
-        let narrowed = Float32Array::from_iter_values(column_major.map(|v| v as f32));
-        Arc::new(narrowed)
+        let narrowed = transposed(data, rows, width, |v| v as f32);
+        Arc::new(Float32Array::from(narrowed))
     } else {
-        Arc::new(Float64Array::from_iter_values(column_major))
+        Arc::new(Float64Array::from(transposed(data, rows, width, |v| v)))
     };
     let columns = (0..width).map(|j| all.slice(j * rows, rows)).collect();
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
@@ -168,6 +167,15 @@ fn plain(served: &Served, body: &[u8]) -> Option<Request> {
         fp64: !fp32,
         proba: false,
     })
+}
+
+/// `data`, `rows` x `width` row-major, column-major, through `to`.
+fn transposed<T>(data: &[f64], rows: usize, width: usize, to: impl Fn(f64) -> T) -> Vec<T> {
+    let mut out = Vec::with_capacity(rows * width);
+    for j in 0..width {
+        out.extend((0..rows).map(|r| to(data[r * width + j])));
+    }
+    out
 }
 
 /// The schemas of the batches [`plain`] makes (all inputs FP32, or all FP64), made once per
