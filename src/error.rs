@@ -277,6 +277,12 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
     if let Some(hint) = infer.and_then(infer_hint) {
         return Some(hint);
     }
+    let serve = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<mlops_serve::Error>());
+    if let Some(hint) = serve.and_then(serve_hint) {
+        return Some(hint);
+    }
     // The capability crates wrap data and core errors transparently, so look inside them too.
     let data = data_error(err, eval, drift, infer);
     if let Some(hint) = data.and_then(data_hint) {
@@ -294,6 +300,21 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
             .find_map(|cause| cause.downcast_ref::<Error>())?,
     };
     core_hint(core)
+}
+
+/// Hints for serving errors; `None` for those that need none.
+fn serve_hint(err: &mlops_serve::Error) -> Option<String> {
+    use mlops_serve::Error as S;
+    let hint = match err {
+        S::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            "another process listens there: pick another --port (0 picks a free one)".into()
+        }
+        S::Bind { .. } => {
+            "check --host: an address of this machine, such as 127.0.0.1 or 0.0.0.0".into()
+        }
+        _ => return None,
+    };
+    Some(hint)
 }
 
 /// Hints for core errors; `None` for those that need none.

@@ -150,7 +150,22 @@ impl ModelLoader {
             })
             .collect();
         if let Some(path) = &self.config {
-            entries.extend(mlops_serve::config::Config::read(&self.cwd.join(path))?.models);
+            let path = self.cwd.join(path);
+            let base = path.parent().unwrap_or(&self.cwd).to_owned();
+            // A model directory is relative to the config file, as `eval.yaml`'s paths are; a
+            // registry reference is no path.
+            entries.extend(
+                mlops_serve::config::Config::read(&path)?
+                    .models
+                    .into_iter()
+                    .map(|mut entry| {
+                        let local = base.join(&entry.model);
+                        if local.exists() || !mlops_meta::registry::is_reference(&entry.model) {
+                            entry.model = local;
+                        }
+                        entry
+                    }),
+            );
         }
         Ok(entries)
     }

@@ -97,6 +97,21 @@ impl Server {
         send_to(self.port, method, path, body, headers)
     }
 
+    /// Sends one request with more header lines; returns the status, the response's head and
+    /// its body parsed as JSON.
+    pub(crate) fn send_headed(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String, Value) {
+        let (status, head, body) = exchange(self.port, method, path, body, headers)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        (status, head, body)
+    }
+
     /// Sends one request; returns the status and the body as text.
     pub(crate) fn send_text(&self, method: &str, path: &str, body: &str) -> (u16, String) {
         send_text_to(self.port, method, path, body, &[])
@@ -157,12 +172,23 @@ fn send_text_to(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
-    exchange(port, method, path, body, headers).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    let (status, _, body) = exchange(port, method, path, body, headers)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    (status, body)
+}
+
+/// The value of the header `name` in a response's `head`.
+pub(crate) fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// [`send_to`], or `None` when the connection fails (the server is gone or going).
 pub(crate) fn try_send_to(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
-    let (status, body) = exchange(port, method, path, body, &[]).ok()?;
+    let (status, _, body) = exchange(port, method, path, body, &[]).ok()?;
     let body = if body.is_empty() {
         Value::Null
     } else {
@@ -171,14 +197,14 @@ pub(crate) fn try_send_to(port: u16, method: &str, path: &str, body: &str) -> Op
     Some((status, body))
 }
 
-/// One request on a new connection; the status and the body as text.
+/// One request on a new connection; the status, the head and the body as text.
 fn exchange(
     port: u16,
     method: &str,
     path: &str,
     body: &str,
     headers: &[(&str, &str)],
-) -> std::io::Result<(u16, String)> {
+) -> std::io::Result<(u16, String, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut request = format!(
@@ -205,7 +231,7 @@ fn exchange(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| invalid("a bad status line"))?;
-    Ok((status, body.to_owned()))
+    Ok((status, head.to_owned(), body.to_owned()))
 }
 
 /// Rows of two numeric inputs and a category, with a label that follows them.

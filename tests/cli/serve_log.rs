@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::serve::{QUERY, Server, column_tensors, trained_env};
+use crate::serve::{QUERY, Server, column_tensors, header, trained_env};
 use crate::support::TestEnv;
 
 /// The completed Parquet files under `dir` (a partition's temporary files start with `.`),
@@ -634,4 +634,55 @@ fn rows_the_log_drops_are_counted_and_told_on_stderr() {
     );
     // The writer's error ends the server with an error at shutdown.
     assert!(!server.terminate(), "a log that failed is an error at exit");
+}
+
+#[test]
+fn every_answer_carries_the_request_id_its_rows_are_logged_under() {
+    let env = trained_env();
+    env.run(&["init", "--no-git"]);
+    let server = Server::start(&env, &["models/churn"]);
+    let records: Vec<Value> = QUERY
+        .iter()
+        .map(|(a, b, p)| json!({ "a": a, "b": b, "plan": p }))
+        .collect();
+    let mlflow = json!({ "dataframe_records": records }).to_string();
+    let v2 = json!({ "inputs": column_tensors("FP64") }).to_string();
+    // A client names its MLflow request by X-Request-Id; the answer says it back.
+    let named = [("X-Request-Id", "order-17")];
+    let (status, head, _) = server.send_headed("POST", "/invocations", &mlflow, &named);
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "x-request-id").as_deref(), Some("order-17"));
+    // Without one, the answer carries the generated id; a V2 body's id wins over the header.
+    let (_, head, _) = server.send_headed("POST", "/invocations", &mlflow, &[]);
+    let generated = header(&head, "x-request-id").expect("a generated id");
+    assert!(generated.starts_with("mlops-"), "{generated}");
+    let body = json!({ "id": "body-id", "inputs": column_tensors("FP64") }).to_string();
+    let (_, head, answer) = server.send_headed("POST", "/v2/models/churn/infer", &body, &named);
+    assert_eq!(answer["id"], "body-id");
+    assert_eq!(header(&head, "x-request-id").as_deref(), Some("body-id"));
+    let (_, head, answer) = server.send_headed("POST", "/v2/models/churn/infer", &v2, &named);
+    assert_eq!(answer["id"], "order-17");
+    assert_eq!(header(&head, "x-request-id").as_deref(), Some("order-17"));
+    // An id that cannot be a header value is refused, naming the header.
+    let bad = [("X-Request-Id", "two words")];
+    let (status, _, error) = server.send_headed("POST", "/invocations", &mlflow, &bad);
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["field"], "X-Request-Id");
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+
+    let mut ids: Vec<String> = logged_batches(&env.path(".mlops/predictions"))
+        .iter()
+        .flat_map(|b| keyed(b, None))
+        .filter(|((_, row), _)| *row == 0)
+        .map(|((id, _), _)| id)
+        .collect();
+    ids.sort();
+    let mut expected = vec![
+        "body-id".to_owned(),
+        generated,
+        "order-17".to_owned(),
+        "order-17".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
 }

@@ -56,11 +56,12 @@ fn serve_answers_several_models_each_by_its_name() {
     let env = trained_env();
     let churn = predicted(&env, "models/churn");
     let numeric = predicted(&env, "models/numeric");
+    // The config's model directories are relative to it.
     env.write(
-        "serve.yaml",
-        "models:\n  - model: models/numeric\n    name: plain\n    threshold: 0.9\n",
+        "conf/serve.yaml",
+        "models:\n  - model: ../models/numeric\n    name: plain\n    threshold: 0.9\n",
     );
-    let args = ["models/churn", "--config", "serve.yaml", "--no-log"];
+    let args = ["models/churn", "--config", "conf/serve.yaml", "--no-log"];
     let (server, ready) = Server::start_with(&env, &args, &[]);
     assert!(ready.starts_with("serving churn "), "{ready}");
     assert!(ready.contains(", plain "), "{ready}");
@@ -134,6 +135,15 @@ fn serve_refuses_a_bad_config_or_clashing_names_at_start() {
     }
     let (_, err) = env.fails(2, &["serve", "--port", "0"]);
     assert!(err.contains("MODEL"), "{err}");
+    // A port taken by another process: the error says so and how to pick another.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let (_, err) = env.fails(2, &["serve", "models/churn", "--port", &port, "--no-log"]);
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.contains("pick another --port"), "{err}");
 }
 
 /// A workspace in a git repository whose `models/churn` is registered as v0.0.1 and held by

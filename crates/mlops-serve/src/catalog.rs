@@ -74,8 +74,8 @@ pub(crate) struct App {
     device: Device,
     log: Option<LogOptions>,
     /// Each model's prediction log by name, kept across reloads (a model's new version goes on
-    /// in the same log) and completed at shutdown.
-    logs: Mutex<Vec<ModelLog>>,
+    /// in the same log) and completed at shutdown, which leaves `None`: no log starts after.
+    logs: Mutex<Option<Vec<ModelLog>>>,
     /// The labels log (`POST /v2/feedback`), one for the server.
     pub(crate) labels: Option<Arc<Log>>,
     labels_writer: Mutex<Option<Writer>>,
@@ -127,7 +127,7 @@ impl App {
             loader,
             device,
             log: options.log.clone(),
-            logs: Mutex::new(Vec::new()),
+            logs: Mutex::new(Some(Vec::new())),
             labels,
             labels_writer: Mutex::new(labels_writer),
             reloading: tokio::sync::Mutex::new(()),
@@ -200,31 +200,45 @@ impl App {
     pub(crate) async fn reload(self: &Arc<Self>) -> Reloaded {
         let _one_at_a_time = self.reloading.lock().await;
         let app = Arc::clone(self);
-        let outcome = tokio::task::spawn_blocking(move || {
-            let loaded = app.loader.load()?;
-            let before = app.catalog();
-            let (catalog, fresh) = app.assemble(loaded).map_err(|e| e.to_string())?;
-            let models = catalog
-                .models
-                .iter()
-                .zip(&fresh)
-                .map(|(s, &fresh)| (s.name.clone(), s.version().to_owned(), fresh))
-                .collect();
-            let removed = before
-                .names()
-                .into_iter()
-                .filter(|name| !catalog.names().contains(name))
-                .collect();
-            app.swap(catalog);
-            Ok(Reloaded::Swapped { models, removed })
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("the reload stopped: {e}")))
+        let (sender, loaded) = tokio::sync::oneshot::channel();
+        // A thread of its own, not the blocking pool: loading (maybe fetching from a remote)
+        // must not take a scoring thread from the requests meanwhile.
+        let started = std::thread::Builder::new()
+            .name("mlops-serve-reload".to_owned())
+            .spawn(move || {
+                let _ = sender.send(app.load_and_swap());
+            });
+        let outcome = match started {
+            Ok(_) => loaded
+                .await
+                .unwrap_or_else(|_| Err("the reload stopped".to_owned())),
+            Err(e) => Err(format!("cannot start the reload: {e}")),
+        }
         .unwrap_or_else(Reloaded::Failed);
         self.metrics
             .reloaded(matches!(outcome, Reloaded::Swapped { .. }));
         self.loader.reloaded(&outcome);
         outcome
+    }
+
+    /// Loads every model through the loader and swaps the catalog; the error is the message.
+    fn load_and_swap(&self) -> std::result::Result<Reloaded, String> {
+        let loaded = self.loader.load()?;
+        let before = self.catalog();
+        let (catalog, fresh) = self.assemble(loaded).map_err(|e| e.to_string())?;
+        let models = catalog
+            .models
+            .iter()
+            .zip(&fresh)
+            .map(|(s, &fresh)| (s.name.clone(), s.version().to_owned(), fresh))
+            .collect();
+        let removed = before
+            .names()
+            .into_iter()
+            .filter(|name| !catalog.names().contains(name))
+            .collect();
+        self.swap(catalog);
+        Ok(Reloaded::Swapped { models, removed })
     }
 
     /// A catalog of `loaded`, keeping the models served now that did not change; and for each
@@ -236,10 +250,7 @@ impl App {
         for loaded in loaded {
             check_name(&loaded.name)?;
             if models.iter().any(|s| s.name == loaded.name) {
-                return Err(Error::Models(format!(
-                    "two models are named `{}`; name one otherwise (`name:` in --config)",
-                    loaded.name
-                )));
+                return Err(Error::DuplicateName { name: loaded.name });
             }
             let same = before.models.iter().find(|s| {
                 s.name == loaded.name
@@ -312,6 +323,8 @@ impl App {
             return Ok(None);
         };
         let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        // A reload that ends after shutdown began gets no log to write.
+        let logs = logs.as_mut().ok_or(Error::ShuttingDown)?;
         if let Some(open) = logs.iter().find(|l| l.name == name) {
             return Ok(Some(Arc::clone(&open.log)));
         }
@@ -330,7 +343,12 @@ impl App {
     /// Closes every log and waits for its writer to complete its file: after the last request
     /// was answered, so the logs hold exactly the rows answered with success.
     pub(crate) fn finish_logs(&self) -> Result<()> {
-        let logs = std::mem::take(&mut *self.logs.lock().unwrap_or_else(PoisonError::into_inner));
+        let logs = self
+            .logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
         let labels = self
             .labels_writer
             .lock()
@@ -374,9 +392,8 @@ fn check_name(name: &str) -> Result<()> {
     if valid {
         Ok(())
     } else {
-        Err(Error::Models(format!(
-            "cannot serve a model named `{name}`: use letters, digits, `-`, `_` and `.`, not \
-             first `.` or `_` (give it a `name:` in --config)"
-        )))
+        Err(Error::BadName {
+            name: name.to_owned(),
+        })
     }
 }

@@ -10,8 +10,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{0}")]
-    Models(String),
+    #[error("two models are named `{name}`; give one another `name:` in --config")]
+    DuplicateName { name: String },
+
+    #[error(
+        "cannot serve a model named `{name}`: use letters, digits, `-`, `_` and `.`, not first \
+         `.` or `_` (give it a `name:` in --config)"
+    )]
+    BadName { name: String },
+
+    #[error("the server is shutting down")]
+    ShuttingDown,
 
     #[error("{}: {message}", path.display())]
     Config {

@@ -95,6 +95,10 @@ impl Served {
     }
 }
 
+/// How long SIGTERM waits for the requests in flight before it stops anyway: under
+/// Kubernetes' default grace period (30 s, then SIGKILL), so the logs are completed before it.
+const DRAIN: Duration = Duration::from_secs(25);
+
 /// A server bound to its address, not yet answering.
 pub struct Server {
     runtime: tokio::runtime::Runtime,
@@ -173,13 +177,27 @@ impl Server {
         let answered = runtime.block_on(async {
             tokio::spawn(routes::reload_on(hangup, Arc::clone(&app)));
             let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Io)?;
-            axum::serve(
+            let (signalled, draining) = tokio::sync::oneshot::channel();
+            let serving = axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(shutdown.wait())
-            .await
-            .map_err(Error::Io)
+            .with_graceful_shutdown(async move {
+                shutdown.wait().await;
+                let _ = signalled.send(());
+            });
+            // A client that never finishes its request must not hold the shutdown open.
+            let deadline = async {
+                if draining.await.is_ok() {
+                    tokio::time::sleep(DRAIN).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                served = serving => served.map_err(Error::Io),
+                () = deadline => Ok(()),
+            }
         });
         // Every request has been answered: what the logs hold is exactly what succeeded.
         app.finish_logs()?;

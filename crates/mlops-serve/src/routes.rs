@@ -85,15 +85,16 @@ async fn infer(
     let found = app.model(&name);
     let answer = async {
         let served = found.as_ref().map_err(Clone::clone)?;
+        let given = request_id(&headers)?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(served, &read(body)?, started).await;
+            return arrow_stream(served, &read(body)?, given, started).await;
         }
         let request = v2::parse(served, &read(body)?)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
-        let id = request.id.unwrap_or_else(generated_id);
+        let id = request.id.or(given).unwrap_or_else(generated_id);
         let response = v2::response(served, &id, (request.fp64, request.proba), &scored);
         logged(served, &batch, &scored, &id, started);
-        Ok::<_, ApiError>(response)
+        Ok::<_, ApiError>(with_id(response, &id))
     };
     let response = responded(answer.await);
     let labels = found.as_ref().ok().map(|s| &s.metric_labels);
@@ -115,15 +116,16 @@ async fn invocations(
     let found = app.invocations_model(query_model(&uri));
     let answer = async {
         let served = found.as_ref().map_err(Clone::clone)?;
+        let given = request_id(&headers)?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(served, &read(body)?, started).await;
+            return arrow_stream(served, &read(body)?, given, started).await;
         }
         let body = reply::parse_json(&read(body)?)?;
         let batch = mlflow::request(&served.model.features, &body)?;
         let (batch, scored) = score(Arc::clone(served), batch).await?;
-        let response = mlflow::response(&scored);
-        logged(served, &batch, &scored, &generated_id(), started);
-        Ok::<_, ApiError>(reply::ok(&response))
+        let id = given.unwrap_or_else(generated_id);
+        logged(served, &batch, &scored, &id, started);
+        Ok::<_, ApiError>(with_id(reply::ok(&mlflow::response(&scored)), &id))
     };
     let response = responded(answer.await);
     let labels = found.as_ref().ok().map(|s| &s.metric_labels);
@@ -241,17 +243,50 @@ async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejectio
     answered(answer)
 }
 
-/// An Arrow IPC stream body scored, answered with a stream of the output columns, and logged.
+/// An Arrow IPC stream body scored, answered with a stream of the output columns, and logged
+/// under the id `given` (the request's `X-Request-Id`) or a generated one.
 async fn arrow_stream(
     served: &Shared,
     body: &[u8],
+    given: Option<String>,
     started: Instant,
 ) -> Result<Response, ApiError> {
     let batch = ipc::request(&served.model.features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
     let response = ipc::response(&scored)?;
-    logged(served, &batch, &scored, &generated_id(), started);
-    Ok(response)
+    let id = given.unwrap_or_else(generated_id);
+    logged(served, &batch, &scored, &id, started);
+    Ok(with_id(response, &id))
+}
+
+/// The header a client names its request by, and every scoring answer carries: the id its rows
+/// are logged under and labels are sent for (`POST /v2/feedback`). A V2 body's `id` comes first.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The request's `X-Request-Id`: 1 to 256 visible ASCII characters.
+fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(REQUEST_ID) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .ok()
+        .filter(|t| (1..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()));
+    match text {
+        Some(text) => Ok(Some(text.to_owned())),
+        None => Err(ApiError::bad(
+            "X-Request-Id",
+            "expected 1 to 256 visible ASCII characters",
+        )),
+    }
+}
+
+/// `response` with the `X-Request-Id` it answers.
+fn with_id(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 fn responded(answer: Result<Response, ApiError>) -> Response {
@@ -295,11 +330,14 @@ fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-/// An id for a response whose request had none: unique within the process.
+/// An id for a request that named none: the process' start time and id, and a counter, so ids
+/// do not repeat across restarts and replicas (in a container every process may be pid 1).
 fn generated_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(|| log::now().as_micros());
     format!(
-        "mlops-{}-{}",
+        "mlops-{started:x}-{:x}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
