@@ -43,6 +43,10 @@ pub(crate) struct ServeArgs {
     /// under DIR/date=YYYY-MM-DD/ [default: .mlops/predictions/ in a workspace, else no log]
     #[arg(long, value_name = "DIR", conflicts_with = "no_log")]
     log_dir: Option<PathBuf>,
+    /// Where labels sent to POST /v2/feedback go [default: labels/ beside the prediction log,
+    /// .mlops/labels/ in a workspace]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_log")]
+    labels_dir: Option<PathBuf>,
     /// Rows per prediction log file before the next one starts
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     log_rows: u64,
@@ -243,6 +247,12 @@ fn log_options(args: &ServeArgs, ctx: &Context) -> anyhow::Result<Option<mlops_s
         ctx.cwd.join(dir)
     } else {
         let Ok(ws) = mlops_core::workspace::Workspace::discover(&ctx.cwd) else {
+            if args.labels_dir.is_some() {
+                anyhow::bail!(
+                    "outside a workspace there is no prediction log unless --log-dir names one, \
+                     so --labels-dir needs --log-dir too"
+                );
+            }
             return Ok(None);
         };
         ws.ensure_ignored(&["/predictions/", "/labels/"])?;
@@ -253,6 +263,7 @@ fn log_options(args: &ServeArgs, ctx: &Context) -> anyhow::Result<Option<mlops_s
         rows: usize::try_from(args.log_rows).unwrap_or(usize::MAX),
         age: args.log_every,
         warn: Some(warning(ctx)),
+        labels: args.labels_dir.as_ref().map(|dir| ctx.cwd.join(dir)),
     }))
 }
 

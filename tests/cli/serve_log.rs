@@ -238,21 +238,19 @@ fn serve_records_labels_that_join_the_prediction_log_by_request_and_row() {
     );
     drop(server);
 
-    // A log directory named like the labels log beside it would mix the two: refused at start.
-    let refused = env
-        .cmd(&[
-            "serve",
-            "models/churn",
-            "--log-dir",
-            "logs/labels",
-            "--port",
-            "0",
-        ])
-        .output()
-        .expect("serve");
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "{stderr}");
-    assert!(stderr.contains("named like the labels log"), "{stderr}");
+    // A log directory named like the labels log beside it, or a labels log inside the
+    // prediction log, would mix the two: refused at start.
+    for dirs in [
+        &["--log-dir", "logs/labels"][..],
+        &["--log-dir", "logs", "--labels-dir", "logs/labels"],
+        &["--log-dir", "logs/p", "--labels-dir", "logs"],
+    ] {
+        let args = [&["serve", "models/churn", "--port", "0"][..], dirs].concat();
+        let refused = env.cmd(&args).output().expect("serve");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{dirs:?}: {stderr}");
+        assert!(stderr.contains("would hold one another"), "{stderr}");
+    }
 }
 
 /// Each logged prediction's `score`, by (request id, row).

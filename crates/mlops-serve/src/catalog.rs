@@ -100,13 +100,17 @@ impl App {
         device: Device,
         options: &crate::Options,
     ) -> Result<App> {
-        if let Some(o) = &options.log
-            && o.labels_dir() == o.dir
-        {
-            return Err(Error::Log(format!(
-                "{} is named like the labels log that goes beside it; pick another --log-dir",
-                o.dir.display()
-            )));
+        if let Some(o) = &options.log {
+            let labels = o.labels_dir();
+            // Reading either log whole must not read the other.
+            if labels.starts_with(&o.dir) || o.dir.starts_with(&labels) {
+                return Err(Error::Log(format!(
+                    "the labels log ({}) and the prediction log ({}) would hold one another; \
+                     pick another --log-dir or --labels-dir",
+                    labels.display(),
+                    o.dir.display()
+                )));
+            }
         }
         let (labels, labels_writer) = match &options.log {
             Some(o) => {

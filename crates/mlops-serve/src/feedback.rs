@@ -60,6 +60,7 @@ pub fn record(data: &Dataset, columns: &LabelColumns, dir: &Path) -> Result<Reco
         rows: usize::MAX,
         age: Duration::MAX,
         warn: None,
+        labels: None,
     };
     crate::log::sweep(dir);
     let mut parts = Parts::new(&options);

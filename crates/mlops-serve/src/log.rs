@@ -13,6 +13,7 @@
 //! the sibling `labels/` directory, fed with batches of request id, row, label and timestamp.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -31,6 +32,10 @@ use crate::error::{Error, Result};
 
 /// Requests' batches the channel holds before rows are dropped.
 const CAPACITY: usize = 1024;
+
+/// Bytes of rows the channel holds before rows are dropped: with requests of up to
+/// `--max-body`, a count of batches alone would not bound the memory.
+const CAPACITY_BYTES: usize = 256 << 20;
 
 /// The least time between two warnings about dropped rows: each says how many were dropped
 /// since the one before, so a full queue gives a line every so often, not one per request.
@@ -60,14 +65,18 @@ pub struct LogOptions {
     /// Told when rows are dropped because the queue was full, at most once every ten seconds
     /// with the count since the last time, and once more at shutdown if some went untold.
     pub warn: Option<Warn>,
+    /// Where the labels log goes (`--labels-dir`); `None` puts it beside this one.
+    pub labels: Option<PathBuf>,
 }
 
 impl LogOptions {
-    /// Where labels sent to `POST /v2/feedback` go: the sibling `labels` of the prediction
-    /// log's directory (`.mlops/labels/` beside `.mlops/predictions/`), so that reading the
-    /// prediction log never reads labels too.
+    /// Where labels sent to `POST /v2/feedback` go: `labels` when given, else the sibling
+    /// `labels` of the prediction log's directory (`.mlops/labels/` beside
+    /// `.mlops/predictions/`), so that reading the prediction log never reads labels too.
     pub fn labels_dir(&self) -> PathBuf {
-        self.dir.with_file_name("labels")
+        self.labels
+            .clone()
+            .unwrap_or_else(|| self.dir.with_file_name("labels"))
     }
 }
 
@@ -86,6 +95,8 @@ pub(crate) struct Log {
     /// Taken at shutdown, which closes the channel and lets the writer finish.
     sender: Mutex<Option<SyncSender<Entry>>>,
     dropped: Dropped,
+    /// Bytes of the batches handed over and not yet written.
+    queued: Arc<AtomicUsize>,
 }
 
 /// Rows dropped and not yet warned about, and when the last warning went out.
@@ -150,13 +161,16 @@ pub(crate) fn start(options: &LogOptions) -> Result<(Arc<Log>, Writer)> {
     let (sender, receiver) = std::sync::mpsc::sync_channel(CAPACITY);
     let dropped = Dropped::new(options.warn.clone());
     let options = options.clone();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let written = Arc::clone(&queued);
     let thread = std::thread::Builder::new()
         .name("mlops-serve-log".to_owned())
-        .spawn(move || write_all(&options, &receiver))
+        .spawn(move || write_all(&options, &receiver, &written))
         .map_err(Error::Io)?;
     let log = Log {
         sender: Mutex::new(Some(sender)),
         dropped,
+        queued,
     };
     Ok((Arc::new(log), Writer { thread }))
 }
@@ -186,14 +200,24 @@ impl Log {
 
     /// [`Log::send`], saying why a batch was dropped.
     fn offer(&self, batch: RecordBatch, now: Duration) -> Result<(), &'static str> {
+        let full = Err("its queue was full (is the disk slow?)");
+        let bytes = batch.get_array_memory_size();
+        if self.queued.fetch_add(bytes, Ordering::Relaxed) + bytes > CAPACITY_BYTES {
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
+            return full;
+        }
         let entry = Entry {
             batch,
             date: civil_date(now.as_secs()),
         };
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        match sender.as_ref().map(|s| s.try_send(entry)) {
+        let sent = sender.as_ref().map(|s| s.try_send(entry));
+        if !matches!(sent, Some(Ok(()))) {
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
+        }
+        match sent {
             Some(Ok(())) => Ok(()),
-            Some(Err(TrySendError::Full(_))) => Err("its queue was full (is the disk slow?)"),
+            Some(Err(TrySendError::Full(_))) => full,
             Some(Err(TrySendError::Disconnected(_))) => {
                 Err("its writer stopped on an error, which the server reports as it exits")
             }
@@ -342,7 +366,7 @@ struct Open {
 }
 
 /// The writer thread: writes every entry until the channel closes, then completes the file.
-fn write_all(options: &LogOptions, queue: &Receiver<Entry>) -> Result<()> {
+fn write_all(options: &LogOptions, queue: &Receiver<Entry>, queued: &AtomicUsize) -> Result<()> {
     let mut parts = Parts::new(options);
     loop {
         // With a file open, wait no longer than its age allows, so a quiet server still
@@ -352,7 +376,10 @@ fn write_all(options: &LogOptions, queue: &Receiver<Entry>) -> Result<()> {
             None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match received {
-            Ok(entry) => parts.write(&entry)?,
+            Ok(entry) => {
+                parts.write(&entry)?;
+                queued.fetch_sub(entry.batch.get_array_memory_size(), Ordering::Relaxed);
+            }
             Err(RecvTimeoutError::Timeout) => parts.complete()?,
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -502,7 +529,8 @@ mod tests {
     use arrow_array::{Float64Array, RecordBatch};
     use mlops_data::rows::Values;
 
-    use super::{Answered, Dropped, Log, Warn, civil_date};
+    use super::{Answered, CAPACITY_BYTES, Dropped, Log, Warn, civil_date};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn a_full_queue_drops_rows_without_waiting_and_warns_now_and_then() {
@@ -515,6 +543,7 @@ mod tests {
         let log = Log {
             sender: Mutex::new(Some(sender)),
             dropped: Dropped::new(Some(warn)),
+            queued: Arc::default(),
         };
         let inputs =
             RecordBatch::try_from_iter([("a", Arc::new(Float64Array::from(vec![1.0, 2.0])) as _)])
@@ -544,6 +573,40 @@ mod tests {
         assert!(
             told[1].contains("dropped 2 rows since the last warning"),
             "{told:?}"
+        );
+    }
+
+    #[test]
+    fn rows_over_the_queued_bytes_are_dropped_while_the_channel_has_room() {
+        let (sender, queue) = std::sync::mpsc::sync_channel(16);
+        let log = Log {
+            sender: Mutex::new(Some(sender)),
+            dropped: Dropped::new(None),
+            // Nearly full: big requests' rows are waiting for a slow disk.
+            queued: Arc::new(AtomicUsize::new(CAPACITY_BYTES - 64)),
+        };
+        let inputs =
+            RecordBatch::try_from_iter([("a", Arc::new(Float64Array::from(vec![1.0; 64])) as _)])
+                .expect("batch");
+        let scored = [("score".to_owned(), Values::Float32(vec![0.5; 64]))];
+        let answered = Answered {
+            inputs: &inputs,
+            scored: &scored,
+            model: "m",
+            version: "v",
+            id: "r",
+            latency: Duration::from_millis(1),
+        };
+        assert_eq!(log.record(&answered), 64, "over the bytes: dropped");
+        assert!(queue.try_recv().is_err(), "nothing was queued");
+        assert_eq!(log.queued.load(Ordering::Relaxed), CAPACITY_BYTES - 64);
+        // Once the writer has caught up, the rows go through and are counted as queued.
+        log.queued.store(0, Ordering::Relaxed);
+        assert_eq!(log.record(&answered), 0, "queued");
+        let entry = queue.try_recv().expect("an entry");
+        assert_eq!(
+            log.queued.load(Ordering::Relaxed),
+            entry.batch.get_array_memory_size()
         );
     }
 
