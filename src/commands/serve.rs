@@ -189,7 +189,8 @@ impl ModelLoader {
             loaded.push(mlops_serve::Loaded {
                 name,
                 // A directory has no version of its own: its weights' digest stands in.
-                version: registered.unwrap_or_else(|| model.digest.to_string()[..12].to_owned()),
+                version: registered
+                    .unwrap_or_else(|| model.digest.to_string().chars().take(12).collect()),
                 model,
                 threshold: entry.threshold.unwrap_or(self.threshold),
                 load_time: started.elapsed(),

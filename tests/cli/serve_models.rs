@@ -315,11 +315,24 @@ impl Load {
 
 #[test]
 fn serve_follows_the_registry_on_reload_without_failing_a_request() {
+    follows_the_registry(&[]);
+}
+
+#[test]
+fn serve_follows_the_registry_on_reload_with_micro_batches() {
+    // A reload drops the replaced model while its batcher may still hold requests.
+    follows_the_registry(&["--batch-wait", "2000"]);
+}
+
+/// Serves `churn#prod` with `args`, reassigns prod under load and reloads (SIGHUP, then POST
+/// /admin/reload): the version served follows, no request fails.
+fn follows_the_registry(args: &[&str]) {
     let env = registered_env();
     let first = predicted(&env, "churn#prod");
     std::fs::remove_dir_all(env.path("models/churn")).expect("remove the checkout");
     let token = [("MLOPS_SERVE_TOKEN", "s3cret")];
-    let (server, ready) = Server::start_with(&env, &["churn#prod"], &token);
+    let args = [&["churn#prod"][..], args].concat();
+    let (server, ready) = Server::start_with(&env, &args, &token);
     assert!(ready.starts_with("serving churn v0.0.1 at "), "{ready}");
     let (version, scores) = scored(&server);
     assert_eq!(version, "v0.0.1");
@@ -372,8 +385,13 @@ fn serve_follows_the_registry_on_reload_without_failing_a_request() {
         &first,
         "back to v0.0.1",
     );
-    // Nothing changed: the model serving is kept as it is.
-    let (status, answer) = reload("s3cret");
+    // Nothing changed: the model serving is kept as it is (the scheme's case is free).
+    let (status, answer) = server.send_with(
+        "POST",
+        "/admin/reload",
+        "",
+        &[("Authorization", "bearer s3cret")],
+    );
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["models"][0]["loaded"], false, "{answer}");
 
@@ -419,9 +437,20 @@ fn gone(port: u16) -> bool {
 
 #[test]
 fn sigterm_under_load_leaves_exactly_the_rows_answered_in_the_log() {
+    sigterm_under_load(&[]);
+}
+
+#[test]
+fn sigterm_under_load_with_micro_batches_leaves_exactly_the_rows_answered_in_the_log() {
+    sigterm_under_load(&["--batch-wait", "2000"]);
+}
+
+/// Serves with `args` under load, SIGTERMs: the log holds exactly the rows answered.
+fn sigterm_under_load(args: &[&str]) {
     let env = trained_env();
     env.run(&["init", "--no-git"]);
-    let server = Server::start(&env, &["models/churn", "--log-rows", "50"]);
+    let args = [&["models/churn", "--log-rows", "50"][..], args].concat();
+    let server = Server::start(&env, &args);
     let load = Load::start(server.port, 4);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline && load.answered.load(Ordering::Relaxed) < 100 {

@@ -181,7 +181,7 @@ async fn reload(
 /// loopback client.
 fn admitted(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &app.admin_token else {
-        return if peer.ip().is_loopback() {
+        return if is_loopback(peer.ip()) {
             Ok(())
         } else {
             Err(ApiError::new(
@@ -191,10 +191,13 @@ fn admitted(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiE
             ))
         };
     };
+    // The scheme's name is case-insensitive (RFC 9110, 11.1).
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     match given {
         Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::new(
@@ -207,6 +210,17 @@ fn admitted(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiE
             "authorization",
             "expected `Authorization: Bearer TOKEN` (the server's MLOPS_SERVE_TOKEN)",
         )),
+    }
+}
+
+/// Whether `ip` is this machine's loopback, also as an IPv4-mapped IPv6 address (a server
+/// bound to `::` sees 127.0.0.1 that way).
+fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
     }
 }
 
@@ -510,5 +524,26 @@ pub(crate) async fn reload_on(hangup: Hangup, app: Arc<App>) {
     #[cfg(not(unix))]
     {
         let _ = (hangup, app);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_clients_in_every_form() {
+        for (ip, loopback) in [
+            ("127.0.0.1", true),
+            ("127.3.4.5", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("10.0.0.7", false),
+            ("::ffff:10.0.0.7", false),
+            ("2001:db8::1", false),
+        ] {
+            let parsed = ip.parse().expect("an address");
+            assert_eq!(is_loopback(parsed), loopback, "{ip}");
+        }
     }
 }
