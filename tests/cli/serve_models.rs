@@ -471,3 +471,20 @@ fn sigterm_under_load(args: &[&str]) {
         "rows logged vs rows answered"
     );
 }
+
+#[test]
+fn serve_fetches_a_registered_version_the_cache_lacks_from_the_default_remote() {
+    let env = registered_env();
+    let want = predicted(&env, "churn@v0.0.1");
+    env.default_remote();
+    env.run(&["push"]);
+    // A fresh machine: the registry's tags and pointers, no data.
+    std::fs::remove_dir_all(env.path("models/churn")).expect("remove the checkout");
+    std::fs::remove_dir_all(env.path(".mlops/cache")).expect("empty the cache");
+    std::fs::create_dir(env.path(".mlops/cache")).expect("mkdir");
+    let (server, ready) = Server::start_with(&env, &["churn@v0.0.1", "--no-log"], &[]);
+    assert!(ready.starts_with("serving churn v0.0.1 at "), "{ready}");
+    let (version, scores) = scored(&server);
+    assert_eq!(version, "v0.0.1");
+    assert_close(&scores, &want, "fetched from the remote");
+}
