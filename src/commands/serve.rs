@@ -33,7 +33,7 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted: bytes, or with KiB, MiB or GiB
     #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
     max_body: usize,
-    /// Threads that score requests [default: the machine's cores]
+    /// Threads that answer and score requests [default: the machine's cores]
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// A binary model predicts its second class when its score is at least this

@@ -480,6 +480,29 @@ fn serve_takes_one_tensor_of_all_inputs() {
     }
 }
 
+#[test]
+fn serve_scores_a_large_request_on_the_blocking_pool_as_predict_does() {
+    // 100k rows times the model's 17 parameters is past the work a worker scores itself
+    // (2^20 multiply-adds, routes::INLINE_WORK): this request is scored on the blocking pool.
+    let env = trained_env();
+    let want = predicted(&env, "models/numeric");
+    let server = Server::start(&env, &["models/numeric"]);
+    let rows = 100_000;
+    let data: Vec<[f64; 2]> = QUERY
+        .iter()
+        .map(|q| [q.0, q.1])
+        .cycle()
+        .take(rows)
+        .collect();
+    let answer = server.post(
+        "/v2/models/numeric/infer",
+        &json!({ "inputs": [{ "name": "x", "shape": [rows, 2], "datatype": "FP64", "data": data }] }),
+    );
+    let scores = floats(&output(&answer, "score")["data"]);
+    let want: Vec<f64> = want.iter().copied().cycle().take(rows).collect();
+    assert_close(&scores, &want, "100k rows");
+}
+
 /// A workspace with `models/kinds` (multiclass) and `models/level` (regression) trained, and
 /// three query rows.
 fn multiclass_and_regression_env() -> TestEnv {

@@ -3,8 +3,9 @@
 //! Speaks the Open Inference Protocol (KServe V2 REST, as MLServer and Triton do) and MLflow's
 //! scoring protocol. Every request is turned into the Arrow columns `mlops predict` reads from a
 //! file and scored through the same row encoder and network ([`mlops_infer::predict::score_rows`]),
-//! so a row scores the same online as in batch. Scoring runs on tokio's bounded blocking pool,
-//! never on the async workers. A client's mistake is a 4xx with a JSON body naming the field
+//! so a row scores the same online as in batch. A small request is scored on the async worker
+//! that read it; a large one on tokio's bounded blocking pool, so that it cannot hold up the
+//! others (`routes::score`). A client's mistake is a 4xx with a JSON body naming the field
 //! (`reply::ApiError`); the server never panics on one. Both scoring routes also take and answer
 //! Arrow IPC streams (`ipc`).
 //! `GET /metrics` answers Prometheus' text format (`metrics`), with bounded label sets only.
@@ -53,7 +54,8 @@ pub struct Options {
     pub port: u16,
     /// The largest request body accepted, in bytes.
     pub max_body: usize,
-    /// Threads that score (the blocking pool's bound).
+    /// Threads that answer and score requests (the runtime's workers; also the bound of the
+    /// pool that scores large requests).
     pub threads: usize,
     /// Where the prediction logs go (each model's under its name); `None` keeps none.
     pub log: Option<LogOptions>,
@@ -126,8 +128,9 @@ pub fn bind(
     listener.set_nonblocking(true).map_err(Error::Io)?;
     let address = listener.local_addr().map_err(Error::Io)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        // Workers only parse, route and write; scoring runs on the blocking pool.
-        .worker_threads(2)
+        // Workers parse, route, write and score small requests; larger ones are scored on
+        // the blocking pool (`routes::score`).
+        .worker_threads(options.threads.max(1))
         .max_blocking_threads(options.threads.max(1))
         .enable_io()
         // The micro-batcher's window (`batch`).
