@@ -6,9 +6,9 @@
 //! most the window (`--batch-wait`, from the first request) and up to `--batch-rows` rows. The
 //! blocking thread concatenates the record batches that share a schema, scores them once and
 //! gives each request its slice of the outputs. The fixed costs of a score (a tensor per layer,
-//! a thread hand-off) are then paid once a batch rather than once a request, so throughput grows
-//! with load, and a request never waits for a window while a thread is idle: a lone request is
-//! scored at once.
+//! a thread hand-off) are then paid once a batch rather than once a request, which pays where a
+//! batch scores for less than its rows one by one (on a CPU, rarely: docs/serving.md#speed);
+//! a request never waits for a window while a thread is idle: a lone request is scored at once.
 //!
 //! A request never fails because of another: when a batch's scoring fails (a row with a
 //! missing input), each of its requests is scored again on its own, so the error names the
@@ -45,7 +45,41 @@ pub(crate) struct Batcher {
 /// One request waiting for its scores.
 struct Job {
     batch: RecordBatch,
-    reply: oneshot::Sender<Result<Scored, ApiError>>,
+    /// Taken when answered; a job dropped unanswered answers as it goes (`Drop`).
+    reply: Option<oneshot::Sender<Result<Scored, ApiError>>>,
+}
+
+impl Job {
+    fn answer(mut self, scored: Result<Scored, ApiError>) {
+        if let Some(reply) = self.reply.take() {
+            // A client that went away dropped its receiver; nothing to answer then.
+            let _ = reply.send(scored);
+        }
+    }
+}
+
+impl Drop for Job {
+    /// A job dropped unanswered: its batch's scoring panicked (a 500, as an unbatched request's
+    /// would be), or the model's batcher stopped with the server.
+    fn drop(&mut self) {
+        if let Some(reply) = self.reply.take() {
+            let error = if std::thread::panicking() {
+                crate::routes::scoring_panicked()
+            } else {
+                stopped()
+            };
+            let _ = reply.send(Err(error));
+        }
+    }
+}
+
+/// The answer when the model's batcher has stopped.
+fn stopped() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "model",
+        "the model's batcher has stopped (the server is shutting down)",
+    )
 }
 
 impl Batcher {
@@ -86,17 +120,10 @@ pub(crate) async fn score(
     let (reply, answer) = oneshot::channel();
     let job = Job {
         batch: batch.clone(),
-        reply,
+        reply: Some(reply),
     };
-    let gone = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "model",
-            "the model's batcher has stopped (the server is shutting down)",
-        )
-    };
-    queue.send(job).await.map_err(|_| gone())?;
-    let scored = answer.await.map_err(|_| gone())??;
+    queue.send(job).await.map_err(|_| stopped())?;
+    let scored = answer.await.map_err(|_| stopped())??;
     Ok((batch, scored))
 }
 
@@ -194,8 +221,7 @@ fn answer_group(served: &Served, jobs: Vec<Job>) {
             if let Ok(scored) = &scored {
                 served.metrics.scored(served, scored, started.elapsed());
             }
-            // A client that went away drops its receiver; nothing to answer then.
-            let _ = job.reply.send(scored);
+            job.answer(scored);
         }
         return;
     };
@@ -209,7 +235,7 @@ fn answer_group(served: &Served, jobs: Vec<Job>) {
             .collect();
         offset += n;
         served.metrics.scored(served, &own, compute);
-        let _ = job.reply.send(Ok(own));
+        job.answer(Ok(own));
     }
 }
 

@@ -398,11 +398,25 @@ async fn score(
         .saturating_mul(served.model.parameters.max(1))
         <= INLINE_WORK
     {
-        return score_counted(&served, batch);
+        // A bug that panics while scoring answers 500, as a panic on the blocking pool does,
+        // instead of closing the connection.
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            score_counted(&served, batch)
+        }))
+        .unwrap_or_else(|_| Err(scoring_panicked()));
     }
     tokio::task::spawn_blocking(move || score_counted(&served, batch))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?
+        .map_err(|_| scoring_panicked())?
+}
+
+/// The answer to a request whose scoring panicked (a bug of ours, never a client's mistake).
+pub(crate) fn scoring_panicked() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "model",
+        "scoring failed unexpectedly; the server's stderr says why",
+    )
 }
 
 /// [`score_now`], timed into the metrics.
