@@ -52,7 +52,7 @@ pub(crate) struct ServeArgs {
     log_rows: u64,
     /// How long a prediction log file stays open before the next one starts (rows or not):
     /// a number with s, m or h, e.g. 30s, 10m, 1h
-    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1h", value_parser = mlops_serve::config::parse_duration, value_name = "DURATION")]
     log_every: std::time::Duration,
     /// Keep no prediction log, even in a workspace
     #[arg(long)]
@@ -87,34 +87,6 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("expected a positive size such as 64MiB, got `{text}`"))
 }
 
-/// `30s`, `10m`, `1h`: a whole number of seconds, minutes or hours, not 0.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let scale: u64 = match &text[digits.len()..] {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "" => {
-            return Err(format!(
-                "`{text}` needs a unit: s, m or h (e.g. 30s, 10m, 1h)"
-            ));
-        }
-        other => {
-            return Err(format!(
-                "unknown unit `{other}`: use s, m or h (e.g. 30s, 10m, 1h)"
-            ));
-        }
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .filter(|n| *n > 0)
-        .map(std::time::Duration::from_secs)
-        .ok_or_else(|| format!("expected a positive duration such as 30s, 10m or 1h, got `{text}`"))
-}
-
 /// The name a model is addressed by: a reference's registry name, else the directory's base
 /// name (`load_model` reads `model` as a reference only when no such path exists).
 fn model_name(model: &Path, exists: bool) -> String {
@@ -143,7 +115,13 @@ struct ModelLoader {
 }
 
 impl ModelLoader {
-    fn entries(&self) -> anyhow::Result<Vec<mlops_serve::config::ModelEntry>> {
+    /// The models to load, and the config's route.
+    fn entries(
+        &self,
+    ) -> anyhow::Result<(
+        Vec<mlops_serve::config::ModelEntry>,
+        Option<mlops_serve::route::Plan>,
+    )> {
         let mut entries: Vec<_> = self
             .models
             .iter()
@@ -153,34 +131,33 @@ impl ModelLoader {
                 threshold: None,
             })
             .collect();
+        let mut route = None;
         if let Some(path) = &self.config {
             let path = self.cwd.join(path);
             let base = path.parent().unwrap_or(&self.cwd).to_owned();
+            let config = mlops_serve::config::Config::read(&path)?;
+            route = config.route;
             // A model directory is relative to the config file, as `eval.yaml`'s paths are; a
             // registry reference is no path.
-            entries.extend(
-                mlops_serve::config::Config::read(&path)?
-                    .models
-                    .into_iter()
-                    .map(|mut entry| {
-                        let local = base.join(&entry.model);
-                        if local.exists() || !mlops_meta::registry::is_reference(&entry.model) {
-                            entry.model = local;
-                        }
-                        entry
-                    }),
-            );
+            entries.extend(config.models.into_iter().map(|mut entry| {
+                let local = base.join(&entry.model);
+                if local.exists() || !mlops_meta::registry::is_reference(&entry.model) {
+                    entry.model = local;
+                }
+                entry
+            }));
         }
-        Ok(entries)
+        Ok((entries, route))
     }
 
-    fn load_all(&self) -> anyhow::Result<Vec<mlops_serve::Loaded>> {
+    fn load_all(&self) -> anyhow::Result<mlops_serve::Setup> {
         let ctx = Context {
             printer: &self.printer,
             cwd: self.cwd.clone(),
         };
+        let (entries, route) = self.entries()?;
         let mut loaded = Vec::new();
-        for entry in self.entries()? {
+        for entry in entries {
             let started = Instant::now();
             let (model, registered) = load_model_versioned(&ctx, &entry.model, &self.device)?;
             let name = entry
@@ -196,12 +173,15 @@ impl ModelLoader {
                 load_time: started.elapsed(),
             });
         }
-        Ok(loaded)
+        Ok(mlops_serve::Setup {
+            models: loaded,
+            route,
+        })
     }
 }
 
 impl mlops_serve::Loader for ModelLoader {
-    fn load(&self) -> Result<Vec<mlops_serve::Loaded>, String> {
+    fn load(&self) -> Result<mlops_serve::Setup, String> {
         self.load_all().map_err(|e| format!("{e:#}"))
     }
 
@@ -289,7 +269,7 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         threshold: args.threshold,
         device: device.clone(),
     };
-    let models = loader.load_all()?;
+    let setup = loader.load_all()?;
     let options = mlops_serve::Options {
         host: args.host.clone(),
         port: args.port,
@@ -300,7 +280,7 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         batch_wait: std::time::Duration::from_micros(args.batch_wait),
         batch_rows: usize::try_from(args.batch_rows).unwrap_or(usize::MAX),
     };
-    let server = mlops_serve::bind(models, Box::new(loader), device, &options)?;
+    let server = mlops_serve::bind(setup, Box::new(loader), device, &options)?;
     // The ready line is data (scripts read the port from it): stdout, whatever -q says.
     let models: Vec<String> = server
         .models()

@@ -59,7 +59,7 @@ fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
 
 /// Every row of the Parquet files under `dir`, read with the arrow reader (not through mlops),
 /// as one batch per file's row group.
-fn logged_batches(dir: &Path) -> Vec<arrow_array::RecordBatch> {
+pub(crate) fn logged_batches(dir: &Path) -> Vec<arrow_array::RecordBatch> {
     let mut batches = Vec::new();
     for file in log_files(dir) {
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(

@@ -9,7 +9,7 @@
 //! metrics series. A reload that fails changes nothing.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use mlops_data::rows::RowEncoder;
@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::log::{self, Log, LogOptions, Writer};
 use crate::metrics::Metrics;
 use crate::reply::ApiError;
+use crate::route::Plan;
 
 /// A model loaded to be served.
 pub struct Loaded {
@@ -36,11 +37,18 @@ pub struct Loaded {
     pub load_time: Duration,
 }
 
+/// What a server serves: its models, and the route among them when there is one.
+pub struct Setup {
+    pub models: Vec<Loaded>,
+    pub route: Option<Plan>,
+}
+
 /// Loads the models to serve: at start, and again at every reload.
 pub trait Loader: Send + Sync {
-    /// Every model to serve now, with unique names: rereads the config and re-resolves registry
-    /// references. The error is the message to report; the models serving stay as they are.
-    fn load(&self) -> std::result::Result<Vec<Loaded>, String>;
+    /// Every model to serve now, with unique names, and the route: rereads the config and
+    /// re-resolves registry references. The error is the message to report; the models serving
+    /// stay as they are.
+    fn load(&self) -> std::result::Result<Setup, String>;
 
     /// Hears how a reload went, to report it.
     fn reloaded(&self, outcome: &Reloaded);
@@ -61,9 +69,23 @@ pub enum Reloaded {
     Failed(String),
 }
 
-/// The models served now, in the order loaded.
+/// The models served now, in the order loaded, and the route among them.
 pub(crate) struct Catalog {
     models: Vec<Arc<Served>>,
+    route: Option<Arc<Routing>>,
+}
+
+/// A route, and when it started (a canary's ramp counts from then; a reload that leaves the
+/// route as it was keeps its start).
+pub(crate) struct Routing {
+    pub(crate) plan: Plan,
+    started: Instant,
+}
+
+/// What answers a request: a model, and whether a route chose it.
+pub(crate) struct Target {
+    pub(crate) served: Arc<Served>,
+    pub(crate) routed: bool,
 }
 
 /// The server's state: the catalog, and what outlives a reload (metrics, logs, the loader).
@@ -95,7 +117,7 @@ struct ModelLog {
 
 impl App {
     pub(crate) fn new(
-        models: Vec<Loaded>,
+        setup: Setup,
         loader: Box<dyn Loader>,
         device: Device,
         options: &crate::Options,
@@ -126,7 +148,10 @@ impl App {
             None => (None, None),
         };
         let app = App {
-            catalog: RwLock::new(Arc::new(Catalog { models: Vec::new() })),
+            catalog: RwLock::new(Arc::new(Catalog {
+                models: Vec::new(),
+                route: None,
+            })),
             metrics: Arc::new(Metrics::new()),
             loader,
             device,
@@ -138,7 +163,7 @@ impl App {
             admin_token: options.admin_token.clone(),
             batch: (options.batch_wait, options.batch_rows, options.threads),
         };
-        let (catalog, _) = app.assemble(models)?;
+        let (catalog, _) = app.assemble(setup)?;
         app.swap(catalog);
         Ok(app)
     }
@@ -147,47 +172,60 @@ impl App {
         Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The model named `name`, as served now.
+    /// The model named `name`, as served now; for a route's name, its first variant (whose
+    /// inputs and outputs the route's metadata shows).
     pub(crate) fn model(&self, name: &str) -> std::result::Result<Arc<Served>, ApiError> {
         let catalog = self.catalog();
-        catalog
-            .models
-            .iter()
-            .find(|s| s.name == name)
-            .map(Arc::clone)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "model",
-                    format!(
-                        "no model `{name}` is served here (served: {})",
-                        catalog.names().join(", ")
-                    ),
-                )
-            })
+        if let Some(routing) = catalog.route.as_ref().filter(|r| r.plan.name == name) {
+            return catalog.named(routing.plan.variants()[0]);
+        }
+        catalog.named(name)
     }
 
-    /// The model `/invocations` scores: the one named by its `model` query parameter, else the
-    /// first one served (MLflow serves one model per server).
-    pub(crate) fn invocations_model(
+    /// What answers a request addressed to `name`: the model of that name, or the variant the
+    /// route of that name chooses for the request's sticky key (`key` reads it, given its
+    /// name).
+    pub(crate) fn target(
+        &self,
+        name: &str,
+        key: impl FnOnce(&str) -> Option<String>,
+    ) -> std::result::Result<Target, ApiError> {
+        let catalog = self.catalog();
+        match catalog.route.as_ref().filter(|r| r.plan.name == name) {
+            Some(routing) => catalog.routed(routing, key),
+            None => Ok(Target {
+                served: catalog.named(name)?,
+                routed: false,
+            }),
+        }
+    }
+
+    /// What `/invocations` scores: the model its `model` query parameter names (or the route
+    /// of that name), else the route, else the first model served (MLflow serves one model
+    /// per server).
+    pub(crate) fn invocations_target(
         &self,
         name: Option<&str>,
-    ) -> std::result::Result<Arc<Served>, ApiError> {
-        match name {
-            Some(name) => self.model(name),
-            None => self
-                .catalog()
-                .models
-                .first()
-                .map(Arc::clone)
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "model",
-                        "no model is served",
-                    )
-                }),
+        key: impl FnOnce(&str) -> Option<String>,
+    ) -> std::result::Result<Target, ApiError> {
+        if let Some(name) = name {
+            return self.target(name, key);
         }
+        let catalog = self.catalog();
+        if let Some(routing) = &catalog.route {
+            return catalog.routed(routing, key);
+        }
+        let served = catalog.models.first().map(Arc::clone).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "model",
+                "no model is served",
+            )
+        })?;
+        Ok(Target {
+            served,
+            routed: false,
+        })
     }
 
     /// Each model served and its version.
@@ -245,10 +283,24 @@ impl App {
         Ok(Reloaded::Swapped { models, removed })
     }
 
-    /// A catalog of `loaded`, keeping the models served now that did not change; and for each
-    /// model, whether it is new.
-    fn assemble(&self, loaded: Vec<Loaded>) -> Result<(Catalog, Vec<bool>)> {
+    /// A catalog of `setup`, keeping the models served now that did not change (and the route,
+    /// with its start, when it did not change); and for each model, whether it is new.
+    fn assemble(&self, setup: Setup) -> Result<(Catalog, Vec<bool>)> {
+        let Setup {
+            models: loaded,
+            route,
+        } = setup;
         let before = self.catalog();
+        if let Some(plan) = &route {
+            check_route(plan, &loaded)?;
+        }
+        let route = route.map(|plan| match &before.route {
+            Some(same) if same.plan == plan => Arc::clone(same),
+            _ => Arc::new(Routing {
+                plan,
+                started: Instant::now(),
+            }),
+        });
         let mut models: Vec<Arc<Served>> = Vec::with_capacity(loaded.len());
         let mut fresh = Vec::with_capacity(loaded.len());
         for loaded in loaded {
@@ -270,7 +322,7 @@ impl App {
                 fresh.push(true);
             }
         }
-        Ok((Catalog { models }, fresh))
+        Ok((Catalog { models, route }, fresh))
     }
 
     fn prepare(&self, loaded: Loaded) -> Result<Served> {
@@ -381,6 +433,64 @@ impl Catalog {
     fn names(&self) -> Vec<String> {
         self.models.iter().map(|s| s.name.clone()).collect()
     }
+
+    /// The model named `name`.
+    fn named(&self, name: &str) -> std::result::Result<Arc<Served>, ApiError> {
+        self.models
+            .iter()
+            .find(|s| s.name == name)
+            .map(Arc::clone)
+            .ok_or_else(|| {
+                let mut served = self.names();
+                if let Some(routing) = &self.route {
+                    served.push(format!("route {}", routing.plan.name));
+                }
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "model",
+                    format!(
+                        "no model `{name}` is served here (served: {})",
+                        served.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The variant `routing` chooses for the request whose sticky key `key` reads.
+    fn routed(
+        &self,
+        routing: &Routing,
+        key: impl FnOnce(&str) -> Option<String>,
+    ) -> std::result::Result<Target, ApiError> {
+        let key = routing.plan.sticky.as_deref().and_then(key);
+        let variant = routing
+            .plan
+            .choose(key.as_deref(), routing.started.elapsed());
+        Ok(Target {
+            served: self.named(variant)?,
+            routed: true,
+        })
+    }
+}
+
+/// Refuses a route naming a model not loaded, or named like one.
+fn check_route(plan: &Plan, loaded: &[Loaded]) -> Result<()> {
+    let names: Vec<&str> = loaded.iter().map(|l| l.name.as_str()).collect();
+    for variant in plan.variants() {
+        if !names.contains(&variant) {
+            return Err(Error::Route(format!(
+                "`{variant}` is not among the models served ({})",
+                names.join(", ")
+            )));
+        }
+    }
+    if names.contains(&plan.name.as_str()) {
+        return Err(Error::Route(format!(
+            "the route's name `{}` is a model's too; give the route another `name:`",
+            plan.name
+        )));
+    }
+    check_name(&plan.name)
 }
 
 /// A model's name is a URL path segment, a metrics label and its log's directory name: letters,

@@ -1,4 +1,5 @@
-//! `serve.yaml`: the models a server serves, read at start and again at every reload.
+//! `serve.yaml`: the models a server serves and how requests are routed among them, read at
+//! start and again at every reload.
 //!
 //! ```yaml
 //! models:
@@ -9,13 +10,29 @@
 //!     name: fraud-candidate      # the name requests address it by
 //! ```
 //!
+//! or, naming each model, with a route among them (`route`):
+//!
+//! ```yaml
+//! models:
+//!   champion: churn#prod
+//!   challenger: {model: churn#staging, threshold: 0.4}
+//! route:
+//!   strategy: canary             # single | canary | ab
+//!   canary: {model: challenger, share: 0.05, sticky: customer_id,
+//!            ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}]}
+//! ```
+//!
 //! Every key is checked: a misspelt one is an error naming it, not a setting silently ignored.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::{MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Result};
+use crate::route::{Plan, Step, Strategy};
 
 /// One model to serve, as the config (or the command line) gives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -33,11 +50,76 @@ pub struct ModelEntry {
 }
 
 /// A `serve.yaml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The models, in the order the ready line and `/invocations` take them.
     pub models: Vec<ModelEntry>,
+    /// How requests to the route's name are shared among the models, when there is a route.
+    pub route: Option<Plan>,
+}
+
+/// The file as written, before its route is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(deserialize_with = "models")]
+    models: Vec<ModelEntry>,
+    #[serde(default)]
+    route: Option<RouteSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteSection {
+    /// The name requests address the route by; by default the registry name its variants share.
+    #[serde(default)]
+    name: Option<String>,
+    strategy: StrategyName,
+    /// `single`: the model; by default the first.
+    #[serde(default)]
+    model: Option<String>,
+    /// `canary`: the model the rest of the traffic goes to; by default the first other model.
+    #[serde(default)]
+    champion: Option<String>,
+    #[serde(default)]
+    canary: Option<CanarySection>,
+    #[serde(default)]
+    ab: Option<AbSection>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+enum StrategyName {
+    Single,
+    Canary,
+    Ab,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanarySection {
+    model: String,
+    share: f64,
+    #[serde(default)]
+    sticky: Option<String>,
+    #[serde(default)]
+    ramp: Vec<StepSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepSection {
+    share: f64,
+    after: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AbSection {
+    #[serde(deserialize_with = "shares")]
+    variants: Vec<(String, f64)>,
+    #[serde(default)]
+    sticky: Option<String>,
 }
 
 impl Config {
@@ -48,21 +130,338 @@ impl Config {
             message,
         };
         let text = fs_err::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let config: Config = mlops_core::yaml::from_str(&text).map_err(bad)?;
-        if config.models.is_empty() {
+        let file: File = mlops_core::yaml::from_str(&text).map_err(bad)?;
+        if file.models.is_empty() {
             return Err(bad("`models` lists no model".to_owned()));
         }
-        for (i, entry) in config.models.iter().enumerate() {
+        for (i, entry) in file.models.iter().enumerate() {
             if let Some(t) = entry.threshold
                 && !(0.0..=1.0).contains(&t)
             {
-                return Err(bad(format!(
-                    "models[{i}].threshold must lie in [0, 1], got {t}"
-                )));
+                let key = entry
+                    .name
+                    .as_ref()
+                    .map_or_else(|| format!("models[{i}]"), |name| format!("models.{name}"));
+                return Err(bad(format!("{key}.threshold must lie in [0, 1], got {t}")));
             }
         }
-        Ok(config)
+        let route = match file.route {
+            Some(section) => Some(plan(section, &file.models).map_err(bad)?),
+            None => None,
+        };
+        Ok(Config {
+            models: file.models,
+            route,
+        })
     }
+}
+
+/// The route `section` describes among `models`, checked; the error names the key at fault.
+fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Plan, String> {
+    let (strategy, sticky) = match section.strategy {
+        StrategyName::Single => single(&section, models)?,
+        StrategyName::Canary => canary(&section, models)?,
+        StrategyName::Ab => ab(&section, models)?,
+    };
+    if let Some(key) = &sticky
+        && (key.is_empty() || axum::http::HeaderName::from_bytes(key.as_bytes()).is_err())
+    {
+        return Err(format!(
+            "sticky: `{key}` cannot be a header name (letters, digits, `-`, `_`)"
+        ));
+    }
+    let plan = Plan {
+        name: String::new(),
+        strategy,
+        sticky,
+    };
+    let name = match section.name {
+        Some(name) => name,
+        None => shared_registry_name(&plan, models).ok_or(
+            "route.name: name the route (its models do not share one registry name to serve it under)",
+        )?,
+    };
+    Ok(Plan { name, ..plan })
+}
+
+/// What a strategy makes of its section: the strategy, and the sticky key's name.
+type Made = std::result::Result<(Strategy, Option<String>), String>;
+
+fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
+    refuse_others(section, &["canary", "ab", "champion"])?;
+    let model = match &section.model {
+        Some(model) => known("route.model", model, models)?,
+        None => models
+            .first()
+            .and_then(|m| m.name.clone())
+            .ok_or("route.model: name the model every request goes to")?,
+    };
+    Ok((Strategy::Single { model }, None))
+}
+
+fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
+    refuse_others(section, &["ab", "model"])?;
+    let canary = section
+        .canary
+        .as_ref()
+        .ok_or("route.canary: a canary route needs `canary: {model, share}`")?;
+    let challenger = known("route.canary.model", &canary.model, models)?;
+    share("route.canary.share", canary.share)?;
+    let champion = match &section.champion {
+        Some(champion) => known("route.champion", champion, models)?,
+        None => models
+            .iter()
+            .filter_map(|m| m.name.clone())
+            .find(|name| *name != challenger)
+            .ok_or("route.champion: name the model the rest of the traffic goes to")?,
+    };
+    if champion == challenger {
+        return Err(format!(
+            "route.champion: `{champion}` is the canary itself; name another model"
+        ));
+    }
+    let mut ramp: Vec<Step> = Vec::with_capacity(canary.ramp.len());
+    for (i, step) in canary.ramp.iter().enumerate() {
+        let key = format!("route.canary.ramp[{i}]");
+        share(&format!("{key}.share"), step.share)?;
+        let after = parse_duration(&step.after).map_err(|e| format!("{key}.after: {e}"))?;
+        if ramp.last().is_some_and(|last| last.after >= after) {
+            return Err(format!(
+                "{key}.after: each step comes after the one before it"
+            ));
+        }
+        ramp.push(Step {
+            share: step.share,
+            after,
+        });
+    }
+    let strategy = Strategy::Canary {
+        champion,
+        challenger,
+        share: canary.share,
+        ramp,
+    };
+    Ok((strategy, canary.sticky.clone()))
+}
+
+fn ab(section: &RouteSection, models: &[ModelEntry]) -> Made {
+    refuse_others(section, &["canary", "model", "champion"])?;
+    let ab = section
+        .ab
+        .as_ref()
+        .ok_or("route.ab: an ab route needs `ab: {variants: {NAME: SHARE, ...}}`")?;
+    if ab.variants.len() < 2 {
+        return Err("route.ab.variants: name two variants or more".to_owned());
+    }
+    let mut variants: Vec<(String, f64)> = Vec::with_capacity(ab.variants.len());
+    for (name, weight) in &ab.variants {
+        let key = format!("route.ab.variants.{name}");
+        let name = known(&key, name, models)?;
+        share(&key, *weight)?;
+        if variants.iter().any(|(seen, _)| *seen == name) {
+            return Err(format!("route.ab.variants: `{name}` is named twice"));
+        }
+        variants.push((name, *weight));
+    }
+    let total: f64 = variants.iter().map(|(_, s)| s).sum();
+    if (total - 1.0).abs() > 1e-9 {
+        return Err(format!(
+            "route.ab.variants: the shares sum to {total}, not 1"
+        ));
+    }
+    Ok((Strategy::Ab { variants }, ab.sticky.clone()))
+}
+
+/// `name`, when it is one of `models`' names. Models given without a name are named when
+/// loaded; the server checks a route against those then.
+fn known(key: &str, name: &str, models: &[ModelEntry]) -> std::result::Result<String, String> {
+    let named: Vec<&str> = models.iter().filter_map(|m| m.name.as_deref()).collect();
+    if named.len() == models.len() && !named.contains(&name) {
+        return Err(format!(
+            "{key}: `{name}` is not one of `models` ({})",
+            named.join(", ")
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Refuses the keys of `route` that belong to other strategies than `section`'s.
+fn refuse_others(section: &RouteSection, keys: &[&str]) -> std::result::Result<(), String> {
+    for key in keys {
+        let given = match *key {
+            "canary" => section.canary.is_some(),
+            "ab" => section.ab.is_some(),
+            "champion" => section.champion.is_some(),
+            _ => section.model.is_some(),
+        };
+        if given {
+            return Err(format!(
+                "route.{key} does not belong to route.strategy `{}`",
+                strategy_name(section.strategy)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn strategy_name(strategy: StrategyName) -> &'static str {
+    match strategy {
+        StrategyName::Single => "single",
+        StrategyName::Canary => "canary",
+        StrategyName::Ab => "ab",
+    }
+}
+
+/// A share: a number in [0, 1].
+fn share(key: &str, share: f64) -> std::result::Result<(), String> {
+    if (0.0..=1.0).contains(&share) {
+        Ok(())
+    } else {
+        Err(format!("{key}: a share lies in [0, 1], got {share}"))
+    }
+}
+
+/// The registry name every variant of `plan` is a reference of (`churn` for `churn#prod` and
+/// `churn#staging`), which the route is served under unless it names itself.
+fn shared_registry_name(plan: &Plan, models: &[ModelEntry]) -> Option<String> {
+    let mut shared: Option<String> = None;
+    for variant in plan.variants() {
+        let entry = models.iter().find(|m| m.name.as_deref() == Some(variant))?;
+        let text = entry.model.to_str()?;
+        let (registry, _) = text.split_once(['@', '#'])?;
+        match &shared {
+            Some(name) if name != registry => return None,
+            Some(_) => {}
+            None => shared = Some(registry.to_owned()),
+        }
+    }
+    shared
+}
+
+/// `30s`, `10m`, `1h`: a whole number of seconds, minutes or hours, not 0.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let scale: u64 = match &text[digits.len()..] {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "" => {
+            return Err(format!(
+                "`{text}` needs a unit: s, m or h (e.g. 30s, 10m, 1h)"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`: use s, m or h (e.g. 30s, 10m, 1h)"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("expected a positive duration such as 30s, 10m or 1h, got `{text}`"))
+}
+
+/// `models`: a list of entries, or a map from each model's name to its reference (or to an
+/// entry without `name`), in the order written.
+fn models<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<ModelEntry>, D::Error> {
+    struct Models;
+
+    /// A map's value: a reference or directory, or an entry without `name`.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Named {
+        Model(PathBuf),
+        Entry(NamedEntry),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NamedEntry {
+        model: PathBuf,
+        #[serde(default)]
+        threshold: Option<f64>,
+    }
+
+    impl<'de> Visitor<'de> for Models {
+        type Value = Vec<ModelEntry>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of {model, name, threshold}, or a map from names to models")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(entry) = seq.next_element::<ModelEntry>()? {
+                entries.push(entry);
+            }
+            Ok(entries)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut entries: Vec<ModelEntry> = Vec::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let named = map.next_value::<Named>().map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "models.{name}: expected a model directory or registry reference, \
+                         or {{model, threshold}}"
+                    ))
+                })?;
+                let (model, threshold) = match named {
+                    Named::Model(model) => (model, None),
+                    Named::Entry(entry) => (entry.model, entry.threshold),
+                };
+                entries.push(ModelEntry {
+                    model,
+                    name: Some(name),
+                    threshold,
+                });
+            }
+            Ok(entries)
+        }
+    }
+
+    deserializer.deserialize_any(Models)
+}
+
+/// `ab.variants`: a map from each variant's name to its share, in the order written.
+fn shares<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<(String, f64)>, D::Error> {
+    struct Shares;
+
+    impl<'de> Visitor<'de> for Shares {
+        type Value = Vec<(String, f64)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map from variant names to shares")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut shares = Vec::new();
+            while let Some(entry) = map.next_entry::<String, f64>()? {
+                shares.push(entry);
+            }
+            Ok(shares)
+        }
+    }
+
+    deserializer.deserialize_map(Shares)
 }
 
 #[cfg(test)]
@@ -97,6 +496,99 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn reads_named_models_and_a_canary_route() {
+        let config = read(
+            "models:\n  champion: churn#prod\n  challenger: {model: churn#staging, threshold: 0.4}\n\
+             route:\n  strategy: canary\n  canary: {model: challenger, share: 0.05, sticky: customer_id,\n\
+             \x20          ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}]}\n",
+        )
+        .expect("config");
+        assert_eq!(config.models[1].name.as_deref(), Some("challenger"));
+        assert_eq!(config.models[1].threshold, Some(0.4));
+        assert_eq!(
+            config.route,
+            Some(Plan {
+                name: "churn".to_owned(),
+                strategy: Strategy::Canary {
+                    champion: "champion".to_owned(),
+                    challenger: "challenger".to_owned(),
+                    share: 0.05,
+                    ramp: vec![
+                        Step {
+                            share: 0.25,
+                            after: Duration::from_secs(1800)
+                        },
+                        Step {
+                            share: 1.0,
+                            after: Duration::from_secs(7200)
+                        },
+                    ],
+                },
+                sticky: Some("customer_id".to_owned()),
+            })
+        );
+        let ab = read(
+            "models: {a: models/a, b: models/b}\nroute:\n  name: churn\n  strategy: ab\n\
+             \x20 ab: {variants: {a: 0.7, b: 0.3}, sticky: user}\n",
+        )
+        .expect("ab");
+        assert_eq!(
+            ab.route.expect("route").strategy,
+            Strategy::Ab {
+                variants: vec![("a".to_owned(), 0.7), ("b".to_owned(), 0.3)]
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_a_bad_route_naming_the_key() {
+        let models = "models: {a: m#prod, b: m#staging}\n";
+        for (route, expected) in [
+            (
+                "route: {strategy: bandit}",
+                "route.strategy: unknown variant `bandit`",
+            ),
+            (
+                "route: {strategy: ab, ab: {variants: {a: 0.5, b: 0.4}}}",
+                "route.ab.variants: the shares sum to 0.9",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: c, share: 0.1}}",
+                "route.canary.model: `c` is not one of `models` (a, b)",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 1.5}}",
+                "route.canary.share",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 0.1, ramp: [{share: 0.5, after: 1h}, {share: 1, after: 30m}]}}",
+                "route.canary.ramp[1].after",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 0.1, ramp: [{share: 0.5, after: 10}]}}",
+                "route.canary.ramp[0].after",
+            ),
+            ("route: {strategy: canary}", "route.canary"),
+            (
+                "route: {strategy: single, canary: {model: b, share: 0.1}}",
+                "route.canary does not belong to route.strategy `single`",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 0.1, sticky: \"a b\"}}",
+                "sticky",
+            ),
+            ("route: {strategy: single, shadow: b}", "shadow"),
+        ] {
+            let text = format!("{models}{route}\n");
+            let error = read(&text).expect_err(&text);
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let error = read("models: {a: models/a, b: models/b}\nroute: {strategy: single}\n")
+            .expect_err("no name");
+        assert!(error.contains("route.name"), "{error}");
     }
 
     #[test]

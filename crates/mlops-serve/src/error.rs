@@ -19,6 +19,9 @@ pub enum Error {
     )]
     BadName { name: String },
 
+    #[error("route: {0}")]
+    Route(String),
+
     #[error("the server is shutting down")]
     ShuttingDown,
 

@@ -29,6 +29,7 @@ mod log;
 mod metrics;
 mod mlflow;
 mod reply;
+pub mod route;
 mod routes;
 mod v2;
 
@@ -40,7 +41,7 @@ use mlops_data::rows::RowEncoder;
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
-pub use catalog::{Loaded, Loader, Reloaded};
+pub use catalog::{Loaded, Loader, Reloaded, Setup};
 pub use error::{Error, Result};
 pub use feedback::{LabelColumns, Recorded, record as record_labels};
 pub use log::{LogOptions, Warn};
@@ -115,7 +116,7 @@ pub struct Server {
 /// runtime and the signal handlers, so that once this returns, the address is live, SIGTERM or
 /// Ctrl-C stop the server cleanly and SIGHUP reloads through `loader`.
 pub fn bind(
-    models: Vec<Loaded>,
+    setup: Setup,
     loader: Box<dyn Loader>,
     device: Device,
     options: &Options,
@@ -141,7 +142,7 @@ pub fn bind(
         let _entered = runtime.enter();
         routes::Signals::install().map_err(Error::Io)?
     };
-    let app = Arc::new(catalog::App::new(models, loader, device, options)?);
+    let app = Arc::new(catalog::App::new(setup, loader, device, options)?);
     let router = routes::router(Arc::clone(&app), options.max_body);
     Ok(Server {
         runtime,

@@ -86,6 +86,8 @@ pub(crate) struct Answered<'a> {
     pub(crate) scored: &'a [(String, Values)],
     pub(crate) model: &'a str,
     pub(crate) version: &'a str,
+    /// The route's variant when a route chose the model; `None` for a request to the model.
+    pub(crate) variant: Option<&'a str>,
     pub(crate) id: &'a str,
     pub(crate) latency: Duration,
 }
@@ -267,9 +269,10 @@ pub(crate) fn row_indices(rows: impl Iterator<Item = u64>) -> ArrayRef {
 }
 
 /// The columns the log adds after a request's inputs and outputs, which identify the answer.
-const OWN_COLUMNS: [&str; 6] = [
+const OWN_COLUMNS: [&str; 7] = [
     "model",
     "model_version",
+    "variant",
     "request_id",
     "row",
     "timestamp",
@@ -328,14 +331,17 @@ fn assemble(answered: &Answered<'_>, now: Duration) -> std::result::Result<Recor
     let [
         model,
         model_version,
+        variant,
         request_id,
         row,
         timestamp_name,
         latency_ms,
     ] = OWN_COLUMNS;
-    let extra: [(&str, DataType, ArrayRef); 6] = [
+    let variants: ArrayRef = Arc::new(StringArray::from(vec![answered.variant; rows]));
+    let extra: [(&str, DataType, ArrayRef); 7] = [
         (model, DataType::Utf8, text(answered.model)),
         (model_version, DataType::Utf8, text(answered.version)),
+        (variant, DataType::Utf8, variants),
         (request_id, DataType::Utf8, text(answered.id)),
         (row, DataType::Int64, row_indices(0..rows as u64)),
         (timestamp_name, timestamp.data_type().clone(), stamps),
@@ -350,7 +356,8 @@ fn assemble(answered: &Answered<'_>, now: Duration) -> std::result::Result<Recor
         ),
     ];
     for (name, data_type, array) in extra {
-        fields.push(Field::new(name, data_type, false));
+        // Only `variant` holds nulls (rows answered outside a route), in every file alike.
+        fields.push(Field::new(name, data_type, name == variant));
         columns.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
@@ -554,6 +561,7 @@ mod tests {
             scored: &scored,
             model: "m",
             version: "v",
+            variant: None,
             id: "r",
             latency: Duration::from_millis(1),
         };
@@ -594,6 +602,7 @@ mod tests {
             scored: &scored,
             model: "m",
             version: "v",
+            variant: None,
             id: "r",
             latency: Duration::from_millis(1),
         };

@@ -82,29 +82,34 @@ async fn infer(
 ) -> Response {
     let started = Instant::now();
     let _in_flight = app.metrics.begin();
-    let found = app.model(&name);
+    let body = read(body);
+    let found = app.target(&name, |key| sticky_key(&headers, body.as_deref().ok(), key));
     let answer = async {
-        let served = found.as_ref().map_err(Clone::clone)?;
+        let target = found.as_ref().map_err(Clone::clone)?;
+        let served = &target.served;
+        let variant = target.routed.then_some(served.name.as_str());
         let given = request_id(&headers)?;
+        let body = body?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(served, &read(body)?, given, started).await;
+            return arrow_stream(served, variant, &body, given, started).await;
         }
-        let request = v2::parse(served, &read(body)?)?;
+        let request = v2::parse(served, &body)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
         let id = request.id.or(given).unwrap_or_else(generated_id);
-        let response = v2::response(served, &id, (request.fp64, request.proba), &scored);
-        logged(served, &batch, &scored, &id, started);
-        Ok::<_, ApiError>(with_id(response, &id))
+        let request = (request.fp64, request.proba);
+        let response = v2::response(served, &id, variant, request, &scored);
+        logged(served, variant, &batch, &scored, &id, started);
+        Ok::<_, ApiError>(with_id(response, &id, variant))
     };
     let response = responded(answer.await);
-    let labels = found.as_ref().ok().map(|s| &s.metric_labels);
+    let labels = found.as_ref().ok().map(|t| &t.served.metric_labels);
     app.metrics
         .answered(Route::V2Infer, labels, response.status(), started.elapsed());
     response
 }
 
-/// MLflow's scoring route. MLflow serves one model per server: this scores the first model
-/// served, or the one `?model=NAME` names.
+/// MLflow's scoring route. MLflow serves one model per server: this scores through the route
+/// when there is one, else the first model served, or what `?model=NAME` names.
 async fn invocations(
     State(app): State<Arc<App>>,
     uri: Uri,
@@ -113,22 +118,32 @@ async fn invocations(
 ) -> Response {
     let started = Instant::now();
     let _in_flight = app.metrics.begin();
-    let found = app.invocations_model(query_model(&uri));
+    let body = read(body);
+    let found = app.invocations_target(query_model(&uri), |key| {
+        sticky_key(&headers, body.as_deref().ok(), key)
+    });
     let answer = async {
-        let served = found.as_ref().map_err(Clone::clone)?;
+        let target = found.as_ref().map_err(Clone::clone)?;
+        let served = &target.served;
+        let variant = target.routed.then_some(served.name.as_str());
         let given = request_id(&headers)?;
+        let body = body?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(served, &read(body)?, given, started).await;
+            return arrow_stream(served, variant, &body, given, started).await;
         }
-        let body = reply::parse_json(&read(body)?)?;
+        let body = reply::parse_json(&body)?;
         let batch = mlflow::request(&served.model.features, &body)?;
         let (batch, scored) = score(Arc::clone(served), batch).await?;
         let id = given.unwrap_or_else(generated_id);
-        logged(served, &batch, &scored, &id, started);
-        Ok::<_, ApiError>(with_id(reply::ok(&mlflow::response(&scored)), &id))
+        logged(served, variant, &batch, &scored, &id, started);
+        let mut answer = mlflow::response(&scored);
+        if let Some(variant) = variant {
+            answer["variant"] = json!(variant);
+        }
+        Ok::<_, ApiError>(with_id(reply::ok(&answer), &id, variant))
     };
     let response = responded(answer.await);
-    let labels = found.as_ref().ok().map(|s| &s.metric_labels);
+    let labels = found.as_ref().ok().map(|t| &t.served.metric_labels);
     app.metrics.answered(
         Route::MlflowInvocations,
         labels,
@@ -261,6 +276,7 @@ async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejectio
 /// under the id `given` (the request's `X-Request-Id`) or a generated one.
 async fn arrow_stream(
     served: &Shared,
+    variant: Option<&str>,
     body: &[u8],
     given: Option<String>,
     started: Instant,
@@ -269,8 +285,32 @@ async fn arrow_stream(
     let (batch, scored) = score(Arc::clone(served), batch).await?;
     let response = ipc::response(&scored)?;
     let id = given.unwrap_or_else(generated_id);
-    logged(served, &batch, &scored, &id, started);
-    Ok(with_id(response, &id))
+    logged(served, variant, &batch, &scored, &id, started);
+    Ok(with_id(response, &id, variant))
+}
+
+/// The value of a route's sticky key named `key`: the request's header of that name, else the
+/// entry of that name in a JSON body's request parameters (`parameters` in the Open Inference
+/// Protocol, `params` in MLflow's), a string or a number. Reading the body for it costs a pass
+/// over the JSON: a header is cheaper.
+fn sticky_key(headers: &HeaderMap, body: Option<&[u8]>, key: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Parameters {
+        #[serde(default, alias = "params")]
+        parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    if let Some(value) = headers.get(key).and_then(|v| v.to_str().ok()) {
+        return Some(value.to_owned());
+    }
+    if ipc::is_ipc(headers) {
+        return None;
+    }
+    let parsed: Parameters = serde_json::from_slice(body?).ok()?;
+    match parsed.parameters?.get(key)? {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 /// The header a client names its request by, and every scoring answer carries: the id its rows
@@ -295,10 +335,17 @@ fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// `response` with the `X-Request-Id` it answers.
-fn with_id(mut response: Response, id: &str) -> Response {
+/// The header naming the variant a route chose to answer a request (absent for a request to a
+/// model by its own name).
+const VARIANT: &str = "x-variant";
+
+/// `response` with the `X-Request-Id` it answers, and the route's variant that answered.
+fn with_id(mut response: Response, id: &str, variant: Option<&str>) -> Response {
     if let Ok(value) = axum::http::HeaderValue::from_str(id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    if let Some(value) = variant.and_then(|v| axum::http::HeaderValue::from_str(v).ok()) {
+        response.headers_mut().insert(VARIANT, value);
     }
     response
 }
@@ -360,6 +407,7 @@ fn generated_id() -> String {
 /// Hands a successful answer's rows to the prediction log, counting those it drops.
 fn logged(
     served: &Served,
+    variant: Option<&str>,
     batch: &RecordBatch,
     scored: &[(String, Values)],
     id: &str,
@@ -371,6 +419,7 @@ fn logged(
         scored,
         model: &served.name,
         version: served.version(),
+        variant,
         id,
         latency: started.elapsed(),
     });

@@ -465,6 +465,7 @@ fn by_column(
 pub(crate) fn response(
     served: &Served,
     id: &str,
+    variant: Option<&str>,
     request: (bool, bool),
     scored: &[(String, Values)],
 ) -> Response {
@@ -513,6 +514,7 @@ pub(crate) fn response(
         model_name: &served.name,
         model_version: served.version(),
         outputs,
+        parameters: variant.map(|variant| Parameters { variant }),
     })
 }
 
@@ -523,6 +525,14 @@ struct Answer<'a> {
     model_name: &'a str,
     model_version: &'a str,
     outputs: Vec<Output<'a>>,
+    /// The route's variant that answered, when a route chose the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<Parameters<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Parameters<'a> {
+    variant: &'a str,
 }
 
 #[derive(serde::Serialize)]

@@ -1,0 +1,224 @@
+//! Routes in `mlops serve`: a canary share with its ramp, fixed A/B shares, sticky keys, the
+//! variant named in every answer and log row, and a bad route refused naming its key. The
+//! server helpers are `serve`'s.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use arrow_array::Array as _;
+use serde_json::{Value, json};
+
+use crate::serve::{QUERY, Server, column_tensors, header, trained_env};
+use crate::serve_log::logged_batches;
+use crate::support::TestEnv;
+
+/// The route's V2 scoring path: the route is served as `churn`.
+const ROUTED: &str = "/v2/models/churn/infer";
+
+/// `models/churn` served twice, as `champion` and `challenger`, with `route`.
+fn routed_env(route: &str) -> TestEnv {
+    let env = trained_env();
+    for file in ["model.yaml", "model.safetensors"] {
+        env.write(
+            &format!("models/churn-b/{file}"),
+            env.read(&format!("models/churn/{file}")),
+        );
+    }
+    env.write(
+        "serve.yaml",
+        format!("models:\n  champion: models/churn\n  challenger: models/churn-b\nroute:\n  name: churn\n{route}"),
+    );
+    env
+}
+
+fn body() -> String {
+    json!({ "inputs": column_tensors("FP64") }).to_string()
+}
+
+/// The variant that answered `headers` (with the header's value the body's own).
+fn variant(server: &Server, path: &str, body: &str, headers: &[(&str, &str)]) -> String {
+    let (status, head, answer) = server.send_headed("POST", path, body, headers);
+    assert_eq!(status, 200, "{answer}");
+    let named = header(&head, "x-variant").unwrap_or_else(|| panic!("no X-Variant: {head}"));
+    assert_eq!(answer["parameters"]["variant"], named.as_str(), "{answer}");
+    named
+}
+
+#[test]
+fn a_canary_gets_its_share_of_keys_and_a_key_always_the_same_model() {
+    let env = routed_env(
+        "  strategy: canary\n  canary: {model: challenger, share: 0.2, sticky: customer-id}\n",
+    );
+    let server = Server::start(&env, &["--config", "serve.yaml", "--no-log"]);
+    let body = body();
+    let keys = 5_000;
+    let chosen: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (server, body) = (&server, &body);
+                s.spawn(move || {
+                    (w..keys)
+                        .step_by(4)
+                        .map(|i| {
+                            let key = format!("customer-{i}");
+                            (i, variant(server, ROUTED, body, &[("customer-id", &key)]))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut chosen: Vec<(usize, String)> = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect();
+        chosen.sort();
+        chosen.into_iter().map(|(_, v)| v).collect()
+    });
+    let challenged = chosen.iter().filter(|v| *v == "challenger").count();
+    // Binomial(5,000, 0.2): mean 1,000, sd 28.3; the 99.9% interval is 3.29 sd either way.
+    assert!((907..=1_093).contains(&challenged), "{challenged}");
+    assert!(chosen.iter().all(|v| v == "challenger" || v == "champion"));
+    // The same key gets the same model again, whether it comes as a header or as a request
+    // parameter, over the V2 route or MLflow's.
+    for i in (0..keys).step_by(50) {
+        let key = format!("customer-{i}");
+        assert_eq!(
+            variant(&server, ROUTED, &body, &[("customer-id", &key)]),
+            chosen[i]
+        );
+        let with_parameter =
+            json!({ "inputs": column_tensors("FP64"), "parameters": { "customer-id": key } });
+        assert_eq!(
+            variant(&server, ROUTED, &with_parameter.to_string(), &[]),
+            chosen[i]
+        );
+        let mlflow = json!({ "dataframe_records": [{"a": 0.5, "b": 50.0, "plan": "pro"}] });
+        let (status, head, answer) = server.send_headed(
+            "POST",
+            "/invocations",
+            &mlflow.to_string(),
+            &[("customer-id", &key)],
+        );
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            header(&head, "x-variant").as_deref(),
+            Some(chosen[i].as_str())
+        );
+        assert_eq!(answer["variant"], chosen[i].as_str(), "{answer}");
+    }
+    // A model asked for by its own name answers as itself: no route, no variant.
+    let (status, head, answer) =
+        server.send_headed("POST", "/v2/models/challenger/infer", &body, &[]);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(header(&head, "x-variant"), None);
+    assert!(answer.get("parameters").is_none(), "{answer}");
+    // The route's metadata is its first variant's, under the route's name... as the model's.
+    let (status, metadata) = server.send("GET", "/v2/models/churn", "");
+    assert_eq!(status, 200, "{metadata}");
+    assert_eq!(metadata["inputs"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn a_canary_ramps_up_on_schedule() {
+    let env = routed_env(
+        "  strategy: canary\n  canary: {model: challenger, share: 0, ramp: [{share: 1, after: 2s}]}\n",
+    );
+    let server = Server::start(&env, &["--config", "serve.yaml", "--no-log"]);
+    let body = body();
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        let answered = variant(&server, ROUTED, &body, &[]);
+        if started.elapsed() < Duration::from_millis(1_900) {
+            assert_eq!(answered, "champion");
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2).saturating_sub(started.elapsed()));
+    for _ in 0..20 {
+        assert_eq!(variant(&server, ROUTED, &body, &[]), "challenger");
+    }
+}
+
+#[test]
+fn ab_shares_requests_and_every_log_row_names_its_variant() {
+    let env = routed_env("  strategy: ab\n  ab: {variants: {champion: 0.5, challenger: 0.5}}\n");
+    let server = Server::start(&env, &["--config", "serve.yaml", "--log-dir", "logs"]);
+    let body = body();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..400 {
+        *counts
+            .entry(variant(&server, ROUTED, &body, &[]))
+            .or_default() += 1;
+    }
+    // Binomial(400, 0.5): sd 10; 3.29 sd either way.
+    let challenged = counts.get("challenger").copied().unwrap_or(0);
+    assert!((167..=233).contains(&challenged), "{counts:?}");
+    server.post(
+        "/v2/models/champion/infer",
+        &serde_json::from_str::<Value>(&body).expect("json"),
+    );
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+    let mut logged: HashMap<(String, Option<String>), usize> = HashMap::new();
+    for batch in logged_batches(&env.root().join("logs")) {
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| {
+                    c.as_any()
+                        .downcast_ref::<arrow_array::StringArray>()
+                        .cloned()
+                })
+                .unwrap_or_else(|| panic!("no text column `{name}`"))
+        };
+        let (model, variant) = (text("model"), text("variant"));
+        for row in 0..batch.num_rows() {
+            let variant = variant.is_valid(row).then(|| variant.value(row).to_owned());
+            *logged
+                .entry((model.value(row).to_owned(), variant))
+                .or_default() += 1;
+        }
+    }
+    let rows = QUERY.len();
+    let champion = counts.get("champion").copied().unwrap_or(0);
+    assert_eq!(
+        logged,
+        HashMap::from([
+            (
+                ("champion".to_owned(), Some("champion".to_owned())),
+                champion * rows
+            ),
+            (
+                ("challenger".to_owned(), Some("challenger".to_owned())),
+                challenged * rows
+            ),
+            // The request to the model by its name: no variant.
+            (("champion".to_owned(), None), rows),
+        ])
+    );
+}
+
+#[test]
+fn a_bad_route_is_refused_at_start_naming_its_key() {
+    for (route, expected) in [
+        (
+            "  strategy: lottery\n",
+            "route.strategy: unknown variant `lottery`",
+        ),
+        (
+            "  strategy: ab\n  ab: {variants: {champion: 0.5, challenger: 0.6}}\n",
+            "route.ab.variants: the shares sum to 1.1, not 1",
+        ),
+        (
+            "  strategy: canary\n  canary: {model: candidate, share: 0.1}\n",
+            "route.canary.model: `candidate` is not one of `models` (champion, challenger)",
+        ),
+    ] {
+        let env = routed_env(route);
+        let (_, err) = env.fails(
+            2,
+            &["serve", "--config", "serve.yaml", "--port", "0", "--no-log"],
+        );
+        assert!(err.contains(expected), "{route}: {err}");
+        assert!(err.contains("serve.yaml"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
