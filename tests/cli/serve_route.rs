@@ -136,6 +136,11 @@ fn a_canary_ramps_up_on_schedule() {
     for _ in 0..20 {
         assert_eq!(variant(&server, ROUTED, &body, &[]), "challenger");
     }
+    let (status, state) = server.send("GET", "/admin/route", "");
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["strategy"], "canary");
+    assert_eq!(state["variants"][1]["name"], "challenger");
+    assert_eq!(state["variants"][1]["share"], 1.0, "{state}");
 }
 
 #[test]
@@ -152,6 +157,14 @@ fn ab_shares_requests_and_every_log_row_names_its_variant() {
     // Binomial(400, 0.5): sd 10; 3.29 sd either way.
     let challenged = counts.get("challenger").copied().unwrap_or(0);
     assert!((167..=233).contains(&challenged), "{counts:?}");
+    let (status, state) = server.send("GET", "/admin/route", "");
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["strategy"], "ab");
+    for (i, name) in ["champion", "challenger"].iter().enumerate() {
+        assert_eq!(state["variants"][i]["name"], *name, "{state}");
+        assert_eq!(state["variants"][i]["share"], 0.5, "{state}");
+        assert_eq!(state["variants"][i]["requests"], counts[*name], "{state}");
+    }
     server.post(
         "/v2/models/champion/infer",
         &serde_json::from_str::<Value>(&body).expect("json"),

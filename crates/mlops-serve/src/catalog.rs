@@ -8,6 +8,7 @@
 //! model whose name, version, weights and threshold are unchanged is kept as it is, with its
 //! metrics series. A reload that fails changes nothing.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,46 @@ pub(crate) struct Catalog {
 pub(crate) struct Routing {
     pub(crate) plan: Plan,
     started: Instant,
+    /// Requests each variant was chosen for since the route started, in the plan's order.
+    chosen: Vec<AtomicU64>,
+}
+
+impl Routing {
+    fn new(plan: Plan) -> Routing {
+        let chosen = plan.variants().iter().map(|_| AtomicU64::new(0)).collect();
+        Routing {
+            plan,
+            started: Instant::now(),
+            chosen,
+        }
+    }
+
+    /// `GET /admin/route`: the route, each variant's share now and the requests it was chosen
+    /// for since the route started.
+    pub(crate) fn state(&self) -> serde_json::Value {
+        let elapsed = self.started.elapsed();
+        let variants: Vec<serde_json::Value> = self
+            .plan
+            .variants()
+            .iter()
+            .zip(self.plan.shares(elapsed))
+            .zip(&self.chosen)
+            .map(|((name, share), chosen)| {
+                serde_json::json!({
+                    "name": name,
+                    "share": share,
+                    "requests": chosen.load(Ordering::Relaxed),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "name": self.plan.name,
+            "strategy": self.plan.strategy_name(),
+            "sticky": self.plan.sticky,
+            "started_seconds_ago": elapsed.as_secs_f64(),
+            "variants": variants,
+        })
+    }
 }
 
 /// What answers a request: a model, and whether a route chose it.
@@ -200,6 +241,11 @@ impl App {
         }
     }
 
+    /// The route served now, if any.
+    pub(crate) fn routing(&self) -> Option<Arc<Routing>> {
+        self.catalog().route.clone()
+    }
+
     /// What `/invocations` scores: the model its `model` query parameter names (or the route
     /// of that name), else the route, else the first model served (MLflow serves one model
     /// per server).
@@ -296,10 +342,7 @@ impl App {
         }
         let route = route.map(|plan| match &before.route {
             Some(same) if same.plan == plan => Arc::clone(same),
-            _ => Arc::new(Routing {
-                plan,
-                started: Instant::now(),
-            }),
+            _ => Arc::new(Routing::new(plan)),
         });
         let mut models: Vec<Arc<Served>> = Vec::with_capacity(loaded.len());
         let mut fresh = Vec::with_capacity(loaded.len());
@@ -466,6 +509,9 @@ impl Catalog {
         let variant = routing
             .plan
             .choose(key.as_deref(), routing.started.elapsed());
+        if let Some(at) = routing.plan.variants().iter().position(|v| *v == variant) {
+            routing.chosen[at].fetch_add(1, Ordering::Relaxed);
+        }
         Ok(Target {
             served: self.named(variant)?,
             routed: true,

@@ -60,6 +60,28 @@ impl Plan {
         }
     }
 
+    /// The strategy's name, as `serve.yaml` writes it.
+    pub fn strategy_name(&self) -> &'static str {
+        match self.strategy {
+            Strategy::Single { .. } => "single",
+            Strategy::Canary { .. } => "canary",
+            Strategy::Ab { .. } => "ab",
+        }
+    }
+
+    /// Each variant's share of the requests `elapsed` after the route started, in the order of
+    /// [`Plan::variants`].
+    pub fn shares(&self, elapsed: Duration) -> Vec<f64> {
+        match &self.strategy {
+            Strategy::Single { .. } => vec![1.0],
+            Strategy::Canary { .. } => {
+                let share = self.canary_share(elapsed).unwrap_or(0.0);
+                vec![1.0 - share, share]
+            }
+            Strategy::Ab { variants } => variants.iter().map(|(_, share)| *share).collect(),
+        }
+    }
+
     /// The canary's share `elapsed` after the route started: the last step reached, else the
     /// first share. `None` for other strategies.
     pub fn canary_share(&self, elapsed: Duration) -> Option<f64> {

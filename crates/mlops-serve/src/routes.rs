@@ -46,6 +46,7 @@ pub(crate) fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/invocations", post(invocations))
         .route("/metrics", get(metrics))
         .route("/admin/reload", post(reload))
+        .route("/admin/route", get(route_state))
         .fallback(no_route)
         .layer(axum::middleware::map_response(reply::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
@@ -187,6 +188,27 @@ async fn reload(
             StatusCode::INTERNAL_SERVER_ERROR,
             "reload",
             format!("{message}; the models served before are still served"),
+        )
+        .into_response(),
+    }
+}
+
+/// The route served: its strategy, each variant's share now and the requests it was chosen
+/// for since the route started.
+async fn route_state(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = admitted(&app, peer, &headers) {
+        return e.into_response();
+    }
+    match app.routing() {
+        Some(routing) => reply::ok(&routing.state()),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "route",
+            "this server has no route (serve.yaml's `route`)",
         )
         .into_response(),
     }
