@@ -15,7 +15,10 @@ use crate::output::Printer;
 /// Serve models over HTTP: the Open Inference Protocol (KServe V2) at `/v2/models/NAME/infer`
 /// and MLflow's `/invocations`, until SIGTERM or Ctrl-C; SIGHUP reloads them
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct ServeArgs {
+    #[command(subcommand)]
+    command: Option<ServeCommand>,
     /// Model directories (each served under its base name), or registered versions:
     /// NAME@v1.2.0, NAME@latest, NAME#prod (served as NAME)
     #[arg(value_name = "MODEL", required_unless_present = "config")]
@@ -65,6 +68,39 @@ pub(crate) struct ServeArgs {
     /// A micro-batch stops gathering once it holds this many rows
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     batch_rows: u64,
+    /// Where a route's run-time state (a blue-green route's live side) is kept across restarts
+    /// [default: .mlops/serve/ in a workspace, else kept in memory only]
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+/// Calls to a running server's admin routes.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ServeCommand {
+    /// Show a running server's route: its strategy, each model's share now and the requests
+    /// the route sent it
+    Status {
+        #[command(flatten)]
+        server: RunningServer,
+    },
+    /// Switch a running server's blue-green route: every request from the next goes to SIDE
+    /// (blue, green, or either side's model); kept across restarts
+    Switch {
+        /// blue, green, or the model of either side
+        #[arg(value_name = "SIDE")]
+        to: String,
+        #[command(flatten)]
+        server: RunningServer,
+    },
+}
+
+/// Which running server an admin call goes to; the token is `MLOPS_SERVE_TOKEN`, as the
+/// server's.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunningServer {
+    /// The running server's address
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    url: String,
 }
 
 /// `64MiB`, `512KiB`, `1GiB` or a number of bytes.
@@ -255,6 +291,9 @@ fn warning(ctx: &Context) -> mlops_serve::Warn {
 }
 
 pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    if let Some(command) = &args.command {
+        return admin(command, ctx);
+    }
     if !(0.0..=1.0).contains(&args.threshold) {
         anyhow::bail!("--threshold must lie in [0, 1], got {}", args.threshold);
     }
@@ -279,6 +318,7 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         admin_token: admin_token()?,
         batch_wait: std::time::Duration::from_micros(args.batch_wait),
         batch_rows: usize::try_from(args.batch_rows).unwrap_or(usize::MAX),
+        state_dir: state_dir(args, ctx)?,
     };
     let server = mlops_serve::bind(setup, Box::new(loader), device, &options)?;
     // The ready line is data (scripts read the port from it): stdout, whatever -q says.
@@ -295,4 +335,83 @@ pub(crate) fn run(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     crate::output::Printer::data(ready.as_bytes())?;
     server.run()?;
     Ok(ExitStatus::Success)
+}
+
+/// Where a route's state is kept: `--state-dir`, else the workspace's `.mlops/serve/`, which
+/// git ignores (a server's run-time state is no one's to commit).
+fn state_dir(args: &ServeArgs, ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(dir) = &args.state_dir {
+        return Ok(Some(ctx.cwd.join(dir)));
+    }
+    let Ok(ws) = mlops_core::workspace::Workspace::discover(&ctx.cwd) else {
+        return Ok(None);
+    };
+    ws.ensure_ignored(&["/serve/"])?;
+    Ok(Some(ws.mlops_dir().join("serve")))
+}
+
+/// `mlops serve status` and `mlops serve switch`: one call to the running server's admin
+/// routes, and its route's state printed.
+fn admin(command: &ServeCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let token = admin_token()?;
+    let token = token.as_deref();
+    let state = match command {
+        ServeCommand::Status { server } => {
+            mlops_serve::admin::call(&server.url, "GET", "/admin/route", None, token)?
+        }
+        ServeCommand::Switch { to, server } => {
+            let body = serde_json::json!({ "to": to });
+            let state = mlops_serve::admin::call(
+                &server.url,
+                "POST",
+                "/admin/route/switch",
+                Some(&body),
+                token,
+            )?;
+            ctx.printer.note(&format!(
+                "switched route {} to {}",
+                state["name"].as_str().unwrap_or("?"),
+                state["live"].as_str().unwrap_or("?")
+            ));
+            state
+        }
+    };
+    ctx.printer.report(&state, route_text)?;
+    Ok(ExitStatus::Success)
+}
+
+/// A route's state (`GET /admin/route`) as text: a line about the route, then each model's
+/// share and requests.
+fn route_text(state: &serde_json::Value) -> String {
+    let text = |key: &str| state[key].as_str().unwrap_or("?").to_owned();
+    let mut out = format!("route {}: {}", text("name"), text("strategy"));
+    if let Some(live) = state["live"].as_str() {
+        let _ = write!(out, ", live: {live}");
+    }
+    if let Some(sticky) = state["sticky"].as_str() {
+        let _ = write!(out, ", sticky by {sticky}");
+    }
+    if let Some(seconds) = state["started_seconds_ago"].as_f64() {
+        let since = crate::output::short_duration(std::time::Duration::from_secs_f64(seconds));
+        let _ = write!(out, ", started {since} ago");
+    }
+    out.push('\n');
+    let variants = state["variants"].as_array().cloned().unwrap_or_default();
+    let width = variants
+        .iter()
+        .filter_map(|v| v["name"].as_str().map(str::len))
+        .max()
+        .unwrap_or(0)
+        .max("model".len());
+    let _ = writeln!(out, "{:width$}  {:>6}  {:>9}", "model", "share", "requests");
+    for variant in &variants {
+        let _ = writeln!(
+            out,
+            "{:width$}  {:>6.3}  {:>9}",
+            variant["name"].as_str().unwrap_or("?"),
+            variant["share"].as_f64().unwrap_or(f64::NAN),
+            variant["requests"].as_u64().unwrap_or(0),
+        );
+    }
+    out
 }

@@ -235,3 +235,103 @@ fn a_bad_route_is_refused_at_start_naming_its_key() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn blue_green_switches_without_failing_a_request_and_keeps_the_live_side_across_restarts() {
+    let env =
+        routed_env("  strategy: blue-green\n  blue-green: {blue: champion, green: challenger}\n");
+    let args = [
+        "--config",
+        "serve.yaml",
+        "--log-dir",
+        "logs",
+        "--state-dir",
+        "state",
+    ];
+    let server = Server::start(&env, &args);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let body = body();
+    let (threads, each) = (4, 5_000);
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    let seen: Vec<Vec<String>> = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..threads)
+            .map(|t| {
+                let (server, body, answered) = (&server, &body, &answered);
+                s.spawn(move || {
+                    (0..each)
+                        .map(|k| {
+                            let id = format!("t{t}-{k}");
+                            let seen = variant(server, ROUTED, body, &[("x-request-id", &id)]);
+                            answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            seen
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // Switch to green a third of the way through, and back a third later.
+        for (at, side) in [
+            (threads * each / 3, "green"),
+            (threads * each * 2 / 3, "blue"),
+        ] {
+            while answered.load(std::sync::atomic::Ordering::Relaxed) < at {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let out = env.run(&["serve", "switch", side, "--url", &url]);
+            assert!(out.contains(&format!("live: {side}")), "{out}");
+        }
+        clients
+            .into_iter()
+            .map(|c| c.join().expect("client"))
+            .collect()
+    });
+    // `variant` asserted every answer was a 200. Each client saw blue, then green, then blue.
+    let mut green = 0;
+    for answers in &seen {
+        let changes = answers.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(changes <= 2, "{changes} changes");
+        assert_eq!(answers.first().map(String::as_str), Some("champion"));
+        assert_eq!(answers.last().map(String::as_str), Some("champion"));
+        green += answers.iter().filter(|v| *v == "challenger").count();
+    }
+    assert!(green > 0, "no request reached green");
+    let out = env.run(&["serve", "switch", "challenger", "--url", &url]);
+    assert!(out.contains("live: green"), "{out}");
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+    // The log names the side that answered each request: the change points, as clients saw.
+    let mut logged: HashMap<String, String> = HashMap::new();
+    for batch in logged_batches(&env.root().join("logs")) {
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| {
+                    c.as_any()
+                        .downcast_ref::<arrow_array::StringArray>()
+                        .cloned()
+                })
+                .unwrap_or_else(|| panic!("no text column `{name}`"))
+        };
+        let (ids, variants) = (text("request_id"), text("variant"));
+        for row in 0..batch.num_rows() {
+            logged.insert(ids.value(row).to_owned(), variants.value(row).to_owned());
+        }
+    }
+    for (t, answers) in seen.iter().enumerate() {
+        for (k, answer) in answers.iter().enumerate() {
+            assert_eq!(logged.get(&format!("t{t}-{k}")), Some(answer), "t{t}-{k}");
+        }
+    }
+    // Restarted on the same state, green is still live; status says so.
+    let server = Server::start(&env, &args);
+    assert_eq!(variant(&server, ROUTED, &body, &[]), "challenger");
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let status = env.run(&["serve", "status", "--url", &url]);
+    assert!(
+        status.starts_with("route churn: blue-green, live: green"),
+        "{status}"
+    );
+    assert!(status.contains("challenger"), "{status}");
+    // An unknown side is refused, naming the sides there are.
+    let (_, err) = env.fails(2, &["serve", "switch", "purple", "--url", &url]);
+    assert!(err.contains("expected blue, green"), "{err}");
+}

@@ -8,7 +8,8 @@
 //! model whose name, version, weights and threshold are unchanged is kept as it is, with its
 //! metrics series. A reload that fails changes nothing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,8 @@ use crate::error::{Error, Result};
 use crate::log::{self, Log, LogOptions, Writer};
 use crate::metrics::Metrics;
 use crate::reply::ApiError;
-use crate::route::Plan;
+use crate::route::{Colour, Plan, Strategy};
+use crate::state::{self, RouteState};
 
 /// A model loaded to be served.
 pub struct Loaded {
@@ -83,27 +85,107 @@ pub(crate) struct Routing {
     started: Instant,
     /// Requests each variant was chosen for since the route started, in the plan's order.
     chosen: Vec<AtomicU64>,
+    /// A blue-green route's live side: green when set.
+    green: AtomicBool,
+    /// Where the route's state is kept across restarts, if anywhere; the lock orders writes.
+    state_dir: Option<PathBuf>,
+    saving: Mutex<()>,
 }
 
 impl Routing {
-    fn new(plan: Plan) -> Routing {
+    /// The route `plan` describes, with the state a run before it left in `state_dir`.
+    fn new(plan: Plan, state_dir: Option<PathBuf>) -> Result<Routing> {
+        let saved = match &state_dir {
+            Some(dir) => state::read(dir, &plan.name)?,
+            None => RouteState::default(),
+        };
+        let live = match &plan.strategy {
+            Strategy::BlueGreen { live, .. } => saved.live.unwrap_or(*live),
+            _ => Colour::Blue,
+        };
         let chosen = plan.variants().iter().map(|_| AtomicU64::new(0)).collect();
-        Routing {
+        Ok(Routing {
             plan,
             started: Instant::now(),
             chosen,
+            green: AtomicBool::new(live == Colour::Green),
+            state_dir,
+            saving: Mutex::new(()),
+        })
+    }
+
+    fn live(&self) -> Colour {
+        if self.green.load(Ordering::Acquire) {
+            Colour::Green
+        } else {
+            Colour::Blue
         }
+    }
+
+    /// The variant for a request with sticky key `key`.
+    fn choose(&self, key: Option<&str>) -> &str {
+        if let Strategy::BlueGreen { blue, green, .. } = &self.plan.strategy {
+            return match self.live() {
+                Colour::Blue => blue,
+                Colour::Green => green,
+            };
+        }
+        self.plan.choose(key, self.started.elapsed())
+    }
+
+    /// Makes `to` (`blue`, `green`, or either side's model name) the live side of a blue-green
+    /// route: kept in the state directory first, then every request from the next goes to it.
+    pub(crate) fn switch(&self, to: &str) -> std::result::Result<Colour, ApiError> {
+        let Strategy::BlueGreen { blue, green, .. } = &self.plan.strategy else {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "route",
+                format!(
+                    "route `{}` is {}, not blue-green: nothing to switch",
+                    self.plan.name,
+                    self.plan.strategy_name()
+                ),
+            ));
+        };
+        let colour = if to == "blue" || to == blue {
+            Colour::Blue
+        } else if to == "green" || to == green {
+            Colour::Green
+        } else {
+            return Err(ApiError::bad(
+                "to",
+                format!("expected blue, green, `{blue}` or `{green}`, got `{to}`"),
+            ));
+        };
+        let _one_at_a_time = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(dir) = &self.state_dir {
+            let state = RouteState { live: Some(colour) };
+            state::write(dir, &self.plan.name, &state).map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "state",
+                    format!("not switched: cannot keep the switch across restarts: {e}"),
+                )
+            })?;
+        }
+        self.green.store(colour == Colour::Green, Ordering::Release);
+        Ok(colour)
     }
 
     /// `GET /admin/route`: the route, each variant's share now and the requests it was chosen
     /// for since the route started.
     pub(crate) fn state(&self) -> serde_json::Value {
         let elapsed = self.started.elapsed();
+        let shares = match self.plan.strategy {
+            Strategy::BlueGreen { .. } if self.live() == Colour::Green => vec![0.0, 1.0],
+            Strategy::BlueGreen { .. } => vec![1.0, 0.0],
+            _ => self.plan.shares(elapsed),
+        };
         let variants: Vec<serde_json::Value> = self
             .plan
             .variants()
             .iter()
-            .zip(self.plan.shares(elapsed))
+            .zip(shares)
             .zip(&self.chosen)
             .map(|((name, share), chosen)| {
                 serde_json::json!({
@@ -113,13 +195,17 @@ impl Routing {
                 })
             })
             .collect();
-        serde_json::json!({
+        let mut state = serde_json::json!({
             "name": self.plan.name,
             "strategy": self.plan.strategy_name(),
             "sticky": self.plan.sticky,
             "started_seconds_ago": elapsed.as_secs_f64(),
             "variants": variants,
-        })
+        });
+        if matches!(self.plan.strategy, Strategy::BlueGreen { .. }) {
+            state["live"] = self.live().name().into();
+        }
+        state
     }
 }
 
@@ -148,6 +234,8 @@ pub(crate) struct App {
     /// Each model's micro-batching window, batch size and scoring threads (`Options::batch_wait`,
     /// `batch_rows`, `threads`).
     batch: (Duration, usize, usize),
+    /// Where a route's state is kept across restarts (`Options::state_dir`).
+    state_dir: Option<PathBuf>,
 }
 
 struct ModelLog {
@@ -203,6 +291,7 @@ impl App {
             reloading: tokio::sync::Mutex::new(()),
             admin_token: options.admin_token.clone(),
             batch: (options.batch_wait, options.batch_rows, options.threads),
+            state_dir: options.state_dir.clone(),
         };
         let (catalog, _) = app.assemble(setup)?;
         app.swap(catalog);
@@ -341,9 +430,10 @@ impl App {
             check_route(plan, &loaded)?;
         }
         let route = route.map(|plan| match &before.route {
-            Some(same) if same.plan == plan => Arc::clone(same),
-            _ => Arc::new(Routing::new(plan)),
+            Some(same) if same.plan == plan => Ok(Arc::clone(same)),
+            _ => Routing::new(plan, self.state_dir.clone()).map(Arc::new),
         });
+        let route = route.transpose()?;
         let mut models: Vec<Arc<Served>> = Vec::with_capacity(loaded.len());
         let mut fresh = Vec::with_capacity(loaded.len());
         for loaded in loaded {
@@ -506,9 +596,7 @@ impl Catalog {
         key: impl FnOnce(&str) -> Option<String>,
     ) -> std::result::Result<Target, ApiError> {
         let key = routing.plan.sticky.as_deref().and_then(key);
-        let variant = routing
-            .plan
-            .choose(key.as_deref(), routing.started.elapsed());
+        let variant = routing.choose(key.as_deref());
         if let Some(at) = routing.plan.variants().iter().position(|v| *v == variant) {
             routing.chosen[at].fetch_add(1, Ordering::Relaxed);
         }

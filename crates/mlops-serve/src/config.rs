@@ -17,7 +17,7 @@
 //!   champion: churn#prod
 //!   challenger: {model: churn#staging, threshold: 0.4}
 //! route:
-//!   strategy: canary             # single | canary | ab
+//!   strategy: canary             # single | canary | ab | blue-green
 //!   canary: {model: challenger, share: 0.05, sticky: customer_id,
 //!            ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}]}
 //! ```
@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Result};
-use crate::route::{Plan, Step, Strategy};
+use crate::route::{Colour, Plan, Step, Strategy};
 
 /// One model to serve, as the config (or the command line) gives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -85,6 +85,8 @@ struct RouteSection {
     canary: Option<CanarySection>,
     #[serde(default)]
     ab: Option<AbSection>,
+    #[serde(default, rename = "blue-green")]
+    blue_green: Option<BlueGreenSection>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -93,6 +95,7 @@ enum StrategyName {
     Single,
     Canary,
     Ab,
+    BlueGreen,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +114,20 @@ struct CanarySection {
 struct StepSection {
     share: f64,
     after: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlueGreenSection {
+    blue: String,
+    green: String,
+    /// The side live when the server first starts; a switch since is kept across restarts.
+    #[serde(default = "blue")]
+    live: Colour,
+}
+
+fn blue() -> Colour {
+    Colour::Blue
 }
 
 #[derive(Deserialize)]
@@ -162,6 +179,7 @@ fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Pla
         StrategyName::Single => single(&section, models)?,
         StrategyName::Canary => canary(&section, models)?,
         StrategyName::Ab => ab(&section, models)?,
+        StrategyName::BlueGreen => blue_green(&section, models)?,
     };
     if let Some(key) = &sticky
         && (key.is_empty() || axum::http::HeaderName::from_bytes(key.as_bytes()).is_err())
@@ -188,7 +206,7 @@ fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Pla
 type Made = std::result::Result<(Strategy, Option<String>), String>;
 
 fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "ab", "champion"])?;
+    refuse_others(section, &["canary", "ab", "champion", "blue-green"])?;
     let model = match &section.model {
         Some(model) => known("route.model", model, models)?,
         None => models
@@ -200,7 +218,7 @@ fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["ab", "model"])?;
+    refuse_others(section, &["ab", "model", "blue-green"])?;
     let canary = section
         .canary
         .as_ref()
@@ -244,8 +262,28 @@ fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
     Ok((strategy, canary.sticky.clone()))
 }
 
+fn blue_green(section: &RouteSection, models: &[ModelEntry]) -> Made {
+    refuse_others(section, &["canary", "ab", "model", "champion"])?;
+    let sides = section.blue_green.as_ref().ok_or(
+        "route.blue-green: a blue-green route needs `blue-green: {blue: NAME, green: NAME}`",
+    )?;
+    let blue = known("route.blue-green.blue", &sides.blue, models)?;
+    let green = known("route.blue-green.green", &sides.green, models)?;
+    if blue == green {
+        return Err(format!(
+            "route.blue-green.green: `{green}` is blue too; name another model"
+        ));
+    }
+    let strategy = Strategy::BlueGreen {
+        blue,
+        green,
+        live: sides.live,
+    };
+    Ok((strategy, None))
+}
+
 fn ab(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "model", "champion"])?;
+    refuse_others(section, &["canary", "model", "champion", "blue-green"])?;
     let ab = section
         .ab
         .as_ref()
@@ -291,6 +329,7 @@ fn refuse_others(section: &RouteSection, keys: &[&str]) -> std::result::Result<(
         let given = match *key {
             "canary" => section.canary.is_some(),
             "ab" => section.ab.is_some(),
+            "blue-green" => section.blue_green.is_some(),
             "champion" => section.champion.is_some(),
             _ => section.model.is_some(),
         };
@@ -309,6 +348,7 @@ fn strategy_name(strategy: StrategyName) -> &'static str {
         StrategyName::Single => "single",
         StrategyName::Canary => "canary",
         StrategyName::Ab => "ab",
+        StrategyName::BlueGreen => "blue-green",
     }
 }
 
@@ -541,6 +581,21 @@ mod tests {
                 variants: vec![("a".to_owned(), 0.7), ("b".to_owned(), 0.3)]
             }
         );
+        let blue_green = read(
+            "models: {a: m#prod, b: m#staging}\nroute:\n  strategy: blue-green\n\
+             \x20 blue-green: {blue: a, green: b, live: green}\n",
+        )
+        .expect("blue-green");
+        let plan = blue_green.route.expect("route");
+        assert_eq!(plan.name, "m");
+        assert_eq!(
+            plan.strategy,
+            Strategy::BlueGreen {
+                blue: "a".to_owned(),
+                green: "b".to_owned(),
+                live: Colour::Green
+            }
+        );
     }
 
     #[test]
@@ -581,6 +636,15 @@ mod tests {
                 "sticky",
             ),
             ("route: {strategy: single, shadow: b}", "shadow"),
+            (
+                "route: {strategy: blue-green, blue-green: {blue: a, green: a}}",
+                "route.blue-green.green: `a` is blue too",
+            ),
+            (
+                "route: {strategy: blue-green, blue-green: {blue: a, green: b, live: red}}",
+                "live",
+            ),
+            ("route: {strategy: blue-green}", "route.blue-green"),
         ] {
             let text = format!("{models}{route}\n");
             let error = read(&text).expect_err(&text);

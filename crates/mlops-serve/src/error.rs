@@ -19,8 +19,17 @@ pub enum Error {
     )]
     BadName { name: String },
 
+    #[error("{url}: {message}")]
+    Admin { url: String, message: String },
+
     #[error("route: {0}")]
     Route(String),
+
+    #[error("{}: {message}; remove it to start the route afresh", path.display())]
+    State {
+        path: std::path::PathBuf,
+        message: String,
+    },
 
     #[error("the server is shutting down")]
     ShuttingDown,

@@ -16,6 +16,7 @@
 //!
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
+pub mod admin;
 mod batch;
 mod catalog;
 mod cells;
@@ -31,6 +32,7 @@ mod mlflow;
 mod reply;
 pub mod route;
 mod routes;
+mod state;
 mod v2;
 
 use std::net::SocketAddr;
@@ -68,6 +70,9 @@ pub struct Options {
     pub batch_wait: Duration,
     /// A batch stops gathering once it holds this many rows.
     pub batch_rows: usize,
+    /// Where a route's run-time state (a blue-green route's live side) is kept across
+    /// restarts; `None` keeps it in memory only.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// A loaded model and what scoring a request with it needs.

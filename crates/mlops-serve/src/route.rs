@@ -1,5 +1,6 @@
 //! Routing a request among a route's variants: one model (`single`), a canary share with its
-//! ramp (`canary`), or fixed shares among several (`ab`).
+//! ramp (`canary`), fixed shares among several (`ab`), or all to the live one of two
+//! (`blue-green`, switched by `POST /admin/route/switch`).
 //!
 //! A route is served under a name of its own (`/v2/models/ROUTE/infer`, and `/invocations`
 //! without `?model=`); each variant stays addressable by its own name too. When the route is
@@ -37,6 +38,30 @@ pub enum Strategy {
     },
     /// Fixed shares among the variants, in order; they sum to 1.
     Ab { variants: Vec<(String, f64)> },
+    /// Every request to the live one of two models: `live` when the route starts, until a
+    /// switch (which the server keeps across restarts).
+    BlueGreen {
+        blue: String,
+        green: String,
+        live: Colour,
+    },
+}
+
+/// The two sides of a blue-green route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colour {
+    Blue,
+    Green,
+}
+
+impl Colour {
+    pub fn name(self) -> &'static str {
+        match self {
+            Colour::Blue => "blue",
+            Colour::Green => "green",
+        }
+    }
 }
 
 /// A ramp step: the challenger's share from `after` since the route started.
@@ -57,6 +82,7 @@ impl Plan {
                 ..
             } => vec![champion, challenger],
             Strategy::Ab { variants } => variants.iter().map(|(name, _)| name.as_str()).collect(),
+            Strategy::BlueGreen { blue, green, .. } => vec![blue, green],
         }
     }
 
@@ -66,11 +92,13 @@ impl Plan {
             Strategy::Single { .. } => "single",
             Strategy::Canary { .. } => "canary",
             Strategy::Ab { .. } => "ab",
+            Strategy::BlueGreen { .. } => "blue-green",
         }
     }
 
     /// Each variant's share of the requests `elapsed` after the route started, in the order of
-    /// [`Plan::variants`].
+    /// [`Plan::variants`]; a blue-green route's as its config says (the server knows the side
+    /// live now).
     pub fn shares(&self, elapsed: Duration) -> Vec<f64> {
         match &self.strategy {
             Strategy::Single { .. } => vec![1.0],
@@ -79,6 +107,10 @@ impl Plan {
                 vec![1.0 - share, share]
             }
             Strategy::Ab { variants } => variants.iter().map(|(_, share)| *share).collect(),
+            Strategy::BlueGreen { live, .. } => match live {
+                Colour::Blue => vec![1.0, 0.0],
+                Colour::Green => vec![0.0, 1.0],
+            },
         }
     }
 
@@ -122,6 +154,10 @@ impl Plan {
                 // Shares summing to a hair under 1 leave the top of the interval to the last.
                 &variants[variants.len() - 1].0
             }
+            Strategy::BlueGreen { blue, green, live } => match live {
+                Colour::Blue => blue,
+                Colour::Green => green,
+            },
         }
     }
 }

@@ -47,6 +47,7 @@ pub(crate) fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/metrics", get(metrics))
         .route("/admin/reload", post(reload))
         .route("/admin/route", get(route_state))
+        .route("/admin/route/switch", post(switch))
         .fallback(no_route)
         .layer(axum::middleware::map_response(reply::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
@@ -212,6 +213,33 @@ async fn route_state(
         )
         .into_response(),
     }
+}
+
+/// Switches a blue-green route to the side `{"to": "green"}` names (or its model), kept across
+/// restarts; answers the route's state after.
+async fn switch(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let answer = (|| {
+        admitted(&app, peer, &headers)?;
+        let body = reply::parse_json(&read(body)?)?;
+        let to = body["to"]
+            .as_str()
+            .ok_or_else(|| ApiError::bad("to", "expected {\"to\": \"blue\" or \"green\"}"))?;
+        let routing = app.routing().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "route",
+                "this server has no route (serve.yaml's `route`)",
+            )
+        })?;
+        routing.switch(to)?;
+        Ok(routing.state())
+    })();
+    answered(answer)
 }
 
 /// Whether an admin request may go on: the bearer token when one is configured, else a
