@@ -335,3 +335,103 @@ fn blue_green_switches_without_failing_a_request_and_keeps_the_live_side_across_
     let (_, err) = env.fails(2, &["serve", "switch", "purple", "--url", &url]);
     assert!(err.contains("expected blue, green"), "{err}");
 }
+
+#[test]
+fn a_shadow_scores_copies_without_changing_an_answer_and_both_are_logged() {
+    let env = trained_env();
+    env.write(
+        "serve.yaml",
+        "models:\n  champion: models/churn\n  challenger: models/numeric\nroute:\n  name: churn\n  \
+         strategy: shadow\n  shadow: {model: challenger}\n",
+    );
+    let server = Server::start(&env, &["--config", "serve.yaml", "--log-dir", "logs"]);
+    let body = body();
+    let requests = 50;
+    for k in 0..requests {
+        let id = format!("req-{k}");
+        let (status, head, routed) =
+            server.send_headed("POST", ROUTED, &body, &[("x-request-id", &id)]);
+        assert_eq!(status, 200, "{routed}");
+        assert_eq!(header(&head, "x-variant").as_deref(), Some("champion"));
+        // The answer is the champion's alone, whatever the shadow made of the copy.
+        let (status, alone) = server.send("POST", "/v2/models/champion/infer", &body);
+        assert_eq!(status, 200, "{alone}");
+        assert_eq!(routed["outputs"], alone["outputs"]);
+    }
+    // The copies score off the request path: wait for the last ones.
+    let rows = (requests * QUERY.len()) as u64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        let (status, state) = server.send("GET", "/admin/route", "");
+        assert_eq!(status, 200, "{state}");
+        if state["shadow"]["rows"] == rows || std::time::Instant::now() > deadline {
+            break state;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let shadow = &state["shadow"];
+    assert_eq!(shadow["rows"], rows, "{state}");
+    assert_eq!(
+        (shadow["failed"].clone(), shadow["skipped"].clone()),
+        (json!(0), json!(0))
+    );
+    let agreement = shadow["agreement"].as_f64().expect("agreement");
+    assert!((0.0..=1.0).contains(&agreement), "{state}");
+    assert!(
+        shadow["mean_abs_score_difference"]
+            .as_f64()
+            .expect("difference")
+            > 0.0,
+        "{state}"
+    );
+    assert_eq!(state["variants"][0]["share"], 1.0, "{state}");
+    let (_, metrics) = server.send_text("GET", "/metrics", "");
+    assert!(
+        metrics.contains(&format!(
+            "mlops_serve_shadow_rows_total{{model=\"challenger\",version=\"{}\"}} {rows}",
+            shadow_version(&metrics)
+        )),
+        "{metrics}"
+    );
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+    // Each request is in the champion's log as answered and in the challenger's as its copy.
+    let logged = |model: &str| {
+        let mut ids = std::collections::BTreeSet::new();
+        for batch in logged_batches(&env.root().join("logs").join(model)) {
+            let text = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .and_then(|c| {
+                        c.as_any()
+                            .downcast_ref::<arrow_array::StringArray>()
+                            .cloned()
+                    })
+                    .unwrap_or_else(|| panic!("no text column `{name}`"))
+            };
+            let (ids_column, variants) = (text("request_id"), text("variant"));
+            for row in 0..batch.num_rows() {
+                if variants.is_valid(row) {
+                    assert_eq!(variants.value(row), model);
+                    ids.insert(ids_column.value(row).to_owned());
+                }
+            }
+        }
+        ids
+    };
+    let expected: std::collections::BTreeSet<String> =
+        (0..requests).map(|k| format!("req-{k}")).collect();
+    assert_eq!(logged("champion"), expected);
+    assert_eq!(logged("challenger"), expected);
+}
+
+/// The challenger's version label in `metrics`.
+fn shadow_version(metrics: &str) -> String {
+    metrics
+        .lines()
+        .find_map(|line| {
+            let rest =
+                line.strip_prefix("mlops_serve_shadow_rows_total{model=\"challenger\",version=\"")?;
+            Some(rest.split('"').next()?.to_owned())
+        })
+        .unwrap_or_default()
+}

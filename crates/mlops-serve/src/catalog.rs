@@ -24,6 +24,7 @@ use crate::log::{self, Log, LogOptions, Writer};
 use crate::metrics::Metrics;
 use crate::reply::ApiError;
 use crate::route::{Colour, Plan, Strategy};
+use crate::shadow::Shadows;
 use crate::state::{self, RouteState};
 
 /// A model loaded to be served.
@@ -90,6 +91,8 @@ pub(crate) struct Routing {
     /// Where the route's state is kept across restarts, if anywhere; the lock orders writes.
     state_dir: Option<PathBuf>,
     saving: Mutex<()>,
+    /// A shadow route's copies and how they agreed.
+    pub(crate) shadows: Shadows,
 }
 
 impl Routing {
@@ -111,6 +114,7 @@ impl Routing {
             green: AtomicBool::new(live == Colour::Green),
             state_dir,
             saving: Mutex::new(()),
+            shadows: Shadows::default(),
         })
     }
 
@@ -205,14 +209,22 @@ impl Routing {
         if matches!(self.plan.strategy, Strategy::BlueGreen { .. }) {
             state["live"] = self.live().name().into();
         }
+        if let Some((challenger, share)) = self.plan.strategy.shadow() {
+            let mut shadow = self.shadows.state();
+            shadow["model"] = challenger.into();
+            shadow["share"] = share.into();
+            state["shadow"] = shadow;
+        }
         state
     }
 }
 
-/// What answers a request: a model, and whether a route chose it.
+/// What answers a request: a model, whether a route chose it, and the shadow route and
+/// challenger that score a copy of it, if any.
 pub(crate) struct Target {
     pub(crate) served: Arc<Served>,
     pub(crate) routed: bool,
+    pub(crate) shadow: Option<(Arc<Routing>, Arc<Served>)>,
 }
 
 /// The server's state: the catalog, and what outlives a reload (metrics, logs, the loader).
@@ -326,6 +338,7 @@ impl App {
             None => Ok(Target {
                 served: catalog.named(name)?,
                 routed: false,
+                shadow: None,
             }),
         }
     }
@@ -360,6 +373,7 @@ impl App {
         Ok(Target {
             served,
             routed: false,
+            shadow: None,
         })
     }
 
@@ -592,7 +606,7 @@ impl Catalog {
     /// The variant `routing` chooses for the request whose sticky key `key` reads.
     fn routed(
         &self,
-        routing: &Routing,
+        routing: &Arc<Routing>,
         key: impl FnOnce(&str) -> Option<String>,
     ) -> std::result::Result<Target, ApiError> {
         let key = routing.plan.sticky.as_deref().and_then(key);
@@ -600,9 +614,16 @@ impl Catalog {
         if let Some(at) = routing.plan.variants().iter().position(|v| *v == variant) {
             routing.chosen[at].fetch_add(1, Ordering::Relaxed);
         }
+        let shadow = match routing.plan.strategy.shadow() {
+            Some((challenger, share)) if crate::route::random_point() < share => {
+                Some((Arc::clone(routing), self.named(challenger)?))
+            }
+            _ => None,
+        };
         Ok(Target {
             served: self.named(variant)?,
             routed: true,
+            shadow,
         })
     }
 }

@@ -17,7 +17,7 @@
 //!   champion: churn#prod
 //!   challenger: {model: churn#staging, threshold: 0.4}
 //! route:
-//!   strategy: canary             # single | canary | ab | blue-green
+//!   strategy: canary             # single | canary | ab | blue-green | shadow
 //!   canary: {model: challenger, share: 0.05, sticky: customer_id,
 //!            ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}]}
 //! ```
@@ -87,6 +87,8 @@ struct RouteSection {
     ab: Option<AbSection>,
     #[serde(default, rename = "blue-green")]
     blue_green: Option<BlueGreenSection>,
+    #[serde(default)]
+    shadow: Option<ShadowSection>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -96,6 +98,7 @@ enum StrategyName {
     Canary,
     Ab,
     BlueGreen,
+    Shadow,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +117,19 @@ struct CanarySection {
 struct StepSection {
     share: f64,
     after: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShadowSection {
+    model: String,
+    /// The share of requests the shadow scores a copy of; all by default.
+    #[serde(default = "all")]
+    share: f64,
+}
+
+fn all() -> f64 {
+    1.0
 }
 
 #[derive(Deserialize)]
@@ -180,6 +196,7 @@ fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Pla
         StrategyName::Canary => canary(&section, models)?,
         StrategyName::Ab => ab(&section, models)?,
         StrategyName::BlueGreen => blue_green(&section, models)?,
+        StrategyName::Shadow => shadow(&section, models)?,
     };
     if let Some(key) = &sticky
         && (key.is_empty() || axum::http::HeaderName::from_bytes(key.as_bytes()).is_err())
@@ -206,7 +223,10 @@ fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Pla
 type Made = std::result::Result<(Strategy, Option<String>), String>;
 
 fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "ab", "champion", "blue-green"])?;
+    refuse_others(
+        section,
+        &["canary", "ab", "champion", "blue-green", "shadow"],
+    )?;
     let model = match &section.model {
         Some(model) => known("route.model", model, models)?,
         None => models
@@ -218,26 +238,14 @@ fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["ab", "model", "blue-green"])?;
+    refuse_others(section, &["ab", "model", "blue-green", "shadow"])?;
     let canary = section
         .canary
         .as_ref()
         .ok_or("route.canary: a canary route needs `canary: {model, share}`")?;
     let challenger = known("route.canary.model", &canary.model, models)?;
     share("route.canary.share", canary.share)?;
-    let champion = match &section.champion {
-        Some(champion) => known("route.champion", champion, models)?,
-        None => models
-            .iter()
-            .filter_map(|m| m.name.clone())
-            .find(|name| *name != challenger)
-            .ok_or("route.champion: name the model the rest of the traffic goes to")?,
-    };
-    if champion == challenger {
-        return Err(format!(
-            "route.champion: `{champion}` is the canary itself; name another model"
-        ));
-    }
+    let champion = champion(section, models, &challenger)?;
     let mut ramp: Vec<Step> = Vec::with_capacity(canary.ramp.len());
     for (i, step) in canary.ramp.iter().enumerate() {
         let key = format!("route.canary.ramp[{i}]");
@@ -262,8 +270,47 @@ fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
     Ok((strategy, canary.sticky.clone()))
 }
 
+fn shadow(section: &RouteSection, models: &[ModelEntry]) -> Made {
+    refuse_others(section, &["canary", "ab", "model", "blue-green"])?;
+    let copy = section
+        .shadow
+        .as_ref()
+        .ok_or("route.shadow: a shadow route needs `shadow: {model, share}`")?;
+    let challenger = known("route.shadow.model", &copy.model, models)?;
+    share("route.shadow.share", copy.share)?;
+    let champion = champion(section, models, &challenger)?;
+    let strategy = Strategy::Shadow {
+        champion,
+        challenger,
+        share: copy.share,
+    };
+    Ok((strategy, None))
+}
+
+/// `route.champion`, else the first model that is not `challenger`.
+fn champion(
+    section: &RouteSection,
+    models: &[ModelEntry],
+    challenger: &str,
+) -> std::result::Result<String, String> {
+    let champion = match &section.champion {
+        Some(champion) => known("route.champion", champion, models)?,
+        None => models
+            .iter()
+            .filter_map(|m| m.name.clone())
+            .find(|name| name != challenger)
+            .ok_or("route.champion: name the model that answers the requests")?,
+    };
+    if champion == challenger {
+        return Err(format!(
+            "route.champion: `{champion}` is the challenger itself; name another model"
+        ));
+    }
+    Ok(champion)
+}
+
 fn blue_green(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "ab", "model", "champion"])?;
+    refuse_others(section, &["canary", "ab", "model", "champion", "shadow"])?;
     let sides = section.blue_green.as_ref().ok_or(
         "route.blue-green: a blue-green route needs `blue-green: {blue: NAME, green: NAME}`",
     )?;
@@ -283,7 +330,10 @@ fn blue_green(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn ab(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "model", "champion", "blue-green"])?;
+    refuse_others(
+        section,
+        &["canary", "model", "champion", "blue-green", "shadow"],
+    )?;
     let ab = section
         .ab
         .as_ref()
@@ -330,6 +380,7 @@ fn refuse_others(section: &RouteSection, keys: &[&str]) -> std::result::Result<(
             "canary" => section.canary.is_some(),
             "ab" => section.ab.is_some(),
             "blue-green" => section.blue_green.is_some(),
+            "shadow" => section.shadow.is_some(),
             "champion" => section.champion.is_some(),
             _ => section.model.is_some(),
         };
@@ -349,6 +400,7 @@ fn strategy_name(strategy: StrategyName) -> &'static str {
         StrategyName::Canary => "canary",
         StrategyName::Ab => "ab",
         StrategyName::BlueGreen => "blue-green",
+        StrategyName::Shadow => "shadow",
     }
 }
 
@@ -635,7 +687,18 @@ mod tests {
                 "route: {strategy: canary, canary: {model: b, share: 0.1, sticky: \"a b\"}}",
                 "sticky",
             ),
-            ("route: {strategy: single, shadow: b}", "shadow"),
+            (
+                "route: {strategy: single, shadow: {model: b}}",
+                "route.shadow does not belong to route.strategy `single`",
+            ),
+            (
+                "route: {strategy: shadow, shadow: {model: a}, champion: a}",
+                "route.champion: `a` is the challenger itself",
+            ),
+            (
+                "route: {strategy: shadow, shadow: {model: b, share: -0.1}}",
+                "route.shadow.share",
+            ),
             (
                 "route: {strategy: blue-green, blue-green: {blue: a, green: a}}",
                 "route.blue-green.green: `a` is blue too",

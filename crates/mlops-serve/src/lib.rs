@@ -32,6 +32,7 @@ mod mlflow;
 mod reply;
 pub mod route;
 mod routes;
+mod shadow;
 mod state;
 mod v2;
 

@@ -76,6 +76,55 @@ pub(crate) struct Metrics {
     load_seconds: Family<ModelLabels, Gauge<f64, AtomicU64>>,
     reloads: Family<[(&'static str, String); 1], Counter>,
     batch_rows: Histograms<ModelLabels>,
+    shadow: ShadowMetrics,
+}
+
+type ShadowLabels = [(&'static str, String); 3];
+
+/// A shadow route's copies, by the challenger's labels.
+struct ShadowMetrics {
+    copies: Family<ShadowLabels, Counter>,
+    rows: Family<ModelLabels, Counter>,
+    agreeing: Family<ModelLabels, Counter>,
+    difference: Family<ModelLabels, Counter<f64, AtomicU64>>,
+}
+
+impl ShadowMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let copies = Family::<ShadowLabels, Counter>::default();
+        registry.register(
+            "mlops_serve_shadow_copies",
+            "Requests a shadow route's challenger was given a copy of, by result: scored, \
+             failed (it refused the rows) or skipped (too many copies scoring)",
+            copies.clone(),
+        );
+        let rows = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "mlops_serve_shadow_rows",
+            "Rows a shadow route's challenger scored",
+            rows.clone(),
+        );
+        let agreeing = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "mlops_serve_shadow_agreeing_rows",
+            "Rows whose shadow prediction was the champion's; agreement rate = this / \
+             mlops_serve_shadow_rows_total",
+            agreeing.clone(),
+        );
+        let difference = Family::<ModelLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "mlops_serve_shadow_score_difference",
+            "Sum over shadow rows of the mean absolute difference between the challenger's \
+             scores and the champion's; mean difference = this / mlops_serve_shadow_rows_total",
+            difference.clone(),
+        );
+        ShadowMetrics {
+            copies,
+            rows,
+            agreeing,
+            difference,
+        }
+    }
 }
 
 impl Metrics {
@@ -154,6 +203,7 @@ impl Metrics {
             "Rows per micro-batch scored at once (--batch-wait): sum / count is the mean batch",
             batch_rows.clone(),
         );
+        let shadow = ShadowMetrics::register(&mut registry);
         registry.register_collector(Box::new(Process));
         Metrics {
             registry,
@@ -169,6 +219,35 @@ impl Metrics {
             load_seconds,
             reloads,
             batch_rows,
+            shadow,
+        }
+    }
+
+    /// Counts a copy given to `challenger` by a shadow route, and when it scored, its rows,
+    /// the rows that agreed and the summed score difference.
+    pub(crate) fn shadow(
+        &self,
+        challenger: &Served,
+        result: &str,
+        scored: Option<(u64, u64, f64)>,
+    ) {
+        let [(_, model), (_, version)] = &challenger.metric_labels;
+        self.shadow
+            .copies
+            .get_or_create(&[
+                ("model", model.clone()),
+                ("version", version.clone()),
+                ("result", result.to_owned()),
+            ])
+            .inc();
+        if let Some((rows, agreeing, difference)) = scored {
+            let labels = &challenger.metric_labels;
+            self.shadow.rows.get_or_create(labels).inc_by(rows);
+            self.shadow.agreeing.get_or_create(labels).inc_by(agreeing);
+            self.shadow
+                .difference
+                .get_or_create(labels)
+                .inc_by(difference);
         }
     }
 

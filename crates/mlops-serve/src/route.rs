@@ -1,6 +1,7 @@
 //! Routing a request among a route's variants: one model (`single`), a canary share with its
-//! ramp (`canary`), fixed shares among several (`ab`), or all to the live one of two
-//! (`blue-green`, switched by `POST /admin/route/switch`).
+//! ramp (`canary`), fixed shares among several (`ab`), all to the live one of two
+//! (`blue-green`, switched by `POST /admin/route/switch`), or all to the champion while the
+//! challenger scores copies (`shadow`, see `shadow`).
 //!
 //! A route is served under a name of its own (`/v2/models/ROUTE/infer`, and `/invocations`
 //! without `?model=`); each variant stays addressable by its own name too. When the route is
@@ -45,6 +46,25 @@ pub enum Strategy {
         green: String,
         live: Colour,
     },
+    /// Every request answered by the champion; the challenger scores a copy of `share` of
+    /// them off the request path.
+    Shadow {
+        champion: String,
+        challenger: String,
+        share: f64,
+    },
+}
+
+impl Strategy {
+    /// A shadow route's challenger and the share of requests it scores a copy of.
+    pub fn shadow(&self) -> Option<(&str, f64)> {
+        match self {
+            Strategy::Shadow {
+                challenger, share, ..
+            } => Some((challenger, *share)),
+            _ => None,
+        }
+    }
 }
 
 /// The two sides of a blue-green route.
@@ -80,6 +100,11 @@ impl Plan {
                 champion,
                 challenger,
                 ..
+            }
+            | Strategy::Shadow {
+                champion,
+                challenger,
+                ..
             } => vec![champion, challenger],
             Strategy::Ab { variants } => variants.iter().map(|(name, _)| name.as_str()).collect(),
             Strategy::BlueGreen { blue, green, .. } => vec![blue, green],
@@ -93,6 +118,7 @@ impl Plan {
             Strategy::Canary { .. } => "canary",
             Strategy::Ab { .. } => "ab",
             Strategy::BlueGreen { .. } => "blue-green",
+            Strategy::Shadow { .. } => "shadow",
         }
     }
 
@@ -111,6 +137,8 @@ impl Plan {
                 Colour::Blue => vec![1.0, 0.0],
                 Colour::Green => vec![0.0, 1.0],
             },
+            // The challenger answers none.
+            Strategy::Shadow { .. } => vec![1.0, 0.0],
         }
     }
 
@@ -158,6 +186,7 @@ impl Plan {
                 Colour::Blue => blue,
                 Colour::Green => green,
             },
+            Strategy::Shadow { champion, .. } => champion,
         }
     }
 }
@@ -172,7 +201,7 @@ fn key_point(key: &str) -> f64 {
 
 /// A random place in `[0, 1)` for a request without a key: splitmix64 over a counter shared by
 /// every thread, seeded from the clock; enough to split traffic (nothing here is a secret).
-fn random_point() -> f64 {
+pub(crate) fn random_point() -> f64 {
     const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
     static STATE: AtomicU64 = AtomicU64::new(0);
     static SEEDED: Once = Once::new();

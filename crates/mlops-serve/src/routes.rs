@@ -17,7 +17,7 @@ use mlops_data::rows::Values;
 use serde_json::json;
 
 use crate::Served;
-use crate::catalog::{App, Reloaded};
+use crate::catalog::{App, Reloaded, Target};
 use crate::feedback;
 use crate::ipc;
 use crate::log::{self, Answered};
@@ -93,7 +93,7 @@ async fn infer(
         let given = request_id(&headers)?;
         let body = body?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(served, variant, &body, given, started).await;
+            return arrow_stream(target, &body, given, started).await;
         }
         let request = v2::parse(served, &body)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
@@ -101,6 +101,7 @@ async fn infer(
         let request = (request.fp64, request.proba);
         let response = v2::response(served, &id, variant, request, &scored);
         logged(served, variant, &batch, &scored, &id, started);
+        shadowed(target, batch, scored, &id);
         Ok::<_, ApiError>(with_id(response, &id, variant))
     };
     let response = responded(answer.await);
@@ -131,7 +132,7 @@ async fn invocations(
         let given = request_id(&headers)?;
         let body = body?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(served, variant, &body, given, started).await;
+            return arrow_stream(target, &body, given, started).await;
         }
         let body = reply::parse_json(&body)?;
         let batch = mlflow::request(&served.model.features, &body)?;
@@ -142,6 +143,7 @@ async fn invocations(
         if let Some(variant) = variant {
             answer["variant"] = json!(variant);
         }
+        shadowed(target, batch, scored, &id);
         Ok::<_, ApiError>(with_id(reply::ok(&answer), &id, variant))
     };
     let response = responded(answer.await);
@@ -325,18 +327,32 @@ async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejectio
 /// An Arrow IPC stream body scored, answered with a stream of the output columns, and logged
 /// under the id `given` (the request's `X-Request-Id`) or a generated one.
 async fn arrow_stream(
-    served: &Shared,
-    variant: Option<&str>,
+    target: &Target,
     body: &[u8],
     given: Option<String>,
     started: Instant,
 ) -> Result<Response, ApiError> {
+    let served = &target.served;
+    let variant = target.routed.then_some(served.name.as_str());
     let batch = ipc::request(&served.model.features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
     let response = ipc::response(&scored)?;
     let id = given.unwrap_or_else(generated_id);
     logged(served, variant, &batch, &scored, &id, started);
+    shadowed(target, batch, scored, &id);
     Ok(with_id(response, &id, variant))
+}
+
+/// Hands an answered request's rows to the shadow route's challenger, when it scores a copy.
+fn shadowed(target: &Target, batch: RecordBatch, champion: Vec<(String, Values)>, id: &str) {
+    if let Some((routing, challenger)) = &target.shadow {
+        let copy = crate::shadow::Copy {
+            batch,
+            champion,
+            id: id.to_owned(),
+        };
+        crate::shadow::score(routing, challenger, copy);
+    }
 }
 
 /// The value of a route's sticky key named `key`: the request's header of that name, else the
@@ -455,7 +471,7 @@ fn generated_id() -> String {
 }
 
 /// Hands a successful answer's rows to the prediction log, counting those it drops.
-fn logged(
+pub(crate) fn logged(
     served: &Served,
     variant: Option<&str>,
     batch: &RecordBatch,
