@@ -239,6 +239,12 @@ impl mlops_serve::Loader for ModelLoader {
             )),
         }
     }
+
+    fn guard_tripped(&self, route: &str, reason: &str) {
+        self.printer.warn(&format!(
+            "route {route}: the canary's guard tripped, every request goes to the champion: {reason}"
+        ));
+    }
 }
 
 /// The token `POST /admin/reload` requires, from `MLOPS_SERVE_TOKEN` when set and not empty.

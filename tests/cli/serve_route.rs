@@ -435,3 +435,114 @@ fn shadow_version(metrics: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+/// A V2 body of the query rows' numeric inputs only (no `plan`).
+fn numeric_body() -> String {
+    let a: Vec<f64> = QUERY.iter().map(|q| q.0).collect();
+    let b: Vec<f64> = QUERY.iter().map(|q| q.1).collect();
+    json!({ "inputs": [
+        { "name": "a", "shape": [4], "datatype": "FP64", "data": a },
+        { "name": "b", "shape": [4], "datatype": "FP64", "data": b },
+    ] })
+    .to_string()
+}
+
+#[test]
+fn a_canary_that_fails_requests_trips_its_guard_and_stays_tripped_across_restarts() {
+    // The challenger needs `plan`, which these requests lack: it answers each with a 400.
+    let env = trained_env();
+    env.write(
+        "serve.yaml",
+        "models:\n  champion: models/numeric\n  challenger: models/churn\nroute:\n  name: churn\n  \
+         strategy: canary\n  canary: {model: challenger, share: 0.5,\n    \
+         guard: {max_error_rate: 0.05, min_rows: 20}}\n",
+    );
+    let args = ["--config", "serve.yaml", "--no-log", "--state-dir", "state"];
+    let server = Server::start(&env, &args);
+    let body = numeric_body();
+    let statuses: Vec<u16> = (0..300)
+        .map(|_| server.send("POST", ROUTED, &body).0)
+        .collect();
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    // The guard trips on the 20th failure; a few requests in flight may fail besides.
+    assert!((20..=24).contains(&failed), "{failed} failed");
+    assert!(statuses[statuses.len() - 100..].iter().all(|s| *s == 200));
+    let (_, state) = server.send("GET", "/admin/route", "");
+    let guard = &state["guard"];
+    assert_eq!(guard["tripped"], true, "{state}");
+    let reason = guard["reason"].as_str().expect("reason");
+    assert!(reason.contains("error rate"), "{reason}");
+    let (_, metrics) = server.send_text("GET", "/metrics", "");
+    assert!(
+        metrics.contains("mlops_serve_route_guard_tripped{route=\"churn\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        server.stderr().contains("guard tripped"),
+        "{}",
+        server.stderr()
+    );
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+    // Restarted, the guard is still tripped: no request reaches the challenger.
+    let server = Server::start(&env, &args);
+    for _ in 0..50 {
+        assert_eq!(variant(&server, ROUTED, &body, &[]), "champion");
+    }
+    let (_, state) = server.send("GET", "/admin/route", "");
+    assert_eq!(state["guard"]["tripped"], true, "{state}");
+}
+
+#[test]
+fn a_canary_whose_scores_shift_trips_its_guard() {
+    let env = trained_env();
+    // The challenger learnt the opposite label: its scores are far from the champion's.
+    let flipped: String = String::from_utf8(env.read("train.csv"))
+        .expect("utf-8")
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match line.rsplit_once(',') {
+            Some((rest, label)) if i > 0 => {
+                format!("{rest},{}\n", if label == "1" { 0 } else { 1 })
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    env.write("flipped.csv", flipped);
+    env.run(&[
+        "train",
+        "--data",
+        "flipped.csv",
+        "--label",
+        "churned",
+        "--hidden",
+        "4",
+        "--epochs",
+        "3",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
+        "-o",
+        "models/flipped",
+    ]);
+    env.write(
+        "serve.yaml",
+        "models:\n  champion: models/churn\n  challenger: models/flipped\nroute:\n  name: churn\n  \
+         strategy: canary\n  canary: {model: challenger, share: 0.5,\n    \
+         guard: {max_score_psi: 0.2, min_rows: 40}}\n",
+    );
+    let server = Server::start(&env, &["--config", "serve.yaml", "--no-log"]);
+    let body = body();
+    let answered: Vec<String> = (0..200)
+        .map(|_| variant(&server, ROUTED, &body, &[]))
+        .collect();
+    assert!(answered.iter().any(|v| v == "challenger"));
+    assert!(
+        answered[answered.len() - 100..]
+            .iter()
+            .all(|v| v == "champion")
+    );
+    let (_, state) = server.send("GET", "/admin/route", "");
+    let reason = state["guard"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("PSI"), "{state}");
+}

@@ -9,9 +9,8 @@
 //! metrics series. A reload that fails changes nothing.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use mlops_data::rows::RowEncoder;
@@ -23,9 +22,8 @@ use crate::error::{Error, Result};
 use crate::log::{self, Log, LogOptions, Writer};
 use crate::metrics::Metrics;
 use crate::reply::ApiError;
-use crate::route::{Colour, Plan, Strategy};
-use crate::shadow::Shadows;
-use crate::state::{self, RouteState};
+use crate::route::Plan;
+use crate::routing::Routing;
 
 /// A model loaded to be served.
 pub struct Loaded {
@@ -56,6 +54,9 @@ pub trait Loader: Send + Sync {
 
     /// Hears how a reload went, to report it.
     fn reloaded(&self, outcome: &Reloaded);
+
+    /// Hears that a canary's guard tripped: every request to `route` goes to its champion now.
+    fn guard_tripped(&self, route: &str, reason: &str);
 }
 
 /// How a reload went.
@@ -79,152 +80,14 @@ pub(crate) struct Catalog {
     route: Option<Arc<Routing>>,
 }
 
-/// A route, and when it started (a canary's ramp counts from then; a reload that leaves the
-/// route as it was keeps its start).
-pub(crate) struct Routing {
-    pub(crate) plan: Plan,
-    started: Instant,
-    /// Requests each variant was chosen for since the route started, in the plan's order.
-    chosen: Vec<AtomicU64>,
-    /// A blue-green route's live side: green when set.
-    green: AtomicBool,
-    /// Where the route's state is kept across restarts, if anywhere; the lock orders writes.
-    state_dir: Option<PathBuf>,
-    saving: Mutex<()>,
-    /// A shadow route's copies and how they agreed.
-    pub(crate) shadows: Shadows,
-}
-
-impl Routing {
-    /// The route `plan` describes, with the state a run before it left in `state_dir`.
-    fn new(plan: Plan, state_dir: Option<PathBuf>) -> Result<Routing> {
-        let saved = match &state_dir {
-            Some(dir) => state::read(dir, &plan.name)?,
-            None => RouteState::default(),
-        };
-        let live = match &plan.strategy {
-            Strategy::BlueGreen { live, .. } => saved.live.unwrap_or(*live),
-            _ => Colour::Blue,
-        };
-        let chosen = plan.variants().iter().map(|_| AtomicU64::new(0)).collect();
-        Ok(Routing {
-            plan,
-            started: Instant::now(),
-            chosen,
-            green: AtomicBool::new(live == Colour::Green),
-            state_dir,
-            saving: Mutex::new(()),
-            shadows: Shadows::default(),
-        })
-    }
-
-    fn live(&self) -> Colour {
-        if self.green.load(Ordering::Acquire) {
-            Colour::Green
-        } else {
-            Colour::Blue
-        }
-    }
-
-    /// The variant for a request with sticky key `key`.
-    fn choose(&self, key: Option<&str>) -> &str {
-        if let Strategy::BlueGreen { blue, green, .. } = &self.plan.strategy {
-            return match self.live() {
-                Colour::Blue => blue,
-                Colour::Green => green,
-            };
-        }
-        self.plan.choose(key, self.started.elapsed())
-    }
-
-    /// Makes `to` (`blue`, `green`, or either side's model name) the live side of a blue-green
-    /// route: kept in the state directory first, then every request from the next goes to it.
-    pub(crate) fn switch(&self, to: &str) -> std::result::Result<Colour, ApiError> {
-        let Strategy::BlueGreen { blue, green, .. } = &self.plan.strategy else {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "route",
-                format!(
-                    "route `{}` is {}, not blue-green: nothing to switch",
-                    self.plan.name,
-                    self.plan.strategy_name()
-                ),
-            ));
-        };
-        let colour = if to == "blue" || to == blue {
-            Colour::Blue
-        } else if to == "green" || to == green {
-            Colour::Green
-        } else {
-            return Err(ApiError::bad(
-                "to",
-                format!("expected blue, green, `{blue}` or `{green}`, got `{to}`"),
-            ));
-        };
-        let _one_at_a_time = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(dir) = &self.state_dir {
-            let state = RouteState { live: Some(colour) };
-            state::write(dir, &self.plan.name, &state).map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "state",
-                    format!("not switched: cannot keep the switch across restarts: {e}"),
-                )
-            })?;
-        }
-        self.green.store(colour == Colour::Green, Ordering::Release);
-        Ok(colour)
-    }
-
-    /// `GET /admin/route`: the route, each variant's share now and the requests it was chosen
-    /// for since the route started.
-    pub(crate) fn state(&self) -> serde_json::Value {
-        let elapsed = self.started.elapsed();
-        let shares = match self.plan.strategy {
-            Strategy::BlueGreen { .. } if self.live() == Colour::Green => vec![0.0, 1.0],
-            Strategy::BlueGreen { .. } => vec![1.0, 0.0],
-            _ => self.plan.shares(elapsed),
-        };
-        let variants: Vec<serde_json::Value> = self
-            .plan
-            .variants()
-            .iter()
-            .zip(shares)
-            .zip(&self.chosen)
-            .map(|((name, share), chosen)| {
-                serde_json::json!({
-                    "name": name,
-                    "share": share,
-                    "requests": chosen.load(Ordering::Relaxed),
-                })
-            })
-            .collect();
-        let mut state = serde_json::json!({
-            "name": self.plan.name,
-            "strategy": self.plan.strategy_name(),
-            "sticky": self.plan.sticky,
-            "started_seconds_ago": elapsed.as_secs_f64(),
-            "variants": variants,
-        });
-        if matches!(self.plan.strategy, Strategy::BlueGreen { .. }) {
-            state["live"] = self.live().name().into();
-        }
-        if let Some((challenger, share)) = self.plan.strategy.shadow() {
-            let mut shadow = self.shadows.state();
-            shadow["model"] = challenger.into();
-            shadow["share"] = share.into();
-            state["shadow"] = shadow;
-        }
-        state
-    }
-}
-
 /// What answers a request: a model, whether a route chose it, and the shadow route and
 /// challenger that score a copy of it, if any.
 pub(crate) struct Target {
     pub(crate) served: Arc<Served>,
     pub(crate) routed: bool,
     pub(crate) shadow: Option<(Arc<Routing>, Arc<Served>)>,
+    /// The route that chose the model, to hear how it answered (a canary's guard).
+    pub(crate) route: Option<Arc<Routing>>,
 }
 
 /// The server's state: the catalog, and what outlives a reload (metrics, logs, the loader).
@@ -339,6 +202,7 @@ impl App {
                 served: catalog.named(name)?,
                 routed: false,
                 shadow: None,
+                route: None,
             }),
         }
     }
@@ -374,6 +238,7 @@ impl App {
             served,
             routed: false,
             shadow: None,
+            route: None,
         })
     }
 
@@ -443,9 +308,24 @@ impl App {
         if let Some(plan) = &route {
             check_route(plan, &loaded)?;
         }
-        let route = route.map(|plan| match &before.route {
-            Some(same) if same.plan == plan => Ok(Arc::clone(same)),
-            _ => Routing::new(plan, self.state_dir.clone()).map(Arc::new),
+        let route = route.map(|plan| {
+            // Each variant's version: a new version of a model starts the route afresh.
+            let versions: Vec<String> = plan
+                .variants()
+                .iter()
+                .map(|v| {
+                    loaded
+                        .iter()
+                        .find(|l| l.name == *v)
+                        .map_or_else(String::new, |l| l.version.clone())
+                })
+                .collect();
+            match &before.route {
+                Some(same) if same.plan == plan && same.versions == versions => {
+                    Ok(Arc::clone(same))
+                }
+                _ => Routing::new(plan, versions, self.state_dir.clone()).map(Arc::new),
+            }
         });
         let route = route.transpose()?;
         let mut models: Vec<Arc<Served>> = Vec::with_capacity(loaded.len());
@@ -517,6 +397,22 @@ impl App {
             if !before.models.iter().any(|s| Arc::ptr_eq(s, now)) {
                 self.metrics.loaded(now);
             }
+        }
+        if let Some(routing) = &catalog.route {
+            self.metrics
+                .guard(&routing.plan.name, routing.tripped().is_some());
+        }
+    }
+
+    /// Tells the route that chose `target`'s model how it answered; reports a canary's guard
+    /// that trips on it.
+    pub(crate) fn observed(&self, target: &Target, success: bool, took: Duration) {
+        let Some(routing) = &target.route else {
+            return;
+        };
+        if let Some(reason) = routing.answered(&target.served.name, success, took) {
+            self.metrics.guard(&routing.plan.name, true);
+            self.loader.guard_tripped(&routing.plan.name, &reason);
         }
     }
 
@@ -611,9 +507,6 @@ impl Catalog {
     ) -> std::result::Result<Target, ApiError> {
         let key = routing.plan.sticky.as_deref().and_then(key);
         let variant = routing.choose(key.as_deref());
-        if let Some(at) = routing.plan.variants().iter().position(|v| *v == variant) {
-            routing.chosen[at].fetch_add(1, Ordering::Relaxed);
-        }
         let shadow = match routing.plan.strategy.shadow() {
             Some((challenger, share)) if crate::route::random_point() < share => {
                 Some((Arc::clone(routing), self.named(challenger)?))
@@ -624,6 +517,7 @@ impl Catalog {
             served: self.named(variant)?,
             routed: true,
             shadow,
+            route: Some(Arc::clone(routing)),
         })
     }
 }

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Result};
-use crate::route::{Colour, Plan, Step, Strategy};
+use crate::route::{Colour, Guard, Plan, Step, Strategy};
 
 /// One model to serve, as the config (or the command line) gives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -110,6 +110,26 @@ struct CanarySection {
     sticky: Option<String>,
     #[serde(default)]
     ramp: Vec<StepSection>,
+    #[serde(default)]
+    guard: Option<GuardSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuardSection {
+    #[serde(default)]
+    max_error_rate: Option<f64>,
+    #[serde(default)]
+    max_p99_ms: Option<f64>,
+    #[serde(default)]
+    max_score_psi: Option<f64>,
+    /// Rows the challenger is sent before the guard judges it.
+    #[serde(default = "min_rows")]
+    min_rows: u64,
+}
+
+fn min_rows() -> u64 {
+    500
 }
 
 #[derive(Deserialize)]
@@ -261,11 +281,13 @@ fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
             after,
         });
     }
+    let guard = canary.guard.as_ref().map(guard).transpose()?;
     let strategy = Strategy::Canary {
         champion,
         challenger,
         share: canary.share,
         ramp,
+        guard,
     };
     Ok((strategy, canary.sticky.clone()))
 }
@@ -285,6 +307,41 @@ fn shadow(section: &RouteSection, models: &[ModelEntry]) -> Made {
         share: copy.share,
     };
     Ok((strategy, None))
+}
+
+/// A canary's guard, checked: at least one limit, each in range.
+fn guard(section: &GuardSection) -> std::result::Result<Guard, String> {
+    let key = "route.canary.guard";
+    if let Some(rate) = section.max_error_rate {
+        share(&format!("{key}.max_error_rate"), rate)?;
+    }
+    let max_p99 = match section.max_p99_ms {
+        Some(ms) if ms.is_finite() && ms > 0.0 => Some(Duration::from_secs_f64(ms / 1e3)),
+        Some(ms) => {
+            return Err(format!(
+                "{key}.max_p99_ms: a positive number of milliseconds, got {ms}"
+            ));
+        }
+        None => None,
+    };
+    if let Some(psi) = section.max_score_psi
+        && !(psi.is_finite() && psi >= 0.0)
+    {
+        return Err(format!(
+            "{key}.max_score_psi: a PSI of 0 or more, got {psi}"
+        ));
+    }
+    if section.max_error_rate.is_none() && max_p99.is_none() && section.max_score_psi.is_none() {
+        return Err(format!(
+            "{key}: name a limit: max_error_rate, max_p99_ms or max_score_psi"
+        ));
+    }
+    Ok(Guard {
+        max_error_rate: section.max_error_rate,
+        max_p99,
+        max_score_psi: section.max_score_psi,
+        min_rows: section.min_rows,
+    })
 }
 
 /// `route.champion`, else the first model that is not `challenger`.
@@ -595,7 +652,8 @@ mod tests {
         let config = read(
             "models:\n  champion: churn#prod\n  challenger: {model: churn#staging, threshold: 0.4}\n\
              route:\n  strategy: canary\n  canary: {model: challenger, share: 0.05, sticky: customer_id,\n\
-             \x20          ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}]}\n",
+             \x20          ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}],\n\
+             \x20          guard: {max_error_rate: 0.01, max_p99_ms: 50, max_score_psi: 0.2, min_rows: 500}}\n",
         )
         .expect("config");
         assert_eq!(config.models[1].name.as_deref(), Some("challenger"));
@@ -618,6 +676,12 @@ mod tests {
                             after: Duration::from_secs(7200)
                         },
                     ],
+                    guard: Some(Guard {
+                        max_error_rate: Some(0.01),
+                        max_p99: Some(Duration::from_millis(50)),
+                        max_score_psi: Some(0.2),
+                        min_rows: 500,
+                    }),
                 },
                 sticky: Some("customer_id".to_owned()),
             })
@@ -679,6 +743,18 @@ mod tests {
                 "route.canary.ramp[0].after",
             ),
             ("route: {strategy: canary}", "route.canary"),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 0.1, guard: {min_rows: 5}}}",
+                "route.canary.guard: name a limit",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 0.1, guard: {max_p99_ms: 0}}}",
+                "route.canary.guard.max_p99_ms",
+            ),
+            (
+                "route: {strategy: canary, canary: {model: b, share: 0.1, guard: {max_errors: 1}}}",
+                "max_errors",
+            ),
             (
                 "route: {strategy: single, canary: {model: b, share: 0.1}}",
                 "route.canary does not belong to route.strategy `single`",

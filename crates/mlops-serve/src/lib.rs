@@ -25,6 +25,7 @@ mod error;
 mod feedback;
 #[cfg(test)]
 mod fuzz_parsers;
+mod guard;
 mod ipc;
 mod log;
 mod metrics;
@@ -32,6 +33,7 @@ mod mlflow;
 mod reply;
 pub mod route;
 mod routes;
+mod routing;
 mod shadow;
 mod state;
 mod v2;

@@ -77,6 +77,7 @@ pub(crate) struct Metrics {
     reloads: Family<[(&'static str, String); 1], Counter>,
     batch_rows: Histograms<ModelLabels>,
     shadow: ShadowMetrics,
+    guard: Family<[(&'static str, String); 1], Gauge>,
 }
 
 type ShadowLabels = [(&'static str, String); 3];
@@ -204,6 +205,13 @@ impl Metrics {
             batch_rows.clone(),
         );
         let shadow = ShadowMetrics::register(&mut registry);
+        let guard = Family::<[(&'static str, String); 1], Gauge>::default();
+        registry.register(
+            "mlops_serve_route_guard_tripped",
+            "1 once a canary's guard has tripped (every request to the route goes to the \
+             champion), else 0",
+            guard.clone(),
+        );
         registry.register_collector(Box::new(Process));
         Metrics {
             registry,
@@ -220,7 +228,15 @@ impl Metrics {
             reloads,
             batch_rows,
             shadow,
+            guard,
         }
+    }
+
+    /// Sets whether route `route`'s canary guard has tripped.
+    pub(crate) fn guard(&self, route: &str, tripped: bool) {
+        self.guard
+            .get_or_create(&[("route", route.to_owned())])
+            .set(i64::from(tripped));
     }
 
     /// Counts a copy given to `challenger` by a shadow route, and when it scored, its rows,

@@ -36,6 +36,9 @@ pub enum Strategy {
         challenger: String,
         share: f64,
         ramp: Vec<Step>,
+        /// Limits that send every request back to the champion once the challenger crosses
+        /// one (`guard`).
+        guard: Option<Guard>,
     },
     /// Fixed shares among the variants, in order; they sum to 1.
     Ab { variants: Vec<(String, f64)> },
@@ -82,6 +85,15 @@ impl Colour {
             Colour::Green => "green",
         }
     }
+}
+
+/// A canary's limits; the challenger is held to them once it was sent `min_rows` rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    pub max_error_rate: Option<f64>,
+    pub max_p99: Option<Duration>,
+    pub max_score_psi: Option<f64>,
+    pub min_rows: u64,
 }
 
 /// A ramp step: the challenger's share from `after` since the route started.
@@ -237,6 +249,7 @@ mod tests {
                 challenger: "challenger".to_owned(),
                 share,
                 ramp,
+                guard: None,
             },
             sticky: Some("customer".to_owned()),
         }

@@ -97,6 +97,7 @@ async fn infer(
         }
         let request = v2::parse(served, &body)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
+        watched(target, &scored);
         let id = request.id.or(given).unwrap_or_else(generated_id);
         let request = (request.fp64, request.proba);
         let response = v2::response(served, &id, variant, request, &scored);
@@ -105,6 +106,9 @@ async fn infer(
         Ok::<_, ApiError>(with_id(response, &id, variant))
     };
     let response = responded(answer.await);
+    if let Ok(target) = &found {
+        app.observed(target, response.status().is_success(), started.elapsed());
+    }
     let labels = found.as_ref().ok().map(|t| &t.served.metric_labels);
     app.metrics
         .answered(Route::V2Infer, labels, response.status(), started.elapsed());
@@ -137,6 +141,7 @@ async fn invocations(
         let body = reply::parse_json(&body)?;
         let batch = mlflow::request(&served.model.features, &body)?;
         let (batch, scored) = score(Arc::clone(served), batch).await?;
+        watched(target, &scored);
         let id = given.unwrap_or_else(generated_id);
         logged(served, variant, &batch, &scored, &id, started);
         let mut answer = mlflow::response(&scored);
@@ -147,6 +152,9 @@ async fn invocations(
         Ok::<_, ApiError>(with_id(reply::ok(&answer), &id, variant))
     };
     let response = responded(answer.await);
+    if let Ok(target) = &found {
+        app.observed(target, response.status().is_success(), started.elapsed());
+    }
     let labels = found.as_ref().ok().map(|t| &t.served.metric_labels);
     app.metrics.answered(
         Route::MlflowInvocations,
@@ -336,11 +344,19 @@ async fn arrow_stream(
     let variant = target.routed.then_some(served.name.as_str());
     let batch = ipc::request(&served.model.features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
+    watched(target, &scored);
     let response = ipc::response(&scored)?;
     let id = given.unwrap_or_else(generated_id);
     logged(served, variant, &batch, &scored, &id, started);
     shadowed(target, batch, scored, &id);
     Ok(with_id(response, &id, variant))
+}
+
+/// Tells the route that chose the model (a guarded canary) the scores it gave.
+fn watched(target: &Target, scored: &[(String, Values)]) {
+    if let Some(routing) = &target.route {
+        routing.scored(&target.served.name, scored);
+    }
 }
 
 /// Hands an answered request's rows to the shadow route's challenger, when it scores a copy.

@@ -14,7 +14,7 @@ use arrow_array::RecordBatch;
 use mlops_data::rows::Values;
 
 use crate::Served;
-use crate::catalog::Routing;
+use crate::routing::Routing;
 
 /// Copies scoring at once; beyond it, a copy is skipped.
 const IN_FLIGHT: usize = 64;

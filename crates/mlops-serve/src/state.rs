@@ -15,6 +15,17 @@ pub(crate) struct RouteState {
     /// A blue-green route's live side, once switched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) live: Option<Colour>,
+    /// A canary's guard, once tripped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tripped: Option<Tripped>,
+}
+
+/// Why a canary's guard tripped, and the challenger version it tripped on (a new version
+/// starts afresh).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Tripped {
+    pub(crate) reason: String,
+    pub(crate) version: String,
 }
 
 /// Where route `name`'s state lives under `dir`.
@@ -60,6 +71,7 @@ mod tests {
         );
         let state = RouteState {
             live: Some(Colour::Green),
+            tripped: None,
         };
         write(&state_dir, "churn", &state).expect("write");
         assert_eq!(read(&state_dir, "churn").expect("read"), state);

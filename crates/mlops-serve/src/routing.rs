@@ -1,0 +1,285 @@
+//! A route at run time: its plan, when it started, the requests it sent each model, a
+//! blue-green route's live side and its switch, a canary's guard, a shadow's copies; and what
+//! of that outlives a restart, through `state`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use mlops_data::rows::Values;
+
+use crate::error::Result;
+use crate::guard::Watch;
+use crate::reply::ApiError;
+use crate::route::{Colour, Plan, Strategy};
+use crate::shadow::Shadows;
+use crate::state::{self, RouteState, Tripped};
+
+/// A route, and when it started (a canary's ramp counts from then; a reload that leaves the
+/// route as it was keeps its start).
+pub(crate) struct Routing {
+    pub(crate) plan: Plan,
+    /// Each variant's version when the route started, in the plan's order.
+    pub(crate) versions: Vec<String>,
+    started: Instant,
+    /// Requests each variant was chosen for since the route started, in the plan's order.
+    chosen: Vec<AtomicU64>,
+    /// A blue-green route's live side: green when set.
+    green: AtomicBool,
+    /// Where the route's state is kept across restarts, if anywhere; the lock orders writes.
+    state_dir: Option<PathBuf>,
+    saving: Mutex<()>,
+    /// A shadow route's copies and how they agreed.
+    pub(crate) shadows: Shadows,
+    /// A guarded canary's answers since the route started.
+    watch: Option<Mutex<Watch>>,
+    /// Why a canary's guard tripped, once it has: every request goes to the champion then.
+    tripped: Mutex<Option<String>>,
+    is_tripped: AtomicBool,
+}
+
+impl Routing {
+    /// The route `plan` describes among models of `versions`, with the state a run before it
+    /// left in `state_dir`.
+    pub(crate) fn new(
+        plan: Plan,
+        versions: Vec<String>,
+        state_dir: Option<PathBuf>,
+    ) -> Result<Routing> {
+        let saved = match &state_dir {
+            Some(dir) => state::read(dir, &plan.name)?,
+            None => RouteState::default(),
+        };
+        let live = match &plan.strategy {
+            Strategy::BlueGreen { live, .. } => saved.live.unwrap_or(*live),
+            _ => Colour::Blue,
+        };
+        // A guard tripped by this very challenger version stays tripped; a new version starts
+        // afresh.
+        let tripped = saved
+            .tripped
+            .filter(|t| versions.get(1) == Some(&t.version))
+            .map(|t| t.reason);
+        let watch = match &plan.strategy {
+            Strategy::Canary { guard: Some(_), .. } => Some(Mutex::new(Watch::default())),
+            _ => None,
+        };
+        let chosen = plan.variants().iter().map(|_| AtomicU64::new(0)).collect();
+        Ok(Routing {
+            plan,
+            versions,
+            started: Instant::now(),
+            chosen,
+            green: AtomicBool::new(live == Colour::Green),
+            state_dir,
+            saving: Mutex::new(()),
+            shadows: Shadows::default(),
+            watch,
+            is_tripped: AtomicBool::new(tripped.is_some()),
+            tripped: Mutex::new(tripped),
+        })
+    }
+
+    fn live(&self) -> Colour {
+        if self.green.load(Ordering::Acquire) {
+            Colour::Green
+        } else {
+            Colour::Blue
+        }
+    }
+
+    /// The variant for a request with sticky key `key`, counted as chosen.
+    pub(crate) fn choose(&self, key: Option<&str>) -> &str {
+        let variant = match &self.plan.strategy {
+            Strategy::BlueGreen { blue, green, .. } => match self.live() {
+                Colour::Blue => blue,
+                Colour::Green => green,
+            },
+            Strategy::Canary { champion, .. } if self.is_tripped.load(Ordering::Acquire) => {
+                champion
+            }
+            _ => self.plan.choose(key, self.started.elapsed()),
+        };
+        if let Some(at) = self.plan.variants().iter().position(|v| *v == variant) {
+            self.chosen[at].fetch_add(1, Ordering::Relaxed);
+        }
+        variant
+    }
+
+    /// Records the scores a guarded canary's side gave a request.
+    pub(crate) fn scored(&self, variant: &str, scored: &[(String, Values)]) {
+        if let Some((watch, champion)) = self.watched() {
+            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+            let side = if variant == champion {
+                &mut watch.champion
+            } else {
+                &mut watch.challenger
+            };
+            side.scored(scored);
+        }
+    }
+
+    /// Records how a guarded canary's side answered a request; when that trips the guard,
+    /// keeps it tripped in the state directory and gives the reason, to report.
+    pub(crate) fn answered(&self, variant: &str, success: bool, took: Duration) -> Option<String> {
+        let (watch, champion) = self.watched()?;
+        let Strategy::Canary {
+            guard: Some(guard), ..
+        } = &self.plan.strategy
+        else {
+            return None;
+        };
+        let reason = {
+            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+            if variant == champion {
+                watch.champion.answered(success, took);
+                return None;
+            }
+            watch.challenger.answered(success, took);
+            watch.check(guard)?
+        };
+        let mut tripped = self.tripped.lock().unwrap_or_else(PoisonError::into_inner);
+        if tripped.is_some() {
+            return None;
+        }
+        *tripped = Some(reason.clone());
+        self.is_tripped.store(true, Ordering::Release);
+        drop(tripped);
+        let kept = self.save(|state| {
+            state.tripped = Some(Tripped {
+                reason: reason.clone(),
+                version: self.versions.get(1).cloned().unwrap_or_default(),
+            });
+        });
+        Some(match kept {
+            Ok(()) => reason,
+            Err(e) => format!("{reason} (not kept across restarts: {e})"),
+        })
+    }
+
+    /// Why a canary's guard tripped, once it has.
+    pub(crate) fn tripped(&self) -> Option<String> {
+        self.tripped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The guard's watch and the champion's name, while a guarded canary has not tripped.
+    fn watched(&self) -> Option<(&Mutex<Watch>, &str)> {
+        if self.is_tripped.load(Ordering::Acquire) {
+            return None;
+        }
+        let Strategy::Canary { champion, .. } = &self.plan.strategy else {
+            return None;
+        };
+        Some((self.watch.as_ref()?, champion))
+    }
+
+    /// Changes the route's kept state through `change`, whole or not at all; a route without a
+    /// state directory keeps nothing.
+    fn save(&self, change: impl FnOnce(&mut RouteState)) -> Result<()> {
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        let _one_at_a_time = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = state::read(dir, &self.plan.name)?;
+        change(&mut state);
+        state::write(dir, &self.plan.name, &state)
+    }
+
+    /// Makes `to` (`blue`, `green`, or either side's model name) the live side of a blue-green
+    /// route: kept in the state directory first, then every request from the next goes to it.
+    pub(crate) fn switch(&self, to: &str) -> std::result::Result<Colour, ApiError> {
+        let Strategy::BlueGreen { blue, green, .. } = &self.plan.strategy else {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "route",
+                format!(
+                    "route `{}` is {}, not blue-green: nothing to switch",
+                    self.plan.name,
+                    self.plan.strategy_name()
+                ),
+            ));
+        };
+        let colour = if to == "blue" || to == blue {
+            Colour::Blue
+        } else if to == "green" || to == green {
+            Colour::Green
+        } else {
+            return Err(ApiError::bad(
+                "to",
+                format!("expected blue, green, `{blue}` or `{green}`, got `{to}`"),
+            ));
+        };
+        self.save(|state| state.live = Some(colour)).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "state",
+                format!("not switched: cannot keep the switch across restarts: {e}"),
+            )
+        })?;
+        self.green.store(colour == Colour::Green, Ordering::Release);
+        Ok(colour)
+    }
+
+    /// `GET /admin/route`: the route, each variant's share now and the requests it was chosen
+    /// for since the route started.
+    pub(crate) fn state(&self) -> serde_json::Value {
+        let elapsed = self.started.elapsed();
+        let shares = match self.plan.strategy {
+            Strategy::BlueGreen { .. } if self.live() == Colour::Green => vec![0.0, 1.0],
+            Strategy::BlueGreen { .. } => vec![1.0, 0.0],
+            _ => self.plan.shares(elapsed),
+        };
+        let variants: Vec<serde_json::Value> = self
+            .plan
+            .variants()
+            .iter()
+            .zip(shares)
+            .zip(&self.chosen)
+            .map(|((name, share), chosen)| {
+                serde_json::json!({
+                    "name": name,
+                    "share": share,
+                    "requests": chosen.load(Ordering::Relaxed),
+                })
+            })
+            .collect();
+        let mut state = serde_json::json!({
+            "name": self.plan.name,
+            "strategy": self.plan.strategy_name(),
+            "sticky": self.plan.sticky,
+            "started_seconds_ago": elapsed.as_secs_f64(),
+            "variants": variants,
+        });
+        if matches!(self.plan.strategy, Strategy::BlueGreen { .. }) {
+            state["live"] = self.live().name().into();
+        }
+        if let Strategy::Canary {
+            guard: Some(guard), ..
+        } = &self.plan.strategy
+        {
+            let mut watched = self.watch.as_ref().map_or(serde_json::Value::Null, |w| {
+                w.lock().unwrap_or_else(PoisonError::into_inner).state()
+            });
+            watched["min_rows"] = guard.min_rows.into();
+            watched["max_error_rate"] = guard.max_error_rate.into();
+            watched["max_p99_ms"] = guard.max_p99.map(|d| d.as_secs_f64() * 1e3).into();
+            watched["max_score_psi"] = guard.max_score_psi.into();
+            let tripped = self.tripped.lock().unwrap_or_else(PoisonError::into_inner);
+            watched["tripped"] = tripped.is_some().into();
+            watched["reason"] = tripped.clone().into();
+            state["guard"] = watched;
+        }
+        if let Some((challenger, share)) = self.plan.strategy.shadow() {
+            let mut shadow = self.shadows.state();
+            shadow["model"] = challenger.into();
+            shadow["share"] = share.into();
+            state["shadow"] = shadow;
+        }
+        state
+    }
+}
