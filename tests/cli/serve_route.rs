@@ -495,15 +495,14 @@ fn a_canary_that_fails_requests_trips_its_guard_and_stays_tripped_across_restart
 #[test]
 fn a_canary_whose_scores_shift_trips_its_guard() {
     let env = trained_env();
-    // The challenger learnt the opposite label: its scores are far from the champion's.
+    // The challenger learnt a label that is almost always 1: its scores all sit near 1, far
+    // from the champion's.
     let flipped: String = String::from_utf8(env.read("train.csv"))
         .expect("utf-8")
         .lines()
         .enumerate()
         .map(|(i, line)| match line.rsplit_once(',') {
-            Some((rest, label)) if i > 0 => {
-                format!("{rest},{}\n", if label == "1" { 0 } else { 1 })
-            }
+            Some((rest, _)) if i > 0 => format!("{rest},{}\n", i32::from(i % 20 != 0)),
             _ => format!("{line}\n"),
         })
         .collect();
@@ -517,7 +516,7 @@ fn a_canary_whose_scores_shift_trips_its_guard() {
         "--hidden",
         "4",
         "--epochs",
-        "3",
+        "40",
         "--seed",
         "3",
         "--threads",
@@ -536,13 +535,10 @@ fn a_canary_whose_scores_shift_trips_its_guard() {
     let answered: Vec<String> = (0..200)
         .map(|_| variant(&server, ROUTED, &body, &[]))
         .collect();
-    assert!(answered.iter().any(|v| v == "challenger"));
-    assert!(
-        answered[answered.len() - 100..]
-            .iter()
-            .all(|v| v == "champion")
-    );
     let (_, state) = server.send("GET", "/admin/route", "");
+    assert!(answered.iter().any(|v| v == "challenger"));
+    let last = &answered[answered.len() - 100..];
+    assert!(last.iter().all(|v| v == "champion"), "{state}");
     let reason = state["guard"]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("PSI"), "{state}");
 }
