@@ -542,3 +542,57 @@ fn a_canary_whose_scores_shift_trips_its_guard() {
     let reason = state["guard"]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("PSI"), "{state}");
 }
+
+#[test]
+fn thompson_sampling_learns_the_better_arm_and_keeps_its_posteriors_across_restarts() {
+    let env = routed_env("  strategy: thompson\n  bandit: {arms: [champion, challenger]}\n");
+    let args = ["--config", "serve.yaml", "--no-log", "--state-dir", "state"];
+    let server = Server::start(&env, &args);
+    let body = body();
+    // Seeded rewards: the challenger earns 0.7 of the time, the champion 0.5.
+    let mut rng = crate::rng::Rng(23);
+    let rounds = 3_000;
+    let mut late_challenger = 0;
+    for round in 0..rounds {
+        let id = format!("round-{round}");
+        let arm = variant(&server, ROUTED, &body, &[("x-request-id", &id)]);
+        let rate = if arm == "challenger" { 0.7 } else { 0.5 };
+        let reward = u8::from(rng.uniform() < rate);
+        let feedback = json!({ "id": id, "reward": reward }).to_string();
+        let (status, answer) = server.send("POST", "/v2/feedback", &feedback);
+        assert_eq!(
+            (status, &answer["rewarded"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+        if round >= rounds - 1_000 && arm == "challenger" {
+            late_challenger += 1;
+        }
+    }
+    assert!(
+        late_challenger > 800,
+        "{late_challenger} of the last 1,000 rounds"
+    );
+    let (_, before) = server.send("GET", "/admin/route", "");
+    assert_eq!(before["strategy"], "thompson");
+    assert!(
+        before["variants"][1]["share"].as_f64().expect("share") > 0.8,
+        "{before}"
+    );
+    // A reward for a request the route never answered is not counted.
+    let (status, answer) = server.send(
+        "POST",
+        "/v2/feedback",
+        &json!({ "id": "nobody", "reward": 1 }).to_string(),
+    );
+    assert_eq!(
+        (status, &answer["rewarded"]),
+        (200, &json!(false)),
+        "{answer}"
+    );
+    assert!(server.terminate(), "exits with status 0 on SIGTERM");
+    // Restarted, the arms' posteriors are those it learnt.
+    let server = Server::start(&env, &args);
+    let (_, after) = server.send("GET", "/admin/route", "");
+    assert_eq!(after["arms"], before["arms"], "{after}");
+}

@@ -18,6 +18,7 @@ use mlops_infer::Model;
 use mlops_infer::device::Device;
 
 use crate::Served;
+use crate::bandit::Reward;
 use crate::error::{Error, Result};
 use crate::log::{self, Log, LogOptions, Writer};
 use crate::metrics::Metrics;
@@ -401,6 +402,21 @@ impl App {
         if let Some(routing) = &catalog.route {
             self.metrics
                 .guard(&routing.plan.name, routing.tripped().is_some());
+        }
+    }
+
+    /// Counts a reward for request `id` on a bandit route: `None` when there is none, else
+    /// whether the route remembered the request.
+    pub(crate) fn reward(&self, id: &str, reward: &Reward<'_>) -> Option<bool> {
+        self.catalog().route.as_ref()?.reward(id, reward)
+    }
+
+    /// Keeps what the route learnt (a bandit's arms) in the state directory, as the server
+    /// stops.
+    pub(crate) fn finish_route(&self) -> Result<()> {
+        match &self.catalog().route {
+            Some(routing) => routing.keep_arms(),
+            None => Ok(()),
         }
     }
 

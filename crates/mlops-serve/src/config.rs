@@ -17,7 +17,7 @@
 //!   champion: churn#prod
 //!   challenger: {model: churn#staging, threshold: 0.4}
 //! route:
-//!   strategy: canary             # single | canary | ab | blue-green | shadow
+//!   strategy: canary             # single | canary | ab | blue-green | shadow | thompson | epsilon-greedy
 //!   canary: {model: challenger, share: 0.05, sticky: customer_id,
 //!            ramp: [{share: 0.25, after: 30m}, {share: 1.0, after: 2h}]}
 //! ```
@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Result};
-use crate::route::{Colour, Guard, Plan, Step, Strategy};
+use crate::route::{Colour, Guard, Plan, Policy, Step, Strategy};
 
 /// One model to serve, as the config (or the command line) gives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -89,6 +89,8 @@ struct RouteSection {
     blue_green: Option<BlueGreenSection>,
     #[serde(default)]
     shadow: Option<ShadowSection>,
+    #[serde(default)]
+    bandit: Option<BanditSection>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -99,6 +101,8 @@ enum StrategyName {
     Ab,
     BlueGreen,
     Shadow,
+    Thompson,
+    EpsilonGreedy,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +141,15 @@ fn min_rows() -> u64 {
 struct StepSection {
     share: f64,
     after: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BanditSection {
+    arms: Vec<String>,
+    /// `epsilon-greedy`: the share of requests sent to a random arm.
+    #[serde(default)]
+    epsilon: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +230,7 @@ fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Pla
         StrategyName::Ab => ab(&section, models)?,
         StrategyName::BlueGreen => blue_green(&section, models)?,
         StrategyName::Shadow => shadow(&section, models)?,
+        StrategyName::Thompson | StrategyName::EpsilonGreedy => bandit(&section, models)?,
     };
     if let Some(key) = &sticky
         && (key.is_empty() || axum::http::HeaderName::from_bytes(key.as_bytes()).is_err())
@@ -258,7 +272,7 @@ fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["ab", "model", "blue-green", "shadow"])?;
+    refuse_others(section, &["ab", "model", "blue-green", "shadow", "bandit"])?;
     let canary = section
         .canary
         .as_ref()
@@ -292,8 +306,42 @@ fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
     Ok((strategy, canary.sticky.clone()))
 }
 
+fn bandit(section: &RouteSection, models: &[ModelEntry]) -> Made {
+    refuse_others(
+        section,
+        &["canary", "ab", "model", "champion", "blue-green", "shadow"],
+    )?;
+    let name = strategy_name(section.strategy);
+    let bandit = section.bandit.as_ref().ok_or_else(|| {
+        format!("route.bandit: a {name} route needs `bandit: {{arms: [NAME, NAME, ...]}}`")
+    })?;
+    if bandit.arms.len() < 2 {
+        return Err("route.bandit.arms: name two arms or more".to_owned());
+    }
+    let mut arms: Vec<String> = Vec::with_capacity(bandit.arms.len());
+    for (i, arm) in bandit.arms.iter().enumerate() {
+        let arm = known(&format!("route.bandit.arms[{i}]"), arm, models)?;
+        if arms.contains(&arm) {
+            return Err(format!("route.bandit.arms: `{arm}` is named twice"));
+        }
+        arms.push(arm);
+    }
+    let policy = match (section.strategy, bandit.epsilon) {
+        (StrategyName::Thompson, Some(_)) => {
+            return Err("route.bandit.epsilon belongs to epsilon-greedy, not thompson".to_owned());
+        }
+        (StrategyName::Thompson, None) => Policy::Thompson,
+        (_, epsilon) => {
+            let epsilon = epsilon.unwrap_or(0.1);
+            share("route.bandit.epsilon", epsilon)?;
+            Policy::EpsilonGreedy { epsilon }
+        }
+    };
+    Ok((Strategy::Bandit { arms, policy }, None))
+}
+
 fn shadow(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "ab", "model", "blue-green"])?;
+    refuse_others(section, &["canary", "ab", "model", "blue-green", "bandit"])?;
     let copy = section
         .shadow
         .as_ref()
@@ -367,7 +415,10 @@ fn champion(
 }
 
 fn blue_green(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "ab", "model", "champion", "shadow"])?;
+    refuse_others(
+        section,
+        &["canary", "ab", "model", "champion", "shadow", "bandit"],
+    )?;
     let sides = section.blue_green.as_ref().ok_or(
         "route.blue-green: a blue-green route needs `blue-green: {blue: NAME, green: NAME}`",
     )?;
@@ -438,6 +489,7 @@ fn refuse_others(section: &RouteSection, keys: &[&str]) -> std::result::Result<(
             "ab" => section.ab.is_some(),
             "blue-green" => section.blue_green.is_some(),
             "shadow" => section.shadow.is_some(),
+            "bandit" => section.bandit.is_some(),
             "champion" => section.champion.is_some(),
             _ => section.model.is_some(),
         };
@@ -458,6 +510,8 @@ fn strategy_name(strategy: StrategyName) -> &'static str {
         StrategyName::Ab => "ab",
         StrategyName::BlueGreen => "blue-green",
         StrategyName::Shadow => "shadow",
+        StrategyName::Thompson => "thompson",
+        StrategyName::EpsilonGreedy => "epsilon-greedy",
     }
 }
 
@@ -774,6 +828,18 @@ mod tests {
             (
                 "route: {strategy: shadow, shadow: {model: b, share: -0.1}}",
                 "route.shadow.share",
+            ),
+            (
+                "route: {strategy: thompson, bandit: {arms: [a, b], epsilon: 0.1}}",
+                "route.bandit.epsilon belongs to epsilon-greedy",
+            ),
+            (
+                "route: {strategy: epsilon-greedy, bandit: {arms: [a, c]}}",
+                "route.bandit.arms[1]: `c` is not one of `models` (a, b)",
+            ),
+            (
+                "route: {strategy: thompson, bandit: {arms: [a]}}",
+                "route.bandit.arms",
             ),
             (
                 "route: {strategy: blue-green, blue-green: {blue: a, green: a}}",

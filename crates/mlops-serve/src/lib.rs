@@ -17,6 +17,7 @@
 //! This is the only crate with an async runtime besides mlops-core's object-store client.
 
 pub mod admin;
+pub mod bandit;
 mod batch;
 mod catalog;
 mod cells;
@@ -213,6 +214,7 @@ impl Server {
         });
         // Every request has been answered: what the logs hold is exactly what succeeded.
         app.finish_logs()?;
+        app.finish_route()?;
         answered
     }
 }

@@ -14,6 +14,8 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use crate::bandit::Policy;
+
 /// A route, checked: every variant it names is a model served.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -56,6 +58,8 @@ pub enum Strategy {
         challenger: String,
         share: f64,
     },
+    /// Requests shared among the arms as their rewards say (`bandit`).
+    Bandit { arms: Vec<String>, policy: Policy },
 }
 
 impl Strategy {
@@ -120,6 +124,7 @@ impl Plan {
             } => vec![champion, challenger],
             Strategy::Ab { variants } => variants.iter().map(|(name, _)| name.as_str()).collect(),
             Strategy::BlueGreen { blue, green, .. } => vec![blue, green],
+            Strategy::Bandit { arms, .. } => arms.iter().map(String::as_str).collect(),
         }
     }
 
@@ -131,6 +136,14 @@ impl Plan {
             Strategy::Ab { .. } => "ab",
             Strategy::BlueGreen { .. } => "blue-green",
             Strategy::Shadow { .. } => "shadow",
+            Strategy::Bandit {
+                policy: Policy::Thompson,
+                ..
+            } => "thompson",
+            Strategy::Bandit {
+                policy: Policy::EpsilonGreedy { .. },
+                ..
+            } => "epsilon-greedy",
         }
     }
 
@@ -151,6 +164,12 @@ impl Plan {
             },
             // The challenger answers none.
             Strategy::Shadow { .. } => vec![1.0, 0.0],
+            // Before any reward: evenly (the server knows the shares its rewards make).
+            Strategy::Bandit { arms, .. } => {
+                #[allow(clippy::cast_precision_loss, reason = "a few arms")]
+                let even = 1.0 / arms.len() as f64;
+                vec![even; arms.len()]
+            }
         }
     }
 
@@ -199,6 +218,17 @@ impl Plan {
                 Colour::Green => green,
             },
             Strategy::Shadow { champion, .. } => champion,
+            // Without its rewards (which the server holds), a bandit picks evenly.
+            Strategy::Bandit { arms, .. } => {
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    clippy::cast_precision_loss,
+                    reason = "an index below the arms' count"
+                )]
+                let at = ((point * arms.len() as f64) as usize).min(arms.len() - 1);
+                &arms[at]
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ use mlops_data::rows::Values;
 use serde_json::json;
 
 use crate::Served;
+use crate::bandit::Reward;
 use crate::catalog::{App, Reloaded, Target};
 use crate::feedback;
 use crate::ipc;
@@ -97,8 +98,8 @@ async fn infer(
         }
         let request = v2::parse(served, &body)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
-        watched(target, &scored);
         let id = request.id.or(given).unwrap_or_else(generated_id);
+        watched(target, &id, &scored);
         let request = (request.fp64, request.proba);
         let response = v2::response(served, &id, variant, request, &scored);
         logged(served, variant, &batch, &scored, &id, started);
@@ -141,8 +142,8 @@ async fn invocations(
         let body = reply::parse_json(&body)?;
         let batch = mlflow::request(&served.model.features, &body)?;
         let (batch, scored) = score(Arc::clone(served), batch).await?;
-        watched(target, &scored);
         let id = given.unwrap_or_else(generated_id);
+        watched(target, &id, &scored);
         logged(served, variant, &batch, &scored, &id, started);
         let mut answer = mlflow::response(&scored);
         if let Some(variant) = variant {
@@ -306,9 +307,41 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Labels for rows answered earlier, into the labels log; 503 when its queue is full, so the
-/// client sends them again rather than losing them.
+/// client sends them again rather than losing them. On a bandit route, a `reward` (0 or 1) or
+/// the labels compared with the request's predictions reward the arm that answered it.
 async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Response {
     let answer = (|| {
+        let body = reply::parse_json(&read(body)?)?;
+        let reward = match body.get("reward") {
+            None => None,
+            Some(serde_json::Value::Bool(won)) => Some(*won),
+            Some(value) => match value.as_u64() {
+                Some(0) => Some(false),
+                Some(1) => Some(true),
+                _ => {
+                    return Err(ApiError::bad(
+                        "reward",
+                        format!("expected 0 or 1 (or false or true), got {value}"),
+                    ));
+                }
+            },
+        };
+        let has_labels = body.get("labels").is_some() || body.get("label").is_some();
+        if let Some(won) = reward
+            && !has_labels
+        {
+            let id = body["id"]
+                .as_str()
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| ApiError::bad("id", "missing: the id of the request rewarded"))?;
+            let rewarded = app.reward(id, &Reward::Value(won)).ok_or_else(|| {
+                ApiError::bad(
+                    "reward",
+                    "this server has no bandit route (thompson or epsilon-greedy) to reward",
+                )
+            })?;
+            return Ok(json!({ "id": id, "rows": 0, "rewarded": rewarded }));
+        }
         let Some(labels) = &app.labels else {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -316,7 +349,6 @@ async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejectio
                 "this server keeps no prediction log (--no-log), so no labels log either",
             ));
         };
-        let body = reply::parse_json(&read(body)?)?;
         let now = log::now();
         let batch = feedback::labels(&body, now)?;
         let rows = batch.num_rows();
@@ -327,7 +359,17 @@ async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejectio
                 "the labels log's queue is full or closed; send the labels again",
             ));
         }
-        Ok(json!({ "id": body["id"], "rows": rows }))
+        let mut answer = json!({ "id": body["id"], "rows": rows });
+        let id = body["id"].as_str().unwrap_or_default();
+        let rewarded = match (reward, body["labels"].as_array()) {
+            (Some(won), _) => app.reward(id, &Reward::Value(won)),
+            (None, Some(labels)) => app.reward(id, &Reward::Labels(labels)),
+            (None, None) => None,
+        };
+        if let Some(rewarded) = rewarded {
+            answer["rewarded"] = rewarded.into();
+        }
+        Ok(answer)
     })();
     answered(answer)
 }
@@ -344,18 +386,19 @@ async fn arrow_stream(
     let variant = target.routed.then_some(served.name.as_str());
     let batch = ipc::request(&served.model.features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
-    watched(target, &scored);
     let response = ipc::response(&scored)?;
     let id = given.unwrap_or_else(generated_id);
+    watched(target, &id, &scored);
     logged(served, variant, &batch, &scored, &id, started);
     shadowed(target, batch, scored, &id);
     Ok(with_id(response, &id, variant))
 }
 
-/// Tells the route that chose the model (a guarded canary) the scores it gave.
-fn watched(target: &Target, scored: &[(String, Values)]) {
+/// Tells the route that chose the model what it answered request `id` (a guarded canary
+/// watches the scores; a bandit waits for the request's reward).
+fn watched(target: &Target, id: &str, scored: &[(String, Values)]) {
     if let Some(routing) = &target.route {
-        routing.scored(&target.served.name, scored);
+        routing.scored(&target.served.name, id, scored);
     }
 }
 

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use mlops_data::rows::Values;
 
+use crate::bandit::{Bandit, Reward};
 use crate::error::Result;
 use crate::guard::Watch;
 use crate::reply::ApiError;
 use crate::route::{Colour, Plan, Strategy};
 use crate::shadow::Shadows;
-use crate::state::{self, RouteState, Tripped};
+use crate::state::{self, RouteState, SavedArm, Tripped};
 
 /// A route, and when it started (a canary's ramp counts from then; a reload that leaves the
 /// route as it was keeps its start).
@@ -35,6 +36,9 @@ pub(crate) struct Routing {
     pub(crate) shadows: Shadows,
     /// A guarded canary's answers since the route started.
     watch: Option<Mutex<Watch>>,
+    /// A bandit's arms, and when they were last kept in the state directory.
+    bandit: Option<Mutex<Bandit>>,
+    bandit_saved: Mutex<Instant>,
     /// Why a canary's guard tripped, once it has: every request goes to the champion then.
     tripped: Mutex<Option<String>>,
     is_tripped: AtomicBool,
@@ -66,6 +70,28 @@ impl Routing {
             Strategy::Canary { guard: Some(_), .. } => Some(Mutex::new(Watch::default())),
             _ => None,
         };
+        let bandit = match &plan.strategy {
+            Strategy::Bandit { arms, policy } => {
+                // Each arm's tally as a run before left it, when the arm is the same model
+                // version; a new version starts from nothing.
+                let tallies = arms
+                    .iter()
+                    .zip(&versions)
+                    .map(|(arm, version)| {
+                        saved
+                            .arms
+                            .iter()
+                            .find(|s| s.name == *arm && s.version == *version)
+                            .map(|s| s.tally.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                #[allow(clippy::cast_possible_truncation, reason = "a seed")]
+                let seed = crate::log::now().as_nanos() as u64;
+                Some(Mutex::new(Bandit::new(*policy, tallies, seed)))
+            }
+            _ => None,
+        };
         let chosen = plan.variants().iter().map(|_| AtomicU64::new(0)).collect();
         Ok(Routing {
             plan,
@@ -77,6 +103,8 @@ impl Routing {
             saving: Mutex::new(()),
             shadows: Shadows::default(),
             watch,
+            bandit,
+            bandit_saved: Mutex::new(Instant::now()),
             is_tripped: AtomicBool::new(tripped.is_some()),
             tripped: Mutex::new(tripped),
         })
@@ -93,6 +121,10 @@ impl Routing {
     /// The variant for a request with sticky key `key`, counted as chosen.
     pub(crate) fn choose(&self, key: Option<&str>) -> &str {
         let variant = match &self.plan.strategy {
+            Strategy::Bandit { arms, .. } if self.bandit.is_some() => {
+                let bandit = self.bandit.as_ref().map(|b| lock(b).choose());
+                &arms[bandit.unwrap_or(0)]
+            }
             Strategy::BlueGreen { blue, green, .. } => match self.live() {
                 Colour::Blue => blue,
                 Colour::Green => green,
@@ -108,8 +140,15 @@ impl Routing {
         variant
     }
 
-    /// Records the scores a guarded canary's side gave a request.
-    pub(crate) fn scored(&self, variant: &str, scored: &[(String, Values)]) {
+    /// Records what `variant` answered request `id`: a guarded canary's side its scores, a
+    /// bandit's arm the request, for its reward.
+    pub(crate) fn scored(&self, variant: &str, id: &str, scored: &[(String, Values)]) {
+        if let Some(bandit) = &self.bandit
+            && let Some(arm) = self.plan.variants().iter().position(|v| *v == variant)
+        {
+            let predictions = scored.first().map(|(_, p)| p);
+            lock(bandit).answered(id, arm, predictions);
+        }
         if let Some((watch, champion)) = self.watched() {
             let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
             let side = if variant == champion {
@@ -157,6 +196,49 @@ impl Routing {
             Ok(()) => reason,
             Err(e) => format!("{reason} (not kept across restarts: {e})"),
         })
+    }
+
+    /// Counts `reward` for request `id` on a bandit route: `None` on another route, else
+    /// whether the request was one it remembers. The arms are kept in the state directory at
+    /// most once a second (and when the server stops).
+    pub(crate) fn reward(&self, id: &str, reward: &Reward<'_>) -> Option<bool> {
+        let bandit = self.bandit.as_ref()?;
+        let rewarded = lock(bandit).reward(id, reward).is_some();
+        let due = {
+            let mut saved = lock(&self.bandit_saved);
+            let due = saved.elapsed() >= Duration::from_secs(1);
+            if due {
+                *saved = Instant::now();
+            }
+            due
+        };
+        if rewarded && due {
+            // A failed save is tried again a second later, and at shutdown.
+            let _ = self.keep_arms();
+        }
+        Some(rewarded)
+    }
+
+    /// Keeps a bandit's arms in the state directory.
+    pub(crate) fn keep_arms(&self) -> Result<()> {
+        let Some(bandit) = &self.bandit else {
+            return Ok(());
+        };
+        let arms: Vec<SavedArm> = {
+            let bandit = lock(bandit);
+            self.plan
+                .variants()
+                .iter()
+                .zip(&self.versions)
+                .zip(&bandit.arms)
+                .map(|((name, version), tally)| SavedArm {
+                    name: (*name).to_owned(),
+                    version: version.clone(),
+                    tally: tally.clone(),
+                })
+                .collect()
+        };
+        self.save(|state| state.arms = arms)
     }
 
     /// Why a canary's guard tripped, once it has.
@@ -229,9 +311,10 @@ impl Routing {
     /// for since the route started.
     pub(crate) fn state(&self) -> serde_json::Value {
         let elapsed = self.started.elapsed();
-        let shares = match self.plan.strategy {
-            Strategy::BlueGreen { .. } if self.live() == Colour::Green => vec![0.0, 1.0],
-            Strategy::BlueGreen { .. } => vec![1.0, 0.0],
+        let shares = match (&self.plan.strategy, &self.bandit) {
+            (Strategy::BlueGreen { .. }, _) if self.live() == Colour::Green => vec![0.0, 1.0],
+            (Strategy::BlueGreen { .. }, _) => vec![1.0, 0.0],
+            (_, Some(bandit)) => lock(bandit).shares(),
             _ => self.plan.shares(elapsed),
         };
         let variants: Vec<serde_json::Value> = self
@@ -274,6 +357,27 @@ impl Routing {
             watched["reason"] = tripped.clone().into();
             state["guard"] = watched;
         }
+        if let Some(bandit) = &self.bandit {
+            let bandit = lock(bandit);
+            let arms: Vec<serde_json::Value> = self
+                .plan
+                .variants()
+                .iter()
+                .zip(&bandit.arms)
+                .map(|(name, arm)| {
+                    #[allow(clippy::cast_precision_loss, reason = "counts")]
+                    let mean = (1 + arm.rewards) as f64 / (2 + arm.rewards + arm.failures) as f64;
+                    serde_json::json!({
+                        "name": name,
+                        "pulls": arm.pulls,
+                        "rewards": arm.rewards,
+                        "failures": arm.failures,
+                        "mean": mean,
+                    })
+                })
+                .collect();
+            state["arms"] = arms.into();
+        }
         if let Some((challenger, share)) = self.plan.strategy.shadow() {
             let mut shadow = self.shadows.state();
             shadow["model"] = challenger.into();
@@ -282,4 +386,9 @@ impl Routing {
         }
         state
     }
+}
+
+/// `mutex`'s content, also after a panic elsewhere held it (every change here is whole).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

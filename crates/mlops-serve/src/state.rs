@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::bandit::Arm;
 use crate::error::{Error, Result};
 use crate::route::Colour;
 
@@ -18,6 +19,18 @@ pub(crate) struct RouteState {
     /// A canary's guard, once tripped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tripped: Option<Tripped>,
+    /// A bandit's arms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) arms: Vec<SavedArm>,
+}
+
+/// A bandit arm's tally, and the model version it is for (a new version starts afresh).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SavedArm {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    #[serde(flatten)]
+    pub(crate) tally: Arm,
 }
 
 /// Why a canary's guard tripped, and the challenger version it tripped on (a new version
@@ -72,6 +85,7 @@ mod tests {
         let state = RouteState {
             live: Some(Colour::Green),
             tripped: None,
+            arms: Vec::new(),
         };
         write(&state_dir, "churn", &state).expect("write");
         assert_eq!(read(&state_dir, "churn").expect("read"), state);
