@@ -77,6 +77,8 @@ pub(crate) enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     Feedback(commands::feedback::FeedbackArgs),
     #[command(subcommand)]
+    Review(commands::review::ReviewCommand),
+    #[command(subcommand)]
     Model(commands::model::ModelCommand),
     Run(commands::run::RunArgs),
     Runs(commands::run::RunsArgs),

@@ -24,6 +24,7 @@ pub(crate) mod quickstart;
 pub(crate) mod read;
 pub(crate) mod remote;
 pub(crate) mod remove;
+pub(crate) mod review;
 pub(crate) mod revisions;
 pub(crate) mod run;
 pub(crate) mod serve;
@@ -142,6 +143,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Train(args) => train::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
         Command::Feedback(args) => feedback::run(args, &ctx),
+        Command::Review(command) => review::run(command, &ctx),
         Command::Model(command) => model::run(command, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),

@@ -151,39 +151,40 @@ struct ModelLoader {
 }
 
 impl ModelLoader {
-    /// The models to load, and the config's route.
-    fn entries(
-        &self,
-    ) -> anyhow::Result<(
-        Vec<mlops_serve::config::ModelEntry>,
-        Option<mlops_serve::route::Plan>,
-    )> {
-        let mut entries: Vec<_> = self
+    /// What to serve: the models given as `MODEL`, then the config's, with its route and
+    /// review band.
+    fn config(&self) -> anyhow::Result<mlops_serve::config::Config> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let path = self.cwd.join(path);
+                let base = path.parent().unwrap_or(&self.cwd).to_owned();
+                let mut config = mlops_serve::config::Config::read(&path)?;
+                // A model directory is relative to the config file, as `eval.yaml`'s paths
+                // are; a registry reference is no path.
+                for entry in &mut config.models {
+                    let local = base.join(&entry.model);
+                    if local.exists() || !mlops_meta::registry::is_reference(&entry.model) {
+                        entry.model = local;
+                    }
+                }
+                config
+            }
+            None => mlops_serve::config::Config {
+                models: Vec::new(),
+                route: None,
+                review: None,
+            },
+        };
+        let given = self
             .models
             .iter()
             .map(|model| mlops_serve::config::ModelEntry {
                 model: model.clone(),
                 name: None,
                 threshold: None,
-            })
-            .collect();
-        let mut route = None;
-        if let Some(path) = &self.config {
-            let path = self.cwd.join(path);
-            let base = path.parent().unwrap_or(&self.cwd).to_owned();
-            let config = mlops_serve::config::Config::read(&path)?;
-            route = config.route;
-            // A model directory is relative to the config file, as `eval.yaml`'s paths are; a
-            // registry reference is no path.
-            entries.extend(config.models.into_iter().map(|mut entry| {
-                let local = base.join(&entry.model);
-                if local.exists() || !mlops_meta::registry::is_reference(&entry.model) {
-                    entry.model = local;
-                }
-                entry
-            }));
-        }
-        Ok((entries, route))
+            });
+        config.models.splice(0..0, given);
+        Ok(config)
     }
 
     fn load_all(&self) -> anyhow::Result<mlops_serve::Setup> {
@@ -191,9 +192,9 @@ impl ModelLoader {
             printer: &self.printer,
             cwd: self.cwd.clone(),
         };
-        let (entries, route) = self.entries()?;
+        let config = self.config()?;
         let mut loaded = Vec::new();
-        for entry in entries {
+        for entry in config.models {
             let started = Instant::now();
             let (model, registered) = load_model_versioned(&ctx, &entry.model, &self.device)?;
             let name = entry
@@ -211,7 +212,8 @@ impl ModelLoader {
         }
         Ok(mlops_serve::Setup {
             models: loaded,
-            route,
+            route: config.route,
+            review: config.review,
         })
     }
 }
@@ -419,5 +421,54 @@ fn route_text(state: &serde_json::Value) -> String {
             variant["requests"].as_u64().unwrap_or(0),
         );
     }
+    let guard = &state["guard"];
+    if guard.is_object() {
+        let challenger = &guard["challenger"];
+        let line = guard["reason"].as_str().map_or_else(
+            || {
+                format!(
+                    "guard: holding; the canary answered {} requests, {} failed",
+                    challenger["requests"], challenger["errors"]
+                )
+            },
+            |reason| format!("guard: tripped, all traffic to the champion: {reason}"),
+        );
+        let _ = writeln!(out, "{line}");
+    }
+    let shadow = &state["shadow"];
+    if shadow.is_object() {
+        let _ = writeln!(
+            out,
+            "shadow {}: {} rows scored, agreement {}, mean score difference {}, {} failed, {} skipped",
+            text_of(&shadow["model"]),
+            shadow["rows"],
+            text_of(&shadow["agreement"]),
+            text_of(&shadow["mean_abs_score_difference"]),
+            shadow["failed"],
+            shadow["skipped"],
+        );
+    }
+    for arm in state["arms"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "arm {}: {} pulls, {} rewards, {} failures, mean {}",
+            text_of(&arm["name"]),
+            arm["pulls"],
+            arm["rewards"],
+            arm["failures"],
+            text_of(&arm["mean"]),
+        );
+    }
     out
+}
+
+/// A JSON value as text: a string as it is, a number to 3 decimals, null as `-`.
+fn text_of(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        other => other
+            .as_f64()
+            .map_or_else(|| other.to_string(), |v| format!("{v:.3}")),
+    }
 }

@@ -49,6 +49,7 @@ mod serve_fuzz;
 mod serve_log;
 mod serve_metrics;
 mod serve_models;
+mod serve_review;
 mod serve_route;
 mod serve_speed;
 mod status;

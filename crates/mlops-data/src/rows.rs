@@ -66,6 +66,11 @@ impl Feature {
 pub struct Passed(RecordBatch);
 
 impl Passed {
+    /// `batch`'s columns, to pass through.
+    pub fn new(batch: RecordBatch) -> Passed {
+        Passed(batch)
+    }
+
     /// The rows whose `keep` is true.
     pub fn filter(&self, keep: &[bool]) -> Result<Passed> {
         let mask = arrow_array::BooleanArray::from(keep.to_vec());

@@ -19,6 +19,7 @@ use mlops_infer::device::Device;
 
 use crate::Served;
 use crate::bandit::Reward;
+use crate::config::Review;
 use crate::error::{Error, Result};
 use crate::log::{self, Log, LogOptions, Writer};
 use crate::metrics::Metrics;
@@ -40,10 +41,12 @@ pub struct Loaded {
     pub load_time: Duration,
 }
 
-/// What a server serves: its models, and the route among them when there is one.
+/// What a server serves: its models, the route among them when there is one, and the scores
+/// to flag for review.
 pub struct Setup {
     pub models: Vec<Loaded>,
     pub route: Option<Plan>,
+    pub review: Option<Review>,
 }
 
 /// Loads the models to serve: at start, and again at every reload.
@@ -79,6 +82,7 @@ pub enum Reloaded {
 pub(crate) struct Catalog {
     models: Vec<Arc<Served>>,
     route: Option<Arc<Routing>>,
+    review: Option<Review>,
 }
 
 /// What answers a request: a model, whether a route chose it, and the shadow route and
@@ -89,6 +93,8 @@ pub(crate) struct Target {
     pub(crate) shadow: Option<(Arc<Routing>, Arc<Served>)>,
     /// The route that chose the model, to hear how it answered (a canary's guard).
     pub(crate) route: Option<Arc<Routing>>,
+    /// The scores to flag for review.
+    pub(crate) review: Option<Review>,
 }
 
 /// The server's state: the catalog, and what outlives a reload (metrics, logs, the loader).
@@ -156,6 +162,7 @@ impl App {
             catalog: RwLock::new(Arc::new(Catalog {
                 models: Vec::new(),
                 route: None,
+                review: None,
             })),
             metrics: Arc::new(Metrics::new()),
             loader,
@@ -204,6 +211,7 @@ impl App {
                 routed: false,
                 shadow: None,
                 route: None,
+                review: catalog.review,
             }),
         }
     }
@@ -240,6 +248,7 @@ impl App {
             routed: false,
             shadow: None,
             route: None,
+            review: catalog.review,
         })
     }
 
@@ -304,6 +313,7 @@ impl App {
         let Setup {
             models: loaded,
             route,
+            review,
         } = setup;
         let before = self.catalog();
         if let Some(plan) = &route {
@@ -350,7 +360,14 @@ impl App {
                 fresh.push(true);
             }
         }
-        Ok((Catalog { models, route }, fresh))
+        Ok((
+            Catalog {
+                models,
+                route,
+                review,
+            },
+            fresh,
+        ))
     }
 
     fn prepare(&self, loaded: Loaded) -> Result<Served> {
@@ -403,6 +420,12 @@ impl App {
             self.metrics
                 .guard(&routing.plan.name, routing.tripped().is_some());
         }
+    }
+
+    /// The review queue's log, started on first use (`<log-dir>/_review/`); `None` without a
+    /// prediction log.
+    pub(crate) fn review_log(&self) -> Option<Arc<Log>> {
+        self.log_of(crate::review::QUEUE_DIR).ok().flatten()
     }
 
     /// Counts a reward for request `id` on a bandit route: `None` when there is none, else
@@ -534,6 +557,7 @@ impl Catalog {
             routed: true,
             shadow,
             route: Some(Arc::clone(routing)),
+            review: self.review,
         })
     }
 }

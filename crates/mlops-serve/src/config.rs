@@ -56,6 +56,15 @@ pub struct Config {
     pub models: Vec<ModelEntry>,
     /// How requests to the route's name are shared among the models, when there is a route.
     pub route: Option<Plan>,
+    /// The scores a person should review, when given.
+    pub review: Option<Review>,
+}
+
+/// Rows whose score lies in `[low, high]` are flagged for a person to review.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Review {
+    pub low: f64,
+    pub high: f64,
 }
 
 /// The file as written, before its route is checked.
@@ -66,6 +75,14 @@ struct File {
     models: Vec<ModelEntry>,
     #[serde(default)]
     route: Option<RouteSection>,
+    #[serde(default)]
+    review: Option<ReviewSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewSection {
+    band: [f64; 2],
 }
 
 #[derive(Deserialize)]
@@ -215,9 +232,21 @@ impl Config {
             Some(section) => Some(plan(section, &file.models).map_err(bad)?),
             None => None,
         };
+        let review = match file.review {
+            Some(ReviewSection { band: [low, high] }) => {
+                if !((0.0..=1.0).contains(&low) && (0.0..=1.0).contains(&high) && low <= high) {
+                    return Err(bad(format!(
+                        "review.band: two scores in [0, 1], the lower first, got [{low}, {high}]"
+                    )));
+                }
+                Some(Review { low, high })
+            }
+            None => None,
+        };
         Ok(Config {
             models: file.models,
             route,
+            review,
         })
     }
 }
@@ -841,6 +870,9 @@ mod tests {
                 "route: {strategy: thompson, bandit: {arms: [a]}}",
                 "route.bandit.arms",
             ),
+            ("review: {band: [0.7, 0.3]}", "review.band"),
+            ("review: {band: [0.3]}", "review.band"),
+            ("review: {range: [0.3, 0.7]}", "range"),
             (
                 "route: {strategy: blue-green, blue-green: {blue: a, green: a}}",
                 "route.blue-green.green: `a` is blue too",

@@ -170,15 +170,27 @@ fn has_union(data_type: &DataType) -> bool {
     }
 }
 
-/// One batch of the output columns (`prediction`, then `score` or one per class) as a stream.
-pub(crate) fn response(scored: &[(String, Values)]) -> Result<Response, ApiError> {
-    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = scored
+/// One batch of the output columns (`prediction`, then `score` or one per class, then
+/// `needs_review` when a review band is set) as a stream.
+pub(crate) fn response(
+    scored: &[(String, Values)],
+    review: Option<&[bool]>,
+) -> Result<Response, ApiError> {
+    let (mut fields, mut columns): (Vec<Field>, Vec<ArrayRef>) = scored
         .iter()
         .map(|(name, values)| {
             let array = values.clone().into_array();
             (Field::new(name, array.data_type().clone(), false), array)
         })
         .unzip();
+    if let Some(flags) = review {
+        fields.push(Field::new(
+            "needs_review",
+            arrow_schema::DataType::Boolean,
+            false,
+        ));
+        columns.push(Arc::new(arrow_array::BooleanArray::from(flags.to_vec())));
+    }
     let failed = |e: arrow_schema::ArrowError| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "body", e.to_string())
     };

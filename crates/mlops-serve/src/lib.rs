@@ -32,6 +32,7 @@ mod log;
 mod metrics;
 mod mlflow;
 mod reply;
+pub mod review;
 pub mod route;
 mod routes;
 mod routing;

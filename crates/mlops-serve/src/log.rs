@@ -19,9 +19,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arrow_array::{
-    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_select::filter::filter_record_batch;
 use mlops_core::outfile::OutFile;
 use mlops_data::rows::Values;
 use parquet::arrow::ArrowWriter;
@@ -184,6 +186,23 @@ impl Log {
         let rows = answered.inputs.num_rows() as u64;
         let now = now();
         let refused = match assemble(answered, now) {
+            Ok(batch) => self.offer(batch, now).err(),
+            Err(_) => Some("their columns could not be put together"),
+        };
+        let Some(why) = refused else {
+            return 0;
+        };
+        self.dropped.count(rows, Some(why), false);
+        rows
+    }
+
+    /// Hands the rows of `answered` that `keep` keeps to the writer; returns the rows dropped.
+    pub(crate) fn record_some(&self, answered: &Answered<'_>, keep: &BooleanArray) -> u64 {
+        let now = now();
+        let rows = keep.true_count() as u64;
+        let refused = match assemble(answered, now)
+            .and_then(|batch| filter_record_batch(&batch, keep).map_err(|e| e.to_string()))
+        {
             Ok(batch) => self.offer(batch, now).err(),
             Err(_) => Some("their columns could not be put together"),
         };

@@ -76,21 +76,23 @@ pub(crate) struct Metrics {
     load_seconds: Family<ModelLabels, Gauge<f64, AtomicU64>>,
     reloads: Family<[(&'static str, String); 1], Counter>,
     batch_rows: Histograms<ModelLabels>,
-    shadow: ShadowMetrics,
-    guard: Family<[(&'static str, String); 1], Gauge>,
+    routes: RouteMetrics,
 }
 
 type ShadowLabels = [(&'static str, String); 3];
 
-/// A shadow route's copies, by the challenger's labels.
-struct ShadowMetrics {
+/// What routes and the review band decided: a shadow route's copies (by the challenger's
+/// labels), canary guards (by route), rows flagged for review (by model).
+struct RouteMetrics {
     copies: Family<ShadowLabels, Counter>,
     rows: Family<ModelLabels, Counter>,
     agreeing: Family<ModelLabels, Counter>,
     difference: Family<ModelLabels, Counter<f64, AtomicU64>>,
+    guard: Family<[(&'static str, String); 1], Gauge>,
+    reviewed: Family<ModelLabels, Counter>,
 }
 
-impl ShadowMetrics {
+impl RouteMetrics {
     fn register(registry: &mut Registry) -> Self {
         let copies = Family::<ShadowLabels, Counter>::default();
         registry.register(
@@ -119,11 +121,27 @@ impl ShadowMetrics {
              scores and the champion's; mean difference = this / mlops_serve_shadow_rows_total",
             difference.clone(),
         );
-        ShadowMetrics {
+        let reviewed = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "mlops_serve_review_rows",
+            "Rows answered whose score fell in the review band (serve.yaml's review); review \
+             rate = this / mlops_serve_rows_total",
+            reviewed.clone(),
+        );
+        let guard = Family::<[(&'static str, String); 1], Gauge>::default();
+        registry.register(
+            "mlops_serve_route_guard_tripped",
+            "1 once a canary's guard has tripped (every request to the route goes to the \
+             champion), else 0",
+            guard.clone(),
+        );
+        RouteMetrics {
             copies,
             rows,
             agreeing,
             difference,
+            guard,
+            reviewed,
         }
     }
 }
@@ -204,14 +222,7 @@ impl Metrics {
             "Rows per micro-batch scored at once (--batch-wait): sum / count is the mean batch",
             batch_rows.clone(),
         );
-        let shadow = ShadowMetrics::register(&mut registry);
-        let guard = Family::<[(&'static str, String); 1], Gauge>::default();
-        registry.register(
-            "mlops_serve_route_guard_tripped",
-            "1 once a canary's guard has tripped (every request to the route goes to the \
-             champion), else 0",
-            guard.clone(),
-        );
+        let routes = RouteMetrics::register(&mut registry);
         registry.register_collector(Box::new(Process));
         Metrics {
             registry,
@@ -227,14 +238,22 @@ impl Metrics {
             load_seconds,
             reloads,
             batch_rows,
-            shadow,
-            guard,
+            routes,
         }
+    }
+
+    /// Counts `rows` of `served` flagged for review.
+    pub(crate) fn reviewed(&self, served: &Served, rows: u64) {
+        self.routes
+            .reviewed
+            .get_or_create(&served.metric_labels)
+            .inc_by(rows);
     }
 
     /// Sets whether route `route`'s canary guard has tripped.
     pub(crate) fn guard(&self, route: &str, tripped: bool) {
-        self.guard
+        self.routes
+            .guard
             .get_or_create(&[("route", route.to_owned())])
             .set(i64::from(tripped));
     }
@@ -248,7 +267,7 @@ impl Metrics {
         scored: Option<(u64, u64, f64)>,
     ) {
         let [(_, model), (_, version)] = &challenger.metric_labels;
-        self.shadow
+        self.routes
             .copies
             .get_or_create(&[
                 ("model", model.clone()),
@@ -258,9 +277,9 @@ impl Metrics {
             .inc();
         if let Some((rows, agreeing, difference)) = scored {
             let labels = &challenger.metric_labels;
-            self.shadow.rows.get_or_create(labels).inc_by(rows);
-            self.shadow.agreeing.get_or_create(labels).inc_by(agreeing);
-            self.shadow
+            self.routes.rows.get_or_create(labels).inc_by(rows);
+            self.routes.agreeing.get_or_create(labels).inc_by(agreeing);
+            self.routes
                 .difference
                 .get_or_create(labels)
                 .inc_by(difference);

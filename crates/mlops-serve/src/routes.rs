@@ -24,7 +24,7 @@ use crate::ipc;
 use crate::log::{self, Answered};
 use crate::metrics::Route;
 use crate::reply::{self, ApiError};
-use crate::{mlflow, v2};
+use crate::{mlflow, review, v2};
 
 type Shared = Arc<Served>;
 
@@ -94,15 +94,31 @@ async fn infer(
         let given = request_id(&headers)?;
         let body = body?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(target, &body, given, started).await;
+            return arrow_stream(&app, target, &body, given, started).await;
         }
         let request = v2::parse(served, &body)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
         let id = request.id.or(given).unwrap_or_else(generated_id);
         watched(target, &id, &scored);
+        let flags = target
+            .review
+            .and_then(|band| review::flagged(band, &scored));
+        let answered = v2::Answered {
+            variant,
+            review: flags.as_deref(),
+        };
         let request = (request.fp64, request.proba);
-        let response = v2::response(served, &id, variant, request, &scored);
+        let response = v2::response(served, &id, answered, request, &scored);
         logged(served, variant, &batch, &scored, &id, started);
+        queued(
+            &app,
+            target,
+            flags.as_deref(),
+            &batch,
+            &scored,
+            &id,
+            started,
+        );
         shadowed(target, batch, scored, &id);
         Ok::<_, ApiError>(with_id(response, &id, variant))
     };
@@ -137,7 +153,7 @@ async fn invocations(
         let given = request_id(&headers)?;
         let body = body?;
         if ipc::is_ipc(&headers) {
-            return arrow_stream(target, &body, given, started).await;
+            return arrow_stream(&app, target, &body, given, started).await;
         }
         let body = reply::parse_json(&body)?;
         let batch = mlflow::request(&served.model.features, &body)?;
@@ -145,9 +161,26 @@ async fn invocations(
         let id = given.unwrap_or_else(generated_id);
         watched(target, &id, &scored);
         logged(served, variant, &batch, &scored, &id, started);
+        let flags = target
+            .review
+            .and_then(|band| review::flagged(band, &scored));
+        queued(
+            &app,
+            target,
+            flags.as_deref(),
+            &batch,
+            &scored,
+            &id,
+            started,
+        );
         let mut answer = mlflow::response(&scored);
         if let Some(variant) = variant {
             answer["variant"] = json!(variant);
+        }
+        if let (Some(flags), Some(predictions)) = (&flags, answer["predictions"].as_array_mut()) {
+            for (prediction, flag) in predictions.iter_mut().zip(flags) {
+                prediction["needs_review"] = json!(flag);
+            }
         }
         shadowed(target, batch, scored, &id);
         Ok::<_, ApiError>(with_id(reply::ok(&answer), &id, variant))
@@ -377,6 +410,7 @@ async fn feedback(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejectio
 /// An Arrow IPC stream body scored, answered with a stream of the output columns, and logged
 /// under the id `given` (the request's `X-Request-Id`) or a generated one.
 async fn arrow_stream(
+    app: &App,
     target: &Target,
     body: &[u8],
     given: Option<String>,
@@ -386,12 +420,51 @@ async fn arrow_stream(
     let variant = target.routed.then_some(served.name.as_str());
     let batch = ipc::request(&served.model.features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
-    let response = ipc::response(&scored)?;
+    let flags = target
+        .review
+        .and_then(|band| review::flagged(band, &scored));
+    let response = ipc::response(&scored, flags.as_deref())?;
     let id = given.unwrap_or_else(generated_id);
     watched(target, &id, &scored);
     logged(served, variant, &batch, &scored, &id, started);
+    queued(app, target, flags.as_deref(), &batch, &scored, &id, started);
     shadowed(target, batch, scored, &id);
     Ok(with_id(response, &id, variant))
+}
+
+/// Hands the rows flagged for review to the review queue, and counts them.
+fn queued(
+    app: &App,
+    target: &Target,
+    flags: Option<&[bool]>,
+    batch: &RecordBatch,
+    scored: &[(String, Values)],
+    id: &str,
+    started: Instant,
+) {
+    let Some(flags) = flags else { return };
+    let flagged = flags.iter().filter(|f| **f).count();
+    if flagged == 0 {
+        return;
+    }
+    let served = &target.served;
+    served.metrics.reviewed(served, flagged as u64);
+    let Some(queue) = app.review_log() else {
+        return;
+    };
+    let dropped = queue.record_some(
+        &Answered {
+            inputs: batch,
+            scored,
+            model: &served.name,
+            version: served.version(),
+            variant: target.routed.then_some(served.name.as_str()),
+            id,
+            latency: started.elapsed(),
+        },
+        &review::mask(flags),
+    );
+    served.metrics.log_dropped(dropped);
 }
 
 /// Tells the route that chose the model what it answered request `id` (a guarded canary

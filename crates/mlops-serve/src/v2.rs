@@ -465,7 +465,7 @@ fn by_column(
 pub(crate) fn response(
     served: &Served,
     id: &str,
-    variant: Option<&str>,
+    answer: Answered<'_>,
     request: (bool, bool),
     scored: &[(String, Values)],
 ) -> Response {
@@ -509,13 +509,34 @@ pub(crate) fn response(
             }
         }
     }
+    if let Some(flags) = answer.review {
+        outputs.push(output(
+            "needs_review",
+            vec![rows],
+            "BOOL",
+            Layout::Flags(flags),
+        ));
+    }
+    let needs_review = answer.review.map(|flags| flags.contains(&true));
+    let parameters = (answer.variant.is_some() || needs_review.is_some()).then_some(Parameters {
+        variant: answer.variant,
+        needs_review,
+    });
     reply::ok_serialized(&Answer {
         id,
         model_name: &served.name,
         model_version: served.version(),
         outputs,
-        parameters: variant.map(|variant| Parameters { variant }),
+        parameters,
     })
+}
+
+/// What an answer says beside the outputs: the route's variant that answered, and each row's
+/// review flag when a review band is set.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Answered<'a> {
+    pub(crate) variant: Option<&'a str>,
+    pub(crate) review: Option<&'a [bool]>,
 }
 
 /// An `infer` answer; fields in the order the JSON tree printed its keys.
@@ -532,7 +553,11 @@ struct Answer<'a> {
 
 #[derive(serde::Serialize)]
 struct Parameters<'a> {
-    variant: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
+    /// Whether any row's score fell in the review band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needs_review: Option<bool>,
 }
 
 #[derive(serde::Serialize)]
@@ -557,6 +582,8 @@ enum Layout<'a> {
     Rows(&'a [(String, Values)]),
     /// A binary model's scores, as `[1 - score, score]` a row.
     Pairs(&'a [f32]),
+    /// Each row's review flag.
+    Flags(&'a [bool]),
 }
 
 impl serde::Serialize for Data<'_> {
@@ -586,6 +613,11 @@ impl serde::Serialize for Data<'_> {
                     };
                     seq.serialize_element(&other)?;
                     seq.serialize_element(&f64::from(score))?;
+                }
+            }
+            Layout::Flags(flags) => {
+                for flag in flags {
+                    seq.serialize_element(flag)?;
                 }
             }
         }
