@@ -14,7 +14,9 @@ use crate::support::TestEnv;
 
 #[test]
 fn uncertain_rows_are_flagged_queued_exported_and_labelled_and_eval_compares_the_variants() {
-    let env = routed_env("  strategy: ab\n  ab: {variants: {champion: 0.5, challenger: 0.5}}\n");
+    let env = routed_env(
+        "  strategy: ab\n  ab: {variants: {champion: 0.5, challenger: 0.5}, sticky: x-request-id}\n",
+    );
     // A band holding the middle two of the query rows' four scores.
     let scores = crate::serve::predicted(&env, "models/churn");
     let mut sorted = scores.clone();
@@ -92,12 +94,24 @@ fn uncertain_rows_are_flagged_queued_exported_and_labelled_and_eval_compares_the
         "eval", "logs", "--labels", "labels", "--score", "score", "--slice", "variant", "--json",
     ]);
     let report: Value = serde_json::from_str(&report).expect("json");
-    let slices = report.to_string();
-    assert!(
-        slices.contains("variant=champion") || slices.contains("\"champion\""),
+    let mut variants: Vec<(String, u64)> = report["slices"]
+        .as_array()
+        .expect("slices")
+        .iter()
+        .map(|s| {
+            let value = s["values"][0].as_str().unwrap_or_default().to_owned();
+            (value, s["rows"].as_u64().unwrap_or_default())
+        })
+        .collect();
+    variants.sort();
+    // Every labelled row was answered through the route: by one variant or the other.
+    let names: Vec<&str> = variants.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(names, ["challenger", "champion"], "{report}");
+    assert_eq!(
+        variants.iter().map(|(_, rows)| rows).sum::<u64>(),
+        20,
         "{report}"
     );
-    assert!(slices.contains("challenger"), "{report}");
 }
 
 /// The cases `mlops review export` hands out from `logs`: (request id, row), sorted.
