@@ -4,7 +4,8 @@
 # 127.0.0.1, loaded with wrk through the Open Inference Protocol (KServe V2: one FP32 tensor
 # [N, 32] per request): 1 row per request at 16 connections, then 100 rows per request at 8, each
 # for DUR seconds after a 2 s warm-up; once with each request scored alone and once with
-# micro-batching (--batch-wait). Prints a Markdown table: requests/s, rows/s, p50 and p99 latency,
+# micro-batching (--batch-wait), and once through a shadow route (a copy of the model scores
+# every request after its answer). Prints a Markdown table: requests/s, rows/s, p50 and p99 latency,
 # the server's peak RSS, and the time from start to the ready line. Then, when MLServer's venv
 # is there ($SERVE_VENV, made by the side-by-side harness), runs that harness (SERVE_BENCH,
 # default ../shared/bench/serve.sh beside the repository), which serves the same MLP with Seldon
@@ -71,13 +72,14 @@ end
 EOF
 done
 
-# start_server ARGS...: starts `mlops serve` on a free port and waits for its ready line; sets
-# $server_pid, $url and $ready_s (seconds from start to the ready line, polled every few ms).
+# start_server ARGS...: starts `mlops serve ARGS` on a free port and waits for its ready line;
+# sets $server_pid, $url and $ready_s (seconds from start to the ready line, polled every few
+# ms). The model (or route) answering is `mlp`.
 start_server() {
     local t0 t1 address
     : >"$work/serve.out"
     t0=$(date +%s.%N)
-    "$mlops" serve "$work/mlp" --host 127.0.0.1 --port 0 --no-log "$@" >"$work/serve.out" 2>"$work/serve.err" &
+    "$mlops" serve "$@" --host 127.0.0.1 --port 0 --no-log >"$work/serve.out" 2>"$work/serve.err" &
     server_pid=$!
     until address=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$work/serve.out"); do
         kill -0 "$server_pid" 2>/dev/null || { echo "mlops serve did not start: $(cat "$work/serve.err")" >&2; exit 1; }
@@ -109,12 +111,22 @@ echo "mlops serve, $(nproc) cores, wrk -t$wrk_threads, ${dur} s per phase after 
 echo
 echo "| server | rows x connections | requests/s | rows/s | p50 ms | p99 ms | peak RSS MiB | start to ready s |"
 echo "|---|---|---|---|---|---|---|---|"
-for config in "" "--batch-wait $batch_wait"; do
-    # shellcheck disable=SC2086 # the flag and its value are two words
-    start_server $config
+# A shadow route: `mlp` answers, a copy of it scores every request after the answer is ready.
+cp -r "$work/mlp" "$work/candidate"
+cat >"$work/shadow.yaml" <<EOF
+models: {champion: mlp, candidate: candidate}
+route: {name: mlp, strategy: shadow, shadow: {model: candidate}}
+EOF
+for config in alone batched shadow; do
+    case $config in
+        alone) args=("$work/mlp") label="mlops serve" ;;
+        batched) args=("$work/mlp" --batch-wait "$batch_wait") label="mlops serve --batch-wait $batch_wait" ;;
+        shadow) args=(--config "$work/shadow.yaml") label="mlops serve, shadow route" ;;
+    esac
+    start_server "${args[@]}"
     wrk -t"$wrk_threads" -c16 -d2s -s "$work/wrk1.lua" "$url" >/dev/null
-    load "mlops serve${config:+ $config}" 1 16
-    load "mlops serve${config:+ $config}" 100 8
+    load "$label" 1 16
+    load "$label" 100 8
     stop_server
 done
 
