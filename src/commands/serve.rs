@@ -411,12 +411,23 @@ fn route_text(state: &serde_json::Value) -> String {
         .max()
         .unwrap_or(0)
         .max("model".len());
-    let _ = writeln!(out, "{:width$}  {:>6}  {:>9}", "model", "share", "requests");
+    let versions = variants
+        .iter()
+        .filter_map(|v| v["version"].as_str().map(str::len))
+        .max()
+        .unwrap_or(0)
+        .max("version".len());
+    let _ = writeln!(
+        out,
+        "{:width$}  {:versions$}  {:>6}  {:>9}",
+        "model", "version", "share", "requests"
+    );
     for variant in &variants {
         let _ = writeln!(
             out,
-            "{:width$}  {:>6.3}  {:>9}",
+            "{:width$}  {:versions$}  {:>6.3}  {:>9}",
             variant["name"].as_str().unwrap_or("?"),
+            variant["version"].as_str().unwrap_or("?"),
             variant["share"].as_f64().unwrap_or(f64::NAN),
             variant["requests"].as_u64().unwrap_or(0),
         );

@@ -488,3 +488,68 @@ fn serve_fetches_a_registered_version_the_cache_lacks_from_the_default_remote() 
     assert_eq!(version, "v0.0.1");
     assert_close(&scores, &want, "fetched from the remote");
 }
+
+#[test]
+fn a_canary_over_registry_stages_follows_a_promotion_on_reload() {
+    // prod holds v0.0.1, staging v0.1.0: the canary route serves them as champion and
+    // challenger under their registry name.
+    let env = registered_env();
+    std::fs::remove_dir_all(env.path("models/churn")).expect("remove the checkout");
+    train(&env, "11");
+    register(&env, "minor", "v0.1.0");
+    for (version, stage) in [("v0.0.1", "prod"), ("v0.1.0", "staging")] {
+        env.run(&[
+            "model",
+            "assign",
+            "churn",
+            "--version",
+            version,
+            "--stage",
+            stage,
+        ]);
+    }
+    env.write(
+        "serve.yaml",
+        "models:\n  champion: churn#prod\n  challenger: churn#staging\nroute:\n  strategy: canary\n  \
+         canary: {model: challenger, share: 0.5}\n",
+    );
+    let server = Server::start(&env, &["--config", "serve.yaml", "--no-log"]);
+    let versions = |server: &Server| {
+        let (status, state) = server.send("GET", "/admin/route", "");
+        assert_eq!(status, 200, "{state}");
+        assert_eq!(state["name"], "churn", "{state}");
+        let of = |i: usize| {
+            state["variants"][i]["version"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        };
+        (of(0), of(1))
+    };
+    assert_eq!(
+        versions(&server),
+        ("v0.0.1".to_owned(), "v0.1.0".to_owned())
+    );
+    // Promote the challenger: prod is v0.1.0 now, and a reload serves it as champion.
+    env.run(&[
+        "model",
+        "assign",
+        "churn",
+        "--version",
+        "v0.1.0",
+        "--stage",
+        "prod",
+    ]);
+    let (status, answer) = server.send("POST", "/admin/reload", "");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        versions(&server),
+        ("v0.1.0".to_owned(), "v0.1.0".to_owned())
+    );
+    let (status, answer) = server.send(
+        "POST",
+        "/v2/models/churn/infer",
+        &json!({ "inputs": column_tensors("FP64") }).to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+}

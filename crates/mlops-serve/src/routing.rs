@@ -18,8 +18,9 @@ use crate::route::{Colour, Plan, Strategy};
 use crate::shadow::Shadows;
 use crate::state::{self, RouteState, SavedArm, Tripped};
 
-/// A route, and when it started (a canary's ramp counts from then; a reload that leaves the
-/// route as it was keeps its start).
+/// A route at run time. It starts when the server loads it (a canary's ramp counts from then);
+/// a reload that leaves the route and its models' versions as they were keeps it, with its
+/// counts, and any other reload starts it afresh (reading back what the state directory kept).
 pub(crate) struct Routing {
     pub(crate) plan: Plan,
     /// Each variant's version when the route started, in the plan's order.
@@ -323,9 +324,11 @@ impl Routing {
             .iter()
             .zip(shares)
             .zip(&self.chosen)
-            .map(|((name, share), chosen)| {
+            .zip(&self.versions)
+            .map(|(((name, share), chosen), version)| {
                 serde_json::json!({
                     "name": name,
+                    "version": version,
                     "share": share,
                     "requests": chosen.load(Ordering::Relaxed),
                 })
