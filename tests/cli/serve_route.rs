@@ -112,9 +112,10 @@ fn a_canary_gets_its_share_of_keys_and_a_key_always_the_same_model() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(header(&head, "x-variant"), None);
     assert!(answer.get("parameters").is_none(), "{answer}");
-    // The route's metadata is its first variant's, under the route's name... as the model's.
+    // The route's metadata is its first variant's, under the route's name.
     let (status, metadata) = server.send("GET", "/v2/models/churn", "");
     assert_eq!(status, 200, "{metadata}");
+    assert_eq!(metadata["name"], "churn", "{metadata}");
     assert_eq!(metadata["inputs"].as_array().map(Vec::len), Some(3));
 }
 

@@ -65,7 +65,12 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 
 async fn metadata(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
     match app.model(&name) {
-        Ok(served) => reply::ok(&v2::metadata(&served)),
+        Ok(served) => {
+            // A route answers with its first model's inputs and outputs, under its own name.
+            let mut metadata = v2::metadata(&served);
+            metadata["name"] = name.into();
+            reply::ok(&metadata)
+        }
         Err(e) => e.into_response(),
     }
 }
