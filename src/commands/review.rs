@@ -24,8 +24,8 @@ pub(crate) enum ReviewCommand {
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
     /// How many cases at most
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    limit: usize,
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: u64,
     /// Where to write them: a `.csv` file, else Parquet
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -56,7 +56,8 @@ fn export(args: &ExportArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         .labels_dir
         .as_ref()
         .map_or_else(|| log_dir.with_file_name("labels"), |dir| ctx.cwd.join(dir));
-    let queue = mlops_serve::review::queue(&log_dir, &labels_dir, args.limit)?;
+    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+    let queue = mlops_serve::review::queue(&log_dir, &labels_dir, limit)?;
     let output = ctx.cwd.join(&args.output);
     let cases = match queue {
         Some(batch) => {

@@ -122,18 +122,23 @@ fn a_canary_gets_its_share_of_keys_and_a_key_always_the_same_model() {
 #[test]
 fn a_canary_ramps_up_on_schedule() {
     let env = routed_env(
-        "  strategy: canary\n  canary: {model: challenger, share: 0, ramp: [{share: 1, after: 2s}]}\n",
+        "  strategy: canary\n  canary: {model: challenger, share: 0, ramp: [{share: 1, after: 3s}]}\n",
     );
     let server = Server::start(&env, &["--config", "serve.yaml", "--no-log"]);
     let body = body();
-    let started = std::time::Instant::now();
+    // The route's age, from when the server loaded it (before its ready line).
+    let (_, state) = server.send("GET", "/admin/route", "");
+    let loaded = state["started_seconds_ago"].as_f64().expect("age");
+    let measured = std::time::Instant::now();
+    let age = || Duration::from_secs_f64(loaded) + measured.elapsed();
     for _ in 0..20 {
         let answered = variant(&server, ROUTED, &body, &[]);
-        if started.elapsed() < Duration::from_millis(1_900) {
+        // Answered before the step: routed before it too.
+        if age() < Duration::from_millis(2_900) {
             assert_eq!(answered, "champion");
         }
     }
-    std::thread::sleep(Duration::from_secs(2).saturating_sub(started.elapsed()));
+    std::thread::sleep(Duration::from_millis(3_100).saturating_sub(age()));
     for _ in 0..20 {
         assert_eq!(variant(&server, ROUTED, &body, &[]), "challenger");
     }
@@ -597,4 +602,28 @@ fn thompson_sampling_learns_the_better_arm_and_keeps_its_posteriors_across_resta
     let server = Server::start(&env, &args);
     let (_, after) = server.send("GET", "/admin/route", "");
     assert_eq!(after["arms"], before["arms"], "{after}");
+}
+
+#[test]
+fn a_reload_that_changes_a_blue_green_route_keeps_its_live_side() {
+    // No workspace and no --state-dir: the side lives in memory only, and a reload keeps it.
+    let env =
+        routed_env("  strategy: blue-green\n  blue-green: {blue: champion, green: challenger}\n");
+    let server = Server::start(&env, &["--config", "serve.yaml", "--no-log"]);
+    let body = body();
+    let url = format!("http://127.0.0.1:{}", server.port);
+    env.run(&["serve", "switch", "green", "--url", &url]);
+    assert_eq!(variant(&server, ROUTED, &body, &[]), "challenger");
+    // A new blue: the route changes, and green stays live.
+    env.write(
+        "serve.yaml",
+        "models:\n  spare: models/churn\n  challenger: models/churn-b\nroute:\n  name: churn\n  \
+         strategy: blue-green\n  blue-green: {blue: spare, green: challenger}\n",
+    );
+    let (status, answer) = server.send("POST", "/admin/reload", "");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(variant(&server, ROUTED, &body, &[]), "challenger");
+    let (_, state) = server.send("GET", "/admin/route", "");
+    assert_eq!(state["live"], "green", "{state}");
+    assert_eq!(state["variants"][0]["name"], "spare", "{state}");
 }

@@ -51,6 +51,8 @@ impl Arm {
 struct Pending {
     arm: usize,
     predictions: Option<Values>,
+    /// Its place in `Bandit::order`: an id answered again is remembered from its last answer.
+    seq: u64,
 }
 
 /// A bandit route's arms and what it remembers.
@@ -59,7 +61,10 @@ pub(crate) struct Bandit {
     pub(crate) arms: Vec<Arm>,
     rng: SplitMix,
     pending: HashMap<String, Pending>,
-    order: VecDeque<String>,
+    /// The ids in the order they were answered, with their place: the oldest are forgotten
+    /// first. An entry whose id was rewarded or answered again since is skipped.
+    order: VecDeque<(u64, String)>,
+    next: u64,
 }
 
 /// A reward posted for a request.
@@ -78,6 +83,7 @@ impl Bandit {
             rng: SplitMix(seed),
             pending: HashMap::new(),
             order: VecDeque::new(),
+            next: 0,
         }
     }
 
@@ -91,18 +97,23 @@ impl Bandit {
     /// Remembers that `arm` answered request `id` with `predictions`.
     pub(crate) fn answered(&mut self, id: &str, arm: usize, predictions: Option<&Values>) {
         let predictions = predictions.filter(|p| rows(p) <= KEPT_ROWS).cloned();
-        if self.order.len() >= PENDING
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.pending.remove(&oldest);
+        while self.order.len() >= PENDING {
+            let Some((seq, oldest)) = self.order.pop_front() else {
+                break;
+            };
+            if self.pending.get(&oldest).is_some_and(|p| p.seq == seq) {
+                self.pending.remove(&oldest);
+            }
         }
-        if self
-            .pending
-            .insert(id.to_owned(), Pending { arm, predictions })
-            .is_none()
-        {
-            self.order.push_back(id.to_owned());
-        }
+        let seq = self.next;
+        self.next += 1;
+        let pending = Pending {
+            arm,
+            predictions,
+            seq,
+        };
+        self.pending.insert(id.to_owned(), pending);
+        self.order.push_back((seq, id.to_owned()));
     }
 
     /// Counts `reward` for request `id`; the arm rewarded, or `None` when the request is not
@@ -134,32 +145,37 @@ impl Bandit {
         Some(arm)
     }
 
-    /// Each arm's share of the requests now: its chance of being picked.
-    pub(crate) fn shares(&mut self) -> Vec<f64> {
-        let k = self.arms.len();
-        match self.policy {
-            Policy::EpsilonGreedy { epsilon } => {
-                let best = best(&self.arms);
-                #[allow(clippy::cast_precision_loss, reason = "a few arms")]
-                let spread = epsilon / k as f64;
-                (0..k)
-                    .map(|i| spread + if i == best { 1.0 - epsilon } else { 0.0 })
-                    .collect()
+    /// What [`shares`] needs, copied, so that the draws run without holding the bandit (which
+    /// every routed request needs): the policy, the arms and a copy of the generator.
+    pub(crate) fn snapshot(&self) -> (Policy, Vec<Arm>, SplitMix) {
+        (self.policy, self.arms.clone(), self.rng.clone())
+    }
+}
+
+/// Each arm's share of the requests now: its chance of being picked. `rng` is a copy of the
+/// bandit's: looking does not change what comes next.
+pub(crate) fn shares(policy: Policy, arms: &[Arm], mut rng: SplitMix) -> Vec<f64> {
+    let k = arms.len();
+    match policy {
+        Policy::EpsilonGreedy { epsilon } => {
+            let best = best(arms);
+            #[allow(clippy::cast_precision_loss, reason = "a few arms")]
+            let spread = epsilon / k as f64;
+            (0..k)
+                .map(|i| spread + if i == best { 1.0 - epsilon } else { 0.0 })
+                .collect()
+        }
+        Policy::Thompson => {
+            let mut wins = vec![0usize; k];
+            for _ in 0..SHARE_DRAWS {
+                wins[pick(policy, arms, &mut rng)] += 1;
             }
-            Policy::Thompson => {
-                // Drawn from a copy of the generator: looking does not change what comes next.
-                let mut rng = self.rng.clone();
-                let mut wins = vec![0usize; k];
-                for _ in 0..SHARE_DRAWS {
-                    wins[pick(self.policy, &self.arms, &mut rng)] += 1;
-                }
-                #[allow(clippy::cast_precision_loss, reason = "counts")]
-                let shares = wins
-                    .iter()
-                    .map(|w| *w as f64 / SHARE_DRAWS as f64)
-                    .collect();
-                shares
-            }
+            #[allow(clippy::cast_precision_loss, reason = "counts")]
+            let shares = wins
+                .iter()
+                .map(|w| *w as f64 / SHARE_DRAWS as f64)
+                .collect();
+            shares
         }
     }
 }
@@ -268,7 +284,8 @@ mod tests {
             }
         }
         assert!(late[1] > 800, "{late:?}");
-        let shares = bandit.shares();
+        let (policy, arms, rng) = bandit.snapshot();
+        let shares = shares(policy, &arms, rng);
         assert!(shares[1] > 0.8, "{shares:?}");
     }
 
@@ -298,7 +315,8 @@ mod tests {
             None,
             "never answered"
         );
-        let shares = bandit.shares();
+        let (policy, arms, rng) = bandit.snapshot();
+        let shares = shares(policy, &arms, rng);
         assert!((shares[1] - 0.95).abs() < 1e-12, "{shares:?}");
     }
 }

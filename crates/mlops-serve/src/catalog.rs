@@ -335,7 +335,13 @@ impl App {
                 Some(same) if same.plan == plan && same.versions == versions => {
                     Ok(Arc::clone(same))
                 }
-                _ => Routing::new(plan, versions, self.state_dir.clone()).map(Arc::new),
+                _ => Routing::new(
+                    plan,
+                    versions,
+                    self.state_dir.clone(),
+                    before.route.as_deref(),
+                )
+                .map(Arc::new),
             }
         });
         let route = route.transpose()?;

@@ -286,10 +286,7 @@ fn plan(section: RouteSection, models: &[ModelEntry]) -> std::result::Result<Pla
 type Made = std::result::Result<(Strategy, Option<String>), String>;
 
 fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(
-        section,
-        &["canary", "ab", "champion", "blue-green", "shadow"],
-    )?;
+    allow_only(section, &["model"])?;
     let model = match &section.model {
         Some(model) => known("route.model", model, models)?,
         None => models
@@ -301,7 +298,7 @@ fn single(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["ab", "model", "blue-green", "shadow", "bandit"])?;
+    allow_only(section, &["champion", "canary"])?;
     let canary = section
         .canary
         .as_ref()
@@ -336,10 +333,7 @@ fn canary(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn bandit(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(
-        section,
-        &["canary", "ab", "model", "champion", "blue-green", "shadow"],
-    )?;
+    allow_only(section, &["bandit"])?;
     let name = strategy_name(section.strategy);
     let bandit = section.bandit.as_ref().ok_or_else(|| {
         format!("route.bandit: a {name} route needs `bandit: {{arms: [NAME, NAME, ...]}}`")
@@ -370,7 +364,7 @@ fn bandit(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn shadow(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(section, &["canary", "ab", "model", "blue-green", "bandit"])?;
+    allow_only(section, &["champion", "shadow"])?;
     let copy = section
         .shadow
         .as_ref()
@@ -444,10 +438,7 @@ fn champion(
 }
 
 fn blue_green(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(
-        section,
-        &["canary", "ab", "model", "champion", "shadow", "bandit"],
-    )?;
+    allow_only(section, &["blue-green"])?;
     let sides = section.blue_green.as_ref().ok_or(
         "route.blue-green: a blue-green route needs `blue-green: {blue: NAME, green: NAME}`",
     )?;
@@ -467,10 +458,7 @@ fn blue_green(section: &RouteSection, models: &[ModelEntry]) -> Made {
 }
 
 fn ab(section: &RouteSection, models: &[ModelEntry]) -> Made {
-    refuse_others(
-        section,
-        &["canary", "model", "champion", "blue-green", "shadow"],
-    )?;
+    allow_only(section, &["ab"])?;
     let ab = section
         .ab
         .as_ref()
@@ -510,19 +498,30 @@ fn known(key: &str, name: &str, models: &[ModelEntry]) -> std::result::Result<St
     Ok(name.to_owned())
 }
 
-/// Refuses the keys of `route` that belong to other strategies than `section`'s.
-fn refuse_others(section: &RouteSection, keys: &[&str]) -> std::result::Result<(), String> {
-    for key in keys {
-        let given = match *key {
+/// The keys that choose a strategy's models and shares, besides `strategy` and `name`.
+const STRATEGY_KEYS: [&str; 7] = [
+    "model",
+    "champion",
+    "canary",
+    "ab",
+    "blue-green",
+    "shadow",
+    "bandit",
+];
+
+/// Refuses the strategy keys of `section` that its strategy does not take (`own`).
+fn allow_only(section: &RouteSection, own: &[&str]) -> std::result::Result<(), String> {
+    for key in STRATEGY_KEYS {
+        let given = match key {
+            "model" => section.model.is_some(),
+            "champion" => section.champion.is_some(),
             "canary" => section.canary.is_some(),
             "ab" => section.ab.is_some(),
             "blue-green" => section.blue_green.is_some(),
             "shadow" => section.shadow.is_some(),
-            "bandit" => section.bandit.is_some(),
-            "champion" => section.champion.is_some(),
-            _ => section.model.is_some(),
+            _ => section.bandit.is_some(),
         };
-        if given {
+        if given && !own.contains(&key) {
             return Err(format!(
                 "route.{key} does not belong to route.strategy `{}`",
                 strategy_name(section.strategy)

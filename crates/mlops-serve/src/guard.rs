@@ -2,7 +2,8 @@
 //! and the limits that, once crossed by the challenger after `min_rows`, send every request
 //! back to the champion.
 //!
-//! The challenger's error rate is its non-2xx answers over the requests routed to it; its p99
+//! The challenger's error rate is its non-2xx answers over the requests routed to it, held
+//! against the champion's over the same window (a client's mistakes fail on both); its p99
 //! latency is read from a histogram of arrival-to-answer times (buckets a quarter of an octave
 //! wide, so the figure is at most 19% above the true one); its score drift is the population
 //! stability index of its scores against the champion's over the same window, in ten equal bins
@@ -168,14 +169,17 @@ impl Watch {
         if challenger.seen() < guard.min_rows {
             return None;
         }
-        if let (Some(limit), Some(rate)) = (guard.max_error_rate, challenger.error_rate())
-            && rate > limit
-        {
-            return Some(format!(
-                "the challenger's error rate {rate:.4} is over max_error_rate {limit} \
-                 ({} of {} requests)",
-                challenger.errors, challenger.requests
-            ));
+        // Over the champion's: requests a client got wrong (bad JSON, a body too large) fail
+        // on both sides alike and must not trip the guard.
+        if let (Some(limit), Some(rate)) = (guard.max_error_rate, challenger.error_rate()) {
+            let baseline = self.champion.error_rate().unwrap_or(0.0);
+            if rate - baseline > limit {
+                return Some(format!(
+                    "the challenger's error rate {rate:.4} ({} of {} requests) is over the \
+                     champion's {baseline:.4} by more than max_error_rate {limit}",
+                    challenger.errors, challenger.requests
+                ));
+            }
         }
         if let (Some(limit), Some(p99)) = (guard.max_p99, challenger.p99())
             && p99 > limit
@@ -253,6 +257,18 @@ mod tests {
         }
         let why = watch.check(&guard()).expect("tripped");
         assert!(why.contains("error rate 1.0000"), "{why}");
+    }
+
+    #[test]
+    fn errors_both_sides_make_do_not_trip() {
+        // Clients sending bad bodies: a fifth of the requests fail, on either side.
+        let mut watch = Watch::default();
+        for i in 0..1_000 {
+            let success = i % 5 != 0;
+            watch.champion.answered(success, Duration::from_millis(1));
+            watch.challenger.answered(success, Duration::from_millis(1));
+        }
+        assert_eq!(watch.check(&guard()), None);
     }
 
     #[test]

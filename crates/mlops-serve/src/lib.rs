@@ -214,8 +214,11 @@ impl Server {
             }
         });
         // Every request has been answered: what the logs hold is exactly what succeeded.
-        app.finish_logs()?;
-        app.finish_route()?;
+        let logs = app.finish_logs();
+        // What the route learnt is kept even when a log failed.
+        let route = app.finish_route();
+        logs?;
+        route?;
         answered
     }
 }

@@ -50,7 +50,8 @@ pub(crate) fn flagged(band: Review, scored: &[(String, Values)]) -> Option<Vec<b
 
 /// The oldest `limit` rows of the review queue under `log_dir` that the labels log at
 /// `labels_dir` has no label for (by request id and row), oldest first; `None` when none is
-/// waiting.
+/// waiting. One file holds one set of columns: the rows with the oldest row's (one model's
+/// inputs and outputs); cases of another model come once those are labelled.
 ///
 /// # Errors
 /// A queue or labels log that cannot be read.
@@ -75,11 +76,11 @@ pub fn queue(log_dir: &Path, labels_dir: &Path, limit: usize) -> Result<Option<R
         return Ok(None);
     }
     waiting.sort_by_key(|(stamp, _, _)| *stamp);
-    waiting.truncate(limit);
     let schema = waiting[0].1.schema();
     let rows: Vec<RecordBatch> = waiting
         .iter()
         .filter(|(_, batch, _)| batch.schema() == schema)
+        .take(limit.max(1))
         .map(|(_, batch, r)| batch.slice(*r, 1))
         .collect();
     let bad = |e: arrow_schema::ArrowError| Error::Log(format!("{}: {e}", queue_dir.display()));

@@ -1,14 +1,15 @@
 //! Routing a request among a route's variants: one model (`single`), a canary share with its
 //! ramp (`canary`), fixed shares among several (`ab`), all to the live one of two
-//! (`blue-green`, switched by `POST /admin/route/switch`), or all to the champion while the
-//! challenger scores copies (`shadow`, see `shadow`).
+//! (`blue-green`, switched by `POST /admin/route/switch`), all to the champion while the
+//! challenger scores copies (`shadow`, see `shadow`), or as the arms' rewards say (`thompson`,
+//! `epsilon-greedy`, see `bandit`).
 //!
 //! A route is served under a name of its own (`/v2/models/ROUTE/infer`, and `/invocations`
 //! without `?model=`); each variant stays addressable by its own name too. When the route is
-//! sticky, a request's key (a header, or a field of the request's parameters) is hashed into
-//! `[0, 1)` with BLAKE3, so the same key always gets the same variant, across requests,
-//! restarts and replicas, while the share of distinct keys each variant gets is its share. A
-//! request without a key is placed at random.
+//! sticky, a request's key (a header, or a field of the request's parameters) is hashed with
+//! the route's name into `[0, 1)` with BLAKE3, so the same key always gets the same variant,
+//! across requests, restarts and replicas, while the share of distinct keys each variant gets
+//! is its share. A request without a key is placed at random.
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -191,7 +192,7 @@ impl Plan {
     /// The variant a request goes to: placed by its `key` when it has one, else at random;
     /// `elapsed` since the route started (the canary's ramp).
     pub(crate) fn choose(&self, key: Option<&str>, elapsed: Duration) -> &str {
-        let point = key.map_or_else(random_point, key_point);
+        let point = key.map_or_else(random_point, |key| key_point(&self.name, key));
         match &self.strategy {
             Strategy::Single { model } => model,
             Strategy::Canary {
@@ -233,9 +234,14 @@ impl Plan {
     }
 }
 
-/// `key`'s place in `[0, 1)`: the first 53 bits of its BLAKE3 hash.
-fn key_point(key: &str) -> f64 {
-    let hash = blake3::hash(key.as_bytes());
+/// `key`'s place in `[0, 1)` on route `route`: the first 53 bits of the BLAKE3 hash of both,
+/// so that each route places customers afresh (the same 5% are not every canary's).
+fn key_point(route: &str, key: &str) -> f64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(route.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(key.as_bytes());
+    let hash = hasher.finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&hash.as_bytes()[..8]);
     unit(u64::from_le_bytes(first))

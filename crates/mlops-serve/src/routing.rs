@@ -46,16 +46,19 @@ pub(crate) struct Routing {
 }
 
 impl Routing {
-    /// The route `plan` describes among models of `versions`, with the state a run before it
-    /// left in `state_dir`.
+    /// The route `plan` describes among models of `versions`, with the run-time state of
+    /// `before` (the route it replaces on a reload, when it has the same name), else the state
+    /// a run before left in `state_dir`.
     pub(crate) fn new(
         plan: Plan,
         versions: Vec<String>,
         state_dir: Option<PathBuf>,
+        before: Option<&Routing>,
     ) -> Result<Routing> {
-        let saved = match &state_dir {
-            Some(dir) => state::read(dir, &plan.name)?,
-            None => RouteState::default(),
+        let saved = match (before.filter(|b| b.plan.name == plan.name), &state_dir) {
+            (Some(before), _) => before.snapshot(),
+            (None, Some(dir)) => state::read(dir, &plan.name)?,
+            (None, None) => RouteState::default(),
         };
         let live = match &plan.strategy {
             Strategy::BlueGreen { live, .. } => saved.live.unwrap_or(*live),
@@ -222,24 +225,30 @@ impl Routing {
 
     /// Keeps a bandit's arms in the state directory.
     pub(crate) fn keep_arms(&self) -> Result<()> {
-        let Some(bandit) = &self.bandit else {
+        if self.bandit.is_none() {
             return Ok(());
-        };
-        let arms: Vec<SavedArm> = {
-            let bandit = lock(bandit);
-            self.plan
-                .variants()
-                .iter()
-                .zip(&self.versions)
-                .zip(&bandit.arms)
-                .map(|((name, version), tally)| SavedArm {
-                    name: (*name).to_owned(),
-                    version: version.clone(),
-                    tally: tally.clone(),
-                })
-                .collect()
-        };
+        }
+        let arms = self.saved_arms();
         self.save(|state| state.arms = arms)
+    }
+
+    /// A bandit's arms, each with its model's name and version; none for other routes.
+    fn saved_arms(&self) -> Vec<SavedArm> {
+        let Some(bandit) = &self.bandit else {
+            return Vec::new();
+        };
+        let bandit = lock(bandit);
+        self.plan
+            .variants()
+            .iter()
+            .zip(&self.versions)
+            .zip(&bandit.arms)
+            .map(|((name, version), tally)| SavedArm {
+                name: (*name).to_owned(),
+                version: version.clone(),
+                tally: tally.clone(),
+            })
+            .collect()
     }
 
     /// Why a canary's guard tripped, once it has.
@@ -264,13 +273,34 @@ impl Routing {
     /// Changes the route's kept state through `change`, whole or not at all; a route without a
     /// state directory keeps nothing.
     fn save(&self, change: impl FnOnce(&mut RouteState)) -> Result<()> {
+        let _one_at_a_time = lock(&self.saving);
+        self.save_holding(change)
+    }
+
+    /// [`Routing::save`], for a caller that holds `saving` (to change memory in the same turn).
+    fn save_holding(&self, change: impl FnOnce(&mut RouteState)) -> Result<()> {
         let Some(dir) = &self.state_dir else {
             return Ok(());
         };
-        let _one_at_a_time = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
         let mut state = state::read(dir, &self.plan.name)?;
         change(&mut state);
         state::write(dir, &self.plan.name, &state)
+    }
+
+    /// The route's run-time state as it is now, for the route that replaces it on a reload:
+    /// the live side, the guard's trip (with the canary's version) and the bandit's arms.
+    fn snapshot(&self) -> RouteState {
+        let _one_at_a_time = lock(&self.saving);
+        let live = matches!(self.plan.strategy, Strategy::BlueGreen { .. }).then(|| self.live());
+        let tripped = self.tripped().map(|reason| Tripped {
+            reason,
+            version: self.versions.get(1).cloned().unwrap_or_default(),
+        });
+        RouteState {
+            live,
+            tripped,
+            arms: self.saved_arms(),
+        }
     }
 
     /// Makes `to` (`blue`, `green`, or either side's model name) the live side of a blue-green
@@ -297,13 +327,17 @@ impl Routing {
                 format!("expected blue, green, `{blue}` or `{green}`, got `{to}`"),
             ));
         };
-        self.save(|state| state.live = Some(colour)).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "state",
-                format!("not switched: cannot keep the switch across restarts: {e}"),
-            )
-        })?;
+        // Kept and made live in one turn: two switches at once leave the file and the server
+        // agreeing.
+        let _one_at_a_time = lock(&self.saving);
+        self.save_holding(|state| state.live = Some(colour))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "state",
+                    format!("not switched: cannot keep the switch across restarts: {e}"),
+                )
+            })?;
         self.green.store(colour == Colour::Green, Ordering::Release);
         Ok(colour)
     }
@@ -315,7 +349,13 @@ impl Routing {
         let shares = match (&self.plan.strategy, &self.bandit) {
             (Strategy::BlueGreen { .. }, _) if self.live() == Colour::Green => vec![0.0, 1.0],
             (Strategy::BlueGreen { .. }, _) => vec![1.0, 0.0],
-            (_, Some(bandit)) => lock(bandit).shares(),
+            (Strategy::Canary { .. }, _) if self.is_tripped.load(Ordering::Acquire) => {
+                vec![1.0, 0.0]
+            }
+            (_, Some(bandit)) => {
+                let (policy, arms, rng) = lock(bandit).snapshot();
+                crate::bandit::shares(policy, &arms, rng)
+            }
             _ => self.plan.shares(elapsed),
         };
         let variants: Vec<serde_json::Value> = self
