@@ -104,27 +104,21 @@ async fn infer(
         let request = v2::parse(served, &body)?;
         let (batch, scored) = score(Arc::clone(served), request.batch).await?;
         let id = request.id.or(given).unwrap_or_else(generated_id);
-        watched(target, &id, &scored);
-        let flags = target
-            .review
-            .and_then(|band| review::flagged(band, &scored));
+        let flags = review_flags(target, &scored);
         let answered = v2::Answered {
             variant,
             review: flags.as_deref(),
         };
         let request = (request.fp64, request.proba);
         let response = v2::response(served, &id, answered, request, &scored);
-        logged(served, variant, &batch, &scored, &id, started);
-        queued(
-            &app,
-            target,
-            flags.as_deref(),
-            &batch,
-            &scored,
-            &id,
+        let done = Done {
+            batch,
+            scored,
+            flags,
+            id: &id,
             started,
-        );
-        shadowed(target, batch, scored, &id);
+        };
+        recorded(&app, target, done);
         Ok::<_, ApiError>(with_id(response, &id, variant))
     };
     let response = responded(answer.await);
@@ -164,20 +158,7 @@ async fn invocations(
         let batch = mlflow::request(&served.model.features, &body)?;
         let (batch, scored) = score(Arc::clone(served), batch).await?;
         let id = given.unwrap_or_else(generated_id);
-        watched(target, &id, &scored);
-        logged(served, variant, &batch, &scored, &id, started);
-        let flags = target
-            .review
-            .and_then(|band| review::flagged(band, &scored));
-        queued(
-            &app,
-            target,
-            flags.as_deref(),
-            &batch,
-            &scored,
-            &id,
-            started,
-        );
+        let flags = review_flags(target, &scored);
         let mut answer = mlflow::response(&scored);
         if let Some(variant) = variant {
             answer["variant"] = json!(variant);
@@ -187,7 +168,14 @@ async fn invocations(
                 prediction["needs_review"] = json!(flag);
             }
         }
-        shadowed(target, batch, scored, &id);
+        let done = Done {
+            batch,
+            scored,
+            flags,
+            id: &id,
+            started,
+        };
+        recorded(&app, target, done);
         Ok::<_, ApiError>(with_id(reply::ok(&answer), &id, variant))
     };
     let response = responded(answer.await);
@@ -425,29 +413,58 @@ async fn arrow_stream(
     let variant = target.routed.then_some(served.name.as_str());
     let batch = ipc::request(&served.model.features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
-    let flags = target
-        .review
-        .and_then(|band| review::flagged(band, &scored));
+    let flags = review_flags(target, &scored);
     let response = ipc::response(&scored, flags.as_deref())?;
     let id = given.unwrap_or_else(generated_id);
-    watched(target, &id, &scored);
-    logged(served, variant, &batch, &scored, &id, started);
-    queued(app, target, flags.as_deref(), &batch, &scored, &id, started);
-    shadowed(target, batch, scored, &id);
+    let done = Done {
+        batch,
+        scored,
+        flags,
+        id: &id,
+        started,
+    };
+    recorded(app, target, done);
     Ok(with_id(response, &id, variant))
 }
 
-/// Hands the rows flagged for review to the review queue, and counts them.
-fn queued(
-    app: &App,
-    target: &Target,
-    flags: Option<&[bool]>,
-    batch: &RecordBatch,
-    scored: &[(String, Values)],
-    id: &str,
+/// A request scored with success, once its answer is made.
+struct Done<'a> {
+    /// Its rows as the model read them, and predict's columns for them.
+    batch: RecordBatch,
+    scored: Vec<(String, Values)>,
+    /// Each row's review flag, when a review band is set.
+    flags: Option<Vec<bool>>,
+    id: &'a str,
     started: Instant,
-) {
-    let Some(flags) = flags else { return };
+}
+
+/// Each row's review flag: whether its score lies in the review band, when one is set.
+fn review_flags(target: &Target, scored: &[(String, Values)]) -> Option<Vec<bool>> {
+    target.review.and_then(|band| review::flagged(band, scored))
+}
+
+/// What follows every successful answer, whatever its protocol: the route hears what its model
+/// answered, the rows go to the prediction log (those flagged to the review queue too), and a
+/// shadow gets its copy.
+fn recorded(app: &App, target: &Target, done: Done<'_>) {
+    let served = &target.served;
+    let variant = target.routed.then_some(served.name.as_str());
+    watched(target, done.id, &done.scored);
+    logged(
+        served,
+        variant,
+        &done.batch,
+        &done.scored,
+        done.id,
+        done.started,
+    );
+    queued(app, target, &done);
+    shadowed(target, done.batch, done.scored, done.id);
+}
+
+/// Hands the rows flagged for review to the review queue, and counts them.
+fn queued(app: &App, target: &Target, done: &Done<'_>) {
+    let Some(flags) = &done.flags else { return };
     let flagged = flags.iter().filter(|f| **f).count();
     if flagged == 0 {
         return;
@@ -459,13 +476,13 @@ fn queued(
     };
     let dropped = queue.record_some(
         &Answered {
-            inputs: batch,
-            scored,
+            inputs: &done.batch,
+            scored: &done.scored,
             model: &served.name,
             version: served.version(),
             variant: target.routed.then_some(served.name.as_str()),
-            id,
-            latency: started.elapsed(),
+            id: done.id,
+            latency: done.started.elapsed(),
         },
         &review::mask(flags),
     );
