@@ -81,8 +81,10 @@ impl Bandit {
             policy,
             arms,
             rng: SplitMix(seed),
-            pending: HashMap::new(),
-            order: VecDeque::new(),
+            // Sized for the requests it remembers from the start: growing the map under the
+            // lock every routed request takes would rehash it there, a pause of milliseconds.
+            pending: HashMap::with_capacity(PENDING),
+            order: VecDeque::with_capacity(PENDING),
             next: 0,
         }
     }
