@@ -98,7 +98,9 @@ impl Bandit {
 
     /// Remembers that `arm` answered request `id` with `predictions`.
     pub(crate) fn answered(&mut self, id: &str, arm: usize, predictions: Option<&Values>) {
-        let predictions = predictions.filter(|p| rows(p) <= KEPT_ROWS).cloned();
+        let predictions = predictions
+            .filter(|p| crate::reply::len(p) <= KEPT_ROWS)
+            .cloned();
         while self.order.len() >= PENDING {
             let Some((seq, oldest)) = self.order.pop_front() else {
                 break;
@@ -127,7 +129,7 @@ impl Bandit {
             Reward::Value(won) => (u64::from(*won), u64::from(!*won)),
             Reward::Labels(labels) => {
                 let predictions = pending.predictions.as_ref()?;
-                if labels.len() != rows(predictions) {
+                if labels.len() != crate::reply::len(predictions) {
                     return None;
                 }
                 let right = labels
@@ -238,14 +240,6 @@ fn gamma(rng: &mut SplitMix, shape: f64) -> f64 {
         if rng.uniform().ln() < accept {
             return base * cube;
         }
-    }
-}
-
-fn rows(values: &Values) -> usize {
-    match values {
-        Values::Float32(v) => v.len(),
-        Values::Int64(v) => v.len(),
-        Values::Text { ids, .. } => ids.len(),
     }
 }
 

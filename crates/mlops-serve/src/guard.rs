@@ -65,22 +65,11 @@ impl Side {
 
     /// Counts the rows a request scored, and their scores (`scored` is predict's columns).
     pub(crate) fn scored(&mut self, scored: &[(String, Values)]) {
-        let Some(rows) = scored.first().map(|(_, v)| rows_of(v)) else {
+        let Some((_, prediction)) = scored.first() else {
             return;
         };
-        self.rows += rows as u64;
-        let columns: Vec<&[f32]> = scored[1..]
-            .iter()
-            .filter_map(|(_, v)| match v {
-                Values::Float32(v) => Some(v.as_slice()),
-                _ => None,
-            })
-            .collect();
-        if columns.is_empty() {
-            return;
-        }
-        for row in 0..rows {
-            let top = columns.iter().map(|c| c[row]).fold(f32::NAN, f32::max);
+        self.rows += crate::reply::len(prediction) as u64;
+        for top in crate::reply::row_scores(scored).unwrap_or_default() {
             if top.is_finite() {
                 #[allow(
                     clippy::cast_possible_truncation,
@@ -119,14 +108,6 @@ impl Side {
             }
         }
         None
-    }
-}
-
-fn rows_of(values: &Values) -> usize {
-    match values {
-        Values::Float32(v) => v.len(),
-        Values::Int64(v) => v.len(),
-        Values::Text { ids, .. } => ids.len(),
     }
 }
 

@@ -376,24 +376,13 @@ impl Metrics {
         };
         let rows = crate::reply::len(prediction);
         self.rows.get_or_create(labels).inc_by(rows as u64);
-        let columns: Vec<&[f32]> = scored[1..]
-            .iter()
-            .filter_map(|(_, values)| match values {
-                Values::Float32(v) => Some(v.as_slice()),
-                _ => None,
-            })
-            .collect();
-        if columns.is_empty() {
-            // A regression model has no score.
+        // A regression model has no score.
+        let Some(row_scores) = crate::reply::row_scores(scored) else {
             return;
-        }
+        };
         let histogram = self.scores.get_or_create(labels);
         let mut positives = 0u64;
-        for row in 0..rows {
-            let top = columns
-                .iter()
-                .map(|c| c[row])
-                .fold(f32::NEG_INFINITY, f32::max);
+        for top in row_scores {
             histogram.observe(f64::from(top));
             if binary && f64::from(top) >= threshold {
                 positives += 1;

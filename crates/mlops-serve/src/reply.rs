@@ -117,6 +117,25 @@ pub(crate) fn cell(values: &Values, row: usize, as_f64: bool) -> Value {
     }
 }
 
+/// Each row's score in predict's columns (the prediction, then the scores): a binary model's
+/// score, a multiclass model's top class score; `None` for a regression, which has none.
+pub(crate) fn row_scores(scored: &[(String, Values)]) -> Option<Vec<f32>> {
+    let columns: Vec<&[f32]> = scored
+        .get(1..)?
+        .iter()
+        .filter_map(|(_, values)| match values {
+            Values::Float32(v) => Some(v.as_slice()),
+            _ => None,
+        })
+        .collect();
+    let rows = columns.first()?.len();
+    Some(
+        (0..rows)
+            .map(|row| columns.iter().map(|c| c[row]).fold(f32::NAN, f32::max))
+            .collect(),
+    )
+}
+
 /// How many rows a column holds.
 pub(crate) fn len(values: &Values) -> usize {
     match values {

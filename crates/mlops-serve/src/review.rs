@@ -26,26 +26,11 @@ pub const QUEUE_DIR: &str = "_review";
 /// Which rows of `scored` (predict's columns: the prediction, then the scores) need review;
 /// `None` when the model gives no score.
 pub(crate) fn flagged(band: Review, scored: &[(String, Values)]) -> Option<Vec<bool>> {
-    let columns: Vec<&[f32]> = scored
-        .get(1..)?
-        .iter()
-        .filter_map(|(_, v)| match v {
-            Values::Float32(v) => Some(v.as_slice()),
-            _ => None,
-        })
-        .collect();
-    let rows = columns.first()?.len();
     // Scores are f32: the band's ends are too, so a score written as 0.35 is in [0.35, ...].
     #[allow(clippy::cast_possible_truncation, reason = "scores are f32")]
     let band = (band.low as f32)..=(band.high as f32);
-    Some(
-        (0..rows)
-            .map(|row| {
-                let top = columns.iter().map(|c| c[row]).fold(f32::NAN, f32::max);
-                band.contains(&top)
-            })
-            .collect(),
-    )
+    let tops = crate::reply::row_scores(scored)?;
+    Some(tops.iter().map(|top| band.contains(top)).collect())
 }
 
 /// The oldest `limit` rows of the review queue under `log_dir` that the labels log at

@@ -147,7 +147,7 @@ pub(crate) fn compare(a: &[(String, Values)], b: &[(String, Values)]) -> (u64, f
     let (Some((_, pa)), Some((_, pb))) = (a.first(), b.first()) else {
         return (0, 0.0);
     };
-    let rows = len(pa).min(len(pb));
+    let rows = crate::reply::len(pa).min(crate::reply::len(pb));
     let agreeing = (0..rows).filter(|&r| same(pa, pb, r)).count() as u64;
     let (sa, sb) = (&a[1..], &b[1..]);
     let difference: f64 = if !sa.is_empty() && sa.len() == sb.len() {
@@ -166,14 +166,6 @@ pub(crate) fn compare(a: &[(String, Values)], b: &[(String, Values)]) -> (u64, f
         (0..rows).map(|r| (value(pa, r) - value(pb, r)).abs()).sum()
     };
     (agreeing, if difference.is_nan() { 0.0 } else { difference })
-}
-
-fn len(values: &Values) -> usize {
-    match values {
-        Values::Float32(v) => v.len(),
-        Values::Int64(v) => v.len(),
-        Values::Text { ids, .. } => ids.len(),
-    }
 }
 
 /// Whether a row of two prediction columns holds the same prediction.
