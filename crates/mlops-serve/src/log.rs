@@ -180,29 +180,17 @@ pub(crate) fn start(options: &LogOptions) -> Result<(Arc<Log>, Writer)> {
 }
 
 impl Log {
-    /// Hands `answered`'s rows to the writer; returns the rows dropped (all or none), because
-    /// the channel was full, the writer had stopped, or the rows could not be assembled.
-    pub(crate) fn record(&self, answered: &Answered<'_>) -> u64 {
-        let rows = answered.inputs.num_rows() as u64;
+    /// Hands `answered`'s rows (those `keep` keeps, when given) to the writer; returns the rows
+    /// dropped (all or none), because the channel was full, the writer had stopped, or the rows
+    /// could not be assembled.
+    pub(crate) fn record(&self, answered: &Answered<'_>, keep: Option<&BooleanArray>) -> u64 {
+        let rows = keep.map_or(answered.inputs.num_rows(), BooleanArray::true_count) as u64;
         let now = now();
-        let refused = match assemble(answered, now) {
-            Ok(batch) => self.offer(batch, now).err(),
-            Err(_) => Some("their columns could not be put together"),
-        };
-        let Some(why) = refused else {
-            return 0;
-        };
-        self.dropped.count(rows, Some(why), false);
-        rows
-    }
-
-    /// Hands the rows of `answered` that `keep` keeps to the writer; returns the rows dropped.
-    pub(crate) fn record_some(&self, answered: &Answered<'_>, keep: &BooleanArray) -> u64 {
-        let now = now();
-        let rows = keep.true_count() as u64;
-        let refused = match assemble(answered, now)
-            .and_then(|batch| filter_record_batch(&batch, keep).map_err(|e| e.to_string()))
-        {
+        let kept = assemble(answered, now).and_then(|batch| match keep {
+            Some(keep) => filter_record_batch(&batch, keep).map_err(|e| e.to_string()),
+            None => Ok(batch),
+        });
+        let refused = match kept {
             Ok(batch) => self.offer(batch, now).err(),
             Err(_) => Some("their columns could not be put together"),
         };
@@ -584,11 +572,15 @@ mod tests {
             id: "r",
             latency: Duration::from_millis(1),
         };
-        assert_eq!(log.record(&answered), 0, "queued");
-        assert_eq!(log.record(&answered), 2, "full: dropped, not waited for");
-        assert_eq!(log.record(&answered), 2, "still full");
+        assert_eq!(log.record(&answered, None), 0, "queued");
+        assert_eq!(
+            log.record(&answered, None),
+            2,
+            "full: dropped, not waited for"
+        );
+        assert_eq!(log.record(&answered, None), 2, "still full");
         log.close();
-        assert_eq!(log.record(&answered), 2, "closed");
+        assert_eq!(log.record(&answered, None), 2, "closed");
         let told = told.lock().expect("lock");
         // The first drop is told at once; the next within ten seconds waits for the one at
         // shutdown, which counts it.
@@ -625,12 +617,12 @@ mod tests {
             id: "r",
             latency: Duration::from_millis(1),
         };
-        assert_eq!(log.record(&answered), 64, "over the bytes: dropped");
+        assert_eq!(log.record(&answered, None), 64, "over the bytes: dropped");
         assert!(queue.try_recv().is_err(), "nothing was queued");
         assert_eq!(log.queued.load(Ordering::Relaxed), CAPACITY_BYTES - 64);
         // Once the writer has caught up, the rows go through and are counted as queued.
         log.queued.store(0, Ordering::Relaxed);
-        assert_eq!(log.record(&answered), 0, "queued");
+        assert_eq!(log.record(&answered, None), 0, "queued");
         let entry = queue.try_recv().expect("an entry");
         assert_eq!(
             log.queued.load(Ordering::Relaxed),

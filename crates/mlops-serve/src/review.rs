@@ -143,24 +143,30 @@ fn column<'a>(batch: &'a RecordBatch, name: &str, dir: &Path) -> Result<&'a Arra
         .ok_or_else(|| Error::Log(format!("{}: no column `{name}`", dir.display())))
 }
 
-fn text(batch: &RecordBatch, name: &str, dir: &Path) -> Result<StringArray> {
-    let array = arrow_cast::cast(column(batch, name, dir)?, &arrow_schema::DataType::Utf8)
-        .map_err(|e| Error::Log(format!("{}: column `{name}`: {e}", dir.display())))?;
-    Ok(array
+/// Column `name` of `batch`, cast to `T`'s type (the log's keys: text, integers, timestamps
+/// as microseconds).
+fn cast<T: Array + Clone + 'static>(
+    batch: &RecordBatch,
+    name: &str,
+    to: &DataType,
+    dir: &Path,
+) -> Result<T> {
+    let bad =
+        |e: &dyn std::fmt::Display| Error::Log(format!("{}: column `{name}`: {e}", dir.display()));
+    let array = arrow_cast::cast(column(batch, name, dir)?, to).map_err(|e| bad(&e))?;
+    array
         .as_any()
-        .downcast_ref::<StringArray>()
+        .downcast_ref::<T>()
         .cloned()
-        .unwrap_or_else(|| StringArray::from(Vec::<&str>::new())))
+        .ok_or_else(|| bad(&format!("not {to}")))
+}
+
+fn text(batch: &RecordBatch, name: &str, dir: &Path) -> Result<StringArray> {
+    cast(batch, name, &DataType::Utf8, dir)
 }
 
 fn int(batch: &RecordBatch, name: &str, dir: &Path) -> Result<Int64Array> {
-    let array = arrow_cast::cast(column(batch, name, dir)?, &arrow_schema::DataType::Int64)
-        .map_err(|e| Error::Log(format!("{}: column `{name}`: {e}", dir.display())))?;
-    Ok(array
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .cloned()
-        .unwrap_or_else(|| Int64Array::from(Vec::<i64>::new())))
+    cast(batch, name, &DataType::Int64, dir)
 }
 
 /// Microseconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.

@@ -448,45 +448,34 @@ fn review_flags(target: &Target, scored: &[(String, Values)]) -> Option<Vec<bool
 /// shadow gets its copy.
 fn recorded(app: &App, target: &Target, done: Done<'_>) {
     let served = &target.served;
-    let variant = target.routed.then_some(served.name.as_str());
     watched(target, done.id, &done.scored);
-    logged(
-        served,
-        variant,
-        &done.batch,
-        &done.scored,
-        done.id,
-        done.started,
-    );
-    queued(app, target, &done);
+    let rows = Answered {
+        inputs: &done.batch,
+        scored: &done.scored,
+        model: &served.name,
+        version: served.version(),
+        variant: target.routed.then_some(served.name.as_str()),
+        id: done.id,
+        latency: done.started.elapsed(),
+    };
+    logged(served, &rows);
+    if let Some(flags) = &done.flags {
+        queued(app, served, &rows, flags);
+    }
     shadowed(target, done.batch, done.scored, done.id);
 }
 
 /// Hands the rows flagged for review to the review queue, and counts them.
-fn queued(app: &App, target: &Target, done: &Done<'_>) {
-    let Some(flags) = &done.flags else { return };
+fn queued(app: &App, served: &Served, rows: &Answered<'_>, flags: &[bool]) {
     let flagged = flags.iter().filter(|f| **f).count();
     if flagged == 0 {
         return;
     }
-    let served = &target.served;
     served.metrics.reviewed(served, flagged as u64);
-    let Some(queue) = app.review_log() else {
-        return;
-    };
-    let dropped = queue.record_some(
-        &Answered {
-            inputs: &done.batch,
-            scored: &done.scored,
-            model: &served.name,
-            version: served.version(),
-            variant: target.routed.then_some(served.name.as_str()),
-            id: done.id,
-            latency: done.started.elapsed(),
-        },
-        &review::mask(flags),
-    );
-    served.metrics.log_dropped(dropped);
+    if let Some(queue) = app.review_log() {
+        let dropped = queue.record(rows, Some(&review::mask(flags)));
+        served.metrics.log_dropped(dropped);
+    }
 }
 
 /// Tells the route that chose the model what it answered request `id` (a guarded canary
@@ -624,26 +613,11 @@ fn generated_id() -> String {
     )
 }
 
-/// Hands a successful answer's rows to the prediction log, counting those it drops.
-pub(crate) fn logged(
-    served: &Served,
-    variant: Option<&str>,
-    batch: &RecordBatch,
-    scored: &[(String, Values)],
-    id: &str,
-    started: Instant,
-) {
+/// Hands a successful answer's rows to the prediction log of the model that scored them,
+/// counting those it drops.
+pub(crate) fn logged(served: &Served, rows: &Answered<'_>) {
     let Some(log) = &served.log else { return };
-    let dropped = log.record(&Answered {
-        inputs: batch,
-        scored,
-        model: &served.name,
-        version: served.version(),
-        variant,
-        id,
-        latency: started.elapsed(),
-    });
-    served.metrics.log_dropped(dropped);
+    served.metrics.log_dropped(log.record(rows, None));
 }
 
 /// Multiply-adds (rows x the model's parameters) a request may cost and still be scored on the

@@ -122,14 +122,16 @@ fn score_copy(shadows: &Shadows, challenger: &Served, copy: &Copy) {
     }
     let counts = Some((rows, agreeing, difference));
     challenger.metrics.shadow(challenger, "scored", counts);
-    crate::routes::logged(
-        challenger,
-        Some(challenger.name.as_str()),
-        &copy.batch,
-        &scored,
-        &copy.id,
-        started,
-    );
+    let copied = crate::log::Answered {
+        inputs: &copy.batch,
+        scored: &scored,
+        model: &challenger.name,
+        version: challenger.version(),
+        variant: Some(challenger.name.as_str()),
+        id: &copy.id,
+        latency: started.elapsed(),
+    };
+    crate::routes::logged(challenger, &copied);
 }
 
 fn tally(shadows: &Shadows) -> std::sync::MutexGuard<'_, Agreement> {
