@@ -11,8 +11,10 @@
 //! across requests, restarts and replicas, while the share of distinct keys each variant gets
 //! is its share. A request without a key is placed at random.
 
-use std::sync::Once;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use mlops_core::rng::SplitMix;
 use std::time::Duration;
 
 pub use crate::bandit::Policy;
@@ -247,23 +249,20 @@ fn key_point(route: &str, key: &str) -> f64 {
     unit(u64::from_le_bytes(first))
 }
 
-/// A random place in `[0, 1)` for a request without a key: splitmix64 over a counter shared by
-/// every thread, seeded from the clock; enough to split traffic (nothing here is a secret).
+/// A random place in `[0, 1)` for a request without a key: each thread's own `SplitMix`
+/// (mlops-core's), seeded from the clock and the thread's turn; enough to split traffic
+/// (nothing here is a secret).
 pub(crate) fn random_point() -> f64 {
-    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    static SEEDED: Once = Once::new();
-    SEEDED.call_once(|| {
-        #[allow(clippy::cast_possible_truncation, reason = "the low bits vary most")]
-        let nanos = crate::log::now().as_nanos() as u64;
-        STATE.store(nanos, Ordering::Relaxed);
-    });
-    let mut z = STATE
-        .fetch_add(GOLDEN, Ordering::Relaxed)
-        .wrapping_add(GOLDEN);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    unit(z ^ (z >> 31))
+    static THREADS: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static RNG: RefCell<SplitMix> = RefCell::new({
+            #[allow(clippy::cast_possible_truncation, reason = "the low bits vary most")]
+            let nanos = crate::log::now().as_nanos() as u64;
+            let turn = THREADS.fetch_add(1, Ordering::Relaxed);
+            SplitMix(nanos ^ turn.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        });
+    }
+    RNG.with(|rng| rng.borrow_mut().uniform())
 }
 
 /// The top 53 bits of `bits` as a number in `[0, 1)`.

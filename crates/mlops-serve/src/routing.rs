@@ -23,6 +23,8 @@ use crate::state::{self, RouteState, SavedArm, Tripped};
 /// counts, and any other reload starts it afresh (reading back what the state directory kept).
 pub(crate) struct Routing {
     pub(crate) plan: Plan,
+    /// The plan's variants, in its order (`Plan::variants`, made once, not per request).
+    variants: Vec<String>,
     /// Each variant's version when the route started, in the plan's order.
     pub(crate) versions: Vec<String>,
     started: Instant,
@@ -96,9 +98,11 @@ impl Routing {
             }
             _ => None,
         };
-        let chosen = plan.variants().iter().map(|_| AtomicU64::new(0)).collect();
+        let variants: Vec<String> = plan.variants().into_iter().map(str::to_owned).collect();
+        let chosen = variants.iter().map(|_| AtomicU64::new(0)).collect();
         Ok(Routing {
             plan,
+            variants,
             versions,
             started: Instant::now(),
             chosen,
@@ -138,7 +142,7 @@ impl Routing {
             }
             _ => self.plan.choose(key, self.started.elapsed()),
         };
-        if let Some(at) = self.plan.variants().iter().position(|v| *v == variant) {
+        if let Some(at) = self.variants.iter().position(|v| v == variant) {
             self.chosen[at].fetch_add(1, Ordering::Relaxed);
         }
         variant
@@ -148,7 +152,7 @@ impl Routing {
     /// bandit's arm the request, for its reward.
     pub(crate) fn scored(&self, variant: &str, id: &str, scored: &[(String, Values)]) {
         if let Some(bandit) = &self.bandit
-            && let Some(arm) = self.plan.variants().iter().position(|v| *v == variant)
+            && let Some(arm) = self.variants.iter().position(|v| v == variant)
         {
             let predictions = scored.first().map(|(_, p)| p);
             lock(bandit).answered(id, arm, predictions);
@@ -238,13 +242,12 @@ impl Routing {
             return Vec::new();
         };
         let bandit = lock(bandit);
-        self.plan
-            .variants()
+        self.variants
             .iter()
             .zip(&self.versions)
             .zip(&bandit.arms)
             .map(|((name, version), tally)| SavedArm {
-                name: (*name).to_owned(),
+                name: name.clone(),
                 version: version.clone(),
                 tally: tally.clone(),
             })
@@ -359,8 +362,7 @@ impl Routing {
             _ => self.plan.shares(elapsed),
         };
         let variants: Vec<serde_json::Value> = self
-            .plan
-            .variants()
+            .variants
             .iter()
             .zip(shares)
             .zip(&self.chosen)
@@ -403,8 +405,7 @@ impl Routing {
         if let Some(bandit) = &self.bandit {
             let bandit = lock(bandit);
             let arms: Vec<serde_json::Value> = self
-                .plan
-                .variants()
+                .variants
                 .iter()
                 .zip(&bandit.arms)
                 .map(|(name, arm)| {
