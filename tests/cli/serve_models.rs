@@ -181,6 +181,19 @@ fn train(env: &TestEnv, seed: &str) {
     ]);
 }
 
+/// Assigns `churn`'s `version` to `stage`.
+fn assign(env: &TestEnv, version: &str, stage: &str) {
+    env.run(&[
+        "model",
+        "assign",
+        "churn",
+        "--version",
+        version,
+        "--stage",
+        stage,
+    ]);
+}
+
 /// Tracks and commits `models/churn`, registers it with `bump` as `version` and assigns it to
 /// `prod`.
 fn register(env: &TestEnv, bump: &str, version: &str) {
@@ -197,15 +210,7 @@ fn register(env: &TestEnv, bump: &str, version: &str) {
         bump,
     ]);
     assert_eq!(registered["tag"], format!("churn@{version}"));
-    env.run(&[
-        "model",
-        "assign",
-        "churn",
-        "--version",
-        version,
-        "--stage",
-        "prod",
-    ]);
+    assign(env, version, "prod");
 }
 
 /// Scores the query rows with `churn`; the version that answered and its scores.
@@ -354,15 +359,7 @@ fn follows_the_registry(args: &[&str]) {
     assert_close(&wait_for_version(&server, "v0.1.0"), &second, "v0.1.0");
 
     // POST /admin/reload wants the token; prod goes back to v0.0.1.
-    env.run(&[
-        "model",
-        "assign",
-        "churn",
-        "--version",
-        "v0.0.1",
-        "--stage",
-        "prod",
-    ]);
+    assign(&env, "v0.0.1", "prod");
     let (status, error) = server.send("POST", "/admin/reload", "");
     assert_eq!(status, 401, "{error}");
     assert_eq!(error["field"], "authorization");
@@ -498,15 +495,7 @@ fn a_canary_over_registry_stages_follows_a_promotion_on_reload() {
     train(&env, "11");
     register(&env, "minor", "v0.1.0");
     for (version, stage) in [("v0.0.1", "prod"), ("v0.1.0", "staging")] {
-        env.run(&[
-            "model",
-            "assign",
-            "churn",
-            "--version",
-            version,
-            "--stage",
-            stage,
-        ]);
+        assign(&env, version, stage);
     }
     env.write(
         "serve.yaml",
@@ -531,15 +520,7 @@ fn a_canary_over_registry_stages_follows_a_promotion_on_reload() {
         ("v0.0.1".to_owned(), "v0.1.0".to_owned())
     );
     // Promote the challenger: prod is v0.1.0 now, and a reload serves it as champion.
-    env.run(&[
-        "model",
-        "assign",
-        "churn",
-        "--version",
-        "v0.1.0",
-        "--stage",
-        "prod",
-    ]);
+    assign(&env, "v0.1.0", "prod");
     let (status, answer) = server.send("POST", "/admin/reload", "");
     assert_eq!(status, 200, "{answer}");
     assert_eq!(

@@ -178,16 +178,7 @@ fn ab_shares_requests_and_every_log_row_names_its_variant() {
     assert!(server.terminate(), "exits with status 0 on SIGTERM");
     let mut logged: HashMap<(String, Option<String>), usize> = HashMap::new();
     for batch in logged_batches(&env.root().join("logs")) {
-        let text = |name: &str| {
-            batch
-                .column_by_name(name)
-                .and_then(|c| {
-                    c.as_any()
-                        .downcast_ref::<arrow_array::StringArray>()
-                        .cloned()
-                })
-                .unwrap_or_else(|| panic!("no text column `{name}`"))
-        };
+        let text = |name: &str| text_column(&batch, name);
         let (model, variant) = (text("model"), text("variant"));
         for row in 0..batch.num_rows() {
             let variant = variant.is_valid(row).then(|| variant.value(row).to_owned());
@@ -307,16 +298,7 @@ fn blue_green_switches_without_failing_a_request_and_keeps_the_live_side_across_
     // The log names the side that answered each request: the change points, as clients saw.
     let mut logged: HashMap<String, String> = HashMap::new();
     for batch in logged_batches(&env.root().join("logs")) {
-        let text = |name: &str| {
-            batch
-                .column_by_name(name)
-                .and_then(|c| {
-                    c.as_any()
-                        .downcast_ref::<arrow_array::StringArray>()
-                        .cloned()
-                })
-                .unwrap_or_else(|| panic!("no text column `{name}`"))
-        };
+        let text = |name: &str| text_column(&batch, name);
         let (ids, variants) = (text("request_id"), text("variant"));
         for row in 0..batch.num_rows() {
             logged.insert(ids.value(row).to_owned(), variants.value(row).to_owned());
@@ -405,16 +387,7 @@ fn a_shadow_scores_copies_without_changing_an_answer_and_both_are_logged() {
     let logged = |model: &str| {
         let mut ids = std::collections::BTreeSet::new();
         for batch in logged_batches(&env.root().join("logs").join(model)) {
-            let text = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .and_then(|c| {
-                        c.as_any()
-                            .downcast_ref::<arrow_array::StringArray>()
-                            .cloned()
-                    })
-                    .unwrap_or_else(|| panic!("no text column `{name}`"))
-            };
+            let text = |name: &str| text_column(&batch, name);
             let (ids_column, variants) = (text("request_id"), text("variant"));
             for row in 0..batch.num_rows() {
                 if variants.is_valid(row) {
@@ -441,6 +414,18 @@ fn shadow_version(metrics: &str) -> String {
             Some(rest.split('"').next()?.to_owned())
         })
         .unwrap_or_default()
+}
+
+/// The text column `name` of a log batch.
+fn text_column(batch: &arrow_array::RecordBatch, name: &str) -> arrow_array::StringArray {
+    batch
+        .column_by_name(name)
+        .and_then(|c| {
+            c.as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("no text column `{name}`"))
 }
 
 /// A V2 body of the query rows' numeric inputs only (no `plan`).

@@ -13,9 +13,9 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use mlops_core::rng::SplitMix;
-use std::time::Duration;
 
 pub use crate::bandit::Policy;
 

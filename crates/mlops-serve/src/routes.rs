@@ -122,13 +122,26 @@ async fn infer(
         Ok::<_, ApiError>(with_id(response, &id, variant))
     };
     let response = responded(answer.await);
-    if let Ok(target) = &found {
-        app.observed(target, response.status().is_success(), started.elapsed());
+    counted(&app, Route::V2Infer, &found, &response, started);
+    response
+}
+
+/// After a scoring request: the route that chose its model hears how it answered, and the
+/// metrics count it (under the model, or as an unknown one).
+fn counted(
+    app: &App,
+    route: Route,
+    found: &Result<Target, ApiError>,
+    response: &Response,
+    started: Instant,
+) {
+    let took = started.elapsed();
+    let status = response.status();
+    if let Ok(target) = found {
+        app.observed(target, status.is_success(), took);
     }
     let labels = found.as_ref().ok().map(|t| &t.served.metric_labels);
-    app.metrics
-        .answered(Route::V2Infer, labels, response.status(), started.elapsed());
-    response
+    app.metrics.answered(route, labels, status, took);
 }
 
 /// MLflow's scoring route. MLflow serves one model per server: this scores through the route
@@ -179,16 +192,7 @@ async fn invocations(
         Ok::<_, ApiError>(with_id(reply::ok(&answer), &id, variant))
     };
     let response = responded(answer.await);
-    if let Ok(target) = &found {
-        app.observed(target, response.status().is_success(), started.elapsed());
-    }
-    let labels = found.as_ref().ok().map(|t| &t.served.metric_labels);
-    app.metrics.answered(
-        Route::MlflowInvocations,
-        labels,
-        response.status(),
-        started.elapsed(),
-    );
+    counted(&app, Route::MlflowInvocations, &found, &response, started);
     response
 }
 
