@@ -231,6 +231,35 @@ fn a_bad_route_is_refused_at_start_naming_its_key() {
         assert!(err.contains("serve.yaml"), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
+    // A committed serve.yaml naming its route to climb out of the state directory (whose file is
+    // `<state-dir>/<route>.json`) is refused before anything is written.
+    let env =
+        routed_env("  strategy: blue-green\n  blue-green: {blue: champion, green: challenger}\n");
+    let config = String::from_utf8(env.read("serve.yaml")).expect("utf-8");
+    env.write(
+        "serve.yaml",
+        config.replace("name: churn", "name: ../../escaped"),
+    );
+    let args = [
+        "serve",
+        "--config",
+        "serve.yaml",
+        "--port",
+        "0",
+        "--no-log",
+        "--state-dir",
+        "state",
+    ];
+    let (_, err) = env.fails(2, &args);
+    assert!(err.contains("cannot name a route `../../escaped`"), "{err}");
+    assert!(!env.root().join("state").exists(), "nothing written");
+    assert!(
+        !env.root()
+            .parent()
+            .expect("parent")
+            .join("escaped.json")
+            .exists()
+    );
 }
 
 #[test]

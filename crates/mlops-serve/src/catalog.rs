@@ -568,7 +568,8 @@ impl Catalog {
     }
 }
 
-/// Refuses a route naming a model not loaded, or named like one.
+/// Refuses a route naming a model not loaded, or named like one, or whose name could not be a
+/// URL segment and its state file's name (`<state-dir>/<name>.json`).
 fn check_route(plan: &Plan, loaded: &[Loaded]) -> Result<()> {
     let names: Vec<&str> = loaded.iter().map(|l| l.name.as_str()).collect();
     for variant in plan.variants() {
@@ -585,7 +586,13 @@ fn check_route(plan: &Plan, loaded: &[Loaded]) -> Result<()> {
             plan.name
         )));
     }
-    check_name(&plan.name)
+    check_name(&plan.name).map_err(|_| {
+        Error::Route(format!(
+            "cannot name a route `{}`: use letters, digits, `-`, `_` and `.`, not first `.` or \
+             `_` (route.name in --config)",
+            plan.name
+        ))
+    })
 }
 
 /// A model's name is a URL path segment, a metrics label and its log's directory name: letters,
