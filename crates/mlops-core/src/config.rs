@@ -56,6 +56,10 @@ pub struct ConfigFile {
     /// Object-store credentials by remote name; read from `config.local.yaml` only.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub credentials: BTreeMap<String, RemoteCredentials>,
+    /// Secrets by name (alert sinks' webhook URLs and keys); read from `config.local.yaml`
+    /// only. An environment variable of the same name wins over an entry here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// One entry of `credentials:` in `config.local.yaml`: an access key for an object-store remote.
@@ -163,11 +167,18 @@ impl ConfigFile {
     /// Reads the committed config file, which must hold no credentials.
     pub(crate) fn load_shared(path: &Path) -> Result<Self> {
         let file = Self::load(path)?;
-        if !file.credentials.is_empty() {
-            return Err(Error::Config {
-                path: path.to_owned(),
-                message: "`credentials` belong in `config.local.yaml` (git-ignored), never in the committed config".to_owned(),
-            });
+        for (section, present) in [
+            ("credentials", !file.credentials.is_empty()),
+            ("secrets", !file.secrets.is_empty()),
+        ] {
+            if present {
+                return Err(Error::Config {
+                    path: path.to_owned(),
+                    message: format!(
+                        "`{section}` belong in `config.local.yaml` (git-ignored), never in the committed config"
+                    ),
+                });
+            }
         }
         Ok(file)
     }
@@ -203,6 +214,8 @@ pub struct Config {
     pub pre_commit: PreCommitMode,
     /// Object-store credentials by remote name (from `config.local.yaml` only).
     pub credentials: BTreeMap<String, RemoteCredentials>,
+    /// Named secrets (from `config.local.yaml` only); see [`Config::secret`].
+    pub secrets: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -227,7 +240,17 @@ impl Config {
                 .or(shared.hooks.pre_commit)
                 .unwrap_or_default(),
             credentials: local.credentials,
+            secrets: local.secrets,
         }
+    }
+
+    /// The secret `name`: the environment variable of that name, or else the `secrets:` entry
+    /// of `config.local.yaml`. Never read from a committed file.
+    pub fn secret(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.secrets.get(name).cloned())
     }
 }
 

@@ -8,7 +8,7 @@
 //! the versioning operations ([`ops`]), seeded randomness ([`rng`]), the one
 //! way every crate reads and writes YAML, guarded against files built to stall the parser
 //! ([`yaml`]), "did you mean" suggestions ([`suggest`]), and the kill points of the crash-safety
-//! tests ([`faults`]).
+//! tests ([`faults`]), and one blocking HTTP POST for alert delivery ([`http`]).
 //!
 //! File formats are not its business: tables (Parquet, CSV) are read and written by
 //! `mlops-data`, which builds on this crate.
@@ -22,6 +22,7 @@ pub mod digest;
 pub mod error;
 pub mod faults;
 pub mod git;
+pub mod http;
 pub mod index;
 mod lock;
 pub mod manifest;

@@ -24,6 +24,7 @@ use crate::workspace::{MLOPS_DIR, Workspace};
 
 mod object;
 mod store;
+pub(crate) use store::runtime;
 pub mod url;
 
 use store::{ObjectUrl, Scheme};

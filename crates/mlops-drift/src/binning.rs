@@ -51,6 +51,68 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     points
 }
 
+/// numpy's `histogram_bin_edges(values, bins="doane")` for float data (NannyML's univariate
+/// drift bins): Doane's width `ptp / (1 + log2 n + log2(1 + |g1| / σ_g1))` from the sample
+/// skewness `g1`, over `[min, max]` (widened by 0.5 each way when constant), and one bin when the
+/// data has fewer than 3 values or no spread.
+///
+/// # Panics
+/// When `values` is empty.
+#[expect(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "bin counts are small"
+)]
+pub fn doane_edges(values: &[f64]) -> Vec<f64> {
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    #[expect(clippy::float_cmp, reason = "numpy widens exactly constant data")]
+    let (first, last) = if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let n = values.len() as f64;
+    let mut width = 0.0;
+    if values.len() > 2 {
+        let mean = values.iter().sum::<f64>() / n;
+        let sigma = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+        if sigma > 0.0 {
+            let sg1 = (6.0 * (n - 2.0) / ((n + 1.0) * (n + 3.0))).sqrt();
+            let g1 = values
+                .iter()
+                .map(|v| ((v - mean) / sigma).powi(3))
+                .sum::<f64>()
+                / n;
+            width = (hi - lo) / (1.0 + n.log2() + (1.0 + g1.abs() / sg1).log2());
+        }
+    }
+    let count = if width == 0.0 {
+        1
+    } else {
+        ((last - first) / width).ceil() as usize
+    };
+    linspace(first, last, count + 1)
+}
+
+/// The bin of `value` among `edges` as `numpy.histogram` counts it (`[e_k, e_k+1)`, the last
+/// bin closed); `None` outside the edges or for NaN.
+pub fn bin_of(value: f64, edges: &[f64]) -> Option<usize> {
+    let last = edges.len() - 1;
+    if !(value >= edges[0] && value <= edges[last]) {
+        return None;
+    }
+    #[expect(clippy::float_cmp, reason = "the last bin is closed: its edge exactly")]
+    if value == edges[last] {
+        return Some(last - 1);
+    }
+    Some(edges.partition_point(|&e| e <= value) - 1)
+}
+
 /// Counts of sorted `values` per bin of `edges`, as `numpy.histogram(values, edges)`: values
 /// outside the edges are not counted.
 pub(crate) fn counts(values: &[f64], edges: &[f64]) -> Vec<u64> {

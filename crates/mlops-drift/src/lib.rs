@@ -6,11 +6,11 @@
 //! [`methods`] holds the drift tests and distances, each defined as Evidently (or scipy beneath
 //! it) defines it, and Evidently's rule for choosing one per column; [`ks`] the two-sample
 //! Kolmogorov-Smirnov test with scipy's p-values; the private `edf` the Cramér-von Mises and
-//! Anderson-Darling tests; the private `binning` numpy's histogram edges and counts.
+//! Anderson-Darling tests; [`binning`] numpy's histogram edges and counts.
 //!
 //! It never prints and never exits.
 
-mod binning;
+pub mod binning;
 pub mod drift;
 mod edf;
 mod error;

@@ -503,8 +503,8 @@ fn relative_entropy(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// scipy's `jensenshannon` (natural logarithm): the square root of the mean relative entropy of
-/// each distribution to their midpoint.
-fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
+/// each distribution to their midpoint. Each side is normalised to sum to 1 first.
+pub fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
     let (p, q) = (normalized(p), normalized(q));
     let midpoint: Vec<f64> = p
         .iter()

@@ -133,7 +133,7 @@ impl Ranked {
     /// A partition of the rows into `groups` groups (`ids[row]` in input order), laid out by
     /// position for [`pass`]. `scored`: whether its groups need the score metrics; a grouping
     /// that needs only confusion matrices (fairness rates) costs a pass a fraction as much.
-    pub(crate) fn grouping(&self, ids: &[u32], groups: usize, scored: bool) -> Grouping {
+    pub fn grouping(&self, ids: &[u32], groups: usize, scored: bool) -> Grouping {
         Grouping {
             ids: self.order.iter().map(|&r| ids[r as usize]).collect(),
             groups,

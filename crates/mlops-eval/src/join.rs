@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::input::describe;
 
 /// The column that orders labels given twice for one key.
-const TIMESTAMP: &str = "timestamp";
+pub const TIMESTAMP: &str = "timestamp";
 
 /// The labels and the columns that pair them with predictions.
 #[derive(Debug, Clone)]
@@ -85,35 +85,20 @@ pub(crate) fn read(
         label_columns.push(TIMESTAMP);
     }
     let labels = join.labels.read(&label_columns)?;
-    let pairs: Vec<(&Column, &Column)> = keys
+    let paired = pair(&table, &labels, &keys, stamped);
+    let found: Vec<(usize, usize)> = paired
+        .label_rows
         .iter()
-        .map(|k| {
-            (
-                table.column(k).expect("every key was read"),
-                labels.column(k).expect("every key was read"),
-            )
-        })
+        .enumerate()
+        .filter_map(|(row, label_row)| label_row.map(|l| (row, l)))
         .collect();
-    let (predicted, labelled) = codes(&pairs, table.rows, labels.rows);
-    let index = Index::build(&labelled, &labels, stamped);
-    let mut found = Vec::new();
-    let mut matched = vec![false; labels.rows];
-    let mut unlabelled = 0;
-    for row in 0..table.rows {
-        match predicted.key(row).and_then(|key| index.rows.get(key)) {
-            Some(&(label_row, _)) => {
-                found.push((row, label_row));
-                matched[label_row] = true;
-            }
-            None => unlabelled += 1,
-        }
-    }
+    let unlabelled = table.rows - found.len();
     let report = JoinReport {
         keys: join.keys.clone(),
         labelled: found.len(),
         unlabelled,
-        unmatched_labels: index.rows.len() - matched.iter().filter(|m| **m).count(),
-        superseded_labels: index.superseded,
+        unmatched_labels: paired.unmatched_labels,
+        superseded_labels: paired.superseded_labels,
     };
     if found.is_empty() && table.rows > 0 {
         return Err(Error::NoneLabelled {
@@ -152,6 +137,52 @@ pub(crate) fn read(
     joined.names.extend(label_column.names);
     joined.columns.extend(label_column.columns);
     Ok((joined, report))
+}
+
+/// Each prediction row's label row, from [`pair`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paired {
+    /// Per prediction row, the labels row that labels it (the latest of several), if any.
+    pub label_rows: Vec<Option<usize>>,
+    /// Labels whose key names no prediction row.
+    pub unmatched_labels: usize,
+    /// Labels replaced by a later label for the same key.
+    pub superseded_labels: usize,
+}
+
+/// Pairs the rows of `predictions` with the rows of `labels` that share their `keys` (a left
+/// join): a key labelled more than once takes the label with the latest `timestamp` when
+/// `stamped` (the labels table has one), else the last. Both tables hold every key column.
+///
+/// # Panics
+/// When a key column is missing from either table.
+pub fn pair(predictions: &Table, labels: &Table, keys: &[&str], stamped: bool) -> Paired {
+    let pairs: Vec<(&Column, &Column)> = keys
+        .iter()
+        .map(|k| {
+            (
+                predictions.column(k).expect("every key was read"),
+                labels.column(k).expect("every key was read"),
+            )
+        })
+        .collect();
+    let (predicted, labelled) = codes(&pairs, predictions.rows, labels.rows);
+    let index = Index::build(&labelled, labels, stamped);
+    let mut matched = vec![false; labels.rows];
+    let label_rows = (0..predictions.rows)
+        .map(|row| {
+            let found = predicted.key(row).and_then(|key| index.rows.get(key));
+            found.map(|&(label_row, _)| {
+                matched[label_row] = true;
+                label_row
+            })
+        })
+        .collect();
+    Paired {
+        label_rows,
+        unmatched_labels: index.rows.len() - matched.iter().filter(|m| **m).count(),
+        superseded_labels: index.superseded,
+    }
 }
 
 /// One side's keys: each row's key columns as codes, `width` of them a row; a row whose key

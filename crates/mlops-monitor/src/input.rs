@@ -1,0 +1,418 @@
+//! Reading the reference, the prediction log and the labels into the columns a monitor works on:
+//! timestamps as microseconds, the positive-class score, the prediction and the label as
+//! positive or not, and each feature as numbers or categories.
+//!
+//! A feature is numeric when the reference column holds numbers and categorical when it holds
+//! text or booleans, as NannyML decides by dtype. Without `features`, the features are the
+//! columns the reference and the predictions share, less the roles (timestamp, score,
+//! prediction, label, id) and the bookkeeping columns `mlops serve` logs.
+
+use mlops_data::Dataset;
+use mlops_data::table::{Column, Table};
+
+use crate::error::{Error, Result};
+
+/// Columns of the prediction log that describe a request, not the model's inputs.
+pub const LOG_COLUMNS: [&str; 6] = [
+    "model",
+    "model_version",
+    "variant",
+    "request_id",
+    "row",
+    "latency_ms",
+];
+
+/// Which column holds what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub timestamp: String,
+    /// The positive class's probability; estimated performance needs it.
+    pub score: Option<String>,
+    /// The predicted class; without it, a score at or above `threshold` predicts positive.
+    pub prediction: Option<String>,
+    pub label: String,
+    /// Key columns pairing predictions with labels kept apart from them.
+    pub id: Vec<String>,
+    /// The features watched for drift; `None` takes every shared column that has no role.
+    pub features: Option<Vec<String>>,
+    /// The positive class, for text labels and predictions.
+    pub pos_label: Option<String>,
+    pub threshold: f64,
+}
+
+impl Default for Columns {
+    /// The serve log's names: `timestamp`, `score`, `prediction`, `label`, keyed by
+    /// `request_id` and `row`.
+    fn default() -> Self {
+        Self {
+            timestamp: "timestamp".to_owned(),
+            score: Some("score".to_owned()),
+            prediction: Some("prediction".to_owned()),
+            label: "label".to_owned(),
+            id: vec!["request_id".to_owned(), "row".to_owned()],
+            features: None,
+            pos_label: None,
+            threshold: 0.5,
+        }
+    }
+}
+
+/// One feature's values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureValues {
+    /// NaN for a missing value.
+    Numbers(Vec<f64>),
+    /// Codes into `labels`; `None` for a missing value.
+    Categories {
+        labels: Vec<String>,
+        codes: Vec<Option<u32>>,
+    },
+}
+
+impl FeatureValues {
+    /// Whether row `row` is missing.
+    pub fn is_missing(&self, row: usize) -> bool {
+        match self {
+            FeatureValues::Numbers(v) => v[row].is_nan(),
+            FeatureValues::Categories { codes, .. } => codes[row].is_none(),
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, FeatureValues::Numbers(_))
+    }
+
+    fn of(column: &Column, numeric: bool) -> Option<Self> {
+        if numeric {
+            return column.to_floats().map(|v| {
+                FeatureValues::Numbers(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+            });
+        }
+        let (labels, ids) = column.to_coded();
+        Some(FeatureValues::Categories {
+            labels,
+            codes: ids
+                .into_iter()
+                .map(|i| (i != Column::MISSING).then_some(i))
+                .collect(),
+        })
+    }
+}
+
+/// One side's rows, as the methods read them.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    /// Microseconds since the epoch (UTC); `None` where missing.
+    pub micros: Vec<Option<i64>>,
+    /// NaN where missing.
+    pub scores: Option<Vec<f64>>,
+    pub predictions: Option<Vec<Option<bool>>>,
+    pub labels: Option<Vec<Option<bool>>>,
+    /// In the order of [`Fitted::features`](crate::monitor::Fitted).
+    pub features: Vec<FeatureValues>,
+    /// Labels paired from a labels log: (labelled rows, labels that matched no row).
+    pub paired: Option<(usize, usize)>,
+}
+
+/// The feature names: given, or the reference's columns the predictions also have, less the
+/// roles and the log's bookkeeping columns.
+///
+/// # Errors
+/// A given feature missing from either side.
+pub fn features(
+    reference: &Dataset,
+    predictions: &Dataset,
+    columns: &Columns,
+) -> Result<Vec<String>> {
+    let reference_names: Vec<String> = reference.schema()?.into_iter().map(|c| c.name).collect();
+    let prediction_names: Vec<String> = predictions.schema()?.into_iter().map(|c| c.name).collect();
+    if let Some(given) = &columns.features {
+        for name in given {
+            for (names, side) in [
+                (&reference_names, reference),
+                (&prediction_names, predictions),
+            ] {
+                if !names.contains(name) {
+                    return Err(Error::Column {
+                        column: name.clone(),
+                        input: describe(side),
+                        problem: format!(
+                            "is not there (it has {})",
+                            names
+                                .iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        return Ok(given.clone());
+    }
+    let mut roles: Vec<&str> = vec![columns.timestamp.as_str(), columns.label.as_str()];
+    roles.extend(columns.score.as_deref());
+    roles.extend(columns.prediction.as_deref());
+    roles.extend(columns.id.iter().map(String::as_str));
+    roles.extend(LOG_COLUMNS);
+    Ok(reference_names
+        .into_iter()
+        .filter(|n| !roles.contains(&n.as_str()) && prediction_names.contains(n))
+        .collect())
+}
+
+/// Reads `data`'s rows: the roles `columns` names that it has (the label only when
+/// `with_label`), and `features`, numeric where `numeric` says so (`None`: as the column is).
+///
+/// # Errors
+/// A missing or mistyped column, naming it and the input.
+pub fn read(
+    data: &Dataset,
+    columns: &Columns,
+    features: &[String],
+    numeric: Option<&[bool]>,
+    with_label: bool,
+) -> Result<Rows> {
+    let present: Vec<String> = data.schema()?.into_iter().map(|c| c.name).collect();
+    let has = |name: &str| present.iter().any(|p| p == name);
+    let input = describe(data);
+    if !has(&columns.timestamp) {
+        return Err(Error::Column {
+            column: columns.timestamp.clone(),
+            input,
+            problem: "is not there: name the timestamp column with --timestamp".to_owned(),
+        });
+    }
+    let mut wanted: Vec<&str> = vec![columns.timestamp.as_str()];
+    let score = columns.score.as_deref().filter(|s| has(s));
+    let prediction = columns.prediction.as_deref().filter(|p| has(p));
+    let label = with_label
+        .then_some(columns.label.as_str())
+        .filter(|l| has(l));
+    wanted.extend(score);
+    wanted.extend(prediction);
+    wanted.extend(label);
+    for f in features {
+        if !wanted.contains(&f.as_str()) {
+            wanted.push(f);
+        }
+    }
+    let table = data.read(&wanted)?;
+    if table.rows == 0 {
+        return Err(Error::Empty { input });
+    }
+    let column = |name: &str| table.column(name).expect("read above");
+    let micros = timestamps(column(&columns.timestamp), &columns.timestamp, &input)?;
+    let scores = score
+        .map(|s| probabilities(column(s), s, &input))
+        .transpose()?;
+    let predictions = prediction
+        .map(|p| positives(column(p), p, &input, columns.pos_label.as_deref()))
+        .transpose()?
+        .or_else(|| {
+            scores.as_ref().map(|s| {
+                s.iter()
+                    .map(|&v| (!v.is_nan()).then_some(v >= columns.threshold))
+                    .collect()
+            })
+        });
+    let labels = label
+        .map(|l| positives(column(l), l, &input, columns.pos_label.as_deref()))
+        .transpose()?;
+    let features = feature_values(&table, features, numeric, &input)?;
+    Ok(Rows {
+        micros,
+        scores,
+        predictions,
+        labels,
+        features,
+        paired: None,
+    })
+}
+
+/// Pairs `rows` (read from `predictions`) with the labels in `labels` by the id columns, setting
+/// their labels.
+///
+/// # Errors
+/// A missing key or label column, naming it and the input.
+pub fn pair_labels(
+    rows: &mut Rows,
+    predictions: &Dataset,
+    labels: &Dataset,
+    columns: &Columns,
+) -> Result<()> {
+    let keys: Vec<&str> = columns.id.iter().map(String::as_str).collect();
+    let label_input = describe(labels);
+    let label_names: Vec<String> = labels.schema()?.into_iter().map(|c| c.name).collect();
+    for name in keys.iter().copied().chain([columns.label.as_str()]) {
+        if !label_names.iter().any(|n| n == name) {
+            return Err(Error::Column {
+                column: name.to_owned(),
+                input: label_input,
+                problem: "is not there: name the label column with --label and the keys with --id"
+                    .to_owned(),
+            });
+        }
+    }
+    let stamped = label_names.iter().any(|n| n == mlops_eval::join::TIMESTAMP)
+        && !keys.contains(&mlops_eval::join::TIMESTAMP)
+        && columns.label != mlops_eval::join::TIMESTAMP;
+    let mut label_columns = keys.clone();
+    label_columns.push(&columns.label);
+    if stamped {
+        label_columns.push(mlops_eval::join::TIMESTAMP);
+    }
+    let label_table = labels.read(&label_columns)?;
+    let key_table = predictions.read(&keys)?;
+    let paired = mlops_eval::join::pair(&key_table, &label_table, &keys, stamped);
+    let values = positives(
+        label_table.column(&columns.label).expect("read above"),
+        &columns.label,
+        &label_input,
+        columns.pos_label.as_deref(),
+    )?;
+    let joined: Vec<Option<bool>> = paired
+        .label_rows
+        .iter()
+        .map(|r| r.and_then(|r| values[r]))
+        .collect();
+    rows.paired = Some((
+        joined.iter().filter(|l| l.is_some()).count(),
+        paired.unmatched_labels,
+    ));
+    rows.labels = Some(joined);
+    Ok(())
+}
+
+/// The files of an input, for messages.
+pub fn describe(data: &Dataset) -> String {
+    match data.files() {
+        [] => "(no files)".to_owned(),
+        [one] => format!("`{}`", one.display()),
+        [first, rest @ ..] => format!("`{}` and {} more files", first.display(), rest.len()),
+    }
+}
+
+fn timestamps(column: &Column, name: &str, input: &str) -> Result<Vec<Option<i64>>> {
+    match column {
+        Column::Float(days) => Ok(crate::windows::micros_of_days(
+            &days.iter().collect::<Vec<_>>(),
+        )),
+        other => Err(Error::Column {
+            column: name.to_owned(),
+            input: input.to_owned(),
+            problem: format!(
+                "holds {}, not dates or timestamps: a monitor cuts windows by time",
+                other.type_name()
+            ),
+        }),
+    }
+}
+
+fn probabilities(column: &Column, name: &str, input: &str) -> Result<Vec<f64>> {
+    let bad = |problem: String| Error::Column {
+        column: name.to_owned(),
+        input: input.to_owned(),
+        problem,
+    };
+    let Some(values) = column.to_floats() else {
+        return Err(bad("holds text, not scores".to_owned()));
+    };
+    let values: Vec<f64> = values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    if let Some(v) = values
+        .iter()
+        .find(|v| !v.is_nan() && !(0.0..=1.0).contains(*v))
+    {
+        return Err(bad(format!(
+            "holds {v}: scores are the positive class's probability, within [0, 1]"
+        )));
+    }
+    Ok(values)
+}
+
+/// Whether each value is the positive class: `true`, `1`, or `pos_label`.
+fn positives(
+    column: &Column,
+    name: &str,
+    input: &str,
+    pos_label: Option<&str>,
+) -> Result<Vec<Option<bool>>> {
+    let (labels, ids) = column.to_coded();
+    let distinct: Vec<&str> = {
+        let mut seen = vec![false; labels.len()];
+        for &i in &ids {
+            if i != Column::MISSING {
+                seen[i as usize] = true;
+            }
+        }
+        labels
+            .iter()
+            .zip(seen)
+            .filter(|(_, s)| *s)
+            .map(|(l, _)| l.as_str())
+            .collect()
+    };
+    let positive: &str = match pos_label {
+        Some(p) => p,
+        None if distinct.iter().all(|v| ["0", "1"].contains(v)) => "1",
+        None if distinct.iter().all(|v| ["false", "true"].contains(v)) => "true",
+        None => {
+            return Err(Error::Column {
+                column: name.to_owned(),
+                input: input.to_owned(),
+                problem: format!(
+                    "holds {}: name the positive class with --pos-label",
+                    distinct
+                        .iter()
+                        .take(5)
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    };
+    if distinct.len() > 2 {
+        return Err(Error::Column {
+            column: name.to_owned(),
+            input: input.to_owned(),
+            problem: format!(
+                "holds {} classes: a monitor estimates binary classifiers",
+                distinct.len()
+            ),
+        });
+    }
+    let is_positive: Vec<bool> = labels.iter().map(|l| l == positive).collect();
+    Ok(ids
+        .into_iter()
+        .map(|i| (i != Column::MISSING).then(|| is_positive[i as usize]))
+        .collect())
+}
+
+fn feature_values(
+    table: &Table,
+    features: &[String],
+    numeric: Option<&[bool]>,
+    input: &str,
+) -> Result<Vec<FeatureValues>> {
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let column = table.column(name).expect("read above");
+            let is_number = matches!(column, Column::Int(_) | Column::Float(_));
+            let wanted = numeric.map_or(is_number, |n| n[i]);
+            if wanted && !is_number {
+                return Err(Error::Column {
+                    column: name.clone(),
+                    input: input.to_owned(),
+                    problem: format!(
+                        "holds {}, where the reference holds numbers",
+                        column.type_name()
+                    ),
+                });
+            }
+            Ok(FeatureValues::of(column, wanted).expect("numbers convert"))
+        })
+        .collect()
+}

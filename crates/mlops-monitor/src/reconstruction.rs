@@ -1,0 +1,398 @@
+//! Multivariate drift by PCA reconstruction error, as NannyML 0.13.1's
+//! `DataReconstructionDriftCalculator` computes it.
+//!
+//! Fit on the reference: missing numbers take the column's mean, missing categories its most
+//! frequent value (the smallest of tied ones); a category becomes its share of the reference
+//! rows (an unseen one 0); every column is standardised (population standard deviation, 1 when
+//! constant); PCA keeps the fewest components whose explained variance exceeds 65%. A row's
+//! error is the Euclidean distance between it and its projection back from those components; a
+//! window's value is the mean error, its sampling error the errors' standard deviation (ddof 1)
+//! over √rows. The band is the reference windows' mean ± 3 sd, its lower side dropped when at
+//! or below 0; a value on or outside the band, or NaN, alerts.
+//!
+//! The eigendecomposition is a cyclic Jacobi one, exact to rounding like LAPACK's `syevd` that
+//! scikit-learn calls: an iterative solver can pick other components where eigenvalues nearly
+//! tie at the cut.
+
+use std::collections::HashMap;
+
+use crate::band::{Band, Limit, SPREAD};
+
+/// The share of variance the kept components must exceed.
+pub const VARIANCE_KEPT: f64 = 0.65;
+
+/// One feature column of the rows: numbers with NaN for missing, or category codes.
+#[derive(Debug, Clone)]
+pub enum Feature<'a> {
+    Number(&'a [f64]),
+    /// Codes into `labels`; `None` missing.
+    Category {
+        labels: &'a [String],
+        codes: &'a [Option<u32>],
+    },
+}
+
+impl Feature<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Feature::Number(v) => v.len(),
+            Feature::Category { codes, .. } => codes.len(),
+        }
+    }
+}
+
+/// How one column is turned into a number before scaling.
+#[derive(Debug, Clone)]
+enum Encoding {
+    /// The reference mean fills a missing value.
+    Number { fill: f64 },
+    /// Each category's reference share, by name; the most frequent fills a missing value.
+    Category {
+        shares: HashMap<String, f64>,
+        fill: f64,
+    },
+}
+
+/// One window's reconstruction error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Error {
+    /// The mean error of the window's rows; NaN without rows.
+    pub value: f64,
+    /// Standard deviation (ddof 1) over √rows; NaN with fewer than 2 rows.
+    pub sampling_error: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub alert: bool,
+}
+
+/// A fitted reconstruction.
+#[derive(Debug, Clone)]
+pub struct Reconstruction {
+    encodings: Vec<Encoding>,
+    means: Vec<f64>,
+    scales: Vec<f64>,
+    /// The column means of the standardised reference (≈ 0; kept as PCA keeps them).
+    centre: Vec<f64>,
+    /// Kept components, each a unit vector of `means.len()` values.
+    components: Vec<Vec<f64>>,
+    explained: Vec<f64>,
+    band: Band,
+}
+
+impl Reconstruction {
+    /// Fits on the reference `features` (equal lengths, at least 2 rows), and sets the band
+    /// from the reference `windows`.
+    ///
+    /// # Panics
+    /// Without features or with fewer than 2 rows.
+    pub fn fit(features: &[Feature<'_>], windows: &[Vec<usize>]) -> Self {
+        let encodings: Vec<Encoding> = features.iter().map(encoding).collect();
+        let rows = features[0].len();
+        let d = features.len();
+        let encoded = encode(features, &encodings, None);
+        #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+        let n = rows as f64;
+        let mut means = vec![0.0; d];
+        for row in encoded.chunks_exact(d) {
+            for (m, v) in means.iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        for m in &mut means {
+            *m /= n;
+        }
+        let mut scales = vec![0.0; d];
+        for row in encoded.chunks_exact(d) {
+            for ((s, v), m) in scales.iter_mut().zip(row).zip(&means) {
+                *s += (v - m) * (v - m);
+            }
+        }
+        for s in &mut scales {
+            *s = (*s / n).sqrt();
+            if *s == 0.0 {
+                *s = 1.0;
+            }
+        }
+        let standardised: Vec<f64> = encoded
+            .chunks_exact(d)
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&means)
+                    .zip(&scales)
+                    .map(|((v, m), s)| (v - m) / s)
+            })
+            .collect();
+        let mut centre = vec![0.0; d];
+        for row in standardised.chunks_exact(d) {
+            for (c, v) in centre.iter_mut().zip(row) {
+                *c += v;
+            }
+        }
+        for c in &mut centre {
+            *c /= n;
+        }
+        let mut covariance = vec![0.0; d * d];
+        for row in standardised.chunks_exact(d) {
+            for i in 0..d {
+                let a = row[i] - centre[i];
+                for j in i..d {
+                    covariance[i * d + j] += a * (row[j] - centre[j]);
+                }
+            }
+        }
+        for i in 0..d {
+            for j in i..d {
+                covariance[i * d + j] /= n - 1.0;
+                covariance[j * d + i] = covariance[i * d + j];
+            }
+        }
+        let (values, vectors) = symmetric_eigen(&covariance, d);
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        let values: Vec<f64> = order.iter().map(|&i| values[i].max(0.0)).collect();
+        let total: f64 = values.iter().sum();
+        let mut cumulative = 0.0;
+        let mut kept = d;
+        for (k, v) in values.iter().enumerate() {
+            cumulative += v / total;
+            if cumulative > VARIANCE_KEPT {
+                kept = k + 1;
+                break;
+            }
+        }
+        let components = order[..kept]
+            .iter()
+            .map(|&i| (0..d).map(|r| vectors[r * d + i]).collect())
+            .collect();
+        let mut fitted = Self {
+            encodings,
+            means,
+            scales,
+            centre,
+            components,
+            explained: values[..kept].iter().map(|v| v / total).collect(),
+            band: Band::default(),
+        };
+        let reference: Vec<f64> = windows
+            .iter()
+            .map(|w| fitted.error(features, w).value)
+            .collect();
+        fitted.band = Band::of(&reference, Limit::Drop(0.0), Limit::None, true);
+        fitted
+    }
+
+    /// How many components PCA keeps.
+    pub fn components(&self) -> usize {
+        self.components.len()
+    }
+
+    /// The share of the variance each kept component explains.
+    pub fn explained_variance(&self) -> &[f64] {
+        &self.explained
+    }
+
+    pub fn band(&self) -> Band {
+        self.band
+    }
+
+    /// The reconstruction error of the rows `window` of `features` (the reference's columns,
+    /// in its order).
+    pub fn error(&self, features: &[Feature<'_>], window: &[usize]) -> Error {
+        let d = self.means.len();
+        let encoded = encode(features, &self.encodings, Some(window));
+        let mut errors = Vec::with_capacity(window.len());
+        let mut z = vec![0.0; d];
+        let mut projection = vec![0.0; self.components.len()];
+        for row in encoded.chunks_exact(d) {
+            for i in 0..d {
+                z[i] = (row[i] - self.means[i]) / self.scales[i] - self.centre[i];
+            }
+            for (p, c) in projection.iter_mut().zip(&self.components) {
+                *p = c.iter().zip(&z).map(|(a, b)| a * b).sum();
+            }
+            let mut squared = 0.0;
+            for i in 0..d {
+                let back: f64 = projection
+                    .iter()
+                    .zip(&self.components)
+                    .map(|(p, c)| p * c[i])
+                    .sum();
+                let diff = z[i] - back;
+                squared += diff * diff;
+            }
+            errors.push(squared.sqrt());
+        }
+        #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+        let n = errors.len() as f64;
+        let value = if errors.is_empty() {
+            f64::NAN
+        } else {
+            errors.iter().sum::<f64>() / n
+        };
+        let sampling_error = if errors.len() < 2 {
+            f64::NAN
+        } else {
+            let var = errors
+                .iter()
+                .map(|e| (e - value) * (e - value))
+                .sum::<f64>()
+                / (n - 1.0);
+            var.sqrt() / n.sqrt()
+        };
+        let lower = self.band.lower.unwrap_or(f64::NEG_INFINITY);
+        let upper = self.band.upper.unwrap_or(f64::INFINITY);
+        Error {
+            value,
+            sampling_error,
+            lower: (value - SPREAD * sampling_error).max(0.0),
+            upper: value + SPREAD * sampling_error,
+            alert: !(lower < value && value < upper),
+        }
+    }
+}
+
+/// A column's encoding from the reference: the mean, or the category shares and mode.
+fn encoding(feature: &Feature<'_>) -> Encoding {
+    match feature {
+        Feature::Number(values) => {
+            let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+            #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+            let fill = kept.iter().sum::<f64>() / kept.len() as f64;
+            Encoding::Number { fill }
+        }
+        Feature::Category { labels, codes } => {
+            let mut counts = vec![0_usize; labels.len()];
+            for code in codes.iter().flatten() {
+                counts[*code as usize] += 1;
+            }
+            // The most frequent category, the smallest name among ties (scikit-learn's
+            // `SimpleImputer(strategy="most_frequent")`); missing values then count as it.
+            let mode = (0..labels.len())
+                .filter(|&i| counts[i] > 0)
+                .max_by(|&a, &b| counts[a].cmp(&counts[b]).then(labels[b].cmp(&labels[a])));
+            let missing = codes.iter().filter(|c| c.is_none()).count();
+            if let Some(mode) = mode {
+                counts[mode] += missing;
+            }
+            #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+            let n = codes.len() as f64;
+            #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+            let shares: HashMap<String, f64> = labels
+                .iter()
+                .zip(&counts)
+                .filter(|(_, c)| **c > 0)
+                .map(|(l, &c)| (l.clone(), c as f64 / n))
+                .collect();
+            let fill = mode.map_or(0.0, |m| shares[&labels[m]]);
+            Encoding::Category { shares, fill }
+        }
+    }
+}
+
+/// The rows (`window`, or all) as numbers, row-major.
+fn encode(features: &[Feature<'_>], encodings: &[Encoding], window: Option<&[usize]>) -> Vec<f64> {
+    let all: Vec<usize>;
+    let rows = if let Some(w) = window {
+        w
+    } else {
+        all = (0..features[0].len()).collect();
+        &all
+    };
+    let d = features.len();
+    let mut out = vec![0.0; rows.len() * d];
+    for (j, (feature, encoding)) in features.iter().zip(encodings).enumerate() {
+        match (feature, encoding) {
+            (Feature::Number(values), Encoding::Number { fill }) => {
+                for (i, &r) in rows.iter().enumerate() {
+                    let v = values[r];
+                    out[i * d + j] = if v.is_nan() { *fill } else { v };
+                }
+            }
+            (Feature::Category { labels, codes }, Encoding::Category { shares, fill }) => {
+                let by_code: Vec<f64> = labels
+                    .iter()
+                    .map(|l| shares.get(l).copied().unwrap_or(0.0))
+                    .collect();
+                for (i, &r) in rows.iter().enumerate() {
+                    out[i * d + j] = codes[r].map_or(*fill, |c| by_code[c as usize]);
+                }
+            }
+            _ => unreachable!("a window's columns have the reference's kinds"),
+        }
+    }
+    out
+}
+
+/// Eigenvalues and eigenvectors (columns of the row-major result) of the symmetric `d × d`
+/// matrix `a`, by cyclic Jacobi rotations until the off-diagonal part vanishes.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the textbook's names (Golub & Van Loan 8.5)"
+)]
+fn symmetric_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut a = a.to_vec();
+    let mut v = vec![0.0; d * d];
+    for i in 0..d {
+        v[i * d + i] = 1.0;
+    }
+    for _sweep in 0..100 {
+        let off: f64 = (0..d)
+            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * d + j] * a[i * d + j])
+            .sum();
+        let scale: f64 = (0..d).map(|i| a[i * d + i] * a[i * d + i]).sum();
+        if off <= f64::EPSILON * f64::EPSILON * scale || off == 0.0 {
+            break;
+        }
+        for p in 0..d {
+            for q in p + 1..d {
+                let apq = a[p * d + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * d + q] - a[p * d + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..d {
+                    let akp = a[k * d + p];
+                    let akq = a[k * d + q];
+                    a[k * d + p] = c * akp - s * akq;
+                    a[k * d + q] = s * akp + c * akq;
+                }
+                for k in 0..d {
+                    let apk = a[p * d + k];
+                    let aqk = a[q * d + k];
+                    a[p * d + k] = c * apk - s * aqk;
+                    a[q * d + k] = s * apk + c * aqk;
+                }
+                for k in 0..d {
+                    let vkp = v[k * d + p];
+                    let vkq = v[k * d + q];
+                    v[k * d + p] = c * vkp - s * vkq;
+                    v[k * d + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..d).map(|i| a[i * d + i]).collect(), v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jacobi_diagonalises_a_symmetric_matrix() {
+        let a = [4.0, 1.0, 2.0, 1.0, 3.0, 0.5, 2.0, 0.5, 5.0];
+        let (values, vectors) = symmetric_eigen(&a, 3);
+        for k in 0..3 {
+            for i in 0..3 {
+                let av: f64 = (0..3).map(|j| a[i * 3 + j] * vectors[j * 3 + k]).sum();
+                assert!((av - values[k] * vectors[i * 3 + k]).abs() < 1e-12);
+            }
+        }
+        let trace: f64 = values.iter().sum();
+        assert!((trace - 12.0).abs() < 1e-12);
+    }
+}

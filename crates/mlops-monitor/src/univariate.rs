@@ -1,0 +1,171 @@
+//! Univariate drift per window: the Jensen–Shannon distance (base 2) of each column's
+//! distribution in the window from the reference's, as NannyML 0.13.1's
+//! `UnivariateDriftCalculator` computes it by default, with its band (the reference windows'
+//! mean + 3 sd; no lower side).
+//!
+//! Numbers are binned on Doane's edges over the reference (numpy's `histogram_bin_edges`, from
+//! `mlops_drift::binning`); a window's values outside them fall into one extra bin. Categories
+//! are the reference's distinct values; a window's unseen values fall into the extra bin. Missing
+//! values are left out of both sides. The distance is `mlops_drift`'s Jensen–Shannon (natural
+//! logarithm) over √ln 2.
+
+use crate::band::{Band, Limit};
+
+/// One column of rows: numbers (NaN missing) or category codes into the column's labels.
+#[derive(Debug, Clone, Copy)]
+pub enum Values<'a> {
+    Numbers(&'a [f64]),
+    Categories {
+        labels: &'a [String],
+        codes: &'a [Option<u32>],
+    },
+}
+
+/// How a column's values are counted into bins, fitted on the reference.
+#[derive(Debug, Clone)]
+enum Bins {
+    Edges(Vec<f64>),
+    /// The reference's categories, by name, in sorted order.
+    Categories(Vec<String>),
+}
+
+/// One window's distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Distance {
+    /// NaN when the window has no value in the column.
+    pub value: f64,
+    pub alert: bool,
+}
+
+/// A column's fitted drift test.
+#[derive(Debug, Clone)]
+pub struct Univariate {
+    bins: Bins,
+    /// The reference's share per bin.
+    reference: Vec<f64>,
+    band: Band,
+}
+
+impl Univariate {
+    /// Fits on the reference `values` and sets the band from its `windows`; `None` when the
+    /// reference has no value in the column.
+    pub fn fit(values: Values<'_>, windows: &[Vec<usize>]) -> Option<Self> {
+        let all: Vec<usize> = (0..len(values)).collect();
+        let bins = match values {
+            Values::Numbers(v) => {
+                let kept: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                if kept.is_empty() {
+                    return None;
+                }
+                Bins::Edges(mlops_drift::binning::doane_edges(&kept))
+            }
+            Values::Categories { labels, codes } => {
+                let mut seen = vec![false; labels.len()];
+                for c in codes.iter().flatten() {
+                    seen[*c as usize] = true;
+                }
+                let mut names: Vec<String> = labels
+                    .iter()
+                    .zip(&seen)
+                    .filter(|(_, s)| **s)
+                    .map(|(l, _)| l.clone())
+                    .collect();
+                if names.is_empty() {
+                    return None;
+                }
+                names.sort();
+                Bins::Categories(names)
+            }
+        };
+        let mut fitted = Self {
+            bins,
+            reference: Vec::new(),
+            band: Band::default(),
+        };
+        fitted.reference = fitted.shares(values, &all)?.0;
+        let reference: Vec<f64> = windows
+            .iter()
+            .map(|w| fitted.distance(values, w).value)
+            .collect();
+        fitted.band = Band::of(&reference, Limit::None, Limit::None, false);
+        Some(fitted)
+    }
+
+    pub fn band(&self) -> Band {
+        self.band
+    }
+
+    /// The distance of the rows `window` of `values` (the reference's kind of column).
+    pub fn distance(&self, values: Values<'_>, window: &[usize]) -> Distance {
+        let Some((mut shares, counted)) = self.shares(values, window) else {
+            return Distance {
+                value: f64::NAN,
+                alert: false,
+            };
+        };
+        let mut reference = self.reference.clone();
+        let leftover = 1.0 - counted;
+        if leftover > 0.0 {
+            shares.push(leftover);
+            reference.push(0.0);
+        }
+        let value = mlops_drift::methods::jensen_shannon(&reference, &shares)
+            / std::f64::consts::LN_2.sqrt();
+        Distance {
+            value,
+            alert: self.band.upper.is_some_and(|u| value > u),
+        }
+    }
+
+    /// Each bin's share of the window's non-missing values, and the sum of those shares (below
+    /// 1 when values fell outside every bin); `None` without values.
+    #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
+    fn shares(&self, values: Values<'_>, window: &[usize]) -> Option<(Vec<f64>, f64)> {
+        let (counts, present) = match (&self.bins, values) {
+            (Bins::Edges(edges), Values::Numbers(v)) => {
+                let mut counts = vec![0_usize; edges.len() - 1];
+                let mut present = 0_usize;
+                for &r in window {
+                    let x = v[r];
+                    if x.is_nan() {
+                        continue;
+                    }
+                    present += 1;
+                    if let Some(b) = mlops_drift::binning::bin_of(x, edges) {
+                        counts[b] += 1;
+                    }
+                }
+                (counts, present)
+            }
+            (Bins::Categories(names), Values::Categories { labels, codes }) => {
+                let bin_of_code: Vec<Option<usize>> =
+                    labels.iter().map(|l| names.binary_search(l).ok()).collect();
+                let mut counts = vec![0_usize; names.len()];
+                let mut present = 0_usize;
+                for &r in window {
+                    if let Some(c) = codes[r] {
+                        present += 1;
+                        if let Some(b) = bin_of_code[c as usize] {
+                            counts[b] += 1;
+                        }
+                    }
+                }
+                (counts, present)
+            }
+            _ => unreachable!("a window's column has the reference's kind"),
+        };
+        if present == 0 {
+            return None;
+        }
+        let shares: Vec<f64> = counts.iter().map(|&c| c as f64 / present as f64).collect();
+        let counted = shares.iter().sum();
+        Some((shares, counted))
+    }
+}
+
+fn len(values: Values<'_>) -> usize {
+    match values {
+        Values::Numbers(v) => v.len(),
+        Values::Categories { codes, .. } => codes.len(),
+    }
+}
