@@ -38,7 +38,7 @@ deps:
     cargo machete
     echo "dependency rules hold"
 
-# Benchmark versioning and pipelines on generated data (release build): wall, CPU, peak memory
+# Benchmark every capability on generated data (release build): wall, CPU, peak memory
 bench *ARGS:
     cargo build --release
     bash benches/versioning.sh {{ARGS}}
@@ -47,6 +47,7 @@ bench *ARGS:
     bash benches/drift.sh
     bash benches/infer.sh
     bash benches/serve.sh
+    bash benches/monitor.sh
     bash benches/history.sh
     bash benches/s3.sh
     bash benches/s3_read.sh

@@ -76,6 +76,7 @@ pub(crate) enum Command {
     Train(Box<commands::train::TrainArgs>),
     Serve(Box<commands::serve::ServeArgs>),
     Feedback(commands::feedback::FeedbackArgs),
+    Monitor(Box<commands::monitor::MonitorArgs>),
     #[command(subcommand)]
     Review(commands::review::ReviewCommand),
     #[command(subcommand)]

@@ -17,6 +17,7 @@ pub(crate) mod init;
 pub(crate) mod man;
 pub(crate) mod metrics;
 pub(crate) mod model;
+pub(crate) mod monitor;
 pub(crate) mod move_path;
 pub(crate) mod predict;
 pub(crate) mod profile;
@@ -143,6 +144,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Train(args) => train::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
         Command::Feedback(args) => feedback::run(args, &ctx),
+        Command::Monitor(args) => monitor::run(args, &ctx),
         Command::Review(command) => review::run(command, &ctx),
         Command::Model(command) => model::run(command, &ctx),
         Command::Run(args) => run::run(args, &ctx),

@@ -9,7 +9,8 @@
 //! and human figures), [`markdown`], [`html`] (the self-contained page), [`prometheus`] (the text
 //! exposition format) and [`json`]. One module per report kind holds that report's renderings:
 //! [`drift`] and [`drift_html`], [`eval`] and [`eval_html`], [`data`] (status, diff, fsck, log),
-//! [`metrics`] (metrics show and diff, params diff), [`pipeline`] (runs, stage list, dag),
+//! [`metrics`] (metrics show and diff, params diff), [`monitor`] and [`monitor_html`],
+//! [`pipeline`] (runs, stage list, dag),
 //! [`registry`] (model list, history and inspect) and [`profile`].
 
 pub(crate) mod data;
@@ -21,6 +22,8 @@ pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod markdown;
 pub(crate) mod metrics;
+pub(crate) mod monitor;
+pub(crate) mod monitor_html;
 pub(crate) mod pipeline;
 pub(crate) mod profile;
 pub(crate) mod prometheus;

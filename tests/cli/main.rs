@@ -30,6 +30,7 @@ mod init;
 mod input_types;
 mod inputs;
 mod lock;
+mod monitor;
 mod old_versions;
 mod output;
 mod pipeline;

@@ -13,7 +13,7 @@ use crate::support::TestEnv;
 /// Asserts `text` matches the snapshot `name`, with the run-to-run parts redacted: the test's
 /// temp directory as `[TMP]`, digests and commits as `[HASH]`, durations as `[TIME]`, dates as
 /// `[DATE]`; decimals are cut to six places.
-fn snapshot(env: &TestEnv, name: &str, text: &str) {
+pub(crate) fn snapshot(env: &TestEnv, name: &str, text: &str) {
     snapshot_redacting(env, name, text, &[]);
 }
 

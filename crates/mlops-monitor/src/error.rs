@@ -27,15 +27,21 @@ pub enum Error {
     ReferenceLabels { input: String, column: String },
     #[error("{file}: {message}")]
     Config { file: PathBuf, message: String },
-    #[error("rule `{rule}`: {source}")]
+    /// One line: the expression's error is the message, not a cause printed again below it.
+    #[error("rule `{rule}`: {error}")]
     Rule {
         rule: String,
-        #[source]
-        source: mlops_expr::ParseError,
+        error: mlops_expr::ParseError,
     },
     #[error("sink `{sink}`: {message}")]
     Sink { sink: String, message: String },
-    #[error("cannot write the state file {path}: {source}")]
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the state file {path}")]
     State {
         path: PathBuf,
         #[source]

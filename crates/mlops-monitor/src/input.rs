@@ -5,7 +5,8 @@
 //! A feature is numeric when the reference column holds numbers and categorical when it holds
 //! text or booleans, as NannyML decides by dtype. Without `features`, the features are the
 //! columns the reference and the predictions share, less the roles (timestamp, score,
-//! prediction, label, id) and the bookkeeping columns `mlops serve` logs.
+//! prediction, label, id), the bookkeeping columns `mlops serve` logs, and identifiers (integer
+//! or text columns with a different value in every reference row).
 
 use mlops_data::Dataset;
 use mlops_data::table::{Column, Table};
@@ -155,10 +156,29 @@ pub fn features(
     roles.extend(columns.prediction.as_deref());
     roles.extend(columns.id.iter().map(String::as_str));
     roles.extend(LOG_COLUMNS);
-    Ok(reference_names
+    let candidates: Vec<String> = reference_names
         .into_iter()
         .filter(|n| !roles.contains(&n.as_str()) && prediction_names.contains(n))
+        .collect();
+    let names: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    let table = reference.read(&names)?;
+    Ok(candidates
+        .into_iter()
+        .zip(&table.columns)
+        .filter(|(_, column)| !is_identifier(column))
+        .map(|(name, _)| name)
         .collect())
+}
+
+/// Whether a column looks like a row identifier rather than a feature: integers or text with a
+/// different value in every row (an order id, a customer id). Such a column drifts by
+/// construction and would swamp the reconstruction; name it in `features` to watch it anyway.
+fn is_identifier(column: &Column) -> bool {
+    let (labels, ids) = match column {
+        Column::Int(_) | Column::Text { .. } => column.to_coded(),
+        Column::Bool(_) | Column::Float(_) => return false,
+    };
+    ids.len() > 1 && labels.len() == ids.len()
 }
 
 /// Reads `data`'s rows: the roles `columns` names that it has (the label only when
@@ -177,11 +197,7 @@ pub fn read(
     let has = |name: &str| present.iter().any(|p| p == name);
     let input = describe(data);
     if !has(&columns.timestamp) {
-        return Err(Error::Column {
-            column: columns.timestamp.clone(),
-            input,
-            problem: "is not there: name the timestamp column with --timestamp".to_owned(),
-        });
+        return Err(no_timestamp(&columns.timestamp, input));
     }
     let mut wanted: Vec<&str> = vec![columns.timestamp.as_str()];
     let score = columns.score.as_deref().filter(|s| has(s));
@@ -228,6 +244,27 @@ pub fn read(
         features,
         paired: None,
     })
+}
+
+/// `data`'s timestamps alone, as microseconds; the column checked as [`read`] checks it.
+///
+/// # Errors
+/// A missing timestamp column, or one that holds no dates or timestamps.
+pub fn read_timestamps(data: &Dataset, column: &str) -> Result<Vec<Option<i64>>> {
+    let input = describe(data);
+    if !data.schema()?.iter().any(|c| c.name == column) {
+        return Err(no_timestamp(column, input));
+    }
+    let table = data.read(&[column])?;
+    timestamps(table.column(column).expect("read above"), column, &input)
+}
+
+fn no_timestamp(column: &str, input: String) -> Error {
+    Error::Column {
+        column: column.to_owned(),
+        input,
+        problem: "is not there: name the timestamp column with --timestamp".to_owned(),
+    }
 }
 
 /// Pairs `rows` (read from `predictions`) with the labels in `labels` by the id columns, setting

@@ -79,6 +79,10 @@ pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
         options.seed,
     );
     drop(reference);
+    let names: Vec<&str> = fitted.series().iter().map(|(n, _)| n.as_str()).collect();
+    for rule in &options.rules {
+        rule.check(&names)?;
+    }
 
     let settings = settings(inputs, options, &features)?;
     let mut state = match &options.state {
@@ -92,7 +96,7 @@ pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
 
     let mut ordered: Vec<&WindowState> = state.windows.values().collect();
     ordered.sort_by_key(|w| w.start);
-    let metrics: Vec<Series> = fitted
+    let mut metrics: Vec<Series> = fitted
         .series()
         .iter()
         .map(|(name, band)| Series {
@@ -112,10 +116,13 @@ pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
                 })
                 .collect(),
         })
-        .filter(|s| s.points.iter().any(|p| p.value.is_some()) || !Fitted::needs_labels(&s.name))
         .collect();
     let window_reports: Vec<WindowReport> = ordered.iter().map(|w| w.report.clone()).collect();
     let alerts = alert(options, &metrics, &window_reports, &mut state)?;
+    // The label-dependent series no window has (no labels given, or none arrived yet) say
+    // nothing; rules may still name them (they are undefined, and do not fire).
+    metrics
+        .retain(|s| s.points.iter().any(|p| p.value.is_some()) || !Fitted::needs_labels(&s.name));
     if let Some(path) = &options.state {
         state.save(path)?;
     }
@@ -278,13 +285,12 @@ fn update(
 }
 
 /// The keys of the windows a file's rows fall in.
+///
+/// # Errors
+/// A file without the timestamp column, or with one of no dates or timestamps: named here,
+/// where it is first read, so that such a file is never taken for one without rows.
 fn file_windows(file: &Dataset, options: &Options) -> Result<Vec<String>> {
-    let table = file.read(&[options.columns.timestamp.as_str()])?;
-    let column = table
-        .column(&options.columns.timestamp)
-        .expect("read above");
-    let days: Vec<Option<f64>> = column.to_floats().unwrap_or_default();
-    let micros = windows::micros_of_days(&days);
+    let micros = input::read_timestamps(file, &options.columns.timestamp)?;
     Ok(windows::cut(&micros, options.window)
         .into_iter()
         .map(|w| w.key)

@@ -39,9 +39,9 @@ impl Rule {
         windows_in_a_row: usize,
         sinks: Vec<String>,
     ) -> Result<Self> {
-        let condition = Expr::condition(when).map_err(|source| Error::Rule {
+        let condition = Expr::condition(when).map_err(|error| Error::Rule {
             rule: name.to_owned(),
-            source: source.named("rule"),
+            error: error.named("rule"),
         })?;
         Ok(Self {
             name: name.to_owned(),
@@ -49,6 +49,25 @@ impl Rule {
             windows_in_a_row: windows_in_a_row.max(1),
             sinks,
         })
+    }
+
+    /// Checks that the condition names only series of `names` (or their `.alert`,
+    /// `.reference`, `.lower`, `.upper`), before any window is measured.
+    ///
+    /// # Errors
+    /// [`Error::Rule`] naming the unknown name.
+    pub fn check(&self, names: &[&str]) -> Result<()> {
+        let empty: Vec<Series> = names
+            .iter()
+            .map(|name| Series {
+                name: (*name).to_owned(),
+                reference: None,
+                lower: None,
+                upper: None,
+                points: vec![crate::report::Point::plain(f64::NAN, false)],
+            })
+            .collect();
+        self.fired(&empty, 1).map(|_| ())
     }
 
     /// The windows (indices) the rule fires on: those ending a run of `windows_in_a_row`
@@ -68,9 +87,9 @@ impl Rule {
             let holds = self
                 .condition
                 .evaluate(&names)
-                .map_err(|source| Error::Rule {
+                .map_err(|error| Error::Rule {
                     rule: self.name.clone(),
-                    source,
+                    error,
                 })?
                 .holds();
             run = if holds { run + 1 } else { 0 };

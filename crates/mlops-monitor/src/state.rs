@@ -41,7 +41,7 @@ impl Stamp {
     /// # Errors
     /// When the file cannot be examined.
     pub fn of(path: &Path) -> Result<Self> {
-        let meta = fs_err::metadata(path).map_err(|source| Error::State {
+        let meta = fs_err::metadata(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -116,7 +116,7 @@ impl State {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fresh),
             Err(source) => {
-                return Err(Error::State {
+                return Err(Error::Read {
                     path: path.to_owned(),
                     source,
                 });
