@@ -115,6 +115,7 @@ fn main() {
     let ref_rows: usize = args.get(1).and_then(|r| r.parse().ok()).expect(usage);
     let days: i64 = args.get(2).and_then(|d| d.parse().ok()).expect(usage);
     let dir = std::path::PathBuf::from(args.get(3).expect(usage));
+    fs_err::create_dir_all(&dir).expect("the output directory");
     let mut rng = Rng(7);
     let mut reference = ParquetOut::create(dir.join("ref.parquet").to_str().expect("UTF-8"));
     for d in 0..10 {

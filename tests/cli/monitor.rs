@@ -190,17 +190,9 @@ fn write_days(env: &TestEnv, rel: &str, days: &Data) {
     write_parquet(env, rel, columns(&rows, 0..rows.score.len(), days.labels));
 }
 
-/// `YYYY-MM-DD` of a day since 1970-01-01 (civil from days, Howard Hinnant's algorithm).
+/// `YYYY-MM-DD` of a day since 1970-01-01.
 fn date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = mlops_data::table::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -330,13 +322,7 @@ fn accuracy_rule(windows: usize, sinks: &str) -> String {
 #[test]
 fn planted_concept_drift_drops_realised_accuracy_and_fires_on_its_windows_only() {
     let env = TestEnv::bare();
-    write_days(&env, "reference.parquet", &Data::reference());
-    write_days(
-        &env,
-        "predictions.parquet",
-        &Data::predictions(Plant::Concept { from: 5 }, true),
-    );
-    env.write("monitor.yaml", accuracy_rule(1, ""));
+    write_concept_drift(&env);
     let (code, report, stderr) = monitor(&env, &[], &[]);
     assert_eq!(code, Some(1), "an alert fires: {stderr}");
     assert!(
@@ -466,11 +452,11 @@ impl Receiver {
                         return;
                     };
                     let status = statuses.get(n).copied().unwrap_or(200);
-                    if let Some(request) = answer(stream, status) {
+                    answer(stream, status, |request| {
                         got.lock()
                             .unwrap_or_else(PoisonError::into_inner)
                             .push(request);
-                    }
+                    });
                 }
             })
         };
@@ -518,8 +504,10 @@ fn accept(listener: &TcpListener, stop: &AtomicBool) -> Option<TcpStream> {
     None
 }
 
-/// Reads one request (its head, then the body by Content-Length) and answers `status`.
-fn answer(stream: TcpStream, status: u16) -> Option<Received> {
+/// Reads one request (its head, then the body by Content-Length), hands it to `record`, then
+/// answers `status`: recorded first, so that a client that has its answer finds its request
+/// counted.
+fn answer(stream: TcpStream, status: u16, record: impl FnOnce(Received)) -> Option<()> {
     stream.set_nonblocking(false).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -551,25 +539,36 @@ fn answer(stream: TcpStream, status: u16) -> Option<Received> {
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
-    let mut stream = reader.into_inner();
-    stream.write_all(response.as_bytes()).ok()?;
-    let _ = stream.flush();
-    Some(Received {
+    record(Received {
         method,
         path,
         body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    });
+    let mut stream = reader.into_inner();
+    stream.write_all(response.as_bytes()).ok()?;
+    stream.flush().ok()
 }
 
-/// The concept-drift data of the first test, its rule firing on the last window only (five
-/// windows in a row), delivered to the sink `hook` configured as `sink`.
-fn one_firing(env: &TestEnv, sink: &str) {
+/// The reference, and labelled predictions whose labels flip for a segment from window 6.
+fn write_concept_drift_data(env: &TestEnv) {
     write_days(env, "reference.parquet", &Data::reference());
     write_days(
         env,
         "predictions.parquet",
         &Data::predictions(Plant::Concept { from: 5 }, true),
     );
+}
+
+/// [`write_concept_drift_data`] with a rule that fires on its windows.
+fn write_concept_drift(env: &TestEnv) {
+    write_concept_drift_data(env);
+    env.write("monitor.yaml", accuracy_rule(1, ""));
+}
+
+/// The concept-drift data of the first test, its rule firing on the last window only (five
+/// windows in a row), delivered to the sink `hook` configured as `sink`.
+fn one_firing(env: &TestEnv, sink: &str) {
+    write_concept_drift_data(env);
     env.write(
         "monitor.yaml",
         format!("{}sinks:\n  hook: {sink}\n", accuracy_rule(5, "hook")),
@@ -923,13 +922,7 @@ fn the_state_file_computes_only_new_windows_and_delivers_a_firing_once() {
 #[test]
 fn html_prometheus_and_markdown_from_one_run() {
     let env = TestEnv::bare();
-    write_days(&env, "reference.parquet", &Data::reference());
-    write_days(
-        &env,
-        "predictions.parquet",
-        &Data::predictions(Plant::Concept { from: 5 }, true),
-    );
-    env.write("monitor.yaml", accuracy_rule(1, ""));
+    write_concept_drift(&env);
     let mut args = vec![
         "monitor",
         "--reference",

@@ -83,20 +83,41 @@ impl FeatureValues {
         matches!(self, FeatureValues::Numbers(_))
     }
 
-    fn of(column: &Column, numeric: bool) -> Option<Self> {
-        if numeric {
-            return column.to_floats().map(|v| {
-                FeatureValues::Numbers(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
-            });
+    /// The column's values, consumed: at a million rows a copy of every column at once would
+    /// double what a window holds.
+    fn of(column: Column, numeric: bool) -> Self {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "integer features are far below 2^52"
+        )]
+        match (column, numeric) {
+            (Column::Float(v), true) => {
+                FeatureValues::Numbers(v.iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+            }
+            (Column::Int(v), true) => {
+                FeatureValues::Numbers(v.iter().map(|x| x.map_or(f64::NAN, |i| i as f64)).collect())
+            }
+            (Column::Text { labels, ids }, _) => FeatureValues::Categories {
+                labels,
+                codes: ids
+                    .into_iter()
+                    .map(|i| (i != Column::MISSING).then_some(i))
+                    .collect(),
+            },
+            (other, _) => Self::coded(&other),
         }
+    }
+
+    /// Booleans and numbers read as categories.
+    fn coded(column: &Column) -> Self {
         let (labels, ids) = column.to_coded();
-        Some(FeatureValues::Categories {
+        FeatureValues::Categories {
             labels,
             codes: ids
                 .into_iter()
                 .map(|i| (i != Column::MISSING).then_some(i))
                 .collect(),
-        })
+        }
     }
 }
 
@@ -213,7 +234,7 @@ pub fn read(
             wanted.push(f);
         }
     }
-    let table = data.read(&wanted)?;
+    let mut table = data.read(&wanted)?;
     if table.rows == 0 {
         return Err(Error::Empty { input });
     }
@@ -235,7 +256,7 @@ pub fn read(
     let labels = label
         .map(|l| positives(column(l), l, &input, columns.pos_label.as_deref()))
         .transpose()?;
-    let features = feature_values(&table, features, numeric, &input)?;
+    let features = feature_values(&mut table, features, numeric, &input)?;
     Ok(Rows {
         micros,
         scores,
@@ -426,8 +447,9 @@ fn positives(
         .collect())
 }
 
+/// The features, taken out of `table`.
 fn feature_values(
-    table: &Table,
+    table: &mut Table,
     features: &[String],
     numeric: Option<&[bool]>,
     input: &str,
@@ -436,7 +458,12 @@ fn feature_values(
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let column = table.column(name).expect("read above");
+            let at = table
+                .names
+                .iter()
+                .position(|n| n == name)
+                .expect("read above");
+            let column = std::mem::replace(&mut table.columns[at], Column::Bool(Vec::new()));
             let is_number = matches!(column, Column::Int(_) | Column::Float(_));
             let wanted = numeric.map_or(is_number, |n| n[i]);
             if wanted && !is_number {
@@ -449,7 +476,7 @@ fn feature_values(
                     ),
                 });
             }
-            Ok(FeatureValues::of(column, wanted).expect("numbers convert"))
+            Ok(FeatureValues::of(column, wanted))
         })
         .collect()
 }

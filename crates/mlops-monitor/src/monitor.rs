@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use mlops_data::Dataset;
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::fit::Fitted;
@@ -211,61 +212,40 @@ fn update(
         }
     }
     // Which windows each new or changed file touches: its timestamps only.
+    let read: Vec<(PathBuf, Vec<String>)> = stamps
+        .iter()
+        .filter(|(file, stamp)| !unchanged(file, stamp))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(file, _)| {
+            Ok((
+                file.clone(),
+                file_windows(&inputs.predictions.file(file), options)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
     let mut windows_of: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for (file, stamp) in &stamps {
         if unchanged(file, stamp) {
             windows_of.insert(file.clone(), state.predictions[file].windows.clone());
-        } else {
-            let keys = file_windows(&inputs.predictions.file(file), options)?;
-            dirty.extend(keys.iter().cloned());
-            windows_of.insert(file.clone(), keys);
         }
+    }
+    for (file, keys) in read {
+        dirty.extend(keys.iter().cloned());
+        windows_of.insert(file, keys);
     }
     for key in &dirty {
         state.windows.remove(key);
     }
+    // Groups in parallel, each measuring its windows in parallel in turn.
+    let measured: Vec<Vec<WindowState>> = groups(&windows_of, &dirty)
+        .into_par_iter()
+        .map(|group| measure_group(group, inputs, options, fitted, &dirty))
+        .collect::<Result<_>>()?;
     let mut computed = Vec::new();
-    for group in groups(&windows_of, &dirty) {
-        let data = Dataset::of_files(group, inputs.predictions.options().clone());
-        let mut rows = read_rows(&data, inputs, options, fitted)?;
-        let cut: Vec<Window> = windows::cut(&rows.micros, options.window)
-            .into_iter()
-            .filter(|w| dirty.contains(&w.key))
-            .collect();
-        let mut points = fitted.measure(&rows, &cut);
-        let labelled = if let Some(labels) = &inputs.labels {
-            input::pair_labels(&mut rows, &data, labels, &options.columns)?;
-            let (label_points, labelled) = fitted.measure_labelled(&rows, &cut);
-            for (p, l) in points.iter_mut().zip(label_points) {
-                p.extend(l);
-            }
-            Some(labelled)
-        } else if rows.labels.is_some() {
-            let (label_points, labelled) = fitted.measure_labelled(&rows, &cut);
-            for (p, l) in points.iter_mut().zip(label_points) {
-                p.extend(l);
-            }
-            Some(labelled)
-        } else {
-            None
-        };
-        for (i, (window, points)) in cut.into_iter().zip(points).enumerate() {
-            computed.push(window.key.clone());
-            state.windows.insert(
-                window.key.clone(),
-                WindowState {
-                    report: WindowReport {
-                        key: window.key,
-                        start: windows::instant(window.start),
-                        end: windows::instant(window.end),
-                        rows: window.rows.len(),
-                        labelled: labelled.as_ref().map(|l| l[i]),
-                    },
-                    points,
-                    start: window.start,
-                },
-            );
-        }
+    for window in measured.into_iter().flatten() {
+        computed.push(window.report.key.clone());
+        state.windows.insert(window.report.key.clone(), window);
     }
     // Labels that arrived since: the label-dependent points of the windows not just computed,
     // from the prediction files' key and output columns only.
@@ -335,6 +315,49 @@ fn groups(
         merged.entry(r).or_default().extend(files);
     }
     merged.into_values().collect()
+}
+
+/// Reads one group of files and measures its windows among `dirty`.
+fn measure_group(
+    group: Vec<PathBuf>,
+    inputs: &Inputs,
+    options: &Options,
+    fitted: &Fitted,
+    dirty: &BTreeSet<String>,
+) -> Result<Vec<WindowState>> {
+    let data = Dataset::of_files(group, inputs.predictions.options().clone());
+    let mut rows = read_rows(&data, inputs, options, fitted)?;
+    let cut: Vec<Window> = windows::cut(&rows.micros, options.window)
+        .into_iter()
+        .filter(|w| dirty.contains(&w.key))
+        .collect();
+    let mut points = fitted.measure(&rows, &cut);
+    if let Some(labels) = &inputs.labels {
+        input::pair_labels(&mut rows, &data, labels, &options.columns)?;
+    }
+    let labelled = rows.labels.is_some().then(|| {
+        let (label_points, labelled) = fitted.measure_labelled(&rows, &cut);
+        for (p, l) in points.iter_mut().zip(label_points) {
+            p.extend(l);
+        }
+        labelled
+    });
+    Ok(cut
+        .into_iter()
+        .zip(points)
+        .enumerate()
+        .map(|(i, (window, points))| WindowState {
+            report: WindowReport {
+                key: window.key,
+                start: windows::instant(window.start),
+                end: windows::instant(window.end),
+                rows: window.rows.len(),
+                labelled: labelled.as_ref().map(|l| l[i]),
+            },
+            points,
+            start: window.start,
+        })
+        .collect())
 }
 
 /// The root of `i` in a union-find forest, halving paths on the way.

@@ -18,6 +18,9 @@ use std::collections::HashMap;
 
 use crate::band::{Band, Limit, SPREAD};
 
+/// Rows encoded at a time when measuring a window.
+const ENCODED_ROWS: usize = 8192;
+
 /// The share of variance the kept components must exceed.
 pub const VARIANCE_KEPT: f64 = 0.65;
 
@@ -199,28 +202,32 @@ impl Reconstruction {
     /// in its order).
     pub fn error(&self, features: &[Feature<'_>], window: &[usize]) -> Error {
         let d = self.means.len();
-        let encoded = encode(features, &self.encodings, Some(window));
         let mut errors = Vec::with_capacity(window.len());
         let mut z = vec![0.0; d];
         let mut projection = vec![0.0; self.components.len()];
-        for row in encoded.chunks_exact(d) {
-            for i in 0..d {
-                z[i] = (row[i] - self.means[i]) / self.scales[i] - self.centre[i];
+        // A block of rows at a time: the encoded rows of a whole window would be another copy
+        // of its features.
+        for block in window.chunks(ENCODED_ROWS) {
+            let encoded = encode(features, &self.encodings, Some(block));
+            for row in encoded.chunks_exact(d) {
+                for i in 0..d {
+                    z[i] = (row[i] - self.means[i]) / self.scales[i] - self.centre[i];
+                }
+                for (p, c) in projection.iter_mut().zip(&self.components) {
+                    *p = c.iter().zip(&z).map(|(a, b)| a * b).sum();
+                }
+                let mut squared = 0.0;
+                for i in 0..d {
+                    let back: f64 = projection
+                        .iter()
+                        .zip(&self.components)
+                        .map(|(p, c)| p * c[i])
+                        .sum();
+                    let diff = z[i] - back;
+                    squared += diff * diff;
+                }
+                errors.push(squared.sqrt());
             }
-            for (p, c) in projection.iter_mut().zip(&self.components) {
-                *p = c.iter().zip(&z).map(|(a, b)| a * b).sum();
-            }
-            let mut squared = 0.0;
-            for i in 0..d {
-                let back: f64 = projection
-                    .iter()
-                    .zip(&self.components)
-                    .map(|(p, c)| p * c[i])
-                    .sum();
-                let diff = z[i] - back;
-                squared += diff * diff;
-            }
-            errors.push(squared.sqrt());
         }
         #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
         let n = errors.len() as f64;
