@@ -133,6 +133,9 @@ fn pick<T: Clone>(flag: Option<&T>, config: Option<&T>) -> Option<T> {
 }
 
 pub(crate) fn run(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    // Windows and their columns are large short-lived buffers: glibc kept handing them back to
+    // the kernel and faulting them in again, a fifth of the run.
+    crate::commands::predict::prepare_compute(crate::commands::predict::threads_or_all(None)?);
     let targets = render::targets(&args.output, ctx, "monitor", &render::monitor::FORMATS)?;
     let (config_path, file) = config(args, ctx)?;
     // Outside a workspace there is no state file and no `config.local.yaml`; a workspace whose

@@ -1,6 +1,7 @@
 //! The HTML page of `mlops monitor`: the summary, the alert rules, and one chart per metric
 //! over the windows (inline SVG): the reference band shaded, each window's interval as a bar,
-//! the values joined by a line, and the windows outside the band marked in red.
+//! the values joined by a line, and the windows outside the band marked in red. An estimated
+//! metric's chart draws the realised one beside it (dashed) where labels have arrived.
 
 use std::fmt::Write as _;
 
@@ -11,6 +12,7 @@ use crate::render::html::{escape, page};
 const LINE_COLOUR: &str = "#2563eb";
 const BAND_COLOUR: &str = "#e5e7eb";
 const ALERT_COLOUR: &str = "#b91c1c";
+const REALISED_COLOUR: &str = "#15803d";
 
 pub(crate) fn render(r: &MonitorReport) -> String {
     let mut body = String::from("<h1>Monitor</h1>");
@@ -48,7 +50,7 @@ pub(crate) fn render(r: &MonitorReport) -> String {
             .metrics
             .iter()
             .filter(|s| s.name.split('.').next() == Some(group))
-            .map(|s| chart(s, &labels))
+            .map(|s| chart(s, realised_beside(r, s), &labels))
             .collect();
         if !charts.is_empty() {
             let _ = write!(
@@ -62,25 +64,22 @@ pub(crate) fn render(r: &MonitorReport) -> String {
     page("mlops monitor", &body)
 }
 
-/// One metric over the windows.
-#[expect(clippy::cast_precision_loss, reason = "few windows")]
-fn chart(series: &Series, labels: &[&str]) -> String {
-    let (width, height, margin) = (320.0, 120.0, 34.0);
-    let values = series
-        .points
+/// The realised series to draw beside an estimated one (`estimated.f1` beside `realised.f1`),
+/// once labels have arrived.
+fn realised_beside<'a>(r: &'a MonitorReport, series: &Series) -> Option<&'a Series> {
+    let metric = series.name.strip_prefix("estimated.")?;
+    r.metrics
         .iter()
-        .flat_map(|p| [p.value, p.low, p.high])
-        .chain([series.lower, series.upper])
-        .flatten()
-        .filter(|v| v.is_finite());
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !lo.is_finite() {
+        .find(|s| s.name.strip_prefix("realised.") == Some(metric))
+}
+
+/// One metric over the windows, with `beside` (its realised values) as a dashed line.
+#[expect(clippy::cast_precision_loss, reason = "few windows")]
+fn chart(series: &Series, beside: Option<&Series>, labels: &[&str]) -> String {
+    let (width, height, margin) = (320.0, 120.0, 34.0);
+    let Some((lo, hi)) = value_range(series, beside) else {
         return String::new();
-    }
-    let pad = ((hi - lo) * 0.1).max(1e-9);
-    let (lo, hi) = (lo - pad, hi + pad);
+    };
     let n = labels.len().max(2) - 1;
     let x = |i: usize| margin + width * i as f64 / n as f64;
     let y = |v: f64| margin + height * (1.0 - (v - lo) / (hi - lo));
@@ -107,7 +106,6 @@ fn chart(series: &Series, labels: &[&str]) -> String {
         margin + height,
         short(lo)
     );
-    let mut line = Vec::new();
     for (i, p) in series.points.iter().enumerate() {
         if let (Some(l), Some(h)) = (p.low, p.high) {
             let _ = write!(
@@ -118,15 +116,32 @@ fn chart(series: &Series, labels: &[&str]) -> String {
                 y(h)
             );
         }
-        if let Some(v) = p.value {
-            line.push(format!("{:.1},{:.1}", x(i), y(v)));
-        }
     }
-    let _ = write!(
-        svg,
-        "<polyline points=\"{}\" fill=\"none\" stroke=\"{LINE_COLOUR}\" stroke-width=\"2\"/>",
-        line.join(" ")
-    );
+    let line = |series: &Series, style: &str| {
+        let points: Vec<String> = series
+            .points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.value.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
+            .collect();
+        format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke-width=\"2\" {style}/>",
+            points.join(" ")
+        )
+    };
+    svg.push_str(&line(series, &format!("stroke=\"{LINE_COLOUR}\"")));
+    if let Some(beside) = beside {
+        svg.push_str(&line(
+            beside,
+            &format!("stroke=\"{REALISED_COLOUR}\" stroke-dasharray=\"5 3\""),
+        ));
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"12\" text-anchor=\"end\">dashed: {}</text>",
+            margin + width,
+            escape(&beside.name)
+        );
+    }
     for (i, p) in series.points.iter().enumerate() {
         if let Some(v) = p.value {
             let colour = if p.alert { ALERT_COLOUR } else { LINE_COLOUR };
@@ -153,6 +168,27 @@ fn chart(series: &Series, labels: &[&str]) -> String {
     }
     svg.push_str("</svg></figure>");
     svg
+}
+
+/// The range the chart shows: every value, interval and band side, padded by a tenth; `None`
+/// when there is nothing to draw.
+fn value_range(series: &Series, beside: Option<&Series>) -> Option<(f64, f64)> {
+    let (lo, hi) = series
+        .points
+        .iter()
+        .chain(beside.iter().flat_map(|b| b.points.iter()))
+        .flat_map(|p| [p.value, p.low, p.high])
+        .chain([series.lower, series.upper])
+        .flatten()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return None;
+    }
+    let pad = ((hi - lo) * 0.1).max(1e-9);
+    Some((lo - pad, hi + pad))
 }
 
 /// An axis figure: 3 significant digits.

@@ -99,18 +99,47 @@ pub fn doane_edges(values: &[f64]) -> Vec<f64> {
     linspace(first, last, count + 1)
 }
 
-/// The bin of `value` among `edges` as `numpy.histogram` counts it (`[e_k, e_k+1)`, the last
-/// bin closed); `None` outside the edges or for NaN.
-pub fn bin_of(value: f64, edges: &[f64]) -> Option<usize> {
-    let last = edges.len() - 1;
-    if !(value >= edges[0] && value <= edges[last]) {
-        return None;
+/// Finds values' bins among equal-width edges as `numpy.histogram` counts them
+/// (`[e_k, e_k+1)`, the last bin closed): the arithmetic bin first, then the comparisons with
+/// the edges themselves decide, as numpy's search over them does.
+#[derive(Debug, Clone, Copy)]
+pub struct Binner<'a> {
+    edges: &'a [f64],
+    per_width: f64,
+}
+
+impl<'a> Binner<'a> {
+    /// The binner of `edges` (at least two).
+    #[expect(clippy::cast_precision_loss, reason = "bin counts are small")]
+    pub fn new(edges: &'a [f64]) -> Self {
+        let bins = edges.len() - 1;
+        Self {
+            edges,
+            per_width: bins as f64 / (edges[bins] - edges[0]),
+        }
     }
-    #[expect(clippy::float_cmp, reason = "the last bin is closed: its edge exactly")]
-    if value == edges[last] {
-        return Some(last - 1);
+
+    /// The bin of `value`; `None` outside the edges or for NaN.
+    pub fn bin(&self, value: f64) -> Option<usize> {
+        let edges = self.edges;
+        let last = edges.len() - 1;
+        if !(value >= edges[0] && value <= edges[last]) {
+            return None;
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a non-negative guess, clamped to the bins"
+        )]
+        let mut bin = (((value - edges[0]) * self.per_width) as usize).min(last - 1);
+        while bin > 0 && value < edges[bin] {
+            bin -= 1;
+        }
+        while bin + 1 < last && value >= edges[bin + 1] {
+            bin += 1;
+        }
+        Some(bin)
     }
-    Some(edges.partition_point(|&e| e <= value) - 1)
 }
 
 /// Counts of sorted `values` per bin of `edges`, as `numpy.histogram(values, edges)`: values

@@ -11,6 +11,8 @@
 //! algorithms. The whole draw order is kept; a different one splits differently and can flip
 //! the decision on data where calibration barely helps.
 
+use rayon::prelude::*;
+
 /// numpy's legacy `RandomState(seed)`: MT19937, with only the draws a stratified split makes.
 pub(crate) struct LegacyRng {
     state: [u32; 624],
@@ -185,24 +187,29 @@ pub struct Isotonic {
 }
 
 impl Isotonic {
-    /// Fits labels (0 or 1) on scores, as scikit-learn's `IsotonicRegression.fit` does: points
-    /// sorted by score (then label), scores closer than 1e-15 merged into their mean label,
-    /// pool-adjacent-violators, and interior points equal to both neighbours dropped.
+    /// Fits labels (0 or 1) on scores (probabilities, in [0, 1]), as scikit-learn's
+    /// `IsotonicRegression.fit` does: points sorted by score (then label), scores closer than
+    /// 1e-15 merged into their mean label, pool-adjacent-violators, and interior points equal to
+    /// both neighbours dropped.
     ///
     /// # Panics
     /// With no rows.
     pub fn fit(scores: &[f64], labels: &[bool]) -> Self {
-        let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&a, &b| {
-            scores[a]
-                .total_cmp(&scores[b])
-                .then(labels[a].cmp(&labels[b]))
-        });
+        let order = sorted_points(scores, labels);
+        Self::fit_sorted(order.iter().map(|&i| (scores[i], labels[i])))
+    }
+
+    /// [`Isotonic::fit`] on points already sorted by score, then label.
+    ///
+    /// # Panics
+    /// With no points.
+    fn fit_sorted(points: impl Iterator<Item = (f64, bool)>) -> Self {
+        let mut points = points.peekable();
         let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
-        let mut current = scores[order[0]];
+        let mut current = points.peek().expect("at least one point").0;
         let (mut sum, mut weight) = (0.0, 0.0);
-        for &i in &order {
-            let (xi, yi) = (scores[i], f64::from(u8::from(labels[i])));
+        for (xi, label) in points {
+            let yi = f64::from(u8::from(label));
             if xi >= current + 1e-15 {
                 x.push(current);
                 y.push(sum / weight);
@@ -253,6 +260,21 @@ impl Isotonic {
         let (x0, x1, y0, y1) = (self.x[i - 1], self.x[i], self.y[i - 1], self.y[i]);
         (y1 - y0) / (x1 - x0) * (t - x0) + y0
     }
+}
+
+/// The rows in the order scikit-learn's `lexsort((y, x))` puts them: by score, then label.
+/// Rows equal in both are interchangeable, so an unstable sort is exact.
+fn sorted_points(scores: &[f64], labels: &[bool]) -> Vec<usize> {
+    let mut keyed: Vec<(u64, usize)> = scores
+        .iter()
+        .zip(labels)
+        .enumerate()
+        // A score in [0, 1] orders as its bits (+ 0.0 makes -0.0 the same as 0.0); the top
+        // bit, always 0, makes room for the label.
+        .map(|(i, (&s, &l))| (((s + 0.0).to_bits() << 1) | u64::from(l), i))
+        .collect();
+    keyed.sort_unstable_by_key(|&(k, _)| k);
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// scikit-learn's `_inplace_contiguous_isotonic_regression`: the non-decreasing fit of `y`
@@ -339,11 +361,27 @@ pub fn needs_calibration(labels: &[bool], scores: &[f64]) -> bool {
         return false;
     }
     let (mut pooled_labels, mut raw, mut calibrated) = (Vec::new(), Vec::new(), Vec::new());
-    for (train, test) in stratified_splits(labels) {
-        let train_scores: Vec<f64> = train.iter().map(|&i| scores[i]).collect();
-        let train_labels: Vec<bool> = train.iter().map(|&i| labels[i]).collect();
-        let calibrator = Isotonic::fit(&train_scores, &train_labels);
-        for &i in &test {
+    // The splits come from one random stream, in order; their calibrators are independent,
+    // each fitted on its train rows taken in the order of the whole reference sorted once.
+    let splits = stratified_splits(labels);
+    let order = sorted_points(scores, labels);
+    let fitted: Vec<Isotonic> = splits
+        .par_iter()
+        .map(|(train, _)| {
+            let mut in_train = vec![false; scores.len()];
+            for &i in train {
+                in_train[i] = true;
+            }
+            Isotonic::fit_sorted(
+                order
+                    .iter()
+                    .filter(|&&i| in_train[i])
+                    .map(|&i| (scores[i], labels[i])),
+            )
+        })
+        .collect();
+    for ((_, test), calibrator) in splits.iter().zip(&fitted) {
+        for &i in test {
             pooled_labels.push(labels[i]);
             raw.push(scores[i]);
             calibrated.push(calibrator.predict(scores[i]));

@@ -187,14 +187,26 @@ impl Fitted {
             .iter()
             .map(FeatureValues::is_numeric)
             .collect();
-        let cbpe = fit_cbpe(rows, &rows_of);
-        let reconstruction = (!rows.features.is_empty() && rows.micros.len() > 1)
-            .then(|| Reconstruction::fit(&reconstruction_input(&rows.features), &rows_of));
-        let univariate: Vec<Option<Univariate>> = rows
-            .features
-            .par_iter()
-            .map(|f| Univariate::fit(values_of(f), &rows_of))
-            .collect();
+        // The methods are independent: CBPE (its calibration check the longest) beside the
+        // reconstruction and the univariate tests.
+        let (cbpe, (reconstruction, univariate)) = rayon::join(
+            || fit_cbpe(rows, &rows_of),
+            || {
+                rayon::join(
+                    || {
+                        (!rows.features.is_empty() && rows.micros.len() > 1).then(|| {
+                            Reconstruction::fit(&reconstruction_input(&rows.features), &rows_of)
+                        })
+                    },
+                    || -> Vec<Option<Univariate>> {
+                        rows.features
+                            .par_iter()
+                            .map(|f| Univariate::fit(values_of(f), &rows_of))
+                            .collect()
+                    },
+                )
+            },
+        );
         let labels = boolean_labels();
         let boolean = |values: &Option<Vec<Option<bool>>>| {
             values.as_ref().and_then(|v| {

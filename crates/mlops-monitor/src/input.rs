@@ -130,14 +130,15 @@ pub struct Rows {
     pub scores: Option<Vec<f64>>,
     pub predictions: Option<Vec<Option<bool>>>,
     pub labels: Option<Vec<Option<bool>>>,
-    /// In the order of [`Fitted::features`](crate::monitor::Fitted).
+    /// The features' names, in order.
+    pub feature_names: Vec<String>,
     pub features: Vec<FeatureValues>,
     /// Labels paired from a labels log: (labelled rows, labels that matched no row).
     pub paired: Option<(usize, usize)>,
 }
 
 /// The feature names: given, or the reference's columns the predictions also have, less the
-/// roles and the log's bookkeeping columns.
+/// roles and the log's bookkeeping columns ([`read`] then leaves out identifiers).
 ///
 /// # Errors
 /// A given feature missing from either side.
@@ -181,14 +182,7 @@ pub fn features(
         .into_iter()
         .filter(|n| !roles.contains(&n.as_str()) && prediction_names.contains(n))
         .collect();
-    let names: Vec<&str> = candidates.iter().map(String::as_str).collect();
-    let table = reference.read(&names)?;
-    Ok(candidates
-        .into_iter()
-        .zip(&table.columns)
-        .filter(|(_, column)| !is_identifier(column))
-        .map(|(name, _)| name)
-        .collect())
+    Ok(candidates)
 }
 
 /// Whether a column looks like a row identifier rather than a feature: integers or text with a
@@ -203,7 +197,9 @@ fn is_identifier(column: &Column) -> bool {
 }
 
 /// Reads `data`'s rows: the roles `columns` names that it has (the label only when
-/// `with_label`), and `features`, numeric where `numeric` says so (`None`: as the column is).
+/// `with_label`), and `features`, numeric where `numeric` says so. `numeric` is `None` for the
+/// reference: each column as it is, and without `columns.features` identifiers (integer or
+/// text columns with a value per row) left out.
 ///
 /// # Errors
 /// A missing or mistyped column, naming it and the input.
@@ -256,12 +252,23 @@ pub fn read(
     let labels = label
         .map(|l| positives(column(l), l, &input, columns.pos_label.as_deref()))
         .transpose()?;
-    let features = feature_values(&mut table, features, numeric, &input)?;
+    // The reference, with the default features: identifiers are no features.
+    let feature_names: Vec<String> = if numeric.is_none() && columns.features.is_none() {
+        features
+            .iter()
+            .filter(|f| !is_identifier(table.column(f).expect("read above")))
+            .cloned()
+            .collect()
+    } else {
+        features.to_vec()
+    };
+    let features = feature_values(&mut table, &feature_names, numeric, &input)?;
     Ok(Rows {
         micros,
         scores,
         predictions,
         labels,
+        feature_names,
         features,
         paired: None,
     })

@@ -69,8 +69,9 @@ impl Default for Options {
 /// state file. A failed delivery is not an error: the report says how it went.
 pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
     let columns = &options.columns;
-    let features = input::features(&inputs.reference, &inputs.predictions, columns)?;
-    let reference = input::read(&inputs.reference, columns, &features, None, true)?;
+    let candidates = input::features(&inputs.reference, &inputs.predictions, columns)?;
+    let reference = input::read(&inputs.reference, columns, &candidates, None, true)?;
+    let features = reference.feature_names.clone();
     let reference_windows = windows::cut(&reference.micros, options.window);
     let fitted = Fitted::fit(
         features.clone(),

@@ -205,6 +205,7 @@ impl Reconstruction {
         let mut errors = Vec::with_capacity(window.len());
         let mut z = vec![0.0; d];
         let mut projection = vec![0.0; self.components.len()];
+        let mut back = vec![0.0; d];
         // A block of rows at a time: the encoded rows of a whole window would be another copy
         // of its features.
         for block in window.chunks(ENCODED_ROWS) {
@@ -216,16 +217,13 @@ impl Reconstruction {
                 for (p, c) in projection.iter_mut().zip(&self.components) {
                     *p = c.iter().zip(&z).map(|(a, b)| a * b).sum();
                 }
-                let mut squared = 0.0;
-                for i in 0..d {
-                    let back: f64 = projection
-                        .iter()
-                        .zip(&self.components)
-                        .map(|(p, c)| p * c[i])
-                        .sum();
-                    let diff = z[i] - back;
-                    squared += diff * diff;
+                back.fill(0.0);
+                for (p, c) in projection.iter().zip(&self.components) {
+                    for (b, ci) in back.iter_mut().zip(c) {
+                        *b += p * ci;
+                    }
                 }
+                let squared: f64 = z.iter().zip(&back).map(|(a, b)| (a - b) * (a - b)).sum();
                 errors.push(squared.sqrt());
             }
         }

@@ -4,7 +4,7 @@
 //! mean + 3 sd; no lower side).
 //!
 //! Numbers are binned on Doane's edges over the reference (numpy's `histogram_bin_edges`, from
-//! `mlops_drift::binning`); a window's values outside them fall into one extra bin. Categories
+//! `mlops_drift::binning`, which also finds a value's bin); a window's values outside them fall into one extra bin. Categories
 //! are the reference's distinct values; a window's unseen values fall into the extra bin. Missing
 //! values are left out of both sides. The distance is `mlops_drift`'s Jensen–Shannon (natural
 //! logarithm) over √ln 2.
@@ -123,6 +123,7 @@ impl Univariate {
     fn shares(&self, values: Values<'_>, window: &[usize]) -> Option<(Vec<f64>, f64)> {
         let (counts, present) = match (&self.bins, values) {
             (Bins::Edges(edges), Values::Numbers(v)) => {
+                let binner = mlops_drift::binning::Binner::new(edges);
                 let mut counts = vec![0_usize; edges.len() - 1];
                 let mut present = 0_usize;
                 for &r in window {
@@ -131,7 +132,7 @@ impl Univariate {
                         continue;
                     }
                     present += 1;
-                    if let Some(b) = mlops_drift::binning::bin_of(x, edges) {
+                    if let Some(b) = binner.bin(x) {
                         counts[b] += 1;
                     }
                 }
