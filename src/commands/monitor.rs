@@ -63,6 +63,15 @@ pub(crate) struct MonitorArgs {
     /// Predict positive at or above this score when there is no prediction column [default: 0.5]
     #[arg(long)]
     threshold: Option<f64>,
+    /// How each column's drift is measured: `nannyml` (Jensen-Shannon on Doane bins, alerting
+    /// above the reference windows' band) or a test of `mlops drift` (ks, psi, wasserstein, ...)
+    /// at its threshold [default: `drift.test` of the config, else nannyml]
+    #[arg(long, value_name = "TEST")]
+    drift_test: Option<String>,
+    /// The drift test's threshold: a p-value for tests, a distance otherwise [default: the
+    /// test's own]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    drift_threshold: Option<f64>,
     /// Bootstrap replicates for the realised metrics' intervals (0: none)
     #[arg(long, default_value_t = 200)]
     bootstrap: usize,
@@ -178,6 +187,7 @@ pub(crate) fn run(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitStatu
         columns: args.columns(&file),
         rules: file.rules(&config_path)?,
         sinks: file.sinks(&config_path, &secret)?,
+        drift_test: file.drift_test(args.drift_test.as_deref(), args.drift_threshold)?,
         bootstrap: args.bootstrap,
         seed: 0,
         state,

@@ -49,6 +49,10 @@ enum Plant {
     Covariate {
         from: usize,
     },
+    /// `x3` shifted by one standard deviation: one column's distribution moves.
+    Shift {
+        from: usize,
+    },
 }
 
 /// Generated data: `rows` rows a day for `days` days from `first_day`.
@@ -119,7 +123,10 @@ fn generate(days: &Data) -> Rows {
                 Plant::Covariate { from } if day >= from => -x0 + noise,
                 _ => x0 + noise,
             };
-            let (x2, x3) = (rng.normal(), rng.normal());
+            let (x2, mut x3) = (rng.normal(), rng.normal());
+            if matches!(days.plant, Plant::Shift { from } if day >= from) {
+                x3 += 1.0;
+            }
             let c = rng.pick(&["a", "b", "c"]);
             let logit =
                 1.5 * x0 + x2 - 0.5 * x3 + if c == "b" { 0.8 } else { -0.4 } + 0.01 * rng.normal();
@@ -408,6 +415,45 @@ fn planted_covariate_shift_in_a_correlated_pair_is_multivariate_drift_only() {
             .iter()
             .all(|w| w["labelled"].is_null())
     );
+}
+
+#[test]
+fn a_shifted_column_alerts_with_nannyml_and_with_the_tests_of_mlops_drift() {
+    let env = TestEnv::bare();
+    write_days(&env, "reference.parquet", &Data::reference());
+    write_days(
+        &env,
+        "predictions.parquet",
+        &Data::predictions(Plant::Shift { from: 5 }, false),
+    );
+    // (flags, the band side the threshold sets, the threshold)
+    let cases: [(&[&str], &str, Option<f64>); 4] = [
+        (&[], "upper", None),
+        (&["--drift-test", "ks"], "lower", Some(0.05)),
+        (&["--drift-test", "psi"], "upper", Some(0.1)),
+        (
+            &["--drift-test", "wasserstein", "--drift-threshold", "0.3"],
+            "upper",
+            Some(0.3),
+        ),
+    ];
+    for (flags, side, threshold) in cases {
+        let (code, report, stderr) = monitor(&env, flags, &[]);
+        assert_eq!(code, Some(0), "{flags:?}: no rule, exit 0: {stderr}");
+        assert_eq!(alerted(&report, "drift.x3"), day_keys(5..10), "{flags:?}");
+        let series = report["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|s| s["name"] == "drift.x3")
+            .expect("drift.x3");
+        assert!(series[side].is_number(), "{flags:?}: {series}");
+        if let Some(t) = threshold {
+            assert_eq!(series[side].as_f64(), Some(t), "{flags:?}");
+        }
+        // A test that needs numbers leaves the categorical column to Jensen-Shannon.
+        assert!(names(&report).contains(&"drift.c".to_owned()), "{flags:?}");
+    }
 }
 
 /// One request a [`Receiver`] got.
@@ -1176,7 +1222,7 @@ type BadInput = (
 
 #[test]
 fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
-    let cases: [BadInput; 5] = [
+    let cases: [BadInput; 6] = [
         (
             "no timestamp column",
             |columns| columns[0].0 = "time",
@@ -1214,6 +1260,13 @@ fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
             "",
             &["--window", "3x"],
             &["`3x` is not a window"],
+        ),
+        (
+            "an unknown drift test",
+            |_| {},
+            "",
+            &["--drift-test", "t-test"],
+            &["`t-test`", "no drift test", "ks"],
         ),
     ];
     let reference = Data {

@@ -120,6 +120,8 @@ impl<'a> Binner<'a> {
     }
 
     /// The bin of `value`; `None` outside the edges or for NaN.
+    // Inlined into the caller's loop over a column: called once per value, across crates.
+    #[inline]
     pub fn bin(&self, value: f64) -> Option<usize> {
         let edges = self.edges;
         let last = edges.len() - 1;

@@ -193,7 +193,7 @@ impl Method {
 
     /// Evidently's default threshold: a significance level for tests (0.1 for Cramér-von Mises
     /// and Anderson-Darling, 0.05 for the others), a distance otherwise.
-    pub(crate) fn default_threshold(self) -> f64 {
+    pub fn default_threshold(self) -> f64 {
         match self {
             Method::Ks | Method::ChiSquare | Method::ChiSquareContingency | Method::ZTest => 0.05,
             _ => 0.1,
@@ -214,7 +214,7 @@ impl Method {
     }
 
     /// Whether the method needs numbers (the rest also take categories).
-    pub(crate) fn needs_numbers(self) -> bool {
+    pub fn needs_numbers(self) -> bool {
         matches!(
             self,
             Method::Ks

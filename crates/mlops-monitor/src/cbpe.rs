@@ -171,18 +171,23 @@ fn index(metric: Metric) -> usize {
 /// calibrated scores (expected true positives) and of their complements (false positives),
 /// each rounded to 5 decimals, then the trapezoid area under the normalised curve.
 fn estimated_roc_auc(raw: &[f64], calibrated: &[f64], window: &[usize]) -> f64 {
-    let mut order = window.to_vec();
-    // Descending raw score; tied raw scores have equal calibrated scores, so their order
-    // changes nothing.
-    order.sort_by(|&a, &b| raw[b].total_cmp(&raw[a]));
+    // Descending raw score, each row with its calibrated score: the sort moves the values it
+    // needs rather than reading them through indices. A probability orders as its bits (+ 0.0
+    // makes -0.0 the same as 0.0); tied raw scores have equal calibrated scores, so an
+    // unstable sort changes nothing.
+    let mut order: Vec<(u64, f64)> = window
+        .iter()
+        .map(|&r| (!(raw[r] + 0.0).to_bits(), calibrated[r]))
+        .collect();
+    order.sort_unstable_by_key(|&(key, _)| key);
     let round = |v: f64| (v * 1e5).round_ties_even() / 1e5;
     let mut tps = Vec::with_capacity(order.len() + 1);
     let mut fps = Vec::with_capacity(order.len() + 1);
     tps.push(0.0);
     fps.push(0.0);
     let mut sum = 0.0;
-    for (i, &r) in order.iter().enumerate() {
-        sum += calibrated[r];
+    for (i, &(_, p)) in order.iter().enumerate() {
+        sum += p;
         tps.push(round(sum));
         #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
         fps.push(round(1.0 + i as f64 - sum));

@@ -32,6 +32,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::rules::Rule;
 use crate::sinks::{Kind, Sink};
+use crate::univariate::Test;
 
 /// The file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,6 +44,8 @@ pub struct ConfigFile {
     pub window: Option<String>,
     #[serde(default)]
     pub columns: ColumnsSection,
+    #[serde(default)]
+    pub drift: DriftSection,
     #[serde(default)]
     pub alerts: Vec<AlertSection>,
     #[serde(default)]
@@ -60,6 +63,16 @@ pub struct ColumnsSection {
     pub id: Option<Vec<String>>,
     pub features: Option<Vec<String>>,
     pub pos_label: Option<String>,
+    pub threshold: Option<f64>,
+}
+
+/// `drift:`: how each column's drift is measured.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSection {
+    /// `nannyml` (the default) or a test of `mlops drift` (`ks`, `psi`, `wasserstein`, ...).
+    pub test: Option<String>,
+    /// The test's threshold [default: its own].
     pub threshold: Option<f64>,
 }
 
@@ -117,6 +130,23 @@ impl ConfigFile {
             file: path.to_owned(),
             message,
         })
+    }
+
+    /// The drift test: `test` and `threshold` (flags) over `drift:` over NannyML's.
+    ///
+    /// # Errors
+    /// [`Error::DriftTest`] for an unknown name or a threshold that is not a finite number.
+    pub fn drift_test(&self, test: Option<&str>, threshold: Option<f64>) -> Result<Test> {
+        let name = test.or(self.drift.test.as_deref()).unwrap_or(Test::NANNYML);
+        let threshold = threshold.or(self.drift.threshold);
+        let bad = || Error::DriftTest {
+            given: name.to_owned(),
+            threshold,
+        };
+        if threshold.is_some_and(|t| !t.is_finite()) {
+            return Err(bad());
+        }
+        Test::parse(name, threshold).ok_or_else(bad)
     }
 
     /// The rules of `alerts:`, each checked to name only sinks of `sinks:`.

@@ -19,6 +19,13 @@ pub enum Error {
         input: String,
         problem: String,
     },
+    #[error(
+        "`{given}` (threshold {threshold:?}) is no drift test: give `nannyml` or one of `mlops drift`'s (ks, chisquare, chisquare_contingency, ztest, psi, wasserstein, jensenshannon, kl, hellinger, energy, cramervonmises, anderson), and a finite threshold"
+    )]
+    DriftTest {
+        given: String,
+        threshold: Option<f64>,
+    },
     #[error("{input} has no rows")]
     Empty { input: String },
     #[error(

@@ -16,7 +16,7 @@ use crate::input::{FeatureValues, Rows};
 use crate::realised::{self, Labelled};
 use crate::reconstruction::{Feature, Reconstruction};
 use crate::report::{Point, finite};
-use crate::univariate::{Univariate, Values};
+use crate::univariate::{ColumnTest, Values};
 use crate::windows::Window;
 
 /// The points of one window, by series name.
@@ -36,10 +36,10 @@ pub struct Fitted {
     pub cbpe: Option<Cbpe>,
     pub reconstruction: Option<Reconstruction>,
     /// Per feature (`None`: no reference value in it).
-    univariate: Vec<Option<Univariate>>,
-    prediction: Option<Univariate>,
-    score: Option<Univariate>,
-    label: Option<Univariate>,
+    univariate: Vec<Option<ColumnTest>>,
+    prediction: Option<ColumnTest>,
+    score: Option<ColumnTest>,
+    label: Option<ColumnTest>,
     missing: Vec<Band>,
     realised: Vec<Band>,
     /// Series names in report order, with their bands.
@@ -173,14 +173,15 @@ fn realised_bands(rows: &Rows, rows_of: &[Vec<usize>], seed: u64) -> Vec<Band> {
 }
 
 impl Fitted {
-    /// Fits on the reference `rows` cut into `windows`.
+    /// Fits on the reference `rows` cut into `windows`, with the drift test, bootstrap and seed
+    /// of `options`.
     pub fn fit(
         features: Vec<String>,
         rows: &Rows,
         windows: &[Window],
-        replicates: usize,
-        seed: u64,
+        options: &crate::monitor::Options,
     ) -> Self {
+        let (test, replicates, seed) = (options.drift_test, options.bootstrap, options.seed);
         let rows_of: Vec<Vec<usize>> = windows.iter().map(|w| w.rows.clone()).collect();
         let numeric = rows
             .features
@@ -198,10 +199,10 @@ impl Fitted {
                             Reconstruction::fit(&reconstruction_input(&rows.features), &rows_of)
                         })
                     },
-                    || -> Vec<Option<Univariate>> {
+                    || -> Vec<Option<ColumnTest>> {
                         rows.features
                             .par_iter()
-                            .map(|f| Univariate::fit(values_of(f), &rows_of))
+                            .map(|f| ColumnTest::fit(values_of(f), &rows_of, test))
                             .collect()
                     },
                 )
@@ -211,12 +212,13 @@ impl Fitted {
         let boolean = |values: &Option<Vec<Option<bool>>>| {
             values.as_ref().and_then(|v| {
                 let codes = boolean_codes(v);
-                Univariate::fit(
+                ColumnTest::fit(
                     Values::Categories {
                         labels: &labels,
                         codes: &codes,
                     },
                     &rows_of,
+                    test,
                 )
             })
         };
@@ -225,7 +227,7 @@ impl Fitted {
         let score = rows
             .scores
             .as_ref()
-            .and_then(|s| Univariate::fit(Values::Numbers(s), &rows_of));
+            .and_then(|s| ColumnTest::fit(Values::Numbers(s), &rows_of, test));
         let missing = rows
             .features
             .iter()

@@ -18,6 +18,7 @@ use crate::report::{AlertReport, MonitorReport, ReferenceReport, Series, WindowR
 use crate::rules::Rule;
 use crate::sinks::{Firing, Sink};
 use crate::state::{LoggedDelivery, Stamp, State, WindowState};
+use crate::univariate::Test;
 use crate::windows::{self, Spec, Window};
 
 /// The data a run reads.
@@ -38,6 +39,8 @@ pub struct Options {
     pub columns: Columns,
     pub rules: Vec<Rule>,
     pub sinks: BTreeMap<String, Sink>,
+    /// How each column's drift is measured.
+    pub drift_test: Test,
     /// Bootstrap replicates of the realised intervals (0: none).
     pub bootstrap: usize,
     pub seed: u64,
@@ -54,6 +57,7 @@ impl Default for Options {
             columns: Columns::default(),
             rules: Vec::new(),
             sinks: BTreeMap::new(),
+            drift_test: Test::NannyMl,
             bootstrap: 200,
             seed: 0,
             state: None,
@@ -73,13 +77,7 @@ pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
     let reference = input::read(&inputs.reference, columns, &candidates, None, true)?;
     let features = reference.feature_names.clone();
     let reference_windows = windows::cut(&reference.micros, options.window);
-    let fitted = Fitted::fit(
-        features.clone(),
-        &reference,
-        &reference_windows,
-        options.bootstrap,
-        options.seed,
-    );
+    let fitted = Fitted::fit(features.clone(), &reference, &reference_windows, options);
     drop(reference);
     let names: Vec<&str> = fitted.series().iter().map(|(n, _)| n.as_str()).collect();
     for rule in &options.rules {
@@ -109,12 +107,8 @@ pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
             points: ordered
                 .iter()
                 .map(|w| {
-                    w.points.get(name).copied().unwrap_or(crate::report::Point {
-                        value: None,
-                        low: None,
-                        high: None,
-                        alert: false,
-                    })
+                    (w.points.get(name).copied())
+                        .unwrap_or_else(|| crate::report::Point::plain(f64::NAN, false))
                 })
                 .collect(),
         })
@@ -172,6 +166,7 @@ fn settings(inputs: &Inputs, options: &Options, features: &[String]) -> Result<s
         "features": features,
         "labels": inputs.labels.is_some(),
         "bootstrap": options.bootstrap,
+        "drift_test": format!("{:?}", options.drift_test),
         "seed": options.seed,
     }))
 }

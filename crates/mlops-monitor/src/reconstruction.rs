@@ -92,7 +92,7 @@ impl Reconstruction {
         let encodings: Vec<Encoding> = features.iter().map(encoding).collect();
         let rows = features[0].len();
         let d = features.len();
-        let encoded = encode(features, &encodings, None);
+        let encoded = encode(features, &encodings);
         #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
         let n = rows as f64;
         let mut means = vec![0.0; d];
@@ -201,31 +201,43 @@ impl Reconstruction {
     /// The reconstruction error of the rows `window` of `features` (the reference's columns,
     /// in its order).
     pub fn error(&self, features: &[Feature<'_>], window: &[usize]) -> Error {
-        let d = self.means.len();
+        let kept = self.components.len();
         let mut errors = Vec::with_capacity(window.len());
-        let mut z = vec![0.0; d];
-        let mut projection = vec![0.0; self.components.len()];
-        let mut back = vec![0.0; d];
-        // A block of rows at a time: the encoded rows of a whole window would be another copy
-        // of its features.
+        // A block of rows at a time, column by column (each step a loop over the block's rows,
+        // which vectorises); a row's sums are taken in the same order as one row at a time.
         for block in window.chunks(ENCODED_ROWS) {
-            let encoded = encode(features, &self.encodings, Some(block));
-            for row in encoded.chunks_exact(d) {
-                for i in 0..d {
-                    z[i] = (row[i] - self.means[i]) / self.scales[i] - self.centre[i];
+            let rows = block.len();
+            let mut z = encode_columns(features, &self.encodings, block);
+            for (j, column) in z.chunks_exact_mut(rows).enumerate() {
+                let (mean, scale, centre) = (self.means[j], self.scales[j], self.centre[j]);
+                for v in column {
+                    *v = (*v - mean) / scale - centre;
                 }
-                for (p, c) in projection.iter_mut().zip(&self.components) {
-                    *p = c.iter().zip(&z).map(|(a, b)| a * b).sum();
-                }
-                back.fill(0.0);
-                for (p, c) in projection.iter().zip(&self.components) {
-                    for (b, ci) in back.iter_mut().zip(c) {
-                        *b += p * ci;
+            }
+            let mut projection = vec![0.0; kept * rows];
+            for (p, component) in projection.chunks_exact_mut(rows).zip(&self.components) {
+                for (c, column) in component.iter().zip(z.chunks_exact(rows)) {
+                    for (p, v) in p.iter_mut().zip(column) {
+                        *p += c * v;
                     }
                 }
-                let squared: f64 = z.iter().zip(&back).map(|(a, b)| (a - b) * (a - b)).sum();
-                errors.push(squared.sqrt());
             }
+            let mut squared = vec![0.0; rows];
+            let mut back = vec![0.0; rows];
+            for (j, column) in z.chunks_exact(rows).enumerate() {
+                back.fill(0.0);
+                for (p, component) in projection.chunks_exact(rows).zip(&self.components) {
+                    let c = component[j];
+                    for (acc, p) in back.iter_mut().zip(p) {
+                        *acc += p * c;
+                    }
+                }
+                for ((sq, v), back) in squared.iter_mut().zip(column).zip(&back) {
+                    let diff = v - back;
+                    *sq += diff * diff;
+                }
+            }
+            errors.extend(squared.iter().map(|s| s.sqrt()));
         }
         #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
         let n = errors.len() as f64;
@@ -294,15 +306,9 @@ fn encoding(feature: &Feature<'_>) -> Encoding {
     }
 }
 
-/// The rows (`window`, or all) as numbers, row-major.
-fn encode(features: &[Feature<'_>], encodings: &[Encoding], window: Option<&[usize]>) -> Vec<f64> {
-    let all: Vec<usize>;
-    let rows = if let Some(w) = window {
-        w
-    } else {
-        all = (0..features[0].len()).collect();
-        &all
-    };
+/// Every row as numbers, row-major (for the reference's covariance).
+fn encode(features: &[Feature<'_>], encodings: &[Encoding]) -> Vec<f64> {
+    let rows: Vec<usize> = (0..features[0].len()).collect();
     let d = features.len();
     let mut out = vec![0.0; rows.len() * d];
     for (j, (feature, encoding)) in features.iter().zip(encodings).enumerate() {
@@ -314,10 +320,7 @@ fn encode(features: &[Feature<'_>], encodings: &[Encoding], window: Option<&[usi
                 }
             }
             (Feature::Category { labels, codes }, Encoding::Category { shares, fill }) => {
-                let by_code: Vec<f64> = labels
-                    .iter()
-                    .map(|l| shares.get(l).copied().unwrap_or(0.0))
-                    .collect();
+                let by_code = shares_by_code(labels, shares);
                 for (i, &r) in rows.iter().enumerate() {
                     out[i * d + j] = codes[r].map_or(*fill, |c| by_code[c as usize]);
                 }
@@ -326,6 +329,39 @@ fn encode(features: &[Feature<'_>], encodings: &[Encoding], window: Option<&[usi
         }
     }
     out
+}
+
+/// The rows `block` as numbers, column-major: column `j` at `j * block.len()`.
+fn encode_columns(features: &[Feature<'_>], encodings: &[Encoding], block: &[usize]) -> Vec<f64> {
+    let b = block.len();
+    let mut out = vec![0.0; b * features.len()];
+    for ((feature, encoding), column) in features.iter().zip(encodings).zip(out.chunks_exact_mut(b))
+    {
+        match (feature, encoding) {
+            (Feature::Number(values), Encoding::Number { fill }) => {
+                for (o, &r) in column.iter_mut().zip(block) {
+                    let v = values[r];
+                    *o = if v.is_nan() { *fill } else { v };
+                }
+            }
+            (Feature::Category { labels, codes }, Encoding::Category { shares, fill }) => {
+                let by_code = shares_by_code(labels, shares);
+                for (o, &r) in column.iter_mut().zip(block) {
+                    *o = codes[r].map_or(*fill, |c| by_code[c as usize]);
+                }
+            }
+            _ => unreachable!("a window's columns have the reference's kinds"),
+        }
+    }
+    out
+}
+
+/// Each label's reference share (0 for one the reference lacks), by code.
+fn shares_by_code(labels: &[String], shares: &HashMap<String, f64>) -> Vec<f64> {
+    labels
+        .iter()
+        .map(|l| shares.get(l).copied().unwrap_or(0.0))
+        .collect()
 }
 
 /// Eigenvalues and eigenvectors (columns of the row-major result) of the symmetric `d × d`
