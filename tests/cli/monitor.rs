@@ -1222,7 +1222,7 @@ type BadInput = (
 
 #[test]
 fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
-    let cases: [BadInput; 6] = [
+    let cases: [BadInput; 7] = [
         (
             "no timestamp column",
             |columns| columns[0].0 = "time",
@@ -1267,6 +1267,13 @@ fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
             "",
             &["--drift-test", "t-test"],
             &["`t-test`", "no drift test", "ks"],
+        ),
+        (
+            "a threshold for NannyML's drift test",
+            |_| {},
+            "",
+            &["--drift-threshold", "0.2"],
+            &["drift threshold", "--drift-test", "band"],
         ),
     ];
     let reference = Data {

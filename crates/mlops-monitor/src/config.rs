@@ -135,7 +135,8 @@ impl ConfigFile {
     /// The drift test: `test` and `threshold` (flags) over `drift:` over NannyML's.
     ///
     /// # Errors
-    /// [`Error::DriftTest`] for an unknown name or a threshold that is not a finite number.
+    /// [`Error::DriftTest`] for an unknown name or a threshold that is not a finite number;
+    /// [`Error::NannyMlThreshold`] for a threshold given to NannyML's test.
     pub fn drift_test(&self, test: Option<&str>, threshold: Option<f64>) -> Result<Test> {
         let name = test.or(self.drift.test.as_deref()).unwrap_or(Test::NANNYML);
         let threshold = threshold.or(self.drift.threshold);
@@ -145,6 +146,9 @@ impl ConfigFile {
         };
         if threshold.is_some_and(|t| !t.is_finite()) {
             return Err(bad());
+        }
+        if name == Test::NANNYML && threshold.is_some() {
+            return Err(Error::NannyMlThreshold);
         }
         Test::parse(name, threshold).ok_or_else(bad)
     }

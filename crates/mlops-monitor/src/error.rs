@@ -26,6 +26,10 @@ pub enum Error {
         given: String,
         threshold: Option<f64>,
     },
+    #[error(
+        "a drift threshold applies to a test of `mlops drift` (`--drift-test ks`, ...): NannyML's Jensen-Shannon alerts outside a band drawn from the reference windows"
+    )]
+    NannyMlThreshold,
     #[error("{input} has no rows")]
     Empty { input: String },
     #[error(
