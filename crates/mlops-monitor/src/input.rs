@@ -402,6 +402,12 @@ fn positives(
     input: &str,
     pos_label: Option<&str>,
 ) -> Result<Vec<Option<bool>>> {
+    // The common case without a string per distinct value: integers that are all 0 or 1.
+    if let (Column::Int(values), None | Some("1")) = (column, pos_label)
+        && values.present_values().all(|v| v == 0 || v == 1)
+    {
+        return Ok(values.iter().map(|v| v.map(|v| v == 1)).collect());
+    }
     let (labels, ids) = column.to_coded();
     let distinct: Vec<&str> = {
         let mut seen = vec![false; labels.len()];

@@ -9,7 +9,8 @@
 //! - [`cbpe`] confidence-based performance estimation, with [`calibration`]'s isotonic
 //!   calibrator and its check (which replays numpy's legacy random stream);
 //! - [`reconstruction`] PCA reconstruction error (multivariate drift);
-//! - [`univariate`] the Jensen–Shannon distance per column;
+//! - [`univariate`] the Jensen–Shannon distance per column (or, at the user's choice, any test
+//!   of `mlops drift`);
 //! - [`band`] the reference bands every alert flag is drawn from.
 //!
 //! Realised performance ([`realised`]) is `mlops eval`'s, by window. [`windows`] cuts rows into

@@ -291,15 +291,18 @@ impl Univariate {
                 let binner = mlops_drift::binning::Binner::new(edges);
                 let mut counts = vec![0_usize; edges.len() - 1];
                 let mut present = 0_usize;
-                for &r in window {
-                    let x = v[r];
-                    if x.is_nan() {
-                        continue;
+                let mut count = |x: f64| {
+                    if !x.is_nan() {
+                        present += 1;
+                        if let Some(b) = binner.bin(x) {
+                            counts[b] += 1;
+                        }
                     }
-                    present += 1;
-                    if let Some(b) = binner.bin(x) {
-                        counts[b] += 1;
-                    }
+                };
+                // A window of consecutive rows (a time-ordered log) is read as a slice.
+                match contiguous(window) {
+                    Some(range) => v[range].iter().for_each(|&x| count(x)),
+                    None => window.iter().for_each(|&r| count(v[r])),
                 }
                 (counts, present)
             }
@@ -327,6 +330,15 @@ impl Univariate {
         let counted = shares.iter().sum();
         Some((shares, counted))
     }
+}
+
+/// The rows of `window` as a range, when they are consecutive.
+fn contiguous(window: &[usize]) -> Option<std::ops::Range<usize>> {
+    let (&first, &last) = (window.first()?, window.last()?);
+    window
+        .windows(2)
+        .all(|w| w[1] == w[0] + 1)
+        .then_some(first..last + 1)
 }
 
 fn len(values: Values<'_>) -> usize {
