@@ -31,6 +31,7 @@ mod input_types;
 mod inputs;
 mod lock;
 mod monitor;
+mod monitor_alerts;
 mod old_versions;
 mod output;
 mod pipeline;
