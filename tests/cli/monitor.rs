@@ -728,9 +728,9 @@ type BadInput = (
     &'static [&'static str],
 );
 
-#[test]
-fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
-    let cases: [BadInput; 7] = [
+/// The bad inputs: a missing or mistyped column, a bad value, rule, window or drift test.
+fn bad_inputs() -> [BadInput; 8] {
+    [
         (
             "no timestamp column",
             |columns| columns[0].0 = "time",
@@ -770,6 +770,16 @@ fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
             &["`3x` is not a window"],
         ),
         (
+            "three classes",
+            |columns| {
+                let classes = (0..100).map(|i| i % 3);
+                columns[7] = ("p", Arc::new(Int64Array::from_iter_values(classes)));
+            },
+            "",
+            &[],
+            &["column `p`", "3 classes", "binary"],
+        ),
+        (
             "an unknown drift test",
             |_| {},
             "",
@@ -783,7 +793,12 @@ fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
             &["--drift-threshold", "0.2"],
             &["drift threshold", "--drift-test", "band"],
         ),
-    ];
+    ]
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
+    let cases = bad_inputs();
     let reference = Data {
         days: 3,
         rows: 100,

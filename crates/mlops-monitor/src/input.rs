@@ -437,6 +437,16 @@ fn positives(
             .map(|(l, _)| l.as_str())
             .collect()
     };
+    if distinct.len() > 2 {
+        return Err(Error::Column {
+            column: name.to_owned(),
+            input: input.to_owned(),
+            problem: format!(
+                "holds {} classes: a monitor estimates binary classifiers",
+                distinct.len()
+            ),
+        });
+    }
     let positive: &str = match pos_label {
         Some(p) => p,
         None if distinct.iter().all(|v| ["0", "1"].contains(v)) => "1",
@@ -457,16 +467,6 @@ fn positives(
             });
         }
     };
-    if distinct.len() > 2 {
-        return Err(Error::Column {
-            column: name.to_owned(),
-            input: input.to_owned(),
-            problem: format!(
-                "holds {} classes: a monitor estimates binary classifiers",
-                distinct.len()
-            ),
-        });
-    }
     let is_positive: Vec<bool> = labels.iter().map(|l| l == positive).collect();
     Ok(ids
         .into_iter()
