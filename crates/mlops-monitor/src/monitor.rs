@@ -2,8 +2,8 @@
 //! a state file only those new or changed files touch), measure them, apply the alert rules,
 //! deliver new firings, and save the state.
 //!
-//! Prediction files are measured in groups that share no window, one group in memory at a
-//! time: a day-partitioned log with daily windows holds one day at a time, not the week.
+//! Prediction files are measured in groups that share no window, one group per core in memory
+//! at a time: a day-partitioned log with daily windows holds a day per core, not the week.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
