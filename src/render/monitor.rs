@@ -70,7 +70,8 @@ pub(crate) fn summary(r: &MonitorReport) -> Vec<String> {
     }
     if let (Some(k), Some(share)) = (r.reference.components, r.reference.explained_variance) {
         methods.push(format!(
-            "PCA {k} components ({:.1}% of variance)",
+            "PCA {} ({:.1}% of variance)",
+            crate::render::text::count(k as u64, "component", "components"),
             share * 100.0
         ));
     }

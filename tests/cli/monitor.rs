@@ -3,6 +3,7 @@
 //! outputs, the log `mlops serve` writes with the labels sent to it, and bad input. Alerts'
 //! delivery and the state file are `monitor_alerts.rs`'s, on this file's data.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -540,6 +541,73 @@ fn html_prometheus_and_markdown_from_one_run() {
     );
 }
 
+/// A CSV log with ISO 8601 text timestamps in several zones, cut into hours (UTC).
+#[test]
+fn a_csv_log_with_iso_timestamps_is_cut_into_utc_hours() {
+    let env = TestEnv::bare();
+    let mut rng = Rng(3);
+    let mut csv = |header: &str, rows: usize, day: &str, labelled: bool| {
+        let mut text = format!("{header}\n");
+        for i in 0..rows {
+            // The same instants written in UTC and in UTC+02:00 alternately.
+            let (hour, minute) = (i % 6, (i * 7) % 60);
+            let stamp = if i % 2 == 0 {
+                format!("{day}T{hour:02}:{minute:02}:00Z")
+            } else {
+                format!("{day}T{:02}:{minute:02}:00+02:00", hour + 2)
+            };
+            let x = rng.normal();
+            let score = 1.0 / (1.0 + (-x).exp());
+            let label = if labelled {
+                format!(",{}", i32::from(rng.uniform() < score))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                text,
+                "{stamp},{x:.6},{score:.9},{}{label}",
+                i32::from(score >= 0.5)
+            );
+        }
+        text
+    };
+    let reference = csv("timestamp,x,s,p,y", 600, "2024-03-01", true);
+    let predictions = csv("timestamp,x,s,p", 300, "2024-03-11", false);
+    env.write("reference.csv", reference);
+    env.write("predictions.csv", predictions);
+    let (code, report, stderr) = run_json(
+        &env,
+        &[
+            "monitor",
+            "--json",
+            "--reference",
+            "reference.csv",
+            "--predictions",
+            "predictions.csv",
+            "--window",
+            "1h",
+            "--score",
+            "s",
+            "--prediction",
+            "p",
+            "--label",
+            "y",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let hours: Vec<String> = (0..6).map(|h| format!("2024-03-11T{h:02}:00")).collect();
+    assert_eq!(keys(&report), hours);
+    let rows: Vec<u64> = report["windows"]
+        .as_array()
+        .expect("windows")
+        .iter()
+        .map(|w| w["rows"].as_u64().expect("rows"))
+        .collect();
+    assert_eq!(rows, [50; 6]);
+    assert_eq!(report["reference"]["windows"], 6);
+}
+
 #[test]
 fn text_output() {
     let env = TestEnv::bare();
@@ -743,7 +811,7 @@ fn bad_inputs() -> [BadInput; 8] {
             |columns| columns[0].1 = Arc::new(StringArray::from(vec!["yesterday"; 100])),
             "",
             &[],
-            &["column `timestamp`", "not dates or timestamps"],
+            &["column `timestamp`", "`yesterday`", "no ISO 8601"],
         ),
         (
             "a score outside [0, 1]",

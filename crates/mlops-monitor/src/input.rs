@@ -372,19 +372,39 @@ pub fn describe(data: &Dataset) -> String {
     }
 }
 
+/// A timestamp column as microseconds: Parquet dates and timestamps, or ISO 8601 text (a CSV or
+/// NDJSON log), each distinct text parsed once.
 fn timestamps(column: &Column, name: &str, input: &str) -> Result<Vec<Option<i64>>> {
+    let bad = |problem: String| Error::Column {
+        column: name.to_owned(),
+        input: input.to_owned(),
+        problem,
+    };
     match column {
         Column::Float(days) => Ok(crate::windows::micros_of_days(
             &days.iter().collect::<Vec<_>>(),
         )),
-        other => Err(Error::Column {
-            column: name.to_owned(),
-            input: input.to_owned(),
-            problem: format!(
-                "holds {}, not dates or timestamps: a monitor cuts windows by time",
-                other.type_name()
-            ),
-        }),
+        Column::Text { labels, ids } => {
+            let parsed: Vec<Option<i64>> = labels
+                .iter()
+                .map(|l| crate::windows::parse_instant(l))
+                .collect();
+            if let Some(i) = parsed.iter().position(Option::is_none) {
+                return Err(bad(format!(
+                    "holds `{}`, which is no ISO 8601 date or timestamp \
+                     (`2024-03-11`, `2024-03-11T05:30:00Z`, `2024-03-11 05:30:00+01:00`)",
+                    labels[i]
+                )));
+            }
+            Ok(ids
+                .iter()
+                .map(|&i| (i != Column::MISSING).then(|| parsed[i as usize]).flatten())
+                .collect())
+        }
+        other => Err(bad(format!(
+            "holds {}, not dates or timestamps: a monitor cuts windows by time",
+            other.type_name()
+        ))),
     }
 }
 
