@@ -338,6 +338,37 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
     Some((day - epoch).num_days())
 }
 
+/// An ISO 8601 date or timestamp as microseconds since 1970-01-01 UTC: `2026-11-22`,
+/// `2026-11-22T08:30`, `2026-11-22 08:30:00.25Z`, `2026-11-22T08:30:00+01:00` (`+0100` and `+01`
+/// too); a timestamp without a zone is read as UTC. `None` for anything else.
+pub fn parse_instant(text: &str) -> Option<i64> {
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    let text = text.trim();
+    if text.len() == 10 {
+        return parse_date(text).map(|days| days * MICROS_PER_DAY);
+    }
+    // One separator for the formats below: `T`, `t` or a space.
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let text = format!("{}T{}", text.get(..10)?, text.get(11..)?);
+    let (local, utc) = match text.strip_suffix(['Z', 'z']) {
+        Some(local) => (local, true),
+        None => (text.as_str(), false),
+    };
+    if !utc {
+        for format in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z"] {
+            if let Ok(at) = chrono::DateTime::parse_from_str(local, format) {
+                return Some(at.timestamp_micros());
+            }
+        }
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(local, format).ok())
+        .map(|at| at.and_utc().timestamp_micros())
+}
+
 /// One column of every file of `data` as days since 1970-01-01 (see [`Dataset::read_days`]).
 pub(crate) fn read_days(data: &Dataset, column: &str) -> Result<Vec<Option<i64>>> {
     let mut days = Vec::new();
@@ -698,6 +729,31 @@ mod tests {
     #[test]
     fn only_real_calendar_days_parse_as_dates() {
         assert_eq!(super::parse_date("1970-01-02"), Some(1));
+        let (day, hour, minute) = (19_800 * 86_400_000_000_i64, 3_600_000_000, 60_000_000); // 2024-03-18
+        for (text, want) in [
+            ("2024-03-18", Some(day)),
+            ("2024-03-18T05:30", Some(day + 5 * hour + 30 * minute)),
+            (
+                "2024-03-18 05:30:15.25Z",
+                Some(day + 5 * hour + 30 * minute + 15_250_000),
+            ),
+            (
+                "2024-03-18T05:30:00+01:00",
+                Some(day + 4 * hour + 30 * minute),
+            ),
+            ("2024-03-18T05:30:00-0130", Some(day + 7 * hour)),
+            ("2024-03-18T23:00:00-05", Some(day + 28 * hour)),
+            ("1969-12-31T23:59:59Z", Some(-1_000_000)),
+            ("2024-02-30", None),
+            ("2024-3-18", None),
+            ("2024-03-18T25:00", None),
+            ("yesterday", None),
+            ("2024-03-18X", None),
+            ("2024-03-1é", None),
+            ("2024", None),
+        ] {
+            assert_eq!(super::parse_instant(text), want, "{text}");
+        }
         assert_eq!(super::parse_date("2024-02-29"), Some(19_782));
         assert_eq!(super::parse_date("2026-12-01T08:00:00Z"), Some(20_788));
         for text in [

@@ -387,7 +387,7 @@ fn timestamps(column: &Column, name: &str, input: &str) -> Result<Vec<Option<i64
         Column::Text { labels, ids } => {
             let parsed: Vec<Option<i64>> = labels
                 .iter()
-                .map(|l| crate::windows::parse_instant(l))
+                .map(|l| mlops_data::table::parse_instant(l))
                 .collect();
             if let Some(i) = parsed.iter().position(Option::is_none) {
                 return Err(bad(format!(

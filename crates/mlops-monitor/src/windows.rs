@@ -158,91 +158,6 @@ pub fn instant(micros: i64) -> String {
     )
 }
 
-/// An ISO 8601 date or timestamp as microseconds since the epoch, UTC: `2024-03-11`,
-/// `2024-03-11T05:30`, `2024-03-11 05:30:00.25`, each optionally ending in `Z` or an offset
-/// (`+01:00`, `+0100`, `-05`); without one it is read as UTC. `None` for anything else.
-pub fn parse_instant(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let number = |s: &str| -> Option<i64> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-    };
-    let (date, rest) = (text.get(..10)?, text.get(10..)?);
-    let mut parts = date.split('-');
-    let (year, month, day) = (
-        number(parts.next()?)?,
-        number(parts.next()?)?,
-        number(parts.next()?)?,
-    );
-    if date.len() != 10 || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    if mlops_data::table::civil_from_days(days)
-        != (year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
-    {
-        return None;
-    }
-    let mut micros = days * DAY;
-    let rest = match rest.strip_prefix(['T', 't', ' ']) {
-        Some(time) => time,
-        None if rest.is_empty() => return Some(micros),
-        None => return None,
-    };
-    // The time, then the zone: `Z`, or a sign that is not the first character.
-    let zone_at = rest
-        .char_indices()
-        .find(|&(i, c)| c == 'Z' || c == 'z' || (i > 0 && (c == '+' || c == '-')))
-        .map_or(rest.len(), |(i, _)| i);
-    let (clock, zone) = rest.split_at(zone_at);
-    let mut fields = clock.split(':');
-    let hour = number(fields.next()?)?;
-    let minute = number(fields.next()?)?;
-    let (seconds, fraction) = match fields.next() {
-        Some(s) => match s.split_once('.') {
-            Some((whole, frac)) => (number(whole)?, frac),
-            None => (number(s)?, ""),
-        },
-        None => (0, ""),
-    };
-    if fields.next().is_some() || hour > 23 || minute > 59 || seconds > 60 {
-        return None;
-    }
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits: String = fraction
-        .chars()
-        .chain(std::iter::repeat('0'))
-        .take(6)
-        .collect();
-    micros += hour * HOUR + minute * MINUTE + seconds * SECOND + digits.parse::<i64>().ok()?;
-    let offset = match zone {
-        "" | "Z" | "z" => 0,
-        _ => {
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-            let (h, m) = match digits.len() {
-                2 => (number(&digits)?, 0),
-                4 => (number(&digits[..2])?, number(&digits[2..])?),
-                _ => return None,
-            };
-            sign * (h * HOUR + m * MINUTE)
-        }
-    };
-    Some(micros - offset)
-}
-
-/// Days since 1970-01-01 of a calendar date (the inverse of `civil_from_days`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// Timestamps read as days since the epoch (how `mlops-data` reads dates and timestamps) as
 /// microseconds: rounding to the microsecond undoes the division's rounding, exact for any
 /// date within a few thousand years.
@@ -276,35 +191,6 @@ mod tests {
         }
         assert_eq!(Spec::Time(DAY).to_string(), "1d");
         assert_eq!(Spec::Time(HOUR).to_string(), "1h");
-    }
-
-    #[test]
-    fn parses_iso_dates_and_timestamps_as_utc() {
-        let day = 19_800 * DAY; // 2024-03-18
-        for (text, want) in [
-            ("2024-03-18", Some(day)),
-            ("2024-03-18T05:30", Some(day + 5 * HOUR + 30 * MINUTE)),
-            (
-                "2024-03-18 05:30:15.25Z",
-                Some(day + 5 * HOUR + 30 * MINUTE + 15_250_000),
-            ),
-            (
-                "2024-03-18T05:30:00+01:00",
-                Some(day + 4 * HOUR + 30 * MINUTE),
-            ),
-            ("2024-03-18T05:30:00-0130", Some(day + 7 * HOUR)),
-            ("2024-03-18T23:00:00-05", Some(day + 28 * HOUR)),
-            ("1969-12-31T23:59:59Z", Some(-SECOND)),
-            ("2024-02-30", None),
-            ("2024-3-18", None),
-            ("2024-03-18T25:00", None),
-            ("yesterday", None),
-            ("2024-03-18X", None),
-            ("2024-03-1é", None),
-            ("2024", None),
-        ] {
-            assert_eq!(parse_instant(text), want, "{text}");
-        }
     }
 
     #[test]
