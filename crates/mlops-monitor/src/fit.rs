@@ -12,11 +12,11 @@ use rayon::prelude::*;
 
 use crate::band::{Band, Limit};
 use crate::cbpe::{self, Cbpe};
-use crate::input::{FeatureValues, Rows};
+use crate::input::{FeatureValues, Rows, View};
 use crate::realised::{self, Labelled};
-use crate::reconstruction::{Feature, Reconstruction};
+use crate::reconstruction::Reconstruction;
 use crate::report::{Point, finite};
-use crate::univariate::{ColumnTest, Values};
+use crate::univariate::ColumnTest;
 use crate::windows::Window;
 
 /// The points of one window, by series name.
@@ -60,21 +60,8 @@ fn boolean_labels() -> Vec<String> {
     BOOLEAN_LABELS.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn values_of(feature: &FeatureValues) -> Values<'_> {
-    match feature {
-        FeatureValues::Numbers(v) => Values::Numbers(v),
-        FeatureValues::Categories { labels, codes } => Values::Categories { labels, codes },
-    }
-}
-
-fn reconstruction_input(features: &[FeatureValues]) -> Vec<Feature<'_>> {
-    features
-        .iter()
-        .map(|f| match f {
-            FeatureValues::Numbers(v) => Feature::Number(v),
-            FeatureValues::Categories { labels, codes } => Feature::Category { labels, codes },
-        })
-        .collect()
+fn views(features: &[FeatureValues]) -> Vec<View<'_>> {
+    features.iter().map(FeatureValues::view).collect()
 }
 
 /// The rows of `window` that have a score and a prediction (and a label, when `labelled`).
@@ -195,14 +182,13 @@ impl Fitted {
             || {
                 rayon::join(
                     || {
-                        (!rows.features.is_empty() && rows.micros.len() > 1).then(|| {
-                            Reconstruction::fit(&reconstruction_input(&rows.features), &rows_of)
-                        })
+                        (!rows.features.is_empty() && rows.micros.len() > 1)
+                            .then(|| Reconstruction::fit(&views(&rows.features), &rows_of))
                     },
                     || -> Vec<Option<ColumnTest>> {
                         rows.features
                             .par_iter()
-                            .map(|f| ColumnTest::fit(values_of(f), &rows_of, test))
+                            .map(|f| ColumnTest::fit(f.view(), &rows_of, test))
                             .collect()
                     },
                 )
@@ -213,7 +199,7 @@ impl Fitted {
             values.as_ref().and_then(|v| {
                 let codes = boolean_codes(v);
                 ColumnTest::fit(
-                    Values::Categories {
+                    View::Categories {
                         labels: &labels,
                         codes: &codes,
                     },
@@ -227,7 +213,7 @@ impl Fitted {
         let score = rows
             .scores
             .as_ref()
-            .and_then(|s| ColumnTest::fit(Values::Numbers(s), &rows_of, test));
+            .and_then(|s| ColumnTest::fit(View::Numbers(s), &rows_of, test));
         let missing = rows
             .features
             .iter()
@@ -320,7 +306,7 @@ impl Fitted {
             .map(|p| p.iter().map(|v| v.unwrap_or(false)).collect());
         let prediction_codes = rows.predictions.as_ref().map(|p| boolean_codes(p));
         let labels = boolean_labels();
-        let features = reconstruction_input(&rows.features);
+        let features = views(&rows.features);
         windows
             .par_iter()
             .map(|window| {
@@ -367,7 +353,7 @@ impl Fitted {
                 }
                 if let (Some(test), Some(codes)) = (&self.prediction, &prediction_codes) {
                     let d = test.distance(
-                        Values::Categories {
+                        View::Categories {
                             labels: &labels,
                             codes,
                         },
@@ -376,7 +362,7 @@ impl Fitted {
                     points.insert(PREDICTION.to_owned(), Point::plain(d.value, d.alert));
                 }
                 if let (Some(test), Some(scores)) = (&self.score, &rows.scores) {
-                    let d = test.distance(Values::Numbers(scores), &window.rows);
+                    let d = test.distance(View::Numbers(scores), &window.rows);
                     points.insert(SCORE.to_owned(), Point::plain(d.value, d.alert));
                 }
                 let mut drifted = 0_usize;
@@ -387,7 +373,7 @@ impl Fitted {
                     .zip(&rows.features)
                 {
                     if let Some(test) = test {
-                        let d = test.distance(values_of(values), &window.rows);
+                        let d = test.distance(values.view(), &window.rows);
                         drifted += usize::from(d.alert);
                         points.insert(format!("drift.{name}"), Point::plain(d.value, d.alert));
                     }
@@ -461,7 +447,7 @@ impl Fitted {
                 }
                 if let Some(test) = &self.label {
                     let d = test.distance(
-                        Values::Categories {
+                        View::Categories {
                             labels: &names,
                             codes: &codes,
                         },

@@ -70,7 +70,41 @@ pub enum FeatureValues {
     },
 }
 
+/// One column's values, borrowed: what the methods read (a feature's, or a model output's).
+#[derive(Debug, Clone, Copy)]
+pub enum View<'a> {
+    /// NaN for a missing value.
+    Numbers(&'a [f64]),
+    /// Codes into `labels`; `None` for a missing value.
+    Categories {
+        labels: &'a [String],
+        codes: &'a [Option<u32>],
+    },
+}
+
+impl View<'_> {
+    /// The rows.
+    pub fn len(&self) -> usize {
+        match self {
+            View::Numbers(v) => v.len(),
+            View::Categories { codes, .. } => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl FeatureValues {
+    /// The values, borrowed.
+    pub fn view(&self) -> View<'_> {
+        match self {
+            FeatureValues::Numbers(v) => View::Numbers(v),
+            FeatureValues::Categories { labels, codes } => View::Categories { labels, codes },
+        }
+    }
+
     /// Whether row `row` is missing.
     pub fn is_missing(&self, row: usize) -> bool {
         match self {

@@ -17,32 +17,13 @@
 use std::collections::HashMap;
 
 use crate::band::{Band, Limit, SPREAD};
+use crate::input::View;
 
 /// Rows encoded at a time when measuring a window.
 const ENCODED_ROWS: usize = 8192;
 
 /// The share of variance the kept components must exceed.
 pub const VARIANCE_KEPT: f64 = 0.65;
-
-/// One feature column of the rows: numbers with NaN for missing, or category codes.
-#[derive(Debug, Clone)]
-pub enum Feature<'a> {
-    Number(&'a [f64]),
-    /// Codes into `labels`; `None` missing.
-    Category {
-        labels: &'a [String],
-        codes: &'a [Option<u32>],
-    },
-}
-
-impl Feature<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Feature::Number(v) => v.len(),
-            Feature::Category { codes, .. } => codes.len(),
-        }
-    }
-}
 
 /// How one column is turned into a number before scaling.
 #[derive(Debug, Clone)]
@@ -88,7 +69,7 @@ impl Reconstruction {
     ///
     /// # Panics
     /// Without features or with fewer than 2 rows.
-    pub fn fit(features: &[Feature<'_>], windows: &[Vec<usize>]) -> Self {
+    pub fn fit(features: &[View<'_>], windows: &[Vec<usize>]) -> Self {
         let encodings: Vec<Encoding> = features.iter().map(encoding).collect();
         let rows = features[0].len();
         let d = features.len();
@@ -200,7 +181,7 @@ impl Reconstruction {
 
     /// The reconstruction error of the rows `window` of `features` (the reference's columns,
     /// in its order).
-    pub fn error(&self, features: &[Feature<'_>], window: &[usize]) -> Error {
+    pub fn error(&self, features: &[View<'_>], window: &[usize]) -> Error {
         let kept = self.components.len();
         let mut errors = Vec::with_capacity(window.len());
         // A block of rows at a time, column by column (each step a loop over the block's rows,
@@ -269,15 +250,15 @@ impl Reconstruction {
 }
 
 /// A column's encoding from the reference: the mean, or the category shares and mode.
-fn encoding(feature: &Feature<'_>) -> Encoding {
+fn encoding(feature: &View<'_>) -> Encoding {
     match feature {
-        Feature::Number(values) => {
+        View::Numbers(values) => {
             let kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
             #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
             let fill = kept.iter().sum::<f64>() / kept.len() as f64;
             Encoding::Number { fill }
         }
-        Feature::Category { labels, codes } => {
+        View::Categories { labels, codes } => {
             let mut counts = vec![0_usize; labels.len()];
             for code in codes.iter().flatten() {
                 counts[*code as usize] += 1;
@@ -307,19 +288,19 @@ fn encoding(feature: &Feature<'_>) -> Encoding {
 }
 
 /// Every row as numbers, row-major (for the reference's covariance).
-fn encode(features: &[Feature<'_>], encodings: &[Encoding]) -> Vec<f64> {
+fn encode(features: &[View<'_>], encodings: &[Encoding]) -> Vec<f64> {
     let rows: Vec<usize> = (0..features[0].len()).collect();
     let d = features.len();
     let mut out = vec![0.0; rows.len() * d];
     for (j, (feature, encoding)) in features.iter().zip(encodings).enumerate() {
         match (feature, encoding) {
-            (Feature::Number(values), Encoding::Number { fill }) => {
+            (View::Numbers(values), Encoding::Number { fill }) => {
                 for (i, &r) in rows.iter().enumerate() {
                     let v = values[r];
                     out[i * d + j] = if v.is_nan() { *fill } else { v };
                 }
             }
-            (Feature::Category { labels, codes }, Encoding::Category { shares, fill }) => {
+            (View::Categories { labels, codes }, Encoding::Category { shares, fill }) => {
                 let by_code = shares_by_code(labels, shares);
                 for (i, &r) in rows.iter().enumerate() {
                     out[i * d + j] = codes[r].map_or(*fill, |c| by_code[c as usize]);
@@ -332,19 +313,19 @@ fn encode(features: &[Feature<'_>], encodings: &[Encoding]) -> Vec<f64> {
 }
 
 /// The rows `block` as numbers, column-major: column `j` at `j * block.len()`.
-fn encode_columns(features: &[Feature<'_>], encodings: &[Encoding], block: &[usize]) -> Vec<f64> {
+fn encode_columns(features: &[View<'_>], encodings: &[Encoding], block: &[usize]) -> Vec<f64> {
     let b = block.len();
     let mut out = vec![0.0; b * features.len()];
     for ((feature, encoding), column) in features.iter().zip(encodings).zip(out.chunks_exact_mut(b))
     {
         match (feature, encoding) {
-            (Feature::Number(values), Encoding::Number { fill }) => {
+            (View::Numbers(values), Encoding::Number { fill }) => {
                 for (o, &r) in column.iter_mut().zip(block) {
                     let v = values[r];
                     *o = if v.is_nan() { *fill } else { v };
                 }
             }
-            (Feature::Category { labels, codes }, Encoding::Category { shares, fill }) => {
+            (View::Categories { labels, codes }, Encoding::Category { shares, fill }) => {
                 let by_code = shares_by_code(labels, shares);
                 for (o, &r) in column.iter_mut().zip(block) {
                     *o = codes[r].map_or(*fill, |c| by_code[c as usize]);

@@ -13,6 +13,7 @@
 use mlops_drift::methods::{Method, Sides};
 
 use crate::band::{Band, Limit};
+use crate::input::View;
 
 /// Which test measures a column's drift.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,15 +68,15 @@ pub enum Side {
 impl ColumnTest {
     /// Fits `test` on the reference `values` (windows: for NannyML's band); `None` when the
     /// reference has no value in the column.
-    pub fn fit(values: Values<'_>, windows: &[Vec<usize>], test: Test) -> Option<Self> {
+    pub fn fit(values: View<'_>, windows: &[Vec<usize>], test: Test) -> Option<Self> {
         let (method, threshold) = match (test, values) {
-            (Test::Drift { method, .. }, Values::Categories { .. }) if method.needs_numbers() => {
+            (Test::Drift { method, .. }, View::Categories { .. }) if method.needs_numbers() => {
                 return Univariate::fit(values, windows).map(ColumnTest::NannyMl);
             }
             (Test::NannyMl, _) => return Univariate::fit(values, windows).map(ColumnTest::NannyMl),
             (Test::Drift { method, threshold }, _) => (method, threshold),
         };
-        let all: Vec<usize> = (0..len(values)).collect();
+        let all: Vec<usize> = (0..values.len()).collect();
         let reference = side(values, &all);
         let empty = match &reference {
             Side::Numbers(v) => v.is_empty(),
@@ -107,7 +108,7 @@ impl ColumnTest {
     }
 
     /// The window's value (a p-value for a test, else a distance) and whether it alerts.
-    pub fn distance(&self, values: Values<'_>, window: &[usize]) -> Distance {
+    pub fn distance(&self, values: View<'_>, window: &[usize]) -> Distance {
         let (reference, method, threshold) = match self {
             ColumnTest::NannyMl(u) => return u.distance(values, window),
             ColumnTest::Drift {
@@ -148,9 +149,9 @@ impl ColumnTest {
 }
 
 /// One side of a test: the rows `window` of `values`, missing ones left out.
-fn side(values: Values<'_>, window: &[usize]) -> Side {
+fn side(values: View<'_>, window: &[usize]) -> Side {
     match values {
-        Values::Numbers(v) => {
+        View::Numbers(v) => {
             let mut kept: Vec<f64> = window
                 .iter()
                 .map(|&r| v[r])
@@ -159,7 +160,7 @@ fn side(values: Values<'_>, window: &[usize]) -> Side {
             kept.sort_unstable_by(f64::total_cmp);
             Side::Numbers(kept)
         }
-        Values::Categories { labels, codes } => {
+        View::Categories { labels, codes } => {
             let mut counts = vec![0_u64; labels.len()];
             for c in window.iter().filter_map(|&r| codes[r]) {
                 counts[c as usize] += 1;
@@ -174,16 +175,6 @@ fn side(values: Values<'_>, window: &[usize]) -> Side {
             )
         }
     }
-}
-
-/// One column of rows: numbers (NaN missing) or category codes into the column's labels.
-#[derive(Debug, Clone, Copy)]
-pub enum Values<'a> {
-    Numbers(&'a [f64]),
-    Categories {
-        labels: &'a [String],
-        codes: &'a [Option<u32>],
-    },
 }
 
 /// How a column's values are counted into bins, fitted on the reference.
@@ -214,17 +205,17 @@ pub struct Univariate {
 impl Univariate {
     /// Fits on the reference `values` and sets the band from its `windows`; `None` when the
     /// reference has no value in the column.
-    pub fn fit(values: Values<'_>, windows: &[Vec<usize>]) -> Option<Self> {
-        let all: Vec<usize> = (0..len(values)).collect();
+    pub fn fit(values: View<'_>, windows: &[Vec<usize>]) -> Option<Self> {
+        let all: Vec<usize> = (0..values.len()).collect();
         let bins = match values {
-            Values::Numbers(v) => {
+            View::Numbers(v) => {
                 let kept: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
                 if kept.is_empty() {
                     return None;
                 }
                 Bins::Edges(mlops_drift::binning::doane_edges(&kept))
             }
-            Values::Categories { labels, codes } => {
+            View::Categories { labels, codes } => {
                 let mut seen = vec![false; labels.len()];
                 for c in codes.iter().flatten() {
                     seen[*c as usize] = true;
@@ -261,7 +252,7 @@ impl Univariate {
     }
 
     /// The distance of the rows `window` of `values` (the reference's kind of column).
-    pub fn distance(&self, values: Values<'_>, window: &[usize]) -> Distance {
+    pub fn distance(&self, values: View<'_>, window: &[usize]) -> Distance {
         let Some((mut shares, counted)) = self.shares(values, window) else {
             return Distance {
                 value: f64::NAN,
@@ -285,9 +276,9 @@ impl Univariate {
     /// Each bin's share of the window's non-missing values, and the sum of those shares (below
     /// 1 when values fell outside every bin); `None` without values.
     #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
-    fn shares(&self, values: Values<'_>, window: &[usize]) -> Option<(Vec<f64>, f64)> {
+    fn shares(&self, values: View<'_>, window: &[usize]) -> Option<(Vec<f64>, f64)> {
         let (counts, present) = match (&self.bins, values) {
-            (Bins::Edges(edges), Values::Numbers(v)) => {
+            (Bins::Edges(edges), View::Numbers(v)) => {
                 let binner = mlops_drift::binning::Binner::new(edges);
                 let mut counts = vec![0_usize; edges.len() - 1];
                 let mut present = 0_usize;
@@ -306,7 +297,7 @@ impl Univariate {
                 }
                 (counts, present)
             }
-            (Bins::Categories(names), Values::Categories { labels, codes }) => {
+            (Bins::Categories(names), View::Categories { labels, codes }) => {
                 let bin_of_code: Vec<Option<usize>> =
                     labels.iter().map(|l| names.binary_search(l).ok()).collect();
                 let mut counts = vec![0_usize; names.len()];
@@ -339,11 +330,4 @@ fn contiguous(window: &[usize]) -> Option<std::ops::Range<usize>> {
         .windows(2)
         .all(|w| w[1] == w[0] + 1)
         .then_some(first..last + 1)
-}
-
-fn len(values: Values<'_>) -> usize {
-    match values {
-        Values::Numbers(v) => v.len(),
-        Values::Categories { codes, .. } => codes.len(),
-    }
 }

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use mlops_data::{Dataset, ReadOptions};
 use mlops_monitor::cbpe::{self, Cbpe};
-use mlops_monitor::input::{self, Columns, FeatureValues, Rows};
-use mlops_monitor::reconstruction::{Feature, Reconstruction};
-use mlops_monitor::univariate::{Univariate, Values};
+use mlops_monitor::input::{self, Columns, FeatureValues, Rows, View};
+use mlops_monitor::reconstruction::Reconstruction;
+use mlops_monitor::univariate::Univariate;
 use mlops_monitor::windows::{self, Spec};
 use serde_json::Value;
 
@@ -168,21 +168,15 @@ fn check_cbpe(case: &str) {
     assert_eq!(at, chunks.len(), "{case}: every chunk compared");
 }
 
-fn reconstruction_input(rows: &Rows) -> Vec<Feature<'_>> {
-    rows.features
-        .iter()
-        .map(|f| match f {
-            FeatureValues::Numbers(v) => Feature::Number(v),
-            FeatureValues::Categories { labels, codes } => Feature::Category { labels, codes },
-        })
-        .collect()
+fn views(rows: &Rows) -> Vec<View<'_>> {
+    rows.features.iter().map(FeatureValues::view).collect()
 }
 
 fn check_reconstruction(case: &str) {
     let gold = &golden(case)["reconstruction"];
     let reference = read(case, "reference", true);
     let analysis = read(case, "analysis", false);
-    let fitted = Reconstruction::fit(&reconstruction_input(&reference), &day_windows(&reference));
+    let fitted = Reconstruction::fit(&views(&reference), &day_windows(&reference));
     assert_eq!(
         Some(fitted.components() as u64),
         gold["n_components"].as_u64(),
@@ -198,7 +192,7 @@ fn check_reconstruction(case: &str) {
     let chunks = gold["chunks"].as_array().expect("chunks");
     let mut at = 0;
     for side in [&reference, &analysis] {
-        let input = reconstruction_input(side);
+        let input = views(side);
         for window in day_windows(side) {
             let chunk = &chunks[at];
             at += 1;
@@ -245,27 +239,20 @@ fn check_reconstruction(case: &str) {
     assert_eq!(at, chunks.len());
 }
 
-fn values(feature: &FeatureValues) -> Values<'_> {
-    match feature {
-        FeatureValues::Numbers(v) => Values::Numbers(v),
-        FeatureValues::Categories { labels, codes } => Values::Categories { labels, codes },
-    }
-}
-
 fn check_univariate(case: &str) {
     let gold = &golden(case)["univariate"];
     let reference = read(case, "reference", true);
     let analysis = read(case, "analysis", false);
     let chunks = gold["chunks"].as_array().expect("chunks");
     for (i, name) in features().iter().enumerate() {
-        let fitted = Univariate::fit(values(&reference.features[i]), &day_windows(&reference))
+        let fitted = Univariate::fit(reference.features[i].view(), &day_windows(&reference))
             .expect("the reference has values");
         let mut at = 0;
         for side in [&reference, &analysis] {
             for window in day_windows(side) {
                 let chunk = &chunks[at];
                 at += 1;
-                let d = fitted.distance(values(&side.features[i]), &window);
+                let d = fitted.distance(side.features[i].view(), &window);
                 let what = |field: &str| format!("{case} {} {name} {field}", chunk["chunk_key"]);
                 close(
                     Some(d.value),
