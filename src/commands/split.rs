@@ -44,12 +44,7 @@ pub(crate) fn run(args: &SplitArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     // Nothing to split (every row left out by --where, or files with no rows): an input error,
     // as eval, profile and drift give, rather than two empty files.
     if table.rows == 0 {
-        let input = match data.files() {
-            [one] => format!("`{}`", one.display()),
-            [first, rest @ ..] => format!("`{}` and {} more", first.display(), rest.len()),
-            [] => "the input".to_owned(),
-        };
-        anyhow::bail!("{input} has no rows");
+        anyhow::bail!("{} has no rows", data.describe());
     }
     let (train, test) = mlops_data::table::split(&table, args.test, args.seed);
     fs_err::create_dir_all(&dir)?;

@@ -114,6 +114,15 @@ impl Dataset {
         &self.files
     }
 
+    /// The files, for messages: `` `a.parquet` ``, or `` `a.parquet` and 3 more ``.
+    pub fn describe(&self) -> String {
+        match &self.files[..] {
+            [] => "the input".into(),
+            [one] => format!("`{}`", one.display()),
+            [first, rest @ ..] => format!("`{}` and {} more", first.display(), rest.len()),
+        }
+    }
+
     /// The one file `path` of the dataset, read as the dataset reads it (its partition
     /// columns typed over every file).
     #[must_use]

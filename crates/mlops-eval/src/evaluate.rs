@@ -9,7 +9,7 @@ use mlops_data::table;
 use crate::error::{Error, Result};
 use crate::fairness::Method;
 use crate::gates::Gate;
-use crate::input::{self, Columns, Prepared, Task, describe};
+use crate::input::{self, Columns, Prepared, Task};
 use crate::join::Join;
 use crate::measure::{measure, split};
 use crate::report::{BootstrapInfo, EvalReport, GateReport};
@@ -179,7 +179,7 @@ pub fn evaluate(
         }
         None => (data.read(&options.columns())?, None),
     };
-    let source = describe(data.files());
+    let source = data.describe();
     if table.rows == 0 {
         return Err(Error::Empty { input: source });
     }

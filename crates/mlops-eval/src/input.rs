@@ -2,7 +2,6 @@
 //! labels, text where numbers belong, scores outside [0, 1], labels outside the task's classes.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use mlops_data::table::{Column, Table};
 use serde::{Deserialize, Serialize};
@@ -36,15 +35,6 @@ pub enum Prepared {
         truth: Vec<f64>,
         predictions: Vec<f64>,
     },
-}
-
-/// Names the input files in messages: the first, and how many more.
-pub(crate) fn describe(paths: &[PathBuf]) -> String {
-    match paths {
-        [] => "the input".into(),
-        [one] => format!("`{}`", one.display()),
-        [first, rest @ ..] => format!("`{}` and {} more", first.display(), rest.len()),
-    }
 }
 
 fn column<'a>(table: &'a Table, name: &str) -> &'a Column {

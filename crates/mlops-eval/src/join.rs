@@ -18,7 +18,6 @@ use mlops_data::table::{Column, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::input::describe;
 
 /// The column that orders labels given twice for one key.
 pub const TIMESTAMP: &str = "timestamp";
@@ -102,8 +101,8 @@ pub(crate) fn read(
     };
     if found.is_empty() && table.rows > 0 {
         return Err(Error::NoneLabelled {
-            predictions: describe(predictions.files()),
-            labels: describe(join.labels.files()),
+            predictions: predictions.describe(),
+            labels: join.labels.describe(),
             keys: join.keys.join(", "),
         });
     }

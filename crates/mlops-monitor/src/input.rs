@@ -192,7 +192,7 @@ pub fn features(
                 if !names.contains(name) {
                     return Err(Error::Column {
                         column: name.clone(),
-                        input: describe(side),
+                        input: side.describe(),
                         problem: format!(
                             "is not there (it has {})",
                             names
@@ -246,7 +246,7 @@ pub fn read(
 ) -> Result<Rows> {
     let present: Vec<String> = data.schema()?.into_iter().map(|c| c.name).collect();
     let has = |name: &str| present.iter().any(|p| p == name);
-    let input = describe(data);
+    let input = data.describe();
     if !has(&columns.timestamp) {
         return Err(no_timestamp(&columns.timestamp, input));
     }
@@ -313,7 +313,7 @@ pub fn read(
 /// # Errors
 /// A missing timestamp column, or one that holds no dates or timestamps.
 pub fn read_timestamps(data: &Dataset, column: &str) -> Result<Vec<Option<i64>>> {
-    let input = describe(data);
+    let input = data.describe();
     if !data.schema()?.iter().any(|c| c.name == column) {
         return Err(no_timestamp(column, input));
     }
@@ -341,7 +341,7 @@ pub fn pair_labels(
     columns: &Columns,
 ) -> Result<()> {
     let keys: Vec<&str> = columns.id.iter().map(String::as_str).collect();
-    let label_input = describe(labels);
+    let label_input = labels.describe();
     let label_names: Vec<String> = labels.schema()?.into_iter().map(|c| c.name).collect();
     for name in keys.iter().copied().chain([columns.label.as_str()]) {
         if !label_names.iter().any(|n| n == name) {
@@ -395,15 +395,6 @@ fn read_columns(data: &Dataset, columns: &[&str]) -> Result<Table> {
     a.names.extend(b.names);
     a.columns.extend(b.columns);
     Ok(a)
-}
-
-/// The files of an input, for messages.
-pub fn describe(data: &Dataset) -> String {
-    match data.files() {
-        [] => "(no files)".to_owned(),
-        [one] => format!("`{}`", one.display()),
-        [first, rest @ ..] => format!("`{}` and {} more files", first.display(), rest.len()),
-    }
 }
 
 /// A timestamp column as microseconds: Parquet dates and timestamps, or ISO 8601 text (a CSV or
