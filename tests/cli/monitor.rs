@@ -205,17 +205,11 @@ pub(crate) fn day_keys(range: std::ops::Range<i64>) -> Vec<String> {
 /// The flags naming the generated columns.
 pub(crate) const COLUMNS: [&str; 6] = ["--score", "s", "--prediction", "p", "--label", "y"];
 
-/// `mlops monitor --reference reference.parquet --predictions predictions.parquet` with the
-/// generated columns, `more` flags and environment `vars`, as JSON; the exit status, the
-/// report and stderr.
-pub(crate) fn monitor(
-    env: &TestEnv,
-    more: &[&str],
-    vars: &[(&str, &str)],
-) -> (Option<i32>, Value, String) {
+/// `monitor --reference reference.parquet --predictions predictions.parquet`, the generated
+/// columns and `more` flags.
+pub(crate) fn monitor_args<'a>(more: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "monitor",
-        "--json",
         "--reference",
         "reference.parquet",
         "--predictions",
@@ -223,6 +217,17 @@ pub(crate) fn monitor(
     ];
     args.extend(COLUMNS);
     args.extend(more);
+    args
+}
+
+/// [`monitor_args`] with `--json` and environment `vars`: the exit status, the report and
+/// stderr.
+pub(crate) fn monitor(
+    env: &TestEnv,
+    more: &[&str],
+    vars: &[(&str, &str)],
+) -> (Option<i32>, Value, String) {
+    let args = monitor_args(&[&["--json"], more].concat());
     run_json(env, &args, vars)
 }
 
@@ -478,12 +483,7 @@ fn write_concept_drift(env: &TestEnv) {
 fn html_prometheus_and_markdown_from_one_run() {
     let env = TestEnv::bare();
     write_concept_drift(&env);
-    let mut args = vec![
-        "monitor",
-        "--reference",
-        "reference.parquet",
-        "--predictions",
-        "predictions.parquet",
+    let args = monitor_args(&[
         "--no-fail",
         "-o",
         "report.html",
@@ -493,8 +493,7 @@ fn html_prometheus_and_markdown_from_one_run() {
         "report.md",
         "-o",
         "report.json",
-    ];
-    args.extend(COLUMNS);
+    ]);
     assert_eq!(env.run(&args), "", "every rendering went to a file");
     let read = |name: &str| String::from_utf8(env.read(name)).expect("utf-8");
     let report: Value = serde_json::from_str(&read("report.json")).expect("JSON");
@@ -623,17 +622,7 @@ fn text_output() {
         ..Data::predictions(Plant::Nothing, false)
     };
     write_days(&env, "predictions.parquet", &predictions);
-    let mut args = vec![
-        "monitor",
-        "--reference",
-        "reference.parquet",
-        "--predictions",
-        "predictions.parquet",
-        "--bootstrap",
-        "0",
-    ];
-    args.extend(COLUMNS);
-    let text = env.run(&args);
+    let text = env.run(&monitor_args(&["--bootstrap", "0"]));
     crate::render::snapshot(&env, "monitor_text", &text);
 }
 
@@ -887,17 +876,7 @@ fn bad_input_is_a_one_line_error_naming_what_is_wrong() {
         if !config.is_empty() {
             env.write("monitor.yaml", config);
         }
-        let mut args = vec![
-            "monitor",
-            "--reference",
-            "reference.parquet",
-            "--predictions",
-            "predictions.parquet",
-            "--bootstrap",
-            "0",
-        ];
-        args.extend(COLUMNS);
-        args.extend(flags);
+        let args = monitor_args(&[&["--bootstrap", "0"], flags].concat());
         let (stdout, stderr) = env.fails(2, &args);
         assert_eq!(stdout, "", "{what}");
         assert!(!stderr.contains("panicked"), "{what}: {stderr}");

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::monitor::{
-    COLUMNS, Data, FIRST_DAY, Plant, accuracy_rule, columns, date, day_keys, fired, generate, keys,
-    monitor, run_json, values, write_concept_drift_data, write_days, write_parquet,
+    Data, FIRST_DAY, Plant, accuracy_rule, columns, date, day_keys, fired, generate, keys, monitor,
+    monitor_args, run_json, values, write_concept_drift_data, write_days, write_parquet,
 };
 use crate::support::TestEnv;
 
@@ -352,16 +352,7 @@ fn secrets_never_come_from_committed_files() {
     for (sink, expected) in cases {
         let env = TestEnv::bare();
         one_firing(&env, sink);
-        let (stdout, stderr) = env.fails(
-            2,
-            &[
-                "monitor",
-                "--reference",
-                "reference.parquet",
-                "--predictions",
-                "predictions.parquet",
-            ],
-        );
+        let (stdout, stderr) = env.fails(2, &monitor_args(&[]));
         assert_eq!(stdout, "", "{sink}");
         for text in expected {
             assert!(stderr.contains(text), "{sink}: {text}: {stderr}");
@@ -380,19 +371,7 @@ fn secrets_never_come_from_committed_files() {
     let secrets = format!("secrets:\n  MONITOR_TEST_HOOK: {}\n", receiver.url("/hook"));
     let committed = String::from_utf8(env.read(".mlops/config.yaml")).expect("utf-8");
     env.write(".mlops/config.yaml", format!("{committed}{secrets}"));
-    let args = [
-        &[
-            "monitor",
-            "--json",
-            "--no-state",
-            "--reference",
-            "reference.parquet",
-            "--predictions",
-            "predictions.parquet",
-        ][..],
-        &COLUMNS,
-    ]
-    .concat();
+    let args = monitor_args(&["--json", "--no-state"]);
     let (_, stderr) = env.fails(2, &args);
     for text in [".mlops/config.yaml", "`secrets`", "config.local.yaml"] {
         assert!(stderr.contains(text), "{text}: {stderr}");
