@@ -786,7 +786,7 @@ type BadInput = (
 );
 
 /// The bad inputs: a missing or mistyped column, a bad value, rule, window or drift test.
-fn bad_inputs() -> [BadInput; 8] {
+fn bad_inputs() -> [BadInput; 9] {
     [
         (
             "no timestamp column",
@@ -835,6 +835,13 @@ fn bad_inputs() -> [BadInput; 8] {
             "",
             &[],
             &["column `p`", "3 classes", "binary"],
+        ),
+        (
+            "an id column the predictions lack",
+            |_| {},
+            "",
+            &["--labels", "predictions.parquet", "--id", "order"],
+            &["column `order`", "predictions.parquet", "--id"],
         ),
         (
             "an unknown drift test",

@@ -169,6 +169,8 @@ pub struct Rows {
     pub features: Vec<FeatureValues>,
     /// Labels paired from a labels log: (labelled rows, labels that matched no row).
     pub paired: Option<(usize, usize)>,
+    /// The id columns, read with the rest when the labels are not (for [`pair_labels`]).
+    pub keys: Option<Table>,
 }
 
 /// The feature names: given, or the reference's columns the predictions also have, less the
@@ -259,6 +261,17 @@ pub fn read(
     wanted.extend(score);
     wanted.extend(prediction);
     wanted.extend(label);
+    // Without the label, the ids that pair rows with labels kept apart, in the same read.
+    let keys: Vec<&str> = if with_label || !columns.id.iter().all(|k| has(k)) {
+        Vec::new()
+    } else {
+        columns.id.iter().map(String::as_str).collect()
+    };
+    for k in &keys {
+        if !wanted.contains(k) {
+            wanted.push(k);
+        }
+    }
     for f in features {
         if !wanted.contains(&f.as_str()) {
             wanted.push(f);
@@ -296,6 +309,7 @@ pub fn read(
     } else {
         features.to_vec()
     };
+    let keys = (!keys.is_empty()).then(|| table.select(&keys));
     let features = feature_values(&mut table, &feature_names, numeric, &input)?;
     Ok(Rows {
         micros,
@@ -305,6 +319,7 @@ pub fn read(
         feature_names,
         features,
         paired: None,
+        keys,
     })
 }
 
@@ -329,8 +344,8 @@ fn no_timestamp(column: &str, input: String) -> Error {
     }
 }
 
-/// Pairs `rows` (read from `predictions`) with the labels in `labels` by the id columns, setting
-/// their labels.
+/// Pairs `rows` (read from `predictions` without their label, so with their id columns) with the
+/// labels in `labels` by the id columns, setting their labels.
 ///
 /// # Errors
 /// A missing key or label column, naming it and the input.
@@ -341,6 +356,22 @@ pub fn pair_labels(
     columns: &Columns,
 ) -> Result<()> {
     let keys: Vec<&str> = columns.id.iter().map(String::as_str).collect();
+    let Some(key_table) = rows.keys.take() else {
+        // The ids were not read: one is missing, or none was named.
+        let present: Vec<String> = predictions.schema()?.into_iter().map(|c| c.name).collect();
+        let missing = keys.iter().find(|k| !present.iter().any(|p| p == *k));
+        return Err(Error::Column {
+            column: missing.map_or_else(|| "--id".to_owned(), |k| (*k).to_owned()),
+            input: predictions.describe(),
+            problem: if missing.is_some() {
+                "is not there"
+            } else {
+                "names no column"
+            }
+            .to_owned()
+                + ": name the columns that pair predictions with labels with --id",
+        });
+    };
     let label_input = labels.describe();
     let label_names: Vec<String> = labels.schema()?.into_iter().map(|c| c.name).collect();
     for name in keys.iter().copied().chain([columns.label.as_str()]) {
@@ -362,7 +393,6 @@ pub fn pair_labels(
         label_columns.push(mlops_eval::join::TIMESTAMP);
     }
     let label_table = labels.read(&label_columns)?;
-    let key_table = predictions.read(&keys)?;
     let paired = mlops_eval::join::pair(&key_table, &label_table, &keys, stamped);
     let values = positives(
         label_table.column(&columns.label).expect("read above"),
