@@ -157,7 +157,7 @@ pub(crate) fn run(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let local = workspace.as_ref().map(|ws| ws.config().clone());
     let secret = |name: &str| match &local {
         Some(config) => config.secret(name),
-        None => std::env::var(name).ok().filter(|v| !v.is_empty()),
+        None => mlops_core::config::secret_from_env(name),
     };
     let path_of = |flag: &Option<PathBuf>, key: &Option<PathBuf>, what: &str| {
         flag.as_ref()

@@ -247,11 +247,14 @@ impl Config {
     /// The secret `name`: the environment variable of that name, or else the `secrets:` entry
     /// of `config.local.yaml`. Never read from a committed file.
     pub fn secret(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.secrets.get(name).cloned())
+        secret_from_env(name).or_else(|| self.secrets.get(name).cloned())
     }
+}
+
+/// The secret `name` from the environment alone (outside a workspace): the variable of that
+/// name, when set and not empty.
+pub fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
