@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use mlops_eval::metrics::binary::Confusion;
+
 use crate::band::{Band, Limit, SPREAD};
 use crate::calibration::{Isotonic, needs_calibration};
 
@@ -87,11 +89,23 @@ impl Cbpe {
     /// When `rows` has no labels or no rows.
     pub fn fit(rows: Rows<'_>, windows: &[Vec<usize>]) -> Self {
         let labels = rows.labels.expect("a labelled reference");
-        let components = METRICS.map(|m| component(m, labels, rows.predictions, rows.scores));
+        let whole = Confusion::new(labels, rows.predictions, None);
+        let components = METRICS.map(|m| component(m, &whole, labels, rows.scores));
+        // Each reference window's confusion matrix and ROC AUC, counted once for every metric.
+        let measured: Vec<(Confusion, f64)> = windows
+            .iter()
+            .map(|w| {
+                let y: Vec<bool> = w.iter().map(|&r| labels[r]).collect();
+                let p: Vec<bool> = w.iter().map(|&r| rows.predictions[r]).collect();
+                let s: Vec<f64> = w.iter().map(|&r| rows.scores[r]).collect();
+                let auc = mlops_eval::metrics::binary::roc_auc(&y, &s, None).unwrap_or(f64::NAN);
+                (Confusion::new(&y, &p, None), auc)
+            })
+            .collect();
         let bands = METRICS.map(|m| {
-            let values: Vec<f64> = windows
+            let values: Vec<f64> = measured
                 .iter()
-                .map(|w| realised(m, labels, rows.predictions, rows.scores, w))
+                .map(|(c, auc)| realised(m, c, *auc))
                 .collect();
             Band::of(&values, Limit::Clip(0.0), Limit::Clip(1.0), true)
         });
@@ -202,36 +216,18 @@ fn estimated_roc_auc(raw: &[f64], calibrated: &[f64], window: &[usize]) -> f64 {
         .sum()
 }
 
-/// A metric's realised value on rows `window`, as NannyML computes it on reference windows
-/// for the band: NaN where scikit-learn warns (a single class among the labels, or for
-/// precision, recall and F1 also among the predictions; specificity without negatives).
-#[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
-fn realised(
-    metric: Metric,
-    labels: &[bool],
-    predictions: &[bool],
-    scores: &[f64],
-    window: &[usize],
-) -> f64 {
-    let (mut tp, mut fp, mut fn_, mut tn) = (0.0, 0.0, 0.0, 0.0);
-    for &r in window {
-        match (labels[r], predictions[r]) {
-            (true, true) => tp += 1.0,
-            (false, true) => fp += 1.0,
-            (true, false) => fn_ += 1.0,
-            (false, false) => tn += 1.0,
-        }
-    }
+/// A metric's realised value on a reference window (its confusion matrix `c` and ROC AUC), as
+/// NannyML computes it for the band: NaN where scikit-learn warns (a single class among the
+/// labels, or for precision, recall and F1 also among the predictions; specificity without
+/// negatives).
+fn realised(metric: Metric, c: &Confusion, roc_auc: f64) -> f64 {
+    let Confusion { tp, fp, tn, fn_ } = *c;
     let both_labels = tp + fn_ > 0.0 && tn + fp > 0.0;
     let both_predictions = tp + fp > 0.0 && tn + fn_ > 0.0;
     let or_zero = |num: f64, den: f64| if den == 0.0 { 0.0 } else { num / den };
     match metric {
-        Metric::RocAuc if both_labels => {
-            let labels: Vec<bool> = window.iter().map(|&r| labels[r]).collect();
-            let scores: Vec<f64> = window.iter().map(|&r| scores[r]).collect();
-            mlops_eval::metrics::binary::roc_auc(&labels, &scores, None).unwrap_or(f64::NAN)
-        }
-        Metric::Accuracy if !window.is_empty() => (tp + tn) / window.len() as f64,
+        Metric::RocAuc => roc_auc,
+        Metric::Accuracy if tp + fp + tn + fn_ > 0.0 => (tp + tn) / (tp + fp + tn + fn_),
         Metric::Specificity if tn + fp > 0.0 => tn / (tn + fp),
         Metric::Precision if both_labels && both_predictions => or_zero(tp, tp + fp),
         Metric::Recall if both_labels && both_predictions => or_zero(tp, tp + fn_),
@@ -253,18 +249,9 @@ fn bernoulli_sd(ones: f64, zeros: f64) -> f64 {
 /// A metric's sampling-error components on the reference: the standard deviation of what one
 /// row contributes, and the share of rows that contribute
 /// (`nannyml/sampling_error/binary_classification.py`).
-#[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
-fn component(metric: Metric, labels: &[bool], predictions: &[bool], scores: &[f64]) -> (f64, f64) {
-    let n = labels.len() as f64;
-    let (mut tp, mut fp, mut fn_, mut tn) = (0.0, 0.0, 0.0, 0.0);
-    for (&y, &p) in labels.iter().zip(predictions) {
-        match (y, p) {
-            (true, true) => tp += 1.0,
-            (false, true) => fp += 1.0,
-            (true, false) => fn_ += 1.0,
-            (false, false) => tn += 1.0,
-        }
-    }
+fn component(metric: Metric, whole: &Confusion, labels: &[bool], scores: &[f64]) -> (f64, f64) {
+    let Confusion { tp, fp, tn, fn_ } = *whole;
+    let n = tp + fp + tn + fn_;
     match metric {
         Metric::RocAuc => roc_auc_component(labels, scores),
         Metric::Accuracy => (bernoulli_sd(tp + tn, fp + fn_), 1.0),
