@@ -20,7 +20,7 @@ const HEADER: &str = "mlops-index 1";
 const RACY_WINDOW: Duration = Duration::from_secs(2);
 
 /// The stat fields that decide whether a file may have changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stamp {
     pub size: u64,
     pub mtime_ns: i64,

@@ -148,11 +148,11 @@ pub fn monitor(inputs: &Inputs, options: &Options) -> Result<MonitorReport> {
 
 /// The settings that shape the numbers, for the state file.
 fn settings(inputs: &Inputs, options: &Options, features: &[String]) -> Result<serde_json::Value> {
-    let reference: Vec<(String, u64, i128)> = inputs
+    let reference: Vec<(String, mlops_core::index::Stamp)> = inputs
         .reference
         .files()
         .iter()
-        .map(|f| Stamp::of(f).map(|s| (f.display().to_string(), s.size, s.modified)))
+        .map(|f| Stamp::of(f).map(|s| (f.display().to_string(), s.stat)))
         .collect::<Result<_>>()?;
     let c = &options.columns;
     Ok(serde_json::json!({

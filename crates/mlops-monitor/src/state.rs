@@ -18,7 +18,7 @@ use crate::fit::Points;
 use crate::report::{Delivery, WindowReport};
 
 /// The state file's format version.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// How many delivery records the state keeps.
 const LOG_LIMIT: usize = 1000;
@@ -27,16 +27,15 @@ const LOG_LIMIT: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stamp {
-    pub size: u64,
-    /// Nanoseconds since the epoch.
-    pub modified: i128,
+    /// Its size, modification time and inode: what the hash index trusts too.
+    pub stat: mlops_core::index::Stamp,
     /// The windows its rows fell in (prediction files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<String>,
 }
 
 impl Stamp {
-    /// `path`'s size and modification time.
+    /// `path` as it is now.
     ///
     /// # Errors
     /// When the file cannot be examined.
@@ -45,21 +44,15 @@ impl Stamp {
             path: path.to_owned(),
             source,
         })?;
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
         Ok(Self {
-            size: meta.len(),
-            modified,
+            stat: mlops_core::index::Stamp::of(&meta),
             windows: Vec::new(),
         })
     }
 
     /// Whether the file is as when this stamp was taken.
     pub fn same_file(&self, other: &Stamp) -> bool {
-        self.size == other.size && self.modified == other.modified
+        self.stat == other.stat
     }
 }
 
