@@ -344,15 +344,68 @@ fn no_timestamp(column: &str, input: String) -> Error {
     }
 }
 
-/// Pairs `rows` (read from `predictions` without their label, so with their id columns) with the
-/// labels in `labels` by the id columns, setting their labels.
+/// Labels kept apart from the predictions, read once for every group of prediction files.
+#[derive(Debug)]
+pub struct Labels {
+    /// The id columns, the label, and the `timestamp` that orders corrections when `stamped`.
+    table: Table,
+    stamped: bool,
+    /// Each row's label as positive or not.
+    values: Vec<Option<bool>>,
+}
+
+impl Labels {
+    /// Reads the id and label columns of `labels`.
+    ///
+    /// # Errors
+    /// A missing id or label column, or labels that are not binary, naming the input.
+    pub fn read(labels: &Dataset, columns: &Columns) -> Result<Self> {
+        let keys: Vec<&str> = columns.id.iter().map(String::as_str).collect();
+        let input = labels.describe();
+        let names: Vec<String> = labels.schema()?.into_iter().map(|c| c.name).collect();
+        for name in keys.iter().copied().chain([columns.label.as_str()]) {
+            if !names.iter().any(|n| n == name) {
+                return Err(Error::Column {
+                    column: name.to_owned(),
+                    input,
+                    problem:
+                        "is not there: name the label column with --label and the keys with --id"
+                            .to_owned(),
+                });
+            }
+        }
+        let stamped = names.iter().any(|n| n == mlops_eval::join::TIMESTAMP)
+            && !keys.contains(&mlops_eval::join::TIMESTAMP)
+            && columns.label != mlops_eval::join::TIMESTAMP;
+        let mut wanted = keys;
+        wanted.push(&columns.label);
+        if stamped {
+            wanted.push(mlops_eval::join::TIMESTAMP);
+        }
+        let table = labels.read(&wanted)?;
+        let values = positives(
+            table.column(&columns.label).expect("read above"),
+            &columns.label,
+            &input,
+            columns.pos_label.as_deref(),
+        )?;
+        Ok(Self {
+            table,
+            stamped,
+            values,
+        })
+    }
+}
+
+/// Pairs `rows` (read from `predictions` without their label, so with their id columns) with
+/// `labels` by the id columns, setting their labels.
 ///
 /// # Errors
-/// A missing key or label column, naming it and the input.
+/// An id column the predictions lack, naming it and the input.
 pub fn pair_labels(
     rows: &mut Rows,
     predictions: &Dataset,
-    labels: &Dataset,
+    labels: &Labels,
     columns: &Columns,
 ) -> Result<()> {
     let keys: Vec<&str> = columns.id.iter().map(String::as_str).collect();
@@ -372,38 +425,11 @@ pub fn pair_labels(
                 + ": name the columns that pair predictions with labels with --id",
         });
     };
-    let label_input = labels.describe();
-    let label_names: Vec<String> = labels.schema()?.into_iter().map(|c| c.name).collect();
-    for name in keys.iter().copied().chain([columns.label.as_str()]) {
-        if !label_names.iter().any(|n| n == name) {
-            return Err(Error::Column {
-                column: name.to_owned(),
-                input: label_input,
-                problem: "is not there: name the label column with --label and the keys with --id"
-                    .to_owned(),
-            });
-        }
-    }
-    let stamped = label_names.iter().any(|n| n == mlops_eval::join::TIMESTAMP)
-        && !keys.contains(&mlops_eval::join::TIMESTAMP)
-        && columns.label != mlops_eval::join::TIMESTAMP;
-    let mut label_columns = keys.clone();
-    label_columns.push(&columns.label);
-    if stamped {
-        label_columns.push(mlops_eval::join::TIMESTAMP);
-    }
-    let label_table = labels.read(&label_columns)?;
-    let paired = mlops_eval::join::pair(&key_table, &label_table, &keys, stamped);
-    let values = positives(
-        label_table.column(&columns.label).expect("read above"),
-        &columns.label,
-        &label_input,
-        columns.pos_label.as_deref(),
-    )?;
+    let paired = mlops_eval::join::pair(&key_table, &labels.table, &keys, labels.stamped);
     let joined: Vec<Option<bool>> = paired
         .label_rows
         .iter()
-        .map(|r| r.and_then(|r| values[r]))
+        .map(|r| r.and_then(|r| labels.values[r]))
         .collect();
     rows.paired = Some((
         joined.iter().filter(|l| l.is_some()).count(),

@@ -233,10 +233,17 @@ fn update(
     for key in &dirty {
         state.windows.remove(key);
     }
+    // The labels, read once for every group (and for the older windows when they changed).
+    let labels = match &inputs.labels {
+        Some(data) if !dirty.is_empty() || labels_changed => {
+            Some(input::Labels::read(data, &options.columns)?)
+        }
+        _ => None,
+    };
     // Groups in parallel, each measuring its windows in parallel in turn.
     let measured: Vec<Vec<WindowState>> = groups(&windows_of, &dirty)
         .into_par_iter()
-        .map(|group| measure_group(group, inputs, options, fitted, &dirty))
+        .map(|group| measure_group(group, inputs, labels.as_ref(), options, fitted, &dirty))
         .collect::<Result<_>>()?;
     let mut computed = Vec::new();
     for window in measured.into_iter().flatten() {
@@ -245,7 +252,7 @@ fn update(
     }
     // Labels that arrived since: the label-dependent points of the windows not just computed,
     // from the prediction files' key and output columns only.
-    if let Some(labels) = &inputs.labels
+    if let Some(labels) = &labels
         && labels_changed
         && state.windows.keys().any(|k| !dirty.contains(k))
     {
@@ -317,6 +324,7 @@ fn groups(
 fn measure_group(
     group: Vec<PathBuf>,
     inputs: &Inputs,
+    labels: Option<&input::Labels>,
     options: &Options,
     fitted: &Fitted,
     dirty: &BTreeSet<String>,
@@ -328,7 +336,7 @@ fn measure_group(
         .filter(|w| dirty.contains(&w.key))
         .collect();
     let mut points = fitted.measure(&rows, &cut);
-    if let Some(labels) = &inputs.labels {
+    if let Some(labels) = labels {
         input::pair_labels(&mut rows, &data, labels, &options.columns)?;
     }
     let labelled = rows.labels.is_some().then(|| {
@@ -381,7 +389,7 @@ fn read_rows(data: &Dataset, inputs: &Inputs, options: &Options, fitted: &Fitted
 /// timestamp, score and prediction of every prediction file.
 fn refresh_labels(
     inputs: &Inputs,
-    labels: &Dataset,
+    labels: &input::Labels,
     options: &Options,
     fitted: &Fitted,
     state: &mut State,
