@@ -175,11 +175,7 @@ pub(crate) fn run(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitStatu
         .unwrap_or("1d");
     let state = match (&args.state, args.no_state, &workspace) {
         (Some(path), false, _) => Some(ctx.cwd.join(path)),
-        (None, false, Some(ws)) => {
-            // The state is this machine's: git ignores it, as it does the serve log.
-            ws.ensure_ignored(&["/monitor/"])?;
-            Some(monitor::default_state(&ws.mlops_dir()))
-        }
+        (None, false, Some(ws)) => Some(monitor::default_state(&ws.mlops_dir())),
         (_, true, _) | (None, false, None) => None,
     };
     let options = Options {
@@ -205,6 +201,11 @@ pub(crate) fn run(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitStatu
         .collect();
     for output in render::files(&targets) {
         mlops_core::outfile::ensure_not_input(output, &read)?;
+    }
+    // Only once every flag and the config are checked: the default state is this machine's,
+    // and git ignores it, as it does the serve log.
+    if let (Some(ws), None, false) = (&workspace, &args.state, args.no_state) {
+        ws.ensure_ignored(&["/monitor/"])?;
     }
     let report = monitor::monitor(&inputs, &options)?;
     render::emit(ctx.printer, &report, &targets, render::monitor::render)?;

@@ -490,3 +490,67 @@ fn the_state_file_computes_only_new_windows_and_delivers_a_firing_once() {
     let untracked = env.git(&["status", "--porcelain", "--untracked-files=all"]);
     assert!(!untracked.contains(".mlops/monitor"), "{untracked}");
 }
+
+/// The state file under kills: a monitor killed before each of its write steps in turn
+/// (`MLOPS_KILL_AFTER_WRITES`, see `mlops_core::faults`) leaves either no state or a whole
+/// earlier one, and the next completed run removes the killed runs' temp files and reports what
+/// an unkilled run reports.
+#[test]
+fn a_monitor_killed_at_every_write_leaves_a_whole_state() {
+    let env = TestEnv::new();
+    write_concept_drift_data(&env);
+    let args = monitor_args(&["--json", "--no-fail"]);
+    let untouched = {
+        let other = TestEnv::new();
+        write_concept_drift_data(&other);
+        let (_, report, _) = run_json(&other, &args, &[]);
+        report
+    };
+    let state = ".mlops/monitor/state.json";
+    let mut killed = 0;
+    for n in 1..=8 {
+        let output = env
+            .cmd(&args)
+            .env("MLOPS_KILL_AFTER_WRITES", n.to_string())
+            .output()
+            .expect("run mlops");
+        if output.status.code().is_some() {
+            break;
+        }
+        killed += 1;
+        if env.path(state).exists() {
+            let text = String::from_utf8(env.read(state)).expect("utf-8");
+            serde_json::from_str::<Value>(&text)
+                .unwrap_or_else(|e| panic!("killed at write {n}: a torn state file: {e}"));
+        }
+    }
+    assert!(killed > 0, "no write step was reached");
+    let (code, report, stderr) = run_json(&env, &args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(report["windows"], untouched["windows"]);
+    assert_eq!(report["metrics"], untouched["metrics"]);
+    assert_eq!(
+        files_ending(&env.path(".mlops"), ".mlops-tmp"),
+        Vec::<String>::new()
+    );
+}
+
+/// A committed monitor.yaml is read, never written by: paths naming places outside the
+/// workspace are only inputs, and a secret's URL written into it is refused before anything
+/// is read or written.
+#[test]
+fn a_hostile_monitor_yaml_writes_nothing() {
+    let env = TestEnv::new();
+    write_concept_drift_data(&env);
+    let before = crate::support::snapshot(&env.path("."));
+    env.write(
+        "monitor.yaml",
+        "reference: ../../../etc/passwd\npredictions: /dev/null\nsinks:\n  x: {type: webhook, url: http://127.0.0.1:9/x}\n",
+    );
+    let (stdout, stderr) = env.fails(2, &["monitor"]);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("url_secret"), "{stderr}");
+    let mut after = crate::support::snapshot(&env.path("."));
+    after.remove("monitor.yaml");
+    assert_eq!(after, before, "nothing written");
+}

@@ -142,7 +142,12 @@ impl Workspace {
             updated.push_str(entry);
             updated.push('\n');
         }
-        crate::atomic::write_in(&temp_dir_in(&mlops), &path, updated.as_bytes())
+        // The commands that call this (serve, feedback, monitor) take no workspace lock, whose
+        // sweep would clear `.mlops/tmp`: a temp file of this write left by a killed run of
+        // theirs is removed by the next one.
+        let temp_dir = temp_dir_in(&mlops);
+        crate::atomic::remove_stale_temps(&temp_dir);
+        crate::atomic::write_in(&temp_dir, &path, updated.as_bytes())
     }
 
     /// The committed config file.
