@@ -90,6 +90,8 @@ pub(crate) enum Command {
     Metrics(commands::metrics::MetricsCommand),
     #[command(subcommand)]
     Params(commands::metrics::ParamsCommand),
+    #[command(subcommand)]
+    Exp(commands::exp::ExpCommand),
     Diff(commands::diff::DiffArgs),
     Log(commands::hooks::LogArgs),
     #[command(subcommand)]

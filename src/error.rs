@@ -372,6 +372,7 @@ fn core_hint(core: &Error) -> Option<String> {
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push` (`mlops push --all-commits` for every committed version)".into(),
         Error::NeededBy { missing, commit, .. } => needed_by_hint(missing, commit.is_some()).into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),
+        Error::ExperimentsRunning { .. } => "wait for `mlops exp run` to finish: it may still store what its runs made".into(),
         Error::IsPointer { .. }
         | Error::InsideMlopsDir { .. }
         | Error::Io(_)

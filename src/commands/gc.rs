@@ -1,7 +1,7 @@
 //! `mlops gc`: free cache space held by objects no tracked path needs (pointer files and
 //! `mlops.lock` outputs, and with `--all-*` those of other commits).
 
-use mlops_meta::history::Repo;
+use mlops_meta::history::{Commits, Repo};
 
 use crate::commands::Context;
 use crate::commands::revisions::RevisionArgs;
@@ -21,11 +21,20 @@ pub(crate) struct GcArgs {
 
 pub(crate) fn run(args: &GcArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
+    // Experiments store objects before their refs name them: wait for running ones, then read
+    // the refs, so what they made is kept.
+    let _experiments = ws.experiments_lock(true)?;
     // The workspace's own tracked paths are read by the library, under the workspace lock.
     let mut keep = Vec::new();
-    let asked = args.revisions.asked();
-    if !asked.is_empty() {
-        let repo = Repo::open(&ws)?;
+    let mut asked = args.revisions.asked();
+    let repo = if asked.is_empty() {
+        Repo::open(&ws).ok()
+    } else {
+        Some(Repo::open(&ws)?)
+    };
+    if let Some(repo) = repo {
+        // Experiments are kept until `mlops exp remove`: `exp apply` needs their data.
+        asked.push(Commits::Experiments);
         for which in asked {
             keep.extend(repo.tracked_in(which)?);
         }

@@ -9,6 +9,7 @@ pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod drift;
 pub(crate) mod eval;
+pub(crate) mod exp;
 pub(crate) mod feedback;
 pub(crate) mod fsck;
 pub(crate) mod gc;
@@ -158,6 +159,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Hooks(command) => hooks::hooks(command, &ctx),
         Command::Hook(args) => hooks::hook(args, &ctx),
         Command::Notes(command) => hooks::notes_command(command, &ctx),
+        Command::Exp(command) => exp::run(command, &ctx),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

@@ -138,6 +138,8 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         single_item: args.single_item,
         keep_going: args.keep_going,
         link: ws.config().link,
+        env: Vec::new(),
+        experiment: None,
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
@@ -217,7 +219,7 @@ pub(crate) struct RunsArgs {
 pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let targets = render::targets(&args.output, ctx, "runs", &render::pipeline::FORMATS)?;
     let ws = ctx.workspace()?;
-    let mut list = records::list(&ws.mlops_dir(), args.stage.as_deref())?;
+    let mut list = records::list(&ws.shared_dir(), args.stage.as_deref())?;
     if let Some(n) = args.last {
         list.drain(..list.len().saturating_sub(n));
     }

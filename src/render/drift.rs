@@ -22,7 +22,8 @@ pub(crate) fn render(r: &DriftReport, format: Format) -> String {
         Format::Markdown => self::text(r, true),
         Format::Prometheus => self::prometheus(r),
         Format::Html => super::drift_html::render(r),
-        Format::Text | Format::Json => self::text(r, false),
+        // CSV is not among drift's formats: `targets` refuses it first.
+        Format::Text | Format::Json | Format::Csv => self::text(r, false),
     }
 }
 

@@ -25,7 +25,8 @@ pub(crate) fn render(r: &EvalReport, format: Format) -> String {
         Format::Markdown => text(r, true),
         Format::Html => super::eval_html::render(r),
         Format::Prometheus => self::prometheus(r),
-        Format::Text | Format::Json => text(r, false),
+        // CSV is not among eval's formats: `targets` refuses it first.
+        Format::Text | Format::Json | Format::Csv => text(r, false),
     }
 }
 

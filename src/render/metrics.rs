@@ -98,7 +98,7 @@ fn text(value: Option<&Value>) -> String {
 
 /// `value` as text, a decimal number to `precision` significant digits when given (integers
 /// are shown whole, as DVC shows them).
-fn rounded(value: Option<&Value>, precision: Option<u8>) -> String {
+pub(crate) fn rounded(value: Option<&Value>, precision: Option<u8>) -> String {
     match (value, precision) {
         (None, _) => "-".into(),
         (Some(Value::String(s)), _) => s.clone(),

@@ -18,6 +18,7 @@ pub(crate) mod drift;
 pub(crate) mod drift_html;
 pub(crate) mod eval;
 pub(crate) mod eval_html;
+pub(crate) mod exp;
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod markdown;
@@ -52,11 +53,13 @@ pub(crate) enum Format {
     /// Gauges in the Prometheus text format, for a node-exporter textfile collector or a
     /// Pushgateway
     Prometheus,
+    /// Comma-separated values, one row per line (a header first)
+    Csv,
 }
 
 impl Format {
     /// The format a file's extension names: `.txt`, `.md`/`.markdown`, `.html`/`.htm`, `.json`,
-    /// `.prom`; `None` for any other (the file then takes `--format`'s).
+    /// `.prom`, `.csv`; `None` for any other (the file then takes `--format`'s).
     pub(crate) fn of_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
@@ -65,6 +68,7 @@ impl Format {
             "html" | "htm" => Self::Html,
             "json" => Self::Json,
             "prom" => Self::Prometheus,
+            "csv" => Self::Csv,
             _ => return None,
         })
     }
@@ -78,6 +82,7 @@ impl fmt::Display for Format {
             Self::Html => "html",
             Self::Json => "json",
             Self::Prometheus => "prometheus",
+            Self::Csv => "csv",
         })
     }
 }
@@ -97,7 +102,7 @@ pub(crate) struct OutputArgs {
     pub(crate) format: FormatArgs,
     /// Write the report to this file instead of stdout (`-` is stdout); repeat to write several
     /// formats from one run, each named by its extension (`.txt`, `.md`, `.html`, `.json`,
-    /// `.prom`; any other takes --format's)
+    /// `.prom`, `.csv`; any other takes --format's)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Vec<PathBuf>,
 }
@@ -264,7 +269,8 @@ mod tests {
         assert_eq!(of("r.json"), Some(Format::Json));
         assert_eq!(of("drift.prom"), Some(Format::Prometheus));
         assert_eq!(of("r.txt"), Some(Format::Text));
-        assert_eq!(of("r.csv"), None);
+        assert_eq!(of("r.csv"), Some(Format::Csv));
+        assert_eq!(of("r.tsv"), None);
         assert_eq!(of("report"), None);
         assert_eq!(asked(None, false).ok(), Some(None));
         assert_eq!(asked(None, true).ok(), Some(Some(Format::Json)));

@@ -51,7 +51,7 @@ pub(crate) fn parse_temp_name(name: &OsStr) -> Option<(&str, u32)> {
 
 /// Whether the process `pid` of this machine is still running (a temp file of a running
 /// process is in use).
-fn is_running(pid: u32) -> bool {
+pub(crate) fn is_running(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }

@@ -187,6 +187,9 @@ pub enum Error {
 
     #[error("the workspace is locked by process {pid} (`{}`)", path.display())]
     Locked { path: PathBuf, pid: String },
+
+    #[error("experiments are running in this workspace (`{}`)", path.display())]
+    ExperimentsRunning { path: PathBuf },
 }
 
 impl Error {

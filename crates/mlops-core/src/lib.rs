@@ -38,6 +38,7 @@ pub mod store;
 pub mod suggest;
 pub mod tree;
 pub mod workspace;
+mod worktrees;
 pub mod yaml;
 
 pub use digest::Digest;

@@ -19,6 +19,12 @@ pub struct WorkspaceLock {
 impl WorkspaceLock {
     /// Takes the lock at `path`, polling for up to `wait` while another process holds it.
     pub(crate) fn acquire(path: &Path, wait: Duration) -> Result<Self> {
+        Self::acquire_as(path, wait, false)
+    }
+
+    /// Takes the lock at `path` shared with other shared holders (one exclusive holder waits for
+    /// them all), or exclusive; polls for up to `wait`.
+    pub(crate) fn acquire_as(path: &Path, wait: Duration, shared: bool) -> Result<Self> {
         let mut file = fs_err::OpenOptions::new()
             .read(true)
             .write(true)
@@ -27,7 +33,12 @@ impl WorkspaceLock {
             .open(path)?;
         let started = Instant::now();
         loop {
-            match file.file().try_lock() {
+            let attempt = if shared {
+                file.file().try_lock_shared()
+            } else {
+                file.file().try_lock()
+            };
+            match attempt {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(50));
@@ -49,9 +60,11 @@ impl WorkspaceLock {
                 Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
             }
         }
-        file.set_len(0)?;
-        file.rewind()?;
-        write!(file, "{}", std::process::id())?;
+        if !shared {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+        }
         Ok(Self { _file: file })
     }
 }

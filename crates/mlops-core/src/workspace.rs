@@ -26,7 +26,12 @@ const CONFIG_HEADER: &str = "# mlops workspace configuration, committed to git.\
 const LOCAL_CONFIG_HEADER: &str =
     "# Machine-local mlops settings, never committed; they override config.yaml.\n";
 const MLOPS_GITIGNORE: &str = "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock\n/logs/\n/runs/\n\
-     /run-cache/\n/running/\n/predictions/\n/labels/\n";
+     /run-cache/\n/running/\n/predictions/\n/labels/\n/exps/\n";
+
+/// Where experiments' worktrees live, in the main workspace's `.mlops/`: each is named as a temp
+/// file of [`crate::atomic`] (so by the process that made it), and the next writer removes those
+/// of processes no longer running.
+pub const EXPS_DIR: &str = "exps";
 
 /// An opened workspace.
 #[derive(Debug, Clone)]
@@ -34,6 +39,9 @@ pub struct Workspace {
     root: PathBuf,
     config: Config,
     lock_wait: Duration,
+    /// For an experiment's worktree: the main workspace's `.mlops/`, whose object cache, run
+    /// cache and run records it shares.
+    shared: Option<PathBuf>,
 }
 
 /// What `init` did.
@@ -81,7 +89,9 @@ impl Workspace {
         })
     }
 
-    /// Opens the workspace containing `start` (or `start` itself).
+    /// Opens the workspace containing `start` (or `start` itself). Inside an experiment's
+    /// worktree, that is the worktree attached to the main workspace (see [`Workspace::attach`]),
+    /// so a stage's own `mlops` commands read the shared cache.
     pub fn discover(start: &Path) -> Result<Self> {
         let start = fs_err::canonicalize(start)?;
         let root = start
@@ -91,6 +101,10 @@ impl Workspace {
                 start: start.clone(),
             })?
             .to_path_buf();
+        if let Some(main_root) = main_of_worktree(&root) {
+            let main = Self::discover(&main_root)?;
+            return Self::attach(&root, &main);
+        }
         let mlops = root.join(MLOPS_DIR);
         make_private(&mlops.join("config.local.yaml"));
         let config = Config::layered(
@@ -101,6 +115,42 @@ impl Workspace {
             root,
             config,
             lock_wait: DEFAULT_LOCK_WAIT,
+            shared: None,
+        })
+    }
+
+    /// The workspace at `root`, an experiment's worktree inside `main`'s `.mlops/exps/`: its own
+    /// lock, index, logs and temp dir, `main`'s config (the worktree has no local config, where
+    /// remotes and credentials live), object cache, run cache and run records.
+    pub fn attach(root: &Path, main: &Workspace) -> Result<Self> {
+        Ok(Self {
+            root: fs_err::canonicalize(root)?,
+            config: main.config.clone(),
+            lock_wait: main.lock_wait,
+            shared: Some(main.shared_dir()),
+        })
+    }
+
+    /// The `.mlops/` whose cache, run cache and run records this workspace uses: its own, or
+    /// the main workspace's for an experiment's worktree.
+    pub fn shared_dir(&self) -> PathBuf {
+        self.shared.clone().unwrap_or_else(|| self.mlops_dir())
+    }
+
+    /// Where experiments' worktrees are made.
+    pub fn exps_dir(&self) -> PathBuf {
+        self.shared_dir().join(EXPS_DIR)
+    }
+
+    /// Held shared by each `mlops exp run` while its runs store objects that no ref names yet,
+    /// and exclusive by `gc`, which waits for them (then says experiments are running).
+    pub fn experiments_lock(&self, exclusive: bool) -> Result<WorkspaceLock> {
+        let dir = self.exps_dir();
+        fs_err::create_dir_all(&dir)?;
+        let path = dir.join("lock");
+        WorkspaceLock::acquire_as(&path, self.lock_wait, !exclusive).map_err(|e| match e {
+            Error::Locked { path, .. } => Error::ExperimentsRunning { path },
+            other => other,
         })
     }
 
@@ -181,10 +231,11 @@ impl Workspace {
         Ok(())
     }
 
-    /// The local object cache.
+    /// The local object cache (the main workspace's, for an experiment's worktree; the temp
+    /// dir is this workspace's own, on the same filesystem).
     pub fn store(&self) -> Store {
         Store::new(
-            self.mlops_dir().join("cache"),
+            self.shared_dir().join("cache"),
             temp_dir_in(&self.mlops_dir()),
         )
         .with_max_tree_entries(self.config.max_tree_entries)
@@ -224,6 +275,9 @@ impl Workspace {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs_err::create_dir_all(&tmp)?,
             Err(e) => return Err(e.into()),
         }
+        if self.shared.is_none() {
+            crate::worktrees::remove_stale(&self.root, &self.exps_dir());
+        }
         Ok(lock)
     }
 
@@ -251,6 +305,21 @@ impl Workspace {
     pub fn abs(&self, rel: &Path) -> PathBuf {
         self.root.join(rel)
     }
+}
+
+/// The main workspace root of a worktree root `<main>/.mlops/exps/<dir>[/<prefix>]`, if `root`
+/// is one.
+fn main_of_worktree(root: &Path) -> Option<PathBuf> {
+    root.ancestors().skip(1).find_map(|dir| {
+        let exps = dir.parent()?;
+        let mlops = exps.parent()?;
+        (exps.file_name()? == EXPS_DIR
+            && mlops.file_name()? == MLOPS_DIR
+            && mlops.join("config.yaml").is_file()
+            && crate::atomic::parse_temp_name(dir.file_name()?).is_some())
+        .then(|| mlops.parent().map(Path::to_path_buf))
+        .flatten()
+    })
 }
 
 /// Makes a local config that an older mlops created readable by others (0644) its owner's only

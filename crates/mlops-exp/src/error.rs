@@ -21,6 +21,47 @@ pub enum Error {
         "the overrides expand to more than {max} combinations: sweep fewer values, or sample some with --random N"
     )]
     TooManyCombinations { max: usize },
+    #[error("`{key}` is in several params files ({}): name one, as `FILE:{key}=...`", files.join(", "))]
+    AmbiguousParam { key: String, files: Vec<String> },
+    #[error("`-S {arg}`: {reason}")]
+    WrongType { arg: String, reason: String },
+    #[error("no experiment named `{name}`{}", if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) })]
+    UnknownExperiment { name: String, known: Vec<String> },
+    #[error("`{name}` names several experiments: {}; give the full ref", refs.join(", "))]
+    AmbiguousExperiment { name: String, refs: Vec<String> },
+    #[error(
+        "an experiment named `{name}` already exists for this commit; --force replaces it, or pick another --name"
+    )]
+    ExperimentExists { name: String },
+    #[error(
+        "`{name}` is not an experiment name: use letters, digits, `-`, `_` and `.`, starting with a letter or digit"
+    )]
+    BadName { name: String },
+    #[error("experiments start from a commit: `git commit` first")]
+    NoCommit,
+    #[error(
+        "`{path}` has changes that are neither committed nor the experiment's: commit or stash them, or --force replaces them"
+    )]
+    WouldOverwrite { path: String },
+    #[error("no column `{column}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownColumn {
+        column: String,
+        suggestion: Option<String>,
+    },
+    #[error("branch `{branch}` already exists")]
+    BranchExists { branch: String },
+    #[error("`{rev}`: {message}")]
+    Commit { rev: String, message: String },
+    #[error(transparent)]
+    Git(#[from] git2::Error),
+    #[error(transparent)]
+    Core(#[from] mlops_core::Error),
+    #[error(transparent)]
+    Pipeline(#[from] mlops_pipeline::Error),
+    #[error(transparent)]
+    Meta(#[from] mlops_meta::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -24,7 +24,12 @@ pub enum Commits {
     Branches,
     /// Every commit a tag points at.
     Tags,
+    /// Every experiment and queued experiment (`mlops exp`): the commits its refs point at.
+    Experiments,
 }
+
+/// The ref globs of experiments and queued experiments (see `mlops-exp`).
+pub const EXPERIMENT_REF_GLOBS: [&str; 2] = ["refs/mlops/exps/*", "refs/mlops/queue/*"];
 
 /// A workspace's git repository.
 pub struct Repo {
@@ -76,10 +81,7 @@ impl Repo {
     }
 
     /// The tracked paths at `commit`, by workspace-relative path.
-    pub(crate) fn tracked_at(
-        &self,
-        commit: &git2::Commit<'_>,
-    ) -> Result<BTreeMap<PathBuf, Pointer>> {
+    pub fn tracked_at(&self, commit: &git2::Commit<'_>) -> Result<BTreeMap<PathBuf, Pointer>> {
         let mut tree = commit.tree()?;
         if !self.prefix.as_os_str().is_empty() {
             match tree.get_path(&self.prefix) {
@@ -118,7 +120,9 @@ impl Repo {
     /// The commits `which` names, each once.
     pub fn commits(&self, which: Commits) -> Result<Vec<Oid>> {
         let mut commits = BTreeSet::new();
-        if let Ok(head) = self.git.head().and_then(|h| h.peel_to_commit()) {
+        if which != Commits::Experiments
+            && let Ok(head) = self.git.head().and_then(|h| h.peel_to_commit())
+        {
             commits.insert(head.id());
         }
         match which {
@@ -138,6 +142,15 @@ impl Repo {
                 for branch in self.git.branches(Some(git2::BranchType::Local))? {
                     if let Ok(commit) = branch?.0.get().peel_to_commit() {
                         commits.insert(commit.id());
+                    }
+                }
+            }
+            Commits::Experiments => {
+                for glob in EXPERIMENT_REF_GLOBS {
+                    for reference in self.git.references_glob(glob)? {
+                        if let Ok(commit) = reference?.peel_to_commit() {
+                            commits.insert(commit.id());
+                        }
                     }
                 }
             }

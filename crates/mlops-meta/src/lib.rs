@@ -12,7 +12,7 @@ pub mod diff;
 mod error;
 pub mod history;
 pub mod hooks;
-mod net;
+pub mod net;
 pub mod notes;
 pub mod registry;
 

@@ -85,3 +85,40 @@ pub(crate) fn fetch(dir: &Path, remote: &str, refname: &str, into: &str) -> Resu
     )?;
     Ok(true)
 }
+
+/// Pushes several refspecs to `remote` in one `git push` (hooks off, as [`push`]).
+pub fn push_refs(dir: &Path, remote: &str, refspecs: &[String]) -> Result<()> {
+    check_remote(remote)?;
+    let mut args = vec!["push", "--quiet", "--no-verify", remote];
+    args.extend(refspecs.iter().map(String::as_str));
+    run(dir, remote, &args)?;
+    Ok(())
+}
+
+/// The refs of `remote` matching `pattern` (as `git ls-remote` takes it): (commit, ref name).
+pub fn ls_remote(dir: &Path, remote: &str, pattern: &str) -> Result<Vec<(String, String)>> {
+    check_remote(remote)?;
+    let (_, stdout) = run(dir, remote, &["ls-remote", remote, pattern])?;
+    Ok(stdout
+        .lines()
+        .filter_map(|line| {
+            let (oid, name) = line.split_once('\t')?;
+            Some((oid.trim().to_owned(), name.trim().to_owned()))
+        })
+        .collect())
+}
+
+/// Fetches several refspecs from `remote` in one `git fetch`, without tags or `FETCH_HEAD`.
+pub fn fetch_refs(dir: &Path, remote: &str, refspecs: &[String]) -> Result<()> {
+    check_remote(remote)?;
+    let mut args = vec![
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        remote,
+    ];
+    args.extend(refspecs.iter().map(String::as_str));
+    run(dir, remote, &args)?;
+    Ok(())
+}

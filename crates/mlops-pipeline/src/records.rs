@@ -39,6 +39,9 @@ pub struct RunRecord {
     /// `file:key` -> value, from the stage's metrics files.
     #[serde(default)]
     pub metrics: BTreeMap<String, serde_json::Value>,
+    /// The experiment the run was part of (`mlops exp run`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
 }
 
 fn records_path(mlops_dir: &Path) -> PathBuf {
@@ -147,6 +150,7 @@ mod tests {
             git_dirty: None,
             host: "h".into(),
             metrics: BTreeMap::new(),
+            experiment: None,
         };
         append(dir.path(), &record).expect("append");
         let path = records_path(dir.path());

@@ -62,6 +62,10 @@ pub struct RunOptions {
     /// After a failure, go on with stages that do not depend on it.
     pub keep_going: bool,
     pub link: LinkMode,
+    /// Environment variables given to every stage's command, beside `MLOPS_STAGE`.
+    pub env: Vec<(String, String)>,
+    /// The experiment the run belongs to, recorded in each stage's run record.
+    pub experiment: Option<String>,
 }
 
 /// What happened to a stage.
@@ -168,6 +172,8 @@ pub fn dry_run_all(ws: &Workspace) -> Result<Vec<StageOutcome>> {
         single_item: false,
         keep_going: true,
         link: LinkMode::Copy,
+        env: Vec::new(),
+        experiment: None,
     };
     Ok(run(ws, &options, &AtomicBool::new(false), &Silent)?.stages)
 }
@@ -457,7 +463,7 @@ fn execute(
     let mlops_dir = shared.ws.mlops_dir();
     let key = runcache::key(&inputs);
     if !shared.options.force
-        && let Some(entry) = runcache::lookup(&mlops_dir, &key)
+        && let Some(entry) = runcache::lookup(&shared.ws.shared_dir(), &key)
         && restore_outputs(shared, stage, &entry)?
     {
         let entry_lock = StageLock {
@@ -489,6 +495,7 @@ fn execute(
     entry_lock.outs = cache_outputs(shared, &stage.outs, unlinked(shared.options.link))?;
     entry_lock.metrics = cache_outputs(shared, &stage.metrics, LinkMode::Copy)?;
     runcache::record(
+        &shared.ws.shared_dir(),
         &mlops_dir,
         &key,
         &CacheEntry {
@@ -697,6 +704,7 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool, Lef
         .arg(&stage.cmd)
         .current_dir(shared.ws.abs(&stage.wdir))
         .env("MLOPS_STAGE", &stage.name)
+        .envs(shared.options.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -880,8 +888,9 @@ fn record(
         git_dirty: shared.git.1,
         host: shared.host.clone(),
         metrics,
+        experiment: shared.options.experiment.clone(),
     };
-    crate::records::append(&shared.ws.mlops_dir(), &record)
+    crate::records::append(&shared.ws.shared_dir(), &record)
 }
 
 /// The commit checked out, and whether tracked files differ from it.

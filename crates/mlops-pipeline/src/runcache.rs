@@ -39,8 +39,15 @@ pub(crate) fn lookup(mlops_dir: &Path, key: &str) -> Option<CacheEntry> {
 }
 
 /// Records the outputs of a run.
-pub(crate) fn record(mlops_dir: &Path, key: &str, entry: &CacheEntry) -> Result<()> {
-    let dir = dir(mlops_dir);
+/// The entry goes to `shared_dir` (the main workspace's `.mlops/`, which experiments' worktrees
+/// share) through the temp dir of `mlops_dir` (the workspace's own).
+pub(crate) fn record(
+    shared_dir: &Path,
+    mlops_dir: &Path,
+    key: &str,
+    entry: &CacheEntry,
+) -> Result<()> {
+    let dir = dir(shared_dir);
     fs_err::create_dir_all(&dir)?;
     let bytes = serde_json::to_vec(entry).expect("entries serialise");
     let path = dir.join(format!("{key}.json"));
