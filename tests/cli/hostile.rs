@@ -1,7 +1,8 @@
 //! The hostile-repository suite: repositories whose committed `mlops.lock`, pointers, manifests,
 //! config, `mlops.yaml` or registry tags name an escape. For each, a fresh clone, then `pull`,
 //! `checkout` (with and without `--force`), `fetch`, `status`, `gc`, `run`, `push`,
-//! `push`/`fetch`/`pull --all-commits`, `notes fetch`, `model get`, `move` and `remove` of every
+//! `push`/`fetch`/`pull --all-commits`, `notes fetch`, `model get`, `exp run` (now and queued),
+//! `exp show`, `move` and `remove` of every
 //! committed pointer's path, and the git hooks (on commit and on checkout) in it must write
 //! nothing outside the clone and nothing into its `.git`; the command the file is aimed at
 //! refuses with exit 2.
@@ -297,6 +298,10 @@ fn a_fresh_clone_of_a_hostile_repository_writes_nothing_outside_it() {
             &["push", "--all-commits"],
             &["fetch", "--all-commits"],
             &["pull", "--all-commits"],
+            &["exp", "run"],
+            &["exp", "run", "--queue"],
+            &["exp", "run", "--run-all"],
+            &["exp", "show"],
         ] {
             run(args);
         }

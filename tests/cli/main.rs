@@ -19,6 +19,7 @@ mod eval;
 mod eval_groups;
 mod eval_tasks;
 mod examples;
+mod exp;
 mod gates;
 mod gc_fsck;
 mod git_network;

@@ -29,7 +29,7 @@ const MLOPS_GITIGNORE: &str = "/config.local.yaml\n/cache/\n/tmp/\n/index\n/lock
      /run-cache/\n/running/\n/predictions/\n/labels/\n/exps/\n";
 
 /// Where experiments' worktrees live, in the main workspace's `.mlops/`: each is named as a temp
-/// file of [`crate::atomic`] (so by the process that made it), and the next writer removes those
+/// file of [`crate::atomic`] (so by the process that made it), and the next command removes those
 /// of processes no longer running.
 pub const EXPS_DIR: &str = "exps";
 
@@ -107,6 +107,9 @@ impl Workspace {
         }
         let mlops = root.join(MLOPS_DIR);
         make_private(&mlops.join("config.local.yaml"));
+        // Whatever command this is, the worktrees of killed experiments go first (only those
+        // whose process is gone: a read of one small directory when there are none).
+        crate::worktrees::remove_stale(&root, &mlops.join(EXPS_DIR));
         let config = Config::layered(
             ConfigFile::load_shared(&mlops.join("config.yaml"))?,
             ConfigFile::load(&mlops.join("config.local.yaml"))?,
@@ -275,9 +278,6 @@ impl Workspace {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs_err::create_dir_all(&tmp)?,
             Err(e) => return Err(e.into()),
         }
-        if self.shared.is_none() {
-            crate::worktrees::remove_stale(&self.root, &self.exps_dir());
-        }
         Ok(lock)
     }
 
@@ -310,7 +310,7 @@ impl Workspace {
 /// The main workspace root of a worktree root `<main>/.mlops/exps/<dir>[/<prefix>]`, if `root`
 /// is one.
 fn main_of_worktree(root: &Path) -> Option<PathBuf> {
-    root.ancestors().skip(1).find_map(|dir| {
+    root.ancestors().find_map(|dir| {
         let exps = dir.parent()?;
         let mlops = exps.parent()?;
         (exps.file_name()? == EXPS_DIR

@@ -4,7 +4,7 @@
 //! An experiment's worktree is a directory named as a temp file of [`crate::atomic`], so by the
 //! process that made it. Git keeps each worktree's admin directory in
 //! `<git common dir>/worktrees/<the worktree directory's name>`. When the process is gone, the
-//! next writer of the main workspace removes both; `git worktree list` then shows the main work
+//! next command in the main workspace removes both; `git worktree list` then shows the main work
 //! tree only, as before the experiment.
 
 use std::path::{Path, PathBuf};

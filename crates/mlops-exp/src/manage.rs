@@ -258,6 +258,8 @@ pub fn diff(ws: &Workspace, a: Option<&str>, b: Option<&str>) -> Result<(DiffRep
                 .and_then(|l| l.into_iter().find(|f| f.commit.to_string() == *side))
             {
                 *side = found.summary.name;
+            } else if side.len() == 40 && side.bytes().all(|b| b.is_ascii_hexdigit()) {
+                side.truncate(7);
             }
         }
         report

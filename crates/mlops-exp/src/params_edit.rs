@@ -224,11 +224,16 @@ fn edit_lines(text: &str, key: &[String], value: Option<&Param>) -> Option<Strin
     if let Some(value) = value {
         let current = lines[line];
         let colon = colon_after_key(current)?;
-        let comment = trailing_comment(&current[colon + 1..]);
+        // The comment keeps the spaces that set it off from the value.
+        let rest = &current[colon + 1..];
+        let comment = trailing_comment(rest).map(|c| {
+            let at = rest.len() - c.len();
+            &rest[rest[..at].trim_end().len()..]
+        });
         out.push(format!(
             "{}: {value}{}",
             &current[..colon],
-            comment.map(|c| format!("  {c}")).unwrap_or_default()
+            comment.unwrap_or_default()
         ));
     }
     out.extend(owned(block.end..lines.len()));

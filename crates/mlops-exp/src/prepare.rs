@@ -285,7 +285,13 @@ impl Snapshot {
         files: &BTreeMap<PathBuf, String>,
     ) -> Result<Oid> {
         let mut update = git2::build::TreeUpdateBuilder::new();
-        for (path, change) in &self.changes {
+        let edited: Vec<PathBuf> = files.keys().map(|rel| self.prefix.join(rel)).collect();
+        // An edited file's text already starts from the workspace's copy.
+        for (path, change) in self
+            .changes
+            .iter()
+            .filter(|(p, _)| !edited.iter().any(|e| e == Path::new(p)))
+        {
             match change {
                 Some((oid, mode)) => update.upsert(path, *oid, *mode),
                 None => update.remove(path),
