@@ -92,6 +92,8 @@ pub(crate) enum Command {
     Params(commands::metrics::ParamsCommand),
     #[command(subcommand)]
     Exp(commands::exp::ExpCommand),
+    #[command(subcommand)]
+    Plots(commands::plots::PlotsCommand),
     Diff(commands::diff::DiffArgs),
     Log(commands::hooks::LogArgs),
     #[command(subcommand)]

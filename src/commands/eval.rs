@@ -108,6 +108,14 @@ pub(crate) struct EvalArgs {
     /// A report from an earlier `mlops eval --json`, for `baseline` in gates
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Also write the plot files (dvclive's `roc.json`, `precision_recall.json`,
+    /// `confusion_matrix.json`) into this directory, for `mlops plots`
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
+    /// Also write the overall metrics as one flat JSON object to this file, for a stage's
+    /// `metrics:` (what `mlops exp show` and `mlops metrics diff` read)
+    #[arg(long, value_name = "FILE")]
+    metrics_file: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -305,12 +313,35 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     );
     inputs.extend(baseline.iter().cloned());
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
-    for output in render::files(&targets) {
-        mlops_core::outfile::ensure_not_input(output, &inputs)?;
+    let plots_dir = args.plots.as_ref().map(|d| ctx.cwd.join(d));
+    let metrics_file = args.metrics_file.as_ref().map(|f| ctx.cwd.join(f));
+    let plot_files = plots_dir
+        .iter()
+        .flat_map(|dir| {
+            ["roc.json", "precision_recall.json", "confusion_matrix.json"].map(|f| dir.join(f))
+        })
+        .chain(metrics_file.clone());
+    for output in render::files(&targets)
+        .map(std::path::Path::to_path_buf)
+        .chain(plot_files)
+    {
+        mlops_core::outfile::ensure_not_input(&output, &inputs)?;
     }
     let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
     let report = evaluate::evaluate(&data, &options, baseline.as_ref())?;
     render::emit(ctx.printer, &report, &targets, render::eval::render)?;
+    if let Some(dir) = &plots_dir {
+        fs_err::create_dir_all(dir)?;
+        for (name, text) in mlops_eval::files::plot_files(&report) {
+            mlops_core::outfile::write(&dir.join(name), text.as_bytes())?;
+        }
+        ctx.printer
+            .note(&format!("wrote the plot files into {}", dir.display()));
+    }
+    if let Some(file) = &metrics_file {
+        mlops_core::outfile::write(file, mlops_eval::files::metrics_file(&report).as_bytes())?;
+        ctx.printer.note(&format!("wrote {}", file.display()));
+    }
     for gate in report.gates.iter().filter(|g| !g.passed) {
         let gate = render::eval::describe_gate(gate);
         ctx.printer.warn(&format!("gate failed: {gate}"));

@@ -81,6 +81,12 @@ pub(crate) struct ShowArgs {
     /// Sort the experiments by this metric or param (`KEY` or `FILE:KEY`)
     #[arg(long, value_name = "COLUMN")]
     sort_by: Option<String>,
+    /// Show only the columns matching this regular expression (a key or `FILE:KEY`)
+    #[arg(long, value_name = "REGEX")]
+    keep: Option<String>,
+    /// Hide the columns matching this regular expression (`--keep` wins)
+    #[arg(long, value_name = "REGEX")]
+    drop: Option<String>,
     /// Sort order of `--sort-by`
     #[arg(long, value_enum, default_value_t = SortOrder::Asc, requires = "sort_by")]
     sort_order: SortOrder,
@@ -472,6 +478,8 @@ fn show(args: &ShowArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             only_changed: args.only_changed,
             sort_by: args.sort_by.clone(),
             descending: args.sort_order == SortOrder::Desc,
+            keep: args.keep.clone(),
+            drop: args.drop.clone(),
         },
     )?;
     render::emit(ctx.printer, &report, &targets, |r, format| {

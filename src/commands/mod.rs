@@ -20,6 +20,7 @@ pub(crate) mod metrics;
 pub(crate) mod model;
 pub(crate) mod monitor;
 pub(crate) mod move_path;
+pub(crate) mod plots;
 pub(crate) mod predict;
 pub(crate) mod profile;
 pub(crate) mod quickstart;
@@ -160,6 +161,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hooks::hook(args, &ctx),
         Command::Notes(command) => hooks::notes_command(command, &ctx),
         Command::Exp(command) => exp::run(command, &ctx),
+        Command::Plots(command) => plots::run(command, &ctx),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use mlops_infer::device::DeviceChoice;
 use mlops_infer::model::{SPEC_FILE, WEIGHTS_FILE};
 use mlops_infer::spec::Task;
-use mlops_infer::train::{self, Architecture, METRICS_FILE, Solver, TrainConfig, TrainReport};
+use mlops_infer::train::{
+    self, Architecture, LOSS_FILE, METRICS_FILE, Solver, TrainConfig, TrainReport,
+};
 
 use crate::commands::Context;
 use crate::commands::predict::{prepare_compute, threads_or_all};
@@ -247,7 +249,7 @@ fn check_output(
         .flat_map(|p| mlops_data::input::expand(p).unwrap_or_else(|_| vec![p.clone()]))
         .collect();
     inputs.extend(args.config.iter().map(|c| ctx.cwd.join(c)));
-    for name in [SPEC_FILE, WEIGHTS_FILE, METRICS_FILE] {
+    for name in [SPEC_FILE, WEIGHTS_FILE, METRICS_FILE, LOSS_FILE] {
         mlops_core::outfile::ensure_not_input(&output.join(name), &inputs)?;
     }
     Ok(())

@@ -59,11 +59,14 @@ fn cells(r: &ShowReport, precision: u8, full: bool) -> (Vec<String>, Vec<Vec<Str
         ]);
     }
     header.extend(all.iter().map(|c| heading(c, &all)));
+    let last = r.rows.iter().rposition(|row| row.kind == Kind::Experiment);
     let rows = r
         .rows
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
             let name = match row.kind {
+                Kind::Experiment if !full && Some(i) == last => format!("└── {}", row.name),
                 Kind::Experiment if !full => format!("├── {}", row.name),
                 _ => row.name.clone(),
             };

@@ -26,6 +26,7 @@ pub(crate) mod metrics;
 pub(crate) mod monitor;
 pub(crate) mod monitor_html;
 pub(crate) mod pipeline;
+pub(crate) mod plots;
 pub(crate) mod profile;
 pub(crate) mod prometheus;
 pub(crate) mod registry;
@@ -184,7 +185,11 @@ pub(crate) fn targets(
         });
     }
     for path in &args.output {
-        let format = match (Format::of_path(path), asked) {
+        // `.csv` names a format only for a command that writes CSV: for the others, a `.csv`
+        // output is more likely a table the user named by mistake, which the same-file check
+        // then catches, than a report.
+        let named = Format::of_path(path).filter(|f| *f != Format::Csv || formats.contains(f));
+        let format = match (named, asked) {
             _ if mlops_core::outfile::is_stdout(path) => asked.unwrap_or(Format::Text),
             (Some(named), Some(asked)) if named != asked => anyhow::bail!(
                 "`{}` names a {named} file, but {} asks for {asked}: drop one, or rename the file",

@@ -37,6 +37,7 @@ mod old_versions;
 mod output;
 mod pipeline;
 mod pipeline_safety;
+mod plots;
 mod predict_csv;
 mod progress;
 mod quickstart;

@@ -515,3 +515,44 @@ fn model_inspect_text() {
         &[(&regex_escape(&fixtures), "[FIXTURES]")],
     );
 }
+
+#[test]
+fn exp_show_text_markdown_csv_and_html() {
+    let env = crate::exp::project();
+    env.run(&["exp", "run", "-S", "train.lr=0.02,0.04", "--name", "lr"]);
+    env.run(&["exp", "run", "-S", "train.depth=9", "--name", "deep"]);
+    let revs = [(r"\b[0-9a-f]{7}\b", "[REV]")];
+    let args = ["exp", "show", "--sort-by", "score", "--sort-order", "desc"];
+    for (name, extra) in [
+        ("exp_show_text", None),
+        ("exp_show_markdown", Some("--md")),
+        ("exp_show_csv", Some("--csv")),
+        ("exp_show_html", Some("--format=html")),
+    ] {
+        let mut all = args.to_vec();
+        all.extend(extra);
+        snapshot_redacting(&env, name, &env.run(&all), &revs);
+    }
+    let diff = env.run(&["exp", "diff", "lr-1", "deep"]);
+    snapshot_redacting(&env, "exp_diff_text", &diff, &revs);
+}
+
+#[test]
+fn plots_show_text_and_html() {
+    let env = TestEnv::new();
+    env.write(
+        "loss.tsv",
+        "step\ttrain_loss\tvalidation_loss\n0\t0.9\t0.95\n1\t0.5\t0.6\n2\t0.3\t0.45\n3\t0.25\t0.44\n",
+    )
+    .write("classes.csv", "actual,predicted\na,a\na,b\nb,b\nb,b\nc,a\n")
+    .write(
+        "mlops.yaml",
+        "plots:\n  - loss.tsv:\n      y: [train_loss, validation_loss]\n      title: Loss\n  - classes.csv:\n      template: confusion\n      x: actual\n      y: predicted\n",
+    );
+    snapshot(&env, "plots_show_text", &env.run(&["plots", "show"]));
+    snapshot(
+        &env,
+        "plots_show_html",
+        &env.run(&["plots", "show", "--format", "html"]),
+    );
+}

@@ -3,7 +3,8 @@
 //! It turns every input a command is given into its files ([`input`]: files, directories read
 //! whole, globs with `**`) and reads them as a [`Dataset`]: Parquet, Arrow IPC, CSV and NDJSON
 //! (those two also gzip or zstd compressed) through one record-batch opener, into typed,
-//! nullable columns ([`table`]) or a model's inputs a batch of rows at a time ([`rows`]). Every
+//! nullable columns ([`table`]) or a model's inputs a batch of rows at a time ([`rows`]); small
+//! step-wise tables for plots are read by [`series`]. Every
 //! command that reads rows (eval, drift, profile, predict, train, split) goes through it;
 //! `mlops-core` keeps the versioning and does not compile Arrow or Parquet.
 //!
@@ -18,6 +19,7 @@ mod hive;
 pub mod input;
 mod nullable;
 pub mod rows;
+pub mod series;
 mod source;
 pub mod table;
 mod text;

@@ -21,6 +21,7 @@ pub mod config;
 mod error;
 pub mod evaluate;
 pub mod fairness;
+pub mod files;
 pub mod gates;
 mod groupby;
 pub mod grouped;

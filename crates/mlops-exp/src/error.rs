@@ -48,6 +48,25 @@ pub enum Error {
         column: String,
         suggestion: Option<String>,
     },
+    #[error("plot `{plot}`: no template `{template}` (templates: {})", crate::plots::TEMPLATES.join(", "))]
+    UnknownTemplate { template: String, plot: String },
+    #[error("{source_name}: {message}")]
+    PlotFile {
+        source_name: String,
+        message: String,
+    },
+    #[error("`{}` has no column `{column}` (it has: {})", file.display(), available.join(", "))]
+    PlotColumn {
+        file: std::path::PathBuf,
+        column: String,
+        available: Vec<String>,
+    },
+    #[error("`{flag} {pattern}` is not a regular expression: {message}")]
+    BadPattern {
+        flag: String,
+        pattern: String,
+        message: String,
+    },
     #[error("branch `{branch}` already exists")]
     BranchExists { branch: String },
     #[error("`{rev}`: {message}")]

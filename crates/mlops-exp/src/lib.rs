@@ -7,7 +7,8 @@
 //! its comments and layout; [`prepare`] turns the arguments into variations and their starting
 //! commits; [`worktree`] makes and removes an experiment's worktree; [`run`] runs them (or
 //! queues them); [`refs`] and [`summary`] say where experiments live in git and what their
-//! commits record; [`names`] names them.
+//! commits record; [`names`] names them; [`plots`] reads the plots of the workspace, commits and
+//! experiments.
 //!
 //! It never prints and never exits.
 
@@ -16,6 +17,7 @@ pub mod manage;
 pub mod names;
 pub mod overrides;
 pub mod params_edit;
+pub mod plots;
 pub mod prepare;
 pub mod refs;
 pub mod run;

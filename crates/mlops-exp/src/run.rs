@@ -569,15 +569,15 @@ fn execute_in_worktree(
         outcome.logs = keep_logs(main, &ws, &planned.name);
         return Ok(());
     }
-    let note = mlops_meta::notes::snapshot(&ws, &context.options.mlops_version)?;
+    let (params, metrics) = crate::show::values_in(ws.root(), &Pipeline::load(ws.root())?);
     let summary = Summary {
         format: FORMAT,
         name: planned.name.clone(),
         baseline: baseline.clone(),
         state: State::Done,
         overrides: planned.overrides.clone(),
-        params: note.params,
-        metrics: note.metrics,
+        params,
+        metrics,
         stages: report
             .stages
             .iter()

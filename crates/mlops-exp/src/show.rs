@@ -28,6 +28,10 @@ pub struct ShowOptions {
     /// Sort experiments by this column (`key` or `file:key`).
     pub sort_by: Option<String>,
     pub descending: bool,
+    /// Keep only the columns matching this regular expression (by `file:key` or key)...
+    pub keep: Option<String>,
+    /// ...or drop those matching this one (`keep` wins where both match).
+    pub drop: Option<String>,
 }
 
 /// What a row shows.
@@ -143,39 +147,13 @@ pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
     experiments.sort_by(|a, b| b.created.cmp(&a.created).then(a.name.cmp(&b.name)));
     rows.extend(experiments);
 
-    let mut metrics: Vec<String> = columns(&rows, |r| &r.metrics);
-    let mut params: Vec<String> = columns(&rows, |r| &r.params);
-    if options.only_changed {
-        metrics.retain(|c| varies(&rows, c, |r| &r.metrics));
-        params.retain(|c| varies(&rows, c, |r| &r.params));
-    }
+    let (metrics, params) = shown_columns(&rows, options)?;
     let sort_by = match &options.sort_by {
         None => None,
         Some(wanted) => Some(find_column(wanted, &metrics, &params)?),
     };
     if let Some(column) = &sort_by {
-        let first_experiment = rows
-            .iter()
-            .position(|r| r.kind == Kind::Experiment)
-            .unwrap_or(rows.len());
-        let experiments = &mut rows[first_experiment..];
-        experiments.sort_by(|a, b| {
-            let (x, y) = (value_of(a, column), value_of(b, column));
-            // Rows without the value go last, whatever the order.
-            match (x, y) {
-                (None, None) => std::cmp::Ordering::Equal,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (Some(x), Some(y)) => {
-                    let order = compare(x, y);
-                    if options.descending {
-                        order.reverse()
-                    } else {
-                        order
-                    }
-                }
-            }
-        });
+        sort_experiments(&mut rows, column, options.descending);
     }
     Ok(ShowReport {
         metrics,
@@ -183,6 +161,76 @@ pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
         rows,
         sort_by,
     })
+}
+
+/// The metric and param columns shown: those with a value in some row, less the constant ones
+/// with `--only-changed`, filtered by `--keep` and `--drop`.
+fn shown_columns(rows: &[Row], options: &ShowOptions) -> Result<(Vec<String>, Vec<String>)> {
+    let mut metrics: Vec<String> = columns(rows, |r| &r.metrics);
+    let mut params: Vec<String> = columns(rows, |r| &r.params);
+    if options.only_changed {
+        metrics.retain(|c| varies(rows, c, |r| &r.metrics));
+        params.retain(|c| varies(rows, c, |r| &r.params));
+    }
+    let pattern = |text: &Option<String>, flag: &str| -> Result<Option<regex::Regex>> {
+        text.as_deref()
+            .map(|p| {
+                regex::Regex::new(p).map_err(|e| Error::BadPattern {
+                    flag: flag.to_owned(),
+                    pattern: p.to_owned(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+    };
+    let (keep, drop) = (
+        pattern(&options.keep, "--keep")?,
+        pattern(&options.drop, "--drop")?,
+    );
+    let shown = |column: &String| {
+        let key = column.split_once(':').map_or(column.as_str(), |(_, k)| k);
+        let matches = |re: &Option<regex::Regex>| {
+            re.as_ref()
+                .is_some_and(|re| re.is_match(column) || re.is_match(key))
+        };
+        match (&keep, &drop) {
+            (Some(_), _) if matches(&keep) => true,
+            (Some(_), None) => false,
+            (_, Some(_)) => !matches(&drop),
+            (None, None) => true,
+        }
+    };
+    metrics.retain(|c| shown(c));
+    params.retain(|c| shown(c));
+    Ok((metrics, params))
+}
+
+/// Sorts the experiment rows (the workspace and baseline stay on top) by `column`; rows
+/// without a value go last, whatever the order.
+fn sort_experiments(rows: &mut [Row], column: &str, descending: bool) {
+    let first_experiment = rows
+        .iter()
+        .position(|r| r.kind == Kind::Experiment)
+        .unwrap_or(rows.len());
+    rows[first_experiment..].sort_by(|a, b| match (value_of(a, column), value_of(b, column)) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (Some(x), Some(y)) if descending => compare(x, y).reverse(),
+        (Some(x), Some(y)) => compare(x, y),
+    });
+}
+
+/// Every param of the params files the stages read, and every metric of the metrics files
+/// they write, as `file:key` -> value, in the workspace at `root` (what an experiment records,
+/// and what the workspace row shows).
+pub(crate) fn values_in(
+    root: &Path,
+    pipeline: &Pipeline,
+) -> (BTreeMap<String, Value>, BTreeMap<String, Value>) {
+    let (params, metrics) = files_of(Some(pipeline));
+    let read = |rel: &Path| read_file(&root.join(rel));
+    (values(&params, read), values(&metrics, read))
 }
 
 /// The params files the stages read and the metrics files they write.

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use git2::Oid;
 use mlops_core::Workspace;
@@ -39,24 +40,40 @@ impl Worktree {
             root: dir.join(prefix),
             dir,
         };
-        let output = Command::new("git")
-            .args([
-                "-c",
-                "core.hooksPath=/dev/null",
-                "worktree",
-                "add",
-                "--detach",
-                "--quiet",
-            ])
-            .arg(&worktree.dir)
-            .arg(commit.to_string())
-            .current_dir(workdir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::Commit {
-                rev: commit.to_string(),
-                message: format!("cannot run git: {e}"),
-            })?;
+        // `git worktree add` reads every worktree's admin directory, and fails on one that
+        // another `add` is halfway through writing: one at a time in this process, and a retry
+        // (once git has cleaned up after itself) for another process's.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let mut attempts = 0;
+        let output = loop {
+            let turn = ONE_AT_A_TIME
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let output = Command::new("git")
+                .args([
+                    "-c",
+                    "core.hooksPath=/dev/null",
+                    "worktree",
+                    "add",
+                    "--detach",
+                    "--quiet",
+                ])
+                .arg(&worktree.dir)
+                .arg(commit.to_string())
+                .current_dir(workdir)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| Error::Commit {
+                    rev: commit.to_string(),
+                    message: format!("cannot run git: {e}"),
+                })?;
+            drop(turn);
+            attempts += 1;
+            if output.status.success() || attempts == 3 || worktree.dir.exists() {
+                break output;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50 * attempts));
+        };
         if !output.status.success() {
             return Err(Error::Commit {
                 rev: commit.to_string(),

@@ -16,6 +16,7 @@ mod error;
 pub mod lockfile;
 pub mod metrics;
 pub mod params;
+pub mod plotdefs;
 pub mod records;
 pub mod run;
 mod runcache;

@@ -115,6 +115,8 @@ impl Stage {
 #[derive(Debug, Clone, Default)]
 pub struct Pipeline {
     pub stages: Vec<Stage>,
+    /// The `plots:` section.
+    pub plots: Vec<crate::plotdefs::PlotDef>,
 }
 
 impl Pipeline {
@@ -174,18 +176,27 @@ impl Pipeline {
         };
         for key in top.keys() {
             let key = key_text(key);
-            if key != "stages" {
+            if key != "stages" && key != "plots" {
                 return Err(Error::UnknownKey {
                     file,
                     place: "the top level".into(),
                     key: key.clone(),
-                    suggestion: nearest(&key, ["stages"]),
+                    suggestion: nearest(&key, ["stages", "plots"]),
                 });
             }
         }
+        let plots = match top.get("plots") {
+            Some(plots) if !outs_only => crate::plotdefs::parse(&file, plots)?,
+            _ => Vec::new(),
+        };
         let stages = match top.get("stages") {
             Some(Value::Mapping(stages)) => stages,
-            Some(Value::Null) | None => return Ok(Self::default()),
+            Some(Value::Null) | None => {
+                return Ok(Self {
+                    stages: Vec::new(),
+                    plots,
+                });
+            }
             Some(_) => {
                 return Err(invalid(
                     "`stages` must be a mapping of stage names to stages",
@@ -207,6 +218,7 @@ impl Pipeline {
         }
         Ok(Self {
             stages: parser.stages,
+            plots,
         })
     }
 
@@ -647,7 +659,12 @@ fn key_text(key: &Value) -> String {
 
 /// `text` (relative to `wdir`) as a normalised workspace-relative path, refusing paths that are
 /// absolute, leave the workspace, or enter `.mlops/`.
-fn workspace_path(stage: &str, key: &'static str, wdir: &Path, text: &str) -> Result<PathBuf> {
+pub(crate) fn workspace_path(
+    stage: &str,
+    key: &'static str,
+    wdir: &Path,
+    text: &str,
+) -> Result<PathBuf> {
     let bad = |problem: &str| Error::BadPath {
         stage: stage.to_owned(),
         key,

@@ -46,14 +46,37 @@ stages:
     cmd: >-
       mkdir -p reports &&
       {mlops} -q eval scores/test.parquet --label default --score score --slice region --slice age --sensitive gender --gate 'roc_auc >= 0.65' -o reports/eval.html -o reports/eval.json
+      --metrics-file reports/metrics.json --plots reports/plots
     deps: [scores/test.parquet]
-    outs: [reports/eval.html, reports/eval.json]
+    outs: [reports/eval.html, reports/eval.json, reports/plots]
+    metrics: [reports/metrics.json]
   monitor:
     cmd: >-
       mkdir -p reports &&
       {mlops} -q drift --reference data/prepared/train.parquet data/batches/*.parquet --exclude customer_id,default --no-fail -o reports/drift.html -o reports/drift.json
     deps: [data/prepared, data/batches]
     outs: [reports/drift.html, reports/drift.json]
+# `mlops plots show -o plots.html` draws these; `--exp A,B` compares experiments.
+plots:
+  - models/credit/loss.tsv:
+      x: step
+      y: [train_loss, validation_loss]
+      title: Loss by epoch
+  - reports/plots/roc.json:
+      template: simple
+      x: fpr
+      y: tpr
+      title: ROC
+  - reports/plots/precision_recall.json:
+      template: simple
+      x: recall
+      y: precision
+      title: Precision and recall
+  - reports/plots/confusion_matrix.json:
+      template: confusion
+      x: actual
+      y: predicted
+      title: Confusion matrix
 ";
 
 const PARAMS: &str = "prepare:\n  test_share: 0.25\n  seed: 7\ntrain:\n  hidden: \"32,16\"\n  epochs: 4\n  lr: 0.003\n  seed: 0\n";

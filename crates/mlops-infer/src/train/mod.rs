@@ -41,6 +41,10 @@ use target::Target;
 /// The file beside the model with the loss curve and validation metrics.
 pub const METRICS_FILE: &str = "metrics.json";
 
+/// The file beside the model with the loss curve as a table (`step`, `train_loss`,
+/// `validation_loss`), as `mlops plots` and DVC's `plots` read step-wise metrics.
+pub const LOSS_FILE: &str = "loss.tsv";
+
 /// The kind of network to fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -184,6 +188,20 @@ pub struct TrainReport {
     pub seconds: f64,
 }
 
+impl TrainReport {
+    /// The loss curve as tab-separated values, one row per epoch (an empty cell where there is
+    /// no validation loss).
+    pub fn loss_table(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("step\ttrain_loss\tvalidation_loss\n");
+        for e in &self.epochs {
+            let validation = e.validation_loss.map(|v| v.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "{}\t{}\t{validation}", e.epoch, e.train_loss);
+        }
+        out
+    }
+}
+
 /// A trained model, ready to be written.
 #[derive(Debug)]
 pub struct TrainedModel {
@@ -203,6 +221,7 @@ impl TrainedModel {
         let metrics =
             serde_json::to_string_pretty(&self.report).expect("the report serialises") + "\n";
         mlops_core::outfile::write(&dir.join(METRICS_FILE), metrics.as_bytes())?;
+        mlops_core::outfile::write(&dir.join(LOSS_FILE), self.report.loss_table().as_bytes())?;
         Ok(())
     }
 }
