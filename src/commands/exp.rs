@@ -81,6 +81,10 @@ pub(crate) struct ShowArgs {
     /// Sort the experiments by this metric or param (`KEY` or `FILE:KEY`)
     #[arg(long, value_name = "COLUMN")]
     sort_by: Option<String>,
+    /// Show only the experiments for which this condition holds, e.g. `roc_auc > 0.8 and
+    /// train.lr < 0.01` (the language of `--gate`)
+    #[arg(long = "where", value_name = "CONDITION")]
+    filter: Option<String>,
     /// Show only the columns matching this regular expression (a key or `FILE:KEY`)
     #[arg(long, value_name = "REGEX")]
     keep: Option<String>,
@@ -380,8 +384,6 @@ fn event(value: &serde_json::Value) {
 }
 
 impl Observer for Console<'_> {
-    fn queued(&self, _name: &str, _overrides: &BTreeMap<String, serde_json::Value>) {}
-
     fn started(&self, name: &str, overrides: &BTreeMap<String, serde_json::Value>) {
         if self.json {
             event(
@@ -480,6 +482,7 @@ fn show(args: &ShowArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             descending: args.sort_order == SortOrder::Desc,
             keep: args.keep.clone(),
             drop: args.drop.clone(),
+            filter: args.filter.clone(),
         },
     )?;
     render::emit(ctx.printer, &report, &targets, |r, format| {

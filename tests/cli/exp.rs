@@ -292,6 +292,43 @@ fn queued_experiments_run_with_run_all_and_names_are_kept() {
     // Sorted by the metric, descending: depth 3 scores highest.
     let show = env.json(&["exp", "show", "--sort-by", "score", "--sort-order", "desc"]);
     assert_eq!(show["rows"][2]["name"], "q-3");
+    // Rows by a condition, columns by pattern or by whether they change.
+    let filtered = env.json(&[
+        "exp",
+        "show",
+        "--where",
+        "train.depth >= 2 and score > 0",
+        "--keep",
+        "score|depth",
+    ]);
+    let mut kept: Vec<&str> = filtered["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["kind"] == "experiment")
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
+    kept.sort_unstable();
+    assert_eq!(kept, ["q-2", "q-3"]);
+    assert_eq!(
+        filtered["metrics"],
+        serde_json::json!(["metrics.json:score"])
+    );
+    assert_eq!(
+        filtered["params"],
+        serde_json::json!(["params.yaml:train.depth"])
+    );
+    let changed = env.json(&["exp", "show", "--only-changed", "--drop", "rows"]);
+    assert_eq!(
+        changed["params"],
+        serde_json::json!(["params.yaml:train.depth"])
+    );
+    assert_eq!(
+        changed["metrics"],
+        serde_json::json!(["metrics.json:score"])
+    );
+    let (_, err) = env.fails(2, &["exp", "show", "--where", "depht > 1"]);
+    assert!(err.contains("unknown name `depht`"), "{err}");
     let csv = env.run(&["exp", "show", "--csv"]);
     assert!(
         csv.starts_with("Experiment,rev,typ,Created,parent,State,"),

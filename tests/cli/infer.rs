@@ -252,6 +252,11 @@ fn training_learns_and_its_model_scores() {
     let metrics: serde_json::Value =
         serde_json::from_slice(&env.read("models/churn/metrics.json")).expect("metrics.json");
     assert_eq!(metrics["digest"], report["digest"]);
+    // The loss curve as a table beside it, one row per epoch, for `mlops plots`.
+    let loss = String::from_utf8(env.read("models/churn/loss.tsv")).expect("loss.tsv");
+    let mut lines = loss.lines();
+    assert_eq!(lines.next(), Some("step\ttrain_loss\tvalidation_loss"));
+    assert_eq!(lines.count(), epochs);
 
     // Same seed, data and threads: the same weights, bit for bit; another seed: others.
     let again = train("models/again", "7");

@@ -148,6 +148,10 @@ impl Workspace {
     /// Held shared by each `mlops exp run` while its runs store objects that no ref names yet,
     /// and exclusive by `gc`, which waits for them (then says experiments are running).
     pub fn experiments_lock(&self, exclusive: bool) -> Result<WorkspaceLock> {
+        // A workspace made before experiments does not ignore their directory yet.
+        if self.shared.is_none() {
+            self.ensure_ignored(&["/exps/"])?;
+        }
         let dir = self.exps_dir();
         fs_err::create_dir_all(&dir)?;
         let path = dir.join("lock");

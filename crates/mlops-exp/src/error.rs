@@ -67,6 +67,8 @@ pub enum Error {
         pattern: String,
         message: String,
     },
+    #[error("--where: {message}")]
+    BadFilter { message: String },
     #[error("branch `{branch}` already exists")]
     BranchExists { branch: String },
     #[error("`{rev}`: {message}")]

@@ -623,6 +623,20 @@ mod tests {
     }
 
     #[test]
+    fn quoted_values_keep_their_commas_in_a_sweep() {
+        let hidden = parse(r#"train.hidden="32,16",'64,32',16"#).expect("parses");
+        assert!(hidden.sweep);
+        assert_eq!(
+            hidden.values,
+            [
+                Value::Text("32,16".into()),
+                Value::Text("64,32".into()),
+                Value::Int(16)
+            ]
+        );
+    }
+
+    #[test]
     fn sweeps_expand_to_a_grid_first_key_slowest() {
         let lr = parse("train.lr=0.001,0.01,0.1").expect("parses");
         assert!(lr.sweep);

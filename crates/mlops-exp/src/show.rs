@@ -32,6 +32,9 @@ pub struct ShowOptions {
     pub keep: Option<String>,
     /// ...or drop those matching this one (`keep` wins where both match).
     pub drop: Option<String>,
+    /// Show only the experiments for which this condition holds (`roc_auc > 0.8 and
+    /// train.lr < 0.01`), in the language of the gates.
+    pub filter: Option<String>,
 }
 
 /// What a row shows.
@@ -147,6 +150,9 @@ pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
     experiments.sort_by(|a, b| b.created.cmp(&a.created).then(a.name.cmp(&b.name)));
     rows.extend(experiments);
 
+    if let Some(text) = &options.filter {
+        filter_experiments(&mut rows, text)?;
+    }
     let (metrics, params) = shown_columns(&rows, options)?;
     let sort_by = match &options.sort_by {
         None => None,
@@ -203,6 +209,52 @@ fn shown_columns(rows: &[Row], options: &ShowOptions) -> Result<(Vec<String>, Ve
     metrics.retain(|c| shown(c));
     params.retain(|c| shown(c));
     Ok((metrics, params))
+}
+
+/// Keeps the experiment rows for which `text` holds; a name is a column's key or `file:key`
+/// (with `:` written `.`, as `metrics.json.auc` would be ambiguous only when keys clash).
+fn filter_experiments(rows: &mut Vec<Row>, text: &str) -> Result<()> {
+    struct Columns<'a>(&'a Row, &'a [String]);
+    impl mlops_expr::Resolver for Columns<'_> {
+        fn resolve(&self, path: &mlops_expr::Path) -> mlops_expr::Resolved {
+            let wanted = path.text.as_str();
+            let Some(column) = self.1.iter().find(|c| {
+                c.as_str() == wanted || c.split_once(':').is_some_and(|(_, key)| key == wanted)
+            }) else {
+                return mlops_expr::Resolved::Unknown;
+            };
+            match value_of(self.0, column) {
+                Some(Value::Number(n)) => n.as_f64().map_or_else(
+                    || mlops_expr::Resolved::Undefined("not a number".into()),
+                    |n| mlops_expr::Resolved::Value(mlops_expr::Value::Number(n)),
+                ),
+                Some(Value::Bool(b)) => mlops_expr::Resolved::Value(mlops_expr::Value::Bool(*b)),
+                Some(Value::String(s)) => {
+                    mlops_expr::Resolved::Value(mlops_expr::Value::Text(s.clone()))
+                }
+                Some(other) => {
+                    mlops_expr::Resolved::Value(mlops_expr::Value::Text(other.to_string()))
+                }
+                None => mlops_expr::Resolved::Undefined(format!("no `{column}` here")),
+            }
+        }
+    }
+    let bad = |e: mlops_expr::ParseError| Error::BadFilter {
+        message: e.to_string(),
+    };
+    let expr = mlops_expr::Expr::condition(text).map_err(bad)?;
+    let mut all: Vec<String> = columns(rows, |r| &r.metrics);
+    all.extend(columns(rows, |r| &r.params));
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows.drain(..) {
+        let keep = row.kind != Kind::Experiment
+            || expr.evaluate(&Columns(&row, &all)).map_err(bad)?.holds();
+        if keep {
+            kept.push(row);
+        }
+    }
+    *rows = kept;
+    Ok(())
 }
 
 /// Sorts the experiment rows (the workspace and baseline stay on top) by `column`; rows

@@ -15,6 +15,9 @@ use mlops_core::Workspace;
 
 use crate::error::{Error, Result};
 
+/// Held while this process runs `git worktree add`.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A worktree that exists until dropped.
 pub struct Worktree {
     /// The worktree's directory (its git work tree root).
@@ -41,9 +44,9 @@ impl Worktree {
             dir,
         };
         // `git worktree add` reads every worktree's admin directory, and fails on one that
-        // another `add` is halfway through writing: one at a time in this process, and a retry
-        // (once git has cleaned up after itself) for another process's.
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        // another `add` is halfway through writing: one at a time in this process
+        // (`ONE_AT_A_TIME`), and a retry (once git has cleaned up after itself) for another
+        // process's.
         let mut attempts = 0;
         let output = loop {
             let turn = ONE_AT_A_TIME
