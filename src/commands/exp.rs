@@ -2,8 +2,6 @@
 //! or share the winner (`apply`, `branch`, `remove`, `push`, `pull`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlops_core::ops::transfer::TransferOptions;
 use mlops_exp::manage::{self, Selection};
@@ -336,9 +334,7 @@ fn run_experiments(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
         targets: args.stages.clone(),
         mlops_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let cancel = crate::commands::run::stop_flag();
     let console = Console {
         printer: ctx.printer,
         json: ctx.printer.is_json(),

@@ -49,6 +49,16 @@ pub(crate) struct RunArgs {
     keep_going: bool,
 }
 
+/// A flag that SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) set, for a run to
+/// stop its stages: the run forwards the stop to each stage's process group and escalates on its
+/// own, so a second signal is not special.
+pub(crate) fn stop_flag() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    cancel
+}
+
 /// Prints stage events as they happen: text, or JSON Lines with `--json`.
 struct Console<'a> {
     printer: &'a Printer,
@@ -141,12 +151,7 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         env: Vec::new(),
         experiment: None,
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    // SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) only set the flag: the run
-    // forwards the stop to each stage's process group and escalates on its own, so a second
-    // signal is not special.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let cancel = stop_flag();
     let console = Console {
         printer: ctx.printer,
         json: ctx.printer.is_json(),

@@ -20,25 +20,11 @@ use crate::error::{Error, Result};
 use crate::refs::{self, EXPS_PREFIX, Found, QUEUE_PREFIX};
 
 fn open(ws: &Workspace) -> Result<Repository> {
-    Repository::discover(ws.root()).map_err(|_| {
-        Error::Meta(mlops_meta::Error::NotInGit {
-            dir: ws.root().to_owned(),
-        })
-    })
+    Ok(crate::repo::Repo::open(ws)?.git)
 }
 
 fn head_id(repo: &Repository) -> Option<Oid> {
     repo.head().ok().and_then(|h| h.target())
-}
-
-/// The workspace root inside the work tree.
-fn prefix_of(repo: &Repository, ws: &Workspace) -> Result<PathBuf> {
-    let workdir = repo.workdir().ok_or(Error::NoCommit)?.canonicalize()?;
-    Ok(ws
-        .root()
-        .strip_prefix(&workdir)
-        .unwrap_or(Path::new(""))
-        .to_owned())
 }
 
 /// What `exp apply` did.
@@ -67,9 +53,10 @@ pub fn apply(
     force: bool,
     progress: &dyn Progress,
 ) -> Result<ApplyReport> {
-    let repo = open(ws)?;
+    let crate::repo::Repo {
+        git: repo, prefix, ..
+    } = crate::repo::Repo::open(ws)?;
     let found = refs::resolve(&repo, name, head_id(&repo))?;
-    let prefix = prefix_of(&repo, ws)?;
     let exp = repo.find_commit(found.commit)?;
     let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let exp_tree = exp.tree()?;

@@ -278,23 +278,16 @@ pub fn show(ws: &Workspace, options: &PlotsOptions) -> Result<PlotsReport> {
     let repo = if options.revisions.is_empty() {
         None
     } else {
-        Some(Repository::discover(ws.root()).map_err(|_| {
-            Error::Meta(mlops_meta::Error::NotInGit {
-                dir: ws.root().to_owned(),
-            })
-        })?)
+        Some(crate::repo::Repo::open(ws)?)
     };
     let mut sources = Vec::new();
     if !options.no_workspace {
         sources.push(Source::Workspace(ws.root().to_owned()));
     }
-    if let Some(repo) = &repo {
-        let workdir = repo.workdir().ok_or(Error::NoCommit)?.canonicalize()?;
-        let prefix = ws
-            .root()
-            .strip_prefix(&workdir)
-            .unwrap_or(Path::new(""))
-            .to_owned();
+    if let Some(crate::repo::Repo {
+        git: repo, prefix, ..
+    }) = &repo
+    {
         let head = repo.head().ok().and_then(|h| h.target());
         for rev in &options.revisions {
             let (name, commit) = match refs::resolve(repo, rev, head) {
@@ -611,6 +604,15 @@ fn line(source: &str, file: &Path, table: &Series, x: Option<&str>, y: &str) -> 
     }
 }
 
+/// The index of `column` in `table`, read from `file`.
+fn column_of(table: &Series, file: &Path, column: &str) -> Result<usize> {
+    table.column(column).ok_or_else(|| Error::PlotColumn {
+        file: file.to_owned(),
+        column: column.to_owned(),
+        available: table.columns.clone(),
+    })
+}
+
 /// Counts (actual, predicted) pairs, weighted by a `count` column when the file has one (the
 /// aggregated form `mlops eval --plots` writes).
 fn confusion(
@@ -621,14 +623,10 @@ fn confusion(
     predicted: &str,
     normalized: bool,
 ) -> Result<Matrix> {
-    let index = |column: &str| {
-        table.column(column).ok_or_else(|| Error::PlotColumn {
-            file: file.to_owned(),
-            column: column.to_owned(),
-            available: table.columns.clone(),
-        })
-    };
-    let (a, p) = (index(actual)?, index(predicted)?);
+    let (a, p) = (
+        column_of(table, file, actual)?,
+        column_of(table, file, predicted)?,
+    );
     let weights = table.column("count").map(|c| table.numbers(c));
     let mut labels: Vec<String> = table
         .text(a)
@@ -670,14 +668,10 @@ fn bars(
     label: &str,
     sorted: bool,
 ) -> Result<Bars> {
-    let index = |column: &str| {
-        table.column(column).ok_or_else(|| Error::PlotColumn {
-            file: file.to_owned(),
-            column: column.to_owned(),
-            available: table.columns.clone(),
-        })
-    };
-    let (v, l) = (index(value)?, index(label)?);
+    let (v, l) = (
+        column_of(table, file, value)?,
+        column_of(table, file, label)?,
+    );
     let mut bars: Vec<(String, f64)> = table
         .text(l)
         .into_iter()

@@ -96,6 +96,30 @@ pub struct Outcome {
     pub logs: Option<PathBuf>,
 }
 
+impl Outcome {
+    /// An experiment's outcome before it has any result.
+    fn new(
+        name: &str,
+        status: Status,
+        baseline: git2::Oid,
+        overrides: &BTreeMap<String, serde_json::Value>,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            status,
+            refname: None,
+            baseline: baseline.to_string(),
+            overrides: overrides.clone(),
+            params: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            stages: Vec::new(),
+            duration_s: 0.0,
+            error: None,
+            logs: None,
+        }
+    }
+}
+
 /// Every experiment's outcome, in the order they finished.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -149,17 +173,11 @@ pub fn run(
     cancel: &AtomicBool,
     observer: &dyn Observer,
 ) -> Result<RunReport> {
-    let repo = Repository::discover(ws.root()).map_err(|_| {
-        Error::Meta(mlops_meta::Error::NotInGit {
-            dir: ws.root().to_owned(),
-        })
-    })?;
-    let workdir = repo.workdir().ok_or(Error::NoCommit)?.canonicalize()?;
-    let prefix = ws
-        .root()
-        .strip_prefix(&workdir)
-        .unwrap_or(Path::new(""))
-        .to_owned();
+    let crate::repo::Repo {
+        git: repo,
+        workdir,
+        prefix,
+    } = crate::repo::Repo::open(ws)?;
     let baseline = repo
         .head()
         .and_then(|h| h.peel_to_commit())
@@ -200,7 +218,6 @@ pub fn run(
     // Held shared while experiments store objects no ref names yet: `gc` waits for it.
     let _experiments = ws.experiments_lock(false)?;
     let source = if options.run_all {
-        drop(ws.lock()?);
         requeue_abandoned(&repo, ws)?;
         Source::Queue(Mutex::new(()))
     } else {
@@ -259,8 +276,6 @@ fn plan(
     }
     let names = names_for(repo, baseline.id(), options, &variations)?;
     ws.ensure_ignored(&["/exps/"])?;
-    // Clears worktrees of killed experiments before making new ones.
-    drop(ws.lock()?);
     let snapshot = Snapshot::take(repo, prefix)?;
     let mut planned = Vec::with_capacity(variations.len());
     for (variation, name) in variations.into_iter().zip(names) {
@@ -311,17 +326,8 @@ fn enqueue(
         mlops_core::faults::write_step();
         observer.queued(&p.name, &p.overrides);
         experiments.push(Outcome {
-            name: p.name,
-            status: Status::Queued,
             refname: Some(refname),
-            baseline: p.baseline.to_string(),
-            overrides: p.overrides,
-            params: BTreeMap::new(),
-            metrics: BTreeMap::new(),
-            stages: Vec::new(),
-            duration_s: 0.0,
-            error: None,
-            logs: None,
+            ..Outcome::new(&p.name, Status::Queued, p.baseline, &p.overrides)
         });
     }
     Ok(experiments)
@@ -390,7 +396,9 @@ fn claim_next(repo: &Repository) -> Result<Option<Planned>> {
 }
 
 /// Puts back in the queue the experiments a killed `--run-all` had claimed: those whose
-/// worktree no running process holds.
+/// worktree no running process holds. (A claim made by another `--run-all` an instant before
+/// its worktree exists looks abandoned too: that experiment may then run twice, never not at
+/// all, and its second run replaces the first's ref.)
 fn requeue_abandoned(repo: &Repository, ws: &Workspace) -> Result<()> {
     let live: Vec<String> = fs_err::read_dir(ws.exps_dir())
         .map(|entries| {
@@ -470,19 +478,12 @@ pub(crate) fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
 fn execute(context: &Context<'_>, planned: &Planned) -> Outcome {
     let started = Instant::now();
     context.observer.started(&planned.name, &planned.overrides);
-    let mut outcome = Outcome {
-        name: planned.name.clone(),
-        status: Status::Failed,
-        refname: None,
-        baseline: planned.baseline.to_string(),
-        overrides: planned.overrides.clone(),
-        params: BTreeMap::new(),
-        metrics: BTreeMap::new(),
-        stages: Vec::new(),
-        duration_s: 0.0,
-        error: None,
-        logs: None,
-    };
+    let mut outcome = Outcome::new(
+        &planned.name,
+        Status::Failed,
+        planned.baseline,
+        &planned.overrides,
+    );
     if let Err(e) = execute_in_worktree(context, planned, &mut outcome, started) {
         outcome.error = Some(e.to_string());
     }

@@ -87,18 +87,15 @@ pub struct ShowReport {
 /// # Errors
 /// An unknown `--sort-by` column (naming the known ones), git and file errors.
 pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
-    let repo = Repository::discover(ws.root()).map_err(|_| {
-        Error::Meta(mlops_meta::Error::NotInGit {
-            dir: ws.root().to_owned(),
-        })
-    })?;
+    let crate::repo::Repo {
+        git: repo, prefix, ..
+    } = crate::repo::Repo::open(ws)?;
     let pipeline = if ws.root().join(mlops_pipeline::spec::PIPELINE_FILE).exists() {
         Some(Pipeline::load(ws.root())?)
     } else {
         None
     };
     let (params_files, metrics_files) = files_of(pipeline.as_ref());
-    let prefix = prefix_of(&repo, ws.root());
     let mut rows = vec![Row {
         name: "workspace".into(),
         kind: Kind::Workspace,
@@ -294,13 +291,6 @@ fn files_of(pipeline: Option<&Pipeline>) -> (Vec<PathBuf>, Vec<PathBuf>) {
         metrics.extend(stage.metrics.iter().cloned());
     }
     (params.into_iter().collect(), metrics.into_iter().collect())
-}
-
-fn prefix_of(repo: &Repository, root: &Path) -> PathBuf {
-    repo.workdir()
-        .and_then(|w| w.canonicalize().ok())
-        .and_then(|w| root.strip_prefix(w).ok().map(Path::to_path_buf))
-        .unwrap_or_default()
 }
 
 fn read_file(path: &Path) -> Option<String> {
