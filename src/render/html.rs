@@ -31,7 +31,7 @@ pub(crate) fn table(header: &[&str], rows: &[(Vec<String>, bool)]) -> String {
             "<tr>"
         });
         for cell in cells {
-            let class = if cell.parse::<f64>().is_ok() {
+            let class = if cell.parse::<f64>().is_ok_and(f64::is_finite) {
                 " class=\"num\""
             } else {
                 ""

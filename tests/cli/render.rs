@@ -521,7 +521,11 @@ fn exp_show_text_markdown_csv_and_html() {
     let env = crate::exp::project();
     env.run(&["exp", "run", "-S", "train.lr=0.02,0.04", "--name", "lr"]);
     env.run(&["exp", "run", "-S", "train.depth=9", "--name", "deep"]);
-    let revs = [(r"\b[0-9a-f]{7}\b", "[REV]")];
+    // A short commit of digits alone is right-aligned as a number in the HTML table.
+    let revs = [
+        (r"\b[0-9a-f]{7}\b", "[REV]"),
+        (r#"<td class="num">\[REV\]"#, "<td>[REV]"),
+    ];
     let args = ["exp", "show", "--sort-by", "score", "--sort-order", "desc"];
     for (name, extra) in [
         ("exp_show_text", None),
