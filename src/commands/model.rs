@@ -87,12 +87,44 @@ pub(crate) enum ModelCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Show a model's task, inputs, layers, parameter count and weights digest
+    /// Show a model's task, inputs, layers (or trees, depth and features used), parameter count
+    /// and weights digest
     Inspect {
-        /// The model directory (`model.yaml` + `model.safetensors`)
+        /// The model directory (`model.yaml` and its model file)
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Make a model directory from another library's model file: XGBoost JSON, LightGBM text
+    /// or ONNX-ML, scored natively by predict and serve
+    Import {
+        /// The model file (`save_model("model.json")`, `save_model("model.txt")`, or an ONNX
+        /// file from skl2onnx)
+        file: PathBuf,
+        /// The file's format [default: from its extension: .json, .txt, .onnx]
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+        /// The input columns, in the model's feature order [default: the feature names the
+        /// file holds]
+        #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+        inputs: Option<Vec<String>>,
+        /// A classifier's class labels, in the order of its outputs [default: 0, 1, ...]
+        #[arg(long, value_delimiter = ',', value_name = "LABELS")]
+        classes: Option<Vec<String>>,
+        /// The model directory to write
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace a model already in DIR
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The formats `model import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ImportFormat {
+    XgboostJson,
+    LightgbmText,
+    OnnxMl,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -105,6 +137,22 @@ pub(crate) enum BumpArg {
 pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match command {
         ModelCommand::Inspect { dir } => inspect(ctx, dir),
+        ModelCommand::Import {
+            file,
+            format,
+            inputs,
+            classes,
+            output,
+            force,
+        } => import(
+            ctx,
+            file,
+            *format,
+            inputs.clone(),
+            classes.clone(),
+            output,
+            *force,
+        ),
         ModelCommand::Register {
             name,
             path,
@@ -181,6 +229,69 @@ fn inspect(ctx: &Context, dir: &Path) -> anyhow::Result<ExitStatus> {
     let model = load_model(ctx, dir, &Device::Cpu)?;
     ctx.printer
         .report(&ModelInfo::of(&model)?, render::registry::inspect)?;
+    Ok(ExitStatus::Success)
+}
+
+/// `model import`: `model.yaml` and the model file, written into `output` (each atomically,
+/// the model file first: `model.yaml` is what makes the directory a model).
+fn import(
+    ctx: &Context,
+    file: &Path,
+    format: Option<ImportFormat>,
+    inputs: Option<Vec<String>>,
+    classes: Option<Vec<String>>,
+    output: &Path,
+    force: bool,
+) -> anyhow::Result<ExitStatus> {
+    use mlops_infer::spec::{Classes, ModelFormat};
+    let file = ctx.cwd.join(file);
+    let output = ctx.cwd.join(output);
+    let format = match format {
+        Some(ImportFormat::XgboostJson) => ModelFormat::XgboostJson,
+        Some(ImportFormat::LightgbmText) => ModelFormat::LightgbmText,
+        Some(ImportFormat::OnnxMl) => ModelFormat::OnnxMl,
+        None => match file.extension().and_then(|e| e.to_str()) {
+            Some("json") => ModelFormat::XgboostJson,
+            Some("txt") => ModelFormat::LightgbmText,
+            Some("onnx") => ModelFormat::OnnxMl,
+            _ => anyhow::bail!(
+                "cannot tell the format of `{}` from its extension: give --format xgboost-json, lightgbm-text or onnx-ml",
+                file.display()
+            ),
+        },
+    };
+    let spec_path = output.join(mlops_infer::model::SPEC_FILE);
+    let model_path = output.join(format.model_file());
+    if !force && spec_path.exists() {
+        anyhow::bail!(
+            "`{}` already holds a model; pass --force to replace it, or choose another -o",
+            output.display()
+        );
+    }
+    mlops_core::outfile::ensure_not_input(&model_path, std::slice::from_ref(&file))?;
+    let bytes = fs_err::read(&file)?;
+    let classes = classes.map(|labels| {
+        labels
+            .iter()
+            .map(|l| l.parse::<i64>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_or_else(|_| Classes::Text(labels.clone()), Classes::Int)
+    });
+    let spec = mlops_infer::trees::spec_for(format, &file, &bytes, inputs, classes)?;
+    fs_err::create_dir_all(&output)?;
+    mlops_core::outfile::write(&model_path, &bytes)?;
+    mlops_core::outfile::write(&spec_path, spec.to_yaml().as_bytes())?;
+    // Loading it as predict will is the check that the two files agree.
+    let model = mlops_infer::Model::load(&output, &Device::Cpu)?;
+    ctx.printer.report(&ModelInfo::of(&model)?, |info| {
+        format!(
+            "wrote {} ({} model, {} inputs)\n{}",
+            output.display(),
+            format.name(),
+            info.width_in,
+            render::registry::inspect(info).trim_end()
+        )
+    })?;
     Ok(ExitStatus::Success)
 }
 

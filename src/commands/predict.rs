@@ -142,12 +142,21 @@ fn registered_model(
     device: &Device,
 ) -> anyhow::Result<(Model, String)> {
     let ws = ctx.workspace()?;
-    let names = [
-        mlops_infer::model::SPEC_FILE,
-        mlops_infer::model::WEIGHTS_FILE,
-    ];
-    let found =
-        mlops_meta::registry::version_files(&ws, reference, &names, &ctx.printer.progress())?;
+    let progress = ctx.printer.progress();
+    // The spec first: its format says which file holds the model.
+    let spec = mlops_meta::registry::version_files(
+        &ws,
+        reference,
+        &[mlops_infer::model::SPEC_FILE],
+        &progress,
+    )?;
+    let format = mlops_infer::spec::ModelSpec::read(&spec.files[0])?.format;
+    let found = mlops_meta::registry::version_files(
+        &ws,
+        reference,
+        &[mlops_infer::model::SPEC_FILE, format.model_file()],
+        &progress,
+    )?;
     let model = Model::load_files(
         Path::new(reference),
         &found.files[0],
@@ -166,11 +175,10 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     prepare_compute(threads.saturating_sub(1));
     let data = args.read.dataset(ctx, &args.inputs)?;
     let output = ctx.output(&args.output);
-    let model_files = [
-        mlops_infer::model::SPEC_FILE,
-        mlops_infer::model::WEIGHTS_FILE,
-    ]
-    .map(|name| ctx.cwd.join(&args.model).join(name));
+    let model_files: Vec<PathBuf> = std::iter::once(mlops_infer::model::SPEC_FILE)
+        .chain(mlops_infer::spec::ModelFormat::ALL.map(mlops_infer::spec::ModelFormat::model_file))
+        .map(|name| ctx.cwd.join(&args.model).join(name))
+        .collect();
     // Before the model is read: an output onto an input is refused whatever else is wrong.
     mlops_core::outfile::ensure_not_input(&output, &[data.files(), &model_files[..]].concat())?;
     let device = DeviceChoice::parse(&args.device)?.open()?;

@@ -141,8 +141,7 @@ impl ModelInfo {
             width_out: model.width_out,
             parameters: model.parameters,
             digest: model.digest.to_string(),
-            weights_bytes: fs_err::metadata(model.dir.join(mlops_infer::model::WEIGHTS_FILE))?
-                .len(),
+            weights_bytes: fs_err::metadata(model.dir.join(model.spec.format.model_file()))?.len(),
         })
     }
 }

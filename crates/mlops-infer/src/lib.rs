@@ -14,6 +14,7 @@ pub mod model;
 pub mod predict;
 pub mod spec;
 pub mod train;
+pub mod trees;
 
 pub use error::{Error, Result};
 pub use model::Model;

@@ -66,13 +66,23 @@ pub struct Model {
     pub parameters: usize,
     /// The blake3 digest of `model.safetensors`.
     pub digest: Digest,
-    /// The layers as `model inspect` shows them: what each is and its tensors' shapes.
+    /// The layers as `model inspect` shows them: what each is and its tensors' shapes (for a
+    /// tree model: its library, objective, trees and depth).
     pub layer_notes: Vec<String>,
-    layers: Vec<Layer>,
-    /// Whether linear layers add their bias and activation in place ([`crate::fused`]).
-    fused: bool,
-    /// Whether the last linear layer applies the output's sigmoid itself.
-    output_fused: bool,
+    engine: Engine,
+}
+
+/// What computes a model's outputs.
+#[derive(Debug)]
+enum Engine {
+    Network {
+        layers: Vec<Layer>,
+        /// Whether linear layers add their bias and activation in place ([`crate::fused`]).
+        fused: bool,
+        /// Whether the last linear layer applies the output's sigmoid itself.
+        output_fused: bool,
+    },
+    Trees(Box<crate::trees::TreeModel>),
 }
 
 /// The tensors of a safetensors file, read as needed.
@@ -151,7 +161,14 @@ impl Model {
                 dir: dir.to_owned(),
             });
         }
-        Self::load_files(dir, &spec_path, &dir.join(WEIGHTS_FILE), device)
+        let format = ModelSpec::read(&spec_path)?.format;
+        Self::load_files(dir, &spec_path, &dir.join(format.model_file()), device)
+    }
+
+    /// Whether the model takes missing values (trees send them their default way), so that a
+    /// row with one is scored rather than refused.
+    pub fn takes_missing(&self) -> bool {
+        matches!(self.engine, Engine::Trees(_))
     }
 
     /// Loads a model from its two files wherever they are (a registered model is read straight
@@ -163,6 +180,9 @@ impl Model {
         device: &Device,
     ) -> Result<Model> {
         let spec = ModelSpec::read(spec_path)?;
+        if spec.format.is_trees() {
+            return Self::load_trees(dir, spec, spec_path, weights_path);
+        }
         let weights_path = weights_path.to_owned();
         let bytes = fs_err::read(&weights_path)?;
         let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights {
@@ -203,16 +223,85 @@ impl Model {
             parameters,
             digest: Digest::of_bytes(&bytes),
             layer_notes,
-            layers,
-            fused,
-            output_fused,
+            engine: Engine::Network {
+                layers,
+                fused,
+                output_fused,
+            },
+        })
+    }
+
+    /// A tree model: `model.yaml` (format, inputs, task, classes) and the library's file at
+    /// `path`, which must agree on the features and the outputs.
+    fn load_trees(dir: &Path, spec: ModelSpec, spec_path: &Path, path: &Path) -> Result<Model> {
+        let bytes = fs_err::read(path)?;
+        let trees = crate::trees::read(spec.format, path, &bytes)?.0;
+        let bad = |message: String| Error::Spec {
+            path: spec_path.to_owned(),
+            message,
+        };
+        if spec.inputs.len() < trees.features() {
+            return Err(bad(format!(
+                "the model reads {} features, `inputs` lists {}",
+                trees.features(),
+                spec.inputs.len()
+            )));
+        }
+        let (outputs, output) = match (spec.task, trees.outputs()) {
+            (Task::Binary, 2) => (2, Output::Softmax),
+            (_, n) => (n, spec.output),
+        };
+        let classes = check_output(
+            &ModelSpec {
+                output,
+                ..spec.clone()
+            },
+            outputs,
+            spec_path,
+        )?;
+        let features = spec
+            .inputs
+            .iter()
+            .map(|column| Feature::Numeric {
+                column: column.clone(),
+                mean: 0.0,
+                std: 1.0,
+            })
+            .collect();
+        let layer_notes = trees.notes(&spec.inputs);
+        Ok(Model {
+            dir: dir.to_owned(),
+            width_in: spec.inputs.len(),
+            width_out: outputs,
+            parameters: trees.nodes(),
+            digest: Digest::of_bytes(&bytes),
+            spec,
+            classes,
+            features,
+            layer_notes,
+            engine: Engine::Trees(Box::new(trees)),
         })
     }
 
     /// Runs the network and its output function on `x`, `[rows, width_in]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let Engine::Network {
+            layers,
+            fused,
+            output_fused,
+        } = &self.engine
+        else {
+            // A tree model scores on the CPU, through `score`.
+            let rows = x.dims2()?.0;
+            let scores = self.score(&x.flatten_all()?.to_vec1::<f32>()?, rows, x.device())?;
+            return Ok(Tensor::from_vec(
+                scores,
+                (rows, self.width_out),
+                x.device(),
+            )?);
+        };
         let mut x = x.clone();
-        for layer in &self.layers {
+        for layer in layers {
             x = match layer {
                 Layer::Linear {
                     weight_t,
@@ -220,7 +309,7 @@ impl Model {
                     then,
                 } => {
                     let y = x.matmul(weight_t)?;
-                    if self.fused {
+                    if *fused {
                         y.inplace_op2(bias, &BiasThen(*then))?;
                         y
                     } else {
@@ -238,7 +327,7 @@ impl Model {
             };
         }
         Ok(match self.spec.output {
-            Output::Sigmoid if self.output_fused => x,
+            Output::Sigmoid if *output_fused => x,
             Output::Sigmoid => candle_nn::ops::sigmoid(&x)?,
             Output::Softmax => candle_nn::ops::softmax_last_dim(&x)?,
             Output::Identity => x,
@@ -250,6 +339,9 @@ impl Model {
     ///
     /// The network runs over blocks of at most 2048 rows (`BLOCK_ROWS`), whatever the batch read.
     pub fn score(&self, values: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>> {
+        if let Engine::Trees(trees) = &self.engine {
+            return Ok(trees.score(values, rows, self.width_in));
+        }
         let mut scores = Vec::with_capacity(rows * self.width_out);
         for block in values.chunks(BLOCK_ROWS * self.width_in) {
             let x =

@@ -294,7 +294,10 @@ impl<'a> Scorer<'a> {
             first_missing,
             mut passed,
         } = batch;
-        if let Some((row, column)) = first_missing {
+        // A tree model sends a missing value its default way: `--on-nan error` (the default)
+        // is for networks; an explicit skip or zero still applies.
+        let refused = !(self.model.takes_missing() && self.options.on_nan == OnNan::Error);
+        if let Some((row, column)) = first_missing.filter(|_| refused) {
             let count = missing.iter().filter(|m| **m).count();
             let width = self.model.width_in;
             match self.options.on_nan {
@@ -360,14 +363,16 @@ impl<'a> Scorer<'a> {
 /// Scores rows decoded in memory (a server's request) exactly as [`predict`] scores a batch of
 /// a file: the added columns, named and ordered as `predict` writes them (`prediction`, then
 /// `score` or `score_CLASS` for classifiers). A row with a missing numeric input is an error
-/// naming its row and column, as `--on-nan error` makes it.
+/// naming its row and column, as `--on-nan error` makes it (a tree model takes it).
 pub fn score_rows(
     model: &Model,
     device: &Device,
     rows: &EncodedRows,
     threshold: f64,
 ) -> Result<Vec<(String, Values)>> {
-    if let Some((row, column)) = &rows.first_missing {
+    if let Some((row, column)) = &rows.first_missing
+        && !model.takes_missing()
+    {
         return Err(Error::MissingInput {
             path: PathBuf::new(),
             rows: rows.missing.iter().filter(|m| **m).count() as u64,

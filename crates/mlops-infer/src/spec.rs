@@ -14,6 +14,16 @@
 //!
 //! The input row walks `inputs` in order: a numeric input fills one slot, a categorical one a
 //! block of one slot per category. docs/models.md is the full reference.
+//!
+//! A tree model's directory says only what its file is, which columns feed it and what it
+//! predicts; the trees are in the file beside it (`model.json`, `model.txt` or `model.onnx`):
+//!
+//! ```yaml
+//! format: xgboost-json               # xgboost-json | lightgbm-text | onnx-ml
+//! task: binary
+//! inputs: [age, income, plan_code]   # the model's features, in its order
+//! classes: [0, 1]
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +34,59 @@ use crate::error::{Error, Result};
 
 /// The version of the format this build reads and writes.
 pub const FORMAT: &str = "mlops-model/1";
+
+/// What a model directory holds: a network on candle, or another library's trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFormat {
+    /// `mlops-model/1`: `model.safetensors` and the layers in `model.yaml`.
+    Network,
+    /// XGBoost's JSON model (`Booster.save_model("model.json")`).
+    XgboostJson,
+    /// LightGBM's text model (`Booster.save_model("model.txt")`).
+    LightgbmText,
+    /// An ONNX file of ONNX-ML operators (scikit-learn through skl2onnx).
+    OnnxMl,
+}
+
+impl ModelFormat {
+    /// Every format, for messages.
+    pub const ALL: [ModelFormat; 4] = [
+        ModelFormat::Network,
+        ModelFormat::XgboostJson,
+        ModelFormat::LightgbmText,
+        ModelFormat::OnnxMl,
+    ];
+
+    /// Its name in `model.yaml`'s `format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelFormat::Network => FORMAT,
+            ModelFormat::XgboostJson => "xgboost-json",
+            ModelFormat::LightgbmText => "lightgbm-text",
+            ModelFormat::OnnxMl => "onnx-ml",
+        }
+    }
+
+    /// The file beside `model.yaml` that holds the model.
+    pub fn model_file(self) -> &'static str {
+        match self {
+            ModelFormat::Network => "model.safetensors",
+            ModelFormat::XgboostJson => "model.json",
+            ModelFormat::LightgbmText => "model.txt",
+            ModelFormat::OnnxMl => "model.onnx",
+        }
+    }
+
+    /// The format named `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Whether it is another library's trees (or ONNX-ML operators) rather than a network.
+    pub fn is_trees(self) -> bool {
+        self != ModelFormat::Network
+    }
+}
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -144,6 +207,7 @@ impl Output {
 /// A parsed `model.yaml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
+    pub format: ModelFormat,
     pub task: Task,
     pub inputs: Vec<String>,
     /// As written; `None` for the default labels.
@@ -183,15 +247,16 @@ impl ModelSpec {
 
     /// The spec a `model.yaml`'s top-level mapping gives, or what is wrong with it.
     fn from_mapping(map: &Mapping) -> std::result::Result<Self, String> {
-        check_keys(map)?;
         let get = |key: &str| map.get(key);
-        let format = get("format").and_then(Value::as_str).unwrap_or_default();
-        if format != FORMAT {
+        let named = get("format").and_then(Value::as_str).unwrap_or_default();
+        let Some(format) = ModelFormat::parse(named) else {
             return Err(format!(
-                "`format` must be `{FORMAT}`, found `{}`",
-                if format.is_empty() { "nothing" } else { format }
+                "`format` must be one of {}, found `{}`",
+                ModelFormat::ALL.map(ModelFormat::name).join(", "),
+                if named.is_empty() { "nothing" } else { named }
             ));
-        }
+        };
+        check_keys(map, format)?;
         let task = match get("task").and_then(Value::as_str) {
             Some("binary") => Task::Binary,
             Some("multiclass") => Task::Multiclass,
@@ -212,6 +277,22 @@ impl ModelSpec {
         if task == Task::Regression && classes.is_some() {
             return Err("a regression model has no `classes`".into());
         }
+        if format.is_trees() {
+            return Ok(ModelSpec {
+                format,
+                task,
+                inputs,
+                classes,
+                standardize: None,
+                onehot: BTreeMap::new(),
+                layers: Vec::new(),
+                output: match task {
+                    Task::Binary => Output::Sigmoid,
+                    Task::Multiclass => Output::Softmax,
+                    Task::Regression => Output::Identity,
+                },
+            });
+        }
         let (standardize, onehot) = parse_preprocess(get("preprocess"), &inputs)?;
         let layers = parse_layers(get("layers"))?;
         let output = match get("output").and_then(Value::as_str) {
@@ -226,6 +307,7 @@ impl ModelSpec {
             }
         };
         Ok(ModelSpec {
+            format,
             task,
             inputs,
             classes,
@@ -248,7 +330,7 @@ impl ModelSpec {
     pub fn to_yaml(&self) -> String {
         let mut map = Mapping::new();
         let s = |v: &str| Value::String(v.to_owned());
-        map.insert(s("format"), s(FORMAT));
+        map.insert(s("format"), s(self.format.name()));
         map.insert(s("task"), s(self.task.name()));
         map.insert(
             s("inputs"),
@@ -259,6 +341,10 @@ impl ModelSpec {
                 s("classes"),
                 mlops_core::yaml::to_value(classes).expect("labels serialise"),
             );
+        }
+        if self.format.is_trees() {
+            return mlops_core::yaml::to_string(&Value::Mapping(map))
+                .expect("a mapping serialises");
         }
         let mut preprocess = Mapping::new();
         if let Some((mean, std)) = &self.standardize {
@@ -291,16 +377,20 @@ impl ModelSpec {
 }
 
 /// Refuses a top-level key the format does not have, listing those it has.
-fn check_keys(map: &Mapping) -> std::result::Result<(), String> {
-    let known = [
-        "format",
-        "task",
-        "inputs",
-        "classes",
-        "preprocess",
-        "layers",
-        "output",
-    ];
+fn check_keys(map: &Mapping, format: ModelFormat) -> std::result::Result<(), String> {
+    let known: &[&str] = if format.is_trees() {
+        &["format", "task", "inputs", "classes"]
+    } else {
+        &[
+            "format",
+            "task",
+            "inputs",
+            "classes",
+            "preprocess",
+            "layers",
+            "output",
+        ]
+    };
     for key in map.keys() {
         let key = key.as_str().unwrap_or_default();
         if !known.contains(&key) {

@@ -327,6 +327,7 @@ pub fn train(
     let parameters = tensors.iter().map(|(_, t)| t.elem_count()).sum();
     let (weights, standardize) = serialise_weights(tensors, &encoder, device)?;
     let spec = ModelSpec {
+        format: crate::spec::ModelFormat::Network,
         task: target.task(),
         inputs: inputs.clone(),
         classes: target.classes(),

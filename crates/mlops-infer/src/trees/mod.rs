@@ -1,0 +1,595 @@
+//! Tree ensembles of other libraries, scored natively: XGBoost's JSON model ([`xgboost`]),
+//! LightGBM's text model ([`lightgbm`]) and ONNX-ML files ([`onnx`]) are each read into one
+//! layout, an [`Ensemble`] of flattened trees, and scored a block of rows at a time.
+//!
+//! Each library's way of splitting is kept exactly: XGBoost compares `x < threshold` in f32 and
+//! sends a missing value the node's default way; LightGBM compares `x <= threshold` in f64 after
+//! its missing-value rules (NaN or zero as missing, NaN read as 0); ONNX-ML's modes compare in
+//! f32. Categorical splits test a bitset of categories. A tree's leaves add into one output per
+//! class (its group), and the sums go through the objective's transform.
+
+pub mod lightgbm;
+pub mod onnx;
+mod onnx_proto;
+pub mod xgboost;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::spec::{Classes, ModelFormat, ModelSpec, Output, Task};
+
+/// How a node compares its feature with its threshold; "true" goes to the left child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test {
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+    Equal,
+    NotEqual,
+    /// The category (the value as an integer) is in the node's set.
+    InSet,
+    /// The category is not in the node's set.
+    NotInSet,
+}
+
+/// What a node does with a missing (NaN) value, and for LightGBM with zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// NaN goes the node's default way.
+    Default,
+    /// NaN is compared as it is (every comparison false, so it goes right, except `NotEqual`).
+    Compare,
+    /// LightGBM's `None`: NaN is read as 0.
+    AsZero,
+    /// LightGBM's `Zero`: NaN is read as 0, and 0 goes the default way.
+    ZeroDefault,
+}
+
+/// A node of a flattened tree: a split, or a leaf (`feature == LEAF`).
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    pub feature: u32,
+    pub test: Test,
+    pub missing: Missing,
+    pub default_left: bool,
+    /// Children, as indices into the tree's nodes.
+    pub left: u32,
+    pub right: u32,
+    /// The threshold of a split, or the value of a leaf.
+    pub value: f64,
+    /// A categorical split's categories: a range of the tree's bitset words; for a leaf of a
+    /// tree with `targets`, the range of its (output, weight) pairs.
+    pub set_start: u32,
+    pub set_words: u32,
+}
+
+/// The `feature` of a leaf.
+pub const LEAF: u32 = u32::MAX;
+
+/// Values closer to 0 than this are zero to LightGBM (`kZeroThreshold`).
+const ZERO_THRESHOLD: f64 = 1e-35;
+
+/// One tree: its nodes (the root first) and the bitsets of its categorical splits.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub bitsets: Vec<u32>,
+    /// The output (class) its leaves add to.
+    pub group: usize,
+    /// Its leaves' values are multiplied by this (DART's weight drop; 1 otherwise).
+    pub weight: f64,
+    /// LightGBM's linear trees: per leaf (by node index), a constant and coefficients.
+    pub linear: Vec<Option<LinearLeaf>>,
+    /// ONNX-ML's trees, whose leaves add to several outputs: (output, weight) pairs, each
+    /// leaf's a range (its `set_start`, `set_words`). Empty: each leaf adds its value to
+    /// `group`.
+    pub targets: Vec<(u32, f64)>,
+}
+
+/// A leaf of a LightGBM linear tree: `constant + Σ coefficient × feature`, or the leaf's value
+/// when one of those features is missing.
+#[derive(Debug, Clone, Default)]
+pub struct LinearLeaf {
+    pub constant: f64,
+    pub terms: Vec<(u32, f64)>,
+}
+
+/// The function from the summed outputs to the scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transform {
+    Identity,
+    Sigmoid,
+    /// LightGBM's `sigmoid:S`: `1 / (1 + exp(-S x))`.
+    ScaledSigmoid(f64),
+    Softmax,
+    Exp,
+    /// ONNX-ML's PROBIT.
+    Probit,
+}
+
+/// A whole tree model.
+#[derive(Debug, Clone)]
+pub struct Ensemble {
+    pub trees: Vec<Tree>,
+    /// Outputs per row (1, or the classes of a multiclass model).
+    pub outputs: usize,
+    /// What each output starts from (base score as a margin, base values).
+    pub base: Vec<f64>,
+    /// Divide the sums by the trees of each output (random forests averaging).
+    pub average: bool,
+    pub transform: Transform,
+    /// Features the model reads (at least the highest index a split uses, plus one).
+    pub features: usize,
+    /// For `model inspect`: the objective, and the library.
+    pub objective: String,
+    pub library: String,
+    /// What the model predicts, as its objective says.
+    pub task: Task,
+    /// Sum the trees in f32, in tree order, as XGBoost and onnxruntime do (LightGBM sums in
+    /// f64): the last digits of a float32 prediction depend on it.
+    pub f32_sums: bool,
+    /// An ONNX-ML binary classifier scoring one class: how its two scores are made.
+    pub binary_scores: Option<onnx::BinaryScores>,
+}
+
+/// A model file read: trees alone, or an ONNX-ML graph around them.
+#[derive(Debug, Clone)]
+pub enum TreeModel {
+    Trees(Ensemble),
+    Onnx(onnx::Graph),
+}
+
+impl TreeModel {
+    /// Scores `rows` rows of `values` (row-major, `width` per row): [`TreeModel::outputs`]
+    /// values per row.
+    pub fn score(&self, values: &[f32], rows: usize, width: usize) -> Vec<f32> {
+        match self {
+            TreeModel::Trees(e) => e.score(values, rows, width),
+            TreeModel::Onnx(g) => g.score(values, rows, width),
+        }
+    }
+
+    /// Scores per row: 1, or one per class (an ONNX-ML binary classifier gives 2).
+    pub fn outputs(&self) -> usize {
+        match self {
+            TreeModel::Trees(e) => e.outputs,
+            TreeModel::Onnx(g) => g.outputs,
+        }
+    }
+
+    pub fn task(&self) -> Task {
+        match self {
+            TreeModel::Trees(e) => e.task,
+            TreeModel::Onnx(g) => g.task,
+        }
+    }
+
+    /// Values a row must hold.
+    pub fn features(&self) -> usize {
+        match self {
+            TreeModel::Trees(e) => e.features,
+            TreeModel::Onnx(g) => g.width(),
+        }
+    }
+
+    /// The ensembles inside.
+    fn ensembles(&self) -> Vec<&Ensemble> {
+        match self {
+            TreeModel::Trees(e) => vec![e],
+            TreeModel::Onnx(g) => g.ensembles(),
+        }
+    }
+
+    /// Nodes of all trees.
+    pub fn nodes(&self) -> usize {
+        self.ensembles().iter().map(|e| e.nodes()).sum()
+    }
+
+    /// What `model inspect` says of it, naming features by `inputs`.
+    pub fn notes(&self, inputs: &[String]) -> Vec<String> {
+        let name = |f: &u32| {
+            inputs
+                .get(*f as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("#{f}"))
+        };
+        let mut notes = Vec::new();
+        if let TreeModel::Onnx(g) = self {
+            notes.push(format!(
+                "ONNX-ML ({}): {}",
+                g.producer,
+                g.operators.join(" -> ")
+            ));
+        }
+        for e in self.ensembles() {
+            notes.push(format!("{}: {}", e.library, e.objective));
+            notes.push(format!(
+                "{} trees, {} nodes, depth up to {}",
+                e.trees.len(),
+                e.nodes(),
+                e.max_depth()
+            ));
+            if let TreeModel::Trees(_) = self {
+                notes.push(format!(
+                    "features used: {}",
+                    e.features_used()
+                        .iter()
+                        .map(name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        notes
+    }
+}
+
+/// Reads a model file of `format` (not [`ModelFormat::Network`]): its ensemble and the feature
+/// names it holds (empty when it holds none).
+///
+/// # Errors
+/// [`Error::Spec`] naming the file and what is wrong with it.
+pub fn read(format: ModelFormat, path: &Path, bytes: &[u8]) -> Result<(TreeModel, Vec<String>)> {
+    let parsed = match format {
+        ModelFormat::XgboostJson => {
+            xgboost::parse(path, bytes).map(|(e, n)| (TreeModel::Trees(e), n))
+        }
+        ModelFormat::LightgbmText => std::str::from_utf8(bytes)
+            .map_err(|_| "not a LightGBM text model: not UTF-8 text".to_owned())
+            .and_then(lightgbm::parse)
+            .map(|(e, n)| (TreeModel::Trees(e), n)),
+        ModelFormat::OnnxMl => onnx::parse(bytes).map(|(g, n)| (TreeModel::Onnx(g), n)),
+        ModelFormat::Network => Err("a network is not a tree model".to_owned()),
+    };
+    let (model, names) = parsed.map_err(|message| Error::Spec {
+        path: path.to_owned(),
+        message,
+    })?;
+    // Every split must read a feature the rows have, or scoring would read past a row.
+    for ensemble in model.ensembles() {
+        if let Some(f) = ensemble.features_used().last()
+            && *f as usize >= ensemble.features.max(1)
+        {
+            return Err(Error::Spec {
+                path: path.to_owned(),
+                message: format!(
+                    "a split reads feature {f}, but the model has {} features",
+                    ensemble.features
+                ),
+            });
+        }
+    }
+    Ok((model, names))
+}
+
+/// The `model.yaml` of a model file of `format` (`mlops model import`): its task from the
+/// objective, its inputs from `inputs` or else the feature names the file holds, its classes
+/// from `classes` or else `0..k`.
+///
+/// # Errors
+/// [`Error::Spec`] for a file that does not read, or inputs that are missing or do not match
+/// the model's features.
+pub fn spec_for(
+    format: ModelFormat,
+    path: &Path,
+    bytes: &[u8],
+    inputs: Option<Vec<String>>,
+    classes: Option<Classes>,
+) -> Result<ModelSpec> {
+    let (model, names) = read(format, path, bytes)?;
+    let bad = |message: String| Error::Spec {
+        path: path.to_owned(),
+        message,
+    };
+    let inputs = match inputs {
+        Some(inputs) => inputs,
+        None if !names.is_empty() => names,
+        None => {
+            return Err(bad(format!(
+                "the file holds no feature names: give the model's {} input columns in order with --inputs",
+                model.features()
+            )));
+        }
+    };
+    if inputs.len() != model.features()
+        && !(format != ModelFormat::OnnxMl && inputs.len() > model.features())
+    {
+        return Err(bad(format!(
+            "the model reads {} features, but {} inputs are given",
+            model.features(),
+            inputs.len()
+        )));
+    }
+    let task = model.task();
+    if task == Task::Regression && classes.is_some() {
+        return Err(bad("a regression model has no classes".into()));
+    }
+    Ok(ModelSpec {
+        format,
+        task,
+        inputs,
+        classes,
+        standardize: None,
+        onehot: std::collections::BTreeMap::new(),
+        layers: Vec::new(),
+        output: match task {
+            Task::Binary => Output::Sigmoid,
+            Task::Multiclass => Output::Softmax,
+            Task::Regression => Output::Identity,
+        },
+    })
+}
+
+/// Rows scored at once per tree walk: a block's rows stay in the cache while each tree, and
+/// its nodes, are walked for all of them.
+const BLOCK_ROWS: usize = 256;
+
+impl Tree {
+    /// The index of the leaf `row` (one value per feature) falls in.
+    #[inline]
+    fn leaf(&self, row: &[f32]) -> usize {
+        let mut at = 0;
+        loop {
+            let node = &self.nodes[at];
+            if node.feature == LEAF {
+                return at;
+            }
+            let x = row.get(node.feature as usize).copied().unwrap_or(f32::NAN);
+            at = if self.goes_left(node, x) {
+                node.left
+            } else {
+                node.right
+            } as usize;
+        }
+    }
+
+    #[inline]
+    #[allow(
+        clippy::float_cmp,
+        reason = "ONNX-ML's BRANCH_EQ and BRANCH_NEQ compare exactly"
+    )]
+    fn goes_left(&self, node: &Node, x: f32) -> bool {
+        let mut v = f64::from(x);
+        match node.missing {
+            Missing::Default if v.is_nan() => return node.default_left,
+            Missing::AsZero if v.is_nan() => v = 0.0,
+            Missing::ZeroDefault => {
+                if v.is_nan() {
+                    v = 0.0;
+                }
+                if v.abs() <= ZERO_THRESHOLD {
+                    return node.default_left;
+                }
+            }
+            _ => {}
+        }
+        match node.test {
+            Test::Less => v < node.value,
+            Test::LessEqual => v <= node.value,
+            Test::Greater => v > node.value,
+            Test::GreaterEqual => v >= node.value,
+            Test::Equal => v == node.value,
+            Test::NotEqual => v != node.value,
+            Test::InSet => self.in_set(node, v),
+            Test::NotInSet => !self.in_set(node, v),
+        }
+    }
+
+    /// Whether category `v` is in the node's bitset. LightGBM (`InSet`) truncates the value to
+    /// an integer first (-0.5 is category 0); XGBoost (`NotInSet`) takes any negative value
+    /// for no category. NaN is in no set.
+    fn in_set(&self, node: &Node, v: f64) -> bool {
+        let v = if node.test == Test::InSet {
+            v.trunc()
+        } else {
+            v
+        };
+        if v.is_nan() || v < 0.0 {
+            return false;
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked above"
+        )]
+        let category = v as u64;
+        let word = (category / 32) as usize;
+        if word >= node.set_words as usize {
+            return false;
+        }
+        (self.bitsets[node.set_start as usize + word] >> (category % 32)) & 1 == 1
+    }
+
+    /// The value of the leaf `row` falls in.
+    #[inline]
+    fn value(&self, row: &[f32]) -> f64 {
+        let at = self.leaf(row);
+        let leaf = &self.nodes[at];
+        if let Some(Some(linear)) = self.linear.get(at) {
+            let mut sum = linear.constant;
+            for &(feature, coefficient) in &linear.terms {
+                let x = f64::from(row.get(feature as usize).copied().unwrap_or(f32::NAN));
+                if x.is_nan() {
+                    return leaf.value;
+                }
+                sum += coefficient * x;
+            }
+            return sum;
+        }
+        leaf.value
+    }
+
+    /// Adds `weight` for `output` to leaf `at` (ONNX-ML's leaves, which list their weights
+    /// leaf by leaf, in order).
+    pub fn add_target(&mut self, at: usize, output: usize, weight: f64) {
+        let start = u32::try_from(self.targets.len()).expect("fewer than 4G weights");
+        let node = &mut self.nodes[at];
+        if node.set_words == 0 {
+            node.set_start = start;
+        } else if (node.set_start + node.set_words) as usize != self.targets.len() {
+            // Not the last leaf written: move its weights to the end first.
+            let moved: Vec<(u32, f64)> = self.targets
+                [node.set_start as usize..(node.set_start + node.set_words) as usize]
+                .to_vec();
+            node.set_start = start;
+            self.targets.extend(moved);
+        }
+        let node = &mut self.nodes[at];
+        node.set_words += 1;
+        self.targets
+            .push((u32::try_from(output).expect("few outputs"), weight));
+    }
+
+    /// The depth of the deepest leaf (a lone leaf is depth 0).
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, depth)) = stack.pop() {
+            let node = &self.nodes[i];
+            if node.feature == LEAF {
+                deepest = deepest.max(depth);
+            } else {
+                stack.push((node.left as usize, depth + 1));
+                stack.push((node.right as usize, depth + 1));
+            }
+        }
+        deepest
+    }
+}
+
+impl Ensemble {
+    /// Scores `rows` rows of `values` (row-major, `width` per row): `outputs` values per row,
+    /// after the transform.
+    pub fn score(&self, values: &[f32], rows: usize, width: usize) -> Vec<f32> {
+        let mut out = vec![0f32; rows * self.outputs];
+        out.par_chunks_mut(BLOCK_ROWS * self.outputs)
+            .zip(values.par_chunks(BLOCK_ROWS * width.max(1)))
+            .for_each(|(out, values)| self.score_block(values, width, out));
+        out
+    }
+
+    fn score_block(&self, values: &[f32], width: usize, out: &mut [f32]) {
+        let rows = out.len() / self.outputs;
+        let mut sums = vec![0f64; rows * self.outputs];
+        for row in 0..rows {
+            sums[row * self.outputs..(row + 1) * self.outputs].copy_from_slice(&self.base);
+        }
+        let mut counts = vec![0usize; self.outputs];
+        for tree in &self.trees {
+            counts[tree.group] += 1;
+            if !tree.targets.is_empty() {
+                for row in 0..rows {
+                    let x = &values[row * width..(row + 1) * width];
+                    let leaf = &tree.nodes[tree.leaf(x)];
+                    let range = leaf.set_start as usize..(leaf.set_start + leaf.set_words) as usize;
+                    for &(output, weight) in &tree.targets[range] {
+                        sums[row * self.outputs + output as usize] += weight;
+                    }
+                }
+                continue;
+            }
+            for row in 0..rows {
+                let x = &values[row * width..(row + 1) * width];
+                let sum = &mut sums[row * self.outputs + tree.group];
+                #[allow(clippy::cast_possible_truncation, reason = "the libraries' f32 sums")]
+                if self.f32_sums {
+                    *sum = f64::from(*sum as f32 + tree.weight as f32 * tree.value(x) as f32);
+                } else {
+                    *sum += tree.weight * tree.value(x);
+                }
+            }
+        }
+        for row in 0..rows {
+            let margins = &mut sums[row * self.outputs..(row + 1) * self.outputs];
+            if self.average {
+                for (margin, (count, base)) in margins.iter_mut().zip(counts.iter().zip(&self.base))
+                {
+                    if *count > 0 {
+                        #[allow(clippy::cast_precision_loss, reason = "a tree count")]
+                        let n = *count as f64;
+                        *margin = base + (*margin - base) / n;
+                    }
+                }
+            }
+            self.transform_into(
+                margins,
+                &mut out[row * self.outputs..(row + 1) * self.outputs],
+            );
+        }
+    }
+
+    fn transform_into(&self, margins: &[f64], out: &mut [f32]) {
+        #[allow(clippy::cast_possible_truncation, reason = "scores are f32")]
+        match self.transform {
+            Transform::Identity => {
+                for (o, m) in out.iter_mut().zip(margins) {
+                    *o = *m as f32;
+                }
+            }
+            Transform::Sigmoid => {
+                for (o, m) in out.iter_mut().zip(margins) {
+                    *o = (1.0 / (1.0 + (-m).exp())) as f32;
+                }
+            }
+            Transform::ScaledSigmoid(s) => {
+                for (o, m) in out.iter_mut().zip(margins) {
+                    *o = (1.0 / (1.0 + (-s * m).exp())) as f32;
+                }
+            }
+            Transform::Exp => {
+                for (o, m) in out.iter_mut().zip(margins) {
+                    *o = m.exp() as f32;
+                }
+            }
+            Transform::Probit => {
+                for (o, m) in out.iter_mut().zip(margins) {
+                    *o = (std::f64::consts::SQRT_2 * erf_inv(2.0 * m - 1.0)) as f32;
+                }
+            }
+            Transform::Softmax => {
+                let max = margins.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = margins.iter().map(|m| (m - max).exp()).sum();
+                for (o, m) in out.iter_mut().zip(margins) {
+                    *o = ((m - max).exp() / total) as f32;
+                }
+            }
+        }
+    }
+
+    /// The deepest tree's depth.
+    pub fn max_depth(&self) -> usize {
+        self.trees.iter().map(Tree::depth).max().unwrap_or(0)
+    }
+
+    /// Nodes in all (splits and leaves).
+    pub fn nodes(&self) -> usize {
+        self.trees.iter().map(|t| t.nodes.len()).sum()
+    }
+
+    /// The features some split reads, sorted.
+    pub fn features_used(&self) -> Vec<u32> {
+        let mut used: Vec<u32> = self
+            .trees
+            .iter()
+            .flat_map(|t| t.nodes.iter().map(|n| n.feature))
+            .filter(|f| *f != LEAF)
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+}
+
+/// The inverse error function (Giles' approximation, as ONNX Runtime computes PROBIT).
+fn erf_inv(x: f64) -> f64 {
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    let x = (1.0 - x) * (1.0 + x);
+    let log = x.ln();
+    let v = 2.0 / (std::f64::consts::PI * 0.147) + 0.5 * log;
+    let v2 = 1.0 / 0.147 * log;
+    let v3 = -v + (v * v - v2).sqrt();
+    sign * v3.sqrt()
+}
