@@ -402,34 +402,7 @@ fn step_of(
             }
         }
         "Reshape" | "Cast" | "Identity" | "ZipMap" | "Flatten" => Step::Pass,
-        "LinearClassifier" | "LinearRegressor" => {
-            let classifier = op_type == "LinearClassifier";
-            let coefficients = a.floats("coefficients");
-            let intercepts = a.floats("intercepts");
-            let labels = a
-                .ints("classlabels_ints")
-                .len()
-                .max(a.strings("classlabels_strings").len());
-            let targets = if classifier {
-                intercepts.len().max(1)
-            } else {
-                usize::try_from(a.int("targets").unwrap_or(1)).unwrap_or(1)
-            };
-            let post = post(a.string("post_transform").as_deref())?;
-            if post == Post::Probit {
-                return Err(format!(
-                    "{op_type} with post_transform PROBIT is not supported"
-                ));
-            }
-            Step::Linear {
-                coefficients,
-                intercepts,
-                targets,
-                post,
-                classifier,
-                labels,
-            }
-        }
+        "LinearClassifier" | "LinearRegressor" => linear_step(op_type, a)?,
         "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
             Step::Trees(Box::new(ensemble(a, op_type == "TreeEnsembleClassifier")?))
         }
@@ -439,6 +412,36 @@ fn step_of(
                 node.domain.as_deref().unwrap_or("ai.onnx")
             ));
         }
+    })
+}
+
+/// A `LinearClassifier` or `LinearRegressor`.
+fn linear_step(op_type: &str, a: &Attributes<'_>) -> Result<Step, String> {
+    let classifier = op_type == "LinearClassifier";
+    let coefficients = a.floats("coefficients");
+    let intercepts = a.floats("intercepts");
+    let labels = a
+        .ints("classlabels_ints")
+        .len()
+        .max(a.strings("classlabels_strings").len());
+    let targets = if classifier {
+        intercepts.len().max(1)
+    } else {
+        usize::try_from(a.int("targets").unwrap_or(1)).unwrap_or(1)
+    };
+    let post = post(a.string("post_transform").as_deref())?;
+    if post == Post::Probit {
+        return Err(format!(
+            "{op_type} with post_transform PROBIT is not supported"
+        ));
+    }
+    Ok(Step::Linear {
+        coefficients,
+        intercepts,
+        targets,
+        post,
+        classifier,
+        labels,
     })
 }
 
