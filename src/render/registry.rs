@@ -125,6 +125,13 @@ impl ModelInfo {
                     std: None,
                     categories: Some(categories.clone()),
                 },
+                Feature::Code { column, categories } => InputInfo {
+                    column: column.clone(),
+                    kind: "code",
+                    mean: None,
+                    std: None,
+                    categories: Some(categories.clone()),
+                },
             })
             .collect();
         Ok(ModelInfo {
@@ -172,6 +179,14 @@ pub(crate) fn inspect(info: &ModelInfo) -> String {
     out += "inputs:\n";
     for input in &info.inputs {
         let _ = match (&input.categories, input.mean, input.std) {
+            (Some(categories), _, _) if input.kind == "code" => {
+                writeln!(
+                    out,
+                    "  {} (category, coded: {})",
+                    input.column,
+                    categories.join(", ")
+                )
+            }
             (Some(categories), _, _) => {
                 writeln!(
                     out,

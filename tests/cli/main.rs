@@ -58,6 +58,7 @@ mod serve_route;
 mod serve_speed;
 mod status;
 mod train;
+mod tree_models;
 mod where_filter;
 mod yaml_golden;
 

@@ -42,20 +42,29 @@ pub enum Feature {
         column: String,
         categories: Vec<String>,
     },
+    /// A category as its index in `categories`, in one slot (a tree model's categorical
+    /// feature, an ONNX graph's text input); a missing value is NaN, one outside `categories`
+    /// the index past the last.
+    Code {
+        column: String,
+        categories: Vec<String>,
+    },
 }
 
 impl Feature {
     /// The input column it reads.
     pub fn column(&self) -> &str {
         match self {
-            Feature::Numeric { column, .. } | Feature::OneHot { column, .. } => column,
+            Feature::Numeric { column, .. }
+            | Feature::OneHot { column, .. }
+            | Feature::Code { column, .. } => column,
         }
     }
 
     /// How many slots it fills.
     pub fn width(&self) -> usize {
         match self {
-            Feature::Numeric { .. } => 1,
+            Feature::Numeric { .. } | Feature::Code { .. } => 1,
             Feature::OneHot { categories, .. } => categories.len(),
         }
     }
@@ -437,7 +446,7 @@ fn check_input_type(path: &Path, feature: &Feature, data_type: &DataType) -> Res
             is_plain_number(data_type) || is_converted_number(data_type),
             "numbers or booleans",
         ),
-        Feature::OneHot { .. } => (
+        Feature::OneHot { .. } | Feature::Code { .. } => (
             is_text(data_type) || is_category_number(data_type),
             "text, integers or booleans (a category)",
         ),
@@ -465,8 +474,10 @@ enum Input<'a> {
     Slots(Vec<u32>),
 }
 
-/// A row of [`Input::Slots`] whose value is missing or not one of the categories.
+/// A row of [`Input::Slots`] whose value is missing.
 const NO_SLOT: u32 = u32::MAX;
+/// A row of [`Input::Slots`] whose value is none of the categories.
+const UNKNOWN_SLOT: u32 = u32::MAX - 1;
 
 /// A feature with what decoding it needs: its first slot and, for categories, a lookup.
 struct FeatureDecoder {
@@ -480,7 +491,7 @@ impl FeatureDecoder {
     fn new(feature: Feature, offset: usize) -> Self {
         let by_name = match &feature {
             Feature::Numeric { .. } => HashMap::new(),
-            Feature::OneHot { categories, .. } => categories
+            Feature::OneHot { categories, .. } | Feature::Code { categories, .. } => categories
                 .iter()
                 .enumerate()
                 .map(|(i, c)| (c.clone(), i))
@@ -501,7 +512,9 @@ impl FeatureDecoder {
                     crate::table::floats_of(array),
                 )))
             }
-            Feature::OneHot { .. } if matches!(array.data_type(), DataType::Dictionary(..)) => {
+            Feature::OneHot { .. } | Feature::Code { .. }
+                if matches!(array.data_type(), DataType::Dictionary(..)) =>
+            {
                 // Each dictionary value's slot is looked up once; each row takes its key's.
                 let table = self.slots_of(array.as_any_dictionary().values());
                 Input::Slots(
@@ -517,10 +530,13 @@ impl FeatureDecoder {
 
     /// Each value's slot in the block, or [`NO_SLOT`].
     fn slots_of(&self, values: &ArrayRef) -> Vec<u32> {
-        let slot = |name: Option<&str>| {
-            name.and_then(|n| self.by_name.get(n))
+        let slot = |name: Option<&str>| match name {
+            None => NO_SLOT,
+            Some(n) => self
+                .by_name
+                .get(n)
                 .and_then(|&s| u32::try_from(s).ok())
-                .unwrap_or(NO_SLOT)
+                .unwrap_or(UNKNOWN_SLOT),
         };
         match values.data_type() {
             DataType::Utf8 => values.as_string::<i32>().iter().map(slot).collect(),
@@ -549,8 +565,19 @@ impl FeatureDecoder {
             Input::Stored(array) => array.slice(start, len),
             Input::Floats(array) => array.slice(start, len),
             Input::Slots(slots) => {
+                let code = matches!(self.feature, Feature::Code { .. });
+                let known = self.by_name.len();
                 for (row, &slot) in slots[start..start + len].iter().enumerate() {
-                    if slot != NO_SLOT {
+                    if code {
+                        // Missing: NaN; none of the categories: the code past the last.
+                        #[allow(clippy::cast_precision_loss, reason = "a category's index")]
+                        let value = match slot {
+                            NO_SLOT => f32::NAN,
+                            UNKNOWN_SLOT => known as f32,
+                            _ => slot as f32,
+                        };
+                        values[row * width + self.offset] = value;
+                    } else if (slot as usize) < known {
                         values[row * width + self.offset + slot as usize] = 1.0;
                     }
                 }
@@ -570,13 +597,30 @@ impl FeatureDecoder {
                 self.fill_onehot(&array, width, values);
                 None
             }
+            Feature::Code { .. } => {
+                for row in 0..array.len() {
+                    values[row * width + self.offset] = f32::NAN;
+                }
+                self.fill_onehot(&array, width, values);
+                None
+            }
         }
     }
 
+    /// Sets each row's category: its slot of the block to 1 (one-hot), or its index into the
+    /// feature's slot (a code).
     fn fill_onehot(&self, array: &ArrayRef, width: usize, values: &mut [f32]) {
+        let code = matches!(self.feature, Feature::Code { .. });
+        let known = self.by_name.len();
         let mut set = |row: usize, name: Option<&str>| {
-            if let Some(&slot) = name.and_then(|n| self.by_name.get(n)) {
-                values[row * width + self.offset + slot] = 1.0;
+            let slot = name.map(|n| self.by_name.get(n).copied().unwrap_or(known));
+            match slot {
+                // A code: the category's index, or the code past the last for none of them
+                // (a missing value stays NaN).
+                #[allow(clippy::cast_precision_loss, reason = "a category's index")]
+                Some(slot) if code => values[row * width + self.offset] = slot as f32,
+                Some(slot) if slot < known => values[row * width + self.offset + slot] = 1.0,
+                _ => {}
             }
         };
         match array.data_type() {
@@ -680,7 +724,7 @@ fn wants(features: &[Feature]) -> Vec<(String, ColumnType)> {
         .map(|feature| {
             let kind = match feature {
                 Feature::Numeric { .. } => ColumnType::Float,
-                Feature::OneHot { .. } => ColumnType::Text,
+                Feature::OneHot { .. } | Feature::Code { .. } => ColumnType::Text,
             };
             (feature.column().to_owned(), kind)
         })

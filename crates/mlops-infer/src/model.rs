@@ -259,13 +259,35 @@ impl Model {
             outputs,
             spec_path,
         )?;
+        // A text input reads as its category's code: the categories `model.yaml` lists, else
+        // (an ONNX graph's text input) those the graph's encoder knows, which must agree.
+        let mut spec = spec;
+        for (column, categories) in trees.text_inputs(&spec.inputs) {
+            match spec.onehot.get(&column) {
+                Some(listed) if *listed != categories => {
+                    return Err(bad(format!(
+                        "`categories.{column}` differs from the categories the model file encodes ({})",
+                        categories.join(", ")
+                    )));
+                }
+                _ => {
+                    spec.onehot.insert(column, categories);
+                }
+            }
+        }
         let features = spec
             .inputs
             .iter()
-            .map(|column| Feature::Numeric {
-                column: column.clone(),
-                mean: 0.0,
-                std: 1.0,
+            .map(|column| match spec.onehot.get(column) {
+                Some(categories) => Feature::Code {
+                    column: column.clone(),
+                    categories: categories.clone(),
+                },
+                None => Feature::Numeric {
+                    column: column.clone(),
+                    mean: 0.0,
+                    std: 1.0,
+                },
             })
             .collect();
         let layer_notes = trees.notes(&spec.inputs);

@@ -21,8 +21,9 @@
 //! ```yaml
 //! format: xgboost-json               # xgboost-json | lightgbm-text | onnx-ml
 //! task: binary
-//! inputs: [age, income, plan_code]   # the model's features, in its order
+//! inputs: [age, income, plan]        # the model's features, in its order
 //! classes: [0, 1]
+//! categories: {plan: [basic, plus]}  # a text input read as its category's code (optional)
 //! ```
 
 use std::collections::BTreeMap;
@@ -214,7 +215,8 @@ pub struct ModelSpec {
     pub classes: Option<Classes>,
     /// Tensor names of the numeric inputs' means and standard deviations.
     pub standardize: Option<(String, String)>,
-    /// Categorical inputs and their categories.
+    /// Categorical inputs and their categories: one-hot blocks for a network; for a tree
+    /// model (`categories:`), the text each code stands for.
     pub onehot: BTreeMap<String, Vec<String>>,
     pub layers: Vec<LayerSpec>,
     pub output: Output,
@@ -278,13 +280,14 @@ impl ModelSpec {
             return Err("a regression model has no `classes`".into());
         }
         if format.is_trees() {
+            let categories = parse_categories(get("categories"), &inputs)?;
             return Ok(ModelSpec {
                 format,
                 task,
                 inputs,
                 classes,
                 standardize: None,
-                onehot: BTreeMap::new(),
+                onehot: categories,
                 layers: Vec::new(),
                 output: match task {
                     Task::Binary => Output::Sigmoid,
@@ -343,6 +346,9 @@ impl ModelSpec {
             );
         }
         if self.format.is_trees() {
+            if !self.onehot.is_empty() {
+                map.insert(s("categories"), categories_value(&self.onehot));
+            }
             return mlops_core::yaml::to_string(&Value::Mapping(map))
                 .expect("a mapping serialises");
         }
@@ -376,10 +382,55 @@ impl ModelSpec {
     }
 }
 
+/// A tree model's `categories`: inputs read as codes, each with the text its codes stand for.
+fn parse_categories(
+    value: Option<&Value>,
+    inputs: &[String],
+) -> std::result::Result<BTreeMap<String, Vec<String>>, String> {
+    let map = match value {
+        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        Some(Value::Mapping(map)) => map,
+        Some(_) => return Err("`categories` must map inputs to their categories".into()),
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let column = scalar_text(k).unwrap_or_default();
+            if !inputs.contains(&column) {
+                return Err(format!(
+                    "`categories` names `{column}`, which is not an input"
+                ));
+            }
+            strings(Some(v))
+                .map(|c| (column.clone(), c))
+                .ok_or_else(|| format!("`categories.{column}` must be a list of categories"))
+        })
+        .collect()
+}
+
+/// Columns and their categories as a YAML mapping.
+fn categories_value(blocks: &BTreeMap<String, Vec<String>>) -> Value {
+    Value::Mapping(
+        blocks
+            .iter()
+            .map(|(column, categories)| {
+                (
+                    Value::String(column.clone()),
+                    Value::Sequence(
+                        categories
+                            .iter()
+                            .map(|c| Value::String(c.clone()))
+                            .collect(),
+                    ),
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Refuses a top-level key the format does not have, listing those it has.
 fn check_keys(map: &Mapping, format: ModelFormat) -> std::result::Result<(), String> {
     let known: &[&str] = if format.is_trees() {
-        &["format", "task", "inputs", "classes"]
+        &["format", "task", "inputs", "classes", "categories"]
     } else {
         &[
             "format",

@@ -70,7 +70,8 @@ fn check(format: ModelFormat, model: &str, input: &str, expected: &str, columns:
     #[allow(clippy::cast_possible_truncation, reason = "inputs are f32")]
     let mut values: Vec<f32> = rows.iter().flatten().map(|v| *v as f32).collect();
     // A text input of an ONNX graph reads codes of its categories: the fixture's `cat` holds
-    // pandas' codes of a..f (missing: NaN, which skl2onnx's pipeline saw as "").
+    // pandas' codes of a..f; missing stays NaN, which the graph reads as "" as skl2onnx's
+    // pipeline saw it.
     if let trees::TreeModel::Onnx(graph) = &trees
         && let Some((at, input)) = graph
             .inputs
@@ -86,9 +87,10 @@ fn check(format: ModelFormat, model: &str, input: &str, expected: &str, columns:
                 .expect("a category")
         };
         for row in values.chunks_mut(header.len()) {
-            let letter = if row[at].is_nan() {
-                String::new()
-            } else {
+            if row[at].is_nan() {
+                continue;
+            }
+            let letter = {
                 #[allow(
                     clippy::cast_possible_truncation,
                     clippy::cast_sign_loss,

@@ -55,7 +55,9 @@ pub(crate) struct Cells<'a> {
 pub(crate) fn column(feature: &Feature, cells: &Cells<'_>) -> Result<ArrayRef, ApiError> {
     match feature {
         Feature::Numeric { column, .. } => numeric(column, cells),
-        Feature::OneHot { column, categories } => category(column, categories, cells),
+        Feature::OneHot { column, categories } | Feature::Code { column, categories } => {
+            category(column, categories, cells)
+        }
     }
 }
 

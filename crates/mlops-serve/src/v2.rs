@@ -27,7 +27,7 @@ pub(crate) fn metadata(served: &Served) -> Value {
         .map(|f| {
             let datatype = match f {
                 Feature::Numeric { .. } => "FP64",
-                Feature::OneHot { .. } => "BYTES",
+                Feature::OneHot { .. } | Feature::Code { .. } => "BYTES",
             };
             json!({ "name": f.column(), "datatype": datatype, "shape": [-1] })
         })

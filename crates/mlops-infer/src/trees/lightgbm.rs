@@ -61,6 +61,11 @@ pub fn parse(text: &str) -> Result<(Ensemble, Vec<String>), String> {
             .split_whitespace()
             .find_map(|w| w.strip_prefix(name)?.strip_prefix(':'))
     };
+    if objective_line.split_whitespace().any(|w| w == "sqrt") {
+        return Err(format!(
+            "objective `{objective_line}` (a regression of square roots, `reg_sqrt`) is not supported"
+        ));
+    }
     let transform = match objective.as_str() {
         "binary" => Transform::ScaledSigmoid(
             option("sigmoid").map_or(Ok(1.0), |s| parse_one(s, "sigmoid"))?,

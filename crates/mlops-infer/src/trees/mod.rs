@@ -128,8 +128,8 @@ pub struct Ensemble {
     pub library: String,
     /// What the model predicts, as its objective says.
     pub task: Task,
-    /// Sum the trees in f32, in tree order, as XGBoost and onnxruntime do (LightGBM sums in
-    /// f64): the last digits of a float32 prediction depend on it.
+    /// Sum the trees in f32, in tree order, as XGBoost does (LightGBM and onnxruntime's
+    /// ensembles here sum in f64): the last digits of a float32 prediction depend on it.
     pub f32_sums: bool,
     /// An ONNX-ML binary classifier scoring one class: how its two scores are made.
     pub binary_scores: Option<onnx::BinaryScores>,
@@ -181,6 +181,23 @@ impl TreeModel {
             TreeModel::Trees(e) => vec![e],
             TreeModel::Onnx(g) => g.ensembles(),
         }
+    }
+
+    /// The text inputs (an ONNX graph's string tensors) with the categories their codes
+    /// stand for, named by `inputs` (the graph's inputs in order, one column each).
+    pub fn text_inputs(&self, inputs: &[String]) -> Vec<(String, Vec<String>)> {
+        let TreeModel::Onnx(g) = self else {
+            return Vec::new();
+        };
+        let mut at = 0;
+        let mut out = Vec::new();
+        for input in &g.inputs {
+            if let (Some(categories), Some(column)) = (&input.categories, inputs.get(at)) {
+                out.push((column.clone(), categories.clone()));
+            }
+            at += input.width;
+        }
+        out
     }
 
     /// Nodes of all trees.
@@ -284,12 +301,17 @@ pub fn spec_for(
         path: path.to_owned(),
         message,
     };
+    // An ONNX input tensor of several columns has one name for them all.
+    let names = match &model {
+        TreeModel::Onnx(g) if g.inputs.iter().any(|i| i.width > 1) => Vec::new(),
+        _ => names,
+    };
     let inputs = match inputs {
         Some(inputs) => inputs,
         None if !names.is_empty() => names,
         None => {
             return Err(bad(format!(
-                "the file holds no feature names: give the model's {} input columns in order with --inputs",
+                "the file does not name the model's {} input columns: give them in order with --inputs",
                 model.features()
             )));
         }
@@ -307,13 +329,27 @@ pub fn spec_for(
     if task == Task::Regression && classes.is_some() {
         return Err(bad("a regression model has no classes".into()));
     }
+    let outputs = if task == Task::Binary {
+        2
+    } else {
+        model.outputs()
+    };
+    if let Some(classes) = &classes
+        && classes.len() != outputs
+    {
+        return Err(bad(format!(
+            "the model has {outputs} classes, but {} class labels are given",
+            classes.len()
+        )));
+    }
+    let categories = model.text_inputs(&inputs).into_iter().collect();
     Ok(ModelSpec {
         format,
         task,
         inputs,
         classes,
         standardize: None,
-        onehot: std::collections::BTreeMap::new(),
+        onehot: categories,
         layers: Vec::new(),
         output: match task {
             Task::Binary => Output::Sigmoid,

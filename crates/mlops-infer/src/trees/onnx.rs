@@ -101,7 +101,6 @@ enum Post {
     None,
     Softmax,
     Logistic,
-    SoftmaxZero,
     Probit,
 }
 
@@ -185,7 +184,7 @@ fn post(name: Option<&str>) -> Result<Post, String> {
         "NONE" => Post::None,
         "SOFTMAX" => Post::Softmax,
         "LOGISTIC" => Post::Logistic,
-        "SOFTMAX_ZERO" => Post::SoftmaxZero,
+        "SOFTMAX_ZERO" => return Err("post_transform SOFTMAX_ZERO is not supported".into()),
         "PROBIT" => Post::Probit,
         other => {
             return Err(format!(
@@ -232,18 +231,28 @@ pub fn parse(bytes: &[u8]) -> Result<(Graph, Vec<String>), String> {
         }
         .cloned()
         .unwrap_or_default();
-        let inputs_of = if matches!(step, Step::Gather { .. }) {
-            node.input.iter().take(1).cloned().collect()
-        } else {
-            node.input.clone()
-        };
+        // Constants (a Gather's indices, a Reshape's shape) are read when the node is.
+        let inputs_of = node
+            .input
+            .iter()
+            .filter(|n| !initializers.contains_key(n.as_str()))
+            .cloned()
+            .collect();
         ops.push(Op {
             step,
             inputs: inputs_of,
             output,
         });
     }
-    // The scores: the last model operator's output.
+    // The scores: the graph's output that is not a label (a classifier's second), made by
+    // its last model operator and whatever follows it (a ZipMap, a Normalizer).
+    let scores = graph
+        .output
+        .get(1)
+        .or(graph.output.first())
+        .and_then(|o| o.name.clone())
+        .ok_or("the graph has no output")?;
+    check_reaches(&ops, &inputs, &scores)?;
     let last = ops
         .iter()
         .rev()
@@ -277,7 +286,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Graph, Vec<String>), String> {
     Ok((
         Graph {
             inputs,
-            scores: last.output.clone(),
+            scores,
             ops,
             outputs,
             task,
@@ -286,6 +295,24 @@ pub fn parse(bytes: &[u8]) -> Result<(Graph, Vec<String>), String> {
         },
         names,
     ))
+}
+
+/// Refuses a graph whose output `scores` needs a value that no earlier node makes (nodes run
+/// in file order, as ONNX lists them sorted).
+fn check_reaches(ops: &[Op], inputs: &[GraphInput], scores: &str) -> Result<(), String> {
+    let mut wanted = vec![(scores.to_owned(), ops.len())];
+    while let Some((name, before)) = wanted.pop() {
+        if inputs.iter().any(|i| i.name == name) {
+            continue;
+        }
+        let Some(at) = ops[..before].iter().rposition(|o| o.output == name) else {
+            return Err(format!(
+                "the graph's output `{scores}` needs `{name}`, which no node before it makes"
+            ));
+        };
+        wanted.extend(ops[at].inputs.iter().map(|i| (i.clone(), at)));
+    }
+    Ok(())
 }
 
 /// The graph's inputs that are not constants: their names, widths and kinds.
@@ -382,12 +409,14 @@ fn step_of(
             Step::OneHot { categories }
         }
         "Concat" => {
-            if a.int("axis").unwrap_or(1) != 1 {
+            // Rows by columns: axis 1, or -1 as skl2onnx writes it after an encoder.
+            if !matches!(a.int("axis").unwrap_or(1), 1 | -1) {
                 return Err("Concat along an axis other than 1 is not supported".into());
             }
             Step::Concat
         }
-        "Gather" => {
+        "FeatureVectorizer" => Step::Concat,
+        "Gather" | "ArrayFeatureExtractor" => {
             let indices = node
                 .input
                 .get(1)
@@ -435,6 +464,11 @@ fn linear_step(op_type: &str, a: &Attributes<'_>) -> Result<Step, String> {
             "{op_type} with post_transform PROBIT is not supported"
         ));
     }
+    // skl2onnx writes two rows of coefficients for a binary logistic regression; one score
+    // for two classes has its own convention in onnxruntime, which mlops does not follow.
+    if classifier && targets == 1 && labels == 2 {
+        return Err("a LinearClassifier giving one score for two classes is not supported".into());
+    }
     Ok(Step::Linear {
         coefficients,
         intercepts,
@@ -443,6 +477,20 @@ fn linear_step(op_type: &str, a: &Attributes<'_>) -> Result<Step, String> {
         classifier,
         labels,
     })
+}
+
+/// The transform an ensemble's scores go through, as onnxruntime applies `post`: none but
+/// PROBIT for a regressor of one target, none at all for a binary classifier whose weights are
+/// all probabilities (`probabilities`).
+fn transform_of(post: Post, classifier: bool, labels: usize, probabilities: bool) -> Transform {
+    match post {
+        Post::Probit => Transform::Probit,
+        _ if !classifier && labels == 1 => Transform::Identity,
+        _ if probabilities => Transform::Identity,
+        Post::None => Transform::Identity,
+        Post::Logistic => Transform::Sigmoid,
+        Post::Softmax => Transform::Softmax,
+    }
 }
 
 /// A tree ensemble operator's attributes as an [`Ensemble`] that gives its scores (the post
@@ -498,17 +546,16 @@ fn ensemble(a: &Attributes<'_>, classifier: bool) -> Result<Ensemble, String> {
     base.resize(outputs, 0.0);
     let post = post(a.string("post_transform").as_deref())?;
     let weights_positive = weights.iter().all(|w| *w >= 0.0);
-    // As onnxruntime: a regressor of one target applies no transform but PROBIT, and a binary
-    // classifier whose weights are all probabilities none at all.
-    let transform = match post {
-        Post::Probit => Transform::Probit,
-        _ if !classifier && labels == 1 => Transform::Identity,
-        _ if binary && weights_positive => Transform::Identity,
-        Post::None => Transform::Identity,
-        Post::Logistic => Transform::Sigmoid,
-        Post::Softmax | Post::SoftmaxZero => Transform::Softmax,
+    let transform = transform_of(post, classifier, labels, binary && weights_positive);
+    let average = match a.string("aggregate_function").as_deref() {
+        None | Some("SUM") => false,
+        Some("AVERAGE") if !classifier => true,
+        Some(other) => {
+            return Err(format!(
+                "aggregate_function {other} is not supported (SUM and AVERAGE are)"
+            ));
+        }
     };
-    let average = !classifier && a.string("aggregate_function").as_deref() == Some("AVERAGE");
     Ok(Ensemble {
         features: trees
             .iter()
@@ -832,10 +879,12 @@ fn run(step: &Step, args: &[&Value], rows: usize) -> Value {
                     let v = x[r * cols + c];
                     // A code names its input's category; a number names the category spelled so.
                     let name = match first {
+                        // A missing text is "" to skl2onnx's encoders.
+                        Value::Codes { .. } if v.is_nan() => Some(String::new()),
                         Value::Codes {
                             categories: input, ..
                         } => {
-                            if v.is_nan() || v < 0.0 {
+                            if v < 0.0 {
                                 None
                             } else {
                                 #[allow(
@@ -863,8 +912,7 @@ fn run(step: &Step, args: &[&Value], rows: usize) -> Value {
             intercepts,
             targets,
             post,
-            classifier,
-            labels,
+            ..
         } => {
             let t = (*targets).max(1);
             let mut data = Vec::with_capacity(rows * t);
@@ -878,12 +926,6 @@ fn run(step: &Step, args: &[&Value], rows: usize) -> Value {
                     }
                     data.push(s);
                 }
-            }
-            // A binary classifier with one score gives [-s, s], untransformed (onnxruntime's
-            // convention; skl2onnx writes two rows of coefficients for logistic regression).
-            if *classifier && t == 1 && *labels == 2 {
-                let data = data.iter().flat_map(|s| [-s, *s]).collect();
-                return Value::Numbers { data, cols: 2 };
             }
             apply_post(&mut data, t, *post);
             Value::Numbers { data, cols: t }
@@ -925,7 +967,7 @@ fn apply_post(data: &mut [f32], width: usize, post: Post) {
                 *v = 1.0 / (1.0 + (-*v).exp());
             }
         }
-        Post::Softmax | Post::SoftmaxZero => {
+        Post::Softmax => {
             for row in data.chunks_mut(width.max(1)) {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let total: f32 = row.iter().map(|v| (v - max).exp()).sum();

@@ -42,6 +42,8 @@ struct Learner {
 struct ModelParam {
     base_score: String,
     #[serde(default)]
+    num_target: String,
+    #[serde(default)]
     num_class: String,
     #[serde(default)]
     num_feature: String,
@@ -111,30 +113,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Ensemble, Vec<String>), Strin
             OBJECTIVES.join(", ")
         ));
     }
-    let booster = learner.gradient_booster;
-    let (model, weights) = match booster.name.as_str() {
-        "gbtree" => (booster.model, None),
-        // Dart's weights sit beside its `gbtree` (up to XGBoost 3.2), beside its `model`
-        // (3.3) or inside it (3.4 on).
-        "dart" => {
-            let model = match (booster.model, booster.gbtree) {
-                (Some(model), _) => Some(model),
-                (None, Some(inner)) => inner.model,
-                (None, None) => return Err("a dart booster without its trees".into()),
-            };
-            let weights = match (&model, booster.weight_drop.is_empty()) {
-                (Some(m), true) => m.weight_drop.clone(),
-                _ => booster.weight_drop,
-            };
-            (model, Some(weights))
-        }
-        other => {
-            return Err(format!(
-                "booster `{other}` is not supported (gbtree and dart are)"
-            ));
-        }
-    };
+    let (model, weights) = trees_and_weights(learner.gradient_booster)?;
     let model = model.ok_or("the booster has no `model`")?;
+    if number(&learner.model_param.num_target).unwrap_or(1.0) > 1.0 {
+        return Err("a model of several targets (num_target > 1) is not supported".into());
+    }
     let classes = number(&learner.model_param.num_class).unwrap_or(0.0);
     #[allow(
         clippy::cast_possible_truncation,
@@ -148,9 +131,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Ensemble, Vec<String>), Strin
         return Err("`tree_info` and `trees` differ in length".into());
     }
     if let Some(w) = &weights
-        && w.len() != model.trees.len()
+        && w.len() > model.trees.len()
     {
-        return Err("dart's `weight_drop` and `trees` differ in length".into());
+        return Err("dart's `weight_drop` lists more weights than there are trees".into());
     }
     let mut trees = Vec::with_capacity(model.trees.len());
     for (i, (tree, group)) in model.trees.iter().zip(&model.tree_info).enumerate() {
@@ -159,7 +142,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Ensemble, Vec<String>), Strin
         }
         let mut built = convert(tree).map_err(|m| format!("tree {i}: {m}"))?;
         built.group = *group;
-        built.weight = weights.as_ref().map_or(1.0, |w| w[i]);
+        // XGBoost weighs a tree past the end of `weight_drop` 1.
+        built.weight = weights
+            .as_ref()
+            .and_then(|w| w.get(i).copied())
+            .unwrap_or(1.0);
         trees.push(built);
     }
     let features = number(&learner.model_param.num_feature).unwrap_or(0.0);
@@ -169,9 +156,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Ensemble, Vec<String>), Strin
         reason = "a feature count"
     )]
     let features = features as usize;
+    // binary:logitraw scores margins, not probabilities: it reads as a regression of them.
     let task = if outputs > 1 {
         Task::Multiclass
-    } else if objective.starts_with("binary:") {
+    } else if objective == "binary:logistic" {
         Task::Binary
     } else {
         Task::Regression
@@ -198,6 +186,31 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Ensemble, Vec<String>), Strin
         },
         learner.feature_names,
     ))
+}
+
+/// The trees of `booster` and, for dart, each tree's weight.
+fn trees_and_weights(booster: Booster) -> Result<(Option<GbTree>, Option<Vec<f64>>), String> {
+    Ok(match booster.name.as_str() {
+        // Dart's weights sit beside its `gbtree` (up to XGBoost 3.2, as booster `dart`), or
+        // beside or inside its `model` (3.3 on, where dart saves as booster `gbtree`).
+        "gbtree" | "dart" => {
+            let model = match (booster.model, booster.gbtree) {
+                (Some(model), _) => Some(model),
+                (None, Some(inner)) => inner.model,
+                (None, None) => return Err("the booster has no trees".into()),
+            };
+            let weights = match (&model, booster.weight_drop.is_empty()) {
+                (Some(m), true) => m.weight_drop.clone(),
+                _ => booster.weight_drop,
+            };
+            (model, (!weights.is_empty()).then_some(weights))
+        }
+        other => {
+            return Err(format!(
+                "booster `{other}` is not supported (gbtree and dart are)"
+            ));
+        }
+    })
 }
 
 /// Each output's starting margin and the transform of the sums, for `objective`: the base
