@@ -46,6 +46,7 @@ bench *ARGS:
     bash benches/eval.sh
     bash benches/drift.sh
     bash benches/infer.sh
+    bash benches/trees.sh
     bash benches/serve.sh
     bash benches/monitor.sh
     bash benches/exp.sh

@@ -171,8 +171,19 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    // One thread reads and decodes while the rest score.
-    prepare_compute(threads.saturating_sub(1));
+    // One thread reads and decodes while the rest score a network; trees take every thread,
+    // as decoding is little beside walking them (the spec is read again when the model loads).
+    let trees = mlops_infer::spec::ModelSpec::read(
+        &ctx.cwd
+            .join(&args.model)
+            .join(mlops_infer::model::SPEC_FILE),
+    )
+    .is_ok_and(|spec| spec.format.is_trees());
+    prepare_compute(if trees {
+        threads
+    } else {
+        threads.saturating_sub(1)
+    });
     let data = args.read.dataset(ctx, &args.inputs)?;
     let output = ctx.output(&args.output);
     let model_files: Vec<PathBuf> = std::iter::once(mlops_infer::model::SPEC_FILE)

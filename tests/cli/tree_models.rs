@@ -161,7 +161,7 @@ fn each_format_imports_and_predicts_as_its_library() {
 }
 
 #[test]
-fn predict_eval_and_drift_read_a_tree_models_scores() {
+fn predict_eval_and_drift_read_each_formats_scores() {
     let env = TestEnv::new();
     // The scoring rows with a label, half of them for a reference.
     let text = std::fs::read_to_string(fixture("numeric.input.csv")).expect("csv");
@@ -176,69 +176,100 @@ fn predict_eval_and_drift_read_a_tree_models_scores() {
         let _ = writeln!(labelled, "{line},{label}");
     }
     env.write("data.csv", labelled);
-    env.run(&[
-        "model",
-        "import",
-        fixture("lgb_binary.txt").to_str().expect("utf-8"),
-        "-o",
-        "m",
-    ]);
-    env.run(&[
-        "predict",
-        "--model",
-        "m",
-        "data.csv",
-        "--keep",
-        "y,f0,f1",
-        "-o",
-        "scored.csv",
-    ]);
-    let eval = env.json(&["eval", "scored.csv", "--label", "y", "--score", "score"]);
-    assert!(
-        eval["overall"]["roc_auc"].as_f64().expect("auc") > 0.5,
-        "{eval}"
-    );
-    let output = env
-        .cmd(&[
-            "drift",
-            "--reference",
+    for (model, inputs) in [
+        ("xgb_binary_logistic.json", None),
+        ("lgb_binary.txt", None),
+        ("onnx_hgb_binary.onnx", Some("f0,f1,f2,f3,f4,f5")),
+    ] {
+        let dir = format!("m-{model}");
+        let path = fixture(model);
+        let mut import = vec!["model", "import", path.to_str().expect("utf-8"), "-o", &dir];
+        if let Some(inputs) = inputs {
+            import.extend(["--inputs", inputs]);
+        }
+        env.run(&import);
+        env.run(&[
+            "predict",
+            "--model",
+            &dir,
             "data.csv",
+            "--keep",
+            "y,f0,f1",
+            "-o",
             "scored.csv",
-            "--columns",
-            "f0,f1",
-        ])
-        .output()
-        .expect("drift");
-    assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+        ]);
+        let eval = env.json(&["eval", "scored.csv", "--label", "y", "--score", "score"]);
+        assert!(
+            eval["overall"]["roc_auc"].as_f64().expect("auc") > 0.5,
+            "{model}: {eval}"
+        );
+        let output = env
+            .cmd(&[
+                "drift",
+                "--reference",
+                "data.csv",
+                "scored.csv",
+                "--columns",
+                "f0,f1",
+            ])
+            .output()
+            .expect("drift");
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{model}: {output:?}"
+        );
+    }
 }
 
 #[test]
-fn serve_scores_a_tree_model_with_missing_values() {
+fn serve_scores_each_format_with_missing_values() {
     let env = TestEnv::new();
-    env.run(&[
-        "model",
-        "import",
-        fixture("xgb_binary_logistic.json").to_str().expect("utf-8"),
-        "-o",
-        "m",
-    ]);
-    let server = Server::start(&env, &["m"]);
-    // Rows 0 (every input missing) and 2 of the fixture.
     let numeric = fixture("numeric.input.csv");
-    let inputs: Vec<serde_json::Value> = (0..6)
-        .map(|f| {
-            let values = column(&numeric, &format!("f{f}"));
-            let cell = |v: f64| if v.is_nan() { json!(null) } else { json!(v) };
-            json!({"name": format!("f{f}"), "datatype": "FP64", "shape": [2], "data": [cell(values[0]), cell(values[2])]})
-        })
-        .collect();
-    let answer = server.post("/v2/models/m/infer", &json!({ "inputs": inputs }));
-    let expected = column(&fixture("xgb_binary_logistic.expected.csv"), "score");
-    assert_close(
-        &floats(&output(&answer, "score")["data"]),
-        &[expected[0], expected[2]],
-        "serve",
-    );
+    for (model, inputs, expected, scores) in [
+        (
+            "xgb_binary_logistic.json",
+            None,
+            "xgb_binary_logistic.expected.csv",
+            "score",
+        ),
+        ("lgb_binary.txt", None, "lgb_binary.expected.csv", "score"),
+        (
+            "onnx_hgb_binary.onnx",
+            Some("f0,f1,f2,f3,f4,f5"),
+            "onnx_hgb_binary.expected.csv",
+            "p1",
+        ),
+    ] {
+        let path = fixture(model);
+        let mut import = vec![
+            "model",
+            "import",
+            path.to_str().expect("utf-8"),
+            "-o",
+            "m",
+            "--force",
+        ];
+        if let Some(inputs) = inputs {
+            import.extend(["--inputs", inputs]);
+        }
+        env.run(&import);
+        let server = Server::start(&env, &["m"]);
+        // Rows 0 (every input missing) and 2 of the fixture.
+        let tensors: Vec<serde_json::Value> = (0..6)
+            .map(|f| {
+                let values = column(&numeric, &format!("f{f}"));
+                let cell = |v: f64| if v.is_nan() { json!(null) } else { json!(v) };
+                json!({"name": format!("f{f}"), "datatype": "FP64", "shape": [2], "data": [cell(values[0]), cell(values[2])]})
+            })
+            .collect();
+        let answer = server.post("/v2/models/m/infer", &json!({ "inputs": tensors }));
+        let want = column(&fixture(expected), scores);
+        assert_close(
+            &floats(&output(&answer, "score")["data"]),
+            &[want[0], want[2]],
+            model,
+        );
+    }
 }
 
 #[test]

@@ -87,6 +87,83 @@ pub struct Tree {
     /// leaf's a range (its `set_start`, `set_words`). Empty: each leaf adds its value to
     /// `group`.
     pub targets: Vec<(u32, f64)>,
+    /// The nodes laid out for scoring, the tree's depth, and whether any node needs its full
+    /// rule; made on first use.
+    fast: std::sync::OnceLock<(Vec<Fast>, usize, bool)>,
+    /// See [`Tree::f32_leaves`].
+    f32_leaves: std::sync::OnceLock<bool>,
+}
+
+/// A node as scoring walks it: every library's comparison of a float32 value becomes
+/// `x <= threshold` in float32 (a float64 threshold turned into the largest float32 at or below
+/// it, `x < t` into `x <=` the float32 below `t`, a greater-than into a less-or-equal with the
+/// children swapped), NaN's way is worked out once, and only the splits that need more
+/// (categories, LightGBM's zero as missing, equality) take the full rule.
+#[derive(Debug, Clone, Copy)]
+struct Fast {
+    threshold: f32,
+    feature: u32,
+    /// Where `x <= threshold` goes, then where it does not.
+    children: [u32; 2],
+    /// Whether NaN goes where `x <= threshold` does.
+    nan_yes: bool,
+    /// Decided by the node's full rule.
+    slow: bool,
+}
+
+impl Fast {
+    fn of(node: &Node, tree: &Tree) -> Fast {
+        if node.feature == LEAF {
+            // A leaf leads to itself whatever it reads (its index is set by the caller), so
+            // that a block's walks all take the tree's depth in steps, none of them a branch
+            // on being done.
+            return Fast {
+                threshold: f32::INFINITY,
+                feature: 0,
+                children: [0, 0],
+                nan_yes: true,
+                slow: false,
+            };
+        }
+        let nan_left = tree.goes_left(node, f32::NAN);
+        let mut fast = Fast {
+            threshold: 0.0,
+            feature: node.feature,
+            children: [node.left, node.right],
+            nan_yes: nan_left,
+            slow: true,
+        };
+        if node.value.is_nan() || node.missing == Missing::ZeroDefault {
+            return fast;
+        }
+        // The largest float32 at or below `v`, and the largest below it.
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "rounded on purpose, then checked"
+        )]
+        let at_or_below = |v: f64| {
+            let t = v as f32;
+            if f64::from(t) > v { t.next_down() } else { t }
+        };
+        let below = |v: f64| {
+            let t = at_or_below(v);
+            if f64::from(t) >= v { t.next_down() } else { t }
+        };
+        let (threshold, swap) = match node.test {
+            Test::LessEqual => (at_or_below(node.value), false),
+            Test::Less => (below(node.value), false),
+            Test::Greater => (at_or_below(node.value), true),
+            Test::GreaterEqual => (below(node.value), true),
+            _ => return fast,
+        };
+        fast.threshold = threshold;
+        if swap {
+            fast.children = [node.right, node.left];
+            fast.nan_yes = !nan_left;
+        }
+        fast.slow = false;
+        fast
+    }
 }
 
 /// A leaf of a LightGBM linear tree: `constant + Σ coefficient × feature`, or the leaf's value
@@ -361,7 +438,7 @@ pub fn spec_for(
 
 /// Rows scored at once per tree walk: a block's rows stay in the cache while each tree, and
 /// its nodes, are walked for all of them.
-const BLOCK_ROWS: usize = 256;
+const BLOCK_ROWS: usize = 32;
 
 impl Tree {
     /// The index of the leaf `row` (one value per feature) falls in.
@@ -379,6 +456,81 @@ impl Tree {
             } else {
                 node.right
             } as usize;
+        }
+    }
+
+    /// Whether every leaf's value is a float32 (XGBoost's and ONNX-ML's are; LightGBM's are
+    /// float64), so that the laid-out nodes hold them exactly.
+    fn f32_leaves(&self) -> bool {
+        *self.f32_leaves.get_or_init(|| {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::float_cmp,
+                reason = "checked to round-trip exactly"
+            )]
+            self.nodes
+                .iter()
+                .filter(|n| n.feature == LEAF)
+                .all(|n| f64::from(n.value as f32) == n.value)
+        })
+    }
+
+    /// The nodes laid out for scoring, the tree's depth, and whether any needs its full rule.
+    fn fast(&self) -> (&[Fast], usize, bool) {
+        let (nodes, depth, slow) = self.fast.get_or_init(|| {
+            let nodes: Vec<Fast> = self
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let mut fast = Fast::of(n, self);
+                    if n.feature == LEAF {
+                        let at = u32::try_from(i).expect("fewer than 4G nodes");
+                        fast.children = [at, at];
+                        // A leaf compares nothing: its threshold holds its value, in f32 for
+                        // the f32 sums (exact for XGBoost's f32 leaves).
+                        #[allow(clippy::cast_possible_truncation, reason = "f32 sums")]
+                        {
+                            fast.threshold = n.value as f32;
+                        }
+                    }
+                    fast
+                })
+                .collect();
+            let slow = nodes.iter().any(|n: &Fast| n.slow);
+            (nodes, self.depth(), slow)
+        });
+        (nodes, *depth, *slow)
+    }
+
+    /// The leaf each of `rows` rows of `values` (`width` per row) falls in, into `leaves`:
+    /// eight rows walk the tree side by side, a step each in turn, so that their loads and
+    /// comparisons overlap.
+    fn leaves(&self, values: &[f32], width: usize, rows: usize, leaves: &mut [u32]) {
+        const LANES: usize = 8;
+        let (fast, depth, slow) = self.fast();
+        for first in (0..rows).step_by(LANES) {
+            let lanes = LANES.min(rows - first);
+            let mut at = [0u32; LANES];
+            for _ in 0..depth {
+                for (k, at) in at.iter_mut().enumerate().take(lanes) {
+                    let node = &fast[*at as usize];
+                    let x = values[(first + k) * width + node.feature as usize];
+                    *at = if slow && node.slow {
+                        let full = &self.nodes[*at as usize];
+                        if self.goes_left(full, x) {
+                            full.left
+                        } else {
+                            full.right
+                        }
+                    } else {
+                        // No branch: NaN fails the comparison, and takes `nan_yes` instead.
+                        let yes = (x <= node.threshold) | (x.is_nan() & node.nan_yes);
+                        node.children[usize::from(!yes)]
+                    };
+                }
+            }
+            leaves[first..first + lanes].copy_from_slice(&at[..lanes]);
         }
     }
 
@@ -514,28 +666,85 @@ impl Ensemble {
             sums[row * self.outputs..(row + 1) * self.outputs].copy_from_slice(&self.base);
         }
         let mut counts = vec![0usize; self.outputs];
+        let mut leaves = vec![0u32; rows];
+        // XGBoost sums in f32, in tree order; the others in f64.
+        #[allow(clippy::cast_possible_truncation, reason = "the libraries' f32 sums")]
+        let mut sums32: Vec<f32> = if self.f32_sums {
+            sums.iter().map(|s| *s as f32).collect()
+        } else {
+            Vec::new()
+        };
+        // Adds `weight * value` to output `at`, in the ensemble's precision.
+        #[allow(clippy::cast_possible_truncation, reason = "the libraries' f32 sums")]
+        let add = |sums: &mut [f64], sums32: &mut [f32], at: usize, weight: f64, value: f64| {
+            if self.f32_sums {
+                sums32[at] += weight as f32 * value as f32;
+            } else {
+                sums[at] += weight * value;
+            }
+        };
         for tree in &self.trees {
             counts[tree.group] += 1;
             if !tree.targets.is_empty() {
+                // ONNX-ML's leaves add to several outputs.
                 for row in 0..rows {
                     let x = &values[row * width..(row + 1) * width];
                     let leaf = &tree.nodes[tree.leaf(x)];
                     let range = leaf.set_start as usize..(leaf.set_start + leaf.set_words) as usize;
                     for &(output, weight) in &tree.targets[range] {
-                        sums[row * self.outputs + output as usize] += weight;
+                        add(
+                            &mut sums,
+                            &mut sums32,
+                            row * self.outputs + output as usize,
+                            1.0,
+                            weight,
+                        );
                     }
                 }
-                continue;
-            }
-            for row in 0..rows {
-                let x = &values[row * width..(row + 1) * width];
-                let sum = &mut sums[row * self.outputs + tree.group];
-                #[allow(clippy::cast_possible_truncation, reason = "the libraries' f32 sums")]
-                if self.f32_sums {
-                    *sum = f64::from(*sum as f32 + tree.weight as f32 * tree.value(x) as f32);
-                } else {
-                    *sum += tree.weight * tree.value(x);
+            } else if !tree.linear.is_empty() {
+                for row in 0..rows {
+                    let x = &values[row * width..(row + 1) * width];
+                    add(
+                        &mut sums,
+                        &mut sums32,
+                        row * self.outputs + tree.group,
+                        tree.weight,
+                        tree.value(x),
+                    );
                 }
+            } else if self.f32_sums {
+                tree.leaves(values, width, rows, &mut leaves);
+                let (fast, ..) = tree.fast();
+                #[allow(clippy::cast_possible_truncation, reason = "XGBoost's f32 sums")]
+                let weight = tree.weight as f32;
+                for (row, &leaf) in leaves.iter().enumerate() {
+                    sums32[row * self.outputs + tree.group] +=
+                        weight * fast[leaf as usize].threshold;
+                }
+            } else {
+                tree.leaves(values, width, rows, &mut leaves);
+                let (fast, ..) = tree.fast();
+                let exact = tree.f32_leaves();
+                for (row, &leaf) in leaves.iter().enumerate() {
+                    // The leaf's value from the node just walked to, when float32 holds it.
+                    let value = if exact {
+                        f64::from(fast[leaf as usize].threshold)
+                    } else {
+                        tree.nodes[leaf as usize].value
+                    };
+                    add(
+                        &mut sums,
+                        &mut sums32,
+                        row * self.outputs + tree.group,
+                        tree.weight,
+                        value,
+                    );
+                }
+            }
+        }
+        if self.f32_sums {
+            for (s, s32) in sums.iter_mut().zip(&sums32) {
+                *s = f64::from(*s32);
             }
         }
         for row in 0..rows {

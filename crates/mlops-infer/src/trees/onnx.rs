@@ -493,6 +493,36 @@ fn transform_of(post: Post, classifier: bool, labels: usize, probabilities: bool
     }
 }
 
+/// Scores a tree whose every leaf adds one weight to one same output (skl2onnx's boosted
+/// trees, a binary classifier scoring one class) as any tree: its leaves' values, to that
+/// output.
+fn single_output(tree: &mut Tree) {
+    let single: Vec<(usize, Option<(u32, f64)>)> = tree
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.feature == LEAF)
+        .map(|(i, n)| {
+            let range = n.set_start as usize..(n.set_start + n.set_words) as usize;
+            let targets = &tree.targets[range];
+            (i, (targets.len() == 1).then(|| targets[0]))
+        })
+        .collect();
+    let output = single.first().and_then(|(_, t)| t.map(|t| t.0));
+    if let Some(output) = output
+        && single.iter().all(|(_, t)| t.is_some_and(|t| t.0 == output))
+    {
+        for (i, target) in single {
+            let node = &mut tree.nodes[i];
+            node.value = target.map_or(0.0, |t| t.1);
+            node.set_start = 0;
+            node.set_words = 0;
+        }
+        tree.group = output as usize;
+        tree.targets.clear();
+    }
+}
+
 /// A tree ensemble operator's attributes as an [`Ensemble`] that gives its scores (the post
 /// transform applied, a binary classifier's two probabilities as onnxruntime gives them).
 fn ensemble(a: &Attributes<'_>, classifier: bool) -> Result<Ensemble, String> {
@@ -540,6 +570,9 @@ fn ensemble(a: &Attributes<'_>, classifier: bool) -> Result<Ensemble, String> {
             return Err(format!("a leaf weight for class {target} of {outputs}"));
         }
         trees[t].add_target(at, target, f64::from(*weight));
+    }
+    for tree in &mut trees {
+        single_output(tree);
     }
     let base = a.floats("base_values");
     let mut base: Vec<f64> = base.iter().map(|b| f64::from(*b)).collect();
