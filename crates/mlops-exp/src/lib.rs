@@ -20,7 +20,6 @@ pub mod params_edit;
 pub mod plots;
 pub mod prepare;
 pub mod refs;
-mod repo;
 pub mod run;
 pub mod show;
 pub mod summary;

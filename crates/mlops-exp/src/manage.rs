@@ -19,10 +19,6 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::refs::{self, EXPS_PREFIX, Found, QUEUE_PREFIX};
 
-fn open(ws: &Workspace) -> Result<Repository> {
-    Ok(crate::repo::Repo::open(ws)?.git)
-}
-
 fn head_id(repo: &Repository) -> Option<Oid> {
     repo.head().ok().and_then(|h| h.target())
 }
@@ -53,10 +49,9 @@ pub fn apply(
     force: bool,
     progress: &dyn Progress,
 ) -> Result<ApplyReport> {
-    let crate::repo::Repo {
-        git: repo, prefix, ..
-    } = crate::repo::Repo::open(ws)?;
-    let found = refs::resolve(&repo, name, head_id(&repo))?;
+    let opened = Repo::open(ws)?;
+    let (repo, prefix) = (opened.git(), opened.prefix());
+    let found = refs::resolve(repo, name, head_id(repo))?;
     let exp = repo.find_commit(found.commit)?;
     let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let exp_tree = exp.tree()?;
@@ -66,7 +61,7 @@ pub fn apply(
         let Some(path) = delta.new_file().path().or(delta.old_file().path()) else {
             continue;
         };
-        let Ok(rel) = path.strip_prefix(&prefix) else {
+        let Ok(rel) = path.strip_prefix(prefix) else {
             continue;
         };
         if !plain(rel) {
@@ -157,8 +152,9 @@ fn plain(rel: &Path) -> bool {
 
 /// `exp branch NAME BRANCH`: a branch at the experiment's commit.
 pub fn branch(ws: &Workspace, name: &str, branch: &str) -> Result<Found> {
-    let repo = open(ws)?;
-    let found = refs::resolve(&repo, name, head_id(&repo))?;
+    let opened = Repo::open(ws)?;
+    let repo = opened.git();
+    let found = refs::resolve(repo, name, head_id(repo))?;
     if repo.find_branch(branch, git2::BranchType::Local).is_ok() {
         return Err(Error::BranchExists {
             branch: branch.to_owned(),
@@ -207,8 +203,9 @@ fn select(repo: &Repository, selection: &Selection) -> Result<Vec<Found>> {
 /// `exp remove`: deletes the experiments' refs (their data goes at the next `gc`). Returns their
 /// names.
 pub fn remove(ws: &Workspace, selection: &Selection) -> Result<Vec<String>> {
-    let repo = open(ws)?;
-    let chosen = select(&repo, selection)?;
+    let opened = Repo::open(ws)?;
+    let repo = opened.git();
+    let chosen = select(repo, selection)?;
     for found in &chosen {
         repo.find_reference(&found.refname)?.delete()?;
     }
@@ -218,10 +215,11 @@ pub fn remove(ws: &Workspace, selection: &Selection) -> Result<Vec<String>> {
 /// `exp diff`: metrics and params of two revisions or experiments. With one, the experiment
 /// against its baseline; with none, HEAD against the workspace.
 pub fn diff(ws: &Workspace, a: Option<&str>, b: Option<&str>) -> Result<(DiffReport, DiffReport)> {
-    let repo = open(ws)?;
-    let head = head_id(&repo);
+    let opened = Repo::open(ws)?;
+    let repo = opened.git();
+    let head = head_id(repo);
     let rev = |name: &str| -> Result<String> {
-        match refs::resolve(&repo, name, head) {
+        match refs::resolve(repo, name, head) {
             Ok(found) => Ok(found.commit.to_string()),
             Err(Error::UnknownExperiment { .. }) if repo.revparse_single(name).is_ok() => {
                 Ok(name.to_owned())
@@ -232,19 +230,18 @@ pub fn diff(ws: &Workspace, a: Option<&str>, b: Option<&str>) -> Result<(DiffRep
     let (old, new) = match (a, b) {
         (None, _) => (None, None),
         (Some(a), None) => {
-            let found = refs::resolve(&repo, a, head)?;
+            let found = refs::resolve(repo, a, head)?;
             (Some(found.summary.baseline), Some(found.commit.to_string()))
         }
         (Some(a), Some(b)) => (Some(rev(a)?), Some(rev(b)?)),
     };
     let pipeline = Pipeline::load(ws.root())?;
+    // Each side named as the user knows it: an experiment's name, else a short commit.
+    let experiments = refs::list(repo)?;
     let named = |mut report: DiffReport| {
         for side in [&mut report.old, &mut report.new] {
-            if let Some(found) = refs::list(&repo)
-                .ok()
-                .and_then(|l| l.into_iter().find(|f| f.commit.to_string() == *side))
-            {
-                *side = found.summary.name;
+            if let Some(found) = experiments.iter().find(|f| f.commit.to_string() == *side) {
+                side.clone_from(&found.summary.name);
             } else if side.len() == 40 && side.bytes().all(|b| b.is_ascii_hexdigit()) {
                 side.truncate(7);
             }
@@ -306,12 +303,13 @@ pub fn push(
     data: Option<&TransferOptions>,
     progress: &dyn Progress,
 ) -> Result<ShareReport> {
-    let repo = open(ws)?;
+    let opened = Repo::open(ws)?;
+    let repo = opened.git();
     let mut selection = selection.clone();
     if selection.names.is_empty() && !selection.all && !selection.queue {
         // Default: the experiments of HEAD.
-        let head = head_id(&repo).map(|h| h.to_string());
-        selection.names = refs::list(&repo)?
+        let head = head_id(repo).map(|h| h.to_string());
+        selection.names = refs::list(repo)?
             .into_iter()
             .filter(|f| {
                 f.refname.starts_with(EXPS_PREFIX) && Some(&f.summary.baseline) == head.as_ref()
@@ -319,7 +317,7 @@ pub fn push(
             .map(|f| f.refname)
             .collect();
     }
-    let chosen = select(&repo, &selection)?;
+    let chosen = select(repo, &selection)?;
     let mut report = ShareReport {
         remote: remote.to_owned(),
         experiments: chosen.iter().map(|f| f.summary.name.clone()).collect(),

@@ -278,16 +278,14 @@ pub fn show(ws: &Workspace, options: &PlotsOptions) -> Result<PlotsReport> {
     let repo = if options.revisions.is_empty() {
         None
     } else {
-        Some(crate::repo::Repo::open(ws)?)
+        Some(mlops_meta::history::Repo::open(ws)?)
     };
     let mut sources = Vec::new();
     if !options.no_workspace {
         sources.push(Source::Workspace(ws.root().to_owned()));
     }
-    if let Some(crate::repo::Repo {
-        git: repo, prefix, ..
-    }) = &repo
-    {
+    if let Some(opened) = &repo {
+        let (repo, prefix) = (opened.git(), opened.prefix());
         let head = repo.head().ok().and_then(|h| h.target());
         for rev in &options.revisions {
             let (name, commit) = match refs::resolve(repo, rev, head) {
@@ -313,7 +311,7 @@ pub fn show(ws: &Workspace, options: &PlotsOptions) -> Result<PlotsReport> {
                 name,
                 repo,
                 tree,
-                prefix: prefix.clone(),
+                prefix: prefix.to_owned(),
                 outputs,
                 store: ws.store(),
             });

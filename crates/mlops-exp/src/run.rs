@@ -173,11 +173,12 @@ pub fn run(
     cancel: &AtomicBool,
     observer: &dyn Observer,
 ) -> Result<RunReport> {
-    let crate::repo::Repo {
-        git: repo,
-        workdir,
-        prefix,
-    } = crate::repo::Repo::open(ws)?;
+    let opened = mlops_meta::history::Repo::open(ws)?;
+    let (repo, workdir, prefix) = (
+        opened.git(),
+        opened.workdir().to_owned(),
+        opened.prefix().to_owned(),
+    );
     let baseline = repo
         .head()
         .and_then(|h| h.peel_to_commit())
@@ -189,7 +190,7 @@ pub fn run(
     } else {
         plan(
             ws,
-            &repo,
+            repo,
             &prefix,
             &baseline,
             &pipeline,
@@ -199,7 +200,7 @@ pub fn run(
     };
     if options.queue {
         return Ok(RunReport {
-            experiments: enqueue(&repo, planned, options.force, observer)?,
+            experiments: enqueue(repo, planned, options.force, observer)?,
             interrupted: false,
             rewritten,
         });
@@ -218,7 +219,7 @@ pub fn run(
     // Held shared while experiments store objects no ref names yet: `gc` waits for it.
     let _experiments = ws.experiments_lock(false)?;
     let source = if options.run_all {
-        requeue_abandoned(&repo, ws)?;
+        requeue_abandoned(repo, ws)?;
         Source::Queue(Mutex::new(()))
     } else {
         Source::Planned(planned, AtomicUsize::new(0))
@@ -292,7 +293,7 @@ fn plan(
             duration_s: None,
             mlops_version: options.mlops_version.clone(),
         };
-        let signature = signature(repo)?;
+        let signature = mlops_meta::history::signature(repo)?;
         let commit = repo.commit(
             None,
             &signature,
@@ -467,13 +468,6 @@ fn names_for(
     Ok(names)
 }
 
-/// The signature of mlops's commits: the user's, else a fixed one.
-pub(crate) fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
-    Ok(repo
-        .signature()
-        .or_else(|_| git2::Signature::now("mlops", "mlops@localhost"))?)
-}
-
 /// Runs one experiment to its end; every failure becomes its outcome.
 fn execute(context: &Context<'_>, planned: &Planned) -> Outcome {
     let started = Instant::now();
@@ -590,7 +584,7 @@ fn execute_in_worktree(
     let repo = Repository::open(&worktree.dir)?;
     let tree = worktree_tree(&repo, &context.prefix)?;
     let baseline_commit = repo.find_commit(planned.baseline)?;
-    let signature = signature(&repo)?;
+    let signature = mlops_meta::history::signature(&repo)?;
     let commit = repo.commit(
         None,
         &signature,

@@ -87,9 +87,8 @@ pub struct ShowReport {
 /// # Errors
 /// An unknown `--sort-by` column (naming the known ones), git and file errors.
 pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
-    let crate::repo::Repo {
-        git: repo, prefix, ..
-    } = crate::repo::Repo::open(ws)?;
+    let opened = mlops_meta::history::Repo::open(ws)?;
+    let (repo, prefix) = (opened.git(), opened.prefix().to_owned());
     let pipeline = if ws.root().join(mlops_pipeline::spec::PIPELINE_FILE).exists() {
         Some(Pipeline::load(ws.root())?)
     } else {
@@ -110,9 +109,9 @@ pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     if let Some(head) = &head {
         let tree = head.tree()?;
-        let at = |rel: &Path| read_blob(&repo, &tree, &prefix.join(rel));
+        let at = |rel: &Path| read_blob(repo, &tree, &prefix.join(rel));
         rows.push(Row {
-            name: baseline_name(&repo, head),
+            name: baseline_name(repo, head),
             kind: Kind::Baseline,
             rev: short(&head.id().to_string()),
             baseline: None,
@@ -124,7 +123,7 @@ pub fn show(ws: &Workspace, options: &ShowOptions) -> Result<ShowReport> {
         });
     }
     let head_id = head.as_ref().map(|h| h.id().to_string());
-    let mut experiments: Vec<Row> = refs::list(&repo)?
+    let mut experiments: Vec<Row> = refs::list(repo)?
         .into_iter()
         .filter(|f| options.all_baselines || Some(&f.summary.baseline) == head_id.as_ref())
         .map(|f| Row {

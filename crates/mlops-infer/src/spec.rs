@@ -226,6 +226,31 @@ const LAYERS: &str =
     "linear, layer_norm, batch_norm, dropout, relu, gelu, tanh, sigmoid, silu, leaky_relu";
 
 impl ModelSpec {
+    /// The spec of a tree model (`format` not [`ModelFormat::Network`]): no layers, and the
+    /// output its task implies, which the library's file applies itself.
+    pub fn trees(
+        format: ModelFormat,
+        task: Task,
+        inputs: Vec<String>,
+        classes: Option<Classes>,
+        categories: BTreeMap<String, Vec<String>>,
+    ) -> Self {
+        ModelSpec {
+            format,
+            task,
+            inputs,
+            classes,
+            standardize: None,
+            onehot: categories,
+            layers: Vec::new(),
+            output: match task {
+                Task::Binary => Output::Sigmoid,
+                Task::Multiclass => Output::Softmax,
+                Task::Regression => Output::Identity,
+            },
+        }
+    }
+
     /// Reads and checks `path`.
     pub fn read(path: &Path) -> Result<Self> {
         let text = fs_err::read_to_string(path)?;
@@ -281,20 +306,7 @@ impl ModelSpec {
         }
         if format.is_trees() {
             let categories = parse_categories(get("categories"), &inputs)?;
-            return Ok(ModelSpec {
-                format,
-                task,
-                inputs,
-                classes,
-                standardize: None,
-                onehot: categories,
-                layers: Vec::new(),
-                output: match task {
-                    Task::Binary => Output::Sigmoid,
-                    Task::Multiclass => Output::Softmax,
-                    Task::Regression => Output::Identity,
-                },
-            });
+            return Ok(ModelSpec::trees(format, task, inputs, classes, categories));
         }
         let (standardize, onehot) = parse_preprocess(get("preprocess"), &inputs)?;
         let layers = parse_layers(get("layers"))?;

@@ -15,6 +15,14 @@ use mlops_pipeline::lockfile::{LOCK_FILE, LockFile};
 
 use crate::error::{Error, Result};
 
+/// The signature of the commits, notes and refs mlops writes: the user's, else a fixed one
+/// (a CI job or a test with no git identity still works).
+pub fn signature(git: &Repository) -> Result<git2::Signature<'static>> {
+    Ok(git
+        .signature()
+        .or_else(|_| git2::Signature::now("mlops", "mlops@localhost"))?)
+}
+
 /// Which commits' data to consider, beside the workspace's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commits {
@@ -36,6 +44,8 @@ pub struct Repo {
     git: Repository,
     /// The workspace root inside the work tree (empty when they are the same).
     prefix: PathBuf,
+    /// The work tree root (canonical).
+    workdir: PathBuf,
     /// The workspace root, for checking paths read from commits.
     root: PathBuf,
 }
@@ -57,12 +67,27 @@ impl Repo {
             .strip_prefix(&workdir)
             .unwrap_or(Path::new(""))
             .to_owned();
-        Ok(Repo { git, prefix, root })
+        Ok(Repo {
+            git,
+            prefix,
+            workdir,
+            root,
+        })
     }
 
     /// The workspace root (canonical), which paths read from git are checked against.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The workspace root inside the work tree (empty when they are the same).
+    pub fn prefix(&self) -> &Path {
+        &self.prefix
+    }
+
+    /// The work tree root (canonical).
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
     }
 
     /// The libgit2 repository.

@@ -91,13 +91,6 @@ pub fn snapshot(ws: &Workspace, mlops_version: &str) -> Result<CommitNote> {
     })
 }
 
-fn signature(repo: &Repo) -> Result<git2::Signature<'static>> {
-    Ok(repo
-        .git()
-        .signature()
-        .or_else(|_| git2::Signature::now("mlops", "mlops@localhost"))?)
-}
-
 /// Records `note` on `commit`, as the note's newest line.
 pub fn record(repo: &Repo, commit: Oid, note: &CommitNote) -> Result<()> {
     let git = repo.git();
@@ -115,7 +108,7 @@ pub fn record(repo: &Repo, commit: Oid, note: &CommitNote) -> Result<()> {
     }
     text.push_str(&line);
     text.push('\n');
-    let signature = signature(repo)?;
+    let signature = crate::history::signature(repo.git())?;
     git.note(&signature, &signature, Some(NOTES_REF), commit, &text, true)?;
     Ok(())
 }
@@ -257,7 +250,7 @@ pub fn fetch(repo: &Repo, remote_name: &str) -> Result<usize> {
     if contains(git, &ours, &theirs) {
         return Ok(0);
     }
-    let signature = signature(repo)?;
+    let signature = crate::history::signature(repo.git())?;
     let changed = merge_notes(git, &fetched, &signature)?;
     // Record the merge: a notes commit with our history and theirs as parents.
     let tip = git.find_reference(NOTES_REF)?.peel_to_commit()?;

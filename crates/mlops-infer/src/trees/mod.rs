@@ -18,7 +18,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::spec::{Classes, ModelFormat, ModelSpec, Output, Task};
+use crate::spec::{Classes, ModelFormat, ModelSpec, Task};
 
 /// How a node compares its feature with its threshold; "true" goes to the left child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,20 +420,7 @@ pub fn spec_for(
         )));
     }
     let categories = model.text_inputs(&inputs).into_iter().collect();
-    Ok(ModelSpec {
-        format,
-        task,
-        inputs,
-        classes,
-        standardize: None,
-        onehot: categories,
-        layers: Vec::new(),
-        output: match task {
-            Task::Binary => Output::Sigmoid,
-            Task::Multiclass => Output::Softmax,
-            Task::Regression => Output::Identity,
-        },
-    })
+    Ok(ModelSpec::trees(format, task, inputs, classes, categories))
 }
 
 /// Rows scored at once per tree walk: a block's rows stay in the cache while each tree, and
