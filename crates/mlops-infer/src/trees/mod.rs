@@ -11,11 +11,13 @@
 pub mod lightgbm;
 pub mod onnx;
 mod onnx_proto;
+mod walk;
 pub mod xgboost;
 
 use std::path::Path;
 
 use rayon::prelude::*;
+use walk::Complete;
 
 use crate::error::{Error, Result};
 use crate::spec::{Classes, ModelFormat, ModelSpec, Task};
@@ -92,7 +94,12 @@ pub struct Tree {
     fast: std::sync::OnceLock<(Vec<Fast>, usize, bool)>,
     /// See [`Tree::f32_leaves`].
     f32_leaves: std::sync::OnceLock<bool>,
+    /// The tree laid out complete, when it can be; made on first use.
+    complete: std::sync::OnceLock<Option<Complete>>,
 }
+
+/// The deepest tree laid out [`Complete`] (2^11 - 1 nodes of 8 bytes: 16 KiB).
+const COMPLETE_DEPTH: usize = 10;
 
 /// A node as scoring walks it: every library's comparison of a float32 value becomes
 /// `x <= threshold` in float32 (a float64 threshold turned into the largest float32 at or below
@@ -490,11 +497,74 @@ impl Tree {
         (nodes, *depth, *slow)
     }
 
+    /// The tree laid out [`Complete`], when it is shallow and has only plain comparisons.
+    fn complete(&self) -> Option<&Complete> {
+        self.complete
+            .get_or_init(|| {
+                let (fast, depth, slow) = self.fast();
+                if slow || depth > COMPLETE_DEPTH || u32::try_from(fast.len()).is_err() {
+                    return None;
+                }
+                let last = (1usize << depth) - 1;
+                let mut complete = Complete::new(depth);
+                // (place in the complete layout, node), from the root; a leaf above the last
+                // level keeps going left, through the always-left splits already there.
+                let mut stack = vec![(0usize, 0u32)];
+                while let Some((place, at)) = stack.pop() {
+                    let node = &fast[at as usize];
+                    if place >= last {
+                        // A leaf's threshold holds its value (see `Tree::fast`).
+                        complete.leaf(place - last, at, node.threshold);
+                    } else if self.nodes[at as usize].feature == LEAF {
+                        stack.push((2 * place + 1, at));
+                    } else {
+                        complete.split(place, node.feature, node.threshold, node.nan_yes);
+                        stack.push((2 * place + 1, node.children[0]));
+                        stack.push((2 * place + 2, node.children[1]));
+                    }
+                }
+                Some(complete)
+            })
+            .as_ref()
+    }
+
+    /// Adds the value of the leaf each row of `values` (`width` per row) falls in, times the
+    /// tree's weight, to the row's sum for the tree's group in `sums` (`outputs` per row), in
+    /// float32 as XGBoost sums; `leaves` holds a leaf per row.
+    fn add_f32(
+        &self,
+        values: &[f32],
+        width: usize,
+        outputs: usize,
+        sums: &mut [f32],
+        leaves: &mut [u32],
+    ) {
+        let rows = leaves.len();
+        #[allow(clippy::cast_possible_truncation, reason = "XGBoost's f32 sums")]
+        let weight = self.weight as f32;
+        if let Some(complete) = self.complete().filter(|_| outputs == 1) {
+            return complete.add(values, width, rows, weight, sums);
+        }
+        self.leaves(values, width, rows, leaves);
+        let (fast, ..) = self.fast();
+        for (row, &leaf) in leaves.iter().enumerate() {
+            // A leaf's threshold holds its value (see `Tree::fast`).
+            sums[row * outputs + self.group] += weight * fast[leaf as usize].threshold;
+        }
+    }
+
     /// The leaf each of `rows` rows of `values` (`width` per row) falls in, into `leaves`:
-    /// eight rows walk the tree side by side, a step each in turn, so that their loads and
-    /// comparisons overlap.
+    /// down the tree's [`Complete`] layout where it has one, else eight rows side by side, a
+    /// step each in turn, so that their loads and comparisons overlap.
     fn leaves(&self, values: &[f32], width: usize, rows: usize, leaves: &mut [u32]) {
         const LANES: usize = 8;
+        if let Some(complete) = self.complete() {
+            complete.walk(values, width, rows, leaves);
+            for leaf in &mut leaves[..rows] {
+                *leaf = complete.leaves[*leaf as usize];
+            }
+            return;
+        }
         let (fast, depth, slow) = self.fast();
         for first in (0..rows).step_by(LANES) {
             let lanes = LANES.min(rows - first);
@@ -700,14 +770,7 @@ impl Ensemble {
                     );
                 }
             } else if self.f32_sums {
-                tree.leaves(values, width, rows, &mut leaves);
-                let (fast, ..) = tree.fast();
-                #[allow(clippy::cast_possible_truncation, reason = "XGBoost's f32 sums")]
-                let weight = tree.weight as f32;
-                for (row, &leaf) in leaves.iter().enumerate() {
-                    sums32[row * self.outputs + tree.group] +=
-                        weight * fast[leaf as usize].threshold;
-                }
+                tree.add_f32(values, width, self.outputs, &mut sums32, &mut leaves);
             } else {
                 tree.leaves(values, width, rows, &mut leaves);
                 let (fast, ..) = tree.fast();
