@@ -64,6 +64,9 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::AddsOutput { .. } => "`mlops run` caches a stage's outputs itself (`mlops status`, `checkout`, `push` and `pull` see them); add other paths".into(),
         P::BadRecord { .. } => "`mlops run` appends one JSON record per line to `.mlops/runs/records.jsonl`; delete or repair the damaged line".into(),
         P::StillRunning { .. } => "a `mlops run` killed with SIGKILL cannot stop its stages; a new run starts once they end, so that no output mixes two runs".into(),
+        P::NoSbatch { .. } => "run on a machine with the Slurm client commands (Debian: `apt install slurm-client`; scripts/slurm-setup.sh sets up a one-node cluster), or run with `--executor local`".into(),
+        P::Slurm { .. } => "`sinfo` shows whether the cluster answers; docs/cluster.md covers the executor's set-up".into(),
+        P::NotInJob { .. } => "run the pipeline with `mlops run --executor slurm`".into(),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };
     Some(hint)

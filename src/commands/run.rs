@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use mlops_pipeline::cluster::Executor;
 use mlops_pipeline::records;
 use mlops_pipeline::run::{self, Observer, RunOptions, RunReport, StageOutcome, StageStatus};
 use mlops_pipeline::state::Reason;
@@ -47,6 +48,18 @@ pub(crate) struct RunArgs {
     /// After a failure, go on with stages that do not depend on the failed one
     #[arg(short = 'k', long)]
     keep_going: bool,
+    /// Where every stage runs, whatever `mlops.yaml` says: `local` (here) or `slurm` (each
+    /// stage one sbatch job, with the DAG's dependencies) [default: as `mlops.yaml` says, else
+    /// local]
+    #[arg(long, value_name = "EXECUTOR", value_parser = ["local", "slurm"])]
+    executor: Option<String>,
+    /// With Slurm: return once the jobs are submitted; the next `mlops run` takes them up
+    #[arg(long)]
+    no_wait: bool,
+    /// With Slurm: on Ctrl-C, leave the submitted jobs running (the next `mlops run` takes
+    /// them up) instead of cancelling them
+    #[arg(long)]
+    detach: bool,
 }
 
 /// A flag that SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) set, for a run to
@@ -60,11 +73,21 @@ pub(crate) fn stop_flag() -> Arc<AtomicBool> {
 }
 
 /// Prints stage events as they happen: text, or JSON Lines with `--json`.
-struct Console<'a> {
+pub(crate) struct Console<'a> {
     printer: &'a Printer,
     json: bool,
     /// Prefix output lines with the stage name (several stages may run at once).
     prefix: bool,
+}
+
+impl<'a> Console<'a> {
+    pub(crate) fn new(printer: &'a Printer, prefix: bool) -> Self {
+        Console {
+            printer,
+            json: printer.is_json(),
+            prefix,
+        }
+    }
 }
 
 /// Writes one JSON Lines event on stdout.
@@ -87,6 +110,20 @@ impl Observer for Console<'_> {
         } else {
             self.printer
                 .note(&format!("running `{stage}` ({})", reasons.join(", ")));
+        }
+    }
+
+    fn submitted(&self, stage: &str, job: &str, reasons: &[Reason]) {
+        let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+        if self.json {
+            event(
+                &serde_json::json!({"event": "submit", "stage": stage, "job": job, "reasons": reasons}),
+            );
+        } else {
+            self.printer.note(&format!(
+                "submitted `{stage}` as job {job} ({})",
+                reasons.join(", ")
+            ));
         }
     }
 
@@ -114,7 +151,12 @@ impl Observer for Console<'_> {
         let name = &outcome.stage;
         let took = seconds(outcome.duration_s);
         match outcome.status {
-            StageStatus::Ran => self.printer.note(&format!("ran `{name}` in {took}")),
+            StageStatus::Ran => match &outcome.job {
+                Some(job) => self
+                    .printer
+                    .note(&format!("ran `{name}` as job {job} in {took}")),
+                None => self.printer.note(&format!("ran `{name}` in {took}")),
+            },
             StageStatus::Restored => self
                 .printer
                 .note(&format!("restored `{name}` from the run cache in {took}")),
@@ -125,11 +167,25 @@ impl Observer for Console<'_> {
                     outcome.reasons.join(", ")
                 ));
             }
-            StageStatus::Failed => self.printer.warn(&format!(
-                "stage `{name}` failed after {took}: {} (log: .mlops/logs/{name}.log)",
-                outcome.error.as_deref().unwrap_or("unknown error")
-            )),
+            StageStatus::Failed => {
+                let log = outcome.log.as_ref().map_or_else(
+                    || format!(".mlops/logs/{name}.log"),
+                    |log| log.display().to_string(),
+                );
+                let job = outcome
+                    .job
+                    .as_ref()
+                    .map_or_else(String::new, |job| format!("job {job}, "));
+                self.printer.warn(&format!(
+                    "stage `{name}` failed after {took}: {} ({job}log: {log})",
+                    outcome.error.as_deref().unwrap_or("unknown error")
+                ));
+            }
             StageStatus::NotRun => self.printer.note(&format!("`{name}` was not run")),
+            StageStatus::Submitted => self.printer.note(&format!(
+                "`{name}` is job {} on the cluster; `mlops run` again takes it up",
+                outcome.job.as_deref().unwrap_or("?")
+            )),
         }
     }
 }
@@ -150,13 +206,12 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         link: ws.config().link,
         env: Vec::new(),
         experiment: None,
+        executor: args.executor.as_deref().and_then(Executor::parse),
+        no_wait: args.no_wait,
+        detach: args.detach,
     };
     let cancel = stop_flag();
-    let console = Console {
-        printer: ctx.printer,
-        json: ctx.printer.is_json(),
-        prefix: jobs > 1,
-    };
+    let console = Console::new(ctx.printer, jobs > 1);
     let started = std::time::Instant::now();
     let report = run::run(&ws, &options, &cancel, &console)?;
     print_summary(&report, args.dry_run, started, ctx);

@@ -1,4 +1,5 @@
-//! `mlops dag` and `mlops stage list`: the shape of the pipeline and what is out of date.
+//! `mlops dag`, `mlops stage list` and `mlops stage exec`: the shape of the pipeline, what is out
+//! of date, and the step a cluster job runs.
 
 use clap::ValueEnum as _;
 use mlops_pipeline::dag::Dag;
@@ -55,6 +56,18 @@ pub(crate) enum StageCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Bring one stage up to date inside a cluster job (what `mlops run --executor slurm`
+    /// submits; not for use by hand)
+    Exec {
+        /// The stage
+        name: String,
+        /// Where the job's result goes (a file in `.mlops/cluster/`)
+        #[arg(long, value_name = "FILE")]
+        result: std::path::PathBuf,
+        /// Run the command even when the stage is up to date
+        #[arg(short, long)]
+        force: bool,
+    },
 }
 
 pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
@@ -73,6 +86,19 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
             render::emit(ctx.printer, &states, &targets, |l, f| {
                 render::pipeline::stages(l, f)
             })?;
+        }
+        StageCommand::Exec {
+            name,
+            result,
+            force,
+        } => {
+            let ws = ctx.workspace()?;
+            let console = crate::commands::run::Console::new(ctx.printer, false);
+            let outcome = mlops_pipeline::cluster::job::exec(&ws, name, result, *force, &console)?;
+            mlops_pipeline::run::Observer::finished(&console, &outcome);
+            if outcome.status == StageStatus::Failed {
+                return Ok(ExitStatus::Failure);
+            }
         }
     }
     Ok(ExitStatus::Success)

@@ -56,6 +56,7 @@ mod serve_models;
 mod serve_review;
 mod serve_route;
 mod serve_speed;
+mod slurm;
 mod status;
 mod train;
 mod tree_models;

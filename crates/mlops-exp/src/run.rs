@@ -547,6 +547,9 @@ fn execute_in_worktree(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect(),
         experiment: Some(planned.name.clone()),
+        executor: Some(mlops_pipeline::cluster::Executor::Local),
+        no_wait: false,
+        detach: false,
     };
     let stages_observer = Stages {
         name: &planned.name,
@@ -666,6 +669,7 @@ fn status_word(status: StageStatus) -> &'static str {
         StageStatus::Failed => "failed",
         StageStatus::WouldRun => "would_run",
         StageStatus::NotRun => "not_run",
+        StageStatus::Submitted => "submitted",
     }
 }
 

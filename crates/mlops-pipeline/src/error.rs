@@ -120,6 +120,15 @@ pub enum Error {
     )]
     StillRunning { stage: String, pid: u32 },
 
+    #[error("`{command}` failed: {message}")]
+    Slurm { command: String, message: String },
+
+    #[error("stages {stages} run on Slurm (`executor: slurm`), but `sbatch` is not on the PATH")]
+    NoSbatch { stages: String },
+
+    #[error("`mlops stage exec` runs inside a Slurm job that `mlops run` submitted: {message}")]
+    NotInJob { message: String },
+
     #[error("line {line} of `{}` is not a run record: {message}", file.display())]
     BadRecord {
         file: PathBuf,

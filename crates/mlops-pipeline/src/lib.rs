@@ -6,11 +6,12 @@
 //! [`run`] schedules and runs stages; `runcache` restores outputs of inputs seen before;
 //! [`records`] keeps a record of every execution; [`tracked`] lists the workspace's tracked paths
 //! (pointer files and the lock's outputs); `running` keeps the pid files that let a run
-//! see stages an earlier, killed run left behind; [`metrics`] shows and compares metrics and
-//! params across git revisions.
+//! see stages an earlier, killed run left behind; [`cluster`] runs stages as Slurm jobs;
+//! [`metrics`] shows and compares metrics and params across git revisions.
 //!
 //! Built on `mlops-core` (the object store caches every output). It never prints and never exits.
 
+pub mod cluster;
 pub mod dag;
 mod error;
 pub mod lockfile;

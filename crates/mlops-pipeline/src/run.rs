@@ -22,14 +22,15 @@ use mlops_core::index::{HashIndex, Stamp};
 use mlops_core::manifest::EntryKind;
 use mlops_core::ops::Tracked;
 use mlops_core::ops::add::cache_path;
-use mlops_core::ops::checkout::{CheckoutOptions, restore};
+use mlops_core::ops::checkout::{self, CheckoutOptions};
 use mlops_core::progress::NoProgress;
 use mlops_core::scan::scan;
 use mlops_core::tree::read_tree;
 use mlops_core::{Digest, Workspace};
 use rustix::process::Signal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::cluster::Executor;
 use crate::dag::Dag;
 use crate::error::{Error, Result};
 use crate::lockfile::{LockFile, OutLock, StageLock};
@@ -66,10 +67,16 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// The experiment the run belongs to, recorded in each stage's run record.
     pub experiment: Option<String>,
+    /// Where every stage runs (`--executor`), whatever `mlops.yaml` says; `None`: as it says.
+    pub executor: Option<Executor>,
+    /// With Slurm: return once the jobs are submitted (`--no-wait`).
+    pub no_wait: bool,
+    /// With Slurm: an interrupt leaves the submitted jobs running (`--detach`).
+    pub detach: bool,
 }
 
 /// What happened to a stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageStatus {
     Ran,
@@ -80,29 +87,38 @@ pub enum StageStatus {
     WouldRun,
     /// Not started: an upstream stage failed, or the run was stopped.
     NotRun,
+    /// Submitted to the cluster and not followed to its end (`--no-wait`, or an interrupted
+    /// `--detach`): the next `mlops run` takes it up.
+    Submitted,
 }
 
 impl StageStatus {
     fn succeeded(self) -> bool {
         matches!(
             self,
-            Self::Ran | Self::Skipped | Self::Restored | Self::WouldRun
+            Self::Ran | Self::Skipped | Self::Restored | Self::WouldRun | Self::Submitted
         )
     }
 }
 
 /// One stage's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageOutcome {
     pub stage: String,
     pub status: StageStatus,
     pub duration_s: f64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The cluster job that ran it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Where its command's output is, workspace-relative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<PathBuf>,
 }
 
 /// Every selected stage's outcome, in the order they finished.
@@ -125,22 +141,24 @@ impl RunReport {
 /// Receives events while stages run; called from several threads.
 pub trait Observer: Sync {
     fn started(&self, _stage: &str, _reasons: &[Reason]) {}
+    /// A stage was submitted to the cluster as `job`.
+    fn submitted(&self, _stage: &str, _job: &str, _reasons: &[Reason]) {}
     /// One line a stage's command printed (stdout or stderr), without its newline.
     fn output(&self, _stage: &str, _line: &str) {}
     fn finished(&self, _outcome: &StageOutcome) {}
 }
 
-/// Everything the workers share.
-struct Shared<'a> {
-    ws: &'a Workspace,
-    pipeline: &'a Pipeline,
-    dag: &'a Dag,
-    options: &'a RunOptions,
-    observer: &'a dyn Observer,
-    cancel: &'a AtomicBool,
-    digests: Digests,
+/// Everything the workers (or the cluster driver, or a job) share.
+pub(crate) struct Shared<'a> {
+    pub(crate) ws: &'a Workspace,
+    pub(crate) pipeline: &'a Pipeline,
+    pub(crate) dag: &'a Dag,
+    pub(crate) options: &'a RunOptions,
+    pub(crate) observer: &'a dyn Observer,
+    pub(crate) cancel: &'a AtomicBool,
+    pub(crate) digests: Digests,
     params: Mutex<ParamsFiles>,
-    lock: Mutex<LockFile>,
+    pub(crate) lock: Mutex<LockFile>,
     known: HashSet<mlops_core::Digest>,
     git: (Option<String>, Option<bool>),
     host: String,
@@ -148,6 +166,9 @@ struct Shared<'a> {
     wake: Condvar,
     /// Process groups of running commands, to forward an interrupt to.
     running: Mutex<Vec<u32>>,
+    /// Running inside a cluster job: the scheduler owns the command's processes, so no pid
+    /// file names them (its process ids mean nothing on the machine of the next `mlops run`).
+    in_job: bool,
 }
 
 struct Schedule {
@@ -174,6 +195,9 @@ pub fn dry_run_all(ws: &Workspace) -> Result<Vec<StageOutcome>> {
         link: LinkMode::Copy,
         env: Vec::new(),
         experiment: None,
+        executor: Some(Executor::Local),
+        no_wait: false,
+        detach: false,
     };
     Ok(run(ws, &options, &AtomicBool::new(false), &Silent)?.stages)
 }
@@ -207,36 +231,19 @@ pub fn run(
     // The lock may come from anyone who can commit: refuse it whole if one of its outputs is not
     // a safe workspace path, rather than keep (and save again) what names such a path.
     lock_file.tracked_outputs(ws.root())?;
-    let shared = Shared {
-        ws,
-        pipeline: &pipeline,
-        dag: &dag,
-        options,
-        observer,
-        cancel,
-        digests: Digests::new(ws.root(), HashIndex::load(&ws.index_path())),
-        params: Mutex::new(ParamsFiles::new(ws.root())),
-        lock: Mutex::new(lock_file),
-        known: ws.store().list()?,
-        git: if options.dry_run {
-            (None, None)
-        } else {
-            git_state(ws.root())
-        },
-        host: rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned(),
-        schedule: Mutex::new(Schedule {
-            status: selected.iter().map(|i| (*i, None)).collect(),
-            started: HashSet::new(),
-            stop: false,
-            outcomes: Vec::new(),
-        }),
-        wake: Condvar::new(),
-        running: Mutex::new(Vec::new()),
+    let shared = Shared::new(
+        ws, &pipeline, &dag, options, observer, cancel, lock_file, &selected,
+    )?;
+    let on_cluster: Vec<usize> = selected
+        .iter()
+        .copied()
+        .filter(|i| crate::cluster::driver::executor(&shared, *i) == Executor::Slurm)
+        .collect();
+    let result = if options.dry_run || on_cluster.is_empty() {
+        run_workers(&shared, &selected, options.jobs)
+    } else {
+        crate::cluster::driver::run(&shared, &selected)
     };
-    let result = run_workers(&shared, &selected, options.jobs);
     if lock.is_some() {
         shared
             .digests
@@ -251,6 +258,65 @@ pub fn run(
         stages: schedule.outcomes,
         interrupted: cancel.load(Ordering::Relaxed),
     })
+}
+
+impl<'a> Shared<'a> {
+    #[expect(clippy::too_many_arguments, reason = "what a run is made of")]
+    pub(crate) fn new(
+        ws: &'a Workspace,
+        pipeline: &'a Pipeline,
+        dag: &'a Dag,
+        options: &'a RunOptions,
+        observer: &'a dyn Observer,
+        cancel: &'a AtomicBool,
+        lock_file: LockFile,
+        selected: &[usize],
+    ) -> Result<Shared<'a>> {
+        Ok(Shared {
+            ws,
+            pipeline,
+            dag,
+            options,
+            observer,
+            cancel,
+            digests: Digests::new(ws.root(), HashIndex::load(&ws.index_path())),
+            params: Mutex::new(ParamsFiles::new(ws.root())),
+            lock: Mutex::new(lock_file),
+            known: ws.store().list()?,
+            git: if options.dry_run {
+                (None, None)
+            } else {
+                git_state(ws.root())
+            },
+            host: rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned(),
+            schedule: Mutex::new(Schedule {
+                status: selected.iter().map(|i| (*i, None)).collect(),
+                started: HashSet::new(),
+                stop: false,
+                outcomes: Vec::new(),
+            }),
+            wake: Condvar::new(),
+            running: Mutex::new(Vec::new()),
+            in_job: false,
+        })
+    }
+
+    /// Marks that this process runs inside a cluster job (see [`Shared::in_job`]).
+    pub(crate) fn in_job(mut self) -> Self {
+        self.in_job = true;
+        self
+    }
+
+    /// Records a stage's outcome (the cluster driver's; the workers record their own).
+    pub(crate) fn finish(&self, index: usize, outcome: StageOutcome) {
+        self.observer.finished(&outcome);
+        let mut schedule = self.schedule.lock().expect("no panics while scheduling");
+        schedule.status.insert(index, Some(outcome.status));
+        schedule.outcomes.push(outcome);
+    }
 }
 
 /// Runs the selected stages on `jobs` worker threads, forwarding interrupts to running commands;
@@ -335,6 +401,8 @@ fn next_stage(shared: &Shared, order: &[usize]) -> Option<(usize, Option<String>
                     reasons: Vec::new(),
                     exit_code: None,
                     error: None,
+                    job: None,
+                    log: None,
                 };
                 shared.observer.finished(&outcome);
                 schedule.outcomes.push(outcome);
@@ -411,7 +479,7 @@ fn signal_group(pid: u32, signal: Signal) {
     }
 }
 
-fn outcome(
+pub(crate) fn outcome(
     stage: &Stage,
     status: StageStatus,
     started: Instant,
@@ -424,15 +492,52 @@ fn outcome(
         reasons: reasons.iter().map(ToString::to_string).collect(),
         exit_code: None,
         error: None,
+        job: None,
+        log: None,
     }
 }
 
 /// Decides what to do with one stage and does it.
-fn execute(
+pub(crate) fn execute(
     shared: &Shared,
     stage: &Stage,
     upstream_would_run: Option<String>,
 ) -> Result<StageOutcome> {
+    let (inputs, why, started) = match plan(shared, stage, upstream_would_run)? {
+        Plan::Done(outcome) => return Ok(outcome),
+        Plan::Run {
+            inputs,
+            why,
+            started,
+        } => (inputs, why, started),
+    };
+    shared.observer.started(&stage.name, &why);
+    let (result, entry) = produce(shared, stage, inputs, &why, started)?;
+    if let Some(entry) = &entry {
+        commit(shared, stage, entry)?;
+        link_outputs(shared, &entry.outs)?;
+    }
+    Ok(result)
+}
+
+/// What to do with a stage.
+pub(crate) enum Plan {
+    /// Nothing: it is up to date (or this is a dry run).
+    Done(StageOutcome),
+    /// Restore or run it, for these reasons; its inputs as they are now.
+    Run {
+        inputs: StageLock,
+        why: Vec<Reason>,
+        started: Instant,
+    },
+}
+
+/// Whether the stage must be brought up to date, and why.
+pub(crate) fn plan(
+    shared: &Shared,
+    stage: &Stage,
+    upstream_would_run: Option<String>,
+) -> Result<Plan> {
     let started = Instant::now();
     let inputs = current_inputs(stage, &shared.digests, &shared.params)?;
     let locked = shared
@@ -451,43 +556,83 @@ fn execute(
         why.push(Reason::UpstreamWouldRun(upstream));
     }
     if why.is_empty() {
-        return Ok(outcome(stage, StageStatus::Skipped, started, &why));
+        return Ok(Plan::Done(outcome(
+            stage,
+            StageStatus::Skipped,
+            started,
+            &why,
+        )));
     }
     if shared.options.dry_run {
-        return Ok(outcome(stage, StageStatus::WouldRun, started, &why));
+        return Ok(Plan::Done(outcome(
+            stage,
+            StageStatus::WouldRun,
+            started,
+            &why,
+        )));
     }
     // Only now, for this stage's outputs: the check walks output directories.
     stage.refuse_tracked_outputs(shared.ws.root())?;
-    shared.observer.started(&stage.name, &why);
+    Ok(Plan::Run {
+        inputs,
+        why,
+        started,
+    })
+}
+
+/// Restores the stage's outputs from the run cache when its inputs were seen before (and the
+/// run is not forced), and appends the run record; its outcome and lock entry if it did.
+pub(crate) fn restore_cached(
+    shared: &Shared,
+    stage: &Stage,
+    inputs: &StageLock,
+    why: &[Reason],
+    started: Instant,
+) -> Result<Option<(StageOutcome, StageLock)>> {
     let wall_start = SystemTime::now();
-    let mlops_dir = shared.ws.mlops_dir();
-    let key = runcache::key(&inputs);
-    if !shared.options.force
-        && let Some(entry) = runcache::lookup(&shared.ws.shared_dir(), &key)
-        && restore_outputs(shared, stage, &entry)?
-    {
-        let entry_lock = StageLock {
-            outs: entry.outs,
-            metrics: entry.metrics,
-            ..inputs
-        };
-        commit(shared, stage, &entry_lock)?;
-        link_outputs(shared, &entry_lock.outs)?;
-        let result = outcome(stage, StageStatus::Restored, started, &why);
-        record(shared, stage, &entry_lock, &result, wall_start)?;
-        return Ok(result);
+    if shared.options.force {
+        return Ok(None);
     }
+    let Some(entry) = runcache::lookup(&shared.ws.shared_dir(), &runcache::key(inputs)) else {
+        return Ok(None);
+    };
+    if !restore_outputs(shared, stage, &entry)? {
+        return Ok(None);
+    }
+    let entry_lock = StageLock {
+        outs: entry.outs,
+        metrics: entry.metrics,
+        ..inputs.clone()
+    };
+    let result = outcome(stage, StageStatus::Restored, started, why);
+    record(shared, stage, &entry_lock, &result, wall_start)?;
+    Ok(Some((result, entry_lock)))
+}
+
+/// Restores the stage's outputs from the run cache, or runs its command and caches them, and
+/// appends the run record; its outcome, and the lock entry to commit when it succeeded. The
+/// outputs are left as copies (or as the link mode places them unshared): see `link_outputs`.
+pub(crate) fn produce(
+    shared: &Shared,
+    stage: &Stage,
+    inputs: StageLock,
+    why: &[Reason],
+    started: Instant,
+) -> Result<(StageOutcome, Option<StageLock>)> {
+    if let Some((result, entry_lock)) = restore_cached(shared, stage, &inputs, why, started)? {
+        return Ok((result, Some(entry_lock)));
+    }
+    let wall_start = SystemTime::now();
+    let key = runcache::key(&inputs);
     remove_outputs(shared.ws.root(), stage)?;
     let (exit, interrupted, leftovers) = run_command(shared, stage)?;
-    let mut result = outcome(stage, StageStatus::Ran, started, &why);
+    let mut result = outcome(stage, StageStatus::Ran, started, why);
     result.exit_code = exit;
     if let Some(error) = failure(shared, stage, exit, interrupted, leftovers) {
         result.status = StageStatus::Failed;
         result.error = Some(error);
-    }
-    if result.status == StageStatus::Failed {
         record(shared, stage, &inputs, &result, wall_start)?;
-        return Ok(result);
+        return Ok((result, None));
     }
     let mut entry_lock = inputs;
     // Metrics files stay plain files in the workspace (git tracks them), whatever the link mode;
@@ -496,18 +641,16 @@ fn execute(
     entry_lock.metrics = cache_outputs(shared, &stage.metrics, LinkMode::Copy)?;
     runcache::record(
         &shared.ws.shared_dir(),
-        &mlops_dir,
+        &shared.ws.mlops_dir(),
         &key,
         &CacheEntry {
             outs: entry_lock.outs.clone(),
             metrics: entry_lock.metrics.clone(),
         },
     )?;
-    commit(shared, stage, &entry_lock)?;
-    link_outputs(shared, &entry_lock.outs)?;
     result.duration_s = started.elapsed().as_secs_f64();
     record(shared, stage, &entry_lock, &result, wall_start)?;
-    Ok(result)
+    Ok((result, Some(entry_lock)))
 }
 
 /// Why a command that ran did not produce a result to record, if it did not.
@@ -579,7 +722,7 @@ fn unlinked(link: LinkMode) -> LinkMode {
 /// Done only after `mlops.lock` names their objects: a link made before could outlive a killed
 /// run with no record naming its object, and `gc` would remove the object it points at (issue
 /// 14, defect 3). Files that no longer hold a recorded object stay as they are.
-fn link_outputs(shared: &Shared, outs: &[OutLock]) -> Result<()> {
+pub(crate) fn link_outputs(shared: &Shared, outs: &[OutLock]) -> Result<()> {
     let link = shared.options.link;
     if !link.shares_object() {
         return Ok(());
@@ -625,7 +768,7 @@ fn link_outputs(shared: &Shared, outs: &[OutLock]) -> Result<()> {
 }
 
 /// Writes the stage's lock entry and keeps its cached outputs out of git.
-fn commit(shared: &Shared, stage: &Stage, entry: &StageLock) -> Result<()> {
+pub(crate) fn commit(shared: &Shared, stage: &Stage, entry: &StageLock) -> Result<()> {
     for out in &stage.outs {
         let name = out.file_name().expect("outs have a name").to_string_lossy();
         let parent = out.parent().unwrap_or(Path::new(""));
@@ -658,7 +801,7 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
         force: true,
         link: unlinked(shared.options.link),
     };
-    match restore(shared.ws, &tracked, &options, &NoProgress) {
+    match checkout::restore(shared.ws, &tracked, &options, &NoProgress) {
         Ok(_) => Ok(true),
         Err(e) if e.is_missing_object() => Ok(false),
         Err(e) => Err(e.into()),
@@ -716,13 +859,17 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool, Lef
         })?;
     let pgid = child.id();
     let mut go = child.stdin.take().expect("stdin is piped");
-    let pid_file = match crate::running::PidFile::write(&mlops_dir, &stage.name, pgid) {
-        Ok(file) => file,
-        Err(e) => {
-            // Closing stdin without `go` ends the waiting shell before the command starts.
-            drop(go);
-            let _ = child.wait();
-            return Err(e);
+    let pid_file = if shared.in_job {
+        None
+    } else {
+        match crate::running::PidFile::write(&mlops_dir, &stage.name, pgid) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                // Closing stdin without `go` ends the waiting shell before the command starts.
+                drop(go);
+                let _ = child.wait();
+                return Err(e);
+            }
         }
     };
     // The command sees the end of its stdin, as with /dev/null; a shell that is already gone
@@ -763,7 +910,9 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool, Lef
         .lock()
         .expect("no panics while holding pids")
         .retain(|p| *p != pgid);
-    if leftovers == Leftovers::Running {
+    if leftovers == Leftovers::Running
+        && let Some(pid_file) = pid_file
+    {
         // The next `mlops run` must see that the group still writes.
         pid_file.keep();
     }

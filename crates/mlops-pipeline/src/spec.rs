@@ -25,6 +25,7 @@ use mlops_core::yaml::{Mapping, Value};
 use mlops_core::pointer::pointer_path;
 use mlops_core::scan::find_pointers;
 
+use crate::cluster::{Executor, RESOURCE_KEYS, Resources, ResourcesError};
 use crate::error::{Error, Result, nearest};
 use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
 
@@ -32,7 +33,7 @@ use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
 pub const PIPELINE_FILE: &str = "mlops.yaml";
 
 /// The keys of a stage body (and of a `foreach` stage's `do`).
-const BODY_KEYS: [&str; 8] = [
+const BODY_KEYS: [&str; 10] = [
     "cmd",
     "deps",
     "params",
@@ -41,7 +42,11 @@ const BODY_KEYS: [&str; 8] = [
     "wdir",
     "always_changed",
     "desc",
+    "executor",
+    "resources",
 ];
+/// The keys of the top level.
+const TOP_KEYS: [&str; 3] = ["stages", "plots", "executor"];
 /// The keys that repeat a stage.
 const LOOP_KEYS: [&str; 3] = ["foreach", "do", "matrix"];
 /// The most stages one `matrix` may make: far above any real sweep, far below what a few hundred
@@ -71,6 +76,10 @@ pub struct Stage {
     pub metrics: Vec<PathBuf>,
     pub always_changed: bool,
     pub desc: Option<String>,
+    /// Where the stage runs, when it says (`executor:`); else the pipeline's.
+    pub executor: Option<Executor>,
+    /// What it asks a cluster's scheduler for.
+    pub resources: Resources,
 }
 
 impl Stage {
@@ -117,6 +126,8 @@ pub struct Pipeline {
     pub stages: Vec<Stage>,
     /// The `plots:` section.
     pub plots: Vec<crate::plotdefs::PlotDef>,
+    /// Where stages run unless they say (`executor:` at the top level).
+    pub executor: Option<Executor>,
 }
 
 impl Pipeline {
@@ -176,15 +187,21 @@ impl Pipeline {
         };
         for key in top.keys() {
             let key = key_text(key);
-            if key != "stages" && key != "plots" {
+            if !TOP_KEYS.contains(&key.as_str()) {
                 return Err(Error::UnknownKey {
                     file,
                     place: "the top level".into(),
                     key: key.clone(),
-                    suggestion: nearest(&key, ["stages", "plots"]),
+                    suggestion: nearest(&key, TOP_KEYS),
                 });
             }
         }
+        let executor = match top.get("executor") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(
+                executor(value).ok_or_else(|| invalid("`executor` must be `local` or `slurm`"))?,
+            ),
+        };
         let plots = match top.get("plots") {
             Some(plots) if !outs_only => crate::plotdefs::parse(&file, plots)?,
             _ => Vec::new(),
@@ -195,6 +212,7 @@ impl Pipeline {
                 return Ok(Self {
                     stages: Vec::new(),
                     plots,
+                    executor,
                 });
             }
             Some(_) => {
@@ -219,6 +237,7 @@ impl Pipeline {
         Ok(Self {
             stages: parser.stages,
             plots,
+            executor,
         })
     }
 
@@ -484,6 +503,27 @@ impl Parser {
             Some(_) => return Err(self.bad(name, "always_changed", "must be true or false")),
         };
         let desc = body.get("desc").and_then(scalar_text);
+        let executor = match body.get("executor") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(
+                executor(value)
+                    .ok_or_else(|| self.bad(name, "executor", "must be `local` or `slurm`"))?,
+            ),
+        };
+        let resources = match body.get("resources") {
+            None | Some(Value::Null) => Resources::default(),
+            Some(value) => Resources::parse(value).map_err(|e| match e {
+                ResourcesError::UnknownKey(key) => Error::UnknownKey {
+                    file: self.file.clone(),
+                    place: format!("`resources` of stage `{name}`"),
+                    suggestion: nearest(&key, RESOURCE_KEYS),
+                    key,
+                },
+                ResourcesError::BadValue { key, message } => {
+                    self.bad(name, &format!("resources.{key}"), message)
+                }
+            })?,
+        };
         self.names.insert(name.to_owned());
         self.stages.push(Stage {
             name: name.to_owned(),
@@ -495,6 +535,8 @@ impl Parser {
             metrics,
             always_changed,
             desc,
+            executor,
+            resources,
         });
         Ok(())
     }
@@ -650,6 +692,14 @@ impl Parser {
             expr: expr.to_owned(),
             params: Some(PathBuf::from(DEFAULT_PARAMS)),
         })
+    }
+}
+
+/// `local` or `slurm`.
+fn executor(value: &Value) -> Option<Executor> {
+    match value {
+        Value::String(text) => Executor::parse(text),
+        _ => None,
     }
 }
 

@@ -1,0 +1,107 @@
+//! What a cluster job runs: `mlops stage exec NAME --result FILE`, one stage brought up to date
+//! inside the job. It reads the stage's inputs as they are now (its upstream jobs have ended),
+//! skips the stage if they still match `mlops.lock`, restores its outputs from the run cache if
+//! those inputs were seen before, or runs its command; it caches the outputs, appends the run
+//! record, and writes its result for the driver to commit to `mlops.lock`. It never writes
+//! `mlops.lock` itself (the driver holds the workspace lock) and keeps no pid file (the
+//! scheduler owns the job's processes).
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use mlops_core::Workspace;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::Executor;
+use crate::dag::Dag;
+use crate::error::{Error, Result};
+use crate::lockfile::{LockFile, StageLock};
+use crate::run::{Observer, Plan, RunOptions, Shared, StageOutcome, plan, produce};
+use crate::spec::Pipeline;
+
+/// What a job leaves for the driver.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct JobResult {
+    pub(crate) outcome: StageOutcome,
+    /// The stage's lock entry, when it ran or was restored.
+    pub(crate) lock: Option<StageLock>,
+}
+
+/// Brings stage `name` up to date (rerunning it whatever the lock says with `force`), and
+/// writes its result to `result` (a file in the workspace's `.mlops/cluster/`).
+pub fn exec(
+    ws: &Workspace,
+    name: &str,
+    result: &Path,
+    force: bool,
+    observer: &dyn Observer,
+) -> Result<StageOutcome> {
+    let cluster_dir = ws.mlops_dir().join(super::driver::CLUSTER_DIR);
+    if result.parent() != Some(cluster_dir.as_path()) {
+        return Err(Error::NotInJob {
+            message: format!(
+                "its result goes in `{}`, not `{}`",
+                cluster_dir.display(),
+                result.display()
+            ),
+        });
+    }
+    let pipeline = Pipeline::load(ws.root())?;
+    let dag = Dag::build(&pipeline, ws.root())?;
+    let Some(index) = pipeline.stages.iter().position(|s| s.name == name) else {
+        return Err(Error::UnknownStage {
+            name: name.to_owned(),
+            suggestion: crate::error::nearest(
+                name,
+                pipeline.stages.iter().map(|s| s.name.as_str()),
+            ),
+        });
+    };
+    let options = RunOptions {
+        targets: vec![name.to_owned()],
+        jobs: 1,
+        dry_run: false,
+        force,
+        downstream: false,
+        single_item: true,
+        keep_going: false,
+        link: ws.config().link,
+        env: Vec::new(),
+        experiment: None,
+        executor: Some(Executor::Local),
+        no_wait: false,
+        detach: false,
+    };
+    let cancel = AtomicBool::new(false);
+    let lock_file = LockFile::load(ws.root())?;
+    let shared = Shared::new(
+        ws,
+        &pipeline,
+        &dag,
+        &options,
+        observer,
+        &cancel,
+        lock_file,
+        &[index],
+    )?
+    .in_job();
+    let stage = &pipeline.stages[index];
+    let (outcome, lock) = match plan(&shared, stage, None)? {
+        Plan::Done(outcome) => (outcome, None),
+        Plan::Run {
+            inputs,
+            why,
+            started,
+        } => {
+            observer.started(name, &why);
+            produce(&shared, stage, inputs, &why, started)?
+        }
+    };
+    let text = serde_json::to_vec_pretty(&JobResult {
+        outcome: outcome.clone(),
+        lock,
+    })
+    .expect("results serialise");
+    mlops_core::atomic::write_in(ws.store().temp_dir(), result, &text)?;
+    Ok(outcome)
+}

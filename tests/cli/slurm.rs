@@ -1,0 +1,407 @@
+//! `mlops run` with the Slurm executor, against a real single-node cluster (slurmctld and
+//! slurmd on this host) that `scripts/slurm-setup.sh` installs and starts; `.ci/run` calls it
+//! first. Without it these tests fail with the script's message: CI must not skip them.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::support::{TestEnv, object_path};
+
+/// Sets up the cluster once per test process.
+fn cluster() {
+    static UP: OnceLock<()> = OnceLock::new();
+    UP.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-setup.sh");
+        let output = Command::new(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/slurm-setup.sh");
+        assert!(
+            output.status.success(),
+            "scripts/slurm-setup.sh could not start a Slurm cluster (root and Debian's slurm-wlm are needed); the Slurm tests cannot run without it"
+        );
+    });
+}
+
+/// The PATH of the tests, where `sbatch` and `squeue` are (the fixture clears the environment).
+fn path() -> String {
+    std::env::var("PATH").unwrap_or_default()
+}
+
+/// Runs `mlops --json ARGS` with the Slurm commands on the PATH: exit code, JSON Lines events,
+/// stderr.
+fn run_json(env: &TestEnv, args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let output = env
+        .cmd(&all)
+        .env("PATH", path())
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("run mlops");
+    let events = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON Lines"))
+        .collect();
+    (
+        output.status.code().unwrap_or(-1),
+        events,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The `event` events, by stage.
+fn stage_events<'a>(
+    events: &'a [serde_json::Value],
+    event: &str,
+) -> Vec<(&'a str, &'a serde_json::Value)> {
+    events
+        .iter()
+        .filter(|e| e["event"] == event)
+        .map(|e| (e["stage"].as_str().expect("stage"), e))
+        .collect()
+}
+
+fn status_of<'a>(events: &'a [serde_json::Value], stage: &str) -> &'a str {
+    stage_events(events, "stage")
+        .into_iter()
+        .find(|(s, _)| *s == stage)
+        .and_then(|(_, e)| e["status"].as_str())
+        .unwrap_or_else(|| panic!("no outcome for `{stage}` in {events:?}"))
+}
+
+/// `mlops.lock`, or nothing before a stage has been recorded.
+fn locked(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.path("mlops.lock")).unwrap_or_default()
+}
+
+/// A chain (prep), a fan-out (left, right) joined again (join), and a stage that fails (bad)
+/// with one after it. `join` reads both of its inputs: run before them, it would fail.
+const PIPELINE: &str = "\
+executor: slurm
+stages:
+  prep:
+    cmd: tr a-z A-Z < raw.txt > prep.txt
+    deps: [raw.txt]
+    outs: [prep.txt]
+  left:
+    cmd: cat prep.txt prep.txt > left.txt
+    deps: [prep.txt]
+    outs: [left.txt]
+  right:
+    cmd: rev prep.txt > right.txt
+    deps: [prep.txt]
+    outs: [right.txt]
+    resources: {cpus: 1, mem: 64M, time: 5m}
+  join:
+    cmd: cat left.txt right.txt > join.txt
+    deps: [left.txt, right.txt]
+    outs: [join.txt]
+  bad:
+    cmd: echo about to fail; exit 3
+    deps: [prep.txt]
+    outs: [bad.txt]
+  after_bad:
+    cmd: cp bad.txt after.txt
+    deps: [bad.txt]
+    outs: [after.txt]
+";
+
+#[test]
+fn a_pipeline_runs_as_jobs_in_its_order_and_a_failure_names_its_job_and_log() {
+    cluster();
+    let env = TestEnv::new();
+    env.write("raw.txt", "abc\n").write("mlops.yaml", PIPELINE);
+    let (code, events, stderr) = run_json(&env, &["run", "--keep-going"]);
+    assert_eq!(code, 1, "a stage failed: {events:?} {stderr}");
+
+    // Every stage that had to run was submitted, each as its own job.
+    let submitted = stage_events(&events, "submit");
+    let mut names: Vec<&str> = submitted.iter().map(|(s, _)| *s).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["after_bad", "bad", "join", "left", "prep", "right"]);
+    let mut jobs: Vec<&str> = submitted
+        .iter()
+        .map(|(_, e)| e["job"].as_str().expect("job id"))
+        .collect();
+    jobs.dedup();
+    assert_eq!(jobs.len(), 6);
+
+    // The chain and the fan-out ran in order (join read both sides), as jobs.
+    for stage in ["prep", "left", "right", "join"] {
+        assert_eq!(status_of(&events, stage), "ran", "{stage}");
+    }
+    assert_eq!(env.read("join.txt"), b"ABC\nABC\nCBA\n");
+    // The failure names its job and its log, which holds the command's output.
+    let (_, bad) = stage_events(&events, "stage")
+        .into_iter()
+        .find(|(s, _)| *s == "bad")
+        .expect("bad's outcome");
+    assert_eq!(bad["status"], "failed");
+    assert!(
+        bad["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("status 3")),
+        "{bad}"
+    );
+    let log = bad["log"].as_str().expect("log");
+    assert!(log.contains(bad["job"].as_str().expect("job")), "{log}");
+    assert!(String::from_utf8_lossy(&env.read(log)).contains("about to fail"));
+    assert_eq!(status_of(&events, "after_bad"), "not_run");
+
+    // The lock holds what succeeded, and the cache its outputs; nothing of the failure.
+    let lock = locked(&env);
+    for stage in ["prep:", "left:", "right:", "join:"] {
+        assert!(lock.contains(stage), "{stage} in {lock}");
+    }
+    assert!(!lock.contains("bad:"), "{lock}");
+    let join = blake3::hash(b"ABC\nABC\nCBA\n").to_hex().to_string();
+    assert!(object_path(&env, &join).is_file());
+    assert!(!env.path(".mlops/cluster/jobs.json").exists());
+
+    // Mended, a second run submits only what did not succeed.
+    env.write(
+        "mlops.yaml",
+        PIPELINE.replace("echo about to fail; exit 3", "echo fine > bad.txt"),
+    );
+    let (code, events, stderr) = run_json(&env, &["run"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    let mut names: Vec<&str> = stage_events(&events, "submit")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["after_bad", "bad"]);
+    assert_eq!(env.read("after.txt"), b"fine\n");
+}
+
+/// Waits until `mlops run` has submitted `stage` and its job runs; the job's id.
+fn running_job(env: &TestEnv, stage: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "`{stage}` never ran");
+        let jobs: serde_json::Value = std::fs::read(env.path(".mlops/cluster/jobs.json"))
+            .ok()
+            .and_then(|t| serde_json::from_slice(&t).ok())
+            .unwrap_or_default();
+        if let Some(id) = jobs[stage]["id"].as_str() {
+            let queue = Command::new("squeue")
+                .args(["--noheader", "--states=all", "--format=%T", "--jobs", id])
+                .output()
+                .expect("squeue");
+            if String::from_utf8_lossy(&queue.stdout).trim() == "RUNNING" {
+                return id.to_owned();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A stage that sleeps until a file appears (which is no dep of it), and one beside it.
+const SLOW: &str = "\
+executor: slurm
+stages:
+  slow:
+    cmd: while [ ! -f go ]; do sleep 0.2; done; echo done > slow.txt
+    outs: [slow.txt]
+  quick:
+    cmd: echo quick > quick.txt
+    outs: [quick.txt]
+";
+
+/// Starts `mlops run ARGS` in the background.
+fn start(env: &TestEnv, args: &[&str]) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("mlops"))
+        .args(args)
+        .current_dir(env.root())
+        .env_clear()
+        .env("PATH", path())
+        .env("HOME", env.outside("home"))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mlops")
+}
+
+#[test]
+fn a_job_cancelled_mid_run_is_reported_and_only_it_runs_again() {
+    cluster();
+    let env = TestEnv::new();
+    env.write("mlops.yaml", SLOW);
+    let objects_before = objects(&env);
+    let driver = start(&env, &["--json", "run", "--keep-going"]);
+    let job = running_job(&env, "slow");
+    let cancel = Command::new("scancel").arg(&job).status().expect("scancel");
+    assert!(cancel.success());
+    let output = driver.wait_with_output().expect("driver");
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON Lines"))
+        .collect();
+    let (_, slow) = stage_events(&events, "stage")
+        .into_iter()
+        .find(|(s, _)| *s == "slow")
+        .expect("slow's outcome");
+    assert_eq!(slow["status"], "failed");
+    assert_eq!(slow["error"], format!("job {job} was cancelled"));
+    assert_eq!(status_of(&events, "quick"), "ran");
+
+    // The lock has no entry for it, and the cache nothing of it.
+    let lock = locked(&env);
+    assert!(!lock.contains("slow:") && lock.contains("quick:"), "{lock}");
+    let quick = blake3::hash(b"quick\n").to_hex().to_string();
+    let mut expected = objects_before;
+    expected.push(quick);
+    expected.sort();
+    assert_eq!(objects(&env), expected, "only quick's output is cached");
+
+    // Again: only the cancelled stage is submitted.
+    env.write("go", "");
+    let (code, events, stderr) = run_json(&env, &["run"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    let names: Vec<&str> = stage_events(&events, "submit")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(names, ["slow"]);
+    assert_eq!(status_of(&events, "quick"), "skipped");
+}
+
+/// The names of the objects in the cache.
+fn objects(env: &TestEnv) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(env.path(".mlops/cache")) else {
+        return names;
+    };
+    for dir in dirs.flatten() {
+        let prefix = dir.file_name().to_string_lossy().into_owned();
+        if prefix.len() != 2 {
+            continue;
+        }
+        for file in std::fs::read_dir(dir.path()).expect("cache dir").flatten() {
+            names.push(format!("{prefix}{}", file.file_name().to_string_lossy()));
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn an_interrupted_run_cancels_its_jobs_and_a_detached_one_leaves_them_for_the_next_run() {
+    cluster();
+    let env = TestEnv::new();
+    env.write("mlops.yaml", SLOW);
+    let driver = start(&env, &["run"]);
+    let job = running_job(&env, "slow");
+    let signal = Command::new("kill")
+        .args(["-INT", &driver.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signal.success());
+    let output = driver.wait_with_output().expect("driver");
+    assert_eq!(output.status.code(), Some(1), "an interrupted run fails");
+    let state = Command::new("squeue")
+        .args(["--noheader", "--states=all", "--format=%T", "--jobs", &job])
+        .output()
+        .expect("squeue");
+    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "CANCELLED");
+    assert!(!locked(&env).contains("slow:"));
+
+    // With --detach, the job goes on; the next run takes it up instead of submitting it again.
+    let driver = start(&env, &["run", "--detach"]);
+    let job = running_job(&env, "slow");
+    let signal = Command::new("kill")
+        .args(["-INT", &driver.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signal.success());
+    let output = driver.wait_with_output().expect("driver");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&format!("job {job}")),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    env.write("go", "");
+    let (code, events, stderr) = run_json(&env, &["run"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    assert!(stage_events(&events, "submit").is_empty(), "{events:?}");
+    let (_, slow) = stage_events(&events, "stage")
+        .into_iter()
+        .find(|(s, _)| *s == "slow")
+        .expect("slow's outcome");
+    assert_eq!(slow["status"], "ran");
+    assert_eq!(slow["job"], job.as_str());
+    assert!(locked(&env).contains("slow:"));
+}
+
+#[test]
+fn no_wait_returns_the_job_ids_and_the_next_run_takes_them_up() {
+    cluster();
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  a:\n    cmd: sleep 1; echo a > a.txt\n    outs: [a.txt]\n  b:\n    cmd: cat a.txt a.txt > b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n",
+    );
+    let (code, events, stderr) = run_json(&env, &["run", "--executor", "slurm", "--no-wait"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    let submitted: Vec<(&str, &str)> = stage_events(&events, "submit")
+        .into_iter()
+        .map(|(s, e)| (s, e["job"].as_str().expect("job")))
+        .collect();
+    assert_eq!(submitted.len(), 2);
+    assert_eq!(status_of(&events, "a"), "submitted");
+    assert_eq!(status_of(&events, "b"), "submitted");
+
+    let (code, events, stderr) = run_json(&env, &["run", "--executor", "slurm"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    assert!(stage_events(&events, "submit").is_empty(), "{events:?}");
+    for (stage, job) in submitted {
+        let (_, outcome) = stage_events(&events, "stage")
+            .into_iter()
+            .find(|(s, _)| *s == stage)
+            .expect("outcome");
+        assert_eq!(outcome["status"], "ran", "{outcome}");
+        assert_eq!(outcome["job"], job);
+    }
+    assert_eq!(env.read("b.txt"), b"a\na\n");
+    assert!(!env.path(".mlops/cluster/jobs.json").exists());
+}
+
+#[test]
+fn bad_resources_and_a_missing_sbatch_exit_2_naming_them() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n    resources: {cpu: 2}\n",
+    );
+    let (_, stderr) = env.fails(2, &["run", "--executor", "slurm"]);
+    assert!(
+        stderr.contains("unknown key `cpu`") && stderr.contains("did you mean `cpus`"),
+        "{stderr}"
+    );
+    env.write(
+        "mlops.yaml",
+        "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n    resources: {time: soon}\n",
+    );
+    let (_, stderr) = env.fails(2, &["run"]);
+    assert!(stderr.contains("`resources.time`"), "{stderr}");
+
+    // The fixture's environment has no PATH: no sbatch.
+    env.write(
+        "mlops.yaml",
+        "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n    executor: slurm\n",
+    );
+    let (_, stderr) = env.fails(2, &["run"]);
+    assert!(
+        stderr.contains("`sbatch` is not on the PATH") && stderr.contains("--executor local"),
+        "{stderr}"
+    );
+    // Run here instead, it needs none.
+    env.run(&["run", "--executor", "local"]);
+    assert_eq!(env.read("a.txt"), b"a\n");
+}
