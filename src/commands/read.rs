@@ -23,6 +23,18 @@ pub(crate) struct ReadArgs {
 }
 
 impl ReadArgs {
+    /// These flags as a command line gives them (for the same read in another process).
+    pub(crate) fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(filter) = &self.filter {
+            args.extend(["--where".to_owned(), filter.clone()]);
+        }
+        for schema in &self.schema {
+            args.extend(["--schema".to_owned(), schema.clone()]);
+        }
+        args
+    }
+
     /// The options these flags give.
     pub(crate) fn options(&self) -> anyhow::Result<ReadOptions> {
         let mut options = ReadOptions::default();

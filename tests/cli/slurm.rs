@@ -2,6 +2,7 @@
 //! slurmd on this host) that `scripts/slurm-setup.sh` installs and starts; `.ci/run` calls it
 //! first. Without it these tests fail with the script's message: CI must not skip them.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -404,4 +405,59 @@ fn bad_resources_and_a_missing_sbatch_exit_2_naming_them() {
     // Run here instead, it needs none.
     env.run(&["run", "--executor", "local"]);
     assert_eq!(env.read("a.txt"), b"a\n");
+}
+
+#[test]
+fn a_sharded_profile_on_slurm_equals_the_local_one() {
+    cluster();
+    let env = TestEnv::new();
+    let mut files = Vec::new();
+    for part in 0..8u32 {
+        let mut text = String::from("x,y,group\n");
+        for row in 0..200u32 {
+            let x = f64::from(part * 200 + row) * 0.37;
+            let _ = writeln!(
+                text,
+                "{x},{},{}",
+                (part + row) % 7,
+                ["a", "b", "c"][row as usize % 3]
+            );
+        }
+        let name = format!("data/part{part}.csv");
+        env.write(&name, text);
+        files.push(name);
+    }
+    let mut local = vec!["profile"];
+    local.extend(files.iter().map(String::as_str));
+    local.extend(["-o", "local.profile"]);
+    env.run(&local);
+    let mut sharded = local.clone();
+    sharded.pop();
+    sharded.extend(["sharded.profile", "--executor", "slurm", "--shards", "3"]);
+    let output = env
+        .cmd(&sharded)
+        .env("PATH", path())
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("run mlops");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(env.read("sharded.profile"), env.read("local.profile"));
+    let left: Vec<_> = std::fs::read_dir(env.root())
+        .expect("root")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".mlops-shards"))
+        .collect();
+    assert!(left.is_empty(), "the shards' directory is removed");
+
+    // Drift against either profile gives the same results.
+    let drift = |reference: &str| {
+        let mut report = env.json(&["drift", "--reference", reference, "data/part0.csv"]);
+        report["reference"] = serde_json::Value::Null;
+        report
+    };
+    assert_eq!(drift("local.profile"), drift("sharded.profile"));
 }

@@ -105,7 +105,7 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
         let interrupted = shared.cancel.load(Ordering::Relaxed);
         if interrupted && !shared.options.detach && !interrupt_handled {
             let ids = submitted(&standing);
-            slurm::cancel(&ids)?;
+            slurm::cancel_jobs(&ids)?;
             cancelled.extend(ids);
             stop = true;
             interrupt_handled = true;
@@ -162,7 +162,7 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
                     .into_iter()
                     .filter(|id| queue.get(id).is_some_and(|s| s == "PENDING"))
                     .collect();
-                slurm::cancel(&pending)?;
+                slurm::cancel_jobs(&pending)?;
                 cancelled.extend(pending);
             }
         }

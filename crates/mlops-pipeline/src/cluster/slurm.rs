@@ -3,8 +3,11 @@
 //! (`sbatch --parsable`, `squeue --noheader --format`).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -100,7 +103,7 @@ pub fn in_flight(state: &str) -> bool {
 /// Cancels `jobs`. A job that ended meanwhile makes `scancel` complain; that is no error here
 /// (the driver learns how each job ended from the queue), so only a `scancel` that cannot be
 /// started is.
-pub fn cancel(jobs: &[JobId]) -> Result<()> {
+pub fn cancel_jobs(jobs: &[JobId]) -> Result<()> {
     if jobs.is_empty() {
         return Ok(());
     }
@@ -132,12 +135,73 @@ fn run(command: &mut Command, name: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// How the tasks of a job array ended: each task's last state, by task.
+#[derive(Debug, Clone)]
+pub struct ArrayRun {
+    pub job: JobId,
+    pub states: Vec<String>,
+}
+
+/// Runs `commands` (shell commands) as the tasks of one job array, task `i` running
+/// `commands[i]` in `dir` with `options` (resources) and its output in
+/// `logs/NAME-JOB_TASK.log`; waits until every task has ended, polling with backoff. When
+/// `cancel` is set, cancels the array and returns [`Error::Slurm`] saying so.
+pub fn run_array(
+    name: &str,
+    dir: &Path,
+    logs: &Path,
+    commands: &[String],
+    options: &[String],
+    cancel: &AtomicBool,
+) -> Result<ArrayRun> {
+    let mut script = String::from("case \"$SLURM_ARRAY_TASK_ID\" in\n");
+    for (task, command) in commands.iter().enumerate() {
+        let _ = writeln!(script, "{task}) {command} ;;");
+    }
+    script.push_str("*) echo \"no task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac");
+    let mut array = options.to_vec();
+    array.push(format!("--array=0-{}", commands.len().saturating_sub(1)));
+    let job = submit(&Submission {
+        name: name.to_owned(),
+        dir: dir.to_owned(),
+        log: logs.join(format!("{name}-%A_%a.log")),
+        after: Vec::new(),
+        options: array,
+        command: script,
+    })?;
+    let tasks: Vec<String> = (0..commands.len()).map(|t| format!("{job}_{t}")).collect();
+    let mut wait = Duration::from_millis(200);
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            cancel_jobs(std::slice::from_ref(&job))?;
+            return Err(Error::Slurm {
+                command: "mlops".into(),
+                message: format!("interrupted: job array {job} cancelled"),
+            });
+        }
+        std::thread::sleep(wait);
+        wait = (wait * 3 / 2).min(Duration::from_secs(2));
+        // The pending part of an array shows as one line (`12_[2-7]`), the rest task by task.
+        let known = states(std::slice::from_ref(&job))?;
+        if known.values().any(|s| in_flight(s)) {
+            continue;
+        }
+        return Ok(ArrayRun {
+            states: tasks
+                .iter()
+                .map(|t| known.get(t).cloned().unwrap_or_default())
+                .collect(),
+            job,
+        });
+    }
+}
+
 /// `text` quoted for `sh`.
-pub(crate) fn quote(text: &str) -> String {
+pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// `path` quoted for `sh`.
-pub(crate) fn quote_path(path: &Path) -> String {
+pub fn quote_path(path: &Path) -> String {
     quote(&path.to_string_lossy())
 }
