@@ -69,9 +69,11 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge=300
-SchedulerParameters=sched_min_interval=100000
+SchedulerParameters=sched_min_interval=100000,batch_sched_delay=0
 SlurmctldParameters=enable_configless
 MessageTimeout=20
+# A job that names no memory gets its CPUs' share, not the whole node: jobs run side by side.
+DefMemPerCPU=$((memory / cpus))
 NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF

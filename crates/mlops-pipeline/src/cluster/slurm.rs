@@ -180,7 +180,7 @@ pub fn run_array(
             });
         }
         std::thread::sleep(wait);
-        wait = (wait * 3 / 2).min(Duration::from_secs(2));
+        wait = (wait * 3 / 2).min(Duration::from_secs(1));
         // The pending part of an array shows as one line (`12_[2-7]`), the rest task by task.
         let known = states(std::slice::from_ref(&job))?;
         if known.values().any(|s| in_flight(s)) {
