@@ -461,3 +461,59 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
     };
     assert_eq!(drift("local.profile"), drift("sharded.profile"));
 }
+
+#[test]
+fn the_items_of_a_foreach_run_as_one_job_array() {
+    cluster();
+    let env = TestEnv::new();
+    env.write("raw.txt", "x\n").write(
+        "mlops.yaml",
+        "executor: slurm
+stages:
+  prep:
+    cmd: cp raw.txt prep.txt
+    deps: [raw.txt]
+    outs: [prep.txt]
+  part:
+    foreach: [a, b, c]
+    do:
+      cmd: echo ${item} | cat prep.txt - > part-${item}.txt
+      deps: [prep.txt]
+      outs:
+      - part-${item}.txt
+  join:
+    cmd: cat part-a.txt part-b.txt part-c.txt > join.txt
+    deps: [part-a.txt, part-b.txt, part-c.txt]
+    outs: [join.txt]
+",
+    );
+    let (code, events, stderr) = run_json(&env, &["run"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    let jobs: Vec<(&str, &str)> = stage_events(&events, "submit")
+        .into_iter()
+        .map(|(s, e)| (s, e["job"].as_str().expect("job")))
+        .collect();
+    let array: Vec<&str> = jobs
+        .iter()
+        .filter(|(s, _)| s.starts_with("part@"))
+        .map(|(_, j)| *j)
+        .collect();
+    let base = array[0].split_once('_').expect("an array task").0;
+    assert_eq!(
+        array,
+        [
+            format!("{base}_0"),
+            format!("{base}_1"),
+            format!("{base}_2")
+        ]
+    );
+    assert!(
+        !jobs
+            .iter()
+            .any(|(s, j)| !s.starts_with("part@") && j.contains('_'))
+    );
+    assert_eq!(env.read("join.txt"), b"x\na\nx\nb\nx\nc\n");
+    for stage in ["part@a:", "part@b:", "part@c:", "join:"] {
+        assert!(locked(&env).contains(stage), "{stage}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The cluster driver of `mlops run`: each selected stage that must run on Slurm becomes one
 //! `sbatch` job running `mlops stage exec` (see [`super::job`]), with `--dependency=afterok:`
-//! edges to the jobs of its upstream stages, so the cluster sees the DAG as it is. Stages that
+//! edges to the jobs of its upstream stages, so the cluster sees the DAG as it is (the items of
+//! a `foreach` or `matrix` that share resources and upstream jobs go as one job array). Stages that
 //! are up to date are skipped and those whose inputs the run cache knows are restored here,
 //! without a job; stages that run locally (`executor: local`) run here once their upstream jobs
 //! have ended.
@@ -14,6 +15,7 @@
 //! `--no-wait`, `--detach`, or a driver that died) takes them up instead of submitting them again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -111,7 +113,7 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
             interrupt_handled = true;
         }
         if !interrupted {
-            decide(shared, order, &mut standing, &mut jobs, &dir, stop)?;
+            while decide(shared, order, &mut standing, &mut jobs, &dir, stop)? {}
         }
         save_jobs(shared, &dir, &jobs)?;
         let ids = submitted(&standing);
@@ -193,8 +195,17 @@ fn submitted(standing: &HashMap<usize, State>) -> Vec<JobId> {
         .collect()
 }
 
+/// A stage to submit, after these jobs, for these reasons.
+struct Ready {
+    index: usize,
+    after: Vec<JobId>,
+    why: Vec<Reason>,
+}
+
 /// Decides every waiting stage whose upstream stages are decided: not run after a failure,
-/// skipped, restored, run here (local stages), or submitted after its upstream jobs.
+/// skipped, restored, run here (local stages), or submitted after its upstream jobs (the items
+/// of one `foreach` or `matrix` ready together, with the same resources and upstream jobs, as
+/// one job array). Whether any stage was decided: the stages after those may be ready now.
 fn decide(
     shared: &Shared,
     order: &[usize],
@@ -202,7 +213,9 @@ fn decide(
     jobs: &mut Jobs,
     dir: &Path,
     stop: bool,
-) -> Result<()> {
+) -> Result<bool> {
+    let mut progress = false;
+    let mut ready: Vec<Ready> = Vec::new();
     for &i in order {
         if !matches!(standing[&i], State::Waiting) {
             continue;
@@ -218,6 +231,7 @@ fn decide(
         if stop || failed {
             shared.finish(i, outcome(stage, StageStatus::NotRun, Instant::now(), &[]));
             standing.insert(i, State::Done(StageStatus::NotRun));
+            progress = true;
             continue;
         }
         if upstream.iter().any(|(_, s)| matches!(s, State::Waiting)) {
@@ -235,6 +249,7 @@ fn decide(
             // A local stage waits here for its upstream jobs.
             continue;
         }
+        progress = true;
         if local {
             let result = execute(shared, stage, None)?;
             let status = result.status;
@@ -273,17 +288,47 @@ fn decide(
                 }
             }
         };
-        let job = submit(
-            shared,
-            i,
-            dir,
-            after.into_iter().map(|(_, id)| id).collect(),
-        )?;
-        shared.observer.submitted(&stage.name, &job.id, &why);
-        jobs.insert(stage.name.clone(), job.clone());
-        standing.insert(i, State::Submitted(job));
+        ready.push(Ready {
+            index: i,
+            after: after.into_iter().map(|(_, id)| id).collect(),
+            why,
+        });
     }
-    Ok(())
+    for group in arrays(shared, ready) {
+        let submitted = if group.len() == 1 {
+            vec![submit(shared, group[0].index, dir, group[0].after.clone())?]
+        } else {
+            submit_array(shared, &group, dir)?
+        };
+        for (ready, job) in group.iter().zip(submitted) {
+            let stage = &shared.pipeline.stages[ready.index];
+            shared.observer.submitted(&stage.name, &job.id, &ready.why);
+            jobs.insert(stage.name.clone(), job.clone());
+            standing.insert(ready.index, State::Submitted(job));
+        }
+    }
+    Ok(progress)
+}
+
+/// The stages to submit grouped into job arrays: the items of one `foreach` or `matrix`
+/// (`name@item`) that ask for the same resources after the same jobs; every other stage alone.
+fn arrays(shared: &Shared, ready: Vec<Ready>) -> Vec<Vec<Ready>> {
+    // What items of one array share: the stage's name without `@item`, resources, upstream jobs.
+    type ArrayKey = (String, Vec<String>, Vec<JobId>);
+    let mut groups: Vec<(Option<ArrayKey>, Vec<Ready>)> = Vec::new();
+    for item in ready {
+        let stage = &shared.pipeline.stages[item.index];
+        let key = stage.name.split_once('@').map(|(base, _)| {
+            let mut after = item.after.clone();
+            after.sort();
+            (base.to_owned(), stage.resources.sbatch_args(), after)
+        });
+        match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((key, vec![item])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
 }
 
 /// Marks the stages still waiting (behind a stopped run) as not run.
@@ -297,10 +342,8 @@ fn mark_not_run(shared: &Shared, order: &[usize], standing: &mut HashMap<usize, 
     }
 }
 
-/// Submits stage `index` as a job that starts once the jobs `after` have succeeded.
-fn submit(shared: &Shared, index: usize, dir: &Path, after: Vec<JobId>) -> Result<Job> {
-    let stage = &shared.pipeline.stages[index];
-    let file = file_name(&stage.name);
+/// Where a job leaves stage `index`'s result: a new file in the cluster directory.
+fn result_path(shared: &Shared, index: usize, dir: &Path) -> PathBuf {
     let unique = format!(
         "{}-{}",
         std::process::id(),
@@ -308,31 +351,91 @@ fn submit(shared: &Shared, index: usize, dir: &Path, after: Vec<JobId>) -> Resul
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
-    let result = dir.join(format!("{file}-{unique}.json"));
+    dir.join(format!(
+        "{}-{unique}.json",
+        file_name(&shared.pipeline.stages[index].name)
+    ))
+}
+
+/// The shell command a job runs for stage `index`.
+fn exec_command(shared: &Shared, index: usize, result: &Path) -> Result<String> {
     let exe = std::env::current_exe()?;
     let mut command = format!(
         "exec {} stage exec {} --result {}",
         slurm::quote_path(&exe),
-        slurm::quote(&stage.name),
-        slurm::quote_path(&result)
+        slurm::quote(&shared.pipeline.stages[index].name),
+        slurm::quote_path(result)
     );
     if shared.options.force {
         command.push_str(" --force");
     }
+    Ok(command)
+}
+
+/// Submits stage `index` as a job that starts once the jobs `after` have succeeded.
+fn submit(shared: &Shared, index: usize, dir: &Path, after: Vec<JobId>) -> Result<Job> {
+    let stage = &shared.pipeline.stages[index];
+    let file = file_name(&stage.name);
+    let result = result_path(shared, index, dir);
     // Slurm names the log after the job (`%j`), known once submitted.
-    let log_pattern = dir.join(format!("{file}-%j.log"));
     let id = slurm::submit(&Submission {
         name: format!("mlops:{}", stage.name),
         dir: shared.ws.root().to_owned(),
-        log: log_pattern,
+        log: dir.join(format!("{file}-%j.log")),
         after,
         options: stage.resources.sbatch_args(),
-        command,
+        command: exec_command(shared, index, &result)?,
     })?;
     let log = Path::new(".mlops")
         .join(CLUSTER_DIR)
         .join(format!("{file}-{id}.log"));
     Ok(Job { id, result, log })
+}
+
+/// Submits the stages of `group` (items of one `foreach` or `matrix`, with the same resources
+/// and upstream jobs) as one job array, task `k` bringing up stage `group[k]`; each stage's job
+/// is its task (`JOB_k`).
+fn submit_array(shared: &Shared, group: &[Ready], dir: &Path) -> Result<Vec<Job>> {
+    let first = &shared.pipeline.stages[group[0].index];
+    let base = first
+        .name
+        .split_once('@')
+        .map_or(first.name.as_str(), |(b, _)| b);
+    let file = file_name(base);
+    let results: Vec<PathBuf> = group
+        .iter()
+        .map(|r| result_path(shared, r.index, dir))
+        .collect();
+    let mut script = String::from("case \"$SLURM_ARRAY_TASK_ID\" in\n");
+    for (task, (ready, result)) in group.iter().zip(&results).enumerate() {
+        let _ = writeln!(
+            script,
+            "{task}) {} ;;",
+            exec_command(shared, ready.index, result)?
+        );
+    }
+    script.push_str("*) exit 2 ;;\nesac");
+    let mut options = first.resources.sbatch_args();
+    options.push(format!("--array=0-{}", group.len() - 1));
+    let id = slurm::submit(&Submission {
+        name: format!("mlops:{base}"),
+        dir: shared.ws.root().to_owned(),
+        log: dir.join(format!("{file}-%A_%a.log")),
+        after: group[0].after.clone(),
+        options,
+        command: script,
+    })?;
+    Ok(results
+        .into_iter()
+        .enumerate()
+        .map(|(task, result)| Job {
+            id: format!("{id}_{task}"),
+            result,
+            log: Path::new(".mlops")
+                .join(CLUSTER_DIR)
+                .join(format!("{file}-{id}_{task}.log")),
+        })
+        .collect())
 }
 
 /// A stage name as part of a file name: characters Slurm's `--output` patterns or file systems

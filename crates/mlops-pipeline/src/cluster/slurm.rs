@@ -77,13 +77,36 @@ pub fn states(jobs: &[JobId]) -> Result<HashMap<JobId, String>> {
             .arg(jobs.join(",")),
         "squeue",
     )?;
-    Ok(out
-        .lines()
-        .filter_map(|line| {
-            let (id, state) = line.trim().split_once(' ')?;
-            Some((id.to_owned(), state.trim().to_owned()))
-        })
-        .collect())
+    let mut found = HashMap::new();
+    for line in out.lines() {
+        let Some((id, state)) = line.trim().split_once(' ') else {
+            continue;
+        };
+        for id in array_tasks(id) {
+            found.insert(id, state.trim().to_owned());
+        }
+    }
+    Ok(found)
+}
+
+/// The job ids a line of `squeue` stands for: itself, or for the still pending tasks of an array
+/// (`12_[2-5,7%4]`) each task (`12_2` ... `12_5`, `12_7`).
+fn array_tasks(id: &str) -> Vec<JobId> {
+    let Some((job, range)) = id
+        .split_once("_[")
+        .and_then(|(job, rest)| Some((job, rest.strip_suffix(']')?)))
+    else {
+        return vec![id.to_owned()];
+    };
+    let range = range.split('%').next().unwrap_or_default();
+    let mut tasks = Vec::new();
+    for part in range.split(',') {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(first), Ok(last)) = (first.parse::<u32>(), last.parse::<u32>()) {
+            tasks.extend((first..=last).map(|task| format!("{job}_{task}")));
+        }
+    }
+    tasks
 }
 
 /// Whether a job in `state` may still run.
@@ -204,4 +227,19 @@ pub fn quote(text: &str) -> String {
 /// `path` quoted for `sh`.
 pub fn quote_path(path: &Path) -> String {
     quote(&path.to_string_lossy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::array_tasks;
+
+    #[test]
+    fn pending_array_lines_stand_for_each_task() {
+        assert_eq!(array_tasks("12"), ["12"]);
+        assert_eq!(array_tasks("12_3"), ["12_3"]);
+        assert_eq!(
+            array_tasks("12_[2-4,7%2]"),
+            ["12_2", "12_3", "12_4", "12_7"]
+        );
+    }
 }
