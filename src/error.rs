@@ -67,6 +67,7 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::NoSbatch { .. } => "run on a machine with the Slurm client commands (Debian: `apt install slurm-client`; scripts/slurm-setup.sh sets up a one-node cluster), or run with `--executor local`".into(),
         P::Slurm { .. } => "`sinfo` shows whether the cluster answers; docs/cluster.md covers the executor's set-up".into(),
         P::NotInJob { .. } => "run the pipeline with `mlops run --executor slurm`".into(),
+        P::JobsPending { .. } => "run `mlops run` to follow them to their end and record their outputs (it submits nothing again), then try again".into(),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };
     Some(hint)

@@ -357,6 +357,12 @@ fn no_wait_returns_the_job_ids_and_the_next_run_takes_them_up() {
     assert_eq!(submitted.len(), 2);
     assert_eq!(status_of(&events, "a"), "submitted");
     assert_eq!(status_of(&events, "b"), "submitted");
+    // Their outputs reach the cache before any lock entry names them: gc waits for a take-up.
+    let (_, stderr) = env.fails(2, &["gc"]);
+    assert!(
+        stderr.contains("not been taken up") && stderr.contains("`a` (job"),
+        "{stderr}"
+    );
 
     let (code, events, stderr) = run_json(&env, &["run", "--executor", "slurm"]);
     assert_eq!(code, 0, "{events:?} {stderr}");
@@ -371,6 +377,8 @@ fn no_wait_returns_the_job_ids_and_the_next_run_takes_them_up() {
     }
     assert_eq!(env.read("b.txt"), b"a\na\n");
     assert!(!env.path(".mlops/cluster/jobs.json").exists());
+    env.run(&["gc"]);
+    env.run(&["status"]);
 }
 
 #[test]

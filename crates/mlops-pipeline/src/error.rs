@@ -126,6 +126,9 @@ pub enum Error {
     #[error("stages {stages} run on Slurm (`executor: slurm`), but `sbatch` is not on the PATH")]
     NoSbatch { stages: String },
 
+    #[error("cluster jobs submitted by `mlops run` have not been taken up yet: {jobs}")]
+    JobsPending { jobs: String },
+
     #[error("`mlops stage exec` runs inside a Slurm job that `mlops run` submitted: {message}")]
     NotInJob { message: String },
 

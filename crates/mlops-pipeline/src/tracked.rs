@@ -57,9 +57,12 @@ pub fn all(ws: &Workspace) -> Result<Vec<Tracked>> {
 
 /// `mlops gc`: removes the cache objects that no tracked path of the workspace needs, nor any
 /// of `also_keep` (tracked paths of other revisions). The tracked paths are read under the
-/// workspace lock, so data that an `add` or a run recorded while `gc` waited for it is kept.
+/// workspace lock, so data that an `add` or a run recorded while `gc` waited for it is kept;
+/// while cluster jobs wait to be taken up by `mlops run`, it refuses.
 pub fn gc(ws: &Workspace, dry_run: bool, also_keep: &[Tracked]) -> Result<GcReport> {
     let _lock = ws.lock()?;
+    // Jobs run with `--no-wait` or `--detach` cache outputs that no lock entry names yet.
+    crate::cluster::driver::refuse_if_jobs_pending(ws)?;
     let mut keep = all(ws)?;
     keep.extend_from_slice(also_keep);
     Ok(ops::gc::gc_locked(ws, dry_run, &keep)?)

@@ -506,6 +506,22 @@ fn collect(
     Ok(result)
 }
 
+/// Refuses while `.mlops/cluster/jobs.json` lists jobs no `mlops run` has taken up: they may be
+/// writing outputs into the cache that no lock entry names yet (`mlops gc` would remove them).
+pub(crate) fn refuse_if_jobs_pending(ws: &mlops_core::Workspace) -> Result<()> {
+    let jobs = load_jobs(&ws.mlops_dir().join(CLUSTER_DIR))?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    Err(Error::JobsPending {
+        jobs: jobs
+            .iter()
+            .map(|(stage, job)| format!("`{stage}` (job {})", job.id))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 fn load_jobs(dir: &Path) -> Result<Jobs> {
     match fs_err::read(dir.join(JOBS_FILE)) {
         // A damaged list loses only the taking up of earlier jobs: their stages run again.
