@@ -525,3 +525,22 @@ stages:
         assert!(locked(&env).contains(stage), "{stage}");
     }
 }
+
+#[test]
+fn a_jobs_list_naming_files_elsewhere_is_not_followed() {
+    cluster();
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "executor: slurm\nstages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n",
+    );
+    let outside = env.outside("precious.json");
+    std::fs::write(&outside, "{}").expect("write");
+    let jobs = serde_json::json!({"a": {"id": "1", "result": outside, "log": "x.log"}});
+    env.write(".mlops/cluster/jobs.json", jobs.to_string());
+    let (code, events, stderr) = run_json(&env, &["run"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    assert_eq!(stage_events(&events, "submit").len(), 1, "submitted anew");
+    assert!(outside.exists(), "a file outside the cluster directory is left alone");
+    assert_eq!(env.read("a.txt"), b"a\n");
+}

@@ -470,7 +470,19 @@ fn collect(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
-    let found: Option<JobResult> = text.and_then(|t| serde_json::from_slice(&t).ok());
+    // A result whose outputs are not the stage's declared ones is no result of this stage's:
+    // nothing from it is committed or linked.
+    let found: Option<JobResult> = text
+        .and_then(|t| serde_json::from_slice::<JobResult>(&t).ok())
+        .filter(|found| {
+            found.lock.as_ref().is_none_or(|entry| {
+                entry.outs.iter().all(|o| stage.outs.contains(&o.path))
+                    && entry
+                        .metrics
+                        .iter()
+                        .all(|o| stage.metrics.contains(&o.path))
+            })
+        });
     let mut result = if let Some(found) = found {
         if let Some(entry) = &found.lock
             && matches!(
@@ -524,8 +536,20 @@ pub(crate) fn refuse_if_jobs_pending(ws: &mlops_core::Workspace) -> Result<()> {
 
 fn load_jobs(dir: &Path) -> Result<Jobs> {
     match fs_err::read(dir.join(JOBS_FILE)) {
-        // A damaged list loses only the taking up of earlier jobs: their stages run again.
-        Ok(text) => Ok(serde_json::from_slice(&text).unwrap_or_default()),
+        // A damaged list loses only the taking up of earlier jobs: their stages run again. A
+        // result file is read and removed, so only entries whose result lies in this directory
+        // count.
+        Ok(text) => Ok(serde_json::from_slice::<Jobs>(&text)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, job)| {
+                job.result.parent() == Some(dir)
+                    && job
+                        .result
+                        .file_name()
+                        .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            })
+            .collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Jobs::new()),
         Err(e) => Err(e.into()),
     }
