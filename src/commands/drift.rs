@@ -78,6 +78,13 @@ pub(crate) struct DriftArgs {
     /// Exit 0 even when drift is detected or a gate fails
     #[arg(long)]
     no_fail: bool,
+    /// Where the reference is summarised: `local` (read here) or `slurm` (its files profiled
+    /// in --shards tasks of a Slurm job array and merged, then tested against as a profile)
+    #[arg(long, value_name = "EXECUTOR", value_parser = ["local", "slurm"], default_value = "local")]
+    executor: String,
+    /// With `--executor slurm`: how many tasks to split the reference's files among
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    shards: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -130,11 +137,24 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             data: args.read.dataset_where(ctx, paths, filter)?,
         })
     };
-    let reference = input(&args.reference, args.where_reference.as_ref())?;
+    let mut reference = input(&args.reference, args.where_reference.as_ref())?;
+    // Kept until the report is written: the reference's profile, made on the cluster.
+    let mut cluster_profile = None;
+    if args.executor == "slurm" && !reference.is_profile() {
+        let made = profile_reference(args, ctx, &reference)?;
+        reference = Input {
+            name: format!("{} (profiled on Slurm in shards)", reference.name),
+            data: mlops_data::Dataset::open(
+                std::slice::from_ref(made.path()),
+                mlops_data::ReadOptions::default(),
+            )?,
+        };
+        cluster_profile = Some(made);
+    }
     // A profile's rows were chosen when it was written; --where and --schema, which apply to
     // both sides, then apply to the current data alone, but the reference's own condition
     // would silently do nothing.
-    if reference.is_profile() && args.where_reference.is_some() {
+    if reference.is_profile() && args.where_reference.is_some() && cluster_profile.is_none() {
         anyhow::bail!(
             "--where-reference does not apply to a profile reference (`{}`): its rows were chosen when it was written (`mlops profile --where ...`)",
             reference.name
@@ -153,6 +173,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         mlops_core::outfile::ensure_not_input(output, &inputs)?;
     }
     let report = drift::drift(&reference, &batches, &options)?;
+    drop(cluster_profile);
     render::emit(ctx.printer, &report, &targets, render::drift::render)?;
     if report.dataset_drift {
         ctx.printer.warn("dataset drift detected");
@@ -175,4 +196,44 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             ExitStatus::Success
         },
     )
+}
+
+/// The reference's files profiled on Slurm (`--executor slurm --shards N`) with the reference's
+/// read options and kinds, written to a profile beside the reference (on the filesystem the
+/// cluster shares) that is removed when dropped.
+fn profile_reference(
+    args: &DriftArgs,
+    ctx: &Context,
+    reference: &Input,
+) -> anyhow::Result<ClusterProfile> {
+    let mut options = args.read.to_args_where(args.where_reference.as_ref());
+    for kind in &args.kind {
+        options.extend(["--kind".to_owned(), kind.clone()]);
+    }
+    let files = reference.data.files();
+    let parts = files
+        .first()
+        .and_then(|f| f.parent())
+        .map_or_else(|| ctx.cwd.clone(), std::path::Path::to_path_buf);
+    let profile =
+        super::shards::profile_on_slurm(ctx, files, &options, usize::from(args.shards), &parts)?;
+    let file =
+        ClusterProfile(parts.join(format!(".mlops-reference-{}.profile", std::process::id())));
+    profile.write(&file.0)?;
+    Ok(file)
+}
+
+/// A reference profile made on the cluster for one `mlops drift`, removed when dropped.
+struct ClusterProfile(PathBuf);
+
+impl ClusterProfile {
+    fn path(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for ClusterProfile {
+    fn drop(&mut self) {
+        let _ = fs_err::remove_file(&self.0);
+    }
 }

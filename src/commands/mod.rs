@@ -31,6 +31,7 @@ pub(crate) mod review;
 pub(crate) mod revisions;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod shards;
 pub(crate) mod split;
 pub(crate) mod stage;
 pub(crate) mod status;

@@ -96,7 +96,24 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, data.files())?;
             let kinds = mlops_drift::drift::parse_kinds(&args.kind)?;
             let profile = if args.executor == "slurm" {
-                sharded(args, ctx, &data, &profile_path(ctx, output)?)?
+                let mut options = args.read.to_args();
+                for (flag, values) in [("--columns", &args.columns), ("--exclude", &args.exclude)] {
+                    if !values.is_empty() {
+                        options.extend([flag.to_owned(), values.join(",")]);
+                    }
+                }
+                for kind in &args.kind {
+                    options.extend(["--kind".to_owned(), kind.clone()]);
+                }
+                let beside = profile_path(ctx, output)?;
+                let parts = beside.parent().unwrap_or(std::path::Path::new("."));
+                super::shards::profile_on_slurm(
+                    ctx,
+                    data.files(),
+                    &options,
+                    usize::from(args.shards),
+                    parts,
+                )?
             } else {
                 profile::profile_files(&data, &args.columns, &args.exclude, &kinds)?
             };
@@ -110,101 +127,4 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let target = render::Target { path: None, format };
     render::emit(ctx.printer, &summary, &[target], render::profile::render)?;
     Ok(ExitStatus::Success)
-}
-
-/// Profiles `data` on Slurm: its files split into `--shards` groups of about equal size, each
-/// profiled by one task of a job array (`mlops profile` on that group, written beside
-/// `output`), the parts merged here, in order. The workspace or the data's directory must be
-/// on a filesystem the cluster's nodes share.
-fn sharded(
-    args: &ProfileArgs,
-    ctx: &Context,
-    data: &mlops_data::Dataset,
-    output: &std::path::Path,
-) -> anyhow::Result<Profile> {
-    use mlops_pipeline::cluster::slurm;
-    if !slurm::available() {
-        anyhow::bail!(
-            "`--executor slurm` needs `sbatch` on the PATH; run on a machine with the Slurm client commands, or profile here with `--executor local`"
-        );
-    }
-    let groups = shard_groups(data.files(), usize::from(args.shards));
-    let dir = output
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join(format!(".mlops-shards-{}", std::process::id()));
-    fs_err::create_dir_all(&dir)?;
-    let exe = std::env::current_exe()?;
-    let mut options = args.read.to_args();
-    for (flag, values) in [("--columns", &args.columns), ("--exclude", &args.exclude)] {
-        if !values.is_empty() {
-            options.extend([flag.to_owned(), values.join(",")]);
-        }
-    }
-    for kind in &args.kind {
-        options.extend(["--kind".to_owned(), kind.clone()]);
-    }
-    let part = |task: usize| dir.join(format!("{task}.profile"));
-    let commands: Vec<String> = groups
-        .iter()
-        .enumerate()
-        .map(|(task, files)| {
-            let mut words = vec![slurm::quote_path(&exe), "-q".into(), "profile".into()];
-            words.extend(files.iter().map(|f| slurm::quote_path(f)));
-            words.extend(["-o".into(), slurm::quote_path(&part(task))]);
-            words.extend(options.iter().map(|o| slurm::quote(o)));
-            format!("exec {}", words.join(" "))
-        })
-        .collect();
-    let cancel = crate::commands::run::stop_flag();
-    let run = slurm::run_array("mlops-profile", &ctx.cwd, &dir, &commands, &[], &cancel)?;
-    let mut merged: Option<Profile> = None;
-    for (task, state) in run.states.iter().enumerate() {
-        let path = part(task);
-        if !path.is_file() {
-            anyhow::bail!(
-                "shard {task} (job {}_{task}) ended as {} without its profile: see `{}`",
-                run.job,
-                if state.is_empty() { "unknown" } else { state },
-                dir.join(format!("mlops-profile-{}_{task}.log", run.job))
-                    .display()
-            );
-        }
-        let shard = Profile::read(&path)?;
-        match &mut merged {
-            None => merged = Some(shard),
-            Some(whole) => whole.merge(&shard)?,
-        }
-    }
-    fs_err::remove_dir_all(&dir)?;
-    merged.ok_or_else(|| anyhow::anyhow!("no data to profile"))
-}
-
-/// `files` split into at most `shards` groups of about equal size (largest first, each to the
-/// lightest group), each group in the files' order.
-fn shard_groups(files: &[PathBuf], shards: usize) -> Vec<Vec<PathBuf>> {
-    let count = shards.clamp(1, files.len().max(1));
-    let mut by_size: Vec<(u64, usize)> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (fs_err::metadata(f).map_or(0, |m| m.len()), i))
-        .collect();
-    by_size.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); count];
-    for (size, i) in by_size {
-        let lightest = groups
-            .iter_mut()
-            .min_by_key(|(total, _)| *total)
-            .expect("at least one group");
-        lightest.0 += size;
-        lightest.1.push(i);
-    }
-    groups
-        .into_iter()
-        .filter(|(_, members)| !members.is_empty())
-        .map(|(_, mut members)| {
-            members.sort_unstable();
-            members.into_iter().map(|i| files[i].clone()).collect()
-        })
-        .collect()
 }

@@ -25,8 +25,13 @@ pub(crate) struct ReadArgs {
 impl ReadArgs {
     /// These flags as a command line gives them (for the same read in another process).
     pub(crate) fn to_args(&self) -> Vec<String> {
+        self.to_args_where(None)
+    }
+
+    /// [`ReadArgs::to_args`] with `filter`, when given, in place of --where.
+    pub(crate) fn to_args_where(&self, filter: Option<&String>) -> Vec<String> {
         let mut args = Vec::new();
-        if let Some(filter) = &self.filter {
+        if let Some(filter) = filter.or(self.filter.as_ref()) {
             args.extend(["--where".to_owned(), filter.clone()]);
         }
         for schema in &self.schema {

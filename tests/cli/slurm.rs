@@ -468,6 +468,39 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
         report
     };
     assert_eq!(drift("local.profile"), drift("sharded.profile"));
+
+    // `mlops drift --executor slurm` profiles its reference so, and tests against that.
+    let output = env
+        .cmd(&[
+            "--json",
+            "drift",
+            "--reference",
+            "data",
+            "data/part0.csv",
+            "--executor",
+            "slurm",
+            "--shards",
+            "4",
+        ])
+        .env("PATH", path())
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("run mlops");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut on_slurm: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    on_slurm["reference"] = serde_json::Value::Null;
+    assert_eq!(on_slurm, drift("local.profile"));
+    let left: Vec<String> = std::fs::read_dir(env.path("data"))
+        .expect("data")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -541,6 +574,9 @@ fn a_jobs_list_naming_files_elsewhere_is_not_followed() {
     let (code, events, stderr) = run_json(&env, &["run"]);
     assert_eq!(code, 0, "{events:?} {stderr}");
     assert_eq!(stage_events(&events, "submit").len(), 1, "submitted anew");
-    assert!(outside.exists(), "a file outside the cluster directory is left alone");
+    assert!(
+        outside.exists(),
+        "a file outside the cluster directory is left alone"
+    );
     assert_eq!(env.read("a.txt"), b"a\n");
 }
