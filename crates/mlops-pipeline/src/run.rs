@@ -7,6 +7,10 @@
 //! `.mlops/logs/<stage>.log`, outputs cached, then the lock entry and a run record written. A
 //! failed or interrupted stage leaves its lock entry as it was: outputs are recorded only from
 //! commands that ended on their own, with status 0, while this run held the workspace lock.
+//!
+//! When a selected stage runs on Slurm, the cluster driver (`cluster::driver`) schedules the
+//! run instead of the workers; it and the cluster jobs share the steps here: [`plan`] (skip or
+//! run, and why), `restore_cached`, [`produce`] (run and cache) and `commit`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
