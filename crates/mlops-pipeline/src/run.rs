@@ -9,8 +9,8 @@
 //! commands that ended on their own, with status 0, while this run held the workspace lock.
 //!
 //! When a selected stage runs on Slurm, the cluster driver (`cluster::driver`) schedules the
-//! run instead of the workers; it and the cluster jobs share the steps here: [`plan`] (skip or
-//! run, and why), `restore_cached`, [`produce`] (run and cache) and `commit`.
+//! run instead of the workers; it and the cluster jobs share the steps here: `plan` (skip or
+//! run, and why), `restore_cached`, `produce` (run and cache) and `commit`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,6 +1,6 @@
 //! Running stages on a cluster: where a stage runs ([`Executor`]), what it asks the scheduler
 //! for ([`Resources`], from `mlops.yaml`), the Slurm commands ([`slurm`]), the driver that
-//! submits a run's stages as jobs with the DAG's edges and follows them ([`driver`]), and what
+//! submits a run's stages as jobs with the DAG's edges and follows them (`driver`), and what
 //! each job runs ([`job`]: `mlops stage exec`).
 
 pub(crate) mod driver;
