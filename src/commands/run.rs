@@ -235,6 +235,7 @@ fn print_summary(report: &RunReport, dry_run: bool, started: std::time::Instant,
             "failed": count(StageStatus::Failed),
             "not_run": count(StageStatus::NotRun),
             "would_run": count(StageStatus::WouldRun),
+            "submitted": count(StageStatus::Submitted),
             "interrupted": report.interrupted,
             "duration_s": started.elapsed().as_secs_f64(),
         }));
@@ -252,6 +253,13 @@ fn print_summary(report: &RunReport, dry_run: bool, started: std::time::Instant,
         );
         if count(StageStatus::NotRun) > 0 {
             let _ = write!(text, ", not run {}", count(StageStatus::NotRun));
+        }
+        if count(StageStatus::Submitted) > 0 {
+            let _ = write!(
+                text,
+                ", {} still on the cluster",
+                count(StageStatus::Submitted)
+            );
         }
         if report.interrupted {
             text.push_str(" (interrupted)");

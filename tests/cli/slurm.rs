@@ -357,6 +357,11 @@ fn no_wait_returns_the_job_ids_and_the_next_run_takes_them_up() {
     assert_eq!(submitted.len(), 2);
     assert_eq!(status_of(&events, "a"), "submitted");
     assert_eq!(status_of(&events, "b"), "submitted");
+    let summary = events.last().expect("a summary");
+    assert_eq!(
+        (summary["event"].as_str(), summary["submitted"].as_u64()),
+        (Some("summary"), Some(2))
+    );
     // Their outputs reach the cache before any lock entry names them: gc waits for a take-up.
     let (_, stderr) = env.fails(2, &["gc"]);
     assert!(
