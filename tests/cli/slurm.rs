@@ -53,6 +53,23 @@ fn run_json(env: &TestEnv, args: &[&str]) -> (i32, Vec<serde_json::Value>, Strin
     )
 }
 
+/// Runs `mlops ARGS` with the Slurm commands on the PATH, asserting that it succeeds; its
+/// stdout.
+fn run_on_path(env: &TestEnv, args: &[&str]) -> Vec<u8> {
+    let output = env
+        .cmd(args)
+        .env("PATH", path())
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("run mlops");
+    assert!(
+        output.status.success(),
+        "mlops {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
 /// The `event` events, by stage.
 fn stage_events<'a>(
     events: &'a [serde_json::Value],
@@ -447,17 +464,7 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
     let mut sharded = local.clone();
     sharded.pop();
     sharded.extend(["sharded.profile", "--executor", "slurm", "--shards", "3"]);
-    let output = env
-        .cmd(&sharded)
-        .env("PATH", path())
-        .timeout(Duration::from_secs(240))
-        .output()
-        .expect("run mlops");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_on_path(&env, &sharded);
     assert_eq!(env.read("sharded.profile"), env.read("local.profile"));
     let left: Vec<_> = std::fs::read_dir(env.root())
         .expect("root")
@@ -475,8 +482,9 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
     assert_eq!(drift("local.profile"), drift("sharded.profile"));
 
     // `mlops drift --executor slurm` profiles its reference so, and tests against that.
-    let output = env
-        .cmd(&[
+    let stdout = run_on_path(
+        &env,
+        &[
             "--json",
             "drift",
             "--reference",
@@ -486,17 +494,9 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
             "slurm",
             "--shards",
             "4",
-        ])
-        .env("PATH", path())
-        .timeout(Duration::from_secs(240))
-        .output()
-        .expect("run mlops");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let mut on_slurm: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let mut on_slurm: serde_json::Value = serde_json::from_slice(&stdout).expect("JSON");
     on_slurm["reference"] = serde_json::Value::Null;
     assert_eq!(on_slurm, drift("local.profile"));
     let left: Vec<String> = std::fs::read_dir(env.path("data"))
