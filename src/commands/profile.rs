@@ -38,9 +38,14 @@ pub(crate) struct ProfileArgs {
     /// --shards groups, each profiled by one task of a Slurm job array, the parts merged here)
     #[arg(long, value_name = "EXECUTOR", value_parser = ["local", "slurm"], default_value = "local")]
     executor: String,
-    /// With `--executor slurm`: how many tasks to split the files among (at most one per file)
+    /// With `--executor slurm`: how many tasks to split the data among (whole files, or the
+    /// row groups of a Parquet file when there are fewer files than tasks)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     shards: u16,
+    /// Only these row groups of each Parquet file, `FIRST-END` (0-based, END excluded): a
+    /// shard's part of a file, as `--executor slurm` hands it out
+    #[arg(long, value_name = "FIRST-END", value_parser = row_group_range, hide = true)]
+    row_groups: Option<std::ops::Range<usize>>,
     #[command(flatten)]
     format: FormatArgs,
 }
@@ -92,7 +97,9 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             if args.data.is_empty() {
                 anyhow::bail!("give the data to profile, or `mlops profile merge`");
             }
-            let data = args.read.dataset(ctx, &args.data)?;
+            let data = args
+                .read
+                .dataset_part(ctx, &args.data, None, args.row_groups.clone())?;
             mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, data.files())?;
             let kinds = mlops_drift::drift::parse_kinds(&args.kind)?;
             let profile = if args.executor == "slurm" {
@@ -127,4 +134,21 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let target = render::Target { path: None, format };
     render::emit(ctx.printer, &summary, &[target], render::profile::render)?;
     Ok(ExitStatus::Success)
+}
+
+/// `FIRST-END`: row groups FIRST up to END, END excluded.
+fn row_group_range(text: &str) -> Result<std::ops::Range<usize>, String> {
+    let (first, end) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}` is not FIRST-END"))?;
+    let first: usize = first
+        .parse()
+        .map_err(|_| format!("`{first}` is not a row group"))?;
+    let end: usize = end
+        .parse()
+        .map_err(|_| format!("`{end}` is not a row group"))?;
+    if end <= first {
+        return Err(format!("`{text}` holds no row group"));
+    }
+    Ok(first..end)
 }

@@ -65,10 +65,23 @@ impl ReadArgs {
         inputs: &[PathBuf],
         filter: Option<&str>,
     ) -> anyhow::Result<Dataset> {
+        self.dataset_part(ctx, inputs, filter, None)
+    }
+
+    /// [`ReadArgs::dataset_where`] reading only `row_groups` of each Parquet file, when given
+    /// (a sharded job's part of a file).
+    pub(crate) fn dataset_part(
+        &self,
+        ctx: &Context,
+        inputs: &[PathBuf],
+        filter: Option<&str>,
+        row_groups: Option<std::ops::Range<usize>>,
+    ) -> anyhow::Result<Dataset> {
         let mut options = self.options()?;
         if let Some(filter) = filter {
             options.filter = Some(mlops_data::Filter::parse(filter)?);
         }
+        options.row_groups = row_groups;
         let inputs: Vec<PathBuf> = inputs.iter().map(|input| resolve(ctx, input)).collect();
         Ok(Dataset::open(&inputs, options)?)
     }

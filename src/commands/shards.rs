@@ -1,6 +1,7 @@
-//! Profiles computed on Slurm in shards: the files split into groups of about equal size, each
-//! profiled by one task of a job array (`mlops profile` on that group), the parts merged here in
-//! order. Profiles merge exactly (counts and fixed-bucket sketches add up), so `mlops profile`
+//! Profiles computed on Slurm in shards: the files split into groups of about equal size (or a
+//! Parquet file into runs of its row groups, when there are fewer files than tasks), each
+//! profiled by one task of a job array (`mlops profile` on that part), the parts merged here in
+//! the data's order. Profiles merge exactly (counts and fixed-bucket sketches add up), so `mlops profile`
 //! and `mlops drift` (for its reference) use this to spread the big side of their work over a
 //! cluster.
 
@@ -27,17 +28,20 @@ pub(crate) fn profile_on_slurm(
             "`--executor slurm` needs `sbatch` on the PATH; run on a machine with the Slurm client commands, or run here with `--executor local`"
         );
     }
-    let groups = shard_groups(files, shards);
+    let parts = plan(files, shards)?;
     let dir = parts_dir.join(format!(".mlops-shards-{}", std::process::id()));
     fs_err::create_dir_all(&dir)?;
     let exe = std::env::current_exe()?;
     let part = |task: usize| dir.join(format!("{task}.profile"));
-    let commands: Vec<String> = groups
+    let commands: Vec<String> = parts
         .iter()
         .enumerate()
-        .map(|(task, files)| {
+        .map(|(task, shard)| {
             let mut words = vec![slurm::quote_path(&exe), "-q".into(), "profile".into()];
-            words.extend(files.iter().map(|f| slurm::quote_path(f)));
+            words.extend(shard.files.iter().map(|f| slurm::quote_path(f)));
+            if let Some(groups) = &shard.row_groups {
+                words.push(format!("--row-groups={}-{}", groups.start, groups.end));
+            }
             words.extend(["-o".into(), slurm::quote_path(&part(task))]);
             words.extend(options.iter().map(|o| slurm::quote(o)));
             format!("exec {}", words.join(" "))
@@ -65,6 +69,59 @@ pub(crate) fn profile_on_slurm(
     }
     fs_err::remove_dir_all(&dir)?;
     merged.ok_or_else(|| anyhow::anyhow!("no data to profile"))
+}
+
+/// One task's part of the data: whole files, or some row groups of one Parquet file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Part {
+    files: Vec<PathBuf>,
+    row_groups: Option<std::ops::Range<usize>>,
+}
+
+/// The parts of `files` for `shards` tasks, in the data's order: whole files in groups of about
+/// equal size when there are at least as many files as tasks; else each Parquet file's row
+/// groups split into runs, a file getting tasks in proportion to its size (other files whole).
+fn plan(files: &[PathBuf], shards: usize) -> anyhow::Result<Vec<Part>> {
+    if files.len() >= shards {
+        return Ok(shard_groups(files, shards)
+            .into_iter()
+            .map(|files| Part {
+                files,
+                row_groups: None,
+            })
+            .collect());
+    }
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| fs_err::metadata(f).map_or(1, |m| m.len().max(1)))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    let mut parts = Vec::new();
+    for (file, size) in files.iter().zip(sizes) {
+        let groups = mlops_data::parquet_row_groups(file)?.unwrap_or(1);
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_precision_loss,
+            clippy::cast_sign_loss,
+            reason = "a share of a small count of tasks"
+        )]
+        let share = ((shards as f64 * size as f64 / total as f64).round() as usize).max(1);
+        let runs = share.min(groups);
+        if runs <= 1 {
+            parts.push(Part {
+                files: vec![file.clone()],
+                row_groups: None,
+            });
+            continue;
+        }
+        for run in 0..runs {
+            parts.push(Part {
+                files: vec![file.clone()],
+                row_groups: Some(groups * run / runs..groups * (run + 1) / runs),
+            });
+        }
+    }
+    Ok(parts)
 }
 
 /// `files` split into at most `shards` groups of about equal size (largest first, each to the

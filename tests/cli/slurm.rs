@@ -585,3 +585,70 @@ fn a_jobs_list_naming_files_elsewhere_is_not_followed() {
     );
     assert_eq!(env.read("a.txt"), b"a\n");
 }
+
+#[test]
+fn one_parquet_file_shards_by_row_groups() {
+    use std::sync::Arc;
+
+    use arrow_array::{Float64Array, RecordBatch, StringArray};
+
+    cluster();
+    let env = TestEnv::new();
+    let rows = 6000u32;
+    let x: Vec<f64> = (0..rows)
+        .map(|i| f64::from(i % 997) * 0.5 - 100.0)
+        .collect();
+    let group: Vec<&str> = (0..rows)
+        .map(|i| ["a", "b", "c"][(i % 3) as usize])
+        .collect();
+    let batch = RecordBatch::try_from_iter([
+        ("x", Arc::new(Float64Array::from(x)) as _),
+        ("group", Arc::new(StringArray::from(group)) as _),
+    ])
+    .expect("a batch");
+    let file = std::fs::File::create(env.path("big.parquet")).expect("create");
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1000))
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+        .expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+
+    env.run(&["profile", "big.parquet", "-o", "local.profile"]);
+    run_on_path(
+        &env,
+        &[
+            "profile",
+            "big.parquet",
+            "-o",
+            "sharded.profile",
+            "--executor",
+            "slurm",
+            "--shards",
+            "3",
+        ],
+    );
+    let local: serde_json::Value =
+        serde_json::from_slice(&env.read("local.profile")).expect("a profile");
+    let sharded: serde_json::Value =
+        serde_json::from_slice(&env.read("sharded.profile")).expect("a profile");
+    assert_eq!(local["rows"], sharded["rows"]);
+    assert_eq!(
+        local["columns"], sharded["columns"],
+        "three parts of 2 row groups merge exactly"
+    );
+    // The hidden flag a task is given refuses an empty range.
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "profile",
+            "big.parquet",
+            "-o",
+            "bad.profile",
+            "--row-groups",
+            "3-3",
+        ],
+    );
+    assert!(stderr.contains("holds no row group"), "{stderr}");
+}

@@ -51,6 +51,8 @@ pub(crate) struct Opening<'a> {
     pub(crate) wants: &'a [(String, ColumnType)],
     /// Only the rows where this holds (see `filter`).
     pub(crate) filter: Option<&'a Filter>,
+    /// Only these row groups of a Parquet file (see `ReadOptions::row_groups`).
+    pub(crate) row_groups: Option<&'a std::ops::Range<usize>>,
 }
 
 /// Opens `path` for its `wanted` columns, as `opening` says.
@@ -156,6 +158,7 @@ fn open_file(
             opening.batch_rows,
             opening.dictionary_text,
             filtering,
+            opening.row_groups,
         )?,
     };
     if given.is_empty() {
@@ -455,13 +458,15 @@ pub(crate) fn column_indices(path: &Path, schema: &Schema, wanted: &[&str]) -> R
 
 /// Opens a Parquet file for its `wanted` columns; with `dictionary_text`, text comes as
 /// dictionary arrays (fast to code into categories), else as the file stores it. `filtering`
-/// reads only the row groups whose statistics and partition values allow a match.
+/// reads only the row groups whose statistics and partition values allow a match, and
+/// `row_groups` only those.
 fn open_parquet(
     path: &Path,
     wanted: &[&str],
     batch_rows: usize,
     dictionary_text: bool,
     filtering: Option<&Filtering>,
+    row_groups: Option<&std::ops::Range<usize>>,
 ) -> Result<Batches> {
     let file = crate::source::parquet(path)?;
     let planner = file.planner();
@@ -489,13 +494,25 @@ fn open_parquet(
     )
     .map_err(|e| table_error(path, e))?;
     let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
-    if let Some(filtering) = filtering {
-        let groups = filtering.row_groups(builder.metadata(), plain.schema());
+    let mut rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
+    if filtering.is_some() || row_groups.is_some() {
+        let groups: Vec<usize> = match filtering {
+            Some(filtering) => filtering.row_groups(builder.metadata(), plain.schema()),
+            None => (0..builder.metadata().num_row_groups()).collect(),
+        };
+        let groups: Vec<usize> = groups
+            .into_iter()
+            .filter(|g| row_groups.is_none_or(|range| range.contains(g)))
+            .collect();
+        let chosen: i64 = groups
+            .iter()
+            .map(|g| builder.metadata().row_group(*g).num_rows())
+            .sum();
+        rows = usize::try_from(chosen).ok();
         builder = builder.with_row_groups(groups);
     }
     let schema = builder.schema().clone();
     let indices = column_indices(path, &schema, wanted)?;
-    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
     // An object store's source fetches each row group's chunks of these columns together.
     planner.plan(builder.metadata(), &mask);
@@ -509,4 +526,12 @@ fn open_parquet(
         schema,
         rows,
     })
+}
+
+/// The number of row groups of the Parquet file at `path`, from its footer.
+pub(crate) fn row_group_count(path: &Path) -> Result<usize> {
+    let file = crate::source::parquet(path)?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| table_error(path, e))?;
+    Ok(metadata.metadata().num_row_groups())
 }

@@ -20,6 +20,9 @@ pub struct ReadOptions {
     /// Only the rows where this condition holds (`--where`); the rest are never handed on, and
     /// Parquet row groups and partitions that cannot hold one are not read.
     pub filter: Option<crate::Filter>,
+    /// Only these row groups (by index, from the first up to the last but one) of each Parquet
+    /// file: how a sharded job reads its part of a big file. Other formats are read whole.
+    pub row_groups: Option<std::ops::Range<usize>>,
 }
 
 /// A column's type, as it can be given for a column.
@@ -31,6 +34,17 @@ pub enum ColumnType {
     Text,
     /// Days since 1970-01-01, from ISO dates (`2026-12-01`, or a timestamp starting with one).
     Date,
+}
+
+/// How many row groups the Parquet file at `path` has; `None` for a file of another format.
+///
+/// # Errors
+/// When a Parquet file cannot be opened or its footer read.
+pub fn parquet_row_groups(path: &Path) -> Result<Option<usize>> {
+    if crate::text::format(path) != crate::text::Format::Parquet {
+        return Ok(None);
+    }
+    crate::batches::row_group_count(path).map(Some)
 }
 
 impl ColumnType {
@@ -232,6 +246,7 @@ impl Dataset {
                 dictionary_text,
                 hive: &self.hive,
                 filter: self.options.filter.as_ref(),
+                row_groups: self.options.row_groups.as_ref(),
                 schema: &self.options.schema,
                 wants,
             },

@@ -24,7 +24,7 @@ mod source;
 pub mod table;
 mod text;
 
-pub use dataset::{ColumnType, Dataset, ReadOptions};
+pub use dataset::{ColumnType, Dataset, ReadOptions, parquet_row_groups};
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use nullable::Nullable;

@@ -422,6 +422,7 @@ fn read_typed(
     let options = crate::ReadOptions {
         schema: schema.iter().map(|(c, t)| ((*c).to_owned(), *t)).collect(),
         filter: Some(Filter::parse(text).expect("parses")),
+        row_groups: None,
     };
     crate::Dataset::of_files(files.to_vec(), options).read(columns)
 }
@@ -494,6 +495,7 @@ fn a_parquet_text_column_converts_to_a_date_as_csv_text_does() {
     let options = crate::ReadOptions {
         schema: vec![("d".to_owned(), crate::ColumnType::Date)],
         filter: None,
+        row_groups: None,
     };
     let err = crate::Dataset::of_files(vec![path], options)
         .read(&["d"])
