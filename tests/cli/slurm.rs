@@ -379,7 +379,13 @@ fn no_wait_returns_the_job_ids_and_the_next_run_takes_them_up() {
         (summary["event"].as_str(), summary["submitted"].as_u64()),
         (Some("summary"), Some(2))
     );
-    // Their outputs reach the cache before any lock entry names them: gc waits for a take-up.
+    // The stages say so, and their outputs reach the cache before any lock entry names them:
+    // gc waits for a take-up.
+    let listed = env.run(&["stage", "list"]);
+    assert!(
+        listed.contains(&format!("submitted as job {}", submitted[0].1)),
+        "{listed}"
+    );
     let (_, stderr) = env.fails(2, &["gc"]);
     assert!(
         stderr.contains("not been taken up") && stderr.contains("`a` (job"),

@@ -173,6 +173,8 @@ pub(crate) struct Shared<'a> {
     /// Running inside a cluster job: the scheduler owns the command's processes, so no pid
     /// file names them (its process ids mean nothing on the machine of the next `mlops run`).
     in_job: bool,
+    /// In a dry run, the cluster jobs no `mlops run` has taken up yet, by stage.
+    on_cluster: BTreeMap<String, String>,
 }
 
 struct Schedule {
@@ -305,6 +307,11 @@ impl<'a> Shared<'a> {
             wake: Condvar::new(),
             running: Mutex::new(Vec::new()),
             in_job: false,
+            on_cluster: if options.dry_run {
+                crate::cluster::driver::pending_jobs(ws)?
+            } else {
+                BTreeMap::new()
+            },
         })
     }
 
@@ -558,6 +565,9 @@ pub(crate) fn plan(
     };
     if let Some(upstream) = upstream_would_run {
         why.push(Reason::UpstreamWouldRun(upstream));
+    }
+    if let Some(job) = shared.on_cluster.get(&stage.name) {
+        why.push(Reason::OnCluster(job.clone()));
     }
     if why.is_empty() {
         return Ok(Plan::Done(outcome(

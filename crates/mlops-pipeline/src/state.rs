@@ -28,6 +28,9 @@ pub enum Reason {
     OutChanged(PathBuf),
     /// Only in a dry run: an upstream stage would run first.
     UpstreamWouldRun(String),
+    /// Only in a dry run: the stage was submitted to the cluster as this job, which no
+    /// `mlops run` has taken up yet.
+    OnCluster(String),
 }
 
 impl fmt::Display for Reason {
@@ -42,6 +45,9 @@ impl fmt::Display for Reason {
             Reason::OutMissing(p) => write!(f, "out `{}` is missing", p.display()),
             Reason::OutChanged(p) => write!(f, "out `{}` was modified", p.display()),
             Reason::UpstreamWouldRun(s) => write!(f, "upstream stage `{s}` would run"),
+            Reason::OnCluster(job) => {
+                write!(f, "submitted as job {job}, not yet taken up by `mlops run`")
+            }
         }
     }
 }

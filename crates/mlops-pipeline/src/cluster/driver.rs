@@ -534,6 +534,15 @@ pub(crate) fn refuse_if_jobs_pending(ws: &mlops_core::Workspace) -> Result<()> {
     })
 }
 
+/// The jobs `.mlops/cluster/jobs.json` lists (submitted, not yet taken up): each one's id, by
+/// stage.
+pub(crate) fn pending_jobs(ws: &mlops_core::Workspace) -> Result<BTreeMap<String, JobId>> {
+    Ok(load_jobs(&ws.mlops_dir().join(CLUSTER_DIR))?
+        .into_iter()
+        .map(|(stage, job)| (stage, job.id))
+        .collect())
+}
+
 fn load_jobs(dir: &Path) -> Result<Jobs> {
     match fs_err::read(dir.join(JOBS_FILE)) {
         // A damaged list loses only the taking up of earlier jobs: their stages run again. A
