@@ -20,7 +20,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mlops=${MLOPS:-${CARGO_TARGET_DIR:-$root/target}/release/mlops}
 [ -x "$mlops" ] || { echo "build first: cargo build --release" >&2; exit 2; }
-"$root/scripts/slurm-setup.sh" >/dev/null || { echo "no Slurm cluster: scripts/slurm-setup.sh failed" >&2; exit 2; }
+"$root/scripts/slurm-setup.sh" >/dev/null || {
+    # Not a failure of the benchmarks: this machine cannot run a cluster (root is needed).
+    echo "benches/cluster.sh: skipped, no Slurm cluster (scripts/slurm-setup.sh failed)" >&2
+    exit 0
+}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rows=${ROWS:-12000000}
