@@ -27,6 +27,7 @@ mlops=${MLOPS:-${CARGO_TARGET_DIR:-$root/target}/release/mlops}
 }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+source "$root/benches/lib.sh"
 rows=${ROWS:-12000000}
 py=${PYTHON:-$HOME/.cache/mlops/treevenv/bin/python}
 now() { date +%s.%N; }
@@ -37,25 +38,10 @@ mkdir pipe && cd pipe
 git init -q -b main .
 "$mlops" -q init
 echo seed >input.txt
+printf 'fan:\n  factor: 1\n' >params.yaml
 {
     echo "executor: slurm"
-    echo "stages:"
-    echo "  chain0:"
-    echo "    cmd: cat input.txt > chain/0.txt"
-    echo "    deps: [input.txt]"
-    echo "    outs: [chain/0.txt]"
-    for i in $(seq 1 49); do
-        echo "  chain$i:"
-        echo "    cmd: cat chain/$((i - 1)).txt > chain/$i.txt"
-        echo "    deps: [chain/$((i - 1)).txt]"
-        echo "    outs: [chain/$i.txt]"
-    done
-    for i in $(seq 0 49); do
-        echo "  fan$i:"
-        echo "    cmd: echo $i > fan/$i.txt"
-        echo "    deps: [input.txt]"
-        echo "    outs: [fan/$i.txt]"
-    done
+    pipeline_100
 } >mlops.yaml
 
 echo "### Submitting 100 stages (\`mlops run --executor slurm --no-wait\`)"
@@ -63,19 +49,11 @@ echo
 start=$(now)
 "$mlops" --json run --no-wait >events.jsonl
 end=$(now)
-first=$(python3 - "$start" events.jsonl <<'EOF'
-import json, sys, os
-start = float(sys.argv[1])
-# The driver prints each submit event as it goes; the first one's time is when it reached stdout.
-events = [json.loads(l) for l in open(sys.argv[2])]
-print(sum(1 for e in events if e.get("event") == "submit"))
-EOF
-)
+submitted=$(grep -c '"event":"submit"' events.jsonl)
 echo "| | seconds |"
 echo "|---|---|"
-echo "| driver, all $first jobs submitted, wall | $(elapsed "$start" "$end") |"
+echo "| driver, all $submitted jobs submitted, wall | $(elapsed "$start" "$end") |"
 # The time to the first submission: one stage's decision and one sbatch call, timed alone.
-scancel --name="mlops:chain0" >/dev/null 2>&1 || true
 scancel -u "$(id -un)" >/dev/null 2>&1 || true
 rm -f .mlops/cluster/jobs.json
 sed -n '1,6p' mlops.yaml >one.yaml && cp mlops.yaml all.yaml && cp one.yaml mlops.yaml
@@ -97,9 +75,7 @@ for i in $(seq 0 49); do "$mlops" -q stage exec "fan$i" --result "$PWD/.mlops/cl
 end=$(now)
 exec_s=$(elapsed "$start" "$end")
 start=$(now)
-for i in $(seq 1 49); do sh -c "cat chain/$((i - 1)).txt > chain/$i.txt"; done
-for i in $(seq 0 49); do sh -c "echo $i > fan/$i.txt"; done
-sh -c "cat input.txt > chain/0.txt"
+while read -r command; do sh -c "$command"; done < <(pipeline_100_floor)
 end=$(now)
 sh_s=$(elapsed "$start" "$end")
 python3 - "$exec_s" "$sh_s" <<'EOF'
@@ -122,9 +98,7 @@ end=$(now)
 run_s=$(elapsed "$start" "$end")
 mkdir -p chain fan
 start=$(now)
-srun -Q sh -c "cat input.txt > chain/0.txt"
-for i in $(seq 1 49); do srun -Q sh -c "cat chain/$((i - 1)).txt > chain/$i.txt"; done
-for i in $(seq 0 49); do srun -Q sh -c "echo $i > fan/$i.txt"; done
+while read -r command; do srun -Q sh -c "$command"; done < <(pipeline_100_floor)
 end=$(now)
 srun_s=$(elapsed "$start" "$end")
 echo "| | wall |"

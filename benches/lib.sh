@@ -22,6 +22,38 @@ measure() {
     printf "| %s | %.${d}f s | %.${d}f s | %.0f MiB |\n" "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
 }
 
+# pipeline_100: prints the stages of the 100-stage pipeline the pipeline benchmarks run: a chain
+# of 50 (each stage copies the one before) and a fan-out of 50 independent stages that read
+# fan.factor from params.yaml (the caller writes it). Starts at `stages:`.
+pipeline_100() {
+    echo "stages:"
+    echo "  chain0:"
+    echo "    cmd: cat input.txt > chain/0.txt"
+    echo "    deps: [input.txt]"
+    echo "    outs: [chain/0.txt]"
+    for i in $(seq 1 49); do
+        echo "  chain$i:"
+        echo "    cmd: cat chain/$((i - 1)).txt > chain/$i.txt"
+        echo "    deps: [chain/$((i - 1)).txt]"
+        echo "    outs: [chain/$i.txt]"
+    done
+    for i in $(seq 0 49); do
+        echo "  fan$i:"
+        echo "    cmd: echo \${fan.factor} | cat - input.txt > fan/$i.txt"
+        echo "    deps: [input.txt]"
+        echo "    params: [fan.factor]"
+        echo "    outs: [fan/$i.txt]"
+    done
+}
+
+# pipeline_100_floor: the same 100 commands, one per line, as the stages run them with
+# fan.factor 1.
+pipeline_100_floor() {
+    echo "cat input.txt > chain/0.txt"
+    for i in $(seq 1 49); do echo "cat chain/$((i - 1)).txt > chain/$i.txt"; done
+    for i in $(seq 0 49); do echo "echo 1 | cat - input.txt > fan/$i.txt"; done
+}
+
 # start_moto: starts moto's S3 server (installed by .ci/moto.sh) on a free port of 127.0.0.1 and
 # waits for it; sets $python (moto's venv, with boto3), $endpoint and $moto_pid (the caller's EXIT
 # trap kills it). Its log goes to $work/moto.log.

@@ -19,33 +19,10 @@ git init -q -b main .
 "$mlops" -q init
 echo seed >input.txt
 printf 'fan:\n  factor: 1\n' >params.yaml
-{
-    echo "stages:"
-    echo "  chain0:"
-    echo "    cmd: cat input.txt > chain/0.txt"
-    echo "    deps: [input.txt]"
-    echo "    outs: [chain/0.txt]"
-    for i in $(seq 1 49); do
-        echo "  chain$i:"
-        echo "    cmd: cat chain/$((i - 1)).txt > chain/$i.txt"
-        echo "    deps: [chain/$((i - 1)).txt]"
-        echo "    outs: [chain/$i.txt]"
-    done
-    for i in $(seq 0 49); do
-        echo "  fan$i:"
-        echo "    cmd: echo \${fan.factor} | cat - input.txt > fan/$i.txt"
-        echo "    deps: [input.txt]"
-        echo "    params: [fan.factor]"
-        echo "    outs: [fan/$i.txt]"
-    done
-} >mlops.yaml
+pipeline_100 >mlops.yaml
 mkdir -p chain fan
 # The floor: the same 100 commands, one after another, from one shell.
-{
-    echo "cat input.txt > chain/0.txt"
-    for i in $(seq 1 49); do echo "cat chain/$((i - 1)).txt > chain/$i.txt"; done
-    for i in $(seq 0 49); do echo "echo 1 | cat - input.txt > fan/$i.txt"; done
-} >floor.sh
+pipeline_100_floor >floor.sh
 
 echo "| operation | wall | CPU | peak RSS |"
 echo "|---|---|---|---|"
