@@ -15,7 +15,6 @@
 //! `--no-wait`, `--detach`, or a driver that died) takes them up instead of submitting them again.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -406,25 +405,22 @@ fn submit_array(shared: &Shared, group: &[Ready], dir: &Path) -> Result<Vec<Job>
         .iter()
         .map(|r| result_path(shared, r.index, dir))
         .collect();
-    let mut script = String::from("case \"$SLURM_ARRAY_TASK_ID\" in\n");
-    for (task, (ready, result)) in group.iter().zip(&results).enumerate() {
-        let _ = writeln!(
-            script,
-            "{task}) {} ;;",
-            exec_command(shared, ready.index, result)?
-        );
-    }
-    script.push_str("*) exit 2 ;;\nesac");
-    let mut options = first.resources.sbatch_args();
-    options.push(format!("--array=0-{}", group.len() - 1));
-    let id = slurm::submit(&Submission {
-        name: format!("mlops:{base}"),
-        dir: shared.ws.root().to_owned(),
-        log: dir.join(format!("{file}-%A_%a.log")),
-        after: group[0].after.clone(),
-        options,
-        command: script,
-    })?;
+    let tasks: Vec<String> = group
+        .iter()
+        .zip(&results)
+        .map(|(ready, result)| exec_command(shared, ready.index, result))
+        .collect::<Result<_>>()?;
+    let id = slurm::submit(
+        &Submission {
+            name: format!("mlops:{base}"),
+            dir: shared.ws.root().to_owned(),
+            log: dir.join(format!("{file}-%A_%a.log")),
+            after: group[0].after.clone(),
+            options: first.resources.sbatch_args(),
+            command: String::new(),
+        }
+        .array(&tasks),
+    )?;
     Ok(results
         .into_iter()
         .enumerate()

@@ -32,6 +32,24 @@ pub struct Submission {
     pub command: String,
 }
 
+impl Submission {
+    /// This submission as a job array of `tasks` (shell commands) in place of its command:
+    /// task `k` runs `tasks[k]`, and is job `ID_k` of the array `ID` that [`submit`] returns
+    /// (`%A_%a` in `log` names a task's output after it).
+    #[must_use]
+    pub fn array(mut self, tasks: &[String]) -> Submission {
+        let mut script = String::from("case \"$SLURM_ARRAY_TASK_ID\" in\n");
+        for (task, command) in tasks.iter().enumerate() {
+            let _ = writeln!(script, "{task}) {command} ;;");
+        }
+        script.push_str("*) echo \"no task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac");
+        self.command = script;
+        self.options
+            .push(format!("--array=0-{}", tasks.len().saturating_sub(1)));
+        self
+    }
+}
+
 /// Whether `sbatch` is on the PATH.
 pub fn available() -> bool {
     std::env::var_os("PATH")
@@ -177,21 +195,17 @@ pub fn run_array(
     options: &[String],
     cancel: &AtomicBool,
 ) -> Result<ArrayRun> {
-    let mut script = String::from("case \"$SLURM_ARRAY_TASK_ID\" in\n");
-    for (task, command) in commands.iter().enumerate() {
-        let _ = writeln!(script, "{task}) {command} ;;");
-    }
-    script.push_str("*) echo \"no task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\nesac");
-    let mut array = options.to_vec();
-    array.push(format!("--array=0-{}", commands.len().saturating_sub(1)));
-    let job = submit(&Submission {
-        name: name.to_owned(),
-        dir: dir.to_owned(),
-        log: logs.join(format!("{name}-%A_%a.log")),
-        after: Vec::new(),
-        options: array,
-        command: script,
-    })?;
+    let job = submit(
+        &Submission {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            log: logs.join(format!("{name}-%A_%a.log")),
+            after: Vec::new(),
+            options: options.to_vec(),
+            command: String::new(),
+        }
+        .array(commands),
+    )?;
     let tasks: Vec<String> = (0..commands.len()).map(|t| format!("{job}_{t}")).collect();
     let mut wait = Duration::from_millis(200);
     loop {
