@@ -80,8 +80,8 @@ pub(crate) struct DriftArgs {
     no_fail: bool,
     /// Where the reference is summarised: `local` (read here) or `slurm` (its files profiled
     /// in --shards tasks of a Slurm job array and merged, then tested against as a profile)
-    #[arg(long, value_name = "EXECUTOR", value_parser = ["local", "slurm"], default_value = "local")]
-    executor: String,
+    #[arg(long, value_enum, default_value = "local")]
+    executor: super::run::ExecutorArg,
     /// With `--executor slurm`: how many tasks to split the reference's files among
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     shards: u16,
@@ -140,7 +140,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     let mut reference = input(&args.reference, args.where_reference.as_ref())?;
     // Kept until the report is written: the reference's profile, made on the cluster.
     let mut cluster_profile = None;
-    if args.executor == "slurm" && !reference.is_profile() {
+    if args.executor == super::run::ExecutorArg::Slurm && !reference.is_profile() {
         let made = profile_reference(args, ctx, &reference)?;
         reference = Input {
             name: format!("{} (profiled on Slurm in shards)", reference.name),

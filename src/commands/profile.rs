@@ -34,10 +34,10 @@ pub(crate) struct ProfileArgs {
     /// A column's kind, overriding the inferred one: `--kind zip=categorical`; repeatable
     #[arg(long, value_name = "COLUMN=numeric|categorical")]
     kind: Vec<String>,
-    /// Where the profiling runs: `local` (here, on every core) or `slurm` (the files split into
+    /// Where the profiling runs: `local` (here) or `slurm` (the files split into
     /// --shards groups, each profiled by one task of a Slurm job array, the parts merged here)
-    #[arg(long, value_name = "EXECUTOR", value_parser = ["local", "slurm"], default_value = "local")]
-    executor: String,
+    #[arg(long, value_enum, default_value = "local")]
+    executor: super::run::ExecutorArg,
     /// With `--executor slurm`: how many tasks to split the data among (whole files, or the
     /// row groups of a Parquet file when there are fewer files than tasks)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
@@ -102,7 +102,7 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
                 .dataset_part(ctx, &args.data, None, args.row_groups.clone())?;
             mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, data.files())?;
             let kinds = mlops_drift::drift::parse_kinds(&args.kind)?;
-            let profile = if args.executor == "slurm" {
+            let profile = if args.executor == super::run::ExecutorArg::Slurm {
                 let mut options = args.read.to_args();
                 for (flag, values) in [("--columns", &args.columns), ("--exclude", &args.exclude)] {
                     if !values.is_empty() {

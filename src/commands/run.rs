@@ -51,8 +51,8 @@ pub(crate) struct RunArgs {
     /// Where every stage runs, whatever `mlops.yaml` says: `local` (here) or `slurm` (each
     /// stage one sbatch job, with the DAG's dependencies) [default: as `mlops.yaml` says, else
     /// local]
-    #[arg(long, value_name = "EXECUTOR", value_parser = ["local", "slurm"])]
-    executor: Option<String>,
+    #[arg(long, value_enum)]
+    executor: Option<ExecutorArg>,
     /// With Slurm: return once the jobs are submitted; the next `mlops run` takes them up
     #[arg(long)]
     no_wait: bool,
@@ -65,6 +65,22 @@ pub(crate) struct RunArgs {
 /// A flag that SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) set, for a run to
 /// stop its stages: the run forwards the stop to each stage's process group and escalates on its
 /// own, so a second signal is not special.
+/// Where work runs, as `--executor` names it (`run`, and the sharded `profile` and `drift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExecutorArg {
+    Local,
+    Slurm,
+}
+
+impl From<ExecutorArg> for Executor {
+    fn from(arg: ExecutorArg) -> Executor {
+        match arg {
+            ExecutorArg::Local => Executor::Local,
+            ExecutorArg::Slurm => Executor::Slurm,
+        }
+    }
+}
+
 pub(crate) fn stop_flag() -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
@@ -206,7 +222,7 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         link: ws.config().link,
         env: Vec::new(),
         experiment: None,
-        executor: args.executor.as_deref().and_then(Executor::parse),
+        executor: args.executor.map(Executor::from),
         no_wait: args.no_wait,
         detach: args.detach,
     };

@@ -22,9 +22,7 @@ pub enum Executor {
 }
 
 impl Executor {
-    /// The names `mlops.yaml` and `--executor` take.
-    pub const NAMES: [&str; 2] = ["local", "slurm"];
-
+    /// The executor `mlops.yaml` names: `local` or `slurm`.
     pub fn parse(text: &str) -> Option<Executor> {
         match text {
             "local" => Some(Executor::Local),
