@@ -204,17 +204,39 @@ fn running_job(env: &TestEnv, stage: &str) -> String {
             .ok()
             .and_then(|t| serde_json::from_slice(&t).ok())
             .unwrap_or_default();
-        if let Some(id) = jobs[stage]["id"].as_str() {
-            let queue = Command::new("squeue")
-                .args(["--noheader", "--states=all", "--format=%T", "--jobs", id])
-                .output()
-                .expect("squeue");
-            if String::from_utf8_lossy(&queue.stdout).trim() == "RUNNING" {
-                return id.to_owned();
-            }
+        if let Some(id) = jobs[stage]["id"].as_str()
+            && job_state(id) == "RUNNING"
+        {
+            return id.to_owned();
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The state Slurm gives job `id` (`RUNNING`, `CANCELLED`, ...).
+fn job_state(id: &str) -> String {
+    let queue = Command::new("squeue")
+        .args(["--noheader", "--states=all", "--format=%T", "--jobs", id])
+        .output()
+        .expect("squeue");
+    String::from_utf8_lossy(&queue.stdout).trim().to_owned()
+}
+
+/// Starts `mlops ARGS`, sends it SIGINT (Ctrl-C) once `stage`'s job runs, and waits for it to
+/// end: the job's id, and what mlops printed.
+fn interrupt_once_running(
+    env: &TestEnv,
+    args: &[&str],
+    stage: &str,
+) -> (String, std::process::Output) {
+    let driver = start(env, args);
+    let job = running_job(env, stage);
+    let signal = Command::new("kill")
+        .args(["-INT", &driver.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signal.success());
+    (job, driver.wait_with_output().expect("driver"))
 }
 
 /// A stage that sleeps until a file appears (which is no dep of it), and one beside it.
@@ -314,31 +336,13 @@ fn an_interrupted_run_cancels_its_jobs_and_a_detached_one_leaves_them_for_the_ne
     cluster();
     let env = TestEnv::new();
     env.write("mlops.yaml", SLOW);
-    let driver = start(&env, &["run"]);
-    let job = running_job(&env, "slow");
-    let signal = Command::new("kill")
-        .args(["-INT", &driver.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(signal.success());
-    let output = driver.wait_with_output().expect("driver");
+    let (job, output) = interrupt_once_running(&env, &["run"], "slow");
     assert_eq!(output.status.code(), Some(1), "an interrupted run fails");
-    let state = Command::new("squeue")
-        .args(["--noheader", "--states=all", "--format=%T", "--jobs", &job])
-        .output()
-        .expect("squeue");
-    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "CANCELLED");
+    assert_eq!(job_state(&job), "CANCELLED");
     assert!(!locked(&env).contains("slow:"));
 
     // With --detach, the job goes on; the next run takes it up instead of submitting it again.
-    let driver = start(&env, &["run", "--detach"]);
-    let job = running_job(&env, "slow");
-    let signal = Command::new("kill")
-        .args(["-INT", &driver.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(signal.success());
-    let output = driver.wait_with_output().expect("driver");
+    let (job, output) = interrupt_once_running(&env, &["run", "--detach"], "slow");
     assert!(
         String::from_utf8_lossy(&output.stderr).contains(&format!("job {job}")),
         "{}",
