@@ -53,7 +53,7 @@ pub(crate) fn executor(shared: &Shared, index: usize) -> Executor {
 }
 
 /// A submitted job, as `jobs.json` keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Job {
     id: JobId,
     /// Its result file, in the cluster directory.
@@ -88,6 +88,8 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
     let dir = shared.ws.mlops_dir().join(CLUSTER_DIR);
     fs_err::create_dir_all(&dir)?;
     let mut jobs = load_jobs(&dir)?;
+    // What `jobs.json` holds now: it is written again only when the jobs in flight change.
+    let mut saved: Option<Jobs> = None;
     let mut standing: HashMap<usize, State> = order
         .iter()
         .map(|i| {
@@ -114,26 +116,17 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
         if !interrupted {
             while decide(shared, order, &mut standing, &mut jobs, &dir, stop)? {}
         }
-        save_jobs(shared, &dir, &jobs)?;
+        if saved.as_ref() != Some(&jobs) {
+            save_jobs(shared, &dir, &jobs)?;
+            saved = Some(jobs.clone());
+        }
         let ids = submitted(&standing);
         if ids.is_empty() {
             mark_not_run(shared, order, &mut standing);
             return Ok(());
         }
         if (shared.options.no_wait && !interrupted) || (interrupted && shared.options.detach) {
-            for &i in order {
-                if let State::Submitted(job) = &standing[&i] {
-                    let mut result = outcome(
-                        &shared.pipeline.stages[i],
-                        StageStatus::Submitted,
-                        Instant::now(),
-                        &[],
-                    );
-                    result.job = Some(job.id.clone());
-                    result.log = Some(job.log.clone());
-                    shared.finish(i, result);
-                }
-            }
+            report_submitted(shared, order, &standing);
             mark_not_run(shared, order, &mut standing);
             return Ok(());
         }
@@ -328,6 +321,19 @@ fn arrays(shared: &Shared, ready: Vec<Ready>) -> Vec<Vec<Ready>> {
         }
     }
     groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// Reports the stages whose jobs are left in flight (`--no-wait`, an interrupted `--detach`).
+fn report_submitted(shared: &Shared, order: &[usize], standing: &HashMap<usize, State>) {
+    for &i in order {
+        if let State::Submitted(job) = &standing[&i] {
+            let stage = &shared.pipeline.stages[i];
+            let mut result = outcome(stage, StageStatus::Submitted, Instant::now(), &[]);
+            result.job = Some(job.id.clone());
+            result.log = Some(job.log.clone());
+            shared.finish(i, result);
+        }
+    }
 }
 
 /// Marks the stages still waiting (behind a stopped run) as not run.
