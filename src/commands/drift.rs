@@ -215,10 +215,17 @@ fn profile_reference(
         .first()
         .and_then(|f| f.parent())
         .map_or_else(|| ctx.cwd.clone(), std::path::Path::to_path_buf);
+    let path = parts.join(format!(".mlops-reference-{}.profile", std::process::id()));
+    // The file is removed when the report is written: never one that was already there.
+    if path.exists() {
+        anyhow::bail!(
+            "`{}` is in the way of the reference's profile; remove it and run again",
+            path.display()
+        );
+    }
     let profile =
         super::shards::profile_on_slurm(ctx, files, &options, usize::from(args.shards), &parts)?;
-    let file =
-        ClusterProfile(parts.join(format!(".mlops-reference-{}.profile", std::process::id())));
+    let file = ClusterProfile(path);
     profile.write(&file.0)?;
     Ok(file)
 }

@@ -30,7 +30,8 @@ pub(crate) fn profile_on_slurm(
     }
     let parts = plan(files, shards)?;
     let dir = parts_dir.join(format!(".mlops-shards-{}", std::process::id()));
-    fs_err::create_dir_all(&dir)?;
+    // Made new, never taken over: it is removed whole once the parts are merged.
+    fs_err::create_dir(&dir)?;
     let exe = std::env::current_exe()?;
     let part = |task: usize| dir.join(format!("{task}.profile"));
     let commands: Vec<String> = parts
