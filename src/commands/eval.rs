@@ -116,6 +116,22 @@ pub(crate) struct EvalArgs {
     /// `metrics:` (what `mlops exp show` and `mlops metrics diff` read)
     #[arg(long, value_name = "FILE")]
     metrics_file: Option<PathBuf>,
+    /// Where the evaluation runs: `local` (here) or `slurm` (the files split into --shards
+    /// groups, each summed up by one task of a Slurm job array, the sums merged here; binary
+    /// tasks, categorical slices, no bootstrap)
+    #[arg(long, value_enum, default_value = "local")]
+    executor: super::run::ExecutorArg,
+    /// With `--executor slurm`: how many tasks to split the data among (whole files, or the
+    /// row groups of a Parquet file when there are fewer files than tasks)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    shards: u16,
+    /// Only these row groups of each Parquet file, `FIRST-END`: a shard's part, as
+    /// `--executor slurm` hands it out
+    #[arg(long, value_name = "FIRST-END", value_parser = super::shards::row_group_range, hide = true)]
+    row_groups: Option<std::ops::Range<usize>>,
+    /// Write this shard's sums to FILE instead of a report, for `--executor slurm` to merge
+    #[arg(long, value_name = "FILE", hide = true)]
+    partial: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -235,7 +251,7 @@ impl EvalArgs {
     /// The options (flags over the config file over the library's defaults; gates from both),
     /// the baseline report's path and the labels' (a flag's are relative to the working
     /// directory, the config's to the config file), and the join's keys.
-    fn options(&self, cwd: &Path) -> anyhow::Result<(Options, Option<PathBuf>, Labels)> {
+    fn options(&self, cwd: &Path) -> anyhow::Result<Settings> {
         let file = match &self.config {
             Some(path) => {
                 let path = cwd.join(path);
@@ -259,6 +275,7 @@ impl EvalArgs {
             None => EvalConfig::default(),
         };
         let mut settings = self.as_config(cwd).over(file);
+        let bootstrap_given = settings.bootstrap.is_some();
         let baseline = settings.baseline.take();
         let labels = Labels {
             paths: settings
@@ -268,8 +285,63 @@ impl EvalArgs {
                 .unwrap_or_default(),
             keys: settings.join.take().map(OneOrMany::into_names),
         };
-        Ok((settings.into_options()?, baseline, labels))
+        Ok(Settings {
+            options: settings.into_options()?,
+            baseline,
+            labels,
+            bootstrap_given,
+        })
     }
+
+    /// The flags that give a shard's task `options` as this run resolved them (config file
+    /// included), with the read flags; what only the merged report needs (gates, baseline,
+    /// outputs) stays here.
+    fn shard_args(&self, options: &Options) -> Vec<String> {
+        let mut args = self.read.to_args();
+        let mut flag = |name: &str, value: String| args.extend([format!("--{name}"), value]);
+        flag("label", options.label.clone());
+        if let Some(p) = &options.prediction {
+            flag("prediction", p.clone());
+        }
+        for score in &options.scores {
+            flag("score", score.clone());
+        }
+        if let Some(task) = options.task {
+            flag("task", mlops_eval::evaluate::task_name(task).to_owned());
+        }
+        // Display of an f64 reads back as the same number.
+        flag("threshold", options.threshold.to_string());
+        if let Some(p) = &options.pos_label {
+            flag("pos-label", p.clone());
+        }
+        if let Some(w) = &options.weight {
+            flag("weight", w.clone());
+        }
+        for set in &options.slices {
+            flag("slice", set.join(","));
+        }
+        for s in &options.sensitive {
+            flag("sensitive", s.clone());
+        }
+        if let Some((column, value)) = &options.privileged {
+            flag("privileged", format!("{column}={value}"));
+        }
+        flag("bootstrap", "0".to_owned());
+        if options.drop_missing {
+            args.push("--drop-missing".to_owned());
+        }
+        args
+    }
+}
+
+/// What the flags and the config file resolve to.
+struct Settings {
+    options: Options,
+    baseline: Option<PathBuf>,
+    labels: Labels,
+    /// Whether the flags or the file set the bootstrap (an evaluation in shards refuses it;
+    /// left to its default, it is turned off there).
+    bootstrap_given: bool,
 }
 
 /// Where the labels are and the columns they join on, from the flags or the config file.
@@ -298,11 +370,29 @@ impl Labels {
 }
 
 pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let (mut options, baseline, labels) = args.options(&ctx.cwd)?;
-    let targets = render::targets(&args.output, ctx, "eval", &render::eval::FORMATS)?;
+    let Settings {
+        mut options,
+        baseline,
+        labels,
+        bootstrap_given,
+    } = args.options(&ctx.cwd)?;
     // A directory or glob names its files, as for every command reading tables; expanded
     // before the same-file check, so that an output among them is found.
-    let data = args.read.dataset(ctx, &args.files)?;
+    let data = args
+        .read
+        .dataset_part(ctx, &args.files, None, args.row_groups.clone())?;
+    if let Some(part) = &args.partial {
+        let part = ctx.cwd.join(part);
+        mlops_core::outfile::ensure_not_input(&part, data.files())?;
+        let sums = mlops_eval::sharded::partial(&data, &options)?;
+        mlops_core::outfile::write(&part, &serde_json::to_vec(&sums)?)?;
+        return Ok(ExitStatus::Success);
+    }
+    let sharded = args.executor == super::run::ExecutorArg::Slurm;
+    if sharded && !bootstrap_given {
+        options.bootstrap.replicates = 0;
+    }
+    let targets = render::targets(&args.output, ctx, "eval", &render::eval::FORMATS)?;
     let mut inputs = data.files().to_vec();
     options.join = labels.join(ctx)?;
     inputs.extend(
@@ -328,7 +418,11 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
         mlops_core::outfile::ensure_not_input(&output, &inputs)?;
     }
     let baseline = baseline.map(|b| load_baseline(&b)).transpose()?;
-    let report = evaluate::evaluate(&data, &options, baseline.as_ref())?;
+    let report = if sharded {
+        evaluate_on_slurm(args, ctx, &data, &options, baseline.as_ref())?
+    } else {
+        evaluate::evaluate(&data, &options, baseline.as_ref())?
+    };
     render::emit(ctx.printer, &report, &targets, render::eval::render)?;
     if let Some(dir) = &plots_dir {
         fs_err::create_dir_all(dir)?;
@@ -351,4 +445,44 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The report merged from `--shards` tasks of a Slurm job array, each summing up its part of
+/// `data` (`mlops eval --partial`) with the options this run resolved.
+fn evaluate_on_slurm(
+    args: &EvalArgs,
+    ctx: &Context,
+    data: &mlops_data::Dataset,
+    options: &Options,
+    baseline: Option<&mlops_eval::evaluate::Baseline>,
+) -> anyhow::Result<mlops_eval::report::EvalReport> {
+    mlops_eval::sharded::check(options)?;
+    let parts = super::shards::run_on_slurm(
+        ctx,
+        "eval",
+        "--partial",
+        data.files(),
+        &args.shard_args(options),
+        usize::from(args.shards),
+        &ctx.cwd,
+    )?;
+    let mut merged: Option<mlops_eval::sharded::Partial> = None;
+    for path in &parts.files {
+        let text = fs_err::read_to_string(path)?;
+        let part = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("the shard's sums `{}` do not read: {e}", path.display())
+        })?;
+        match &mut merged {
+            None => merged = Some(part),
+            Some(whole) => whole.merge(part)?,
+        }
+    }
+    let merged = merged.ok_or_else(|| anyhow::anyhow!("no data to evaluate"))?;
+    Ok(mlops_eval::sharded::report(
+        &merged,
+        parts.files.len(),
+        &data.describe(),
+        options,
+        baseline,
+    )?)
 }

@@ -44,7 +44,7 @@ pub(crate) struct ProfileArgs {
     shards: u16,
     /// Only these row groups of each Parquet file, `FIRST-END` (0-based, END excluded): a
     /// shard's part of a file, as `--executor slurm` hands it out
-    #[arg(long, value_name = "FIRST-END", value_parser = row_group_range, hide = true)]
+    #[arg(long, value_name = "FIRST-END", value_parser = super::shards::row_group_range, hide = true)]
     row_groups: Option<std::ops::Range<usize>>,
     #[command(flatten)]
     format: FormatArgs,
@@ -134,21 +134,4 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     let target = render::Target { path: None, format };
     render::emit(ctx.printer, &summary, &[target], render::profile::render)?;
     Ok(ExitStatus::Success)
-}
-
-/// `FIRST-END`: row groups FIRST up to END, END excluded.
-fn row_group_range(text: &str) -> Result<std::ops::Range<usize>, String> {
-    let (first, end) = text
-        .split_once('-')
-        .ok_or_else(|| format!("`{text}` is not FIRST-END"))?;
-    let first: usize = first
-        .parse()
-        .map_err(|_| format!("`{first}` is not a row group"))?;
-    let end: usize = end
-        .parse()
-        .map_err(|_| format!("`{end}` is not a row group"))?;
-    if end <= first {
-        return Err(format!("`{text}` holds no row group"));
-    }
-    Ok(first..end)
 }

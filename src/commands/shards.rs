@@ -1,9 +1,9 @@
-//! Profiles computed on Slurm in shards: the files split into groups of about equal size (or a
+//! Data commands run on Slurm in shards: the files split into groups of about equal size (or a
 //! Parquet file into runs of its row groups, when there are fewer files than tasks), each
-//! profiled by one task of a job array (`mlops profile` on that part), the parts merged here in
-//! the data's order. Profiles merge exactly (counts and fixed-bucket sketches add up), so `mlops profile`
-//! and `mlops drift` (for its reference) use this to spread the big side of their work over a
-//! cluster.
+//! handled by one task of a job array (`mlops profile` or `mlops eval` on that part), the parts
+//! merged here in the data's order. Profiles merge exactly (counts and fixed-bucket sketches add
+//! up), and so do evaluations' sums (see `mlops_eval::sharded`): `mlops profile`, `mlops drift`
+//! and `mlops eval` use this to spread the big side of their work over a cluster.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +13,8 @@ use mlops_pipeline::cluster::slurm;
 use crate::commands::Context;
 
 /// The profile of `files`, computed by `shards` tasks of a Slurm job array, each running
-/// `mlops profile GROUP -o PART OPTIONS...` (`options`: the read, column and kind flags). The
-/// parts and the tasks' logs go in a directory made in `parts_dir`, which the cluster's nodes
-/// must share; it is removed once merged, and kept (and named) when a task fails.
+/// `mlops profile GROUP -o PART OPTIONS...` (`options`: the read, column and kind flags), and
+/// merged in the data's order.
 pub(crate) fn profile_on_slurm(
     ctx: &Context,
     files: &[PathBuf],
@@ -23,6 +22,44 @@ pub(crate) fn profile_on_slurm(
     shards: usize,
     parts_dir: &Path,
 ) -> anyhow::Result<Profile> {
+    let parts = run_on_slurm(ctx, "profile", "-o", files, options, shards, parts_dir)?;
+    let mut merged: Option<Profile> = None;
+    for path in &parts.files {
+        let shard = Profile::read(path)?;
+        match &mut merged {
+            None => merged = Some(shard),
+            Some(whole) => whole.merge(&shard)?,
+        }
+    }
+    merged.ok_or_else(|| anyhow::anyhow!("no data to profile"))
+}
+
+/// The parts the tasks of a sharded data command wrote, in the data's order, in a directory
+/// of their own that is removed when this is dropped.
+pub(crate) struct Parts {
+    dir: PathBuf,
+    pub(crate) files: Vec<PathBuf>,
+}
+
+impl Drop for Parts {
+    fn drop(&mut self) {
+        let _ = fs_err::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `mlops COMMAND` on `files` in `shards` tasks of a Slurm job array, each on its part of
+/// the data with `OUTPUT_FLAG PART` and `options`. The parts and the tasks' logs go in a
+/// directory made in `parts_dir`, which the cluster's nodes must share; it is kept, and named,
+/// when a task fails.
+pub(crate) fn run_on_slurm(
+    ctx: &Context,
+    command: &str,
+    output_flag: &str,
+    files: &[PathBuf],
+    options: &[String],
+    shards: usize,
+    parts_dir: &Path,
+) -> anyhow::Result<Parts> {
     if !slurm::available() {
         anyhow::bail!(
             "`--executor slurm` needs `sbatch` on the PATH; run on a machine with the Slurm client commands, or run here with `--executor local`"
@@ -30,46 +67,69 @@ pub(crate) fn profile_on_slurm(
     }
     let parts = plan(files, shards)?;
     let dir = parts_dir.join(format!(".mlops-shards-{}", std::process::id()));
-    // Made new, never taken over: it is removed whole once the parts are merged.
+    // Made new, never taken over: it is removed whole once the parts are read.
     fs_err::create_dir(&dir)?;
     let exe = std::env::current_exe()?;
-    let part = |task: usize| dir.join(format!("{task}.profile"));
+    let part = |task: usize| dir.join(format!("{task}.{command}"));
     let commands: Vec<String> = parts
         .iter()
         .enumerate()
         .map(|(task, shard)| {
-            let mut words = vec![slurm::quote_path(&exe), "-q".into(), "profile".into()];
+            let mut words = vec![slurm::quote_path(&exe), "-q".into(), command.into()];
             words.extend(shard.files.iter().map(|f| slurm::quote_path(f)));
             if let Some(groups) = &shard.row_groups {
                 words.push(format!("--row-groups={}-{}", groups.start, groups.end));
             }
-            words.extend(["-o".into(), slurm::quote_path(&part(task))]);
+            words.extend([output_flag.into(), slurm::quote_path(&part(task))]);
             words.extend(options.iter().map(|o| slurm::quote(o)));
             format!("exec {}", words.join(" "))
         })
         .collect();
     let cancel = crate::commands::run::stop_flag();
-    let run = slurm::run_array("mlops-profile", &ctx.cwd, &dir, &commands, &[], &cancel)?;
-    let mut merged: Option<Profile> = None;
+    let name = format!("mlops-{command}");
+    let run = slurm::run_array(&name, &ctx.cwd, &dir, &commands, &[], &cancel)?;
     for (task, state) in run.states.iter().enumerate() {
-        let path = part(task);
-        if !path.is_file() {
+        if !part(task).is_file() {
+            let log = dir.join(format!("{name}-{}_{task}.log", run.job));
+            // The task's own error, when it wrote one.
+            let said = fs_err::read_to_string(&log)
+                .ok()
+                .and_then(|text| {
+                    text.lines()
+                        .rev()
+                        .find_map(|l| l.strip_prefix("error: "))
+                        .map(|error| format!(": {}", error.trim()))
+                })
+                .unwrap_or_default();
             anyhow::bail!(
-                "shard {task} (job {}_{task}) ended as {} without its profile: see `{}`",
+                "shard {task} (job {}_{task}) ended as {} without its part{said}; its log: `{}`",
                 run.job,
                 if state.is_empty() { "unknown" } else { state },
-                dir.join(format!("mlops-profile-{}_{task}.log", run.job))
-                    .display()
+                log.display()
             );
         }
-        let shard = Profile::read(&path)?;
-        match &mut merged {
-            None => merged = Some(shard),
-            Some(whole) => whole.merge(&shard)?,
-        }
     }
-    fs_err::remove_dir_all(&dir)?;
-    merged.ok_or_else(|| anyhow::anyhow!("no data to profile"))
+    Ok(Parts {
+        files: (0..parts.len()).map(part).collect(),
+        dir,
+    })
+}
+
+/// `--row-groups FIRST-END`: a shard's run of row groups (0-based, END excluded).
+pub(crate) fn row_group_range(text: &str) -> Result<std::ops::Range<usize>, String> {
+    let (first, end) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}` is not FIRST-END"))?;
+    let first: usize = first
+        .parse()
+        .map_err(|_| format!("`{first}` is not a row group"))?;
+    let end: usize = end
+        .parse()
+        .map_err(|_| format!("`{end}` is not a row group"))?;
+    if end <= first {
+        return Err(format!("`{text}` holds no row group"));
+    }
+    Ok(first..end)
 }
 
 /// One task's part of the data: whole files, or some row groups of one Parquet file.

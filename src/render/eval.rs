@@ -205,6 +205,28 @@ fn text(r: &EvalReport, md: bool) -> String {
             join.superseded_labels
         );
     }
+    if let Some(sharded) = &r.sharded {
+        let _ = write!(
+            out,
+            "merged from {} shards; no bootstrap intervals",
+            sharded.shards
+        );
+        let errors: Vec<String> = sharded
+            .max_error
+            .iter()
+            .map(|(metric, error)| {
+                if *error == 0.0 {
+                    format!("{metric} exact")
+                } else {
+                    format!("{metric} within {error:.1e}")
+                }
+            })
+            .collect();
+        if !errors.is_empty() {
+            let _ = write!(out, "; from score histograms: {}", errors.join(", "));
+        }
+        out.push('\n');
+    }
     render_metrics(&mut out, r, md);
     if let Some(test) = &r.slice_test {
         render_slices(&mut out, r, test, md);

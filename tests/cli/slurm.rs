@@ -662,3 +662,101 @@ fn one_parquet_file_shards_by_row_groups() {
     );
     assert!(stderr.contains("holds no row group"), "{stderr}");
 }
+
+#[test]
+fn an_evaluation_in_shards_equals_the_local_one() {
+    cluster();
+    let env = TestEnv::new();
+    let mut files = Vec::new();
+    for part in 0..4u32 {
+        let mut text = String::from("label,p,region,sex\n");
+        for row in 0..300u32 {
+            let i = part * 300 + row;
+            let label = (i * 7 + i / 5) % 3 == 0;
+            // Scores with two decimals: each distinct score keeps its own histogram bucket.
+            let p = f64::from((i * 37 + u32::from(label) * 40) % 100) / 100.0;
+            let region = ["north", "south", "east"][(i % 3) as usize];
+            let sex = if i % 5 < 2 { "f" } else { "m" };
+            let _ = writeln!(text, "{},{p},{region},{sex}", u8::from(label));
+        }
+        let name = format!("preds/part{part}.csv");
+        env.write(&name, text);
+        files.push(name);
+    }
+    let mut local = vec!["--json", "eval"];
+    local.extend(files.iter().map(String::as_str));
+    local.extend([
+        "--score",
+        "p",
+        "--slice",
+        "region",
+        "--slice",
+        "region,sex",
+        "--sensitive",
+        "sex",
+        "--privileged",
+        "sex=m",
+        "--gate",
+        "roc_auc >= 0.4",
+    ]);
+    let mut sharded = local.clone();
+    sharded.extend(["--executor", "slurm", "--shards", "3"]);
+    local.extend(["--bootstrap", "0"]);
+    let local: serde_json::Value =
+        serde_json::from_slice(&env.cmd(&local).output().expect("run").stdout).expect("JSON");
+    let mut on_slurm: serde_json::Value =
+        serde_json::from_slice(&run_on_path(&env, &sharded)).expect("JSON");
+    assert_eq!(on_slurm["sharded"]["shards"], 3);
+    assert_eq!(on_slurm["sharded"]["max_error"]["roc_auc"], 0.0);
+    on_slurm
+        .as_object_mut()
+        .expect("an object")
+        .remove("sharded");
+    // Counts are exact; the sums of log losses and squared errors may differ in the last bits.
+    for metric in ["log_loss", "brier"] {
+        let (a, b) = (
+            local["overall"][metric].as_f64().expect("defined"),
+            on_slurm["overall"][metric].as_f64().expect("defined"),
+        );
+        assert!((a - b).abs() < 1e-12, "{metric}: {a} vs {b}");
+        on_slurm["overall"][metric] = local["overall"][metric].clone();
+    }
+    for slice in on_slurm["slices"].as_array_mut().expect("slices") {
+        for metric in ["log_loss", "brier", "expected_calibration_error"] {
+            slice["metrics"][metric] = serde_json::Value::Null;
+        }
+    }
+    let mut expected = local.clone();
+    for slice in expected["slices"].as_array_mut().expect("slices") {
+        for metric in ["log_loss", "brier", "expected_calibration_error"] {
+            slice["metrics"][metric] = serde_json::Value::Null;
+        }
+    }
+    expected["overall"]["expected_calibration_error"] =
+        on_slurm["overall"]["expected_calibration_error"].clone();
+    assert_eq!(on_slurm, expected);
+    let left: Vec<_> = std::fs::read_dir(env.root())
+        .expect("root")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".mlops-shards"))
+        .collect();
+    assert!(left.is_empty(), "the shards' directory is removed");
+
+    // What does not merge is refused: bootstrap intervals before any job, a numeric slice
+    // column by the task that reads it, its error passed on.
+    let mut bootstrap = sharded.clone();
+    bootstrap.extend(["--bootstrap", "100"]);
+    let (_, stderr) = env.fails(2, &bootstrap[1..]);
+    assert!(stderr.contains("bootstrap intervals"), "{stderr}");
+    let mut numeric = sharded.clone();
+    numeric.extend(["--slice", "p"]);
+    let output = env
+        .cmd(&numeric)
+        .env("PATH", path())
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("run mlops");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(stderr.contains("numeric slice column `p`"), "{stderr}");
+}

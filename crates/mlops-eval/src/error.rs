@@ -106,6 +106,12 @@ pub enum Error {
         expected: &'static str,
     },
 
+    #[error("an evaluation in shards cannot take {what}: {why}; evaluate without --shards")]
+    NotSharded { what: String, why: &'static str },
+
+    #[error("the shards' parts do not fit together: {0}")]
+    ShardsDisagree(String),
+
     #[error("--slice `{columns}` crosses more than {max} columns")]
     TooManyCrossed { columns: String, max: usize },
 }

@@ -11,8 +11,8 @@ use crate::fairness::Method;
 use crate::gates::Gate;
 use crate::input::{self, Columns, Prepared, Task};
 use crate::join::Join;
-use crate::measure::{measure, split};
-use crate::report::{BootstrapInfo, EvalReport, GateReport};
+use crate::measure::{Measures, measure, split};
+use crate::report::{BootstrapInfo, EvalReport, GateReport, SliceReport};
 use crate::sensitive::sensitive_groups;
 use crate::slices::{self, SliceMetric, SliceOptions};
 
@@ -108,7 +108,7 @@ impl Default for Options {
 
 impl Options {
     /// Every column the options name, once each.
-    fn columns(&self) -> Vec<&str> {
+    pub(crate) fn columns(&self) -> Vec<&str> {
         let mut wanted: Vec<&str> = vec![self.label.as_str()];
         wanted.extend(self.prediction.as_deref());
         wanted.extend(self.scores.iter().map(String::as_str));
@@ -212,11 +212,39 @@ pub fn evaluate(
         sensitive.as_ref(),
         options,
     );
+    let slices = slices::reports(
+        &dimensions,
+        measured.slices,
+        tested
+            .as_ref()
+            .map(|t| slices::test(&dimensions, &t.outcomes, &options.slice_options))
+            .as_deref(),
+    );
+    let measured = Measures {
+        slices: Vec::new(),
+        ..measured
+    };
+    let mut report = report_of(task, rows, measured, slices, options);
+    report.join = joined;
+    report.slice_test = tested.as_ref().map(|t| t.describe(&options.slice_options));
+    report.discovered = discovered;
+    gated(report, options, baseline)
+}
+
+/// The report of measures whose slices are already reported, before gates (passed; no join,
+/// slice test or discovered slices: the caller sets those it has).
+pub(crate) fn report_of(
+    task: Task,
+    rows: usize,
+    measured: Measures,
+    slices: Vec<SliceReport>,
+    options: &Options,
+) -> EvalReport {
     let (overall, undefined) = split(measured.overall.metrics);
-    let mut report = EvalReport {
+    EvalReport {
         task,
         rows,
-        join: joined,
+        join: None,
         overall,
         overall_ci: measured.overall.ci,
         bootstrap: (options.bootstrap.replicates > 0).then_some(BootstrapInfo {
@@ -226,19 +254,23 @@ pub fn evaluate(
         }),
         undefined,
         confusion_matrix: measured.confusion_matrix,
-        slice_test: tested.as_ref().map(|t| t.describe(&options.slice_options)),
-        slices: slices::reports(
-            &dimensions,
-            measured.slices,
-            tested.as_ref(),
-            &options.slice_options,
-        ),
-        discovered,
+        slice_test: None,
+        slices,
+        discovered: Vec::new(),
         fairness: measured.fairness,
+        sharded: None,
         gates: Vec::new(),
         passed: true,
         curves: measured.curves,
-    };
+    }
+}
+
+/// `report` with its gates decided.
+pub(crate) fn gated(
+    mut report: EvalReport,
+    options: &Options,
+    baseline: Option<&Baseline>,
+) -> Result<EvalReport> {
     let gates = gate_reports(&report, options, baseline)?;
     report.passed = gates.iter().all(|g| g.passed);
     report.gates = gates;
@@ -269,7 +301,12 @@ fn task_of(table: &table::Table, options: &Options, baseline: Option<&Baseline>)
 }
 
 /// The task's columns, checked and converted.
-fn prepare(table: &table::Table, task: Task, options: &Options, source: &str) -> Result<Prepared> {
+pub(crate) fn prepare(
+    table: &table::Table,
+    task: Task,
+    options: &Options,
+    source: &str,
+) -> Result<Prepared> {
     let columns = Columns {
         label: &options.label,
         prediction: options.prediction.as_deref(),

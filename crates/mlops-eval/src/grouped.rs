@@ -96,16 +96,11 @@ impl Ranked {
             })
             .collect();
         let by_position = scores.map(|s| {
-            let eps = f64::EPSILON;
             let by_position: Vec<f64> = order.iter().map(|&r| s[r as usize]).collect();
             Scored {
                 log_losses: order
                     .iter()
-                    .map(|&r| {
-                        let p = s[r as usize];
-                        let given = if labels[r as usize] { p } else { 1.0 - p };
-                        -given.clamp(eps, 1.0 - eps).ln()
-                    })
+                    .map(|&r| row_log_loss(labels[r as usize], s[r as usize]))
                     .collect(),
                 bins: by_position
                     .iter()
@@ -180,6 +175,13 @@ impl Ranked {
     }
 }
 
+/// One row's log loss, its score clipped to `[eps, 1 - eps]` as scikit-learn clips it.
+pub(crate) fn row_log_loss(label: bool, score: f64) -> f64 {
+    let eps = f64::EPSILON;
+    let given = if label { score } else { 1.0 - score };
+    -given.clamp(eps, 1.0 - eps).ln()
+}
+
 /// One partition of the rows, by position.
 pub struct Grouping {
     /// Each position's group; empty for the whole data as one group.
@@ -229,6 +231,30 @@ impl Default for Sums {
 }
 
 impl Sums {
+    /// The sums of a group known by its totals and its scores' ties instead of its rows (a
+    /// sharded evaluation's merged histograms): `ties` holds each tie's (negatives, positives),
+    /// from the highest score down. Confusion cells are indexed as [`Sums::cells`] says.
+    pub(crate) fn from_ties(
+        cells: [f64; 4],
+        log_loss: f64,
+        brier: f64,
+        calibration: [[f64; 3]; CALIBRATION_BINS],
+        ties: impl IntoIterator<Item = (f64, f64)>,
+    ) -> Self {
+        let mut sums = Self {
+            cells,
+            log_loss,
+            brier,
+            calibration,
+            ..Self::default()
+        };
+        for (negatives, positives) in ties {
+            sums.pending = [negatives, positives];
+            sums.settle();
+        }
+        sums
+    }
+
     pub fn confusion(&self) -> Confusion {
         let [tn, fn_, fp, tp] = self.cells;
         Confusion { tp, fp, tn, fn_ }

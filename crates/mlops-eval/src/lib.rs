@@ -13,7 +13,8 @@
 //! intervals (binary tasks in one pass, [`grouped`]), `sensitive` builds the fairness report.
 //! [`config`] reads `eval.yaml` and merges a command line's settings over it into
 //! [`evaluate::Options`]. [`join`] pairs predictions with labels kept apart from them (the
-//! prediction and labels logs of `mlops serve`).
+//! prediction and labels logs of `mlops serve`). [`sharded`] evaluates in shards of the rows
+//! (a Slurm job array) and merges their sums into the same report.
 //!
 //! It never prints and never exits.
 
@@ -31,6 +32,7 @@ mod measure;
 pub mod metrics;
 pub mod report;
 mod sensitive;
+pub mod sharded;
 mod significance;
 pub mod slices;
 pub mod stats;

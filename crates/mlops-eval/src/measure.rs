@@ -62,7 +62,7 @@ struct BinaryInput<'a> {
 
 /// Each replicate's metric values: `[replicate][unit][metric]`, units and metrics in the order
 /// of the point estimates.
-type Replicates = Vec<Vec<Vec<Option<f64>>>>;
+pub(crate) type Replicates = Vec<Vec<Vec<Option<f64>>>>;
 
 /// The group rates a fairness report lists, by name.
 fn group_rates(c: &binary::Confusion) -> Vec<(&'static str, Metric)> {
@@ -113,12 +113,12 @@ fn binary_groupings(
 /// data, each slice, then each sensitive group and the fairness aggregates.
 fn binary_units(
     sums: &[Vec<Sums>],
-    dimensions: &[Dimension],
+    dimensions: usize,
     sensitive: Option<&Sensitive>,
     scored: bool,
     options: &Options,
 ) -> Vec<Unit> {
-    let mut units: Vec<Unit> = sums[..=dimensions.len()]
+    let mut units: Vec<Unit> = sums[..=dimensions]
         .iter()
         .flatten()
         .map(|s| Unit {
@@ -127,7 +127,7 @@ fn binary_units(
         })
         .collect();
     if let Some(sensitive) = sensitive {
-        let groups: Vec<binary::Confusion> = sums[dimensions.len() + 1][..sensitive.keys.len()]
+        let groups: Vec<binary::Confusion> = sums[dimensions + 1][..sensitive.keys.len()]
             .iter()
             .map(Sums::confusion)
             .collect();
@@ -135,10 +135,7 @@ fn binary_units(
             metrics: group_rates(c),
             confusion: Some(*c),
         }));
-        let sides = sensitive
-            .sides
-            .as_ref()
-            .map(|_| &sums[dimensions.len() + 2]);
+        let sides = sensitive.sides.as_ref().map(|_| &sums[dimensions + 2]);
         units.push(Unit {
             metrics: sensitive::fairness_aggregates(&groups, sides, options),
             confusion: None,
@@ -190,7 +187,6 @@ fn measure_binary(
     let groupings = binary_groupings(&ranked, dimensions, sensitive);
     let groupings: Vec<&Grouping> = groupings.iter().collect();
     let scored = input.scores.is_some();
-    let units = |sums: &[Vec<Sums>]| binary_units(sums, dimensions, sensitive, scored, options);
     let point = grouped::pass(&ranked, &groupings, None);
     let replicates: Replicates = grouped::bootstrap(
         &ranked,
@@ -198,19 +194,65 @@ fn measure_binary(
         options.bootstrap.replicates,
         options.bootstrap.seed,
         |sums| {
-            units(&sums)
+            binary_units(&sums, dimensions.len(), sensitive, scored, options)
                 .into_iter()
                 .map(|u| u.metrics.into_iter().map(|(_, m)| m.ok()).collect())
                 .collect()
         },
     );
+    let slice_rows: Vec<Vec<usize>> = dimensions.iter().map(Dimension::sizes).collect();
+    binary_measures(
+        &BinarySums {
+            sums: &point,
+            rows: input.labels.len(),
+            slice_rows: &slice_rows,
+            sensitive,
+            weighted: input.weights.is_some(),
+            scored,
+            score_groups: ranked.score_groups(400),
+        },
+        &replicates,
+        options,
+    )
+}
+
+/// What a binary task's measures are put together from: the sums of a pass (laid out as
+/// [`binary_groupings`] lays out its groupings), whether from the rows here or merged from
+/// shards.
+pub(crate) struct BinarySums<'a> {
+    pub(crate) sums: &'a [Vec<Sums>],
+    /// Rows of the whole data, and of each slice per dimension.
+    pub(crate) rows: usize,
+    pub(crate) slice_rows: &'a [Vec<usize>],
+    pub(crate) sensitive: Option<&'a Sensitive>,
+    pub(crate) weighted: bool,
+    pub(crate) scored: bool,
+    /// The whole data's positives and negatives per score threshold, for the curves.
+    pub(crate) score_groups: Vec<(f64, f64)>,
+}
+
+/// The measures of a binary task from its sums and bootstrap replicates (none: no bootstrap
+/// intervals).
+pub(crate) fn binary_measures(
+    input: &BinarySums,
+    replicates: &Replicates,
+    options: &Options,
+) -> Measures {
     let confidence = options.slice_options.confidence;
-    let mut measured: Vec<(Measured, Option<binary::Confusion>)> = units(&point)
+    let point = input.sums;
+    let units = binary_units(
+        point,
+        input.slice_rows.len(),
+        input.sensitive,
+        input.scored,
+        options,
+    );
+    let mut measured: Vec<(Measured, Option<binary::Confusion>)> = units
         .into_iter()
         .enumerate()
         .map(|(u, Unit { metrics, confusion })| {
-            let mut ci = bootstrap_intervals(&metrics, &replicates, u, confidence);
-            if input.weights.is_none()
+            let mut ci = bootstrap_intervals(&metrics, replicates, u, confidence);
+            if !input.weighted
                 && let Some(c) = &confusion
             {
                 let defined = |name: &str| metrics.iter().any(|(n, m)| *n == name && m.is_ok());
@@ -224,15 +266,15 @@ fn measure_binary(
             (Measured { rows, metrics, ci }, confusion)
         })
         .collect();
-    let fairness = sensitive.map(|sensitive| {
+    let fairness = input.sensitive.map(|sensitive| {
         let aggregates = measured.pop().expect("the aggregates unit").0;
         let groups = measured.split_off(measured.len() - sensitive.keys.len());
         sensitive::fairness_report(sensitive, groups, aggregates, options)
     });
     let (overall, slices) = by_dimension(
         measured.into_iter().map(|(m, _)| m),
-        input.labels.len(),
-        dimensions,
+        input.rows,
+        input.slice_rows,
     );
     let whole = &point[0][0];
     Measures {
@@ -241,8 +283,8 @@ fn measure_binary(
         fairness,
         confusion_matrix: Some(binary_matrix(&whole.confusion())),
         curves: input
-            .scores
-            .map(|_| curves(&ranked.score_groups(400), whole.calibration_points())),
+            .scored
+            .then(|| curves(&input.score_groups, whole.calibration_points())),
     }
 }
 
@@ -251,17 +293,18 @@ fn measure_binary(
 fn by_dimension(
     mut measured: impl Iterator<Item = Measured>,
     rows: usize,
-    dimensions: &[Dimension],
+    slice_rows: &[Vec<usize>],
 ) -> (Measured, Vec<Vec<Measured>>) {
     let overall = Measured {
         rows,
         ..measured.next().expect("the whole data")
     };
-    let slices = dimensions
+    let slices = slice_rows
         .iter()
-        .map(|d| {
-            d.sizes()
-                .into_iter()
+        .map(|sizes| {
+            sizes
+                .iter()
+                .copied()
                 .zip(measured.by_ref())
                 .map(|(rows, m)| Measured { rows, ..m })
                 .collect()
@@ -302,7 +345,8 @@ fn measure_rows(
             ci,
         }
     });
-    let (overall, slices) = by_dimension(measured, rows, dimensions);
+    let sizes: Vec<Vec<usize>> = dimensions.iter().map(Dimension::sizes).collect();
+    let (overall, slices) = by_dimension(measured, rows, &sizes);
     let fairness = sensitive.map(|s| {
         let (metrics, rows) = sensitive::rows_units(prepared, s, weights, options);
         let measured = metrics

@@ -42,12 +42,27 @@ pub struct EvalReport {
     pub discovered: Vec<SliceReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fairness: Option<FairnessReport>,
+    /// How a report merged from shards (`mlops eval --executor slurm --shards N`) was put
+    /// together; absent when the data was read in one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharded: Option<Sharded>,
     #[serde(default)]
     pub gates: Vec<GateReport>,
     pub passed: bool,
     /// Curves for charts (binary tasks with scores); not part of the JSON report.
     #[serde(skip)]
     pub curves: Option<Curves>,
+}
+
+/// A report merged from the sums of shards of the rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sharded {
+    pub shards: usize,
+    /// For each metric computed from merged score histograms instead of the rows (`roc_auc`,
+    /// `average_precision`): the most it can differ from the value of the rows, over the whole
+    /// data and every slice. 0 when every histogram bucket holds one distinct score: the value
+    /// is then the rows' own.
+    pub max_error: BTreeMap<String, f64>,
 }
 
 /// The bootstrap behind the intervals, so that a run can be repeated exactly.

@@ -177,6 +177,39 @@ pub fn test(
     )
 }
 
+/// [`test`] for proportions counted elsewhere (a sharded evaluation's merged counts): per
+/// dimension, each slice's (rows, trials, successes), and the whole data's (trials, successes).
+pub(crate) fn test_counts(
+    dimensions: &[Dimension],
+    counts: &[Vec<(usize, usize, usize)>],
+    all: (usize, usize),
+    higher_is_better: bool,
+    options: &SliceOptions,
+) -> Vec<SliceResult> {
+    let all = Moments::of_counts(all.0, all.1);
+    let candidates: Vec<Candidate> = dimensions
+        .iter()
+        .zip(counts)
+        .flat_map(|(d, counts)| {
+            d.slices
+                .iter()
+                .zip(counts)
+                .map(move |(values, &(rows, trials, successes))| Candidate {
+                    columns: &d.columns,
+                    values,
+                    rows,
+                    slice: Moments::of_counts(trials, successes),
+                    all,
+                })
+        })
+        .collect();
+    let outcomes = Outcomes::Proportion {
+        rows: Vec::new(),
+        higher_is_better,
+    };
+    test_candidates(&candidates, &outcomes, 0.0, options)
+}
+
 fn test_candidates(
     candidates: &[Candidate],
     outcomes: &Outcomes,

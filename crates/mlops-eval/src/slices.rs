@@ -566,13 +566,12 @@ pub(crate) fn dimensions(
 }
 
 /// The slice reports, most severe first: each slice's metrics and intervals with its test.
+/// `tests`: the slices' test results in the same order, from [`test`] or a sharded evaluation.
 pub(crate) fn reports(
     dimensions: &[Dimension],
     measured: Vec<Vec<Measured>>,
-    tested: Option<&Tested>,
-    options: &SliceOptions,
+    tests: Option<&[SliceResult]>,
 ) -> Vec<SliceReport> {
-    let tests = tested.map(|t| test(dimensions, &t.outcomes, options));
     let named = dimensions
         .iter()
         .flat_map(|d| d.slices.iter().map(move |values| (&d.columns, values)));
@@ -580,7 +579,7 @@ pub(crate) fn reports(
         .zip(measured.into_iter().flatten())
         .enumerate()
         .map(|(i, ((columns, values), m))| {
-            let outcome = tests.as_ref().map(|t| &t[i]);
+            let outcome = tests.map(|t| &t[i]);
             let (metrics, _) = split(m.metrics);
             SliceReport {
                 columns: columns.clone(),

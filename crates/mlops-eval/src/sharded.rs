@@ -1,0 +1,772 @@
+//! Evaluation in shards: each shard of the rows (one task of a Slurm job array) sums up what the
+//! report needs into a [`Partial`], the parts are merged in the data's order
+//! ([`Partial::merge`]), and [`report`] puts the report together from the merged sums.
+//!
+//! What merges exactly is merged exactly: the confusion counts, weighted and not, of the whole
+//! data, of each slice, of each sensitive group and of the privileged sides. Accuracy, precision,
+//! recall and the other rates, the fairness groups and aggregates, the slice tests and the Wilson
+//! intervals therefore equal those of one read of the data. Log loss, Brier score and the
+//! calibration bins are sums too, equal up to the order of floating-point additions.
+//!
+//! ROC AUC and average precision need the scores in order. Each shard keeps a histogram of its
+//! scores per unit (each distinct score its own bucket while there are at most [`MAX_BUCKETS`],
+//! coarser buckets beyond), the histograms are merged, and the metrics are computed with each
+//! bucket as one tie. Where a bucket holds more than one distinct score, the rows' metric lies
+//! between the bucket's positives ranked first and ranked last (for average precision, last and
+//! one threshold each); the report states the larger distance from the value to either bound,
+//! over the whole data and every slice, as [`Sharded::max_error`]. It is 0 when every bucket
+//! holds one score: the values are then the rows' own.
+//!
+//! Refused with a message before any shard runs ([`check`]) or by the shard that sees it: tasks
+//! other than binary, numeric slice columns (their quantile bins need the whole column),
+//! `--discover`, bootstrap intervals (each replicate redraws every row), and labels joined from
+//! other files.
+
+use std::collections::{BTreeMap, HashMap};
+
+use mlops_data::Dataset;
+use mlops_data::table::Column;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::evaluate::{self, Baseline, Options};
+use crate::grouped::{CALIBRATION_BINS, Sums, row_log_loss};
+use crate::input::{self, Prepared, Task};
+use crate::measure::{BinarySums, binary_measures};
+use crate::metrics::binary::calibration_bin;
+use crate::report::{EvalReport, Sharded};
+use crate::sensitive::{Sensitive, sensitive_groups};
+use crate::significance::{Outcomes, SliceResult, test_counts};
+use crate::slices::{self, Dimension, ProportionMetric, SliceMetric, Tested};
+
+/// The most buckets a score histogram keeps; past it, neighbouring buckets are joined.
+pub const MAX_BUCKETS: usize = 1 << 15;
+
+/// Bits dropped from the scores' keys at each coarsening.
+const COARSER: u32 = 4;
+
+/// Refuses what an evaluation in shards cannot do (see the module comment), before any shard
+/// runs.
+///
+/// # Errors
+/// [`Error::NotSharded`] naming the option, and what [`Options::validate`] refuses.
+pub fn check(options: &Options) -> Result<()> {
+    let refuse = |what: &str, why| {
+        Err(Error::NotSharded {
+            what: what.to_owned(),
+            why,
+        })
+    };
+    if let Some(task) = options.task.filter(|t| *t != Task::Binary) {
+        return refuse(
+            &format!("a {} task", evaluate::task_name(task)),
+            "only binary tasks are merged from shards",
+        );
+    }
+    if options.discover.is_some() {
+        return refuse(
+            "--discover",
+            "searching the crossings of slices needs every row's values at once",
+        );
+    }
+    if options.bootstrap.replicates > 0 {
+        return refuse(
+            "bootstrap intervals",
+            "each replicate redraws every row (give --bootstrap 0; the proportions keep their Wilson intervals)",
+        );
+    }
+    if options.join.is_some() {
+        return refuse(
+            "--labels",
+            "joining labels by key needs all of them beside every shard",
+        );
+    }
+    options.validate()
+}
+
+/// What one shard of the rows contributes to the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Partial {
+    pub rows: usize,
+    weighted: bool,
+    scored: bool,
+    whole: Unit,
+    /// The slicing dimensions, in the order [`slices::dimensions`] gives them.
+    dimensions: Vec<PartDimension>,
+    /// The sensitive groups in the order their first rows came.
+    groups: Vec<(Vec<String>, Unit)>,
+    /// The rows in no sensitive group (`--drop-missing`).
+    left_out: Unit,
+    /// With `--privileged`: the unprivileged, privileged and left-out sides.
+    sides: Vec<Unit>,
+}
+
+/// One slicing dimension's slices, sorted by their values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartDimension {
+    columns: Vec<String>,
+    slices: Vec<(Vec<String>, Unit)>,
+}
+
+/// One unit's sums: the whole data, a slice, a sensitive group or a side.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Unit {
+    /// Rows in each confusion cell, indexed by label + 2 × prediction (tn, fn, fp, tp).
+    counts: [u64; 4],
+    /// The same cells weighted.
+    cells: [f64; 4],
+    log_loss: f64,
+    brier: f64,
+    /// Per calibration bin: weight, weighted positives, weighted scores.
+    calibration: [[f64; 3]; CALIBRATION_BINS],
+    histogram: Histogram,
+}
+
+/// Scores in buckets. A bucket's key is its scores' bits shifted right by `shift`: scores are
+/// not negative, so keys order as the scores do, and at shift 0 each distinct score is its own
+/// bucket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Histogram {
+    shift: u32,
+    /// Ascending by key: (key, weighted negatives, weighted positives, lowest score, highest).
+    buckets: Vec<(u64, f64, f64, f64, f64)>,
+}
+
+/// A bucket while a histogram is built: negatives, positives, lowest and highest score.
+type Bucket = (f64, f64, f64, f64);
+
+fn add_bucket(to: &mut Bucket, (negatives, positives, low, high): Bucket) {
+    to.0 += negatives;
+    to.1 += positives;
+    to.2 = to.2.min(low);
+    to.3 = to.3.max(high);
+}
+
+/// Buckets re-keyed from `from` bits of shift to `to` (at least `from`).
+fn rekeyed(buckets: HashMap<u64, Bucket>, from: u32, to: u32) -> HashMap<u64, Bucket> {
+    if from == to {
+        return buckets;
+    }
+    let mut coarser: HashMap<u64, Bucket> = HashMap::new();
+    for (key, bucket) in buckets {
+        let key = key.checked_shr(to - from).unwrap_or(0);
+        add_bucket(
+            coarser
+                .entry(key)
+                .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY)),
+            bucket,
+        );
+    }
+    coarser
+}
+
+impl Histogram {
+    /// The histogram of `buckets` keyed at `shift`, coarsened to at most [`MAX_BUCKETS`].
+    fn of(mut buckets: HashMap<u64, Bucket>, mut shift: u32) -> Self {
+        while buckets.len() > MAX_BUCKETS {
+            buckets = rekeyed(buckets, shift, shift + COARSER);
+            shift += COARSER;
+        }
+        let mut buckets: Vec<(u64, f64, f64, f64, f64)> = buckets
+            .into_iter()
+            .map(|(key, (n, p, low, high))| (key, n, p, low, high))
+            .collect();
+        buckets.sort_unstable_by_key(|b| b.0);
+        Self { shift, buckets }
+    }
+
+    fn into_map(self) -> HashMap<u64, Bucket> {
+        self.buckets
+            .into_iter()
+            .map(|(key, n, p, low, high)| (key, (n, p, low, high)))
+            .collect()
+    }
+
+    fn merge(&mut self, other: Histogram) {
+        let shift = self.shift.max(other.shift);
+        let (own_shift, theirs_shift) = (self.shift, other.shift);
+        let mut buckets = rekeyed(std::mem::take(self).into_map(), own_shift, shift);
+        for (key, bucket) in rekeyed(other.into_map(), theirs_shift, shift) {
+            add_bucket(
+                buckets
+                    .entry(key)
+                    .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY)),
+                bucket,
+            );
+        }
+        *self = Self::of(buckets, shift);
+    }
+
+    /// (negatives, positives) of each bucket, from the highest scores down.
+    fn ties(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.buckets.iter().rev().map(|&(_, n, p, _, _)| (n, p))
+    }
+}
+
+/// One row as a unit adds it up.
+struct Row {
+    cell: usize,
+    weight: f64,
+    /// Score, its log loss, its calibration bin, its histogram key at shift 0.
+    scored: Option<(f64, f64, usize, u64)>,
+}
+
+/// A unit while the rows are added.
+struct UnitBuilder {
+    unit: Unit,
+    shift: u32,
+    buckets: HashMap<u64, Bucket>,
+}
+
+impl UnitBuilder {
+    fn new() -> Self {
+        Self {
+            unit: Unit::default(),
+            shift: 0,
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Adds `row`; its score only when `scored` (slices and the whole data, not groups).
+    fn add(&mut self, row: &Row, scored: bool) {
+        let unit = &mut self.unit;
+        unit.counts[row.cell] += 1;
+        unit.cells[row.cell] += row.weight;
+        let Some((score, log_loss, bin, bits)) = row.scored.filter(|_| scored) else {
+            return;
+        };
+        let weight = row.weight;
+        let positive = row.cell & 1 == 1;
+        let truth = if positive { 1.0 } else { 0.0 };
+        unit.log_loss += weight * log_loss;
+        unit.brier += weight * (score - truth) * (score - truth);
+        let calibration = &mut unit.calibration[bin];
+        calibration[0] += weight;
+        calibration[1] += weight * truth;
+        calibration[2] += weight * score;
+        let key = bits.checked_shr(self.shift).unwrap_or(0);
+        let bucket =
+            self.buckets
+                .entry(key)
+                .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+        let (n, p) = if positive {
+            (0.0, weight)
+        } else {
+            (weight, 0.0)
+        };
+        add_bucket(bucket, (n, p, score, score));
+        // Bounded while building too: four times the kept size, then a coarser key.
+        if self.buckets.len() > 4 * MAX_BUCKETS {
+            self.buckets = rekeyed(
+                std::mem::take(&mut self.buckets),
+                self.shift,
+                self.shift + COARSER,
+            );
+            self.shift += COARSER;
+        }
+    }
+
+    fn finish(self) -> Unit {
+        Unit {
+            histogram: Histogram::of(self.buckets, self.shift),
+            ..self.unit
+        }
+    }
+}
+
+impl Unit {
+    fn merge(&mut self, other: Unit) {
+        for i in 0..4 {
+            self.counts[i] += other.counts[i];
+            self.cells[i] += other.cells[i];
+        }
+        self.log_loss += other.log_loss;
+        self.brier += other.brier;
+        for (mine, theirs) in self.calibration.iter_mut().zip(other.calibration) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+        self.histogram.merge(other.histogram);
+    }
+
+    fn rows(&self) -> usize {
+        usize::try_from(self.counts.iter().sum::<u64>()).expect("rows fit usize")
+    }
+
+    /// The sums a pass over the rows would give, each histogram bucket one tie.
+    fn sums(&self) -> Sums {
+        Sums::from_ties(
+            self.cells,
+            self.log_loss,
+            self.brier,
+            self.calibration,
+            self.histogram.ties(),
+        )
+    }
+
+    /// The bounds of ROC AUC and average precision over every order of the scores inside the
+    /// buckets that hold more than one distinct score: `((auc_low, auc_high), (ap_low,
+    /// ap_high))`; `None` where the metric is undefined, or exact (no such bucket).
+    #[expect(clippy::type_complexity, reason = "two pairs, named in the doc")]
+    fn bounds(&self) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+        let (mut positives, mut seen) = (0.0, 0.0);
+        let (mut area_low, mut area_high) = (0.0, 0.0);
+        let (mut mass_low, mut mass_high) = (0.0, 0.0);
+        let mut negatives = 0.0;
+        if self.histogram.buckets.iter().all(|b| b.3 >= b.4) {
+            return (None, None);
+        }
+        for &(_, n, p, low, high) in self.histogram.buckets.iter().rev() {
+            if low < high {
+                // Positives first: each negative below all of them; last: above none.
+                area_high += n * (positives + p);
+                area_low += n * positives;
+                mass_high += p * (positives + p) / (seen + p).max(f64::MIN_POSITIVE);
+                // Negatives first, then each positive its own threshold: at least the integral
+                // of the precision (positives + x) / (seen + n + x) over x in [0, p].
+                let (t, m) = (positives, seen + n);
+                mass_low += if m > 0.0 {
+                    p + (t - m) * ((m + p) / m).ln()
+                } else {
+                    p
+                };
+            } else {
+                let tied_area = n * (positives + p / 2.0);
+                area_high += tied_area;
+                area_low += tied_area;
+                let tied = p * (positives + p) / (seen + n + p).max(f64::MIN_POSITIVE);
+                mass_high += tied;
+                mass_low += tied;
+            }
+            positives += p;
+            negatives += n;
+            seen += n + p;
+        }
+        let auc = (positives > 0.0 && negatives > 0.0).then(|| {
+            let pairs = positives * negatives;
+            (area_low / pairs, area_high / pairs)
+        });
+        let ap = (positives > 0.0).then(|| (mass_low / positives, mass_high / positives));
+        (auc, ap)
+    }
+}
+
+impl PartDimension {
+    fn merge(&mut self, other: PartDimension) -> Result<()> {
+        if self.columns != other.columns {
+            return Err(Error::ShardsDisagree(format!(
+                "slices by {} and by {}",
+                self.columns.join(","),
+                other.columns.join(",")
+            )));
+        }
+        let mut slices: BTreeMap<Vec<String>, Unit> =
+            std::mem::take(&mut self.slices).into_iter().collect();
+        for (values, unit) in other.slices {
+            match slices.get_mut(&values) {
+                Some(mine) => mine.merge(unit),
+                None => {
+                    slices.insert(values, unit);
+                }
+            }
+        }
+        self.slices = slices.into_iter().collect();
+        Ok(())
+    }
+}
+
+/// What the rows of `data` (one shard) contribute to the report.
+///
+/// # Errors
+/// What [`check`] refuses, a task other than binary, a numeric slice column, and what
+/// [`evaluate::evaluate`] refuses of the inputs.
+pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
+    check(options)?;
+    let table = data.read(&options.columns())?;
+    let source = data.describe();
+    let task = options
+        .task
+        .unwrap_or_else(|| input::infer_task(&table, &options.label));
+    if task != Task::Binary {
+        return Err(Error::NotSharded {
+            what: format!(
+                "a {} task (label column `{}` of {source})",
+                evaluate::task_name(task),
+                options.label
+            ),
+            why: "only binary tasks are merged from shards",
+        });
+    }
+    if let Some(numeric) = options
+        .slices
+        .iter()
+        .flatten()
+        .find(|c| matches!(table.column(c), Some(Column::Int(_) | Column::Float(_))))
+    {
+        return Err(Error::NotSharded {
+            what: format!("the numeric slice column `{numeric}`"),
+            why: "its quantile bins need the whole column",
+        });
+    }
+    let Prepared::Binary {
+        labels,
+        predictions,
+        scores,
+    } = evaluate::prepare(&table, task, options, &source)?
+    else {
+        unreachable!("a binary task prepares binary columns")
+    };
+    let weights = options
+        .weight
+        .as_deref()
+        .map(|w| input::weights(&table, w, &source))
+        .transpose()?;
+    let sensitive = sensitive_groups(&table, options);
+    let dimensions = slices::dimensions(&table, &options.slices, &options.slice_options);
+    let rows = table.rows;
+    drop(table);
+    let units = sum_rows(
+        &Columns {
+            labels: &labels,
+            predictions: &predictions,
+            scores: scores.as_deref(),
+            weights: weights.as_deref(),
+        },
+        &dimensions,
+        sensitive.as_ref(),
+    );
+    Ok(Partial {
+        rows,
+        weighted: weights.is_some(),
+        scored: scores.is_some(),
+        whole: units.whole,
+        dimensions: dimensions
+            .iter()
+            .zip(units.slices)
+            .map(|(d, units)| PartDimension {
+                columns: d.columns.clone(),
+                slices: d.slices.iter().cloned().zip(units).collect(),
+            })
+            .collect(),
+        groups: sensitive
+            .map(|s| s.keys)
+            .unwrap_or_default()
+            .into_iter()
+            .zip(units.groups)
+            .collect(),
+        left_out: units.left_out,
+        sides: units.sides,
+    })
+}
+
+/// A shard's binary columns.
+struct Columns<'a> {
+    labels: &'a [bool],
+    predictions: &'a [bool],
+    scores: Option<&'a [f64]>,
+    weights: Option<&'a [f64]>,
+}
+
+/// A shard's units, summed up.
+struct Units {
+    whole: Unit,
+    slices: Vec<Vec<Unit>>,
+    groups: Vec<Unit>,
+    left_out: Unit,
+    sides: Vec<Unit>,
+}
+
+/// Adds every row to its units: the whole data, its slice in each dimension, its sensitive
+/// group and its side.
+fn sum_rows(columns: &Columns, dimensions: &[Dimension], sensitive: Option<&Sensitive>) -> Units {
+    let builders = |n: usize| (0..n).map(|_| UnitBuilder::new()).collect::<Vec<_>>();
+    let mut whole = UnitBuilder::new();
+    let mut slices: Vec<Vec<UnitBuilder>> = dimensions
+        .iter()
+        .map(|d| builders(d.slices.len()))
+        .collect();
+    let mut groups = builders(sensitive.map_or(0, |s| s.keys.len() + 1));
+    let mut sides = builders(sensitive.and_then(|s| s.sides.as_ref()).map_or(0, |_| 3));
+    for r in 0..columns.labels.len() {
+        let label = columns.labels[r];
+        let row = Row {
+            cell: usize::from(label) + 2 * usize::from(columns.predictions[r]),
+            weight: columns.weights.map_or(1.0, |w| w[r]),
+            scored: columns.scores.map(|s| {
+                let score = s[r];
+                (
+                    score,
+                    row_log_loss(label, score),
+                    calibration_bin(score, CALIBRATION_BINS),
+                    score.to_bits(),
+                )
+            }),
+        };
+        whole.add(&row, true);
+        for (d, units) in dimensions.iter().zip(&mut slices) {
+            units[d.ids[r] as usize].add(&row, true);
+        }
+        if let Some(s) = sensitive {
+            groups[s.ids[r] as usize].add(&row, false);
+            if let Some(side) = &s.sides {
+                sides[side[r] as usize].add(&row, false);
+            }
+        }
+    }
+    let finish = |units: Vec<UnitBuilder>| -> Vec<Unit> {
+        units.into_iter().map(UnitBuilder::finish).collect()
+    };
+    let mut groups = finish(groups);
+    let left_out = groups.pop().unwrap_or_default();
+    Units {
+        whole: whole.finish(),
+        slices: slices.into_iter().map(finish).collect(),
+        groups,
+        left_out,
+        sides: finish(sides),
+    }
+}
+
+impl Partial {
+    /// The sums of every unit, laid out as a pass over the rows lays them out: the whole data,
+    /// each dimension's slices, then (with `sensitive`) the groups with the left-out rows last,
+    /// and the sides.
+    fn sums(&self, sensitive: bool) -> Vec<Vec<Sums>> {
+        let mut sums: Vec<Vec<Sums>> = vec![vec![self.whole.sums()]];
+        sums.extend(
+            self.dimensions
+                .iter()
+                .map(|d| d.slices.iter().map(|(_, u)| u.sums()).collect()),
+        );
+        if sensitive {
+            let groups = self.groups.iter().map(|(_, u)| u);
+            sums.push(groups.chain([&self.left_out]).map(Unit::sums).collect());
+            if !self.sides.is_empty() {
+                sums.push(self.sides.iter().map(Unit::sums).collect());
+            }
+        }
+        sums
+    }
+
+    /// Adds the rows of `next`, the shard after this one in the data's order (sensitive groups
+    /// keep the order of their first rows).
+    ///
+    /// # Errors
+    /// [`Error::ShardsDisagree`] when the parts were made with other options.
+    pub fn merge(&mut self, next: Partial) -> Result<()> {
+        let disagree = |what: &str| Err(Error::ShardsDisagree(what.to_owned()));
+        if (self.weighted, self.scored) != (next.weighted, next.scored) {
+            return disagree("one has weights or scores, another not");
+        }
+        if self.dimensions.len() != next.dimensions.len() || self.sides.len() != next.sides.len() {
+            return disagree("their slices or privileged sides differ");
+        }
+        self.rows += next.rows;
+        self.whole.merge(next.whole);
+        for (mine, theirs) in self.dimensions.iter_mut().zip(next.dimensions) {
+            mine.merge(theirs)?;
+        }
+        for (key, unit) in next.groups {
+            match self.groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, mine)) => mine.merge(unit),
+                None => self.groups.push((key, unit)),
+            }
+        }
+        self.left_out.merge(next.left_out);
+        for (mine, theirs) in self.sides.iter_mut().zip(next.sides) {
+            mine.merge(theirs);
+        }
+        Ok(())
+    }
+}
+
+/// The report of `merged`, the parts of `shards` shards merged in order; `source` names the
+/// data for messages, `baseline` is an earlier report for `baseline` gates.
+///
+/// # Errors
+/// [`Error::Empty`] without rows, a baseline of another task, and gates naming what the report
+/// lacks.
+pub fn report(
+    merged: &Partial,
+    shards: usize,
+    source: &str,
+    options: &Options,
+    baseline: Option<&Baseline>,
+) -> Result<EvalReport> {
+    check(options)?;
+    if merged.rows == 0 {
+        return Err(Error::Empty {
+            input: source.to_owned(),
+        });
+    }
+    if let Some(b) = baseline
+        && b.report.task != Task::Binary
+    {
+        return Err(Error::BaselineTask {
+            path: b.path.clone(),
+            found: evaluate::task_name(b.report.task).to_owned(),
+            expected: "binary".to_owned(),
+        });
+    }
+    let dimensions: Vec<Dimension> = merged
+        .dimensions
+        .iter()
+        .map(|d| Dimension {
+            columns: d.columns.clone(),
+            slices: d.slices.iter().map(|(values, _)| values.clone()).collect(),
+            ids: Vec::new(),
+        })
+        .collect();
+    let sensitive = (!merged.groups.is_empty()
+        || !options.sensitive.is_empty()
+        || options.privileged.is_some())
+    .then(|| Sensitive {
+        keys: merged.groups.iter().map(|(k, _)| k.clone()).collect(),
+        ids: Vec::new(),
+        sides: (!merged.sides.is_empty()).then(Vec::new),
+    });
+    let sums = merged.sums(sensitive.is_some());
+    let slice_rows: Vec<Vec<usize>> = merged
+        .dimensions
+        .iter()
+        .map(|d| d.slices.iter().map(|(_, u)| u.rows()).collect())
+        .collect();
+    let measured = binary_measures(
+        &BinarySums {
+            sums: &sums,
+            rows: merged.rows,
+            slice_rows: &slice_rows,
+            sensitive: sensitive.as_ref(),
+            weighted: merged.weighted,
+            scored: merged.scored,
+            score_groups: score_groups(&merged.whole.histogram, 400),
+        },
+        &Vec::new(),
+        options,
+    );
+    let tested = (!options.slices.is_empty())
+        .then(|| SliceMetric::resolve(options.slice_metric, Task::Binary))
+        .transpose()?;
+    let tests = tested.map(|metric| slice_tests(merged, &dimensions, metric, options));
+    let slice_reports = slices::reports(&dimensions, measured.slices, tests.as_deref());
+    let measured = crate::measure::Measures {
+        slices: Vec::new(),
+        ..measured
+    };
+    let mut report =
+        evaluate::report_of(Task::Binary, merged.rows, measured, slice_reports, options);
+    report.slice_test = tested.map(|metric| {
+        Tested {
+            metric,
+            outcomes: Outcomes::Proportion {
+                rows: Vec::new(),
+                higher_is_better: proportion(metric).higher_is_better(),
+            },
+        }
+        .describe(&options.slice_options)
+    });
+    report.sharded = Some(Sharded {
+        shards,
+        max_error: if merged.scored {
+            max_errors(merged)
+        } else {
+            BTreeMap::new()
+        },
+    });
+    evaluate::gated(report, options, baseline)
+}
+
+/// The proportion behind a binary task's slice metric.
+fn proportion(metric: SliceMetric) -> ProportionMetric {
+    metric.proportion().expect("resolved for a binary task")
+}
+
+/// Each slice's test of `metric` against the rest, from the merged counts.
+fn slice_tests(
+    merged: &Partial,
+    dimensions: &[Dimension],
+    metric: SliceMetric,
+    options: &Options,
+) -> Vec<SliceResult> {
+    let metric = proportion(metric);
+    let counted = |u: &Unit| {
+        let (mut trials, mut successes) = (0, 0);
+        for (cell, &count) in u.counts.iter().enumerate() {
+            let (trial, success) = metric.row(cell & 1 == 1, cell & 2 == 2);
+            let count = usize::try_from(count).expect("rows fit usize");
+            trials += usize::from(trial) * count;
+            successes += usize::from(trial && success) * count;
+        }
+        (trials, successes)
+    };
+    let counts: Vec<Vec<(usize, usize, usize)>> = merged
+        .dimensions
+        .iter()
+        .map(|d| {
+            d.slices
+                .iter()
+                .map(|(_, u)| {
+                    let (trials, successes) = counted(u);
+                    (u.rows(), trials, successes)
+                })
+                .collect()
+        })
+        .collect();
+    test_counts(
+        dimensions,
+        &counts,
+        counted(&merged.whole),
+        metric.higher_is_better(),
+        &options.slice_options,
+    )
+}
+
+/// The largest error of ROC AUC and average precision over the whole data and every slice: the
+/// larger distance from the value (buckets as ties) to either bound.
+fn max_errors(merged: &Partial) -> BTreeMap<String, f64> {
+    let units = std::iter::once(&merged.whole).chain(
+        merged
+            .dimensions
+            .iter()
+            .flat_map(|d| d.slices.iter().map(|(_, u)| u)),
+    );
+    let mut errors = BTreeMap::from([
+        ("roc_auc".to_owned(), 0.0_f64),
+        ("average_precision".to_owned(), 0.0_f64),
+    ]);
+    for unit in units {
+        let values = unit.sums().metrics(true);
+        let value = |name: &str| {
+            values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, m)| m.ok())
+        };
+        let (auc, ap) = unit.bounds();
+        for (name, bounds) in [("roc_auc", auc), ("average_precision", ap)] {
+            if let (Some(v), Some((low, high))) = (value(name), bounds) {
+                let error = (high - v).max(v - low).max(0.0);
+                let worst = errors.get_mut(name).expect("listed above");
+                *worst = worst.max(error);
+            }
+        }
+    }
+    errors
+}
+
+/// (positives, negatives) at each of at most about `points` thresholds, from the highest score
+/// down, as [`crate::grouped::Ranked::score_groups`] gives them from rows.
+fn score_groups(histogram: &Histogram, points: usize) -> Vec<(f64, f64)> {
+    let step = histogram.buckets.len().div_ceil(points.max(1)).max(1);
+    let mut groups: Vec<(f64, f64)> = Vec::new();
+    for (i, (negatives, positives)) in histogram.ties().enumerate() {
+        if i % step == 0 {
+            groups.push((0.0, 0.0));
+        }
+        let group = groups.last_mut().expect("bucket 0 starts a group");
+        group.0 += positives;
+        group.1 += negatives;
+    }
+    groups
+}
