@@ -18,7 +18,8 @@ pub(crate) struct DriftArgs {
     /// written by `mlops profile` (`*.profile`)
     #[arg(long, value_name = "DATA")]
     reference: PathBuf,
-    /// Current data, each one batch: a file, a directory or a quoted pattern, as --reference
+    /// Current data, each one batch: a file, a directory or a quoted pattern, as --reference;
+    /// against a profile reference, a profile too
     #[arg(required = true, value_name = "CURRENT")]
     current: Vec<PathBuf>,
     #[command(flatten)]
@@ -78,11 +79,12 @@ pub(crate) struct DriftArgs {
     /// Exit 0 even when drift is detected or a gate fails
     #[arg(long)]
     no_fail: bool,
-    /// Where the reference is summarised: `local` (read here) or `slurm` (its files profiled
-    /// in --shards tasks of a Slurm job array and merged, then tested against as a profile)
+    /// Where the data is summarised: `local` (read here) or `slurm` (the reference's files,
+    /// then each batch's, profiled in --shards tasks of a Slurm job array and merged, and the
+    /// batches tested as profiles; with --batch-by the current data is read here)
     #[arg(long, value_enum, default_value = "local")]
     executor: super::run::ExecutorArg,
-    /// With `--executor slurm`: how many tasks to split the reference's files among
+    /// With `--executor slurm`: how many tasks to split each side's files among
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     shards: u16,
 }
@@ -138,33 +140,44 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         })
     };
     let mut reference = input(&args.reference, args.where_reference.as_ref())?;
-    // Kept until the report is written: the reference's profile, made on the cluster.
-    let mut cluster_profile = None;
-    if args.executor == super::run::ExecutorArg::Slurm && !reference.is_profile() {
-        let made = profile_reference(args, ctx, &reference)?;
-        reference = Input {
-            name: format!("{} (profiled on Slurm in shards)", reference.name),
-            data: mlops_data::Dataset::open(
-                std::slice::from_ref(made.path()),
-                mlops_data::ReadOptions::default(),
-            )?,
-        };
-        cluster_profile = Some(made);
-    }
     // A profile's rows were chosen when it was written; --where and --schema, which apply to
     // both sides, then apply to the current data alone, but the reference's own condition
     // would silently do nothing.
-    if reference.is_profile() && args.where_reference.is_some() && cluster_profile.is_none() {
+    if reference.is_profile() && args.where_reference.is_some() {
         anyhow::bail!(
             "--where-reference does not apply to a profile reference (`{}`): its rows were chosen when it was written (`mlops profile --where ...`)",
             reference.name
         );
     }
-    let batches: Vec<Input> = args
+    let mut batches: Vec<Input> = args
         .current
         .iter()
         .map(|path| input(path, args.where_current.as_ref()))
         .collect::<anyhow::Result<_>>()?;
+    // Kept until the report is written: the profiles made on the cluster.
+    let mut cluster_profiles = Vec::new();
+    if args.executor == super::run::ExecutorArg::Slurm {
+        let reference_options = args.read.to_args_where(args.where_reference.as_ref());
+        if !reference.is_profile() {
+            let made = profile_on_slurm(args, ctx, &reference, reference_options, &args.kind)?;
+            reference = made.input(format!("{} (profiled on Slurm in shards)", reference.name));
+            cluster_profiles.push(made);
+        }
+        // Without --batch-by, each batch is profiled so too, with the reference's kinds, and
+        // tested as a profile; --batch-by splits the current rows here, read whole.
+        if args.batch_by.is_none() {
+            let kinds = profile_kinds(&reference)?;
+            let current_options = args.read.to_args_where(args.where_current.as_ref());
+            for batch in &mut batches {
+                if !batch.is_profile() {
+                    let made = profile_on_slurm(args, ctx, batch, current_options.clone(), &kinds)?;
+                    // Named as given: gates and first-drifted batches name it so.
+                    *batch = made.input(batch.name.clone());
+                    cluster_profiles.push(made);
+                }
+            }
+        }
+    }
     let inputs: Vec<&PathBuf> = std::iter::once(&reference)
         .chain(&batches)
         .flat_map(|input| input.data.files())
@@ -173,7 +186,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         mlops_core::outfile::ensure_not_input(output, &inputs)?;
     }
     let report = drift::drift(&reference, &batches, &options)?;
-    drop(cluster_profile);
+    drop(cluster_profiles);
     render::emit(ctx.printer, &report, &targets, render::drift::render)?;
     if report.dataset_drift {
         ctx.printer.warn("dataset drift detected");
@@ -198,44 +211,75 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
     )
 }
 
-/// The reference's files profiled on Slurm (`--executor slurm --shards N`) with the reference's
-/// read options and kinds, written to a profile beside the reference (on the filesystem the
-/// cluster shares) that is removed when dropped.
-fn profile_reference(
+/// Profiles made on the cluster by this process, numbering their files.
+static PROFILES_MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `input`'s files profiled on Slurm (`--executor slurm --shards N`) with `options` (its read
+/// flags) and `kinds`, written to a profile beside them (on the filesystem the cluster shares)
+/// that is removed when dropped.
+fn profile_on_slurm(
     args: &DriftArgs,
     ctx: &Context,
-    reference: &Input,
+    input: &Input,
+    mut options: Vec<String>,
+    kinds: &[String],
 ) -> anyhow::Result<ClusterProfile> {
-    let mut options = args.read.to_args_where(args.where_reference.as_ref());
-    for kind in &args.kind {
+    for kind in kinds {
         options.extend(["--kind".to_owned(), kind.clone()]);
     }
-    let files = reference.data.files();
+    let files = input.data.files();
     let parts = files
         .first()
         .and_then(|f| f.parent())
         .map_or_else(|| ctx.cwd.clone(), std::path::Path::to_path_buf);
-    let path = parts.join(format!(".mlops-reference-{}.profile", std::process::id()));
-    // The file is removed when the report is written: never one that was already there.
-    if path.exists() {
-        anyhow::bail!(
-            "`{}` is in the way of the reference's profile; remove it and run again",
-            path.display()
-        );
-    }
+    let n = PROFILES_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = parts.join(format!(".mlops-drift-{}-{n}.profile", std::process::id()));
     let profile =
         super::shards::profile_on_slurm(ctx, files, &options, usize::from(args.shards), &parts)?;
+    // Made new, never taken over: the file is removed when the report is written.
+    let mut out = fs_err::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     let file = ClusterProfile(path);
-    profile.write(&file.0)?;
+    std::io::Write::write_all(&mut out, &serde_json::to_vec(&profile)?)?;
     Ok(file)
+}
+
+/// `--kind` flags that profile current data with the kinds of the reference's profile, so
+/// that both sides summarise each column alike.
+fn profile_kinds(reference: &Input) -> anyhow::Result<Vec<String>> {
+    let [path] = reference.data.files() else {
+        anyhow::bail!("the reference is one profile here");
+    };
+    let profile = mlops_drift::profile::Profile::read(path)?;
+    Ok(profile
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let kind = match c.kind {
+                mlops_drift::report::Kind::Numeric => "numeric",
+                mlops_drift::report::Kind::Categorical => "categorical",
+                mlops_drift::report::Kind::Text => return None,
+            };
+            Some(format!("{}={kind}", c.name))
+        })
+        .collect())
 }
 
 /// A reference profile made on the cluster for one `mlops drift`, removed when dropped.
 struct ClusterProfile(PathBuf);
 
 impl ClusterProfile {
-    fn path(&self) -> &PathBuf {
-        &self.0
+    /// The profile as the input named `name`.
+    fn input(&self, name: String) -> Input {
+        Input {
+            name,
+            data: mlops_data::Dataset::of_files(
+                vec![self.0.clone()],
+                mlops_data::ReadOptions::default(),
+            ),
+        }
     }
 }
 

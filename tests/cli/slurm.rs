@@ -506,9 +506,18 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
             "4",
         ],
     );
+    // The current batch is profiled in shards too, and tested as a profile: the same results.
     let mut on_slurm: serde_json::Value = serde_json::from_slice(&stdout).expect("JSON");
     on_slurm["reference"] = serde_json::Value::Null;
     assert_eq!(on_slurm, drift("local.profile"));
+    // So is a profile batch against a profile reference.
+    let profiles = drift("local.profile");
+    env.run(&["profile", "data/part0.csv", "-o", "part0.profile"]);
+    let mut of_profiles = env.json(&["drift", "--reference", "local.profile", "part0.profile"]);
+    of_profiles["reference"] = serde_json::Value::Null;
+    of_profiles["batches"][0]["name"] = "data/part0.csv".into();
+    of_profiles["first_drifted"]["x"] = "data/part0.csv".into();
+    assert_eq!(of_profiles, profiles);
     let left: Vec<String> = std::fs::read_dir(env.path("data"))
         .expect("data")
         .flatten()

@@ -211,10 +211,19 @@ pub struct Input {
 }
 
 impl Input {
-    /// Whether the input is one profile written by `mlops profile` (`*.profile`), which a
-    /// reference may be: its columns' summaries as written, read options not applying to it.
+    /// Whether the input is one profile written by `mlops profile` (`*.profile`), which the
+    /// reference and, against a profile reference, a batch may be: its columns' summaries as
+    /// written, read options not applying to it.
     pub fn is_profile(&self) -> bool {
         matches!(self.data.files(), [path] if is_profile(path))
+    }
+
+    /// The input's profile, when it is one.
+    fn profile(&self) -> Result<Option<Profile>> {
+        match self.data.files() {
+            [path] if self.is_profile() => Ok(Some(Profile::read(path)?)),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -225,17 +234,15 @@ impl Input {
 /// does not fit its column.
 pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<DriftReport> {
     options.validate()?;
-    let profile = match reference.data.files() {
-        [path] if reference.is_profile() => Some(Profile::read(path)?),
-        _ => None,
-    };
+    let profile = reference.profile()?;
+    let batch_profiles = batch_profiles(batches, profile.is_some(), options)?;
     let reference_schema = match &profile {
         Some(profile) => profile_schema(profile),
         None => schema_of(reference)?,
     };
     check_named_columns(&reference.name, &reference_schema, options)?;
     // Metadata only: a gate's typo is an error before any column is read.
-    let batch_schemas = batch_schemas(batches, options)?;
+    let batch_schemas = batch_schemas(batches, &batch_profiles, options)?;
     check_gate_columns(&options.gates, &reference_schema, &batch_schemas)?;
     let wanted = wanted_columns(&reference_schema, options);
     let readable: Vec<&str> = wanted
@@ -268,7 +275,7 @@ pub fn drift(reference: &Input, batches: &[Input], options: &Options) -> Result<
         reference: reference_source,
         options,
     };
-    let reports = batch_reports(batches, &batch_schemas, &context)?;
+    let reports = batch_reports(batches, &batch_profiles, &batch_schemas, &context)?;
     let gates: Vec<_> = options
         .gates
         .iter()
@@ -370,16 +377,54 @@ fn check_gate_columns(
     Ok(())
 }
 
-/// The batches' schemas, read from their files' metadata: one per input, or with `--batch-by`
-/// one for the current data together.
-fn batch_schemas(batches: &[Input], options: &Options) -> Result<Vec<Vec<SchemaColumn>>> {
+/// Each batch's profile, for the batches that are one. A profile batch is tested as its
+/// sketch's values, so it needs a profile reference, whose values are rounded alike; and it is
+/// one batch, not data for `--batch-by` to split.
+fn batch_profiles(
+    batches: &[Input],
+    reference_profiled: bool,
+    options: &Options,
+) -> Result<Vec<Option<Profile>>> {
+    let profiles: Vec<Option<Profile>> =
+        batches.iter().map(Input::profile).collect::<Result<_>>()?;
+    if let Some((batch, _)) = batches.iter().zip(&profiles).find(|(_, p)| p.is_some()) {
+        if options.batch_by.is_some() {
+            return Err(Error::Argument(format!(
+                "`{}` is a profile, one batch already: --batch-by splits data, not profiles",
+                batch.name
+            )));
+        }
+        if !reference_profiled {
+            return Err(Error::Argument(format!(
+                "the batch `{}` is a profile, so the reference must be one too: a profile's values are rounded to its sketch (`mlops profile` the reference)",
+                batch.name
+            )));
+        }
+    }
+    Ok(profiles)
+}
+
+/// The batches' schemas, read from their files' metadata (or their profiles): one per input,
+/// or with `--batch-by` one for the current data together.
+fn batch_schemas(
+    batches: &[Input],
+    profiles: &[Option<Profile>],
+    options: &Options,
+) -> Result<Vec<Vec<SchemaColumn>>> {
     if options.batch_by.is_some() {
         return Ok(vec![schema_of(&Input {
             name: "the current data".into(),
             data: all_data(batches),
         })?]);
     }
-    batches.iter().map(schema_of).collect()
+    batches
+        .iter()
+        .zip(profiles)
+        .map(|(batch, profile)| match profile {
+            Some(profile) => Ok(profile_schema(profile)),
+            None => schema_of(batch),
+        })
+        .collect()
 }
 
 /// Every batch's files, in order: with `--batch-by`, the current data read as one table.
@@ -457,16 +502,19 @@ fn kinds(names: &[&str], reference: ReferenceData, options: &Options) -> Result<
 /// current data together.
 fn batch_reports(
     batches: &[Input],
+    profiles: &[Option<Profile>],
     schemas: &[Vec<SchemaColumn>],
     context: &Context,
 ) -> Result<Vec<BatchReport>> {
     let Some(by) = &context.options.batch_by else {
         return batches
             .iter()
+            .zip(profiles)
             .zip(schemas)
-            .map(|(batch, schema)| {
-                batch_report(&batch.name, schema, context, |present| {
-                    Ok(batch.data.read(present)?)
+            .map(|((batch, profile), schema)| {
+                batch_report(&batch.name, schema, context, |present| match profile {
+                    Some(profile) => Ok(profile.as_table(present)),
+                    None => Ok(batch.data.read(present)?),
                 })
             })
             .collect();

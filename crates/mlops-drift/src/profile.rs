@@ -53,6 +53,10 @@ pub struct ColumnProfile {
     pub numbers: Option<Sketch>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, u64>,
+    /// A numeric column read as integers: a profile tested as current data stands for an
+    /// integer column, to which Evidently's rule for few distinct integers applies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub integers: bool,
 }
 
 /// Counts per logarithmic bucket: positive values, negative values (by their magnitude's
@@ -202,6 +206,7 @@ impl Profile {
                 )));
             }
             ours.missing += theirs.missing;
+            ours.integers &= theirs.integers;
             if let (Some(a), Some(b)) = (&mut ours.numbers, &theirs.numbers) {
                 a.merge(b);
             }
@@ -212,6 +217,51 @@ impl Profile {
         }
         self.rows += other.rows;
         Ok(())
+    }
+
+    /// The profiled rows as a table of `columns`, for testing a profile as current data: a
+    /// numeric column's values at their sketch's representatives (integers rounded back, for a
+    /// column read as integers), a categorical column's categories as often as they were
+    /// counted, missing values last; a text column is all missing (it is not tested).
+    pub(crate) fn as_table(&self, columns: &[&str]) -> Table {
+        let times = |count: u64| usize::try_from(count).expect("counts fit usize");
+        let mut table = Table {
+            names: Vec::new(),
+            columns: Vec::new(),
+            rows: self.rows,
+        };
+        for &name in columns {
+            let Some(profile) = self.column(name) else {
+                continue;
+            };
+            let column = if let (Some(sketch), Kind::Numeric) = (&profile.numbers, profile.kind) {
+                let values = sketch.values();
+                let missing = self.rows.saturating_sub(values.len());
+                if profile.integers {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "representatives of integers, rounded back"
+                    )]
+                    let values = values.iter().map(|v| Some(v.round() as i64));
+                    Column::Int(values.chain(std::iter::repeat_n(None, missing)).collect())
+                } else {
+                    let values = values.into_iter().map(Some);
+                    Column::Float(values.chain(std::iter::repeat_n(None, missing)).collect())
+                }
+            } else {
+                let labels: Vec<String> = profile.categories.keys().cloned().collect();
+                let mut ids: Vec<u32> = Vec::with_capacity(self.rows);
+                for (id, &count) in profile.categories.values().enumerate() {
+                    let id = u32::try_from(id).expect("fewer than 2^32 categories");
+                    ids.extend(std::iter::repeat_n(id, times(count)));
+                }
+                ids.resize(self.rows.max(ids.len()), Column::MISSING);
+                Column::Text { labels, ids }
+            };
+            table.names.push(name.to_owned());
+            table.columns.push(column);
+        }
+        table
     }
 
     /// A column's profile.
@@ -290,6 +340,7 @@ impl ColumnProfile {
                     missing,
                     numbers: Some(sketch),
                     categories: BTreeMap::new(),
+                    integers: matches!(column, Column::Int(_)),
                 }
             }
             Kind::Text => ColumnProfile {
@@ -298,6 +349,7 @@ impl ColumnProfile {
                 missing: column.len() as u64,
                 numbers: None,
                 categories: BTreeMap::new(),
+                integers: false,
             },
             Kind::Categorical => {
                 let (labels, counts, missing) = column.counts();
@@ -310,6 +362,7 @@ impl ColumnProfile {
                     missing,
                     numbers: None,
                     categories,
+                    integers: false,
                 }
             }
         }
@@ -422,5 +475,86 @@ mod tests {
         a.merge(&b);
         assert_eq!(a, whole);
         assert_eq!(whole.values().len(), 1000);
+    }
+
+    #[test]
+    fn a_profile_as_a_table_holds_what_drift_reads_of_the_rows() {
+        let ints: Vec<Option<i64>> = (0..300).map(|i| (i % 11 != 0).then_some(i % 7)).collect();
+        let floats: Vec<Option<f64>> = (0..300)
+            .map(|i| match i % 13 {
+                0 => None,
+                1 => Some(f64::NAN),
+                _ => Some(f64::from(i) * 0.731 - 50.0),
+            })
+            .collect();
+        let (labels, ids): (Vec<String>, Vec<u32>) = (
+            vec!["a".into(), "b".into(), "c".into()],
+            (0..300u32)
+                .map(|i| if i % 17 == 0 { Column::MISSING } else { i % 3 })
+                .collect(),
+        );
+        let table = Table {
+            names: vec!["i".into(), "f".into(), "t".into()],
+            columns: vec![
+                Column::Int(ints.clone().into()),
+                Column::Float(floats.clone().into()),
+                Column::Text {
+                    labels,
+                    ids: ids.clone(),
+                },
+            ],
+            rows: 300,
+        };
+        let kinds = [
+            ("i".to_owned(), Kind::Numeric),
+            ("f".to_owned(), Kind::Numeric),
+            ("t".to_owned(), Kind::Categorical),
+        ];
+        let profile = Profile::of(&table, &kinds);
+        let back = profile.as_table(&["i", "f", "t"]);
+        assert_eq!(back.rows, 300);
+        // Small integers come back as they were, in sorted order, missing last.
+        let Some(Column::Int(i)) = back.column("i") else {
+            panic!("integers")
+        };
+        let mut expected: Vec<i64> = ints.iter().flatten().copied().collect();
+        expected.sort_unstable();
+        let present: Vec<i64> = i.present_values().collect();
+        assert_eq!(present, expected);
+        assert_eq!(
+            i.missing_count(),
+            ints.iter().filter(|v| v.is_none()).count()
+        );
+        // Numbers come back at their representatives, which the sketch keeps as they are.
+        let Some(Column::Float(f)) = back.column("f") else {
+            panic!("numbers")
+        };
+        let mut expected: Vec<f64> = floats
+            .iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .map(|&v| quantize(v))
+            .collect();
+        expected.sort_unstable_by(f64::total_cmp);
+        let present: Vec<f64> = f.present_values().collect();
+        assert_eq!(present, expected);
+        assert!(present.iter().all(|&v| quantize(v) == v));
+        assert_eq!(f.missing_count(), 300 - expected.len());
+        // Categories as often as they were counted.
+        let Some(Column::Text {
+            labels,
+            ids: back_ids,
+        }) = back.column("t")
+        else {
+            panic!("categories")
+        };
+        let count = |ids: &[u32], label: Option<&str>| {
+            ids.iter()
+                .filter(|&&id| labels.get(id as usize).map(String::as_str) == label)
+                .count()
+        };
+        for label in [Some("a"), Some("b"), Some("c"), None] {
+            assert_eq!(count(back_ids, label), count(&ids, label), "{label:?}");
+        }
     }
 }
