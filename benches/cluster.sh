@@ -13,6 +13,9 @@
 # 3. Sharded profile: 8 Parquet files (ROWS rows in all, default 12M, x 8 float columns: work worth a cluster) profiled
 #    by `mlops profile --executor slurm --shards 8` against the local `mlops profile`, and
 #    whether `mlops drift` gives the same results against both profiles.
+# 4. Sharded evaluation: 8 Parquet files of binary predictions (ROWS rows) evaluated by
+#    `mlops eval --executor slurm --shards 8` against the local `mlops eval --bootstrap 0`, and
+#    how far the two reports differ.
 #
 # Usage: benches/cluster.sh        Env: MLOPS (binary, default $CARGO_TARGET_DIR or target/, then
 # release/mlops), ROWS, PYTHON (with pyarrow and numpy, default ~/.cache/mlops/treevenv/bin/python).
@@ -142,6 +145,58 @@ EOF
     echo "| \`mlops profile --executor slurm --shards 8\` | $sharded_s s |"
     echo
     echo "Profiles: $identical; drift results against them: $same."
+    echo
+
+    echo "### Sharded evaluation: 8 Parquet files, $rows rows of binary predictions, 2 slice columns"
+    echo
+    "$py" - "$rows" <<'EOF2'
+import sys
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+rows = int(sys.argv[1]) // 8
+rng = np.random.default_rng(11)
+for part in range(8):
+    label = rng.random(rows) < 0.3
+    # Scores rounded to 4 places: each distinct score keeps its own histogram bucket.
+    p = np.round(np.clip(rng.normal(0.35 + 0.3 * label, 0.2), 0, 1), 4)
+    region = rng.choice(["north", "south", "east", "west"], rows)
+    plan = rng.choice(["basic", "plus", "pro"], rows)
+    pq.write_table(pa.table({"label": label, "p": p, "region": region, "plan": plan}),
+                   f"preds{part}.parquet")
+EOF2
+    eval_args=(eval preds*.parquet --score p --slice region --slice region,plan --sensitive plan --json)
+    start=$(now)
+    "$mlops" -q "${eval_args[@]}" --bootstrap 0 >local.json
+    end=$(now)
+    local_s=$(elapsed "$start" "$end")
+    start=$(now)
+    "$mlops" -q "${eval_args[@]}" --executor slurm --shards 8 >sharded.json
+    end=$(now)
+    sharded_s=$(elapsed "$start" "$end")
+    same=$(python3 - <<'EOF2'
+import json
+a, b = json.load(open("local.json")), json.load(open("sharded.json"))
+errors = b.pop("sharded")["max_error"]
+worst = 0.0
+def walk(x, y):
+    global worst
+    if isinstance(x, dict):
+        for k in x:
+            walk(x[k], y.get(k))
+    elif isinstance(x, list):
+        for u, v in zip(x, y):
+            walk(u, v)
+    elif isinstance(x, float) and isinstance(y, float):
+        worst = max(worst, abs(x - y) / max(abs(x), abs(y), 1e-300))
+walk(a, b)
+print(f"largest relative difference {worst:.1e}; stated errors {errors}")
+EOF2
+)
+    echo "| | wall |"
+    echo "|---|---|"
+    echo "| \`mlops eval --bootstrap 0\` here | $local_s s |"
+    echo "| \`mlops eval --executor slurm --shards 8\` | $sharded_s s |"
+    echo
+    echo "Reports: $same."
 else
-    echo "(sharded profile skipped: no Python with pyarrow and numpy at $py)"
+    echo "(sharded profile and evaluation skipped: no Python with pyarrow and numpy at $py)"
 fi

@@ -185,31 +185,26 @@ fn plan(files: &[PathBuf], shards: usize) -> anyhow::Result<Vec<Part>> {
     Ok(parts)
 }
 
-/// `files` split into at most `shards` groups of about equal size (largest first, each to the
-/// lightest group), each group in the files' order.
+/// `files` split into at most `shards` runs of consecutive files of about equal size: a file
+/// goes to the run its middle byte falls in. Runs keep the files' order, so that parts merged
+/// in order see the rows in the data's order (an evaluation lists sensitive groups in the order
+/// of their first rows).
 fn shard_groups(files: &[PathBuf], shards: usize) -> Vec<Vec<PathBuf>> {
     let count = shards.clamp(1, files.len().max(1));
-    let mut by_size: Vec<(u64, usize)> = files
+    let sizes: Vec<u64> = files
         .iter()
-        .enumerate()
-        .map(|(i, f)| (fs_err::metadata(f).map_or(0, |m| m.len()), i))
+        .map(|f| fs_err::metadata(f).map_or(0, |m| m.len()))
         .collect();
-    by_size.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); count];
-    for (size, i) in by_size {
-        let lightest = groups
-            .iter_mut()
-            .min_by_key(|(total, _)| *total)
-            .expect("at least one group");
-        lightest.0 += size;
-        lightest.1.push(i);
+    let total: u64 = sizes.iter().sum::<u64>().max(1);
+    let mut groups: Vec<Vec<PathBuf>> = vec![Vec::new(); count];
+    let mut before = 0u64;
+    for (file, size) in files.iter().zip(sizes) {
+        let middle = u128::from(before) * 2 + u128::from(size);
+        let run = usize::try_from(middle * count as u128 / (2 * u128::from(total)))
+            .map_or(count - 1, |run| run.min(count - 1));
+        groups[run].push(file.clone());
+        before += size;
     }
+    groups.retain(|g| !g.is_empty());
     groups
-        .into_iter()
-        .filter(|(_, members)| !members.is_empty())
-        .map(|(_, mut members)| {
-            members.sort_unstable();
-            members.into_iter().map(|i| files[i].clone()).collect()
-        })
-        .collect()
 }
