@@ -67,6 +67,7 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::NoSbatch { .. } => "run on a machine with the Slurm client commands (Debian: `apt install slurm-client`; scripts/slurm-setup.sh sets up a one-node cluster), or run with `--executor local`".into(),
         P::Slurm { .. } => "`sinfo` shows whether the cluster answers; docs/cluster.md covers the executor's set-up".into(),
         P::NotInJob { .. } => "run the pipeline with `mlops run --executor slurm`".into(),
+        P::NoClusterRemote => "set one the nodes reach: `mlops remote add --default NAME URL` (see docs/cluster.md)".into(),
         P::JobsPending { .. } => "run `mlops run` to follow them to their end and record their outputs (it submits nothing again), then try again".into(),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };
@@ -375,6 +376,7 @@ fn core_hint(core: &Error) -> Option<String> {
         Error::InputDenied { .. } => "check the credentials: the environment (AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT_KEY, ...), the AWS profiles, or `credentials:` in `.mlops/config.local.yaml` of a remote on the same bucket; reading needs s3:ListBucket and s3:GetObject (docs/data.md)".into(),
         Error::InputNotFound { .. } => "check the bucket and key; for an S3-compatible store set AWS_ENDPOINT_URL (with AWS_ALLOW_HTTP=true for plain http)".into(),
         Error::InputRequest { .. } => "check the endpoint (AWS_ENDPOINT_URL for an S3-compatible store) and the network".into(),
+        Error::BadNamedFile { .. } => "named files on a remote are a cluster job's result and log, named by the driver".into(),
         Error::RemoteObjectMissing { .. } => "push it from the machine that added the data: `mlops push` (`mlops push --all-commits` for every committed version)".into(),
         Error::NeededBy { missing, commit, .. } => needed_by_hint(missing, commit.is_some()).into(),
         Error::Locked { .. } => "another mlops command is writing to this workspace; wait for it to finish".into(),

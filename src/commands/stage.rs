@@ -62,11 +62,15 @@ pub(crate) enum StageCommand {
         /// The stage
         name: String,
         /// Where the job's result goes (a file in `.mlops/cluster/`)
-        #[arg(long, value_name = "FILE")]
-        result: std::path::PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "remote_job")]
+        result: Option<std::path::PathBuf>,
         /// Run the command even when the stage is up to date
         #[arg(short, long)]
         force: bool,
+        /// The job of a node that does not mount the workspace, as the driver wrote it: the
+        /// stage runs in a workspace of its own, through the default remote
+        #[arg(long, value_name = "JSON", hide = true, conflicts_with = "result")]
+        remote_job: Option<String>,
     },
 }
 
@@ -91,10 +95,23 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
             name,
             result,
             force,
+            remote_job,
         } => {
-            let ws = ctx.workspace()?;
             let console = crate::commands::run::Console::new(ctx.printer, false);
-            let outcome = mlops_pipeline::cluster::job::exec(&ws, name, result, *force, &console)?;
+            let outcome = if let Some(json) = remote_job {
+                let job: mlops_pipeline::cluster::remote::RemoteJob = serde_json::from_str(json)
+                    .map_err(|e| anyhow::anyhow!("--remote-job does not read: {e}"))?;
+                anyhow::ensure!(
+                    job.stage == *name,
+                    "--remote-job is for stage `{}`, not `{name}`",
+                    job.stage
+                );
+                mlops_pipeline::cluster::remote::exec(&job, &console)?
+            } else {
+                let ws = ctx.workspace()?;
+                let result = result.as_ref().expect("clap requires --result");
+                mlops_pipeline::cluster::job::exec(&ws, name, result, *force, &console)?
+            };
             mlops_pipeline::run::Observer::finished(&console, &outcome);
             if outcome.status == StageStatus::Failed {
                 return Ok(ExitStatus::Failure);

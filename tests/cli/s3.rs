@@ -869,3 +869,65 @@ fn predict_fetches_a_web_ndjson_file_once() {
         .len();
     assert_eq!(server.sent(), size);
 }
+
+#[test]
+fn cluster_jobs_without_the_workspace_go_through_an_s3_remote() {
+    crate::slurm::cluster();
+    let moto = Moto::start(false);
+    moto.create_bucket();
+    let env = TestEnv::new();
+    env.run(&[
+        "remote",
+        "add",
+        "--default",
+        "origin",
+        &format!("s3://{BUCKET}/store"),
+        "--endpoint-url",
+        &moto.endpoint(),
+        "--region",
+        "us-east-1",
+    ]);
+    let scratch = env.outside("scratch");
+    std::fs::create_dir_all(&scratch).expect("scratch");
+    env.write(
+        ".mlops/config.local.yaml",
+        format!(
+            "cluster:\n  shared: false\n  scratch: {}\n",
+            scratch.display()
+        ),
+    );
+    env.write("raw.txt", "abc\n").write(
+        "mlops.yaml",
+        "executor: slurm
+stages:
+  upper:
+    cmd: tr a-z A-Z < raw.txt > upper.txt
+    deps: [raw.txt]
+    outs: [upper.txt]
+  twice:
+    cmd: mkdir -p twice && cat upper.txt upper.txt > twice/both.txt
+    deps: [upper.txt]
+    outs: [twice]
+",
+    );
+    // The jobs take the credentials from the environment sbatch exports to them.
+    let output = s3_cmd(&env, env.root(), &["run"])
+        .env("PATH", crate::slurm::path())
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("run mlops");
+    crate::support::assert_success(&output, &["run"]);
+    assert_eq!(env.read("twice/both.txt"), b"ABC\nABC\n");
+    let lock = std::fs::read_to_string(env.path("mlops.lock")).expect("lock");
+    assert!(lock.contains("upper:") && lock.contains("twice:"), "{lock}");
+    // The jobs' results and logs were taken back: no named file is left in the bucket.
+    let keys = moto.keys();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("store/named/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.len() >= 3,
+        "inputs and outputs went through the bucket: {keys:?}"
+    );
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::{TestEnv, object_path};
 
 /// Sets up the cluster once per test process.
-fn cluster() {
+pub(crate) fn cluster() {
     static UP: OnceLock<()> = OnceLock::new();
     UP.get_or_init(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-setup.sh");
@@ -27,7 +27,7 @@ fn cluster() {
 }
 
 /// The PATH of the tests, where `sbatch` and `squeue` are (the fixture clears the environment).
-fn path() -> String {
+pub(crate) fn path() -> String {
     std::env::var("PATH").unwrap_or_default()
 }
 
@@ -592,17 +592,31 @@ fn a_jobs_list_naming_files_elsewhere_is_not_followed() {
         "executor: slurm\nstages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n",
     );
     let outside = env.outside("precious.json");
-    std::fs::write(&outside, "{}").expect("write");
-    let jobs = serde_json::json!({"a": {"id": "1", "result": outside, "log": "x.log"}});
-    env.write(".mlops/cluster/jobs.json", jobs.to_string());
-    let (code, events, stderr) = run_json(&env, &["run"]);
-    assert_eq!(code, 0, "{events:?} {stderr}");
-    assert_eq!(stage_events(&events, "submit").len(), 1, "submitted anew");
-    assert!(
-        outside.exists(),
-        "a file outside the cluster directory is left alone"
-    );
-    assert_eq!(env.read("a.txt"), b"a\n");
+    let result = env.path(".mlops/cluster/a-1.json");
+    // A result file elsewhere (read and removed when taken up), and a log elsewhere (written by
+    // a job on a node without the workspace).
+    let hostile = [
+        serde_json::json!({"id": "1", "result": outside, "log": ".mlops/cluster/a-1.log"}),
+        serde_json::json!({"id": "1", "result": result, "log": "../precious.json"}),
+    ];
+    for job in hostile {
+        std::fs::write(&outside, "{}").expect("write");
+        let jobs = serde_json::json!({ "a": job });
+        env.write(".mlops/cluster/jobs.json", jobs.to_string());
+        let (code, events, stderr) = run_json(&env, &["run", "--force"]);
+        assert_eq!(code, 0, "{events:?} {stderr}");
+        assert_eq!(
+            stage_events(&events, "submit").len(),
+            1,
+            "submitted anew: {job}"
+        );
+        assert_eq!(
+            std::fs::read(&outside).expect("still there"),
+            b"{}",
+            "a file outside the cluster directory is left alone: {job}"
+        );
+        assert_eq!(env.read("a.txt"), b"a\n");
+    }
 }
 
 #[test]
@@ -768,4 +782,86 @@ fn an_evaluation_in_shards_equals_the_local_one() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_ne!(output.status.code(), Some(0));
     assert!(stderr.contains("numeric slice column `p`"), "{stderr}");
+}
+
+#[test]
+fn nodes_without_the_workspace_get_inputs_and_give_outputs_through_the_remote() {
+    cluster();
+    let env = TestEnv::new();
+    let remote = env.default_remote();
+    let scratch = env.outside("scratch");
+    std::fs::create_dir_all(&scratch).expect("scratch");
+    env.write(
+        ".mlops/config.local.yaml",
+        format!(
+            "cluster:\n  shared: false\n  scratch: {}\n",
+            scratch.display()
+        ),
+    );
+    let pipeline = PIPELINE
+        .replace(
+            "tr a-z A-Z < raw.txt > prep.txt",
+            "tr a-z A-Z < raw.txt > prep.txt; pwd > where.txt",
+        )
+        .replace("outs: [prep.txt]", "outs: [prep.txt, where.txt]");
+    env.write("raw.txt", "abc\n").write("mlops.yaml", &pipeline);
+    let (code, events, stderr) = run_json(&env, &["run", "--keep-going"]);
+    assert_eq!(code, 1, "a stage failed: {events:?} {stderr}");
+    for stage in ["prep", "left", "right", "join"] {
+        assert_eq!(status_of(&events, stage), "ran", "{stage}: {stderr}");
+    }
+    // The stages ran in workspaces of their own, in the scratch space, and their outputs came
+    // back: the join read both sides.
+    assert_eq!(env.read("join.txt"), b"ABC\nABC\nCBA\n");
+    let ran_in = String::from_utf8(env.read("where.txt")).expect("text");
+    assert!(
+        ran_in.starts_with(&scratch.display().to_string()),
+        "{ran_in}"
+    );
+    let lock = locked(&env);
+    for stage in ["prep:", "left:", "right:", "join:"] {
+        assert!(lock.contains(stage), "{stage} in {lock}");
+    }
+    let join = blake3::hash(b"ABC\nABC\nCBA\n").to_hex().to_string();
+    assert!(object_path(&env, &join).is_file());
+    // The failure's error and log came back from the remote too.
+    let (_, bad) = stage_events(&events, "stage")
+        .into_iter()
+        .find(|(s, _)| *s == "bad")
+        .expect("bad's outcome");
+    assert!(
+        bad["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("status 3")),
+        "{bad}"
+    );
+    let log = bad["log"].as_str().expect("log");
+    assert!(String::from_utf8_lossy(&env.read(log)).contains("about to fail"));
+    // Nothing is left behind: no job workspace in the scratch space, no named file on the
+    // remote.
+    let left: Vec<String> = std::fs::read_dir(&scratch)
+        .expect("scratch")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("mlops-job-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let on_remote = remote.join("named");
+    let named_left = std::fs::read_dir(&on_remote).map_or(0, Iterator::count);
+    assert_eq!(named_left, 0, "files left in {}", on_remote.display());
+
+    // Mended, a second run submits only what did not succeed; the rest is up to date here.
+    env.write(
+        "mlops.yaml",
+        pipeline.replace("echo about to fail; exit 3", "echo fine > bad.txt"),
+    );
+    let (code, events, stderr) = run_json(&env, &["run"]);
+    assert_eq!(code, 0, "{events:?} {stderr}");
+    let mut names: Vec<&str> = stage_events(&events, "submit")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["after_bad", "bad"]);
+    assert_eq!(env.read("after.txt"), b"fine\n");
 }

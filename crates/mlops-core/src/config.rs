@@ -2,7 +2,7 @@
 //! (machine-local, git-ignored, the place for credentials and local overrides).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,8 @@ pub struct ConfigFile {
     pub default_remote: Option<String>,
     #[serde(default, skip_serializing_if = "HooksSection::is_empty")]
     pub hooks: HooksSection,
+    #[serde(default, skip_serializing_if = "ClusterSection::is_empty")]
+    pub cluster: ClusterSection,
     /// Object-store credentials by remote name; read from `config.local.yaml` only.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub credentials: BTreeMap<String, RemoteCredentials>,
@@ -112,6 +114,25 @@ pub enum PreCommitMode {
 /// (the `ImageNet` training set is 1.3 million files), far below what a few kilobytes of hostile
 /// manifests could make mlops expand; expanding this many takes about 1.5 GB.
 pub(crate) const DEFAULT_MAX_TREE_ENTRIES: u64 = 10_000_000;
+
+/// The `cluster:` section: how cluster jobs reach the workspace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Whether the cluster's nodes mount this workspace at the same path (default: yes). When
+    /// not, a job builds a workspace of its own from the default remote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<bool>,
+    /// Where such a job builds its workspace on the node (default: `$TMPDIR`, else `/tmp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scratch: Option<PathBuf>,
+}
+
+impl ClusterSection {
+    fn is_empty(&self) -> bool {
+        self.shared.is_none() && self.scratch.is_none()
+    }
+}
 
 /// The `cache:` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -216,6 +237,10 @@ pub struct Config {
     pub credentials: BTreeMap<String, RemoteCredentials>,
     /// Named secrets (from `config.local.yaml` only); see [`Config::secret`].
     pub secrets: BTreeMap<String, String>,
+    /// Whether cluster nodes share the workspace's filesystem (`cluster.shared`, default yes).
+    pub cluster_shared: bool,
+    /// Where a job on a node without the workspace builds its own (`cluster.scratch`).
+    pub cluster_scratch: Option<PathBuf>,
 }
 
 impl Config {
@@ -239,6 +264,12 @@ impl Config {
                 .pre_commit
                 .or(shared.hooks.pre_commit)
                 .unwrap_or_default(),
+            cluster_shared: local
+                .cluster
+                .shared
+                .or(shared.cluster.shared)
+                .unwrap_or(true),
+            cluster_scratch: local.cluster.scratch.or(shared.cluster.scratch),
             credentials: local.credentials,
             secrets: local.secrets,
         }

@@ -169,6 +169,9 @@ pub enum Error {
     #[error("request for `{url}` failed: {message}")]
     InputRequest { url: String, message: String },
 
+    #[error("`{name}` is no name for a file on a remote")]
+    BadNamedFile { name: String },
+
     #[error("object `{digest}` is not on remote `{remote}`")]
     RemoteObjectMissing { remote: String, digest: Digest },
 

@@ -53,6 +53,33 @@ pub trait Remote: Sync {
     fn default_jobs(&self) -> usize {
         DEFAULT_JOBS
     }
+    /// Uploads `src` as the small file `name` in the remote's [`NAMED_DIR`] (what a cluster job
+    /// without the workspace leaves for its driver), replacing one of that name.
+    fn put_named(&self, name: &str, src: &Path) -> Result<()>;
+    /// Downloads the named file into the new file `dest`; false when the remote has none.
+    fn get_named(&self, name: &str, dest: &Path) -> Result<bool>;
+    /// Removes the named file, if there.
+    fn remove_named(&self, name: &str) -> Result<()>;
+}
+
+/// The directory (key prefix) of a remote's named files, beside its objects: never a
+/// two-character name, so that listing objects passes it by.
+pub const NAMED_DIR: &str = "named";
+
+/// Checks a named file's name: one plain component, as the driver makes them.
+fn check_name(name: &str) -> Result<()> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    if plain {
+        Ok(())
+    } else {
+        Err(Error::BadNamedFile {
+            name: name.to_owned(),
+        })
+    }
 }
 
 /// A remote in a directory.
@@ -141,6 +168,35 @@ impl Remote for DirRemote {
                 })
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    fn put_named(&self, name: &str, src: &Path) -> Result<()> {
+        check_name(name)?;
+        let dir = self.root.join(NAMED_DIR);
+        fs_err::create_dir_all(&dir).map_err(|e| self.unusable(e))?;
+        let temp = temp_path(&dir, &crate::atomic::shared_hint("named"));
+        let result = fs_err::copy(src, &temp).and_then(|_| fs_err::rename(&temp, dir.join(name)));
+        if result.is_err() {
+            let _ = fs_err::remove_file(&temp);
+        }
+        Ok(result?)
+    }
+
+    fn get_named(&self, name: &str, dest: &Path) -> Result<bool> {
+        check_name(name)?;
+        match fs_err::copy(self.root.join(NAMED_DIR).join(name), dest) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn remove_named(&self, name: &str) -> Result<()> {
+        check_name(name)?;
+        match fs_err::remove_file(self.root.join(NAMED_DIR).join(name)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
         }
     }
 }

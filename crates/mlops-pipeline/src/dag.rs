@@ -26,6 +26,12 @@ fn overlaps(a: &Path, b: &Path) -> bool {
 impl Dag {
     /// Links the stages, refusing duplicate outputs, deps that nothing provides, and cycles.
     pub fn build(pipeline: &Pipeline, root: &Path) -> Result<Self> {
+        Self::build_with(pipeline, root, true)
+    }
+
+    /// [`Dag::build`], checking that deps no stage writes exist only with `sources_here`: a
+    /// cluster job's own workspace holds the inputs of its stage, not of every stage.
+    pub(crate) fn build_with(pipeline: &Pipeline, root: &Path, sources_here: bool) -> Result<Self> {
         let stages = &pipeline.stages;
         let mut outs: Vec<(&Path, usize)> = Vec::new();
         for (i, stage) in stages.iter().enumerate() {
@@ -54,7 +60,7 @@ impl Dag {
                     .filter(|(out, _)| overlaps(out, dep))
                     .map(|(_, p)| *p)
                     .collect();
-                if producers.is_empty() && !root.join(dep).exists() {
+                if sources_here && producers.is_empty() && !root.join(dep).exists() {
                     return Err(Error::MissingDep {
                         stage: stage.name.clone(),
                         path: dep.clone(),

@@ -132,6 +132,11 @@ pub enum Error {
     #[error("`mlops stage exec` runs inside a Slurm job that `mlops run` submitted: {message}")]
     NotInJob { message: String },
 
+    #[error(
+        "the cluster's nodes do not share this workspace (`cluster.shared: false`), and no default remote is set to carry the stages' inputs and outputs"
+    )]
+    NoClusterRemote,
+
     #[error("line {line} of `{}` is not a run record: {message}", file.display())]
     BadRecord {
         file: PathBuf,

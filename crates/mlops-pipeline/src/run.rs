@@ -709,6 +709,20 @@ fn failure(
         .map(|missing| format!("the command did not create `{}`", missing.display()))
 }
 
+impl Shared<'_> {
+    /// Caches the workspace path `path` as a copy (the workspace's file stays as it is): a
+    /// stage's input, for a job on a node without the workspace.
+    pub(crate) fn cache_input(
+        &self,
+        store: &mlops_core::store::Store,
+        path: &Path,
+    ) -> Result<mlops_core::pointer::Pointer> {
+        Ok(self.digests.with_index(|index| {
+            cache_path(self.ws, store, &self.known, index, path, LinkMode::Copy)
+        })?)
+    }
+}
+
 /// Stores outputs in the cache and describes them for the lock.
 fn cache_outputs(shared: &Shared, outs: &[PathBuf], link: LinkMode) -> Result<Vec<OutLock>> {
     let store = shared.ws.store();
@@ -823,7 +837,7 @@ fn restore_outputs(shared: &Shared, stage: &Stage, entry: &CacheEntry) -> Result
 }
 
 /// Removes a stage's previous outputs and makes sure their parent directories exist.
-fn remove_outputs(root: &Path, stage: &Stage) -> Result<()> {
+pub(crate) fn remove_outputs(root: &Path, stage: &Stage) -> Result<()> {
     for out in stage.all_outs() {
         // Checked again now: an earlier stage's command may have put a symlink on the way.
         let path = root.join(mlops_core::safepath::check(root, out)?);
@@ -990,7 +1004,7 @@ fn stream(shared: &Shared, stage: &Stage, pipe: impl Read, log: &Mutex<fs_err::F
 }
 
 /// Appends the run record of an execution.
-fn record(
+pub(crate) fn record(
     shared: &Shared,
     stage: &Stage,
     entry: &StageLock,

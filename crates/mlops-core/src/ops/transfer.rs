@@ -68,6 +68,16 @@ pub fn push(
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
     let _lock = ws.lock()?;
+    push_locked(ws, tracked, options, progress)
+}
+
+/// [`push`] within a larger operation that holds the workspace lock.
+pub fn push_locked(
+    ws: &Workspace,
+    tracked: &[Tracked],
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<TransferReport> {
     let remote = remote::open(ws, options.remote.as_deref())?;
     let jobs = options.jobs.unwrap_or_else(|| remote.default_jobs());
     let store = ws.store();

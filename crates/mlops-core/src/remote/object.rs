@@ -87,6 +87,16 @@ impl ObjectRemote {
         }
     }
 
+    /// The key of a named file (see [`super::NAMED_DIR`]).
+    fn named_key(&self, name: &str) -> Key {
+        let dir = super::NAMED_DIR;
+        if self.url.prefix.is_empty() {
+            Key::from(format!("{dir}/{name}"))
+        } else {
+            Key::from(format!("{}/{dir}/{name}", self.url.prefix))
+        }
+    }
+
     /// A failed request as one line naming the bucket and key.
     fn request_error(&self, key: &str, err: &object_store::Error) -> Error {
         let url = self.url.url_of(key);
@@ -252,6 +262,49 @@ impl Remote for ObjectRemote {
             Ok(())
         })?;
         Ok(Digest::from(*hasher.finalize().as_bytes()))
+    }
+
+    fn put_named(&self, name: &str, src: &Path) -> Result<()> {
+        super::check_name(name)?;
+        let key = self.named_key(name);
+        let payload = PutPayload::from(fs_err::read(src)?);
+        self.runtime.block_on(async {
+            self.store
+                .put(&key, payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| self.request_error(key.as_ref(), &e))
+        })
+    }
+
+    fn get_named(&self, name: &str, dest: &Path) -> Result<bool> {
+        super::check_name(name)?;
+        let key = self.named_key(name);
+        self.runtime.block_on(async {
+            match self.store.get(&key).await {
+                Ok(found) => {
+                    let bytes = found
+                        .bytes()
+                        .await
+                        .map_err(|e| self.request_error(key.as_ref(), &e))?;
+                    fs_err::write(dest, &bytes)?;
+                    Ok(true)
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(self.request_error(key.as_ref(), &e)),
+            }
+        })
+    }
+
+    fn remove_named(&self, name: &str) -> Result<()> {
+        super::check_name(name)?;
+        let key = self.named_key(name);
+        self.runtime.block_on(async {
+            match self.store.delete(&key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(self.request_error(key.as_ref(), &e)),
+            }
+        })
     }
 
     fn default_jobs(&self) -> usize {

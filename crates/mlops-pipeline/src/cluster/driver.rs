@@ -15,6 +15,7 @@
 //! `--no-wait`, `--detach`, or a driver that died) takes them up instead of submitting them again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -237,8 +238,9 @@ fn decide(
             })
             .collect();
         let local = executor(shared, i) == Executor::Local;
-        if local && !after.is_empty() {
-            // A local stage waits here for its upstream jobs.
+        if (local || !shared.ws.config().cluster_shared) && !after.is_empty() {
+            // A local stage waits here for its upstream jobs; so does a job for a node without
+            // the workspace, whose inputs go with it.
             continue;
         }
         progress = true;
@@ -310,11 +312,17 @@ fn arrays(shared: &Shared, ready: Vec<Ready>) -> Vec<Vec<Ready>> {
     let mut groups: Vec<(Option<ArrayKey>, Vec<Ready>)> = Vec::new();
     for item in ready {
         let stage = &shared.pipeline.stages[item.index];
-        let key = stage.name.split_once('@').map(|(base, _)| {
-            let mut after = item.after.clone();
-            after.sort();
-            (base.to_owned(), stage.resources.sbatch_args(), after)
-        });
+        // Jobs without the workspace each carry their own inputs: one job each.
+        let shared_fs = shared.ws.config().cluster_shared;
+        let key = stage
+            .name
+            .split_once('@')
+            .filter(|_| shared_fs)
+            .map(|(base, _)| {
+                let mut after = item.after.clone();
+                after.sort();
+                (base.to_owned(), stage.resources.sbatch_args(), after)
+            });
         match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
             Some((_, members)) => members.push(item),
             None => groups.push((key, vec![item])),
@@ -382,19 +390,57 @@ fn submit(shared: &Shared, index: usize, dir: &Path, after: Vec<JobId>) -> Resul
     let stage = &shared.pipeline.stages[index];
     let file = file_name(&stage.name);
     let result = result_path(shared, index, dir);
-    // Slurm names the log after the job (`%j`), known once submitted.
-    let id = slurm::submit(&Submission {
-        name: format!("mlops:{}", stage.name),
-        dir: shared.ws.root().to_owned(),
-        log: dir.join(format!("{file}-%j.log")),
-        after,
-        options: stage.resources.sbatch_args(),
-        command: exec_command(shared, index, &result)?,
-    })?;
+    let submission = if shared.ws.config().cluster_shared {
+        // Slurm names the log after the job (`%j`), known once submitted.
+        Submission {
+            name: format!("mlops:{}", stage.name),
+            dir: shared.ws.root().to_owned(),
+            log: dir.join(format!("{file}-%j.log")),
+            after,
+            options: stage.resources.sbatch_args(),
+            command: exec_command(shared, index, &result)?,
+        }
+    } else {
+        remote_submission(shared, index, &result)?
+    };
+    let id = slurm::submit(&submission)?;
     let log = Path::new(".mlops")
         .join(CLUSTER_DIR)
         .join(format!("{file}-{id}.log"));
     Ok(Job { id, result, log })
+}
+
+/// The submission of stage `index` for a node without the workspace: its inputs pushed to the
+/// default remote, the job named on the remote as its result file is here, its log in the
+/// node's scratch space until the job leaves it on the remote.
+fn remote_submission(shared: &Shared, index: usize, result: &Path) -> Result<Submission> {
+    let stage = &shared.pipeline.stages[index];
+    let name = remote_name(result);
+    let scratch = super::remote::scratch(shared.ws);
+    let log = scratch.join(format!("mlops-{name}.log"));
+    let job = super::remote::prepare(shared, index, &name, &log)?;
+    let exe = std::env::current_exe()?;
+    Ok(Submission {
+        name: format!("mlops:{}", stage.name),
+        dir: scratch,
+        log,
+        after: Vec::new(),
+        options: stage.resources.sbatch_args(),
+        command: format!(
+            "exec {} stage exec {} --remote-job {}",
+            slurm::quote_path(&exe),
+            slurm::quote(&stage.name),
+            slurm::quote(&serde_json::to_string(&job).expect("a job serialises"))
+        ),
+    })
+}
+
+/// The name a remote job's result and log have on the remote: its result file's here.
+fn remote_name(result: &Path) -> String {
+    result
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Submits the stages of `group` (items of one `foreach` or `matrix`, with the same resources
@@ -467,6 +513,11 @@ fn collect(
     standing: &HashMap<usize, State>,
 ) -> Result<StageOutcome> {
     let stage = &shared.pipeline.stages[index];
+    let remote = !shared.ws.config().cluster_shared;
+    if remote {
+        let name = remote_name(&job.result);
+        super::remote::take_back(shared.ws, &name, &job.result, &shared.ws.abs(&job.log))?;
+    }
     let text = match fs_err::read(&job.result) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -492,6 +543,10 @@ fn collect(
                 StageStatus::Ran | StageStatus::Restored
             )
         {
+            if remote {
+                super::remote::place_outputs(shared, stage, entry)?;
+                record_remote_run(shared, stage, entry, &found.outcome)?;
+            }
             commit(shared, stage, entry)?;
             link_outputs(shared, &entry.outs)?;
         }
@@ -511,6 +566,17 @@ fn collect(
                 "OUT_OF_MEMORY" => format!("job {} ran out of memory", job.id),
                 other => format!("job {} ended as {other} without a result", job.id),
             });
+            if remote && !shared.ws.abs(&job.log).exists() {
+                let node_log = super::remote::scratch(shared.ws)
+                    .join(format!("mlops-{}.log", remote_name(&job.result)));
+                if let Some(error) = &mut result.error {
+                    let _ = write!(
+                        error,
+                        "; its log stays on the node, at `{}`",
+                        node_log.display()
+                    );
+                }
+            }
         }
         result
     };
@@ -518,6 +584,29 @@ fn collect(
     result.job = Some(job.id.clone());
     result.log = Some(job.log.clone());
     Ok(result)
+}
+
+/// Records a remote job's run here, as the job recorded it in its own workspace: the run cache
+/// entry (so that the same inputs restore these outputs) and the run record.
+fn record_remote_run(
+    shared: &Shared,
+    stage: &crate::spec::Stage,
+    entry: &crate::lockfile::StageLock,
+    outcome: &StageOutcome,
+) -> Result<()> {
+    crate::runcache::record(
+        &shared.ws.shared_dir(),
+        &shared.ws.mlops_dir(),
+        &crate::runcache::key(entry),
+        &crate::runcache::CacheEntry {
+            outs: entry.outs.clone(),
+            metrics: entry.metrics.clone(),
+        },
+    )?;
+    let started = std::time::SystemTime::now()
+        .checked_sub(Duration::from_secs_f64(outcome.duration_s.max(0.0)))
+        .unwrap_or_else(std::time::SystemTime::now);
+    crate::run::record(shared, stage, entry, outcome, started)
 }
 
 /// Refuses while `.mlops/cluster/jobs.json` lists jobs no `mlops run` has taken up: they may be
@@ -554,11 +643,15 @@ fn load_jobs(dir: &Path) -> Result<Jobs> {
             .unwrap_or_default()
             .into_iter()
             .filter(|(_, job)| {
-                job.result.parent() == Some(dir)
-                    && job
-                        .result
-                        .file_name()
+                // The log is written too, by a job on a node without the workspace.
+                let plain = |path: &Path| {
+                    path.file_name()
                         .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                };
+                job.result.parent() == Some(dir)
+                    && plain(&job.result)
+                    && job.log.parent() == Some(&Path::new(".mlops").join(CLUSTER_DIR))
+                    && plain(&job.log)
             })
             .collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Jobs::new()),

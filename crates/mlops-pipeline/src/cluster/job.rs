@@ -36,6 +36,19 @@ pub fn exec(
     force: bool,
     observer: &dyn Observer,
 ) -> Result<StageOutcome> {
+    exec_in(ws, name, result, force, observer, true)
+}
+
+/// [`exec`] in the workspace `ws`, which holds every stage's sources (`whole`) or, in a job's
+/// own workspace on a node without the driver's, the inputs of stage `name` alone.
+pub(crate) fn exec_in(
+    ws: &Workspace,
+    name: &str,
+    result: &Path,
+    force: bool,
+    observer: &dyn Observer,
+    whole: bool,
+) -> Result<StageOutcome> {
     let cluster_dir = ws.mlops_dir().join(super::driver::CLUSTER_DIR);
     if result.parent() != Some(cluster_dir.as_path()) {
         return Err(Error::NotInJob {
@@ -47,7 +60,7 @@ pub fn exec(
         });
     }
     let pipeline = Pipeline::load(ws.root())?;
-    let dag = Dag::build(&pipeline, ws.root())?;
+    let dag = Dag::build_with(&pipeline, ws.root(), whole)?;
     let Some(index) = pipeline.stages.iter().position(|s| s.name == name) else {
         return Err(Error::UnknownStage {
             name: name.to_owned(),

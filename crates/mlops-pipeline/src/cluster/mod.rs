@@ -1,10 +1,12 @@
 //! Running stages on a cluster: where a stage runs ([`Executor`]), what it asks the scheduler
 //! for ([`Resources`], from `mlops.yaml`), the Slurm commands ([`slurm`]), the driver that
 //! submits a run's stages as jobs with the DAG's edges and follows them (`driver`), and what
-//! each job runs ([`job`]: `mlops stage exec`).
+//! each job runs ([`job`]: `mlops stage exec`; [`remote`] on nodes that do not mount the
+//! workspace).
 
 pub(crate) mod driver;
 pub mod job;
+pub mod remote;
 pub mod slurm;
 
 use mlops_core::yaml::Value;
