@@ -42,7 +42,7 @@ fn killed_at(env: &TestEnv, n: u64, args: &[&str]) -> bool {
 
 /// Temp files of ours (or of any writer: `*.tmp`) anywhere in `dir`, except `.mlops/tmp`'s
 /// own entries and `.git`.
-fn stray_temps(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn stray_temps(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -86,7 +86,7 @@ fn symlinks(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
 }
 
 /// What must hold after a kill and a completed rerun.
-fn assert_consistent(env: &TestEnv, what: &str, expected: &[(&str, &Snapshot)]) {
+pub(crate) fn assert_consistent(env: &TestEnv, what: &str, expected: &[(&str, &Snapshot)]) {
     let fsck = env.json(&["fsck"]);
     assert_eq!(fsck["corrupt"], serde_json::json!([]), "{what}: {fsck}");
     let status = env.cmd(&["status", "--check"]).output().expect("status");

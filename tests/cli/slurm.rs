@@ -865,3 +865,73 @@ fn nodes_without_the_workspace_get_inputs_and_give_outputs_through_the_remote() 
     assert_eq!(names, ["after_bad", "bad"]);
     assert_eq!(env.read("after.txt"), b"fine\n");
 }
+
+/// A chain of two stages: `left` reads what `prep` wrote.
+const CHAIN: &str = "\
+executor: slurm
+stages:
+  prep:
+    cmd: tr a-z A-Z < raw.txt > prep.txt
+    deps: [raw.txt]
+    outs: [prep.txt]
+  left:
+    cmd: cat prep.txt prep.txt > left.txt
+    deps: [prep.txt]
+    outs: [left.txt]
+";
+
+/// This workspace's jobs still held in the queue.
+fn held_jobs(env: &TestEnv) -> Vec<String> {
+    let output = Command::new("squeue")
+        .args(["--me", "--noheader", "--states=PENDING", "--format=%i|%k"])
+        .env("PATH", path())
+        .output()
+        .expect("squeue");
+    let tag = format!("mlops:{}", env.root().display());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.ends_with(&format!("|{tag}")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_driver_killed_at_every_point_leaves_a_workspace_the_next_run_finishes() {
+    cluster();
+    for n in [1u64, 2, 3, 4, 5, 6, 8, 11, 15, 21, 34] {
+        let env = TestEnv::new();
+        env.write("raw.txt", "abc\n").write("mlops.yaml", CHAIN);
+        // The jobs inherit the variable: one may die at its own n-th write, and fail.
+        let killed = env
+            .cmd(&["run"])
+            .env("PATH", path())
+            .env("MLOPS_KILL_AFTER_WRITES", n.to_string())
+            .timeout(Duration::from_secs(240))
+            .output()
+            .expect("run mlops")
+            .status
+            .code()
+            .is_none();
+        let what = format!("driver killed at write {n}");
+        // The next run takes up, cancels or releases what the killed one left; a job that died
+        // is reported failed, and the run after submits it again.
+        let mut last = (1, Vec::new(), String::new());
+        for _ in 0..2 {
+            last = run_json(&env, &["run"]);
+            if last.0 == 0 {
+                break;
+            }
+        }
+        assert_eq!(last.0, 0, "{what}: {:?} {}", last.1, last.2);
+        assert_eq!(env.read("left.txt"), b"ABC\nABC\n", "{what}");
+        assert!(held_jobs(&env).is_empty(), "{what}: {:?}", held_jobs(&env));
+        assert!(
+            !env.path(".mlops/cluster/jobs.json").exists(),
+            "{what}: every job taken up"
+        );
+        crate::crash::assert_consistent(&env, &what, &[]);
+        if !killed {
+            break;
+        }
+    }
+}

@@ -89,6 +89,7 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
     let dir = shared.ws.mlops_dir().join(CLUSTER_DIR);
     fs_err::create_dir_all(&dir)?;
     let mut jobs = load_jobs(&dir)?;
+    let listed = settle_held(shared, &jobs)?;
     // What `jobs.json` holds now: it is written again only when the jobs in flight change.
     let mut saved: Option<Jobs> = None;
     let mut standing: HashMap<usize, State> = order
@@ -119,6 +120,8 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
         }
         if saved.as_ref() != Some(&jobs) {
             save_jobs(shared, &dir, &jobs)?;
+            // Recorded: the jobs submitted since may start.
+            slurm::release(&submitted_since(saved.as_ref(), &jobs, &listed))?;
             saved = Some(jobs.clone());
         }
         let ids = submitted(&standing);
@@ -167,6 +170,42 @@ pub(crate) fn run(shared: &Shared, order: &[usize]) -> Result<()> {
             (wait * 3 / 2).min(POLL_LONGEST)
         };
     }
+}
+
+/// Settles what a killed driver left held: jobs it submitted but had not recorded in
+/// `jobs.json` are cancelled, recorded ones are released (they may be held still). The jobs
+/// `jobs.json` lists.
+fn settle_held(shared: &Shared, jobs: &Jobs) -> Result<Vec<JobId>> {
+    let listed: Vec<JobId> = jobs.values().map(|job| job.id.clone()).collect();
+    let orphans: Vec<JobId> = slurm::held(&hold_tag(shared))?
+        .into_iter()
+        .filter(|id| !listed.contains(id) && !listed.contains(&array_of(id)))
+        .collect();
+    slurm::cancel_jobs(&orphans)?;
+    slurm::release_any(&listed);
+    Ok(listed)
+}
+
+/// The jobs (arrays whole) in `jobs` that were neither in `saved` nor taken up (`listed`): the
+/// ones submitted, held, since `jobs.json` was last written.
+fn submitted_since(saved: Option<&Jobs>, jobs: &Jobs, listed: &[JobId]) -> Vec<JobId> {
+    jobs.values()
+        .filter(|job| saved.is_none_or(|s| !s.values().any(|o| o.id == job.id)))
+        .map(|job| array_of(&job.id))
+        .filter(|id| !listed.iter().any(|l| array_of(l) == *id))
+        .collect::<std::collections::BTreeSet<JobId>>()
+        .into_iter()
+        .collect()
+}
+
+/// The `--comment` of this workspace's held jobs: its root.
+fn hold_tag(shared: &Shared) -> String {
+    format!("mlops:{}", shared.ws.root().display())
+}
+
+/// The job a task of an array belongs to (`12` of `12_3`); a job that is no task is itself.
+fn array_of(id: &str) -> JobId {
+    id.split_once('_').map_or(id, |(job, _)| job).to_owned()
 }
 
 /// Whether a stage that ended so lets the stages after it run.
@@ -399,6 +438,7 @@ fn submit(shared: &Shared, index: usize, dir: &Path, after: Vec<JobId>) -> Resul
             after,
             options: stage.resources.sbatch_args(),
             command: exec_command(shared, index, &result)?,
+            held: Some(hold_tag(shared)),
         }
     } else {
         remote_submission(shared, index, &result)?
@@ -432,6 +472,7 @@ fn remote_submission(shared: &Shared, index: usize, result: &Path) -> Result<Sub
             slurm::quote(&stage.name),
             slurm::quote(&serde_json::to_string(&job).expect("a job serialises"))
         ),
+        held: Some(hold_tag(shared)),
     })
 }
 
@@ -470,6 +511,7 @@ fn submit_array(shared: &Shared, group: &[Ready], dir: &Path) -> Result<Vec<Job>
             after: group[0].after.clone(),
             options: first.resources.sbatch_args(),
             command: String::new(),
+            held: Some(hold_tag(shared)),
         }
         .array(&tasks),
     )?;

@@ -1,5 +1,6 @@
 //! The Slurm commands the driver uses, each run as the user would run it: `sbatch` to submit,
-//! `squeue` to follow, `scancel` to cancel. Only their documented, parsable outputs are read
+//! `scontrol release` to let a job submitted held start, `squeue` to follow, `scancel` to
+//! cancel. Only their documented, parsable outputs are read
 //! (`sbatch --parsable`, `squeue --noheader --format`).
 
 use std::collections::HashMap;
@@ -30,6 +31,10 @@ pub struct Submission {
     pub options: Vec<String>,
     /// The shell command the job runs (`--wrap`).
     pub command: String,
+    /// Submitted held (`--hold`) with this `--comment`, to be [`release`]d once the driver has
+    /// recorded the job: a driver killed in between leaves a held job that the next one finds
+    /// by its comment ([`held`]) and cancels, never one running unrecorded.
+    pub held: Option<String>,
 }
 
 impl Submission {
@@ -70,6 +75,9 @@ pub fn submit(job: &Submission) -> Result<JobId> {
             .arg(format!("--dependency=afterok:{}", job.after.join(":")))
             .arg("--kill-on-invalid-dep=yes");
     }
+    if let Some(comment) = &job.held {
+        command.arg("--hold").arg(format!("--comment={comment}"));
+    }
     command.args(&job.options).arg("--wrap").arg(&job.command);
     let out = run(&mut command, "sbatch")?;
     // `--parsable` prints `id` or `id;cluster`.
@@ -105,6 +113,54 @@ pub fn states(jobs: &[JobId]) -> Result<HashMap<JobId, String>> {
         }
     }
     Ok(found)
+}
+
+/// Lets held `jobs` start.
+///
+/// # Errors
+/// When `scontrol` fails (one of them has ended, or is unknown).
+pub fn release(jobs: &[JobId]) -> Result<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    run(
+        Command::new("scontrol").arg("release").arg(jobs.join(",")),
+        "scontrol",
+    )?;
+    Ok(())
+}
+
+/// [`release`], for jobs some of which may have started or ended already (taken up from an
+/// earlier run): each one alone, and what cannot be released is left as it is.
+pub fn release_any(jobs: &[JobId]) {
+    for job in jobs {
+        let _ = release(std::slice::from_ref(job));
+    }
+}
+
+/// This user's jobs held with `comment` (see [`Submission::held`]).
+///
+/// # Errors
+/// When `squeue` fails.
+pub fn held(comment: &str) -> Result<Vec<JobId>> {
+    let out = run(
+        Command::new("squeue").args([
+            "--me",
+            "--noheader",
+            "--states=PENDING",
+            "--format=%i|%r|%k",
+        ]),
+        "squeue",
+    )?;
+    Ok(out
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().splitn(3, '|');
+            let (id, reason, found) = (fields.next()?, fields.next()?, fields.next()?);
+            (reason == "JobHeldUser" && found == comment).then(|| array_tasks(id))
+        })
+        .flatten()
+        .collect())
 }
 
 /// The job ids a line of `squeue` stands for: itself, or for the still pending tasks of an array
@@ -203,6 +259,7 @@ pub fn run_array(
             after: Vec::new(),
             options: options.to_vec(),
             command: String::new(),
+            held: None,
         }
         .array(commands),
     )?;
