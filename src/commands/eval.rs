@@ -118,7 +118,7 @@ pub(crate) struct EvalArgs {
     metrics_file: Option<PathBuf>,
     /// Where the evaluation runs: `local` (here) or `slurm` (the files split into --shards
     /// groups, each summed up by one task of a Slurm job array, the sums merged here; binary
-    /// tasks, categorical slices, no bootstrap)
+    /// and regression tasks, categorical slices, no bootstrap)
     #[arg(long, value_enum, default_value = "local")]
     executor: super::run::ExecutorArg,
     /// With `--executor slurm`: how many tasks to split the data among (whole files, or the

@@ -223,7 +223,7 @@ fn text(r: &EvalReport, md: bool) -> String {
             })
             .collect();
         if !errors.is_empty() {
-            let _ = write!(out, "; from score histograms: {}", errors.join(", "));
+            let _ = write!(out, "; from histograms: {}", errors.join(", "));
         }
         out.push('\n');
     }

@@ -785,6 +785,54 @@ fn an_evaluation_in_shards_equals_the_local_one() {
 }
 
 #[test]
+fn a_regression_in_shards_equals_the_local_one() {
+    cluster();
+    let env = TestEnv::new();
+    for part in 0..2u32 {
+        let mut text = String::from("y,p,region\n");
+        for row in 0..200u32 {
+            let y = f64::from((part * 200 + row) % 97) / 4.0;
+            let p = y + f64::from(row % 7) / 8.0 - 0.3;
+            let _ = writeln!(text, "{y},{p},{}", ["a", "b"][(row % 2) as usize]);
+        }
+        env.write(&format!("reg/part{part}.csv"), text);
+    }
+    let args = [
+        "--json",
+        "eval",
+        "reg/part0.csv",
+        "reg/part1.csv",
+        "--label",
+        "y",
+        "--prediction",
+        "p",
+        "--task",
+        "regression",
+        "--slice",
+        "region",
+    ];
+    let mut local = args.to_vec();
+    local.extend(["--bootstrap", "0"]);
+    let local: serde_json::Value =
+        serde_json::from_slice(&env.cmd(&local).output().expect("run").stdout).expect("JSON");
+    let mut sharded = args.to_vec();
+    sharded.extend(["--executor", "slurm", "--shards", "2"]);
+    let on_slurm: serde_json::Value =
+        serde_json::from_slice(&run_on_path(&env, &sharded)).expect("JSON");
+    for metric in ["mae", "mse", "r2", "mape", "median_ae", "max_error"] {
+        let (a, b) = (
+            local["overall"][metric].as_f64().expect("defined"),
+            on_slurm["overall"][metric].as_f64().expect("defined"),
+        );
+        assert!(
+            (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+            "{metric}: {a} vs {b}"
+        );
+    }
+    assert_eq!(on_slurm["sharded"]["max_error"]["median_ae"], 0.0);
+}
+
+#[test]
 fn nodes_without_the_workspace_get_inputs_and_give_outputs_through_the_remote() {
     cluster();
     let env = TestEnv::new();

@@ -383,8 +383,27 @@ pub fn regression(
             s.prediction += w * predictions[i];
         },
     );
+    regression_of(&sums, method)
+}
+
+/// Regression fairness from each group's (weight, weighted absolute errors, weighted
+/// predictions), summed elsewhere (an evaluation in shards).
+pub(crate) fn regression_of_sums(groups: &[(f64, f64, f64)], method: Method) -> RegressionFairness {
+    let sums: Vec<RegressionSums> = groups
+        .iter()
+        .map(|&(weight, abs_error, prediction)| RegressionSums {
+            weight,
+            abs_error,
+            prediction,
+        })
+        .collect();
+    regression_of(&sums, method)
+}
+
+/// Regression fairness from each group's sums.
+fn regression_of(sums: &[RegressionSums], method: Method) -> RegressionFairness {
     let mut all = RegressionSums::default();
-    for s in &sums {
+    for s in sums {
         all.weight += s.weight;
         all.abs_error += s.abs_error;
         all.prediction += s.prediction;

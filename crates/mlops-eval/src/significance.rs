@@ -186,28 +186,51 @@ pub(crate) fn test_counts(
     higher_is_better: bool,
     options: &SliceOptions,
 ) -> Vec<SliceResult> {
-    let all = Moments::of_counts(all.0, all.1);
-    let candidates: Vec<Candidate> = dimensions
+    let moments: Vec<Vec<(usize, Moments)>> = counts
         .iter()
-        .zip(counts)
-        .flat_map(|(d, counts)| {
-            d.slices
+        .map(|counts| {
+            counts
                 .iter()
-                .zip(counts)
-                .map(move |(values, &(rows, trials, successes))| Candidate {
-                    columns: &d.columns,
-                    values,
-                    rows,
-                    slice: Moments::of_counts(trials, successes),
-                    all,
-                })
+                .map(|&(rows, trials, successes)| (rows, Moments::of_counts(trials, successes)))
+                .collect()
         })
         .collect();
     let outcomes = Outcomes::Proportion {
         rows: Vec::new(),
         higher_is_better,
     };
-    test_candidates(&candidates, &outcomes, 0.0, options)
+    let all = Moments::of_counts(all.0, all.1);
+    test_moments(dimensions, &moments, all, &outcomes, 0.0, options)
+}
+
+/// [`test`] for outcomes summed elsewhere: per dimension, each slice's rows and the moments of
+/// its outcomes about `shift`, and the whole data's; `outcomes` says only which test (its rows
+/// are not read).
+pub(crate) fn test_moments(
+    dimensions: &[Dimension],
+    moments: &[Vec<(usize, Moments)>],
+    all: Moments,
+    outcomes: &Outcomes,
+    shift: f64,
+    options: &SliceOptions,
+) -> Vec<SliceResult> {
+    let candidates: Vec<Candidate> = dimensions
+        .iter()
+        .zip(moments)
+        .flat_map(|(d, moments)| {
+            d.slices
+                .iter()
+                .zip(moments)
+                .map(move |(values, &(rows, slice))| Candidate {
+                    columns: &d.columns,
+                    values,
+                    rows,
+                    slice,
+                    all,
+                })
+        })
+        .collect();
+    test_candidates(&candidates, outcomes, shift, options)
 }
 
 fn test_candidates(

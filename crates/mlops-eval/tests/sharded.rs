@@ -253,10 +253,10 @@ fn what_does_not_merge_is_refused_with_a_reason() {
         ),
         (
             Options {
-                task: Some(mlops_eval::input::Task::Regression),
+                task: Some(mlops_eval::input::Task::Multiclass),
                 ..options(false)
             },
-            "regression task",
+            "multiclass task",
         ),
     ];
     for (options, expected) in cases {
@@ -267,5 +267,68 @@ fn what_does_not_merge_is_refused_with_a_reason() {
             error.contains(expected) && error.contains("without --shards"),
             "{error}"
         );
+    }
+}
+
+/// `rows` rows of a regression task in `files` CSV files: a target, a prediction (both rounded
+/// to two places, so that absolute errors repeat), a region, a sex and a weight.
+fn write_regression(dir: &std::path::Path, rows: usize, files: usize) -> Vec<PathBuf> {
+    let mut rng = Lcg(11);
+    let paths: Vec<PathBuf> = (0..files)
+        .map(|f| dir.join(format!("reg-{f}.csv")))
+        .collect();
+    let mut outs: Vec<std::fs::File> = paths
+        .iter()
+        .map(|p| {
+            let mut f = std::fs::File::create(p).expect("create");
+            writeln!(f, "y,p,region,sex,w").expect("write");
+            f
+        })
+        .collect();
+    for r in 0..rows {
+        let region = ["north", "south", "east"][r % 3];
+        let sex = if rng.next() < 0.4 { "f" } else { "m" };
+        let y = (100.0 * (50.0 + 30.0 * rng.next())).round() / 100.0;
+        let noise = if region == "east" { 8.0 } else { 3.0 };
+        let p = (100.0 * (y + noise * (rng.next() - 0.5))).round() / 100.0;
+        let weight = 0.5 + rng.next();
+        writeln!(outs[r * files / rows], "{y},{p},{region},{sex},{weight}").expect("write");
+    }
+    paths
+}
+
+#[test]
+fn regression_shards_merge_to_the_report_of_the_whole_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_regression(dir.path(), 3000, 3);
+    for weighted in [false, true] {
+        let options = Options {
+            label: "y".into(),
+            prediction: Some("p".into()),
+            task: Some(mlops_eval::input::Task::Regression),
+            weight: weighted.then(|| "w".into()),
+            slices: vec![vec!["region".into()], vec!["region".into(), "sex".into()]],
+            sensitive: vec!["sex".into()],
+            bootstrap: Bootstrap {
+                replicates: 0,
+                seed: 0,
+            },
+            ..Options::default()
+        };
+        let (local, merged, report) = both(&files, &options);
+        // Sums, means and spreads merged in another order: equal to rounding.
+        let mut close = Vec::new();
+        differences(&local, &merged, "", 1e-9, &[], &mut close);
+        assert!(close.is_empty(), "weighted {weighted}: {close:#?}");
+        assert_eq!(
+            report.sharded.expect("sharded").max_error["median_ae"],
+            0.0,
+            "errors repeat: one per bucket"
+        );
+        assert!(
+            report.slices.iter().any(|s| s.underperforming),
+            "east is worse"
+        );
+        assert!(report.fairness.is_some());
     }
 }

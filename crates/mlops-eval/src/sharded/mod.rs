@@ -2,8 +2,8 @@
 //! report needs into a [`Partial`], the parts are merged in the data's order
 //! ([`Partial::merge`]), and [`report`] puts the report together from the merged sums.
 //!
-//! What merges exactly is merged exactly: the confusion counts, weighted and not, of the whole
-//! data, of each slice, of each sensitive group and of the privileged sides. Accuracy, precision,
+//! For a binary task, what merges exactly is merged exactly: the confusion counts, weighted and
+//! not, of the whole data, of each slice, of each sensitive group and of the privileged sides. Accuracy, precision,
 //! recall and the other rates, the fairness groups and aggregates, the slice tests and the Wilson
 //! intervals therefore equal those of one read of the data. Log loss, Brier score and the
 //! calibration bins are sums too, equal up to the order of floating-point additions.
@@ -17,8 +17,10 @@
 //! over the whole data and every slice, as [`Sharded::max_error`]. It is 0 when every bucket
 //! holds one score: the values are then the rows' own.
 //!
-//! Refused with a message before any shard runs ([`check`]) or by the shard that sees it: tasks
-//! other than binary, numeric slice columns (their quantile bins need the whole column),
+//! A regression task's sums are in the private `regression` module.
+//!
+//! Refused with a message before any shard runs ([`check`]) or by the shard that sees it:
+//! multiclass tasks, numeric slice columns (their quantile bins need the whole column),
 //! `--discover`, bootstrap intervals (each replicate redraws every row), and labels joined from
 //! other files.
 
@@ -39,8 +41,15 @@ use crate::sensitive::{Sensitive, sensitive_groups};
 use crate::significance::{Outcomes, SliceResult, test_counts};
 use crate::slices::{self, Dimension, ProportionMetric, SliceMetric, Tested};
 
+mod regression;
+
 /// The most buckets a score histogram keeps; past it, neighbouring buckets are joined.
 pub const MAX_BUCKETS: usize = 1 << 15;
+
+/// What is refused of multiclass tasks, and why.
+const MULTICLASS: &str = "a multiclass task";
+const MULTICLASS_WHY: &str =
+    "binary and regression tasks are merged from shards, multiclass ones not yet";
 
 /// Bits dropped from the scores' keys at each coarsening.
 const COARSER: u32 = 4;
@@ -57,11 +66,8 @@ pub fn check(options: &Options) -> Result<()> {
             why,
         })
     };
-    if let Some(task) = options.task.filter(|t| *t != Task::Binary) {
-        return refuse(
-            &format!("a {} task", evaluate::task_name(task)),
-            "only binary tasks are merged from shards",
-        );
+    if options.task == Some(Task::Multiclass) {
+        return refuse(MULTICLASS, MULTICLASS_WHY);
     }
     if options.discover.is_some() {
         return refuse(
@@ -87,6 +93,7 @@ pub fn check(options: &Options) -> Result<()> {
 /// What one shard of the rows contributes to the report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Partial {
+    task: Task,
     pub rows: usize,
     weighted: bool,
     scored: bool,
@@ -108,9 +115,11 @@ struct PartDimension {
     slices: Vec<(Vec<String>, Unit)>,
 }
 
-/// One unit's sums: the whole data, a slice, a sensitive group or a side.
+/// One unit's sums: the whole data, a slice, a sensitive group or a side. A binary task's
+/// fill the confusion cells and the score sums, a regression task's `errors`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Unit {
+    rows: u64,
     /// Rows in each confusion cell, indexed by label + 2 × prediction (tn, fn, fp, tp).
     counts: [u64; 4],
     /// The same cells weighted.
@@ -120,15 +129,17 @@ struct Unit {
     /// Per calibration bin: weight, weighted positives, weighted scores.
     calibration: [[f64; 3]; CALIBRATION_BINS],
     histogram: Histogram,
+    errors: regression::ErrorSums,
 }
 
-/// Scores in buckets. A bucket's key is its scores' bits shifted right by `shift`: scores are
-/// not negative, so keys order as the scores do, and at shift 0 each distinct score is its own
-/// bucket.
+/// Values that are never negative (scores, absolute errors) in buckets. A bucket's key is its
+/// values' bits shifted right by `shift`: keys order as the values do, and at shift 0 each
+/// distinct value is its own bucket.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Histogram {
     shift: u32,
-    /// Ascending by key: (key, weighted negatives, weighted positives, lowest score, highest).
+    /// Ascending by key: (key, weighted negatives, weighted positives, lowest value, highest).
+    /// Absolute errors have no classes: their weight is in the positives' place.
     buckets: Vec<(u64, f64, f64, f64, f64)>,
 }
 
@@ -203,36 +214,66 @@ impl Histogram {
     }
 }
 
-/// One row as a unit adds it up.
-struct Row {
-    cell: usize,
-    weight: f64,
-    /// Score, its log loss, its calibration bin, its histogram key at shift 0.
-    scored: Option<(f64, f64, usize, u64)>,
-}
-
-/// A unit while the rows are added.
-struct UnitBuilder {
-    unit: Unit,
+/// A histogram while values are added, bounded to four times [`MAX_BUCKETS`] by coarsening.
+#[derive(Default)]
+struct HistogramBuilder {
     shift: u32,
     buckets: HashMap<u64, Bucket>,
 }
 
-impl UnitBuilder {
-    fn new() -> Self {
-        Self {
-            unit: Unit::default(),
-            shift: 0,
-            buckets: HashMap::new(),
+impl HistogramBuilder {
+    /// Adds `value` (not negative) with `negatives` and `positives` of weight.
+    fn add(&mut self, value: f64, negatives: f64, positives: f64) {
+        let key = value.to_bits().checked_shr(self.shift).unwrap_or(0);
+        let bucket =
+            self.buckets
+                .entry(key)
+                .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+        add_bucket(bucket, (negatives, positives, value, value));
+        if self.buckets.len() > 4 * MAX_BUCKETS {
+            self.buckets = rekeyed(
+                std::mem::take(&mut self.buckets),
+                self.shift,
+                self.shift + COARSER,
+            );
+            self.shift += COARSER;
         }
     }
 
-    /// Adds `row`; its score only when `scored` (slices and the whole data, not groups).
+    fn finish(self) -> Histogram {
+        Histogram::of(self.buckets, self.shift)
+    }
+}
+
+/// One row of a binary task as a unit adds it up.
+struct Row {
+    cell: usize,
+    weight: f64,
+    /// Score, its log loss, its calibration bin.
+    scored: Option<(f64, f64, usize)>,
+}
+
+/// A unit while the rows are added.
+#[derive(Default)]
+struct UnitBuilder {
+    unit: Unit,
+    scores: HistogramBuilder,
+    errors: HistogramBuilder,
+}
+
+impl UnitBuilder {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a binary task's `row`; its score only when `scored` (slices and the whole data,
+    /// not groups).
     fn add(&mut self, row: &Row, scored: bool) {
         let unit = &mut self.unit;
+        unit.rows += 1;
         unit.counts[row.cell] += 1;
         unit.cells[row.cell] += row.weight;
-        let Some((score, log_loss, bin, bits)) = row.scored.filter(|_| scored) else {
+        let Some((score, log_loss, bin)) = row.scored.filter(|_| scored) else {
             return;
         };
         let weight = row.weight;
@@ -244,33 +285,26 @@ impl UnitBuilder {
         calibration[0] += weight;
         calibration[1] += weight * truth;
         calibration[2] += weight * score;
-        let key = bits.checked_shr(self.shift).unwrap_or(0);
-        let bucket =
-            self.buckets
-                .entry(key)
-                .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
         let (n, p) = if positive {
             (0.0, weight)
         } else {
             (weight, 0.0)
         };
-        add_bucket(bucket, (n, p, score, score));
-        // Bounded while building too: four times the kept size, then a coarser key.
-        if self.buckets.len() > 4 * MAX_BUCKETS {
-            self.buckets = rekeyed(
-                std::mem::take(&mut self.buckets),
-                self.shift,
-                self.shift + COARSER,
-            );
-            self.shift += COARSER;
-        }
+        self.scores.add(score, n, p);
+    }
+
+    /// Adds a regression task's row.
+    fn add_error(&mut self, row: &regression::ErrorRow) {
+        self.unit.rows += 1;
+        self.unit.errors.add(row);
+        self.errors.add(row.absolute, 0.0, row.weight);
     }
 
     fn finish(self) -> Unit {
-        Unit {
-            histogram: Histogram::of(self.buckets, self.shift),
-            ..self.unit
-        }
+        let mut unit = self.unit;
+        unit.histogram = self.scores.finish();
+        unit.errors.histogram = self.errors.finish();
+        unit
     }
 }
 
@@ -280,6 +314,7 @@ impl Unit {
             self.counts[i] += other.counts[i];
             self.cells[i] += other.cells[i];
         }
+        self.rows += other.rows;
         self.log_loss += other.log_loss;
         self.brier += other.brier;
         for (mine, theirs) in self.calibration.iter_mut().zip(other.calibration) {
@@ -288,10 +323,11 @@ impl Unit {
             }
         }
         self.histogram.merge(other.histogram);
+        self.errors.merge(other.errors);
     }
 
     fn rows(&self) -> usize {
-        usize::try_from(self.counts.iter().sum::<u64>()).expect("rows fit usize")
+        usize::try_from(self.rows).expect("rows fit usize")
     }
 
     /// The sums a pass over the rows would give, each histogram bucket one tie.
@@ -388,14 +424,13 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
     let task = options
         .task
         .unwrap_or_else(|| input::infer_task(&table, &options.label));
-    if task != Task::Binary {
+    if task == Task::Multiclass {
         return Err(Error::NotSharded {
             what: format!(
-                "a {} task (label column `{}` of {source})",
-                evaluate::task_name(task),
+                "{MULTICLASS} (label column `{}` of {source})",
                 options.label
             ),
-            why: "only binary tasks are merged from shards",
+            why: MULTICLASS_WHY,
         });
     }
     if let Some(numeric) = options
@@ -409,14 +444,7 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
             why: "its quantile bins need the whole column",
         });
     }
-    let Prepared::Binary {
-        labels,
-        predictions,
-        scores,
-    } = evaluate::prepare(&table, task, options, &source)?
-    else {
-        unreachable!("a binary task prepares binary columns")
-    };
+    let prepared = evaluate::prepare(&table, task, options, &source)?;
     let weights = options
         .weight
         .as_deref()
@@ -426,20 +454,46 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
     let dimensions = slices::dimensions(&table, &options.slices, &options.slice_options);
     let rows = table.rows;
     drop(table);
-    let units = sum_rows(
-        &Columns {
-            labels: &labels,
-            predictions: &predictions,
-            scores: scores.as_deref(),
-            weights: weights.as_deref(),
-        },
-        &dimensions,
-        sensitive.as_ref(),
-    );
+    let weight = |r: usize| weights.as_ref().map_or(1.0, |w| w[r]);
+    let (units, scored) = match &prepared {
+        Prepared::Binary {
+            labels,
+            predictions,
+            scores,
+        } => {
+            let row = |r: usize| Row {
+                cell: usize::from(labels[r]) + 2 * usize::from(predictions[r]),
+                weight: weight(r),
+                scored: scores.as_ref().map(|s| {
+                    let score = s[r];
+                    (
+                        score,
+                        row_log_loss(labels[r], score),
+                        calibration_bin(score, CALIBRATION_BINS),
+                    )
+                }),
+            };
+            let units = sum_rows(rows, &dimensions, sensitive.as_ref(), |unit, r, scored| {
+                unit.add(&row(r), scored);
+            });
+            (units, scores.is_some())
+        }
+        Prepared::Regression { truth, predictions } => {
+            let loss = SliceMetric::resolve(options.slice_metric, Task::Regression)?;
+            let row =
+                |r: usize| regression::ErrorRow::new(truth[r], predictions[r], weight(r), loss);
+            let units = sum_rows(rows, &dimensions, sensitive.as_ref(), |unit, r, _| {
+                unit.add_error(&row(r));
+            });
+            (units, false)
+        }
+        Prepared::Multiclass { .. } => unreachable!("refused above"),
+    };
     Ok(Partial {
+        task,
         rows,
         weighted: weights.is_some(),
-        scored: scores.is_some(),
+        scored,
         whole: units.whole,
         dimensions: dimensions
             .iter()
@@ -460,14 +514,6 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
     })
 }
 
-/// A shard's binary columns.
-struct Columns<'a> {
-    labels: &'a [bool],
-    predictions: &'a [bool],
-    scores: Option<&'a [f64]>,
-    weights: Option<&'a [f64]>,
-}
-
 /// A shard's units, summed up.
 struct Units {
     whole: Unit,
@@ -477,9 +523,15 @@ struct Units {
     sides: Vec<Unit>,
 }
 
-/// Adds every row to its units: the whole data, its slice in each dimension, its sensitive
-/// group and its side.
-fn sum_rows(columns: &Columns, dimensions: &[Dimension], sensitive: Option<&Sensitive>) -> Units {
+/// Adds each of `rows` rows (`add(unit, row, scored)`) to its units: the whole data, its slice
+/// in each dimension, its sensitive group and its side; `scored` is false for groups and sides,
+/// which need no score sums.
+fn sum_rows(
+    rows: usize,
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+    add: impl Fn(&mut UnitBuilder, usize, bool),
+) -> Units {
     let builders = |n: usize| (0..n).map(|_| UnitBuilder::new()).collect::<Vec<_>>();
     let mut whole = UnitBuilder::new();
     let mut slices: Vec<Vec<UnitBuilder>> = dimensions
@@ -488,29 +540,15 @@ fn sum_rows(columns: &Columns, dimensions: &[Dimension], sensitive: Option<&Sens
         .collect();
     let mut groups = builders(sensitive.map_or(0, |s| s.keys.len() + 1));
     let mut sides = builders(sensitive.and_then(|s| s.sides.as_ref()).map_or(0, |_| 3));
-    for r in 0..columns.labels.len() {
-        let label = columns.labels[r];
-        let row = Row {
-            cell: usize::from(label) + 2 * usize::from(columns.predictions[r]),
-            weight: columns.weights.map_or(1.0, |w| w[r]),
-            scored: columns.scores.map(|s| {
-                let score = s[r];
-                (
-                    score,
-                    row_log_loss(label, score),
-                    calibration_bin(score, CALIBRATION_BINS),
-                    score.to_bits(),
-                )
-            }),
-        };
-        whole.add(&row, true);
+    for r in 0..rows {
+        add(&mut whole, r, true);
         for (d, units) in dimensions.iter().zip(&mut slices) {
-            units[d.ids[r] as usize].add(&row, true);
+            add(&mut units[d.ids[r] as usize], r, true);
         }
         if let Some(s) = sensitive {
-            groups[s.ids[r] as usize].add(&row, false);
+            add(&mut groups[s.ids[r] as usize], r, false);
             if let Some(side) = &s.sides {
-                sides[side[r] as usize].add(&row, false);
+                add(&mut sides[side[r] as usize], r, false);
             }
         }
     }
@@ -556,6 +594,9 @@ impl Partial {
     /// [`Error::ShardsDisagree`] when the parts were made with other options.
     pub fn merge(&mut self, next: Partial) -> Result<()> {
         let disagree = |what: &str| Err(Error::ShardsDisagree(what.to_owned()));
+        if self.task != next.task {
+            return disagree("they read the labels as different tasks (give --task)");
+        }
         if (self.weighted, self.scored) != (next.weighted, next.scored) {
             return disagree("one has weights or scores, another not");
         }
@@ -601,12 +642,12 @@ pub fn report(
         });
     }
     if let Some(b) = baseline
-        && b.report.task != Task::Binary
+        && b.report.task != merged.task
     {
         return Err(Error::BaselineTask {
             path: b.path.clone(),
             found: evaluate::task_name(b.report.task).to_owned(),
-            expected: "binary".to_owned(),
+            expected: evaluate::task_name(merged.task).to_owned(),
         });
     }
     let dimensions: Vec<Dimension> = merged
@@ -626,6 +667,25 @@ pub fn report(
         ids: Vec::new(),
         sides: (!merged.sides.is_empty()).then(Vec::new),
     });
+    let mut report = match merged.task {
+        Task::Binary => binary_report(merged, &dimensions, sensitive.as_ref(), options)?,
+        Task::Regression => regression::report(merged, &dimensions, sensitive.as_ref(), options)?,
+        Task::Multiclass => unreachable!("a shard refuses a multiclass task"),
+    };
+    report.sharded = Some(Sharded {
+        shards,
+        max_error: max_errors(merged),
+    });
+    evaluate::gated(report, options, baseline)
+}
+
+/// The report of a binary task's merged sums, before gates.
+fn binary_report(
+    merged: &Partial,
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+    options: &Options,
+) -> Result<EvalReport> {
     let sums = merged.sums(sensitive.is_some());
     let slice_rows: Vec<Vec<usize>> = merged
         .dimensions
@@ -637,7 +697,7 @@ pub fn report(
             sums: &sums,
             rows: merged.rows,
             slice_rows: &slice_rows,
-            sensitive: sensitive.as_ref(),
+            sensitive,
             weighted: merged.weighted,
             scored: merged.scored,
             score_groups: score_groups(&merged.whole.histogram, 400),
@@ -648,8 +708,8 @@ pub fn report(
     let tested = (!options.slices.is_empty())
         .then(|| SliceMetric::resolve(options.slice_metric, Task::Binary))
         .transpose()?;
-    let tests = tested.map(|metric| slice_tests(merged, &dimensions, metric, options));
-    let slice_reports = slices::reports(&dimensions, measured.slices, tests.as_deref());
+    let tests = tested.map(|metric| slice_tests(merged, dimensions, metric, options));
+    let slice_reports = slices::reports(dimensions, measured.slices, tests.as_deref());
     let measured = crate::measure::Measures {
         slices: Vec::new(),
         ..measured
@@ -666,15 +726,7 @@ pub fn report(
         }
         .describe(&options.slice_options)
     });
-    report.sharded = Some(Sharded {
-        shards,
-        max_error: if merged.scored {
-            max_errors(merged)
-        } else {
-            BTreeMap::new()
-        },
-    });
-    evaluate::gated(report, options, baseline)
+    Ok(report)
 }
 
 /// The proportion behind a binary task's slice metric.
@@ -722,8 +774,9 @@ fn slice_tests(
     )
 }
 
-/// The largest error of ROC AUC and average precision over the whole data and every slice: the
-/// larger distance from the value (buckets as ties) to either bound.
+/// The largest error of each metric computed from histograms, over the whole data and every
+/// slice: ROC AUC and average precision for a binary task with scores (the larger distance from
+/// the value, buckets as ties, to either bound), the median absolute error for regression.
 fn max_errors(merged: &Partial) -> BTreeMap<String, f64> {
     let units = std::iter::once(&merged.whole).chain(
         merged
@@ -731,6 +784,16 @@ fn max_errors(merged: &Partial) -> BTreeMap<String, f64> {
             .iter()
             .flat_map(|d| d.slices.iter().map(|(_, u)| u)),
     );
+    match merged.task {
+        Task::Regression => {
+            let worst = units
+                .filter_map(|u| u.errors.median().ok().map(|(_, error)| error))
+                .fold(0.0_f64, f64::max);
+            return BTreeMap::from([("median_ae".to_owned(), worst)]);
+        }
+        _ if !merged.scored => return BTreeMap::new(),
+        _ => {}
+    }
     let mut errors = BTreeMap::from([
         ("roc_auc".to_owned(), 0.0_f64),
         ("average_precision".to_owned(), 0.0_f64),
