@@ -13,6 +13,12 @@
 //!
 //! Jobs in flight are listed in `.mlops/cluster/jobs.json`, so that a later `mlops run` (after
 //! `--no-wait`, `--detach`, or a driver that died) takes them up instead of submitting them again.
+//! Jobs are submitted held and released once listed there: a driver killed in between leaves a
+//! held job, which the next run cancels, never one that runs unrecorded.
+//!
+//! Where the nodes do not mount the workspace (`cluster.shared: false`), a stage is submitted
+//! once its upstream stages' outputs are back here, and its inputs and outputs travel through
+//! the default remote (see [`super::remote`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -349,10 +355,10 @@ fn arrays(shared: &Shared, ready: Vec<Ready>) -> Vec<Vec<Ready>> {
     // What items of one array share: the stage's name without `@item`, resources, upstream jobs.
     type ArrayKey = (String, Vec<String>, Vec<JobId>);
     let mut groups: Vec<(Option<ArrayKey>, Vec<Ready>)> = Vec::new();
+    // Jobs without the workspace each carry their own inputs: one job each.
+    let shared_fs = shared.ws.config().cluster_shared;
     for item in ready {
         let stage = &shared.pipeline.stages[item.index];
-        // Jobs without the workspace each carry their own inputs: one job each.
-        let shared_fs = shared.ws.config().cluster_shared;
         let key = stage
             .name
             .split_once('@')
