@@ -154,6 +154,12 @@ fn workspace_with_data(moto: &Moto) -> TestEnv {
     env.write("data/train.csv", "a,b\n1,2\n3,4\n");
     make_tree(&env, "images", 12);
     env.run(&["add", "data/train.csv", "images"]);
+    add_remote(&env, moto);
+    env
+}
+
+/// Adds moto's bucket as the default remote `origin`.
+fn add_remote(env: &TestEnv, moto: &Moto) {
     env.run(&[
         "remote",
         "add",
@@ -165,7 +171,6 @@ fn workspace_with_data(moto: &Moto) -> TestEnv {
         "--region",
         "us-east-1",
     ]);
-    env
 }
 
 /// Commits the workspace and clones it beside it, with moto's credentials in the clone's
@@ -876,26 +881,8 @@ fn cluster_jobs_without_the_workspace_go_through_an_s3_remote() {
     let moto = Moto::start(false);
     moto.create_bucket();
     let env = TestEnv::new();
-    env.run(&[
-        "remote",
-        "add",
-        "--default",
-        "origin",
-        &format!("s3://{BUCKET}/store"),
-        "--endpoint-url",
-        &moto.endpoint(),
-        "--region",
-        "us-east-1",
-    ]);
-    let scratch = env.outside("scratch");
-    std::fs::create_dir_all(&scratch).expect("scratch");
-    env.write(
-        ".mlops/config.local.yaml",
-        format!(
-            "cluster:\n  shared: false\n  scratch: {}\n",
-            scratch.display()
-        ),
-    );
+    add_remote(&env, &moto);
+    crate::slurm::without_shared_filesystem(&env);
     env.write("raw.txt", "abc\n").write(
         "mlops.yaml",
         "executor: slurm

@@ -127,29 +127,22 @@ stages:
     outs: [after.txt]
 ";
 
-#[test]
-fn a_pipeline_runs_as_jobs_in_its_order_and_a_failure_names_its_job_and_log() {
-    cluster();
-    let env = TestEnv::new();
-    env.write("raw.txt", "abc\n").write("mlops.yaml", PIPELINE);
-    let (code, events, stderr) = run_json(&env, &["run", "--keep-going"]);
+/// Runs `pipeline` (a version of [`PIPELINE`]) with `--keep-going` and checks what every
+/// executor gives: the chain and the fan-out ran in order, the failure's error and log, the lock
+/// and the cache; then, mended, that a second run submits only what did not succeed. `between`
+/// checks the first run's events before the second.
+fn chain_fan_out_and_failure(
+    env: &TestEnv,
+    pipeline: &str,
+    between: impl FnOnce(&[serde_json::Value]),
+) {
+    env.write("raw.txt", "abc\n").write("mlops.yaml", pipeline);
+    let (code, events, stderr) = run_json(env, &["run", "--keep-going"]);
     assert_eq!(code, 1, "a stage failed: {events:?} {stderr}");
-
-    // Every stage that had to run was submitted, each as its own job.
-    let submitted = stage_events(&events, "submit");
-    let mut names: Vec<&str> = submitted.iter().map(|(s, _)| *s).collect();
-    names.sort_unstable();
-    assert_eq!(names, ["after_bad", "bad", "join", "left", "prep", "right"]);
-    let mut jobs: Vec<&str> = submitted
-        .iter()
-        .map(|(_, e)| e["job"].as_str().expect("job id"))
-        .collect();
-    jobs.dedup();
-    assert_eq!(jobs.len(), 6);
 
     // The chain and the fan-out ran in order (join read both sides), as jobs.
     for stage in ["prep", "left", "right", "join"] {
-        assert_eq!(status_of(&events, stage), "ran", "{stage}");
+        assert_eq!(status_of(&events, stage), "ran", "{stage}: {stderr}");
     }
     assert_eq!(env.read("join.txt"), b"ABC\nABC\nCBA\n");
     // The failure names its job and its log, which holds the command's output.
@@ -170,21 +163,22 @@ fn a_pipeline_runs_as_jobs_in_its_order_and_a_failure_names_its_job_and_log() {
     assert_eq!(status_of(&events, "after_bad"), "not_run");
 
     // The lock holds what succeeded, and the cache its outputs; nothing of the failure.
-    let lock = locked(&env);
+    let lock = locked(env);
     for stage in ["prep:", "left:", "right:", "join:"] {
         assert!(lock.contains(stage), "{stage} in {lock}");
     }
     assert!(!lock.contains("bad:"), "{lock}");
     let join = blake3::hash(b"ABC\nABC\nCBA\n").to_hex().to_string();
-    assert!(object_path(&env, &join).is_file());
+    assert!(object_path(env, &join).is_file());
     assert!(!env.path(".mlops/cluster/jobs.json").exists());
+    between(&events);
 
     // Mended, a second run submits only what did not succeed.
     env.write(
         "mlops.yaml",
-        PIPELINE.replace("echo about to fail; exit 3", "echo fine > bad.txt"),
+        pipeline.replace("echo about to fail; exit 3", "echo fine > bad.txt"),
     );
-    let (code, events, stderr) = run_json(&env, &["run"]);
+    let (code, events, stderr) = run_json(env, &["run"]);
     assert_eq!(code, 0, "{events:?} {stderr}");
     let mut names: Vec<&str> = stage_events(&events, "submit")
         .iter()
@@ -193,6 +187,25 @@ fn a_pipeline_runs_as_jobs_in_its_order_and_a_failure_names_its_job_and_log() {
     names.sort_unstable();
     assert_eq!(names, ["after_bad", "bad"]);
     assert_eq!(env.read("after.txt"), b"fine\n");
+}
+
+#[test]
+fn a_pipeline_runs_as_jobs_in_its_order_and_a_failure_names_its_job_and_log() {
+    cluster();
+    let env = TestEnv::new();
+    chain_fan_out_and_failure(&env, PIPELINE, |events| {
+        // Every stage that had to run was submitted, each as its own job.
+        let submitted = stage_events(events, "submit");
+        let mut names: Vec<&str> = submitted.iter().map(|(s, _)| *s).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["after_bad", "bad", "join", "left", "prep", "right"]);
+        let mut jobs: Vec<&str> = submitted
+            .iter()
+            .map(|(_, e)| e["job"].as_str().expect("job id"))
+            .collect();
+        jobs.dedup();
+        assert_eq!(jobs.len(), 6);
+    });
 }
 
 /// Waits until `mlops run` has submitted `stage` and its job runs; the job's id.
@@ -837,6 +850,38 @@ fn nodes_without_the_workspace_get_inputs_and_give_outputs_through_the_remote() 
     cluster();
     let env = TestEnv::new();
     let remote = env.default_remote();
+    let scratch = without_shared_filesystem(&env);
+    let pipeline = PIPELINE
+        .replace(
+            "tr a-z A-Z < raw.txt > prep.txt",
+            "tr a-z A-Z < raw.txt > prep.txt; pwd > where.txt",
+        )
+        .replace("outs: [prep.txt]", "outs: [prep.txt, where.txt]");
+    chain_fan_out_and_failure(&env, &pipeline, |_| {
+        // The stages ran in workspaces of their own, in the scratch space; their outputs, and
+        // the failure's error and log, came back through the remote.
+        let ran_in = String::from_utf8(env.read("where.txt")).expect("text");
+        assert!(
+            ran_in.starts_with(&scratch.display().to_string()),
+            "{ran_in}"
+        );
+        // Nothing is left behind: no job workspace in the scratch space, no named file on the
+        // remote.
+        let left: Vec<String> = std::fs::read_dir(&scratch)
+            .expect("scratch")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("mlops-job-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let on_remote = remote.join("named");
+        let named_left = std::fs::read_dir(&on_remote).map_or(0, Iterator::count);
+        assert_eq!(named_left, 0, "files left in {}", on_remote.display());
+    });
+}
+
+/// Configures `env` for a cluster whose nodes do not mount it; the scratch space its jobs use.
+pub(crate) fn without_shared_filesystem(env: &TestEnv) -> std::path::PathBuf {
     let scratch = env.outside("scratch");
     std::fs::create_dir_all(&scratch).expect("scratch");
     env.write(
@@ -846,72 +891,7 @@ fn nodes_without_the_workspace_get_inputs_and_give_outputs_through_the_remote() 
             scratch.display()
         ),
     );
-    let pipeline = PIPELINE
-        .replace(
-            "tr a-z A-Z < raw.txt > prep.txt",
-            "tr a-z A-Z < raw.txt > prep.txt; pwd > where.txt",
-        )
-        .replace("outs: [prep.txt]", "outs: [prep.txt, where.txt]");
-    env.write("raw.txt", "abc\n").write("mlops.yaml", &pipeline);
-    let (code, events, stderr) = run_json(&env, &["run", "--keep-going"]);
-    assert_eq!(code, 1, "a stage failed: {events:?} {stderr}");
-    for stage in ["prep", "left", "right", "join"] {
-        assert_eq!(status_of(&events, stage), "ran", "{stage}: {stderr}");
-    }
-    // The stages ran in workspaces of their own, in the scratch space, and their outputs came
-    // back: the join read both sides.
-    assert_eq!(env.read("join.txt"), b"ABC\nABC\nCBA\n");
-    let ran_in = String::from_utf8(env.read("where.txt")).expect("text");
-    assert!(
-        ran_in.starts_with(&scratch.display().to_string()),
-        "{ran_in}"
-    );
-    let lock = locked(&env);
-    for stage in ["prep:", "left:", "right:", "join:"] {
-        assert!(lock.contains(stage), "{stage} in {lock}");
-    }
-    let join = blake3::hash(b"ABC\nABC\nCBA\n").to_hex().to_string();
-    assert!(object_path(&env, &join).is_file());
-    // The failure's error and log came back from the remote too.
-    let (_, bad) = stage_events(&events, "stage")
-        .into_iter()
-        .find(|(s, _)| *s == "bad")
-        .expect("bad's outcome");
-    assert!(
-        bad["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("status 3")),
-        "{bad}"
-    );
-    let log = bad["log"].as_str().expect("log");
-    assert!(String::from_utf8_lossy(&env.read(log)).contains("about to fail"));
-    // Nothing is left behind: no job workspace in the scratch space, no named file on the
-    // remote.
-    let left: Vec<String> = std::fs::read_dir(&scratch)
-        .expect("scratch")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("mlops-job-"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-    let on_remote = remote.join("named");
-    let named_left = std::fs::read_dir(&on_remote).map_or(0, Iterator::count);
-    assert_eq!(named_left, 0, "files left in {}", on_remote.display());
-
-    // Mended, a second run submits only what did not succeed; the rest is up to date here.
-    env.write(
-        "mlops.yaml",
-        pipeline.replace("echo about to fail; exit 3", "echo fine > bad.txt"),
-    );
-    let (code, events, stderr) = run_json(&env, &["run"]);
-    assert_eq!(code, 0, "{events:?} {stderr}");
-    let mut names: Vec<&str> = stage_events(&events, "submit")
-        .iter()
-        .map(|(s, _)| *s)
-        .collect();
-    names.sort_unstable();
-    assert_eq!(names, ["after_bad", "bad"]);
-    assert_eq!(env.read("after.txt"), b"fine\n");
+    scratch
 }
 
 /// A chain of two stages: `left` reads what `prep` wrote.

@@ -16,14 +16,12 @@
 
 use std::path::{Path, PathBuf};
 
+use mlops_core::Workspace;
 use mlops_core::config::LinkMode;
-use mlops_core::manifest::EntryKind;
 use mlops_core::ops::Tracked;
 use mlops_core::ops::checkout::{CheckoutOptions, restore};
 use mlops_core::ops::transfer::{self, TransferOptions};
-use mlops_core::pointer::Pointer;
 use mlops_core::progress::NoProgress;
-use mlops_core::{Digest, Workspace};
 use serde::{Deserialize, Serialize};
 
 use super::job::JobResult;
@@ -38,8 +36,9 @@ pub struct RemoteJob {
     pub stage: String,
     /// `mlops.yaml` as the driver read it.
     pub pipeline: String,
-    /// The stage's inputs and every params file, as cached and pushed.
-    pub inputs: Vec<Shipped>,
+    /// The stage's inputs and every params file, as cached and pushed (described as the lock
+    /// describes cached outputs).
+    pub inputs: Vec<OutLock>,
     /// Where the inputs are and the outputs go: the driver's default remote.
     pub remote: mlops_core::config::RemoteConfig,
     /// Names the job's result and log on the remote (`NAME.json`, `NAME.log`).
@@ -49,42 +48,6 @@ pub struct RemoteJob {
     /// Slurm's log of the job, on the node, to leave on the remote.
     pub log: PathBuf,
     pub force: bool,
-}
-
-/// One path that travels through the remote, as the cache describes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Shipped {
-    pub path: PathBuf,
-    pub kind: EntryKind,
-    pub digest: Digest,
-    pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub files: Option<u64>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub exec: bool,
-}
-
-impl Shipped {
-    fn of(path: PathBuf, pointer: &Pointer) -> Self {
-        Self {
-            path,
-            kind: pointer.kind,
-            digest: pointer.digest,
-            size: pointer.size,
-            files: pointer.files,
-            exec: pointer.exec,
-        }
-    }
-
-    fn pointer(&self) -> Pointer {
-        Pointer {
-            kind: self.kind,
-            digest: self.digest,
-            size: self.size,
-            files: self.files,
-            exec: self.exec,
-        }
-    }
 }
 
 /// The name of the remote the driver and its jobs share.
@@ -144,7 +107,7 @@ pub(crate) fn prepare(shared: &Shared, index: usize, name: &str, log: &Path) -> 
             continue;
         }
         let pointer = shared.cache_input(&store, path)?;
-        inputs.push(Shipped::of(path.clone(), &pointer));
+        inputs.push(OutLock::new(path.clone(), &pointer));
     }
     let tracked = tracked(ws.root(), &inputs)?;
     transfer::push_locked(ws, &tracked, &TransferOptions::default(), &NoProgress)?;
@@ -160,22 +123,17 @@ pub(crate) fn prepare(shared: &Shared, index: usize, name: &str, log: &Path) -> 
     })
 }
 
-/// The shipped paths as tracked paths of the workspace at `root` (each checked to lie inside).
-fn tracked(root: &Path, shipped: &[Shipped]) -> Result<Vec<Tracked>> {
-    Ok(shipped
-        .iter()
-        .map(|s| Tracked::new(root, &s.path, s.pointer()))
+/// Cached paths as tracked paths of the workspace at `root` (each checked to lie inside).
+fn tracked<'a>(root: &Path, cached: impl IntoIterator<Item = &'a OutLock>) -> Result<Vec<Tracked>> {
+    Ok(cached
+        .into_iter()
+        .map(|o| Tracked::new(root, &o.path, o.pointer()))
         .collect::<mlops_core::Result<_>>()?)
 }
 
-/// A lock entry's outputs and metrics as shipped paths.
-fn outputs(entry: &StageLock) -> Vec<Shipped> {
-    entry
-        .outs
-        .iter()
-        .chain(&entry.metrics)
-        .map(|o: &OutLock| Shipped::of(o.path.clone(), &o.pointer()))
-        .collect()
+/// A lock entry's outputs and metrics.
+fn outputs(entry: &StageLock) -> impl Iterator<Item = &OutLock> {
+    entry.outs.iter().chain(&entry.metrics)
 }
 
 /// A job's workspace in the node's scratch space, removed when dropped.
@@ -239,7 +197,7 @@ pub fn exec(job: &RemoteJob, observer: &dyn Observer) -> Result<StageOutcome> {
             message: format!("its result does not read: {e}"),
         })?;
     if let Some(entry) = &found.lock {
-        let outs = tracked(ws.root(), &outputs(entry))?;
+        let outs = tracked(ws.root(), outputs(entry))?;
         transfer::push(&ws, &outs, &TransferOptions::default(), &NoProgress)?;
     }
     let remote = mlops_core::remote::open(&ws, Some(REMOTE))?;
@@ -276,7 +234,7 @@ pub(crate) fn place_outputs(
     entry: &StageLock,
 ) -> Result<()> {
     let ws = shared.ws;
-    let outs = tracked(ws.root(), &outputs(entry))?;
+    let outs = tracked(ws.root(), outputs(entry))?;
     transfer::fetch_missing_locked(ws, &outs, &TransferOptions::default(), &NoProgress)?;
     crate::run::remove_outputs(ws.root(), stage)?;
     let options = CheckoutOptions {
