@@ -894,19 +894,10 @@ pub(crate) fn without_shared_filesystem(env: &TestEnv) -> std::path::PathBuf {
     scratch
 }
 
-/// A chain of two stages: `left` reads what `prep` wrote.
-const CHAIN: &str = "\
-executor: slurm
-stages:
-  prep:
-    cmd: tr a-z A-Z < raw.txt > prep.txt
-    deps: [raw.txt]
-    outs: [prep.txt]
-  left:
-    cmd: cat prep.txt prep.txt > left.txt
-    deps: [prep.txt]
-    outs: [left.txt]
-";
+/// [`PIPELINE`]'s first two stages, a chain: `left` reads what `prep` wrote.
+fn chain() -> &'static str {
+    &PIPELINE[..PIPELINE.find("  right:").expect("right follows left")]
+}
 
 /// This workspace's jobs still held in the queue.
 fn held_jobs(env: &TestEnv) -> Vec<String> {
@@ -928,7 +919,7 @@ fn a_driver_killed_at_every_point_leaves_a_workspace_the_next_run_finishes() {
     cluster();
     for n in [1u64, 2, 3, 4, 5, 6, 8, 11, 15, 21, 34] {
         let env = TestEnv::new();
-        env.write("raw.txt", "abc\n").write("mlops.yaml", CHAIN);
+        env.write("raw.txt", "abc\n").write("mlops.yaml", chain());
         // The jobs inherit the variable: one may die at its own n-th write, and fail.
         let killed = env
             .cmd(&["run"])
