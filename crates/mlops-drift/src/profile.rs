@@ -538,7 +538,11 @@ mod tests {
         expected.sort_unstable_by(f64::total_cmp);
         let present: Vec<f64> = f.present_values().collect();
         assert_eq!(present, expected);
-        assert!(present.iter().all(|&v| quantize(v).to_bits() == v.to_bits()));
+        assert!(
+            present
+                .iter()
+                .all(|&v| quantize(v).to_bits() == v.to_bits())
+        );
         assert_eq!(f.missing_count(), 300 - expected.len());
         // Categories as often as they were counted.
         let Some(Column::Text {
