@@ -100,7 +100,7 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::SliceMetric { .. } => "leave out --slice-metric to test the task's default (accuracy; mae for regression)".into(),
         E::TooManyCrossed { .. } => "cross fewer columns; slices of many columns are too small to test".into(),
         E::BadWeight { .. } => "a sample weight counts its row that many times; fix or drop the rows with invalid weights".into(),
-        E::NotSharded { .. } => "an evaluation in shards merges sums: binary and regression tasks, categorical slices, sensitive groups; docs/cluster.md says what it takes".into(),
+        E::NotSharded { .. } => "an evaluation in shards merges sums: categorical slices and sensitive groups, no bootstrap or --discover; docs/cluster.md says what it takes".into(),
         E::ShardsDisagree(_) => "the parts of one sharded run fit together; run the evaluation again".into(),
         E::Core(_) | E::Data(_) | E::Argument(_) | E::BadOption { .. } => return None,
     };

@@ -117,8 +117,8 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     metrics_file: Option<PathBuf>,
     /// Where the evaluation runs: `local` (here) or `slurm` (the files split into --shards
-    /// groups, each summed up by one task of a Slurm job array, the sums merged here; binary
-    /// and regression tasks, categorical slices, no bootstrap)
+    /// groups, each summed up by one task of a Slurm job array, the sums merged here;
+    /// categorical slices, no bootstrap)
     #[arg(long, value_enum, default_value = "local")]
     executor: super::run::ExecutorArg,
     /// With `--executor slurm`: how many tasks to split the data among (whole files, or the

@@ -798,7 +798,7 @@ fn an_evaluation_in_shards_equals_the_local_one() {
 }
 
 #[test]
-fn a_regression_in_shards_equals_the_local_one() {
+fn regression_and_multiclass_in_shards_equal_the_local_ones() {
     cluster();
     let env = TestEnv::new();
     for part in 0..2u32 {
@@ -843,6 +843,43 @@ fn a_regression_in_shards_equals_the_local_one() {
         );
     }
     assert_eq!(on_slurm["sharded"]["max_error"]["median_ae"], 0.0);
+
+    // So does a multiclass task, its shards seeing different classes.
+    for part in 0..2u32 {
+        let mut text = String::from("label,guess,region\n");
+        for row in 0..150u32 {
+            let classes = if part == 0 { 2 } else { 3 };
+            let label = ["x", "y", "z"][(row % classes) as usize];
+            let guess = ["x", "y", "z"][((row / 2) % classes) as usize];
+            let _ = writeln!(text, "{label},{guess},{}", ["a", "b"][(row % 2) as usize]);
+        }
+        env.write(&format!("multi/part{part}.csv"), text);
+    }
+    let args = [
+        "--json",
+        "eval",
+        "multi/part0.csv",
+        "multi/part1.csv",
+        "--prediction",
+        "guess",
+        "--task",
+        "multiclass",
+        "--slice",
+        "region",
+    ];
+    let mut local = args.to_vec();
+    local.extend(["--bootstrap", "0"]);
+    let local: serde_json::Value =
+        serde_json::from_slice(&env.cmd(&local).output().expect("run").stdout).expect("JSON");
+    let mut sharded = args.to_vec();
+    sharded.extend(["--executor", "slurm", "--shards", "2"]);
+    let mut on_slurm: serde_json::Value =
+        serde_json::from_slice(&run_on_path(&env, &sharded)).expect("JSON");
+    on_slurm
+        .as_object_mut()
+        .expect("an object")
+        .remove("sharded");
+    assert_eq!(on_slurm, local);
 }
 
 #[test]

@@ -493,6 +493,17 @@ pub fn multiclass(
             m[labels[i] * classes + predictions[i]] += w;
         },
     );
+    multiclass_of_matrices(&matrices, classes, method, fairlearn_compat)
+}
+
+/// Multiclass fairness from each group's weighted confusion matrix (row-major, true classes by
+/// predicted ones; empty for a group without rows), summed elsewhere (an evaluation in shards).
+pub(crate) fn multiclass_of_matrices(
+    matrices: &[Vec<f64>],
+    classes: usize,
+    method: Method,
+    fairlearn_compat: bool,
+) -> MulticlassFairness {
     let cell = |m: &Vec<f64>, y: usize, p: usize| m.get(y * classes + p).copied().unwrap_or(0.0);
     let one_vs_rest = |m: &Vec<f64>, k: usize| {
         let total: f64 = m.iter().sum();

@@ -234,7 +234,7 @@ fn what_does_not_merge_is_refused_with_a_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let files = write_data(dir.path(), 100, 1, Some(2));
     let data = Dataset::of_files(files, ReadOptions::default());
-    let cases: [(Options, &str); 4] = [
+    let cases: [(Options, &str); 3] = [
         (
             Options {
                 bootstrap: Bootstrap::default(),
@@ -255,13 +255,6 @@ fn what_does_not_merge_is_refused_with_a_reason() {
                 ..options(false)
             },
             "numeric slice column `score`",
-        ),
-        (
-            Options {
-                task: Some(mlops_eval::input::Task::Multiclass),
-                ..options(false)
-            },
-            "multiclass task",
         ),
     ];
     for (options, expected) in cases {
@@ -336,4 +329,108 @@ fn regression_shards_merge_to_the_report_of_the_whole_data() {
         );
         assert!(report.fairness.is_some());
     }
+}
+
+/// `rows` rows of a three-class task in `files` CSV files: a label, one score per class (two
+/// decimal places, so that scores repeat), a region, a sex and a weight. The last file holds
+/// classes `a` and `b` only.
+fn write_multiclass(dir: &std::path::Path, rows: usize, files: usize) -> Vec<PathBuf> {
+    let mut rng = Lcg(5);
+    let paths: Vec<PathBuf> = (0..files)
+        .map(|f| dir.join(format!("multi-{f}.csv")))
+        .collect();
+    let mut outs: Vec<fs_err::File> = paths
+        .iter()
+        .map(|p| {
+            let mut f = fs_err::File::create(p).expect("create");
+            writeln!(f, "label,pa,pb,pc,guess,region,sex,w").expect("write");
+            f
+        })
+        .collect();
+    for r in 0..rows {
+        let file = r * files / rows;
+        let classes = if file == files - 1 { 2 } else { 3 };
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a small index"
+        )]
+        let label = (rng.next() * f64::from(classes)) as usize;
+        let mut raw: Vec<f64> = (0..3)
+            .map(|c| rng.next() + if c == label { 0.8 } else { 0.0 })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        for v in &mut raw {
+            *v = (*v / total * 100.0).round() / 100.0;
+        }
+        let guess = (0..3)
+            .max_by(|&a, &b| raw[a].total_cmp(&raw[b]))
+            .expect("three classes");
+        let name = |c: usize| ["a", "b", "c"][c];
+        let region = ["north", "south"][r % 2];
+        let sex = if rng.next() < 0.4 { "f" } else { "m" };
+        let weight = 0.5 + rng.next();
+        writeln!(
+            outs[file],
+            "{},{},{},{},{},{region},{sex},{weight}",
+            name(label),
+            raw[0],
+            raw[1],
+            raw[2],
+            name(guess)
+        )
+        .expect("write");
+    }
+    paths
+}
+
+#[test]
+fn multiclass_shards_merge_to_the_report_of_the_whole_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_multiclass(dir.path(), 3000, 3);
+    let base = Options {
+        task: Some(mlops_eval::input::Task::Multiclass),
+        slices: vec![vec!["region".into()], vec!["region".into(), "sex".into()]],
+        sensitive: vec!["sex".into()],
+        bootstrap: Bootstrap {
+            replicates: 0,
+            seed: 0,
+        },
+        ..Options::default()
+    };
+    // Predictions given: the last shard, which never saw class `c`, merges by class name.
+    for weighted in [false, true] {
+        let options = Options {
+            prediction: Some("guess".into()),
+            weight: weighted.then(|| "w".into()),
+            ..base.clone()
+        };
+        let (local, merged, _) = both(&files, &options);
+        let mut exact = Vec::new();
+        differences(&local, &merged, "", 0.0, &[], &mut exact);
+        assert!(weighted || exact.is_empty(), "{exact:#?}");
+        let mut close = Vec::new();
+        differences(&local, &merged, "", 1e-12, &[], &mut close);
+        assert!(close.is_empty(), "weighted {weighted}: {close:#?}");
+    }
+    // Scores: ROC AUC from the histograms, exact here (scores repeat); a shard that lacks a
+    // class cannot say which score column is which class, and says so.
+    let scored = Options {
+        scores: vec!["pa".into(), "pb".into(), "pc".into()],
+        ..base.clone()
+    };
+    let (local, merged, report) = both(&files[..2], &scored);
+    let mut close = Vec::new();
+    differences(&local, &merged, "", 1e-12, &[], &mut close);
+    assert!(close.is_empty(), "{close:#?}");
+    let error = report.sharded.expect("sharded").max_error["roc_auc"];
+    assert!(
+        error.abs() < f64::MIN_POSITIVE,
+        "one score per bucket: {error}"
+    );
+    let lacking = Dataset::of_files(vec![files[2].clone()], ReadOptions::default());
+    let refused = sharded::partial(&lacking, &scored)
+        .expect_err("a shard without class c")
+        .to_string();
+    assert!(refused.contains("lacks a class"), "{refused}");
 }

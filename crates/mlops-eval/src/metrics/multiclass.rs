@@ -25,6 +25,18 @@ fn per_class(
     counts
 }
 
+/// Per-class (true positives, predicted, actual) of a weighted confusion matrix (row-major,
+/// true classes by predicted ones).
+pub(crate) fn per_class_of_matrix(matrix: &[f64], classes: usize) -> Vec<(f64, f64, f64)> {
+    (0..classes)
+        .map(|k| {
+            let predicted = (0..classes).map(|y| matrix[y * classes + k]).sum();
+            let actual = matrix[k * classes..(k + 1) * classes].iter().sum();
+            (matrix[k * classes + k], predicted, actual)
+        })
+        .collect()
+}
+
 /// The classes that occur in the labels or the predictions (scikit-learn's `unique_labels`).
 fn present(counts: &[(f64, f64, f64)]) -> impl Iterator<Item = &(f64, f64, f64)> {
     counts.iter().filter(|c| c.1 > 0.0 || c.2 > 0.0)
@@ -49,7 +61,12 @@ pub fn balanced_accuracy(
     weights: Option<&[f64]>,
     classes: usize,
 ) -> Metric {
-    let recalls: Vec<f64> = per_class(labels, predictions, weights, classes)
+    balanced_of(&per_class(labels, predictions, weights, classes))
+}
+
+/// [`balanced_accuracy`] of per-class (true positives, predicted, actual).
+pub(crate) fn balanced_of(counts: &[(f64, f64, f64)]) -> Metric {
+    let recalls: Vec<f64> = counts
         .iter()
         .filter(|c| c.2 > 0.0)
         .map(|c| c.0 / c.2)
@@ -84,8 +101,17 @@ pub fn averaged(
     score: Score,
     average: Average,
 ) -> Metric {
+    averaged_of(
+        &per_class(labels, predictions, weights, classes),
+        score,
+        average,
+    )
+}
+
+/// [`averaged`] of per-class (true positives, predicted, actual).
+pub(crate) fn averaged_of(counts: &[(f64, f64, f64)], score: Score, average: Average) -> Metric {
     let (mut sum, mut total) = (0.0, 0.0);
-    for &(tp, predicted, actual) in present(&per_class(labels, predictions, weights, classes)) {
+    for &(tp, predicted, actual) in present(counts) {
         let value = match score {
             Score::Precision => ratio(tp, predicted, Undefined::NoPredictedPositives),
             Score::Recall => ratio(tp, actual, Undefined::NoPositives),

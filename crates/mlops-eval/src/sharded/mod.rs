@@ -17,10 +17,11 @@
 //! over the whole data and every slice, as [`Sharded::max_error`]. It is 0 when every bucket
 //! holds one score: the values are then the rows' own.
 //!
-//! A regression task's sums are in the private `regression` module.
+//! A regression task's sums are in the private `regression` module, a multiclass task's in
+//! `multiclass`.
 //!
 //! Refused with a message before any shard runs ([`check`]) or by the shard that sees it:
-//! multiclass tasks, numeric slice columns (their quantile bins need the whole column),
+//! score columns of a multiclass task in a shard that lacks a class, numeric slice columns (their quantile bins need the whole column),
 //! `--discover`, bootstrap intervals (each replicate redraws every row), and labels joined from
 //! other files.
 
@@ -41,15 +42,11 @@ use crate::sensitive::{Sensitive, sensitive_groups};
 use crate::significance::{Outcomes, SliceResult, test_counts};
 use crate::slices::{self, Dimension, ProportionMetric, SliceMetric, Tested};
 
+mod multiclass;
 mod regression;
 
 /// The most buckets a score histogram keeps; past it, neighbouring buckets are joined.
 pub const MAX_BUCKETS: usize = 1 << 15;
-
-/// What is refused of multiclass tasks, and why.
-const MULTICLASS: &str = "a multiclass task";
-const MULTICLASS_WHY: &str =
-    "binary and regression tasks are merged from shards, multiclass ones not yet";
 
 /// Bits dropped from the scores' keys at each coarsening.
 const COARSER: u32 = 4;
@@ -66,9 +63,6 @@ pub fn check(options: &Options) -> Result<()> {
             why,
         })
     };
-    if options.task == Some(Task::Multiclass) {
-        return refuse(MULTICLASS, MULTICLASS_WHY);
-    }
     if options.discover.is_some() {
         return refuse(
             "--discover",
@@ -116,7 +110,8 @@ struct PartDimension {
 }
 
 /// One unit's sums: the whole data, a slice, a sensitive group or a side. A binary task's
-/// fill the confusion cells and the score sums, a regression task's `errors`.
+/// fill the confusion cells and the score sums, a regression task's `errors`, a multiclass
+/// task's `classes`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Unit {
     rows: u64,
@@ -130,6 +125,7 @@ struct Unit {
     calibration: [[f64; 3]; CALIBRATION_BINS],
     histogram: Histogram,
     errors: regression::ErrorSums,
+    classes: multiclass::ClassSums,
 }
 
 /// Values that are never negative (scores, absolute errors) in buckets. A bucket's key is its
@@ -259,6 +255,8 @@ struct UnitBuilder {
     unit: Unit,
     scores: HistogramBuilder,
     errors: HistogramBuilder,
+    /// A multiclass task's score histograms, one per class.
+    class_scores: Vec<HistogramBuilder>,
 }
 
 impl UnitBuilder {
@@ -300,10 +298,31 @@ impl UnitBuilder {
         self.errors.add(row.absolute, 0.0, row.weight);
     }
 
+    /// Adds a multiclass task's row (its classes indices into `classes`, the shard's); its
+    /// scores only when `scored`.
+    fn add_class(&mut self, row: &multiclass::ClassRow, classes: &[String], scored: bool) {
+        if self.unit.rows == 0 {
+            self.unit.classes = multiclass::ClassSums::over(classes);
+            if scored && row.scores.is_some() {
+                self.class_scores = classes
+                    .iter()
+                    .map(|_| HistogramBuilder::default())
+                    .collect();
+            }
+        }
+        self.unit.rows += 1;
+        let row = multiclass::ClassRow {
+            scores: row.scores.filter(|_| scored),
+            ..*row
+        };
+        self.unit.classes.add(&row, &mut self.class_scores);
+    }
+
     fn finish(self) -> Unit {
         let mut unit = self.unit;
         unit.histogram = self.scores.finish();
         unit.errors.histogram = self.errors.finish();
+        unit.classes.finish(self.class_scores);
         unit
     }
 }
@@ -324,6 +343,7 @@ impl Unit {
         }
         self.histogram.merge(other.histogram);
         self.errors.merge(other.errors);
+        self.classes.merge(other.classes);
     }
 
     fn rows(&self) -> usize {
@@ -424,15 +444,6 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
     let task = options
         .task
         .unwrap_or_else(|| input::infer_task(&table, &options.label));
-    if task == Task::Multiclass {
-        return Err(Error::NotSharded {
-            what: format!(
-                "{MULTICLASS} (label column `{}` of {source})",
-                options.label
-            ),
-            why: MULTICLASS_WHY,
-        });
-    }
     if let Some(numeric) = options
         .slices
         .iter()
@@ -444,7 +455,18 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
             why: "its quantile bins need the whole column",
         });
     }
-    let prepared = evaluate::prepare(&table, task, options, &source)?;
+    let prepared = evaluate::prepare(&table, task, options, &source).map_err(|e| match e {
+        // Which score column is which class follows from the classes of all the data.
+        Error::Argument(message)
+            if task == Task::Multiclass && message.starts_with("give one --score column") =>
+        {
+            Error::NotSharded {
+                what: format!("score columns in a shard of {source} that lacks a class ({message})"),
+                why: "the columns are the classes of the whole data; use fewer shards, so that each sees every class",
+            }
+        }
+        other => other,
+    })?;
     let weights = options
         .weight
         .as_deref()
@@ -454,41 +476,14 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
     let dimensions = slices::dimensions(&table, &options.slices, &options.slice_options);
     let rows = table.rows;
     drop(table);
-    let weight = |r: usize| weights.as_ref().map_or(1.0, |w| w[r]);
-    let (units, scored) = match &prepared {
-        Prepared::Binary {
-            labels,
-            predictions,
-            scores,
-        } => {
-            let row = |r: usize| Row {
-                cell: usize::from(labels[r]) + 2 * usize::from(predictions[r]),
-                weight: weight(r),
-                scored: scores.as_ref().map(|s| {
-                    let score = s[r];
-                    (
-                        score,
-                        row_log_loss(labels[r], score),
-                        calibration_bin(score, CALIBRATION_BINS),
-                    )
-                }),
-            };
-            let units = sum_rows(rows, &dimensions, sensitive.as_ref(), |unit, r, scored| {
-                unit.add(&row(r), scored);
-            });
-            (units, scores.is_some())
-        }
-        Prepared::Regression { truth, predictions } => {
-            let loss = SliceMetric::resolve(options.slice_metric, Task::Regression)?;
-            let row =
-                |r: usize| regression::ErrorRow::new(truth[r], predictions[r], weight(r), loss);
-            let units = sum_rows(rows, &dimensions, sensitive.as_ref(), |unit, r, _| {
-                unit.add_error(&row(r));
-            });
-            (units, false)
-        }
-        Prepared::Multiclass { .. } => unreachable!("refused above"),
-    };
+    let (units, scored) = sum_task(
+        &prepared,
+        rows,
+        weights.as_deref(),
+        &dimensions,
+        sensitive.as_ref(),
+        options,
+    )?;
     Ok(Partial {
         task,
         rows,
@@ -511,6 +506,69 @@ pub fn partial(data: &Dataset, options: &Options) -> Result<Partial> {
             .collect(),
         left_out: units.left_out,
         sides: units.sides,
+    })
+}
+
+/// A shard's units summed up, and whether they hold scores.
+fn sum_task(
+    prepared: &Prepared,
+    rows: usize,
+    weights: Option<&[f64]>,
+    dimensions: &[Dimension],
+    sensitive: Option<&Sensitive>,
+    options: &Options,
+) -> Result<(Units, bool)> {
+    let weight = |r: usize| weights.map_or(1.0, |w| w[r]);
+    Ok(match prepared {
+        Prepared::Binary {
+            labels,
+            predictions,
+            scores,
+        } => {
+            let row = |r: usize| Row {
+                cell: usize::from(labels[r]) + 2 * usize::from(predictions[r]),
+                weight: weight(r),
+                scored: scores.as_ref().map(|s| {
+                    let score = s[r];
+                    (
+                        score,
+                        row_log_loss(labels[r], score),
+                        calibration_bin(score, CALIBRATION_BINS),
+                    )
+                }),
+            };
+            let units = sum_rows(rows, dimensions, sensitive, |unit, r, scored| {
+                unit.add(&row(r), scored);
+            });
+            (units, scores.is_some())
+        }
+        Prepared::Regression { truth, predictions } => {
+            let loss = SliceMetric::resolve(options.slice_metric, Task::Regression)?;
+            let row =
+                |r: usize| regression::ErrorRow::new(truth[r], predictions[r], weight(r), loss);
+            let units = sum_rows(rows, dimensions, sensitive, |unit, r, _| {
+                unit.add_error(&row(r));
+            });
+            (units, false)
+        }
+        Prepared::Multiclass {
+            classes,
+            labels,
+            predictions,
+            scores,
+        } => {
+            let k = classes.len();
+            let row = |r: usize| multiclass::ClassRow {
+                label: labels[r],
+                prediction: predictions[r],
+                weight: weight(r),
+                scores: scores.as_ref().map(|s| &s[r * k..(r + 1) * k]),
+            };
+            let units = sum_rows(rows, dimensions, sensitive, |unit, r, scored| {
+                unit.add_class(&row(r), classes, scored);
+            });
+            (units, scores.is_some())
+        }
     })
 }
 
@@ -670,7 +728,7 @@ pub fn report(
     let mut report = match merged.task {
         Task::Binary => binary_report(merged, &dimensions, sensitive.as_ref(), options)?,
         Task::Regression => regression::report(merged, &dimensions, sensitive.as_ref(), options)?,
-        Task::Multiclass => unreachable!("a shard refuses a multiclass task"),
+        Task::Multiclass => multiclass::report(merged, &dimensions, sensitive.as_ref(), options)?,
     };
     report.sharded = Some(Sharded {
         shards,
@@ -792,7 +850,11 @@ fn max_errors(merged: &Partial) -> BTreeMap<String, f64> {
             return BTreeMap::from([("median_ae".to_owned(), worst)]);
         }
         _ if !merged.scored => return BTreeMap::new(),
-        _ => {}
+        Task::Multiclass => {
+            let worst = units.map(|u| u.classes.auc_error()).fold(0.0_f64, f64::max);
+            return BTreeMap::from([("roc_auc".to_owned(), worst)]);
+        }
+        Task::Binary => {}
     }
     let mut errors = BTreeMap::from([
         ("roc_auc".to_owned(), 0.0_f64),
