@@ -101,6 +101,7 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::TooManyCrossed { .. } => "cross fewer columns; slices of many columns are too small to test".into(),
         E::BadWeight { .. } => "a sample weight counts its row that many times; fix or drop the rows with invalid weights".into(),
         E::NotSharded { .. } => "an evaluation in shards merges sums: categorical slices and sensitive groups, no bootstrap or --discover; docs/cluster.md says what it takes".into(),
+        E::DegenerateGroup { .. } => "fairlearn refuses such a group too; merge it with another, or leave it out with --where".into(),
         E::ShardsDisagree(_) => "the parts of one sharded run fit together; run the evaluation again".into(),
         E::Core(_) | E::Data(_) | E::Argument(_) | E::BadOption { .. } => return None,
     };

@@ -112,6 +112,11 @@ pub enum Error {
     #[error("the shards' parts do not fit together: {0}")]
     ShardsDisagree(String),
 
+    #[error(
+        "the group `{group}` has one label only: no threshold trades one kind of error for the other there"
+    )]
+    DegenerateGroup { group: String },
+
     #[error("--slice `{columns}` crosses more than {max} columns")]
     TooManyCrossed { columns: String, max: usize },
 }

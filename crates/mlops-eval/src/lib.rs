@@ -13,7 +13,8 @@
 //! intervals (binary tasks in one pass, [`grouped`]), `sensitive` builds the fairness report.
 //! [`config`] reads `eval.yaml` and merges a command line's settings over it into
 //! [`evaluate::Options`]. [`join`] pairs predictions with labels kept apart from them (the
-//! prediction and labels logs of `mlops serve`). [`sharded`] evaluates in shards of the rows
+//! prediction and labels logs of `mlops serve`). [`mitigate`] fits group thresholds as
+//! fairlearn's `ThresholdOptimizer` does. [`sharded`] evaluates in shards of the rows
 //! (a Slurm job array) and merges their sums into the same report.
 //!
 //! It never prints and never exits.
@@ -30,6 +31,7 @@ pub mod input;
 pub mod join;
 mod measure;
 pub mod metrics;
+pub mod mitigate;
 pub mod report;
 mod sensitive;
 pub mod sharded;
