@@ -21,6 +21,7 @@ mkdir -p "$dir"
 [ -z "$(ls -A "$dir")" ] || { echo "$dir is not empty" >&2; exit 2; }
 # The pipeline's stages call `mlops`: put this binary first on the PATH.
 bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
 ln -s "$MLOPS" "$bin/mlops"
 export PATH="$bin:$PATH"
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-example} GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-example@example.com}
