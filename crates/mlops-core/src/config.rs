@@ -123,7 +123,7 @@ pub struct ClusterSection {
     /// not, a job builds a workspace of its own from the default remote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<bool>,
-    /// Where such a job builds its workspace on the node (default: `$TMPDIR`, else `/tmp`).
+    /// Where such a job builds its workspace on the node (default: `/tmp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scratch: Option<PathBuf>,
 }

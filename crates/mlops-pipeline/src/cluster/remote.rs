@@ -43,8 +43,8 @@ pub struct RemoteJob {
     pub remote: mlops_core::config::RemoteConfig,
     /// Names the job's result and log on the remote (`NAME.json`, `NAME.log`).
     pub name: String,
-    /// Where the job builds its workspace; `$TMPDIR`, else `/tmp`, when absent.
-    pub scratch: Option<PathBuf>,
+    /// Where the job builds its workspace (and Slurm writes its log).
+    pub scratch: PathBuf,
     /// Slurm's log of the job, on the node, to leave on the remote.
     pub log: PathBuf,
     pub force: bool,
@@ -53,7 +53,8 @@ pub struct RemoteJob {
 /// The name of the remote the driver and its jobs share.
 const REMOTE: &str = "cluster";
 
-/// Where jobs build their workspaces and write their logs, as the driver sees it.
+/// Where jobs build their workspaces and Slurm writes their logs: `cluster.scratch`, else
+/// `/tmp`, which every node has.
 pub(crate) fn scratch(ws: &Workspace) -> PathBuf {
     ws.config()
         .cluster_scratch
@@ -117,7 +118,7 @@ pub(crate) fn prepare(shared: &Shared, index: usize, name: &str, log: &Path) -> 
         inputs,
         remote,
         name: name.to_owned(),
-        scratch: ws.config().cluster_scratch.clone(),
+        scratch: scratch(ws),
         log: log.to_owned(),
         force: shared.options.force,
     })
@@ -159,12 +160,7 @@ pub fn exec(job: &RemoteJob, observer: &dyn Observer) -> Result<StageOutcome> {
             message: format!("`{}` is no name for a job", job.name),
         });
     }
-    let base = job
-        .scratch
-        .clone()
-        .or_else(|| std::env::var_os("TMPDIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    let dir = base.join(format!("mlops-job-{}", job.name));
+    let dir = job.scratch.join(format!("mlops-job-{}", job.name));
     // Made new, never taken over: it is removed whole when the job ends.
     fs_err::create_dir(&dir)?;
     let scratch = Scratch(dir);
