@@ -170,6 +170,15 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
             let current_options = args.read.to_args_where(args.where_current.as_ref());
             for batch in &mut batches {
                 if !batch.is_profile() {
+                    // A column the batch lacks is a schema change the report names, not a kind
+                    // to profile.
+                    let present: Vec<String> =
+                        batch.data.schema()?.into_iter().map(|c| c.name).collect();
+                    let kinds: Vec<String> = kinds
+                        .iter()
+                        .filter(|(name, _)| present.contains(name))
+                        .map(|(name, kind)| format!("{name}={kind}"))
+                        .collect();
                     let made = profile_on_slurm(args, ctx, batch, current_options.clone(), &kinds)?;
                     // Named as given: gates and first-drifted batches name it so.
                     *batch = made.input(batch.name.clone());
@@ -246,9 +255,9 @@ fn profile_on_slurm(
     Ok(file)
 }
 
-/// `--kind` flags that profile current data with the kinds of the reference's profile, so
-/// that both sides summarise each column alike.
-fn profile_kinds(reference: &Input) -> anyhow::Result<Vec<String>> {
+/// The kinds of the reference's profile by column (text columns, not tested, left out), for the
+/// `--kind` flags that profile current data so that both sides summarise each column alike.
+fn profile_kinds(reference: &Input) -> anyhow::Result<Vec<(String, &'static str)>> {
     let [path] = reference.data.files() else {
         anyhow::bail!("the reference is one profile here");
     };
@@ -262,7 +271,7 @@ fn profile_kinds(reference: &Input) -> anyhow::Result<Vec<String>> {
                 mlops_drift::report::Kind::Categorical => "categorical",
                 mlops_drift::report::Kind::Text => return None,
             };
-            Some(format!("{}={kind}", c.name))
+            Some((c.name.clone(), kind))
         })
         .collect())
 }

@@ -531,6 +531,26 @@ fn a_sharded_profile_on_slurm_equals_the_local_one() {
     of_profiles["batches"][0]["name"] = "data/part0.csv".into();
     of_profiles["first_drifted"]["x"] = "data/part0.csv".into();
     assert_eq!(of_profiles, profiles);
+    // A batch without a column of the reference: a schema change, here as there.
+    env.write("short/part.csv", "x,group\n1.5,a\n2.5,b\n3.5,c\n");
+    let short = |executor: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "drift",
+            "--no-fail",
+            "--reference",
+            "local.profile",
+            "short/part.csv",
+        ];
+        args.extend_from_slice(executor);
+        let mut report: serde_json::Value =
+            serde_json::from_slice(&run_on_path(&env, &args)).expect("JSON");
+        report["reference"] = serde_json::Value::Null;
+        report
+    };
+    let local = short(&[]);
+    assert_eq!(local["batches"][0]["schema"]["removed"][0], "y");
+    assert_eq!(short(&["--executor", "slurm", "--shards", "2"]), local);
     let left: Vec<String> = std::fs::read_dir(env.path("data"))
         .expect("data")
         .flatten()
