@@ -14,12 +14,14 @@
 //! [`config`] reads `eval.yaml` and merges a command line's settings over it into
 //! [`evaluate::Options`]. [`join`] pairs predictions with labels kept apart from them (the
 //! prediction and labels logs of `mlops serve`). [`mitigate`] fits group thresholds as
-//! fairlearn's `ThresholdOptimizer` does. [`sharded`] evaluates in shards of the rows
+//! fairlearn's `ThresholdOptimizer` does; [`counterfactual`] asks a model whether swapping a row's
+//! sensitive value changes its prediction. [`sharded`] evaluates in shards of the rows
 //! (a Slurm job array) and merges their sums into the same report.
 //!
 //! It never prints and never exits.
 
 pub mod config;
+pub mod counterfactual;
 mod error;
 pub mod evaluate;
 pub mod fairness;
