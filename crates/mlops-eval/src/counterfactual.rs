@@ -4,13 +4,14 @@
 //! value to another) the share of rows whose prediction flips and how far the score moves, and
 //! the rows that move most.
 //!
-//! The model is the caller's: a function that scores a table (through the model's own
-//! preprocessing) into a predicted label and a score per row, so that every kind of model is
-//! asked the same way. A model that does not take the sensitive column cannot be moved by it;
+//! The model is the caller's: a function that scores the rows as they are, or with every row's
+//! sensitive value set to one value ([`Ask`]), through the model's own preprocessing, into a
+//! predicted label and a score per row; every kind of model is asked the same way, and the
+//! caller swaps the value where it is cheapest (in a table, or in rows already encoded). A model that does not take the sensitive column cannot be moved by it;
 //! the report says so and reports nothing else (whether other columns stand in for it is the
 //! next question, which this analysis cannot answer).
 
-use mlops_data::table::{Column, Table};
+use mlops_data::table::Column;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -84,8 +85,20 @@ pub struct CounterfactualReport {
     pub largest: Vec<RowChange>,
 }
 
-/// A column of `rows` rows all holding the value `column` has at `row`.
-fn constant_like(column: &Column, row: usize, rows: usize) -> Column {
+/// How the caller's model is asked for scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask<'a> {
+    /// The rows as they are.
+    AsTheyAre,
+    /// Every row with its sensitive value set to `label` (as [`Column::to_coded`] names the
+    /// values), which row `row` holds.
+    AllSetTo { label: &'a str, row: usize },
+}
+
+/// A column of `rows` rows all holding the value `column` has at `row`: the sensitive column
+/// of [`Ask::AllSetTo`], for a caller that scores tables in memory.
+#[must_use]
+pub fn all_set_to(column: &Column, row: usize, rows: usize) -> Column {
     match column {
         Column::Bool(v) => Column::Bool(vec![v[row]; rows]),
         Column::Int(v) => Column::Int(std::iter::repeat_n(v.get(row), rows).collect()),
@@ -124,31 +137,21 @@ impl Tally {
     }
 }
 
-/// The counterfactual report of `column` in `table`: `score` scores a table (the model's
-/// inputs among its columns), `model_inputs` are the model's input columns, and the `top`
-/// rows that move most are listed.
+/// The counterfactual report of the sensitive column `column` (its values `sensitive`):
+/// `score` asks the model (see [`Ask`]), `model_takes_it` says whether the column is one of
+/// the model's inputs, and the `top` rows that move most are listed.
 ///
 /// # Errors
-/// [`Error::Argument`] naming a column the table lacks or that holds fewer than two values,
-/// and what `score` returns.
+/// [`Error::Argument`] for a column that holds fewer than two values, and what `score`
+/// returns.
 pub fn counterfactual(
-    table: &Table,
+    sensitive: &Column,
     column: &str,
-    model_inputs: &[String],
+    model_takes_it: bool,
     top: usize,
-    score: &mut dyn FnMut(&Table) -> Result<Scored>,
+    score: &mut dyn FnMut(Ask) -> Result<Scored>,
 ) -> Result<CounterfactualReport> {
-    let position = table
-        .names
-        .iter()
-        .position(|n| n == column)
-        .ok_or_else(|| {
-            Error::Argument(format!(
-                "the sensitive column `{column}` is not in the data (its columns: {})",
-                table.names.join(", ")
-            ))
-        })?;
-    if !model_inputs.iter().any(|i| i == column) {
+    if !model_takes_it {
         return Ok(CounterfactualReport {
             sensitive: column.to_owned(),
             model_takes_it: false,
@@ -158,7 +161,8 @@ pub fn counterfactual(
             largest: Vec::new(),
         });
     }
-    let (labels, ids) = table.columns[position].to_coded();
+    let rows = sensitive.len();
+    let (labels, ids) = sensitive.to_coded();
     // Each value's first row: where its counterfactual column copies it from.
     let mut first_row: Vec<Option<usize>> = vec![None; labels.len()];
     for (row, &id) in ids.iter().enumerate() {
@@ -180,20 +184,21 @@ pub fn counterfactual(
             .cloned()
             .unwrap_or_else(|| MISSING.to_owned())
     };
-    let base = score(table)?;
+    let base = score(Ask::AsTheyAre)?;
     let groups = labels.len() + 1; // and the rows whose value is missing
     let group_of = |id: u32| (id as usize).min(labels.len());
     let mut by_group = vec![Tally::default(); groups];
     let mut by_swap = vec![Tally::default(); groups * labels.len()];
-    let mut flipped_any = vec![false; table.rows];
+    let mut flipped_any = vec![false; rows];
     let mut changes: Vec<RowChange> = Vec::new();
     for (to, first) in first_row.iter().enumerate() {
         let first = first.expect("every label has a row");
-        let mut swapped = table.clone();
-        swapped.columns[position] = constant_like(&table.columns[position], first, table.rows);
-        let moved = score(&swapped)?;
+        let moved = score(Ask::AllSetTo {
+            label: &labels[to],
+            row: first,
+        })?;
         let to_id = u32::try_from(to).expect("few labels");
-        for row in 0..table.rows {
+        for row in 0..rows {
             if ids[row] == to_id {
                 continue;
             }
@@ -282,8 +287,10 @@ fn report(
 mod tests {
     use super::*;
 
+    use mlops_data::table::Table;
+
     /// A table of `x` and `sex`, and a logistic model whose score carries `weight` for `f`.
-    fn setup(weight: f64) -> (Table, impl FnMut(&Table) -> Result<Scored>) {
+    fn setup(weight: f64) -> (Table, impl Fn(&Table) -> Result<Scored>) {
         let xs: Vec<f64> = (0..200).map(|i| f64::from(i) / 100.0 - 1.0).collect();
         let sex = Column::text((0..200).map(|i| Some(if i % 3 == 0 { "f" } else { "m" })));
         let table = Table {
@@ -317,9 +324,16 @@ mod tests {
 
     #[test]
     fn a_planted_weight_flips_the_rows_near_the_boundary_and_no_others() {
-        let (table, mut model) = setup(1.0);
-        let inputs = vec!["x".to_owned(), "sex".to_owned()];
-        let report = counterfactual(&table, "sex", &inputs, 5, &mut model).expect("report");
+        let (table, model) = setup(1.0);
+        let mut ask = |ask: Ask| match ask {
+            Ask::AsTheyAre => model(&table),
+            Ask::AllSetTo { row, .. } => {
+                let mut swapped = table.clone();
+                swapped.columns[1] = all_set_to(&table.columns[1], row, table.rows);
+                model(&swapped)
+            }
+        };
+        let report = counterfactual(&table.columns[1], "sex", true, 5, &mut ask).expect("report");
         // Flips: rows whose 2x lies in [-1, 0) change class when `f` is added or taken away.
         let expected = |from_f: bool| {
             (0..200)
@@ -357,18 +371,16 @@ mod tests {
     }
 
     #[test]
-    fn a_model_that_does_not_take_the_column_is_reported_as_unaware() {
-        let (table, mut model) = setup(0.0);
-        let report =
-            counterfactual(&table, "sex", &["x".to_owned()], 5, &mut model).expect("report");
+    fn a_model_that_does_not_take_the_column_is_unaware_and_one_value_is_refused() {
+        let (table, model) = setup(0.0);
+        let mut ask = |_: Ask| model(&table);
+        let report = counterfactual(&table.columns[1], "sex", false, 5, &mut ask).expect("report");
         assert!(!report.model_takes_it);
         assert!(report.overall.is_none() && report.groups.is_empty());
-        let error = counterfactual(&table, "gender", &["x".to_owned()], 5, &mut model)
-            .expect_err("no such column")
+        let one = Column::text((0..3).map(|_| Some("f")));
+        let error = counterfactual(&one, "sex", true, 5, &mut ask)
+            .expect_err("one value")
             .to_string();
-        assert!(
-            error.contains("`gender`") && error.contains("x, sex"),
-            "{error}"
-        );
+        assert!(error.contains("`sex` holds 1 value"), "{error}");
     }
 }
