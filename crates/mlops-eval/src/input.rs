@@ -249,8 +249,9 @@ fn probabilities(table: &Table, name: &str, input: &str) -> Result<Vec<f64>> {
 }
 
 /// The index of the largest score; of tied maxima the first column wins, as numpy's `argmax`
-/// (and so scikit-learn) has it. `Iterator::max_by` would return the last of them.
-fn argmax(row: &[f64]) -> usize {
+/// (and so scikit-learn) has it, and pandas' `idxmax` (fairlearn's choice of thresholds).
+/// `Iterator::max_by` would return the last of them.
+pub(crate) fn argmax(row: &[f64]) -> usize {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {
         if v > row[best] {

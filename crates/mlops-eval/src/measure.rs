@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use crate::evaluate::Options;
 use crate::grouped::{self, Grouping, Ranked, Sums};
 use crate::input::Prepared;
-use crate::metrics::multiclass::{Average, Score};
 use crate::metrics::{Metric, binary, multiclass, regression};
 use crate::report::{ConfusionMatrix, Curves, FairnessReport, Intervals};
 use crate::sensitive::{self, Sensitive};
@@ -512,23 +511,8 @@ fn metrics_of(
             let k = classes.len();
             let y: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
             let p: Vec<usize> = rows.iter().map(|&r| predictions[r]).collect();
-            let avg = |score, average| multiclass::averaged(&y, &p, w, k, score, average);
-            let mut out = vec![
-                ("accuracy", multiclass::accuracy(&y, &p, w)),
-                (
-                    "balanced_accuracy",
-                    multiclass::balanced_accuracy(&y, &p, w, k),
-                ),
-                ("precision_macro", avg(Score::Precision, Average::Macro)),
-                (
-                    "precision_weighted",
-                    avg(Score::Precision, Average::Weighted),
-                ),
-                ("recall_macro", avg(Score::Recall, Average::Macro)),
-                ("recall_weighted", avg(Score::Recall, Average::Weighted)),
-                ("f1_macro", avg(Score::F1, Average::Macro)),
-                ("f1_weighted", avg(Score::F1, Average::Weighted)),
-            ];
+            // One pass over the rows for every count-based metric.
+            let mut out = multiclass::counted_metrics(&multiclass::per_class(&y, &p, w, k));
             if let Some(scores) = scores {
                 let s: Vec<f64> = rows
                     .iter()

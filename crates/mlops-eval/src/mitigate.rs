@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::input::argmax;
 
 /// The fairness constraint the thresholds meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,17 +310,6 @@ fn round15(v: f64) -> f64 {
     (v * 1e15).round_ties_even() / 1e15
 }
 
-/// The index of the first largest value.
-fn first_max(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// How thresholds are fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FitOptions {
@@ -458,7 +448,7 @@ fn parity_point(curves: &[(usize, Vec<Mix>)], sizes: &[usize], rows: usize) -> (
                 .fold(0.0, |sum, ((_, c), w)| sum + w * c[k].y)
         })
         .collect();
-    let i = first_max(&overall);
+    let i = argmax(&overall);
     (i, overall[i])
 }
 
@@ -499,6 +489,6 @@ fn equalized_odds_point(
             }))
         })
         .collect();
-    let i = first_max(&values);
+    let i = argmax(&values);
     (i, lowest[i])
 }

@@ -7,7 +7,7 @@
 use super::{Metric, Undefined, binary, ratio, weight};
 
 /// Per-class weighted counts: (true positives, predicted, actual).
-fn per_class(
+pub(crate) fn per_class(
     labels: &[usize],
     predictions: &[usize],
     weights: Option<&[f64]>,
@@ -35,6 +35,29 @@ pub(crate) fn per_class_of_matrix(matrix: &[f64], classes: usize) -> Vec<(f64, f
             (matrix[k * classes + k], predicted, actual)
         })
         .collect()
+}
+
+/// Every multiclass metric that per-class (true positives, predicted, actual) counts give, named
+/// as reports name them: accuracy, balanced accuracy, and precision, recall and F1 averaged by
+/// class and by support. One list for the rows ([`per_class`]) and for summed confusion
+/// matrices ([`per_class_of_matrix`]).
+pub(crate) fn counted_metrics(counts: &[(f64, f64, f64)]) -> Vec<(&'static str, Metric)> {
+    let right: f64 = counts.iter().map(|c| c.0).sum();
+    let total: f64 = counts.iter().map(|c| c.2).sum();
+    let avg = |score, average| averaged_of(counts, score, average);
+    vec![
+        ("accuracy", ratio(right, total, Undefined::Empty)),
+        ("balanced_accuracy", balanced_of(counts)),
+        ("precision_macro", avg(Score::Precision, Average::Macro)),
+        (
+            "precision_weighted",
+            avg(Score::Precision, Average::Weighted),
+        ),
+        ("recall_macro", avg(Score::Recall, Average::Macro)),
+        ("recall_weighted", avg(Score::Recall, Average::Weighted)),
+        ("f1_macro", avg(Score::F1, Average::Macro)),
+        ("f1_weighted", avg(Score::F1, Average::Weighted)),
+    ]
 }
 
 /// The classes that occur in the labels or the predictions (scikit-learn's `unique_labels`).

@@ -18,7 +18,7 @@ use crate::fairness;
 use crate::grouped::Sums;
 use crate::input::{Prepared, Task};
 use crate::measure::{Measured, Measures};
-use crate::metrics::multiclass::{Average, Score, averaged_of, balanced_of, per_class_of_matrix};
+use crate::metrics::multiclass::{counted_metrics, per_class_of_matrix};
 use crate::metrics::{Metric, Undefined, ratio};
 use crate::report::{ConfusionMatrix, EvalReport, Intervals};
 use crate::sensitive::{self, Sensitive};
@@ -162,22 +162,7 @@ impl ClassSums {
     /// Every metric of a multiclass task, as the rows give them (`crate::measure`'s order).
     fn metrics(&self, scored: bool) -> Vec<(&'static str, Metric)> {
         let k = self.classes.len();
-        let counts = per_class_of_matrix(&self.matrix, k);
-        let right: f64 = (0..k).map(|c| self.matrix[c * k + c]).sum();
-        let avg = |score, average| averaged_of(&counts, score, average);
-        let mut out = vec![
-            ("accuracy", ratio(right, self.total(), Undefined::Empty)),
-            ("balanced_accuracy", balanced_of(&counts)),
-            ("precision_macro", avg(Score::Precision, Average::Macro)),
-            (
-                "precision_weighted",
-                avg(Score::Precision, Average::Weighted),
-            ),
-            ("recall_macro", avg(Score::Recall, Average::Macro)),
-            ("recall_weighted", avg(Score::Recall, Average::Weighted)),
-            ("f1_macro", avg(Score::F1, Average::Macro)),
-            ("f1_weighted", avg(Score::F1, Average::Weighted)),
-        ];
+        let mut out = counted_metrics(&per_class_of_matrix(&self.matrix, k));
         if scored {
             out.extend([
                 ("roc_auc", self.roc_auc()),
