@@ -357,7 +357,11 @@ fn measure_rows(
                 metrics,
             })
             .collect();
-        sensitive::rows_report(prepared, s, measured, &rows, options)
+        let classes = match prepared {
+            Prepared::Multiclass { classes, .. } => Some(classes.as_slice()),
+            _ => None,
+        };
+        sensitive::rows_report(classes, s, measured, &rows, options)
     });
     Measures {
         overall,

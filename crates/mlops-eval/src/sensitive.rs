@@ -263,9 +263,9 @@ pub(crate) fn rows_units(
 }
 
 /// The fairness report of a regression or multiclass task from the units of [`rows_units`]
-/// (measured, with their intervals) and each group's rows.
+/// (measured, with their intervals) and each group's rows; `classes` are a multiclass task's.
 pub(crate) fn rows_report(
-    prepared: &Prepared,
+    classes: Option<&[String]>,
     sensitive: &Sensitive,
     units: Vec<Measured>,
     rows: &[f64],
@@ -288,8 +288,8 @@ pub(crate) fn rows_report(
     };
     let top = groups(&mut units);
     let aggregates = units.next().expect("the aggregates unit");
-    let classes = match prepared {
-        Prepared::Multiclass { classes, .. } => classes
+    let classes = match classes {
+        Some(classes) => classes
             .iter()
             .map(|class| {
                 let groups = groups(&mut units);
@@ -302,7 +302,7 @@ pub(crate) fn rows_report(
                 }
             })
             .collect(),
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     FairnessReport {
         sensitive: options.sensitive.clone(),

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{self, Baseline, Options};
 use crate::grouped::{CALIBRATION_BINS, Sums, row_log_loss};
 use crate::input::{self, Prepared, Task};
-use crate::measure::{BinarySums, binary_measures};
+use crate::measure::{BinarySums, Measures, binary_measures};
 use crate::metrics::binary::calibration_bin;
 use crate::report::{EvalReport, Sharded};
 use crate::sensitive::{Sensitive, sensitive_groups};
@@ -625,6 +625,14 @@ fn sum_rows(
 }
 
 impl Partial {
+    /// `f` of every slice's unit, per dimension.
+    fn per_slice<T>(&self, f: impl Fn(&Unit) -> T) -> Vec<Vec<T>> {
+        self.dimensions
+            .iter()
+            .map(|d| d.slices.iter().map(|(_, u)| f(u)).collect())
+            .collect()
+    }
+
     /// The sums of every unit, laid out as a pass over the rows lays them out: the whole data,
     /// each dimension's slices, then (with `sensitive`) the groups with the left-out rows last,
     /// and the sides.
@@ -745,11 +753,7 @@ fn binary_report(
     options: &Options,
 ) -> Result<EvalReport> {
     let sums = merged.sums(sensitive.is_some());
-    let slice_rows: Vec<Vec<usize>> = merged
-        .dimensions
-        .iter()
-        .map(|d| d.slices.iter().map(|(_, u)| u.rows()).collect())
-        .collect();
+    let slice_rows = merged.per_slice(Unit::rows);
     let measured = binary_measures(
         &BinarySums {
             sums: &sums,
@@ -763,28 +767,62 @@ fn binary_report(
         &Vec::new(),
         options,
     );
-    let tested = (!options.slices.is_empty())
-        .then(|| SliceMetric::resolve(options.slice_metric, Task::Binary))
-        .transpose()?;
-    let tests = tested.map(|metric| slice_tests(merged, dimensions, metric, options));
-    let slice_reports = slices::reports(dimensions, measured.slices, tests.as_deref());
-    let measured = crate::measure::Measures {
-        slices: Vec::new(),
-        ..measured
-    };
-    let mut report =
-        evaluate::report_of(Task::Binary, merged.rows, measured, slice_reports, options);
-    report.slice_test = tested.map(|metric| {
-        Tested {
-            metric,
-            outcomes: Outcomes::Proportion {
-                rows: Vec::new(),
-                higher_is_better: proportion(metric).higher_is_better(),
-            },
-        }
-        .describe(&options.slice_options)
+    let tested = tested_metric(options, Task::Binary)?.map(|metric| {
+        let proportion = proportion(metric);
+        let higher_is_better = proportion.higher_is_better();
+        let counted = |u: &Unit| {
+            let (mut trials, mut successes) = (0, 0);
+            for (cell, &count) in u.counts.iter().enumerate() {
+                let (trial, success) = proportion.row(cell & 1 == 1, cell & 2 == 2);
+                let count = usize::try_from(count).expect("rows fit usize");
+                trials += usize::from(trial) * count;
+                successes += usize::from(trial && success) * count;
+            }
+            (trials, successes)
+        };
+        let outcomes = Outcomes::Proportion {
+            rows: Vec::new(),
+            higher_is_better,
+        };
+        let tests = proportion_tests(merged, dimensions, higher_is_better, counted, options);
+        (Tested { metric, outcomes }, tests)
     });
-    Ok(report)
+    Ok(finish(
+        Task::Binary,
+        merged,
+        dimensions,
+        measured,
+        tested,
+        options,
+    ))
+}
+
+/// The metric the slices are tested on, when there are slices.
+fn tested_metric(options: &Options, task: Task) -> Result<Option<SliceMetric>> {
+    (!options.slices.is_empty())
+        .then(|| SliceMetric::resolve(options.slice_metric, task))
+        .transpose()
+}
+
+/// The report of a task's merged measures (each dimension's slices among them) and slice
+/// tests, before gates: what every task's report ends with.
+fn finish(
+    task: Task,
+    merged: &Partial,
+    dimensions: &[Dimension],
+    measures: Measures,
+    tested: Option<(Tested, Vec<SliceResult>)>,
+    options: &Options,
+) -> EvalReport {
+    let (tested, tests) = tested.unzip();
+    let slice_reports = slices::reports(dimensions, measures.slices, tests.as_deref());
+    let measures = Measures {
+        slices: Vec::new(),
+        ..measures
+    };
+    let mut report = evaluate::report_of(task, merged.rows, measures, slice_reports, options);
+    report.slice_test = tested.map(|t| t.describe(&options.slice_options));
+    report
 }
 
 /// The proportion behind a binary task's slice metric.
@@ -792,42 +830,24 @@ fn proportion(metric: SliceMetric) -> ProportionMetric {
     metric.proportion().expect("resolved for a binary task")
 }
 
-/// Each slice's test of `metric` against the rest, from the merged counts.
-fn slice_tests(
+/// Each slice's test of a proportion against the rest, from the merged counts: `counted`
+/// gives a unit's (trials, successes).
+fn proportion_tests(
     merged: &Partial,
     dimensions: &[Dimension],
-    metric: SliceMetric,
+    higher_is_better: bool,
+    counted: impl Fn(&Unit) -> (usize, usize),
     options: &Options,
 ) -> Vec<SliceResult> {
-    let metric = proportion(metric);
-    let counted = |u: &Unit| {
-        let (mut trials, mut successes) = (0, 0);
-        for (cell, &count) in u.counts.iter().enumerate() {
-            let (trial, success) = metric.row(cell & 1 == 1, cell & 2 == 2);
-            let count = usize::try_from(count).expect("rows fit usize");
-            trials += usize::from(trial) * count;
-            successes += usize::from(trial && success) * count;
-        }
-        (trials, successes)
-    };
-    let counts: Vec<Vec<(usize, usize, usize)>> = merged
-        .dimensions
-        .iter()
-        .map(|d| {
-            d.slices
-                .iter()
-                .map(|(_, u)| {
-                    let (trials, successes) = counted(u);
-                    (u.rows(), trials, successes)
-                })
-                .collect()
-        })
-        .collect();
+    let counts = merged.per_slice(|u| {
+        let (trials, successes) = counted(u);
+        (u.rows(), trials, successes)
+    });
     test_counts(
         dimensions,
         &counts,
         counted(&merged.whole),
-        metric.higher_is_better(),
+        higher_is_better,
         &options.slice_options,
     )
 }

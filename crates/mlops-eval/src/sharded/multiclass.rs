@@ -11,19 +11,19 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Histogram, HistogramBuilder, Partial, Unit};
+use super::{Histogram, HistogramBuilder, Partial, Unit, finish, proportion_tests, tested_metric};
 use crate::error::Result;
-use crate::evaluate::{self, Options};
+use crate::evaluate::Options;
 use crate::fairness;
 use crate::grouped::Sums;
-use crate::input::{Prepared, Task};
+use crate::input::Task;
 use crate::measure::{Measured, Measures};
 use crate::metrics::multiclass::{counted_metrics, per_class_of_matrix};
 use crate::metrics::{Metric, Undefined, ratio};
 use crate::report::{ConfusionMatrix, EvalReport, Intervals};
 use crate::sensitive::{self, Sensitive};
-use crate::significance::{Outcomes, test_counts};
-use crate::slices::{self, Dimension, SliceMetric, Tested};
+use crate::significance::Outcomes;
+use crate::slices::{Dimension, Tested};
 use crate::stats::wilson_interval;
 
 /// One row of a multiclass task as a unit adds it up: classes as indices into the shard's
@@ -247,43 +247,23 @@ pub(super) fn report(
         rows: merged.rows,
         ..unit_measures(&merged.whole)
     };
-    let slice_measures: Vec<Vec<Measured>> = merged
-        .dimensions
-        .iter()
-        .map(|d| d.slices.iter().map(|(_, u)| unit_measures(u)).collect())
-        .collect();
     let fairness = sensitive.map(|s| fairness_report(merged, &classes, s, options));
-    let tested = (!options.slices.is_empty())
-        .then(|| SliceMetric::resolve(options.slice_metric, Task::Multiclass))
-        .transpose()?
-        .map(|metric| Tested {
-            metric,
-            outcomes: Outcomes::Proportion {
-                rows: Vec::new(),
-                higher_is_better: true,
-            },
-        });
-    let right = |u: &Unit| usize::try_from(u.classes.right).expect("rows fit usize");
-    let tests = tested.as_ref().map(|_| {
-        let counts: Vec<Vec<(usize, usize, usize)>> = merged
-            .dimensions
-            .iter()
-            .map(|d| {
-                d.slices
-                    .iter()
-                    .map(|(_, u)| (u.rows(), u.rows(), right(u)))
-                    .collect()
-            })
-            .collect();
-        let all = (merged.whole.rows(), right(&merged.whole));
-        test_counts(dimensions, &counts, all, true, &options.slice_options)
+    // Accuracy, the one metric a multiclass task's slices are tested on: every row a trial.
+    let tested = tested_metric(options, Task::Multiclass)?.map(|metric| {
+        let right = |u: &Unit| usize::try_from(u.classes.right).expect("rows fit usize");
+        let counted = |u: &Unit| (u.rows(), right(u));
+        let outcomes = Outcomes::Proportion {
+            rows: Vec::new(),
+            higher_is_better: true,
+        };
+        let tests = proportion_tests(merged, dimensions, true, counted, options);
+        (Tested { metric, outcomes }, tests)
     });
-    let slice_reports = slices::reports(dimensions, slice_measures, tests.as_deref());
     let whole = merged.whole.classes.over_all(&classes);
     let k = classes.len();
     let measures = Measures {
         overall,
-        slices: Vec::new(),
+        slices: merged.per_slice(unit_measures),
         fairness,
         confusion_matrix: Some(ConfusionMatrix {
             classes: classes.clone(),
@@ -293,15 +273,14 @@ pub(super) fn report(
         }),
         curves: None,
     };
-    let mut report = evaluate::report_of(
+    Ok(finish(
         Task::Multiclass,
-        merged.rows,
+        merged,
+        dimensions,
         measures,
-        slice_reports,
+        tested,
         options,
-    );
-    report.slice_test = tested.map(|t| t.describe(&options.slice_options));
-    Ok(report)
+    ))
 }
 
 /// The fairness report of the merged groups' confusion matrices over `classes`.
@@ -338,12 +317,5 @@ fn fairness_report(
         units.push(unit(fairness::aggregates(class)));
     }
     let rows: Vec<f64> = f.groups.iter().map(|(rows, _)| *rows).collect();
-    // The report reads the classes' names from the prepared task.
-    let prepared = Prepared::Multiclass {
-        classes: classes.to_vec(),
-        labels: Vec::new(),
-        predictions: Vec::new(),
-        scores: None,
-    };
-    sensitive::rows_report(&prepared, sensitive, units, &rows, options)
+    sensitive::rows_report(Some(classes), sensitive, units, &rows, options)
 }

@@ -11,17 +11,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Histogram, Partial, Unit};
+use super::{Histogram, Partial, Unit, finish, tested_metric};
 use crate::error::Result;
-use crate::evaluate::{self, Options};
+use crate::evaluate::Options;
 use crate::fairness;
-use crate::input::{Prepared, Task};
+use crate::input::Task;
 use crate::measure::{Measured, Measures};
 use crate::metrics::{Metric, Undefined, ratio};
 use crate::report::{EvalReport, Intervals};
 use crate::sensitive::{self, Sensitive};
 use crate::significance::{Outcomes, test_moments};
-use crate::slices::{self, Dimension, SliceMetric, Tested};
+use crate::slices::{Dimension, SliceMetric, Tested};
 use crate::stats::Moments;
 
 /// One row of a regression task as a unit adds it up.
@@ -224,11 +224,6 @@ pub(super) fn report(
         rows: merged.rows,
         ..unit_measures(&merged.whole)
     };
-    let slice_measures: Vec<Vec<Measured>> = merged
-        .dimensions
-        .iter()
-        .map(|d| d.slices.iter().map(|(_, u)| unit_measures(u)).collect())
-        .collect();
     let fairness = sensitive.map(|s| {
         let sums: Vec<(f64, f64, f64)> = merged
             .groups
@@ -248,60 +243,40 @@ pub(super) fn report(
             .collect();
         units.push(unit(f.aggregates()));
         let rows: Vec<f64> = f.groups.iter().map(|g| g.rows).collect();
-        let prepared = Prepared::Regression {
-            truth: Vec::new(),
-            predictions: Vec::new(),
-        };
-        sensitive::rows_report(&prepared, s, units, &rows, options)
+        sensitive::rows_report(None, s, units, &rows, options)
     });
-    let tested = (!options.slices.is_empty())
-        .then(|| SliceMetric::resolve(options.slice_metric, Task::Regression))
-        .transpose()?
-        .map(|metric| Tested {
-            metric,
-            outcomes: Outcomes::Mean {
-                losses: Vec::new(),
-                root: metric == SliceMetric::Rmse,
-            },
-        });
-    let tests = tested.as_ref().map(|tested| {
+    let tested = tested_metric(options, Task::Regression)?.map(|metric| {
+        let outcomes = Outcomes::Mean {
+            losses: Vec::new(),
+            root: metric == SliceMetric::Rmse,
+        };
         // About the whole data's mean loss, as the rows' test takes its moments.
         let shift = merged.whole.errors.loss.mean;
-        let moments: Vec<Vec<(usize, Moments)>> = merged
-            .dimensions
-            .iter()
-            .map(|d| {
-                d.slices
-                    .iter()
-                    .map(|(_, u)| (u.rows(), u.errors.loss.moments(shift)))
-                    .collect()
-            })
-            .collect();
+        let moments = merged.per_slice(|u| (u.rows(), u.errors.loss.moments(shift)));
         let all = merged.whole.errors.loss.moments(shift);
-        test_moments(
+        let tests = test_moments(
             dimensions,
             &moments,
             all,
-            &tested.outcomes,
+            &outcomes,
             shift,
             &options.slice_options,
-        )
+        );
+        (Tested { metric, outcomes }, tests)
     });
-    let slice_reports = slices::reports(dimensions, slice_measures, tests.as_deref());
     let measures = Measures {
         overall,
-        slices: Vec::new(),
+        slices: merged.per_slice(unit_measures),
         fairness,
         confusion_matrix: None,
         curves: None,
     };
-    let mut report = evaluate::report_of(
+    Ok(finish(
         Task::Regression,
-        merged.rows,
+        merged,
+        dimensions,
         measures,
-        slice_reports,
+        tested,
         options,
-    );
-    report.slice_test = tested.map(|t| t.describe(&options.slice_options));
-    Ok(report)
+    ))
 }
