@@ -79,14 +79,10 @@ pub(crate) struct DriftArgs {
     /// Exit 0 even when drift is detected or a gate fails
     #[arg(long)]
     no_fail: bool,
-    /// Where the data is summarised: `local` (read here) or `slurm` (the reference's files,
-    /// then each batch's, profiled in --shards tasks of a Slurm job array and merged, and the
-    /// batches tested as profiles; with --batch-by the current data is read here)
-    #[arg(long, value_enum, default_value = "local")]
-    executor: super::run::ExecutorArg,
-    /// With `--executor slurm`: how many tasks to split each side's files among
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    shards: u16,
+    // With `--executor slurm`, the reference's files, then each batch's, are profiled in
+    // shards and the batches tested as profiles (with --batch-by the current data is read here).
+    #[command(flatten)]
+    shards: super::shards::ShardArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -156,7 +152,7 @@ pub(crate) fn run(args: &DriftArgs, ctx: &Context) -> anyhow::Result<ExitStatus>
         .collect::<anyhow::Result<_>>()?;
     // Kept until the report is written: the profiles made on the cluster.
     let mut cluster_profiles = Vec::new();
-    if args.executor == super::run::ExecutorArg::Slurm {
+    if args.shards.on_slurm() {
         let reference_options = args.read.to_args_where(args.where_reference.as_ref());
         if !reference.is_profile() {
             let made = profile_on_slurm(args, ctx, &reference, reference_options, &args.kind)?;
@@ -244,7 +240,7 @@ fn profile_on_slurm(
     let n = PROFILES_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = parts.join(format!(".mlops-drift-{}-{n}.profile", std::process::id()));
     let profile =
-        super::shards::profile_on_slurm(ctx, files, &options, usize::from(args.shards), &parts)?;
+        super::shards::profile_on_slurm(ctx, files, &options, args.shards.count(), &parts)?;
     // Made new, never taken over: the file is removed when the report is written.
     let mut out = fs_err::OpenOptions::new()
         .write(true)

@@ -116,19 +116,12 @@ pub(crate) struct EvalArgs {
     /// `metrics:` (what `mlops exp show` and `mlops metrics diff` read)
     #[arg(long, value_name = "FILE")]
     metrics_file: Option<PathBuf>,
-    /// Where the evaluation runs: `local` (here) or `slurm` (the files split into --shards
-    /// groups, each summed up by one task of a Slurm job array, the sums merged here;
-    /// categorical slices, no bootstrap)
-    #[arg(long, value_enum, default_value = "local")]
-    executor: super::run::ExecutorArg,
-    /// With `--executor slurm`: how many tasks to split the data among (whole files, or the
-    /// row groups of a Parquet file when there are fewer files than tasks)
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    shards: u16,
-    /// Only these row groups of each Parquet file, `FIRST-END`: a shard's part, as
-    /// `--executor slurm` hands it out
-    #[arg(long, value_name = "FIRST-END", value_parser = super::shards::row_group_range, hide = true)]
-    row_groups: Option<std::ops::Range<usize>>,
+    // With `--executor slurm`, each shard sums its part and the sums are merged here
+    // (categorical slices, no bootstrap).
+    #[command(flatten)]
+    shards: super::shards::ShardArgs,
+    #[command(flatten)]
+    part: super::shards::PartArgs,
     /// Write this shard's sums to FILE instead of a report, for `--executor slurm` to merge
     #[arg(long, value_name = "FILE", hide = true)]
     partial: Option<PathBuf>,
@@ -380,7 +373,7 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
     // before the same-file check, so that an output among them is found.
     let data = args
         .read
-        .dataset_part(ctx, &args.files, None, args.row_groups.clone())?;
+        .dataset_part(ctx, &args.files, None, args.part.row_groups.clone())?;
     if let Some(part) = &args.partial {
         let part = ctx.cwd.join(part);
         mlops_core::outfile::ensure_not_input(&part, data.files())?;
@@ -388,7 +381,7 @@ pub(crate) fn run(args: &EvalArgs, ctx: &Context) -> anyhow::Result<ExitStatus> 
         mlops_core::outfile::write(&part, &serde_json::to_vec(&sums)?)?;
         return Ok(ExitStatus::Success);
     }
-    let sharded = args.executor == super::run::ExecutorArg::Slurm;
+    let sharded = args.shards.on_slurm();
     if sharded && !bootstrap_given {
         options.bootstrap.replicates = 0;
     }
@@ -463,7 +456,7 @@ fn evaluate_on_slurm(
         "--partial",
         data.files(),
         &args.shard_args(options),
-        usize::from(args.shards),
+        args.shards.count(),
         &ctx.cwd,
     )?;
     let mut merged: Option<mlops_eval::sharded::Partial> = None;

@@ -34,18 +34,10 @@ pub(crate) struct ProfileArgs {
     /// A column's kind, overriding the inferred one: `--kind zip=categorical`; repeatable
     #[arg(long, value_name = "COLUMN=numeric|categorical")]
     kind: Vec<String>,
-    /// Where the profiling runs: `local` (here) or `slurm` (the files split into
-    /// --shards groups, each profiled by one task of a Slurm job array, the parts merged here)
-    #[arg(long, value_enum, default_value = "local")]
-    executor: super::run::ExecutorArg,
-    /// With `--executor slurm`: how many tasks to split the data among (whole files, or the
-    /// row groups of a Parquet file when there are fewer files than tasks)
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    shards: u16,
-    /// Only these row groups of each Parquet file, `FIRST-END` (0-based, END excluded): a
-    /// shard's part of a file, as `--executor slurm` hands it out
-    #[arg(long, value_name = "FIRST-END", value_parser = super::shards::row_group_range, hide = true)]
-    row_groups: Option<std::ops::Range<usize>>,
+    #[command(flatten)]
+    shards: super::shards::ShardArgs,
+    #[command(flatten)]
+    part: super::shards::PartArgs,
     #[command(flatten)]
     format: FormatArgs,
 }
@@ -97,12 +89,12 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
             if args.data.is_empty() {
                 anyhow::bail!("give the data to profile, or `mlops profile merge`");
             }
-            let data = args
-                .read
-                .dataset_part(ctx, &args.data, None, args.row_groups.clone())?;
+            let data =
+                args.read
+                    .dataset_part(ctx, &args.data, None, args.part.row_groups.clone())?;
             mlops_core::outfile::ensure_not_input(&profile_path(ctx, output)?, data.files())?;
             let kinds = mlops_drift::drift::parse_kinds(&args.kind)?;
-            let profile = if args.executor == super::run::ExecutorArg::Slurm {
+            let profile = if args.shards.on_slurm() {
                 let mut options = args.read.to_args();
                 for (flag, values) in [("--columns", &args.columns), ("--exclude", &args.exclude)] {
                     if !values.is_empty() {
@@ -118,7 +110,7 @@ pub(crate) fn run(args: &ProfileArgs, ctx: &Context) -> anyhow::Result<ExitStatu
                     ctx,
                     data.files(),
                     &options,
-                    usize::from(args.shards),
+                    args.shards.count(),
                     parts,
                 )?
             } else {

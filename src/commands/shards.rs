@@ -115,8 +115,41 @@ pub(crate) fn run_on_slurm(
     })
 }
 
+/// Where a data command reads its data: here, or in shards on Slurm.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ShardArgs {
+    /// Where the data is read: `local` (here) or `slurm` (the files split into --shards parts,
+    /// each read by one task of a Slurm job array, their profiles or sums merged here)
+    #[arg(long, value_enum, default_value = "local")]
+    executor: super::run::ExecutorArg,
+    /// With `--executor slurm`: how many tasks to split the files among (runs of whole files,
+    /// or of a Parquet file's row groups when there are fewer files than tasks)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    shards: u16,
+}
+
+impl ShardArgs {
+    pub(crate) fn on_slurm(&self) -> bool {
+        self.executor == super::run::ExecutorArg::Slurm
+    }
+
+    /// The tasks to split the files among.
+    pub(crate) fn count(&self) -> usize {
+        usize::from(self.shards)
+    }
+}
+
+/// The part of the data one shard's task reads, as `--executor slurm` hands it out.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PartArgs {
+    /// Only these row groups of each Parquet file, `FIRST-END` (0-based, END excluded): a
+    /// shard's part of a file
+    #[arg(long, value_name = "FIRST-END", value_parser = row_group_range, hide = true)]
+    pub(crate) row_groups: Option<std::ops::Range<usize>>,
+}
+
 /// `--row-groups FIRST-END`: a shard's run of row groups (0-based, END excluded).
-pub(crate) fn row_group_range(text: &str) -> Result<std::ops::Range<usize>, String> {
+fn row_group_range(text: &str) -> Result<std::ops::Range<usize>, String> {
     let (first, end) = text
         .split_once('-')
         .ok_or_else(|| format!("`{text}` is not FIRST-END"))?;
