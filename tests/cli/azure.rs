@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestEnv, git_in};
+use crate::support::{TestEnv, git_in, setup_script};
 
 const CONTAINER: &str = "mlops-test";
 
@@ -21,16 +21,10 @@ const CONTAINER: &str = "mlops-test";
 fn azurite_blob() -> &'static Path {
     static SERVER: OnceLock<PathBuf> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/azurite.sh");
-        let output = Command::new(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run .ci/azurite.sh");
-        assert!(
-            output.status.success(),
-            "Azurite could not be installed by .ci/azurite.sh (node and npm are needed); the Azure tests cannot run without it"
-        );
-        PathBuf::from(String::from_utf8(output.stdout).expect("utf-8").trim())
+        PathBuf::from(setup_script(
+            ".ci/azurite.sh",
+            "could not install Azurite (node and npm are needed); the Azure tests cannot run without it",
+        ))
     })
 }
 

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestEnv, git_in, make_tree, pointer_digest, snapshot};
+use crate::support::{TestEnv, git_in, make_tree, pointer_digest, setup_script, snapshot};
 
 pub(crate) const BUCKET: &str = "mlops-test";
 
@@ -19,16 +19,10 @@ pub(crate) const BUCKET: &str = "mlops-test";
 fn moto_server() -> &'static Path {
     static SERVER: OnceLock<PathBuf> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/moto.sh");
-        let output = Command::new(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run .ci/moto.sh");
-        assert!(
-            output.status.success(),
-            "moto's S3 server could not be installed by .ci/moto.sh (python3 and PyPI are needed); the S3 tests cannot run without it"
-        );
-        PathBuf::from(String::from_utf8(output.stdout).expect("utf-8").trim())
+        PathBuf::from(setup_script(
+            ".ci/moto.sh",
+            "could not install moto's S3 server (python3 and PyPI are needed); the S3 tests cannot run without it",
+        ))
     })
 }
 

@@ -3,25 +3,19 @@
 //! first. Without it these tests fail with the script's message: CI must not skip them.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestEnv, object_path};
+use crate::support::{TestEnv, object_path, setup_script};
 
 /// Sets up the cluster once per test process.
 pub(crate) fn cluster() {
     static UP: OnceLock<()> = OnceLock::new();
     UP.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-setup.sh");
-        let output = Command::new(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/slurm-setup.sh");
-        assert!(
-            output.status.success(),
-            "scripts/slurm-setup.sh could not start a Slurm cluster (root and Debian's slurm-wlm are needed); the Slurm tests cannot run without it"
+        setup_script(
+            "scripts/slurm-setup.sh",
+            "could not start a Slurm cluster (root and Debian's slurm-wlm are needed); the Slurm tests cannot run without it",
         );
     });
 }
@@ -719,6 +713,37 @@ fn one_parquet_file_shards_by_row_groups() {
     assert!(stderr.contains("holds no row group"), "{stderr}");
 }
 
+/// `mlops --json eval ARGS` here (with `--bootstrap 0`, as shards take it) and in `shards`
+/// shards on Slurm: the local report, the sharded one without its `sharded` key, and that key.
+fn eval_here_and_on_slurm(
+    env: &TestEnv,
+    args: &[&str],
+    shards: &str,
+) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    fn command<'a>(args: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut all = vec!["--json", "eval"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(extra);
+        all
+    }
+    let here = env
+        .cmd(&command(args, &["--bootstrap", "0"]))
+        .output()
+        .expect("run");
+    let local = serde_json::from_slice(&here.stdout).expect("JSON");
+    let mut on_slurm: serde_json::Value = serde_json::from_slice(&run_on_path(
+        env,
+        &command(args, &["--executor", "slurm", "--shards", shards]),
+    ))
+    .expect("JSON");
+    let sharded = on_slurm
+        .as_object_mut()
+        .expect("an object")
+        .remove("sharded")
+        .expect("a sharded report says so");
+    (local, on_slurm, sharded)
+}
+
 #[test]
 fn an_evaluation_in_shards_equals_the_local_one() {
     cluster();
@@ -739,9 +764,8 @@ fn an_evaluation_in_shards_equals_the_local_one() {
         env.write(&name, text);
         files.push(name);
     }
-    let mut local = vec!["--json", "eval"];
-    local.extend(files.iter().map(String::as_str));
-    local.extend([
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    args.extend([
         "--score",
         "p",
         "--slice",
@@ -755,19 +779,9 @@ fn an_evaluation_in_shards_equals_the_local_one() {
         "--gate",
         "roc_auc >= 0.4",
     ]);
-    let mut sharded = local.clone();
-    sharded.extend(["--executor", "slurm", "--shards", "3"]);
-    local.extend(["--bootstrap", "0"]);
-    let local: serde_json::Value =
-        serde_json::from_slice(&env.cmd(&local).output().expect("run").stdout).expect("JSON");
-    let mut on_slurm: serde_json::Value =
-        serde_json::from_slice(&run_on_path(&env, &sharded)).expect("JSON");
-    assert_eq!(on_slurm["sharded"]["shards"], 3);
-    assert_eq!(on_slurm["sharded"]["max_error"]["roc_auc"], 0.0);
-    on_slurm
-        .as_object_mut()
-        .expect("an object")
-        .remove("sharded");
+    let (local, mut on_slurm, sharded_info) = eval_here_and_on_slurm(&env, &args, "3");
+    assert_eq!(sharded_info["shards"], 3);
+    assert_eq!(sharded_info["max_error"]["roc_auc"], 0.0);
     // Counts are exact; the sums of log losses and squared errors may differ in the last bits.
     for metric in ["log_loss", "brier"] {
         let (a, b) = (
@@ -799,6 +813,9 @@ fn an_evaluation_in_shards_equals_the_local_one() {
     assert!(left.is_empty(), "the shards' directory is removed");
 
     // What does not merge is refused: bootstrap intervals before any job, a numeric slice
+    let mut sharded = vec!["--json", "eval"];
+    sharded.extend(&args);
+    sharded.extend(["--executor", "slurm", "--shards", "3"]);
     // column by the task that reads it, its error passed on.
     let mut bootstrap = sharded.clone();
     bootstrap.extend(["--bootstrap", "100"]);
@@ -831,8 +848,6 @@ fn regression_and_multiclass_in_shards_equal_the_local_ones() {
         env.write(&format!("reg/part{part}.csv"), text);
     }
     let args = [
-        "--json",
-        "eval",
         "reg/part0.csv",
         "reg/part1.csv",
         "--label",
@@ -844,14 +859,7 @@ fn regression_and_multiclass_in_shards_equal_the_local_ones() {
         "--slice",
         "region",
     ];
-    let mut local = args.to_vec();
-    local.extend(["--bootstrap", "0"]);
-    let local: serde_json::Value =
-        serde_json::from_slice(&env.cmd(&local).output().expect("run").stdout).expect("JSON");
-    let mut sharded = args.to_vec();
-    sharded.extend(["--executor", "slurm", "--shards", "2"]);
-    let on_slurm: serde_json::Value =
-        serde_json::from_slice(&run_on_path(&env, &sharded)).expect("JSON");
+    let (local, on_slurm, sharded_info) = eval_here_and_on_slurm(&env, &args, "2");
     for metric in ["mae", "mse", "r2", "mape", "median_ae", "max_error"] {
         let (a, b) = (
             local["overall"][metric].as_f64().expect("defined"),
@@ -862,7 +870,7 @@ fn regression_and_multiclass_in_shards_equal_the_local_ones() {
             "{metric}: {a} vs {b}"
         );
     }
-    assert_eq!(on_slurm["sharded"]["max_error"]["median_ae"], 0.0);
+    assert_eq!(sharded_info["max_error"]["median_ae"], 0.0);
 
     // So does a multiclass task, its shards seeing different classes.
     for part in 0..2u32 {
@@ -876,8 +884,6 @@ fn regression_and_multiclass_in_shards_equal_the_local_ones() {
         env.write(&format!("multi/part{part}.csv"), text);
     }
     let args = [
-        "--json",
-        "eval",
         "multi/part0.csv",
         "multi/part1.csv",
         "--prediction",
@@ -887,18 +893,7 @@ fn regression_and_multiclass_in_shards_equal_the_local_ones() {
         "--slice",
         "region",
     ];
-    let mut local = args.to_vec();
-    local.extend(["--bootstrap", "0"]);
-    let local: serde_json::Value =
-        serde_json::from_slice(&env.cmd(&local).output().expect("run").stdout).expect("JSON");
-    let mut sharded = args.to_vec();
-    sharded.extend(["--executor", "slurm", "--shards", "2"]);
-    let mut on_slurm: serde_json::Value =
-        serde_json::from_slice(&run_on_path(&env, &sharded)).expect("JSON");
-    on_slurm
-        .as_object_mut()
-        .expect("an object")
-        .remove("sharded");
+    let (local, on_slurm, _) = eval_here_and_on_slurm(&env, &args, "2");
     assert_eq!(on_slurm, local);
 }
 

@@ -216,3 +216,19 @@ pub(crate) fn pointer_digest(env: &TestEnv, pointer: &str) -> String {
         .expect("digest line");
     line["digest: ".len()..].trim().to_owned()
 }
+
+/// Runs the repository's setup script `script` (a cluster, a server to test against), which
+/// must succeed: the tests that need what it sets up cannot run without it, and say so with
+/// `failure`. Its output, trimmed (where a script prints what it installed).
+pub(crate) fn setup_script(script: &str, failure: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let output = std::process::Command::new(&path)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(output.status.success(), "{script} {failure}");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}

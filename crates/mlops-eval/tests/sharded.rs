@@ -35,17 +35,7 @@ fn write_data(
     decimals: Option<i32>,
 ) -> Vec<PathBuf> {
     let mut rng = Lcg(7);
-    let paths: Vec<PathBuf> = (0..files)
-        .map(|f| dir.join(format!("part-{f}.csv")))
-        .collect();
-    let mut outs: Vec<fs_err::File> = paths
-        .iter()
-        .map(|p| {
-            let mut f = fs_err::File::create(p).expect("create");
-            writeln!(f, "label,score,region,sex,w").expect("write");
-            f
-        })
-        .collect();
+    let (paths, mut outs) = csv_parts(dir, "part", files, "label,score,region,sex,w");
     for r in 0..rows {
         let region = ["north", "south", "east", "west"][r % 4];
         let sex = if rng.next() < 0.4 { "f" } else { "m" };
@@ -66,6 +56,28 @@ fn write_data(
         .expect("write");
     }
     paths
+}
+
+/// `files` CSV files `NAME-k.csv` in `dir`, each begun with `header`, and their writers (rows
+/// go in contiguous runs, as shards of one table hold them).
+fn csv_parts(
+    dir: &std::path::Path,
+    name: &str,
+    files: usize,
+    header: &str,
+) -> (Vec<PathBuf>, Vec<fs_err::File>) {
+    let paths: Vec<PathBuf> = (0..files)
+        .map(|f| dir.join(format!("{name}-{f}.csv")))
+        .collect();
+    let outs = paths
+        .iter()
+        .map(|p| {
+            let mut f = fs_err::File::create(p).expect("create");
+            writeln!(f, "{header}").expect("write");
+            f
+        })
+        .collect();
+    (paths, outs)
 }
 
 fn options(weighted: bool) -> Options {
@@ -272,17 +284,7 @@ fn what_does_not_merge_is_refused_with_a_reason() {
 /// to two places, so that absolute errors repeat), a region, a sex and a weight.
 fn write_regression(dir: &std::path::Path, rows: usize, files: usize) -> Vec<PathBuf> {
     let mut rng = Lcg(11);
-    let paths: Vec<PathBuf> = (0..files)
-        .map(|f| dir.join(format!("reg-{f}.csv")))
-        .collect();
-    let mut outs: Vec<fs_err::File> = paths
-        .iter()
-        .map(|p| {
-            let mut f = fs_err::File::create(p).expect("create");
-            writeln!(f, "y,p,region,sex,w").expect("write");
-            f
-        })
-        .collect();
+    let (paths, mut outs) = csv_parts(dir, "reg", files, "y,p,region,sex,w");
     for r in 0..rows {
         let region = ["north", "south", "east"][r % 3];
         let sex = if rng.next() < 0.4 { "f" } else { "m" };
@@ -336,17 +338,7 @@ fn regression_shards_merge_to_the_report_of_the_whole_data() {
 /// classes `a` and `b` only.
 fn write_multiclass(dir: &std::path::Path, rows: usize, files: usize) -> Vec<PathBuf> {
     let mut rng = Lcg(5);
-    let paths: Vec<PathBuf> = (0..files)
-        .map(|f| dir.join(format!("multi-{f}.csv")))
-        .collect();
-    let mut outs: Vec<fs_err::File> = paths
-        .iter()
-        .map(|p| {
-            let mut f = fs_err::File::create(p).expect("create");
-            writeln!(f, "label,pa,pb,pc,guess,region,sex,w").expect("write");
-            f
-        })
-        .collect();
+    let (paths, mut outs) = csv_parts(dir, "multi", files, "label,pa,pb,pc,guess,region,sex,w");
     for r in 0..rows {
         let file = r * files / rows;
         let classes = if file == files - 1 { 2 } else { 3 };
