@@ -196,7 +196,7 @@ pub(crate) fn fairness_report(
 }
 
 /// One unit's metrics by name (a group's, or the aggregates).
-type Unit = Vec<(&'static str, Metric)>;
+pub(crate) type Unit = Vec<(&'static str, Metric)>;
 
 /// The report's name for a fairness method.
 fn method_name(method: Method) -> String {
@@ -219,47 +219,60 @@ pub(crate) fn rows_units(
     let count = sensitive.keys.len();
     let method = options.fairness_method;
     match prepared {
-        Prepared::Regression { truth, predictions } => {
-            let f =
-                fairness::regression(truth, predictions, &sensitive.ids, count, weights, method);
-            let mut units: Vec<Unit> = f
-                .groups
-                .iter()
-                .map(|g| vec![("mae", g.mae), ("mean_prediction", g.mean_prediction)])
-                .collect();
-            units.push(f.aggregates());
-            (units, f.groups.iter().map(|g| g.rows).collect())
-        }
+        Prepared::Regression { truth, predictions } => regression_units(&fairness::regression(
+            truth,
+            predictions,
+            &sensitive.ids,
+            count,
+            weights,
+            method,
+        )),
         Prepared::Multiclass {
             classes,
             labels,
             predictions,
             ..
-        } => {
-            let f = fairness::multiclass(
-                labels,
-                predictions,
-                classes.len(),
-                &sensitive.ids,
-                count,
-                weights,
-                method,
-                options.fairlearn_compat,
-            );
-            let mut units: Vec<Unit> = f
-                .groups
-                .iter()
-                .map(|(_, accuracy)| vec![("accuracy", *accuracy)])
-                .collect();
-            units.push(f.worst());
-            for class in &f.classes {
-                units.extend(class.groups.iter().map(fairness::rates));
-                units.push(fairness::aggregates(class));
-            }
-            (units, f.groups.iter().map(|(rows, _)| *rows).collect())
-        }
+        } => multiclass_units(&fairness::multiclass(
+            labels,
+            predictions,
+            classes.len(),
+            &sensitive.ids,
+            count,
+            weights,
+            method,
+            options.fairlearn_compat,
+        )),
         Prepared::Binary { .. } => unreachable!("binary fairness is measured in the binary pass"),
     }
+}
+
+/// A regression task's fairness as [`rows_units`] lays it out: each group's MAE and mean
+/// prediction, then the aggregates; and each group's rows.
+pub(crate) fn regression_units(f: &fairness::RegressionFairness) -> (Vec<Unit>, Vec<f64>) {
+    let mut units: Vec<Unit> = f
+        .groups
+        .iter()
+        .map(|g| vec![("mae", g.mae), ("mean_prediction", g.mean_prediction)])
+        .collect();
+    units.push(f.aggregates());
+    (units, f.groups.iter().map(|g| g.rows).collect())
+}
+
+/// A multiclass task's fairness as [`rows_units`] lays it out: each group's accuracy, the worst
+/// class's aggregates, then per class each group's one-vs-rest rates and the class's
+/// aggregates; and each group's rows.
+pub(crate) fn multiclass_units(f: &fairness::MulticlassFairness) -> (Vec<Unit>, Vec<f64>) {
+    let mut units: Vec<Unit> = f
+        .groups
+        .iter()
+        .map(|(_, accuracy)| vec![("accuracy", *accuracy)])
+        .collect();
+    units.push(f.worst());
+    for class in &f.classes {
+        units.extend(class.groups.iter().map(fairness::rates));
+        units.push(fairness::aggregates(class));
+    }
+    (units, f.groups.iter().map(|(rows, _)| *rows).collect())
 }
 
 /// The fairness report of a regression or multiclass task from the units of [`rows_units`]

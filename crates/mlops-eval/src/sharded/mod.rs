@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{self, Baseline, Options};
 use crate::grouped::{CALIBRATION_BINS, Sums, row_log_loss};
 use crate::input::{self, Prepared, Task};
-use crate::measure::{BinarySums, Measures, binary_measures};
+use crate::measure::{BinarySums, Measured, Measures, binary_measures};
 use crate::metrics::binary::calibration_bin;
 use crate::report::{EvalReport, Sharded};
 use crate::sensitive::{Sensitive, sensitive_groups};
@@ -795,6 +795,15 @@ fn binary_report(
         tested,
         options,
     ))
+}
+
+/// A unit's metrics without intervals (a fairness group's or aggregates', merged from shards).
+fn unmeasured(metrics: crate::sensitive::Unit) -> Measured {
+    Measured {
+        rows: 0,
+        metrics,
+        ci: crate::report::Intervals::new(),
+    }
 }
 
 /// The metric the slices are tested on, when there are slices.

@@ -11,7 +11,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Histogram, HistogramBuilder, Partial, Unit, finish, proportion_tests, tested_metric};
+use super::{
+    Histogram, HistogramBuilder, Partial, Unit, finish, proportion_tests, tested_metric, unmeasured,
+};
 use crate::error::Result;
 use crate::evaluate::Options;
 use crate::fairness;
@@ -301,21 +303,7 @@ fn fairness_report(
         options.fairness_method,
         options.fairlearn_compat,
     );
-    let unit = |metrics| Measured {
-        rows: 0,
-        metrics,
-        ci: Intervals::new(),
-    };
-    let mut units: Vec<Measured> = f
-        .groups
-        .iter()
-        .map(|(_, accuracy)| unit(vec![("accuracy", *accuracy)]))
-        .collect();
-    units.push(unit(f.worst()));
-    for class in &f.classes {
-        units.extend(class.groups.iter().map(|g| unit(fairness::rates(g))));
-        units.push(unit(fairness::aggregates(class)));
-    }
-    let rows: Vec<f64> = f.groups.iter().map(|(rows, _)| *rows).collect();
+    let (units, rows) = sensitive::multiclass_units(&f);
+    let units = units.into_iter().map(unmeasured).collect();
     sensitive::rows_report(Some(classes), sensitive, units, &rows, options)
 }

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Histogram, Partial, Unit, finish, tested_metric};
+use super::{Histogram, Partial, Unit, finish, tested_metric, unmeasured};
 use crate::error::Result;
 use crate::evaluate::Options;
 use crate::fairness;
@@ -231,18 +231,8 @@ pub(super) fn report(
             .map(|(_, u)| (u.errors.weight, u.errors.absolute, u.errors.prediction))
             .collect();
         let f = fairness::regression_of_sums(&sums, options.fairness_method);
-        let unit = |metrics| Measured {
-            rows: 0,
-            metrics,
-            ci: Intervals::new(),
-        };
-        let mut units: Vec<Measured> = f
-            .groups
-            .iter()
-            .map(|g| unit(vec![("mae", g.mae), ("mean_prediction", g.mean_prediction)]))
-            .collect();
-        units.push(unit(f.aggregates()));
-        let rows: Vec<f64> = f.groups.iter().map(|g| g.rows).collect();
+        let (units, rows) = sensitive::regression_units(&f);
+        let units = units.into_iter().map(unmeasured).collect();
         sensitive::rows_report(None, s, units, &rows, options)
     });
     let tested = tested_metric(options, Task::Regression)?.map(|metric| {
