@@ -303,7 +303,7 @@ impl Sums {
         out
     }
 
-    fn roc_auc(&self) -> Metric {
+    pub(crate) fn roc_auc(&self) -> Metric {
         if self.positives == 0.0 {
             return Err(Undefined::NoPositives);
         }
@@ -313,7 +313,7 @@ impl Sums {
         Ok(self.area / (self.positives * self.negatives))
     }
 
-    fn average_precision(&self) -> Metric {
+    pub(crate) fn average_precision(&self) -> Metric {
         ratio(self.precision_mass, self.positives, Undefined::NoPositives)
     }
 

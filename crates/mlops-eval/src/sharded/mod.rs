@@ -208,6 +208,86 @@ impl Histogram {
     fn ties(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
         self.buckets.iter().rev().map(|&(_, n, p, _, _)| (n, p))
     }
+
+    /// Sums with no confusion cells, each bucket one tie: what a score histogram's ranking
+    /// metrics are read from.
+    fn ranked(&self) -> Sums {
+        Sums::from_ties(
+            [0.0; 4],
+            0.0,
+            0.0,
+            [[0.0; 3]; CALIBRATION_BINS],
+            self.ties(),
+        )
+    }
+
+    /// ROC AUC with each bucket one tie.
+    fn roc_auc(&self) -> crate::metrics::Metric {
+        self.ranked().roc_auc()
+    }
+
+    /// How far the rows' ROC AUC and average precision may lie from the values with each
+    /// bucket one tie: the larger distance to either bound of [`Histogram::bounds`]; 0 where
+    /// the metric is exact or undefined.
+    fn errors(&self) -> (f64, f64) {
+        let ranked = self.ranked();
+        let (auc, ap) = self.bounds();
+        let error =
+            |value: crate::metrics::Metric, bounds: Option<(f64, f64)>| match (value, bounds) {
+                (Ok(v), Some((low, high))) => (high - v).max(v - low).max(0.0),
+                _ => 0.0,
+            };
+        (
+            error(ranked.roc_auc(), auc),
+            error(ranked.average_precision(), ap),
+        )
+    }
+
+    /// The bounds of ROC AUC and average precision over every order of the scores inside the
+    /// buckets that hold more than one distinct score: `((auc_low, auc_high), (ap_low,
+    /// ap_high))`; `None` where the metric is undefined, or exact (no such bucket).
+    #[expect(clippy::type_complexity, reason = "two pairs, named in the doc")]
+    fn bounds(&self) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+        let (mut positives, mut seen) = (0.0, 0.0);
+        let (mut area_low, mut area_high) = (0.0, 0.0);
+        let (mut mass_low, mut mass_high) = (0.0, 0.0);
+        let mut negatives = 0.0;
+        if self.buckets.iter().all(|b| b.3 >= b.4) {
+            return (None, None);
+        }
+        for &(_, n, p, low, high) in self.buckets.iter().rev() {
+            if low < high {
+                // Positives first: each negative below all of them; last: above none.
+                area_high += n * (positives + p);
+                area_low += n * positives;
+                mass_high += p * (positives + p) / (seen + p).max(f64::MIN_POSITIVE);
+                // Negatives first, then each positive its own threshold: at least the integral
+                // of the precision (positives + x) / (seen + n + x) over x in [0, p].
+                let (t, m) = (positives, seen + n);
+                mass_low += if m > 0.0 {
+                    p + (t - m) * ((m + p) / m).ln()
+                } else {
+                    p
+                };
+            } else {
+                let tied_area = n * (positives + p / 2.0);
+                area_high += tied_area;
+                area_low += tied_area;
+                let tied = p * (positives + p) / (seen + n + p).max(f64::MIN_POSITIVE);
+                mass_high += tied;
+                mass_low += tied;
+            }
+            positives += p;
+            negatives += n;
+            seen += n + p;
+        }
+        let auc = (positives > 0.0 && negatives > 0.0).then(|| {
+            let pairs = positives * negatives;
+            (area_low / pairs, area_high / pairs)
+        });
+        let ap = (positives > 0.0).then(|| (mass_low / positives, mass_high / positives));
+        (auc, ap)
+    }
 }
 
 /// A histogram while values are added, bounded to four times [`MAX_BUCKETS`] by coarsening.
@@ -359,52 +439,6 @@ impl Unit {
             self.calibration,
             self.histogram.ties(),
         )
-    }
-
-    /// The bounds of ROC AUC and average precision over every order of the scores inside the
-    /// buckets that hold more than one distinct score: `((auc_low, auc_high), (ap_low,
-    /// ap_high))`; `None` where the metric is undefined, or exact (no such bucket).
-    #[expect(clippy::type_complexity, reason = "two pairs, named in the doc")]
-    fn bounds(&self) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
-        let (mut positives, mut seen) = (0.0, 0.0);
-        let (mut area_low, mut area_high) = (0.0, 0.0);
-        let (mut mass_low, mut mass_high) = (0.0, 0.0);
-        let mut negatives = 0.0;
-        if self.histogram.buckets.iter().all(|b| b.3 >= b.4) {
-            return (None, None);
-        }
-        for &(_, n, p, low, high) in self.histogram.buckets.iter().rev() {
-            if low < high {
-                // Positives first: each negative below all of them; last: above none.
-                area_high += n * (positives + p);
-                area_low += n * positives;
-                mass_high += p * (positives + p) / (seen + p).max(f64::MIN_POSITIVE);
-                // Negatives first, then each positive its own threshold: at least the integral
-                // of the precision (positives + x) / (seen + n + x) over x in [0, p].
-                let (t, m) = (positives, seen + n);
-                mass_low += if m > 0.0 {
-                    p + (t - m) * ((m + p) / m).ln()
-                } else {
-                    p
-                };
-            } else {
-                let tied_area = n * (positives + p / 2.0);
-                area_high += tied_area;
-                area_low += tied_area;
-                let tied = p * (positives + p) / (seen + n + p).max(f64::MIN_POSITIVE);
-                mass_high += tied;
-                mass_low += tied;
-            }
-            positives += p;
-            negatives += n;
-            seen += n + p;
-        }
-        let auc = (positives > 0.0 && negatives > 0.0).then(|| {
-            let pairs = positives * negatives;
-            (area_low / pairs, area_high / pairs)
-        });
-        let ap = (positives > 0.0).then(|| (mass_low / positives, mass_high / positives));
-        (auc, ap)
     }
 }
 
@@ -885,28 +919,13 @@ fn max_errors(merged: &Partial) -> BTreeMap<String, f64> {
         }
         Task::Binary => {}
     }
-    let mut errors = BTreeMap::from([
-        ("roc_auc".to_owned(), 0.0_f64),
-        ("average_precision".to_owned(), 0.0_f64),
-    ]);
-    for unit in units {
-        let values = unit.sums().metrics(true);
-        let value = |name: &str| {
-            values
-                .iter()
-                .find(|(n, _)| *n == name)
-                .and_then(|(_, m)| m.ok())
-        };
-        let (auc, ap) = unit.bounds();
-        for (name, bounds) in [("roc_auc", auc), ("average_precision", ap)] {
-            if let (Some(v), Some((low, high))) = (value(name), bounds) {
-                let error = (high - v).max(v - low).max(0.0);
-                let worst = errors.get_mut(name).expect("listed above");
-                *worst = worst.max(error);
-            }
-        }
-    }
-    errors
+    let (auc, ap) = units
+        .map(|u| u.histogram.errors())
+        .fold((0.0_f64, 0.0_f64), |(a, b), (x, y)| (a.max(x), b.max(y)));
+    BTreeMap::from([
+        ("roc_auc".to_owned(), auc),
+        ("average_precision".to_owned(), ap),
+    ])
 }
 
 /// (positives, negatives) at each of at most about `points` thresholds, from the highest score

@@ -17,7 +17,6 @@ use super::{
 use crate::error::Result;
 use crate::evaluate::Options;
 use crate::fairness;
-use crate::grouped::Sums;
 use crate::input::Task;
 use crate::measure::{Measured, Measures};
 use crate::metrics::multiclass::{counted_metrics, per_class_of_matrix};
@@ -181,43 +180,19 @@ impl ClassSums {
     fn roc_auc(&self) -> Metric {
         let mut sum = 0.0;
         for (class, histogram) in self.histograms.iter().enumerate() {
-            let auc = Sums::from_ties(
-                [0.0; 4],
-                0.0,
-                0.0,
-                [[0.0; 3]; crate::grouped::CALIBRATION_BINS],
-                histogram.ties(),
-            )
-            .metrics(true)
-            .into_iter()
-            .find(|(name, _)| *name == "roc_auc")
-            .map_or(Err(Undefined::Empty), |(_, m)| m);
-            sum += auc.map_err(|_| Undefined::ClassWithoutInstances(class))?;
+            sum += histogram
+                .roc_auc()
+                .map_err(|_| Undefined::ClassWithoutInstances(class))?;
         }
         #[expect(clippy::cast_precision_loss, reason = "class counts are small")]
         Ok(sum / self.histograms.len() as f64)
     }
 
-    /// The largest error of a class's ROC AUC from its histogram (see `Unit::bounds`).
+    /// The largest error of a class's ROC AUC from its histogram.
     pub(super) fn auc_error(&self) -> f64 {
         self.histograms
             .iter()
-            .map(|h| {
-                let unit = Unit {
-                    histogram: h.clone(),
-                    ..Unit::default()
-                };
-                let (auc, _) = unit.bounds();
-                let value = unit
-                    .sums()
-                    .metrics(true)
-                    .into_iter()
-                    .find_map(|(name, m)| (name == "roc_auc").then_some(m.ok()).flatten());
-                match (value, auc) {
-                    (Some(v), Some((low, high))) => (high - v).max(v - low).max(0.0),
-                    _ => 0.0,
-                }
-            })
+            .map(|h| h.errors().0)
             .fold(0.0, f64::max)
     }
 }
