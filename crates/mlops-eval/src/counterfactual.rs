@@ -178,19 +178,15 @@ pub fn counterfactual(
             labels.len()
         )));
     }
-    let name = |id: u32| {
-        labels
-            .get(id as usize)
-            .cloned()
-            .unwrap_or_else(|| MISSING.to_owned())
-    };
     let base = score(Ask::AsTheyAre)?;
     let groups = labels.len() + 1; // and the rows whose value is missing
     let group_of = |id: u32| (id as usize).min(labels.len());
     let mut by_group = vec![Tally::default(); groups];
     let mut by_swap = vec![Tally::default(); groups * labels.len()];
     let mut flipped_any = vec![false; rows];
-    let mut changes: Vec<RowChange> = Vec::new();
+    // The rows that moved most so far, kept to `top` after each swap: one entry per row and
+    // swap would hold millions.
+    let mut largest: Vec<Moved> = Vec::new();
     for (to, first) in first_row.iter().enumerate() {
         let first = first.expect("every label has a row");
         let moved = score(Ask::AllSetTo {
@@ -214,33 +210,74 @@ pub fn counterfactual(
             let swap = &mut by_swap[from * labels.len() + to];
             swap.rows += 1;
             swap.flipped += usize::from(flipped);
-            changes.push(RowChange {
+            largest.push(Moved {
+                change,
                 row,
-                from: name(ids[row]),
-                to: name(to_id),
-                score: base.scores[row],
+                to: to_id,
                 counterfactual_score: moved.scores[row],
                 flipped,
             });
         }
+        keep_largest(&mut largest, top);
     }
+    let name = |id: u32| {
+        labels
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| MISSING.to_owned())
+    };
+    let changes = largest
+        .into_iter()
+        .map(|m| RowChange {
+            row: m.row,
+            from: name(ids[m.row]),
+            to: name(m.to),
+            score: base.scores[m.row],
+            counterfactual_score: m.counterfactual_score,
+            flipped: m.flipped,
+        })
+        .collect();
     for (row, &id) in ids.iter().enumerate() {
         let group = &mut by_group[group_of(id)];
         group.rows += 1;
         group.flipped += usize::from(flipped_any[row]);
     }
-    Ok(report(column, &labels, &by_group, &by_swap, changes, top))
+    Ok(report(column, &labels, &by_group, &by_swap, changes))
+}
+
+/// One row's move under one swap.
+#[derive(Debug, Clone, Copy)]
+struct Moved {
+    change: f64,
+    row: usize,
+    to: u32,
+    counterfactual_score: f64,
+    flipped: bool,
+}
+
+/// Keeps the `top` largest moves, largest first (ties in row order, then swap order).
+fn keep_largest(moved: &mut Vec<Moved>, top: usize) {
+    let order = |a: &Moved, b: &Moved| {
+        b.change
+            .total_cmp(&a.change)
+            .then(a.row.cmp(&b.row))
+            .then(a.to.cmp(&b.to))
+    };
+    if moved.len() > top {
+        moved.select_nth_unstable_by(top, order);
+        moved.truncate(top);
+    }
+    moved.sort_by(order);
 }
 
 /// The report of the tallies per group (the labels' order, then the rows whose value is
-/// missing) and per swap (`from * labels + to`), and the `top` largest of `changes`.
+/// missing) and per swap (`from * labels + to`), and the rows that moved most.
 fn report(
     column: &str,
     labels: &[String],
     by_group: &[Tally],
     by_swap: &[Tally],
-    mut changes: Vec<RowChange>,
-    top: usize,
+    changes: Vec<RowChange>,
 ) -> CounterfactualReport {
     let mut overall = Tally::default();
     for group in by_group {
@@ -250,11 +287,6 @@ fn report(
         overall.change_sum += group.change_sum;
         overall.change_max = overall.change_max.max(group.change_max);
     }
-    changes.sort_by(|a, b| {
-        let change = |c: &RowChange| (c.counterfactual_score - c.score).abs();
-        change(b).total_cmp(&change(a)).then(a.row.cmp(&b.row))
-    });
-    changes.truncate(top);
     let group_name = |g: usize| labels.get(g).cloned().unwrap_or_else(|| MISSING.to_owned());
     CounterfactualReport {
         sensitive: column.to_owned(),

@@ -142,6 +142,9 @@ struct Histogram {
 /// A bucket while a histogram is built: negatives, positives, lowest and highest score.
 type Bucket = (f64, f64, f64, f64);
 
+/// A bucket before anything is added to it.
+const EMPTY_BUCKET: Bucket = (0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+
 fn add_bucket(to: &mut Bucket, (negatives, positives, low, high): Bucket) {
     to.0 += negatives;
     to.1 += positives;
@@ -157,12 +160,7 @@ fn rekeyed(buckets: HashMap<u64, Bucket>, from: u32, to: u32) -> HashMap<u64, Bu
     let mut coarser: HashMap<u64, Bucket> = HashMap::new();
     for (key, bucket) in buckets {
         let key = key.checked_shr(to - from).unwrap_or(0);
-        add_bucket(
-            coarser
-                .entry(key)
-                .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY)),
-            bucket,
-        );
+        add_bucket(coarser.entry(key).or_insert(EMPTY_BUCKET), bucket);
     }
     coarser
 }
@@ -194,12 +192,7 @@ impl Histogram {
         let (own_shift, theirs_shift) = (self.shift, other.shift);
         let mut buckets = rekeyed(std::mem::take(self).into_map(), own_shift, shift);
         for (key, bucket) in rekeyed(other.into_map(), theirs_shift, shift) {
-            add_bucket(
-                buckets
-                    .entry(key)
-                    .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY)),
-                bucket,
-            );
+            add_bucket(buckets.entry(key).or_insert(EMPTY_BUCKET), bucket);
         }
         *self = Self::of(buckets, shift);
     }
@@ -301,10 +294,7 @@ impl HistogramBuilder {
     /// Adds `value` (not negative) with `negatives` and `positives` of weight.
     fn add(&mut self, value: f64, negatives: f64, positives: f64) {
         let key = value.to_bits().checked_shr(self.shift).unwrap_or(0);
-        let bucket =
-            self.buckets
-                .entry(key)
-                .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+        let bucket = self.buckets.entry(key).or_insert(EMPTY_BUCKET);
         add_bucket(bucket, (negatives, positives, value, value));
         if self.buckets.len() > 4 * MAX_BUCKETS {
             self.buckets = rekeyed(
