@@ -459,18 +459,14 @@ fn evaluate_on_slurm(
         args.shards.count(),
         &ctx.cwd,
     )?;
-    let mut merged: Option<mlops_eval::sharded::Partial> = None;
-    for path in &parts.files {
+    let read = |path: &Path| -> anyhow::Result<mlops_eval::sharded::Partial> {
         let text = fs_err::read_to_string(path)?;
-        let part = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("the shard's sums `{}` do not read: {e}", path.display())
-        })?;
-        match &mut merged {
-            None => merged = Some(part),
-            Some(whole) => whole.merge(part)?,
-        }
-    }
-    let merged = merged.ok_or_else(|| anyhow::anyhow!("no data to evaluate"))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("the shard's sums `{}` do not read: {e}", path.display()))
+    };
+    let merged = parts
+        .merged(read, |whole, part| Ok(whole.merge(part)?))?
+        .ok_or_else(|| anyhow::anyhow!("no data to evaluate"))?;
     Ok(mlops_eval::sharded::report(
         &merged,
         parts.files.len(),

@@ -23,15 +23,12 @@ pub(crate) fn profile_on_slurm(
     parts_dir: &Path,
 ) -> anyhow::Result<Profile> {
     let parts = run_on_slurm(ctx, "profile", "-o", files, options, shards, parts_dir)?;
-    let mut merged: Option<Profile> = None;
-    for path in &parts.files {
-        let shard = Profile::read(path)?;
-        match &mut merged {
-            None => merged = Some(shard),
-            Some(whole) => whole.merge(&shard)?,
-        }
-    }
-    merged.ok_or_else(|| anyhow::anyhow!("no data to profile"))
+    parts
+        .merged(
+            |path| Ok(Profile::read(path)?),
+            |whole, part| Ok(whole.merge(&part)?),
+        )?
+        .ok_or_else(|| anyhow::anyhow!("no data to profile"))
 }
 
 /// The parts the tasks of a sharded data command wrote, in the data's order, in a directory
@@ -39,6 +36,25 @@ pub(crate) fn profile_on_slurm(
 pub(crate) struct Parts {
     dir: PathBuf,
     pub(crate) files: Vec<PathBuf>,
+}
+
+impl Parts {
+    /// The parts read with `read` and merged in order with `merge`; `None` without parts.
+    pub(crate) fn merged<T>(
+        &self,
+        read: impl Fn(&Path) -> anyhow::Result<T>,
+        mut merge: impl FnMut(&mut T, T) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Option<T>> {
+        let mut merged: Option<T> = None;
+        for path in &self.files {
+            let part = read(path)?;
+            match &mut merged {
+                None => merged = Some(part),
+                Some(whole) => merge(whole, part)?,
+            }
+        }
+        Ok(merged)
+    }
 }
 
 impl Drop for Parts {
