@@ -50,6 +50,7 @@ bench *ARGS:
     bash benches/serve.sh
     bash benches/monitor.sh
     bash benches/exp.sh
+    bash benches/fairness.sh
     bash benches/cluster.sh
     bash benches/history.sh
     bash benches/s3.sh

@@ -81,6 +81,8 @@ pub(crate) enum Command {
     Review(commands::review::ReviewCommand),
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
+    #[command(subcommand)]
+    Fairness(commands::fairness::FairnessCommand),
     Run(commands::run::RunArgs),
     Runs(commands::run::RunsArgs),
     Dag(commands::stage::DagArgs),

@@ -103,7 +103,17 @@ fn eval_hint(err: &mlops_eval::Error) -> Option<String> {
         E::NotSharded { .. } => "an evaluation in shards merges sums: categorical slices and sensitive groups, no bootstrap or --discover; docs/cluster.md says what it takes".into(),
         E::DegenerateGroup { .. } => "fairlearn refuses such a group too; merge it with another, or leave it out with --where".into(),
         E::ShardsDisagree(_) => "the parts of one sharded run fit together; run the evaluation again".into(),
-        E::Core(_) | E::Data(_) | E::Argument(_) | E::BadOption { .. } => return None,
+        E::TooFewRows { .. } => "consistency compares each row with its nearest rows: give it more rows, or fewer --neighbours".into(),
+        E::NonFiniteFeature { .. } | E::NonFiniteLabel { .. } => "drop or fill the rows with missing or infinite inputs first".into(),
+        E::Core(_)
+        | E::Data(_)
+        | E::Argument(_)
+        | E::BadOption { .. }
+        | E::NoNeighbours
+        | E::TooManyRows { .. }
+        | E::BadShape { .. }
+        | E::LengthMismatch { .. }
+        | E::UnknownGroup { .. } => return None,
     };
     Some(hint)
 }
@@ -159,6 +169,8 @@ fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
         I::NonFinite { .. } => "the model's training diverged; train it again with a lower learning rate".into(),
         I::NoCuda { .. } => "build with CUDA: `cargo build --release --features cuda` (needs the CUDA toolkit; see docs/models.md)".into(),
         I::CudaUnavailable { .. } => "check `nvidia-smi`, the driver and the GPU's ordinal, or use --device cpu".into(),
+        I::Postprocess { .. } => "the model's group thresholds (`postprocess` in model.yaml) read the sensitive column beside its inputs: every row needs one of the groups they were fitted on".into(),
+        I::Eval(e) => return eval_hint(e),
         I::Core(_) | I::Data(_) | I::Argument(_) | I::Compute(_) | I::Io(_) | I::Interrupted => {
             return None;
         }

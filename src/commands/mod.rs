@@ -10,6 +10,7 @@ pub(crate) mod diff;
 pub(crate) mod drift;
 pub(crate) mod eval;
 pub(crate) mod exp;
+pub(crate) mod fairness;
 pub(crate) mod feedback;
 pub(crate) mod fsck;
 pub(crate) mod gc;
@@ -150,6 +151,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Monitor(args) => monitor::run(args, &ctx),
         Command::Review(command) => review::run(command, &ctx),
         Command::Model(command) => model::run(command, &ctx),
+        Command::Fairness(command) => fairness::run(command, &ctx),
         Command::Run(args) => run::run(args, &ctx),
         Command::Runs(args) => run::runs(args, &ctx),
         Command::Dag(args) => stage::dag(args, &ctx),

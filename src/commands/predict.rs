@@ -194,6 +194,15 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     mlops_core::outfile::ensure_not_input(&output, &[data.files(), &model_files[..]].concat())?;
     let device = DeviceChoice::parse(&args.device)?.open()?;
     let model = load_model(ctx, &args.model, &device)?;
+    if let Some(post) = &model.spec.postprocess {
+        #[expect(clippy::float_cmp, reason = "whether the flag left its default")]
+        let threshold_given = args.threshold != 0.5;
+        anyhow::ensure!(
+            !threshold_given,
+            "the model decides by its group thresholds on `{}` (`postprocess` in its model.yaml); --threshold is for models without them",
+            post.sensitive
+        );
+    }
     let options = PredictOptions {
         keep: args.keep.clone(),
         batch_rows: args.batch_size,

@@ -19,6 +19,7 @@ pub(crate) mod drift_html;
 pub(crate) mod eval;
 pub(crate) mod eval_html;
 pub(crate) mod exp;
+pub(crate) mod fairness;
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod markdown;

@@ -20,6 +20,8 @@ mod eval_groups;
 mod eval_tasks;
 mod examples;
 mod exp;
+mod fairness;
+mod fairness_mitigate;
 mod gates;
 mod gc_fsck;
 mod git_network;

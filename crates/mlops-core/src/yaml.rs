@@ -37,6 +37,11 @@ pub fn to_value<T: Serialize>(value: T) -> Result<Value, String> {
     yaml_serde::to_value(value).map_err(|e| e.to_string())
 }
 
+/// `value` read as a `T`; the error is the library's message.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, String> {
+    yaml_serde::from_value(value).map_err(|e| e.to_string())
+}
+
 /// Refuses text whose brackets and braces nest deeper than [`MAX_FLOW_DEPTH`]. Brackets inside
 /// strings count too: only a file built to stall the parser gets near the limit.
 fn check_depth(text: &str) -> Result<(), String> {

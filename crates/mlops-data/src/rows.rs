@@ -80,6 +80,32 @@ impl Passed {
         Passed(batch)
     }
 
+    /// The column `name` as each row's value in text, as [`crate::table::Column::to_text`]
+    /// gives it (`None` where missing); `None` when no column has that name.
+    ///
+    /// # Errors
+    /// A column of a type tables do not read.
+    pub fn text(&self, name: &str) -> Result<Option<Vec<Option<String>>>> {
+        let Some(array) = self.0.column_by_name(name) else {
+            return Ok(None);
+        };
+        let column = crate::table::convert::from_arrow(Path::new(""), name, array)?;
+        Ok(Some(column.to_text()))
+    }
+
+    /// These columns without the column `name`.
+    #[must_use]
+    pub fn without(self, name: &str) -> Passed {
+        match self.0.schema().index_of(name) {
+            Ok(index) => {
+                let mut batch = self.0;
+                batch.remove_column(index);
+                Passed(batch)
+            }
+            Err(_) => self,
+        }
+    }
+
     /// The rows whose `keep` is true.
     pub fn filter(&self, keep: &[bool]) -> Result<Passed> {
         let mask = arrow_array::BooleanArray::from(keep.to_vec());
@@ -90,6 +116,17 @@ impl Passed {
                 message: e.to_string(),
             })
     }
+}
+
+/// `schema` without the field `name` (the same schema when it has none).
+pub fn schema_without(schema: &SchemaRef, name: &str) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != name)
+        .cloned()
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 /// One batch of input rows, decoded.

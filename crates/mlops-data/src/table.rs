@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::nullable::Nullable;
 use crate::text::Format;
 
-mod convert;
+pub(crate) mod convert;
 
 pub(crate) use convert::{dictionary_map, floats_of};
 use convert::{empty_of, extend_text_days, from_arrow, ticks_per_day, timestamp_ticks};
@@ -272,6 +272,27 @@ impl Table {
             .iter()
             .position(|n| n == name)
             .map(|i| &self.columns[i])
+    }
+
+    /// The table as one Arrow record batch (columns as [`Column::to_arrow`] makes them).
+    ///
+    /// # Panics
+    /// When column lengths differ, which a table's never do.
+    #[must_use]
+    pub fn to_record_batch(&self) -> arrow_array::RecordBatch {
+        let arrays: Vec<ArrayRef> = self.columns.iter().map(Column::to_arrow).collect();
+        let fields: Vec<arrow_schema::Field> = self
+            .names
+            .iter()
+            .zip(&arrays)
+            .map(|(name, array)| arrow_schema::Field::new(name, array.data_type().clone(), true))
+            .collect();
+        arrow_array::RecordBatch::try_new_with_options(
+            std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+            arrays,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(self.rows)),
+        )
+        .expect("a table's columns make a record batch")
     }
 
     /// The named columns (in that order) as a new table.
@@ -665,14 +686,7 @@ pub fn split(table: &Table, test: f64, seed: u64) -> (Table, Table) {
 /// [`mlops_core::outfile`]):
 /// booleans, 64-bit integers and floats, and text, each nullable.
 pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
-    let arrays: Vec<(String, ArrayRef)> = table
-        .names
-        .iter()
-        .zip(&table.columns)
-        .map(|(name, column)| (name.clone(), column.to_arrow()))
-        .collect();
-    let batch =
-        arrow_array::RecordBatch::try_from_iter(arrays).map_err(|e| table_error(path, e))?;
+    let batch = table.to_record_batch();
     // A temp file renamed into place, or straight through to a device or stdout.
     let file = mlops_core::outfile::OutFile::create(path)?;
     let properties = parquet::file::properties::WriterProperties::builder()

@@ -80,7 +80,8 @@ pub struct CounterfactualReport {
     pub groups: Vec<GroupMovement>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub swaps: Vec<SwapMovement>,
-    /// The rows whose score moved most (largest first; ties in row order).
+    /// The rows that moved most: those whose prediction flipped first, then by the score's
+    /// change (ties in row order); rows that did not move are not listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub largest: Vec<RowChange>,
 }
@@ -210,13 +211,15 @@ pub fn counterfactual(
             let swap = &mut by_swap[from * labels.len() + to];
             swap.rows += 1;
             swap.flipped += usize::from(flipped);
-            largest.push(Moved {
-                change,
-                row,
-                to: to_id,
-                counterfactual_score: moved.scores[row],
-                flipped,
-            });
+            if flipped || change > 0.0 {
+                largest.push(Moved {
+                    change,
+                    row,
+                    to: to_id,
+                    counterfactual_score: moved.scores[row],
+                    flipped,
+                });
+            }
         }
         keep_largest(&mut largest, top);
     }
@@ -255,11 +258,13 @@ struct Moved {
     flipped: bool,
 }
 
-/// Keeps the `top` largest moves, largest first (ties in row order, then swap order).
+/// Keeps the `top` largest moves, largest first: flipped predictions before the rest, then
+/// by the score's change (ties in row order, then swap order).
 fn keep_largest(moved: &mut Vec<Moved>, top: usize) {
     let order = |a: &Moved, b: &Moved| {
-        b.change
-            .total_cmp(&a.change)
+        b.flipped
+            .cmp(&a.flipped)
+            .then(b.change.total_cmp(&a.change))
             .then(a.row.cmp(&b.row))
             .then(a.to.cmp(&b.to))
     };
@@ -395,10 +400,9 @@ mod tests {
         }
         assert!(f.max_abs_change > 0.2 && f.max_abs_change < 0.25, "{f:?}");
         assert_eq!(report.largest.len(), 5);
-        assert!(report.largest.windows(2).all(|w| {
-            (w[0].counterfactual_score - w[0].score).abs()
-                >= (w[1].counterfactual_score - w[1].score).abs()
-        }));
+        let key = |r: &RowChange| (r.flipped, (r.counterfactual_score - r.score).abs());
+        assert!(report.largest.windows(2).all(|w| key(&w[0]) >= key(&w[1])));
+        assert!(report.largest[0].flipped);
         assert_eq!(report.swaps.len(), 2);
     }
 

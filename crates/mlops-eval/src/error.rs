@@ -113,12 +113,57 @@ pub enum Error {
     ShardsDisagree(String),
 
     #[error(
-        "the group `{group}` has one label only: no threshold trades one kind of error for the other there"
+        "the group `{group}` has {rows} row(s), all of one label: no threshold trades one kind of error for the other there"
     )]
-    DegenerateGroup { group: String },
+    DegenerateGroup { group: String, rows: usize },
 
     #[error("--slice `{columns}` crosses more than {max} columns")]
     TooManyCrossed { columns: String, max: usize },
+
+    #[error("the consistency score needs at least one neighbour per row, got 0")]
+    NoNeighbours,
+
+    #[error(
+        "{rows} rows are too few for {neighbours} neighbours per row (a row is its own nearest)"
+    )]
+    TooFewRows { rows: usize, neighbours: usize },
+
+    #[error("{rows} rows are more than the neighbour search can index ({max})")]
+    TooManyRows { rows: usize, max: u32 },
+
+    #[error("{values} feature values do not make rows of {dims} dimensions")]
+    BadShape { values: usize, dims: usize },
+
+    #[error("feature {feature} of row {row} is {value}; features must be finite")]
+    NonFiniteFeature {
+        /// 0-based, as in the slices given.
+        row: usize,
+        /// 0-based.
+        feature: usize,
+        value: f64,
+    },
+
+    #[error("the label of row {row} is {value}; labels must be finite")]
+    NonFiniteLabel {
+        /// 0-based, as in the slice given.
+        row: usize,
+        value: f64,
+    },
+
+    #[error("{what} have {found} values for {rows} rows")]
+    LengthMismatch {
+        what: &'static str,
+        found: usize,
+        rows: usize,
+    },
+
+    #[error("row {row} has the group id {id}, but there are {groups} group names")]
+    UnknownGroup {
+        /// 0-based, as in the slice given.
+        row: usize,
+        id: u32,
+        groups: usize,
+    },
 }
 
 /// Result with the evaluation [`Error`].

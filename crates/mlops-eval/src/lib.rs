@@ -15,12 +15,15 @@
 //! [`evaluate::Options`]. [`join`] pairs predictions with labels kept apart from them (the
 //! prediction and labels logs of `mlops serve`). [`mitigate`] fits group thresholds as
 //! fairlearn's `ThresholdOptimizer` does; [`counterfactual`] asks a model whether swapping a row's
-//! sensitive value changes its prediction. [`sharded`] evaluates in shards of the rows
+//! sensitive value changes its prediction. [`consistency`] is AIF360's individual fairness
+//! score over exact nearest neighbours (checked against a brute-force reference made by
+//! `scripts/golden/eval_consistency.py`). [`sharded`] evaluates in shards of the rows
 //! (a Slurm job array) and merges their sums into the same report.
 //!
 //! It never prints and never exits.
 
 pub mod config;
+pub mod consistency;
 pub mod counterfactual;
 mod error;
 pub mod evaluate;

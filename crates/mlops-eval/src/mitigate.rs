@@ -18,6 +18,8 @@
 //! objective rounded to 15 places for equalized odds), so the thresholds and probabilities match
 //! it to the last bits (`scripts/golden/eval_threshold_optimizer.py`, `tests/mitigate_golden.rs`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -386,6 +388,7 @@ pub fn fit(
         if positives == 0 || positives == group.len() {
             return Err(Error::DegenerateGroup {
                 group: keys[g].clone(),
+                rows: group.len(),
             });
         }
         let points = points(group, flip, x_rate, y_rate);
@@ -491,4 +494,153 @@ fn equalized_odds_point(
         .collect();
     let i = argmax(&values);
     (i, lowest[i])
+}
+
+/// Rates of a binary decision over some rows. For randomised thresholds each row counts with
+/// its probability of being predicted positive: the rates are the expected ones over the draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    pub rows: usize,
+    pub selection_rate: f64,
+    pub true_positive_rate: f64,
+    pub false_positive_rate: f64,
+    pub accuracy: f64,
+    pub balanced_accuracy: f64,
+}
+
+/// A decision's rates overall and per group, and the gaps between the groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub overall: Rates,
+    pub groups: BTreeMap<String, Rates>,
+    /// The lowest group selection rate over the highest (the four-fifths rule asks >= 0.8).
+    pub demographic_parity_ratio: f64,
+    pub demographic_parity_difference: f64,
+    /// The larger of the groups' spreads in true and in false positive rate.
+    pub equalized_odds_difference: f64,
+    pub true_positive_rate_difference: f64,
+}
+
+/// What fitted thresholds trade: the plain threshold's outcome and theirs, on the rows they
+/// were fitted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tradeoff {
+    /// The single threshold before: positive when the score is at least this.
+    pub threshold: f64,
+    pub before: Outcome,
+    /// Expected over the random draws between each group's two thresholds.
+    pub after: Outcome,
+}
+
+/// The outcome of predicting positive when the score is at least `threshold`, and of
+/// `thresholds`, on the rows [`fit`] takes (rows in no group count overall only).
+#[must_use]
+pub fn tradeoff(
+    scores: &[f64],
+    labels: &[bool],
+    keys: &[String],
+    ids: &[u32],
+    threshold: f64,
+    thresholds: &Thresholds,
+) -> Tradeoff {
+    let plain = outcome(scores, labels, keys, ids, |_, score| {
+        if score >= threshold { 1.0 } else { 0.0 }
+    });
+    let fitted = outcome(scores, labels, keys, ids, |group, score| {
+        group.map_or(0.0, |g| thresholds.probability(g, score))
+    });
+    Tradeoff {
+        threshold,
+        before: plain,
+        after: fitted,
+    }
+}
+
+/// Sums of a decision over some rows: rows, positives, and the expected positive predictions
+/// among positives and among negatives.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    rows: usize,
+    positives: usize,
+    true_positive: f64,
+    false_positive: f64,
+}
+
+impl Sums {
+    fn add(&mut self, label: bool, p: f64) {
+        self.rows += 1;
+        if label {
+            self.positives += 1;
+            self.true_positive += p;
+        } else {
+            self.false_positive += p;
+        }
+    }
+
+    #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+    fn rates(self) -> Rates {
+        let (n, positives) = (self.rows as f64, self.positives as f64);
+        let negatives = n - positives;
+        let tpr = self.true_positive / positives;
+        let fpr = self.false_positive / negatives;
+        Rates {
+            rows: self.rows,
+            selection_rate: (self.true_positive + self.false_positive) / n,
+            true_positive_rate: tpr,
+            false_positive_rate: fpr,
+            accuracy: (self.true_positive + negatives - self.false_positive) / n,
+            balanced_accuracy: (tpr + 1.0 - fpr) / 2.0,
+        }
+    }
+}
+
+/// The outcome of a decision that predicts a row of `group` with `score` positive with the
+/// probability it returns.
+fn outcome(
+    scores: &[f64],
+    labels: &[bool],
+    keys: &[String],
+    ids: &[u32],
+    decide: impl Fn(Option<&str>, f64) -> f64,
+) -> Outcome {
+    let mut overall = Sums::default();
+    let mut groups = vec![Sums::default(); keys.len()];
+    for ((&score, &label), &id) in scores.iter().zip(labels).zip(ids) {
+        let group = keys.get(id as usize);
+        let p = decide(group.map(String::as_str), score);
+        overall.add(label, p);
+        if let Some(sums) = groups.get_mut(id as usize) {
+            sums.add(label, p);
+        }
+    }
+    let groups: BTreeMap<String, Rates> = keys
+        .iter()
+        .zip(groups)
+        .filter(|(_, sums)| sums.rows > 0)
+        .map(|(key, sums)| (key.clone(), sums.rates()))
+        .collect();
+    // Each rate's lowest and highest over the groups.
+    let spread = |rate: fn(&Rates) -> f64| {
+        groups
+            .values()
+            .map(rate)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let selection = spread(|r| r.selection_rate);
+    let positives = spread(|r| r.true_positive_rate);
+    let negatives = spread(|r| r.false_positive_rate);
+    Outcome {
+        overall: overall.rates(),
+        groups,
+        demographic_parity_ratio: if selection.1 > 0.0 {
+            selection.0 / selection.1
+        } else {
+            f64::NAN
+        },
+        demographic_parity_difference: selection.1 - selection.0,
+        equalized_odds_difference: (positives.1 - positives.0).max(negatives.1 - negatives.0),
+        true_positive_rate_difference: positives.1 - positives.0,
+    }
 }

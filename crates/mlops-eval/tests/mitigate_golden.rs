@@ -34,6 +34,7 @@ fn operation(v: &Value) -> Operation {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one golden case's checks, in order")]
 fn thresholds_match_fairlearn() {
     let fixture = fixture();
     let cases = fixture["cases"].as_array().expect("cases");
@@ -124,6 +125,33 @@ fn thresholds_match_fairlearn() {
                 "{what}: row {row}: {got} vs {expected}"
             );
         }
+        // The trade-off's expected rates are those of fairlearn's own probabilities.
+        let tradeoff = mitigate::tradeoff(&scores, &labels, &keys, &ids, 0.5, &fitted);
+        for (g, key) in keys.iter().enumerate() {
+            let (mut rows, mut positives, mut selected, mut true_positive) = (0.0, 0.0, 0.0, 0.0);
+            for (row, p) in probabilities.iter().enumerate() {
+                if ids[row] as usize == g {
+                    let p = number(p);
+                    rows += 1.0;
+                    selected += p;
+                    if labels[row] {
+                        positives += 1.0;
+                        true_positive += p;
+                    }
+                }
+            }
+            let rates = &tradeoff.after.groups[key];
+            assert!(
+                close(rates.selection_rate, selected / rows),
+                "{what}: group {key} selection rate {} vs {}",
+                rates.selection_rate,
+                selected / rows
+            );
+            assert!(
+                close(rates.true_positive_rate, true_positive / positives),
+                "{what}: group {key} true positive rate"
+            );
+        }
     }
 }
 
@@ -140,7 +168,9 @@ fn a_group_with_one_label_and_scores_that_are_not_finite_are_refused() {
     )
     .expect_err("group b has positives only");
     assert!(
-        error.to_string().contains("`b` has one label only"),
+        error
+            .to_string()
+            .contains("`b` has 2 row(s), all of one label"),
         "{error}"
     );
     let error =

@@ -11,6 +11,9 @@ pub enum Error {
     #[error(transparent)]
     Data(#[from] mlops_data::Error),
 
+    #[error(transparent)]
+    Eval(#[from] mlops_eval::Error),
+
     #[error("no model in `{}`: it has no `model.yaml`", dir.display())]
     NoModel { dir: PathBuf },
 
@@ -44,6 +47,13 @@ pub enum Error {
         rows: u64,
         row: u64,
         column: String,
+    },
+
+    #[error("row {row} of `{}`: {problem}", path.display())]
+    Postprocess {
+        path: PathBuf,
+        row: u64,
+        problem: String,
     },
 
     #[error("`{}`: {message}", path.display())]

@@ -13,11 +13,12 @@ use candle_core::Device;
 use mlops_core::progress::Progress;
 use mlops_data::Dataset;
 use mlops_data::rows::{
-    EncodedRows, Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values,
+    EncodedRows, Feature, Passed, RowBatch, RowReader, RowWriter, ValueType, Values, schema_without,
 };
 
 use crate::error::{Error, Result};
 use crate::model::{Model, argmax};
+use crate::postprocess::{Postprocess, Undecided};
 use crate::spec::{Classes, Task};
 
 /// What to do with a row whose numeric input is missing or NaN.
@@ -42,7 +43,8 @@ pub struct PredictOptions {
     /// Threads in all: 1 runs everything in turn; more overlap reading, scoring and writing.
     pub threads: usize,
     pub on_nan: OnNan,
-    /// A binary model predicts its second class when the score is at least this.
+    /// A binary model predicts its second class when the score is at least this (unless the
+    /// model has group thresholds: [`crate::postprocess`]).
     pub threshold: f64,
 }
 
@@ -105,10 +107,21 @@ pub fn predict(
     let started = Instant::now();
     let added = added_columns(model);
     check_options(options, &added)?;
-    let reader = data.rows(model.features.clone(), &options.keep, options.batch_rows)?;
+    // Group thresholds read the sensitive column beside the inputs, passed through scoring
+    // and left out of the output unless kept.
+    let sensitive = model.spec.postprocess.as_ref().map(|p| p.sensitive.clone());
+    let read_only = sensitive.filter(|s| !options.keep.contains(s));
+    let mut passed = options.keep.clone();
+    passed.extend(read_only.clone());
+    let reader = data.rows(model.features.clone(), &passed, options.batch_rows)?;
     progress.start_rows("scoring", reader.total_rows());
-    let mut writer = RowWriter::create(output, &reader.passed_schema(), &added)?;
+    let mut schema = reader.passed_schema();
+    if let Some(name) = &read_only {
+        schema = schema_without(&schema, name);
+    }
+    let mut writer = RowWriter::create(output, &schema, &added)?;
     let mut scorer = Scorer::new(model, device, options, cancel);
+    scorer.read_only = read_only;
     let result = if options.threads <= 1 {
         reader.into_iter().try_for_each(|batch| {
             scorer.take(batch?, progress, &mut |passed, added| {
@@ -237,6 +250,8 @@ struct Scorer<'a> {
     rows_zeroed: u64,
     compute: Duration,
     missing: Option<Missing>,
+    /// The sensitive column read for the model's group thresholds and not kept.
+    read_only: Option<String>,
 }
 
 impl<'a> Scorer<'a> {
@@ -271,6 +286,7 @@ impl<'a> Scorer<'a> {
             rows_zeroed: 0,
             compute: Duration::ZERO,
             missing: None,
+            read_only: None,
         }
     }
 
@@ -345,30 +361,88 @@ impl<'a> Scorer<'a> {
         let started = Instant::now();
         let scores = self.model.score(&values, rows, self.device)?;
         self.compute += started.elapsed();
-        sink(passed, self.columns(scores, rows))
+        let decision = match &self.model.spec.postprocess {
+            None => Decision::Threshold(self.options.threshold),
+            Some(post) => {
+                let groups = passed
+                    .text(&post.sensitive)?
+                    .expect("the sensitive column is passed");
+                let positive = decide(self.model, post, &values, &scores, &groups).map_err(
+                    |(row, problem)| Error::Postprocess {
+                        path: path.to_path_buf(),
+                        row: first_row + row as u64,
+                        problem,
+                    },
+                )?;
+                Decision::Positive(positive)
+            }
+        };
+        if let Some(name) = &self.read_only {
+            passed = passed.without(name);
+        }
+        let columns = added_values(self.model, decision, self.labels.as_ref(), scores, rows);
+        sink(passed, columns)
     }
+}
 
-    /// The added columns' values from the network's outputs.
-    fn columns(&self, scores: Vec<f32>, rows: usize) -> Vec<Values> {
-        added_values(
-            self.model,
-            self.options.threshold,
-            self.labels.as_ref(),
-            scores,
-            rows,
-        )
-    }
+/// How a binary model's prediction is chosen from its score.
+enum Decision {
+    /// Positive when the score is at least this.
+    Threshold(f64),
+    /// Each row's decision, made by the model's group thresholds.
+    Positive(Vec<bool>),
+}
+
+/// Each row's decision under the model's group thresholds, from its encoded `values`, its
+/// model outputs `scores` and its sensitive value; or the first row that cannot be decided and
+/// why.
+fn decide(
+    model: &Model,
+    post: &Postprocess,
+    values: &[f32],
+    scores: &[f32],
+    groups: &[Option<String>],
+) -> std::result::Result<Vec<bool>, (usize, String)> {
+    let width_in = model.width_in;
+    let width_out = model.width_out;
+    groups
+        .iter()
+        .enumerate()
+        .map(|(row, group)| {
+            let inputs = &values[row * width_in..(row + 1) * width_in];
+            // A binary model's positive score: its one output, or the second of two.
+            let score = scores[row * width_out + width_out - 1];
+            post.positive(inputs, group.as_deref(), score)
+                .map_err(|undecided| {
+                    let column = &post.sensitive;
+                    let problem = match undecided {
+                        Undecided::Missing => format!(
+                            "the sensitive column `{column}` is missing; the model's group thresholds need it"
+                        ),
+                        Undecided::Unknown(value) => format!(
+                            "`{column}` is `{value}`, a group the model's thresholds were not fitted on ({})",
+                            post.groups().join(", ")
+                        ),
+                    };
+                    (row, problem)
+                })
+        })
+        .collect()
 }
 
 /// Scores rows decoded in memory (a server's request) exactly as [`predict`] scores a batch of
 /// a file: the added columns, named and ordered as `predict` writes them (`prediction`, then
 /// `score` or `score_CLASS` for classifiers). A row with a missing numeric input is an error
 /// naming its row and column, as `--on-nan error` makes it (a tree model takes it).
+///
+/// A model with group thresholds decides by `sensitive`, each row's value of its sensitive
+/// column (an error names the first row it cannot decide).
 pub fn score_rows(
     model: &Model,
     device: &Device,
     rows: &EncodedRows,
     threshold: f64,
+    sensitive: Option<&[Option<String>]>,
 ) -> Result<Vec<(String, Values)>> {
     if let Some((row, column)) = &rows.first_missing
         && !model.takes_missing()
@@ -385,7 +459,23 @@ pub fn score_rows(
         Some(Classes::Text(names)) => Some(Arc::from(names.clone())),
         _ => None,
     };
-    let values = added_values(model, threshold, labels.as_ref(), scores, rows.rows);
+    let decision = match &model.spec.postprocess {
+        None => Decision::Threshold(threshold),
+        Some(post) => {
+            let no_column = vec![None; rows.rows];
+            let groups = sensitive.unwrap_or(&no_column);
+            let positive =
+                decide(model, post, &rows.values, &scores, groups).map_err(|(row, problem)| {
+                    Error::Postprocess {
+                        path: PathBuf::new(),
+                        row: row as u64,
+                        problem,
+                    }
+                })?;
+            Decision::Positive(positive)
+        }
+    };
+    let values = added_values(model, decision, labels.as_ref(), scores, rows.rows);
     Ok(added_columns(model)
         .into_iter()
         .map(|(name, _)| name)
@@ -397,7 +487,7 @@ pub fn score_rows(
 /// the column as is); `text_labels` are a text-labelled classifier's class names.
 fn added_values(
     model: &Model,
-    threshold: f64,
+    decision: Decision,
     text_labels: Option<&Arc<[String]>>,
     scores: Vec<f32>,
     rows: usize,
@@ -412,10 +502,13 @@ fn added_values(
         } else {
             scores.chunks_exact(2).map(|p| p[1]).collect()
         };
-        let picked = positive
-            .iter()
-            .map(|&p| usize::from(f64::from(p) >= threshold))
-            .collect();
+        let picked = match decision {
+            Decision::Threshold(threshold) => positive
+                .iter()
+                .map(|&p| usize::from(f64::from(p) >= threshold))
+                .collect(),
+            Decision::Positive(positive) => positive.into_iter().map(usize::from).collect(),
+        };
         (picked, vec![Values::Float32(positive)])
     } else {
         let picked = scores.chunks_exact(width).map(argmax).collect();

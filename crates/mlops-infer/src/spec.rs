@@ -32,6 +32,7 @@ use std::path::Path;
 use mlops_core::yaml::{Mapping, Value};
 
 use crate::error::{Error, Result};
+use crate::postprocess::{self, Postprocess};
 
 /// The version of the format this build reads and writes.
 pub const FORMAT: &str = "mlops-model/1";
@@ -220,6 +221,8 @@ pub struct ModelSpec {
     pub onehot: BTreeMap<String, Vec<String>>,
     pub layers: Vec<LayerSpec>,
     pub output: Output,
+    /// A binary model's group thresholds, applied in place of the single threshold.
+    pub postprocess: Option<Postprocess>,
 }
 
 const LAYERS: &str =
@@ -248,6 +251,7 @@ impl ModelSpec {
                 Task::Multiclass => Output::Softmax,
                 Task::Regression => Output::Identity,
             },
+            postprocess: None,
         }
     }
 
@@ -304,9 +308,12 @@ impl ModelSpec {
         if task == Task::Regression && classes.is_some() {
             return Err("a regression model has no `classes`".into());
         }
+        let postprocess = parse_postprocess(get(postprocess::KEY), task)?;
         if format.is_trees() {
             let categories = parse_categories(get("categories"), &inputs)?;
-            return Ok(ModelSpec::trees(format, task, inputs, classes, categories));
+            let mut spec = ModelSpec::trees(format, task, inputs, classes, categories);
+            spec.postprocess = postprocess;
+            return Ok(spec);
         }
         let (standardize, onehot) = parse_preprocess(get("preprocess"), &inputs)?;
         let layers = parse_layers(get("layers"))?;
@@ -330,6 +337,7 @@ impl ModelSpec {
             onehot,
             layers,
             output,
+            postprocess,
         })
     }
 
@@ -361,6 +369,7 @@ impl ModelSpec {
             if !self.onehot.is_empty() {
                 map.insert(s("categories"), categories_value(&self.onehot));
             }
+            self.insert_postprocess(&mut map);
             return mlops_core::yaml::to_string(&Value::Mapping(map))
                 .expect("a mapping serialises");
         }
@@ -390,8 +399,41 @@ impl ModelSpec {
         let layers = self.layers.iter().map(layer_value).collect();
         map.insert(s("layers"), Value::Sequence(layers));
         map.insert(s("output"), s(self.output.name()));
+        self.insert_postprocess(&mut map);
         mlops_core::yaml::to_string(&Value::Mapping(map)).expect("a mapping serialises")
     }
+
+    /// `postprocess:`, when the model has one, as the last key of `map`.
+    fn insert_postprocess(&self, map: &mut Mapping) {
+        if let Some(post) = &self.postprocess {
+            map.insert(
+                Value::String(postprocess::KEY.to_owned()),
+                mlops_core::yaml::to_value(post).expect("thresholds serialise"),
+            );
+        }
+    }
+}
+
+/// `postprocess:`: a binary model's group thresholds.
+fn parse_postprocess(
+    value: Option<&Value>,
+    task: Task,
+) -> std::result::Result<Option<Postprocess>, String> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if task != Task::Binary {
+        return Err(format!(
+            "`postprocess` holds a binary model's thresholds; this model's task is {}",
+            task.name()
+        ));
+    }
+    let post: Postprocess =
+        mlops_core::yaml::from_value(value.clone()).map_err(|e| format!("`postprocess`: {e}"))?;
+    if post.thresholds.groups.is_empty() {
+        return Err("`postprocess.thresholds.groups` is empty".into());
+    }
+    Ok(Some(post))
 }
 
 /// A tree model's `categories`: inputs read as codes, each with the text its codes stand for.
@@ -442,7 +484,14 @@ fn categories_value(blocks: &BTreeMap<String, Vec<String>>) -> Value {
 /// Refuses a top-level key the format does not have, listing those it has.
 fn check_keys(map: &Mapping, format: ModelFormat) -> std::result::Result<(), String> {
     let known: &[&str] = if format.is_trees() {
-        &["format", "task", "inputs", "classes", "categories"]
+        &[
+            "format",
+            "task",
+            "inputs",
+            "classes",
+            "categories",
+            postprocess::KEY,
+        ]
     } else {
         &[
             "format",
@@ -452,6 +501,7 @@ fn check_keys(map: &Mapping, format: ModelFormat) -> std::result::Result<(), Str
             "preprocess",
             "layers",
             "output",
+            postprocess::KEY,
         ]
     };
     for key in map.keys() {

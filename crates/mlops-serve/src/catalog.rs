@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use mlops_data::rows::RowEncoder;
+use mlops_data::rows::{Feature, RowEncoder};
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
@@ -389,8 +389,18 @@ impl App {
         }
         let log = self.log_of(&name)?;
         let metric_labels = [("model", name.clone()), ("version", version.clone())];
+        let mut request_features = model.features.clone();
+        if let Some(post) = &model.spec.postprocess
+            && !model.spec.inputs.contains(&post.sensitive)
+        {
+            request_features.push(Feature::Code {
+                column: post.sensitive.clone(),
+                categories: post.groups(),
+            });
+        }
         Ok(Served {
             encoder: RowEncoder::new(model.features.clone()),
+            request_features,
             device: self.device.clone(),
             metrics: Arc::clone(&self.metrics),
             metric_labels,

@@ -44,7 +44,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mlops_data::rows::RowEncoder;
+use mlops_data::rows::{Feature, RowEncoder};
 use mlops_infer::Model;
 use mlops_infer::device::Device;
 
@@ -88,6 +88,9 @@ pub(crate) struct Served {
     model: Model,
     device: Device,
     encoder: RowEncoder,
+    /// The columns a request holds: the model's inputs, then the sensitive column its group
+    /// thresholds read (a category, one of the groups they were fitted on).
+    request_features: Vec<Feature>,
     threshold: f64,
     load_time: Duration,
     /// The server's metrics, and this model's `model` and `version` labels in them.

@@ -168,7 +168,7 @@ async fn invocations(
             return arrow_stream(&app, target, &body, given, started).await;
         }
         let body = reply::parse_json(&body)?;
-        let batch = mlflow::request(&served.model.features, &body)?;
+        let batch = mlflow::request(&served.request_features, &body)?;
         let (batch, scored) = score(Arc::clone(served), batch).await?;
         let id = given.unwrap_or_else(generated_id);
         let flags = review_flags(target, &scored);
@@ -415,7 +415,7 @@ async fn arrow_stream(
 ) -> Result<Response, ApiError> {
     let served = &target.served;
     let variant = target.routed.then_some(served.name.as_str());
-    let batch = ipc::request(&served.model.features, body)?;
+    let batch = ipc::request(&served.request_features, body)?;
     let (batch, scored) = score(Arc::clone(served), batch).await?;
     let flags = review_flags(target, &scored);
     let response = ipc::response(&scored, flags.as_deref())?;
@@ -697,9 +697,35 @@ pub(crate) fn score_now(
             format!("row {row}: an input, scaled as the model was trained, is beyond f32's range"),
         ));
     }
-    let scored =
-        mlops_infer::predict::score_rows(&served.model, &served.device, &rows, served.threshold);
+    let sensitive = served
+        .model
+        .spec
+        .postprocess
+        .as_ref()
+        .map(|post| {
+            mlops_data::rows::Passed::new(batch.clone())
+                .text(&post.sensitive)
+                .map_err(|e| ApiError::bad(&post.sensitive, e.to_string()))
+        })
+        .transpose()?
+        .flatten();
+    let scored = mlops_infer::predict::score_rows(
+        &served.model,
+        &served.device,
+        &rows,
+        served.threshold,
+        sensitive.as_deref(),
+    );
     scored.map_err(|e| match e {
+        mlops_infer::Error::Postprocess { row, problem, .. } => {
+            let column = served
+                .model
+                .spec
+                .postprocess
+                .as_ref()
+                .map_or("inputs", |post| post.sensitive.as_str());
+            ApiError::bad(column, format!("row {row}: {problem}"))
+        }
         mlops_infer::Error::MissingInput { row, column, .. } => ApiError::bad(
             column.clone(),
             format!(

@@ -21,8 +21,7 @@ use crate::reply::{self, ApiError};
 /// `GET /v2/models/{name}`.
 pub(crate) fn metadata(served: &Served) -> Value {
     let inputs: Vec<Value> = served
-        .model
-        .features
+        .request_features
         .iter()
         .map(|f| {
             let datatype = match f {
@@ -119,7 +118,7 @@ struct PlainTensor<'a> {
 /// numeric, with flat data and no `outputs`: the same columns [`request`] makes of it.
 fn plain(served: &Served, body: &[u8]) -> Option<Request> {
     let body: PlainBody<'_> = serde_json::from_slice(body).ok()?;
-    let features = &served.model.features;
+    let features = &served.request_features;
     let [tensor] = body.inputs.as_slice() else {
         return None;
     };
@@ -238,7 +237,7 @@ pub(crate) fn request(served: &Served, body: &Value) -> Result<Request, ApiError
         .map(|(i, t)| tensor(i, t))
         .collect::<Result<Vec<_>, _>>()?;
     let fp64 = tensors.iter().any(|t| t.datatype == Datatype::Fp64);
-    let features = &served.model.features;
+    let features = &served.request_features;
     let is_input = |name: &str| features.iter().any(|f| f.column() == name);
     let (rows, columns) = match tensors.as_slice() {
         [one] if one.shape.len() == 2 && (one.shape[1] != 1 || !is_input(one.name)) => {

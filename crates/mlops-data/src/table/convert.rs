@@ -131,7 +131,7 @@ pub(super) fn empty_of(data_type: Option<&DataType>) -> Column {
     }
 }
 
-pub(super) fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
+pub(crate) fn from_arrow(path: &Path, name: &str, array: &ArrayRef) -> Result<Column> {
     macro_rules! ints {
         ($t:ty) => {
             Column::Int(

@@ -335,6 +335,7 @@ pub fn train(
         onehot: encoder.onehot(),
         layers,
         output: output_of(target.task()),
+        postprocess: None,
     };
     let report = TrainReport {
         task: target.task(),

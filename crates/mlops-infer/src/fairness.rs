@@ -1,0 +1,306 @@
+//! Fairness questions put to a model through its own preprocessing: would a row's prediction
+//! change if only its sensitive value did ([`counterfactual`], the arithmetic in
+//! [`mlops_eval::counterfactual`]), and do rows alike get alike predictions ([`consistency`],
+//! [`mlops_eval::consistency`]).
+//!
+//! Rows are scored exactly as `mlops predict` scores them: the same row encoder, network or
+//! trees, and group thresholds when the model has them. A model's decision depends on the
+//! sensitive column when the column is one of its inputs or keys its group thresholds.
+
+use mlops_data::rows::{Feature, RowEncoder, Values};
+use mlops_data::table::{Column, Table};
+use mlops_eval::consistency::{self, Consistency, Points};
+use mlops_eval::counterfactual::{self, Ask, CounterfactualReport, Scored};
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::predict::score_rows;
+use crate::spec::Task;
+
+/// What consistency compares between neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compared {
+    /// Predicted labels (a binary model's as 0 and 1): AIF360's definition.
+    Labels,
+    /// Scores: a binary model's positive-class probability, a regressor's value.
+    Scores,
+}
+
+/// The columns of `table` the model reads, with the sensitive column `sensitive` when its
+/// decision reads it.
+pub fn columns_read(model: &Model, sensitive: &str) -> Vec<String> {
+    let mut columns = model.spec.inputs.clone();
+    if !columns.iter().any(|c| c == sensitive) {
+        columns.push(sensitive.to_owned());
+    }
+    columns
+}
+
+/// Whether the model's decision reads `column`: as an input, or as its thresholds' key.
+pub fn decides_by(model: &Model, column: &str) -> bool {
+    model.spec.inputs.iter().any(|c| c == column)
+        || model
+            .spec
+            .postprocess
+            .as_ref()
+            .is_some_and(|p| p.sensitive == column)
+}
+
+/// The counterfactual report of `sensitive` over the rows of `table` (which holds the
+/// model's inputs and `sensitive`), listing the `top` rows that move most; `threshold` is a
+/// binary model's single threshold when it has no group thresholds.
+///
+/// # Errors
+/// A missing column, an input the model cannot read, and what scoring returns.
+pub fn counterfactual(
+    model: &Model,
+    device: &Device,
+    table: &Table,
+    sensitive: &str,
+    top: usize,
+    threshold: f64,
+) -> Result<CounterfactualReport> {
+    let column = table
+        .column(sensitive)
+        .ok_or_else(|| no_column(sensitive))?;
+    let mut score = |ask: Ask<'_>| -> mlops_eval::Result<Scored> {
+        let swapped = match ask {
+            Ask::AsTheyAre => None,
+            Ask::AllSetTo { row, .. } => Some(counterfactual::all_set_to(column, row, table.rows)),
+        };
+        scored(model, device, table, sensitive, swapped.as_ref(), threshold)
+            .map_err(|e| mlops_eval::Error::Argument(e.to_string()))
+    };
+    Ok(counterfactual::counterfactual(
+        column,
+        sensitive,
+        decides_by(model, sensitive),
+        top,
+        &mut score,
+    )?)
+}
+
+/// Scores `table` with the sensitive column replaced by `swapped`, when given.
+fn scored(
+    model: &Model,
+    device: &Device,
+    table: &Table,
+    sensitive: &str,
+    swapped: Option<&Column>,
+    threshold: f64,
+) -> Result<Scored> {
+    let mut table = table.clone();
+    if let Some(swapped) = swapped {
+        let at = table
+            .names
+            .iter()
+            .position(|n| n == sensitive)
+            .ok_or_else(|| no_column(sensitive))?;
+        table.columns[at] = swapped.clone();
+    }
+    let rows = RowEncoder::new(model.features.clone()).encode(&table.to_record_batch())?;
+    if let Some((row, column)) = &rows.first_missing
+        && !model.takes_missing()
+    {
+        return Err(Error::MissingInput {
+            path: std::path::PathBuf::new(),
+            rows: rows.missing.iter().filter(|m| **m).count() as u64,
+            row: *row as u64,
+            column: column.clone(),
+        });
+    }
+    let groups = table.column(sensitive).map(Column::to_text);
+    let columns = score_rows(model, device, &rows, threshold, groups.as_deref())?;
+    let mut columns = columns.into_iter().map(|(_, values)| values);
+    let prediction = columns.next().expect("scoring adds a prediction");
+    let score_columns: Vec<Vec<f32>> = columns
+        .map(|values| match values {
+            Values::Float32(v) => v,
+            _ => unreachable!("score columns are floats"),
+        })
+        .collect();
+    let scores: Vec<f64> = match model.spec.task {
+        Task::Regression => floats(&prediction),
+        Task::Binary => score_columns[0].iter().map(|&v| f64::from(v)).collect(),
+        // A multiclass model's confidence: its largest class probability.
+        Task::Multiclass => (0..rows.rows)
+            .map(|row| {
+                score_columns
+                    .iter()
+                    .map(|c| f64::from(c[row]))
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect(),
+    };
+    Ok(Scored {
+        predictions: texts(&prediction),
+        scores,
+    })
+}
+
+/// The consistency of the model's predictions over `table`'s rows: each row against its
+/// `neighbours` nearest (itself included) by the model's inputs other than `sensitive`, as
+/// the model encodes them (a tree model's numbers standardised by the data, its categories
+/// one-hot), per value of `sensitive` too.
+///
+/// # Errors
+/// A model that is not binary or regression with [`Compared::Labels`] on a regressor, a missing
+/// column, and what scoring and the neighbour search return.
+pub fn consistency(
+    model: &Model,
+    device: &Device,
+    table: &Table,
+    sensitive: &str,
+    compared: Compared,
+    neighbours: usize,
+    threshold: f64,
+) -> Result<Consistency> {
+    match (model.spec.task, compared) {
+        (Task::Multiclass, _) => {
+            return Err(Error::Argument(
+                "consistency compares binary predictions or scores; this model is multiclass"
+                    .into(),
+            ));
+        }
+        (Task::Regression, Compared::Labels) => {
+            return Err(Error::Argument(
+                "a regression model predicts no labels; compare its values with --on scores".into(),
+            ));
+        }
+        _ => {}
+    }
+    let column = table
+        .column(sensitive)
+        .ok_or_else(|| no_column(sensitive))?;
+    let base = scored(model, device, table, sensitive, None, threshold)?;
+    let y: Vec<f64> = match compared {
+        Compared::Scores => base.scores,
+        Compared::Labels => {
+            let positive = model
+                .classes
+                .as_ref()
+                .map(|c| c.names()[1].clone())
+                .expect("a binary model has two classes");
+            base.predictions
+                .iter()
+                .map(|p| f64::from(u8::from(*p == positive)))
+                .collect()
+        }
+    };
+    let (points, dims) = points(model, table, sensitive)?;
+    let (mut labels, mut ids) = column.to_coded();
+    // Rows without a sensitive value are a group of their own, named as slices name them.
+    if ids.contains(&Column::MISSING) {
+        let missing = u32::try_from(labels.len()).expect("fewer than 2^32 groups");
+        labels.push(mlops_eval::slices::MISSING.to_owned());
+        for id in &mut ids {
+            if *id == Column::MISSING {
+                *id = missing;
+            }
+        }
+    }
+    Ok(consistency::consistency(
+        Points {
+            values: &points,
+            dims,
+        },
+        &y,
+        Some((&ids, &labels)),
+        neighbours,
+    )?)
+}
+
+/// Each row's model inputs other than `sensitive`, encoded as the model encodes them, in f64,
+/// row-major; and the values per row.
+fn points(model: &Model, table: &Table, sensitive: &str) -> Result<(Vec<f64>, usize)> {
+    let features: Vec<Feature> = model
+        .features
+        .iter()
+        .filter(|f| f.column() != sensitive)
+        .map(|f| match f {
+            // A tree model's category codes are no distances: compare them as one-hot blocks.
+            Feature::Code { column, categories } => Feature::OneHot {
+                column: column.clone(),
+                categories: categories.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect();
+    if features.is_empty() {
+        return Err(Error::Argument(format!(
+            "the model has no input besides `{sensitive}`: there is nothing to find neighbours by"
+        )));
+    }
+    let encoder = RowEncoder::new(features.clone());
+    let rows = encoder.encode(&table.to_record_batch())?;
+    if let Some((row, column)) = &rows.first_missing {
+        return Err(Error::MissingInput {
+            path: std::path::PathBuf::new(),
+            rows: rows.missing.iter().filter(|m| **m).count() as u64,
+            row: *row as u64,
+            column: column.clone(),
+        });
+    }
+    let width = encoder.width();
+    let mut points: Vec<f64> = rows.values.iter().map(|&v| f64::from(v)).collect();
+    // A network standardised its numbers when it was trained; trees did not, so the data's own
+    // spread stands in, else the widest-ranging column would pick every neighbour.
+    if model.spec.format.is_trees() {
+        let mut slot = 0;
+        for feature in &features {
+            if matches!(feature, Feature::Numeric { .. }) {
+                standardise(&mut points, width, slot);
+            }
+            slot += feature.width();
+        }
+    }
+    Ok((points, width))
+}
+
+/// Scales the values at `slot` of every `width`-long row to mean 0 and standard deviation 1
+/// (a constant column to 0).
+fn standardise(points: &mut [f64], width: usize, slot: usize) {
+    let rows = points.len() / width;
+    if rows == 0 {
+        return;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "row counts fit an f64 exactly")]
+    let n = rows as f64;
+    let mean = points.iter().skip(slot).step_by(width).sum::<f64>() / n;
+    let variance = points
+        .iter()
+        .skip(slot)
+        .step_by(width)
+        .map(|v| (v - mean) * (v - mean))
+        .sum::<f64>()
+        / n;
+    let std = variance.sqrt();
+    for v in points.iter_mut().skip(slot).step_by(width) {
+        *v = if std > 0.0 { (*v - mean) / std } else { 0.0 };
+    }
+}
+
+fn no_column(column: &str) -> Error {
+    Error::Argument(format!("no column `{column}` in the data"))
+}
+
+/// A prediction column's values as text.
+fn texts(values: &Values) -> Vec<String> {
+    match values {
+        Values::Float32(v) => v.iter().map(ToString::to_string).collect(),
+        Values::Int64(v) => v.iter().map(ToString::to_string).collect(),
+        Values::Text { labels, ids } => ids.iter().map(|&i| labels[i as usize].clone()).collect(),
+    }
+}
+
+/// A regressor's prediction column as numbers.
+fn floats(values: &Values) -> Vec<f64> {
+    match values {
+        Values::Float32(v) => v.iter().map(|&v| f64::from(v)).collect(),
+        #[expect(clippy::cast_precision_loss, reason = "predictions are far below 2^53")]
+        Values::Int64(v) => v.iter().map(|&v| v as f64).collect(),
+        Values::Text { .. } => Vec::new(),
+    }
+}

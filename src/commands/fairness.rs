@@ -1,0 +1,612 @@
+//! `mlops fairness`: counterfactual and individual fairness of a model, and group thresholds
+//! that mitigate a gap between groups.
+
+use std::path::{Path, PathBuf};
+
+use mlops_eval::counterfactual::CounterfactualReport;
+use mlops_eval::gates::{Gate, GateResult, Values};
+use mlops_eval::mitigate::{self, Constraint, FitOptions, Objective, Thresholds, Tradeoff};
+use mlops_infer::Model;
+use mlops_infer::device::{Device, DeviceChoice};
+use mlops_infer::fairness::Compared;
+use mlops_infer::postprocess::{FittedOn, Method, Postprocess};
+use mlops_infer::spec::{ModelSpec, Task};
+use serde::Serialize;
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::render;
+
+/// Ask whether a model treats people alike: would its decision change with only their
+/// sensitive attribute (counterfactual), do similar people get similar predictions
+/// (consistency); and fit group thresholds that close a gap between groups (mitigate)
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum FairnessCommand {
+    Counterfactual(Box<CounterfactualArgs>),
+    Consistency(Box<ConsistencyArgs>),
+    Mitigate(Box<MitigateArgs>),
+}
+
+/// The model and data every question about a model reads.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ModelData {
+    /// The model directory, or a registered version: NAME@v1.2.0, NAME@latest, NAME#prod
+    #[arg(long, value_name = "DIR|REF")]
+    model: PathBuf,
+    /// Parquet, CSV or Arrow IPC files, directories, or quoted patterns, holding the model's
+    /// inputs and the sensitive columns
+    #[arg(required = true, value_name = "DATA")]
+    data: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
+    /// A sensitive column (repeatable)
+    #[arg(long, required = true, value_name = "COLUMN")]
+    sensitive: Vec<String>,
+    /// A binary model without group thresholds predicts its second class at this score or above
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// A condition on the results that must hold, else exit 1, e.g. `'flip_rate <= 0.01'` or
+    /// `'consistency >= 0.9'` (repeatable; `COLUMN.flip_rate` for one sensitive column)
+    #[arg(long, value_name = "EXPR")]
+    gate: Vec<String>,
+    /// Also write the report as JSON to this file
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Score every row as it is and with each sensitive value swapped for every other value of
+/// its column, through the model's own preprocessing: per group, the share of rows whose
+/// prediction flips and how far scores move; and the consistency of predictions between
+/// neighbours
+#[derive(Debug, clap::Args)]
+pub(crate) struct CounterfactualArgs {
+    #[command(flatten)]
+    common: ModelData,
+    /// How many of the rows that move most to list
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    top: usize,
+}
+
+/// The consistency of a model's predictions (AIF360's individual fairness): one minus the mean
+/// distance between a row's prediction and the mean prediction of its k nearest rows (itself
+/// included), by the model's inputs other than the sensitive column
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConsistencyArgs {
+    #[command(flatten)]
+    common: ModelData,
+    /// What neighbours compare: predicted labels (AIF360's definition) or scores
+    #[arg(long, value_enum, default_value_t = OnArg::Labels)]
+    on: OnArg,
+    /// The neighbours each row is compared with, itself included
+    #[arg(long, default_value_t = mlops_eval::consistency::DEFAULT_NEIGHBOURS, value_name = "K")]
+    neighbours: usize,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OnArg {
+    Labels,
+    Scores,
+}
+
+/// Fit group thresholds on a binary model's scores, as fairlearn's `ThresholdOptimizer` does,
+/// so that a fairness constraint holds while accuracy is as good as it can be; write them
+/// into the model directory's `model.yaml` (`postprocess:`), which `mlops predict` and `mlops
+/// serve` apply, and report the trade-off before and after
+#[derive(Debug, clap::Args)]
+pub(crate) struct MitigateArgs {
+    /// Scored data (what `mlops predict --keep LABEL,SENSITIVE` writes): the score, label and
+    /// sensitive columns
+    #[arg(long, required = true, value_name = "FILE")]
+    scores: Vec<PathBuf>,
+    #[command(flatten)]
+    read: super::read::ReadArgs,
+    /// The label column
+    #[arg(long, default_value = "label", value_name = "COLUMN")]
+    label: String,
+    /// The score column: the model's probability of its second class
+    #[arg(long, default_value = "score", value_name = "COLUMN")]
+    score: String,
+    /// The sensitive column whose groups get their own thresholds
+    #[arg(long, value_name = "COLUMN")]
+    sensitive: String,
+    /// What the thresholds make equal between the groups
+    #[arg(long, value_enum, default_value_t = ConstraintArg::DemographicParity)]
+    constraint: ConstraintArg,
+    /// What they make as good as the constraint allows
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Accuracy)]
+    objective: ObjectiveArg,
+    /// The binary model directory that scored the data; its model.yaml gets the thresholds
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    /// Write a new model directory here (the model's files and a model.yaml with the
+    /// thresholds) instead of changing --model
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Replace thresholds the model already has, or write over files in -o
+    #[arg(long)]
+    force: bool,
+    /// Seeds the draw between a group's two thresholds (each row's draw is its own)
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The single threshold the model used before, for the trade-off report
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Steps of the grid over the constrained rate (fairlearn's `grid_size`)
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    grid_size: usize,
+    /// Let a group's threshold predict positive below it, for scores that run the wrong way
+    /// in some group (fairlearn's `flip`)
+    #[arg(long)]
+    flip: bool,
+}
+
+/// Spelled as fairlearn spells them (`constraints="demographic_parity"`); the kebab-case
+/// spellings of other flags' values are accepted too.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum ConstraintArg {
+    #[value(alias = "demographic-parity")]
+    DemographicParity,
+    #[value(alias = "equalized-odds")]
+    EqualizedOdds,
+    #[value(alias = "true-positive-rate-parity")]
+    TruePositiveRateParity,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum ObjectiveArg {
+    Accuracy,
+    #[value(alias = "balanced-accuracy")]
+    BalancedAccuracy,
+}
+
+pub(crate) fn run(command: &FairnessCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    match command {
+        FairnessCommand::Counterfactual(args) => counterfactual(args, ctx),
+        FairnessCommand::Consistency(args) => consistency(args, ctx),
+        FairnessCommand::Mitigate(args) => mitigate(args, ctx),
+    }
+}
+
+/// One sensitive column's answers.
+#[derive(Debug, Serialize)]
+pub(crate) struct ColumnReport {
+    /// The column's name, where no counterfactual report (which names it) stands beside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sensitive: Option<String>,
+    #[serde(flatten)]
+    pub(crate) counterfactual: Option<CounterfactualReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) consistency: Option<mlops_eval::consistency::Consistency>,
+}
+
+/// What `counterfactual` and `consistency` report.
+#[derive(Debug, Serialize)]
+pub(crate) struct FairnessReport {
+    pub(crate) model: String,
+    pub(crate) data: String,
+    pub(crate) rows: usize,
+    /// What consistency compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) compared: Option<Compared>,
+    pub(crate) columns: Vec<ColumnReport>,
+    pub(crate) gates: Vec<GateOutcome>,
+    pub(crate) passed: bool,
+}
+
+/// A gate and how it came out.
+#[derive(Debug, Serialize)]
+pub(crate) struct GateOutcome {
+    pub(crate) gate: String,
+    pub(crate) passed: bool,
+    pub(crate) value: Option<f64>,
+    pub(crate) threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
+}
+
+impl From<(&Gate, GateResult)> for GateOutcome {
+    fn from((gate, result): (&Gate, GateResult)) -> Self {
+        GateOutcome {
+            gate: gate.text.clone(),
+            passed: result.passed,
+            value: result.value,
+            threshold: result.threshold,
+            reason: result.reason,
+        }
+    }
+}
+
+/// The model, its device, and the table of its inputs and the sensitive columns.
+fn read_model_data(
+    common: &ModelData,
+    ctx: &Context,
+) -> anyhow::Result<(Model, Device, mlops_data::table::Table, String)> {
+    let device = DeviceChoice::parse("cpu")?.open()?;
+    let model = super::predict::load_model(ctx, &common.model, &device)?;
+    let data = common.read.dataset(ctx, &common.data)?;
+    let mut columns = model.spec.inputs.clone();
+    for column in &common.sensitive {
+        if !columns.contains(column) {
+            columns.push(column.clone());
+        }
+    }
+    let schema = data.schema()?;
+    for column in &common.sensitive {
+        anyhow::ensure!(
+            schema.iter().any(|c| &c.name == column),
+            "no column `{column}` in {}; the columns are {}",
+            data.describe(),
+            schema
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let table = data.read(&names)?;
+    anyhow::ensure!(table.rows > 0, "{} has no rows", data.describe());
+    // The data as messages name it, without their backticks: a report's value, not prose.
+    Ok((model, device, table, data.describe().replace('`', "")))
+}
+
+fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let common = &args.common;
+    let gates = parse_gates(&common.gate)?;
+    let (model, device, table, data) = read_model_data(common, ctx)?;
+    let mut columns = Vec::new();
+    for sensitive in &common.sensitive {
+        let counterfactual = mlops_infer::fairness::counterfactual(
+            &model,
+            &device,
+            &table,
+            sensitive,
+            args.top,
+            common.threshold,
+        )?;
+        // Consistency needs a binary or regression model and an input besides the column.
+        let consistency = if model.spec.task == Task::Multiclass
+            || model.spec.inputs.iter().all(|i| i == sensitive)
+        {
+            None
+        } else {
+            let compared = if model.spec.task == Task::Regression {
+                Compared::Scores
+            } else {
+                Compared::Labels
+            };
+            Some(mlops_infer::fairness::consistency(
+                &model,
+                &device,
+                &table,
+                sensitive,
+                compared,
+                mlops_eval::consistency::DEFAULT_NEIGHBOURS,
+                common.threshold,
+            )?)
+        };
+        columns.push(ColumnReport {
+            sensitive: None,
+            counterfactual: Some(counterfactual),
+            consistency,
+        });
+    }
+    finish(common, ctx, &gates, &model, data, table.rows, None, columns)
+}
+
+fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let common = &args.common;
+    let gates = parse_gates(&common.gate)?;
+    let (model, device, table, data) = read_model_data(common, ctx)?;
+    let compared = match args.on {
+        OnArg::Labels => Compared::Labels,
+        OnArg::Scores => Compared::Scores,
+    };
+    let mut columns = Vec::new();
+    for sensitive in &common.sensitive {
+        let consistency = mlops_infer::fairness::consistency(
+            &model,
+            &device,
+            &table,
+            sensitive,
+            compared,
+            args.neighbours,
+            common.threshold,
+        )?;
+        columns.push(ColumnReport {
+            sensitive: Some(sensitive.clone()),
+            counterfactual: None,
+            consistency: Some(consistency),
+        });
+    }
+    let rows = table.rows;
+    finish(
+        common,
+        ctx,
+        &gates,
+        &model,
+        data,
+        rows,
+        Some(compared),
+        columns,
+    )
+}
+
+fn parse_gates(gates: &[String]) -> anyhow::Result<Vec<Gate>> {
+    gates
+        .iter()
+        .map(|g| Gate::parse(g).map_err(|e| anyhow::anyhow!("--gate: {e}")))
+        .collect()
+}
+
+/// Checks the gates, writes and renders the report, and says whether every gate held.
+#[expect(clippy::too_many_arguments, reason = "the parts of one report")]
+fn finish(
+    common: &ModelData,
+    ctx: &Context,
+    gates: &[Gate],
+    model: &Model,
+    data: String,
+    rows: usize,
+    compared: Option<Compared>,
+    columns: Vec<ColumnReport>,
+) -> anyhow::Result<ExitStatus> {
+    let values = GateValues {
+        names: &common.sensitive,
+        columns: &columns,
+    };
+    let outcomes: Vec<GateOutcome> = gates
+        .iter()
+        .map(|gate| {
+            gate.evaluate(&values, None)
+                .map(|result| GateOutcome::from((gate, result)))
+                .map_err(|e| anyhow::anyhow!("--gate `{gate}`: {e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let passed = outcomes.iter().all(|g| g.passed);
+    let report = FairnessReport {
+        model: model.dir.display().to_string(),
+        data,
+        rows,
+        compared,
+        columns,
+        gates: outcomes,
+        passed,
+    };
+    if let Some(output) = &common.output {
+        mlops_core::outfile::write(
+            &ctx.output(output),
+            render::json::pretty(&report)?.as_bytes(),
+        )?;
+        ctx.printer.note(&format!("wrote {}", output.display()));
+    }
+    ctx.printer
+        .report(&report, |r| render::fairness::report(r, &common.sensitive))?;
+    for gate in report.gates.iter().filter(|g| !g.passed) {
+        ctx.printer.warn(&format!("gate failed: {}", gate.gate));
+    }
+    Ok(if passed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// The numbers gates name: `flip_rate`, `mean_abs_change`, `max_abs_change` (the largest over
+/// the sensitive columns) and `consistency` (the smallest), and each as `COLUMN.NAME`.
+struct GateValues<'a> {
+    names: &'a [String],
+    columns: &'a [ColumnReport],
+}
+
+const GATE_METRICS: [&str; 4] = [
+    "flip_rate",
+    "mean_abs_change",
+    "max_abs_change",
+    "consistency",
+];
+
+impl GateValues<'_> {
+    /// `metric` of one column: a model that does not read the column moves nobody by it (0).
+    fn of(column: &ColumnReport, metric: &str) -> Option<f64> {
+        if metric == "consistency" {
+            return column.consistency.as_ref().map(|c| c.consistency);
+        }
+        let counterfactual = column.counterfactual.as_ref()?;
+        let Some(overall) = &counterfactual.overall else {
+            return Some(0.0);
+        };
+        Some(match metric {
+            "flip_rate" => overall.flip_rate,
+            "mean_abs_change" => overall.mean_abs_change,
+            _ => overall.max_abs_change,
+        })
+    }
+}
+
+impl Values for GateValues<'_> {
+    fn value(&self, path: &str) -> Option<Result<f64, String>> {
+        let (columns, metric): (Vec<&ColumnReport>, &str) = match path.split_once('.') {
+            Some((name, metric)) => {
+                let at = self.names.iter().position(|n| n == name)?;
+                (vec![&self.columns[at]], metric)
+            }
+            None => (self.columns.iter().collect(), path),
+        };
+        if !GATE_METRICS.contains(&metric) {
+            return None;
+        }
+        let values: Vec<f64> = columns.iter().filter_map(|c| Self::of(c, metric)).collect();
+        if values.is_empty() {
+            return if self.columns.iter().all(|c| c.counterfactual.is_none())
+                && metric != "consistency"
+            {
+                None
+            } else {
+                Some(Err(format!("no {metric} was measured")))
+            };
+        }
+        Some(Ok(if metric == "consistency" {
+            values.into_iter().fold(f64::INFINITY, f64::min)
+        } else {
+            values.into_iter().fold(f64::NEG_INFINITY, f64::max)
+        }))
+    }
+
+    fn names(&self) -> Vec<String> {
+        let counterfactual = self.columns.iter().any(|c| c.counterfactual.is_some());
+        let metrics: Vec<&str> = GATE_METRICS
+            .into_iter()
+            .filter(|m| counterfactual || *m == "consistency")
+            .collect();
+        let mut names: Vec<String> = metrics.iter().map(|m| (*m).to_owned()).collect();
+        for column in self.names {
+            names.extend(metrics.iter().map(|m| format!("{column}.{m}")));
+        }
+        names
+    }
+
+    fn slice_values(&self, _metric: &str) -> Vec<f64> {
+        Vec::new()
+    }
+}
+
+/// What `mitigate` did.
+#[derive(Debug, Serialize)]
+pub(crate) struct MitigateReport {
+    /// The model directory written.
+    pub(crate) model: PathBuf,
+    pub(crate) sensitive: String,
+    pub(crate) fitted_on: FittedOn,
+    pub(crate) thresholds: Thresholds,
+    pub(crate) tradeoff: Tradeoff,
+}
+
+fn mitigate(args: &MitigateArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let dir = ctx.cwd.join(&args.model);
+    let spec = ModelSpec::read(&dir.join(mlops_infer::model::SPEC_FILE))?;
+    anyhow::ensure!(
+        spec.task == Task::Binary,
+        "group thresholds are for binary models; `{}` is {}",
+        args.model.display(),
+        spec.task.name()
+    );
+    let positive = spec
+        .classes
+        .as_ref()
+        .map_or_else(|| "1".to_owned(), |c| c.names()[1].clone());
+    let data = args.read.dataset(ctx, &args.scores)?;
+    let table = data.read(&[&args.score, &args.label, &args.sensitive])?;
+    let source = data.describe();
+    anyhow::ensure!(table.rows > 0, "{source} has no rows");
+    let column = |name: &str| table.column(name).expect("read above");
+    let scores = scores_of(column(&args.score), &args.score, &source)?;
+    let labels = labels_of(column(&args.label), &args.label, &positive, &source)?;
+    let (keys, ids) = column(&args.sensitive).to_coded();
+    if let Some(row) = ids.iter().position(|&id| id as usize >= keys.len()) {
+        anyhow::bail!(
+            "row {row} of {source}: the sensitive column `{}` is missing; every row needs a group",
+            args.sensitive
+        );
+    }
+    let options = FitOptions {
+        constraint: match args.constraint {
+            ConstraintArg::DemographicParity => Constraint::DemographicParity,
+            ConstraintArg::EqualizedOdds => Constraint::EqualizedOdds,
+            ConstraintArg::TruePositiveRateParity => Constraint::TruePositiveRateParity,
+        },
+        objective: match args.objective {
+            ObjectiveArg::Accuracy => Objective::Accuracy,
+            ObjectiveArg::BalancedAccuracy => Objective::BalancedAccuracy,
+        },
+        grid_size: args.grid_size,
+        flip: args.flip,
+    };
+    let thresholds = mitigate::fit(&scores, &labels, &keys, &ids, &options)?;
+    let tradeoff = mitigate::tradeoff(&scores, &labels, &keys, &ids, args.threshold, &thresholds);
+    let fitted_on = FittedOn {
+        data: args
+            .scores
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        rows: table.rows,
+        label: args.label.clone(),
+        score: args.score.clone(),
+    };
+    let post = Postprocess {
+        method: Method::ThresholdOptimizer,
+        sensitive: args.sensitive.clone(),
+        seed: args.seed,
+        thresholds: thresholds.clone(),
+        fitted_on: Some(fitted_on.clone()),
+        tradeoff: Some(tradeoff.clone()),
+    };
+    let copy = args.output.as_ref().map(|o| ctx.cwd.join(o));
+    let written = mlops_infer::postprocess::write(&dir, copy.as_deref(), &post, args.force)?;
+    let report = MitigateReport {
+        model: relative(ctx, &written),
+        sensitive: args.sensitive.clone(),
+        fitted_on,
+        thresholds,
+        tradeoff,
+    };
+    ctx.printer.report(&report, render::fairness::mitigated)?;
+    Ok(ExitStatus::Success)
+}
+
+/// `path` relative to the current directory where it lies under it.
+fn relative(ctx: &Context, path: &Path) -> PathBuf {
+    path.strip_prefix(&ctx.cwd).unwrap_or(path).to_path_buf()
+}
+
+/// A score column as finite numbers.
+fn scores_of(
+    column: &mlops_data::table::Column,
+    name: &str,
+    source: &str,
+) -> anyhow::Result<Vec<f64>> {
+    let Some(values) = column.to_floats() else {
+        anyhow::bail!("the score column `{name}` of {source} is text; it must hold numbers");
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(row, v)| match v {
+            Some(v) if v.is_finite() => Ok(v),
+            _ => {
+                anyhow::bail!("row {row} of {source}: the score `{name}` is missing or not finite")
+            }
+        })
+        .collect()
+}
+
+/// A label column as whether each row is the model's `positive` class; every label must be
+/// one of the model's two classes.
+fn labels_of(
+    column: &mlops_data::table::Column,
+    name: &str,
+    positive: &str,
+    source: &str,
+) -> anyhow::Result<Vec<bool>> {
+    let (labels, ids) = column.to_coded();
+    // A boolean column's `true` is class 1.
+    let is_positive = |label: &str| label == positive || (positive == "1" && label == "true");
+    if labels.len() > 2 {
+        anyhow::bail!(
+            "the label column `{name}` of {source} holds {} values ({}); group thresholds are for two classes",
+            labels.len(),
+            labels.join(", ")
+        );
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(row, &id)| match labels.get(id as usize) {
+            Some(label) => Ok(is_positive(label)),
+            None => anyhow::bail!("row {row} of {source}: the label `{name}` is missing"),
+        })
+        .collect()
+}
