@@ -248,8 +248,14 @@ fn read_model_data(
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
     let table = data.read(&names)?;
     anyhow::ensure!(table.rows > 0, "{} has no rows", data.describe());
-    // The data as messages name it, without their backticks: a report's value, not prose.
-    Ok((model, device, table, data.describe().replace('`', "")))
+    // The data as the command line named it (paths stay valid in a report kept in the project).
+    let data_named = common
+        .data
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok((model, device, table, data_named))
 }
 
 fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
@@ -293,7 +299,7 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
             consistency,
         });
     }
-    finish(common, ctx, &gates, &model, data, table.rows, None, columns)
+    finish(common, ctx, &gates, data, table.rows, None, columns)
 }
 
 fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
@@ -322,16 +328,7 @@ fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStat
         });
     }
     let rows = table.rows;
-    finish(
-        common,
-        ctx,
-        &gates,
-        &model,
-        data,
-        rows,
-        Some(compared),
-        columns,
-    )
+    finish(common, ctx, &gates, data, rows, Some(compared), columns)
 }
 
 fn parse_gates(gates: &[String]) -> anyhow::Result<Vec<Gate>> {
@@ -342,12 +339,10 @@ fn parse_gates(gates: &[String]) -> anyhow::Result<Vec<Gate>> {
 }
 
 /// Checks the gates, writes and renders the report, and says whether every gate held.
-#[expect(clippy::too_many_arguments, reason = "the parts of one report")]
 fn finish(
     common: &ModelData,
     ctx: &Context,
     gates: &[Gate],
-    model: &Model,
     data: String,
     rows: usize,
     compared: Option<Compared>,
@@ -367,7 +362,7 @@ fn finish(
         .collect::<anyhow::Result<_>>()?;
     let passed = outcomes.iter().all(|g| g.passed);
     let report = FairnessReport {
-        model: model.dir.display().to_string(),
+        model: common.model.display().to_string(),
         data,
         rows,
         compared,

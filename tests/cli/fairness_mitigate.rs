@@ -45,19 +45,27 @@ fn the_mitigated_quickstart_model_passes_the_four_fifths_gate_on_held_out_data()
     let before = &report["tradeoff"]["before"];
     let after = &report["tradeoff"]["after"];
     assert!(
-        before["demographic_parity_ratio"].as_f64().unwrap() < 0.8,
+        before["demographic_parity_ratio"]
+            .as_f64()
+            .expect("a number")
+            < 0.8,
         "{report}"
     );
     assert!(
-        (after["demographic_parity_ratio"].as_f64().unwrap() - 1.0).abs() < 0.01,
+        (after["demographic_parity_ratio"]
+            .as_f64()
+            .expect("a number")
+            - 1.0)
+            .abs()
+            < 0.01,
         "{report}"
     );
-    let spec = String::from_utf8(env.read("models/credit-fair/model.yaml")).unwrap();
+    let spec = String::from_utf8(env.read("models/credit-fair/model.yaml")).expect("UTF-8");
     assert!(
         spec.contains("postprocess:") && spec.contains("sensitive: gender"),
         "{spec}"
     );
-    let original = String::from_utf8(env.read("models/credit/model.yaml")).unwrap();
+    let original = String::from_utf8(env.read("models/credit/model.yaml")).expect("UTF-8");
     assert!(
         !original.contains("postprocess"),
         "-o leaves the model as it was"
@@ -120,10 +128,10 @@ fn predict_draws_per_row_and_needs_the_sensitive_column() {
     };
     predict("data/prepared/test.parquet", "scores/all.csv");
     predict("data/prepared/test.parquet", "scores/again.csv");
-    let all = String::from_utf8(env.read("scores/all.csv")).unwrap();
+    let all = String::from_utf8(env.read("scores/all.csv")).expect("UTF-8");
     assert_eq!(
         all,
-        String::from_utf8(env.read("scores/again.csv")).unwrap()
+        String::from_utf8(env.read("scores/again.csv")).expect("UTF-8")
     );
     assert!(
         all.starts_with("customer_id,prediction,score\n"),
@@ -143,14 +151,14 @@ fn predict_draws_per_row_and_needs_the_sensitive_column() {
     let by_id: std::collections::HashMap<&str, &str> = all
         .lines()
         .skip(1)
-        .map(|l| l.split_once(',').unwrap())
+        .map(|l| l.split_once(',').expect("a CSV line"))
         .collect();
-    let few = String::from_utf8(env.read("scores/few.csv")).unwrap();
+    let few = String::from_utf8(env.read("scores/few.csv")).expect("UTF-8");
     // (The score may differ in its last bits with the rows scored beside it; the draw, made
     // from the row's inputs, does not.)
-    let prediction = |rest: &str| rest.split(',').next().unwrap().to_owned();
+    let prediction = |rest: &str| rest.split(',').next().expect("a cell").to_owned();
     for line in few.lines().skip(1) {
-        let (id, rest) = line.split_once(',').unwrap();
+        let (id, rest) = line.split_once(',').expect("a CSV line");
         assert_eq!(prediction(by_id[id]), prediction(rest), "customer {id}");
     }
     let (_, err) = env.fails(
@@ -215,7 +223,7 @@ fn mitigate_in_place_refuses_to_replace_thresholds_without_force() {
     forced.push("--force");
     let report = env.json(&forced);
     assert_eq!(report["thresholds"]["constraint"], "equalized_odds");
-    let spec = String::from_utf8(env.read("models/credit-fair/model.yaml")).unwrap();
+    let spec = String::from_utf8(env.read("models/credit-fair/model.yaml")).expect("UTF-8");
     assert!(spec.contains("constraint: equalized_odds"), "{spec}");
     let (_, err) = env.fails(
         2,
@@ -251,7 +259,7 @@ fn serve_decides_by_the_group_thresholds_as_predict_does() {
         "-o",
         "scores/fair.csv",
     ]);
-    let text = String::from_utf8(env.read("scores/fair.csv")).unwrap();
+    let text = String::from_utf8(env.read("scores/fair.csv")).expect("UTF-8");
     let rows: Vec<Vec<&str>> = text
         .lines()
         .skip(1)
@@ -286,7 +294,7 @@ fn serve_decides_by_the_group_thresholds_as_predict_does() {
     assert!(
         meta["inputs"]
             .as_array()
-            .unwrap()
+            .expect("a list")
             .iter()
             .any(|i| i["name"] == "gender"),
         "the sensitive column is an input of requests: {meta}"
@@ -294,7 +302,7 @@ fn serve_decides_by_the_group_thresholds_as_predict_does() {
     let mut unknown = records[0].clone();
     unknown["gender"] = json!("other");
     let mut missing = records[0].clone();
-    missing.as_object_mut().unwrap().remove("gender");
+    missing.as_object_mut().expect("a record").remove("gender");
     for (body, says) in [(unknown, "other"), (missing, "gender")] {
         let (status, answer) = server.send(
             "POST",
