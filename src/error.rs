@@ -178,6 +178,17 @@ fn infer_hint(err: &mlops_infer::Error) -> Option<String> {
     Some(hint)
 }
 
+/// Hints for model card errors.
+fn card_hint(err: &mlops_meta::card::Error) -> Option<String> {
+    use mlops_meta::card::Error as C;
+    Some(match err {
+        C::Meta(meta) => return meta_hint(meta),
+        C::NoModel { .. } => "`mlops model list` shows the registered models; a model directory's path works too".into(),
+        C::BadCardFile { .. } => "card.yaml takes description, intended_use, limitations, ethical_considerations, owners and license; see docs/governance.md".into(),
+        C::BadEval { .. } => "--eval takes a JSON report of `mlops eval` or `mlops fairness` (`-o report.json` or `--json`)".into(),
+    })
+}
+
 /// Hints for git metadata and registry errors.
 fn meta_hint(err: &mlops_meta::Error) -> Option<String> {
     use mlops_meta::Error as M;
@@ -283,6 +294,12 @@ pub(crate) fn hint_for(err: &anyhow::Error) -> Option<String> {
         .chain()
         .find_map(|cause| cause.downcast_ref::<mlops_drift::Error>());
     if let Some(hint) = drift.and_then(drift_hint) {
+        return Some(hint);
+    }
+    let card = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<mlops_meta::card::Error>());
+    if let Some(hint) = card.and_then(card_hint) {
         return Some(hint);
     }
     let meta = err

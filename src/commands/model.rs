@@ -13,6 +13,8 @@ use crate::error::ExitStatus;
 use crate::render::registry::ModelInfo;
 use crate::render::{self, OutputArgs};
 
+mod card;
+
 /// Look inside model directories; register versions and assign stages in git tags (GTO's format)
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum ModelCommand {
@@ -86,6 +88,22 @@ pub(crate) enum ModelCommand {
         /// Replace an earlier copy of this model in DIR (refused if DIR holds other files)
         #[arg(long)]
         force: bool,
+    },
+    /// Assemble a model card from what the workspace records: registry history, lineage (the
+    /// stages, data digests, sizes and schemas, params, code revision), evaluations, mitigation,
+    /// metrics, drift, and free text from card.yaml; sections it cannot fill are listed as
+    /// missing
+    Card {
+        /// `NAME` (its latest version), `NAME@vX.Y.Z`, `NAME@latest`, `NAME#STAGE`, or a model
+        /// directory
+        #[arg(value_name = "MODEL")]
+        model: String,
+        /// An `mlops eval` or `mlops fairness` JSON report from outside the pipeline to show too;
+        /// repeatable
+        #[arg(long = "eval", value_name = "FILE")]
+        evals: Vec<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show a model's task, inputs, layers (or trees, depth and features used), parameter count
     /// and weights digest
@@ -203,6 +221,11 @@ pub(crate) fn run(command: &ModelCommand, ctx: &Context) -> anyhow::Result<ExitS
             })?;
             Ok(ExitStatus::Success)
         }),
+        ModelCommand::Card {
+            model,
+            evals,
+            output,
+        } => card::run(ctx, model, evals, output),
         ModelCommand::Get {
             reference,
             output,

@@ -8,11 +8,13 @@
 //! One module per format holds what every report of that format shares: [`text`] (aligned tables
 //! and human figures), [`markdown`], [`html`] (the self-contained page), [`prometheus`] (the text
 //! exposition format) and [`json`]. One module per report kind holds that report's renderings:
-//! [`drift`] and [`drift_html`], [`eval`] and [`eval_html`], [`data`] (status, diff, fsck, log),
+//! [`card`] (the model card, Markdown and HTML), [`drift`] and [`drift_html`], [`eval`] and
+//! [`eval_html`], [`data`] (status, diff, fsck, log),
 //! [`metrics`] (metrics show and diff, params diff), [`monitor`] and [`monitor_html`],
 //! [`pipeline`] (runs, stage list, dag),
 //! [`registry`] (model list, history and inspect) and [`profile`].
 
+pub(crate) mod card;
 pub(crate) mod data;
 pub(crate) mod drift;
 pub(crate) mod drift_html;

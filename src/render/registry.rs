@@ -44,7 +44,15 @@ pub(crate) fn models(models: &[ModelState], format: Format) -> String {
 
 /// `mlops model history`: one row per registration or stage change, with who and when.
 pub(crate) fn history(events: &[Event], format: Format) -> String {
-    let rows: Vec<Vec<String>> = events
+    table(&HISTORY_HEADER, &history_rows(events), format)
+}
+
+/// The header of a registry history table.
+pub(crate) const HISTORY_HEADER: [&str; 5] = ["when (UTC)", "model", "change", "by", "tag"];
+
+/// A registry history table's rows (`model history`, and the model card's).
+pub(crate) fn history_rows(events: &[Event]) -> Vec<Vec<String>> {
+    events
         .iter()
         .map(|e| {
             let what = match e.action {
@@ -68,16 +76,11 @@ pub(crate) fn history(events: &[Event], format: Format) -> String {
                 e.tag.clone(),
             ]
         })
-        .collect();
-    table(
-        &["when (UTC)", "model", "change", "by", "tag"],
-        &rows,
-        format,
-    )
+        .collect()
 }
 
 /// `YYYY-MM-DD HH:MM` of seconds since 1970 (UTC).
-fn time_text(seconds: i64) -> String {
+pub(crate) fn time_text(seconds: i64) -> String {
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let (y, m, d) = mlops_data::table::civil_from_days(days);
     format!(

@@ -294,6 +294,8 @@ fn a_fresh_clone_of_a_hostile_repository_writes_nothing_outside_it() {
             &["run", "--force"],
             &["push"],
             &["model", "get", "evil@v1.0.0", "-o", "got"],
+            &["model", "card", "evil@v1.0.0"],
+            &["model", "card", "data"],
             &["hooks", "install"],
             &["push", "--all-commits"],
             &["fetch", "--all-commits"],

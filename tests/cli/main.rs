@@ -12,6 +12,7 @@ mod support;
 mod add;
 mod azure;
 mod bad_input;
+mod card;
 mod checkout;
 mod crash;
 mod drift;

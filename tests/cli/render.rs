@@ -18,7 +18,7 @@ pub(crate) fn snapshot(env: &TestEnv, name: &str, text: &str) {
 }
 
 /// [`snapshot`], with more `(regex, replacement)` redactions.
-fn snapshot_redacting(env: &TestEnv, name: &str, text: &str, more: &[(&str, &str)]) {
+pub(crate) fn snapshot_redacting(env: &TestEnv, name: &str, text: &str, more: &[(&str, &str)]) {
     let tmp = env
         .root()
         .parent()

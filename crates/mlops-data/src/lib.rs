@@ -4,7 +4,8 @@
 //! whole, globs with `**`) and reads them as a [`Dataset`]: Parquet, Arrow IPC, CSV and NDJSON
 //! (those two also gzip or zstd compressed) through one record-batch opener, into typed,
 //! nullable columns ([`table`]) or a model's inputs a batch of rows at a time ([`rows`]); small
-//! step-wise tables for plots are read by [`series`]. Every
+//! step-wise tables for plots are read by [`series`]; [`shape`] reads a Parquet file's columns
+//! and rows from its footer alone. Every
 //! command that reads rows (eval, drift, profile, predict, train, split) goes through it;
 //! `mlops-core` keeps the versioning and does not compile Arrow or Parquet.
 //!
@@ -20,6 +21,7 @@ pub mod input;
 mod nullable;
 pub mod rows;
 pub mod series;
+pub mod shape;
 mod source;
 pub mod table;
 mod text;
