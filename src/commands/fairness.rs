@@ -89,7 +89,7 @@ enum OnArg {
 }
 
 /// Fit group thresholds on a binary model's scores, as fairlearn's `ThresholdOptimizer` does,
-/// so that a fairness constraint holds while accuracy is as good as it can be; write them
+/// so that a fairness constraint holds while the objective is as good as it allows; write them
 /// into the model directory's `model.yaml` (`postprocess:`), which `mlops predict` and `mlops
 /// serve` apply, and report the trade-off before and after
 #[derive(Debug, clap::Args)]
@@ -179,6 +179,9 @@ pub(crate) struct ColumnReport {
     pub(crate) counterfactual: Option<CounterfactualReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) consistency: Option<mlops_eval::consistency::Consistency>,
+    /// Why consistency was not measured beside a counterfactual report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) consistency_unmeasured: Option<String>,
 }
 
 /// What `counterfactual` and `consistency` report.
@@ -226,12 +229,16 @@ fn read_model_data(
     let device = DeviceChoice::parse("cpu")?.open()?;
     let model = super::predict::load_model(ctx, &common.model, &device)?;
     let data = common.read.dataset(ctx, &common.data)?;
-    let mut columns = model.spec.inputs.clone();
-    for column in &common.sensitive {
-        if !columns.contains(column) {
-            columns.push(column.clone());
-        }
+    if let Some(post) = &model.spec.postprocess {
+        #[expect(clippy::float_cmp, reason = "whether the flag left its default")]
+        let threshold_given = common.threshold != 0.5;
+        anyhow::ensure!(
+            !threshold_given,
+            "the model decides by its group thresholds on `{}` (`postprocess` in its model.yaml); --threshold is for models without them",
+            post.sensitive
+        );
     }
+    let columns = mlops_infer::fairness::columns_read(&model, &common.sensitive);
     let schema = data.schema()?;
     for column in &common.sensitive {
         anyhow::ensure!(
@@ -272,18 +279,20 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
             args.top,
             common.threshold,
         )?;
-        // Consistency needs a binary or regression model and an input besides the column.
-        let consistency = if model.spec.task == Task::Multiclass
-            || model.spec.inputs.iter().all(|i| i == sensitive)
-        {
-            None
+        // Consistency rides along where it can be measured; where it cannot (a multiclass
+        // model, no other input, too few rows, a missing input), the report says why.
+        let consistency = if model.spec.task == Task::Multiclass {
+            Err(
+                "consistency compares binary predictions or values; this model is multiclass"
+                    .to_owned(),
+            )
         } else {
             let compared = if model.spec.task == Task::Regression {
                 Compared::Scores
             } else {
                 Compared::Labels
             };
-            Some(mlops_infer::fairness::consistency(
+            mlops_infer::fairness::consistency(
                 &model,
                 &device,
                 &table,
@@ -291,19 +300,33 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
                 compared,
                 mlops_eval::consistency::DEFAULT_NEIGHBOURS,
                 common.threshold,
-            )?)
+            )
+            .map_err(|e| e.to_string())
+        };
+        let (consistency, consistency_unmeasured) = match consistency {
+            Ok(c) => (Some(c), None),
+            Err(why) => (None, Some(why)),
         };
         columns.push(ColumnReport {
             sensitive: None,
             counterfactual: Some(counterfactual),
             consistency,
+            consistency_unmeasured,
         });
     }
     finish(common, ctx, &gates, data, table.rows, None, columns)
 }
 
+/// The most neighbours consistency compares a row with: the search holds that many per row.
+const MAX_NEIGHBOURS: usize = 1000;
+
 fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let common = &args.common;
+    anyhow::ensure!(
+        args.neighbours <= MAX_NEIGHBOURS,
+        "--neighbours takes at most {MAX_NEIGHBOURS}; got {}",
+        args.neighbours
+    );
     let gates = parse_gates(&common.gate)?;
     let (model, device, table, data) = read_model_data(common, ctx)?;
     let compared = match args.on {
@@ -325,6 +348,7 @@ fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStat
             sensitive: Some(sensitive.clone()),
             counterfactual: None,
             consistency: Some(consistency),
+            consistency_unmeasured: None,
         });
     }
     let rows = table.rows;
@@ -371,6 +395,8 @@ fn finish(
         passed,
     };
     if let Some(output) = &common.output {
+        let inputs: Vec<PathBuf> = common.data.iter().map(|p| ctx.cwd.join(p)).collect();
+        mlops_core::outfile::ensure_not_input(&ctx.output(output), &inputs)?;
         mlops_core::outfile::write(
             &ctx.output(output),
             render::json::pretty(&report)?.as_bytes(),
@@ -423,7 +449,7 @@ impl GateValues<'_> {
 
 impl Values for GateValues<'_> {
     fn value(&self, path: &str) -> Option<Result<f64, String>> {
-        let (columns, metric): (Vec<&ColumnReport>, &str) = match path.split_once('.') {
+        let (columns, metric): (Vec<&ColumnReport>, &str) = match path.rsplit_once('.') {
             Some((name, metric)) => {
                 let at = self.names.iter().position(|n| n == name)?;
                 (vec![&self.columns[at]], metric)
@@ -488,17 +514,22 @@ fn mitigate(args: &MitigateArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         args.model.display(),
         spec.task.name()
     );
-    let positive = spec
-        .classes
-        .as_ref()
-        .map_or_else(|| "1".to_owned(), |c| c.names()[1].clone());
+    let classes = spec.classes.as_ref().map_or_else(
+        || vec!["0".to_owned(), "1".to_owned()],
+        mlops_infer::spec::Classes::names,
+    );
     let data = args.read.dataset(ctx, &args.scores)?;
     let table = data.read(&[&args.score, &args.label, &args.sensitive])?;
     let source = data.describe();
     anyhow::ensure!(table.rows > 0, "{source} has no rows");
     let column = |name: &str| table.column(name).expect("read above");
     let scores = scores_of(column(&args.score), &args.score, &source)?;
-    let labels = labels_of(column(&args.label), &args.label, &positive, &source)?;
+    let labels = labels_of(
+        column(&args.label),
+        &args.label,
+        [&classes[0], &classes[1]],
+        &source,
+    )?;
     let (keys, ids) = column(&args.sensitive).to_coded();
     if let Some(row) = ids.iter().position(|&id| id as usize >= keys.len()) {
         anyhow::bail!(
@@ -540,6 +571,9 @@ fn mitigate(args: &MitigateArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         fitted_on: Some(fitted_on.clone()),
         tradeoff: Some(tradeoff.clone()),
     };
+    if args.output.is_none() && !args.force {
+        refuse_tracked(ctx, &args.model)?;
+    }
     let copy = args.output.as_ref().map(|o| ctx.cwd.join(o));
     let written = mlops_infer::postprocess::write(&dir, copy.as_deref(), &post, args.force)?;
     let report = MitigateReport {
@@ -551,6 +585,24 @@ fn mitigate(args: &MitigateArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     };
     ctx.printer.report(&report, render::fairness::mitigated)?;
     Ok(ExitStatus::Success)
+}
+
+/// Refuses to change a model directory that is versioned (a pointer file's data or a pipeline
+/// stage's output): its recorded digest would no longer match, and the stage that made it would
+/// make it again without the thresholds.
+fn refuse_tracked(ctx: &Context, model: &Path) -> anyhow::Result<()> {
+    let Ok(ws) = ctx.workspace() else {
+        return Ok(());
+    };
+    if let Ok(tracked) = ctx.tracked(&ws, &[model.to_path_buf()])
+        && !tracked.is_empty()
+    {
+        anyhow::bail!(
+            "`{}` is versioned (tracked data or a stage's output): changing it in place would leave its recorded digest behind, and a pipeline would make it again without the thresholds; write a new model directory with -o DIR (a stage of its own), or --force",
+            model.display()
+        );
+    }
+    Ok(())
 }
 
 /// `path` relative to the current directory where it lies under it.
@@ -584,7 +636,7 @@ fn scores_of(
 fn labels_of(
     column: &mlops_data::table::Column,
     name: &str,
-    positive: &str,
+    [negative, positive]: [&str; 2],
     source: &str,
 ) -> anyhow::Result<Vec<bool>> {
     let (labels, ids) = column.to_coded();
@@ -597,10 +649,15 @@ fn labels_of(
             labels.join(", ")
         );
     }
+    let is_negative = |label: &str| label == negative || (negative == "0" && label == "false");
     ids.iter()
         .enumerate()
         .map(|(row, &id)| match labels.get(id as usize) {
-            Some(label) => Ok(is_positive(label)),
+            Some(label) if is_positive(label) => Ok(true),
+            Some(label) if is_negative(label) => Ok(false),
+            Some(label) => anyhow::bail!(
+                "row {row} of {source}: the label `{name}` is `{label}`, which is not one of the model's classes ({negative}, {positive})"
+            ),
             None => anyhow::bail!("row {row} of {source}: the label `{name}` is missing"),
         })
         .collect()

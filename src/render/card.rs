@@ -177,10 +177,11 @@ fn summary(card: &Card) -> Block {
         if !r.stages.is_empty() {
             rows.push(vec!["stages".into(), r.stages.join(", ")]);
         }
-        rows.push(vec![
-            "registered".into(),
-            format!("{} by {}", time_text(r.registered_at), r.registered_by),
-        ]);
+        let registered = match (r.registered_at, &r.registered_by) {
+            (Some(at), Some(by)) => format!("{} by {by}", time_text(at)),
+            _ => "unknown: its registration tag is gone".to_owned(),
+        };
+        rows.push(vec!["registered".into(), registered]);
         if r.latest.as_deref() != Some(r.version.as_str()) {
             let latest = r.latest.as_deref().unwrap_or("none");
             rows.push(vec!["latest version".into(), latest.to_owned()]);

@@ -26,6 +26,9 @@ pub(crate) fn report(report: &FairnessReport, sensitive: &[String]) -> String {
         if let Some(consistency) = &column.consistency {
             consistency_text(&mut out, consistency);
         }
+        if let Some(why) = &column.consistency_unmeasured {
+            let _ = writeln!(out, "  consistency not measured: {why}");
+        }
     }
     if !report.gates.is_empty() {
         out.push('\n');

@@ -314,3 +314,64 @@ fn serve_decides_by_the_group_thresholds_as_predict_does() {
     }
     assert!(server.terminate());
 }
+
+#[test]
+fn counterfactuals_of_a_mitigated_model_key_its_thresholds_by_their_own_column() {
+    let (env, _) = mitigated();
+    let report = env.json(&[
+        "fairness",
+        "counterfactual",
+        "--model",
+        "models/credit-fair",
+        "data/prepared/test.parquet",
+        "--sensitive",
+        "region",
+        "--sensitive",
+        "gender",
+    ]);
+    let columns = report["columns"].as_array().expect("a list");
+    // Region is neither an input nor the thresholds' key: swapping it moves nothing.
+    assert_eq!(columns[0]["sensitive"], "region");
+    assert_eq!(columns[0]["model_takes_it"], false, "{report}");
+    // Gender keys the thresholds: swapping it changes decisions, never scores.
+    assert_eq!(columns[1]["model_takes_it"], true, "{report}");
+    let overall = &columns[1]["overall"];
+    assert!(
+        overall["flip_rate"].as_f64().expect("a number") > 0.05,
+        "{report}"
+    );
+    assert!(
+        overall["max_abs_change"].as_f64().expect("a number").abs() < 1e-12,
+        "{report}"
+    );
+    assert!(
+        columns[1]["consistency"]["consistency"].is_number(),
+        "{report}"
+    );
+}
+
+#[test]
+fn mitigate_refuses_to_change_a_stage_output_in_place() {
+    let (env, _) = mitigated();
+    let (_, err) = env.fails(
+        2,
+        &[
+            "fairness",
+            "mitigate",
+            "--scores",
+            "scores/train.parquet",
+            "--label",
+            "default",
+            "--sensitive",
+            "gender",
+            "--model",
+            "models/credit",
+        ],
+    );
+    assert!(
+        err.contains("is versioned") && err.contains("-o DIR"),
+        "{err}"
+    );
+    let spec = String::from_utf8(env.read("models/credit/model.yaml")).expect("UTF-8");
+    assert!(!spec.contains("postprocess"), "{spec}");
+}

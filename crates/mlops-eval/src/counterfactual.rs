@@ -71,8 +71,8 @@ pub struct RowChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CounterfactualReport {
     pub sensitive: String,
-    /// Whether the model takes the column as an input; when it does not, nothing else is
-    /// reported.
+    /// Whether the model's decision reads the column: as an input, or as the key of its group
+    /// thresholds. When it does not, nothing else is reported.
     pub model_takes_it: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overall: Option<Movement>,

@@ -28,15 +28,22 @@ pub enum Compared {
     Scores,
 }
 
-/// The columns of `table` the model reads, with the sensitive column `sensitive` when its
-/// decision reads it.
-pub fn columns_read(model: &Model, sensitive: &str) -> Vec<String> {
+/// The columns a table must hold to ask the model about the `sensitive` columns: its inputs,
+/// the column its group thresholds are keyed by, and the sensitive columns, each once.
+pub fn columns_read(model: &Model, sensitive: &[String]) -> Vec<String> {
     let mut columns = model.spec.inputs.clone();
-    if !columns.iter().any(|c| c == sensitive) {
-        columns.push(sensitive.to_owned());
+    let keyed = model.spec.postprocess.as_ref().map(|p| &p.sensitive);
+    for column in keyed.into_iter().chain(sensitive) {
+        if !columns.contains(column) {
+            columns.push(column.clone());
+        }
     }
     columns
 }
+
+/// The most values a sensitive column may hold for counterfactual swaps: each value is one
+/// more scoring of every row, and each pair of values a tally.
+pub const MAX_VALUES: usize = 100;
 
 /// Whether the model's decision reads `column`: as an input, or as its thresholds' key.
 pub fn decides_by(model: &Model, column: &str) -> bool {
@@ -65,6 +72,12 @@ pub fn counterfactual(
     let column = table
         .column(sensitive)
         .ok_or_else(|| no_column(sensitive))?;
+    let values = column.counts().0.len();
+    if values > MAX_VALUES && decides_by(model, sensitive) {
+        return Err(Error::Argument(format!(
+            "the sensitive column `{sensitive}` holds {values} values; counterfactual swaps take at most {MAX_VALUES} (each value scores every row once more): bin it first"
+        )));
+    }
     let mut score = |ask: Ask<'_>| -> mlops_eval::Result<Scored> {
         let swapped = match ask {
             Ask::AsTheyAre => None,
@@ -111,7 +124,13 @@ fn scored(
             column: column.clone(),
         });
     }
-    let groups = table.column(sensitive).map(Column::to_text);
+    // Group thresholds read their own column: the swapped one when it is theirs.
+    let groups = model
+        .spec
+        .postprocess
+        .as_ref()
+        .and_then(|post| table.column(&post.sensitive))
+        .map(Column::to_text);
     let columns = score_rows(model, device, &rows, threshold, groups.as_deref())?;
     let mut columns = columns.into_iter().map(|(_, values)| values);
     let prediction = columns.next().expect("scoring adds a prediction");

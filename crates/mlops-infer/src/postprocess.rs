@@ -9,7 +9,7 @@
 //!   sensitive: gender          # read beside the inputs; the model does not take it
 //!   seed: 0
 //!   thresholds: {constraint: demographic_parity, objective: accuracy, groups: [...], x: .., y: ..}
-//!   fitted_on: {data: scores/test.parquet, rows: 2500}
+//!   fitted_on: {data: scores/train.parquet, rows: 15000, label: default, score: score}
 //!   tradeoff: {threshold: 0.5, before: {...}, after: {...}}
 //! ```
 //!
@@ -133,7 +133,8 @@ impl Postprocess {
 
 /// Puts `post` under `postprocess:` in the `model.yaml` of the model directory `dir`, or, with
 /// `copy`, in a new model directory there holding `dir`'s other files as they are. Every other
-/// key of `model.yaml` stays as written. Returns the directory written.
+/// key of `model.yaml` keeps its value (the file is written anew: comments do not survive).
+/// Returns the directory written.
 ///
 /// # Errors
 /// [`Error::Argument`] when `dir` already has thresholds or `copy` holds files, unless

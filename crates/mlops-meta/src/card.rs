@@ -121,9 +121,10 @@ pub struct Revision {
 pub struct RegistryInfo {
     pub name: String,
     pub version: String,
-    pub registered_by: String,
-    /// Seconds since 1970-01-01 UTC.
-    pub registered_at: i64,
+    /// Who registered it and when (seconds since 1970-01-01 UTC), from its registration tag;
+    /// `None` where that tag is gone (deleted by hand), never a guess.
+    pub registered_by: Option<String>,
+    pub registered_at: Option<i64>,
     /// The stages holding this version now.
     pub stages: Vec<String>,
     /// The model's latest version, and whether the model is deprecated.
@@ -349,8 +350,8 @@ fn registered(registry: &Registry<'_>, given: &str) -> Result<Subject, Error> {
     let info = RegistryInfo {
         name: located.model.clone(),
         version: located.version.clone(),
-        registered_by: registration.map(|e| e.by.clone()).unwrap_or_default(),
-        registered_at: registration.map_or(0, |e| e.time),
+        registered_by: registration.map(|e| e.by.clone()),
+        registered_at: registration.map(|e| e.time),
         stages: state
             .stages
             .iter()
