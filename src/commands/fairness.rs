@@ -278,7 +278,8 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
             sensitive,
             args.top,
             common.threshold,
-        )?;
+        )
+        .map_err(|e| in_data(e, &data))?;
         // Consistency rides along where it can be measured; where it cannot (a multiclass
         // model, no other input, too few rows, a missing input), the report says why.
         let consistency = if model.spec.task == Task::Multiclass {
@@ -301,7 +302,7 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
                 mlops_eval::consistency::DEFAULT_NEIGHBOURS,
                 common.threshold,
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| in_data(e, &data).to_string())
         };
         let (consistency, consistency_unmeasured) = match consistency {
             Ok(c) => (Some(c), None),
@@ -343,7 +344,8 @@ fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStat
             compared,
             args.neighbours,
             common.threshold,
-        )?;
+        )
+        .map_err(|e| in_data(e, &data))?;
         columns.push(ColumnReport {
             sensitive: Some(sensitive.clone()),
             counterfactual: None,
@@ -353,6 +355,31 @@ fn consistency(args: &ConsistencyArgs, ctx: &Context) -> anyhow::Result<ExitStat
     }
     let rows = table.rows;
     finish(common, ctx, &gates, data, rows, Some(compared), columns)
+}
+
+/// `err` naming the data where the library could not (it scores a table, not files).
+fn in_data(err: mlops_infer::Error, data: &str) -> mlops_infer::Error {
+    match err {
+        mlops_infer::Error::MissingInput {
+            path,
+            rows,
+            row,
+            column,
+        } if path.as_os_str().is_empty() => mlops_infer::Error::MissingInput {
+            path: PathBuf::from(data),
+            rows,
+            row,
+            column,
+        },
+        mlops_infer::Error::Postprocess { path, row, problem } if path.as_os_str().is_empty() => {
+            mlops_infer::Error::Postprocess {
+                path: PathBuf::from(data),
+                row,
+                problem,
+            }
+        }
+        err => err,
+    }
 }
 
 fn parse_gates(gates: &[String]) -> anyhow::Result<Vec<Gate>> {

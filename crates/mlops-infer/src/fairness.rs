@@ -78,21 +78,28 @@ pub fn counterfactual(
             "the sensitive column `{sensitive}` holds {values} values; counterfactual swaps take at most {MAX_VALUES} (each value scores every row once more): bin it first"
         )));
     }
+    // The arithmetic takes the scorer's errors as its own; the first is kept here as it was,
+    // so that callers (and hints) see the model's error, not its text.
+    let mut failed: Option<Error> = None;
     let mut score = |ask: Ask<'_>| -> mlops_eval::Result<Scored> {
         let swapped = match ask {
             Ask::AsTheyAre => None,
             Ask::AllSetTo { row, .. } => Some(counterfactual::all_set_to(column, row, table.rows)),
         };
-        scored(model, device, table, sensitive, swapped.as_ref(), threshold)
-            .map_err(|e| mlops_eval::Error::Argument(e.to_string()))
+        scored(model, device, table, sensitive, swapped.as_ref(), threshold).map_err(|e| {
+            let text = e.to_string();
+            failed.get_or_insert(e);
+            mlops_eval::Error::Argument(text)
+        })
     };
-    Ok(counterfactual::counterfactual(
+    let report = counterfactual::counterfactual(
         column,
         sensitive,
         decides_by(model, sensitive),
         top,
         &mut score,
-    )?)
+    );
+    report.map_err(|e| failed.take().unwrap_or(Error::Eval(e)))
 }
 
 /// Scores `table` with the sensitive column replaced by `swapped`, when given.
