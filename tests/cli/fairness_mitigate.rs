@@ -7,6 +7,19 @@ use serde_json::{Value, json};
 use crate::serve::Server;
 use crate::support::TestEnv;
 
+/// `mlops fairness mitigate` of the training split's scores for `gender`, up to its `--model`.
+const MITIGATE: [&str; 9] = [
+    "fairness",
+    "mitigate",
+    "--scores",
+    "scores/train.parquet",
+    "--label",
+    "default",
+    "--sensitive",
+    "gender",
+    "--model",
+];
+
 /// The quickstart at a small size, its model's scores on the training split, and a mitigated
 /// copy of the model fitted on them for demographic parity: `models/credit-fair`.
 fn mitigated() -> (TestEnv, Value) {
@@ -22,20 +35,13 @@ fn mitigated() -> (TestEnv, Value) {
         "-o",
         "scores/train.parquet",
     ]);
-    let report = env.json(&[
-        "fairness",
-        "mitigate",
-        "--scores",
-        "scores/train.parquet",
-        "--label",
-        "default",
-        "--sensitive",
-        "gender",
-        "--model",
-        "models/credit",
-        "-o",
-        "models/credit-fair",
-    ]);
+    let report = env.json(
+        &[
+            &MITIGATE[..],
+            &["models/credit", "-o", "models/credit-fair"],
+        ]
+        .concat(),
+    );
     (env, report)
 }
 
@@ -204,22 +210,13 @@ fn predict_draws_per_row_and_needs_the_sensitive_column() {
 fn mitigate_in_place_refuses_to_replace_thresholds_without_force() {
     let (env, _) = mitigated();
     let args = [
-        "fairness",
-        "mitigate",
-        "--scores",
-        "scores/train.parquet",
-        "--label",
-        "default",
-        "--sensitive",
-        "gender",
-        "--model",
-        "models/credit-fair",
-        "--constraint",
-        "equalized_odds",
-    ];
+        &MITIGATE[..],
+        &["models/credit-fair", "--constraint", "equalized_odds"],
+    ]
+    .concat();
     let (_, err) = env.fails(2, &args);
     assert!(err.contains("already has group thresholds"), "{err}");
-    let mut forced = args.to_vec();
+    let mut forced = args.clone();
     forced.push("--force");
     let report = env.json(&forced);
     assert_eq!(report["thresholds"]["constraint"], "equalized_odds");
@@ -228,19 +225,10 @@ fn mitigate_in_place_refuses_to_replace_thresholds_without_force() {
     let (_, err) = env.fails(
         2,
         &[
-            "fairness",
-            "mitigate",
-            "--scores",
-            "scores/train.parquet",
-            "--label",
-            "default",
-            "--sensitive",
-            "gender",
-            "--model",
-            "models/credit",
-            "-o",
-            "models/credit-fair",
-        ],
+            &MITIGATE[..],
+            &["models/credit", "-o", "models/credit-fair"],
+        ]
+        .concat(),
     );
     assert!(err.contains("already holds files"), "{err}");
 }
@@ -353,21 +341,7 @@ fn counterfactuals_of_a_mitigated_model_key_its_thresholds_by_their_own_column()
 #[test]
 fn mitigate_refuses_to_change_a_stage_output_in_place() {
     let (env, _) = mitigated();
-    let (_, err) = env.fails(
-        2,
-        &[
-            "fairness",
-            "mitigate",
-            "--scores",
-            "scores/train.parquet",
-            "--label",
-            "default",
-            "--sensitive",
-            "gender",
-            "--model",
-            "models/credit",
-        ],
-    );
+    let (_, err) = env.fails(2, &[&MITIGATE[..], &["models/credit"]].concat());
     assert!(
         err.contains("is versioned") && err.contains("-o DIR"),
         "{err}"
