@@ -21,7 +21,8 @@ trap 'rm -rf "$work"' EXIT
 rows=${1:-1000000}
 source "$root/benches/lib.sh"
 
-"$mlops" -q quickstart "$work/demo" --rows "$rows" >/dev/null
+"$mlops" -q quickstart "$work/demo" --rows "$rows" >"$work/quickstart.log" 2>&1 || {
+    echo "the quickstart failed:" >&2; cat "$work/quickstart.log" >&2; exit 1; }
 cd "$work/demo"
 "$mlops" -q predict --model models/credit data/prepared/train.parquet \
     --keep age,income,debt_ratio,credit_lines,gender,default -o scores/train.parquet

@@ -17,17 +17,22 @@ import numpy as np
 import pyarrow.parquet as pq
 
 
-class Scores:
-    """A fitted "model" whose prediction is its first column: the scores themselves."""
+def scores_model():
+    """A fitted "model" whose prediction is its first column: the scores themselves (as
+    scripts/golden/eval_threshold_optimizer.py has it)."""
+    from sklearn.base import BaseEstimator
 
-    def fit(self, X, y):
-        return self
+    class Scores(BaseEstimator):
+        def fit(self, X, y):
+            return self
 
-    def predict(self, X):
-        return np.asarray(X)[:, 0]
+        def predict(self, X):
+            return np.asarray(X)[:, 0]
 
-    def __sklearn_is_fitted__(self):
-        return True
+        def __sklearn_is_fitted__(self):
+            return True
+
+    return Scores()
 
 
 def mitigate(path, constraint):
@@ -35,7 +40,7 @@ def mitigate(path, constraint):
 
     table = pq.read_table(path, columns=["score", "default", "gender"]).to_pandas()
     optimizer = ThresholdOptimizer(
-        estimator=Scores(),
+        estimator=scores_model(),
         constraints=constraint,
         objective="accuracy_score",
         prefit=True,
