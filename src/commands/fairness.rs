@@ -52,6 +52,9 @@ pub(crate) struct ModelData {
     /// Also write the report as JSON to this file
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// A column that identifies rows, to name the rows that moved most by it
+    #[arg(long, value_name = "COLUMN")]
+    id: Option<String>,
 }
 
 /// Score every row as it is and with each sensitive value swapped for every other value of
@@ -238,9 +241,14 @@ fn read_model_data(
             post.sensitive
         );
     }
-    let columns = mlops_infer::fairness::columns_read(&model, &common.sensitive);
+    let mut columns = mlops_infer::fairness::columns_read(&model, &common.sensitive);
+    if let Some(id) = &common.id
+        && !columns.contains(id)
+    {
+        columns.push(id.clone());
+    }
     let schema = data.schema()?;
-    for column in &common.sensitive {
+    for column in common.sensitive.iter().chain(&common.id) {
         anyhow::ensure!(
             schema.iter().any(|c| &c.name == column),
             "no column `{column}` in {}; the columns are {}",
@@ -271,7 +279,7 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
     let (model, device, table, data) = read_model_data(common, ctx)?;
     let mut columns = Vec::new();
     for sensitive in &common.sensitive {
-        let counterfactual = mlops_infer::fairness::counterfactual(
+        let mut counterfactual = mlops_infer::fairness::counterfactual(
             &model,
             &device,
             &table,
@@ -280,6 +288,12 @@ fn counterfactual(args: &CounterfactualArgs, ctx: &Context) -> anyhow::Result<Ex
             common.threshold,
         )
         .map_err(|e| in_data(e, &data))?;
+        if let Some(ids) = common.id.as_deref().and_then(|id| table.column(id)) {
+            let ids = ids.to_text();
+            for change in &mut counterfactual.largest {
+                change.id.clone_from(&ids[change.row]);
+            }
+        }
         // Consistency rides along where it can be measured; where it cannot (a multiclass
         // model, no other input, too few rows, a missing input), the report says why.
         let consistency = if model.spec.task == Task::Multiclass {

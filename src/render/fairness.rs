@@ -110,14 +110,19 @@ fn counterfactual_text(out: &mut String, report: &CounterfactualReport) {
         .collect();
     out.push_str(&indent(&table(&header, &rows)));
     if !report.largest.is_empty() {
-        let _ = writeln!(out, "  rows that moved most:");
+        let named_by = if report.largest.iter().any(|r| r.id.is_some()) {
+            "by id"
+        } else {
+            "by position in the data, from 0"
+        };
+        let _ = writeln!(out, "  rows that moved most ({named_by}):");
         let header = ["row", "from", "to", "score", "swapped", "flipped"];
         let rows: Vec<Vec<String>> = report
             .largest
             .iter()
             .map(|r| {
                 vec![
-                    r.row.to_string(),
+                    r.id.clone().unwrap_or_else(|| r.row.to_string()),
                     r.from.clone(),
                     r.to.clone(),
                     format!("{:.4}", r.score),

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::serve::{Server, floats, output};
 use crate::support::TestEnv;
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("crates/mlops-infer/tests/fixtures/trees")
         .join(name)

@@ -60,6 +60,9 @@ pub struct SwapMovement {
 pub struct RowChange {
     /// 0-based, in the table's order.
     pub row: usize,
+    /// The row's id, where the caller names an id column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub from: String,
     pub to: String,
     pub score: f64,
@@ -233,6 +236,7 @@ pub fn counterfactual(
         .into_iter()
         .map(|m| RowChange {
             row: m.row,
+            id: None,
             from: name(ids[m.row]),
             to: name(m.to),
             score: base.scores[m.row],
