@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use mlops_eval::counterfactual::CounterfactualReport;
 use mlops_eval::gates::{Gate, GateResult, Values};
-use mlops_eval::mitigate::{self, Constraint, FitOptions, Objective, Thresholds, Tradeoff};
+use mlops_eval::mitigate::{Constraint, FitOptions, Objective, Thresholds, Tradeoff};
 use mlops_infer::Model;
 use mlops_infer::device::{Device, DeviceChoice};
 use mlops_infer::fairness::Compared;
-use mlops_infer::postprocess::{FittedOn, Method, Postprocess};
+use mlops_infer::postprocess::FittedOn;
 use mlops_infer::spec::{ModelSpec, Task};
 use serde::Serialize;
 
@@ -549,69 +549,35 @@ pub(crate) struct MitigateReport {
 fn mitigate(args: &MitigateArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let dir = ctx.cwd.join(&args.model);
     let spec = ModelSpec::read(&dir.join(mlops_infer::model::SPEC_FILE))?;
-    anyhow::ensure!(
-        spec.task == Task::Binary,
-        "group thresholds are for binary models; `{}` is {}",
-        args.model.display(),
-        spec.task.name()
-    );
-    let classes = spec.classes.as_ref().map_or_else(
-        || vec!["0".to_owned(), "1".to_owned()],
-        mlops_infer::spec::Classes::names,
-    );
     let data = args.read.dataset(ctx, &args.scores)?;
     let table = data.read(&[&args.score, &args.label, &args.sensitive])?;
-    let source = data.describe();
-    anyhow::ensure!(table.rows > 0, "{source} has no rows");
-    let column = |name: &str| table.column(name).expect("read above");
-    let scores = scores_of(column(&args.score), &args.score, &source)?;
-    let labels = labels_of(
-        column(&args.label),
-        &args.label,
-        [&classes[0], &classes[1]],
-        &source,
-    )?;
-    let (keys, ids) = column(&args.sensitive).to_coded();
-    if let Some(row) = ids.iter().position(|&id| id as usize >= keys.len()) {
-        anyhow::bail!(
-            "row {row} of {source}: the sensitive column `{}` is missing; every row needs a group",
-            args.sensitive
-        );
-    }
-    let options = FitOptions {
-        constraint: match args.constraint {
-            ConstraintArg::DemographicParity => Constraint::DemographicParity,
-            ConstraintArg::EqualizedOdds => Constraint::EqualizedOdds,
-            ConstraintArg::TruePositiveRateParity => Constraint::TruePositiveRateParity,
-        },
-        objective: match args.objective {
-            ObjectiveArg::Accuracy => Objective::Accuracy,
-            ObjectiveArg::BalancedAccuracy => Objective::BalancedAccuracy,
-        },
-        grid_size: args.grid_size,
-        flip: args.flip,
-    };
-    let thresholds = mitigate::fit(&scores, &labels, &keys, &ids, &options)?;
-    let tradeoff = mitigate::tradeoff(&scores, &labels, &keys, &ids, args.threshold, &thresholds);
-    let fitted_on = FittedOn {
+    let options = mlops_infer::postprocess::FitFrom {
         data: args
             .scores
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(" "),
-        rows: table.rows,
-        label: args.label.clone(),
         score: args.score.clone(),
-    };
-    let post = Postprocess {
-        method: Method::ThresholdOptimizer,
+        label: args.label.clone(),
         sensitive: args.sensitive.clone(),
+        fit: FitOptions {
+            constraint: match args.constraint {
+                ConstraintArg::DemographicParity => Constraint::DemographicParity,
+                ConstraintArg::EqualizedOdds => Constraint::EqualizedOdds,
+                ConstraintArg::TruePositiveRateParity => Constraint::TruePositiveRateParity,
+            },
+            objective: match args.objective {
+                ObjectiveArg::Accuracy => Objective::Accuracy,
+                ObjectiveArg::BalancedAccuracy => Objective::BalancedAccuracy,
+            },
+            grid_size: args.grid_size,
+            flip: args.flip,
+        },
+        threshold: args.threshold,
         seed: args.seed,
-        thresholds: thresholds.clone(),
-        fitted_on: Some(fitted_on.clone()),
-        tradeoff: Some(tradeoff.clone()),
     };
+    let post = mlops_infer::postprocess::fit(&spec, &table, &options)?;
     if args.output.is_none() && !args.force {
         refuse_tracked(ctx, &args.model)?;
     }
@@ -619,10 +585,10 @@ fn mitigate(args: &MitigateArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let written = mlops_infer::postprocess::write(&dir, copy.as_deref(), &post, args.force)?;
     let report = MitigateReport {
         model: relative(ctx, &written),
-        sensitive: args.sensitive.clone(),
-        fitted_on,
-        thresholds,
-        tradeoff,
+        sensitive: post.sensitive,
+        fitted_on: post.fitted_on.expect("fit records its data"),
+        thresholds: post.thresholds,
+        tradeoff: post.tradeoff.expect("fit records its trade-off"),
     };
     ctx.printer.report(&report, render::fairness::mitigated)?;
     Ok(ExitStatus::Success)
@@ -649,57 +615,4 @@ fn refuse_tracked(ctx: &Context, model: &Path) -> anyhow::Result<()> {
 /// `path` relative to the current directory where it lies under it.
 fn relative(ctx: &Context, path: &Path) -> PathBuf {
     path.strip_prefix(&ctx.cwd).unwrap_or(path).to_path_buf()
-}
-
-/// A score column as finite numbers.
-fn scores_of(
-    column: &mlops_data::table::Column,
-    name: &str,
-    source: &str,
-) -> anyhow::Result<Vec<f64>> {
-    let Some(values) = column.to_floats() else {
-        anyhow::bail!("the score column `{name}` of {source} is text; it must hold numbers");
-    };
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(row, v)| match v {
-            Some(v) if v.is_finite() => Ok(v),
-            _ => {
-                anyhow::bail!("row {row} of {source}: the score `{name}` is missing or not finite")
-            }
-        })
-        .collect()
-}
-
-/// A label column as whether each row is the model's `positive` class; every label must be
-/// one of the model's two classes.
-fn labels_of(
-    column: &mlops_data::table::Column,
-    name: &str,
-    [negative, positive]: [&str; 2],
-    source: &str,
-) -> anyhow::Result<Vec<bool>> {
-    let (labels, ids) = column.to_coded();
-    // A boolean column's `true` is class 1.
-    let is_positive = |label: &str| label == positive || (positive == "1" && label == "true");
-    if labels.len() > 2 {
-        anyhow::bail!(
-            "the label column `{name}` of {source} holds {} values ({}); group thresholds are for two classes",
-            labels.len(),
-            labels.join(", ")
-        );
-    }
-    let is_negative = |label: &str| label == negative || (negative == "0" && label == "false");
-    ids.iter()
-        .enumerate()
-        .map(|(row, &id)| match labels.get(id as usize) {
-            Some(label) if is_positive(label) => Ok(true),
-            Some(label) if is_negative(label) => Ok(false),
-            Some(label) => anyhow::bail!(
-                "row {row} of {source}: the label `{name}` is `{label}`, which is not one of the model's classes ({negative}, {positive})"
-            ),
-            None => anyhow::bail!("row {row} of {source}: the label `{name}` is missing"),
-        })
-        .collect()
 }

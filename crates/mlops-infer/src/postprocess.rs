@@ -21,12 +21,13 @@ use std::path::{Path, PathBuf};
 
 use mlops_core::rng::SplitMix;
 use mlops_core::yaml::Value;
-use mlops_eval::mitigate::{Thresholds, Tradeoff};
+use mlops_data::table::{Column, Table};
+use mlops_eval::mitigate::{self, FitOptions, Thresholds, Tradeoff};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::SPEC_FILE;
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, Task};
 
 /// The key in `model.yaml`.
 pub const KEY: &str = "postprocess";
@@ -129,6 +130,130 @@ impl Postprocess {
         }
         mix.uniform()
     }
+}
+
+/// What group thresholds are fitted from: scored rows, named as the command line named them,
+/// and the columns that hold each row's score, label and group.
+#[derive(Debug, Clone)]
+pub struct FitFrom {
+    pub data: String,
+    pub score: String,
+    pub label: String,
+    pub sensitive: String,
+    pub fit: FitOptions,
+    /// The single threshold the model used before, for the trade-off.
+    pub threshold: f64,
+    pub seed: u64,
+}
+
+/// Fits group thresholds for the binary model `spec` on the scored rows of `table` (which
+/// holds the three columns `from` names), with the trade-off they make.
+///
+/// # Errors
+/// [`Error::Argument`] for a model that is not binary, a score that is text, missing or not
+/// finite, a label outside the model's two classes, a row without a group; what
+/// [`mitigate::fit`] refuses (a group whose rows have one label).
+pub fn fit(spec: &ModelSpec, table: &Table, from: &FitFrom) -> Result<Postprocess> {
+    if spec.task != Task::Binary {
+        return Err(Error::Argument(format!(
+            "group thresholds are for binary models; this model is {}",
+            spec.task.name()
+        )));
+    }
+    let source = &from.data;
+    if table.rows == 0 {
+        return Err(Error::Argument(format!("{source} has no rows")));
+    }
+    let column = |name: &str| {
+        table
+            .column(name)
+            .ok_or_else(|| Error::Argument(format!("no column `{name}` in {source}")))
+    };
+    let classes = spec.classes.as_ref().map_or_else(
+        || vec!["0".to_owned(), "1".to_owned()],
+        crate::spec::Classes::names,
+    );
+    let scores = scores_of(column(&from.score)?, &from.score, source)?;
+    let labels = labels_of(
+        column(&from.label)?,
+        &from.label,
+        [&classes[0], &classes[1]],
+        source,
+    )?;
+    let (keys, ids) = column(&from.sensitive)?.to_coded();
+    if let Some(row) = ids.iter().position(|&id| id as usize >= keys.len()) {
+        return Err(Error::Argument(format!(
+            "row {row} of {source}: the sensitive column `{}` is missing; every row needs a group",
+            from.sensitive
+        )));
+    }
+    let thresholds = mitigate::fit(&scores, &labels, &keys, &ids, &from.fit)?;
+    let tradeoff = mitigate::tradeoff(&scores, &labels, &keys, &ids, from.threshold, &thresholds);
+    Ok(Postprocess {
+        method: Method::ThresholdOptimizer,
+        sensitive: from.sensitive.clone(),
+        seed: from.seed,
+        thresholds,
+        fitted_on: Some(FittedOn {
+            data: from.data.clone(),
+            rows: table.rows,
+            label: from.label.clone(),
+            score: from.score.clone(),
+        }),
+        tradeoff: Some(tradeoff),
+    })
+}
+
+/// A score column as finite numbers.
+fn scores_of(column: &Column, name: &str, source: &str) -> Result<Vec<f64>> {
+    let Some(values) = column.to_floats() else {
+        return Err(Error::Argument(format!(
+            "the score column `{name}` of {source} is text; it must hold numbers"
+        )));
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(row, v)| match v {
+            Some(v) if v.is_finite() => Ok(v),
+            _ => Err(Error::Argument(format!(
+                "row {row} of {source}: the score `{name}` is missing or not finite"
+            ))),
+        })
+        .collect()
+}
+
+/// A label column as whether each row is the model's positive class; every label must be one
+/// of the model's two classes (a boolean column's `true` and `false` stand for 1 and 0).
+fn labels_of(
+    column: &Column,
+    name: &str,
+    [negative, positive]: [&str; 2],
+    source: &str,
+) -> Result<Vec<bool>> {
+    let (labels, ids) = column.to_coded();
+    if labels.len() > 2 {
+        return Err(Error::Argument(format!(
+            "the label column `{name}` of {source} holds {} values ({}); group thresholds are for two classes",
+            labels.len(),
+            labels.join(", ")
+        )));
+    }
+    let is_positive = |label: &str| label == positive || (positive == "1" && label == "true");
+    let is_negative = |label: &str| label == negative || (negative == "0" && label == "false");
+    ids.iter()
+        .enumerate()
+        .map(|(row, &id)| match labels.get(id as usize) {
+            Some(label) if is_positive(label) => Ok(true),
+            Some(label) if is_negative(label) => Ok(false),
+            Some(label) => Err(Error::Argument(format!(
+                "row {row} of {source}: the label `{name}` is `{label}`, which is not one of the model's classes ({negative}, {positive})"
+            ))),
+            None => Err(Error::Argument(format!(
+                "row {row} of {source}: the label `{name}` is missing"
+            ))),
+        })
+        .collect()
 }
 
 /// Puts `post` under `postprocess:` in the `model.yaml` of the model directory `dir`, or, with
