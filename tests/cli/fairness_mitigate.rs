@@ -267,7 +267,7 @@ fn serve_decides_by_the_group_thresholds_as_predict_does() {
             Value::Object(record)
         })
         .collect();
-    let server = Server::start(&env, &["models/credit-fair"]);
+    let server = Server::start(&env, &["models/credit-fair", "--log-dir", "logs"]);
     let answer = server.post("/invocations", &json!({ "dataframe_records": records }));
     let predictions = answer["predictions"].as_array().expect("predictions");
     for (row, (served, file)) in predictions.iter().zip(&rows).enumerate() {
@@ -301,6 +301,17 @@ fn serve_decides_by_the_group_thresholds_as_predict_does() {
         assert!(answer.to_string().contains(says), "{answer}");
     }
     assert!(server.terminate());
+    // The log keeps each answered row's group, so fairness can be measured on live traffic.
+    let logged = crate::serve_log::logged_batches(&env.path("logs"));
+    let genders: usize = logged
+        .iter()
+        .map(|b| {
+            b.column_by_name("gender")
+                .expect("the log has the sensitive column")
+                .len()
+        })
+        .sum();
+    assert_eq!(genders, records.len());
 }
 
 #[test]

@@ -295,8 +295,18 @@ pub(crate) fn check_columns(name: &str, model: &mlops_infer::Model) -> Result<()
         .into_iter()
         .map(|(output, _)| output)
         .collect();
-    for feature in &model.features {
-        let column = feature.column();
+    // The request's columns: the inputs, and the column group thresholds read beside them.
+    let keyed = model
+        .spec
+        .postprocess
+        .as_ref()
+        .map(|p| p.sensitive.as_str());
+    let columns = model
+        .features
+        .iter()
+        .map(mlops_data::rows::Feature::column)
+        .chain(keyed);
+    for column in columns {
         let clashes = if OWN_COLUMNS.contains(&column) {
             "the prediction log's own column"
         } else if outputs.iter().any(|o| o == column) {
