@@ -2,7 +2,8 @@
 //! pipeline: its card lists the lineage (stages, data digests and schemas, params), both
 //! evaluations (as trained, and after mitigation), the counterfactual check, metrics and drift,
 //! and what is missing; an old version keeps its own reports; `card.yaml` is read at the
-//! version's commit and checked.
+//! version's commit and checked. A stage's output that has an eval report's keys but another
+//! schema is listed as missing, naming the file.
 
 use std::path::{Path, PathBuf};
 
@@ -389,4 +390,56 @@ fn an_old_version_keeps_its_reports_and_card_yaml_is_read_at_its_commit() {
         ],
     );
     assert!(err.contains("params.yaml"), "{err}");
+}
+
+#[test]
+fn a_report_that_does_not_read_is_listed_as_missing() {
+    let env = TestEnv::new();
+    env.write(
+        "mlops.yaml",
+        "stages:
+  train:
+    cmd: mkdir -p models/m && cp spec.yaml models/m/model.yaml
+    deps: [spec.yaml]
+    outs: [models/m]
+  evaluate:
+    cmd: mkdir -p reports && cp drifted.json reports/eval.json && cp notes.json reports/notes.json
+    deps: [models/m, drifted.json, notes.json]
+    outs: [reports]
+",
+    )
+    // An eval report's keys with another schema; and a file that is no report at all.
+    .write(
+        "drifted.json",
+        r#"{"task": 1, "rows": 10, "overall": [0.9], "passed": "yes"}"#,
+    )
+    .write("notes.json", r#"{"task": "binary", "passed": true}"#)
+    .write("spec.yaml", "task: binary\n");
+    env.run(&["-q", "run"]);
+
+    let value = env.json(&["model", "card", "models/m"]);
+    let card: Card = serde_json::from_value(value).expect("the card's schema");
+    let sections = card.sections_missing();
+    assert!(
+        sections.contains(&"eval report reports/eval.json") && sections.contains(&"evaluations"),
+        "{:?}",
+        card.missing
+    );
+    assert!(
+        !sections.iter().any(|s| s.contains("notes.json")),
+        "{sections:?}"
+    );
+    let why = &card
+        .missing
+        .iter()
+        .find(|m| m.section == "eval report reports/eval.json")
+        .expect("listed")
+        .why;
+    assert!(
+        why.starts_with(
+            "`reports/eval.json` (stage `evaluate`) looks like an `mlops eval` report but does not read: "
+        ) && why.contains("invalid type")
+            && !why.contains('\n'),
+        "{why}"
+    );
 }

@@ -5,7 +5,8 @@
 //! `metrics.json`, the `mlops eval` and `mlops fairness` reports downstream of it (and of the
 //! model a mitigated one was made from), its `postprocess:` record, metrics files, `mlops drift`
 //! and `mlops monitor` reports of the stages related to it, and free text from a `card.yaml`.
-//! Each section it cannot fill is listed in [`Card::missing`] with the reason.
+//! Each section it cannot fill is listed in [`Card::missing`] with the reason, and so is each
+//! file that has a report's keys but does not read as one.
 //!
 //! A registered version is read at its commit: committed files from git's objects, tracked data
 //! from the cache by the digests that commit records (`source`, private), so the card of an old
@@ -247,7 +248,7 @@ pub fn assemble(
         match given_report(ws.root(), path)? {
             Found::Eval(e) => card.evaluations.push(e),
             Found::Fairness(f) => card.fairness_checks.push(f),
-            Found::Drift(_) | Found::Monitor(_) => {}
+            Found::Drift(_) | Found::Monitor(_) | Found::Unreadable { .. } => {}
         }
     }
     still_missing(&card, &side, &mut missing);
@@ -276,7 +277,7 @@ fn still_missing(card: &Card, side: &Snapshot<'_>, missing: &mut Vec<Missing>) {
         missing.push(Missing::new(
             "evaluations",
             format!(
-                "no `mlops eval` report among the outputs of the stages downstream of `{}` in mlops.lock{}, and none given with --eval",
+                "no readable `mlops eval` report among the outputs of the stages downstream of `{}` in mlops.lock{}, and none given with --eval",
                 card.path.display(),
                 at(side, card.revision.as_ref())
             ),
@@ -286,7 +287,7 @@ fn still_missing(card: &Card, side: &Snapshot<'_>, missing: &mut Vec<Missing>) {
         missing.push(Missing::new(
             "counterfactual",
             format!(
-                "no `mlops fairness counterfactual` or `consistency` report (`-o FILE`) among the outputs of the stages downstream of `{}`, and none given with --eval",
+                "no readable `mlops fairness counterfactual` or `consistency` report (`-o FILE`) among the outputs of the stages downstream of `{}`, and none given with --eval",
                 card.path.display()
             ),
         ));
@@ -439,10 +440,7 @@ fn from_lock(
             .filter(|(path, stage)| order.contains(stage) && *path != card.path)
             .map(|(path, _)| *path),
     );
-    let mut downstream: BTreeSet<&str> = BTreeSet::new();
-    for root in &roots {
-        downstream.extend(graph.downstream(root));
-    }
+    let mut downstream: BTreeSet<&str> = roots.iter().flat_map(|r| graph.downstream(r)).collect();
     let mut known: BTreeSet<&str> = order.iter().copied().collect();
     downstream.retain(|s| !known.contains(s));
     known.extend(downstream.iter().copied());
@@ -485,7 +483,9 @@ fn from_lock(
                     read_from,
                     ran_at: ran_at.clone(),
                 };
-                match reports::detect(&bytes, origin.clone()) {
+                let found = reports::detect(&bytes, origin.clone());
+                missing.extend(unreadable(found.as_ref(), &origin, related));
+                match found {
                     Some(Found::Eval(mut e)) if related => {
                         e.model = graph
                             .nearest(name, &model_paths)
@@ -495,7 +495,7 @@ fn from_lock(
                     Some(Found::Fairness(f)) if related => card.fairness_checks.push(f),
                     Some(Found::Drift(d)) => card.drift.push(d),
                     Some(Found::Monitor(m)) => card.monitoring.push(m),
-                    None if is_metrics && related => {
+                    None | Some(Found::Unreadable { .. }) if is_metrics && related => {
                         card.metrics.extend(reports::metrics_file(&bytes, origin));
                     }
                     _ => {}
@@ -525,6 +525,24 @@ fn model_dirs<'l>(lock: &'l LockFile, side: &Snapshot<'_>) -> Vec<(&'l Path, &'l
         .collect()
 }
 
+/// The missing entry of a stage's output that has a report's keys but does not read as one:
+/// listed where a report that reads would be shown (eval and fairness reports of related
+/// stages, drift and monitor reports of any), never dropped silently. Declared as `metrics:`,
+/// it is still shown as the metrics file it is.
+fn unreadable(found: Option<&Found>, origin: &Origin, related: bool) -> Option<Missing> {
+    let Some(Found::Unreadable { kind, error }) = found else {
+        return None;
+    };
+    (related || matches!(*kind, "drift" | "monitor")).then(|| Missing {
+        section: format!("{kind} report {}", origin.file.display()),
+        why: format!(
+            "`{}` (stage `{}`) looks like an `mlops {kind}` report but does not read: {error}",
+            origin.file.display(),
+            origin.stage.as_deref().unwrap_or_default()
+        ),
+    })
+}
+
 /// The missing entries of the metrics and drift sections, when the lock gave none.
 fn empty_reports(card: &Card, where_: &str, missing: &mut Vec<Missing>) {
     if card.metrics.is_empty() {
@@ -536,7 +554,7 @@ fn empty_reports(card: &Card, where_: &str, missing: &mut Vec<Missing>) {
     if card.drift.is_empty() && card.monitoring.is_empty() {
         missing.push(Missing::new(
             "drift",
-            format!("no `mlops drift` or `mlops monitor` report among the outputs of the stages of the lineage, downstream of it or reading its inputs{where_}"),
+            format!("no readable `mlops drift` or `mlops monitor` report among the outputs of the stages of the lineage, downstream of it or reading its inputs{where_}"),
         ));
     }
 }

@@ -202,6 +202,12 @@ pub(crate) enum Found {
     Fairness(FairnessCheck),
     Drift(Drift),
     Monitor(Monitoring),
+    /// It has the keys of a report of the command `kind` (`eval`, `fairness`, `drift`,
+    /// `monitor`) but does not read as one (another version's schema): `error` says why.
+    Unreadable {
+        kind: &'static str,
+        error: String,
+    },
 }
 
 /// The report in `bytes`, if they hold one of the kinds a card shows.
@@ -209,17 +215,26 @@ pub(crate) fn detect(bytes: &[u8], origin: Origin) -> Option<Found> {
     let value: Value = serde_json::from_slice(bytes).ok()?;
     let object = value.as_object()?;
     let has = |keys: &[&str]| keys.iter().all(|k| object.contains_key(*k));
+    let read = |kind, found: Result<Found, serde_json::Error>| {
+        found.unwrap_or_else(|e| Found::Unreadable {
+            kind,
+            error: e.to_string().replace('\n', " "),
+        })
+    };
     if has(&["task", "overall", "passed"]) {
-        return eval(value, origin).map(Found::Eval);
+        return Some(read("eval", eval(value, origin).map(Found::Eval)));
     }
     if has(&["model", "data", "columns", "passed"]) {
-        return fairness_check(value, origin).map(Found::Fairness);
+        return Some(read(
+            "fairness",
+            fairness_check(value, origin).map(Found::Fairness),
+        ));
     }
     if has(&["reference", "batches", "dataset_drift"]) {
-        return drift(value, origin).map(Found::Drift);
+        return Some(read("drift", drift(value, origin).map(Found::Drift)));
     }
     if has(&["window", "windows", "alerts", "metrics"]) {
-        return monitor(value, origin).map(Found::Monitor);
+        return Some(read("monitor", monitor(value, origin).map(Found::Monitor)));
     }
     None
 }
@@ -228,8 +243,17 @@ pub(crate) fn detect(bytes: &[u8], origin: Origin) -> Option<Found> {
 /// neither.
 pub(crate) fn given_report(bytes: &[u8], origin: Origin) -> Result<Found, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    if let Some(found @ (Found::Eval(_) | Found::Fairness(_))) = detect(bytes, origin) {
-        return Ok(found);
+    match detect(bytes, origin) {
+        Some(found @ (Found::Eval(_) | Found::Fairness(_))) => return Ok(found),
+        Some(Found::Unreadable {
+            kind: kind @ ("eval" | "fairness"),
+            error,
+        }) => {
+            return Err(format!(
+                "it looks like an `mlops {kind}` report but does not read: {error}"
+            ));
+        }
+        _ => {}
     }
     let keys: Vec<String> = value
         .as_object()
@@ -379,8 +403,8 @@ pub(super) fn numbers<'a>(
         .collect()
 }
 
-fn eval(value: Value, origin: Origin) -> Option<Evaluation> {
-    let r: EvalJson = serde_json::from_value(value).ok()?;
+fn eval(value: Value, origin: Origin) -> Result<Evaluation, serde_json::Error> {
+    let r: EvalJson = serde_json::from_value(value)?;
     let overall = r
         .overall
         .iter()
@@ -416,7 +440,7 @@ fn eval(value: Value, origin: Origin) -> Option<Evaluation> {
         })
         .collect();
     let fairness = r.fairness.map(fairness);
-    Some(Evaluation {
+    Ok(Evaluation {
         origin,
         task: r.task,
         rows: r.rows,
@@ -469,8 +493,8 @@ fn gates(gates: Vec<GateJson>) -> Vec<Gate> {
         .collect()
 }
 
-fn fairness_check(value: Value, origin: Origin) -> Option<FairnessCheck> {
-    let r: FairnessCheckJson = serde_json::from_value(value).ok()?;
+fn fairness_check(value: Value, origin: Origin) -> Result<FairnessCheck, serde_json::Error> {
+    let r: FairnessCheckJson = serde_json::from_value(value)?;
     let columns = r
         .columns
         .into_iter()
@@ -484,7 +508,7 @@ fn fairness_check(value: Value, origin: Origin) -> Option<FairnessCheck> {
             consistency: c.consistency.and_then(|c| c.consistency),
         })
         .collect();
-    Some(FairnessCheck {
+    Ok(FairnessCheck {
         origin,
         model: r.model,
         data: r.data,
@@ -524,8 +548,8 @@ struct ColumnJson {
     drifted: bool,
 }
 
-fn drift(value: Value, origin: Origin) -> Option<Drift> {
-    let r: DriftJson = serde_json::from_value(value).ok()?;
+fn drift(value: Value, origin: Origin) -> Result<Drift, serde_json::Error> {
+    let r: DriftJson = serde_json::from_value(value)?;
     let batches: Vec<BatchDrift> = r
         .batches
         .into_iter()
@@ -547,7 +571,7 @@ fn drift(value: Value, origin: Origin) -> Option<Drift> {
         .collect();
     drifted.sort();
     drifted.dedup();
-    Some(Drift {
+    Ok(Drift {
         origin,
         reference: r.reference.source,
         reference_rows: r.reference.rows,
@@ -592,9 +616,9 @@ struct AlertJson {
     fired: Vec<String>,
 }
 
-fn monitor(value: Value, origin: Origin) -> Option<Monitoring> {
-    let r: MonitorJson = serde_json::from_value(value).ok()?;
-    Some(Monitoring {
+fn monitor(value: Value, origin: Origin) -> Result<Monitoring, serde_json::Error> {
+    let r: MonitorJson = serde_json::from_value(value)?;
+    Ok(Monitoring {
         origin,
         window: r.window,
         windows: r.windows.len(),
@@ -736,6 +760,18 @@ mod tests {
         };
         assert_eq!(m.out_of_band, ["drift.x"]);
         assert_eq!(m.alerts[0].fired, ["a"]);
+
+        // A report's keys with another schema: said, not dropped.
+        let drifted = br#"{"task":"binary","rows":10,"overall":[0.9],"passed":"yes"}"#;
+        let Some(Found::Unreadable { kind, error }) = detect(drifted, origin()) else {
+            panic!("an unreadable eval report");
+        };
+        assert_eq!(kind, "eval");
+        assert!(error.contains("invalid type"), "{error}");
+        let Err(err) = given_report(drifted, origin()) else {
+            panic!("not readable");
+        };
+        assert!(err.contains("looks like an `mlops eval` report"), "{err}");
 
         assert!(detect(br#"{"accuracy": 0.9}"#, origin()).is_none());
         assert!(detect(b"not json", origin()).is_none());
