@@ -300,3 +300,68 @@ fn drift_refuses_a_reference_condition_for_a_profile_and_filters_the_current_sid
         serde_json::json!(rows().iter().filter(|r| holds(r)).count())
     );
 }
+
+/// `is null` asks for the rows a comparison leaves out (issue 24): in a CSV with empty incomes,
+/// `income is null` keeps those rows, `income is not null` the others, and a Hive directory
+/// `__HIVE_DEFAULT_PARTITION__` is the partition whose value is missing.
+#[test]
+fn is_null_keeps_the_rows_where_a_value_is_missing() {
+    let env = TestEnv::bare();
+    env.write(
+        "gaps.csv",
+        "age,income,plan\n30,,basic\n41,52000,pro\n25,,plus\n60,71000,\n38,48000,pro\n",
+    );
+    let profiled = |condition: &str| {
+        env.json(&[
+            "profile",
+            "gaps.csv",
+            "-o",
+            "g.profile",
+            "--where",
+            condition,
+        ])["rows"]
+            .clone()
+    };
+    assert_eq!(profiled("income is null"), serde_json::json!(2));
+    assert_eq!(profiled("income is not null"), serde_json::json!(3));
+    assert_eq!(profiled("not (income is null)"), serde_json::json!(3));
+    assert_eq!(
+        profiled("income > 0 or income is null"),
+        serde_json::json!(5)
+    );
+    assert_eq!(
+        profiled("income is null or plan is null"),
+        serde_json::json!(3)
+    );
+    let rows = rows();
+    for (dir, chunk) in [
+        ("eu", &rows[..30]),
+        ("__HIVE_DEFAULT_PARTITION__", &rows[30..50]),
+    ] {
+        write_parquet(
+            &env.path(&format!("hive/region={dir}/part-0.parquet")),
+            chunk,
+            50,
+        );
+    }
+    let hive = |condition: &str| {
+        env.json(&["profile", "hive", "-o", "h.profile", "--where", condition])["rows"].clone()
+    };
+    assert_eq!(hive("region is null"), serde_json::json!(20));
+    assert_eq!(hive("region is not null"), serde_json::json!(30));
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "profile",
+            "gaps.csv",
+            "-o",
+            "g.profile",
+            "--where",
+            "income is nul",
+        ],
+    );
+    assert!(
+        stderr.contains("expected `null` after `is`, found `nul` at column 11"),
+        "{stderr}"
+    );
+}

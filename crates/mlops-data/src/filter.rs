@@ -20,6 +20,9 @@
 //!   condition is unknown is dropped, as in SQL: `x != 1` keeps no row where
 //!   `x` is missing. `not` of unknown is unknown; `and` and `or` decide where one side does
 //!   (`false and unknown` is false, `true or unknown` is true).
+//! - `x is null` holds where `x` is missing (null, NaN, `0 / 0`), `x is not null` where it is
+//!   not, for any column type; neither is ever unknown. A partition value is missing only as
+//!   `__HIVE_DEFAULT_PARTITION__`.
 //!
 //! The evaluation lives in `eval`; the statistics and partition checks in `prune`.
 

@@ -1,8 +1,10 @@
 //! Gates on a drift report: `share_drifted < 0.3`, `column(income).psi < 0.2`,
 //! `column(age).missing_share_cur <= 0.05 and rows >= 1000`. A gate is a condition of the
 //! expression language (`mlops-expr`: arithmetic, comparisons with an optional `+-` tolerance on
-//! `==`/`!=`, `and`, `or`, `not`) whose names are a batch's values and `column(NAME).FIELD`;
-//! it is checked on every batch and fails when it fails on any.
+//! `==`/`!=`, `and`, `or`, `not`, `is null`) whose names are a batch's values and
+//! `column(NAME).FIELD`; it is checked on every batch and fails when it fails on any. A column
+//! field with no value (a column not tested in the batch, a distance's `p_value`) is undefined,
+//! so `column(x).p_value is null` holds there.
 
 use mlops_expr::{Evaluation, Expr, Path, Resolved, Resolver, Value};
 use serde::Serialize;
@@ -408,6 +410,11 @@ mod tests {
             // A column that was not tested is undefined: `or` with a true side still passes.
             ("column(x).psi < 0.2 or rows > 1", true, None),
             ("column(x).psi < 0.2 and rows > 1", false, None),
+            // `is null` asks whether a value is undefined, and is never undefined itself.
+            ("column(x).psi is null", true, None),
+            ("column(x).psi is not null", false, None),
+            ("not (column(x).psi is null) or rows is null", false, None),
+            ("rows is not null and share_drifted is null", false, None),
         ];
         for (text, passed, value) in cases {
             let result = Gate::parse(text).expect(text).check(&batch());

@@ -2,8 +2,8 @@
 //! `slices.min(recall) >= 0.6` or `roc_auc >= baseline - 0.01` that decide whether CI passes.
 //!
 //! A gate is a condition of the expression language (`mlops-expr`: arithmetic, comparisons with
-//! an optional `+-` tolerance on `==`/`!=`, `and`, `or`, `not`). Its names are a report's metrics
-//! by dotted path, `slices.min(METRIC)` / `slices.max(METRIC)`, and `baseline.<path>` (the
+//! an optional `+-` tolerance on `==`/`!=`, `and`, `or`, `not`, `is null`). Its names are a
+//! report's metrics by dotted path, `slices.min(METRIC)` / `slices.max(METRIC)`, and `baseline.<path>` (the
 //! metric in the baseline report) or `baseline` alone (the comparison's left-hand metric in the
 //! baseline report). This module checks the names against the report and resolves them.
 
@@ -82,6 +82,9 @@ fn term(path: &Path) -> Result<Term<'_>, String> {
     })
 }
 
+/// Why a gate naming a baseline metric fails without a baseline report.
+const NO_BASELINE: &str = "the gate needs a baseline report (--baseline)";
+
 /// A parsed gate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
@@ -145,6 +148,17 @@ impl Gate {
                 }
             }
         }
+        // `baseline` alone stands for the metric it is compared with, so it has none to test.
+        for operand in expr.null_tests() {
+            for path in operand.paths() {
+                if term(path) == Ok(Term::Baseline(None)) {
+                    return Err(refuse(
+                        path,
+                        "`baseline` alone needs a single metric on the left; test one metric, as in `baseline.accuracy is null`".into(),
+                    ));
+                }
+            }
+        }
         Ok(Self {
             text: text.to_owned(),
             expr,
@@ -171,6 +185,23 @@ impl Gate {
         baseline: Option<&dyn Values>,
     ) -> Result<GateResult, UnknownMetric> {
         self.check_names(report, baseline)?;
+        // Without a baseline report, `baseline.x is null` would hold; the gate fails instead, as
+        // a comparison with a baseline metric does.
+        let tests_baseline = self.expr.null_tests().into_iter().any(|operand| {
+            operand
+                .paths()
+                .into_iter()
+                .any(|p| matches!(term(p), Ok(Term::Baseline(_))))
+        });
+        if baseline.is_none() && tests_baseline {
+            return Ok(GateResult {
+                value: None,
+                threshold: None,
+                passed: false,
+                margin: None,
+                reason: Some(NO_BASELINE.to_owned()),
+            });
+        }
         let names = Names {
             report,
             baseline,
@@ -268,7 +299,7 @@ impl Resolver for Names<'_> {
             Ok(Term::SliceMin(m)) => extreme(self.report.slice_values(m), f64::min, m),
             Ok(Term::SliceMax(m)) => extreme(self.report.slice_values(m), f64::max, m),
             Ok(Term::Baseline(name)) => match self.baseline {
-                None => Err("the gate needs a baseline report (--baseline)".to_owned()),
+                None => Err(NO_BASELINE.to_owned()),
                 Some(baseline) => match name.as_deref().or(bound_to(self.bound, path)) {
                     Some(name) => lookup(baseline, name),
                     None => return Resolved::Unknown,
@@ -371,6 +402,42 @@ mod tests {
             result.reason.as_deref(),
             Some("`recall` is undefined: no positive labels")
         );
+    }
+
+    #[test]
+    fn is_null_asks_whether_a_metric_is_undefined() {
+        let passed = |text: &str, baseline: Option<&dyn Values>| {
+            let result = Gate::parse(text)
+                .expect(text)
+                .evaluate(&report(0.9), baseline)
+                .expect(text);
+            (result.passed, result.reason)
+        };
+        assert_eq!(passed("recall is null", None), (true, None));
+        assert_eq!(passed("recall is not null", None), (false, None));
+        assert_eq!(passed("not (recall is null)", None), (false, None));
+        assert_eq!(passed("accuracy is not null", None), (true, None));
+        assert_eq!(
+            passed("recall is null or recall >= 0.5", None),
+            (true, None)
+        );
+        let base = report(0.9);
+        assert_eq!(
+            passed("baseline.accuracy is not null", Some(&base)),
+            (true, None)
+        );
+        // Without a baseline report the gate fails, as a comparison with one does.
+        assert_eq!(
+            passed("baseline.recall is null", None),
+            (false, Some(NO_BASELINE.to_owned()))
+        );
+        let unknown = Gate::parse("wobble is null")
+            .expect("parse")
+            .evaluate(&report(0.9), None)
+            .expect_err("unknown");
+        assert_eq!(unknown.name, "wobble");
+        let alone = Gate::parse("baseline is null").expect_err("alone");
+        assert_eq!(alone.column, 1);
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub enum Kind {
         right: Box<Node>,
         tolerance: Option<f64>,
     },
+    /// `x is null`, or `x is not null` when `negated`: whether `x` has no value. Never itself
+    /// undefined.
+    IsNull { operand: Box<Node>, negated: bool },
     /// `not x`.
     Not(Box<Node>),
     /// `a and b and ...`, each operand a condition.
@@ -137,6 +140,17 @@ impl Node {
         found
     }
 
+    /// The operand of each `x is null` and `x is not null`, in the order written.
+    pub fn null_tests(&self) -> Vec<&Node> {
+        let mut found = Vec::new();
+        self.visit(&mut |node| {
+            if let Kind::IsNull { operand, .. } = &node.kind {
+                found.push(&**operand);
+            }
+        });
+        found
+    }
+
     /// The name this node is, if it is a name alone.
     pub fn as_path(&self) -> Option<&Path> {
         match &self.kind {
@@ -151,6 +165,7 @@ impl Node {
         match &self.kind {
             Kind::Number(_) | Kind::Text(_) | Kind::Bool(_) | Kind::Path(_) => {}
             Kind::Negate(inner) | Kind::Not(inner) => inner.visit(f),
+            Kind::IsNull { operand, .. } => operand.visit(f),
             Kind::Arith(first, rest) => {
                 first.visit(f);
                 for (_, node) in rest {

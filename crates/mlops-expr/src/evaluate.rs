@@ -5,6 +5,8 @@
 //! its reason, `not` of it is undefined, and `and`/`or` follow three-valued logic (`false and
 //! undefined` is false, `true or undefined` is true, otherwise undefined). Every operand is
 //! evaluated, never cut short, so that an unknown name is an error wherever it stands.
+//! `x is null` asks whether `x` is undefined (a NaN counts as undefined) and is itself always
+//! true or false, so `x is not null` and `not (x is null)` agree.
 
 use crate::ast::{ArithOp, CompareOp, Kind, Node, Path};
 use crate::error::ParseError;
@@ -102,6 +104,10 @@ impl Evaluator<'_> {
             } => {
                 let (left, right) = (self.node(left)?, self.node(right)?);
                 self.compare(node, &left, *op, &right, *tolerance)?
+            }
+            // Whether the operand has no value: known even when the operand is undefined.
+            Kind::IsNull { operand, negated } => {
+                Ok(Value::Bool(self.node(operand)?.is_err() != *negated))
             }
             Kind::Not(inner) => self.condition(inner, "not")?.map(|b| Value::Bool(!b)),
             Kind::And(nodes) => self.logic(nodes, "and", false)?,

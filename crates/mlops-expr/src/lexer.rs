@@ -21,6 +21,9 @@ pub(crate) enum Tok {
     Not,
     True,
     False,
+    /// `is`, of `x is null` and `x is not null`.
+    Is,
+    Null,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +180,8 @@ impl Lexer<'_> {
                     "not" => return Ok(Tok::Not),
                     "true" => return Ok(Tok::True),
                     "false" => return Ok(Tok::False),
+                    "is" => return Ok(Tok::Is),
+                    "null" => return Ok(Tok::Null),
                     _ => {}
                 }
             }

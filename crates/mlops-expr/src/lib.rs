@@ -17,7 +17,8 @@
 //! or      := and ("or" and)*
 //! and     := not ("and" not)*
 //! not     := "not" not | compare
-//! compare := sum (CMP sum (("+-" | "±") NUMBER)?)?     CMP: >= <= > < == !=
+//! compare := sum (CMP sum (("+-" | "±") NUMBER)? | "is" "not"? "null")?
+//!                                                   CMP: >= <= > < == !=
 //! sum     := product (("+" | "-") product)*
 //! product := unary (("*" | "/") unary)*
 //! unary   := ("-" | "+") unary | primary
@@ -28,7 +29,16 @@
 //! A NUMBER is written as `12`, `0.8`, `.5` or `1e-9`; TEXT is quoted with `"` or `'`; a WORD is
 //! letters, digits, `_` and `@`, starting with a letter or `_`. An ARG is a name such as a column:
 //! quoted, or as written up to `,` or `)` (`column(income (net))` needs quotes).
-//! Comparisons do not chain (`0 < a < 1` is `0 < a and a < 1`).
+//! Comparisons do not chain (`0 < a < 1` is `0 < a and a < 1`). `and`, `or`, `not`, `true`,
+//! `false`, `is` and `null` are keywords where they stand alone (`is.x` and `x.null` are names);
+//! a column spelt as one is written `column(null)` where the caller takes `column(NAME)`.
+//!
+//! # Missing values
+//!
+//! `x is null` is true when `x` has no value (the caller's "undefined", or NaN) and false when it
+//! has one; `x is not null` is its negation. It is never itself undefined, so `not (x is null)`
+//! and `x is not null` agree, while a comparison with a missing value is undefined. An unknown
+//! name is an error here as anywhere.
 //!
 //! # `==` means one thing
 //!
@@ -143,6 +153,11 @@ impl Expr {
     /// Every comparison, in the order written.
     pub fn comparisons(&self) -> Vec<Comparison<'_>> {
         self.root.comparisons()
+    }
+
+    /// The operand of each `x is null` and `x is not null`, in the order written.
+    pub fn null_tests(&self) -> Vec<&Node> {
+        self.root.null_tests()
     }
 
     /// Checks the expression for a caller whose names are all numbers (a gate's metrics and

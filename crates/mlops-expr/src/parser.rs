@@ -4,7 +4,8 @@
 //! or      := and ("or" and)*
 //! and     := not ("and" not)*
 //! not     := "not" not | compare
-//! compare := sum (CMP sum (("+-" | "±") NUMBER)?)?     CMP: >= <= > < == !=
+//! compare := sum (CMP sum (("+-" | "±") NUMBER)? | "is" "not"? "null")?
+//!                                                   CMP: >= <= > < == !=
 //! sum     := product (("+" | "-") product)*
 //! product := unary (("*" | "/") unary)*
 //! unary   := ("-" | "+") unary | primary
@@ -36,9 +37,12 @@ pub(crate) fn sort(node: &Node) -> Sort {
     match node.kind {
         Kind::Number(_) | Kind::Negate(_) | Kind::Arith(..) => Sort::Number,
         Kind::Text(_) => Sort::Text,
-        Kind::Bool(_) | Kind::Compare { .. } | Kind::Not(_) | Kind::And(_) | Kind::Or(_) => {
-            Sort::Condition
-        }
+        Kind::Bool(_)
+        | Kind::Compare { .. }
+        | Kind::IsNull { .. }
+        | Kind::Not(_)
+        | Kind::And(_)
+        | Kind::Or(_) => Sort::Condition,
         Kind::Path(_) => Sort::Any,
     }
 }
@@ -168,12 +172,21 @@ impl<'a> Parser<'a> {
 
     fn compare(&mut self) -> Result<Node, ParseError> {
         let left = self.sum()?;
+        if self.peek() == Some(&Tok::Is) {
+            return self.is_null(left);
+        }
         let Some(op) = self.compare_op() else {
             return Ok(left);
         };
         self.at += 1;
         let right = self.sum()?;
         let sides = [sort(&left), sort(&right)];
+        if self.peek() == Some(&Tok::Is) {
+            return Err(self.error(
+                self.column(),
+                "comparisons do not chain; join them with `and`",
+            ));
+        }
         for (node, sort) in [(&left, sides[0]), (&right, sides[1])] {
             // `flag == true` compares a name with a literal; `(a > b) == c` is refused.
             let literal =
@@ -202,6 +215,38 @@ impl<'a> Parser<'a> {
                 op,
                 right: Box::new(right),
                 tolerance,
+            },
+        })
+    }
+
+    /// `is null` or `is not null` after `operand`, a value.
+    fn is_null(&mut self, operand: Node) -> Result<Node, ParseError> {
+        self.at += 1;
+        let negated = self.eat(&Tok::Not);
+        let written = if negated { "is not" } else { "is" };
+        if !self.eat(&Tok::Null) {
+            return Err(self.error(
+                self.column(),
+                format!("expected `null` after `{written}`, found {}", self.found()),
+            ));
+        }
+        if sort(&operand) == Sort::Condition {
+            return Err(self.error(
+                operand.column,
+                format!("`{written} null` takes a value such as a name, not a condition"),
+            ));
+        }
+        if self.compare_op().is_some() || self.peek() == Some(&Tok::Is) {
+            return Err(self.error(
+                self.column(),
+                "comparisons do not chain; join them with `and`",
+            ));
+        }
+        Ok(Node {
+            column: operand.column,
+            kind: Kind::IsNull {
+                operand: Box::new(operand),
+                negated,
             },
         })
     }
@@ -311,6 +356,15 @@ impl<'a> Parser<'a> {
             Tok::Path(path) => Kind::Path(path.clone()),
             Tok::True => Kind::Bool(true),
             Tok::False => Kind::Bool(false),
+            Tok::Null | Tok::Is => {
+                return Err(self.error(
+                    column,
+                    format!(
+                        "`{}` stands only in `x is null` or `x is not null`; a name spelt so is written `column({})` in a filter",
+                        token.text, token.text
+                    ),
+                ));
+            }
             Tok::Open => {
                 self.at += 1;
                 self.deeper()?;

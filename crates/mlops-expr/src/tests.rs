@@ -89,10 +89,98 @@ fn operators_mean_one_thing() {
             "a / (b - b) > 1",
             Err("division by zero at column 5".into()),
         ),
+        // `is null` asks whether a value is missing, and is never itself undefined.
+        ("a is null", f.clone()),
+        ("a is not null", t.clone()),
+        ("u is null", t.clone()),
+        ("u is not null", f.clone()),
+        ("not (u is null)", f.clone()),
+        ("not u is null", f.clone()),
+        ("nan is null", t.clone()),
+        ("name is not null", t.clone()),
+        ("flag is null", f.clone()),
+        ("u + 1 is null", t.clone()),
+        ("a / 0 is null", t.clone()),
+        ("u is null or u > 1", t.clone()),
+        ("u is not null and u > 1", f.clone()),
+        ("u is not null or a > 1", t.clone()),
     ];
     for (text, expected) in cases {
         assert_eq!(&value(text), expected, "{text}");
     }
+}
+
+/// Each `(expression, column, message)` fails to parse with that message at that column.
+fn parse_errors(cases: &[(&str, usize, &str)]) {
+    for &(text, column, message) in cases {
+        let err = Expr::parse(text).expect_err(text);
+        assert_eq!(
+            (err.column, err.message.as_str()),
+            (column, message),
+            "{text}"
+        );
+        assert_eq!(err.expr, text);
+    }
+}
+
+#[test]
+fn is_null_errors_name_the_column() {
+    parse_errors(&[
+        ("a is", 5, "expected `null` after `is`, found the end"),
+        (
+            "a is not",
+            9,
+            "expected `null` after `is not`, found the end",
+        ),
+        ("a is nul", 6, "expected `null` after `is`, found `nul`"),
+        ("a is 1", 6, "expected `null` after `is`, found `1`"),
+        (
+            "a is null == 1",
+            11,
+            "comparisons do not chain; join them with `and`",
+        ),
+        (
+            "a is null is null",
+            11,
+            "comparisons do not chain; join them with `and`",
+        ),
+        (
+            "a > 1 is null",
+            7,
+            "comparisons do not chain; join them with `and`",
+        ),
+        (
+            "(a > 1) is null",
+            1,
+            "`is null` takes a value such as a name, not a condition",
+        ),
+        (
+            "not a is not null and (b == 1) is not null",
+            23,
+            "`is not null` takes a value such as a name, not a condition",
+        ),
+        (
+            "null > 1",
+            1,
+            "`null` stands only in `x is null` or `x is not null`; a name spelt so is written `column(null)` in a filter",
+        ),
+        (
+            "a == null",
+            6,
+            "`null` stands only in `x is null` or `x is not null`; a name spelt so is written `column(null)` in a filter",
+        ),
+        (
+            "is > 1",
+            1,
+            "`is` stands only in `x is null` or `x is not null`; a name spelt so is written `column(is)` in a filter",
+        ),
+        (
+            "is null",
+            1,
+            "`is` stands only in `x is null` or `x is not null`; a name spelt so is written `column(is)` in a filter",
+        ),
+        ("ü + a > é", 1, "unexpected `ü`"),
+    ]);
 }
 
 #[test]
@@ -171,17 +259,8 @@ fn parse_errors_name_the_column() {
             "`not` takes conditions such as `x > 1`, not a value",
         ),
         ("é > 1", 1, "unexpected `é`"),
-        ("ü + a > é", 1, "unexpected `ü`"),
     ];
-    for &(text, column, message) in cases {
-        let err = Expr::parse(text).expect_err(text);
-        assert_eq!(
-            (err.column, err.message.as_str()),
-            (column, message),
-            "{text}"
-        );
-        assert_eq!(err.expr, text);
-    }
+    parse_errors(cases);
     let err = Expr::condition("accuracy").expect_err("a value");
     assert_eq!(err.column, 9);
     assert_eq!(
@@ -200,6 +279,40 @@ fn nesting_is_bounded_and_long_sums_are_flat() {
     // 20,000 terms: one level of the tree, evaluated without deep recursion.
     let long = format!("{} == 20000", vec!["1"; 20_000].join(" + "));
     assert_eq!(value(&long), Ok(Value::Bool(true)));
+}
+
+#[test]
+fn is_null_parses_into_one_node_and_keywords_stand_alone() {
+    let expr = Expr::condition("not a is not null and column(null).x is null").expect("parses");
+    let operands: Vec<usize> = expr.null_tests().iter().map(|n| n.column).collect();
+    assert_eq!(operands, [5, 23]);
+    let paths: Vec<&str> = expr.paths().iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(paths, ["a", "column(null).x"]);
+    assert!(expr.comparisons().is_empty());
+    let Kind::And(nodes) = &expr.root().kind else {
+        panic!("an `and`")
+    };
+    let Kind::Not(inner) = &nodes[0].kind else {
+        panic!("a `not`")
+    };
+    assert!(matches!(inner.kind, Kind::IsNull { negated: true, .. }));
+    // `is` and `null` are keywords only alone: in a dotted name they are segments.
+    let dotted = Expr::condition("is.x is null or x.null is not null").expect("parses");
+    let paths: Vec<&str> = dotted.paths().iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(paths, ["is.x", "x.null"]);
+    // Gates whose names are numbers take a name's `is null`.
+    assert_eq!(
+        Expr::parse("a is null or a > 1")
+            .expect("parses")
+            .names_are_numbers(),
+        Ok(())
+    );
+    assert!(
+        Expr::parse("'x' is null")
+            .expect("parses")
+            .names_are_numbers()
+            .is_err()
+    );
 }
 
 #[test]
@@ -268,6 +381,12 @@ fn evaluation_errors_are_unknown_names_and_wrong_types() {
             "cannot compare a condition with a condition",
         ),
         ("true == 1", 1, "cannot compare a condition with a number"),
+        ("wobble is null", 1, "unknown name `wobble`"),
+        (
+            "u is null and wobble is not null",
+            15,
+            "unknown name `wobble`",
+        ),
     ];
     for &(text, column, message) in cases {
         let err = Expr::parse(text)

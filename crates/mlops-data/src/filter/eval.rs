@@ -209,6 +209,14 @@ impl Evaluator<'_> {
                 let r = self.node(right, true)?;
                 Vector::Truth(self.compare(node, (left, l), *op, (right, r), *tolerance, known)?)
             }
+            Kind::IsNull { operand, negated } => {
+                let value = self.node(operand, true)?;
+                let missing = self.missing(&value);
+                Vector::Truth(Truth {
+                    value: if *negated { !&missing } else { missing },
+                    known: None,
+                })
+            }
             Kind::Not(inner) => {
                 let value = self.node(inner, true)?;
                 Vector::Truth(self.condition(inner, value)?.not())
@@ -228,6 +236,23 @@ impl Evaluator<'_> {
                 Vector::Truth(acc.unwrap_or_else(|| Truth::constant(!or, self.rows())))
             }
         })
+    }
+
+    /// The rows where `value` is missing: a null, or a number's NaN (`0 / 0` too).
+    fn missing(&self, value: &Vector) -> BooleanBuffer {
+        let rows = self.rows();
+        match value {
+            Vector::Numbers { values, .. } => {
+                BooleanBuffer::collect_bool(rows, |i| values[i].is_nan())
+            }
+            Vector::Text(array) => match array.logical_nulls() {
+                Some(nulls) => !nulls.inner(),
+                None => BooleanBuffer::new_unset(rows),
+            },
+            Vector::Truth(truth) => !&truth.known_or_all(),
+            Vector::Number(n) => Truth::constant(n.is_nan(), rows).value,
+            Vector::Words(_) | Vector::Bool(_) => BooleanBuffer::new_unset(rows),
+        }
     }
 
     /// `value`, the value of `node`, as a condition.

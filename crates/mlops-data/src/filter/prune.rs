@@ -4,8 +4,10 @@
 //!
 //! Correctness comes first: a part is skipped only when the bounds prove the condition false or
 //! unknown on every row of it. The proof covers comparisons of a column with a literal (`x > 0`,
-//! `"2026-12-01" <= date`, `region == "eu"`), boolean columns standing as conditions, and `and` and
-//! `or` of those; anything else (`not`, arithmetic, two columns compared) may match.
+//! `"2026-12-01" <= date`, `region == "eu"`), boolean columns standing as conditions, `x is null`
+//! and `x is not null` (from the count of missing values, or a partition value that is Hive's
+//! `__HIVE_DEFAULT_PARTITION__` or not), and `and` and `or` of those; anything else (`not`,
+//! arithmetic, two columns compared) may match.
 
 use arrow_array::Array;
 use arrow_schema::Schema;
@@ -21,19 +23,23 @@ use crate::batches::Partition;
 /// value (its least and greatest value alike).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Bound {
-    /// NaN where a side is not known; dates as days since 1970.
+    /// NaN where a side is not known; dates as days since 1970. `complete` in each: no value
+    /// is missing (a partition value, a row group whose statistics count no null).
     Numbers {
         min: f64,
         max: f64,
         date: bool,
+        complete: bool,
     },
     Text {
         min: String,
         max: String,
+        complete: bool,
     },
     Bool {
         min: bool,
         max: bool,
+        complete: bool,
     },
     /// Every value missing: no comparison on the column holds.
     Missing,
@@ -51,16 +57,19 @@ pub(super) fn bound(partition: &Partition) -> Bound {
                 min: n,
                 max: n,
                 date: false,
+                complete: true,
             }
         }
         Partition::Date(Some(days)) => Bound::Numbers {
             min: f64::from(*days),
             max: f64::from(*days),
             date: true,
+            complete: true,
         },
         Partition::Text(Some(text)) => Bound::Text {
             min: text.clone(),
             max: text.clone(),
+            complete: true,
         },
         Partition::Int(None) | Partition::Date(None) | Partition::Text(None) => Bound::Missing,
     }
@@ -81,6 +90,16 @@ pub(super) fn possible<'a>(node: &Node, bound: &impl Fn(&str) -> Option<&'a Boun
             of(node),
             Some(Bound::Missing | Bound::Bool { max: false, .. })
         ),
+        // `x is null` may hold unless no value of `x` is missing; `x is not null` unless all are.
+        Kind::IsNull { operand, negated } => match of(operand) {
+            Some(Bound::Missing) => !negated,
+            Some(
+                Bound::Numbers { complete, .. }
+                | Bound::Text { complete, .. }
+                | Bound::Bool { complete, .. },
+            ) => *negated || !complete,
+            Some(Bound::Unknown) | None => true,
+        },
         Kind::Compare {
             left,
             op,
@@ -102,7 +121,7 @@ pub(super) fn possible<'a>(node: &Node, bound: &impl Fn(&str) -> Option<&'a Boun
 /// Whether `column op literal` may hold for a value within `column`'s bound.
 fn may_compare(column: &Bound, op: CompareOp, literal: &Kind, tolerance: Option<f64>) -> bool {
     match (column, literal) {
-        (Bound::Numbers { min, max, date }, _) => {
+        (Bound::Numbers { min, max, date, .. }, _) => {
             let value = match (literal, date) {
                 (Kind::Number(n), false) => *n,
                 (Kind::Text(text), true) => match parse_days(text) {
@@ -122,7 +141,7 @@ fn may_compare(column: &Bound, op: CompareOp, literal: &Kind, tolerance: Option<
         }
         // Only ASCII bounds are trusted: writers before Parquet's column orders sorted bytes as
         // signed, which orders other text differently.
-        (Bound::Text { min, max }, Kind::Text(text))
+        (Bound::Text { min, max, .. }, Kind::Text(text))
             if tolerance.is_none()
                 && op != CompareOp::Ne
                 && min.is_ascii()
@@ -131,7 +150,7 @@ fn may_compare(column: &Bound, op: CompareOp, literal: &Kind, tolerance: Option<
         {
             within(min.as_str(), max.as_str(), text.as_str(), op)
         }
-        (Bound::Bool { min, max }, Kind::Bool(b))
+        (Bound::Bool { min, max, .. }, Kind::Bool(b))
             if matches!(op, CompareOp::Eq | CompareOp::Ne) =>
         {
             within(min, max, b, op)
@@ -212,24 +231,28 @@ fn column_bounds(name: &str, metadata: &ParquetMetaData, schema: &Schema) -> Opt
         if all_missing {
             return Bound::Missing;
         }
+        let complete = nulls.is_valid(g) && nulls.value(g) == 0;
         match (&mins, &maxes) {
             (Vector::Numbers { values: a, date }, Vector::Numbers { values: b, .. }) => {
                 Bound::Numbers {
                     min: a[g],
                     max: b[g],
                     date: *date,
+                    complete,
                 }
             }
             (Vector::Text(_), Vector::Text(_)) => match (min_text[g], max_text[g]) {
                 (Some(min), Some(max)) => Bound::Text {
                     min: min.to_owned(),
                     max: max.to_owned(),
+                    complete,
                 },
                 _ => Bound::Unknown,
             },
             (Vector::Truth(a), Vector::Truth(b)) if a.is_known(g) && b.is_known(g) => Bound::Bool {
                 min: a.value.value(g),
                 max: b.value.value(g),
+                complete,
             },
             _ => Bound::Unknown,
         }

@@ -82,6 +82,109 @@ fn a_missing_value_makes_a_comparison_unknown_and_drops_the_row() {
     assert_eq!(rows("1 < 2", &b), [0, 1, 2, 3, 4]);
 }
 
+/// A column of each kind with missing values: `n` an integer, `x` a float (NaN in row 1, null
+/// in row 2), `name` text, `region` dictionary text, `flag` a boolean.
+fn with_nulls() -> RecordBatch {
+    let region: DictionaryArray<Int32Type> = vec![Some("eu"), None, Some("us"), Some("eu"), None]
+        .into_iter()
+        .collect();
+    batch(vec![
+        (
+            "n",
+            Arc::new(Int64Array::from(vec![
+                Some(1),
+                None,
+                Some(3),
+                None,
+                Some(5),
+            ])),
+        ),
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![
+                Some(0.5),
+                Some(f64::NAN),
+                None,
+                Some(2.0),
+                Some(-1.0),
+            ])),
+        ),
+        (
+            "name",
+            Arc::new(StringArray::from(vec![
+                None,
+                Some("bob"),
+                Some(""),
+                None,
+                Some("zoe"),
+            ])),
+        ),
+        ("region", Arc::new(region)),
+        (
+            "flag",
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                None,
+                Some(false),
+                Some(true),
+                None,
+            ])),
+        ),
+    ])
+}
+
+#[test]
+fn is_null_asks_for_the_missing_values_a_comparison_leaves_out() {
+    let b = with_nulls();
+    let cases: &[(&str, &[usize])] = &[
+        ("n is null", &[1, 3]),
+        ("n is not null", &[0, 2, 4]),
+        ("x is null", &[1, 2]),
+        ("x is not null", &[0, 3, 4]),
+        ("name is null", &[0, 3]),
+        ("name is not null", &[1, 2, 4]),
+        ("column(name) is null", &[0, 3]),
+        ("region is null", &[1, 4]),
+        ("region is not null", &[0, 2, 3]),
+        ("flag is null", &[1, 4]),
+        ("flag is not null", &[0, 2, 3]),
+        // Never unknown itself: `not` of it is its negation.
+        ("not (x is null)", &[0, 3, 4]),
+        ("not x is not null", &[1, 2]),
+        ("not flag is null", &[0, 2, 3]),
+        // A comparison leaves the missing rows out; `is null` brings them back.
+        ("x > 0", &[0, 3]),
+        ("x > 0 or x is null", &[0, 1, 2, 3]),
+        ("not (x > 0)", &[4]),
+        ("n >= 3 or n is null", &[1, 2, 3, 4]),
+        ("name != \"bob\" or name is null", &[0, 2, 3, 4]),
+        ("flag or flag is null", &[0, 1, 3, 4]),
+        ("not flag or flag is null", &[1, 2, 4]),
+        ("x is not null and n is not null", &[0, 4]),
+        ("n is null and region is null", &[1]),
+        ("(n is null or x is null) and not (flag is null)", &[2, 3]),
+        // Arithmetic on a missing value is missing; `0 / 0` too.
+        ("n + x is null", &[1, 2, 3]),
+        ("x / (n - n) is null", &[1, 2, 3]),
+        ("1 is null", &[]),
+        ("'eu' is not null", &[0, 1, 2, 3, 4]),
+    ];
+    for &(text, expected) in cases {
+        assert_eq!(rows(text, &b), expected, "{text}");
+    }
+    let kept = Filter::parse("name is null or flag is null")
+        .expect("parses")
+        .apply(b.clone())
+        .expect("filters");
+    assert_eq!(kept.num_rows(), 4);
+    assert!(
+        error("x is nul", &b).contains("expected `null` after `is`, found `nul` at column 6"),
+        "{}",
+        error("x is nul", &b)
+    );
+    assert!(error("wobble is null", &b).contains("wobble"));
+}
+
 #[test]
 fn arithmetic_mixes_integer_and_float_columns() {
     let b = numbers();
@@ -272,7 +375,12 @@ fn grouped() -> (Vec<RecordBatch>, ParquetMetaData, arrow_schema::SchemaRef) {
     (groups, metadata.metadata().as_ref().clone(), schema)
 }
 
-const CONDITIONS: [&str; 16] = [
+const CONDITIONS: [&str; 21] = [
+    "y is null",
+    "y is not null",
+    "x is null",
+    "region is not null or x > 0",
+    "not (flag is null) and y is null",
     "x >= 250",
     "x < 0",
     "x > 399",
@@ -309,6 +417,15 @@ fn row_groups_are_skipped_only_where_the_statistics_prove_no_row_matches() {
     assert_eq!(kept("region == \"b\""), [1]);
     assert_eq!(kept("flag"), [2]);
     assert_eq!(kept("y > 0"), [0, 1, 2], "all missing in the last");
+    assert_eq!(kept("y is null"), [3], "none missing in the others");
+    assert_eq!(kept("y is not null"), [0, 1, 2]);
+    assert_eq!(kept("x is null"), Vec::<usize>::new());
+    assert_eq!(kept("x is null or region == \"c\""), [2]);
+    assert_eq!(
+        kept("not (y is null)"),
+        [0, 1, 2, 3],
+        "not is never used to skip"
+    );
     assert_eq!(
         kept("not (x > 0)"),
         [0, 1, 2, 3],
@@ -344,6 +461,7 @@ fn partition_values_rule_out_a_whole_file() {
         Bound::Text {
             min: "eu".into(),
             max: "eu".into(),
+            complete: true,
         },
     )];
     assert_eq!(kept("part == \"eu\"", &eu), [0, 1, 2, 3]);
@@ -351,12 +469,21 @@ fn partition_values_rule_out_a_whole_file() {
     assert_eq!(kept("part == \"us\" or x < 10", &eu), [0]);
     let missing = [("part".to_owned(), Bound::Missing)];
     assert_eq!(kept("part != \"us\"", &missing), Vec::<usize>::new());
+    // A partition value is missing only as Hive's `__HIVE_DEFAULT_PARTITION__`.
+    assert_eq!(kept("part is null", &eu), Vec::<usize>::new());
+    assert_eq!(kept("part is not null", &eu), [0, 1, 2, 3]);
+    assert_eq!(kept("part is null", &missing), [0, 1, 2, 3]);
+    assert_eq!(kept("part is not null", &missing), Vec::<usize>::new());
+    assert_eq!(kept("part is null or x < 10", &eu), [0]);
+    let unknown = [("part".to_owned(), Bound::Unknown)];
+    assert_eq!(kept("part is null", &unknown), [0, 1, 2, 3]);
     let day = [(
         "date".to_owned(),
         Bound::Numbers {
             min: 20_788.0,
             max: 20_788.0,
             date: true,
+            complete: true,
         },
     )];
     assert_eq!(kept("date >= \"2026-12-02\"", &day), Vec::<usize>::new());
