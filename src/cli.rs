@@ -96,6 +96,8 @@ pub(crate) enum Command {
     Exp(commands::exp::ExpCommand),
     #[command(subcommand)]
     Plots(commands::plots::PlotsCommand),
+    #[command(subcommand)]
+    Validate(commands::validate::ValidateCommand),
     Diff(commands::diff::DiffArgs),
     Log(commands::hooks::LogArgs),
     #[command(subcommand)]

@@ -39,6 +39,7 @@ pub(crate) mod status;
 pub(crate) mod train;
 pub(crate) mod transfer;
 pub(crate) mod unprotect;
+pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -165,6 +166,7 @@ pub(crate) fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Notes(command) => hooks::notes_command(command, &ctx),
         Command::Exp(command) => exp::run(command, &ctx),
         Command::Plots(command) => plots::run(command, &ctx),
+        Command::Validate(command) => validate::run(command, &ctx),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

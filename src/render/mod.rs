@@ -12,7 +12,7 @@
 //! [`eval_html`], [`data`] (status, diff, fsck, log),
 //! [`metrics`] (metrics show and diff, params diff), [`monitor`] and [`monitor_html`],
 //! [`pipeline`] (runs, stage list, dag),
-//! [`registry`] (model list, history and inspect) and [`profile`].
+//! [`registry`] (model list, history and inspect), [`profile`] and [`validate`].
 
 pub(crate) mod card;
 pub(crate) mod data;
@@ -34,6 +34,7 @@ pub(crate) mod profile;
 pub(crate) mod prometheus;
 pub(crate) mod registry;
 pub(crate) mod text;
+pub(crate) mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

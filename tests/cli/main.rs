@@ -63,6 +63,7 @@ mod slurm;
 mod status;
 mod train;
 mod tree_models;
+mod validate;
 mod where_filter;
 mod yaml_golden;
 

@@ -1,0 +1,31 @@
+//! The error type of `mlops-validate`: each variant names the file, key or column involved.
+
+use std::path::PathBuf;
+
+/// Everything that stops a validation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Data(#[from] mlops_data::Error),
+
+    #[error("cannot read the schema `{}`", path.display())]
+    ReadSchema {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A mistake in a schema file: `key` is the path to it, `columns.age[1].max_value`.
+    #[error("invalid schema `{}`: {key}: {message}", path.display())]
+    Schema {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+
+    #[error("column `{column}` not found in `{}`", file.display())]
+    MissingColumn { column: String, file: PathBuf },
+}
+
+/// The result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

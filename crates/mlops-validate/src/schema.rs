@@ -1,0 +1,567 @@
+//! The contract file, `schema.yaml`, read into [`Rule`]s.
+//!
+//! ```yaml
+//! version: 1
+//! table:
+//!   - {name: rows, expect: table_row_count_to_be_between, min_value: 900, max_value: 1100}
+//!   - {name: key, expect: compound_columns_to_be_unique, column_list: [customer_id, branch]}
+//! columns:
+//!   age:
+//!     - {name: age.nulls, expect: column_values_to_not_be_null, mostly: 0.99}
+//!     - {name: age.range, expect: column_values_to_be_between, min_value: 18, max_value: 100, severity: warn}
+//! ```
+//!
+//! The file is parsed as YAML through `mlops_core::yaml` and then walked by hand, so that every
+//! mistake names the file and the key it is at (`columns.age[1].max_value: expected a number`)
+//! and unknown keys are refused rather than ignored. Expectation names and arguments are Great
+//! Expectations' own; `expect` may carry GE's `expect_` prefix.
+
+use std::path::{Path, PathBuf};
+
+use mlops_core::yaml::Value;
+use regex::Regex;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// A contract: its rules, table rules first, then each column's in file order.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pub rules: Vec<Rule>,
+}
+
+/// One expectation with its name and severity.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    /// The column of a column rule.
+    pub column: Option<String>,
+    pub severity: Severity,
+    /// The share of (non-null) rows that must pass, GE's `mostly`; 1 by default.
+    pub mostly: f64,
+    pub check: Check,
+}
+
+/// Whether a failed rule fails the check (`error`) or is only reported (`warn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warn,
+}
+
+/// Bounds of a value, a count or a length; at least one is set.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Bounds {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub strict_min: bool,
+    pub strict_max: bool,
+}
+
+impl Bounds {
+    /// Whether `x` lies within the bounds (inclusive unless strict).
+    pub fn contains(&self, x: f64) -> bool {
+        let above = self
+            .min
+            .is_none_or(|m| if self.strict_min { x > m } else { x >= m });
+        let below = self
+            .max
+            .is_none_or(|m| if self.strict_max { x < m } else { x <= m });
+        above && below
+    }
+}
+
+/// One member of a `value_set`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetValue {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+}
+
+/// Which rows `compound_columns_to_be_unique` leaves out, GE's `ignore_row_if`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreRowIf {
+    AllValuesAreMissing,
+    AnyValueIsMissing,
+    Never,
+}
+
+/// What a rule expects, with its arguments.
+#[derive(Debug, Clone)]
+pub enum Check {
+    TableRowCount(Bounds),
+    CompoundUnique {
+        columns: Vec<String>,
+        ignore_row_if: IgnoreRowIf,
+    },
+    Unique,
+    NotNull,
+    Between(Bounds),
+    InSet(Vec<SetValue>),
+    Lengths(Bounds),
+    MatchRegex(Regex),
+    InTypeList(Vec<String>),
+}
+
+/// The expectations, by GE's name without `expect_`, with the arguments each takes besides
+/// `name`, `expect` and `severity`, and whether it is a table rule.
+const EXPECTATIONS: [(&str, &[&str], bool); 9] = [
+    ("table_row_count_to_be_between", BOUNDS, true),
+    (
+        "compound_columns_to_be_unique",
+        &["column_list", "ignore_row_if", "mostly"],
+        true,
+    ),
+    ("column_values_to_be_unique", &["mostly"], false),
+    ("column_values_to_not_be_null", &["mostly"], false),
+    ("column_values_to_be_between", BOUNDS_MOSTLY, false),
+    (
+        "column_values_to_be_in_set",
+        &["value_set", "mostly"],
+        false,
+    ),
+    ("column_value_lengths_to_be_between", BOUNDS_MOSTLY, false),
+    ("column_values_to_match_regex", &["regex", "mostly"], false),
+    (
+        "column_values_to_be_in_type_list",
+        &["type_list", "mostly"],
+        false,
+    ),
+];
+
+const BOUNDS: &[&str] = &["min_value", "max_value", "strict_min", "strict_max"];
+const BOUNDS_MOSTLY: &[&str] = &[
+    "min_value",
+    "max_value",
+    "strict_min",
+    "strict_max",
+    "mostly",
+];
+
+impl Check {
+    /// GE's name of the expectation, without `expect_`.
+    pub fn expect(&self) -> &'static str {
+        let index = match self {
+            Check::TableRowCount(_) => 0,
+            Check::CompoundUnique { .. } => 1,
+            Check::Unique => 2,
+            Check::NotNull => 3,
+            Check::Between(_) => 4,
+            Check::InSet(_) => 5,
+            Check::Lengths(_) => 6,
+            Check::MatchRegex(_) => 7,
+            Check::InTypeList(_) => 8,
+        };
+        EXPECTATIONS[index].0
+    }
+}
+
+impl Schema {
+    /// Reads the contract at `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is not YAML, or holds a mistake ([`Error::Schema`] names
+    /// the key).
+    pub fn read(path: &Path) -> Result<Schema> {
+        let text = fs_err::read_to_string(path).map_err(|source| Error::ReadSchema {
+            path: path.to_owned(),
+            source,
+        })?;
+        Schema::parse(&text, path)
+    }
+
+    /// Parses a contract's text; `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Schema::read`].
+    pub fn parse(text: &str, path: &Path) -> Result<Schema> {
+        let walker = Walker { path };
+        let value: Value = mlops_core::yaml::from_str(text).map_err(|message| Error::Schema {
+            path: path.to_owned(),
+            key: "(file)".into(),
+            message,
+        })?;
+        let Value::Mapping(top) = value else {
+            return Err(walker.error(
+                "(file)",
+                "expected a mapping of `version`, `table` and `columns`",
+            ));
+        };
+        let mut rules = Vec::new();
+        let mut version = None;
+        let mut columns = None;
+        let mut table = None;
+        for (key, value) in &top {
+            match walker.key(key, "(file)")? {
+                "version" => version = Some(value),
+                "table" => table = Some(value),
+                "columns" => columns = Some(value),
+                other => {
+                    return Err(walker.error(
+                        other,
+                        "unknown key (expected `version`, `table` or `columns`)",
+                    ));
+                }
+            }
+        }
+        match version {
+            None => return Err(walker.error("version", "missing (write `version: 1`)")),
+            Some(v) if v.as_i64() == Some(1) => {}
+            Some(_) => return Err(walker.error("version", "expected 1")),
+        }
+        if let Some(table) = table {
+            for (i, item) in walker.sequence(table, "table")?.iter().enumerate() {
+                rules.push(walker.rule(item, &format!("table[{i}]"), None)?);
+            }
+        }
+        if let Some(columns) = columns {
+            let Value::Mapping(columns) = columns else {
+                return Err(walker.error("columns", "expected a mapping of column names to rules"));
+            };
+            for (column, list) in columns {
+                let column = walker.key(column, "columns")?;
+                let at = format!("columns.{column}");
+                for (i, item) in walker.sequence(list, &at)?.iter().enumerate() {
+                    rules.push(walker.rule(item, &format!("{at}[{i}]"), Some(column))?);
+                }
+            }
+        }
+        Ok(Schema { rules })
+    }
+
+    /// Every column the rules read, each once, in order of first use.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for rule in &self.rules {
+            let named: Vec<&str> = match (&rule.check, &rule.column) {
+                (Check::CompoundUnique { columns, .. }, _) => {
+                    columns.iter().map(String::as_str).collect()
+                }
+                (_, Some(column)) => vec![column.as_str()],
+                (_, None) => Vec::new(),
+            };
+            for c in named {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Reads parts of one file, naming it and the key in every error.
+struct Walker<'a> {
+    path: &'a Path,
+}
+
+impl Walker<'_> {
+    fn error(&self, key: &str, message: &str) -> Error {
+        Error::Schema {
+            path: PathBuf::from(self.path),
+            key: key.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// A mapping key, which must be text.
+    fn key<'v>(&self, key: &'v Value, at: &str) -> Result<&'v str> {
+        key.as_str()
+            .ok_or_else(|| self.error(at, "expected text keys"))
+    }
+
+    fn sequence<'v>(&self, value: &'v Value, at: &str) -> Result<&'v Vec<Value>> {
+        match value {
+            Value::Sequence(items) => Ok(items),
+            _ => Err(self.error(at, "expected a list of rules")),
+        }
+    }
+
+    fn number(&self, value: &Value, at: &str) -> Result<f64> {
+        value
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| self.error(at, "expected a number"))
+    }
+
+    fn boolean(&self, value: &Value, at: &str) -> Result<bool> {
+        value
+            .as_bool()
+            .ok_or_else(|| self.error(at, "expected `true` or `false`"))
+    }
+
+    fn text<'v>(&self, value: &'v Value, at: &str) -> Result<&'v str> {
+        value
+            .as_str()
+            .ok_or_else(|| self.error(at, "expected text"))
+    }
+
+    fn texts(&self, value: &Value, at: &str) -> Result<Vec<String>> {
+        let Value::Sequence(items) = value else {
+            return Err(self.error(at, "expected a list of names"));
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.text(v, &format!("{at}[{i}]")).map(str::to_owned))
+            .collect()
+    }
+
+    /// One rule at `at`; `column` for a rule under `columns`.
+    fn rule(&self, item: &Value, at: &str, column: Option<&str>) -> Result<Rule> {
+        let Value::Mapping(map) = item else {
+            return Err(self.error(at, "expected a mapping with `expect` and its arguments"));
+        };
+        let mut args: Vec<(&str, &Value)> = Vec::new();
+        for (key, value) in map {
+            args.push((self.key(key, at)?, value));
+        }
+        let get = |name: &str| args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let expect_at = format!("{at}.expect");
+        let expect = self.text(
+            get("expect").ok_or_else(|| self.error(&expect_at, "missing"))?,
+            &expect_at,
+        )?;
+        let bare = expect.strip_prefix("expect_").unwrap_or(expect);
+        let Some(&(expect, allowed, table_rule)) =
+            EXPECTATIONS.iter().find(|(name, _, _)| *name == bare)
+        else {
+            let names: Vec<&str> = EXPECTATIONS.iter().map(|e| e.0).collect();
+            return Err(self.error(
+                &expect_at,
+                &format!(
+                    "unknown expectation `{expect}` (expected one of {})",
+                    names.join(", ")
+                ),
+            ));
+        };
+        if table_rule && column.is_some() {
+            return Err(self.error(
+                &expect_at,
+                &format!("`{expect}` is a table rule: put it under `table`"),
+            ));
+        }
+        if !table_rule && column.is_none() {
+            return Err(self.error(
+                &expect_at,
+                &format!("`{expect}` is a column rule: put it under `columns.<name>`"),
+            ));
+        }
+        for (key, _) in &args {
+            if !["name", "expect", "severity"].contains(key) && !allowed.contains(key) {
+                let mut keys = vec!["name", "severity"];
+                keys.extend(allowed);
+                return Err(self.error(
+                    &format!("{at}.{key}"),
+                    &format!(
+                        "unknown key for `{expect}` (expected one of {})",
+                        keys.join(", ")
+                    ),
+                ));
+            }
+        }
+        let at_key = |key: &str| format!("{at}.{key}");
+        let name = match get("name") {
+            Some(v) => self.text(v, &at_key("name"))?.to_owned(),
+            None => column.map_or_else(|| expect.to_owned(), |c| format!("{c}.{expect}")),
+        };
+        let severity = match get("severity") {
+            None => Severity::Error,
+            Some(v) => match self.text(v, &at_key("severity"))? {
+                "error" => Severity::Error,
+                "warn" | "warning" => Severity::Warn,
+                _ => return Err(self.error(&at_key("severity"), "expected `error` or `warn`")),
+            },
+        };
+        let mostly = match get("mostly") {
+            None => 1.0,
+            Some(v) => {
+                let m = self.number(v, &at_key("mostly"))?;
+                if !(0.0..=1.0).contains(&m) {
+                    return Err(self.error(&at_key("mostly"), "expected a number from 0 to 1"));
+                }
+                m
+            }
+        };
+        let check = self.check(expect, &args, at)?;
+        Ok(Rule {
+            name,
+            column: column.map(str::to_owned),
+            severity,
+            mostly,
+            check,
+        })
+    }
+
+    /// The check of the rule at `at`: `expect` (a known name) with its arguments `args`.
+    fn check(&self, expect: &str, args: &[(&str, &Value)], at: &str) -> Result<Check> {
+        let get = |name: &str| args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let at_key = |key: &str| format!("{at}.{key}");
+        let bounds = || -> Result<Bounds> {
+            let bound = |key: &str| get(key).map(|v| self.number(v, &at_key(key))).transpose();
+            let flag = |key: &str| get(key).map_or(Ok(false), |v| self.boolean(v, &at_key(key)));
+            let b = Bounds {
+                min: bound("min_value")?,
+                max: bound("max_value")?,
+                strict_min: flag("strict_min")?,
+                strict_max: flag("strict_max")?,
+            };
+            if b.min.is_none() && b.max.is_none() {
+                return Err(self.error(at, "needs `min_value`, `max_value` or both"));
+            }
+            Ok(b)
+        };
+        let required = |key: &str| {
+            get(key)
+                .ok_or_else(|| self.error(&at_key(key), &format!("missing (`{expect}` needs it)")))
+        };
+        let check = match expect {
+            "table_row_count_to_be_between" => Check::TableRowCount(bounds()?),
+            "compound_columns_to_be_unique" => {
+                let columns = self.texts(required("column_list")?, &at_key("column_list"))?;
+                if columns.is_empty() {
+                    return Err(self.error(&at_key("column_list"), "expected at least one column"));
+                }
+                let ignore_row_if = match get("ignore_row_if") {
+                    None => IgnoreRowIf::AllValuesAreMissing,
+                    Some(v) => match self.text(v, &at_key("ignore_row_if"))? {
+                        "all_values_are_missing" => IgnoreRowIf::AllValuesAreMissing,
+                        "any_value_is_missing" => IgnoreRowIf::AnyValueIsMissing,
+                        "never" => IgnoreRowIf::Never,
+                        _ => {
+                            return Err(self.error(
+                                &at_key("ignore_row_if"),
+                                "expected `all_values_are_missing`, `any_value_is_missing` or `never`",
+                            ));
+                        }
+                    },
+                };
+                Check::CompoundUnique {
+                    columns,
+                    ignore_row_if,
+                }
+            }
+            "column_values_to_be_unique" => Check::Unique,
+            "column_values_to_not_be_null" => Check::NotNull,
+            "column_values_to_be_between" => Check::Between(bounds()?),
+            "column_values_to_be_in_set" => {
+                let key = at_key("value_set");
+                let Value::Sequence(items) = required("value_set")? else {
+                    return Err(self.error(&key, "expected a list of values"));
+                };
+                let set = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        Value::Bool(b) => Ok(SetValue::Bool(*b)),
+                        Value::String(s) => Ok(SetValue::Text(s.clone())),
+                        Value::Number(_) => self.number(v, &key).map(SetValue::Number),
+                        _ => Err(self.error(
+                            &format!("{key}[{i}]"),
+                            "expected a number, text or `true`/`false`",
+                        )),
+                    })
+                    .collect::<Result<_>>()?;
+                Check::InSet(set)
+            }
+            "column_value_lengths_to_be_between" => Check::Lengths(bounds()?),
+            "column_values_to_match_regex" => {
+                let key = at_key("regex");
+                let pattern = self.text(required("regex")?, &key)?;
+                let regex = Regex::new(pattern)
+                    .map_err(|e| self.error(&key, &format!("not a valid regex: {e}")))?;
+                Check::MatchRegex(regex)
+            }
+            "column_values_to_be_in_type_list" => {
+                Check::InTypeList(self.texts(required("type_list")?, &at_key("type_list"))?)
+            }
+            _ => unreachable!("every name of EXPECTATIONS is matched"),
+        };
+        Ok(check)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Schema> {
+        Schema::parse(text, Path::new("schema.yaml"))
+    }
+
+    fn message(text: &str) -> String {
+        parse(text).expect_err("a mistake").to_string()
+    }
+
+    #[test]
+    fn reads_the_contract() {
+        let schema = parse(
+            "version: 1
+table:
+  - {name: rows, expect: table_row_count_to_be_between, min_value: 900, max_value: 1100}
+  - {name: key, expect: expect_compound_columns_to_be_unique, column_list: [customer_id, branch]}
+columns:
+  age:
+    - {name: age.nulls, expect: column_values_to_not_be_null, mostly: 0.99}
+    - {name: age.range, expect: column_values_to_be_between, min_value: 18, max_value: 100, severity: warn}
+",
+        )
+        .expect("valid");
+        assert_eq!(schema.rules.len(), 4);
+        assert_eq!(
+            schema.rules[1].check.expect(),
+            "compound_columns_to_be_unique"
+        );
+        assert!((schema.rules[2].mostly - 0.99).abs() < 1e-12);
+        assert_eq!(schema.rules[3].severity, Severity::Warn);
+        assert_eq!(schema.columns(), ["customer_id", "branch", "age"]);
+    }
+
+    #[test]
+    fn names_the_file_and_key_of_each_mistake() {
+        let cases = [
+            (
+                "version: 1\ncolumns:\n  age:\n    - {expect: column_values_to_not_be_null}\n    - {expect: column_values_to_be_between, max_value: old}\n",
+                "invalid schema `schema.yaml`: columns.age[1].max_value: expected a number",
+            ),
+            (
+                "version: 1\ncolumns:\n  age:\n    - {expect: column_values_to_be_unique, maxvalue: 3}\n",
+                "invalid schema `schema.yaml`: columns.age[0].maxvalue: unknown key for `column_values_to_be_unique` (expected one of name, severity, mostly)",
+            ),
+            (
+                "version: 1\ntables: []\n",
+                "invalid schema `schema.yaml`: tables: unknown key (expected `version`, `table` or `columns`)",
+            ),
+            (
+                "table: []\n",
+                "invalid schema `schema.yaml`: version: missing (write `version: 1`)",
+            ),
+            (
+                "version: 1\ntable:\n  - {expect: column_values_to_be_unique}\n",
+                "invalid schema `schema.yaml`: table[0].expect: `column_values_to_be_unique` is a column rule: put it under `columns.<name>`",
+            ),
+            (
+                "version: 1\ncolumns:\n  a:\n    - {expect: column_values_to_be_between}\n",
+                "invalid schema `schema.yaml`: columns.a[0]: needs `min_value`, `max_value` or both",
+            ),
+            (
+                "version: 1\ncolumns:\n  a:\n    - {expect: column_values_to_match_regex, regex: '('}\n",
+                "invalid schema `schema.yaml`: columns.a[0].regex: not a valid regex",
+            ),
+            (
+                "version: 1\ncolumns:\n  a:\n    - {expect: column_values_to_be_null}\n",
+                "invalid schema `schema.yaml`: columns.a[0].expect: unknown expectation `column_values_to_be_null`",
+            ),
+            (
+                "version: 1\ncolumns:\n  a:\n    - {expect: column_values_to_be_unique, mostly: 2}\n",
+                "invalid schema `schema.yaml`: columns.a[0].mostly: expected a number from 0 to 1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let got = message(text);
+            assert!(got.starts_with(expected), "{got}\n  expected: {expected}");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! `mlops validate check`: data checked against a contract of expectations (Great
+//! Expectations' names and semantics), file by file.
+
+use std::path::PathBuf;
+
+use mlops_data::{Dataset, ReadOptions};
+use mlops_validate::{CheckOptions, Schema};
+
+use crate::commands::Context;
+use crate::error::ExitStatus;
+use crate::render::{self, OutputArgs};
+
+/// Check data against a contract of expectations (docs/validate.md)
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ValidateCommand {
+    /// Check each data file against the contract's rules; exit status 1 when an error rule
+    /// fails (warn rules are only reported)
+    Check(CheckArgs),
+}
+
+/// The flags of `mlops validate check`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// The contract: a YAML file of rules (`version: 1`, `table:` and `columns:`)
+    #[arg(long, value_name = "FILE")]
+    schema: PathBuf,
+    /// The data: Parquet, CSV, NDJSON or Arrow IPC files, directories or quoted patterns; each
+    /// file is checked and reported on its own
+    #[arg(required = true, value_name = "DATA")]
+    data: Vec<PathBuf>,
+    /// A column naming each row, listed beside the unexpected values it shows
+    #[arg(long, value_name = "COLUMN")]
+    id: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub(crate) fn run(command: &ValidateCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    match command {
+        ValidateCommand::Check(args) => check(args, ctx),
+    }
+}
+
+fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let targets = render::targets(
+        &args.output,
+        ctx,
+        "validate check",
+        &render::validate::FORMATS,
+    )?;
+    let schema_path = ctx.cwd.join(&args.schema);
+    let schema = Schema::read(&schema_path)?;
+    let inputs: Vec<PathBuf> = args
+        .data
+        .iter()
+        .map(|input| super::read::resolve(ctx, input))
+        .collect();
+    let data = Dataset::open(&inputs, ReadOptions::default())?;
+    for output in render::files(&targets) {
+        mlops_core::outfile::ensure_not_input(output, data.files())?;
+        mlops_core::outfile::ensure_not_input(output, std::slice::from_ref(&schema_path))?;
+    }
+    let options = CheckOptions {
+        id: args.id.clone(),
+        schema_name: args.schema.display().to_string(),
+    };
+    let mut report = mlops_validate::check(&data, &schema, &options)?;
+    // Files under the current directory are named relative to it, as they were given.
+    for file in &mut report.files {
+        if let Ok(relative) = std::path::Path::new(&file.file).strip_prefix(&ctx.cwd) {
+            file.file = relative.display().to_string();
+        }
+    }
+    render::emit(ctx.printer, &report, &targets, render::validate::render)?;
+    for file in &report.files {
+        for rule in file.rules.iter().filter(|r| r.fails()) {
+            ctx.printer.warn(&format!(
+                "rule `{}` failed on `{}`{}",
+                rule.name,
+                file.file,
+                rule.outcome
+                    .unexpected_count
+                    .map_or_else(String::new, |n| format!(": {n} unexpected"))
+            ));
+        }
+    }
+    Ok(if report.passed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
