@@ -1,10 +1,11 @@
 //! `mlops validate check`: data checked against a contract of expectations (Great
-//! Expectations' names and semantics), file by file.
+//! Expectations' names and semantics), file by file; `mlops validate infer`: a contract written
+//! from reference data.
 
 use std::path::PathBuf;
 
 use mlops_data::{Dataset, ReadOptions};
-use mlops_validate::{CheckOptions, Schema};
+use mlops_validate::{CheckOptions, InferOptions, Schema};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -16,6 +17,35 @@ pub(crate) enum ValidateCommand {
     /// Check each data file against the contract's rules; exit status 1 when an error rule
     /// fails (warn rules are only reported)
     Check(CheckArgs),
+    /// Write a contract from reference data (row count, and each column's type, nulls, range,
+    /// set or lengths, uniqueness) for `validate check` to read; edit it, then commit it
+    Infer(InferArgs),
+}
+
+/// The flags of `mlops validate infer`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InferArgs {
+    /// The reference data: Parquet, CSV, NDJSON or Arrow IPC files, directories or quoted
+    /// patterns
+    #[arg(required = true, value_name = "DATA")]
+    data: Vec<PathBuf>,
+    /// The contract to write (YAML)
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Slack around what was seen: row counts within rows × (1 ∓ margin), float ranges widened
+    /// by margin × (max − min), the share of nulls allowed up to share × (1 + margin)
+    #[arg(long, default_value_t = 0.1, value_name = "SHARE")]
+    margin: f64,
+    /// A text column with at most this many distinct values gets a set rule, else a lengths rule
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    max_categories: usize,
+    /// A column naming each row: the contract gets a `key` rule on it (it must be unique)
+    /// instead of a uniqueness rule on every column whose values are all distinct
+    #[arg(long, value_name = "COLUMN")]
+    id: Option<String>,
+    /// Replace the contract if it exists (it is meant to be edited by hand)
+    #[arg(long)]
+    force: bool,
 }
 
 /// The flags of `mlops validate check`.
@@ -38,7 +68,51 @@ pub(crate) struct CheckArgs {
 pub(crate) fn run(command: &ValidateCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match command {
         ValidateCommand::Check(args) => check(args, ctx),
+        ValidateCommand::Infer(args) => infer(args, ctx),
     }
+}
+
+fn infer(args: &InferArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    if !(0.0..1.0).contains(&args.margin) {
+        anyhow::bail!(
+            "--margin must be at least 0 and below 1, not {}",
+            args.margin
+        );
+    }
+    let output = ctx.cwd.join(&args.output);
+    if !args.force && output.exists() {
+        anyhow::bail!(
+            "`{}` already exists; pass --force to replace it (it may hold edits), or choose another -o",
+            args.output.display()
+        );
+    }
+    let inputs: Vec<PathBuf> = args
+        .data
+        .iter()
+        .map(|input| super::read::resolve(ctx, input))
+        .collect();
+    let data = Dataset::open(&inputs, ReadOptions::default())?;
+    mlops_core::outfile::ensure_not_input(&output, data.files())?;
+    let options = InferOptions {
+        margin: args.margin,
+        max_categories: args.max_categories,
+        id: args.id.clone(),
+        source: args
+            .data
+            .iter()
+            .map(|d| format!("`{}`", d.display()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let schema = mlops_validate::infer(&data, &options)?;
+    mlops_core::outfile::write(&output, schema.to_yaml().as_bytes())?;
+    ctx.printer.note(&format!(
+        "wrote `{}`: {} rules over {} columns",
+        args.output.display(),
+        schema.rules.len(),
+        schema.columns().len()
+    ));
+    Ok(ExitStatus::Success)
 }
 
 fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {

@@ -117,3 +117,54 @@ fn bad_schema_is_a_usage_error_naming_file_and_key() {
     );
     assert!(stderr.contains("income"), "{stderr}");
 }
+
+#[test]
+fn inferred_contract_passes_its_data_and_catches_the_planted_file() {
+    let env = TestEnv::new();
+    let clean = fixture("clean.csv");
+    let planted = fixture("planted.csv");
+    let out = env.run(&["validate", "infer", &clean, "-o", "inferred.yaml"]);
+    assert!(out.is_empty(), "{out}");
+    let yaml = String::from_utf8(env.read("inferred.yaml")).expect("utf-8");
+    assert!(yaml.starts_with("# Inferred from"), "{yaml}");
+    for rule in [
+        "rows",
+        "age.range",
+        "region.set",
+        "code.length",
+        "id.unique",
+    ] {
+        assert!(yaml.contains(&format!("name: {rule},")), "{rule}: {yaml}");
+    }
+    env.run(&["validate", "check", "--schema", "inferred.yaml", &clean]);
+    let (_, stderr) = env.fails(
+        1,
+        &["validate", "check", "--schema", "inferred.yaml", &planted],
+    );
+    for rule in ["rows", "age.range", "region.set"] {
+        assert!(
+            stderr.contains(&format!("rule `{rule}` failed")),
+            "{rule}: {stderr}"
+        );
+    }
+    // The contract is meant to be edited: it is not replaced without --force.
+    env.write("kept.yaml", "# edited\n");
+    let (_, stderr) = env.fails(2, &["validate", "infer", &clean, "-o", "kept.yaml"]);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(env.read("kept.yaml"), b"# edited\n");
+    env.run(&[
+        "validate",
+        "infer",
+        &clean,
+        "-o",
+        "kept.yaml",
+        "--force",
+        "--id",
+        "id",
+    ]);
+    let yaml = String::from_utf8(env.read("kept.yaml")).expect("utf-8");
+    assert!(
+        yaml.contains("{name: key, expect: compound_columns_to_be_unique, column_list: [id]}"),
+        "{yaml}"
+    );
+}

@@ -23,6 +23,10 @@ pub enum Error {
         message: String,
     },
 
+    /// `infer --id` names a column that repeats a value or has a missing one.
+    #[error("the id column `{column}` is not unique (a value repeats or is missing) in `{}`", file.display())]
+    IdNotUnique { column: String, file: PathBuf },
+
     #[error("column `{column}` not found in `{}`", file.display())]
     MissingColumn { column: String, file: PathBuf },
 }

@@ -16,6 +16,7 @@
 //! and unknown keys are refused rather than ignored. Expectation names and arguments are Great
 //! Expectations' own; `expect` may carry GE's `expect_` prefix.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mlops_core::yaml::Value;
@@ -28,6 +29,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Schema {
     pub rules: Vec<Rule>,
+    /// Comment lines [`Schema::to_yaml`] writes atop the file (without `# `); empty when read.
+    pub header: Vec<String>,
 }
 
 /// One expectation with its name and severity.
@@ -228,7 +231,54 @@ impl Schema {
                 }
             }
         }
-        Ok(Schema { rules })
+        Ok(Schema {
+            rules,
+            header: Vec::new(),
+        })
+    }
+
+    /// The contract as YAML that [`Schema::parse`] reads back to the same rules: the header as
+    /// comments, then one flow mapping a rule, every rule with its `name`.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for line in &self.header {
+            if line.is_empty() {
+                out.push_str("#\n");
+            } else {
+                // A line break would end the comment.
+                let _ = writeln!(out, "# {}", line.replace(['\n', '\r'], " "));
+            }
+        }
+        out.push_str("version: 1\n");
+        let table: Vec<&Rule> = self.rules.iter().filter(|r| r.column.is_none()).collect();
+        if !table.is_empty() {
+            out.push_str("table:\n");
+            for rule in table {
+                let _ = writeln!(out, "  - {}", rule_yaml(rule));
+            }
+        }
+        let mut columns: Vec<&str> = Vec::new();
+        for rule in &self.rules {
+            if let Some(c) = rule.column.as_deref()
+                && !columns.contains(&c)
+            {
+                columns.push(c);
+            }
+        }
+        if !columns.is_empty() {
+            out.push_str("columns:\n");
+            for column in columns {
+                let _ = writeln!(out, "  {}:", yaml_text(column));
+                for rule in self
+                    .rules
+                    .iter()
+                    .filter(|r| r.column.as_deref() == Some(column))
+                {
+                    let _ = writeln!(out, "    - {}", rule_yaml(rule));
+                }
+            }
+        }
+        out
     }
 
     /// Every column the rules read, each once, in order of first use.
@@ -249,6 +299,107 @@ impl Schema {
             }
         }
         out
+    }
+}
+
+/// One rule as a YAML flow mapping: `{name: .., expect: .., arguments.., severity: warn}`.
+fn rule_yaml(rule: &Rule) -> String {
+    let mut parts = vec![
+        format!("name: {}", yaml_text(&rule.name)),
+        format!("expect: {}", rule.check.expect()),
+    ];
+    let bounds = |parts: &mut Vec<String>, b: &Bounds| {
+        if let Some(min) = b.min {
+            parts.push(format!("min_value: {}", yaml_number(min)));
+        }
+        if let Some(max) = b.max {
+            parts.push(format!("max_value: {}", yaml_number(max)));
+        }
+        if b.strict_min {
+            parts.push("strict_min: true".into());
+        }
+        if b.strict_max {
+            parts.push("strict_max: true".into());
+        }
+    };
+    let list = |items: Vec<String>| format!("[{}]", items.join(", "));
+    match &rule.check {
+        Check::TableRowCount(b) | Check::Between(b) | Check::Lengths(b) => bounds(&mut parts, b),
+        Check::CompoundUnique {
+            columns,
+            ignore_row_if,
+        } => {
+            parts.push(format!(
+                "column_list: {}",
+                list(columns.iter().map(|c| yaml_text(c)).collect())
+            ));
+            match ignore_row_if {
+                IgnoreRowIf::AllValuesAreMissing => {}
+                IgnoreRowIf::AnyValueIsMissing => {
+                    parts.push("ignore_row_if: any_value_is_missing".into());
+                }
+                IgnoreRowIf::Never => parts.push("ignore_row_if: never".into()),
+            }
+        }
+        Check::Unique | Check::NotNull => {}
+        Check::InSet(set) => parts.push(format!(
+            "value_set: {}",
+            list(
+                set.iter()
+                    .map(|v| match v {
+                        SetValue::Number(x) => yaml_number(*x),
+                        SetValue::Text(t) => yaml_text(t),
+                        SetValue::Bool(b) => b.to_string(),
+                    })
+                    .collect()
+            )
+        )),
+        Check::MatchRegex(regex) => parts.push(format!("regex: {}", yaml_text(regex.as_str()))),
+        Check::InTypeList(types) => parts.push(format!(
+            "type_list: {}",
+            list(types.iter().map(|t| yaml_text(t)).collect())
+        )),
+    }
+    if rule.mostly < 1.0 {
+        parts.push(format!("mostly: {}", yaml_number(rule.mostly)));
+    }
+    if rule.severity == Severity::Warn {
+        parts.push("severity: warn".into());
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// A number as YAML reads it back to the same `f64`: integers without a fraction, others in
+/// Rust's shortest round-trip form.
+fn yaml_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 9.0e18 {
+        #[expect(clippy::cast_possible_truncation, reason = "an integer below 2^63")]
+        let i = x as i64;
+        i.to_string()
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// Text as a YAML scalar that reads back as the same text, in a flow collection too: plain
+/// when it is a simple word that YAML would not read as anything else, else double-quoted
+/// (a JSON string is a valid YAML double-quoted scalar).
+fn yaml_text(text: &str) -> String {
+    const WORDS: [&str; 12] = [
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "nan", "inf", "infinity",
+    ];
+    let simple = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !WORDS.contains(&text.to_ascii_lowercase().as_str());
+    if simple {
+        text.to_owned()
+    } else {
+        serde_json::Value::String(text.to_owned()).to_string()
     }
 }
 
@@ -563,5 +714,34 @@ columns:
             let got = message(text);
             assert!(got.starts_with(expected), "{got}\n  expected: {expected}");
         }
+    }
+
+    #[test]
+    fn writes_yaml_that_reads_back() {
+        let text = r##"version: 1
+table:
+  - {name: rows, expect: table_row_count_to_be_between, min_value: 900, max_value: 1100.5, strict_max: true}
+  - {name: key, expect: compound_columns_to_be_unique, column_list: [customer id, branch], ignore_row_if: never}
+columns:
+  "a: b":
+    - {expect: column_values_to_be_in_set, value_set: ["yes", "1", "x, y", 'q"t', 2.5, true, "", "#c"], mostly: 0.95}
+    - {name: r, expect: column_values_to_match_regex, regex: '^\d+ [a-z]{2}$', severity: warn}
+    - {expect: column_values_to_be_between, min_value: -1.0e-7, max_value: 12345678901}
+    - {expect: column_values_to_be_in_type_list, type_list: [int64, str]}
+"##;
+        let mut schema = parse(text).expect("valid");
+        schema.header = vec!["inferred".into(), String::new()];
+        let yaml = schema.to_yaml();
+        assert!(yaml.starts_with("# inferred\n#\nversion: 1\n"), "{yaml}");
+        let back = parse(&yaml).expect("reads back");
+        assert_eq!(back.rules.len(), schema.rules.len());
+        for (a, b) in schema.rules.iter().zip(&back.rules) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.column, b.column);
+            assert_eq!(a.severity, b.severity);
+            assert!((a.mostly - b.mostly).abs() < f64::EPSILON);
+            assert_eq!(format!("{:?}", a.check), format!("{:?}", b.check), "{yaml}");
+        }
+        assert_eq!(back.to_yaml(), yaml.trim_start_matches("# inferred\n#\n"));
     }
 }
