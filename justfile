@@ -51,6 +51,7 @@ bench *ARGS:
     bash benches/monitor.sh
     bash benches/exp.sh
     bash benches/fairness.sh
+    bash benches/validate.sh
     bash benches/cluster.sh
     bash benches/history.sh
     bash benches/s3.sh
