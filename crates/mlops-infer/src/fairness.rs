@@ -7,6 +7,7 @@
 //! trees, and group thresholds when the model has them. A model's decision depends on the
 //! sensitive column when the column is one of its inputs or keys its group thresholds.
 
+use arrow_array::RecordBatch;
 use mlops_data::rows::{Feature, RowEncoder, Values};
 use mlops_data::table::{Column, Table};
 use mlops_eval::consistency::{self, Consistency, Points};
@@ -81,12 +82,14 @@ pub fn counterfactual(
     // The arithmetic takes the scorer's errors as its own; the first is kept here as it was,
     // so that callers (and hints) see the model's error, not its text.
     let mut failed: Option<Error> = None;
+    let scorer = Scorer::new(model, device, table, threshold);
     let mut score = |ask: Ask<'_>| -> mlops_eval::Result<Scored> {
         let swapped = match ask {
             Ask::AsTheyAre => None,
             Ask::AllSetTo { row, .. } => Some(counterfactual::all_set_to(column, row, table.rows)),
         };
-        scored(model, device, table, sensitive, swapped.as_ref(), threshold).map_err(|e| {
+        let swapped = swapped.as_ref().map(|c| (sensitive, c));
+        scorer.score(swapped).map_err(|e| {
             let text = e.to_string();
             failed.get_or_insert(e);
             mlops_eval::Error::Argument(text)
@@ -102,68 +105,81 @@ pub fn counterfactual(
     report.map_err(|e| failed.take().unwrap_or(Error::Eval(e)))
 }
 
-/// Scores `table` with the sensitive column replaced by `swapped`, when given.
-fn scored(
-    model: &Model,
-    device: &Device,
-    table: &Table,
-    sensitive: &str,
-    swapped: Option<&Column>,
+/// A table made ready to be scored again and again: its Arrow batch and the model's row
+/// encoder, made once, and the text of the column the model's group thresholds read.
+struct Scorer<'a> {
+    model: &'a Model,
+    device: &'a Device,
+    batch: RecordBatch,
+    encoder: RowEncoder,
+    keyed: Option<(&'a str, Vec<Option<String>>)>,
     threshold: f64,
-) -> Result<Scored> {
-    let mut table = table.clone();
-    if let Some(swapped) = swapped {
-        let at = table
-            .names
-            .iter()
-            .position(|n| n == sensitive)
-            .ok_or_else(|| no_column(sensitive))?;
-        table.columns[at] = swapped.clone();
-    }
-    let rows = RowEncoder::new(model.features.clone()).encode(&table.to_record_batch())?;
-    if let Some((row, column)) = &rows.first_missing
-        && !model.takes_missing()
-    {
-        return Err(Error::MissingInput {
-            path: std::path::PathBuf::new(),
-            rows: rows.missing.iter().filter(|m| **m).count() as u64,
-            row: *row as u64,
-            column: column.clone(),
+}
+
+impl<'a> Scorer<'a> {
+    fn new(model: &'a Model, device: &'a Device, table: &Table, threshold: f64) -> Self {
+        let keyed = model.spec.postprocess.as_ref().and_then(|post| {
+            table
+                .column(&post.sensitive)
+                .map(|c| (post.sensitive.as_str(), c.to_text()))
         });
+        Scorer {
+            model,
+            device,
+            batch: table.to_record_batch(),
+            encoder: RowEncoder::new(model.features.clone()),
+            keyed,
+            threshold,
+        }
     }
-    // Group thresholds read their own column: the swapped one when it is theirs.
-    let groups = model
-        .spec
-        .postprocess
-        .as_ref()
-        .and_then(|post| table.column(&post.sensitive))
-        .map(Column::to_text);
-    let columns = score_rows(model, device, &rows, threshold, groups.as_deref())?;
-    let mut columns = columns.into_iter().map(|(_, values)| values);
-    let prediction = columns.next().expect("scoring adds a prediction");
-    let score_columns: Vec<Vec<f32>> = columns
-        .map(|values| match values {
-            Values::Float32(v) => v,
-            _ => unreachable!("score columns are floats"),
-        })
-        .collect();
-    let scores: Vec<f64> = match model.spec.task {
-        Task::Regression => floats(&prediction),
-        Task::Binary => score_columns[0].iter().map(|&v| f64::from(v)).collect(),
-        // A multiclass model's confidence: its largest class probability.
-        Task::Multiclass => (0..rows.rows)
-            .map(|row| {
-                score_columns
-                    .iter()
-                    .map(|c| f64::from(c[row]))
-                    .fold(f64::NEG_INFINITY, f64::max)
+
+    /// Scores the rows with the column `sensitive` replaced by `swapped`, when given: one
+    /// Arrow column made anew, the rest shared.
+    fn score(&self, swapped: Option<(&str, &Column)>) -> Result<Scored> {
+        let model = self.model;
+        let mut batch = self.batch.clone();
+        if let Some((name, column)) = swapped {
+            let at = batch.schema().index_of(name).map_err(|_| no_column(name))?;
+            let mut columns = batch.columns().to_vec();
+            columns[at] = column.to_arrow();
+            batch = RecordBatch::try_new(batch.schema(), columns)
+                .expect("a column swapped for one of its own type");
+        }
+        let rows = self.encoder.encode(&batch)?;
+        // Group thresholds read their own column: the swapped one when it is theirs.
+        let swapped_groups = swapped
+            .filter(|(name, _)| self.keyed.as_ref().is_some_and(|(k, _)| k == name))
+            .map(|(_, column)| column.to_text());
+        let groups = swapped_groups
+            .as_deref()
+            .or(self.keyed.as_ref().map(|(_, g)| g.as_slice()));
+        let columns = score_rows(model, self.device, &rows, self.threshold, groups)?;
+        let mut columns = columns.into_iter().map(|(_, values)| values);
+        let prediction = columns.next().expect("scoring adds a prediction");
+        let score_columns: Vec<Vec<f32>> = columns
+            .map(|values| match values {
+                Values::Float32(v) => v,
+                _ => unreachable!("score columns are floats"),
             })
-            .collect(),
-    };
-    Ok(Scored {
-        predictions: texts(&prediction),
-        scores,
-    })
+            .collect();
+        let scores: Vec<f64> = match model.spec.task {
+            Task::Regression => floats(&prediction),
+            Task::Binary => score_columns[0].iter().map(|&v| f64::from(v)).collect(),
+            // A multiclass model's confidence: its largest class probability.
+            Task::Multiclass => (0..rows.rows)
+                .map(|row| {
+                    score_columns
+                        .iter()
+                        .map(|c| f64::from(c[row]))
+                        .fold(f64::NEG_INFINITY, f64::max)
+                })
+                .collect(),
+        };
+        Ok(Scored {
+            predictions: texts(&prediction),
+            scores,
+        })
+    }
 }
 
 /// The consistency of the model's predictions over `table`'s rows: each row against its
@@ -200,7 +216,7 @@ pub fn consistency(
     let column = table
         .column(sensitive)
         .ok_or_else(|| no_column(sensitive))?;
-    let base = scored(model, device, table, sensitive, None, threshold)?;
+    let base = Scorer::new(model, device, table, threshold).score(None)?;
     let y: Vec<f64> = match compared {
         Compared::Scores => base.scores,
         Compared::Labels => {
