@@ -232,15 +232,7 @@ fn read_model_data(
     let device = DeviceChoice::parse("cpu")?.open()?;
     let model = super::predict::load_model(ctx, &common.model, &device)?;
     let data = common.read.dataset(ctx, &common.data)?;
-    if let Some(post) = &model.spec.postprocess {
-        #[expect(clippy::float_cmp, reason = "whether the flag left its default")]
-        let threshold_given = common.threshold != 0.5;
-        anyhow::ensure!(
-            !threshold_given,
-            "the model decides by its group thresholds on `{}` (`postprocess` in its model.yaml); --threshold is for models without them",
-            post.sensitive
-        );
-    }
+    super::predict::refuse_threshold(&model, common.threshold)?;
     let mut columns = mlops_infer::fairness::columns_read(&model, &common.sensitive);
     if let Some(id) = &common.id
         && !columns.contains(id)

@@ -134,6 +134,21 @@ pub(crate) fn load_model_versioned(
     Ok((Model::load(&path, device)?, None))
 }
 
+/// Refuses a `--threshold` other than its default for a model that decides by group thresholds
+/// (`postprocess` in its model.yaml), which would be silently unused.
+pub(crate) fn refuse_threshold(model: &Model, threshold: f64) -> anyhow::Result<()> {
+    if let Some(post) = &model.spec.postprocess {
+        #[expect(clippy::float_cmp, reason = "whether the flag left its default")]
+        let given = threshold != 0.5;
+        anyhow::ensure!(
+            !given,
+            "the model decides by its group thresholds on `{}` (`postprocess` in its model.yaml); --threshold is for models without them",
+            post.sensitive
+        );
+    }
+    Ok(())
+}
+
 /// A registered model version and its version (`v1.2.0`), its two files read from the cache
 /// (the registry fetches them from the default remote when the cache lacks them).
 fn registered_model(
@@ -194,15 +209,7 @@ pub(crate) fn run(args: &PredictArgs, ctx: &Context) -> anyhow::Result<ExitStatu
     mlops_core::outfile::ensure_not_input(&output, &[data.files(), &model_files[..]].concat())?;
     let device = DeviceChoice::parse(&args.device)?.open()?;
     let model = load_model(ctx, &args.model, &device)?;
-    if let Some(post) = &model.spec.postprocess {
-        #[expect(clippy::float_cmp, reason = "whether the flag left its default")]
-        let threshold_given = args.threshold != 0.5;
-        anyhow::ensure!(
-            !threshold_given,
-            "the model decides by its group thresholds on `{}` (`postprocess` in its model.yaml); --threshold is for models without them",
-            post.sensitive
-        );
-    }
+    refuse_threshold(&model, args.threshold)?;
     let options = PredictOptions {
         keep: args.keep.clone(),
         batch_rows: args.batch_size,
