@@ -147,6 +147,11 @@ struct ExpectedSwap {
     movement: ExpectedMovement,
 }
 
+/// `mlops fairness COMMAND` of the planted model on its data, then `more`.
+fn on_fixture<'a>(command: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    [&["fairness", command, "--model", MODEL, DATA][..], more].concat()
+}
+
 fn expected() -> Expected {
     let text = std::fs::read_to_string(Path::new(FIXTURE).join("expected.json")).expect("read");
     serde_json::from_str(&text).expect("expected.json")
@@ -221,18 +226,7 @@ fn counterfactual_flip_rates_equal_the_numpy_reference() {
     let want = expected();
     assert!(!want.numpy.is_empty());
     let env = TestEnv::bare();
-    let report = report(
-        &env,
-        &[
-            "fairness",
-            "counterfactual",
-            "--model",
-            MODEL,
-            DATA,
-            "--sensitive",
-            "sex",
-        ],
-    );
+    let report = report(&env, &on_fixture("counterfactual", &["--sensitive", "sex"]));
     assert_eq!(report.rows, want.rows);
     assert!(report.model.ends_with("fairness/model"), "{}", report.model);
     assert!(report.data.contains("data.csv"), "{}", report.data);
@@ -571,17 +565,7 @@ fn the_rows_that_moved_most_are_named_by_an_id_column() {
     let env = TestEnv::new();
     let report = report(
         &env,
-        &[
-            "fairness",
-            "counterfactual",
-            "--model",
-            MODEL,
-            DATA,
-            "--sensitive",
-            "sex",
-            "--id",
-            "id",
-        ],
+        &on_fixture("counterfactual", &["--sensitive", "sex", "--id", "id"]),
     );
     let text = std::fs::read_to_string(DATA).expect("read");
     let ids: Vec<&str> = text
