@@ -69,6 +69,8 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::NotInJob { .. } => "run the pipeline with `mlops run --executor slurm`".into(),
         P::NoClusterRemote => "set one the nodes reach: `mlops remote add --default NAME URL` (see docs/cluster.md)".into(),
         P::JobsPending { .. } => "run `mlops run` to follow them to their end and record their outputs (it submits nothing again), then try again".into(),
+        P::NoRuns | P::TooFewRuns { .. } => "`mlops run` records one run per stage it runs; `mlops runs` lists them".into(),
+        P::UnknownRun { .. } | P::NoRunsAt { .. } => "give two run numbers from the first column of `mlops runs`, or two git revisions with runs recorded at them".into(),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };
     Some(hint)

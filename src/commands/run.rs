@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use mlops_pipeline::cluster::Executor;
 use mlops_pipeline::records;
 use mlops_pipeline::run::{self, Observer, RunOptions, RunReport, StageOutcome, StageStatus};
+use mlops_pipeline::rundiff;
 use mlops_pipeline::state::Reason;
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
 use crate::output::Printer;
+use crate::render::pipeline::Listed;
 use crate::render::text::seconds;
 use crate::render::{self, OutputArgs};
 
@@ -225,6 +227,7 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         executor: args.executor.map(Executor::from),
         no_wait: args.no_wait,
         detach: args.detach,
+        mlops_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
     };
     let cancel = stop_flag();
     let console = Console::new(ctx.printer, jobs > 1);
@@ -287,9 +290,12 @@ fn print_summary(report: &RunReport, dry_run: bool, started: std::time::Instant,
     }
 }
 
-/// List the recorded stage executions, oldest first
+/// List the recorded stage executions, oldest first, numbered; `mlops runs diff` compares two
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct RunsArgs {
+    #[command(subcommand)]
+    command: Option<RunsCommand>,
     /// Only this stage (or the stages a `foreach`/`matrix` made from it)
     #[arg(long)]
     stage: Option<String>,
@@ -300,15 +306,71 @@ pub(crate) struct RunsArgs {
     output: OutputArgs,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RunsCommand {
+    Diff(RunsDiffArgs),
+}
+
+/// Show what differs between two runs, or between the runs at two git revisions: command,
+/// params, deps, outputs, metrics and environment (host, mlops version, lock files, and packages
+/// added, removed, upgraded or downgraded)
+///
+/// OLD and NEW are run numbers, as the first column of `mlops runs` shows them, or git
+/// revisions: the latest run of each stage at each commit, compared stage by stage. Without
+/// them: the last two runs of --stage (or of the stage that ran last).
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunsDiffArgs {
+    /// The older side: a run number or a git revision
+    #[arg(requires = "new")]
+    old: Option<String>,
+    /// The newer side: a run number or a git revision
+    new: Option<String>,
+    /// Only this stage (or the stages a `foreach`/`matrix` made from it)
+    #[arg(long)]
+    stage: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
 pub(crate) fn runs(args: &RunsArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    if let Some(RunsCommand::Diff(diff)) = &args.command {
+        return runs_diff(diff, ctx);
+    }
     let targets = render::targets(&args.output, ctx, "runs", &render::pipeline::FORMATS)?;
     let ws = ctx.workspace()?;
-    let mut list = records::list(&ws.shared_dir(), args.stage.as_deref())?;
+    let all = records::list(&ws.shared_dir(), None)?;
+    let mut list: Vec<Listed> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            args.stage
+                .as_deref()
+                .is_none_or(|s| records::of_stage(r, s))
+        })
+        .map(|(i, record)| Listed {
+            number: i + 1,
+            record,
+        })
+        .collect();
     if let Some(n) = args.last {
         list.drain(..list.len().saturating_sub(n));
     }
     render::emit(ctx.printer, &list, &targets, |l, f| {
         render::pipeline::runs(l, f)
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn runs_diff(args: &RunsDiffArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let targets = render::targets(&args.output, ctx, "runs diff", &render::pipeline::FORMATS)?;
+    let ws = ctx.workspace()?;
+    let options = rundiff::Options {
+        sides: args.old.clone().zip(args.new.clone()),
+        stage: args.stage.clone(),
+    };
+    let report = rundiff::diff(ws.root(), &ws.shared_dir(), &options)?;
+    render::emit(ctx.printer, &report, &targets, |r, f| {
+        render::pipeline::runs_diff(r, f)
     })?;
     Ok(ExitStatus::Success)
 }

@@ -106,11 +106,19 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
                     "--remote-job is for stage `{}`, not `{name}`",
                     job.stage
                 );
-                mlops_pipeline::cluster::remote::exec(&job, &console)?
+                mlops_pipeline::cluster::remote::exec(
+                    &job,
+                    Some(env!("CARGO_PKG_VERSION")),
+                    &console,
+                )?
             } else {
                 let ws = ctx.workspace()?;
                 let result = result.as_ref().expect("clap requires --result");
-                mlops_pipeline::cluster::job::exec(&ws, name, result, *force, &console)?
+                let options = mlops_pipeline::cluster::job::ExecOptions {
+                    force: *force,
+                    mlops_version: Some(env!("CARGO_PKG_VERSION")),
+                };
+                mlops_pipeline::cluster::job::exec(&ws, name, result, &options, &console)?
             };
             mlops_pipeline::run::Observer::finished(&console, &outcome);
             if outcome.status == StageStatus::Failed {

@@ -48,6 +48,7 @@ mod registry;
 mod remote;
 mod remove;
 mod render;
+mod runs_env;
 mod s3;
 mod safety;
 mod serve;

@@ -550,6 +550,7 @@ fn execute_in_worktree(
         executor: Some(mlops_pipeline::cluster::Executor::Local),
         no_wait: false,
         detach: false,
+        mlops_version: Some(context.options.mlops_version.clone()),
     };
     let stages_observer = Stages {
         name: &planned.name,

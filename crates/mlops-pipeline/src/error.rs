@@ -144,6 +144,18 @@ pub enum Error {
         message: String,
     },
 
+    #[error("no run recorded yet")]
+    NoRuns,
+
+    #[error("stage `{stage}` has fewer than two recorded runs to compare")]
+    TooFewRuns { stage: String },
+
+    #[error("no run {run}: {count} runs are recorded, and no git revision is named `{run}` either")]
+    UnknownRun { run: String, count: usize },
+
+    #[error("no run is recorded at `{rev}` (commit {commit})")]
+    NoRunsAt { rev: String, commit: String },
+
     #[error("cannot start stage `{stage}`")]
     Spawn {
         stage: String,

@@ -1,5 +1,6 @@
-//! `mlops.lock`: what produced each stage's outputs (cmd, dep and out digests, param values). A
-//! stage is up to date when all of these still match. Committed to git beside `mlops.yaml`.
+//! `mlops.lock`: what produced each stage's outputs (cmd, dep and out digests, param values, and
+//! for a stage with `env: strict` its environment's digest). A stage is up to date when all of
+//! these still match. Committed to git beside `mlops.yaml`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,10 @@ pub struct StageLock {
     pub outs: Vec<OutLock>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<OutLock>,
+    /// The environment's digest, for a stage with `env: strict` only (see `env`): a change to
+    /// it reruns the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Digest>,
 }
 
 /// A dependency and the digest it had.

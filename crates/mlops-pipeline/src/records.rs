@@ -42,6 +42,9 @@ pub struct RunRecord {
     /// The experiment the run was part of (`mlops exp run`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// The environment it ran in (none in records written before mlops recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<crate::env::EnvRecord>,
 }
 
 fn records_path(mlops_dir: &Path) -> PathBuf {
@@ -93,15 +96,17 @@ pub fn list(mlops_dir: &Path, stage: Option<&str>) -> Result<Vec<RunRecord>> {
     }
     Ok(records
         .into_iter()
-        .filter(|r| {
-            stage.is_none_or(|s| {
-                r.stage == s
-                    || r.stage
-                        .strip_prefix(s)
-                        .is_some_and(|rest| rest.starts_with('@'))
-            })
-        })
+        .filter(|r| stage.is_none_or(|s| of_stage(r, s)))
         .collect())
+}
+
+/// Whether `record` is a run of `stage`, or of a stage a `foreach`/`matrix` made from it.
+pub fn of_stage(record: &RunRecord, stage: &str) -> bool {
+    record.stage == stage
+        || record
+            .stage
+            .strip_prefix(stage)
+            .is_some_and(|rest| rest.starts_with('@'))
 }
 
 /// `time` as RFC 3339 in UTC, to the millisecond.
@@ -151,6 +156,7 @@ mod tests {
             host: "h".into(),
             metrics: BTreeMap::new(),
             experiment: None,
+            env: None,
         };
         append(dir.path(), &record).expect("append");
         let path = records_path(dir.path());

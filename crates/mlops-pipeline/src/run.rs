@@ -18,7 +18,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use mlops_core::config::LinkMode;
@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::Executor;
 use crate::dag::Dag;
+use crate::env::{CaptureOptions, Environment, Host};
 use crate::error::{Error, Result};
 use crate::lockfile::{LockFile, OutLock, StageLock};
 use crate::params::{ParamsFiles, flatten};
@@ -77,6 +78,8 @@ pub struct RunOptions {
     pub no_wait: bool,
     /// With Slurm: an interrupt leaves the submitted jobs running (`--detach`).
     pub detach: bool,
+    /// The version of `mlops` running, recorded in each run's environment.
+    pub mlops_version: Option<String>,
 }
 
 /// What happened to a stage.
@@ -166,6 +169,8 @@ pub(crate) struct Shared<'a> {
     known: HashSet<mlops_core::Digest>,
     git: (Option<String>, Option<bool>),
     host: String,
+    /// This machine's facts, read once for all the stages of a run.
+    machine: OnceLock<Host>,
     schedule: Mutex<Schedule>,
     wake: Condvar,
     /// Process groups of running commands, to forward an interrupt to.
@@ -204,6 +209,7 @@ pub fn dry_run_all(ws: &Workspace) -> Result<Vec<StageOutcome>> {
         executor: Some(Executor::Local),
         no_wait: false,
         detach: false,
+        mlops_version: None,
     };
     Ok(run(ws, &options, &AtomicBool::new(false), &Silent)?.stages)
 }
@@ -298,6 +304,7 @@ impl<'a> Shared<'a> {
                 .nodename()
                 .to_string_lossy()
                 .into_owned(),
+            machine: OnceLock::new(),
             schedule: Mutex::new(Schedule {
                 status: selected.iter().map(|i| (*i, None)).collect(),
                 started: HashSet::new(),
@@ -319,6 +326,22 @@ impl<'a> Shared<'a> {
     pub(crate) fn in_job(mut self) -> Self {
         self.in_job = true;
         self
+    }
+
+    /// The stage's environment, captured here (on a cluster node, in its job).
+    pub(crate) fn capture_env(&self, stage: &Stage) -> Environment {
+        let mut vars = vec![("MLOPS_STAGE".to_owned(), stage.name.clone())];
+        vars.extend(self.options.env.iter().cloned());
+        crate::env::capture(
+            self.machine.get_or_init(Host::current),
+            &CaptureOptions {
+                root: self.ws.root(),
+                wdir: &stage.wdir,
+                spec: &stage.env,
+                mlops_version: self.options.mlops_version.as_deref(),
+                vars: &vars,
+            },
+        )
     }
 
     /// Records a stage's outcome (the cluster driver's; the workers record their own).
@@ -514,16 +537,17 @@ pub(crate) fn execute(
     stage: &Stage,
     upstream_would_run: Option<String>,
 ) -> Result<StageOutcome> {
-    let (inputs, why, started) = match plan(shared, stage, upstream_would_run)? {
+    let (inputs, env, why, started) = match plan(shared, stage, upstream_would_run)? {
         Plan::Done(outcome) => return Ok(outcome),
         Plan::Run {
             inputs,
+            env,
             why,
             started,
-        } => (inputs, why, started),
+        } => (inputs, env, why, started),
     };
     shared.observer.started(&stage.name, &why);
-    let (result, entry) = produce(shared, stage, inputs, &why, started)?;
+    let (result, entry) = produce(shared, stage, inputs, &env, &why, started)?;
     if let Some(entry) = &entry {
         commit(shared, stage, entry)?;
         link_outputs(shared, &entry.outs)?;
@@ -535,9 +559,10 @@ pub(crate) fn execute(
 pub(crate) enum Plan {
     /// Nothing: it is up to date (or this is a dry run).
     Done(StageOutcome),
-    /// Restore or run it, for these reasons; its inputs as they are now.
+    /// Restore or run it, for these reasons; its inputs and environment as they are now.
     Run {
         inputs: StageLock,
+        env: Box<Environment>,
         why: Vec<Reason>,
         started: Instant,
     },
@@ -550,7 +575,13 @@ pub(crate) fn plan(
     upstream_would_run: Option<String>,
 ) -> Result<Plan> {
     let started = Instant::now();
-    let inputs = current_inputs(stage, &shared.digests, &shared.params)?;
+    let mut inputs = current_inputs(stage, &shared.digests, &shared.params)?;
+    // A strict stage's environment is one of its inputs: captured before deciding.
+    let env = stage.env.strict.then(|| {
+        let env = shared.capture_env(stage);
+        inputs.env = Some(env.strict_digest());
+        env
+    });
     let locked = shared
         .lock
         .lock()
@@ -563,6 +594,12 @@ pub(crate) fn plan(
     } else {
         reasons(stage, &inputs, locked.as_ref(), &shared.digests)?
     };
+    if let (Some(env), Some(locked)) = (&env, &locked)
+        && let Some(Reason::EnvChanged(what)) =
+            why.iter_mut().find(|r| matches!(r, Reason::EnvChanged(_)))
+    {
+        *what = env_changes(shared, stage, locked, env);
+    }
     if let Some(upstream) = upstream_would_run {
         why.push(Reason::UpstreamWouldRun(upstream));
     }
@@ -587,11 +624,37 @@ pub(crate) fn plan(
     }
     // Only now, for this stage's outputs: the check walks output directories.
     stage.refuse_tracked_outputs(shared.ws.root())?;
+    let env = env.unwrap_or_else(|| shared.capture_env(stage));
     Ok(Plan::Run {
         inputs,
+        env: Box::new(env),
         why,
         started,
     })
+}
+
+/// What changed in a strict stage's environment since the run that `mlops.lock` recorded it
+/// from, found among the stage's run records (empty when none of them has its digest: the lock
+/// may come from another clone).
+fn env_changes(
+    shared: &Shared,
+    stage: &Stage,
+    locked: &StageLock,
+    env: &Environment,
+) -> Vec<String> {
+    let Some(digest) = locked.env else {
+        return Vec::new();
+    };
+    let Ok(records) = crate::records::list(&shared.ws.shared_dir(), Some(&stage.name)) else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .rev()
+        .filter(|r| r.stage == stage.name)
+        .find_map(|r| r.env.as_ref().filter(|e| e.digest == digest))
+        .map(|old| env.changed_since(old))
+        .unwrap_or_default()
 }
 
 /// Restores the stage's outputs from the run cache when its inputs were seen before (and the
@@ -600,6 +663,7 @@ pub(crate) fn restore_cached(
     shared: &Shared,
     stage: &Stage,
     inputs: &StageLock,
+    env: &Environment,
     why: &[Reason],
     started: Instant,
 ) -> Result<Option<(StageOutcome, StageLock)>> {
@@ -619,7 +683,7 @@ pub(crate) fn restore_cached(
         ..inputs.clone()
     };
     let result = outcome(stage, StageStatus::Restored, started, why);
-    record(shared, stage, &entry_lock, &result, wall_start)?;
+    record(shared, stage, &entry_lock, &result, wall_start, Some(env))?;
     Ok(Some((result, entry_lock)))
 }
 
@@ -630,10 +694,11 @@ pub(crate) fn produce(
     shared: &Shared,
     stage: &Stage,
     inputs: StageLock,
+    env: &Environment,
     why: &[Reason],
     started: Instant,
 ) -> Result<(StageOutcome, Option<StageLock>)> {
-    if let Some((result, entry_lock)) = restore_cached(shared, stage, &inputs, why, started)? {
+    if let Some((result, entry_lock)) = restore_cached(shared, stage, &inputs, env, why, started)? {
         return Ok((result, Some(entry_lock)));
     }
     let wall_start = SystemTime::now();
@@ -645,7 +710,7 @@ pub(crate) fn produce(
     if let Some(error) = failure(shared, stage, exit, interrupted, leftovers) {
         result.status = StageStatus::Failed;
         result.error = Some(error);
-        record(shared, stage, &inputs, &result, wall_start)?;
+        record(shared, stage, &inputs, &result, wall_start, Some(env))?;
         return Ok((result, None));
     }
     let mut entry_lock = inputs;
@@ -663,7 +728,7 @@ pub(crate) fn produce(
         },
     )?;
     result.duration_s = started.elapsed().as_secs_f64();
-    record(shared, stage, &entry_lock, &result, wall_start)?;
+    record(shared, stage, &entry_lock, &result, wall_start, Some(env))?;
     Ok((result, Some(entry_lock)))
 }
 
@@ -1003,14 +1068,19 @@ fn stream(shared: &Shared, stage: &Stage, pipe: impl Read, log: &Mutex<fs_err::F
     }
 }
 
-/// Appends the run record of an execution.
+/// Appends the run record of an execution, with the environment it ran in (whose package lists
+/// and outputs go to `.mlops/runs/envs/`).
 pub(crate) fn record(
     shared: &Shared,
     stage: &Stage,
     entry: &StageLock,
     result: &StageOutcome,
     started: SystemTime,
+    env: Option<&Environment>,
 ) -> Result<()> {
+    if let Some(env) = env {
+        crate::env::save(&shared.ws.shared_dir(), &shared.ws.mlops_dir(), env)?;
+    }
     let mut params = BTreeMap::new();
     for (file, keys) in &entry.params {
         for (key, value) in keys {
@@ -1066,6 +1136,7 @@ pub(crate) fn record(
         host: shared.host.clone(),
         metrics,
         experiment: shared.options.experiment.clone(),
+        env: env.map(Environment::record),
     };
     crate::records::append(&shared.ws.shared_dir(), &record)
 }

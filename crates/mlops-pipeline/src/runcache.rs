@@ -1,5 +1,6 @@
-//! The run cache: outputs of every (cmd, deps, params) combination ever run, so reverting a
-//! parameter restores the old outputs from the object store instead of running the command again.
+//! The run cache: outputs of every (cmd, deps, params) combination ever run (with `env: strict`,
+//! and environment), so reverting a parameter restores the old outputs from the object store
+//! instead of running the command again.
 
 use std::path::{Path, PathBuf};
 
@@ -20,13 +21,17 @@ fn dir(mlops_dir: &Path) -> PathBuf {
     mlops_dir.join("run-cache")
 }
 
-/// The key of a run: a digest of its cmd, dep digests and param values.
+/// The key of a run: a digest of its cmd, dep digests and param values, and with `env: strict`
+/// its environment's digest (only then, so that the keys of other stages stay as they were).
 pub(crate) fn key(inputs: &StageLock) -> String {
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "cmd": inputs.cmd,
         "deps": inputs.deps,
         "params": inputs.params,
     });
+    if let Some(env) = &inputs.env {
+        canonical["env"] = env.to_string().into();
+    }
     blake3::hash(canonical.to_string().as_bytes())
         .to_hex()
         .to_string()

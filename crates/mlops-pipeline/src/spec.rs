@@ -26,6 +26,7 @@ use mlops_core::pointer::pointer_path;
 use mlops_core::scan::find_pointers;
 
 use crate::cluster::{Executor, RESOURCE_KEYS, Resources, ResourcesError};
+use crate::env::{ENV_KEYS, EnvSpec, EnvSpecError};
 use crate::error::{Error, Result, nearest};
 use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
 
@@ -33,7 +34,7 @@ use crate::params::{DEFAULT_PARAMS, ParamsFiles, lookup, scalar_text};
 pub const PIPELINE_FILE: &str = "mlops.yaml";
 
 /// The keys of a stage body (and of a `foreach` stage's `do`).
-const BODY_KEYS: [&str; 10] = [
+const BODY_KEYS: [&str; 11] = [
     "cmd",
     "deps",
     "params",
@@ -44,6 +45,7 @@ const BODY_KEYS: [&str; 10] = [
     "desc",
     "executor",
     "resources",
+    "env",
 ];
 /// The keys of the top level.
 const TOP_KEYS: [&str; 3] = ["stages", "plots", "executor"];
@@ -80,6 +82,9 @@ pub struct Stage {
     pub executor: Option<Executor>,
     /// What it asks a cluster's scheduler for.
     pub resources: Resources,
+    /// What of its environment is recorded beside the host and lock files, and whether a
+    /// change to it reruns the stage (`env:`).
+    pub env: EnvSpec,
 }
 
 impl Stage {
@@ -524,6 +529,7 @@ impl Parser {
                 }
             })?,
         };
+        let env = self.env(name, body)?;
         self.names.insert(name.to_owned());
         self.stages.push(Stage {
             name: name.to_owned(),
@@ -537,8 +543,25 @@ impl Parser {
             desc,
             executor,
             resources,
+            env,
         });
         Ok(())
+    }
+
+    /// The stage's `env:`.
+    fn env(&self, name: &str, body: &Mapping) -> Result<EnvSpec> {
+        match body.get("env") {
+            None | Some(Value::Null) => Ok(EnvSpec::default()),
+            Some(value) => EnvSpec::parse(value).map_err(|e| match e {
+                EnvSpecError::UnknownKey(key) => Error::UnknownKey {
+                    file: self.file.clone(),
+                    place: format!("`env` of stage `{name}`"),
+                    suggestion: nearest(&key, ENV_KEYS),
+                    key,
+                },
+                EnvSpecError::BadValue(message) => self.bad(name, "env", message),
+            }),
+        }
     }
 
     fn paths(

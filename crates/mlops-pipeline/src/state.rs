@@ -1,5 +1,6 @@
-//! Whether a stage is up to date: its current inputs (cmd, dep digests, param values) and
-//! outputs compared with its entry in `mlops.lock`, and the reasons when they differ.
+//! Whether a stage is up to date: its current inputs (cmd, dep digests, param values, and with
+//! `env: strict` the environment's digest) and outputs compared with its entry in `mlops.lock`,
+//! and the reasons when they differ.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,11 @@ pub enum Reason {
     ParamChanged(String),
     OutMissing(PathBuf),
     OutChanged(PathBuf),
+    /// `env: strict`: the environment's digest differs from the lock's; what changed (lock
+    /// files, `python packages`, commands) when the run it was recorded by is known.
+    EnvChanged(Vec<String>),
+    /// `env: strict`, and the lock has no environment digest: the stage was last run without.
+    EnvNotLocked,
     /// Only in a dry run: an upstream stage would run first.
     UpstreamWouldRun(String),
     /// Only in a dry run: the stage was submitted to the cluster as this job, which no
@@ -44,6 +50,9 @@ impl fmt::Display for Reason {
             Reason::ParamChanged(k) => write!(f, "param `{k}` changed"),
             Reason::OutMissing(p) => write!(f, "out `{}` is missing", p.display()),
             Reason::OutChanged(p) => write!(f, "out `{}` was modified", p.display()),
+            Reason::EnvChanged(what) if what.is_empty() => f.write_str("environment changed"),
+            Reason::EnvChanged(what) => write!(f, "environment changed: {}", what.join(", ")),
+            Reason::EnvNotLocked => f.write_str("environment not in `mlops.lock` yet"),
             Reason::UpstreamWouldRun(s) => write!(f, "upstream stage `{s}` would run"),
             Reason::OnCluster(job) => {
                 write!(f, "submitted as job {job}, not yet taken up by `mlops run`")
@@ -154,6 +163,8 @@ pub(crate) fn current_inputs(
         params: values,
         outs: Vec::new(),
         metrics: Vec::new(),
+        // Set by the run for a stage with `env: strict`, which captures the environment.
+        env: None,
     })
 }
 
@@ -195,6 +206,13 @@ pub fn reasons(
                 reasons.push(Reason::ParamChanged(key.clone()));
             }
         }
+    }
+    if stage.env.strict && inputs.env != locked.env {
+        reasons.push(if locked.env.is_none() {
+            Reason::EnvNotLocked
+        } else {
+            Reason::EnvChanged(Vec::new())
+        });
     }
     for out in stage.all_outs() {
         let recorded: Option<&OutLock> = locked

@@ -113,6 +113,7 @@ mod tests {
                 params: std::collections::BTreeMap::new(),
                 outs,
                 metrics: Vec::new(),
+                env: None,
             },
         );
         lock.save(ws.root()).expect("save the lock");
@@ -220,6 +221,7 @@ mod tests {
                 params: std::collections::BTreeMap::new(),
                 outs: vec![OutLock::new(PathBuf::from("model.bin"), &model)],
                 metrics: Vec::new(),
+                env: None,
             },
         );
         lock.save(ws.root()).expect("save the lock");

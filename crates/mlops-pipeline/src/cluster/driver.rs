@@ -311,11 +311,12 @@ fn decide(
                 }
                 Plan::Run {
                     inputs,
+                    env,
                     why,
                     started,
                 } => {
                     if let Some((result, entry)) =
-                        restore_cached(shared, stage, &inputs, &why, started)?
+                        restore_cached(shared, stage, &inputs, &env, &why, started)?
                     {
                         commit(shared, stage, &entry)?;
                         link_outputs(shared, &entry.outs)?;
@@ -591,11 +592,18 @@ fn collect(
                 StageStatus::Ran | StageStatus::Restored
             )
         {
-            if remote {
-                super::remote::place_outputs(shared, stage, entry)?;
-                record_remote_run(shared, stage, entry, &found.outcome)?;
+            let mut entry = entry.clone();
+            if stage.env.strict {
+                // The next `mlops run` decides here, on the submitting host: the lock keeps the
+                // environment as this host sees it, or a node's other Python would rerun the
+                // stage every time.
+                entry.env = Some(shared.capture_env(stage).strict_digest());
             }
-            commit(shared, stage, entry)?;
+            if remote {
+                super::remote::place_outputs(shared, stage, &entry)?;
+                record_remote_run(shared, stage, &entry, &found.outcome, found.env.as_ref())?;
+            }
+            commit(shared, stage, &entry)?;
             link_outputs(shared, &entry.outs)?;
         }
         found.outcome
@@ -635,12 +643,15 @@ fn collect(
 }
 
 /// Records a remote job's run here, as the job recorded it in its own workspace: the run cache
-/// entry (so that the same inputs restore these outputs) and the run record.
+/// entry (so that the same inputs restore these outputs) and the run record. Its environment is
+/// the node's (host, Python, named commands), with the lock files of this workspace, which the
+/// job's scratch workspace does not hold.
 fn record_remote_run(
     shared: &Shared,
     stage: &crate::spec::Stage,
     entry: &crate::lockfile::StageLock,
     outcome: &StageOutcome,
+    node_env: Option<&crate::env::Environment>,
 ) -> Result<()> {
     crate::runcache::record(
         &shared.ws.shared_dir(),
@@ -654,7 +665,11 @@ fn record_remote_run(
     let started = std::time::SystemTime::now()
         .checked_sub(Duration::from_secs_f64(outcome.duration_s.max(0.0)))
         .unwrap_or_else(std::time::SystemTime::now);
-    crate::run::record(shared, stage, entry, outcome, started)
+    let env = node_env.map(|node| crate::env::Environment {
+        files: crate::env::lock_files(shared.ws.root(), &stage.wdir),
+        ..node.clone()
+    });
+    crate::run::record(shared, stage, entry, outcome, started, env.as_ref())
 }
 
 /// Refuses while `.mlops/cluster/jobs.json` lists jobs no `mlops run` has taken up: they may be

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::Executor;
 use crate::dag::Dag;
+use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::lockfile::{LockFile, StageLock};
 use crate::run::{Observer, Plan, RunOptions, Shared, StageOutcome, plan, produce};
@@ -25,6 +26,19 @@ pub(crate) struct JobResult {
     pub(crate) outcome: StageOutcome,
     /// The stage's lock entry, when it ran or was restored.
     pub(crate) lock: Option<StageLock>,
+    /// The environment it ran in, as the node saw it: the driver records it for a node without
+    /// the workspace (whose own records go with its scratch workspace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) env: Option<Environment>,
+}
+
+/// What a job is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecOptions<'a> {
+    /// Run the command even when the stage is up to date.
+    pub force: bool,
+    /// The version of `mlops` running, recorded in the run's environment.
+    pub mlops_version: Option<&'a str>,
 }
 
 /// Brings stage `name` up to date (rerunning it whatever the lock says with `force`), and
@@ -33,10 +47,10 @@ pub fn exec(
     ws: &Workspace,
     name: &str,
     result: &Path,
-    force: bool,
+    options: &ExecOptions,
     observer: &dyn Observer,
 ) -> Result<StageOutcome> {
-    exec_in(ws, name, result, force, observer, true)
+    exec_in(ws, name, result, options, observer, true)
 }
 
 /// [`exec`] in the workspace `ws`, which holds every stage's sources (`whole`) or, in a job's
@@ -45,7 +59,7 @@ pub(crate) fn exec_in(
     ws: &Workspace,
     name: &str,
     result: &Path,
-    force: bool,
+    exec: &ExecOptions,
     observer: &dyn Observer,
     whole: bool,
 ) -> Result<StageOutcome> {
@@ -74,7 +88,7 @@ pub(crate) fn exec_in(
         targets: vec![name.to_owned()],
         jobs: 1,
         dry_run: false,
-        force,
+        force: exec.force,
         downstream: false,
         single_item: true,
         keep_going: false,
@@ -84,6 +98,7 @@ pub(crate) fn exec_in(
         executor: Some(Executor::Local),
         no_wait: false,
         detach: false,
+        mlops_version: exec.mlops_version.map(str::to_owned),
     };
     let cancel = AtomicBool::new(false);
     let lock_file = LockFile::load(ws.root())?;
@@ -99,20 +114,23 @@ pub(crate) fn exec_in(
     )?
     .in_job();
     let stage = &pipeline.stages[index];
-    let (outcome, lock) = match plan(&shared, stage, None)? {
-        Plan::Done(outcome) => (outcome, None),
+    let (outcome, lock, env) = match plan(&shared, stage, None)? {
+        Plan::Done(outcome) => (outcome, None, None),
         Plan::Run {
             inputs,
+            env,
             why,
             started,
         } => {
             observer.started(name, &why);
-            produce(&shared, stage, inputs, &why, started)?
+            let (outcome, lock) = produce(&shared, stage, inputs, &env, &why, started)?;
+            (outcome, lock, Some(*env))
         }
     };
     let text = serde_json::to_vec_pretty(&JobResult {
         outcome: outcome.clone(),
         lock,
+        env,
     })
     .expect("results serialise");
     mlops_core::atomic::write_in(ws.store().temp_dir(), result, &text)?;

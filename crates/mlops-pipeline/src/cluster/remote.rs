@@ -152,7 +152,11 @@ impl Drop for Scratch {
 /// # Errors
 /// When the scratch workspace cannot be made, the inputs cannot be fetched, or the outputs
 /// and result cannot be pushed; the stage's own failure is a result, not an error.
-pub fn exec(job: &RemoteJob, observer: &dyn Observer) -> Result<StageOutcome> {
+pub fn exec(
+    job: &RemoteJob,
+    mlops_version: Option<&str>,
+    observer: &dyn Observer,
+) -> Result<StageOutcome> {
     // The name makes a directory here and files on the remote: one plain component.
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
     if job.name.is_empty() || job.name.starts_with('.') || !job.name.chars().all(plain) {
@@ -187,7 +191,11 @@ pub fn exec(job: &RemoteJob, observer: &dyn Observer) -> Result<StageOutcome> {
         .join(super::driver::CLUSTER_DIR)
         .join(format!("{}.json", job.name));
     fs_err::create_dir_all(result.parent().expect("a directory"))?;
-    let outcome = super::job::exec_in(&ws, &job.stage, &result, job.force, observer, false)?;
+    let options = super::job::ExecOptions {
+        force: job.force,
+        mlops_version,
+    };
+    let outcome = super::job::exec_in(&ws, &job.stage, &result, &options, observer, false)?;
     let found: JobResult =
         serde_json::from_slice(&fs_err::read(&result)?).map_err(|e| Error::NotInJob {
             message: format!("its result does not read: {e}"),
