@@ -95,6 +95,17 @@ pub(crate) enum Every {
     Month,
 }
 
+impl Every {
+    /// The library's period.
+    pub(crate) fn period(self) -> Period {
+        match self {
+            Every::Day => Period::Day,
+            Every::Week => Period::Week,
+            Every::Month => Period::Month,
+        }
+    }
+}
+
 impl DriftArgs {
     /// The flags as the library's options, which parses kinds, test names and gates and checks
     /// the numbers.
@@ -109,11 +120,7 @@ impl DriftArgs {
             target: self.target.clone(),
             batch_by: self.batch_by.as_ref().map(|column| BatchBy {
                 column: column.clone(),
-                every: self.every.map(|every| match every {
-                    Every::Day => Period::Day,
-                    Every::Week => Period::Week,
-                    Every::Month => Period::Month,
-                }),
+                every: self.every.map(Every::period),
             }),
             ..Options::default()
         };

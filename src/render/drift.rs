@@ -173,14 +173,11 @@ pub(crate) fn column_cells(c: &ColumnReport) -> Vec<String> {
     ]
 }
 
-/// A gauge: its name, its help text, and its value for one item.
-type Gauge<T, V> = (&'static str, &'static str, fn(&T) -> V);
-
 /// The report as Prometheus gauges (text exposition format): per column and batch the statistic,
 /// the p-value (tests only) and whether it drifted; per batch the share drifted and the verdict.
 fn prometheus(r: &DriftReport) -> String {
     let mut out = String::new();
-    let per_column: [Gauge<ColumnReport, Option<f64>>; 3] = [
+    let per_column: [prometheus::Gauge<ColumnReport, Option<f64>>; 3] = [
         (
             "mlops_drift_statistic",
             "The drift test's statistic (a distance, or the test statistic) per column and batch.",
@@ -212,7 +209,7 @@ fn prometheus(r: &DriftReport) -> String {
             }
         }
     }
-    let per_batch: [Gauge<BatchReport, f64>; 2] = [
+    let per_batch: [prometheus::Gauge<BatchReport, f64>; 2] = [
         (
             "mlops_drift_share_drifted",
             "The share of drifted feature columns per batch.",

@@ -4,6 +4,9 @@
 
 use std::fmt::Write as _;
 
+/// A gauge family: its name, its help text, and its value for one item.
+pub(crate) type Gauge<T, V> = (&'static str, &'static str, fn(&T) -> V);
+
 /// A gauge family's header: `# HELP` and `# TYPE ... gauge`.
 pub(crate) fn gauge(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");

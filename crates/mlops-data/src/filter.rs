@@ -80,13 +80,37 @@ impl Filter {
     }
 
     /// The condition as written.
-    pub(crate) fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         self.expr.text()
     }
 
-    /// The columns the condition reads, each once.
-    pub(crate) fn columns(&self) -> &[String] {
+    /// The columns the condition reads, each once, in the order first written.
+    pub fn columns(&self) -> &[String] {
         &self.columns
+    }
+
+    /// The condition on each row of `table` (which holds at least the condition's columns):
+    /// `Some(true)`, `Some(false)`, or `None` where a missing value leaves it unknown.
+    ///
+    /// # Errors
+    /// [`Error::Filter`] for a column `table` lacks, or of a type the condition cannot compare,
+    /// at that part of the condition.
+    pub fn verdicts(&self, table: &crate::table::Table) -> Result<Vec<Option<bool>>> {
+        if let Some(path) = self
+            .expr
+            .paths()
+            .into_iter()
+            .find(|path| column_name(path).is_none_or(|name| table.column(&name).is_none()))
+        {
+            return Err(filter_error(
+                self.expr
+                    .error_at(path.column, format!("unknown column `{path}`")),
+            ));
+        }
+        let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        let batch = table.select(&names).to_record_batch();
+        let truth = eval::truth_with_unknown(&self.expr, &batch).map_err(filter_error)?;
+        Ok((0..table.rows).map(|i| truth.verdict(i)).collect())
     }
 
     /// Checks the condition against the columns of `path` (`schema`: the file's columns and its

@@ -19,6 +19,7 @@ mod filter;
 mod hive;
 pub mod input;
 mod nullable;
+pub mod period;
 pub mod rows;
 pub mod series;
 pub mod shape;

@@ -348,7 +348,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// An ISO date at the start of `text` (`2026-11-22`, or a timestamp that starts with one), as
 /// days since 1970-01-01; `None` unless it is a real calendar day (`2026-02-31` is not).
-pub(crate) fn parse_date(text: &str) -> Option<i64> {
+pub fn parse_date(text: &str) -> Option<i64> {
     let date = text.get(..10)?;
     let bytes = date.as_bytes();
     if bytes[4] != b'-' || bytes[7] != b'-' {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use mlops_data::Dataset;
-use mlops_data::table::{self, Column, SchemaColumn, Table};
+use mlops_data::table::{Column, SchemaColumn, Table};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -193,14 +193,7 @@ pub struct BatchBy {
     pub every: Option<Period>,
 }
 
-/// A calendar period for [`BatchBy`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Day,
-    /// Weeks starting on Monday, named by their Monday.
-    Week,
-    Month,
-}
+pub use mlops_data::period::Period;
 
 /// A side of the comparison: its name in the report (a path, say) and its files, read as one
 /// table.
@@ -607,7 +600,7 @@ fn split_rows(data: &Dataset, by: &BatchBy) -> Result<Vec<(String, Vec<usize>)>>
     let keys: Vec<Option<String>> = if let Some(period) = by.every {
         data.read_days(&by.column)?
             .into_iter()
-            .map(|days| days.map(|d| period_name(d, period)))
+            .map(|days| days.map(|d| mlops_data::period::period_name(d, period)))
             .collect()
     } else {
         let column = data.read(&[by.column.as_str()])?;
@@ -624,20 +617,6 @@ fn split_rows(data: &Dataset, by: &BatchBy) -> Result<Vec<(String, Vec<usize>)>>
             .push(row);
     }
     Ok(batches.into_iter().collect())
-}
-
-/// The name of the period holding a day: `2026-11-22`, the Monday `2026-11-16`, or `2026-11`.
-fn period_name(days: i64, period: Period) -> String {
-    let start = match period {
-        Period::Day | Period::Month => days,
-        // 1970-01-01 was a Thursday: Monday is 3 days before it.
-        Period::Week => days - (days + 3).rem_euclid(7),
-    };
-    let (year, month, day) = table::civil_from_days(start);
-    match period {
-        Period::Month => format!("{year:04}-{month:02}"),
-        Period::Day | Period::Week => format!("{year:04}-{month:02}-{day:02}"),
-    }
 }
 
 /// The wanted columns a batch has and can be tested on, and the others with why they are skipped.

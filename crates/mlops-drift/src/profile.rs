@@ -398,44 +398,87 @@ pub fn profile_files(
             });
         }
     }
-    let names: Vec<&str> = schema
+    let names = profile_columns(&schema, columns, exclude);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut builder = Builder::new(kinds);
+    data.for_each_piece(&names, PIECE_ROWS, |part| builder.add(&part))?;
+    builder.finish()
+}
+
+/// The columns [`profile_files`] profiles of data whose columns are `schema`: `columns` (all
+/// readable ones when empty; dates only when named, as drift tests them) less `exclude`.
+pub fn profile_columns(
+    schema: &[mlops_data::table::SchemaColumn],
+    columns: &[String],
+    exclude: &[String],
+) -> Vec<String> {
+    schema
         .iter()
         .filter(|c| c.unsupported.is_none())
-        // Dates only when named, as drift tests them.
         .filter(|c| !c.date || columns.contains(&c.name))
         .filter(|c| columns.is_empty() || columns.contains(&c.name))
         .filter(|c| !exclude.contains(&c.name))
-        .map(|c| c.name.as_str())
-        .collect();
-    let mut decided: Vec<(String, Kind)> = Vec::new();
-    let mut whole: Option<Profile> = None;
-    data.for_each_piece(&names, PIECE_ROWS, |part| {
-        if decided.is_empty() {
-            for name in &names {
-                let column = part.column(name).expect("read above");
-                let kind = match kinds.iter().find(|(c, _)| c == name) {
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// A profile made a piece at a time: each piece's columns are profiled and merged into the
+/// whole. The kinds are `kinds` where given, else inferred from the first piece as drift infers
+/// them. Every piece holds the same columns.
+#[derive(Debug)]
+pub struct Builder<'k> {
+    kinds: &'k [(String, Kind)],
+    decided: Vec<(String, Kind)>,
+    whole: Option<Profile>,
+}
+
+impl<'k> Builder<'k> {
+    pub fn new(kinds: &'k [(String, Kind)]) -> Self {
+        Builder {
+            kinds,
+            decided: Vec::new(),
+            whole: None,
+        }
+    }
+
+    /// Profiles `part`'s columns and merges them in.
+    ///
+    /// # Errors
+    /// A column asked to be numeric that holds something else.
+    pub fn add(&mut self, part: &Table) -> Result<()> {
+        if self.decided.is_empty() {
+            for (name, column) in part.names.iter().zip(&part.columns) {
+                let kind = match self.kinds.iter().find(|(c, _)| c == name) {
                     Some((_, Kind::Numeric))
                         if !matches!(column, Column::Int(_) | Column::Float(_)) =>
                     {
                         return Err(Error::NotNumeric {
-                            column: (*name).to_owned(),
+                            column: name.clone(),
                             found: column.type_name(),
                         });
                     }
                     Some((_, kind)) => *kind,
                     None => crate::drift::kind_of(column),
                 };
-                decided.push(((*name).to_owned(), kind));
+                self.decided.push((name.clone(), kind));
             }
         }
-        let profile = Profile::of(&part, &decided);
-        match &mut whole {
-            None => whole = Some(profile),
+        let profile = Profile::of(part, &self.decided);
+        match &mut self.whole {
+            None => self.whole = Some(profile),
             Some(whole) => whole.merge(&profile)?,
         }
-        Ok::<(), Error>(())
-    })?;
-    whole.ok_or_else(|| Error::Argument("the data to profile has no rows".into()))
+        Ok(())
+    }
+
+    /// The profile of every piece added.
+    ///
+    /// # Errors
+    /// When no row was added.
+    pub fn finish(self) -> Result<Profile> {
+        self.whole
+            .ok_or_else(|| Error::Argument("the data to profile has no rows".into()))
+    }
 }
 
 /// Keeps the [`MAX_CATEGORIES`] most frequent categories; the rest fold into `(other)`.

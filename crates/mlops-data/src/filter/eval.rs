@@ -50,6 +50,12 @@ impl Truth {
         }
     }
 
+    /// Row `i`: true, false, or `None` when unknown (valid where the unknown rows were asked
+    /// for).
+    pub(super) fn verdict(&self, i: usize) -> Option<bool> {
+        self.is_known(i).then(|| self.value.value(i))
+    }
+
     /// Whether row `i` is known (true or false).
     pub(super) fn is_known(&self, i: usize) -> bool {
         self.known.as_ref().is_none_or(|known| known.value(i))
@@ -139,6 +145,18 @@ pub(crate) fn truth(expr: &Expr, batch: &RecordBatch) -> Result<Truth, ParseErro
     let evaluator = Evaluator { expr, batch };
     let root = expr.root();
     let value = evaluator.node(root, false)?;
+    evaluator.condition(root, value)
+}
+
+/// The condition `expr` on each row of `batch`, with the rows where it is unknown: true, false
+/// or unknown per row (see [`Truth::verdict`]).
+///
+/// # Errors
+/// As [`truth`].
+pub(crate) fn truth_with_unknown(expr: &Expr, batch: &RecordBatch) -> Result<Truth, ParseError> {
+    let evaluator = Evaluator { expr, batch };
+    let root = expr.root();
+    let value = evaluator.node(root, true)?;
     evaluator.condition(root, value)
 }
 
