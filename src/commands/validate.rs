@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use mlops_data::{Dataset, ReadOptions};
-use mlops_validate::{CheckOptions, InferOptions, Schema};
+use mlops_validate::{BatchBy, CheckOptions, InferOptions, Schema};
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
@@ -61,6 +61,17 @@ pub(crate) struct CheckArgs {
     /// A column naming each row, listed beside the unexpected values it shows
     #[arg(long, value_name = "COLUMN")]
     id: Option<String>,
+    /// Check batches instead of files: the rows of every file split by this column's values,
+    /// or with --every by periods of its dates (dates, timestamps or ISO date text)
+    #[arg(long, value_name = "COLUMN")]
+    batch_by: Option<String>,
+    /// The period of each batch with --batch-by: a day, a week (from Monday) or a month
+    #[arg(long, value_enum, requires = "batch_by")]
+    every: Option<super::drift::Every>,
+    /// Also write a drift profile of the data (every readable column, as `mlops profile`
+    /// makes it) from the same pass, for `mlops drift --reference REF.profile FILE.profile`
+    #[arg(long, value_name = "FILE.profile")]
+    profile: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -134,24 +145,53 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         mlops_core::outfile::ensure_not_input(output, data.files())?;
         mlops_core::outfile::ensure_not_input(output, std::slice::from_ref(&schema_path))?;
     }
+    let profile_path = args.profile.as_ref().map(|p| ctx.cwd.join(p));
+    if let Some(path) = &profile_path {
+        mlops_core::outfile::ensure_not_input(path, data.files())?;
+    }
     let options = CheckOptions {
         id: args.id.clone(),
         schema_name: args.schema.display().to_string(),
+        batch_by: args.batch_by.as_ref().map(|column| BatchBy {
+            column: column.clone(),
+            every: args.every.map(super::drift::Every::period),
+        }),
     };
-    let mut report = mlops_validate::check(&data, &schema, &options)?;
+    let mut report = match &profile_path {
+        None => mlops_validate::check(&data, &schema, &options)?,
+        Some(path) => {
+            let columns = mlops_drift::profile::profile_columns(&data.schema()?, &[], &[]);
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let mut builder = mlops_drift::profile::Builder::new(&[]);
+            let mut failed = None;
+            let report =
+                mlops_validate::check_with(&data, &schema, &options, &names, &mut |piece| {
+                    if failed.is_none()
+                        && let Err(e) = builder.add(&piece.select(&names))
+                    {
+                        failed = Some(e);
+                    }
+                })?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            builder.finish()?.write(path)?;
+            report
+        }
+    };
     // Files under the current directory are named relative to it, as they were given.
-    for file in &mut report.files {
-        if let Ok(relative) = std::path::Path::new(&file.file).strip_prefix(&ctx.cwd) {
-            file.file = relative.display().to_string();
+    for file in report.files.iter_mut().filter_map(|f| f.file.as_mut()) {
+        if let Ok(relative) = std::path::Path::new(file.as_str()).strip_prefix(&ctx.cwd) {
+            *file = relative.display().to_string();
         }
     }
     render::emit(ctx.printer, &report, &targets, render::validate::render)?;
     for file in &report.files {
         for rule in file.rules.iter().filter(|r| r.fails()) {
             ctx.printer.warn(&format!(
-                "rule `{}` failed on `{}`{}",
+                "rule `{}` failed on {}{}",
                 rule.name,
-                file.file,
+                render::validate::section_name(file),
                 rule.outcome
                     .unexpected_count
                     .map_or_else(String::new, |n| format!(": {n} unexpected"))

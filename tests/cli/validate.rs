@@ -1,5 +1,7 @@
-//! `mlops validate check` on the Great Expectations golden fixtures: the planted file fails
-//! naming its rules and example ids, the clean one passes, a bad contract is a usage error.
+//! `mlops validate check` on the Great Expectations golden fixtures (the planted file fails
+//! naming every violation with its count and example ids, the clean one passes, a bad contract
+//! is a usage error), on batches by a date column, with hand-written conditions, in every
+//! output format, and with a drift profile written from the same pass.
 
 use crate::support::TestEnv;
 
@@ -54,6 +56,33 @@ fn planted_file_fails_naming_rules_and_ids() {
         unique["partial_unexpected_ids"],
         serde_json::json!([41, 42, 43, 44, 45, 46, 101, 102, 103, 111, 112])
     );
+    // Each planted violation: its rule, count, and first ids (or the observed row count).
+    let planted: [(&str, u64, &[u64]); 7] = [
+        ("key", 7, &[41, 42, 43, 44, 101]),
+        ("customer_id.range", 1, &[35]),
+        ("age.nulls", 210, &[3, 4, 7, 8, 9]),
+        ("age.range", 4, &[31, 32, 33, 34]),
+        ("income.type", 700, &[1, 2, 3, 4, 5]),
+        ("region.set", 3, &[21, 22, 23]),
+        ("code.pattern", 3, &[51, 52, 53]),
+    ];
+    let rules = file["rules"].as_array().expect("rules");
+    let rule = |name: &str| rules.iter().find(|r| r["name"] == name).expect(name);
+    for (name, count, ids) in planted {
+        let r = rule(name);
+        assert_eq!(r["success"], false, "{name}");
+        assert_eq!(r["unexpected_count"], count, "{name}");
+        let listed: Vec<u64> = r["partial_unexpected_ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .take(ids.len())
+            .map(|v| v.as_u64().expect("an id"))
+            .collect();
+        assert_eq!(listed, ids, "{name}");
+    }
+    assert_eq!(rule("rows")["observed_value"], 700);
+    assert_eq!(rule("region.set")["partial_unexpected_list"][0], "mars");
 }
 
 #[test]
@@ -167,4 +196,244 @@ fn inferred_contract_passes_its_data_and_catches_the_planted_file() {
         yaml.contains("{name: key, expect: compound_columns_to_be_unique, column_list: [id]}"),
         "{yaml}"
     );
+}
+
+/// Orders of some days of November, 20 a day: ids from `first_id`, amounts 10.5 + id, one
+/// region of three. `plant` adds two 2026-11-04 rows that break the contract: a repeated id
+/// with a negative amount, and a missing amount in an unknown region.
+fn orders(days: &[&str], first_id: u32, plant: bool) -> String {
+    let mut csv = String::from("id,day,amount,region\n");
+    let mut id = first_id - 1;
+    for day in days {
+        for i in 0..20 {
+            id += 1;
+            let region = ["north", "south", "east"][i % 3];
+            csv.push_str(&format!("{id},{day},{}.5,{region}\n", 10 + id));
+        }
+    }
+    if plant {
+        csv.push_str(&format!("{first_id},2026-11-04,-3.0,north\n"));
+        csv.push_str("900,2026-11-04,,mars\n");
+    }
+    csv
+}
+
+const ORDERS_SCHEMA: &str = r#"version: 1
+table:
+  - {name: rows, expect: table_row_count_to_be_between, min_value: 15, max_value: 30}
+  - {name: nulls, check: "share(amount is null) < 0.02"}
+  - {name: ids, check: "unique(id)"}
+  - {name: spend, check: "mean(amount) < 1000 and rows >= 10"}
+columns:
+  amount:
+    - {name: positive, check: "amount > 0"}
+  region:
+    - {name: region.set, expect: column_values_to_be_in_set, value_set: [north, south, east]}
+"#;
+
+#[test]
+fn batches_by_day_across_files_each_checked_on_its_own() {
+    let env = TestEnv::new();
+    env.write("orders.yaml", ORDERS_SCHEMA);
+    env.write("a.csv", orders(&["2026-11-02", "2026-11-03"], 1, false));
+    env.write("b.csv", orders(&["2026-11-04"], 41, true));
+    let args = [
+        "validate",
+        "check",
+        "--schema",
+        "orders.yaml",
+        "a.csv",
+        "b.csv",
+        "--id",
+        "id",
+        "--batch-by",
+        "day",
+        "--every",
+        "1d",
+    ];
+    let (stdout, stderr) = env.fails(1, &args);
+    assert!(
+        stdout.contains("batch `2026-11-02`: 20 rows, passed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("batch `2026-11-04`: 22 rows, FAILED (4 rules failed)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("rule `positive` failed on batch `2026-11-04`: 1 unexpected"),
+        "{stderr}"
+    );
+    let mut json_args = vec!["--json"];
+    json_args.extend(args);
+    let (stdout, _) = env.fails(1, &json_args);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let batches: Vec<&str> = report["files"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| b["batch"].as_str().expect("a batch"))
+        .collect();
+    assert_eq!(batches, ["2026-11-02", "2026-11-03", "2026-11-04"]);
+    let day = &report["files"][2];
+    assert_eq!(day["file"], serde_json::Value::Null);
+    let rule = |name: &str| {
+        day["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["name"] == name)
+            .expect(name)
+            .clone()
+    };
+    assert_eq!(rule("ids")["observed_value"]["unique(id)"], false);
+    assert_eq!(
+        rule("nulls")["observed_value"]["share(amount is null)"],
+        1.0 / 22.0
+    );
+    assert_eq!(
+        rule("positive")["partial_unexpected_list"],
+        serde_json::json!([{"amount": -3.0}])
+    );
+    assert_eq!(
+        rule("positive")["partial_unexpected_ids"],
+        serde_json::json!([41])
+    );
+    assert_eq!(rule("positive")["missing_count"], 1);
+    assert_eq!(
+        rule("region.set")["partial_unexpected_ids"],
+        serde_json::json!([900])
+    );
+    // By week, the three days are one batch (the Monday's), too many rows for the contract.
+    let mut week = json_args.clone();
+    *week.last_mut().expect("--every's value") = "1w";
+    let (stdout, _) = env.fails(1, &week);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["files"].as_array().expect("batches").len(), 1);
+    assert_eq!(report["files"][0]["batch"], "2026-11-02");
+    assert_eq!(report["files"][0]["rows"], 62);
+    // By value, a text column's values are the batches (each too small for the contract).
+    let (stdout, _) = env.fails(
+        1,
+        &[
+            "validate",
+            "check",
+            "--schema",
+            "orders.yaml",
+            "a.csv",
+            "--batch-by",
+            "region",
+        ],
+    );
+    for batch in ["`east`: 12 rows", "`north`: 14 rows", "`south`: 14 rows"] {
+        assert!(
+            stdout.contains(&format!("batch {batch}, FAILED")),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn hand_written_conditions_are_checked_and_their_mistakes_named() {
+    let env = TestEnv::new();
+    env.write("orders.yaml", ORDERS_SCHEMA);
+    env.write("clean.csv", orders(&["2026-11-02"], 1, false));
+    env.run(&["validate", "check", "--schema", "orders.yaml", "clean.csv"]);
+    let cases = [
+        ("{check: \"amount >\"}", "columns.amount[0].check: "),
+        (
+            "{check: \"share(amount > 1) < 0.5 and region == 1\"}",
+            "`region` is a column outside an aggregate",
+        ),
+        (
+            "{check: \"amount > 0\", expect: column_values_to_be_unique}",
+            "`expect` or `check`, not both",
+        ),
+        (
+            "{check: \"rows > 1\", mostly: 0.5}",
+            "`mostly` is for row conditions",
+        ),
+    ];
+    for (rule, message) in cases {
+        env.write(
+            "bad.yaml",
+            format!("version: 1\ncolumns:\n  amount:\n    - {rule}\n"),
+        );
+        let (_, stderr) = env.fails(
+            2,
+            &["validate", "check", "--schema", "bad.yaml", "clean.csv"],
+        );
+        assert!(stderr.contains(message), "{rule}: {stderr}");
+    }
+    // A condition comparing text with a number is refused when read, naming the rule's text.
+    env.write(
+        "bad.yaml",
+        "version: 1\ntable:\n  - {check: \"region > 1\"}\n",
+    );
+    let (_, stderr) = env.fails(
+        2,
+        &["validate", "check", "--schema", "bad.yaml", "clean.csv"],
+    );
+    assert!(stderr.contains("region > 1"), "{stderr}");
+}
+
+#[test]
+fn html_prometheus_and_a_drift_profile_from_the_same_pass() {
+    let env = TestEnv::new();
+    env.write("orders.yaml", ORDERS_SCHEMA);
+    env.write("ref.csv", orders(&["2026-11-02"], 1, false));
+    env.write("cur.csv", orders(&["2026-11-04"], 1, true));
+    let (_, _) = env.fails(
+        1,
+        &[
+            "validate",
+            "check",
+            "--schema",
+            "orders.yaml",
+            "cur.csv",
+            "-o",
+            "report.html",
+            "-o",
+            "metrics.prom",
+            "--profile",
+            "cur.profile",
+        ],
+    );
+    let html = String::from_utf8(env.read("report.html")).expect("utf-8");
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("cur.csv"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<tr class=\"bad\"><td>✗</td><td>positive</td>"),
+        "{html}"
+    );
+    let prom = String::from_utf8(env.read("metrics.prom")).expect("utf-8");
+    for line in [
+        "mlops_validate_rule_success{rule=\"positive\",expectation=\"row_condition\",severity=\"error\",file=\"cur.csv\"} 0",
+        "mlops_validate_rule_unexpected{rule=\"region.set\",expectation=\"column_values_to_be_in_set\",severity=\"error\",file=\"cur.csv\"} 1",
+        "mlops_validate_rows{file=\"cur.csv\"} 22",
+        "mlops_validate_passed{file=\"cur.csv\"} 0",
+    ] {
+        assert!(prom.contains(line), "{line}: {prom}");
+    }
+    // The profile is the one `mlops profile` writes of the same data.
+    env.run(&["profile", "cur.csv", "-o", "direct.profile"]);
+    let same: serde_json::Value = serde_json::from_slice(&env.read("cur.profile")).expect("JSON");
+    let direct: serde_json::Value =
+        serde_json::from_slice(&env.read("direct.profile")).expect("JSON");
+    assert_eq!(same, direct);
+    env.run(&["profile", "ref.csv", "-o", "ref.profile"]);
+    let (stdout, _) = env.fails(
+        1,
+        &[
+            "drift",
+            "--reference",
+            "ref.profile",
+            "cur.profile",
+            "--columns",
+            "region",
+        ],
+    );
+    assert!(stdout.contains("new: mars"), "{stdout}");
 }

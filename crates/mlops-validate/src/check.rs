@@ -1,20 +1,36 @@
-//! [`check`]: each input file streamed once through every rule of a contract.
+//! [`check`]: the input streamed once through every rule of a contract.
 //!
-//! Only the columns the rules name (and the `--id` column) are read, a piece of
-//! [`PIECE_ROWS`] rows at a time, so memory holds one piece and the rules' own state. Each file
-//! is checked on its own and reported in its own section, as a batch would be.
+//! Only the columns the rules name (and the `--id` and `--batch-by` columns) are read, a piece
+//! of [`PIECE_ROWS`] rows at a time, so memory holds one piece and the rules' own state. Without
+//! `--batch-by` each file is checked on its own and reported in its own section; with it, the
+//! rows of every file are split by the column's value (or the period of its date) and each
+//! batch is checked and reported on its own, its rules fed as its rows arrive. The next piece
+//! is read while the rules of one are fed, in parallel.
+//!
+//! A uniqueness rule keeps no id for the first sighting of each key; the few it lists are read
+//! afterwards in one more pass over the `--id` column alone.
+//!
+//! [`check_with`] also hands every piece to the caller, with more columns read if it asks, so
+//! that a scheduled job can profile the data for drift in the same pass.
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
 
 use mlops_data::Dataset;
+use mlops_data::period::{Period, day_of, period_name};
+use mlops_data::table::{Column, Table};
+use rayon::prelude::*;
+use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::{FileReport, RuleResult, ValidateReport};
-use crate::rules::Accumulator;
+use crate::rules::{Accumulator, Cell, Finished};
 use crate::schema::{Check, Schema};
 
 /// Rows read at a time.
 pub const PIECE_ROWS: usize = 64 * 1024;
+
+/// The batch of rows whose `--batch-by` value is missing.
+pub const MISSING_BATCH: &str = "(missing)";
 
 /// How to check.
 #[derive(Debug, Clone, Default)]
@@ -23,65 +39,80 @@ pub struct CheckOptions {
     pub id: Option<String>,
     /// The contract's path, as the report names it.
     pub schema_name: String,
+    /// Batches by a column instead of by file.
+    pub batch_by: Option<BatchBy>,
 }
 
-/// Checks every file of `data` against `schema`.
+/// How rows are split into batches: by each value of a column, or by the period its date falls
+/// in (a date or timestamp column, or text holding ISO dates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchBy {
+    pub column: String,
+    pub every: Option<Period>,
+}
+
+/// Checks `data` against `schema`: each file, or with [`CheckOptions::batch_by`] each batch.
 ///
 /// # Errors
-/// When a file cannot be read or lacks a column a rule (or `--id`) names.
+/// When a file cannot be read or lacks a column a rule (or `--id`, or `--batch-by`) names, or a
+/// condition meets a column it cannot read.
 pub fn check(data: &Dataset, schema: &Schema, options: &CheckOptions) -> Result<ValidateReport> {
-    let files = data
-        .files()
-        .iter()
-        .map(|path| check_file(&data.file(path), path, schema, options))
-        .collect::<Result<Vec<_>>>()?;
+    check_with(data, schema, options, &[], &mut |_| {})
+}
+
+/// [`check`], reading `also` beside the rules' columns and handing every piece read to `tap`.
+///
+/// # Errors
+/// As [`check`].
+pub fn check_with(
+    data: &Dataset,
+    schema: &Schema,
+    options: &CheckOptions,
+    also: &[&str],
+    tap: &mut dyn FnMut(&Table),
+) -> Result<ValidateReport> {
+    let mut sections = Vec::new();
+    if options.batch_by.is_some() {
+        for (batch, group) in pass(data, schema, options, also, tap)? {
+            sections.push(section(schema, None, Some(batch), group));
+        }
+    } else {
+        for path in data.files() {
+            for (_, group) in pass(&data.file(path), schema, options, also, tap)? {
+                sections.push(section(
+                    schema,
+                    Some(path.display().to_string()),
+                    None,
+                    group,
+                ));
+            }
+        }
+    }
     Ok(ValidateReport {
         schema: options.schema_name.clone(),
-        passed: files.iter().all(|f| f.passed),
-        files,
+        passed: sections.iter().all(|f| f.passed),
+        files: sections,
     })
 }
 
-/// One file's results.
-fn check_file(
-    data: &Dataset,
-    path: &Path,
+/// The rules' results of one file or batch.
+struct Group {
+    rows: u64,
+    finished: Vec<Finished>,
+}
+
+/// One report section from a group's results.
+fn section(
     schema: &Schema,
-    options: &CheckOptions,
-) -> Result<FileReport> {
-    let mut columns = schema.columns();
-    if let Some(id) = &options.id
-        && !columns.contains(&id.as_str())
-    {
-        columns.push(id);
-    }
-    // A contract of table rules only still needs rows counted: the first column is read.
-    let first;
-    if columns.is_empty() {
-        first = data.schema()?.into_iter().next().map(|c| c.name);
-        columns.extend(first.as_deref());
-    }
-    let mut accumulators: Vec<Accumulator> = schema
-        .rules
-        .iter()
-        .map(|rule| Accumulator::new(rule, options.id.is_some()))
-        .collect();
-    let mut rows = 0u64;
-    if !columns.is_empty() {
-        data.for_each_piece(&columns, PIECE_ROWS, |piece| -> Result<()> {
-            let ids = options.id.as_deref().and_then(|id| piece.column(id));
-            for accumulator in &mut accumulators {
-                accumulator.feed(&piece, ids);
-            }
-            rows += piece.rows as u64;
-            Ok(())
-        })?;
-    }
+    file: Option<String>,
+    batch: Option<String>,
+    group: Group,
+) -> FileReport {
     let rules: Vec<RuleResult> = schema
         .rules
         .iter()
-        .zip(accumulators)
-        .map(|(rule, accumulator)| RuleResult {
+        .zip(group.finished)
+        .map(|(rule, finished)| RuleResult {
             name: rule.name.clone(),
             expect: rule.check.expect(),
             column: rule.column.clone(),
@@ -90,13 +121,223 @@ fn check_file(
                 _ => None,
             },
             severity: rule.severity,
-            outcome: accumulator.finish(),
+            outcome: finished.outcome,
         })
         .collect();
-    Ok(FileReport {
-        file: path.display().to_string(),
-        rows,
+    FileReport {
+        file,
+        batch,
+        rows: group.rows,
         passed: !rules.iter().any(RuleResult::fails),
         rules,
+    }
+}
+
+/// Reads `data` once through the rules: one group (keyed `""`) of every row, or with
+/// `--batch-by` one group per batch, in the order of their names.
+fn pass(
+    data: &Dataset,
+    schema: &Schema,
+    options: &CheckOptions,
+    also: &[&str],
+    tap: &mut dyn FnMut(&Table),
+) -> Result<BTreeMap<String, Group>> {
+    let by = options.batch_by.as_ref();
+    let mut columns = schema.columns();
+    for extra in options
+        .id
+        .as_deref()
+        .into_iter()
+        .chain(by.map(|b| b.column.as_str()))
+        .chain(also.iter().copied())
+    {
+        if !columns.contains(&extra) {
+            columns.push(extra);
+        }
+    }
+    // A contract of table rules only still needs rows counted: the first column is read.
+    let first;
+    if columns.is_empty() {
+        first = data.schema()?.into_iter().next().map(|c| c.name);
+        columns.extend(first.as_deref());
+    }
+    let fresh = || -> (u64, Vec<Accumulator<'_>>) {
+        let rules = schema.rules.iter();
+        (
+            0,
+            rules
+                .map(|r| Accumulator::new(r, options.id.as_deref()))
+                .collect(),
+        )
+    };
+    let mut groups: BTreeMap<String, (u64, Vec<Accumulator>)> = BTreeMap::new();
+    if by.is_none() {
+        groups.insert(String::new(), fresh());
+    }
+    let feed = |(rows, accumulators): &mut (u64, Vec<Accumulator>), piece: &Table| {
+        let ids = options.id.as_deref().and_then(|id| piece.column(id));
+        accumulators
+            .par_iter_mut()
+            .try_for_each(|accumulator| accumulator.feed(piece, ids))?;
+        *rows += piece.rows as u64;
+        Ok::<(), Error>(())
+    };
+    if !columns.is_empty() {
+        read_ahead(data, &columns, |piece| {
+            tap(&piece);
+            let Some(by) = by else {
+                return feed(groups.get_mut("").expect("inserted above"), &piece);
+            };
+            let mut batches: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (row, key) in batch_keys(&piece, by)?.into_iter().enumerate() {
+                batches.entry(key).or_default().push(row);
+            }
+            for (key, rows) in batches {
+                let part = if rows.len() == piece.rows {
+                    piece.clone()
+                } else {
+                    piece.take(&rows)
+                };
+                feed(groups.entry(key).or_insert_with(fresh), &part)?;
+            }
+            Ok(())
+        })?;
+    }
+    let mut finished: BTreeMap<String, Group> = groups
+        .into_iter()
+        .map(|(key, (rows, accumulators))| {
+            let finished = accumulators.into_iter().map(Accumulator::finish).collect();
+            (key, Group { rows, finished })
+        })
+        .collect();
+    if let Some(id) = &options.id {
+        fill_ids(data, id, by, &mut finished)?;
+    }
+    Ok(finished)
+}
+
+/// Hands `consume` every piece of `columns` of `data`, in order, reading the next piece on
+/// another thread meanwhile, so that reading and checking overlap. An error of `consume` stops
+/// the reading.
+fn read_ahead(
+    data: &Dataset,
+    columns: &[&str],
+    mut consume: impl FnMut(Table) -> Result<()>,
+) -> Result<()> {
+    /// Why the reader stopped early.
+    enum Stop {
+        Data(mlops_data::Error),
+        /// The consumer hung up, after an error of its own.
+        HungUp,
+    }
+    impl From<mlops_data::Error> for Stop {
+        fn from(e: mlops_data::Error) -> Self {
+            Stop::Data(e)
+        }
+    }
+    std::thread::scope(|scope| {
+        // One piece waits while one is read and one checked.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Table>(1);
+        let reader = scope.spawn(move || {
+            data.for_each_piece(columns, PIECE_ROWS, |piece| {
+                sender.send(piece).map_err(|_| Stop::HungUp)
+            })
+        });
+        let mut result = Ok(());
+        for piece in &receiver {
+            result = consume(piece);
+            if result.is_err() {
+                break;
+            }
+        }
+        drop(receiver);
+        match reader.join() {
+            Ok(Ok(()) | Err(Stop::HungUp)) => result,
+            Ok(Err(Stop::Data(e))) => result.and(Err(e.into())),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     })
+}
+
+/// The batch of each row of `piece`.
+fn batch_keys(piece: &Table, by: &BatchBy) -> Result<Vec<String>> {
+    let column = piece
+        .column(&by.column)
+        .expect("the piece holds the batch column");
+    (0..piece.rows)
+        .map(|row| match by.every {
+            Some(period) => match day_of(column, row) {
+                Ok(Some(day)) => Ok(period_name(day, period)),
+                Ok(None) => Ok(MISSING_BATCH.to_owned()),
+                Err(message) => Err(Error::BatchBy {
+                    column: by.column.clone(),
+                    message,
+                }),
+            },
+            None => Ok(match Cell::of(column, row) {
+                Cell::Null => MISSING_BATCH.to_owned(),
+                Cell::Text(text) => text.to_owned(),
+                other => other.to_json().to_string(),
+            }),
+        })
+        .collect()
+}
+
+/// Reads the ids the rules could not keep (their `missing_ids`, rows counted within their
+/// group) from the `id` column, in one more pass over that column (and the batch column) alone,
+/// when any rule wants one.
+fn fill_ids(
+    data: &Dataset,
+    id: &str,
+    by: Option<&BatchBy>,
+    groups: &mut BTreeMap<String, Group>,
+) -> Result<()> {
+    // Per group, the rows wanted and their ids once read.
+    let mut wanted: HashMap<String, HashMap<u64, Value>> = HashMap::new();
+    for (key, group) in groups.iter() {
+        for f in &group.finished {
+            for (_, row) in &f.missing_ids {
+                wanted
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(*row, Value::Null);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut columns = vec![id];
+    if let Some(by) = by {
+        columns.push(&by.column);
+    }
+    // The next row number of each group.
+    let mut next: HashMap<String, u64> = HashMap::new();
+    data.for_each_piece(&columns, PIECE_ROWS, |piece| -> Result<()> {
+        let ids: &Column = piece.column(id).expect("the piece holds the id column");
+        let keys = match by {
+            Some(by) => batch_keys(&piece, by)?,
+            None => vec![String::new(); piece.rows],
+        };
+        for (row, key) in keys.into_iter().enumerate() {
+            if let Some(value) = wanted
+                .get_mut(&key)
+                .and_then(|rows| rows.get_mut(next.get(&key).unwrap_or(&0)))
+            {
+                *value = Cell::of(ids, row).to_json();
+            }
+            *next.entry(key).or_insert(0) += 1;
+        }
+        Ok(())
+    })?;
+    for (key, group) in groups.iter_mut() {
+        for f in &mut group.finished {
+            if let Some(ids) = &mut f.outcome.partial_unexpected_ids {
+                for (slot, row) in &f.missing_ids {
+                    ids[*slot] = wanted[key][row].clone();
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,14 @@ pub enum Error {
     #[error("the id column `{column}` is not unique (a value repeats or is missing) in `{}`", file.display())]
     IdNotUnique { column: String, file: PathBuf },
 
+    /// A hand-written rule meets data it cannot read (`mean` of a text column).
+    #[error("rule `{rule}`: {message}")]
+    Condition { rule: String, message: String },
+
+    /// A `--batch-by --every` column holds something that is no date.
+    #[error("--batch-by `{column}`: {message}")]
+    BatchBy { column: String, message: String },
+
     #[error("column `{column}` not found in `{}`", file.display())]
     MissingColumn { column: String, file: PathBuf },
 }

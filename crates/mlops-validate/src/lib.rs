@@ -3,20 +3,23 @@
 //!
 //! [`schema`] reads a contract (`schema.yaml`) into rules, refusing unknown keys and naming the
 //! file and key of every mistake; [`rules`] holds one accumulator per expectation, fed a table
-//! piece at a time so that memory holds a piece, not the data; [`check`](mod@check) streams each input file
+//! piece at a time so that memory holds a piece, not the data (the uniqueness rules' distinct
+//! keys in [`distinct`]'s compact arena); [`check`](mod@check) streams each input file
 //! through the rules; [`infer`](mod@infer) writes a contract from reference data; [`report`] is what comes out, with GE's result fields.
 //!
 //! It depends on `mlops-core` (YAML) and `mlops-data` (every table input), never on another
 //! capability crate. It never prints and never exits.
 
 pub mod check;
+pub mod condition;
+mod distinct;
 mod error;
 pub mod infer;
 pub mod report;
 pub mod rules;
 pub mod schema;
 
-pub use check::{CheckOptions, check};
+pub use check::{BatchBy, CheckOptions, check, check_with};
 pub use error::{Error, Result};
 pub use infer::{InferOptions, infer};
 pub use schema::Schema;

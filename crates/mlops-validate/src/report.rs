@@ -12,15 +12,19 @@ use crate::schema::Severity;
 pub struct ValidateReport {
     /// The contract's path, as given.
     pub schema: String,
+    /// Each file's results, or with `--batch-by` each batch's.
     pub files: Vec<FileReport>,
     /// No error-severity rule failed on any file.
     pub passed: bool,
 }
 
-/// One input file's results.
+/// One input file's results, or with `--batch-by` one batch's (of every file).
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
-    pub file: String,
+    /// The file; `null` for a batch.
+    pub file: Option<String>,
+    /// The batch's value or period with `--batch-by`, else `null`.
+    pub batch: Option<String>,
     pub rows: u64,
     /// No error-severity rule failed.
     pub passed: bool,

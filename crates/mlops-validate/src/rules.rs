@@ -15,11 +15,13 @@
 //!   distinct values, as any exact uniqueness test's must.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use mlops_data::table::{Column, Table};
 use serde_json::Value;
 
+use crate::condition::{Condition, TableState};
+use crate::distinct::Distinct;
+use crate::error::Result;
 use crate::report::Outcome;
 use crate::schema::{Check, IgnoreRowIf, Rule, SetValue};
 
@@ -57,7 +59,7 @@ impl<'a> Cell<'a> {
         }
     }
 
-    fn is_null(self) -> bool {
+    pub(crate) fn is_null(self) -> bool {
         matches!(self, Cell::Null)
     }
 
@@ -67,7 +69,7 @@ impl<'a> Cell<'a> {
         clippy::cast_precision_loss,
         reason = "as pandas compares an int64 with a float"
     )]
-    fn number(self) -> Option<f64> {
+    pub(crate) fn number(self) -> Option<f64> {
         match self {
             Cell::Int(i) => Some(i as f64),
             Cell::Float(x) => Some(x),
@@ -99,39 +101,6 @@ impl<'a> Cell<'a> {
             Cell::Text(s) => Value::String(s.to_owned()),
         }
     }
-
-    /// The value as an owned, hashable key (-0.0 is 0.0, as pandas counts them).
-    fn key(self) -> Key {
-        match self {
-            Cell::Null => Key::Null,
-            Cell::Bool(b) => Key::Bool(b),
-            Cell::Int(i) => Key::Int(i),
-            Cell::Float(x) => Key::Float((x + 0.0).to_bits()),
-            Cell::Text(s) => Key::Text(s.into()),
-        }
-    }
-}
-
-/// An owned value that can be counted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(u64),
-    Text(Box<str>),
-}
-
-impl Key {
-    fn to_json(&self) -> Value {
-        match self {
-            Key::Null => Value::Null,
-            Key::Bool(b) => Value::Bool(*b),
-            Key::Int(i) => Value::from(*i),
-            Key::Float(bits) => Cell::Float(f64::from_bits(*bits)).to_json(),
-            Key::Text(s) => Value::String(s.to_string()),
-        }
-    }
 }
 
 /// `part / whole * 100`, GE's way; `None` over nothing.
@@ -157,76 +126,18 @@ struct Tally {
 
 impl Tally {
     fn unexpected(&mut self, value: Cell<'_>, id: Option<Cell<'_>>) {
+        self.unexpected_with(|| value.to_json(), id);
+    }
+
+    /// An unexpected row whose value is made only when it is listed.
+    fn unexpected_with(&mut self, value: impl FnOnce() -> Value, id: Option<Cell<'_>>) {
         self.unexpected += 1;
         if self.examples.len() < PARTIAL {
-            self.examples.push(value.to_json());
+            self.examples.push(value());
             if let Some(id) = id {
                 self.ids.push(id.to_json());
             }
         }
-    }
-}
-
-/// Where a value was seen: its row and, with `--id`, that row's id.
-type Sighting = (u64, Option<Key>);
-
-/// A distinct value's (or combination's) count and the first [`PARTIAL`] rows it was seen on.
-#[derive(Debug)]
-struct Seen {
-    count: u64,
-    first: Sighting,
-    more: Vec<Sighting>,
-}
-
-/// An unexpected row of a uniqueness rule: its row, its value(s) and its id.
-type Unexpected<'a> = (u64, &'a [Key], Option<&'a Key>);
-
-/// The distinct values of one column or a combination of columns.
-#[derive(Debug, Default)]
-struct Distinct {
-    seen: HashMap<Box<[Key]>, Seen>,
-    /// Rows left out: nulls, or the rows `ignore_row_if` ignores.
-    missing: u64,
-}
-
-impl Distinct {
-    fn add(&mut self, key: Box<[Key]>, row: u64, id: Option<Key>) {
-        match self.seen.get_mut(&key) {
-            Some(seen) => {
-                seen.count += 1;
-                if seen.more.len() + 1 < PARTIAL {
-                    seen.more.push((row, id));
-                }
-            }
-            None => {
-                self.seen.insert(
-                    key,
-                    Seen {
-                        count: 1,
-                        first: (row, id),
-                        more: Vec::new(),
-                    },
-                );
-            }
-        }
-    }
-
-    /// The unexpected count and the first [`PARTIAL`] unexpected rows, in row order, with their
-    /// values and ids.
-    fn duplicates(&self) -> (u64, Vec<Unexpected<'_>>) {
-        let mut count = 0;
-        let mut rows = Vec::new();
-        for (key, seen) in &self.seen {
-            if seen.count > 1 {
-                count += seen.count;
-                for (row, id) in std::iter::once(&seen.first).chain(&seen.more) {
-                    rows.push((*row, &key[..], id.as_ref()));
-                }
-            }
-        }
-        rows.sort_unstable_by_key(|r| r.0);
-        rows.truncate(PARTIAL);
-        (count, rows)
     }
 }
 
@@ -238,6 +149,8 @@ enum State {
     NotNull(Tally),
     Distinct(Distinct),
     TypeName(TypeState),
+    RowCondition(Tally),
+    TableCondition(TableState),
 }
 
 /// What `column_values_to_be_in_type_list` has seen. GE 1.24.1 tests the dtype of a column
@@ -258,8 +171,8 @@ struct TypeState {
 pub struct Accumulator<'r> {
     rule: &'r Rule,
     rows: u64,
-    /// Whether ids are listed (`--id`).
-    with_ids: bool,
+    /// The `--id` column, whose values name the unexpected rows.
+    id_column: Option<&'r str>,
     state: State,
 }
 
@@ -274,48 +187,40 @@ pub fn pandas_type(column: &Column) -> &'static str {
 }
 
 impl<'r> Accumulator<'r> {
-    /// A fresh accumulator of `rule`; `with_ids` when an id column will be given with each piece.
-    pub fn new(rule: &'r Rule, with_ids: bool) -> Self {
+    /// A fresh accumulator of `rule`; `id_column` is `--id`, whose column will be given with
+    /// each piece.
+    pub fn new(rule: &'r Rule, id_column: Option<&'r str>) -> Self {
         let state = match &rule.check {
             Check::TableRowCount(_) => State::RowCount,
             Check::NotNull => State::NotNull(Tally::default()),
-            Check::Unique | Check::CompoundUnique { .. } => State::Distinct(Distinct::default()),
+            Check::Unique => State::Distinct(Distinct::new(1)),
+            Check::CompoundUnique { columns, .. } => State::Distinct(Distinct::new(columns.len())),
             Check::InTypeList(_) => State::TypeName(TypeState::default()),
             Check::Between(_) | Check::InSet(_) | Check::Lengths(_) | Check::MatchRegex(_) => {
                 State::Map(Tally::default())
+            }
+            Check::Condition(Condition::Rows(_)) => State::RowCondition(Tally::default()),
+            Check::Condition(Condition::Table(table)) => {
+                State::TableCondition(TableState::new(table))
             }
         };
         Accumulator {
             rule,
             rows: 0,
-            with_ids,
+            id_column,
             state,
-        }
-    }
-
-    /// Whether `value` (not null) passes a map rule.
-    fn expected(&self, value: Cell<'_>) -> bool {
-        match &self.rule.check {
-            Check::Between(bounds) => value.number().is_some_and(|x| bounds.contains(x)),
-            #[expect(clippy::cast_precision_loss, reason = "lengths are far below 2^53")]
-            Check::Lengths(bounds) => bounds.contains(value.text().chars().count() as f64),
-            Check::MatchRegex(regex) => regex.is_match(&value.text()),
-            Check::InSet(set) => set.iter().any(|member| match (member, value) {
-                (SetValue::Text(t), Cell::Text(s)) => t == s,
-                (SetValue::Bool(a), Cell::Bool(b)) => *a == b,
-                (SetValue::Number(x), Cell::Int(_) | Cell::Float(_)) => value.number() == Some(*x),
-                _ => false,
-            }),
-            _ => true,
         }
     }
 
     /// Reads one piece. `piece` holds the rule's columns; `ids` is the `--id` column of the same
     /// rows.
     ///
+    /// # Errors
+    /// When a condition meets a column of a type it cannot read (`mean` of text, `region > 1`).
+    ///
     /// # Panics
     /// When `piece` lacks a column of the rule: the caller reads them all.
-    pub fn feed(&mut self, piece: &Table, ids: Option<&Column>) {
+    pub fn feed(&mut self, piece: &Table, ids: Option<&Column>) -> Result<()> {
         let column = |name: &str| {
             piece
                 .column(name)
@@ -359,66 +264,69 @@ impl<'r> Accumulator<'r> {
                     }
                 }
             }
-            State::Map(_) => {
+            State::Map(tally) => {
                 let col = column(self.rule.column.as_deref().unwrap_or_default());
-                for row in 0..piece.rows {
-                    let value = Cell::of(col, row);
-                    let verdict = if value.is_null() {
-                        None
-                    } else {
-                        Some(self.expected(value))
-                    };
-                    let State::Map(tally) = &mut self.state else {
-                        unreachable!("matched above")
-                    };
+                feed_map(&self.rule.check, tally, col, id);
+            }
+            State::Distinct(distinct) => feed_distinct(
+                &self.rule.check,
+                self.rule.column.as_deref(),
+                distinct,
+                piece,
+                base,
+                id,
+            ),
+            State::RowCondition(tally) => {
+                let Check::Condition(Condition::Rows(filter)) = &self.rule.check else {
+                    unreachable!("a row condition state is a row condition's")
+                };
+                let verdicts = filter.verdicts(piece)?;
+                let columns: Vec<(&String, &Column)> =
+                    filter.columns().iter().map(|c| (c, column(c))).collect();
+                // An unexpected row is listed with the values the condition read.
+                let values = |row: usize| {
+                    Value::Object(
+                        columns
+                            .iter()
+                            .map(|(name, c)| ((*name).clone(), Cell::of(c, row).to_json()))
+                            .collect(),
+                    )
+                };
+                for (row, verdict) in verdicts.into_iter().enumerate() {
                     match verdict {
                         None => tally.missing += 1,
                         Some(true) => {}
-                        Some(false) => tally.unexpected(value, id(row)),
+                        Some(false) => tally.unexpected_with(|| values(row), id(row)),
                     }
                 }
             }
-            State::Distinct(distinct) => {
-                let names: Vec<&str> = match &self.rule.check {
-                    Check::CompoundUnique { columns, .. } => {
-                        columns.iter().map(String::as_str).collect()
-                    }
-                    _ => vec![self.rule.column.as_deref().unwrap_or_default()],
+            State::TableCondition(state) => {
+                let Check::Condition(Condition::Table(table)) = &self.rule.check else {
+                    unreachable!("a table condition state is a table condition's")
                 };
-                let ignore = match &self.rule.check {
-                    Check::CompoundUnique { ignore_row_if, .. } => *ignore_row_if,
-                    // A single column's nulls are never duplicates.
-                    _ => IgnoreRowIf::AnyValueIsMissing,
-                };
-                let cols: Vec<&Column> = names.iter().map(|n| column(n)).collect();
-                for row in 0..piece.rows {
-                    let key: Box<[Key]> = cols.iter().map(|c| Cell::of(c, row).key()).collect();
-                    let ignored = match ignore {
-                        IgnoreRowIf::AllValuesAreMissing => key.iter().all(|k| *k == Key::Null),
-                        IgnoreRowIf::AnyValueIsMissing => key.contains(&Key::Null),
-                        IgnoreRowIf::Never => false,
-                    };
-                    if ignored {
-                        distinct.missing += 1;
-                    } else {
-                        let id = if self.with_ids {
-                            id(row).map(Cell::key)
-                        } else {
-                            None
-                        };
-                        distinct.add(key, base + row as u64, id);
-                    }
-                }
+                state.feed(&self.rule.name, table, piece, base)?;
             }
         }
         self.rows += piece.rows as u64;
+        Ok(())
     }
 
     /// The rule's result over every piece fed.
-    pub fn finish(self) -> Outcome {
+    pub fn finish(self) -> Finished {
+        let mut missing_ids = Vec::new();
+        let outcome = self.outcome(&mut missing_ids);
+        Finished {
+            outcome,
+            missing_ids,
+        }
+    }
+
+    /// The result, noting in `missing_ids` the listed rows whose id was not kept.
+    fn outcome(self, missing_ids: &mut Vec<(usize, u64)>) -> Outcome {
         let all = self.rows;
         let mostly = self.rule.mostly;
-        let ids = |list: Vec<Value>| self.with_ids.then_some(list);
+        let with_ids = self.id_column.is_some();
+        let ids = |list: Vec<Value>| with_ids.then_some(list);
         match self.state {
             State::RowCount => {
                 let Check::TableRowCount(bounds) = &self.rule.check else {
@@ -437,7 +345,7 @@ impl<'r> Accumulator<'r> {
                     unreachable!("a type state is a type list rule's")
                 };
                 if state.name == Some("object") {
-                    return map_outcome(all, state.tally, mostly, self.with_ids);
+                    return map_outcome(all, state.tally, mostly, with_ids);
                 }
                 let name = match state.name {
                     Some("int64") if state.has_null => Some("float64"),
@@ -458,31 +366,48 @@ impl<'r> Accumulator<'r> {
                 partial_unexpected_list: Some(tally.examples),
                 ..Outcome::default()
             },
-            State::Map(tally) => map_outcome(all, tally, mostly, self.with_ids),
+            State::Map(tally) | State::RowCondition(tally) => {
+                map_outcome(all, tally, mostly, with_ids)
+            }
+            State::TableCondition(state) => {
+                let Check::Condition(Condition::Table(table)) = &self.rule.check else {
+                    unreachable!("a table condition state is a table condition's")
+                };
+                state.finish(table, all)
+            }
             State::Distinct(distinct) => {
                 let tested = all - distinct.missing;
-                let (unexpected, rows) = distinct.duplicates();
+                let unexpected = distinct.unexpected_count();
+                let rows = distinct.first_unexpected();
                 let columns = match &self.rule.check {
                     Check::CompoundUnique { columns, .. } => Some(columns),
                     _ => None,
                 };
-                let examples = rows
-                    .iter()
-                    .map(|(_, key, _)| match columns {
-                        Some(columns) => Value::Object(
-                            columns
-                                .iter()
-                                .zip(key.iter())
-                                .map(|(c, k)| (c.clone(), k.to_json()))
-                                .collect(),
-                        ),
-                        None => key[0].to_json(),
-                    })
-                    .collect();
-                let id_list = rows
-                    .iter()
-                    .map(|(_, _, id)| id.map_or(Value::Null, Key::to_json))
-                    .collect();
+                // A single column's values are the ids when it is the `--id` column.
+                let values_are_ids =
+                    columns.is_none() && self.rule.column.as_deref() == self.id_column;
+                let mut examples = Vec::with_capacity(rows.len());
+                let mut id_list = Vec::with_capacity(rows.len());
+                for (i, row) in rows.into_iter().enumerate() {
+                    let id = match row.id {
+                        Some(id) => id,
+                        None if values_are_ids => row.values[0].clone(),
+                        None => {
+                            missing_ids.push((i, row.row));
+                            Value::Null
+                        }
+                    };
+                    id_list.push(id);
+                    examples.push(match columns {
+                        Some(columns) => {
+                            Value::Object(columns.iter().cloned().zip(row.values).collect())
+                        }
+                        None => row.values.into_iter().next().unwrap_or_default(),
+                    });
+                }
+                if !with_ids {
+                    missing_ids.clear();
+                }
                 Outcome {
                     success: meets(tested - unexpected, tested, mostly),
                     element_count: Some(all),
@@ -499,6 +424,133 @@ impl<'r> Accumulator<'r> {
             }
         }
     }
+}
+
+/// Feeds one piece to a uniqueness rule (`check`, on `column` or a list of columns), whose first
+/// row is row `base`.
+fn feed_distinct<'a>(
+    check: &Check,
+    column: Option<&str>,
+    distinct: &mut Distinct,
+    piece: &'a Table,
+    base: u64,
+    id: impl Fn(usize) -> Option<Cell<'a>>,
+) {
+    let names: Vec<&str> = match check {
+        Check::CompoundUnique { columns, .. } => columns.iter().map(String::as_str).collect(),
+        _ => vec![column.unwrap_or_default()],
+    };
+    let ignore = match check {
+        Check::CompoundUnique { ignore_row_if, .. } => *ignore_row_if,
+        // A single column's nulls are never duplicates.
+        _ => IgnoreRowIf::AnyValueIsMissing,
+    };
+    let cols: Vec<&Column> = names
+        .iter()
+        .map(|n| piece.column(n).expect("the piece holds the rule's columns"))
+        .collect();
+    let mut cells = Vec::with_capacity(cols.len());
+    for row in 0..piece.rows {
+        cells.clear();
+        cells.extend(cols.iter().map(|c| Cell::of(c, row)));
+        let ignored = match ignore {
+            IgnoreRowIf::AllValuesAreMissing => cells.iter().all(|c| c.is_null()),
+            IgnoreRowIf::AnyValueIsMissing => cells.iter().any(|c| c.is_null()),
+            IgnoreRowIf::Never => false,
+        };
+        if ignored {
+            distinct.missing += 1;
+        } else {
+            distinct.add(&cells, base + row as u64, id(row));
+        }
+    }
+}
+
+/// Feeds one piece of `col` to a map rule's tally. Text is tested once per distinct value of the
+/// piece, then counted by its codes; numbers in a loop over the values.
+fn feed_map<'a>(
+    check: &Check,
+    tally: &mut Tally,
+    col: &'a Column,
+    id: impl Fn(usize) -> Option<Cell<'a>>,
+) {
+    match col {
+        Column::Text { labels, ids } => {
+            let passes: Vec<bool> = labels
+                .iter()
+                .map(|label| expected(check, Cell::Text(label)))
+                .collect();
+            for (row, &code) in ids.iter().enumerate() {
+                if code == Column::MISSING {
+                    tally.missing += 1;
+                } else if !passes[code as usize] {
+                    tally.unexpected(Cell::Text(&labels[code as usize]), id(row));
+                }
+            }
+        }
+        Column::Float(values) if matches!(check, Check::Between(_)) => {
+            let Check::Between(bounds) = check else {
+                unreachable!("matched above")
+            };
+            for (row, &x) in values.values().iter().enumerate() {
+                if x.is_nan() || !values.is_present(row) {
+                    tally.missing += 1;
+                } else if !bounds.contains(x) {
+                    tally.unexpected(Cell::Float(x), id(row));
+                }
+            }
+        }
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "as pandas compares an int64 with a float"
+        )]
+        Column::Int(values) if matches!(check, Check::Between(_)) => {
+            let Check::Between(bounds) = check else {
+                unreachable!("matched above")
+            };
+            for (row, &i) in values.values().iter().enumerate() {
+                if !values.is_present(row) {
+                    tally.missing += 1;
+                } else if !bounds.contains(i as f64) {
+                    tally.unexpected(Cell::Int(i), id(row));
+                }
+            }
+        }
+        _ => {
+            for row in 0..col.len() {
+                match Cell::of(col, row) {
+                    Cell::Null => tally.missing += 1,
+                    value if expected(check, value) => {}
+                    value => tally.unexpected(value, id(row)),
+                }
+            }
+        }
+    }
+}
+
+/// Whether `value` (not null) passes a map rule's `check`.
+fn expected(check: &Check, value: Cell<'_>) -> bool {
+    match check {
+        Check::Between(bounds) => value.number().is_some_and(|x| bounds.contains(x)),
+        #[expect(clippy::cast_precision_loss, reason = "lengths are far below 2^53")]
+        Check::Lengths(bounds) => bounds.contains(value.text().chars().count() as f64),
+        Check::MatchRegex(regex) => regex.is_match(&value.text()),
+        Check::InSet(set) => set.iter().any(|member| match (member, value) {
+            (SetValue::Text(t), Cell::Text(s)) => t == s,
+            (SetValue::Bool(a), Cell::Bool(b)) => *a == b,
+            (SetValue::Number(x), Cell::Int(_) | Cell::Float(_)) => value.number() == Some(*x),
+            _ => false,
+        }),
+        _ => true,
+    }
+}
+
+/// A rule's result, and the listed rows whose `--id` value could not be kept while reading.
+#[derive(Debug)]
+pub struct Finished {
+    pub outcome: Outcome,
+    /// `(index into partial_unexpected_ids, row number)` of each id the caller must read.
+    pub missing_ids: Vec<(usize, u64)>,
 }
 
 /// A map rule's result from its tally over `all` rows.
@@ -571,7 +623,7 @@ mod tests {
             rows,
         };
         let ids = ints(&(0..rows).map(|i| i64::try_from(i).ok()).collect::<Vec<_>>());
-        let mut acc = Accumulator::new(&rule, true);
+        let mut acc = Accumulator::new(&rule, Some("id"));
         let mut start = 0;
         while start < rows.max(1) {
             let part: Vec<usize> = (start..(start + piece).min(rows)).collect();
@@ -581,10 +633,18 @@ mod tests {
                 rows,
             }
             .take(&part);
-            acc.feed(&table.take(&part), Some(&id_part.columns[0]));
+            acc.feed(&table.take(&part), Some(&id_part.columns[0]))
+                .expect("feeds");
             start += piece;
         }
-        acc.finish()
+        // What `check` reads afterwards: the id of row r is r.
+        let mut finished = acc.finish();
+        if let Some(ids) = &mut finished.outcome.partial_unexpected_ids {
+            for (slot, row) in finished.missing_ids {
+                ids[slot] = json!(row);
+            }
+        }
+        finished.outcome
     }
 
     fn x(column: Column) -> Vec<(&'static str, Column)> {
@@ -842,6 +902,83 @@ mod tests {
         assert_eq!(
             out.partial_unexpected_list,
             Some(vec![json!("a"), json!("b")])
+        );
+    }
+
+    #[test]
+    fn a_row_condition_lists_the_rows_that_fail_it_and_leaves_unknown_rows_out() {
+        let col = ints(&[Some(-1), None, Some(5), Some(130)]);
+        for piece in [1, 3] {
+            let out = run("{check: \"x >= 0 and x < 120\"}", x(col.clone()), piece);
+            assert!(!out.success);
+            assert_eq!(out.unexpected_count, Some(2));
+            assert_eq!(out.missing_count, Some(1));
+            assert_eq!(out.unexpected_percent, Some(2.0 / 3.0 * 100.0));
+            assert_eq!(
+                out.partial_unexpected_list,
+                Some(vec![json!({"x": -1}), json!({"x": 130})])
+            );
+            assert_eq!(out.partial_unexpected_ids, Some(vec![json!(0), json!(3)]));
+        }
+        let out = run(
+            "{check: \"x is not null and x >= 0\", mostly: 0.5}",
+            x(col),
+            2,
+        );
+        assert_eq!(out.unexpected_count, Some(2));
+        assert!(out.success);
+    }
+
+    #[test]
+    fn a_table_condition_reports_its_aggregates() {
+        let col = ints(&[Some(1), None, Some(2), None, Some(2)]);
+        let cases = [
+            (
+                "share(x is null) < 0.2",
+                false,
+                json!({"share(x is null)": 0.4}),
+            ),
+            (
+                "count(x == 2) == 2 and rows == 5",
+                true,
+                json!({"count(x == 2)": 2.0, "rows": 5.0}),
+            ),
+            ("unique(x)", false, json!({"unique(x)": false})),
+            ("distinct(x) == 2", true, json!({"distinct(x)": 2.0})),
+            (
+                "mean(x) > 1.66 and min(x) == 1 and max(x) == 2 and sum(x) == 5",
+                true,
+                json!({"mean(x)": 5.0 / 3.0, "min(x)": 1.0, "max(x)": 2.0, "sum(x)": 5.0}),
+            ),
+        ];
+        for (text, success, observed) in cases {
+            for piece in [1, 2, 10] {
+                let out = run(&format!("{{check: \"{text}\"}}"), x(col.clone()), piece);
+                assert_eq!(out.success, success, "{text}");
+                assert_eq!(out.observed_value, Some(observed.clone()), "{text}");
+                assert_eq!(out.element_count, Some(5));
+            }
+        }
+        // The mean of no values is undefined, and an undefined condition fails.
+        let out = run("{check: \"mean(x) > 0\"}", x(ints(&[None, None])), 1);
+        assert!(!out.success);
+        assert_eq!(out.observed_value, Some(json!({"mean(x)": null})));
+    }
+
+    #[test]
+    fn a_statistic_of_text_is_an_error_naming_the_rule() {
+        let rule = rule("{name: m, check: \"mean(x) > 0\"}");
+        let table = Table {
+            names: vec!["x".into()],
+            columns: vec![texts(&[Some("a")])],
+            rows: 1,
+        };
+        let err = Accumulator::new(&rule, None)
+            .feed(&table, None)
+            .expect_err("text has no mean");
+        assert_eq!(
+            err.to_string(),
+            "rule `m`: `mean(x)` takes a number, and `x` is text"
         );
     }
 }

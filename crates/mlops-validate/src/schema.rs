@@ -23,6 +23,7 @@ use mlops_core::yaml::Value;
 use regex::Regex;
 use serde::Serialize;
 
+use crate::condition::Condition;
 use crate::error::{Error, Result};
 
 /// A contract: its rules, table rules first, then each column's in file order.
@@ -106,6 +107,8 @@ pub enum Check {
     Lengths(Bounds),
     MatchRegex(Regex),
     InTypeList(Vec<String>),
+    /// A hand-written rule, `check: "age >= 0 and age < 120"`.
+    Condition(Condition),
 }
 
 /// The expectations, by GE's name without `expect_`, with the arguments each takes besides
@@ -144,9 +147,12 @@ const BOUNDS_MOSTLY: &[&str] = &[
 ];
 
 impl Check {
-    /// GE's name of the expectation, without `expect_`.
+    /// GE's name of the expectation, without `expect_`; `row_condition` or `table_condition`
+    /// for a hand-written rule.
     pub fn expect(&self) -> &'static str {
         let index = match self {
+            Check::Condition(Condition::Rows(_)) => return "row_condition",
+            Check::Condition(Condition::Table(_)) => return "table_condition",
             Check::TableRowCount(_) => 0,
             Check::CompoundUnique { .. } => 1,
             Check::Unique => 2,
@@ -289,6 +295,7 @@ impl Schema {
                 (Check::CompoundUnique { columns, .. }, _) => {
                     columns.iter().map(String::as_str).collect()
                 }
+                (Check::Condition(condition), _) => condition.columns(),
                 (_, Some(column)) => vec![column.as_str()],
                 (_, None) => Vec::new(),
             };
@@ -304,10 +311,13 @@ impl Schema {
 
 /// One rule as a YAML flow mapping: `{name: .., expect: .., arguments.., severity: warn}`.
 fn rule_yaml(rule: &Rule) -> String {
-    let mut parts = vec![
-        format!("name: {}", yaml_text(&rule.name)),
-        format!("expect: {}", rule.check.expect()),
-    ];
+    let mut parts = vec![format!("name: {}", yaml_text(&rule.name))];
+    match &rule.check {
+        Check::Condition(condition) => {
+            parts.push(format!("check: {}", yaml_text(condition.text())));
+        }
+        check => parts.push(format!("expect: {}", check.expect())),
+    }
     let bounds = |parts: &mut Vec<String>, b: &Bounds| {
         if let Some(min) = b.min {
             parts.push(format!("min_value: {}", yaml_number(min)));
@@ -341,7 +351,7 @@ fn rule_yaml(rule: &Rule) -> String {
                 IgnoreRowIf::Never => parts.push("ignore_row_if: never".into()),
             }
         }
-        Check::Unique | Check::NotNull => {}
+        Check::Unique | Check::NotNull | Check::Condition(_) => {}
         Check::InSet(set) => parts.push(format!(
             "value_set: {}",
             list(
@@ -470,9 +480,17 @@ impl Walker<'_> {
             args.push((self.key(key, at)?, value));
         }
         let get = |name: &str| args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        if get("check").is_some() {
+            return self.condition_rule(&args, at, column);
+        }
         let expect_at = format!("{at}.expect");
         let expect = self.text(
-            get("expect").ok_or_else(|| self.error(&expect_at, "missing"))?,
+            get("expect").ok_or_else(|| {
+                self.error(
+                    &expect_at,
+                    "missing (name an expectation, or write a condition as `check:`)",
+                )
+            })?,
             &expect_at,
         )?;
         let bare = expect.strip_prefix("expect_").unwrap_or(expect);
@@ -518,6 +536,64 @@ impl Walker<'_> {
             Some(v) => self.text(v, &at_key("name"))?.to_owned(),
             None => column.map_or_else(|| expect.to_owned(), |c| format!("{c}.{expect}")),
         };
+        let (severity, mostly) = self.severity_and_mostly(&args, at)?;
+        let check = self.check(expect, &args, at)?;
+        Ok(Rule {
+            name,
+            column: column.map(str::to_owned),
+            severity,
+            mostly,
+            check,
+        })
+    }
+
+    /// The hand-written rule at `at`: `check:` with `name`, `severity` and, for a row
+    /// condition, `mostly`.
+    fn condition_rule(
+        &self,
+        args: &[(&str, &Value)],
+        at: &str,
+        column: Option<&str>,
+    ) -> Result<Rule> {
+        let get = |name: &str| args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let at_key = |key: &str| format!("{at}.{key}");
+        for (key, _) in args {
+            if !["name", "check", "severity", "mostly"].contains(key) {
+                let hint = if *key == "expect" {
+                    "a rule has `expect` or `check`, not both"
+                } else {
+                    "unknown key for a `check` rule (expected one of name, check, severity, mostly)"
+                };
+                return Err(self.error(&at_key(key), hint));
+            }
+        }
+        let text = self.text(get("check").expect("the caller found it"), &at_key("check"))?;
+        let condition =
+            Condition::parse(text).map_err(|message| self.error(&at_key("check"), &message))?;
+        let name = match get("name") {
+            Some(v) => self.text(v, &at_key("name"))?.to_owned(),
+            None => text.to_owned(),
+        };
+        let (severity, mostly) = self.severity_and_mostly(args, at)?;
+        if mostly < 1.0 && matches!(condition, Condition::Table(_)) {
+            return Err(self.error(
+                &at_key("mostly"),
+                "a condition on the whole table holds or not: `mostly` is for row conditions",
+            ));
+        }
+        Ok(Rule {
+            name,
+            column: column.map(str::to_owned),
+            severity,
+            mostly,
+            check: Check::Condition(condition),
+        })
+    }
+
+    /// A rule's `severity` (`error` by default) and `mostly` (1 by default).
+    fn severity_and_mostly(&self, args: &[(&str, &Value)], at: &str) -> Result<(Severity, f64)> {
+        let get = |name: &str| args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let at_key = |key: &str| format!("{at}.{key}");
         let severity = match get("severity") {
             None => Severity::Error,
             Some(v) => match self.text(v, &at_key("severity"))? {
@@ -536,14 +612,7 @@ impl Walker<'_> {
                 m
             }
         };
-        let check = self.check(expect, &args, at)?;
-        Ok(Rule {
-            name,
-            column: column.map(str::to_owned),
-            severity,
-            mostly,
-            check,
-        })
+        Ok((severity, mostly))
     }
 
     /// The check of the rule at `at`: `expect` (a known name) with its arguments `args`.
