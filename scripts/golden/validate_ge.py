@@ -32,8 +32,8 @@ Planted violations (planted.csv), each by design:
   - 4 rows repeat another row's (customer_id, branch); 2 more repeat only its customer_id
                                                   ... key, customer_id.unique
   - code malformed ("X-12") in 3 rows ........... code.pattern, code.length
-The warn rules age.typical (mostly 0.95; ages are uniform on 18..100) and region.type (see
-below) fail on both files; no error rule fails on clean.csv. clean.csv has ages 18 and 100 (the
+The warn rules age.typical (mostly 0.95; ages are uniform on 18..100), region.type (see
+below) and columns.planned (a `segment` column the files lack) fail on both files; no error rule fails on clean.csv. clean.csv has ages 18 and 100 (the
 inclusive bounds) and exactly 10 null ages in 1000: age.nulls is at its mostly bound, and passes.
 
 GE semantics these files pin down (GE 1.24.1, pandas engine):
@@ -50,12 +50,15 @@ GE semantics these files pin down (GE 1.24.1, pandas engine):
     "object" or "float64" fail every one (region.type; income.type on planted.csv, 700/700,
     numeric-looking strings included).
   - table_row_count_to_be_between: observed_value only.
+  - table_columns_to_match_set: observed_value is the file's columns sorted; details.mismatched
+    lists the columns not in column_set ("unexpected") and those missing, whenever either is
+    non-empty, exact_match or not; without exact_match only a missing column fails.
 
 expected.json: {"great_expectations": version, "pandas": version, "files": {file: {rule name:
 {"expect", "success", "exception", and from GE's result element_count, missing_count,
 missing_percent, unexpected_count, unexpected_percent, unexpected_percent_total,
 unexpected_percent_nonmissing, partial_unexpected_list, partial_unexpected_index_list (the ids
-of those rows, in GE's order), observed_value: null where GE does not return it}}}}.
+of those rows, in GE's order), observed_value, details: null where GE does not return it}}}}.
 """
 
 import json
@@ -76,6 +79,11 @@ TABLE = [
     {"name": "rows", "expect": "table_row_count_to_be_between", "min_value": 900, "max_value": 1100},
     {"name": "key", "expect": "compound_columns_to_be_unique",
      "column_list": ["customer_id", "branch"], "ignore_row_if": "all_values_are_missing"},
+    {"name": "columns", "expect": "table_columns_to_match_set",
+     "column_set": ["id", "customer_id", "branch", "age", "income", "region", "code"]},
+    {"name": "columns.planned", "expect": "table_columns_to_match_set",
+     "column_set": ["id", "customer_id", "branch", "age", "income", "region", "segment"],
+     "exact_match": False, "severity": "warn"},
 ]
 COLUMNS = {
     "id": [
@@ -234,8 +242,8 @@ def mlops_type(path, col):
 
 # The rules each file fails (warn rules included), by design.
 EXPECTED_FAILS = {
-    "clean.csv": {"age.typical", "region.type"},
-    "planted.csv": {"rows", "key", "customer_id.unique", "customer_id.range", "age.nulls",
+    "clean.csv": {"age.typical", "region.type", "columns.planned"},
+    "planted.csv": {"columns.planned", "rows", "key", "customer_id.unique", "customer_id.range", "age.nulls",
                     "age.range", "age.typical", "income.type", "region.set", "region.type",
                     "code.pattern", "code.length"},
 }
@@ -245,7 +253,7 @@ EXPECTED_FAILS = {
 FIELDS = [
     "element_count", "missing_count", "missing_percent", "unexpected_count", "unexpected_percent",
     "unexpected_percent_total", "unexpected_percent_nonmissing", "partial_unexpected_list",
-    "partial_unexpected_index_list", "observed_value",
+    "partial_unexpected_index_list", "observed_value", "details",
 ]
 
 
@@ -299,6 +307,10 @@ def main():
 
     parsed = YAML(typ="safe").load(text)
     assert parsed == {"version": 1, "table": TABLE, "columns": COLUMNS}, "schema.yaml round trip"
+    import jsonschema  # a GE dependency: the contract fits the JSON Schema editors check it with
+
+    json_schema = json.loads((OUT.parents[2] / "docs" / "validate.schema.json").read_text())
+    jsonschema.Draft202012Validator(json_schema).validate(parsed)
 
     write_csv(OUT / "clean.csv", clean_rows(random.Random(SEED)))
     write_csv(OUT / "planted.csv", planted_rows(random.Random(SEED + 1)))

@@ -43,6 +43,11 @@ pub(crate) struct InferArgs {
     /// instead of a uniqueness rule on every column whose values are all distinct
     #[arg(long, value_name = "COLUMN")]
     id: Option<String>,
+    /// Numeric ranges from the Q and 1 − Q quantiles instead of the minimum and maximum, with
+    /// `mostly` letting the rows outside through (e.g. 0.001: the extremes of the reference
+    /// data do not widen the range)
+    #[arg(long, value_name = "Q")]
+    range_quantile: Option<f64>,
     /// Replace the contract if it exists (it is meant to be edited by hand)
     #[arg(long)]
     force: bool,
@@ -90,6 +95,11 @@ fn infer(args: &InferArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             args.margin
         );
     }
+    if let Some(q) = args.range_quantile
+        && !(q > 0.0 && q < 0.5)
+    {
+        anyhow::bail!("--range-quantile must be above 0 and below 0.5, not {q}");
+    }
     let output = ctx.cwd.join(&args.output);
     if !args.force && output.exists() {
         anyhow::bail!(
@@ -108,6 +118,7 @@ fn infer(args: &InferArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         margin: args.margin,
         max_categories: args.max_categories,
         id: args.id.clone(),
+        range_quantile: args.range_quantile,
         source: args
             .data
             .iter()

@@ -216,8 +216,12 @@ fn row(rule: &RuleResult) -> Vec<String> {
             Some(p) if n > 0 => format!("{n} ({p:.2}%)"),
             _ => n.to_string(),
         },
+        (None, Some(_)) if mismatched_columns(o) => String::new(),
         (None, Some(observed)) => format!("observed {}", value(observed)),
-        (None, None) => String::new(),
+        (None, None) => match o.details.as_ref().and_then(|d| d.get("missing_column")) {
+            Some(column) => format!("column `{}` missing", value(column)),
+            None => String::new(),
+        },
     };
     let list = o.partial_unexpected_list.as_deref().unwrap_or_default();
     let ids = o.partial_unexpected_ids.as_deref();
@@ -233,6 +237,14 @@ fn row(rule: &RuleResult) -> Vec<String> {
     if o.unexpected_count.unwrap_or(0) > EXAMPLES as u64 && !examples.is_empty() {
         examples.push("...".into());
     }
+    // A column set rule shows the columns that do not match, not all it observed.
+    let mismatched = o.details.as_ref().and_then(|d| d.get("mismatched"));
+    for (key, label) in [("missing", "missing"), ("unexpected", "not in the set")] {
+        if let Some(Value::Array(columns)) = mismatched.and_then(|m| m.get(key)) {
+            let names: Vec<String> = columns.iter().map(value).collect();
+            examples.push(format!("{label}: {}", names.join(" ")));
+        }
+    }
     vec![
         mark.to_owned(),
         rule.name.clone(),
@@ -244,6 +256,13 @@ fn row(rule: &RuleResult) -> Vec<String> {
         unexpected,
         examples.join(", "),
     ]
+}
+
+/// Whether the outcome is a column set's mismatch, shown as such rather than as the columns.
+fn mismatched_columns(o: &mlops_validate::report::Outcome) -> bool {
+    o.details
+        .as_ref()
+        .is_some_and(|d| d.get("mismatched").is_some())
 }
 
 /// A value as a line shows it: text bare, missing as `null`, numbers and objects as JSON.

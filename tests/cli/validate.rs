@@ -3,6 +3,8 @@
 //! is a usage error), on batches by a date column, with hand-written conditions, in every
 //! output format, and with a drift profile written from the same pass.
 
+use std::fmt::Write as _;
+
 use crate::support::TestEnv;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/validate");
@@ -102,7 +104,7 @@ fn clean_file_passes_and_writes_markdown() {
     assert!(out.is_empty(), "{out}");
     let md = String::from_utf8(env.read("report.md")).expect("utf-8");
     assert!(md.contains("## Validation: "), "{md}");
-    assert!(md.contains("1000 rows, passed, 2 warnings"), "{md}");
+    assert!(md.contains("1000 rows, passed, 3 warnings"), "{md}");
     assert!(md.contains("| ✗ | age.typical |"), "{md}");
 }
 
@@ -135,16 +137,35 @@ fn bad_schema_is_a_usage_error_naming_file_and_key() {
         stderr.contains("columns.age[0].mostyl: unknown key"),
         "{stderr}"
     );
-    // A column the data lacks is an error too, naming it.
+    // A column the data lacks breaks the contract: its rules fail naming it (exit 1), and the
+    // others are still checked; a flag's column that is missing is a usage error.
     env.write(
         "other.yaml",
-        "version: 1\ncolumns:\n  income:\n    - {expect: column_values_to_be_unique}\n",
+        "version: 1\ncolumns:\n  income:\n    - {expect: column_values_to_be_unique}\n  age:\n    - {expect: column_values_to_not_be_null}\n",
     );
-    let (_, stderr) = env.fails(
-        2,
+    let (stdout, stderr) = env.fails(
+        1,
         &["validate", "check", "--schema", "other.yaml", "data.csv"],
     );
-    assert!(stderr.contains("income"), "{stderr}");
+    assert!(stdout.contains("column `income` missing"), "{stdout}");
+    assert!(
+        stderr.contains("rule `income.column_values_to_be_unique` failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("age"), "{stderr}");
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "validate",
+            "check",
+            "--schema",
+            "other.yaml",
+            "data.csv",
+            "--id",
+            "key",
+        ],
+    );
+    assert!(stderr.contains("key"), "{stderr}");
 }
 
 #[test]
@@ -158,9 +179,11 @@ fn inferred_contract_passes_its_data_and_catches_the_planted_file() {
     assert!(yaml.starts_with("# Inferred from"), "{yaml}");
     for rule in [
         "rows",
+        "columns",
         "age.range",
         "region.set",
         "code.length",
+        "code.pattern",
         "id.unique",
     ] {
         assert!(yaml.contains(&format!("name: {rule},")), "{rule}: {yaml}");
@@ -208,11 +231,11 @@ fn orders(days: &[&str], first_id: u32, plant: bool) -> String {
         for i in 0..20 {
             id += 1;
             let region = ["north", "south", "east"][i % 3];
-            csv.push_str(&format!("{id},{day},{}.5,{region}\n", 10 + id));
+            let _ = writeln!(csv, "{id},{day},{}.5,{region}", 10 + id);
         }
     }
     if plant {
-        csv.push_str(&format!("{first_id},2026-11-04,-3.0,north\n"));
+        let _ = writeln!(csv, "{first_id},2026-11-04,-3.0,north");
         csv.push_str("900,2026-11-04,,mars\n");
     }
     csv

@@ -143,7 +143,13 @@ fn pass(
     tap: &mut dyn FnMut(&Table),
 ) -> Result<BTreeMap<String, Group>> {
     let by = options.batch_by.as_ref();
-    let mut columns = schema.columns();
+    // A rule on a column the file lacks fails naming it; the others read what is there.
+    let present: Vec<String> = data.schema()?.into_iter().map(|c| c.name).collect();
+    let mut columns: Vec<&str> = schema
+        .columns()
+        .into_iter()
+        .filter(|c| present.iter().any(|p| p == c))
+        .collect();
     for extra in options
         .id
         .as_deref()
@@ -156,19 +162,16 @@ fn pass(
         }
     }
     // A contract of table rules only still needs rows counted: the first column is read.
-    let first;
     if columns.is_empty() {
-        first = data.schema()?.into_iter().next().map(|c| c.name);
-        columns.extend(first.as_deref());
+        columns.extend(present.first().map(String::as_str));
     }
     let fresh = || -> (u64, Vec<Accumulator<'_>>) {
-        let rules = schema.rules.iter();
-        (
-            0,
-            rules
-                .map(|r| Accumulator::new(r, options.id.as_deref()))
-                .collect(),
-        )
+        let accumulators = schema.rules.iter().map(|rule| {
+            let mut accumulator = Accumulator::new(rule, options.id.as_deref());
+            accumulator.see_columns(&present);
+            accumulator
+        });
+        (0, accumulators.collect())
     };
     let mut groups: BTreeMap<String, (u64, Vec<Accumulator>)> = BTreeMap::new();
     if by.is_none() {

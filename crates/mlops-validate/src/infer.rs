@@ -16,6 +16,7 @@ use crate::check::PIECE_ROWS;
 use crate::error::{Error, Result};
 use crate::rules::{Cell, pandas_type};
 use crate::schema::{Bounds, Check, IgnoreRowIf, Rule, Schema, SetValue, Severity};
+use crate::shape::Shape;
 
 /// How to infer.
 #[derive(Debug, Clone)]
@@ -30,7 +31,14 @@ pub struct InferOptions {
     pub id: Option<String>,
     /// How the header comment names the data (the data's files when empty).
     pub source: String,
+    /// Numeric ranges from the `q` and `1 - q` quantiles (of a sample of up to
+    /// [`SAMPLE`] values per column) instead of the minimum and maximum, with `mostly` letting
+    /// the rows outside through: a range that ignores the extremes of the reference data.
+    pub range_quantile: Option<f64>,
 }
+
+/// The values per numeric column kept, a uniform sample, for `range_quantile`.
+pub const SAMPLE: usize = 100_000;
 
 impl Default for InferOptions {
     fn default() -> Self {
@@ -39,6 +47,7 @@ impl Default for InferOptions {
             max_categories: 50,
             id: None,
             source: String::new(),
+            range_quantile: None,
         }
     }
 }
@@ -74,6 +83,23 @@ struct ColumnSummary {
     /// cannot be unique: floats, booleans).
     distinct: Option<Distinct>,
     non_null: u64,
+    /// The pattern every text value fits so far: `Unseen` before the first, `None` once two
+    /// did not share one.
+    shape: Shaped,
+    /// A uniform sample of the numbers (reservoir sampling), for quantile ranges.
+    sample: Vec<f64>,
+    numbers_seen: u64,
+    /// The sample's random state (SplitMix64), seeded the same for every run.
+    rng: u64,
+}
+
+/// The pattern of a text column's values so far.
+#[derive(Debug, Default)]
+enum Shaped {
+    #[default]
+    Unseen,
+    Fits(Shape),
+    None,
 }
 
 #[derive(Debug)]
@@ -131,6 +157,8 @@ impl ColumnSummary {
                     self.distinct = None;
                 }
                 Cell::Int(i) => {
+                    #[expect(clippy::cast_precision_loss, reason = "a sample for quantiles")]
+                    self.sample_number(i as f64);
                     self.numbers = true;
                     self.int_min = Some(self.int_min.map_or(i, |m| m.min(i)));
                     self.int_max = Some(self.int_max.map_or(i, |m| m.max(i)));
@@ -144,6 +172,7 @@ impl ColumnSummary {
                     }
                 }
                 Cell::Float(x) => {
+                    self.sample_number(x);
                     self.numbers = true;
                     self.floats = true;
                     self.float_min = Some(self.float_min.map_or(x, |m| m.min(x)));
@@ -152,6 +181,13 @@ impl ColumnSummary {
                     self.distinct = None;
                 }
                 Cell::Text(s) => {
+                    self.shape = match std::mem::take(&mut self.shape) {
+                        Shaped::Unseen => Shape::of(s).map_or(Shaped::None, Shaped::Fits),
+                        Shaped::Fits(shape) => Shape::of(s)
+                            .and_then(|this| shape.merge(&this))
+                            .map_or(Shaped::None, Shaped::Fits),
+                        Shaped::None => Shaped::None,
+                    };
                     self.texts = true;
                     let chars = s.chars().count();
                     self.len_min = Some(self.len_min.map_or(chars, |m| m.min(chars)));
@@ -176,6 +212,64 @@ impl ColumnSummary {
                 }
             }
         }
+    }
+
+    /// Keeps `x` in the sample with the chance reservoir sampling gives it.
+    fn sample_number(&mut self, x: f64) {
+        self.numbers_seen += 1;
+        if self.sample.len() < SAMPLE {
+            self.sample.push(x);
+            return;
+        }
+        // SplitMix64: the next draw, uniform over 0..numbers_seen.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let slot = z % self.numbers_seen;
+        if let Ok(slot) = usize::try_from(slot)
+            && slot < SAMPLE
+        {
+            self.sample[slot] = x;
+        }
+    }
+
+    /// The range between the `q` and `1 - q` quantiles of the sample, widened by `margin` of its
+    /// span and rounded outward (to integers for an integer column), and the `mostly` that lets
+    /// the rows outside it through; `None` without a sample.
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "ranks of a sample of at most SAMPLE values"
+    )]
+    fn quantile_range(&mut self, q: f64, margin: f64) -> Option<(Bounds, f64)> {
+        if self.sample.is_empty() {
+            return None;
+        }
+        self.sample.sort_by(f64::total_cmp);
+        let last = (self.sample.len() - 1) as f64;
+        let lo = self.sample[(q * last).floor() as usize];
+        let hi = self.sample[((1.0 - q) * last).ceil() as usize];
+        let slack = margin * (hi - lo);
+        let (mut lo, mut hi) = if slack > 0.0 {
+            round_outward(lo - slack, hi + slack)
+        } else {
+            (lo, hi)
+        };
+        if !self.floats {
+            (lo, hi) = (lo.floor(), hi.ceil());
+        }
+        let mostly = ((1.0 - 2.0 * q * (1.0 + margin) - 1e-9) * 10_000.0).floor() / 10_000.0;
+        Some((
+            Bounds {
+                min: Some(lo),
+                max: Some(hi),
+                ..Bounds::default()
+            },
+            mostly.clamp(0.0, 1.0),
+        ))
     }
 
     /// Folds one file's counts of `rows` rows in.
@@ -204,8 +298,8 @@ impl ColumnSummary {
 
     /// The column's rules, each named `COLUMN.kind`.
     #[expect(clippy::cast_precision_loss, reason = "lengths are far below 2^53")]
-    fn rules(self, options: &InferOptions, unique: bool) -> Vec<Rule> {
-        let name = self.name;
+    fn rules(mut self, options: &InferOptions, unique: bool) -> Vec<Rule> {
+        let name = std::mem::take(&mut self.name);
         let rule = |kind: &str, mostly: f64, check: Check| Rule {
             name: format!("{name}.{kind}"),
             column: Some(name.clone()),
@@ -231,7 +325,13 @@ impl ColumnSummary {
         }
         let only_numbers = self.numbers && !self.texts && !self.bools;
         let only_texts = self.texts && !self.numbers && !self.bools;
-        if only_numbers {
+        let quantiles = options
+            .range_quantile
+            .filter(|_| only_numbers)
+            .and_then(|q| self.quantile_range(q, options.margin));
+        if let Some((bounds, mostly)) = quantiles {
+            rules.push(rule("range", mostly, Check::Between(bounds)));
+        } else if only_numbers {
             let bounds = if self.floats {
                 let lo = self
                     .float_min
@@ -280,6 +380,11 @@ impl ColumnSummary {
                     ..Bounds::default()
                 };
                 rules.push(rule("length", 1.0, Check::Lengths(bounds)));
+                if let Shaped::Fits(shape) = &self.shape {
+                    let regex = regex::Regex::new(&shape.regex())
+                        .expect("a shape's regex is built from escaped parts");
+                    rules.push(rule("pattern", 1.0, Check::MatchRegex(regex)));
+                }
             }
         }
         if unique && self.distinct.is_some() && self.non_null > 1 {
@@ -325,33 +430,7 @@ pub fn infer(data: &Dataset, options: &InferOptions) -> Result<Schema> {
         })
         .collect();
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-    let (mut min_rows, mut max_rows, mut total) = (u64::MAX, 0u64, 0u64);
-    for path in data.files() {
-        let mut counts = vec![FileCounts::default(); summaries.len()];
-        let mut rows = 0u64;
-        if !names.is_empty() {
-            data.file(path)
-                .for_each_piece(&names, PIECE_ROWS, |piece| -> Result<()> {
-                    for ((summary, counts), name) in
-                        summaries.iter_mut().zip(&mut counts).zip(&names)
-                    {
-                        let column = piece.column(name).ok_or_else(|| Error::MissingColumn {
-                            column: (*name).to_owned(),
-                            file: path.clone(),
-                        })?;
-                        summary.feed(column, counts, options.max_categories);
-                    }
-                    rows += piece.rows as u64;
-                    Ok(())
-                })?;
-        }
-        for (summary, counts) in summaries.iter_mut().zip(counts) {
-            summary.finish_file(counts, rows);
-        }
-        min_rows = min_rows.min(rows);
-        max_rows = max_rows.max(rows);
-        total += rows;
-    }
+    let (min_rows, max_rows, total) = summarise(data, &names, &mut summaries, options)?;
     let mut rules = vec![Rule {
         name: "rows".into(),
         column: None,
@@ -359,6 +438,21 @@ pub fn infer(data: &Dataset, options: &InferOptions) -> Result<Schema> {
         mostly: 1.0,
         check: Check::TableRowCount(row_bounds(min_rows, max_rows, options.margin)),
     }];
+    rules.push(Rule {
+        name: "columns".into(),
+        column: None,
+        severity: Severity::Error,
+        mostly: 1.0,
+        check: Check::ColumnSet {
+            columns: data
+                .file(first)
+                .schema()?
+                .into_iter()
+                .map(|c| c.name)
+                .collect(),
+            exact: true,
+        },
+    });
     if let Some(id) = &options.id {
         let summary = summaries
             .iter()
@@ -388,6 +482,44 @@ pub fn infer(data: &Dataset, options: &InferOptions) -> Result<Schema> {
     Ok(Schema { rules, header })
 }
 
+/// Feeds every file's `names` columns to their `summaries`; the fewest and most rows of a file,
+/// and the rows in all.
+fn summarise(
+    data: &Dataset,
+    names: &[&str],
+    summaries: &mut [ColumnSummary],
+    options: &InferOptions,
+) -> Result<(u64, u64, u64)> {
+    let (mut min_rows, mut max_rows, mut total) = (u64::MAX, 0u64, 0u64);
+    for path in data.files() {
+        let mut counts = vec![FileCounts::default(); summaries.len()];
+        let mut rows = 0u64;
+        if !names.is_empty() {
+            data.file(path)
+                .for_each_piece(names, PIECE_ROWS, |piece| -> Result<()> {
+                    for ((summary, counts), name) in
+                        summaries.iter_mut().zip(&mut counts).zip(names)
+                    {
+                        let column = piece.column(name).ok_or_else(|| Error::MissingColumn {
+                            column: (*name).to_owned(),
+                            file: path.clone(),
+                        })?;
+                        summary.feed(column, counts, options.max_categories);
+                    }
+                    rows += piece.rows as u64;
+                    Ok(())
+                })?;
+        }
+        for (summary, counts) in summaries.iter_mut().zip(counts) {
+            summary.finish_file(counts, rows);
+        }
+        min_rows = min_rows.min(rows);
+        max_rows = max_rows.max(rows);
+        total += rows;
+    }
+    Ok((min_rows, max_rows, total))
+}
+
 /// The comment atop the file: where it came from, and that it is meant to be edited.
 fn header(data: &Dataset, options: &InferOptions, total: u64) -> Vec<String> {
     let source = if options.source.is_empty() {
@@ -405,7 +537,7 @@ fn header(data: &Dataset, options: &InferOptions, total: u64) -> Vec<String> {
         ),
         "Every rule may be edited: widen a bound, add `mostly` or `severity: warn`, or remove it."
             .into(),
-        "Rules are named `COLUMN.kind` (type, nulls, range, set, length, unique).".into(),
+        "Rules are named `COLUMN.kind` (type, nulls, range, set, length, pattern, unique).".into(),
     ]
 }
 
@@ -466,17 +598,14 @@ mod tests {
 
     use super::*;
 
-    fn infer_csv(text: &str, options: &InferOptions) -> (Schema, Dataset) {
-        let dir = std::env::temp_dir().join(format!(
-            "mlops-validate-infer-{}-{}",
-            std::process::id(),
-            text.len()
-        ));
-        fs_err::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("data.csv");
+    /// The contract inferred from `text` as a CSV file, the data, and the directory holding
+    /// it (removed when dropped).
+    fn infer_csv(text: &str, options: &InferOptions) -> (Schema, Dataset, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("data.csv");
         fs_err::write(&path, text).expect("write");
         let data = Dataset::of_files(vec![path], mlops_data::ReadOptions::default());
-        (infer(&data, options).expect("inferred"), data)
+        (infer(&data, options).expect("inferred"), data, dir)
     }
 
     fn find<'s>(schema: &'s Schema, name: &str) -> Option<&'s Rule> {
@@ -495,7 +624,7 @@ mod tests {
             max_categories: 3,
             ..InferOptions::default()
         };
-        let (schema, data) = infer_csv(TABLE, &options);
+        let (schema, data, _dir) = infer_csv(TABLE, &options);
         let Check::TableRowCount(rows) = &find(&schema, "rows").expect("rows").check else {
             panic!("a row count")
         };
@@ -568,7 +697,7 @@ mod tests {
             id: Some("id".into()),
             ..InferOptions::default()
         };
-        let (schema, _) = infer_csv(TABLE, &options);
+        let (schema, _, _dir) = infer_csv(TABLE, &options);
         assert!(matches!(
             &find(&schema, "key").expect("key").check,
             Check::CompoundUnique { columns, .. } if columns == &["id"]
@@ -586,5 +715,53 @@ mod tests {
         let data = Dataset::of_files(vec![path], mlops_data::ReadOptions::default());
         let err = infer(&data, &options).expect_err("not unique").to_string();
         assert!(err.contains("`region`"), "{err}");
+    }
+
+    #[test]
+    fn the_column_set_simple_patterns_and_quantile_ranges() {
+        use std::fmt::Write as _;
+        let mut csv = String::from("code,x,free\n");
+        for i in 0..400_u32 {
+            let letter = char::from(b'A' + u8::try_from(i % 26).expect("a letter"));
+            let free = ["a1", "b-b", "C"][(i % 3) as usize];
+            let _ = writeln!(csv, "{letter}{letter}-{i:04},{i},{free}");
+        }
+        csv.push_str("ZZ-9999,100000,a1\n");
+        let options = InferOptions {
+            max_categories: 2,
+            range_quantile: Some(0.01),
+            ..InferOptions::default()
+        };
+        let (schema, data, _dir) = infer_csv(&csv, &options);
+        let Check::ColumnSet { columns, exact } = &find(&schema, "columns").expect("columns").check
+        else {
+            panic!("a column set rule")
+        };
+        assert_eq!(
+            (columns.as_slice(), *exact),
+            (&["code".to_owned(), "x".into(), "free".into()][..], true)
+        );
+        let Check::MatchRegex(regex) = &find(&schema, "code.pattern").expect("a pattern").check
+        else {
+            panic!("a regex rule")
+        };
+        assert_eq!(regex.as_str(), "^[A-Z]{2}-[0-9]{4}$");
+        assert!(
+            find(&schema, "free.pattern").is_none(),
+            "three forms: no pattern"
+        );
+        // The outlier does not stretch the range; `mostly` lets it (and the 1% tails) through.
+        let range = find(&schema, "x.range").expect("a range");
+        let Check::Between(bounds) = &range.check else {
+            panic!("a range rule")
+        };
+        assert!(bounds.max.expect("a max") < 1000.0, "{bounds:?}");
+        assert!(
+            range.mostly < 0.98 && range.mostly > 0.97,
+            "{}",
+            range.mostly
+        );
+        let report = crate::check(&data, &schema, &crate::CheckOptions::default()).expect("checks");
+        assert!(report.passed, "{report:?}");
     }
 }

@@ -18,6 +18,7 @@ pub mod infer;
 pub mod report;
 pub mod rules;
 pub mod schema;
+mod shape;
 
 pub use check::{BatchBy, CheckOptions, check, check_with};
 pub use error::{Error, Result};

@@ -73,4 +73,8 @@ pub struct Outcome {
     /// The `--id` column's values of those rows.
     pub partial_unexpected_ids: Option<Vec<Value>>,
     pub observed_value: Option<Value>,
+    /// More of what was found: `table_columns_to_match_set`'s `{"mismatched": {"unexpected":
+    /// [...], "missing": [...]}}` (GE's), or `{"missing_column": NAME}` for a rule whose column
+    /// the file lacks.
+    pub details: Option<Value>,
 }

@@ -151,6 +151,10 @@ enum State {
     TypeName(TypeState),
     RowCondition(Tally),
     TableCondition(TableState),
+    /// The file's columns, once told.
+    Columns(Vec<String>),
+    /// A column of the rule is not in the file: nothing is read for it.
+    Absent(String),
 }
 
 /// What `column_values_to_be_in_type_list` has seen. GE 1.24.1 tests the dtype of a column
@@ -199,6 +203,7 @@ impl<'r> Accumulator<'r> {
             Check::Between(_) | Check::InSet(_) | Check::Lengths(_) | Check::MatchRegex(_) => {
                 State::Map(Tally::default())
             }
+            Check::ColumnSet { .. } => State::Columns(Vec::new()),
             Check::Condition(Condition::Rows(_)) => State::RowCondition(Tally::default()),
             Check::Condition(Condition::Table(table)) => {
                 State::TableCondition(TableState::new(table))
@@ -209,6 +214,21 @@ impl<'r> Accumulator<'r> {
             rows: 0,
             id_column,
             state,
+        }
+    }
+
+    /// Tells the rule the file's columns, before any piece: a rule on a column the file lacks
+    /// fails naming it, and a column set rule compares them.
+    pub fn see_columns(&mut self, columns: &[String]) {
+        if let State::Columns(seen) = &mut self.state {
+            seen.clone_from(&columns.to_vec());
+        } else if let Some(missing) = self
+            .rule
+            .columns()
+            .into_iter()
+            .find(|c| !columns.iter().any(|have| have == c))
+        {
+            self.state = State::Absent(missing.to_owned());
         }
     }
 
@@ -229,7 +249,7 @@ impl<'r> Accumulator<'r> {
         let id = |row: usize| ids.map(|c| Cell::of(c, row));
         let base = self.rows;
         match &mut self.state {
-            State::RowCount => {}
+            State::RowCount | State::Columns(_) | State::Absent(_) => {}
             State::TypeName(state) => {
                 let col = column(self.rule.column.as_deref().unwrap_or_default());
                 if !col.is_empty() {
@@ -375,54 +395,104 @@ impl<'r> Accumulator<'r> {
                 };
                 state.finish(table, all)
             }
-            State::Distinct(distinct) => {
-                let tested = all - distinct.missing;
-                let unexpected = distinct.unexpected_count();
-                let rows = distinct.first_unexpected();
-                let columns = match &self.rule.check {
-                    Check::CompoundUnique { columns, .. } => Some(columns),
-                    _ => None,
+            State::Columns(seen) => {
+                let Check::ColumnSet { columns, exact } = &self.rule.check else {
+                    unreachable!("a columns state is a column set rule's")
                 };
-                // A single column's values are the ids when it is the `--id` column.
-                let values_are_ids =
-                    columns.is_none() && self.rule.column.as_deref() == self.id_column;
-                let mut examples = Vec::with_capacity(rows.len());
-                let mut id_list = Vec::with_capacity(rows.len());
-                for (i, row) in rows.into_iter().enumerate() {
-                    let id = match row.id {
-                        Some(id) => id,
-                        None if values_are_ids => row.values[0].clone(),
-                        None => {
-                            missing_ids.push((i, row.row));
-                            Value::Null
-                        }
-                    };
-                    id_list.push(id);
-                    examples.push(match columns {
-                        Some(columns) => {
-                            Value::Object(columns.iter().cloned().zip(row.values).collect())
-                        }
-                        None => row.values.into_iter().next().unwrap_or_default(),
-                    });
-                }
-                if !with_ids {
-                    missing_ids.clear();
-                }
+                column_set_outcome(seen, columns, *exact)
+            }
+            State::Absent(column) => Outcome {
+                success: false,
+                details: Some(serde_json::json!({ "missing_column": column })),
+                ..Outcome::default()
+            },
+            State::Distinct(distinct) => {
+                let outcome =
+                    distinct_outcome(self.rule, self.id_column, &distinct, all, missing_ids);
                 Outcome {
-                    success: meets(tested - unexpected, tested, mostly),
-                    element_count: Some(all),
-                    missing_count: Some(distinct.missing),
-                    missing_percent: percent(distinct.missing, all),
-                    unexpected_count: Some(unexpected),
-                    unexpected_percent: percent(unexpected, tested),
-                    unexpected_percent_nonmissing: percent(unexpected, tested),
-                    unexpected_percent_total: percent(unexpected, all),
-                    partial_unexpected_ids: ids(id_list),
-                    partial_unexpected_list: Some(examples),
-                    observed_value: None,
+                    partial_unexpected_ids: outcome.partial_unexpected_ids.filter(|_| with_ids),
+                    ..outcome
                 }
             }
         }
+    }
+}
+
+/// A uniqueness rule's result over `all` rows, noting in `missing_ids` the listed rows whose id
+/// the caller must read (with `--id`, the `id_column`).
+fn distinct_outcome(
+    rule: &Rule,
+    id_column: Option<&str>,
+    distinct: &Distinct,
+    all: u64,
+    missing_ids: &mut Vec<(usize, u64)>,
+) -> Outcome {
+    let tested = all - distinct.missing;
+    let unexpected = distinct.unexpected_count();
+    let rows = distinct.first_unexpected();
+    let columns = match &rule.check {
+        Check::CompoundUnique { columns, .. } => Some(columns),
+        _ => None,
+    };
+    // A single column's values are the ids when it is the `--id` column.
+    let values_are_ids = columns.is_none() && rule.column.as_deref() == id_column;
+    let mut examples = Vec::with_capacity(rows.len());
+    let mut id_list = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let id = match row.id {
+            Some(id) => id,
+            None if values_are_ids => row.values[0].clone(),
+            None => {
+                if id_column.is_some() {
+                    missing_ids.push((i, row.row));
+                }
+                Value::Null
+            }
+        };
+        id_list.push(id);
+        examples.push(match columns {
+            Some(columns) => Value::Object(columns.iter().cloned().zip(row.values).collect()),
+            None => row.values.into_iter().next().unwrap_or_default(),
+        });
+    }
+    Outcome {
+        success: meets(tested - unexpected, tested, rule.mostly),
+        element_count: Some(all),
+        missing_count: Some(distinct.missing),
+        missing_percent: percent(distinct.missing, all),
+        unexpected_count: Some(unexpected),
+        unexpected_percent: percent(unexpected, tested),
+        unexpected_percent_nonmissing: percent(unexpected, tested),
+        unexpected_percent_total: percent(unexpected, all),
+        partial_unexpected_ids: Some(id_list),
+        partial_unexpected_list: Some(examples),
+        observed_value: None,
+        details: None,
+    }
+}
+
+/// GE's `table_columns_to_match_set` of a file with columns `seen`: every one of `expected`
+/// present and, when `exact`, no other; the columns observed sorted, the mismatch in
+/// `details`.
+fn column_set_outcome(seen: Vec<String>, expected: &[String], exact: bool) -> Outcome {
+    let mut observed = seen;
+    observed.sort();
+    observed.dedup();
+    let unexpected: Vec<&String> = observed.iter().filter(|c| !expected.contains(c)).collect();
+    let mut missing: Vec<&String> = expected.iter().filter(|c| !observed.contains(c)).collect();
+    missing.sort();
+    let mut mismatched = serde_json::Map::new();
+    if !unexpected.is_empty() {
+        mismatched.insert("unexpected".into(), serde_json::json!(unexpected));
+    }
+    if !missing.is_empty() {
+        mismatched.insert("missing".into(), serde_json::json!(missing));
+    }
+    Outcome {
+        success: missing.is_empty() && (!exact || unexpected.is_empty()),
+        details: (!mismatched.is_empty()).then(|| serde_json::json!({ "mismatched": mismatched })),
+        observed_value: Some(serde_json::json!(observed)),
+        ..Outcome::default()
     }
 }
 
@@ -568,6 +638,7 @@ fn map_outcome(all: u64, tally: Tally, mostly: f64, with_ids: bool) -> Outcome {
         partial_unexpected_ids: with_ids.then_some(tally.ids),
         partial_unexpected_list: Some(tally.examples),
         observed_value: None,
+        details: None,
     }
 }
 

@@ -107,14 +107,26 @@ pub enum Check {
     Lengths(Bounds),
     MatchRegex(Regex),
     InTypeList(Vec<String>),
+    /// The file's columns, GE's `table_columns_to_match_set`: all of `columns` present and,
+    /// when `exact`, no other.
+    ColumnSet {
+        columns: Vec<String>,
+        exact: bool,
+    },
     /// A hand-written rule, `check: "age >= 0 and age < 120"`.
     Condition(Condition),
 }
 
 /// The expectations, by GE's name without `expect_`, with the arguments each takes besides
-/// `name`, `expect` and `severity`, and whether it is a table rule.
-const EXPECTATIONS: [(&str, &[&str], bool); 9] = [
+/// `name`, `expect` and `severity`, and whether it is a table rule. `docs/validate.schema.json`
+/// lists the same (a test compares them).
+pub const EXPECTATIONS: [(&str, &[&str], bool); 10] = [
     ("table_row_count_to_be_between", BOUNDS, true),
+    (
+        "table_columns_to_match_set",
+        &["column_set", "exact_match"],
+        true,
+    ),
     (
         "compound_columns_to_be_unique",
         &["column_list", "ignore_row_if", "mostly"],
@@ -137,8 +149,8 @@ const EXPECTATIONS: [(&str, &[&str], bool); 9] = [
     ),
 ];
 
-const BOUNDS: &[&str] = &["min_value", "max_value", "strict_min", "strict_max"];
-const BOUNDS_MOSTLY: &[&str] = &[
+pub(crate) const BOUNDS: &[&str] = &["min_value", "max_value", "strict_min", "strict_max"];
+pub(crate) const BOUNDS_MOSTLY: &[&str] = &[
     "min_value",
     "max_value",
     "strict_min",
@@ -154,14 +166,15 @@ impl Check {
             Check::Condition(Condition::Rows(_)) => return "row_condition",
             Check::Condition(Condition::Table(_)) => return "table_condition",
             Check::TableRowCount(_) => 0,
-            Check::CompoundUnique { .. } => 1,
-            Check::Unique => 2,
-            Check::NotNull => 3,
-            Check::Between(_) => 4,
-            Check::InSet(_) => 5,
-            Check::Lengths(_) => 6,
-            Check::MatchRegex(_) => 7,
-            Check::InTypeList(_) => 8,
+            Check::ColumnSet { .. } => 1,
+            Check::CompoundUnique { .. } => 2,
+            Check::Unique => 3,
+            Check::NotNull => 4,
+            Check::Between(_) => 5,
+            Check::InSet(_) => 6,
+            Check::Lengths(_) => 7,
+            Check::MatchRegex(_) => 8,
+            Check::InTypeList(_) => 9,
         };
         EXPECTATIONS[index].0
     }
@@ -290,22 +303,26 @@ impl Schema {
     /// Every column the rules read, each once, in order of first use.
     pub fn columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for rule in &self.rules {
-            let named: Vec<&str> = match (&rule.check, &rule.column) {
-                (Check::CompoundUnique { columns, .. }, _) => {
-                    columns.iter().map(String::as_str).collect()
-                }
-                (Check::Condition(condition), _) => condition.columns(),
-                (_, Some(column)) => vec![column.as_str()],
-                (_, None) => Vec::new(),
-            };
-            for c in named {
-                if !out.contains(&c) {
-                    out.push(c);
-                }
+        for c in self.rules.iter().flat_map(Rule::columns) {
+            if !out.contains(&c) {
+                out.push(c);
             }
         }
         out
+    }
+}
+
+impl Rule {
+    /// The columns the rule reads.
+    pub fn columns(&self) -> Vec<&str> {
+        match (&self.check, &self.column) {
+            (Check::CompoundUnique { columns, .. }, _) => {
+                columns.iter().map(String::as_str).collect()
+            }
+            (Check::Condition(condition), _) => condition.columns(),
+            (Check::ColumnSet { .. }, _) | (_, None) => Vec::new(),
+            (_, Some(column)) => vec![column.as_str()],
+        }
     }
 }
 
@@ -365,6 +382,15 @@ fn rule_yaml(rule: &Rule) -> String {
             )
         )),
         Check::MatchRegex(regex) => parts.push(format!("regex: {}", yaml_text(regex.as_str()))),
+        Check::ColumnSet { columns, exact } => {
+            parts.push(format!(
+                "column_set: {}",
+                list(columns.iter().map(|c| yaml_text(c)).collect())
+            ));
+            if !exact {
+                parts.push("exact_match: false".into());
+            }
+        }
         Check::InTypeList(types) => parts.push(format!(
             "type_list: {}",
             list(types.iter().map(|t| yaml_text(t)).collect())
@@ -663,6 +689,11 @@ impl Walker<'_> {
                     ignore_row_if,
                 }
             }
+            "table_columns_to_match_set" => Check::ColumnSet {
+                columns: self.texts(required("column_set")?, &at_key("column_set"))?,
+                exact: get("exact_match")
+                    .map_or(Ok(true), |v| self.boolean(v, &at_key("exact_match")))?,
+            },
             "column_values_to_be_unique" => Check::Unique,
             "column_values_to_not_be_null" => Check::NotNull,
             "column_values_to_be_between" => Check::Between(bounds()?),

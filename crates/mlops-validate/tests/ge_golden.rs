@@ -92,6 +92,7 @@ fn matches_great_expectations() {
                 ("partial_unexpected_list", "partial_unexpected_list"),
                 ("partial_unexpected_index_list", "partial_unexpected_ids"),
                 ("observed_value", "observed_value"),
+                ("details", "details"),
             ] {
                 if !same(&want[theirs], &got[ours]) {
                     problems.push(format!(
