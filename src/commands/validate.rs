@@ -39,10 +39,11 @@ pub(crate) struct InferArgs {
     /// A text column with at most this many distinct values gets a set rule, else a lengths rule
     #[arg(long, default_value_t = 50, value_name = "N")]
     max_categories: usize,
-    /// A column naming each row: the contract gets a `key` rule on it (it must be unique)
-    /// instead of a uniqueness rule on every column whose values are all distinct
-    #[arg(long, value_name = "COLUMN")]
-    id: Option<String>,
+    /// The column naming each row, or columns together (`--id store,day`): the contract gets a
+    /// `key` rule on it (the data must hold no repeated key and no missing value in it) instead
+    /// of a uniqueness rule on every column whose values are all distinct
+    #[arg(long, value_name = "COLUMN", value_delimiter = ',')]
+    id: Vec<String>,
     /// Numeric ranges from the Q and 1 − Q quantiles instead of the minimum and maximum, with
     /// `mostly` letting the rows outside through (e.g. 0.001: the extremes of the reference
     /// data do not widen the range)
@@ -117,7 +118,7 @@ fn infer(args: &InferArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     let options = InferOptions {
         margin: args.margin,
         max_categories: args.max_categories,
-        id: args.id.clone(),
+        key: args.id.clone(),
         range_quantile: args.range_quantile,
         source: args
             .data

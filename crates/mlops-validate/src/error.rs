@@ -23,9 +23,10 @@ pub enum Error {
         message: String,
     },
 
-    /// `infer --id` names a column that repeats a value or has a missing one.
-    #[error("the id column `{column}` is not unique (a value repeats or is missing) in `{}`", file.display())]
-    IdNotUnique { column: String, file: PathBuf },
+    /// `infer --id` names a key (a column, or columns together) that repeats or has a missing
+    /// value.
+    #[error("the key `{columns}` is not unique (a key repeats or has a missing value) in `{}`", file.display())]
+    KeyNotUnique { columns: String, file: PathBuf },
 
     /// A hand-written rule meets data it cannot read (`mean` of a text column).
     #[error("rule `{rule}`: {message}")]

@@ -26,9 +26,10 @@ pub struct InferOptions {
     pub margin: f64,
     /// A text column with at most this many distinct values gets a set rule, else a lengths rule.
     pub max_categories: usize,
-    /// A column that names each row: the contract's `key` rule, instead of a uniqueness rule per
-    /// column.
-    pub id: Option<String>,
+    /// The column (or columns, together) that name each row: the contract's `key` rule, instead
+    /// of a uniqueness rule per column. The data must hold no repeated key and no missing value
+    /// in it.
+    pub key: Vec<String>,
     /// How the header comment names the data (the data's files when empty).
     pub source: String,
     /// Numeric ranges from the `q` and `1 - q` quantiles (of a sample of up to
@@ -45,7 +46,7 @@ impl Default for InferOptions {
         InferOptions {
             margin: 0.1,
             max_categories: 50,
-            id: None,
+            key: Vec::new(),
             source: String::new(),
             range_quantile: None,
         }
@@ -413,20 +414,26 @@ pub fn infer(data: &Dataset, options: &InferOptions) -> Result<Schema> {
         .into_iter()
         .filter(|c| c.unsupported.is_none())
         .collect();
-    if let Some(id) = &options.id
-        && !columns.iter().any(|c| &c.name == id)
+    if let Some(missing) = options
+        .key
+        .iter()
+        .find(|k| !columns.iter().any(|c| &c.name == *k))
     {
         return Err(Error::MissingColumn {
-            column: id.clone(),
+            column: missing.clone(),
             file: first.clone(),
         });
     }
-    let unique_per_column = options.id.is_none();
+    let unique_per_column = options.key.is_empty();
     let mut summaries: Vec<ColumnSummary> = columns
         .iter()
         .map(|c| {
-            let unique = unique_per_column || options.id.as_ref() == Some(&c.name);
-            ColumnSummary::new(c.name.clone(), c.date, options.max_categories, unique)
+            ColumnSummary::new(
+                c.name.clone(),
+                c.date,
+                options.max_categories,
+                unique_per_column,
+            )
         })
         .collect();
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -453,33 +460,57 @@ pub fn infer(data: &Dataset, options: &InferOptions) -> Result<Schema> {
             exact: true,
         },
     });
-    if let Some(id) = &options.id {
-        let summary = summaries
-            .iter()
-            .find(|s| &s.name == id)
-            .expect("the id column was checked above");
-        if summary.distinct.is_none() || summary.any_null {
-            return Err(Error::IdNotUnique {
-                column: id.clone(),
-                file: first.clone(),
-            });
-        }
-        rules.push(Rule {
+    if !options.key.is_empty() {
+        let key = Rule {
             name: "key".into(),
             column: None,
             severity: Severity::Error,
             mostly: 1.0,
             check: Check::CompoundUnique {
-                columns: vec![id.clone()],
+                columns: options.key.clone(),
                 ignore_row_if: IgnoreRowIf::AllValuesAreMissing,
             },
-        });
+        };
+        check_key(data, &key, &options.key)?;
+        rules.push(key);
     }
     for summary in summaries {
         rules.extend(summary.rules(options, unique_per_column));
     }
     let header = header(data, options, total);
     Ok(Schema { rules, header })
+}
+
+/// Checks that `key` (the `key` rule over the `columns`) holds on every file, and that no key
+/// column has a missing value: one more pass, over the key columns alone.
+fn check_key(data: &Dataset, key: &Rule, columns: &[String]) -> Result<()> {
+    let mut rules = vec![Rule {
+        check: Check::CompoundUnique {
+            columns: columns.to_vec(),
+            ignore_row_if: IgnoreRowIf::Never,
+        },
+        ..key.clone()
+    }];
+    for column in columns {
+        rules.push(Rule {
+            name: format!("{column}.nulls"),
+            column: Some(column.clone()),
+            check: Check::NotNull,
+            ..key.clone()
+        });
+    }
+    let schema = Schema {
+        rules,
+        header: Vec::new(),
+    };
+    let report = crate::check(data, &schema, &crate::CheckOptions::default())?;
+    match report.files.iter().find(|f| !f.passed) {
+        Some(file) => Err(Error::KeyNotUnique {
+            columns: columns.join(", "),
+            file: file.file.clone().unwrap_or_default().into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Feeds every file's `names` columns to their `summaries`; the fewest and most rows of a file,
@@ -694,7 +725,7 @@ mod tests {
     #[test]
     fn id_gives_a_key_rule_and_must_be_unique() {
         let options = InferOptions {
-            id: Some("id".into()),
+            key: vec!["id".into()],
             ..InferOptions::default()
         };
         let (schema, _, _dir) = infer_csv(TABLE, &options);
@@ -704,17 +735,25 @@ mod tests {
         ));
         assert!(!schema.rules.iter().any(|r| r.name.ends_with(".unique")));
         let options = InferOptions {
-            id: Some("region".into()),
+            key: vec!["region".into()],
             ..InferOptions::default()
         };
-        let dir =
-            std::env::temp_dir().join(format!("mlops-validate-infer-id-{}", std::process::id()));
-        fs_err::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("data.csv");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("data.csv");
         fs_err::write(&path, TABLE).expect("write");
         let data = Dataset::of_files(vec![path], mlops_data::ReadOptions::default());
         let err = infer(&data, &options).expect_err("not unique").to_string();
-        assert!(err.contains("`region`"), "{err}");
+        assert!(err.contains("the key `region` is not unique"), "{err}");
+        // Columns together may be a key where neither is one alone.
+        let options = InferOptions {
+            key: vec!["region".into(), "id".into()],
+            ..InferOptions::default()
+        };
+        let schema = infer(&data, &options).expect("a key");
+        assert!(matches!(
+            &find(&schema, "key").expect("key").check,
+            Check::CompoundUnique { columns, .. } if columns == &["region", "id"]
+        ));
     }
 
     #[test]
