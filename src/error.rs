@@ -71,6 +71,8 @@ fn pipeline_hint(err: &mlops_pipeline::Error) -> Option<String> {
         P::JobsPending { .. } => "run `mlops run` to follow them to their end and record their outputs (it submits nothing again), then try again".into(),
         P::NoRuns | P::TooFewRuns { .. } => "`mlops run` records one run per stage it runs; `mlops runs` lists them".into(),
         P::UnknownRun { .. } | P::NoRunsAt { .. } => "give two run numbers from the first column of `mlops runs`, or two git revisions with runs recorded at them".into(),
+        P::AmbiguousRun { side } => format!("write `@{side}` for the run, or more of the commit's digits for the revision"),
+        P::RunOfOtherStage { wanted, .. } => format!("`mlops runs --stage {wanted}` lists the runs of `{wanted}`"),
         P::Core(_) | P::Io(_) | P::Git { .. } | P::BadPath { .. } | P::Spawn { .. } => return None,
     };
     Some(hint)

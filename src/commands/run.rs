@@ -160,6 +160,9 @@ impl Observer for Console<'_> {
     }
 
     fn finished(&self, outcome: &StageOutcome) {
+        for warning in &outcome.warnings {
+            self.printer.warn(warning);
+        }
         if self.json {
             let mut value = serde_json::to_value(outcome).unwrap_or_default();
             value["event"] = "stage".into();
@@ -372,5 +375,8 @@ fn runs_diff(args: &RunsDiffArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     render::emit(ctx.printer, &report, &targets, |r, f| {
         render::pipeline::runs_diff(r, f)
     })?;
+    if let Some(note) = render::pipeline::runs_diff_note(&report) {
+        ctx.printer.note(&format!("note: {note}"));
+    }
     Ok(ExitStatus::Success)
 }

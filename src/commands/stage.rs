@@ -71,7 +71,17 @@ pub(crate) enum StageCommand {
         /// stage runs in a workspace of its own, through the default remote
         #[arg(long, value_name = "JSON", hide = true, conflicts_with = "result")]
         remote_job: Option<String>,
+        /// The environment digest of a stage with `env: strict` as the submitting host sees
+        /// it: the job compares and records that one, as the next `mlops run` there will
+        #[arg(long, value_name = "DIGEST", hide = true, value_parser = parse_digest)]
+        env_digest: Option<mlops_core::Digest>,
     },
+}
+
+/// A blake3 digest as 64 hex digits.
+fn parse_digest(text: &str) -> Result<mlops_core::Digest, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a digest (64 hex digits)"))
 }
 
 pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<ExitStatus> {
@@ -96,6 +106,7 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
             result,
             force,
             remote_job,
+            env_digest,
         } => {
             let console = crate::commands::run::Console::new(ctx.printer, false);
             let outcome = if let Some(json) = remote_job {
@@ -117,6 +128,7 @@ pub(crate) fn stage(command: &StageCommand, ctx: &Context) -> anyhow::Result<Exi
                 let options = mlops_pipeline::cluster::job::ExecOptions {
                     force: *force,
                     mlops_version: Some(env!("CARGO_PKG_VERSION")),
+                    env_digest: *env_digest,
                 };
                 mlops_pipeline::cluster::job::exec(&ws, name, result, &options, &console)?
             };

@@ -96,6 +96,24 @@ fn changes<T>(out: &mut Vec<String>, what: &str, list: &[Change<T>], show: impl 
 fn env_lines(out: &mut Vec<String>, env: &EnvDiff) {
     changes(out, "env", &env.host, |v: &String| v.clone());
     changes(out, "lock file", &env.files, short);
+    for c in &env.unreadable {
+        let side = |error: Option<&String>| {
+            error.map_or_else(|| "read".to_owned(), |e| format!("did not read ({e})"))
+        };
+        out.push(format!(
+            "packages of {}: {} -> {}; not compared",
+            c.key,
+            side(c.old.as_ref()),
+            side(c.new.as_ref())
+        ));
+    }
+    if let Some(c) = &env.python {
+        out.push(format!(
+            "python packages: {} -> {}",
+            side(c.old.as_ref(), short),
+            side(c.new.as_ref(), short)
+        ));
+    }
     for p in &env.packages {
         let change = match p.change {
             PackageChangeKind::Added => "added",
@@ -115,13 +133,18 @@ fn env_lines(out: &mut Vec<String>, env: &EnvDiff) {
         ));
     }
     changes(out, "command", &env.commands, |t: &String| first_line(t));
-    if env.detail_missing {
-        out.push(
-            "note: a side's package lists are not in `.mlops/runs/envs/` (recorded in \
-             another clone?): only lock-file digests are compared"
-                .into(),
-        );
-    }
+}
+
+/// The note `mlops runs diff` writes to stderr when a side's package lists are missing.
+pub(crate) fn runs_diff_note(r: &RunsDiff) -> Option<&'static str> {
+    r.stages
+        .iter()
+        .any(|d| d.env.as_ref().is_some_and(|e| e.detail_missing))
+        .then_some(
+            "a side's package lists are not in `.mlops/runs/envs/` (recorded in another \
+             clone?): lock files, the Python's packages and command outputs are compared by \
+             digest only",
+        )
 }
 
 /// The lines of one stage's differences.

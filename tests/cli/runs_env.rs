@@ -369,7 +369,7 @@ fn a_bad_env_is_refused_naming_the_stage() {
     );
     let (_, stderr) = env.fails(2, &["run"]);
     assert!(
-        stderr.contains("`strcit` is not `strict` or `python`"),
+        stderr.contains("`env` takes the words `strict` and `python`, not `strcit`"),
         "{stderr}"
     );
 }
@@ -447,4 +447,210 @@ fn slurm_jobs_record_the_environment_and_strict_stages_settle() {
             "shared: {shared}: {text}"
         );
     }
+}
+
+/// The statuses of a strict stage that does not name `requirements.txt` among its deps.
+#[test]
+fn env_strict_follows_requirements_and_their_includes_without_deps() {
+    let env = TestEnv::new();
+    env.write("requirements.txt", "-r reqs/base.txt\npkg==1.0\n");
+    env.write("reqs/base.txt", "base==1.0\n");
+    env.write(
+        "mlops.yaml",
+        "stages:\n  fit:\n    cmd: echo f > f.txt\n    outs: [f.txt]\n    env: strict\n",
+    );
+    assert_eq!(statuses(&env, &[]), [pair("fit", "ran")]);
+    assert_eq!(statuses(&env, &[]), [pair("fit", "skipped")]);
+    env.write("requirements.txt", "-r reqs/base.txt\npkg==1.1\n");
+    let events = env.run(&["--json", "run", "-j", "1"]);
+    assert!(
+        events.contains(r#""reasons":["environment changed: `requirements.txt`"]"#),
+        "{events}"
+    );
+    // A change to an included file only.
+    env.write("reqs/base.txt", "base==2.0\n");
+    assert_eq!(statuses(&env, &[]), [pair("fit", "ran")]);
+    let text = env.run(&["runs", "diff"]);
+    assert!(
+        text.contains("  package base 1.0 -> 2.0 (upgraded; requirements.txt)"),
+        "{text}"
+    );
+    // Nothing is left behind in the temp dir, and `runs/envs/` holds package lists only.
+    let temp = env.path(".mlops/tmp");
+    let left: Vec<_> = std::fs::read_dir(&temp)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    for entry in std::fs::read_dir(env.path(".mlops/runs/envs")).expect("envs") {
+        let name = entry.expect("entry").file_name();
+        let name = name.to_string_lossy();
+        assert!(
+            name.len() == 69 && name.ends_with(".json"),
+            "unexpected `{name}` in runs/envs"
+        );
+    }
+}
+
+#[test]
+fn runs_diff_versions_parse_errors_and_missing_lists() {
+    let env = TestEnv::new();
+    let run = |uv: &str, reqs: &str| {
+        env.write("uv.lock", uv);
+        env.write("requirements.txt", reqs);
+        env.run(&["run", "--force"]);
+    };
+    let uv = |version: &str| format!("[[package]]\nname = \"torch\"\nversion = \"{version}\"\n");
+    env.write(
+        "mlops.yaml",
+        "stages:\n  fit:\n    cmd: echo f > f.txt\n    outs: [f.txt]\n",
+    );
+    run(&uv("2.3.0"), "a==1.0\nb==2.0\nd==1\n");
+    run(&uv("2.3.0+cu121"), "a==1.0.0\nb==2.1\nc==0.1\n");
+    let text = env.run(&["runs", "diff", "1", "2"]);
+    assert!(
+        text.contains("  package torch 2.3.0 -> 2.3.0+cu121 (changed; uv.lock)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  package a 1.0 -> 1.0.0 (changed; requirements.txt)"),
+        "{text}"
+    );
+    assert!(!text.contains("downgraded"), "{text}");
+    crate::render::snapshot(&env, "runs_diff_text", &text);
+
+    // A lock file that does not parse on one side: its error, and no package of it.
+    run("[[package]\n", "a==1.0.0\nb==2.1\nc==0.1\n");
+    let text = env.run(&["runs", "diff", "2", "3"]);
+    assert!(
+        text.contains("  packages of uv.lock: read -> did not read (line 1, column "),
+        "{text}"
+    );
+    assert!(!text.contains("package torch"), "{text}");
+    let report = env.json(&["runs", "diff", "2", "3"]);
+    let env_diff = &report["stages"][0]["env"];
+    assert_eq!(env_diff["packages"], serde_json::json!([]), "{env_diff}");
+    assert_eq!(env_diff["unreadable"][0]["key"], "uv.lock", "{env_diff}");
+
+    // Without the package lists (runs recorded in another clone): digests, and a note on stderr.
+    run("[[package]\n", "a==1.0.0\nb==3.0\n");
+    std::fs::remove_dir_all(env.path(".mlops/runs/envs")).expect("remove the lists");
+    let output = env
+        .cmd(&["runs", "diff", "3", "4"])
+        .output()
+        .expect("runs diff");
+    crate::support::assert_success(&output, &["runs", "diff", "3", "4"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(
+        stdout.contains("  lock file requirements.txt: "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("note"), "{stdout}");
+    assert!(
+        stderr.contains("note: a side's package lists are not in `.mlops/runs/envs/`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn runs_diff_without_package_lists_compares_the_python() {
+    let env = TestEnv::new();
+    let bin = env.outside("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let fake = |numpy: &str| {
+        let path = bin.join("python3");
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho '{{\"executable\": \"/venv/bin/python3\", \"version\": \"3.12.1\", \"packages\": {{\"numpy\": \"{numpy}\"}}}}'\n"
+            ),
+        )
+        .expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    env.write(
+        "mlops.yaml",
+        "stages:\n  py:\n    cmd: echo p > p.txt\n    outs: [p.txt]\n    env: python\n",
+    );
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    for numpy in ["1.26.4", "2.0.1"] {
+        fake(numpy);
+        let output = env
+            .cmd(&["run", "--force"])
+            .env("PATH", &path)
+            .output()
+            .expect("mlops run");
+        crate::support::assert_success(&output, &["run", "--force"]);
+    }
+    std::fs::remove_dir_all(env.path(".mlops/runs/envs")).expect("remove the lists");
+    let text = env.run(&["runs", "diff", "1", "2"]);
+    assert!(text.contains("  python packages: "), "{text}");
+}
+
+#[test]
+fn runs_diff_names_runs_by_number_stage_and_revision() {
+    let env = crate::history::repo();
+    env.write(
+        "mlops.yaml",
+        "stages:\n  train:\n    foreach: [a, b]\n    do:\n      cmd: echo ${item} > ${item}.txt\n      outs: [\"${item}.txt\"]\n  \
+         other:\n    cmd: echo o > o.txt\n    outs: [o.txt]\n",
+    );
+    crate::history::commit(&env, "one");
+    env.run(&["run", "-j", "1"]);
+    env.run(&["run", "-j", "1", "--force"]);
+    let runs = env.json(&["runs"]);
+    let number_of = |stage: &str| -> Vec<u64> {
+        runs.as_array()
+            .expect("runs")
+            .iter()
+            .filter(|r| r["stage"] == stage)
+            .map(|r| r["number"].as_u64().expect("number"))
+            .collect()
+    };
+    // --stage with a foreach's name: the last two runs of the item that ran last.
+    let text = env.run(&["runs", "diff", "--stage", "train"]);
+    let last = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .rev()
+        .find(|r| r["stage"].as_str().is_some_and(|s| s.starts_with("train@")))
+        .expect("a train item");
+    let item = last["stage"].as_str().expect("stage");
+    let numbers = number_of(item);
+    assert!(
+        text.starts_with(&format!(
+            "stage {item}: run {} -> run {}",
+            numbers[0], numbers[1]
+        )),
+        "{text}"
+    );
+    // --stage with a run number of another stage.
+    let other = number_of("other")[0].to_string();
+    let (_, stderr) = env.fails(
+        2,
+        &[
+            "runs",
+            "diff",
+            &other,
+            &numbers[1].to_string(),
+            "--stage",
+            "train",
+        ],
+    );
+    assert!(
+        stderr.contains(&format!("run {other} is of stage `other`, not of `train`")),
+        "{stderr}"
+    );
+    // Digits that are also a revision (a tag `1`) are refused; `@1` is the run.
+    env.git(&["tag", "1"]);
+    let (_, stderr) = env.fails(2, &["runs", "diff", "1", "2"]);
+    assert!(
+        stderr.contains("`1` names both run 1 and a git revision") && stderr.contains("`@1`"),
+        "{stderr}"
+    );
+    let text = env.run(&["runs", "diff", "@1", "@2"]);
+    assert!(text.contains(": run 1 -> run 2"), "{text}");
 }

@@ -156,6 +156,16 @@ pub enum Error {
     #[error("no run is recorded at `{rev}` (commit {commit})")]
     NoRunsAt { rev: String, commit: String },
 
+    #[error("`{side}` names both run {side} and a git revision")]
+    AmbiguousRun { side: String },
+
+    #[error("run {run} is of stage `{stage}`, not of `{wanted}`")]
+    RunOfOtherStage {
+        run: usize,
+        stage: String,
+        wanted: String,
+    },
+
     #[error("cannot start stage `{stage}`")]
     Spawn {
         stage: String,

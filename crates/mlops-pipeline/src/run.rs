@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::Executor;
 use crate::dag::Dag;
-use crate::env::{CaptureOptions, Environment, Host};
+use crate::env::{CaptureOptions, Environment, Host, Probes};
 use crate::error::{Error, Result};
 use crate::lockfile::{LockFile, OutLock, StageLock};
 use crate::params::{ParamsFiles, flatten};
@@ -126,6 +126,10 @@ pub struct StageOutcome {
     /// Where its command's output is, workspace-relative.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<PathBuf>,
+    /// What went wrong beside the stage without failing it (its environment's package lists
+    /// could not be kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Every selected stage's outcome, in the order they finished.
@@ -171,6 +175,11 @@ pub(crate) struct Shared<'a> {
     host: String,
     /// This machine's facts, read once for all the stages of a run.
     machine: OnceLock<Host>,
+    /// The environment probes' results, started once per run (see [`Probes`]).
+    probes: Probes,
+    /// In a cluster job, the strict environment digest the submitting host gave: compared and
+    /// keyed on in place of this node's own.
+    decided_env: Option<mlops_core::Digest>,
     schedule: Mutex<Schedule>,
     wake: Condvar,
     /// Process groups of running commands, to forward an interrupt to.
@@ -305,6 +314,8 @@ impl<'a> Shared<'a> {
                 .to_string_lossy()
                 .into_owned(),
             machine: OnceLock::new(),
+            probes: Probes::default(),
+            decided_env: None,
             schedule: Mutex::new(Schedule {
                 status: selected.iter().map(|i| (*i, None)).collect(),
                 started: HashSet::new(),
@@ -322,9 +333,11 @@ impl<'a> Shared<'a> {
         })
     }
 
-    /// Marks that this process runs inside a cluster job (see [`Shared::in_job`]).
-    pub(crate) fn in_job(mut self) -> Self {
+    /// Marks that this process runs inside a cluster job (see [`Shared::in_job`]), deciding
+    /// with the submitting host's environment digest when it was given one.
+    pub(crate) fn in_job(mut self, env_digest: Option<mlops_core::Digest>) -> Self {
         self.in_job = true;
+        self.decided_env = env_digest;
         self
     }
 
@@ -340,6 +353,8 @@ impl<'a> Shared<'a> {
                 spec: &stage.env,
                 mlops_version: self.options.mlops_version.as_deref(),
                 vars: &vars,
+                probes: &self.probes,
+                groups: Some(&self.running),
             },
         )
     }
@@ -437,6 +452,7 @@ fn next_stage(shared: &Shared, order: &[usize]) -> Option<(usize, Option<String>
                     error: None,
                     job: None,
                     log: None,
+                    warnings: Vec::new(),
                 };
                 shared.observer.finished(&outcome);
                 schedule.outcomes.push(outcome);
@@ -496,20 +512,11 @@ fn forward_interrupts(shared: &Shared, done: &AtomicBool) {
                 .expect("no panics while holding pids")
                 .iter()
             {
-                signal_group(*pid, *signal);
+                crate::running::signal_group(*pid, *signal);
             }
             sent += 1;
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal_group(pid: u32, signal: Signal) {
-    if let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process_group(pid, signal);
     }
 }
 
@@ -528,6 +535,7 @@ pub(crate) fn outcome(
         error: None,
         job: None,
         log: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -579,7 +587,7 @@ pub(crate) fn plan(
     // A strict stage's environment is one of its inputs: captured before deciding.
     let env = stage.env.strict.then(|| {
         let env = shared.capture_env(stage);
-        inputs.env = Some(env.strict_digest());
+        inputs.env = Some(shared.decided_env.unwrap_or_else(|| env.strict_digest()));
         env
     });
     let locked = shared
@@ -653,7 +661,13 @@ fn env_changes(
         .rev()
         .filter(|r| r.stage == stage.name)
         .find_map(|r| r.env.as_ref().filter(|e| e.digest == digest))
-        .map(|old| env.changed_since(old))
+        .map(|old| {
+            env.record()
+                .changed_since(old)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -682,8 +696,15 @@ pub(crate) fn restore_cached(
         metrics: entry.metrics,
         ..inputs.clone()
     };
-    let result = outcome(stage, StageStatus::Restored, started, why);
-    record(shared, stage, &entry_lock, &result, wall_start, Some(env))?;
+    let mut result = outcome(stage, StageStatus::Restored, started, why);
+    result.warnings.extend(record(
+        shared,
+        stage,
+        &entry_lock,
+        &result,
+        wall_start,
+        Some(env),
+    )?);
     Ok(Some((result, entry_lock)))
 }
 
@@ -710,7 +731,14 @@ pub(crate) fn produce(
     if let Some(error) = failure(shared, stage, exit, interrupted, leftovers) {
         result.status = StageStatus::Failed;
         result.error = Some(error);
-        record(shared, stage, &inputs, &result, wall_start, Some(env))?;
+        result.warnings.extend(record(
+            shared,
+            stage,
+            &inputs,
+            &result,
+            wall_start,
+            Some(env),
+        )?);
         return Ok((result, None));
     }
     let mut entry_lock = inputs;
@@ -728,7 +756,14 @@ pub(crate) fn produce(
         },
     )?;
     result.duration_s = started.elapsed().as_secs_f64();
-    record(shared, stage, &entry_lock, &result, wall_start, Some(env))?;
+    result.warnings.extend(record(
+        shared,
+        stage,
+        &entry_lock,
+        &result,
+        wall_start,
+        Some(env),
+    )?);
     Ok((result, Some(entry_lock)))
 }
 
@@ -975,7 +1010,7 @@ fn run_command(shared: &Shared, stage: &Stage) -> Result<(Option<i32>, bool, Lef
         .expect("no panics while holding pids")
         .push(pgid);
     if shared.cancel.load(Ordering::Relaxed) {
-        signal_group(pgid, Signal::INT);
+        crate::running::signal_group(pgid, Signal::INT);
     }
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -1043,12 +1078,12 @@ fn stop_group(pgid: u32, now: bool) -> bool {
         }
     };
     if !now {
-        signal_group(pgid, Signal::TERM);
+        crate::running::signal_group(pgid, Signal::TERM);
         if gone_within(LEFTOVER_GRACE) {
             return true;
         }
     }
-    signal_group(pgid, Signal::KILL);
+    crate::running::signal_group(pgid, Signal::KILL);
     gone_within(KILL_WAIT)
 }
 
@@ -1069,7 +1104,8 @@ fn stream(shared: &Shared, stage: &Stage, pipe: impl Read, log: &Mutex<fs_err::F
 }
 
 /// Appends the run record of an execution, with the environment it ran in (whose package lists
-/// and outputs go to `.mlops/runs/envs/`).
+/// and outputs go to `.mlops/runs/envs/`). A warning when those could not be kept: the record
+/// still names them, and `mlops runs diff` compares its digests only.
 pub(crate) fn record(
     shared: &Shared,
     stage: &Stage,
@@ -1077,10 +1113,23 @@ pub(crate) fn record(
     result: &StageOutcome,
     started: SystemTime,
     env: Option<&Environment>,
-) -> Result<()> {
-    if let Some(env) = env {
-        crate::env::save(&shared.ws.shared_dir(), &shared.ws.mlops_dir(), env)?;
+) -> Result<Option<String>> {
+    let mut summary = env.map(Environment::summary);
+    if let (Some(summary), Some(compared)) = (&mut summary, entry.env) {
+        // The digest the lock keeps: a Slurm job's is the submitting host's, and the next run
+        // finds this record by it to say what changed.
+        summary.record.digest = compared;
     }
+    let warning = summary.as_ref().and_then(|summary| {
+        crate::env::save(&shared.ws.shared_dir(), &shared.ws.mlops_dir(), summary)
+            .err()
+            .map(|e| {
+                format!(
+                    "the package lists of `{}`'s environment were not kept: {e}",
+                    stage.name
+                )
+            })
+    });
     let mut params = BTreeMap::new();
     for (file, keys) in &entry.params {
         for (key, value) in keys {
@@ -1136,9 +1185,10 @@ pub(crate) fn record(
         host: shared.host.clone(),
         metrics,
         experiment: shared.options.experiment.clone(),
-        env: env.map(Environment::record),
+        env: summary.map(|s| s.record),
     };
-    crate::records::append(&shared.ws.shared_dir(), &record)
+    crate::records::append(&shared.ws.shared_dir(), &record)?;
+    Ok(warning)
 }
 
 /// The commit checked out, and whether tracked files differ from it.

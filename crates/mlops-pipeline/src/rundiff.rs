@@ -3,8 +3,10 @@
 //! params, deps, outputs, metrics and environment (host, mlops version, lock-file digests, and
 //! the packages added, removed, upgraded or downgraded).
 //!
-//! A and B are run numbers, as `mlops runs` shows them (the line of the record in
-//! `.mlops/runs/records.jsonl`, from 1), or git revisions (`HEAD~1`, a branch, a commit).
+//! A and B are run numbers, as `mlops runs` shows them (the position of the record among those
+//! of `.mlops/runs/records.jsonl` that read, from 1; `@N` always means run N), or git revisions
+//! (`HEAD~1`, a branch, a commit). Digits that name both a run and a revision are refused as
+//! ambiguous.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,15 +15,16 @@ use std::path::Path;
 use mlops_core::Digest;
 use serde::Serialize;
 
-use crate::env::{EnvDetail, EnvRecord, Packages};
+use crate::env::version::compare_public;
+use crate::env::{EnvDetail, EnvRecord, Packages, Source};
 use crate::error::{Error, Result};
 use crate::records::{self, RunRecord};
 
 /// Which runs to compare.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// The old side and the new; both `None`: the last two runs of `stage` (or of the stage
-    /// that ran last).
+    /// The old side and the new; `None`: the last two runs of the stage that ran last (of
+    /// `stage` or one of its `foreach`/`matrix` items, when given).
     pub sides: Option<(String, String)>,
     /// Only this stage (or the stages a `foreach`/`matrix` made from it).
     pub stage: Option<String>,
@@ -80,8 +83,14 @@ pub struct EnvDiff {
     pub packages: Vec<PackageChange>,
     /// Named commands' outputs.
     pub commands: Vec<Change<String>>,
+    /// Package sources (a lock file, `python`) that could not be read on a side, with why; their
+    /// packages are not compared.
+    pub unreadable: Vec<Change<String>>,
+    /// The Python's digest (its version and packages), where the package lists are missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<Change<Digest>>,
     /// A side's package lists are no longer in `.mlops/runs/envs/` (runs recorded in another
-    /// clone): only digests are compared there.
+    /// clone): packages and command outputs are compared by digest only.
     pub detail_missing: bool,
 }
 
@@ -91,6 +100,8 @@ impl EnvDiff {
             && self.files.is_empty()
             && self.packages.is_empty()
             && self.commands.is_empty()
+            && self.unreadable.is_empty()
+            && self.python.is_none()
     }
 }
 
@@ -154,13 +165,21 @@ pub fn diff(root: &Path, shared_dir: &Path, options: &Options) -> Result<RunsDif
         (
             a.clone(),
             b.clone(),
-            resolve(root, &numbered, a, &in_stage)?,
-            resolve(root, &numbered, b, &in_stage)?,
+            resolve(root, &numbered, a, options.stage.as_deref())?,
+            resolve(root, &numbered, b, options.stage.as_deref())?,
         )
     } else {
-        let stage = match &options.stage {
-            Some(stage) => stage.clone(),
-            None => all.last().map(|r| r.stage.clone()).ok_or(Error::NoRuns)?,
+        // The stage of the last run (of --stage, or of a `foreach`/`matrix` item made from it).
+        let stage = match numbered.iter().rev().find(|(_, r)| in_stage(r)) {
+            Some((_, r)) => r.stage.clone(),
+            None => {
+                return Err(match &options.stage {
+                    Some(stage) => Error::TooFewRuns {
+                        stage: stage.clone(),
+                    },
+                    None => Error::NoRuns,
+                });
+            }
         };
         let runs: Vec<(usize, &RunRecord)> = numbered
             .iter()
@@ -205,27 +224,40 @@ fn resolve<'a>(
     root: &Path,
     numbered: &[(usize, &'a RunRecord)],
     side: &str,
-    in_stage: &dyn Fn(&RunRecord) -> bool,
+    stage: Option<&str>,
 ) -> Result<Vec<(usize, &'a RunRecord)>> {
-    let number = side
-        .parse::<usize>()
-        .ok()
-        .filter(|_| side.bytes().all(|b| b.is_ascii_digit()));
-    if let Some(n) = number
-        && (1..=numbered.len()).contains(&n)
-    {
-        return Ok(vec![numbered[n - 1]]);
-    }
-    let commit = match revision(root, side) {
-        Ok(commit) => commit,
-        // A number past the last run, and no commit by that name either.
-        Err(Error::UnknownRevision { .. }) if number.is_some() => {
+    let in_stage = |r: &RunRecord| stage.is_none_or(|s| records::of_stage(r, s));
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let one = |n: usize| -> Result<Vec<(usize, &'a RunRecord)>> {
+        let Some(found) = n.checked_sub(1).and_then(|i| numbered.get(i)) else {
             return Err(Error::UnknownRun {
-                run: side.to_owned(),
+                run: n.to_string(),
                 count: numbered.len(),
             });
+        };
+        if !in_stage(found.1) {
+            return Err(Error::RunOfOtherStage {
+                run: n,
+                stage: found.1.stage.clone(),
+                wanted: stage.unwrap_or_default().to_owned(),
+            });
         }
-        Err(e) => return Err(e),
+        Ok(vec![*found])
+    };
+    if let Some(n) = side.strip_prefix('@').filter(|n| digits(n)) {
+        return one(n.parse().unwrap_or(usize::MAX));
+    }
+    let number = digits(side).then(|| side.parse::<usize>().unwrap_or(usize::MAX));
+    let revision = revision(root, side);
+    let commit = match (number, revision) {
+        (Some(n), Ok(_)) if (1..=numbered.len()).contains(&n) => {
+            return Err(Error::AmbiguousRun {
+                side: side.to_owned(),
+            });
+        }
+        (Some(n), Err(Error::UnknownRevision { .. })) => return one(n),
+        (_, Ok(commit)) => commit,
+        (_, Err(e)) => return Err(e),
     };
     let mut latest: BTreeMap<&str, (usize, &RunRecord)> = BTreeMap::new();
     for (n, record) in numbered {
@@ -361,9 +393,26 @@ fn env_diff(shared_dir: &Path, old: &EnvRecord, new: &EnvRecord) -> EnvDiff {
             .map(|f| (f.path.display().to_string(), f.digest))
             .collect()
     };
+    // Why a package source did not read, by source: its packages are not compared, or every
+    // one of them would show as added or removed.
+    let unreadable = |e: &EnvRecord| -> BTreeMap<String, String> {
+        let files = e.files.iter().filter_map(|f| {
+            f.error
+                .clone()
+                .map(|error| (f.path.display().to_string(), error))
+        });
+        let python = e.python.as_ref().and_then(|p| {
+            p.error
+                .clone()
+                .map(|error| (crate::env::PYTHON.to_owned(), error))
+        });
+        files.chain(python).collect()
+    };
+    let (old_unreadable, new_unreadable) = (unreadable(old), unreadable(new));
     let mut diff = EnvDiff {
         host: changes(&host(old), &host(new)),
         files: changes(&files(old), &files(new)),
+        unreadable: changes(&old_unreadable, &new_unreadable),
         ..EnvDiff::default()
     };
     let details = (
@@ -372,24 +421,48 @@ fn env_diff(shared_dir: &Path, old: &EnvRecord, new: &EnvRecord) -> EnvDiff {
     );
     let (Some(a), Some(b)) = details else {
         diff.detail_missing = old.detail != new.detail;
-        // Without the outputs, a command whose output changed shows by its digest.
-        let digests = |e: &EnvRecord| -> BTreeMap<String, String> {
-            e.commands
-                .iter()
-                .map(|c| (c.cmd.clone(), c.digest.to_string()))
-                .collect()
-        };
-        diff.commands = changes(&digests(old), &digests(new));
+        // Without the lists and outputs, the Python and the commands compare by their digests.
+        let (old_sources, new_sources) = (old.sources(), new.sources());
+        for source in new.changed_since(old) {
+            let change = |key: String| Change {
+                key,
+                old: old_sources.get(&source).copied(),
+                new: new_sources.get(&source).copied(),
+            };
+            match &source {
+                Source::File(_) => {}
+                Source::Python => diff.python = Some(change(crate::env::PYTHON.to_owned())),
+                Source::Command(cmd) => {
+                    let c = change(cmd.clone());
+                    diff.commands.push(Change {
+                        key: c.key,
+                        old: c.old.map(|d| d.to_string()),
+                        new: c.new.map(|d| d.to_string()),
+                    });
+                }
+            }
+        }
         return diff;
     };
-    diff.packages = package_changes(&a, &b);
+    let skip: BTreeSet<&String> = old_unreadable.keys().chain(new_unreadable.keys()).collect();
+    diff.packages = package_changes(&a, &b, &skip);
     diff.commands = changes(&a.commands, &b.commands);
     diff
 }
 
-fn package_changes(old: &EnvDetail, new: &EnvDetail) -> Vec<PackageChange> {
+/// The packages added, removed or changed, source by source, but for the sources in `skip`.
+fn package_changes(
+    old: &EnvDetail,
+    new: &EnvDetail,
+    skip: &BTreeSet<&String>,
+) -> Vec<PackageChange> {
     let empty = Packages::new();
-    let sources: BTreeSet<&String> = old.packages.keys().chain(new.packages.keys()).collect();
+    let sources: BTreeSet<&String> = old
+        .packages
+        .keys()
+        .chain(new.packages.keys())
+        .filter(|s| !skip.contains(s))
+        .collect();
     let mut out = Vec::new();
     for source in sources {
         let a = old.packages.get(source).unwrap_or(&empty);
@@ -412,130 +485,24 @@ fn package_changes(old: &EnvDetail, new: &EnvDetail) -> Vec<PackageChange> {
     out
 }
 
-/// Upgraded or downgraded when both are single versions that compare; else changed.
+/// Upgraded or downgraded when both are single versions that compare; else changed (a
+/// specifier, several versions, or the same release with another local label: `2.3.0` and
+/// `2.3.0+cu121`).
 fn version_change(old: &str, new: &str) -> PackageChangeKind {
     let plain = |v: &str| v.starts_with(|c: char| c.is_ascii_digit()) && !v.contains(", ");
     if !(plain(old) && plain(new)) {
         return PackageChangeKind::Changed;
     }
-    match compare_versions(old, new) {
+    match compare_public(old, new) {
         Ordering::Less => PackageChangeKind::Upgraded,
         Ordering::Greater => PackageChangeKind::Downgraded,
         Ordering::Equal => PackageChangeKind::Changed,
     }
 }
 
-/// A segment of a version: a number, or a word (`rc`, `dev`, `post`).
-#[derive(Debug, PartialEq, Eq)]
-enum Segment<'a> {
-    Number(&'a str),
-    Word(String),
-}
-
-fn segments(version: &str) -> Vec<Segment<'_>> {
-    let mut out = Vec::new();
-    let bytes = version.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        if bytes[i].is_ascii_digit() {
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            out.push(Segment::Number(version[start..i].trim_start_matches('0')));
-        } else if bytes[i].is_ascii_alphabetic() {
-            while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-                i += 1;
-            }
-            out.push(Segment::Word(version[start..i].to_ascii_lowercase()));
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Where a word stands among releases: `dev` before pre-releases (`a`, `b`, `rc`), those
-/// before the release itself, `post` after it.
-fn word_rank(word: &str) -> u8 {
-    match word {
-        "dev" => 0,
-        "post" | "r" | "rev" => 3,
-        _ => 1,
-    }
-}
-
-/// Orders versions as PEP 440 and semver mostly agree: numbers numerically, `1.0rc1` and
-/// `1.0-alpha` before `1.0`, `1.0.post1` after it, `1.0` before `1.0.1`. Good enough to tell an
-/// upgrade from a downgrade; not a full implementation of either.
-pub fn compare_versions(old: &str, new: &str) -> Ordering {
-    let (left, right) = (segments(old), segments(new));
-    (0..left.len().max(right.len()))
-        .map(|i| compare_segments(left.get(i), right.get(i)))
-        .find(|order| *order != Ordering::Equal)
-        .unwrap_or(Ordering::Equal)
-}
-
-fn compare_segments(left: Option<&Segment>, right: Option<&Segment>) -> Ordering {
-    match (left, right) {
-        (Some(Segment::Number(l)), Some(Segment::Number(r))) => {
-            l.len().cmp(&r.len()).then_with(|| l.cmp(r))
-        }
-        (Some(Segment::Word(l)), Some(Segment::Word(r))) => {
-            word_rank(l).cmp(&word_rank(r)).then_with(|| l.cmp(r))
-        }
-        // A number goes on the release (1.0.1), which comes after any word on 1.0 (1.0.post1),
-        // as more numbers come after fewer (1.0.1 after 1.0).
-        (Some(Segment::Number(_)), Some(Segment::Word(_)) | None) => Ordering::Greater,
-        (Some(Segment::Word(_)) | None, Some(Segment::Number(_))) => Ordering::Less,
-        // A word where the other ran out is a pre-release, unless it is `post`.
-        (Some(Segment::Word(word)), None) => {
-            if word_rank(word) == 3 {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            }
-        }
-        (None, Some(Segment::Word(word))) => {
-            if word_rank(word) == 3 {
-                Ordering::Less
-            } else {
-                Ordering::Greater
-            }
-        }
-        (None, None) => Ordering::Equal,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn versions_in_order() {
-        let ordered = [
-            "0.9",
-            "1.0.dev1",
-            "1.0a1",
-            "1.0b2",
-            "1.0rc1",
-            "1.0",
-            "1.0.post1",
-            "1.0.1",
-            "1.2",
-            "1.10",
-            "2.0.0-alpha",
-            "2.0.0",
-            "10.0",
-        ];
-        for (i, a) in ordered.iter().enumerate() {
-            for (j, b) in ordered.iter().enumerate() {
-                assert_eq!(compare_versions(a, b), i.cmp(&j), "{a} vs {b}");
-            }
-        }
-        assert_eq!(compare_versions("1.0", "1.0.0"), Ordering::Less);
-        assert_eq!(compare_versions("1.01", "1.1"), Ordering::Equal);
-    }
 
     #[test]
     fn kinds_of_change() {
@@ -545,6 +512,17 @@ mod tests {
             (">=1", ">=2", PackageChangeKind::Changed),
             ("0.52.0, 0.59.0", "0.59.0", PackageChangeKind::Changed),
             ("1.01", "1.1", PackageChangeKind::Changed),
+            ("1.0", "1.0.0", PackageChangeKind::Changed),
+            ("2.3.0", "2.3.0+cu121", PackageChangeKind::Changed),
+            ("2.3.0+cu121", "2.3.0", PackageChangeKind::Changed),
+            ("2.3.0+cu121", "2.3.1", PackageChangeKind::Upgraded),
+            ("2.3.0+cu121", "2.2.0+cu121", PackageChangeKind::Downgraded),
+            ("1!1.0", "2.0", PackageChangeKind::Downgraded),
+            (
+                "1.0",
+                "@ https://example.invalid/a.whl",
+                PackageChangeKind::Changed,
+            ),
         ] {
             assert_eq!(version_change(old, new), want, "{old} -> {new}");
         }
@@ -562,7 +540,7 @@ mod tests {
             )]),
             commands: BTreeMap::new(),
         };
-        let kinds: Vec<(String, PackageChangeKind)> = package_changes(&old, &new)
+        let kinds: Vec<(String, PackageChangeKind)> = package_changes(&old, &new, &BTreeSet::new())
             .into_iter()
             .map(|c| (c.name, c.change))
             .collect();

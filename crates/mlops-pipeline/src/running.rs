@@ -169,6 +169,18 @@ fn alive(marker: &Marker) -> bool {
     marker.boot.is_some() && marker.boot == boot_id() && group_alive(marker.pid)
 }
 
+/// Sends `signal` to the process group `pgid` (a stage's command, a probe); a group that is gone
+/// is no error.
+pub(crate) fn signal_group(pgid: u32, signal: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pgid)
+        .ok()
+        .filter(|pgid| *pgid > 1)
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, signal);
+    }
+}
+
 /// Whether a process of ours (one we may signal) that is not a zombie is in the group `pgid`.
 pub(crate) fn group_alive(pgid: u32) -> bool {
     let Some(group) = i32::try_from(pgid)

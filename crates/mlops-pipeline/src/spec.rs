@@ -559,7 +559,7 @@ impl Parser {
                     suggestion: nearest(&key, ENV_KEYS),
                     key,
                 },
-                EnvSpecError::BadValue(message) => self.bad(name, "env", message),
+                other => self.bad(name, "env", other.to_string()),
             }),
         }
     }

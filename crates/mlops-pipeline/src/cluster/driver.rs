@@ -428,6 +428,12 @@ fn exec_command(shared: &Shared, index: usize, result: &Path) -> Result<String> 
     if shared.options.force {
         command.push_str(" --force");
     }
+    let stage = &shared.pipeline.stages[index];
+    if stage.env.strict {
+        // The next `mlops run` decides here: the job compares and keys on this host's digest.
+        let digest = shared.capture_env(stage).strict_digest();
+        let _ = write!(command, " --env-digest {digest}");
+    }
     Ok(command)
 }
 
@@ -585,23 +591,21 @@ fn collect(
                         .all(|o| stage.metrics.contains(&o.path))
             })
         });
-    let mut result = if let Some(found) = found {
+    let mut result = if let Some(mut found) = found {
         if let Some(entry) = &found.lock
             && matches!(
                 found.outcome.status,
                 StageStatus::Ran | StageStatus::Restored
             )
         {
-            let mut entry = entry.clone();
-            if stage.env.strict {
-                // The next `mlops run` decides here, on the submitting host: the lock keeps the
-                // environment as this host sees it, or a node's other Python would rerun the
-                // stage every time.
-                entry.env = Some(shared.capture_env(stage).strict_digest());
-            }
+            // For a stage with `env: strict`, the entry's environment digest is this host's, as
+            // the job was given it (`--env-digest`): what the next `mlops run` here compares.
+            let entry = entry.clone();
             if remote {
                 super::remote::place_outputs(shared, stage, &entry)?;
-                record_remote_run(shared, stage, &entry, &found.outcome, found.env.as_ref())?;
+                let warning =
+                    record_remote_run(shared, stage, &entry, &found.outcome, found.env.as_ref())?;
+                found.outcome.warnings.extend(warning);
             }
             commit(shared, stage, &entry)?;
             link_outputs(shared, &entry.outs)?;
@@ -652,7 +656,7 @@ fn record_remote_run(
     entry: &crate::lockfile::StageLock,
     outcome: &StageOutcome,
     node_env: Option<&crate::env::Environment>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     crate::runcache::record(
         &shared.ws.shared_dir(),
         &shared.ws.mlops_dir(),

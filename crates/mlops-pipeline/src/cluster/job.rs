@@ -39,6 +39,10 @@ pub struct ExecOptions<'a> {
     pub force: bool,
     /// The version of `mlops` running, recorded in the run's environment.
     pub mlops_version: Option<&'a str>,
+    /// For a stage with `env: strict`: its environment's digest as the submitting host saw it,
+    /// compared with the lock and keyed on in the run cache in place of the node's own, so that
+    /// the driver's next `mlops run` (which decides on that host) agrees with the job.
+    pub env_digest: Option<mlops_core::Digest>,
 }
 
 /// Brings stage `name` up to date (rerunning it whatever the lock says with `force`), and
@@ -112,7 +116,7 @@ pub(crate) fn exec_in(
         lock_file,
         &[index],
     )?
-    .in_job();
+    .in_job(exec.env_digest);
     let stage = &pipeline.stages[index];
     let (outcome, lock, env) = match plan(&shared, stage, None)? {
         Plan::Done(outcome) => (outcome, None, None),

@@ -48,6 +48,10 @@ pub struct RemoteJob {
     /// Slurm's log of the job, on the node, to leave on the remote.
     pub log: PathBuf,
     pub force: bool,
+    /// The driver's environment digest of a stage with `env: strict` (see
+    /// [`super::job::ExecOptions::env_digest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_digest: Option<mlops_core::Digest>,
 }
 
 /// The name of the remote the driver and its jobs share.
@@ -121,6 +125,10 @@ pub(crate) fn prepare(shared: &Shared, index: usize, name: &str, log: &Path) -> 
         scratch: scratch(ws),
         log: log.to_owned(),
         force: shared.options.force,
+        env_digest: stage
+            .env
+            .strict
+            .then(|| shared.capture_env(stage).strict_digest()),
     })
 }
 
@@ -194,6 +202,7 @@ pub fn exec(
     let options = super::job::ExecOptions {
         force: job.force,
         mlops_version,
+        env_digest: job.env_digest,
     };
     let outcome = super::job::exec_in(&ws, &job.stage, &result, &options, observer, false)?;
     let found: JobResult =

@@ -34,6 +34,8 @@ pub struct Host {
 
 /// How long `nvidia-smi` may take.
 const NVIDIA_SMI_LIMIT: Duration = Duration::from_secs(10);
+/// The most read of its answer (a line per GPU).
+const SMI_CAP: usize = 64 << 10;
 
 impl Host {
     /// This machine's facts; what cannot be read is left out.
@@ -137,7 +139,7 @@ fn nvidia_smi() -> (Vec<String>, Option<String>) {
     };
     let mut command = std::process::Command::new(program);
     command.args(["--query-gpu=name,driver_version", "--format=csv,noheader"]);
-    match super::probe::run_limited(command, Path::new("/"), NVIDIA_SMI_LIMIT) {
+    match super::probe::run_limited(command, Path::new("/"), NVIDIA_SMI_LIMIT, SMI_CAP, None) {
         Ok(ran) if ran.status == Some(0) => parse_smi(&String::from_utf8_lossy(&ran.stdout)),
         _ => (Vec::new(), None),
     }

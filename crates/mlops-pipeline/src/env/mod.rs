@@ -4,33 +4,36 @@
 //! output of commands the stage names (`env: {commands: [...]}`).
 //!
 //! Modules: `host` reads the host's facts from `/etc` and `/proc`; `lockfiles` finds the lock
-//! files and parses them; `probe` runs the Python and the named commands, each within a time
-//! limit and with its output capped.
+//! files and parses them (following `-r` includes of `requirements*.txt`); `probe` runs the
+//! Python and the named commands, each within a time limit and with its output capped, once per
+//! process ([`Probes`]); [`version`] orders package versions.
 //!
 //! A run record keeps an [`EnvRecord`]: the host's facts and one digest per source. The package
 //! lists and command outputs, which may be long, are kept once per content in
 //! `.mlops/runs/envs/<digest>.json` ([`EnvDetail`]), which the record names.
 //!
-//! With `env: strict`, [`Environment::strict_digest`] (the lock files' digests, the Python's
-//! version and packages and the named commands' outputs; neither the host nor the mlops version,
-//! which change no stage's result by themselves) joins the stage's inputs in `mlops.lock` and in
+//! With `env: strict`, [`Environment::strict_digest`] (of [`EnvRecord::sources`]: the lock
+//! files' digests, the Python's version and packages and the named commands' statuses and
+//! outputs; neither the host nor the mlops version, which change no stage's result by
+//! themselves) joins the stage's inputs in `mlops.lock` and in
 //! the run cache's key, so that a change to it reruns the stage.
 
 mod host;
 mod lockfiles;
 mod probe;
+pub mod version;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use mlops_core::Digest;
 use mlops_core::yaml::Value;
 use serde::{Deserialize, Serialize};
 
 pub use host::Host;
-pub use lockfiles::{Format, parse_packages};
-
-use crate::error::Result;
+pub use lockfiles::{Format, ParseError, parse_packages};
 
 /// Package name -> version (several versions of one name, as `Cargo.lock` may hold, joined with
 /// `, `).
@@ -53,11 +56,28 @@ pub struct EnvSpec {
 /// The keys of `env:` as a mapping.
 pub const ENV_KEYS: [&str; 3] = ["python", "strict", "commands"];
 
-/// What is wrong with an `env:` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with an `env:` value. Each message reads after the key's name: "`env` takes
+/// ...".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvSpecError {
+    #[error("has no key `{0}`")]
     UnknownKey(String),
-    BadValue(String),
+    #[error(
+        "takes the words `strict` and `python`, not `{0}`; name commands under `env: {{commands: [...]}}`"
+    )]
+    UnknownWord(String),
+    #[error("takes a list of the words `strict` and `python` only")]
+    NotAWord,
+    #[error("takes text keys only")]
+    KeyNotText,
+    #[error("takes true or false for `{0}`")]
+    NotAFlag(String),
+    #[error("takes a list of commands under `commands`, e.g. [\"nvcc --version\"]")]
+    BadCommands,
+    #[error(
+        "must be `strict`, `python`, a list of them, or a mapping with `python`, `strict` and `commands`"
+    )]
+    BadForm,
 }
 
 impl EnvSpec {
@@ -74,9 +94,7 @@ impl EnvSpec {
                 spec.python = true;
                 Ok(())
             }
-            other => Err(EnvSpecError::BadValue(format!(
-                "`{other}` is not `strict` or `python`; name commands under `env: {{commands: [...]}}`"
-            ))),
+            other => Err(EnvSpecError::UnknownWord(other.to_owned())),
         };
         match value {
             Value::String(text) => word(&mut spec, text)?,
@@ -84,66 +102,58 @@ impl EnvSpec {
                 for item in items {
                     match item {
                         Value::String(text) => word(&mut spec, text)?,
-                        _ => {
-                            return Err(EnvSpecError::BadValue(
-                                "lists the words `strict` and `python`".into(),
-                            ));
-                        }
+                        _ => return Err(EnvSpecError::NotAWord),
                     }
                 }
             }
             Value::Mapping(map) => {
                 for (key, value) in map {
-                    let key = match key {
-                        Value::String(key) => key.as_str(),
-                        _ => return Err(EnvSpecError::BadValue("takes text keys".into())),
+                    let Value::String(key) = key else {
+                        return Err(EnvSpecError::KeyNotText);
                     };
                     let flag = || match value {
                         Value::Bool(b) => Ok(*b),
-                        _ => Err(EnvSpecError::BadValue(format!(
-                            "`{key}` must be true or false"
-                        ))),
+                        _ => Err(EnvSpecError::NotAFlag(key.clone())),
                     };
-                    match key {
+                    match key.as_str() {
                         "python" => spec.python = flag()?,
                         "strict" => spec.strict = flag()?,
-                        "commands" => {
-                            let bad = || {
-                                EnvSpecError::BadValue(
-                                    "`commands` must list commands, e.g. [\"nvcc --version\"]"
-                                        .into(),
-                                )
-                            };
-                            let items = match value {
-                                Value::String(one) => vec![one.clone()],
-                                Value::Sequence(items) => items
-                                    .iter()
-                                    .map(|item| match item {
-                                        Value::String(s) => Ok(s.clone()),
-                                        _ => Err(bad()),
-                                    })
-                                    .collect::<Result<_, _>>()?,
-                                _ => return Err(bad()),
-                            };
-                            if items.iter().any(|c| c.trim().is_empty()) {
-                                return Err(bad());
-                            }
-                            spec.commands = items;
-                        }
+                        "commands" => spec.commands = commands(value)?,
                         other => return Err(EnvSpecError::UnknownKey(other.to_owned())),
                     }
                 }
             }
-            _ => {
-                return Err(EnvSpecError::BadValue(
-                    "must be `strict`, `python`, a list of them, or a mapping with `python`, \
-                     `strict` and `commands`"
-                        .into(),
-                ));
-            }
+            _ => return Err(EnvSpecError::BadForm),
         }
         Ok(spec)
     }
+}
+
+/// The value of `commands:`: one command, or a list of them, none blank.
+fn commands(value: &Value) -> Result<Vec<String>, EnvSpecError> {
+    let items = match value {
+        Value::String(one) => vec![one.clone()],
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(EnvSpecError::BadCommands),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(EnvSpecError::BadCommands),
+    };
+    if items.iter().any(|c| c.trim().is_empty()) {
+        return Err(EnvSpecError::BadCommands);
+    }
+    Ok(items)
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A lock file of the project, as found.
@@ -152,7 +162,11 @@ pub struct PackageFile {
     /// Workspace-relative.
     pub path: PathBuf,
     pub format: Format,
+    /// Of its bytes, and of the bytes of the files it includes (`-r` in `requirements.txt`).
     pub digest: Digest,
+    /// It (or a file it includes) could not be read: `digest` stands for what could.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unreadable: bool,
     /// What it pins; `None` when it did not parse (see `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages: Option<Packages>,
@@ -207,6 +221,8 @@ pub struct FileSummary {
     pub path: PathBuf,
     pub format: Format,
     pub digest: Digest,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unreadable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,7 +237,7 @@ pub struct PythonSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub packages: usize,
-    /// Of its version and package list.
+    /// Of its version and package list, and whether listing them failed.
     pub digest: Digest,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -253,7 +269,9 @@ pub struct EnvRecord {
     pub python: Option<PythonSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<CommandSummary>,
-    /// What `env: strict` compares ([`Environment::strict_digest`]).
+    /// What `env: strict` compared for this run, as `mlops.lock` keeps it: the environment's
+    /// [`Environment::strict_digest`], or for a Slurm job the submitting host's (the node's own
+    /// sources are still the ones listed here).
     pub digest: Digest,
     /// Names `.mlops/runs/envs/<detail>.json`.
     pub detail: Digest,
@@ -270,6 +288,90 @@ pub struct EnvDetail {
     pub commands: BTreeMap<String, String>,
 }
 
+/// One part of an environment that `env: strict` compares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A lock file, by workspace path.
+    File(String),
+    /// The active Python's version and packages.
+    Python,
+    /// A named command's status and output.
+    Command(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "`{path}`"),
+            Source::Python => f.write_str("python packages"),
+            Source::Command(cmd) => write!(f, "`{cmd}`"),
+        }
+    }
+}
+
+impl EnvRecord {
+    /// What `env: strict` compares, source by source: each lock file's digest (and whether it
+    /// read), the Python's digest, and each command's status, failure and output digest. Neither
+    /// the host nor the mlops version, which change no stage's result by themselves.
+    pub fn sources(&self) -> BTreeMap<Source, Digest> {
+        sources(&self.files, self.python.as_ref(), &self.commands)
+    }
+
+    /// The sources that differ from `old`'s (or that one side lacks), in order.
+    pub fn changed_since(&self, old: &EnvRecord) -> Vec<Source> {
+        let (new, old) = (self.sources(), old.sources());
+        let keys: BTreeSet<&Source> = new.keys().chain(old.keys()).collect();
+        keys.into_iter()
+            .filter(|k| new.get(*k) != old.get(*k))
+            .cloned()
+            .collect()
+    }
+}
+
+fn sources(
+    files: &[FileSummary],
+    python: Option<&PythonSummary>,
+    commands: &[CommandSummary],
+) -> BTreeMap<Source, Digest> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        // A status code, never an error's text (which may hold a time or a path).
+        let digest = if f.unreadable {
+            digest_of(&("unreadable", f.digest))
+        } else {
+            f.digest
+        };
+        out.insert(Source::File(f.path.display().to_string()), digest);
+    }
+    if let Some(p) = python {
+        out.insert(Source::Python, p.digest);
+    }
+    for c in commands {
+        out.insert(
+            Source::Command(c.cmd.clone()),
+            digest_of(&(c.status, c.error.is_some(), c.digest)),
+        );
+    }
+    out
+}
+
+/// Probe results kept for the rest of one `mlops` process (a run, `mlops stage list`, a git
+/// hook's dry run), so that the items of a `foreach`, a stage decided twice (dry run, then
+/// run; a cluster driver and its collection) and the stages sharing a directory start each probe
+/// once; and the process groups a run forwards an interrupt to, which each probe joins while it
+/// runs.
+#[derive(Debug, Default)]
+pub struct Probes {
+    /// By directory and variables (`MLOPS_STAGE` left out: the listing does not depend on it).
+    python: Mutex<HashMap<(PathBuf, Vars), Python>>,
+    /// By command, directory and variables.
+    commands: Mutex<HashMap<(String, PathBuf, Vars), CommandOutput>>,
+}
+
+/// Environment variables given to a probe.
+type Vars = Vec<(String, String)>;
+
 /// What to capture of a stage's environment, beside the host.
 #[derive(Debug, Clone, Copy)]
 pub struct CaptureOptions<'a> {
@@ -281,27 +383,63 @@ pub struct CaptureOptions<'a> {
     pub mlops_version: Option<&'a str>,
     /// Environment variables the stage's command gets, given to the named commands as well.
     pub vars: &'a [(String, String)],
+    /// Earlier probe results of this process, reused.
+    pub probes: &'a Probes,
+    /// Process groups an interrupt is forwarded to: each probe's is listed there while it runs.
+    pub groups: Option<&'a Mutex<Vec<u32>>>,
 }
 
 /// Captures a stage's environment on this machine. Nothing here fails the run: a lock file that
 /// does not parse, a missing Python or a command that times out is recorded as such.
 pub fn capture(host: &Host, options: &CaptureOptions) -> Environment {
     let dir = options.root.join(options.wdir);
+    let limits = probe::Limits {
+        groups: options.groups,
+        ..probe::Limits::default()
+    };
+    let python = options.spec.python.then(|| {
+        let vars: Vec<(String, String)> = options
+            .vars
+            .iter()
+            .filter(|(k, _)| k != "MLOPS_STAGE")
+            .cloned()
+            .collect();
+        let key = (dir.clone(), vars);
+        let known = lock(&options.probes.python).get(&key).cloned();
+        known.unwrap_or_else(|| {
+            let python = probe::python(&dir, options.vars, &limits);
+            lock(&options.probes.python).insert(key, python.clone());
+            python
+        })
+    });
+    let commands = options
+        .spec
+        .commands
+        .iter()
+        .map(|cmd| {
+            let key = (cmd.clone(), dir.clone(), options.vars.to_vec());
+            let known = lock(&options.probes.commands).get(&key).cloned();
+            known.unwrap_or_else(|| {
+                let out = probe::command(cmd, &dir, options.vars, &limits);
+                lock(&options.probes.commands).insert(key, out.clone());
+                out
+            })
+        })
+        .collect();
     Environment {
         host: host.clone(),
         mlops_version: options.mlops_version.map(str::to_owned),
         files: lockfiles::find(options.root, options.wdir),
-        python: options
-            .spec
-            .python
-            .then(|| probe::python(&dir, options.vars)),
-        commands: options
-            .spec
-            .commands
-            .iter()
-            .map(|cmd| probe::command(cmd, &dir, options.vars))
-            .collect(),
+        python,
+        commands,
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A probe that panicked left nothing half-written: a map insert is one step.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The lock files in the workspace root and the stage's working directory, alone.
@@ -313,25 +451,19 @@ fn digest_of(value: &impl Serialize) -> Digest {
     Digest::of_bytes(&serde_json::to_vec(value).expect("environments serialise"))
 }
 
+/// A run record's environment and the bytes of its [`EnvDetail`], serialised once.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub record: EnvRecord,
+    /// What `.mlops/runs/envs/<record.detail>.json` holds.
+    pub detail: Vec<u8>,
+}
+
 impl Environment {
-    /// The digest `env: strict` compares: the lock files' digests, the Python's version and
-    /// packages (or why there are none), and each named command's status and output.
+    /// The digest `env: strict` compares: of [`EnvRecord::sources`].
     pub fn strict_digest(&self) -> Digest {
-        let files: BTreeMap<String, String> = self
-            .files
-            .iter()
-            .map(|f| (f.path.display().to_string(), f.digest.to_string()))
-            .collect();
-        digest_of(&serde_json::json!({
-            "files": files,
-            "python": self.python.as_ref().map(python_digest),
-            "commands": self.commands.iter().map(|c| serde_json::json!({
-                "cmd": c.cmd,
-                "status": c.status,
-                "output": c.output,
-                "error": c.error,
-            })).collect::<Vec<_>>(),
-        }))
+        let (files, python, commands) = self.summaries();
+        strict_digest(&sources(&files, python.as_ref(), &commands))
     }
 
     /// The package lists and outputs, as kept in `.mlops/runs/envs/`.
@@ -358,90 +490,74 @@ impl Environment {
         }
     }
 
-    /// The summary kept in the run record.
-    pub fn record(&self) -> EnvRecord {
-        EnvRecord {
-            host: self.host.clone(),
-            mlops_version: self.mlops_version.clone(),
-            files: self
-                .files
-                .iter()
-                .map(|f| FileSummary {
-                    path: f.path.clone(),
-                    format: f.format,
-                    digest: f.digest,
-                    packages: f.packages.as_ref().map(BTreeMap::len),
-                    error: f.error.clone(),
-                })
-                .collect(),
-            python: self.python.as_ref().map(|p| PythonSummary {
-                executable: p.executable.clone(),
-                version: p.version.clone(),
-                packages: p.packages.len(),
-                digest: python_digest(p),
-                error: p.error.clone(),
-            }),
-            commands: self
-                .commands
-                .iter()
-                .map(|c| CommandSummary {
-                    cmd: c.cmd.clone(),
-                    status: c.status,
-                    digest: Digest::of_bytes(c.output.as_bytes()),
-                    error: c.error.clone(),
-                })
-                .collect(),
-            digest: self.strict_digest(),
-            detail: digest_of(&self.detail()),
+    fn summaries(&self) -> (Vec<FileSummary>, Option<PythonSummary>, Vec<CommandSummary>) {
+        let files = self
+            .files
+            .iter()
+            .map(|f| FileSummary {
+                path: f.path.clone(),
+                format: f.format,
+                digest: f.digest,
+                unreadable: f.unreadable,
+                packages: f.packages.as_ref().map(BTreeMap::len),
+                error: f.error.clone(),
+            })
+            .collect();
+        let python = self.python.as_ref().map(|p| PythonSummary {
+            executable: p.executable.clone(),
+            version: p.version.clone(),
+            packages: p.packages.len(),
+            digest: python_digest(p),
+            error: p.error.clone(),
+        });
+        let commands = self
+            .commands
+            .iter()
+            .map(|c| CommandSummary {
+                cmd: c.cmd.clone(),
+                status: c.status,
+                digest: Digest::of_bytes(c.output.as_bytes()),
+                error: c.error.clone(),
+            })
+            .collect();
+        (files, python, commands)
+    }
+
+    /// The summary kept in the run record, and the detail it names.
+    pub fn summary(&self) -> Summary {
+        let detail = serde_json::to_vec(&self.detail()).expect("environments serialise");
+        let (files, python, commands) = self.summaries();
+        let digest = strict_digest(&sources(&files, python.as_ref(), &commands));
+        Summary {
+            record: EnvRecord {
+                host: self.host.clone(),
+                mlops_version: self.mlops_version.clone(),
+                files,
+                python,
+                commands,
+                digest,
+                detail: Digest::of_bytes(&detail),
+            },
+            detail,
         }
     }
 
-    /// What differs from the environment `old` recorded, by source: a lock file's path,
-    /// `python`, a command; empty when only the host or the mlops version differ.
-    pub fn changed_since(&self, old: &EnvRecord) -> Vec<String> {
-        let new = self.record();
-        let mut changed = Vec::new();
-        let paths: std::collections::BTreeSet<&PathBuf> = new
-            .files
-            .iter()
-            .chain(&old.files)
-            .map(|f| &f.path)
-            .collect();
-        for path in paths {
-            let digest =
-                |files: &[FileSummary]| files.iter().find(|f| &f.path == path).map(|f| f.digest);
-            if digest(&new.files) != digest(&old.files) {
-                changed.push(format!("`{}`", path.display()));
-            }
-        }
-        if new.python.as_ref().map(|p| p.digest) != old.python.as_ref().map(|p| p.digest) {
-            changed.push("python packages".to_owned());
-        }
-        let commands: std::collections::BTreeSet<&String> = new
-            .commands
-            .iter()
-            .chain(&old.commands)
-            .map(|c| &c.cmd)
-            .collect();
-        for cmd in commands {
-            let of = |list: &[CommandSummary]| {
-                list.iter()
-                    .find(|c| &c.cmd == cmd)
-                    .map(|c| (c.digest, c.status, c.error.clone()))
-            };
-            if of(&new.commands) != of(&old.commands) {
-                changed.push(format!("`{cmd}`"));
-            }
-        }
-        changed
+    /// The summary kept in the run record.
+    pub fn record(&self) -> EnvRecord {
+        self.summary().record
     }
+}
+
+fn strict_digest(sources: &BTreeMap<Source, Digest>) -> Digest {
+    let list: Vec<(&Source, &Digest)> = sources.iter().collect();
+    digest_of(&list)
 }
 
 fn python_digest(python: &Python) -> Digest {
     digest_of(&serde_json::json!({
         "version": python.version,
         "packages": python.packages,
-        "error": python.error,
+        "failed": python.error.is_some(),
     }))
 }
 
@@ -449,13 +565,11 @@ fn envs_dir(shared_dir: &Path) -> PathBuf {
     shared_dir.join("runs").join("envs")
 }
 
-/// Keeps the environment's [`EnvDetail`] in `<shared_dir>/runs/envs/`, once per content (through
-/// the temp dir of `mlops_dir`, as the run cache's entries).
-pub fn save(shared_dir: &Path, mlops_dir: &Path, env: &Environment) -> Result<()> {
-    let detail = env.detail();
-    let bytes = serde_json::to_vec(&detail).expect("environments serialise");
+/// Keeps a [`Summary`]'s detail in `<shared_dir>/runs/envs/`, once per content (through the
+/// temp dir of `mlops_dir`, as the run cache's entries).
+pub fn save(shared_dir: &Path, mlops_dir: &Path, summary: &Summary) -> mlops_core::Result<()> {
     let dir = envs_dir(shared_dir);
-    let path = dir.join(format!("{}.json", Digest::of_bytes(&bytes)));
+    let path = dir.join(format!("{}.json", summary.record.detail));
     if path.is_file() {
         return Ok(());
     }
@@ -463,9 +577,8 @@ pub fn save(shared_dir: &Path, mlops_dir: &Path, env: &Environment) -> Result<()
     mlops_core::atomic::write_in_unsynced(
         &mlops_core::workspace::temp_dir_in(mlops_dir),
         &path,
-        &bytes,
-    )?;
-    Ok(())
+        &summary.detail,
+    )
 }
 
 /// The [`EnvDetail`] a record names, if it is still there (`.mlops/` is not committed: a clone
@@ -528,19 +641,24 @@ mod tests {
             assert_eq!(spec(yaml).expect(yaml), want, "{yaml}");
         }
         for (yaml, want) in [
-            ("strcit", "is not `strict` or `python`"),
-            ("{strict: yes please}", "`strict` must be true or false"),
-            ("{commands: [1]}", "`commands` must list commands"),
-            ("{commands: [\" \"]}", "`commands` must list commands"),
-            ("3", "must be `strict`, `python`"),
+            ("strcit", EnvSpecError::UnknownWord("strcit".into())),
+            ("[strict, 1]", EnvSpecError::NotAWord),
+            (
+                "{strict: yes please}",
+                EnvSpecError::NotAFlag("strict".into()),
+            ),
+            ("{commands: [1]}", EnvSpecError::BadCommands),
+            ("{commands: [\" \"]}", EnvSpecError::BadCommands),
+            ("{1: true}", EnvSpecError::KeyNotText),
+            ("3", EnvSpecError::BadForm),
         ] {
-            match spec(yaml) {
-                Err(EnvSpecError::BadValue(message)) => {
-                    assert!(message.contains(want), "{yaml}: {message}");
-                }
-                other => panic!("{yaml}: {other:?}"),
-            }
+            assert_eq!(spec(yaml), Err(want), "{yaml}");
         }
+        // Each message reads after the key: "`env` takes true or false for `strict`".
+        assert_eq!(
+            EnvSpecError::NotAFlag("strict".into()).to_string(),
+            "takes true or false for `strict`"
+        );
         assert_eq!(
             spec("{strict: true, cmds: [x]}"),
             Err(EnvSpecError::UnknownKey("cmds".into()))
@@ -555,6 +673,7 @@ mod tests {
                 path: "requirements.txt".into(),
                 format: Format::Requirements,
                 digest: Digest::of_bytes(version.as_bytes()),
+                unreadable: false,
                 packages: Some(Packages::from([("pkg".into(), version.into())])),
                 error: None,
             }],
@@ -575,13 +694,20 @@ mod tests {
         moved.host.os = Some("elsewhere".into());
         moved.mlops_version = Some("9.9.9".into());
         assert_eq!(old.strict_digest(), moved.strict_digest());
-        assert!(moved.changed_since(&old.record()).is_empty());
+        assert_eq!(old.strict_digest(), old.record().digest);
+        assert!(moved.record().changed_since(&old.record()).is_empty());
         let new = environment("1.1");
         assert_ne!(old.strict_digest(), new.strict_digest());
-        assert_eq!(new.changed_since(&old.record()), ["`requirements.txt`"]);
+        assert_eq!(
+            new.record().changed_since(&old.record()),
+            [Source::File("requirements.txt".into())]
+        );
         let mut output = old.clone();
         output.commands[0].output = "12.5".into();
-        assert_eq!(output.changed_since(&old.record()), ["`nvcc --version`"]);
+        assert_eq!(
+            output.record().changed_since(&old.record()),
+            [Source::Command("nvcc --version".into())]
+        );
         let record = new.record();
         assert_eq!(record.files[0].packages, Some(1));
         assert_eq!(
@@ -591,14 +717,59 @@ mod tests {
     }
 
     #[test]
+    fn the_strict_digest_is_stable() {
+        let mut env = environment("1.0");
+        env.commands.push(CommandOutput {
+            cmd: "a-first".into(),
+            status: Some(0),
+            output: "x".into(),
+            error: None,
+        });
+        // The order commands are named in does not count.
+        let mut reordered = env.clone();
+        reordered.commands.reverse();
+        assert_eq!(env.strict_digest(), reordered.strict_digest());
+        // Nor the text of an error: only that there was one.
+        let mut failed = env.clone();
+        failed.commands[0].error = Some("stopped after 10 s".into());
+        let mut failed_otherwise = env.clone();
+        failed_otherwise.commands[0].error = Some("stopped after 9 s".into());
+        assert_ne!(env.strict_digest(), failed.strict_digest());
+        assert_eq!(failed.strict_digest(), failed_otherwise.strict_digest());
+        let python = |error: &str| Python {
+            error: Some(error.into()),
+            ..Python::default()
+        };
+        let (mut a, mut b) = (env.clone(), env.clone());
+        a.python = Some(python("Traceback at 0x7f01"));
+        b.python = Some(python("Traceback at 0x7f02"));
+        assert_eq!(a.strict_digest(), b.strict_digest());
+        // A lock file that could not be read still counts, apart from an empty one.
+        let mut unreadable = env.clone();
+        unreadable.files[0].digest = Digest::of_bytes(&[]);
+        let mut empty = unreadable.clone();
+        unreadable.files[0].unreadable = true;
+        assert_ne!(unreadable.strict_digest(), empty.strict_digest());
+        empty.files.clear();
+        assert_ne!(unreadable.strict_digest(), empty.strict_digest());
+    }
+
+    #[test]
     fn details_are_kept_once_and_read_back() {
         let dir = tempfile::tempdir().expect("tempdir");
         let env = environment("1.0");
-        save(dir.path(), dir.path(), &env).expect("save");
-        save(dir.path(), dir.path(), &env).expect("save again");
-        let record = env.record();
-        assert_eq!(load_detail(dir.path(), &record.detail), Some(env.detail()));
+        let summary = env.summary();
+        save(dir.path(), dir.path(), &summary).expect("save");
+        save(dir.path(), dir.path(), &summary).expect("save again");
+        assert_eq!(summary.record, env.record());
+        assert_eq!(
+            load_detail(dir.path(), &summary.record.detail),
+            Some(env.detail())
+        );
         let kept = fs_err::read_dir(envs_dir(dir.path())).expect("dir").count();
         assert_eq!(kept, 1);
+        // Nothing is left in the temp dir the detail went through.
+        let temp = mlops_core::workspace::temp_dir_in(dir.path());
+        assert!(fs_err::read_dir(&temp).map_or(true, |mut d| d.next().is_none()));
     }
 }
