@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks `mlops validate check` on a generated Parquet file (10M rows x 20 columns by
-# default) against 30 rules: the issue's performance target. With GE_PYTHON set to a Python that
-# has great-expectations 1.24.1, pandas<3 and pyarrow (scripts/golden/validate_ge.py says how to
-# make one), Great Expectations (pandas engine) checks the same rules beside
-# (benches/validate_anchor.py). Prints a Markdown table: wall time, CPU time (user+sys), peak memory.
+# default) against 30 rules: the issue's performance target. mlops runs twice: with the ids in
+# order (as ids usually come) and in no order (the uniqueness rules' hash tables at full size).
+# With GE_PYTHON set to a Python that has great-expectations 1.24.1, pandas<3 and pyarrow
+# (scripts/golden/validate_ge.py says how to make one), Great Expectations (pandas engine)
+# checks the same rules beside (benches/validate_anchor.py). Prints a Markdown table: wall
+# time, CPU time (user+sys), peak memory.
 # Not a test: nothing here asserts a time.
 #
 # Usage: benches/validate.sh [ROWS]     Env: MLOPS (binary, default $CARGO_TARGET_DIR or target/,
@@ -18,6 +20,7 @@ rows=${1:-10000000}
 source "$root/benches/lib.sh"
 generator=$(generator validate_data)
 "$generator" "$rows" "$work/data.parquet"
+"$generator" "$rows" "$work/shuffled.parquet" shuffled
 
 low=$((rows * 9 / 10))
 high=$((rows * 11 / 10))
@@ -63,6 +66,7 @@ last=$((rows - 1))
 echo "| operation ($rows rows x 20 columns, 30 rules) | wall | CPU | peak RSS |"
 echo "|---|---|---|---|"
 measure "mlops validate check" "$mlops" -q validate check --schema "$work/schema.yaml" "$work/data.parquet" --id id
+measure "mlops validate check, ids in no order" "$mlops" -q validate check --schema "$work/schema.yaml" "$work/shuffled.parquet" --id id
 if [ -n "${GE_PYTHON:-}" ]; then
     measure "Great Expectations 1.24.1 (pandas), the same rules" \
         "$GE_PYTHON" "$root/benches/validate_anchor.py" "$work/schema.yaml" "$work/data.parquet"

@@ -1,8 +1,10 @@
 //! Writes a seeded Parquet file for the `mlops validate` benchmark: 20 columns (a unique id,
 //! 7 integer, 8 float and 4 text columns; the first float column with 1% nulls), all within
-//! the rules `benches/validate.sh` checks.
+//! the rules `benches/validate.sh` checks. The ids are 0..ROWS in order, or with `shuffled` the
+//! same ids in no order (a fixed permutation), so that the uniqueness rules cannot take their
+//! append-only path.
 //!
-//! Usage: `cargo bench --bench validate_data -- ROWS PATH`
+//! Usage: `cargo bench --bench validate_data -- ROWS PATH [shuffled]`
 
 use std::sync::Arc;
 
@@ -19,6 +21,10 @@ mod data_out;
 
 use data_out::ParquetOut;
 
+/// `i -> i * P mod ROWS` is a permutation of `0..ROWS` for a prime `P` that does not divide
+/// `ROWS`: the shuffled ids.
+const P: u128 = 2_654_435_761;
+
 const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "delta", "eps", "zeta"];
 
 fn main() {
@@ -27,7 +33,24 @@ fn main() {
         .first()
         .and_then(|r| r.parse().ok())
         .expect("usage: validate_data ROWS PATH");
-    let path = args.get(1).expect("usage: validate_data ROWS PATH");
+    let path = args
+        .get(1)
+        .expect("usage: validate_data ROWS PATH [shuffled]");
+    let shuffled = args.get(2).is_some_and(|a| a == "shuffled");
+    assert!(
+        !shuffled || u128::try_from(rows).expect("rows fit") % P != 0,
+        "ROWS must not be a multiple of {P}"
+    );
+    let id_of = |i: usize| -> i64 {
+        let i = if shuffled {
+            let permuted =
+                u128::try_from(i).expect("fits") * P % u128::try_from(rows).expect("fits");
+            usize::try_from(permuted).expect("below rows")
+        } else {
+            i
+        };
+        i64::try_from(i).expect("rows fit an i64")
+    };
     let mut out = ParquetOut::create(path);
     let mut rng = Rng(11);
     let batch_rows = 1 << 20;
@@ -35,9 +58,7 @@ fn main() {
     while done < rows {
         let n = batch_rows.min(rows - done);
         let mut columns: Vec<(String, ArrayRef)> = Vec::new();
-        let ids: Vec<i64> = (done..done + n)
-            .map(|i| i64::try_from(i).expect("rows fit an i64"))
-            .collect();
+        let ids: Vec<i64> = (done..done + n).map(id_of).collect();
         columns.push(("id".into(), Arc::new(Int64Array::from(ids))));
         for c in 0..7 {
             let values: Vec<i64> = (0..n)

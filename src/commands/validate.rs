@@ -153,13 +153,15 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         .map(|input| super::read::resolve(ctx, input))
         .collect();
     let data = Dataset::open(&inputs, ReadOptions::default())?;
-    for output in render::files(&targets) {
+    let profile_path = args.profile.as_ref().map(|p| ctx.cwd.join(p));
+    for output in render::files(&targets).chain(profile_path.as_deref()) {
         mlops_core::outfile::ensure_not_input(output, data.files())?;
         mlops_core::outfile::ensure_not_input(output, std::slice::from_ref(&schema_path))?;
     }
-    let profile_path = args.profile.as_ref().map(|p| ctx.cwd.join(p));
-    if let Some(path) = &profile_path {
-        mlops_core::outfile::ensure_not_input(path, data.files())?;
+    if let Some(path) = &profile_path
+        && render::files(&targets).any(|o| o == path)
+    {
+        anyhow::bail!("--profile `{}` is also an -o report", path.display());
     }
     let options = CheckOptions {
         id: args.id.clone(),
@@ -169,27 +171,11 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             every: args.every.map(super::drift::Every::period),
         }),
     };
-    let mut report = match &profile_path {
-        None => mlops_validate::check(&data, &schema, &options)?,
-        Some(path) => {
-            let columns = mlops_drift::profile::profile_columns(&data.schema()?, &[], &[]);
-            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let mut builder = mlops_drift::profile::Builder::new(&[]);
-            let mut failed = None;
-            let report =
-                mlops_validate::check_with(&data, &schema, &options, &names, &mut |piece| {
-                    if failed.is_none()
-                        && let Err(e) = builder.add(&piece.select(&names))
-                    {
-                        failed = Some(e);
-                    }
-                })?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
-            builder.finish()?.write(path)?;
-            report
-        }
+    let (mut report, profile) = if profile_path.is_some() {
+        let (report, profile) = check_and_profile(&data, &schema, &options)?;
+        (report, Some(profile))
+    } else {
+        (mlops_validate::check(&data, &schema, &options)?, None)
     };
     // Files under the current directory are named relative to it, as they were given.
     for file in report.files.iter_mut().filter_map(|f| f.file.as_mut()) {
@@ -210,9 +196,42 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             ));
         }
     }
+    // The report is out first: a profile that cannot be made does not hide it.
+    if let (Some(path), Some(profile)) = (&profile_path, profile) {
+        match profile {
+            Ok(profile) => profile.write(path)?,
+            Err(mlops_drift::Error::Argument(why)) if report.files.iter().all(|f| f.rows == 0) => {
+                ctx.printer.warn(&format!("no profile written: {why}"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(if report.passed {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The check, and a drift profile of every readable column from the same pass.
+fn check_and_profile(
+    data: &Dataset,
+    schema: &Schema,
+    options: &CheckOptions,
+) -> anyhow::Result<(
+    mlops_validate::report::ValidateReport,
+    Result<mlops_drift::profile::Profile, mlops_drift::Error>,
+)> {
+    let columns = mlops_drift::profile::profile_columns(&data.schema()?, &[], &[]);
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut builder = mlops_drift::profile::Builder::new(&[]);
+    let mut failed = None;
+    let report = mlops_validate::check_with(data, schema, options, &names, &mut |piece| {
+        if failed.is_none()
+            && let Err(e) = builder.add(&piece.select(&names))
+        {
+            failed = Some(e);
+        }
+    })?;
+    Ok((report, failed.map_or_else(|| builder.finish(), Err)))
 }

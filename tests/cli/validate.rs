@@ -137,6 +137,19 @@ fn bad_schema_is_a_usage_error_naming_file_and_key() {
         stderr.contains("columns.age[0].mostyl: unknown key"),
         "{stderr}"
     );
+    // Two rules of one name would report (and export metrics) as one.
+    env.write(
+        "twice.yaml",
+        "version: 1\ncolumns:\n  age:\n    - {expect: column_values_to_be_unique}\n    - {expect: column_values_to_be_unique, mostly: 0.5}\n",
+    );
+    let (_, stderr) = env.fails(
+        2,
+        &["validate", "check", "--schema", "twice.yaml", "data.csv"],
+    );
+    assert!(
+        stderr.contains("columns.age[1].name: `age.column_values_to_be_unique` is also the name of the rule at `columns.age[0]`"),
+        "{stderr}"
+    );
     // A column the data lacks breaks the contract: its rules fail naming it (exit 1), and the
     // others are still checked; a flag's column that is missing is a usage error.
     env.write(
@@ -459,4 +472,134 @@ fn html_prometheus_and_a_drift_profile_from_the_same_pass() {
         ],
     );
     assert!(stdout.contains("new: mars"), "{stdout}");
+}
+
+#[test]
+fn a_key_repeated_across_files_of_one_batch_is_found_past_the_first_piece() {
+    let env = TestEnv::new();
+    // 150,000 rows in two files, more than two 64K pieces: ids increase, then id 5 comes back
+    // in the second file, mid-piece, and the uniqueness rules leave their append-only path.
+    let mut a = String::from("id,part,amount\n");
+    for id in 1..=100_000 {
+        let _ = writeln!(a, "{id},p,{}", id % 97);
+    }
+    let mut b = String::from("id,part,amount\n");
+    for id in 100_001..=150_000 {
+        let id = if id == 130_000 { 5 } else { id };
+        let _ = writeln!(b, "{id},p,{}", id % 97);
+    }
+    env.write("a.csv", a).write("b.csv", b);
+    env.write(
+        "keys.yaml",
+        "version: 1\ntable:\n  - {name: key, expect: compound_columns_to_be_unique, column_list: [part, id]}\ncolumns:\n  id:\n    - {name: id.unique, expect: column_values_to_be_unique}\n",
+    );
+    let check = |extra: &[&'static str]| {
+        let mut args: Vec<&'static str> = vec![
+            "--json",
+            "validate",
+            "check",
+            "--schema",
+            "keys.yaml",
+            "a.csv",
+            "b.csv",
+            "--id",
+            "id",
+        ];
+        args.extend(extra);
+        args
+    };
+    // File by file, each is unique.
+    env.run(&check(&[]));
+    // As one batch, both sightings of id 5 are listed with their ids, the compound key's read
+    // in the pass after.
+    let (stdout, _) = env.fails(1, &check(&["--batch-by", "part"]));
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let batch = &report["files"][0];
+    assert_eq!(
+        (&batch["batch"], &batch["rows"]),
+        (&serde_json::json!("p"), &serde_json::json!(150_000))
+    );
+    for rule in batch["rules"].as_array().expect("rules") {
+        assert_eq!(rule["unexpected_count"], 2, "{rule}");
+        assert_eq!(
+            rule["partial_unexpected_ids"],
+            serde_json::json!([5, 5]),
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn a_type_change_across_files_fails_the_type_rule_of_their_batch() {
+    let env = TestEnv::new();
+    env.write("a.csv", "day,x\n2026-12-01,1\n2026-12-01,2\n");
+    env.write("b.csv", "day,x\n2026-12-01,3\n2026-12-01,three\n");
+    env.write(
+        "types.yaml",
+        "version: 1\ncolumns:\n  x:\n    - {name: x.type, expect: column_values_to_be_in_type_list, type_list: [int64]}\n",
+    );
+    let args = [
+        "validate",
+        "check",
+        "--schema",
+        "types.yaml",
+        "a.csv",
+        "b.csv",
+        "--batch-by",
+        "day",
+        "--every",
+        "1d",
+    ];
+    let (_, stderr) = env.fails(1, &args);
+    assert!(
+        stderr.contains("rule `x.type` failed on batch `2026-12-01`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_batches_and_inputs_are_usage_errors() {
+    let env = TestEnv::new();
+    env.write("data.csv", "id,day,x\n1,2026-12-01,5\n2,2026-12-02,6\n");
+    env.write("broken.parquet", "not parquet at all");
+    env.write(
+        "c.yaml",
+        "version: 1\ncolumns:\n  x:\n    - {expect: column_values_to_not_be_null}\n",
+    );
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["data.csv", "--batch-by", "x", "--every", "1d"],
+            "--every takes a date",
+        ),
+        (&["data.csv", "--batch-by", "nope"], "nope"),
+        (&["broken.parquet"], "broken.parquet"),
+        (&["data.csv", "--profile", "data.csv"], "data.csv"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["validate", "check", "--schema", "c.yaml"];
+        args.extend(extra);
+        let (_, stderr) = env.fails(2, &args);
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+    }
+    // An empty batch is reported (its rules fail or pass as they do); it has no profile.
+    env.write("empty.csv", "id,day,x\n");
+    env.write(
+        "rows.yaml",
+        "version: 1\ntable:\n  - {expect: table_row_count_to_be_between, min_value: 1}\n",
+    );
+    let (stdout, stderr) = env.fails(
+        1,
+        &[
+            "validate",
+            "check",
+            "--schema",
+            "rows.yaml",
+            "empty.csv",
+            "--profile",
+            "e.profile",
+        ],
+    );
+    assert!(stdout.contains("`empty.csv`: 0 rows, FAILED"), "{stdout}");
+    assert!(stderr.contains("no profile written"), "{stderr}");
+    assert!(!env.path("e.profile").exists());
 }

@@ -4,6 +4,9 @@
 
 use crate::table::{Column, civil_from_days, parse_date};
 
+/// The name of the batch of rows whose batch column has no value, in `--batch-by`.
+pub const MISSING_BATCH: &str = "(missing)";
+
 /// A calendar period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {

@@ -612,7 +612,7 @@ fn split_rows(data: &Dataset, by: &BatchBy) -> Result<Vec<(String, Vec<usize>)>>
     let mut batches: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (row, key) in keys.into_iter().enumerate() {
         batches
-            .entry(key.unwrap_or_else(|| "(missing)".into()))
+            .entry(key.unwrap_or_else(|| mlops_data::period::MISSING_BATCH.into()))
             .or_default()
             .push(row);
     }

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mlops_data::Dataset;
-use mlops_data::period::{Period, day_of, period_name};
+use mlops_data::period::{MISSING_BATCH, Period, day_of, period_name};
 use mlops_data::table::{Column, Table};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -29,8 +29,9 @@ use crate::schema::{Check, Schema};
 /// Rows read at a time.
 pub const PIECE_ROWS: usize = 64 * 1024;
 
-/// The batch of rows whose `--batch-by` value is missing.
-pub const MISSING_BATCH: &str = "(missing)";
+/// The most batches `--batch-by` makes: each holds every rule's state, so a column of
+/// near-unique values (an id, a timestamp without `--every`) is refused rather than run.
+pub const MAX_BATCHES: usize = 10_000;
 
 /// How to check.
 #[derive(Debug, Clone, Default)]
@@ -143,8 +144,27 @@ fn pass(
     tap: &mut dyn FnMut(&Table),
 ) -> Result<BTreeMap<String, Group>> {
     let by = options.batch_by.as_ref();
-    // A rule on a column the file lacks fails naming it; the others read what is there.
-    let present: Vec<String> = data.schema()?.into_iter().map(|c| c.name).collect();
+    // A rule on a column a file lacks fails naming it; the others read what is there (in batch
+    // mode, what every file has).
+    let schemas = data
+        .files()
+        .iter()
+        .map(|path| data.file(path).schema())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let present: Vec<String> = schemas
+        .first()
+        .into_iter()
+        .flatten()
+        .filter(|c| schemas.iter().all(|s| s.iter().any(|d| d.name == c.name)))
+        .map(|c| c.name.clone())
+        .collect();
+    // Dates and timestamps are read as days; other numbers are no dates for `--every`.
+    let by_dates = by.is_some_and(|by| {
+        schemas
+            .iter()
+            .flatten()
+            .any(|c| c.name == by.column && c.date)
+    });
     let mut columns: Vec<&str> = schema
         .columns()
         .into_iter()
@@ -192,7 +212,7 @@ fn pass(
                 return feed(groups.get_mut("").expect("inserted above"), &piece);
             };
             let mut batches: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (row, key) in batch_keys(&piece, by)?.into_iter().enumerate() {
+            for (row, key) in batch_keys(&piece, by, by_dates)?.into_iter().enumerate() {
                 batches.entry(key).or_default().push(row);
             }
             for (key, rows) in batches {
@@ -201,6 +221,14 @@ fn pass(
                 } else {
                     piece.take(&rows)
                 };
+                if groups.len() == MAX_BATCHES && !groups.contains_key(&key) {
+                    return Err(Error::BatchBy {
+                        column: by.column.clone(),
+                        message: format!(
+                            "more than {MAX_BATCHES} batches; batch by a column of fewer values, or by dates with --every"
+                        ),
+                    });
+                }
                 feed(groups.entry(key).or_insert_with(fresh), &part)?;
             }
             Ok(())
@@ -214,7 +242,7 @@ fn pass(
         })
         .collect();
     if let Some(id) = &options.id {
-        fill_ids(data, id, by, &mut finished)?;
+        fill_ids(data, id, by.map(|by| (by, by_dates)), &mut finished)?;
     }
     Ok(finished)
 }
@@ -262,11 +290,21 @@ fn read_ahead(
     })
 }
 
-/// The batch of each row of `piece`.
-fn batch_keys(piece: &Table, by: &BatchBy) -> Result<Vec<String>> {
+/// The batch of each row of `piece`; `dates` when the batch column is a date or timestamp
+/// column (read as days).
+fn batch_keys(piece: &Table, by: &BatchBy, dates: bool) -> Result<Vec<String>> {
     let column = piece
         .column(&by.column)
         .expect("the piece holds the batch column");
+    if by.every.is_some() && !dates && !matches!(column, Column::Text { .. }) {
+        return Err(Error::BatchBy {
+            column: by.column.clone(),
+            message: format!(
+                "--every takes a date or timestamp column, or ISO dates as text, not {}",
+                column.type_name()
+            ),
+        });
+    }
     (0..piece.rows)
         .map(|row| match by.every {
             Some(period) => match day_of(column, row) {
@@ -292,7 +330,7 @@ fn batch_keys(piece: &Table, by: &BatchBy) -> Result<Vec<String>> {
 fn fill_ids(
     data: &Dataset,
     id: &str,
-    by: Option<&BatchBy>,
+    by: Option<(&BatchBy, bool)>,
     groups: &mut BTreeMap<String, Group>,
 ) -> Result<()> {
     // Per group, the rows wanted and their ids once read.
@@ -311,7 +349,9 @@ fn fill_ids(
         return Ok(());
     }
     let mut columns = vec![id];
-    if let Some(by) = by {
+    if let Some((by, _)) = by
+        && by.column != id
+    {
         columns.push(&by.column);
     }
     // The next row number of each group.
@@ -319,7 +359,7 @@ fn fill_ids(
     data.for_each_piece(&columns, PIECE_ROWS, |piece| -> Result<()> {
         let ids: &Column = piece.column(id).expect("the piece holds the id column");
         let keys = match by {
-            Some(by) => batch_keys(&piece, by)?,
+            Some((by, dates)) => batch_keys(&piece, by, dates)?,
             None => vec![String::new(); piece.rows],
         };
         for (row, key) in keys.into_iter().enumerate() {

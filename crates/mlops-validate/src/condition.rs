@@ -123,7 +123,9 @@ impl Condition {
                     .collect::<Vec<_>>(),
             )
             .map_err(|e| e.to_string())?;
-        if !matches!(evaluation, Ok(Value::Bool(_))) {
+        // Undefined is fine here (`count(x) / (rows - 1)` divides by zero on made-up values); a
+        // value that is not a condition is not.
+        if matches!(evaluation, Ok(Value::Number(_) | Value::Text(_))) {
             return Err(format!(
                 "`{text}` is a value, not a condition; compare it, as in `{text} > 0`"
             ));
@@ -429,6 +431,7 @@ mod tests {
             "count(status == \"refund\") <= 0.01 * rows",
             "mean(amount) < 500 and min(amount) >= 0",
             "distinct(country) <= 200",
+            "count(x > 0) / (rows - 1) < 0.5",
         ];
         for text in tables {
             assert!(
@@ -448,6 +451,7 @@ mod tests {
             ("mean(a, b) > 1", "`mean` takes one column name"),
             ("unique(id) > 1", "cannot"),
             ("mean(x)", "is a value, not a condition"),
+            ("mean(x) + rows", "is a value, not a condition"),
             ("share(x >) < 1", "`share(x >)`"),
             ("age >=", "expected"),
         ];

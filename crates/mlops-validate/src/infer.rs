@@ -7,14 +7,15 @@
 //! tests per file (rows, the share of nulls, the type), so that checking the same data with the
 //! inferred contract passes every rule.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use mlops_data::Dataset;
 use mlops_data::table::Column;
 
 use crate::check::PIECE_ROWS;
+use crate::distinct::Distinct;
 use crate::error::{Error, Result};
-use crate::rules::{Cell, pandas_type};
+use crate::rules::{Cell, merge_pandas_types, pandas_type};
 use crate::schema::{Bounds, Check, IgnoreRowIf, Rule, Schema, SetValue, Severity};
 use crate::shape::Shape;
 
@@ -80,8 +81,8 @@ struct ColumnSummary {
     len_max: Option<usize>,
     /// The distinct texts; `None` once there were more than `max_categories`.
     categories: Option<BTreeSet<String>>,
-    /// The values seen while every value was distinct; `None` once one repeated (or the column
-    /// cannot be unique: floats, booleans).
+    /// The values seen while every value was distinct (in the compact arena the uniqueness
+    /// rules use); `None` once one repeated (or the column cannot be unique: floats, booleans).
     distinct: Option<Distinct>,
     non_null: u64,
     /// The pattern every text value fits so far: `Unseen` before the first, `None` once two
@@ -103,12 +104,6 @@ enum Shaped {
     None,
 }
 
-#[derive(Debug)]
-enum Distinct {
-    Ints(HashSet<i64>),
-    Texts(HashSet<Box<str>>),
-}
-
 /// One file's counts of one column.
 #[derive(Debug, Default, Clone, Copy)]
 struct FileCounts {
@@ -123,7 +118,7 @@ impl ColumnSummary {
             name,
             date,
             categories: (max_categories > 0).then(BTreeSet::new),
-            distinct: unique.then(|| Distinct::Ints(HashSet::new())),
+            distinct: unique.then(|| Distinct::new(1)),
             ..ColumnSummary::default()
         }
     }
@@ -131,18 +126,7 @@ impl ColumnSummary {
     fn feed(&mut self, column: &Column, counts: &mut FileCounts, max_categories: usize) {
         if !column.is_empty() {
             let this = pandas_type(column);
-            counts.kind = Some(match (counts.kind, this) {
-                (Some("int64"), "float64") | (Some("float64"), "int64") => "float64",
-                (Some(seen), _) => seen,
-                (None, this) => this,
-            });
-        }
-        // A distinct set starts as integers; a text column turns it to texts on its first piece.
-        if let (Some(Distinct::Ints(seen)), Column::Text { .. }) = (&self.distinct, column)
-            && seen.is_empty()
-            && !self.numbers
-        {
-            self.distinct = Some(Distinct::Texts(HashSet::new()));
+            counts.kind = Some(merge_pandas_types(counts.kind, this));
         }
         for row in 0..column.len() {
             let cell = Cell::of(column, row);
@@ -163,14 +147,7 @@ impl ColumnSummary {
                     self.numbers = true;
                     self.int_min = Some(self.int_min.map_or(i, |m| m.min(i)));
                     self.int_max = Some(self.int_max.map_or(i, |m| m.max(i)));
-                    let repeated = match &mut self.distinct {
-                        Some(Distinct::Ints(seen)) => !seen.insert(i),
-                        Some(Distinct::Texts(_)) => true,
-                        None => false,
-                    };
-                    if repeated {
-                        self.distinct = None;
-                    }
+                    self.see_distinct(cell);
                 }
                 Cell::Float(x) => {
                     self.sample_number(x);
@@ -202,21 +179,28 @@ impl ColumnSummary {
                             self.categories = None;
                         }
                     }
-                    let repeated = match &mut self.distinct {
-                        Some(Distinct::Texts(seen)) => !seen.insert(s.into()),
-                        Some(Distinct::Ints(_)) => true,
-                        None => false,
-                    };
-                    if repeated {
-                        self.distinct = None;
-                    }
+                    self.see_distinct(cell);
                 }
+            }
+        }
+    }
+
+    /// Adds a value to the distinct ones, which are dropped once one repeats.
+    fn see_distinct(&mut self, cell: Cell<'_>) {
+        if let Some(distinct) = &mut self.distinct {
+            distinct.add(&[cell], 0, None);
+            if distinct.unexpected_count() > 0 {
+                self.distinct = None;
             }
         }
     }
 
     /// Keeps `x` in the sample with the chance reservoir sampling gives it.
     fn sample_number(&mut self, x: f64) {
+        // An infinity has no place in a range a contract can write.
+        if !x.is_finite() {
+            return;
+        }
         self.numbers_seen += 1;
         if self.sample.len() < SAMPLE {
             self.sample.push(x);
@@ -381,9 +365,10 @@ impl ColumnSummary {
                     ..Bounds::default()
                 };
                 rules.push(rule("length", 1.0, Check::Lengths(bounds)));
-                if let Shaped::Fits(shape) = &self.shape {
-                    let regex = regex::Regex::new(&shape.regex())
-                        .expect("a shape's regex is built from escaped parts");
+                // A shape's regex is built from escaped parts and short runs: it compiles.
+                if let Shaped::Fits(shape) = &self.shape
+                    && let Ok(regex) = regex::Regex::new(&shape.regex())
+                {
                     rules.push(rule("pattern", 1.0, Check::MatchRegex(regex)));
                 }
             }

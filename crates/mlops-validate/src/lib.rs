@@ -2,12 +2,16 @@
 //! (1.24.1) checks them.
 //!
 //! [`schema`] reads a contract (`schema.yaml`) into rules, refusing unknown keys and naming the
-//! file and key of every mistake; [`rules`] holds one accumulator per expectation, fed a table
-//! piece at a time so that memory holds a piece, not the data (the uniqueness rules' distinct
-//! keys in [`distinct`]'s compact arena); [`check`](mod@check) streams each input file
-//! through the rules; [`infer`](mod@infer) writes a contract from reference data; [`report`] is what comes out, with GE's result fields.
+//! file and key of every mistake; [`condition`] parses its hand-written `check:` rules (row
+//! and table conditions in the expression language); [`rules`] holds one accumulator per rule,
+//! fed a table piece at a time so that memory holds a piece, not the data (the uniqueness
+//! rules' distinct keys in `distinct`'s compact arena); [`check`](mod@check) streams the
+//! input, by file or by `--batch-by` batch, through the rules; [`infer`](mod@infer) writes a
+//! contract from reference data (text patterns by `shape`); [`report`] is what comes out, with
+//! GE's result fields.
 //!
-//! It depends on `mlops-core` (YAML) and `mlops-data` (every table input), never on another
+//! It depends on `mlops-core` (YAML), `mlops-data` (every table input) and `mlops-expr` (the
+//! expression language), never on another
 //! capability crate. It never prints and never exits.
 
 pub mod check;

@@ -9,6 +9,10 @@ use std::fmt::Write as _;
 /// The most runs a pattern has: longer forms are not simple.
 const MAX_RUNS: usize = 12;
 
+/// The longest run a pattern counts: a longer one (a value of a thousand digits) is not simple,
+/// and its counted repetition would make a needlessly large regex.
+const MAX_RUN: usize = 64;
+
 /// A kind of character in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -46,7 +50,10 @@ impl Shape {
                 _ => runs.push((class, 1, 1)),
             }
         }
-        (!runs.is_empty() && runs.len() <= MAX_RUNS).then_some(Shape { runs })
+        let simple = !runs.is_empty()
+            && runs.len() <= MAX_RUNS
+            && runs.iter().all(|(_, _, longest)| *longest <= MAX_RUN);
+        simple.then_some(Shape { runs })
     }
 
     /// The shape of both this and `other`'s values, when their runs are the same classes in the
@@ -107,7 +114,8 @@ mod tests {
 
     #[test]
     fn simple_forms_become_patterns_and_others_do_not() {
-        let cases: [(&[&str], Option<&str>); 7] = [
+        let long = "9".repeat(65);
+        let cases: [(&[&str], Option<&str>); 8] = [
             (&["AB-1234", "QQ-0001"], Some("^[A-Z]{2}-[0-9]{4}$")),
             (&["ab.12", "abc.1"], Some("^[a-z]{2,3}\\.[0-9]{1,2}$")),
             (&["x+y", "z+w"], Some("^[a-z]\\+[a-z]$")),
@@ -115,6 +123,7 @@ mod tests {
             (&["Ab", "ab"], None),
             (&["café"], None),
             (&[""], None),
+            (&[long.as_str()], None),
         ];
         for (values, want) in cases {
             let got = shape_of(values);
