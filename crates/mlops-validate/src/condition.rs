@@ -263,7 +263,7 @@ impl TableState {
                         if cells.iter().any(|c| c.is_null()) {
                             keys.missing += 1;
                         } else {
-                            keys.add(&cells, base + row as u64, None);
+                            keys.add(&cells, base + row as u64);
                         }
                     }
                 }
@@ -308,10 +308,10 @@ impl TableState {
                     }
                     (_, Gathered::Count(c)) => Ok(Value::Number(c as f64)),
                     (_, Gathered::Rows) => Ok(Value::Number(rows as f64)),
-                    (Aggregate::Unique(_), Gathered::Keys(keys)) => {
+                    (Aggregate::Unique(_), Gathered::Keys(mut keys)) => {
                         Ok(Value::Bool(keys.unexpected_count() == 0))
                     }
-                    (_, Gathered::Keys(keys)) => Ok(Value::Number(keys.keys() as f64)),
+                    (_, Gathered::Keys(mut keys)) => Ok(Value::Number(keys.keys() as f64)),
                     (_, Gathered::Numbers { n: 0, .. }) => {
                         Err("the column has no values".to_owned())
                     }

@@ -3,15 +3,18 @@
 //!
 //! Each distinct key is encoded once into one byte arena, after a 12-byte header holding the
 //! row it was first seen on (with [`DUPLICATED`] set once it is seen again) and the key's
-//! length; the hash table holds only the header's offset. A key is looked up by its encoding in a reused buffer, so a
-//! row that repeats a key allocates nothing. Of the later sightings only the first
-//! [`PARTIAL`] are kept (with their values and ids), since those and the first sightings of the
-//! duplicated keys are all that the first [`PARTIAL`] unexpected rows can be.
+//! length; the hash tables hold only the header's offset. Of the later sightings only the
+//! [`PARTIAL`] earliest are kept, since those and the first sightings of the duplicated keys are
+//! all that the first [`PARTIAL`] unexpected rows can be; their ids are read afterwards.
 //!
 //! While the keys' first values arrive strictly increasing (an id column in order, the usual
-//! case), no key can repeat: they are only appended to the arena, and the hash table is built
-//! from it the first time one does not increase. A key then costs a sequential write instead
-//! of a random probe of a table too large for any cache.
+//! case), no key can repeat: they are only appended to the arena, and the hash tables are built
+//! from it the first time one does not increase. After that, keys are partitioned by their
+//! hash into [`PARTITIONS`] tables, and a key waits in its partition's buffer until
+//! [`BUFFERED`] have gathered; they are then looked up together, in a table a few hundred KB in
+//! size, instead of each probing one table too large for any cache (a cache miss, then
+//! another, per key). Rows keep their order within a partition, and a key always falls in the
+//! same one, so its header holds the row it was first seen on.
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde_json::Value;
@@ -21,6 +24,13 @@ use crate::rules::{Cell, PARTIAL};
 
 /// The header bit marking a key seen more than once.
 const DUPLICATED: u64 = 1 << 63;
+
+/// The hash tables keys are partitioned into, by 8 bits of their hash that the tables' own
+/// bucket and tag bits do not use.
+const PARTITIONS: usize = 256;
+
+/// The keys a partition gathers before they are looked up.
+const BUFFERED: usize = 512;
 
 /// The bytes before a key: its first row (u64) and its length (u32; `u32::MAX` for a key of
 /// 4 GiB or more, whose length is then decoded).
@@ -32,10 +42,12 @@ pub(crate) struct Distinct {
     columns: usize,
     /// Header and encoded key of each distinct key, one after another.
     arena: Vec<u8>,
-    /// The offsets of the headers in `arena`.
-    table: HashTable<usize>,
+    /// The offsets of the headers in `arena`, by partition (empty while the keys increase).
+    tables: Vec<HashTable<usize>>,
+    /// The keys waiting to be looked up, by partition.
+    waiting: Vec<Waiting>,
     hasher: DefaultHashBuilder,
-    /// The key being looked up.
+    /// The key being added.
     probe: Vec<u8>,
     /// Rows left out: nulls, or the rows `ignore_row_if` ignores.
     pub(crate) missing: u64,
@@ -43,12 +55,19 @@ pub(crate) struct Distinct {
     duplicated_keys: u64,
     /// Sightings after a key's first.
     later_sightings: u64,
-    /// The first [`PARTIAL`] of those: row, values and id.
-    later: Vec<Unexpected>,
+    /// The earliest [`PARTIAL`] of those (or a few more): row, and where the key is.
+    later: Vec<(u64, usize)>,
     /// The last key's first value while they increase; `None` once one did not.
     increasing: Option<Last>,
     /// The keys in the arena while they increase (the table is empty until then).
     appended: u64,
+}
+
+/// A partition's keys waiting to be looked up: row, hash, and the key's bytes in `bytes`.
+#[derive(Debug, Default)]
+struct Waiting {
+    keys: Vec<(u64, u64, std::ops::Range<usize>)>,
+    bytes: Vec<u8>,
 }
 
 /// The first value of the last key, while the keys increase.
@@ -60,12 +79,11 @@ enum Last {
     Text(String),
 }
 
-/// An unexpected row: its row number, its key's values, and its id when known.
+/// An unexpected row: its row number and its key's values.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Unexpected {
     pub row: u64,
     pub values: Vec<Value>,
-    pub id: Option<Value>,
 }
 
 impl Distinct {
@@ -73,7 +91,8 @@ impl Distinct {
         Distinct {
             columns,
             arena: Vec::new(),
-            table: HashTable::new(),
+            tables: Vec::new(),
+            waiting: Vec::new(),
             hasher: DefaultHashBuilder::default(),
             probe: Vec::new(),
             missing: 0,
@@ -113,33 +132,33 @@ impl Distinct {
         above
     }
 
-    /// Leaves the increasing mode: every key appended so far goes into the table.
+    /// Leaves the increasing mode: every key appended so far goes into its partition's table.
     fn stop_increasing(&mut self) -> bool {
         if self.increasing.take().is_some() {
+            self.tables = (0..PARTITIONS).map(|_| HashTable::new()).collect();
+            self.waiting = (0..PARTITIONS).map(|_| Waiting::default()).collect();
             let Distinct {
                 columns,
                 arena,
-                table,
+                tables,
                 hasher,
                 ..
             } = self;
-            table.reserve(usize::try_from(self.appended).unwrap_or(0), |&at| {
-                hasher.hash_one(key(arena, at, *columns))
-            });
             let mut at = 0;
             while at < arena.len() {
                 let k = key(arena, at, *columns);
                 let next = at + HEADER + k.len();
                 let hash = hasher.hash_one(k);
-                table.insert_unique(hash, at, |&at| hasher.hash_one(key(arena, at, *columns)));
+                tables[partition(hash)]
+                    .insert_unique(hash, at, |&at| hasher.hash_one(key(arena, at, *columns)));
                 at = next;
             }
         }
         false
     }
 
-    /// Counts the key `cells` seen on `row`, whose id (with `--id`) is `id`.
-    pub(crate) fn add(&mut self, cells: &[Cell<'_>], row: u64, id: Option<Cell<'_>>) {
+    /// Counts the key `cells` seen on `row`.
+    pub(crate) fn add(&mut self, cells: &[Cell<'_>], row: u64) {
         debug_assert_eq!(cells.len(), self.columns, "a key has one cell per column");
         self.probe.clear();
         for cell in cells {
@@ -153,85 +172,116 @@ impl Distinct {
             }
             self.stop_increasing();
         }
+        let hash = self.hasher.hash_one(&self.probe[..]);
+        let p = partition(hash);
+        let waiting = &mut self.waiting[p];
+        let start = waiting.bytes.len();
+        waiting.bytes.extend_from_slice(&self.probe);
+        waiting.keys.push((row, hash, start..waiting.bytes.len()));
+        if waiting.keys.len() == BUFFERED {
+            self.look_up(p);
+        }
+    }
+
+    /// Looks up the keys waiting in partition `p`, in row order: a new key goes into the arena
+    /// and the table, a known one is a later sighting.
+    fn look_up(&mut self, p: usize) {
         let Distinct {
             columns,
             arena,
-            table,
+            tables,
+            waiting,
             hasher,
-            probe,
+            duplicated_keys,
+            later_sightings,
+            later,
             ..
         } = self;
-        let hash = hasher.hash_one(&probe[..]);
-        let found = table
-            .find(hash, |&at| key(arena, at, *columns) == &probe[..])
-            .copied();
-        if let Some(at) = found {
-            let header = header(arena, at);
-            if header & DUPLICATED == 0 {
-                arena[at..at + 8].copy_from_slice(&(header | DUPLICATED).to_le_bytes());
-                self.duplicated_keys += 1;
+        let table = &mut tables[p];
+        let Waiting { keys, bytes } = &mut waiting[p];
+        for (row, hash, range) in keys.drain(..) {
+            let probe = &bytes[range];
+            let found = table
+                .find(hash, |&at| key(arena, at, *columns) == probe)
+                .copied();
+            if let Some(at) = found {
+                let header = header(arena, at);
+                if header & DUPLICATED == 0 {
+                    arena[at..at + 8].copy_from_slice(&(header | DUPLICATED).to_le_bytes());
+                    *duplicated_keys += 1;
+                }
+                *later_sightings += 1;
+                later.push((row, at));
+                if later.len() >= 4 * PARTIAL {
+                    later.sort_unstable();
+                    later.truncate(PARTIAL);
+                }
+            } else {
+                let at = append(arena, row, probe);
+                table.insert_unique(hash, at, |&at| hasher.hash_one(key(arena, at, *columns)));
             }
-            self.later_sightings += 1;
-            if self.later.len() < PARTIAL {
-                self.later.push(Unexpected {
-                    row,
-                    values: cells.iter().map(|c| c.to_json()).collect(),
-                    id: id.map(Cell::to_json),
-                });
+        }
+        bytes.clear();
+    }
+
+    /// Looks up every waiting key: the counts below are final only after it.
+    fn settle(&mut self) {
+        for p in 0..self.waiting.len() {
+            if !self.waiting[p].keys.is_empty() {
+                self.look_up(p);
             }
-        } else {
-            let at = append(arena, row, probe);
-            let columns = *columns;
-            table.insert_unique(hash, at, |&at| hasher.hash_one(key(arena, at, columns)));
         }
     }
 
     /// How many distinct keys there are.
-    pub(crate) fn keys(&self) -> u64 {
+    pub(crate) fn keys(&mut self) -> u64 {
+        self.settle();
         if self.increasing.is_some() {
             self.appended
         } else {
-            self.table.len() as u64
+            self.tables.iter().map(|t| t.len() as u64).sum()
         }
     }
 
     /// The unexpected rows: every sighting of a key seen more than once.
-    pub(crate) fn unexpected_count(&self) -> u64 {
+    pub(crate) fn unexpected_count(&mut self) -> u64 {
+        self.settle();
         self.later_sightings + self.duplicated_keys
     }
 
-    /// The first [`PARTIAL`] unexpected rows in row order. The id of a key's first sighting was
-    /// not kept: it is `None` there, for the caller to look up.
-    pub(crate) fn first_unexpected(&self) -> Vec<Unexpected> {
-        // The first sightings of duplicated keys, the earliest PARTIAL of them.
-        let mut firsts: Vec<(u64, usize)> = Vec::new();
+    /// The first [`PARTIAL`] unexpected rows in row order, with their values; the ids are the
+    /// caller's to read.
+    pub(crate) fn first_unexpected(&mut self) -> Vec<Unexpected> {
+        self.settle();
+        // The first sightings of duplicated keys, then the later ones: the earliest PARTIAL.
+        let mut rows: Vec<(u64, usize)> = self.later.clone();
         if self.duplicated_keys > 0 {
-            for &at in &self.table {
+            for &at in self.tables.iter().flatten() {
                 let header = header(&self.arena, at);
                 if header & DUPLICATED != 0 {
-                    firsts.push((header & !DUPLICATED, at));
-                    if firsts.len() >= 4 * PARTIAL {
-                        firsts.sort_unstable();
-                        firsts.truncate(PARTIAL);
+                    rows.push((header & !DUPLICATED, at));
+                    if rows.len() >= 4 * PARTIAL {
+                        rows.sort_unstable();
+                        rows.truncate(PARTIAL);
                     }
                 }
             }
         }
-        firsts.sort_unstable();
-        firsts.truncate(PARTIAL);
-        let mut rows: Vec<Unexpected> = firsts
-            .into_iter()
+        rows.sort_unstable();
+        rows.truncate(PARTIAL);
+        rows.into_iter()
             .map(|(row, at)| Unexpected {
                 row,
                 values: decode(key(&self.arena, at, self.columns), self.columns),
-                id: None,
             })
-            .chain(self.later.iter().cloned())
-            .collect();
-        rows.sort_by_key(|u| u.row);
-        rows.truncate(PARTIAL);
-        rows
+            .collect()
     }
+}
+
+/// The partition of a key's hash: bits 32 to 39, which neither a table's bucket index (the low
+/// bits) nor its tag (the top 7) uses.
+fn partition(hash: u64) -> usize {
+    usize::from(hash.to_le_bytes()[4])
 }
 
 /// Appends the header and key of a key first seen on `row`; returns where it starts.
@@ -373,27 +423,23 @@ mod tests {
         let mut distinct = Distinct::new(1);
         let values = [5, 1, 2, 5, 3, 1, 5, 4];
         for (row, v) in (0_i64..).zip(values) {
-            distinct.add(
-                &[Cell::Int(v)],
-                row.unsigned_abs(),
-                Some(Cell::Int(100 + row)),
-            );
+            distinct.add(&[Cell::Int(v)], row.unsigned_abs());
         }
         // 5 three times, 1 twice.
         assert_eq!(distinct.unexpected_count(), 5);
-        let rows: Vec<(u64, Value, Option<Value>)> = distinct
+        let rows: Vec<(u64, Value)> = distinct
             .first_unexpected()
             .into_iter()
-            .map(|u| (u.row, u.values[0].clone(), u.id))
+            .map(|u| (u.row, u.values[0].clone()))
             .collect();
         assert_eq!(
             rows,
             vec![
-                (0, Value::from(5), None),
-                (1, Value::from(1), None),
-                (3, Value::from(5), Some(Value::from(103))),
-                (5, Value::from(1), Some(Value::from(105))),
-                (6, Value::from(5), Some(Value::from(106))),
+                (0, Value::from(5)),
+                (1, Value::from(1)),
+                (3, Value::from(5)),
+                (5, Value::from(1)),
+                (6, Value::from(5)),
             ]
         );
     }
@@ -407,7 +453,7 @@ mod tests {
         ] {
             let mut distinct = Distinct::new(2);
             for (row, v) in first.iter().enumerate() {
-                distinct.add(&[Cell::Int(*v), Cell::Text("a")], row as u64, None);
+                distinct.add(&[Cell::Int(*v), Cell::Text("a")], row as u64);
             }
             let mut counts = std::collections::HashMap::new();
             for v in &first {
@@ -427,7 +473,7 @@ mod tests {
         // Text keys increase too; equal is not above.
         let mut distinct = Distinct::new(1);
         for (row, v) in ["a", "b", "b"].iter().enumerate() {
-            distinct.add(&[Cell::Text(v)], row as u64, None);
+            distinct.add(&[Cell::Text(v)], row as u64);
         }
         assert_eq!(distinct.unexpected_count(), 2);
     }
@@ -435,10 +481,49 @@ mod tests {
     #[test]
     fn negative_zero_is_zero_and_text_is_not_a_number() {
         let mut distinct = Distinct::new(1);
-        distinct.add(&[Cell::Float(0.0)], 0, None);
-        distinct.add(&[Cell::Float(-0.0)], 1, None);
-        distinct.add(&[Cell::Text("0")], 2, None);
-        distinct.add(&[Cell::Int(0)], 3, None);
+        distinct.add(&[Cell::Float(0.0)], 0);
+        distinct.add(&[Cell::Float(-0.0)], 1);
+        distinct.add(&[Cell::Text("0")], 2);
+        distinct.add(&[Cell::Int(0)], 3);
         assert_eq!(distinct.unexpected_count(), 2);
+    }
+
+    #[test]
+    fn many_keys_in_no_order_agree_with_counting_them_all() {
+        // 300,000 keys of 150,000 values in no order (an LCG), enough to fill every
+        // partition's buffer many times: counts, distinct keys and the first rows listed are
+        // those a plain count gives.
+        let mut state: u64 = 7;
+        let values: Vec<i64> = (0..300_000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                i64::try_from(state >> 46).expect("18 bits") % 150_000
+            })
+            .collect();
+        let mut distinct = Distinct::new(2);
+        for (row, v) in (0_u64..).zip(&values) {
+            distinct.add(&[Cell::Int(*v), Cell::Text("k")], row);
+        }
+        let mut counts = std::collections::HashMap::new();
+        for v in &values {
+            *counts.entry(*v).or_insert(0_u64) += 1;
+        }
+        let unexpected: u64 = counts.values().filter(|c| **c > 1).sum();
+        assert_eq!(distinct.unexpected_count(), unexpected);
+        assert_eq!(distinct.keys(), counts.len() as u64);
+        let listed: Vec<(u64, Value)> = distinct
+            .first_unexpected()
+            .into_iter()
+            .map(|u| (u.row, u.values[0].clone()))
+            .collect();
+        let expected: Vec<(u64, Value)> = (0_u64..)
+            .zip(&values)
+            .filter(|(_, v)| counts[*v] > 1)
+            .take(PARTIAL)
+            .map(|(r, v)| (r, Value::from(*v)))
+            .collect();
+        assert_eq!(listed, expected);
     }
 }

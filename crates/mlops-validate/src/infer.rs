@@ -183,15 +183,21 @@ impl ColumnSummary {
                 }
             }
         }
+        // One value repeated is enough: the distinct values are dropped (looked up a piece at
+        // a time).
+        if self
+            .distinct
+            .as_mut()
+            .is_some_and(|d| d.unexpected_count() > 0)
+        {
+            self.distinct = None;
+        }
     }
 
-    /// Adds a value to the distinct ones, which are dropped once one repeats.
+    /// Adds a value to the distinct ones.
     fn see_distinct(&mut self, cell: Cell<'_>) {
         if let Some(distinct) = &mut self.distinct {
-            distinct.add(&[cell], 0, None);
-            if distinct.unexpected_count() > 0 {
-                self.distinct = None;
-            }
+            distinct.add(&[cell], 0);
         }
     }
 

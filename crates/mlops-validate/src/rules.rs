@@ -303,7 +303,6 @@ impl<'r> Accumulator<'r> {
                 distinct,
                 piece,
                 base,
-                id,
             ),
             State::RowCondition(tally) => {
                 let Check::Condition(Condition::Rows(filter)) = &self.rule.check else {
@@ -415,9 +414,9 @@ impl<'r> Accumulator<'r> {
                 details: Some(serde_json::json!({ "missing_column": column })),
                 ..Outcome::default()
             },
-            State::Distinct(distinct) => {
+            State::Distinct(mut distinct) => {
                 let outcome =
-                    distinct_outcome(self.rule, self.id_column, &distinct, all, missing_ids);
+                    distinct_outcome(self.rule, self.id_column, &mut distinct, all, missing_ids);
                 Outcome {
                     partial_unexpected_ids: outcome.partial_unexpected_ids.filter(|_| with_ids),
                     ..outcome
@@ -432,7 +431,7 @@ impl<'r> Accumulator<'r> {
 fn distinct_outcome(
     rule: &Rule,
     id_column: Option<&str>,
-    distinct: &Distinct,
+    distinct: &mut Distinct,
     all: u64,
     missing_ids: &mut Vec<(usize, u64)>,
 ) -> Outcome {
@@ -448,15 +447,13 @@ fn distinct_outcome(
     let mut examples = Vec::with_capacity(rows.len());
     let mut id_list = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
-        let id = match row.id {
-            Some(id) => id,
-            None if values_are_ids => row.values[0].clone(),
-            None => {
-                if id_column.is_some() {
-                    missing_ids.push((i, row.row));
-                }
-                Value::Null
+        let id = if values_are_ids {
+            row.values[0].clone()
+        } else {
+            if id_column.is_some() {
+                missing_ids.push((i, row.row));
             }
+            Value::Null
         };
         id_list.push(id);
         examples.push(match columns {
@@ -507,13 +504,12 @@ fn column_set_outcome(seen: Vec<String>, expected: &[String], exact: bool) -> Ou
 
 /// Feeds one piece to a uniqueness rule (`check`, on `column` or a list of columns), whose first
 /// row is row `base`.
-fn feed_distinct<'a>(
+fn feed_distinct(
     check: &Check,
     column: Option<&str>,
     distinct: &mut Distinct,
-    piece: &'a Table,
+    piece: &Table,
     base: u64,
-    id: impl Fn(usize) -> Option<Cell<'a>>,
 ) {
     let names: Vec<&str> = match check {
         Check::CompoundUnique { columns, .. } => columns.iter().map(String::as_str).collect(),
@@ -540,7 +536,7 @@ fn feed_distinct<'a>(
         if ignored {
             distinct.missing += 1;
         } else {
-            distinct.add(&cells, base + row as u64, id(row));
+            distinct.add(&cells, base + row as u64);
         }
     }
 }
