@@ -33,7 +33,11 @@ Planted violations (planted.csv), each by design:
                                                   ... key, customer_id.unique
   - code malformed ("X-12") in 3 rows ........... code.pattern, code.length
 The warn rules age.typical (mostly 0.95; ages are uniform on 18..100), region.type (see
-below) and columns.planned (a `segment` column the files lack) fail on both files; no error rule fails on clean.csv. clean.csv has ages 18 and 100 (the
+below), columns.planned (a `segment` column the files lack) and key.never (branch and age
+repeat, nulls equal) fail on both files; on planted.csv rows.strict (700 is not above 700),
+income.unique (the "redacted" rows) and the error rule age.set (130, 150, 17 are not in
+18..100, compared with pandas's float ages) fail too, while key.any (rows with a null age left
+out) and customer_id.mostly_unique (11 of 700 unexpected, above mostly 0.98) pass; no error rule fails on clean.csv. clean.csv has ages 18 and 100 (the
 inclusive bounds) and exactly 10 null ages in 1000: age.nulls is at its mostly bound, and passes.
 
 GE semantics these files pin down (GE 1.24.1, pandas engine):
@@ -84,6 +88,12 @@ TABLE = [
     {"name": "columns.planned", "expect": "table_columns_to_match_set",
      "column_set": ["id", "customer_id", "branch", "age", "income", "region", "segment"],
      "exact_match": False, "severity": "warn"},
+    {"name": "rows.strict", "expect": "table_row_count_to_be_between", "min_value": 700,
+     "strict_min": True, "severity": "warn"},
+    {"name": "key.any", "expect": "compound_columns_to_be_unique",
+     "column_list": ["customer_id", "age"], "ignore_row_if": "any_value_is_missing"},
+    {"name": "key.never", "expect": "compound_columns_to_be_unique",
+     "column_list": ["branch", "age"], "ignore_row_if": "never", "severity": "warn"},
 ]
 COLUMNS = {
     "id": [
@@ -93,6 +103,8 @@ COLUMNS = {
     ],
     "customer_id": [
         {"name": "customer_id.unique", "expect": "column_values_to_be_unique"},
+        {"name": "customer_id.mostly_unique", "expect": "column_values_to_be_unique",
+         "mostly": 0.98},
         {"name": "customer_id.type", "expect": "column_values_to_be_in_type_list",
          "type_list": ["int64"]},
         {"name": "customer_id.range", "expect": "column_values_to_be_between",
@@ -109,11 +121,14 @@ COLUMNS = {
          "min_value": 18, "max_value": 100},
         {"name": "age.typical", "expect": "column_values_to_be_between",
          "min_value": 21, "max_value": 90, "mostly": 0.95, "severity": "warn"},
+        {"name": "age.set", "expect": "column_values_to_be_in_set",
+         "value_set": list(range(18, 101))},
     ],
     "income": [
         {"name": "income.nulls", "expect": "column_values_to_not_be_null"},
         {"name": "income.type", "expect": "column_values_to_be_in_type_list",
          "type_list": ["float64"]},
+        {"name": "income.unique", "expect": "column_values_to_be_unique", "severity": "warn"},
     ],
     "region": [
         {"name": "region.nulls", "expect": "column_values_to_not_be_null"},
@@ -242,8 +257,9 @@ def mlops_type(path, col):
 
 # The rules each file fails (warn rules included), by design.
 EXPECTED_FAILS = {
-    "clean.csv": {"age.typical", "region.type", "columns.planned"},
-    "planted.csv": {"columns.planned", "rows", "key", "customer_id.unique", "customer_id.range", "age.nulls",
+    "clean.csv": {"age.typical", "region.type", "columns.planned", "key.never"},
+    "planted.csv": {"columns.planned", "rows.strict", "key.never", "age.set", "income.unique",
+                    "rows", "key", "customer_id.unique", "customer_id.range", "age.nulls",
                     "age.range", "age.typical", "income.type", "region.set", "region.type",
                     "code.pattern", "code.length"},
 }

@@ -560,3 +560,34 @@ fn plots_show_text_and_html() {
         &env.run(&["plots", "show", "--format", "html"]),
     );
 }
+
+#[test]
+fn validate_text_markdown_and_prometheus() {
+    let env = TestEnv::new();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/validate");
+    for name in ["schema.yaml", "planted.csv"] {
+        let bytes = fs_err::read(format!("{fixtures}/{name}")).expect("a golden fixture");
+        env.write(name, bytes);
+    }
+    for (name, format) in [
+        ("validate_text", "text"),
+        ("validate_markdown", "markdown"),
+        ("validate_prometheus", "prometheus"),
+    ] {
+        let (out, _) = env.fails(
+            1,
+            &[
+                "validate",
+                "check",
+                "--schema",
+                "schema.yaml",
+                "planted.csv",
+                "--id",
+                "id",
+                "--format",
+                format,
+            ],
+        );
+        snapshot(&env, name, &out);
+    }
+}

@@ -22,7 +22,7 @@ fn planted_file_fails_naming_rules_and_ids() {
         "validate", "check", "--schema", &schema, &planted, "--id", "id",
     ];
     let (stdout, stderr) = env.fails(1, &args);
-    assert!(stdout.contains("FAILED (10 rules failed)"), "{stdout}");
+    assert!(stdout.contains("FAILED (11 rules failed)"), "{stdout}");
     assert!(stdout.contains("mars (id 21)"), "{stdout}");
     for rule in [
         "rows",
@@ -104,7 +104,7 @@ fn clean_file_passes_and_writes_markdown() {
     assert!(out.is_empty(), "{out}");
     let md = String::from_utf8(env.read("report.md")).expect("utf-8");
     assert!(md.contains("## Validation: "), "{md}");
-    assert!(md.contains("1000 rows, passed, 3 warnings"), "{md}");
+    assert!(md.contains("1000 rows, passed, 4 warnings"), "{md}");
     assert!(md.contains("| ✗ | age.typical |"), "{md}");
 }
 
