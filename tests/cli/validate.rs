@@ -5,7 +5,53 @@
 
 use std::fmt::Write as _;
 
+use serde::Deserialize;
+use serde_json::Value;
+
 use crate::support::TestEnv;
+
+// The report's schema, pinned: a key added or renamed fails here.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    schema: String,
+    files: Vec<Section>,
+    passed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Section {
+    file: Option<String>,
+    batch: Option<String>,
+    rows: u64,
+    passed: bool,
+    rules: Vec<RuleResult>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "the fields pin the schema; some are only parsed")]
+struct RuleResult {
+    name: String,
+    expect: String,
+    column: Option<String>,
+    column_list: Option<Vec<String>>,
+    severity: String,
+    success: bool,
+    element_count: Option<u64>,
+    missing_count: Option<u64>,
+    missing_percent: Option<f64>,
+    unexpected_count: Option<u64>,
+    unexpected_percent: Option<f64>,
+    unexpected_percent_nonmissing: Option<f64>,
+    unexpected_percent_total: Option<f64>,
+    partial_unexpected_list: Option<Vec<Value>>,
+    partial_unexpected_ids: Option<Vec<Value>>,
+    observed_value: Option<Value>,
+    details: Option<Value>,
+}
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/validate");
 
@@ -43,6 +89,32 @@ fn planted_file_fails_naming_rules_and_ids() {
     let mut json_args = vec!["--json"];
     json_args.extend(args);
     let (stdout, _) = env.fails(1, &json_args);
+    let pinned: Report = serde_json::from_str(&stdout).expect("the report's schema");
+    assert!(!pinned.passed && pinned.schema.ends_with("schema.yaml"));
+    let section = &pinned.files[0];
+    assert_eq!((section.batch.as_ref(), section.passed), (None, false));
+    assert!(
+        section
+            .file
+            .as_deref()
+            .is_some_and(|f| f.ends_with("planted.csv"))
+    );
+    let key = section.rules.iter().find(|r| r.name == "key").expect("key");
+    assert_eq!(
+        (
+            key.expect.as_str(),
+            key.column.as_ref(),
+            key.severity.as_str()
+        ),
+        ("compound_columns_to_be_unique", None, "error")
+    );
+    assert_eq!(
+        key.column_list.as_deref(),
+        Some(&["customer_id".to_owned(), "branch".into()][..])
+    );
+    assert_eq!(key.element_count, Some(700));
+    assert!(key.details.is_none() && key.observed_value.is_none());
+    assert_eq!(section.rows, 700);
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(report["passed"], false);
     let file = &report["files"][0];

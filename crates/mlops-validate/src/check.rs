@@ -134,6 +134,71 @@ fn section(
     }
 }
 
+/// What a pass reads.
+struct Layout {
+    /// The columns every file has: a rule on another fails naming it.
+    present: Vec<String>,
+    /// The columns read: the rules' that are present, `--id`'s, `--batch-by`'s and the
+    /// caller's.
+    read: Vec<String>,
+    /// Whether the `--batch-by` column is a date or timestamp column (read as days).
+    by_dates: bool,
+}
+
+/// The columns a pass over `data` reads, from each file's schema.
+fn layout(
+    data: &Dataset,
+    schema: &Schema,
+    options: &CheckOptions,
+    also: &[&str],
+) -> Result<Layout> {
+    let by = options.batch_by.as_ref();
+    let schemas = data
+        .files()
+        .iter()
+        .map(|path| data.file(path).schema())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let first = schemas.first().into_iter().flatten();
+    let present: Vec<String> = first
+        .clone()
+        .filter(|c| schemas.iter().all(|s| s.iter().any(|d| d.name == c.name)))
+        .map(|c| c.name.clone())
+        .collect();
+    let by_dates = by.is_some_and(|by| {
+        schemas
+            .iter()
+            .flatten()
+            .any(|c| c.name == by.column && c.date)
+    });
+    let mut read: Vec<String> = Vec::new();
+    let wanted = schema
+        .columns()
+        .into_iter()
+        .filter(|c| present.iter().any(|p| p == c))
+        .chain(options.id.as_deref())
+        .chain(by.map(|b| b.column.as_str()))
+        .chain(also.iter().copied());
+    for column in wanted {
+        if !read.iter().any(|r| r == column) {
+            read.push(column.to_owned());
+        }
+    }
+    // A contract of table rules only still needs rows counted: the first column mlops can
+    // read is read.
+    if read.is_empty() {
+        let readable = first
+            .filter(|c| c.unsupported.is_none() && present.contains(&c.name))
+            .map(|c| c.name.clone())
+            .next();
+        read.extend(readable);
+    }
+    Ok(Layout {
+        present,
+        read,
+        by_dates,
+    })
+}
+
 /// Reads `data` once through the rules: one group (keyed `""`) of every row, or with
 /// `--batch-by` one group per batch, in the order of their names.
 fn pass(
@@ -144,47 +209,12 @@ fn pass(
     tap: &mut dyn FnMut(&Table),
 ) -> Result<BTreeMap<String, Group>> {
     let by = options.batch_by.as_ref();
-    // A rule on a column a file lacks fails naming it; the others read what is there (in batch
-    // mode, what every file has).
-    let schemas = data
-        .files()
-        .iter()
-        .map(|path| data.file(path).schema())
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let present: Vec<String> = schemas
-        .first()
-        .into_iter()
-        .flatten()
-        .filter(|c| schemas.iter().all(|s| s.iter().any(|d| d.name == c.name)))
-        .map(|c| c.name.clone())
-        .collect();
-    // Dates and timestamps are read as days; other numbers are no dates for `--every`.
-    let by_dates = by.is_some_and(|by| {
-        schemas
-            .iter()
-            .flatten()
-            .any(|c| c.name == by.column && c.date)
-    });
-    let mut columns: Vec<&str> = schema
-        .columns()
-        .into_iter()
-        .filter(|c| present.iter().any(|p| p == c))
-        .collect();
-    for extra in options
-        .id
-        .as_deref()
-        .into_iter()
-        .chain(by.map(|b| b.column.as_str()))
-        .chain(also.iter().copied())
-    {
-        if !columns.contains(&extra) {
-            columns.push(extra);
-        }
-    }
-    // A contract of table rules only still needs rows counted: the first column is read.
-    if columns.is_empty() {
-        columns.extend(present.first().map(String::as_str));
-    }
+    let Layout {
+        present,
+        read,
+        by_dates,
+    } = layout(data, schema, options, also)?;
+    let columns: Vec<&str> = read.iter().map(String::as_str).collect();
     let fresh = || -> (u64, Vec<Accumulator<'_>>) {
         let accumulators = schema.rules.iter().map(|rule| {
             let mut accumulator = Accumulator::new(rule, options.id.as_deref());
