@@ -49,6 +49,10 @@ pub(crate) struct InferArgs {
     /// data do not widen the range)
     #[arg(long, value_name = "Q")]
     range_quantile: Option<f64>,
+    /// Infer from only the rows where this condition holds (as --where of every reading
+    /// command, docs/data.md)
+    #[arg(long = "where", value_name = "EXPR")]
+    filter: Option<String>,
     /// Replace the contract if it exists (it is meant to be edited by hand)
     #[arg(long)]
     force: bool,
@@ -67,6 +71,10 @@ pub(crate) struct CheckArgs {
     /// A column naming each row, listed beside the unexpected values it shows
     #[arg(long, value_name = "COLUMN")]
     id: Option<String>,
+    /// Check only the rows where this condition holds (as --where of every reading command,
+    /// docs/data.md), e.g. 'date >= "2026-12-01"'
+    #[arg(long = "where", value_name = "EXPR")]
+    filter: Option<String>,
     /// Check batches instead of files: the rows of every file split by this column's values,
     /// or with --every by periods of its dates (dates, timestamps or ISO date text)
     #[arg(long, value_name = "COLUMN")]
@@ -113,7 +121,7 @@ fn infer(args: &InferArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|input| super::read::resolve(ctx, input))
         .collect();
-    let data = Dataset::open(&inputs, ReadOptions::default())?;
+    let data = Dataset::open(&inputs, read_options(args.filter.as_deref())?)?;
     mlops_core::outfile::ensure_not_input(&output, data.files())?;
     let options = InferOptions {
         margin: args.margin,
@@ -152,7 +160,7 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|input| super::read::resolve(ctx, input))
         .collect();
-    let data = Dataset::open(&inputs, ReadOptions::default())?;
+    let data = Dataset::open(&inputs, read_options(args.filter.as_deref())?)?;
     let profile_path = args.profile.as_ref().map(|p| ctx.cwd.join(p));
     for output in render::files(&targets).chain(profile_path.as_deref()) {
         mlops_core::outfile::ensure_not_input(output, data.files())?;
@@ -211,6 +219,13 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// What the data is read with: every row, or those `--where` keeps.
+fn read_options(filter: Option<&str>) -> anyhow::Result<ReadOptions> {
+    let mut options = ReadOptions::default();
+    options.filter = filter.map(mlops_data::Filter::parse).transpose()?;
+    Ok(options)
 }
 
 /// The check, and a drift profile of every readable column from the same pass.

@@ -412,6 +412,18 @@ fn batches_by_day_across_files_each_checked_on_its_own() {
         rule("region.set")["partial_unexpected_ids"],
         serde_json::json!([900])
     );
+    // --where leaves the planted rows out before any rule sees them.
+    env.run(&[
+        "validate",
+        "check",
+        "--schema",
+        "orders.yaml",
+        "b.csv",
+        "--where",
+        "region != \"mars\" and amount > 0",
+        "--id",
+        "id",
+    ]);
     // By week, the three days are one batch (the Monday's), too many rows for the contract.
     let mut week = json_args.clone();
     *week.last_mut().expect("--every's value") = "1w";
