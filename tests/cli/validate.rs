@@ -412,18 +412,6 @@ fn batches_by_day_across_files_each_checked_on_its_own() {
         rule("region.set")["partial_unexpected_ids"],
         serde_json::json!([900])
     );
-    // --where leaves the planted rows out before any rule sees them.
-    env.run(&[
-        "validate",
-        "check",
-        "--schema",
-        "orders.yaml",
-        "b.csv",
-        "--where",
-        "region != \"mars\" and amount > 0",
-        "--id",
-        "id",
-    ]);
     // By week, the three days are one batch (the Monday's), too many rows for the contract.
     let mut week = json_args.clone();
     *week.last_mut().expect("--every's value") = "1w";
@@ -686,4 +674,24 @@ fn bad_batches_and_inputs_are_usage_errors() {
     assert!(stdout.contains("`empty.csv`: 0 rows, FAILED"), "{stdout}");
     assert!(stderr.contains("no profile written"), "{stderr}");
     assert!(!env.path("e.profile").exists());
+}
+
+#[test]
+fn where_leaves_rows_out_before_any_rule_sees_them() {
+    let env = TestEnv::new();
+    env.write("orders.yaml", ORDERS_SCHEMA);
+    env.write("b.csv", orders(&["2026-11-04"], 41, true));
+    env.fails(
+        1,
+        &["validate", "check", "--schema", "orders.yaml", "b.csv"],
+    );
+    env.run(&[
+        "validate",
+        "check",
+        "--schema",
+        "orders.yaml",
+        "b.csv",
+        "--where",
+        "region != \"mars\" and amount > 0",
+    ]);
 }
