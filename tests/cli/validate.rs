@@ -672,6 +672,22 @@ fn bad_batches_and_inputs_are_usage_errors() {
         ],
     );
     assert!(stdout.contains("`empty.csv`: 0 rows, FAILED"), "{stdout}");
+    let (stdout, _) = env.fails(
+        1,
+        &[
+            "validate",
+            "check",
+            "--schema",
+            "rows.yaml",
+            "empty.csv",
+            "--batch-by",
+            "day",
+        ],
+    );
+    assert!(
+        stdout.contains("batch `(no rows)`: 0 rows, FAILED"),
+        "{stdout}"
+    );
     assert!(stderr.contains("no profile written"), "{stderr}");
     assert!(!env.path("e.profile").exists());
 }

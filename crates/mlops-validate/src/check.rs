@@ -33,6 +33,9 @@ pub const PIECE_ROWS: usize = 64 * 1024;
 /// near-unique values (an id, a timestamp without `--every`) is refused rather than run.
 pub const MAX_BATCHES: usize = 10_000;
 
+/// The batch `--batch-by` reports when the input has no row at all.
+pub const NO_ROWS: &str = "(no rows)";
+
 /// How to check.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
@@ -263,6 +266,11 @@ fn pass(
             }
             Ok(())
         })?;
+    }
+    // Input without a row still meets the rules, as one empty batch: a feed that stopped
+    // arriving fails its row count rather than passing with nothing checked.
+    if groups.is_empty() {
+        groups.insert(NO_ROWS.to_owned(), fresh());
     }
     let mut finished: BTreeMap<String, Group> = groups
         .into_iter()
