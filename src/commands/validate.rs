@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use mlops_data::{Dataset, ReadOptions};
+use mlops_data::Dataset;
 use mlops_validate::{BatchBy, CheckOptions, InferOptions, Schema};
 
 use crate::commands::Context;
@@ -116,12 +116,7 @@ fn infer(args: &InferArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
             args.output.display()
         );
     }
-    let inputs: Vec<PathBuf> = args
-        .data
-        .iter()
-        .map(|input| super::read::resolve(ctx, input))
-        .collect();
-    let data = Dataset::open(&inputs, read_options(args.filter.as_deref())?)?;
+    let data = open(ctx, &args.data, args.filter.as_deref())?;
     mlops_core::outfile::ensure_not_input(&output, data.files())?;
     let options = InferOptions {
         margin: args.margin,
@@ -155,12 +150,7 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     )?;
     let schema_path = ctx.cwd.join(&args.schema);
     let schema = Schema::read(&schema_path)?;
-    let inputs: Vec<PathBuf> = args
-        .data
-        .iter()
-        .map(|input| super::read::resolve(ctx, input))
-        .collect();
-    let data = Dataset::open(&inputs, read_options(args.filter.as_deref())?)?;
+    let data = open(ctx, &args.data, args.filter.as_deref())?;
     let profile_path = args.profile.as_ref().map(|p| ctx.cwd.join(p));
     for output in render::files(&targets).chain(profile_path.as_deref()) {
         mlops_core::outfile::ensure_not_input(output, data.files())?;
@@ -221,11 +211,10 @@ fn check(args: &CheckArgs, ctx: &Context) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// What the data is read with: every row, or those `--where` keeps.
-fn read_options(filter: Option<&str>) -> anyhow::Result<ReadOptions> {
-    let mut options = ReadOptions::default();
-    options.filter = filter.map(mlops_data::Filter::parse).transpose()?;
-    Ok(options)
+/// The data, read as every reading command reads it: every row, or those `--where` keeps.
+/// (`--schema` names the contract here, so the shared flags are not taken whole.)
+fn open(ctx: &Context, data: &[PathBuf], filter: Option<&str>) -> anyhow::Result<Dataset> {
+    super::read::ReadArgs::default().dataset_where(ctx, data, filter)
 }
 
 /// The check, and a drift profile of every readable column from the same pass.
@@ -239,11 +228,11 @@ fn check_and_profile(
 )> {
     let columns = mlops_drift::profile::profile_columns(&data.schema()?, &[], &[]);
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let mut builder = mlops_drift::profile::Builder::new(&[]);
+    let mut builder = mlops_drift::profile::Builder::new(columns.clone(), &[]);
     let mut failed = None;
     let report = mlops_validate::check_with(data, schema, options, &names, &mut |piece| {
         if failed.is_none()
-            && let Err(e) = builder.add(&piece.select(&names))
+            && let Err(e) = builder.add(piece)
         {
             failed = Some(e);
         }

@@ -108,7 +108,7 @@ impl Filter {
             ));
         }
         let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
-        let batch = table.select(&names).to_record_batch();
+        let batch = table.record_batch_of(&names);
         let truth = eval::truth_with_unknown(&self.expr, &batch).map_err(filter_error)?;
         Ok((0..table.rows).map(|i| truth.verdict(i)).collect())
     }

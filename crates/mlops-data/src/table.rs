@@ -280,12 +280,26 @@ impl Table {
     /// When column lengths differ, which a table's never do.
     #[must_use]
     pub fn to_record_batch(&self) -> arrow_array::RecordBatch {
-        let arrays: Vec<ArrayRef> = self.columns.iter().map(Column::to_arrow).collect();
-        let fields: Vec<arrow_schema::Field> = self
-            .names
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        self.record_batch_of(&names)
+    }
+
+    /// The named columns (in that order) as one Arrow record batch, without copying the table
+    /// first as [`Table::select`] would.
+    ///
+    /// # Panics
+    /// When a name is not a column.
+    #[must_use]
+    pub fn record_batch_of(&self, names: &[&str]) -> arrow_array::RecordBatch {
+        let columns: Vec<&Column> = names
+            .iter()
+            .map(|n| self.column(n).expect("a column of the table"))
+            .collect();
+        let arrays: Vec<ArrayRef> = columns.iter().map(|c| c.to_arrow()).collect();
+        let fields: Vec<arrow_schema::Field> = names
             .iter()
             .zip(&arrays)
-            .map(|(name, array)| arrow_schema::Field::new(name, array.data_type().clone(), true))
+            .map(|(name, array)| arrow_schema::Field::new(*name, array.data_type().clone(), true))
             .collect();
         arrow_array::RecordBatch::try_new_with_options(
             std::sync::Arc::new(arrow_schema::Schema::new(fields)),

@@ -398,9 +398,9 @@ pub fn profile_files(
             });
         }
     }
-    let names = profile_columns(&schema, columns, exclude);
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut builder = Builder::new(kinds);
+    let columns = profile_columns(&schema, columns, exclude);
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut builder = Builder::new(columns.clone(), kinds);
     data.for_each_piece(&names, PIECE_ROWS, |part| builder.add(&part))?;
     builder.finish()
 }
@@ -422,19 +422,22 @@ pub fn profile_columns(
         .collect()
 }
 
-/// A profile made a piece at a time: each piece's columns are profiled and merged into the
-/// whole. The kinds are `kinds` where given, else inferred from the first piece as drift infers
-/// them. Every piece holds the same columns.
+/// A profile of `columns` made a piece at a time: each piece's columns are profiled and merged
+/// into the whole. The kinds are `kinds` where given, else inferred from the first piece as
+/// drift infers them. A piece may hold more columns (a caller reading them for something else):
+/// only `columns` are profiled.
 #[derive(Debug)]
 pub struct Builder<'k> {
+    columns: Vec<String>,
     kinds: &'k [(String, Kind)],
     decided: Vec<(String, Kind)>,
     whole: Option<Profile>,
 }
 
 impl<'k> Builder<'k> {
-    pub fn new(kinds: &'k [(String, Kind)]) -> Self {
+    pub fn new(columns: Vec<String>, kinds: &'k [(String, Kind)]) -> Self {
         Builder {
+            columns,
             kinds,
             decided: Vec::new(),
             whole: None,
@@ -445,9 +448,15 @@ impl<'k> Builder<'k> {
     ///
     /// # Errors
     /// A column asked to be numeric that holds something else.
+    ///
+    /// # Panics
+    /// When `part` lacks one of the columns.
     pub fn add(&mut self, part: &Table) -> Result<()> {
         if self.decided.is_empty() {
-            for (name, column) in part.names.iter().zip(&part.columns) {
+            for name in &self.columns {
+                let column = part
+                    .column(name)
+                    .expect("the piece holds the profiled columns");
                 let kind = match self.kinds.iter().find(|(c, _)| c == name) {
                     Some((_, Kind::Numeric))
                         if !matches!(column, Column::Int(_) | Column::Float(_)) =>

@@ -244,11 +244,8 @@ fn pass(
             let Some(by) = by else {
                 return feed(groups.get_mut("").expect("inserted above"), &piece);
             };
-            let mut batches: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (row, key) in batch_keys(&piece, by, by_dates)?.into_iter().enumerate() {
-                batches.entry(key).or_default().push(row);
-            }
-            for (key, rows) in batches {
+            let (names, rows_of) = batch_rows(&piece, by, by_dates)?;
+            for (key, rows) in names.into_iter().zip(rows_of) {
                 let part = if rows.len() == piece.rows {
                     piece.clone()
                 } else {
@@ -328,38 +325,66 @@ fn read_ahead(
     })
 }
 
-/// The batch of each row of `piece`; `dates` when the batch column is a date or timestamp
-/// column (read as days).
-fn batch_keys(piece: &Table, by: &BatchBy, dates: bool) -> Result<Vec<String>> {
+/// The batches of `piece`'s rows: each batch's name and its rows, in row order; `dates` when
+/// the batch column is a date or timestamp column (read as days). A value is named as
+/// [`Column::to_coded`] labels it, as `mlops drift --batch-by` names its batches.
+fn batch_rows(piece: &Table, by: &BatchBy, dates: bool) -> Result<(Vec<String>, Vec<Vec<usize>>)> {
     let column = piece
         .column(&by.column)
         .expect("the piece holds the batch column");
-    if by.every.is_some() && !dates && !matches!(column, Column::Text { .. }) {
-        return Err(Error::BatchBy {
-            column: by.column.clone(),
-            message: format!(
-                "--every takes a date or timestamp column, or ISO dates as text, not {}",
-                column.type_name()
-            ),
-        });
-    }
-    (0..piece.rows)
-        .map(|row| match by.every {
-            Some(period) => match day_of(column, row) {
-                Ok(Some(day)) => Ok(period_name(day, period)),
-                Ok(None) => Ok(MISSING_BATCH.to_owned()),
-                Err(message) => Err(Error::BatchBy {
+    let (names, codes): (Vec<String>, Vec<u32>) = match by.every {
+        None => {
+            let (mut labels, ids) = column.to_coded();
+            let missing = u32::try_from(labels.len()).expect("fewer labels than rows");
+            labels.push(MISSING_BATCH.to_owned());
+            let codes = ids
+                .into_iter()
+                .map(|id| if id == Column::MISSING { missing } else { id })
+                .collect();
+            (labels, codes)
+        }
+        Some(_) if !dates && !matches!(column, Column::Text { .. }) => {
+            return Err(Error::BatchBy {
+                column: by.column.clone(),
+                message: format!(
+                    "--every takes a date or timestamp column, or ISO dates as text, not {}",
+                    column.type_name()
+                ),
+            });
+        }
+        Some(period) => {
+            // Each day's period is named once.
+            let mut names: Vec<String> = Vec::new();
+            let mut by_day: HashMap<Option<i64>, u32> = HashMap::new();
+            let mut codes = Vec::with_capacity(piece.rows);
+            for row in 0..piece.rows {
+                let day = day_of(column, row).map_err(|message| Error::BatchBy {
                     column: by.column.clone(),
                     message,
-                }),
-            },
-            None => Ok(match Cell::of(column, row) {
-                Cell::Null => MISSING_BATCH.to_owned(),
-                Cell::Text(text) => text.to_owned(),
-                other => other.to_json().to_string(),
-            }),
-        })
-        .collect()
+                })?;
+                let code = *by_day.entry(day).or_insert_with(|| {
+                    let name =
+                        day.map_or_else(|| MISSING_BATCH.to_owned(), |d| period_name(d, period));
+                    let code = names.iter().position(|n| *n == name).unwrap_or_else(|| {
+                        names.push(name);
+                        names.len() - 1
+                    });
+                    u32::try_from(code).expect("fewer periods than rows")
+                });
+                codes.push(code);
+            }
+            (names, codes)
+        }
+    };
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    for (row, code) in codes.into_iter().enumerate() {
+        rows_of[code as usize].push(row);
+    }
+    Ok(names
+        .into_iter()
+        .zip(rows_of)
+        .filter(|(_, rows)| !rows.is_empty())
+        .unzip())
 }
 
 /// Reads the ids the rules could not keep (their `missing_ids`, rows counted within their
@@ -396,18 +421,20 @@ fn fill_ids(
     let mut next: HashMap<String, u64> = HashMap::new();
     data.for_each_piece(&columns, PIECE_ROWS, |piece| -> Result<()> {
         let ids: &Column = piece.column(id).expect("the piece holds the id column");
-        let keys = match by {
-            Some((by, dates)) => batch_keys(&piece, by, dates)?,
-            None => vec![String::new(); piece.rows],
+        let (names, rows_of) = match by {
+            Some((by, dates)) => batch_rows(&piece, by, dates)?,
+            None => (vec![String::new()], vec![(0..piece.rows).collect()]),
         };
-        for (row, key) in keys.into_iter().enumerate() {
-            if let Some(value) = wanted
-                .get_mut(&key)
-                .and_then(|rows| rows.get_mut(next.get(&key).unwrap_or(&0)))
-            {
-                *value = Cell::of(ids, row).to_json();
+        for (key, rows) in names.into_iter().zip(rows_of) {
+            let first = next.get(&key).copied().unwrap_or(0);
+            let end = first + rows.len() as u64;
+            for (row, value) in wanted.get_mut(&key).into_iter().flatten() {
+                if (first..end).contains(row) {
+                    let at = usize::try_from(*row - first).expect("a row of this piece");
+                    *value = Cell::of(ids, rows[at]).to_json();
+                }
             }
-            *next.entry(key).or_insert(0) += 1;
+            next.insert(key, end);
         }
         Ok(())
     })?;

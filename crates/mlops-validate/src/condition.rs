@@ -22,6 +22,7 @@ use crate::distinct::Distinct;
 use crate::error::{Error, Result};
 use crate::report::Outcome;
 use crate::rules::Cell;
+use crate::schema::IgnoreRowIf;
 
 /// A hand-written rule's condition.
 #[derive(Debug, Clone)]
@@ -256,16 +257,7 @@ impl TableState {
                 }
                 (Aggregate::Unique(names) | Aggregate::Distinct(names), Gathered::Keys(keys)) => {
                     let columns: Vec<&Column> = names.iter().map(|n| column(n)).collect();
-                    let mut cells = Vec::with_capacity(columns.len());
-                    for row in 0..piece.rows {
-                        cells.clear();
-                        cells.extend(columns.iter().map(|c| Cell::of(c, row)));
-                        if cells.iter().any(|c| c.is_null()) {
-                            keys.missing += 1;
-                        } else {
-                            keys.add(&cells, base + row as u64);
-                        }
-                    }
+                    keys.add_rows(&columns, piece.rows, base, IgnoreRowIf::AnyValueIsMissing);
                 }
                 (Aggregate::Numeric(_, name), Gathered::Numbers { n, sum, min, max }) => {
                     let values = column(name);

@@ -20,7 +20,10 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use serde_json::Value;
 use std::hash::BuildHasher;
 
+use mlops_data::table::Column;
+
 use crate::rules::{Cell, PARTIAL};
+use crate::schema::IgnoreRowIf;
 
 /// The header bit marking a key seen more than once.
 const DUPLICATED: u64 = 1 << 63;
@@ -155,6 +158,32 @@ impl Distinct {
             }
         }
         false
+    }
+
+    /// Counts the keys of `rows` rows of `columns`, the first of them row `base`; a row that
+    /// `ignore` leaves out counts as missing.
+    pub(crate) fn add_rows(
+        &mut self,
+        columns: &[&Column],
+        rows: usize,
+        base: u64,
+        ignore: IgnoreRowIf,
+    ) {
+        let mut cells = Vec::with_capacity(columns.len());
+        for row in 0..rows {
+            cells.clear();
+            cells.extend(columns.iter().map(|c| Cell::of(c, row)));
+            let ignored = match ignore {
+                IgnoreRowIf::AllValuesAreMissing => cells.iter().all(|c| c.is_null()),
+                IgnoreRowIf::AnyValueIsMissing => cells.iter().any(|c| c.is_null()),
+                IgnoreRowIf::Never => false,
+            };
+            if ignored {
+                self.missing += 1;
+            } else {
+                self.add(&cells, base + row as u64);
+            }
+        }
     }
 
     /// Counts the key `cells` seen on `row`.

@@ -524,21 +524,7 @@ fn feed_distinct(
         .iter()
         .map(|n| piece.column(n).expect("the piece holds the rule's columns"))
         .collect();
-    let mut cells = Vec::with_capacity(cols.len());
-    for row in 0..piece.rows {
-        cells.clear();
-        cells.extend(cols.iter().map(|c| Cell::of(c, row)));
-        let ignored = match ignore {
-            IgnoreRowIf::AllValuesAreMissing => cells.iter().all(|c| c.is_null()),
-            IgnoreRowIf::AnyValueIsMissing => cells.iter().any(|c| c.is_null()),
-            IgnoreRowIf::Never => false,
-        };
-        if ignored {
-            distinct.missing += 1;
-        } else {
-            distinct.add(&cells, base + row as u64);
-        }
-    }
+    distinct.add_rows(&cols, piece.rows, base, ignore);
 }
 
 /// Feeds one piece of `col` to a map rule's tally. Text is tested once per distinct value of the
