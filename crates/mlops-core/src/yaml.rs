@@ -64,6 +64,19 @@ fn check_depth(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Text given as one string or a list of strings (`sbatch: --qos=long`, `commands: [a, b]`);
+/// `None` for anything else, a list with an item that is not text included.
+pub fn one_or_many_strings(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::String(one) => Some(vec![one.clone()]),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

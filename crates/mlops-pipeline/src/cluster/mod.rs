@@ -121,17 +121,9 @@ impl Resources {
                     resources.partition = Some(name);
                 }
                 "sbatch" => {
-                    let items = match value {
-                        Value::String(one) => vec![one.clone()],
-                        Value::Sequence(items) => items
-                            .iter()
-                            .map(|item| match item {
-                                Value::String(s) => Ok(s.clone()),
-                                _ => Err(bad(key, "must list sbatch options as text")),
-                            })
-                            .collect::<Result<_, _>>()?,
-                        _ => return Err(bad(key, "must list sbatch options, e.g. [--qos=long]")),
-                    };
+                    let items = mlops_core::yaml::one_or_many_strings(value).ok_or_else(|| {
+                        bad(key, "must list sbatch options as text, e.g. [--qos=long]")
+                    })?;
                     for item in &items {
                         if !item.starts_with('-') {
                             return Err(bad(

@@ -131,17 +131,7 @@ impl EnvSpec {
 
 /// The value of `commands:`: one command, or a list of them, none blank.
 fn commands(value: &Value) -> Result<Vec<String>, EnvSpecError> {
-    let items = match value {
-        Value::String(one) => vec![one.clone()],
-        Value::Sequence(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
-                _ => Err(EnvSpecError::BadCommands),
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(EnvSpecError::BadCommands),
-    };
+    let items = mlops_core::yaml::one_or_many_strings(value).ok_or(EnvSpecError::BadCommands)?;
     if items.iter().any(|c| c.trim().is_empty()) {
         return Err(EnvSpecError::BadCommands);
     }
