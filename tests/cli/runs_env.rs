@@ -2,6 +2,7 @@
 //! `mlops runs diff`: no network, no real Python (a fake `python3` prints its listing).
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -219,40 +220,17 @@ fn a_stage_made_strict_reruns_once() {
 fn the_python_and_named_commands_are_recorded() {
     let env = TestEnv::new();
     let bin = env.outside("bin");
-    std::fs::create_dir_all(&bin).expect("mkdir");
     let fake = |numpy: &str| {
-        let path = bin.join("python3");
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho '{{\"executable\": \"/venv/bin/python3\", \"version\": \"3.12.1\", \"packages\": {{\"NumPy\": \"{numpy}\", \"pip\": \"24.0\"}}}}'\n"
-            ),
-        )
-        .expect("write");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        fake_python(&bin, &format!(r#"{{"NumPy": "{numpy}", "pip": "24.0"}}"#));
     };
     fake("1.26.4");
-    std::fs::write(bin.join("cuda-version"), "#!/bin/sh\necho \"cuda $CUDA\"\n").expect("write");
-    std::fs::set_permissions(
-        bin.join("cuda-version"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .expect("chmod");
+    script(&bin, "cuda-version", "echo \"cuda $CUDA\"");
     env.write(
         "mlops.yaml",
         "stages:\n  gpu:\n    cmd: echo g > g.txt\n    outs: [g.txt]\n    \
          env: {python: true, commands: [cuda-version]}\n",
     );
-    let path = format!("{}:/usr/bin:/bin", bin.display());
-    let run = |cuda: &str| {
-        let output = env
-            .cmd(&["run", "--force"])
-            .env("PATH", &path)
-            .env("CUDA", cuda)
-            .output()
-            .expect("mlops run");
-        crate::support::assert_success(&output, &["run", "--force"]);
-    };
+    let run = |cuda: &str| run_with_bin(&env, &bin, &[("CUDA", cuda)]);
     run("12.4");
     fake("2.0.1");
     run("12.6");
@@ -558,31 +536,13 @@ fn runs_diff_versions_parse_errors_and_missing_lists() {
 fn runs_diff_without_package_lists_compares_the_python() {
     let env = TestEnv::new();
     let bin = env.outside("bin");
-    std::fs::create_dir_all(&bin).expect("mkdir");
-    let fake = |numpy: &str| {
-        let path = bin.join("python3");
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho '{{\"executable\": \"/venv/bin/python3\", \"version\": \"3.12.1\", \"packages\": {{\"numpy\": \"{numpy}\"}}}}'\n"
-            ),
-        )
-        .expect("write");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    };
     env.write(
         "mlops.yaml",
         "stages:\n  py:\n    cmd: echo p > p.txt\n    outs: [p.txt]\n    env: python\n",
     );
-    let path = format!("{}:/usr/bin:/bin", bin.display());
     for numpy in ["1.26.4", "2.0.1"] {
-        fake(numpy);
-        let output = env
-            .cmd(&["run", "--force"])
-            .env("PATH", &path)
-            .output()
-            .expect("mlops run");
-        crate::support::assert_success(&output, &["run", "--force"]);
+        fake_python(&bin, &format!(r#"{{"numpy": "{numpy}"}}"#));
+        run_with_bin(&env, &bin, &[]);
     }
     std::fs::remove_dir_all(env.path(".mlops/runs/envs")).expect("remove the lists");
     let text = env.run(&["runs", "diff", "1", "2"]);
@@ -653,4 +613,32 @@ fn runs_diff_names_runs_by_number_stage_and_revision() {
     );
     let text = env.run(&["runs", "diff", "@1", "@2"]);
     assert!(text.contains(": run 1 -> run 2"), "{text}");
+}
+
+/// An executable shell script `name` in `bin` (a directory outside the workspace) running `body`.
+fn script(bin: &Path, name: &str, body: &str) {
+    std::fs::create_dir_all(bin).expect("mkdir");
+    let path = bin.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A `python3` in `bin` that answers the probe as a Python 3.12.1 in `/venv` with `packages` (a
+/// JSON object of name to version) installed would.
+fn fake_python(bin: &Path, packages: &str) {
+    let listing = format!(
+        r#"{{"executable": "/venv/bin/python3", "version": "3.12.1", "packages": {packages}}}"#
+    );
+    script(bin, "python3", &format!("echo '{listing}'"));
+}
+
+/// `mlops run --force` with `bin` first on the PATH and `vars` set; it must succeed.
+fn run_with_bin(env: &TestEnv, bin: &Path, vars: &[(&str, &str)]) {
+    let mut cmd = env.cmd(&["run", "--force"]);
+    cmd.env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    for (name, value) in vars {
+        cmd.env(name, value);
+    }
+    let output = cmd.output().expect("mlops run");
+    crate::support::assert_success(&output, &["run", "--force"]);
 }
