@@ -511,3 +511,77 @@ fn run_restored_from_the_run_cache_killed_at_every_point_links_only_recorded_out
         }
     }
 }
+
+#[test]
+fn validate_killed_at_every_point_leaves_whole_reports_and_no_temp() {
+    let env = TestEnv::new();
+    let rows: Vec<String> = (0..200).map(|i| format!("{i},{}", i % 7)).collect();
+    env.write("data.csv", format!("id,x\n{}\n", rows.join("\n")));
+    env.write(
+        "c.yaml",
+        "version: 1\ncolumns:\n  id:\n    - {expect: column_values_to_be_unique}\n",
+    );
+    let args = [
+        "validate",
+        "check",
+        "--schema",
+        "c.yaml",
+        "data.csv",
+        "-o",
+        "report.json",
+        "--profile",
+        "data.profile",
+    ];
+    for n in KILL_POINTS {
+        let killed = killed_at(&env, n, &args);
+        let what = format!("validate killed at {n}");
+        // What is there is whole: a report or profile is renamed into place complete.
+        for name in ["report.json", "data.profile"] {
+            if env.path(name).exists() {
+                serde_json::from_slice::<serde_json::Value>(&env.read(name))
+                    .unwrap_or_else(|e| panic!("{what}: {name} is not whole: {e}"));
+            }
+        }
+        env.run(&args);
+        assert!(
+            stray_temps(env.root()).is_empty(),
+            "{what}: {:?}",
+            stray_temps(env.root())
+        );
+        if !killed {
+            break;
+        }
+    }
+}
+
+#[test]
+fn a_strict_run_killed_at_every_point_keeps_its_records_and_environments_readable() {
+    for n in KILL_POINTS {
+        let env = TestEnv::new();
+        env.write("requirements.txt", "numpy==1.26.4\n");
+        env.write(
+            "mlops.yaml",
+            "stages:\n  train:\n    cmd: echo m > m.txt\n    outs: [m.txt]\n    env: strict\n",
+        );
+        let killed = killed_at(&env, n, &["run"]);
+        env.run(&["run"]);
+        let what = format!("strict run killed at {n}");
+        assert_consistent(&env, &what, &[]);
+        // Every record reads, and every environment it names is whole.
+        let records = env.json(&["runs"]);
+        assert!(!records.as_array().expect("records").is_empty(), "{what}");
+        if let Ok(entries) = std::fs::read_dir(env.path(".mlops/runs/envs")) {
+            for entry in entries.flatten() {
+                let bytes = std::fs::read(entry.path()).expect("read");
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .unwrap_or_else(|e| panic!("{what}: {:?} is not whole: {e}", entry.path()));
+            }
+        }
+        // The lock's environment digest is the one the run left: nothing would run again.
+        let plan = env.run(&["run", "--dry-run"]);
+        assert!(!plan.contains("would run"), "{what}: {plan}");
+        if !killed {
+            break;
+        }
+    }
+}

@@ -205,6 +205,9 @@ impl OutFile {
         self.flush()?;
         if let Some(temp) = &self.temp {
             self.file.sync_all()?;
+            // A kill point, as every atomic write's: a report killed here leaves its old
+            // version (or none) and a temp file the next write beside it clears.
+            crate::faults::write_step();
             fs_err::rename(temp, &self.dest)?;
         }
         self.finished = true;
